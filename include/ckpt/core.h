@@ -298,6 +298,23 @@ CKPT_API int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on);
  * `requires_grad` is the parameter's flag (True for most parameters). */
 CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad);
 
+/* ------------------------------------------------------------------ walking */
+
+/*
+ * Call `fn` for every tensor reachable from `root`, in pre-order (dict
+ * insertion order, list/tuple/set order), with its key path: the keys of
+ * the containers on the way joined with '.'.  A str key is used as is, an
+ * int key or list/tuple index in decimal, True/False/None as Python spells
+ * them, a float as Python's repr, a tuple key as Python's repr ("(1, 'a')").
+ * An OBJECT node is entered through its state (BUILD argument); its dict
+ * keys are attribute names.  A tensor reached by two paths is reported twice.
+ * `fn` returns 0 to go on, > 0 to stop early (returned as is), < 0 to fail.
+ * Cycles and nesting deeper than 1000 fail with CKPT_E_LIMIT.
+ */
+typedef int (*ckpt_tensor_visit_fn)(void *payload, const char *key, const ckpt_obj *tensor);
+CKPT_API int ckpt_walk_tensors(const ckpt_obj *root, ckpt_tensor_visit_fn fn, void *payload,
+                               ckpt_error *err);
+
 /* --------------------------------------------------------------- version */
 CKPT_API const char *ckpt_version(void);
 
