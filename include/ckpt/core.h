@@ -106,6 +106,7 @@ typedef enum ckpt_type {
     CKPT_T_DEVICE, /* torch.device */
     CKPT_T_GLOBAL, /* a reference to module.name, never resolved to code */
     CKPT_T_OBJECT, /* opaque instance: class, args, state (data-only loads) */
+    CKPT_T_STORAGE, /* a bare torch storage (torch.save(t.untyped_storage())) */
     CKPT_T_COUNT
 } ckpt_type;
 
@@ -184,6 +185,9 @@ CKPT_API const ckpt_obj *ckpt_object_args(const ckpt_obj *o);
 CKPT_API const ckpt_obj *ckpt_object_state(const ckpt_obj *o);
 CKPT_API const ckpt_obj *ckpt_object_items(const ckpt_obj *o); /* list/dict items appended */
 CKPT_API const char *ckpt_object_how(const ckpt_obj *o);
+
+/* STORAGE node: the storage it names. */
+CKPT_API const ckpt_storage *ckpt_obj_storage(const ckpt_obj *o);
 
 /* ----------------------------------------------------------------- tensors */
 

@@ -82,11 +82,20 @@ void ckpt__error_prefix_key(ckpt_error *err, const char *component)
     if (!err || err->code == 0 || !component)
         return;
     char tmp[sizeof(err->key)];
-    if (err->key[0])
-        snprintf(tmp, sizeof(tmp), "%s.%s", component, err->key);
-    else
-        snprintf(tmp, sizeof(tmp), "%s", component);
-    memcpy(err->key, tmp, sizeof(tmp));
+    size_t cl = strlen(component), kl = strlen(err->key), n = 0;
+    if (cl > sizeof(tmp) - 1)
+        cl = sizeof(tmp) - 1;
+    memcpy(tmp, component, cl);
+    n = cl;
+    if (kl && n + 1 < sizeof(tmp)) {
+        tmp[n++] = '.';
+        if (kl > sizeof(tmp) - 1 - n)
+            kl = sizeof(tmp) - 1 - n;
+        memcpy(tmp + n, err->key, kl);
+        n += kl;
+    }
+    tmp[n] = '\0';
+    memcpy(err->key, tmp, n + 1);
 }
 
 const char *ckpt_error_format(const ckpt_error *err, char *buf, size_t n)

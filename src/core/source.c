@@ -105,7 +105,7 @@ void ckpt_source_close(ckpt_source *src)
     if (!src)
         return;
     if (src->map_len_)
-        munmap((void *)src->base, src->map_len_);
+        munmap((void *)(uintptr_t)src->base, src->map_len_);
     if (src->fd_ >= 0)
         close(src->fd_);
     src->map_len_ = 0;

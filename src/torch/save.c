@@ -1,0 +1,733 @@
+/* src/torch/save.c - torch.save: the object tree to a protocol-2 pickle with
+ * CPython's memo behaviour, storages to data/<key> records, all in a zip laid
+ * out as torch writes it; atomic replacement of the target file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/checked.h"
+#include "core/err.h"
+#include "core/utf8.h"
+#include "pickle/emit.h"
+#include "torch_internal.h"
+
+#define MAX_SAVE_DEPTH 1000
+
+typedef struct tsave {
+    ckpt__emit e;
+    ckpt_error *err;
+    /* storages in first-reference order; key = index as decimal */
+    const ckpt_storage **st;
+    size_t nst, st_cap;
+    ckpt__memo_map *unused;
+    int depth;
+    /* addresses used as memo keys for CPython's shared constants */
+    char k_storage, k_cpu, k_latin1, k_meta;
+} tsave;
+
+static int s_obj(tsave *S, const ckpt_obj *o);
+
+static int oom(tsave *S)
+{
+    return CKPT_FAIL(S->err, CKPT_E_NOMEM, "out of memory while pickling");
+}
+
+/* memoize `key` (node identity) after its opcodes */
+static void memo(tsave *S, const void *key)
+{
+    ckpt__emit_memoize(&S->e, key);
+}
+
+static bool try_get(tsave *S, const void *key)
+{
+    uint32_t idx;
+    if (ckpt__emit_memo_get(&S->e, key, &idx)) {
+        ckpt__emit_get(&S->e, idx);
+        return true;
+    }
+    return false;
+}
+
+/* a constant string CPython shares between calls ('storage', 'cpu', 'latin1') */
+static void const_str(tsave *S, const void *key, const char *s)
+{
+    if (try_get(S, key))
+        return;
+    ckpt__emit_str(&S->e, s, strlen(s));
+    memo(S, key);
+}
+
+static const char *py2_module(const char *m)
+{
+    if (strcmp(m, "builtins") == 0)
+        return "__builtin__";
+    if (strcmp(m, "copyreg") == 0)
+        return "copy_reg";
+    return m;
+}
+
+static void global(tsave *S, const char *module, const char *name)
+{
+    ckpt__emit_global(&S->e, py2_module(module), name);
+}
+
+/* ------------------------------------------------------------- storages */
+
+static int storage_index(tsave *S, const ckpt_storage *st, size_t *out)
+{
+    /* linear ids: storages remember their position through a map keyed by pointer */
+    uint32_t idx;
+    const void *key = (const char *)st + 1; /* distinct from any node address */
+    if (ckpt__emit_memo_get(&S->e, key, &idx)) {
+        *out = idx;
+        return 0;
+    }
+    if (S->nst == S->st_cap) {
+        size_t ncap = S->st_cap ? S->st_cap * 2 : 64;
+        const ckpt_storage **ns =
+            ckpt__realloc(S->e.alloc, S->st, S->st_cap * sizeof(*ns), ncap * sizeof(*ns));
+        if (!ns)
+            return oom(S);
+        S->st = ns;
+        S->st_cap = ncap;
+    }
+    S->st[S->nst] = st;
+    ckpt__emit_memo_set(&S->e, key, (uint32_t)S->nst);
+    *out = S->nst++;
+    return 0;
+}
+
+/* persistent id of a storage: MARK 'storage' <class> key location numel TUPLE BINPUT BINPERSID */
+static int s_storage_pid(tsave *S, const ckpt_storage *st, bool untyped)
+{
+    size_t idx = 0;
+    CKPT_TRY(storage_index(S, st, &idx));
+    ckpt__emit_byte(&S->e, '(');
+    const_str(S, &S->k_storage, "storage");
+    uint64_t numel;
+    if (untyped || st->untyped) {
+        global(S, "torch.storage", "UntypedStorage");
+        numel = st->nbytes;
+    } else {
+        const char *cls = ckpt__dtype_storage_name(st->dtype);
+        if (!cls)
+            return CKPT_FAIL(S->err, CKPT_E_UNSUPPORTED, "no storage class for dtype %s",
+                             ckpt_dtype_name(st->dtype));
+        global(S, "torch", cls);
+        numel = st->nbytes / ckpt_dtype_size(st->dtype);
+    }
+    /* the key string is created once per storage: literal, then BINGET */
+    const void *kkey = (const char *)st + 2;
+    if (!try_get(S, kkey)) {
+        char k[32];
+        int n = snprintf(k, sizeof(k), "%zu", idx);
+        ckpt__emit_str(&S->e, k, (size_t)n);
+        memo(S, kkey);
+    }
+    const char *loc = st->location ? st->location : "cpu";
+    if (strcmp(loc, "cpu") == 0) {
+        const_str(S, &S->k_cpu, "cpu");
+    } else if (strcmp(loc, "meta") == 0) {
+        const_str(S, &S->k_meta, "meta");
+    } else { /* 'cuda:N' is built per call in torch: a fresh string each time */
+        ckpt__emit_str(&S->e, loc, strlen(loc));
+        ckpt__emit_put(&S->e);
+    }
+    ckpt__emit_int(&S->e, (int64_t)numel);
+    ckpt__emit_byte(&S->e, 't');
+    ckpt__emit_put(&S->e);
+    ckpt__emit_byte(&S->e, 'Q');
+    return 0;
+}
+
+/* --------------------------------------------------------------- tensors */
+
+static void int_tuple(tsave *S, const int64_t *v, int n)
+{
+    if (n == 0) {
+        ckpt__emit_byte(&S->e, ')');
+        return;
+    }
+    if (n > 3)
+        ckpt__emit_byte(&S->e, '(');
+    for (int i = 0; i < n; i++)
+        ckpt__emit_int(&S->e, v[i]);
+    ckpt__emit_byte(&S->e, n == 1 ? 0x85 : n == 2 ? 0x86 : n == 3 ? 0x87 : 't');
+    ckpt__emit_put(&S->e);
+}
+
+static void empty_ordered_dict(tsave *S)
+{
+    global(S, "collections", "OrderedDict");
+    ckpt__emit_byte(&S->e, ')');
+    ckpt__emit_byte(&S->e, 'R');
+    ckpt__emit_put(&S->e);
+}
+
+/* the tensor's data as _rebuild_tensor_v2/v3/qtensor/meta; memoized by node */
+static int s_tensor_data(tsave *S, const void *key, const ckpt__tensor *t)
+{
+    bool meta = !t->storage || (t->storage->location && strcmp(t->storage->location, "meta") == 0 &&
+                                !t->storage->data);
+    if (meta) {
+        /* _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad) */
+        global(S, "torch._utils", "_rebuild_meta_tensor_no_storage");
+        ckpt__emit_byte(&S->e, '(');
+        global(S, "torch", ckpt_dtype_name(t->dtype));
+        int_tuple(S, t->shape, t->ndim);
+        int_tuple(S, t->stride, t->ndim);
+        ckpt__emit_byte(&S->e, t->requires_grad ? 0x88 : 0x89);
+        ckpt__emit_byte(&S->e, 't');
+        ckpt__emit_put(&S->e);
+        ckpt__emit_byte(&S->e, 'R');
+        memo(S, key);
+        return 0;
+    }
+    bool v3 = ckpt__dtype_storage_name(t->dtype) == NULL || t->storage->untyped;
+    bool q = t->qparams != NULL;
+    if (q)
+        global(S, "torch._utils", "_rebuild_qtensor");
+    else
+        global(S, "torch._utils", v3 ? "_rebuild_tensor_v3" : "_rebuild_tensor_v2");
+    ckpt__emit_byte(&S->e, '(');
+    CKPT_TRY(s_storage_pid(S, t->storage, v3 && !q));
+    ckpt__emit_int(&S->e, t->offset);
+    int_tuple(S, t->shape, t->ndim);
+    int_tuple(S, t->stride, t->ndim);
+    if (q)
+        CKPT_TRY(s_obj(S, t->qparams));
+    ckpt__emit_byte(&S->e, t->requires_grad ? 0x88 : 0x89);
+    empty_ordered_dict(S);
+    if (v3 && !q)
+        global(S, "torch", ckpt_dtype_name(t->dtype));
+    if (t->meta && !q)
+        CKPT_TRY(s_obj(S, t->meta));
+    ckpt__emit_byte(&S->e, 't');
+    ckpt__emit_put(&S->e);
+    ckpt__emit_byte(&S->e, 'R');
+    memo(S, key);
+    return 0;
+}
+
+static int s_tensor(tsave *S, const ckpt_obj *o)
+{
+    const ckpt__tensor *t = o->u.t;
+    if (!t->is_param)
+        return s_tensor_data(S, o, t);
+    /* Parameter: (_rebuild_parameter, (data, requires_grad, OrderedDict())) where
+     * data is a fresh tensor object (param.data) */
+    bool with_state = t->param_state != NULL;
+    global(S, "torch._utils", with_state ? "_rebuild_parameter_with_state" : "_rebuild_parameter");
+    if (with_state)
+        ckpt__emit_byte(&S->e, '(');
+    ckpt__tensor data = *t;
+    data.is_param = false;
+    data.requires_grad = false;
+    /* the fresh data tensor gets a memo slot no later object can hit */
+    CKPT_TRY(s_tensor_data(S, (const char *)o + 3, &data));
+    ckpt__emit_byte(&S->e, t->param_requires_grad ? 0x88 : 0x89);
+    empty_ordered_dict(S);
+    if (with_state) {
+        CKPT_TRY(s_obj(S, t->param_state));
+        ckpt__emit_byte(&S->e, 't');
+    } else {
+        ckpt__emit_byte(&S->e, 0x87);
+    }
+    ckpt__emit_put(&S->e);
+    ckpt__emit_byte(&S->e, 'R');
+    memo(S, o);
+    return 0;
+}
+
+/* ------------------------------------------------------------ containers */
+
+static int s_items(tsave *S, ckpt_obj *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        CKPT_TRY(s_obj(S, items[i]));
+    return 0;
+}
+
+/* list items in batches of 1000: one -> APPEND, more -> MARK ... APPENDS */
+static int s_appends(tsave *S, ckpt_obj *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i += 1000) {
+        size_t k = n - i < 1000 ? n - i : 1000;
+        if (k == 1) {
+            CKPT_TRY(s_obj(S, items[i]));
+            ckpt__emit_byte(&S->e, 'a');
+        } else {
+            ckpt__emit_byte(&S->e, '(');
+            CKPT_TRY(s_items(S, items + i, k));
+            ckpt__emit_byte(&S->e, 'e');
+        }
+    }
+    return 0;
+}
+
+static int s_setitems(tsave *S, const ckpt__dict *d)
+{
+    for (size_t i = 0; i < d->n; i += 1000) {
+        size_t k = d->n - i < 1000 ? d->n - i : 1000;
+        if (k == 1) {
+            CKPT_TRY(s_obj(S, d->keys[i]));
+            CKPT_TRY(s_obj(S, d->vals[i]));
+            ckpt__emit_byte(&S->e, 's');
+        } else {
+            ckpt__emit_byte(&S->e, '(');
+            for (size_t j = i; j < i + k; j++) {
+                CKPT_TRY(s_obj(S, d->keys[j]));
+                CKPT_TRY(s_obj(S, d->vals[j]));
+            }
+            ckpt__emit_byte(&S->e, 'u');
+        }
+    }
+    return 0;
+}
+
+static int s_dict(tsave *S, const ckpt_obj *o)
+{
+    const ckpt__dict *d = o->u.dict;
+    if (d->kind == CKPT_DICT_PLAIN) {
+        ckpt__emit_byte(&S->e, '}');
+        memo(S, o);
+        return s_setitems(S, d);
+    }
+    if (d->kind == CKPT_DICT_COUNTER) {
+        /* Counter.__reduce__ -> (Counter, (dict(self),)) */
+        global(S, "collections", "Counter");
+        ckpt__emit_byte(&S->e, '}');
+        ckpt__emit_put(&S->e);
+        CKPT_TRY(s_setitems(S, d));
+        ckpt__emit_byte(&S->e, 0x85);
+        ckpt__emit_put(&S->e);
+        ckpt__emit_byte(&S->e, 'R');
+        memo(S, o);
+        return 0;
+    }
+    /* OrderedDict.__reduce__ -> (OrderedDict, (), state, None, items) */
+    global(S, "collections", "OrderedDict");
+    ckpt__emit_byte(&S->e, ')');
+    ckpt__emit_byte(&S->e, 'R');
+    memo(S, o);
+    CKPT_TRY(s_setitems(S, d));
+    if (d->attrs && d->attrs->u.dict->n > 0) {
+        CKPT_TRY(s_obj(S, d->attrs));
+        ckpt__emit_byte(&S->e, 'b');
+    }
+    return 0;
+}
+
+static int s_tuple(tsave *S, const ckpt_obj *o)
+{
+    size_t n = o->u.seq.n;
+    if (n == 0) {
+        ckpt__emit_byte(&S->e, ')');
+        return 0;
+    }
+    if (n > 3)
+        ckpt__emit_byte(&S->e, '(');
+    CKPT_TRY(s_items(S, o->u.seq.items, n));
+    uint32_t idx;
+    if (ckpt__emit_memo_get(&S->e, o, &idx))
+        return CKPT_FAIL(S->err, CKPT_E_UNSUPPORTED, "a tuple that contains itself");
+    ckpt__emit_byte(&S->e, n == 1 ? 0x85 : n == 2 ? 0x86 : n == 3 ? 0x87 : 't');
+    memo(S, o);
+    return 0;
+}
+
+/* bytes under protocol 2 (CPython save_bytes): _codecs.encode(latin1 text, 'latin1') */
+static int s_bytes_value(tsave *S, const char *p, size_t n)
+{
+    if (n == 0) {
+        global(S, "builtins", "bytes");
+        ckpt__emit_byte(&S->e, ')');
+        ckpt__emit_byte(&S->e, 'R');
+        return 0;
+    }
+    global(S, "_codecs", "encode");
+    size_t cap;
+    if (ckpt_mul_size(n, 2, &cap))
+        return oom(S);
+    uint8_t *u = ckpt__alloc(S->e.alloc, cap);
+    if (!u)
+        return oom(S);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m += ckpt_utf8_put((uint8_t)p[i], u + m);
+    ckpt__emit_str(&S->e, (const char *)u, m);
+    ckpt__free(S->e.alloc, u, cap);
+    ckpt__emit_put(&S->e);
+    const_str(S, &S->k_latin1, "latin1");
+    ckpt__emit_byte(&S->e, 0x86);
+    ckpt__emit_put(&S->e);
+    ckpt__emit_byte(&S->e, 'R');
+    return 0;
+}
+
+static int s_object(tsave *S, const ckpt_obj *o)
+{
+    const ckpt__object *ob = o->u.obj;
+    bool newobj = ob->how && strcmp(ob->how, "newobj") == 0;
+    CKPT_TRY(s_obj(S, ob->cls));
+    if (ob->args)
+        CKPT_TRY(s_obj(S, ob->args));
+    else
+        ckpt__emit_byte(&S->e, ')');
+    ckpt__emit_byte(&S->e, newobj ? 0x81 : 'R');
+    memo(S, o);
+    if (ob->items && ob->items->type == CKPT_T_LIST)
+        CKPT_TRY(s_appends(S, ob->items->u.seq.items, ob->items->u.seq.n));
+    else if (ob->items && ob->items->type == CKPT_T_DICT)
+        CKPT_TRY(s_setitems(S, ob->items->u.dict));
+    if (ob->state) {
+        CKPT_TRY(s_obj(S, ob->state));
+        ckpt__emit_byte(&S->e, 'b');
+    }
+    return 0;
+}
+
+static int s_obj(tsave *S, const ckpt_obj *o)
+{
+    if (!o)
+        return CKPT_FAIL(S->err, CKPT_E_ARG, "NULL object in the tree");
+    if (S->e.oom)
+        return oom(S);
+    if (++S->depth > MAX_SAVE_DEPTH) {
+        S->depth--;
+        return CKPT_FAIL(S->err, CKPT_E_LIMIT, "object nested deeper than %d", MAX_SAVE_DEPTH);
+    }
+    int rc = 0;
+    switch (o->type) {
+    case CKPT_T_NONE: ckpt__emit_byte(&S->e, 'N'); break;
+    case CKPT_T_BOOL: ckpt__emit_byte(&S->e, o->u.b ? 0x88 : 0x89); break;
+    case CKPT_T_INT: ckpt__emit_int(&S->e, o->u.i); break;
+    case CKPT_T_FLOAT: ckpt__emit_float(&S->e, o->u.f); break;
+    default:
+        /* everything else is memoized by identity */
+        if (try_get(S, o))
+            break;
+        switch (o->type) {
+        case CKPT_T_COMPLEX:
+            global(S, "builtins", "complex");
+            ckpt__emit_float(&S->e, o->u.c.re);
+            ckpt__emit_float(&S->e, o->u.c.im);
+            ckpt__emit_byte(&S->e, 0x86);
+            ckpt__emit_put(&S->e);
+            ckpt__emit_byte(&S->e, 'R');
+            memo(S, o);
+            break;
+        case CKPT_T_STR:
+            ckpt__emit_str(&S->e, o->u.s.p, o->u.s.n);
+            memo(S, o);
+            break;
+        case CKPT_T_BYTES:
+            rc = s_bytes_value(S, o->u.s.p, o->u.s.n);
+            if (rc == 0)
+                memo(S, o);
+            break;
+        case CKPT_T_BYTEARRAY: {
+            /* bytearray.__reduce_ex__(2): (bytearray, (latin1 text, 'latin-1')) */
+            global(S, "builtins", "bytearray");
+            size_t n = o->u.s.n, cap = n * 2 + 1, m = 0;
+            uint8_t *u = ckpt__alloc(S->e.alloc, cap);
+            if (!u) {
+                rc = oom(S);
+                break;
+            }
+            for (size_t i = 0; i < n; i++)
+                m += ckpt_utf8_put((uint8_t)o->u.s.p[i], u + m);
+            ckpt__emit_str(&S->e, (const char *)u, m);
+            ckpt__free(S->e.alloc, u, cap);
+            ckpt__emit_put(&S->e);
+            ckpt__emit_str(&S->e, "latin-1", 7);
+            ckpt__emit_put(&S->e);
+            ckpt__emit_byte(&S->e, 0x86);
+            ckpt__emit_put(&S->e);
+            ckpt__emit_byte(&S->e, 'R');
+            memo(S, o);
+            break;
+        }
+        case CKPT_T_TUPLE: rc = s_tuple(S, o); break;
+        case CKPT_T_LIST:
+            ckpt__emit_byte(&S->e, ']');
+            memo(S, o);
+            rc = s_appends(S, o->u.seq.items, o->u.seq.n);
+            break;
+        case CKPT_T_SET:
+            global(S, "builtins", "set");
+            ckpt__emit_byte(&S->e, ']');
+            ckpt__emit_put(&S->e);
+            rc = s_appends(S, o->u.seq.items, o->u.seq.n);
+            ckpt__emit_byte(&S->e, 0x85);
+            ckpt__emit_put(&S->e);
+            ckpt__emit_byte(&S->e, 'R');
+            memo(S, o);
+            break;
+        case CKPT_T_DICT: rc = s_dict(S, o); break;
+        case CKPT_T_TENSOR: rc = s_tensor(S, o); break;
+        case CKPT_T_SIZE:
+            global(S, "torch", "Size");
+            int_tuple(S, o->u.size.dims, (int)o->u.size.n);
+            ckpt__emit_byte(&S->e, 0x85);
+            ckpt__emit_put(&S->e);
+            ckpt__emit_byte(&S->e, 'R');
+            memo(S, o);
+            break;
+        case CKPT_T_DTYPE: global(S, "torch", ckpt_dtype_name(o->u.dtype)); break;
+        case CKPT_T_DEVICE:
+            global(S, "torch", "device");
+            ckpt__emit_str(&S->e, o->u.dev.type, strlen(o->u.dev.type));
+            ckpt__emit_put(&S->e);
+            if (o->u.dev.index >= 0) {
+                ckpt__emit_int(&S->e, o->u.dev.index);
+                ckpt__emit_byte(&S->e, 0x86);
+            } else {
+                ckpt__emit_byte(&S->e, 0x85);
+            }
+            ckpt__emit_put(&S->e);
+            ckpt__emit_byte(&S->e, 'R');
+            memo(S, o);
+            break;
+        case CKPT_T_GLOBAL: global(S, o->u.g.module, o->u.g.name); break;
+        case CKPT_T_OBJECT: rc = s_object(S, o); break;
+        case CKPT_T_STORAGE: rc = s_storage_pid(S, o->u.st, o->u.st->untyped); break;
+        default: rc = CKPT_FAIL(S->err, CKPT_E_ARG, "unknown node type %d", o->type); break;
+        }
+    }
+    S->depth--;
+    if (rc == 0 && S->e.oom)
+        rc = oom(S);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- layout */
+
+static int cmp_key_str(const void *a, const void *b)
+{
+    /* records sorted as strings: compare decimal keys lexicographically */
+    char x[32], y[32];
+    snprintf(x, sizeof(x), "%zu", *(const size_t *)a);
+    snprintf(y, sizeof(y), "%zu", *(const size_t *)b);
+    return strcmp(x, y);
+}
+
+static int write_archive(ckpt_sink *sink, const char *archive, const tsave *S, int layout,
+                         bool crc, const ckpt_alloc *alloc, ckpt_error *err)
+{
+    ckpt_zip_writer *w = ckpt_zip_writer_new(sink, archive, 64, crc, alloc, err);
+    if (!w)
+        return err ? err->code : CKPT_E_NOMEM;
+    int rc = ckpt_zip_writer_add(w, "data.pkl", S->e.buf, S->e.len, err);
+    if (rc == 0 && layout == CKPT_LAYOUT_TORCH27) {
+        rc = ckpt_zip_writer_add(w, ".format_version", "1", 1, err);
+        if (rc == 0)
+            rc = ckpt_zip_writer_add(w, ".storage_alignment", "64", 2, err);
+    }
+    if (rc == 0 && (layout == CKPT_LAYOUT_TORCH21 || layout == CKPT_LAYOUT_TORCH27))
+        rc = ckpt_zip_writer_add(w, "byteorder", "little", 6, err);
+    size_t *order = NULL;
+    if (rc == 0 && S->nst) {
+        order = ckpt__alloc(alloc, S->nst * sizeof(*order));
+        if (!order)
+            rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        else {
+            for (size_t i = 0; i < S->nst; i++)
+                order[i] = i;
+            if (layout != CKPT_LAYOUT_TORCH27)
+                qsort(order, S->nst, sizeof(*order), cmp_key_str);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < S->nst; i++) {
+        const ckpt_storage *st = S->st[order[i]];
+        char rec[40];
+        snprintf(rec, sizeof(rec), "data/%zu", order[i]);
+        if (st->nbytes && !st->data) {
+            rc = CKPT_FAIL(err, CKPT_E_ARG,
+                           "storage %zu holds no bytes (lazy and not loaded, or meta)", order[i]);
+            break;
+        }
+        rc = ckpt_zip_writer_add(w, rec, st->data, st->nbytes, err);
+    }
+    if (order)
+        ckpt__free(alloc, order, S->nst * sizeof(*order));
+    if (rc == 0)
+        rc = ckpt_zip_writer_add(w, "version", "3\n", 2, err);
+    if (rc == 0)
+        rc = ckpt_zip_writer_finish(w, err);
+    ckpt_zip_writer_free(w);
+    return rc;
+}
+
+static int pickle_root(tsave *S, const ckpt_obj *root, const ckpt_alloc *alloc, ckpt_error *err)
+{
+    memset(S, 0, sizeof(*S));
+    S->err = err;
+    if (ckpt__emit_init(&S->e, alloc) < 0)
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    ckpt__emit_byte(&S->e, 0x80);
+    ckpt__emit_byte(&S->e, 2);
+    int rc = s_obj(S, root);
+    if (rc == 0)
+        ckpt__emit_byte(&S->e, '.');
+    if (rc == 0 && S->e.oom)
+        rc = oom(S);
+    return rc;
+}
+
+static void tsave_free(tsave *S, const ckpt_alloc *alloc)
+{
+    ckpt__emit_free(&S->e);
+    ckpt__free(alloc, S->st, S->st_cap * sizeof(*S->st));
+}
+
+/* "dir/model.pt" -> "model" (torch: basename without its last extension) */
+static int archive_name(const char *path, char *out, size_t n, ckpt_error *err)
+{
+    const char *base = path;
+    for (const char *p = path; *p; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot ? (size_t)(dot - base) : strlen(base);
+    if (len == 0)
+        return CKPT_FAIL(err, CKPT_E_ARG, "invalid file name: %s", base);
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, base, len);
+    out[len] = '\0';
+    return 0;
+}
+
+static int resolve_layout(const ckpt_save_opts *o)
+{
+    int l = o ? o->layout : 0;
+    return l == CKPT_LAYOUT_DEFAULT ? CKPT_LAYOUT_TORCH27 : l;
+}
+
+int ckpt_save_mem(const ckpt_obj *root, const ckpt_save_opts *opts, void **out, size_t *out_len,
+                  ckpt_error *err)
+{
+    ckpt_error_clear(err);
+    if (!root || !out || !out_len)
+        return CKPT_FAIL(err, CKPT_E_ARG, "missing argument");
+    const ckpt_alloc *alloc = opts ? opts->alloc : NULL;
+    int layout = resolve_layout(opts);
+    if (layout < CKPT_LAYOUT_TORCH13 || layout > CKPT_LAYOUT_TORCH27)
+        return CKPT_FAIL(err, CKPT_E_ARG, "unknown layout %d", layout);
+    tsave S;
+    int rc = pickle_root(&S, root, alloc, err);
+    ckpt_sink *sink = NULL;
+    if (rc == 0) {
+        sink = ckpt_sink_new_mem(alloc, err);
+        if (!sink)
+            rc = CKPT_E_NOMEM;
+    }
+    if (rc == 0)
+        rc = write_archive(sink, opts && opts->archive ? opts->archive : "archive", &S, layout,
+                           !(opts && opts->no_crc), alloc, err);
+    if (rc == 0)
+        *out = ckpt_sink_take_mem(sink, out_len);
+    ckpt_sink_free(sink);
+    tsave_free(&S, alloc);
+    return rc;
+}
+
+static int fsync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts,
+              ckpt_error *err)
+{
+    ckpt_error_clear(err);
+    if (!path || !root)
+        return CKPT_FAIL(err, CKPT_E_ARG, "missing path or object");
+    const ckpt_alloc *alloc = opts ? opts->alloc : NULL;
+    int layout = resolve_layout(opts);
+    if (layout < CKPT_LAYOUT_TORCH13 || layout > CKPT_LAYOUT_TORCH27)
+        return CKPT_FAIL(err, CKPT_E_ARG, "unknown layout %d", layout);
+    char archive[256];
+    if (opts && opts->archive)
+        snprintf(archive, sizeof(archive), "%s", opts->archive);
+    else if (archive_name(path, archive, sizeof(archive), err) < 0)
+        return err ? err->code : CKPT_E_ARG;
+
+    /* pickle first: nothing touches the disk until the object is known to be savable */
+    tsave S;
+    int rc = pickle_root(&S, root, alloc, err);
+    if (rc < 0) {
+        tsave_free(&S, alloc);
+        ckpt__error_set_file(err, path);
+        return rc;
+    }
+    size_t plen = strlen(path);
+    char *tmp = ckpt__alloc(alloc, plen + 16);
+    if (!tmp) {
+        tsave_free(&S, alloc);
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot create temporary file %s: %s", tmp,
+                       strerror(errno));
+        goto out;
+    }
+    struct stat st;
+    mode_t mode = (stat(path, &st) == 0) ? (st.st_mode & 07777) : 0644;
+    if (fchmod(fd, mode) != 0) {
+        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot set mode of %s: %s", tmp, strerror(errno));
+        goto out_unlink;
+    }
+    ckpt_sink *sink = ckpt_sink_new_fd(fd, tmp, alloc, err);
+    if (!sink) {
+        rc = CKPT_E_NOMEM;
+        goto out_unlink;
+    }
+    rc = write_archive(sink, archive, &S, layout, !(opts && opts->no_crc), alloc, err);
+    if (rc == 0)
+        rc = ckpt_sink_flush(sink, err);
+    ckpt_sink_free(sink);
+    if (rc == 0 && !(opts && opts->no_fsync) && fsync(fd) != 0)
+        rc = CKPT_FAIL(err, CKPT_E_IO, "fsync of %s failed: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = CKPT_FAIL(err, CKPT_E_IO, "close of %s failed: %s", tmp, strerror(errno));
+    fd = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot rename %s to %s: %s", tmp, path,
+                       strerror(errno));
+    if (rc == 0) {
+        if (!(opts && opts->no_fsync))
+            fsync_dir(path);
+        goto out;
+    }
+out_unlink:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+out:
+    ckpt__free(alloc, tmp, plen + 16);
+    tsave_free(&S, alloc);
+    if (rc < 0)
+        ckpt__error_set_file(err, path);
+    return rc;
+}

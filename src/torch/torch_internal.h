@@ -1,0 +1,83 @@
+/* src/torch/torch_internal.h - shared pieces of the torch mapping layer. */
+#ifndef CKPT_TORCH_INTERNAL_H
+#define CKPT_TORCH_INTERNAL_H
+
+#include "ckpt/pickle.h"
+#include "ckpt/torch.h"
+#include "ckpt/zip.h"
+#include "core/obj.h"
+
+/* Globals the torch layer knows by meaning (ids stored in GLOBAL nodes). */
+typedef enum tg_id {
+    TG_UNKNOWN = 0,
+    TG_ORDERED_DICT,
+    TG_COUNTER,
+    TG_PARAMETER,
+    TG_GET_LAYOUT,
+    TG_SIZE,
+    TG_TENSOR,
+    TG_DEVICE,
+    TG_CODECS_ENCODE,
+    TG_BYTEARRAY,
+    TG_BYTES,
+    TG_SET,
+    TG_FROZENSET,
+    TG_COMPLEX,
+    TG_DTYPE,          /* torch.<dtype>: find_class returns a DTYPE node instead */
+    TG_TENSOR_CLASS,   /* torch.FloatTensor, torch.cuda.FloatTensor, ... */
+    TG_STORAGE_CLASS,  /* torch.FloatStorage, torch.cuda.FloatStorage, ... */
+    TG_TYPED_STORAGE,
+    TG_UNTYPED_STORAGE,
+    TG_QSCHEME,
+    TG_REBUILD_PARAMETER,
+    TG_REBUILD_PARAMETER_WITH_STATE,
+    TG_REBUILD_QTENSOR,
+    TG_REBUILD_TENSOR,
+    TG_REBUILD_TENSOR_V2,
+    TG_REBUILD_TENSOR_V3,
+    TG_REBUILD_SPARSE_TENSOR,
+    TG_REBUILD_SPARSE_CSR_TENSOR,
+    TG_REBUILD_META_TENSOR_NO_STORAGE,
+    TG_REBUILD_NESTED_TENSOR,
+    TG_REBUILD_WRAPPER_SUBCLASS,
+    TG_REBUILD_DEVICE_TENSOR_FROM_NUMPY,
+    TG_REBUILD_DEVICE_TENSOR_FROM_CPU_TENSOR,
+    TG_REBUILD_FROM_TYPE_V2,
+    TG_COUNT
+} tg_id;
+
+/* Classify module.name (after Python-2 name mapping).  Returns the id, or
+ * TG_UNKNOWN.  *allowed: on torch 2.x's weights-only allowlist (or one of
+ * ckpt's inert additions).  *blocked: module is os/sys/posix/nt. */
+int ckpt__torch_global_id(const char *module, const char *name, bool *allowed, bool *blocked);
+/* Map Python-2 module names as pickle's fix_imports does ("__builtin__" ->
+ * "builtins", "copy_reg" -> "copyreg"); returns the module to use. */
+const char *ckpt__py3_module(const char *module);
+
+/* Loader context shared by the pickle hooks and the archive reader. */
+typedef struct st_entry {
+    const char *key;
+    ckpt_storage *st;
+} st_entry;
+
+typedef struct tload {
+    ckpt_doc *doc;
+    const ckpt_load_opts *opts;
+    ckpt_load_opts defaults;
+    const ckpt_source *src;
+    ckpt_zip *zip;
+    const char *label;
+    bool big_endian;
+    /* storage key -> storage */
+    st_entry *keys;
+    size_t nkeys, keys_cap;
+} tload;
+
+/* Pickle hooks that map torch's globals (globals_hooks.c). */
+void ckpt__torch_hooks(ckpt_pickle_hooks *h, tload *L);
+/* Resolve a saved location tag through map_location; writes the result into
+ * out. Returns 0, or < 0 with err set (e.g. CUDA without CUDA support). */
+int ckpt__map_location(const ckpt_load_opts *o, const char *tag, char *out, size_t n,
+                       ckpt_error *err);
+
+#endif

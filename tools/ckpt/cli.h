@@ -1,0 +1,41 @@
+/* tools/ckpt/cli.h - shared pieces of the ckpt command-line tool. */
+#ifndef CKPT_CLI_H
+#define CKPT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ckpt/ckpt.h"
+
+/* exit codes scripts can rely on */
+#define EXIT_OK 0
+#define EXIT_FINDING 1
+#define EXIT_ERROR 2
+
+#define MAX_ALLOW 64
+
+/* Options every loading command accepts. */
+typedef struct cli_load {
+    const char *allow[MAX_ALLOW];
+    size_t nallow;
+    bool full;             /* --full: data-only full mode (never executes anything) */
+    const char *map_location;
+} cli_load;
+
+/* Consume a load option at argv[*i]; returns 1 if consumed, 0 if not, -1 on error. */
+int cli_load_opt(cli_load *lo, int argc, char **argv, int *i);
+/* Fill load options from lo. */
+void cli_load_fill(const cli_load *lo, ckpt_load_opts *o);
+/* Load with lo's options; when weights-only refuses the file and `fallback` is
+ * set, load again in data-only mode and say so on stderr. */
+ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fallback,
+                       ckpt_error *err);
+void cli_print_error(const char *cmd, const ckpt_error *err);
+/* true if argv[i] is -h or --help */
+bool cli_is_help(const char *a);
+
+int cmd_ls(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
+
+#endif

@@ -1,0 +1,106 @@
+/* tools/ckpt/main.c - the ckpt command: subcommand dispatch and shared helpers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: ckpt <command> [options] FILE...\n"
+    "\n"
+    "Read, check and copy PyTorch checkpoint files (torch.save) without Python.\n"
+    "Nothing in a file is ever executed.\n"
+    "\n"
+    "commands:\n"
+    "  ls FILE [--json]          list every tensor: key path, dtype, shape, bytes\n"
+    "  verify FILE               check every record's CRC-32 and every tensor's bounds\n"
+    "  cp IN OUT [--map-location LOC] [--layout 1.13|2.1|2.7]\n"
+    "                            load, then save again as torch.save would\n"
+    "\n"
+    "Run 'ckpt <command> --help' for the options of a command.\n"
+    "Exit status: 0 ok, 1 finding (e.g. differences), 2 error.\n";
+
+bool cli_is_help(const char *a)
+{
+    return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+int cli_load_opt(cli_load *lo, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--allow") == 0 || strcmp(a, "--map-location") == 0) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "ckpt: %s needs a value\n", a);
+            return -1;
+        }
+        const char *v = argv[++*i];
+        if (a[2] == 'a') {
+            if (lo->nallow == MAX_ALLOW) {
+                fprintf(stderr, "ckpt: too many --allow options\n");
+                return -1;
+            }
+            lo->allow[lo->nallow++] = v;
+        } else {
+            lo->map_location = v;
+        }
+        return 1;
+    }
+    if (strcmp(a, "--full") == 0) {
+        lo->full = true;
+        return 1;
+    }
+    return 0;
+}
+
+void cli_load_fill(const cli_load *lo, ckpt_load_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->unsafe_full = lo->full;
+    o->safe_globals = lo->allow;
+    o->safe_global_count = lo->nallow;
+    o->map_location = lo->map_location;
+}
+
+ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fallback,
+                       ckpt_error *err)
+{
+    ckpt_load_opts o;
+    cli_load_fill(lo, &o);
+    o.mode = mode;
+    ckpt_doc *doc = ckpt_load(path, &o, err);
+    if (!doc && fallback && !lo->full && err->code == CKPT_E_UNSAFE) {
+        char buf[1024];
+        fprintf(stderr, "ckpt: note: not a weights-only file (%s); reading it in data-only "
+                        "mode, which executes nothing\n",
+                ckpt_error_format(err, buf, sizeof(buf)));
+        o.unsafe_full = true;
+        doc = ckpt_load(path, &o, err);
+    }
+    return doc;
+}
+
+void cli_print_error(const char *cmd, const ckpt_error *err)
+{
+    char buf[1200];
+    fprintf(stderr, "ckpt %s: %s\n", cmd, ckpt_error_format(err, buf, sizeof(buf)));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_ERROR : EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("ckpt %s\n", ckpt_version());
+        return EXIT_OK;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "ls") == 0)
+        return cmd_ls(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "cp") == 0)
+        return cmd_cp(argc - 1, argv + 1);
+    fprintf(stderr, "ckpt: unknown command '%s'\n\n%s", cmd, usage);
+    return EXIT_ERROR;
+}
