@@ -69,6 +69,11 @@ typedef struct ckpt_load_opts {
     size_t map_pair_count;
     ckpt_map_location_fn map_fn;
     void *map_payload;
+    /* keep each storage's saved location tag (e.g. "cuda:0") as its device and
+     * read its bytes into CPU memory without requiring that device: for
+     * inspection and conversion tools (ckpt ls, verify).  map_location is
+     * ignored when set. */
+    bool keep_locations;
     /* extra allowed globals ("module.name"), as torch's add_safe_globals */
     const char *const *safe_globals;
     size_t safe_global_count;

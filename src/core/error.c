@@ -32,7 +32,7 @@ int ckpt__error_is_set(const ckpt_error *err)
     return err && err->code != 0;
 }
 
-static void set_msg(ckpt_error *err, const char *fmt, va_list ap)
+CKPT__PRINTF(2, 0) static void set_msg(ckpt_error *err, const char *fmt, va_list ap)
 {
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 }

@@ -29,7 +29,7 @@ void cli_load_fill(const cli_load *lo, ckpt_load_opts *o);
 /* Load with lo's options; when weights-only refuses the file and `fallback` is
  * set, load again in data-only mode and say so on stderr. */
 ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fallback,
-                       ckpt_error *err);
+                       bool keep_locations, ckpt_error *err);
 void cli_print_error(const char *cmd, const ckpt_error *err);
 /* true if argv[i] is -h or --help */
 bool cli_is_help(const char *a);

@@ -68,7 +68,7 @@ int cmd_cp(int argc, char **argv)
         return EXIT_ERROR;
     }
     ckpt_error err;
-    ckpt_doc *doc = cli_load_doc(in, &lo, CKPT_LOAD_MMAP, false, &err);
+    ckpt_doc *doc = cli_load_doc(in, &lo, CKPT_LOAD_MMAP, false, false, &err);
     if (!doc) {
         cli_print_error("cp", &err);
         return EXIT_ERROR;

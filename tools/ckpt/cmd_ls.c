@@ -115,7 +115,7 @@ int cmd_ls(int argc, char **argv)
         return EXIT_ERROR;
     }
     ckpt_error err;
-    ckpt_doc *doc = cli_load_doc(path, &lo, CKPT_LOAD_MMAP, true, &err);
+    ckpt_doc *doc = cli_load_doc(path, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
     if (!doc) {
         cli_print_error("ls", &err);
         return EXIT_ERROR;

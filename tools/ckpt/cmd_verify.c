@@ -94,7 +94,7 @@ int cmd_verify(int argc, char **argv)
         cli_print_error("verify", &err);
         return EXIT_ERROR;
     }
-    ckpt_doc *doc = cli_load_doc(path, &lo, CKPT_LOAD_MMAP, true, &err);
+    ckpt_doc *doc = cli_load_doc(path, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
     if (!doc) {
         cli_print_error("verify", &err);
         return EXIT_ERROR;

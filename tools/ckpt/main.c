@@ -61,11 +61,12 @@ void cli_load_fill(const cli_load *lo, ckpt_load_opts *o)
 }
 
 ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fallback,
-                       ckpt_error *err)
+                       bool keep_locations, ckpt_error *err)
 {
     ckpt_load_opts o;
     cli_load_fill(lo, &o);
     o.mode = mode;
+    o.keep_locations = keep_locations;
     ckpt_doc *doc = ckpt_load(path, &o, err);
     if (!doc && fallback && !lo->full && err->code == CKPT_E_UNSAFE) {
         char buf[1024];

@@ -1,0 +1,59 @@
+# Thin wrapper over CMake (the source of truth).  `make demo` and `make test`
+# install their own Debian dependencies when run as root.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all build demo test test-fast asan bench install fuzz format format-check clean
+
+all: build
+
+build:
+	@scripts/deps.sh build
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@examples/demo.sh $(BUILD)
+
+# every tier: unit, fixtures, live interop with torch, real-world corpus, hostile
+# input; then the unit tier again under ASan + UBSan
+test:
+	@scripts/deps.sh test
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory asan
+
+test-fast: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+asan:
+	@scripts/deps.sh build
+	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCKPT_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -L "unit|sanitize"
+
+bench:
+	@scripts/deps.sh bench
+	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-release -j $(JOBS)
+	@bench/run.sh build-release
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+fuzz:
+	@scripts/deps.sh test
+	@tests/fuzz/run.sh long
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	@rm -rf $(BUILD) $(ASAN_BUILD) build-release build-fuzz

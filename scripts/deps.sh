@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# scripts/deps.sh TIER... - make sure the Debian packages a tier needs are installed.
+# Installs them when run as root; otherwise prints the exact command and fails.
+set -euo pipefail
+
+pkgs_build="cmake make gcc pkg-config libdeflate-dev libcjson-dev"
+pkgs_test="python3 python3-torch python3-numpy clang valgrind libclang-rt-14-dev"
+pkgs_bench="python3 python3-torch python3-numpy"
+
+want=""
+for tier in "$@"; do
+    case "$tier" in
+        build) want="$want $pkgs_build" ;;
+        test) want="$want $pkgs_build $pkgs_test" ;;
+        bench) want="$want $pkgs_build $pkgs_bench" ;;
+        *) echo "deps.sh: unknown tier $tier" >&2; exit 2 ;;
+    esac
+done
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        case " $missing " in *" $p "*) ;; *) missing="$missing $p" ;; esac
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" = 0 ]; then
+    echo "deps.sh: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+    echo "deps.sh: missing Debian packages:$missing" >&2
+    echo "deps.sh: install them with:  sudo apt-get update && sudo $cmd" >&2
+    exit 1
+fi

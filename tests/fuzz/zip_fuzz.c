@@ -1,0 +1,64 @@
+/* tests/fuzz/zip_fuzz.c - libFuzzer harness for the zip reader.
+ *
+ * The input is the archive itself, opened as a memory source.  Every entry is
+ * read with CRC checks; invariants: every entry's header and data ranges lie
+ * inside the input, stored data pointers point into it, lookups by record
+ * name find the entry, and each read either succeeds or fails with a status. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt/zip.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_ASSERT(c)                                                                       \
+    do {                                                                                     \
+        if (!(c))                                                                            \
+            abort();                                                                         \
+    } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ckpt_source src;
+    ckpt_source_init_mem(&src, data, size, "fuzz");
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    ckpt_zip_opts opts = {.max_entries = 4096, .max_inflated = 1u << 24};
+    ckpt_zip *z = ckpt_zip_open(&src, &opts, NULL, &err);
+    if (!z) {
+        FUZZ_ASSERT(err.code < 0);
+        return 0;
+    }
+    size_t n = ckpt_zip_count(z);
+    FUZZ_ASSERT(n > 0 && ckpt_zip_prefix(z) != NULL);
+    for (size_t i = 0; i < n; i++) {
+        const ckpt_zip_entry *e = ckpt_zip_entry_at(z, i);
+        FUZZ_ASSERT(e && e->name);
+        FUZZ_ASSERT(e->header_offset < e->data_offset);
+        FUZZ_ASSERT(e->data_offset <= size && e->comp_size <= size - e->data_offset);
+        if (e->method == 0)
+            FUZZ_ASSERT(e->comp_size == e->size);
+        const uint8_t *p = ckpt_zip_data_ptr(z, e);
+        FUZZ_ASSERT(p == NULL || (p == data + e->data_offset && e->method == 0));
+        if (e->record)
+            FUZZ_ASSERT(ckpt_zip_find(z, e->record) == e);
+        if (e->size > (1u << 24))
+            continue;
+        uint8_t *buf = malloc(e->size ? (size_t)e->size : 1);
+        if (!buf)
+            continue;
+        ckpt_error_clear(&err);
+        int rc = ckpt_zip_read(z, e, buf, (size_t)e->size, true, &err);
+        FUZZ_ASSERT(rc == 0 || (rc < 0 && err.code == rc));
+        if (rc == 0 && p)
+            FUZZ_ASSERT(memcmp(buf, p, (size_t)e->size) == 0);
+        free(buf);
+        uint32_t crc = 0;
+        ckpt_error_clear(&err);
+        rc = ckpt_zip_entry_crc(z, e, &crc, &err);
+        FUZZ_ASSERT(rc == 0 || (rc < 0 && err.code == rc));
+    }
+    ckpt_zip_close(z);
+    return 0;
+}
