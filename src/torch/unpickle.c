@@ -797,7 +797,9 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
             return NULL;
         }
         char where[128];
-        if (ckpt__map_location(L->opts, loc->u.s.p, where, sizeof(where), err) < 0) {
+        if (L->opts->keep_locations) {
+            snprintf(where, sizeof(where), "%s", loc->u.s.p);
+        } else if (ckpt__map_location(L->opts, loc->u.s.p, where, sizeof(where), err) < 0) {
             if (err && err->where == CKPT_WHERE_NONE) {
                 err->where = CKPT_WHERE_PICKLE;
                 err->offset = off;
