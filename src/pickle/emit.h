@@ -38,6 +38,9 @@ void ckpt__emit_float(ckpt__emit *e, double v);
 void ckpt__emit_str(ckpt__emit *e, const char *s, size_t n);
 /* GLOBAL module\nname\n, memoized by name: later calls emit BINGET. */
 void ckpt__emit_global(ckpt__emit *e, const char *module, const char *name);
+/* memo lookups keyed by a string value (e.g. interned str objects) */
+bool ckpt__emit_memo_get_str(ckpt__emit *e, const char *key, uint32_t *idx);
+void ckpt__emit_memo_set_str(ckpt__emit *e, const char *key, uint32_t idx);
 /* memo lookups keyed by a pointer (node identity or a constant's address) */
 bool ckpt__emit_memo_get(ckpt__emit *e, const void *key, uint32_t *idx);
 void ckpt__emit_memo_set(ckpt__emit *e, const void *key, uint32_t idx);

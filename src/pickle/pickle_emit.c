@@ -300,3 +300,39 @@ void ckpt__emit_global(ckpt__emit *e, const char *module, const char *name)
     if (full != stackbuf)
         ckpt__free(e->alloc, full, ml + nl + 2);
 }
+
+bool ckpt__emit_memo_get_str(ckpt__emit *e, const char *key, uint32_t *idx)
+{
+    uint64_t h = hash_str(key);
+    mm_slot *s = mm_find(e->by_name, (uintptr_t)h, key, h);
+    if (!s || !s->key)
+        return false;
+    *idx = s->val;
+    return true;
+}
+
+void ckpt__emit_memo_set_str(ckpt__emit *e, const char *key, uint32_t idx)
+{
+    ckpt__memo_map *m = e->by_name;
+    if ((m->n + 1) * 2 > m->cap && !mm_grow(e, m)) {
+        e->oom = true;
+        return;
+    }
+    uint64_t h = hash_str(key);
+    mm_slot *s = mm_find(m, (uintptr_t)h, key, h);
+    if (s->key) {
+        s->val = idx;
+        return;
+    }
+    size_t n = strlen(key);
+    char *copy = ckpt__alloc(e->alloc, n + 1);
+    if (!copy) {
+        e->oom = true;
+        return;
+    }
+    memcpy(copy, key, n + 1);
+    s->key = (uintptr_t)h;
+    s->name = copy;
+    s->val = idx;
+    m->n++;
+}

@@ -27,7 +27,34 @@ typedef struct tsave {
     int depth;
     /* addresses used as memo keys for CPython's shared constants */
     char k_storage, k_cpu, k_latin1, k_meta;
+    /* CPython shares one object for '' and for each 1-character str with a code
+     * point below 256 (and likewise for b'' and 1-byte bytes): memoize those
+     * by value, as identity would */
+    char k_char[257];
+    char k_byte[257];
 } tsave;
+
+
+/* memo key of a str that CPython keeps as a singleton, or NULL */
+static const void *str_singleton(tsave *S, const char *p, size_t n)
+{
+    if (n == 0)
+        return &S->k_char[256];
+    uint32_t cp = 0;
+    size_t l = ckpt_utf8_get((const uint8_t *)p, n, &cp);
+    if (l == n && cp < 256)
+        return &S->k_char[cp];
+    return NULL;
+}
+
+static const void *bytes_singleton(tsave *S, const char *p, size_t n)
+{
+    if (n == 0)
+        return &S->k_byte[256];
+    if (n == 1)
+        return &S->k_byte[(uint8_t)p[0]];
+    return NULL;
+}
 
 static int s_obj(tsave *S, const ckpt_obj *o);
 
@@ -252,40 +279,119 @@ static int s_items(tsave *S, ckpt_obj *const *items, size_t n)
     return 0;
 }
 
-/* list items in batches of 1000: one -> APPEND, more -> MARK ... APPENDS */
-static int s_appends(tsave *S, ckpt_obj *const *items, size_t n)
+/*
+ * Batching as CPython's C pickler does it.  Exact lists and dicts (batch_list_exact,
+ * batch_dict_exact): a single item uses APPEND/SETITEM; otherwise MARK ... APPENDS /
+ * SETITEMS in batches of 1000, and for dicts a full last batch is followed by an
+ * empty MARK SETITEMS.  Items from an iterator (OrderedDict, object items): batches
+ * of 1000, a lone trailing item uses APPEND/SETITEM.
+ */
+static int s_appends(tsave *S, ckpt_obj *const *items, size_t n, bool exact)
 {
+    if (n == 0)
+        return 0;
+    if (n == 1 || !exact) {
+        for (size_t i = 0; i < n; i += 1000) {
+            size_t k = n - i < 1000 ? n - i : 1000;
+            if (k == 1) {
+                CKPT_TRY(s_obj(S, items[i]));
+                ckpt__emit_byte(&S->e, 'a');
+            } else {
+                ckpt__emit_byte(&S->e, '(');
+                CKPT_TRY(s_items(S, items + i, k));
+                ckpt__emit_byte(&S->e, 'e');
+            }
+        }
+        return 0;
+    }
     for (size_t i = 0; i < n; i += 1000) {
         size_t k = n - i < 1000 ? n - i : 1000;
-        if (k == 1) {
-            CKPT_TRY(s_obj(S, items[i]));
-            ckpt__emit_byte(&S->e, 'a');
-        } else {
-            ckpt__emit_byte(&S->e, '(');
-            CKPT_TRY(s_items(S, items + i, k));
-            ckpt__emit_byte(&S->e, 'e');
-        }
+        ckpt__emit_byte(&S->e, '(');
+        CKPT_TRY(s_items(S, items + i, k));
+        ckpt__emit_byte(&S->e, 'e');
     }
     return 0;
 }
 
-static int s_setitems(tsave *S, const ckpt__dict *d)
+static int s_pairs(tsave *S, const ckpt__dict *d, size_t from, size_t k)
 {
-    for (size_t i = 0; i < d->n; i += 1000) {
-        size_t k = d->n - i < 1000 ? d->n - i : 1000;
-        if (k == 1) {
-            CKPT_TRY(s_obj(S, d->keys[i]));
-            CKPT_TRY(s_obj(S, d->vals[i]));
-            ckpt__emit_byte(&S->e, 's');
-        } else {
-            ckpt__emit_byte(&S->e, '(');
-            for (size_t j = i; j < i + k; j++) {
-                CKPT_TRY(s_obj(S, d->keys[j]));
-                CKPT_TRY(s_obj(S, d->vals[j]));
-            }
-            ckpt__emit_byte(&S->e, 'u');
-        }
+    for (size_t j = from; j < from + k; j++) {
+        CKPT_TRY(s_obj(S, d->keys[j]));
+        CKPT_TRY(s_obj(S, d->vals[j]));
     }
+    return 0;
+}
+
+static int s_setitems(tsave *S, const ckpt__dict *d, bool exact)
+{
+    size_t n = d->n;
+    if (n == 0)
+        return 0;
+    if (n == 1 || !exact) {
+        for (size_t i = 0; i < n; i += 1000) {
+            size_t k = n - i < 1000 ? n - i : 1000;
+            if (k == 1) {
+                CKPT_TRY(s_pairs(S, d, i, 1));
+                ckpt__emit_byte(&S->e, 's');
+            } else {
+                ckpt__emit_byte(&S->e, '(');
+                CKPT_TRY(s_pairs(S, d, i, k));
+                ckpt__emit_byte(&S->e, 'u');
+            }
+        }
+        return 0;
+    }
+    size_t i = 0, k;
+    do {
+        k = n - i < 1000 ? n - i : 1000;
+        ckpt__emit_byte(&S->e, '(');
+        CKPT_TRY(s_pairs(S, d, i, k));
+        ckpt__emit_byte(&S->e, 'u');
+        i += k;
+    } while (k == 1000);
+    return 0;
+}
+
+/* An instance __dict__ after BUILD: CPython interns its str keys, so equal
+ * keys across objects are one object (memo by value, "\x01" prefix keeps
+ * them apart from global names). */
+static int s_attr_dict(tsave *S, const ckpt_obj *o)
+{
+    if (try_get(S, o))
+        return 0;
+    const ckpt__dict *d = o->u.dict;
+    ckpt__emit_byte(&S->e, '}');
+    memo(S, o);
+    size_t n = d->n;
+    if (n == 0)
+        return 0;
+    size_t i = 0, k;
+    do {
+        k = n - i < 1000 ? n - i : 1000;
+        if (n > 1)
+            ckpt__emit_byte(&S->e, '(');
+        for (size_t j = i; j < i + k; j++) {
+            const ckpt_obj *key = d->keys[j];
+            if (key->type == CKPT_T_STR && !memchr(key->u.s.p, 0, key->u.s.n) &&
+                key->u.s.n < 4000 && !str_singleton(S, key->u.s.p, key->u.s.n)) {
+                char name[4096];
+                name[0] = '\x01';
+                memcpy(name + 1, key->u.s.p, key->u.s.n + 1);
+                uint32_t idx;
+                if (ckpt__emit_memo_get_str(&S->e, name, &idx)) {
+                    ckpt__emit_get(&S->e, idx);
+                } else {
+                    ckpt__emit_str(&S->e, key->u.s.p, key->u.s.n);
+                    ckpt__emit_memo_set_str(&S->e, name, ckpt__emit_put(&S->e));
+                }
+            } else {
+                CKPT_TRY(s_obj(S, key));
+            }
+            CKPT_TRY(s_obj(S, d->vals[j]));
+        }
+        ckpt__emit_byte(&S->e, n > 1 ? 'u' : 's');
+        i += k;
+    } while (k == 1000);
     return 0;
 }
 
@@ -295,14 +401,14 @@ static int s_dict(tsave *S, const ckpt_obj *o)
     if (d->kind == CKPT_DICT_PLAIN) {
         ckpt__emit_byte(&S->e, '}');
         memo(S, o);
-        return s_setitems(S, d);
+        return s_setitems(S, d, true);
     }
     if (d->kind == CKPT_DICT_COUNTER) {
         /* Counter.__reduce__ -> (Counter, (dict(self),)) */
         global(S, "collections", "Counter");
         ckpt__emit_byte(&S->e, '}');
         ckpt__emit_put(&S->e);
-        CKPT_TRY(s_setitems(S, d));
+        CKPT_TRY(s_setitems(S, d, true));
         ckpt__emit_byte(&S->e, 0x85);
         ckpt__emit_put(&S->e);
         ckpt__emit_byte(&S->e, 'R');
@@ -314,9 +420,9 @@ static int s_dict(tsave *S, const ckpt_obj *o)
     ckpt__emit_byte(&S->e, ')');
     ckpt__emit_byte(&S->e, 'R');
     memo(S, o);
-    CKPT_TRY(s_setitems(S, d));
+    CKPT_TRY(s_setitems(S, d, false));
     if (d->attrs && d->attrs->u.dict->n > 0) {
-        CKPT_TRY(s_obj(S, d->attrs));
+        CKPT_TRY(s_attr_dict(S, d->attrs));
         ckpt__emit_byte(&S->e, 'b');
     }
     return 0;
@@ -359,9 +465,15 @@ static int s_bytes_value(tsave *S, const char *p, size_t n)
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         m += ckpt_utf8_put((uint8_t)p[i], u + m);
-    ckpt__emit_str(&S->e, (const char *)u, m);
+    const void *k = n == 1 ? &S->k_char[(uint8_t)p[0]] : NULL;
+    if (!k || !try_get(S, k)) {
+        ckpt__emit_str(&S->e, (const char *)u, m);
+        if (k)
+            memo(S, k);
+        else
+            ckpt__emit_put(&S->e);
+    }
     ckpt__free(S->e.alloc, u, cap);
-    ckpt__emit_put(&S->e);
     const_str(S, &S->k_latin1, "latin1");
     ckpt__emit_byte(&S->e, 0x86);
     ckpt__emit_put(&S->e);
@@ -381,11 +493,14 @@ static int s_object(tsave *S, const ckpt_obj *o)
     ckpt__emit_byte(&S->e, newobj ? 0x81 : 'R');
     memo(S, o);
     if (ob->items && ob->items->type == CKPT_T_LIST)
-        CKPT_TRY(s_appends(S, ob->items->u.seq.items, ob->items->u.seq.n));
+        CKPT_TRY(s_appends(S, ob->items->u.seq.items, ob->items->u.seq.n, false));
     else if (ob->items && ob->items->type == CKPT_T_DICT)
-        CKPT_TRY(s_setitems(S, ob->items->u.dict));
+        CKPT_TRY(s_setitems(S, ob->items->u.dict, false));
     if (ob->state) {
-        CKPT_TRY(s_obj(S, ob->state));
+        if (ob->state->type == CKPT_T_DICT && ob->state->u.dict->kind == CKPT_DICT_PLAIN)
+            CKPT_TRY(s_attr_dict(S, ob->state));
+        else
+            CKPT_TRY(s_obj(S, ob->state));
         ckpt__emit_byte(&S->e, 'b');
     }
     return 0;
@@ -421,33 +536,36 @@ static int s_obj(tsave *S, const ckpt_obj *o)
             ckpt__emit_byte(&S->e, 'R');
             memo(S, o);
             break;
-        case CKPT_T_STR:
+        case CKPT_T_STR: {
+            const void *k = str_singleton(S, o->u.s.p, o->u.s.n);
+            if (k && try_get(S, k))
+                break;
             ckpt__emit_str(&S->e, o->u.s.p, o->u.s.n);
-            memo(S, o);
+            memo(S, k ? k : (const void *)o);
             break;
-        case CKPT_T_BYTES:
+        }
+        case CKPT_T_BYTES: {
+            const void *k = bytes_singleton(S, o->u.s.p, o->u.s.n);
+            if (k && try_get(S, k))
+                break;
             rc = s_bytes_value(S, o->u.s.p, o->u.s.n);
             if (rc == 0)
-                memo(S, o);
+                memo(S, k ? k : (const void *)o);
             break;
+        }
         case CKPT_T_BYTEARRAY: {
-            /* bytearray.__reduce_ex__(2): (bytearray, (latin1 text, 'latin-1')) */
+            /* CPython 3 under protocol 2: bytearray() or bytearray(<bytes>) */
             global(S, "builtins", "bytearray");
-            size_t n = o->u.s.n, cap = n * 2 + 1, m = 0;
-            uint8_t *u = ckpt__alloc(S->e.alloc, cap);
-            if (!u) {
-                rc = oom(S);
-                break;
+            if (o->u.s.n == 0) {
+                ckpt__emit_byte(&S->e, ')');
+            } else {
+                /* the bytes copy made by bytearray's reduce is a fresh object */
+                rc = s_bytes_value(S, o->u.s.p, o->u.s.n);
+                if (rc == 0)
+                    ckpt__emit_put(&S->e);
+                ckpt__emit_byte(&S->e, 0x85);
+                ckpt__emit_put(&S->e);
             }
-            for (size_t i = 0; i < n; i++)
-                m += ckpt_utf8_put((uint8_t)o->u.s.p[i], u + m);
-            ckpt__emit_str(&S->e, (const char *)u, m);
-            ckpt__free(S->e.alloc, u, cap);
-            ckpt__emit_put(&S->e);
-            ckpt__emit_str(&S->e, "latin-1", 7);
-            ckpt__emit_put(&S->e);
-            ckpt__emit_byte(&S->e, 0x86);
-            ckpt__emit_put(&S->e);
             ckpt__emit_byte(&S->e, 'R');
             memo(S, o);
             break;
@@ -456,13 +574,13 @@ static int s_obj(tsave *S, const ckpt_obj *o)
         case CKPT_T_LIST:
             ckpt__emit_byte(&S->e, ']');
             memo(S, o);
-            rc = s_appends(S, o->u.seq.items, o->u.seq.n);
+            rc = s_appends(S, o->u.seq.items, o->u.seq.n, true);
             break;
         case CKPT_T_SET:
             global(S, "builtins", "set");
             ckpt__emit_byte(&S->e, ']');
             ckpt__emit_put(&S->e);
-            rc = s_appends(S, o->u.seq.items, o->u.seq.n);
+            rc = s_appends(S, o->u.seq.items, o->u.seq.n, true);
             ckpt__emit_byte(&S->e, 0x85);
             ckpt__emit_put(&S->e);
             ckpt__emit_byte(&S->e, 'R');
