@@ -390,7 +390,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tool", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--seed", type=int, default=int(os.environ.get("CKPT_INTEROP_SEED", "20240601")))
+    # a new seed every run (printed, so a failure can be replayed with CKPT_INTEROP_SEED=N)
+    default_seed = os.environ.get("CKPT_INTEROP_SEED") or str(int.from_bytes(os.urandom(4), "little"))
+    ap.add_argument("--seed", type=int, default=int(default_seed))
     ap.add_argument("--count", type=int, default=500)
     ap.add_argument("--gen", type=int, default=200)
     ap.add_argument("--allowlist", action="store_true")
@@ -400,6 +402,7 @@ def main():
     if not os.access(args.tool, os.X_OK):
         print("run_interop: interop_tool not found at %s (build the project first)" % args.tool)
         return 1
+    print("seed %d (replay with CKPT_INTEROP_SEED=%d)" % (args.seed, args.seed), flush=True)
     return differential(args)
 
 
