@@ -1,0 +1,1 @@
+typedef int ckpt_headertest_unused; /* a TU needs a declaration */
