@@ -10,16 +10,6 @@
 
 #define BIG_READ (1u << 20) /* stored records from this size on are pread straight in */
 
-/* What a document keeps open after an mmap or lazy load. */
-typedef struct held {
-    ckpt_source src; /* a private copy when the loader opened the file */
-    bool own_src;
-    const ckpt_source *srcp;
-    ckpt_zip *zip;
-    bool big_endian;
-    bool verify_crc;
-} held;
-
 static void held_release(void *ctx)
 {
     held *h = ctx;
@@ -288,12 +278,9 @@ static int sniff(const ckpt_source *src, ckpt_error *err)
     if (n >= 8 && memcmp(head, "PYTORCH1", 8) == 0)
         return CKPT_FAIL_AT(err, CKPT_E_UNSUPPORTED, CKPT_WHERE_FILE, NULL, 0,
                             "file is an unsupported archive format from the preview release");
-    if (head[0] == 0x80 && n >= 4 && head[2] == 0x8a && head[3] == 0x0a)
-        return CKPT_FAIL_AT(err, CKPT_E_UNSUPPORTED, CKPT_WHERE_FILE, NULL, 0,
-                            "legacy (pre-zip) torch.save format is not supported yet");
-    return CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, 0,
-                        "not a torch zip archive (first bytes %02x %02x %02x %02x)", head[0],
-                        head[1], head[2], head[3]);
+    /* anything else may be a legacy stream or a tar file: the legacy loader
+     * decides, and names what the file really is when it is neither */
+    return 1;
 }
 
 /* Where the bytes come from: a memory buffer (kept by the document), a
@@ -354,8 +341,25 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
     size_t pkl_cap = 0;
     const uint8_t *pkl;
     ckpt_obj *root = NULL;
-    if (sniff(src, err) < 0)
+    int kind = sniff(src, err);
+    if (kind < 0)
         goto fail;
+    if (kind == 1) {
+        if (opts->mode == CKPT_LOAD_MMAP) {
+            CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
+                      "mmap can only be used with files saved in the zip format (torch.save's "
+                      "default since 1.6)");
+            goto fail;
+        }
+        L.format = TF_LEGACY;
+        if (ckpt__legacy_load(&L, err) < 0)
+            goto fail;
+        if (L.keys)
+            ckpt__mem_free(&doc->mem, L.keys, L.keys_cap * sizeof(*L.keys));
+        held_release(h);
+        doc->release = NULL;
+        return doc;
+    }
     ckpt_zip_opts zo = {0, opts->limits.max_inflated};
     L.zip = h->zip = ckpt_zip_open(src, &zo, opts->alloc, err);
     if (!L.zip)

@@ -60,6 +60,24 @@ typedef struct st_entry {
     ckpt_storage *st;
 } st_entry;
 
+/* What a document keeps open after an mmap or lazy load. */
+typedef struct held {
+    ckpt_source src; /* a private copy when the loader opened the file */
+    bool own_src;
+    const ckpt_source *srcp;
+    ckpt_zip *zip;
+    bool big_endian;
+    bool verify_crc;
+} held;
+
+/* Container formats the loader knows. */
+typedef enum tformat {
+    TF_ZIP = 0,    /* torch.save default since 1.6 */
+    TF_LEGACY = 1, /* _use_new_zipfile_serialization=False: magic, protocol, sys_info, pickle,
+                      keys, raw storages */
+    TF_TAR = 2     /* torch <= 0.1: tar with sys_info, pickle, tensors, storages */
+} tformat;
+
 typedef struct tload {
     ckpt_doc *doc;
     const ckpt_load_opts *opts;
@@ -68,12 +86,19 @@ typedef struct tload {
     ckpt_zip *zip;
     const char *label;
     bool big_endian;
+    int format; /* a tformat */
     /* storage key -> storage */
     st_entry *keys;
     size_t nkeys, keys_cap;
 } tload;
 
-/* Pickle hooks that map torch's globals (globals_hooks.c). */
+/* Load a non-zip torch file (legacy stream or tar) into L->doc: sets the
+ * root and fills every storage (copy mode).  Implemented in legacy_load.c. */
+int ckpt__legacy_load(tload *L, ckpt_error *err);
+/* Storage key lookup shared by the zip and legacy paths (unpickle.c). */
+ckpt_storage *ckpt__tload_storage(tload *L, const char *key);
+
+/* Pickle hooks that map torch's globals (unpickle.c). */
 void ckpt__torch_hooks(ckpt_pickle_hooks *h, tload *L);
 /* Resolve a saved location tag through map_location; writes the result into
  * out. Returns 0, or < 0 with err set (e.g. CUDA without CUDA support). */

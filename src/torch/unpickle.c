@@ -692,6 +692,8 @@ static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int
 
 /* ------------------------------------------------------- persistent ids */
 
+ckpt_storage *ckpt__tload_storage(tload *L, const char *key);
+
 static ckpt_storage *key_find(tload *L, const char *key)
 {
     if (!L->keys_cap)
@@ -736,6 +738,11 @@ static int key_add(tload *L, const char *key, ckpt_storage *st)
     L->keys[i].st = st;
     L->nkeys++;
     return 0;
+}
+
+ckpt_storage *ckpt__tload_storage(tload *L, const char *key)
+{
+    return key_find(L, key);
 }
 
 static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op,
