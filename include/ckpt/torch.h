@@ -99,8 +99,11 @@ typedef enum ckpt_layout {
     CKPT_LAYOUT_DEFAULT = 0, /* = CKPT_LAYOUT_TORCH27 */
     CKPT_LAYOUT_TORCH13 = 1, /* torch 1.6-2.0: data.pkl, data/<k> in string order, version */
     CKPT_LAYOUT_TORCH21 = 2, /* torch 2.1-2.6: + byteorder after data.pkl */
-    CKPT_LAYOUT_TORCH27 = 3  /* torch 2.7+: + .format_version, .storage_alignment, byteorder;
+    CKPT_LAYOUT_TORCH27 = 3, /* torch 2.7+: + .format_version, .storage_alignment, byteorder;
                                 data/<k> in numeric order */
+    CKPT_LAYOUT_LEGACY = 4   /* _use_new_zipfile_serialization=False: five pickles (magic,
+                                protocol 1001, sys_info, object, storage keys) and the raw
+                                storages */
 } ckpt_layout;
 
 typedef struct ckpt_save_opts {

@@ -409,19 +409,75 @@ ckpt_obj *ckpt_new_set(ckpt_doc *doc)
     return doc ? ckpt__node(doc, CKPT_T_SET) : NULL;
 }
 
+/*
+ * A set keeps its items in insertion order in u.seq like a list, and a hash
+ * index of 2 * cap uint32 slots (item index + 1, 0 = empty) right after the
+ * `cap` item pointers of the same arena block, so membership is O(1) and a
+ * hostile pickle cannot make ADDITEMS quadratic.  Every item goes through
+ * ckpt_set_add, which keeps the index in step.
+ */
+static uint32_t *set_index(const ckpt_obj *set)
+{
+    return (uint32_t *)(void *)(set->u.seq.items + set->u.seq.cap);
+}
+
+static void set_index_put(ckpt_obj *set, size_t entry, uint64_t h)
+{
+    uint32_t *ix = set_index(set);
+    size_t mask = set->u.seq.cap * 2 - 1;
+    size_t pos = (size_t)h & mask;
+    while (ix[pos])
+        pos = (pos + 1) & mask;
+    ix[pos] = (uint32_t)(entry + 1);
+}
+
+static int set_grow(ckpt_doc *doc, ckpt_obj *set)
+{
+    size_t ncap = set->u.seq.cap ? set->u.seq.cap * 2 : 4;
+    size_t bytes, ibytes;
+    if (ncap > UINT32_MAX / 2 || ckpt_mul_size(ncap, sizeof(ckpt_obj *), &bytes) ||
+        ckpt_mul_size(ncap * 2, sizeof(uint32_t), &ibytes) || ckpt_add_size(bytes, ibytes, &bytes))
+        return CKPT_E_NOMEM;
+    ckpt_obj **ni = ckpt__arena_calloc(&doc->arena, bytes);
+    if (!ni)
+        return CKPT_E_NOMEM;
+    if (set->u.seq.n)
+        memcpy(ni, set->u.seq.items, set->u.seq.n * sizeof(ckpt_obj *));
+    set->u.seq.items = ni;
+    set->u.seq.cap = ncap;
+    for (size_t i = 0; i < set->u.seq.n; i++)
+        set_index_put(set, i, ckpt__obj_hash(ni[i]));
+    return 0;
+}
+
 int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item)
 {
     if (!doc || !set || set->type != CKPT_T_SET || !item || !ckpt__obj_hashable(item))
         return CKPT_E_ARG;
-    for (size_t i = 0; i < set->u.seq.n; i++)
-        if (ckpt__obj_equal(set->u.seq.items[i], item))
-            return 0;
-    return ckpt__seq_push(doc, set, item);
+    uint64_t h = ckpt__obj_hash(item);
+    if (set->u.seq.cap) {
+        const uint32_t *ix = set_index(set);
+        size_t mask = set->u.seq.cap * 2 - 1;
+        for (size_t pos = (size_t)h & mask; ix[pos]; pos = (pos + 1) & mask)
+            if (ckpt__obj_equal(set->u.seq.items[ix[pos] - 1], item))
+                return 0;
+    }
+    if (set->u.seq.n == set->u.seq.cap && set_grow(doc, set) < 0)
+        return CKPT_E_NOMEM;
+    set->u.seq.items[set->u.seq.n] = item;
+    set_index_put(set, set->u.seq.n, h);
+    set->u.seq.n++;
+    return 0;
 }
 
 /* ------------------------------------------------------- hashing (keys) */
 
-bool ckpt__obj_hashable(const ckpt_obj *o)
+/* Tuples nested deeper than this are treated as unhashable, so that hashing,
+ * comparing and printing a key never recurses without bound (a hostile pickle
+ * can nest TUPLE1 a million times; a built tuple can even contain itself). */
+#define HASH_MAX_DEPTH 200
+
+static bool hashable_at(const ckpt_obj *o, int depth)
 {
     switch (o->type) {
     case CKPT_T_NONE:
@@ -442,13 +498,20 @@ bool ckpt__obj_hashable(const ckpt_obj *o)
     case CKPT_T_SIZE:
         if (o->type == CKPT_T_SIZE)
             return true;
+        if (depth >= HASH_MAX_DEPTH)
+            return false;
         for (size_t i = 0; i < o->u.seq.n; i++)
-            if (!o->u.seq.items[i] || !ckpt__obj_hashable(o->u.seq.items[i]))
+            if (!o->u.seq.items[i] || !hashable_at(o->u.seq.items[i], depth + 1))
                 return false;
         return true;
     default:
         return false;
     }
+}
+
+bool ckpt__obj_hashable(const ckpt_obj *o)
+{
+    return hashable_at(o, 0);
 }
 
 static uint64_t mix(uint64_t h)

@@ -34,10 +34,13 @@ ckpt_obj *ckpt__tensor_new(ckpt_doc *doc, ckpt_storage *s, int dtype, int ndim,
         if (stride) {
             memcpy(t->stride, stride, (size_t)ndim * sizeof(int64_t));
         } else {
+            /* torch's contiguous strides; for a shape with a 0 the product can
+             * overflow although numel is 0: saturate (the view is empty). */
             int64_t st = 1;
             for (int i = ndim - 1; i >= 0; i--) {
                 t->stride[i] = st;
-                st *= shape[i] > 1 ? shape[i] : 1;
+                if (ckpt_mul_i64(st, shape[i] > 1 ? shape[i] : 1, &st))
+                    st = INT64_MAX;
             }
         }
     }
@@ -201,7 +204,13 @@ const void *ckpt_tensor_data(const ckpt_obj *o)
     const ckpt__tensor *t = o->u.t;
     if (!t->storage || !t->storage->data)
         return NULL;
-    return t->storage->data + (size_t)t->offset * ckpt_dtype_size(t->dtype);
+    /* An empty view may carry any offset (torch allows it); never form a
+     * pointer outside the storage for it. */
+    uint64_t off;
+    if (t->offset < 0 || ckpt_mul_u64((uint64_t)t->offset, ckpt_dtype_size(t->dtype), &off) ||
+        off > t->storage->nbytes)
+        return t->storage->data;
+    return t->storage->data + (size_t)off;
 }
 
 /* Copy a strided view dimension by dimension; innermost contiguous runs by memcpy. */

@@ -151,10 +151,10 @@ static int push(vm *v, ckpt_obj *o)
     if (v->doc->node_count > v->max_objects)
         return vfail(v, CKPT_E_LIMIT, "more than %llu objects",
                      (unsigned long long)v->max_objects);
+    if (v->sp >= v->max_stack) /* exact: the array may have grown past it */
+        return vfail(v, CKPT_E_LIMIT, "stack deeper than %llu entries",
+                     (unsigned long long)v->max_stack);
     if (v->sp == v->cap) {
-        if (v->cap >= v->max_stack)
-            return vfail(v, CKPT_E_LIMIT, "stack deeper than %llu entries",
-                         (unsigned long long)v->max_stack);
         size_t ncap = v->cap ? v->cap * 2 : 64;
         ckpt_obj **ns = ckpt__mem_realloc(&v->doc->mem, v->stack, v->cap * sizeof(*ns),
                                           ncap * sizeof(*ns));

@@ -25,6 +25,7 @@ typedef struct tsave {
     size_t nst, st_cap;
     ckpt__memo_map *unused;
     int depth;
+    bool legacy; /* 6-field persistent ids (legacy stream format) */
     /* addresses used as memo keys for CPython's shared constants */
     char k_storage, k_cpu, k_latin1, k_meta;
     /* CPython shares one object for '' and for each 1-character str with a code
@@ -165,6 +166,8 @@ static int s_storage_pid(tsave *S, const ckpt_storage *st, bool untyped)
         ckpt__emit_put(&S->e);
     }
     ckpt__emit_int(&S->e, (int64_t)numel);
+    if (S->legacy)
+        ckpt__emit_byte(&S->e, 'N'); /* view_metadata */
     ckpt__emit_byte(&S->e, 't');
     ckpt__emit_put(&S->e);
     ckpt__emit_byte(&S->e, 'Q');
@@ -634,9 +637,84 @@ static int cmp_key_str(const void *a, const void *b)
     return strcmp(x, y);
 }
 
+/* The legacy stream: magic, protocol, sys_info, the object pickle, the sorted
+ * storage keys, then each storage as LE int64 element count + bytes. */
+static int write_legacy(ckpt_sink *sink, const tsave *S, const ckpt_alloc *alloc, ckpt_error *err)
+{
+    static const uint8_t magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                    0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+    static const uint8_t proto[] = {0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e};
+    static const char sys_info[] =
+        "\x80\x02}q\x00(X\x10\x00\x00\x00protocol_versionq\x01M\xe9\x03X\x0d\x00\x00\x00"
+        "little_endianq\x02\x88X\x0a\x00\x00\x00type_sizesq\x03}q\x04(X\x05\x00\x00\x00"
+        "shortq\x05K\x02X\x03\x00\x00\x00intq\x06K\x04X\x04\x00\x00\x00longq\x07K\x04uu.";
+    CKPT_TRY(ckpt_sink_write(sink, magic, sizeof(magic), err));
+    CKPT_TRY(ckpt_sink_write(sink, proto, sizeof(proto), err));
+    CKPT_TRY(ckpt_sink_write(sink, sys_info, sizeof(sys_info) - 1, err));
+    CKPT_TRY(ckpt_sink_write(sink, S->e.buf, S->e.len, err));
+    size_t *order = NULL;
+    if (S->nst) {
+        order = ckpt__alloc(alloc, S->nst * sizeof(*order));
+        if (!order)
+            return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < S->nst; i++)
+            order[i] = i;
+        qsort(order, S->nst, sizeof(*order), cmp_key_str);
+    }
+    /* the key list: an exact list pickled on its own (fresh memo) */
+    ckpt__emit ke;
+    int rc = 0;
+    if (ckpt__emit_init(&ke, alloc) < 0) {
+        ckpt__free(alloc, order, S->nst * sizeof(*order));
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    ckpt__emit_byte(&ke, 0x80);
+    ckpt__emit_byte(&ke, 2);
+    ckpt__emit_byte(&ke, ']');
+    ckpt__emit_put(&ke);
+    for (size_t i = 0; i < S->nst; i += 1000) {
+        size_t k = S->nst - i < 1000 ? S->nst - i : 1000;
+        if (S->nst > 1)
+            ckpt__emit_byte(&ke, '(');
+        for (size_t j = i; j < i + k; j++) {
+            char key[32];
+            int n = snprintf(key, sizeof(key), "%zu", order[j]);
+            ckpt__emit_str(&ke, key, (size_t)n);
+            ckpt__emit_put(&ke);
+        }
+        ckpt__emit_byte(&ke, S->nst > 1 ? 'e' : 'a');
+    }
+    ckpt__emit_byte(&ke, '.');
+    if (ke.oom)
+        rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    if (rc == 0)
+        rc = ckpt_sink_write(sink, ke.buf, ke.len, err);
+    ckpt__emit_free(&ke);
+    for (size_t i = 0; rc == 0 && i < S->nst; i++) {
+        const ckpt_storage *st = S->st[order[i]];
+        size_t isz = st->untyped ? 1 : ckpt_dtype_size(st->dtype);
+        uint8_t cnt[8];
+        uint64_t numel = st->nbytes / (isz ? isz : 1);
+        for (int b = 0; b < 8; b++)
+            cnt[b] = (uint8_t)(numel >> (8 * b));
+        if (st->nbytes && !st->data) {
+            rc = CKPT_FAIL(err, CKPT_E_ARG, "storage %zu holds no bytes", order[i]);
+            break;
+        }
+        rc = ckpt_sink_write(sink, cnt, 8, err);
+        if (rc == 0 && st->nbytes)
+            rc = ckpt_sink_write(sink, st->data, (size_t)st->nbytes, err);
+    }
+    if (order)
+        ckpt__free(alloc, order, S->nst * sizeof(*order));
+    return rc;
+}
+
 static int write_archive(ckpt_sink *sink, const char *archive, const tsave *S, int layout,
                          bool crc, const ckpt_alloc *alloc, ckpt_error *err)
 {
+    if (layout == CKPT_LAYOUT_LEGACY)
+        return write_legacy(sink, S, alloc, err);
     ckpt_zip_writer *w = ckpt_zip_writer_new(sink, archive, 64, crc, alloc, err);
     if (!w)
         return err ? err->code : CKPT_E_NOMEM;
@@ -681,10 +759,12 @@ static int write_archive(ckpt_sink *sink, const char *archive, const tsave *S, i
     return rc;
 }
 
-static int pickle_root(tsave *S, const ckpt_obj *root, const ckpt_alloc *alloc, ckpt_error *err)
+static int pickle_root(tsave *S, const ckpt_obj *root, bool legacy, const ckpt_alloc *alloc,
+                       ckpt_error *err)
 {
     memset(S, 0, sizeof(*S));
     S->err = err;
+    S->legacy = legacy;
     if (ckpt__emit_init(&S->e, alloc) < 0)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     ckpt__emit_byte(&S->e, 0x80);
@@ -735,10 +815,10 @@ int ckpt_save_mem(const ckpt_obj *root, const ckpt_save_opts *opts, void **out, 
         return CKPT_FAIL(err, CKPT_E_ARG, "missing argument");
     const ckpt_alloc *alloc = opts ? opts->alloc : NULL;
     int layout = resolve_layout(opts);
-    if (layout < CKPT_LAYOUT_TORCH13 || layout > CKPT_LAYOUT_TORCH27)
+    if (layout < CKPT_LAYOUT_TORCH13 || layout > CKPT_LAYOUT_LEGACY)
         return CKPT_FAIL(err, CKPT_E_ARG, "unknown layout %d", layout);
     tsave S;
-    int rc = pickle_root(&S, root, alloc, err);
+    int rc = pickle_root(&S, root, layout == CKPT_LAYOUT_LEGACY, alloc, err);
     ckpt_sink *sink = NULL;
     if (rc == 0) {
         sink = ckpt_sink_new_mem(alloc, err);
@@ -781,7 +861,7 @@ int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts
         return CKPT_FAIL(err, CKPT_E_ARG, "missing path or object");
     const ckpt_alloc *alloc = opts ? opts->alloc : NULL;
     int layout = resolve_layout(opts);
-    if (layout < CKPT_LAYOUT_TORCH13 || layout > CKPT_LAYOUT_TORCH27)
+    if (layout < CKPT_LAYOUT_TORCH13 || layout > CKPT_LAYOUT_LEGACY)
         return CKPT_FAIL(err, CKPT_E_ARG, "unknown layout %d", layout);
     char archive[256];
     if (opts && opts->archive)
@@ -791,7 +871,7 @@ int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts
 
     /* pickle first: nothing touches the disk until the object is known to be savable */
     tsave S;
-    int rc = pickle_root(&S, root, alloc, err);
+    int rc = pickle_root(&S, root, layout == CKPT_LAYOUT_LEGACY, alloc, err);
     if (rc < 0) {
         tsave_free(&S, alloc);
         ckpt__error_set_file(err, path);

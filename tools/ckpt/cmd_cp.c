@@ -4,7 +4,7 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: ckpt cp IN OUT [--map-location LOC] [--layout 1.13|2.1|2.7]\n"
+    "usage: ckpt cp IN OUT [--map-location LOC] [--layout 1.13|2.1|2.7|legacy]\n"
     "                      [--allow MODULE.NAME]... [--full] [--no-fsync]\n"
     "\n"
     "Load IN (weights-only unless --full or --allow say otherwise) and write it to OUT\n"
@@ -15,7 +15,8 @@ static const char help[] =
     "  --map-location LOC   restore every storage to LOC (e.g. cpu) before saving\n"
     "  --layout V           records as torch V writes them: 1.13 (data.pkl, data/*,\n"
     "                       version), 2.1 (+ byteorder), 2.7 (default: + .format_version,\n"
-    "                       .storage_alignment)\n"
+    "                       .storage_alignment), legacy (torch.save with\n"
+    "                       _use_new_zipfile_serialization=False)\n"
     "  --no-fsync           skip the fsync before the rename\n"
     "\n"
     "Exit status: 0 copied, 2 error.\n";
@@ -45,8 +46,10 @@ int cmd_cp(int argc, char **argv)
                 so.layout = CKPT_LAYOUT_TORCH21;
             else if (strcmp(v, "2.7") == 0)
                 so.layout = CKPT_LAYOUT_TORCH27;
+            else if (strcmp(v, "legacy") == 0)
+                so.layout = CKPT_LAYOUT_LEGACY;
             else {
-                fprintf(stderr, "ckpt cp: unknown layout %s (1.13, 2.1 or 2.7)\n", v);
+                fprintf(stderr, "ckpt cp: unknown layout %s (1.13, 2.1, 2.7 or legacy)\n", v);
                 return EXIT_ERROR;
             }
         } else if (strcmp(argv[i], "--no-fsync") == 0) {

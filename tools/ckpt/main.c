@@ -67,6 +67,16 @@ ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fall
     cli_load_fill(lo, &o);
     o.mode = mode;
     o.keep_locations = keep_locations;
+    if (mode == CKPT_LOAD_MMAP) {
+        /* mmap works for the zip format only (as in torch): copy anything else */
+        FILE *f = fopen(path, "rb");
+        unsigned char head[4] = {0};
+        if (f) {
+            if (fread(head, 1, 4, f) != 4 || memcmp(head, "PK\x03\x04", 4) != 0)
+                o.mode = CKPT_LOAD_COPY;
+            fclose(f);
+        }
+    }
     ckpt_doc *doc = ckpt_load(path, &o, err);
     if (!doc && fallback && !lo->full && err->code == CKPT_E_UNSAFE) {
         char buf[1024];
