@@ -87,6 +87,10 @@ typedef struct ckpt_pickle_opts {
     uint64_t max_stack;    /* stack entries; 0 = 16M */
     bool bytes_strings;    /* STRING/BINSTRING/SHORT_BINSTRING give bytes (encoding='bytes'),
                               otherwise str (torch.load's encoding='utf-8') */
+    bool big_ints;         /* integers beyond 64 bits become OBJECT nodes with how "bigint"
+                              and args (bytes: little-endian two's complement) instead of
+                              failing with CKPT_E_UNSUPPORTED (the legacy magic number is 80
+                              bits) */
 } ckpt_pickle_opts;
 
 /*

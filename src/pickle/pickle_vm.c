@@ -26,6 +26,7 @@ typedef struct vm {
     ckpt_error *err;
     const char *name;
     bool bytes_strings;
+    bool big_ints;
     uint32_t max_depth;
     uint64_t max_objects, max_stack;
     ckpt_obj **stack;
@@ -336,6 +337,22 @@ static int push_str(vm *v, const uint8_t *p, size_t len, int type)
     return push(v, o);
 }
 
+/* An integer beyond 64 bits as an inert OBJECT("bigint", (le_bytes,)). */
+static int push_bigint(vm *v, const uint8_t *p, size_t len)
+{
+    while (len > 1 && ((p[len - 1] == 0x00 && !(p[len - 2] & 0x80)) ||
+                       (p[len - 1] == 0xFF && (p[len - 2] & 0x80))))
+        len--; /* minimal two's complement, as CPython's encode_long */
+    ckpt_obj *b = ckpt_new_bytes(v->doc, p, len);
+    ckpt_obj *args = b ? ckpt_new_tuple(v->doc, 1, &b) : NULL;
+    ckpt_obj *o = args ? ckpt__node(v->doc, CKPT_T_OBJECT) : NULL;
+    if (!o || !(o->u.obj = ckpt__arena_calloc(&v->doc->arena, sizeof(ckpt__object))))
+        return nomem(v);
+    o->u.obj->args = args;
+    o->u.obj->how = "bigint";
+    return push(v, o);
+}
+
 /* Two's-complement little-endian integer of `len` bytes. */
 static int push_long_bytes(vm *v, const uint8_t *p, size_t len)
 {
@@ -346,15 +363,17 @@ static int push_long_bytes(vm *v, const uint8_t *p, size_t len)
     /* bytes beyond 8 must be sign extension */
     for (size_t i = 8; i < len; i++)
         if (p[i] != ext)
-            return vfail(v, CKPT_E_UNSUPPORTED, "integer of %zu bytes does not fit in 64 bits",
-                         len);
+            return v->big_ints ? push_bigint(v, p, len)
+                               : vfail(v, CKPT_E_UNSUPPORTED,
+                                       "integer of %zu bytes does not fit in 64 bits", len);
     uint64_t u = 0;
     for (size_t i = 0; i < 8; i++) {
         uint8_t b = i < len ? p[i] : ext;
         u |= (uint64_t)b << (8 * i);
     }
     if (len > 8 && (((u >> 63) != 0) != neg))
-        return vfail(v, CKPT_E_UNSUPPORTED, "integer does not fit in 64 bits");
+        return v->big_ints ? push_bigint(v, p, len)
+                           : vfail(v, CKPT_E_UNSUPPORTED, "integer does not fit in 64 bits");
     int64_t i64;
     memcpy(&i64, &u, sizeof(i64));
     return push_int(v, i64);
@@ -383,6 +402,40 @@ static int parse_decimal(vm *v, const char *s, size_t len, int64_t *out)
         return vfail(v, CKPT_E_UNSUPPORTED, "integer %s does not fit in 64 bits", tmp);
     *out = val;
     return 0;
+}
+
+/* A decimal text integer of any size as little-endian two's complement. */
+static int push_big_decimal(vm *v, const char *s, size_t len)
+{
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\r' || s[len - 1] == 'L'))
+        len--;
+    bool neg = len && s[0] == '-';
+    size_t i = (len && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+    if (i == len || len > 100000)
+        return vfail(v, CKPT_E_FORMAT, "bad integer literal");
+    size_t cap = len / 2 + 2;
+    uint8_t *mag = ckpt__arena_calloc(&v->doc->arena, cap);
+    if (!mag)
+        return nomem(v);
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return vfail(v, CKPT_E_FORMAT, "bad integer literal");
+        unsigned carry = (unsigned)(s[i] - '0');
+        for (size_t k = 0; k < cap; k++) {
+            unsigned x = mag[k] * 10u + carry;
+            mag[k] = (uint8_t)x;
+            carry = x >> 8;
+        }
+    }
+    if (neg) { /* two's complement: invert and add one */
+        unsigned carry = 1;
+        for (size_t k = 0; k < cap; k++) {
+            unsigned x = (uint8_t)~mag[k] + carry;
+            mag[k] = (uint8_t)x;
+            carry = x >> 8;
+        }
+    }
+    return push_long_bytes(v, mag, cap);
 }
 
 /* Python string-literal escapes of a protocol-0 STRING argument. */
@@ -680,10 +733,12 @@ static int step(vm *v, bool *stop)
         CKPT_TRY(read_line(v, &line, &len));
         if (len == 2 && line[0] == '0' && (line[1] == '0' || line[1] == '1'))
             return push(v, ckpt_new_bool(v->doc, line[1] == '1'));
-        CKPT_TRY(parse_decimal(v, line, len, &i64));
-        return push_int(v, i64);
+        /* fall through */
     case CKPT_OP_LONG:
-        CKPT_TRY(read_line(v, &line, &len));
+        if (op == CKPT_OP_LONG)
+            CKPT_TRY(read_line(v, &line, &len));
+        if (v->big_ints && len > 18)
+            return push_big_decimal(v, line, len);
         CKPT_TRY(parse_decimal(v, line, len, &i64));
         return push_int(v, i64);
 
@@ -966,6 +1021,7 @@ ckpt_obj *ckpt_pickle_load(ckpt_doc *doc, const uint8_t *buf, size_t n,
     v.err = err;
     v.name = (opts && opts->name) ? opts->name : "<pickle>";
     v.bytes_strings = opts && opts->bytes_strings;
+    v.big_ints = opts && opts->big_ints;
     v.max_depth = (opts && opts->max_depth) ? opts->max_depth : 1000;
     v.max_objects = (opts && opts->max_objects) ? opts->max_objects : (64ULL << 20);
     v.max_stack = (opts && opts->max_stack) ? opts->max_stack : (16ULL << 20);
