@@ -14,6 +14,7 @@
 #include "ckpt/error.h"
 #include "ckpt/export.h"
 #include "ckpt/pickle.h"
+#include "ckpt/scan.h"
 #include "ckpt/source.h"
 #include "ckpt/torch.h"
 #include "ckpt/zip.h"

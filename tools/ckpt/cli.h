@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ckpt/ckpt.h"
 
@@ -37,5 +38,6 @@ bool cli_is_help(const char *a);
 int cmd_ls(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif

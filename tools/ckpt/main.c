@@ -13,8 +13,10 @@ static const char usage[] =
     "commands:\n"
     "  ls FILE [--json]          list every tensor: key path, dtype, shape, bytes\n"
     "  verify FILE               check every record's CRC-32 and every tensor's bounds\n"
-    "  cp IN OUT [--map-location LOC] [--layout 1.13|2.1|2.7]\n"
+    "  cp IN OUT [--map-location LOC] [--layout 1.13|2.1|2.7|legacy]\n"
     "                            load, then save again as torch.save would\n"
+    "  scan FILE... [--json]     list every global a file would import or call, and judge\n"
+    "                            it against torch's weights-only allowlist\n"
     "\n"
     "Run 'ckpt <command> --help' for the options of a command.\n"
     "Exit status: 0 ok, 1 finding (e.g. differences), 2 error.\n";
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "cp") == 0)
         return cmd_cp(argc - 1, argv + 1);
+    if (strcmp(cmd, "scan") == 0)
+        return cmd_scan(argc - 1, argv + 1);
     fprintf(stderr, "ckpt: unknown command '%s'\n\n%s", cmd, usage);
     return EXIT_ERROR;
 }
