@@ -70,8 +70,9 @@ CKPT_API int ckpt_sink_write(ckpt_sink *s, const void *p, size_t n, ckpt_error *
 CKPT_API uint64_t ckpt_sink_offset(const ckpt_sink *s);
 /* Flush buffered bytes to the descriptor. */
 CKPT_API int ckpt_sink_flush(ckpt_sink *s, ckpt_error *err);
-/* Memory sinks: hand over the buffer (free it with the same allocator, or
- * with free() when alloc was NULL); the sink keeps nothing. */
+/* Memory sinks: hand over the buffer of exactly *len bytes (free it with the
+ * same allocator, or with free() when alloc was NULL); the sink keeps
+ * nothing.  NULL when out of memory (the sink still owns its buffer). */
 CKPT_API void *ckpt_sink_take_mem(ckpt_sink *s, size_t *len);
 CKPT_API void ckpt_sink_free(ckpt_sink *s);
 

@@ -134,12 +134,16 @@ void *ckpt_sink_take_mem(ckpt_sink *s, size_t *len)
 {
     if (s->fd >= 0)
         return NULL;
-    if (s->len != s->cap) { /* hand over exactly `len` bytes so free(p, len) is right */
+    /* Hand over exactly `len` bytes so that free(p, len) is right.  When the
+     * shrinking realloc fails, handing over the larger block would make the
+     * caller free it with the wrong size: return NULL instead (out of memory)
+     * and keep the block for ckpt_sink_free. */
+    if (s->len != s->cap) {
         uint8_t *nb = ckpt__realloc(al(s), s->buf, s->cap, s->len ? s->len : 1);
-        if (nb) {
-            s->buf = nb;
-            s->cap = s->len ? s->len : 1;
-        }
+        if (!nb)
+            return NULL;
+        s->buf = nb;
+        s->cap = s->len ? s->len : 1;
     }
     void *b = s->buf;
     *len = s->len;

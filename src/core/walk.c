@@ -6,7 +6,7 @@
 #include "obj.h"
 
 #define WALK_MAX_DEPTH 1000
-#define WALK_MAX_VISITS 100000000ULL
+#define WALK_MAX_VISITS 20000000ULL
 #define KEY_MAX 8192
 
 typedef struct walker {

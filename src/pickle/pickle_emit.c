@@ -79,13 +79,15 @@ int ckpt__emit_init(ckpt__emit *e, const ckpt_alloc *alloc)
     e->cap = 1 << 16;
     e->buf = ckpt__alloc(alloc, e->cap);
     e->by_ptr = ckpt__alloc(alloc, sizeof(ckpt__memo_map));
+    if (e->by_ptr) /* zeroed at once: ckpt__emit_free reads it if what follows fails */
+        memset(e->by_ptr, 0, sizeof(*e->by_ptr));
     e->by_name = ckpt__alloc(alloc, sizeof(ckpt__memo_map));
+    if (e->by_name)
+        memset(e->by_name, 0, sizeof(*e->by_name));
     if (!e->buf || !e->by_ptr || !e->by_name) {
         ckpt__emit_free(e);
         return -1;
     }
-    memset(e->by_ptr, 0, sizeof(*e->by_ptr));
-    memset(e->by_name, 0, sizeof(*e->by_name));
     return 0;
 }
 

@@ -828,8 +828,11 @@ int ckpt_save_mem(const ckpt_obj *root, const ckpt_save_opts *opts, void **out, 
     if (rc == 0)
         rc = write_archive(sink, opts && opts->archive ? opts->archive : "archive", &S, layout,
                            !(opts && opts->no_crc), alloc, err);
-    if (rc == 0)
+    if (rc == 0) {
         *out = ckpt_sink_take_mem(sink, out_len);
+        if (!*out)
+            rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
     ckpt_sink_free(sink);
     tsave_free(&S, alloc);
     return rc;

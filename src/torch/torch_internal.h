@@ -95,6 +95,15 @@ typedef struct tload {
 /* Load a non-zip torch file (legacy stream or tar) into L->doc: sets the
  * root and fills every storage (copy mode).  Implemented in legacy_load.c. */
 int ckpt__legacy_load(tload *L, ckpt_error *err);
+/* Name what the bytes of `src` are, by content only (detect.c).  Returns a
+ * fixed kind name: "torch-zip", "torchscript", "torch-legacy", "torch-tar",
+ * "pickle", "safetensors", "gguf", "npy", "npz", "zip", "tar",
+ * "truncated-zip", "truncated-safetensors", "newer-version",
+ * "git-lfs-pointer", "html", "gzip", "text", "torch-preview", "empty",
+ * "unreadable" or "unknown"; `why` (size n) receives a sentence saying what
+ * the file is ("a git-LFS pointer file ..."), and `off` (may be NULL) the
+ * byte offset that sentence is about (e.g. where a truncated file ends). */
+const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *off);
 /* Storage key lookup shared by the zip and legacy paths (unpickle.c). */
 ckpt_storage *ckpt__tload_storage(tload *L, const char *key);
 

@@ -745,10 +745,163 @@ ckpt_storage *ckpt__tload_storage(tload *L, const char *key)
     return key_find(L, key);
 }
 
+/* Legacy stream (spec 3.2): ('storage', cls, key, location, numel, view_metadata) and
+ * ('module', cls, source_file, source).  Storages get no bytes here: the legacy
+ * reader fills the roots from the raw section after the key list.  A view
+ * storage (old view_metadata) records its root in `entry` and its byte offset
+ * into the root in `file_offset` until the legacy reader points it into the
+ * root's bytes.  Strings may be bytes (encoding='bytes'), as torch's
+ * _maybe_decode_ascii allows. */
+static bool lg_text(const ckpt_obj *o)
+{
+    return o && (o->type == CKPT_T_STR || o->type == CKPT_T_BYTES);
+}
+
+static ckpt_obj *lg_fail(tload *L, int code, int op, uint64_t off, ckpt_error *err,
+                         const char *what)
+{
+    FAILP(L, code, op, off, "%s: legacy %s", op_name(op), what);
+    return NULL;
+}
+
+static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, int op,
+                                        uint64_t off, ckpt_error *err)
+{
+    if (pid->type != CKPT_T_TUPLE || pid->u.seq.n < 1 || !lg_text(pid->u.seq.items[0]))
+        return lg_fail(L, CKPT_E_UNSAFE, op, off, err,
+                       "persistent ids must be ('storage', ...) or ('module', ...) tuples");
+    const char *tag = pid->u.seq.items[0]->u.s.p;
+    if (strcmp(tag, "module") == 0) {
+        ckpt_obj *cls = pid->u.seq.n == 4 ? pid->u.seq.items[1] : NULL;
+        if (!cls || cls->type != CKPT_T_GLOBAL)
+            return lg_fail(L, CKPT_E_FORMAT, op, off, err,
+                           "module id must be ('module', <class>, source_file, source)");
+        if (full_mode(L) || user_allowed(L, cls->u.g.module, cls->u.g.name))
+            return cls;
+        FAILP(L, CKPT_E_UNSAFE, op, off,
+              "%s: whole-module pickle: class %s.%s (a 'module' persistent id) is not allowed "
+              "in weights-only mode; nothing was executed",
+              op_name(op), cls->u.g.module, cls->u.g.name);
+        return NULL;
+    }
+    if (strcmp(tag, "storage") != 0) {
+        FAILP(L, CKPT_E_UNSAFE, op, off, "%s: unknown legacy persistent id type '%.40s'",
+              op_name(op), tag);
+        return NULL;
+    }
+    if (pid->u.seq.n != 6) {
+        FAILP(L, CKPT_E_FORMAT, op, off, "%s: legacy storage id has %zu fields, expected 6",
+              op_name(op), pid->u.seq.n);
+        return NULL;
+    }
+    ckpt_obj *cls = pid->u.seq.items[1], *key = pid->u.seq.items[2],
+             *loc = pid->u.seq.items[3], *numel = pid->u.seq.items[4],
+             *view = pid->u.seq.items[5];
+    int cid = gid(cls);
+    if ((cid != TG_STORAGE_CLASS && cid != TG_UNTYPED_STORAGE) || !lg_text(key) ||
+        !lg_text(loc) || numel->type != CKPT_T_INT || numel->u.i < 0)
+        return lg_fail(L, CKPT_E_FORMAT, op, off, err,
+                       "storage id must be ('storage', <storage class>, key, location, numel, "
+                       "view_metadata)");
+    bool untyped = cid == TG_UNTYPED_STORAGE;
+    int dtype = untyped ? CKPT_U8 : ckpt__dtype_from_storage_name(cls->u.g.name);
+    size_t isz = untyped ? 1 : ckpt_dtype_size(dtype);
+    uint64_t nbytes;
+    if (isz == 0 || ckpt_mul_u64((uint64_t)numel->u.i, isz, &nbytes))
+        return lg_fail(L, CKPT_E_FORMAT, op, off, err, "storage size overflows");
+    if (nbytes > L->src->size) {
+        FAILP(L, CKPT_E_FORMAT, op, off,
+              "%s: storage '%.60s' declares %llu bytes (%lld elements) but the file is only "
+              "%llu bytes",
+              op_name(op), key->u.s.p, (unsigned long long)nbytes, (long long)numel->u.i,
+              (unsigned long long)L->src->size);
+        return NULL;
+    }
+    ckpt_storage *st = key_find(L, key->u.s.p);
+    if (st) {
+        if (st->entry) {
+            FAILP(L, CKPT_E_FORMAT, op, off,
+                  "%s: storage key '%.60s' names both a view and a root storage", op_name(op),
+                  key->u.s.p);
+            return NULL;
+        }
+        if (st->dtype != dtype || st->untyped != untyped || st->nbytes != nbytes) {
+            FAILP(L, CKPT_E_FORMAT, op, off,
+                  "%s: storage '%.60s' is named again with another type or size", op_name(op),
+                  key->u.s.p);
+            return NULL;
+        }
+    } else {
+        char where[128];
+        if (L->opts->keep_locations) {
+            snprintf(where, sizeof(where), "%s", loc->u.s.p);
+        } else if (ckpt__map_location(L->opts, loc->u.s.p, where, sizeof(where), err) < 0) {
+            if (err && err->where == CKPT_WHERE_NONE) {
+                err->where = CKPT_WHERE_PICKLE;
+                err->offset = off;
+                snprintf(err->member, sizeof(err->member), "data.pkl");
+            }
+            return NULL;
+        }
+        st = ckpt__storage_new(doc, dtype, untyped, nbytes);
+        if (!st || !(st->key = key->u.s.p) ||
+            !(st->location = ckpt__arena_strndup(&doc->arena, where, strlen(where))) ||
+            key_add(L, st->key, st) < 0)
+            return nomem_null(doc, err, off);
+    }
+    if (view->type != CKPT_T_NONE) {
+        ckpt_obj *vkey = NULL, *voff = NULL, *vsize = NULL;
+        if (view->type == CKPT_T_TUPLE && view->u.seq.n == 3) {
+            vkey = view->u.seq.items[0];
+            voff = view->u.seq.items[1];
+            vsize = view->u.seq.items[2];
+        }
+        if (!vkey || !lg_text(vkey) || voff->type != CKPT_T_INT || vsize->type != CKPT_T_INT ||
+            voff->u.i < 0 || vsize->u.i < 0)
+            return lg_fail(L, CKPT_E_FORMAT, op, off, err,
+                           "view_metadata must be None or (view_key, offset, size)");
+        uint64_t end;
+        if (ckpt_add_u64((uint64_t)voff->u.i, (uint64_t)vsize->u.i, &end) ||
+            end > (uint64_t)numel->u.i) {
+            FAILP(L, CKPT_E_FORMAT, op, off,
+                  "%s: view '%.60s' of storage '%.60s' covers elements %lld..%lld but the "
+                  "storage has %lld",
+                  op_name(op), vkey->u.s.p, key->u.s.p, (long long)voff->u.i,
+                  (long long)voff->u.i + (long long)vsize->u.i, (long long)numel->u.i);
+            return NULL;
+        }
+        uint64_t vbytes = (uint64_t)vsize->u.i * isz, vstart = (uint64_t)voff->u.i * isz;
+        ckpt_storage *vs = key_find(L, vkey->u.s.p);
+        if (vs) {
+            if (vs->entry != st || vs->file_offset != vstart || vs->nbytes != vbytes) {
+                FAILP(L, CKPT_E_FORMAT, op, off,
+                      "%s: view key '%.60s' is named again with another root, offset or size",
+                      op_name(op), vkey->u.s.p);
+                return NULL;
+            }
+        } else {
+            vs = ckpt__storage_new(doc, dtype, untyped, vbytes);
+            if (!vs || !(vs->key = vkey->u.s.p) || key_add(L, vs->key, vs) < 0)
+                return nomem_null(doc, err, off);
+            vs->location = st->location;
+            vs->entry = st;
+            vs->file_offset = vstart;
+        }
+        st = vs;
+    }
+    ckpt_obj *o = ckpt__node(doc, CKPT_T_STORAGE);
+    if (!o)
+        return nomem_null(doc, err, off);
+    o->u.st = st;
+    return o;
+}
+
 static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op,
                                    uint64_t off, ckpt_error *err)
 {
     tload *L = ctx;
+    if (L->format != TF_ZIP)
+        return legacy_persistent_load(L, doc, pid, op, off, err);
     if (pid->type != CKPT_T_TUPLE || pid->u.seq.n < 1 ||
         pid->u.seq.items[0]->type != CKPT_T_STR ||
         strcmp(pid->u.seq.items[0]->u.s.p, "storage") != 0) {

@@ -405,6 +405,15 @@ static int read_central(ckpt_zip *z, const zip_end *end, ckpt_error *err)
                          (unsigned long long)e->comp_size, (unsigned long long)e->size);
             goto fail;
         }
+        /* deflate cannot expand more than ~1032:1; a size beyond that is a lie
+         * (a deflate bomb's header), refused before anything is allocated */
+        if (e->method == 8 && e->size / 1032u > e->comp_size + 64u) {
+            rc = FAIL_AT(err, CKPT_E_FORMAT, at,
+                         "deflated entry %s claims %llu bytes from %llu compressed: more than "
+                         "deflate can produce",
+                         copy, (unsigned long long)e->size, (unsigned long long)e->comp_size);
+            goto fail;
+        }
         pos += elen;
     }
     if (pos != cd_len) {

@@ -1,0 +1,400 @@
+/* src/torch/detect.c - name what a file is by its content (never by its
+ * extension): torch zip, TorchScript archive, legacy stream, tar, plain
+ * pickle, safetensors, GGUF, npy/npz, and the usual accidents (a git-LFS
+ * pointer, an HTML page, a truncated download, a version newer than ckpt
+ * knows).  Reads a few hundred bytes, plus the zip directory for zips. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/err.h"
+#include "torch_internal.h"
+
+#define HEAD 512
+#define MAX_ZIP_VERSION 10 /* the highest torch.save file format version ckpt reads */
+#define MAX_GGUF_VERSION 3
+
+/* The legacy magic number 0x1950A86A20F9469CFC6C, little-endian, and in decimal. */
+static const uint8_t magic_le[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+static const char magic_dec[] = "119547037146038801333356";
+
+static bool has_prefix(const uint8_t *p, size_t n, const char *s)
+{
+    size_t l = strlen(s);
+    return n >= l && memcmp(p, s, l) == 0;
+}
+
+/* Does the file start with a pickle holding exactly the legacy magic number?
+ * Covers every protocol: text LONG ("L...L\n", 0/1), LONG1 (2+), FRAME (4+). */
+static bool legacy_magic(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    if (n >= 2 && p[0] == 0x80) {
+        if (p[1] > 5)
+            return false;
+        i = 2;
+        if (n >= i + 9 && p[i] == 0x95)
+            i += 9;
+    }
+    if (n >= i + 13 && p[i] == 0x8a && p[i + 1] == 10 && memcmp(p + i + 2, magic_le, 10) == 0)
+        return p[i + 12] == '.';
+    if (n > i && p[i] == 'L') {
+        size_t l = sizeof(magic_dec) - 1;
+        i++;
+        if (n < i + l || memcmp(p + i, magic_dec, l) != 0)
+            return false;
+        i += l;
+        if (i < n && p[i] == 'L')
+            i++;
+        return n >= i + 2 && p[i] == '\n' && p[i + 1] == '.';
+    }
+    return false;
+}
+
+static uint64_t octal(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    while (i < n && p[i] == ' ')
+        i++;
+    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
+        v = v * 8 + (uint64_t)(p[i] - '0');
+    return v;
+}
+
+/* A ustar header block with a valid checksum? */
+static bool tar_header(const uint8_t *b, size_t n)
+{
+    if (n < 512 || memcmp(b + 257, "ustar", 5) != 0)
+        return false;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < 512; i++)
+        sum += (i >= 148 && i < 156) ? (uint64_t)' ' : b[i];
+    return octal(b + 148, 8) == sum;
+}
+
+static bool all_text(const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
+            return false;
+    return true;
+}
+
+static bool html_page(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+        i = 3;
+    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+        i++;
+    static const char *const tags[] = {"<!doctype html", "<html", "<head", "<body", "<!--"};
+    for (size_t t = 0; t < sizeof(tags) / sizeof(tags[0]); t++) {
+        size_t l = strlen(tags[t]), k;
+        if (n - i < l)
+            continue;
+        for (k = 0; k < l; k++) {
+            char c = (char)p[i + k];
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if (c != tags[t][k])
+                break;
+        }
+        if (k == l)
+            return true;
+    }
+    return false;
+}
+
+/* Copy the value after "key " on its own line of a text buffer. */
+static void line_value(const uint8_t *p, size_t n, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    out[0] = '\0';
+    for (size_t i = 0; i + kl < n; i++) {
+        if ((i == 0 || p[i - 1] == '\n') && memcmp(p + i, key, kl) == 0) {
+            size_t j = i + kl, o = 0;
+            while (j < n && p[j] != '\n' && p[j] != '\r' && o + 1 < cap)
+                out[o++] = (char)p[j++];
+            out[o] = '\0';
+            return;
+        }
+    }
+}
+
+/* A zip whose directory the reader rejected: walk the local headers to see
+ * whether the file simply stops early (a truncated download). */
+static const char *zip_truncation(const ckpt_source *src, char *why, size_t n, uint64_t *off,
+                                  const char *zip_msg)
+{
+    uint64_t pos = 0, size = src->size, need = 0;
+    size_t records = 0;
+    char last[80] = "";
+    uint8_t h[46];
+    ckpt_error e;
+    for (;;) {
+        ckpt_error_clear(&e);
+        if (pos + 4 > size)
+            break;
+        if (ckpt_source_read(src, pos, h, pos + 30 <= size ? 30 : 4, &e) < 0)
+            break;
+        uint32_t sig = ckpt_rd_u32le(h);
+        if (sig == 0x02014b50) { /* central directory: count its entries */
+            while (pos + 46 <= size && ckpt_source_read(src, pos, h, 46, &e) == 0 &&
+                   ckpt_rd_u32le(h) == 0x02014b50)
+                pos += 46u + ckpt_rd_u16le(h + 28) + ckpt_rd_u16le(h + 30) +
+                       ckpt_rd_u16le(h + 32);
+            need = pos + 22; /* at least the end record */
+            break;
+        }
+        if (sig != 0x04034b50 || pos + 30 > size) {
+            if (sig == 0x04034b50)
+                need = pos + 30;
+            break;
+        }
+        uint16_t flags = ckpt_rd_u16le(h + 6);
+        uint64_t csize = ckpt_rd_u32le(h + 18);
+        uint16_t nlen = ckpt_rd_u16le(h + 26), xlen = ckpt_rd_u16le(h + 28);
+        uint64_t data = pos + 30 + nlen + xlen;
+        size_t nl = nlen < sizeof(last) - 1 ? nlen : sizeof(last) - 1;
+        last[0] = '\0';
+        if (pos + 30 + nl <= size && ckpt_source_read(src, pos + 30, last, nl, &e) == 0)
+            last[nl] = '\0';
+        else
+            last[0] = '\0';
+        if (csize == 0xffffffffu && xlen >= 20 && data <= size) {
+            uint8_t x[64];
+            size_t xl = xlen < sizeof(x) ? xlen : sizeof(x);
+            if (ckpt_source_read(src, pos + 30 + nlen, x, xl, &e) == 0)
+                for (size_t k = 0; k + 4 <= xl;) {
+                    uint16_t id = ckpt_rd_u16le(x + k), len = ckpt_rd_u16le(x + k + 2);
+                    if (id == 1 && len >= 16 && k + 20 <= xl) {
+                        csize = ckpt_rd_u64le(x + k + 12);
+                        break;
+                    }
+                    k += 4u + len;
+                }
+        }
+        if ((flags & 8) && csize == 0) { /* sizes only in a data descriptor: cannot tell */
+            need = 0;
+            break;
+        }
+        records++;
+        if (data > size || csize > size - data) {
+            need = data + csize;
+            break;
+        }
+        pos = data + csize;
+        if (flags & 8) { /* data descriptor, with or without its signature */
+            uint8_t d[4];
+            if (pos + 4 <= size && ckpt_source_read(src, pos, d, 4, &e) == 0 &&
+                ckpt_rd_u32le(d) == 0x08074b50)
+                pos += 4;
+            pos += 12;
+        }
+    }
+    *off = size;
+    if (need > size) {
+        snprintf(why, n,
+                 "a zip archive truncated at byte %llu of at least %llu (a partial download?): "
+                 "%s%s%sthe end record is missing",
+                 (unsigned long long)size, (unsigned long long)need, last[0] ? "record '" : "",
+                 last, last[0] ? "' runs past the end of the file; " : "");
+        return "truncated-zip";
+    }
+    if (records > 0 && pos >= size) {
+        snprintf(why, n,
+                 "a zip archive truncated at byte %llu after %zu complete records (a partial "
+                 "download?): the central directory and end record are missing",
+                 (unsigned long long)size, records);
+        return "truncated-zip";
+    }
+    *off = 0;
+    snprintf(why, n, "a damaged zip archive: %s", zip_msg);
+    return "zip";
+}
+
+static const char *zip_kind(const ckpt_source *src, char *why, size_t n, uint64_t *off)
+{
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    ckpt_zip *z = ckpt_zip_open(src, NULL, NULL, &e);
+    if (!z)
+        return zip_truncation(src, why, n, off, e.msg);
+    const char *kind = "zip";
+    size_t cnt = ckpt_zip_count(z), npy = 0;
+    bool script = ckpt_zip_find(z, "constants.pkl") || ckpt_zip_find(z, "model.json") ||
+                  ckpt_zip_find(z, "bytecode.pkl");
+    for (size_t i = 0; i < cnt; i++) {
+        const ckpt_zip_entry *en = ckpt_zip_entry_at(z, i);
+        size_t l = strlen(en->name);
+        if (l > 4 && strcmp(en->name + l - 4, ".npy") == 0)
+            npy++;
+        if (en->record && strncmp(en->record, "code/", 5) == 0)
+            script = true;
+    }
+    const ckpt_zip_entry *ver = ckpt_zip_find(z, ".data/version");
+    if (!ver)
+        ver = ckpt_zip_find(z, "version");
+    if (script) {
+        kind = "torchscript";
+        snprintf(why, n, "a TorchScript archive (torch.jit.save), not a torch.save file");
+    } else if (ckpt_zip_find(z, "data.pkl")) {
+        kind = "torch-zip";
+        snprintf(why, n, "a torch.save zip archive");
+    } else if (npy && npy == cnt) {
+        kind = "npz";
+        snprintf(why, n, "a NumPy .npz archive of %zu arrays, not a torch file", npy);
+    } else {
+        snprintf(why, n, "a zip archive of %zu members that is not a torch file (no data.pkl)",
+                 cnt);
+    }
+    if (ver && ver->size < 32 && (script || strcmp(kind, "torch-zip") == 0)) {
+        char buf[32];
+        if (ckpt_zip_read(z, ver, buf, sizeof(buf), false, &e) == 0) {
+            buf[ver->size] = '\0';
+            unsigned long long v = 0;
+            const char *p = buf;
+            while (*p == ' ' || *p == '\n')
+                p++;
+            for (; *p >= '0' && *p <= '9' && v < 1000000; p++)
+                v = v * 10 + (unsigned)(*p - '0');
+            if (v > MAX_ZIP_VERSION) {
+                *off = ver->data_offset;
+                snprintf(why, n,
+                         "%s with file format version %llu, newer than ckpt knows (1..%d)",
+                         script ? "a TorchScript archive" : "a torch.save zip archive", v,
+                         MAX_ZIP_VERSION);
+                kind = "newer-version";
+            }
+        }
+    }
+    ckpt_zip_close(z);
+    return kind;
+}
+
+const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *off)
+{
+    uint8_t h[HEAD];
+    uint64_t dummy;
+    char tmp[8];
+    if (!off)
+        off = &dummy;
+    if (!why || n == 0) {
+        why = tmp;
+        n = sizeof(tmp);
+    }
+    *off = 0;
+    why[0] = '\0';
+    size_t len = src->size < HEAD ? (size_t)src->size : HEAD;
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    if (len == 0) {
+        snprintf(why, n, "an empty file");
+        return "empty";
+    }
+    if (ckpt_source_read(src, 0, h, len, &e) < 0) {
+        snprintf(why, n, "unreadable: %s", e.msg);
+        return "unreadable";
+    }
+    if (has_prefix(h, len, "PK\x03\x04") || has_prefix(h, len, "PK\x05\x06"))
+        return zip_kind(src, why, n, off);
+    if (has_prefix(h, len, "PYTORCH1")) {
+        snprintf(why, n, "an archive of the torch preview release (PYTORCH1), not supported");
+        return "torch-preview";
+    }
+    if (legacy_magic(h, len)) {
+        snprintf(why, n, "a legacy torch.save stream (_use_new_zipfile_serialization=False)");
+        return "torch-legacy";
+    }
+    if (tar_header(h, len)) {
+        char name[101];
+        memcpy(name, h, 100);
+        name[100] = '\0';
+        if (strcmp(name, "storages") == 0 || strcmp(name, "tensors") == 0 ||
+            strcmp(name, "pickle") == 0 || strcmp(name, "sys_info") == 0 ||
+            h[156] == 'x' || h[156] == 'g') {
+            snprintf(why, n, "a torch.save tar archive (torch <= 0.1)");
+            return "torch-tar";
+        }
+        snprintf(why, n, "a tar archive whose first member is '%.60s', not a torch file", name);
+        return "tar";
+    }
+    if (has_prefix(h, len, "GGUF") && len >= 8) {
+        uint32_t v = ckpt_rd_u32le(h + 4);
+        if (v > MAX_GGUF_VERSION) {
+            *off = 4;
+            snprintf(why, n, "a GGUF file (llama.cpp) of version %u, newer than ckpt knows "
+                     "(1..%d), and not a torch file", v, MAX_GGUF_VERSION);
+            return "newer-version";
+        }
+        snprintf(why, n, "a GGUF file (llama.cpp, version %u), not a torch file", v);
+        return "gguf";
+    }
+    if (has_prefix(h, len, "\x93NUMPY") && len >= 8) {
+        snprintf(why, n, "a NumPy .npy array (format %u.%u), not a torch file", h[6], h[7]);
+        return "npy";
+    }
+    if (has_prefix(h, len, "version https://git-lfs.github.com/spec/")) {
+        char oid[80], sz[32];
+        line_value(h, len, "oid ", oid, sizeof(oid));
+        line_value(h, len, "size ", sz, sizeof(sz));
+        snprintf(why, n,
+                 "a git-LFS pointer file (%llu bytes), not the model itself: the real file "
+                 "(%s bytes, %s) was never downloaded; run 'git lfs pull'",
+                 (unsigned long long)src->size, sz[0] ? sz : "?", oid[0] ? oid : "no oid");
+        return "git-lfs-pointer";
+    }
+    if (html_page(h, len)) {
+        snprintf(why, n, "an HTML page (%llu bytes), not a model: the download saved a web page "
+                 "(an error or login page?) instead of the file",
+                 (unsigned long long)src->size);
+        return "html";
+    }
+    if (len >= 10 && h[8] == '{') {
+        uint64_t hl = ckpt_rd_u64le(h);
+        if (hl > 1 && hl <= src->size - 8) {
+            snprintf(why, n, "a safetensors file (%llu-byte JSON header), not a torch.save file",
+                     (unsigned long long)hl);
+            return "safetensors";
+        }
+        if (hl > src->size - 8 && hl < ((uint64_t)1 << 32)) {
+            *off = src->size;
+            snprintf(why, n, "a safetensors file truncated at byte %llu: its header alone is "
+                     "%llu bytes", (unsigned long long)src->size, (unsigned long long)hl + 8);
+            return "truncated-safetensors";
+        }
+    }
+    if (h[0] == 0x80 && len >= 2 && h[1] <= 5) {
+        snprintf(why, n, "a plain pickle stream (protocol %u), not a torch.save file", h[1]);
+        return "pickle";
+    }
+    if (h[0] == 0x1f && len >= 2 && h[1] == 0x8b) {
+        snprintf(why, n, "a gzip-compressed file: decompress it first");
+        return "gzip";
+    }
+    if (strchr("(]}cNILSVFld)", (char)h[0]) && h[0] && all_text(h, len < 64 ? len : 64)) {
+        uint8_t last = 0;
+        if (ckpt_source_read(src, src->size - 1, &last, 1, &e) == 0 && last == '.') {
+            snprintf(why, n, "a plain pickle stream (protocol 0 or 1), not a torch.save file");
+            return "pickle";
+        }
+    }
+    if (all_text(h, len)) {
+        char first[61];
+        size_t k = 0;
+        while (k < len && k + 1 < sizeof(first) && h[k] != '\n' && h[k] != '\r') {
+            first[k] = (char)h[k];
+            k++;
+        }
+        first[k] = '\0';
+        snprintf(why, n, "a text file, not a model (it begins '%s')", first);
+        return "text";
+    }
+    snprintf(why, n, "not a format ckpt knows (first bytes %02x %02x %02x %02x %02x %02x %02x %02x)",
+             h[0], len > 1 ? h[1] : 0, len > 2 ? h[2] : 0, len > 3 ? h[3] : 0,
+             len > 4 ? h[4] : 0, len > 5 ? h[5] : 0, len > 6 ? h[6] : 0, len > 7 ? h[7] : 0);
+    return "unknown";
+}
