@@ -238,6 +238,17 @@ CKPT_API const void *ckpt_tensor_data(const ckpt_obj *t);
 CKPT_API int ckpt_tensor_copy_into(const ckpt_obj *t, void *dst, size_t dst_size,
                                    ckpt_error *err);
 
+/*
+ * Convert `n` elements from `src` (dtype `src_dtype`) into `dst` (dtype `dst_dtype`),
+ * bit for bit as torch's CPU `.to(dtype)` does: round to nearest even, overflow to
+ * infinity, subnormals kept, NaN stays NaN.  Supported dtypes: float16, bfloat16,
+ * float32, float64 (same dtype: a copy).  Buffers hold packed little-endian elements
+ * and need no alignment; they may not overlap unless the dtypes are equal.
+ * Returns 0, CKPT_E_ARG (NULL buffer) or CKPT_E_UNSUPPORTED (another dtype).
+ */
+CKPT_API int ckpt_convert_elements(void *dst, int dst_dtype, const void *src, int src_dtype,
+                                   size_t n);
+
 /* ---------------------------------------------------------------- builders */
 /*
  * Builders allocate a node in `doc` and return it, or NULL when out of

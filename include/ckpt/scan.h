@@ -64,7 +64,7 @@ typedef struct ckpt_scan_opts {
     const char *const *safe_globals; /* extra allowed "module.name" pairs */
     size_t safe_global_count;
     uint32_t max_nesting;            /* pickles inside bytes inside pickles...; 0 = 4 */
-    uint64_t max_inflated;           /* total bytes inflated from zip members; 0 = 1 GiB */
+    uint64_t max_inflated;           /* total bytes inflated from zip members; 0 = 256 MiB */
 } ckpt_scan_opts;
 
 /* Scan a file.  Returns 0 and a report (free with ckpt_scan_report_free)

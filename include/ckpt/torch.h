@@ -54,7 +54,7 @@ typedef struct ckpt_limits {
                                  beyond what the file's bytes back */
     uint32_t max_depth;       /* nesting of containers in the pickle; default 1000 */
     uint64_t max_objects;     /* nodes the pickle may create; default 64M */
-    uint64_t max_inflated;    /* total bytes inflated from deflated members; default 4 GiB */
+    uint64_t max_inflated;    /* total bytes inflated from deflated members; default 256 MiB */
     uint32_t max_ndim;        /* dimensions of one tensor; default 64 */
 } ckpt_limits;
 

@@ -48,6 +48,8 @@ typedef struct ckpt_zip_entry {
 typedef struct ckpt_zip_opts {
     uint64_t max_entries;      /* 0 = default (16M) */
     uint64_t max_inflated;     /* total bytes inflate may produce; 0 = default (4 GiB) */
+    bool flat;                 /* members need not share a folder (plain zips, .npz): the
+                                  prefix is "" and every record is the full name */
 } ckpt_zip_opts;
 
 /*

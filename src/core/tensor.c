@@ -160,15 +160,19 @@ int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad)
 
 static bool is_contiguous(const ckpt__tensor *t)
 {
+    /* an empty tensor is contiguous (as torch says); checking that first keeps
+     * the running product below numel, so it cannot overflow */
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] == 0)
+            return true;
     int64_t expect = 1;
     for (int i = t->ndim - 1; i >= 0; i--) {
         if (t->shape[i] == 1)
             continue;
-        if (t->shape[i] == 0)
-            return true;
         if (t->stride[i] != expect)
             return false;
-        expect *= t->shape[i];
+        if (ckpt_mul_i64(expect, t->shape[i], &expect))
+            return false;
     }
     return true;
 }

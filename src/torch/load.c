@@ -9,6 +9,9 @@
 #include "torch_internal.h"
 
 #define BIG_READ (1u << 20) /* stored records from this size on are pread straight in */
+/* torch.save never compresses; deflated records come from re-zipped files and
+ * TorchScript code, so a modest default budget stops deflate bombs */
+#define CKPT__DEFAULT_MAX_INFLATED (256ull << 20)
 
 static void held_release(void *ctx)
 {
@@ -242,6 +245,19 @@ static int load_storages(tload *L, held *h, int mode, ckpt_error *err)
             s->hold = CKPT_HOLD_MAPPED;
             continue;
         }
+        if (e->method != 0) {
+            uint64_t budget = L->opts->limits.max_inflated ? L->opts->limits.max_inflated
+                                                           : CKPT__DEFAULT_MAX_INFLATED;
+            L->inflated += e->size;
+            if (L->inflated > budget || L->inflated < e->size) {
+                rc = CKPT_FAIL_AT(err, CKPT_E_LIMIT, CKPT_WHERE_FILE, NULL, e->header_offset,
+                                  "deflated record %s would inflate to %llu bytes: over the "
+                                  "limit of %llu (limits.max_inflated)",
+                                  e->name, (unsigned long long)e->size,
+                                  (unsigned long long)budget);
+                break;
+            }
+        }
         rc = ckpt__storage_alloc_data(doc, s, false, err);
         if (rc == 0)
             rc = fill_storage(L->src, L->zip, e, doc, s, L->opts->verify_crc, err);
@@ -360,7 +376,9 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
         doc->release = NULL;
         return doc;
     }
-    ckpt_zip_opts zo = {0, opts->limits.max_inflated};
+    ckpt_zip_opts zo = {0, opts->limits.max_inflated ? opts->limits.max_inflated
+                                                     : CKPT__DEFAULT_MAX_INFLATED,
+                        false};
     L.zip = h->zip = ckpt_zip_open(src, &zo, opts->alloc, err);
     if (!L.zip)
         goto fail;

@@ -409,6 +409,16 @@ static void nested(scanner *sc, const char *stream, const ckpt_obj *o, seen *s, 
             nested(sc, stream, o->u.dict->attrs, s, depth + 1);
         break;
     case CKPT_T_OBJECT:
+        if (o->u.obj->items && o->u.obj->how && strcmp(o->u.obj->how, "persistent") != 0) {
+            const char *m = o->u.obj->cls ? ckpt_global_module(o->u.obj->cls) : NULL;
+            const char *nm = o->u.obj->cls ? ckpt_global_name(o->u.obj->cls) : NULL;
+            ckpt_scan_finding *f =
+                add(sc, stream, 0, 0, m ? m : "?", nm ? nm : "<object>", CKPT_SCAN_UNKNOWN,
+                    "SETITEM/APPEND on an object the VM did not create as a dict or list "
+                    "(CVE-2026-24747 write primitive)");
+            if (f)
+                f->called = true;
+        }
         nested(sc, stream, o->u.obj->args, s, depth + 1);
         nested(sc, stream, o->u.obj->state, s, depth + 1);
         nested(sc, stream, o->u.obj->items, s, depth + 1);
@@ -594,8 +604,14 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
     ckpt_source_init_mem(&src, buf, n, label);
     ckpt_error e;
     ckpt_error_clear(&e);
-    ckpt_zip_opts zo = {0, sc->max_inflated};
+    ckpt_zip_opts zo = {0, sc->max_inflated, false};
     ckpt_zip *z = ckpt_zip_open(&src, &zo, NULL, &e);
+    if (!z && e.code == CKPT_E_FORMAT && strstr(e.msg, "not in a subdirectory")) {
+        /* not a torch archive (e.g. .npz): still scan every member */
+        ckpt_error_clear(&e);
+        zo.flat = true;
+        z = ckpt_zip_open(&src, &zo, NULL, &e);
+    }
     if (!z) {
         mark_unreadable(sc, &e, label);
         return 0;
@@ -722,7 +738,7 @@ int ckpt_scan_mem(const void *buf, size_t n, const char *label, const ckpt_scan_
     sc.opts = opts;
     sc.r = r;
     sc.max_depth = (opts && opts->max_nesting) ? opts->max_nesting : 4;
-    sc.max_inflated = (opts && opts->max_inflated) ? opts->max_inflated : (1ull << 30);
+    sc.max_inflated = (opts && opts->max_inflated) ? opts->max_inflated : (256ull << 20);
     scan_buffer(&sc, "", buf, n);
     if (sc.oom) {
         ckpt_scan_report_free(r);

@@ -87,6 +87,7 @@ typedef struct tload {
     const char *label;
     bool big_endian;
     int format; /* a tformat */
+    uint64_t inflated; /* bytes of deflated storages read so far */
     /* storage key -> storage */
     st_entry *keys;
     size_t nkeys, keys_cap;

@@ -33,6 +33,7 @@ struct ckpt_zip {
     size_t names_cap;
     char *prefix;
     size_t prefix_len;
+    bool flat;
     uint32_t *table; /* open addressing over full names: entry index + 1, 0 = empty */
     size_t table_cap;
     uint64_t seed;
@@ -428,10 +429,21 @@ fail:
     return rc;
 }
 
-static int set_prefix(ckpt_zip *z, ckpt_error *err)
+static int set_prefix(ckpt_zip *z, bool flat, ckpt_error *err)
 {
     const char *first = z->entries[0].name;
     const char *slash = strchr(first, '/');
+    if (flat) {
+        z->prefix_len = 0;
+        z->prefix = ckpt__alloc(zal(z), 1);
+        if (!z->prefix)
+            return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory (zip prefix)");
+        z->prefix[0] = '\0';
+        z->flat = true;
+        for (size_t i = 0; i < z->n; i++)
+            z->entries[i].record = z->entries[i].name;
+        return 0;
+    }
     if (!slash)
         return FAIL_AT(err, CKPT_E_FORMAT, z->cd_off,
                        "file in archive is not in a subdirectory: %s", first);
@@ -616,7 +628,7 @@ ckpt_zip *ckpt_zip_open(const ckpt_source *src, const ckpt_zip_opts *opts,
         goto fail;
     z->cd_off = end.cd_off;
     z->cd_size = end.cd_size;
-    if (read_central(z, &end, err) < 0 || set_prefix(z, err) < 0 || read_locals(z, err) < 0 ||
+    if (read_central(z, &end, err) < 0 || set_prefix(z, opts && opts->flat, err) < 0 || read_locals(z, err) < 0 ||
         check_overlap(z, err) < 0 || build_index(z, err) < 0)
         goto fail;
     return z;
@@ -661,7 +673,8 @@ const ckpt_zip_entry *ckpt_zip_find(const ckpt_zip *z, const char *record)
     if (!z || !record)
         return NULL;
     uint64_t h = hash_bytes(hash_start(z), z->prefix, z->prefix_len);
-    h = hash_bytes(h, "/", 1);
+    if (!z->flat)
+        h = hash_bytes(h, "/", 1);
     h = hash_finish(hash_bytes(h, record, strlen(record)));
     size_t slot = (size_t)h & (z->table_cap - 1);
     while (z->table[slot]) {

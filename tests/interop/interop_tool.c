@@ -3,7 +3,9 @@
  *
  *   interop_tool canon  OUTDIR FILE...   ckpt_load each FILE (defaults: weights-only,
  *                                        copy) and write OUTDIR/<basename>.canon
- *   interop_tool resave OUTDIR FILE...   ckpt_load + ckpt_save(TORCH13) to OUTDIR/<basename>
+ *   interop_tool resave [--layout legacy] OUTDIR FILE...
+ *                                        ckpt_load + ckpt_save(TORCH13, or LEGACY) to
+ *                                        OUTDIR/<basename>
  *   interop_tool gen    OUTDIR N SEED    build N random documents with the builder API,
  *                                        save OUTDIR/c_<i>.pt and OUTDIR/c_<i>.canon
  *
@@ -27,7 +29,7 @@
 
 /* ------------------------------------------------------------ utilities */
 
-static void die(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -67,7 +69,7 @@ static void sb_putn(sbuf *b, const char *s, size_t n)
 
 static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
 
-static void sb_printf(sbuf *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -562,7 +564,7 @@ static int cmd_canon(const char *outdir, int nfiles, char **files)
     return bad;
 }
 
-static int cmd_resave(const char *outdir, int nfiles, char **files)
+static int cmd_resave(const char *outdir, int nfiles, char **files, int layout)
 {
     int bad = 0;
     for (int i = 0; i < nfiles; i++) {
@@ -579,7 +581,7 @@ static int cmd_resave(const char *outdir, int nfiles, char **files)
         char *path = join_path(outdir, base_name(files[i]), "");
         ckpt_save_opts so;
         memset(&so, 0, sizeof so);
-        so.layout = CKPT_LAYOUT_TORCH13;
+        so.layout = layout;
         so.no_fsync = true;
         if (ckpt_save(path, ckpt_doc_root(doc), &so, &err) != 0) {
             ckpt_error_format(&err, msg, sizeof msg);
@@ -1201,7 +1203,7 @@ static int cmd_gen(const char *outdir, long n, uint64_t seed)
 static int usage(void)
 {
     fputs("usage: interop_tool canon OUTDIR FILE...\n"
-          "       interop_tool resave OUTDIR FILE...\n"
+          "       interop_tool resave [--layout legacy] OUTDIR FILE...\n"
           "       interop_tool gen OUTDIR N SEED\n",
           stderr);
     return 2;
@@ -1213,8 +1215,14 @@ int main(int argc, char **argv)
         return usage();
     if (strcmp(argv[1], "canon") == 0)
         return cmd_canon(argv[2], argc - 3, argv + 3);
-    if (strcmp(argv[1], "resave") == 0)
-        return cmd_resave(argv[2], argc - 3, argv + 3);
+    if (strcmp(argv[1], "resave") == 0) {
+        if (strcmp(argv[2], "--layout") == 0) {
+            if (argc < 5 || strcmp(argv[3], "legacy") != 0)
+                return usage();
+            return cmd_resave(argv[4], argc - 5, argv + 5, CKPT_LAYOUT_LEGACY);
+        }
+        return cmd_resave(argv[2], argc - 3, argv + 3, CKPT_LAYOUT_TORCH13);
+    }
     if (strcmp(argv[1], "gen") == 0 && argc == 5) {
         char *end;
         long n = strtol(argv[3], &end, 10);

@@ -1,0 +1,172 @@
+/* tests/unit/torch/hostile_test.c - the hostile corpus (tests/hostile, made by
+ * tools/gen/make_hostile.py): every file gives the status its manifest names
+ * in weights-only and in data-only mode, the scan verdict it names, and no
+ * load allocates more than a small bound. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt/ckpt.h"
+#include "util/test.h"
+
+#define MANIFEST "tests/hostile/MANIFEST.tsv"
+/* a hostile file may make ckpt allocate this much at most (the largest file is ~1 MB) */
+#define PEAK_BOUND (64ull << 20)
+
+typedef struct peak_alloc {
+    ckpt_alloc a;
+    long long live, peak;
+} peak_alloc;
+
+static void *pa_alloc(void *ctx, size_t n)
+{
+    peak_alloc *p = ctx;
+    void *q = malloc(n);
+    if (q) {
+        p->live += (long long)n;
+        if (p->live > p->peak)
+            p->peak = p->live;
+    }
+    return q;
+}
+
+static void *pa_realloc(void *ctx, void *q, size_t old_n, size_t new_n)
+{
+    peak_alloc *p = ctx;
+    void *r = realloc(q, new_n);
+    if (r) {
+        p->live += (long long)new_n - (long long)old_n;
+        if (p->live > p->peak)
+            p->peak = p->live;
+    }
+    return r;
+}
+
+static void pa_free(void *ctx, void *q, size_t n)
+{
+    peak_alloc *p = ctx;
+    if (q)
+        p->live -= (long long)n;
+    free(q);
+}
+
+static const char *status_short(int code)
+{
+    const char *n = ckpt_status_name(code);
+    return strncmp(n, "CKPT_", 5) == 0 ? n + 5 : n;
+}
+
+typedef struct row {
+    char file[128], load[32], full[32], scan[32];
+} row;
+
+static int read_manifest(row *rows, int max)
+{
+    FILE *f = fopen(MANIFEST, "r");
+    if (!f)
+        return -1;
+    char line[2048];
+    int n = 0;
+    if (!fgets(line, sizeof(line), f)) {
+        fclose(f);
+        return -1;
+    }
+    while (n < max && fgets(line, sizeof(line), f)) {
+        char *save = NULL;
+        char *a = strtok_r(line, "\t\n", &save), *b = strtok_r(NULL, "\t\n", &save),
+             *c = strtok_r(NULL, "\t\n", &save), *d = strtok_r(NULL, "\t\n", &save);
+        if (!a || !b || !c || !d)
+            continue;
+        snprintf(rows[n].file, sizeof(rows[n].file), "%s", a);
+        snprintf(rows[n].load, sizeof(rows[n].load), "%s", b);
+        snprintf(rows[n].full, sizeof(rows[n].full), "%s", c);
+        snprintf(rows[n].scan, sizeof(rows[n].scan), "%s", d);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static int noop_visit(void *payload, const char *key, const ckpt_obj *t)
+{
+    (void)payload;
+    (void)key;
+    (void)t;
+    return 0;
+}
+
+/* Load in one mode, exercising the result (walk, save) when it loads. */
+static int try_load(const char *path, bool full, long long *peak, char *msg, size_t msgn)
+{
+    peak_alloc pa = {{pa_alloc, pa_realloc, pa_free, NULL}, 0, 0};
+    pa.a.ctx = &pa;
+    ckpt_load_opts o;
+    memset(&o, 0, sizeof(o));
+    o.unsafe_full = full;
+    o.alloc = &pa.a;
+    ckpt_error err;
+    ckpt_doc *doc = ckpt_load(path, &o, &err);
+    int code = doc ? 0 : err.code;
+    if (!doc)
+        ckpt_error_format(&err, msg, msgn);
+    if (doc) {
+        ckpt_walk_tensors(ckpt_doc_root(doc), noop_visit, NULL, &err);
+        void *buf = NULL;
+        size_t len = 0;
+        ckpt_save_opts so;
+        memset(&so, 0, sizeof(so));
+        so.alloc = &pa.a;
+        if (ckpt_save_mem(ckpt_doc_root(doc), &so, &buf, &len, &err) == 0)
+            pa_free(&pa, buf, len);
+        ckpt_doc_free(doc);
+    }
+    *peak = pa.peak;
+    if (pa.live != 0) {
+        fprintf(stderr, "%s: %lld bytes leaked\n", path, pa.live);
+        return -1000;
+    }
+    return code;
+}
+
+TEST(test_torch_hostile__corpus)
+{
+    static row rows[256];
+    int n = read_manifest(rows, 256);
+    CHECK(n >= 40);
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        char path[256], msg[1024] = "";
+        snprintf(path, sizeof(path), "tests/hostile/%s", rows[i].file);
+        for (int full = 0; full <= 1; full++) {
+            long long peak = 0;
+            int code = try_load(path, full, &peak, msg, sizeof(msg));
+            const char *want = full ? rows[i].full : rows[i].load;
+            if (code == -1000 || strcmp(status_short(code), want) != 0) {
+                fprintf(stderr, "%s (%s): got %s, want %s: %s\n", rows[i].file,
+                        full ? "full" : "weights-only", status_short(code), want, msg);
+                bad++;
+            }
+            if ((unsigned long long)peak > PEAK_BOUND) {
+                fprintf(stderr, "%s: allocated %lld bytes at peak\n", rows[i].file, peak);
+                bad++;
+            }
+        }
+        ckpt_scan_report *r = NULL;
+        ckpt_error err;
+        if (ckpt_scan_file(path, NULL, &r, &err) != 0) {
+            fprintf(stderr, "%s: scan failed\n", rows[i].file);
+            bad++;
+            continue;
+        }
+        const char *v = r->verdict == CKPT_SCAN_CLEAN    ? "clean"
+                        : r->verdict == CKPT_SCAN_UNSAFE ? "unsafe"
+                                                         : "unreadable";
+        if (strcmp(v, rows[i].scan) != 0) {
+            fprintf(stderr, "%s: scan verdict %s, want %s\n", rows[i].file, v, rows[i].scan);
+            bad++;
+        }
+        ckpt_scan_report_free(r);
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+TEST_MAIN()
