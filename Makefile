@@ -18,14 +18,16 @@ build:
 demo: build
 	@examples/demo.sh $(BUILD)
 
-# every tier: unit, fixtures, live interop with torch, real-world corpus, hostile
-# input; then the unit tier again under ASan + UBSan
+# every tier: unit, fixtures, live interop with torch, real-world corpus, CLI,
+# hostile input (corpus, fuzz replay, valgrind memcheck over the CLI); then the
+# unit tier again under ASan + UBSan, and a 30-second libFuzzer smoke per harness
 test:
 	@scripts/deps.sh test
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory asan
+	@tests/fuzz/run.sh smoke
 
 test-fast: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -34,7 +36,7 @@ asan:
 	@scripts/deps.sh build
 	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCKPT_SANITIZE=address,undefined >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -L "unit|sanitize"
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -L "unit|cli"
 
 bench:
 	@scripts/deps.sh bench

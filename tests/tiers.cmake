@@ -23,6 +23,13 @@ add_test(NAME interop_zip_differential
 add_test(NAME interop_allowlist
          COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/run_interop.py --allowlist
                  --tool $<TARGET_FILE:interop_tool> --workdir ${CKPT_INTEROP_WORK})
+add_test(NAME interop_legacy_differential
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/legacy_differential.py
+                 --tool $<TARGET_FILE:interop_tool>
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/legacy_work
+                 --fixtures ${PROJECT_SOURCE_DIR}/tests/fixtures/legacy
+                 --real ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/torch_legacy)
+set_tests_properties(interop_legacy_differential PROPERTIES LABELS "interop" TIMEOUT 600)
 set_tests_properties(interop_zip_differential PROPERTIES LABELS "interop" TIMEOUT 600)
 set_tests_properties(interop_allowlist PROPERTIES LABELS "interop" TIMEOUT 120
                      DEPENDS interop_zip_differential)
@@ -33,14 +40,19 @@ if(TARGET ckpt)
   add_test(NAME fixtures_real_listing
            COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/real_listing.py
                    --ckpt $<TARGET_FILE:ckpt> --dir ${CKPT_REAL_FIXTURES}/torch_zip)
+  add_test(NAME fixtures_real_legacy_listing
+           COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/real_listing.py --legacy
+                   --ckpt $<TARGET_FILE:ckpt> --dir ${CKPT_REAL_FIXTURES}/torch_legacy)
   # tier 2: committed fixtures, no Python at test time
   add_test(NAME fixtures_committed_listing
            COMMAND listing_check $<TARGET_FILE:ckpt> ${PROJECT_SOURCE_DIR}/tests/fixtures/torch)
 else()
   # The CLI is not there yet: fail loudly instead of skipping.
-  foreach(t fixtures_real_listing fixtures_committed_listing)
+  foreach(t fixtures_real_listing fixtures_real_legacy_listing
+            fixtures_committed_listing)
     add_test(NAME ${t} COMMAND sh -c "echo '${t}: the ckpt CLI target (tools/ckpt) does not exist'; exit 1")
   endforeach()
 endif()
 set_tests_properties(fixtures_real_listing PROPERTIES LABELS "fixtures;interop" TIMEOUT 300)
+set_tests_properties(fixtures_real_legacy_listing PROPERTIES LABELS "fixtures;interop" TIMEOUT 300)
 set_tests_properties(fixtures_committed_listing PROPERTIES LABELS "fixtures" TIMEOUT 120)

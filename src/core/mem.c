@@ -1,25 +1,73 @@
 /* src/core/mem.c - counting allocator and bump arena. */
+#define _DEFAULT_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mem.h"
+
+/*
+ * The default allocator gives large blocks (tensor storages) their own
+ * anonymous mapping, 2 MiB-aligned and marked MADV_HUGEPAGE: filling 1 GiB of
+ * fresh memory then takes 512 times fewer page faults.  Sizes are passed back
+ * on free, so the mapping length is known.
+ */
+#define BIG_BLOCK (8u << 20)
+#define HUGE_PAGE (2u << 20)
+
+static size_t big_len(size_t n)
+{
+    return (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+}
+
+static void *big_alloc(size_t n)
+{
+    size_t len = big_len(n);
+    /* over-allocate by one huge page to align the start */
+    uint8_t *p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uint8_t *al = (uint8_t *)a;
+    if (al > p)
+        munmap(p, (size_t)(al - p));
+    size_t tail = (size_t)((p + len + HUGE_PAGE) - (al + len));
+    if (tail)
+        munmap(al + len, tail);
+#ifdef MADV_HUGEPAGE
+    madvise(al, len, MADV_HUGEPAGE);
+#endif
+    return al;
+}
 
 static void *libc_alloc(void *ctx, size_t n)
 {
     (void)ctx;
-    return malloc(n);
-}
-static void *libc_realloc(void *ctx, void *p, size_t old_n, size_t new_n)
-{
-    (void)ctx;
-    (void)old_n;
-    return realloc(p, new_n);
+    return n >= BIG_BLOCK ? big_alloc(n) : malloc(n);
 }
 static void libc_free(void *ctx, void *p, size_t n)
 {
     (void)ctx;
-    (void)n;
-    free(p);
+    if (!p)
+        return;
+    if (n >= BIG_BLOCK)
+        munmap(p, big_len(n));
+    else
+        free(p);
+}
+static void *libc_realloc(void *ctx, void *p, size_t old_n, size_t new_n)
+{
+    if (old_n < BIG_BLOCK && new_n < BIG_BLOCK)
+        return realloc(p, new_n);
+    void *q = libc_alloc(ctx, new_n);
+    if (!q)
+        return NULL;
+    if (p) {
+        memcpy(q, p, old_n < new_n ? old_n : new_n);
+        libc_free(ctx, p, old_n);
+    }
+    return q;
 }
 static const ckpt_alloc libc_allocator = {libc_alloc, libc_realloc, libc_free, NULL};
 

@@ -1,5 +1,6 @@
 /* src/core/sink.c - buffered sequential output to a descriptor or to memory. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,14 +20,38 @@ struct ckpt_sink {
     uint64_t flushed; /* bytes already handed to fd */
 };
 
+/* Without a caller allocator the buffer is plain malloc memory, because a
+ * memory sink hands it to the caller to free() (the library's default
+ * allocator maps large blocks, which free() cannot release). */
+static void *plain_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n);
+}
+static void *plain_realloc(void *ctx, void *p, size_t old_n, size_t new_n)
+{
+    (void)ctx;
+    (void)old_n;
+    return realloc(p, new_n);
+}
+static void plain_free(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    (void)n;
+    free(p);
+}
+static const ckpt_alloc plain = {plain_alloc, plain_realloc, plain_free, NULL};
+
 static const ckpt_alloc *al(const ckpt_sink *s)
 {
-    return s->has_alloc ? &s->alloc : NULL;
+    return s->has_alloc ? &s->alloc : &plain;
 }
 
 static ckpt_sink *sink_new(const ckpt_alloc *alloc, int fd, const char *label, size_t cap,
                            ckpt_error *err)
 {
+    if (!alloc)
+        alloc = &plain;
     ckpt_sink *s = ckpt__alloc(alloc, sizeof(*s));
     if (!s) {
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory creating output buffer");

@@ -33,8 +33,11 @@ typedef struct vm {
     size_t sp, cap;
     size_t *marks;
     size_t nmarks, mcap;
-    memo_slot *memo;
+    memo_slot *memo;  /* sparse or far-off keys */
     size_t memo_n, memo_cap;
+    ckpt_obj **dense; /* keys 0..dense_cap-1, as CPython numbers them */
+    size_t dense_cap;
+    size_t puts;      /* distinct keys stored (MEMOIZE's next index) */
     int op;
     uint64_t op_off;
 } vm;
@@ -259,17 +262,41 @@ static int memo_put(vm *v, uint64_t key)
     ckpt_obj *o = top(v);
     if (!o)
         return v->err ? v->err->code : CKPT_E_FORMAT;
+    /* dense keys go to an array; only keys near the number already stored
+     * may grow it, so a huge or sparse key cannot force a large allocation */
+    if (key >= v->dense_cap && key < (uint64_t)v->puts + 4096) {
+        size_t ncap = v->dense_cap ? v->dense_cap : 256;
+        while (ncap <= key)
+            ncap *= 2;
+        ckpt_obj **nd = ckpt__mem_realloc(&v->doc->mem, v->dense, v->dense_cap * sizeof(*nd),
+                                          ncap * sizeof(*nd));
+        if (!nd)
+            return nomem(v);
+        memset(nd + v->dense_cap, 0, (ncap - v->dense_cap) * sizeof(*nd));
+        v->dense = nd;
+        v->dense_cap = ncap;
+    }
+    if (key < v->dense_cap) {
+        if (!v->dense[key])
+            v->puts++;
+        v->dense[key] = o;
+        return 0;
+    }
     memo_slot *s = memo_find(v, key, true);
     if (!s)
         return nomem(v);
+    if (!s->val)
+        v->puts++;
     s->val = o;
     return 0;
 }
 
 static int memo_get(vm *v, uint64_t key)
 {
+    if (key < v->dense_cap && v->dense[key])
+        return push(v, v->dense[key]);
     memo_slot *s = memo_find(v, key, false);
-    if (!s)
+    if (!s || !s->val)
         return vfail(v, CKPT_E_FORMAT, "memo index %llu was never stored",
                      (unsigned long long)key);
     return push(v, s->val);
@@ -659,8 +686,8 @@ static int step(vm *v, bool *stop)
     int op = v->buf[v->pos++];
     v->op = op;
     const uint8_t *p;
-    size_t len;
-    const char *line;
+    size_t len = 0;
+    const char *line = NULL;
     ckpt_obj *a, *b, *c;
     size_t start = 0;
     int64_t i64;
@@ -890,7 +917,7 @@ static int step(vm *v, bool *stop)
         if (i64 < 0)
             return vfail(v, CKPT_E_FORMAT, "negative memo index");
         return memo_put(v, (uint64_t)i64);
-    case CKPT_OP_MEMOIZE: return memo_put(v, v->memo_n);
+    case CKPT_OP_MEMOIZE: return memo_put(v, v->puts);
     case CKPT_OP_BINGET:
         CKPT_TRY(need(v, 1));
         return memo_get(v, v->buf[v->pos++]);
@@ -908,8 +935,8 @@ static int step(vm *v, bool *stop)
     /* globals and calls */
     case CKPT_OP_GLOBAL:
     case CKPT_OP_INST: {
-        const char *mod, *name;
-        size_t mlen, nlen;
+        const char *mod = NULL, *name = NULL;
+        size_t mlen = 0, nlen = 0;
         CKPT_TRY(read_line(v, &mod, &mlen));
         CKPT_TRY(read_line(v, &name, &nlen));
         if (op == CKPT_OP_GLOBAL)
@@ -1049,5 +1076,6 @@ ckpt_obj *ckpt_pickle_load(ckpt_doc *doc, const uint8_t *buf, size_t n,
     ckpt__mem_free(&doc->mem, v.stack, v.cap * sizeof(*v.stack));
     ckpt__mem_free(&doc->mem, v.marks, v.mcap * sizeof(*v.marks));
     ckpt__mem_free(&doc->mem, v.memo, v.memo_cap * sizeof(*v.memo));
+    ckpt__mem_free(&doc->mem, v.dense, v.dense_cap * sizeof(*v.dense));
     return result;
 }

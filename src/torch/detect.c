@@ -124,6 +124,35 @@ static void line_value(const uint8_t *p, size_t n, const char *key, char *out, s
     }
 }
 
+/* The end of a record written with a data descriptor (sizes 0 in the local
+ * header, as torch's miniz does): the offset after the descriptor whose
+ * compressed size matches the bytes since `data`, or 0 if the file ends first. */
+static uint64_t find_descriptor(const ckpt_source *src, uint64_t data)
+{
+    uint8_t buf[4096 + 24];
+    ckpt_error e;
+    for (uint64_t at = data; at < src->size;) {
+        uint64_t left = src->size - at;
+        size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+        ckpt_error_clear(&e);
+        if (ckpt_source_read(src, at, buf, n, &e) < 0)
+            return 0;
+        for (size_t i = 0; i + 16 <= n; i++) {
+            if (ckpt_rd_u32le(buf + i) != 0x08074b50)
+                continue;
+            uint64_t len = at + i - data;
+            if (ckpt_rd_u32le(buf + i + 8) == len)
+                return at + i + 16;
+            if (i + 24 <= n && ckpt_rd_u64le(buf + i + 8) == len)
+                return at + i + 24;
+        }
+        if (n < sizeof(buf))
+            return 0;
+        at += n - 24; /* overlap so a descriptor across the boundary is seen */
+    }
+    return 0;
+}
+
 /* A zip whose directory the reader rejected: walk the local headers to see
  * whether the file simply stops early (a truncated download). */
 static const char *zip_truncation(const ckpt_source *src, char *why, size_t n, uint64_t *off,
@@ -131,6 +160,7 @@ static const char *zip_truncation(const ckpt_source *src, char *why, size_t n, u
 {
     uint64_t pos = 0, size = src->size, need = 0;
     size_t records = 0;
+    bool inside = false; /* the file ends inside a record whose size only its descriptor tells */
     char last[80] = "";
     uint8_t h[46];
     ckpt_error e;
@@ -146,7 +176,11 @@ static const char *zip_truncation(const ckpt_source *src, char *why, size_t n, u
                    ckpt_rd_u32le(h) == 0x02014b50)
                 pos += 46u + ckpt_rd_u16le(h + 28) + ckpt_rd_u16le(h + 30) +
                        ckpt_rd_u16le(h + 32);
+            last[0] = '\0';
             need = pos + 22; /* at least the end record */
+            if (pos + 12 <= size && ckpt_source_read(src, pos, h, 12, &e) == 0 &&
+                ckpt_rd_u32le(h) == 0x06064b50) /* zip64 end record, locator, end record */
+                need = pos + 12 + ckpt_rd_u64le(h + 4) + 20 + 22;
             break;
         }
         if (sig != 0x04034b50 || pos + 30 > size) {
@@ -177,9 +211,15 @@ static const char *zip_truncation(const ckpt_source *src, char *why, size_t n, u
                     k += 4u + len;
                 }
         }
-        if ((flags & 8) && csize == 0) { /* sizes only in a data descriptor: cannot tell */
-            need = 0;
-            break;
+        if ((flags & 8) && csize == 0) { /* sizes only in the data descriptor: find it */
+            uint64_t dd = find_descriptor(src, data);
+            if (!dd) {
+                inside = true;
+                break;
+            }
+            records++;
+            pos = dd;
+            continue;
         }
         records++;
         if (data > size || csize > size - data) {
@@ -202,6 +242,13 @@ static const char *zip_truncation(const ckpt_source *src, char *why, size_t n, u
                  "%s%s%sthe end record is missing",
                  (unsigned long long)size, (unsigned long long)need, last[0] ? "record '" : "",
                  last, last[0] ? "' runs past the end of the file; " : "");
+        return "truncated-zip";
+    }
+    if (inside) {
+        snprintf(why, n,
+                 "a zip archive truncated at byte %llu (a partial download?): the file ends "
+                 "inside record '%s' and the end record is missing",
+                 (unsigned long long)size, last);
         return "truncated-zip";
     }
     if (records > 0 && pos >= size) {
@@ -393,7 +440,8 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         snprintf(why, n, "a text file, not a model (it begins '%s')", first);
         return "text";
     }
-    snprintf(why, n, "not a format ckpt knows (first bytes %02x %02x %02x %02x %02x %02x %02x %02x)",
+    snprintf(why, n,
+             "not a format ckpt knows (first bytes %02x %02x %02x %02x %02x %02x %02x %02x)",
              h[0], len > 1 ? h[1] : 0, len > 2 ? h[2] : 0, len > 3 ? h[3] : 0,
              len > 4 ? h[4] : 0, len > 5 ? h[5] : 0, len > 6 ? h[6] : 0, len > 7 ? h[7] : 0);
     return "unknown";

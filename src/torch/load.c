@@ -380,8 +380,17 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
                                                      : CKPT__DEFAULT_MAX_INFLATED,
                         false};
     L.zip = h->zip = ckpt_zip_open(src, &zo, opts->alloc, err);
-    if (!L.zip)
+    if (!L.zip) {
+        /* say what the file is when the zip is cut short (an interrupted download) */
+        char why[256];
+        uint64_t at = 0;
+        const char *what = ckpt__detect(src, why, sizeof(why), &at);
+        if (what && strstr(what, "truncated") && err) {
+            ckpt_error_clear(err);
+            CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, at, "%s", why);
+        }
         goto fail;
+    }
     if (ckpt_zip_find(L.zip, "constants.pkl") && !opts->unsafe_full) {
         CKPT_FAIL(err, CKPT_E_UNSAFE,
                   "file is a TorchScript archive (it has constants.pkl): refused in weights-only "

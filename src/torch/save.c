@@ -628,13 +628,25 @@ static int s_obj(tsave *S, const ckpt_obj *o)
 
 /* ----------------------------------------------------------------- layout */
 
+/* Records sorted as strings ("0", "1", "10", "11", ..., "2"): compare the
+ * decimal spellings of two indices without formatting them. */
 static int cmp_key_str(const void *a, const void *b)
 {
-    /* records sorted as strings: compare decimal keys lexicographically */
-    char x[32], y[32];
-    snprintf(x, sizeof(x), "%zu", *(const size_t *)a);
-    snprintf(y, sizeof(y), "%zu", *(const size_t *)b);
-    return strcmp(x, y);
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    char dx[24], dy[24];
+    int nx = 0, ny = 0;
+    do {
+        dx[nx++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    do {
+        dy[ny++] = (char)('0' + y % 10);
+        y /= 10;
+    } while (y);
+    for (int i = nx - 1, j = ny - 1; i >= 0 && j >= 0; i--, j--)
+        if (dx[i] != dy[j])
+            return dx[i] < dy[j] ? -1 : 1;
+    return nx < ny ? -1 : nx > ny;
 }
 
 /* The legacy stream: magic, protocol, sys_info, the object pickle, the sorted

@@ -694,14 +694,26 @@ static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int
 
 ckpt_storage *ckpt__tload_storage(tload *L, const char *key);
 
+/* FNV-1a with a final mix: the decimal keys "0".."99999" spread evenly */
+static size_t key_hash(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t)h;
+}
+
 static ckpt_storage *key_find(tload *L, const char *key)
 {
     if (!L->keys_cap)
         return NULL;
     size_t mask = L->keys_cap - 1;
-    size_t h = 5381;
-    for (const char *p = key; *p; p++)
-        h = h * 33 + (unsigned char)*p;
+    size_t h = key_hash(key);
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         if (!L->keys[i].key)
             return NULL;
@@ -728,9 +740,7 @@ static int key_add(tload *L, const char *key, ckpt_storage *st)
         ckpt__mem_free(&L->doc->mem, old, ocap * sizeof(*old));
     }
     size_t mask = L->keys_cap - 1;
-    size_t h = 5381;
-    for (const char *p = key; *p; p++)
-        h = h * 33 + (unsigned char)*p;
+    size_t h = key_hash(key);
     size_t i = h & mask;
     while (L->keys[i].key)
         i = (i + 1) & mask;

@@ -13,9 +13,9 @@ mode=${1:-smoke}
 case "$mode" in
   smoke) secs=30 ;;
   long) secs=600 ;;
-  *) echo "usage: $0 smoke|long [zip pickle load roundtrip]" >&2; exit 2 ;;
+  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan]" >&2; exit 2 ;;
 esac
-harnesses=${*:-"zip pickle load roundtrip"}
+harnesses=${*:-"zip pickle load roundtrip scan"}
 build="$root/build-fuzz"
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCKPT_BUILD_FUZZERS=ON -DCKPT_WERROR=OFF >/dev/null
@@ -29,12 +29,12 @@ for h in $harnesses; do
   seeds="$here/corpus/$h"
   extra=""
   case "$h" in
-    zip|load|roundtrip)
+    zip|load|roundtrip|scan)
       # the harnesses for load/roundtrip read one option byte first
       for f in "$root"/tests/fixtures/torch/*.pt "$root"/../shared/fixtures/real/torch_zip/*; do
         [ -f "$f" ] || continue
         [ "$(stat -c %s "$f")" -le 1048576 ] || continue
-        if [ "$h" = zip ]; then cp "$f" "$work/" ; else
+        if [ "$h" = zip ] || [ "$h" = scan ]; then cp "$f" "$work/" ; else
           { printf '\000'; cat "$f"; } > "$work/$(basename "$f").sel0"; fi
       done ;;
     pickle)
@@ -43,7 +43,7 @@ for h in $harnesses; do
       done ;;
   esac
   echo "== fuzz_$h for ${secs}s"
-  if ! "$build/fuzz_$h" "$work" "$seeds" -dict="$here/pickle.dict" \
+  if ! "$build/tests/fuzz_$h" "$work" "$seeds" -dict="$here/pickle.dict" \
        -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 -timeout=20 \
        -artifact_prefix="$build/crashes/$h/" -print_final_stats=1 2>&1 | tail -n 12; then
     status=1

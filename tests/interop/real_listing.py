@@ -1,7 +1,9 @@
 """Compare `ckpt ls --json FILE` with torch's listing (torch_list.py) for every
-zip-format torch file in a folder (CTest fixtures_real_listing).
+zip-format torch file in a folder (CTest fixtures_real_listing), or with
+--legacy for every non-zip (legacy stream or tar) file (CTest
+fixtures_real_legacy_listing).
 
-    /usr/bin/python3 tests/interop/real_listing.py --ckpt BUILD/ckpt --dir DIR
+    /usr/bin/python3 tests/interop/real_listing.py --ckpt BUILD/ckpt --dir DIR [--legacy]
 
 Both listings are compared as parsed JSON, order included.  A missing folder,
 a file torch cannot read, or any difference is a failure.
@@ -42,6 +44,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--legacy", action="store_true",
+                    help="check the non-zip files (legacy stream, tar) instead of the zips")
     args = ap.parse_args()
     if not os.path.isdir(args.dir):
         print("real_listing: folder %s is missing (expected ../shared/fixtures/real/torch_zip "
@@ -55,7 +59,7 @@ def main():
     for f in files:
         path = os.path.join(args.dir, f)
         with open(path, "rb") as fh:
-            if fh.read(4) != b"PK\x03\x04":
+            if (fh.read(4) == b"PK\x03\x04") == args.legacy:
                 skipped.append(f)
                 continue
         try:
@@ -77,8 +81,9 @@ def main():
             ok += 1
         else:
             bad.append((f, first_diff(want, got)))
-    print("real_listing: %d files, %d equal, %d different, %d not zip (%s)" % (
-        len(files), ok, len(bad), len(skipped), ", ".join(skipped)))
+    print("real_listing: %d files, %d equal, %d different, %d %s (%s)" % (
+        len(files), ok, len(bad), len(skipped), "zip" if args.legacy else "not zip",
+        ", ".join(skipped)))
     for f, why in bad:
         print("FAIL %s\n  %s" % (f, why))
     return 1 if bad or ok == 0 else 0

@@ -39,5 +39,11 @@ int cmd_ls(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 
 #endif

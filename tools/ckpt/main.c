@@ -17,6 +17,15 @@ static const char usage[] =
     "                            load, then save again as torch.save would\n"
     "  scan FILE... [--json]     list every global a file would import or call, and judge\n"
     "                            it against torch's weights-only allowlist\n"
+    "  show FILE [KEY]           the object tree: containers, values, tensor summaries\n"
+    "  stats FILE [KEY] [--json] per-tensor min, max, mean, std, NaN and Inf counts\n"
+    "  diff A B [--tol T] [--json]\n"
+    "                            keys, dtypes, shapes and values that differ\n"
+    "  rename IN OUT --strip-prefix P | --add-prefix P | --map RE=REPL [--key PATH]\n"
+    "                            rename the keys of a state dict\n"
+    "  convert IN OUT --to zip|legacy [--dtype DT]\n"
+    "                            re-save in another container, floating tensors as DT\n"
+    "  extract FILE KEY OUT      save the sub-object at KEY as a file of its own\n"
     "\n"
     "Run 'ckpt <command> --help' for the options of a command.\n"
     "Exit status: 0 ok, 1 finding (e.g. differences), 2 error.\n";
@@ -116,6 +125,18 @@ int main(int argc, char **argv)
         return cmd_cp(argc - 1, argv + 1);
     if (strcmp(cmd, "scan") == 0)
         return cmd_scan(argc - 1, argv + 1);
+    if (strcmp(cmd, "show") == 0)
+        return cmd_show(argc - 1, argv + 1);
+    if (strcmp(cmd, "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0)
+        return cmd_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "rename") == 0)
+        return cmd_rename(argc - 1, argv + 1);
+    if (strcmp(cmd, "convert") == 0)
+        return cmd_convert(argc - 1, argv + 1);
+    if (strcmp(cmd, "extract") == 0)
+        return cmd_extract(argc - 1, argv + 1);
     fprintf(stderr, "ckpt: unknown command '%s'\n\n%s", cmd, usage);
     return EXIT_ERROR;
 }
