@@ -88,6 +88,10 @@ typedef struct tload {
     bool big_endian;
     int format; /* a tformat */
     uint64_t inflated; /* bytes of deflated storages read so far */
+    /* map_location of the last tag seen (tags repeat: 'cpu' for every storage) */
+    const char *last_tag;
+    char last_where[128];
+    char *last_loc; /* arena copy shared by storages with that location */
     /* storage key -> storage */
     st_entry *keys;
     size_t nkeys, keys_cap;

@@ -845,6 +845,8 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
         char where[128];
         if (L->opts->keep_locations) {
             snprintf(where, sizeof(where), "%s", loc->u.s.p);
+        } else if (L->last_tag && strcmp(L->last_tag, loc->u.s.p) == 0) {
+            memcpy(where, L->last_where, sizeof(where)); /* same tag as the last storage */
         } else if (ckpt__map_location(L->opts, loc->u.s.p, where, sizeof(where), err) < 0) {
             if (err && err->where == CKPT_WHERE_NONE) {
                 err->where = CKPT_WHERE_PICKLE;
@@ -853,9 +855,18 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
             }
             return NULL;
         }
+        if (!L->opts->keep_locations && (!L->last_tag || L->last_tag != loc->u.s.p)) {
+            L->last_tag = loc->u.s.p;
+            memcpy(L->last_where, where, sizeof(L->last_where));
+            L->last_loc = ckpt__arena_strndup(&doc->arena, where, strlen(where));
+            if (!L->last_loc)
+                return nomem_null(doc, err, off);
+        }
         st = ckpt__storage_new(doc, dtype, untyped, nbytes);
         if (!st || !(st->key = key->u.s.p) ||
-            !(st->location = ckpt__arena_strndup(&doc->arena, where, strlen(where))) ||
+            !(st->location = L->opts->keep_locations
+                                 ? ckpt__arena_strndup(&doc->arena, where, strlen(where))
+                                 : L->last_loc) ||
             key_add(L, st->key, st) < 0)
             return nomem_null(doc, err, off);
     }
@@ -951,7 +962,10 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
         }
     } else {
         char rec[300];
-        snprintf(rec, sizeof(rec), "data/%s", key->u.s.p);
+        size_t kl = key->u.s.n < sizeof(rec) - 6 ? key->u.s.n : sizeof(rec) - 6;
+        memcpy(rec, "data/", 5);
+        memcpy(rec + 5, key->u.s.p, kl);
+        rec[5 + kl] = '\0';
         const ckpt_zip_entry *e = L->zip ? ckpt_zip_find(L->zip, rec) : NULL;
         if (L->zip && !e) {
             FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage record %s is missing from the archive",
@@ -969,6 +983,8 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
         char where[128];
         if (L->opts->keep_locations) {
             snprintf(where, sizeof(where), "%s", loc->u.s.p);
+        } else if (L->last_tag && strcmp(L->last_tag, loc->u.s.p) == 0) {
+            memcpy(where, L->last_where, sizeof(where)); /* same tag as the last storage */
         } else if (ckpt__map_location(L->opts, loc->u.s.p, where, sizeof(where), err) < 0) {
             if (err && err->where == CKPT_WHERE_NONE) {
                 err->where = CKPT_WHERE_PICKLE;
@@ -977,9 +993,18 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
             }
             return NULL;
         }
+        if (!L->opts->keep_locations && (!L->last_tag || L->last_tag != loc->u.s.p)) {
+            L->last_tag = loc->u.s.p;
+            memcpy(L->last_where, where, sizeof(L->last_where));
+            L->last_loc = ckpt__arena_strndup(&doc->arena, where, strlen(where));
+            if (!L->last_loc)
+                return nomem_null(doc, err, off);
+        }
         st = ckpt__storage_new(doc, dtype, untyped, nbytes);
         if (!st || !(st->key = key->u.s.p) ||
-            !(st->location = ckpt__arena_strndup(&doc->arena, where, strlen(where))) ||
+            !(st->location = L->opts->keep_locations
+                                 ? ckpt__arena_strndup(&doc->arena, where, strlen(where))
+                                 : L->last_loc) ||
             key_add(L, st->key, st) < 0)
             return nomem_null(doc, err, off);
         st->file_offset = e ? e->data_offset : 0;
