@@ -87,6 +87,8 @@ typedef struct ckpt_pickle_opts {
     uint64_t max_stack;    /* stack entries; 0 = 16M */
     bool bytes_strings;    /* STRING/BINSTRING/SHORT_BINSTRING give bytes (encoding='bytes'),
                               otherwise str (torch.load's encoding='utf-8') */
+    bool latin1_strings;   /* ...give str decoded as latin-1 (encoding='latin1', the usual
+                              choice for Python-2 checkpoints holding numpy data) */
     bool big_ints;         /* integers beyond 64 bits become OBJECT nodes with how "bigint"
                               and args (bytes: little-endian two's complement) instead of
                               failing with CKPT_E_UNSUPPORTED (the legacy magic number is 80

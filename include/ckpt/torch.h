@@ -63,6 +63,9 @@ typedef struct ckpt_load_opts {
     bool unsafe_full;          /* false (default): weights-only allowlist.  true: accept unknown
                                   globals as inert GLOBAL/OBJECT nodes (never executed) */
     bool verify_crc;           /* check every record's CRC-32 while reading (torch never does) */
+    /* how Python-2 byte strings in the pickle are decoded (torch.load's `encoding`):
+     * 0 = utf-8 (torch's default), 1 = latin1, 2 = bytes (keep them as bytes) */
+    int encoding;
     /* map_location: at most one of the three forms is used, in this order */
     const char *map_location;  /* every storage goes to this location ("cpu") */
     const ckpt_location_pair *map_pairs; /* tag -> location pairs */

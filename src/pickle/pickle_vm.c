@@ -26,6 +26,7 @@ typedef struct vm {
     ckpt_error *err;
     const char *name;
     bool bytes_strings;
+    bool latin1_strings;
     bool big_ints;
     uint32_t max_depth;
     uint64_t max_objects, max_stack;
@@ -364,6 +365,25 @@ static int push_str(vm *v, const uint8_t *p, size_t len, int type)
     return push(v, o);
 }
 
+/* A Python-2 byte string (STRING, BINSTRING, SHORT_BINSTRING) under the chosen encoding. */
+static int push_byte_string(vm *v, const uint8_t *p, size_t len)
+{
+    if (v->bytes_strings)
+        return push_str(v, p, len, CKPT_T_BYTES);
+    if (!v->latin1_strings)
+        return push_str(v, p, len, CKPT_T_STR);
+    size_t cap;
+    if (ckpt_mul_size(len, 2, &cap))
+        return nomem(v);
+    uint8_t *u = ckpt__arena_alloc(&v->doc->arena, cap + 1);
+    if (!u)
+        return nomem(v);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++)
+        o += ckpt_utf8_put(p[i], u + o);
+    return push_str(v, u, o, CKPT_T_STR);
+}
+
 /* An integer beyond 64 bits as an inert OBJECT("bigint", (le_bytes,)). */
 static int push_bigint(vm *v, const uint8_t *p, size_t len)
 {
@@ -518,7 +538,7 @@ static int decode_string_literal(vm *v, const char *s, size_t len)
             }
         }
     }
-    return push_str(v, out, o, v->bytes_strings ? CKPT_T_BYTES : CKPT_T_STR);
+    return push_byte_string(v, out, o);
 }
 
 /* raw-unicode-escape (protocol-0 UNICODE): \uXXXX, \UXXXXXXXX, bytes as latin-1. */
@@ -831,7 +851,7 @@ static int step(vm *v, bool *stop)
         CKPT_TRY(read_len(v, op == CKPT_OP_SHORT_BINSTRING ? 1 : 4, &len));
         p = v->buf + v->pos;
         v->pos += len;
-        return push_str(v, p, len, v->bytes_strings ? CKPT_T_BYTES : CKPT_T_STR);
+        return push_byte_string(v, p, len);
     case CKPT_OP_STRING:
         CKPT_TRY(read_line(v, &line, &len));
         return decode_string_literal(v, line, len);
@@ -1048,6 +1068,7 @@ ckpt_obj *ckpt_pickle_load(ckpt_doc *doc, const uint8_t *buf, size_t n,
     v.err = err;
     v.name = (opts && opts->name) ? opts->name : "<pickle>";
     v.bytes_strings = opts && opts->bytes_strings;
+    v.latin1_strings = opts && opts->latin1_strings;
     v.big_ints = opts && opts->big_ints;
     v.max_depth = (opts && opts->max_depth) ? opts->max_depth : 1000;
     v.max_objects = (opts && opts->max_objects) ? opts->max_objects : (64ULL << 20);

@@ -194,6 +194,8 @@ static ckpt_obj *run_pickle(tload *L, const ckpt_pickle_hooks *hk, uint64_t star
     po.max_depth = L->opts->limits.max_depth;
     po.max_objects = L->opts->limits.max_objects;
     po.big_ints = big_ints;
+    po.latin1_strings = L->opts->encoding == 1;
+    po.bytes_strings = L->opts->encoding == 2;
     size_t used = 0;
     ckpt_obj *o = ckpt_pickle_load(L->doc, buf, n, hk, &po, &used, err);
     if (tmp)

@@ -429,6 +429,8 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
     ckpt_pickle_opts po;
     memset(&po, 0, sizeof(po));
     po.name = "data.pkl";
+    po.latin1_strings = opts->encoding == 1;
+    po.bytes_strings = opts->encoding == 2;
     po.max_depth = opts->limits.max_depth;
     po.max_objects = opts->limits.max_objects;
     root = ckpt_pickle_load(doc, pkl, (size_t)pe->size, &hooks, &po, NULL, err);

@@ -59,6 +59,16 @@ int cli_load_opt(cli_load *lo, int argc, char **argv, int *i)
         lo->full = true;
         return 1;
     }
+    if (strcmp(a, "--encoding") == 0) {
+        const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+        if (!v || (strcmp(v, "utf-8") != 0 && strcmp(v, "latin1") != 0 && strcmp(v, "bytes") != 0)) {
+            fprintf(stderr, "ckpt: --encoding takes utf-8, latin1 or bytes\n");
+            return -1;
+        }
+        lo->encoding = strcmp(v, "latin1") == 0 ? 1 : strcmp(v, "bytes") == 0 ? 2 : 0;
+        ++*i;
+        return 1;
+    }
     return 0;
 }
 
@@ -69,6 +79,7 @@ void cli_load_fill(const cli_load *lo, ckpt_load_opts *o)
     o->safe_globals = lo->allow;
     o->safe_global_count = lo->nallow;
     o->map_location = lo->map_location;
+    o->encoding = lo->encoding;
 }
 
 ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fallback,
