@@ -1,0 +1,343 @@
+/*
+ * ckpt/nn.h - models in C: a module tree bound to memory, state_dict and
+ * load_state_dict exactly as torch.nn.Module does them, and a layer library
+ * whose names, shapes, initialisation and forward math match torch.nn.
+ *
+ * A module has a type name ("Linear"), named children, named parameters and
+ * buffers (persistent or not), typed attributes (in_features = 3) and a
+ * _metadata version.  Parameters and buffers are either bound to caller
+ * memory (`_borrow`: the memory must outlive the module) or owned by the
+ * module tree.  Everything a module holds is freed with its root.
+ *
+ * state_dict returns references, not copies: the tensors in the returned
+ * OrderedDict point at the module's memory (borrowed storages), in torch's
+ * order and key naming, with `_metadata` as torch writes it.
+ * load_state_dict copies in place (caller pointers stay valid), converting
+ * dtypes as torch's copy_ does, or adopts the file's memory (`assign`).
+ *
+ * Layers register themselves with torch's parameter names and describe
+ * themselves (type name, attributes, parameters) so exporters can walk the
+ * tree.  Forward kernels work on float32, use OpenBLAS for matrix products,
+ * and never allocate behind the caller's back: activations live in ckpt_nn_act
+ * buffers the caller owns.
+ *
+ * Thread-safety: a module tree belongs to one thread at a time.
+ */
+#ifndef CKPT_NN_H
+#define CKPT_NN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ckpt/core.h"
+#include "ckpt/error.h"
+#include "ckpt/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ckpt_module ckpt_module;
+
+/* ------------------------------------------------------------------ tree */
+
+/* A root module of the given type name ("Net").  Free with ckpt_module_free. */
+CKPT_API ckpt_module *ckpt_module_new(const char *type_name, ckpt_error *err);
+/* Free a root module and everything below it.  NULL is fine. */
+CKPT_API void ckpt_module_free(ckpt_module *root);
+/* Add a child named `name` ("0", "fc1", "layer1") of type `type_name`; owned by
+ * the tree.  Adding a name twice is CKPT_E_ARG. */
+CKPT_API ckpt_module *ckpt_module_add(ckpt_module *parent, const char *name,
+                                      const char *type_name, ckpt_error *err);
+/* Register an existing module tree (built with ckpt_module_new) as a child:
+ * ownership moves to `parent`. */
+CKPT_API int ckpt_module_adopt(ckpt_module *parent, const char *name, ckpt_module *child,
+                               ckpt_error *err);
+CKPT_API const char *ckpt_module_type(const ckpt_module *m);
+CKPT_API const char *ckpt_module_name(const ckpt_module *m); /* "" for a root */
+CKPT_API ckpt_module *ckpt_module_parent(const ckpt_module *m);
+CKPT_API size_t ckpt_module_child_count(const ckpt_module *m);
+CKPT_API ckpt_module *ckpt_module_child(const ckpt_module *m, size_t i);
+/* Child by dotted path ("layer1.0.conv1"); NULL if absent. */
+CKPT_API ckpt_module *ckpt_module_find(const ckpt_module *m, const char *path);
+/* The class's _version recorded in state_dict()'s _metadata (default 1;
+ * BatchNorm uses 2). */
+CKPT_API void ckpt_module_set_version(ckpt_module *m, int version);
+CKPT_API int ckpt_module_version(const ckpt_module *m);
+/* train()/eval(): sets the flag on the module and every descendant. */
+CKPT_API void ckpt_module_train(ckpt_module *m, bool training);
+CKPT_API bool ckpt_module_training(const ckpt_module *m);
+
+/* ----------------------------------------------------- attributes (describe) */
+
+/* Typed attributes a layer describes itself with (in_features, stride, ...).
+ * Setting a name again replaces it.  Arrays are copied. */
+CKPT_API int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v);
+CKPT_API int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n,
+                                       const int64_t *v);
+CKPT_API int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v);
+CKPT_API int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v);
+CKPT_API int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v);
+/* Getters return false (and leave *out alone) when the attribute is absent. */
+CKPT_API bool ckpt_module_attr_int(const ckpt_module *m, const char *name, int64_t *out);
+CKPT_API bool ckpt_module_attr_ints(const ckpt_module *m, const char *name, size_t *n,
+                                    const int64_t **v);
+CKPT_API bool ckpt_module_attr_float(const ckpt_module *m, const char *name, double *out);
+CKPT_API bool ckpt_module_attr_bool(const ckpt_module *m, const char *name, bool *out);
+CKPT_API const char *ckpt_module_attr_str(const ckpt_module *m, const char *name);
+CKPT_API size_t ckpt_module_attr_count(const ckpt_module *m);
+CKPT_API const char *ckpt_module_attr_name(const ckpt_module *m, size_t i);
+
+/* ----------------------------------------------------- parameters, buffers */
+
+/* One parameter or buffer slot of a module. */
+typedef struct ckpt_slot {
+    const char *name;      /* local name ("weight") */
+    int dtype;
+    int ndim;
+    const int64_t *shape;
+    void *data;            /* contiguous, row-major; NULL for a None slot */
+    uint64_t nbytes;
+    bool is_param;         /* parameter (true) or buffer (false) */
+    bool persistent;       /* buffers: saved in state_dict; parameters: always true */
+    bool requires_grad;    /* parameters */
+    bool owned;            /* memory owned by the module tree */
+    float *grad;           /* gradient buffer (float32 params), NULL until allocated */
+} ckpt_slot;
+
+/* Register a parameter with memory owned by the tree, zero-filled.  Returns
+ * the slot (borrowed from the module) or NULL. */
+CKPT_API ckpt_slot *ckpt_module_param(ckpt_module *m, const char *name, int dtype, int ndim,
+                                      const int64_t *shape, ckpt_error *err);
+/* Register a parameter over caller memory (not copied; must outlive the module). */
+CKPT_API ckpt_slot *ckpt_module_param_borrow(ckpt_module *m, const char *name, int dtype,
+                                             int ndim, const int64_t *shape, void *data,
+                                             ckpt_error *err);
+/* Buffers: same, with `persistent` as torch's register_buffer(persistent=). */
+CKPT_API ckpt_slot *ckpt_module_buffer(ckpt_module *m, const char *name, int dtype, int ndim,
+                                       const int64_t *shape, bool persistent, ckpt_error *err);
+CKPT_API ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, int dtype,
+                                              int ndim, const int64_t *shape, void *data,
+                                              bool persistent, ckpt_error *err);
+/* A parameter registered as None (e.g. bias=False): never saved, never expected. */
+CKPT_API int ckpt_module_param_none(ckpt_module *m, const char *name, ckpt_error *err);
+/* Slot lookup: local name on `m`, or a dotted path from `m` ("layer1.0.bn1.weight"). */
+CKPT_API ckpt_slot *ckpt_module_slot(const ckpt_module *m, const char *path);
+CKPT_API size_t ckpt_module_slot_count(const ckpt_module *m);
+CKPT_API ckpt_slot *ckpt_module_slot_at(const ckpt_module *m, size_t i);
+
+/* ---------------------------------------------------------------- walking */
+
+/* What a walk visits (bits). */
+#define CKPT_WALK_PARAMS 1u
+#define CKPT_WALK_BUFFERS 2u
+#define CKPT_WALK_PERSISTENT_ONLY 4u /* skip non-persistent buffers (state_dict's view) */
+
+/* Called per slot with its full key ("layer1.0.conv1.weight").  Return 0 to go on,
+ * non-zero to stop (returned). */
+typedef int (*ckpt_slot_fn)(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s);
+/* named_parameters() / named_buffers(): pre-order, own slots first, then
+ * children; a slot whose memory was already visited (shared parameters) is
+ * skipped, as torch removes duplicates. */
+CKPT_API int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload);
+/* named_modules(): pre-order with dotted prefixes ("" for `m`), duplicates removed. */
+typedef int (*ckpt_module_fn)(void *payload, const char *prefix, ckpt_module *m);
+CKPT_API int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload);
+
+/* ------------------------------------------------------------ state dict */
+
+/*
+ * module.state_dict(): an OrderedDict in `doc` whose tensors borrow the
+ * module's memory (no copy), in torch's order, with `_metadata` versions as
+ * torch writes them.  `prefix` is prepended to every key (NULL = "").  The
+ * module must outlive every use of the result (saving included).
+ */
+CKPT_API ckpt_obj *ckpt_module_state_dict(ckpt_module *m, ckpt_doc *doc, const char *prefix,
+                                          ckpt_error *err);
+
+/* Key rewriting applied to a checkpoint's keys before matching. */
+typedef enum ckpt_key_rule_kind {
+    CKPT_KEY_STRIP_PREFIX = 0, /* "module." from DataParallel / DDP files */
+    CKPT_KEY_ADD_PREFIX = 1,
+    CKPT_KEY_REGEX = 2         /* POSIX extended regex -> replacement with \1..\9 */
+} ckpt_key_rule_kind;
+
+typedef struct ckpt_key_rule {
+    int kind;
+    const char *from; /* prefix or regex */
+    const char *to;   /* added prefix or replacement */
+} ckpt_key_rule;
+
+typedef struct ckpt_load_sd_opts {
+    bool non_strict;             /* strict=False: missing/unexpected keys are reported, not errors */
+    bool assign;                 /* adopt the checkpoint's memory instead of copying (the
+                                    document must outlive the module); dtype must match */
+    const ckpt_key_rule *rules;  /* applied in order to every checkpoint key */
+    size_t rule_count;
+    const char *prefix;          /* load from the sub-dict under this key prefix ("model.") */
+} ckpt_load_sd_opts;
+
+/* torch's IncompatibleKeys, plus the size mismatches. */
+typedef struct ckpt_sd_report {
+    char **missing;     /* keys the module expects that the checkpoint lacks */
+    size_t missing_count;
+    char **unexpected;  /* checkpoint keys the module does not have */
+    size_t unexpected_count;
+    char **errors;      /* per-tensor messages ("size mismatch for fc.weight: ...") */
+    size_t error_count;
+    char *message;      /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
+                           or NULL when everything matched */
+} ckpt_sd_report;
+
+/*
+ * module.load_state_dict(sd, strict): copies every matching tensor into the
+ * module's memory (converting dtype as copy_ does), computing missing and
+ * unexpected keys exactly as torch does.  Returns 0, or CKPT_E_SHAPE with
+ * err->msg holding torch's message when strict and anything is missing or
+ * unexpected, or on any size mismatch (strict or not).  `report` (may be NULL)
+ * receives the lists; free it with ckpt_sd_report_free.
+ */
+CKPT_API int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd,
+                                         const ckpt_load_sd_opts *opts, ckpt_sd_report *report,
+                                         ckpt_error *err);
+CKPT_API void ckpt_sd_report_free(ckpt_sd_report *r);
+
+/* A deep copy of every slot's bytes into a new document (a snapshot rather
+ * than references): state_dict() whose storages the document owns. */
+CKPT_API ckpt_obj *ckpt_module_state_dict_copy(ckpt_module *m, ckpt_doc *doc, const char *prefix,
+                                               ckpt_error *err);
+
+/* ================================================================ layers */
+
+/* A seeded generator of our own (xoshiro256**), passed explicitly. */
+typedef struct ckpt_rng {
+    uint64_t s[4];
+} ckpt_rng;
+CKPT_API void ckpt_rng_seed(ckpt_rng *r, uint64_t seed);
+CKPT_API double ckpt_rng_uniform(ckpt_rng *r); /* [0, 1) */
+CKPT_API double ckpt_rng_normal(ckpt_rng *r);  /* N(0, 1) */
+
+/* A float32 activation, contiguous row-major, memory owned by the caller. */
+#define CKPT_NN_MAX_DIMS 8
+typedef struct ckpt_nn_act {
+    float *data;
+    int ndim;
+    int64_t shape[CKPT_NN_MAX_DIMS];
+    size_t cap; /* capacity of data, in floats */
+} ckpt_nn_act;
+/* (Re)size an activation, growing its malloc'd buffer when needed. */
+CKPT_API int ckpt_nn_act_resize(ckpt_nn_act *a, int ndim, const int64_t *shape, ckpt_error *err);
+CKPT_API void ckpt_nn_act_free(ckpt_nn_act *a);
+CKPT_API size_t ckpt_nn_act_numel(const ckpt_nn_act *a);
+
+/* Convolution options; zeros mean torch's defaults (stride 1, padding 0,
+ * dilation 1, groups 1, with bias). */
+typedef struct ckpt_conv_opts {
+    int64_t stride[2];
+    int64_t padding[2];
+    int64_t dilation[2];
+    int64_t output_padding[2]; /* ConvTranspose2d */
+    int64_t groups;
+    bool no_bias;
+} ckpt_conv_opts;
+
+/* Activation kinds for ckpt_nn_activation. */
+typedef enum ckpt_act_kind {
+    CKPT_ACT_RELU = 0,
+    CKPT_ACT_GELU,      /* exact (erf) */
+    CKPT_ACT_GELU_TANH, /* approximate='tanh' */
+    CKPT_ACT_SILU,
+    CKPT_ACT_TANH,
+    CKPT_ACT_SIGMOID,
+    CKPT_ACT_SOFTMAX,    /* over `dim` */
+    CKPT_ACT_LOGSOFTMAX, /* over `dim` */
+    CKPT_ACT_IDENTITY
+} ckpt_act_kind;
+
+/*
+ * Layer constructors add a child `name` to `parent` (or make a root when
+ * `parent` is NULL), register torch's parameters/buffers with torch's names
+ * and shapes, initialise them with torch's default distributions drawn from
+ * `rng` (NULL = leave zeros), record their attributes, and return the module.
+ */
+CKPT_API ckpt_module *ckpt_nn_linear(ckpt_module *parent, const char *name, int64_t in_features,
+                                     int64_t out_features, bool bias, ckpt_rng *rng,
+                                     ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_conv1d(ckpt_module *parent, const char *name, int64_t in_ch,
+                                     int64_t out_ch, int64_t kernel, const ckpt_conv_opts *o,
+                                     ckpt_rng *rng, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_conv2d(ckpt_module *parent, const char *name, int64_t in_ch,
+                                     int64_t out_ch, int64_t kh, int64_t kw,
+                                     const ckpt_conv_opts *o, ckpt_rng *rng, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_conv_transpose2d(ckpt_module *parent, const char *name,
+                                               int64_t in_ch, int64_t out_ch, int64_t kh,
+                                               int64_t kw, const ckpt_conv_opts *o,
+                                               ckpt_rng *rng, ckpt_error *err);
+/* BatchNorm1d (dims 1) / BatchNorm2d (dims 2); momentum < 0 means None
+ * (cumulative average). */
+CKPT_API ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
+                                        int64_t num_features, double eps, double momentum,
+                                        bool affine, bool track_running_stats, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
+                                        const int64_t *normalized_shape, double eps,
+                                        bool elementwise_affine, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name,
+                                        int64_t num_groups, int64_t num_channels, double eps,
+                                        bool affine, ckpt_error *err);
+/* padding_idx < 0 means None */
+CKPT_API ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name,
+                                        int64_t num_embeddings, int64_t embedding_dim,
+                                        int64_t padding_idx, ckpt_rng *rng, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p,
+                                      ckpt_error *err);
+/* `dim` is used by SOFTMAX/LOGSOFTMAX (negative counts from the end). */
+CKPT_API ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind,
+                                         int dim, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_maxpool2d(ckpt_module *parent, const char *name, int64_t kernel,
+                                        int64_t stride, int64_t padding, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_avgpool2d(ckpt_module *parent, const char *name, int64_t kernel,
+                                        int64_t stride, int64_t padding, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_adaptive_avgpool2d(ckpt_module *parent, const char *name,
+                                                 int64_t out_h, int64_t out_w, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_dim,
+                                      int end_dim, ckpt_error *err);
+/* Containers: children are added with the constructors above (Sequential and
+ * ModuleList children are named "0", "1", ...). */
+CKPT_API ckpt_module *ckpt_nn_sequential(ckpt_module *parent, const char *name, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_module_list(ckpt_module *parent, const char *name,
+                                          ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_module_dict(ckpt_module *parent, const char *name,
+                                          ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_multihead_attention(ckpt_module *parent, const char *name,
+                                                  int64_t embed_dim, int64_t num_heads,
+                                                  bool bias, bool batch_first, ckpt_rng *rng,
+                                                  ckpt_error *err);
+/* activation: CKPT_ACT_RELU or CKPT_ACT_GELU (torch's "relu"/"gelu") */
+CKPT_API ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *name,
+                                                        int64_t d_model, int64_t nhead,
+                                                        int64_t dim_feedforward, double dropout,
+                                                        int activation, double layer_norm_eps,
+                                                        bool batch_first, bool norm_first,
+                                                        ckpt_rng *rng, ckpt_error *err);
+
+/*
+ * Forward of a layer or a Sequential, in the module's current train/eval
+ * mode (BatchNorm statistics, Dropout).  `out` is resized as needed.
+ * `rng` drives Dropout masks in training mode (NULL: dropout acts as identity).
+ */
+CKPT_API int ckpt_nn_forward(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out,
+                             ckpt_rng *rng, ckpt_error *err);
+/* Embedding forward: `idx` holds n indices (int64); out gets shape (n, dim)
+ * or the index shape + (dim) when given. */
+CKPT_API int ckpt_nn_embedding_forward(ckpt_module *m, const int64_t *idx, int idx_ndim,
+                                       const int64_t *idx_shape, ckpt_nn_act *out,
+                                       ckpt_error *err);
+/* MultiheadAttention(query, key, value) without masks; output only. */
+CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckpt_nn_act *k,
+                                 const ckpt_nn_act *v, ckpt_nn_act *out, ckpt_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
