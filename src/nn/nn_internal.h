@@ -35,7 +35,8 @@ struct ckpt_module {
     ckpt_module *parent;
     ckpt_module **children;
     size_t nchildren, children_cap;
-    ckpt_slot *slots;        /* parameters and buffers, in registration order */
+    ckpt_slot **slots;       /* parameters and buffers, in registration order; each slot
+                                is allocated on its own so returned pointers stay valid */
     size_t nslots, slots_cap;
     ckpt__attr *attrs;
     size_t nattrs, attrs_cap;
