@@ -56,3 +56,10 @@ endif()
 set_tests_properties(fixtures_real_listing PROPERTIES LABELS "fixtures;interop" TIMEOUT 300)
 set_tests_properties(fixtures_real_legacy_listing PROPERTIES LABELS "fixtures;interop" TIMEOUT 300)
 set_tests_properties(fixtures_committed_listing PROPERTIES LABELS "fixtures" TIMEOUT 120)
+
+# A checkpoint past 4 GiB, byte-identical to torch.save's (slow: make test-slow).
+add_executable(zip64_tool ${CMAKE_CURRENT_SOURCE_DIR}/interop/zip64_tool.c)
+target_link_libraries(zip64_tool PRIVATE ckpt_static)
+add_test(NAME interop_zip64_big
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/interop/zip64_big.sh $<TARGET_FILE:zip64_tool>)
+set_tests_properties(interop_zip64_big PROPERTIES LABELS "slow" TIMEOUT 900)
