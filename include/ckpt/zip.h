@@ -62,6 +62,9 @@ typedef struct ckpt_zip_opts {
 CKPT_API ckpt_zip *ckpt_zip_open(const ckpt_source *src, const ckpt_zip_opts *opts,
                                  const ckpt_alloc *alloc, ckpt_error *err);
 CKPT_API void ckpt_zip_close(ckpt_zip *z);
+/* Offset of the first byte after the end record (and its comment): bytes
+ * from there to the end of the input are not part of the archive. */
+CKPT_API uint64_t ckpt_zip_end_offset(const ckpt_zip *z);
 /* The archive folder ("model" for model/data.pkl). */
 CKPT_API const char *ckpt_zip_prefix(const ckpt_zip *z);
 CKPT_API size_t ckpt_zip_count(const ckpt_zip *z);

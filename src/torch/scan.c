@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ckpt/scan.h"
+#include "core/bytes.h"
 #include "core/err.h"
 #include "core/utf8.h"
 #include "torch_internal.h"
@@ -230,6 +231,11 @@ static ckpt_obj *k_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
     (void)err;
     if (callable->type == CKPT_T_GLOBAL) {
         mark_called(c, callable, op, off);
+        /* containers torch's loader builds for these are dicts the VM may fill */
+        if (callable->u.g.id == TG_ORDERED_DICT)
+            return ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+        if (callable->u.g.id == TG_COUNTER)
+            return ckpt_new_dict(doc, CKPT_DICT_COUNTER);
         if (callable->u.g.id == TG_CODECS_ENCODE) {
             ckpt_obj *b = encode_latin1(doc, args);
             if (b)
@@ -316,9 +322,26 @@ static ckpt_obj *k_persistent(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op, u
     bool module = pid->type == CKPT_T_TUPLE && pid->u.seq.n >= 2 &&
                   pid->u.seq.items[0]->type == CKPT_T_STR &&
                   strcmp(pid->u.seq.items[0]->u.s.p, "module") == 0;
-    if (!storage && !module)
+    /* the pre-1.0 tar format names storages and tensors by decimal key */
+    bool tar_key = pid->type == CKPT_T_STR && pid->u.s.n > 0 &&
+                   strspn(pid->u.s.p, "0123456789") == pid->u.s.n;
+    bool tar_module = pid->type == CKPT_T_TUPLE && pid->u.seq.n == 3 &&
+                      pid->u.seq.items[0]->type == CKPT_T_GLOBAL;
+    if (!storage && !module && !tar_key && !tar_module)
         add(c->sc, c->stream, off, op, "?", "persistent id", CKPT_SCAN_UNKNOWN,
             "persistent id that is not a torch storage");
+    if (module || tar_module) {
+        /* a whole-module pickle: torch imports the class (weights-only refuses it) */
+        const ckpt_obj *cls = pid->u.seq.items[module ? 1 : 0];
+        const char *m = ckpt_global_module(cls), *nm = ckpt_global_name(cls);
+        if (!(m && nm && user_safe(c->sc, m, nm))) {
+            ckpt_scan_finding *f = add(c->sc, c->stream, off, op, m ? m : "?", nm ? nm : "?",
+                                       CKPT_SCAN_UNKNOWN,
+                                       "class of a whole-module pickle (persistent id)");
+            if (f)
+                f->called = true;
+        }
+    }
     return opaque(doc, NULL, pid, "persistent");
 }
 
@@ -669,8 +692,27 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
         const char *rec = ent->record ? ent->record : ent->name;
         size_t rl = strlen(rec);
         bool pkl_name = rl > 4 && strcmp(rec + rl - 4, ".pkl") == 0;
-        if (len >= 2 && p[0] == 0x80 && p[1] <= 5)
+        if (len >= 2 && p[0] == 0x80 && p[1] <= 5 && (pkl_name || !ent->record ||
+                                                      strncmp(rec, "data/", 5) != 0)) {
             scan_pickles(sc, stream, p, len);
+        } else if (len >= 2 && p[0] == 0x80 && p[1] >= 2 && p[1] <= 5) {
+            /* a storage record whose bytes start like a pickle: torch never unpickles
+             * it; report what it holds only if it is a whole pickle */
+            size_t before = sc->r->count, pickles = sc->r->pickles;
+            bool was = sc->unreadable;
+            ckpt_error saved = sc->r->error;
+            int verdict = sc->r->verdict;
+            scan_pickles(sc, stream, p, len);
+            if (sc->unreadable && !was) {
+                sc->r->count = before;
+                sc->r->pickles = pickles;
+                sc->unreadable = false;
+                sc->r->error = saved;
+                sc->r->verdict = verdict;
+            }
+        }
+        if (len >= 2 && p[0] == 0x80 && p[1] <= 5)
+            ; /* handled above */
         else if (len >= 4 && memcmp(p, "PK\x03\x04", 4) == 0 && sc->depth < sc->max_depth) {
             sc->depth++;
             scan_zip(sc, stream, p, len);
@@ -684,8 +726,122 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
     if (lowest != UINT64_MAX && lowest > 0)
         add(sc, label[0] ? label : "file", 0, 0, "<zip>", "data before the first local header",
             CKPT_SCAN_UNKNOWN, "bytes torch would not read: a polyglot or a hidden payload");
+    if (ckpt_zip_end_offset(z) < n)
+        add(sc, label[0] ? label : "file", ckpt_zip_end_offset(z), 0, "<zip>",
+            "data after the end record", CKPT_SCAN_UNKNOWN,
+            "bytes torch would not read: a polyglot or a hidden payload");
     ckpt_zip_close(z);
     return 0;
+}
+
+/* ------------------------------------------------------------------ tar */
+
+static uint64_t tar_octal(const uint8_t *p, size_t n)
+{
+    if (p[0] & 0x80) { /* GNU base-256 */
+        uint64_t v = 0;
+        for (size_t i = 1; i < n; i++)
+            v = (v << 8) | p[i];
+        return v;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n && p[i]; i++) {
+        if (p[i] == ' ')
+            continue;
+        if (p[i] < '0' || p[i] > '7')
+            break;
+        v = v * 8 + (uint64_t)(p[i] - '0');
+    }
+    return v;
+}
+
+/* storages/tensors members: pickles interleaved with raw records (spec 3.3). */
+static void scan_tar_records(scanner *sc, const char *stream, const uint8_t *p, size_t n,
+                             bool tensors)
+{
+    ckpt_doc *doc = ckpt__doc_new(NULL, 256u << 20);
+    if (!doc) {
+        sc->oom = true;
+        return;
+    }
+    size_t pos = 0, used = 0;
+    const ckpt_obj *cnt = scan_pickle(sc, doc, stream, p, n, &used);
+    pos += used;
+    int64_t count = cnt && cnt->type == CKPT_T_INT ? cnt->u.i : -1;
+    for (int64_t i = 0; cnt && i < count && pos < n && !sc->unreadable; i++) {
+        const ckpt_obj *rec = scan_pickle(sc, doc, stream, p + pos, n - pos, &used);
+        if (!rec)
+            break;
+        pos += used;
+        uint64_t skip;
+        if (tensors) {
+            if (n - pos < 8)
+                break;
+            uint32_t nd = ckpt_rd_u32le(p + pos);
+            skip = 8 + (uint64_t)nd * 16 + 8;
+        } else {
+            const ckpt_obj *cls = rec->type == CKPT_T_TUPLE && rec->u.seq.n >= 3
+                                      ? rec->u.seq.items[2]
+                                      : NULL;
+            const char *nm = cls ? ckpt_global_name(cls) : NULL;
+            int dt = nm ? ckpt__dtype_from_storage_name(nm) : -1;
+            if (dt < 0 || n - pos < 8)
+                break;
+            uint64_t numel = ckpt_rd_u64le(p + pos);
+            if (numel > (n - pos) / (ckpt_dtype_size(dt) ? ckpt_dtype_size(dt) : 1))
+                break;
+            skip = 8 + numel * ckpt_dtype_size(dt);
+        }
+        if (skip > n - pos)
+            break;
+        pos += (size_t)skip;
+    }
+    if (!tensors && pos < n && !sc->unreadable)
+        scan_pickle(sc, doc, stream, p + pos, n - pos, &used); /* the views list */
+    ckpt_doc_free(doc);
+}
+
+static int scan_tar(scanner *sc, const char *label, const uint8_t *buf, size_t n)
+{
+    snprintf(sc->r->format, sizeof(sc->r->format), "tar");
+    size_t pos = 0;
+    while (pos + 512 <= n) {
+        const uint8_t *h = buf + pos;
+        if (h[0] == 0)
+            break;
+        char name[101];
+        memcpy(name, h, 100);
+        name[100] = '\0';
+        uint64_t size = tar_octal(h + 124, 12);
+        char type = (char)h[156];
+        pos += 512;
+        if (size > n - pos) {
+            mark_unreadable(sc, &(ckpt_error){.code = CKPT_E_FORMAT,
+                                              .msg = "tar member runs past the end"},
+                            label);
+            return 0;
+        }
+        char stream[192];
+        snprintf(stream, sizeof(stream), "%.60s%s%.100s", label, label[0] ? ":" : "", name);
+        if (type == '0' || type == '\0') {
+            const uint8_t *d = buf + pos;
+            if (strcmp(name, "pickle") == 0 || strcmp(name, "sys_info") == 0) {
+                scan_pickles(sc, stream, d, (size_t)size);
+                snprintf(sc->r->format, sizeof(sc->r->format), "torch tar (pre-1.0)");
+            } else if (strcmp(name, "storages") == 0 || strcmp(name, "tensors") == 0) {
+                scan_tar_records(sc, stream, d, (size_t)size, name[0] == 't');
+            } else if (size >= 2 && d[0] == 0x80 && d[1] <= 5) {
+                scan_pickles(sc, stream, d, (size_t)size);
+            }
+        }
+        pos += (size_t)((size + 511) / 512 * 512);
+    }
+    return 0;
+}
+
+static bool is_tar(const uint8_t *buf, size_t n)
+{
+    return n >= 512 && memcmp(buf + 257, "ustar", 5) == 0;
 }
 
 static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_t n)
@@ -695,6 +851,8 @@ static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_
     sc->depth++;
     if (n >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0)
         scan_zip(sc, label, buf, n);
+    else if (is_tar(buf, n))
+        scan_tar(sc, label, buf, n);
     else if (n >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) {
         if (sc->r->format[0] == '\0')
             snprintf(sc->r->format, sizeof(sc->r->format), "npy");

@@ -38,6 +38,7 @@ struct ckpt_zip {
     size_t table_cap;
     uint64_t seed;
     uint64_t cd_off, cd_size;
+    uint64_t end_off; /* first byte after the end record and its comment */
     uint64_t max_inflated;
     _Atomic uint64_t *inflated; /* total bytes handed to inflate so far */
 };
@@ -152,6 +153,7 @@ static int find_end(ckpt_zip *z, const ckpt_zip_opts *opts, zip_end *out, ckpt_e
     }
     const uint8_t *e = tail + i;
     uint64_t eocd_off = tail_off + i;
+    z->end_off = eocd_off + CKPT_ZIP_EOCD_LEN + ckpt_rd_u16le(e + 20);
     uint16_t disk = ckpt_rd_u16le(e + 4), cd_disk = ckpt_rd_u16le(e + 6);
     uint16_t n_disk = ckpt_rd_u16le(e + 8), n_total = ckpt_rd_u16le(e + 10);
     uint32_t cd_size = ckpt_rd_u32le(e + 12), cd_off = ckpt_rd_u32le(e + 16);
@@ -651,6 +653,11 @@ void ckpt_zip_close(ckpt_zip *z)
     ckpt__free(a, z->table, z->table_cap * sizeof(*z->table));
     ckpt__free(a, z->inflated, sizeof(*z->inflated));
     ckpt__free(a, z, sizeof(*z));
+}
+
+uint64_t ckpt_zip_end_offset(const ckpt_zip *z)
+{
+    return z ? z->end_off : 0;
 }
 
 const char *ckpt_zip_prefix(const ckpt_zip *z)

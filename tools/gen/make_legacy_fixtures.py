@@ -31,8 +31,9 @@ import tarfile
 import torch
 
 MAGIC = 0x1950A86A20F9469CFC6C
-SYS_INFO = collections.OrderedDict([("protocol_version", 1001), ("little_endian", True),
-                                    ("type_sizes", {"short": 2, "int": 4, "long": 4})])
+# a plain dict, as torch's _legacy_save writes it
+SYS_INFO = {"protocol_version": 1001, "little_endian": True,
+            "type_sizes": {"short": 2, "int": 4, "long": 4}}
 
 
 class St:
@@ -222,7 +223,7 @@ def main():
     files = {"stream_views.pt": stream_views()}
     obj, roots = state_dict_obj()
     files["stream_bytestrings.pt"] = stream(obj, roots, rewrite=to_binstrings)
-    si = collections.OrderedDict(SYS_INFO)
+    si = dict(SYS_INFO)
     si["little_endian"] = False
     obj, roots = state_dict_obj()
     files["stream_bigendian.pt"] = stream(obj, roots, sys_info=si)

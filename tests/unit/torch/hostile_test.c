@@ -169,4 +169,65 @@ TEST(test_torch_hostile__corpus)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* The scanner and the loader agree on benign files: every torch file made by torch
+ * (committed fixtures, legacy fixtures, the real-world corpus) scans clean exactly
+ * when a weights-only load accepts it. */
+static int agree(const char *dir, int *checked)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "ls %s 2>/dev/null", dir);
+    FILE *ls = popen(cmd, "r");
+    if (!ls)
+        return 1;
+    char name[512];
+    int bad = 0;
+    while (fgets(name, sizeof(name), ls)) {
+        name[strcspn(name, "\n")] = '\0';
+        size_t l = strlen(name);
+        if (l < 3 || strstr(name, ".json") || strstr(name, ".txt") || strstr(name, ".tsv") ||
+            strstr(name, ".md") || strstr(name, ".expected"))
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        ckpt_error err;
+        ckpt_load_opts o;
+        memset(&o, 0, sizeof(o));
+        o.mode = CKPT_LOAD_LAZY;
+        o.keep_locations = true;
+        ckpt_doc *doc = ckpt_load(path, &o, &err);
+        bool loads = doc != NULL;
+        ckpt_doc_free(doc);
+        if (!loads && err.code != CKPT_E_UNSAFE)
+            continue; /* not a weights-only question (format, unsupported) */
+        ckpt_scan_report *r = NULL;
+        if (ckpt_scan_file(path, NULL, &r, &err) != 0)
+            return 1;
+        bool clean = r->verdict == CKPT_SCAN_CLEAN;
+        if (clean != loads) {
+            fprintf(stderr, "%s: weights-only load %s but scan says %s\n", path,
+                    loads ? "accepts it" : "refuses it", clean ? "clean" : "not clean");
+            for (size_t i = 0; i < r->count && i < 5; i++)
+                fprintf(stderr, "  %s %s.%s %s\n", ckpt_scan_class_name(r->findings[i].klass),
+                        r->findings[i].module, r->findings[i].name, r->findings[i].note);
+            bad++;
+        }
+        (*checked)++;
+        ckpt_scan_report_free(r);
+    }
+    pclose(ls);
+    return bad;
+}
+
+TEST(test_torch_hostile__scan_agrees_with_weights_only_load)
+{
+    int checked = 0, bad = 0;
+    bad += agree("tests/fixtures/torch", &checked);
+    bad += agree("tests/fixtures/legacy", &checked);
+    bad += agree("../shared/fixtures/real/torch_zip", &checked);
+    bad += agree("../shared/fixtures/real/torch_legacy", &checked);
+    bad += agree("../shared/fixtures/real/negative", &checked);
+    CHECK(checked >= 30);
+    CHECK_EQ_INT(bad, 0);
+}
+
 TEST_MAIN()
