@@ -63,3 +63,25 @@ target_link_libraries(zip64_tool PRIVATE ckpt_static)
 add_test(NAME interop_zip64_big
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/interop/zip64_big.sh $<TARGET_FILE:zip64_tool>)
 set_tests_properties(interop_zip64_big PROPERTIES LABELS "slow" TIMEOUT 900)
+
+# models: module state_dict / load_state_dict against torch (nn_tool builds the
+# module trees with raw ckpt_module_param/buffer calls from a spec file)
+add_executable(nn_tool ${CKPT_INTEROP_DIR}/nn_tool.c)
+target_compile_options(nn_tool PRIVATE ${CKPT_WARNINGS})
+target_compile_definitions(nn_tool PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(nn_tool PRIVATE ckpt_static m)
+add_test(NAME interop_nn_state_dict
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/nn_state_dict.py
+                 --tool $<TARGET_FILE:nn_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/nn_work)
+set_tests_properties(interop_nn_state_dict PROPERTIES LABELS "interop" TIMEOUT 600)
+
+# nn layer library vs torch: forward equivalence both ways (tests/interop/nn_equiv.py)
+add_executable(nn_equiv_tool ${CKPT_INTEROP_DIR}/nn_equiv_tool.c)
+target_compile_options(nn_equiv_tool PRIVATE ${CKPT_WARNINGS})
+target_compile_definitions(nn_equiv_tool PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(nn_equiv_tool PRIVATE ckpt_static m)
+add_test(NAME interop_nn_equiv
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/nn_equiv.py
+                 --tool $<TARGET_FILE:nn_equiv_tool>
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/nn_equiv_work)
+set_tests_properties(interop_nn_equiv PROPERTIES LABELS "interop" TIMEOUT 300)

@@ -122,6 +122,11 @@ CKPT_API ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, 
                                               bool persistent, ckpt_error *err);
 /* A parameter registered as None (e.g. bias=False): never saved, never expected. */
 CKPT_API int ckpt_module_param_none(ckpt_module *m, const char *name, ckpt_error *err);
+/* A buffer registered as None (register_buffer(name, None), e.g. BatchNorm's
+ * running stats with track_running_stats=False): never saved, never expected.
+ * Added with the module tree (not in the first header draft). */
+CKPT_API int ckpt_module_buffer_none(ckpt_module *m, const char *name, bool persistent,
+                                     ckpt_error *err);
 /* Slot lookup: local name on `m`, or a dotted path from `m` ("layer1.0.bn1.weight"). */
 CKPT_API ckpt_slot *ckpt_module_slot(const ckpt_module *m, const char *path);
 CKPT_API size_t ckpt_module_slot_count(const ckpt_module *m);
@@ -170,7 +175,8 @@ typedef struct ckpt_key_rule {
 } ckpt_key_rule;
 
 typedef struct ckpt_load_sd_opts {
-    bool non_strict;             /* strict=False: missing/unexpected keys are reported, not errors */
+    bool non_strict;             /* strict=False: missing/unexpected keys are reported, not
+                                    errors */
     bool assign;                 /* adopt the checkpoint's memory instead of copying (the
                                     document must outlive the module); dtype must match */
     const ckpt_key_rule *rules;  /* applied in order to every checkpoint key */
@@ -191,6 +197,25 @@ typedef struct ckpt_sd_report {
 } ckpt_sd_report;
 
 /*
+ * Notes on torch parity (see docs and tests/interop/nn_state_dict.py):
+ *  - missing and unexpected keys are always computed (torch 1.13 passes
+ *    strict=True to every _load_from_state_dict); `non_strict` only keeps them
+ *    out of the error.  Unexpected keys follow torch 2.x's rule: a key with a
+ *    further dot must name a child module, a key without one a local
+ *    parameter/persistent buffer (1.13 silently ignored "fc" for a child fc and
+ *    "fc.weight.x").
+ *  - tensors that match are copied even when the call then fails, as torch does.
+ *  - key rules run first, then `prefix` selects (and strips) a sub-dict; keys
+ *    outside it are ignored and reported keys are the rewritten ones.
+ *    _metadata prefixes go through the same rules (as "a.b." with the dot).
+ *  - BatchNorm1d/2d/3d/SyncBatchNorm: a missing num_batches_tracked with
+ *    _metadata version < 2 (or none) is set to 0 and not reported.
+ *  - `assign`: slot->data points into the checkpoint document (contiguous
+ *    tensors of the slot's dtype only); the document must outlive the module,
+ *    and memory of an mmap-loaded document is read-only.
+ *  - err->msg holds at most 255 bytes of torch's message; report->message has
+ *    all of it.
+ *
  * module.load_state_dict(sd, strict): copies every matching tensor into the
  * module's memory (converting dtype as copy_ does), computing missing and
  * unexpected keys exactly as torch does.  Returns 0, or CKPT_E_SHAPE with
@@ -325,6 +350,14 @@ CKPT_API ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, con
  * Forward of a layer or a Sequential, in the module's current train/eval
  * mode (BatchNorm statistics, Dropout).  `out` is resized as needed.
  * `rng` drives Dropout masks in training mode (NULL: dropout acts as identity).
+ * Scratch memory: the kernels never allocate, but a few layers keep scratch
+ * activations inside the module, grown on first use and reused by later
+ * calls (freed with the module): Sequential (its intermediate activations),
+ * Conv1d/Conv2d (im2col columns), ConvTranspose2d, BatchNorm (batch
+ * statistics), MultiheadAttention and TransformerEncoderLayer (projections,
+ * scores, feed-forward hidden).  Element-wise layers (activations, Dropout,
+ * BatchNorm, LayerNorm, GroupNorm, Flatten) accept `out == in`; the others
+ * fail with CKPT_E_ARG when they alias.
  */
 CKPT_API int ckpt_nn_forward(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out,
                              ckpt_rng *rng, ckpt_error *err);

@@ -1,0 +1,469 @@
+/* src/nn/kernels.c - raw float32 forward kernels (see kernels.h). */
+#include "nn/kernels.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+void ckpt_nn_linear_forward(float *out, const float *in, const float *w, const float *b,
+                            int64_t n, int64_t ic, int64_t oc)
+{
+    if (n <= 0 || oc <= 0)
+        return;
+    float beta = 0.0f;
+    if (b) {
+        for (int64_t i = 0; i < n; i++)
+            memcpy(out + i * oc, b, (size_t)oc * sizeof(float));
+        beta = 1.0f;
+    }
+    if (ic <= 0) {
+        if (!b)
+            memset(out, 0, (size_t)(n * oc) * sizeof(float));
+        return;
+    }
+    /* out (N,OC) = in (N,IC) @ w^T (IC,OC) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)oc, (int)ic, 1.0f, in,
+                (int)ic, w, (int)ic, beta, out, (int)oc);
+}
+
+/* ------------------------------------------------------------ convolution */
+
+bool ckpt_nn_conv2d_out_size(ckpt_nn_conv2d_dims *d)
+{
+    d->oh = (d->h + 2 * d->ph - d->dh * (d->kh - 1) - 1) / d->sh + 1;
+    d->ow = (d->w + 2 * d->pw - d->dw * (d->kw - 1) - 1) / d->sw + 1;
+    if (d->h + 2 * d->ph - d->dh * (d->kh - 1) - 1 < 0 ||
+        d->w + 2 * d->pw - d->dw * (d->kw - 1) - 1 < 0)
+        return false;
+    return d->oh > 0 && d->ow > 0;
+}
+
+static bool conv_is_pointwise(const ckpt_nn_conv2d_dims *d)
+{
+    return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0;
+}
+
+size_t ckpt_nn_conv2d_ws(const ckpt_nn_conv2d_dims *d)
+{
+    if (conv_is_pointwise(d))
+        return 0;
+    return (size_t)((d->c / d->g) * d->kh * d->kw * d->oh * d->ow);
+}
+
+/* col (CG*KH*KW, OH*OW) from in (CG,H,W) */
+static void im2col(float *col, const float *in, int64_t cg, const ckpt_nn_conv2d_dims *d)
+{
+    const int64_t oh = d->oh, ow = d->ow;
+    for (int64_t ci = 0; ci < cg; ci++) {
+        const float *plane = in + ci * d->h * d->w;
+        for (int64_t ki = 0; ki < d->kh; ki++) {
+            for (int64_t kj = 0; kj < d->kw; kj++) {
+                float *row = col + ((ci * d->kh + ki) * d->kw + kj) * oh * ow;
+                for (int64_t oy = 0; oy < oh; oy++) {
+                    int64_t iy = oy * d->sh - d->ph + ki * d->dh;
+                    float *dst = row + oy * ow;
+                    if (iy < 0 || iy >= d->h) {
+                        memset(dst, 0, (size_t)ow * sizeof(float));
+                        continue;
+                    }
+                    const float *src = plane + iy * d->w;
+                    int64_t x0 = kj * d->dw - d->pw;
+                    if (d->sw == 1 && x0 >= 0 && x0 + ow <= d->w) {
+                        memcpy(dst, src + x0, (size_t)ow * sizeof(float));
+                        continue;
+                    }
+                    for (int64_t ox = 0; ox < ow; ox++) {
+                        int64_t ix = ox * d->sw + x0;
+                        dst[ox] = (ix >= 0 && ix < d->w) ? src[ix] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+void ckpt_nn_conv2d_forward(float *out, const float *in, const float *w, const float *b,
+                            float *ws, const ckpt_nn_conv2d_dims *d)
+{
+    const int64_t cg = d->c / d->g, ocg = d->oc / d->g;
+    const int64_t k = cg * d->kh * d->kw, n = d->oh * d->ow;
+    const bool pointwise = conv_is_pointwise(d);
+    for (int64_t bi = 0; bi < d->b; bi++) {
+        float *ob = out + bi * d->oc * n;
+        float beta = 0.0f;
+        if (b) {
+            for (int64_t o = 0; o < d->oc; o++)
+                for (int64_t i = 0; i < n; i++)
+                    ob[o * n + i] = b[o];
+            beta = 1.0f;
+        }
+        for (int64_t gi = 0; gi < d->g; gi++) {
+            const float *ing = in + (bi * d->c + gi * cg) * d->h * d->w;
+            const float *col = ing;
+            if (!pointwise) {
+                im2col(ws, ing, cg, d);
+                col = ws;
+            }
+            /* out_g (OCG, OH*OW) = w_g (OCG, K) @ col (K, OH*OW) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)ocg, (int)n, (int)k, 1.0f,
+                        w + gi * ocg * k, (int)k, col, (int)n, beta, ob + gi * ocg * n, (int)n);
+        }
+    }
+}
+
+bool ckpt_nn_convt2d_out_size(ckpt_nn_convt2d_dims *d)
+{
+    d->oh = (d->h - 1) * d->sh - 2 * d->ph + d->dh * (d->kh - 1) + d->oph + 1;
+    d->ow = (d->w - 1) * d->sw - 2 * d->pw + d->dw * (d->kw - 1) + d->opw + 1;
+    return d->oh > 0 && d->ow > 0;
+}
+
+size_t ckpt_nn_convt2d_ws(const ckpt_nn_convt2d_dims *d)
+{
+    return (size_t)((d->oc / d->g) * d->kh * d->kw * d->h * d->w);
+}
+
+void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *w,
+                                      const float *b, float *ws, const ckpt_nn_convt2d_dims *d)
+{
+    const int64_t cg = d->c / d->g, ocg = d->oc / d->g;
+    const int64_t m = ocg * d->kh * d->kw, n = d->h * d->w, on = d->oh * d->ow;
+    for (int64_t bi = 0; bi < d->b; bi++) {
+        float *ob = out + bi * d->oc * on;
+        for (int64_t o = 0; o < d->oc; o++)
+            for (int64_t i = 0; i < on; i++)
+                ob[o * on + i] = b ? b[o] : 0.0f;
+        for (int64_t gi = 0; gi < d->g; gi++) {
+            /* ws (OCG*KH*KW, H*W) = w_g^T (M, CG) @ in_g (CG, H*W) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)cg, 1.0f,
+                        w + gi * cg * m, (int)m, in + (bi * d->c + gi * cg) * n, (int)n, 0.0f, ws,
+                        (int)n);
+            for (int64_t o = 0; o < ocg; o++) {
+                float *plane = ob + (gi * ocg + o) * on;
+                for (int64_t ki = 0; ki < d->kh; ki++) {
+                    for (int64_t kj = 0; kj < d->kw; kj++) {
+                        const float *row = ws + ((o * d->kh + ki) * d->kw + kj) * n;
+                        for (int64_t iy = 0; iy < d->h; iy++) {
+                            int64_t oy = iy * d->sh - d->ph + ki * d->dh;
+                            if (oy < 0 || oy >= d->oh)
+                                continue;
+                            for (int64_t ix = 0; ix < d->w; ix++) {
+                                int64_t ox = ix * d->sw - d->pw + kj * d->dw;
+                                if (ox >= 0 && ox < d->ow)
+                                    plane[oy * d->ow + ox] += row[iy * d->w + ix];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------- normalisation */
+
+void ckpt_nn_batchnorm_stats(float *mean, float *var, const float *in, int64_t b, int64_t c,
+                             int64_t s)
+{
+    const double cnt = (double)(b * s);
+    for (int64_t ci = 0; ci < c; ci++) {
+        double sum = 0.0;
+        for (int64_t bi = 0; bi < b; bi++) {
+            const float *p = in + (bi * c + ci) * s;
+            for (int64_t i = 0; i < s; i++)
+                sum += (double)p[i];
+        }
+        double mu = cnt > 0 ? sum / cnt : 0.0;
+        double sq = 0.0;
+        for (int64_t bi = 0; bi < b; bi++) {
+            const float *p = in + (bi * c + ci) * s;
+            for (int64_t i = 0; i < s; i++) {
+                double dv = (double)p[i] - mu;
+                sq += dv * dv;
+            }
+        }
+        mean[ci] = (float)mu;
+        var[ci] = cnt > 0 ? (float)(sq / cnt) : 0.0f;
+    }
+}
+
+void ckpt_nn_batchnorm_forward(float *out, const float *in, const float *mean, const float *var,
+                               const float *w, const float *bias, int64_t b, int64_t c, int64_t s,
+                               double eps)
+{
+    for (int64_t ci = 0; ci < c; ci++) {
+        double invstd = 1.0 / sqrt((double)var[ci] + eps);
+        double alpha = w ? (double)w[ci] * invstd : invstd;
+        double beta = (bias ? (double)bias[ci] : 0.0) - (double)mean[ci] * alpha;
+        float a = (float)alpha, be = (float)beta;
+        for (int64_t bi = 0; bi < b; bi++) {
+            const float *p = in + (bi * c + ci) * s;
+            float *q = out + (bi * c + ci) * s;
+            for (int64_t i = 0; i < s; i++)
+                q[i] = p[i] * a + be;
+        }
+    }
+}
+
+/* mean and 1/sqrt(var + eps) of n floats (two passes, double accumulation) */
+static void moments(const float *p, int64_t n, double eps, double *mean, double *invstd)
+{
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)p[i];
+    double mu = n > 0 ? sum / (double)n : 0.0;
+    double sq = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double dv = (double)p[i] - mu;
+        sq += dv * dv;
+    }
+    *mean = mu;
+    *invstd = 1.0 / sqrt((n > 0 ? sq / (double)n : 0.0) + eps);
+}
+
+void ckpt_nn_layernorm_forward(float *out, const float *in, const float *w, const float *b,
+                               int64_t n, int64_t d, double eps)
+{
+    for (int64_t r = 0; r < n; r++) {
+        const float *p = in + r * d;
+        float *q = out + r * d;
+        double mu, rs;
+        moments(p, d, eps, &mu, &rs);
+        for (int64_t i = 0; i < d; i++) {
+            double y = ((double)p[i] - mu) * rs;
+            if (w)
+                y *= (double)w[i];
+            if (b)
+                y += (double)b[i];
+            q[i] = (float)y;
+        }
+    }
+}
+
+void ckpt_nn_groupnorm_forward(float *out, const float *in, const float *w, const float *b,
+                               int64_t b_, int64_t c, int64_t s, int64_t g, double eps)
+{
+    const int64_t cg = c / g;
+    for (int64_t bi = 0; bi < b_; bi++) {
+        for (int64_t gi = 0; gi < g; gi++) {
+            const float *p = in + (bi * c + gi * cg) * s;
+            float *q = out + (bi * c + gi * cg) * s;
+            double mu, rs;
+            moments(p, cg * s, eps, &mu, &rs);
+            for (int64_t ci = 0; ci < cg; ci++) {
+                int64_t ch = gi * cg + ci;
+                double sc = w ? (double)w[ch] * rs : rs;
+                double sh = (b ? (double)b[ch] : 0.0) - mu * sc;
+                for (int64_t i = 0; i < s; i++)
+                    q[ci * s + i] = (float)((double)p[ci * s + i] * sc + sh);
+            }
+        }
+    }
+}
+
+int ckpt_nn_embedding_forward_raw(float *out, const float *table, const int64_t *idx, int64_t n,
+                                  int64_t v, int64_t d)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (idx[i] < 0 || idx[i] >= v)
+            return -1;
+        memcpy(out + i * d, table + idx[i] * d, (size_t)d * sizeof(float));
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ activations */
+
+void ckpt_nn_relu_forward(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] > 0.0f ? in[i] : (in[i] != in[i] ? in[i] : 0.0f);
+}
+
+void ckpt_nn_gelu_forward(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double x = (double)in[i];
+        out[i] = (float)(0.5 * x * (1.0 + erf(x * 0.70710678118654752440)));
+    }
+}
+
+void ckpt_nn_gelu_tanh_forward(float *out, const float *in, size_t n)
+{
+    const double k = 0.79788456080286535588; /* sqrt(2/pi) */
+    for (size_t i = 0; i < n; i++) {
+        double x = (double)in[i];
+        out[i] = (float)(0.5 * x * (1.0 + tanh(k * (x + 0.044715 * x * x * x))));
+    }
+}
+
+void ckpt_nn_silu_forward(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double x = (double)in[i];
+        out[i] = (float)(x / (1.0 + exp(-x)));
+    }
+}
+
+void ckpt_nn_tanh_forward(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = tanhf(in[i]);
+}
+
+void ckpt_nn_sigmoid_forward(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(1.0 / (1.0 + exp(-(double)in[i])));
+}
+
+static void softmax_impl(float *out, const float *in, int64_t outer, int64_t d, int64_t inner,
+                         bool logv)
+{
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t j = 0; j < inner; j++) {
+            const float *p = in + o * d * inner + j;
+            float *q = out + o * d * inner + j;
+            float mx = -INFINITY;
+            for (int64_t i = 0; i < d; i++)
+                if (p[i * inner] > mx)
+                    mx = p[i * inner];
+            double sum = 0.0;
+            for (int64_t i = 0; i < d; i++)
+                sum += exp((double)p[i * inner] - (double)mx);
+            if (logv) {
+                double lse = (double)mx + log(sum);
+                for (int64_t i = 0; i < d; i++)
+                    q[i * inner] = (float)((double)p[i * inner] - lse);
+            } else {
+                for (int64_t i = 0; i < d; i++)
+                    q[i * inner] = (float)(exp((double)p[i * inner] - (double)mx) / sum);
+            }
+        }
+    }
+}
+
+void ckpt_nn_softmax_forward(float *out, const float *in, int64_t outer, int64_t d,
+                             int64_t inner)
+{
+    softmax_impl(out, in, outer, d, inner, false);
+}
+
+void ckpt_nn_logsoftmax_forward(float *out, const float *in, int64_t outer, int64_t d,
+                                int64_t inner)
+{
+    softmax_impl(out, in, outer, d, inner, true);
+}
+
+void ckpt_nn_dropout_forward(float *out, const float *in, size_t n, double p, ckpt_rng *rng)
+{
+    if (p <= 0.0 || !rng) {
+        if (out != in)
+            memmove(out, in, n * sizeof(float));
+        return;
+    }
+    if (p >= 1.0) {
+        memset(out, 0, n * sizeof(float));
+        return;
+    }
+    const float scale = (float)(1.0 / (1.0 - p));
+    for (size_t i = 0; i < n; i++)
+        out[i] = ckpt_rng_uniform(rng) < p ? 0.0f : in[i] * scale;
+}
+
+void ckpt_nn_add_forward(float *out, const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+}
+
+/* ---------------------------------------------------------------- pooling */
+
+void ckpt_nn_maxpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+                               int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
+{
+    for (int64_t c = 0; c < bc; c++) {
+        const float *pl = in + c * h * w;
+        float *q = out + c * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            for (int64_t ox = 0; ox < ow; ox++) {
+                float m = -INFINITY;
+                for (int64_t ky = 0; ky < k; ky++) {
+                    int64_t iy = oy * s - p + ky;
+                    if (iy < 0 || iy >= h)
+                        continue;
+                    for (int64_t kx = 0; kx < k; kx++) {
+                        int64_t ix = ox * s - p + kx;
+                        if (ix < 0 || ix >= w)
+                            continue;
+                        float v = pl[iy * w + ix];
+                        if (v > m || v != v)
+                            m = v;
+                    }
+                }
+                q[oy * ow + ox] = m;
+            }
+        }
+    }
+}
+
+void ckpt_nn_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+                               int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
+{
+    for (int64_t c = 0; c < bc; c++) {
+        const float *pl = in + c * h * w;
+        float *q = out + c * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t y0 = oy * s - p, x0 = ox * s - p;
+                int64_t y1 = y0 + k < h + p ? y0 + k : h + p;
+                int64_t x1 = x0 + k < w + p ? x0 + k : w + p;
+                int64_t count = (y1 - y0) * (x1 - x0); /* padding counted */
+                double sum = 0.0;
+                for (int64_t iy = y0 < 0 ? 0 : y0; iy < (y1 < h ? y1 : h); iy++)
+                    for (int64_t ix = x0 < 0 ? 0 : x0; ix < (x1 < w ? x1 : w); ix++)
+                        sum += (double)pl[iy * w + ix];
+                q[oy * ow + ox] = (float)(sum / (double)count);
+            }
+        }
+    }
+}
+
+void ckpt_nn_adaptive_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h,
+                                        int64_t w, int64_t oh, int64_t ow)
+{
+    for (int64_t c = 0; c < bc; c++) {
+        const float *pl = in + c * h * w;
+        float *q = out + c * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t y0 = (oy * h) / oh, y1 = ((oy + 1) * h + oh - 1) / oh;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t x0 = (ox * w) / ow, x1 = ((ox + 1) * w + ow - 1) / ow;
+                double sum = 0.0;
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++)
+                        sum += (double)pl[iy * w + ix];
+                q[oy * ow + ox] = (float)(sum / (double)((y1 - y0) * (x1 - x0)));
+            }
+        }
+    }
+}
+
+/* -------------------------------------------------------------- attention */
+
+void ckpt_nn_attention_forward(float *out, const float *q, const float *k, const float *v,
+                               float *scores, int64_t t, int64_t s, int64_t hd, int64_t qs,
+                               int64_t ks, int64_t vs, int64_t os, double p, ckpt_rng *rng)
+{
+    const float scale = (float)(1.0 / sqrt((double)hd));
+    /* scores (T,S) = q (T,HD) @ k^T (HD,S) / sqrt(HD) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)s, (int)hd, scale, q,
+                (int)qs, k, (int)ks, 0.0f, scores, (int)s);
+    ckpt_nn_softmax_forward(scores, scores, t, s, 1);
+    if (p > 0.0 && rng)
+        ckpt_nn_dropout_forward(scores, scores, (size_t)(t * s), p, rng);
+    /* out (T,HD) = scores (T,S) @ v (S,HD) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)t, (int)hd, (int)s, 1.0f, scores,
+                (int)s, v, (int)vs, 0.0f, out, (int)os);
+}

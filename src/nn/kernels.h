@@ -1,0 +1,109 @@
+/* src/nn/kernels.h - raw float32 forward kernels of the layer library.
+ *
+ * Free functions over raw pointers with explicit dimensions; every pointer
+ * carries its shape in a comment, (B,C,H,W) meaning row-major.  Kernels call
+ * cblas for matrix products and never allocate: scratch memory (im2col
+ * columns, attention scores) is passed in, sized by the *_ws helpers.
+ * Reductions (norm statistics, softmax sums) accumulate in double, as
+ * torch's CPU kernels do for float32 (acc_type<float> is double).
+ */
+#ifndef CKPT_NN_KERNELS_H
+#define CKPT_NN_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ckpt/nn.h"
+
+/* out = in @ w^T + b.  out (N,OC), in (N,IC), w (OC,IC), b (OC) or NULL. */
+void ckpt_nn_linear_forward(float *out, const float *in, const float *w, const float *b,
+                            int64_t n, int64_t ic, int64_t oc);
+
+/* Geometry of a 2-d convolution (Conv1d is H = KH = 1). */
+typedef struct ckpt_nn_conv2d_dims {
+    int64_t b, c, h, w;   /* input (B,C,H,W) */
+    int64_t oc, kh, kw;   /* weight (OC,C/G,KH,KW) */
+    int64_t sh, sw, ph, pw, dh, dw, g;
+    int64_t oh, ow;       /* output (B,OC,OH,OW); filled by ckpt_nn_conv2d_out_size */
+} ckpt_nn_conv2d_dims;
+/* Fills d->oh, d->ow (torch's formula); returns false when the output is empty. */
+bool ckpt_nn_conv2d_out_size(ckpt_nn_conv2d_dims *d);
+/* Scratch floats the conv2d kernel needs: (C/G*KH*KW, OH*OW). */
+size_t ckpt_nn_conv2d_ws(const ckpt_nn_conv2d_dims *d);
+/* out (B,OC,OH,OW), in (B,C,H,W), w (OC,C/G,KH,KW), b (OC) or NULL,
+ * ws (C/G*KH*KW, OH*OW) scratch.  im2col per image and group, then sgemm. */
+void ckpt_nn_conv2d_forward(float *out, const float *in, const float *w, const float *b,
+                            float *ws, const ckpt_nn_conv2d_dims *d);
+
+/* ConvTranspose2d geometry: input (B,C,H,W), weight (C,OC/G,KH,KW). */
+typedef struct ckpt_nn_convt2d_dims {
+    int64_t b, c, h, w;
+    int64_t oc, kh, kw;
+    int64_t sh, sw, ph, pw, dh, dw, oph, opw, g;
+    int64_t oh, ow; /* (H-1)*S - 2P + D*(K-1) + OP + 1 */
+} ckpt_nn_convt2d_dims;
+bool ckpt_nn_convt2d_out_size(ckpt_nn_convt2d_dims *d);
+/* Scratch floats: (OC/G*KH*KW, H*W). */
+size_t ckpt_nn_convt2d_ws(const ckpt_nn_convt2d_dims *d);
+/* out (B,OC,OH,OW), in (B,C,H,W), w (C,OC/G,KH,KW), b (OC) or NULL,
+ * ws (OC/G*KH*KW, H*W): sgemm w^T @ in, then col2im (scatter-add). */
+void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *w,
+                                      const float *b, float *ws, const ckpt_nn_convt2d_dims *d);
+
+/* Per-channel batch statistics: mean (C), biased var (C) of in (B,C,S). */
+void ckpt_nn_batchnorm_stats(float *mean, float *var, const float *in, int64_t b, int64_t c,
+                             int64_t s);
+/* y = (x - mean) / sqrt(var + eps) * w + bias.  out, in (B,C,S); mean, var (C);
+ * w, bias (C) or NULL (affine=False). */
+void ckpt_nn_batchnorm_forward(float *out, const float *in, const float *mean, const float *var,
+                               const float *w, const float *bias, int64_t b, int64_t c, int64_t s,
+                               double eps);
+/* Normalise each row over its last D values.  out, in (N,D); w, b (D) or NULL. */
+void ckpt_nn_layernorm_forward(float *out, const float *in, const float *w, const float *b,
+                               int64_t n, int64_t d, double eps);
+/* out, in (B,C,S) with C split into G groups; w, b (C) or NULL. */
+void ckpt_nn_groupnorm_forward(float *out, const float *in, const float *w, const float *b,
+                               int64_t b_, int64_t c, int64_t s, int64_t g, double eps);
+/* out (N,D) = table (V,D) rows idx (N); returns -1 (and writes nothing further) when an
+ * index is outside [0, V), else 0. */
+int ckpt_nn_embedding_forward_raw(float *out, const float *table, const int64_t *idx, int64_t n,
+                                  int64_t v, int64_t d);
+
+/* Element-wise activations (out may equal in).  out, in (N). */
+void ckpt_nn_relu_forward(float *out, const float *in, size_t n);
+void ckpt_nn_gelu_forward(float *out, const float *in, size_t n);      /* erf */
+void ckpt_nn_gelu_tanh_forward(float *out, const float *in, size_t n); /* tanh approx */
+void ckpt_nn_silu_forward(float *out, const float *in, size_t n);
+void ckpt_nn_tanh_forward(float *out, const float *in, size_t n);
+void ckpt_nn_sigmoid_forward(float *out, const float *in, size_t n);
+/* Softmax / log-softmax over the middle axis.  out, in (OUTER,D,INNER). */
+void ckpt_nn_softmax_forward(float *out, const float *in, int64_t outer, int64_t d,
+                             int64_t inner);
+void ckpt_nn_logsoftmax_forward(float *out, const float *in, int64_t outer, int64_t d,
+                                int64_t inner);
+/* Inverted dropout: keep with probability 1-p, scale kept values by 1/(1-p);
+ * p >= 1 zeroes everything.  out, in (N). */
+void ckpt_nn_dropout_forward(float *out, const float *in, size_t n, double p, ckpt_rng *rng);
+/* out (N) = a (N) + b (N). */
+void ckpt_nn_add_forward(float *out, const float *a, const float *b, size_t n);
+
+/* Pooling over (B*C) planes.  out (BC,OH,OW), in (BC,H,W); OH = (H + 2P - K)/S + 1.
+ * MaxPool pads with -inf; AvgPool counts the padding (count_include_pad=True). */
+void ckpt_nn_maxpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+                               int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow);
+void ckpt_nn_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+                               int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow);
+/* out (BC,OH,OW), in (BC,H,W): window [floor(i*H/OH), ceil((i+1)*H/OH)). */
+void ckpt_nn_adaptive_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h,
+                                        int64_t w, int64_t oh, int64_t ow);
+
+/* Scaled dot-product attention for one (batch, head) pair, strided rows:
+ * q (T,HD) with row stride qs, k (S,HD) row stride ks, v (S,HD) row stride vs,
+ * out (T,HD) row stride os, scores (T,S) scratch.  out = softmax(q k^T / sqrt(HD)) v.
+ * When p > 0 and rng is non-NULL, dropout is applied to the attention weights. */
+void ckpt_nn_attention_forward(float *out, const float *q, const float *k, const float *v,
+                               float *scores, int64_t t, int64_t s, int64_t hd, int64_t qs,
+                               int64_t ks, int64_t vs, int64_t os, double p, ckpt_rng *rng);
+
+#endif

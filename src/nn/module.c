@@ -1,0 +1,830 @@
+/* src/nn/module.c - the module tree: children, parameter and buffer slots,
+ * attributes, train/eval, and the named_parameters()/named_modules() walks.
+ *
+ * Memory: every module, slot, name and attribute is malloc'd and freed with
+ * the root (ckpt_module_free).  Each slot is its own block (slot header,
+ * shape and name together) so a returned ckpt_slot pointer stays valid while
+ * more slots are registered.  Owned slot memory is calloc'd per slot. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/checked.h"
+#include "core/err.h"
+#include "nn/module_internal.h"
+#include "nn/nn_internal.h"
+
+/* ------------------------------------------------------------- helpers */
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s);
+    char *p = malloc(n + 1);
+    if (p)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+/* A slot, its shape and its name in one block. */
+typedef struct slot_block {
+    ckpt_slot s;
+    int64_t dims[]; /* ndim entries, then the name's bytes */
+} slot_block;
+
+static void slot_free(ckpt_slot *s)
+{
+    if (!s)
+        return;
+    if (s->owned)
+        free(s->data);
+    free(s->grad);
+    free(s);
+}
+
+static void attr_clear(ckpt__attr *a)
+{
+    free(a->name);
+    free(a->s);
+    free(a->ints);
+    memset(a, 0, sizeof(*a));
+}
+
+static void module_free_rec(ckpt_module *m)
+{
+    for (size_t i = 0; i < m->nchildren; i++)
+        module_free_rec(m->children[i]);
+    free(m->children);
+    for (size_t i = 0; i < m->nslots; i++)
+        slot_free(m->slots[i]);
+    free(m->slots);
+    for (size_t i = 0; i < m->nattrs; i++)
+        attr_clear(&m->attrs[i]);
+    free(m->attrs);
+    if (m->layer_free)
+        m->layer_free(m->layer);
+    free(m->type);
+    free(m->name);
+    free(m);
+}
+
+/* torch's name rules for register_parameter/register_buffer/add_module */
+static int check_name(const ckpt_module *m, const char *name, const char *what, ckpt_error *err)
+{
+    if (!name)
+        return CKPT_FAIL(err, CKPT_E_ARG, "%s name is NULL", what);
+    if (!name[0])
+        return CKPT_FAIL(err, CKPT_E_ARG, "%s name can't be empty string \"\"", what);
+    if (strchr(name, '.'))
+        return CKPT_FAIL(err, CKPT_E_ARG, "%s name can't contain \".\", got: %s", what, name);
+    for (size_t i = 0; i < m->nslots; i++)
+        if (strcmp(m->slots[i]->name, name) == 0)
+            return CKPT_FAIL(err, CKPT_E_ARG, "attribute '%s' already exists", name);
+    for (size_t i = 0; i < m->nchildren; i++)
+        if (strcmp(m->children[i]->name, name) == 0)
+            return CKPT_FAIL(err, CKPT_E_ARG, "attribute '%s' already exists", name);
+    return 0;
+}
+
+static ckpt_module *module_alloc(const char *type_name, const char *name, ckpt_error *err)
+{
+    if (!type_name || !type_name[0]) {
+        CKPT_FAIL(err, CKPT_E_ARG, "module type name is NULL or empty");
+        return NULL;
+    }
+    ckpt_module *m = calloc(1, sizeof(*m));
+    if (!m) {
+        CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->type = dup_str(type_name);
+    m->name = dup_str(name);
+    m->version = 1;
+    m->training = true;
+    if (!m->type || !m->name) {
+        free(m->type);
+        free(m->name);
+        free(m);
+        CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    return m;
+}
+
+static int push_child(ckpt_module *parent, ckpt_module *child, ckpt_error *err)
+{
+    if (parent->nchildren == parent->children_cap) {
+        size_t cap = parent->children_cap ? parent->children_cap * 2 : 4;
+        ckpt_module **p = realloc(parent->children, cap * sizeof(*p));
+        if (!p)
+            return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        parent->children = p;
+        parent->children_cap = cap;
+    }
+    parent->children[parent->nchildren++] = child;
+    child->parent = parent;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- tree */
+
+ckpt_module *ckpt_module_new(const char *type_name, ckpt_error *err)
+{
+    return module_alloc(type_name, "", err);
+}
+
+void ckpt_module_free(ckpt_module *root)
+{
+    if (!root)
+        return;
+    if (root->parent) {
+        /* a child is freed with its root; detach it so the parent stays sound */
+        ckpt_module *p = root->parent;
+        for (size_t i = 0; i < p->nchildren; i++) {
+            if (p->children[i] == root) {
+                memmove(&p->children[i], &p->children[i + 1],
+                        (p->nchildren - i - 1) * sizeof(*p->children));
+                p->nchildren--;
+                break;
+            }
+        }
+    }
+    module_free_rec(root);
+}
+
+ckpt_module *ckpt_module_add(ckpt_module *parent, const char *name, const char *type_name,
+                             ckpt_error *err)
+{
+    if (!parent) {
+        CKPT_FAIL(err, CKPT_E_ARG, "parent module is NULL");
+        return NULL;
+    }
+    if (check_name(parent, name, "module", err) < 0)
+        return NULL;
+    ckpt_module *m = module_alloc(type_name, name, err);
+    if (!m)
+        return NULL;
+    m->training = parent->training;
+    if (push_child(parent, m, err) < 0) {
+        module_free_rec(m);
+        return NULL;
+    }
+    return m;
+}
+
+int ckpt_module_adopt(ckpt_module *parent, const char *name, ckpt_module *child, ckpt_error *err)
+{
+    if (!parent || !child)
+        return CKPT_FAIL(err, CKPT_E_ARG, "parent or child module is NULL");
+    if (child->parent)
+        return CKPT_FAIL(err, CKPT_E_ARG, "module '%s' already has a parent", child->name);
+    for (const ckpt_module *a = parent; a; a = a->parent)
+        if (a == child)
+            return CKPT_FAIL(err, CKPT_E_ARG, "adopting a module into itself makes a cycle");
+    CKPT_TRY(check_name(parent, name, "module", err));
+    char *n = dup_str(name);
+    if (!n)
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    int rc = push_child(parent, child, err);
+    if (rc < 0) {
+        free(n);
+        return rc;
+    }
+    free(child->name);
+    child->name = n;
+    return 0;
+}
+
+const char *ckpt_module_type(const ckpt_module *m)
+{
+    return m ? m->type : NULL;
+}
+
+const char *ckpt_module_name(const ckpt_module *m)
+{
+    return m ? m->name : NULL;
+}
+
+ckpt_module *ckpt_module_parent(const ckpt_module *m)
+{
+    return m ? m->parent : NULL;
+}
+
+size_t ckpt_module_child_count(const ckpt_module *m)
+{
+    return m ? m->nchildren : 0;
+}
+
+ckpt_module *ckpt_module_child(const ckpt_module *m, size_t i)
+{
+    return m && i < m->nchildren ? m->children[i] : NULL;
+}
+
+ckpt_module *ckpt_module__child_n(const ckpt_module *m, const char *name, size_t n)
+{
+    for (size_t i = 0; i < m->nchildren; i++) {
+        const char *c = m->children[i]->name;
+        if (strncmp(c, name, n) == 0 && c[n] == '\0')
+            return m->children[i];
+    }
+    return NULL;
+}
+
+ckpt_module *ckpt_module_find(const ckpt_module *m, const char *path)
+{
+    if (!m || !path)
+        return NULL;
+    ckpt_module *cur = (ckpt_module *)(uintptr_t)m;
+    if (!path[0])
+        return cur;
+    const char *p = path;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        cur = ckpt_module__child_n(cur, p, n);
+        if (!cur || !dot)
+            return cur;
+        p = dot + 1;
+    }
+}
+
+void ckpt_module_set_version(ckpt_module *m, int version)
+{
+    if (m)
+        m->version = version;
+}
+
+int ckpt_module_version(const ckpt_module *m)
+{
+    return m ? m->version : 0;
+}
+
+void ckpt_module_train(ckpt_module *m, bool training)
+{
+    if (!m)
+        return;
+    m->training = training;
+    for (size_t i = 0; i < m->nchildren; i++)
+        ckpt_module_train(m->children[i], training);
+}
+
+bool ckpt_module_training(const ckpt_module *m)
+{
+    return m ? m->training : false;
+}
+
+/* ----------------------------------------------------------- attributes */
+
+static ckpt__attr *attr_find(const ckpt_module *m, const char *name)
+{
+    if (!m || !name)
+        return NULL;
+    for (size_t i = 0; i < m->nattrs; i++)
+        if (strcmp(m->attrs[i].name, name) == 0)
+            return &m->attrs[i];
+    return NULL;
+}
+
+/* The attribute `name`, emptied for a new value (created when absent). */
+static ckpt__attr *attr_slot(ckpt_module *m, const char *name)
+{
+    if (!m || !name || !name[0])
+        return NULL;
+    ckpt__attr *a = attr_find(m, name);
+    if (a) {
+        free(a->s);
+        free(a->ints);
+        a->s = NULL;
+        a->ints = NULL;
+        a->n = 0;
+        return a;
+    }
+    if (m->nattrs == m->attrs_cap) {
+        size_t cap = m->attrs_cap ? m->attrs_cap * 2 : 4;
+        ckpt__attr *p = realloc(m->attrs, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        m->attrs = p;
+        m->attrs_cap = cap;
+    }
+    char *n = dup_str(name);
+    if (!n)
+        return NULL;
+    a = &m->attrs[m->nattrs++];
+    memset(a, 0, sizeof(*a));
+    a->name = n;
+    return a;
+}
+
+int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v)
+{
+    if (!m || !name || !name[0])
+        return CKPT_E_ARG;
+    ckpt__attr *a = attr_slot(m, name);
+    if (!a)
+        return CKPT_E_NOMEM;
+    a->kind = ATTR_INT;
+    a->i = v;
+    return 0;
+}
+
+int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n, const int64_t *v)
+{
+    if (!m || !name || !name[0] || (n && !v))
+        return CKPT_E_ARG;
+    int64_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+    if (!copy)
+        return CKPT_E_NOMEM;
+    if (n)
+        memcpy(copy, v, n * sizeof(*copy));
+    ckpt__attr *a = attr_slot(m, name);
+    if (!a) {
+        free(copy);
+        return CKPT_E_NOMEM;
+    }
+    a->kind = ATTR_INTS;
+    a->ints = copy;
+    a->n = n;
+    return 0;
+}
+
+int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v)
+{
+    if (!m || !name || !name[0])
+        return CKPT_E_ARG;
+    ckpt__attr *a = attr_slot(m, name);
+    if (!a)
+        return CKPT_E_NOMEM;
+    a->kind = ATTR_FLOAT;
+    a->f = v;
+    return 0;
+}
+
+int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v)
+{
+    if (!m || !name || !name[0])
+        return CKPT_E_ARG;
+    ckpt__attr *a = attr_slot(m, name);
+    if (!a)
+        return CKPT_E_NOMEM;
+    a->kind = ATTR_BOOL;
+    a->b = v;
+    return 0;
+}
+
+int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v)
+{
+    if (!m || !name || !name[0] || !v)
+        return CKPT_E_ARG;
+    char *copy = dup_str(v);
+    if (!copy)
+        return CKPT_E_NOMEM;
+    ckpt__attr *a = attr_slot(m, name);
+    if (!a) {
+        free(copy);
+        return CKPT_E_NOMEM;
+    }
+    a->kind = ATTR_STR;
+    a->s = copy;
+    return 0;
+}
+
+bool ckpt_module_attr_int(const ckpt_module *m, const char *name, int64_t *out)
+{
+    const ckpt__attr *a = attr_find(m, name);
+    if (!a || a->kind != ATTR_INT)
+        return false;
+    if (out)
+        *out = a->i;
+    return true;
+}
+
+bool ckpt_module_attr_ints(const ckpt_module *m, const char *name, size_t *n, const int64_t **v)
+{
+    const ckpt__attr *a = attr_find(m, name);
+    if (!a || a->kind != ATTR_INTS)
+        return false;
+    if (n)
+        *n = a->n;
+    if (v)
+        *v = a->ints;
+    return true;
+}
+
+bool ckpt_module_attr_float(const ckpt_module *m, const char *name, double *out)
+{
+    const ckpt__attr *a = attr_find(m, name);
+    if (!a || a->kind != ATTR_FLOAT)
+        return false;
+    if (out)
+        *out = a->f;
+    return true;
+}
+
+bool ckpt_module_attr_bool(const ckpt_module *m, const char *name, bool *out)
+{
+    const ckpt__attr *a = attr_find(m, name);
+    if (!a || a->kind != ATTR_BOOL)
+        return false;
+    if (out)
+        *out = a->b;
+    return true;
+}
+
+const char *ckpt_module_attr_str(const ckpt_module *m, const char *name)
+{
+    const ckpt__attr *a = attr_find(m, name);
+    return a && a->kind == ATTR_STR ? a->s : NULL;
+}
+
+size_t ckpt_module_attr_count(const ckpt_module *m)
+{
+    return m ? m->nattrs : 0;
+}
+
+const char *ckpt_module_attr_name(const ckpt_module *m, size_t i)
+{
+    return m && i < m->nattrs ? m->attrs[i].name : NULL;
+}
+
+/* ---------------------------------------------------------------- slots */
+
+/* one byte that stands for the (non-NULL) data of borrowed zero-size slots */
+static unsigned char empty_data;
+
+static ckpt_slot *add_slot(ckpt_module *m, const char *name, int dtype, int ndim,
+                           const int64_t *shape, void *data, bool borrow, bool none,
+                           bool is_param, bool persistent, ckpt_error *err)
+{
+    const char *what = is_param ? "parameter" : "buffer";
+    if (!m) {
+        CKPT_FAIL(err, CKPT_E_ARG, "module is NULL");
+        return NULL;
+    }
+    if (check_name(m, name, what, err) < 0)
+        return NULL;
+    uint64_t nbytes = 0;
+    if (none) {
+        ndim = 0;
+        dtype = CKPT_F32;
+    } else {
+        size_t es = ckpt_dtype_size(dtype);
+        if (dtype < 0 || dtype >= CKPT_DTYPE_COUNT || es == 0) {
+            CKPT_FAIL(err, CKPT_E_ARG, "%s '%s': dtype %d has no storage", what, name, dtype);
+            return NULL;
+        }
+        if (ndim < 0 || ndim > 64 || (ndim > 0 && !shape)) {
+            CKPT_FAIL(err, CKPT_E_ARG, "%s '%s': bad ndim %d or NULL shape", what, name, ndim);
+            return NULL;
+        }
+        int64_t numel = 1;
+        for (int i = 0; i < ndim; i++) {
+            if (shape[i] < 0 || ckpt_mul_i64(numel, shape[i], &numel)) {
+                CKPT_FAIL(err, CKPT_E_ARG, "%s '%s': bad dimension %lld", what, name,
+                          (long long)shape[i]);
+                return NULL;
+            }
+        }
+        if (ckpt_mul_u64((uint64_t)numel, es, &nbytes) || nbytes > (uint64_t)SIZE_MAX / 2) {
+            CKPT_FAIL(err, CKPT_E_ARG, "%s '%s' is too large", what, name);
+            return NULL;
+        }
+        if (borrow && !data && nbytes > 0) {
+            CKPT_FAIL(err, CKPT_E_ARG, "%s '%s': NULL data", what, name);
+            return NULL;
+        }
+    }
+    if (m->nslots == m->slots_cap) {
+        size_t cap = m->slots_cap ? m->slots_cap * 2 : 4;
+        ckpt_slot **p = realloc(m->slots, cap * sizeof(*p));
+        if (!p) {
+            CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+            return NULL;
+        }
+        m->slots = p;
+        m->slots_cap = cap;
+    }
+    size_t nl = strlen(name);
+    slot_block *b = calloc(1, sizeof(*b) + (size_t)ndim * sizeof(int64_t) + nl + 1);
+    if (!b) {
+        CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    char *nm = (char *)&b->dims[ndim];
+    memcpy(nm, name, nl + 1);
+    if (ndim > 0)
+        memcpy(b->dims, shape, (size_t)ndim * sizeof(int64_t));
+    ckpt_slot *s = &b->s;
+    s->name = nm;
+    s->dtype = dtype;
+    s->ndim = ndim;
+    s->shape = b->dims;
+    s->nbytes = nbytes;
+    s->is_param = is_param;
+    s->persistent = is_param ? true : persistent;
+    s->requires_grad = is_param;
+    if (none) {
+        s->data = NULL;
+    } else if (borrow) {
+        s->data = data ? data : &empty_data;
+    } else {
+        s->data = calloc(1, nbytes ? (size_t)nbytes : 1);
+        if (!s->data) {
+            free(b);
+            CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory for %s '%s'", what, name);
+            return NULL;
+        }
+        s->owned = true;
+    }
+    m->slots[m->nslots++] = s;
+    return s;
+}
+
+ckpt_slot *ckpt_module_param(ckpt_module *m, const char *name, int dtype, int ndim,
+                             const int64_t *shape, ckpt_error *err)
+{
+    return add_slot(m, name, dtype, ndim, shape, NULL, false, false, true, true, err);
+}
+
+ckpt_slot *ckpt_module_param_borrow(ckpt_module *m, const char *name, int dtype, int ndim,
+                                    const int64_t *shape, void *data, ckpt_error *err)
+{
+    return add_slot(m, name, dtype, ndim, shape, data, true, false, true, true, err);
+}
+
+ckpt_slot *ckpt_module_buffer(ckpt_module *m, const char *name, int dtype, int ndim,
+                              const int64_t *shape, bool persistent, ckpt_error *err)
+{
+    return add_slot(m, name, dtype, ndim, shape, NULL, false, false, false, persistent, err);
+}
+
+ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, int dtype, int ndim,
+                                     const int64_t *shape, void *data, bool persistent,
+                                     ckpt_error *err)
+{
+    return add_slot(m, name, dtype, ndim, shape, data, true, false, false, persistent, err);
+}
+
+int ckpt_module_param_none(ckpt_module *m, const char *name, ckpt_error *err)
+{
+    ckpt_slot *s = add_slot(m, name, CKPT_F32, 0, NULL, NULL, false, true, true, true, err);
+    return s ? 0 : (err && err->code ? err->code : CKPT_E_ARG);
+}
+
+int ckpt_module_buffer_none(ckpt_module *m, const char *name, bool persistent, ckpt_error *err)
+{
+    ckpt_slot *s = add_slot(m, name, CKPT_F32, 0, NULL, NULL, false, true, false, persistent,
+                            err);
+    return s ? 0 : (err && err->code ? err->code : CKPT_E_ARG);
+}
+
+ckpt_slot *ckpt_module__slot_n(const ckpt_module *m, const char *name, size_t n)
+{
+    for (size_t i = 0; i < m->nslots; i++) {
+        const char *c = m->slots[i]->name;
+        if (strncmp(c, name, n) == 0 && c[n] == '\0')
+            return m->slots[i];
+    }
+    return NULL;
+}
+
+ckpt_slot *ckpt_module_slot(const ckpt_module *m, const char *path)
+{
+    if (!m || !path)
+        return NULL;
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return ckpt_module__slot_n(m, path, strlen(path));
+    const ckpt_module *owner = m;
+    const char *p = path;
+    while (p < dot) {
+        const char *d = strchr(p, '.');
+        owner = ckpt_module__child_n(owner, p, (size_t)(d - p));
+        if (!owner)
+            return NULL;
+        p = d + 1;
+    }
+    return ckpt_module__slot_n(owner, dot + 1, strlen(dot + 1));
+}
+
+size_t ckpt_module_slot_count(const ckpt_module *m)
+{
+    return m ? m->nslots : 0;
+}
+
+ckpt_slot *ckpt_module_slot_at(const ckpt_module *m, size_t i)
+{
+    return m && i < m->nslots ? m->slots[i] : NULL;
+}
+
+/* ------------------------------------------------------------ key buffer */
+
+int ckpt__keybuf_put(ckpt__keybuf *k, const char *s, size_t n)
+{
+    if (k->len + n + 1 > k->cap) {
+        size_t cap = k->cap ? k->cap : 64;
+        while (cap < k->len + n + 1)
+            cap *= 2;
+        char *p = realloc(k->p, cap);
+        if (!p)
+            return CKPT_E_NOMEM;
+        k->p = p;
+        k->cap = cap;
+    }
+    memcpy(k->p + k->len, s, n);
+    k->len += n;
+    k->p[k->len] = '\0';
+    return 0;
+}
+
+void ckpt__keybuf_truncate(ckpt__keybuf *k, size_t len)
+{
+    k->len = len;
+    if (k->p)
+        k->p[len] = '\0';
+}
+
+void ckpt__keybuf_free(ckpt__keybuf *k)
+{
+    free(k->p);
+    memset(k, 0, sizeof(*k));
+}
+
+/* ------------------------------------------------------ pointer hash set */
+
+static size_t ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+/* Returns 1 when `p` was already present (*old = its value), 0 when inserted,
+ * < 0 on OOM. */
+int ckpt__ptrset_put(ckpt__ptrset *s, const void *p, size_t v, size_t *old)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        const void **t = calloc(cap, sizeof(*t));
+        size_t *tv = calloc(cap, sizeof(*tv));
+        if (!t || !tv) {
+            free(t);
+            free(tv);
+            return CKPT_E_NOMEM;
+        }
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->v[i])
+                continue;
+            size_t h = ptr_hash(s->v[i]) & (cap - 1);
+            while (t[h])
+                h = (h + 1) & (cap - 1);
+            t[h] = s->v[i];
+            tv[h] = s->val[i];
+        }
+        free(s->v);
+        free(s->val);
+        s->v = t;
+        s->val = tv;
+        s->cap = cap;
+    }
+    size_t h = ptr_hash(p) & (s->cap - 1);
+    while (s->v[h]) {
+        if (s->v[h] == p) {
+            if (old)
+                *old = s->val[h];
+            return 1;
+        }
+        h = (h + 1) & (s->cap - 1);
+    }
+    s->v[h] = p;
+    s->val[h] = v;
+    s->n++;
+    return 0;
+}
+
+int ckpt__ptrset_add(ckpt__ptrset *s, const void *p)
+{
+    return ckpt__ptrset_put(s, p, 0, NULL);
+}
+
+bool ckpt__ptrset_get(const ckpt__ptrset *s, const void *p, size_t *v)
+{
+    if (!s->cap)
+        return false;
+    size_t h = ptr_hash(p) & (s->cap - 1);
+    while (s->v[h]) {
+        if (s->v[h] == p) {
+            if (v)
+                *v = s->val[h];
+            return true;
+        }
+        h = (h + 1) & (s->cap - 1);
+    }
+    return false;
+}
+
+void ckpt__ptrset_free(ckpt__ptrset *s)
+{
+    free(s->v);
+    free(s->val);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---------------------------------------------------------------- walks */
+
+typedef struct walk_ctx {
+    uint32_t what;
+    ckpt_slot_fn fn;
+    void *payload;
+    ckpt__keybuf key;
+    ckpt__ptrset seen;
+} walk_ctx;
+
+static int walk_kind(walk_ctx *w, ckpt_module *m, bool params)
+{
+    size_t base = w->key.len;
+    for (size_t i = 0; i < m->nslots; i++) {
+        ckpt_slot *s = m->slots[i];
+        if (s->is_param != params || !s->data)
+            continue;
+        if (!params && !s->persistent && (w->what & CKPT_WALK_PERSISTENT_ONLY))
+            continue;
+        /* torch keeps a memo of the tensors seen; shared memory stands for
+         * the same tensor here (zero-size slots never count as shared) */
+        if (s->nbytes > 0) {
+            int r = ckpt__ptrset_add(&w->seen, s->data);
+            if (r < 0)
+                return r;
+            if (r == 1)
+                continue;
+        }
+        if (ckpt__keybuf_put(&w->key, s->name, strlen(s->name)) < 0)
+            return CKPT_E_NOMEM;
+        int rc = w->fn(w->payload, w->key.p, m, s);
+        ckpt__keybuf_truncate(&w->key, base);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int walk_rec(walk_ctx *w, ckpt_module *m)
+{
+    int rc = 0;
+    if (w->what & CKPT_WALK_PARAMS)
+        rc = walk_kind(w, m, true);
+    if (rc == 0 && (w->what & CKPT_WALK_BUFFERS))
+        rc = walk_kind(w, m, false);
+    size_t base = w->key.len;
+    for (size_t i = 0; rc == 0 && i < m->nchildren; i++) {
+        ckpt_module *c = m->children[i];
+        if (ckpt__keybuf_put(&w->key, c->name, strlen(c->name)) < 0 ||
+            ckpt__keybuf_put(&w->key, ".", 1) < 0)
+            return CKPT_E_NOMEM;
+        rc = walk_rec(w, c);
+        ckpt__keybuf_truncate(&w->key, base);
+    }
+    return rc;
+}
+
+int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload)
+{
+    if (!m || !fn)
+        return CKPT_E_ARG;
+    walk_ctx w = {.what = what, .fn = fn, .payload = payload};
+    int rc = ckpt__keybuf_put(&w.key, "", 0);
+    if (rc == 0)
+        rc = walk_rec(&w, m);
+    ckpt__keybuf_free(&w.key);
+    ckpt__ptrset_free(&w.seen);
+    return rc;
+}
+
+static int walk_modules_rec(ckpt__keybuf *key, ckpt_module *m, ckpt_module_fn fn, void *payload)
+{
+    int rc = fn(payload, key->p, m);
+    size_t base = key->len;
+    for (size_t i = 0; rc == 0 && i < m->nchildren; i++) {
+        ckpt_module *c = m->children[i];
+        if ((base > 0 && ckpt__keybuf_put(key, ".", 1) < 0) ||
+            ckpt__keybuf_put(key, c->name, strlen(c->name)) < 0)
+            return CKPT_E_NOMEM;
+        rc = walk_modules_rec(key, c, fn, payload);
+        ckpt__keybuf_truncate(key, base);
+    }
+    return rc;
+}
+
+int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload)
+{
+    if (!m || !fn)
+        return CKPT_E_ARG;
+    /* a module has one parent (adopt refuses a second), so the tree holds no
+     * duplicates for named_modules() to remove */
+    ckpt__keybuf key = {0};
+    int rc = ckpt__keybuf_put(&key, "", 0);
+    if (rc == 0)
+        rc = walk_modules_rec(&key, m, fn, payload);
+    ckpt__keybuf_free(&key);
+    return rc;
+}
