@@ -370,6 +370,30 @@ CKPT_API int ckpt_nn_embedding_forward(ckpt_module *m, const int64_t *idx, int i
 CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckpt_nn_act *k,
                                  const ckpt_nn_act *v, ckpt_nn_act *out, ckpt_error *err);
 
+/* ================================================================ losses
+ * Losses over raw float32 pointers, mean reduction, torch 1.13 semantics.  The
+ * backward calls ADD dloss * d(loss)/d(input) into their gradient; the layer
+ * backward kernels live in the library's internal src/nn/backward.h.
+ *
+ * Cross-entropy over logits (N,C) with class-index targets (N): with
+ * p = log_softmax(logits) and M the count of targets != ignore_index,
+ *   loss = (1-eps) * sum_i -p[i,t_i] / M + eps * sum_i mean_c(-p[i,c]) / M,
+ * ignored rows counting in neither sum nor M (M = 0 gives NaN, as torch).
+ * eps is label_smoothing in [0, 1].  Both return CKPT_E_ARG (writing nothing)
+ * when a target is neither ignore_index nor in [0, C), else 0. */
+CKPT_API int ckpt_nn_cross_entropy_forward(float *loss, const float *logits,
+                                           const int64_t *target, int64_t n, int64_t c,
+                                           double label_smoothing, int64_t ignore_index);
+/* dlogits (N,C) += dloss * d(loss)/d(logits). */
+CKPT_API int ckpt_nn_cross_entropy_backward(float *dlogits, float dloss, const float *logits,
+                                            const int64_t *target, int64_t n, int64_t c,
+                                            double label_smoothing, int64_t ignore_index);
+/* loss = mean((x - y)^2) over n values (n = 0 gives NaN). */
+CKPT_API float ckpt_nn_mse_loss_forward(const float *x, const float *y, size_t n);
+/* dx (N) += dloss * 2 (x - y) / n; dy (N) gets the negation; either may be NULL. */
+CKPT_API void ckpt_nn_mse_loss_backward(float *dx, float *dy, float dloss, const float *x,
+                                        const float *y, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
