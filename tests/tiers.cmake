@@ -85,3 +85,24 @@ add_test(NAME interop_nn_equiv
                  --tool $<TARGET_FILE:nn_equiv_tool>
                  --workdir ${CMAKE_CURRENT_BINARY_DIR}/nn_equiv_work)
 set_tests_properties(interop_nn_equiv PROPERTIES LABELS "interop" TIMEOUT 300)
+
+# LR schedulers and GradScaler against torch 1.13 (tests/interop/sched_interop.py)
+add_executable(sched_tool ${CKPT_INTEROP_DIR}/sched_tool.c)
+target_compile_options(sched_tool PRIVATE ${CKPT_WARNINGS})
+target_compile_definitions(sched_tool PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(sched_tool PRIVATE ckpt_static m)
+add_test(NAME interop_sched
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/sched_interop.py
+                 --tool $<TARGET_FILE:sched_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/sched_work)
+set_tests_properties(interop_sched PROPERTIES LABELS "interop" TIMEOUT 600)
+
+# optimizers vs torch 1.13: 20 steps on fixed gradients, resume both ways,
+# byte-identical optimizer state dicts (tests/interop/optim_equiv.py)
+add_executable(optim_tool ${CKPT_INTEROP_DIR}/optim_tool.c)
+target_compile_options(optim_tool PRIVATE ${CKPT_WARNINGS})
+target_compile_definitions(optim_tool PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(optim_tool PRIVATE ckpt_static m)
+add_test(NAME interop_optim
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/optim_equiv.py
+                 --tool $<TARGET_FILE:optim_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/optim_work)
+set_tests_properties(interop_optim PROPERTIES LABELS "interop" TIMEOUT 600)

@@ -476,9 +476,16 @@ int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item)
  * comparing and printing a key never recurses without bound (a hostile pickle
  * can nest TUPLE1 a million times; a built tuple can even contain itself). */
 #define HASH_MAX_DEPTH 200
+/* Nodes one hash, equality or hashability check may visit: tuples shared
+ * through the memo make DAGs whose unfolding is exponential (2^64 leaves from
+ * a few hundred bytes).  Past the budget a key counts as unhashable / unequal,
+ * deterministically, so a hostile key costs bounded time. */
+#define HASH_WORK 100000
 
-static bool hashable_at(const ckpt_obj *o, int depth)
+static bool hashable_at(const ckpt_obj *o, int depth, long *work)
 {
+    if (--*work < 0)
+        return false;
     switch (o->type) {
     case CKPT_T_NONE:
     case CKPT_T_BOOL:
@@ -501,7 +508,7 @@ static bool hashable_at(const ckpt_obj *o, int depth)
         if (depth >= HASH_MAX_DEPTH)
             return false;
         for (size_t i = 0; i < o->u.seq.n; i++)
-            if (!o->u.seq.items[i] || !hashable_at(o->u.seq.items[i], depth + 1))
+            if (!o->u.seq.items[i] || !hashable_at(o->u.seq.items[i], depth + 1, work))
                 return false;
         return true;
     default:
@@ -511,7 +518,8 @@ static bool hashable_at(const ckpt_obj *o, int depth)
 
 bool ckpt__obj_hashable(const ckpt_obj *o)
 {
-    return hashable_at(o, 0);
+    long work = HASH_WORK;
+    return hashable_at(o, 0, &work);
 }
 
 static uint64_t mix(uint64_t h)
@@ -547,8 +555,10 @@ static uint64_t hash_number(double f, bool integral, int64_t i)
     return mix(bits ^ 0x5bd1e995ULL);
 }
 
-uint64_t ckpt__obj_hash(const ckpt_obj *o)
+static uint64_t hash_at(const ckpt_obj *o, long *work)
 {
+    if (--*work < 0)
+        return 0x5bd1e995ULL;
     switch (o->type) {
     case CKPT_T_NONE: return 0x9e3779b97f4a7c15ULL;
     case CKPT_T_BOOL: return hash_number(0, true, o->u.b ? 1 : 0);
@@ -569,7 +579,7 @@ uint64_t ckpt__obj_hash(const ckpt_obj *o)
     case CKPT_T_TUPLE: {
         uint64_t h = 0x345678;
         for (size_t i = 0; i < o->u.seq.n; i++)
-            h = mix(h * 1000003 ^ ckpt__obj_hash(o->u.seq.items[i]));
+            h = mix(h * 1000003 ^ hash_at(o->u.seq.items[i], work));
         return h;
     }
     case CKPT_T_SIZE: {
@@ -583,6 +593,12 @@ uint64_t ckpt__obj_hash(const ckpt_obj *o)
         return mix((uint64_t)p);
     }
     }
+}
+
+uint64_t ckpt__obj_hash(const ckpt_obj *o)
+{
+    long work = HASH_WORK;
+    return hash_at(o, &work);
 }
 
 static bool is_number(const ckpt_obj *o)
@@ -610,10 +626,12 @@ static bool numbers_equal(const ckpt_obj *a, const ckpt_obj *b)
     return af == bf;
 }
 
-bool ckpt__obj_equal(const ckpt_obj *a, const ckpt_obj *b)
+static bool equal_at(const ckpt_obj *a, const ckpt_obj *b, long *work)
 {
     if (a == b)
         return true;
+    if (--*work < 0)
+        return false;
     if (is_number(a) && is_number(b))
         return numbers_equal(a, b);
     if (a->type != b->type)
@@ -632,7 +650,7 @@ bool ckpt__obj_equal(const ckpt_obj *a, const ckpt_obj *b)
         if (a->u.seq.n != b->u.seq.n)
             return false;
         for (size_t i = 0; i < a->u.seq.n; i++)
-            if (!ckpt__obj_equal(a->u.seq.items[i], b->u.seq.items[i]))
+            if (!equal_at(a->u.seq.items[i], b->u.seq.items[i], work))
                 return false;
         return true;
     case CKPT_T_SIZE:
@@ -641,6 +659,12 @@ bool ckpt__obj_equal(const ckpt_obj *a, const ckpt_obj *b)
                 memcmp(a->u.size.dims, b->u.size.dims, a->u.size.n * sizeof(int64_t)) == 0);
     default: return false; /* identity only */
     }
+}
+
+bool ckpt__obj_equal(const ckpt_obj *a, const ckpt_obj *b)
+{
+    long work = HASH_WORK;
+    return equal_at(a, b, &work);
 }
 
 /* ------------------------------------------------------------------ dicts */

@@ -36,7 +36,7 @@ static ckpt_scan_finding *add(scanner *sc, const char *stream, uint64_t off, int
     ckpt_scan_report *r = sc->r;
     if (r->count == sc->cap) {
         size_t ncap = sc->cap ? sc->cap * 2 : 32;
-        if (ncap > 1000000) { /* a bounded report: a hostile file cannot make it huge */
+        if (ncap > 200000) { /* a bounded report: a hostile file cannot make it huge */
             sc->unreadable = true;
             return NULL;
         }
@@ -159,7 +159,10 @@ static void mark_called(sctx *c, const ckpt_obj *g, int op, uint64_t off)
     if (klass == CKPT_SCAN_ALLOWED)
         return;
     bool found = false;
-    for (size_t i = c->first; i < sc->r->count; i++) {
+    /* look back over a bounded window: a hostile pickle with many globals and
+     * calls must not make this quadratic */
+    size_t from = sc->r->count > c->first + 4096 ? sc->r->count - 4096 : c->first;
+    for (size_t i = from; i < sc->r->count; i++) {
         ckpt_scan_finding *f = &sc->r->findings[i];
         if (strcmp(f->module, m) == 0 && strcmp(f->name, n) == 0) {
             f->called = true;

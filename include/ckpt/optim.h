@@ -1,0 +1,166 @@
+/*
+ * ckpt/optim.h - torch.optim in C: SGD, Adam, AdamW, RMSprop and Adagrad with
+ * torch 1.13's update rules, float32 arithmetic in torch's order, and
+ * state_dict / load_state_dict in torch's exact layout (so torch.save of
+ * torch's optimizer state and ckpt_save of ours are byte-identical).
+ *
+ * An optimizer holds parameter groups.  Each group is a list of ckpt_slot
+ * pointers (float32 parameters of a ckpt_module tree, which must outlive the
+ * optimizer) plus its hyperparameters, kept as Python values (int, float,
+ * bool, None, 2-tuple) in the group dict's insertion order, exactly as torch
+ * builds `param_groups`: keys the caller gave for the group first, then the
+ * optimizer defaults not given, in torch's declaration order, then keys
+ * added later (ckpt_optim_group_set_extra, e.g. `initial_lr`).
+ *
+ * Hyperparameters are written as Python keyword arguments, and their Python
+ * type is kept: "lr=0.1, momentum=0.9, nesterov=True", "betas=(0.9, 0.99)".
+ * "momentum=0" is the int 0 (as torch's default), "momentum=0.0" a float;
+ * the difference shows in the pickled state dict.
+ *
+ * Keys per optimizer (1.13 declaration order):
+ *   SGD      lr (required), momentum=0, dampening=0, weight_decay=0, nesterov=False,
+ *            maximize=False, foreach=None, differentiable=False
+ *   Adam     lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=False,
+ *            maximize=False, foreach=None, capturable=False, differentiable=False,
+ *            fused=False
+ *   AdamW    lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, amsgrad=False,
+ *            foreach=None, maximize=False, capturable=False
+ *   RMSprop  lr=0.01, momentum=0, alpha=0.99, eps=1e-08, centered=False, weight_decay=0,
+ *            foreach=None, maximize=False, differentiable=False
+ *   Adagrad  lr=0.01, lr_decay=0, eps=1e-10, weight_decay=0, initial_accumulator_value=0,
+ *            foreach=None, maximize=False
+ * foreach/capturable/differentiable/fused are recorded for the state dict
+ * only: step() always runs torch's single-tensor CPU path.
+ *
+ * Per-parameter state (created at the first step() in which the parameter has
+ * a gradient; Adagrad: when its group is added, as torch's constructor does):
+ *   SGD      momentum_buffer (tensor; None when momentum == 0, as 1.13 stores)
+ *   Adam(W)  step (0-d float32 tensor), exp_avg, exp_avg_sq[, max_exp_avg_sq]
+ *   RMSprop  step (Python int), square_avg[, momentum_buffer][, grad_avg]
+ *   Adagrad  step (0-d float32 tensor), sum
+ *
+ * Gradients: a slot's `grad` (float32, numel of the parameter, malloc'd: the
+ * module frees it with free()); NULL means "no gradient" (torch's grad None),
+ * and such parameters are skipped by step().
+ *
+ * Thread-safety: an optimizer belongs to one thread at a time.  Added in 0.2.
+ */
+#ifndef CKPT_OPTIM_H
+#define CKPT_OPTIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ckpt/core.h"
+#include "ckpt/error.h"
+#include "ckpt/export.h"
+#include "ckpt/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Optimizer algorithms. */
+typedef enum ckpt_optim_kind {
+    CKPT_OPTIM_SGD = 1,
+    CKPT_OPTIM_ADAM = 2,
+    CKPT_OPTIM_ADAMW = 3,
+    CKPT_OPTIM_RMSPROP = 4,
+    CKPT_OPTIM_ADAGRAD = 5
+} ckpt_optim_kind;
+
+typedef struct ckpt_optim ckpt_optim;
+
+/*
+ * New optimizer of `kind` with no groups.  `defaults`: keyword arguments that
+ * replace the optimizer's defaults ("lr=0.1, momentum=0.9"; NULL or "" = none).
+ * Unknown keys, wrong types and values torch rejects (negative lr, nesterov
+ * without momentum, betas outside [0, 1)) are CKPT_E_ARG.  Free with
+ * ckpt_optim_free.
+ */
+CKPT_API ckpt_optim *ckpt_optim_new(int kind, const char *defaults, ckpt_error *err);
+/* Free the optimizer and its state (not the parameters).  NULL is fine. */
+CKPT_API void ckpt_optim_free(ckpt_optim *o);
+/* The ckpt_optim_kind it was made with. */
+CKPT_API int ckpt_optim_kind_of(const ckpt_optim *o);
+
+/*
+ * add_param_group: a group over `n` float32 parameter slots (borrowed: they
+ * must outlive the optimizer) with per-group keyword overrides (`group`, as in
+ * ckpt_optim_new; NULL = none).  A slot already in the optimizer is
+ * CKPT_E_ARG ("some parameters appear in more than one parameter group").
+ * SGD without an lr anywhere is CKPT_E_ARG.  Returns 0 or < 0.
+ */
+CKPT_API int ckpt_optim_add_group(ckpt_optim *o, ckpt_slot *const *params, size_t n,
+                                  const char *group, ckpt_error *err);
+/* Same, with every parameter of `m` in named_parameters() order. */
+CKPT_API int ckpt_optim_add_module(ckpt_optim *o, ckpt_module *m, const char *group,
+                                   ckpt_error *err);
+
+/* One optimization step over every parameter with a gradient.  Returns 0 or < 0
+ * (CKPT_E_NOMEM creating state). */
+CKPT_API int ckpt_optim_step(ckpt_optim *o, ckpt_error *err);
+/* zero_grad: zero every parameter's gradient, or free it and set it to NULL
+ * (`set_to_none`; torch 1.13's default is false). */
+CKPT_API void ckpt_optim_zero_grad(ckpt_optim *o, bool set_to_none);
+
+/* ------------------------------------------------------ hyperparameters */
+
+/* Number of parameter groups. */
+CKPT_API size_t ckpt_optim_group_count(const ckpt_optim *o);
+/* Number of parameters in group `g` (0 if out of range). */
+CKPT_API size_t ckpt_optim_group_size(const ckpt_optim *o, size_t g);
+/*
+ * Numeric hyperparameter `key` of group `g` into *out: int, float and bool
+ * values ("lr", "momentum", "initial_lr", "nesterov" -> 0/1).  The items of a
+ * tuple are "<key>0", "<key>1" ("betas0", "betas1").  Returns 0, or
+ * CKPT_E_NOT_FOUND (no such key, or a None value) / CKPT_E_ARG (bad `g`).
+ */
+CKPT_API int ckpt_optim_group_get(const ckpt_optim *o, size_t g, const char *key, double *out);
+/*
+ * Set an existing numeric hyperparameter (as above, "betas0" for a tuple item)
+ * to the Python float `v`, as `group[key] = v` does (the key keeps its
+ * position; a tuple is replaced by a new one).  CKPT_E_NOT_FOUND if absent.
+ */
+CKPT_API int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v);
+/*
+ * Set `key` to the float `v`, appending it after the existing keys when it is
+ * new (`group.setdefault`/`group[key] = v` for keys torch adds later, such as
+ * the schedulers' "initial_lr").  Returns 0 or < 0.
+ */
+CKPT_API int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v);
+/* True when group `g` has `key` (tuple items as "betas0"). */
+CKPT_API bool ckpt_optim_group_has(const ckpt_optim *o, size_t g, const char *key);
+
+/* --------------------------------------------------------------- state */
+
+/*
+ * Per-parameter state tensor `key` ("exp_avg", "step", ...) of the parameter
+ * with state-dict index `index` (counting across groups), or NULL when absent
+ * (or not a tensor).  *dtype and *numel (either may be NULL) describe it.
+ * Borrowed; valid until the next step/load/free.
+ */
+CKPT_API const void *ckpt_optim_state_data(const ckpt_optim *o, size_t index, const char *key,
+                                           int *dtype, int64_t *numel);
+
+/*
+ * state_dict(): {'state': {index: {...}}, 'param_groups': [{..., 'params': [...]}]}
+ * built in `doc` (tensors are copies) in torch 1.13's layout and Python types;
+ * returns the root dict (owned by `doc`) or NULL.  Save it with ckpt_save
+ * (CKPT_LAYOUT_TORCH13 for 1.13-identical bytes) or nest it in a checkpoint.
+ */
+CKPT_API ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *err);
+/*
+ * load_state_dict(sd) as torch does: same number of groups and group sizes
+ * (CKPT_E_SHAPE with torch's messages), groups matched by position, saved
+ * hyperparameters replace the current ones ('params' kept), state copied and
+ * floating tensors cast to the parameter's dtype ('step' left alone).  On
+ * failure the optimizer is unchanged.  Returns 0 or < 0.
+ */
+CKPT_API int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,437 @@
+/* src/optim/state_dict.c - Optimizer.state_dict() / load_state_dict() in
+ * torch 1.13's layout, Python types and object identities (one str node per
+ * distinct key, as CPython interns them; one tuple node per tuple object). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt/core.h"
+#include "core/err.h"
+#include "optim/optim_internal.h"
+
+/* ------------------------------------------------------------ state_dict */
+
+#define SD_CACHE 64
+
+typedef struct sd_build {
+    ckpt_doc *doc;
+    const char *str_key[SD_CACHE];
+    ckpt_obj *str_obj[SD_CACHE];
+    size_t nstr;
+    uint64_t tup_key[SD_CACHE];
+    ckpt_obj *tup_obj[SD_CACHE];
+    size_t ntup;
+} sd_build;
+
+/* the str node for `s` (shared, as CPython shares interned identifiers) */
+static ckpt_obj *str_node(sd_build *b, const char *s)
+{
+    for (size_t i = 0; i < b->nstr; i++)
+        if (strcmp(b->str_key[i], s) == 0)
+            return b->str_obj[i];
+    ckpt_obj *o = ckpt_new_str(b->doc, s);
+    if (o && b->nstr < SD_CACHE) {
+        b->str_key[b->nstr] = s;
+        b->str_obj[b->nstr++] = o;
+    }
+    return o;
+}
+
+static ckpt_obj *num_node(ckpt_doc *doc, int kind, double v)
+{
+    return kind == HP_INT ? ckpt_new_int(doc, (int64_t)v) : ckpt_new_float(doc, v);
+}
+
+static ckpt_obj *hp_node(sd_build *b, const ckpt__hp *h)
+{
+    switch (h->kind) {
+    case HP_NONE: return ckpt_new_none(b->doc);
+    case HP_BOOL: return ckpt_new_bool(b->doc, h->b);
+    case HP_INT: return ckpt_new_int(b->doc, h->i);
+    case HP_FLOAT: return ckpt_new_float(b->doc, h->f);
+    case HP_TUPLE: {
+        for (size_t i = 0; i < b->ntup; i++)
+            if (b->tup_key[i] == h->ident)
+                return b->tup_obj[i];
+        ckpt_obj *items[OPT_TUPLE_MAX];
+        for (size_t i = 0; i < h->n; i++) {
+            items[i] = num_node(b->doc, h->tk[i], h->t[i]);
+            if (!items[i])
+                return NULL;
+        }
+        ckpt_obj *t = ckpt_new_tuple(b->doc, h->n, items);
+        if (t && b->ntup < SD_CACHE) {
+            b->tup_key[b->ntup] = h->ident;
+            b->tup_obj[b->ntup++] = t;
+        }
+        return t;
+    }
+    default: return NULL;
+    }
+}
+
+static ckpt_obj *st_node(sd_build *b, const ckpt__st *s, ckpt_error *err)
+{
+    switch (s->kind) {
+    case HP_NONE: return ckpt_new_none(b->doc);
+    case HP_BOOL: return ckpt_new_bool(b->doc, s->b);
+    case HP_INT: return ckpt_new_int(b->doc, s->i);
+    case HP_FLOAT: return ckpt_new_float(b->doc, s->f);
+    case HP_TENSOR:
+        return ckpt_new_tensor_copy(b->doc, s->dtype, s->ndim, s->shape, s->data, err);
+    default: return NULL;
+    }
+}
+
+/* parameter indices in state-creation order */
+static int cmp_order(const void *a, const void *b, const ckpt_optim *o)
+{
+    uint64_t x = o->state[*(const size_t *)a].order, y = o->state[*(const size_t *)b].order;
+    return x < y ? -1 : x > y;
+}
+
+ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *err)
+{
+    if (!o || !doc) {
+        CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or document");
+        return NULL;
+    }
+    sd_build *b = calloc(1, sizeof(*b));
+    size_t *idx = malloc((o->nparams + 1) * sizeof(*idx));
+    ckpt_obj *root = NULL;
+    if (!b || !idx)
+        goto oom;
+    b->doc = doc;
+    /* insertion sort by creation order (small n, stable) */
+    size_t n = 0;
+    for (size_t i = 0; i < o->nparams; i++) {
+        if (!o->state[i].present)
+            continue;
+        size_t j = n++;
+        while (j > 0 && cmp_order(&idx[j - 1], &i, o) > 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+    root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *state = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    if (!root || !state || ckpt_dict_set(doc, root, str_node(b, "state"), state) < 0)
+        goto oom;
+    for (size_t k = 0; k < n; k++) {
+        const ckpt__pstate *p = &o->state[idx[k]];
+        ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+        if (!d || ckpt_dict_set(doc, state, ckpt_new_int(doc, (int64_t)idx[k]), d) < 0)
+            goto oom;
+        for (size_t e = 0; e < p->n; e++) {
+            ckpt_obj *v = st_node(b, &p->v[e], err);
+            if (!v || ckpt_dict_set(doc, d, str_node(b, p->v[e].key), v) < 0)
+                goto oom;
+        }
+    }
+    ckpt_obj *groups = ckpt_new_list(doc);
+    if (!groups || ckpt_dict_set(doc, root, str_node(b, "param_groups"), groups) < 0)
+        goto oom;
+    for (size_t gi = 0; gi < o->ngroups; gi++) {
+        const ckpt__group *g = &o->groups[gi];
+        ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+        if (!d || ckpt_list_append(doc, groups, d) < 0)
+            goto oom;
+        for (size_t e = 0; e < g->hp.n; e++) {
+            ckpt_obj *v = hp_node(b, &g->hp.v[e]);
+            if (!v || ckpt_dict_set(doc, d, str_node(b, g->hp.v[e].key), v) < 0)
+                goto oom;
+        }
+        ckpt_obj *pl = ckpt_new_list(doc);
+        if (!pl || ckpt_dict_set(doc, d, str_node(b, "params"), pl) < 0)
+            goto oom;
+        for (size_t i = 0; i < g->n; i++)
+            if (ckpt_list_append(doc, pl, ckpt_new_int(doc, (int64_t)(g->first + i))) < 0)
+                goto oom;
+    }
+    free(b);
+    free(idx);
+    return root;
+oom:
+    free(b);
+    free(idx);
+    CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building the optimizer state_dict");
+    return NULL;
+}
+
+/* ------------------------------------------------------- load_state_dict */
+
+typedef struct ld_ctx {
+    const ckpt_obj *tup_src[SD_CACHE];
+    uint64_t tup_id[SD_CACHE];
+    size_t ntup;
+} ld_ctx;
+
+static int num_of(const ckpt_obj *v, int *kind, double *out)
+{
+    int t = ckpt_obj_type(v);
+    if (t == CKPT_T_INT) {
+        *kind = HP_INT;
+        *out = (double)ckpt_obj_int(v);
+        return 0;
+    }
+    if (t == CKPT_T_FLOAT) {
+        *kind = HP_FLOAT;
+        *out = ckpt_obj_float(v);
+        return 0;
+    }
+    return CKPT_E_UNSUPPORTED;
+}
+
+static int load_hp(ckpt_optim *o, ld_ctx *c, const char *key, const ckpt_obj *v, ckpt__hp *h,
+                   ckpt_error *err)
+{
+    memset(h, 0, sizeof(*h));
+    if (strlen(key) >= OPT_KEY_MAX)
+        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "param_groups key '%s' too long", key);
+    strcpy(h->key, key);
+    switch (ckpt_obj_type(v)) {
+    case CKPT_T_NONE: h->kind = HP_NONE; return 0;
+    case CKPT_T_BOOL: h->kind = HP_BOOL; h->b = ckpt_obj_bool(v); return 0;
+    case CKPT_T_INT: h->kind = HP_INT; h->i = ckpt_obj_int(v); return 0;
+    case CKPT_T_FLOAT: h->kind = HP_FLOAT; h->f = ckpt_obj_float(v); return 0;
+    case CKPT_T_TUPLE: {
+        h->kind = HP_TUPLE;
+        h->n = ckpt_obj_len(v);
+        if (h->n > OPT_TUPLE_MAX)
+            break;
+        for (size_t i = 0; i < h->n; i++)
+            if (num_of(ckpt_obj_item(v, i), &h->tk[i], &h->t[i]) < 0)
+                return CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
+                                 "param_groups '%s': tuple items must be numbers", key);
+        for (size_t i = 0; i < c->ntup; i++)
+            if (c->tup_src[i] == v)
+                h->ident = c->tup_id[i];
+        if (!h->ident) {
+            h->ident = ++o->next_ident;
+            if (c->ntup < SD_CACHE) {
+                c->tup_src[c->ntup] = v;
+                c->tup_id[c->ntup++] = h->ident;
+            }
+        }
+        return 0;
+    }
+    default: break;
+    }
+    return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "param_groups '%s': unsupported value type %s",
+                     key, ckpt_type_name(ckpt_obj_type(v)));
+}
+
+/* cast(param, value, key): floating tensors to the parameter's dtype (float32)
+ * except 'step'; others copied as they are */
+static int load_st(const char *key, const ckpt_obj *v, int64_t numel, ckpt__st *s,
+                   ckpt_error *err)
+{
+    memset(s, 0, sizeof(*s));
+    if (strlen(key) >= OPT_KEY_MAX)
+        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state key '%s' too long", key);
+    strcpy(s->key, key);
+    switch (ckpt_obj_type(v)) {
+    case CKPT_T_NONE: s->kind = HP_NONE; return 0;
+    case CKPT_T_BOOL: s->kind = HP_BOOL; s->b = ckpt_obj_bool(v); return 0;
+    case CKPT_T_INT: s->kind = HP_INT; s->i = ckpt_obj_int(v); return 0;
+    case CKPT_T_FLOAT: s->kind = HP_FLOAT; s->f = ckpt_obj_float(v); return 0;
+    case CKPT_T_TENSOR: break;
+    default:
+        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state '%s': unsupported value type %s", key,
+                         ckpt_type_name(ckpt_obj_type(v)));
+    }
+    ckpt_tensor_info ti;
+    int rc = ckpt_tensor_get_info(v, &ti);
+    if (rc < 0)
+        return CKPT_FAIL(err, rc, "state '%s': not a tensor", key);
+    if (!ckpt_tensor_data(v))
+        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state '%s': tensor has no data loaded", key);
+    bool is_step = strcmp(key, "step") == 0;
+    bool cast = !is_step && ckpt_dtype_is_floating(ti.dtype);
+    if (!is_step && ti.numel != numel)
+        return CKPT_FAIL(err, CKPT_E_SHAPE,
+                         "state '%s' has %lld elements, the parameter has %lld", key,
+                         (long long)ti.numel, (long long)numel);
+    if (cast && ti.dtype != CKPT_F32 && ti.dtype != CKPT_F64 && ti.dtype != CKPT_F16 &&
+        ti.dtype != CKPT_BF16)
+        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state '%s': cannot cast from %s", key,
+                         ckpt_dtype_name(ti.dtype));
+    rc = ckpt_optim__st_tensor(s, cast ? CKPT_F32 : ti.dtype, ti.ndim, ti.shape);
+    if (rc < 0)
+        return CKPT_FAIL(err, rc, "state '%s': cannot hold the tensor", key);
+    size_t src_bytes = (size_t)ti.nbytes;
+    void *tmp = cast && ti.dtype != CKPT_F32 ? malloc(src_bytes ? src_bytes : 1) : s->data;
+    if (!tmp)
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    rc = ckpt_tensor_copy_into(v, tmp, src_bytes, err);
+    if (rc == 0 && tmp != s->data)
+        rc = ckpt_convert_elements(s->data, CKPT_F32, tmp, ti.dtype, (size_t)ti.numel);
+    if (tmp != s->data)
+        free(tmp);
+    if (rc < 0)
+        return CKPT_FAIL(err, rc, "state '%s': cannot copy the tensor", key);
+    return 0;
+}
+
+static void free_states(ckpt__pstate *st, size_t n)
+{
+    for (size_t i = 0; st && i < n; i++)
+        ckpt_optim__pstate_clear(&st[i]);
+    free(st);
+}
+
+static void free_hps(ckpt__hp_list *hp, size_t n)
+{
+    for (size_t i = 0; hp && i < n; i++)
+        ckpt_optim__hp_list_free(&hp[i]);
+    free(hp);
+}
+
+int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *err)
+{
+    if (!o || !sd)
+        return CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or state dict");
+    const ckpt_obj *state = ckpt_obj_type(sd) == CKPT_T_DICT ? ckpt_dict_get(sd, "state") : NULL;
+    const ckpt_obj *groups =
+        ckpt_obj_type(sd) == CKPT_T_DICT ? ckpt_dict_get(sd, "param_groups") : NULL;
+    if (!state || ckpt_obj_type(state) != CKPT_T_DICT || !groups ||
+        (ckpt_obj_type(groups) != CKPT_T_LIST && ckpt_obj_type(groups) != CKPT_T_TUPLE))
+        return CKPT_FAIL(err, CKPT_E_FORMAT,
+                         "not an optimizer state dict (needs 'state' and 'param_groups')");
+    if (ckpt_obj_len(groups) != o->ngroups)
+        return CKPT_FAIL(err, CKPT_E_SHAPE,
+                         "loaded state dict has a different number of parameter groups");
+    for (size_t g = 0; g < o->ngroups; g++) {
+        const ckpt_obj *sg = ckpt_obj_item(groups, g);
+        const ckpt_obj *pl = ckpt_obj_type(sg) == CKPT_T_DICT ? ckpt_dict_get(sg, "params")
+                                                               : NULL;
+        if (!pl || ckpt_obj_type(pl) != CKPT_T_LIST)
+            return CKPT_FAIL(err, CKPT_E_FORMAT, "param_groups[%zu] has no 'params' list", g);
+        if (ckpt_obj_len(pl) != o->groups[g].n)
+            return CKPT_FAIL(err, CKPT_E_SHAPE,
+                             "loaded state dict contains a parameter group that doesn't "
+                             "match the size of optimizer's group");
+    }
+    int rc = 0;
+    ld_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ckpt__pstate *nst = calloc(o->nparams + 1, sizeof(*nst));
+    ckpt__hp_list *nhp = calloc(o->ngroups + 1, sizeof(*nhp));
+    uint64_t order = 0;
+    if (!nst || !nhp) {
+        rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    /* hyperparameters: the saved group replaces the live one, 'params' kept */
+    for (size_t g = 0; g < o->ngroups && rc == 0; g++) {
+        const ckpt_obj *sg = ckpt_obj_item(groups, g);
+        for (size_t i = 0; i < ckpt_obj_len(sg) && rc == 0; i++) {
+            const ckpt_obj *k = ckpt_dict_key(sg, i);
+            const char *ks = ckpt_obj_type(k) == CKPT_T_STR ? ckpt_obj_str(k, NULL) : NULL;
+            if (!ks) {
+                rc = CKPT_FAIL(err, CKPT_E_FORMAT, "param_groups[%zu]: non-str key", g);
+                break;
+            }
+            if (strcmp(ks, "params") == 0)
+                continue;
+            ckpt__hp h;
+            rc = load_hp(o, &ctx, ks, ckpt_dict_value(sg, i), &h, err);
+            if (rc == 0 && ckpt_optim__hp_put(&nhp[g], &h) < 0)
+                rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        }
+        if (rc == 0 && ckpt_optim__setdefaults(o, &nhp[g]) < 0)
+            rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    /* state: saved ids map positionally onto the live parameters */
+    for (size_t i = 0; i < ckpt_obj_len(state) && rc == 0; i++) {
+        const ckpt_obj *k = ckpt_dict_key(state, i);
+        const ckpt_obj *v = ckpt_dict_value(state, i);
+        if (ckpt_obj_type(k) != CKPT_T_INT)
+            continue; /* state not assigned to a parameter: torch keeps it, we drop it */
+        int64_t id = ckpt_obj_int(k);
+        size_t pos = SIZE_MAX, base = 0;
+        for (size_t g = 0; g < o->ngroups && pos == SIZE_MAX; g++) {
+            const ckpt_obj *pl = ckpt_dict_get(ckpt_obj_item(groups, g), "params");
+            for (size_t j = 0; j < ckpt_obj_len(pl); j++) {
+                const ckpt_obj *e = ckpt_obj_item(pl, j);
+                if (ckpt_obj_type(e) == CKPT_T_INT && ckpt_obj_int(e) == id) {
+                    pos = base + j;
+                    break;
+                }
+            }
+            base += ckpt_obj_len(pl);
+        }
+        if (pos == SIZE_MAX)
+            continue;
+        if (ckpt_obj_type(v) != CKPT_T_DICT) {
+            rc = CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state[%lld] is not a dict", (long long)id);
+            break;
+        }
+        /* find the live slot at position `pos` */
+        const ckpt_slot *slot = NULL;
+        for (size_t g = 0; g < o->ngroups; g++)
+            if (pos >= o->groups[g].first && pos < o->groups[g].first + o->groups[g].n)
+                slot = o->groups[g].params[pos - o->groups[g].first];
+        ckpt__pstate *p = &nst[pos];
+        ckpt_optim__pstate_clear(p);
+        p->v = calloc(ckpt_obj_len(v) + 1, sizeof(*p->v));
+        if (!p->v) {
+            rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+            break;
+        }
+        p->present = true;
+        p->order = order++;
+        for (size_t e = 0; e < ckpt_obj_len(v) && rc == 0; e++) {
+            const ckpt_obj *sk = ckpt_dict_key(v, e);
+            if (ckpt_obj_type(sk) != CKPT_T_STR) {
+                rc = CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state[%lld]: non-str key",
+                               (long long)id);
+                break;
+            }
+            rc = load_st(ckpt_obj_str(sk, NULL), ckpt_dict_value(v, e),
+                         ckpt_optim__numel(slot), &p->v[p->n], err);
+            if (rc == 0)
+                p->n++;
+            else
+                free(p->v[p->n].data);
+        }
+        if (rc < 0) {
+            char key[32];
+            snprintf(key, sizeof(key), "%lld", (long long)id);
+            ckpt__error_prefix_key(err, key);
+            ckpt__error_prefix_key(err, "state");
+        }
+        /* Adam/AdamW/Adagrad __setstate__: a Python-number step becomes tensor(float(step)) */
+        ckpt__st *st = rc == 0 && o->kind != CKPT_OPTIM_SGD && o->kind != CKPT_OPTIM_RMSPROP
+                           ? ckpt_optim__st_find(p, "step")
+                           : NULL;
+        if (st && (st->kind == HP_INT || st->kind == HP_FLOAT)) {
+            float f = (float)(st->kind == HP_INT ? (double)st->i : st->f);
+            if (ckpt_optim__st_tensor(st, CKPT_F32, 0, NULL) < 0) {
+                rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            memcpy(st->data, &f, sizeof(f));
+        }
+    }
+    if (rc == 0) {
+        /* commit */
+        for (size_t i = 0; i < o->nparams; i++) {
+            ckpt_optim__pstate_clear(&o->state[i]);
+            o->state[i] = nst[i];
+        }
+        for (size_t g = 0; g < o->ngroups; g++) {
+            ckpt_optim__hp_list_free(&o->groups[g].hp);
+            o->groups[g].hp = nhp[g];
+        }
+        o->next_order = order;
+        free(nst);
+        free(nhp);
+        return 0;
+    }
+done:
+    free_states(nst, o->nparams);
+    free_hps(nhp, o->ngroups);
+    return rc;
+}
