@@ -47,6 +47,7 @@ bench:
 	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build-release -j $(JOBS)
 	@bench/run.sh build-release
+	@bench/nn_bench.sh build-release
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)

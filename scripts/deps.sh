@@ -3,7 +3,7 @@
 # Installs them when run as root; otherwise prints the exact command and fails.
 set -euo pipefail
 
-pkgs_build="cmake make gcc pkg-config libdeflate-dev libcjson-dev libopenblas-dev"
+pkgs_build="cmake make gcc pkg-config libdeflate-dev libcjson-dev libopenblas-dev python3-sklearn"
 pkgs_test="python3 python3-torch python3-numpy clang valgrind libclang-rt-14-dev"
 pkgs_bench="python3 python3-torch python3-numpy"
 

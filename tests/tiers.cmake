@@ -106,3 +106,29 @@ add_test(NAME interop_optim
          COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/optim_equiv.py
                  --tool $<TARGET_FILE:optim_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/optim_work)
 set_tests_properties(interop_optim PROPERTIES LABELS "interop" TIMEOUT 600)
+
+# training that resumes exactly (issue 6): tests/interop/train_tool.c on the 8x8
+# digits of Debian's python3-sklearn (scripts/deps.sh build)
+find_file(CKPT_DIGITS digits.csv.gz
+          PATHS /usr/lib/python3/dist-packages/sklearn/datasets/data NO_DEFAULT_PATH)
+if(NOT CKPT_DIGITS)
+  set(CKPT_DIGITS /usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz)
+endif()
+add_executable(train_tool ${CKPT_INTEROP_DIR}/train_tool.c ${PROJECT_SOURCE_DIR}/examples/digits.c)
+target_compile_options(train_tool PRIVATE ${CKPT_WARNINGS})
+target_compile_definitions(train_tool PRIVATE _POSIX_C_SOURCE=200809L)
+target_include_directories(train_tool PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/examples)
+target_link_libraries(train_tool PRIVATE ckpt_static m)
+set(CKPT_TRAIN_WORK ${CMAKE_CURRENT_BINARY_DIR}/train_work)
+file(MAKE_DIRECTORY ${CKPT_TRAIN_WORK})
+# 5a: a C run interrupted at step k and resumed from its checkpoint ends
+# byte-identical to the uninterrupted run
+add_test(NAME train_resume_exact
+         COMMAND sh -c "for c in 'sgd step 0' 'adam step 0' 'adamw onecycle 0' 'sgd onecycle 1'; do $<TARGET_FILE:train_tool> exact ${CKPT_DIGITS} - $c 23 60 ${CKPT_TRAIN_WORK} || exit 1; done")
+set_tests_properties(train_resume_exact PROPERTIES LABELS "unit" TIMEOUT 120)
+# 5b/5c: torch trains and saves, C resumes (and the reverse); results agree
+# within 1e-5 relative after 50 steps (tests/interop/train_interop.py)
+add_test(NAME interop_train_resume
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/train_interop.py --tool $<TARGET_FILE:train_tool>
+                 --data ${CKPT_DIGITS} --workdir ${CKPT_TRAIN_WORK}/interop)
+set_tests_properties(interop_train_resume PROPERTIES LABELS "interop" TIMEOUT 300)
