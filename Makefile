@@ -48,6 +48,7 @@ bench:
 	@cmake --build build-release -j $(JOBS)
 	@bench/run.sh build-release
 	@bench/nn_bench.sh build-release
+	@bench/train_bench.sh build-release
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
