@@ -132,3 +132,21 @@ add_test(NAME interop_train_resume
          COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/train_interop.py --tool $<TARGET_FILE:train_tool>
                  --data ${CKPT_DIGITS} --workdir ${CKPT_TRAIN_WORK}/interop)
 set_tests_properties(interop_train_resume PROPERTIES LABELS "interop" TIMEOUT 300)
+# mixed precision (issue 6): examples/train_amp.c's float16/bfloat16 MLP path with
+# a GradScaler; real float16 overflow, skipped steps, backoff and growth (unit),
+# and resumes across torch 1.13's CPU bfloat16 autocast (interop)
+foreach(t train_amp_scaler train_amp_tool)
+  add_executable(${t} ${CKPT_INTEROP_DIR}/${t}.c ${PROJECT_SOURCE_DIR}/examples/train_amp.c
+                      ${PROJECT_SOURCE_DIR}/examples/digits.c)
+  target_compile_options(${t} PRIVATE ${CKPT_WARNINGS})
+  target_compile_definitions(${t} PRIVATE _POSIX_C_SOURCE=200809L)
+  target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/examples)
+  target_link_libraries(${t} PRIVATE ckpt_static m)
+endforeach()
+add_test(NAME train_amp_scaler COMMAND train_amp_scaler ${CKPT_DIGITS})
+set_tests_properties(train_amp_scaler PROPERTIES LABELS "unit" TIMEOUT 120)
+add_test(NAME interop_train_amp
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/train_amp_interop.py
+                 --tool $<TARGET_FILE:train_amp_tool> --data ${CKPT_DIGITS}
+                 --workdir ${CKPT_TRAIN_WORK}/amp)
+set_tests_properties(interop_train_amp PROPERTIES LABELS "interop" TIMEOUT 300)

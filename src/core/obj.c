@@ -685,11 +685,17 @@ ckpt_obj *ckpt_new_dict(ckpt_doc *doc, int kind)
 
 #define DICT_INDEX_MIN 9 /* build a hash index from this many entries on */
 
-static long dict_lookup(const ckpt__dict *d, const ckpt_obj *key, uint64_t h)
+static uint32_t fold(uint64_t h)
+{
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Keys are compared only when their stored hashes agree. */
+static long dict_lookup(const ckpt__dict *d, const ckpt_obj *key, uint32_t h)
 {
     if (!d->index) {
         for (size_t i = 0; i < d->n; i++)
-            if (ckpt__obj_equal(d->keys[i], key))
+            if (d->hashes[i] == h && ckpt__obj_equal(d->keys[i], key))
                 return (long)i;
         return -1;
     }
@@ -698,12 +704,12 @@ static long dict_lookup(const ckpt__dict *d, const ckpt_obj *key, uint64_t h)
         uint32_t slot = d->index[pos];
         if (slot == 0)
             return -1;
-        if (ckpt__obj_equal(d->keys[slot - 1], key))
+        if (d->hashes[slot - 1] == h && ckpt__obj_equal(d->keys[slot - 1], key))
             return (long)(slot - 1);
     }
 }
 
-static void index_put(ckpt__dict *d, size_t entry, uint64_t h)
+static void index_put(ckpt__dict *d, size_t entry, uint32_t h)
 {
     size_t mask = d->index_cap - 1;
     size_t pos = (size_t)h & mask;
@@ -723,7 +729,7 @@ static int dict_reindex(ckpt_doc *doc, ckpt__dict *d, size_t want_cap)
     d->index = ni;
     d->index_cap = want_cap;
     for (size_t i = 0; i < d->n; i++)
-        index_put(d, i, ckpt__obj_hash(d->keys[i]));
+        index_put(d, i, d->hashes[i]);
     return 0;
 }
 
@@ -732,7 +738,7 @@ int ckpt__dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value
     ckpt__dict *d = dict->u.dict;
     if (!ckpt__obj_hashable(key))
         return CKPT_E_ARG;
-    uint64_t h = ckpt__obj_hash(key);
+    uint32_t h = fold(ckpt__obj_hash(key));
     long at = dict_lookup(d, key, h);
     if (at >= 0) {
         d->vals[at] = value; /* Python keeps the first key object and position */
@@ -747,18 +753,22 @@ int ckpt__dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value
             return CKPT_E_NOMEM;
         ckpt_obj **nk = ckpt__arena_alloc(&doc->arena, bytes);
         ckpt_obj **nv = ckpt__arena_alloc(&doc->arena, bytes);
-        if (!nk || !nv)
+        uint32_t *nh = ckpt__arena_alloc(&doc->arena, ncap * sizeof(uint32_t));
+        if (!nk || !nv || !nh)
             return CKPT_E_NOMEM;
         if (d->n) {
             memcpy(nk, d->keys, d->n * sizeof(ckpt_obj *));
             memcpy(nv, d->vals, d->n * sizeof(ckpt_obj *));
+            memcpy(nh, d->hashes, d->n * sizeof(uint32_t));
         }
         d->keys = nk;
         d->vals = nv;
+        d->hashes = nh;
         d->cap = ncap;
     }
     d->keys[d->n] = key;
     d->vals[d->n] = value;
+    d->hashes[d->n] = h;
     d->n++;
     if (d->index && d->n * 2 <= d->index_cap) {
         index_put(d, d->n - 1, h);
@@ -820,7 +830,7 @@ const ckpt_obj *ckpt_dict_find(const ckpt_obj *dict, const ckpt_obj *key)
 {
     if (!dict || dict->type != CKPT_T_DICT || !key || !ckpt__obj_hashable(key))
         return NULL;
-    long at = dict_lookup(dict->u.dict, key, ckpt__obj_hash(key));
+    long at = dict_lookup(dict->u.dict, key, fold(ckpt__obj_hash(key)));
     return at >= 0 ? dict->u.dict->vals[at] : NULL;
 }
 

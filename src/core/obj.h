@@ -15,6 +15,7 @@ typedef struct ckpt__dict {
     ckpt_obj **keys;
     ckpt_obj **vals;
     size_t n, cap;
+    uint32_t *hashes; /* per entry: its key's hash (folded to 32 bits) */
     uint32_t *index; /* open addressing: entry index + 1, 0 = empty; NULL while small */
     size_t index_cap;
     ckpt_obj *attrs; /* BUILD state applied to an OrderedDict (a plain dict) */

@@ -98,6 +98,11 @@ int ckpt_grad_scaler_load_state_dict(ckpt_grad_scaler *gs, const ckpt_obj *sd, c
                              keys[i]);
         v[i] = ckpt_obj_float(o);
     }
+    /* counts must be integers in range: a file may say anything */
+    if (!(v[3] >= 1 && v[3] <= 2147483647.0) || !(v[4] >= 0 && v[4] <= 2147483647.0))
+        return CKPT_FAIL(err, CKPT_E_FORMAT,
+                         "scaler state: growth_interval %g or _growth_tracker %g out of range",
+                         v[3], v[4]);
     gs->scale = (float)v[0];
     gs->growth_factor = v[1];
     gs->backoff_factor = v[2];

@@ -323,7 +323,10 @@ static int load_one(ckpt_sched *s, const char *k, const ckpt_obj *v, ckpt_error 
     int t = ckpt_obj_type(v);
     bool is_num = t == CKPT_T_INT || t == CKPT_T_FLOAT || t == CKPT_T_BOOL;
     double f = is_num ? ckpt_obj_float(v) : 0;
-    int64_t i = t == CKPT_T_INT || t == CKPT_T_BOOL ? ckpt_obj_int(v) : (int64_t)f;
+    /* a float value only becomes an int where it fits (best may be inf) */
+    int64_t i = t == CKPT_T_INT || t == CKPT_T_BOOL       ? ckpt_obj_int(v)
+                : (f >= -9.2e18 && f <= 9.2e18 && f == f) ? (int64_t)f
+                                                          : 0;
 
 #define NUMKEY(name, stmt)                                                                   \
     if (strcmp(k, name) == 0) {                                                              \

@@ -215,7 +215,12 @@ static int load_storages(tload *L, held *h, int mode, ckpt_error *err)
     if (!order)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     memcpy(order, doc->storages, n * sizeof(*order));
-    qsort(order, n, sizeof(*order), cmp_offset);
+    /* file order matters only for large reads through the descriptor */
+    bool big = false;
+    for (size_t i = 0; i < n && !big; i++)
+        big = order[i]->nbytes >= BIG_READ || !L->src->base;
+    if (big)
+        qsort(order, n, sizeof(*order), cmp_offset);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         ckpt_storage *s = order[i];
@@ -372,6 +377,8 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
             goto fail;
         if (L.keys)
             ckpt__mem_free(&doc->mem, L.keys, L.keys_cap * sizeof(*L.keys));
+        if (L.by_entry)
+            ckpt__mem_free(&doc->mem, L.by_entry, L.by_entry_n * sizeof(*L.by_entry));
         held_release(h);
         doc->release = NULL;
         return doc;
@@ -443,6 +450,8 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
         ckpt__mem_free(&doc->mem, pkl_buf, pkl_cap ? pkl_cap : 1);
     if (L.keys)
         ckpt__mem_free(&doc->mem, L.keys, L.keys_cap * sizeof(*L.keys));
+    if (L.by_entry)
+        ckpt__mem_free(&doc->mem, L.by_entry, L.by_entry_n * sizeof(*L.by_entry));
     if (opts->mode == CKPT_LOAD_LAZY) {
         doc->fetch = lazy_fetch;
         doc->fetch_ctx = h;
@@ -457,6 +466,8 @@ fail:
         ckpt__mem_free(&doc->mem, pkl_buf, pkl_cap ? pkl_cap : 1);
     if (L.keys)
         ckpt__mem_free(&doc->mem, L.keys, L.keys_cap * sizeof(*L.keys));
+    if (L.by_entry)
+        ckpt__mem_free(&doc->mem, L.by_entry, L.by_entry_n * sizeof(*L.by_entry));
     ckpt__error_set_file(err, src->label);
     ckpt_doc_free(doc);
     return NULL;

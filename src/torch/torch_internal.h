@@ -92,6 +92,9 @@ typedef struct tload {
     const char *last_tag;
     char last_where[128];
     char *last_loc; /* arena copy shared by storages with that location */
+    /* zip format: storage by record (entry index), so each pid costs one lookup */
+    ckpt_storage **by_entry;
+    size_t by_entry_n;
     /* storage key -> storage */
     st_entry *keys;
     size_t nkeys, keys_cap;

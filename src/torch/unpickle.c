@@ -827,7 +827,28 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
               (unsigned long long)L->src->size);
         return NULL;
     }
-    ckpt_storage *st = key_find(L, key->u.s.p);
+    /* zip files: find the record first and key storages by it */
+    const ckpt_zip_entry *ze = NULL;
+    char zrec[300];
+    if (L->zip) {
+        size_t kl = key->u.s.n < sizeof(zrec) - 6 ? key->u.s.n : sizeof(zrec) - 6;
+        memcpy(zrec, "data/", 5);
+        memcpy(zrec + 5, key->u.s.p, kl);
+        zrec[5 + kl] = '\0';
+        ze = ckpt_zip_find(L->zip, zrec);
+        if (!ze) {
+            FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage record %s is missing from the archive",
+                  op_name(op), zrec);
+            return NULL;
+        }
+        if (!L->by_entry) {
+            L->by_entry_n = ckpt_zip_count(L->zip);
+            L->by_entry = ckpt__mem_calloc(&doc->mem, L->by_entry_n * sizeof(*L->by_entry));
+            if (!L->by_entry)
+                return nomem_null(doc, err, off);
+        }
+    }
+    ckpt_storage *st = ze ? L->by_entry[ckpt_zip_entry_index(L->zip, ze)] : key_find(L, key->u.s.p);
     if (st) {
         if (st->entry) {
             FAILP(L, CKPT_E_FORMAT, op, off,
@@ -867,8 +888,10 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
             !(st->location = L->opts->keep_locations
                                  ? ckpt__arena_strndup(&doc->arena, where, strlen(where))
                                  : L->last_loc) ||
-            key_add(L, st->key, st) < 0)
+            (!ze && key_add(L, st->key, st) < 0))
             return nomem_null(doc, err, off);
+        if (ze)
+            L->by_entry[ckpt_zip_entry_index(L->zip, ze)] = st;
     }
     if (view->type != CKPT_T_NONE) {
         ckpt_obj *vkey = NULL, *voff = NULL, *vsize = NULL;
@@ -952,7 +975,28 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
         FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage size overflows", op_name(op));
         return NULL;
     }
-    ckpt_storage *st = key_find(L, key->u.s.p);
+    /* zip files: find the record first and key storages by it */
+    const ckpt_zip_entry *ze = NULL;
+    char zrec[300];
+    if (L->zip) {
+        size_t kl = key->u.s.n < sizeof(zrec) - 6 ? key->u.s.n : sizeof(zrec) - 6;
+        memcpy(zrec, "data/", 5);
+        memcpy(zrec + 5, key->u.s.p, kl);
+        zrec[5 + kl] = '\0';
+        ze = ckpt_zip_find(L->zip, zrec);
+        if (!ze) {
+            FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage record %s is missing from the archive",
+                  op_name(op), zrec);
+            return NULL;
+        }
+        if (!L->by_entry) {
+            L->by_entry_n = ckpt_zip_count(L->zip);
+            L->by_entry = ckpt__mem_calloc(&doc->mem, L->by_entry_n * sizeof(*L->by_entry));
+            if (!L->by_entry)
+                return nomem_null(doc, err, off);
+        }
+    }
+    ckpt_storage *st = ze ? L->by_entry[ckpt_zip_entry_index(L->zip, ze)] : key_find(L, key->u.s.p);
     if (st) {
         if (st->dtype != dtype || st->untyped != untyped || st->nbytes != nbytes) {
             FAILP(L, CKPT_E_FORMAT, op, off,
@@ -961,12 +1005,8 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
             return NULL;
         }
     } else {
-        char rec[300];
-        size_t kl = key->u.s.n < sizeof(rec) - 6 ? key->u.s.n : sizeof(rec) - 6;
-        memcpy(rec, "data/", 5);
-        memcpy(rec + 5, key->u.s.p, kl);
-        rec[5 + kl] = '\0';
-        const ckpt_zip_entry *e = L->zip ? ckpt_zip_find(L->zip, rec) : NULL;
+        const char *rec = zrec;
+        const ckpt_zip_entry *e = ze;
         if (L->zip && !e) {
             FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage record %s is missing from the archive",
                   op_name(op), rec);
@@ -1005,8 +1045,10 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
             !(st->location = L->opts->keep_locations
                                  ? ckpt__arena_strndup(&doc->arena, where, strlen(where))
                                  : L->last_loc) ||
-            key_add(L, st->key, st) < 0)
+            (!ze && key_add(L, st->key, st) < 0))
             return nomem_null(doc, err, off);
+        if (ze)
+            L->by_entry[ckpt_zip_entry_index(L->zip, ze)] = st;
         st->file_offset = e ? e->data_offset : 0;
         st->entry = e;
     }

@@ -655,6 +655,11 @@ void ckpt_zip_close(ckpt_zip *z)
     ckpt__free(a, z, sizeof(*z));
 }
 
+size_t ckpt_zip_entry_index(const ckpt_zip *z, const ckpt_zip_entry *e)
+{
+    return (size_t)(e - z->entries);
+}
+
 uint64_t ckpt_zip_end_offset(const ckpt_zip *z)
 {
     return z ? z->end_off : 0;
