@@ -776,9 +776,594 @@ TEST(test_nn_backward__mse)
     free(g);
 }
 
+/* ============================================ backward_attn.c (backward_attn.pt) */
+
+#define FIXTURE_ATTN "tests/fixtures/nn_backward/backward_attn.pt"
+
+static ckpt_doc *g_doc_attn;
+
+static const ckpt_obj *attn_case(const char *name)
+{
+    if (!g_doc_attn) {
+        ckpt_error err = {0};
+        g_doc_attn = ckpt_load(FIXTURE_ATTN, NULL, &err);
+        if (!g_doc_attn) {
+            char b[512];
+            fprintf(stderr, "cannot load %s: %s\n", FIXTURE_ATTN,
+                    ckpt_error_format(&err, b, sizeof b));
+            return NULL;
+        }
+    }
+    const ckpt_obj *c = ckpt_dict_get(ckpt_doc_root(g_doc_attn), name);
+    if (!c)
+        fprintf(stderr, "fixture case %s missing\n", name);
+    return c;
+}
+
+enum akind { K_CONVT, K_GN, K_SM, K_LSM, K_MHA, K_ENC };
+
+#define MAXV 16
+
+/* A finite-difference problem over several variables (each a float tensor of the
+ * fixture), packed one after another into a double vector. */
+typedef struct av_case {
+    int kind;
+    int nv;
+    int64_t size[MAXV];
+    bool has[MAXV];           /* variable present (optional biases, norm affines) */
+    ckpt_nn_convt2d_dims cd;  /* K_CONVT */
+    int64_t d[4];             /* K_GN: b, c, s, g; K_SM: outer, d, inner */
+    double eps, p;
+    ckpt_nn_mha_dims md;      /* K_MHA */
+    bool self_attn;           /* K_MHA: q is also k and v */
+    ckpt_nn_encoder_dims ed;  /* K_ENC */
+    const uint8_t *mask[4];   /* K_ENC: attn, drop1, drop, drop2 */
+    const float *dout;
+    int64_t ny;
+} av_case;
+
+/* variable i of the pack v (NULL when absent) */
+static const double *var_at(const av_case *f, const double *v, int i)
+{
+    int64_t off = 0;
+    for (int j = 0; j < i; j++)
+        off += f->size[j];
+    return f->has[i] ? v + off : NULL;
+}
+
+/* y (N,OC) = x (N,IC) w^T + b */
+static void dlinear(double *y, const double *x, const double *w, const double *b, int64_t n,
+                    int64_t ic, int64_t oc)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t o = 0; o < oc; o++) {
+            double s = b ? b[o] : 0.0;
+            for (int64_t k = 0; k < ic; k++)
+                s += x[i * ic + k] * w[o * ic + k];
+            y[i * oc + o] = s;
+        }
+}
+
+static void dlayernorm(double *y, const double *x, const double *w, const double *b, int64_t n,
+                       int64_t d, double eps)
+{
+    for (int64_t r = 0; r < n; r++) {
+        double mu = 0.0, var = 0.0;
+        for (int64_t j = 0; j < d; j++)
+            mu += x[r * d + j];
+        mu /= (double)d;
+        for (int64_t j = 0; j < d; j++)
+            var += (x[r * d + j] - mu) * (x[r * d + j] - mu);
+        var /= (double)d;
+        for (int64_t j = 0; j < d; j++)
+            y[r * d + j] = (x[r * d + j] - mu) / sqrt(var + eps) * w[j] + b[j];
+    }
+}
+
+/* out (RQ,E) = MultiheadAttention in double; mask (B,H,T,S) or NULL */
+static void dmha(double *out, const double *q, const double *k, const double *v,
+                 const double *iw, const double *ib, const double *ow, const double *ob,
+                 const uint8_t *mask, double p, const ckpt_nn_mha_dims *d)
+{
+    const int64_t e = d->e, hd = e / d->h, rq = d->b * d->t, rk = d->b * d->s;
+    double *pq = malloc((size_t)((rq * 2 + rk * 2) * e + d->s) * sizeof(double));
+    if (!pq)
+        abort();
+    double *pk = pq + rq * e, *pv = pk + rk * e, *att = pv + rk * e, *sc = att + rq * e;
+    dlinear(pq, q, iw, ib, rq, e, e);
+    dlinear(pk, k, iw + e * e, ib ? ib + e : NULL, rk, e, e);
+    dlinear(pv, v, iw + 2 * e * e, ib ? ib + 2 * e : NULL, rk, e, e);
+    for (int64_t bi = 0; bi < d->b; bi++)
+        for (int64_t hi = 0; hi < d->h; hi++)
+            for (int64_t i = 0; i < d->t; i++) {
+                int64_t qr = d->batch_first ? bi * d->t + i : i * d->b + bi;
+                double mx = -HUGE_VAL, sum = 0.0;
+                for (int64_t j = 0; j < d->s; j++) {
+                    int64_t kr = d->batch_first ? bi * d->s + j : j * d->b + bi;
+                    double acc = 0.0;
+                    for (int64_t c = 0; c < hd; c++)
+                        acc += pq[qr * e + hi * hd + c] * pk[kr * e + hi * hd + c];
+                    sc[j] = acc / sqrt((double)hd);
+                    mx = sc[j] > mx ? sc[j] : mx;
+                }
+                for (int64_t j = 0; j < d->s; j++)
+                    sum += exp(sc[j] - mx);
+                for (int64_t j = 0; j < d->s; j++) {
+                    sc[j] = exp(sc[j] - mx) / sum;
+                    if (mask)
+                        sc[j] = mask[((bi * d->h + hi) * d->t + i) * d->s + j] ? sc[j] / (1 - p)
+                                                                                : 0.0;
+                }
+                for (int64_t c = 0; c < hd; c++) {
+                    double acc = 0.0;
+                    for (int64_t j = 0; j < d->s; j++) {
+                        int64_t kr = d->batch_first ? bi * d->s + j : j * d->b + bi;
+                        acc += sc[j] * pv[kr * e + hi * hd + c];
+                    }
+                    att[qr * e + hi * hd + c] = acc;
+                }
+            }
+    dlinear(out, att, ow, ob, rq, e, e);
+    free(pq);
+}
+
+static void ddrop(double *y, const uint8_t *mask, int64_t n, double p)
+{
+    for (int64_t i = 0; mask && i < n; i++)
+        y[i] = mask[i] ? y[i] / (1.0 - p) : 0.0;
+}
+
+/* y (R,E) = TransformerEncoderLayer in double; the pack is x then the 12 parameters in
+ * ckpt_nn_encoder_params order */
+static void dencoder(double *y, const av_case *f, const double *v)
+{
+    const ckpt_nn_encoder_dims *d = &f->ed;
+    const int64_t r = d->b * d->t, e = d->e, ff = d->ff;
+    const double *x = var_at(f, v, 0), *prm[12];
+    for (int i = 0; i < 12; i++)
+        prm[i] = var_at(f, v, i + 1);
+    ckpt_nn_mha_dims md = {.b = d->b, .t = d->t, .s = d->t, .e = e, .h = d->h,
+                           .batch_first = d->batch_first};
+    double *t = malloc((size_t)(3 * r * e + r * ff) * sizeof(double));
+    if (!t)
+        abort();
+    double *a = t + r * e, *r1 = a + r * e, *hh = r1 + r * e;
+    const double *sa = x;
+    if (d->norm_first) {
+        dlayernorm(t, x, prm[8], prm[9], r, e, d->eps);
+        sa = t;
+    }
+    dmha(a, sa, sa, sa, prm[0], prm[1], prm[2], prm[3], f->mask[0], f->p, &md);
+    ddrop(a, f->mask[1], r * e, f->p);
+    for (int64_t i = 0; i < r * e; i++)
+        r1[i] = x[i] + a[i];
+    const double *fin = r1;
+    if (d->norm_first) {
+        dlayernorm(t, r1, prm[10], prm[11], r, e, d->eps);
+        fin = t;
+    } else {
+        dlayernorm(t, r1, prm[8], prm[9], r, e, d->eps);
+        memcpy(r1, t, (size_t)(r * e) * sizeof(double)); /* the residual is y1 */
+    }
+    dlinear(hh, fin, prm[4], prm[5], r, e, ff);
+    for (int64_t i = 0; i < r * ff; i++)
+        hh[i] = d->act == CKPT_ACT_RELU ? (hh[i] > 0 ? hh[i] : 0.0)
+                                        : 0.5 * hh[i] * (1.0 + erf(hh[i] / sqrt(2.0)));
+    ddrop(hh, f->mask[2], r * ff, f->p);
+    dlinear(a, hh, prm[6], prm[7], r, ff, e);
+    ddrop(a, f->mask[3], r * e, f->p);
+    for (int64_t i = 0; i < r * e; i++)
+        r1[i] += a[i];
+    if (d->norm_first)
+        memcpy(y, r1, (size_t)(r * e) * sizeof(double));
+    else
+        dlayernorm(y, r1, prm[10], prm[11], r, e, d->eps);
+    free(t);
+}
+
+static double av_objective(const av_case *f, const double *v, double *y)
+{
+    const double *x = var_at(f, v, 0), *w = f->nv > 1 ? var_at(f, v, 1) : NULL;
+    const double *b = f->nv > 2 ? var_at(f, v, 2) : NULL;
+    switch (f->kind) {
+    case K_CONVT: {
+        const ckpt_nn_convt2d_dims *d = &f->cd;
+        const int64_t cg = d->c / d->g, ocg = d->oc / d->g;
+        for (int64_t bi = 0; bi < d->b; bi++)
+            for (int64_t o = 0; o < d->oc; o++)
+                for (int64_t i = 0; i < d->oh * d->ow; i++)
+                    y[(bi * d->oc + o) * d->oh * d->ow + i] = b ? b[o] : 0.0;
+        for (int64_t bi = 0; bi < d->b; bi++)
+            for (int64_t ci = 0; ci < d->c; ci++)
+                for (int64_t iy = 0; iy < d->h; iy++)
+                    for (int64_t ix = 0; ix < d->w; ix++)
+                        for (int64_t o = 0; o < ocg; o++)
+                            for (int64_t ky = 0; ky < d->kh; ky++)
+                                for (int64_t kx = 0; kx < d->kw; kx++) {
+                                    int64_t oy = iy * d->sh - d->ph + ky * d->dh;
+                                    int64_t ox = ix * d->sw - d->pw + kx * d->dw;
+                                    if (oy < 0 || oy >= d->oh || ox < 0 || ox >= d->ow)
+                                        continue;
+                                    int64_t oc = ci / cg * ocg + o;
+                                    y[((bi * d->oc + oc) * d->oh + oy) * d->ow + ox] +=
+                                        x[((bi * d->c + ci) * d->h + iy) * d->w + ix] *
+                                        w[((ci * ocg + o) * d->kh + ky) * d->kw + kx];
+                                }
+        break;
+    }
+    case K_GN: {
+        const int64_t bn = f->d[0], c = f->d[1], s = f->d[2], g = f->d[3], cg = c / g;
+        for (int64_t bi = 0; bi < bn; bi++)
+            for (int64_t gi = 0; gi < g; gi++) {
+                const double *p = x + (bi * c + gi * cg) * s;
+                double mu = 0.0, var = 0.0;
+                for (int64_t i = 0; i < cg * s; i++)
+                    mu += p[i];
+                mu /= (double)(cg * s);
+                for (int64_t i = 0; i < cg * s; i++)
+                    var += (p[i] - mu) * (p[i] - mu);
+                var /= (double)(cg * s);
+                for (int64_t i = 0; i < cg * s; i++) {
+                    int64_t ch = gi * cg + i / s;
+                    double xh = (p[i] - mu) / sqrt(var + f->eps);
+                    y[(bi * c + gi * cg) * s + i] = w ? xh * w[ch] + b[ch] : xh;
+                }
+            }
+        break;
+    }
+    case K_SM:
+    case K_LSM: {
+        const int64_t outer = f->d[0], dd = f->d[1], inner = f->d[2];
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t j = 0; j < inner; j++) {
+                const int64_t base = o * dd * inner + j;
+                double mx = -HUGE_VAL, sum = 0.0;
+                for (int64_t i = 0; i < dd; i++)
+                    mx = x[base + i * inner] > mx ? x[base + i * inner] : mx;
+                for (int64_t i = 0; i < dd; i++)
+                    sum += exp(x[base + i * inner] - mx);
+                for (int64_t i = 0; i < dd; i++) {
+                    double z = x[base + i * inner] - mx;
+                    y[base + i * inner] = f->kind == K_LSM ? z - log(sum) : exp(z) / sum;
+                }
+            }
+        break;
+    }
+    case K_MHA: { /* pack: q, k, v, in_w, in_b, out_w, out_b */
+        const double *q = var_at(f, v, 0);
+        const double *k = f->self_attn ? q : var_at(f, v, 1);
+        const double *vv = f->self_attn ? q : var_at(f, v, 2);
+        dmha(y, q, k, vv, var_at(f, v, 3), var_at(f, v, 4), var_at(f, v, 5), var_at(f, v, 6),
+             NULL, 0.0, &f->md);
+        break;
+    }
+    case K_ENC: dencoder(y, f, v); break;
+    default: break;
+    }
+    double l = 0.0;
+    for (int64_t i = 0; i < f->ny; i++)
+        l += (double)f->dout[i] * y[i];
+    return l;
+}
+
+/* central differences over every present variable against ours, g[i] (size[i]) each */
+static void av_fd_check(const char *cname, const av_case *f, const float *const *vars,
+                        float *const *g)
+{
+    int64_t n = 0;
+    for (int i = 0; i < f->nv; i++)
+        n += f->size[i];
+    double *v = malloc((size_t)n * sizeof(double)), *num = malloc((size_t)n * sizeof(double));
+    double *y = malloc((size_t)f->ny * sizeof(double));
+    float *ours = malloc((size_t)n * sizeof(float));
+    if (!v || !num || !y || !ours) {
+        fprintf(stderr, "%s: out of memory\n", cname);
+        test_failures++;
+    } else {
+        int64_t off = 0;
+        for (int i = 0; i < f->nv; i++) {
+            for (int64_t j = 0; j < f->size[i]; j++) {
+                v[off + j] = f->has[i] ? (double)vars[i][j] : 0.0;
+                ours[off + j] = f->has[i] ? g[i][j] : 0.0f;
+            }
+            off += f->size[i];
+        }
+        for (int64_t i = 0; i < n; i++) {
+            double keep = v[i];
+            v[i] = keep + FD_STEP;
+            double lp = av_objective(f, v, y);
+            v[i] = keep - FD_STEP;
+            double lm = av_objective(f, v, y);
+            v[i] = keep;
+            num[i] = (lp - lm) / (2.0 * FD_STEP);
+        }
+        close_enough(cname, "finite-diff", rel_diff_fd(ours, num, n), FD_TOL);
+    }
+    free(v);
+    free(num);
+    free(y);
+    free(ours);
+}
+
+/* our gradient g (n) against the fixture's key */
+static void torch_cmp(const char *cname, const ckpt_obj *c, const char *key, const float *g,
+                      int64_t n)
+{
+    int64_t nt = 0;
+    const float *t = ften(c, key, &nt);
+    if (!t || nt != n) {
+        fprintf(stderr, "%s: fixture tensor %s missing or mis-sized\n", cname, key);
+        test_failures++;
+        return;
+    }
+    close_enough(cname, key, rel_diff(g, t, n), TOL);
+}
+
+/* ------------------------------------------------------- conv_transpose2d */
+
+static void run_convt(const char *name, int twice)
+{
+    const ckpt_obj *c = attn_case(name);
+    CHECK(c);
+    const int64_t *xs = NULL, *ws = NULL;
+    int64_t nx = 0, nw = 0, nb = 0, ny = 0;
+    const float *x = tensor(c, "input", &xs, NULL, &nx), *w = tensor(c, "weight", &ws, NULL, &nw);
+    const float *b = ften(c, "bias", &nb), *dout = ften(c, "dout", &ny);
+    CHECK(x && w && dout);
+    ckpt_nn_convt2d_dims d = {.b = xs[0], .c = xs[1], .h = xs[2], .w = xs[3],
+                              .oc = ws[1] * opt(c, 8), .kh = ws[2], .kw = ws[3],
+                              .sh = opt(c, 0), .sw = opt(c, 1), .ph = opt(c, 2), .pw = opt(c, 3),
+                              .oph = opt(c, 4), .opw = opt(c, 5), .dh = opt(c, 6),
+                              .dw = opt(c, 7), .g = opt(c, 8)};
+    CHECK(ckpt_nn_convt2d_out_size(&d));
+    CHECK_EQ_INT(d.b * d.oc * d.oh * d.ow, ny);
+    float *g = grads(nx + nw + nb + (int64_t)ckpt_nn_convt2d_backward_ws(&d));
+    CHECK(g);
+    for (int k = 0; k < (twice ? 2 : 1); k++)
+        ckpt_nn_conv_transpose2d_backward(g, g + nx, b ? g + nx + nw : NULL, dout, x, w,
+                                          g + nx + nw + nb, &d);
+    for (int64_t i = 0; twice && i < nx + nw + nb; i++)
+        g[i] *= 0.5f;
+    torch_cmp(name, c, "dinput", g, nx);
+    torch_cmp(name, c, "dweight", g + nx, nw);
+    if (b)
+        torch_cmp(name, c, "dbias", g + nx + nw, nb);
+    av_case f = {.kind = K_CONVT, .nv = 3, .size = {nx, nw, nb}, .has = {1, 1, b != NULL},
+                 .cd = d, .dout = dout, .ny = ny};
+    av_fd_check(name, &f, (const float *const[]){x, w, b},
+                (float *const[]){g, g + nx, g + nx + nw});
+    free(g);
+}
+
+TEST(test_nn_backward__convt2d_default) { run_convt("convt2d_default", 0); }
+TEST(test_nn_backward__convt2d_stride_pad_outpad) { run_convt("convt2d_stride_pad_outpad", 0); }
+TEST(test_nn_backward__convt2d_dilation_groups) { run_convt("convt2d_dilation_groups", 0); }
+TEST(test_nn_backward__convt2d_all) { run_convt("convt2d_all", 0); }
+TEST(test_nn_backward__convt2d_nobias_depthwise) { run_convt("convt2d_nobias_depthwise", 0); }
+TEST(test_nn_backward__convt2d_accumulates) { run_convt("convt2d_all", 1); }
+
+/* -------------------------------------------------------------- groupnorm */
+
+static void run_groupnorm(const char *name)
+{
+    const ckpt_obj *c = attn_case(name);
+    CHECK(c);
+    const int64_t *xs = NULL;
+    int nd = 0;
+    int64_t nx = 0, nw = 0, nb = 0, ny = 0;
+    const float *x = tensor(c, "input", &xs, &nd, &nx), *w = ften(c, "weight", &nw);
+    const float *b = ften(c, "bias", &nb), *dout = ften(c, "dout", &ny);
+    CHECK(x && dout && nd >= 2);
+    int64_t s = 1;
+    for (int i = 2; i < nd; i++)
+        s *= xs[i];
+    const int64_t grp = opt(c, 0);
+    const double eps = fopt(c, 0);
+    float *g = grads(nx + nw + nb);
+    CHECK(g);
+    ckpt_nn_groupnorm_backward(g, w ? g + nx : NULL, b ? g + nx + nw : NULL, dout, x, w, xs[0],
+                               xs[1], s, grp, eps);
+    torch_cmp(name, c, "dinput", g, nx);
+    if (w) {
+        torch_cmp(name, c, "dweight", g + nx, nw);
+        torch_cmp(name, c, "dbias", g + nx + nw, nb);
+    }
+    av_case f = {.kind = K_GN, .nv = 3, .size = {nx, nw, nb}, .has = {1, w != NULL, b != NULL},
+                 .d = {xs[0], xs[1], s, grp}, .eps = eps, .dout = dout, .ny = ny};
+    av_fd_check(name, &f, (const float *const[]){x, w, b},
+                (float *const[]){g, g + nx, g + nx + nw});
+    free(g);
+}
+
+TEST(test_nn_backward__groupnorm_2d) { run_groupnorm("groupnorm_2d"); }
+TEST(test_nn_backward__groupnorm_1d_noaffine) { run_groupnorm("groupnorm_1d_noaffine"); }
+TEST(test_nn_backward__groupnorm_one_group) { run_groupnorm("groupnorm_one_group"); }
+TEST(test_nn_backward__groupnorm_per_channel) { run_groupnorm("groupnorm_per_channel"); }
+
+/* ---------------------------------------------------------------- softmax */
+
+static void run_softmax(const char *name, bool logv)
+{
+    const ckpt_obj *c = attn_case(name);
+    CHECK(c);
+    const int64_t *xs = NULL;
+    int nd = 0;
+    int64_t nx = 0;
+    const float *x = tensor(c, "input", &xs, &nd, &nx), *y = ften(c, "output", NULL);
+    const float *dout = ften(c, "dout", NULL);
+    CHECK(x && y && dout);
+    const int64_t dim = opt(c, 0);
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < dim; i++)
+        outer *= xs[i];
+    for (int i = (int)dim + 1; i < nd; i++)
+        inner *= xs[i];
+    float *g = grads(nx);
+    CHECK(g);
+    if (logv)
+        ckpt_nn_logsoftmax_backward(g, dout, y, outer, xs[dim], inner);
+    else
+        ckpt_nn_softmax_backward(g, dout, y, outer, xs[dim], inner);
+    torch_cmp(name, c, "dinput", g, nx);
+    av_case f = {.kind = logv ? K_LSM : K_SM, .nv = 1, .size = {nx}, .has = {1},
+                 .d = {outer, xs[dim], inner}, .dout = dout, .ny = nx};
+    av_fd_check(name, &f, (const float *const[]){x}, (float *const[]){g});
+    free(g);
+}
+
+TEST(test_nn_backward__softmax_dim0) { run_softmax("softmax_dim0", 0); }
+TEST(test_nn_backward__softmax_dim1) { run_softmax("softmax_dim1", 0); }
+TEST(test_nn_backward__softmax_dim2) { run_softmax("softmax_dim2", 0); }
+TEST(test_nn_backward__logsoftmax_dim0) { run_softmax("logsoftmax_dim0", 1); }
+TEST(test_nn_backward__logsoftmax_dim1) { run_softmax("logsoftmax_dim1", 1); }
+TEST(test_nn_backward__logsoftmax_dim2) { run_softmax("logsoftmax_dim2", 1); }
+
+/* ----------------------------------------------------- MultiheadAttention */
+
+static void run_mha(const char *name)
+{
+    const ckpt_obj *c = attn_case(name);
+    CHECK(c);
+    const int64_t *qs = NULL, *ks = NULL;
+    int nd = 0;
+    int64_t nq = 0, nk = 0, niw = 0, nib = 0, now_ = 0, nob = 0, ny = 0;
+    const bool self = opt(c, 2) != 0, bf = opt(c, 1) != 0;
+    const float *q = tensor(c, "query", &qs, &nd, &nq);
+    const float *k = self ? q : tensor(c, "key", &ks, NULL, &nk);
+    const float *v = self ? q : ften(c, "value", NULL);
+    const float *iw = ften(c, "in_proj_weight", &niw), *ib = ften(c, "in_proj_bias", &nib);
+    const float *ow = ften(c, "out_proj_weight", &now_), *ob = ften(c, "out_proj_bias", &nob);
+    const float *dout = ften(c, "dout", &ny);
+    CHECK(q && k && v && iw && ow && dout);
+    if (self)
+        ks = qs, nk = nq;
+    ckpt_nn_mha_dims d = {.h = opt(c, 0), .batch_first = bf, .e = qs[nd - 1]};
+    if (nd == 2) {
+        d.b = 1, d.t = qs[0], d.s = ks[0];
+    } else {
+        d.b = bf ? qs[0] : qs[1], d.t = bf ? qs[1] : qs[0], d.s = bf ? ks[1] : ks[0];
+    }
+    const int64_t nvk = self ? 0 : nk;
+    float *g = grads(nq + 2 * nvk + niw + nib + now_ + nob + (int64_t)ckpt_nn_mha_backward_ws(&d));
+    CHECK(g);
+    float *gq = g, *gk = self ? g : g + nq, *gv = self ? g : gk + nvk;
+    float *giw = g + nq + 2 * nvk, *gib = giw + niw, *gow = gib + nib, *gob = gow + now_;
+    ckpt_nn_mha_backward(gq, gk, gv, giw, ib ? gib : NULL, gow, ob ? gob : NULL, dout, q, k, v,
+                         iw, ib, ow, ob, NULL, 0.0, gob + nob, &d);
+    torch_cmp(name, c, "dquery", gq, nq);
+    if (!self) {
+        torch_cmp(name, c, "dkey", gk, nk);
+        torch_cmp(name, c, "dvalue", gv, nk);
+    }
+    torch_cmp(name, c, "din_proj_weight", giw, niw);
+    torch_cmp(name, c, "dout_proj_weight", gow, now_);
+    if (ib) {
+        torch_cmp(name, c, "din_proj_bias", gib, nib);
+        torch_cmp(name, c, "dout_proj_bias", gob, nob);
+    }
+    av_case f = {.kind = K_MHA, .nv = 7, .size = {nq, nvk, nvk, niw, nib, now_, nob},
+                 .has = {1, !self, !self, 1, ib != NULL, 1, ob != NULL}, .md = d,
+                 .self_attn = self, .dout = dout, .ny = ny};
+    av_fd_check(name, &f, (const float *const[]){q, k, v, iw, ib, ow, ob},
+                (float *const[]){gq, gk, gv, giw, gib, gow, gob});
+    free(g);
+}
+
+TEST(test_nn_backward__mha_self_seq) { run_mha("mha_self_seq"); }
+TEST(test_nn_backward__mha_self_batch_first) { run_mha("mha_self_batch_first"); }
+TEST(test_nn_backward__mha_cross_seq) { run_mha("mha_cross_seq"); }
+TEST(test_nn_backward__mha_cross_batch_first) { run_mha("mha_cross_batch_first"); }
+TEST(test_nn_backward__mha_cross_unbatched) { run_mha("mha_cross_unbatched"); }
+TEST(test_nn_backward__mha_self_nobias) { run_mha("mha_self_nobias"); }
+
+/* ------------------------------------------------ TransformerEncoderLayer */
+
+static const char *const enc_keys[12] = {
+    "self_attn_in_proj_weight", "self_attn_in_proj_bias", "self_attn_out_proj_weight",
+    "self_attn_out_proj_bias", "linear1_weight", "linear1_bias", "linear2_weight",
+    "linear2_bias", "norm1_weight", "norm1_bias", "norm2_weight", "norm2_bias"};
+
+static void run_encoder(const char *name)
+{
+    const ckpt_obj *c = attn_case(name);
+    CHECK(c);
+    const int64_t *xs = NULL;
+    int64_t nx = 0, ny = 0, np[12] = {0};
+    const float *x = tensor(c, "input", &xs, NULL, &nx), *dout = ften(c, "dout", &ny);
+    const float *prm[12];
+    bool ok = x && dout;
+    for (int i = 0; i < 12; i++) {
+        prm[i] = ften(c, enc_keys[i], &np[i]);
+        ok = ok && prm[i];
+    }
+    CHECK(ok);
+    const bool bf = opt(c, 3) != 0;
+    ckpt_nn_encoder_dims d = {.b = bf ? xs[0] : xs[1], .t = bf ? xs[1] : xs[0], .e = xs[2],
+                              .h = opt(c, 0), .ff = opt(c, 1),
+                              .act = opt(c, 2) ? CKPT_ACT_RELU : CKPT_ACT_GELU,
+                              .eps = fopt(c, 0), .batch_first = bf, .norm_first = opt(c, 4) != 0};
+    const double p = fopt(c, 1);
+    ckpt_nn_encoder_masks m = {.attn = tensor(c, "mask_attn", NULL, NULL, NULL),
+                               .drop1 = tensor(c, "mask_drop1", NULL, NULL, NULL),
+                               .drop = tensor(c, "mask_drop", NULL, NULL, NULL),
+                               .drop2 = tensor(c, "mask_drop2", NULL, NULL, NULL), .p = p};
+    CHECK(p == 0.0 || (m.attn && m.drop1 && m.drop && m.drop2));
+    int64_t ntot = nx;
+    for (int i = 0; i < 12; i++)
+        ntot += np[i];
+    float *g = grads(ntot + (int64_t)ckpt_nn_encoder_backward_ws(&d));
+    CHECK(g);
+    float *gp[13];
+    gp[0] = g;
+    for (int i = 0; i < 12; i++)
+        gp[i + 1] = gp[i] + (i == 0 ? nx : np[i - 1]);
+    ckpt_nn_encoder_params pp = {prm[0], prm[1], prm[2], prm[3], prm[4],  prm[5],
+                                 prm[6], prm[7], prm[8], prm[9], prm[10], prm[11]};
+    ckpt_nn_encoder_grads gg = {gp[1], gp[2], gp[3], gp[4],  gp[5],  gp[6],
+                                gp[7], gp[8], gp[9], gp[10], gp[11], gp[12]};
+    ckpt_nn_encoder_backward(g, &gg, dout, x, &pp, p > 0.0 ? &m : NULL, g + ntot, &d);
+    torch_cmp(name, c, "dinput", g, nx);
+    for (int i = 0; i < 12; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "d%s", enc_keys[i]);
+        torch_cmp(name, c, key, gp[i + 1], np[i]);
+    }
+    av_case f = {.kind = K_ENC, .nv = 13, .ed = d, .p = p, .dout = dout, .ny = ny,
+                 .mask = {p > 0.0 ? m.attn : NULL, p > 0.0 ? m.drop1 : NULL,
+                          p > 0.0 ? m.drop : NULL, p > 0.0 ? m.drop2 : NULL}};
+    const float *vars[13];
+    vars[0] = x;
+    f.size[0] = nx;
+    f.has[0] = true;
+    for (int i = 0; i < 12; i++) {
+        vars[i + 1] = prm[i];
+        f.size[i + 1] = np[i];
+        f.has[i + 1] = true;
+    }
+    av_fd_check(name, &f, vars, gp);
+    free(g);
+}
+
+TEST(test_nn_backward__encoder_post_relu_seq) { run_encoder("encoder_post_relu_seq"); }
+TEST(test_nn_backward__encoder_post_gelu_batch_first)
+{
+    run_encoder("encoder_post_gelu_batch_first");
+}
+TEST(test_nn_backward__encoder_pre_relu_batch_first)
+{
+    run_encoder("encoder_pre_relu_batch_first");
+}
+TEST(test_nn_backward__encoder_pre_gelu_seq) { run_encoder("encoder_pre_gelu_seq"); }
+TEST(test_nn_backward__encoder_post_relu_train) { run_encoder("encoder_post_relu_train"); }
+TEST(test_nn_backward__encoder_pre_gelu_train_batch_first)
+{
+    run_encoder("encoder_pre_gelu_train_batch_first");
+}
+
 __attribute__((destructor)) static void free_fixture(void)
 {
     ckpt_doc_free(g_doc);
+    ckpt_doc_free(g_doc_attn);
 }
 
 TEST_MAIN()
