@@ -379,6 +379,9 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
             ckpt__mem_free(&doc->mem, L.keys, L.keys_cap * sizeof(*L.keys));
         if (L.by_entry)
             ckpt__mem_free(&doc->mem, L.by_entry, L.by_entry_n * sizeof(*L.by_entry));
+        if (L.by_num)
+            ckpt__mem_free(&doc->mem, L.by_num,
+                           (L.by_num_n ? L.by_num_n : 1) * sizeof(*L.by_num));
         held_release(h);
         doc->release = NULL;
         return doc;
@@ -452,6 +455,8 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
         ckpt__mem_free(&doc->mem, L.keys, L.keys_cap * sizeof(*L.keys));
     if (L.by_entry)
         ckpt__mem_free(&doc->mem, L.by_entry, L.by_entry_n * sizeof(*L.by_entry));
+    if (L.by_num)
+        ckpt__mem_free(&doc->mem, L.by_num, (L.by_num_n ? L.by_num_n : 1) * sizeof(*L.by_num));
     if (opts->mode == CKPT_LOAD_LAZY) {
         doc->fetch = lazy_fetch;
         doc->fetch_ctx = h;
@@ -468,6 +473,8 @@ fail:
         ckpt__mem_free(&doc->mem, L.keys, L.keys_cap * sizeof(*L.keys));
     if (L.by_entry)
         ckpt__mem_free(&doc->mem, L.by_entry, L.by_entry_n * sizeof(*L.by_entry));
+    if (L.by_num)
+        ckpt__mem_free(&doc->mem, L.by_num, (L.by_num_n ? L.by_num_n : 1) * sizeof(*L.by_num));
     ckpt__error_set_file(err, src->label);
     ckpt_doc_free(doc);
     return NULL;

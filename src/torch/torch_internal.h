@@ -95,6 +95,9 @@ typedef struct tload {
     /* zip format: storage by record (entry index), so each pid costs one lookup */
     ckpt_storage **by_entry;
     size_t by_entry_n;
+    /* records named data/<n> by their number n (torch's keys are 0, 1, 2, ...) */
+    const ckpt_zip_entry **by_num;
+    size_t by_num_n;
     /* storage key -> storage */
     st_entry *keys;
     size_t nkeys, keys_cap;

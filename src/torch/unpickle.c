@@ -774,6 +774,39 @@ static ckpt_obj *lg_fail(tload *L, int code, int op, uint64_t off, ckpt_error *e
     return NULL;
 }
 
+/* A canonical decimal ("0", "17"; no sign, no leading zero) below `limit`, or -1. */
+static long canonical_index(const char *s, size_t n, size_t limit)
+{
+    if (n == 0 || n > 12 || (n > 1 && s[0] == '0'))
+        return -1;
+    size_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (size_t)(s[i] - '0');
+    }
+    return v < limit ? (long)v : -1;
+}
+
+/* data/<n> records by n, built once per load: one array lookup per storage */
+static int build_by_num(tload *L, ckpt_doc *doc)
+{
+    size_t n = ckpt_zip_count(L->zip);
+    L->by_num_n = n;
+    L->by_num = ckpt__mem_calloc(&doc->mem, (n ? n : 1) * sizeof(*L->by_num));
+    if (!L->by_num)
+        return CKPT_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const ckpt_zip_entry *e = ckpt_zip_entry_at(L->zip, i);
+        if (!e->record || strncmp(e->record, "data/", 5) != 0)
+            continue;
+        long v = canonical_index(e->record + 5, strlen(e->record + 5), n);
+        if (v >= 0)
+            L->by_num[v] = e;
+    }
+    return 0;
+}
+
 static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, int op,
                                         uint64_t off, ckpt_error *err)
 {
@@ -835,7 +868,12 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
         memcpy(zrec, "data/", 5);
         memcpy(zrec + 5, key->u.s.p, kl);
         zrec[5 + kl] = '\0';
-        ze = ckpt_zip_find(L->zip, zrec);
+        if (!L->by_num && build_by_num(L, doc) < 0)
+            return nomem_null(doc, err, off);
+        long num = canonical_index(key->u.s.p, key->u.s.n, L->by_num_n);
+        ze = num >= 0 ? L->by_num[num] : NULL;
+        if (!ze)
+            ze = ckpt_zip_find(L->zip, zrec);
         if (!ze) {
             FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage record %s is missing from the archive",
                   op_name(op), zrec);
@@ -983,7 +1021,12 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
         memcpy(zrec, "data/", 5);
         memcpy(zrec + 5, key->u.s.p, kl);
         zrec[5 + kl] = '\0';
-        ze = ckpt_zip_find(L->zip, zrec);
+        if (!L->by_num && build_by_num(L, doc) < 0)
+            return nomem_null(doc, err, off);
+        long num = canonical_index(key->u.s.p, key->u.s.n, L->by_num_n);
+        ze = num >= 0 ? L->by_num[num] : NULL;
+        if (!ze)
+            ze = ckpt_zip_find(L->zip, zrec);
         if (!ze) {
             FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage record %s is missing from the archive",
                   op_name(op), zrec);
