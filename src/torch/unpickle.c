@@ -807,6 +807,45 @@ static int build_by_num(tload *L, ckpt_doc *doc)
     return 0;
 }
 
+/* A new storage named `key`, restored to its map_location target (or kept at
+ * its saved tag), shared by the zip and legacy persistent ids. */
+static ckpt_storage *new_storage(tload *L, ckpt_doc *doc, const ckpt_obj *key, const ckpt_obj *loc,
+                                 int dtype, bool untyped, uint64_t nbytes, uint64_t off,
+                                 ckpt_error *err)
+{
+    char where[128];
+    if (L->opts->keep_locations) {
+        snprintf(where, sizeof(where), "%s", loc->u.s.p);
+    } else if (L->last_tag && strcmp(L->last_tag, loc->u.s.p) == 0) {
+        memcpy(where, L->last_where, sizeof(where)); /* same tag as the last storage */
+    } else if (ckpt__map_location(L->opts, loc->u.s.p, where, sizeof(where), err) < 0) {
+        if (err && err->where == CKPT_WHERE_NONE) {
+            err->where = CKPT_WHERE_PICKLE;
+            err->offset = off;
+            snprintf(err->member, sizeof(err->member), "data.pkl");
+        }
+        return NULL;
+    }
+    if (!L->opts->keep_locations && (!L->last_tag || L->last_tag != loc->u.s.p)) {
+        L->last_tag = loc->u.s.p;
+        memcpy(L->last_where, where, sizeof(L->last_where));
+        L->last_loc = ckpt__arena_strndup(&doc->arena, where, strlen(where));
+        if (!L->last_loc) {
+            nomem_null(doc, err, off);
+            return NULL;
+        }
+    }
+    ckpt_storage *st = ckpt__storage_new(doc, dtype, untyped, nbytes);
+    if (!st || !(st->key = key->u.s.p) ||
+        !(st->location = L->opts->keep_locations
+                             ? ckpt__arena_strndup(&doc->arena, where, strlen(where))
+                             : L->last_loc)) {
+        nomem_null(doc, err, off);
+        return NULL;
+    }
+    return st;
+}
+
 static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, int op,
                                         uint64_t off, ckpt_error *err)
 {
@@ -860,33 +899,7 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
               (unsigned long long)L->src->size);
         return NULL;
     }
-    /* zip files: find the record first and key storages by it */
-    const ckpt_zip_entry *ze = NULL;
-    char zrec[300];
-    if (L->zip) {
-        size_t kl = key->u.s.n < sizeof(zrec) - 6 ? key->u.s.n : sizeof(zrec) - 6;
-        memcpy(zrec, "data/", 5);
-        memcpy(zrec + 5, key->u.s.p, kl);
-        zrec[5 + kl] = '\0';
-        if (!L->by_num && build_by_num(L, doc) < 0)
-            return nomem_null(doc, err, off);
-        long num = canonical_index(key->u.s.p, key->u.s.n, L->by_num_n);
-        ze = num >= 0 ? L->by_num[num] : NULL;
-        if (!ze)
-            ze = ckpt_zip_find(L->zip, zrec);
-        if (!ze) {
-            FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage record %s is missing from the archive",
-                  op_name(op), zrec);
-            return NULL;
-        }
-        if (!L->by_entry) {
-            L->by_entry_n = ckpt_zip_count(L->zip);
-            L->by_entry = ckpt__mem_calloc(&doc->mem, L->by_entry_n * sizeof(*L->by_entry));
-            if (!L->by_entry)
-                return nomem_null(doc, err, off);
-        }
-    }
-    ckpt_storage *st = ze ? L->by_entry[ckpt_zip_entry_index(L->zip, ze)] : key_find(L, key->u.s.p);
+    ckpt_storage *st = key_find(L, key->u.s.p);
     if (st) {
         if (st->entry) {
             FAILP(L, CKPT_E_FORMAT, op, off,
@@ -901,35 +914,9 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
             return NULL;
         }
     } else {
-        char where[128];
-        if (L->opts->keep_locations) {
-            snprintf(where, sizeof(where), "%s", loc->u.s.p);
-        } else if (L->last_tag && strcmp(L->last_tag, loc->u.s.p) == 0) {
-            memcpy(where, L->last_where, sizeof(where)); /* same tag as the last storage */
-        } else if (ckpt__map_location(L->opts, loc->u.s.p, where, sizeof(where), err) < 0) {
-            if (err && err->where == CKPT_WHERE_NONE) {
-                err->where = CKPT_WHERE_PICKLE;
-                err->offset = off;
-                snprintf(err->member, sizeof(err->member), "data.pkl");
-            }
-            return NULL;
-        }
-        if (!L->opts->keep_locations && (!L->last_tag || L->last_tag != loc->u.s.p)) {
-            L->last_tag = loc->u.s.p;
-            memcpy(L->last_where, where, sizeof(L->last_where));
-            L->last_loc = ckpt__arena_strndup(&doc->arena, where, strlen(where));
-            if (!L->last_loc)
-                return nomem_null(doc, err, off);
-        }
-        st = ckpt__storage_new(doc, dtype, untyped, nbytes);
-        if (!st || !(st->key = key->u.s.p) ||
-            !(st->location = L->opts->keep_locations
-                                 ? ckpt__arena_strndup(&doc->arena, where, strlen(where))
-                                 : L->last_loc) ||
-            (!ze && key_add(L, st->key, st) < 0))
-            return nomem_null(doc, err, off);
-        if (ze)
-            L->by_entry[ckpt_zip_entry_index(L->zip, ze)] = st;
+        st = new_storage(L, doc, key, loc, dtype, untyped, nbytes, off, err);
+        if (!st || key_add(L, st->key, st) < 0)
+            return st ? nomem_null(doc, err, off) : NULL;
     }
     if (view->type != CKPT_T_NONE) {
         ckpt_obj *vkey = NULL, *voff = NULL, *vsize = NULL;
@@ -1063,33 +1050,9 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
                   (long long)numel->u.i);
             return NULL;
         }
-        char where[128];
-        if (L->opts->keep_locations) {
-            snprintf(where, sizeof(where), "%s", loc->u.s.p);
-        } else if (L->last_tag && strcmp(L->last_tag, loc->u.s.p) == 0) {
-            memcpy(where, L->last_where, sizeof(where)); /* same tag as the last storage */
-        } else if (ckpt__map_location(L->opts, loc->u.s.p, where, sizeof(where), err) < 0) {
-            if (err && err->where == CKPT_WHERE_NONE) {
-                err->where = CKPT_WHERE_PICKLE;
-                err->offset = off;
-                snprintf(err->member, sizeof(err->member), "data.pkl");
-            }
-            return NULL;
-        }
-        if (!L->opts->keep_locations && (!L->last_tag || L->last_tag != loc->u.s.p)) {
-            L->last_tag = loc->u.s.p;
-            memcpy(L->last_where, where, sizeof(L->last_where));
-            L->last_loc = ckpt__arena_strndup(&doc->arena, where, strlen(where));
-            if (!L->last_loc)
-                return nomem_null(doc, err, off);
-        }
-        st = ckpt__storage_new(doc, dtype, untyped, nbytes);
-        if (!st || !(st->key = key->u.s.p) ||
-            !(st->location = L->opts->keep_locations
-                                 ? ckpt__arena_strndup(&doc->arena, where, strlen(where))
-                                 : L->last_loc) ||
-            (!ze && key_add(L, st->key, st) < 0))
-            return nomem_null(doc, err, off);
+        st = new_storage(L, doc, key, loc, dtype, untyped, nbytes, off, err);
+        if (!st || (!ze && key_add(L, st->key, st) < 0))
+            return st ? nomem_null(doc, err, off) : NULL;
         if (ze)
             L->by_entry[ckpt_zip_entry_index(L->zip, ze)] = st;
         st->file_offset = e ? e->data_offset : 0;
