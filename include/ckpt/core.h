@@ -326,6 +326,13 @@ CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires
  * `fn` returns 0 to go on, > 0 to stop early (returned as is), < 0 to fail.
  * Cycles and nesting deeper than 1000 fail with CKPT_E_LIMIT.
  */
+/*
+ * Python's repr of a value into `buf` (truncated to `n` bytes): 1.0, 'a', (1, 'x'),
+ * torch.float32, ... With `bare_str` a str is written without quotes - the
+ * spelling of one key-path component.  Returns `buf`.
+ */
+CKPT_API const char *ckpt_obj_repr(const ckpt_obj *o, bool bare_str, char *buf, size_t n);
+
 typedef int (*ckpt_tensor_visit_fn)(void *payload, const char *key, const ckpt_obj *tensor);
 CKPT_API int ckpt_walk_tensors(const ckpt_obj *root, ckpt_tensor_visit_fn fn, void *payload,
                                ckpt_error *err);

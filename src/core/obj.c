@@ -1057,24 +1057,3 @@ const char *ckpt_version(void)
         CKPT_VERSION_PATCH);
 }
 
-/* Shortest repr that round-trips, as Python's float repr. */
-void ckpt__float_repr(double v, char *buf, size_t n)
-{
-    if (isnan(v)) {
-        snprintf(buf, n, "nan");
-        return;
-    }
-    if (isinf(v)) {
-        snprintf(buf, n, v < 0 ? "-inf" : "inf");
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    /* Python writes 1.0 not 1, and 1e+16 for large values; keep a ".0" when
-     * the %g output looks like an integer without exponent. */
-    if (!strchr(buf, '.') && !strchr(buf, 'e') && !strchr(buf, 'n') && strlen(buf) + 3 < n)
-        strcat(buf, ".0");
-}

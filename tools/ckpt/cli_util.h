@@ -38,8 +38,6 @@ ckpt_obj *cli_replace_path(ckpt_doc *doc, const ckpt_obj *root, const cli_step *
 
 /* Text of a dict key inside a key path (str bare, int decimal, Python repr otherwise). */
 void cli_key_text(const ckpt_obj *k, char *buf, size_t n);
-/* Python repr of a float (shortest round trip: 0.1, 1e-05, 3.0, inf, nan). */
-void cli_float_repr(double v, char *buf, size_t n);
 /* Python-like text of a scalar node (None, bool, int, float, complex, str, bytes, dtype,
  * device, torch.Size, global); strings quoted, cut to `n` bytes with "…". */
 void cli_value_text(const ckpt_obj *o, char *buf, size_t n);
