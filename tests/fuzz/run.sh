@@ -22,6 +22,8 @@ CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 for h in $harnesses; do
   cmake --build "$build" -j"$(nproc)" --target "fuzz_$h" >/dev/null
 done
+[ -d "$root/../shared/fixtures/real/torch_zip" ] ||
+  echo "note: ../shared/fixtures/real/torch_zip is absent: seeding from the committed files only"
 status=0
 for h in $harnesses; do
   work="$build/corpus/$h"

@@ -1,5 +1,6 @@
 /* tests/util/testutil.c - harness runner and shared helpers. */
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "util/test.h"
 
@@ -7,6 +8,24 @@
 static test_case cases[MAX_CASES];
 static int ncases;
 int test_failures;
+static char skip_reason[512]; /* non-empty: the running case was skipped */
+
+void test_skip(const char *reason)
+{
+    if (!skip_reason[0])
+        snprintf(skip_reason, sizeof(skip_reason), "%s", reason);
+}
+
+int test_have_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 1;
+    char why[512];
+    snprintf(why, sizeof(why), "folder %s is absent (a corpus kept outside the repository)", dir);
+    test_skip(why);
+    return 0;
+}
 
 void test_register(const char *name, test_fn fn)
 {
@@ -16,7 +35,7 @@ void test_register(const char *name, test_fn fn)
 
 int test_main(int argc, char **argv)
 {
-    int ran = 0;
+    int ran = 0, skipped = 0;
     for (int i = 0; i < ncases; i++) {
         if (argc > 1) {
             int want = 0;
@@ -27,19 +46,27 @@ int test_main(int argc, char **argv)
                 continue;
         }
         int before = test_failures;
+        skip_reason[0] = '\0';
         cases[i].fn();
         ran++;
-        printf("%s %s\n", test_failures == before ? "ok  " : "FAIL", cases[i].name);
+        if (test_failures != before)
+            printf("FAIL %s\n", cases[i].name);
+        else if (skip_reason[0])
+            printf("SKIPPED: %s: %s\n", cases[i].name, skip_reason);
+        else
+            printf("ok   %s\n", cases[i].name);
+        skipped += test_failures == before && skip_reason[0];
     }
     if (ran == 0) {
         fprintf(stderr, "no test case matched\n");
         return 2;
     }
-    return test_failures ? 1 : 0;
+    return test_failures ? 1 : skipped ? TEST_SKIP_CODE : 0;
 }
 
 unsigned char *test_read_file(const char *path, size_t *len)
 {
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;

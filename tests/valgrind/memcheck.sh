@@ -2,7 +2,8 @@
 # tests/valgrind/memcheck.sh CKPT - valgrind memcheck over the CLI on every fixture:
 # committed torch fixtures, the real-world files in ../shared/fixtures/real, and the
 # hostile corpus.  Any memcheck error or byte definitely lost fails the test; the
-# CLI's own exit status (0 ok, 1 finding, 2 error) is expected to vary.
+# CLI's own exit status (0 ok, 1 finding, 2 error) is expected to vary.  Without
+# ../shared/fixtures/real it checks the rest, then exits 77 (skipped) naming the folder.
 set -u
 ckpt=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,4 +37,11 @@ runs=$((${#files[@]} * 2))
 fail=$(printf '%s\n' "$log" | grep -c '^FAIL' || true)
 [ -n "$log" ] && printf '%s\n' "$log"
 echo "valgrind memcheck: $runs runs (ckpt ls and ckpt scan) over ${#files[@]} files, $fail with errors or leaks"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] || exit 1
+# the real-world corpus lives outside the repository: without it the run is partial,
+# which CTest reports as skipped (SKIP_RETURN_CODE 77), never as passed
+if [ ! -d "$root/../shared/fixtures/real" ]; then
+    echo "SKIPPED: valgrind_cli_fixtures: folder ../shared/fixtures/real is absent" \
+         "(the real-world corpus beside the checkout); the committed files passed"
+    exit 77
+fi

@@ -223,10 +223,16 @@ TEST(test_torch_hostile__scan_agrees_with_weights_only_load)
     int checked = 0, bad = 0;
     bad += agree("tests/fixtures/torch", &checked);
     bad += agree("tests/fixtures/legacy", &checked);
+    printf("committed fixtures: %d files checked\n", checked);
+    CHECK(checked >= 25);
+    CHECK_EQ_INT(bad, 0);
+    SKIP_UNLESS_DIR("../shared/fixtures/real");
+    checked = 0;
     bad += agree("../shared/fixtures/real/torch_zip", &checked);
     bad += agree("../shared/fixtures/real/torch_legacy", &checked);
     bad += agree("../shared/fixtures/real/negative", &checked);
-    CHECK(checked >= 30);
+    printf("real-world corpus: %d files checked\n", checked);
+    CHECK(checked >= 25);
     CHECK_EQ_INT(bad, 0);
 }
 
