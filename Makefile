@@ -15,17 +15,23 @@ build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+demo:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory build
 	@examples/demo.sh $(BUILD)
 
 # every tier: unit, fixtures, live interop with torch, real-world corpus, CLI,
-# hostile input (corpus, fuzz replay, valgrind memcheck over the CLI); then the
-# unit tier again under ASan + UBSan, and a 30-second libFuzzer smoke per harness
+# hostile input (corpus, fuzz replay, valgrind memcheck over the CLI), a clean clone
+# with no ../shared (tests/fresh); the reasons of skipped tests (the real-world corpus
+# ../shared/fixtures/real is absent); clang-format; then the unit tier again under
+# ASan + UBSan, and a 30-second libFuzzer smoke per harness
 test:
 	@scripts/deps.sh test
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+	@cd $(BUILD) && { ctest --output-on-failure -j $(JOBS) -LE slow; rc=$$?; \
+	  grep -h '^SKIPPED: ' Testing/Temporary/LastTest.log || true; exit $$rc; }
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory asan
 	@tests/fuzz/run.sh smoke
 
@@ -37,7 +43,7 @@ test-fast: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
 asan:
-	@scripts/deps.sh build
+	@scripts/deps.sh test
 	@CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCKPT_SANITIZE=address,undefined >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -L "unit|cli"

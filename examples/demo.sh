@@ -60,7 +60,7 @@ if [ -z "$digits" ]; then
              echo /usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz)
 fi
 if [ ! -f "$digits" ]; then
-    echo "demo: $digits is missing: apt-get install python3-sklearn (scripts/deps.sh build)" >&2
+    echo "demo: $digits is missing: apt-get install python3-sklearn (scripts/deps.sh demo)" >&2
     exit 1
 fi
 rm -rf "$run_dir"

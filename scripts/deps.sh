@@ -3,14 +3,22 @@
 # Installs them when run as root; otherwise prints the exact command and fails.
 set -euo pipefail
 
-pkgs_build="cmake make gcc pkg-config libdeflate-dev libcjson-dev libopenblas-dev python3-sklearn"
-pkgs_test="python3 python3-torch python3-numpy clang valgrind libclang-rt-14-dev"
+# build: compile the library, the CLI, the examples and the tests
+pkgs_build="cmake make gcc pkg-config libdeflate-dev libcjson-dev libopenblas-dev"
+# demo (examples/demo.sh): the 8x8 digits (python3-sklearn's digits.csv.gz), and
+# /usr/bin/python3 with torch and numpy for the final check of the trained checkpoint
+pkgs_demo="python3 python3-torch python3-numpy python3-sklearn"
+# test (make test): every tier - torch interop, the digits, clang for ASan/UBSan and
+# libFuzzer, valgrind, g++ for the C++ header checks, git for the clean-clone tier
+# (tests/fresh), clang-format for format-check
+pkgs_test="$pkgs_demo clang libclang-rt-14-dev valgrind g++ git clang-format"
 pkgs_bench="python3 python3-torch python3-numpy"
 
 want=""
 for tier in "$@"; do
     case "$tier" in
         build) want="$want $pkgs_build" ;;
+        demo) want="$want $pkgs_build $pkgs_demo" ;;
         test) want="$want $pkgs_build $pkgs_test" ;;
         bench) want="$want $pkgs_build $pkgs_bench" ;;
         *) echo "deps.sh: unknown tier $tier" >&2; exit 2 ;;

@@ -113,7 +113,7 @@ add_test(NAME interop_optim
 set_tests_properties(interop_optim PROPERTIES LABELS "interop" TIMEOUT 600)
 
 # training that resumes exactly (issue 6): tests/interop/train_tool.c on the 8x8
-# digits of Debian's python3-sklearn (scripts/deps.sh build)
+# digits of Debian's python3-sklearn (scripts/deps.sh demo, test)
 find_file(CKPT_DIGITS digits.csv.gz
           PATHS /usr/lib/python3/dist-packages/sklearn/datasets/data NO_DEFAULT_PATH)
 if(NOT CKPT_DIGITS)
