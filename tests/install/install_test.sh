@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/install/install_test.sh BUILD SRC - the installed package, used from outside
-# (CTest install_consumer).  `cmake --install BUILD` into a temporary prefix, then two
-# programs that use only the public headers - examples/multi_model.c and the C snippet
-# of README.md - are built against that prefix four ways and run:
+# (CTest install_consumer).  `cmake --install BUILD` into a temporary prefix, then the
+# programs that use only the public headers - examples/multi_model.c,
+# examples/data_parallel.c and the C snippet of README.md - are built against that
+# prefix four ways and run (the snippet opens a model.pth torch writes):
 #   1. CMake find_package(ckpt): ckpt::ckpt (shared) and ckpt::ckpt_static
 #   2. pkg-config --cflags --libs ckpt (shared)
 #   3. pkg-config --static --libs ckpt with libckpt.a: every library the static link
@@ -34,7 +35,8 @@ echo "installed: ${cfg#"$prefix"/}, ${pc#"$prefix"/}, $(cd "$libdir" && ls libck
 
 # the programs, copied out of the tree
 mkdir -p "$work"
-cp "$src/tests/install/CMakeLists.txt" "$src/examples/multi_model.c" "$work/"
+cp "$src/tests/install/CMakeLists.txt" "$src/examples/multi_model.c" \
+   "$src/examples/data_parallel.c" "$work/"
 {
     echo "/* the C snippet of README.md, in a main() */"
     echo "#include <stdio.h>"
@@ -63,10 +65,12 @@ check_includes() { # no compile line may point into the source tree
         fail "$2: a compile line names the source tree $src"
     fi
 }
-run_all() { # run_all LABEL DIR: run both programs built one way
+run_all() { # run_all LABEL DIR shared|static: run the programs built one way
     local label=$1 dir=$2
     (cd "$tmp" && rm -f multi.pt && "$dir/multi_model_$3" "$tmp/multi.pt" >"$tmp/run.log" 2>&1) ||
         { cat "$tmp/run.log"; fail "$label: multi_model"; }
+    (cd "$tmp" && rm -f dp.pt && "$dir/data_parallel_$3" --demo "$tmp/dp.pt" >"$tmp/run.log" 2>&1) ||
+        { cat "$tmp/run.log"; fail "$label: data_parallel"; }
     if [ $pyok = 1 ]; then
         (cd "$work" && rm -f copy.pth && "$dir/readme_$3" >"$tmp/run.log" 2>&1) ||
             { cat "$tmp/run.log"; fail "$label: the README snippet"; }
@@ -103,7 +107,7 @@ echo "pkg-config --libs: $libs"
 echo "pkg-config --static --libs: $slibs"
 case " $cflags $libs $slibs " in *"$src"*) fail "pkg-config names the source tree" ;; esac
 mkdir -p "$work/pc"
-for p in multi_model readme; do
+for p in multi_model data_parallel readme; do
     # shellcheck disable=SC2086
     "$cc" -std=c11 -Wall -Wextra -Werror $cflags "$work/$p.c" -o "$work/pc/${p}_shared" $libs \
         -Wl,-rpath,"$libdir" || fail "pkg-config: $p (shared)"
