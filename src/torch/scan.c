@@ -687,6 +687,10 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
             }
             p = owned;
         }
+        if (ent->local_name_differs)
+            add(sc, stream, ent->header_offset, 0, "<zip>", "local header name differs",
+                CKPT_SCAN_ALLOWED,
+                "reported, not fatal: torch reads members by their central-directory name");
         uint32_t crc = ckpt_crc32(0, p, (size_t)ent->size);
         if (crc != ent->crc32 && ent->crc32 != 0)
             add(sc, stream, 0, 0, "<zip>", "CRC-32 mismatch", CKPT_SCAN_ALLOWED,
