@@ -20,9 +20,20 @@
 
 #define DEFAULT_MAX_ENTRIES (16u * 1024u * 1024u)
 #define DEFAULT_MAX_INFLATED (4ull * 1024u * 1024u * 1024u)
-/* miniz scans 4096-byte blocks backwards (3 bytes of overlap) until it has looked
- * at least 65535 + 22 bytes back: its reach is 4096 + 16 * 4093 bytes */
-#define EOCD_SEARCH (4096u + 16u * 4093u)
+/* The first offset torch's reader (miniz 2.1, caffe2/serialize) searches for the
+ * end record.  It reads 4096-byte blocks backwards, each 4093 bytes before the
+ * last, and gives up after the block that reaches 65535 + 22 bytes back or the
+ * start of the file; a block start under 4093 makes its next start wrap around
+ * (unsigned arithmetic), so the search ends there, short of the file's start. */
+static uint64_t eocd_floor(uint64_t size)
+{
+    if (size <= 4096)
+        return 0;
+    uint64_t c = size - 4096;
+    while (c != 0 && size - c < CKPT_ZIP_SAT16 + CKPT_ZIP_EOCD_LEN && c >= 4093)
+        c -= 4093;
+    return c;
+}
 #define CRC_CHUNK (256u * 1024u)
 
 struct ckpt_zip {
@@ -136,8 +147,8 @@ static int find_end(ckpt_zip *z, const ckpt_zip_opts *opts, zip_end *out, ckpt_e
                      (unsigned long long)src->size);
         goto fail;
     }
-    tail_len = src->size < EOCD_SEARCH ? (size_t)src->size : (size_t)EOCD_SEARCH;
-    uint64_t tail_off = src->size - tail_len;
+    uint64_t tail_off = eocd_floor(src->size);
+    tail_len = (size_t)(src->size - tail_off);
     const uint8_t *tail = NULL;
     if (src->base) {
         tail = src->base + tail_off;
@@ -153,8 +164,8 @@ static int find_end(ckpt_zip *z, const ckpt_zip_opts *opts, zip_end *out, ckpt_e
         tail = tailbuf;
     }
     /* torch's reader (miniz, caffe2/serialize) takes the LAST end-record
-     * signature that has at least 22 bytes after it, searching back at most
-     * MINIZ_EOCD_REACH bytes from the end, and never looks at the comment
+     * signature that has at least 22 bytes after it, searching back to
+     * eocd_floor(), and never looks at the comment
      * length.  Resolve the same record, so that ckpt and torch read the same
      * central directory; then refuse what could make other readers differ. */
     size_t i = tail_len - CKPT_ZIP_EOCD_LEN;
