@@ -13,7 +13,8 @@
 #define MAX_EXT (1u << 20) /* bytes of one extension header's data ckpt reads */
 #define MAX_CHAIN 64       /* extension headers before one member */
 
-#define FAILT(err, code, off, ...) CKPT_FAIL_AT((err), (code), CKPT_WHERE_FILE, NULL, (off), __VA_ARGS__)
+#define FAILT(err, code, off, ...)                                                           \
+    CKPT_FAIL_AT((err), (code), CKPT_WHERE_FILE, NULL, (off), __VA_ARGS__)
 
 /* ASCII whitespace as Python's str.strip() sees it. */
 static bool py_space(uint8_t c)

@@ -221,7 +221,7 @@ def main():
         r = ref[p]
         why = compare(p, r, ck)
         key = "%s/%s" % (r["kind"], "ok" if r["ok"] else "refused")
-        if r["kind"] == "zip" and r["ok"]:
+        if r["kind"] == "zip":
             key += "/ckpt-%s" % ("reads" if ck.get("ok") else "refuses")
         if r["kind"] == "tar" and r["ok"]:
             key += "/ckpt-%s" % ck["walk"]
