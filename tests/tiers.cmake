@@ -155,3 +155,18 @@ add_test(NAME interop_train_amp
                  --tool $<TARGET_FILE:train_amp_tool> --data ${CKPT_DIGITS}
                  --workdir ${CKPT_TRAIN_WORK}/amp)
 set_tests_properties(interop_train_amp PROPERTIES LABELS "interop" TIMEOUT 300)
+
+# container differential (issue 9 item 4): the bytes torch's zip reader (miniz)
+# and Python's tarfile resolve as data.pkl / storages / pickles, against ckpt's
+# readers, over the fuzz corpora, the hostile corpus and generated tricky archives
+add_executable(container_tool ${CKPT_INTEROP_DIR}/container_tool.c)
+target_compile_options(container_tool PRIVATE ${CKPT_WARNINGS})
+target_compile_definitions(container_tool PRIVATE _POSIX_C_SOURCE=200809L)
+target_include_directories(container_tool PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(container_tool PRIVATE ckpt_static m)
+add_test(NAME interop_container_differential
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/container_differential.py
+                 --tool $<TARGET_FILE:container_tool>
+                 --workdir ${CMAKE_CURRENT_BINARY_DIR}/container_work
+                 ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus ${PROJECT_SOURCE_DIR}/tests/hostile)
+set_tests_properties(interop_container_differential PROPERTIES LABELS "interop" TIMEOUT 600)

@@ -43,6 +43,8 @@ typedef struct ckpt_zip_entry {
     uint64_t size;           /* uncompressed size */
     uint64_t header_offset;  /* local header offset */
     uint64_t data_offset;    /* first data byte (from the local header) */
+    bool local_name_differs; /* the local header names it otherwise: read, as torch does,
+                                by its central-directory name (a finding for scanners) */
 } ckpt_zip_entry;
 
 typedef struct ckpt_zip_opts {
@@ -56,8 +58,12 @@ typedef struct ckpt_zip_opts {
  * Open the archive in `src` (which must outlive the reader).  Fails with
  * CKPT_E_FORMAT naming the byte offset when the end records, the central
  * directory or any local header is malformed, when entries overlap, are
- * duplicated, or a name contains "..", or when the first entry has no
- * "<prefix>/" folder.
+ * duplicated (or differ only in case: lookups ignore ASCII case, as torch's
+ * reader does), or a name contains "..", or when an entry is not under the
+ * first entry's "<prefix>/" folder (unless opts->flat).  The end record is the
+ * one torch's reader (miniz) takes: the last signature with 22 bytes after it;
+ * a signature in the last 21 bytes, or a comment running past the end of the
+ * file, is refused.
  */
 CKPT_API ckpt_zip *ckpt_zip_open(const ckpt_source *src, const ckpt_zip_opts *opts,
                                  const ckpt_alloc *alloc, ckpt_error *err);

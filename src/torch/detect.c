@@ -8,6 +8,7 @@
 
 #include "core/bytes.h"
 #include "core/err.h"
+#include "torch/tar.h"
 #include "torch_internal.h"
 
 #define HEAD 512
@@ -49,28 +50,6 @@ static bool legacy_magic(const uint8_t *p, size_t n)
         return n >= i + 2 && p[i] == '\n' && p[i + 1] == '.';
     }
     return false;
-}
-
-static uint64_t octal(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-    while (i < n && p[i] == ' ')
-        i++;
-    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
-        v = v * 8 + (uint64_t)(p[i] - '0');
-    return v;
-}
-
-/* A ustar header block with a valid checksum? */
-static bool tar_header(const uint8_t *b, size_t n)
-{
-    if (n < 512 || memcmp(b + 257, "ustar", 5) != 0)
-        return false;
-    uint64_t sum = 0;
-    for (size_t i = 0; i < 512; i++)
-        sum += (i >= 148 && i < 156) ? (uint64_t)' ' : b[i];
-    return octal(b + 148, 8) == sum;
 }
 
 static bool all_text(const uint8_t *p, size_t n)
@@ -352,11 +331,15 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         snprintf(why, n, "an archive of the torch preview release (PYTORCH1), not supported");
         return "torch-preview";
     }
-    if (legacy_magic(h, len)) {
-        snprintf(why, n, "a legacy torch.save stream (_use_new_zipfile_serialization=False)");
-        return "torch-legacy";
+    /* torch.load tries tarfile before the legacy stream (tar.h): a file that
+     * Python's tarfile opens is a tar whatever its first pickle says */
+    int tar = ckpt__tar_probe(src);
+    if (tar == CKPT__TAR_EMPTY) {
+        snprintf(why, n, "512 zero bytes: Python's tarfile (which torch.load tries first) "
+                 "reads it as an empty tar archive");
+        return "tar";
     }
-    if (tar_header(h, len)) {
+    if (tar == CKPT__TAR_YES && len >= 512) {
         char name[101];
         memcpy(name, h, 100);
         name[100] = '\0';
@@ -368,6 +351,10 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         }
         snprintf(why, n, "a tar archive whose first member is '%.60s', not a torch file", name);
         return "tar";
+    }
+    if (legacy_magic(h, len)) {
+        snprintf(why, n, "a legacy torch.save stream (_use_new_zipfile_serialization=False)");
+        return "torch-legacy";
     }
     if (has_prefix(h, len, "GGUF") && len >= 8) {
         uint32_t v = ckpt_rd_u32le(h + 4);

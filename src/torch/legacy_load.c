@@ -17,6 +17,7 @@
 #include "core/bytes.h"
 #include "core/checked.h"
 #include "core/err.h"
+#include "torch/tar.h"
 #include "torch_internal.h"
 
 #define MAGIC_LEN 10
@@ -549,161 +550,41 @@ static ckpt_obj *tw_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int
     return NULL;
 }
 
-static uint64_t tar_octal(const uint8_t *p, size_t n, bool *ok)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-    *ok = true;
-    if (p[0] & 0x80) { /* base-256 (GNU) */
-        if (p[0] != 0x80)
-            *ok = false;
-        for (i = 1; i < n; i++) {
-            if (v >> 55)
-                *ok = false;
-            v = (v << 8) | p[i];
-        }
-        return v;
-    }
-    while (i < n && p[i] == ' ')
-        i++;
-    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++) {
-        if (v >> 60)
-            *ok = false;
-        v = v * 8 + (uint64_t)(p[i] - '0');
-    }
-    for (; i < n; i++)
-        if (p[i] != ' ' && p[i] != '\0')
-            *ok = false;
-    return v;
-}
-
-/* Parse "len key=value\n" PAX records for path and size. */
-static void pax_records(const uint8_t *p, size_t n, char *path, size_t pcap, uint64_t *size,
-                        bool *have_size)
-{
-    size_t i = 0;
-    while (i < n) {
-        size_t len = 0, j = i;
-        while (j < n && p[j] >= '0' && p[j] <= '9' && len < 1000000)
-            len = len * 10 + (size_t)(p[j++] - '0');
-        if (j >= n || p[j] != ' ' || len == 0 || len > n - i)
-            return;
-        const uint8_t *kv = p + j + 1, *end = p + i + len - 1; /* end: the '\n' */
-        const uint8_t *eq = memchr(kv, '=', (size_t)(end - kv));
-        if (eq) {
-            size_t kl = (size_t)(eq - kv), vl = (size_t)(end - eq - 1);
-            if (kl == 4 && memcmp(kv, "path", 4) == 0 && vl < pcap) {
-                memcpy(path, eq + 1, vl);
-                path[vl] = '\0';
-            } else if (kl == 4 && memcmp(kv, "size", 4) == 0) {
-                uint64_t v = 0;
-                bool ok = vl > 0 && vl < 20;
-                for (size_t k = 0; ok && k < vl; k++) {
-                    ok = eq[1 + k] >= '0' && eq[1 + k] <= '9';
-                    v = v * 10 + (uint64_t)(eq[1 + k] - '0');
-                }
-                if (ok) {
-                    *size = v;
-                    *have_size = true;
-                }
-            }
-        }
-        i += len;
-    }
-}
-
+/* The storages, tensors and pickle members, found as torch finds them: Python's
+ * tarfile lists every member first (tar.h), then getmember takes a name
+ * exactly.  Returns 1 when tarfile raises ReadError while listing: torch then
+ * abandons the tar and reads the file as a pickle stream from byte 0. */
 static int tar_members(tload *L, tar_member *m, ckpt_error *err)
 {
     static const char *const names[3] = {"storages", "tensors", "pickle"};
-    const ckpt_source *src = L->src;
-    uint64_t pos = 0, size = src->size;
-    char pax_path[256] = "";
-    uint64_t pax_size = 0;
-    bool have_pax_size = false;
-    uint8_t h[512];
-    while (pos < size) {
-        if (size - pos < 512)
-            return FAILF(err, CKPT_E_FORMAT, pos,
-                           "truncated tar file: a header at offset %llu needs 512 bytes, the "
-                           "file ends at %llu",
-                           (unsigned long long)pos, (unsigned long long)size);
-        CKPT_TRY(ckpt_source_read(src, pos, h, 512, err));
-        bool zero = true;
-        uint64_t sum = 0;
-        for (size_t i = 0; i < 512; i++) {
-            zero = zero && h[i] == 0;
-            sum += (i >= 148 && i < 156) ? (uint64_t)' ' : h[i];
+    ckpt__tar_walk w;
+    ckpt__tar_member tm;
+    ckpt__tar_begin(&w, L->src, NULL);
+    int r;
+    while ((r = ckpt__tar_next(&w, &tm, err)) == 1) {
+        for (int k = 0; k < 3; k++) {
+            if (!ckpt__tar_named(&tm, names[k]))
+                continue;
+            if (!tm.data)
+                return FAILF(err, CKPT_E_UNSUPPORTED, tm.header_off,
+                             "tar member '%s' at offset %llu is a link, directory or device "
+                             "(type '%c'), not data",
+                             names[k], (unsigned long long)tm.header_off,
+                             tm.type ? tm.type : '0');
+            if (m[k].found)
+                return FAILF(err, CKPT_E_FORMAT, tm.header_off,
+                             "tar file has two '%s' members (the second at offset %llu)",
+                             names[k], (unsigned long long)tm.header_off);
+            m[k].found = true;
+            m[k].off = tm.data_off;
+            m[k].size = tm.size;
         }
-        if (zero)
-            break;
-        bool ok, ok2;
-        uint64_t want = tar_octal(h + 148, 8, &ok);
-        uint64_t msize = tar_octal(h + 124, 12, &ok2);
-        if (!ok || want != sum)
-            return FAILF(err, CKPT_E_FORMAT, pos,
-                           "tar header at offset %llu has a bad checksum (%llu)",
-                           (unsigned long long)pos, (unsigned long long)want);
-        if (!ok2)
-            return FAILF(err, CKPT_E_FORMAT, pos + 124,
-                           "tar header at offset %llu has a bad size field",
-                           (unsigned long long)pos);
-        char type = (char)h[156];
-        if (have_pax_size && type != 'x' && type != 'g')
-            msize = pax_size;
-        uint64_t data = pos + 512;
-        if (msize > size - data)
-            return FAILF(err, CKPT_E_FORMAT, pos,
-                           "truncated tar file: the member at offset %llu declares %llu "
-                           "bytes past the end of the file",
-                           (unsigned long long)pos, (unsigned long long)msize);
-        if (type == 'x' || type == 'g') {
-            if (type == 'x' && msize <= 65536) {
-                uint8_t *buf = ckpt__mem_alloc(&L->doc->mem, msize ? (size_t)msize : 1);
-                if (!buf)
-                    return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-                int rc = ckpt_source_read(src, data, buf, (size_t)msize, err);
-                if (rc == 0)
-                    pax_records(buf, (size_t)msize, pax_path, sizeof(pax_path), &pax_size,
-                                &have_pax_size);
-                ckpt__mem_free(&L->doc->mem, buf, msize ? (size_t)msize : 1);
-                CKPT_TRY(rc);
-            }
-        } else {
-            char name[512];
-            if (pax_path[0]) {
-                snprintf(name, sizeof(name), "%s", pax_path);
-            } else {
-                char pre[156], nm[101];
-                memcpy(pre, h + 345, 155);
-                pre[155] = '\0';
-                memcpy(nm, h, 100);
-                nm[100] = '\0';
-                if (pre[0] && memcmp(h + 257, "ustar", 5) == 0)
-                    snprintf(name, sizeof(name), "%s/%s", pre, nm);
-                else
-                    snprintf(name, sizeof(name), "%s", nm);
-            }
-            const char *nm = strncmp(name, "./", 2) == 0 ? name + 2 : name;
-            for (int k = 0; k < 3; k++) {
-                if (strcmp(nm, names[k]) != 0 || (type != '0' && type != '\0' && type != '7'))
-                    continue;
-                if (m[k].found)
-                    return FAILF(err, CKPT_E_FORMAT, pos,
-                                   "tar file has two '%s' members (the second at offset %llu)",
-                                   names[k], (unsigned long long)pos);
-                m[k].found = true;
-                m[k].off = data;
-                m[k].size = msize;
-            }
-            pax_path[0] = '\0';
-            have_pax_size = false;
-        }
-        uint64_t adv = (msize + 511) / 512 * 512;
-        pos = data + (adv < size - data ? adv : size - data);
     }
+    if (r < 0)
+        return w.read_error ? 1 : r;
     for (int k = 0; k < 3; k++)
         if (!m[k].found)
-            return FAILF(err, CKPT_E_FORMAT, size,
+            return FAILF(err, CKPT_E_FORMAT, L->src->size,
                            "tar file has no '%s' member (torch <= 0.1 files have storages, "
                            "tensors and pickle)",
                            names[k]);
@@ -911,7 +792,13 @@ static int load_tar(tload *L, ckpt_error *err)
 {
     tar_member m[3];
     memset(m, 0, sizeof(m));
-    CKPT_TRY(tar_members(L, m, err));
+    int found = tar_members(L, m, err);
+    if (found == 1) { /* torch.load catches the TarError and reads a pickle stream */
+        ckpt_error_clear(err);
+        L->format = TF_LEGACY;
+        return load_stream(L, err);
+    }
+    CKPT_TRY(found);
     tar_ctx t;
     memset(&t, 0, sizeof(t));
     t.L = L;

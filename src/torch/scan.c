@@ -8,6 +8,7 @@
 #include "core/bytes.h"
 #include "core/err.h"
 #include "core/utf8.h"
+#include "torch/tar.h"
 #include "torch_internal.h"
 
 typedef struct scanner {
@@ -687,6 +688,14 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
             }
             p = owned;
         }
+        if (ent->local_name_differs)
+            add(sc, stream, ent->header_offset, 0, "<zip>", "local header name differs",
+                CKPT_SCAN_ALLOWED,
+                "reported, not fatal: torch reads members by their central-directory name");
+        if (ent->local_name_differs)
+            add(sc, stream, ent->header_offset, 0, "<zip>", "local header name differs",
+                CKPT_SCAN_ALLOWED,
+                "reported, not fatal: torch reads members by their central-directory name");
         uint32_t crc = ckpt_crc32(0, p, (size_t)ent->size);
         if (crc != ent->crc32 && ent->crc32 != 0)
             add(sc, stream, 0, 0, "<zip>", "CRC-32 mismatch", CKPT_SCAN_ALLOWED,
@@ -739,25 +748,6 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
 
 /* ------------------------------------------------------------------ tar */
 
-static uint64_t tar_octal(const uint8_t *p, size_t n)
-{
-    if (p[0] & 0x80) { /* GNU base-256 */
-        uint64_t v = 0;
-        for (size_t i = 1; i < n; i++)
-            v = (v << 8) | p[i];
-        return v;
-    }
-    uint64_t v = 0;
-    for (size_t i = 0; i < n && p[i]; i++) {
-        if (p[i] == ' ')
-            continue;
-        if (p[i] < '0' || p[i] > '7')
-            break;
-        v = v * 8 + (uint64_t)(p[i] - '0');
-    }
-    return v;
-}
-
 /* storages/tensors members: pickles interleaved with raw records (spec 3.3). */
 static void scan_tar_records(scanner *sc, const char *stream, const uint8_t *p, size_t n,
                              bool tensors)
@@ -804,47 +794,51 @@ static void scan_tar_records(scanner *sc, const char *stream, const uint8_t *p, 
     ckpt_doc_free(doc);
 }
 
+/* Every member Python's tarfile lists (tar.h), by the name torch looks up. */
 static int scan_tar(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
     snprintf(sc->r->format, sizeof(sc->r->format), "tar");
-    size_t pos = 0;
-    while (pos + 512 <= n) {
-        const uint8_t *h = buf + pos;
-        if (h[0] == 0)
-            break;
-        char name[101];
-        memcpy(name, h, 100);
-        name[100] = '\0';
-        uint64_t size = tar_octal(h + 124, 12);
-        char type = (char)h[156];
-        pos += 512;
-        if (size > n - pos) {
-            mark_unreadable(sc, &(ckpt_error){.code = CKPT_E_FORMAT,
-                                              .msg = "tar member runs past the end"},
-                            label);
-            return 0;
-        }
+    ckpt_source src;
+    ckpt_source_init_mem(&src, buf, n, label);
+    ckpt__tar_walk w;
+    ckpt__tar_member m;
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    ckpt__tar_begin(&w, &src, NULL);
+    int r;
+    while ((r = ckpt__tar_next(&w, &m, &e)) == 1) {
+        if (!m.data || m.data_off > n || m.size > n - m.data_off)
+            continue; /* no data, or tarfile raises ReadError at the next step */
         char stream[192];
-        snprintf(stream, sizeof(stream), "%.60s%s%.100s", label, label[0] ? ":" : "", name);
-        if (type == '0' || type == '\0') {
-            const uint8_t *d = buf + pos;
-            if (strcmp(name, "pickle") == 0 || strcmp(name, "sys_info") == 0) {
-                scan_pickles(sc, stream, d, (size_t)size);
-                snprintf(sc->r->format, sizeof(sc->r->format), "torch tar (pre-1.0)");
-            } else if (strcmp(name, "storages") == 0 || strcmp(name, "tensors") == 0) {
-                scan_tar_records(sc, stream, d, (size_t)size, name[0] == 't');
-            } else if (size >= 2 && d[0] == 0x80 && d[1] <= 5) {
-                scan_pickles(sc, stream, d, (size_t)size);
-            }
+        snprintf(stream, sizeof(stream), "%.60s%s%.100s", label, label[0] ? ":" : "", m.name);
+        const uint8_t *d = buf + m.data_off;
+        size_t size = (size_t)m.size;
+        if (ckpt__tar_named(&m, "pickle") || ckpt__tar_named(&m, "sys_info")) {
+            scan_pickles(sc, stream, d, size);
+            snprintf(sc->r->format, sizeof(sc->r->format), "torch tar (pre-1.0)");
+        } else if (ckpt__tar_named(&m, "storages") || ckpt__tar_named(&m, "tensors")) {
+            scan_tar_records(sc, stream, d, size, m.name[0] == 't');
+        } else if (size >= 2 && d[0] == 0x80 && d[1] <= 5) {
+            scan_pickles(sc, stream, d, size);
         }
-        pos += (size_t)((size + 511) / 512 * 512);
+    }
+    if (r < 0 && w.read_error) {
+        /* torch.load catches the TarError and unpickles the file from byte 0 */
+        add(sc, label[0] ? label : "file", e.offset, 0, "<tar>",
+            "tar that Python's tarfile abandons", CKPT_SCAN_ALLOWED,
+            "torch.load then reads the file as a legacy pickle stream from byte 0");
+        scan_pickles(sc, label, buf, n);
+    } else if (r < 0) {
+        mark_unreadable(sc, &e, label);
     }
     return 0;
 }
 
 static bool is_tar(const uint8_t *buf, size_t n)
 {
-    return n >= 512 && memcmp(buf + 257, "ustar", 5) == 0;
+    ckpt_source src;
+    ckpt_source_init_mem(&src, buf, n, "");
+    return ckpt__tar_probe(&src) != CKPT__TAR_NOT;
 }
 
 static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_t n)

@@ -20,7 +20,20 @@
 
 #define DEFAULT_MAX_ENTRIES (16u * 1024u * 1024u)
 #define DEFAULT_MAX_INFLATED (4ull * 1024u * 1024u * 1024u)
-#define EOCD_SEARCH (CKPT_ZIP_SAT16 + CKPT_ZIP_EOCD_LEN)
+/* The first offset torch's reader (miniz 2.1, caffe2/serialize) searches for the
+ * end record.  It reads 4096-byte blocks backwards, each 4093 bytes before the
+ * last, and gives up after the block that reaches 65535 + 22 bytes back or the
+ * start of the file; a block start under 4093 makes its next start wrap around
+ * (unsigned arithmetic), so the search ends there, short of the file's start. */
+static uint64_t eocd_floor(uint64_t size)
+{
+    if (size <= 4096)
+        return 0;
+    uint64_t c = size - 4096;
+    while (c != 0 && size - c < CKPT_ZIP_SAT16 + CKPT_ZIP_EOCD_LEN && c >= 4093)
+        c -= 4093;
+    return c;
+}
 #define CRC_CHUNK (256u * 1024u)
 
 struct ckpt_zip {
@@ -81,10 +94,26 @@ static int fetch(const ckpt_source *src, uint64_t off, size_t n, uint8_t *scratc
 /* FNV-1a with a per-reader seed, finished with a 64-bit mixer.  The seed
  * comes from the reader's address (randomised by ASLR), so a hostile file
  * cannot pick names that all land in one probe chain. */
+/* ASCII lower case, as miniz's MZ_TOLOWER: torch's reader finds records by a
+ * case-insensitive comparison (mz_zip_reader_locate_file with flags 0). */
+static uint8_t lower(char c)
+{
+    uint8_t u = (uint8_t)c;
+    return u >= 'A' && u <= 'Z' ? (uint8_t)(u - 'A' + 'a') : u;
+}
+
+static bool same_nocase(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
 static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
+        h ^= lower(s[i]);
         h *= 0x100000001b3ull;
     }
     return h;
@@ -118,8 +147,8 @@ static int find_end(ckpt_zip *z, const ckpt_zip_opts *opts, zip_end *out, ckpt_e
                      (unsigned long long)src->size);
         goto fail;
     }
-    tail_len = src->size < EOCD_SEARCH ? (size_t)src->size : (size_t)EOCD_SEARCH;
-    uint64_t tail_off = src->size - tail_len;
+    uint64_t tail_off = eocd_floor(src->size);
+    tail_len = (size_t)(src->size - tail_off);
     const uint8_t *tail = NULL;
     if (src->base) {
         tail = src->base + tail_off;
@@ -134,11 +163,15 @@ static int find_end(ckpt_zip *z, const ckpt_zip_opts *opts, zip_end *out, ckpt_e
             goto fail;
         tail = tailbuf;
     }
+    /* torch's reader (miniz, caffe2/serialize) takes the LAST end-record
+     * signature that has at least 22 bytes after it, searching back to
+     * eocd_floor(), and never looks at the comment
+     * length.  Resolve the same record, so that ckpt and torch read the same
+     * central directory; then refuse what could make other readers differ. */
     size_t i = tail_len - CKPT_ZIP_EOCD_LEN;
     bool found = false;
     for (;;) {
-        if (ckpt_rd_u32le(tail + i) == CKPT_ZIP_SIG_EOCD &&
-            ckpt_rd_u16le(tail + i + 20) <= tail_len - i - CKPT_ZIP_EOCD_LEN) {
+        if (ckpt_rd_u32le(tail + i) == CKPT_ZIP_SIG_EOCD) {
             found = true;
             break;
         }
@@ -149,6 +182,21 @@ static int find_end(ckpt_zip *z, const ckpt_zip_opts *opts, zip_end *out, ckpt_e
     if (!found) {
         rc = FAIL_AT(err, CKPT_E_FORMAT, tail_off,
                      "not a zip archive: no end-of-central-directory record");
+        goto fail;
+    }
+    for (size_t k = i + 1; k + 4 <= tail_len; k++) {
+        if (ckpt_rd_u32le(tail + k) == CKPT_ZIP_SIG_EOCD) {
+            rc = FAIL_AT(err, CKPT_E_FORMAT, tail_off + k,
+                         "a second end-of-central-directory signature %llu bytes from the end "
+                         "of the file: zip readers disagree on which end record counts",
+                         (unsigned long long)(tail_len - k));
+            goto fail;
+        }
+    }
+    if (ckpt_rd_u16le(tail + i + 20) > tail_len - i - CKPT_ZIP_EOCD_LEN) {
+        rc = FAIL_AT(err, CKPT_E_FORMAT, tail_off + i,
+                     "the end record's comment (%u bytes) runs past the end of the file",
+                     (unsigned)ckpt_rd_u16le(tail + i + 20));
         goto fail;
     }
     const uint8_t *e = tail + i;
@@ -174,16 +222,23 @@ static int find_end(ckpt_zip *z, const ckpt_zip_opts *opts, zip_end *out, ckpt_e
         uint32_t z_disk = ckpt_rd_u32le(loc + 4);
         uint64_t z_off = ckpt_rd_u64le(loc + 8);
         uint32_t disks = ckpt_rd_u32le(loc + 16);
-        if (z_disk != 0 || disks > 1) {
+        if (z_disk != 0 || disks != 1) { /* miniz refuses a disk count other than 1 */
             rc = FAIL_AT(err, CKPT_E_UNSUPPORTED, loc_off,
-                         "multi-disk zip archives are not supported");
+                         "multi-disk zip archives are not supported (ZIP64 locator: disk %u "
+                         "of %u)", (unsigned)z_disk, (unsigned)disks);
             goto fail;
         }
+        /* torch's reader follows the locator's offset, Python's zipfile reads the
+         * 56 bytes before the locator: both must name the same record */
         uint64_t z_end;
-        if (ckpt_add_u64(z_off, CKPT_ZIP_Z64_EOCD_LEN, &z_end) || z_end > loc_off) {
+        if (ckpt_add_u64(z_off, CKPT_ZIP_Z64_EOCD_LEN, &z_end) || z_end != loc_off) {
             rc = FAIL_AT(err, CKPT_E_FORMAT, loc_off,
-                         "ZIP64 locator points outside the file (offset %llu)",
-                         (unsigned long long)z_off);
+                         "ZIP64 locator points to offset %llu, not to the record just before "
+                         "it (%llu)",
+                         (unsigned long long)z_off,
+                         (unsigned long long)(loc_off >= CKPT_ZIP_Z64_EOCD_LEN
+                                                  ? loc_off - CKPT_ZIP_Z64_EOCD_LEN
+                                                  : 0));
             goto fail;
         }
         const uint8_t *zr = NULL;
@@ -395,13 +450,24 @@ static int read_central(ckpt_zip *z, const zip_end *end, ckpt_error *err)
         e->comp_size = ckpt_rd_u32le(h + 20);
         e->size = ckpt_rd_u32le(h + 24);
         e->header_offset = ckpt_rd_u32le(h + 42);
-        if (e->flags & 0x0041u) {
-            rc = FAIL_AT(err, CKPT_E_UNSUPPORTED, at, "entry %s is encrypted", copy);
+        if (e->flags & 0x2061u) { /* encrypted, patch data, masked local headers */
+            rc = FAIL_AT(err, CKPT_E_UNSUPPORTED, at, "entry %s is encrypted or patch data",
+                         copy);
             goto fail;
         }
         rc = parse_extra(h + CKPT_ZIP_CENTRAL_LEN + nlen, xlen, e, at, err);
         if (rc < 0)
             goto fail;
+        /* torch's reader hands back no bytes for a directory entry (a name ending
+         * in '/' or the DOS directory attribute) but an uninitialised buffer of
+         * its size: a directory that claims data is refused */
+        bool dir = name[nlen - 1] == '/' || (ckpt_rd_u32le(h + 38) & 0x10u);
+        if (dir && (e->size != 0 || e->comp_size != 0)) {
+            rc = FAIL_AT(err, CKPT_E_FORMAT, at,
+                         "directory entry %s claims %llu bytes of data (torch reads none)", copy,
+                         (unsigned long long)e->size);
+            goto fail;
+        }
         if (e->method == 0 && e->comp_size != e->size) {
             rc = FAIL_AT(err, CKPT_E_FORMAT, at,
                          "stored entry %s: compressed size %llu != size %llu", copy,
@@ -455,11 +521,17 @@ static int set_prefix(ckpt_zip *z, bool flat, ckpt_error *err)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory (zip prefix)");
     memcpy(z->prefix, first, z->prefix_len);
     z->prefix[z->prefix_len] = '\0';
+    /* torch.load lists the records (PyTorchStreamReader::getAllRecords), which
+     * throws for any name not under "<prefix>/" byte for byte */
     for (size_t i = 0; i < z->n; i++) {
         ckpt_zip_entry *e = &z->entries[i];
         bool under = strncmp(e->name, z->prefix, z->prefix_len) == 0 &&
                      e->name[z->prefix_len] == '/';
-        e->record = under ? e->name + z->prefix_len + 1 : NULL;
+        if (!under)
+            return FAIL_AT(err, CKPT_E_FORMAT, e->header_offset,
+                           "file in archive is not in a subdirectory %s/: %s", z->prefix,
+                           e->name);
+        e->record = e->name + z->prefix_len + 1;
     }
     return 0;
 }
@@ -484,22 +556,16 @@ static int read_locals(ckpt_zip *z, ckpt_error *err)
         uint64_t at = e->header_offset;
         size_t nlen = strlen(e->name);
         const uint8_t *h = NULL;
-        if (at >= z->cd_off || z->cd_off - at < CKPT_ZIP_LOCAL_LEN + nlen) {
+        if (at >= z->cd_off || z->cd_off - at < CKPT_ZIP_LOCAL_LEN) {
             rc = FAIL_AT(err, CKPT_E_FORMAT, at,
                          "local header of %s lies outside the data area", e->name);
             goto fail;
         }
-        rc = fetch(src, at, CKPT_ZIP_LOCAL_LEN + nlen, scratch, &h, err);
+        rc = fetch(src, at, CKPT_ZIP_LOCAL_LEN, scratch, &h, err);
         if (rc < 0)
             goto fail;
         if (ckpt_rd_u32le(h) != CKPT_ZIP_SIG_LOCAL) {
             rc = FAIL_AT(err, CKPT_E_FORMAT, at, "bad local header signature for %s", e->name);
-            goto fail;
-        }
-        if (ckpt_rd_u16le(h + 26) != nlen ||
-            memcmp(h + CKPT_ZIP_LOCAL_LEN, e->name, nlen) != 0) {
-            rc = FAIL_AT(err, CKPT_E_FORMAT, at,
-                         "local header name differs from central directory name %s", e->name);
             goto fail;
         }
         if (ckpt_rd_u16le(h + 8) != e->method) {
@@ -507,14 +573,26 @@ static int read_locals(ckpt_zip *z, ckpt_error *err)
                          "local header method differs from central directory for %s", e->name);
             goto fail;
         }
+        /* torch's reader (miniz) takes the name from the central directory and
+         * skips the local header by its own name and extra lengths; a local name
+         * that differs is read the same way and reported (local_name_differs) */
+        size_t lnlen = ckpt_rd_u16le(h + 26), lxlen = ckpt_rd_u16le(h + 28);
         uint64_t data, data_end;
-        bool bad = ckpt_add_u64(at, CKPT_ZIP_LOCAL_LEN + nlen + ckpt_rd_u16le(h + 28), &data) ||
+        bool bad = ckpt_add_u64(at, CKPT_ZIP_LOCAL_LEN + lnlen + lxlen, &data) ||
                    ckpt_add_u64(data, e->comp_size, &data_end) || data_end > z->cd_off;
         if (bad) {
             rc = FAIL_AT(err, CKPT_E_FORMAT, at,
                          "data of %s (%llu bytes) runs past the data area", e->name,
                          (unsigned long long)e->comp_size);
             goto fail;
+        }
+        if (lnlen != nlen) {
+            e->local_name_differs = true;
+        } else {
+            rc = fetch(src, at, CKPT_ZIP_LOCAL_LEN + nlen, scratch, &h, err);
+            if (rc < 0)
+                goto fail;
+            e->local_name_differs = memcmp(h + CKPT_ZIP_LOCAL_LEN, e->name, nlen) != 0;
         }
         e->data_offset = data;
     }
@@ -584,11 +662,18 @@ static int build_index(ckpt_zip *z, ckpt_error *err)
         const char *name = z->entries[i].name;
         size_t slot = (size_t)hash_finish(hash_bytes(hash_start(z), name, strlen(name)));
         slot &= cap - 1;
+        size_t nl = strlen(name);
         while (z->table[slot]) {
             const ckpt_zip_entry *o = &z->entries[z->table[slot] - 1];
             if (strcmp(o->name, name) == 0)
                 return FAIL_AT(err, CKPT_E_FORMAT, z->entries[i].header_offset,
                                "duplicate zip entry %s", name);
+            if (strlen(o->name) == nl && same_nocase(o->name, name, nl))
+                return FAIL_AT(err, CKPT_E_FORMAT, z->entries[i].header_offset,
+                               "zip entries %s and %s differ only in case: torch's reader "
+                               "matches names without case, so which one it reads is "
+                               "undefined",
+                               o->name, name);
             slot = (slot + 1) & (cap - 1);
         }
         z->table[slot] = (uint32_t)(i + 1);
@@ -689,9 +774,13 @@ const ckpt_zip_entry *ckpt_zip_find(const ckpt_zip *z, const char *record)
         h = hash_bytes(h, "/", 1);
     h = hash_finish(hash_bytes(h, record, strlen(record)));
     size_t slot = (size_t)h & (z->table_cap - 1);
+    size_t rl = strlen(record), full = z->prefix_len + (z->flat ? 0 : 1) + rl;
     while (z->table[slot]) {
         const ckpt_zip_entry *e = &z->entries[z->table[slot] - 1];
-        if (e->record && strcmp(e->record, record) == 0)
+        /* the full name, compared without case as torch's reader does */
+        if (strlen(e->name) == full && same_nocase(e->name, z->prefix, z->prefix_len) &&
+            (z->flat || e->name[z->prefix_len] == '/') &&
+            same_nocase(e->name + full - rl, record, rl))
             return e;
         slot = (slot + 1) & (z->table_cap - 1);
     }

@@ -396,6 +396,36 @@ with zipfile.ZipFile(bio, "w") as z:
 add("npz_object_array", bio.getvalue(), "E_FORMAT", "E_FORMAT", "unsafe",
     ".npz whose member is a malicious object array")
 
+# ------------------------------------------- containers (issue 9, item 4)
+# Archives on which two readers could resolve different bytes: built by
+# tests/interop/container_cases.py (the container differential's generator).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "tests", "interop"))
+import container_cases  # noqa: E402
+
+CONTAINER = {
+    "zip_appended_archive": ("E_UNSAFE", "OK", "unsafe"),
+    "zip_eocd_comment_past_end": ("E_FORMAT", "E_FORMAT", "unreadable"),
+    "zip_eocd_sig_in_tail": ("E_FORMAT", "E_FORMAT", "unreadable"),
+    "zip_two_end_records": ("E_UNSAFE", "OK", "unsafe"),
+    "zip_case_only": ("E_UNSAFE", "OK", "unsafe"),
+    "zip_case_duplicate": ("E_FORMAT", "E_FORMAT", "unreadable"),
+    "zip_local_name_differs": ("E_UNSAFE", "OK", "unsafe"),
+    "zip_dir_attribute": ("E_FORMAT", "E_FORMAT", "unreadable"),
+    "zip_outside_prefix": ("E_FORMAT", "E_FORMAT", "unsafe"),
+    "zip64_locator_elsewhere": ("E_FORMAT", "E_FORMAT", "unreadable"),
+    "tar_v7_no_magic": ("E_UNSAFE", "OK", "unsafe"),
+    "tar_gnu_longname": ("E_UNSAFE", "OK", "unsafe"),
+    "tar_pax_path": ("E_UNSAFE", "OK", "unsafe"),
+    "tar_pax_global_path": ("E_UNSAFE", "OK", "unsafe"),
+    "tar_signed_checksum": ("E_UNSAFE", "OK", "unsafe"),
+    "tar_truncated_padding": ("E_FORMAT", "E_FORMAT", "unreadable"),
+    "tar_symlink_pickle": ("E_UNSUPPORTED", "E_UNSUPPORTED", "unsafe"),
+}
+for _name, _data, _what in container_cases.cases():
+    if _name in CONTAINER:
+        add(_name, _data, *CONTAINER[_name], _what)
+
 # ------------------------------------------------------------------ write
 
 
