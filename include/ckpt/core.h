@@ -267,19 +267,19 @@ CKPT_API ckpt_obj *ckpt_new_bytearray(ckpt_doc *doc, const void *p, size_t n);
 /* Tuple of `n` items (items may be NULL only if `items` is NULL: then fill
  * with ckpt_tuple_set before use). */
 CKPT_API ckpt_obj *ckpt_new_tuple(ckpt_doc *doc, size_t n, ckpt_obj *const *items);
-CKPT_API int ckpt_tuple_set(ckpt_obj *tuple, size_t i, ckpt_obj *item);
+CKPT_API int ckpt_tuple_set(ckpt_obj *tuple, size_t i, ckpt_obj *item, ckpt_error *err);
 CKPT_API ckpt_obj *ckpt_new_list(ckpt_doc *doc);
-CKPT_API int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item);
+CKPT_API int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item, ckpt_error *err);
 CKPT_API ckpt_obj *ckpt_new_set(ckpt_doc *doc);
-CKPT_API int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item);
+CKPT_API int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item, ckpt_error *err);
 CKPT_API ckpt_obj *ckpt_new_dict(ckpt_doc *doc, int kind);
 /* Insert or replace (keeps the first insertion position, as Python does).
  * The key must be hashable: None, bool, int, float, complex, str, bytes,
  * dtype, device, tuple of hashables. */
-CKPT_API int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value);
-CKPT_API int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value);
+CKPT_API int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value, ckpt_error *err);
+CKPT_API int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value, ckpt_error *err);
 /* Attach BUILD attributes (a plain dict, e.g. {"_metadata": OrderedDict}). */
-CKPT_API int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs);
+CKPT_API int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs, ckpt_error *err);
 CKPT_API ckpt_obj *ckpt_new_size(ckpt_doc *doc, size_t n, const int64_t *dims);
 CKPT_API ckpt_obj *ckpt_new_dtype(ckpt_doc *doc, int dtype);
 /* torch.device(type[, index]); index < 0 means none. */
@@ -308,10 +308,10 @@ CKPT_API ckpt_obj *ckpt_new_tensor(ckpt_doc *doc, ckpt_storage *storage, int dty
  * from `data` (NULL = zeros). */
 CKPT_API ckpt_obj *ckpt_new_tensor_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t *shape,
                                         const void *data, ckpt_error *err);
-CKPT_API int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on);
+CKPT_API int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on, ckpt_error *err);
 /* Mark as nn.Parameter (saved through torch._utils._rebuild_parameter).
  * `requires_grad` is the parameter's flag (True for most parameters). */
-CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad);
+CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad, ckpt_error *err);
 
 /* ------------------------------------------------------------------ walking */
 

@@ -73,12 +73,12 @@ CKPT_API bool ckpt_module_training(const ckpt_module *m);
 
 /* Typed attributes a layer describes itself with (in_features, stride, ...).
  * Setting a name again replaces it.  Arrays are copied. */
-CKPT_API int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v);
+CKPT_API int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v, ckpt_error *err);
 CKPT_API int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n,
-                                       const int64_t *v);
-CKPT_API int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v);
-CKPT_API int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v);
-CKPT_API int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v);
+                                       const int64_t *v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v, ckpt_error *err);
 /* Getters return false (and leave *out alone) when the attribute is absent. */
 CKPT_API bool ckpt_module_attr_int(const ckpt_module *m, const char *name, int64_t *out);
 CKPT_API bool ckpt_module_attr_ints(const ckpt_module *m, const char *name, size_t *n,
@@ -145,10 +145,10 @@ typedef int (*ckpt_slot_fn)(void *payload, const char *key, ckpt_module *owner, 
 /* named_parameters() / named_buffers(): pre-order, own slots first, then
  * children; a slot whose memory was already visited (shared parameters) is
  * skipped, as torch removes duplicates. */
-CKPT_API int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload);
+CKPT_API int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload, ckpt_error *err);
 /* named_modules(): pre-order with dotted prefixes ("" for `m`), duplicates removed. */
 typedef int (*ckpt_module_fn)(void *payload, const char *prefix, ckpt_module *m);
-CKPT_API int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload);
+CKPT_API int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload, ckpt_error *err);
 
 /* ------------------------------------------------------------ state dict */
 
@@ -383,11 +383,11 @@ CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckp
  * when a target is neither ignore_index nor in [0, C), else 0. */
 CKPT_API int ckpt_nn_cross_entropy_forward(float *loss, const float *logits,
                                            const int64_t *target, int64_t n, int64_t c,
-                                           double label_smoothing, int64_t ignore_index);
+                                           double label_smoothing, int64_t ignore_index, ckpt_error *err);
 /* dlogits (N,C) += dloss * d(loss)/d(logits). */
 CKPT_API int ckpt_nn_cross_entropy_backward(float *dlogits, float dloss, const float *logits,
                                             const int64_t *target, int64_t n, int64_t c,
-                                            double label_smoothing, int64_t ignore_index);
+                                            double label_smoothing, int64_t ignore_index, ckpt_error *err);
 /* loss = mean((x - y)^2) over n values (n = 0 gives NaN). */
 CKPT_API float ckpt_nn_mse_loss_forward(const float *x, const float *y, size_t n);
 /* dx (N) += dloss * 2 (x - y) / n; dy (N) gets the negation; either may be NULL. */

@@ -123,13 +123,13 @@ CKPT_API int ckpt_optim_group_get(const ckpt_optim *o, size_t g, const char *key
  * to the Python float `v`, as `group[key] = v` does (the key keeps its
  * position; a tuple is replaced by a new one).  CKPT_E_NOT_FOUND if absent.
  */
-CKPT_API int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v);
+CKPT_API int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v, ckpt_error *err);
 /*
  * Set `key` to the float `v`, appending it after the existing keys when it is
  * new (`group.setdefault`/`group[key] = v` for keys torch adds later, such as
  * the schedulers' "initial_lr").  Returns 0 or < 0.
  */
-CKPT_API int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v);
+CKPT_API int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v, ckpt_error *err);
 /* True when group `g` has `key` (tuple items as "betas0"). */
 CKPT_API bool ckpt_optim_group_has(const ckpt_optim *o, size_t g, const char *key);
 

@@ -61,15 +61,15 @@ ckpt_obj *ckpt_grad_scaler_state_dict(const ckpt_grad_scaler *gs, ckpt_doc *doc,
     }
     ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     if (d && gs->enabled) {
-        if (ckpt_dict_set_str(doc, d, "scale", ckpt_new_float(doc, (double)gs->scale)) < 0 ||
-            ckpt_dict_set_str(doc, d, "growth_factor", ckpt_new_float(doc, gs->growth_factor)) <
+        if (ckpt_dict_set_str(doc, d, "scale", ckpt_new_float(doc, (double)gs->scale), err) < 0 ||
+            ckpt_dict_set_str(doc, d, "growth_factor", ckpt_new_float(doc, gs->growth_factor), err) <
                 0 ||
             ckpt_dict_set_str(doc, d, "backoff_factor",
-                              ckpt_new_float(doc, gs->backoff_factor)) < 0 ||
+                              ckpt_new_float(doc, gs->backoff_factor), err) < 0 ||
             ckpt_dict_set_str(doc, d, "growth_interval",
-                              ckpt_new_int(doc, gs->growth_interval)) < 0 ||
+                              ckpt_new_int(doc, gs->growth_interval), err) < 0 ||
             ckpt_dict_set_str(doc, d, "_growth_tracker",
-                              ckpt_new_int(doc, gs->growth_tracker)) < 0)
+                              ckpt_new_int(doc, gs->growth_tracker), err) < 0)
             d = NULL;
     }
     if (!d)
