@@ -72,7 +72,8 @@ CKPT_API bool ckpt_module_training(const ckpt_module *m);
 /* ----------------------------------------------------- attributes (describe) */
 
 /* Typed attributes a layer describes itself with (in_features, stride, ...).
- * Setting a name again replaces it.  Arrays are copied. */
+ * Setting a name again replaces it.  Arrays are copied.  CKPT_E_ARG (NULL
+ * module, NULL or empty name, NULL value), CKPT_E_NOMEM; recorded in `err`. */
 CKPT_API int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v, ckpt_error *err);
 CKPT_API int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n,
                                        const int64_t *v, ckpt_error *err);
@@ -140,7 +141,9 @@ CKPT_API ckpt_slot *ckpt_module_slot_at(const ckpt_module *m, size_t i);
 #define CKPT_WALK_PERSISTENT_ONLY 4u /* skip non-persistent buffers (state_dict's view) */
 
 /* Called per slot with its full key ("layer1.0.conv1.weight").  Return 0 to go on,
- * non-zero to stop (returned). */
+ * non-zero to stop (returned as is; record why in your payload or pass the
+ * same `err`).  The walk itself fails only with CKPT_E_ARG (no module or
+ * callback) or CKPT_E_NOMEM, recorded in `err`. */
 typedef int (*ckpt_slot_fn)(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s);
 /* named_parameters() / named_buffers(): pre-order, own slots first, then
  * children; a slot whose memory was already visited (shared parameters) is
@@ -379,8 +382,10 @@ CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckp
  * p = log_softmax(logits) and M the count of targets != ignore_index,
  *   loss = (1-eps) * sum_i -p[i,t_i] / M + eps * sum_i mean_c(-p[i,c]) / M,
  * ignored rows counting in neither sum nor M (M = 0 gives NaN, as torch).
- * eps is label_smoothing in [0, 1].  Both return CKPT_E_ARG (writing nothing)
- * when a target is neither ignore_index nor in [0, C), else 0. */
+ * eps is label_smoothing in [0, 1].  Both return 0, or (writing nothing, and
+ * recording why in `err`) CKPT_E_ARG when a target is neither ignore_index
+ * nor in [0, C) (the message names the row and value), a pointer is NULL or
+ * label_smoothing is outside [0, 1], and CKPT_E_SHAPE when N < 0 or C < 1. */
 CKPT_API int ckpt_nn_cross_entropy_forward(float *loss, const float *logits,
                                            const int64_t *target, int64_t n, int64_t c,
                                            double label_smoothing, int64_t ignore_index, ckpt_error *err);

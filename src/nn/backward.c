@@ -404,7 +404,7 @@ static int64_t ce_count(const void *out, const float *logits, const int64_t *tar
         if (target[i] == ignore_index)
             continue;
         if (target[i] < 0 || target[i] >= c)
-            return CKPT_FAIL(err, CKPT_E_SHAPE,
+            return CKPT_FAIL(err, CKPT_E_ARG,
                              "%s: target[%lld] = %lld is out of range [0, %lld) and is not "
                              "ignore_index (%lld)",
                              fn, (long long)i, (long long)target[i], (long long)c,

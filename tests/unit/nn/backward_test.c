@@ -752,6 +752,26 @@ TEST(test_nn_backward__ce_bad_target)
                  CKPT_E_ARG);
     for (int i = 0; i < 6; i++)
         CHECK(g[i] == 0.0f);
+    /* the failure says why: which row, which value, which range */
+    ckpt_error err = {0};
+    char buf[512];
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK_EQ_INT(err.code, CKPT_E_ARG);
+    CHECK(strstr(err.msg, "target[1] = 3") != NULL);
+    CHECK(strstr(err.msg, "[0, 3)") != NULL);
+    CHECK(strcmp(ckpt_error_format(&err, buf, sizeof(buf)), "no error") != 0);
+    ckpt_error_clear(&err);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_backward(g, 1.0f, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK(strstr(err.msg, "backward") != NULL && strstr(err.msg, "target[1] = 3") != NULL);
+    ckpt_error_clear(&err);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 0, 0.0, -100, &err), CKPT_E_SHAPE);
+    CHECK(strstr(err.msg, "shape") != NULL);
+    ckpt_error_clear(&err);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 1.5, -100, &err), CKPT_E_ARG);
+    CHECK(strstr(err.msg, "label_smoothing") != NULL);
+    ckpt_error_clear(&err);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(NULL, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK(err.msg[0] != '\0');
 }
 
 TEST(test_nn_backward__mse)
