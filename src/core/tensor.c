@@ -239,8 +239,11 @@ static void copy_strided(uint8_t **dst, const uint8_t *src, const ckpt__tensor *
 int ckpt_tensor_copy_into(const ckpt_obj *o, void *dst, size_t dst_size, ckpt_error *err)
 {
     ckpt_tensor_info info;
-    if (ckpt_tensor_get_info(o, &info) < 0 || !dst)
+    if (ckpt_tensor_get_info(o, &info) < 0)
         return CKPT_FAIL(err, CKPT_E_ARG, "not a tensor");
+    if (!dst && info.nbytes)
+        return CKPT_FAIL(err, CKPT_E_ARG, "no destination for %llu bytes",
+                         (unsigned long long)info.nbytes);
     if (dst_size < info.nbytes)
         return CKPT_FAIL(err, CKPT_E_ARG, "destination holds %zu bytes, tensor needs %llu",
                          dst_size, (unsigned long long)info.nbytes);
