@@ -242,6 +242,7 @@ CKPT_API ckpt_obj *ckpt_module_state_dict_copy(ckpt_module *m, ckpt_doc *doc, co
 typedef struct ckpt_rng {
     uint64_t s[4];
 } ckpt_rng;
+/* A NULL `r`: seeding does nothing and both draws return 0. */
 CKPT_API void ckpt_rng_seed(ckpt_rng *r, uint64_t seed);
 CKPT_API double ckpt_rng_uniform(ckpt_rng *r); /* [0, 1) */
 CKPT_API double ckpt_rng_normal(ckpt_rng *r);  /* N(0, 1) */
