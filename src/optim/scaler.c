@@ -11,6 +11,8 @@
 
 void ckpt_grad_scaler_init(ckpt_grad_scaler *gs)
 {
+    if (!gs)
+        return;
     gs->scale = 65536.0f;
     gs->growth_factor = 2.0;
     gs->backoff_factor = 0.5;
@@ -21,7 +23,7 @@ void ckpt_grad_scaler_init(ckpt_grad_scaler *gs)
 
 void ckpt_grad_scaler_update(ckpt_grad_scaler *gs, bool found_inf)
 {
-    if (!gs->enabled)
+    if (!gs || !gs->enabled)
         return;
     if (found_inf) {
         gs->scale = (float)((double)gs->scale * gs->backoff_factor);
@@ -41,6 +43,8 @@ void ckpt_grad_scaler_update(ckpt_grad_scaler *gs, bool found_inf)
 
 bool ckpt_grad_scaler_unscale_f32(const ckpt_grad_scaler *gs, float *grads, size_t n)
 {
+    if (!gs || (!grads && n))
+        return false; /* nothing to unscale (a NULL scaler or buffer) */
     /* torch: self._scale.double().reciprocal().float() */
     float inv = (float)(1.0 / (double)gs->scale);
     bool found = false;
