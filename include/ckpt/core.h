@@ -339,7 +339,8 @@ CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires
  * them, a float as Python's repr, a tuple key as Python's repr ("(1, 'a')").
  * An OBJECT node is entered through its state (BUILD argument); its dict
  * keys are attribute names.  A tensor reached by two paths is reported twice.
- * `fn` returns 0 to go on, > 0 to stop early (returned as is), < 0 to fail.
+ * `fn` returns 0 to go on, > 0 to stop early (returned as is), < 0 to fail
+ * (returned as is; `err` then names the key, and says so if `fn` did not).
  * Cycles and nesting deeper than 1000 fail with CKPT_E_LIMIT.
  */
 /*

@@ -26,7 +26,8 @@ extern "C" {
 #endif
 
 /* Read exactly `n` bytes at `off` into `buf`; return 0, or a negative
- * ckpt_status after filling `err`. */
+ * ckpt_status after filling `err` (which may be NULL; a failure left without
+ * a reason is recorded by the library as "reading N bytes failed"). */
 typedef int (*ckpt_read_at_fn)(void *ctx, uint64_t off, void *buf, size_t n, ckpt_error *err);
 
 typedef struct ckpt_source {
