@@ -42,8 +42,8 @@ TEST(test_api_null_alloc__load_oom_sweep_err_null)
         size_t n = 0;
         void *buf = saved(&n, layout);
         CHECK(buf != NULL);
-        int succeeded = 0;
-        for (long k = 1; k < 10000 && !succeeded; k++) {
+        int succeeded = 0, sweeps = 0;
+        for (long k = 1; k < 10000 && !succeeded; k++, sweeps++) {
             test_failing_alloc fa, fb;
             test_failing_alloc_init(&fa, k);
             test_failing_alloc_init(&fb, k);
@@ -63,14 +63,16 @@ TEST(test_api_null_alloc__load_oom_sweep_err_null)
             CHECK(fa.live == 0 && fb.live == 0);
         }
         CHECK(succeeded);
+        fprintf(stderr, "layout %d: %d allocation failure points\n", layout, sweeps);
+        CHECK(sweeps > 5); /* the load allocates: early allocations did fail */
         free(buf);
     }
 }
 
 TEST(test_api_null_alloc__save_and_build_oom_sweep_err_null)
 {
-    int succeeded = 0;
-    for (long k = 1; k < 10000 && !succeeded; k++) {
+    int succeeded = 0, sweeps = 0;
+    for (long k = 1; k < 10000 && !succeeded; k++, sweeps++) {
         test_failing_alloc fa;
         test_failing_alloc_init(&fa, k);
         ckpt_doc *doc = ckpt_doc_new(&fa.a, NULL);
@@ -110,6 +112,8 @@ TEST(test_api_null_alloc__save_and_build_oom_sweep_err_null)
         CHECK(fa.live == 0);
     }
     CHECK(succeeded);
+    CHECK(sweeps > 20);
+    fprintf(stderr, "build+save: %d allocation failure points\n", sweeps);
 }
 
 TEST_MAIN()
