@@ -493,7 +493,7 @@ static int cmd_make_small(const char *out, long count)
         char key[64];
         snprintf(key, sizeof(key), "layer.%ld.weight", i);
         ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 1, &numel, vals, &err);
-        if (!t || ckpt_dict_set_str(doc, d, key, t) < 0)
+        if (!t || ckpt_dict_set_str(doc, d, key, t, &err) < 0)
             die("build", &err);
     }
     ckpt_doc_set_root(doc, d);

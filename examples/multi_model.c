@@ -71,13 +71,13 @@ static ckpt_obj *sgd_state(ckpt_doc *doc, int nparams)
     if (!opt || !groups || !g || !params)
         return NULL;
     for (int i = 0; i < nparams; i++)
-        ckpt_list_append(doc, params, ckpt_new_int(doc, i));
-    ckpt_dict_set_str(doc, g, "lr", ckpt_new_float(doc, 0.01));
-    ckpt_dict_set_str(doc, g, "momentum", ckpt_new_float(doc, 0.9));
-    ckpt_dict_set_str(doc, g, "params", params);
-    ckpt_list_append(doc, groups, g);
-    ckpt_dict_set_str(doc, opt, "state", ckpt_new_dict(doc, CKPT_DICT_PLAIN));
-    ckpt_dict_set_str(doc, opt, "param_groups", groups);
+        ckpt_list_append(doc, params, ckpt_new_int(doc, i), NULL);
+    ckpt_dict_set_str(doc, g, "lr", ckpt_new_float(doc, 0.01), NULL);
+    ckpt_dict_set_str(doc, g, "momentum", ckpt_new_float(doc, 0.9), NULL);
+    ckpt_dict_set_str(doc, g, "params", params, NULL);
+    ckpt_list_append(doc, groups, g, NULL);
+    ckpt_dict_set_str(doc, opt, "state", ckpt_new_dict(doc, CKPT_DICT_PLAIN), NULL);
+    ckpt_dict_set_str(doc, opt, "param_groups", groups, NULL);
     return opt;
 }
 
@@ -89,16 +89,16 @@ static int save_checkpoint(const char *path, ckpt_error *err)
     if (!a || !b || !doc)
         goto done;
     float next = 0.0f;
-    ckpt_module_walk(a, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, set_values, &next);
-    ckpt_module_walk(b, CKPT_WALK_PARAMS, set_values, &next);
+    ckpt_module_walk(a, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, set_values, &next, err);
+    ckpt_module_walk(b, CKPT_WALK_PARAMS, set_values, &next, err);
     /* state_dict() references the modules' memory: keep them alive until saved */
     ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *sa = ckpt_module_state_dict(a, doc, NULL, err);
     ckpt_obj *sb = ckpt_module_state_dict(b, doc, NULL, err);
     ckpt_obj *opt = sgd_state(doc, 4);
-    if (!root || !sa || !sb || !opt || ckpt_dict_set_str(doc, root, "modelA", sa) < 0 ||
-        ckpt_dict_set_str(doc, root, "modelB", sb) < 0 ||
-        ckpt_dict_set_str(doc, root, "optimizerA", opt) < 0)
+    if (!root || !sa || !sb || !opt || ckpt_dict_set_str(doc, root, "modelA", sa, err) < 0 ||
+        ckpt_dict_set_str(doc, root, "modelB", sb, err) < 0 ||
+        ckpt_dict_set_str(doc, root, "optimizerA", opt, err) < 0)
         goto done;
     rc = ckpt_save(path, root, NULL, err);
 done:

@@ -149,13 +149,13 @@ int amp_run_save(const amp_run *r, int64_t epoch, const char *path, void **mem, 
     ckpt_obj *sched = r->sched ? ckpt_sched_state_dict(r->sched, doc, err)
                                : ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     if (ck && sched &&
-        ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch)) == 0 &&
-        ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(r->model, doc, NULL, err)) ==
+        ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch), err) == 0 &&
+        ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(r->model, doc, NULL, err), err) ==
             0 &&
-        ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(r->opt, doc, err)) == 0 &&
-        ckpt_dict_set_str(doc, ck, "scheduler", sched) == 0 &&
+        ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(r->opt, doc, err), err) == 0 &&
+        ckpt_dict_set_str(doc, ck, "scheduler", sched, err) == 0 &&
         ckpt_dict_set_str(doc, ck, "scaler",
-                          ckpt_grad_scaler_state_dict(&r->scaler, doc, err)) == 0) {
+                          ckpt_grad_scaler_state_dict(&r->scaler, doc, err), err) == 0) {
         ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13, .archive = "archive"};
         rc = path ? ckpt_save(path, ck, &so, err) : ckpt_save_mem(ck, &so, mem, len, err);
     } else if (!err->code) {
@@ -193,7 +193,7 @@ int amp_run_step(amp_run *r, const float *x, const int64_t *y, amp_step_info *in
     ckpt_nn_linear_forward(logits, h, w2r, b2r, B, H, O);
     amp_round(logits, B * O, dt);
     float loss;
-    int rc = ckpt_nn_cross_entropy_forward(&loss, logits, y, B, O, 0.0, -100);
+    int rc = ckpt_nn_cross_entropy_forward(&loss, logits, y, B, O, 0.0, -100, err);
     if (rc < 0)
         return amp_fail(err, rc, "cross_entropy: a target is out of range");
     /* backward of loss * scale; each reduced op's gradient output is rounded */
@@ -201,7 +201,7 @@ int amp_run_step(amp_run *r, const float *x, const int64_t *y, amp_step_info *in
     float scale = r->scaler.scale;
     memset(dlogits, 0, sizeof dlogits);
     memset(dh, 0, sizeof dh);
-    ckpt_nn_cross_entropy_backward(dlogits, scale, logits, y, B, O, 0.0, -100);
+    ckpt_nn_cross_entropy_backward(dlogits, scale, logits, y, B, O, 0.0, -100, err);
     amp_round(dlogits, B * O, dt); /* the backward of the logits' upcast */
     ckpt_nn_linear_backward(dh, r->w2->grad, r->b2->grad, dlogits, h, w2r, B, H, O);
     amp_round(dh, B * H, dt);

@@ -230,7 +230,7 @@ int main(int argc, char **argv) {
                              DIGITS_CLASSES);
       float loss;
       OK(ckpt_nn_cross_entropy_forward(&loss, a.logits, y, B, DIGITS_CLASSES,
-                                       0.0, -100));
+                                       0.0, -100, &err));
       loss_sum += (double)loss;
       nbatches++;
       /* zero_grad */
@@ -241,7 +241,7 @@ int main(int argc, char **argv) {
       memset(a.dconv, 0, (size_t)B * C1 * 64 * sizeof(float));
       /* backward */
       OK(ckpt_nn_cross_entropy_backward(a.dlogits, 1.0f, a.logits, y, B,
-                                        DIGITS_CLASSES, 0.0, -100));
+                                        DIGITS_CLASSES, 0.0, -100, &err));
       ckpt_nn_linear_backward(a.dpool, fw->grad, fb->grad, a.dlogits, a.pool,
                               fw->data, B, HID, DIGITS_CLASSES);
       ckpt_nn_maxpool2d_backward(a.drelu, a.dpool, a.relu, B * C1, 8, 8, 2, 2,
@@ -283,15 +283,15 @@ int main(int argc, char **argv) {
     NOTNULL(doc);
     ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     NOTNULL(ck);
-    OK(ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch)));
+    OK(ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch), &err));
     OK(ckpt_dict_set_str(doc, ck, "model",
-                         ckpt_module_state_dict(model, doc, NULL, &err)));
+                         ckpt_module_state_dict(model, doc, NULL, &err), &err));
     OK(ckpt_dict_set_str(doc, ck, "optimizer",
-                         ckpt_optim_state_dict(opt, doc, &err)));
+                         ckpt_optim_state_dict(opt, doc, &err), &err));
     OK(ckpt_dict_set_str(doc, ck, "scheduler",
-                         ckpt_sched_state_dict(sched, doc, &err)));
+                         ckpt_sched_state_dict(sched, doc, &err), &err));
     OK(ckpt_dict_set_str(doc, ck, "scaler",
-                         ckpt_grad_scaler_state_dict(&scaler, doc, &err)));
+                         ckpt_grad_scaler_state_dict(&scaler, doc, &err), &err));
     ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13};
     OK(ckpt_save(last_path, ck, &so, &err));
     if (epoch == epochs)

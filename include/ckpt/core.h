@@ -251,9 +251,18 @@ CKPT_API int ckpt_convert_elements(void *dst, int dst_dtype, const void *src, in
 
 /* ---------------------------------------------------------------- builders */
 /*
- * Builders allocate a node in `doc` and return it, or NULL when out of
- * memory or given a bad argument (NULL child, wrong container type).  The
- * node belongs to the document.  Strings are copied.
+ * Builders allocate a node in `doc` and return it.  The node belongs to the
+ * document.  Strings are copied.  The ckpt_new_* calls below take no error
+ * record because their only failures are these (none depends on data):
+ *  - allocation fails (or the document's allocation limit is reached);
+ *  - `doc` is NULL;
+ *  - a pointer argument is NULL where a length says it holds bytes (`s`, `p`,
+ *    `dims` with n > 0; `s`, `type`, `module`, `name` always), a non-NULL
+ *    `items` array holds a NULL, an unknown `dtype` or dict `kind`.
+ * The calls that insert into containers can also fail on the data (an
+ * unhashable key, a frozen tuple, an index out of range): they take
+ * `ckpt_error *err` (NULL allowed), return 0 or a negative ckpt_status and
+ * record why.
  */
 CKPT_API ckpt_obj *ckpt_new_none(ckpt_doc *doc);
 CKPT_API ckpt_obj *ckpt_new_bool(ckpt_doc *doc, bool v);
@@ -265,21 +274,27 @@ CKPT_API ckpt_obj *ckpt_new_strn(ckpt_doc *doc, const char *s, size_t n);
 CKPT_API ckpt_obj *ckpt_new_bytes(ckpt_doc *doc, const void *p, size_t n);
 CKPT_API ckpt_obj *ckpt_new_bytearray(ckpt_doc *doc, const void *p, size_t n);
 /* Tuple of `n` items (items may be NULL only if `items` is NULL: then fill
- * with ckpt_tuple_set before use). */
+ * with ckpt_tuple_set before use).  ckpt_tuple_set: CKPT_E_ARG for a
+ * non-tuple, a NULL item, `i` out of range or a tuple already in use. */
 CKPT_API ckpt_obj *ckpt_new_tuple(ckpt_doc *doc, size_t n, ckpt_obj *const *items);
-CKPT_API int ckpt_tuple_set(ckpt_obj *tuple, size_t i, ckpt_obj *item);
+CKPT_API int ckpt_tuple_set(ckpt_obj *tuple, size_t i, ckpt_obj *item, ckpt_error *err);
 CKPT_API ckpt_obj *ckpt_new_list(ckpt_doc *doc);
-CKPT_API int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item);
+/* CKPT_E_ARG (not a list, NULL item), CKPT_E_NOMEM. */
+CKPT_API int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item, ckpt_error *err);
 CKPT_API ckpt_obj *ckpt_new_set(ckpt_doc *doc);
-CKPT_API int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item);
+/* Adds `item` unless an equal one is there.  CKPT_E_ARG (not a set, NULL or
+ * unhashable item), CKPT_E_NOMEM. */
+CKPT_API int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item, ckpt_error *err);
 CKPT_API ckpt_obj *ckpt_new_dict(ckpt_doc *doc, int kind);
 /* Insert or replace (keeps the first insertion position, as Python does).
  * The key must be hashable: None, bool, int, float, complex, str, bytes,
- * dtype, device, tuple of hashables. */
-CKPT_API int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value);
-CKPT_API int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value);
-/* Attach BUILD attributes (a plain dict, e.g. {"_metadata": OrderedDict}). */
-CKPT_API int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs);
+ * dtype, device, tuple of hashables.  CKPT_E_ARG (not a dict, NULL
+ * key/value, unhashable key), CKPT_E_NOMEM, CKPT_E_LIMIT (2^32 - 2 keys). */
+CKPT_API int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value, ckpt_error *err);
+CKPT_API int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value, ckpt_error *err);
+/* Attach BUILD attributes (a plain dict, e.g. {"_metadata": OrderedDict}).
+ * CKPT_E_ARG when `dict` is not a dict or `attrs` is neither NULL nor a dict. */
+CKPT_API int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs, ckpt_error *err);
 CKPT_API ckpt_obj *ckpt_new_size(ckpt_doc *doc, size_t n, const int64_t *dims);
 CKPT_API ckpt_obj *ckpt_new_dtype(ckpt_doc *doc, int dtype);
 /* torch.device(type[, index]); index < 0 means none. */
@@ -308,10 +323,11 @@ CKPT_API ckpt_obj *ckpt_new_tensor(ckpt_doc *doc, ckpt_storage *storage, int dty
  * from `data` (NULL = zeros). */
 CKPT_API ckpt_obj *ckpt_new_tensor_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t *shape,
                                         const void *data, ckpt_error *err);
-CKPT_API int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on);
+/* Both: CKPT_E_ARG when `t` is not a tensor. */
+CKPT_API int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on, ckpt_error *err);
 /* Mark as nn.Parameter (saved through torch._utils._rebuild_parameter).
  * `requires_grad` is the parameter's flag (True for most parameters). */
-CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad);
+CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad, ckpt_error *err);
 
 /* ------------------------------------------------------------------ walking */
 
@@ -323,7 +339,8 @@ CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires
  * them, a float as Python's repr, a tuple key as Python's repr ("(1, 'a')").
  * An OBJECT node is entered through its state (BUILD argument); its dict
  * keys are attribute names.  A tensor reached by two paths is reported twice.
- * `fn` returns 0 to go on, > 0 to stop early (returned as is), < 0 to fail.
+ * `fn` returns 0 to go on, > 0 to stop early (returned as is), < 0 to fail
+ * (returned as is; `err` then names the key, and says so if `fn` did not).
  * Cycles and nesting deeper than 1000 fail with CKPT_E_LIMIT.
  */
 /*

@@ -72,13 +72,14 @@ CKPT_API bool ckpt_module_training(const ckpt_module *m);
 /* ----------------------------------------------------- attributes (describe) */
 
 /* Typed attributes a layer describes itself with (in_features, stride, ...).
- * Setting a name again replaces it.  Arrays are copied. */
-CKPT_API int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v);
+ * Setting a name again replaces it.  Arrays are copied.  CKPT_E_ARG (NULL
+ * module, NULL or empty name, NULL value), CKPT_E_NOMEM; recorded in `err`. */
+CKPT_API int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v, ckpt_error *err);
 CKPT_API int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n,
-                                       const int64_t *v);
-CKPT_API int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v);
-CKPT_API int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v);
-CKPT_API int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v);
+                                       const int64_t *v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v, ckpt_error *err);
 /* Getters return false (and leave *out alone) when the attribute is absent. */
 CKPT_API bool ckpt_module_attr_int(const ckpt_module *m, const char *name, int64_t *out);
 CKPT_API bool ckpt_module_attr_ints(const ckpt_module *m, const char *name, size_t *n,
@@ -140,15 +141,17 @@ CKPT_API ckpt_slot *ckpt_module_slot_at(const ckpt_module *m, size_t i);
 #define CKPT_WALK_PERSISTENT_ONLY 4u /* skip non-persistent buffers (state_dict's view) */
 
 /* Called per slot with its full key ("layer1.0.conv1.weight").  Return 0 to go on,
- * non-zero to stop (returned). */
+ * non-zero to stop (returned as is; record why in your payload or pass the
+ * same `err`).  The walk itself fails only with CKPT_E_ARG (no module or
+ * callback) or CKPT_E_NOMEM, recorded in `err`. */
 typedef int (*ckpt_slot_fn)(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s);
 /* named_parameters() / named_buffers(): pre-order, own slots first, then
  * children; a slot whose memory was already visited (shared parameters) is
  * skipped, as torch removes duplicates. */
-CKPT_API int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload);
+CKPT_API int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload, ckpt_error *err);
 /* named_modules(): pre-order with dotted prefixes ("" for `m`), duplicates removed. */
 typedef int (*ckpt_module_fn)(void *payload, const char *prefix, ckpt_module *m);
-CKPT_API int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload);
+CKPT_API int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload, ckpt_error *err);
 
 /* ------------------------------------------------------------ state dict */
 
@@ -239,6 +242,7 @@ CKPT_API ckpt_obj *ckpt_module_state_dict_copy(ckpt_module *m, ckpt_doc *doc, co
 typedef struct ckpt_rng {
     uint64_t s[4];
 } ckpt_rng;
+/* A NULL `r`: seeding does nothing and both draws return 0. */
 CKPT_API void ckpt_rng_seed(ckpt_rng *r, uint64_t seed);
 CKPT_API double ckpt_rng_uniform(ckpt_rng *r); /* [0, 1) */
 CKPT_API double ckpt_rng_normal(ckpt_rng *r);  /* N(0, 1) */
@@ -379,15 +383,17 @@ CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckp
  * p = log_softmax(logits) and M the count of targets != ignore_index,
  *   loss = (1-eps) * sum_i -p[i,t_i] / M + eps * sum_i mean_c(-p[i,c]) / M,
  * ignored rows counting in neither sum nor M (M = 0 gives NaN, as torch).
- * eps is label_smoothing in [0, 1].  Both return CKPT_E_ARG (writing nothing)
- * when a target is neither ignore_index nor in [0, C), else 0. */
+ * eps is label_smoothing in [0, 1].  Both return 0, or (writing nothing, and
+ * recording why in `err`) CKPT_E_ARG when a target is neither ignore_index
+ * nor in [0, C) (the message names the row and value), a pointer is NULL or
+ * label_smoothing is outside [0, 1], and CKPT_E_SHAPE when N < 0 or C < 1. */
 CKPT_API int ckpt_nn_cross_entropy_forward(float *loss, const float *logits,
                                            const int64_t *target, int64_t n, int64_t c,
-                                           double label_smoothing, int64_t ignore_index);
+                                           double label_smoothing, int64_t ignore_index, ckpt_error *err);
 /* dlogits (N,C) += dloss * d(loss)/d(logits). */
 CKPT_API int ckpt_nn_cross_entropy_backward(float *dlogits, float dloss, const float *logits,
                                             const int64_t *target, int64_t n, int64_t c,
-                                            double label_smoothing, int64_t ignore_index);
+                                            double label_smoothing, int64_t ignore_index, ckpt_error *err);
 /* loss = mean((x - y)^2) over n values (n = 0 gives NaN). */
 CKPT_API float ckpt_nn_mse_loss_forward(const float *x, const float *y, size_t n);
 /* dx (N) += dloss * 2 (x - y) / n; dy (N) gets the negation; either may be NULL. */

@@ -173,7 +173,8 @@ CKPT_API void ckpt_grad_scaler_init(ckpt_grad_scaler *gs);
  * growth_factor (kept only if finite) and reset. */
 CKPT_API void ckpt_grad_scaler_update(ckpt_grad_scaler *gs, bool found_inf);
 /* unscale_: multiply `n` float32 grads by 1/scale (float32 reciprocal, as torch)
- * and return true when any grad is inf or NaN. */
+ * and return true when any grad is inf or NaN (false, nothing done, for a NULL
+ * scaler or a NULL `grads` with n > 0).  NULL `gs` is ignored by init/update. */
 CKPT_API bool ckpt_grad_scaler_unscale_f32(const ckpt_grad_scaler *gs, float *grads, size_t n);
 /* {scale, growth_factor, backoff_factor, growth_interval, _growth_tracker}; {} if disabled. */
 CKPT_API ckpt_obj *ckpt_grad_scaler_state_dict(const ckpt_grad_scaler *gs, ckpt_doc *doc,

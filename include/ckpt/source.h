@@ -26,7 +26,8 @@ extern "C" {
 #endif
 
 /* Read exactly `n` bytes at `off` into `buf`; return 0, or a negative
- * ckpt_status after filling `err`. */
+ * ckpt_status after filling `err` (which may be NULL; a failure left without
+ * a reason is recorded by the library as "reading N bytes failed"). */
 typedef int (*ckpt_read_at_fn)(void *ctx, uint64_t off, void *buf, size_t n, ckpt_error *err);
 
 typedef struct ckpt_source {
@@ -47,7 +48,8 @@ typedef struct ckpt_source {
  * Returns 0 or < 0.  Close with ckpt_source_close.
  */
 CKPT_API int ckpt_source_open_file(ckpt_source *out, const char *path, bool map, ckpt_error *err);
-/* A source over caller memory (not copied; must outlive the source). */
+/* A source over caller memory (not copied; must outlive the source).  A NULL
+ * `buf` makes an empty source whatever `n` says.  NULL `out`: nothing done. */
 CKPT_API void ckpt_source_init_mem(ckpt_source *out, const void *buf, size_t n, const char *label);
 /* A source over a callback. */
 CKPT_API void ckpt_source_init_callback(ckpt_source *out, ckpt_read_at_fn fn, void *ctx,
@@ -60,7 +62,7 @@ CKPT_API int ckpt_source_read(const ckpt_source *src, uint64_t off, void *buf, s
 
 typedef struct ckpt_sink ckpt_sink;
 
-/* Buffered sink over a file descriptor (not closed by the sink). */
+/* Buffered sink over a file descriptor (not closed by the sink); fd >= 0. */
 CKPT_API ckpt_sink *ckpt_sink_new_fd(int fd, const char *label, const ckpt_alloc *alloc,
                                      ckpt_error *err);
 /* Sink into a growing memory buffer; take it with ckpt_sink_take_mem. */
@@ -72,7 +74,8 @@ CKPT_API uint64_t ckpt_sink_offset(const ckpt_sink *s);
 CKPT_API int ckpt_sink_flush(ckpt_sink *s, ckpt_error *err);
 /* Memory sinks: hand over the buffer of exactly *len bytes (free it with the
  * same allocator, or with free() when alloc was NULL); the sink keeps
- * nothing.  NULL when out of memory (the sink still owns its buffer). */
+ * nothing.  NULL when out of memory (the sink still owns its buffer), or
+ * when `s` is NULL or not a memory sink, or `len` is NULL. */
 CKPT_API void *ckpt_sink_take_mem(ckpt_sink *s, size_t *len);
 CKPT_API void ckpt_sink_free(ckpt_sink *s);
 

@@ -76,7 +76,8 @@ CKPT_API const char *ckpt_zip_prefix(const ckpt_zip *z);
 CKPT_API size_t ckpt_zip_count(const ckpt_zip *z);
 /* i-th entry in central-directory order. Borrowed. */
 CKPT_API const ckpt_zip_entry *ckpt_zip_entry_at(const ckpt_zip *z, size_t i);
-/* Position of an entry in central-directory order (the i of ckpt_zip_entry_at). */
+/* Position of an entry in central-directory order (the i of ckpt_zip_entry_at);
+ * SIZE_MAX when `e` is not an entry of `z` (or either is NULL). */
 CKPT_API size_t ckpt_zip_entry_index(const ckpt_zip *z, const ckpt_zip_entry *e);
 /* Entry by record name (relative to the prefix); NULL if absent. */
 CKPT_API const ckpt_zip_entry *ckpt_zip_find(const ckpt_zip *z, const char *record);

@@ -129,6 +129,8 @@ int ckpt_convert_elements(void *dst, int dst_dtype, const void *src, int src_dty
     size_t ds = ckpt_dtype_size(dst_dtype), ss = ckpt_dtype_size(src_dtype);
     unsigned char *o = dst;
     const unsigned char *in = src;
+    if (n == 0)
+        return 0; /* nothing to convert; the buffers may be NULL */
     if (dst_dtype == src_dtype) {
         memmove(dst, src, n * ss);
         return 0;

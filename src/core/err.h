@@ -26,6 +26,17 @@ void ckpt__error_prefix_key(ckpt_error *err, const char *component);
 /* True when an error is recorded. */
 int ckpt__error_is_set(const ckpt_error *err);
 
+/* Public entry points whose internals read the record back (err->code after
+ * a failed step) call this first: when the caller passed NULL, `err` then
+ * points at a record local to the entry point, so no layer below ever sees
+ * NULL and failure is detected the same way with or without a record. */
+#define CKPT__ERR_LOCAL(err)                                                                 \
+    ckpt_error ckpt__local_err_;                                                             \
+    if (!(err)) {                                                                            \
+        ckpt_error_clear(&ckpt__local_err_);                                                 \
+        (err) = &ckpt__local_err_;                                                           \
+    }
+
 #define CKPT_FAIL(err, code, ...) ckpt__fail((err), (code), __FILE__, __LINE__, __VA_ARGS__)
 #define CKPT_FAIL_AT(err, code, where, member, off, ...)                                     \
     ckpt__fail_at((err), (code), (where), (member), (off), __FILE__, __LINE__, __VA_ARGS__)

@@ -383,11 +383,16 @@ ckpt_obj *ckpt_new_tuple(ckpt_doc *doc, size_t n, ckpt_obj *const *items)
     return o;
 }
 
-int ckpt_tuple_set(ckpt_obj *tuple, size_t i, ckpt_obj *item)
+int ckpt_tuple_set(ckpt_obj *tuple, size_t i, ckpt_obj *item, ckpt_error *err)
 {
-    if (!tuple || tuple->type != CKPT_T_TUPLE || i >= tuple->u.seq.n || !item ||
-        (tuple->flags & CKPT__F_FROZEN))
-        return CKPT_E_ARG;
+    if (!tuple || tuple->type != CKPT_T_TUPLE || !item)
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_tuple_set: needs a tuple and an item, got %s",
+                         tuple ? ckpt_type_name(tuple->type) : "NULL");
+    if (i >= tuple->u.seq.n)
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_tuple_set: index %zu out of range for %zu items",
+                         i, tuple->u.seq.n);
+    if (tuple->flags & CKPT__F_FROZEN)
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_tuple_set: tuple is already in use (frozen)");
     tuple->u.seq.items[i] = item;
     return 0;
 }
@@ -397,11 +402,15 @@ ckpt_obj *ckpt_new_list(ckpt_doc *doc)
     return doc ? ckpt__node(doc, CKPT_T_LIST) : NULL;
 }
 
-int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item)
+int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item, ckpt_error *err)
 {
     if (!doc || !list || list->type != CKPT_T_LIST || !item)
-        return CKPT_E_ARG;
-    return ckpt__seq_push(doc, list, item);
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_list_append: needs a document, a list and an item, got %s",
+                         list ? ckpt_type_name(list->type) : "NULL");
+    int rc = ckpt__seq_push(doc, list, item);
+    if (rc < 0)
+        return CKPT_FAIL(err, rc, "ckpt_list_append: out of memory");
+    return rc;
 }
 
 ckpt_obj *ckpt_new_set(ckpt_doc *doc)
@@ -450,10 +459,14 @@ static int set_grow(ckpt_doc *doc, ckpt_obj *set)
     return 0;
 }
 
-int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item)
+int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item, ckpt_error *err)
 {
-    if (!doc || !set || set->type != CKPT_T_SET || !item || !ckpt__obj_hashable(item))
-        return CKPT_E_ARG;
+    if (!doc || !set || set->type != CKPT_T_SET || !item)
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_set_add: needs a document, a set and an item, got %s",
+                         set ? ckpt_type_name(set->type) : "NULL");
+    if (!ckpt__obj_hashable(item))
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_set_add: unhashable item of type %s",
+                         ckpt_type_name(item->type));
     uint64_t h = ckpt__obj_hash(item);
     if (set->u.seq.cap) {
         const uint32_t *ix = set_index(set);
@@ -463,7 +476,7 @@ int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item)
                 return 0;
     }
     if (set->u.seq.n == set->u.seq.cap && set_grow(doc, set) < 0)
-        return CKPT_E_NOMEM;
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "ckpt_set_add: out of memory");
     set->u.seq.items[set->u.seq.n] = item;
     set_index_put(set, set->u.seq.n, h);
     set->u.seq.n++;
@@ -782,27 +795,36 @@ int ckpt__dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value
     return 0;
 }
 
-int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value)
+int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value, ckpt_error *err)
 {
     if (!doc || !dict || dict->type != CKPT_T_DICT || !key || !value)
-        return CKPT_E_ARG;
-    return ckpt__dict_set(doc, dict, key, value);
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set: needs a document, a dict, a key and a value, got %s",
+                         dict ? ckpt_type_name(dict->type) : "NULL");
+    if (!ckpt__obj_hashable(key))
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set: unhashable key of type %s",
+                         ckpt_type_name(key->type));
+    int rc = ckpt__dict_set(doc, dict, key, value);
+    if (rc == CKPT_E_LIMIT)
+        return CKPT_FAIL(err, rc, "ckpt_dict_set: dict holds the most keys it can");
+    if (rc < 0)
+        return CKPT_FAIL(err, rc, "ckpt_dict_set: out of memory");
+    return rc;
 }
 
-int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value)
+int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value, ckpt_error *err)
 {
-    if (!key)
-        return CKPT_E_ARG;
+    if (!key || !doc)
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set_str: no key or document");
     ckpt_obj *k = ckpt_new_str(doc, key);
     if (!k)
-        return CKPT_E_NOMEM;
-    return ckpt_dict_set(doc, dict, k, value);
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "ckpt_dict_set_str: out of memory");
+    return ckpt_dict_set(doc, dict, k, value, err);
 }
 
-int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs)
+int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs, ckpt_error *err)
 {
     if (!dict || dict->type != CKPT_T_DICT || (attrs && attrs->type != CKPT_T_DICT))
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set_attrs: needs a dict and a dict (or NULL) of attributes");
     dict->u.dict->attrs = attrs;
     return 0;
 }

@@ -76,6 +76,10 @@ static ckpt_sink *sink_new(const ckpt_alloc *alloc, int fd, const char *label, s
 
 ckpt_sink *ckpt_sink_new_fd(int fd, const char *label, const ckpt_alloc *alloc, ckpt_error *err)
 {
+    if (fd < 0) {
+        CKPT_FAIL(err, CKPT_E_ARG, "no file descriptor (%d)", fd);
+        return NULL;
+    }
     return sink_new(alloc, fd, label, SINK_BUF, err);
 }
 
@@ -104,6 +108,8 @@ static int write_all(ckpt_sink *s, const uint8_t *p, size_t n, ckpt_error *err)
 
 int ckpt_sink_flush(ckpt_sink *s, ckpt_error *err)
 {
+    if (!s)
+        return CKPT_FAIL(err, CKPT_E_ARG, "no sink");
     if (s->fd < 0 || s->len == 0)
         return 0;
     int rc = write_all(s, s->buf, s->len, err);
@@ -113,6 +119,8 @@ int ckpt_sink_flush(ckpt_sink *s, ckpt_error *err)
 
 int ckpt_sink_write(ckpt_sink *s, const void *p, size_t n, ckpt_error *err)
 {
+    if (!s || (!p && n))
+        return CKPT_FAIL(err, CKPT_E_ARG, "no sink or no bytes to write");
     if (n == 0)
         return 0;
     if (s->fd >= 0) {
@@ -152,12 +160,12 @@ int ckpt_sink_write(ckpt_sink *s, const void *p, size_t n, ckpt_error *err)
 
 uint64_t ckpt_sink_offset(const ckpt_sink *s)
 {
-    return s->flushed + s->len;
+    return s ? s->flushed + s->len : 0;
 }
 
 void *ckpt_sink_take_mem(ckpt_sink *s, size_t *len)
 {
-    if (s->fd >= 0)
+    if (!s || !len || s->fd >= 0)
         return NULL;
     /* Hand over exactly `len` bytes so that free(p, len) is right.  When the
      * shrinking realloc fails, handing over the larger block would make the

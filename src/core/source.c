@@ -47,6 +47,13 @@ static int fd_read_at(void *ctx, uint64_t off, void *buf, size_t n, ckpt_error *
 
 int ckpt_source_open_file(ckpt_source *out, const char *path, bool map, ckpt_error *err)
 {
+    if (!out || !path) {
+        if (out) { /* a closed source, safe to close again */
+            memset(out, 0, sizeof(*out));
+            out->fd_ = -1;
+        }
+        return CKPT_FAIL(err, CKPT_E_ARG, "no source or path");
+    }
     memset(out, 0, sizeof(*out));
     out->fd_ = -1;
     out->label = path;
@@ -80,6 +87,10 @@ int ckpt_source_open_file(ckpt_source *out, const char *path, bool map, ckpt_err
 
 void ckpt_source_init_mem(ckpt_source *out, const void *buf, size_t n, const char *label)
 {
+    if (!out)
+        return;
+    if (!buf)
+        n = 0; /* no bytes: every read past 0 fails */
     memset(out, 0, sizeof(*out));
     out->fd_ = -1;
     out->base = buf;
@@ -92,6 +103,8 @@ void ckpt_source_init_mem(ckpt_source *out, const void *buf, size_t n, const cha
 void ckpt_source_init_callback(ckpt_source *out, ckpt_read_at_fn fn, void *ctx, uint64_t size,
                                const char *label)
 {
+    if (!out)
+        return;
     memset(out, 0, sizeof(*out));
     out->fd_ = -1;
     out->read_at = fn;
@@ -115,6 +128,8 @@ void ckpt_source_close(ckpt_source *src)
 
 int ckpt_source_read(const ckpt_source *src, uint64_t off, void *buf, size_t n, ckpt_error *err)
 {
+    if (!src || (!buf && n) || (!src->base && !src->read_at))
+        return CKPT_FAIL(err, CKPT_E_ARG, "no source, reader or buffer");
     if (off > src->size || n > src->size - off)
         return CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, off,
                             "truncated: need %zu bytes at offset %llu, file has %llu", n,
@@ -124,5 +139,9 @@ int ckpt_source_read(const ckpt_source *src, uint64_t off, void *buf, size_t n, 
             memcpy(buf, src->base + off, n);
         return 0;
     }
-    return src->read_at(src->ctx, off, buf, n, err);
+    int rc = src->read_at(src->ctx, off, buf, n, err);
+    if (rc < 0 && !ckpt__error_is_set(err)) /* a caller's reader that gave no reason */
+        CKPT_FAIL_AT(err, rc, CKPT_WHERE_FILE, NULL, off, "reading %zu bytes failed (%s)", n,
+                     ckpt_status_name(rc));
+    return rc < 0 ? rc : 0;
 }

@@ -141,18 +141,18 @@ ckpt_obj *ckpt_new_tensor_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t
     return ckpt_new_tensor(doc, s, dtype, ndim, shape, NULL, 0, err);
 }
 
-int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on)
+int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on, ckpt_error *err)
 {
     if (!t || t->type != CKPT_T_TENSOR)
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_tensor_set_requires_grad: not a tensor");
     t->u.t->requires_grad = on;
     return 0;
 }
 
-int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad)
+int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad, ckpt_error *err)
 {
     if (!t || t->type != CKPT_T_TENSOR)
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_tensor_set_parameter: not a tensor");
     t->u.t->is_param = is_param;
     t->u.t->param_requires_grad = requires_grad;
     return 0;
@@ -239,8 +239,11 @@ static void copy_strided(uint8_t **dst, const uint8_t *src, const ckpt__tensor *
 int ckpt_tensor_copy_into(const ckpt_obj *o, void *dst, size_t dst_size, ckpt_error *err)
 {
     ckpt_tensor_info info;
-    if (ckpt_tensor_get_info(o, &info) < 0 || !dst)
+    if (ckpt_tensor_get_info(o, &info) < 0)
         return CKPT_FAIL(err, CKPT_E_ARG, "not a tensor");
+    if (!dst && info.nbytes)
+        return CKPT_FAIL(err, CKPT_E_ARG, "no destination for %llu bytes",
+                         (unsigned long long)info.nbytes);
     if (dst_size < info.nbytes)
         return CKPT_FAIL(err, CKPT_E_ARG, "destination holds %zu bytes, tensor needs %llu",
                          dst_size, (unsigned long long)info.nbytes);

@@ -67,7 +67,14 @@ static int walk(walker *w, const ckpt_obj *o, int depth)
                          (unsigned long long)WALK_MAX_VISITS);
     int rc = 0;
     switch (o->type) {
-    case CKPT_T_TENSOR: return w->fn(w->payload, w->key, o);
+    case CKPT_T_TENSOR:
+        rc = w->fn(w->payload, w->key, o);
+        if (rc < 0 && !ckpt__error_is_set(w->err)) /* a visitor that gave no reason */
+            CKPT_FAIL(w->err, rc, "the tensor visitor failed (%s)", ckpt_status_name(rc));
+        if (rc < 0 && w->err && !w->err->key[0])
+            snprintf(w->err->key, sizeof(w->err->key), "%.*s", (int)sizeof(w->err->key) - 1,
+                     w->key);
+        return rc;
     case CKPT_T_TUPLE:
     case CKPT_T_LIST:
     case CKPT_T_SET:

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "ckpt/error.h"
+#include "core/err.h"
 
 /* ----------------------------------------------------------------- linear */
 
@@ -384,15 +385,30 @@ static void row_lse(const float *z, int64_t c, double *mx, double *lse)
     *lse = log(sum);
 }
 
-/* M, the number of targets that count; -1 when one is out of range */
-static int64_t ce_count(const int64_t *target, int64_t n, int64_t c, int64_t ignore_index)
+/* M, the number of targets that count; < 0 (recorded in `err`, naming the
+ * row and the bad target) when an argument is wrong */
+static int64_t ce_count(const void *out, const float *logits, const int64_t *target, int64_t n,
+                        int64_t c, double label_smoothing, int64_t ignore_index, const char *fn,
+                        ckpt_error *err)
 {
+    if (n < 0 || c <= 0)
+        return CKPT_FAIL(err, CKPT_E_SHAPE, "%s: logits shape (%lld, %lld) is not (N >= 0, C >= 1)",
+                         fn, (long long)n, (long long)c);
+    if (!out || (n > 0 && (!logits || !target)))
+        return CKPT_FAIL(err, CKPT_E_ARG, "%s: output, logits or target is NULL", fn);
+    if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+        return CKPT_FAIL(err, CKPT_E_ARG, "%s: label_smoothing %g is not in [0, 1]", fn,
+                         label_smoothing);
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++) {
         if (target[i] == ignore_index)
             continue;
         if (target[i] < 0 || target[i] >= c)
-            return -1;
+            return CKPT_FAIL(err, CKPT_E_ARG,
+                             "%s: target[%lld] = %lld is out of range [0, %lld) and is not "
+                             "ignore_index (%lld)",
+                             fn, (long long)i, (long long)target[i], (long long)c,
+                             (long long)ignore_index);
         m++;
     }
     return m;
@@ -400,11 +416,12 @@ static int64_t ce_count(const int64_t *target, int64_t n, int64_t c, int64_t ign
 
 int ckpt_nn_cross_entropy_forward(float *loss, const float *logits, const int64_t *target,
                                   int64_t n, int64_t c, double label_smoothing,
-                                  int64_t ignore_index)
+                                  int64_t ignore_index, ckpt_error *err)
 {
-    int64_t m = ce_count(target, n, c, ignore_index);
+    int64_t m = ce_count(loss, logits, target, n, c, label_smoothing, ignore_index,
+                         "cross_entropy forward", err);
     if (m < 0)
-        return CKPT_E_ARG;
+        return (int)m;
     double nll = 0.0, smooth = 0.0;
     for (int64_t i = 0; i < n; i++) {
         if (target[i] == ignore_index)
@@ -426,11 +443,12 @@ int ckpt_nn_cross_entropy_forward(float *loss, const float *logits, const int64_
 
 int ckpt_nn_cross_entropy_backward(float *dlogits, float dloss, const float *logits,
                                    const int64_t *target, int64_t n, int64_t c,
-                                   double label_smoothing, int64_t ignore_index)
+                                   double label_smoothing, int64_t ignore_index, ckpt_error *err)
 {
-    int64_t m = ce_count(target, n, c, ignore_index);
+    int64_t m = ce_count(dlogits, logits, target, n, c, label_smoothing, ignore_index,
+                         "cross_entropy backward", err);
     if (m < 0)
-        return CKPT_E_ARG;
+        return (int)m;
     /* d/dz_j = (p_j - (1-eps) [j == t] - eps / C) / M */
     const double g = (double)dloss / (double)m, off = label_smoothing / (double)c;
     for (int64_t i = 0; i < n; i++) {

@@ -114,7 +114,7 @@ static ckpt_module *undo(ckpt_module *parent, ckpt_module *m)
 #define SET_INTS(m, name, ...)                                                               \
     do {                                                                                     \
         const int64_t v_[] = {__VA_ARGS__};                                                  \
-        ckpt_module_set_attr_ints((m), (name), sizeof(v_) / sizeof(v_[0]), v_);              \
+        ckpt_module_set_attr_ints((m), (name), sizeof(v_) / sizeof(v_[0]), v_, NULL);              \
     } while (0)
 
 /* ------------------------------------------------------------------ Linear */
@@ -175,8 +175,8 @@ static ckpt_module *linear_typed(ckpt_module *parent, const char *name, const ch
     } else if (ckpt_module_param_none(m, "bias", err) != 0) {
         return undo(parent, m);
     }
-    ckpt_module_set_attr_int(m, "in_features", in_f);
-    ckpt_module_set_attr_int(m, "out_features", out_f);
+    ckpt_module_set_attr_int(m, "in_features", in_f, NULL);
+    ckpt_module_set_attr_int(m, "out_features", out_f, NULL);
     return m;
 }
 
@@ -371,8 +371,8 @@ static ckpt_module *conv_make(ckpt_module *parent, const char *name, int dims, i
     } else if (ckpt_module_param_none(m, "bias", err) != 0) {
         return undo(parent, m);
     }
-    ckpt_module_set_attr_int(m, "in_channels", in_ch);
-    ckpt_module_set_attr_int(m, "out_channels", out_ch);
+    ckpt_module_set_attr_int(m, "in_channels", in_ch, NULL);
+    ckpt_module_set_attr_int(m, "out_channels", out_ch, NULL);
     if (dims == 1) {
         SET_INTS(m, "kernel_size", kw);
         SET_INTS(m, "stride", l->sw);
@@ -386,10 +386,10 @@ static ckpt_module *conv_make(ckpt_module *parent, const char *name, int dims, i
         SET_INTS(m, "dilation", l->dh, l->dw);
         SET_INTS(m, "output_padding", l->oph, l->opw);
     }
-    ckpt_module_set_attr_bool(m, "transposed", dims == 3);
-    ckpt_module_set_attr_int(m, "groups", g);
-    ckpt_module_set_attr_str(m, "padding_mode", "zeros");
-    ckpt_module_set_attr_bool(m, "bias", l->bias);
+    ckpt_module_set_attr_bool(m, "transposed", dims == 3, NULL);
+    ckpt_module_set_attr_int(m, "groups", g, NULL);
+    ckpt_module_set_attr_str(m, "padding_mode", "zeros", NULL);
+    ckpt_module_set_attr_bool(m, "bias", l->bias, NULL);
     return m;
 }
 
@@ -494,12 +494,12 @@ ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
         return undo(parent, m);
     }
     ckpt_module_set_version(m, 2);
-    ckpt_module_set_attr_int(m, "num_features", num_features);
-    ckpt_module_set_attr_float(m, "eps", eps);
+    ckpt_module_set_attr_int(m, "num_features", num_features, NULL);
+    ckpt_module_set_attr_float(m, "eps", eps, NULL);
     if (momentum >= 0) /* momentum=None: no attribute */
-        ckpt_module_set_attr_float(m, "momentum", momentum);
-    ckpt_module_set_attr_bool(m, "affine", affine);
-    ckpt_module_set_attr_bool(m, "track_running_stats", track_running_stats);
+        ckpt_module_set_attr_float(m, "momentum", momentum, NULL);
+    ckpt_module_set_attr_bool(m, "affine", affine, NULL);
+    ckpt_module_set_attr_bool(m, "track_running_stats", track_running_stats, NULL);
     return m;
 }
 
@@ -554,9 +554,9 @@ ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
     } else if (ckpt_module_param_none(m, "weight", err) || ckpt_module_param_none(m, "bias", err)) {
         return undo(parent, m);
     }
-    ckpt_module_set_attr_ints(m, "normalized_shape", (size_t)ndims, normalized_shape);
-    ckpt_module_set_attr_float(m, "eps", eps);
-    ckpt_module_set_attr_bool(m, "elementwise_affine", elementwise_affine);
+    ckpt_module_set_attr_ints(m, "normalized_shape", (size_t)ndims, normalized_shape, NULL);
+    ckpt_module_set_attr_float(m, "eps", eps, NULL);
+    ckpt_module_set_attr_bool(m, "elementwise_affine", elementwise_affine, NULL);
     return m;
 }
 
@@ -602,10 +602,10 @@ ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t nu
     } else if (ckpt_module_param_none(m, "weight", err) || ckpt_module_param_none(m, "bias", err)) {
         return undo(parent, m);
     }
-    ckpt_module_set_attr_int(m, "num_groups", num_groups);
-    ckpt_module_set_attr_int(m, "num_channels", num_channels);
-    ckpt_module_set_attr_float(m, "eps", eps);
-    ckpt_module_set_attr_bool(m, "affine", affine);
+    ckpt_module_set_attr_int(m, "num_groups", num_groups, NULL);
+    ckpt_module_set_attr_int(m, "num_channels", num_channels, NULL);
+    ckpt_module_set_attr_float(m, "eps", eps, NULL);
+    ckpt_module_set_attr_bool(m, "affine", affine, NULL);
     return m;
 }
 
@@ -638,13 +638,13 @@ ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name, int64_t nu
     }
     if (padding_idx >= 0)
         memset(w + padding_idx * embedding_dim, 0, (size_t)embedding_dim * sizeof(float));
-    ckpt_module_set_attr_int(m, "num_embeddings", num_embeddings);
-    ckpt_module_set_attr_int(m, "embedding_dim", embedding_dim);
+    ckpt_module_set_attr_int(m, "num_embeddings", num_embeddings, NULL);
+    ckpt_module_set_attr_int(m, "embedding_dim", embedding_dim, NULL);
     if (padding_idx >= 0)
-        ckpt_module_set_attr_int(m, "padding_idx", padding_idx);
-    ckpt_module_set_attr_float(m, "norm_type", 2.0);
-    ckpt_module_set_attr_bool(m, "scale_grad_by_freq", false);
-    ckpt_module_set_attr_bool(m, "sparse", false);
+        ckpt_module_set_attr_int(m, "padding_idx", padding_idx, NULL);
+    ckpt_module_set_attr_float(m, "norm_type", 2.0, NULL);
+    ckpt_module_set_attr_bool(m, "scale_grad_by_freq", false, NULL);
+    ckpt_module_set_attr_bool(m, "sparse", false, NULL);
     return m;
 }
 
@@ -704,8 +704,8 @@ ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p, ck
     if (!m)
         return NULL;
     ckpt__nn_state(m)->p = p;
-    ckpt_module_set_attr_float(m, "p", p);
-    ckpt_module_set_attr_bool(m, "inplace", false);
+    ckpt_module_set_attr_float(m, "p", p, NULL);
+    ckpt_module_set_attr_bool(m, "inplace", false, NULL);
     return m;
 }
 
@@ -778,11 +778,11 @@ ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind,
     nn_layer *l = ckpt__nn_state(m);
     l->act = kind, l->dim = dim;
     if (kind == CKPT_ACT_SOFTMAX || kind == CKPT_ACT_LOGSOFTMAX)
-        ckpt_module_set_attr_int(m, "dim", dim);
+        ckpt_module_set_attr_int(m, "dim", dim, NULL);
     else if (kind == CKPT_ACT_GELU || kind == CKPT_ACT_GELU_TANH)
-        ckpt_module_set_attr_str(m, "approximate", kind == CKPT_ACT_GELU ? "none" : "tanh");
+        ckpt_module_set_attr_str(m, "approximate", kind == CKPT_ACT_GELU ? "none" : "tanh", NULL);
     else if (kind == CKPT_ACT_RELU || kind == CKPT_ACT_SILU)
-        ckpt_module_set_attr_bool(m, "inplace", false);
+        ckpt_module_set_attr_bool(m, "inplace", false, NULL);
     return m;
 }
 
@@ -844,15 +844,15 @@ static ckpt_module *pool_make(ckpt_module *parent, const char *name, int kind, i
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
     l->act = kind, l->extra = kernel, l->p2 = stride, l->p3 = padding;
-    ckpt_module_set_attr_int(m, "kernel_size", kernel);
-    ckpt_module_set_attr_int(m, "stride", stride);
-    ckpt_module_set_attr_int(m, "padding", padding);
-    ckpt_module_set_attr_bool(m, "ceil_mode", false);
+    ckpt_module_set_attr_int(m, "kernel_size", kernel, NULL);
+    ckpt_module_set_attr_int(m, "stride", stride, NULL);
+    ckpt_module_set_attr_int(m, "padding", padding, NULL);
+    ckpt_module_set_attr_bool(m, "ceil_mode", false, NULL);
     if (kind == 0) {
-        ckpt_module_set_attr_int(m, "dilation", 1);
-        ckpt_module_set_attr_bool(m, "return_indices", false);
+        ckpt_module_set_attr_int(m, "dilation", 1, NULL);
+        ckpt_module_set_attr_bool(m, "return_indices", false, NULL);
     } else {
-        ckpt_module_set_attr_bool(m, "count_include_pad", true);
+        ckpt_module_set_attr_bool(m, "count_include_pad", true, NULL);
     }
     return m;
 }
@@ -928,8 +928,8 @@ ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_di
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
     l->p2 = start_dim, l->p3 = end_dim;
-    ckpt_module_set_attr_int(m, "start_dim", start_dim);
-    ckpt_module_set_attr_int(m, "end_dim", end_dim);
+    ckpt_module_set_attr_int(m, "start_dim", start_dim, NULL);
+    ckpt_module_set_attr_int(m, "end_dim", end_dim, NULL);
     return m;
 }
 

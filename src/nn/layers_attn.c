@@ -155,15 +155,15 @@ static ckpt_module *mha_make(ckpt_module *parent, const char *name, int64_t e, i
     float *ob = ckpt__nn_data(op, "bias"); /* _reset_parameters: out_proj.bias = 0 */
     if (ob)
         memset(ob, 0, (size_t)e * sizeof(float));
-    ckpt_module_set_attr_int(m, "embed_dim", e);
-    ckpt_module_set_attr_int(m, "kdim", e);
-    ckpt_module_set_attr_int(m, "vdim", e);
-    ckpt_module_set_attr_bool(m, "_qkv_same_embed_dim", true);
-    ckpt_module_set_attr_int(m, "num_heads", heads);
-    ckpt_module_set_attr_float(m, "dropout", dropout);
-    ckpt_module_set_attr_bool(m, "batch_first", batch_first);
-    ckpt_module_set_attr_int(m, "head_dim", e / heads);
-    ckpt_module_set_attr_bool(m, "add_zero_attn", false);
+    ckpt_module_set_attr_int(m, "embed_dim", e, NULL);
+    ckpt_module_set_attr_int(m, "kdim", e, NULL);
+    ckpt_module_set_attr_int(m, "vdim", e, NULL);
+    ckpt_module_set_attr_bool(m, "_qkv_same_embed_dim", true, NULL);
+    ckpt_module_set_attr_int(m, "num_heads", heads, NULL);
+    ckpt_module_set_attr_float(m, "dropout", dropout, NULL);
+    ckpt_module_set_attr_bool(m, "batch_first", batch_first, NULL);
+    ckpt_module_set_attr_int(m, "head_dim", e / heads, NULL);
+    ckpt_module_set_attr_bool(m, "add_zero_attn", false, NULL);
     return m;
 }
 
@@ -284,13 +284,13 @@ ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *
             ckpt_module_free(m);
         return NULL;
     }
-    ckpt_module_set_attr_int(m, "d_model", d_model);
-    ckpt_module_set_attr_int(m, "nhead", nhead);
-    ckpt_module_set_attr_int(m, "dim_feedforward", dim_feedforward);
-    ckpt_module_set_attr_float(m, "dropout", dropout);
-    ckpt_module_set_attr_str(m, "activation", activation == CKPT_ACT_RELU ? "relu" : "gelu");
-    ckpt_module_set_attr_float(m, "layer_norm_eps", layer_norm_eps);
-    ckpt_module_set_attr_bool(m, "batch_first", batch_first);
-    ckpt_module_set_attr_bool(m, "norm_first", norm_first);
+    ckpt_module_set_attr_int(m, "d_model", d_model, NULL);
+    ckpt_module_set_attr_int(m, "nhead", nhead, NULL);
+    ckpt_module_set_attr_int(m, "dim_feedforward", dim_feedforward, NULL);
+    ckpt_module_set_attr_float(m, "dropout", dropout, NULL);
+    ckpt_module_set_attr_str(m, "activation", activation == CKPT_ACT_RELU ? "relu" : "gelu", NULL);
+    ckpt_module_set_attr_float(m, "layer_norm_eps", layer_norm_eps, NULL);
+    ckpt_module_set_attr_bool(m, "batch_first", batch_first, NULL);
+    ckpt_module_set_attr_bool(m, "norm_first", norm_first, NULL);
     return m;
 }

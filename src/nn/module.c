@@ -314,31 +314,31 @@ static ckpt__attr *attr_slot(ckpt_module *m, const char *name)
     return a;
 }
 
-int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v)
+int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v, ckpt_error *err)
 {
     if (!m || !name || !name[0])
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_int: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_E_NOMEM;
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
     a->kind = ATTR_INT;
     a->i = v;
     return 0;
 }
 
-int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n, const int64_t *v)
+int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n, const int64_t *v, ckpt_error *err)
 {
     if (!m || !name || !name[0] || (n && !v))
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_ints: no module, name or value");
     int64_t *copy = malloc((n ? n : 1) * sizeof(*copy));
     if (!copy)
-        return CKPT_E_NOMEM;
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
     if (n)
         memcpy(copy, v, n * sizeof(*copy));
     ckpt__attr *a = attr_slot(m, name);
     if (!a) {
         free(copy);
-        return CKPT_E_NOMEM;
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
     }
     a->kind = ATTR_INTS;
     a->ints = copy;
@@ -346,41 +346,41 @@ int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n, const 
     return 0;
 }
 
-int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v)
+int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v, ckpt_error *err)
 {
     if (!m || !name || !name[0])
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_float: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_E_NOMEM;
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
     a->kind = ATTR_FLOAT;
     a->f = v;
     return 0;
 }
 
-int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v)
+int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v, ckpt_error *err)
 {
     if (!m || !name || !name[0])
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_bool: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_E_NOMEM;
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
     a->kind = ATTR_BOOL;
     a->b = v;
     return 0;
 }
 
-int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v)
+int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v, ckpt_error *err)
 {
     if (!m || !name || !name[0] || !v)
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_str: no module, name or value");
     char *copy = dup_str(v);
     if (!copy)
-        return CKPT_E_NOMEM;
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
     ckpt__attr *a = attr_slot(m, name);
     if (!a) {
         free(copy);
-        return CKPT_E_NOMEM;
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
     }
     a->kind = ATTR_STR;
     a->s = copy;
@@ -738,6 +738,7 @@ typedef struct walk_ctx {
     void *payload;
     ckpt__keybuf key;
     ckpt__ptrset seen;
+    ckpt_error *err;
 } walk_ctx;
 
 static int walk_kind(walk_ctx *w, ckpt_module *m, bool params)
@@ -754,12 +755,12 @@ static int walk_kind(walk_ctx *w, ckpt_module *m, bool params)
         if (s->nbytes > 0) {
             int r = ckpt__ptrset_add(&w->seen, s->data);
             if (r < 0)
-                return r;
+                return CKPT_FAIL(w->err, r, "module walk: out of memory");
             if (r == 1)
                 continue;
         }
         if (ckpt__keybuf_put(&w->key, s->name, strlen(s->name)) < 0)
-            return CKPT_E_NOMEM;
+            return CKPT_FAIL(w->err, CKPT_E_NOMEM, "module walk: out of memory");
         int rc = w->fn(w->payload, w->key.p, m, s);
         ckpt__keybuf_truncate(&w->key, base);
         if (rc != 0)
@@ -780,19 +781,21 @@ static int walk_rec(walk_ctx *w, ckpt_module *m)
         ckpt_module *c = m->children[i];
         if (ckpt__keybuf_put(&w->key, c->name, strlen(c->name)) < 0 ||
             ckpt__keybuf_put(&w->key, ".", 1) < 0)
-            return CKPT_E_NOMEM;
+            return CKPT_FAIL(w->err, CKPT_E_NOMEM, "module walk: out of memory");
         rc = walk_rec(w, c);
         ckpt__keybuf_truncate(&w->key, base);
     }
     return rc;
 }
 
-int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload)
+int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload, ckpt_error *err)
 {
     if (!m || !fn)
-        return CKPT_E_ARG;
-    walk_ctx w = {.what = what, .fn = fn, .payload = payload};
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_walk: no module or callback");
+    walk_ctx w = {.what = what, .fn = fn, .payload = payload, .err = err};
     int rc = ckpt__keybuf_put(&w.key, "", 0);
+    if (rc < 0)
+        CKPT_FAIL(err, rc, "module walk: out of memory");
     if (rc == 0)
         rc = walk_rec(&w, m);
     ckpt__keybuf_free(&w.key);
@@ -800,7 +803,8 @@ int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *paylo
     return rc;
 }
 
-static int walk_modules_rec(ckpt__keybuf *key, ckpt_module *m, ckpt_module_fn fn, void *payload)
+static int walk_modules_rec(ckpt__keybuf *key, ckpt_module *m, ckpt_module_fn fn, void *payload,
+                            ckpt_error *err)
 {
     int rc = fn(payload, key->p, m);
     size_t base = key->len;
@@ -808,23 +812,25 @@ static int walk_modules_rec(ckpt__keybuf *key, ckpt_module *m, ckpt_module_fn fn
         ckpt_module *c = m->children[i];
         if ((base > 0 && ckpt__keybuf_put(key, ".", 1) < 0) ||
             ckpt__keybuf_put(key, c->name, strlen(c->name)) < 0)
-            return CKPT_E_NOMEM;
-        rc = walk_modules_rec(key, c, fn, payload);
+            return CKPT_FAIL(err, CKPT_E_NOMEM, "module walk: out of memory");
+        rc = walk_modules_rec(key, c, fn, payload, err);
         ckpt__keybuf_truncate(key, base);
     }
     return rc;
 }
 
-int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload)
+int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload, ckpt_error *err)
 {
     if (!m || !fn)
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_walk_modules: no module or callback");
     /* a module has one parent (adopt refuses a second), so the tree holds no
      * duplicates for named_modules() to remove */
     ckpt__keybuf key = {0};
     int rc = ckpt__keybuf_put(&key, "", 0);
+    if (rc < 0)
+        CKPT_FAIL(err, rc, "module walk: out of memory");
     if (rc == 0)
-        rc = walk_modules_rec(&key, m, fn, payload);
+        rc = walk_modules_rec(&key, m, fn, payload, err);
     ckpt__keybuf_free(&key);
     return rc;
 }

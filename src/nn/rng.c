@@ -36,6 +36,8 @@ void ckpt_rng_seed(ckpt_rng *r, uint64_t seed)
 {
     if (!r)
         return;
+    if (!r)
+        return;
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&x);
@@ -43,11 +45,15 @@ void ckpt_rng_seed(ckpt_rng *r, uint64_t seed)
 
 double ckpt_rng_uniform(ckpt_rng *r)
 {
+    if (!r)
+        return 0.0; /* no generator: a constant, never a crash */
     return (double)(next_u64(r) >> 11) * 0x1.0p-53;
 }
 
 double ckpt_rng_normal(ckpt_rng *r)
 {
+    if (!r)
+        return 0.0;
     double u1 = 1.0 - ckpt_rng_uniform(r); /* (0, 1] */
     double u2 = ckpt_rng_uniform(r);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);

@@ -79,7 +79,7 @@ static int sd_slots(sd_build *B, ckpt_module *m, bool params)
         if (!t)
             return CKPT_FAIL(B->err, CKPT_E_NOMEM, "out of memory building state_dict");
         if (ckpt__keybuf_put(&B->key, s->name, strlen(s->name)) < 0 ||
-            ckpt_dict_set_str(B->doc, B->root, B->key.p, t) < 0)
+            ckpt_dict_set_str(B->doc, B->root, B->key.p, t, NULL) < 0)
             return CKPT_FAIL(B->err, CKPT_E_NOMEM, "out of memory building state_dict");
         ckpt__keybuf_truncate(&B->key, base);
     }
@@ -97,9 +97,9 @@ static int sd_module(sd_build *B, ckpt_module *m)
     }
     ckpt_obj *d = ckpt_new_dict(B->doc, CKPT_DICT_PLAIN);
     ckpt_obj *v = ckpt_new_int(B->doc, m->version);
-    int rc = (!d || !v) ? CKPT_E_NOMEM : ckpt_dict_set(B->doc, d, B->version_key, v);
+    int rc = (!d || !v) ? CKPT_E_NOMEM : ckpt_dict_set(B->doc, d, B->version_key, v, NULL);
     if (rc == 0)
-        rc = ckpt_dict_set_str(B->doc, B->meta, base > 0 ? B->key.p : "", d);
+        rc = ckpt_dict_set_str(B->doc, B->meta, base > 0 ? B->key.p : "", d, NULL);
     if (base > 0)
         B->key.p[base - 1] = saved;
     if (rc < 0)
@@ -136,8 +136,8 @@ static ckpt_obj *state_dict(ckpt_module *m, ckpt_doc *doc, const char *prefix, b
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building state_dict");
     if (rc == 0)
         rc = sd_module(&B, m);
-    if (rc == 0 && (ckpt_dict_set_str(doc, attrs, "_metadata", B.meta) < 0 ||
-                    ckpt_dict_set_attrs(B.root, attrs) < 0))
+    if (rc == 0 && (ckpt_dict_set_str(doc, attrs, "_metadata", B.meta, err) < 0 ||
+                    ckpt_dict_set_attrs(B.root, attrs, err) < 0))
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building state_dict");
     ckpt__keybuf_free(&B.key);
     ckpt__ptrset_free(&B.data_to_st);

@@ -530,7 +530,7 @@ int ckpt_optim_add_module(ckpt_optim *o, ckpt_module *m, const char *group, ckpt
     if (!o || !m)
         return CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or module");
     collect c = {0};
-    int rc = ckpt_module_walk(m, CKPT_WALK_PARAMS, collect_fn, &c);
+    int rc = ckpt_module_walk(m, CKPT_WALK_PARAMS, collect_fn, &c, err);
     if (rc != 0) {
         free(c.v);
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
@@ -604,14 +604,16 @@ int ckpt_optim_group_get(const ckpt_optim *o, size_t g, const char *key, double 
     return 0;
 }
 
-int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v)
+int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v, ckpt_error *err)
 {
     if (!o || !key || g >= o->ngroups)
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_optim_group_set: no optimizer or key, or group %zu of %zu",
+                         g, o ? o->ngroups : 0);
     size_t item;
     ckpt__hp *h = lookup(o, g, key, &item);
     if (!h || (h->kind == HP_TUPLE && item == SIZE_MAX))
-        return CKPT_E_NOT_FOUND;
+        return CKPT_FAIL(err, CKPT_E_NOT_FOUND, "ckpt_optim_group_set: group %zu has no numeric hyperparameter '%s'",
+                         g, key);
     if (h->kind == HP_TUPLE) {
         h->tk[item] = HP_FLOAT;
         h->t[item] = v;
@@ -623,18 +625,23 @@ int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v)
     return 0;
 }
 
-int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v)
+int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v, ckpt_error *err)
 {
     if (!o || !key || g >= o->ngroups || strlen(key) >= OPT_KEY_MAX)
-        return CKPT_E_ARG;
+        return CKPT_FAIL(err, CKPT_E_ARG,
+                         "ckpt_optim_group_set_extra: no optimizer or key, a key of %d+ bytes, or group %zu of %zu",
+                         OPT_KEY_MAX, g, o ? o->ngroups : 0);
     if (ckpt_optim_group_has(o, g, key))
-        return ckpt_optim_group_set(o, g, key, v);
+        return ckpt_optim_group_set(o, g, key, v, err);
     ckpt__hp h;
     memset(&h, 0, sizeof(h));
     snprintf(h.key, sizeof(h.key), "%s", key);
     h.kind = HP_FLOAT;
     h.f = v;
-    return ckpt_optim__hp_put(&o->groups[g].hp, &h);
+    int rc = ckpt_optim__hp_put(&o->groups[g].hp, &h);
+    if (rc < 0)
+        return CKPT_FAIL(err, rc, "ckpt_optim_group_set_extra: out of memory adding '%s'", key);
+    return rc;
 }
 
 bool ckpt_optim_group_has(const ckpt_optim *o, size_t g, const char *key)

@@ -11,6 +11,8 @@
 
 void ckpt_grad_scaler_init(ckpt_grad_scaler *gs)
 {
+    if (!gs)
+        return;
     gs->scale = 65536.0f;
     gs->growth_factor = 2.0;
     gs->backoff_factor = 0.5;
@@ -21,7 +23,7 @@ void ckpt_grad_scaler_init(ckpt_grad_scaler *gs)
 
 void ckpt_grad_scaler_update(ckpt_grad_scaler *gs, bool found_inf)
 {
-    if (!gs->enabled)
+    if (!gs || !gs->enabled)
         return;
     if (found_inf) {
         gs->scale = (float)((double)gs->scale * gs->backoff_factor);
@@ -41,6 +43,8 @@ void ckpt_grad_scaler_update(ckpt_grad_scaler *gs, bool found_inf)
 
 bool ckpt_grad_scaler_unscale_f32(const ckpt_grad_scaler *gs, float *grads, size_t n)
 {
+    if (!gs || (!grads && n))
+        return false; /* nothing to unscale (a NULL scaler or buffer) */
     /* torch: self._scale.double().reciprocal().float() */
     float inv = (float)(1.0 / (double)gs->scale);
     bool found = false;
@@ -61,15 +65,15 @@ ckpt_obj *ckpt_grad_scaler_state_dict(const ckpt_grad_scaler *gs, ckpt_doc *doc,
     }
     ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     if (d && gs->enabled) {
-        if (ckpt_dict_set_str(doc, d, "scale", ckpt_new_float(doc, (double)gs->scale)) < 0 ||
-            ckpt_dict_set_str(doc, d, "growth_factor", ckpt_new_float(doc, gs->growth_factor)) <
+        if (ckpt_dict_set_str(doc, d, "scale", ckpt_new_float(doc, (double)gs->scale), err) < 0 ||
+            ckpt_dict_set_str(doc, d, "growth_factor", ckpt_new_float(doc, gs->growth_factor), err) <
                 0 ||
             ckpt_dict_set_str(doc, d, "backoff_factor",
-                              ckpt_new_float(doc, gs->backoff_factor)) < 0 ||
+                              ckpt_new_float(doc, gs->backoff_factor), err) < 0 ||
             ckpt_dict_set_str(doc, d, "growth_interval",
-                              ckpt_new_int(doc, gs->growth_interval)) < 0 ||
+                              ckpt_new_int(doc, gs->growth_interval), err) < 0 ||
             ckpt_dict_set_str(doc, d, "_growth_tracker",
-                              ckpt_new_int(doc, gs->growth_tracker)) < 0)
+                              ckpt_new_int(doc, gs->growth_tracker), err) < 0)
             d = NULL;
     }
     if (!d)

@@ -30,6 +30,8 @@ int64_t ckpt__py_floordiv(int64_t a, int64_t b)
 
 void ckpt_sched_config_init(ckpt_sched_config *cfg, int kind)
 {
+    if (!cfg)
+        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->kind = kind;
     cfg->last_epoch = -1;

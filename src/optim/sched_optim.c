@@ -57,7 +57,7 @@ static int set_changed(ckpt_optim *o, size_t g, const char *key, double v, bool 
     if (ckpt_optim_group_get(o, g, key, &cur) == 0 && cur == v &&
         memcmp(&cur, &v, sizeof v) == 0)
         return 0;
-    return extra ? ckpt_optim_group_set_extra(o, g, key, v) : ckpt_optim_group_set(o, g, key, v);
+    return extra ? ckpt_optim_group_set_extra(o, g, key, v, NULL) : ckpt_optim_group_set(o, g, key, v, NULL);
 }
 
 int ckpt_lr_target_to_optim(const ckpt_lr_target *t, ckpt_optim *o, ckpt_error *err)
@@ -69,7 +69,7 @@ int ckpt_lr_target_to_optim(const ckpt_lr_target *t, ckpt_optim *o, ckpt_error *
                t->ngroups);
     for (size_t g = 0; g < t->ngroups; g++) {
         const ckpt_lr_group *q = &t->groups[g];
-        int rc = ckpt_optim_group_set(o, g, "lr", q->lr);
+        int rc = ckpt_optim_group_set(o, g, "lr", q->lr, err);
         if (rc >= 0 && q->has_initial_lr)
             rc = set_changed(o, g, "initial_lr", q->initial_lr, true);
         if (rc >= 0 && t->onecycle_keys) {

@@ -45,7 +45,7 @@ static void put(sd_builder *b, const char *key, ckpt_obj *v)
     if (b->rc < 0)
         return;
     ckpt_obj *k = key_node(b, key);
-    if (!v || !k || ckpt_dict_set(b->doc, b->d, k, v) < 0)
+    if (!v || !k || ckpt_dict_set(b->doc, b->d, k, v, NULL) < 0)
         b->rc = CKPT_E_NOMEM;
 }
 
@@ -76,7 +76,7 @@ static ckpt_obj *float_list(ckpt_doc *doc, const double *v, size_t n, bool as_in
 {
     ckpt_obj *l = ckpt_new_list(doc);
     for (size_t i = 0; l && i < n; i++)
-        if (ckpt_list_append(doc, l, num(doc, v[i], as_int)) < 0)
+        if (ckpt_list_append(doc, l, num(doc, v[i], as_int), NULL) < 0)
             return NULL;
     return l;
 }
@@ -97,7 +97,7 @@ static ckpt_obj *phases_list(const ckpt_sched *s, ckpt_doc *doc)
         put(&b, "end_lr", ckpt_new_str(doc, OC_NAMES[ph->end_lr]));
         put(&b, "start_momentum", ckpt_new_str(doc, OC_NAMES[ph->start_mom]));
         put(&b, "end_momentum", ckpt_new_str(doc, OC_NAMES[ph->end_mom]));
-        if (b.rc < 0 || ckpt_list_append(doc, l, b.d) < 0)
+        if (b.rc < 0 || ckpt_list_append(doc, l, b.d, NULL) < 0)
             return NULL;
     }
     return l;
@@ -145,7 +145,7 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc,
         ckpt_obj *ctr = ckpt_new_dict(doc, CKPT_DICT_COUNTER);
         for (size_t i = 0; ctr && i < s->n_ms; i++)
             if (ckpt_dict_set(doc, ctr, ckpt_new_int(doc, s->ms_epoch[i]),
-                              ckpt_new_int(doc, s->ms_count[i])) < 0)
+                              ckpt_new_int(doc, s->ms_count[i]), err) < 0)
                 ctr = NULL;
         put(&b, "milestones", ctr);
         put_float(&b, "gamma", c->gamma);
@@ -186,7 +186,7 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc,
     case CKPT_SCHED_SEQUENTIAL: {
         ckpt_obj *ms = ckpt_new_list(doc);
         for (size_t i = 0; ms && i < s->n_ms; i++)
-            if (ckpt_list_append(doc, ms, ckpt_new_int(doc, s->ms_epoch[i])) < 0)
+            if (ckpt_list_append(doc, ms, ckpt_new_int(doc, s->ms_epoch[i]), err) < 0)
                 ms = NULL;
         put(&b, "_milestones", ms);
         put_int(&b, "last_epoch", s->last_epoch);
@@ -199,9 +199,9 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc,
         ckpt_obj *kids = ckpt_new_list(doc);
         for (size_t i = 0; kids && last && i < s->nchildren; i++) {
             ckpt_obj *k = state_dict(s->children[i], doc, kc, err);
-            if (k && i == active && ckpt_dict_set(doc, k, key_node(&b, "_last_lr"), last) < 0)
+            if (k && i == active && ckpt_dict_set(doc, k, key_node(&b, "_last_lr"), last, err) < 0)
                 k = NULL;
-            if (!k || ckpt_list_append(doc, kids, k) < 0)
+            if (!k || ckpt_list_append(doc, kids, k, err) < 0)
                 kids = NULL;
         }
         put(&b, "_schedulers", kids);

@@ -116,37 +116,37 @@ ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *
     }
     root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *state = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    if (!root || !state || ckpt_dict_set(doc, root, str_node(b, "state"), state) < 0)
+    if (!root || !state || ckpt_dict_set(doc, root, str_node(b, "state"), state, err) < 0)
         goto oom;
     for (size_t k = 0; k < n; k++) {
         const ckpt__pstate *p = &o->state[idx[k]];
         ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-        if (!d || ckpt_dict_set(doc, state, ckpt_new_int(doc, (int64_t)idx[k]), d) < 0)
+        if (!d || ckpt_dict_set(doc, state, ckpt_new_int(doc, (int64_t)idx[k]), d, err) < 0)
             goto oom;
         for (size_t e = 0; e < p->n; e++) {
             ckpt_obj *v = st_node(b, &p->v[e], err);
-            if (!v || ckpt_dict_set(doc, d, str_node(b, p->v[e].key), v) < 0)
+            if (!v || ckpt_dict_set(doc, d, str_node(b, p->v[e].key), v, err) < 0)
                 goto oom;
         }
     }
     ckpt_obj *groups = ckpt_new_list(doc);
-    if (!groups || ckpt_dict_set(doc, root, str_node(b, "param_groups"), groups) < 0)
+    if (!groups || ckpt_dict_set(doc, root, str_node(b, "param_groups"), groups, err) < 0)
         goto oom;
     for (size_t gi = 0; gi < o->ngroups; gi++) {
         const ckpt__group *g = &o->groups[gi];
         ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-        if (!d || ckpt_list_append(doc, groups, d) < 0)
+        if (!d || ckpt_list_append(doc, groups, d, err) < 0)
             goto oom;
         for (size_t e = 0; e < g->hp.n; e++) {
             ckpt_obj *v = hp_node(b, &g->hp.v[e]);
-            if (!v || ckpt_dict_set(doc, d, str_node(b, g->hp.v[e].key), v) < 0)
+            if (!v || ckpt_dict_set(doc, d, str_node(b, g->hp.v[e].key), v, err) < 0)
                 goto oom;
         }
         ckpt_obj *pl = ckpt_new_list(doc);
-        if (!pl || ckpt_dict_set(doc, d, str_node(b, "params"), pl) < 0)
+        if (!pl || ckpt_dict_set(doc, d, str_node(b, "params"), pl, err) < 0)
             goto oom;
         for (size_t i = 0; i < g->n; i++)
-            if (ckpt_list_append(doc, pl, ckpt_new_int(doc, (int64_t)(g->first + i))) < 0)
+            if (ckpt_list_append(doc, pl, ckpt_new_int(doc, (int64_t)(g->first + i)), err) < 0)
                 goto oom;
     }
     free(b);

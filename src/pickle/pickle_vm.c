@@ -139,6 +139,12 @@ static int vfail(vm *v, int code, const char *fmt, ...)
                         opn ? opn : "opcode", msg);
 }
 
+/* The code recorded by a failed step; `dflt` when nothing was recorded. */
+static int ecode(const vm *v, int dflt)
+{
+    return (v->err && v->err->code < 0) ? v->err->code : dflt;
+}
+
 static int nomem(vm *v)
 {
     if (v->doc->mem.hit_limit)
@@ -152,7 +158,7 @@ static int nomem(vm *v)
 static int push(vm *v, ckpt_obj *o)
 {
     if (!o)
-        return ckpt__error_is_set(v->err) ? v->err->code : nomem(v);
+        return ckpt__error_is_set(v->err) ? ecode(v, CKPT_E_FORMAT) : nomem(v);
     if (v->doc->node_count > v->max_objects)
         return vfail(v, CKPT_E_LIMIT, "more than %llu objects",
                      (unsigned long long)v->max_objects);
@@ -262,7 +268,7 @@ static int memo_put(vm *v, uint64_t key)
 {
     ckpt_obj *o = top(v);
     if (!o)
-        return v->err ? v->err->code : CKPT_E_FORMAT;
+        return ecode(v, CKPT_E_FORMAT);
     /* dense keys go to an array; only keys near the number already stored
      * may grow it, so a huge or sparse key cannot force a large allocation */
     if (key >= v->dense_cap && key < (uint64_t)v->puts + 4096) {
@@ -621,7 +627,11 @@ static int append_items(vm *v, ckpt_obj *target, size_t start)
             if (!ckpt__obj_hashable(v->stack[i]))
                 return vfail(v, CKPT_E_FORMAT, "unhashable %s added to a set",
                              ckpt_type_name(v->stack[i]->type));
-            if (ckpt_set_add(v->doc, target, v->stack[i]) < 0)
+            int arc = ckpt_set_add(v->doc, target, v->stack[i], NULL);
+            if (arc == CKPT_E_ARG)
+                return vfail(v, CKPT_E_FORMAT, "unhashable set item of type %s",
+                             ckpt_type_name(v->stack[i]->type));
+            if (arc < 0)
                 return nomem(v);
         }
         v->sp = start;
@@ -683,7 +693,7 @@ static int do_find_class(vm *v, const char *mod, size_t mlen, const char *name, 
     else
         o = ckpt_new_global(v->doc, m, nm);
     if (!o)
-        return ckpt__error_is_set(v->err) ? v->err->code : nomem(v);
+        return ckpt__error_is_set(v->err) ? ecode(v, CKPT_E_FORMAT) : nomem(v);
     return push(v, o);
 }
 
@@ -693,7 +703,7 @@ static int do_newobj(vm *v, ckpt_obj *cls, ckpt_obj *args, ckpt_obj *kwargs)
         return vfail(v, CKPT_E_UNSAFE, "creating objects is not allowed");
     ckpt_obj *o = v->h->newobj(v->h->ctx, v->doc, cls, args, kwargs, v->op, v->op_off, v->err);
     if (!o)
-        return ckpt__error_is_set(v->err) ? v->err->code : nomem(v);
+        return ckpt__error_is_set(v->err) ? ecode(v, CKPT_E_FORMAT) : nomem(v);
     return push(v, o);
 }
 
@@ -740,7 +750,7 @@ static int step(vm *v, bool *stop)
         return 0;
     case CKPT_OP_DUP:
         if (!(a = top(v)))
-            return v->err->code;
+            return ecode(v, CKPT_E_FORMAT);
         return push(v, a);
 
     /* integers */
@@ -970,7 +980,7 @@ static int step(vm *v, bool *stop)
     }
     case CKPT_OP_STACK_GLOBAL:
         if (!(b = pop(v)) || !(a = pop(v)))
-            return v->err->code;
+            return ecode(v, CKPT_E_FORMAT);
         if (a->type != CKPT_T_STR || b->type != CKPT_T_STR)
             return vfail(v, CKPT_E_FORMAT, "module and name must be str, got %s and %s",
                          ckpt_type_name(a->type), ckpt_type_name(b->type));
@@ -988,20 +998,20 @@ static int step(vm *v, bool *stop)
     }
     case CKPT_OP_NEWOBJ:
         if (!(b = pop(v)) || !(a = pop(v)))
-            return v->err->code;
+            return ecode(v, CKPT_E_FORMAT);
         if (b->type != CKPT_T_TUPLE)
             return vfail(v, CKPT_E_FORMAT, "NEWOBJ arguments must be a tuple, got %s",
                          ckpt_type_name(b->type));
         return do_newobj(v, a, b, NULL);
     case CKPT_OP_NEWOBJ_EX:
         if (!(c = pop(v)) || !(b = pop(v)) || !(a = pop(v)))
-            return v->err->code;
+            return ecode(v, CKPT_E_FORMAT);
         if (b->type != CKPT_T_TUPLE || c->type != CKPT_T_DICT)
             return vfail(v, CKPT_E_FORMAT, "NEWOBJ_EX needs a tuple and a dict");
         return do_newobj(v, a, b, c);
     case CKPT_OP_REDUCE:
         if (!(b = pop(v)) || !(a = pop(v)))
-            return v->err->code;
+            return ecode(v, CKPT_E_FORMAT);
         if (b->type != CKPT_T_TUPLE)
             return vfail(v, CKPT_E_FORMAT, "REDUCE arguments must be a tuple, got %s",
                          ckpt_type_name(b->type));
@@ -1009,11 +1019,11 @@ static int step(vm *v, bool *stop)
             return vfail(v, CKPT_E_UNSAFE, "calls are not allowed");
         c = v->h->reduce(v->h->ctx, v->doc, a, b, op, v->op_off, v->err);
         if (!c)
-            return ckpt__error_is_set(v->err) ? v->err->code : nomem(v);
+            return ckpt__error_is_set(v->err) ? ecode(v, CKPT_E_FORMAT) : nomem(v);
         return push(v, c);
     case CKPT_OP_BUILD:
         if (!(b = pop(v)) || !(a = top(v)))
-            return v->err->code;
+            return ecode(v, CKPT_E_FORMAT);
         if (!v->h || !v->h->build)
             return vfail(v, CKPT_E_UNSAFE, "BUILD is not allowed");
         return v->h->build(v->h->ctx, v->doc, a, b, op, v->op_off, v->err);
@@ -1023,12 +1033,12 @@ static int step(vm *v, bool *stop)
         /* fall through */
     case CKPT_OP_BINPERSID:
         if (!(a = pop(v)))
-            return v->err->code;
+            return ecode(v, CKPT_E_FORMAT);
         if (!v->h || !v->h->persistent_load)
             return vfail(v, CKPT_E_UNSAFE, "persistent ids are not allowed");
         c = v->h->persistent_load(v->h->ctx, v->doc, a, op, v->op_off, v->err);
         if (!c)
-            return ckpt__error_is_set(v->err) ? v->err->code : nomem(v);
+            return ckpt__error_is_set(v->err) ? ecode(v, CKPT_E_FORMAT) : nomem(v);
         return push(v, c);
     case CKPT_OP_EXT1:
     case CKPT_OP_EXT2:
@@ -1043,7 +1053,7 @@ static int step(vm *v, bool *stop)
                          (long long)code);
         c = v->h->ext(v->h->ctx, v->doc, code, op, v->op_off, v->err);
         if (!c)
-            return ckpt__error_is_set(v->err) ? v->err->code : nomem(v);
+            return ckpt__error_is_set(v->err) ? ecode(v, CKPT_E_FORMAT) : nomem(v);
         return push(v, c);
     }
     default:
@@ -1059,6 +1069,7 @@ ckpt_obj *ckpt_pickle_load(ckpt_doc *doc, const uint8_t *buf, size_t n,
         CKPT_FAIL(err, CKPT_E_ARG, "no document or buffer");
         return NULL;
     }
+    CKPT__ERR_LOCAL(err);
     vm v;
     memset(&v, 0, sizeof(v));
     v.doc = doc;

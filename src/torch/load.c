@@ -482,6 +482,7 @@ fail:
 
 ckpt_doc *ckpt_load(const char *path, const ckpt_load_opts *opts, ckpt_error *err)
 {
+    CKPT__ERR_LOCAL(err);
     ckpt_error_clear(err);
     if (!path) {
         CKPT_FAIL(err, CKPT_E_ARG, "no path");
@@ -495,6 +496,7 @@ ckpt_doc *ckpt_load(const char *path, const ckpt_load_opts *opts, ckpt_error *er
 
 ckpt_doc *ckpt_load_source(const ckpt_source *src, const ckpt_load_opts *opts, ckpt_error *err)
 {
+    CKPT__ERR_LOCAL(err);
     ckpt_error_clear(err);
     if (!src || !src->read_at) {
         CKPT_FAIL(err, CKPT_E_ARG, "no source");
@@ -507,6 +509,7 @@ ckpt_doc *ckpt_load_source(const ckpt_source *src, const ckpt_load_opts *opts, c
 ckpt_doc *ckpt_load_mem(const void *buf, size_t n, const char *label, const ckpt_load_opts *opts,
                         ckpt_error *err)
 {
+    CKPT__ERR_LOCAL(err);
     ckpt_error_clear(err);
     if (!buf && n) {
         CKPT_FAIL(err, CKPT_E_ARG, "no buffer");

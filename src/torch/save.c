@@ -822,6 +822,7 @@ static int resolve_layout(const ckpt_save_opts *o)
 int ckpt_save_mem(const ckpt_obj *root, const ckpt_save_opts *opts, void **out, size_t *out_len,
                   ckpt_error *err)
 {
+    CKPT__ERR_LOCAL(err);
     ckpt_error_clear(err);
     if (!root || !out || !out_len)
         return CKPT_FAIL(err, CKPT_E_ARG, "missing argument");
@@ -871,6 +872,7 @@ static int fsync_dir(const char *path)
 int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts,
               ckpt_error *err)
 {
+    CKPT__ERR_LOCAL(err);
     ckpt_error_clear(err);
     if (!path || !root)
         return CKPT_FAIL(err, CKPT_E_ARG, "missing path or object");

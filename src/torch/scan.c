@@ -910,6 +910,7 @@ int ckpt_scan_mem(const void *buf, size_t n, const char *label, const ckpt_scan_
 int ckpt_scan_file(const char *path, const ckpt_scan_opts *opts, ckpt_scan_report **out,
                    ckpt_error *err)
 {
+    CKPT__ERR_LOCAL(err); /* the unreadable report copies it */
     ckpt_error_clear(err);
     if (!path || !out)
         return CKPT_FAIL(err, CKPT_E_ARG, "missing argument");

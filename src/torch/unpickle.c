@@ -425,7 +425,7 @@ static ckpt_obj *rebuild(tload *L, int id, ckpt_obj *callable, ckpt_obj *args, i
                 FAILP(L, CKPT_E_FORMAT, op, off, "REDUCE: unhashable set item");
                 return NULL;
             }
-            if (ckpt_set_add(doc, s, src->u.seq.items[i]) < 0)
+            if (ckpt_set_add(doc, s, src->u.seq.items[i], err) < 0)
                 return nomem_null(doc, err, off);
         }
         return s;

@@ -742,6 +742,8 @@ void ckpt_zip_close(ckpt_zip *z)
 
 size_t ckpt_zip_entry_index(const ckpt_zip *z, const ckpt_zip_entry *e)
 {
+    if (!z || !e || e < z->entries || e >= z->entries + z->n)
+        return SIZE_MAX; /* not an entry of this archive */
     return (size_t)(e - z->entries);
 }
 

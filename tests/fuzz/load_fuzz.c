@@ -66,6 +66,27 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
     return 0;
 }
 
+static int count_tensor(void *payload, const char *key, const ckpt_obj *t)
+{
+    (void)key;
+    (void)t;
+    ++*(size_t *)payload;
+    return 0;
+}
+
+/* The same calls with err == NULL: no crash, the same success or failure.
+ * 0 load failed, 1 loaded and walked, 2 loaded but the walk failed. */
+static int run_null_err(const uint8_t *data, size_t size, const ckpt_load_opts *o)
+{
+    ckpt_doc *doc = ckpt_load_mem(data, size, "fuzz", o, NULL);
+    if (!doc)
+        return 0;
+    size_t n = 0;
+    int rc = ckpt_walk_tensors(ckpt_doc_root(doc), count_tensor, &n, NULL);
+    ckpt_doc_free(doc);
+    return rc < 0 ? 2 : 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -92,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ckpt_doc *doc = ckpt_load_mem(data, size, "fuzz", &o, &err);
     if (!doc) {
         FUZZ_ASSERT(err.code < 0);
+        FUZZ_ASSERT(run_null_err(data, size, &o) == 0);
         return 0;
     }
     ctx c = {doc, data, size, o.mode};
@@ -99,5 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = ckpt_walk_tensors(ckpt_doc_root(doc), visit, &c, &err);
     FUZZ_ASSERT(rc == 0 || err.code < 0);
     ckpt_doc_free(doc);
+    /* the lazy visitor may fail on its own reads; the walk itself may not */
+    int again = run_null_err(data, size, &o);
+    FUZZ_ASSERT(again == 1 || (again == 2 && rc < 0));
     return 0;
 }

@@ -46,6 +46,24 @@ static void c_free(void *ctx, void *p, size_t n)
     free(p);
 }
 
+/* The same load with err == NULL: no crash, the same result (NULL or the
+ * same number of bytes consumed), nothing leaked. */
+static void run_null_err(const uint8_t *data, size_t size, const ckpt_pickle_opts *o, bool ok,
+                         size_t consumed)
+{
+    counter c = {0};
+    ckpt_alloc a = {c_alloc, c_realloc, c_free, &c};
+    ckpt_doc *doc = ckpt_doc_new(&a, NULL);
+    if (!doc)
+        return;
+    size_t used = 0;
+    ckpt_obj *r = ckpt_pickle_load(doc, data, size, NULL, o, &used, NULL);
+    FUZZ_ASSERT((r != NULL) == ok);
+    FUZZ_ASSERT(!r || used == consumed);
+    ckpt_doc_free(doc);
+    FUZZ_ASSERT(c.live == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -82,5 +100,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ckpt_doc_free(doc);
     FUZZ_ASSERT(c.live == 0);
+    run_null_err(data, size, &o, r != NULL, consumed);
     return 0;
 }

@@ -63,6 +63,22 @@ static int collect(void *payload, const char *key, const ckpt_obj *t)
     return 0;
 }
 
+/* The load and save again with err == NULL: no crash, the same success or
+ * failure at each step (-1 load failed, 0 save failed, 1 saved). */
+static int run_null_err(const uint8_t *data, size_t size, const ckpt_load_opts *lo,
+                        const ckpt_save_opts *so)
+{
+    ckpt_doc *a = ckpt_load_mem(data, size, "fuzz", lo, NULL);
+    if (!a)
+        return -1;
+    void *out = NULL;
+    size_t out_len = 0;
+    int rc = ckpt_save_mem(ckpt_doc_root(a), so, &out, &out_len, NULL);
+    ckpt_doc_free(a);
+    free(out);
+    return rc == 0 ? 1 : 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -79,8 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ckpt_error err;
     ckpt_error_clear(&err);
     ckpt_doc *a = ckpt_load_mem(data, size, "fuzz", &lo, &err);
-    if (!a)
+    if (!a) {
+        FUZZ_ASSERT(err.code < 0);
+        FUZZ_ASSERT(ckpt_load_mem(data, size, "fuzz", &lo, NULL) == NULL);
         return 0;
+    }
     static listing la, lb;
     la.n = lb.n = 0;
     la.overflow = lb.overflow = false;
@@ -98,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0) {
         FUZZ_ASSERT(err.code < 0);
         ckpt_doc_free(a);
+        FUZZ_ASSERT(run_null_err(data, size, &lo, &so) == 0);
         return 0;
     }
     FUZZ_ASSERT(out != NULL);
@@ -111,5 +131,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ckpt_doc_free(b);
     free(out);
     ckpt_doc_free(a);
+    FUZZ_ASSERT(run_null_err(data, size, &lo, &so) == 1);
     return 0;
 }

@@ -950,9 +950,9 @@ static ckpt_obj *rand_tensor(gen *g)
     chk(g, t, "tensor");
     if (rchance(&g->r, 20)) {
         bool rg = grad_ok(dt) && rchance(&g->r, 70);
-        chki(g, ckpt_tensor_set_parameter(t, true, rg), "set_parameter");
+        chki(g, ckpt_tensor_set_parameter(t, true, rg, NULL), "set_parameter");
     } else if (grad_ok(dt) && rchance(&g->r, 20)) {
-        chki(g, ckpt_tensor_set_requires_grad(t, true), "set_requires_grad");
+        chki(g, ckpt_tensor_set_requires_grad(t, true, NULL), "set_requires_grad");
     }
     if (g->ntensors < 64)
         g->tensors[g->ntensors++] = t;
@@ -1021,11 +1021,11 @@ static ckpt_obj *metadata_attrs(gen *g)
                            ? version_key
                            : chk(g, ckpt_new_str(g->doc, "version"), "str");
         version_key = vk;
-        chki(g, ckpt_dict_set(g->doc, e, vk, chk(g, ckpt_new_int(g->doc, 1 + (int64_t)rbelow(&g->r, 3)), "int")),
+        chki(g, ckpt_dict_set(g->doc, e, vk, chk(g, ckpt_new_int(g->doc, 1 + (int64_t)rbelow(&g->r, 3)), "int"), NULL),
              "dict_set");
-        chki(g, ckpt_dict_set_str(g->doc, md, prefixes[i], e), "dict_set_str");
+        chki(g, ckpt_dict_set_str(g->doc, md, prefixes[i], e, NULL), "dict_set_str");
     }
-    chki(g, ckpt_dict_set_str(g->doc, attrs, "_metadata", md), "dict_set_str");
+    chki(g, ckpt_dict_set_str(g->doc, attrs, "_metadata", md, NULL), "dict_set_str");
     return attrs;
 }
 
@@ -1059,10 +1059,10 @@ static ckpt_obj *rand_dict(gen *g, int depth, int kind)
             v = rand_tensor(g);
         else
             v = rand_value(g, depth + 1);
-        chki(g, ckpt_dict_set(g->doc, d, k, v), "dict_set");
+        chki(g, ckpt_dict_set(g->doc, d, k, v, NULL), "dict_set");
     }
     if (kind == CKPT_DICT_ORDERED && rchance(&g->r, 60))
-        chki(g, ckpt_dict_set_attrs(d, metadata_attrs(g)), "dict_set_attrs");
+        chki(g, ckpt_dict_set_attrs(d, metadata_attrs(g), NULL), "dict_set_attrs");
     return d;
 }
 
@@ -1081,7 +1081,7 @@ static ckpt_obj *rand_value(gen *g, int depth)
         o = chk(g, ckpt_new_list(g->doc), "list");
         size_t n = rbelow(&g->r, 6);
         for (size_t i = 0; i < n; i++)
-            chki(g, ckpt_list_append(g->doc, o, rand_value(g, depth + 1)), "list_append");
+            chki(g, ckpt_list_append(g->doc, o, rand_value(g, depth + 1), NULL), "list_append");
     } else if (k < 75) {
         size_t n = rbelow(&g->r, 6);
         ckpt_obj *items[6];
@@ -1093,7 +1093,7 @@ static ckpt_obj *rand_value(gen *g, int depth)
         o = chk(g, ckpt_new_set(g->doc), "set");
         for (int64_t v = 0; v < 8; v++)
             if (rchance(&g->r, 40))
-                chki(g, ckpt_set_add(g->doc, o, chk(g, ckpt_new_int(g->doc, v), "int")), "set_add");
+                chki(g, ckpt_set_add(g->doc, o, chk(g, ckpt_new_int(g->doc, v), "int"), NULL), "set_add");
     } else if (k < 88) {
         o = rand_dict(g, depth, CKPT_DICT_PLAIN);
     } else if (k < 96) {
@@ -1116,36 +1116,36 @@ static ckpt_obj *gen_root(gen *g, size_t idx)
     case 2: {
         /* checkpoint-like */
         ckpt_obj *d = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
-        chki(g, ckpt_dict_set_str(g->doc, d, "model", rand_dict(g, 1, CKPT_DICT_ORDERED)), "set");
+        chki(g, ckpt_dict_set_str(g->doc, d, "model", rand_dict(g, 1, CKPT_DICT_ORDERED), NULL), "set");
         ckpt_obj *opt = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
         ckpt_obj *state = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
         size_t n = rbelow(&g->r, 4);
         for (size_t i = 0; i < n; i++) {
             ckpt_obj *ps = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
-            chki(g, ckpt_dict_set_str(g->doc, ps, "step", rand_tensor(g)), "set");
-            chki(g, ckpt_dict_set_str(g->doc, ps, "exp_avg", rand_tensor(g)), "set");
-            chki(g, ckpt_dict_set(g->doc, state, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"), ps),
+            chki(g, ckpt_dict_set_str(g->doc, ps, "step", rand_tensor(g), NULL), "set");
+            chki(g, ckpt_dict_set_str(g->doc, ps, "exp_avg", rand_tensor(g), NULL), "set");
+            chki(g, ckpt_dict_set(g->doc, state, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"), ps, NULL),
                  "set");
         }
-        chki(g, ckpt_dict_set_str(g->doc, opt, "state", state), "set");
+        chki(g, ckpt_dict_set_str(g->doc, opt, "state", state, NULL), "set");
         ckpt_obj *pg = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
-        chki(g, ckpt_dict_set_str(g->doc, pg, "lr", chk(g, ckpt_new_float(g->doc, 0.001), "f")), "set");
+        chki(g, ckpt_dict_set_str(g->doc, pg, "lr", chk(g, ckpt_new_float(g->doc, 0.001), "f"), NULL), "set");
         ckpt_obj *betas[2] = {chk(g, ckpt_new_float(g->doc, 0.9), "f"),
                               chk(g, ckpt_new_float(g->doc, 0.999), "f")};
-        chki(g, ckpt_dict_set_str(g->doc, pg, "betas", chk(g, ckpt_new_tuple(g->doc, 2, betas), "t")),
+        chki(g, ckpt_dict_set_str(g->doc, pg, "betas", chk(g, ckpt_new_tuple(g->doc, 2, betas), "t"), NULL),
              "set");
         ckpt_obj *params = chk(g, ckpt_new_list(g->doc), "list");
         for (size_t i = 0; i < n; i++)
-            chki(g, ckpt_list_append(g->doc, params, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int")),
+            chki(g, ckpt_list_append(g->doc, params, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"), NULL),
                  "append");
-        chki(g, ckpt_dict_set_str(g->doc, pg, "params", params), "set");
+        chki(g, ckpt_dict_set_str(g->doc, pg, "params", params, NULL), "set");
         ckpt_obj *pgs = chk(g, ckpt_new_list(g->doc), "list");
-        chki(g, ckpt_list_append(g->doc, pgs, pg), "append");
-        chki(g, ckpt_dict_set_str(g->doc, opt, "param_groups", pgs), "set");
-        chki(g, ckpt_dict_set_str(g->doc, d, "optimizer", opt), "set");
-        chki(g, ckpt_dict_set_str(g->doc, d, "epoch", chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 100)), "i")),
+        chki(g, ckpt_list_append(g->doc, pgs, pg, NULL), "append");
+        chki(g, ckpt_dict_set_str(g->doc, opt, "param_groups", pgs, NULL), "set");
+        chki(g, ckpt_dict_set_str(g->doc, d, "optimizer", opt, NULL), "set");
+        chki(g, ckpt_dict_set_str(g->doc, d, "epoch", chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 100)), "i"), NULL),
              "set");
-        chki(g, ckpt_dict_set_str(g->doc, d, "extra", rand_value(g, 1)), "set");
+        chki(g, ckpt_dict_set_str(g->doc, d, "extra", rand_value(g, 1), NULL), "set");
         return d;
     }
     default:

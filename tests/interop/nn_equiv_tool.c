@@ -250,7 +250,7 @@ static int save_output(const char *path, const ckpt_nn_act *y, ckpt_error *e)
     ckpt_obj *t = s ? ckpt_new_tensor(d, s, CKPT_F32, y->ndim, y->shape, NULL, 0, e) : NULL;
     ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_PLAIN);
     int rc = -1;
-    if (t && root && ckpt_dict_set_str(d, root, "output", t) == 0)
+    if (t && root && ckpt_dict_set_str(d, root, "output", t, NULL) == 0)
         rc = ckpt_save(path, root, NULL, e);
     ckpt_doc_free(d);
     return rc;

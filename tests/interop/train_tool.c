@@ -183,15 +183,15 @@ static void run_save(run *r, int64_t step, const char *path, void **mem,
   NOTNULL(doc);
   ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
   NOTNULL(ck);
-  OK(ckpt_dict_set_str(doc, ck, "step", ckpt_new_int(doc, step)));
+  OK(ckpt_dict_set_str(doc, ck, "step", ckpt_new_int(doc, step), &err));
   OK(ckpt_dict_set_str(doc, ck, "model",
-                       ckpt_module_state_dict(r->model, doc, NULL, &err)));
+                       ckpt_module_state_dict(r->model, doc, NULL, &err), &err));
   OK(ckpt_dict_set_str(doc, ck, "optimizer",
-                       ckpt_optim_state_dict(r->opt, doc, &err)));
+                       ckpt_optim_state_dict(r->opt, doc, &err), &err));
   OK(ckpt_dict_set_str(doc, ck, "scheduler",
-                       ckpt_sched_state_dict(r->sched, doc, &err)));
+                       ckpt_sched_state_dict(r->sched, doc, &err), &err));
   OK(ckpt_dict_set_str(doc, ck, "scaler",
-                       ckpt_grad_scaler_state_dict(&r->scaler, doc, &err)));
+                       ckpt_grad_scaler_state_dict(&r->scaler, doc, &err), &err));
   ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13, .archive = "archive"};
   if (path)
     OK(ckpt_save(path, ck, &so, &err));
@@ -222,7 +222,7 @@ static void run_train(run *r, const cfg *c, size_t start, size_t n) {
                            DIGITS_CLASSES);
     float loss;
     OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, DIGITS_CLASSES, 0.0,
-                                     -100));
+                                     -100, &err));
     /* zero_grad, backward (of loss * scale with the scaler) */
     ckpt_optim_zero_grad(r->opt, false);
     memset(dh, 0, sizeof dh);
@@ -230,7 +230,7 @@ static void run_train(run *r, const cfg *c, size_t start, size_t n) {
     memset(dlogits, 0, sizeof dlogits);
     float dloss = c->scaler ? r->scaler.scale : 1.0f;
     OK(ckpt_nn_cross_entropy_backward(dlogits, dloss, logits, y, B,
-                                      DIGITS_CLASSES, 0.0, -100));
+                                      DIGITS_CLASSES, 0.0, -100, &err));
     ckpt_nn_linear_backward(da, r->w2->grad, r->b2->grad, dlogits, a,
                             r->w2->data, B, HID, DIGITS_CLASSES);
     ckpt_nn_relu_backward(dh, da, h, B * HID);
@@ -315,14 +315,14 @@ static int bench(const digits *ds, int iters) {
     ckpt_nn_maxpool2d_forward(pool, relu, B * 8, 8, 8, 2, 2, 0, 4, 4);
     ckpt_nn_linear_forward(logits, pool, fw->data, fb->data, B, 128, 10);
     float loss;
-    OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, 10, 0.0, -100));
+    OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, 10, 0.0, -100, &err));
     ckpt_optim_zero_grad(o, false);
     memset(dlogits, 0, sizeof dlogits);
     memset(dpool, 0, sizeof dpool);
     memset(drelu, 0, sizeof drelu);
     memset(dconv, 0, sizeof dconv);
     OK(ckpt_nn_cross_entropy_backward(dlogits, 1.0f, logits, y, B, 10, 0.0,
-                                      -100));
+                                      -100, &err));
     ckpt_nn_linear_backward(dpool, fw->grad, fb->grad, dlogits, pool, fw->data,
                             B, 128, 10);
     ckpt_nn_maxpool2d_backward(drelu, dpool, relu, B * 8, 8, 8, 2, 2, 0, 4, 4);

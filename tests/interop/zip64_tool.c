@@ -22,7 +22,7 @@ int main(int argc, char **argv)
     int64_t v[3] = {1,2,3}, sh3[1] = {3};
     ckpt_obj *t2 = ckpt_new_tensor_copy(d, CKPT_I64, 1, sh3, v, &e);
     ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_PLAIN);
-    ckpt_dict_set_str(d, root, "big", t); ckpt_dict_set_str(d, root, "small", t2);
+    ckpt_dict_set_str(d, root, "big", t, &e); ckpt_dict_set_str(d, root, "small", t2, &e);
     ckpt_save_opts so = {0}; so.layout = CKPT_LAYOUT_TORCH13; so.no_fsync = 1;
     if (ckpt_save(argv[1], root, &so, &e)) { char b[512]; printf("%s\n", ckpt_error_format(&e, b, sizeof b)); return 1; }
     /* read back with ckpt in mmap mode */

@@ -169,8 +169,8 @@ static ckpt_obj *convert_tensor(conv *c, const ckpt_obj *t)
                                    ti.storage_offset, c->err);
     if (!nt)
         return NULL;
-    int rc = ti.is_parameter ? ckpt_tensor_set_parameter(nt, true, ti.requires_grad)
-                             : ckpt_tensor_set_requires_grad(nt, ti.requires_grad);
+    int rc = ti.is_parameter ? ckpt_tensor_set_parameter(nt, true, ti.requires_grad, NULL)
+                             : ckpt_tensor_set_requires_grad(nt, ti.requires_grad, NULL);
     if (rc < 0)
         return NULL;
     c->tensors++;
@@ -214,13 +214,13 @@ static ckpt_obj *map_node(conv *c, const ckpt_obj *o, int depth)
             if (t == CKPT_T_DICT) {
                 r = ckpt_new_dict(c->doc, ckpt_dict_kind_of(o));
                 for (size_t i = 0; r && rc == 0 && i < n; i++)
-                    rc = ckpt_dict_set(c->doc, r, cli_mut(ckpt_dict_key(o, i)), kids[i]);
+                    rc = ckpt_dict_set(c->doc, r, cli_mut(ckpt_dict_key(o, i)), kids[i], NULL);
                 if (r && rc == 0 && ckpt_dict_attrs(o))
-                    rc = ckpt_dict_set_attrs(r, cli_mut(ckpt_dict_attrs(o)));
+                    rc = ckpt_dict_set_attrs(r, cli_mut(ckpt_dict_attrs(o)), NULL);
             } else if (t == CKPT_T_LIST) {
                 r = ckpt_new_list(c->doc);
                 for (size_t i = 0; r && rc == 0 && i < n; i++)
-                    rc = ckpt_list_append(c->doc, r, kids[i]);
+                    rc = ckpt_list_append(c->doc, r, kids[i], NULL);
             } else {
                 r = ckpt_new_tuple(c->doc, n, kids);
             }

@@ -214,12 +214,12 @@ static ckpt_obj *rename_attrs(ckpt_doc *doc, const ckpt_obj *attrs, const op *op
             nk = s ? ckpt_new_str(doc, s) : NULL;
             free(s);
         }
-        if (!nk || ckpt_dict_set(doc, nm, nk, cli_mut(ckpt_dict_value(meta, i))) < 0)
+        if (!nk || ckpt_dict_set(doc, nm, nk, cli_mut(ckpt_dict_value(meta, i)), NULL) < 0)
             return NULL;
     }
     for (size_t i = 0; i < ckpt_obj_len(attrs); i++) {
         const ckpt_obj *v = ckpt_dict_value(attrs, i);
-        if (ckpt_dict_set(doc, na, cli_mut(ckpt_dict_key(attrs, i)), v == meta ? nm : cli_mut(v)) <
+        if (ckpt_dict_set(doc, na, cli_mut(ckpt_dict_key(attrs, i)), v == meta ? nm : cli_mut(v), NULL) <
             0)
             return NULL;
     }
@@ -269,12 +269,12 @@ static ckpt_obj *rename_dict(ckpt_doc *doc, const ckpt_obj *sd, const op *ops, s
     nd = ckpt_new_dict(doc, ckpt_dict_kind_of(sd));
     for (size_t i = 0; nd && i < n; i++) {
         ckpt_obj *k = names[i] ? ckpt_new_str(doc, names[i]) : cli_mut(ckpt_dict_key(sd, i));
-        if (!k || ckpt_dict_set(doc, nd, k, cli_mut(ckpt_dict_value(sd, i))) < 0)
+        if (!k || ckpt_dict_set(doc, nd, k, cli_mut(ckpt_dict_value(sd, i)), err) < 0)
             nd = NULL;
     }
     if (nd && ckpt_dict_attrs(sd)) {
         ckpt_obj *na = rename_attrs(doc, ckpt_dict_attrs(sd), ops, nops);
-        if (!na || ckpt_dict_set_attrs(nd, na) < 0)
+        if (!na || ckpt_dict_set_attrs(nd, na, err) < 0)
             nd = NULL;
     }
     if (!nd)

@@ -80,32 +80,32 @@ TEST(test_core_obj__sequences)
     CHECK(e && ckpt_obj_len(e) == 0);
     ckpt_obj *blank = ckpt_new_tuple(doc, 2, NULL);
     CHECK(blank && ckpt_obj_item(blank, 0) == NULL);
-    CHECK_EQ_INT(ckpt_tuple_set(blank, 0, a), 0);
-    CHECK_EQ_INT(ckpt_tuple_set(blank, 2, a), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_tuple_set(blank, 1, NULL), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_tuple_set(a, 0, a), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_tuple_set(blank, 0, a, NULL), 0);
+    CHECK_EQ_INT(ckpt_tuple_set(blank, 2, a, NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_tuple_set(blank, 1, NULL, NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_tuple_set(a, 0, a, NULL), CKPT_E_ARG);
     ckpt_obj *bad[2] = {a, NULL};
     CHECK(ckpt_new_tuple(doc, 2, bad) == NULL);
 
     ckpt_obj *l = ckpt_new_list(doc);
     CHECK(l && ckpt_obj_len(l) == 0);
     for (int k = 0; k < 1000; k++)
-        CHECK_EQ_INT(ckpt_list_append(doc, l, ckpt_new_int(doc, k)), 0);
+        CHECK_EQ_INT(ckpt_list_append(doc, l, ckpt_new_int(doc, k), NULL), 0);
     CHECK_EQ_INT(ckpt_obj_len(l), 1000);
     CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_item(l, 999)), 999);
-    CHECK_EQ_INT(ckpt_list_append(doc, t, a), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_list_append(doc, l, NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_list_append(doc, t, a, NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_list_append(doc, l, NULL, NULL), CKPT_E_ARG);
 
     ckpt_obj *s = ckpt_new_set(doc);
-    CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_int(doc, 1)), 0);
-    CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_float(doc, 1.0)), 0); /* 1 == 1.0 */
-    CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_bool(doc, true)), 0);
-    CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_str(doc, "x")), 0);
+    CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_int(doc, 1), NULL), 0);
+    CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_float(doc, 1.0), NULL), 0); /* 1 == 1.0 */
+    CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_bool(doc, true), NULL), 0);
+    CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_str(doc, "x"), NULL), 0);
     CHECK_EQ_INT(ckpt_obj_len(s), 2);
     CHECK_EQ_INT(ckpt_obj_type(ckpt_obj_item(s, 0)), CKPT_T_INT); /* first object kept */
-    CHECK_EQ_INT(ckpt_set_add(doc, s, l), CKPT_E_ARG);            /* unhashable */
+    CHECK_EQ_INT(ckpt_set_add(doc, s, l, NULL), CKPT_E_ARG);            /* unhashable */
     for (int k = 0; k < 5000; k++)
-        CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_int(doc, k % 2500)), 0);
+        CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_int(doc, k % 2500), NULL), 0);
     CHECK_EQ_INT(ckpt_obj_len(s), 2 + 2499);
     ckpt_doc_free(doc);
 }
@@ -168,8 +168,8 @@ TEST(test_core_obj__dict_order_and_replace)
     CHECK(ckpt_new_dict(doc, 7) == NULL);
     const char *keys[] = {"z", "a", "m", "b"};
     for (int k = 0; k < 4; k++)
-        CHECK_EQ_INT(ckpt_dict_set_str(doc, d, keys[k], ckpt_new_int(doc, k)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, d, "a", ckpt_new_int(doc, 42)), 0);
+        CHECK_EQ_INT(ckpt_dict_set_str(doc, d, keys[k], ckpt_new_int(doc, k), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, d, "a", ckpt_new_int(doc, 42), NULL), 0);
     CHECK_EQ_INT(ckpt_obj_len(d), 4);
     for (int k = 0; k < 4; k++)
         CHECK_STR(ckpt_obj_str(ckpt_dict_key(d, (size_t)k), NULL), keys[k]);
@@ -177,15 +177,15 @@ TEST(test_core_obj__dict_order_and_replace)
     CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_get(d, "a")), 42);
     CHECK(ckpt_dict_get(d, "q") == NULL && ckpt_dict_key(d, 4) == NULL);
     CHECK(ckpt_dict_get(d, NULL) == NULL);
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_list(doc), ckpt_new_none(doc)), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_dict_set(doc, ckpt_new_list(doc), ckpt_new_none(doc), ckpt_new_none(doc)),
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_list(doc), ckpt_new_none(doc), NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_dict_set(doc, ckpt_new_list(doc), ckpt_new_none(doc), ckpt_new_none(doc), NULL),
                  CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, d, NULL, ckpt_new_none(doc)), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, d, NULL, ckpt_new_none(doc), NULL), CKPT_E_ARG);
     /* attrs (BUILD state of an OrderedDict) */
     ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_attrs(d, attrs), 0);
+    CHECK_EQ_INT(ckpt_dict_set_attrs(d, attrs, NULL), 0);
     CHECK(ckpt_dict_attrs(d) == attrs);
-    CHECK_EQ_INT(ckpt_dict_set_attrs(d, ckpt_new_list(doc)), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_dict_set_attrs(d, ckpt_new_list(doc), NULL), CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_dict_kind_of(attrs), CKPT_DICT_PLAIN);
     CHECK_EQ_INT(ckpt_dict_kind_of(ckpt_new_int(doc, 1)), -1);
     ckpt_doc_free(doc);
@@ -198,35 +198,35 @@ TEST(test_core_obj__dict_numeric_keys_are_python_equal)
         ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
         if (big)
             for (int k = 100; k < 140; k++)
-                CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_int(doc, k), ckpt_new_none(doc)), 0);
+                CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_int(doc, k), ckpt_new_none(doc), NULL), 0);
         size_t base = ckpt_obj_len(d);
         ckpt_obj *one = ckpt_new_int(doc, 1);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, one, ckpt_new_str(doc, "int")), 0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, 1.0), ckpt_new_str(doc, "float")),
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, one, ckpt_new_str(doc, "int"), NULL), 0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, 1.0), ckpt_new_str(doc, "float"), NULL),
                      0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_bool(doc, true), ckpt_new_str(doc, "bool")),
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_bool(doc, true), ckpt_new_str(doc, "bool"), NULL),
                      0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_complex(doc, 1.0, 0.0), ckpt_new_str(doc, "c")),
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_complex(doc, 1.0, 0.0), ckpt_new_str(doc, "c"), NULL),
                      0);
         CHECK_EQ_INT(ckpt_obj_len(d), base + 1);
         CHECK(ckpt_dict_key(d, base) == one);
         CHECK_STR(ckpt_obj_str(ckpt_dict_value(d, base), NULL), "c");
         CHECK_STR(ckpt_obj_str(ckpt_dict_find(d, ckpt_new_float(doc, 1.0)), NULL), "c");
         /* 0 == False == -0.0; 0.5 is its own key; 2**53 float vs int */
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_bool(doc, false), ckpt_new_none(doc)), 0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, -0.0), ckpt_new_none(doc)), 0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, 0.5), ckpt_new_none(doc)), 0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_bool(doc, false), ckpt_new_none(doc), NULL), 0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, -0.0), ckpt_new_none(doc), NULL), 0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, 0.5), ckpt_new_none(doc), NULL), 0);
         CHECK_EQ_INT(ckpt_obj_len(d), base + 3);
         CHECK(ckpt_dict_find(d, ckpt_new_int(doc, 9007199254740993LL)) == NULL);
         CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_int(doc, 9007199254740993LL),
-                                   ckpt_new_none(doc)), 0);
+                                   ckpt_new_none(doc), NULL), 0);
         CHECK(ckpt_dict_find(d, ckpt_new_float(doc, 9007199254740992.0)) == NULL);
         /* NaN is a key distinct from everything (Python: only by identity) */
         CHECK(ckpt_dict_find(d, ckpt_new_float(doc, (double)NAN)) == NULL);
         /* None, str vs bytes */
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_none(doc), ckpt_new_int(doc, 5)), 0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_none(doc), ckpt_new_int(doc, 5), NULL), 0);
         CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(d, ckpt_new_none(doc))), 5);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_str(doc, "k"), ckpt_new_int(doc, 6)), 0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_str(doc, "k"), ckpt_new_int(doc, 6), NULL), 0);
         CHECK(ckpt_dict_find(d, ckpt_new_bytes(doc, "k", 1)) == NULL);
     }
     ckpt_doc_free(doc);
@@ -238,27 +238,27 @@ TEST(test_core_obj__dict_tuple_and_torch_keys)
     ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *k1[2] = {ckpt_new_int(doc, 1), ckpt_new_str(doc, "a")};
     ckpt_obj *k2[2] = {ckpt_new_float(doc, 1.0), ckpt_new_str(doc, "a")};
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 2, k1), ckpt_new_int(doc, 1)), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 2, k2), ckpt_new_int(doc, 2)), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 2, k1), ckpt_new_int(doc, 1), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 2, k2), ckpt_new_int(doc, 2), NULL), 0);
     CHECK_EQ_INT(ckpt_obj_len(d), 1);
     CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(d, ckpt_new_tuple(doc, 2, k1))), 2);
     /* a tuple holding a list is unhashable */
     ckpt_obj *k3[1] = {ckpt_new_list(doc)};
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 1, k3), ckpt_new_none(doc)),
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 1, k3), ckpt_new_none(doc), NULL),
                  CKPT_E_ARG);
     CHECK(ckpt_dict_find(d, ckpt_new_tuple(doc, 1, k3)) == NULL);
     /* dtype and device keys */
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_dtype(doc, CKPT_F32), ckpt_new_int(doc, 3)), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_device(doc, "cuda", 0), ckpt_new_int(doc, 4)),
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_dtype(doc, CKPT_F32), ckpt_new_int(doc, 3), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_device(doc, "cuda", 0), ckpt_new_int(doc, 4), NULL),
                  0);
     CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(d, ckpt_new_dtype(doc, CKPT_F32))), 3);
     CHECK(ckpt_dict_find(d, ckpt_new_device(doc, "cuda", 1)) == NULL);
     /* a tuple that contains itself (possible with ckpt_tuple_set) is not hashable
      * and must not send hashing into endless recursion */
     ckpt_obj *self = ckpt_new_tuple(doc, 1, NULL);
-    CHECK_EQ_INT(ckpt_tuple_set(self, 0, self), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, self, ckpt_new_none(doc)), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_set_add(doc, ckpt_new_set(doc), self), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_tuple_set(self, 0, self, NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, self, ckpt_new_none(doc), NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_set_add(doc, ckpt_new_set(doc), self, NULL), CKPT_E_ARG);
     ckpt_doc_free(doc);
 }
 
@@ -267,12 +267,12 @@ TEST(test_core_obj__dict_100k_keys_constant_time)
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL);
     ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "model", d), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "model", d, NULL), 0);
     char key[64];
     enum { N = 100000 };
     for (int i = 0; i < N; i++) {
         snprintf(key, sizeof(key), "layer.%d.weight", i);
-        CHECK_EQ_INT(ckpt_dict_set_str(doc, d, key, ckpt_new_int(doc, i)), 0);
+        CHECK_EQ_INT(ckpt_dict_set_str(doc, d, key, ckpt_new_int(doc, i), NULL), 0);
     }
     CHECK_EQ_INT(ckpt_obj_len(d), N);
     clock_t t0 = clock();
@@ -293,7 +293,7 @@ TEST(test_core_obj__dict_100k_keys_constant_time)
     /* int keys too */
     ckpt_obj *di = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     for (int i = 0; i < N; i++)
-        CHECK_EQ_INT(ckpt_dict_set(doc, di, ckpt_new_int(doc, (int64_t)i * 7919), ckpt_new_int(doc, i)),
+        CHECK_EQ_INT(ckpt_dict_set(doc, di, ckpt_new_int(doc, (int64_t)i * 7919), ckpt_new_int(doc, i), NULL),
                      0);
     for (int i = 0; i < N; i += 13)
         CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(di, ckpt_new_float(doc, (double)i * 7919.0))), i);
@@ -307,12 +307,12 @@ TEST(test_core_obj__get_paths)
     ckpt_obj *lst = ckpt_new_list(doc);
     ckpt_obj *inner = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *byint = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, inner, "w", ckpt_new_int(doc, 9)), 0);
-    CHECK_EQ_INT(ckpt_list_append(doc, lst, ckpt_new_int(doc, 0)), 0);
-    CHECK_EQ_INT(ckpt_list_append(doc, lst, inner), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "l", lst), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, byint, ckpt_new_int(doc, 3), ckpt_new_str(doc, "three")), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", byint), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, inner, "w", ckpt_new_int(doc, 9), NULL), 0);
+    CHECK_EQ_INT(ckpt_list_append(doc, lst, ckpt_new_int(doc, 0), NULL), 0);
+    CHECK_EQ_INT(ckpt_list_append(doc, lst, inner, NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "l", lst, NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, byint, ckpt_new_int(doc, 3), ckpt_new_str(doc, "three"), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", byint, NULL), 0);
     CHECK_EQ_INT(ckpt_obj_int(ckpt_get(root, "l", "1", "w", NULL)), 9);
     CHECK_STR(ckpt_obj_str(ckpt_get(root, "state", "3", NULL), NULL), "three");
     CHECK(ckpt_get(root, "l", "2", NULL) == NULL);
@@ -339,7 +339,7 @@ TEST(test_core_obj__object_nodes)
     o->u.obj->args = ckpt_new_tuple(doc, 0, NULL);
     o->u.obj->state = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     o->u.obj->how = "reduce";
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, o->u.obj->state, "fc", ckpt_new_int(doc, 3)), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, o->u.obj->state, "fc", ckpt_new_int(doc, 3), NULL), 0);
     CHECK_STR(ckpt_global_module(o), "mymod");
     CHECK_STR(ckpt_global_name(o), "Net");
     CHECK_STR(ckpt_object_how(o), "reduce");
@@ -397,7 +397,7 @@ static int build_everything(const ckpt_alloc *a, ckpt_doc **out)
         ckpt_obj *v = ckpt_new_int(doc, i);
         if (!v)
             return CKPT_E_NOMEM;
-        int rc = ckpt_dict_set_str(doc, root, key, v);
+        int rc = ckpt_dict_set_str(doc, root, key, v, &err);
         if (rc)
             return rc;
     }
@@ -406,7 +406,7 @@ static int build_everything(const ckpt_alloc *a, ckpt_doc **out)
         return CKPT_E_NOMEM;
     for (int i = 0; i < 20; i++) {
         ckpt_obj *v = ckpt_new_float(doc, i * 0.5);
-        if (!v || ckpt_list_append(doc, l, v) || ckpt_set_add(doc, s, v))
+        if (!v || ckpt_list_append(doc, l, v, &err) || ckpt_set_add(doc, s, v, &err))
             return CKPT_E_NOMEM;
     }
     int64_t shape[2] = {3, 4};
@@ -419,14 +419,14 @@ static int build_everything(const ckpt_alloc *a, ckpt_doc **out)
     ckpt_obj *tup = ckpt_new_tuple(doc, 4, items);
     if (!tup)
         return CKPT_E_NOMEM;
-    int rc = ckpt_dict_set_str(doc, root, "tuple", tup);
+    int rc = ckpt_dict_set_str(doc, root, "tuple", tup, &err);
     if (rc)
         return rc;
     ckpt_obj *sz = ckpt_new_size(doc, 2, shape), *dev = ckpt_new_device(doc, "cpu", -1);
     ckpt_obj *g = ckpt_new_global(doc, "m", "n"), *by = ckpt_new_bytes(doc, "ab", 2);
     if (!sz || !dev || !g || !by)
         return CKPT_E_NOMEM;
-    return ckpt_dict_set_str(doc, root, "size", sz);
+    return ckpt_dict_set_str(doc, root, "size", sz, &err);
 }
 
 TEST(test_core_obj__out_of_memory_sweep)

@@ -32,15 +32,15 @@ TEST(test_core_tensor__contiguous_and_info)
     CHECK(ti.storage == s && !ti.is_parameter && !ti.quantized);
     CHECK_STR(ti.device, "cpu");
     CHECK(ckpt_tensor_data(t) == ckpt_storage_data_mut(s));
-    CHECK_EQ_INT(ckpt_tensor_set_requires_grad(t, true), 0);
+    CHECK_EQ_INT(ckpt_tensor_set_requires_grad(t, true, &err), 0);
     CHECK_EQ_INT(ckpt_tensor_get_info(t, &ti), 0);
     CHECK(ti.requires_grad);
-    CHECK_EQ_INT(ckpt_tensor_set_parameter(t, true, false), 0);
+    CHECK_EQ_INT(ckpt_tensor_set_parameter(t, true, false, &err), 0);
     CHECK_EQ_INT(ckpt_tensor_get_info(t, &ti), 0);
     CHECK(ti.is_parameter && !ti.requires_grad);
     CHECK_EQ_INT(ckpt_tensor_get_info(ckpt_new_int(doc, 1), &ti), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_tensor_set_requires_grad(NULL, true), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_tensor_set_parameter(ckpt_new_none(doc), true, true), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_tensor_set_requires_grad(NULL, true, &err), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_tensor_set_parameter(ckpt_new_none(doc), true, true, &err), CKPT_E_ARG);
     /* dtype must match the storage */
     CHECK(ckpt_new_tensor(doc, s, CKPT_I32, 2, shape, NULL, 0, &err) == NULL);
     CHECK_EQ_INT(err.code, CKPT_E_ARG);

@@ -43,42 +43,42 @@ TEST(test_core_walk__key_paths)
     ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *model = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     ckpt_obj *t = tensor(doc);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, model, "fc1.weight", t), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "model", model), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, model, "fc1.weight", t, NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "model", model, NULL), 0);
     /* optimizer state keyed by int */
     ckpt_obj *state = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *slot = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, slot, "exp_avg", tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, state, ckpt_new_int(doc, 3), slot), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", state), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, slot, "exp_avg", tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, state, ckpt_new_int(doc, 3), slot, NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", state, NULL), 0);
     /* nested lists and a tuple */
     ckpt_obj *outer = ckpt_new_list(doc), *inner = ckpt_new_list(doc);
-    CHECK_EQ_INT(ckpt_list_append(doc, inner, ckpt_new_int(doc, 0)), 0);
-    CHECK_EQ_INT(ckpt_list_append(doc, inner, t), 0); /* same tensor again */
-    CHECK_EQ_INT(ckpt_list_append(doc, outer, ckpt_new_none(doc)), 0);
-    CHECK_EQ_INT(ckpt_list_append(doc, outer, inner), 0);
+    CHECK_EQ_INT(ckpt_list_append(doc, inner, ckpt_new_int(doc, 0), NULL), 0);
+    CHECK_EQ_INT(ckpt_list_append(doc, inner, t, NULL), 0); /* same tensor again */
+    CHECK_EQ_INT(ckpt_list_append(doc, outer, ckpt_new_none(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_list_append(doc, outer, inner, NULL), 0);
     ckpt_obj *items[2] = {tensor(doc), outer};
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "lists", ckpt_new_tuple(doc, 2, items)), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "lists", ckpt_new_tuple(doc, 2, items), NULL), 0);
     /* unusual keys: tuple, float, bool, None, bytes, str inside a tuple */
     ckpt_obj *odd = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *tk[2] = {ckpt_new_int(doc, 1), ckpt_new_str(doc, "a'b")};
-    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_tuple(doc, 2, tk), tensor(doc)), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_tuple(doc, 2, tk), tensor(doc), NULL), 0);
     ckpt_obj *tk1[1] = {ckpt_new_bytes(doc, "\x01z", 2)};
-    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_tuple(doc, 1, tk1), tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_float(doc, 0.1), tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_float(doc, 2.0), tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_bool(doc, false), tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_none(doc), tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_int(doc, -5), tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "odd", odd), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_tuple(doc, 1, tk1), tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_float(doc, 0.1), tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_float(doc, 2.0), tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_bool(doc, false), tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_none(doc), tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, odd, ckpt_new_int(doc, -5), tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "odd", odd, NULL), 0);
     /* an OBJECT is entered through its state */
     ckpt_obj *o = ckpt__node(doc, CKPT_T_OBJECT);
     o->u.obj = ckpt__arena_calloc(&doc->arena, sizeof(ckpt__object));
     o->u.obj->cls = ckpt_new_global(doc, "m", "Net");
     o->u.obj->how = "newobj";
     o->u.obj->state = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, o->u.obj->state, "bias", tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "net", o), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, o->u.obj->state, "bias", tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "net", o, NULL), 0);
 
     seen s;
     memset(&s, 0, sizeof(s));
@@ -116,7 +116,7 @@ TEST(test_core_walk__depth_limit_and_cycles)
         ckpt_obj *cur = tensor(doc);
         for (int i = 0; i < depth; i++) {
             ckpt_obj *l = ckpt_new_list(doc);
-            CHECK_EQ_INT(ckpt_list_append(doc, l, cur), 0);
+            CHECK_EQ_INT(ckpt_list_append(doc, l, cur, NULL), 0);
             cur = l;
         }
         seen s;
@@ -133,8 +133,8 @@ TEST(test_core_walk__depth_limit_and_cycles)
     }
     /* a list that contains itself */
     ckpt_obj *l = ckpt_new_list(doc);
-    CHECK_EQ_INT(ckpt_list_append(doc, l, tensor(doc)), 0);
-    CHECK_EQ_INT(ckpt_list_append(doc, l, l), 0);
+    CHECK_EQ_INT(ckpt_list_append(doc, l, tensor(doc), NULL), 0);
+    CHECK_EQ_INT(ckpt_list_append(doc, l, l, NULL), 0);
     seen s;
     memset(&s, 0, sizeof(s));
     ckpt_error err = {0};
@@ -146,7 +146,7 @@ TEST(test_core_walk__depth_limit_and_cycles)
     key[sizeof(key) - 1] = '\0';
     for (int i = 0; i < 20; i++) {
         ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-        CHECK_EQ_INT(ckpt_dict_set_str(doc, d, key, cur), 0);
+        CHECK_EQ_INT(ckpt_dict_set_str(doc, d, key, cur, &err), 0);
         cur = d;
     }
     ckpt_error_clear(&err);

@@ -720,11 +720,11 @@ static void run_ce(const char *name)
     int64_t ignore = opt(c, 0);
     double eps = fopt(c, 0), dloss = fopt(c, 1);
     float loss = 0.0f;
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, x, t, xs[0], xs[1], eps, ignore), 0);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, x, t, xs[0], xs[1], eps, ignore, NULL), 0);
     CHECK(close_enough(name, "loss", rel_diff(&loss, want, 1), TOL));
     float *g = grads(nx);
     CHECK(g);
-    int rc = ckpt_nn_cross_entropy_backward(g, (float)dloss, x, t, xs[0], xs[1], eps, ignore);
+    int rc = ckpt_nn_cross_entropy_backward(g, (float)dloss, x, t, xs[0], xs[1], eps, ignore, NULL);
     if (rc != 0)
         free(g);
     CHECK_EQ_INT(rc, 0);
@@ -747,11 +747,31 @@ TEST(test_nn_backward__ce_bad_target)
     const float logits[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
     const int64_t t[2] = {1, 3};
     float loss = 0.0f, g[6] = {0};
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 0.0, -100), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_backward(g, 1.0f, logits, t, 2, 3, 0.0, -100),
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 0.0, -100, NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_backward(g, 1.0f, logits, t, 2, 3, 0.0, -100, NULL),
                  CKPT_E_ARG);
     for (int i = 0; i < 6; i++)
         CHECK(g[i] == 0.0f);
+    /* the failure says why: which row, which value, which range */
+    ckpt_error err = {0};
+    char buf[512];
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK_EQ_INT(err.code, CKPT_E_ARG);
+    CHECK(strstr(err.msg, "target[1] = 3") != NULL);
+    CHECK(strstr(err.msg, "[0, 3)") != NULL);
+    CHECK(strcmp(ckpt_error_format(&err, buf, sizeof(buf)), "no error") != 0);
+    ckpt_error_clear(&err);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_backward(g, 1.0f, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK(strstr(err.msg, "backward") != NULL && strstr(err.msg, "target[1] = 3") != NULL);
+    ckpt_error_clear(&err);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 0, 0.0, -100, &err), CKPT_E_SHAPE);
+    CHECK(strstr(err.msg, "shape") != NULL);
+    ckpt_error_clear(&err);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 1.5, -100, &err), CKPT_E_ARG);
+    CHECK(strstr(err.msg, "label_smoothing") != NULL);
+    ckpt_error_clear(&err);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(NULL, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK(err.msg[0] != '\0');
 }
 
 TEST(test_nn_backward__mse)

@@ -125,12 +125,12 @@ TEST(test_nn_module__attributes)
 {
     ckpt_module *m = ckpt_module_new("Conv2d", NULL);
     CHECK(m);
-    CHECK_OK(ckpt_module_set_attr_int(m, "in_channels", 3), NULL);
+    CHECK_OK(ckpt_module_set_attr_int(m, "in_channels", 3, NULL), NULL);
     int64_t st[2] = {2, 2};
-    CHECK_OK(ckpt_module_set_attr_ints(m, "stride", 2, st), NULL);
-    CHECK_OK(ckpt_module_set_attr_float(m, "eps", 1e-5), NULL);
-    CHECK_OK(ckpt_module_set_attr_bool(m, "bias", true), NULL);
-    CHECK_OK(ckpt_module_set_attr_str(m, "padding_mode", "zeros"), NULL);
+    CHECK_OK(ckpt_module_set_attr_ints(m, "stride", 2, st, NULL), NULL);
+    CHECK_OK(ckpt_module_set_attr_float(m, "eps", 1e-5, NULL), NULL);
+    CHECK_OK(ckpt_module_set_attr_bool(m, "bias", true, NULL), NULL);
+    CHECK_OK(ckpt_module_set_attr_str(m, "padding_mode", "zeros", NULL), NULL);
     st[0] = 9; /* copied */
     int64_t v = 0;
     CHECK(ckpt_module_attr_int(m, "in_channels", &v) && v == 3);
@@ -143,15 +143,15 @@ TEST(test_nn_module__attributes)
     CHECK(ckpt_module_attr_bool(m, "bias", &b) && b);
     CHECK_STR(ckpt_module_attr_str(m, "padding_mode"), "zeros");
     /* replace, with a new kind */
-    CHECK_OK(ckpt_module_set_attr_str(m, "in_channels", "three"), NULL);
+    CHECK_OK(ckpt_module_set_attr_str(m, "in_channels", "three", NULL), NULL);
     CHECK(!ckpt_module_attr_int(m, "in_channels", &v));
     CHECK_STR(ckpt_module_attr_str(m, "in_channels"), "three");
     CHECK_EQ_INT(ckpt_module_attr_count(m), 5);
     CHECK_STR(ckpt_module_attr_name(m, 0), "in_channels");
     CHECK(ckpt_module_attr_name(m, 5) == NULL);
     CHECK(!ckpt_module_attr_float(m, "missing", &f));
-    CHECK_EQ_INT(ckpt_module_set_attr_int(NULL, "x", 1), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_module_set_attr_ints(m, "x", 2, NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_module_set_attr_int(NULL, "x", 1, NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_module_set_attr_ints(m, "x", 2, NULL, NULL), CKPT_E_ARG);
     ckpt_module_free(m);
 }
 
@@ -210,43 +210,43 @@ TEST(test_nn_module__walk)
     CHECK(ckpt_module_param(dec, "bias", CKPT_F32, 1, s, &err));
 
     seen v = {0};
-    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS, on_slot, &v), 0);
+    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS, on_slot, &v, &err), 0);
     CHECK_EQ_INT(v.n, 3);
     CHECK_STR(v.keys[0], "alpha");
     CHECK_STR(v.keys[1], "enc.weight");
     CHECK_STR(v.keys[2], "dec.bias");
 
     memset(&v, 0, sizeof(v));
-    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_BUFFERS, on_slot, &v), 0);
+    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_BUFFERS, on_slot, &v, &err), 0);
     CHECK_EQ_INT(v.n, 2);
     CHECK_STR(v.keys[1], "cache");
     memset(&v, 0, sizeof(v));
     CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_BUFFERS | CKPT_WALK_PERSISTENT_ONLY, on_slot,
-                                  &v),
+                                  &v, &err),
                  0);
     CHECK_EQ_INT(v.n, 1);
     /* both kinds: per module params then buffers */
     memset(&v, 0, sizeof(v));
-    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, on_slot, &v), 0);
+    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, on_slot, &v, &err), 0);
     CHECK_EQ_INT(v.n, 5);
     CHECK_STR(v.keys[0], "alpha");
     CHECK_STR(v.keys[1], "scale");
     /* early stop returns the callback's value */
     memset(&v, 0, sizeof(v));
     v.stop_at = 2;
-    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS, on_slot, &v), 42);
+    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS, on_slot, &v, &err), 42);
     CHECK_EQ_INT(v.n, 2);
 
     memset(&v, 0, sizeof(v));
     ckpt_module_add(enc, "act", "ReLU", &err);
-    CHECK_EQ_INT(ckpt_module_walk_modules(root, on_module, &v), 0);
+    CHECK_EQ_INT(ckpt_module_walk_modules(root, on_module, &v, &err), 0);
     CHECK_EQ_INT(v.n, 4);
     CHECK_STR(v.keys[0], ":Net");
     CHECK_STR(v.keys[1], "enc:Linear");
     CHECK_STR(v.keys[2], "enc.act:ReLU");
     CHECK_STR(v.keys[3], "dec:Linear");
-    CHECK_EQ_INT(ckpt_module_walk(NULL, 1, on_slot, &v), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_module_walk_modules(root, NULL, &v), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_module_walk(NULL, 1, on_slot, &v, &err), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_module_walk_modules(root, NULL, &v, &err), CKPT_E_ARG);
     ckpt_module_free(root);
 }
 

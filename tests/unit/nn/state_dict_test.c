@@ -155,7 +155,7 @@ static ckpt_obj *make_sd(ckpt_doc *doc, const char *const *keys, int n, int ndim
     ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     for (int i = 0; i < n; i++)
         ckpt_dict_set_str(doc, sd, keys[i], ckpt_new_tensor_copy(doc, CKPT_F32, ndim, shape,
-                                                                 NULL, NULL));
+                                                                 NULL, NULL), NULL);
     return sd;
 }
 
@@ -172,10 +172,10 @@ TEST(test_nn_state_dict__missing_unexpected_message)
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     int64_t ws[2] = {2, 3};
-    ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL));
+    ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
     ckpt_dict_set_str(doc, sd, "fc.weight",
-                      ckpt_new_tensor_copy(doc, CKPT_F32, 2, ws, NULL, NULL));
-    ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL));
+                      ckpt_new_tensor_copy(doc, CKPT_F32, 2, ws, NULL, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
     ckpt_sd_report rep;
     int rc = ckpt_module_load_state_dict(m, sd, NULL, &rep, &err);
     CHECK_EQ_INT(rc, CKPT_E_SHAPE);
@@ -249,10 +249,10 @@ TEST(test_nn_state_dict__dtype_conversion)
     uint16_t bf[4] = {0x3f80, 0x4000, 0xbf80, 0x3fc0}; /* 1, 2, -1, 1.5 */
     int64_t iv[4] = {-3, 0, 7, 1 << 24};
     float fv[4] = {-2.7f, 0.5f, 3.9f, 100.0f};
-    ckpt_dict_set_str(doc, sd, "a", ckpt_new_tensor_copy(doc, CKPT_BF16, 1, s, bf, NULL));
-    ckpt_dict_set_str(doc, sd, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, s, iv, NULL));
-    ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, s, fv, NULL));
-    ckpt_dict_set_str(doc, sd, "d", ckpt_new_tensor_copy(doc, CKPT_F32, 1, s, fv, NULL));
+    ckpt_dict_set_str(doc, sd, "a", ckpt_new_tensor_copy(doc, CKPT_BF16, 1, s, bf, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, s, iv, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "d", ckpt_new_tensor_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     const float *af = a->data, *bfp = b->data;
     CHECK(af[0] == 1.0f && af[1] == 2.0f && af[2] == -1.0f && af[3] == 1.5f);
@@ -281,7 +281,7 @@ TEST(test_nn_state_dict__non_contiguous_source)
     ckpt_obj *t = ckpt_new_tensor(doc, st, CKPT_F32, 2, ws, stride, 0, &err);
     CHECK(t);
     ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    ckpt_dict_set_str(doc, sd, "weight", t);
+    ckpt_dict_set_str(doc, sd, "weight", t, &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     const float *wf = w->data;
     for (int i = 0; i < 6; i++)
@@ -380,7 +380,7 @@ TEST(test_nn_state_dict__key_rules_and_prefix)
                  m, enc, &(ckpt_load_sd_opts){.rules = &re, .rule_count = 1}, NULL, &err),
              &err);
     ckpt_obj *mixed = ckpt_module_state_dict(src, doc, "model.", &err);
-    ckpt_dict_set_str(doc, mixed, "optimizer.lr", ckpt_new_float(doc, 0.1));
+    ckpt_dict_set_str(doc, mixed, "optimizer.lr", ckpt_new_float(doc, 0.1), &err);
     CHECK_OK(ckpt_module_load_state_dict(m, mixed, &(ckpt_load_sd_opts){.prefix = "model."},
                                          NULL, &err),
              &err);
@@ -412,7 +412,7 @@ TEST(test_nn_state_dict__batchnorm_version1)
     ckpt_obj *sd = make_sd(doc, keys, 1, 2, ws);
     const char *bk[] = {"0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"};
     for (int i = 0; i < 5; i++)
-        ckpt_dict_set_str(doc, sd, bk[i], ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL));
+        ckpt_dict_set_str(doc, sd, bk[i], ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
     (void)keys;
     /* no _metadata at all: version None -> num_batches_tracked = 0, not missing */
     ckpt_sd_report rep;
@@ -423,17 +423,17 @@ TEST(test_nn_state_dict__batchnorm_version1)
     /* _metadata saying version 2: now it is missing */
     ckpt_obj *meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     ckpt_obj *v2 = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 2));
-    ckpt_dict_set_str(doc, meta, "1", v2);
+    ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 2), &err);
+    ckpt_dict_set_str(doc, meta, "1", v2, &err);
     ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_dict_set_str(doc, attrs, "_metadata", meta);
-    ckpt_dict_set_attrs(sd, attrs);
+    ckpt_dict_set_str(doc, attrs, "_metadata", meta, &err);
+    ckpt_dict_set_attrs(sd, attrs, &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), CKPT_E_SHAPE);
     CHECK_EQ_INT(rep.missing_count, 1);
     CHECK_STR(rep.missing[0], "1.num_batches_tracked");
     ckpt_sd_report_free(&rep);
     /* version 1 in _metadata: filled again */
-    ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 1));
+    ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 1), &err);
     ckpt_error_clear(&err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     ckpt_doc_free(doc);
@@ -449,11 +449,11 @@ TEST(test_nn_state_dict__zero_d_from_one_element)
     ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     int64_t one[1] = {3};
     float v[3] = {4.5f, 1, 2};
-    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, one, v, NULL));
+    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, one, v, NULL), &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     CHECK(*(float *)s->data == 4.5f);
     int64_t zero[1] = {0};
-    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL));
+    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL), &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), CKPT_E_SHAPE);
     ckpt_doc_free(doc);
     ckpt_module_free(m);
@@ -470,7 +470,7 @@ TEST(test_nn_state_dict__bad_arguments)
     CHECK_EQ_INT(ckpt_module_load_state_dict(NULL, list, NULL, NULL, NULL), CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, NULL, NULL, NULL, NULL), CKPT_E_ARG);
     ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_dict_set(doc, d, ckpt_new_int(doc, 1), ckpt_new_int(doc, 2));
+    ckpt_dict_set(doc, d, ckpt_new_int(doc, 1), ckpt_new_int(doc, 2), &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, NULL, NULL, NULL), CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_module_load_state_dict(
                      m, d, &(ckpt_load_sd_opts){.rule_count = 1}, NULL, NULL),

@@ -48,10 +48,10 @@ TEST(test_optim_optim__group_accessors)
     CHECK(v == 0.01);
     CHECK_EQ_INT(ckpt_optim_group_get(o, 0, "initial_lr", &v), CKPT_E_NOT_FOUND);
     CHECK_EQ_INT(ckpt_optim_group_get(o, 0, "foreach", &v), CKPT_E_NOT_FOUND); /* None */
-    CHECK_EQ_INT(ckpt_optim_group_set(o, 0, "initial_lr", 1.0), CKPT_E_NOT_FOUND);
-    CHECK_OK(ckpt_optim_group_set_extra(o, 0, "initial_lr", 0.5), &err);
-    CHECK_OK(ckpt_optim_group_set(o, 0, "lr", 0.25), &err);
-    CHECK_OK(ckpt_optim_group_set(o, 0, "betas0", 0.7), &err);
+    CHECK_EQ_INT(ckpt_optim_group_set(o, 0, "initial_lr", 1.0, &err), CKPT_E_NOT_FOUND);
+    CHECK_OK(ckpt_optim_group_set_extra(o, 0, "initial_lr", 0.5, &err), &err);
+    CHECK_OK(ckpt_optim_group_set(o, 0, "lr", 0.25, &err), &err);
+    CHECK_OK(ckpt_optim_group_set(o, 0, "betas0", 0.7, &err), &err);
     CHECK_OK(ckpt_optim_group_get(o, 0, "betas0", &v), &err);
     CHECK(v == 0.7);
 

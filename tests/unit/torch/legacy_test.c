@@ -62,9 +62,9 @@ static uint8_t *small_legacy(size_t *len)
     int64_t b[3] = {-1, 0, 1};
     int64_t sw[2] = {2, 3}, sb[1] = {3};
     ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_ORDERED);
-    ckpt_dict_set_str(d, root, "w", ckpt_new_tensor_copy(d, CKPT_F32, 2, sw, w, &err));
-    ckpt_dict_set_str(d, root, "b", ckpt_new_tensor_copy(d, CKPT_I64, 1, sb, b, &err));
-    ckpt_dict_set_str(d, root, "s", ckpt_new_str(d, "hi"));
+    ckpt_dict_set_str(d, root, "w", ckpt_new_tensor_copy(d, CKPT_F32, 2, sw, w, &err), &err);
+    ckpt_dict_set_str(d, root, "b", ckpt_new_tensor_copy(d, CKPT_I64, 1, sb, b, &err), &err);
+    ckpt_dict_set_str(d, root, "s", ckpt_new_str(d, "hi"), &err);
     ckpt_doc_set_root(d, root);
     ckpt_save_opts so;
     memset(&so, 0, sizeof(so));

@@ -246,9 +246,9 @@ static uint8_t *saved_pair(size_t *len)
         v[i] = (float)i * 0.5f;
     int64_t shape[2] = {3, 4};
     ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 2, shape, v, NULL);
-    ckpt_dict_set_str(doc, root, "w", t);
+    ckpt_dict_set_str(doc, root, "w", t, NULL);
     int64_t b[1] = {5};
-    ckpt_dict_set_str(doc, root, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, b, NULL, NULL));
+    ckpt_dict_set_str(doc, root, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, b, NULL, NULL), NULL);
     void *out = NULL;
     ckpt_error err = {0};
     int rc = ckpt_save_mem(root, NULL, &out, len, &err);

@@ -44,7 +44,7 @@ TEST(test_torch_save__every_dtype_roundtrips)
         ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
         ckpt_obj *t = ckpt_new_tensor_copy(doc, d, 2, shape, src, &err);
         CHECK(t);
-        CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "t", t), 0);
+        CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "t", t, &err), 0);
         ckpt_doc *back = roundtrip(root, &err);
         if (!back) {
             fprintf(stderr, "dtype %s: %s\n", ckpt_dtype_name(d), err.msg);
@@ -78,11 +78,11 @@ TEST(test_torch_save__shapes_views_sharing)
     int64_t esh[2] = {0, 3};
     ckpt_obj *em = ckpt_new_tensor_copy(doc, CKPT_I32, 2, esh, NULL, &err);
     CHECK(full && tr && sl && sc && em);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "full", full), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "tr", tr), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "slice", sl), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "scalar", sc), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "empty", em), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "full", full, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "tr", tr, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "slice", sl, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "scalar", sc, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "empty", em, &err), 0);
     ckpt_doc *back = roundtrip(root, &err);
     CHECK_OK(back ? 0 : err.code, &err);
     const ckpt_obj *r = ckpt_doc_root(back);
@@ -116,20 +116,20 @@ TEST(test_torch_save__parameters_and_metadata)
     ckpt_obj *w = ckpt_new_tensor_copy(doc, CKPT_F32, 1, sh, NULL, &err);
     ckpt_obj *g = ckpt_new_tensor_copy(doc, CKPT_F32, 1, sh, NULL, &err);
     ckpt_obj *frozen = ckpt_new_tensor_copy(doc, CKPT_F32, 1, sh, NULL, &err);
-    CHECK_EQ_INT(ckpt_tensor_set_parameter(w, true, true), 0);
-    CHECK_EQ_INT(ckpt_tensor_set_requires_grad(g, true), 0);
-    CHECK_EQ_INT(ckpt_tensor_set_parameter(frozen, true, false), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "fc.weight", w), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "grad", g), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "frozen", frozen), 0);
+    CHECK_EQ_INT(ckpt_tensor_set_parameter(w, true, true, &err), 0);
+    CHECK_EQ_INT(ckpt_tensor_set_requires_grad(g, true, &err), 0);
+    CHECK_EQ_INT(ckpt_tensor_set_parameter(frozen, true, false, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "fc.weight", w, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "grad", g, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "frozen", frozen, &err), 0);
     ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     ckpt_obj *v = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, v, "version", ckpt_new_int(doc, 1)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, meta, "", v), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, meta, "fc", v), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, attrs, "_metadata", meta), 0);
-    CHECK_EQ_INT(ckpt_dict_set_attrs(sd, attrs), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, v, "version", ckpt_new_int(doc, 1), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, meta, "", v, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, meta, "fc", v, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, attrs, "_metadata", meta, &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_attrs(sd, attrs, &err), 0);
     ckpt_doc *back = roundtrip(sd, &err);
     CHECK_OK(back ? 0 : err.code, &err);
     const ckpt_obj *r = ckpt_doc_root(back);
@@ -154,20 +154,20 @@ TEST(test_torch_save__plain_values_roundtrip)
     ckpt_error err = {0};
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "epoch", ckpt_new_int(doc, 1LL << 40)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "neg", ckpt_new_int(doc, -300)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "flag", ckpt_new_bool(doc, true)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "none", ckpt_new_none(doc)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "name", ckpt_new_str(doc, "r\xc3\xa9sum\xc3\xa9")), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "epoch", ckpt_new_int(doc, 1LL << 40), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "neg", ckpt_new_int(doc, -300), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "flag", ckpt_new_bool(doc, true), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "none", ckpt_new_none(doc), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "name", ckpt_new_str(doc, "r\xc3\xa9sum\xc3\xa9"), &err), 0);
     ckpt_obj *l = ckpt_new_list(doc);
     for (int i = 0; i < 1500; i++) /* more than one APPENDS batch */
-        CHECK_EQ_INT(ckpt_list_append(doc, l, ckpt_new_int(doc, i)), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "list", l), 0);
+        CHECK_EQ_INT(ckpt_list_append(doc, l, ckpt_new_int(doc, i), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "list", l, &err), 0);
     ckpt_obj *st = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set(doc, st, ckpt_new_int(doc, 0), ckpt_new_str(doc, "zero")), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", st), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, st, ckpt_new_int(doc, 0), ckpt_new_str(doc, "zero"), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", st, &err), 0);
     int64_t dims[2] = {2, 3};
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "size", ckpt_new_size(doc, 2, dims)), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "size", ckpt_new_size(doc, 2, dims), &err), 0);
     ckpt_doc *back = roundtrip(root, &err);
     CHECK_OK(back ? 0 : err.code, &err);
     const ckpt_obj *r = ckpt_doc_root(back);
@@ -196,7 +196,7 @@ static ckpt_doc *sample_doc(void)
         int64_t sh[2] = {i + 1, 2};
         float v[12] = {0};
         v[0] = (float)i;
-        ckpt_dict_set_str(doc, root, k, ckpt_new_tensor_copy(doc, CKPT_F32, 2, sh, v, NULL));
+        ckpt_dict_set_str(doc, root, k, ckpt_new_tensor_copy(doc, CKPT_F32, 2, sh, v, NULL), NULL);
     }
     ckpt_doc_set_root(doc, root);
     return doc;
@@ -264,7 +264,7 @@ TEST(test_torch_save__atomic_on_failure)
     /* (2) a tuple that contains itself */
     ckpt_doc *bad = ckpt_doc_new(NULL, NULL);
     ckpt_obj *self = ckpt_new_tuple(bad, 1, NULL);
-    CHECK_EQ_INT(ckpt_tuple_set(self, 0, self), 0);
+    CHECK_EQ_INT(ckpt_tuple_set(self, 0, self, &err), 0);
     ckpt_error_clear(&err);
     CHECK(ckpt_save(path, self, NULL, &err) < 0 && err.code < 0);
     /* (3) a tuple slot never filled */
