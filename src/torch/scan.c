@@ -624,6 +624,22 @@ static int scan_npy(scanner *sc, const char *label, const uint8_t *buf, size_t n
     return 0;
 }
 
+/* What the archive is, for the report (the detector's names, detect.c). */
+static const char *zip_format_name(const ckpt_zip *z, bool ts)
+{
+    if (ts)
+        return ckpt_zip_find(z, "bytecode.pkl") ? "TorchScript lite archive" : "TorchScript archive";
+    if (ckpt_zip_find(z, "data.pkl"))
+        return "torch zip";
+    size_t npy = 0, cnt = ckpt_zip_count(z);
+    for (size_t i = 0; i < cnt; i++) {
+        const char *nm = ckpt_zip_entry_at(z, i)->name;
+        size_t l = strlen(nm);
+        npy += l > 4 && strcmp(nm + l - 4, ".npy") == 0;
+    }
+    return cnt && npy == cnt ? "NumPy npz" : "zip (not a torch file)";
+}
+
 static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
     ckpt_source src;
@@ -649,8 +665,7 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
                      strcmp(rec, "bytecode.pkl") == 0);
     }
     if (sc->r->format[0] == '\0')
-        snprintf(sc->r->format, sizeof(sc->r->format), "%s",
-                 ts ? "TorchScript archive" : "torch zip");
+        snprintf(sc->r->format, sizeof(sc->r->format), "%s", zip_format_name(z, ts));
     if (ts)
         add(sc, label[0] ? label : "file", 0, 0, "<torchscript>", "code/ records",
             CKPT_SCAN_UNKNOWN,
@@ -847,6 +862,23 @@ static bool is_tar(const uint8_t *buf, size_t n)
     return n >= 512 && memcmp(buf + 257, "ustar", 5) == 0;
 }
 
+/* ONNX models, test-data values and external data hold no pickle: name them
+ * (detect.c walks every top-level protobuf field to the last byte). */
+static bool onnx_named(scanner *sc, const char *label, const uint8_t *buf, size_t n)
+{
+    ckpt_source src;
+    ckpt_source_init_mem(&src, buf, n, label);
+    char why[256];
+    const char *k = ckpt__detect(&src, why, sizeof(why), NULL);
+    const char *f = strcmp(k, "onnx") == 0              ? "ONNX model (no pickle)"
+                    : strcmp(k, "onnx-tensor") == 0        ? "ONNX tensor (no pickle)"
+                    : strcmp(k, "onnx-external-data") == 0 ? "ONNX external data (no pickle)"
+                                                            : NULL;
+    if (f && sc->r->format[0] == '\0')
+        snprintf(sc->r->format, sizeof(sc->r->format), "%s", f);
+    return f != NULL;
+}
+
 static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
     if (sc->depth > sc->max_depth)
@@ -870,6 +902,8 @@ static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_
         snprintf(sc->r->format, sizeof(sc->r->format), "GGUF (no code)");
     } else if (n >= 9 && buf[8] == '{') {
         snprintf(sc->r->format, sizeof(sc->r->format), "safetensors (no code)");
+    } else if (onnx_named(sc, label, buf, n)) {
+        /* protobuf, no pickle: named by the detector's bounded walk */
     } else {
         char msg[128];
         snprintf(msg, sizeof(msg), "not a pickle, zip or npy file (first byte 0x%02x)",
