@@ -475,7 +475,12 @@ int cmd_verify(int argc, char **argv)
     }
     int code;
     const char *verdict;
-    if (r->verdict == CKPT_SCAN_UNSAFE) {
+    /* a global the scanner judged unknown or dangerous wins over a later parse
+     * error: Python runs the call before it reaches the damage */
+    bool finding = r->verdict == CKPT_SCAN_UNSAFE;
+    for (size_t i = 0; i < r->count; i++)
+        finding = finding || r->findings[i].klass != CKPT_SCAN_ALLOWED;
+    if (finding) {
         code = EXIT_FINDING;
         verdict = "unsafe";
     } else if (v.structure == 1 || r->verdict == CKPT_SCAN_UNREADABLE) {
