@@ -82,6 +82,10 @@ typedef struct ckpt_load_opts {
     size_t safe_global_count;
     ckpt_limits limits;
     const ckpt_alloc *alloc;   /* NULL = libc */
+    /* which pickle of a zip archive is the document: NULL or "data.pkl" (default), or
+     * "constants.pkl" (TorchScript's constants table, storages from constants/<key>:
+     * the frozen weights of an optimized or lite-interpreter model); needs unsafe_full */
+    const char *pickle_record;
 } ckpt_load_opts;
 
 /* Load a torch.save file.  `opts` NULL = defaults (copy, weights-only). */

@@ -98,6 +98,7 @@ typedef struct tload {
     /* records named data/<n> by their number n (torch's keys are 0, 1, 2, ...) */
     const ckpt_zip_entry **by_num;
     size_t by_num_n;
+    const char *rec_dir; /* storage records: "data/" (data.pkl) or "constants/" (constants.pkl) */
     /* storage key -> storage */
     st_entry *keys;
     size_t nkeys, keys_cap;

@@ -23,6 +23,7 @@ static const char help[] =
     "Exit status: 0 listed, 2 the file could not be read.\n";
 
 typedef struct ls_ctx {
+    const char *prefix; /* "constants." for TorchScript's constants table */
     bool json;
     bool first;
     size_t count;
@@ -53,6 +54,11 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
     ckpt_tensor_info ti;
     if (ckpt_tensor_get_info(t, &ti) < 0)
         return -1;
+    char pk[1100];
+    if (c->prefix) {
+        snprintf(pk, sizeof(pk), "%s%s", c->prefix, key);
+        key = pk;
+    }
     c->count++;
     c->bytes += ti.nbytes;
     if (!c->json) {
@@ -82,11 +88,41 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
     return 0;
 }
 
+/* TorchScript archives (lite ones above all) keep frozen weights in their
+ * constants table (constants.pkl, storages in constants/<key>): list those
+ * tensors too, as constants.<index>... */
+static int list_constants(const char *path, const cli_load *lo, ls_ctx *c, ckpt_error *err)
+{
+    char why[320];
+    const char *kind = ckpt_detect_file(path, why, sizeof(why), NULL);
+    if (strcmp(kind, "torchscript") != 0 && strcmp(kind, "torchscript-lite") != 0)
+        return 0;
+    ckpt_load_opts o;
+    cli_load_fill(lo, &o);
+    o.unsafe_full = true; /* TorchScript is never weights-only; nothing is executed */
+    o.keep_locations = !lo->map_location;
+    o.mode = CKPT_LOAD_MMAP;
+    o.pickle_record = "constants.pkl";
+    ckpt_error e;
+    ckpt_doc *doc = ckpt_load(path, &o, &e);
+    if (!doc) {
+        if (strstr(e.msg, "no constants.pkl"))
+            return 0;
+        *err = e;
+        return -1;
+    }
+    c->prefix = "constants.";
+    int rc = ckpt_walk_tensors(ckpt_doc_root(doc), visit, c, err);
+    c->prefix = NULL;
+    ckpt_doc_free(doc);
+    return rc;
+}
+
 int cmd_ls(int argc, char **argv)
 {
     cli_load lo;
     memset(&lo, 0, sizeof(lo));
-    ls_ctx c = {false, true, 0, 0};
+    ls_ctx c = {NULL, false, true, 0, 0};
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
@@ -121,11 +157,14 @@ int cmd_ls(int argc, char **argv)
         return EXIT_ERROR;
     }
     int rc = ckpt_walk_tensors(ckpt_doc_root(doc), visit, &c, &err);
+    ckpt_doc_free(doc);
+    doc = NULL;
+    if (rc == 0)
+        rc = list_constants(path, &lo, &c, &err);
     if (c.json)
         printf("%s]\n", c.first ? "[\n" : "\n");
     else if (rc == 0)
         printf("# %zu tensors, %" PRIu64 " bytes\n", c.count, c.bytes);
-    ckpt_doc_free(doc);
     if (rc < 0) {
         cli_print_error("ls", &err);
         return EXIT_ERROR;
