@@ -270,6 +270,11 @@ static const char *zip_kind(const ckpt_source *src, char *why, size_t n, uint64_
     ckpt_error e;
     ckpt_error_clear(&e);
     ckpt_zip *z = ckpt_zip_open(src, NULL, NULL, &e);
+    if (!z && e.code == CKPT_E_FORMAT && strstr(e.msg, "not in a subdirectory")) {
+        ckpt_zip_opts flat = {0, 0, true}; /* a plain zip or .npz: members at the top */
+        ckpt_error_clear(&e);
+        z = ckpt_zip_open(src, &flat, NULL, &e);
+    }
     if (!z)
         return zip_truncation(src, why, n, off, e.msg);
     const char *kind = "zip";

@@ -547,6 +547,8 @@ st(w + "/gap.safetensors", ts, lambda h: h["n"].__setitem__("data_offsets", [28,
 st(w + "/short.safetensors", ts, lambda h: h["w"].__setitem__("shape", [3, 3]))
 # ONNX from torch's own exporter
 torch.onnx.export(torch.nn.Linear(3, 2), torch.zeros(1, 3), w + "/lin.onnx")
+import numpy
+numpy.savez(w + "/arrays.npz", a=numpy.arange(3), b=numpy.ones((2, 2)))
 PYEOF
     expect 0 "verify plain tar" -- "$CKPT" verify "$WORK/plain.tar"
     has ": ok: tar"
@@ -563,6 +565,23 @@ PYEOF
     expect 0 "verify onnx" -- "$CKPT" verify "$WORK/lin.onnx"
     has ": ok: onnx"
     has "producer 'pytorch'"
+    # TorchScript lite: named, its constants' tensors counted, unsafe (torch.load runs code)
+    expect 1 "verify lite archive" -- "$CKPT" verify "$ROOT/tests/fixtures/torchscript/lite_frozen.ptl" --json
+    json_ok "verify lite --json"
+    py "$WORK/out" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["format"] == "torchscript-lite" and r["structure"] == "ok" and r["verdict"] == "unsafe", r
+assert r["scan"]["format"] == "TorchScript lite archive", r
+PYEOF
+    expect 0 "scan names npz" -- "$CKPT" scan "$WORK/arrays.npz"
+    has "NumPy npz"
+    expect 0 "verify npz" -- "$CKPT" verify "$WORK/arrays.npz"
+    has ": ok: npz"
+    expect 0 "scan names ONNX" -- "$CKPT" scan "$WORK/lin.onnx"
+    has "ONNX model"
+    expect 2 "ls names ONNX" -- "$CKPT" ls "$WORK/lin.onnx"
+    err_has "an ONNX model (protobuf ModelProto"
     expect 2 "verify garbage" -- "$CKPT" verify "$ROOT/tests/cli/cli_test.sh"
     has ": corrupt: text"
     # the real files (CI has ../shared): every one named, none called corrupt when sound

@@ -75,9 +75,10 @@ static int count(void *payload, const char *key, const ckpt_obj *t)
 }
 
 /* Zip: every record's CRC-32. */
-static int check_zip(const ckpt_source *src, vres *v)
+static int check_zip(const ckpt_source *src, vres *v, bool flat)
 {
-    ckpt_zip *z = ckpt_zip_open(src, NULL, NULL, &v->err);
+    ckpt_zip_opts zo = {0, 0, flat}; /* npz and plain zips keep members at the top */
+    ckpt_zip *z = ckpt_zip_open(src, &zo, NULL, &v->err);
     if (!z) {
         v->structure = 1;
         return -1;
@@ -418,7 +419,7 @@ int cmd_verify(int argc, char **argv)
     bool torch_zip = strcmp(k, "torch-zip") == 0 || strcmp(k, "torchscript") == 0 ||
                      strcmp(k, "torchscript-lite") == 0;
     if (torch_zip || strcmp(k, "npz") == 0 || strcmp(k, "zip") == 0) {
-        if (check_zip(&src, &v) == 0 && torch_zip) {
+        if (check_zip(&src, &v, !torch_zip) == 0 && torch_zip) {
             /* TorchScript of the model.json era (format 1) has no data.pkl */
             ckpt_zip *z = ckpt_zip_open(&src, NULL, NULL, &v.err);
             bool pkl = z && ckpt_zip_find(z, "data.pkl");
