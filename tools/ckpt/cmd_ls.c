@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 
 static const char help[] =
     "usage: ckpt ls FILE [--json] [--allow MODULE.NAME]... [--full]\n"
@@ -23,12 +24,86 @@ static const char help[] =
     "Exit status: 0 listed, 2 the file could not be read.\n";
 
 typedef struct ls_ctx {
+    const ckpt_obj *root;
     const char *prefix; /* "constants." for TorchScript's constants table */
     bool json;
     bool first;
     size_t count;
     uint64_t bytes;
 } ls_ctx;
+
+/* A class of torch's quantized modules (torch.ao.nn.quantized..., scripted or not)? */
+static bool qclass(const ckpt_obj *o, const char *name)
+{
+    if (ckpt_obj_type(o) != CKPT_T_OBJECT)
+        return false;
+    const char *m = ckpt_global_module(o), *n = ckpt_global_name(o);
+    return m && n && strstr(m, "quantized") && strcmp(n, name) == 0;
+}
+
+static bool qconv(const ckpt_obj *o)
+{
+    static const char *const names[] = {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+                                        "ConvTranspose2d", "ConvTranspose3d", "ConvReLU1d",
+                                        "ConvReLU2d", "ConvReLU3d"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (qclass(o, names[i]))
+            return true;
+    return false;
+}
+
+/*
+ * Packed quantized parameters, as the eager state_dict names them: a quantized
+ * Conv's pickled state is a tuple whose items 10 and 11 are its weight and bias
+ * (torch.ao's _ConvNd.__getstate__), a quantized Linear keeps (weight, bias) in
+ * its LinearPackedParams.  `key` is the walker's raw path; on a match `out`
+ * gets "<layer>.weight" or "<layer>.bias".
+ */
+static bool quant_name(const ckpt_obj *root, const char *key, char *out, size_t n)
+{
+    size_t kl = strlen(key);
+    if (!root || (!strstr(key, "_packed_params") &&
+                  !(kl > 3 && (strcmp(key + kl - 3, ".10") == 0 ||
+                               strcmp(key + kl - 3, ".11") == 0))))
+        return false;
+    static cli_step steps[CLI_MAX_STEPS];
+    size_t ns = 0;
+    char why[128];
+    if (!cli_resolve(root, key, steps, &ns, why, sizeof(why)) || ns == 0)
+        return false;
+    const cli_step *last = &steps[ns - 1];
+    if (ckpt_obj_type(last->container) != CKPT_T_TUPLE)
+        return false;
+    char prefix[1024] = "", layer[1024] = "", t[512];
+    bool linear = false;
+    for (size_t i = 0; i < ns; i++) {
+        const ckpt_obj *c = steps[i].container;
+        if (ckpt_obj_type(c) == CKPT_T_OBJECT) {
+            if (qconv(c) && i + 2 == ns && (last->index == 10 || last->index == 11)) {
+                snprintf(out, n, "%s%s%s", prefix, prefix[0] ? "." : "",
+                         last->index == 10 ? "weight" : "bias");
+                return true;
+            }
+            if (qclass(c, "LinearPackedParams") && linear && last->index <= 1) {
+                snprintf(out, n, "%s%s%s", layer, layer[0] ? "." : "",
+                         last->index == 0 ? "weight" : "bias");
+                return true;
+            }
+            if (qclass(c, "Linear") || qclass(c, "LinearReLU")) {
+                linear = true;
+                snprintf(layer, sizeof(layer), "%s", prefix);
+            }
+            continue;
+        }
+        if (ckpt_obj_type(c) == CKPT_T_DICT)
+            cli_key_text(ckpt_dict_key(c, steps[i].index), t, sizeof(t));
+        else
+            snprintf(t, sizeof(t), "%zu", steps[i].index);
+        size_t pl = strlen(prefix);
+        snprintf(prefix + pl, sizeof(prefix) - pl, "%s%s", pl ? "." : "", t);
+    }
+    return false;
+}
 
 static void shape_text(char *buf, size_t n, const int64_t *v, int nd)
 {
@@ -54,9 +129,18 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
     ckpt_tensor_info ti;
     if (ckpt_tensor_get_info(t, &ti) < 0)
         return -1;
-    char pk[1100];
+    char pk[1100], qn[1100];
+    const char *raw = NULL;
+    if (quant_name(c->root, key, qn, sizeof(qn))) {
+        raw = key;
+        key = qn;
+    }
     if (c->prefix) {
         snprintf(pk, sizeof(pk), "%s%s", c->prefix, key);
+        if (raw) {
+            snprintf(qn, sizeof(qn), "%s%s", c->prefix, raw);
+            raw = qn;
+        }
         key = pk;
     }
     c->count++;
@@ -72,6 +156,8 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
     if (!o)
         return -1;
     cJSON_AddStringToObject(o, "key", key);
+    if (raw) /* the walker's own path, where key is the eager state_dict name */
+        cJSON_AddStringToObject(o, "path", raw);
     cJSON_AddStringToObject(o, "dtype", ckpt_dtype_name(ti.dtype));
     cJSON_AddItemToObject(o, "shape", int_array(ti.shape, ti.ndim));
     cJSON_AddItemToObject(o, "stride", int_array(ti.stride, ti.ndim));
@@ -112,8 +198,10 @@ static int list_constants(const char *path, const cli_load *lo, ls_ctx *c, ckpt_
         return -1;
     }
     c->prefix = "constants.";
+    c->root = ckpt_doc_root(doc);
     int rc = ckpt_walk_tensors(ckpt_doc_root(doc), visit, c, err);
     c->prefix = NULL;
+    c->root = NULL;
     ckpt_doc_free(doc);
     return rc;
 }
@@ -122,7 +210,7 @@ int cmd_ls(int argc, char **argv)
 {
     cli_load lo;
     memset(&lo, 0, sizeof(lo));
-    ls_ctx c = {NULL, false, true, 0, 0};
+    ls_ctx c = {NULL, NULL, false, true, 0, 0};
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
@@ -156,7 +244,9 @@ int cmd_ls(int argc, char **argv)
         cli_print_error("ls", &err);
         return EXIT_ERROR;
     }
+    c.root = ckpt_doc_root(doc);
     int rc = ckpt_walk_tensors(ckpt_doc_root(doc), visit, &c, &err);
+    c.root = NULL;
     ckpt_doc_free(doc);
     doc = NULL;
     if (rc == 0)
