@@ -593,6 +593,16 @@ static ckpt_obj *h_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
         return refuse_call(L, callable, op, off, err);
     }
     int id = callable->u.g.id;
+    /* TorchScript's list builders and type tags return their first argument
+     * (torch/jit/_pickle.py): keep the value itself so its tensors stay reachable */
+    if (full_mode(L) && id == TG_UNKNOWN && strcmp(callable->u.g.module, "torch.jit._pickle") == 0 &&
+        (strcmp(callable->u.g.name, "build_tensorlist") == 0 ||
+         strcmp(callable->u.g.name, "build_intlist") == 0 ||
+         strcmp(callable->u.g.name, "build_doublelist") == 0 ||
+         strcmp(callable->u.g.name, "build_boollist") == 0 ||
+         strcmp(callable->u.g.name, "restore_type_tag") == 0) &&
+        args && args->type == CKPT_T_TUPLE && args->u.seq.n >= 1)
+        return args->u.seq.items[0];
     if (id == TG_UNKNOWN || id == TG_TENSOR_CLASS || id == TG_STORAGE_CLASS ||
         id == TG_TYPED_STORAGE || id == TG_UNTYPED_STORAGE || id == TG_QSCHEME ||
         id == TG_PARAMETER || id == TG_TENSOR) {

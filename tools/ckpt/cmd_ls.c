@@ -72,7 +72,8 @@ static bool quant_name(const ckpt_obj *root, const char *key, char *out, size_t 
     if (!cli_resolve(root, key, steps, &ns, why, sizeof(why)) || ns == 0)
         return false;
     const cli_step *last = &steps[ns - 1];
-    if (ckpt_obj_type(last->container) != CKPT_T_TUPLE)
+    if (ckpt_obj_type(last->container) != CKPT_T_TUPLE &&
+        ckpt_obj_type(last->container) != CKPT_T_LIST)
         return false;
     char prefix[1024] = "", layer[1024] = "", t[512];
     bool linear = false;
@@ -87,6 +88,40 @@ static bool quant_name(const ckpt_obj *root, const char *key, char *out, size_t 
             if (qclass(c, "LinearPackedParams") && linear && last->index <= 1) {
                 snprintf(out, n, "%s%s%s", layer, layer[0] ? "." : "",
                          last->index == 0 ? "weight" : "bias");
+                return true;
+            }
+            /* torch.classes.quantized.Conv{2,3}dPackedParamsBase: state (version,
+             * tensors, optionals); version "2": ([config, weight], [bias]),
+             * version "3": (config, [weight, bias]) */
+            const char *cn = ckpt_global_name(c);
+            if (i + 3 == ns && cn && strstr(cn, "PackedParamsBase") && strncmp(cn, "Conv", 4) == 0) {
+                size_t slot = steps[i + 1].index, item = last->index;
+                const ckpt_obj *st = ckpt_object_state(c);
+                const ckpt_obj *ver = st ? ckpt_obj_item(st, 0) : NULL;
+                const char *v = ver && ckpt_obj_type(ver) == CKPT_T_STR ? ckpt_obj_str(ver, NULL) : "";
+                const char *what = NULL;
+                if (strcmp(v, "2") == 0)
+                    what = slot == 1 && item == 1 ? "weight" : slot == 2 && item == 0 ? "bias"
+                                                                                     : NULL;
+                else if (strcmp(v, "3") == 0 && slot == 2)
+                    what = item == 0 ? "weight" : item == 1 ? "bias" : NULL;
+                if (!what)
+                    return false;
+                /* the layer: "<layer>._packed_params", or the hoisted attribute
+                 * "_jit_pass_hoist_conv_packed_params.<layer>._packed_params.<n>" */
+                static const char hoist[] = "_jit_pass_hoist_conv_packed_params.";
+                char *pp = strstr(prefix, "._packed_params");
+                const char *ly = prefix;
+                size_t lp = strlen(prefix);
+                char *dot = strrchr(prefix, '.');
+                if (strncmp(prefix, hoist, sizeof(hoist) - 1) == 0 && dot) {
+                    ly = prefix + sizeof(hoist) - 1;
+                    pp = strstr(ly, "._packed_params");
+                }
+                if (!pp)
+                    return false;
+                lp = (size_t)(pp - ly);
+                snprintf(out, n, "%.*s.%s", (int)lp, ly, what);
                 return true;
             }
             if (qclass(c, "Linear") || qclass(c, "LinearReLU")) {
