@@ -18,6 +18,12 @@ if(TARGET ckpt)
     set_tests_properties(fixtures_torchscript_${lite}_listing PROPERTIES LABELS "fixtures;cli"
                          TIMEOUT 60)
   endforeach()
+  # packed quantized parameters named as torch.ao's eager state_dict (make_quantized.py)
+  add_test(NAME fixtures_torchscript_quantized_names
+           COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/interop/quant_listing.py
+                   $<TARGET_FILE:ckpt> ${PROJECT_SOURCE_DIR}/tests/fixtures/torchscript)
+  set_tests_properties(fixtures_torchscript_quantized_names PROPERTIES LABELS "fixtures;cli"
+                       TIMEOUT 60)
   add_test(NAME fixtures_real_torchscript_lite_listing
            COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/interop/lite_listing.py --check-dir
                    $<TARGET_FILE:ckpt> ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/torchscript_lite)

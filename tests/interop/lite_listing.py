@@ -97,7 +97,8 @@ def ckpt_ls(ckpt, path):
     r = subprocess.run([ckpt, "ls", "--json", path], stdout=subprocess.PIPE)
     if r.returncode != 0:
         return None
-    return [{"key": g["key"], "dtype": g["dtype"], "shape": g["shape"]}
+    # "path" is the raw walker path where ckpt renamed a packed quantized parameter
+    return [{"key": g.get("path", g["key"]), "dtype": g["dtype"], "shape": g["shape"]}
             for g in json.loads(r.stdout)]
 
 
