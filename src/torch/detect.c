@@ -488,7 +488,7 @@ static const char *onnx_kind(const ckpt_source *src, const uint8_t *h, size_t le
 /* ONNX external data (tensor bytes kept beside a model, TensorProto.external_data
  * location = "<file>") has no header of its own: it is named only when an .onnx
  * file in the same folder names this file as a location (the string, length-
- * prefixed as protobuf writes it).  Bounded: 256 folder entries, models of
+ * prefixed as protobuf writes it).  Bounded: 256 folder entries, 16 models of
  * 64 MiB at most. */
 static bool onnx_external_owner(const ckpt_source *src, char *why, size_t n)
 {
@@ -515,10 +515,12 @@ static bool onnx_external_owner(const ckpt_source *src, char *why, size_t n)
     size_t patn = bl + 2;
     bool found = false;
     struct dirent *de;
-    for (int seen = 0; !found && seen < 256 && (de = readdir(d)) != NULL; seen++) {
+    int models = 0;
+    for (int seen = 0; !found && seen < 256 && models < 16 && (de = readdir(d)) != NULL; seen++) {
         size_t l = strlen(de->d_name);
         if (l < 6 || strcmp(de->d_name + l - 5, ".onnx") != 0)
             continue;
+        models++; /* at most 16 models of 64 MiB are read */
         char mp[4400];
         snprintf(mp, sizeof(mp), "%s/%s", dir, de->d_name);
         FILE *f = fopen(mp, "rb");

@@ -11,6 +11,7 @@
 #include "torch_internal.h"
 
 typedef struct scanner {
+    const char *file; /* the caller's label (a path for ckpt_scan_file) */
     const ckpt_scan_opts *opts;
     ckpt_scan_report *r;
     size_t cap;
@@ -867,7 +868,7 @@ static bool is_tar(const uint8_t *buf, size_t n)
 static bool onnx_named(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
     ckpt_source src;
-    ckpt_source_init_mem(&src, buf, n, label);
+    ckpt_source_init_mem(&src, buf, n, label[0] ? label : sc->file);
     char why[256];
     const char *k = ckpt__detect(&src, why, sizeof(why), NULL);
     const char *f = strcmp(k, "onnx") == 0              ? "ONNX model (no pickle)"
@@ -931,6 +932,7 @@ int ckpt_scan_mem(const void *buf, size_t n, const char *label, const ckpt_scan_
     scanner sc;
     memset(&sc, 0, sizeof(sc));
     sc.opts = opts;
+    sc.file = label ? label : "";
     sc.r = r;
     sc.max_depth = (opts && opts->max_nesting) ? opts->max_nesting : 4;
     sc.max_inflated = (opts && opts->max_inflated) ? opts->max_inflated : (256ull << 20);

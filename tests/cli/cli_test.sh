@@ -582,6 +582,27 @@ PYEOF
     has "ONNX model"
     expect 2 "ls names ONNX" -- "$CKPT" ls "$WORK/lin.onnx"
     err_has "an ONNX model (protobuf ModelProto"
+    # ONNX external data: raw bytes, named only through an .onnx beside it that names the
+    # file in a StringStringEntryProto value (torch's exported model + one such entry)
+    mkdir -p "$WORK/ext" "$WORK/noext"
+    $PY - "$WORK" <<'PYEOF'
+import os, sys
+w = sys.argv[1]
+m = open(w + "/lin.onnx", "rb").read()
+entry = b"\x0a\x08location\x12\x0bweights.bin"
+open(w + "/ext/model.onnx", "wb").write(m + b"\x72" + bytes([len(entry)]) + entry)
+raw = bytes(range(7, 207)) * 5
+open(w + "/ext/weights.bin", "wb").write(raw)
+open(w + "/noext/weights.bin", "wb").write(raw)
+PYEOF
+    expect 0 "verify ONNX with a metadata entry" -- "$CKPT" verify "$WORK/ext/model.onnx"
+    expect 2 "ls names ONNX external data" -- "$CKPT" ls "$WORK/ext/weights.bin"
+    err_has "ONNX external data"
+    err_has "model.onnx"
+    expect 2 "verify ONNX external data: not verifiable" -- "$CKPT" verify "$WORK/ext/weights.bin"
+    has ": unverified: onnx-external-data"
+    expect 2 "the same bytes alone are unknown" -- "$CKPT" ls "$WORK/noext/weights.bin"
+    err_has "not a format ckpt knows"
     expect 2 "verify garbage" -- "$CKPT" verify "$ROOT/tests/cli/cli_test.sh"
     has ": corrupt: text"
     # the real files (CI has ../shared): every one named, none called corrupt when sound

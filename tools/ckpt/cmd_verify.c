@@ -49,6 +49,8 @@ typedef struct vres {
     uint64_t record_bytes, tensor_bytes;
 } vres;
 
+static int fail(vres *v, uint64_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int fail(vres *v, uint64_t off, const char *fmt, ...)
 {
     va_list ap;
@@ -484,12 +486,12 @@ int cmd_verify(int argc, char **argv)
     if (finding) {
         code = EXIT_FINDING;
         verdict = "unsafe";
-    } else if (v.structure == 1 || r->verdict == CKPT_SCAN_UNREADABLE) {
-        code = EXIT_ERROR;
-        verdict = "corrupt";
     } else if (v.structure == 2) {
         code = EXIT_ERROR;
         verdict = "unverified";
+    } else if (v.structure == 1 || r->verdict == CKPT_SCAN_UNREADABLE) {
+        code = EXIT_ERROR;
+        verdict = "corrupt";
     } else {
         code = EXIT_OK;
         verdict = "ok";
