@@ -15,11 +15,17 @@ static const char help[] =
     "optimizer.state.0.exp_avg), dtype as torch names it, shape and size in bytes.\n"
     "\n"
     "  --json                one JSON array of objects with the fields key, dtype, shape,\n"
-    "                        stride, storage_offset, nbytes, device\n"
+    "                        stride, storage_offset, nbytes, device (and path: the raw key\n"
+    "                        path of a packed quantized weight or bias, see below)\n"
     "  --allow MODULE.NAME   accept this global besides torch's weights-only allowlist\n"
     "  --full                read in data-only mode from the start (unknown classes become\n"
     "                        inert objects; nothing is executed). Without it, a file that is\n"
     "                        not weights-only is listed in data-only mode after a note.\n"
+    "\n"
+    "TorchScript archives also list the tensors of their constants table (constants.pkl:\n"
+    "the frozen weights of optimized and lite models) as constants.<i>...  Packed quantized\n"
+    "Conv/Linear parameters are named as torch.ao's state_dict names them: <layer>.weight,\n"
+    "<layer>.bias.\n"
     "\n"
     "Exit status: 0 listed, 2 the file could not be read.\n";
 
