@@ -82,6 +82,10 @@ typedef struct ckpt_load_opts {
     size_t safe_global_count;
     ckpt_limits limits;
     const ckpt_alloc *alloc;   /* NULL = libc */
+    /* which pickle of a zip archive is the document: NULL or "data.pkl" (default), or
+     * "constants.pkl" (TorchScript's constants table, storages from constants/<key>:
+     * the frozen weights of an optimized or lite-interpreter model); needs unsafe_full */
+    const char *pickle_record;
 } ckpt_load_opts;
 
 /* Load a torch.save file.  `opts` NULL = defaults (copy, weights-only). */
@@ -94,6 +98,22 @@ CKPT_API ckpt_doc *ckpt_load_mem(const void *buf, size_t n, const char *label,
  * outlive the document in MMAP/LAZY modes. */
 CKPT_API ckpt_doc *ckpt_load_source(const ckpt_source *src, const ckpt_load_opts *opts,
                                     ckpt_error *err);
+/*
+ * Name what a file is by its content, never by its extension.  Returns a
+ * static kind name, never NULL: "torch-zip", "torchscript", "torchscript-lite"
+ * (bytecode.pkl), "torch-legacy", "torch-tar", "pickle", "safetensors",
+ * "gguf", "npy", "npz", "zip", "tar", "onnx" (protobuf ModelProto),
+ * "onnx-tensor" (TensorProto), "onnx-external-data" (raw bytes named as a
+ * location by an .onnx file in the same folder), "truncated-zip",
+ * "truncated-safetensors", "newer-version", "git-lfs-pointer", "html", "gzip",
+ * "text", "torch-preview", "empty", "unreadable" or "unknown".  `why` (size
+ * `n`; may be NULL) receives a sentence saying what the file is, `offset`
+ * (may be NULL) the byte offset that sentence is about.
+ */
+CKPT_API const char *ckpt_detect(const ckpt_source *src, char *why, size_t n, uint64_t *offset);
+/* ckpt_detect on a file ("unreadable" when it cannot be opened). */
+CKPT_API const char *ckpt_detect_file(const char *path, char *why, size_t n, uint64_t *offset);
+
 /* Bytes of a tensor, reading a lazy storage first if needed. */
 CKPT_API const void *ckpt_tensor_data_load(ckpt_doc *doc, const ckpt_obj *t, ckpt_error *err);
 

@@ -3,7 +3,9 @@
  * pickle, safetensors, GGUF, npy/npz, and the usual accidents (a git-LFS
  * pointer, an HTML page, a truncated download, a version newer than ckpt
  * knows).  Reads a few hundred bytes, plus the zip directory for zips. */
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/bytes.h"
@@ -247,6 +249,11 @@ static const char *zip_kind(const ckpt_source *src, char *why, size_t n, uint64_
     ckpt_error e;
     ckpt_error_clear(&e);
     ckpt_zip *z = ckpt_zip_open(src, NULL, NULL, &e);
+    if (!z && e.code == CKPT_E_FORMAT && strstr(e.msg, "not in a subdirectory")) {
+        ckpt_zip_opts flat = {0, 0, true}; /* a plain zip or .npz: members at the top */
+        ckpt_error_clear(&e);
+        z = ckpt_zip_open(src, &flat, NULL, &e);
+    }
     if (!z)
         return zip_truncation(src, why, n, off, e.msg);
     const char *kind = "zip";
@@ -264,7 +271,11 @@ static const char *zip_kind(const ckpt_source *src, char *why, size_t n, uint64_
     const ckpt_zip_entry *ver = ckpt_zip_find(z, ".data/version");
     if (!ver)
         ver = ckpt_zip_find(z, "version");
-    if (script) {
+    if (script && ckpt_zip_find(z, "bytecode.pkl")) {
+        kind = "torchscript-lite";
+        snprintf(why, n, "a TorchScript lite-interpreter archive (bytecode.pkl; "
+                         "_save_for_lite_interpreter), not a torch.save file");
+    } else if (script) {
         kind = "torchscript";
         snprintf(why, n, "a TorchScript archive (torch.jit.save), not a torch.save file");
     } else if (ckpt_zip_find(z, "data.pkl")) {
@@ -299,6 +310,221 @@ static const char *zip_kind(const ckpt_source *src, char *why, size_t n, uint64_
     }
     ckpt_zip_close(z);
     return kind;
+}
+
+/* ---- ONNX: a bounded walk over the top-level protobuf fields (no protobuf
+ * library; the graph itself is not parsed).  Every field's tag and length must
+ * be valid wire format, of the wire type ONNX's schema gives that field, and
+ * end inside the file; the walk reaches the last byte exactly. */
+
+#define PB_MAX_FIELD 32
+
+typedef struct pb_walk {
+    uint64_t fields;                 /* top-level fields read */
+    uint32_t seen;                   /* bit f: field f present */
+    uint64_t first_varint[PB_MAX_FIELD];
+    uint64_t str_at[PB_MAX_FIELD];   /* offset and length of the first LEN field f */
+    uint64_t str_len[PB_MAX_FIELD];
+} pb_walk;
+
+static bool pb_varint(const ckpt_source *src, uint64_t *pos, uint64_t *v)
+{
+    uint8_t b[10];
+    uint64_t left = src->size - *pos;
+    size_t k = left < sizeof(b) ? (size_t)left : sizeof(b);
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    if (k == 0 || ckpt_source_read(src, *pos, b, k, &e) < 0)
+        return false;
+    uint64_t r = 0;
+    for (size_t i = 0; i < k; i++) {
+        r |= (uint64_t)(b[i] & 0x7f) << (7 * i);
+        if (!(b[i] & 0x80)) {
+            *pos += i + 1;
+            *v = r;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* `wire[f]`: bit w set when wire type w is allowed for field f (0 = unknown field). */
+static bool pb_walk_all(const ckpt_source *src, const uint8_t *wire, pb_walk *w)
+{
+    uint64_t pos = 0;
+    memset(w, 0, sizeof(*w));
+    while (pos < src->size) {
+        uint64_t tag, v;
+        if (!pb_varint(src, &pos, &tag))
+            return false;
+        uint64_t f = tag >> 3;
+        unsigned wt = (unsigned)(tag & 7);
+        if (f == 0 || f >= PB_MAX_FIELD || !(wire[f] & (1u << wt)))
+            return false;
+        switch (wt) {
+        case 0:
+            if (!pb_varint(src, &pos, &v))
+                return false;
+            if (!(w->seen & (1u << f)))
+                w->first_varint[f] = v;
+            break;
+        case 1:
+        case 5:
+            v = wt == 1 ? 8 : 4;
+            if (v > src->size - pos)
+                return false;
+            pos += v;
+            break;
+        case 2:
+            if (!pb_varint(src, &pos, &v) || v > src->size - pos)
+                return false;
+            if (!(w->seen & (1u << f))) {
+                w->str_at[f] = pos;
+                w->str_len[f] = v;
+            }
+            pos += v;
+            break;
+        default:
+            return false;
+        }
+        w->seen |= 1u << f;
+        w->fields++;
+    }
+    return w->fields > 0;
+}
+
+#define PB_V (1u << 0)
+#define PB_64 (1u << 1)
+#define PB_LEN (1u << 2)
+#define PB_32 (1u << 5)
+
+static const char *onnx_kind(const ckpt_source *src, const uint8_t *h, size_t len, char *why,
+                             size_t n)
+{
+    if (len < 2 || (h[0] != 0x08 && h[0] != 0x10 && h[0] != 0x0a))
+        return NULL;
+    /* ModelProto (onnx.proto3): 1 ir_version, 2 producer_name, 3 producer_version,
+     * 4 domain, 5 model_version, 6 doc_string, 7 graph, 8 opset_import,
+     * 14 metadata_props, 20 training_info, 25 functions, 26 configuration */
+    static const uint8_t model[PB_MAX_FIELD] = {
+        [1] = PB_V,    [2] = PB_LEN,  [3] = PB_LEN,  [4] = PB_LEN,  [5] = PB_V,
+        [6] = PB_LEN,  [7] = PB_LEN,  [8] = PB_LEN,  [14] = PB_LEN, [20] = PB_LEN,
+        [25] = PB_LEN, [26] = PB_LEN};
+    /* TensorProto: 1 dims, 2 data_type, 3 segment, 4 float_data, 5 int32_data,
+     * 6 string_data, 7 int64_data, 8 name, 9 raw_data, 10 double_data,
+     * 11 uint64_data, 12 doc_string, 13 external_data, 14 data_location,
+     * 16 metadata_props (repeated numbers packed or not) */
+    static const uint8_t tensor[PB_MAX_FIELD] = {
+        [1] = PB_V | PB_LEN,  [2] = PB_V,          [3] = PB_LEN,         [4] = PB_32 | PB_LEN,
+        [5] = PB_V | PB_LEN,  [6] = PB_LEN,        [7] = PB_V | PB_LEN,  [8] = PB_LEN,
+        [9] = PB_LEN,         [10] = PB_64 | PB_LEN, [11] = PB_V | PB_LEN, [12] = PB_LEN,
+        [13] = PB_LEN,        [14] = PB_V,         [16] = PB_LEN};
+    /* SequenceProto and OptionalProto (ONNX test data): 1 name, 2 elem_type,
+     * 3..7 values */
+    static const uint8_t value[PB_MAX_FIELD] = {[1] = PB_LEN, [2] = PB_V, [3] = PB_LEN,
+                                                [4] = PB_LEN, [5] = PB_LEN, [6] = PB_LEN,
+                                                [7] = PB_LEN};
+    pb_walk w;
+    if (h[0] == 0x08 && pb_walk_all(src, model, &w) && (w.seen & (1u << 7)) && w.first_varint[1] >= 1 &&
+        w.first_varint[1] <= 64) {
+        char prod[64] = "";
+        uint64_t pl = w.str_len[2] < sizeof(prod) - 1 ? w.str_len[2] : sizeof(prod) - 1;
+        ckpt_error e;
+        ckpt_error_clear(&e);
+        if ((w.seen & (1u << 2)) && ckpt_source_read(src, w.str_at[2], prod, (size_t)pl, &e) == 0)
+            prod[pl] = '\0';
+        else
+            prod[0] = '\0';
+        for (char *c = prod; *c; c++)
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+                *c = '?';
+        snprintf(why, n,
+                 "an ONNX model (protobuf ModelProto, IR version %llu%s%s%s; %llu top-level "
+                 "fields), not a torch file",
+                 (unsigned long long)w.first_varint[1], prod[0] ? ", producer '" : "", prod,
+                 prod[0] ? "'" : "", (unsigned long long)w.fields);
+        return "onnx";
+    }
+    if (pb_walk_all(src, tensor, &w) && (w.seen & (1u << 2)) && w.first_varint[2] >= 1 &&
+        w.first_varint[2] <= 64) {
+        snprintf(why, n,
+                 "an ONNX TensorProto (serialized tensor, data type %llu; %llu top-level "
+                 "fields), not a torch file",
+                 (unsigned long long)w.first_varint[2], (unsigned long long)w.fields);
+        return "onnx-tensor";
+    }
+    if (pb_walk_all(src, value, &w) && (w.seen & (1u << 2)) && w.first_varint[2] >= 1 &&
+        w.first_varint[2] <= 6) {
+        snprintf(why, n,
+                 "an ONNX SequenceProto or OptionalProto (serialized value, element type "
+                 "%llu; %llu top-level fields), not a torch file",
+                 (unsigned long long)w.first_varint[2], (unsigned long long)w.fields);
+        return "onnx-tensor";
+    }
+    return NULL;
+}
+
+/* ONNX external data (tensor bytes kept beside a model, TensorProto.external_data
+ * location = "<file>") has no header of its own: it is named only when an .onnx
+ * file in the same folder names this file as a location (the string, length-
+ * prefixed as protobuf writes it).  Bounded: 256 folder entries, 16 models of
+ * 64 MiB at most. */
+static bool onnx_external_owner(const ckpt_source *src, char *why, size_t n)
+{
+    const char *path = src->label;
+    if (!path || !path[0])
+        return false;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t bl = strlen(base), dl = slash ? (size_t)(slash - path) : 0;
+    if (bl == 0 || bl > 127 || dl > 3800)
+        return false;
+    char dir[4096];
+    if (slash)
+        snprintf(dir, sizeof(dir), "%.*s", (int)(dl ? dl : 1), dl ? path : "/");
+    else
+        snprintf(dir, sizeof(dir), ".");
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    uint8_t pat[130];
+    pat[0] = 0x12; /* StringStringEntryProto.value, field 2, LEN */
+    pat[1] = (uint8_t)bl;
+    memcpy(pat + 2, base, bl);
+    size_t patn = bl + 2;
+    bool found = false;
+    struct dirent *de;
+    int models = 0;
+    for (int seen = 0; !found && seen < 256 && models < 16 && (de = readdir(d)) != NULL; seen++) {
+        size_t l = strlen(de->d_name);
+        if (l < 6 || strcmp(de->d_name + l - 5, ".onnx") != 0)
+            continue;
+        models++; /* at most 16 models of 64 MiB are read */
+        char mp[4400];
+        snprintf(mp, sizeof(mp), "%s/%s", dir, de->d_name);
+        FILE *f = fopen(mp, "rb");
+        if (!f)
+            continue;
+        uint8_t *buf = NULL;
+        long sz = -1;
+        if (fseek(f, 0, SEEK_END) == 0)
+            sz = ftell(f);
+        if (sz > 0 && sz <= (64L << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+            (buf = malloc((size_t)sz)) != NULL && fread(buf, 1, (size_t)sz, f) == (size_t)sz) {
+            for (size_t i = 0; i + patn <= (size_t)sz && !found; i++)
+                if (buf[i] == 0x12 && memcmp(buf + i, pat, patn) == 0)
+                    found = true;
+            if (found)
+                snprintf(why, n,
+                         "ONNX external data (raw tensor bytes, %llu bytes) named as a location "
+                         "by the model '%.200s' beside it; not a torch file",
+                         (unsigned long long)src->size, de->d_name);
+        }
+        free(buf);
+        fclose(f);
+    }
+    closedir(d);
+    return found;
 }
 
 const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *off)
@@ -427,9 +653,43 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         snprintf(why, n, "a text file, not a model (it begins '%s')", first);
         return "text";
     }
+    const char *pb = onnx_kind(src, h, len, why, n);
+    if (pb)
+        return pb;
+    if (onnx_external_owner(src, why, n))
+        return "onnx-external-data";
     snprintf(why, n,
              "not a format ckpt knows (first bytes %02x %02x %02x %02x %02x %02x %02x %02x)",
              h[0], len > 1 ? h[1] : 0, len > 2 ? h[2] : 0, len > 3 ? h[3] : 0,
              len > 4 ? h[4] : 0, len > 5 ? h[5] : 0, len > 6 ? h[6] : 0, len > 7 ? h[7] : 0);
     return "unknown";
+}
+
+const char *ckpt_detect(const ckpt_source *src, char *why, size_t n, uint64_t *offset)
+{
+    if (!src || !src->read_at) {
+        if (why && n)
+            snprintf(why, n, "no source");
+        if (offset)
+            *offset = 0;
+        return "unreadable";
+    }
+    return ckpt__detect(src, why, n, offset);
+}
+
+const char *ckpt_detect_file(const char *path, char *why, size_t n, uint64_t *offset)
+{
+    ckpt_source src;
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    if (offset)
+        *offset = 0;
+    if (!path || ckpt_source_open_file(&src, path, true, &e) < 0) {
+        if (why && n)
+            snprintf(why, n, "unreadable: %s", path ? e.msg : "no path");
+        return "unreadable";
+    }
+    const char *k = ckpt__detect(&src, why, n, offset);
+    ckpt_source_close(&src);
+    return k;
 }

@@ -357,6 +357,7 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
     L.opts = opts;
     L.src = src;
     L.label = src->label;
+    L.rec_dir = "data/";
 
     uint8_t *pkl_buf = NULL;
     size_t pkl_cap = 0;
@@ -410,9 +411,16 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
     if (check_version(L.zip, err) < 0 || read_byteorder(L.zip, &L.big_endian, err) < 0)
         goto fail;
     h->big_endian = L.big_endian;
-    const ckpt_zip_entry *pe = ckpt_zip_find(L.zip, "data.pkl");
+    const char *pkl_rec = opts->pickle_record ? opts->pickle_record : "data.pkl";
+    L.rec_dir = strcmp(pkl_rec, "constants.pkl") == 0 ? "constants/" : "data/";
+    if (strcmp(pkl_rec, "data.pkl") != 0 && strcmp(pkl_rec, "constants.pkl") != 0) {
+        CKPT_FAIL(err, CKPT_E_ARG, "pickle_record must be data.pkl or constants.pkl, not %.100s",
+                  pkl_rec);
+        goto fail;
+    }
+    const ckpt_zip_entry *pe = ckpt_zip_find(L.zip, pkl_rec);
     if (!pe) {
-        CKPT_FAIL(err, CKPT_E_FORMAT, "archive has no data.pkl record");
+        CKPT_FAIL(err, CKPT_E_FORMAT, "archive has no %s record", pkl_rec);
         goto fail;
     }
     pkl = ckpt_zip_data_ptr(L.zip, pe);
@@ -438,7 +446,7 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
     ckpt__torch_hooks(&hooks, &L);
     ckpt_pickle_opts po;
     memset(&po, 0, sizeof(po));
-    po.name = "data.pkl";
+    po.name = pkl_rec;
     po.latin1_strings = opts->encoding == 1;
     po.bytes_strings = opts->encoding == 2;
     po.max_depth = opts->limits.max_depth;

@@ -12,6 +12,7 @@
 #include "torch_internal.h"
 
 typedef struct scanner {
+    const char *file; /* the caller's label (a path for ckpt_scan_file) */
     const ckpt_scan_opts *opts;
     ckpt_scan_report *r;
     size_t cap;
@@ -625,6 +626,22 @@ static int scan_npy(scanner *sc, const char *label, const uint8_t *buf, size_t n
     return 0;
 }
 
+/* What the archive is, for the report (the detector's names, detect.c). */
+static const char *zip_format_name(const ckpt_zip *z, bool ts)
+{
+    if (ts)
+        return ckpt_zip_find(z, "bytecode.pkl") ? "TorchScript lite archive" : "TorchScript archive";
+    if (ckpt_zip_find(z, "data.pkl"))
+        return "torch zip";
+    size_t npy = 0, cnt = ckpt_zip_count(z);
+    for (size_t i = 0; i < cnt; i++) {
+        const char *nm = ckpt_zip_entry_at(z, i)->name;
+        size_t l = strlen(nm);
+        npy += l > 4 && strcmp(nm + l - 4, ".npy") == 0;
+    }
+    return cnt && npy == cnt ? "NumPy npz" : "zip (not a torch file)";
+}
+
 static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
     ckpt_source src;
@@ -650,8 +667,7 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
                      strcmp(rec, "bytecode.pkl") == 0);
     }
     if (sc->r->format[0] == '\0')
-        snprintf(sc->r->format, sizeof(sc->r->format), "%s",
-                 ts ? "TorchScript archive" : "torch zip");
+        snprintf(sc->r->format, sizeof(sc->r->format), "%s", zip_format_name(z, ts));
     if (ts)
         add(sc, label[0] ? label : "file", 0, 0, "<torchscript>", "code/ records",
             CKPT_SCAN_UNKNOWN,
@@ -841,6 +857,23 @@ static bool is_tar(const uint8_t *buf, size_t n)
     return ckpt__tar_probe(&src) != CKPT__TAR_NOT;
 }
 
+/* ONNX models, test-data values and external data hold no pickle: name them
+ * (detect.c walks every top-level protobuf field to the last byte). */
+static bool onnx_named(scanner *sc, const char *label, const uint8_t *buf, size_t n)
+{
+    ckpt_source src;
+    ckpt_source_init_mem(&src, buf, n, label[0] ? label : sc->file);
+    char why[256];
+    const char *k = ckpt__detect(&src, why, sizeof(why), NULL);
+    const char *f = strcmp(k, "onnx") == 0              ? "ONNX model (no pickle)"
+                    : strcmp(k, "onnx-tensor") == 0        ? "ONNX tensor (no pickle)"
+                    : strcmp(k, "onnx-external-data") == 0 ? "ONNX external data (no pickle)"
+                                                            : NULL;
+    if (f && sc->r->format[0] == '\0')
+        snprintf(sc->r->format, sizeof(sc->r->format), "%s", f);
+    return f != NULL;
+}
+
 static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
     if (sc->depth > sc->max_depth)
@@ -864,6 +897,8 @@ static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_
         snprintf(sc->r->format, sizeof(sc->r->format), "GGUF (no code)");
     } else if (n >= 9 && buf[8] == '{') {
         snprintf(sc->r->format, sizeof(sc->r->format), "safetensors (no code)");
+    } else if (onnx_named(sc, label, buf, n)) {
+        /* protobuf, no pickle: named by the detector's bounded walk */
     } else {
         char msg[128];
         snprintf(msg, sizeof(msg), "not a pickle, zip or npy file (first byte 0x%02x)",
@@ -891,6 +926,7 @@ int ckpt_scan_mem(const void *buf, size_t n, const char *label, const ckpt_scan_
     scanner sc;
     memset(&sc, 0, sizeof(sc));
     sc.opts = opts;
+    sc.file = label ? label : "";
     sc.r = r;
     sc.max_depth = (opts && opts->max_nesting) ? opts->max_nesting : 4;
     sc.max_inflated = (opts && opts->max_inflated) ? opts->max_inflated : (256ull << 20);

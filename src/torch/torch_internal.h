@@ -98,6 +98,7 @@ typedef struct tload {
     /* records named data/<n> by their number n (torch's keys are 0, 1, 2, ...) */
     const ckpt_zip_entry **by_num;
     size_t by_num_n;
+    const char *rec_dir; /* storage records: "data/" (data.pkl) or "constants/" (constants.pkl) */
     /* storage key -> storage */
     st_entry *keys;
     size_t nkeys, keys_cap;
@@ -107,9 +108,10 @@ typedef struct tload {
  * root and fills every storage (copy mode).  Implemented in legacy_load.c. */
 int ckpt__legacy_load(tload *L, ckpt_error *err);
 /* Name what the bytes of `src` are, by content only (detect.c).  Returns a
- * fixed kind name: "torch-zip", "torchscript", "torch-legacy", "torch-tar",
- * "pickle", "safetensors", "gguf", "npy", "npz", "zip", "tar",
- * "truncated-zip", "truncated-safetensors", "newer-version",
+ * fixed kind name (listed at ckpt_detect in ckpt/torch.h): "torch-zip",
+ * "torchscript", "torchscript-lite", "torch-legacy", "torch-tar",
+ * "pickle", "safetensors", "gguf", "npy", "npz", "zip", "tar", "onnx",
+ * "onnx-tensor", "onnx-external-data", "truncated-zip", "truncated-safetensors", "newer-version",
  * "git-lfs-pointer", "html", "gzip", "text", "torch-preview", "empty",
  * "unreadable" or "unknown"; `why` (size n) receives a sentence saying what
  * the file is ("a git-LFS pointer file ..."), and `off` (may be NULL) the

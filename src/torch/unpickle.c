@@ -593,6 +593,16 @@ static ckpt_obj *h_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
         return refuse_call(L, callable, op, off, err);
     }
     int id = callable->u.g.id;
+    /* TorchScript's list builders and type tags return their first argument
+     * (torch/jit/_pickle.py): keep the value itself so its tensors stay reachable */
+    if (full_mode(L) && id == TG_UNKNOWN && strcmp(callable->u.g.module, "torch.jit._pickle") == 0 &&
+        (strcmp(callable->u.g.name, "build_tensorlist") == 0 ||
+         strcmp(callable->u.g.name, "build_intlist") == 0 ||
+         strcmp(callable->u.g.name, "build_doublelist") == 0 ||
+         strcmp(callable->u.g.name, "build_boollist") == 0 ||
+         strcmp(callable->u.g.name, "restore_type_tag") == 0) &&
+        args && args->type == CKPT_T_TUPLE && args->u.seq.n >= 1)
+        return args->u.seq.items[0];
     if (id == TG_UNKNOWN || id == TG_TENSOR_CLASS || id == TG_STORAGE_CLASS ||
         id == TG_TYPED_STORAGE || id == TG_UNTYPED_STORAGE || id == TG_QSCHEME ||
         id == TG_PARAMETER || id == TG_TENSOR) {
@@ -798,9 +808,10 @@ static int build_by_num(tload *L, ckpt_doc *doc)
         return CKPT_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const ckpt_zip_entry *e = ckpt_zip_entry_at(L->zip, i);
-        if (!e->record || strncmp(e->record, "data/", 5) != 0)
+        size_t dl = strlen(L->rec_dir);
+        if (!e->record || strncmp(e->record, L->rec_dir, dl) != 0)
             continue;
-        long v = canonical_index(e->record + 5, strlen(e->record + 5), n);
+        long v = canonical_index(e->record + dl, strlen(e->record + dl), n);
         if (v >= 0)
             L->by_num[v] = e;
     }
@@ -1004,10 +1015,11 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
     const ckpt_zip_entry *ze = NULL;
     char zrec[300];
     if (L->zip) {
-        size_t kl = key->u.s.n < sizeof(zrec) - 6 ? key->u.s.n : sizeof(zrec) - 6;
-        memcpy(zrec, "data/", 5);
-        memcpy(zrec + 5, key->u.s.p, kl);
-        zrec[5 + kl] = '\0';
+        size_t dl = strlen(L->rec_dir);
+        size_t kl = key->u.s.n < sizeof(zrec) - 1 - dl ? key->u.s.n : sizeof(zrec) - 1 - dl;
+        memcpy(zrec, L->rec_dir, dl);
+        memcpy(zrec + dl, key->u.s.p, kl);
+        zrec[dl + kl] = '\0';
         if (!L->by_num && build_by_num(L, doc) < 0)
             return nomem_null(doc, err, off);
         long num = canonical_index(key->u.s.p, key->u.s.n, L->by_num_n);

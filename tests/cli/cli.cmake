@@ -1,10 +1,32 @@
 # End-to-end tests of the ckpt subcommands (tests/cli/cli_test.sh), one CTest entry per
 # subcommand, label "cli".  Value checks load ckpt's output with /usr/bin/python3 (torch).
 if(TARGET ckpt)
-  foreach(cmd show stats diff rename convert extract)
+  foreach(cmd show stats diff rename convert extract verify)
     add_test(NAME cli_${cmd}
              COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cli/cli_test.sh $<TARGET_FILE:ckpt>
                      ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cli_work/${cmd} ${cmd})
     set_tests_properties(cli_${cmd} PROPERTIES LABELS "cli" TIMEOUT 300)
   endforeach()
+  # TorchScript lite archives: tensors of data.pkl and of the constants table, against the
+  # listings torch 1.13 made (tests/fixtures/torchscript/make_lite.py), then against torch's
+  # reader over the real files of ../shared (skipped when that folder is absent)
+  foreach(lite lite_frozen lite_plain)
+    add_test(NAME fixtures_torchscript_${lite}_listing
+             COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/interop/lite_listing.py --expect
+                     $<TARGET_FILE:ckpt> ${PROJECT_SOURCE_DIR}/tests/fixtures/torchscript/${lite}.ptl
+                     ${PROJECT_SOURCE_DIR}/tests/fixtures/torchscript/${lite}.listing.json)
+    set_tests_properties(fixtures_torchscript_${lite}_listing PROPERTIES LABELS "fixtures;cli"
+                         TIMEOUT 60)
+  endforeach()
+  # packed quantized parameters named as torch.ao's eager state_dict (make_quantized.py)
+  add_test(NAME fixtures_torchscript_quantized_names
+           COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/interop/quant_listing.py
+                   $<TARGET_FILE:ckpt> ${PROJECT_SOURCE_DIR}/tests/fixtures/torchscript)
+  set_tests_properties(fixtures_torchscript_quantized_names PROPERTIES LABELS "fixtures;cli"
+                       TIMEOUT 60)
+  add_test(NAME fixtures_real_torchscript_lite_listing
+           COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/interop/lite_listing.py --check-dir
+                   $<TARGET_FILE:ckpt> ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/torchscript_lite)
+  set_tests_properties(fixtures_real_torchscript_lite_listing PROPERTIES
+                       LABELS "fixtures;interop" TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/cli/cli_test.sh - end-to-end tests of the ckpt subcommands show, stats, diff, rename,
-# convert and extract (run by CTest through tests/cli/cli.cmake, one test per subcommand).
+# convert, extract and verify (run by CTest through tests/cli/cli.cmake, one test per subcommand).
 #
 #   tests/cli/cli_test.sh CKPT_BINARY SOURCE_ROOT WORKDIR SUBCOMMAND
 #
@@ -439,9 +439,189 @@ PYEOF
     expect 2 "extract bad layout" -- "$CKPT" extract "$FIX/checkpoint.pt" model "$WORK/x.pt" --layout 9
 }
 
+# verify: every format ckpt reads is named and checked; the scanner decides 0/1
+t_verify() {
+    common_errors verify
+    need_torch
+    expect 0 "verify torch zip" -- "$CKPT" verify "$FIX/checkpoint.pt"
+    has ": ok: torch-zip"
+    has "every CRC-32 matches"
+    has "scan: clean"
+    expect 1 "verify legacy whole-module pickle" -- "$CKPT" verify "$ROOT/tests/fixtures/legacy/stream_module.pt"
+    has "torch.nn.modules.linear.Linear"
+    for f in "$ROOT"/tests/fixtures/legacy/stream_[!m]*.pt; do
+        expect 0 "verify legacy $(basename "$f")" -- "$CKPT" verify "$f"
+        has ": ok: torch-legacy"
+        has "every storage record read and sized as declared"
+    done
+    expect 0 "verify torch tar" -- "$CKPT" verify "$ROOT/tests/fixtures/legacy/tar_basic.pt"
+    has ": ok: torch-tar"
+    # the numbers verify prints are torch's: storages and tensors of the legacy file
+    expect 0 "verify legacy --json" -- "$CKPT" verify "$ROOT/tests/fixtures/legacy/stream_views.pt" --json
+    json_ok "verify --json"
+    py "$WORK/out" "$ROOT/tests/fixtures/legacy/stream_views.pt" <<'PYEOF'
+import json, sys, torch
+r = json.load(open(sys.argv[1]))
+assert r["format"] == "torch-legacy" and r["verdict"] == "ok" and r["structure"] == "ok", r
+obj = torch.load(sys.argv[2])
+ts = []
+def walk(o):
+    if isinstance(o, torch.Tensor): ts.append(o)
+    elif isinstance(o, dict): [walk(v) for v in o.values()]
+    elif isinstance(o, (list, tuple)): [walk(v) for v in o]
+walk(obj)
+assert r["tensors"] == len(ts), (r["tensors"], len(ts))
+# storages: every storage id the object pickle names (a legacy view storage,
+# ('storage', cls, root, loc, n, (view, offset, size)), counts as its own)
+import pickle
+ids = set()
+class U(pickle.Unpickler):
+    def persistent_load(self, pid):
+        ids.add(pid[2] if pid[5] is None else pid[5][0])
+        return None
+    def find_class(self, module, name):
+        class Any(dict):
+            def __init__(self, *a, **k):
+                pass
+            def __setstate__(self, state):
+                pass
+        return Any
+f = open(sys.argv[2], "rb")
+for _ in range(4):
+    U(f).load()
+assert r["storages"] == len(ids), (r, ids)
+assert r["scan"]["verdict"] == "clean" and r["scan"]["findings"] == [], r
+PYEOF
+    # a legacy file cut short: a storage record is missing its bytes
+    head -c -40 "$ROOT/tests/fixtures/legacy/stream_views.pt" >"$WORK/legacy_cut.pt"
+    expect 2 "verify truncated legacy" -- "$CKPT" verify "$WORK/legacy_cut.pt"
+    has ": corrupt: torch-legacy"
+    # a flipped byte inside a storage record: only the CRC notices
+    $PY - "$FIX/checkpoint.pt" "$WORK/crc.pt" <<'PYEOF'
+import struct, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1]); i = [x for x in z.infolist() if "/data/" in x.filename][0]
+b = bytearray(open(sys.argv[1], "rb").read())
+n, m = struct.unpack_from("<HH", b, i.header_offset + 26)  # the local header's own lengths
+b[i.header_offset + 30 + n + m + 1] ^= 0xff
+open(sys.argv[2], "wb").write(b)
+PYEOF
+    expect 2 "verify CRC mismatch" -- "$CKPT" verify "$WORK/crc.pt"
+    has "CRC-32 mismatch"
+    # sound structure, unsafe pickle: exit 1, and --json says so
+    expect 1 "verify unsafe zip" -- "$CKPT" verify "$ROOT/tests/hostile/reduce_os_system.pt"
+    has ": unsafe: "
+    has "os.system"
+    expect 1 "verify unsafe --json" -- "$CKPT" verify "$ROOT/tests/hostile/reduce_os_system.pt" --json
+    json_ok "verify unsafe --json"
+    py "$WORK/out" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["verdict"] == "unsafe" and r["scan"]["verdict"] == "unsafe", r
+assert any(f["global"] in ("os.system", "posix.system") for f in r["scan"]["findings"]), r
+PYEOF
+    expect 1 "verify unsafe legacy" -- "$CKPT" verify "$ROOT/tests/hostile/legacy_malicious_sys_info.pt"
+    # plain tar from Python's tarfile: members checked; cut inside a member: corrupt
+    $PY - "$WORK" <<'PYEOF'
+import io, json, struct, sys, tarfile, torch
+w = sys.argv[1]
+with tarfile.open(w + "/plain.tar", "w") as t:
+    for name, data in (("a.txt", b"hello" * 100), ("b.bin", bytes(1500))):
+        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+b = open(w + "/plain.tar", "rb").read()
+open(w + "/plain_cut.tar", "wb").write(b[:512 + 200])
+# safetensors, written as the format's specification gives it (no library here):
+# u64 header length, JSON header, data tiled by data_offsets
+def st(path, tensors, fix=None):
+    hdr, data = {}, b""
+    for k, t in tensors.items():
+        raw = t.numpy().tobytes()
+        hdr[k] = {"dtype": {torch.float32: "F32", torch.int64: "I64"}[t.dtype],
+                  "shape": list(t.shape), "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    if fix: fix(hdr)
+    h = json.dumps(hdr).encode()
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + data)
+ts = {"w": torch.arange(6, dtype=torch.float32).reshape(2, 3), "n": torch.arange(4)}
+st(w + "/ok.safetensors", ts)
+st(w + "/gap.safetensors", ts, lambda h: h["n"].__setitem__("data_offsets", [28, 60]))
+st(w + "/short.safetensors", ts, lambda h: h["w"].__setitem__("shape", [3, 3]))
+# ONNX from torch's own exporter
+torch.onnx.export(torch.nn.Linear(3, 2), torch.zeros(1, 3), w + "/lin.onnx")
+import numpy
+numpy.savez(w + "/arrays.npz", a=numpy.arange(3), b=numpy.ones((2, 2)))
+PYEOF
+    expect 0 "verify plain tar" -- "$CKPT" verify "$WORK/plain.tar"
+    has ": ok: tar"
+    has "2 tar members"
+    expect 2 "verify truncated tar" -- "$CKPT" verify "$WORK/plain_cut.tar"
+    has "structure: corrupt"
+    expect 0 "verify safetensors" -- "$CKPT" verify "$WORK/ok.safetensors"
+    has ": ok: safetensors"
+    has "2 tensors (56 bytes)"
+    expect 2 "verify safetensors gap" -- "$CKPT" verify "$WORK/gap.safetensors"
+    has "gap"
+    expect 2 "verify safetensors wrong size" -- "$CKPT" verify "$WORK/short.safetensors"
+    has "need 36"
+    expect 0 "verify onnx" -- "$CKPT" verify "$WORK/lin.onnx"
+    has ": ok: onnx"
+    has "producer 'pytorch'"
+    # TorchScript lite: named, its constants' tensors counted, unsafe (torch.load runs code)
+    expect 1 "verify lite archive" -- "$CKPT" verify "$ROOT/tests/fixtures/torchscript/lite_frozen.ptl" --json
+    json_ok "verify lite --json"
+    py "$WORK/out" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["format"] == "torchscript-lite" and r["structure"] == "ok" and r["verdict"] == "unsafe", r
+assert r["scan"]["format"] == "TorchScript lite archive", r
+PYEOF
+    expect 0 "scan names npz" -- "$CKPT" scan "$WORK/arrays.npz"
+    has "NumPy npz"
+    expect 0 "verify npz" -- "$CKPT" verify "$WORK/arrays.npz"
+    has ": ok: npz"
+    expect 0 "scan names ONNX" -- "$CKPT" scan "$WORK/lin.onnx"
+    has "ONNX model"
+    expect 2 "ls names ONNX" -- "$CKPT" ls "$WORK/lin.onnx"
+    err_has "an ONNX model (protobuf ModelProto"
+    # ONNX external data: raw bytes, named only through an .onnx beside it that names the
+    # file in a StringStringEntryProto value (torch's exported model + one such entry)
+    mkdir -p "$WORK/ext" "$WORK/noext"
+    $PY - "$WORK" <<'PYEOF'
+import os, sys
+w = sys.argv[1]
+m = open(w + "/lin.onnx", "rb").read()
+entry = b"\x0a\x08location\x12\x0bweights.bin"
+open(w + "/ext/model.onnx", "wb").write(m + b"\x72" + bytes([len(entry)]) + entry)
+raw = bytes(range(7, 207)) * 5
+open(w + "/ext/weights.bin", "wb").write(raw)
+open(w + "/noext/weights.bin", "wb").write(raw)
+PYEOF
+    expect 0 "verify ONNX with a metadata entry" -- "$CKPT" verify "$WORK/ext/model.onnx"
+    expect 2 "ls names ONNX external data" -- "$CKPT" ls "$WORK/ext/weights.bin"
+    err_has "ONNX external data"
+    err_has "model.onnx"
+    expect 2 "verify ONNX external data: not verifiable" -- "$CKPT" verify "$WORK/ext/weights.bin"
+    has ": unverified: onnx-external-data"
+    expect 2 "the same bytes alone are unknown" -- "$CKPT" ls "$WORK/noext/weights.bin"
+    err_has "not a format ckpt knows"
+    expect 2 "verify garbage" -- "$CKPT" verify "$ROOT/tests/cli/cli_test.sh"
+    has ": corrupt: text"
+    # the real files (CI has ../shared): every one named, none called corrupt when sound
+    local real="$ROOT/../shared/fixtures/real"
+    if [ -d "$real" ]; then
+        for f in "$real"/torch_legacy/* "$real"/safetensors/* "$real"/onnx/*.onnx; do
+            expect 0 "verify real $(basename "$f")" -- "$CKPT" verify "$f"
+        done
+        for f in "$real"/torchscript/* "$real"/torchscript_lite/*; do
+            expect 1 "verify real TorchScript $(basename "$f")" -- "$CKPT" verify "$f"
+        done
+    else
+        echo "note: ../shared/fixtures/real absent: real-file checks of verify not run"
+    fi
+}
+
 cd "$ROOT" || exit 2
 case "$WHAT" in
-show | stats | diff | rename | convert | extract) "t_$WHAT" ;;
+show | stats | diff | rename | convert | extract | verify) "t_$WHAT" ;;
 *)
     echo "unknown section $WHAT" >&2
     exit 2
