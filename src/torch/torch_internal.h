@@ -54,6 +54,18 @@ int ckpt__torch_global_id(const char *module, const char *name, bool *allowed, b
  * "builtins", "copy_reg" -> "copyreg"); returns the module to use. */
 const char *ckpt__py3_module(const char *module);
 
+/* The weights-only call rules, shared by the loader (unpickle.c) and the
+ * scanner (scan.c) so that "scan clean" implies "weights-only load accepts".
+ * Each returns NULL when weights-only mode performs the operation on an
+ * allowlisted global with id `id` (a tg_id), otherwise why it refuses.
+ * REDUCE: callable(*args) with nargs arguments. */
+const char *ckpt__wo_reduce_refusal(int id, size_t nargs);
+/* NEWOBJ/NEWOBJ_EX/OBJ/INST of the class with id `id`. */
+const char *ckpt__wo_newobj_refusal(int id, int op, size_t nargs, bool has_kwargs);
+/* BUILD on a dict of kind `dict_kind` (a ckpt_dict_kind), or pass -1 when the
+ * target is not a dict. */
+const char *ckpt__wo_build_dict_refusal(int dict_kind);
+
 /* Loader context shared by the pickle hooks and the archive reader. */
 typedef struct st_entry {
     const char *key;

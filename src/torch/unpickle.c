@@ -593,9 +593,7 @@ static ckpt_obj *h_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
         return refuse_call(L, callable, op, off, err);
     }
     int id = callable->u.g.id;
-    if (id == TG_UNKNOWN || id == TG_TENSOR_CLASS || id == TG_STORAGE_CLASS ||
-        id == TG_TYPED_STORAGE || id == TG_UNTYPED_STORAGE || id == TG_QSCHEME ||
-        id == TG_PARAMETER || id == TG_TENSOR) {
+    if (ckpt__wo_reduce_refusal(id, args->u.seq.n)) { /* the rule the scanner applies too */
         if (full_mode(L) || user_allowed(L, callable->u.g.module, callable->u.g.name))
             return opaque(L, callable, args, NULL, "reduce", off, err);
         return refuse_call(L, callable, op, off, err);

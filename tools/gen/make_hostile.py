@@ -371,16 +371,16 @@ add("deflate_bomb", bytes(out), "E_LIMIT", "E_LIMIT", "unreadable",
 
 MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e"
 add("legacy_malicious_magic", PROTO2 + glob("os", "system") + uni("id") + b"\x85R." + b"rest",
-    "E_UNSAFE", "E_FORMAT", "unreadable",
+    "E_UNSAFE", "E_FORMAT", "unsafe",
     "a legacy-looking file whose first pickle calls os.system")
 add("legacy_malicious_sys_info",
     MAGIC + b"\x80\x02M\xe9\x03." + PROTO2 + glob("os", "system") + uni("id") + b"\x85R.",
-    "E_UNSAFE", "E_FORMAT", "unreadable",
+    "E_UNSAFE", "E_FORMAT", "unsafe",
     "a legacy file whose sys_info pickle calls os.system (and that ends there)")
 add("polyglot_pickle_then_zip",
     PROTO2 + glob("builtins", "eval") + uni("1") + b"\x85R." + torch_zip(wrap_dict(tensor()),
                                                                       {"data/0": FLOATS}),
-    "E_UNSAFE", "E_FORMAT", "unreadable",
+    "E_UNSAFE", "E_FORMAT", "unsafe",
     "a pickle at byte 0 with a torch zip appended (torch takes the legacy path)")
 
 # -------------------------------------------------------------------- npy
