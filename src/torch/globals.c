@@ -157,3 +157,13 @@ const char *ckpt__wo_build_dict_refusal(int dict_kind)
         return NULL;
     return "BUILD on a dict that is not an OrderedDict (weights-only refuses it)";
 }
+
+uint64_t ckpt__pickle_node_budget(uint64_t pickle_bytes, uint64_t stored_bytes)
+{
+    const uint64_t floor = 65536, ceiling = 64ull << 20;
+    uint64_t a = pickle_bytes < ceiling ? pickle_bytes * 4 : ceiling;
+    uint64_t b = stored_bytes < ceiling ? stored_bytes * 64 : ceiling;
+    uint64_t m = a < b ? a : b;
+    m += floor;
+    return m < ceiling ? m : ceiling;
+}

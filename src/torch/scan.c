@@ -16,6 +16,7 @@ typedef struct scanner {
     ckpt_scan_report *r;
     size_t cap;
     uint64_t inflated, max_inflated;
+    uint64_t file_size; /* the outer file: memory budgets scale with it */
     uint32_t depth, max_depth;
     bool oom;
     bool unreadable;
@@ -636,9 +637,7 @@ static const ckpt_obj *scan_pickle(scanner *sc, ckpt_doc *doc, const char *strea
     po.big_ints = true;
     /* Bounded cost: a pickle opcode makes at most one node, plus the hooks' own,
      * so nodes beyond a few per input byte mean a hostile document. */
-    po.max_objects = (uint64_t)n * 4 + 65536;
-    if (po.max_objects > (16u << 20))
-        po.max_objects = 16u << 20;
+    po.max_objects = ckpt__pickle_node_budget(n, sc->file_size);
     ckpt_error e;
     ckpt_error_clear(&e);
     sc->r->pickles++;
@@ -695,6 +694,9 @@ static int scan_pickles(scanner *sc, const char *label, const uint8_t *buf, size
      * (a floor for small pickles, a ceiling for all) - a member of a million empty
      * lists fails here instead of growing to the global limit. */
     uint64_t budget = (uint64_t)n * 16 + (16u << 20);
+    uint64_t by_file = sc->file_size * 64 + (64u << 20); /* a deflated member counts too */
+    if (by_file < budget)
+        budget = by_file;
     ckpt_doc *doc = ckpt__doc_new(NULL, budget < (512u << 20) ? budget : (512u << 20));
     if (!doc) {
         sc->oom = true;
@@ -1059,6 +1061,7 @@ int ckpt_scan_mem(const void *buf, size_t n, const char *label, const ckpt_scan_
     sc.r = r;
     sc.max_depth = (opts && opts->max_nesting) ? opts->max_nesting : 4;
     sc.max_inflated = (opts && opts->max_inflated) ? opts->max_inflated : (256ull << 20);
+    sc.file_size = n;
     scan_buffer(&sc, "", buf, n);
     if (sc.oom) {
         ckpt_scan_report_free(r);
