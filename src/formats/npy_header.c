@@ -239,7 +239,29 @@ static dkind descr_value(lit *l, char *text, size_t textn)
         return str(l, text, textn) ? descr_str(text) : D_UNKNOWN;
     if (*l->p == '[')
         return descr_fields(l);
-    return D_UNKNOWN; /* tuples (base, shape) and anything else: not judged */
+    if (*l->p == '(') { /* (base descr, sub-array shape) */
+        if (++l->depth > 32)
+            return D_UNKNOWN;
+        l->p++;
+        char t[64];
+        dkind k = descr_value(l, t, sizeof(t));
+        ws(l);
+        if (k == D_UNKNOWN || l->p >= l->end || *l->p != ',')
+            return D_UNKNOWN;
+        l->p++;
+        if (!skip_value(l))
+            return D_UNKNOWN;
+        ws(l);
+        if (l->p < l->end && *l->p == ',')
+            l->p++;
+        ws(l);
+        if (l->p >= l->end || *l->p != ')')
+            return D_UNKNOWN;
+        l->p++;
+        l->depth--;
+        return k;
+    }
+    return D_UNKNOWN; /* anything else: not judged */
 }
 
 static int fail(char *why, size_t whyn, const char *msg)
