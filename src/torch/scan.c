@@ -875,6 +875,22 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
             scan_npy(sc, stream, p, len);
         else if (pkl_name && len > 0 && strstr(rec, "debug_pkl") == NULL)
             scan_pickles(sc, stream, p, len); /* a .pkl without a PROTO opcode: protocol 0/1 */
+        else if (len > 0 && (!ent->record || strncmp(rec, "data/", 5) != 0)) {
+            /* any other member, whatever its name or first byte: whatever in it is a
+             * whole pickle (protocol 0/1 too) is reported; other bytes are data */
+            size_t before = sc->r->count, pickles = sc->r->pickles;
+            bool was = sc->unreadable;
+            ckpt_error saved = sc->r->error;
+            int verdict = sc->r->verdict;
+            scan_pickles(sc, stream, p, len);
+            if (sc->unreadable && !was) {
+                sc->r->count = before;
+                sc->r->pickles = pickles;
+                sc->unreadable = false;
+                sc->r->error = saved;
+                sc->r->verdict = verdict;
+            }
+        }
         free(owned);
     }
     if (lowest != UINT64_MAX && lowest > 0)
