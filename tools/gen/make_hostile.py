@@ -468,6 +468,8 @@ for tag, descr in [("O", "'O'"), ("lt", "'<O'"), ("eq", "'=O'"), ("word", "'obje
 calls = PROTO2 + glob("os", "system") + b"q\x00" + b"(" + b"h\x00)R" * 2700 + b"l."
 add("scan_many_calls", calls, "E_UNSAFE", "E_FORMAT", "unsafe",
     "11 KB raw pickle: one global called 2700 times (linear scan)")
+add("scan_many_globals", PROTO2 + b"(" + (glob("os", "system") + b")R") * 800 + b"l.",
+    "E_UNSAFE", "E_FORMAT", "unsafe", "10 KB raw pickle: 800 GLOBAL+REDUCE of one global")
 lists = PROTO2 + b"(" + b"]" * (8 << 20) + b"l."
 bio = io.BytesIO()
 with zipfile.ZipFile(bio, "w") as z:

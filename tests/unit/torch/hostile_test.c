@@ -336,6 +336,10 @@ TEST(test_torch_hostile__scan_bounded_cost)
     fprintf(stderr, "scan_many_calls.pt: %.3f s CPU, %ld KB peak, verdict %d\n", cpu, rss, v);
     CHECK_EQ_INT(v, CKPT_SCAN_UNSAFE);
     CHECK(cpu < 2.0);
+    CHECK_EQ_INT(child_cost("tests/hostile/scan_many_globals.pt", &cpu, &rss, &v), 0);
+    fprintf(stderr, "scan_many_globals.pt: %.3f s CPU, verdict %d\n", cpu, v);
+    CHECK_EQ_INT(v, CKPT_SCAN_UNSAFE);
+    CHECK(cpu < 2.0);
     CHECK_EQ_INT(child_cost("tests/hostile/scan_lists_bomb.pt", &cpu, &rss, &v), 0);
     fprintf(stderr, "scan_lists_bomb.pt: %.3f s CPU, %ld KB peak, verdict %d\n", cpu, rss, v);
     CHECK_EQ_INT(v, CKPT_SCAN_UNREADABLE);
