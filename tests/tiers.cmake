@@ -33,6 +33,13 @@ add_test(NAME interop_legacy_differential
 # a "SKIPPED: ..." line naming the folder, after running whatever does not need it
 set_tests_properties(interop_legacy_differential PROPERTIES LABELS "interop" TIMEOUT 600
                      SKIP_RETURN_CODE 77)
+# numpy is the oracle for which .npy headers hold object arrays (issue 9 item 4)
+if(TARGET ckpt)
+  add_test(NAME interop_npy_scan_oracle
+           COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/npy_scan_oracle.py --ckpt $<TARGET_FILE:ckpt>
+                   --workdir ${CMAKE_CURRENT_BINARY_DIR}/npy_oracle_work)
+  set_tests_properties(interop_npy_scan_oracle PROPERTIES LABELS "interop" TIMEOUT 120)
+endif()
 set_tests_properties(interop_zip_differential PROPERTIES LABELS "interop" TIMEOUT 600)
 set_tests_properties(interop_allowlist PROPERTIES LABELS "interop" TIMEOUT 120
                      DEPENDS interop_zip_differential)

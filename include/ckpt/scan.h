@@ -36,7 +36,8 @@ typedef enum ckpt_scan_class {
 
 typedef enum ckpt_scan_verdict {
     CKPT_SCAN_CLEAN = 0,     /* every global allowlisted, no other call */
-    CKPT_SCAN_UNSAFE = 1,    /* an unknown or dangerous global or call */
+    CKPT_SCAN_UNSAFE = 1,    /* an unknown or dangerous global or call (even in a file
+                                that also cannot be read to the end) */
     CKPT_SCAN_UNREADABLE = 2 /* could not be read to the end: never clean */
 } ckpt_scan_verdict;
 
@@ -57,7 +58,9 @@ typedef struct ckpt_scan_report {
     size_t pickles;   /* pickle streams scanned */
     int verdict;      /* a ckpt_scan_verdict */
     char format[64];  /* what the file is: "torch zip", "torchscript", "legacy", "pickle", ... */
-    ckpt_error error; /* set when verdict is CKPT_SCAN_UNREADABLE */
+    ckpt_error error; /* set when the file could not be read to the end: verdict
+                         CKPT_SCAN_UNREADABLE, or CKPT_SCAN_UNSAFE when a finding made
+                         before the error wins (dangerous wins) */
 } ckpt_scan_report;
 
 typedef struct ckpt_scan_opts {

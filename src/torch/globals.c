@@ -124,3 +124,46 @@ int ckpt__torch_global_id(const char *module, const char *name, bool *allowed, b
     }
     return TG_UNKNOWN;
 }
+
+const char *ckpt__wo_reduce_refusal(int id, size_t nargs)
+{
+    switch (id) {
+    case TG_UNKNOWN: return "call of a global outside the weights-only allowlist";
+    case TG_TENSOR_CLASS:
+    case TG_STORAGE_CLASS:
+    case TG_TYPED_STORAGE:
+    case TG_UNTYPED_STORAGE:
+    case TG_QSCHEME:
+    case TG_PARAMETER:
+    case TG_TENSOR:
+    case TG_DTYPE:
+        return "weights-only mode only instantiates this class through NEWOBJ, never REDUCE";
+    case TG_BYTES:
+        return nargs ? "bytes() with arguments is not allowed in weights-only mode" : NULL;
+    default: return NULL;
+    }
+}
+
+const char *ckpt__wo_newobj_refusal(int id, int op, size_t nargs, bool has_kwargs)
+{
+    if (id == TG_PARAMETER && op == CKPT_OP_NEWOBJ && !has_kwargs && nargs >= 1 && nargs <= 2)
+        return NULL;
+    return "weights-only mode only creates nn.Parameter with NEWOBJ";
+}
+
+const char *ckpt__wo_build_dict_refusal(int dict_kind)
+{
+    if (dict_kind == CKPT_DICT_ORDERED)
+        return NULL;
+    return "BUILD on a dict that is not an OrderedDict (weights-only refuses it)";
+}
+
+uint64_t ckpt__pickle_node_budget(uint64_t pickle_bytes, uint64_t stored_bytes)
+{
+    const uint64_t floor = 65536, ceiling = 64ull << 20;
+    uint64_t a = pickle_bytes < ceiling ? pickle_bytes * 4 : ceiling;
+    uint64_t b = stored_bytes < ceiling ? stored_bytes * 64 : ceiling;
+    uint64_t m = a < b ? a : b;
+    m += floor;
+    return m < ceiling ? m : ceiling;
+}

@@ -451,6 +451,8 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
     po.bytes_strings = opts->encoding == 2;
     po.max_depth = opts->limits.max_depth;
     po.max_objects = opts->limits.max_objects;
+    if (!po.max_objects || po.max_objects > ckpt__pickle_node_budget(pe->size, pe->comp_size))
+        po.max_objects = ckpt__pickle_node_budget(pe->size, pe->comp_size); /* bounded cost */
     root = ckpt_pickle_load(doc, pkl, (size_t)pe->size, &hooks, &po, NULL, err);
     if (!root)
         goto fail;

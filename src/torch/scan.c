@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/utf8.h"
 #include "torch/tar.h"
+#include "formats/formats_internal.h"
 #include "torch_internal.h"
 
 typedef struct scanner {
@@ -17,15 +18,28 @@ typedef struct scanner {
     ckpt_scan_report *r;
     size_t cap;
     uint64_t inflated, max_inflated;
+    uint64_t file_size; /* the outer file: memory budgets scale with it */
     uint32_t depth, max_depth;
     bool oom;
     bool unreadable;
 } scanner;
 
+/* One global named in a stream: its first finding and whether it was called.
+ * Looked up by hash, so a pickle of many calls costs linear time. */
+typedef struct gslot {
+    uint64_t h;
+    size_t idx; /* findings index + 1; 0 = empty slot */
+    bool called;
+} gslot;
+
 typedef struct sctx {
     scanner *sc;
     const char *stream;
     size_t first; /* first finding of this stream */
+    gslot *g;     /* open-addressing table of the stream's globals */
+    size_t gcap, gn;
+    ckpt_obj **made; /* every object the hooks made, judged after the run */
+    size_t nmade, capmade;
 } sctx;
 
 static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_t n);
@@ -149,7 +163,69 @@ static int classify(const scanner *sc, const char *module, const char *name, con
     return CKPT_SCAN_UNKNOWN;
 }
 
-/* Mark every finding of this global in this stream as called; add one if none. */
+static uint64_t gkey(const char *m, const char *n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = m; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (const char *p = n; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of module.name in this stream's table (NULL: not there, or out of memory
+ * when `insert`).  Findings are compared by text, so a hash collision is harmless. */
+static gslot *gfind(sctx *c, const char *m, const char *n, bool insert)
+{
+    if (insert && (c->gn + 1) * 2 > c->gcap) {
+        size_t ncap = c->gcap ? c->gcap * 2 : 64;
+        gslot *ng = calloc(ncap, sizeof(*ng));
+        if (!ng) {
+            c->sc->oom = true;
+            return NULL;
+        }
+        for (size_t i = 0; i < c->gcap; i++) {
+            if (!c->g[i].idx)
+                continue;
+            size_t j = (size_t)c->g[i].h & (ncap - 1);
+            while (ng[j].idx)
+                j = (j + 1) & (ncap - 1);
+            ng[j] = c->g[i];
+        }
+        free(c->g);
+        c->g = ng;
+        c->gcap = ncap;
+    }
+    if (!c->gcap)
+        return NULL;
+    uint64_t h = gkey(m, n);
+    size_t j = (size_t)h & (c->gcap - 1);
+    while (c->g[j].idx) {
+        const ckpt_scan_finding *f = &c->sc->r->findings[c->g[j].idx - 1];
+        if (c->g[j].h == h && strcmp(f->module, m) == 0 && strcmp(f->name, n) == 0)
+            return &c->g[j];
+        j = (j + 1) & (c->gcap - 1);
+    }
+    if (!insert)
+        return NULL;
+    c->g[j].h = h;
+    c->gn++;
+    return &c->g[j]; /* the caller sets idx */
+}
+
+/* Remember the finding just added for module.name (first one wins). */
+static void gremember(sctx *c, const char *m, const char *n)
+{
+    if (c->sc->r->count == 0)
+        return;
+    gslot *s = gfind(c, m, n, true);
+    if (s && !s->idx)
+        s->idx = c->sc->r->count;
+}
+
+/* Mark every finding of this global in this stream as called (at the end of the
+ * stream, see called_pass); add one if none. */
 static void mark_called(sctx *c, const ckpt_obj *g, int op, uint64_t off)
 {
     scanner *sc = c->sc;
@@ -160,27 +236,50 @@ static void mark_called(sctx *c, const ckpt_obj *g, int op, uint64_t off)
     int klass = classify(sc, m, n, &note);
     if (klass == CKPT_SCAN_ALLOWED)
         return;
-    bool found = false;
-    /* look back over a bounded window: a hostile pickle with many globals and
-     * calls must not make this quadratic */
-    size_t from = sc->r->count > c->first + 4096 ? sc->r->count - 4096 : c->first;
-    for (size_t i = from; i < sc->r->count; i++) {
-        ckpt_scan_finding *f = &sc->r->findings[i];
-        if (strcmp(f->module, m) == 0 && strcmp(f->name, n) == 0) {
-            f->called = true;
-            found = true;
-        }
+    gslot *s = gfind(c, m, n, false);
+    if (s) {
+        s->called = true;
+        sc->r->findings[s->idx - 1].called = true;
+        return;
     }
-    if (!found) {
-        ckpt_scan_finding *f = add(sc, c->stream, off, op, m, n, klass, note);
-        if (f)
+    ckpt_scan_finding *f = add(sc, c->stream, off, op, m, n, klass, note);
+    if (f) {
+        f->called = true;
+        gremember(c, m, n);
+        if ((s = gfind(c, m, n, false)))
+            s->called = true;
+    }
+}
+
+/* Every finding of a called global in this stream is marked called: one pass. */
+static void called_pass(sctx *c)
+{
+    for (size_t i = c->first; c->gcap && i < c->sc->r->count; i++) {
+        ckpt_scan_finding *f = &c->sc->r->findings[i];
+        if (f->called || f->module[0] == '<')
+            continue;
+        gslot *s = gfind(c, f->module, f->name, false);
+        if (s && s->called)
             f->called = true;
     }
 }
 
+/* A call weights-only mode refuses although the global is allowlisted. */
+static void refused_call(sctx *c, const ckpt_obj *g, int op, uint64_t off, const char *why)
+{
+    const char *m = ckpt_global_module(g), *n = ckpt_global_name(g);
+    if (!m || !n || user_safe(c->sc, m, n))
+        return;
+    ckpt_scan_finding *f = add(c->sc, c->stream, off, op, m, n, CKPT_SCAN_UNKNOWN, why);
+    if (f)
+        f->called = true;
+}
+
 /* ---------------------------------------------------------------- hooks */
 
-static ckpt_obj *opaque(ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *args, const char *how)
+/* An object made by a hook.  Each is remembered so that SETITEM/APPEND on it
+ * is judged after the run whether or not it stays reachable from the root. */
+static ckpt_obj *opaque(sctx *c, ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *args, const char *how)
 {
     ckpt_obj *o = ckpt__node(doc, CKPT_T_OBJECT);
     if (!o || !(o->u.obj = ckpt__arena_calloc(&doc->arena, sizeof(ckpt__object))))
@@ -188,7 +287,38 @@ static ckpt_obj *opaque(ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *args, const char
     o->u.obj->cls = cls;
     o->u.obj->args = args;
     o->u.obj->how = how;
+    if (c->nmade == c->capmade) {
+        size_t ncap = c->capmade ? c->capmade * 2 : 64;
+        ckpt_obj **nm = realloc(c->made, ncap * sizeof(*nm));
+        if (!nm) {
+            c->sc->oom = true;
+            return NULL;
+        }
+        c->made = nm;
+        c->capmade = ncap;
+    }
+    c->made[c->nmade++] = o;
     return o;
+}
+
+/* SETITEM/APPEND/SETITEMS/APPENDS into an object the VM did not make as a dict
+ * or list (a tensor, a storage, the result of a call) writes into it: the
+ * weights-only loader refuses it, so it is never clean. */
+static void judge_made(sctx *c)
+{
+    for (size_t i = 0; i < c->nmade; i++) {
+        const ckpt__object *ob = c->made[i]->u.obj;
+        if (!ob->items)
+            continue;
+        const char *m = ob->cls ? ckpt_global_module(ob->cls) : NULL;
+        const char *nm = ob->cls ? ckpt_global_name(ob->cls) : NULL;
+        ckpt_scan_finding *f =
+            add(c->sc, c->stream, 0, 0, m ? m : "?", nm ? nm : "<object>", CKPT_SCAN_UNKNOWN,
+                "SETITEM/APPEND on an object the VM did not create as a dict or list "
+                "(CVE-2026-24747 write primitive)");
+        if (f)
+            f->called = true;
+    }
 }
 
 static ckpt_obj *k_find_class(void *ctx, ckpt_doc *doc, const char *module, const char *name,
@@ -199,7 +329,8 @@ static ckpt_obj *k_find_class(void *ctx, ckpt_doc *doc, const char *module, cons
     const char *mod = ckpt__py3_module(module);
     const char *note;
     int klass = classify(c->sc, mod, name, &note);
-    add(c->sc, c->stream, off, op, mod, name, klass, note);
+    if (add(c->sc, c->stream, off, op, mod, name, klass, note))
+        gremember(c, mod, name);
     ckpt_obj *g = ckpt_new_global(doc, mod, name);
     if (g) {
         bool allowed, blocked;
@@ -236,6 +367,9 @@ static ckpt_obj *k_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
     (void)err;
     if (callable->type == CKPT_T_GLOBAL) {
         mark_called(c, callable, op, off);
+        const char *why = ckpt__wo_reduce_refusal(callable->u.g.id, args->u.seq.n);
+        if (why && callable->u.g.id != TG_UNKNOWN)
+            refused_call(c, callable, op, off, why);
         /* containers torch's loader builds for these are dicts the VM may fill */
         if (callable->u.g.id == TG_ORDERED_DICT)
             return ckpt_new_dict(doc, CKPT_DICT_ORDERED);
@@ -263,7 +397,7 @@ static ckpt_obj *k_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
         if (f)
             f->called = true;
     }
-    return opaque(doc, callable, args, "reduce");
+    return opaque(c, doc, callable, args, "reduce");
 }
 
 static ckpt_obj *k_newobj(void *ctx, ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *args,
@@ -274,13 +408,17 @@ static ckpt_obj *k_newobj(void *ctx, ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *arg
     (void)kwargs;
     if (cls->type == CKPT_T_GLOBAL) {
         mark_called(c, cls, op, off);
+        const char *why =
+            ckpt__wo_newobj_refusal(cls->u.g.id, op, args ? args->u.seq.n : 0, kwargs != NULL);
+        if (why && cls->u.g.id != TG_UNKNOWN)
+            refused_call(c, cls, op, off, why);
     } else {
         ckpt_scan_finding *f = add(c->sc, c->stream, off, op, "?", "<non-class object>",
                                    CKPT_SCAN_UNKNOWN, "instantiates an object built by the pickle");
         if (f)
             f->called = true;
     }
-    return opaque(doc, cls, args, "newobj");
+    return opaque(c, doc, cls, args, "newobj");
 }
 
 static int k_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op,
@@ -289,8 +427,26 @@ static int k_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int
     sctx *c = ctx;
     (void)doc;
     (void)err;
-    if (obj->type == CKPT_T_DICT)
-        return 0; /* OrderedDict __dict__ update: the only BUILD torch itself writes */
+    if (obj->type == CKPT_T_DICT) {
+        /* OrderedDict __dict__ update: the only BUILD torch itself writes */
+        const char *why = ckpt__wo_build_dict_refusal(obj->u.dict->kind);
+        if (why) {
+            ckpt_scan_finding *f = add(c->sc, c->stream, off, op, "?",
+                                       obj->u.dict->kind == CKPT_DICT_COUNTER ? "Counter" : "dict",
+                                       CKPT_SCAN_UNKNOWN, why);
+            if (f)
+                f->called = true;
+        }
+        return 0;
+    }
+    if (obj->type == CKPT_T_GLOBAL) {
+        ckpt_scan_finding *f =
+            add(c->sc, c->stream, off, op, obj->u.g.module, obj->u.g.name, CKPT_SCAN_DANGEROUS,
+                "BUILD on an imported module or class rewrites its attributes");
+        if (f)
+            f->called = true;
+        return 0;
+    }
     if (obj->type == CKPT_T_OBJECT) {
         obj->u.obj->state = state;
         const ckpt_obj *cls = obj->u.obj->cls;
@@ -347,7 +503,7 @@ static ckpt_obj *k_persistent(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op, u
                 f->called = true;
         }
     }
-    return opaque(doc, NULL, pid, "persistent");
+    return opaque(c, doc, NULL, pid, "persistent");
 }
 
 static ckpt_obj *k_ext(void *ctx, ckpt_doc *doc, int64_t code, int op, uint64_t off,
@@ -437,16 +593,7 @@ static void nested(scanner *sc, const char *stream, const ckpt_obj *o, seen *s, 
             nested(sc, stream, o->u.dict->attrs, s, depth + 1);
         break;
     case CKPT_T_OBJECT:
-        if (o->u.obj->items && o->u.obj->how && strcmp(o->u.obj->how, "persistent") != 0) {
-            const char *m = o->u.obj->cls ? ckpt_global_module(o->u.obj->cls) : NULL;
-            const char *nm = o->u.obj->cls ? ckpt_global_name(o->u.obj->cls) : NULL;
-            ckpt_scan_finding *f =
-                add(sc, stream, 0, 0, m ? m : "?", nm ? nm : "<object>", CKPT_SCAN_UNKNOWN,
-                    "SETITEM/APPEND on an object the VM did not create as a dict or list "
-                    "(CVE-2026-24747 write primitive)");
-            if (f)
-                f->called = true;
-        }
+        /* writes into the object were judged when the pickle ran (judge_made) */
         nested(sc, stream, o->u.obj->args, s, depth + 1);
         nested(sc, stream, o->u.obj->state, s, depth + 1);
         nested(sc, stream, o->u.obj->items, s, depth + 1);
@@ -472,7 +619,11 @@ static void mark_unreadable(scanner *sc, const ckpt_error *e, const char *stream
 static const ckpt_obj *scan_pickle(scanner *sc, ckpt_doc *doc, const char *stream,
                                    const uint8_t *buf, size_t n, size_t *consumed)
 {
-    sctx c = {sc, stream, sc->r->count};
+    sctx c;
+    memset(&c, 0, sizeof(c));
+    c.sc = sc;
+    c.stream = stream;
+    c.first = sc->r->count;
     ckpt_pickle_hooks h;
     memset(&h, 0, sizeof(h));
     h.ctx = &c;
@@ -486,11 +637,18 @@ static const ckpt_obj *scan_pickle(scanner *sc, ckpt_doc *doc, const char *strea
     memset(&po, 0, sizeof(po));
     po.name = stream;
     po.big_ints = true;
-    po.max_objects = 16u << 20;
+    /* Bounded cost: a pickle opcode makes at most one node, plus the hooks' own,
+     * so nodes beyond a few per input byte mean a hostile document. */
+    po.max_objects = ckpt__pickle_node_budget(n, sc->file_size);
     ckpt_error e;
     ckpt_error_clear(&e);
     sc->r->pickles++;
     const ckpt_obj *root = ckpt_pickle_load(doc, buf, n, &h, &po, consumed, &e);
+    /* what ran before an error counts: Python has already run those calls */
+    judge_made(&c);
+    called_pass(&c);
+    free(c.g);
+    free(c.made);
     if (!root) {
         mark_unreadable(sc, &e, stream);
         return NULL;
@@ -534,7 +692,14 @@ static bool is_sys_info(const ckpt_obj *o)
 /* A stream of pickles: legacy torch file (5 pickles, then raw storages) or raw pickles. */
 static int scan_pickles(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
-    ckpt_doc *doc = ckpt__doc_new(NULL, 512u << 20);
+    /* Bounded memory: a document may use a few times the bytes it was read from
+     * (a floor for small pickles, a ceiling for all) - a member of a million empty
+     * lists fails here instead of growing to the global limit. */
+    uint64_t budget = (uint64_t)n * 16 + (16u << 20);
+    uint64_t by_file = sc->file_size * 64 + (64u << 20); /* a deflated member counts too */
+    if (by_file < budget)
+        budget = by_file;
+    ckpt_doc *doc = ckpt__doc_new(NULL, budget < (512u << 20) ? budget : (512u << 20));
     if (!doc) {
         sc->oom = true;
         return -1;
@@ -593,35 +758,21 @@ static int scan_pickles(scanner *sc, const char *label, const uint8_t *buf, size
 
 static int scan_npy(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
-    /* \x93NUMPY major minor, header length (2 or 4 bytes), header dict text */
-    if (n < 10)
-        return 0;
-    int major = buf[6];
-    size_t hl, start;
-    if (major == 1) {
-        hl = (size_t)buf[8] | ((size_t)buf[9] << 8);
-        start = 10;
-    } else {
-        if (n < 12)
-            return 0;
-        hl = (size_t)buf[8] | ((size_t)buf[9] << 8) | ((size_t)buf[10] << 16) |
-             ((size_t)buf[11] << 24);
-        start = 12;
-    }
-    if (hl > n - start) {
-        mark_unreadable(sc, &(ckpt_error){.code = CKPT_E_FORMAT, .msg = "npy header truncated"},
-                        label);
+    /* the header is parsed as numpy parses it: any spelling of an object dtype
+     * (or one ckpt cannot judge) means the data is a pickle, never skipped */
+    ckpt_npy_header h;
+    char why[128];
+    if (ckpt__npy_header_parse(buf, n, &h, why, sizeof(why)) != CKPT_NPY_OK) {
+        ckpt_error e;
+        ckpt_error_clear(&e);
+        CKPT_FAIL_AT(&e, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, 0, "%s", why);
+        mark_unreadable(sc, &e, label);
         return 0;
     }
-    const char *h = (const char *)buf + start;
-    bool object = false;
-    for (size_t i = 0; i + 3 < hl; i++)
-        if (memcmp(h + i, "'|O'", 4) == 0 || memcmp(h + i, "\"|O\"", 4) == 0)
-            object = true;
-    if (object) {
+    if (h.has_object) {
         char l2[192];
         snprintf(l2, sizeof(l2), "%.150s(object array)", label);
-        return scan_pickles(sc, l2, buf + start + hl, n - start - hl);
+        return scan_pickles(sc, l2, buf + h.data_offset, n - h.data_offset);
     }
     return 0;
 }
@@ -749,6 +900,22 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
             scan_npy(sc, stream, p, len);
         else if (pkl_name && len > 0 && strstr(rec, "debug_pkl") == NULL)
             scan_pickles(sc, stream, p, len); /* a .pkl without a PROTO opcode: protocol 0/1 */
+        else if (len > 0 && (!ent->record || strncmp(rec, "data/", 5) != 0)) {
+            /* any other member, whatever its name or first byte: whatever in it is a
+             * whole pickle (protocol 0/1 too) is reported; other bytes are data */
+            size_t before = sc->r->count, pickles = sc->r->pickles;
+            bool was = sc->unreadable;
+            ckpt_error saved = sc->r->error;
+            int verdict = sc->r->verdict;
+            scan_pickles(sc, stream, p, len);
+            if (sc->unreadable && !was) {
+                sc->r->count = before;
+                sc->r->pickles = pickles;
+                sc->unreadable = false;
+                sc->r->error = saved;
+                sc->r->verdict = verdict;
+            }
+        }
         free(owned);
     }
     if (lowest != UINT64_MAX && lowest > 0)
@@ -810,6 +977,26 @@ static void scan_tar_records(scanner *sc, const char *stream, const uint8_t *p, 
     ckpt_doc_free(doc);
 }
 
+/* One member of a tar whose listing tarfile completes, by the name torch looks up. */
+static void scan_tar_member(scanner *sc, const char *label, const uint8_t *buf, size_t n,
+                            const ckpt__tar_member *m)
+{
+    if (!m->data || m->data_off > n || m->size > n - m->data_off)
+        return; /* no data */
+    char stream[192];
+    snprintf(stream, sizeof(stream), "%.60s%s%.100s", label, label[0] ? ":" : "", m->name);
+    const uint8_t *d = buf + m->data_off;
+    size_t size = (size_t)m->size;
+    if (ckpt__tar_named(m, "pickle") || ckpt__tar_named(m, "sys_info")) {
+        scan_pickles(sc, stream, d, size);
+        snprintf(sc->r->format, sizeof(sc->r->format), "torch tar (pre-1.0)");
+    } else if (ckpt__tar_named(m, "storages") || ckpt__tar_named(m, "tensors")) {
+        scan_tar_records(sc, stream, d, size, m->name[0] == 't');
+    } else if (size >= 2 && d[0] == 0x80 && d[1] <= 5) {
+        scan_pickles(sc, stream, d, size);
+    }
+}
+
 /* Every member Python's tarfile lists (tar.h), by the name torch looks up. */
 static int scan_tar(scanner *sc, const char *label, const uint8_t *buf, size_t n)
 {
@@ -820,23 +1007,18 @@ static int scan_tar(scanner *sc, const char *label, const uint8_t *buf, size_t n
     ckpt__tar_member m;
     ckpt_error e;
     ckpt_error_clear(&e);
+    /* torch.load's getmember() lists every member before it reads one: a tar that
+     * tarfile abandons anywhere has none of its members unpickled, so walk it whole
+     * first and scan members only when the listing reaches its end */
     ckpt__tar_begin(&w, &src, NULL);
     int r;
-    while ((r = ckpt__tar_next(&w, &m, &e)) == 1) {
-        if (!m.data || m.data_off > n || m.size > n - m.data_off)
-            continue; /* no data, or tarfile raises ReadError at the next step */
-        char stream[192];
-        snprintf(stream, sizeof(stream), "%.60s%s%.100s", label, label[0] ? ":" : "", m.name);
-        const uint8_t *d = buf + m.data_off;
-        size_t size = (size_t)m.size;
-        if (ckpt__tar_named(&m, "pickle") || ckpt__tar_named(&m, "sys_info")) {
-            scan_pickles(sc, stream, d, size);
-            snprintf(sc->r->format, sizeof(sc->r->format), "torch tar (pre-1.0)");
-        } else if (ckpt__tar_named(&m, "storages") || ckpt__tar_named(&m, "tensors")) {
-            scan_tar_records(sc, stream, d, size, m.name[0] == 't');
-        } else if (size >= 2 && d[0] == 0x80 && d[1] <= 5) {
-            scan_pickles(sc, stream, d, size);
-        }
+    while ((r = ckpt__tar_next(&w, &m, &e)) == 1)
+        continue;
+    if (r == 0) {
+        ckpt__tar_begin(&w, &src, NULL);
+        ckpt_error_clear(&e);
+        while ((r = ckpt__tar_next(&w, &m, &e)) == 1)
+            scan_tar_member(sc, label, buf, n, &m);
     }
     if (r < 0 && w.read_error) {
         /* torch.load catches the TarError and unpickles the file from byte 0 */
@@ -878,6 +1060,8 @@ static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_
 {
     if (sc->depth > sc->max_depth)
         return 0;
+    int st;
+    char why[128];
     sc->depth++;
     if (n >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0)
         scan_zip(sc, label, buf, n);
@@ -887,6 +1071,16 @@ static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_
         if (sc->r->format[0] == '\0')
             snprintf(sc->r->format, sizeof(sc->r->format), "npy");
         scan_npy(sc, label, buf, n);
+    } else if ((st = ckpt__st_header_check(buf, n, NULL, why, sizeof(why))) != CKPT_ST_NOT) {
+        /* a valid header before any pickle heuristic: a 128-byte header starts 0x80 */
+        if (sc->r->format[0] == '\0')
+            snprintf(sc->r->format, sizeof(sc->r->format), "safetensors (no code)");
+        if (st != CKPT_ST_VALID) {
+            ckpt_error e;
+            ckpt_error_clear(&e);
+            CKPT_FAIL_AT(&e, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, 0, "safetensors: %s", why);
+            mark_unreadable(sc, &e, label);
+        }
     } else if (n >= 1 && (buf[0] == 0x80 || buf[0] == '(' || buf[0] == 'c' || buf[0] == ']' ||
                           buf[0] == '}' || buf[0] == 'l' || buf[0] == 'd' || buf[0] == 'L' ||
                           buf[0] == 'I' || buf[0] == 'N' || buf[0] == 'S' || buf[0] == 'V' ||
@@ -895,8 +1089,6 @@ static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_
         scan_pickles(sc, label, buf, n);
     } else if (n >= 8 && (memcmp(buf, "GGUF", 4) == 0)) {
         snprintf(sc->r->format, sizeof(sc->r->format), "GGUF (no code)");
-    } else if (n >= 9 && buf[8] == '{') {
-        snprintf(sc->r->format, sizeof(sc->r->format), "safetensors (no code)");
     } else if (onnx_named(sc, label, buf, n)) {
         /* protobuf, no pickle: named by the detector's bounded walk */
     } else {
@@ -930,12 +1122,15 @@ int ckpt_scan_mem(const void *buf, size_t n, const char *label, const ckpt_scan_
     sc.r = r;
     sc.max_depth = (opts && opts->max_nesting) ? opts->max_nesting : 4;
     sc.max_inflated = (opts && opts->max_inflated) ? opts->max_inflated : (256ull << 20);
+    sc.file_size = n;
     scan_buffer(&sc, "", buf, n);
     if (sc.oom) {
         ckpt_scan_report_free(r);
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory while scanning");
     }
-    if (sc.unreadable)
+    /* Dangerous wins: a file with a call or global outside the allowlist is unsafe
+     * even when it also cannot be read to the end (r->error still says why). */
+    if (sc.unreadable && r->verdict != CKPT_SCAN_UNSAFE)
         r->verdict = CKPT_SCAN_UNREADABLE;
     if (r->error.code && !r->error.file[0] && label)
         snprintf(r->error.file, sizeof(r->error.file), "%s", label);

@@ -54,6 +54,24 @@ int ckpt__torch_global_id(const char *module, const char *name, bool *allowed, b
  * "builtins", "copy_reg" -> "copyreg"); returns the module to use. */
 const char *ckpt__py3_module(const char *module);
 
+/* The weights-only call rules, shared by the loader (unpickle.c) and the
+ * scanner (scan.c) so that "scan clean" implies "weights-only load accepts".
+ * Each returns NULL when weights-only mode performs the operation on an
+ * allowlisted global with id `id` (a tg_id), otherwise why it refuses.
+ * REDUCE: callable(*args) with nargs arguments. */
+const char *ckpt__wo_reduce_refusal(int id, size_t nargs);
+/* NEWOBJ/NEWOBJ_EX/OBJ/INST of the class with id `id`. */
+const char *ckpt__wo_newobj_refusal(int id, int op, size_t nargs, bool has_kwargs);
+/* BUILD on a dict of kind `dict_kind` (a ckpt_dict_kind), or pass -1 when the
+ * target is not a dict. */
+const char *ckpt__wo_build_dict_refusal(int dict_kind);
+/* Bounded cost, shared by the loader and the scanner: the most document nodes
+ * a pickle of pickle_bytes may make when it was read from stored_bytes of the
+ * file (a deflated member's compressed size).  An opcode makes at most one
+ * node and the hooks a few, so 4 per pickle byte never refuses a real file;
+ * 64 per stored byte bounds a deflated bomb by the file, not its inflation. */
+uint64_t ckpt__pickle_node_budget(uint64_t pickle_bytes, uint64_t stored_bytes);
+
 /* Loader context shared by the pickle hooks and the archive reader. */
 typedef struct st_entry {
     const char *key;

@@ -603,9 +603,9 @@ static ckpt_obj *h_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
          strcmp(callable->u.g.name, "restore_type_tag") == 0) &&
         args && args->type == CKPT_T_TUPLE && args->u.seq.n >= 1)
         return args->u.seq.items[0];
-    if (id == TG_UNKNOWN || id == TG_TENSOR_CLASS || id == TG_STORAGE_CLASS ||
-        id == TG_TYPED_STORAGE || id == TG_UNTYPED_STORAGE || id == TG_QSCHEME ||
-        id == TG_PARAMETER || id == TG_TENSOR) {
+    /* a non-tuple argument counts as arguments: refused where arguments are */
+    size_t nargs = (args && args->type == CKPT_T_TUPLE) ? args->u.seq.n : 1;
+    if (ckpt__wo_reduce_refusal(id, nargs)) { /* the rule the scanner applies too */
         if (full_mode(L) || user_allowed(L, callable->u.g.module, callable->u.g.name))
             return opaque(L, callable, args, NULL, "reduce", off, err);
         return refuse_call(L, callable, op, off, err);

@@ -22,8 +22,9 @@ static const char help[] =
     "  --all                also list allowed globals (text output)\n"
     "  --allow MODULE.NAME  treat this global as allowed (never pickle.*, torch.load, os...)\n"
     "\n"
-    "Exit status: 0 every file clean, 1 an unknown or dangerous global or call, 2 a file\n"
-    "could not be read to the end (never reported clean).\n";
+    "Exit status: 0 every file clean, 1 an unknown or dangerous global or call (even when\n"
+    "the file also cannot be read to the end: the error is printed too), 2 a file could\n"
+    "not be read to the end (never reported clean).\n";
 
 static const char *verdict_name(int v)
 {
@@ -43,7 +44,7 @@ static void print_text(const char *path, const ckpt_scan_report *r, bool all)
                (unsigned long long)f->offset, op ? op : "?", f->module, f->name,
                f->called ? " [called]" : "", f->note[0] ? " - " : "", f->note);
     }
-    if (r->verdict == CKPT_SCAN_UNREADABLE) {
+    if (r->verdict == CKPT_SCAN_UNREADABLE || r->error.code) { /* unsafe wins, error too */
         char buf[1024];
         printf("  error: %s\n", ckpt_error_format(&r->error, buf, sizeof(buf)));
     }
@@ -71,7 +72,7 @@ static cJSON *report_json(const char *path, const ckpt_scan_report *r)
         cJSON_AddStringToObject(x, "note", f->note);
         cJSON_AddItemToArray(a, x);
     }
-    if (r->verdict == CKPT_SCAN_UNREADABLE) {
+    if (r->verdict == CKPT_SCAN_UNREADABLE || r->error.code) {
         char buf[1024];
         cJSON_AddStringToObject(o, "error", ckpt_error_format(&r->error, buf, sizeof(buf)));
     }

@@ -18,6 +18,7 @@ a child process per file with a timeout, and only with weights_only=True.
 Usage: /usr/bin/python3 tools/gen/make_hostile.py [OUTDIR]
 """
 import io
+import json
 import os
 import struct
 import subprocess
@@ -371,16 +372,16 @@ add("deflate_bomb", bytes(out), "E_LIMIT", "E_LIMIT", "unreadable",
 
 MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e"
 add("legacy_malicious_magic", PROTO2 + glob("os", "system") + uni("id") + b"\x85R." + b"rest",
-    "E_UNSAFE", "E_FORMAT", "unreadable",
+    "E_UNSAFE", "E_FORMAT", "unsafe",
     "a legacy-looking file whose first pickle calls os.system")
 add("legacy_malicious_sys_info",
     MAGIC + b"\x80\x02M\xe9\x03." + PROTO2 + glob("os", "system") + uni("id") + b"\x85R.",
-    "E_UNSAFE", "E_FORMAT", "unreadable",
+    "E_UNSAFE", "E_FORMAT", "unsafe",
     "a legacy file whose sys_info pickle calls os.system (and that ends there)")
 add("polyglot_pickle_then_zip",
     PROTO2 + glob("builtins", "eval") + uni("1") + b"\x85R." + torch_zip(wrap_dict(tensor()),
                                                                       {"data/0": FLOATS}),
-    "E_UNSAFE", "E_FORMAT", "unreadable",
+    "E_UNSAFE", "E_FORMAT", "unsafe",
     "a pickle at byte 0 with a torch zip appended (torch takes the legacy path)")
 
 # -------------------------------------------------------------------- npy
@@ -426,6 +427,89 @@ for _name, _data, _what in container_cases.cases():
     if _name in CONTAINER:
         add(_name, _data, *CONTAINER[_name], _what)
 
+# ------------------------------------------- scan verdicts (issue 9, item 4)
+# Each "ex" value below is ckpt's own answer, checked by hostile_test.c; the
+# torch column is Debian torch 1.13's, probed when the manifest is written.
+
+SYSTEM = glob("os", "system") + uni("id") + b"\x85R"
+# dangerous wins: Python runs os.system before it reaches the garbage
+add("scan_system_then_garbage", PROTO2 + SYSTEM + b"0" + b"\xff\xfe garbage",
+    "E_UNSAFE", "E_FORMAT", "unsafe", "a raw pickle that calls os.system, then holds garbage")
+# BUILD on the class object itself: rewrites attributes of imported code
+data_pkl_case("scan_build_on_class",
+              PROTO2 + glob("collections", "OrderedDict") + b"}" + uni("fromkeys") + b"Nsb0"
+              + b"}.", "E_UNSAFE", "E_UNSAFE", "unsafe",
+              "BUILD on collections.OrderedDict (the class, from GLOBAL)")
+# writes into a tensor that is then popped, or kept only in the memo
+data_pkl_case("scan_setitem_tensor_popped",
+              PROTO2 + tensor() + uni("k") + uni("v") + b"s0" + b"}.", "E_UNSAFE", "E_UNSAFE",
+              "unsafe", "SETITEM into a tensor that is then popped (root is an empty dict)")
+data_pkl_case("scan_setitem_tensor_memo",
+              PROTO2 + tensor() + b"q\x00" + uni("k") + uni("v") + b"s0" + b"}.", "E_UNSAFE",
+              "E_UNSAFE", "unsafe", "SETITEM into a tensor kept only in the memo")
+# one rule set: what the weights-only loader refuses is never clean
+data_pkl_case("scan_build_plain_dict", PROTO2 + b"}" + b"}" + uni("a") + binint(1) + b"sb.",
+              "E_UNSAFE", "E_UNSAFE", "unsafe", "BUILD on a plain dict")
+data_pkl_case("scan_build_counter",
+              PROTO2 + glob("collections", "Counter") + b")R" + b"}" + uni("a") + binint(1)
+              + b"sb.", "E_UNSAFE", "E_UNSAFE", "unsafe", "BUILD on a Counter")
+data_pkl_case("scan_obj_allowlisted", PROTO2 + b"(" + glob("collections", "OrderedDict") + b"o.",
+              "E_UNSAFE", "OK", "unsafe", "OBJ of an allowlisted class")
+data_pkl_case("scan_bytes_with_arg", PROTO2 + glob("builtins", "bytes") + binint(5) + b"\x85R.",
+              "E_UNSAFE", "OK", "unsafe", "bytes(5): an argument bytes() must not get")
+data_pkl_case("scan_reduce_storage_class",
+              PROTO2 + glob("torch", "FloatStorage") + b")R.", "E_UNSAFE", "OK", "unsafe",
+              "REDUCE of a storage class")
+data_pkl_case("scan_reduce_parameter",
+              PROTO2 + glob("torch.nn.parameter", "Parameter") + tensor() + b"\x85R.",
+              "E_UNSAFE", "OK", "unsafe", "REDUCE of nn.Parameter")
+# no shortcut: byte 8 is '{' in a pickle; a safetensors header of 128 bytes starts 0x80
+add("scan_pickle_brace_at_8", PROTO2 + b"X\x02\x00\x00\x00a{0" + SYSTEM + b".",
+    "E_UNSAFE", "E_FORMAT", "unsafe", "a pickle with '{' at byte 8 that calls os.system")
+
+
+def safetensors(pad_to=None, cut=0):
+    hdr = json.dumps({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}).encode()
+    if pad_to:
+        hdr += b" " * (pad_to - len(hdr))
+    data = struct.pack("<Q", len(hdr)) + hdr + FLOATS
+    return data[:len(data) - cut] if cut else data
+
+
+add("scan_safetensors_128", safetensors(pad_to=128), "E_UNSUPPORTED", "E_UNSUPPORTED", "clean",
+    "a valid safetensors file whose 128-byte header makes byte 0 0x80")
+add("scan_safetensors_truncated", safetensors(cut=5), "E_UNSUPPORTED", "E_UNSUPPORTED",
+    "unreadable",
+    "a safetensors file cut 5 bytes short of its last tensor")
+
+
+def npy_with(descr):
+    h = "{'descr': %s, 'fortran_order': False, 'shape': (1,), }" % descr
+    h = h + " " * (63 - (10 + len(h)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + inner
+
+
+for tag, descr in [("O", "'O'"), ("lt", "'<O'"), ("eq", "'=O'"), ("word", "'object'"),
+                   ("struct", "[('a', '<i4'), ('b', '|O')]")]:
+    add("npy_object_" + tag, npy_with(descr), "E_UNSUPPORTED", "E_UNSUPPORTED", "unsafe",
+        ".npy object array spelled %s whose pickle calls os.system" % descr)
+
+# bounded cost: many calls of one global (11 KB), and a deflated member of empty lists
+calls = PROTO2 + glob("os", "system") + b"q\x00" + b"(" + b"h\x00)R" * 2700 + b"l."
+add("scan_many_calls", calls, "E_UNSAFE", "E_FORMAT", "unsafe",
+    "11 KB raw pickle: one global called 2700 times (linear scan)")
+add("scan_many_globals", PROTO2 + b"(" + (glob("os", "system") + b")R") * 800 + b"l.",
+    "E_UNSAFE", "E_FORMAT", "unsafe", "10 KB raw pickle: 800 GLOBAL+REDUCE of one global")
+lists = PROTO2 + b"(" + b"]" * (8 << 20) + b"l."
+bio = io.BytesIO()
+with zipfile.ZipFile(bio, "w") as z:
+    z.writestr(zipfile.ZipInfo("archive/version", (1980, 1, 1, 0, 0, 0)), b"3\n")
+    zi = zipfile.ZipInfo("archive/data.pkl", (1980, 1, 1, 0, 0, 0))
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(zi, lists, compresslevel=9)
+add("scan_lists_bomb", bio.getvalue(), "E_LIMIT", "E_LIMIT", "unreadable",
+    "an 8 KB file whose deflated data.pkl is 8 Mi empty lists (memory bound)")
+
 # ------------------------------------------------------------------ write
 
 
@@ -450,7 +534,8 @@ def main():
     probe = "--no-torch" not in sys.argv
     rows = []
     for name, data, load, full, scan, what in cases:
-        ext = ".npy" if name.startswith("npy") else ".npz" if name.startswith("npz") else ".pt"
+        ext = (".npy" if name.startswith("npy") else ".npz" if name.startswith("npz")
+               else ".safetensors" if "safetensors" in name else ".pt")
         path = os.path.join(OUT, name + ext)
         with open(path, "wb") as f:
             f.write(data)

@@ -236,4 +236,120 @@ TEST(test_torch_hostile__scan_agrees_with_weights_only_load)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* One rule set: over every corpus and fuzz input, a file the scanner calls clean
+ * is never refused as unsafe by the default (weights-only) load.  Files the
+ * loader cannot read for other reasons (safetensors, .npy, format errors) are
+ * outside the weights-only question and only counted. */
+static int clean_implies_load(const char *dir, int *clean, int *checked)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "find %s -type f 2>/dev/null | sort", dir);
+    FILE *ls = popen(cmd, "r");
+    if (!ls)
+        return 1;
+    char path[1024];
+    int bad = 0;
+    while (fgets(path, sizeof(path), ls)) {
+        path[strcspn(path, "\n")] = '\0';
+        ckpt_scan_report *r = NULL;
+        ckpt_error err;
+        if (ckpt_scan_file(path, NULL, &r, &err) != 0) {
+            fprintf(stderr, "%s: scan made no report\n", path);
+            bad++;
+            continue;
+        }
+        (*checked)++;
+        if (r->verdict == CKPT_SCAN_CLEAN) {
+            (*clean)++;
+            ckpt_doc *doc = ckpt_load(path, NULL, &err);
+            if (!doc && err.code == CKPT_E_UNSAFE) {
+                char msg[1024];
+                fprintf(stderr, "%s: scan says clean, weights-only load refuses: %s\n", path,
+                        ckpt_error_format(&err, msg, sizeof(msg)));
+                bad++;
+            }
+            ckpt_doc_free(doc);
+        }
+        ckpt_scan_report_free(r);
+    }
+    pclose(ls);
+    return bad;
+}
+
+TEST(test_torch_hostile__scan_clean_implies_weights_only_load)
+{
+    int clean = 0, checked = 0, bad = 0;
+    bad += clean_implies_load("tests/fuzz/corpus", &clean, &checked);
+    bad += clean_implies_load("tests/hostile", &clean, &checked);
+    bad += clean_implies_load("tests/fixtures", &clean, &checked);
+    bad += clean_implies_load("../shared/fixtures/real", &clean, &checked);
+    fprintf(stderr, "%d files scanned, %d clean\n", checked, clean);
+    CHECK(checked >= 1000);
+    CHECK(clean >= 20);
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* Bounded cost: 2700 calls of one global (11 KB) and a deflated member of
+ * 8 Mi empty lists.  CPU time is measured in a child process with a bound far
+ * above linear cost (the quadratic lookup took > 20 s); memory by the child's
+ * peak resident size. */
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int child_cost(const char *path, double *cpu_s, long *maxrss_kb, int *verdict)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        close(fd[0]);
+        ckpt_scan_report *r = NULL;
+        ckpt_error err;
+        int v = ckpt_scan_file(path, NULL, &r, &err) == 0 ? r->verdict : -1;
+        ckpt_scan_report_free(r);
+        if (write(fd[1], &v, sizeof(v)) != (ssize_t)sizeof(v))
+            _exit(3);
+        _exit(0);
+    }
+    close(fd[1]);
+    if (read(fd[0], verdict, sizeof(*verdict)) != (ssize_t)sizeof(*verdict))
+        *verdict = -2;
+    close(fd[0]);
+    int status;
+    struct rusage before, ru;
+    getrusage(RUSAGE_CHILDREN, &before);
+    if (waitpid(pid, &status, 0) < 0)
+        return -1;
+    getrusage(RUSAGE_CHILDREN, &ru); /* children so far: maxrss is the largest one's */
+    *cpu_s = (double)(ru.ru_utime.tv_sec - before.ru_utime.tv_sec) +
+             (double)(ru.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
+             (double)(ru.ru_stime.tv_sec - before.ru_stime.tv_sec) +
+             (double)(ru.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
+    *maxrss_kb = ru.ru_maxrss;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+TEST(test_torch_hostile__scan_bounded_cost)
+{
+    double cpu;
+    long rss;
+    int v;
+    CHECK_EQ_INT(child_cost("tests/hostile/scan_many_calls.pt", &cpu, &rss, &v), 0);
+    fprintf(stderr, "scan_many_calls.pt: %.3f s CPU, %ld KB peak, verdict %d\n", cpu, rss, v);
+    CHECK_EQ_INT(v, CKPT_SCAN_UNSAFE);
+    CHECK(cpu < 2.0);
+    CHECK_EQ_INT(child_cost("tests/hostile/scan_many_globals.pt", &cpu, &rss, &v), 0);
+    fprintf(stderr, "scan_many_globals.pt: %.3f s CPU, verdict %d\n", cpu, v);
+    CHECK_EQ_INT(v, CKPT_SCAN_UNSAFE);
+    CHECK(cpu < 2.0);
+    CHECK_EQ_INT(child_cost("tests/hostile/scan_lists_bomb.pt", &cpu, &rss, &v), 0);
+    fprintf(stderr, "scan_lists_bomb.pt: %.3f s CPU, %ld KB peak, verdict %d\n", cpu, rss, v);
+    CHECK_EQ_INT(v, CKPT_SCAN_UNREADABLE);
+    CHECK(rss < 96 * 1024); /* 8 KB file: 8 MB inflated + a node budget bounded by the file */
+}
+
 TEST_MAIN()
