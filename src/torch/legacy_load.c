@@ -559,7 +559,7 @@ static int tar_members(tload *L, tar_member *m, ckpt_error *err)
     static const char *const names[3] = {"storages", "tensors", "pickle"};
     ckpt__tar_walk w;
     ckpt__tar_member tm;
-    ckpt__tar_begin(&w, L->src, NULL);
+    ckpt__tar_begin(&w, L->src, L->opts->alloc);
     int r;
     while ((r = ckpt__tar_next(&w, &tm, err)) == 1) {
         for (int k = 0; k < 3; k++) {
