@@ -249,7 +249,8 @@ static int cmd_save(const char *file, const char *out, int n, const char *mode, 
     char op[64], extra[256];
     snprintf(op, sizeof(op), "save-%s%s", mode, layout == 27 ? "-l27" : "");
     snprintf(extra, sizeof(extra),
-             "\"out\":\"%s\",\"out_bytes\":%lld,\"tensors\":%" PRIu64 ",\"tensor_bytes\":%" PRIu64,
+             "\"out\":\"%s\",\"out_bytes\":%lld,\"tensors\":%" PRIu64
+             ",\"tensor_bytes\":%" PRIu64,
              out, (long long)st.st_size, a.tensors, a.bytes);
     emit(op, file, t, n, extra);
     ckpt_doc_free(doc);
@@ -545,7 +546,8 @@ int main(int argc, char **argv)
     if (strcmp(c, "rss-copy") == 0 && argc == 3)
         return cmd_rss("copy", argv[2]);
     if (strcmp(c, "rss-mmap") == 0 && (argc == 3 || argc == 4))
-        return cmd_rss(argc == 4 && strcmp(argv[3], "touch") == 0 ? "mmap-touch" : "mmap", argv[2]);
+        return cmd_rss(argc == 4 && strcmp(argv[3], "touch") == 0 ? "mmap-touch" : "mmap",
+                       argv[2]);
     if (strcmp(c, "rss-child") == 0 && argc == 4)
         return cmd_rss_child(argv[2], argv[3]);
     if (strcmp(c, "crc") == 0 && argc == 3)

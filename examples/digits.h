@@ -11,13 +11,12 @@
 
 #define DIGITS_PIXELS 64
 #define DIGITS_CLASSES 10
-#define DIGITS_DEFAULT_PATH                                                    \
-  "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+#define DIGITS_DEFAULT_PATH "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
 
 typedef struct digits {
-  size_t n;   /* rows */
-  float *x;   /* (n, 64), pixel / 16 */
-  int64_t *y; /* (n) labels */
+    size_t n;   /* rows */
+    float *x;   /* (n, 64), pixel / 16 */
+    int64_t *y; /* (n) labels */
 } digits;
 
 /* Read `path` (NULL: DIGITS_DEFAULT_PATH).  Returns 0, or -1 with a message on

@@ -122,8 +122,7 @@ int64_t amp_run_load(amp_run *r, const char *path, ckpt_error *err)
     if (!ep || ckpt_obj_type(ep) != CKPT_T_INT)
         rc = amp_fail(err, CKPT_E_FORMAT, "checkpoint has no int 'epoch'");
     if (rc == 0)
-        rc = ckpt_module_load_state_dict(r->model, ckpt_dict_get(root, "model"), NULL, NULL,
-                                         err);
+        rc = ckpt_module_load_state_dict(r->model, ckpt_dict_get(root, "model"), NULL, NULL, err);
     if (rc == 0)
         rc = ckpt_optim_load_state_dict(r->opt, ckpt_dict_get(root, "optimizer"), err);
     if (rc == 0)
@@ -148,14 +147,14 @@ int amp_run_save(const amp_run *r, int64_t epoch, const char *path, void **mem, 
     ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *sched = r->sched ? ckpt_sched_state_dict(r->sched, doc, err)
                                : ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    if (ck && sched &&
-        ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch), err) == 0 &&
-        ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(r->model, doc, NULL, err), err) ==
+    if (ck && sched && ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch), err) == 0 &&
+        ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(r->model, doc, NULL, err),
+                          err) == 0 &&
+        ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(r->opt, doc, err), err) ==
             0 &&
-        ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(r->opt, doc, err), err) == 0 &&
         ckpt_dict_set_str(doc, ck, "scheduler", sched, err) == 0 &&
-        ckpt_dict_set_str(doc, ck, "scaler",
-                          ckpt_grad_scaler_state_dict(&r->scaler, doc, err), err) == 0) {
+        ckpt_dict_set_str(doc, ck, "scaler", ckpt_grad_scaler_state_dict(&r->scaler, doc, err),
+                          err) == 0) {
         ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13, .archive = "archive"};
         rc = path ? ckpt_save(path, ck, &so, err) : ckpt_save_mem(ck, &so, mem, len, err);
     } else if (!err->code) {

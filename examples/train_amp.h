@@ -54,10 +54,10 @@ typedef struct amp_run {
 
 /* What one training step saw. */
 typedef struct amp_step_info {
-    float loss;          /* unscaled float32 loss */
-    float scale;         /* the scale the loss was multiplied by */
-    bool dlogits_inf;    /* the reduced-dtype gradient of the logits overflowed */
-    bool found_inf;      /* a parameter gradient was inf/NaN: the step was skipped */
+    float loss;       /* unscaled float32 loss */
+    float scale;      /* the scale the loss was multiplied by */
+    bool dlogits_inf; /* the reduced-dtype gradient of the logits overflowed */
+    bool found_inf;   /* a parameter gradient was inf/NaN: the step was skipped */
 } amp_step_info;
 
 /* Round `n` floats in place to `dtype` and back (no-op for CKPT_F32). */

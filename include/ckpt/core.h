@@ -101,11 +101,11 @@ typedef enum ckpt_type {
     CKPT_T_SET,
     CKPT_T_DICT,
     CKPT_T_TENSOR,
-    CKPT_T_SIZE,   /* torch.Size */
-    CKPT_T_DTYPE,  /* torch.float32, ... */
-    CKPT_T_DEVICE, /* torch.device */
-    CKPT_T_GLOBAL, /* a reference to module.name, never resolved to code */
-    CKPT_T_OBJECT, /* opaque instance: class, args, state (data-only loads) */
+    CKPT_T_SIZE,    /* torch.Size */
+    CKPT_T_DTYPE,   /* torch.float32, ... */
+    CKPT_T_DEVICE,  /* torch.device */
+    CKPT_T_GLOBAL,  /* a reference to module.name, never resolved to code */
+    CKPT_T_OBJECT,  /* opaque instance: class, args, state (data-only loads) */
     CKPT_T_STORAGE, /* a bare torch storage (torch.save(t.untyped_storage())) */
     CKPT_T_COUNT
 } ckpt_type;
@@ -145,8 +145,8 @@ CKPT_API uint64_t ckpt_doc_bytes(const ckpt_doc *doc);
 
 CKPT_API int ckpt_obj_type(const ckpt_obj *o);
 CKPT_API bool ckpt_obj_bool(const ckpt_obj *o);
-CKPT_API int64_t ckpt_obj_int(const ckpt_obj *o);   /* INT and BOOL */
-CKPT_API double ckpt_obj_float(const ckpt_obj *o);  /* FLOAT, INT, BOOL */
+CKPT_API int64_t ckpt_obj_int(const ckpt_obj *o);  /* INT and BOOL */
+CKPT_API double ckpt_obj_float(const ckpt_obj *o); /* FLOAT, INT, BOOL */
 CKPT_API void ckpt_obj_complex(const ckpt_obj *o, double *re, double *im);
 /* STR (UTF-8), BYTES, BYTEARRAY: bytes and length (NUL-terminated as well). */
 CKPT_API const char *ckpt_obj_str(const ckpt_obj *o, size_t *len);
@@ -193,11 +193,11 @@ CKPT_API const ckpt_storage *ckpt_obj_storage(const ckpt_obj *o);
 
 /* How a storage holds its bytes. */
 typedef enum ckpt_hold {
-    CKPT_HOLD_NONE = 0,  /* no bytes (meta device, or a lazy storage not read yet) */
-    CKPT_HOLD_OWNED,     /* allocated by the document */
-    CKPT_HOLD_MAPPED,    /* a slice of a memory-mapped file */
-    CKPT_HOLD_BORROWED,  /* caller memory that must outlive the document */
-    CKPT_HOLD_LAZY       /* read on first ckpt_tensor_data_load() */
+    CKPT_HOLD_NONE = 0, /* no bytes (meta device, or a lazy storage not read yet) */
+    CKPT_HOLD_OWNED,    /* allocated by the document */
+    CKPT_HOLD_MAPPED,   /* a slice of a memory-mapped file */
+    CKPT_HOLD_BORROWED, /* caller memory that must outlive the document */
+    CKPT_HOLD_LAZY      /* read on first ckpt_tensor_data_load() */
 } ckpt_hold;
 
 typedef struct ckpt_storage_info {
@@ -215,17 +215,17 @@ CKPT_API int ckpt_storage_get_info(const ckpt_storage *s, ckpt_storage_info *out
 typedef struct ckpt_tensor_info {
     int dtype;
     int ndim;
-    const int64_t *shape;  /* ndim entries */
-    const int64_t *stride; /* ndim entries, in elements */
+    const int64_t *shape;   /* ndim entries */
+    const int64_t *stride;  /* ndim entries, in elements */
     int64_t storage_offset; /* in elements */
     int64_t numel;
-    uint64_t nbytes;        /* numel * element size */
+    uint64_t nbytes; /* numel * element size */
     bool requires_grad;
-    bool is_parameter;      /* nn.Parameter */
-    bool contiguous;        /* C-contiguous (row-major) */
-    bool quantized;         /* _rebuild_qtensor */
+    bool is_parameter;           /* nn.Parameter */
+    bool contiguous;             /* C-contiguous (row-major) */
+    bool quantized;              /* _rebuild_qtensor */
     const ckpt_storage *storage; /* NULL for meta tensors */
-    const char *device;     /* storage location, e.g. "cpu" */
+    const char *device;          /* storage location, e.g. "cpu" */
 } ckpt_tensor_info;
 
 /* Describe a TENSOR node. Returns 0, or CKPT_E_ARG if `t` is not a tensor. */
@@ -290,8 +290,10 @@ CKPT_API ckpt_obj *ckpt_new_dict(ckpt_doc *doc, int kind);
  * The key must be hashable: None, bool, int, float, complex, str, bytes,
  * dtype, device, tuple of hashables.  CKPT_E_ARG (not a dict, NULL
  * key/value, unhashable key), CKPT_E_NOMEM, CKPT_E_LIMIT (2^32 - 2 keys). */
-CKPT_API int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value, ckpt_error *err);
-CKPT_API int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value, ckpt_error *err);
+CKPT_API int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value,
+                           ckpt_error *err);
+CKPT_API int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value,
+                               ckpt_error *err);
 /* Attach BUILD attributes (a plain dict, e.g. {"_metadata": OrderedDict}).
  * CKPT_E_ARG when `dict` is not a dict or `attrs` is neither NULL nor a dict. */
 CKPT_API int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs, ckpt_error *err);
@@ -327,7 +329,8 @@ CKPT_API ckpt_obj *ckpt_new_tensor_copy(ckpt_doc *doc, int dtype, int ndim, cons
 CKPT_API int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on, ckpt_error *err);
 /* Mark as nn.Parameter (saved through torch._utils._rebuild_parameter).
  * `requires_grad` is the parameter's flag (True for most parameters). */
-CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad, ckpt_error *err);
+CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad,
+                                       ckpt_error *err);
 
 /* ------------------------------------------------------------------ walking */
 

@@ -45,13 +45,13 @@ typedef enum ckpt_where {
 } ckpt_where;
 
 typedef struct ckpt_error {
-    int code;            /* a ckpt_status; 0 while no error is recorded */
-    char msg[256];       /* what went wrong, in words */
-    char file[256];      /* file name, or the caller's label for a buffer */
-    char member[128];    /* zip member or stream the offset refers to ("" if none) */
-    int where;           /* a ckpt_where */
-    uint64_t offset;     /* byte offset within that stream */
-    char key[256];       /* key path of the object, e.g. "optimizer.state.3.exp_avg" */
+    int code;             /* a ckpt_status; 0 while no error is recorded */
+    char msg[256];        /* what went wrong, in words */
+    char file[256];       /* file name, or the caller's label for a buffer */
+    char member[128];     /* zip member or stream the offset refers to ("" if none) */
+    int where;            /* a ckpt_where */
+    uint64_t offset;      /* byte offset within that stream */
+    char key[256];        /* key path of the object, e.g. "optimizer.state.3.exp_avg" */
     const char *src_file; /* debug builds: library source file that failed */
     int src_line;
 } ckpt_error;

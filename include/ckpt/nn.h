@@ -74,12 +74,15 @@ CKPT_API bool ckpt_module_training(const ckpt_module *m);
 /* Typed attributes a layer describes itself with (in_features, stride, ...).
  * Setting a name again replaces it.  Arrays are copied.  CKPT_E_ARG (NULL
  * module, NULL or empty name, NULL value), CKPT_E_NOMEM; recorded in `err`. */
-CKPT_API int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v,
+                                      ckpt_error *err);
 CKPT_API int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n,
                                        const int64_t *v, ckpt_error *err);
-CKPT_API int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v,
+                                        ckpt_error *err);
 CKPT_API int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v, ckpt_error *err);
-CKPT_API int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v, ckpt_error *err);
+CKPT_API int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v,
+                                      ckpt_error *err);
 /* Getters return false (and leave *out alone) when the attribute is absent. */
 CKPT_API bool ckpt_module_attr_int(const ckpt_module *m, const char *name, int64_t *out);
 CKPT_API bool ckpt_module_attr_ints(const ckpt_module *m, const char *name, size_t *n,
@@ -94,17 +97,17 @@ CKPT_API const char *ckpt_module_attr_name(const ckpt_module *m, size_t i);
 
 /* One parameter or buffer slot of a module. */
 typedef struct ckpt_slot {
-    const char *name;      /* local name ("weight") */
+    const char *name; /* local name ("weight") */
     int dtype;
     int ndim;
     const int64_t *shape;
-    void *data;            /* contiguous, row-major; NULL for a None slot */
+    void *data; /* contiguous, row-major; NULL for a None slot */
     uint64_t nbytes;
-    bool is_param;         /* parameter (true) or buffer (false) */
-    bool persistent;       /* buffers: saved in state_dict; parameters: always true */
-    bool requires_grad;    /* parameters */
-    bool owned;            /* memory owned by the module tree */
-    float *grad;           /* gradient buffer (float32 params), NULL until allocated */
+    bool is_param;      /* parameter (true) or buffer (false) */
+    bool persistent;    /* buffers: saved in state_dict; parameters: always true */
+    bool requires_grad; /* parameters */
+    bool owned;         /* memory owned by the module tree */
+    float *grad;        /* gradient buffer (float32 params), NULL until allocated */
 } ckpt_slot;
 
 /* Register a parameter with memory owned by the tree, zero-filled.  Returns
@@ -148,10 +151,12 @@ typedef int (*ckpt_slot_fn)(void *payload, const char *key, ckpt_module *owner, 
 /* named_parameters() / named_buffers(): pre-order, own slots first, then
  * children; a slot whose memory was already visited (shared parameters) is
  * skipped, as torch removes duplicates. */
-CKPT_API int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload, ckpt_error *err);
+CKPT_API int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload,
+                              ckpt_error *err);
 /* named_modules(): pre-order with dotted prefixes ("" for `m`), duplicates removed. */
 typedef int (*ckpt_module_fn)(void *payload, const char *prefix, ckpt_module *m);
-CKPT_API int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload, ckpt_error *err);
+CKPT_API int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload,
+                                      ckpt_error *err);
 
 /* ------------------------------------------------------------ state dict */
 
@@ -168,7 +173,7 @@ CKPT_API ckpt_obj *ckpt_module_state_dict(ckpt_module *m, ckpt_doc *doc, const c
 typedef enum ckpt_key_rule_kind {
     CKPT_KEY_STRIP_PREFIX = 0, /* "module." from DataParallel / DDP files */
     CKPT_KEY_ADD_PREFIX = 1,
-    CKPT_KEY_REGEX = 2         /* POSIX extended regex -> replacement with \1..\9 */
+    CKPT_KEY_REGEX = 2 /* POSIX extended regex -> replacement with \1..\9 */
 } ckpt_key_rule_kind;
 
 typedef struct ckpt_key_rule {
@@ -178,24 +183,24 @@ typedef struct ckpt_key_rule {
 } ckpt_key_rule;
 
 typedef struct ckpt_load_sd_opts {
-    bool non_strict;             /* strict=False: missing/unexpected keys are reported, not
+    bool non_strict;            /* strict=False: missing/unexpected keys are reported, not
                                     errors */
-    bool assign;                 /* adopt the checkpoint's memory instead of copying (the
+    bool assign;                /* adopt the checkpoint's memory instead of copying (the
                                     document must outlive the module); dtype must match */
-    const ckpt_key_rule *rules;  /* applied in order to every checkpoint key */
+    const ckpt_key_rule *rules; /* applied in order to every checkpoint key */
     size_t rule_count;
-    const char *prefix;          /* load from the sub-dict under this key prefix ("model.") */
+    const char *prefix; /* load from the sub-dict under this key prefix ("model.") */
 } ckpt_load_sd_opts;
 
 /* torch's IncompatibleKeys, plus the size mismatches. */
 typedef struct ckpt_sd_report {
-    char **missing;     /* keys the module expects that the checkpoint lacks */
+    char **missing; /* keys the module expects that the checkpoint lacks */
     size_t missing_count;
-    char **unexpected;  /* checkpoint keys the module does not have */
+    char **unexpected; /* checkpoint keys the module does not have */
     size_t unexpected_count;
-    char **errors;      /* per-tensor messages ("size mismatch for fc.weight: ...") */
+    char **errors; /* per-tensor messages ("size mismatch for fc.weight: ...") */
     size_t error_count;
-    char *message;      /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
+    char *message; /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
                            or NULL when everything matched */
 } ckpt_sd_report;
 
@@ -301,8 +306,8 @@ CKPT_API ckpt_module *ckpt_nn_conv2d(ckpt_module *parent, const char *name, int6
                                      const ckpt_conv_opts *o, ckpt_rng *rng, ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_conv_transpose2d(ckpt_module *parent, const char *name,
                                                int64_t in_ch, int64_t out_ch, int64_t kh,
-                                               int64_t kw, const ckpt_conv_opts *o,
-                                               ckpt_rng *rng, ckpt_error *err);
+                                               int64_t kw, const ckpt_conv_opts *o, ckpt_rng *rng,
+                                               ckpt_error *err);
 /* BatchNorm1d (dims 1) / BatchNorm2d (dims 2); momentum < 0 means None
  * (cumulative average). */
 CKPT_API ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
@@ -311,9 +316,9 @@ CKPT_API ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, i
 CKPT_API ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
                                         const int64_t *normalized_shape, double eps,
                                         bool elementwise_affine, ckpt_error *err);
-CKPT_API ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name,
-                                        int64_t num_groups, int64_t num_channels, double eps,
-                                        bool affine, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t num_groups,
+                                        int64_t num_channels, double eps, bool affine,
+                                        ckpt_error *err);
 /* padding_idx < 0 means None */
 CKPT_API ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name,
                                         int64_t num_embeddings, int64_t embedding_dim,
@@ -321,8 +326,8 @@ CKPT_API ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name,
 CKPT_API ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p,
                                       ckpt_error *err);
 /* `dim` is used by SOFTMAX/LOGSOFTMAX (negative counts from the end). */
-CKPT_API ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind,
-                                         int dim, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind, int dim,
+                                         ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_maxpool2d(ckpt_module *parent, const char *name, int64_t kernel,
                                         int64_t stride, int64_t padding, ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_avgpool2d(ckpt_module *parent, const char *name, int64_t kernel,
@@ -334,13 +339,11 @@ CKPT_API ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int
 /* Containers: children are added with the constructors above (Sequential and
  * ModuleList children are named "0", "1", ...). */
 CKPT_API ckpt_module *ckpt_nn_sequential(ckpt_module *parent, const char *name, ckpt_error *err);
-CKPT_API ckpt_module *ckpt_nn_module_list(ckpt_module *parent, const char *name,
-                                          ckpt_error *err);
-CKPT_API ckpt_module *ckpt_nn_module_dict(ckpt_module *parent, const char *name,
-                                          ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_module_list(ckpt_module *parent, const char *name, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_module_dict(ckpt_module *parent, const char *name, ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_multihead_attention(ckpt_module *parent, const char *name,
-                                                  int64_t embed_dim, int64_t num_heads,
-                                                  bool bias, bool batch_first, ckpt_rng *rng,
+                                                  int64_t embed_dim, int64_t num_heads, bool bias,
+                                                  bool batch_first, ckpt_rng *rng,
                                                   ckpt_error *err);
 /* activation: CKPT_ACT_RELU or CKPT_ACT_GELU (torch's "relu"/"gelu") */
 CKPT_API ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *name,
@@ -389,11 +392,13 @@ CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckp
  * label_smoothing is outside [0, 1], and CKPT_E_SHAPE when N < 0 or C < 1. */
 CKPT_API int ckpt_nn_cross_entropy_forward(float *loss, const float *logits,
                                            const int64_t *target, int64_t n, int64_t c,
-                                           double label_smoothing, int64_t ignore_index, ckpt_error *err);
+                                           double label_smoothing, int64_t ignore_index,
+                                           ckpt_error *err);
 /* dlogits (N,C) += dloss * d(loss)/d(logits). */
 CKPT_API int ckpt_nn_cross_entropy_backward(float *dlogits, float dloss, const float *logits,
                                             const int64_t *target, int64_t n, int64_t c,
-                                            double label_smoothing, int64_t ignore_index, ckpt_error *err);
+                                            double label_smoothing, int64_t ignore_index,
+                                            ckpt_error *err);
 /* loss = mean((x - y)^2) over n values (n = 0 gives NaN). */
 CKPT_API float ckpt_nn_mse_loss_forward(const float *x, const float *y, size_t n);
 /* dx (N) += dloss * 2 (x - y) / n; dy (N) gets the negation; either may be NULL. */

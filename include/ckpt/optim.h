@@ -124,14 +124,16 @@ CKPT_API int ckpt_optim_group_get(const ckpt_optim *o, size_t g, const char *key
  * position; a tuple is replaced by a new one).  CKPT_E_NOT_FOUND if absent,
  * CKPT_E_ARG for a bad `g` or NULL key; recorded in `err`.
  */
-CKPT_API int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v, ckpt_error *err);
+CKPT_API int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v,
+                                  ckpt_error *err);
 /*
  * Set `key` to the float `v`, appending it after the existing keys when it is
  * new (`group.setdefault`/`group[key] = v` for keys torch adds later, such as
  * the schedulers' "initial_lr").  Returns 0 or < 0: CKPT_E_ARG (bad `g`,
  * NULL key or one of 48+ bytes), CKPT_E_NOMEM; recorded in `err`.
  */
-CKPT_API int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v, ckpt_error *err);
+CKPT_API int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v,
+                                        ckpt_error *err);
 /* True when group `g` has `key` (tuple items as "betas0"). */
 CKPT_API bool ckpt_optim_group_has(const ckpt_optim *o, size_t g, const char *key);
 

@@ -47,9 +47,9 @@ typedef struct ckpt_scan_finding {
     int opcode;       /* the opcode byte (ckpt_pickle_op_name names it) */
     char module[128];
     char name[128];
-    int klass;        /* a ckpt_scan_class */
-    bool called;      /* used by REDUCE/NEWOBJ/NEWOBJ_EX/OBJ/INST/BUILD */
-    char note[96];    /* why it is dangerous or unknown, when known */
+    int klass;     /* a ckpt_scan_class */
+    bool called;   /* used by REDUCE/NEWOBJ/NEWOBJ_EX/OBJ/INST/BUILD */
+    char note[96]; /* why it is dangerous or unknown, when known */
 } ckpt_scan_finding;
 
 typedef struct ckpt_scan_report {
@@ -66,8 +66,8 @@ typedef struct ckpt_scan_report {
 typedef struct ckpt_scan_opts {
     const char *const *safe_globals; /* extra allowed "module.name" pairs */
     size_t safe_global_count;
-    uint32_t max_nesting;            /* pickles inside bytes inside pickles...; 0 = 4 */
-    uint64_t max_inflated;           /* total bytes inflated from zip members; 0 = 256 MiB */
+    uint32_t max_nesting;  /* pickles inside bytes inside pickles...; 0 = 4 */
+    uint64_t max_inflated; /* total bytes inflated from zip members; 0 = 256 MiB */
 } ckpt_scan_opts;
 
 /* Scan a file.  Returns 0 and a report (free with ckpt_scan_report_free)

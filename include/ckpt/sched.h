@@ -31,9 +31,9 @@ extern "C" {
 /* One param group as a scheduler sees it. */
 typedef struct ckpt_lr_group {
     double lr;
-    double initial_lr;   /* valid when has_initial_lr */
+    double initial_lr; /* valid when has_initial_lr */
     bool has_initial_lr;
-    double momentum;     /* group["momentum"], or group["betas"][0] */
+    double momentum; /* group["momentum"], or group["betas"][0] */
     /* OneCycleLR's extra group keys (set by it when last_epoch == -1) */
     double max_lr, min_lr, max_momentum, base_momentum;
 } ckpt_lr_group;
@@ -48,7 +48,7 @@ typedef enum ckpt_momentum_kind {
 typedef struct ckpt_lr_target {
     size_t ngroups;
     ckpt_lr_group *groups;
-    int momentum_kind; /* a ckpt_momentum_kind */
+    int momentum_kind;  /* a ckpt_momentum_kind */
     bool onecycle_keys; /* groups hold OneCycleLR's keys (set by OneCycleLR) */
 } ckpt_lr_target;
 
@@ -89,27 +89,27 @@ typedef struct ckpt_sched ckpt_sched;
 
 /* Constructor arguments; ckpt_sched_config_init fills torch's defaults. */
 typedef struct ckpt_sched_config {
-    int kind;                 /* a ckpt_sched_kind */
-    int64_t last_epoch;       /* -1: fresh; >= 0: resume (groups need initial_lr) */
-    int64_t step_size;        /* StepLR */
-    double gamma;             /* StepLR, MultiStepLR (0.1), ExponentialLR */
+    int kind;                  /* a ckpt_sched_kind */
+    int64_t last_epoch;        /* -1: fresh; >= 0: resume (groups need initial_lr) */
+    int64_t step_size;         /* StepLR */
+    double gamma;              /* StepLR, MultiStepLR (0.1), ExponentialLR */
     const int64_t *milestones; /* MultiStepLR, SequentialLR */
     size_t n_milestones;
-    double factor;            /* ConstantLR (1/3), ReduceLROnPlateau (0.1) */
-    int64_t total_iters;      /* ConstantLR, LinearLR (5) */
+    double factor;                   /* ConstantLR (1/3), ReduceLROnPlateau (0.1) */
+    int64_t total_iters;             /* ConstantLR, LinearLR (5) */
     double start_factor, end_factor; /* LinearLR (1/3, 1.0) */
-    int64_t T_max;            /* CosineAnnealingLR */
-    double eta_min;           /* CosineAnnealingLR, warm restarts (0) */
-    bool eta_min_is_float;    /* Python type of eta_min: false = int (torch's default 0;
+    int64_t T_max;                   /* CosineAnnealingLR */
+    double eta_min;                  /* CosineAnnealingLR, warm restarts (0) */
+    bool eta_min_is_float;           /* Python type of eta_min: false = int (torch's default 0;
                                  a non-integral value is written as a float regardless) */
-    int64_t T_0, T_mult;      /* CosineAnnealingWarmRestarts (T_mult 1) */
+    int64_t T_0, T_mult;             /* CosineAnnealingWarmRestarts (T_mult 1) */
     /* OneCycleLR */
-    const double *max_lr;     /* per group (ngroups values) */
+    const double *max_lr; /* per group (ngroups values) */
     int64_t total_steps;
-    double pct_start;         /* 0.3 */
-    bool anneal_linear;       /* false = 'cos' */
-    bool cycle_momentum;      /* true */
-    double base_momentum, max_momentum; /* 0.85, 0.95 */
+    double pct_start;                    /* 0.3 */
+    bool anneal_linear;                  /* false = 'cos' */
+    bool cycle_momentum;                 /* true */
+    double base_momentum, max_momentum;  /* 0.85, 0.95 */
     double div_factor, final_div_factor; /* 25.0, 1e4 */
     bool three_phase;
     /* SequentialLR: children built on the same target; the SequentialLR
@@ -117,15 +117,15 @@ typedef struct ckpt_sched_config {
     ckpt_sched *const *children;
     size_t n_children;
     /* ReduceLROnPlateau */
-    bool mode_max;            /* false = 'min' */
-    int64_t patience;         /* 10 */
-    double threshold;         /* 1e-4 */
-    bool threshold_abs;       /* false = 'rel' */
-    int64_t cooldown;         /* 0 */
-    const double *min_lrs;    /* per group; NULL = min_lr for all */
-    double min_lr;            /* 0 */
-    bool min_lr_is_float;     /* Python type of min_lr(s): false = int (default 0) */
-    double eps;               /* 1e-8 */
+    bool mode_max;         /* false = 'min' */
+    int64_t patience;      /* 10 */
+    double threshold;      /* 1e-4 */
+    bool threshold_abs;    /* false = 'rel' */
+    int64_t cooldown;      /* 0 */
+    const double *min_lrs; /* per group; NULL = min_lr for all */
+    double min_lr;         /* 0 */
+    bool min_lr_is_float;  /* Python type of min_lr(s): false = int (default 0) */
+    double eps;            /* 1e-8 */
 } ckpt_sched_config;
 
 CKPT_API void ckpt_sched_config_init(ckpt_sched_config *cfg, int kind);

@@ -33,9 +33,9 @@ typedef int (*ckpt_read_at_fn)(void *ctx, uint64_t off, void *buf, size_t n, ckp
 typedef struct ckpt_source {
     ckpt_read_at_fn read_at; /* always set */
     void *ctx;
-    const uint8_t *base;     /* whole input in memory, or NULL */
-    uint64_t size;           /* total size in bytes */
-    const char *label;       /* file name or caller label, for errors */
+    const uint8_t *base; /* whole input in memory, or NULL */
+    uint64_t size;       /* total size in bytes */
+    const char *label;   /* file name or caller label, for errors */
     /* private to ckpt_source_open_file / ckpt_source_close */
     int fd_;
     size_t map_len_;
@@ -50,7 +50,8 @@ typedef struct ckpt_source {
 CKPT_API int ckpt_source_open_file(ckpt_source *out, const char *path, bool map, ckpt_error *err);
 /* A source over caller memory (not copied; must outlive the source).  A NULL
  * `buf` makes an empty source whatever `n` says.  NULL `out`: nothing done. */
-CKPT_API void ckpt_source_init_mem(ckpt_source *out, const void *buf, size_t n, const char *label);
+CKPT_API void ckpt_source_init_mem(ckpt_source *out, const void *buf, size_t n,
+                                   const char *label);
 /* A source over a callback. */
 CKPT_API void ckpt_source_init_callback(ckpt_source *out, ckpt_read_at_fn fn, void *ctx,
                                         uint64_t size, const char *label);

@@ -59,15 +59,15 @@ typedef struct ckpt_limits {
 } ckpt_limits;
 
 typedef struct ckpt_load_opts {
-    int mode;                  /* a ckpt_load_mode */
-    bool unsafe_full;          /* false (default): weights-only allowlist.  true: accept unknown
+    int mode;         /* a ckpt_load_mode */
+    bool unsafe_full; /* false (default): weights-only allowlist.  true: accept unknown
                                   globals as inert GLOBAL/OBJECT nodes (never executed) */
-    bool verify_crc;           /* check every record's CRC-32 while reading (torch never does) */
+    bool verify_crc;  /* check every record's CRC-32 while reading (torch never does) */
     /* how Python-2 byte strings in the pickle are decoded (torch.load's `encoding`):
      * 0 = utf-8 (torch's default), 1 = latin1, 2 = bytes (keep them as bytes) */
     int encoding;
     /* map_location: at most one of the three forms is used, in this order */
-    const char *map_location;  /* every storage goes to this location ("cpu") */
+    const char *map_location;            /* every storage goes to this location ("cpu") */
     const ckpt_location_pair *map_pairs; /* tag -> location pairs */
     size_t map_pair_count;
     ckpt_map_location_fn map_fn;
@@ -81,7 +81,7 @@ typedef struct ckpt_load_opts {
     const char *const *safe_globals;
     size_t safe_global_count;
     ckpt_limits limits;
-    const ckpt_alloc *alloc;   /* NULL = libc */
+    const ckpt_alloc *alloc; /* NULL = libc */
     /* which pickle of a zip archive is the document: NULL or "data.pkl" (default), or
      * "constants.pkl" (TorchScript's constants table, storages from constants/<key>:
      * the frozen weights of an optimized or lite-interpreter model); needs unsafe_full */
@@ -130,11 +130,11 @@ typedef enum ckpt_layout {
 } ckpt_layout;
 
 typedef struct ckpt_save_opts {
-    int layout;             /* a ckpt_layout */
-    const char *archive;    /* archive folder name; NULL = derived from the path as torch does
+    int layout;          /* a ckpt_layout */
+    const char *archive; /* archive folder name; NULL = derived from the path as torch does
                                ("dir/model.pt" -> "model"), "archive" for memory saves */
-    bool no_fsync;          /* skip fsync before the rename (faster, not crash-safe) */
-    bool no_crc;            /* write CRC fields as 0 (torch's compute_crc32=False) */
+    bool no_fsync;       /* skip fsync before the rename (faster, not crash-safe) */
+    bool no_crc;         /* write CRC fields as 0 (torch's compute_crc32=False) */
     const ckpt_alloc *alloc;
 } ckpt_save_opts;
 

@@ -34,13 +34,13 @@ extern "C" {
 typedef struct ckpt_zip ckpt_zip;
 
 typedef struct ckpt_zip_entry {
-    const char *name;        /* full name as stored, e.g. "model/data/0" */
-    const char *record;      /* name after "<prefix>/", e.g. "data/0" (NULL if outside the prefix) */
-    uint16_t method;         /* 0 stored, 8 deflated */
-    uint16_t flags;          /* general-purpose flags */
-    uint32_t crc32;          /* from the central directory */
-    uint64_t comp_size;      /* compressed size */
-    uint64_t size;           /* uncompressed size */
+    const char *name;   /* full name as stored, e.g. "model/data/0" */
+    const char *record; /* name after "<prefix>/", e.g. "data/0" (NULL if outside the prefix) */
+    uint16_t method;    /* 0 stored, 8 deflated */
+    uint16_t flags;     /* general-purpose flags */
+    uint32_t crc32;     /* from the central directory */
+    uint64_t comp_size; /* compressed size */
+    uint64_t size;      /* uncompressed size */
     uint64_t header_offset;  /* local header offset */
     uint64_t data_offset;    /* first data byte (from the local header) */
     bool local_name_differs; /* the local header names it otherwise: read, as torch does,
@@ -48,9 +48,9 @@ typedef struct ckpt_zip_entry {
 } ckpt_zip_entry;
 
 typedef struct ckpt_zip_opts {
-    uint64_t max_entries;      /* 0 = default (16M) */
-    uint64_t max_inflated;     /* total bytes inflate may produce; 0 = default (4 GiB) */
-    bool flat;                 /* members need not share a folder (plain zips, .npz): the
+    uint64_t max_entries;  /* 0 = default (16M) */
+    uint64_t max_inflated; /* total bytes inflate may produce; 0 = default (4 GiB) */
+    bool flat;             /* members need not share a folder (plain zips, .npz): the
                                   prefix is "" and every record is the full name */
 } ckpt_zip_opts;
 
@@ -87,8 +87,8 @@ CKPT_API const ckpt_zip_entry *ckpt_zip_find(const ckpt_zip *z, const char *reco
  * CKPT_E_FORMAT on mismatch (a stored CRC of 0 is treated as "not computed"
  * only when `check_crc` is false).
  */
-CKPT_API int ckpt_zip_read(const ckpt_zip *z, const ckpt_zip_entry *e, void *dst,
-                           size_t dst_size, bool check_crc, ckpt_error *err);
+CKPT_API int ckpt_zip_read(const ckpt_zip *z, const ckpt_zip_entry *e, void *dst, size_t dst_size,
+                           bool check_crc, ckpt_error *err);
 /* Direct pointer to a stored entry's bytes when the source is in memory
  * (mmap or buffer); NULL otherwise or when the entry is deflated. */
 CKPT_API const uint8_t *ckpt_zip_data_ptr(const ckpt_zip *z, const ckpt_zip_entry *e);
@@ -109,8 +109,8 @@ CKPT_API int ckpt_zip_writer_add(ckpt_zip_writer *w, const char *record, const v
                                  uint64_t n, ckpt_error *err);
 /* Same, with the data given as `count` pieces written back to back. */
 CKPT_API int ckpt_zip_writer_addv(ckpt_zip_writer *w, const char *record,
-                                  const void *const *pieces, const uint64_t *lens,
-                                  size_t count, ckpt_error *err);
+                                  const void *const *pieces, const uint64_t *lens, size_t count,
+                                  ckpt_error *err);
 /* Write the central directory, ZIP64 end record, locator and end record. */
 CKPT_API int ckpt_zip_writer_finish(ckpt_zip_writer *w, ckpt_error *err);
 CKPT_API void ckpt_zip_writer_free(ckpt_zip_writer *w);

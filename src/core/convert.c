@@ -105,18 +105,10 @@ static float load_f32(const unsigned char *p, int dtype)
     float f;
     double d;
     switch (dtype) {
-    case CKPT_F16:
-        memcpy(&h, p, 2);
-        return f16_to_f32(h);
-    case CKPT_BF16:
-        memcpy(&h, p, 2);
-        return bf16_to_f32(h);
-    case CKPT_F32:
-        memcpy(&f, p, 4);
-        return f;
-    default:
-        memcpy(&d, p, 8);
-        return (float)d;
+    case CKPT_F16: memcpy(&h, p, 2); return f16_to_f32(h);
+    case CKPT_BF16: memcpy(&h, p, 2); return bf16_to_f32(h);
+    case CKPT_F32: memcpy(&f, p, 4); return f;
+    default: memcpy(&d, p, 8); return (float)d;
     }
 }
 

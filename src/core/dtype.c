@@ -68,9 +68,9 @@ static const struct {
     const char *alias;
     int dtype;
 } aliases[] = {
-    {"float", CKPT_F32}, {"double", CKPT_F64}, {"half", CKPT_F16},  {"cfloat", CKPT_C64},
-    {"cdouble", CKPT_C128}, {"chalf", CKPT_C32}, {"long", CKPT_I64}, {"int", CKPT_I32},
-    {"short", CKPT_I16},  {"uint8", CKPT_U8},
+    {"float", CKPT_F32},    {"double", CKPT_F64}, {"half", CKPT_F16}, {"cfloat", CKPT_C64},
+    {"cdouble", CKPT_C128}, {"chalf", CKPT_C32},  {"long", CKPT_I64}, {"int", CKPT_I32},
+    {"short", CKPT_I16},    {"uint8", CKPT_U8},
 };
 
 size_t ckpt_dtype_size(int dtype)

@@ -30,26 +30,26 @@ int ckpt__error_is_set(const ckpt_error *err);
  * a failed step) call this first: when the caller passed NULL, `err` then
  * points at a record local to the entry point, so no layer below ever sees
  * NULL and failure is detected the same way with or without a record. */
-#define CKPT__ERR_LOCAL(err)                                                                 \
-    ckpt_error ckpt__local_err_;                                                             \
-    if (!(err)) {                                                                            \
-        ckpt_error_clear(&ckpt__local_err_);                                                 \
-        (err) = &ckpt__local_err_;                                                           \
+#define CKPT__ERR_LOCAL(err)                                                                     \
+    ckpt_error ckpt__local_err_;                                                                 \
+    if (!(err)) {                                                                                \
+        ckpt_error_clear(&ckpt__local_err_);                                                     \
+        (err) = &ckpt__local_err_;                                                               \
     }
 
 #define CKPT_FAIL(err, code, ...) ckpt__fail((err), (code), __FILE__, __LINE__, __VA_ARGS__)
-#define CKPT_FAIL_AT(err, code, where, member, off, ...)                                     \
+#define CKPT_FAIL_AT(err, code, where, member, off, ...)                                         \
     ckpt__fail_at((err), (code), (where), (member), (off), __FILE__, __LINE__, __VA_ARGS__)
-#define CKPT_CHECK(cond, err, code, ...)                                                     \
-    do {                                                                                     \
-        if (!(cond))                                                                         \
-            return CKPT_FAIL((err), (code), __VA_ARGS__);                                    \
+#define CKPT_CHECK(cond, err, code, ...)                                                         \
+    do {                                                                                         \
+        if (!(cond))                                                                             \
+            return CKPT_FAIL((err), (code), __VA_ARGS__);                                        \
     } while (0)
-#define CKPT_TRY(expr)                                                                       \
-    do {                                                                                     \
-        int ckpt__rc = (expr);                                                               \
-        if (ckpt__rc < 0)                                                                    \
-            return ckpt__rc;                                                                 \
+#define CKPT_TRY(expr)                                                                           \
+    do {                                                                                         \
+        int ckpt__rc = (expr);                                                                   \
+        if (ckpt__rc < 0)                                                                        \
+            return ckpt__rc;                                                                     \
     } while (0)
 
 #endif

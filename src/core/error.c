@@ -107,13 +107,13 @@ const char *ckpt_error_format(const ckpt_error *err, char *buf, size_t n)
         return buf;
     }
     size_t off = 0;
-#define APPEND(...)                                                                          \
-    do {                                                                                     \
-        if (off < n) {                                                                       \
-            int w_ = snprintf(buf + off, n - off, __VA_ARGS__);                              \
-            if (w_ > 0)                                                                      \
-                off += (size_t)w_;                                                           \
-        }                                                                                    \
+#define APPEND(...)                                                                              \
+    do {                                                                                         \
+        if (off < n) {                                                                           \
+            int w_ = snprintf(buf + off, n - off, __VA_ARGS__);                                  \
+            if (w_ > 0)                                                                          \
+                off += (size_t)w_;                                                               \
+        }                                                                                        \
     } while (0)
     if (err->file[0])
         APPEND("%s: ", err->file);

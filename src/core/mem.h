@@ -15,11 +15,11 @@
 #include "ckpt/alloc.h"
 
 typedef struct ckpt__mem {
-    ckpt_alloc a;      /* copy of the caller's allocator (or libc) */
-    uint64_t used;     /* live bytes */
+    ckpt_alloc a;  /* copy of the caller's allocator (or libc) */
+    uint64_t used; /* live bytes */
     uint64_t peak;
-    uint64_t limit;    /* 0 = none */
-    bool hit_limit;    /* an allocation was refused because of `limit` */
+    uint64_t limit; /* 0 = none */
+    bool hit_limit; /* an allocation was refused because of `limit` */
 } ckpt__mem;
 
 void ckpt__mem_init(ckpt__mem *m, const ckpt_alloc *a, uint64_t limit);

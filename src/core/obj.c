@@ -94,8 +94,8 @@ ckpt_obj *ckpt__node(ckpt_doc *doc, int type)
 const char *ckpt_type_name(int type)
 {
     static const char *const names[CKPT_T_COUNT] = {
-        "None", "bool",   "int",    "float",  "complex", "str",   "bytes",
-        "bytearray", "tuple", "list", "set", "dict", "tensor", "torch.Size",
+        "None",        "bool",         "int",    "float",  "complex", "str",    "bytes",
+        "bytearray",   "tuple",        "list",   "set",    "dict",    "tensor", "torch.Size",
         "torch.dtype", "torch.device", "global", "object", "storage"};
     return (type >= 0 && type < CKPT_T_COUNT) ? names[type] : "?";
 }
@@ -107,7 +107,8 @@ ckpt_storage *ckpt__storage_new(ckpt_doc *doc, int dtype, bool untyped, uint64_t
     if (doc->nstorages == doc->storages_cap) {
         size_t ncap = doc->storages_cap ? doc->storages_cap * 2 : 16;
         ckpt_storage **ns = ckpt__mem_realloc(&doc->mem, doc->storages,
-                                              doc->storages_cap * sizeof(*ns), ncap * sizeof(*ns));
+                                              doc->storages_cap * sizeof(*ns),
+                                              ncap * sizeof(*ns));
         if (!ns)
             return NULL;
         doc->storages = ns;
@@ -130,7 +131,8 @@ int ckpt__storage_alloc_data(ckpt_doc *doc, ckpt_storage *s, bool zero, ckpt_err
     if (ckpt_u64_to_size(s->nbytes, &n))
         return CKPT_FAIL(err, CKPT_E_LIMIT, "storage of %llu bytes does not fit in memory",
                          (unsigned long long)s->nbytes);
-    uint8_t *p = zero ? ckpt__mem_calloc(&doc->mem, n ? n : 1) : ckpt__mem_alloc(&doc->mem, n ? n : 1);
+    uint8_t *p = zero ? ckpt__mem_calloc(&doc->mem, n ? n : 1)
+                      : ckpt__mem_alloc(&doc->mem, n ? n : 1);
     if (!p) {
         if (doc->mem.hit_limit)
             return CKPT_FAIL(err, CKPT_E_LIMIT,
@@ -405,7 +407,8 @@ ckpt_obj *ckpt_new_list(ckpt_doc *doc)
 int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item, ckpt_error *err)
 {
     if (!doc || !list || list->type != CKPT_T_LIST || !item)
-        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_list_append: needs a document, a list and an item, got %s",
+        return CKPT_FAIL(err, CKPT_E_ARG,
+                         "ckpt_list_append: needs a document, a list and an item, got %s",
                          list ? ckpt_type_name(list->type) : "NULL");
     int rc = ckpt__seq_push(doc, list, item);
     if (rc < 0)
@@ -445,7 +448,8 @@ static int set_grow(ckpt_doc *doc, ckpt_obj *set)
     size_t ncap = set->u.seq.cap ? set->u.seq.cap * 2 : 4;
     size_t bytes, ibytes;
     if (ncap > UINT32_MAX / 2 || ckpt_mul_size(ncap, sizeof(ckpt_obj *), &bytes) ||
-        ckpt_mul_size(ncap * 2, sizeof(uint32_t), &ibytes) || ckpt_add_size(bytes, ibytes, &bytes))
+        ckpt_mul_size(ncap * 2, sizeof(uint32_t), &ibytes) ||
+        ckpt_add_size(bytes, ibytes, &bytes))
         return CKPT_E_NOMEM;
     ckpt_obj **ni = ckpt__arena_calloc(&doc->arena, bytes);
     if (!ni)
@@ -462,7 +466,8 @@ static int set_grow(ckpt_doc *doc, ckpt_obj *set)
 int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item, ckpt_error *err)
 {
     if (!doc || !set || set->type != CKPT_T_SET || !item)
-        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_set_add: needs a document, a set and an item, got %s",
+        return CKPT_FAIL(err, CKPT_E_ARG,
+                         "ckpt_set_add: needs a document, a set and an item, got %s",
                          set ? ckpt_type_name(set->type) : "NULL");
     if (!ckpt__obj_hashable(item))
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_set_add: unhashable item of type %s",
@@ -512,8 +517,7 @@ static bool hashable_at(const ckpt_obj *o, int depth, long *work)
     case CKPT_T_GLOBAL:
     case CKPT_T_TENSOR: /* hashed by identity, as Python does */
     case CKPT_T_OBJECT:
-    case CKPT_T_STORAGE:
-        return true;
+    case CKPT_T_STORAGE: return true;
     case CKPT_T_TUPLE:
     case CKPT_T_SIZE:
         if (o->type == CKPT_T_SIZE)
@@ -524,8 +528,7 @@ static bool hashable_at(const ckpt_obj *o, int depth, long *work)
             if (!o->u.seq.items[i] || !hashable_at(o->u.seq.items[i], depth + 1, work))
                 return false;
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -585,7 +588,8 @@ static uint64_t hash_at(const ckpt_obj *o, long *work)
     case CKPT_T_BYTES: return hash_bytes(o->u.s.p, o->u.s.n, 2);
     case CKPT_T_DTYPE: return mix((uint64_t)o->u.dtype + 77);
     case CKPT_T_DEVICE:
-        return hash_bytes(o->u.dev.type, strlen(o->u.dev.type), 3) ^ mix((uint64_t)o->u.dev.index);
+        return hash_bytes(o->u.dev.type, strlen(o->u.dev.type), 3) ^
+               mix((uint64_t)o->u.dev.index);
     case CKPT_T_GLOBAL:
         return hash_bytes(o->u.g.module, strlen(o->u.g.module), 4) ^
                hash_bytes(o->u.g.name, strlen(o->u.g.name), 5);
@@ -652,8 +656,7 @@ static bool equal_at(const ckpt_obj *a, const ckpt_obj *b, long *work)
     switch (a->type) {
     case CKPT_T_NONE: return true;
     case CKPT_T_STR:
-    case CKPT_T_BYTES:
-        return a->u.s.n == b->u.s.n && memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
+    case CKPT_T_BYTES: return a->u.s.n == b->u.s.n && memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
     case CKPT_T_DTYPE: return a->u.dtype == b->u.dtype;
     case CKPT_T_DEVICE:
         return a->u.dev.index == b->u.dev.index && strcmp(a->u.dev.type, b->u.dev.type) == 0;
@@ -798,7 +801,8 @@ int ckpt__dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value
 int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value, ckpt_error *err)
 {
     if (!doc || !dict || dict->type != CKPT_T_DICT || !key || !value)
-        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set: needs a document, a dict, a key and a value, got %s",
+        return CKPT_FAIL(err, CKPT_E_ARG,
+                         "ckpt_dict_set: needs a document, a dict, a key and a value, got %s",
                          dict ? ckpt_type_name(dict->type) : "NULL");
     if (!ckpt__obj_hashable(key))
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set: unhashable key of type %s",
@@ -811,7 +815,8 @@ int ckpt_dict_set(ckpt_doc *doc, ckpt_obj *dict, ckpt_obj *key, ckpt_obj *value,
     return rc;
 }
 
-int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value, ckpt_error *err)
+int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *value,
+                      ckpt_error *err)
 {
     if (!key || !doc)
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set_str: no key or document");
@@ -824,7 +829,8 @@ int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *
 int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs, ckpt_error *err)
 {
     if (!dict || dict->type != CKPT_T_DICT || (attrs && attrs->type != CKPT_T_DICT))
-        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set_attrs: needs a dict and a dict (or NULL) of attributes");
+        return CKPT_FAIL(err, CKPT_E_ARG,
+                         "ckpt_dict_set_attrs: needs a dict and a dict (or NULL) of attributes");
     dict->u.dict->attrs = attrs;
     return 0;
 }
@@ -1078,4 +1084,3 @@ const char *ckpt_version(void)
     return CKPT__STR(CKPT_VERSION_MAJOR) "." CKPT__STR(CKPT_VERSION_MINOR) "." CKPT__STR(
         CKPT_VERSION_PATCH);
 }
-

@@ -16,7 +16,7 @@ typedef struct ckpt__dict {
     ckpt_obj **vals;
     size_t n, cap;
     uint32_t *hashes; /* per entry: its key's hash (folded to 32 bits) */
-    uint32_t *index; /* open addressing: entry index + 1, 0 = empty; NULL while small */
+    uint32_t *index;  /* open addressing: entry index + 1, 0 = empty; NULL while small */
     size_t index_cap;
     ckpt_obj *attrs; /* BUILD state applied to an OrderedDict (a plain dict) */
     int kind;        /* ckpt_dict_kind */
@@ -32,17 +32,17 @@ typedef struct ckpt__tensor {
     bool requires_grad;
     bool is_param;
     bool param_requires_grad;
-    ckpt_obj *qparams;    /* _rebuild_qtensor quantizer params (tuple), else NULL */
-    ckpt_obj *meta;       /* _rebuild_tensor_v2/v3 7th argument when non-empty, else NULL */
+    ckpt_obj *qparams;     /* _rebuild_qtensor quantizer params (tuple), else NULL */
+    ckpt_obj *meta;        /* _rebuild_tensor_v2/v3 7th argument when non-empty, else NULL */
     ckpt_obj *param_state; /* _rebuild_parameter_with_state state, else NULL */
 } ckpt__tensor;
 
 typedef struct ckpt__object {
-    ckpt_obj *cls;   /* GLOBAL node */
-    ckpt_obj *args;  /* tuple or NULL */
+    ckpt_obj *cls;    /* GLOBAL node */
+    ckpt_obj *args;   /* tuple or NULL */
     ckpt_obj *kwargs; /* NEWOBJ_EX kwargs or NULL */
-    ckpt_obj *state; /* BUILD argument or NULL */
-    ckpt_obj *items; /* list or dict of APPEND/SETITEM items, or NULL */
+    ckpt_obj *state;  /* BUILD argument or NULL */
+    ckpt_obj *items;  /* list or dict of APPEND/SETITEM items, or NULL */
     const char *how;
 } ckpt__object;
 
@@ -93,12 +93,12 @@ struct ckpt_storage {
     bool untyped;
     uint64_t nbytes;
     uint8_t *data;
-    int hold;           /* ckpt_hold */
-    char *key;          /* record key it came from */
-    char *location;     /* device tag after map_location */
+    int hold;             /* ckpt_hold */
+    char *key;            /* record key it came from */
+    char *location;       /* device tag after map_location */
     uint64_t file_offset; /* where the bytes are in the file (data offset of the record) */
     const void *entry;    /* loader's record handle (a ckpt_zip_entry), or NULL */
-    uint32_t id;        /* index in doc->storages */
+    uint32_t id;          /* index in doc->storages */
 };
 
 /* Fetches a lazy storage's bytes (set by the loader). */

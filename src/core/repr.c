@@ -8,7 +8,6 @@
 
 #include "obj.h"
 
-
 typedef struct tbuf {
     char *p;
     size_t len, cap;
@@ -114,8 +113,8 @@ static void value_text(tbuf *b, const ckpt_obj *o, bool bare_str, int depth)
         ckpt_obj_complex(o, &re, &im);
         ckpt__float_repr(re, r, sizeof(r));
         ckpt__float_repr(fabs(im), i, sizeof(i));
-        snprintf(tmp, sizeof(tmp), "(%s%s%sj)", r, (im < 0 || (im == 0 && signbit(im))) ? "-" : "+",
-                 i);
+        snprintf(tmp, sizeof(tmp), "(%s%s%sj)", r,
+                 (im < 0 || (im == 0 && signbit(im))) ? "-" : "+", i);
         tb_puts(b, tmp);
         break;
     }
@@ -180,7 +179,6 @@ static void value_text(tbuf *b, const ckpt_obj *o, bool bare_str, int depth)
         break;
     }
 }
-
 
 const char *ckpt_obj_repr(const ckpt_obj *o, bool bare_str, char *buf, size_t n)
 {

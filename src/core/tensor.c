@@ -124,7 +124,8 @@ ckpt_obj *ckpt_new_tensor_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t
 {
     int64_t numel;
     size_t isz = ckpt_dtype_size(dtype);
-    if (!doc || ndim < 0 || (ndim > 0 && !shape) || isz == 0 || !ckpt__numel(ndim, shape, &numel)) {
+    if (!doc || ndim < 0 || (ndim > 0 && !shape) || isz == 0 ||
+        !ckpt__numel(ndim, shape, &numel)) {
         CKPT_FAIL(err, CKPT_E_ARG, "bad tensor arguments");
         return NULL;
     }

@@ -85,8 +85,7 @@ static int walk(walker *w, const ckpt_obj *o, int depth)
         for (size_t i = 0; i < o->u.dict->n && rc == 0; i++)
             rc = child_key(w, o->u.dict->vals[i], o->u.dict->keys[i], depth);
         return rc;
-    case CKPT_T_OBJECT:
-        return o->u.obj->state ? walk(w, o->u.obj->state, depth + 1) : 0;
+    case CKPT_T_OBJECT: return o->u.obj->state ? walk(w, o->u.obj->state, depth + 1) : 0;
     default: return 0;
     }
 }

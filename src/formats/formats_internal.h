@@ -11,10 +11,10 @@
 /* ---------------------------------------------------------- safetensors */
 
 typedef enum ckpt_st_status {
-    CKPT_ST_VALID = 0,      /* a complete safetensors file */
-    CKPT_ST_NOT = 1,        /* not a safetensors file (no JSON object header) */
-    CKPT_ST_TRUNCATED = 2,  /* a safetensors header, but the file ends early */
-    CKPT_ST_INVALID = 3     /* a JSON header whose entries are inconsistent */
+    CKPT_ST_VALID = 0,     /* a complete safetensors file */
+    CKPT_ST_NOT = 1,       /* not a safetensors file (no JSON object header) */
+    CKPT_ST_TRUNCATED = 2, /* a safetensors header, but the file ends early */
+    CKPT_ST_INVALID = 3    /* a JSON header whose entries are inconsistent */
 } ckpt_st_status;
 
 /* Check the safetensors header at buf[0..n): 8-byte little-endian length,
@@ -23,25 +23,24 @@ typedef enum ckpt_st_status {
  * [begin, end] whose size matches dtype x shape, the entries tiling the data
  * area from 0 to its end, which must be the end of the file.  *tensors (may
  * be NULL) gets the entry count; why (may be NULL) gets the reason. */
-int ckpt__st_header_check(const uint8_t *buf, size_t n, size_t *tensors, char *why,
-                          size_t whyn);
+int ckpt__st_header_check(const uint8_t *buf, size_t n, size_t *tensors, char *why, size_t whyn);
 
 /* ------------------------------------------------------------------ npy */
 
 typedef enum ckpt_npy_status {
     CKPT_NPY_OK = 0,
-    CKPT_NPY_NOT = 1,     /* no \x93NUMPY magic */
-    CKPT_NPY_INVALID = 2  /* a header numpy would refuse, or one ckpt cannot judge */
+    CKPT_NPY_NOT = 1,    /* no \x93NUMPY magic */
+    CKPT_NPY_INVALID = 2 /* a header numpy would refuse, or one ckpt cannot judge */
 } ckpt_npy_status;
 
 typedef struct ckpt_npy_header {
     int major, minor;
-    size_t data_offset;  /* first byte after the header */
+    size_t data_offset; /* first byte after the header */
     bool fortran_order;
-    bool has_object;     /* the dtype holds Python objects: the data is a pickle */
+    bool has_object; /* the dtype holds Python objects: the data is a pickle */
     int ndim;
     int64_t shape[32];
-    char descr[64];      /* the descr text when it is a plain string */
+    char descr[64]; /* the descr text when it is a plain string */
 } ckpt_npy_header;
 
 /* Parse a .npy header (format versions 1.0, 2.0, 3.0): the magic, the header

@@ -98,10 +98,12 @@ static dkind descr_one(const char *s)
         if (strcmp(s, obj[i]) == 0)
             return D_OBJECT;
     static const char *const plain[] = {
-        "b1", "?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "f16",
-        "c8", "c16", "c32", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "e", "f", "d",
-        "g", "F", "D", "G", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
-        "uint32", "uint64", "float16", "float32", "float64", "complex64", "complex128"};
+        "b1",     "?",      "i1",     "i2",      "i4",      "i8",      "u1",        "u2",
+        "u4",     "u8",     "f2",     "f4",      "f8",      "f16",     "c8",        "c16",
+        "c32",    "b",      "B",      "h",       "H",       "i",       "I",         "l",
+        "L",      "q",      "Q",      "e",       "f",       "d",       "g",         "F",
+        "D",      "G",      "bool",   "int8",    "int16",   "int32",   "int64",     "uint8",
+        "uint16", "uint32", "uint64", "float16", "float32", "float64", "complex64", "complex128"};
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
         if (strcmp(s, plain[i]) == 0)
             return D_PLAIN;

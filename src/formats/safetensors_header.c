@@ -19,10 +19,9 @@ static size_t st_dtype_size(const char *d)
     static const struct {
         const char *name;
         size_t size;
-    } t[] = {{"BOOL", 1},    {"U8", 1},      {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1},
-             {"I16", 2},     {"U16", 2},     {"F16", 2}, {"BF16", 2},    {"I32", 4},
-             {"U32", 4},     {"F32", 4},     {"F64", 8}, {"I64", 8},     {"U64", 8},
-             {"C64", 8},     {"F8_E8M0", 1}};
+    } t[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},   {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},
+             {"U16", 2},  {"F16", 2}, {"BF16", 2}, {"I32", 4},     {"U32", 4},     {"F32", 4},
+             {"F64", 8},  {"I64", 8}, {"U64", 8},  {"C64", 8},     {"F8_E8M0", 1}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (strcmp(d, t[i].name) == 0)
             return t[i].size;

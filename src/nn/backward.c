@@ -12,8 +12,8 @@
 
 /* ----------------------------------------------------------------- linear */
 
-void ckpt_nn_linear_backward(float *din, float *dw, float *db, const float *dout,
-                             const float *in, const float *w, int64_t n, int64_t ic, int64_t oc)
+void ckpt_nn_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                             const float *w, int64_t n, int64_t ic, int64_t oc)
 {
     /* din (N,IC) += dout (N,OC) @ w (OC,IC) */
     if (din && n > 0 && ic > 0 && oc > 0)
@@ -21,8 +21,8 @@ void ckpt_nn_linear_backward(float *din, float *dw, float *db, const float *dout
                     dout, (int)oc, w, (int)ic, 1.0f, din, (int)ic);
     /* dw (OC,IC) += dout^T (OC,N) @ in (N,IC) */
     if (dw && n > 0 && ic > 0 && oc > 0)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)oc, (int)ic, (int)n, 1.0f,
-                    dout, (int)oc, in, (int)ic, 1.0f, dw, (int)ic);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)oc, (int)ic, (int)n, 1.0f, dout,
+                    (int)oc, in, (int)ic, 1.0f, dw, (int)ic);
     if (db) {
         for (int64_t o = 0; o < oc; o++) {
             double acc = 0.0;
@@ -84,9 +84,8 @@ static void col2im_add(float *dx, const float *cols, int64_t cg, const ckpt_nn_c
     }
 }
 
-void ckpt_nn_conv2d_backward(float *din, float *dw, float *db, const float *dout,
-                             const float *in, const float *w, float *ws,
-                             const ckpt_nn_conv2d_dims *d)
+void ckpt_nn_conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                             const float *w, float *ws, const ckpt_nn_conv2d_dims *d)
 {
     const int64_t cg = d->c / d->g, ocg = d->oc / d->g;
     const int64_t kk = cg * d->kh * d->kw, np = d->oh * d->ow;
@@ -168,8 +167,7 @@ void ckpt_nn_batchnorm_backward(float *din, float *dw, float *db, const float *d
 }
 
 void ckpt_nn_layernorm_backward(float *din, float *dw, float *db, const float *dout,
-                                const float *in, const float *w, int64_t n, int64_t d,
-                                double eps)
+                                const float *in, const float *w, int64_t n, int64_t d, double eps)
 {
     for (int64_t r = 0; r < n; r++) {
         const float *x = in + r * d, *g = dout + r * d;
@@ -298,8 +296,8 @@ void ckpt_nn_dropout_backward(float *din, const float *dout, const uint8_t *mask
 /* ---------------------------------------------------------------- pooling */
 
 void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, int64_t bc,
-                                int64_t h, int64_t w, int64_t k, int64_t s, int64_t p,
-                                int64_t oh, int64_t ow)
+                                int64_t h, int64_t w, int64_t k, int64_t s, int64_t p, int64_t oh,
+                                int64_t ow)
 {
     for (int64_t c = 0; c < bc; c++) {
         const float *pl = in + c * h * w;
@@ -330,9 +328,8 @@ void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, 
     }
 }
 
-void ckpt_nn_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h,
-                                int64_t w, int64_t k, int64_t s, int64_t p, int64_t oh,
-                                int64_t ow)
+void ckpt_nn_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
+                                int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
 {
     for (int64_t c = 0; c < bc; c++) {
         float *dpl = din + c * h * w;
@@ -392,8 +389,9 @@ static int64_t ce_count(const void *out, const float *logits, const int64_t *tar
                         ckpt_error *err)
 {
     if (n < 0 || c <= 0)
-        return CKPT_FAIL(err, CKPT_E_SHAPE, "%s: logits shape (%lld, %lld) is not (N >= 0, C >= 1)",
-                         fn, (long long)n, (long long)c);
+        return CKPT_FAIL(err, CKPT_E_SHAPE,
+                         "%s: logits shape (%lld, %lld) is not (N >= 0, C >= 1)", fn,
+                         (long long)n, (long long)c);
     if (!out || (n > 0 && (!logits || !target)))
         return CKPT_FAIL(err, CKPT_E_ARG, "%s: output, logits or target is NULL", fn);
     if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
@@ -477,8 +475,8 @@ float ckpt_nn_mse_loss_forward(const float *x, const float *y, size_t n)
     return (float)(acc / (double)n);
 }
 
-void ckpt_nn_mse_loss_backward(float *dx, float *dy, float dloss, const float *x,
-                               const float *y, size_t n)
+void ckpt_nn_mse_loss_backward(float *dx, float *dy, float dloss, const float *x, const float *y,
+                               size_t n)
 {
     const double g = 2.0 * (double)dloss / (double)n;
     for (size_t i = 0; i < n; i++) {

@@ -22,8 +22,8 @@
 
 /* out = in @ w^T + b.  dout (N,OC), in (N,IC), w (OC,IC);
  * din (N,IC), dw (OC,IC), db (OC), each NULL when not wanted. */
-void ckpt_nn_linear_backward(float *din, float *dw, float *db, const float *dout,
-                             const float *in, const float *w, int64_t n, int64_t ic, int64_t oc);
+void ckpt_nn_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                             const float *w, int64_t n, int64_t ic, int64_t oc);
 
 /* Scratch floats ckpt_nn_conv2d_backward needs: (C/G*KH*KW, OH*OW). */
 size_t ckpt_nn_conv2d_backward_ws(const ckpt_nn_conv2d_dims *d);
@@ -31,9 +31,8 @@ size_t ckpt_nn_conv2d_backward_ws(const ckpt_nn_conv2d_dims *d);
  * db (OC), each NULL when not wanted; ws (C/G*KH*KW, OH*OW) scratch.  Per image and
  * group: dw += dout @ im2col(in)^T, din += col2im(w^T @ dout).  d as filled by
  * ckpt_nn_conv2d_out_size. */
-void ckpt_nn_conv2d_backward(float *din, float *dw, float *db, const float *dout,
-                             const float *in, const float *w, float *ws,
-                             const ckpt_nn_conv2d_dims *d);
+void ckpt_nn_conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                             const float *w, float *ws, const ckpt_nn_conv2d_dims *d);
 
 /* BatchNorm1d/2d: y = (x - mean) / sqrt(var + eps) * w + bias.  dout, in (B,C,S);
  * mean, var (C): the batch statistics (biased var, ckpt_nn_batchnorm_stats) when
@@ -78,12 +77,11 @@ void ckpt_nn_dropout_backward(float *din, const float *dout, const uint8_t *mask
  * din (BC,H,W) += ..., dout (BC,OH,OW).  MaxPool recomputes the argmax from in (BC,H,W)
  * (first maximum in scan order, NaN wins, as torch) and routes dout there. */
 void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, int64_t bc,
-                                int64_t h, int64_t w, int64_t k, int64_t s, int64_t p,
-                                int64_t oh, int64_t ow);
-/* count_include_pad=True */
-void ckpt_nn_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h,
-                                int64_t w, int64_t k, int64_t s, int64_t p, int64_t oh,
+                                int64_t h, int64_t w, int64_t k, int64_t s, int64_t p, int64_t oh,
                                 int64_t ow);
+/* count_include_pad=True */
+void ckpt_nn_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
+                                int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow);
 void ckpt_nn_adaptive_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h,
                                          int64_t w, int64_t oh, int64_t ow);
 
@@ -102,16 +100,16 @@ void ckpt_nn_conv_transpose2d_backward(float *din, float *dw, float *db, const f
 /* GroupNorm: C split into G groups, statistics over (C/G, S) per image.  dout, in (B,C,S);
  * w (C) or NULL (affine=False).  din (B,C,S), dw (C), db (C), each NULL when not wanted. */
 void ckpt_nn_groupnorm_backward(float *din, float *dw, float *db, const float *dout,
-                                const float *in, const float *w, int64_t b, int64_t c,
-                                int64_t s, int64_t g, double eps);
+                                const float *in, const float *w, int64_t b, int64_t c, int64_t s,
+                                int64_t g, double eps);
 
 /* Softmax / LogSoftmax over the middle axis, from the forward output (as torch's
  * _softmax_backward_data).  din, dout, out (OUTER,D,INNER).
  * softmax: din += y * (dout - sum_d(dout * y)); log-softmax: din += dout - exp(y) * sum_d dout. */
 void ckpt_nn_softmax_backward(float *din, const float *dout, const float *out, int64_t outer,
                               int64_t d, int64_t inner);
-void ckpt_nn_logsoftmax_backward(float *din, const float *dout, const float *out,
-                                 int64_t outer, int64_t d, int64_t inner);
+void ckpt_nn_logsoftmax_backward(float *din, const float *dout, const float *out, int64_t outer,
+                                 int64_t d, int64_t inner);
 
 /* MultiheadAttention geometry (packed in_proj, kdim = vdim = E, no masks).  Query rows
  * (T,B,E) (sequence-first) or (B,T,E) (batch_first); key/value rows likewise with length S.

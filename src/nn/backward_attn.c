@@ -76,8 +76,8 @@ void ckpt_nn_conv_transpose2d_backward(float *din, float *dw, float *db, const f
 /* -------------------------------------------------------------- groupnorm */
 
 void ckpt_nn_groupnorm_backward(float *din, float *dw, float *db, const float *dout,
-                                const float *in, const float *w, int64_t b, int64_t c,
-                                int64_t s, int64_t g, double eps)
+                                const float *in, const float *w, int64_t b, int64_t c, int64_t s,
+                                int64_t g, double eps)
 {
     const int64_t cg = c / g, cnt = cg * s;
     for (int64_t bi = 0; bi < b; bi++) {
@@ -117,8 +117,8 @@ void ckpt_nn_groupnorm_backward(float *din, float *dw, float *db, const float *d
                 for (int64_t i = 0; i < s; i++) {
                     double xhat = ((double)x[ci * s + i] - mu) * rstd;
                     double a = (double)gy[ci * s + i] * wc;
-                    dx[ci * s + i] += (float)((a - sum_a / (double)cnt -
-                                               xhat * sum_ax / (double)cnt) * rstd);
+                    dx[ci * s + i] +=
+                        (float)((a - sum_a / (double)cnt - xhat * sum_ax / (double)cnt) * rstd);
                 }
             }
         }
@@ -152,8 +152,8 @@ void ckpt_nn_softmax_backward(float *din, const float *dout, const float *out, i
     softmax_bw_impl(din, dout, out, outer, d, inner, false);
 }
 
-void ckpt_nn_logsoftmax_backward(float *din, const float *dout, const float *out,
-                                 int64_t outer, int64_t d, int64_t inner)
+void ckpt_nn_logsoftmax_backward(float *din, const float *dout, const float *out, int64_t outer,
+                                 int64_t d, int64_t inner)
 {
     softmax_bw_impl(din, dout, out, outer, d, inner, true);
 }
@@ -237,8 +237,8 @@ static void mha_recompute(float *out, const mha_ws *w, const float *q, const flo
                 a = w->ts;
             }
             /* att (T,HD) = A (T,S) @ V (S,HD) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d->t, (int)hd,
-                        (int)d->s, 1.0f, a, (int)d->s, w->pv + ko, ldk, 0.0f, w->att + qo, ldq);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d->t, (int)hd, (int)d->s,
+                        1.0f, a, (int)d->s, w->pv + ko, ldk, 0.0f, w->att + qo, ldq);
         }
     }
     if (out)
@@ -281,8 +281,8 @@ void ckpt_nn_mha_backward(float *dq, float *dk, float *dv, float *din_w, float *
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s, (int)hd, t, 1.0f, a, s,
                         w.gatt + qo, ldq, 1.0f, w.gv + ko, ldk);
             /* gA (T,S) = gatt (T,HD) @ V^T (HD,S), through the dropout mask */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, s, (int)hd, 1.0f,
-                        w.gatt + qo, ldq, w.pv + ko, ldk, 0.0f, w.ts, s);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, s, (int)hd, 1.0f, w.gatt + qo,
+                        ldq, w.pv + ko, ldk, 0.0f, w.ts, s);
             if (mk)
                 for (int64_t i = 0; i < d->t * d->s; i++)
                     w.ts[i] = mk[i] ? w.ts[i] * keep : 0.0f;
@@ -297,8 +297,8 @@ void ckpt_nn_mha_backward(float *dq, float *dk, float *dv, float *din_w, float *
                     gr[j] = (float)((double)pr[j] * ((double)gr[j] - sum));
             }
             /* gQ (T,HD) += scale gS (T,S) @ K (S,HD); gK (S,HD) += scale gS^T @ Q (T,HD) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, (int)hd, s, scale, w.ts,
-                        s, w.pk + ko, ldk, 1.0f, w.gq + qo, ldq);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, (int)hd, s, scale, w.ts, s,
+                        w.pk + ko, ldk, 1.0f, w.gq + qo, ldq);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s, (int)hd, t, scale, w.ts, s,
                         w.pq + qo, ldq, 1.0f, w.gk + ko, ldk);
         }
@@ -308,16 +308,16 @@ void ckpt_nn_mha_backward(float *dq, float *dk, float *dv, float *din_w, float *
     ckpt_nn_linear_backward(dq, din_w, wb ? din_b : NULL, w.gq, q, in_w, rq, e, e);
     ckpt_nn_linear_backward(dk, din_w ? din_w + e * e : NULL, wb ? din_b + e : NULL, w.gk, k,
                             in_w + e * e, rk, e, e);
-    ckpt_nn_linear_backward(dv, din_w ? din_w + 2 * e * e : NULL, wb ? din_b + 2 * e : NULL,
-                            w.gv, v, in_w + 2 * e * e, rk, e, e);
+    ckpt_nn_linear_backward(dv, din_w ? din_w + 2 * e * e : NULL, wb ? din_b + 2 * e : NULL, w.gv,
+                            v, in_w + 2 * e * e, rk, e, e);
 }
 
 /* ------------------------------------------------ TransformerEncoderLayer */
 
 static ckpt_nn_mha_dims enc_mha_dims(const ckpt_nn_encoder_dims *d)
 {
-    ckpt_nn_mha_dims m = {.b = d->b, .t = d->t, .s = d->t, .e = d->e, .h = d->h,
-                          .batch_first = d->batch_first};
+    ckpt_nn_mha_dims m = {
+        .b = d->b, .t = d->t, .s = d->t, .e = d->e, .h = d->h, .batch_first = d->batch_first};
     return m;
 }
 
@@ -420,8 +420,7 @@ void ckpt_nn_encoder_backward(float *din, const ckpt_nn_encoder_grads *g, const 
         ckpt_nn_relu_backward(gh, gh2, hp, nf);
     else
         ckpt_nn_gelu_backward(gh, gh2, hp, nf);
-    ckpt_nn_linear_backward(gffin, g->linear1_w, g->linear1_b, gh, ffin, p->linear1_w, r, e,
-                            ff);
+    ckpt_nn_linear_backward(gffin, g->linear1_w, g->linear1_b, gh, ffin, p->linear1_w, r, e, ff);
     if (d->norm_first)
         ckpt_nn_layernorm_backward(g4, g->norm2_w, g->norm2_b, gffin, r1, p->norm2_w, r, e,
                                    d->eps);
@@ -434,10 +433,9 @@ void ckpt_nn_encoder_backward(float *din, const ckpt_nn_encoder_grads *g, const 
     drop_bwd(g5, g4, m1, ne, prob);
     if (d->norm_first) {
         memset(g1, 0, ne * sizeof(float)); /* gradient at t1 */
-        ckpt_nn_mha_backward(g1, g1, g1, g->in_proj_w, g->in_proj_b, g->out_proj_w,
-                             g->out_proj_b, g5, sa_in, sa_in, sa_in, p->in_proj_w,
-                             p->in_proj_b, p->out_proj_w, p->out_proj_b, m_attn, prob, mws,
-                             &md);
+        ckpt_nn_mha_backward(g1, g1, g1, g->in_proj_w, g->in_proj_b, g->out_proj_w, g->out_proj_b,
+                             g5, sa_in, sa_in, sa_in, p->in_proj_w, p->in_proj_b, p->out_proj_w,
+                             p->out_proj_b, m_attn, prob, mws, &md);
         if (din || g->norm1_w || g->norm1_b)
             ckpt_nn_layernorm_backward(din, g->norm1_w, g->norm1_b, g1, in, p->norm1_w, r, e,
                                        d->eps);

@@ -124,8 +124,8 @@ size_t ckpt_nn_convt2d_ws(const ckpt_nn_convt2d_dims *d)
     return (size_t)((d->oc / d->g) * d->kh * d->kw * d->h * d->w);
 }
 
-void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *w,
-                                      const float *b, float *ws, const ckpt_nn_convt2d_dims *d)
+void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *w, const float *b,
+                                      float *ws, const ckpt_nn_convt2d_dims *d)
 {
     const int64_t cg = d->c / d->g, ocg = d->oc / d->g;
     const int64_t m = ocg * d->kh * d->kw, n = d->h * d->w, on = d->oh * d->ow;
@@ -344,8 +344,7 @@ static void softmax_impl(float *out, const float *in, int64_t outer, int64_t d, 
     }
 }
 
-void ckpt_nn_softmax_forward(float *out, const float *in, int64_t outer, int64_t d,
-                             int64_t inner)
+void ckpt_nn_softmax_forward(float *out, const float *in, int64_t outer, int64_t d, int64_t inner)
 {
     softmax_impl(out, in, outer, d, inner, false);
 }

@@ -22,10 +22,10 @@ void ckpt_nn_linear_forward(float *out, const float *in, const float *w, const f
 
 /* Geometry of a 2-d convolution (Conv1d is H = KH = 1). */
 typedef struct ckpt_nn_conv2d_dims {
-    int64_t b, c, h, w;   /* input (B,C,H,W) */
-    int64_t oc, kh, kw;   /* weight (OC,C/G,KH,KW) */
+    int64_t b, c, h, w; /* input (B,C,H,W) */
+    int64_t oc, kh, kw; /* weight (OC,C/G,KH,KW) */
     int64_t sh, sw, ph, pw, dh, dw, g;
-    int64_t oh, ow;       /* output (B,OC,OH,OW); filled by ckpt_nn_conv2d_out_size */
+    int64_t oh, ow; /* output (B,OC,OH,OW); filled by ckpt_nn_conv2d_out_size */
 } ckpt_nn_conv2d_dims;
 /* Fills d->oh, d->ow (torch's formula); returns false when the output is empty. */
 bool ckpt_nn_conv2d_out_size(ckpt_nn_conv2d_dims *d);
@@ -48,8 +48,8 @@ bool ckpt_nn_convt2d_out_size(ckpt_nn_convt2d_dims *d);
 size_t ckpt_nn_convt2d_ws(const ckpt_nn_convt2d_dims *d);
 /* out (B,OC,OH,OW), in (B,C,H,W), w (C,OC/G,KH,KW), b (OC) or NULL,
  * ws (OC/G*KH*KW, H*W): sgemm w^T @ in, then col2im (scatter-add). */
-void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *w,
-                                      const float *b, float *ws, const ckpt_nn_convt2d_dims *d);
+void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *w, const float *b,
+                                      float *ws, const ckpt_nn_convt2d_dims *d);
 
 /* Per-channel batch statistics: mean (C), biased var (C) of in (B,C,S). */
 void ckpt_nn_batchnorm_stats(float *mean, float *var, const float *in, int64_t b, int64_t c,

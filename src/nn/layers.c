@@ -111,10 +111,10 @@ static ckpt_module *undo(ckpt_module *parent, ckpt_module *m)
     return NULL;
 }
 
-#define SET_INTS(m, name, ...)                                                               \
-    do {                                                                                     \
-        const int64_t v_[] = {__VA_ARGS__};                                                  \
-        ckpt_module_set_attr_ints((m), (name), sizeof(v_) / sizeof(v_[0]), v_, NULL);              \
+#define SET_INTS(m, name, ...)                                                                   \
+    do {                                                                                         \
+        const int64_t v_[] = {__VA_ARGS__};                                                      \
+        ckpt_module_set_attr_ints((m), (name), sizeof(v_) / sizeof(v_[0]), v_, NULL);            \
     } while (0)
 
 /* ------------------------------------------------------------------ Linear */
@@ -183,8 +183,8 @@ static ckpt_module *linear_typed(ckpt_module *parent, const char *name, const ch
 ckpt_module *ckpt_nn_linear(ckpt_module *parent, const char *name, int64_t in_features,
                             int64_t out_features, bool bias, ckpt_rng *rng, ckpt_error *err)
 {
-    return linear_typed(parent, name, "Linear", &linear_ops, in_features, out_features, bias,
-                        rng, err);
+    return linear_typed(parent, name, "Linear", &linear_ops, in_features, out_features, bias, rng,
+                        err);
 }
 
 ckpt_module *ckpt__nn_ndq_linear(ckpt_module *parent, const char *name, int64_t in_f,
@@ -289,8 +289,7 @@ static int convt_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ck
     CKPT_CHECK(d.c == l->in, err, CKPT_E_SHAPE,
                "ConvTranspose2d: input has %lld channels, expected %lld", (long long)d.c,
                (long long)l->in);
-    CKPT_CHECK(ckpt_nn_convt2d_out_size(&d), err, CKPT_E_SHAPE,
-               "ConvTranspose2d: empty output");
+    CKPT_CHECK(ckpt_nn_convt2d_out_size(&d), err, CKPT_E_SHAPE, "ConvTranspose2d: empty output");
     const float *w = ckpt__nn_data(m, "weight");
     CKPT_CHECK(w, err, CKPT_E_ARG, "ConvTranspose2d: weight is missing or not float32");
     int64_t shape[4] = {d.b, d.oc, d.oh, d.ow};
@@ -477,7 +476,8 @@ ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
         if (fill_const(ckpt_module_param(m, "weight", CKPT_F32, 1, &num_features, err), 1.0f) ||
             !ckpt_module_param(m, "bias", CKPT_F32, 1, &num_features, err))
             return undo(parent, m);
-    } else if (ckpt_module_param_none(m, "weight", err) || ckpt_module_param_none(m, "bias", err)) {
+    } else if (ckpt_module_param_none(m, "weight", err) ||
+               ckpt_module_param_none(m, "bias", err)) {
         return undo(parent, m);
     }
     /* track_running_stats=False registers the buffers as None: not saved, not expected */
@@ -551,7 +551,8 @@ ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
                        1.0f) ||
             !ckpt_module_param(m, "bias", CKPT_F32, ndims, normalized_shape, err))
             return undo(parent, m);
-    } else if (ckpt_module_param_none(m, "weight", err) || ckpt_module_param_none(m, "bias", err)) {
+    } else if (ckpt_module_param_none(m, "weight", err) ||
+               ckpt_module_param_none(m, "bias", err)) {
         return undo(parent, m);
     }
     ckpt_module_set_attr_ints(m, "normalized_shape", (size_t)ndims, normalized_shape, NULL);
@@ -599,7 +600,8 @@ ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t nu
         if (fill_const(ckpt_module_param(m, "weight", CKPT_F32, 1, &num_channels, err), 1.0f) ||
             !ckpt_module_param(m, "bias", CKPT_F32, 1, &num_channels, err))
             return undo(parent, m);
-    } else if (ckpt_module_param_none(m, "weight", err) || ckpt_module_param_none(m, "bias", err)) {
+    } else if (ckpt_module_param_none(m, "weight", err) ||
+               ckpt_module_param_none(m, "bias", err)) {
         return undo(parent, m);
     }
     ckpt_module_set_attr_int(m, "num_groups", num_groups, NULL);
@@ -654,8 +656,8 @@ int ckpt_nn_embedding_forward(ckpt_module *m, const int64_t *idx, int idx_ndim,
     CKPT_CHECK(m && m->ops == &embedding_ops && out && (idx || idx_ndim >= 0), err, CKPT_E_ARG,
                "embedding forward: not an Embedding or missing arguments");
     nn_layer *l = ckpt__nn_state(m);
-    CKPT_CHECK(idx_ndim >= 0 && idx_ndim < CKPT_NN_MAX_DIMS && (idx_ndim == 0 || idx_shape),
-               err, CKPT_E_ARG, "embedding forward: bad index shape");
+    CKPT_CHECK(idx_ndim >= 0 && idx_ndim < CKPT_NN_MAX_DIMS && (idx_ndim == 0 || idx_shape), err,
+               CKPT_E_ARG, "embedding forward: bad index shape");
     int64_t shape[CKPT_NN_MAX_DIMS];
     int64_t n = 1;
     for (int i = 0; i < idx_ndim; i++) {
@@ -711,8 +713,8 @@ ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p, ck
 
 /* ------------------------------------------------------------- activations */
 
-void ckpt__nn_act_apply(int kind, float *out, const float *in, size_t n, int64_t outer,
-                        int64_t d, int64_t inner)
+void ckpt__nn_act_apply(int kind, float *out, const float *in, size_t n, int64_t outer, int64_t d,
+                        int64_t inner)
 {
     switch (kind) {
     case CKPT_ACT_RELU: ckpt_nn_relu_forward(out, in, n); break;
@@ -759,8 +761,8 @@ static int activation_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *ou
 }
 
 static const ckpt__layer_ops act_ops[] = {
-    {"ReLU", activation_fwd},    {"GELU", activation_fwd},    {"GELU", activation_fwd},
-    {"SiLU", activation_fwd},    {"Tanh", activation_fwd},    {"Sigmoid", activation_fwd},
+    {"ReLU", activation_fwd},    {"GELU", activation_fwd},       {"GELU", activation_fwd},
+    {"SiLU", activation_fwd},    {"Tanh", activation_fwd},       {"Sigmoid", activation_fwd},
     {"Softmax", activation_fwd}, {"LogSoftmax", activation_fwd}, {"Identity", activation_fwd},
 };
 
@@ -935,8 +937,8 @@ ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_di
 
 /* -------------------------------------------------------------- containers */
 
-static int sequential_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out,
-                          ckpt_rng *rng, ckpt_error *err)
+static int sequential_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckpt_rng *rng,
+                          ckpt_error *err)
 {
     nn_layer *l = ckpt__nn_state(m);
     size_t n = ckpt_module_child_count(m);

@@ -9,10 +9,10 @@
  * layer type uses are meaningful.  Scratch activations grow on first use and
  * are reused by later calls (freed with the module). */
 typedef struct nn_layer {
-    int64_t in, out;          /* features / channels */
+    int64_t in, out; /* features / channels */
     int64_t kh, kw, sh, sw, ph, pw, dh, dw, oph, opw, groups;
-    int64_t extra;            /* BatchNorm dims, LayerNorm D, pool kernel, heads ... */
-    int64_t p2, p3;           /* pool stride/padding, adaptive out size, flatten dims */
+    int64_t extra;  /* BatchNorm dims, LayerNorm D, pool kernel, heads ... */
+    int64_t p2, p3; /* pool stride/padding, adaptive out size, flatten dims */
     double eps, momentum, p;
     int act, dim;
     bool bias, affine, track, batch_first, norm_first;
@@ -31,8 +31,8 @@ void ckpt__nn_uniform(float *p, size_t n, double bound, ckpt_rng *rng);
 float *ckpt__nn_param_uniform(ckpt_module *m, const char *name, int ndim, const int64_t *shape,
                               double bound, ckpt_rng *rng, ckpt_error *err);
 /* Run one activation kind in place over n floats, or over (outer,d,inner) for softmax. */
-void ckpt__nn_act_apply(int kind, float *out, const float *in, size_t n, int64_t outer,
-                        int64_t d, int64_t inner);
+void ckpt__nn_act_apply(int kind, float *out, const float *in, size_t n, int64_t outer, int64_t d,
+                        int64_t inner);
 int ckpt__nn_linear_rows(ckpt_module *lin, const float *in, float *out, int64_t rows,
                          ckpt_error *err);
 /* Linear typed "NonDynamicallyQuantizableLinear" (MultiheadAttention.out_proj). */

@@ -9,23 +9,22 @@
 #include "nn/kernels.h"
 #include "nn/layers.h"
 
-
 static const ckpt__layer_ops mha_ops;
 
 /* ------------------------------------------------------- MultiheadAttention */
 
 /* Geometry of a (query or key/value) sequence tensor. */
 typedef struct seq_geom {
-    int64_t b, t;      /* batch, length */
-    int64_t row_step;  /* rows between consecutive positions of one batch entry */
+    int64_t b, t;       /* batch, length */
+    int64_t row_step;   /* rows between consecutive positions of one batch entry */
     int64_t batch_step; /* rows between consecutive batch entries at one position */
 } seq_geom;
 
 static int seq_shape(const ckpt_nn_act *a, int64_t e, bool batch_first, seq_geom *g,
                      ckpt_error *err)
 {
-    CKPT_CHECK(a && a->data && (a->ndim == 2 || a->ndim == 3) && a->shape[a->ndim - 1] == e,
-               err, CKPT_E_SHAPE,
+    CKPT_CHECK(a && a->data && (a->ndim == 2 || a->ndim == 3) && a->shape[a->ndim - 1] == e, err,
+               CKPT_E_SHAPE,
                "MultiheadAttention: expected (L, %lld) or a 3D input ending in %lld",
                (long long)e, (long long)e);
     if (a->ndim == 2) {
@@ -63,7 +62,8 @@ static int mha_core(ckpt_module *m, const float *q, const seq_geom *gq, const fl
     const float *w = ckpt__nn_data(m, "in_proj_weight");
     const float *bias = ckpt__nn_data(m, "in_proj_bias");
     ckpt_module *op = ckpt_module_find(m, "out_proj");
-    CKPT_CHECK(w && op, err, CKPT_E_ARG, "MultiheadAttention: in_proj_weight or out_proj missing");
+    CKPT_CHECK(w && op, err, CKPT_E_ARG,
+               "MultiheadAttention: in_proj_weight or out_proj missing");
     const int64_t rq = gq->b * gq->t, rk = gk->b * gk->t;
     const bool packed = q == k && k == v && rq == rk;
     CKPT_TRY(grow(&l->ws[0], (size_t)(packed ? rq * 3 * e : (rq + 2 * rk) * e), err));
@@ -90,8 +90,8 @@ static int mha_core(ckpt_module *m, const float *q, const seq_geom *gq, const fl
             ckpt_nn_attention_forward(att + q0 * e + hi * hd, pq + q0 * qs + hi * hd,
                                       pk + k0 * kvs + hi * hd, pv + k0 * kvs + hi * hd,
                                       l->ws[2].data, gq->t, gk->t, hd, gq->row_step * qs,
-                                      gk->row_step * kvs, gk->row_step * kvs,
-                                      gq->row_step * e, p, rng);
+                                      gk->row_step * kvs, gk->row_step * kvs, gq->row_step * e, p,
+                                      rng);
         }
     }
     return ckpt__nn_linear_rows(op, att, out, rq, err);
@@ -129,7 +129,8 @@ static ckpt_module *mha_make(ckpt_module *parent, const char *name, int64_t e, i
                              ckpt_error *err)
 {
     if (e <= 0 || heads <= 0 || e % heads) {
-        CKPT_FAIL(err, CKPT_E_ARG, "MultiheadAttention: embed_dim must be divisible by num_heads");
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "MultiheadAttention: embed_dim must be divisible by num_heads");
         return NULL;
     }
     ckpt_module *m = ckpt__nn_make(parent, name, "MultiheadAttention", &mha_ops, err);
@@ -167,9 +168,9 @@ static ckpt_module *mha_make(ckpt_module *parent, const char *name, int64_t e, i
     return m;
 }
 
-ckpt_module *ckpt_nn_multihead_attention(ckpt_module *parent, const char *name,
-                                         int64_t embed_dim, int64_t num_heads, bool bias,
-                                         bool batch_first, ckpt_rng *rng, ckpt_error *err)
+ckpt_module *ckpt_nn_multihead_attention(ckpt_module *parent, const char *name, int64_t embed_dim,
+                                         int64_t num_heads, bool bias, bool batch_first,
+                                         ckpt_rng *rng, ckpt_error *err)
 {
     return mha_make(parent, name, embed_dim, num_heads, 0.0, bias, batch_first, rng, err);
 }
@@ -288,7 +289,8 @@ ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *
     ckpt_module_set_attr_int(m, "nhead", nhead, NULL);
     ckpt_module_set_attr_int(m, "dim_feedforward", dim_feedforward, NULL);
     ckpt_module_set_attr_float(m, "dropout", dropout, NULL);
-    ckpt_module_set_attr_str(m, "activation", activation == CKPT_ACT_RELU ? "relu" : "gelu", NULL);
+    ckpt_module_set_attr_str(m, "activation", activation == CKPT_ACT_RELU ? "relu" : "gelu",
+                             NULL);
     ckpt_module_set_attr_float(m, "layer_norm_eps", layer_norm_eps, NULL);
     ckpt_module_set_attr_bool(m, "batch_first", batch_first, NULL);
     ckpt_module_set_attr_bool(m, "norm_first", norm_first, NULL);

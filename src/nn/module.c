@@ -326,7 +326,8 @@ int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v, ckpt_e
     return 0;
 }
 
-int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n, const int64_t *v, ckpt_error *err)
+int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n, const int64_t *v,
+                              ckpt_error *err)
 {
     if (!m || !name || !name[0] || (n && !v))
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_ints: no module, name or value");
@@ -788,7 +789,8 @@ static int walk_rec(walk_ctx *w, ckpt_module *m)
     return rc;
 }
 
-int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload, ckpt_error *err)
+int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *payload,
+                     ckpt_error *err)
 {
     if (!m || !fn)
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_walk: no module or callback");

@@ -31,19 +31,19 @@ typedef struct ckpt__attr {
 
 struct ckpt_module {
     char *type;
-    char *name;              /* "" for a root */
+    char *name; /* "" for a root */
     ckpt_module *parent;
     ckpt_module **children;
     size_t nchildren, children_cap;
-    ckpt_slot **slots;       /* parameters and buffers, in registration order; each slot
+    ckpt_slot **slots; /* parameters and buffers, in registration order; each slot
                                 is allocated on its own so returned pointers stay valid */
     size_t nslots, slots_cap;
     ckpt__attr *attrs;
     size_t nattrs, attrs_cap;
-    int version;             /* _metadata version (1, BatchNorm 2) */
+    int version; /* _metadata version (1, BatchNorm 2) */
     bool training;
     const ckpt__layer_ops *ops; /* NULL for plain containers and user modules */
-    void *layer;             /* layer-private state (owned; freed with the module) */
+    void *layer;                /* layer-private state (owned; freed with the module) */
     void (*layer_free)(void *layer);
 };
 

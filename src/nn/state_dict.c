@@ -30,7 +30,7 @@ typedef struct sd_build {
         ckpt_storage *st;
         int dtype;
         uint64_t nbytes;
-    } *sts;
+    } * sts;
     size_t nst, st_cap;
 } sd_build;
 
@@ -279,15 +279,61 @@ static int read_scalar(const unsigned char *p, int dt, scalar *s)
 {
     memset(s, 0, sizeof(*s));
     switch (dt) {
-    case CKPT_BOOL: s->kind = SC_INT; s->i = p[0] != 0; return 0;
-    case CKPT_U8: s->kind = SC_INT; s->i = p[0]; return 0;
-    case CKPT_I8: { int8_t v; memcpy(&v, p, 1); s->kind = SC_INT; s->i = v; return 0; }
-    case CKPT_I16: { int16_t v; memcpy(&v, p, 2); s->kind = SC_INT; s->i = v; return 0; }
-    case CKPT_I32: { int32_t v; memcpy(&v, p, 4); s->kind = SC_INT; s->i = v; return 0; }
-    case CKPT_I64: { int64_t v; memcpy(&v, p, 8); s->kind = SC_INT; s->i = v; return 0; }
-    case CKPT_U16: { uint16_t v; memcpy(&v, p, 2); s->kind = SC_INT; s->i = v; return 0; }
-    case CKPT_U32: { uint32_t v; memcpy(&v, p, 4); s->kind = SC_INT; s->i = v; return 0; }
-    case CKPT_U64: { memcpy(&s->u, p, 8); s->kind = SC_UINT; return 0; }
+    case CKPT_BOOL:
+        s->kind = SC_INT;
+        s->i = p[0] != 0;
+        return 0;
+    case CKPT_U8:
+        s->kind = SC_INT;
+        s->i = p[0];
+        return 0;
+    case CKPT_I8: {
+        int8_t v;
+        memcpy(&v, p, 1);
+        s->kind = SC_INT;
+        s->i = v;
+        return 0;
+    }
+    case CKPT_I16: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        s->kind = SC_INT;
+        s->i = v;
+        return 0;
+    }
+    case CKPT_I32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        s->kind = SC_INT;
+        s->i = v;
+        return 0;
+    }
+    case CKPT_I64: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        s->kind = SC_INT;
+        s->i = v;
+        return 0;
+    }
+    case CKPT_U16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        s->kind = SC_INT;
+        s->i = v;
+        return 0;
+    }
+    case CKPT_U32: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        s->kind = SC_INT;
+        s->i = v;
+        return 0;
+    }
+    case CKPT_U64: {
+        memcpy(&s->u, p, 8);
+        s->kind = SC_UINT;
+        return 0;
+    }
     case CKPT_C32:
         s->kind = SC_COMPLEX;
         if (rd_float(p, CKPT_F16, &s->re) < 0 || rd_float(p + 2, CKPT_F16, &s->im) < 0)
@@ -307,9 +353,7 @@ static int read_scalar(const unsigned char *p, int dt, scalar *s)
         memcpy(&s->re, p, 8);
         memcpy(&s->im, p + 8, 8);
         return 0;
-    default:
-        s->kind = SC_FLOAT;
-        return rd_float(p, dt, &s->re) < 0 ? CKPT_E_UNSUPPORTED : 0;
+    default: s->kind = SC_FLOAT; return rd_float(p, dt, &s->re) < 0 ? CKPT_E_UNSUPPORTED : 0;
     }
 }
 
@@ -336,9 +380,17 @@ static int write_scalar(unsigned char *p, int dt, const scalar *s)
     case CKPT_U8:
     case CKPT_I8: p[0] = (unsigned char)bits; return 0;
     case CKPT_U16:
-    case CKPT_I16: { uint16_t v = (uint16_t)bits; memcpy(p, &v, 2); return 0; }
+    case CKPT_I16: {
+        uint16_t v = (uint16_t)bits;
+        memcpy(p, &v, 2);
+        return 0;
+    }
     case CKPT_U32:
-    case CKPT_I32: { uint32_t v = (uint32_t)bits; memcpy(p, &v, 4); return 0; }
+    case CKPT_I32: {
+        uint32_t v = (uint32_t)bits;
+        memcpy(p, &v, 4);
+        return 0;
+    }
     case CKPT_U64:
     case CKPT_I64: memcpy(p, &bits, 8); return 0;
     default: break;
@@ -443,9 +495,9 @@ static void gather(unsigned char *dst, const unsigned char *src, int ndim, const
 /* ======================================================= load_state_dict */
 
 typedef struct sd_entry {
-    char *key;            /* after rules and prefix */
+    char *key; /* after rules and prefix */
     const ckpt_obj *val;
-    bool matched;         /* consumed by a parameter or buffer */
+    bool matched; /* consumed by a parameter or buffer */
 } sd_entry;
 
 typedef struct unexp_rec {
@@ -456,15 +508,15 @@ typedef struct unexp_rec {
 
 typedef struct ld {
     const ckpt_load_sd_opts *opts;
-    regex_t *re;         /* one per rule (REGEX rules only compiled) */
+    regex_t *re; /* one per rule (REGEX rules only compiled) */
     bool *re_ok;
     ckpt_error *err;
-    int hard;            /* first hard failure (not a torch message) */
-    int worst;           /* status for the torch message: CKPT_E_SHAPE or UNSUPPORTED */
+    int hard;  /* first hard failure (not a torch message) */
+    int worst; /* status for the torch message: CKPT_E_SHAPE or UNSUPPORTED */
     /* checkpoint entries and a string hash over them */
     sd_entry *e;
     size_t ne;
-    size_t *tab;         /* entry index + 1; 0 = empty */
+    size_t *tab; /* entry index + 1; 0 = empty */
     size_t tab_cap;
     const ckpt_obj *meta; /* _metadata or NULL */
     ckpt__ptrset order;   /* module -> pre-order index */
@@ -622,8 +674,8 @@ static int meta_version(ld *L, const char *path, int64_t *version)
             continue;
         if (strcmp(x, path) == 0) {
             const ckpt_obj *d = ckpt_dict_value(L->meta, i);
-            const ckpt_obj *v =
-                ckpt_obj_type(d) == CKPT_T_DICT ? ckpt_dict_get(d, "version") : NULL;
+            const ckpt_obj *v = ckpt_obj_type(d) == CKPT_T_DICT ? ckpt_dict_get(d, "version")
+                                                                : NULL;
             *version = v && ckpt_obj_type(v) == CKPT_T_INT ? ckpt_obj_int(v) : -1;
         }
         free(x);
@@ -968,8 +1020,8 @@ static int check_rules(ld *L, ckpt_error *err)
             if (rc != 0) {
                 char why[128];
                 regerror(rc, &L->re[i], why, sizeof(why));
-                return CKPT_FAIL(err, CKPT_E_ARG, "key rule %zu: bad regex '%s': %s", i,
-                                 r->from, why);
+                return CKPT_FAIL(err, CKPT_E_ARG, "key rule %zu: bad regex '%s': %s", i, r->from,
+                                 why);
             }
             L->re_ok[i] = true;
             break;
@@ -1014,8 +1066,7 @@ static int read_entries(ld *L, const ckpt_obj *sd)
     for (size_t i = 0; i < n; i++) {
         const ckpt_obj *k = ckpt_dict_key(sd, i);
         if (ckpt_obj_type(k) != CKPT_T_STR)
-            return CKPT_FAIL(L->err, CKPT_E_ARG,
-                             "state_dict key %zu is a %s, not a str", i,
+            return CKPT_FAIL(L->err, CKPT_E_ARG, "state_dict key %zu is a %s, not a str", i,
                              ckpt_type_name(ckpt_obj_type(k)));
         char *x = NULL;
         if (xform_key(L, ckpt_obj_str(k, NULL), &x) < 0)

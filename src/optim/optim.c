@@ -11,19 +11,23 @@
 
 /* ------------------------------------------------------------ defaults */
 
-static const char *const k_sgd[] = {"lr", "momentum", "dampening", "weight_decay", "nesterov",
-                                    "maximize", "foreach", "differentiable", NULL};
-static const char *const k_adam[] = {"lr", "betas", "eps", "weight_decay", "amsgrad",
-                                     "maximize", "foreach", "capturable", "differentiable",
-                                     "fused", NULL};
-static const char *const k_adamw[] = {"lr", "betas", "eps", "weight_decay", "amsgrad",
-                                      "foreach", "maximize", "capturable", NULL};
-static const char *const k_rmsprop[] = {"lr", "momentum", "alpha", "eps", "centered",
-                                        "weight_decay", "foreach", "maximize",
-                                        "differentiable", NULL};
-static const char *const k_adagrad[] = {"lr", "lr_decay", "eps", "weight_decay",
-                                        "initial_accumulator_value", "foreach", "maximize",
+static const char *const k_sgd[] = {"lr",           "momentum",       "dampening",
+                                    "weight_decay", "nesterov",       "maximize",
+                                    "foreach",      "differentiable", NULL};
+static const char *const k_adam[] = {"lr",           "betas",      "eps",
+                                     "weight_decay", "amsgrad",    "maximize",
+                                     "foreach",      "capturable", "differentiable",
+                                     "fused",        NULL};
+static const char *const k_adamw[] = {"lr",           "betas",      "eps",
+                                      "weight_decay", "amsgrad",    "foreach",
+                                      "maximize",     "capturable", NULL};
+static const char *const k_rmsprop[] = {"lr",      "momentum", "alpha",
+                                        "eps",     "centered", "weight_decay",
+                                        "foreach", "maximize", "differentiable",
                                         NULL};
+static const char *const k_adagrad[] = {
+    "lr",      "lr_decay", "eps", "weight_decay", "initial_accumulator_value",
+    "foreach", "maximize", NULL};
 
 /* defaults as Python source, in declaration order; SGD's lr has none */
 static const char *default_src(int kind)
@@ -270,8 +274,8 @@ static int validate(const ckpt_optim *o, const ckpt__group *g, ckpt_error *err)
         for (size_t i = 0; i < 2; i++) {
             double b = ckpt_optim__item(g, "betas", i);
             if (!(b >= 0.0 && b < 1.0))
-                return CKPT_FAIL(err, CKPT_E_ARG, "Invalid beta parameter at index %zu: %g",
-                                 i, b);
+                return CKPT_FAIL(err, CKPT_E_ARG, "Invalid beta parameter at index %zu: %g", i,
+                                 b);
         }
         if (ckpt_optim__truthy(g, "fused") || ckpt_optim__truthy(g, "capturable") ||
             ckpt_optim__truthy(g, "differentiable"))
@@ -607,13 +611,15 @@ int ckpt_optim_group_get(const ckpt_optim *o, size_t g, const char *key, double 
 int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v, ckpt_error *err)
 {
     if (!o || !key || g >= o->ngroups)
-        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_optim_group_set: no optimizer or key, or group %zu of %zu",
-                         g, o ? o->ngroups : 0);
+        return CKPT_FAIL(err, CKPT_E_ARG,
+                         "ckpt_optim_group_set: no optimizer or key, or group %zu of %zu", g,
+                         o ? o->ngroups : 0);
     size_t item;
     ckpt__hp *h = lookup(o, g, key, &item);
     if (!h || (h->kind == HP_TUPLE && item == SIZE_MAX))
-        return CKPT_FAIL(err, CKPT_E_NOT_FOUND, "ckpt_optim_group_set: group %zu has no numeric hyperparameter '%s'",
-                         g, key);
+        return CKPT_FAIL(err, CKPT_E_NOT_FOUND,
+                         "ckpt_optim_group_set: group %zu has no numeric hyperparameter '%s'", g,
+                         key);
     if (h->kind == HP_TUPLE) {
         h->tk[item] = HP_FLOAT;
         h->t[item] = v;
@@ -625,12 +631,14 @@ int ckpt_optim_group_set(ckpt_optim *o, size_t g, const char *key, double v, ckp
     return 0;
 }
 
-int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v, ckpt_error *err)
+int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double v,
+                               ckpt_error *err)
 {
     if (!o || !key || g >= o->ngroups || strlen(key) >= OPT_KEY_MAX)
-        return CKPT_FAIL(err, CKPT_E_ARG,
-                         "ckpt_optim_group_set_extra: no optimizer or key, a key of %d+ bytes, or group %zu of %zu",
-                         OPT_KEY_MAX, g, o ? o->ngroups : 0);
+        return CKPT_FAIL(
+            err, CKPT_E_ARG,
+            "ckpt_optim_group_set_extra: no optimizer or key, a key of %d+ bytes, or group %zu of %zu",
+            OPT_KEY_MAX, g, o ? o->ngroups : 0);
     if (ckpt_optim_group_has(o, g, key))
         return ckpt_optim_group_set(o, g, key, v, err);
     ckpt__hp h;
@@ -652,8 +660,8 @@ bool ckpt_optim_group_has(const ckpt_optim *o, size_t g, const char *key)
     return lookup(o, g, key, &item) != NULL;
 }
 
-const void *ckpt_optim_state_data(const ckpt_optim *o, size_t index, const char *key,
-                                  int *dtype, int64_t *numel)
+const void *ckpt_optim_state_data(const ckpt_optim *o, size_t index, const char *key, int *dtype,
+                                  int64_t *numel)
 {
     if (!o || !key || index >= o->nparams)
         return NULL;
@@ -672,18 +680,17 @@ int ckpt_optim__setdefaults(const ckpt_optim *o, ckpt__hp_list *hp)
 {
     static const char *const sd_sgd[] = {"nesterov", "maximize", "foreach", "differentiable",
                                          NULL};
-    static const char *const sd_adam[] = {"amsgrad", "maximize", "foreach", "capturable",
-                                          "differentiable", "fused", NULL};
-    static const char *const sd_adamw[] = {"amsgrad", "maximize", "foreach", "capturable",
-                                           NULL};
-    static const char *const sd_rms[] = {"momentum", "centered", "foreach", "maximize",
-                                         "differentiable", NULL};
+    static const char *const sd_adam[] = {"amsgrad",        "maximize", "foreach", "capturable",
+                                          "differentiable", "fused",    NULL};
+    static const char *const sd_adamw[] = {"amsgrad", "maximize", "foreach", "capturable", NULL};
+    static const char *const sd_rms[] = {"momentum", "centered",       "foreach",
+                                         "maximize", "differentiable", NULL};
     static const char *const sd_ada[] = {"foreach", "maximize", NULL};
-    const char *const *keys = o->kind == CKPT_OPTIM_SGD     ? sd_sgd
-                              : o->kind == CKPT_OPTIM_ADAM  ? sd_adam
-                              : o->kind == CKPT_OPTIM_ADAMW ? sd_adamw
+    const char *const *keys = o->kind == CKPT_OPTIM_SGD       ? sd_sgd
+                              : o->kind == CKPT_OPTIM_ADAM    ? sd_adam
+                              : o->kind == CKPT_OPTIM_ADAMW   ? sd_adamw
                               : o->kind == CKPT_OPTIM_RMSPROP ? sd_rms
-                                                               : sd_ada;
+                                                              : sd_ada;
     ckpt_optim tmp;
     memset(&tmp, 0, sizeof(tmp));
     tmp.kind = o->kind;

@@ -16,14 +16,14 @@ enum { HP_NONE = 0, HP_BOOL, HP_INT, HP_FLOAT, HP_TUPLE, HP_TENSOR };
 
 typedef struct ckpt__hp {
     char key[OPT_KEY_MAX];
-    int kind;          /* HP_NONE .. HP_TUPLE */
+    int kind; /* HP_NONE .. HP_TUPLE */
     bool b;
     int64_t i;
     double f;
-    size_t n;          /* tuple length */
+    size_t n;              /* tuple length */
     int tk[OPT_TUPLE_MAX]; /* tuple items: HP_INT or HP_FLOAT */
     double t[OPT_TUPLE_MAX];
-    uint64_t ident;    /* tuples: identity (equal = same Python object) */
+    uint64_t ident; /* tuples: identity (equal = same Python object) */
 } ckpt__hp;
 
 typedef struct ckpt__hp_list {
@@ -34,28 +34,28 @@ typedef struct ckpt__hp_list {
 /* One per-parameter state entry ("exp_avg" -> tensor, "step" -> int, ...). */
 typedef struct ckpt__st {
     char key[OPT_KEY_MAX];
-    int kind;          /* HP_NONE, HP_BOOL, HP_INT, HP_FLOAT, HP_TENSOR */
+    int kind; /* HP_NONE, HP_BOOL, HP_INT, HP_FLOAT, HP_TENSOR */
     bool b;
     int64_t i;
     double f;
-    int dtype;         /* tensors */
+    int dtype; /* tensors */
     int ndim;
     int64_t shape[8];
     int64_t numel;
-    void *data;        /* malloc'd, numel * dtype size */
+    void *data; /* malloc'd, numel * dtype size */
 } ckpt__st;
 
 typedef struct ckpt__pstate {
     ckpt__st *v;
     size_t n;
-    bool present;      /* has an entry in optimizer.state */
-    uint64_t order;    /* creation order */
+    bool present;   /* has an entry in optimizer.state */
+    uint64_t order; /* creation order */
 } ckpt__pstate;
 
 typedef struct ckpt__group {
     ckpt_slot **params;
     size_t n;
-    size_t first;      /* state-dict index of params[0] */
+    size_t first; /* state-dict index of params[0] */
     ckpt__hp_list hp;
 } ckpt__group;
 

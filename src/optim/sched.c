@@ -200,8 +200,8 @@ static int get_lr(ckpt_sched *s, ckpt_error *err)
             else if (ckpt__py_mod(le - 1 - c->T_max, 2 * c->T_max) == 0)
                 v = lr + (base - em) * (1 - cos(PY_PI / tm)) / 2;
             else
-                v = (1 + cos(PY_PI * (double)le / tm)) / (1 + cos(PY_PI * (double)(le - 1) / tm)) *
-                        (lr - em) +
+                v = (1 + cos(PY_PI * (double)le / tm)) /
+                        (1 + cos(PY_PI * (double)(le - 1) / tm)) * (lr - em) +
                     em;
             break;
         }
@@ -213,7 +213,8 @@ static int get_lr(ckpt_sched *s, ckpt_error *err)
             if (le > s->total_steps)
                 return CKPT_FAIL(err, CKPT_E_ARG,
                                  "Tried to step %lld times. The specified number of total steps "
-                                 "is %lld", (long long)(le + 1), (long long)s->total_steps);
+                                 "is %lld",
+                                 (long long)(le + 1), (long long)s->total_steps);
             ckpt_lr_group *g = &t->groups[i];
             double start_step = 0, mom = 0;
             for (int p = 0; p < s->nphases; p++) {
@@ -233,8 +234,7 @@ static int get_lr(ckpt_sched *s, ckpt_error *err)
                 g->momentum = mom;
             break;
         }
-        default:
-            break;
+        default: break;
         }
         s->values[i] = v;
     }
@@ -255,24 +255,21 @@ static bool closed_form(ckpt_sched *s)
         case CKPT_SCHED_MULTISTEP:
             v = base * pow(c->gamma, (double)counter_bisect_right(s, le));
             break;
-        case CKPT_SCHED_EXPONENTIAL:
-            v = base * pow(c->gamma, (double)le);
-            break;
+        case CKPT_SCHED_EXPONENTIAL: v = base * pow(c->gamma, (double)le); break;
         case CKPT_SCHED_CONSTANT:
             v = base * (c->factor + (le >= c->total_iters ? (1 - c->factor) : 0.0));
             break;
         case CKPT_SCHED_LINEAR: {
             int64_t m = c->total_iters < le ? c->total_iters : le;
-            v = base * (c->start_factor + (c->end_factor - c->start_factor) * (double)m /
-                                              (double)c->total_iters);
+            v = base * (c->start_factor +
+                        (c->end_factor - c->start_factor) * (double)m / (double)c->total_iters);
             break;
         }
         case CKPT_SCHED_COSINE:
-            v = c->eta_min + (base - c->eta_min) *
-                                 (1 + cos(PY_PI * (double)le / (double)c->T_max)) / 2;
+            v = c->eta_min +
+                (base - c->eta_min) * (1 + cos(PY_PI * (double)le / (double)c->T_max)) / 2;
             break;
-        default:
-            return false;
+        default: return false;
         }
         s->values[i] = v;
     }
@@ -466,18 +463,29 @@ static int onecycle_init(ckpt_sched *s, ckpt_error *err)
     double ts = (double)c->total_steps;
     if (c->three_phase) {
         s->nphases = 3;
-        s->phases[0] = (oc_phase){c->pct_start * ts - 1, false, OC_INITIAL_LR, OC_MAX_LR,
-                                  OC_MAX_MOMENTUM, OC_BASE_MOMENTUM};
-        s->phases[1] = (oc_phase){2 * c->pct_start * ts - 2, false, OC_MAX_LR, OC_INITIAL_LR,
-                                  OC_BASE_MOMENTUM, OC_MAX_MOMENTUM};
-        s->phases[2] = (oc_phase){(double)(c->total_steps - 1), true, OC_INITIAL_LR, OC_MIN_LR,
-                                  OC_MAX_MOMENTUM, OC_MAX_MOMENTUM};
+        s->phases[0] = (oc_phase){c->pct_start * ts - 1, false,
+                                  OC_INITIAL_LR,         OC_MAX_LR,
+                                  OC_MAX_MOMENTUM,       OC_BASE_MOMENTUM};
+        s->phases[1] =
+            (oc_phase){2 * c->pct_start * ts - 2, false,          OC_MAX_LR, OC_INITIAL_LR,
+                       OC_BASE_MOMENTUM,          OC_MAX_MOMENTUM};
+        s->phases[2] = (oc_phase){(double)(c->total_steps - 1),
+                                  true,
+                                  OC_INITIAL_LR,
+                                  OC_MIN_LR,
+                                  OC_MAX_MOMENTUM,
+                                  OC_MAX_MOMENTUM};
     } else {
         s->nphases = 2;
-        s->phases[0] = (oc_phase){c->pct_start * ts - 1, false, OC_INITIAL_LR, OC_MAX_LR,
-                                  OC_MAX_MOMENTUM, OC_BASE_MOMENTUM};
-        s->phases[1] = (oc_phase){(double)(c->total_steps - 1), true, OC_MAX_LR, OC_MIN_LR,
-                                  OC_BASE_MOMENTUM, OC_MAX_MOMENTUM};
+        s->phases[0] = (oc_phase){c->pct_start * ts - 1, false,
+                                  OC_INITIAL_LR,         OC_MAX_LR,
+                                  OC_MAX_MOMENTUM,       OC_BASE_MOMENTUM};
+        s->phases[1] = (oc_phase){(double)(c->total_steps - 1),
+                                  true,
+                                  OC_MAX_LR,
+                                  OC_MIN_LR,
+                                  OC_BASE_MOMENTUM,
+                                  OC_MAX_MOMENTUM};
     }
     CKPT_CHECK(c->pct_start >= 0 && c->pct_start <= 1, err, CKPT_E_ARG,
                "Expected float between 0 and 1 pct_start, but got %g", c->pct_start);
@@ -523,7 +531,8 @@ static int base_init(ckpt_sched *s, ckpt_error *err)
         for (size_t i = 0; i < t->ngroups; i++)
             CKPT_CHECK(t->groups[i].has_initial_lr, err, CKPT_E_ARG,
                        "param 'initial_lr' is not specified in param_groups[%zu] when resuming "
-                       "an optimizer", i);
+                       "an optimizer",
+                       i);
     }
     for (size_t i = 0; i < t->ngroups; i++)
         s->base_lrs[i] = t->groups[i].initial_lr;
@@ -568,13 +577,9 @@ static int sched_init(ckpt_sched *s, ckpt_error *err)
         s->T_cur = (double)c->last_epoch;
         s->T_cur_is_int = true;
         break;
-    case CKPT_SCHED_ONE_CYCLE:
-        CKPT_TRY(onecycle_init(s, err));
-        break;
-    case CKPT_SCHED_EXPONENTIAL:
-        break;
-    default:
-        return CKPT_FAIL(err, CKPT_E_ARG, "unknown scheduler kind %d", s->kind);
+    case CKPT_SCHED_ONE_CYCLE: CKPT_TRY(onecycle_init(s, err)); break;
+    case CKPT_SCHED_EXPONENTIAL: break;
+    default: return CKPT_FAIL(err, CKPT_E_ARG, "unknown scheduler kind %d", s->kind);
     }
     return base_init(s, err);
 }
@@ -588,15 +593,18 @@ static int sequential_init(ckpt_sched *s, ckpt_error *err)
         CKPT_CHECK(s->children[i] && s->children[i]->t == s->t, err, CKPT_E_ARG,
                    "Sequential Schedulers expects all schedulers to belong to the same "
                    "optimizer, but got schedulers at index %zu to be different than the "
-                   "optimizer passed in.", i);
+                   "optimizer passed in.",
+                   i);
         CKPT_CHECK(s->children[i]->kind != CKPT_SCHED_PLATEAU &&
-                       s->children[i]->kind != CKPT_SCHED_SEQUENTIAL, err, CKPT_E_UNSUPPORTED,
+                       s->children[i]->kind != CKPT_SCHED_SEQUENTIAL,
+                   err, CKPT_E_UNSUPPORTED,
                    "SequentialLR of ReduceLROnPlateau or SequentialLR is not supported");
     }
     CKPT_CHECK(c->n_milestones == s->nchildren - 1, err, CKPT_E_ARG,
                "Sequential Schedulers expects number of schedulers provided to be one more than "
                "the number of milestone points, but got number of schedulers %zu and the number "
-               "of milestones to be equal to %zu", s->nchildren, c->n_milestones);
+               "of milestones to be equal to %zu",
+               s->nchildren, c->n_milestones);
     s->ms_epoch = calloc(c->n_milestones + 1, sizeof *s->ms_epoch);
     if (!s->ms_epoch)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
@@ -633,8 +641,7 @@ static int plateau_init(ckpt_sched *s, ckpt_error *err)
     return 0;
 }
 
-ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg,
-                           ckpt_error *err)
+ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg, ckpt_error *err)
 {
     size_t nchild = cfg && cfg->kind == CKPT_SCHED_SEQUENTIAL ? cfg->n_children : 0;
     ckpt_sched *s = calloc(1, sizeof *s);

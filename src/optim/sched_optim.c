@@ -54,10 +54,10 @@ int ckpt_lr_target_from_optim(ckpt_lr_target *t, ckpt_lr_group *groups, size_t c
 static int set_changed(ckpt_optim *o, size_t g, const char *key, double v, bool extra)
 {
     double cur;
-    if (ckpt_optim_group_get(o, g, key, &cur) == 0 && cur == v &&
-        memcmp(&cur, &v, sizeof v) == 0)
+    if (ckpt_optim_group_get(o, g, key, &cur) == 0 && cur == v && memcmp(&cur, &v, sizeof v) == 0)
         return 0;
-    return extra ? ckpt_optim_group_set_extra(o, g, key, v, NULL) : ckpt_optim_group_set(o, g, key, v, NULL);
+    return extra ? ckpt_optim_group_set_extra(o, g, key, v, NULL)
+                 : ckpt_optim_group_set(o, g, key, v, NULL);
 }
 
 int ckpt_lr_target_to_optim(const ckpt_lr_target *t, ckpt_optim *o, ckpt_error *err)
@@ -78,7 +78,8 @@ int ckpt_lr_target_to_optim(const ckpt_lr_target *t, ckpt_optim *o, ckpt_error *
                 rc = set_changed(o, g, "min_lr", q->min_lr, true);
         }
         if (rc >= 0 && t->momentum_kind != CKPT_MOMENTUM_NONE)
-            rc = set_changed(o, g, t->momentum_kind == CKPT_MOMENTUM_BETAS ? "betas0" : "momentum",
+            rc = set_changed(o, g,
+                             t->momentum_kind == CKPT_MOMENTUM_BETAS ? "betas0" : "momentum",
                              q->momentum, false);
         if (rc >= 0 && t->onecycle_keys && t->momentum_kind != CKPT_MOMENTUM_NONE) {
             rc = set_changed(o, g, "max_momentum", q->max_momentum, true);

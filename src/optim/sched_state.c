@@ -114,8 +114,7 @@ static void put_tail(sd_builder *b, const ckpt_sched *s)
     put(b, "_last_lr", float_list(b->doc, s->last_lr, n, false));
 }
 
-static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc,
-                            ckpt_error *err);
+static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc, ckpt_error *err);
 
 ckpt_obj *ckpt_sched_state_dict(const ckpt_sched *s, ckpt_doc *doc, ckpt_error *err)
 {
@@ -124,8 +123,7 @@ ckpt_obj *ckpt_sched_state_dict(const ckpt_sched *s, ckpt_doc *doc, ckpt_error *
     return state_dict(s, doc, &kc, err);
 }
 
-static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc,
-                            ckpt_error *err)
+static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc, ckpt_error *err)
 {
     if (!s || !doc) {
         CKPT_FAIL(err, CKPT_E_ARG, "NULL scheduler or document");
@@ -151,9 +149,7 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc,
         put_float(&b, "gamma", c->gamma);
         break;
     }
-    case CKPT_SCHED_EXPONENTIAL:
-        put_float(&b, "gamma", c->gamma);
-        break;
+    case CKPT_SCHED_EXPONENTIAL: put_float(&b, "gamma", c->gamma); break;
     case CKPT_SCHED_COSINE:
         put_int(&b, "T_max", c->T_max);
         put(&b, "eta_min", num(doc, c->eta_min, !c->eta_min_is_float));
@@ -199,7 +195,8 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc,
         ckpt_obj *kids = ckpt_new_list(doc);
         for (size_t i = 0; kids && last && i < s->nchildren; i++) {
             ckpt_obj *k = state_dict(s->children[i], doc, kc, err);
-            if (k && i == active && ckpt_dict_set(doc, k, key_node(&b, "_last_lr"), last, err) < 0)
+            if (k && i == active &&
+                ckpt_dict_set(doc, k, key_node(&b, "_last_lr"), last, err) < 0)
                 k = NULL;
             if (!k || ckpt_list_append(doc, kids, k, err) < 0)
                 kids = NULL;
@@ -225,9 +222,7 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc,
         if (s->has_last_lr)
             put(&b, "_last_lr", float_list(doc, s->last_lr, n, false));
         break;
-    default:
-        b.rc = CKPT_E_ARG;
-        break;
+    default: b.rc = CKPT_E_ARG; break;
     }
     if (s->kind != CKPT_SCHED_SEQUENTIAL && s->kind != CKPT_SCHED_PLATEAU)
         put_tail(&b, s);
@@ -328,11 +323,11 @@ static int load_one(ckpt_sched *s, const char *k, const ckpt_obj *v, ckpt_error 
                 : (f >= -9.2e18 && f <= 9.2e18 && f == f) ? (int64_t)f
                                                           : 0;
 
-#define NUMKEY(name, stmt)                                                                   \
-    if (strcmp(k, name) == 0) {                                                              \
-        CKPT_TRY(want_num(v, k, err));                                                       \
-        stmt;                                                                                \
-        return 0;                                                                            \
+#define NUMKEY(name, stmt)                                                                       \
+    if (strcmp(k, name) == 0) {                                                                  \
+        CKPT_TRY(want_num(v, k, err));                                                           \
+        stmt;                                                                                    \
+        return 0;                                                                                \
     }
     if (strcmp(k, "base_lrs") == 0)
         return load_list(v, k, s->base_lrs, n, NULL, err);

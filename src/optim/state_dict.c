@@ -192,9 +192,18 @@ static int load_hp(ckpt_optim *o, ld_ctx *c, const char *key, const ckpt_obj *v,
     strcpy(h->key, key);
     switch (ckpt_obj_type(v)) {
     case CKPT_T_NONE: h->kind = HP_NONE; return 0;
-    case CKPT_T_BOOL: h->kind = HP_BOOL; h->b = ckpt_obj_bool(v); return 0;
-    case CKPT_T_INT: h->kind = HP_INT; h->i = ckpt_obj_int(v); return 0;
-    case CKPT_T_FLOAT: h->kind = HP_FLOAT; h->f = ckpt_obj_float(v); return 0;
+    case CKPT_T_BOOL:
+        h->kind = HP_BOOL;
+        h->b = ckpt_obj_bool(v);
+        return 0;
+    case CKPT_T_INT:
+        h->kind = HP_INT;
+        h->i = ckpt_obj_int(v);
+        return 0;
+    case CKPT_T_FLOAT:
+        h->kind = HP_FLOAT;
+        h->f = ckpt_obj_float(v);
+        return 0;
     case CKPT_T_TUPLE: {
         h->kind = HP_TUPLE;
         h->n = ckpt_obj_len(v);
@@ -218,8 +227,8 @@ static int load_hp(ckpt_optim *o, ld_ctx *c, const char *key, const ckpt_obj *v,
     }
     default: break;
     }
-    return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "param_groups '%s': unsupported value type %s",
-                     key, ckpt_type_name(ckpt_obj_type(v)));
+    return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "param_groups '%s': unsupported value type %s", key,
+                     ckpt_type_name(ckpt_obj_type(v)));
 }
 
 /* cast(param, value, key): floating tensors to the parameter's dtype (float32)
@@ -233,9 +242,18 @@ static int load_st(const char *key, const ckpt_obj *v, int64_t numel, ckpt__st *
     strcpy(s->key, key);
     switch (ckpt_obj_type(v)) {
     case CKPT_T_NONE: s->kind = HP_NONE; return 0;
-    case CKPT_T_BOOL: s->kind = HP_BOOL; s->b = ckpt_obj_bool(v); return 0;
-    case CKPT_T_INT: s->kind = HP_INT; s->i = ckpt_obj_int(v); return 0;
-    case CKPT_T_FLOAT: s->kind = HP_FLOAT; s->f = ckpt_obj_float(v); return 0;
+    case CKPT_T_BOOL:
+        s->kind = HP_BOOL;
+        s->b = ckpt_obj_bool(v);
+        return 0;
+    case CKPT_T_INT:
+        s->kind = HP_INT;
+        s->i = ckpt_obj_int(v);
+        return 0;
+    case CKPT_T_FLOAT:
+        s->kind = HP_FLOAT;
+        s->f = ckpt_obj_float(v);
+        return 0;
     case CKPT_T_TENSOR: break;
     default:
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state '%s': unsupported value type %s", key,
@@ -293,8 +311,8 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
     if (!o || !sd)
         return CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or state dict");
     const ckpt_obj *state = ckpt_obj_type(sd) == CKPT_T_DICT ? ckpt_dict_get(sd, "state") : NULL;
-    const ckpt_obj *groups =
-        ckpt_obj_type(sd) == CKPT_T_DICT ? ckpt_dict_get(sd, "param_groups") : NULL;
+    const ckpt_obj *groups = ckpt_obj_type(sd) == CKPT_T_DICT ? ckpt_dict_get(sd, "param_groups")
+                                                              : NULL;
     if (!state || ckpt_obj_type(state) != CKPT_T_DICT || !groups ||
         (ckpt_obj_type(groups) != CKPT_T_LIST && ckpt_obj_type(groups) != CKPT_T_TUPLE))
         return CKPT_FAIL(err, CKPT_E_FORMAT,
@@ -305,7 +323,7 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
     for (size_t g = 0; g < o->ngroups; g++) {
         const ckpt_obj *sg = ckpt_obj_item(groups, g);
         const ckpt_obj *pl = ckpt_obj_type(sg) == CKPT_T_DICT ? ckpt_dict_get(sg, "params")
-                                                               : NULL;
+                                                              : NULL;
         if (!pl || ckpt_obj_type(pl) != CKPT_T_LIST)
             return CKPT_FAIL(err, CKPT_E_FORMAT, "param_groups[%zu] has no 'params' list", g);
         if (ckpt_obj_len(pl) != o->groups[g].n)
@@ -389,8 +407,8 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
                                (long long)id);
                 break;
             }
-            rc = load_st(ckpt_obj_str(sk, NULL), ckpt_dict_value(v, e),
-                         ckpt_optim__numel(slot), &p->v[p->n], err);
+            rc = load_st(ckpt_obj_str(sk, NULL), ckpt_dict_value(v, e), ckpt_optim__numel(slot),
+                         &p->v[p->n], err);
             if (rc == 0)
                 p->n++;
             else

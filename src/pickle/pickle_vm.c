@@ -34,11 +34,11 @@ typedef struct vm {
     size_t sp, cap;
     size_t *marks;
     size_t nmarks, mcap;
-    memo_slot *memo;  /* sparse or far-off keys */
+    memo_slot *memo; /* sparse or far-off keys */
     size_t memo_n, memo_cap;
     ckpt_obj **dense; /* keys 0..dense_cap-1, as CPython numbers them */
     size_t dense_cap;
-    size_t puts;      /* distinct keys stored (MEMOIZE's next index) */
+    size_t puts; /* distinct keys stored (MEMOIZE's next index) */
     int op;
     uint64_t op_off;
 } vm;
@@ -125,7 +125,8 @@ const char *ckpt_pickle_op_name(int op)
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int vfail(vm *v, int code, const char *fmt, ...)
+static int
+vfail(vm *v, int code, const char *fmt, ...)
 {
     if (!v->err || v->err->code != 0)
         return code;
@@ -726,8 +727,7 @@ static int step(vm *v, bool *stop)
     case CKPT_OP_PROTO:
         CKPT_TRY(need(v, 1));
         if (v->buf[v->pos] > 5)
-            return vfail(v, CKPT_E_UNSUPPORTED, "unsupported pickle protocol %d",
-                         v->buf[v->pos]);
+            return vfail(v, CKPT_E_UNSUPPORTED, "unsupported pickle protocol %d", v->buf[v->pos]);
         v->pos++;
         return 0;
     case CKPT_OP_FRAME:
@@ -763,9 +763,7 @@ static int step(vm *v, bool *stop)
             v->pos += 4;
             return push_int(v, s32);
         }
-    case CKPT_OP_BININT1:
-        CKPT_TRY(need(v, 1));
-        return push_int(v, v->buf[v->pos++]);
+    case CKPT_OP_BININT1: CKPT_TRY(need(v, 1)); return push_int(v, v->buf[v->pos++]);
     case CKPT_OP_BININT2:
         CKPT_TRY(need(v, 2));
         v->pos += 2;
@@ -833,7 +831,10 @@ static int step(vm *v, bool *stop)
     case CKPT_OP_BINUNICODE:
     case CKPT_OP_SHORT_BINUNICODE:
     case CKPT_OP_BINUNICODE8:
-        CKPT_TRY(read_len(v, op == CKPT_OP_SHORT_BINUNICODE ? 1 : op == CKPT_OP_BINUNICODE ? 4 : 8,
+        CKPT_TRY(read_len(v,
+                          op == CKPT_OP_SHORT_BINUNICODE ? 1
+                          : op == CKPT_OP_BINUNICODE     ? 4
+                                                         : 8,
                           &len));
         p = v->buf + v->pos;
         v->pos += len;
@@ -841,7 +842,10 @@ static int step(vm *v, bool *stop)
     case CKPT_OP_BINBYTES:
     case CKPT_OP_SHORT_BINBYTES:
     case CKPT_OP_BINBYTES8:
-        CKPT_TRY(read_len(v, op == CKPT_OP_SHORT_BINBYTES ? 1 : op == CKPT_OP_BINBYTES ? 4 : 8,
+        CKPT_TRY(read_len(v,
+                          op == CKPT_OP_SHORT_BINBYTES ? 1
+                          : op == CKPT_OP_BINBYTES     ? 4
+                                                       : 8,
                           &len));
         p = v->buf + v->pos;
         v->pos += len;
@@ -934,9 +938,7 @@ static int step(vm *v, bool *stop)
         return set_items(v, v->stack[start - 1], start);
 
     /* memo */
-    case CKPT_OP_BINPUT:
-        CKPT_TRY(need(v, 1));
-        return memo_put(v, v->buf[v->pos++]);
+    case CKPT_OP_BINPUT: CKPT_TRY(need(v, 1)); return memo_put(v, v->buf[v->pos++]);
     case CKPT_OP_LONG_BINPUT:
         CKPT_TRY(need(v, 4));
         v->pos += 4;
@@ -948,9 +950,7 @@ static int step(vm *v, bool *stop)
             return vfail(v, CKPT_E_FORMAT, "negative memo index");
         return memo_put(v, (uint64_t)i64);
     case CKPT_OP_MEMOIZE: return memo_put(v, v->puts);
-    case CKPT_OP_BINGET:
-        CKPT_TRY(need(v, 1));
-        return memo_get(v, v->buf[v->pos++]);
+    case CKPT_OP_BINGET: CKPT_TRY(need(v, 1)); return memo_get(v, v->buf[v->pos++]);
     case CKPT_OP_LONG_BINGET:
         CKPT_TRY(need(v, 4));
         v->pos += 4;
@@ -1049,15 +1049,13 @@ static int step(vm *v, bool *stop)
         v->pos += w;
         int64_t code = w == 1 ? p[0] : w == 2 ? ckpt_rd_u16le(p) : (int64_t)ckpt_rd_u32le(p);
         if (!v->h || !v->h->ext)
-            return vfail(v, CKPT_E_UNSAFE, "extension code %lld is not allowed",
-                         (long long)code);
+            return vfail(v, CKPT_E_UNSAFE, "extension code %lld is not allowed", (long long)code);
         c = v->h->ext(v->h->ctx, v->doc, code, op, v->op_off, v->err);
         if (!c)
             return ckpt__error_is_set(v->err) ? ecode(v, CKPT_E_FORMAT) : nomem(v);
         return push(v, c);
     }
-    default:
-        return vfail(v, CKPT_E_FORMAT, "unknown opcode 0x%02x", op);
+    default: return vfail(v, CKPT_E_FORMAT, "unknown opcode 0x%02x", op);
     }
 }
 

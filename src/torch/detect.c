@@ -273,8 +273,9 @@ static const char *zip_kind(const ckpt_source *src, char *why, size_t n, uint64_
         ver = ckpt_zip_find(z, "version");
     if (script && ckpt_zip_find(z, "bytecode.pkl")) {
         kind = "torchscript-lite";
-        snprintf(why, n, "a TorchScript lite-interpreter archive (bytecode.pkl; "
-                         "_save_for_lite_interpreter), not a torch.save file");
+        snprintf(why, n,
+                 "a TorchScript lite-interpreter archive (bytecode.pkl; "
+                 "_save_for_lite_interpreter), not a torch.save file");
     } else if (script) {
         kind = "torchscript";
         snprintf(why, n, "a TorchScript archive (torch.jit.save), not a torch.save file");
@@ -320,10 +321,10 @@ static const char *zip_kind(const ckpt_source *src, char *why, size_t n, uint64_
 #define PB_MAX_FIELD 32
 
 typedef struct pb_walk {
-    uint64_t fields;                 /* top-level fields read */
-    uint32_t seen;                   /* bit f: field f present */
+    uint64_t fields; /* top-level fields read */
+    uint32_t seen;   /* bit f: field f present */
     uint64_t first_varint[PB_MAX_FIELD];
-    uint64_t str_at[PB_MAX_FIELD];   /* offset and length of the first LEN field f */
+    uint64_t str_at[PB_MAX_FIELD]; /* offset and length of the first LEN field f */
     uint64_t str_len[PB_MAX_FIELD];
 } pb_walk;
 
@@ -384,8 +385,7 @@ static bool pb_walk_all(const ckpt_source *src, const uint8_t *wire, pb_walk *w)
             }
             pos += v;
             break;
-        default:
-            return false;
+        default: return false;
         }
         w->seen |= 1u << f;
         w->fields++;
@@ -407,26 +407,26 @@ static const char *onnx_kind(const ckpt_source *src, const uint8_t *h, size_t le
      * 4 domain, 5 model_version, 6 doc_string, 7 graph, 8 opset_import,
      * 14 metadata_props, 20 training_info, 25 functions, 26 configuration */
     static const uint8_t model[PB_MAX_FIELD] = {
-        [1] = PB_V,    [2] = PB_LEN,  [3] = PB_LEN,  [4] = PB_LEN,  [5] = PB_V,
-        [6] = PB_LEN,  [7] = PB_LEN,  [8] = PB_LEN,  [14] = PB_LEN, [20] = PB_LEN,
-        [25] = PB_LEN, [26] = PB_LEN};
+        [1] = PB_V,   [2] = PB_LEN, [3] = PB_LEN,  [4] = PB_LEN,  [5] = PB_V,    [6] = PB_LEN,
+        [7] = PB_LEN, [8] = PB_LEN, [14] = PB_LEN, [20] = PB_LEN, [25] = PB_LEN, [26] = PB_LEN};
     /* TensorProto: 1 dims, 2 data_type, 3 segment, 4 float_data, 5 int32_data,
      * 6 string_data, 7 int64_data, 8 name, 9 raw_data, 10 double_data,
      * 11 uint64_data, 12 doc_string, 13 external_data, 14 data_location,
      * 16 metadata_props (repeated numbers packed or not) */
     static const uint8_t tensor[PB_MAX_FIELD] = {
-        [1] = PB_V | PB_LEN,  [2] = PB_V,          [3] = PB_LEN,         [4] = PB_32 | PB_LEN,
-        [5] = PB_V | PB_LEN,  [6] = PB_LEN,        [7] = PB_V | PB_LEN,  [8] = PB_LEN,
-        [9] = PB_LEN,         [10] = PB_64 | PB_LEN, [11] = PB_V | PB_LEN, [12] = PB_LEN,
-        [13] = PB_LEN,        [14] = PB_V,         [16] = PB_LEN};
+        [1] = PB_V | PB_LEN,   [2] = PB_V,           [3] = PB_LEN,
+        [4] = PB_32 | PB_LEN,  [5] = PB_V | PB_LEN,  [6] = PB_LEN,
+        [7] = PB_V | PB_LEN,   [8] = PB_LEN,         [9] = PB_LEN,
+        [10] = PB_64 | PB_LEN, [11] = PB_V | PB_LEN, [12] = PB_LEN,
+        [13] = PB_LEN,         [14] = PB_V,          [16] = PB_LEN};
     /* SequenceProto and OptionalProto (ONNX test data): 1 name, 2 elem_type,
      * 3..7 values */
-    static const uint8_t value[PB_MAX_FIELD] = {[1] = PB_LEN, [2] = PB_V, [3] = PB_LEN,
-                                                [4] = PB_LEN, [5] = PB_LEN, [6] = PB_LEN,
-                                                [7] = PB_LEN};
+    static const uint8_t value[PB_MAX_FIELD] = {
+        [1] = PB_LEN, [2] = PB_V,   [3] = PB_LEN, [4] = PB_LEN,
+        [5] = PB_LEN, [6] = PB_LEN, [7] = PB_LEN};
     pb_walk w;
-    if (h[0] == 0x08 && pb_walk_all(src, model, &w) && (w.seen & (1u << 7)) && w.first_varint[1] >= 1 &&
-        w.first_varint[1] <= 64) {
+    if (h[0] == 0x08 && pb_walk_all(src, model, &w) && (w.seen & (1u << 7)) &&
+        w.first_varint[1] >= 1 && w.first_varint[1] <= 64) {
         char prod[64] = "";
         uint64_t pl = w.str_len[2] < sizeof(prod) - 1 ? w.str_len[2] : sizeof(prod) - 1;
         ckpt_error e;
@@ -561,7 +561,8 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
      * Python's tarfile opens is a tar whatever its first pickle says */
     int tar = ckpt__tar_probe(src);
     if (tar == CKPT__TAR_EMPTY) {
-        snprintf(why, n, "512 zero bytes: Python's tarfile (which torch.load tries first) "
+        snprintf(why, n,
+                 "512 zero bytes: Python's tarfile (which torch.load tries first) "
                  "reads it as an empty tar archive");
         return "tar";
     }
@@ -570,8 +571,8 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         memcpy(name, h, 100);
         name[100] = '\0';
         if (strcmp(name, "storages") == 0 || strcmp(name, "tensors") == 0 ||
-            strcmp(name, "pickle") == 0 || strcmp(name, "sys_info") == 0 ||
-            h[156] == 'x' || h[156] == 'g') {
+            strcmp(name, "pickle") == 0 || strcmp(name, "sys_info") == 0 || h[156] == 'x' ||
+            h[156] == 'g') {
             snprintf(why, n, "a torch.save tar archive (torch <= 0.1)");
             return "torch-tar";
         }
@@ -586,8 +587,10 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         uint32_t v = ckpt_rd_u32le(h + 4);
         if (v > MAX_GGUF_VERSION) {
             *off = 4;
-            snprintf(why, n, "a GGUF file (llama.cpp) of version %u, newer than ckpt knows "
-                     "(1..%d), and not a torch file", v, MAX_GGUF_VERSION);
+            snprintf(why, n,
+                     "a GGUF file (llama.cpp) of version %u, newer than ckpt knows "
+                     "(1..%d), and not a torch file",
+                     v, MAX_GGUF_VERSION);
             return "newer-version";
         }
         snprintf(why, n, "a GGUF file (llama.cpp, version %u), not a torch file", v);
@@ -608,7 +611,8 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         return "git-lfs-pointer";
     }
     if (html_page(h, len)) {
-        snprintf(why, n, "an HTML page (%llu bytes), not a model: the download saved a web page "
+        snprintf(why, n,
+                 "an HTML page (%llu bytes), not a model: the download saved a web page "
                  "(an error or login page?) instead of the file",
                  (unsigned long long)src->size);
         return "html";
@@ -622,8 +626,10 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         }
         if (hl > src->size - 8 && hl < ((uint64_t)1 << 32)) {
             *off = src->size;
-            snprintf(why, n, "a safetensors file truncated at byte %llu: its header alone is "
-                     "%llu bytes", (unsigned long long)src->size, (unsigned long long)hl + 8);
+            snprintf(why, n,
+                     "a safetensors file truncated at byte %llu: its header alone is "
+                     "%llu bytes",
+                     (unsigned long long)src->size, (unsigned long long)hl + 8);
             return "truncated-safetensors";
         }
     }
@@ -660,8 +666,8 @@ const char *ckpt__detect(const ckpt_source *src, char *why, size_t n, uint64_t *
         return "onnx-external-data";
     snprintf(why, n,
              "not a format ckpt knows (first bytes %02x %02x %02x %02x %02x %02x %02x %02x)",
-             h[0], len > 1 ? h[1] : 0, len > 2 ? h[2] : 0, len > 3 ? h[3] : 0,
-             len > 4 ? h[4] : 0, len > 5 ? h[5] : 0, len > 6 ? h[6] : 0, len > 7 ? h[7] : 0);
+             h[0], len > 1 ? h[1] : 0, len > 2 ? h[2] : 0, len > 3 ? h[3] : 0, len > 4 ? h[4] : 0,
+             len > 5 ? h[5] : 0, len > 6 ? h[6] : 0, len > 7 ? h[7] : 0);
     return "unknown";
 }
 

@@ -116,7 +116,8 @@ int ckpt__torch_global_id(const char *module, const char *name, bool *allowed, b
         for (size_t i = 0; i < sizeof(tensor_class_prefixes) / sizeof(tensor_class_prefixes[0]);
              i++) {
             size_t pl = strlen(tensor_class_prefixes[i]);
-            if (strncmp(name, tensor_class_prefixes[i], pl) == 0 && strcmp(name + pl, "Tensor") == 0) {
+            if (strncmp(name, tensor_class_prefixes[i], pl) == 0 &&
+                strcmp(name + pl, "Tensor") == 0) {
                 *allowed = true;
                 return TG_TENSOR_CLASS;
             }

@@ -24,7 +24,7 @@
 static const uint8_t legacy_magic[MAGIC_LEN] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9,
                                                 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
-#define FAILF(err, code, off, ...)                                                           \
+#define FAILF(err, code, off, ...)                                                               \
     CKPT_FAIL_AT((err), (code), CKPT_WHERE_FILE, NULL, (off), __VA_ARGS__)
 
 /* ------------------------------------------------- pickle extent (no base) */
@@ -111,22 +111,40 @@ static int pickle_extent(const ckpt_source *src, uint64_t start, uint64_t limit,
             *stop = s->pos;
             free(s);
             return 0;
-        case CKPT_OP_PROTO: case CKPT_OP_BININT1: case CKPT_OP_BINGET: case CKPT_OP_BINPUT:
+        case CKPT_OP_PROTO:
+        case CKPT_OP_BININT1:
+        case CKPT_OP_BINGET:
+        case CKPT_OP_BINPUT:
         case CKPT_OP_EXT1: fixed = 1; break;
-        case CKPT_OP_BININT2: case CKPT_OP_EXT2: fixed = 2; break;
-        case CKPT_OP_BININT: case CKPT_OP_LONG_BINGET: case CKPT_OP_LONG_BINPUT:
+        case CKPT_OP_BININT2:
+        case CKPT_OP_EXT2: fixed = 2; break;
+        case CKPT_OP_BININT:
+        case CKPT_OP_LONG_BINGET:
+        case CKPT_OP_LONG_BINPUT:
         case CKPT_OP_EXT4: fixed = 4; break;
-        case CKPT_OP_BINFLOAT: case CKPT_OP_FRAME: fixed = 8; break;
-        case CKPT_OP_LONG1: case CKPT_OP_SHORT_BINSTRING: case CKPT_OP_SHORT_BINUNICODE:
+        case CKPT_OP_BINFLOAT:
+        case CKPT_OP_FRAME: fixed = 8; break;
+        case CKPT_OP_LONG1:
+        case CKPT_OP_SHORT_BINSTRING:
+        case CKPT_OP_SHORT_BINUNICODE:
         case CKPT_OP_SHORT_BINBYTES: lenw = 1; break;
-        case CKPT_OP_LONG4: case CKPT_OP_BINSTRING: case CKPT_OP_BINUNICODE:
+        case CKPT_OP_LONG4:
+        case CKPT_OP_BINSTRING:
+        case CKPT_OP_BINUNICODE:
         case CKPT_OP_BINBYTES: lenw = 4; break;
-        case CKPT_OP_BINUNICODE8: case CKPT_OP_BINBYTES8: case CKPT_OP_BYTEARRAY8: lenw = 8; break;
-        case CKPT_OP_INT: case CKPT_OP_LONG: case CKPT_OP_FLOAT: case CKPT_OP_STRING:
-        case CKPT_OP_UNICODE: case CKPT_OP_GET: case CKPT_OP_PUT: case CKPT_OP_PERSID:
-            lines = 1;
-            break;
-        case CKPT_OP_GLOBAL: case CKPT_OP_INST: lines = 2; break;
+        case CKPT_OP_BINUNICODE8:
+        case CKPT_OP_BINBYTES8:
+        case CKPT_OP_BYTEARRAY8: lenw = 8; break;
+        case CKPT_OP_INT:
+        case CKPT_OP_LONG:
+        case CKPT_OP_FLOAT:
+        case CKPT_OP_STRING:
+        case CKPT_OP_UNICODE:
+        case CKPT_OP_GET:
+        case CKPT_OP_PUT:
+        case CKPT_OP_PERSID: lines = 1; break;
+        case CKPT_OP_GLOBAL:
+        case CKPT_OP_INST: lines = 2; break;
         default:
             if (!ckpt_pickle_op_name(op)) {
                 uint64_t at = s->pos - 1;
@@ -236,15 +254,15 @@ static int read_raw_count(tload *L, uint64_t pos, uint64_t limit, int64_t *count
     uint8_t b[8];
     if (pos > limit || limit - pos < 8)
         return FAILF(err, CKPT_E_FORMAT, pos,
-                       "truncated: storage '%.60s' needs an 8-byte element count at offset %llu "
-                       "but the data ends at offset %llu",
-                       key, (unsigned long long)pos, (unsigned long long)limit);
+                     "truncated: storage '%.60s' needs an 8-byte element count at offset %llu "
+                     "but the data ends at offset %llu",
+                     key, (unsigned long long)pos, (unsigned long long)limit);
     CKPT_TRY(ckpt_source_read(L->src, pos, b, 8, err));
     uint64_t u = ckpt_rd_u64le(b);
     if (u > (uint64_t)INT64_MAX)
         return FAILF(err, CKPT_E_FORMAT, pos,
-                       "storage '%.60s' has a negative element count at offset %llu", key,
-                       (unsigned long long)pos);
+                     "storage '%.60s' has a negative element count at offset %llu", key,
+                     (unsigned long long)pos);
     *count = (int64_t)u;
     return 0;
 }
@@ -254,10 +272,10 @@ static int fill_raw(tload *L, ckpt_storage *s, uint64_t pos, uint64_t limit, ckp
 {
     if (pos > limit || s->nbytes > limit - pos)
         return FAILF(err, CKPT_E_FORMAT, pos,
-                       "truncated: storage '%.60s' needs %llu bytes from offset %llu but the "
-                       "data ends before",
-                       s->key ? s->key : "?", (unsigned long long)s->nbytes,
-                       (unsigned long long)pos);
+                     "truncated: storage '%.60s' needs %llu bytes from offset %llu but the "
+                     "data ends before",
+                     s->key ? s->key : "?", (unsigned long long)s->nbytes,
+                     (unsigned long long)pos);
     CKPT_TRY(ckpt__storage_alloc_data(L->doc, s, false, err));
     if (s->nbytes)
         CKPT_TRY(ckpt_source_read(L->src, pos, s->data, (size_t)s->nbytes, err));
@@ -271,13 +289,13 @@ static int check_sys_info(const ckpt_obj *si, uint64_t off, ckpt_error *err)
 {
     if (si->type != CKPT_T_DICT)
         return FAILF(err, CKPT_E_FORMAT, off,
-                       "legacy sys_info pickle at offset %llu is a %s, expected a dict",
-                       (unsigned long long)off, ckpt_type_name(si->type));
+                     "legacy sys_info pickle at offset %llu is a %s, expected a dict",
+                     (unsigned long long)off, ckpt_type_name(si->type));
     const ckpt_obj *le = ckpt_dict_get(si, "little_endian");
     if (le && le->type != CKPT_T_BOOL && le->type != CKPT_T_INT)
         return FAILF(err, CKPT_E_FORMAT, off,
-                       "legacy sys_info at offset %llu: little_endian is not a bool",
-                           (unsigned long long)off);
+                     "legacy sys_info at offset %llu: little_endian is not a bool",
+                     (unsigned long long)off);
     /* A big-endian writer still wrote little-endian data (the C++ writer
      * converts), and torch.load never looks at this flag: nothing to swap. */
     return 0;
@@ -302,7 +320,8 @@ static int load_stream(tload *L, ckpt_error *err)
                             why, value_kind(magic));
     }
     pos = next;
-    ckpt_obj *proto = run_pickle(L, &hooks, pos, size, "protocol version pickle", true, &next, err);
+    ckpt_obj *proto = run_pickle(L, &hooks, pos, size, "protocol version pickle", true, &next,
+                                 err);
     if (!proto)
         return err ? err->code : CKPT_E_FORMAT;
     if (proto->type != CKPT_T_INT || proto->u.i != 1001)
@@ -323,7 +342,8 @@ static int load_stream(tload *L, ckpt_error *err)
     if (!root)
         return err ? err->code : CKPT_E_FORMAT;
     pos = next;
-    ckpt_obj *keys = run_pickle(L, &hooks, pos, size, "storage key list pickle", false, &next, err);
+    ckpt_obj *keys = run_pickle(L, &hooks, pos, size, "storage key list pickle", false, &next,
+                                err);
     if (!keys)
         return err ? err->code : CKPT_E_FORMAT;
     if (keys->type != CKPT_T_LIST)
@@ -343,8 +363,8 @@ static int load_stream(tload *L, ckpt_error *err)
             return CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, klist,
                                 "legacy storage key list names '%.60s', which the object pickle "
                                 "%s",
-                                k->u.s.p, s ? "uses as a view, not a root storage"
-                                            : "never references");
+                                k->u.s.p,
+                                s ? "uses as a view, not a root storage" : "never references");
         if (s->data)
             return CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, klist,
                                 "legacy storage key list names '%.60s' twice", k->u.s.p);
@@ -357,8 +377,8 @@ static int load_stream(tload *L, ckpt_error *err)
                                   "storage '%.60s' has wrong byte size at offset %llu: the "
                                   "pickle declares %llu bytes, the data header says %lld "
                                   "elements of %zu bytes",
-                                  s->key, (unsigned long long)pos,
-                                  (unsigned long long)s->nbytes, (long long)count, isz);
+                                  s->key, (unsigned long long)pos, (unsigned long long)s->nbytes,
+                                  (long long)count, isz);
             if (err && !err->key[0])
                 snprintf(err->key, sizeof(err->key), "storage %.200s", s->key);
             return rc;
@@ -517,8 +537,8 @@ static bool parse_i64(const char *s, int64_t *out)
 
 /* tar persistent ids: a decimal key of a storage or tensor, or a 3-tuple
  * (container class, source_file, source). */
-static ckpt_obj *tw_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op,
-                                    uint64_t off, ckpt_error *err)
+static ckpt_obj *tw_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op, uint64_t off,
+                                    ckpt_error *err)
 {
     tar_ctx *t = ctx;
     (void)doc;
@@ -585,9 +605,9 @@ static int tar_members(tload *L, tar_member *m, ckpt_error *err)
     for (int k = 0; k < 3; k++)
         if (!m[k].found)
             return FAILF(err, CKPT_E_FORMAT, L->src->size,
-                           "tar file has no '%s' member (torch <= 0.1 files have storages, "
-                           "tensors and pickle)",
-                           names[k]);
+                         "tar file has no '%s' member (torch <= 0.1 files have storages, "
+                         "tensors and pickle)",
+                         names[k]);
     return 0;
 }
 
@@ -595,9 +615,10 @@ static int want_int(const ckpt_obj *o, uint64_t off, const char *what, int64_t *
                     ckpt_error *err)
 {
     if (!o || o->type != CKPT_T_INT || o->u.i < 0)
-        return FAILF(err, CKPT_E_FORMAT, off, "tar: %s at offset %llu is not a non-negative "
-                       "int",
-                       what, (unsigned long long)off);
+        return FAILF(err, CKPT_E_FORMAT, off,
+                     "tar: %s at offset %llu is not a non-negative "
+                     "int",
+                     what, (unsigned long long)off);
     *v = o->u.i;
     return 0;
 }
@@ -629,9 +650,9 @@ static int tar_storages(tar_ctx *t, const ckpt_pickle_hooks *hk, const tar_membe
             (loc->type != CKPT_T_STR && loc->type != CKPT_T_BYTES) ||
             (cid != TG_STORAGE_CLASS && cid != TG_UNTYPED_STORAGE))
             return FAILF(err, CKPT_E_FORMAT, pos,
-                           "tar: storage header at offset %llu must be (key, location, "
-                           "storage class)",
-                           (unsigned long long)pos);
+                         "tar: storage header at offset %llu must be (key, location, "
+                         "storage class)",
+                         (unsigned long long)pos);
         bool untyped = cid == TG_UNTYPED_STORAGE;
         int dtype = untyped ? CKPT_U8 : ckpt__dtype_from_storage_name(cls->u.g.name);
         size_t isz = untyped ? 1 : ckpt_dtype_size(dtype);
@@ -643,9 +664,9 @@ static int tar_storages(tar_ctx *t, const ckpt_pickle_hooks *hk, const tar_membe
         uint64_t nbytes;
         if (isz == 0 || ckpt_mul_u64((uint64_t)cnt, isz, &nbytes) || nbytes > end - pos - 8)
             return FAILF(err, CKPT_E_FORMAT, pos,
-                           "truncated: tar storage %s at offset %llu declares %llu elements "
-                           "past the end of member 'storages'",
-                           kbuf, (unsigned long long)pos, (unsigned long long)cnt);
+                         "truncated: tar storage %s at offset %llu declares %llu elements "
+                         "past the end of member 'storages'",
+                         kbuf, (unsigned long long)pos, (unsigned long long)cnt);
         char where[128];
         if (L->opts->keep_locations)
             snprintf(where, sizeof(where), "%s", loc->u.s.p);
@@ -665,39 +686,41 @@ static int tar_storages(tar_ctx *t, const ckpt_pickle_hooks *hk, const tar_membe
     if (!views)
         return err ? err->code : CKPT_E_FORMAT;
     if (views->type != CKPT_T_LIST && views->type != CKPT_T_TUPLE)
-        return FAILF(err, CKPT_E_FORMAT, pos, "tar: storage views at offset %llu are not a "
-                       "list",
-                           (unsigned long long)pos);
+        return FAILF(err, CKPT_E_FORMAT, pos,
+                     "tar: storage views at offset %llu are not a "
+                     "list",
+                     (unsigned long long)pos);
     for (size_t i = 0; i < views->u.seq.n; i++) {
         const ckpt_obj *v = views->u.seq.items[i];
         int64_t f[4];
         if ((v->type != CKPT_T_TUPLE && v->type != CKPT_T_LIST) || v->u.seq.n != 4)
-            return FAILF(err, CKPT_E_FORMAT, pos, "tar: storage view at offset %llu is not "
-                           "(target, root, offset, numel)",
-                           (unsigned long long)pos);
+            return FAILF(err, CKPT_E_FORMAT, pos,
+                         "tar: storage view at offset %llu is not "
+                         "(target, root, offset, numel)",
+                         (unsigned long long)pos);
         for (int k = 0; k < 4; k++) {
-            if (v->u.seq.items[k]->type != CKPT_T_INT ||
-                (k >= 2 && v->u.seq.items[k]->u.i < 0))
-                return FAILF(err, CKPT_E_FORMAT, pos, "tar: storage view at offset %llu "
-                               "has a bad field",
-                           (unsigned long long)pos);
+            if (v->u.seq.items[k]->type != CKPT_T_INT || (k >= 2 && v->u.seq.items[k]->u.i < 0))
+                return FAILF(err, CKPT_E_FORMAT, pos,
+                             "tar: storage view at offset %llu "
+                             "has a bad field",
+                             (unsigned long long)pos);
             f[k] = v->u.seq.items[k]->u.i;
         }
         ckpt_obj *ro = tar_find(t, f[1]);
         if (!ro || ro->type != CKPT_T_STORAGE)
-            return FAILF(err, CKPT_E_FORMAT, pos, "tar: storage view at offset %llu names "
-                           "unknown root %lld",
-                           (unsigned long long)pos,
-                           (unsigned long long)f[1]);
+            return FAILF(err, CKPT_E_FORMAT, pos,
+                         "tar: storage view at offset %llu names "
+                         "unknown root %lld",
+                         (unsigned long long)pos, (unsigned long long)f[1]);
         ckpt_storage *r = ro->u.st;
         size_t isz = r->untyped ? 1 : ckpt_dtype_size(r->dtype);
         uint64_t vb, vo, ve;
         if (ckpt_mul_u64((uint64_t)f[2], isz, &vo) || ckpt_mul_u64((uint64_t)f[3], isz, &vb) ||
             ckpt_add_u64(vo, vb, &ve) || ve > r->nbytes)
-            return FAILF(err, CKPT_E_FORMAT, pos, "tar: storage view at offset %llu runs "
-                           "past its root (%llu bytes)",
-                           (unsigned long long)pos,
-                           (unsigned long long)r->nbytes);
+            return FAILF(err, CKPT_E_FORMAT, pos,
+                         "tar: storage view at offset %llu runs "
+                         "past its root (%llu bytes)",
+                         (unsigned long long)pos, (unsigned long long)r->nbytes);
         ckpt_storage *s = ckpt__storage_new(doc, r->dtype, r->untyped, vb);
         ckpt_obj *so = s ? ckpt__node(doc, CKPT_T_STORAGE) : NULL;
         char kbuf[32];
@@ -736,20 +759,23 @@ static int tar_tensors(tar_ctx *t, const ckpt_pickle_hooks *hk, const tar_member
             return err ? err->code : CKPT_E_FORMAT;
         if (a->type != CKPT_T_TUPLE || a->u.seq.n != 3 || a->u.seq.items[0]->type != CKPT_T_INT ||
             a->u.seq.items[1]->type != CKPT_T_INT)
-            return FAILF(err, CKPT_E_FORMAT, pos, "tar: tensor header at offset %llu must "
-                           "be (key, storage key, tensor type)",
-                           (unsigned long long)pos);
+            return FAILF(err, CKPT_E_FORMAT, pos,
+                         "tar: tensor header at offset %llu must "
+                         "be (key, storage key, tensor type)",
+                         (unsigned long long)pos);
         int64_t key = a->u.seq.items[0]->u.i, skey = a->u.seq.items[1]->u.i;
         ckpt_obj *so = tar_find(t, skey);
         if (!so || so->type != CKPT_T_STORAGE)
-            return FAILF(err, CKPT_E_FORMAT, pos, "tar: tensor at offset %llu names unknown "
-                           "storage %lld",
-                           (unsigned long long)pos, (unsigned long long)skey);
+            return FAILF(err, CKPT_E_FORMAT, pos,
+                         "tar: tensor at offset %llu names unknown "
+                         "storage %lld",
+                         (unsigned long long)pos, (unsigned long long)skey);
         pos = next;
         if (end - pos < 8)
-            return FAILF(err, CKPT_E_FORMAT, pos, "truncated: tar tensor dims at offset "
-                           "%llu need 8 bytes (member ends at %llu)",
-                           (unsigned long long)pos, (unsigned long long)end);
+            return FAILF(err, CKPT_E_FORMAT, pos,
+                         "truncated: tar tensor dims at offset "
+                         "%llu need 8 bytes (member ends at %llu)",
+                         (unsigned long long)pos, (unsigned long long)end);
         uint8_t nb[8];
         CKPT_TRY(ckpt_source_read(L->src, pos, nb, 8, err));
         int32_t nd;
@@ -757,14 +783,14 @@ static int tar_tensors(tar_ctx *t, const ckpt_pickle_hooks *hk, const tar_member
         memcpy(&nd, &u, sizeof(nd));
         if (nd < 0 || (uint32_t)nd > max_ndim)
             return FAILF(err, nd < 0 ? CKPT_E_FORMAT : CKPT_E_LIMIT, pos,
-                           "tar tensor at offset %llu has %lld dimensions",
-                           (unsigned long long)pos, (unsigned long long)(long long)nd);
+                         "tar tensor at offset %llu has %lld dimensions", (unsigned long long)pos,
+                         (unsigned long long)(long long)nd);
         size_t need = 8u * (2u * (size_t)nd + 1u);
         if (end - pos - 8 < need)
-            return FAILF(err, CKPT_E_FORMAT, pos, "truncated: tar tensor at offset %llu "
-                           "needs %llu bytes of sizes and strides",
-                           (unsigned long long)pos,
-                           (unsigned long long)need);
+            return FAILF(err, CKPT_E_FORMAT, pos,
+                         "truncated: tar tensor at offset %llu "
+                         "needs %llu bytes of sizes and strides",
+                         (unsigned long long)pos, (unsigned long long)need);
         CKPT_TRY(ckpt_source_read(L->src, pos + 8, raw, need, err));
         for (size_t k = 0; k < 2u * (size_t)nd + 1u; k++) {
             uint64_t w = ckpt_rd_u64le(raw + 8 * k);

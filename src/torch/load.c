@@ -239,8 +239,7 @@ static int load_storages(tload *L, held *h, int mode, ckpt_error *err)
             if (L->opts->verify_crc) {
                 uint32_t crc = ckpt_crc32(0, L->src->base + e->data_offset, (size_t)e->size);
                 if (crc != e->crc32) {
-                    rc = CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL,
-                                      e->data_offset,
+                    rc = CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, e->data_offset,
                                       "CRC-32 mismatch in record %s: stored %08x, computed %08x",
                                       e->name, e->crc32, crc);
                     break;
@@ -387,8 +386,9 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
         doc->release = NULL;
         return doc;
     }
-    ckpt_zip_opts zo = {0, opts->limits.max_inflated ? opts->limits.max_inflated
-                                                     : CKPT__DEFAULT_MAX_INFLATED,
+    ckpt_zip_opts zo = {0,
+                        opts->limits.max_inflated ? opts->limits.max_inflated
+                                                  : CKPT__DEFAULT_MAX_INFLATED,
                         false};
     L.zip = h->zip = ckpt_zip_open(src, &zo, opts->alloc, err);
     if (!L.zip) {

@@ -35,7 +35,6 @@ typedef struct tsave {
     char k_byte[257];
 } tsave;
 
-
 /* memo key of a str that CPython keeps as a singleton, or NULL */
 static const void *str_singleton(tsave *S, const char *p, size_t n)
 {
@@ -116,8 +115,8 @@ static int storage_index(tsave *S, const ckpt_storage *st, size_t *out)
     }
     if (S->nst == S->st_cap) {
         size_t ncap = S->st_cap ? S->st_cap * 2 : 64;
-        const ckpt_storage **ns =
-            ckpt__realloc(S->e.alloc, S->st, S->st_cap * sizeof(*ns), ncap * sizeof(*ns));
+        const ckpt_storage **ns = ckpt__realloc(S->e.alloc, S->st, S->st_cap * sizeof(*ns),
+                                                ncap * sizeof(*ns));
         if (!ns)
             return oom(S);
         S->st = ns;
@@ -201,8 +200,8 @@ static void empty_ordered_dict(tsave *S)
 /* the tensor's data as _rebuild_tensor_v2/v3/qtensor/meta; memoized by node */
 static int s_tensor_data(tsave *S, const void *key, const ckpt__tensor *t)
 {
-    bool meta = !t->storage || (t->storage->location && strcmp(t->storage->location, "meta") == 0 &&
-                                !t->storage->data);
+    bool meta = !t->storage || (t->storage->location &&
+                                strcmp(t->storage->location, "meta") == 0 && !t->storage->data);
     if (meta) {
         /* _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad) */
         global(S, "torch._utils", "_rebuild_meta_tensor_no_storage");
@@ -251,7 +250,8 @@ static int s_tensor(tsave *S, const ckpt_obj *o)
     /* Parameter: (_rebuild_parameter, (data, requires_grad, OrderedDict())) where
      * data is a fresh tensor object (param.data) */
     bool with_state = t->param_state != NULL;
-    global(S, "torch._utils", with_state ? "_rebuild_parameter_with_state" : "_rebuild_parameter");
+    global(S, "torch._utils",
+           with_state ? "_rebuild_parameter_with_state" : "_rebuild_parameter");
     if (with_state)
         ckpt__emit_byte(&S->e, '(');
     ckpt__tensor data = *t;
@@ -869,8 +869,7 @@ static int fsync_dir(const char *path)
     return rc;
 }
 
-int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts,
-              ckpt_error *err)
+int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts, ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
     ckpt_error_clear(err);
@@ -928,8 +927,7 @@ int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts
         rc = CKPT_FAIL(err, CKPT_E_IO, "close of %s failed: %s", tmp, strerror(errno));
     fd = -1;
     if (rc == 0 && rename(tmp, path) != 0)
-        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot rename %s to %s: %s", tmp, path,
-                       strerror(errno));
+        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (rc == 0) {
         if (!(opts && opts->no_fsync))
             fsync_dir(path);

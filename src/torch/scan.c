@@ -83,16 +83,77 @@ static ckpt_scan_finding *add(scanner *sc, const char *stream, uint64_t off, int
 static const char *danger(const char *module, const char *name)
 {
     static const char *const mods[] = {
-        "os", "posix", "nt", "subprocess", "sys", "socket", "shutil", "pickle", "_pickle",
-        "cPickle", "marshal", "importlib", "ctypes", "webbrowser", "pty", "code", "codeop",
-        "runpy", "commands", "popen2", "_posixsubprocess", "multiprocessing", "asyncio",
-        "urllib", "urllib2", "requests", "http", "httplib", "ftplib", "telnetlib", "smtplib",
-        "signal", "pdb", "bdb", "timeit", "cProfile", "profile", "trace", "imp", "zipimport",
-        "pip", "setuptools", "distutils", "dill", "cloudpickle", "joblib", "shelve", "tempfile",
-        "glob", "io", "_io", "pathlib", "threading", "_thread", "thread", "ssl", "select",
-        "selectors", "gc", "inspect", "types", "site", "sysconfig", "builtins.open",
-        "numpy.testing", "torch.hub", "torch._C", "torch._dynamo", "torch.ops",
-        "torch.package", "torch.utils.cpp_extension",
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "sys",
+        "socket",
+        "shutil",
+        "pickle",
+        "_pickle",
+        "cPickle",
+        "marshal",
+        "importlib",
+        "ctypes",
+        "webbrowser",
+        "pty",
+        "code",
+        "codeop",
+        "runpy",
+        "commands",
+        "popen2",
+        "_posixsubprocess",
+        "multiprocessing",
+        "asyncio",
+        "urllib",
+        "urllib2",
+        "requests",
+        "http",
+        "httplib",
+        "ftplib",
+        "telnetlib",
+        "smtplib",
+        "signal",
+        "pdb",
+        "bdb",
+        "timeit",
+        "cProfile",
+        "profile",
+        "trace",
+        "imp",
+        "zipimport",
+        "pip",
+        "setuptools",
+        "distutils",
+        "dill",
+        "cloudpickle",
+        "joblib",
+        "shelve",
+        "tempfile",
+        "glob",
+        "io",
+        "_io",
+        "pathlib",
+        "threading",
+        "_thread",
+        "thread",
+        "ssl",
+        "select",
+        "selectors",
+        "gc",
+        "inspect",
+        "types",
+        "site",
+        "sysconfig",
+        "builtins.open",
+        "numpy.testing",
+        "torch.hub",
+        "torch._C",
+        "torch._dynamo",
+        "torch.ops",
+        "torch.package",
+        "torch.utils.cpp_extension",
     };
     for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
         size_t l = strlen(mods[i]);
@@ -101,10 +162,19 @@ static const char *danger(const char *module, const char *name)
     }
     if (strcmp(module, "builtins") == 0) {
         static const char *const names[] = {
-            "eval", "exec", "execfile", "compile", "getattr", "setattr", "delattr",
-            "__import__", "open", "breakpoint", "input", "globals", "locals", "vars", "apply",
-            "exit", "quit", "help", "memoryview", "type", "object", "super", "classmethod",
-            "staticmethod", "property", "__build_class__",
+            "eval",        "exec",
+            "execfile",    "compile",
+            "getattr",     "setattr",
+            "delattr",     "__import__",
+            "open",        "breakpoint",
+            "input",       "globals",
+            "locals",      "vars",
+            "apply",       "exit",
+            "quit",        "help",
+            "memoryview",  "type",
+            "object",      "super",
+            "classmethod", "staticmethod",
+            "property",    "__build_class__",
         };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
             if (strcmp(name, names[i]) == 0)
@@ -115,8 +185,8 @@ static const char *danger(const char *module, const char *name)
             strcmp(name, "getitem") == 0 || strcmp(name, "setitem") == 0 ||
             strcmp(name, "call") == 0)
             return "operator that reaches attributes or calls methods";
-    if (strcmp(module, "functools") == 0 && (strcmp(name, "partial") == 0 ||
-                                             strcmp(name, "reduce") == 0))
+    if (strcmp(module, "functools") == 0 &&
+        (strcmp(name, "partial") == 0 || strcmp(name, "reduce") == 0))
         return "builds calls of other callables";
     if (strcmp(module, "torch") == 0 && strcmp(name, "load") == 0)
         return "nested torch.load";
@@ -408,21 +478,22 @@ static ckpt_obj *k_newobj(void *ctx, ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *arg
     (void)kwargs;
     if (cls->type == CKPT_T_GLOBAL) {
         mark_called(c, cls, op, off);
-        const char *why =
-            ckpt__wo_newobj_refusal(cls->u.g.id, op, args ? args->u.seq.n : 0, kwargs != NULL);
+        const char *why = ckpt__wo_newobj_refusal(cls->u.g.id, op, args ? args->u.seq.n : 0,
+                                                  kwargs != NULL);
         if (why && cls->u.g.id != TG_UNKNOWN)
             refused_call(c, cls, op, off, why);
     } else {
         ckpt_scan_finding *f = add(c->sc, c->stream, off, op, "?", "<non-class object>",
-                                   CKPT_SCAN_UNKNOWN, "instantiates an object built by the pickle");
+                                   CKPT_SCAN_UNKNOWN,
+                                   "instantiates an object built by the pickle");
         if (f)
             f->called = true;
     }
     return opaque(c, doc, cls, args, "newobj");
 }
 
-static int k_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op,
-                   uint64_t off, ckpt_error *err)
+static int k_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op, uint64_t off,
+                   ckpt_error *err)
 {
     sctx *c = ctx;
     (void)doc;
@@ -432,7 +503,8 @@ static int k_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int
         const char *why = ckpt__wo_build_dict_refusal(obj->u.dict->kind);
         if (why) {
             ckpt_scan_finding *f = add(c->sc, c->stream, off, op, "?",
-                                       obj->u.dict->kind == CKPT_DICT_COUNTER ? "Counter" : "dict",
+                                       obj->u.dict->kind == CKPT_DICT_COUNTER ? "Counter"
+                                                                              : "dict",
                                        CKPT_SCAN_UNKNOWN, why);
             if (f)
                 f->called = true;
@@ -456,9 +528,9 @@ static int k_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int
             if (klass != CKPT_SCAN_ALLOWED) {
                 mark_called(c, cls, op, off);
             } else if (cls->u.g.id != TG_ORDERED_DICT && cls->u.g.id != TG_COUNTER) {
-                ckpt_scan_finding *f =
-                    add(c->sc, c->stream, off, op, cls->u.g.module, cls->u.g.name,
-                        CKPT_SCAN_UNKNOWN, "BUILD runs __setstate__ of an allowlisted class");
+                ckpt_scan_finding *f = add(c->sc, c->stream, off, op, cls->u.g.module,
+                                           cls->u.g.name, CKPT_SCAN_UNKNOWN,
+                                           "BUILD runs __setstate__ of an allowlisted class");
                 if (f)
                     f->called = true;
             }
@@ -680,8 +752,8 @@ static bool is_sys_info(const ckpt_obj *o)
     const ckpt_obj *pv = ckpt_dict_get(o, "protocol_version");
     const ckpt_obj *le = ckpt_dict_get(o, "little_endian");
     const ckpt_obj *ts = ckpt_dict_get(o, "type_sizes");
-    if (!pv || pv->type != CKPT_T_INT || pv->u.i != 1001 || !le || le->type != CKPT_T_BOOL || !ts ||
-        ts->type != CKPT_T_DICT || ts->u.dict->n > 3)
+    if (!pv || pv->type != CKPT_T_INT || pv->u.i != 1001 || !le || le->type != CKPT_T_BOOL ||
+        !ts || ts->type != CKPT_T_DICT || ts->u.dict->n > 3)
         return false;
     for (size_t i = 0; i < ts->u.dict->n; i++)
         if (ts->u.dict->keys[i]->type != CKPT_T_STR || ts->u.dict->vals[i]->type != CKPT_T_INT)
@@ -710,7 +782,8 @@ static int scan_pickles(scanner *sc, const char *label, const uint8_t *buf, size
     int idx = 0;
     bool legacy = false;
     while (pos < n) {
-        snprintf(stream, sizeof(stream), "%.150s%spickle %d", label, label[0] ? ":" : "", idx + 1);
+        snprintf(stream, sizeof(stream), "%.150s%spickle %d", label, label[0] ? ":" : "",
+                 idx + 1);
         size_t before = sc->r->count;
         const ckpt_obj *root = scan_pickle(sc, doc, stream, buf + pos, n - pos, &used);
         if (!root)
@@ -781,7 +854,8 @@ static int scan_npy(scanner *sc, const char *label, const uint8_t *buf, size_t n
 static const char *zip_format_name(const ckpt_zip *z, bool ts)
 {
     if (ts)
-        return ckpt_zip_find(z, "bytecode.pkl") ? "TorchScript lite archive" : "TorchScript archive";
+        return ckpt_zip_find(z, "bytecode.pkl") ? "TorchScript lite archive"
+                                                : "TorchScript archive";
     if (ckpt_zip_find(z, "data.pkl"))
         return "torch zip";
     size_t npy = 0, cnt = ckpt_zip_count(z);
@@ -871,8 +945,8 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
         const char *rec = ent->record ? ent->record : ent->name;
         size_t rl = strlen(rec);
         bool pkl_name = rl > 4 && strcmp(rec + rl - 4, ".pkl") == 0;
-        if (len >= 2 && p[0] == 0x80 && p[1] <= 5 && (pkl_name || !ent->record ||
-                                                      strncmp(rec, "data/", 5) != 0)) {
+        if (len >= 2 && p[0] == 0x80 && p[1] <= 5 &&
+            (pkl_name || !ent->record || strncmp(rec, "data/", 5) != 0)) {
             scan_pickles(sc, stream, p, len);
         } else if (len >= 2 && p[0] == 0x80 && p[1] >= 2 && p[1] <= 5) {
             /* a storage record whose bytes start like a pickle: torch never unpickles
@@ -1047,10 +1121,10 @@ static bool onnx_named(scanner *sc, const char *label, const uint8_t *buf, size_
     ckpt_source_init_mem(&src, buf, n, label[0] ? label : sc->file);
     char why[256];
     const char *k = ckpt__detect(&src, why, sizeof(why), NULL);
-    const char *f = strcmp(k, "onnx") == 0              ? "ONNX model (no pickle)"
+    const char *f = strcmp(k, "onnx") == 0                 ? "ONNX model (no pickle)"
                     : strcmp(k, "onnx-tensor") == 0        ? "ONNX tensor (no pickle)"
                     : strcmp(k, "onnx-external-data") == 0 ? "ONNX external data (no pickle)"
-                                                            : NULL;
+                                                           : NULL;
     if (f && sc->r->format[0] == '\0')
         snprintf(sc->r->format, sizeof(sc->r->format), "%s", f);
     return f != NULL;

@@ -13,7 +13,7 @@
 #define MAX_EXT (1u << 20) /* bytes of one extension header's data ckpt reads */
 #define MAX_CHAIN 64       /* extension headers before one member */
 
-#define FAILT(err, code, off, ...)                                                           \
+#define FAILT(err, code, off, ...)                                                               \
     CKPT_FAIL_AT((err), (code), CKPT_WHERE_FILE, NULL, (off), __VA_ARGS__)
 
 /* ASCII whitespace as Python's str.strip() sees it. */
@@ -184,8 +184,8 @@ static int read_header(const ckpt_source *src, uint64_t pos, hdr *h, ckpt_error 
     bool huge;
     if (ckpt__tar_nti(b + 148, 8, &sum, &huge) < 0 || huge || (sum != us && sum != ss))
         return -1;
-    static const size_t fields[][2] = {{100, 8}, {108, 8}, {116, 8}, {136, 12}, {329, 8},
-                                       {337, 8}};
+    static const size_t fields[][2] = {{100, 8},  {108, 8}, {116, 8},
+                                       {136, 12}, {329, 8}, {337, 8}};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (ckpt__tar_nti(b + fields[i][0], fields[i][1], &v, &huge) < 0)
             return -1;
@@ -318,7 +318,9 @@ int ckpt__tar_next(ckpt__tar_walk *w, ckpt__tar_member *m, ckpt_error *err)
             w->read_error = true;
             rc = FAILT(err, CKPT_E_FORMAT, pos,
                        "tar: %s header at offset %llu (Python's tarfile raises ReadError)",
-                       r == 1 ? "an all-zero" : r == 2 ? "a truncated" : "an invalid",
+                       r == 1   ? "an all-zero"
+                       : r == 2 ? "a truncated"
+                                : "an invalid",
                        (unsigned long long)pos);
             goto out;
         }
@@ -338,7 +340,7 @@ int ckpt__tar_next(ckpt__tar_walk *w, ckpt__tar_member *m, ckpt_error *err)
             rc = FAILT(err, CKPT_E_UNSUPPORTED, pos,
                        "tar: extension header at offset %llu that ckpt does not read (%s)",
                        (unsigned long long)pos,
-                       depth == MAX_CHAIN ? "too many in a row"
+                       depth == MAX_CHAIN   ? "too many in a row"
                        : t == 'g' && seen_x ? "a global header after an extended one"
                                             : "negative or over 1 MiB");
             goto out;
@@ -482,5 +484,5 @@ int ckpt__tar_probe(const ckpt_source *src)
     if (r == 0)
         return CKPT__TAR_EMPTY;
     return w.read_error || e.code == CKPT_E_IO || e.code == CKPT_E_NOMEM ? CKPT__TAR_NOT
-                                                                           : CKPT__TAR_YES;
+                                                                         : CKPT__TAR_YES;
 }

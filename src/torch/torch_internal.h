@@ -23,9 +23,9 @@ typedef enum tg_id {
     TG_SET,
     TG_FROZENSET,
     TG_COMPLEX,
-    TG_DTYPE,          /* torch.<dtype>: find_class returns a DTYPE node instead */
-    TG_TENSOR_CLASS,   /* torch.FloatTensor, torch.cuda.FloatTensor, ... */
-    TG_STORAGE_CLASS,  /* torch.FloatStorage, torch.cuda.FloatStorage, ... */
+    TG_DTYPE,         /* torch.<dtype>: find_class returns a DTYPE node instead */
+    TG_TENSOR_CLASS,  /* torch.FloatTensor, torch.cuda.FloatTensor, ... */
+    TG_STORAGE_CLASS, /* torch.FloatStorage, torch.cuda.FloatStorage, ... */
     TG_TYPED_STORAGE,
     TG_UNTYPED_STORAGE,
     TG_QSCHEME,
@@ -104,7 +104,7 @@ typedef struct tload {
     ckpt_zip *zip;
     const char *label;
     bool big_endian;
-    int format; /* a tformat */
+    int format;        /* a tformat */
     uint64_t inflated; /* bytes of deflated storages read so far */
     /* map_location of the last tag seen (tags repeat: 'cpu' for every storage) */
     const char *last_tag;

@@ -11,8 +11,9 @@
 #include "core/utf8.h"
 #include "torch_internal.h"
 
-#define FAILP(L, code, op, off, ...)                                                         \
-    ((void)(L), (void)(op), CKPT_FAIL_AT(err, code, CKPT_WHERE_PICKLE, "data.pkl", off, __VA_ARGS__))
+#define FAILP(L, code, op, off, ...)                                                             \
+    ((void)(L), (void)(op),                                                                      \
+     CKPT_FAIL_AT(err, code, CKPT_WHERE_PICKLE, "data.pkl", off, __VA_ARGS__))
 
 static const char *op_name(int op)
 {
@@ -119,8 +120,8 @@ static int int_list(tload *L, const ckpt_obj *o, int64_t **out, int *n, const ch
         } else {
             const ckpt_obj *it = o->u.seq.items[i];
             if (it->type != CKPT_T_INT)
-                return FAILP(L, CKPT_E_FORMAT, 0, off, "REDUCE: tensor %s item %zu is a %s",
-                             what, i, ckpt_type_name(it->type));
+                return FAILP(L, CKPT_E_FORMAT, 0, off, "REDUCE: tensor %s item %zu is a %s", what,
+                             i, ckpt_type_name(it->type));
             v[i] = it->u.i;
         }
     }
@@ -263,8 +264,8 @@ static ckpt_obj *codecs_encode(tload *L, const ckpt_obj *args, uint64_t off, ckp
 static ckpt_obj *make_device(tload *L, const ckpt_obj *args, uint64_t off, ckpt_error *err)
 {
     const ckpt_obj *t = arg(args, 0), *idx = arg(args, 1);
-    if (!t || t->type != CKPT_T_STR || (idx && idx->type != CKPT_T_INT &&
-                                        idx->type != CKPT_T_NONE)) {
+    if (!t || t->type != CKPT_T_STR ||
+        (idx && idx->type != CKPT_T_INT && idx->type != CKPT_T_NONE)) {
         FAILP(L, CKPT_E_FORMAT, 0, off, "REDUCE: torch.device needs (str[, int])");
         return NULL;
     }
@@ -312,8 +313,7 @@ static ckpt_obj *opaque(tload *L, ckpt_obj *cls, ckpt_obj *args, ckpt_obj *kwarg
     return o;
 }
 
-static ckpt_obj *refuse_call(tload *L, ckpt_obj *callable, int op, uint64_t off,
-                             ckpt_error *err)
+static ckpt_obj *refuse_call(tload *L, ckpt_obj *callable, int op, uint64_t off, ckpt_error *err)
 {
     if (callable->type == CKPT_T_GLOBAL)
         FAILP(L, CKPT_E_UNSAFE, op, off, "%s: call of %s.%s is not allowed in weights-only mode",
@@ -338,7 +338,8 @@ static ckpt_obj *rebuild(tload *L, int id, ckpt_obj *callable, ckpt_obj *args, i
     switch (id) {
     case TG_ORDERED_DICT:
     case TG_COUNTER: {
-        ckpt_obj *d = ckpt_new_dict(doc, id == TG_COUNTER ? CKPT_DICT_COUNTER : CKPT_DICT_ORDERED);
+        ckpt_obj *d = ckpt_new_dict(doc,
+                                    id == TG_COUNTER ? CKPT_DICT_COUNTER : CKPT_DICT_ORDERED);
         if (!d)
             return nomem_null(doc, err, off);
         if (na == 0)
@@ -415,8 +416,8 @@ static ckpt_obj *rebuild(tload *L, int id, ckpt_obj *callable, ckpt_obj *args, i
         ckpt_obj *src = arg(args, 0);
         if (na == 0)
             return s;
-        if (na != 1 || (src->type != CKPT_T_LIST && src->type != CKPT_T_TUPLE &&
-                        src->type != CKPT_T_SET)) {
+        if (na != 1 ||
+            (src->type != CKPT_T_LIST && src->type != CKPT_T_TUPLE && src->type != CKPT_T_SET)) {
             FAILP(L, CKPT_E_FORMAT, op, off, "REDUCE: set needs a list");
             return NULL;
         }
@@ -595,7 +596,8 @@ static ckpt_obj *h_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
     int id = callable->u.g.id;
     /* TorchScript's list builders and type tags return their first argument
      * (torch/jit/_pickle.py): keep the value itself so its tensors stay reachable */
-    if (full_mode(L) && id == TG_UNKNOWN && strcmp(callable->u.g.module, "torch.jit._pickle") == 0 &&
+    if (full_mode(L) && id == TG_UNKNOWN &&
+        strcmp(callable->u.g.module, "torch.jit._pickle") == 0 &&
         (strcmp(callable->u.g.name, "build_tensorlist") == 0 ||
          strcmp(callable->u.g.name, "build_intlist") == 0 ||
          strcmp(callable->u.g.name, "build_doublelist") == 0 ||
@@ -636,8 +638,8 @@ static ckpt_obj *h_newobj(void *ctx, ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *arg
     }
     if (cls->type == CKPT_T_GLOBAL)
         FAILP(L, CKPT_E_UNSAFE, op, off,
-              "%s: can only create nn.Parameter or allowlisted classes, not %s.%s",
-              op_name(op), cls->u.g.module, cls->u.g.name);
+              "%s: can only create nn.Parameter or allowlisted classes, not %s.%s", op_name(op),
+              cls->u.g.module, cls->u.g.name);
     else
         FAILP(L, CKPT_E_UNSAFE, op, off, "%s: class argument is a %s", op_name(op),
               ckpt_type_name(cls->type));
@@ -659,8 +661,8 @@ static int merge_attrs(ckpt_doc *doc, ckpt_obj **slot, ckpt_obj *state)
     return 0;
 }
 
-static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op,
-                   uint64_t off, ckpt_error *err)
+static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op, uint64_t off,
+                   ckpt_error *err)
 {
     tload *L = ctx;
     if (obj->type == CKPT_T_DICT && obj->u.dict->kind == CKPT_DICT_ORDERED) {
@@ -820,9 +822,9 @@ static int build_by_num(tload *L, ckpt_doc *doc)
 
 /* A new storage named `key`, restored to its map_location target (or kept at
  * its saved tag), shared by the zip and legacy persistent ids. */
-static ckpt_storage *new_storage(tload *L, ckpt_doc *doc, const ckpt_obj *key, const ckpt_obj *loc,
-                                 int dtype, bool untyped, uint64_t nbytes, uint64_t off,
-                                 ckpt_error *err)
+static ckpt_storage *new_storage(tload *L, ckpt_doc *doc, const ckpt_obj *key,
+                                 const ckpt_obj *loc, int dtype, bool untyped, uint64_t nbytes,
+                                 uint64_t off, ckpt_error *err)
 {
     char where[128];
     if (L->opts->keep_locations) {
@@ -887,9 +889,8 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
               op_name(op), pid->u.seq.n);
         return NULL;
     }
-    ckpt_obj *cls = pid->u.seq.items[1], *key = pid->u.seq.items[2],
-             *loc = pid->u.seq.items[3], *numel = pid->u.seq.items[4],
-             *view = pid->u.seq.items[5];
+    ckpt_obj *cls = pid->u.seq.items[1], *key = pid->u.seq.items[2], *loc = pid->u.seq.items[3],
+             *numel = pid->u.seq.items[4], *view = pid->u.seq.items[5];
     int cid = gid(cls);
     if ((cid != TG_STORAGE_CLASS && cid != TG_UNTYPED_STORAGE) || !lg_text(key) ||
         !lg_text(loc) || numel->type != CKPT_T_INT || numel->u.i < 0)
@@ -976,8 +977,8 @@ static ckpt_obj *legacy_persistent_load(tload *L, ckpt_doc *doc, ckpt_obj *pid, 
     return o;
 }
 
-static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op,
-                                   uint64_t off, ckpt_error *err)
+static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op, uint64_t off,
+                                   ckpt_error *err)
 {
     tload *L = ctx;
     if (L->format != TF_ZIP)
@@ -990,12 +991,12 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
         return NULL;
     }
     if (pid->u.seq.n != 5) {
-        FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage id has %zu fields, expected 5",
-              op_name(op), pid->u.seq.n);
+        FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage id has %zu fields, expected 5", op_name(op),
+              pid->u.seq.n);
         return NULL;
     }
-    ckpt_obj *cls = pid->u.seq.items[1], *key = pid->u.seq.items[2],
-             *loc = pid->u.seq.items[3], *numel = pid->u.seq.items[4];
+    ckpt_obj *cls = pid->u.seq.items[1], *key = pid->u.seq.items[2], *loc = pid->u.seq.items[3],
+             *numel = pid->u.seq.items[4];
     int cid = gid(cls);
     if ((cid != TG_STORAGE_CLASS && cid != TG_UNTYPED_STORAGE) || key->type != CKPT_T_STR ||
         loc->type != CKPT_T_STR || numel->type != CKPT_T_INT || numel->u.i < 0) {
@@ -1038,7 +1039,8 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
                 return nomem_null(doc, err, off);
         }
     }
-    ckpt_storage *st = ze ? L->by_entry[ckpt_zip_entry_index(L->zip, ze)] : key_find(L, key->u.s.p);
+    ckpt_storage *st = ze ? L->by_entry[ckpt_zip_entry_index(L->zip, ze)]
+                          : key_find(L, key->u.s.p);
     if (st) {
         if (st->dtype != dtype || st->untyped != untyped || st->nbytes != nbytes) {
             FAILP(L, CKPT_E_FORMAT, op, off,

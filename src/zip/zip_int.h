@@ -30,16 +30,16 @@
 
 /* Where the pieces of one stored record go. */
 typedef struct ckpt_zip__layout {
-    uint64_t cursor;       /* local header offset */
-    uint64_t size;         /* record size (stored: compressed == uncompressed) */
-    uint16_t flags;        /* 0x0808, or 0x0800 for an empty record */
-    uint16_t z64_len;      /* bytes of the local zip64 field incl. its 4-byte header, or 0 */
-    uint16_t pad;          /* 'Z' bytes in the FB field */
-    uint16_t extra_len;    /* local extra length: z64_len + 4 + pad */
-    uint32_t header_len;   /* 30 + name + extra */
-    uint32_t desc_len;     /* data descriptor: 0, 16 or 24 */
-    uint64_t data_offset;  /* cursor + header_len, a multiple of the alignment */
-    uint64_t end;          /* data_offset + size + desc_len (next header) */
+    uint64_t cursor;      /* local header offset */
+    uint64_t size;        /* record size (stored: compressed == uncompressed) */
+    uint16_t flags;       /* 0x0808, or 0x0800 for an empty record */
+    uint16_t z64_len;     /* bytes of the local zip64 field incl. its 4-byte header, or 0 */
+    uint16_t pad;         /* 'Z' bytes in the FB field */
+    uint16_t extra_len;   /* local extra length: z64_len + 4 + pad */
+    uint32_t header_len;  /* 30 + name + extra */
+    uint32_t desc_len;    /* data descriptor: 0, 16 or 24 */
+    uint64_t data_offset; /* cursor + header_len, a multiple of the alignment */
+    uint64_t end;         /* data_offset + size + desc_len (next header) */
 } ckpt_zip__layout;
 
 /* Compute the layout; returns 0, or -1 when it cannot be represented

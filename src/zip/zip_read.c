@@ -69,7 +69,7 @@ static const ckpt_alloc *zal(const ckpt_zip *z)
     return z->has_alloc ? &z->alloc : NULL;
 }
 
-#define FAIL_AT(err, code, off, ...)                                                         \
+#define FAIL_AT(err, code, off, ...)                                                             \
     CKPT_FAIL_AT((err), (code), CKPT_WHERE_FILE, NULL, (off), __VA_ARGS__)
 
 /* `n` bytes at `off`: a pointer into the mapping, or read into `scratch`. */
@@ -225,7 +225,8 @@ static int find_end(ckpt_zip *z, const ckpt_zip_opts *opts, zip_end *out, ckpt_e
         if (z_disk != 0 || disks != 1) { /* miniz refuses a disk count other than 1 */
             rc = FAIL_AT(err, CKPT_E_UNSUPPORTED, loc_off,
                          "multi-disk zip archives are not supported (ZIP64 locator: disk %u "
-                         "of %u)", (unsigned)z_disk, (unsigned)disks);
+                         "of %u)",
+                         (unsigned)z_disk, (unsigned)disks);
             goto fail;
         }
         /* torch's reader follows the locator's offset, Python's zipfile reads the
@@ -355,8 +356,7 @@ static int parse_extra(const uint8_t *x, size_t xlen, ckpt_zip_entry *e, uint64_
             seen = true;
             size_t need = 8u * ((size_t)need_size + (size_t)need_comp + (size_t)need_off);
             if (len < need)
-                return FAIL_AT(err, CKPT_E_FORMAT, at, "zip64 field of %s is too short",
-                               e->name);
+                return FAIL_AT(err, CKPT_E_FORMAT, at, "zip64 field of %s is too short", e->name);
             if (need_size) {
                 e->size = ckpt_rd_u64le(p);
                 p += 8;
@@ -557,8 +557,8 @@ static int read_locals(ckpt_zip *z, ckpt_error *err)
         size_t nlen = strlen(e->name);
         const uint8_t *h = NULL;
         if (at >= z->cd_off || z->cd_off - at < CKPT_ZIP_LOCAL_LEN) {
-            rc = FAIL_AT(err, CKPT_E_FORMAT, at,
-                         "local header of %s lies outside the data area", e->name);
+            rc = FAIL_AT(err, CKPT_E_FORMAT, at, "local header of %s lies outside the data area",
+                         e->name);
             goto fail;
         }
         rc = fetch(src, at, CKPT_ZIP_LOCAL_LEN, scratch, &h, err);
@@ -715,8 +715,8 @@ ckpt_zip *ckpt_zip_open(const ckpt_source *src, const ckpt_zip_opts *opts,
         goto fail;
     z->cd_off = end.cd_off;
     z->cd_size = end.cd_size;
-    if (read_central(z, &end, err) < 0 || set_prefix(z, opts && opts->flat, err) < 0 || read_locals(z, err) < 0 ||
-        check_overlap(z, err) < 0 || build_index(z, err) < 0)
+    if (read_central(z, &end, err) < 0 || set_prefix(z, opts && opts->flat, err) < 0 ||
+        read_locals(z, err) < 0 || check_overlap(z, err) < 0 || build_index(z, err) < 0)
         goto fail;
     return z;
 fail:
@@ -840,8 +840,8 @@ static int inflate_entry(const ckpt_zip *z, const ckpt_zip_entry *e, void *dst, 
     }
     uint8_t dummy = 0;
     size_t got = 0;
-    enum libdeflate_result r =
-        libdeflate_deflate_decompress(d, in, clen, n ? dst : &dummy, n, &got);
+    enum libdeflate_result r = libdeflate_deflate_decompress(d, in, clen, n ? dst : &dummy, n,
+                                                             &got);
     if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
         rc = FAIL_AT(err, CKPT_E_FORMAT, e->data_offset,
                      "%s inflates to more than its declared %zu bytes", e->name, n);
@@ -852,8 +852,8 @@ static int inflate_entry(const ckpt_zip *z, const ckpt_zip_entry *e, void *dst, 
         goto fail;
     }
     if (got != n) {
-        rc = FAIL_AT(err, CKPT_E_FORMAT, e->data_offset,
-                     "%s inflates to %zu bytes, declared %zu", e->name, got, n);
+        rc = FAIL_AT(err, CKPT_E_FORMAT, e->data_offset, "%s inflates to %zu bytes, declared %zu",
+                     e->name, got, n);
         goto fail;
     }
     reserved = false; /* success: the bytes stay counted */
@@ -892,8 +892,7 @@ int ckpt_zip_read(const ckpt_zip *z, const ckpt_zip_entry *e, void *dst, size_t 
     return 0;
 }
 
-int ckpt_zip_entry_crc(const ckpt_zip *z, const ckpt_zip_entry *e, uint32_t *out,
-                       ckpt_error *err)
+int ckpt_zip_entry_crc(const ckpt_zip *z, const ckpt_zip_entry *e, uint32_t *out, ckpt_error *err)
 {
     CKPT_CHECK(z && e && out, err, CKPT_E_ARG, "zip crc: missing argument");
     uint8_t *buf = NULL;

@@ -21,9 +21,9 @@
 
 /* One central-directory entry waiting for finish(). */
 typedef struct wrec {
-    uint64_t offset;   /* local header offset */
-    uint64_t size;     /* record size */
-    size_t name_off;   /* record name in w->names (NUL-terminated) */
+    uint64_t offset; /* local header offset */
+    uint64_t size;   /* record size */
+    size_t name_off; /* record name in w->names (NUL-terminated) */
     uint32_t crc;
     uint16_t name_len; /* record name length (without the prefix) */
     uint16_t flags;
@@ -292,8 +292,8 @@ int ckpt_zip_writer_addv(ckpt_zip_writer *w, const char *record, const void *con
     }
     ckpt_zip__layout l;
     uint64_t cursor = ckpt_sink_offset(w->sink);
-    CKPT_CHECK(ckpt_zip__layout_of(&l, cursor, size, name_len, w->align) == 0, err,
-               CKPT_E_LIMIT, "zip writer: record %s does not fit (offset %llu)", record,
+    CKPT_CHECK(ckpt_zip__layout_of(&l, cursor, size, name_len, w->align) == 0, err, CKPT_E_LIMIT,
+               "zip writer: record %s does not fit (offset %llu)", record,
                (unsigned long long)cursor);
     CKPT_TRY(reserve_rec(w, rlen, err));
     CKPT_TRY(ensure_buf(w, ckpt_zip__local_len(&l), err));

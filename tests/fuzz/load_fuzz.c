@@ -14,10 +14,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(c)                                                                       \
-    do {                                                                                     \
-        if (!(c))                                                                            \
-            abort();                                                                         \
+#define FUZZ_ASSERT(c)                                                                           \
+    do {                                                                                         \
+        if (!(c))                                                                                \
+            abort();                                                                             \
     } while (0)
 
 typedef struct ctx {
@@ -48,7 +48,8 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
     FUZZ_ASSERT((hi + 1) * isz <= si.nbytes);
     if (si.hold == CKPT_HOLD_MAPPED) {
         const uint8_t *p = si.data;
-        FUZZ_ASSERT(p >= c->base && si.nbytes <= c->size && p - c->base <= (ptrdiff_t)(c->size - si.nbytes));
+        FUZZ_ASSERT(p >= c->base && si.nbytes <= c->size &&
+                    p - c->base <= (ptrdiff_t)(c->size - si.nbytes));
     }
     const uint8_t *d = ckpt_tensor_data(t);
     if (c->mode == CKPT_LOAD_LAZY && !d) {

@@ -13,10 +13,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_ASSERT(c)                                                                       \
-    do {                                                                                     \
-        if (!(c))                                                                            \
-            abort();                                                                         \
+#define FUZZ_ASSERT(c)                                                                           \
+    do {                                                                                         \
+        if (!(c))                                                                                \
+            abort();                                                                             \
     } while (0)
 
 typedef struct counter {

@@ -101,8 +101,9 @@ static void do_tar(const char *path)
         return;
     }
     int probe = ckpt__tar_probe(&src);
-    printf("{\"probe\":\"%s\"", probe == CKPT__TAR_NOT ? "not" : probe == CKPT__TAR_EMPTY ? "empty"
-                                                                                      : "yes");
+    printf("{\"probe\":\"%s\"", probe == CKPT__TAR_NOT     ? "not"
+                                : probe == CKPT__TAR_EMPTY ? "empty"
+                                                           : "yes");
     char member[3][64];
     int seen[3] = {0, 0, 0};
     ckpt__tar_walk w;

@@ -67,7 +67,10 @@ static void sb_putn(sbuf *b, const char *s, size_t n)
     b->p[b->n] = '\0';
 }
 
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_putn(b, s, strlen(s));
+}
 
 __attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...)
 {
@@ -198,8 +201,8 @@ static void write_file(const char *path, const char *text, size_t n)
 /* ------------------------------------------------------ canonical text */
 
 typedef struct canon {
-    pmap counts;   /* tracked node -> times reached */
-    pmap marks;    /* tracked node -> k + 1 */
+    pmap counts; /* tracked node -> times reached */
+    pmap marks;  /* tracked node -> k + 1 */
     int64_t nmarks;
     pmap storages; /* storage -> number + 1 */
     int64_t nstorages;
@@ -211,14 +214,11 @@ typedef struct canon {
 static bool is_tracked(const ckpt_obj *o)
 {
     switch (ckpt_obj_type(o)) {
-    case CKPT_T_TUPLE:
-        return ckpt_obj_len(o) > 0;
+    case CKPT_T_TUPLE: return ckpt_obj_len(o) > 0;
     case CKPT_T_LIST:
     case CKPT_T_DICT:
-    case CKPT_T_TENSOR:
-        return true;
-    default:
-        return false;
+    case CKPT_T_TENSOR: return true;
+    default: return false;
     }
 }
 
@@ -265,8 +265,7 @@ static void count_nodes(canon *c, const ckpt_obj *o)
         count_nodes(c, ckpt_object_state(o));
         count_nodes(c, ckpt_object_items(o));
         break;
-    default:
-        break;
+    default: break;
     }
 out:
     c->depth--;
@@ -373,15 +372,9 @@ static void print_obj(canon *c, sbuf *b, const ckpt_obj *o, bool ident)
     int type = ckpt_obj_type(o);
     size_t n;
     switch (type) {
-    case CKPT_T_NONE:
-        sb_puts(b, "None");
-        break;
-    case CKPT_T_BOOL:
-        sb_puts(b, ckpt_obj_bool(o) ? "True" : "False");
-        break;
-    case CKPT_T_INT:
-        sb_printf(b, "i:%" PRId64, ckpt_obj_int(o));
-        break;
+    case CKPT_T_NONE: sb_puts(b, "None"); break;
+    case CKPT_T_BOOL: sb_puts(b, ckpt_obj_bool(o) ? "True" : "False"); break;
+    case CKPT_T_INT: sb_printf(b, "i:%" PRId64, ckpt_obj_int(o)); break;
     case CKPT_T_FLOAT:
         sb_puts(b, "f:");
         put_f64(b, ckpt_obj_float(o));
@@ -574,7 +567,8 @@ static int cmd_resave(const char *outdir, int nfiles, char **files, int layout)
         ckpt_doc *doc = ckpt_load(files[i], NULL, &err);
         if (!doc) {
             ckpt_error_format(&err, msg, sizeof msg);
-            fprintf(stderr, "resave: load %s: %s %s\n", files[i], ckpt_status_name(err.code), msg);
+            fprintf(stderr, "resave: load %s: %s %s\n", files[i], ckpt_status_name(err.code),
+                    msg);
             bad = 1;
             continue;
         }
@@ -609,8 +603,14 @@ static uint64_t rnext(rng *r)
 }
 
 /* Uniform in [0, n). */
-static uint64_t rbelow(rng *r, uint64_t n) { return n ? rnext(r) % n : 0; }
-static bool rchance(rng *r, unsigned pct) { return rbelow(r, 100) < pct; }
+static uint64_t rbelow(rng *r, uint64_t n)
+{
+    return n ? rnext(r) % n : 0;
+}
+static bool rchance(rng *r, unsigned pct)
+{
+    return rbelow(r, 100) < pct;
+}
 
 typedef struct gen {
     rng r;
@@ -649,12 +649,12 @@ static void chki(gen *g, int rc, const char *what)
 
 /* Savable dtypes in torch 1.13. */
 static const int SAVABLE[] = {CKPT_F64, CKPT_F32, CKPT_F16, CKPT_BF16, CKPT_C64, CKPT_C128,
-                              CKPT_I64, CKPT_I32, CKPT_I16, CKPT_I8,  CKPT_U8,  CKPT_BOOL};
+                              CKPT_I64, CKPT_I32, CKPT_I16, CKPT_I8,   CKPT_U8,  CKPT_BOOL};
 #define NSAVABLE (sizeof SAVABLE / sizeof SAVABLE[0])
 /* Dtype values (torch.<name> objects) torch 1.13 has. */
-static const int DTYPE_VALUES[] = {CKPT_U8,   CKPT_I8,   CKPT_I16,  CKPT_I32,   CKPT_I64,
-                                   CKPT_F16,  CKPT_F32,  CKPT_F64,  CKPT_C32,   CKPT_C64,
-                                   CKPT_C128, CKPT_BOOL, CKPT_QI8,  CKPT_QU8,   CKPT_QI32,
+static const int DTYPE_VALUES[] = {CKPT_U8,   CKPT_I8,    CKPT_I16,  CKPT_I32, CKPT_I64,
+                                   CKPT_F16,  CKPT_F32,   CKPT_F64,  CKPT_C32, CKPT_C64,
+                                   CKPT_C128, CKPT_BOOL,  CKPT_QI8,  CKPT_QU8, CKPT_QI32,
                                    CKPT_BF16, CKPT_QU4X2, CKPT_QU2X4};
 #define NDTYPE_VALUES (sizeof DTYPE_VALUES / sizeof DTYPE_VALUES[0])
 
@@ -669,14 +669,10 @@ static double special_double(gen *g)
     uint64_t u;
     double d;
     switch (rbelow(&g->r, 14)) {
-    case 0:
-        return 0.0;
-    case 1:
-        return -0.0;
-    case 2:
-        return (double)INFINITY;
-    case 3:
-        return -(double)INFINITY;
+    case 0: return 0.0;
+    case 1: return -0.0;
+    case 2: return (double)INFINITY;
+    case 3: return -(double)INFINITY;
     case 4:
         u = 0x7ff8000000000000ULL; /* quiet NaN */
         break;
@@ -692,10 +688,8 @@ static double special_double(gen *g)
     case 8:
         u = 0x7fefffffffffffffULL; /* max */
         break;
-    case 9:
-        return 0.1;
-    case 10:
-        return 1e300;
+    case 9: return 0.1;
+    case 10: return 1e300;
     default:
         u = rnext(&g->r);
         if (((u >> 52) & 0x7ff) == 0x7ff && (u & 0x0008000000000000ULL) == 0)
@@ -708,11 +702,28 @@ static double special_double(gen *g)
 
 static int64_t special_int(gen *g)
 {
-    static const int64_t vals[] = {0,          1,          -1,         255,        256,
-                                   65535,      65536,      2147483647, -2147483647 - 1,
-                                   2147483648, -2147483649LL, INT64_MAX, INT64_MIN,
-                                   INT64_MAX - 1, INT64_MIN + 1, 1099511627776LL, 127, 128,
-                                   -128,       -129,       -256,       -32768};
+    static const int64_t vals[] = {0,
+                                   1,
+                                   -1,
+                                   255,
+                                   256,
+                                   65535,
+                                   65536,
+                                   2147483647,
+                                   -2147483647 - 1,
+                                   2147483648,
+                                   -2147483649LL,
+                                   INT64_MAX,
+                                   INT64_MIN,
+                                   INT64_MAX - 1,
+                                   INT64_MIN + 1,
+                                   1099511627776LL,
+                                   127,
+                                   128,
+                                   -128,
+                                   -129,
+                                   -256,
+                                   -32768};
     if (rchance(&g->r, 50))
         return vals[rbelow(&g->r, sizeof vals / sizeof vals[0])];
     if (rchance(&g->r, 50))
@@ -723,11 +734,26 @@ static int64_t special_int(gen *g)
 /* Random UTF-8 string, avoiding torch's identity-memoized constants. */
 static ckpt_obj *rand_str(gen *g)
 {
-    static const char *const pieces[] = {"a", "b", "z", "_", ".", "0", "9", " ", "\xc3\xa9",
-                                         "\xc3\x9f", "\xe4\xb8\xad", "\xf0\x9f\x98\x80",
-                                         "\x7f", "\x01", "\xc2\xa0", "weight", "bias"};
-    static const char *const whole[] = {"", "", "a", "a", "\xc3\xa9", "\xc3\xbf", "x",
-                                        "version", "_metadata", "state", "param_groups"};
+    static const char *const pieces[] = {"a",
+                                         "b",
+                                         "z",
+                                         "_",
+                                         ".",
+                                         "0",
+                                         "9",
+                                         " ",
+                                         "\xc3\xa9",
+                                         "\xc3\x9f",
+                                         "\xe4\xb8\xad",
+                                         "\xf0\x9f\x98\x80",
+                                         "\x7f",
+                                         "\x01",
+                                         "\xc2\xa0",
+                                         "weight",
+                                         "bias"};
+    static const char *const whole[] = {"",          "",         "a",           "a",
+                                        "\xc3\xa9",  "\xc3\xbf", "x",           "version",
+                                        "_metadata", "state",    "param_groups"};
     char buf[64];
     if (rchance(&g->r, 30)) {
         return chk(g, ckpt_new_str(g->doc, whole[rbelow(&g->r, sizeof whole / sizeof whole[0])]),
@@ -758,7 +784,7 @@ static ckpt_obj *rand_bytes(gen *g, bool array)
     size_t n = rbelow(&g->r, 4) == 0 ? 0 : rbelow(&g->r, 2) ? 1 : rbelow(&g->r, sizeof buf);
     for (size_t i = 0; i < n; i++) {
         unsigned x = (unsigned)rbelow(&g->r, 4);
-        buf[i] = x == 0 ? (unsigned char)rbelow(&g->r, 128)
+        buf[i] = x == 0   ? (unsigned char)rbelow(&g->r, 128)
                  : x == 1 ? (unsigned char)(128 + rbelow(&g->r, 128))
                  : x == 2 ? (unsigned char)'a'
                           : (unsigned char)0xe9;
@@ -945,8 +971,9 @@ static ckpt_obj *rand_tensor(gen *g)
         int64_t need = offset + span + (rchance(&g->r, 30) ? (int64_t)rbelow(&g->r, 5) : 0);
         st = new_storage(g, dt, (uint64_t)need);
     }
-    ckpt_obj *t = ckpt_new_tensor(g->doc, st, dt, ndim, shape, contiguous && rchance(&g->r, 50) ? NULL : stride,
-                                  offset, &g->err);
+    ckpt_obj *t = ckpt_new_tensor(g->doc, st, dt, ndim, shape,
+                                  contiguous && rchance(&g->r, 50) ? NULL : stride, offset,
+                                  &g->err);
     chk(g, t, "tensor");
     if (rchance(&g->r, 20)) {
         bool rg = grad_ok(dt) && rchance(&g->r, 70);
@@ -965,25 +992,18 @@ static ckpt_obj *rand_value(gen *g, int depth);
 static ckpt_obj *rand_scalar(gen *g)
 {
     switch (rbelow(&g->r, 16)) {
-    case 0:
-        return chk(g, ckpt_new_none(g->doc), "none");
-    case 1:
-        return chk(g, ckpt_new_bool(g->doc, rchance(&g->r, 50)), "bool");
+    case 0: return chk(g, ckpt_new_none(g->doc), "none");
+    case 1: return chk(g, ckpt_new_bool(g->doc, rchance(&g->r, 50)), "bool");
     case 2:
-    case 3:
-        return chk(g, ckpt_new_int(g->doc, special_int(g)), "int");
+    case 3: return chk(g, ckpt_new_int(g->doc, special_int(g)), "int");
     case 4:
-    case 5:
-        return chk(g, ckpt_new_float(g->doc, special_double(g)), "float");
+    case 5: return chk(g, ckpt_new_float(g->doc, special_double(g)), "float");
     case 6:
         return chk(g, ckpt_new_complex(g->doc, special_double(g), special_double(g)), "complex");
     case 7:
-    case 8:
-        return rand_str(g);
-    case 9:
-        return rand_bytes(g, false);
-    case 10:
-        return rand_bytes(g, true);
+    case 8: return rand_str(g);
+    case 9: return rand_bytes(g, false);
+    case 10: return rand_bytes(g, true);
     case 11: {
         int64_t dims[4];
         size_t n = rbelow(&g->r, 5);
@@ -991,8 +1011,7 @@ static ckpt_obj *rand_scalar(gen *g)
             dims[i] = (int64_t)rbelow(&g->r, 300);
         return chk(g, ckpt_new_size(g->doc, n, dims), "size");
     }
-    case 12:
-        return dtype_node(g, DTYPE_VALUES[rbelow(&g->r, NDTYPE_VALUES)]);
+    case 12: return dtype_node(g, DTYPE_VALUES[rbelow(&g->r, NDTYPE_VALUES)]);
     case 13: {
         unsigned k = (unsigned)rbelow(&g->r, 4);
         return chk(g,
@@ -1002,8 +1021,7 @@ static ckpt_obj *rand_scalar(gen *g)
                             : ckpt_new_device(g->doc, "meta", -1),
                    "device");
     }
-    default:
-        return chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 300)), "int");
+    default: return chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 300)), "int");
     }
 }
 
@@ -1021,7 +1039,10 @@ static ckpt_obj *metadata_attrs(gen *g)
                            ? version_key
                            : chk(g, ckpt_new_str(g->doc, "version"), "str");
         version_key = vk;
-        chki(g, ckpt_dict_set(g->doc, e, vk, chk(g, ckpt_new_int(g->doc, 1 + (int64_t)rbelow(&g->r, 3)), "int"), NULL),
+        chki(g,
+             ckpt_dict_set(g->doc, e, vk,
+                           chk(g, ckpt_new_int(g->doc, 1 + (int64_t)rbelow(&g->r, 3)), "int"),
+                           NULL),
              "dict_set");
         chki(g, ckpt_dict_set_str(g->doc, md, prefixes[i], e, NULL), "dict_set_str");
     }
@@ -1093,7 +1114,8 @@ static ckpt_obj *rand_value(gen *g, int depth)
         o = chk(g, ckpt_new_set(g->doc), "set");
         for (int64_t v = 0; v < 8; v++)
             if (rchance(&g->r, 40))
-                chki(g, ckpt_set_add(g->doc, o, chk(g, ckpt_new_int(g->doc, v), "int"), NULL), "set_add");
+                chki(g, ckpt_set_add(g->doc, o, chk(g, ckpt_new_int(g->doc, v), "int"), NULL),
+                     "set_add");
     } else if (k < 88) {
         o = rand_dict(g, depth, CKPT_DICT_PLAIN);
     } else if (k < 96) {
@@ -1109,14 +1131,13 @@ static ckpt_obj *rand_value(gen *g, int depth)
 static ckpt_obj *gen_root(gen *g, size_t idx)
 {
     switch (idx % 4) {
-    case 0:
-        return rand_dict(g, 0, CKPT_DICT_ORDERED);
-    case 1:
-        return rand_dict(g, 0, CKPT_DICT_PLAIN);
+    case 0: return rand_dict(g, 0, CKPT_DICT_ORDERED);
+    case 1: return rand_dict(g, 0, CKPT_DICT_PLAIN);
     case 2: {
         /* checkpoint-like */
         ckpt_obj *d = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
-        chki(g, ckpt_dict_set_str(g->doc, d, "model", rand_dict(g, 1, CKPT_DICT_ORDERED), NULL), "set");
+        chki(g, ckpt_dict_set_str(g->doc, d, "model", rand_dict(g, 1, CKPT_DICT_ORDERED), NULL),
+             "set");
         ckpt_obj *opt = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
         ckpt_obj *state = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
         size_t n = rbelow(&g->r, 4);
@@ -1124,32 +1145,43 @@ static ckpt_obj *gen_root(gen *g, size_t idx)
             ckpt_obj *ps = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
             chki(g, ckpt_dict_set_str(g->doc, ps, "step", rand_tensor(g), NULL), "set");
             chki(g, ckpt_dict_set_str(g->doc, ps, "exp_avg", rand_tensor(g), NULL), "set");
-            chki(g, ckpt_dict_set(g->doc, state, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"), ps, NULL),
+            chki(g,
+                 ckpt_dict_set(g->doc, state, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"), ps,
+                               NULL),
                  "set");
         }
         chki(g, ckpt_dict_set_str(g->doc, opt, "state", state, NULL), "set");
         ckpt_obj *pg = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
-        chki(g, ckpt_dict_set_str(g->doc, pg, "lr", chk(g, ckpt_new_float(g->doc, 0.001), "f"), NULL), "set");
+        chki(g,
+             ckpt_dict_set_str(g->doc, pg, "lr", chk(g, ckpt_new_float(g->doc, 0.001), "f"),
+                               NULL),
+             "set");
         ckpt_obj *betas[2] = {chk(g, ckpt_new_float(g->doc, 0.9), "f"),
                               chk(g, ckpt_new_float(g->doc, 0.999), "f")};
-        chki(g, ckpt_dict_set_str(g->doc, pg, "betas", chk(g, ckpt_new_tuple(g->doc, 2, betas), "t"), NULL),
+        chki(g,
+             ckpt_dict_set_str(g->doc, pg, "betas", chk(g, ckpt_new_tuple(g->doc, 2, betas), "t"),
+                               NULL),
              "set");
         ckpt_obj *params = chk(g, ckpt_new_list(g->doc), "list");
         for (size_t i = 0; i < n; i++)
-            chki(g, ckpt_list_append(g->doc, params, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"), NULL),
+            chki(g,
+                 ckpt_list_append(g->doc, params, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"),
+                                  NULL),
                  "append");
         chki(g, ckpt_dict_set_str(g->doc, pg, "params", params, NULL), "set");
         ckpt_obj *pgs = chk(g, ckpt_new_list(g->doc), "list");
         chki(g, ckpt_list_append(g->doc, pgs, pg, NULL), "append");
         chki(g, ckpt_dict_set_str(g->doc, opt, "param_groups", pgs, NULL), "set");
         chki(g, ckpt_dict_set_str(g->doc, d, "optimizer", opt, NULL), "set");
-        chki(g, ckpt_dict_set_str(g->doc, d, "epoch", chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 100)), "i"), NULL),
+        chki(g,
+             ckpt_dict_set_str(g->doc, d, "epoch",
+                               chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 100)), "i"),
+                               NULL),
              "set");
         chki(g, ckpt_dict_set_str(g->doc, d, "extra", rand_value(g, 1), NULL), "set");
         return d;
     }
-    default:
-        return rand_value(g, 0);
+    default: return rand_value(g, 0);
     }
 }
 
@@ -1189,7 +1221,8 @@ static int cmd_gen(const char *outdir, long n, uint64_t seed)
         if (ckpt_save(ppath, root, &so, &g.err) != 0) {
             char msg[1200];
             ckpt_error_format(&g.err, msg, sizeof msg);
-            fprintf(stderr, "gen %s: save failed: %s %s\n", name, ckpt_status_name(g.err.code), msg);
+            fprintf(stderr, "gen %s: save failed: %s %s\n", name, ckpt_status_name(g.err.code),
+                    msg);
             bad = 1;
         }
         free(ppath);

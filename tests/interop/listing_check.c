@@ -79,10 +79,12 @@ static int check_one(const char *ckpt, const char *dir, const char *name)
         int nw = cJSON_GetArraySize(want), ng = cJSON_IsArray(got) ? cJSON_GetArraySize(got) : -1;
         printf("FAIL %s: listing differs (committed %d entries, ckpt %d)\n", name, nw, ng);
         for (int i = 0; i < nw || i < ng; i++) {
-            cJSON *w = cJSON_GetArrayItem(want, i), *g = ng >= 0 ? cJSON_GetArrayItem(got, i) : NULL;
+            cJSON *w = cJSON_GetArrayItem(want, i),
+                  *g = ng >= 0 ? cJSON_GetArrayItem(got, i) : NULL;
             if (w && g && cJSON_Compare(w, g, 1))
                 continue;
-            char *ws = w ? cJSON_PrintUnformatted(w) : NULL, *gs = g ? cJSON_PrintUnformatted(g) : NULL;
+            char *ws = w ? cJSON_PrintUnformatted(w) : NULL,
+                 *gs = g ? cJSON_PrintUnformatted(g) : NULL;
             printf("  entry %d\n    committed: %s\n    ckpt:      %s\n", i, ws ? ws : "(none)",
                    gs ? gs : "(none)");
             free(ws);

@@ -21,15 +21,15 @@
 #include "ckpt/nn.h"
 #include "ckpt/torch.h"
 
-#define TRY(expr)                                                                            \
-    do {                                                                                     \
-        if ((expr) != 0)                                                                     \
-            return -1;                                                                       \
+#define TRY(expr)                                                                                \
+    do {                                                                                         \
+        if ((expr) != 0)                                                                         \
+            return -1;                                                                           \
     } while (0)
-#define NN(expr)                                                                             \
-    do {                                                                                     \
-        if (!(expr))                                                                         \
-            return NULL;                                                                     \
+#define NN(expr)                                                                                 \
+    do {                                                                                         \
+        if (!(expr))                                                                             \
+            return NULL;                                                                         \
     } while (0)
 
 static ckpt_conv_opts conv_opts(int64_t stride, int64_t pad, bool no_bias)

@@ -38,7 +38,8 @@ static void chomp(char *s)
 int main(int argc, char **argv)
 {
     if (argc != 9) {
-        fprintf(stderr, "usage: optim_tool SPEC INIT GRADS FIRST NSTEPS LOAD OUT_PARAMS OUT_SD\n");
+        fprintf(stderr,
+                "usage: optim_tool SPEC INIT GRADS FIRST NSTEPS LOAD OUT_PARAMS OUT_SD\n");
         return 2;
     }
     ckpt_error err;

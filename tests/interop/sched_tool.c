@@ -43,9 +43,9 @@ static size_t parse_doubles(const char *v, double *out, size_t max)
 
 static int kind_of(const char *k)
 {
-    static const char *const names[] = {"step", "multistep", "exponential", "cosine", "warm",
-                                        "linear", "constant", "onecycle", "sequential",
-                                        "plateau"};
+    static const char *const names[] = {"step",       "multistep", "exponential", "cosine",
+                                        "warm",       "linear",    "constant",    "onecycle",
+                                        "sequential", "plateau"};
     for (int i = 0; i < 10; i++)
         if (strcmp(k, names[i]) == 0)
             return i;
@@ -80,7 +80,7 @@ static int parse_spec(char *text, spec *s)
         else if (!strcmp(k, "initial_lr"))
             s->n_initial = parse_doubles(v, s->initial_lr, MAXG);
         else if (!strcmp(k, "mom"))
-            s->momentum_kind = !strcmp(v, "betas") ? CKPT_MOMENTUM_BETAS
+            s->momentum_kind = !strcmp(v, "betas")  ? CKPT_MOMENTUM_BETAS
                                : !strcmp(v, "none") ? CKPT_MOMENTUM_NONE
                                                     : CKPT_MOMENTUM_PLAIN;
         else if (!strcmp(k, "momv"))

@@ -23,14 +23,14 @@
 static ckpt_error err;
 static int failures;
 
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "train_amp_scaler: FAIL %s: ", #cond);                             \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-            failures++;                                                                        \
-        }                                                                                      \
+#define CHECK(cond, ...)                                                                         \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            fprintf(stderr, "train_amp_scaler: FAIL %s: ", #cond);                               \
+            fprintf(stderr, __VA_ARGS__);                                                        \
+            fputc('\n', stderr);                                                                 \
+            failures++;                                                                          \
+        }                                                                                        \
     } while (0)
 
 static void die(const char *what)
@@ -80,7 +80,10 @@ static void scenario(const digits *ds, const int64_t *perm, int dtype, int *skip
                      int *first_skip)
 {
     const char *name = dtype == CKPT_F16 ? "float16" : "bfloat16";
-    amp_cfg c = {.opt = "sgd", .sched = "none", .dtype = dtype, .init_scale = 16777216.0f,
+    amp_cfg c = {.opt = "sgd",
+                 .sched = "none",
+                 .dtype = dtype,
+                 .init_scale = 16777216.0f,
                  .growth_interval = INTERVAL};
     amp_run r;
     if (amp_run_new(&r, &c, &err) < 0)
@@ -110,8 +113,8 @@ static void scenario(const digits *ds, const int64_t *perm, int dtype, int *skip
             (*skips)++;
             if (s == 0)
                 *first_skip = 1;
-            CHECK(same, "%s step %zu: skipped step changed parameters or optimizer state",
-                  name, s);
+            CHECK(same, "%s step %zu: skipped step changed parameters or optimizer state", name,
+                  s);
             CHECK(r.scaler.scale == scale * 0.5f, "%s step %zu: scale %g -> %g, not backed off",
                   name, s, (double)scale, (double)r.scaler.scale);
             CHECK(r.scaler.growth_tracker == 0, "%s step %zu: tracker not reset", name, s);
@@ -163,8 +166,11 @@ int main(int argc, char **argv)
 
     /* the overflow is float16's: the same first step in float32 stays finite */
     {
-        amp_cfg c = {.opt = "adam", .sched = "none", .dtype = CKPT_F32,
-                     .init_scale = 16777216.0f, .growth_interval = INTERVAL};
+        amp_cfg c = {.opt = "adam",
+                     .sched = "none",
+                     .dtype = CKPT_F32,
+                     .init_scale = 16777216.0f,
+                     .growth_interval = INTERVAL};
         amp_run r;
         float x[AMP_B * AMP_IN];
         int64_t y[AMP_B];

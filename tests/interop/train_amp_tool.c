@@ -53,8 +53,11 @@ int main(int argc, char **argv)
             break;
     }
     fclose(f);
-    amp_cfg c = {.opt = argv[4], .sched = argv[5], .total_steps = atol(argv[6]),
-                 .init_scale = strtof(argv[7], NULL), .growth_interval = atol(argv[8])};
+    amp_cfg c = {.opt = argv[4],
+                 .sched = argv[5],
+                 .total_steps = atol(argv[6]),
+                 .init_scale = strtof(argv[7], NULL),
+                 .growth_interval = atol(argv[8])};
     c.dtype = strcmp(argv[3], "float16") == 0    ? CKPT_F16
               : strcmp(argv[3], "bfloat16") == 0 ? CKPT_BF16
               : strcmp(argv[3], "float32") == 0  ? CKPT_F32

@@ -40,378 +40,366 @@
 #define MAX_STEPS 4096
 
 static ckpt_error err;
-#define OK(x)                                                                  \
-  do {                                                                         \
-    if ((x) < 0) {                                                             \
-      char buf_[512];                                                          \
-      fprintf(stderr, "train_tool: %s: %s\n", #x,                              \
-              ckpt_error_format(&err, buf_, sizeof buf_));                     \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
+#define OK(x)                                                                                    \
+    do {                                                                                         \
+        if ((x) < 0) {                                                                           \
+            char buf_[512];                                                                      \
+            fprintf(stderr, "train_tool: %s: %s\n", #x,                                          \
+                    ckpt_error_format(&err, buf_, sizeof buf_));                                 \
+            exit(1);                                                                             \
+        }                                                                                        \
+    } while (0)
 #define NOTNULL(x) OK((x) ? 0 : -1)
 
 typedef struct cfg {
-  digits ds;
-  int64_t (*order)[B]; /* per step */
-  size_t nsteps;
-  const char *opt, *sched;
-  int scaler;
+    digits ds;
+    int64_t (*order)[B]; /* per step */
+    size_t nsteps;
+    const char *opt, *sched;
+    int scaler;
 } cfg;
 
-static void load_order(cfg *c, const char *path) {
-  c->order = malloc(MAX_STEPS * sizeof *c->order);
-  NOTNULL(c->order);
-  if (strcmp(path, "-") == 0) {
-    int64_t *perm = malloc(c->ds.n * sizeof *perm);
-    NOTNULL(perm);
-    size_t per_epoch = c->ds.n / B;
-    for (size_t s = 0; s < MAX_STEPS; s++) {
-      if (s % per_epoch == 0)
-        digits_permutation(perm, c->ds.n, 77 + s / per_epoch);
-      memcpy(c->order[s], perm + (s % per_epoch) * B, sizeof c->order[s]);
+static void load_order(cfg *c, const char *path)
+{
+    c->order = malloc(MAX_STEPS * sizeof *c->order);
+    NOTNULL(c->order);
+    if (strcmp(path, "-") == 0) {
+        int64_t *perm = malloc(c->ds.n * sizeof *perm);
+        NOTNULL(perm);
+        size_t per_epoch = c->ds.n / B;
+        for (size_t s = 0; s < MAX_STEPS; s++) {
+            if (s % per_epoch == 0)
+                digits_permutation(perm, c->ds.n, 77 + s / per_epoch);
+            memcpy(c->order[s], perm + (s % per_epoch) * B, sizeof c->order[s]);
+        }
+        c->nsteps = MAX_STEPS;
+        free(perm);
+        return;
     }
-    c->nsteps = MAX_STEPS;
-    free(perm);
-    return;
-  }
-  FILE *f = fopen(path, "r");
-  NOTNULL(f);
-  size_t s = 0;
-  for (; s < MAX_STEPS; s++) {
-    int i = 0;
-    for (; i < B; i++) {
-      long long v;
-      if (fscanf(f, "%lld", &v) != 1)
-        break;
-      NOTNULL(v >= 0 && (size_t)v < c->ds.n);
-      c->order[s][i] = v;
+    FILE *f = fopen(path, "r");
+    NOTNULL(f);
+    size_t s = 0;
+    for (; s < MAX_STEPS; s++) {
+        int i = 0;
+        for (; i < B; i++) {
+            long long v;
+            if (fscanf(f, "%lld", &v) != 1)
+                break;
+            NOTNULL(v >= 0 && (size_t)v < c->ds.n);
+            c->order[s][i] = v;
+        }
+        if (i < B)
+            break;
     }
-    if (i < B)
-      break;
-  }
-  fclose(f);
-  c->nsteps = s;
+    fclose(f);
+    c->nsteps = s;
 }
 
 /* Everything a training run holds. */
 typedef struct run {
-  ckpt_module *model;
-  ckpt_slot *w1, *b1, *w2, *b2;
-  ckpt_optim *opt;
-  ckpt_lr_group groups[1];
-  ckpt_lr_target target;
-  ckpt_sched *sched;
-  ckpt_grad_scaler scaler;
+    ckpt_module *model;
+    ckpt_slot *w1, *b1, *w2, *b2;
+    ckpt_optim *opt;
+    ckpt_lr_group groups[1];
+    ckpt_lr_target target;
+    ckpt_sched *sched;
+    ckpt_grad_scaler scaler;
 } run;
 
-static void run_new(run *r, const cfg *c) {
-  memset(r, 0, sizeof *r);
-  ckpt_rng rng;
-  ckpt_rng_seed(&rng, 7);
-  r->model = ckpt_nn_sequential(NULL, NULL, &err);
-  NOTNULL(r->model);
-  NOTNULL(ckpt_nn_linear(r->model, "0", DIGITS_PIXELS, HID, true, &rng, &err));
-  NOTNULL(ckpt_nn_activation(r->model, "1", CKPT_ACT_RELU, 0, &err));
-  NOTNULL(ckpt_nn_linear(r->model, "2", HID, DIGITS_CLASSES, true, &rng, &err));
-  r->w1 = ckpt_module_slot(r->model, "0.weight");
-  r->b1 = ckpt_module_slot(r->model, "0.bias");
-  r->w2 = ckpt_module_slot(r->model, "2.weight");
-  r->b2 = ckpt_module_slot(r->model, "2.bias");
-  ckpt_slot *ps[4] = {r->w1, r->b1, r->w2, r->b2};
-  for (int i = 0; i < 4; i++) {
-    ps[i]->grad = calloc(ps[i]->nbytes / sizeof(float), sizeof(float));
-    NOTNULL(ps[i]->grad);
-  }
-  int sgd = strcmp(c->opt, "sgd") == 0;
-  if (sgd)
-    r->opt = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.05, momentum=0.9", &err);
-  else if (strcmp(c->opt, "adam") == 0)
-    r->opt = ckpt_optim_new(CKPT_OPTIM_ADAM, "lr=0.001", &err);
-  else
-    r->opt =
-        ckpt_optim_new(CKPT_OPTIM_ADAMW, "lr=0.001, weight_decay=0.01", &err);
-  NOTNULL(r->opt);
-  OK(ckpt_optim_add_module(r->opt, r->model, NULL, &err));
-  OK(ckpt_lr_target_from_optim(&r->target, r->groups, 1, r->opt, &err));
-  ckpt_sched_config sc;
-  double max_lr = sgd ? 0.1 : 0.01;
-  if (strcmp(c->sched, "onecycle") == 0) {
-    ckpt_sched_config_init(&sc, CKPT_SCHED_ONE_CYCLE);
-    sc.max_lr = &max_lr;
-    sc.total_steps = TOTAL_STEPS;
-  } else {
-    ckpt_sched_config_init(&sc, CKPT_SCHED_STEP);
-    sc.step_size = 10;
-    sc.gamma = 0.5;
-  }
-  r->sched = ckpt_sched_new(&r->target, &sc, &err);
-  NOTNULL(r->sched);
-  OK(ckpt_lr_target_to_optim(&r->target, r->opt, &err));
-  ckpt_grad_scaler_init(&r->scaler);
-  r->scaler.growth_interval = 20;
+static void run_new(run *r, const cfg *c)
+{
+    memset(r, 0, sizeof *r);
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 7);
+    r->model = ckpt_nn_sequential(NULL, NULL, &err);
+    NOTNULL(r->model);
+    NOTNULL(ckpt_nn_linear(r->model, "0", DIGITS_PIXELS, HID, true, &rng, &err));
+    NOTNULL(ckpt_nn_activation(r->model, "1", CKPT_ACT_RELU, 0, &err));
+    NOTNULL(ckpt_nn_linear(r->model, "2", HID, DIGITS_CLASSES, true, &rng, &err));
+    r->w1 = ckpt_module_slot(r->model, "0.weight");
+    r->b1 = ckpt_module_slot(r->model, "0.bias");
+    r->w2 = ckpt_module_slot(r->model, "2.weight");
+    r->b2 = ckpt_module_slot(r->model, "2.bias");
+    ckpt_slot *ps[4] = {r->w1, r->b1, r->w2, r->b2};
+    for (int i = 0; i < 4; i++) {
+        ps[i]->grad = calloc(ps[i]->nbytes / sizeof(float), sizeof(float));
+        NOTNULL(ps[i]->grad);
+    }
+    int sgd = strcmp(c->opt, "sgd") == 0;
+    if (sgd)
+        r->opt = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.05, momentum=0.9", &err);
+    else if (strcmp(c->opt, "adam") == 0)
+        r->opt = ckpt_optim_new(CKPT_OPTIM_ADAM, "lr=0.001", &err);
+    else
+        r->opt = ckpt_optim_new(CKPT_OPTIM_ADAMW, "lr=0.001, weight_decay=0.01", &err);
+    NOTNULL(r->opt);
+    OK(ckpt_optim_add_module(r->opt, r->model, NULL, &err));
+    OK(ckpt_lr_target_from_optim(&r->target, r->groups, 1, r->opt, &err));
+    ckpt_sched_config sc;
+    double max_lr = sgd ? 0.1 : 0.01;
+    if (strcmp(c->sched, "onecycle") == 0) {
+        ckpt_sched_config_init(&sc, CKPT_SCHED_ONE_CYCLE);
+        sc.max_lr = &max_lr;
+        sc.total_steps = TOTAL_STEPS;
+    } else {
+        ckpt_sched_config_init(&sc, CKPT_SCHED_STEP);
+        sc.step_size = 10;
+        sc.gamma = 0.5;
+    }
+    r->sched = ckpt_sched_new(&r->target, &sc, &err);
+    NOTNULL(r->sched);
+    OK(ckpt_lr_target_to_optim(&r->target, r->opt, &err));
+    ckpt_grad_scaler_init(&r->scaler);
+    r->scaler.growth_interval = 20;
 }
 
-static void run_free(run *r) {
-  ckpt_sched_free(r->sched);
-  ckpt_optim_free(r->opt);
-  ckpt_module_free(r->model);
+static void run_free(run *r)
+{
+    ckpt_sched_free(r->sched);
+    ckpt_optim_free(r->opt);
+    ckpt_module_free(r->model);
 }
 
-static int64_t run_load(run *r, const char *path) {
-  ckpt_doc *doc = ckpt_load(path, NULL, &err);
-  NOTNULL(doc);
-  const ckpt_obj *root = ckpt_doc_root(doc);
-  OK(ckpt_module_load_state_dict(r->model, ckpt_dict_get(root, "model"), NULL,
-                                 NULL, &err));
-  OK(ckpt_optim_load_state_dict(r->opt, ckpt_dict_get(root, "optimizer"),
-                                &err));
-  OK(ckpt_lr_target_from_optim(&r->target, r->groups, 1, r->opt, &err));
-  OK(ckpt_sched_load_state_dict(r->sched, ckpt_dict_get(root, "scheduler"),
-                                &err));
-  OK(ckpt_grad_scaler_load_state_dict(&r->scaler, ckpt_dict_get(root, "scaler"),
-                                      &err));
-  int64_t step = ckpt_obj_int(ckpt_dict_get(root, "step"));
-  ckpt_doc_free(doc);
-  return step;
+static int64_t run_load(run *r, const char *path)
+{
+    ckpt_doc *doc = ckpt_load(path, NULL, &err);
+    NOTNULL(doc);
+    const ckpt_obj *root = ckpt_doc_root(doc);
+    OK(ckpt_module_load_state_dict(r->model, ckpt_dict_get(root, "model"), NULL, NULL, &err));
+    OK(ckpt_optim_load_state_dict(r->opt, ckpt_dict_get(root, "optimizer"), &err));
+    OK(ckpt_lr_target_from_optim(&r->target, r->groups, 1, r->opt, &err));
+    OK(ckpt_sched_load_state_dict(r->sched, ckpt_dict_get(root, "scheduler"), &err));
+    OK(ckpt_grad_scaler_load_state_dict(&r->scaler, ckpt_dict_get(root, "scaler"), &err));
+    int64_t step = ckpt_obj_int(ckpt_dict_get(root, "step"));
+    ckpt_doc_free(doc);
+    return step;
 }
 
 /* The checkpoint dict, saved to `path` or (path NULL) into memory. */
-static void run_save(run *r, int64_t step, const char *path, void **mem,
-                     size_t *len) {
-  ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-  NOTNULL(doc);
-  ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-  NOTNULL(ck);
-  OK(ckpt_dict_set_str(doc, ck, "step", ckpt_new_int(doc, step), &err));
-  OK(ckpt_dict_set_str(doc, ck, "model",
-                       ckpt_module_state_dict(r->model, doc, NULL, &err), &err));
-  OK(ckpt_dict_set_str(doc, ck, "optimizer",
-                       ckpt_optim_state_dict(r->opt, doc, &err), &err));
-  OK(ckpt_dict_set_str(doc, ck, "scheduler",
-                       ckpt_sched_state_dict(r->sched, doc, &err), &err));
-  OK(ckpt_dict_set_str(doc, ck, "scaler",
-                       ckpt_grad_scaler_state_dict(&r->scaler, doc, &err), &err));
-  ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13, .archive = "archive"};
-  if (path)
-    OK(ckpt_save(path, ck, &so, &err));
-  else
-    OK(ckpt_save_mem(ck, &so, mem, len, &err));
-  ckpt_doc_free(doc);
+static void run_save(run *r, int64_t step, const char *path, void **mem, size_t *len)
+{
+    ckpt_doc *doc = ckpt_doc_new(NULL, &err);
+    NOTNULL(doc);
+    ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    NOTNULL(ck);
+    OK(ckpt_dict_set_str(doc, ck, "step", ckpt_new_int(doc, step), &err));
+    OK(ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(r->model, doc, NULL, &err),
+                         &err));
+    OK(ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(r->opt, doc, &err), &err));
+    OK(ckpt_dict_set_str(doc, ck, "scheduler", ckpt_sched_state_dict(r->sched, doc, &err), &err));
+    OK(ckpt_dict_set_str(doc, ck, "scaler", ckpt_grad_scaler_state_dict(&r->scaler, doc, &err),
+                         &err));
+    ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13, .archive = "archive"};
+    if (path)
+        OK(ckpt_save(path, ck, &so, &err));
+    else
+        OK(ckpt_save_mem(ck, &so, mem, len, &err));
+    ckpt_doc_free(doc);
 }
 
 /* Training steps [start, start + n). */
-static void run_train(run *r, const cfg *c, size_t start, size_t n) {
-  float x[B * DIGITS_PIXELS], h[B * HID], a[B * HID],
-      logits[B * DIGITS_CLASSES];
-  float dh[B * HID], da[B * HID], dlogits[B * DIGITS_CLASSES];
-  int64_t y[B];
-  NOTNULL(start + n <= c->nsteps);
-  for (size_t s = start; s < start + n; s++) {
-    for (int i = 0; i < B; i++) {
-      int64_t row = c->order[s][i];
-      memcpy(x + i * DIGITS_PIXELS, c->ds.x + row * DIGITS_PIXELS,
-             sizeof(float) * DIGITS_PIXELS);
-      y[i] = c->ds.y[row];
+static void run_train(run *r, const cfg *c, size_t start, size_t n)
+{
+    float x[B * DIGITS_PIXELS], h[B * HID], a[B * HID], logits[B * DIGITS_CLASSES];
+    float dh[B * HID], da[B * HID], dlogits[B * DIGITS_CLASSES];
+    int64_t y[B];
+    NOTNULL(start + n <= c->nsteps);
+    for (size_t s = start; s < start + n; s++) {
+        for (int i = 0; i < B; i++) {
+            int64_t row = c->order[s][i];
+            memcpy(x + i * DIGITS_PIXELS, c->ds.x + row * DIGITS_PIXELS,
+                   sizeof(float) * DIGITS_PIXELS);
+            y[i] = c->ds.y[row];
+        }
+        /* forward */
+        ckpt_nn_linear_forward(h, x, r->w1->data, r->b1->data, B, DIGITS_PIXELS, HID);
+        ckpt_nn_relu_forward(a, h, B * HID);
+        ckpt_nn_linear_forward(logits, a, r->w2->data, r->b2->data, B, HID, DIGITS_CLASSES);
+        float loss;
+        OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, DIGITS_CLASSES, 0.0, -100, &err));
+        /* zero_grad, backward (of loss * scale with the scaler) */
+        ckpt_optim_zero_grad(r->opt, false);
+        memset(dh, 0, sizeof dh);
+        memset(da, 0, sizeof da);
+        memset(dlogits, 0, sizeof dlogits);
+        float dloss = c->scaler ? r->scaler.scale : 1.0f;
+        OK(ckpt_nn_cross_entropy_backward(dlogits, dloss, logits, y, B, DIGITS_CLASSES, 0.0, -100,
+                                          &err));
+        ckpt_nn_linear_backward(da, r->w2->grad, r->b2->grad, dlogits, a, r->w2->data, B, HID,
+                                DIGITS_CLASSES);
+        ckpt_nn_relu_backward(dh, da, h, B * HID);
+        ckpt_nn_linear_backward(NULL, r->w1->grad, r->b1->grad, dh, x, r->w1->data, B,
+                                DIGITS_PIXELS, HID);
+        /* step */
+        if (c->scaler) {
+            ckpt_slot *ps[4] = {r->w1, r->b1, r->w2, r->b2};
+            bool inf = false;
+            for (int i = 0; i < 4; i++)
+                inf |= ckpt_grad_scaler_unscale_f32(&r->scaler, ps[i]->grad,
+                                                    ps[i]->nbytes / sizeof(float));
+            if (!inf)
+                OK(ckpt_optim_step(r->opt, &err));
+            ckpt_grad_scaler_update(&r->scaler, inf);
+        } else {
+            OK(ckpt_optim_step(r->opt, &err));
+        }
+        OK(ckpt_sched_step(r->sched, &err));
+        OK(ckpt_lr_target_to_optim(&r->target, r->opt, &err));
     }
-    /* forward */
-    ckpt_nn_linear_forward(h, x, r->w1->data, r->b1->data, B, DIGITS_PIXELS,
-                           HID);
-    ckpt_nn_relu_forward(a, h, B * HID);
-    ckpt_nn_linear_forward(logits, a, r->w2->data, r->b2->data, B, HID,
-                           DIGITS_CLASSES);
-    float loss;
-    OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, DIGITS_CLASSES, 0.0,
-                                     -100, &err));
-    /* zero_grad, backward (of loss * scale with the scaler) */
-    ckpt_optim_zero_grad(r->opt, false);
-    memset(dh, 0, sizeof dh);
-    memset(da, 0, sizeof da);
-    memset(dlogits, 0, sizeof dlogits);
-    float dloss = c->scaler ? r->scaler.scale : 1.0f;
-    OK(ckpt_nn_cross_entropy_backward(dlogits, dloss, logits, y, B,
-                                      DIGITS_CLASSES, 0.0, -100, &err));
-    ckpt_nn_linear_backward(da, r->w2->grad, r->b2->grad, dlogits, a,
-                            r->w2->data, B, HID, DIGITS_CLASSES);
-    ckpt_nn_relu_backward(dh, da, h, B * HID);
-    ckpt_nn_linear_backward(NULL, r->w1->grad, r->b1->grad, dh, x, r->w1->data,
-                            B, DIGITS_PIXELS, HID);
-    /* step */
-    if (c->scaler) {
-      ckpt_slot *ps[4] = {r->w1, r->b1, r->w2, r->b2};
-      bool inf = false;
-      for (int i = 0; i < 4; i++)
-        inf |= ckpt_grad_scaler_unscale_f32(&r->scaler, ps[i]->grad,
-                                            ps[i]->nbytes / sizeof(float));
-      if (!inf)
-        OK(ckpt_optim_step(r->opt, &err));
-      ckpt_grad_scaler_update(&r->scaler, inf);
-    } else {
-      OK(ckpt_optim_step(r->opt, &err));
-    }
-    OK(ckpt_sched_step(r->sched, &err));
-    OK(ckpt_lr_target_to_optim(&r->target, r->opt, &err));
-  }
 }
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* The demo's CNN (examples/train_demo.c), one SGD step per iteration. */
-static int bench(const digits *ds, int iters) {
-  ckpt_rng rng;
-  ckpt_rng_seed(&rng, 42);
-  ckpt_module *m = ckpt_nn_sequential(NULL, NULL, &err);
-  NOTNULL(m);
-  ckpt_conv_opts co = {.padding = {1, 1}};
-  NOTNULL(ckpt_nn_conv2d(m, "0", 1, 8, 3, 3, &co, &rng, &err));
-  NOTNULL(ckpt_nn_linear(m, "4", 128, 10, true, &rng, &err));
-  ckpt_slot *cw = ckpt_module_slot(m, "0.weight"),
-            *cb = ckpt_module_slot(m, "0.bias");
-  ckpt_slot *fw = ckpt_module_slot(m, "4.weight"),
-            *fb = ckpt_module_slot(m, "4.bias");
-  ckpt_slot *ps[4] = {cw, cb, fw, fb};
-  for (int i = 0; i < 4; i++) {
-    ps[i]->grad = calloc(ps[i]->nbytes / sizeof(float), sizeof(float));
-    NOTNULL(ps[i]->grad);
-  }
-  ckpt_optim *o = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.05, momentum=0.9", &err);
-  NOTNULL(o);
-  OK(ckpt_optim_add_module(o, m, NULL, &err));
-  ckpt_nn_conv2d_dims d = {.b = B,
-                           .c = 1,
-                           .h = 8,
-                           .w = 8,
-                           .oc = 8,
-                           .kh = 3,
-                           .kw = 3,
-                           .sh = 1,
-                           .sw = 1,
-                           .ph = 1,
-                           .pw = 1,
-                           .dh = 1,
-                           .dw = 1,
-                           .g = 1};
-  ckpt_nn_conv2d_out_size(&d);
-  size_t wsn = ckpt_nn_conv2d_ws(&d), bwsn = ckpt_nn_conv2d_backward_ws(&d);
-  static float x[B * 64], conv[B * 512], relu[B * 512], pool[B * 128],
-      logits[B * 10];
-  static float dconv[B * 512], drelu[B * 512], dpool[B * 128], dlogits[B * 10];
-  float *ws = calloc(wsn > bwsn ? wsn : bwsn, sizeof(float));
-  NOTNULL(ws);
-  int64_t y[B];
-  double t0 = 0;
-  for (int it = -10; it < iters; it++) {
-    if (it == 0)
-      t0 = now_ms();
-    size_t base = ((size_t)(it + 10) * B) % (ds->n - B);
-    memcpy(x, ds->x + base * 64, sizeof x);
-    memcpy(y, ds->y + base, sizeof y);
-    ckpt_nn_conv2d_forward(conv, x, cw->data, cb->data, ws, &d);
-    ckpt_nn_relu_forward(relu, conv, B * 512);
-    ckpt_nn_maxpool2d_forward(pool, relu, B * 8, 8, 8, 2, 2, 0, 4, 4);
-    ckpt_nn_linear_forward(logits, pool, fw->data, fb->data, B, 128, 10);
-    float loss;
-    OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, 10, 0.0, -100, &err));
-    ckpt_optim_zero_grad(o, false);
-    memset(dlogits, 0, sizeof dlogits);
-    memset(dpool, 0, sizeof dpool);
-    memset(drelu, 0, sizeof drelu);
-    memset(dconv, 0, sizeof dconv);
-    OK(ckpt_nn_cross_entropy_backward(dlogits, 1.0f, logits, y, B, 10, 0.0,
-                                      -100, &err));
-    ckpt_nn_linear_backward(dpool, fw->grad, fb->grad, dlogits, pool, fw->data,
-                            B, 128, 10);
-    ckpt_nn_maxpool2d_backward(drelu, dpool, relu, B * 8, 8, 8, 2, 2, 0, 4, 4);
-    ckpt_nn_relu_backward(dconv, drelu, conv, B * 512);
-    ckpt_nn_conv2d_backward(NULL, cw->grad, cb->grad, dconv, x, cw->data, ws,
-                            &d);
-    OK(ckpt_optim_step(o, &err));
-  }
-  printf("c_ms_per_step %.6f\n", (now_ms() - t0) / iters);
-  free(ws);
-  ckpt_optim_free(o);
-  ckpt_module_free(m);
-  return 0;
+static int bench(const digits *ds, int iters)
+{
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 42);
+    ckpt_module *m = ckpt_nn_sequential(NULL, NULL, &err);
+    NOTNULL(m);
+    ckpt_conv_opts co = {.padding = {1, 1}};
+    NOTNULL(ckpt_nn_conv2d(m, "0", 1, 8, 3, 3, &co, &rng, &err));
+    NOTNULL(ckpt_nn_linear(m, "4", 128, 10, true, &rng, &err));
+    ckpt_slot *cw = ckpt_module_slot(m, "0.weight"), *cb = ckpt_module_slot(m, "0.bias");
+    ckpt_slot *fw = ckpt_module_slot(m, "4.weight"), *fb = ckpt_module_slot(m, "4.bias");
+    ckpt_slot *ps[4] = {cw, cb, fw, fb};
+    for (int i = 0; i < 4; i++) {
+        ps[i]->grad = calloc(ps[i]->nbytes / sizeof(float), sizeof(float));
+        NOTNULL(ps[i]->grad);
+    }
+    ckpt_optim *o = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.05, momentum=0.9", &err);
+    NOTNULL(o);
+    OK(ckpt_optim_add_module(o, m, NULL, &err));
+    ckpt_nn_conv2d_dims d = {.b = B,
+                             .c = 1,
+                             .h = 8,
+                             .w = 8,
+                             .oc = 8,
+                             .kh = 3,
+                             .kw = 3,
+                             .sh = 1,
+                             .sw = 1,
+                             .ph = 1,
+                             .pw = 1,
+                             .dh = 1,
+                             .dw = 1,
+                             .g = 1};
+    ckpt_nn_conv2d_out_size(&d);
+    size_t wsn = ckpt_nn_conv2d_ws(&d), bwsn = ckpt_nn_conv2d_backward_ws(&d);
+    static float x[B * 64], conv[B * 512], relu[B * 512], pool[B * 128], logits[B * 10];
+    static float dconv[B * 512], drelu[B * 512], dpool[B * 128], dlogits[B * 10];
+    float *ws = calloc(wsn > bwsn ? wsn : bwsn, sizeof(float));
+    NOTNULL(ws);
+    int64_t y[B];
+    double t0 = 0;
+    for (int it = -10; it < iters; it++) {
+        if (it == 0)
+            t0 = now_ms();
+        size_t base = ((size_t)(it + 10) * B) % (ds->n - B);
+        memcpy(x, ds->x + base * 64, sizeof x);
+        memcpy(y, ds->y + base, sizeof y);
+        ckpt_nn_conv2d_forward(conv, x, cw->data, cb->data, ws, &d);
+        ckpt_nn_relu_forward(relu, conv, B * 512);
+        ckpt_nn_maxpool2d_forward(pool, relu, B * 8, 8, 8, 2, 2, 0, 4, 4);
+        ckpt_nn_linear_forward(logits, pool, fw->data, fb->data, B, 128, 10);
+        float loss;
+        OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, 10, 0.0, -100, &err));
+        ckpt_optim_zero_grad(o, false);
+        memset(dlogits, 0, sizeof dlogits);
+        memset(dpool, 0, sizeof dpool);
+        memset(drelu, 0, sizeof drelu);
+        memset(dconv, 0, sizeof dconv);
+        OK(ckpt_nn_cross_entropy_backward(dlogits, 1.0f, logits, y, B, 10, 0.0, -100, &err));
+        ckpt_nn_linear_backward(dpool, fw->grad, fb->grad, dlogits, pool, fw->data, B, 128, 10);
+        ckpt_nn_maxpool2d_backward(drelu, dpool, relu, B * 8, 8, 8, 2, 2, 0, 4, 4);
+        ckpt_nn_relu_backward(dconv, drelu, conv, B * 512);
+        ckpt_nn_conv2d_backward(NULL, cw->grad, cb->grad, dconv, x, cw->data, ws, &d);
+        OK(ckpt_optim_step(o, &err));
+    }
+    printf("c_ms_per_step %.6f\n", (now_ms() - t0) / iters);
+    free(ws);
+    ckpt_optim_free(o);
+    ckpt_module_free(m);
+    return 0;
 }
 
-int main(int argc, char **argv) {
-  ckpt_error_clear(&err);
-  cfg c;
-  memset(&c, 0, sizeof c);
-  if (argc == 4 && strcmp(argv[1], "bench") == 0) {
+int main(int argc, char **argv)
+{
+    ckpt_error_clear(&err);
+    cfg c;
+    memset(&c, 0, sizeof c);
+    if (argc == 4 && strcmp(argv[1], "bench") == 0) {
+        if (digits_load(&c.ds, argv[2]) < 0)
+            return 1;
+        int rc = bench(&c.ds, atoi(argv[3]));
+        digits_free(&c.ds);
+        return rc;
+    }
+    int is_run = argc == 11 && strcmp(argv[1], "run") == 0;
+    int is_exact = argc == 10 && strcmp(argv[1], "exact") == 0;
+    if (!is_run && !is_exact) {
+        fprintf(stderr, "usage: train_tool run DATA ORDER OPT SCHED SCALER INIT START STEPS "
+                        "OUT\n"
+                        "       train_tool exact DATA ORDER OPT SCHED SCALER K STEPS WORKDIR\n"
+                        "       train_tool bench DATA ITERS\n");
+        return 2;
+    }
     if (digits_load(&c.ds, argv[2]) < 0)
-      return 1;
-    int rc = bench(&c.ds, atoi(argv[3]));
+        return 1;
+    load_order(&c, argv[3]);
+    c.opt = argv[4];
+    c.sched = argv[5];
+    c.scaler = atoi(argv[6]);
+    run r;
+    int rc = 0;
+    if (is_run) {
+        run_new(&r, &c);
+        size_t start = (size_t)atol(argv[8]), steps = (size_t)atol(argv[9]);
+        if (strcmp(argv[7], "-") != 0)
+            NOTNULL(run_load(&r, argv[7]) == (int64_t)start);
+        run_train(&r, &c, start, steps);
+        run_save(&r, (int64_t)(start + steps), argv[10], NULL, NULL);
+        run_free(&r);
+    } else {
+        size_t k = (size_t)atol(argv[7]), n = (size_t)atol(argv[8]);
+        char part[4096];
+        snprintf(part, sizeof part, "%s/exact_part.pt", argv[9]);
+        void *full = NULL, *resumed = NULL;
+        size_t full_len = 0, resumed_len = 0;
+        run_new(&r, &c);
+        run_train(&r, &c, 0, n);
+        run_save(&r, (int64_t)n, NULL, &full, &full_len);
+        run_free(&r);
+        run_new(&r, &c);
+        run_train(&r, &c, 0, k);
+        run_save(&r, (int64_t)k, part, NULL, NULL);
+        run_free(&r); /* the "crash": nothing survives but the file */
+        run_new(&r, &c);
+        NOTNULL(run_load(&r, part) == (int64_t)k);
+        run_train(&r, &c, k, n - k);
+        run_save(&r, (int64_t)n, NULL, &resumed, &resumed_len);
+        run_free(&r);
+        if (full_len != resumed_len || memcmp(full, resumed, full_len) != 0) {
+            fprintf(stderr,
+                    "train_tool: %s/%s scaler=%d: interrupted at %zu and resumed, the "
+                    "checkpoint after %zu steps differs from the uninterrupted run's\n",
+                    c.opt, c.sched, c.scaler, k, n);
+            rc = 1;
+        } else {
+            printf("%s/%s scaler=%d: interrupted at step %zu of %zu, resumed: %zu "
+                   "checkpoint "
+                   "bytes identical to the uninterrupted run\n",
+                   c.opt, c.sched, c.scaler, k, n, full_len);
+        }
+        free(full);
+        free(resumed);
+    }
+    free(c.order);
     digits_free(&c.ds);
     return rc;
-  }
-  int is_run = argc == 11 && strcmp(argv[1], "run") == 0;
-  int is_exact = argc == 10 && strcmp(argv[1], "exact") == 0;
-  if (!is_run && !is_exact) {
-    fprintf(
-        stderr,
-        "usage: train_tool run DATA ORDER OPT SCHED SCALER INIT START STEPS "
-        "OUT\n"
-        "       train_tool exact DATA ORDER OPT SCHED SCALER K STEPS WORKDIR\n"
-        "       train_tool bench DATA ITERS\n");
-    return 2;
-  }
-  if (digits_load(&c.ds, argv[2]) < 0)
-    return 1;
-  load_order(&c, argv[3]);
-  c.opt = argv[4];
-  c.sched = argv[5];
-  c.scaler = atoi(argv[6]);
-  run r;
-  int rc = 0;
-  if (is_run) {
-    run_new(&r, &c);
-    size_t start = (size_t)atol(argv[8]), steps = (size_t)atol(argv[9]);
-    if (strcmp(argv[7], "-") != 0)
-      NOTNULL(run_load(&r, argv[7]) == (int64_t)start);
-    run_train(&r, &c, start, steps);
-    run_save(&r, (int64_t)(start + steps), argv[10], NULL, NULL);
-    run_free(&r);
-  } else {
-    size_t k = (size_t)atol(argv[7]), n = (size_t)atol(argv[8]);
-    char part[4096];
-    snprintf(part, sizeof part, "%s/exact_part.pt", argv[9]);
-    void *full = NULL, *resumed = NULL;
-    size_t full_len = 0, resumed_len = 0;
-    run_new(&r, &c);
-    run_train(&r, &c, 0, n);
-    run_save(&r, (int64_t)n, NULL, &full, &full_len);
-    run_free(&r);
-    run_new(&r, &c);
-    run_train(&r, &c, 0, k);
-    run_save(&r, (int64_t)k, part, NULL, NULL);
-    run_free(&r); /* the "crash": nothing survives but the file */
-    run_new(&r, &c);
-    NOTNULL(run_load(&r, part) == (int64_t)k);
-    run_train(&r, &c, k, n - k);
-    run_save(&r, (int64_t)n, NULL, &resumed, &resumed_len);
-    run_free(&r);
-    if (full_len != resumed_len || memcmp(full, resumed, full_len) != 0) {
-      fprintf(
-          stderr,
-          "train_tool: %s/%s scaler=%d: interrupted at %zu and resumed, the "
-          "checkpoint after %zu steps differs from the uninterrupted run's\n",
-          c.opt, c.sched, c.scaler, k, n);
-      rc = 1;
-    } else {
-      printf("%s/%s scaler=%d: interrupted at step %zu of %zu, resumed: %zu "
-             "checkpoint "
-             "bytes identical to the uninterrupted run\n",
-             c.opt, c.sched, c.scaler, k, n, full_len);
-    }
-    free(full);
-    free(resumed);
-  }
-  free(c.order);
-  digits_free(&c.ds);
-  return rc;
 }

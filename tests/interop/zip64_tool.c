@@ -11,26 +11,43 @@ int main(int argc, char **argv)
     if (argc < 2)
         return 2;
     uint64_t n = 4294967360ull;
-    unsigned char *p = mmap(NULL, n, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0);
+    unsigned char *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return 1;
     p[n - 1] = 7;
-    ckpt_error e; ckpt_doc *d = ckpt_doc_new(NULL, &e);
+    ckpt_error e;
+    ckpt_doc *d = ckpt_doc_new(NULL, &e);
     ckpt_storage *s = ckpt_new_storage_borrow(d, CKPT_U8, p, n, &e);
     int64_t shape[1] = {(int64_t)n};
     ckpt_obj *t = ckpt_new_tensor(d, s, CKPT_U8, 1, shape, NULL, 0, &e);
-    int64_t v[3] = {1,2,3}, sh3[1] = {3};
+    int64_t v[3] = {1, 2, 3}, sh3[1] = {3};
     ckpt_obj *t2 = ckpt_new_tensor_copy(d, CKPT_I64, 1, sh3, v, &e);
     ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_PLAIN);
-    ckpt_dict_set_str(d, root, "big", t, &e); ckpt_dict_set_str(d, root, "small", t2, &e);
-    ckpt_save_opts so = {0}; so.layout = CKPT_LAYOUT_TORCH13; so.no_fsync = 1;
-    if (ckpt_save(argv[1], root, &so, &e)) { char b[512]; printf("%s\n", ckpt_error_format(&e, b, sizeof b)); return 1; }
+    ckpt_dict_set_str(d, root, "big", t, &e);
+    ckpt_dict_set_str(d, root, "small", t2, &e);
+    ckpt_save_opts so = {0};
+    so.layout = CKPT_LAYOUT_TORCH13;
+    so.no_fsync = 1;
+    if (ckpt_save(argv[1], root, &so, &e)) {
+        char b[512];
+        printf("%s\n", ckpt_error_format(&e, b, sizeof b));
+        return 1;
+    }
     /* read back with ckpt in mmap mode */
-    ckpt_load_opts lo = {0}; lo.mode = CKPT_LOAD_MMAP;
+    ckpt_load_opts lo = {0};
+    lo.mode = CKPT_LOAD_MMAP;
     ckpt_doc *r = ckpt_load(argv[1], &lo, &e);
-    if (!r) { char b[512]; printf("load: %s\n", ckpt_error_format(&e, b, sizeof b)); return 1; }
+    if (!r) {
+        char b[512];
+        printf("load: %s\n", ckpt_error_format(&e, b, sizeof b));
+        return 1;
+    }
     const unsigned char *bd = ckpt_tensor_data(ckpt_get(ckpt_doc_root(r), "big", NULL));
     const int64_t *sd = ckpt_tensor_data(ckpt_get(ckpt_doc_root(r), "small", NULL));
-    printf("ckpt reads back: last byte %d, small %lld %lld %lld\n", bd[n-1], (long long)sd[0], (long long)sd[1], (long long)sd[2]);
-    ckpt_doc_free(r); ckpt_doc_free(d); return 0;
+    printf("ckpt reads back: last byte %d, small %lld %lld %lld\n", bd[n - 1], (long long)sd[0],
+           (long long)sd[1], (long long)sd[2]);
+    ckpt_doc_free(r);
+    ckpt_doc_free(d);
+    return 0;
 }

@@ -31,62 +31,68 @@ void test_skip(const char *reason);
 /* 1 when `dir` is a folder; otherwise marks the running case skipped, naming `dir`.
  * Used for the real-world corpus ../shared/fixtures/real, which a clean clone lacks. */
 int test_have_dir(const char *dir);
-#define SKIP_UNLESS_DIR(dir)                                                                 \
-    do {                                                                                     \
-        if (!test_have_dir(dir))                                                             \
-            return;                                                                          \
+#define SKIP_UNLESS_DIR(dir)                                                                     \
+    do {                                                                                         \
+        if (!test_have_dir(dir))                                                                 \
+            return;                                                                              \
     } while (0)
 
-#define TEST(name)                                                                           \
-    static void name(void);                                                                  \
-    __attribute__((constructor)) static void name##_reg(void) { test_register(#name, name); } \
+#define TEST(name)                                                                               \
+    static void name(void);                                                                      \
+    __attribute__((constructor)) static void name##_reg(void)                                    \
+    {                                                                                            \
+        test_register(#name, name);                                                              \
+    }                                                                                            \
     static void name(void)
 
-#define TEST_MAIN()                                                                          \
-    int main(int argc, char **argv) { return test_main(argc, argv); }
+#define TEST_MAIN()                                                                              \
+    int main(int argc, char **argv)                                                              \
+    {                                                                                            \
+        return test_main(argc, argv);                                                            \
+    }
 
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);         \
-            test_failures++;                                                                 \
-            return;                                                                          \
-        }                                                                                    \
+#define CHECK(cond)                                                                              \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);             \
+            test_failures++;                                                                     \
+            return;                                                                              \
+        }                                                                                        \
     } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                   \
-    do {                                                                                     \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                  \
-        if (a_ != b_) {                                                                      \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, \
-                    #a, a_, #b, b_);                                                         \
-            test_failures++;                                                                 \
-            return;                                                                          \
-        }                                                                                    \
+#define CHECK_EQ_INT(a, b)                                                                       \
+    do {                                                                                         \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                      \
+        if (a_ != b_) {                                                                          \
+            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a,  \
+                    a_, #b, b_);                                                                 \
+            test_failures++;                                                                     \
+            return;                                                                              \
+        }                                                                                        \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                      \
-    do {                                                                                     \
-        const char *a_ = (a), *b_ = (b);                                                     \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                             \
-            fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__,   \
-                    #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                             \
-            test_failures++;                                                                 \
-            return;                                                                          \
-        }                                                                                    \
+#define CHECK_STR(a, b)                                                                          \
+    do {                                                                                         \
+        const char *a_ = (a), *b_ = (b);                                                         \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                 \
+            fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,    \
+                    a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                     \
+            test_failures++;                                                                     \
+            return;                                                                              \
+        }                                                                                        \
     } while (0)
 
 /* Check a ckpt call returned 0; print the error otherwise. */
-#define CHECK_OK(expr, errp)                                                                 \
-    do {                                                                                     \
-        int rc_ = (expr);                                                                    \
-        if (rc_ != 0) {                                                                      \
-            char b_[1024];                                                                   \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,            \
-                    ckpt_error_format((errp), b_, sizeof(b_)));                              \
-            test_failures++;                                                                 \
-            return;                                                                          \
-        }                                                                                    \
+#define CHECK_OK(expr, errp)                                                                     \
+    do {                                                                                         \
+        int rc_ = (expr);                                                                        \
+        if (rc_ != 0) {                                                                          \
+            char b_[1024];                                                                       \
+            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,                 \
+                    ckpt_error_format((errp), b_, sizeof(b_)));                                  \
+            test_failures++;                                                                     \
+            return;                                                                              \
+        }                                                                                        \
     } while (0)
 
 /* Read a whole file into malloc'd memory; NULL (and *len = 0) on failure. */

@@ -19,9 +19,9 @@
 typedef struct cli_load {
     const char *allow[MAX_ALLOW];
     size_t nallow;
-    bool full;             /* --full: data-only full mode (never executes anything) */
+    bool full; /* --full: data-only full mode (never executes anything) */
     const char *map_location;
-    int encoding;          /* --encoding utf-8|latin1|bytes (Python-2 byte strings) */
+    int encoding; /* --encoding utf-8|latin1|bytes (Python-2 byte strings) */
 } cli_load;
 
 /* Consume a load option at argv[*i]; returns 1 if consumed, 0 if not, -1 on error. */

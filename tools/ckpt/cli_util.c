@@ -32,7 +32,9 @@ const char *cli_kind_name(const ckpt_obj *o)
 {
     if (ckpt_obj_type(o) == CKPT_T_DICT) {
         int k = ckpt_dict_kind_of(o);
-        return k == CKPT_DICT_ORDERED ? "OrderedDict" : k == CKPT_DICT_COUNTER ? "Counter" : "dict";
+        return k == CKPT_DICT_ORDERED   ? "OrderedDict"
+               : k == CKPT_DICT_COUNTER ? "Counter"
+                                        : "dict";
     }
     return ckpt_type_name(ckpt_obj_type(o));
 }
@@ -94,8 +96,8 @@ const ckpt_obj *cli_resolve(const ckpt_obj *root, const char *path, cli_step *st
             unsigned long long v = strtoull(p, &end, 10);
             if (end == p || (*end && *end != '.') || v >= ckpt_obj_len(cur) || *p == '-' ||
                 *p == '+') {
-                snprintf(why, whyn, "no index '%.*s' in %s of %zu items", (int)strcspn(p, "."),
-                         p, cli_kind_name(cur), ckpt_obj_len(cur));
+                snprintf(why, whyn, "no index '%.*s' in %s of %zu items", (int)strcspn(p, "."), p,
+                         cli_kind_name(cur), ckpt_obj_len(cur));
                 return NULL;
             }
             idx = (size_t)v;
@@ -139,7 +141,8 @@ ckpt_obj *cli_replace_path(ckpt_doc *doc, const ckpt_obj *root, const cli_step *
         case CKPT_T_LIST:
             nc = ckpt_new_list(doc);
             for (size_t i = 0; nc && rc == 0 && i < n; i++)
-                rc = ckpt_list_append(doc, nc, i == idx ? cur : cli_mut(ckpt_obj_item(c, i)), err);
+                rc = ckpt_list_append(doc, nc, i == idx ? cur : cli_mut(ckpt_obj_item(c, i)),
+                                      err);
             break;
         case CKPT_T_TUPLE:
             nc = ckpt_new_tuple(doc, n, NULL);
@@ -178,13 +181,22 @@ bool cli_dtype_complex(int dtype)
 bool cli_dtype_numeric(int dtype)
 {
     switch (dtype) {
-    case CKPT_U8: case CKPT_I8: case CKPT_I16: case CKPT_I32: case CKPT_I64:
-    case CKPT_U16: case CKPT_U32: case CKPT_U64:
-    case CKPT_F16: case CKPT_BF16: case CKPT_F32: case CKPT_F64:
-    case CKPT_C32: case CKPT_C64: case CKPT_C128:
-        return true;
-    default:
-        return false;
+    case CKPT_U8:
+    case CKPT_I8:
+    case CKPT_I16:
+    case CKPT_I32:
+    case CKPT_I64:
+    case CKPT_U16:
+    case CKPT_U32:
+    case CKPT_U64:
+    case CKPT_F16:
+    case CKPT_BF16:
+    case CKPT_F32:
+    case CKPT_F64:
+    case CKPT_C32:
+    case CKPT_C64:
+    case CKPT_C128: return true;
+    default: return false;
     }
 }
 
@@ -200,8 +212,16 @@ void cli_elem(const void *vp, int dtype, double *re, double *im)
     const unsigned char *p = vp;
     *im = 0;
     union {
-        uint8_t u8; int8_t i8; int16_t i16; int32_t i32; int64_t i64;
-        uint16_t u16; uint32_t u32; uint64_t u64; float f; double d;
+        uint8_t u8;
+        int8_t i8;
+        int16_t i16;
+        int32_t i32;
+        int64_t i64;
+        uint16_t u16;
+        uint32_t u32;
+        uint64_t u64;
+        float f;
+        double d;
     } u;
     memcpy(&u, p, ckpt_dtype_size(dtype) <= sizeof(u) ? ckpt_dtype_size(dtype) : sizeof(u));
     switch (dtype) {
@@ -214,7 +234,8 @@ void cli_elem(const void *vp, int dtype, double *re, double *im)
     case CKPT_U16: *re = u.u16; break;
     case CKPT_U32: *re = u.u32; break;
     case CKPT_U64: *re = (double)u.u64; break;
-    case CKPT_F16: case CKPT_BF16: *re = half_at(p, dtype); break;
+    case CKPT_F16:
+    case CKPT_BF16: *re = half_at(p, dtype); break;
     case CKPT_F32: *re = (double)u.f; break;
     case CKPT_F64: *re = u.d; break;
     case CKPT_C32:

@@ -201,7 +201,8 @@ static ckpt_obj *map_node(conv *c, const ckpt_obj *o, int depth)
             return NULL;
         }
         for (size_t i = 0; i < n; i++) {
-            const ckpt_obj *child = t == CKPT_T_DICT ? ckpt_dict_value(o, i) : ckpt_obj_item(o, i);
+            const ckpt_obj *child = t == CKPT_T_DICT ? ckpt_dict_value(o, i)
+                                                     : ckpt_obj_item(o, i);
             kids[i] = map_node(c, child, depth + 1);
             if (!kids[i]) {
                 free(kids);
@@ -284,8 +285,9 @@ int cmd_convert(int argc, char **argv)
         } else if (strcmp(a, "--dtype") == 0) {
             dtype = ckpt_dtype_from_name(argv[++i]);
             if (!convertible(dtype)) {
-                fprintf(stderr, "ckpt convert: --dtype takes bfloat16, float16, float32 or "
-                                "float64, not '%s'\n",
+                fprintf(stderr,
+                        "ckpt convert: --dtype takes bfloat16, float16, float32 or "
+                        "float64, not '%s'\n",
                         argv[i]);
                 return EXIT_ERROR;
             }

@@ -356,8 +356,8 @@ static void compare(dctx *c, const char *key, const ckpt_obj *a, const ckpt_obj 
         if (r.numeric && isfinite(r.max_abs))
             cJSON_AddNumberToObject(o, "max_abs", r.max_abs);
         else
-            cJSON_AddItemToObject(o, "max_abs", r.numeric ? cJSON_CreateString("inf")
-                                                          : cJSON_CreateNull());
+            cJSON_AddItemToObject(o, "max_abs",
+                                  r.numeric ? cJSON_CreateString("inf") : cJSON_CreateNull());
         if (r.numeric)
             cJSON_AddNumberToObject(o, "max_rel", r.max_rel);
         else
@@ -495,8 +495,8 @@ int cmd_diff(int argc, char **argv)
         cJSON_AddStringToObject(c.root, "a", pa);
         cJSON_AddStringToObject(c.root, "b", pb);
         cJSON_AddNumberToObject(c.root, "tol", c.tol);
-        const char *sections[] = {"only_in_a", "only_in_b", "types", "dtypes", "shapes",
-                                  "values", "tensors"};
+        const char *sections[] = {"only_in_a", "only_in_b", "types",  "dtypes",
+                                  "shapes",    "values",    "tensors"};
         for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
             cJSON_AddArrayToObject(c.root, sections[i]);
     }

@@ -49,9 +49,9 @@ static bool qclass(const ckpt_obj *o, const char *name)
 
 static bool qconv(const ckpt_obj *o)
 {
-    static const char *const names[] = {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
-                                        "ConvTranspose2d", "ConvTranspose3d", "ConvReLU1d",
-                                        "ConvReLU2d", "ConvReLU3d"};
+    static const char *const names[] = {"Conv1d",          "Conv2d",          "Conv3d",
+                                        "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+                                        "ConvReLU1d",      "ConvReLU2d",      "ConvReLU3d"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (qclass(o, names[i]))
             return true;
@@ -68,9 +68,9 @@ static bool qconv(const ckpt_obj *o)
 static bool quant_name(const ckpt_obj *root, const char *key, char *out, size_t n)
 {
     size_t kl = strlen(key);
-    if (!root || (!strstr(key, "_packed_params") &&
-                  !(kl > 3 && (strcmp(key + kl - 3, ".10") == 0 ||
-                               strcmp(key + kl - 3, ".11") == 0))))
+    if (!root ||
+        (!strstr(key, "_packed_params") &&
+         !(kl > 3 && (strcmp(key + kl - 3, ".10") == 0 || strcmp(key + kl - 3, ".11") == 0))))
         return false;
     static cli_step steps[CLI_MAX_STEPS];
     size_t ns = 0;
@@ -100,15 +100,18 @@ static bool quant_name(const ckpt_obj *root, const char *key, char *out, size_t 
              * tensors, optionals); version "2": ([config, weight], [bias]),
              * version "3": (config, [weight, bias]) */
             const char *cn = ckpt_global_name(c);
-            if (i + 3 == ns && cn && strstr(cn, "PackedParamsBase") && strncmp(cn, "Conv", 4) == 0) {
+            if (i + 3 == ns && cn && strstr(cn, "PackedParamsBase") &&
+                strncmp(cn, "Conv", 4) == 0) {
                 size_t slot = steps[i + 1].index, item = last->index;
                 const ckpt_obj *st = ckpt_object_state(c);
                 const ckpt_obj *ver = st ? ckpt_obj_item(st, 0) : NULL;
-                const char *v = ver && ckpt_obj_type(ver) == CKPT_T_STR ? ckpt_obj_str(ver, NULL) : "";
+                const char *v = ver && ckpt_obj_type(ver) == CKPT_T_STR ? ckpt_obj_str(ver, NULL)
+                                                                        : "";
                 const char *what = NULL;
                 if (strcmp(v, "2") == 0)
-                    what = slot == 1 && item == 1 ? "weight" : slot == 2 && item == 0 ? "bias"
-                                                                                     : NULL;
+                    what = slot == 1 && item == 1   ? "weight"
+                           : slot == 2 && item == 0 ? "bias"
+                                                    : NULL;
                 else if (strcmp(v, "3") == 0 && slot == 2)
                     what = item == 0 ? "weight" : item == 1 ? "bias" : NULL;
                 if (!what)

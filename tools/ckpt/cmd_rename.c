@@ -219,8 +219,8 @@ static ckpt_obj *rename_attrs(ckpt_doc *doc, const ckpt_obj *attrs, const op *op
     }
     for (size_t i = 0; i < ckpt_obj_len(attrs); i++) {
         const ckpt_obj *v = ckpt_dict_value(attrs, i);
-        if (ckpt_dict_set(doc, na, cli_mut(ckpt_dict_key(attrs, i)), v == meta ? nm : cli_mut(v), NULL) <
-            0)
+        if (ckpt_dict_set(doc, na, cli_mut(ckpt_dict_key(attrs, i)), v == meta ? nm : cli_mut(v),
+                          NULL) < 0)
             return NULL;
     }
     return na;

@@ -119,10 +119,10 @@ static void print_values(const ckpt_obj *t, const ckpt_tensor_info *ti, int col)
 {
     const unsigned char *data = ckpt_tensor_data(t);
     vprint v = {ti, data, ckpt_dtype_size(ti->dtype), {0, false, false, 0}, col};
-    v.f.kind = ti->dtype == CKPT_BOOL                ? 2
-               : cli_dtype_complex(ti->dtype)        ? 3
-               : ckpt_dtype_is_floating(ti->dtype)   ? 0
-                                                     : 1;
+    v.f.kind = ti->dtype == CKPT_BOOL              ? 2
+               : cli_dtype_complex(ti->dtype)      ? 3
+               : ckpt_dtype_is_floating(ti->dtype) ? 0
+                                                   : 1;
     if (v.f.kind == 0) {
         double mx = 0, mn = (double)INFINITY;
         bool all_int = true;
@@ -253,8 +253,8 @@ static bool is_scalarish(const ckpt_obj *o)
 
 static bool is_param_groups(const ckpt_obj *key, const ckpt_obj *v)
 {
-    if (ckpt_obj_type(key) != CKPT_T_STR || strcmp(ckpt_obj_str(key, NULL), "param_groups") != 0 ||
-        ckpt_obj_type(v) != CKPT_T_LIST)
+    if (ckpt_obj_type(key) != CKPT_T_STR ||
+        strcmp(ckpt_obj_str(key, NULL), "param_groups") != 0 || ckpt_obj_type(v) != CKPT_T_LIST)
         return false;
     for (size_t i = 0; i < ckpt_obj_len(v); i++)
         if (ckpt_obj_type(ckpt_obj_item(v, i)) != CKPT_T_DICT)
@@ -414,9 +414,9 @@ static void show(const show_ctx *c, const ckpt_obj *o, int depth)
         return;
     default:
         cli_value_text(o, buf, 200);
-        printf("%s %s\n", t == CKPT_T_SIZE || t == CKPT_T_DTYPE || t == CKPT_T_DEVICE
-                              ? "torch"
-                              : ckpt_type_name(t),
+        printf("%s %s\n",
+               t == CKPT_T_SIZE || t == CKPT_T_DTYPE || t == CKPT_T_DEVICE ? "torch"
+                                                                           : ckpt_type_name(t),
                buf);
         return;
     }

@@ -127,16 +127,16 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
             cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)ti.shape[i]));
         cJSON_AddItemToObject(o, "shape", shape);
         cJSON_AddNumberToObject(o, "count", (double)s.count);
-        cJSON_AddItemToObject(o, "finite", s.has ? cJSON_CreateNumber((double)s.finite)
-                                                 : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "finite",
+                              s.has ? cJSON_CreateNumber((double)s.finite) : cJSON_CreateNull());
         cJSON_AddItemToObject(o, "min", num_or_null(ok, s.min));
         cJSON_AddItemToObject(o, "max", num_or_null(ok, s.max));
         cJSON_AddItemToObject(o, "mean", num_or_null(ok, s.mean));
         cJSON_AddItemToObject(o, "std", num_or_null(ok, s.std));
-        cJSON_AddItemToObject(o, "nan", s.has ? cJSON_CreateNumber((double)s.nan)
-                                              : cJSON_CreateNull());
-        cJSON_AddItemToObject(o, "inf", s.has ? cJSON_CreateNumber((double)s.inf)
-                                              : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "nan",
+                              s.has ? cJSON_CreateNumber((double)s.nan) : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "inf",
+                              s.has ? cJSON_CreateNumber((double)s.inf) : cJSON_CreateNull());
         cJSON_AddItemToArray(c->arr, o);
         return 0;
     }
@@ -146,8 +146,8 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
         return 0;
     }
     if (!ok) {
-        printf("%-40s %-9s %10" PRId64 " %13s %13s %13s %13s %6" PRId64 " %6" PRId64 "%s\n",
-               key, dt, s.count, "-", "-", "-", "-", s.nan, s.inf,
+        printf("%-40s %-9s %10" PRId64 " %13s %13s %13s %13s %6" PRId64 " %6" PRId64 "%s\n", key,
+               dt, s.count, "-", "-", "-", "-", s.nan, s.inf,
                s.nan || s.inf ? "  <- NaN/Inf" : "");
         return 0;
     }

@@ -49,7 +49,8 @@ typedef struct vres {
     uint64_t record_bytes, tensor_bytes;
 } vres;
 
-static int fail(vres *v, uint64_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(vres *v, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(vres *v, uint64_t off, const char *fmt, ...)
 {
@@ -162,8 +163,9 @@ static int check_tar(const ckpt_source *src, vres *v)
         if (pos + 512 > src->size) {
             if (pos == src->size)
                 return 0;
-            return fail(v, pos, "tar: the file ends inside a header block (%" PRIu64
-                        " bytes of 512)", src->size - pos);
+            return fail(v, pos,
+                        "tar: the file ends inside a header block (%" PRIu64 " bytes of 512)",
+                        src->size - pos);
         }
         if (ckpt_source_read(src, pos, b, 512, &v->err) < 0) {
             v->structure = 1;
@@ -180,17 +182,20 @@ static int check_tar(const ckpt_source *src, vres *v)
         bool ok;
         uint64_t stored = octal_field(b + 148, 8, &ok);
         if (!ok || stored != sum)
-            return fail(v, pos + 148, "tar: member %zu header checksum %" PRIu64
-                        " does not match the header's bytes (%" PRIu64 ")", v->members, stored,
-                        sum);
+            return fail(v, pos + 148,
+                        "tar: member %zu header checksum %" PRIu64
+                        " does not match the header's bytes (%" PRIu64 ")",
+                        v->members, stored, sum);
         uint64_t size = octal_field(b + 124, 12, &ok);
         if (!ok)
             return fail(v, pos + 124, "tar: member %zu has an invalid size field", v->members);
         pos += 512;
         uint64_t padded = size + (512 - size % 512) % 512;
         if (size > src->size - pos || padded < size)
-            return fail(v, pos, "tar: member '%.100s' declares %" PRIu64 " bytes but the file "
-                        "has %" PRIu64 " left", (const char *)b, size, src->size - pos);
+            return fail(v, pos,
+                        "tar: member '%.100s' declares %" PRIu64 " bytes but the file "
+                        "has %" PRIu64 " left",
+                        (const char *)b, size, src->size - pos);
         v->members++;
         v->record_bytes += size;
         pos += padded > src->size - pos ? src->size - pos : padded;
@@ -213,10 +218,9 @@ static uint64_t st_dtype_size(const char *d)
     static const struct {
         const char *n;
         uint64_t s;
-    } t[] = {{"BOOL", 1},    {"U8", 1},      {"I8", 1},      {"F8_E5M2", 1}, {"F8_E4M3", 1},
-             {"I16", 2},     {"U16", 2},     {"F16", 2},     {"BF16", 2},    {"I32", 4},
-             {"U32", 4},     {"F32", 4},     {"F64", 8},     {"I64", 8},     {"U64", 8},
-             {"C64", 8},     {"F8_E8M0", 1}};
+    } t[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},   {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},
+             {"U16", 2},  {"F16", 2}, {"BF16", 2}, {"I32", 4},     {"U32", 4},     {"F32", 4},
+             {"F64", 8},  {"I64", 8}, {"U64", 8},  {"C64", 8},     {"F8_E8M0", 1}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (strcmp(d, t[i].n) == 0)
             return t[i].s;
@@ -243,8 +247,10 @@ static int check_safetensors(const ckpt_source *src, vres *v)
     for (int i = 7; i >= 0; i--)
         hl = (hl << 8) | l8[i];
     if (hl > src->size - 8 || hl > (100u << 20))
-        return fail(v, 0, "safetensors: header length %" PRIu64 " runs past the end of the "
-                    "file (%" PRIu64 " bytes)", hl, src->size);
+        return fail(v, 0,
+                    "safetensors: header length %" PRIu64 " runs past the end of the "
+                    "file (%" PRIu64 " bytes)",
+                    hl, src->size);
     char *h = malloc((size_t)hl + 1);
     if (!h)
         return fail(v, 8, "out of memory reading a %" PRIu64 "-byte header", hl);
@@ -261,8 +267,8 @@ static int check_safetensors(const ckpt_source *src, vres *v)
     st_span *spans = NULL;
     size_t ns = 0;
     if (!root || !cJSON_IsObject(root)) {
-        rc = fail(v, 8 + (uint64_t)(root ? 0 : (cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - h
-                                                                      : 0)),
+        rc = fail(v,
+                  8 + (uint64_t)(root ? 0 : (cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - h : 0)),
                   "safetensors: the header is not a JSON object");
         goto out;
     }
@@ -296,8 +302,10 @@ static int check_safetensors(const ckpt_source *src, vres *v)
         uint64_t es = cJSON_IsString(dt) ? st_dtype_size(dt->valuestring) : 0;
         if (!cJSON_IsObject(t) || !es || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
             cJSON_GetArraySize(of) != 2) {
-            rc = fail(v, 8, "safetensors: tensor '%.120s' lacks a known dtype, a shape or two "
-                      "data_offsets", t->string);
+            rc = fail(v, 8,
+                      "safetensors: tensor '%.120s' lacks a known dtype, a shape or two "
+                      "data_offsets",
+                      t->string);
             goto out;
         }
         uint64_t numel = 1, d, b, e;
@@ -309,13 +317,17 @@ static int check_safetensors(const ckpt_source *src, vres *v)
             numel *= d;
         }
         if (!json_u64(of->child, &b) || !json_u64(of->child->next, &e) || b > e || e > dlen) {
-            rc = fail(v, data, "safetensors: tensor '%.120s' data_offsets lie outside the %" PRIu64
-                      " data bytes", t->string, dlen);
+            rc = fail(v, data,
+                      "safetensors: tensor '%.120s' data_offsets lie outside the %" PRIu64
+                      " data bytes",
+                      t->string, dlen);
             goto out;
         }
         if (numel > UINT64_MAX / es || e - b != numel * es) {
-            rc = fail(v, data + b, "safetensors: tensor '%.120s' holds %" PRIu64 " bytes but its "
-                      "dtype and shape need %" PRIu64, t->string, e - b, numel * es);
+            rc = fail(v, data + b,
+                      "safetensors: tensor '%.120s' holds %" PRIu64 " bytes but its "
+                      "dtype and shape need %" PRIu64,
+                      t->string, e - b, numel * es);
             goto out;
         }
         spans[ns++] = (st_span){b, e, t->string};
@@ -326,16 +338,18 @@ static int check_safetensors(const ckpt_source *src, vres *v)
     uint64_t at = 0;
     for (size_t i = 0; i < ns; i++) {
         if (spans[i].b != at) {
-            rc = fail(v, data + spans[i].b, "safetensors: tensor '%.120s' starts at data byte %"
-                      PRIu64 ", expected %" PRIu64 " (%s)", spans[i].name, spans[i].b, at,
-                      spans[i].b < at ? "overlap" : "gap");
+            rc = fail(v, data + spans[i].b,
+                      "safetensors: tensor '%.120s' starts at data byte %" PRIu64
+                      ", expected %" PRIu64 " (%s)",
+                      spans[i].name, spans[i].b, at, spans[i].b < at ? "overlap" : "gap");
             goto out;
         }
         at = spans[i].e;
     }
     if (at != dlen)
-        rc = fail(v, data + at, "safetensors: the tensors cover %" PRIu64 " of the %" PRIu64
-                  " data bytes", at, dlen);
+        rc = fail(v, data + at,
+                  "safetensors: the tensors cover %" PRIu64 " of the %" PRIu64 " data bytes", at,
+                  dlen);
 out:
     free(spans);
     cJSON_Delete(root);
@@ -352,25 +366,32 @@ static void detail_text(const vres *v, char *buf, size_t n)
 {
     const char *k = v->kind;
     if (v->members)
-        snprintf(buf, n, "%zu tar members (%" PRIu64 " bytes), every header checksum and size "
-                 "consistent", v->members, v->record_bytes);
+        snprintf(buf, n,
+                 "%zu tar members (%" PRIu64 " bytes), every header checksum and size "
+                 "consistent",
+                 v->members, v->record_bytes);
     else if (strcmp(k, "safetensors") == 0)
-        snprintf(buf, n, "%zu tensors (%" PRIu64 " bytes), every dtype, shape and offset "
-                 "consistent, the data tiled exactly", v->tensors, v->tensor_bytes);
+        snprintf(buf, n,
+                 "%zu tensors (%" PRIu64 " bytes), every dtype, shape and offset "
+                 "consistent, the data tiled exactly",
+                 v->tensors, v->tensor_bytes);
     else if (strncmp(k, "onnx", 4) == 0)
-        snprintf(buf, n, "every top-level protobuf field lies inside the file (the graph is "
+        snprintf(buf, n,
+                 "every top-level protobuf field lies inside the file (the graph is "
                  "not parsed)");
     else if (v->records && v->storages)
-        snprintf(buf, n, "%zu records (%" PRIu64 " bytes), every CRC-32 matches; %zu tensors in "
-                 "%zu storages (%" PRIu64 " tensor bytes), all within bounds", v->records,
-                 v->record_bytes, v->tensors, v->storages, v->tensor_bytes);
+        snprintf(buf, n,
+                 "%zu records (%" PRIu64 " bytes), every CRC-32 matches; %zu tensors in "
+                 "%zu storages (%" PRIu64 " tensor bytes), all within bounds",
+                 v->records, v->record_bytes, v->tensors, v->storages, v->tensor_bytes);
     else if (v->records)
         snprintf(buf, n, "%zu records (%" PRIu64 " bytes), every CRC-32 matches%s", v->records,
                  v->record_bytes, v->tensors ? "" : "; no tensors");
     else
-        snprintf(buf, n, "%zu tensors in %zu storages (%" PRIu64 " tensor bytes), every storage "
-                 "record read and sized as declared, all within bounds", v->tensors, v->storages,
-                 v->tensor_bytes);
+        snprintf(buf, n,
+                 "%zu tensors in %zu storages (%" PRIu64 " tensor bytes), every storage "
+                 "record read and sized as declared, all within bounds",
+                 v->tensors, v->storages, v->tensor_bytes);
 }
 
 int cmd_verify(int argc, char **argv)
@@ -463,8 +484,8 @@ int cmd_verify(int argc, char **argv)
     ckpt_error serr;
     /* safetensors and protobuf hold no pickle: once their structure is checked to
      * the last byte there is nothing for the scanner to read */
-    bool no_pickle = v.structure == 0 && (strcmp(k, "safetensors") == 0 ||
-                                          strncmp(k, "onnx", 4) == 0);
+    bool no_pickle = v.structure == 0 &&
+                     (strcmp(k, "safetensors") == 0 || strncmp(k, "onnx", 4) == 0);
     if (no_pickle) {
         r = calloc(1, sizeof(*r));
         if (!r) {
@@ -503,9 +524,10 @@ int cmd_verify(int argc, char **argv)
         cJSON_AddStringToObject(o, "file", path);
         cJSON_AddStringToObject(o, "format", k);
         cJSON_AddStringToObject(o, "description", v.why);
-        cJSON_AddStringToObject(o, "structure", v.structure == 0   ? "ok"
-                                                : v.structure == 1 ? "corrupt"
-                                                                   : "unchecked");
+        cJSON_AddStringToObject(o, "structure",
+                                v.structure == 0   ? "ok"
+                                : v.structure == 1 ? "corrupt"
+                                                   : "unchecked");
         if (v.structure == 0)
             cJSON_AddStringToObject(o, "checked", detail);
         cJSON_AddNumberToObject(o, "records", (double)v.records);

@@ -62,7 +62,8 @@ int cli_load_opt(cli_load *lo, int argc, char **argv, int *i)
     }
     if (strcmp(a, "--encoding") == 0) {
         const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-        if (!v || (strcmp(v, "utf-8") != 0 && strcmp(v, "latin1") != 0 && strcmp(v, "bytes") != 0)) {
+        if (!v ||
+            (strcmp(v, "utf-8") != 0 && strcmp(v, "latin1") != 0 && strcmp(v, "bytes") != 0)) {
             fprintf(stderr, "ckpt: --encoding takes utf-8, latin1 or bytes\n");
             return -1;
         }
@@ -103,8 +104,9 @@ ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fall
     ckpt_doc *doc = ckpt_load(path, &o, err);
     if (!doc && fallback && !lo->full && err->code == CKPT_E_UNSAFE) {
         char buf[1024];
-        fprintf(stderr, "ckpt: note: not a weights-only file (%s); reading it in data-only "
-                        "mode, which executes nothing\n",
+        fprintf(stderr,
+                "ckpt: note: not a weights-only file (%s); reading it in data-only "
+                "mode, which executes nothing\n",
                 ckpt_error_format(err, buf, sizeof(buf)));
         o.unsafe_full = true;
         doc = ckpt_load(path, &o, err);

@@ -108,7 +108,8 @@ TEST(test_api_null_core__builders_bad_args_and_zero_sizes)
     CHECK(ckpt_new_str(doc, "") != NULL);
     ckpt_storage *s0 = ckpt_new_storage(doc, CKPT_F32, 0, NULL);
     CHECK(s0 != NULL);
-    CHECK(ckpt_new_tensor(doc, s0, CKPT_F32, 0, NULL, NULL, 0, NULL) == NULL); /* 0-dim needs 1 element */
+    CHECK(ckpt_new_tensor(doc, s0, CKPT_F32, 0, NULL, NULL, 0, NULL) ==
+          NULL); /* 0-dim needs 1 element */
     const int64_t zero[1] = {0};
     CHECK(ckpt_new_tensor(doc, s0, CKPT_F32, 1, zero, NULL, 0, NULL) != NULL);
     CHECK(ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL) != NULL);

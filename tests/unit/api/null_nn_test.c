@@ -178,7 +178,8 @@ TEST(test_api_null_nn__module_calls_with_null_optionals)
     CHECK(ckpt_module_slot(root, NULL) == NULL && ckpt_module_slot_at(root, 99) == NULL);
     int cnt = 0;
     CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, count_slot, &cnt,
-                                  NULL), 0);
+                                  NULL),
+                 0);
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL);
     ckpt_obj *sd = ckpt_module_state_dict(root, doc, NULL, NULL);
     CHECK(sd != NULL);

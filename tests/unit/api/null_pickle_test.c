@@ -31,7 +31,8 @@ TEST(test_api_null_pickle__pickle)
         ckpt_pickle_load(doc, p, 3, NULL, NULL, NULL, NULL);
     }
     /* globals and calls with no hooks are refused, not crashed on */
-    const uint8_t call[] = "\x80\x02" "cos\nsystem\nX\x02\x00\x00\x00id\x85R.";
+    const uint8_t call[] = "\x80\x02"
+                           "cos\nsystem\nX\x02\x00\x00\x00id\x85R.";
     CHECK(ckpt_pickle_load(doc, call, sizeof(call) - 1, NULL, NULL, NULL, NULL) == NULL);
     ckpt_pickle_opts o;
     memset(&o, 0, sizeof(o));

@@ -29,9 +29,13 @@ TEST(test_api_null_scan__scan)
         int verdict;
     } in[] = {
         {"", 0, CKPT_SCAN_UNREADABLE},
-        {"\x80\x02" "2.", 4, CKPT_SCAN_UNREADABLE},
+        {"\x80\x02"
+         "2.",
+         4, CKPT_SCAN_UNREADABLE},
         {"\x80\x02K\x01.", 5, CKPT_SCAN_CLEAN},
-        {"\x80\x02" "cos\nsystem\nX\x02\x00\x00\x00id\x85R.", 23, CKPT_SCAN_UNSAFE},
+        {"\x80\x02"
+         "cos\nsystem\nX\x02\x00\x00\x00id\x85R.",
+         23, CKPT_SCAN_UNSAFE},
     };
     for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
         r = NULL;

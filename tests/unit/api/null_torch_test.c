@@ -51,7 +51,9 @@ static int load_both(const void *buf, size_t n, const ckpt_load_opts *o)
 TEST(test_api_null_torch__load_mem_invalid)
 {
     /* the reported crash: DUP with nothing on the stack */
-    CHECK(ckpt_load_mem("\x80\x02" "2.", 4, "x", NULL, NULL) == NULL);
+    CHECK(ckpt_load_mem("\x80\x02"
+                        "2.",
+                        4, "x", NULL, NULL) == NULL);
     const struct {
         const char *p;
         size_t n;
@@ -59,24 +61,44 @@ TEST(test_api_null_torch__load_mem_invalid)
         {"", 0},
         {"\x80", 1},
         {"\x80\x02", 2},
-        {"\x80\x02.", 3},                       /* STOP on an empty stack */
-        {"\x80\x02" "0.", 4},                   /* POP on an empty stack */
-        {"\x80\x02(1.", 5},                     /* POP_MARK */
-        {"\x80\x02" "R.", 4},                   /* REDUCE with nothing */
-        {"\x80\x02" "b.", 4},                   /* BUILD with nothing */
-        {"\x80\x02" "Q.", 4},                   /* BINPERSID with nothing */
-        {"\x80\x02\x81.", 4},                   /* NEWOBJ with nothing */
-        {"\x80\x02\x93.", 4},                   /* STACK_GLOBAL with nothing */
-        {"\x80\x02\x92.", 4},                   /* NEWOBJ_EX with nothing */
-        {"\x80\x02" "a.", 4},                   /* APPEND with nothing */
-        {"\x80\x02" "s.", 4},                   /* SETITEM with nothing */
-        {"\x80\x02" "e.", 4},                   /* APPENDS without a mark */
-        {"\x80\x02" "u.", 4},                   /* SETITEMS without a mark */
-        {"\x80\x02\x94.", 4},                   /* MEMOIZE on an empty stack */
-        {"\x80\x02q\x00.", 5},                  /* BINPUT on an empty stack */
-        {"\x80\x02h\x05.", 5},                  /* BINGET of nothing */
-        {"\x80\x02" "cos\nsystem\n.", 15},      /* a global the allowlist refuses */
-        {"\x80\x02]\x8f(K\x01" "l\x90.", 10},   /* ADDITEMS of an unhashable list */
+        {"\x80\x02.", 3}, /* STOP on an empty stack */
+        {"\x80\x02"
+         "0.",
+         4},                /* POP on an empty stack */
+        {"\x80\x02(1.", 5}, /* POP_MARK */
+        {"\x80\x02"
+         "R.",
+         4}, /* REDUCE with nothing */
+        {"\x80\x02"
+         "b.",
+         4}, /* BUILD with nothing */
+        {"\x80\x02"
+         "Q.",
+         4},                  /* BINPERSID with nothing */
+        {"\x80\x02\x81.", 4}, /* NEWOBJ with nothing */
+        {"\x80\x02\x93.", 4}, /* STACK_GLOBAL with nothing */
+        {"\x80\x02\x92.", 4}, /* NEWOBJ_EX with nothing */
+        {"\x80\x02"
+         "a.",
+         4}, /* APPEND with nothing */
+        {"\x80\x02"
+         "s.",
+         4}, /* SETITEM with nothing */
+        {"\x80\x02"
+         "e.",
+         4}, /* APPENDS without a mark */
+        {"\x80\x02"
+         "u.",
+         4},                   /* SETITEMS without a mark */
+        {"\x80\x02\x94.", 4},  /* MEMOIZE on an empty stack */
+        {"\x80\x02q\x00.", 5}, /* BINPUT on an empty stack */
+        {"\x80\x02h\x05.", 5}, /* BINGET of nothing */
+        {"\x80\x02"
+         "cos\nsystem\n.",
+         15}, /* a global the allowlist refuses */
+        {"\x80\x02]\x8f(K\x01"
+         "l\x90.",
+         10}, /* ADDITEMS of an unhashable list */
         {"PK\x03\x04", 4},
         {"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 22},
         {"\x1f\x8b", 2},
@@ -146,7 +168,10 @@ TEST(test_api_null_torch__load_path_and_source)
     ckpt_source src;
     memset(&src, 0, sizeof(src));
     CHECK(ckpt_load_source(&src, NULL, NULL) == NULL); /* no read_at */
-    ckpt_source_init_mem(&src, "\x80\x02" "2.", 4, NULL);
+    ckpt_source_init_mem(&src,
+                         "\x80\x02"
+                         "2.",
+                         4, NULL);
     CHECK(ckpt_load_source(&src, NULL, NULL) == NULL);
     ckpt_source_init_mem(&src, NULL, 0, NULL);
     CHECK(ckpt_load_source(&src, NULL, NULL) == NULL);
@@ -166,7 +191,8 @@ TEST(test_api_null_torch__load_path_and_source)
     doc = ckpt_load(path, NULL, NULL);
     CHECK(doc != NULL);
     ckpt_doc_free(doc);
-    CHECK_EQ_INT(ckpt_save(path, ckpt_doc_root(doc = ckpt_load(path, NULL, NULL)), NULL, NULL), 0);
+    CHECK_EQ_INT(ckpt_save(path, ckpt_doc_root(doc = ckpt_load(path, NULL, NULL)), NULL, NULL),
+                 0);
     ckpt_doc_free(doc);
     unlink(path);
     free(buf);

@@ -40,8 +40,8 @@ static long check_pair(int si, int di, size_t *count)
                 memcpy(&a, buf + i * ss, ss);
                 memcpy(&g, out + i * ds, ds);
                 memcpy(&w, want + i * ds, ds);
-                fprintf(stderr, "%s -> %s: input 0x%" PRIx64 ": got 0x%" PRIx64
-                                ", torch 0x%" PRIx64 "\n",
+                fprintf(stderr,
+                        "%s -> %s: input 0x%" PRIx64 ": got 0x%" PRIx64 ", torch 0x%" PRIx64 "\n",
                         names[si], names[di], a, g, w);
             }
             bad++;

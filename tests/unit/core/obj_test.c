@@ -17,7 +17,8 @@ TEST(test_core_obj__scalars)
     ckpt_error err = {0};
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     CHECK(doc && ckpt_doc_root(doc) == NULL);
-    ckpt_obj *n = ckpt_new_none(doc), *t = ckpt_new_bool(doc, true), *f = ckpt_new_bool(doc, false);
+    ckpt_obj *n = ckpt_new_none(doc), *t = ckpt_new_bool(doc, true),
+             *f = ckpt_new_bool(doc, false);
     ckpt_obj *i = ckpt_new_int(doc, INT64_MIN), *d = ckpt_new_float(doc, -2.5);
     ckpt_obj *c = ckpt_new_complex(doc, 1.5, -2.0);
     CHECK(n && t && f && i && d && c);
@@ -103,7 +104,7 @@ TEST(test_core_obj__sequences)
     CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_str(doc, "x"), NULL), 0);
     CHECK_EQ_INT(ckpt_obj_len(s), 2);
     CHECK_EQ_INT(ckpt_obj_type(ckpt_obj_item(s, 0)), CKPT_T_INT); /* first object kept */
-    CHECK_EQ_INT(ckpt_set_add(doc, s, l, NULL), CKPT_E_ARG);            /* unhashable */
+    CHECK_EQ_INT(ckpt_set_add(doc, s, l, NULL), CKPT_E_ARG);      /* unhashable */
     for (int k = 0; k < 5000; k++)
         CHECK_EQ_INT(ckpt_set_add(doc, s, ckpt_new_int(doc, k % 2500), NULL), 0);
     CHECK_EQ_INT(ckpt_obj_len(s), 2 + 2499);
@@ -178,7 +179,8 @@ TEST(test_core_obj__dict_order_and_replace)
     CHECK(ckpt_dict_get(d, "q") == NULL && ckpt_dict_key(d, 4) == NULL);
     CHECK(ckpt_dict_get(d, NULL) == NULL);
     CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_list(doc), ckpt_new_none(doc), NULL), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_dict_set(doc, ckpt_new_list(doc), ckpt_new_none(doc), ckpt_new_none(doc), NULL),
+    CHECK_EQ_INT(ckpt_dict_set(doc, ckpt_new_list(doc), ckpt_new_none(doc), ckpt_new_none(doc),
+                               NULL),
                  CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, d, NULL, ckpt_new_none(doc), NULL), CKPT_E_ARG);
     /* attrs (BUILD state of an OrderedDict) */
@@ -198,35 +200,45 @@ TEST(test_core_obj__dict_numeric_keys_are_python_equal)
         ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
         if (big)
             for (int k = 100; k < 140; k++)
-                CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_int(doc, k), ckpt_new_none(doc), NULL), 0);
+                CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_int(doc, k), ckpt_new_none(doc),
+                                           NULL),
+                             0);
         size_t base = ckpt_obj_len(d);
         ckpt_obj *one = ckpt_new_int(doc, 1);
         CHECK_EQ_INT(ckpt_dict_set(doc, d, one, ckpt_new_str(doc, "int"), NULL), 0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, 1.0), ckpt_new_str(doc, "float"), NULL),
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, 1.0), ckpt_new_str(doc, "float"),
+                                   NULL),
                      0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_bool(doc, true), ckpt_new_str(doc, "bool"), NULL),
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_bool(doc, true), ckpt_new_str(doc, "bool"),
+                                   NULL),
                      0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_complex(doc, 1.0, 0.0), ckpt_new_str(doc, "c"), NULL),
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_complex(doc, 1.0, 0.0),
+                                   ckpt_new_str(doc, "c"), NULL),
                      0);
         CHECK_EQ_INT(ckpt_obj_len(d), base + 1);
         CHECK(ckpt_dict_key(d, base) == one);
         CHECK_STR(ckpt_obj_str(ckpt_dict_value(d, base), NULL), "c");
         CHECK_STR(ckpt_obj_str(ckpt_dict_find(d, ckpt_new_float(doc, 1.0)), NULL), "c");
         /* 0 == False == -0.0; 0.5 is its own key; 2**53 float vs int */
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_bool(doc, false), ckpt_new_none(doc), NULL), 0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, -0.0), ckpt_new_none(doc), NULL), 0);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, 0.5), ckpt_new_none(doc), NULL), 0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_bool(doc, false), ckpt_new_none(doc), NULL),
+                     0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, -0.0), ckpt_new_none(doc), NULL),
+                     0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_float(doc, 0.5), ckpt_new_none(doc), NULL),
+                     0);
         CHECK_EQ_INT(ckpt_obj_len(d), base + 3);
         CHECK(ckpt_dict_find(d, ckpt_new_int(doc, 9007199254740993LL)) == NULL);
         CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_int(doc, 9007199254740993LL),
-                                   ckpt_new_none(doc), NULL), 0);
+                                   ckpt_new_none(doc), NULL),
+                     0);
         CHECK(ckpt_dict_find(d, ckpt_new_float(doc, 9007199254740992.0)) == NULL);
         /* NaN is a key distinct from everything (Python: only by identity) */
         CHECK(ckpt_dict_find(d, ckpt_new_float(doc, (double)NAN)) == NULL);
         /* None, str vs bytes */
         CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_none(doc), ckpt_new_int(doc, 5), NULL), 0);
         CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(d, ckpt_new_none(doc))), 5);
-        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_str(doc, "k"), ckpt_new_int(doc, 6), NULL), 0);
+        CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_str(doc, "k"), ckpt_new_int(doc, 6), NULL),
+                     0);
         CHECK(ckpt_dict_find(d, ckpt_new_bytes(doc, "k", 1)) == NULL);
     }
     ckpt_doc_free(doc);
@@ -238,8 +250,10 @@ TEST(test_core_obj__dict_tuple_and_torch_keys)
     ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_obj *k1[2] = {ckpt_new_int(doc, 1), ckpt_new_str(doc, "a")};
     ckpt_obj *k2[2] = {ckpt_new_float(doc, 1.0), ckpt_new_str(doc, "a")};
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 2, k1), ckpt_new_int(doc, 1), NULL), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 2, k2), ckpt_new_int(doc, 2), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 2, k1), ckpt_new_int(doc, 1), NULL),
+                 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_tuple(doc, 2, k2), ckpt_new_int(doc, 2), NULL),
+                 0);
     CHECK_EQ_INT(ckpt_obj_len(d), 1);
     CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(d, ckpt_new_tuple(doc, 2, k1))), 2);
     /* a tuple holding a list is unhashable */
@@ -248,8 +262,10 @@ TEST(test_core_obj__dict_tuple_and_torch_keys)
                  CKPT_E_ARG);
     CHECK(ckpt_dict_find(d, ckpt_new_tuple(doc, 1, k3)) == NULL);
     /* dtype and device keys */
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_dtype(doc, CKPT_F32), ckpt_new_int(doc, 3), NULL), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_device(doc, "cuda", 0), ckpt_new_int(doc, 4), NULL),
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_dtype(doc, CKPT_F32), ckpt_new_int(doc, 3), NULL),
+                 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, d, ckpt_new_device(doc, "cuda", 0), ckpt_new_int(doc, 4),
+                               NULL),
                  0);
     CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(d, ckpt_new_dtype(doc, CKPT_F32))), 3);
     CHECK(ckpt_dict_find(d, ckpt_new_device(doc, "cuda", 1)) == NULL);
@@ -293,10 +309,12 @@ TEST(test_core_obj__dict_100k_keys_constant_time)
     /* int keys too */
     ckpt_obj *di = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     for (int i = 0; i < N; i++)
-        CHECK_EQ_INT(ckpt_dict_set(doc, di, ckpt_new_int(doc, (int64_t)i * 7919), ckpt_new_int(doc, i), NULL),
+        CHECK_EQ_INT(ckpt_dict_set(doc, di, ckpt_new_int(doc, (int64_t)i * 7919),
+                                   ckpt_new_int(doc, i), NULL),
                      0);
     for (int i = 0; i < N; i += 13)
-        CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(di, ckpt_new_float(doc, (double)i * 7919.0))), i);
+        CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_find(di, ckpt_new_float(doc, (double)i * 7919.0))),
+                     i);
     ckpt_doc_free(doc);
 }
 
@@ -311,7 +329,9 @@ TEST(test_core_obj__get_paths)
     CHECK_EQ_INT(ckpt_list_append(doc, lst, ckpt_new_int(doc, 0), NULL), 0);
     CHECK_EQ_INT(ckpt_list_append(doc, lst, inner, NULL), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "l", lst, NULL), 0);
-    CHECK_EQ_INT(ckpt_dict_set(doc, byint, ckpt_new_int(doc, 3), ckpt_new_str(doc, "three"), NULL), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, byint, ckpt_new_int(doc, 3), ckpt_new_str(doc, "three"),
+                               NULL),
+                 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", byint, NULL), 0);
     CHECK_EQ_INT(ckpt_obj_int(ckpt_get(root, "l", "1", "w", NULL)), 9);
     CHECK_STR(ckpt_obj_str(ckpt_get(root, "state", "3", NULL), NULL), "three");

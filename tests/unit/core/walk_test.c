@@ -84,10 +84,10 @@ TEST(test_core_walk__key_paths)
     memset(&s, 0, sizeof(s));
     ckpt_error err = {0};
     CHECK_OK(ckpt_walk_tensors(root, visit, &s, &err), &err);
-    static const char *const want[] = {
-        "model.fc1.weight", "state.3.exp_avg", "lists.0",  "lists.1.1.1", "odd.(1, \"a'b\")",
-        "odd.(b'\\x01z',)", "odd.0.1",         "odd.2.0",  "odd.False",   "odd.None",
-        "odd.-5",           "net.bias"};
+    static const char *const want[] = {"model.fc1.weight", "state.3.exp_avg",  "lists.0",
+                                       "lists.1.1.1",      "odd.(1, \"a'b\")", "odd.(b'\\x01z',)",
+                                       "odd.0.1",          "odd.2.0",          "odd.False",
+                                       "odd.None",         "odd.-5",           "net.bias"};
     CHECK_EQ_INT(s.n, 12);
     for (int i = 0; i < 12; i++)
         CHECK_STR(s.keys[i], want[i]);

@@ -36,7 +36,8 @@ static const ckpt_obj *fixture_case(const char *name)
         g_doc = ckpt_load(FIXTURE, NULL, &err);
         if (!g_doc) {
             char b[512];
-            fprintf(stderr, "cannot load %s: %s\n", FIXTURE, ckpt_error_format(&err, b, sizeof b));
+            fprintf(stderr, "cannot load %s: %s\n", FIXTURE,
+                    ckpt_error_format(&err, b, sizeof b));
             return NULL;
         }
     }
@@ -121,8 +122,19 @@ static int close_enough(const char *cname, const char *what, double r, double to
 /* ---------------------------------------------- double-precision forwards */
 
 enum op {
-    OP_LINEAR, OP_CONV2D, OP_BN, OP_LN, OP_ACT, OP_FLATTEN, OP_DROPOUT, OP_MAXPOOL, OP_AVGPOOL,
-    OP_ADAPTIVE, OP_EMBEDDING, OP_CE, OP_MSE
+    OP_LINEAR,
+    OP_CONV2D,
+    OP_BN,
+    OP_LN,
+    OP_ACT,
+    OP_FLATTEN,
+    OP_DROPOUT,
+    OP_MAXPOOL,
+    OP_AVGPOOL,
+    OP_ADAPTIVE,
+    OP_EMBEDDING,
+    OP_CE,
+    OP_MSE
 };
 
 /* One finite-difference problem: the variables are packed as x, then w, then b. */
@@ -133,12 +145,12 @@ typedef struct fd_case {
     int64_t d[8];           /* dimensions, per op */
     ckpt_nn_conv2d_dims cd; /* OP_CONV2D */
     double eps, p, dloss;
-    bool flag;              /* BN: batch statistics; LN: affine */
+    bool flag; /* BN: batch statistics; LN: affine */
     const float *dout;
     const float *aux0, *aux1; /* BN eval: running mean, var */
     const uint8_t *mask;
-    const int64_t *idx;      /* embedding indices, CE targets */
-    double *y;               /* scratch for the forward output */
+    const int64_t *idx; /* embedding indices, CE targets */
+    double *y;          /* scratch for the forward output */
 } fd_case;
 
 static double act_f(int kind, double x)
@@ -256,8 +268,8 @@ static double objective(const fd_case *f, const double *v)
         break;
     case OP_MAXPOOL:
     case OP_AVGPOOL: { /* d: bc, h, w, k, s, p, oh, ow */
-        int64_t bc = f->d[0], h = f->d[1], wd = f->d[2], k = f->d[3], s = f->d[4],
-                p = f->d[5], oh = f->d[6], ow = f->d[7];
+        int64_t bc = f->d[0], h = f->d[1], wd = f->d[2], k = f->d[3], s = f->d[4], p = f->d[5],
+                oh = f->d[6], ow = f->d[7];
         for (int64_t c = 0; c < bc; c++)
             for (int64_t oy = 0; oy < oh; oy++)
                 for (int64_t ox = 0; ox < ow; ox++) {
@@ -336,8 +348,8 @@ static double objective(const fd_case *f, const double *v)
 
 /* Central differences of the objective w.r.t. the pack (x, w, b) against ours, the
  * concatenated float gradients g (NX+NW+NB).  ymax: size of the forward output. */
-static int fd_check(const char *cname, fd_case *f, const float *x, const float *w,
-                    const float *b, const float *g, int64_t ymax)
+static int fd_check(const char *cname, fd_case *f, const float *x, const float *w, const float *b,
+                    const float *g, int64_t ymax)
 {
     int64_t n = f->nx + f->nw + f->nb;
     double *v = malloc((size_t)n * sizeof(double)), *num = malloc((size_t)n * sizeof(double));
@@ -415,15 +427,21 @@ static void run_linear(const char *name)
     float *g = grads(nx + nw + nb);
     CHECK(g);
     ckpt_nn_linear_backward(g, g + nx, b ? g + nx + nw : NULL, dout, x, w, xs[0], xs[1], ws[0]);
-    fd_case f = {.op = OP_LINEAR, .nx = nx, .nw = nw, .nb = nb, .dout = dout,
-                 .d = {xs[0], xs[1], ws[0]}};
+    fd_case f = {
+        .op = OP_LINEAR, .nx = nx, .nw = nw, .nb = nb, .dout = dout, .d = {xs[0], xs[1], ws[0]}};
     if (torch_check(name, c, g, nx, nw, nb))
         fd_check(name, &f, x, w, b, g, ny);
     free(g);
 }
 
-TEST(test_nn_backward__linear_bias) { run_linear("linear_bias"); }
-TEST(test_nn_backward__linear_nobias) { run_linear("linear_nobias"); }
+TEST(test_nn_backward__linear_bias)
+{
+    run_linear("linear_bias");
+}
+TEST(test_nn_backward__linear_nobias)
+{
+    run_linear("linear_nobias");
+}
 
 /* ----------------------------------------------------------------- conv2d */
 
@@ -436,9 +454,19 @@ static void run_conv2d(const char *name, int twice)
     const float *x = tensor(c, "input", &xs, NULL, &nx), *w = tensor(c, "weight", &ws, NULL, &nw);
     const float *b = ften(c, "bias", &nb), *dout = ften(c, "dout", &ny);
     CHECK(x && w && dout);
-    ckpt_nn_conv2d_dims d = {.b = xs[0], .c = xs[1], .h = xs[2], .w = xs[3], .oc = ws[0],
-                             .kh = ws[2], .kw = ws[3], .sh = opt(c, 0), .sw = opt(c, 1),
-                             .ph = opt(c, 2), .pw = opt(c, 3), .dh = opt(c, 4), .dw = opt(c, 5),
+    ckpt_nn_conv2d_dims d = {.b = xs[0],
+                             .c = xs[1],
+                             .h = xs[2],
+                             .w = xs[3],
+                             .oc = ws[0],
+                             .kh = ws[2],
+                             .kw = ws[3],
+                             .sh = opt(c, 0),
+                             .sw = opt(c, 1),
+                             .ph = opt(c, 2),
+                             .pw = opt(c, 3),
+                             .dh = opt(c, 4),
+                             .dw = opt(c, 5),
                              .g = opt(c, 6)};
     CHECK(ckpt_nn_conv2d_out_size(&d));
     CHECK_EQ_INT(d.b * d.oc * d.oh * d.ow, ny);
@@ -461,15 +489,42 @@ static void run_conv2d(const char *name, int twice)
     free(ws_);
 }
 
-TEST(test_nn_backward__conv2d_default) { run_conv2d("conv2d_default", 0); }
-TEST(test_nn_backward__conv2d_stride_pad) { run_conv2d("conv2d_stride_pad", 0); }
-TEST(test_nn_backward__conv2d_stride_asym) { run_conv2d("conv2d_stride_asym", 0); }
-TEST(test_nn_backward__conv2d_dilation) { run_conv2d("conv2d_dilation", 0); }
-TEST(test_nn_backward__conv2d_groups) { run_conv2d("conv2d_groups", 0); }
-TEST(test_nn_backward__conv2d_depthwise) { run_conv2d("conv2d_depthwise", 0); }
-TEST(test_nn_backward__conv2d_nobias) { run_conv2d("conv2d_nobias", 0); }
-TEST(test_nn_backward__conv2d_all) { run_conv2d("conv2d_all", 0); }
-TEST(test_nn_backward__conv2d_accumulates) { run_conv2d("conv2d_all", 1); }
+TEST(test_nn_backward__conv2d_default)
+{
+    run_conv2d("conv2d_default", 0);
+}
+TEST(test_nn_backward__conv2d_stride_pad)
+{
+    run_conv2d("conv2d_stride_pad", 0);
+}
+TEST(test_nn_backward__conv2d_stride_asym)
+{
+    run_conv2d("conv2d_stride_asym", 0);
+}
+TEST(test_nn_backward__conv2d_dilation)
+{
+    run_conv2d("conv2d_dilation", 0);
+}
+TEST(test_nn_backward__conv2d_groups)
+{
+    run_conv2d("conv2d_groups", 0);
+}
+TEST(test_nn_backward__conv2d_depthwise)
+{
+    run_conv2d("conv2d_depthwise", 0);
+}
+TEST(test_nn_backward__conv2d_nobias)
+{
+    run_conv2d("conv2d_nobias", 0);
+}
+TEST(test_nn_backward__conv2d_all)
+{
+    run_conv2d("conv2d_all", 0);
+}
+TEST(test_nn_backward__conv2d_accumulates)
+{
+    run_conv2d("conv2d_all", 1);
+}
 
 /* Conv1d through the 2-d kernel: (B,C,L) is (B,C,1,L), weight (OC,C/G,1,K) */
 TEST(test_nn_backward__conv1d_all)
@@ -481,9 +536,20 @@ TEST(test_nn_backward__conv1d_all)
     const float *x = tensor(c, "input", &xs, NULL, &nx), *w = tensor(c, "weight", &ws, NULL, &nw);
     const float *b = ften(c, "bias", &nb), *dout = ften(c, "dout", &ny);
     CHECK(x && w && b && dout);
-    ckpt_nn_conv2d_dims d = {.b = xs[0], .c = xs[1], .h = 1, .w = xs[2], .oc = ws[0], .kh = 1,
-                             .kw = ws[2], .sh = 1, .sw = opt(c, 0), .ph = 0, .pw = opt(c, 1),
-                             .dh = 1, .dw = opt(c, 2), .g = opt(c, 3)};
+    ckpt_nn_conv2d_dims d = {.b = xs[0],
+                             .c = xs[1],
+                             .h = 1,
+                             .w = xs[2],
+                             .oc = ws[0],
+                             .kh = 1,
+                             .kw = ws[2],
+                             .sh = 1,
+                             .sw = opt(c, 0),
+                             .ph = 0,
+                             .pw = opt(c, 1),
+                             .dh = 1,
+                             .dw = opt(c, 2),
+                             .g = opt(c, 3)};
     CHECK(ckpt_nn_conv2d_out_size(&d));
     CHECK_EQ_INT(d.b * d.oc * d.oh * d.ow, ny);
     float *g = grads(nx + nw + nb + (int64_t)ckpt_nn_conv2d_backward_ws(&d));
@@ -520,22 +586,45 @@ static void run_batchnorm(const char *name)
         ckpt_nn_batchnorm_stats(mean, var, x, bn, ch, s);
     ckpt_nn_batchnorm_backward(g, w ? g + nx : NULL, b ? g + nx + nw : NULL, dout, x,
                                train ? mean : rm, train ? var : rv, w, bn, ch, s, eps, train);
-    fd_case f = {.op = OP_BN, .nx = nx, .nw = nw, .nb = nb, .dout = dout, .d = {bn, ch, s},
-                 .eps = eps, .flag = train, .aux0 = rm, .aux1 = rv};
+    fd_case f = {.op = OP_BN,
+                 .nx = nx,
+                 .nw = nw,
+                 .nb = nb,
+                 .dout = dout,
+                 .d = {bn, ch, s},
+                 .eps = eps,
+                 .flag = train,
+                 .aux0 = rm,
+                 .aux1 = rv};
     if (torch_check(name, c, g, nx, nw, nb))
         fd_check(name, &f, x, w, b, g, nx);
     free(g);
 }
 
-TEST(test_nn_backward__batchnorm_1d_train) { run_batchnorm("batchnorm_1d_train"); }
-TEST(test_nn_backward__batchnorm_1d_seq_train) { run_batchnorm("batchnorm_1d_seq_train"); }
-TEST(test_nn_backward__batchnorm_2d_train) { run_batchnorm("batchnorm_2d_train"); }
+TEST(test_nn_backward__batchnorm_1d_train)
+{
+    run_batchnorm("batchnorm_1d_train");
+}
+TEST(test_nn_backward__batchnorm_1d_seq_train)
+{
+    run_batchnorm("batchnorm_1d_seq_train");
+}
+TEST(test_nn_backward__batchnorm_2d_train)
+{
+    run_batchnorm("batchnorm_2d_train");
+}
 TEST(test_nn_backward__batchnorm_2d_train_noaffine)
 {
     run_batchnorm("batchnorm_2d_train_noaffine");
 }
-TEST(test_nn_backward__batchnorm_2d_eval) { run_batchnorm("batchnorm_2d_eval"); }
-TEST(test_nn_backward__batchnorm_1d_eval) { run_batchnorm("batchnorm_1d_eval"); }
+TEST(test_nn_backward__batchnorm_2d_eval)
+{
+    run_batchnorm("batchnorm_2d_eval");
+}
+TEST(test_nn_backward__batchnorm_1d_eval)
+{
+    run_batchnorm("batchnorm_1d_eval");
+}
 
 static void run_layernorm(const char *name)
 {
@@ -552,15 +641,20 @@ static void run_layernorm(const char *name)
     CHECK(g);
     ckpt_nn_layernorm_backward(g, w ? g + nx : NULL, b ? g + nx + nw : NULL, dout, x, w, n, d,
                                eps);
-    fd_case f = {.op = OP_LN, .nx = nx, .nw = nw, .nb = nb, .dout = dout, .d = {n, d},
-                 .eps = eps};
+    fd_case f = {.op = OP_LN, .nx = nx, .nw = nw, .nb = nb, .dout = dout, .d = {n, d}, .eps = eps};
     if (torch_check(name, c, g, nx, nw, nb))
         fd_check(name, &f, x, w, b, g, nx);
     free(g);
 }
 
-TEST(test_nn_backward__layernorm) { run_layernorm("layernorm"); }
-TEST(test_nn_backward__layernorm_noaffine) { run_layernorm("layernorm_noaffine"); }
+TEST(test_nn_backward__layernorm)
+{
+    run_layernorm("layernorm");
+}
+TEST(test_nn_backward__layernorm_noaffine)
+{
+    run_layernorm("layernorm_noaffine");
+}
 
 /* ------------------------------------------------------ element-wise layers */
 
@@ -584,14 +678,26 @@ static void run_elem(const char *name, elem_bw fn, int kind, bool with_output)
     free(g);
 }
 
-TEST(test_nn_backward__relu) { run_elem("relu", ckpt_nn_relu_backward, CKPT_ACT_RELU, 0); }
-TEST(test_nn_backward__gelu) { run_elem("gelu", ckpt_nn_gelu_backward, CKPT_ACT_GELU, 0); }
+TEST(test_nn_backward__relu)
+{
+    run_elem("relu", ckpt_nn_relu_backward, CKPT_ACT_RELU, 0);
+}
+TEST(test_nn_backward__gelu)
+{
+    run_elem("gelu", ckpt_nn_gelu_backward, CKPT_ACT_GELU, 0);
+}
 TEST(test_nn_backward__gelu_tanh)
 {
     run_elem("gelu_tanh", ckpt_nn_gelu_tanh_backward, CKPT_ACT_GELU_TANH, 0);
 }
-TEST(test_nn_backward__silu) { run_elem("silu", ckpt_nn_silu_backward, CKPT_ACT_SILU, 0); }
-TEST(test_nn_backward__tanh) { run_elem("tanh", ckpt_nn_tanh_backward, CKPT_ACT_TANH, 1); }
+TEST(test_nn_backward__silu)
+{
+    run_elem("silu", ckpt_nn_silu_backward, CKPT_ACT_SILU, 0);
+}
+TEST(test_nn_backward__tanh)
+{
+    run_elem("tanh", ckpt_nn_tanh_backward, CKPT_ACT_TANH, 1);
+}
 TEST(test_nn_backward__sigmoid)
 {
     run_elem("sigmoid", ckpt_nn_sigmoid_backward, CKPT_ACT_SIGMOID, 1);
@@ -663,12 +769,30 @@ static void run_pool(const char *name, int op, bool fd)
     free(g);
 }
 
-TEST(test_nn_backward__maxpool2d) { run_pool("maxpool2d", OP_MAXPOOL, 1); }
-TEST(test_nn_backward__maxpool2d_k2) { run_pool("maxpool2d_k2", OP_MAXPOOL, 1); }
-TEST(test_nn_backward__maxpool2d_ties) { run_pool("maxpool2d_ties", OP_MAXPOOL, 0); }
-TEST(test_nn_backward__avgpool2d) { run_pool("avgpool2d", OP_AVGPOOL, 1); }
-TEST(test_nn_backward__avgpool2d_k2) { run_pool("avgpool2d_k2", OP_AVGPOOL, 1); }
-TEST(test_nn_backward__adaptive_avgpool2d) { run_pool("adaptive_avgpool2d", OP_ADAPTIVE, 1); }
+TEST(test_nn_backward__maxpool2d)
+{
+    run_pool("maxpool2d", OP_MAXPOOL, 1);
+}
+TEST(test_nn_backward__maxpool2d_k2)
+{
+    run_pool("maxpool2d_k2", OP_MAXPOOL, 1);
+}
+TEST(test_nn_backward__maxpool2d_ties)
+{
+    run_pool("maxpool2d_ties", OP_MAXPOOL, 0);
+}
+TEST(test_nn_backward__avgpool2d)
+{
+    run_pool("avgpool2d", OP_AVGPOOL, 1);
+}
+TEST(test_nn_backward__avgpool2d_k2)
+{
+    run_pool("avgpool2d_k2", OP_AVGPOOL, 1);
+}
+TEST(test_nn_backward__adaptive_avgpool2d)
+{
+    run_pool("adaptive_avgpool2d", OP_ADAPTIVE, 1);
+}
 TEST(test_nn_backward__adaptive_avgpool2d_up)
 {
     run_pool("adaptive_avgpool2d_up", OP_ADAPTIVE, 1);
@@ -703,8 +827,14 @@ static void run_embedding(const char *name)
     CHECK_EQ_INT(rc, -1);
 }
 
-TEST(test_nn_backward__embedding) { run_embedding("embedding"); }
-TEST(test_nn_backward__embedding_padding) { run_embedding("embedding_padding"); }
+TEST(test_nn_backward__embedding)
+{
+    run_embedding("embedding");
+}
+TEST(test_nn_backward__embedding_padding)
+{
+    run_embedding("embedding_padding");
+}
 
 /* ----------------------------------------------------------------- losses */
 
@@ -724,30 +854,50 @@ static void run_ce(const char *name)
     CHECK(close_enough(name, "loss", rel_diff(&loss, want, 1), TOL));
     float *g = grads(nx);
     CHECK(g);
-    int rc = ckpt_nn_cross_entropy_backward(g, (float)dloss, x, t, xs[0], xs[1], eps, ignore, NULL);
+    int rc = ckpt_nn_cross_entropy_backward(g, (float)dloss, x, t, xs[0], xs[1], eps, ignore,
+                                            NULL);
     if (rc != 0)
         free(g);
     CHECK_EQ_INT(rc, 0);
-    fd_case f = {.op = OP_CE, .nx = nx, .idx = t, .d = {xs[0], xs[1], ignore}, .p = eps,
-                 .dloss = dloss};
+    fd_case f = {
+        .op = OP_CE, .nx = nx, .idx = t, .d = {xs[0], xs[1], ignore}, .p = eps, .dloss = dloss};
     if (torch_check(name, c, g, nx, 0, 0))
         fd_check(name, &f, x, NULL, NULL, g, 1);
     free(g);
 }
 
-TEST(test_nn_backward__ce_plain) { run_ce("ce_plain"); }
-TEST(test_nn_backward__ce_smoothing) { run_ce("ce_smoothing"); }
-TEST(test_nn_backward__ce_ignore) { run_ce("ce_ignore"); }
-TEST(test_nn_backward__ce_smoothing_ignore) { run_ce("ce_smoothing_ignore"); }
-TEST(test_nn_backward__ce_ignore_class) { run_ce("ce_ignore_class"); }
-TEST(test_nn_backward__ce_smoothing_full) { run_ce("ce_smoothing_full"); }
+TEST(test_nn_backward__ce_plain)
+{
+    run_ce("ce_plain");
+}
+TEST(test_nn_backward__ce_smoothing)
+{
+    run_ce("ce_smoothing");
+}
+TEST(test_nn_backward__ce_ignore)
+{
+    run_ce("ce_ignore");
+}
+TEST(test_nn_backward__ce_smoothing_ignore)
+{
+    run_ce("ce_smoothing_ignore");
+}
+TEST(test_nn_backward__ce_ignore_class)
+{
+    run_ce("ce_ignore_class");
+}
+TEST(test_nn_backward__ce_smoothing_full)
+{
+    run_ce("ce_smoothing_full");
+}
 
 TEST(test_nn_backward__ce_bad_target)
 {
     const float logits[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
     const int64_t t[2] = {1, 3};
     float loss = 0.0f, g[6] = {0};
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 0.0, -100, NULL), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 0.0, -100, NULL),
+                 CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_nn_cross_entropy_backward(g, 1.0f, logits, t, 2, 3, 0.0, -100, NULL),
                  CKPT_E_ARG);
     for (int i = 0; i < 6; i++)
@@ -755,22 +905,27 @@ TEST(test_nn_backward__ce_bad_target)
     /* the failure says why: which row, which value, which range */
     ckpt_error err = {0};
     char buf[512];
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 0.0, -100, &err),
+                 CKPT_E_ARG);
     CHECK_EQ_INT(err.code, CKPT_E_ARG);
     CHECK(strstr(err.msg, "target[1] = 3") != NULL);
     CHECK(strstr(err.msg, "[0, 3)") != NULL);
     CHECK(strcmp(ckpt_error_format(&err, buf, sizeof(buf)), "no error") != 0);
     ckpt_error_clear(&err);
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_backward(g, 1.0f, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_backward(g, 1.0f, logits, t, 2, 3, 0.0, -100, &err),
+                 CKPT_E_ARG);
     CHECK(strstr(err.msg, "backward") != NULL && strstr(err.msg, "target[1] = 3") != NULL);
     ckpt_error_clear(&err);
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 0, 0.0, -100, &err), CKPT_E_SHAPE);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 0, 0.0, -100, &err),
+                 CKPT_E_SHAPE);
     CHECK(strstr(err.msg, "shape") != NULL);
     ckpt_error_clear(&err);
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 1.5, -100, &err), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(&loss, logits, t, 2, 3, 1.5, -100, &err),
+                 CKPT_E_ARG);
     CHECK(strstr(err.msg, "label_smoothing") != NULL);
     ckpt_error_clear(&err);
-    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(NULL, logits, t, 2, 3, 0.0, -100, &err), CKPT_E_ARG);
+    CHECK_EQ_INT(ckpt_nn_cross_entropy_forward(NULL, logits, t, 2, 3, 0.0, -100, &err),
+                 CKPT_E_ARG);
     CHECK(err.msg[0] != '\0');
 }
 
@@ -830,14 +985,14 @@ typedef struct av_case {
     int kind;
     int nv;
     int64_t size[MAXV];
-    bool has[MAXV];           /* variable present (optional biases, norm affines) */
-    ckpt_nn_convt2d_dims cd;  /* K_CONVT */
-    int64_t d[4];             /* K_GN: b, c, s, g; K_SM: outer, d, inner */
+    bool has[MAXV];          /* variable present (optional biases, norm affines) */
+    ckpt_nn_convt2d_dims cd; /* K_CONVT */
+    int64_t d[4];            /* K_GN: b, c, s, g; K_SM: outer, d, inner */
     double eps, p;
-    ckpt_nn_mha_dims md;      /* K_MHA */
-    bool self_attn;           /* K_MHA: q is also k and v */
-    ckpt_nn_encoder_dims ed;  /* K_ENC */
-    const uint8_t *mask[4];   /* K_ENC: attn, drop1, drop, drop2 */
+    ckpt_nn_mha_dims md;     /* K_MHA */
+    bool self_attn;          /* K_MHA: q is also k and v */
+    ckpt_nn_encoder_dims ed; /* K_ENC */
+    const uint8_t *mask[4];  /* K_ENC: attn, drop1, drop, drop2 */
     const float *dout;
     int64_t ny;
 } av_case;
@@ -881,9 +1036,9 @@ static void dlayernorm(double *y, const double *x, const double *w, const double
 }
 
 /* out (RQ,E) = MultiheadAttention in double; mask (B,H,T,S) or NULL */
-static void dmha(double *out, const double *q, const double *k, const double *v,
-                 const double *iw, const double *ib, const double *ow, const double *ob,
-                 const uint8_t *mask, double p, const ckpt_nn_mha_dims *d)
+static void dmha(double *out, const double *q, const double *k, const double *v, const double *iw,
+                 const double *ib, const double *ow, const double *ob, const uint8_t *mask,
+                 double p, const ckpt_nn_mha_dims *d)
 {
     const int64_t e = d->e, hd = e / d->h, rq = d->b * d->t, rk = d->b * d->s;
     double *pq = malloc((size_t)((rq * 2 + rk * 2) * e + d->s) * sizeof(double));
@@ -912,7 +1067,7 @@ static void dmha(double *out, const double *q, const double *k, const double *v,
                     sc[j] = exp(sc[j] - mx) / sum;
                     if (mask)
                         sc[j] = mask[((bi * d->h + hi) * d->t + i) * d->s + j] ? sc[j] / (1 - p)
-                                                                                : 0.0;
+                                                                               : 0.0;
                 }
                 for (int64_t c = 0; c < hd; c++) {
                     double acc = 0.0;
@@ -942,8 +1097,8 @@ static void dencoder(double *y, const av_case *f, const double *v)
     const double *x = var_at(f, v, 0), *prm[12];
     for (int i = 0; i < 12; i++)
         prm[i] = var_at(f, v, i + 1);
-    ckpt_nn_mha_dims md = {.b = d->b, .t = d->t, .s = d->t, .e = e, .h = d->h,
-                           .batch_first = d->batch_first};
+    ckpt_nn_mha_dims md = {
+        .b = d->b, .t = d->t, .s = d->t, .e = e, .h = d->h, .batch_first = d->batch_first};
     double *t = malloc((size_t)(3 * r * e + r * ff) * sizeof(double));
     if (!t)
         abort();
@@ -1130,11 +1285,22 @@ static void run_convt(const char *name, int twice)
     const float *x = tensor(c, "input", &xs, NULL, &nx), *w = tensor(c, "weight", &ws, NULL, &nw);
     const float *b = ften(c, "bias", &nb), *dout = ften(c, "dout", &ny);
     CHECK(x && w && dout);
-    ckpt_nn_convt2d_dims d = {.b = xs[0], .c = xs[1], .h = xs[2], .w = xs[3],
-                              .oc = ws[1] * opt(c, 8), .kh = ws[2], .kw = ws[3],
-                              .sh = opt(c, 0), .sw = opt(c, 1), .ph = opt(c, 2), .pw = opt(c, 3),
-                              .oph = opt(c, 4), .opw = opt(c, 5), .dh = opt(c, 6),
-                              .dw = opt(c, 7), .g = opt(c, 8)};
+    ckpt_nn_convt2d_dims d = {.b = xs[0],
+                              .c = xs[1],
+                              .h = xs[2],
+                              .w = xs[3],
+                              .oc = ws[1] * opt(c, 8),
+                              .kh = ws[2],
+                              .kw = ws[3],
+                              .sh = opt(c, 0),
+                              .sw = opt(c, 1),
+                              .ph = opt(c, 2),
+                              .pw = opt(c, 3),
+                              .oph = opt(c, 4),
+                              .opw = opt(c, 5),
+                              .dh = opt(c, 6),
+                              .dw = opt(c, 7),
+                              .g = opt(c, 8)};
     CHECK(ckpt_nn_convt2d_out_size(&d));
     CHECK_EQ_INT(d.b * d.oc * d.oh * d.ow, ny);
     float *g = grads(nx + nw + nb + (int64_t)ckpt_nn_convt2d_backward_ws(&d));
@@ -1148,19 +1314,42 @@ static void run_convt(const char *name, int twice)
     torch_cmp(name, c, "dweight", g + nx, nw);
     if (b)
         torch_cmp(name, c, "dbias", g + nx + nw, nb);
-    av_case f = {.kind = K_CONVT, .nv = 3, .size = {nx, nw, nb}, .has = {1, 1, b != NULL},
-                 .cd = d, .dout = dout, .ny = ny};
+    av_case f = {.kind = K_CONVT,
+                 .nv = 3,
+                 .size = {nx, nw, nb},
+                 .has = {1, 1, b != NULL},
+                 .cd = d,
+                 .dout = dout,
+                 .ny = ny};
     av_fd_check(name, &f, (const float *const[]){x, w, b},
                 (float *const[]){g, g + nx, g + nx + nw});
     free(g);
 }
 
-TEST(test_nn_backward__convt2d_default) { run_convt("convt2d_default", 0); }
-TEST(test_nn_backward__convt2d_stride_pad_outpad) { run_convt("convt2d_stride_pad_outpad", 0); }
-TEST(test_nn_backward__convt2d_dilation_groups) { run_convt("convt2d_dilation_groups", 0); }
-TEST(test_nn_backward__convt2d_all) { run_convt("convt2d_all", 0); }
-TEST(test_nn_backward__convt2d_nobias_depthwise) { run_convt("convt2d_nobias_depthwise", 0); }
-TEST(test_nn_backward__convt2d_accumulates) { run_convt("convt2d_all", 1); }
+TEST(test_nn_backward__convt2d_default)
+{
+    run_convt("convt2d_default", 0);
+}
+TEST(test_nn_backward__convt2d_stride_pad_outpad)
+{
+    run_convt("convt2d_stride_pad_outpad", 0);
+}
+TEST(test_nn_backward__convt2d_dilation_groups)
+{
+    run_convt("convt2d_dilation_groups", 0);
+}
+TEST(test_nn_backward__convt2d_all)
+{
+    run_convt("convt2d_all", 0);
+}
+TEST(test_nn_backward__convt2d_nobias_depthwise)
+{
+    run_convt("convt2d_nobias_depthwise", 0);
+}
+TEST(test_nn_backward__convt2d_accumulates)
+{
+    run_convt("convt2d_all", 1);
+}
 
 /* -------------------------------------------------------------- groupnorm */
 
@@ -1188,17 +1377,35 @@ static void run_groupnorm(const char *name)
         torch_cmp(name, c, "dweight", g + nx, nw);
         torch_cmp(name, c, "dbias", g + nx + nw, nb);
     }
-    av_case f = {.kind = K_GN, .nv = 3, .size = {nx, nw, nb}, .has = {1, w != NULL, b != NULL},
-                 .d = {xs[0], xs[1], s, grp}, .eps = eps, .dout = dout, .ny = ny};
+    av_case f = {.kind = K_GN,
+                 .nv = 3,
+                 .size = {nx, nw, nb},
+                 .has = {1, w != NULL, b != NULL},
+                 .d = {xs[0], xs[1], s, grp},
+                 .eps = eps,
+                 .dout = dout,
+                 .ny = ny};
     av_fd_check(name, &f, (const float *const[]){x, w, b},
                 (float *const[]){g, g + nx, g + nx + nw});
     free(g);
 }
 
-TEST(test_nn_backward__groupnorm_2d) { run_groupnorm("groupnorm_2d"); }
-TEST(test_nn_backward__groupnorm_1d_noaffine) { run_groupnorm("groupnorm_1d_noaffine"); }
-TEST(test_nn_backward__groupnorm_one_group) { run_groupnorm("groupnorm_one_group"); }
-TEST(test_nn_backward__groupnorm_per_channel) { run_groupnorm("groupnorm_per_channel"); }
+TEST(test_nn_backward__groupnorm_2d)
+{
+    run_groupnorm("groupnorm_2d");
+}
+TEST(test_nn_backward__groupnorm_1d_noaffine)
+{
+    run_groupnorm("groupnorm_1d_noaffine");
+}
+TEST(test_nn_backward__groupnorm_one_group)
+{
+    run_groupnorm("groupnorm_one_group");
+}
+TEST(test_nn_backward__groupnorm_per_channel)
+{
+    run_groupnorm("groupnorm_per_channel");
+}
 
 /* ---------------------------------------------------------------- softmax */
 
@@ -1225,18 +1432,41 @@ static void run_softmax(const char *name, bool logv)
     else
         ckpt_nn_softmax_backward(g, dout, y, outer, xs[dim], inner);
     torch_cmp(name, c, "dinput", g, nx);
-    av_case f = {.kind = logv ? K_LSM : K_SM, .nv = 1, .size = {nx}, .has = {1},
-                 .d = {outer, xs[dim], inner}, .dout = dout, .ny = nx};
+    av_case f = {.kind = logv ? K_LSM : K_SM,
+                 .nv = 1,
+                 .size = {nx},
+                 .has = {1},
+                 .d = {outer, xs[dim], inner},
+                 .dout = dout,
+                 .ny = nx};
     av_fd_check(name, &f, (const float *const[]){x}, (float *const[]){g});
     free(g);
 }
 
-TEST(test_nn_backward__softmax_dim0) { run_softmax("softmax_dim0", 0); }
-TEST(test_nn_backward__softmax_dim1) { run_softmax("softmax_dim1", 0); }
-TEST(test_nn_backward__softmax_dim2) { run_softmax("softmax_dim2", 0); }
-TEST(test_nn_backward__logsoftmax_dim0) { run_softmax("logsoftmax_dim0", 1); }
-TEST(test_nn_backward__logsoftmax_dim1) { run_softmax("logsoftmax_dim1", 1); }
-TEST(test_nn_backward__logsoftmax_dim2) { run_softmax("logsoftmax_dim2", 1); }
+TEST(test_nn_backward__softmax_dim0)
+{
+    run_softmax("softmax_dim0", 0);
+}
+TEST(test_nn_backward__softmax_dim1)
+{
+    run_softmax("softmax_dim1", 0);
+}
+TEST(test_nn_backward__softmax_dim2)
+{
+    run_softmax("softmax_dim2", 0);
+}
+TEST(test_nn_backward__logsoftmax_dim0)
+{
+    run_softmax("logsoftmax_dim0", 1);
+}
+TEST(test_nn_backward__logsoftmax_dim1)
+{
+    run_softmax("logsoftmax_dim1", 1);
+}
+TEST(test_nn_backward__logsoftmax_dim2)
+{
+    run_softmax("logsoftmax_dim2", 1);
+}
 
 /* ----------------------------------------------------- MultiheadAttention */
 
@@ -1264,7 +1494,8 @@ static void run_mha(const char *name)
         d.b = bf ? qs[0] : qs[1], d.t = bf ? qs[1] : qs[0], d.s = bf ? ks[1] : ks[0];
     }
     const int64_t nvk = self ? 0 : nk;
-    float *g = grads(nq + 2 * nvk + niw + nib + now_ + nob + (int64_t)ckpt_nn_mha_backward_ws(&d));
+    float *g = grads(nq + 2 * nvk + niw + nib + now_ + nob +
+                     (int64_t)ckpt_nn_mha_backward_ws(&d));
     CHECK(g);
     float *gq = g, *gk = self ? g : g + nq, *gv = self ? g : gk + nvk;
     float *giw = g + nq + 2 * nvk, *gib = giw + niw, *gow = gib + nib, *gob = gow + now_;
@@ -1281,27 +1512,58 @@ static void run_mha(const char *name)
         torch_cmp(name, c, "din_proj_bias", gib, nib);
         torch_cmp(name, c, "dout_proj_bias", gob, nob);
     }
-    av_case f = {.kind = K_MHA, .nv = 7, .size = {nq, nvk, nvk, niw, nib, now_, nob},
-                 .has = {1, !self, !self, 1, ib != NULL, 1, ob != NULL}, .md = d,
-                 .self_attn = self, .dout = dout, .ny = ny};
+    av_case f = {.kind = K_MHA,
+                 .nv = 7,
+                 .size = {nq, nvk, nvk, niw, nib, now_, nob},
+                 .has = {1, !self, !self, 1, ib != NULL, 1, ob != NULL},
+                 .md = d,
+                 .self_attn = self,
+                 .dout = dout,
+                 .ny = ny};
     av_fd_check(name, &f, (const float *const[]){q, k, v, iw, ib, ow, ob},
                 (float *const[]){gq, gk, gv, giw, gib, gow, gob});
     free(g);
 }
 
-TEST(test_nn_backward__mha_self_seq) { run_mha("mha_self_seq"); }
-TEST(test_nn_backward__mha_self_batch_first) { run_mha("mha_self_batch_first"); }
-TEST(test_nn_backward__mha_cross_seq) { run_mha("mha_cross_seq"); }
-TEST(test_nn_backward__mha_cross_batch_first) { run_mha("mha_cross_batch_first"); }
-TEST(test_nn_backward__mha_cross_unbatched) { run_mha("mha_cross_unbatched"); }
-TEST(test_nn_backward__mha_self_nobias) { run_mha("mha_self_nobias"); }
+TEST(test_nn_backward__mha_self_seq)
+{
+    run_mha("mha_self_seq");
+}
+TEST(test_nn_backward__mha_self_batch_first)
+{
+    run_mha("mha_self_batch_first");
+}
+TEST(test_nn_backward__mha_cross_seq)
+{
+    run_mha("mha_cross_seq");
+}
+TEST(test_nn_backward__mha_cross_batch_first)
+{
+    run_mha("mha_cross_batch_first");
+}
+TEST(test_nn_backward__mha_cross_unbatched)
+{
+    run_mha("mha_cross_unbatched");
+}
+TEST(test_nn_backward__mha_self_nobias)
+{
+    run_mha("mha_self_nobias");
+}
 
 /* ------------------------------------------------ TransformerEncoderLayer */
 
-static const char *const enc_keys[12] = {
-    "self_attn_in_proj_weight", "self_attn_in_proj_bias", "self_attn_out_proj_weight",
-    "self_attn_out_proj_bias", "linear1_weight", "linear1_bias", "linear2_weight",
-    "linear2_bias", "norm1_weight", "norm1_bias", "norm2_weight", "norm2_bias"};
+static const char *const enc_keys[12] = {"self_attn_in_proj_weight",
+                                         "self_attn_in_proj_bias",
+                                         "self_attn_out_proj_weight",
+                                         "self_attn_out_proj_bias",
+                                         "linear1_weight",
+                                         "linear1_bias",
+                                         "linear2_weight",
+                                         "linear2_bias",
+                                         "norm1_weight",
+                                         "norm1_bias",
+                                         "norm2_weight",
+                                         "norm2_bias"};
 
 static void run_encoder(const char *name)
 {
@@ -1318,15 +1580,21 @@ static void run_encoder(const char *name)
     }
     CHECK(ok);
     const bool bf = opt(c, 3) != 0;
-    ckpt_nn_encoder_dims d = {.b = bf ? xs[0] : xs[1], .t = bf ? xs[1] : xs[0], .e = xs[2],
-                              .h = opt(c, 0), .ff = opt(c, 1),
+    ckpt_nn_encoder_dims d = {.b = bf ? xs[0] : xs[1],
+                              .t = bf ? xs[1] : xs[0],
+                              .e = xs[2],
+                              .h = opt(c, 0),
+                              .ff = opt(c, 1),
                               .act = opt(c, 2) ? CKPT_ACT_RELU : CKPT_ACT_GELU,
-                              .eps = fopt(c, 0), .batch_first = bf, .norm_first = opt(c, 4) != 0};
+                              .eps = fopt(c, 0),
+                              .batch_first = bf,
+                              .norm_first = opt(c, 4) != 0};
     const double p = fopt(c, 1);
     ckpt_nn_encoder_masks m = {.attn = tensor(c, "mask_attn", NULL, NULL, NULL),
                                .drop1 = tensor(c, "mask_drop1", NULL, NULL, NULL),
                                .drop = tensor(c, "mask_drop", NULL, NULL, NULL),
-                               .drop2 = tensor(c, "mask_drop2", NULL, NULL, NULL), .p = p};
+                               .drop2 = tensor(c, "mask_drop2", NULL, NULL, NULL),
+                               .p = p};
     CHECK(p == 0.0 || (m.attn && m.drop1 && m.drop && m.drop2));
     int64_t ntot = nx;
     for (int i = 0; i < 12; i++)
@@ -1348,7 +1616,12 @@ static void run_encoder(const char *name)
         snprintf(key, sizeof key, "d%s", enc_keys[i]);
         torch_cmp(name, c, key, gp[i + 1], np[i]);
     }
-    av_case f = {.kind = K_ENC, .nv = 13, .ed = d, .p = p, .dout = dout, .ny = ny,
+    av_case f = {.kind = K_ENC,
+                 .nv = 13,
+                 .ed = d,
+                 .p = p,
+                 .dout = dout,
+                 .ny = ny,
                  .mask = {p > 0.0 ? m.attn : NULL, p > 0.0 ? m.drop1 : NULL,
                           p > 0.0 ? m.drop : NULL, p > 0.0 ? m.drop2 : NULL}};
     const float *vars[13];
@@ -1364,7 +1637,10 @@ static void run_encoder(const char *name)
     free(g);
 }
 
-TEST(test_nn_backward__encoder_post_relu_seq) { run_encoder("encoder_post_relu_seq"); }
+TEST(test_nn_backward__encoder_post_relu_seq)
+{
+    run_encoder("encoder_post_relu_seq");
+}
 TEST(test_nn_backward__encoder_post_gelu_batch_first)
 {
     run_encoder("encoder_post_gelu_batch_first");
@@ -1373,8 +1649,14 @@ TEST(test_nn_backward__encoder_pre_relu_batch_first)
 {
     run_encoder("encoder_pre_relu_batch_first");
 }
-TEST(test_nn_backward__encoder_pre_gelu_seq) { run_encoder("encoder_pre_gelu_seq"); }
-TEST(test_nn_backward__encoder_post_relu_train) { run_encoder("encoder_post_relu_train"); }
+TEST(test_nn_backward__encoder_pre_gelu_seq)
+{
+    run_encoder("encoder_pre_gelu_seq");
+}
+TEST(test_nn_backward__encoder_post_relu_train)
+{
+    run_encoder("encoder_post_relu_train");
+}
 TEST(test_nn_backward__encoder_pre_gelu_train_batch_first)
 {
     run_encoder("encoder_pre_gelu_train_batch_first");

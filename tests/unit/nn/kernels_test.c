@@ -26,7 +26,8 @@ static const ckpt_obj *fixture_case(const char *name)
         g_doc = ckpt_load(FIXTURE, NULL, &err);
         if (!g_doc) {
             char b[512];
-            fprintf(stderr, "cannot load %s: %s\n", FIXTURE, ckpt_error_format(&err, b, sizeof b));
+            fprintf(stderr, "cannot load %s: %s\n", FIXTURE,
+                    ckpt_error_format(&err, b, sizeof b));
             return NULL;
         }
     }
@@ -65,16 +66,16 @@ static double rel_diff(const float *a, const float *b, int64_t n)
     return md / (mb > 1e-6 ? mb : 1e-6);
 }
 
-#define CHECK_CLOSE(got, want, n)                                                            \
-    do {                                                                                     \
-        double r_ = rel_diff((got), (want), (n));                                            \
-        if (!(r_ <= TOL)) {                                                                  \
-            fprintf(stderr, "%s:%d: relative difference %.3g > %.0e\n", __FILE__, __LINE__,  \
-                    r_, TOL);                                                                \
-            test_failures++;                                                                 \
-            free(buf_);                                                                      \
-            return;                                                                          \
-        }                                                                                    \
+#define CHECK_CLOSE(got, want, n)                                                                \
+    do {                                                                                         \
+        double r_ = rel_diff((got), (want), (n));                                                \
+        if (!(r_ <= TOL)) {                                                                      \
+            fprintf(stderr, "%s:%d: relative difference %.3g > %.0e\n", __FILE__, __LINE__, r_,  \
+                    TOL);                                                                        \
+            test_failures++;                                                                     \
+            free(buf_);                                                                          \
+            return;                                                                              \
+        }                                                                                        \
     } while (0)
 
 /* --------------------------------------------------------------- conv2d */
@@ -89,9 +90,9 @@ static void run_conv2d(const char *name)
     const float *x = tensor(c, "input", &xs, NULL), *w = tensor(c, "weight", &ws, NULL);
     const float *y = tensor(c, "output", &ys, &ny), *b = tensor(c, "bias", NULL, NULL);
     CHECK(x && w && y);
-    ckpt_nn_conv2d_dims d = {xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], opt(c, 0),
-                             opt(c, 1), opt(c, 2), opt(c, 3), opt(c, 4), opt(c, 5), opt(c, 6),
-                             0, 0};
+    ckpt_nn_conv2d_dims d = {xs[0],     xs[1],     xs[2],     xs[3],     ws[0],     ws[2],
+                             ws[3],     opt(c, 0), opt(c, 1), opt(c, 2), opt(c, 3), opt(c, 4),
+                             opt(c, 5), opt(c, 6), 0,         0};
     CHECK(ckpt_nn_conv2d_out_size(&d));
     CHECK(d.oh == ys[2] && d.ow == ys[3]);
     buf_ = malloc(((size_t)ny + ckpt_nn_conv2d_ws(&d) + 1) * sizeof(float));
@@ -101,16 +102,46 @@ static void run_conv2d(const char *name)
     free(buf_);
 }
 
-TEST(test_nn_kernels__conv2d_default) { run_conv2d("conv2d_default"); }
-TEST(test_nn_kernels__conv2d_stride2) { run_conv2d("conv2d_stride2"); }
-TEST(test_nn_kernels__conv2d_stride_asym) { run_conv2d("conv2d_stride_asym"); }
-TEST(test_nn_kernels__conv2d_padding) { run_conv2d("conv2d_padding"); }
-TEST(test_nn_kernels__conv2d_dilation) { run_conv2d("conv2d_dilation"); }
-TEST(test_nn_kernels__conv2d_groups) { run_conv2d("conv2d_groups"); }
-TEST(test_nn_kernels__conv2d_depthwise) { run_conv2d("conv2d_depthwise"); }
-TEST(test_nn_kernels__conv2d_nobias) { run_conv2d("conv2d_nobias"); }
-TEST(test_nn_kernels__conv2d_pointwise) { run_conv2d("conv2d_pointwise"); }
-TEST(test_nn_kernels__conv2d_all) { run_conv2d("conv2d_all"); }
+TEST(test_nn_kernels__conv2d_default)
+{
+    run_conv2d("conv2d_default");
+}
+TEST(test_nn_kernels__conv2d_stride2)
+{
+    run_conv2d("conv2d_stride2");
+}
+TEST(test_nn_kernels__conv2d_stride_asym)
+{
+    run_conv2d("conv2d_stride_asym");
+}
+TEST(test_nn_kernels__conv2d_padding)
+{
+    run_conv2d("conv2d_padding");
+}
+TEST(test_nn_kernels__conv2d_dilation)
+{
+    run_conv2d("conv2d_dilation");
+}
+TEST(test_nn_kernels__conv2d_groups)
+{
+    run_conv2d("conv2d_groups");
+}
+TEST(test_nn_kernels__conv2d_depthwise)
+{
+    run_conv2d("conv2d_depthwise");
+}
+TEST(test_nn_kernels__conv2d_nobias)
+{
+    run_conv2d("conv2d_nobias");
+}
+TEST(test_nn_kernels__conv2d_pointwise)
+{
+    run_conv2d("conv2d_pointwise");
+}
+TEST(test_nn_kernels__conv2d_all)
+{
+    run_conv2d("conv2d_all");
+}
 
 TEST(test_nn_kernels__conv1d_all)
 {
@@ -123,8 +154,8 @@ TEST(test_nn_kernels__conv1d_all)
     const float *y = tensor(c, "output", &ys, &ny), *b = tensor(c, "bias", NULL, NULL);
     CHECK(x && w && y && b);
     /* Conv1d is Conv2d over (B,C,1,L) with a (1,K) kernel */
-    ckpt_nn_conv2d_dims d = {xs[0], xs[1], 1, xs[2], ws[0], 1, ws[2], 1, opt(c, 0), 0, opt(c, 1),
-                             1, opt(c, 2), opt(c, 3), 0, 0};
+    ckpt_nn_conv2d_dims d = {xs[0],     xs[1], 1,         xs[2], ws[0],     1,         ws[2], 1,
+                             opt(c, 0), 0,     opt(c, 1), 1,     opt(c, 2), opt(c, 3), 0,     0};
     CHECK(ckpt_nn_conv2d_out_size(&d) && d.oh == 1 && d.ow == ys[2]);
     buf_ = malloc(((size_t)ny + ckpt_nn_conv2d_ws(&d) + 1) * sizeof(float));
     CHECK(buf_);
@@ -144,9 +175,9 @@ static void run_convt(const char *name)
     const float *y = tensor(c, "output", &ys, &ny), *b = tensor(c, "bias", NULL, NULL);
     CHECK(x && w && y);
     int64_t g = opt(c, 8);
-    ckpt_nn_convt2d_dims d = {xs[0], xs[1], xs[2], xs[3], ws[1] * g, ws[2], ws[3], opt(c, 0),
-                              opt(c, 1), opt(c, 2), opt(c, 3), opt(c, 4), opt(c, 5), opt(c, 6),
-                              opt(c, 7), g, 0, 0};
+    ckpt_nn_convt2d_dims d = {xs[0],     xs[1],     xs[2],     xs[3],     ws[1] * g, ws[2],
+                              ws[3],     opt(c, 0), opt(c, 1), opt(c, 2), opt(c, 3), opt(c, 4),
+                              opt(c, 5), opt(c, 6), opt(c, 7), g,         0,         0};
     CHECK(ckpt_nn_convt2d_out_size(&d) && d.oh == ys[2] && d.ow == ys[3]);
     buf_ = malloc(((size_t)ny + ckpt_nn_convt2d_ws(&d)) * sizeof(float));
     CHECK(buf_);
@@ -155,9 +186,18 @@ static void run_convt(const char *name)
     free(buf_);
 }
 
-TEST(test_nn_kernels__convt2d_default) { run_convt("convt2d_default"); }
-TEST(test_nn_kernels__convt2d_all) { run_convt("convt2d_all"); }
-TEST(test_nn_kernels__convt2d_nobias) { run_convt("convt2d_nobias"); }
+TEST(test_nn_kernels__convt2d_default)
+{
+    run_convt("convt2d_default");
+}
+TEST(test_nn_kernels__convt2d_all)
+{
+    run_convt("convt2d_all");
+}
+TEST(test_nn_kernels__convt2d_nobias)
+{
+    run_convt("convt2d_nobias");
+}
 
 static void run_linear(const char *name)
 {
@@ -176,8 +216,14 @@ static void run_linear(const char *name)
     free(buf_);
 }
 
-TEST(test_nn_kernels__linear_bias) { run_linear("linear_bias"); }
-TEST(test_nn_kernels__linear_nobias) { run_linear("linear_nobias"); }
+TEST(test_nn_kernels__linear_bias)
+{
+    run_linear("linear_bias");
+}
+TEST(test_nn_kernels__linear_nobias)
+{
+    run_linear("linear_nobias");
+}
 
 /* ---------------------------------------------------------------- norms */
 
@@ -302,12 +348,30 @@ static void run_elem(const char *name, elem_fn fn)
     free(buf_);
 }
 
-TEST(test_nn_kernels__relu) { run_elem("relu", ckpt_nn_relu_forward); }
-TEST(test_nn_kernels__gelu) { run_elem("gelu", ckpt_nn_gelu_forward); }
-TEST(test_nn_kernels__gelu_tanh) { run_elem("gelu_tanh", ckpt_nn_gelu_tanh_forward); }
-TEST(test_nn_kernels__silu) { run_elem("silu", ckpt_nn_silu_forward); }
-TEST(test_nn_kernels__tanh) { run_elem("tanh", ckpt_nn_tanh_forward); }
-TEST(test_nn_kernels__sigmoid) { run_elem("sigmoid", ckpt_nn_sigmoid_forward); }
+TEST(test_nn_kernels__relu)
+{
+    run_elem("relu", ckpt_nn_relu_forward);
+}
+TEST(test_nn_kernels__gelu)
+{
+    run_elem("gelu", ckpt_nn_gelu_forward);
+}
+TEST(test_nn_kernels__gelu_tanh)
+{
+    run_elem("gelu_tanh", ckpt_nn_gelu_tanh_forward);
+}
+TEST(test_nn_kernels__silu)
+{
+    run_elem("silu", ckpt_nn_silu_forward);
+}
+TEST(test_nn_kernels__tanh)
+{
+    run_elem("tanh", ckpt_nn_tanh_forward);
+}
+TEST(test_nn_kernels__sigmoid)
+{
+    run_elem("sigmoid", ckpt_nn_sigmoid_forward);
+}
 
 static void run_softmax(const char *name, bool logv)
 {
@@ -333,9 +397,18 @@ static void run_softmax(const char *name, bool logv)
     free(buf_);
 }
 
-TEST(test_nn_kernels__softmax_dim1) { run_softmax("softmax_dim1", false); }
-TEST(test_nn_kernels__softmax_dim2) { run_softmax("softmax_dim2", false); }
-TEST(test_nn_kernels__logsoftmax_dim1) { run_softmax("logsoftmax_dim1", true); }
+TEST(test_nn_kernels__softmax_dim1)
+{
+    run_softmax("softmax_dim1", false);
+}
+TEST(test_nn_kernels__softmax_dim2)
+{
+    run_softmax("softmax_dim2", false);
+}
+TEST(test_nn_kernels__logsoftmax_dim1)
+{
+    run_softmax("logsoftmax_dim1", true);
+}
 
 /* --------------------------------------------------------------- pooling */
 
@@ -363,11 +436,26 @@ static void run_pool(const char *name, int kind)
     free(buf_);
 }
 
-TEST(test_nn_kernels__maxpool2d) { run_pool("maxpool2d", 0); }
-TEST(test_nn_kernels__maxpool2d_plain) { run_pool("maxpool2d_plain", 0); }
-TEST(test_nn_kernels__avgpool2d) { run_pool("avgpool2d", 1); }
-TEST(test_nn_kernels__avgpool2d_plain) { run_pool("avgpool2d_plain", 1); }
-TEST(test_nn_kernels__adaptive_avgpool2d) { run_pool("adaptive_avgpool2d", 2); }
+TEST(test_nn_kernels__maxpool2d)
+{
+    run_pool("maxpool2d", 0);
+}
+TEST(test_nn_kernels__maxpool2d_plain)
+{
+    run_pool("maxpool2d_plain", 0);
+}
+TEST(test_nn_kernels__avgpool2d)
+{
+    run_pool("avgpool2d", 1);
+}
+TEST(test_nn_kernels__avgpool2d_plain)
+{
+    run_pool("avgpool2d_plain", 1);
+}
+TEST(test_nn_kernels__adaptive_avgpool2d)
+{
+    run_pool("adaptive_avgpool2d", 2);
+}
 
 TEST(test_nn_kernels__attention)
 {

@@ -227,7 +227,8 @@ TEST(test_nn_module__walk)
     CHECK_EQ_INT(v.n, 1);
     /* both kinds: per module params then buffers */
     memset(&v, 0, sizeof(v));
-    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, on_slot, &v, &err), 0);
+    CHECK_EQ_INT(ckpt_module_walk(root, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, on_slot, &v, &err),
+                 0);
     CHECK_EQ_INT(v.n, 5);
     CHECK_STR(v.keys[0], "alpha");
     CHECK_STR(v.keys[1], "scale");

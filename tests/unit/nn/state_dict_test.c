@@ -39,8 +39,12 @@ static void fill(ckpt_module *m, float base)
         fill(ckpt_module_child(m, i), base + 100.0f * (float)(i + 1));
 }
 
-static const char *const SEQ_KEYS[] = {"0.weight",        "0.bias",         "1.weight",
-                                       "1.bias",          "1.running_mean", "1.running_var",
+static const char *const SEQ_KEYS[] = {"0.weight",
+                                       "0.bias",
+                                       "1.weight",
+                                       "1.bias",
+                                       "1.running_mean",
+                                       "1.running_var",
                                        "1.num_batches_tracked"};
 
 TEST(test_nn_state_dict__keys_order_metadata_references)
@@ -154,8 +158,8 @@ static ckpt_obj *make_sd(ckpt_doc *doc, const char *const *keys, int n, int ndim
 {
     ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     for (int i = 0; i < n; i++)
-        ckpt_dict_set_str(doc, sd, keys[i], ckpt_new_tensor_copy(doc, CKPT_F32, ndim, shape,
-                                                                 NULL, NULL), NULL);
+        ckpt_dict_set_str(doc, sd, keys[i],
+                          ckpt_new_tensor_copy(doc, CKPT_F32, ndim, shape, NULL, NULL), NULL);
     return sd;
 }
 
@@ -175,7 +179,8 @@ TEST(test_nn_state_dict__missing_unexpected_message)
     ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
     ckpt_dict_set_str(doc, sd, "fc.weight",
                       ckpt_new_tensor_copy(doc, CKPT_F32, 2, ws, NULL, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL),
+                      &err);
     ckpt_sd_report rep;
     int rc = ckpt_module_load_state_dict(m, sd, NULL, &rep, &err);
     CHECK_EQ_INT(rc, CKPT_E_SHAPE);
@@ -191,8 +196,7 @@ TEST(test_nn_state_dict__missing_unexpected_message)
     ckpt_sd_report_free(&rep);
     /* non-strict: the lists, and the size mismatch is still an error */
     ckpt_error_clear(&err);
-    rc = ckpt_module_load_state_dict(m, sd, &(ckpt_load_sd_opts){.non_strict = true}, &rep,
-                                     &err);
+    rc = ckpt_module_load_state_dict(m, sd, &(ckpt_load_sd_opts){.non_strict = true}, &rep, &err);
     CHECK_EQ_INT(rc, CKPT_E_SHAPE);
     CHECK_STR(rep.message, "Error(s) in loading state_dict for Net:\n\tsize mismatch for "
                            "fc.weight: copying a param with shape torch.Size([2, 3]) from "
@@ -217,8 +221,8 @@ TEST(test_nn_state_dict__unexpected_rules_2x)
     /* "fc": no dot but names a child; "fc.weight.x": a dot after a parameter;
      * "fc.bias": a None parameter; "fc.tmp": a non-persistent buffer;
      * "_extra_state" keys come first for their module */
-    const char *keys[] = {"fc.weight", "fc", "fc.weight.x", "fc.bias", "fc.tmp", "zz",
-                          "fc._extra_state"};
+    const char *keys[] = {"fc.weight", "fc", "fc.weight.x",    "fc.bias",
+                          "fc.tmp",    "zz", "fc._extra_state"};
     ckpt_obj *sd = make_sd(doc, keys, 7, 1, s);
     ckpt_sd_report rep;
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), CKPT_E_SHAPE);
@@ -359,41 +363,43 @@ TEST(test_nn_state_dict__key_rules_and_prefix)
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, dp, NULL, NULL, &err), CKPT_E_SHAPE);
     ckpt_key_rule strip = {CKPT_KEY_STRIP_PREFIX, "module.", NULL};
     ckpt_error_clear(&err);
-    CHECK_OK(ckpt_module_load_state_dict(
-                 m, dp, &(ckpt_load_sd_opts){.rules = &strip, .rule_count = 1}, NULL, &err),
+    CHECK_OK(ckpt_module_load_state_dict(m, dp,
+                                         &(ckpt_load_sd_opts){.rules = &strip, .rule_count = 1},
+                                         NULL, &err),
              &err);
-    CHECK(memcmp(ckpt_module_slot(m, "1.bias")->data, ckpt_module_slot(src, "1.bias")->data,
-                 8) == 0);
+    CHECK(memcmp(ckpt_module_slot(m, "1.bias")->data, ckpt_module_slot(src, "1.bias")->data, 8) ==
+          0);
     /* a checkpoint without the prefix, loaded into a model saved with it */
     ckpt_obj *plain = ckpt_module_state_dict(src, doc, NULL, &err);
     ckpt_module *wrapped = ckpt_module_new("DataParallel", &err);
     CHECK_OK(ckpt_module_adopt(wrapped, "module", seq(), &err), &err);
     ckpt_key_rule add = {CKPT_KEY_ADD_PREFIX, NULL, "module."};
-    CHECK_OK(ckpt_module_load_state_dict(
-                 wrapped, plain, &(ckpt_load_sd_opts){.rules = &add, .rule_count = 1}, NULL,
-                 &err),
+    CHECK_OK(ckpt_module_load_state_dict(wrapped, plain,
+                                         &(ckpt_load_sd_opts){.rules = &add, .rule_count = 1},
+                                         NULL, &err),
              &err);
     /* regex: "enc.N.x" -> "N.x", and a prefix selecting a sub-dict */
     ckpt_obj *enc = ckpt_module_state_dict(src, doc, "enc.", &err);
     ckpt_key_rule re = {CKPT_KEY_REGEX, "^enc\\.([0-9]+)\\.", "\\1."};
-    CHECK_OK(ckpt_module_load_state_dict(
-                 m, enc, &(ckpt_load_sd_opts){.rules = &re, .rule_count = 1}, NULL, &err),
+    CHECK_OK(ckpt_module_load_state_dict(m, enc,
+                                         &(ckpt_load_sd_opts){.rules = &re, .rule_count = 1},
+                                         NULL, &err),
              &err);
     ckpt_obj *mixed = ckpt_module_state_dict(src, doc, "model.", &err);
     ckpt_dict_set_str(doc, mixed, "optimizer.lr", ckpt_new_float(doc, 0.1), &err);
-    CHECK_OK(ckpt_module_load_state_dict(m, mixed, &(ckpt_load_sd_opts){.prefix = "model."},
-                                         NULL, &err),
+    CHECK_OK(ckpt_module_load_state_dict(m, mixed, &(ckpt_load_sd_opts){.prefix = "model."}, NULL,
+                                         &err),
              &err);
     /* bad rules */
     ckpt_key_rule bad = {CKPT_KEY_REGEX, "([", "x"};
-    CHECK_EQ_INT(ckpt_module_load_state_dict(
-                     m, plain, &(ckpt_load_sd_opts){.rules = &bad, .rule_count = 1}, NULL,
-                     &err),
+    CHECK_EQ_INT(ckpt_module_load_state_dict(m, plain,
+                                             &(ckpt_load_sd_opts){.rules = &bad, .rule_count = 1},
+                                             NULL, &err),
                  CKPT_E_ARG);
     ckpt_key_rule unk = {7, "a", "b"};
-    CHECK_EQ_INT(ckpt_module_load_state_dict(
-                     m, plain, &(ckpt_load_sd_opts){.rules = &unk, .rule_count = 1}, NULL,
-                     NULL),
+    CHECK_EQ_INT(ckpt_module_load_state_dict(m, plain,
+                                             &(ckpt_load_sd_opts){.rules = &unk, .rule_count = 1},
+                                             NULL, NULL),
                  CKPT_E_ARG);
     ckpt_doc_free(doc);
     ckpt_module_free(wrapped);
@@ -412,7 +418,8 @@ TEST(test_nn_state_dict__batchnorm_version1)
     ckpt_obj *sd = make_sd(doc, keys, 1, 2, ws);
     const char *bk[] = {"0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"};
     for (int i = 0; i < 5; i++)
-        ckpt_dict_set_str(doc, sd, bk[i], ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
+        ckpt_dict_set_str(doc, sd, bk[i], ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL),
+                          &err);
     (void)keys;
     /* no _metadata at all: version None -> num_batches_tracked = 0, not missing */
     ckpt_sd_report rep;
@@ -453,7 +460,8 @@ TEST(test_nn_state_dict__zero_d_from_one_element)
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     CHECK(*(float *)s->data == 4.5f);
     int64_t zero[1] = {0};
-    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL),
+                      &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), CKPT_E_SHAPE);
     ckpt_doc_free(doc);
     ckpt_module_free(m);
@@ -472,8 +480,8 @@ TEST(test_nn_state_dict__bad_arguments)
     ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_dict_set(doc, d, ckpt_new_int(doc, 1), ckpt_new_int(doc, 2), &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, NULL, NULL, NULL), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_module_load_state_dict(
-                     m, d, &(ckpt_load_sd_opts){.rule_count = 1}, NULL, NULL),
+    CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, &(ckpt_load_sd_opts){.rule_count = 1}, NULL,
+                                             NULL),
                  CKPT_E_ARG);
     CHECK(ckpt_module_state_dict_copy(m, NULL, NULL, NULL) == NULL);
     ckpt_sd_report_free(NULL);

@@ -60,16 +60,18 @@ TEST(test_optim_optim__group_accessors)
     const ckpt_obj *sd = ckpt_optim_state_dict(o, doc, &err);
     CHECK(sd != NULL);
     const ckpt_obj *g0 = ckpt_obj_item(ckpt_dict_get(sd, "param_groups"), 0);
-    const char *want[] = {"betas", "lr", "eps", "weight_decay", "amsgrad", "maximize",
-                          "foreach", "capturable", "differentiable", "fused", "initial_lr",
-                          "params"};
+    const char *want[] = {"betas",          "lr",       "eps",        "weight_decay",
+                          "amsgrad",        "maximize", "foreach",    "capturable",
+                          "differentiable", "fused",    "initial_lr", "params"};
     CHECK_EQ_INT(ckpt_obj_len(g0), 12);
     for (size_t i = 0; i < 12; i++)
         CHECK_STR(ckpt_obj_str(ckpt_dict_key(g0, i), NULL), want[i]);
     CHECK_EQ_INT(ckpt_obj_type(ckpt_dict_get(g0, "weight_decay")), CKPT_T_INT);
     CHECK_EQ_INT(ckpt_obj_type(ckpt_dict_get(g0, "foreach")), CKPT_T_NONE);
-    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_item(ckpt_dict_get(
-                     ckpt_obj_item(ckpt_dict_get(sd, "param_groups"), 1), "params"), 0)), 1);
+    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_item(
+                     ckpt_dict_get(ckpt_obj_item(ckpt_dict_get(sd, "param_groups"), 1), "params"),
+                     0)),
+                 1);
     ckpt_doc_free(doc);
     ckpt_optim_free(o);
     ckpt_module_free(m);

@@ -128,8 +128,16 @@ static void continue_equal(int kind, void (*setup)(ckpt_sched_config *))
     ckpt_sched_free(b);
 }
 
-static void setup_cos(ckpt_sched_config *c) { c->T_max = 6; c->eta_min = 0.001; }
-static void setup_warm(ckpt_sched_config *c) { c->T_0 = 3; c->T_mult = 2; }
+static void setup_cos(ckpt_sched_config *c)
+{
+    c->T_max = 6;
+    c->eta_min = 0.001;
+}
+static void setup_warm(ckpt_sched_config *c)
+{
+    c->T_0 = 3;
+    c->T_mult = 2;
+}
 static void setup_ms(ckpt_sched_config *c)
 {
     static const int64_t ms[] = {2, 5, 5, 11};
@@ -143,7 +151,11 @@ static void setup_oc(ckpt_sched_config *c)
     c->total_steps = 40;
     c->three_phase = true;
 }
-static void setup_pl(ckpt_sched_config *c) { c->patience = 1; c->cooldown = 2; }
+static void setup_pl(ckpt_sched_config *c)
+{
+    c->patience = 1;
+    c->cooldown = 2;
+}
 
 TEST(test_optim_sched__roundtrip_continue)
 {

@@ -242,8 +242,8 @@ static ckpt_obj *h_find_class(void *ctx, ckpt_doc *doc, const char *module, cons
     return ckpt_new_global(doc, module, name);
 }
 
-static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op,
-                                   uint64_t off, ckpt_error *err)
+static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op, uint64_t off,
+                                   ckpt_error *err)
 {
     (void)err;
     call_log *lg = ctx;
@@ -277,8 +277,8 @@ static ckpt_obj *h_newobj(void *ctx, ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *arg
     return rec_node(doc, how, cls, args, kwargs);
 }
 
-static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op,
-                   uint64_t off, ckpt_error *err)
+static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op, uint64_t off,
+                   ckpt_error *err)
 {
     (void)doc;
     call_log *lg = ctx;
@@ -309,8 +309,8 @@ static ckpt_obj *h_ext(void *ctx, ckpt_doc *doc, int64_t code, int op, uint64_t 
 static ckpt_pickle_hooks rec_hooks(call_log *lg)
 {
     memset(lg, 0, sizeof(*lg));
-    ckpt_pickle_hooks h = {lg, h_find_class, h_persistent_load, h_reduce, h_newobj, h_build,
-                           h_ext};
+    ckpt_pickle_hooks h = {lg,      h_find_class, h_persistent_load, h_reduce, h_newobj,
+                           h_build, h_ext};
     return h;
 }
 
@@ -372,7 +372,8 @@ static fixture *load_fixtures(size_t *count)
         char *t0 = realloc(txt, tl + 1);
         txt = t0;
         txt[tl] = '\0';
-        for (char *line = txt; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        for (char *line = txt; line && *line;
+             line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
             if (strncmp(line, "expect: ", 8) == 0)
                 f->expect = dup_line(line + 8);
             else if (strncmp(line, "error: ", 7) == 0)
@@ -448,7 +449,8 @@ TEST(test_pickle_vm__fixtures_match_cpython)
         if (f->expect) {
             if (rc != 0) {
                 char b[512];
-                fprintf(stderr, "%s: failed: %s\n", f->name, ckpt_error_format(&err, b, sizeof(b)));
+                fprintf(stderr, "%s: failed: %s\n", f->name,
+                        ckpt_error_format(&err, b, sizeof(b)));
                 bad++;
             } else if (strcmp(got, f->expect) != 0) {
                 fprintf(stderr, "%s:\n  got    %.300s\n  expect %.300s\n", f->name, got,
@@ -566,8 +568,8 @@ TEST(test_pickle_vm__byte_flips_sampled)
                 int rc = run_rec(copy, f->len, NULL, &got, &err, 0, &leak);
                 free(got);
                 if ((rc != 0 && rc != err.code) || leak) {
-                    fprintf(stderr, "%s flip %zu^%02x: rc %d leak %d\n", f->name, off,
-                            flips[k], rc, leak);
+                    fprintf(stderr, "%s flip %zu^%02x: rc %d leak %d\n", f->name, off, flips[k],
+                            rc, leak);
                     bad++;
                 }
             }
@@ -771,7 +773,10 @@ TEST(test_pickle_vm__marks)
     CHECK(L.o && ckpt_obj_int(L.o) == 7);
     done(&L);
     /* POP_MARK without a mark */
-    LOAD(&L, "K\x01" "1.", false);
+    LOAD(&L,
+         "K\x01"
+         "1.",
+         false);
     CHECK(!L.o && L.err.code == CKPT_E_FORMAT);
     done(&L);
     /* STOP returns the top even with marks left */
@@ -794,7 +799,10 @@ TEST(test_pickle_vm__errors)
     LOAD(&L, "\x80\x02R.", false); /* underflow */
     CHECK(!L.o && L.err.code == CKPT_E_FORMAT && L.err.offset == 2);
     done(&L);
-    LOAD(&L, "\x80\x02" "a.", false);
+    LOAD(&L,
+         "\x80\x02"
+         "a.",
+         false);
     CHECK(!L.o && L.err.code == CKPT_E_FORMAT);
     done(&L);
     LOAD(&L, "\x80\x02K\x01K\x02K\x03s.", false); /* SETITEM on an int */
@@ -806,10 +814,17 @@ TEST(test_pickle_vm__errors)
     LOAD(&L, "\x80\x02]K\x01K\x02s.", false); /* SETITEM on a list */
     CHECK(!L.o && L.err.code == CKPT_E_UNSAFE);
     done(&L);
-    LOAD(&L, "\x80\x02}K\x01" "a.", false); /* APPEND on a dict */
+    LOAD(&L,
+         "\x80\x02}K\x01"
+         "a.",
+         false); /* APPEND on a dict */
     CHECK(!L.o && L.err.code == CKPT_E_UNSAFE && strstr(L.err.msg, "APPEND"));
     done(&L);
-    LOAD(&L, "\x80\x02X\x01\x00\x00\x00" "a(K\x01" "e.", false); /* APPENDS on a str */
+    LOAD(&L,
+         "\x80\x02X\x01\x00\x00\x00"
+         "a(K\x01"
+         "e.",
+         false); /* APPENDS on a str */
     CHECK(!L.o && L.err.code == CKPT_E_UNSAFE);
     done(&L);
     LOAD(&L, "\x80\x04]K\x01K\x02\x90.", false); /* ADDITEMS without mark */
@@ -833,7 +848,10 @@ TEST(test_pickle_vm__errors)
     LOAD(&L, "\x80\x04K\x01K\x02\x93.", false); /* STACK_GLOBAL of ints */
     CHECK(!L.o && L.err.code == CKPT_E_FORMAT);
     done(&L);
-    LOAD(&L, "\x80\x02" "cos\nsys\0tem\n.", false); /* NUL in a global name */
+    LOAD(&L,
+         "\x80\x02"
+         "cos\nsys\0tem\n.",
+         false); /* NUL in a global name */
     CHECK(!L.o && L.err.code == CKPT_E_FORMAT);
     done(&L);
     LOAD(&L, "cos\nsystem", false); /* no end of line */
@@ -845,7 +863,10 @@ TEST(test_pickle_vm__errors)
     LOAD(&L, "\x80\x02K\x01K\x02R.", false); /* REDUCE args not a tuple */
     CHECK(!L.o && L.err.code == CKPT_E_FORMAT);
     done(&L);
-    LOAD(&L, "\x80\x02" "1.", false); /* OBJ without class */
+    LOAD(&L,
+         "\x80\x02"
+         "1.",
+         false); /* OBJ without class */
     CHECK(!L.o && L.err.code == CKPT_E_FORMAT);
     done(&L);
     LOAD(&L, "(o.", true);
@@ -942,7 +963,8 @@ TEST(test_pickle_vm__bytes_strings_option)
     ckpt_pickle_opts o = {0};
     o.bytes_strings = true;
     loaded L;
-    static const char bs[] = "U\x03" "abcT\x01\x00\x00\x00\xff.";
+    static const char bs[] = "U\x03"
+                             "abcT\x01\x00\x00\x00\xff.";
     load_bytes(&L, bs, sizeof(bs) - 1, false, &o);
     CHECK(L.o && ckpt_obj_type(L.o) == CKPT_T_BYTES && ckpt_obj_len(L.o) == 1);
     done(&L);
@@ -957,16 +979,25 @@ TEST(test_pickle_vm__bytes_strings_option)
 TEST(test_pickle_vm__default_hooks_refuse_calls)
 {
     loaded L;
-    LOAD(&L, "\x80\x02" "cos\nsystem\n.", false);
+    LOAD(&L,
+         "\x80\x02"
+         "cos\nsystem\n.",
+         false);
     CHECK(L.o && ckpt_obj_type(L.o) == CKPT_T_GLOBAL);
     CHECK_STR(ckpt_global_module(L.o), "os");
     CHECK_STR(ckpt_global_name(L.o), "system");
     done(&L);
-    LOAD(&L, "\x80\x02" "cos\nsystem\nX\x02\x00\x00\x00ls\x85R.", false);
+    LOAD(&L,
+         "\x80\x02"
+         "cos\nsystem\nX\x02\x00\x00\x00ls\x85R.",
+         false);
     CHECK(!L.o && L.err.code == CKPT_E_UNSAFE && L.err.offset == 21);
     CHECK(strstr(L.err.msg, "REDUCE"));
     done(&L);
-    LOAD(&L, "\x80\x02" "cos\nsystem\n)\x81.", false);
+    LOAD(&L,
+         "\x80\x02"
+         "cos\nsystem\n)\x81.",
+         false);
     CHECK(!L.o && L.err.code == CKPT_E_UNSAFE && L.err.offset == 14);
     done(&L);
     LOAD(&L, "\x80\x02}}b.", false);
@@ -987,7 +1018,10 @@ TEST(test_pickle_vm__default_hooks_refuse_calls)
     LOAD(&L, "(cos\nsystem\no.", false);
     CHECK(!L.o && L.err.code == CKPT_E_UNSAFE);
     done(&L);
-    LOAD(&L, "\x80\x04" "cos\nsystem\n)}\x92.", false);
+    LOAD(&L,
+         "\x80\x04"
+         "cos\nsystem\n)}\x92.",
+         false);
     CHECK(!L.o && L.err.code == CKPT_E_UNSAFE);
     done(&L);
 }
@@ -996,7 +1030,10 @@ TEST(test_pickle_vm__hooks_called_with_op_and_offset)
 {
     loaded L;
     /* 0 PROTO, 2 GLOBAL (13 bytes), 13 EMPTY_TUPLE, 14 REDUCE, 15 BINPUT... */
-    LOAD(&L, "\x80\x02" "cmod\nfunc\n)R}b.", true);
+    LOAD(&L,
+         "\x80\x02"
+         "cmod\nfunc\n)R}b.",
+         true);
     CHECK(L.o);
     CHECK_EQ_INT(L.lg.find_class, 1);
     CHECK_EQ_INT(L.lg.reduce, 1);

@@ -42,7 +42,8 @@ TEST(test_torch_encoding__matches_torch)
         size_t n = ckpt_obj_len(root);
         for (size_t i = 0; i < n; i++) {
             const ckpt_obj *k = ckpt_dict_key(root, i), *v = ckpt_dict_value(root, i);
-            CHECK_EQ_INT(ckpt_obj_type(k), strcmp(kind, "bytes") == 0 ? CKPT_T_BYTES : CKPT_T_STR);
+            CHECK_EQ_INT(ckpt_obj_type(k),
+                         strcmp(kind, "bytes") == 0 ? CKPT_T_BYTES : CKPT_T_STR);
             size_t kl, vl;
             const char *ks = ckpt_obj_str(k, &kl);
             char kh[128], vh[128];

@@ -100,10 +100,9 @@ static const uint8_t *storage_data(const ckpt_storage *s)
 static uint8_t *craft(const char *obj, size_t olen, const char *keys, size_t klen,
                       const void *raw, size_t rlen, size_t *len)
 {
-    static const char head[] =
-        "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."
-        "\x80\x02M\xe9\x03."
-        "\x80\x02}q\x00X\x0d\x00\x00\x00little_endianq\x01\x88s.";
+    static const char head[] = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."
+                               "\x80\x02M\xe9\x03."
+                               "\x80\x02}q\x00X\x0d\x00\x00\x00little_endianq\x01\x88s.";
     size_t hl = sizeof(head) - 1;
     *len = hl + olen + klen + rlen;
     uint8_t *b = malloc(*len);
@@ -115,9 +114,13 @@ static uint8_t *craft(const char *obj, size_t olen, const char *keys, size_t kle
     return b;
 }
 
-#define PID_HEAD "\x80\x02(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" \
-                 "0X\x03\x00\x00\x00" "cpu"
-#define KEYS0 "\x80\x02]X\x01\x00\x00\x00" "0a."
+#define PID_HEAD                                                                                 \
+    "\x80\x02(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"                   \
+    "0X\x03\x00\x00\x00"                                                                         \
+    "cpu"
+#define KEYS0                                                                                    \
+    "\x80\x02]X\x01\x00\x00\x00"                                                                 \
+    "0a."
 
 /* Load a crafted file; expect failure with `code` and `part` in the message. */
 static int crafted_fails(const char *obj, size_t olen, const char *keys, size_t klen,
@@ -254,8 +257,8 @@ static int check_state_dict(const char *path)
     const float *w = ckpt_tensor_data(tensor_at(d, "weight"));
     const int64_t *ix = ckpt_tensor_data(tensor_at(d, "index"));
     const char *name = ckpt_obj_str(ckpt_get(ckpt_doc_root(d), "name", NULL), NULL);
-    int ok = w && ix && name && w[0] == 1.5f && w[1] == -2.25f && w[3] == 0.125f &&
-             ix[2] == 3 && strncmp(name, "caf\xc3\xa9 xxx", 9) == 0 && strlen(name) == 306 &&
+    int ok = w && ix && name && w[0] == 1.5f && w[1] == -2.25f && w[3] == 0.125f && ix[2] == 3 &&
+             strncmp(name, "caf\xc3\xa9 xxx", 9) == 0 && strlen(name) == 306 &&
              ckpt_obj_int(ckpt_get(ckpt_doc_root(d), "n", NULL)) == 3;
     ckpt_doc_free(d);
     if (!ok)
@@ -321,8 +324,8 @@ TEST(test_torch_legacy__tar)
         CHECK(v[0] == 3 && v[2] == 5);
         ckpt_tensor_info ti;
         CHECK_EQ_INT(ckpt_tensor_get_info(tensor_at(d, "strided"), &ti), 0);
-        CHECK(ti.stride[0] == 2 && ti.storage_offset == 1 && storage_of(tensor_at(d, "strided"))
-                                                                 == root);
+        CHECK(ti.stride[0] == 2 && ti.storage_offset == 1 &&
+              storage_of(tensor_at(d, "strided")) == root);
         const int64_t *l = ckpt_tensor_data(tensor_at(d, "long_tail"));
         CHECK(l[0] == 0 && l[1] == ((int64_t)1 << 40));
         CHECK_EQ_INT(ckpt_obj_len(ckpt_get(ckpt_doc_root(d), "meta", NULL)), 3);
@@ -393,7 +396,8 @@ TEST(test_torch_legacy__crafted)
 {
     static const uint8_t raw[8 + 8] = {2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40};
     /* baseline: a bare storage of 2 floats loads */
-    static const char ok_obj[] = PID_HEAD "K\x02Nt" "Q.";
+    static const char ok_obj[] = PID_HEAD "K\x02Nt"
+                                          "Q.";
     size_t len;
     uint8_t *b = craft(ok_obj, sizeof(ok_obj) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16, &len);
     ckpt_error err;
@@ -405,16 +409,20 @@ TEST(test_torch_legacy__crafted)
     ckpt_doc_free(d);
     free(b);
     /* a numel far beyond the file: refused before anything is allocated */
-    static const char huge[] = PID_HEAD "\x8a\x06\x00\x00\x00\x00\x00\x01Nt" "Q.";
-    CHECK(crafted_fails(huge, sizeof(huge) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16,
-                        CKPT_E_FORMAT, "but the file is only"));
+    static const char huge[] = PID_HEAD "\x8a\x06\x00\x00\x00\x00\x00\x01Nt"
+                                        "Q.";
+    CHECK(crafted_fails(huge, sizeof(huge) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16, CKPT_E_FORMAT,
+                        "but the file is only"));
     /* key list: missing, twice, unknown, not a list */
     CHECK(crafted_fails(ok_obj, sizeof(ok_obj) - 1, "\x80\x02].", 4, raw, 16, CKPT_E_FORMAT,
                         "missing from the storage key list"));
-    static const char twice[] = "\x80\x02](X\x01\x00\x00\x00" "0X\x01\x00\x00\x00" "0e.";
+    static const char twice[] = "\x80\x02](X\x01\x00\x00\x00"
+                                "0X\x01\x00\x00\x00"
+                                "0e.";
     CHECK(crafted_fails(ok_obj, sizeof(ok_obj) - 1, twice, sizeof(twice) - 1, raw, 16,
                         CKPT_E_FORMAT, "twice"));
-    static const char unknown[] = "\x80\x02]X\x01\x00\x00\x00" "9a.";
+    static const char unknown[] = "\x80\x02]X\x01\x00\x00\x00"
+                                  "9a.";
     CHECK(crafted_fails(ok_obj, sizeof(ok_obj) - 1, unknown, sizeof(unknown) - 1, raw, 16,
                         CKPT_E_FORMAT, "never references"));
     CHECK(crafted_fails(ok_obj, sizeof(ok_obj) - 1, "\x80\x02K\x01.", 5, raw, 16, CKPT_E_FORMAT,
@@ -423,10 +431,12 @@ TEST(test_torch_legacy__crafted)
     CHECK(crafted_fails(ok_obj, sizeof(ok_obj) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 12,
                         CKPT_E_FORMAT, "truncated"));
     /* views: out of the root's range, and a view key reused as a root */
-    static const char vbad[] = PID_HEAD "K\x02X\x01\x00\x00\x00vK\x01K\x02\x87t" "Q.";
-    CHECK(crafted_fails(vbad, sizeof(vbad) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16,
-                        CKPT_E_FORMAT, "covers elements"));
-    static const char vgood[] = PID_HEAD "K\x02X\x01\x00\x00\x00vK\x01K\x01\x87t" "Q.";
+    static const char vbad[] = PID_HEAD "K\x02X\x01\x00\x00\x00vK\x01K\x02\x87t"
+                                        "Q.";
+    CHECK(crafted_fails(vbad, sizeof(vbad) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16, CKPT_E_FORMAT,
+                        "covers elements"));
+    static const char vgood[] = PID_HEAD "K\x02X\x01\x00\x00\x00vK\x01K\x01\x87t"
+                                         "Q.";
     b = craft(vgood, sizeof(vgood) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16, &len);
     d = load_via(0, b, len, NULL, &err);
     CHECK(d != NULL);
@@ -437,22 +447,26 @@ TEST(test_torch_legacy__crafted)
     ckpt_doc_free(d);
     free(b);
     static const char vkey[] = "\x80\x02]X\x01\x00\x00\x00va.";
-    CHECK(crafted_fails(vgood, sizeof(vgood) - 1, vkey, sizeof(vkey) - 1, raw, 16,
-                        CKPT_E_FORMAT, "uses as a view"));
+    CHECK(crafted_fails(vgood, sizeof(vgood) - 1, vkey, sizeof(vkey) - 1, raw, 16, CKPT_E_FORMAT,
+                        "uses as a view"));
     /* persistent ids: wrong arity, unknown tag, module id with a non-class */
-    static const char five[] = PID_HEAD "K\x02t" "Q.";
-    CHECK(crafted_fails(five, sizeof(five) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16,
-                        CKPT_E_FORMAT, "expected 6"));
-    static const char tag[] = "\x80\x02(X\x04\x00\x00\x00" "evalK\x01tQ.";
-    CHECK(crafted_fails(tag, sizeof(tag) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16,
-                        CKPT_E_UNSAFE, "unknown legacy persistent id"));
+    static const char five[] = PID_HEAD "K\x02t"
+                                        "Q.";
+    CHECK(crafted_fails(five, sizeof(five) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16, CKPT_E_FORMAT,
+                        "expected 6"));
+    static const char tag[] = "\x80\x02(X\x04\x00\x00\x00"
+                              "evalK\x01tQ.";
+    CHECK(crafted_fails(tag, sizeof(tag) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16, CKPT_E_UNSAFE,
+                        "unknown legacy persistent id"));
     static const char mod[] = "\x80\x02(X\x06\x00\x00\x00moduleK\x01NNtQ.";
-    CHECK(crafted_fails(mod, sizeof(mod) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16,
-                        CKPT_E_FORMAT, "module id"));
+    CHECK(crafted_fails(mod, sizeof(mod) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16, CKPT_E_FORMAT,
+                        "module id"));
     /* an unlisted global in the object pickle: refused, named */
-    static const char evil[] = "\x80\x02" "c__builtin__\neval\nX\x01\x00\x00\x00" "1\x85R.";
-    CHECK(crafted_fails(evil, sizeof(evil) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16,
-                        CKPT_E_UNSAFE, "eval"));
+    static const char evil[] = "\x80\x02"
+                               "c__builtin__\neval\nX\x01\x00\x00\x00"
+                               "1\x85R.";
+    CHECK(crafted_fails(evil, sizeof(evil) - 1, KEYS0, sizeof(KEYS0) - 1, raw, 16, CKPT_E_UNSAFE,
+                        "eval"));
 }
 
 /* Cut a file at every length: a clean error (or, for a tar, success once the
@@ -628,7 +642,9 @@ TEST(test_torch_legacy__detect_kinds)
     CHECK(load_says(pk, sizeof(pk) - 1, CKPT_E_FORMAT, "plain pickle stream (protocol 2)"));
     static const char p0[] = "(dp0\nS'a'\np1\nI1\ns.";
     CHECK_STR(detect(p0, sizeof(p0) - 1, why, sizeof(why), &off), "pickle");
-    static const char evil[] = "\x80\x02" "c__builtin__\neval\nX\x01\x00\x00\x00" "1\x85R.";
+    static const char evil[] = "\x80\x02"
+                               "c__builtin__\neval\nX\x01\x00\x00\x00"
+                               "1\x85R.";
     CHECK(load_says(evil, sizeof(evil) - 1, CKPT_E_UNSAFE, "eval"));
     static const char gz[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00";
     CHECK_STR(detect(gz, 8, why, sizeof(why), &off), "gzip");
@@ -655,14 +671,14 @@ TEST(test_torch_legacy__detect_kinds)
     CHECK(b != NULL);
     CHECK_STR(detect(b, len, why, sizeof(why), &off), "torch-legacy");
     free(b);
-    b = test_read_file(REAL "nlpodyssey__gopickle__pytorch__testdata__tensor_bool_proto5.pt", &len);
+    b = test_read_file(REAL "nlpodyssey__gopickle__pytorch__testdata__tensor_bool_proto5.pt",
+                       &len);
     CHECK(b != NULL);
     CHECK_STR(detect(b, len, why, sizeof(why), &off), "torch-legacy");
     free(b);
 }
 
-static uint8_t *zip_of(const char *const *names, const char *const *data, size_t n,
-                       size_t *len)
+static uint8_t *zip_of(const char *const *names, const char *const *data, size_t n, size_t *len)
 {
     ckpt_error err = {0};
     ckpt_sink *s = ckpt_sink_new_mem(NULL, &err);
@@ -716,7 +732,7 @@ TEST(test_torch_legacy__detect_zips)
     CHECK(strstr(why, "version 99") != NULL);
     free(z);
     static const char *const sn[] = {"data.pkl", "constants.pkl", "version"};
-    static const char *const sd[] = {"\x80\x02}q\x00.", "\x80\x02)." , "3\n"};
+    static const char *const sd[] = {"\x80\x02}q\x00.", "\x80\x02).", "3\n"};
     z = zip_of(sn, sd, 3, &len);
     CHECK_STR(detect(z, len, why, sizeof(why), &off), "torchscript");
     free(z);

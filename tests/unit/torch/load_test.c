@@ -44,8 +44,10 @@ static size_t tensor_pickle(uint8_t *p, int numel, int offset, int size, const c
 {
     size_t n = 0;
 #define PUT(s) (memcpy(p + n, (s), sizeof(s) - 1), n += sizeof(s) - 1)
-    PUT("\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\nq\x00((X\x07\x00\x00\x00storageq\x01"
-        "ctorch\nFloatStorage\nq\x02X\x01\x00\x00\x00" "0q\x03X");
+    PUT("\x80\x02"
+        "ctorch._utils\n_rebuild_tensor_v2\nq\x00((X\x07\x00\x00\x00storageq\x01"
+        "ctorch\nFloatStorage\nq\x02X\x01\x00\x00\x00"
+        "0q\x03X");
     uint32_t ll = (uint32_t)strlen(loc);
     memcpy(p + n, &ll, 4);
     n += 4;
@@ -62,7 +64,8 @@ static size_t tensor_pickle(uint8_t *p, int numel, int offset, int size, const c
     p[n++] = 'J';
     memcpy(p + n, &size, 4);
     n += 4;
-    PUT("\x85q\x06K\x01\x85q\x07\x89" "ccollections\nOrderedDict\nq\x08)Rq\x09tq\x0aRq\x0b.");
+    PUT("\x85q\x06K\x01\x85q\x07\x89"
+        "ccollections\nOrderedDict\nq\x08)Rq\x09tq\x0aRq\x0b.");
 #undef PUT
     return n;
 }
@@ -146,7 +149,9 @@ TEST(test_torch_load__view_out_of_storage_refused)
 
 TEST(test_torch_load__os_system_refused)
 {
-    static const char pkl[] = "\x80\x02" "cos\nsystem\nq\x00X\x04\x00\x00\x00" "echo\x85q\x01Rq\x02.";
+    static const char pkl[] = "\x80\x02"
+                              "cos\nsystem\nq\x00X\x04\x00\x00\x00"
+                              "echo\x85q\x01Rq\x02.";
     size_t len;
     uint8_t *a = make_archive(pkl, sizeof(pkl) - 1, NULL, NULL, NULL, 0, &len);
     CHECK(a);
@@ -174,7 +179,8 @@ TEST(test_torch_load__os_system_refused)
 
 TEST(test_torch_load__safe_globals)
 {
-    static const char pkl[] = "\x80\x02" "cmymod\nThing\nq\x00)\x81q\x01}q\x02X\x01\x00\x00\x00"
+    static const char pkl[] = "\x80\x02"
+                              "cmymod\nThing\nq\x00)\x81q\x01}q\x02X\x01\x00\x00\x00"
                               "aK\x01sbq\x03.";
     size_t len;
     uint8_t *a = make_archive(pkl, sizeof(pkl) - 1, NULL, NULL, NULL, 0, &len);
@@ -191,7 +197,8 @@ TEST(test_torch_load__safe_globals)
     CHECK_EQ_INT(ckpt_obj_int(ckpt_get(ckpt_doc_root(doc), "a", NULL)), 1);
     ckpt_doc_free(doc);
     /* os stays blocked even when listed */
-    static const char pkl2[] = "\x80\x02" "cos\nsystem\n.";
+    static const char pkl2[] = "\x80\x02"
+                               "cos\nsystem\n.";
     uint8_t *b = make_archive(pkl2, sizeof(pkl2) - 1, NULL, NULL, NULL, 0, &len);
     const char *const allow2[] = {"os.system"};
     o.safe_globals = allow2;
@@ -248,7 +255,8 @@ static uint8_t *saved_pair(size_t *len)
     ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 2, shape, v, NULL);
     ckpt_dict_set_str(doc, root, "w", t, NULL);
     int64_t b[1] = {5};
-    ckpt_dict_set_str(doc, root, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, b, NULL, NULL), NULL);
+    ckpt_dict_set_str(doc, root, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, b, NULL, NULL),
+                      NULL);
     void *out = NULL;
     ckpt_error err = {0};
     int rc = ckpt_save_mem(root, NULL, &out, len, &err);
@@ -511,8 +519,9 @@ TEST(test_torch_load__out_of_memory_sweep)
 
 TEST(test_torch_load__committed_fixtures)
 {
-    static const char *const names[] = {"checkpoint", "scalar_0dim", "empty", "proto4",
-                                        "dtype_bfloat16", "dtype_complex128", "dtype_bool"};
+    static const char *const names[] = {"checkpoint", "scalar_0dim",    "empty",
+                                        "proto4",     "dtype_bfloat16", "dtype_complex128",
+                                        "dtype_bool"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char path[256];
         snprintf(path, sizeof(path), "tests/fixtures/torch/%s.pt", names[i]);

@@ -158,13 +158,16 @@ TEST(test_torch_save__plain_values_roundtrip)
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "neg", ckpt_new_int(doc, -300), &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "flag", ckpt_new_bool(doc, true), &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "none", ckpt_new_none(doc), &err), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "name", ckpt_new_str(doc, "r\xc3\xa9sum\xc3\xa9"), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "name", ckpt_new_str(doc, "r\xc3\xa9sum\xc3\xa9"),
+                                   &err),
+                 0);
     ckpt_obj *l = ckpt_new_list(doc);
     for (int i = 0; i < 1500; i++) /* more than one APPENDS batch */
         CHECK_EQ_INT(ckpt_list_append(doc, l, ckpt_new_int(doc, i), &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "list", l, &err), 0);
     ckpt_obj *st = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set(doc, st, ckpt_new_int(doc, 0), ckpt_new_str(doc, "zero"), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set(doc, st, ckpt_new_int(doc, 0), ckpt_new_str(doc, "zero"), &err),
+                 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", st, &err), 0);
     int64_t dims[2] = {2, 3};
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "size", ckpt_new_size(doc, 2, dims), &err), 0);
@@ -196,7 +199,8 @@ static ckpt_doc *sample_doc(void)
         int64_t sh[2] = {i + 1, 2};
         float v[12] = {0};
         v[0] = (float)i;
-        ckpt_dict_set_str(doc, root, k, ckpt_new_tensor_copy(doc, CKPT_F32, 2, sh, v, NULL), NULL);
+        ckpt_dict_set_str(doc, root, k, ckpt_new_tensor_copy(doc, CKPT_F32, 2, sh, v, NULL),
+                          NULL);
     }
     ckpt_doc_set_root(doc, root);
     return doc;

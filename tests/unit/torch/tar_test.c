@@ -141,8 +141,8 @@ TEST(test_torch_tar__members_match_python)
         }
         if (why) {
             fprintf(stderr, "%s: %s (python %s %s %s %s; ckpt probe %d walk %d: %s %s %s; %s)\n",
-                    fld[0], why, fld[1], fld[2], fld[3], fld[4], probe, r, got[0], got[1],
-                    got[2], r < 0 ? err.msg : "");
+                    fld[0], why, fld[1], fld[2], fld[3], fld[4], probe, r, got[0], got[1], got[2],
+                    r < 0 ? err.msg : "");
             bad++;
         }
         ckpt_source_close(&src);

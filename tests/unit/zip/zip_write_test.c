@@ -13,15 +13,16 @@
 
 /* data.pkl of torch.arange(6.).reshape(2,3), spec 2.9 (154 bytes). */
 static const uint8_t spec_pickle[] = {
-    0x80, 0x02, 'c', 't', 'o', 'r', 'c', 'h', '.', '_', 'u', 't', 'i', 'l', 's', '\n', '_', 'r',
-    'e', 'b', 'u', 'i', 'l', 'd', '_', 't', 'e', 'n', 's', 'o', 'r', '_', 'v', '2', '\n', 'q',
-    0x00, '(', '(', 'X', 0x07, 0, 0, 0, 's', 't', 'o', 'r', 'a', 'g', 'e', 'q', 0x01, 'c', 't',
-    'o', 'r', 'c', 'h', '\n', 'F', 'l', 'o', 'a', 't', 'S', 't', 'o', 'r', 'a', 'g', 'e', '\n',
-    'q', 0x02, 'X', 0x01, 0, 0, 0, '0', 'q', 0x03, 'X', 0x03, 0, 0, 0, 'c', 'p', 'u', 'q', 0x04,
-    'K', 0x06, 't', 'q', 0x05, 'Q', 'K', 0x00, 'K', 0x02, 'K', 0x03, 0x86, 'q', 0x06, 'K', 0x03,
-    'K', 0x01, 0x86, 'q', 0x07, 0x89, 'c', 'c', 'o', 'l', 'l', 'e', 'c', 't', 'i', 'o', 'n', 's',
-    '\n', 'O', 'r', 'd', 'e', 'r', 'e', 'd', 'D', 'i', 'c', 't', '\n', 'q', 0x08, ')', 'R', 'q',
-    0x09, 't', 'q', 0x0A, 'R', 'q', 0x0B, '.'};
+    0x80, 0x02, 'c',  't',  'o',  'r',  'c',  'h', '.',  '_',  'u',  't',  'i',  'l',  's',  '\n',
+    '_',  'r',  'e',  'b',  'u',  'i',  'l',  'd', '_',  't',  'e',  'n',  's',  'o',  'r',  '_',
+    'v',  '2',  '\n', 'q',  0x00, '(',  '(',  'X', 0x07, 0,    0,    0,    's',  't',  'o',  'r',
+    'a',  'g',  'e',  'q',  0x01, 'c',  't',  'o', 'r',  'c',  'h',  '\n', 'F',  'l',  'o',  'a',
+    't',  'S',  't',  'o',  'r',  'a',  'g',  'e', '\n', 'q',  0x02, 'X',  0x01, 0,    0,    0,
+    '0',  'q',  0x03, 'X',  0x03, 0,    0,    0,   'c',  'p',  'u',  'q',  0x04, 'K',  0x06, 't',
+    'q',  0x05, 'Q',  'K',  0x00, 'K',  0x02, 'K', 0x03, 0x86, 'q',  0x06, 'K',  0x03, 'K',  0x01,
+    0x86, 'q',  0x07, 0x89, 'c',  'c',  'o',  'l', 'l',  'e',  'c',  't',  'i',  'o',  'n',  's',
+    '\n', 'O',  'r',  'd',  'e',  'r',  'e',  'd', 'D',  'i',  'c',  't',  '\n', 'q',  0x08, ')',
+    'R',  'q',  0x09, 't',  'q',  0x0A, 'R',  'q', 0x0B, '.'};
 
 static const uint8_t spec_data0[24] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3F,
                                        0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x40, 0x40,
@@ -73,9 +74,8 @@ static void put64(exp_buf *e, uint64_t v)
 }
 static void put_local(exp_buf *e, const char *name, unsigned pad)
 {
-    static const uint8_t fixed[] = {0x50, 0x4B, 0x03, 0x04, 0, 0, 0x08, 0x08, 0, 0,
-                                    0,    0,    0,    0,    0, 0, 0,    0,    0, 0,
-                                    0,    0,    0,    0,    0, 0};
+    static const uint8_t fixed[] = {0x50, 0x4B, 0x03, 0x04, 0, 0, 0x08, 0x08, 0, 0, 0, 0, 0,
+                                    0,    0,    0,    0,    0, 0, 0,    0,    0, 0, 0, 0, 0};
     put(e, fixed, sizeof(fixed));
     put16(e, (unsigned)strlen(name));
     put16(e, 4 + pad);
@@ -96,8 +96,8 @@ static void put_desc(exp_buf *e, const uint8_t crc[4], uint32_t size)
 static void put_central(exp_buf *e, const char *name, const uint8_t crc[4], uint32_t size,
                         uint32_t off)
 {
-    static const uint8_t fixed[] = {0x50, 0x4B, 0x01, 0x02, 0, 0, 0, 0, 0x08, 0x08,
-                                    0,    0,    0,    0,    0, 0};
+    static const uint8_t fixed[] = {0x50, 0x4B, 0x01, 0x02, 0, 0, 0, 0,
+                                    0x08, 0x08, 0,    0,    0, 0, 0, 0};
     put(e, fixed, sizeof(fixed));
     put(e, crc, 4);
     put32(e, size);
