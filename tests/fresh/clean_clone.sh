@@ -26,6 +26,7 @@ needs_shared=(
     interop_legacy_differential
     fixtures_real_listing
     fixtures_real_legacy_listing
+    fixtures_real_torchscript_lite_listing
 )
 
 if ! head=$(git -C "$repo" rev-parse --verify -q HEAD); then
