@@ -105,7 +105,8 @@ def ckpt_ls(ckpt, path):
 def main(argv):
     if len(argv) == 4 and argv[1] == "--check-dir":
         if not os.path.isdir(argv[3]):
-            print("skipped: %s is absent (the real-file corpus lives in ../shared)" % argv[3])
+            print("SKIPPED: fixtures_real_torchscript_lite_listing: %s is absent "
+                  "(the real-file corpus lives in ../shared)" % argv[3])
             return 77
         bad = 0
         for f in sorted(os.listdir(argv[3])):
