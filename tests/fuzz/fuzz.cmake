@@ -34,13 +34,14 @@ if(CKPT_BUILD_FUZZERS AND CMAKE_C_COMPILER_ID MATCHES "Clang")
   file(GLOB CKPT_FUZZ_LIB_SRC ${PROJECT_SOURCE_DIR}/src/core/*.c
                               ${PROJECT_SOURCE_DIR}/src/zip/*.c
                               ${PROJECT_SOURCE_DIR}/src/pickle/*.c
-                              ${PROJECT_SOURCE_DIR}/src/torch/*.c)
+                              ${PROJECT_SOURCE_DIR}/src/torch/*.c
+                              ${PROJECT_SOURCE_DIR}/src/formats/*.c)
   add_library(ckpt_fuzzlib STATIC ${CKPT_FUZZ_LIB_SRC})
   target_include_directories(ckpt_fuzzlib PUBLIC ${PROJECT_SOURCE_DIR}/include
                                           PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_compile_definitions(ckpt_fuzzlib PRIVATE _POSIX_C_SOURCE=200809L)
   target_compile_options(ckpt_fuzzlib PRIVATE ${CKPT_FUZZ_FLAGS})
-  target_link_libraries(ckpt_fuzzlib PUBLIC PkgConfig::DEFLATE m)
+  target_link_libraries(ckpt_fuzzlib PUBLIC PkgConfig::DEFLATE PkgConfig::CJSON m)
   foreach(h ${CKPT_FUZZ_HARNESSES})
     if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)
       continue()
