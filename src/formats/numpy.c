@@ -476,7 +476,11 @@ int ckpt_npy_save(const char *path, const ckpt_obj *tensor, ckpt_error *err)
     if (!path || !tensor)
         return CKPT_FAIL(err, CKPT_E_ARG, "missing path or tensor");
     npy_out o;
-    int rc = npy_prepare(tensor, &o, err);
+    memset(&o, 0, sizeof(o));
+    int rc = ckpt_obj_type(tensor) != CKPT_T_TENSOR
+                 ? CKPT_FAIL(err, CKPT_E_ARG, "a .npy file holds one tensor, not a %s",
+                             ckpt_type_name(ckpt_obj_type(tensor)))
+                 : npy_prepare(tensor, &o, err);
     if (rc == 0)
         rc = atomic_write(path, write_npy, &o, err);
     npy_release(&o);
@@ -678,10 +682,10 @@ int ckpt_npz_save(const char *path, const ckpt_obj *dict, ckpt_error *err)
     ckpt_error_clear(err);
     if (!path || !dict)
         return CKPT_FAIL(err, CKPT_E_ARG, "missing path or dict");
-    if (ckpt_obj_type(dict) != CKPT_T_DICT)
-        return CKPT_FAIL(err, CKPT_E_ARG, ".npz needs a dict of tensors, not a %s",
-                         ckpt_type_name(ckpt_obj_type(dict)));
-    int rc = atomic_write(path, write_npz, dict, err);
+    int rc = ckpt_obj_type(dict) != CKPT_T_DICT
+                 ? CKPT_FAIL(err, CKPT_E_ARG, ".npz needs a dict of tensors, not a %s",
+                             ckpt_type_name(ckpt_obj_type(dict)))
+                 : atomic_write(path, write_npz, dict, err);
     if (rc < 0)
         ckpt__error_set_file(err, path);
     return rc;
