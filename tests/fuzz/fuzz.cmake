@@ -6,7 +6,7 @@
 # clang and CKPT_BUILD_FUZZERS=ON: real libFuzzer binaries fuzz_<name> built
 # with -fsanitize=fuzzer,address,undefined (run them with tests/fuzz/run.sh).
 set(CKPT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan)
+set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
   if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)
@@ -34,7 +34,8 @@ if(CKPT_BUILD_FUZZERS AND CMAKE_C_COMPILER_ID MATCHES "Clang")
   file(GLOB CKPT_FUZZ_LIB_SRC ${PROJECT_SOURCE_DIR}/src/core/*.c
                               ${PROJECT_SOURCE_DIR}/src/zip/*.c
                               ${PROJECT_SOURCE_DIR}/src/pickle/*.c
-                              ${PROJECT_SOURCE_DIR}/src/torch/*.c)
+                              ${PROJECT_SOURCE_DIR}/src/torch/*.c
+                              ${PROJECT_SOURCE_DIR}/src/formats/*.c)
   add_library(ckpt_fuzzlib STATIC ${CKPT_FUZZ_LIB_SRC})
   target_include_directories(ckpt_fuzzlib PUBLIC ${PROJECT_SOURCE_DIR}/include
                                           PRIVATE ${PROJECT_SOURCE_DIR}/src)
