@@ -185,5 +185,6 @@ target_compile_definitions(numpy_tool PRIVATE _POSIX_C_SOURCE=200809L)
 target_link_libraries(numpy_tool PRIVATE ckpt_static m)
 add_test(NAME interop_numpy_oracle
          COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/numpy_oracle.py
-                 --tool $<TARGET_FILE:numpy_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/numpy_work)
+                 --tool $<TARGET_FILE:numpy_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/numpy_work
+                 $<$<TARGET_EXISTS:ckpt>:--ckpt=$<TARGET_FILE:ckpt>>)
 set_tests_properties(interop_numpy_oracle PROPERTIES LABELS "interop" TIMEOUT 300)

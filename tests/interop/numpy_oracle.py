@@ -63,11 +63,47 @@ def run(tool, *args):
     return subprocess.run([tool, *args], capture_output=True, text=True)
 
 
+def cli_checks(ckpt, w, arrays):
+    """ckpt ls lists an .npz's arrays; convert npz -> .pt (torch.load agrees) -> npz."""
+    import torch  # Debian's torch 1.13, the project's other oracle
+
+    # torch 1.13 has no uint16/32/64; Fortran-order arrays become strided tensors
+    keep = {k: v for k, v in arrays.items() if v.dtype.kind != "u" or v.dtype.itemsize == 1}
+    src = w("cli.npz")
+    np.savez(src, **keep)
+    r = subprocess.run([ckpt, "ls", src], capture_output=True, text=True)
+    check(r.returncode == 0, "ckpt ls: %s" % r.stderr)
+    rows = [l.split() for l in r.stdout.splitlines() if not l.startswith("#")]
+    check([row[0] for row in rows] == list(keep), "ckpt ls: names differ")
+    for row in rows:
+        ref = keep.get(row[0])
+        if ref is not None:
+            check(int(row[-1]) == ref.nbytes, "ckpt ls %s: bytes %s" % (row[0], row[-1]))
+    pt, back = w("cli.pt"), w("cli_back.npz")
+    r = subprocess.run([ckpt, "convert", src, pt], capture_output=True, text=True)
+    check(r.returncode == 0, "ckpt convert npz -> pt: %s" % r.stderr)
+    if r.returncode == 0:
+        d = torch.load(pt)
+        check(list(d) == list(keep), "torch.load: keys differ")
+        for k, ref in keep.items():
+            got = d[k].numpy()
+            check(got.shape == ref.shape and got.tobytes() == native_bytes(ref),
+                  "torch.load %s differs" % k)
+    r = subprocess.run([ckpt, "convert", pt, back], capture_output=True, text=True)
+    check(r.returncode == 0, "ckpt convert pt -> npz: %s" % r.stderr)
+    if r.returncode == 0:
+        with np.load(back) as z:
+            for k, ref in keep.items():
+                check(z[k].tobytes() == native_bytes(ref), "pt -> npz: %s differs" % k)
+    print("cli: ls, convert npz -> pt -> npz over %d arrays" % len(keep))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tool", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--ckpt", default=None, help="the ckpt CLI: also check ls and convert")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(2**31)
     print("numpy", np.__version__, "seed", seed, "(rerun with --seed %d)" % seed)
@@ -188,6 +224,9 @@ def main():
     check(r.returncode == 1 and "evil.npy" in r.stderr and "evil" in r.stderr,
           "npz object member not refused by name: %s" % r.stderr.strip())
     print("refused npz member ->", r.stderr.strip())
+
+    if a.ckpt:
+        cli_checks(a.ckpt, w, arrays)
 
     if failures:
         print("%d failure(s); seed %d" % (failures, seed))
