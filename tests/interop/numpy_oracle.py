@@ -152,6 +152,39 @@ def main():
                         check(f1.read() == f2.read(), "%s: .npy bytes differ from np.save" % name)
     print("npy cases:", n)
 
+    # header lengths at every padding boundary, including the one where numpy pads a
+    # full 64 bytes ((10 + len + 1) % 64 == 0): empty arrays with long shapes
+    from numpy.lib import format as npformat
+
+    def pads_64(arr):
+        d = npformat.header_data_from_array_1_0(arr)
+        text = "{" + "".join("'%s': %s, " % (k, repr(v)) for k, v in sorted(d.items())) + "}"
+        if d["shape"]:
+            text += " " * (21 - len(repr(d["shape"][-1 if d["fortran_order"] else 0])))
+        return (10 + len(text) + 1) % 64 == 0
+
+    full_pad = 0
+    for code in ("<f4", "|b1", "<c16", "<i8", "<f2"):
+        for nd in range(1, 9):
+            for d in range(0, 15, 2):
+                for e in range(0, 4):
+                    shape = (0, 10 ** d) + (10 ** e,) * (nd - 1)
+                    try:
+                        arr = np.empty(shape, dtype=code)
+                    except (ValueError, MemoryError):
+                        continue
+                    full_pad += pads_64(arr)
+                    ref = w("pad.ref.npy")
+                    np.save(ref, arr)
+                    r = run(a.tool, "roundtrip", ref, w("pad.ckpt.npy"))
+                    check(r.returncode == 0, "%s %s: %s" % (code, shape, r.stderr))
+                    if r.returncode == 0:
+                        with open(ref, "rb") as f1, open(w("pad.ckpt.npy"), "rb") as f2:
+                            check(f1.read() == f2.read(),
+                                  "%s %s: header differs from np.save" % (code, shape))
+    check(full_pad > 0, "no case reached numpy's full 64-byte padding")
+    print("header padding cases: %d with a full 64-byte pad" % full_pad)
+
     # .npz, stored and deflated, every array above in one archive
     for saver in (np.savez, np.savez_compressed):
         path = w("all_%s.npz" % saver.__name__)
