@@ -183,6 +183,20 @@ def main():
                             check(f1.read() == f2.read(),
                                   "%s %s: header differs from np.save" % (code, shape))
     check(full_pad > 0, "no case reached numpy's full 64-byte padding")
+
+    # format versions 2.0 and 3.0 (numpy writes them for huge or non-latin1 headers)
+    for version in ((2, 0), (3, 0)):
+        for name in list(arrays)[::17]:
+            arr = arrays[name]
+            path = w("v%d_%s.npy" % (version[0], name))
+            with open(path, "wb") as f:
+                npformat.write_array(f, arr, version=version)
+            r = run(a.tool, "dump", path)
+            check(r.returncode == 0, "%s v%s: %s" % (name, version, r.stderr))
+            if r.returncode == 0:
+                [(_, dt, shp, data)] = parse_dump(r.stdout)
+                check(shp == arr.shape and data == native_bytes(arr),
+                      "%s format %s: bits differ" % (name, version))
     print("header padding cases: %d with a full 64-byte pad" % full_pad)
 
     # .npz, stored and deflated, every array above in one archive
