@@ -263,4 +263,38 @@ TEST(test_formats_npy__npz_round_trip_and_refusals)
     ckpt_doc_free(doc);
 }
 
+/* 70000 members: past the 65535 entries of a plain end record, so the archive needs
+ * the ZIP64 end record and locator; the zip reader must find every member. */
+TEST(test_formats_npy__npz_zip64_entry_count)
+{
+    ckpt_error err;
+    ckpt_doc *doc = ckpt_doc_new(NULL, &err);
+    CHECK(doc != NULL);
+    ckpt_obj *dict = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    CHECK(dict != NULL);
+    for (int i = 0; i < 70000; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "k%d", i);
+        int16_t v = (int16_t)i;
+        ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_I16, 0, NULL, &v, &err);
+        CHECK(t != NULL);
+        CHECK_EQ_INT(ckpt_dict_set_str(doc, dict, key, t, &err), 0);
+    }
+    char path[] = "/tmp/ckpt_npz64_test_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ_INT(ckpt_npz_save(path, dict, &err), 0);
+    ckpt_doc *back = ckpt_numpy_load(path, NULL, &err);
+    unlink(path);
+    CHECK(back != NULL);
+    const ckpt_obj *r = ckpt_doc_root(back);
+    CHECK_EQ_INT(ckpt_obj_len(r), 70000);
+    int16_t v = 0;
+    CHECK_EQ_INT(ckpt_tensor_copy_into(ckpt_dict_get(r, "k69999"), &v, sizeof(v), &err), 0);
+    CHECK_EQ_INT(v, (int16_t)69999);
+    ckpt_doc_free(back);
+    ckpt_doc_free(doc);
+}
+
 TEST_MAIN()
