@@ -177,3 +177,14 @@ add_test(NAME interop_container_differential
                  --workdir ${CMAKE_CURRENT_BINARY_DIR}/container_work
                  ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus ${PROJECT_SOURCE_DIR}/tests/hostile)
 set_tests_properties(interop_container_differential PROPERTIES LABELS "interop" TIMEOUT 600)
+
+# numpy as the oracle for .npy / .npz read and write (issue 13 item 3)
+add_executable(numpy_tool ${CKPT_INTEROP_DIR}/numpy_tool.c)
+target_compile_options(numpy_tool PRIVATE ${CKPT_WARNINGS})
+target_compile_definitions(numpy_tool PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(numpy_tool PRIVATE ckpt_static m)
+add_test(NAME interop_numpy_oracle
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/numpy_oracle.py
+                 --tool $<TARGET_FILE:numpy_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/numpy_work
+                 $<$<TARGET_EXISTS:ckpt>:--ckpt=$<TARGET_FILE:ckpt>>)
+set_tests_properties(interop_numpy_oracle PROPERTIES LABELS "interop" TIMEOUT 300)

@@ -13,6 +13,7 @@
 #include "ckpt/core.h"
 #include "ckpt/error.h"
 #include "ckpt/export.h"
+#include "ckpt/formats.h"
 #include "ckpt/optim.h"
 #include "ckpt/pickle.h"
 #include "ckpt/scan.h"

@@ -24,7 +24,7 @@ static void ws(lit *l)
 static bool word(lit *l, const char *w)
 {
     size_t n = strlen(w);
-    if ((size_t)(l->end - l->p) >= n && memcmp(l->p, w, n) == 0 &&
+    if (l->p <= l->end && (size_t)(l->end - l->p) >= n && memcmp(l->p, w, n) == 0 &&
         (l->p + n == l->end || !(isalnum((unsigned char)l->p[n]) || l->p[n] == '_'))) {
         l->p += n;
         return true;
@@ -35,7 +35,9 @@ static bool word(lit *l, const char *w)
 /* Reads a string literal into out (truncated at outn-1); no escapes beyond \\ and quotes. */
 static bool str(lit *l, char *out, size_t outn)
 {
-    if (l->p < l->end && (*l->p == 'b' || *l->p == 'u'))
+    if (l->p >= l->end)
+        return false;
+    if (*l->p == 'b' || *l->p == 'u')
         return false; /* b'' / u'' are not what numpy writes; judge as unknown */
     char q = *l->p;
     if (q != '\'' && q != '"')

@@ -6,7 +6,7 @@
 # clang and CKPT_BUILD_FUZZERS=ON: real libFuzzer binaries fuzz_<name> built
 # with -fsanitize=fuzzer,address,undefined (run them with tests/fuzz/run.sh).
 set(CKPT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan)
+set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
   if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)

@@ -28,6 +28,9 @@ typedef struct cli_load {
 int cli_load_opt(cli_load *lo, int argc, char **argv, int *i);
 /* Fill load options from lo. */
 void cli_load_fill(const cli_load *lo, ckpt_load_opts *o);
+/* A NumPy .npy or .npz file (ckpt_detect_file); cli_load_doc reads those with
+ * ckpt_numpy_load. */
+bool cli_numpy_file(const char *path);
 /* Load with lo's options; when weights-only refuses the file and `fallback` is
  * set, load again in data-only mode and say so on stderr. */
 ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fallback,

@@ -7,13 +7,18 @@
 #include "cli_util.h"
 
 static const char help[] =
-    "usage: ckpt convert IN OUT --to zip|legacy [--dtype bfloat16|float16|float32|float64]\n"
+    "usage: ckpt convert IN OUT --to zip|legacy|npz|npy [--dtype bfloat16|float16|float32|float64]\n"
     "                    [--layout 1.13|2.1|2.7] [--no-fsync] [--allow MODULE.NAME]... [--full]\n"
     "\n"
     "Load IN and save it to OUT in the chosen container:\n"
     "  --to zip      the zip format of torch.save (torch >= 1.6); --layout picks the\n"
     "                records of torch 1.13, 2.1 or 2.7 (default)\n"
     "  --to legacy   torch.save(..., _use_new_zipfile_serialization=False)\n"
+    "  --to npz      np.savez: a dict of tensors, one stored NAME.npy member each\n"
+    "                (the default when OUT ends in .npz)\n"
+    "  --to npy      np.save: a single tensor (the default when OUT ends in .npy)\n"
+    "  IN may be a .npy or .npz file as well (numpy dtypes that torch has); then\n"
+    "  an OUT ending in .pt, .pth or .bin means --to zip.\n"
     "\n"
     "  --dtype DT    convert floating tensors (float16, bfloat16, float32, float64) to DT;\n"
     "                integer, bool, complex, quantized and float8 tensors are untouched.\n"
@@ -278,8 +283,10 @@ int cmd_convert(int argc, char **argv)
         }
         if (strcmp(a, "--to") == 0) {
             to = argv[++i];
-            if (strcmp(to, "zip") != 0 && strcmp(to, "legacy") != 0) {
-                fprintf(stderr, "ckpt convert: --to takes zip or legacy, not '%s'\n", to);
+            if (strcmp(to, "zip") != 0 && strcmp(to, "legacy") != 0 && strcmp(to, "npz") != 0 &&
+                strcmp(to, "npy") != 0) {
+                fprintf(stderr, "ckpt convert: --to takes zip, legacy, npz or npy, not '%s'\n",
+                        to);
                 return EXIT_ERROR;
             }
         } else if (strcmp(a, "--dtype") == 0) {
@@ -312,9 +319,24 @@ int cmd_convert(int argc, char **argv)
             return EXIT_ERROR;
         }
     }
+    size_t olen = out ? strlen(out) : 0;
+    if (!to && olen > 4 && strcmp(out + olen - 4, ".npz") == 0)
+        to = "npz";
+    else if (!to && olen > 4 && strcmp(out + olen - 4, ".npy") == 0)
+        to = "npy";
+    else if (!to && in && cli_numpy_file(in) &&
+             ((olen > 3 && strcmp(out + olen - 3, ".pt") == 0) ||
+              (olen > 4 &&
+               (strcmp(out + olen - 4, ".pth") == 0 || strcmp(out + olen - 4, ".bin") == 0))))
+        to = "zip"; /* numpy in, torch out: the zip format unless told otherwise */
+    bool numpy_out = to && (strcmp(to, "npz") == 0 || strcmp(to, "npy") == 0);
+    if (numpy_out && have_layout) {
+        fprintf(stderr, "ckpt convert: --layout applies to --to zip only\n");
+        return EXIT_ERROR;
+    }
     if (!in || !out || !to) {
         if (in && out && !to)
-            fprintf(stderr, "ckpt convert: --to zip or --to legacy is required\n\n");
+            fprintf(stderr, "ckpt convert: --to zip|legacy|npz|npy is required\n\n");
         fputs(help, stderr);
         return EXIT_ERROR;
     }
@@ -348,7 +370,9 @@ int cmd_convert(int argc, char **argv)
             goto out;
         }
     }
-    if (ckpt_save(out, nroot, &so, &err) < 0) {
+    if (numpy_out ? (strcmp(to, "npz") == 0 ? ckpt_npz_save(out, nroot, &err)
+                                            : ckpt_npy_save(out, nroot, &err)) < 0
+                  : ckpt_save(out, nroot, &so, &err) < 0) {
         cli_print_error("convert", &err);
         goto out;
     }

@@ -84,9 +84,19 @@ void cli_load_fill(const cli_load *lo, ckpt_load_opts *o)
     o->encoding = lo->encoding;
 }
 
+bool cli_numpy_file(const char *path)
+{
+    char why[256];
+    const char *kind = ckpt_detect_file(path, why, sizeof(why), NULL);
+    return kind && (strcmp(kind, "npy") == 0 || strcmp(kind, "npz") == 0);
+}
+
 ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fallback,
                        bool keep_locations, ckpt_error *err)
 {
+    /* NumPy .npy / .npz: their own reader (a dict of arrays, or one array) */
+    if (cli_numpy_file(path))
+        return ckpt_numpy_load(path, NULL, err);
     ckpt_load_opts o;
     cli_load_fill(lo, &o);
     o.mode = mode;
