@@ -17,6 +17,7 @@
 #include "ckpt/formats.h"
 #include "ckpt/source.h"
 #include "ckpt/zip.h"
+#include "core/atomic.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "formats/formats_internal.h"
@@ -400,66 +401,6 @@ static void npy_release(npy_out *o)
     o->owned = NULL;
 }
 
-typedef int (*write_fn)(ckpt_sink *s, const void *ctx, ckpt_error *err);
-
-static void fsync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        snprintf(dir, sizeof(dir), "/");
-    else
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-/* temporary file beside `path`, fsync, rename over it (as ckpt_save does) */
-static int atomic_write(const char *path, write_fn fn, const void *ctx, ckpt_error *err)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
-    int rc = 0, fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot create temporary file %s: %s", tmp,
-                       strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    struct stat st;
-    mode_t mode = (stat(path, &st) == 0) ? (st.st_mode & 07777) : 0644;
-    if (fchmod(fd, mode) != 0)
-        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot set mode of %s: %s", tmp, strerror(errno));
-    ckpt_sink *sink = rc == 0 ? ckpt_sink_new_fd(fd, tmp, NULL, err) : NULL;
-    if (rc == 0 && !sink)
-        rc = err->code ? err->code : CKPT_E_NOMEM;
-    if (rc == 0)
-        rc = fn(sink, ctx, err);
-    if (rc == 0)
-        rc = ckpt_sink_flush(sink, err);
-    ckpt_sink_free(sink);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = CKPT_FAIL(err, CKPT_E_IO, "fsync of %s failed: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == 0)
-        rc = CKPT_FAIL(err, CKPT_E_IO, "close of %s failed: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (rc == 0)
-        fsync_parent(path);
-    else
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 static int write_npy(ckpt_sink *s, const void *ctx, ckpt_error *err)
 {
     const npy_out *o = ctx;
@@ -482,7 +423,7 @@ int ckpt_npy_save(const char *path, const ckpt_obj *tensor, ckpt_error *err)
                              ckpt_type_name(ckpt_obj_type(tensor)))
                  : npy_prepare(tensor, &o, err);
     if (rc == 0)
-        rc = atomic_write(path, write_npy, &o, err);
+        rc = ckpt__atomic_write(path, write_npy, &o, NULL, false, err);
     npy_release(&o);
     if (rc < 0)
         ckpt__error_set_file(err, path);
@@ -685,7 +626,7 @@ int ckpt_npz_save(const char *path, const ckpt_obj *dict, ckpt_error *err)
     int rc = ckpt_obj_type(dict) != CKPT_T_DICT
                  ? CKPT_FAIL(err, CKPT_E_ARG, ".npz needs a dict of tensors, not a %s",
                              ckpt_type_name(ckpt_obj_type(dict)))
-                 : atomic_write(path, write_npz, dict, err);
+                 : ckpt__atomic_write(path, write_npz, dict, NULL, false, err);
     if (rc < 0)
         ckpt__error_set_file(err, path);
     return rc;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic.h"
 #include "core/checked.h"
 #include "core/err.h"
 #include "core/utf8.h"
@@ -851,22 +852,19 @@ int ckpt_save_mem(const ckpt_obj *root, const ckpt_save_opts *opts, void **out, 
     return rc;
 }
 
-static int fsync_dir(const char *path)
+/* what ckpt__atomic_write calls to fill the temporary file */
+typedef struct archive_job {
+    const char *archive;
+    const tsave *S;
+    int layout;
+    bool crc;
+    const ckpt_alloc *alloc;
+} archive_job;
+
+static int write_archive_job(ckpt_sink *sink, const void *ctx, ckpt_error *err)
 {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        snprintf(dir, sizeof(dir), "/");
-    else
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
+    const archive_job *J = ctx;
+    return write_archive(sink, J->archive, J->S, J->layout, J->crc, J->alloc, err);
 }
 
 int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts, ckpt_error *err)
@@ -893,52 +891,8 @@ int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts
         ckpt__error_set_file(err, path);
         return rc;
     }
-    size_t plen = strlen(path);
-    char *tmp = ckpt__alloc(alloc, plen + 16);
-    if (!tmp) {
-        tsave_free(&S, alloc);
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-    }
-    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot create temporary file %s: %s", tmp,
-                       strerror(errno));
-        goto out;
-    }
-    struct stat st;
-    mode_t mode = (stat(path, &st) == 0) ? (st.st_mode & 07777) : 0644;
-    if (fchmod(fd, mode) != 0) {
-        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot set mode of %s: %s", tmp, strerror(errno));
-        goto out_unlink;
-    }
-    ckpt_sink *sink = ckpt_sink_new_fd(fd, tmp, alloc, err);
-    if (!sink) {
-        rc = CKPT_E_NOMEM;
-        goto out_unlink;
-    }
-    rc = write_archive(sink, archive, &S, layout, !(opts && opts->no_crc), alloc, err);
-    if (rc == 0)
-        rc = ckpt_sink_flush(sink, err);
-    ckpt_sink_free(sink);
-    if (rc == 0 && !(opts && opts->no_fsync) && fsync(fd) != 0)
-        rc = CKPT_FAIL(err, CKPT_E_IO, "fsync of %s failed: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == 0)
-        rc = CKPT_FAIL(err, CKPT_E_IO, "close of %s failed: %s", tmp, strerror(errno));
-    fd = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = CKPT_FAIL(err, CKPT_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (rc == 0) {
-        if (!(opts && opts->no_fsync))
-            fsync_dir(path);
-        goto out;
-    }
-out_unlink:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-out:
-    ckpt__free(alloc, tmp, plen + 16);
+    archive_job J = {archive, &S, layout, !(opts && opts->no_crc), alloc};
+    rc = ckpt__atomic_write(path, write_archive_job, &J, alloc, opts && opts->no_fsync, err);
     tsave_free(&S, alloc);
     if (rc < 0)
         ckpt__error_set_file(err, path);
