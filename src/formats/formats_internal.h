@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt/error.h"
+
 /* ---------------------------------------------------------- safetensors */
 
 typedef enum ckpt_st_status {
@@ -51,5 +53,14 @@ typedef struct ckpt_npy_header {
  * "not object". */
 int ckpt__npy_header_parse(const uint8_t *buf, size_t n, ckpt_npy_header *out, char *why,
                            size_t whyn);
+
+/* The header, the tensor dtype and the data size of a .npy array in buf[0, n)
+ * (numpy.c): the dtype, or -1 with err set (member, may be NULL, names the npz
+ * member): not a valid header, an object/structured/unknown dtype
+ * (CKPT_E_UNSUPPORTED), a shape whose bytes overflow (CKPT_E_LIMIT), data
+ * shorter than the shape needs (CKPT_E_FORMAT).  *swap: the data's byte order
+ * is not the host's. */
+int ckpt__npy_layout(const uint8_t *buf, size_t n, const char *member, ckpt_npy_header *h,
+                     bool *swap, uint64_t *nbytes, ckpt_error *err);
 
 #endif

@@ -101,58 +101,71 @@ static void byteswap(uint8_t *p, size_t nbytes, size_t unit)
 /* --------------------------------------------------------------- load */
 
 /* One .npy image -> tensor in doc.  member: the .npz member name or NULL. */
-static ckpt_obj *npy_tensor(ckpt_doc *doc, const uint8_t *buf, size_t n, const char *member,
-                            ckpt_error *err)
+int ckpt__npy_layout(const uint8_t *buf, size_t n, const char *member, ckpt_npy_header *hp,
+                     bool *swap, uint64_t *nbytes, ckpt_error *err)
 {
+    *swap = false;
+    *nbytes = 0;
     int where = member ? CKPT_WHERE_MEMBER : CKPT_WHERE_FILE;
     const char *m = member ? member : "";
-    ckpt_npy_header h;
     char why[128];
-    int st = ckpt__npy_header_parse(buf, n, &h, why, sizeof(why));
+    int st = ckpt__npy_header_parse(buf, n, hp, why, sizeof(why));
     if (st != CKPT_NPY_OK) {
         CKPT_FAIL_AT(err, CKPT_E_FORMAT, where, m, 0, "not a valid .npy array: %s", why);
-        return NULL;
+        return -1;
     }
-    if (h.has_object) {
+    if (hp->has_object) {
         CKPT_FAIL_AT(err, CKPT_E_UNSUPPORTED, where, m, 0,
                      "object array (dtype %s): its data is a pickle, which ckpt never "
                      "loads (ckpt scan inspects it)",
-                     h.descr[0] ? h.descr : "with object fields");
-        return NULL;
+                     hp->descr[0] ? hp->descr : "with object fields");
+        return -1;
     }
-    if (!h.descr[0]) {
+    if (!hp->descr[0]) {
         CKPT_FAIL_AT(err, CKPT_E_UNSUPPORTED, where, m, 0,
                      "structured dtype (a list of fields) has no tensor equivalent");
-        return NULL;
+        return -1;
     }
-    bool swap = false;
-    int dtype = descr_dtype(h.descr, &swap);
+    int dtype = descr_dtype(hp->descr, swap);
     if (dtype < 0) {
         CKPT_FAIL_AT(err, CKPT_E_UNSUPPORTED, where, m, 0,
-                     "numpy dtype '%s' has no tensor equivalent", h.descr);
-        return NULL;
+                     "numpy dtype '%s' has no tensor equivalent", hp->descr);
+        return -1;
     }
     size_t isz = ckpt_dtype_size(dtype);
     /* numpy's own rule: the product of the non-zero dims times the item size
      * must fit; it also keeps every stride below in range */
     uint64_t span = isz, numel = 1;
-    for (int i = 0; i < h.ndim; i++) {
-        uint64_t d = (uint64_t)h.shape[i];
+    for (int i = 0; i < hp->ndim; i++) {
+        uint64_t d = (uint64_t)hp->shape[i];
         if (d && span > (uint64_t)INT64_MAX / d) {
             CKPT_FAIL_AT(err, CKPT_E_LIMIT, where, m, 0,
                          "array shape overflows: dims times item size pass 2^63");
-            return NULL;
+            return -1;
         }
         span *= d ? d : 1;
         numel *= d;
     }
-    uint64_t nbytes = numel * isz;
-    if (nbytes > n - h.data_offset) {
+    *nbytes = numel * isz;
+    if (*nbytes > n - hp->data_offset) {
         CKPT_FAIL_AT(err, CKPT_E_FORMAT, where, m, n,
                      "array data truncated: %llu bytes from offset %zu, the %s has %zu",
-                     (unsigned long long)nbytes, h.data_offset, member ? "member" : "file", n);
-        return NULL;
+                     (unsigned long long)*nbytes, hp->data_offset, member ? "member" : "file", n);
+        return -1;
     }
+    return dtype;
+}
+
+static ckpt_obj *npy_tensor(ckpt_doc *doc, const uint8_t *buf, size_t n, const char *member,
+                            ckpt_error *err)
+{
+    ckpt_npy_header h;
+    bool swap;
+    uint64_t nbytes;
+    int dtype = ckpt__npy_layout(buf, n, member, &h, &swap, &nbytes, err);
+    if (dtype < 0)
+        return NULL;
+    size_t isz = ckpt_dtype_size(dtype);
     ckpt_storage *s = ckpt_new_storage(doc, dtype, nbytes, err);
     if (!s)
         return NULL;

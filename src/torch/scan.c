@@ -847,6 +847,14 @@ static int scan_npy(scanner *sc, const char *label, const uint8_t *buf, size_t n
         snprintf(l2, sizeof(l2), "%.150s(object array)", label);
         return scan_pickles(sc, l2, buf + h.data_offset, n - h.data_offset);
     }
+    /* plain data: a file cut short of the bytes its shape declares is not clean */
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    bool swap;
+    uint64_t nbytes;
+    if (ckpt__npy_layout(buf, n, NULL, &h, &swap, &nbytes, &e) < 0 &&
+        (e.code == CKPT_E_FORMAT || e.code == CKPT_E_LIMIT))
+        mark_unreadable(sc, &e, label);
     return 0;
 }
 

@@ -549,6 +549,9 @@ st(w + "/short.safetensors", ts, lambda h: h["w"].__setitem__("shape", [3, 3]))
 torch.onnx.export(torch.nn.Linear(3, 2), torch.zeros(1, 3), w + "/lin.onnx")
 import numpy
 numpy.savez(w + "/arrays.npz", a=numpy.arange(3), b=numpy.ones((2, 2)))
+numpy.save(w + "/one.npy", numpy.arange(12, dtype=numpy.float32).reshape(3, 4))
+open(w + "/one_cut.npy", "wb").write(open(w + "/one.npy", "rb").read()[:-5])
+numpy.save(w + "/obj.npy", numpy.array([{"a": 1}], dtype=object), allow_pickle=True)
 PYEOF
     expect 0 "verify plain tar" -- "$CKPT" verify "$WORK/plain.tar"
     has ": ok: tar"
@@ -578,6 +581,16 @@ PYEOF
     has "NumPy npz"
     expect 0 "verify npz" -- "$CKPT" verify "$WORK/arrays.npz"
     has ": ok: npz"
+    has "2 tensors in 2 storages (56 tensor bytes)"
+    expect 0 "verify npy" -- "$CKPT" verify "$WORK/one.npy"
+    has ": ok: npy"
+    has "1 tensors in 1 storages (48 tensor bytes)"
+    expect 2 "verify truncated npy" -- "$CKPT" verify "$WORK/one_cut.npy"
+    has "structure: corrupt"
+    expect 2 "scan truncated npy: never clean" -- "$CKPT" scan "$WORK/one_cut.npy"
+    has "unreadable"
+    expect 1 "verify object npy: unsafe" -- "$CKPT" verify "$WORK/obj.npy"
+    has ": unsafe: npy"
     expect 0 "scan names ONNX" -- "$CKPT" scan "$WORK/lin.onnx"
     has "ONNX model"
     expect 2 "ls names ONNX" -- "$CKPT" ls "$WORK/lin.onnx"

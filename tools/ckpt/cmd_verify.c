@@ -17,7 +17,9 @@ static const char help[] =
     "format has, then scan its pickles as 'ckpt scan' does:\n"
     "  torch zip, TorchScript (and lite), npz, zip: every record's CRC-32 (torch itself\n"
     "      never checks them); for torch files the pickle is parsed and every tensor must\n"
-    "      lie inside its storage and every storage record hold the bytes it declares\n"
+    "      lie inside its storage and every storage record hold the bytes it declares;\n"
+    "      for npz every member's .npy header and the data it declares\n"
+    "  npy: the header (as numpy parses it) and the data size it declares\n"
     "  legacy torch.save stream, torch tar: every storage record is read and its size\n"
     "      checked against the pickle; tensor bounds as above\n"
     "  tar: every member header (checksum, size) and its data inside the file\n"
@@ -25,7 +27,7 @@ static const char help[] =
     "      the data, sized as dtype x shape, no gaps or overlaps)\n"
     "  ONNX model, ONNX tensor: every top-level protobuf field inside the file (the graph\n"
     "      itself is not parsed)\n"
-    "Formats ckpt has no structural check for (npy, GGUF, plain pickle, ONNX external\n"
+    "Formats ckpt has no structural check for (GGUF, plain pickle, ONNX external\n"
     "data, ...) are named and reported as not verified (exit 2), never as ok.\n"
     "\n"
     "  --json                one JSON object: file, format, description, structure\n"
@@ -450,7 +452,11 @@ int cmd_verify(int argc, char **argv)
             ckpt_error_clear(&v.err);
             if (pkl)
                 check_tensors(path, &lo, true, &v);
+        } else if (v.structure == 0 && strcmp(k, "npz") == 0) {
+            check_tensors(path, &lo, false, &v); /* every member's header and data size */
         }
+    } else if (strcmp(k, "npy") == 0) {
+        check_tensors(path, &lo, false, &v); /* the header and the data size it declares */
     } else if (strcmp(k, "torch-legacy") == 0 || strcmp(k, "torch-tar") == 0) {
         if (strcmp(k, "torch-tar") != 0 || check_tar(&src, &v) == 0) {
             v.members = 0; /* report the storages, not the tar members */
@@ -462,7 +468,7 @@ int cmd_verify(int argc, char **argv)
         check_safetensors(&src, &v);
     } else if (strcmp(k, "onnx") == 0 || strcmp(k, "onnx-tensor") == 0) {
         /* the detector walked every top-level field to the last byte */
-    } else if (strcmp(k, "npy") == 0 || strcmp(k, "gguf") == 0 || strcmp(k, "pickle") == 0 ||
+    } else if (strcmp(k, "gguf") == 0 || strcmp(k, "pickle") == 0 ||
                strcmp(k, "onnx-external-data") == 0) {
         v.structure = 2;
     } else {
