@@ -622,9 +622,10 @@ static ckpt_obj *h_newobj(void *ctx, ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *arg
 {
     tload *L = ctx;
     (void)doc;
-    if (gid(cls) == TG_PARAMETER && !kwargs && op == CKPT_OP_NEWOBJ) {
+    size_t nargs = (args && args->type == CKPT_T_TUPLE) ? args->u.seq.n : 0;
+    if (!ckpt__wo_newobj_refusal(gid(cls), op, nargs, kwargs != NULL)) { /* as the scanner */
         ckpt_obj *data = arg(args, 0);
-        if (args->u.seq.n >= 1 && args->u.seq.n <= 2 && data->type == CKPT_T_TENSOR)
+        if (data && data->type == CKPT_T_TENSOR)
             return make_param(L, data, arg(args, 1), off, err);
     }
     bool allowed_user = cls->type == CKPT_T_GLOBAL &&
@@ -665,7 +666,7 @@ static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int
                    ckpt_error *err)
 {
     tload *L = ctx;
-    if (obj->type == CKPT_T_DICT && obj->u.dict->kind == CKPT_DICT_ORDERED) {
+    if (obj->type == CKPT_T_DICT && !ckpt__wo_build_dict_refusal(obj->u.dict->kind)) {
         ckpt_obj *d = state;
         /* (dict, slots) form */
         if (state->type == CKPT_T_TUPLE && state->u.seq.n == 2)
