@@ -858,6 +858,24 @@ static int scan_npy(scanner *sc, const char *label, const uint8_t *buf, size_t n
     return 0;
 }
 
+/* Bytes that are data unless they hold whole pickles: scan them, and when they
+ * do not parse, forget that attempt (the findings, the count, the error). */
+static void scan_whole_pickles(scanner *sc, const char *stream, const uint8_t *p, size_t len)
+{
+    size_t before = sc->r->count, pickles = sc->r->pickles;
+    bool was = sc->unreadable;
+    ckpt_error saved = sc->r->error;
+    int verdict = sc->r->verdict;
+    scan_pickles(sc, stream, p, len);
+    if (sc->unreadable && !was) {
+        sc->r->count = before;
+        sc->r->pickles = pickles;
+        sc->unreadable = false;
+        sc->r->error = saved;
+        sc->r->verdict = verdict;
+    }
+}
+
 /* What the archive is, for the report (the detector's names, detect.c). */
 static const char *zip_format_name(const ckpt_zip *z, bool ts)
 {
@@ -959,18 +977,7 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
         } else if (len >= 2 && p[0] == 0x80 && p[1] >= 2 && p[1] <= 5) {
             /* a storage record whose bytes start like a pickle: torch never unpickles
              * it; report what it holds only if it is a whole pickle */
-            size_t before = sc->r->count, pickles = sc->r->pickles;
-            bool was = sc->unreadable;
-            ckpt_error saved = sc->r->error;
-            int verdict = sc->r->verdict;
-            scan_pickles(sc, stream, p, len);
-            if (sc->unreadable && !was) {
-                sc->r->count = before;
-                sc->r->pickles = pickles;
-                sc->unreadable = false;
-                sc->r->error = saved;
-                sc->r->verdict = verdict;
-            }
+            scan_whole_pickles(sc, stream, p, len);
         }
         if (len >= 2 && p[0] == 0x80 && p[1] <= 5)
             ; /* handled above */
@@ -985,18 +992,7 @@ static int scan_zip(scanner *sc, const char *label, const uint8_t *buf, size_t n
         else if (len > 0 && (!ent->record || strncmp(rec, "data/", 5) != 0)) {
             /* any other member, whatever its name or first byte: whatever in it is a
              * whole pickle (protocol 0/1 too) is reported; other bytes are data */
-            size_t before = sc->r->count, pickles = sc->r->pickles;
-            bool was = sc->unreadable;
-            ckpt_error saved = sc->r->error;
-            int verdict = sc->r->verdict;
-            scan_pickles(sc, stream, p, len);
-            if (sc->unreadable && !was) {
-                sc->r->count = before;
-                sc->r->pickles = pickles;
-                sc->unreadable = false;
-                sc->r->error = saved;
-                sc->r->verdict = verdict;
-            }
+            scan_whole_pickles(sc, stream, p, len);
         }
         free(owned);
     }
