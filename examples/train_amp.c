@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "ckpt/torch.h"
-#include "nn/backward.h"
-#include "nn/kernels.h"
+#include "ops/backward.h"
+#include "ops/kernels.h"
 
 static int amp_fail(ckpt_error *err, int code, const char *msg)
 {

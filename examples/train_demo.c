@@ -26,8 +26,8 @@
 #include "ckpt/sched.h"
 #include "ckpt/torch.h"
 #include "digits.h"
-#include "nn/backward.h"
-#include "nn/kernels.h"
+#include "ops/backward.h"
+#include "ops/kernels.h"
 
 #define SPLIT_SEED 1234u
 #define INIT_SEED 42u

@@ -10,10 +10,12 @@
 #define CKPT_CKPT_H
 
 #include "ckpt/alloc.h"
+#include "ckpt/autograd.h"
 #include "ckpt/core.h"
 #include "ckpt/error.h"
 #include "ckpt/export.h"
 #include "ckpt/formats.h"
+#include "ckpt/nn.h"
 #include "ckpt/optim.h"
 #include "ckpt/pickle.h"
 #include "ckpt/scan.h"

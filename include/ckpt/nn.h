@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt/autograd.h"
 #include "ckpt/core.h"
 #include "ckpt/error.h"
 #include "ckpt/export.h"
@@ -241,6 +242,35 @@ CKPT_API void ckpt_sd_report_free(ckpt_sd_report *r);
 CKPT_API ckpt_obj *ckpt_module_state_dict_copy(ckpt_module *m, ckpt_doc *doc, const char *prefix,
                                                ckpt_error *err);
 
+/* ------------------------------------------------ autograd (ckpt/autograd.h) */
+
+/* A module's own forward (torch's `def forward(self, x)`): call children
+ * with ckpt_module_call / ckpt_module_call_child, parameters through
+ * ckpt_module_var, and any ckpt_f_* op.  Return the output var or NULL with
+ * `err` set.  `ctx` is the pointer given to ckpt_module_set_forward. */
+typedef ckpt_var *(*ckpt_forward_fn)(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_error *err);
+/* Give `m` a forward function (replacing a layer's built-in one); `ctx` is
+ * borrowed and passed to every call.  Such modules nest anywhere. */
+CKPT_API int ckpt_module_set_forward(ckpt_module *m, ckpt_forward_fn fn, void *ctx,
+                                     ckpt_error *err);
+/* module(x): the module's forward on x's tape, in the module's train/eval
+ * mode; recorded for backward when grad mode is on.  Layers, Sequential and
+ * modules with a forward function can be called; others fail with CKPT_E_ARG. */
+CKPT_API ckpt_var *ckpt_module_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+/* ckpt_module_call on the descendant at dotted `path` ("layer1.0"). */
+CKPT_API ckpt_var *ckpt_module_call_child(ckpt_module *m, const char *path, ckpt_var *x,
+                                          ckpt_error *err);
+/* The parameter or buffer at dotted `path` as a var on tape `t`: it borrows
+ * the slot's float32 memory (no copy); a parameter with requires_grad
+ * accumulates its gradient into slot->grad, which is allocated (zeroed) by
+ * the first backward that reaches it and freed with the module.  NULL with
+ * CKPT_E_NOT_FOUND (no such slot, or a None slot) or CKPT_E_ARG (not float32). */
+CKPT_API ckpt_var *ckpt_module_var(ckpt_module *m, const char *path, ckpt_tape *t,
+                                   ckpt_error *err);
+/* module.zero_grad(set_to_none): every parameter's grad freed (set_to_none,
+ * torch 2.x's default: the optimizer then skips it) or zero-filled. */
+CKPT_API void ckpt_module_zero_grad(ckpt_module *m, bool set_to_none);
+
 /* ================================================================ layers */
 
 /* A seeded generator of our own (xoshiro256**), passed explicitly. */
@@ -380,7 +410,7 @@ CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckp
 /* ================================================================ losses
  * Losses over raw float32 pointers, mean reduction, torch 1.13 semantics.  The
  * backward calls ADD dloss * d(loss)/d(input) into their gradient; the layer
- * backward kernels live in the library's internal src/nn/backward.h.
+ * backward kernels live in the library's internal src/ops/backward.h.
  *
  * Cross-entropy over logits (N,C) with class-index targets (N): with
  * p = log_softmax(logits) and M the count of targets != ignore_index,

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "nn/kernels.h"
+#include "ops/kernels.h"
 #include "nn/layers.h"
 
 static const ckpt__layer_ops mha_ops;

@@ -31,8 +31,8 @@
 #include "ckpt/sched.h"
 #include "ckpt/torch.h"
 #include "digits.h"
-#include "nn/backward.h"
-#include "nn/kernels.h"
+#include "ops/backward.h"
+#include "ops/kernels.h"
 
 #define B 32
 #define HID 32

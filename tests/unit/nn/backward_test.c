@@ -18,8 +18,8 @@
 
 #include "ckpt/nn.h"
 #include "ckpt/torch.h"
-#include "nn/backward.h"
-#include "nn/kernels.h"
+#include "ops/backward.h"
+#include "ops/kernels.h"
 #include "util/test.h"
 
 #define FIXTURE "tests/fixtures/nn_backward/backward.pt"

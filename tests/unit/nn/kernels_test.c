@@ -11,7 +11,7 @@
 
 #include "ckpt/nn.h"
 #include "ckpt/torch.h"
-#include "nn/kernels.h"
+#include "ops/kernels.h"
 #include "util/test.h"
 
 #define FIXTURE "tests/fixtures/nn/kernels.pt"

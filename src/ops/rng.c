@@ -1,4 +1,4 @@
-/* src/nn/rng.c - xoshiro256** seeded through splitmix64, with uniform and
+/* src/ops/rng.c - xoshiro256** seeded through splitmix64, with uniform and
  * normal (Box-Muller) draws.  Streams are ours: torch's generator (mt19937
  * plus its own transforms) is not reproduced. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* src/nn/kernels.h - raw float32 forward kernels of the layer library.
+/* src/ops/kernels.h - raw float32 forward kernels of the layer library.
  *
  * Free functions over raw pointers with explicit dimensions; every pointer
  * carries its shape in a comment, (B,C,H,W) meaning row-major.  Kernels call

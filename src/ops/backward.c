@@ -1,8 +1,8 @@
-/* src/nn/backward.c - backward kernels and losses (see backward.h, ckpt/nn.h).
+/* src/ops/backward.c - backward kernels and losses (see backward.h, ckpt/nn.h).
  *
  * Each kernel adds into its gradients and never allocates.  Reductions over
  * a batch (bias and weight sums of norms, loss sums) accumulate in double. */
-#include "nn/backward.h"
+#include "ops/backward.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* src/nn/backward.h - raw float32 backward kernels of the layer library.
+/* src/ops/backward.h - raw float32 backward kernels of the layer library.
  *
  * One `ckpt_nn_<op>_backward` per forward kernel in kernels.h.  Conventions:
  * - every pointer carries its shape in a comment, row-major;
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "ckpt/nn.h"
-#include "nn/kernels.h"
+#include "ops/kernels.h"
 
 /* out = in @ w^T + b.  dout (N,OC), in (N,IC), w (OC,IC);
  * din (N,IC), dw (OC,IC), db (OC), each NULL when not wanted. */

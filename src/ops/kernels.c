@@ -1,5 +1,5 @@
-/* src/nn/kernels.c - raw float32 forward kernels (see kernels.h). */
-#include "nn/kernels.h"
+/* src/ops/kernels.c - raw float32 forward kernels (see kernels.h). */
+#include "ops/kernels.h"
 
 #include <cblas.h>
 #include <float.h>

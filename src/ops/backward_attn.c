@@ -1,11 +1,11 @@
-/* src/nn/backward_attn.c - backward kernels for ConvTranspose2d, GroupNorm, Softmax,
+/* src/ops/backward_attn.c - backward kernels for ConvTranspose2d, GroupNorm, Softmax,
  * LogSoftmax, MultiheadAttention and TransformerEncoderLayer (see backward.h).
  *
  * Same conventions as backward.c: gradients are added into, NULL means "not wanted",
  * scratch is passed in, reductions accumulate in double.  MultiheadAttention and the
  * encoder layer recompute their forward into the scratch from the inputs and the
  * parameters, the same way the forward kernels compute it. */
-#include "nn/backward.h"
+#include "ops/backward.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -1,0 +1,56 @@
+/* src/nn/module_grad.c - parameters on the autograd tape and their gradients
+ * (ckpt_module_var, ckpt_module_zero_grad; see ckpt/nn.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "graph/graph_internal.h"
+#include "nn/nn_internal.h"
+
+ckpt_var *ckpt_module_var(ckpt_module *m, const char *path, ckpt_tape *t, ckpt_error *err)
+{
+    CKPT__ERR_LOCAL(err);
+    if (!m || !path || !t) {
+        CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_var: module, path or tape is NULL");
+        return NULL;
+    }
+    ckpt_slot *s = ckpt_module_slot(m, path);
+    if (!s || !s->data) {
+        CKPT_FAIL(err, CKPT_E_NOT_FOUND, "%s has no parameter or buffer '%s'%s",
+                  ckpt_module_type(m), path, s ? " (it is None)" : "");
+        return NULL;
+    }
+    if (s->dtype != CKPT_F32) {
+        CKPT_FAIL(err, CKPT_E_ARG, "%s.%s: only float32 slots go on the tape",
+                  ckpt_module_type(m), path);
+        return NULL;
+    }
+    bool rg = s->is_param && s->requires_grad;
+    return ckpt__var_param(t, s->data, s->ndim, s->shape, rg ? &s->grad : NULL, rg, err);
+}
+
+static int zero_one(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s)
+{
+    (void)key;
+    (void)owner;
+    bool set_to_none = *(const bool *)payload;
+    if (!s->grad)
+        return 0;
+    if (set_to_none) {
+        free(s->grad);
+        s->grad = NULL;
+        return 0;
+    }
+    size_t n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        n *= (size_t)s->shape[i];
+    memset(s->grad, 0, n * sizeof(float));
+    return 0;
+}
+
+void ckpt_module_zero_grad(ckpt_module *m, bool set_to_none)
+{
+    if (!m)
+        return;
+    (void)ckpt_module_walk(m, CKPT_WALK_PARAMS, zero_one, &set_to_none, NULL);
+}
