@@ -146,8 +146,9 @@ static int linear_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, c
     return ckpt__nn_linear_rows(m, in->data, out->data, rows, err);
 }
 
-static const ckpt__layer_ops linear_ops = {"Linear", linear_fwd};
-static const ckpt__layer_ops ndq_linear_ops = {"NonDynamicallyQuantizableLinear", linear_fwd};
+static const ckpt__layer_ops linear_ops = {.type = "Linear", .forward = linear_fwd};
+static const ckpt__layer_ops ndq_linear_ops = {.type = "NonDynamicallyQuantizableLinear",
+                                               .forward = linear_fwd};
 
 static ckpt_module *linear_typed(ckpt_module *parent, const char *name, const char *type,
                                  const ckpt__layer_ops *ops, int64_t in_f, int64_t out_f,
@@ -243,8 +244,8 @@ static int conv_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
     return 0;
 }
 
-static const ckpt__layer_ops conv1d_ops = {"Conv1d", conv_fwd};
-static const ckpt__layer_ops conv2d_ops = {"Conv2d", conv_fwd};
+static const ckpt__layer_ops conv1d_ops = {.type = "Conv1d", .forward = conv_fwd};
+static const ckpt__layer_ops conv2d_ops = {.type = "Conv2d", .forward = conv_fwd};
 
 static int64_t def1(int64_t v)
 {
@@ -303,7 +304,7 @@ static int convt_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ck
     return 0;
 }
 
-static const ckpt__layer_ops convt2d_ops = {"ConvTranspose2d", convt_fwd};
+static const ckpt__layer_ops convt2d_ops = {.type = "ConvTranspose2d", .forward = convt_fwd};
 
 ckpt_module *ckpt_nn_conv_transpose2d(ckpt_module *parent, const char *name, int64_t in_ch,
                                       int64_t out_ch, int64_t kh, int64_t kw,
@@ -453,8 +454,8 @@ static int batchnorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops bn1d_ops = {"BatchNorm1d", batchnorm_fwd};
-static const ckpt__layer_ops bn2d_ops = {"BatchNorm2d", batchnorm_fwd};
+static const ckpt__layer_ops bn1d_ops = {.type = "BatchNorm1d", .forward = batchnorm_fwd};
+static const ckpt__layer_ops bn2d_ops = {.type = "BatchNorm2d", .forward = batchnorm_fwd};
 
 ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
                                int64_t num_features, double eps, double momentum, bool affine,
@@ -528,7 +529,7 @@ static int layernorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops layernorm_ops = {"LayerNorm", layernorm_fwd};
+static const ckpt__layer_ops layernorm_ops = {.type = "LayerNorm", .forward = layernorm_fwd};
 
 ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
                                const int64_t *normalized_shape, double eps,
@@ -582,7 +583,7 @@ static int groupnorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops groupnorm_ops = {"GroupNorm", groupnorm_fwd};
+static const ckpt__layer_ops groupnorm_ops = {.type = "GroupNorm", .forward = groupnorm_fwd};
 
 ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t num_groups,
                                int64_t num_channels, double eps, bool affine, ckpt_error *err)
@@ -613,7 +614,7 @@ ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t nu
 
 /* --------------------------------------------------------------- Embedding */
 
-static const ckpt__layer_ops embedding_ops = {"Embedding", NULL};
+static const ckpt__layer_ops embedding_ops = {.type = "Embedding", .forward = NULL};
 
 ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name, int64_t num_embeddings,
                                int64_t embedding_dim, int64_t padding_idx, ckpt_rng *rng,
@@ -694,7 +695,7 @@ static int dropout_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, 
     return 0;
 }
 
-static const ckpt__layer_ops dropout_ops = {"Dropout", dropout_fwd};
+static const ckpt__layer_ops dropout_ops = {.type = "Dropout", .forward = dropout_fwd};
 
 ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p, ckpt_error *err)
 {
@@ -761,9 +762,15 @@ static int activation_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *ou
 }
 
 static const ckpt__layer_ops act_ops[] = {
-    {"ReLU", activation_fwd},    {"GELU", activation_fwd},       {"GELU", activation_fwd},
-    {"SiLU", activation_fwd},    {"Tanh", activation_fwd},       {"Sigmoid", activation_fwd},
-    {"Softmax", activation_fwd}, {"LogSoftmax", activation_fwd}, {"Identity", activation_fwd},
+    {.type = "ReLU", .forward = activation_fwd},
+    {.type = "GELU", .forward = activation_fwd},
+    {.type = "GELU", .forward = activation_fwd},
+    {.type = "SiLU", .forward = activation_fwd},
+    {.type = "Tanh", .forward = activation_fwd},
+    {.type = "Sigmoid", .forward = activation_fwd},
+    {.type = "Softmax", .forward = activation_fwd},
+    {.type = "LogSoftmax", .forward = activation_fwd},
+    {.type = "Identity", .forward = activation_fwd},
 };
 
 ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind, int dim,
@@ -824,9 +831,9 @@ static int pool_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
     return 0;
 }
 
-static const ckpt__layer_ops maxpool_ops = {"MaxPool2d", pool_fwd};
-static const ckpt__layer_ops avgpool_ops = {"AvgPool2d", pool_fwd};
-static const ckpt__layer_ops adaptive_ops = {"AdaptiveAvgPool2d", pool_fwd};
+static const ckpt__layer_ops maxpool_ops = {.type = "MaxPool2d", .forward = pool_fwd};
+static const ckpt__layer_ops avgpool_ops = {.type = "AvgPool2d", .forward = pool_fwd};
+static const ckpt__layer_ops adaptive_ops = {.type = "AdaptiveAvgPool2d", .forward = pool_fwd};
 
 static ckpt_module *pool_make(ckpt_module *parent, const char *name, int kind, int64_t kernel,
                               int64_t stride, int64_t padding, ckpt_error *err)
@@ -920,7 +927,7 @@ static int flatten_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, 
     return 0;
 }
 
-static const ckpt__layer_ops flatten_ops = {"Flatten", flatten_fwd};
+static const ckpt__layer_ops flatten_ops = {.type = "Flatten", .forward = flatten_fwd};
 
 ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_dim, int end_dim,
                              ckpt_error *err)
@@ -970,9 +977,9 @@ static int sequential_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *ou
     return 0;
 }
 
-static const ckpt__layer_ops sequential_ops = {"Sequential", sequential_fwd};
-static const ckpt__layer_ops module_list_ops = {"ModuleList", NULL};
-static const ckpt__layer_ops module_dict_ops = {"ModuleDict", NULL};
+static const ckpt__layer_ops sequential_ops = {.type = "Sequential", .forward = sequential_fwd};
+static const ckpt__layer_ops module_list_ops = {.type = "ModuleList", .forward = NULL};
+static const ckpt__layer_ops module_dict_ops = {.type = "ModuleDict", .forward = NULL};
 
 ckpt_module *ckpt_nn_sequential(ckpt_module *parent, const char *name, ckpt_error *err)
 {

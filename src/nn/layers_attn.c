@@ -122,7 +122,7 @@ static int mha_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckpt
     return ckpt_nn_mha_forward(m, in, in, in, out, err);
 }
 
-static const ckpt__layer_ops mha_ops = {"MultiheadAttention", mha_fwd};
+static const ckpt__layer_ops mha_ops = {.type = "MultiheadAttention", .forward = mha_fwd};
 
 static ckpt_module *mha_make(ckpt_module *parent, const char *name, int64_t e, int64_t heads,
                              double dropout, bool bias, bool batch_first, ckpt_rng *rng,
@@ -250,7 +250,8 @@ static int encoder_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, 
     return 0;
 }
 
-static const ckpt__layer_ops encoder_ops = {"TransformerEncoderLayer", encoder_fwd};
+static const ckpt__layer_ops encoder_ops = {.type = "TransformerEncoderLayer",
+                                            .forward = encoder_fwd};
 
 ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *name,
                                                int64_t d_model, int64_t nhead,

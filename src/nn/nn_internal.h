@@ -14,6 +14,8 @@ typedef struct ckpt__layer_ops {
     /* forward in the module's train/eval mode; resizes `out` */
     int (*forward)(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckpt_rng *rng,
                    ckpt_error *err);
+    /* forward on the autograd tape (ckpt_module_call); NULL: not callable */
+    ckpt_var *(*call)(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 } ckpt__layer_ops;
 
 typedef enum attr_kind { ATTR_INT, ATTR_INTS, ATTR_FLOAT, ATTR_BOOL, ATTR_STR } attr_kind;
@@ -45,6 +47,8 @@ struct ckpt_module {
     const ckpt__layer_ops *ops; /* NULL for plain containers and user modules */
     void *layer;                /* layer-private state (owned; freed with the module) */
     void (*layer_free)(void *layer);
+    ckpt_forward_fn forward_fn; /* ckpt_module_set_forward; overrides ops->call */
+    void *forward_ctx;
 };
 
 /* Resize-and-forward helpers for layer files (implemented in module.c or layers). */

@@ -137,4 +137,32 @@ TEST(graph_tape__parameter_grad_lives_in_the_module)
     ckpt_module_free(m);
 }
 
+static ckpt_var *block_fwd(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_error *err)
+{
+    (*(int *)ctx)++;
+    ckpt_var *w = ckpt_module_var(self, "w", ckpt_var_tape(x), err);
+    return w ? twice(w, err) : NULL;
+}
+
+TEST(graph_tape__custom_forward_nests_in_sequential)
+{
+    ckpt_error err = {0};
+    ckpt_module *m = ckpt_module_new("Net", &err);
+    ckpt_module *seq = ckpt_nn_sequential(m, "body", &err);
+    ckpt_module *blk = ckpt_module_add(seq, "0", "Block", &err);
+    CHECK(ckpt_module_param(blk, "w", CKPT_F32, 1, (int64_t[]){2}, &err) != NULL);
+    int calls = 0;
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    ckpt_var *x = ckpt_tape_full(t, 1, (int64_t[]){2}, 1.0f, &err);
+    /* no forward yet: a clear error naming the module */
+    CHECK(ckpt_module_call(m, x, &err) == NULL && strstr(err.msg, "Net") != NULL);
+    CHECK(ckpt_module_set_forward(blk, block_fwd, &calls, &err) == 0);
+    ckpt_var *y = ckpt_module_call_child(m, "body", x, &err);
+    CHECK(y != NULL && calls == 1);
+    CHECK(ckpt_backward(sum_all(y, &err), &err) == 0);
+    CHECK(ckpt_module_slot(m, "body.0.w")->grad[1] == 2.0f);
+    ckpt_tape_free(t);
+    ckpt_module_free(m);
+}
+
 TEST_MAIN()
