@@ -90,6 +90,10 @@ CKPT_API ckpt_var *ckpt_tape_index(ckpt_tape *t, int ndim, const int64_t *shape,
 /* A float32 var filled with `value`. */
 CKPT_API ckpt_var *ckpt_tape_full(ckpt_tape *t, int ndim, const int64_t *shape, float value,
                                   ckpt_error *err);
+/* A tensor of a loaded document (ckpt_load) copied onto the tape: floating
+ * dtypes (float16, bfloat16, float32, float64) become float32, integer dtypes
+ * int64; any strides.  CKPT_E_UNSUPPORTED for other dtypes. */
+CKPT_API ckpt_var *ckpt_tape_from_tensor(ckpt_tape *t, const ckpt_obj *tensor, ckpt_error *err);
 /* requires_grad_(): only on float32 leaves (vars made by the calls above);
  * their gradient is kept on the tape and read with ckpt_var_grad. */
 CKPT_API int ckpt_var_set_requires_grad(ckpt_var *v, bool requires_grad, ckpt_error *err);
