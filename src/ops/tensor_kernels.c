@@ -174,7 +174,14 @@ void ckpt_tk_binary_forward(float *out, const float *a, const int64_t *sa, const
 /* po[j] (+)= EXPR(g, x, y) with g = dout[j], x = a[j*ia], y = b[j*ib] */
 #define GRAD_INNER(EXPR)                                                                         \
     do {                                                                                         \
-        if (accumulate) {                                                                        \
+        if (accumulate && ia == 1 && ib == 1) { /* the common unbroadcast case */                \
+            for (int64_t j = 0; j < len; j++) {                                                  \
+                float g = pg[j], x = pa[j], y = pb[j];                                           \
+                (void)x;                                                                         \
+                (void)y;                                                                         \
+                po[j] += (EXPR);                                                                 \
+            }                                                                                    \
+        } else if (accumulate) {                                                                 \
             for (int64_t j = 0; j < len; j++) {                                                  \
                 float g = pg[j], x = pa[j * ia], y = pb[j * ib];                                 \
                 (void)x;                                                                         \
