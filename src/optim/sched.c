@@ -65,6 +65,9 @@ void ckpt_sched_free(ckpt_sched *s)
     free(s->last_lr);
     free(s->values);
     free(s->min_lrs);
+    if (s->own_t)
+        free(s->own_t->groups);
+    free(s->own_t);
     free(s);
 }
 
@@ -375,7 +378,7 @@ static int sequential_step(ckpt_sched *s, ckpt_error *err)
     return 0;
 }
 
-int ckpt_sched_step(ckpt_sched *s, ckpt_error *err)
+int ckpt__sched_step_raw(ckpt_sched *s, ckpt_error *err)
 {
     if (!s)
         return CKPT_FAIL(err, CKPT_E_ARG, "NULL scheduler");
@@ -386,7 +389,7 @@ int ckpt_sched_step(ckpt_sched *s, ckpt_error *err)
     return base_step(s, false, 0, err);
 }
 
-int ckpt_sched_step_epoch(ckpt_sched *s, int64_t epoch, ckpt_error *err)
+int ckpt__sched_step_epoch_raw(ckpt_sched *s, int64_t epoch, ckpt_error *err)
 {
     if (!s)
         return CKPT_FAIL(err, CKPT_E_ARG, "NULL scheduler");
@@ -407,7 +410,7 @@ static bool plateau_better(const ckpt_sched *s, double a, double best)
     return a > best + c->threshold;
 }
 
-int ckpt_sched_step_metric(ckpt_sched *s, double current, ckpt_error *err)
+int ckpt__sched_step_metric_raw(ckpt_sched *s, double current, ckpt_error *err)
 {
     if (!s || s->kind != CKPT_SCHED_PLATEAU)
         return CKPT_FAIL(err, CKPT_E_ARG, "step_metric is for ReduceLROnPlateau");
