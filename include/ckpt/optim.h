@@ -79,11 +79,11 @@ typedef struct ckpt_optim ckpt_optim;
  * without momentum, betas outside [0, 1)) are CKPT_E_ARG.  Free with
  * ckpt_optim_free.
  */
-CKPT_API ckpt_optim *ckpt_optim_new(int kind, const char *defaults, ckpt_error *err);
+CKPT_API ckpt_optim *ckpt_optim_new(ckpt_optim_kind kind, const char *defaults, ckpt_error *err);
 /* Free the optimizer and its state (not the parameters).  NULL is fine. */
 CKPT_API void ckpt_optim_free(ckpt_optim *o);
-/* The ckpt_optim_kind it was made with. */
-CKPT_API int ckpt_optim_kind_of(const ckpt_optim *o);
+/* The kind it was made with (0 for NULL). */
+CKPT_API ckpt_optim_kind ckpt_optim_kind_of(const ckpt_optim *o);
 
 /*
  * add_param_group: a group over `n` float32 parameter slots (borrowed: they
@@ -248,10 +248,17 @@ CKPT_API const void *ckpt_optim_state_data(const ckpt_optim *o, size_t index, co
 CKPT_API ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *err);
 /*
  * load_state_dict(sd) as torch does: same number of groups and group sizes
- * (CKPT_E_SHAPE with torch's messages), groups matched by position, saved
- * hyperparameters replace the current ones ('params' kept), state copied and
- * floating tensors cast to the parameter's dtype ('step' left alone).  On
- * failure the optimizer is unchanged.  Returns 0 or < 0.
+ * (CKPT_E_SHAPE with torch's messages and the counts; err->key
+ * "param_groups" / "param_groups.<g>.params"), groups matched by position,
+ * saved hyperparameters replace the current ones ('params' kept), state
+ * copied and floating tensors cast to the parameter's dtype ('step' left
+ * alone).  Stricter than torch, before anything changes: the state dict must
+ * be this optimizer's (every group has the keys its constructor always
+ * writes, every per-parameter state key is one it keeps: AdamW's state into
+ * SGD is CKPT_E_ARG with err->key "param_groups.0.momentum" or
+ * "state.3.exp_avg"; Adam and AdamW load into each other, as in torch), and
+ * each state tensor has its parameter's shape (CKPT_E_SHAPE, err->key
+ * "state.<i>.<name>").  On failure the optimizer is unchanged.  Returns 0 or < 0.
  */
 CKPT_API int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *err);
 

@@ -48,7 +48,7 @@ typedef enum ckpt_momentum_kind {
 typedef struct ckpt_lr_target {
     size_t ngroups;
     ckpt_lr_group *groups;
-    int momentum_kind;  /* a ckpt_momentum_kind */
+    ckpt_momentum_kind momentum_kind;
     bool onecycle_keys; /* groups hold OneCycleLR's keys (set by OneCycleLR) */
 } ckpt_lr_target;
 
@@ -89,7 +89,7 @@ typedef struct ckpt_sched ckpt_sched;
 
 /* Constructor arguments; ckpt_sched_config_init fills torch's defaults. */
 typedef struct ckpt_sched_config {
-    int kind;                  /* a ckpt_sched_kind */
+    ckpt_sched_kind kind;
     int64_t last_epoch;        /* -1: fresh; >= 0: resume (groups need initial_lr) */
     int64_t step_size;         /* StepLR */
     double gamma;              /* StepLR, MultiStepLR (0.1), ExponentialLR */
@@ -128,7 +128,7 @@ typedef struct ckpt_sched_config {
     double eps;            /* 1e-8 */
 } ckpt_sched_config;
 
-CKPT_API void ckpt_sched_config_init(ckpt_sched_config *cfg, int kind);
+CKPT_API void ckpt_sched_config_init(ckpt_sched_config *cfg, ckpt_sched_kind kind);
 
 /* Build a scheduler (performs torch's initial step, which sets every group's lr). */
 CKPT_API ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg,
@@ -154,7 +154,8 @@ CKPT_API ckpt_sched *ckpt_sched_new_for_optim(struct ckpt_optim *o, const ckpt_s
 /* The optimizer a scheduler is attached to (NULL for ckpt_sched_new's). */
 CKPT_API struct ckpt_optim *ckpt_sched_optim(const ckpt_sched *s);
 CKPT_API void ckpt_sched_free(ckpt_sched *s);
-CKPT_API int ckpt_sched_kind_of(const ckpt_sched *s);
+/* The kind (-1 for NULL). */
+CKPT_API ckpt_sched_kind ckpt_sched_kind_of(const ckpt_sched *s);
 
 /* scheduler.step(): the chainable form (ReduceLROnPlateau: use step_metric). */
 CKPT_API int ckpt_sched_step(ckpt_sched *s, ckpt_error *err);

@@ -320,8 +320,9 @@ fail:
     return NULL;
 }
 
-ckpt_optim *ckpt_optim_new(int kind, const char *defaults, ckpt_error *err)
+ckpt_optim *ckpt_optim_new(ckpt_optim_kind kind_e, const char *defaults, ckpt_error *err)
 {
+    int kind = (int)kind_e;
     if (!default_src(kind)) {
         CKPT_FAIL(err, CKPT_E_ARG, "unknown optimizer kind %d", kind);
         return NULL;
@@ -363,9 +364,9 @@ void ckpt_optim_free(ckpt_optim *o)
     free(o);
 }
 
-int ckpt_optim_kind_of(const ckpt_optim *o)
+ckpt_optim_kind ckpt_optim_kind_of(const ckpt_optim *o)
 {
-    return o ? o->kind : 0;
+    return o ? (ckpt_optim_kind)o->kind : (ckpt_optim_kind)0;
 }
 
 int64_t ckpt_optim__numel(const ckpt_slot *s)

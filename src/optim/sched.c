@@ -28,7 +28,7 @@ int64_t ckpt__py_floordiv(int64_t a, int64_t b)
     return q;
 }
 
-void ckpt_sched_config_init(ckpt_sched_config *cfg, int kind)
+void ckpt_sched_config_init(ckpt_sched_config *cfg, ckpt_sched_kind kind)
 {
     if (!cfg)
         return;
@@ -71,9 +71,9 @@ void ckpt_sched_free(ckpt_sched *s)
     free(s);
 }
 
-int ckpt_sched_kind_of(const ckpt_sched *s)
+ckpt_sched_kind ckpt_sched_kind_of(const ckpt_sched *s)
 {
-    return s ? s->kind : -1;
+    return s ? (ckpt_sched_kind)s->kind : (ckpt_sched_kind)-1;
 }
 
 const double *ckpt_sched_last_lr(const ckpt_sched *s, size_t *n)
@@ -675,7 +675,7 @@ ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg,
     s->cfg.children = NULL;
     s->cfg.max_lr = NULL;
     s->cfg.min_lrs = NULL;
-    s->kind = cfg->kind;
+    s->kind = (int)cfg->kind;
     int rc;
     if (s->kind == CKPT_SCHED_SEQUENTIAL) {
         s->cfg.milestones = cfg->milestones;

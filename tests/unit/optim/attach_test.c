@@ -127,7 +127,7 @@ TEST(test_optim_attach__opts_equal_string_defaults)
     CHECK(strstr(err.msg, "Adam() got an unexpected keyword argument 'nesterov'") != NULL);
     ckpt_optim_opts neg = {.lr = -1};
     CHECK(ckpt_optim_new_for_module(CKPT_OPTIM_SGD, m, &neg, NULL) == NULL);
-    ckpt_optim_opts nan_lr = {.lr = NAN};
+    ckpt_optim_opts nan_lr = {.lr = (double)NAN};
     CHECK(ckpt_optim_new_opts(CKPT_OPTIM_ADAM, &nan_lr, NULL) == NULL);
     ckpt_optim_opts betas = {.betas = {1.0, 0}};
     CHECK(ckpt_optim_new_opts(CKPT_OPTIM_ADAMW, &betas, NULL) == NULL);
