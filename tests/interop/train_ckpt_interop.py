@@ -155,6 +155,22 @@ def main():
     compare(c2, t2, "C->torch", fails)
     same(ck3["note"], "from C", "C->torch: extras", fails)
 
+    # ckpt_module_save / ckpt_module_load: torch.save(model.state_dict()) both ways,
+    # and sub_key "model" of a torch training checkpoint
+    tool("msave", w("c_model.pt"))
+    m = build()["model"]
+    sd = torch.load(w("c_model.pt"))
+    same(type(sd).__name__, "OrderedDict", "module_save: type", fails)
+    same(getattr(sd, "_metadata", None), m.state_dict()._metadata, "module_save: _metadata", fails)
+    r = m.load_state_dict(sd, strict=True)
+    same(sd, build()["model"].state_dict(), "module_save: tensors", fails)
+    torch.save(t["model"].state_dict(), w("torch_model.pt"))
+    tool("mload", w("torch_model.pt"), "-", w("c_model2.pt"))
+    same(torch.load(w("c_model2.pt")), t["model"].state_dict(), "module_load", fails)
+    tool("mload", w("torch_k.pt"), "model", w("c_model3.pt"))
+    same(torch.load(w("c_model3.pt")), torch.load(w("torch_k.pt"))["model"],
+         "module_load sub_key model", fails)
+
     lr = t["opt"].param_groups[0]["lr"]
     print(f"train_ckpt_interop: {len(fails)} mismatches; epochs {K}+{M}+{R}, final lr {lr!r}")
     for f in fails[:40]:

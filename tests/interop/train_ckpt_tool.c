@@ -3,6 +3,9 @@
  *
  *   train_ckpt_tool fresh  OUT K        start from the fixed initial model, train K steps, save
  *   train_ckpt_tool resume IN OUT M     restore IN (torch's or ours), train M more steps, save
+ *   train_ckpt_tool msave  OUT          ckpt_module_save of the initial model
+ *   train_ckpt_tool mload  IN KEY OUT   ckpt_module_load (strict, sub_key KEY, "-" = none) into a
+ *                                       zeroed model, then ckpt_module_save it to OUT
  *
  * Model: Sequential(Linear(6, 5), ReLU(), Linear(5, 3)); parameter p (in
  * named_parameters order) starts at ((3 i + 5 p) % 11 - 5) / 10.  Optimizer
@@ -142,8 +145,21 @@ int main(int argc, char **argv)
         train(&r, atoll(argv[4]));
         save(&r, argv[3], ckpt_obj_float(best), ckpt_obj_str(note, NULL), e);
         ckpt_doc_free(in);
+    } else if (argc == 3 && strcmp(argv[1], "msave") == 0) {
+        run_new(&r);
+        OK(ckpt_module_save(r.m, argv[2], &err));
+    } else if (argc == 5 && strcmp(argv[1], "mload") == 0) {
+        run_new(&r);
+        for (size_t i = 0; i < ckpt_module_slot_count(ckpt_module_child(r.m, 0)); i++) {
+            ckpt_slot *sl = ckpt_module_slot_at(ckpt_module_child(r.m, 0), i);
+            memset(sl->data, 0, (size_t)sl->nbytes);
+        }
+        ckpt_load_sd_opts lo = {.sub_key = strcmp(argv[3], "-") ? argv[3] : NULL};
+        OK(ckpt_module_load(r.m, argv[2], &lo, NULL, &err));
+        OK(ckpt_module_save(r.m, argv[4], &err));
     } else {
-        fprintf(stderr, "usage: train_ckpt_tool fresh OUT K | resume IN OUT M\n");
+        fprintf(stderr, "usage: train_ckpt_tool fresh OUT K | resume IN OUT M | msave OUT | "
+                        "mload IN KEY OUT\n");
         return 2;
     }
     ckpt_sched_free(r.s);
