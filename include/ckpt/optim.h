@@ -52,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt/alloc.h"
 #include "ckpt/core.h"
 #include "ckpt/error.h"
 #include "ckpt/export.h"
@@ -153,6 +154,11 @@ typedef struct ckpt_optim_opts {
     double lr_decay;
     double initial_accumulator_value;
     bool maximize;
+    /* constructor only (ignored in a group's options): every allocation the
+     * optimizer makes (groups, per-parameter state, state_dict scratch) goes
+     * through it; it must outlive the optimizer's use (copied).  NULL = libc.
+     * Gradients (ckpt_slot.grad) belong to the module, not to this allocator. */
+    const ckpt_alloc *alloc;
 } ckpt_optim_opts;
 
 /* New optimizer with no groups; `defaults` NULL = torch's defaults.  Checks as

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt/alloc.h"
 #include "ckpt/core.h"
 #include "ckpt/error.h"
 #include "ckpt/export.h"
@@ -126,6 +127,8 @@ typedef struct ckpt_sched_config {
     double min_lr;         /* 0 */
     bool min_lr_is_float;  /* Python type of min_lr(s): false = int (default 0) */
     double eps;            /* 1e-8 */
+    /* every allocation of the scheduler goes through it (copied; NULL = libc) */
+    const ckpt_alloc *alloc;
 } ckpt_sched_config;
 
 CKPT_API void ckpt_sched_config_init(ckpt_sched_config *cfg, ckpt_sched_kind kind);

@@ -56,19 +56,21 @@ void ckpt_sched_free(ckpt_sched *s)
 {
     if (!s)
         return;
+    ckpt_alloc copy = s->alloc_copy;
+    const ckpt_alloc *a = s->a ? &copy : NULL;
     for (size_t i = 0; i < s->nchildren; i++)
         ckpt_sched_free(s->children[i]);
-    free(s->children);
-    free(s->ms_epoch);
-    free(s->ms_count);
-    free(s->base_lrs);
-    free(s->last_lr);
-    free(s->values);
-    free(s->min_lrs);
+    ckpt_optim__free(a, s->children);
+    ckpt_optim__free(a, s->ms_epoch);
+    ckpt_optim__free(a, s->ms_count);
+    ckpt_optim__free(a, s->base_lrs);
+    ckpt_optim__free(a, s->last_lr);
+    ckpt_optim__free(a, s->values);
+    ckpt_optim__free(a, s->min_lrs);
     if (s->own_t)
-        free(s->own_t->groups);
-    free(s->own_t);
-    free(s);
+        ckpt_optim__free(a, s->own_t->groups);
+    ckpt_optim__free(a, s->own_t);
+    ckpt_optim__free(a, s);
 }
 
 ckpt_sched_kind ckpt_sched_kind_of(const ckpt_sched *s)
@@ -97,11 +99,11 @@ int ckpt__sched_counter_add(ckpt_sched *s, int64_t epoch, int64_t count)
             return 0;
         }
     }
-    int64_t *e = realloc(s->ms_epoch, (s->n_ms + 1) * sizeof *e);
+    int64_t *e = ckpt_optim__realloc(s->a, s->ms_epoch, (s->n_ms + 1) * sizeof *e);
     if (!e)
         return CKPT_E_NOMEM;
     s->ms_epoch = e;
-    int64_t *c = realloc(s->ms_count, (s->n_ms + 1) * sizeof *c);
+    int64_t *c = ckpt_optim__realloc(s->a, s->ms_count, (s->n_ms + 1) * sizeof *c);
     if (!c)
         return CKPT_E_NOMEM;
     s->ms_count = c;
@@ -447,10 +449,10 @@ int ckpt__sched_step_metric_raw(ckpt_sched *s, double current, ckpt_error *err)
 static int alloc_arrays(ckpt_sched *s, ckpt_error *err)
 {
     size_t n = s->t->ngroups ? s->t->ngroups : 1;
-    s->base_lrs = calloc(n, sizeof *s->base_lrs);
-    s->last_lr = calloc(n, sizeof *s->last_lr);
-    s->values = calloc(n, sizeof *s->values);
-    s->min_lrs = calloc(n, sizeof *s->min_lrs);
+    s->base_lrs = ckpt_optim__zalloc(s->a, n, sizeof *s->base_lrs);
+    s->last_lr = ckpt_optim__zalloc(s->a, n, sizeof *s->last_lr);
+    s->values = ckpt_optim__zalloc(s->a, n, sizeof *s->values);
+    s->min_lrs = ckpt_optim__zalloc(s->a, n, sizeof *s->min_lrs);
     if (!s->base_lrs || !s->last_lr || !s->values || !s->min_lrs)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     return 0;
@@ -608,7 +610,7 @@ static int sequential_init(ckpt_sched *s, ckpt_error *err)
                "the number of milestone points, but got number of schedulers %zu and the number "
                "of milestones to be equal to %zu",
                s->nchildren, c->n_milestones);
-    s->ms_epoch = calloc(c->n_milestones + 1, sizeof *s->ms_epoch);
+    s->ms_epoch = ckpt_optim__zalloc(s->a, c->n_milestones + 1, sizeof *s->ms_epoch);
     if (!s->ms_epoch)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     if (c->n_milestones)
@@ -647,9 +649,14 @@ static int plateau_init(ckpt_sched *s, ckpt_error *err)
 ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg, ckpt_error *err)
 {
     size_t nchild = cfg && cfg->kind == CKPT_SCHED_SEQUENTIAL ? cfg->n_children : 0;
-    ckpt_sched *s = calloc(1, sizeof *s);
+    const ckpt_alloc *alloc = cfg ? cfg->alloc : NULL;
+    ckpt_sched *s = ckpt_optim__zalloc(alloc, 1, sizeof *s);
+    if (s && alloc) {
+        s->alloc_copy = *alloc;
+        s->a = &s->alloc_copy;
+    }
     if (s && nchild) {
-        s->children = calloc(nchild, sizeof *s->children);
+        s->children = ckpt_optim__zalloc(s->a, nchild, sizeof *s->children);
         if (s->children) {
             for (size_t i = 0; i < nchild; i++)
                 s->children[i] = cfg->children ? cfg->children[i] : NULL;
@@ -675,6 +682,7 @@ ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg,
     s->cfg.children = NULL;
     s->cfg.max_lr = NULL;
     s->cfg.min_lrs = NULL;
+    s->cfg.alloc = NULL;
     s->kind = (int)cfg->kind;
     int rc;
     if (s->kind == CKPT_SCHED_SEQUENTIAL) {

@@ -71,6 +71,7 @@ ckpt_sched *ckpt_sched_new_for_optim(ckpt_optim *o, const ckpt_sched_config *cfg
     size_t nchild = cfg && cfg->kind == CKPT_SCHED_SEQUENTIAL && cfg->children ? cfg->n_children
                                                                                  : 0;
     ckpt_lr_target *t = NULL;
+    ckpt_lr_group *groups = NULL;
     int rc = 0;
     if (!o || !cfg) {
         rc = CKPT_FAIL(err, CKPT_E_ARG, "ckpt_sched_new_for_optim: NULL optimizer or config");
@@ -86,8 +87,8 @@ ckpt_sched *ckpt_sched_new_for_optim(ckpt_optim *o, const ckpt_sched_config *cfg
             goto fail;
         }
     size_t n = ckpt_optim_group_count(o);
-    t = calloc(1, sizeof *t);
-    ckpt_lr_group *groups = calloc(n ? n : 1, sizeof *groups);
+    t = ckpt_optim__zalloc(cfg->alloc, 1, sizeof *t);
+    groups = ckpt_optim__zalloc(cfg->alloc, n ? n : 1, sizeof *groups);
     if (t)
         t->groups = groups;
     if (!t || !groups) {
@@ -115,8 +116,10 @@ fail:
     for (size_t i = 0; i < nchild; i++)
         ckpt_sched_free(cfg->children[i]);
     if (t)
-        free(t->groups);
-    free(t);
+        ckpt_optim__free(cfg->alloc, t->groups);
+    else if (cfg)
+        ckpt_optim__free(cfg->alloc, groups);
+    ckpt_optim__free(cfg ? cfg->alloc : NULL, t);
     (void)rc;
     return NULL;
 }

@@ -3,6 +3,7 @@
 #define CKPT_OPTIM_SCHED_INTERNAL_H
 
 #include "ckpt/sched.h"
+#include "optim/optim_internal.h"
 
 enum { OC_INITIAL_LR, OC_MAX_LR, OC_MIN_LR, OC_MAX_MOMENTUM, OC_BASE_MOMENTUM };
 
@@ -53,6 +54,8 @@ struct ckpt_sched {
      * target storage this scheduler owns (NULL for ckpt_sched_new) */
     struct ckpt_optim *optim;
     ckpt_lr_target *own_t;
+    ckpt_alloc alloc_copy; /* cfg->alloc, copied */
+    const ckpt_alloc *a;   /* &alloc_copy or NULL (libc) */
 };
 
 int64_t ckpt__py_mod(int64_t a, int64_t b);

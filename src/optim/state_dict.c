@@ -96,8 +96,8 @@ ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *
         CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or document");
         return NULL;
     }
-    sd_build *b = calloc(1, sizeof(*b));
-    size_t *idx = malloc((o->nparams + 1) * sizeof(*idx));
+    sd_build *b = ckpt_optim__zalloc(o->a, 1, sizeof(*b));
+    size_t *idx = ckpt_optim__alloc(o->a, (o->nparams + 1) * sizeof(*idx));
     ckpt_obj *root = NULL;
     if (!b || !idx)
         goto oom;
@@ -149,12 +149,12 @@ ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *
             if (ckpt_list_append(doc, pl, ckpt_new_int(doc, (int64_t)(g->first + i)), err) < 0)
                 goto oom;
     }
-    free(b);
-    free(idx);
+    ckpt_optim__free(o->a, b);
+    ckpt_optim__free(o->a, idx);
     return root;
 oom:
-    free(b);
-    free(idx);
+    ckpt_optim__free(o->a, b);
+    ckpt_optim__free(o->a, idx);
     CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building the optimizer state_dict");
     return NULL;
 }
@@ -322,8 +322,8 @@ static int check_kind(const ckpt_optim *o, const ckpt_obj *groups, const ckpt_ob
 
 /* cast(param, value, key): floating tensors to the parameter's dtype (float32)
  * except 'step'; others copied as they are */
-static int load_st(const char *key, const ckpt_obj *v, const ckpt_slot *slot, ckpt__st *s,
-                   ckpt_error *err)
+static int load_st(const ckpt_alloc *a, const char *key, const ckpt_obj *v,
+                   const ckpt_slot *slot, ckpt__st *s, ckpt_error *err)
 {
     int64_t numel = ckpt_optim__numel(slot);
     memset(s, 0, sizeof(*s));
@@ -361,45 +361,46 @@ static int load_st(const char *key, const ckpt_obj *v, const ckpt_slot *slot, ck
     for (int d = 0; same_shape && d < ti.ndim; d++)
         same_shape = ti.shape[d] == slot->shape[d];
     if (!is_step && !same_shape) {
-        char a[160], b[160];
+        char sa[160], sb[160];
         return CKPT_FAIL(err, CKPT_E_SHAPE,
                          "state '%s' has shape %s (%lld elements), the parameter %s (%lld)", key,
-                         shape_str(ti.ndim, ti.shape, a, sizeof a), (long long)ti.numel,
-                         shape_str(slot->ndim, slot->shape, b, sizeof b), (long long)numel);
+                         shape_str(ti.ndim, ti.shape, sa, sizeof sa), (long long)ti.numel,
+                         shape_str(slot->ndim, slot->shape, sb, sizeof sb), (long long)numel);
     }
     if (cast && ti.dtype != CKPT_F32 && ti.dtype != CKPT_F64 && ti.dtype != CKPT_F16 &&
         ti.dtype != CKPT_BF16)
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state '%s': cannot cast from %s", key,
                          ckpt_dtype_name(ti.dtype));
-    rc = ckpt_optim__st_tensor(s, cast ? CKPT_F32 : ti.dtype, ti.ndim, ti.shape);
+    rc = ckpt_optim__st_tensor(a, s, cast ? CKPT_F32 : ti.dtype, ti.ndim, ti.shape);
     if (rc < 0)
         return CKPT_FAIL(err, rc, "state '%s': cannot hold the tensor", key);
     size_t src_bytes = (size_t)ti.nbytes;
-    void *tmp = cast && ti.dtype != CKPT_F32 ? malloc(src_bytes ? src_bytes : 1) : s->data;
+    void *tmp = cast && ti.dtype != CKPT_F32 ? ckpt_optim__alloc(a, src_bytes ? src_bytes : 1)
+                                             : s->data;
     if (!tmp)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     rc = ckpt_tensor_copy_into(v, tmp, src_bytes, err);
     if (rc == 0 && tmp != s->data)
         rc = ckpt_convert_elements(s->data, CKPT_F32, tmp, ti.dtype, (size_t)ti.numel);
     if (tmp != s->data)
-        free(tmp);
+        ckpt_optim__free(a, tmp);
     if (rc < 0)
         return CKPT_FAIL(err, rc, "state '%s': cannot copy the tensor", key);
     return 0;
 }
 
-static void free_states(ckpt__pstate *st, size_t n)
+static void free_states(const ckpt_alloc *a, ckpt__pstate *st, size_t n)
 {
     for (size_t i = 0; st && i < n; i++)
-        ckpt_optim__pstate_clear(&st[i]);
-    free(st);
+        ckpt_optim__pstate_clear(a, &st[i]);
+    ckpt_optim__free(a, st);
 }
 
-static void free_hps(ckpt__hp_list *hp, size_t n)
+static void free_hps(const ckpt_alloc *a, ckpt__hp_list *hp, size_t n)
 {
     for (size_t i = 0; hp && i < n; i++)
-        ckpt_optim__hp_list_free(&hp[i]);
-    free(hp);
+        ckpt_optim__hp_list_free(a, &hp[i]);
+    ckpt_optim__free(a, hp);
 }
 
 int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *err)
@@ -444,8 +445,8 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
     int rc = 0;
     ld_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
-    ckpt__pstate *nst = calloc(o->nparams + 1, sizeof(*nst));
-    ckpt__hp_list *nhp = calloc(o->ngroups + 1, sizeof(*nhp));
+    ckpt__pstate *nst = ckpt_optim__zalloc(o->a, o->nparams + 1, sizeof(*nst));
+    ckpt__hp_list *nhp = ckpt_optim__zalloc(o->a, o->ngroups + 1, sizeof(*nhp));
     uint64_t order = 0;
     if (!nst || !nhp) {
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
@@ -465,7 +466,7 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
                 continue;
             ckpt__hp h;
             rc = load_hp(o, &ctx, ks, ckpt_dict_value(sg, i), &h, err);
-            if (rc == 0 && ckpt_optim__hp_put(&nhp[g], &h) < 0)
+            if (rc == 0 && ckpt_optim__hp_put(o->a, &nhp[g], &h) < 0)
                 rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         }
         if (rc == 0 && ckpt_optim__setdefaults(o, &nhp[g]) < 0)
@@ -502,8 +503,8 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
             if (pos >= o->groups[g].first && pos < o->groups[g].first + o->groups[g].n)
                 slot = o->groups[g].params[pos - o->groups[g].first];
         ckpt__pstate *p = &nst[pos];
-        ckpt_optim__pstate_clear(p);
-        p->v = calloc(ckpt_obj_len(v) + 1, sizeof(*p->v));
+        ckpt_optim__pstate_clear(o->a, p);
+        p->v = ckpt_optim__zalloc(o->a, ckpt_obj_len(v) + 1, sizeof(*p->v));
         if (!p->v) {
             rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
             break;
@@ -517,11 +518,12 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
                                (long long)id);
                 break;
             }
-            rc = load_st(ckpt_obj_str(sk, NULL), ckpt_dict_value(v, e), slot, &p->v[p->n], err);
+            rc = load_st(o->a, ckpt_obj_str(sk, NULL), ckpt_dict_value(v, e), slot, &p->v[p->n],
+                         err);
             if (rc == 0) {
                 p->n++;
             } else {
-                free(p->v[p->n].data);
+                ckpt_optim__free(o->a, p->v[p->n].data);
                 ckpt__error_prefix_key(err, ckpt_obj_str(sk, NULL));
             }
         }
@@ -537,7 +539,7 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
                            : NULL;
         if (st && (st->kind == HP_INT || st->kind == HP_FLOAT)) {
             float f = (float)(st->kind == HP_INT ? (double)st->i : st->f);
-            if (ckpt_optim__st_tensor(st, CKPT_F32, 0, NULL) < 0) {
+            if (ckpt_optim__st_tensor(o->a, st, CKPT_F32, 0, NULL) < 0) {
                 rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
                 break;
             }
@@ -547,20 +549,20 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
     if (rc == 0) {
         /* commit */
         for (size_t i = 0; i < o->nparams; i++) {
-            ckpt_optim__pstate_clear(&o->state[i]);
+            ckpt_optim__pstate_clear(o->a, &o->state[i]);
             o->state[i] = nst[i];
         }
         for (size_t g = 0; g < o->ngroups; g++) {
-            ckpt_optim__hp_list_free(&o->groups[g].hp);
+            ckpt_optim__hp_list_free(o->a, &o->groups[g].hp);
             o->groups[g].hp = nhp[g];
         }
         o->next_order = order;
-        free(nst);
-        free(nhp);
+        ckpt_optim__free(o->a, nst);
+        ckpt_optim__free(o->a, nhp);
         return 0;
     }
 done:
-    free_states(nst, o->nparams);
-    free_hps(nhp, o->ngroups);
+    free_states(o->a, nst, o->nparams);
+    free_hps(o->a, nhp, o->ngroups);
     return rc;
 }
