@@ -119,6 +119,17 @@ add_test(NAME interop_optim
                  --tool $<TARGET_FILE:optim_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/optim_work)
 set_tests_properties(interop_optim PROPERTIES LABELS "interop" TIMEOUT 600)
 
+# training checkpoints of ckpt/train.h against torch 1.13, both directions
+# (tests/interop/train_ckpt_interop.py; exits 77 when torch is missing)
+add_executable(train_ckpt_tool ${CKPT_INTEROP_DIR}/train_ckpt_tool.c)
+target_compile_options(train_ckpt_tool PRIVATE ${CKPT_WARNINGS})
+target_compile_definitions(train_ckpt_tool PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(train_ckpt_tool PRIVATE ckpt_static m)
+add_test(NAME interop_train_ckpt
+         COMMAND ${CKPT_PYTHON} ${CKPT_INTEROP_DIR}/train_ckpt_interop.py
+                 --tool $<TARGET_FILE:train_ckpt_tool> --workdir ${CMAKE_CURRENT_BINARY_DIR}/train_ckpt_work)
+set_tests_properties(interop_train_ckpt PROPERTIES LABELS "interop" TIMEOUT 300 SKIP_RETURN_CODE 77)
+
 # training that resumes exactly (issue 6): tests/interop/train_tool.c on the 8x8
 # digits of Debian's python3-sklearn (scripts/deps.sh demo, test)
 find_file(CKPT_DIGITS digits.csv.gz

@@ -22,6 +22,7 @@
 #include "ckpt/sched.h"
 #include "ckpt/source.h"
 #include "ckpt/torch.h"
+#include "ckpt/train.h"
 #include "ckpt/zip.h"
 
 #endif

@@ -190,7 +190,16 @@ typedef struct ckpt_load_sd_opts {
                                     document must outlive the module); dtype must match */
     const ckpt_key_rule *rules; /* applied in order to every checkpoint key */
     size_t rule_count;
-    const char *prefix; /* load from the sub-dict under this key prefix ("model.") */
+    const char *prefix; /* flat keys only: load the entries whose key starts with this
+                            prefix ("encoder." of one flat state dict), prefix stripped;
+                            it does not enter nested dicts (use sub_key) */
+    const char *sub_key; /* a nested dict: "model" loads checkpoint["model"] (a
+                            torch.save({'model': model.state_dict(), ...}) file); dotted for
+                            deeper ("ckpt.model" = checkpoint["ckpt"]["model"]; a key that
+                            itself contains dots is matched whole first).  NULL = the
+                            dict itself.  Applied before rules and prefix.  A missing key
+                            or a value that is no dict is CKPT_E_NOT_FOUND / CKPT_E_ARG
+                            naming the key and listing the keys there. */
 } ckpt_load_sd_opts;
 
 /* torch's IncompatibleKeys, plus the size mismatches. */
@@ -236,6 +245,22 @@ CKPT_API int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd,
                                          const ckpt_load_sd_opts *opts, ckpt_sd_report *report,
                                          ckpt_error *err);
 CKPT_API void ckpt_sd_report_free(ckpt_sd_report *r);
+
+/*
+ * torch.save(model.state_dict(), path): module.state_dict() written to `path`
+ * atomically, in torch's zip format (ckpt_save's default layout, which torch
+ * 1.6+ loads).  Returns 0 or < 0 (err names the file).
+ */
+CKPT_API int ckpt_module_save(ckpt_module *m, const char *path, ckpt_error *err);
+/*
+ * model.load_state_dict(torch.load(path)): load `path` (weights-only) and
+ * ckpt_module_load_state_dict it with `opts` (NULL = strict; `sub_key`
+ * "model" for a training checkpoint).  `assign` is CKPT_E_ARG here (the
+ * document is freed before returning: use ckpt_load and
+ * ckpt_module_load_state_dict).  `report` as ckpt_module_load_state_dict.
+ */
+CKPT_API int ckpt_module_load(ckpt_module *m, const char *path, const ckpt_load_sd_opts *opts,
+                              ckpt_sd_report *report, ckpt_error *err);
 
 /* A deep copy of every slot's bytes into a new document (a snapshot rather
  * than references): state_dict() whose storages the document owns. */

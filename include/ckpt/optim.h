@@ -52,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt/alloc.h"
 #include "ckpt/core.h"
 #include "ckpt/error.h"
 #include "ckpt/export.h"
@@ -79,11 +80,11 @@ typedef struct ckpt_optim ckpt_optim;
  * without momentum, betas outside [0, 1)) are CKPT_E_ARG.  Free with
  * ckpt_optim_free.
  */
-CKPT_API ckpt_optim *ckpt_optim_new(int kind, const char *defaults, ckpt_error *err);
+CKPT_API ckpt_optim *ckpt_optim_new(ckpt_optim_kind kind, const char *defaults, ckpt_error *err);
 /* Free the optimizer and its state (not the parameters).  NULL is fine. */
 CKPT_API void ckpt_optim_free(ckpt_optim *o);
-/* The ckpt_optim_kind it was made with. */
-CKPT_API int ckpt_optim_kind_of(const ckpt_optim *o);
+/* The kind it was made with (0 for NULL). */
+CKPT_API ckpt_optim_kind ckpt_optim_kind_of(const ckpt_optim *o);
 
 /*
  * add_param_group: a group over `n` float32 parameter slots (borrowed: they
@@ -97,6 +98,102 @@ CKPT_API int ckpt_optim_add_group(ckpt_optim *o, ckpt_slot *const *params, size_
 /* Same, with every parameter of `m` in named_parameters() order. */
 CKPT_API int ckpt_optim_add_module(ckpt_optim *o, ckpt_module *m, const char *group,
                                    ckpt_error *err);
+
+/* ------------------------------------------------------ typed options */
+
+/*
+ * An explicit zero for an option whose torch default is not zero
+ * (`.weight_decay = CKPT_OPTIM_ZERO` for AdamW without weight decay,
+ * `.betas = {CKPT_OPTIM_ZERO, 0.99}`): a negative zero, stored as the Python
+ * float 0.0.  A plain 0 always means "the default".
+ */
+#define CKPT_OPTIM_ZERO (-0.0)
+
+/*
+ * Hyperparameters as a struct.  The zero value of every field means torch's
+ * default for the optimizer (in ckpt_optim_new_opts / _new_for_module), or
+ * the optimizer's default (in a parameter group: the key is not given for
+ * the group, torch's `param_group.setdefault`).  Numbers given are Python
+ * floats in the state dict, flags Python bools; keys not given keep torch's
+ * default value and type (an int 0 stays an int).  A non-zero field the
+ * optimizer does not have (nesterov for Adam) is CKPT_E_ARG, as torch's
+ * "unexpected keyword argument".  foreach/capturable/differentiable/fused
+ * always keep torch's defaults (None/False).
+ *
+ *   field                      SGD     Adam          AdamW         RMSprop  Adagrad
+ *   lr                         1e-3*   1e-3          1e-3          1e-2     1e-2
+ *   momentum                   0       -             -             0        -
+ *   dampening                  0       -             -             -        -
+ *   weight_decay               0       0             1e-2          0        0
+ *   nesterov                   False   -             -             -        -
+ *   betas[2]                   -       (0.9, 0.999)  (0.9, 0.999)  -        -
+ *   eps                        -       1e-8          1e-8          1e-8     1e-10
+ *   amsgrad                    -       False         False         -        -
+ *   alpha                      -       -             -             0.99     -
+ *   centered                   -       -             -             False    -
+ *   lr_decay                   -       -             -             -        0
+ *   initial_accumulator_value  -       -             -             -        0
+ *   maximize                   False   False         False         False    False
+ *
+ * (*) torch 1.13's SGD has no default lr (it is required); ckpt uses torch
+ * 2.x's default 1e-3 here, which gives the same state dict as torch 1.13's
+ * SGD(params, lr=1e-3).  The string constructor ckpt_optim_new keeps 1.13's
+ * rule (SGD without an lr is CKPT_E_ARG).
+ */
+typedef struct ckpt_optim_opts {
+    double lr;
+    double momentum;
+    double dampening;
+    double weight_decay;
+    bool nesterov;
+    double betas[2];
+    double eps;
+    bool amsgrad;
+    double alpha;
+    bool centered;
+    double lr_decay;
+    double initial_accumulator_value;
+    bool maximize;
+    /* constructor only (ignored in a group's options): every allocation the
+     * optimizer makes (groups, per-parameter state, state_dict scratch) goes
+     * through it; it must outlive the optimizer's use (copied).  NULL = libc.
+     * Gradients (ckpt_slot.grad) belong to the module, not to this allocator. */
+    const ckpt_alloc *alloc;
+} ckpt_optim_opts;
+
+/* New optimizer with no groups; `defaults` NULL = torch's defaults.  Checks as
+ * ckpt_optim_new (CKPT_E_ARG for an unknown kind, a negative value, betas
+ * outside [0, 1), nesterov without momentum, an option the kind lacks). */
+CKPT_API ckpt_optim *ckpt_optim_new_opts(ckpt_optim_kind kind, const ckpt_optim_opts *defaults,
+                                         ckpt_error *err);
+/* torch.optim.X(model.parameters(), **opts): an optimizer whose one group
+ * holds every parameter of `m` in named_parameters() order (`m` must outlive
+ * it).  NULL `opts` = torch's defaults. */
+CKPT_API ckpt_optim *ckpt_optim_new_for_module(ckpt_optim_kind kind, ckpt_module *m,
+                                               const ckpt_optim_opts *opts, ckpt_error *err);
+/* add_param_group({'params': params, **group}) with typed options (NULL =
+ * the optimizer's defaults for every key).  Errors as ckpt_optim_add_group. */
+CKPT_API int ckpt_optim_add_params(ckpt_optim *o, ckpt_slot *const *params, size_t n,
+                                   const ckpt_optim_opts *group, ckpt_error *err);
+/*
+ * A group of named parameters of `root`: each of `names` is a parameter's
+ * dotted key ("fc.bias") or a sub-module ("encoder", "" = `root`: all its
+ * parameters, named_parameters() order); the group lists them in the order
+ * named.  A name that is neither is CKPT_E_NOT_FOUND naming it; a parameter
+ * already in a group is CKPT_E_ARG naming it.  `names` NULL (or n == 0):
+ * every parameter of `root` that is in no group yet ("the rest").
+ */
+CKPT_API int ckpt_optim_add_named_group(ckpt_optim *o, ckpt_module *root,
+                                        const char *const *names, size_t n,
+                                        const ckpt_optim_opts *group, ckpt_error *err);
+/* Decides membership of a parameter by its full key ("layer1.0.bias"). */
+typedef bool (*ckpt_param_filter_fn)(void *ctx, const char *key, const ckpt_slot *s);
+/* A group of every parameter of `root` (named_parameters() order) that is in
+ * no group yet and for which `keep` returns true (`keep` NULL = all): e.g.
+ * "no weight decay for biases", then the rest. */
+CKPT_API int ckpt_optim_add_group_where(ckpt_optim *o, ckpt_module *root,
+                                        ckpt_param_filter_fn keep, void *ctx,
+                                        const ckpt_optim_opts *group, ckpt_error *err);
 
 /* One optimization step over every parameter with a gradient.  Returns 0 or < 0
  * (CKPT_E_NOMEM creating state). */
@@ -157,10 +254,17 @@ CKPT_API const void *ckpt_optim_state_data(const ckpt_optim *o, size_t index, co
 CKPT_API ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *err);
 /*
  * load_state_dict(sd) as torch does: same number of groups and group sizes
- * (CKPT_E_SHAPE with torch's messages), groups matched by position, saved
- * hyperparameters replace the current ones ('params' kept), state copied and
- * floating tensors cast to the parameter's dtype ('step' left alone).  On
- * failure the optimizer is unchanged.  Returns 0 or < 0.
+ * (CKPT_E_SHAPE with torch's messages and the counts; err->key
+ * "param_groups" / "param_groups.<g>.params"), groups matched by position,
+ * saved hyperparameters replace the current ones ('params' kept), state
+ * copied and floating tensors cast to the parameter's dtype ('step' left
+ * alone).  Stricter than torch, before anything changes: the state dict must
+ * be this optimizer's (every group has the keys its constructor always
+ * writes, every per-parameter state key is one it keeps: AdamW's state into
+ * SGD is CKPT_E_ARG with err->key "param_groups.0.momentum" or
+ * "state.3.exp_avg"; Adam and AdamW load into each other, as in torch), and
+ * each state tensor has its parameter's shape (CKPT_E_SHAPE, err->key
+ * "state.<i>.<name>").  On failure the optimizer is unchanged.  Returns 0 or < 0.
  */
 CKPT_API int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *err);
 

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt/alloc.h"
 #include "ckpt/core.h"
 #include "ckpt/error.h"
 #include "ckpt/export.h"
@@ -48,7 +49,7 @@ typedef enum ckpt_momentum_kind {
 typedef struct ckpt_lr_target {
     size_t ngroups;
     ckpt_lr_group *groups;
-    int momentum_kind;  /* a ckpt_momentum_kind */
+    ckpt_momentum_kind momentum_kind;
     bool onecycle_keys; /* groups hold OneCycleLR's keys (set by OneCycleLR) */
 } ckpt_lr_target;
 
@@ -89,7 +90,7 @@ typedef struct ckpt_sched ckpt_sched;
 
 /* Constructor arguments; ckpt_sched_config_init fills torch's defaults. */
 typedef struct ckpt_sched_config {
-    int kind;                  /* a ckpt_sched_kind */
+    ckpt_sched_kind kind;
     int64_t last_epoch;        /* -1: fresh; >= 0: resume (groups need initial_lr) */
     int64_t step_size;         /* StepLR */
     double gamma;              /* StepLR, MultiStepLR (0.1), ExponentialLR */
@@ -126,15 +127,38 @@ typedef struct ckpt_sched_config {
     double min_lr;         /* 0 */
     bool min_lr_is_float;  /* Python type of min_lr(s): false = int (default 0) */
     double eps;            /* 1e-8 */
+    /* every allocation of the scheduler goes through it (copied; NULL = libc) */
+    const ckpt_alloc *alloc;
 } ckpt_sched_config;
 
-CKPT_API void ckpt_sched_config_init(ckpt_sched_config *cfg, int kind);
+CKPT_API void ckpt_sched_config_init(ckpt_sched_config *cfg, ckpt_sched_kind kind);
 
 /* Build a scheduler (performs torch's initial step, which sets every group's lr). */
 CKPT_API ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg,
                                     ckpt_error *err);
+/*
+ * A scheduler attached to an optimizer, as torch's schedulers are: the
+ * optimizer's param_groups are the only copy of the learning rates.
+ * Construction does what torch's constructor does to them (initial_lr set
+ * when last_epoch == -1 or required when resuming, OneCycleLR's keys, the
+ * initial step's lr); every ckpt_sched_step / _step_epoch / _step_metric
+ * reads the groups' current values and writes the new ones back itself.  So
+ * ckpt_optim_load_state_dict then ckpt_sched_load_state_dict resume with no
+ * further call, in either order.  SequentialLR: `cfg->children` must be
+ * schedulers attached to the same optimizer (CKPT_E_ARG otherwise; they are
+ * owned by the SequentialLR, also on failure).  `o` must outlive the
+ * scheduler; adding or removing groups afterwards makes the next step fail
+ * with CKPT_E_SHAPE.  ckpt_lr_target / ckpt_sched_new below remain the
+ * low-level path (the caller moves values with ckpt_lr_target_from_optim /
+ * ckpt_lr_target_to_optim).
+ */
+CKPT_API ckpt_sched *ckpt_sched_new_for_optim(struct ckpt_optim *o, const ckpt_sched_config *cfg,
+                                              ckpt_error *err);
+/* The optimizer a scheduler is attached to (NULL for ckpt_sched_new's). */
+CKPT_API struct ckpt_optim *ckpt_sched_optim(const ckpt_sched *s);
 CKPT_API void ckpt_sched_free(ckpt_sched *s);
-CKPT_API int ckpt_sched_kind_of(const ckpt_sched *s);
+/* The kind (-1 for NULL). */
+CKPT_API ckpt_sched_kind ckpt_sched_kind_of(const ckpt_sched *s);
 
 /* scheduler.step(): the chainable form (ReduceLROnPlateau: use step_metric). */
 CKPT_API int ckpt_sched_step(ckpt_sched *s, ckpt_error *err);

@@ -1102,6 +1102,11 @@ int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd, const ckpt_l
         return CKPT_FAIL(err, CKPT_E_ARG, "Expected state_dict to be dict-like, got %s.",
                          py_type(sd, tb, sizeof(tb)));
     }
+    if (opts && opts->sub_key) {
+        int src = ckpt__sd_sub_key(sd, opts->sub_key, &sd, err);
+        if (src < 0)
+            return src;
+    }
     ld L = {.opts = opts, .err = err};
     int rc = check_rules(&L, err);
     if (rc == 0)

@@ -84,7 +84,7 @@ ckpt__hp *ckpt_optim__hp_find(const ckpt__hp_list *l, const char *key)
     return NULL;
 }
 
-int ckpt_optim__hp_put(ckpt__hp_list *l, const ckpt__hp *v)
+int ckpt_optim__hp_put(const ckpt_alloc *a, ckpt__hp_list *l, const ckpt__hp *v)
 {
     ckpt__hp *have = ckpt_optim__hp_find(l, v->key);
     if (have) {
@@ -93,7 +93,7 @@ int ckpt_optim__hp_put(ckpt__hp_list *l, const ckpt__hp *v)
     }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
-        ckpt__hp *nv = realloc(l->v, cap * sizeof(*nv));
+        ckpt__hp *nv = ckpt_optim__realloc(a, l->v, cap * sizeof(*nv));
         if (!nv)
             return CKPT_E_NOMEM;
         l->v = nv;
@@ -103,9 +103,9 @@ int ckpt_optim__hp_put(ckpt__hp_list *l, const ckpt__hp *v)
     return 0;
 }
 
-void ckpt_optim__hp_list_free(ckpt__hp_list *l)
+void ckpt_optim__hp_list_free(const ckpt_alloc *a, ckpt__hp_list *l)
 {
-    free(l->v);
+    ckpt_optim__free(a, l->v);
     l->v = NULL;
     l->n = l->cap = 0;
 }
@@ -236,7 +236,7 @@ static int parse_kwargs(ckpt_optim *o, const char *src, ckpt__hp_list *out, ckpt
                 return CKPT_FAIL(err, CKPT_E_ARG, "bad value for '%s'", h.key);
             p = e;
         }
-        if (ckpt_optim__hp_put(out, &h) < 0)
+        if (ckpt_optim__hp_put(o->a, out, &h) < 0)
             return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         p = skip_ws(p);
         if (*p == ',')
@@ -265,7 +265,7 @@ static int validate(const ckpt_optim *o, const ckpt__group *g, ckpt_error *err)
             return CKPT_FAIL(err, CKPT_E_ARG, "betas must be a tuple of two numbers");
         if (!tuple && !flag && h->kind != HP_INT && h->kind != HP_FLOAT)
             return CKPT_FAIL(err, CKPT_E_ARG, "'%s' must be a number", h->key);
-        if (!tuple && !flag && hp_value(h) < 0.0)
+        if (!tuple && !flag && !(hp_value(h) >= 0.0))
             return CKPT_FAIL(err, CKPT_E_ARG, "Invalid %s value: %g", h->key, hp_value(h));
         if (flag && h->kind == HP_TUPLE)
             return CKPT_FAIL(err, CKPT_E_ARG, "'%s' must be a bool or None", h->key);
@@ -289,47 +289,64 @@ static int validate(const ckpt_optim *o, const ckpt__group *g, ckpt_error *err)
     return 0;
 }
 
-ckpt_optim *ckpt_optim_new(int kind, const char *defaults, ckpt_error *err)
+/* torch's defaults dict: declaration order, `given` values replacing */
+static ckpt_optim *optim_new_given(int kind, const ckpt__hp_list *given, uint64_t ident,
+                                   const ckpt_alloc *alloc, ckpt_error *err)
 {
-    if (!default_src(kind)) {
-        CKPT_FAIL(err, CKPT_E_ARG, "unknown optimizer kind %d", kind);
-        return NULL;
-    }
-    ckpt_optim *o = calloc(1, sizeof(*o));
+    ckpt_optim *o = ckpt_optim__zalloc(alloc, 1, sizeof(*o));
+    ckpt__hp_list base = {0};
     if (!o) {
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         return NULL;
     }
+    if (alloc) {
+        o->alloc_copy = *alloc;
+        o->a = &o->alloc_copy;
+    }
     o->kind = kind;
-    ckpt__hp_list given = {0}, base = {0};
-    if (parse_kwargs(o, defaults, &given, err) < 0 ||
-        parse_kwargs(o, default_src(kind), &base, err) < 0)
+    o->next_ident = ident;
+    if (parse_kwargs(o, default_src(kind), &base, err) < 0)
         goto fail;
-    /* torch's defaults dict: declaration order, given values replacing */
     for (const char *const *k = ckpt_optim__default_keys(kind); *k; k++) {
-        const ckpt__hp *h = ckpt_optim__hp_find(&given, *k);
+        const ckpt__hp *h = ckpt_optim__hp_find(given, *k);
         if (!h)
             h = ckpt_optim__hp_find(&base, *k);
-        if (h && ckpt_optim__hp_put(&o->defaults, h) < 0) {
+        if (h && ckpt_optim__hp_put(o->a, &o->defaults, h) < 0) {
             CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
             goto fail;
         }
     }
-    ckpt_optim__hp_list_free(&given);
-    ckpt_optim__hp_list_free(&base);
+    ckpt_optim__hp_list_free(o->a, &base);
     return o;
 fail:
-    ckpt_optim__hp_list_free(&given);
-    ckpt_optim__hp_list_free(&base);
+    ckpt_optim__hp_list_free(o->a, &base);
     ckpt_optim_free(o);
     return NULL;
 }
 
-void ckpt_optim__pstate_clear(ckpt__pstate *p)
+ckpt_optim *ckpt_optim_new(ckpt_optim_kind kind_e, const char *defaults, ckpt_error *err)
+{
+    int kind = (int)kind_e;
+    if (!default_src(kind)) {
+        CKPT_FAIL(err, CKPT_E_ARG, "unknown optimizer kind %d", kind);
+        return NULL;
+    }
+    ckpt_optim tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.kind = kind;
+    ckpt__hp_list given = {0};
+    ckpt_optim *o = NULL;
+    if (parse_kwargs(&tmp, defaults, &given, err) == 0)
+        o = optim_new_given(kind, &given, tmp.next_ident, NULL, err);
+    ckpt_optim__hp_list_free(NULL, &given);
+    return o;
+}
+
+void ckpt_optim__pstate_clear(const ckpt_alloc *a, ckpt__pstate *p)
 {
     for (size_t i = 0; i < p->n; i++)
-        free(p->v[i].data);
-    free(p->v);
+        ckpt_optim__free(a, p->v[i].data);
+    ckpt_optim__free(a, p->v);
     p->v = NULL;
     p->n = 0;
     p->present = false;
@@ -339,21 +356,23 @@ void ckpt_optim_free(ckpt_optim *o)
 {
     if (!o)
         return;
+    ckpt_alloc copy = o->alloc_copy;
+    const ckpt_alloc *a = o->a ? &copy : NULL;
     for (size_t g = 0; g < o->ngroups; g++) {
-        free(o->groups[g].params);
-        ckpt_optim__hp_list_free(&o->groups[g].hp);
+        ckpt_optim__free(a, o->groups[g].params);
+        ckpt_optim__hp_list_free(a, &o->groups[g].hp);
     }
-    free(o->groups);
+    ckpt_optim__free(a, o->groups);
     for (size_t i = 0; i < o->nparams; i++)
-        ckpt_optim__pstate_clear(&o->state[i]);
-    free(o->state);
-    ckpt_optim__hp_list_free(&o->defaults);
-    free(o);
+        ckpt_optim__pstate_clear(a, &o->state[i]);
+    ckpt_optim__free(a, o->state);
+    ckpt_optim__hp_list_free(a, &o->defaults);
+    ckpt_optim__free(a, o);
 }
 
-int ckpt_optim_kind_of(const ckpt_optim *o)
+ckpt_optim_kind ckpt_optim_kind_of(const ckpt_optim *o)
 {
-    return o ? o->kind : 0;
+    return o ? (ckpt_optim_kind)o->kind : (ckpt_optim_kind)0;
 }
 
 int64_t ckpt_optim__numel(const ckpt_slot *s)
@@ -374,14 +393,14 @@ ckpt__st *ckpt_optim__st_find(const ckpt__pstate *p, const char *key)
     return NULL;
 }
 
-ckpt__st *ckpt_optim__st_add(ckpt__pstate *p, const char *key, int kind)
+ckpt__st *ckpt_optim__st_add(const ckpt_alloc *a, ckpt__pstate *p, const char *key, int kind)
 {
     ckpt__st *have = ckpt_optim__st_find(p, key);
     if (have) {
-        free(have->data);
+        ckpt_optim__free(a, have->data);
         memset(have, 0, sizeof(*have));
     } else {
-        ckpt__st *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+        ckpt__st *nv = ckpt_optim__realloc(a, p->v, (p->n + 1) * sizeof(*nv));
         if (!nv)
             return NULL;
         p->v = nv;
@@ -393,7 +412,8 @@ ckpt__st *ckpt_optim__st_add(ckpt__pstate *p, const char *key, int kind)
     return have;
 }
 
-int ckpt_optim__st_tensor(ckpt__st *s, int dtype, int ndim, const int64_t *shape)
+int ckpt_optim__st_tensor(const ckpt_alloc *a, ckpt__st *s, int dtype, int ndim,
+                          const int64_t *shape)
 {
     if (ndim < 0 || ndim > 8)
         return CKPT_E_UNSUPPORTED;
@@ -407,7 +427,7 @@ int ckpt_optim__st_tensor(ckpt__st *s, int dtype, int ndim, const int64_t *shape
     s->ndim = ndim;
     s->numel = n;
     size_t bytes = (size_t)n * ckpt_dtype_size(dtype);
-    s->data = calloc(bytes ? bytes : 1, 1);
+    s->data = ckpt_optim__zalloc(a, bytes ? bytes : 1, 1);
     return s->data ? 0 : CKPT_E_NOMEM;
 }
 
@@ -423,42 +443,59 @@ static bool has_param(const ckpt_optim *o, const ckpt_slot *s)
 }
 
 static int adagrad_init(ckpt_optim *o, size_t gi, ckpt_error *err);
+static int add_group_given(ckpt_optim *o, ckpt_slot *const *params, size_t n,
+                           ckpt__hp_list *given, ckpt_error *err);
 
 int ckpt_optim_add_group(ckpt_optim *o, ckpt_slot *const *params, size_t n, const char *group,
                          ckpt_error *err)
 {
     if (!o || (n && !params))
         return CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or parameters");
-    for (size_t i = 0; i < n; i++) {
-        if (!params[i] || params[i]->dtype != CKPT_F32 || !params[i]->data)
-            return CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
-                             "optimizer parameters must be float32 tensors with memory");
-        if (has_param(o, params[i]))
-            return CKPT_FAIL(err, CKPT_E_ARG,
-                             "some parameters appear in more than one parameter group");
-        for (size_t j = 0; j < i; j++)
-            if (params[j] == params[i])
-                return CKPT_FAIL(err, CKPT_E_ARG, "a parameter appears twice in a group");
+    ckpt__hp_list given = {0};
+    int rc = parse_kwargs(o, group, &given, err);
+    if (rc < 0) {
+        ckpt_optim__hp_list_free(o->a, &given);
+        return rc;
     }
+    return add_group_given(o, params, n, &given, err);
+}
+
+/* add a group whose given keys are `given` (taken over, also on failure) */
+static int add_group_given(ckpt_optim *o, ckpt_slot *const *params, size_t n,
+                           ckpt__hp_list *given, ckpt_error *err)
+{
     ckpt__group g;
     memset(&g, 0, sizeof(g));
-    int rc = parse_kwargs(o, group, &g.hp, err);
+    g.hp = *given;
+    memset(given, 0, sizeof(*given));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!params[i] || params[i]->dtype != CKPT_F32 || !params[i]->data)
+            rc = CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
+                           "optimizer parameters must be float32 tensors with memory");
+        else if (has_param(o, params[i]))
+            rc = CKPT_FAIL(err, CKPT_E_ARG,
+                           "some parameters appear in more than one parameter group");
+        for (size_t j = 0; j < i && rc == 0; j++)
+            if (params[j] == params[i])
+                rc = CKPT_FAIL(err, CKPT_E_ARG, "a parameter appears twice in a group");
+    }
     if (rc < 0)
         goto fail;
     for (size_t i = 0; i < o->defaults.n; i++)
         if (!ckpt_optim__hp_find(&g.hp, o->defaults.v[i].key) &&
-            ckpt_optim__hp_put(&g.hp, &o->defaults.v[i]) < 0) {
+            ckpt_optim__hp_put(o->a, &g.hp, &o->defaults.v[i]) < 0) {
             rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
             goto fail;
         }
     rc = validate(o, &g, err);
     if (rc < 0)
         goto fail;
-    g.params = malloc((n ? n : 1) * sizeof(*g.params));
-    ckpt__group *ng = realloc(o->groups, (o->ngroups + 1) * sizeof(*ng));
+    g.params = ckpt_optim__alloc(o->a, (n ? n : 1) * sizeof(*g.params));
+    ckpt__group *ng = ckpt_optim__realloc(o->a, o->groups, (o->ngroups + 1) * sizeof(*ng));
     if (ng)
         o->groups = ng;
-    ckpt__pstate *ns = realloc(o->state, (o->nparams + n + 1) * sizeof(*ns));
+    ckpt__pstate *ns = ckpt_optim__realloc(o->a, o->state, (o->nparams + n + 1) * sizeof(*ns));
     if (ns)
         o->state = ns;
     if (!g.params || !ng || !ns) {
@@ -476,8 +513,8 @@ int ckpt_optim_add_group(ckpt_optim *o, ckpt_slot *const *params, size_t n, cons
         return adagrad_init(o, o->ngroups - 1, err);
     return 0;
 fail:
-    free(g.params);
-    ckpt_optim__hp_list_free(&g.hp);
+    ckpt_optim__free(o->a, g.params);
+    ckpt_optim__hp_list_free(o->a, &g.hp);
     return rc;
 }
 
@@ -489,12 +526,12 @@ static int adagrad_init(ckpt_optim *o, size_t gi, ckpt_error *err)
     float init = iv ? (float)hp_value(iv) : 0.0f;
     for (size_t i = 0; i < g->n; i++) {
         ckpt__pstate *p = &o->state[g->first + i];
-        ckpt__st *st = ckpt_optim__st_add(p, "step", HP_TENSOR);
-        if (!st || ckpt_optim__st_tensor(st, CKPT_F32, 0, NULL) < 0)
+        ckpt__st *st = ckpt_optim__st_add(o->a, p, "step", HP_TENSOR);
+        if (!st || ckpt_optim__st_tensor(o->a, st, CKPT_F32, 0, NULL) < 0)
             return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         const ckpt_slot *s = g->params[i];
-        ckpt__st *sum = ckpt_optim__st_add(p, "sum", HP_TENSOR);
-        if (!sum || ckpt_optim__st_tensor(sum, CKPT_F32, s->ndim, s->shape) < 0)
+        ckpt__st *sum = ckpt_optim__st_add(o->a, p, "sum", HP_TENSOR);
+        if (!sum || ckpt_optim__st_tensor(o->a, sum, CKPT_F32, s->ndim, s->shape) < 0)
             return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         float *d = sum->data;
         for (int64_t k = 0; k < sum->numel; k++)
@@ -508,6 +545,7 @@ static int adagrad_init(ckpt_optim *o, size_t gi, ckpt_error *err)
 typedef struct collect {
     ckpt_slot **v;
     size_t n, cap;
+    const ckpt_alloc *a;
 } collect;
 
 static int collect_fn(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s)
@@ -519,7 +557,7 @@ static int collect_fn(void *payload, const char *key, ckpt_module *owner, ckpt_s
         return 0;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
-        ckpt_slot **nv = realloc(c->v, cap * sizeof(*nv));
+        ckpt_slot **nv = ckpt_optim__realloc(c->a, c->v, cap * sizeof(*nv));
         if (!nv)
             return CKPT_E_NOMEM;
         c->v = nv;
@@ -533,14 +571,14 @@ int ckpt_optim_add_module(ckpt_optim *o, ckpt_module *m, const char *group, ckpt
 {
     if (!o || !m)
         return CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or module");
-    collect c = {0};
+    collect c = {NULL, 0, 0, o->a};
     int rc = ckpt_module_walk(m, CKPT_WALK_PARAMS, collect_fn, &c, err);
     if (rc != 0) {
-        free(c.v);
+        ckpt_optim__free(o->a, c.v);
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     }
     rc = ckpt_optim_add_group(o, c.v, c.n, group, err);
-    free(c.v);
+    ckpt_optim__free(o->a, c.v);
     return rc;
 }
 
@@ -646,7 +684,7 @@ int ckpt_optim_group_set_extra(ckpt_optim *o, size_t g, const char *key, double 
     snprintf(h.key, sizeof(h.key), "%s", key);
     h.kind = HP_FLOAT;
     h.f = v;
-    int rc = ckpt_optim__hp_put(&o->groups[g].hp, &h);
+    int rc = ckpt_optim__hp_put(o->a, &o->groups[g].hp, &h);
     if (rc < 0)
         return CKPT_FAIL(err, rc, "ckpt_optim_group_set_extra: out of memory adding '%s'", key);
     return rc;
@@ -694,13 +732,245 @@ int ckpt_optim__setdefaults(const ckpt_optim *o, ckpt__hp_list *hp)
     ckpt_optim tmp;
     memset(&tmp, 0, sizeof(tmp));
     tmp.kind = o->kind;
+    tmp.a = o->a;
     ckpt__hp_list base = {0};
     int rc = parse_kwargs(&tmp, default_src(o->kind), &base, NULL);
     for (; rc == 0 && *keys; keys++) {
         const ckpt__hp *h = ckpt_optim__hp_find(&base, *keys);
         if (h && !ckpt_optim__hp_find(hp, *keys))
-            rc = ckpt_optim__hp_put(hp, h);
+            rc = ckpt_optim__hp_put(o->a, hp, h);
     }
-    ckpt_optim__hp_list_free(&base);
+    ckpt_optim__hp_list_free(o->a, &base);
+    return rc;
+}
+
+/* ------------------------------------------------------ typed options */
+
+static const char *class_name(int kind)
+{
+    switch (kind) {
+    case CKPT_OPTIM_SGD: return "SGD";
+    case CKPT_OPTIM_ADAM: return "Adam";
+    case CKPT_OPTIM_ADAMW: return "AdamW";
+    case CKPT_OPTIM_RMSPROP: return "RMSprop";
+    case CKPT_OPTIM_ADAGRAD: return "Adagrad";
+    default: return "?";
+    }
+}
+
+/* a field is given when it is not +0 (CKPT_OPTIM_ZERO, -0.0, is an explicit 0) */
+static bool given_num(double v)
+{
+    return v != 0.0 || signbit(v);
+}
+
+typedef struct opt_field {
+    const char *key;
+    double v;
+    bool is_bool;
+} opt_field;
+
+/* The keys `op` gives, in the declaration order of `kind`, as Python values.
+ * `defaults`: the constructor's (SGD then gets lr=1e-3 when none is given). */
+static int opts_given(int kind, const ckpt_optim_opts *op, bool defaults, uint64_t *ident,
+                      const ckpt_alloc *a, ckpt__hp_list *out, ckpt_error *err)
+{
+    static const ckpt_optim_opts zero;
+    if (!op)
+        op = &zero;
+    const opt_field f[] = {
+        {"lr", op->lr, false},
+        {"momentum", op->momentum, false},
+        {"dampening", op->dampening, false},
+        {"weight_decay", op->weight_decay, false},
+        {"nesterov", op->nesterov ? 1.0 : 0.0, true},
+        {"betas", given_num(op->betas[0]) || given_num(op->betas[1]) ? 1.0 : 0.0, false},
+        {"eps", op->eps, false},
+        {"amsgrad", op->amsgrad ? 1.0 : 0.0, true},
+        {"alpha", op->alpha, false},
+        {"centered", op->centered ? 1.0 : 0.0, true},
+        {"lr_decay", op->lr_decay, false},
+        {"initial_accumulator_value", op->initial_accumulator_value, false},
+        {"maximize", op->maximize ? 1.0 : 0.0, true},
+    };
+    const size_t nf = sizeof(f) / sizeof(f[0]);
+    for (size_t i = 0; i < nf; i++)
+        if (given_num(f[i].v) && !known_key(kind, f[i].key))
+            return CKPT_FAIL(err, CKPT_E_ARG,
+                             "%s() got an unexpected keyword argument '%s' (a field of "
+                             "ckpt_optim_opts this optimizer does not have is set)",
+                             class_name(kind), f[i].key);
+    for (const char *const *k = ckpt_optim__default_keys(kind); *k; k++) {
+        const opt_field *fi = NULL;
+        for (size_t i = 0; i < nf && !fi; i++)
+            if (strcmp(f[i].key, *k) == 0)
+                fi = &f[i];
+        bool sgd_lr = defaults && kind == CKPT_OPTIM_SGD && strcmp(*k, "lr") == 0;
+        if ((!fi || !given_num(fi->v)) && !sgd_lr)
+            continue;
+        ckpt__hp h;
+        memset(&h, 0, sizeof(h));
+        snprintf(h.key, sizeof(h.key), "%s", *k);
+        if (strcmp(*k, "betas") == 0) {
+            static const double dflt[2] = {0.9, 0.999};
+            h.kind = HP_TUPLE;
+            h.n = 2;
+            h.ident = ++*ident;
+            for (size_t i = 0; i < 2; i++) {
+                h.tk[i] = HP_FLOAT;
+                h.t[i] = given_num(op->betas[i]) ? op->betas[i] + 0.0 : dflt[i];
+            }
+        } else if (fi && fi->is_bool) {
+            h.kind = HP_BOOL;
+            h.b = true;
+        } else {
+            h.kind = HP_FLOAT;
+            h.f = fi && given_num(fi->v) ? fi->v + 0.0 : 1e-3; /* + 0.0: -0.0 -> 0.0 */
+        }
+        if (ckpt_optim__hp_put(a, out, &h) < 0)
+            return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+ckpt_optim *ckpt_optim_new_opts(ckpt_optim_kind kind, const ckpt_optim_opts *defaults,
+                                ckpt_error *err)
+{
+    if (!default_src((int)kind)) {
+        CKPT_FAIL(err, CKPT_E_ARG, "unknown optimizer kind %d", (int)kind);
+        return NULL;
+    }
+    ckpt__hp_list given = {0};
+    uint64_t ident = 0;
+    ckpt_optim *o = NULL;
+    const ckpt_alloc *alloc = defaults ? defaults->alloc : NULL;
+    if (opts_given((int)kind, defaults, true, &ident, alloc, &given, err) == 0)
+        o = optim_new_given((int)kind, &given, ident, alloc, err);
+    ckpt_optim__hp_list_free(alloc, &given);
+    if (o) {
+        /* validate the defaults as torch's constructor does (a group over nothing) */
+        ckpt__group g;
+        memset(&g, 0, sizeof(g));
+        g.hp = o->defaults;
+        if (validate(o, &g, err) < 0) {
+            ckpt_optim_free(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+int ckpt_optim_add_params(ckpt_optim *o, ckpt_slot *const *params, size_t n,
+                          const ckpt_optim_opts *group, ckpt_error *err)
+{
+    if (!o || (n && !params))
+        return CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or parameters");
+    ckpt__hp_list given = {0};
+    int rc = opts_given(o->kind, group, false, &o->next_ident, o->a, &given, err);
+    if (rc < 0) {
+        ckpt_optim__hp_list_free(o->a, &given);
+        return rc;
+    }
+    return add_group_given(o, params, n, &given, err);
+}
+
+ckpt_optim *ckpt_optim_new_for_module(ckpt_optim_kind kind, ckpt_module *m,
+                                      const ckpt_optim_opts *opts, ckpt_error *err)
+{
+    if (!m) {
+        CKPT_FAIL(err, CKPT_E_ARG, "ckpt_optim_new_for_module: NULL module");
+        return NULL;
+    }
+    CKPT__ERR_LOCAL(err);
+    ckpt_optim *o = ckpt_optim_new_opts(kind, opts, err);
+    if (o && ckpt_optim_add_group_where(o, m, NULL, NULL, NULL, err) < 0) {
+        ckpt_optim_free(o);
+        o = NULL;
+    }
+    return o;
+}
+
+typedef struct where_ctx {
+    const ckpt_optim *o;
+    ckpt_param_filter_fn keep;
+    void *ctx;
+    collect c;
+} where_ctx;
+
+static int where_fn(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s)
+{
+    (void)owner;
+    where_ctx *w = payload;
+    if (!s->data || has_param(w->o, s) || (w->keep && !w->keep(w->ctx, key, s)))
+        return 0;
+    return collect_fn(&w->c, key, owner, s);
+}
+
+int ckpt_optim_add_group_where(ckpt_optim *o, ckpt_module *root, ckpt_param_filter_fn keep,
+                               void *ctx, const ckpt_optim_opts *group, ckpt_error *err)
+{
+    if (!o || !root)
+        return CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or module");
+    CKPT__ERR_LOCAL(err);
+    where_ctx w = {o, keep, ctx, {NULL, 0, 0, o->a}};
+    int rc = ckpt_module_walk(root, CKPT_WALK_PARAMS, where_fn, &w, err);
+    if (rc != 0)
+        rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory collecting parameters");
+    if (rc == 0)
+        rc = ckpt_optim_add_params(o, w.c.v, w.c.n, group, err);
+    ckpt_optim__free(o->a, w.c.v);
+    return rc;
+}
+
+static int collect_all_fn(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s)
+{
+    return collect_fn(payload, key, owner, s);
+}
+
+int ckpt_optim_add_named_group(ckpt_optim *o, ckpt_module *root, const char *const *names,
+                               size_t n, const ckpt_optim_opts *group, ckpt_error *err)
+{
+    if (!o || !root)
+        return CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or module");
+    if (!names || n == 0)
+        return ckpt_optim_add_group_where(o, root, NULL, NULL, group, err);
+    CKPT__ERR_LOCAL(err);
+    collect c = {NULL, 0, 0, o->a};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *name = names[i];
+        if (!name) {
+            rc = CKPT_FAIL(err, CKPT_E_ARG, "parameter group name %zu is NULL", i);
+            break;
+        }
+        ckpt_module *sub = name[0] ? ckpt_module_find(root, name) : root;
+        ckpt_slot *s = sub ? NULL : ckpt_module_slot(root, name);
+        size_t before = c.n;
+        if (sub) {
+            rc = ckpt_module_walk(sub, CKPT_WALK_PARAMS, collect_all_fn, &c, err);
+            if (rc != 0)
+                rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory collecting parameters");
+        } else if (s && s->is_param && s->data) {
+            rc = collect_fn(&c, name, NULL, s) < 0
+                     ? CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory collecting parameters")
+                     : 0;
+        } else {
+            rc = CKPT_FAIL(err, CKPT_E_NOT_FOUND,
+                           "'%s' is neither a parameter nor a sub-module of %s", name,
+                           ckpt_module_type(root));
+        }
+        for (size_t j = before; j < c.n && rc == 0; j++) {
+            bool dup = has_param(o, c.v[j]);
+            for (size_t k = 0; k < j && !dup; k++)
+                dup = c.v[k] == c.v[j];
+            if (dup)
+                rc = CKPT_FAIL(err, CKPT_E_ARG,
+                               "'%s': some parameters appear in more than one parameter group",
+                               name);
+        }
+    }
+    if (rc == 0)
+        rc = ckpt_optim_add_params(o, c.v, c.n, group, err);
+    ckpt_optim__free(o->a, c.v);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ckpt/alloc.h"
 #include "ckpt/optim.h"
 
 /* Python value kinds of a hyperparameter or a non-tensor state entry. */
@@ -61,6 +62,8 @@ typedef struct ckpt__group {
 
 struct ckpt_optim {
     int kind;
+    ckpt_alloc alloc_copy; /* the caller's allocator, when one was given */
+    const ckpt_alloc *a;   /* &alloc_copy or NULL (libc); every allocation goes through it */
     ckpt__hp_list defaults;
     ckpt__group *groups;
     size_t ngroups;
@@ -70,10 +73,16 @@ struct ckpt_optim {
     uint64_t next_ident;
 };
 
+/* memory through an allocator (NULL = libc); blocks know their size (oalloc.c) */
+void *ckpt_optim__alloc(const ckpt_alloc *a, size_t n);
+void *ckpt_optim__zalloc(const ckpt_alloc *a, size_t n, size_t size);
+void *ckpt_optim__realloc(const ckpt_alloc *a, void *p, size_t n);
+void ckpt_optim__free(const ckpt_alloc *a, void *p);
+
 /* hyperparameter helpers (optim.c) */
 ckpt__hp *ckpt_optim__hp_find(const ckpt__hp_list *l, const char *key);
-int ckpt_optim__hp_put(ckpt__hp_list *l, const ckpt__hp *v);
-void ckpt_optim__hp_list_free(ckpt__hp_list *l);
+int ckpt_optim__hp_put(const ckpt_alloc *a, ckpt__hp_list *l, const ckpt__hp *v);
+void ckpt_optim__hp_list_free(const ckpt_alloc *a, ckpt__hp_list *l);
 double ckpt_optim__num(const ckpt__group *g, const char *key);
 double ckpt_optim__item(const ckpt__group *g, const char *key, size_t i);
 bool ckpt_optim__truthy(const ckpt__group *g, const char *key);
@@ -85,9 +94,10 @@ int ckpt_optim__setdefaults(const ckpt_optim *o, ckpt__hp_list *hp);
 /* state helpers (optim.c) */
 ckpt__st *ckpt_optim__st_find(const ckpt__pstate *p, const char *key);
 /* append an entry (tensor entries get `numel` zeroed elements of dtype) */
-ckpt__st *ckpt_optim__st_add(ckpt__pstate *p, const char *key, int kind);
-int ckpt_optim__st_tensor(ckpt__st *s, int dtype, int ndim, const int64_t *shape);
-void ckpt_optim__pstate_clear(ckpt__pstate *p);
+ckpt__st *ckpt_optim__st_add(const ckpt_alloc *a, ckpt__pstate *p, const char *key, int kind);
+int ckpt_optim__st_tensor(const ckpt_alloc *a, ckpt__st *s, int dtype, int ndim,
+                          const int64_t *shape);
+void ckpt_optim__pstate_clear(const ckpt_alloc *a, ckpt__pstate *p);
 int64_t ckpt_optim__numel(const ckpt_slot *s);
 
 #endif

@@ -28,7 +28,7 @@ int64_t ckpt__py_floordiv(int64_t a, int64_t b)
     return q;
 }
 
-void ckpt_sched_config_init(ckpt_sched_config *cfg, int kind)
+void ckpt_sched_config_init(ckpt_sched_config *cfg, ckpt_sched_kind kind)
 {
     if (!cfg)
         return;
@@ -56,21 +56,26 @@ void ckpt_sched_free(ckpt_sched *s)
 {
     if (!s)
         return;
+    ckpt_alloc copy = s->alloc_copy;
+    const ckpt_alloc *a = s->a ? &copy : NULL;
     for (size_t i = 0; i < s->nchildren; i++)
         ckpt_sched_free(s->children[i]);
-    free(s->children);
-    free(s->ms_epoch);
-    free(s->ms_count);
-    free(s->base_lrs);
-    free(s->last_lr);
-    free(s->values);
-    free(s->min_lrs);
-    free(s);
+    ckpt_optim__free(a, s->children);
+    ckpt_optim__free(a, s->ms_epoch);
+    ckpt_optim__free(a, s->ms_count);
+    ckpt_optim__free(a, s->base_lrs);
+    ckpt_optim__free(a, s->last_lr);
+    ckpt_optim__free(a, s->values);
+    ckpt_optim__free(a, s->min_lrs);
+    if (s->own_t)
+        ckpt_optim__free(a, s->own_t->groups);
+    ckpt_optim__free(a, s->own_t);
+    ckpt_optim__free(a, s);
 }
 
-int ckpt_sched_kind_of(const ckpt_sched *s)
+ckpt_sched_kind ckpt_sched_kind_of(const ckpt_sched *s)
 {
-    return s ? s->kind : -1;
+    return s ? (ckpt_sched_kind)s->kind : (ckpt_sched_kind)-1;
 }
 
 const double *ckpt_sched_last_lr(const ckpt_sched *s, size_t *n)
@@ -94,11 +99,11 @@ int ckpt__sched_counter_add(ckpt_sched *s, int64_t epoch, int64_t count)
             return 0;
         }
     }
-    int64_t *e = realloc(s->ms_epoch, (s->n_ms + 1) * sizeof *e);
+    int64_t *e = ckpt_optim__realloc(s->a, s->ms_epoch, (s->n_ms + 1) * sizeof *e);
     if (!e)
         return CKPT_E_NOMEM;
     s->ms_epoch = e;
-    int64_t *c = realloc(s->ms_count, (s->n_ms + 1) * sizeof *c);
+    int64_t *c = ckpt_optim__realloc(s->a, s->ms_count, (s->n_ms + 1) * sizeof *c);
     if (!c)
         return CKPT_E_NOMEM;
     s->ms_count = c;
@@ -375,7 +380,7 @@ static int sequential_step(ckpt_sched *s, ckpt_error *err)
     return 0;
 }
 
-int ckpt_sched_step(ckpt_sched *s, ckpt_error *err)
+int ckpt__sched_step_raw(ckpt_sched *s, ckpt_error *err)
 {
     if (!s)
         return CKPT_FAIL(err, CKPT_E_ARG, "NULL scheduler");
@@ -386,7 +391,7 @@ int ckpt_sched_step(ckpt_sched *s, ckpt_error *err)
     return base_step(s, false, 0, err);
 }
 
-int ckpt_sched_step_epoch(ckpt_sched *s, int64_t epoch, ckpt_error *err)
+int ckpt__sched_step_epoch_raw(ckpt_sched *s, int64_t epoch, ckpt_error *err)
 {
     if (!s)
         return CKPT_FAIL(err, CKPT_E_ARG, "NULL scheduler");
@@ -407,7 +412,7 @@ static bool plateau_better(const ckpt_sched *s, double a, double best)
     return a > best + c->threshold;
 }
 
-int ckpt_sched_step_metric(ckpt_sched *s, double current, ckpt_error *err)
+int ckpt__sched_step_metric_raw(ckpt_sched *s, double current, ckpt_error *err)
 {
     if (!s || s->kind != CKPT_SCHED_PLATEAU)
         return CKPT_FAIL(err, CKPT_E_ARG, "step_metric is for ReduceLROnPlateau");
@@ -444,10 +449,10 @@ int ckpt_sched_step_metric(ckpt_sched *s, double current, ckpt_error *err)
 static int alloc_arrays(ckpt_sched *s, ckpt_error *err)
 {
     size_t n = s->t->ngroups ? s->t->ngroups : 1;
-    s->base_lrs = calloc(n, sizeof *s->base_lrs);
-    s->last_lr = calloc(n, sizeof *s->last_lr);
-    s->values = calloc(n, sizeof *s->values);
-    s->min_lrs = calloc(n, sizeof *s->min_lrs);
+    s->base_lrs = ckpt_optim__zalloc(s->a, n, sizeof *s->base_lrs);
+    s->last_lr = ckpt_optim__zalloc(s->a, n, sizeof *s->last_lr);
+    s->values = ckpt_optim__zalloc(s->a, n, sizeof *s->values);
+    s->min_lrs = ckpt_optim__zalloc(s->a, n, sizeof *s->min_lrs);
     if (!s->base_lrs || !s->last_lr || !s->values || !s->min_lrs)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     return 0;
@@ -605,7 +610,7 @@ static int sequential_init(ckpt_sched *s, ckpt_error *err)
                "the number of milestone points, but got number of schedulers %zu and the number "
                "of milestones to be equal to %zu",
                s->nchildren, c->n_milestones);
-    s->ms_epoch = calloc(c->n_milestones + 1, sizeof *s->ms_epoch);
+    s->ms_epoch = ckpt_optim__zalloc(s->a, c->n_milestones + 1, sizeof *s->ms_epoch);
     if (!s->ms_epoch)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     if (c->n_milestones)
@@ -644,9 +649,14 @@ static int plateau_init(ckpt_sched *s, ckpt_error *err)
 ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg, ckpt_error *err)
 {
     size_t nchild = cfg && cfg->kind == CKPT_SCHED_SEQUENTIAL ? cfg->n_children : 0;
-    ckpt_sched *s = calloc(1, sizeof *s);
+    const ckpt_alloc *alloc = cfg ? cfg->alloc : NULL;
+    ckpt_sched *s = ckpt_optim__zalloc(alloc, 1, sizeof *s);
+    if (s && alloc) {
+        s->alloc_copy = *alloc;
+        s->a = &s->alloc_copy;
+    }
     if (s && nchild) {
-        s->children = calloc(nchild, sizeof *s->children);
+        s->children = ckpt_optim__zalloc(s->a, nchild, sizeof *s->children);
         if (s->children) {
             for (size_t i = 0; i < nchild; i++)
                 s->children[i] = cfg->children ? cfg->children[i] : NULL;
@@ -672,7 +682,8 @@ ckpt_sched *ckpt_sched_new(ckpt_lr_target *target, const ckpt_sched_config *cfg,
     s->cfg.children = NULL;
     s->cfg.max_lr = NULL;
     s->cfg.min_lrs = NULL;
-    s->kind = cfg->kind;
+    s->cfg.alloc = NULL;
+    s->kind = (int)cfg->kind;
     int rc;
     if (s->kind == CKPT_SCHED_SEQUENTIAL) {
         s->cfg.milestones = cfg->milestones;

@@ -96,8 +96,8 @@ ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *
         CKPT_FAIL(err, CKPT_E_ARG, "NULL optimizer or document");
         return NULL;
     }
-    sd_build *b = calloc(1, sizeof(*b));
-    size_t *idx = malloc((o->nparams + 1) * sizeof(*idx));
+    sd_build *b = ckpt_optim__zalloc(o->a, 1, sizeof(*b));
+    size_t *idx = ckpt_optim__alloc(o->a, (o->nparams + 1) * sizeof(*idx));
     ckpt_obj *root = NULL;
     if (!b || !idx)
         goto oom;
@@ -149,12 +149,12 @@ ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *
             if (ckpt_list_append(doc, pl, ckpt_new_int(doc, (int64_t)(g->first + i)), err) < 0)
                 goto oom;
     }
-    free(b);
-    free(idx);
+    ckpt_optim__free(o->a, b);
+    ckpt_optim__free(o->a, idx);
     return root;
 oom:
-    free(b);
-    free(idx);
+    ckpt_optim__free(o->a, b);
+    ckpt_optim__free(o->a, idx);
     CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building the optimizer state_dict");
     return NULL;
 }
@@ -231,11 +231,101 @@ static int load_hp(ckpt_optim *o, ld_ctx *c, const char *key, const ckpt_obj *v,
                      ckpt_type_name(ckpt_obj_type(v)));
 }
 
+static const char *shape_str(int ndim, const int64_t *shape, char *buf, size_t n)
+{
+    size_t off = 0;
+    int w = snprintf(buf, n, "[");
+    off = w > 0 ? (size_t)w : 0;
+    for (int d = 0; d < ndim && off < n; d++) {
+        w = snprintf(buf + off, n - off, d ? ", %lld" : "%lld", (long long)shape[d]);
+        off += w > 0 ? (size_t)w : 0;
+    }
+    if (off < n)
+        snprintf(buf + off, n - off, "]");
+    return buf;
+}
+
+static const char *kind_name(int kind)
+{
+    switch (kind) {
+    case CKPT_OPTIM_SGD: return "SGD";
+    case CKPT_OPTIM_ADAM: return "Adam";
+    case CKPT_OPTIM_ADAMW: return "AdamW";
+    case CKPT_OPTIM_RMSPROP: return "RMSprop";
+    default: return "Adagrad";
+    }
+}
+
+/* Which optimizer a state dict comes from, before anything is changed: every
+ * group has the keys the optimizer's constructor always writes (those its
+ * __setstate__ does not add), and every per-parameter state key is one the
+ * optimizer keeps.  Adam and AdamW share both (torch loads one into the other). */
+static int check_kind(const ckpt_optim *o, const ckpt_obj *groups, const ckpt_obj *state,
+                      ckpt_error *err)
+{
+    static const char *const req_sgd[] = {"lr", "momentum", "dampening", "weight_decay", NULL};
+    static const char *const req_adam[] = {"lr", "betas", "eps", "weight_decay", NULL};
+    static const char *const req_rms[] = {"lr", "alpha", "eps", "weight_decay", NULL};
+    static const char *const req_ada[] = {"lr", "lr_decay", "eps", "weight_decay",
+                                          "initial_accumulator_value", NULL};
+    static const char *const st_sgd[] = {"momentum_buffer", NULL};
+    static const char *const st_adam[] = {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq",
+                                          NULL};
+    static const char *const st_rms[] = {"step", "square_avg", "momentum_buffer", "grad_avg",
+                                         NULL};
+    static const char *const st_ada[] = {"step", "sum", NULL};
+    const char *const *req, *const *st;
+    switch (o->kind) {
+    case CKPT_OPTIM_SGD: req = req_sgd, st = st_sgd; break;
+    case CKPT_OPTIM_ADAM:
+    case CKPT_OPTIM_ADAMW: req = req_adam, st = st_adam; break;
+    case CKPT_OPTIM_RMSPROP: req = req_rms, st = st_rms; break;
+    default: req = req_ada, st = st_ada; break;
+    }
+    char key[96];
+    for (size_t g = 0; g < ckpt_obj_len(groups); g++) {
+        const ckpt_obj *sg = ckpt_obj_item(groups, g);
+        for (const char *const *k = req; *k; k++) {
+            if (ckpt_dict_get(sg, *k))
+                continue;
+            snprintf(key, sizeof key, "param_groups.%zu.%s", g, *k);
+            CKPT_FAIL(err, CKPT_E_ARG,
+                      "the state dict is not a %s optimizer's: param group %zu has no '%s'",
+                      kind_name(o->kind), g, *k);
+            ckpt__error_prefix_key(err, key);
+            return CKPT_E_ARG;
+        }
+    }
+    for (size_t i = 0; i < ckpt_obj_len(state); i++) {
+        const ckpt_obj *k = ckpt_dict_key(state, i);
+        const ckpt_obj *v = ckpt_dict_value(state, i);
+        if (ckpt_obj_type(k) != CKPT_T_INT || ckpt_obj_type(v) != CKPT_T_DICT)
+            continue;
+        for (size_t e = 0; e < ckpt_obj_len(v); e++) {
+            const ckpt_obj *sk = ckpt_dict_key(v, e);
+            const char *ks = ckpt_obj_type(sk) == CKPT_T_STR ? ckpt_obj_str(sk, NULL) : NULL;
+            bool ok = false;
+            for (const char *const *a = st; ks && *a && !ok; a++)
+                ok = strcmp(*a, ks) == 0;
+            if (ok || !ks)
+                continue;
+            snprintf(key, sizeof key, "state.%lld.%.40s", (long long)ckpt_obj_int(k), ks);
+            CKPT_FAIL(err, CKPT_E_ARG,
+                      "the state dict is not a %s optimizer's: %s keeps no per-parameter '%s'",
+                      kind_name(o->kind), kind_name(o->kind), ks);
+            ckpt__error_prefix_key(err, key);
+            return CKPT_E_ARG;
+        }
+    }
+    return 0;
+}
+
 /* cast(param, value, key): floating tensors to the parameter's dtype (float32)
  * except 'step'; others copied as they are */
-static int load_st(const char *key, const ckpt_obj *v, int64_t numel, ckpt__st *s,
-                   ckpt_error *err)
+static int load_st(const ckpt_alloc *a, const char *key, const ckpt_obj *v,
+                   const ckpt_slot *slot, ckpt__st *s, ckpt_error *err)
 {
+    int64_t numel = ckpt_optim__numel(slot);
     memset(s, 0, sizeof(*s));
     if (strlen(key) >= OPT_KEY_MAX)
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state key '%s' too long", key);
@@ -267,43 +357,50 @@ static int load_st(const char *key, const ckpt_obj *v, int64_t numel, ckpt__st *
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state '%s': tensor has no data loaded", key);
     bool is_step = strcmp(key, "step") == 0;
     bool cast = !is_step && ckpt_dtype_is_floating(ti.dtype);
-    if (!is_step && ti.numel != numel)
+    bool same_shape = ti.numel == numel && ti.ndim == slot->ndim;
+    for (int d = 0; same_shape && d < ti.ndim; d++)
+        same_shape = ti.shape[d] == slot->shape[d];
+    if (!is_step && !same_shape) {
+        char sa[160], sb[160];
         return CKPT_FAIL(err, CKPT_E_SHAPE,
-                         "state '%s' has %lld elements, the parameter has %lld", key,
-                         (long long)ti.numel, (long long)numel);
+                         "state '%s' has shape %s (%lld elements), the parameter %s (%lld)", key,
+                         shape_str(ti.ndim, ti.shape, sa, sizeof sa), (long long)ti.numel,
+                         shape_str(slot->ndim, slot->shape, sb, sizeof sb), (long long)numel);
+    }
     if (cast && ti.dtype != CKPT_F32 && ti.dtype != CKPT_F64 && ti.dtype != CKPT_F16 &&
         ti.dtype != CKPT_BF16)
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "state '%s': cannot cast from %s", key,
                          ckpt_dtype_name(ti.dtype));
-    rc = ckpt_optim__st_tensor(s, cast ? CKPT_F32 : ti.dtype, ti.ndim, ti.shape);
+    rc = ckpt_optim__st_tensor(a, s, cast ? CKPT_F32 : ti.dtype, ti.ndim, ti.shape);
     if (rc < 0)
         return CKPT_FAIL(err, rc, "state '%s': cannot hold the tensor", key);
     size_t src_bytes = (size_t)ti.nbytes;
-    void *tmp = cast && ti.dtype != CKPT_F32 ? malloc(src_bytes ? src_bytes : 1) : s->data;
+    void *tmp = cast && ti.dtype != CKPT_F32 ? ckpt_optim__alloc(a, src_bytes ? src_bytes : 1)
+                                             : s->data;
     if (!tmp)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     rc = ckpt_tensor_copy_into(v, tmp, src_bytes, err);
     if (rc == 0 && tmp != s->data)
         rc = ckpt_convert_elements(s->data, CKPT_F32, tmp, ti.dtype, (size_t)ti.numel);
     if (tmp != s->data)
-        free(tmp);
+        ckpt_optim__free(a, tmp);
     if (rc < 0)
         return CKPT_FAIL(err, rc, "state '%s': cannot copy the tensor", key);
     return 0;
 }
 
-static void free_states(ckpt__pstate *st, size_t n)
+static void free_states(const ckpt_alloc *a, ckpt__pstate *st, size_t n)
 {
     for (size_t i = 0; st && i < n; i++)
-        ckpt_optim__pstate_clear(&st[i]);
-    free(st);
+        ckpt_optim__pstate_clear(a, &st[i]);
+    ckpt_optim__free(a, st);
 }
 
-static void free_hps(ckpt__hp_list *hp, size_t n)
+static void free_hps(const ckpt_alloc *a, ckpt__hp_list *hp, size_t n)
 {
     for (size_t i = 0; hp && i < n; i++)
-        ckpt_optim__hp_list_free(&hp[i]);
-    free(hp);
+        ckpt_optim__hp_list_free(a, &hp[i]);
+    ckpt_optim__free(a, hp);
 }
 
 int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *err)
@@ -317,25 +414,39 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
         (ckpt_obj_type(groups) != CKPT_T_LIST && ckpt_obj_type(groups) != CKPT_T_TUPLE))
         return CKPT_FAIL(err, CKPT_E_FORMAT,
                          "not an optimizer state dict (needs 'state' and 'param_groups')");
-    if (ckpt_obj_len(groups) != o->ngroups)
-        return CKPT_FAIL(err, CKPT_E_SHAPE,
-                         "loaded state dict has a different number of parameter groups");
+    if (ckpt_obj_len(groups) != o->ngroups) {
+        CKPT_FAIL(err, CKPT_E_SHAPE,
+                  "loaded state dict has a different number of parameter groups (file: %zu, "
+                  "optimizer: %zu)",
+                  ckpt_obj_len(groups), o->ngroups);
+        ckpt__error_prefix_key(err, "param_groups");
+        return CKPT_E_SHAPE;
+    }
     for (size_t g = 0; g < o->ngroups; g++) {
         const ckpt_obj *sg = ckpt_obj_item(groups, g);
         const ckpt_obj *pl = ckpt_obj_type(sg) == CKPT_T_DICT ? ckpt_dict_get(sg, "params")
                                                               : NULL;
         if (!pl || ckpt_obj_type(pl) != CKPT_T_LIST)
             return CKPT_FAIL(err, CKPT_E_FORMAT, "param_groups[%zu] has no 'params' list", g);
-        if (ckpt_obj_len(pl) != o->groups[g].n)
-            return CKPT_FAIL(err, CKPT_E_SHAPE,
-                             "loaded state dict contains a parameter group that doesn't "
-                             "match the size of optimizer's group");
+        if (ckpt_obj_len(pl) != o->groups[g].n) {
+            char key[48];
+            snprintf(key, sizeof(key), "param_groups.%zu.params", g);
+            CKPT_FAIL(err, CKPT_E_SHAPE,
+                      "loaded state dict contains a parameter group that doesn't match the "
+                      "size of optimizer's group (group %zu: file %zu parameters, optimizer %zu)",
+                      g, ckpt_obj_len(pl), o->groups[g].n);
+            ckpt__error_prefix_key(err, key);
+            return CKPT_E_SHAPE;
+        }
     }
+    int krc = check_kind(o, groups, state, err);
+    if (krc < 0)
+        return krc;
     int rc = 0;
     ld_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
-    ckpt__pstate *nst = calloc(o->nparams + 1, sizeof(*nst));
-    ckpt__hp_list *nhp = calloc(o->ngroups + 1, sizeof(*nhp));
+    ckpt__pstate *nst = ckpt_optim__zalloc(o->a, o->nparams + 1, sizeof(*nst));
+    ckpt__hp_list *nhp = ckpt_optim__zalloc(o->a, o->ngroups + 1, sizeof(*nhp));
     uint64_t order = 0;
     if (!nst || !nhp) {
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
@@ -355,7 +466,7 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
                 continue;
             ckpt__hp h;
             rc = load_hp(o, &ctx, ks, ckpt_dict_value(sg, i), &h, err);
-            if (rc == 0 && ckpt_optim__hp_put(&nhp[g], &h) < 0)
+            if (rc == 0 && ckpt_optim__hp_put(o->a, &nhp[g], &h) < 0)
                 rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         }
         if (rc == 0 && ckpt_optim__setdefaults(o, &nhp[g]) < 0)
@@ -392,8 +503,8 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
             if (pos >= o->groups[g].first && pos < o->groups[g].first + o->groups[g].n)
                 slot = o->groups[g].params[pos - o->groups[g].first];
         ckpt__pstate *p = &nst[pos];
-        ckpt_optim__pstate_clear(p);
-        p->v = calloc(ckpt_obj_len(v) + 1, sizeof(*p->v));
+        ckpt_optim__pstate_clear(o->a, p);
+        p->v = ckpt_optim__zalloc(o->a, ckpt_obj_len(v) + 1, sizeof(*p->v));
         if (!p->v) {
             rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
             break;
@@ -407,12 +518,14 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
                                (long long)id);
                 break;
             }
-            rc = load_st(ckpt_obj_str(sk, NULL), ckpt_dict_value(v, e), ckpt_optim__numel(slot),
-                         &p->v[p->n], err);
-            if (rc == 0)
+            rc = load_st(o->a, ckpt_obj_str(sk, NULL), ckpt_dict_value(v, e), slot, &p->v[p->n],
+                         err);
+            if (rc == 0) {
                 p->n++;
-            else
-                free(p->v[p->n].data);
+            } else {
+                ckpt_optim__free(o->a, p->v[p->n].data);
+                ckpt__error_prefix_key(err, ckpt_obj_str(sk, NULL));
+            }
         }
         if (rc < 0) {
             char key[32];
@@ -426,7 +539,7 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
                            : NULL;
         if (st && (st->kind == HP_INT || st->kind == HP_FLOAT)) {
             float f = (float)(st->kind == HP_INT ? (double)st->i : st->f);
-            if (ckpt_optim__st_tensor(st, CKPT_F32, 0, NULL) < 0) {
+            if (ckpt_optim__st_tensor(o->a, st, CKPT_F32, 0, NULL) < 0) {
                 rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
                 break;
             }
@@ -436,20 +549,20 @@ int ckpt_optim_load_state_dict(ckpt_optim *o, const ckpt_obj *sd, ckpt_error *er
     if (rc == 0) {
         /* commit */
         for (size_t i = 0; i < o->nparams; i++) {
-            ckpt_optim__pstate_clear(&o->state[i]);
+            ckpt_optim__pstate_clear(o->a, &o->state[i]);
             o->state[i] = nst[i];
         }
         for (size_t g = 0; g < o->ngroups; g++) {
-            ckpt_optim__hp_list_free(&o->groups[g].hp);
+            ckpt_optim__hp_list_free(o->a, &o->groups[g].hp);
             o->groups[g].hp = nhp[g];
         }
         o->next_order = order;
-        free(nst);
-        free(nhp);
+        ckpt_optim__free(o->a, nst);
+        ckpt_optim__free(o->a, nhp);
         return 0;
     }
 done:
-    free_states(nst, o->nparams);
-    free_hps(nhp, o->ngroups);
+    free_states(o->a, nst, o->nparams);
+    free_hps(o->a, nhp, o->ngroups);
     return rc;
 }

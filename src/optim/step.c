@@ -45,7 +45,7 @@ static float k_max(float a, float b)
 
 /* the state entry `key` of `p` as a float tensor shaped like `s`, created zeroed
  * when absent */
-static float *state_like(ckpt__pstate *p, const char *key, const ckpt_slot *s, int *rc)
+static float *state_like(const ckpt_alloc *a, ckpt__pstate *p, const char *key, const ckpt_slot *s, int *rc)
 {
     ckpt__st *st = ckpt_optim__st_find(p, key);
     if (st && st->kind == HP_TENSOR && st->dtype == CKPT_F32)
@@ -54,8 +54,8 @@ static float *state_like(ckpt__pstate *p, const char *key, const ckpt_slot *s, i
         *rc = CKPT_E_UNSUPPORTED;
         return NULL;
     }
-    st = ckpt_optim__st_add(p, key, HP_TENSOR);
-    if (!st || ckpt_optim__st_tensor(st, CKPT_F32, s->ndim, s->shape) < 0) {
+    st = ckpt_optim__st_add(a, p, key, HP_TENSOR);
+    if (!st || ckpt_optim__st_tensor(a, st, CKPT_F32, s->ndim, s->shape) < 0) {
         *rc = CKPT_E_NOMEM;
         return NULL;
     }
@@ -147,11 +147,11 @@ static int sgd_group(ckpt_optim *o, const ckpt__group *g)
                 if (st)
                     st->kind = HP_NONE; /* None -> replaced by a clone of d_p */
                 if (st) {
-                    if (ckpt_optim__st_tensor(st, CKPT_F32, s->ndim, s->shape) < 0)
+                    if (ckpt_optim__st_tensor(o->a, st, CKPT_F32, s->ndim, s->shape) < 0)
                         return CKPT_E_NOMEM;
                     buf = st->data;
                 } else {
-                    buf = state_like(p, "momentum_buffer", s, &rc);
+                    buf = state_like(o->a, p, "momentum_buffer", s, &rc);
                 }
                 if (!buf)
                     return rc ? rc : CKPT_E_NOMEM;
@@ -159,7 +159,7 @@ static int sgd_group(ckpt_optim *o, const ckpt__group *g)
             }
         } else {
             ckpt__st *st = ckpt_optim__st_find(p, "momentum_buffer");
-            if (!st && !ckpt_optim__st_add(p, "momentum_buffer", HP_NONE))
+            if (!st && !ckpt_optim__st_add(o->a, p, "momentum_buffer", HP_NONE))
                 return CKPT_E_NOMEM;
         }
         for (int64_t k = 0; k < n; k++) {
@@ -207,17 +207,17 @@ static int adam_group(ckpt_optim *o, const ckpt__group *g, bool decoupled)
         int rc = 0;
         if (!p->present || p->n == 0) {
             mark(o, p);
-            ckpt__st *st = ckpt_optim__st_add(p, "step", HP_TENSOR);
-            if (!st || ckpt_optim__st_tensor(st, CKPT_F32, 0, NULL) < 0)
+            ckpt__st *st = ckpt_optim__st_add(o->a, p, "step", HP_TENSOR);
+            if (!st || ckpt_optim__st_tensor(o->a, st, CKPT_F32, 0, NULL) < 0)
                 return CKPT_E_NOMEM;
-            if (!state_like(p, "exp_avg", s, &rc) || !state_like(p, "exp_avg_sq", s, &rc))
+            if (!state_like(o->a, p, "exp_avg", s, &rc) || !state_like(o->a, p, "exp_avg_sq", s, &rc))
                 return rc;
-            if (amsgrad && !state_like(p, "max_exp_avg_sq", s, &rc))
+            if (amsgrad && !state_like(o->a, p, "max_exp_avg_sq", s, &rc))
                 return rc;
         }
-        float *m = state_like(p, "exp_avg", s, &rc);
-        float *v = m ? state_like(p, "exp_avg_sq", s, &rc) : NULL;
-        float *vmax = amsgrad && v ? state_like(p, "max_exp_avg_sq", s, &rc) : NULL;
+        float *m = state_like(o->a, p, "exp_avg", s, &rc);
+        float *v = m ? state_like(o->a, p, "exp_avg_sq", s, &rc) : NULL;
+        float *vmax = amsgrad && v ? state_like(o->a, p, "max_exp_avg_sq", s, &rc) : NULL;
         ckpt__st *st = ckpt_optim__st_find(p, "step");
         if (!m || !v || (amsgrad && !vmax))
             return rc;
@@ -277,17 +277,17 @@ static int rmsprop_group(ckpt_optim *o, const ckpt__group *g)
         int rc = 0;
         if (!p->present || p->n == 0) {
             mark(o, p);
-            ckpt__st *st = ckpt_optim__st_add(p, "step", HP_INT);
-            if (!st || !state_like(p, "square_avg", s, &rc))
+            ckpt__st *st = ckpt_optim__st_add(o->a, p, "step", HP_INT);
+            if (!st || !state_like(o->a, p, "square_avg", s, &rc))
                 return rc ? rc : CKPT_E_NOMEM;
-            if (momentum > 0.0 && !state_like(p, "momentum_buffer", s, &rc))
+            if (momentum > 0.0 && !state_like(o->a, p, "momentum_buffer", s, &rc))
                 return rc;
-            if (centered && !state_like(p, "grad_avg", s, &rc))
+            if (centered && !state_like(o->a, p, "grad_avg", s, &rc))
                 return rc;
         }
-        float *sq = state_like(p, "square_avg", s, &rc);
-        float *buf = momentum > 0.0 && sq ? state_like(p, "momentum_buffer", s, &rc) : NULL;
-        float *ga = centered && sq ? state_like(p, "grad_avg", s, &rc) : NULL;
+        float *sq = state_like(o->a, p, "square_avg", s, &rc);
+        float *buf = momentum > 0.0 && sq ? state_like(o->a, p, "momentum_buffer", s, &rc) : NULL;
+        float *ga = centered && sq ? state_like(o->a, p, "grad_avg", s, &rc) : NULL;
         if (!sq || (momentum > 0.0 && !buf) || (centered && !ga))
             return rc;
         ckpt__st *st = ckpt_optim__st_find(p, "step");
@@ -343,7 +343,7 @@ static int adagrad_group(ckpt_optim *o, const ckpt__group *g)
         int rc = 0;
         mark(o, p);
         ckpt__st *st = ckpt_optim__st_find(p, "step");
-        float *sum = state_like(p, "sum", s, &rc);
+        float *sum = state_like(o->a, p, "sum", s, &rc);
         if (!sum)
             return rc;
         double step;

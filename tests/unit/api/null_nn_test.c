@@ -256,4 +256,25 @@ TEST(test_api_null_nn__kernels_and_losses)
     ckpt_nn_mse_loss_backward(NULL, NULL, 1.0f, NULL, NULL, 0);
 }
 
+TEST(test_api_null_nn__module_save_load_sub_key)
+{
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    CHECK(lin != NULL);
+    CHECK(ckpt_module_save(NULL, NULL, NULL) == CKPT_E_ARG);
+    CHECK(ckpt_module_save(lin, NULL, NULL) == CKPT_E_ARG);
+    CHECK(ckpt_module_load(NULL, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
+    CHECK(ckpt_module_load(lin, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
+    ckpt_sd_report rep;
+    CHECK(ckpt_module_load(lin, "/nonexistent/x.pt", NULL, &rep, NULL) < 0);
+    CHECK(rep.message == NULL && rep.missing_count == 0);
+    ckpt_doc *d = ckpt_doc_new(NULL, NULL);
+    ckpt_obj *sd = ckpt_module_state_dict(lin, d, NULL, NULL);
+    ckpt_load_sd_opts o = {.sub_key = ""};
+    CHECK(ckpt_module_load_state_dict(lin, sd, &o, NULL, NULL) == CKPT_E_NOT_FOUND);
+    o.sub_key = "weight"; /* a tensor, not a dict */
+    CHECK(ckpt_module_load_state_dict(lin, sd, &o, NULL, NULL) == CKPT_E_ARG);
+    ckpt_doc_free(d);
+    ckpt_module_free(lin);
+}
+
 TEST_MAIN()

@@ -99,4 +99,46 @@ TEST(test_api_null_optim__optimizer_with_null_optionals)
     ckpt_module_free(lin);
 }
 
+static bool keep_all(void *ctx, const char *key, const ckpt_slot *s)
+{
+    (void)ctx;
+    (void)key;
+    (void)s;
+    return true;
+}
+
+TEST(test_api_null_optim__typed_options_and_groups)
+{
+    /* NULL objects, err == NULL */
+    CHECK(ckpt_optim_new_opts((ckpt_optim_kind)999, NULL, NULL) == NULL);
+    CHECK(ckpt_optim_new_for_module(CKPT_OPTIM_ADAM, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_optim_add_params(NULL, NULL, 0, NULL, NULL) == CKPT_E_ARG);
+    CHECK(ckpt_optim_add_named_group(NULL, NULL, NULL, 0, NULL, NULL) == CKPT_E_ARG);
+    CHECK(ckpt_optim_add_group_where(NULL, NULL, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    CHECK(lin != NULL);
+    for (int kind = CKPT_OPTIM_SGD; kind <= CKPT_OPTIM_ADAGRAD; kind++) {
+        /* NULL opts = torch's defaults (SGD included: lr 1e-3) */
+        ckpt_optim *o = ckpt_optim_new_for_module((ckpt_optim_kind)kind, lin, NULL, NULL);
+        CHECK(o != NULL);
+        CHECK(ckpt_optim_group_count(o) == 1 && ckpt_optim_group_size(o, 0) == 2);
+        CHECK(ckpt_optim_add_group_where(o, lin, keep_all, NULL, NULL, NULL) == 0); /* empty */
+        CHECK(ckpt_optim_add_params(o, NULL, 3, NULL, NULL) == CKPT_E_ARG);
+        const char *none[] = {NULL};
+        CHECK(ckpt_optim_add_named_group(o, lin, none, 1, NULL, NULL) == CKPT_E_ARG);
+        const char *w[] = {"weight"};
+        CHECK(ckpt_optim_add_named_group(o, lin, w, 1, NULL, NULL) == CKPT_E_ARG); /* twice */
+        const char *nope[] = {"nope"};
+        CHECK(ckpt_optim_add_named_group(o, lin, nope, 1, NULL, NULL) == CKPT_E_NOT_FOUND);
+        CHECK(ckpt_optim_add_named_group(o, NULL, w, 1, NULL, NULL) == CKPT_E_ARG);
+        ckpt_optim_free(o);
+        ckpt_optim_opts z;
+        memset(&z, 0, sizeof z);
+        o = ckpt_optim_new_opts((ckpt_optim_kind)kind, &z, NULL);
+        CHECK(o != NULL);
+        ckpt_optim_free(o);
+    }
+    ckpt_module_free(lin);
+}
+
 TEST_MAIN()

@@ -78,4 +78,32 @@ TEST(test_api_null_sched__schedulers_and_scaler)
     ckpt_doc_free(doc);
 }
 
+TEST(test_api_null_sched__attached_to_optimizer)
+{
+    ckpt_sched_config c;
+    ckpt_sched_config_init(&c, CKPT_SCHED_STEP);
+    c.step_size = 1;
+    CHECK(ckpt_sched_new_for_optim(NULL, &c, NULL) == NULL);
+    CHECK(ckpt_sched_optim(NULL) == NULL);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    ckpt_optim *o = ckpt_optim_new_for_module(CKPT_OPTIM_SGD, lin, NULL, NULL);
+    CHECK(o != NULL);
+    CHECK(ckpt_sched_new_for_optim(o, NULL, NULL) == NULL);
+    ckpt_sched *s = ckpt_sched_new_for_optim(o, &c, NULL);
+    CHECK(s != NULL && ckpt_sched_optim(s) == o);
+    CHECK(ckpt_sched_step(s, NULL) == 0);
+    CHECK(ckpt_sched_step_epoch(s, 3, NULL) == 0);
+    CHECK(ckpt_sched_step_metric(s, 1.0, NULL) < 0); /* not a plateau scheduler */
+    ckpt_sched_free(s);
+    /* a SequentialLR with NULL children, err == NULL */
+    ckpt_sched_config q;
+    ckpt_sched_config_init(&q, CKPT_SCHED_SEQUENTIAL);
+    ckpt_sched *kids[1] = {NULL};
+    q.children = kids;
+    q.n_children = 1;
+    CHECK(ckpt_sched_new_for_optim(o, &q, NULL) == NULL);
+    ckpt_optim_free(o);
+    ckpt_module_free(lin);
+}
+
 TEST_MAIN()

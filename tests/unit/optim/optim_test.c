@@ -144,14 +144,17 @@ TEST(test_optim_optim__load_checks)
     CHECK_OK(ckpt_optim_add_group(o3, ab, 2, NULL, &err), &err);
     ckpt_error_clear(&err);
     CHECK_EQ_INT(ckpt_optim_load_state_dict(o3, sd, &err), CKPT_E_SHAPE);
-    CHECK_STR(err.msg, "loaded state dict has a different number of parameter groups");
+    CHECK_STR(err.msg, "loaded state dict has a different number of parameter groups (file: 2, "
+                       "optimizer: 1)");
+    CHECK_STR(err.key, "param_groups");
     ckpt_optim *o4 = ckpt_optim_new(CKPT_OPTIM_ADAM, NULL, &err);
     CHECK_OK(ckpt_optim_add_group(o4, ab, 2, NULL, &err), &err);
     CHECK_OK(ckpt_optim_add_group(o4, NULL, 0, NULL, &err), &err);
     ckpt_error_clear(&err);
     CHECK_EQ_INT(ckpt_optim_load_state_dict(o4, sd, &err), CKPT_E_SHAPE);
     CHECK_STR(err.msg, "loaded state dict contains a parameter group that doesn't match the "
-                       "size of optimizer's group");
+                       "size of optimizer's group (group 0: file 1 parameters, optimizer 2)");
+    CHECK_STR(err.key, "param_groups.0.params");
     ckpt_optim_free(o4);
     ckpt_optim_free(o3);
     ckpt_optim_free(o2);

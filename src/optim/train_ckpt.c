@@ -1,0 +1,305 @@
+/*
+ * src/optim/train_ckpt.c - training checkpoints {epoch, model, optimizer,
+ * scheduler, scaler, extras} in a torch user's layout (ckpt/train.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt/train.h"
+#include "core/err.h"
+#include "optim/sched_internal.h"
+
+#define COPY_MAX_DEPTH 64
+
+static const char *key_or(const char *k, const char *dflt)
+{
+    return k ? k : dflt;
+}
+
+/* a deep copy of `v` (another document's) into `doc` */
+static ckpt_obj *copy_obj(ckpt_doc *doc, const ckpt_obj *v, int depth, ckpt_error *err)
+{
+    if (depth > COPY_MAX_DEPTH) {
+        CKPT_FAIL(err, CKPT_E_LIMIT, "extras nest deeper than %d containers", COPY_MAX_DEPTH);
+        return NULL;
+    }
+    ckpt_obj *r = NULL;
+    int t = ckpt_obj_type(v);
+    switch (t) {
+    case CKPT_T_NONE: r = ckpt_new_none(doc); break;
+    case CKPT_T_BOOL: r = ckpt_new_bool(doc, ckpt_obj_bool(v)); break;
+    case CKPT_T_INT: r = ckpt_new_int(doc, ckpt_obj_int(v)); break;
+    case CKPT_T_FLOAT: r = ckpt_new_float(doc, ckpt_obj_float(v)); break;
+    case CKPT_T_COMPLEX: {
+        double re, im;
+        ckpt_obj_complex(v, &re, &im);
+        r = ckpt_new_complex(doc, re, im);
+        break;
+    }
+    case CKPT_T_STR: {
+        size_t n = 0;
+        const char *s = ckpt_obj_str(v, &n);
+        r = ckpt_new_strn(doc, s, n);
+        break;
+    }
+    case CKPT_T_BYTES: {
+        size_t n = 0;
+        const char *s = ckpt_obj_str(v, &n);
+        r = ckpt_new_bytes(doc, s, n);
+        break;
+    }
+    case CKPT_T_TENSOR: {
+        ckpt_tensor_info ti;
+        if (ckpt_tensor_get_info(v, &ti) < 0 || !ckpt_tensor_data(v)) {
+            CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "an extra tensor has no data loaded");
+            return NULL;
+        }
+        void *buf = malloc(ti.nbytes ? (size_t)ti.nbytes : 1);
+        if (!buf) {
+            CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+            return NULL;
+        }
+        if (ckpt_tensor_copy_into(v, buf, (size_t)ti.nbytes, err) == 0)
+            r = ckpt_new_tensor_copy(doc, ti.dtype, ti.ndim, ti.shape, buf, err);
+        free(buf);
+        if (r && ti.requires_grad && ckpt_tensor_set_requires_grad(r, true, err) < 0)
+            r = NULL;
+        return r;
+    }
+    case CKPT_T_TUPLE: {
+        size_t n = ckpt_obj_len(v);
+        ckpt_obj **items = calloc(n ? n : 1, sizeof *items);
+        if (!items) {
+            CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+            return NULL;
+        }
+        size_t i = 0;
+        for (; i < n; i++) {
+            items[i] = copy_obj(doc, ckpt_obj_item(v, i), depth + 1, err);
+            if (!items[i])
+                break;
+        }
+        r = i == n ? ckpt_new_tuple(doc, n, items) : NULL;
+        free(items);
+        return r;
+    }
+    case CKPT_T_LIST: {
+        r = ckpt_new_list(doc);
+        for (size_t i = 0; r && i < ckpt_obj_len(v); i++) {
+            ckpt_obj *c = copy_obj(doc, ckpt_obj_item(v, i), depth + 1, err);
+            if (!c || ckpt_list_append(doc, r, c, err) < 0)
+                return NULL;
+        }
+        break;
+    }
+    case CKPT_T_DICT: {
+        r = ckpt_new_dict(doc, ckpt_dict_kind_of(v));
+        for (size_t i = 0; r && i < ckpt_obj_len(v); i++) {
+            ckpt_obj *k = copy_obj(doc, ckpt_dict_key(v, i), depth + 1, err);
+            ckpt_obj *c = k ? copy_obj(doc, ckpt_dict_value(v, i), depth + 1, err) : NULL;
+            if (!c || ckpt_dict_set(doc, r, k, c, err) < 0)
+                return NULL;
+        }
+        break;
+    }
+    default:
+        CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "an extra of type %s cannot be copied",
+                  ckpt_type_name(t));
+        return NULL;
+    }
+    if (!r && err && !err->code)
+        CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory copying an extra");
+    return r;
+}
+
+static int put(ckpt_doc *doc, ckpt_obj *d, const char *key, ckpt_obj *v, ckpt_error *err)
+{
+    if (!v)
+        return err->code ? err->code : CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    int rc = ckpt_dict_set_str(doc, d, key, v, err);
+    if (rc < 0)
+        ckpt__error_prefix_key(err, key);
+    return rc;
+}
+
+ckpt_obj *ckpt_train_state_dict(const ckpt_train_state *st, const ckpt_obj *extras,
+                                ckpt_doc *doc, ckpt_error *err)
+{
+    if (!st || !doc) {
+        CKPT_FAIL(err, CKPT_E_ARG, "ckpt_train_state_dict: NULL state or document");
+        return NULL;
+    }
+    if (extras && ckpt_obj_type(extras) != CKPT_T_DICT) {
+        CKPT_FAIL(err, CKPT_E_ARG, "ckpt_train_state_dict: extras must be a dict, not a %s",
+                  ckpt_type_name(ckpt_obj_type(extras)));
+        return NULL;
+    }
+    CKPT__ERR_LOCAL(err);
+    const char *keys[5] = {key_or(st->epoch_key, "epoch"), key_or(st->model_key, "model"),
+                           key_or(st->optim_key, "optimizer"),
+                           key_or(st->sched_key, "scheduler"), key_or(st->scaler_key, "scaler")};
+    for (size_t i = 0; extras && i < ckpt_obj_len(extras); i++) {
+        const ckpt_obj *k = ckpt_dict_key(extras, i);
+        const char *ks = ckpt_obj_type(k) == CKPT_T_STR ? ckpt_obj_str(k, NULL) : NULL;
+        for (int j = 0; ks && j < 5; j++)
+            if (strcmp(ks, keys[j]) == 0) {
+                CKPT_FAIL(err, CKPT_E_ARG,
+                          "extra '%s' has the key of a checkpoint piece; rename it", ks);
+                return NULL;
+            }
+    }
+    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    int rc = d ? 0 : CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    if (rc == 0 && !st->no_epoch)
+        rc = put(doc, d, keys[0], ckpt_new_int(doc, st->epoch), err);
+    if (rc == 0 && st->model)
+        rc = put(doc, d, keys[1], ckpt_module_state_dict(st->model, doc, NULL, err), err);
+    if (rc == 0 && st->optim)
+        rc = put(doc, d, keys[2], ckpt_optim_state_dict(st->optim, doc, err), err);
+    if (rc == 0 && st->sched)
+        rc = put(doc, d, keys[3], ckpt_sched_state_dict(st->sched, doc, err), err);
+    if (rc == 0 && st->scaler)
+        rc = put(doc, d, keys[4], ckpt_grad_scaler_state_dict(st->scaler, doc, err), err);
+    for (size_t i = 0; rc == 0 && extras && i < ckpt_obj_len(extras); i++) {
+        ckpt_obj *k = copy_obj(doc, ckpt_dict_key(extras, i), 0, err);
+        ckpt_obj *v = k ? copy_obj(doc, ckpt_dict_value(extras, i), 0, err) : NULL;
+        rc = v ? ckpt_dict_set(doc, d, k, v, err) : (err->code ? err->code : CKPT_E_NOMEM);
+        if (rc < 0) {
+            const ckpt_obj *ko = ckpt_dict_key(extras, i);
+            if (ckpt_obj_type(ko) == CKPT_T_STR)
+                ckpt__error_prefix_key(err, ckpt_obj_str(ko, NULL));
+        }
+    }
+    return rc == 0 ? d : NULL;
+}
+
+int ckpt_train_save(const char *path, const ckpt_train_state *st, const ckpt_obj *extras,
+                    const ckpt_save_opts *opts, ckpt_error *err)
+{
+    if (!path || !st)
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_train_save: NULL path or state");
+    CKPT__ERR_LOCAL(err);
+    ckpt_doc *doc = ckpt_doc_new(NULL, err);
+    if (!doc)
+        return err->code;
+    const ckpt_obj *root = ckpt_train_state_dict(st, extras, doc, err);
+    int rc = root ? ckpt_save(path, root, opts, err) : err->code;
+    if (rc < 0 && !err->file[0])
+        snprintf(err->file, sizeof err->file, "%s", path);
+    ckpt_doc_free(doc);
+    return rc < 0 ? rc : 0;
+}
+
+/* the dict under `key`, or an error naming it */
+static int need_dict(const ckpt_obj *root, const char *key, const ckpt_obj **out,
+                     ckpt_error *err)
+{
+    const ckpt_obj *v = ckpt_dict_get(root, key);
+    if (!v) {
+        CKPT_FAIL(err, CKPT_E_NOT_FOUND, "the checkpoint has no '%s'", key);
+        ckpt__error_prefix_key(err, key);
+        return CKPT_E_NOT_FOUND;
+    }
+    if (ckpt_obj_type(v) != CKPT_T_DICT) {
+        CKPT_FAIL(err, CKPT_E_FORMAT, "checkpoint '%s' is a %s, not a state dict", key,
+                  ckpt_type_name(ckpt_obj_type(v)));
+        ckpt__error_prefix_key(err, key);
+        return CKPT_E_FORMAT;
+    }
+    *out = v;
+    return 0;
+}
+
+int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
+                               const ckpt_load_sd_opts *model_opts, ckpt_error *err)
+{
+    if (!st || !ckpt)
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_train_load_state_dict: NULL state or checkpoint");
+    if (ckpt_obj_type(ckpt) != CKPT_T_DICT)
+        return CKPT_FAIL(err, CKPT_E_FORMAT, "the checkpoint is a %s, not a dict",
+                         ckpt_type_name(ckpt_obj_type(ckpt)));
+    CKPT__ERR_LOCAL(err);
+    const char *ek = key_or(st->epoch_key, "epoch"), *mk = key_or(st->model_key, "model"),
+               *ok = key_or(st->optim_key, "optimizer"), *sk = key_or(st->sched_key, "scheduler"),
+               *gk = key_or(st->scaler_key, "scaler");
+    const ckpt_obj *msd = NULL, *osd = NULL, *ssd = NULL, *gsd = NULL;
+    if (st->model)
+        CKPT_TRY(need_dict(ckpt, mk, &msd, err));
+    if (st->optim)
+        CKPT_TRY(need_dict(ckpt, ok, &osd, err));
+    if (st->sched)
+        CKPT_TRY(need_dict(ckpt, sk, &ssd, err));
+    if (st->scaler)
+        CKPT_TRY(need_dict(ckpt, gk, &gsd, err));
+    const ckpt_obj *ep = ckpt_dict_get(ckpt, ek);
+    if (ep && ckpt_obj_type(ep) != CKPT_T_INT) {
+        CKPT_FAIL(err, CKPT_E_FORMAT, "checkpoint '%s' is a %s, not an int", ek,
+                  ckpt_type_name(ckpt_obj_type(ep)));
+        ckpt__error_prefix_key(err, ek);
+        return CKPT_E_FORMAT;
+    }
+    int rc = 0;
+    if (msd) {
+        ckpt_load_sd_opts mo;
+        memset(&mo, 0, sizeof mo);
+        if (model_opts)
+            mo = *model_opts;
+        mo.sub_key = NULL;
+        rc = ckpt_module_load_state_dict(st->model, msd, &mo, NULL, err);
+        if (rc < 0) {
+            ckpt__error_prefix_key(err, mk);
+            return rc;
+        }
+    }
+    if (osd && (rc = ckpt_optim_load_state_dict(st->optim, osd, err)) < 0) {
+        ckpt__error_prefix_key(err, ok);
+        return rc;
+    }
+    if (ssd) {
+        rc = ckpt_sched_load_state_dict(st->sched, ssd, err);
+        if (rc < 0) {
+            ckpt__error_prefix_key(err, sk);
+            return rc;
+        }
+        ckpt_sched *s = st->sched;
+        if (!s->optim && st->optim && s->t && s->t->groups &&
+            s->t->ngroups == ckpt_optim_group_count(st->optim)) {
+            rc = ckpt_lr_target_from_optim(s->t, s->t->groups, s->t->ngroups, st->optim, err);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    if (gsd && (rc = ckpt_grad_scaler_load_state_dict(st->scaler, gsd, err)) < 0) {
+        ckpt__error_prefix_key(err, gk);
+        return rc;
+    }
+    if (ep) {
+        st->epoch = ckpt_obj_int(ep);
+        st->no_epoch = false;
+    } else {
+        st->no_epoch = true;
+    }
+    return 0;
+}
+
+int ckpt_train_load(const char *path, ckpt_train_state *st, const ckpt_load_sd_opts *model_opts,
+                    ckpt_doc **doc_out, ckpt_error *err)
+{
+    if (doc_out)
+        *doc_out = NULL;
+    if (!path || !st)
+        return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_train_load: NULL path or state");
+    CKPT__ERR_LOCAL(err);
+    ckpt_doc *doc = ckpt_load(path, NULL, err);
+    if (!doc)
+        return err->code;
+    int rc = ckpt_train_load_state_dict(st, ckpt_doc_root(doc), model_opts, err);
+    if (rc < 0 && !err->file[0])
+        snprintf(err->file, sizeof err->file, "%s", path);
+    if (rc == 0 && doc_out)
+        *doc_out = doc;
+    else
+        ckpt_doc_free(doc);
+    return rc;
+}
