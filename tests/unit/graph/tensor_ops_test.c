@@ -197,7 +197,8 @@ static int run_case(const char *name, const ckpt_obj *c, double *fe, double *ge)
     for (size_t j = 0; j < ny; j++) {
         ckpt_tensor_info ti;
         if (tensor_of(ckpt_obj_item(ys, j), &ti) < 0 || ti.ndim != ckpt_var_ndim(y[j]) ||
-            memcmp(ti.shape, ckpt_var_shape(y[j]), (size_t)ti.ndim * sizeof(int64_t)) != 0) {
+            (ti.ndim > 0 &&
+             memcmp(ti.shape, ckpt_var_shape(y[j]), (size_t)ti.ndim * sizeof(int64_t)) != 0)) {
             fprintf(stderr, "%s: output %zu has another shape than torch's\n", name, j);
             goto out;
         }
