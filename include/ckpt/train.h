@@ -62,9 +62,8 @@ CKPT_API ckpt_obj *ckpt_train_state_dict(const ckpt_train_state *st, const ckpt_
                                          ckpt_doc *doc, ckpt_error *err);
 /* ckpt_train_state_dict saved to `path` with ckpt_save (`opts` NULL = its
  * defaults; CKPT_LAYOUT_TORCH13 for torch 1.13's exact records). */
-CKPT_API int ckpt_train_save(const char *path, const ckpt_train_state *st,
-                             const ckpt_obj *extras, const ckpt_save_opts *opts,
-                             ckpt_error *err);
+CKPT_API int ckpt_train_save(const char *path, const ckpt_train_state *st, const ckpt_obj *extras,
+                             const ckpt_save_opts *opts, ckpt_error *err);
 /*
  * Restore from a checkpoint dict.  First, before anything changes: `ckpt` is
  * a dict, every non-NULL piece of `st` has its key there holding a dict, and
