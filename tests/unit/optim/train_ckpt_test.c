@@ -228,4 +228,45 @@ TEST(test_optim_train_ckpt__pieces_keys_and_errors)
     run_free(&b);
 }
 
+/* a scheduler built on a hand-moved target (ckpt_sched_new): the restore
+ * refreshes the target from the loaded optimizer */
+TEST(test_optim_train_ckpt__low_level_scheduler_refreshed)
+{
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    run a;
+    CHECK(run_new(&a) == 0);
+    CHECK(train(&a, 0, 6) == 0);
+    ckpt_doc *d = ckpt_doc_new(NULL, &err);
+    const ckpt_obj *root = ckpt_train_state_dict(&a.st, NULL, d, &err);
+    CHECK(root != NULL);
+    ckpt_module *m = net(5);
+    ckpt_optim_opts oo = {.lr = 0.01};
+    ckpt_optim *o = ckpt_optim_new_for_module(CKPT_OPTIM_ADAMW, m, &oo, &err);
+    CHECK(o);
+    ckpt_lr_group g[1];
+    ckpt_lr_target t;
+    CHECK_OK(ckpt_lr_target_from_optim(&t, g, 1, o, &err), &err);
+    ckpt_sched_config c;
+    ckpt_sched_config_init(&c, CKPT_SCHED_COSINE);
+    c.T_max = 10;
+    ckpt_sched *s = ckpt_sched_new(&t, &c, &err);
+    CHECK(s);
+    ckpt_train_state st = {.model = m, .optim = o, .sched = s};
+    CHECK_OK(ckpt_train_load_state_dict(&st, root, NULL, &err), &err);
+    double lr = 0;
+    CHECK_OK(ckpt_optim_group_get(o, 0, "lr", &lr), &err);
+    CHECK(g[0].lr == lr && g[0].has_initial_lr && g[0].initial_lr == 0.01);
+    CHECK_OK(ckpt_sched_step(s, &err), &err);
+    CHECK_OK(ckpt_sched_step(a.s, &err), &err);
+    double want = 0;
+    CHECK_OK(ckpt_optim_group_get(a.o, 0, "lr", &want), &err);
+    CHECK(g[0].lr == want);
+    ckpt_sched_free(s);
+    ckpt_optim_free(o);
+    ckpt_module_free(m);
+    ckpt_doc_free(d);
+    run_free(&a);
+}
+
 TEST_MAIN()
