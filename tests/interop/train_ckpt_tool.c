@@ -27,7 +27,8 @@ static ckpt_error err;
     do {                                                                                         \
         if ((x) < 0) {                                                                           \
             char b_[600];                                                                        \
-            fprintf(stderr, "train_ckpt_tool: %s: %s\n", #x, ckpt_error_format(&err, b_, sizeof b_)); \
+            fprintf(stderr, "train_ckpt_tool: %s: %s\n", #x,                                     \
+                    ckpt_error_format(&err, b_, sizeof b_));                                     \
             exit(1);                                                                             \
         }                                                                                        \
     } while (0)
@@ -61,8 +62,11 @@ static int fill(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s
         dst = sl->grad;
     }
     for (size_t i = 0; i < n; i++)
-        dst[i] = w->step >= 0 ? (float)((int)((7 * i + 13 * (size_t)w->step + 3 * (size_t)w->p) % 17) - 8) / 8.0f
-                              : (float)((int)((3 * i + 5 * (size_t)w->p) % 11) - 5) / 10.0f;
+        dst[i] = w->step >= 0
+                     ? (float)((int)((7 * i + 13 * (size_t)w->step + 3 * (size_t)w->p) % 17) -
+                               8) /
+                           8.0f
+                     : (float)((int)((3 * i + 5 * (size_t)w->p) % 11) - 5) / 10.0f;
     w->p++;
     return 0;
 }
@@ -115,7 +119,8 @@ static void save(run *r, const char *path, double best, const char *note, const 
     NOTNULL(ex);
     OK(ckpt_dict_set_str(x, ex, "best", ckpt_new_float(x, best), &err));
     OK(ckpt_dict_set_str(x, ex, "note", ckpt_new_str(x, note), &err));
-    OK(ckpt_dict_set_str(x, ex, "ema", ckpt_new_tensor_copy(x, CKPT_F32, 1, &four, ema, &err), &err));
+    OK(ckpt_dict_set_str(x, ex, "ema", ckpt_new_tensor_copy(x, CKPT_F32, 1, &four, ema, &err),
+                         &err));
     OK(ckpt_train_save(path, &r->st, ex, NULL, &err));
     ckpt_doc_free(x);
 }
