@@ -435,6 +435,30 @@ CKPT_API float ckpt_nn_mse_loss_forward(const float *x, const float *y, size_t n
 CKPT_API void ckpt_nn_mse_loss_backward(float *dx, float *dy, float dloss, const float *x,
                                         const float *y, size_t n);
 
+
+/* ========================================================= recurrent layers */
+/* torch.nn.LSTM / torch.nn.GRU (proj_size 0).  Options: ckpt_rnn_opts (in
+ * ckpt/autograd.h), NULL or zero = torch's defaults.  Parameters, in torch's
+ * order, for each layer k and direction (suffix "" then "_reverse"):
+ * weight_ih_l{k} (G, input_size or dirs*hidden_size), weight_hh_l{k} (G, H),
+ * bias_ih_l{k} (G), bias_hh_l{k} (G) (no biases with no_bias), G = 4H for
+ * LSTM (gates i, f, g, o) and 3H for GRU (r, z, n); all drawn from
+ * U(-1/sqrt(H), 1/sqrt(H)) (rng NULL: zeros).  Dropout between layers acts
+ * in training mode only.  ckpt_module_call(m, x) returns the output only. */
+CKPT_API ckpt_module *ckpt_nn_lstm(ckpt_module *parent, const char *name, int64_t input_size,
+                                   int64_t hidden_size, const ckpt_rnn_opts *o, ckpt_rng *rng,
+                                   ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_gru(ckpt_module *parent, const char *name, int64_t input_size,
+                                  int64_t hidden_size, const ckpt_rnn_opts *o, ckpt_rng *rng,
+                                  ckpt_error *err);
+/* output, (h_n, c_n) = lstm(x, (h0, c0)): h0/c0 NULL = zeros (both or
+ * neither); h_n, c_n may be NULL.  Shapes as ckpt_f_lstm. */
+CKPT_API ckpt_var *ckpt_nn_lstm_call(ckpt_module *m, ckpt_var *x, ckpt_var *h0, ckpt_var *c0,
+                                     ckpt_var **h_n, ckpt_var **c_n, ckpt_error *err);
+/* output, h_n = gru(x, h0). */
+CKPT_API ckpt_var *ckpt_nn_gru_call(ckpt_module *m, ckpt_var *x, ckpt_var *h0, ckpt_var **h_n,
+                                    ckpt_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,315 @@
+/* tests/unit/graph/layers_test.c - the layers of real checkpoints on the
+ * tape (LSTM, GRU, ...) against torch 1.13 (tests/fixtures/graph/layers.pt,
+ * made by gen_layers.py): the module is built in C, loads torch's state_dict
+ * strictly (names and shapes), lists the same keys in the same order, and
+ * its outputs and every gradient (inputs and parameters) for the loss
+ * sum_k <output_k, g_k> match torch's; plus finite differences of the
+ * backward in C.
+ *
+ * Closeness: max |c - t| / max(max |t|, 1e-6) <= 1e-5 per tensor. */
+#include <math.h>
+#include <string.h>
+
+#include "ckpt/autograd.h"
+#include "ckpt/nn.h"
+#include "ckpt/torch.h"
+#include "graph/graph_internal.h"
+#include "util/test.h"
+
+#define FIXTURE "tests/fixtures/graph/layers.pt"
+#define TOL 1e-5
+
+static ckpt_doc *g_doc;
+
+static const ckpt_obj *fixture_case(const char *name)
+{
+    if (!g_doc) {
+        ckpt_error err = {0};
+        g_doc = ckpt_load(FIXTURE, NULL, &err);
+        if (!g_doc) {
+            char b[512];
+            fprintf(stderr, "cannot load %s: %s\n", FIXTURE, ckpt_error_format(&err, b, sizeof b));
+            return NULL;
+        }
+    }
+    return ckpt_dict_get(ckpt_doc_root(g_doc), name);
+}
+
+static const float *tensor(const ckpt_obj *c, const char *key, ckpt_tensor_info *ti)
+{
+    const ckpt_obj *t = c ? ckpt_dict_get(c, key) : NULL;
+    if (!t || ckpt_tensor_get_info(t, ti) != 0 || !ti->contiguous || ti->dtype != CKPT_F32)
+        return NULL;
+    return ckpt_tensor_data(t);
+}
+
+static int64_t opt(const ckpt_obj *c, size_t i)
+{
+    return ckpt_obj_int(ckpt_obj_item(ckpt_dict_get(c, "opts"), i));
+}
+
+static double rel_diff(const float *a, const float *b, int64_t n)
+{
+    double md = 0.0, mb = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > md || d != d)
+            md = d != d ? HUGE_VAL : d;
+        if (fabs((double)b[i]) > mb)
+            mb = fabs((double)b[i]);
+    }
+    return md / (mb > 1e-6 ? mb : 1e-6);
+}
+
+static double g_worst; /* largest relative difference of the running case */
+
+/* compare n floats with fixture tensor c[key]; 0 when close */
+static int close_to(const char *cname, const char *key, const float *got, int64_t n,
+                    const ckpt_obj *c)
+{
+    ckpt_tensor_info ti;
+    const float *want = tensor(c, key, &ti);
+    if (!want || !got || ti.numel != n) {
+        fprintf(stderr, "%s: %s missing or of another size (%lld vs %lld)\n", cname, key,
+                (long long)(want ? ti.numel : -1), (long long)n);
+        return -1;
+    }
+    double r = rel_diff(got, want, n);
+    if (r > g_worst)
+        g_worst = r;
+    if (!(r <= TOL)) {
+        fprintf(stderr, "%s: %s relative difference %.3g > %.0e\n", cname, key, r, TOL);
+        return -1;
+    }
+    return 0;
+}
+
+/* a leaf var holding fixture tensor c[key] (NULL when absent) */
+static ckpt_var *leaf(ckpt_tape *t, const ckpt_obj *c, const char *key, bool grad)
+{
+    ckpt_tensor_info ti;
+    const float *d = tensor(c, key, &ti);
+    if (!d)
+        return NULL;
+    ckpt_var *v = ckpt_tape_tensor(t, ti.ndim, ti.shape, d, NULL);
+    if (v && grad)
+        ckpt_var_set_requires_grad(v, true, NULL);
+    return v;
+}
+
+/* ---- test-local op: loss = sum_k <v_k, g_k> with constant g_k */
+
+typedef struct dot_ctx {
+    const float *g[4];
+} dot_ctx;
+
+static int dot_bw(ckpt__node *n, ckpt_error *err)
+{
+    const dot_ctx *c = n->ctx;
+    for (size_t k = 0; k < n->nin; k++) {
+        float *g = NULL;
+        int rc = ckpt__grad(n->in[k], &g, err);
+        if (rc < 0)
+            return rc;
+        if (!g)
+            continue;
+        for (int64_t i = 0; i < n->in[k]->numel; i++)
+            g[i] += n->out->grad[0] * c->g[k][i];
+    }
+    return 0;
+}
+
+static ckpt_var *dot_loss(ckpt_var *const *v, const float *const *g, size_t n, ckpt_error *err)
+{
+    ckpt_var *y = ckpt__var_new(v[0]->tape, CKPT_F32, 0, NULL, err);
+    if (!y)
+        return NULL;
+    double s = 0;
+    for (size_t k = 0; k < n; k++)
+        for (int64_t i = 0; i < v[k]->numel; i++)
+            s += (double)v[k]->data[i] * (double)g[k][i];
+    y->data[0] = (float)s;
+    ckpt__node *node = NULL;
+    if (ckpt__record(v[0]->tape, "dot", y, v, n, dot_bw, sizeof(dot_ctx), &node, err) < 0)
+        return NULL;
+    if (node)
+        for (size_t k = 0; k < n; k++)
+            ((dot_ctx *)node->ctx)->g[k] = g[k];
+    return y;
+}
+
+/* ---- module state: strict load, key order, parameter grads */
+
+typedef struct keys_acc {
+    const ckpt_obj *want;
+    size_t i;
+    int bad;
+} keys_acc;
+
+static int key_cb(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s)
+{
+    (void)owner;
+    (void)s;
+    keys_acc *a = payload;
+    const ckpt_obj *w = ckpt_obj_item(a->want, a->i++);
+    const char *ws = w ? ckpt_obj_str(w, NULL) : NULL;
+    if (!ws || strcmp(ws, key) != 0) {
+        fprintf(stderr, "state_dict key %zu: ours %s, torch's %s\n", a->i - 1, key,
+                ws ? ws : "(none)");
+        a->bad++;
+    }
+    return 0;
+}
+
+static int load_and_check_keys(ckpt_module *m, const ckpt_obj *c, const char *cname)
+{
+    ckpt_error err = {0};
+    if (ckpt_module_load_state_dict(m, ckpt_dict_get(c, "sd"), NULL, NULL, &err) != 0) {
+        fprintf(stderr, "%s: strict load failed: %s\n", cname, err.msg);
+        return -1;
+    }
+    keys_acc a = {.want = ckpt_dict_get(c, "keys")};
+    if (ckpt_module_walk(m, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS | CKPT_WALK_PERSISTENT_ONLY,
+                         key_cb, &a, &err) != 0)
+        return -1;
+    if (a.bad || a.i != ckpt_obj_len(a.want)) {
+        fprintf(stderr, "%s: %zu keys of %zu differ\n", cname, (size_t)a.bad,
+                ckpt_obj_len(a.want));
+        return -1;
+    }
+    return 0;
+}
+
+static int check_param_grads(ckpt_module *m, const ckpt_obj *c, const char *cname)
+{
+    const ckpt_obj *gd = ckpt_dict_get(c, "grad");
+    if (!gd || ckpt_obj_len(gd) == 0)
+        return -1;
+    for (size_t i = 0; i < ckpt_obj_len(gd); i++) {
+        const char *k = ckpt_obj_str(ckpt_dict_key(gd, i), NULL);
+        ckpt_slot *s = ckpt_module_slot(m, k);
+        if (!s || !s->grad) {
+            fprintf(stderr, "%s: no gradient for %s\n", cname, k ? k : "?");
+            return -1;
+        }
+        char key[128];
+        snprintf(key, sizeof key, "%s", k);
+        ckpt_tensor_info ti;
+        if (ckpt_tensor_get_info(ckpt_dict_value(gd, i), &ti) != 0)
+            return -1;
+        double r = rel_diff(s->grad, ckpt_tensor_data(ckpt_dict_value(gd, i)), ti.numel);
+        if (r > g_worst)
+            g_worst = r;
+        if (!(r <= TOL)) {
+            fprintf(stderr, "%s: grad of %s relative difference %.3g\n", cname, key, r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ LSTM / GRU */
+
+static ckpt_module *rnn_from_case(const ckpt_obj *c, bool lstm)
+{
+    ckpt_rnn_opts o = {.num_layers = opt(c, 2),
+                       .no_bias = !opt(c, 3),
+                       .batch_first = opt(c, 4) != 0,
+                       .bidirectional = opt(c, 5) != 0,
+                       .dropout = ckpt_obj_float(ckpt_dict_get(c, "dropout"))};
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 5);
+    ckpt_error err = {0};
+    ckpt_module *m = lstm ? ckpt_nn_lstm(NULL, NULL, opt(c, 0), opt(c, 1), &o, &rng, &err)
+                          : ckpt_nn_gru(NULL, NULL, opt(c, 0), opt(c, 1), &o, &rng, &err);
+    if (!m)
+        fprintf(stderr, "constructor failed: %s\n", err.msg);
+    return m;
+}
+
+static int run_rnn_case(const char *cname)
+{
+    const ckpt_obj *c = fixture_case(cname);
+    if (!c)
+        return -1;
+    const char *kind = ckpt_obj_str(ckpt_dict_get(c, "kind"), NULL);
+    bool lstm = kind && strcmp(kind, "LSTM") == 0;
+    ckpt_module *m = rnn_from_case(c, lstm);
+    int rc = -1;
+    ckpt_error err = {0};
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    g_worst = 0;
+    if (!m || !t || load_and_check_keys(m, c, cname) != 0)
+        goto out;
+    ckpt_module_train(m, false); /* torch's reference ran in eval mode */
+    ckpt_var *x = leaf(t, c, "x", true);
+    ckpt_var *h0 = leaf(t, c, "h0", true), *c0 = leaf(t, c, "c0", true);
+    ckpt_var *hn = NULL, *cn = NULL;
+    ckpt_var *y = lstm ? ckpt_nn_lstm_call(m, x, h0, c0, &hn, &cn, &err)
+                       : ckpt_nn_gru_call(m, x, h0, &hn, &err);
+    if (!y || !hn || (lstm && !cn)) {
+        fprintf(stderr, "%s: call failed: %s\n", cname, err.msg);
+        goto out;
+    }
+    ckpt_tensor_info ti;
+    ckpt_var *outs[3] = {y, hn, cn};
+    const float *gs[3] = {tensor(c, "g_out", &ti), tensor(c, "g_h_n", &ti),
+                          lstm ? tensor(c, "g_c_n", &ti) : NULL};
+    ckpt_var *loss = dot_loss(outs, gs, lstm ? 3 : 2, &err);
+    if (!loss || ckpt_backward(loss, &err) != 0) {
+        fprintf(stderr, "%s: backward failed: %s\n", cname, err.msg);
+        goto out;
+    }
+    if (close_to(cname, "out", y->data, y->numel, c) || close_to(cname, "h_n", hn->data, hn->numel, c) ||
+        (lstm && close_to(cname, "c_n", cn->data, cn->numel, c)) ||
+        close_to(cname, "d_x", ckpt_var_grad(x), x->numel, c) ||
+        (h0 && close_to(cname, "d_h0", ckpt_var_grad(h0), h0->numel, c)) ||
+        (c0 && close_to(cname, "d_c0", ckpt_var_grad(c0), c0->numel, c)) ||
+        check_param_grads(m, c, cname))
+        goto out;
+    fprintf(stderr, "%s: max relative difference %.3g\n", cname, g_worst);
+    rc = 0;
+out:
+    ckpt_tape_free(t);
+    ckpt_module_free(m);
+    return rc;
+}
+
+TEST(graph_layers__lstm_2l_bidir_h0)
+{
+    CHECK(run_rnn_case("lstm_2l_bidir_h0") == 0);
+}
+TEST(graph_layers__lstm_batch_first_no_h0)
+{
+    CHECK(run_rnn_case("lstm_bf_noh0") == 0);
+}
+TEST(graph_layers__lstm_2l_no_bias_batch_first)
+{
+    CHECK(run_rnn_case("lstm_2l_nobias_bf_h0") == 0);
+}
+TEST(graph_layers__lstm_unbatched_bidir)
+{
+    CHECK(run_rnn_case("lstm_unbatched_bidir") == 0);
+}
+TEST(graph_layers__lstm_dropout_eval_is_identity)
+{
+    CHECK(run_rnn_case("lstm_3l_dropout_eval") == 0);
+}
+TEST(graph_layers__gru_2l_bidir_h0)
+{
+    CHECK(run_rnn_case("gru_2l_bidir_h0") == 0);
+}
+TEST(graph_layers__gru_batch_first_no_h0)
+{
+    CHECK(run_rnn_case("gru_bf_noh0") == 0);
+}
+TEST(graph_layers__gru_2l_bidir_batch_first_no_bias)
+{
+    CHECK(run_rnn_case("gru_2l_bidir_bf_nobias") == 0);
+}
+TEST(graph_layers__gru_unbatched)
+{
+    CHECK(run_rnn_case("gru_unbatched") == 0);
+}
+
+TEST_MAIN()
