@@ -8,6 +8,7 @@
  *
  * Closeness: max |c - t| / max(max |t|, 1e-6) <= 1e-5 per tensor. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ckpt/autograd.h"
@@ -310,6 +311,204 @@ TEST(graph_layers__gru_2l_bidir_batch_first_no_bias)
 TEST(graph_layers__gru_unbatched)
 {
     CHECK(run_rnn_case("gru_unbatched") == 0);
+}
+
+/* ---- finite differences of the LSTM / GRU backward (2 layers,
+ * bidirectional, batch_first, h0, dropout 0.3 in training with the tape's
+ * generator re-seeded before every forward so the masks repeat) */
+
+typedef struct fd_rnn {
+    bool lstm;
+    ckpt_module *m;
+    ckpt_tape *t;
+    int64_t xs[3], hs[3];
+    float x[2 * 4 * 3], h0[4 * 2 * 3], c0[4 * 2 * 3];
+    float gy[2 * 4 * 6], gh[4 * 2 * 3], gc[4 * 2 * 3];
+    ckpt_var *vx, *vh, *vc;
+} fd_rnn;
+
+/* one forward (and backward when `grad`); returns the loss */
+static double fd_eval(fd_rnn *f, bool grad)
+{
+    ckpt_error err = {0};
+    ckpt_tape_reset(f->t);
+    ckpt_rng_seed(ckpt_tape_rng(f->t), 99);
+    f->vx = ckpt_tape_tensor(f->t, 3, f->xs, f->x, &err);
+    f->vh = ckpt_tape_tensor(f->t, 3, f->hs, f->h0, &err);
+    f->vc = ckpt_tape_tensor(f->t, 3, f->hs, f->c0, &err);
+    if (grad) {
+        ckpt_var_set_requires_grad(f->vx, true, &err);
+        ckpt_var_set_requires_grad(f->vh, true, &err);
+        ckpt_var_set_requires_grad(f->vc, true, &err);
+    }
+    bool prev = ckpt_tape_set_grad_enabled(f->t, grad);
+    ckpt_var *hn = NULL, *cn = NULL;
+    ckpt_var *y = f->lstm ? ckpt_nn_lstm_call(f->m, f->vx, f->vh, f->vc, &hn, &cn, &err)
+                          : ckpt_nn_gru_call(f->m, f->vx, f->vh, &hn, &err);
+    double s = NAN;
+    if (y && hn) {
+        ckpt_var *outs[3] = {y, hn, cn};
+        const float *gs[3] = {f->gy, f->gh, f->gc};
+        ckpt_var *loss = dot_loss(outs, gs, f->lstm ? 3 : 2, &err);
+        if (loss) {
+            s = 0;
+            for (int k = 0; k < (f->lstm ? 3 : 2); k++)
+                for (int64_t i = 0; i < outs[k]->numel; i++)
+                    s += (double)outs[k]->data[i] * (double)gs[k][i];
+            if (grad && ckpt_backward(loss, &err) != 0)
+                s = NAN;
+        }
+    }
+    ckpt_tape_set_grad_enabled(f->t, prev);
+    if (s != s)
+        fprintf(stderr, "fd forward failed: %s\n", err.msg);
+    return s;
+}
+
+/* max |fd - analytic| / max |analytic| over n entries of p (perturbed in place) */
+static double fd_check(fd_rnn *f, float *p, const float *an, size_t n)
+{
+    double md = 0, ma = 0;
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < n; i++) {
+        float keep = p[i];
+        p[i] = keep + eps;
+        double lp = fd_eval(f, false);
+        p[i] = keep - eps;
+        double lm = fd_eval(f, false);
+        p[i] = keep;
+        double fd = (lp - lm) / (2.0 * (double)eps);
+        if (fabs(fd - (double)an[i]) > md)
+            md = fabs(fd - (double)an[i]);
+        if (fabs((double)an[i]) > ma)
+            ma = fabs((double)an[i]);
+    }
+    return md / (ma > 1e-6 ? ma : 1e-6);
+}
+
+static int run_fd(bool lstm)
+{
+    fd_rnn f = {.lstm = lstm, .xs = {2, 4, 3}, .hs = {4, 2, 3}};
+    ckpt_error err = {0};
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 11);
+    ckpt_rnn_opts o = {.num_layers = 2, .batch_first = true, .bidirectional = true,
+                       .dropout = 0.3};
+    f.m = lstm ? ckpt_nn_lstm(NULL, NULL, 3, 3, &o, &rng, &err)
+               : ckpt_nn_gru(NULL, NULL, 3, 3, &o, &rng, &err);
+    f.t = ckpt_tape_new(NULL, &err);
+    if (!f.m || !f.t)
+        return -1;
+    /* larger weights than the default init make the gates saturate less evenly */
+    for (size_t i = 0; i < ckpt_module_slot_count(f.m); i++) {
+        ckpt_slot *s = ckpt_module_slot_at(f.m, i);
+        float *d = s->data;
+        for (uint64_t j = 0; j < s->nbytes / 4; j++)
+            d[j] = (float)(ckpt_rng_normal(&rng) * 0.6);
+    }
+    float *arrs[6] = {f.x, f.h0, f.c0, f.gy, f.gh, f.gc};
+    size_t lens[6] = {24, 24, 24, 48, 24, 24};
+    for (int k = 0; k < 6; k++)
+        for (size_t i = 0; i < lens[k]; i++)
+            arrs[k][i] = (float)ckpt_rng_normal(&rng);
+    int rc = -1;
+    double loss = fd_eval(&f, true);
+    float gx[24], gh0[24], gc0[24];
+    if (loss != loss || !ckpt_var_grad(f.vx) || !ckpt_var_grad(f.vh))
+        goto out;
+    memcpy(gx, ckpt_var_grad(f.vx), sizeof gx);
+    memcpy(gh0, ckpt_var_grad(f.vh), sizeof gh0);
+    if (lstm)
+        memcpy(gc0, ckpt_var_grad(f.vc), sizeof gc0);
+    /* dropout really acts in training: eval differs */
+    ckpt_module_train(f.m, false);
+    double eval_loss = fd_eval(&f, false);
+    ckpt_module_train(f.m, true);
+    if (!(fabs(eval_loss - loss) > 1e-3)) {
+        fprintf(stderr, "dropout had no effect in training (%g vs %g)\n", loss, eval_loss);
+        goto out;
+    }
+    double worst = fd_check(&f, f.x, gx, 24);
+    double r = fd_check(&f, f.h0, gh0, 24);
+    worst = r > worst ? r : worst;
+    if (lstm) {
+        r = fd_check(&f, f.c0, gc0, 24);
+        worst = r > worst ? r : worst;
+    }
+    for (size_t i = 0; i < ckpt_module_slot_count(f.m); i++) {
+        ckpt_slot *s = ckpt_module_slot_at(f.m, i);
+        size_t n = (size_t)(s->nbytes / 4);
+        float *an = malloc(n * sizeof(float));
+        if (!an || !s->grad) {
+            free(an);
+            goto out;
+        }
+        memcpy(an, s->grad, n * sizeof(float));
+        r = fd_check(&f, s->data, an, n);
+        free(an);
+        if (r > worst)
+            worst = r;
+    }
+    fprintf(stderr, "%s finite differences: max relative difference %.3g\n",
+            lstm ? "LSTM" : "GRU", worst);
+    rc = worst <= 1e-2 ? 0 : -1;
+out:
+    ckpt_tape_free(f.t);
+    ckpt_module_free(f.m);
+    return rc;
+}
+
+TEST(graph_layers__lstm_finite_differences)
+{
+    CHECK(run_fd(true) == 0);
+}
+TEST(graph_layers__gru_finite_differences)
+{
+    CHECK(run_fd(false) == 0);
+}
+
+/* torch's init: every parameter U(-1/sqrt(H), 1/sqrt(H)); module(x) gives
+ * the output alone, equal to the full call's */
+TEST(graph_layers__rnn_init_and_module_call)
+{
+    ckpt_error err = {0};
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 3);
+    ckpt_rnn_opts o = {.num_layers = 2, .bidirectional = true};
+    ckpt_module *m = ckpt_nn_lstm(NULL, NULL, 6, 16, &o, &rng, &err);
+    CHECK(m != NULL && ckpt_module_slot_count(m) == 16);
+    CHECK(strcmp(ckpt_module_slot_at(m, 4)->name, "weight_ih_l0_reverse") == 0);
+    CHECK(ckpt_module_slot_at(m, 8)->shape[1] == 32); /* weight_ih_l1: 2*H wide */
+    double lo = 0, hi = 0, sum = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < ckpt_module_slot_count(m); i++) {
+        ckpt_slot *s = ckpt_module_slot_at(m, i);
+        for (uint64_t j = 0; j < s->nbytes / 4; j++) {
+            double v = ((float *)s->data)[j];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+            sum += v;
+            n++;
+        }
+    }
+    CHECK(lo >= -0.25 && hi <= 0.25 && lo < -0.24 && hi > 0.24 && fabs(sum / (double)n) < 0.01);
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    ckpt_var *x = ckpt_tape_full(t, 3, (int64_t[]){3, 2, 6}, 0.5f, &err);
+    ckpt_var *y1 = ckpt_module_call(m, x, &err);
+    ckpt_var *y2 = ckpt_nn_lstm_call(m, x, NULL, NULL, NULL, NULL, &err);
+    CHECK(y1 && y2 && y1->numel == 3 * 2 * 32 && y1->ndim == 3);
+    CHECK(memcmp(y1->data, y2->data, (size_t)y1->numel * sizeof(float)) == 0);
+    /* the wrong kind of module, wrong input width, h0 without c0 */
+    CHECK(ckpt_nn_gru_call(m, x, NULL, NULL, &err) == NULL && err.code == CKPT_E_ARG);
+    ckpt_var *bad = ckpt_tape_full(t, 3, (int64_t[]){3, 2, 5}, 0.5f, &err);
+    ckpt_error_clear(&err);
+    CHECK(ckpt_module_call(m, bad, &err) == NULL && err.code == CKPT_E_SHAPE);
+    CHECK(strstr(err.msg, "weight_ih_l0") != NULL);
+    ckpt_var *h0 = ckpt_tape_full(t, 3, (int64_t[]){4, 2, 16}, 0.0f, &err);
+    ckpt_error_clear(&err);
+    CHECK(ckpt_nn_lstm_call(m, x, h0, NULL, NULL, NULL, &err) == NULL && err.code == CKPT_E_ARG);
+    ckpt_tape_free(t);
+    ckpt_module_free(m);
 }
 
 TEST_MAIN()
