@@ -444,12 +444,7 @@ static int batchnorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
         } else if (l->momentum < 0) {
             factor = 0.0;
         }
-        const double n = (double)(b * s);
-        for (int64_t ci = 0; ci < c; ci++) {
-            double unbiased = (double)var[ci] * n / (n - 1.0);
-            rmean[ci] = (float)(factor * (double)mean[ci] + (1.0 - factor) * (double)rmean[ci]);
-            rvar[ci] = (float)(factor * unbiased + (1.0 - factor) * (double)rvar[ci]);
-        }
+        ckpt_nn_batchnorm_update_running(rmean, rvar, mean, var, c, b * s, factor);
     }
     return 0;
 }

@@ -295,23 +295,23 @@ void ckpt_nn_dropout_backward(float *din, const float *dout, const uint8_t *mask
 
 /* ---------------------------------------------------------------- pooling */
 
-void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, int64_t bc,
-                                int64_t h, int64_t w, int64_t k, int64_t s, int64_t p, int64_t oh,
-                                int64_t ow)
+void ckpt_nn_maxpool2d_backward_d(float *din, const float *dout, const float *in,
+                                  const ckpt_nn_pool2d_dims *d)
 {
-    for (int64_t c = 0; c < bc; c++) {
+    const int64_t h = d->h, w = d->w;
+    for (int64_t c = 0; c < d->bc; c++) {
         const float *pl = in + c * h * w;
         float *dpl = din + c * h * w;
-        for (int64_t oy = 0; oy < oh; oy++) {
-            for (int64_t ox = 0; ox < ow; ox++) {
+        for (int64_t oy = 0; oy < d->oh; oy++) {
+            for (int64_t ox = 0; ox < d->ow; ox++) {
                 float m = -INFINITY;
                 int64_t arg = -1;
-                for (int64_t ky = 0; ky < k; ky++) {
-                    int64_t iy = oy * s - p + ky;
+                for (int64_t ky = 0; ky < d->kh; ky++) {
+                    int64_t iy = oy * d->sh - d->ph + ky * d->dh;
                     if (iy < 0 || iy >= h)
                         continue;
-                    for (int64_t kx = 0; kx < k; kx++) {
-                        int64_t ix = ox * s - p + kx;
+                    for (int64_t kx = 0; kx < d->kw; kx++) {
+                        int64_t ix = ox * d->sw - d->pw + kx * d->dw;
                         if (ix < 0 || ix >= w)
                             continue;
                         float v = pl[iy * w + ix];
@@ -322,7 +322,36 @@ void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, 
                     }
                 }
                 if (arg >= 0)
-                    dpl[arg] += dout[(c * oh + oy) * ow + ox];
+                    dpl[arg] += dout[(c * d->oh + oy) * d->ow + ox];
+            }
+        }
+    }
+}
+
+void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, int64_t bc,
+                                int64_t h, int64_t w, int64_t k, int64_t s, int64_t p, int64_t oh,
+                                int64_t ow)
+{
+    ckpt_nn_pool2d_dims d = {.bc = bc, .h = h, .w = w, .kh = k, .kw = k, .sh = s, .sw = s,
+                             .ph = p, .pw = p, .dh = 1, .dw = 1, .oh = oh, .ow = ow};
+    ckpt_nn_maxpool2d_backward_d(din, dout, in, &d);
+}
+
+void ckpt_nn_avgpool2d_backward_d(float *din, const float *dout, const ckpt_nn_pool2d_dims *d)
+{
+    const int64_t w = d->w;
+    for (int64_t c = 0; c < d->bc; c++) {
+        float *dpl = din + c * d->h * w;
+        for (int64_t oy = 0; oy < d->oh; oy++) {
+            for (int64_t ox = 0; ox < d->ow; ox++) {
+                int64_t y0, y1, x0, x1;
+                double div = ckpt_nn__avgpool_window(d, oy, ox, &y0, &y1, &x0, &x1);
+                if (div <= 0)
+                    continue;
+                float g = (float)((double)dout[(c * d->oh + oy) * d->ow + ox] / div);
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++)
+                        dpl[iy * w + ix] += g;
             }
         }
     }
@@ -331,21 +360,9 @@ void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, 
 void ckpt_nn_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
                                 int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
 {
-    for (int64_t c = 0; c < bc; c++) {
-        float *dpl = din + c * h * w;
-        for (int64_t oy = 0; oy < oh; oy++) {
-            for (int64_t ox = 0; ox < ow; ox++) {
-                int64_t y0 = oy * s - p, x0 = ox * s - p;
-                int64_t y1 = y0 + k < h + p ? y0 + k : h + p;
-                int64_t x1 = x0 + k < w + p ? x0 + k : w + p;
-                int64_t count = (y1 - y0) * (x1 - x0); /* padding counted */
-                float g = (float)((double)dout[(c * oh + oy) * ow + ox] / (double)count);
-                for (int64_t iy = y0 < 0 ? 0 : y0; iy < (y1 < h ? y1 : h); iy++)
-                    for (int64_t ix = x0 < 0 ? 0 : x0; ix < (x1 < w ? x1 : w); ix++)
-                        dpl[iy * w + ix] += g;
-            }
-        }
-    }
+    ckpt_nn_pool2d_dims d = {.bc = bc, .h = h, .w = w, .kh = k, .kw = k, .sh = s, .sw = s,
+                             .ph = p, .pw = p, .dh = 1, .dw = 1, .oh = oh, .ow = ow};
+    ckpt_nn_avgpool2d_backward_d(din, dout, &d);
 }
 
 void ckpt_nn_adaptive_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h,

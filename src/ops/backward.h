@@ -79,6 +79,11 @@ void ckpt_nn_dropout_backward(float *din, const float *dout, const uint8_t *mask
 void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, int64_t bc,
                                 int64_t h, int64_t w, int64_t k, int64_t s, int64_t p, int64_t oh,
                                 int64_t ow);
+/* Pooling with all options (geometry of ckpt_nn_pool2d_out_size).  din (BC,H,W) += ...,
+ * dout (BC,OH,OW); max recomputes the argmax from in (BC,H,W) as torch picks it. */
+void ckpt_nn_maxpool2d_backward_d(float *din, const float *dout, const float *in,
+                                  const ckpt_nn_pool2d_dims *d);
+void ckpt_nn_avgpool2d_backward_d(float *din, const float *dout, const ckpt_nn_pool2d_dims *d);
 /* count_include_pad=True */
 void ckpt_nn_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
                                 int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow);

@@ -188,6 +188,17 @@ void ckpt_nn_batchnorm_stats(float *mean, float *var, const float *in, int64_t b
     }
 }
 
+void ckpt_nn_batchnorm_update_running(float *rmean, float *rvar, const float *mean,
+                                      const float *var, int64_t c, int64_t n, double factor)
+{
+    const double nn = (double)n;
+    for (int64_t ci = 0; ci < c; ci++) {
+        double unbiased = n > 1 ? (double)var[ci] * nn / (nn - 1.0) : (double)NAN;
+        rmean[ci] = (float)(factor * (double)mean[ci] + (1.0 - factor) * (double)rmean[ci]);
+        rvar[ci] = (float)(factor * unbiased + (1.0 - factor) * (double)rvar[ci]);
+    }
+}
+
 void ckpt_nn_batchnorm_forward(float *out, const float *in, const float *mean, const float *var,
                                const float *w, const float *bias, int64_t b, int64_t c, int64_t s,
                                double eps)
@@ -355,20 +366,34 @@ void ckpt_nn_logsoftmax_forward(float *out, const float *in, int64_t outer, int6
     softmax_impl(out, in, outer, d, inner, true);
 }
 
-void ckpt_nn_dropout_forward(float *out, const float *in, size_t n, double p, ckpt_rng *rng)
+void ckpt_nn_dropout_forward_mask(float *out, uint8_t *mask, const float *in, size_t n, double p,
+                                  ckpt_rng *rng)
 {
     if (p <= 0.0 || !rng) {
         if (out != in)
             memmove(out, in, n * sizeof(float));
+        if (mask)
+            memset(mask, 1, n);
         return;
     }
     if (p >= 1.0) {
         memset(out, 0, n * sizeof(float));
+        if (mask)
+            memset(mask, 0, n);
         return;
     }
     const float scale = (float)(1.0 / (1.0 - p));
-    for (size_t i = 0; i < n; i++)
-        out[i] = ckpt_rng_uniform(rng) < p ? 0.0f : in[i] * scale;
+    for (size_t i = 0; i < n; i++) {
+        bool drop = ckpt_rng_uniform(rng) < p;
+        out[i] = drop ? 0.0f : in[i] * scale;
+        if (mask)
+            mask[i] = drop ? 0 : 1;
+    }
+}
+
+void ckpt_nn_dropout_forward(float *out, const float *in, size_t n, double p, ckpt_rng *rng)
+{
+    ckpt_nn_dropout_forward_mask(out, NULL, in, n, p, rng);
 }
 
 void ckpt_nn_add_forward(float *out, const float *a, const float *b, size_t n)
@@ -379,21 +404,41 @@ void ckpt_nn_add_forward(float *out, const float *a, const float *b, size_t n)
 
 /* ---------------------------------------------------------------- pooling */
 
-void ckpt_nn_maxpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
-                               int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
+/* torch's pooling_output_shape */
+static int64_t pool_out(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil)
 {
-    for (int64_t c = 0; c < bc; c++) {
+    int64_t num = in + 2 * pad - dil * (k - 1) - 1 + (ceil ? stride - 1 : 0);
+    int64_t q = num / stride;
+    if (num % stride != 0 && num < 0)
+        q--; /* floor division */
+    int64_t out = q + 1;
+    if (ceil && (out - 1) * stride >= in + pad)
+        out--;
+    return out;
+}
+
+bool ckpt_nn_pool2d_out_size(ckpt_nn_pool2d_dims *d)
+{
+    d->oh = pool_out(d->h, d->kh, d->ph, d->sh, d->dh, d->ceil_mode);
+    d->ow = pool_out(d->w, d->kw, d->pw, d->sw, d->dw, d->ceil_mode);
+    return d->oh > 0 && d->ow > 0;
+}
+
+void ckpt_nn_maxpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool2d_dims *d)
+{
+    const int64_t h = d->h, w = d->w;
+    for (int64_t c = 0; c < d->bc; c++) {
         const float *pl = in + c * h * w;
-        float *q = out + c * oh * ow;
-        for (int64_t oy = 0; oy < oh; oy++) {
-            for (int64_t ox = 0; ox < ow; ox++) {
+        float *q = out + c * d->oh * d->ow;
+        for (int64_t oy = 0; oy < d->oh; oy++) {
+            for (int64_t ox = 0; ox < d->ow; ox++) {
                 float m = -INFINITY;
-                for (int64_t ky = 0; ky < k; ky++) {
-                    int64_t iy = oy * s - p + ky;
+                for (int64_t ky = 0; ky < d->kh; ky++) {
+                    int64_t iy = oy * d->sh - d->ph + ky * d->dh;
                     if (iy < 0 || iy >= h)
                         continue;
-                    for (int64_t kx = 0; kx < k; kx++) {
-                        int64_t ix = ox * s - p + kx;
+                    for (int64_t kx = 0; kx < d->kw; kx++) {
+                        int64_t ix = ox * d->sw - d->pw + kx * d->dw;
                         if (ix < 0 || ix >= w)
                             continue;
                         float v = pl[iy * w + ix];
@@ -401,32 +446,65 @@ void ckpt_nn_maxpool2d_forward(float *out, const float *in, int64_t bc, int64_t 
                             m = v;
                     }
                 }
-                q[oy * ow + ox] = m;
+                q[oy * d->ow + ox] = m;
             }
         }
     }
 }
 
-void ckpt_nn_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+void ckpt_nn_maxpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
                                int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
 {
-    for (int64_t c = 0; c < bc; c++) {
+    ckpt_nn_pool2d_dims d = {.bc = bc, .h = h, .w = w, .kh = k, .kw = k, .sh = s, .sw = s,
+                             .ph = p, .pw = p, .dh = 1, .dw = 1, .oh = oh, .ow = ow};
+    ckpt_nn_maxpool2d_forward_d(out, in, &d);
+}
+
+void ckpt_nn_avgpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool2d_dims *d)
+{
+    const int64_t h = d->h, w = d->w;
+    for (int64_t c = 0; c < d->bc; c++) {
         const float *pl = in + c * h * w;
-        float *q = out + c * oh * ow;
-        for (int64_t oy = 0; oy < oh; oy++) {
-            for (int64_t ox = 0; ox < ow; ox++) {
-                int64_t y0 = oy * s - p, x0 = ox * s - p;
-                int64_t y1 = y0 + k < h + p ? y0 + k : h + p;
-                int64_t x1 = x0 + k < w + p ? x0 + k : w + p;
-                int64_t count = (y1 - y0) * (x1 - x0); /* padding counted */
+        float *q = out + c * d->oh * d->ow;
+        for (int64_t oy = 0; oy < d->oh; oy++) {
+            for (int64_t ox = 0; ox < d->ow; ox++) {
+                int64_t y0, y1, x0, x1;
+                double div = ckpt_nn__avgpool_window(d, oy, ox, &y0, &y1, &x0, &x1);
                 double sum = 0.0;
-                for (int64_t iy = y0 < 0 ? 0 : y0; iy < (y1 < h ? y1 : h); iy++)
-                    for (int64_t ix = x0 < 0 ? 0 : x0; ix < (x1 < w ? x1 : w); ix++)
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++)
                         sum += (double)pl[iy * w + ix];
-                q[oy * ow + ox] = (float)(sum / (double)count);
+                q[oy * d->ow + ox] = div > 0 ? (float)(sum / div) : 0.0f;
             }
         }
     }
+}
+
+double ckpt_nn__avgpool_window(const ckpt_nn_pool2d_dims *d, int64_t oy, int64_t ox, int64_t *y0,
+                               int64_t *y1, int64_t *x0, int64_t *x1)
+{
+    int64_t hs = oy * d->sh - d->ph, ws = ox * d->sw - d->pw;
+    int64_t he = hs + d->kh < d->h + d->ph ? hs + d->kh : d->h + d->ph;
+    int64_t we = ws + d->kw < d->w + d->pw ? ws + d->kw : d->w + d->pw;
+    int64_t pool = (he - hs) * (we - ws);
+    hs = hs < 0 ? 0 : hs;
+    ws = ws < 0 ? 0 : ws;
+    he = he < d->h ? he : d->h;
+    we = we < d->w ? we : d->w;
+    *y0 = hs, *y1 = he, *x0 = ws, *x1 = we;
+    if (hs >= he || ws >= we)
+        return 0.0;
+    if (d->divisor)
+        return (double)d->divisor;
+    return d->exclude_pad ? (double)((he - hs) * (we - ws)) : (double)pool;
+}
+
+void ckpt_nn_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+                               int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
+{
+    ckpt_nn_pool2d_dims d = {.bc = bc, .h = h, .w = w, .kh = k, .kw = k, .sh = s, .sw = s,
+                             .ph = p, .pw = p, .dh = 1, .dw = 1, .oh = oh, .ow = ow};
+    ckpt_nn_avgpool2d_forward_d(out, in, &d);
 }
 
 void ckpt_nn_adaptive_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h,

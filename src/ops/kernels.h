@@ -54,6 +54,11 @@ void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *
 /* Per-channel batch statistics: mean (C), biased var (C) of in (B,C,S). */
 void ckpt_nn_batchnorm_stats(float *mean, float *var, const float *in, int64_t b, int64_t c,
                              int64_t s);
+/* Running statistics of training mode: running = factor * batch + (1 - factor) *
+ * running per channel (C), the variance made unbiased with n / (n - 1) (n values
+ * per channel), as torch's update_stats. */
+void ckpt_nn_batchnorm_update_running(float *rmean, float *rvar, const float *mean,
+                                      const float *var, int64_t c, int64_t n, double factor);
 /* y = (x - mean) / sqrt(var + eps) * w + bias.  out, in (B,C,S); mean, var (C);
  * w, bias (C) or NULL (affine=False). */
 void ckpt_nn_batchnorm_forward(float *out, const float *in, const float *mean, const float *var,
@@ -85,10 +90,38 @@ void ckpt_nn_logsoftmax_forward(float *out, const float *in, int64_t outer, int6
 /* Inverted dropout: keep with probability 1-p, scale kept values by 1/(1-p);
  * p >= 1 zeroes everything.  out, in (N). */
 void ckpt_nn_dropout_forward(float *out, const float *in, size_t n, double p, ckpt_rng *rng);
+/* The same draws, also writing the keep mask (N) (1 kept, 0 dropped) when `mask`
+ * is not NULL (p <= 0 or no rng: all kept; p >= 1: none kept). */
+void ckpt_nn_dropout_forward_mask(float *out, uint8_t *mask, const float *in, size_t n, double p,
+                                  ckpt_rng *rng);
 /* out (N) = a (N) + b (N). */
 void ckpt_nn_add_forward(float *out, const float *a, const float *b, size_t n);
 
-/* Pooling over (B*C) planes.  out (BC,OH,OW), in (BC,H,W); OH = (H + 2P - K)/S + 1.
+/* Pooling geometry with torch's options (rectangular kernel, stride, padding,
+ * dilation (max only), ceil_mode, count_include_pad, divisor_override). */
+typedef struct ckpt_nn_pool2d_dims {
+    int64_t bc, h, w; /* input planes (BC,H,W) */
+    int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+    bool ceil_mode;
+    bool exclude_pad; /* avg: count_include_pad=False */
+    int64_t divisor;  /* avg: divisor_override, 0 = none */
+    int64_t oh, ow;   /* filled by ckpt_nn_pool2d_out_size */
+} ckpt_nn_pool2d_dims;
+/* torch's pooling_output_shape for both dims (with ceil_mode the last window
+ * must start inside the input or the left padding); false when empty. */
+bool ckpt_nn_pool2d_out_size(ckpt_nn_pool2d_dims *d);
+/* out (BC,OH,OW), in (BC,H,W).  Max: -inf padding, NaN propagates; avg: torch's
+ * divisor rule (window clipped to input + padding; then to the input when
+ * exclude_pad; divisor when set). */
+void ckpt_nn_maxpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool2d_dims *d);
+void ckpt_nn_avgpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool2d_dims *d);
+/* The input window [y0,y1) x [x0,x1) of avg-pool output (oy, ox), clipped to the
+ * input, and its divisor (0 when the window is empty: the output is 0). */
+double ckpt_nn__avgpool_window(const ckpt_nn_pool2d_dims *d, int64_t oy, int64_t ox, int64_t *y0,
+                               int64_t *y1, int64_t *x0, int64_t *x1);
+
+/* Square-kernel forms (no dilation, floor mode, count_include_pad).
+ * Pooling over (B*C) planes.  out (BC,OH,OW), in (BC,H,W); OH = (H + 2P - K)/S + 1.
  * MaxPool pads with -inf; AvgPool counts the padding (count_include_pad=True). */
 void ckpt_nn_maxpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
                                int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow);
