@@ -559,8 +559,9 @@ int ckpt__var_check(const ckpt_var *v, int dtype, ckpt_tape *t, const char *op,
 
 int ckpt__dim(int dim, int ndim, const char *op, int *out, ckpt_error *err)
 {
-    int d = dim < 0 ? dim + ndim : dim;
-    if (d < 0 || d >= (ndim > 0 ? ndim : 1))
+    int n = ndim > 0 ? ndim : 1; /* a 0-dim tensor takes dim 0 or -1, as in torch */
+    int d = dim < 0 ? dim + n : dim;
+    if (d < 0 || d >= n)
         return CKPT_FAIL(err, CKPT_E_ARG,
                          "%s: dimension out of range (expected to be in range of [%d, %d], but "
                          "got %d)",
