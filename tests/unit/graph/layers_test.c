@@ -511,4 +511,170 @@ TEST(graph_layers__rnn_init_and_module_call)
     ckpt_module_free(m);
 }
 
+/* ------------------------------------------------------------- attention */
+
+/* a mask from the fixture: float32 or int64 (torch's bool) */
+static ckpt_var *mask_leaf(ckpt_tape *t, const ckpt_obj *c, const char *key)
+{
+    const ckpt_obj *o = c ? ckpt_dict_get(c, key) : NULL;
+    ckpt_tensor_info ti;
+    if (!o || ckpt_tensor_get_info(o, &ti) != 0 || !ti.contiguous)
+        return NULL;
+    if (ti.dtype == CKPT_I64)
+        return ckpt_tape_index(t, ti.ndim, ti.shape, ckpt_tensor_data(o), NULL);
+    return ckpt_tape_tensor(t, ti.ndim, ti.shape, ckpt_tensor_data(o), NULL);
+}
+
+static ckpt_module *attn_from_case(const ckpt_obj *c, const char *kind)
+{
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 7);
+    ckpt_error err = {0};
+    ckpt_module *m = NULL;
+    if (strcmp(kind, "MultiheadAttention") == 0) {
+        m = ckpt_nn_multihead_attention(NULL, NULL, opt(c, 0), opt(c, 1), opt(c, 6) != 0,
+                                        opt(c, 2) != 0, &rng, &err);
+    } else {
+        ckpt_transformer_opts o = {.dim_feedforward = opt(c, 2),
+                                   .no_dropout = true,
+                                   .activation = opt(c, 4) ? CKPT_ACT_GELU : CKPT_ACT_RELU,
+                                   .batch_first = opt(c, 5) != 0,
+                                   .norm_first = opt(c, 6) != 0,
+                                   .final_norm = opt(c, 7) != 0};
+        if (strcmp(kind, "TransformerEncoder") == 0)
+            m = ckpt_nn_transformer_encoder(NULL, NULL, opt(c, 0), opt(c, 1), opt(c, 3), &o, &rng,
+                                            &err);
+        else if (strcmp(kind, "TransformerEncoderLayer") == 0)
+            m = ckpt_nn_transformer_encoder_layer(NULL, NULL, opt(c, 0), opt(c, 1), opt(c, 2), 0.0,
+                                                  o.activation, 1e-5, o.batch_first, o.norm_first,
+                                                  &rng, &err);
+        else
+            m = ckpt_nn_transformer_decoder_layer(NULL, NULL, opt(c, 0), opt(c, 1), &o, &rng,
+                                                  &err);
+    }
+    if (!m)
+        fprintf(stderr, "%s constructor failed: %s\n", kind, err.msg);
+    return m;
+}
+
+static int run_attn_case(const char *cname)
+{
+    const ckpt_obj *c = fixture_case(cname);
+    if (!c)
+        return -1;
+    const char *kind = ckpt_obj_str(ckpt_dict_get(c, "kind"), NULL);
+    if (!kind)
+        return -1;
+    ckpt_module *m = attn_from_case(c, kind);
+    int rc = -1;
+    ckpt_error err = {0};
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    g_worst = 0;
+    if (!m || !t || load_and_check_keys(m, c, cname) != 0)
+        goto out;
+    ckpt_module_train(m, false);
+    const char *names[3] = {0};
+    ckpt_var *in[3] = {0};
+    ckpt_var *y = NULL;
+    if (strcmp(kind, "MultiheadAttention") == 0) {
+        names[0] = "q", names[1] = "k", names[2] = "v";
+        for (int i = 0; i < 3; i++)
+            in[i] = leaf(t, c, names[i], true);
+        ckpt_attn_masks mk = {.attn_mask = mask_leaf(t, c, "attn_mask"),
+                              .key_padding_mask = mask_leaf(t, c, "kpm"),
+                              .is_causal = opt(c, 5) != 0};
+        y = ckpt_nn_mha_call(m, in[0], in[1], in[2], &mk, &err);
+    } else if (strcmp(kind, "TransformerDecoderLayer") == 0) {
+        names[0] = "x", names[1] = "mem";
+        in[0] = leaf(t, c, "x", true);
+        in[1] = leaf(t, c, "mem", true);
+        /* torch got an explicit triangular bool tgt_mask; we say is_causal */
+        ckpt_attn_masks tm = {.key_padding_mask = mask_leaf(t, c, "tkpm"), .is_causal = true};
+        ckpt_attn_masks mm = {.attn_mask = mask_leaf(t, c, "mem_mask"),
+                              .key_padding_mask = mask_leaf(t, c, "mkpm")};
+        y = ckpt_nn_decoder_layer_call(m, in[0], in[1], &tm, &mm, &err);
+    } else {
+        names[0] = "x";
+        in[0] = leaf(t, c, "x", true);
+        ckpt_attn_masks mk = {.attn_mask = mask_leaf(t, c, "attn_mask"),
+                              .key_padding_mask = mask_leaf(t, c, "kpm"),
+                              .is_causal = opt(c, 8) != 0};
+        y = ckpt_nn_encoder_call(m, in[0], &mk, &err);
+    }
+    if (!y) {
+        fprintf(stderr, "%s: call failed: %s\n", cname, err.msg);
+        goto out;
+    }
+    ckpt_tensor_info ti;
+    const float *g = tensor(c, "g_out", &ti);
+    ckpt_var *loss = g ? dot_loss(&y, &g, 1, &err) : NULL;
+    if (!loss || ckpt_backward(loss, &err) != 0) {
+        fprintf(stderr, "%s: backward failed: %s\n", cname, err.msg);
+        goto out;
+    }
+    if (close_to(cname, "out", y->data, y->numel, c))
+        goto out;
+    for (int i = 0; i < 3; i++) {
+        char dk[16];
+        if (!in[i])
+            continue;
+        snprintf(dk, sizeof dk, "d_%s", names[i]);
+        if (close_to(cname, dk, ckpt_var_grad(in[i]), in[i]->numel, c))
+            goto out;
+    }
+    if (check_param_grads(m, c, cname))
+        goto out;
+    fprintf(stderr, "%s: max relative difference %.3g\n", cname, g_worst);
+    rc = 0;
+out:
+    ckpt_tape_free(t);
+    ckpt_module_free(m);
+    return rc;
+}
+
+TEST(graph_layers__mha_self_float_mask_bool_key_padding)
+{
+    CHECK(run_attn_case("mha_self_float2d_kpm_bool") == 0);
+}
+TEST(graph_layers__mha_cross_bool_3d_mask_batch_first)
+{
+    CHECK(run_attn_case("mha_cross_bool3d_bf") == 0);
+}
+TEST(graph_layers__mha_is_causal_equals_triangular_mask)
+{
+    CHECK(run_attn_case("mha_self_causal") == 0);
+}
+TEST(graph_layers__mha_cross_float_3d_mask)
+{
+    CHECK(run_attn_case("mha_cross_float3d") == 0);
+}
+TEST(graph_layers__mha_cross_float_key_padding)
+{
+    CHECK(run_attn_case("mha_cross_kpm_float") == 0);
+}
+TEST(graph_layers__mha_unbatched_no_bias)
+{
+    CHECK(run_attn_case("mha_unbatched_nobias") == 0);
+}
+TEST(graph_layers__encoder_stack_gelu_final_norm_causal)
+{
+    CHECK(run_attn_case("enc_stack_gelu_bf_norm_causal") == 0);
+}
+TEST(graph_layers__encoder_stack_prenorm_float_mask)
+{
+    CHECK(run_attn_case("enc_stack_relu_prenorm_float_mask") == 0);
+}
+TEST(graph_layers__encoder_layer_key_padding)
+{
+    CHECK(run_attn_case("enc_layer_relu_kpm") == 0);
+}
+TEST(graph_layers__decoder_layer_postnorm_all_masks)
+{
+    CHECK(run_attn_case("dec_layer_relu_postnorm") == 0);
+}
+TEST(graph_layers__decoder_layer_prenorm_gelu_batch_first)
+{
+    CHECK(run_attn_case("dec_layer_gelu_prenorm_bf") == 0);
+}
+
 TEST_MAIN()
