@@ -449,8 +449,10 @@ static int batchnorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops bn1d_ops = {.type = "BatchNorm1d", .forward = batchnorm_fwd};
-static const ckpt__layer_ops bn2d_ops = {.type = "BatchNorm2d", .forward = batchnorm_fwd};
+static const ckpt__layer_ops bn1d_ops = {.type = "BatchNorm1d", .forward = batchnorm_fwd,
+                                         .call = ckpt__batchnorm_call};
+static const ckpt__layer_ops bn2d_ops = {.type = "BatchNorm2d", .forward = batchnorm_fwd,
+                                         .call = ckpt__batchnorm_call};
 
 ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
                                int64_t num_features, double eps, double momentum, bool affine,
@@ -524,7 +526,8 @@ static int layernorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops layernorm_ops = {.type = "LayerNorm", .forward = layernorm_fwd};
+static const ckpt__layer_ops layernorm_ops = {.type = "LayerNorm", .forward = layernorm_fwd,
+                                             .call = ckpt__layernorm_call};
 
 ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
                                const int64_t *normalized_shape, double eps,
@@ -609,7 +612,8 @@ ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t nu
 
 /* --------------------------------------------------------------- Embedding */
 
-static const ckpt__layer_ops embedding_ops = {.type = "Embedding", .forward = NULL};
+static const ckpt__layer_ops embedding_ops = {.type = "Embedding", .forward = NULL,
+                                             .call = ckpt__embedding_call};
 
 ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name, int64_t num_embeddings,
                                int64_t embedding_dim, int64_t padding_idx, ckpt_rng *rng,

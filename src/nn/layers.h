@@ -50,5 +50,9 @@ ckpt_module *ckpt__nn_mha_make(ckpt_module *parent, const char *name, int64_t e,
  * and TransformerEncoderLayer, without masks: their ckpt__layer_ops.call. */
 ckpt_var *ckpt__mha_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 ckpt_var *ckpt__encoder_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+/* Tape forwards of Embedding, BatchNorm1d/2d, LayerNorm (layers_norm_call.c). */
+ckpt_var *ckpt__embedding_call(ckpt_module *m, ckpt_var *idx, ckpt_error *err);
+ckpt_var *ckpt__batchnorm_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__layernorm_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 
 #endif
