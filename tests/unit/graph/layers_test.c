@@ -806,4 +806,170 @@ TEST(graph_layers__layernorm_affine)
     CHECK(run_small_case("ln_affine") == 0);
 }
 
+/* ---- finite differences through the composed transformer layers in
+ * training mode (dropout 0.1 on attention weights and activations, the
+ * tape's generator re-seeded before every forward so the masks repeat),
+ * with a causal self-attention, bool key padding and a float memory mask */
+
+typedef struct fd_tf {
+    ckpt_module *m;
+    bool decoder;
+    ckpt_tape *t;
+    float x[4 * 2 * 8], mem[3 * 2 * 8], g[4 * 2 * 8];
+    ckpt_var *vx, *vm;
+} fd_tf;
+
+static double tf_eval(fd_tf *f, bool grad)
+{
+    ckpt_error err = {0};
+    ckpt_tape_reset(f->t);
+    ckpt_rng_seed(ckpt_tape_rng(f->t), 5);
+    f->vx = ckpt_tape_tensor(f->t, 3, (int64_t[]){4, 2, 8}, f->x, &err);
+    f->vm = ckpt_tape_tensor(f->t, 3, (int64_t[]){3, 2, 8}, f->mem, &err);
+    if (grad) {
+        ckpt_var_set_requires_grad(f->vx, true, &err);
+        ckpt_var_set_requires_grad(f->vm, true, &err);
+    }
+    bool prev = ckpt_tape_set_grad_enabled(f->t, grad);
+    int64_t kp[8] = {0, 0, 1, 0, 0, 1, 0, 0};
+    float mm[4 * 3];
+    for (int i = 0; i < 12; i++)
+        mm[i] = (float)((i * 7) % 5) * 0.3f - 0.6f;
+    ckpt_attn_masks tm = {.key_padding_mask = ckpt_tape_index(f->t, 2, (int64_t[]){2, 4}, kp, &err),
+                          .is_causal = true};
+    ckpt_attn_masks mmk = {.attn_mask = ckpt_tape_tensor(f->t, 2, (int64_t[]){4, 3}, mm, &err)};
+    ckpt_var *y = f->decoder ? ckpt_nn_decoder_layer_call(f->m, f->vx, f->vm, &tm, &mmk, &err)
+                             : ckpt_nn_encoder_call(f->m, f->vx, &tm, &err);
+    double s = NAN;
+    if (y) {
+        const float *g = f->g;
+        ckpt_var *loss = dot_loss(&y, &g, 1, &err);
+        s = 0;
+        for (int64_t i = 0; i < y->numel; i++)
+            s += (double)y->data[i] * (double)f->g[i];
+        if (!loss || (grad && ckpt_backward(loss, &err) != 0))
+            s = NAN;
+    }
+    ckpt_tape_set_grad_enabled(f->t, prev);
+    if (s != s)
+        fprintf(stderr, "transformer forward failed: %s\n", err.msg);
+    return s;
+}
+
+static double tf_check(fd_tf *f, float *p, const float *an, size_t n)
+{
+    double md = 0, ma = 0;
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < n; i++) {
+        float keep = p[i];
+        p[i] = keep + eps;
+        double lp = tf_eval(f, false);
+        p[i] = keep - eps;
+        double lm = tf_eval(f, false);
+        p[i] = keep;
+        double fd = (lp - lm) / (2.0 * (double)eps);
+        if (fabs(fd - (double)an[i]) > md)
+            md = fabs(fd - (double)an[i]);
+        if (fabs((double)an[i]) > ma)
+            ma = fabs((double)an[i]);
+    }
+    return md / (ma > 1e-6 ? ma : 1e-6);
+}
+
+static int run_tf_fd(bool decoder)
+{
+    fd_tf f = {.decoder = decoder};
+    ckpt_error err = {0};
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 21);
+    ckpt_transformer_opts o = {.dim_feedforward = 12,
+                               .dropout = 0.1,
+                               .activation = CKPT_ACT_GELU,
+                               .norm_first = decoder,
+                               .final_norm = true};
+    f.m = decoder ? ckpt_nn_transformer_decoder_layer(NULL, NULL, 8, 2, &o, &rng, &err)
+                  : ckpt_nn_transformer_encoder(NULL, NULL, 8, 2, 2, &o, &rng, &err);
+    f.t = ckpt_tape_new(NULL, &err);
+    if (!f.m || !f.t)
+        return -1;
+    for (size_t i = 0; i < sizeof f.x / sizeof f.x[0]; i++) {
+        f.x[i] = (float)ckpt_rng_normal(&rng);
+        f.g[i] = (float)ckpt_rng_normal(&rng);
+    }
+    for (size_t i = 0; i < sizeof f.mem / sizeof f.mem[0]; i++)
+        f.mem[i] = (float)ckpt_rng_normal(&rng);
+    typedef struct pref {
+        ckpt_slot *s;
+        float *an;
+    } pref;
+    int rc = -1;
+    double loss = tf_eval(&f, true);
+    float gx[64], gm[48];
+    if (loss != loss || !ckpt_var_grad(f.vx))
+        goto out;
+    memcpy(gx, ckpt_var_grad(f.vx), sizeof gx);
+    if (decoder)
+        memcpy(gm, ckpt_var_grad(f.vm), sizeof gm);
+    ckpt_module_train(f.m, false);
+    double eval_loss = tf_eval(&f, false);
+    ckpt_module_train(f.m, true);
+    if (!(fabs(eval_loss - loss) > 1e-4) || !(fabs(tf_eval(&f, false) - loss) < 1e-6)) {
+        fprintf(stderr, "dropout not applied in training, or not repeatable\n");
+        goto out;
+    }
+    double worst = tf_check(&f, f.x, gx, 64);
+    if (decoder) {
+        double r = tf_check(&f, f.mem, gm, 48);
+        worst = r > worst ? r : worst;
+    }
+    /* every parameter of the tree */
+    size_t np = 0;
+    pref ps[64];
+    ckpt_module *stack[64];
+    size_t top = 0;
+    stack[top++] = f.m;
+    while (top) {
+        ckpt_module *mm = stack[--top];
+        for (size_t i = 0; i < ckpt_module_slot_count(mm) && np < 64; i++) {
+            ckpt_slot *s = ckpt_module_slot_at(mm, i);
+            if (s->is_param && s->data)
+                ps[np++] = (pref){s, NULL};
+        }
+        for (size_t i = 0; i < ckpt_module_child_count(mm) && top < 64; i++)
+            stack[top++] = ckpt_module_child(mm, i);
+    }
+    for (size_t k = 0; k < np; k++) {
+        ckpt_slot *s = ps[k].s;
+        size_t n = (size_t)(s->nbytes / 4);
+        if (!s->grad) {
+            fprintf(stderr, "parameter %s got no gradient\n", s->name);
+            goto out;
+        }
+        float *an = malloc(n * sizeof(float));
+        if (!an)
+            goto out;
+        memcpy(an, s->grad, n * sizeof(float));
+        double r = tf_check(&f, s->data, an, n);
+        free(an);
+        if (r > worst)
+            worst = r;
+    }
+    fprintf(stderr, "%s finite differences over %zu parameters: max relative difference %.3g\n",
+            decoder ? "TransformerDecoderLayer" : "TransformerEncoder", np, worst);
+    rc = worst <= 1e-2 ? 0 : -1;
+out:
+    ckpt_tape_free(f.t);
+    ckpt_module_free(f.m);
+    return rc;
+}
+
+TEST(graph_layers__encoder_stack_training_finite_differences)
+{
+    CHECK(run_tf_fd(false) == 0);
+}
+TEST(graph_layers__decoder_layer_training_finite_differences)
+{
+    CHECK(run_tf_fd(true) == 0);
+}
+
 TEST_MAIN()
