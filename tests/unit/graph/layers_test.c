@@ -349,7 +349,7 @@ static double fd_eval(fd_rnn *f, bool grad)
     ckpt_var *hn = NULL, *cn = NULL;
     ckpt_var *y = f->lstm ? ckpt_nn_lstm_call(f->m, f->vx, f->vh, f->vc, &hn, &cn, &err)
                           : ckpt_nn_gru_call(f->m, f->vx, f->vh, &hn, &err);
-    double s = NAN;
+    double s = (double)NAN;
     if (y && hn) {
         ckpt_var *outs[3] = {y, hn, cn};
         const float *gs[3] = {f->gy, f->gh, f->gc};
@@ -360,7 +360,7 @@ static double fd_eval(fd_rnn *f, bool grad)
                 for (int64_t i = 0; i < outs[k]->numel; i++)
                     s += (double)outs[k]->data[i] * (double)gs[k][i];
             if (grad && ckpt_backward(loss, &err) != 0)
-                s = NAN;
+                s = (double)NAN;
         }
     }
     ckpt_tape_set_grad_enabled(f->t, prev);
@@ -488,7 +488,7 @@ TEST(graph_layers__rnn_init_and_module_call)
     for (size_t i = 0; i < ckpt_module_slot_count(m); i++) {
         ckpt_slot *s = ckpt_module_slot_at(m, i);
         for (uint64_t j = 0; j < s->nbytes / 4; j++) {
-            double v = ((float *)s->data)[j];
+            double v = (double)((float *)s->data)[j];
             lo = v < lo ? v : lo;
             hi = v > hi ? v : hi;
             sum += v;
@@ -840,7 +840,7 @@ static double tf_eval(fd_tf *f, bool grad)
     ckpt_attn_masks mmk = {.attn_mask = ckpt_tape_tensor(f->t, 2, (int64_t[]){4, 3}, mm, &err)};
     ckpt_var *y = f->decoder ? ckpt_nn_decoder_layer_call(f->m, f->vx, f->vm, &tm, &mmk, &err)
                              : ckpt_nn_encoder_call(f->m, f->vx, &tm, &err);
-    double s = NAN;
+    double s = (double)NAN;
     if (y) {
         const float *g = f->g;
         ckpt_var *loss = dot_loss(&y, &g, 1, &err);
@@ -848,7 +848,7 @@ static double tf_eval(fd_tf *f, bool grad)
         for (int64_t i = 0; i < y->numel; i++)
             s += (double)y->data[i] * (double)f->g[i];
         if (!loss || (grad && ckpt_backward(loss, &err) != 0))
-            s = NAN;
+            s = (double)NAN;
     }
     ckpt_tape_set_grad_enabled(f->t, prev);
     if (s != s)
