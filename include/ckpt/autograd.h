@@ -263,6 +263,34 @@ CKPT_API ckpt_var *ckpt_f_binary_cross_entropy_with_logits(ckpt_var *x, ckpt_var
                                                            ckpt_var *pos_weight, ckpt_reduction r,
                                                            ckpt_error *err);
 
+
+/* --- recurrent layers (torch.nn.LSTM / GRU as one fused op each) */
+/* Configuration of a recurrent stack; the zero value is torch's default
+ * (1 layer, with biases, (T,B,I) input, one direction, no dropout). */
+typedef struct ckpt_rnn_opts {
+    int64_t num_layers; /* 0 means 1 */
+    bool no_bias;       /* bias=False: no bias_ih / bias_hh parameters */
+    bool batch_first;   /* input and output (B,T,.) instead of (T,B,.) */
+    bool bidirectional;
+    double dropout; /* on the outputs of every layer but the last, in training */
+} ckpt_rnn_opts;
+/* torch's _VF.lstm: x (T,B,I), (B,T,I) with batch_first, or unbatched (T,I);
+ * h0, c0 (num_layers*dirs, B, H) (unbatched: (num_layers*dirs, H)), both or
+ * neither (NULL: zeros).  `weights` in torch's flat order (its
+ * _flat_weights): per layer, per direction (forward, then reverse):
+ * w_ih (4H, I_l), w_hh (4H, H) and, unless no_bias, b_ih (4H), b_hh (4H);
+ * gate order i, f, g, o.  Returns the output (T,B,dirs*H) (or (B,T,..),
+ * (T,..)) and, when not NULL, *h_n and *c_n (num_layers*dirs, B, H).
+ * Dropout between layers uses the tape's generator when `training`. */
+CKPT_API ckpt_var *ckpt_f_lstm(ckpt_var *x, ckpt_var *h0, ckpt_var *c0, ckpt_var *const *weights,
+                               size_t nweights, const ckpt_rnn_opts *o, bool training,
+                               ckpt_var **h_n, ckpt_var **c_n, ckpt_error *err);
+/* torch's _VF.gru: as ckpt_f_lstm with 3H gates r, z, n and
+ * n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) n + z h. */
+CKPT_API ckpt_var *ckpt_f_gru(ckpt_var *x, ckpt_var *h0, ckpt_var *const *weights,
+                              size_t nweights, const ckpt_rnn_opts *o, bool training,
+                              ckpt_var **h_n, ckpt_error *err);
+
 #ifdef __cplusplus
 }
 #endif
