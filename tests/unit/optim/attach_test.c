@@ -139,6 +139,11 @@ TEST(test_optim_attach__opts_equal_string_defaults)
     ckpt_optim_opts nest = {.lr = 0.1, .nesterov = true}; /* without momentum */
     CHECK(ckpt_optim_new_opts(CKPT_OPTIM_SGD, &nest, NULL) == NULL);
     CHECK(ckpt_optim_new_opts((ckpt_optim_kind)99, NULL, NULL) == NULL);
+    ckpt_module *empty = ckpt_module_new("Empty", NULL);
+    ckpt_error_clear(&err);
+    CHECK(ckpt_optim_new_for_module(CKPT_OPTIM_ADAM, empty, NULL, &err) == NULL);
+    CHECK(strstr(err.msg, "empty parameter list") != NULL);
+    ckpt_module_free(empty);
     ckpt_module_free(m);
 }
 
