@@ -152,8 +152,8 @@ void ckpt_tk_binary_forward(float *out, const float *a, const int64_t *sa, const
     int64_t ia = it.st[1][it.nd - 1], ib = it.st[2][it.nd - 1];
     int64_t idx[CKPT_TK_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
     for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
-        float *po = out + off[0];
-        const float *pa = a + off[1], *pb = b + off[2];
+        float *restrict po = out + off[0];
+        const float *restrict pa = a + off[1], *restrict pb = b + off[2];
         switch (op) {
         case CKPT_TK_ADD:
             BIN_INNER(x + y);
@@ -213,8 +213,9 @@ void ckpt_tk_binary_grad(float *dst, bool accumulate, const float *dout, const f
     int64_t ia = it.st[1][it.nd - 1], ib = it.st[2][it.nd - 1];
     int64_t idx[CKPT_TK_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
     for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
-        float *po = dst + off[0];
-        const float *pg = dout + off[0], *pa = a + off[1], *pb = b + off[2];
+        float *restrict po = dst + off[0];
+        const float *restrict pg = dout + off[0];
+        const float *restrict pa = a + off[1], *restrict pb = b + off[2];
         switch (op) {
         case CKPT_TK_ADD:
             GRAD_INNER(g);
@@ -400,8 +401,8 @@ void ckpt_tk_gather_add(float *dst, const float *src, int ndim, const int64_t *s
     int64_t len = it.shape[it.nd - 1], is = it.st[1][it.nd - 1];
     int64_t idx[CKPT_TK_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
     for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
-        float *d = dst + off[0];
-        const float *s = src + off[1];
+        float *restrict d = dst + off[0];
+        const float *restrict s = src + off[1];
         if (scale == 1.0f && is == 1) {
             for (int64_t j = 0; j < len; j++)
                 d[j] += s[j];
@@ -451,8 +452,8 @@ void ckpt_tk_sum_to(float *dst, bool accumulate, const float *src, int ndim, con
         int64_t len = it.shape[it.nd - 1], ds = it.st[1][it.nd - 1];
         int64_t idx[CKPT_TK_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
         for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
-            const float *s = src + off[0];
-            double *w = ws + off[1];
+            const float *restrict s = src + off[0];
+            double *restrict w = ws + off[1];
             if (ds == 0) {
                 w[0] += sum_run(s, len);
             } else if (ds == 1) {
@@ -493,8 +494,8 @@ void ckpt_tk_rows_add(float *dst, const float *src, const ckpt_tk_rows *r)
     if (r->dstep == 1 && r->sstep == 1) { /* each outer index: one contiguous run */
         int64_t run = r->len * in;
         for (int64_t o = 0; o < r->outer; o++) {
-            float *d = dst + (o * r->dn + r->d0) * in;
-            const float *s = src + (o * r->sn + r->s0) * in;
+            float *restrict d = dst + (o * r->dn + r->d0) * in;
+            const float *restrict s = src + (o * r->sn + r->s0) * in;
             for (int64_t i = 0; i < run; i++)
                 d[i] += s[i];
         }
@@ -502,8 +503,8 @@ void ckpt_tk_rows_add(float *dst, const float *src, const ckpt_tk_rows *r)
     }
     for (int64_t o = 0; o < r->outer; o++) {
         for (int64_t j = 0; j < r->len; j++) {
-            float *d = dst + (o * r->dn + r->d0 + j * r->dstep) * in;
-            const float *s = src + (o * r->sn + r->s0 + j * r->sstep) * in;
+            float *restrict d = dst + (o * r->dn + r->d0 + j * r->dstep) * in;
+            const float *restrict s = src + (o * r->sn + r->s0 + j * r->sstep) * in;
             for (int64_t i = 0; i < in; i++)
                 d[i] += s[i];
         }
