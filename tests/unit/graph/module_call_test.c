@@ -145,6 +145,32 @@ static ckpt_module *build_conv2d_nobias(ckpt_error *err)
     return s;
 }
 
+static ckpt_module *build_conv_pad(ckpt_error *err)
+{
+    ckpt_module *s = ckpt_nn_sequential(NULL, NULL, err);
+    ckpt_conv_opts a = {.dilation = {1, 2}, .padding_kind = CKPT_CONV_PAD_SAME,
+                        .padding_mode = CKPT_PADMODE_REFLECT};
+    ckpt_conv_opts b = {.padding = {1, 1}, .padding_mode = CKPT_PADMODE_REPLICATE};
+    ckpt_conv_opts c = {.padding_kind = CKPT_CONV_PAD_VALID};
+    ckpt_conv_opts d = {.padding = {1, 2}, .padding_mode = CKPT_PADMODE_CIRCULAR};
+    ckpt_conv_opts e = {.padding_kind = CKPT_CONV_PAD_SAME};
+    if (!s || !ckpt_nn_conv2d(s, "0", 2, 3, 3, 4, &a, NULL, err) ||
+        !ckpt_nn_conv2d(s, "1", 3, 2, 3, 3, &b, NULL, err) ||
+        !ckpt_nn_conv2d(s, "2", 2, 2, 2, 2, &c, NULL, err) ||
+        !ckpt_nn_conv2d(s, "3", 2, 2, 3, 3, &d, NULL, err) ||
+        !ckpt_nn_conv2d(s, "4", 2, 2, 2, 2, &e, NULL, err)) {
+        ckpt_module_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static ckpt_module *build_conv1d_same_circular(ckpt_error *err)
+{
+    ckpt_conv_opts o = {.padding_kind = CKPT_CONV_PAD_SAME, .padding_mode = CKPT_PADMODE_CIRCULAR};
+    return ckpt_nn_conv1d(NULL, NULL, 3, 2, 4, &o, NULL, err);
+}
+
 /* ---------------------------------------------------------------- runner */
 
 static void run_net(const char *name, ckpt_module *(*build)(ckpt_error *))
@@ -301,6 +327,53 @@ TEST(graph_module_call__embedding_padding_idx)
 TEST(graph_module_call__conv2d_nobias_identity)
 {
     run_net("conv2d_nobias", build_conv2d_nobias);
+}
+
+TEST(graph_module_call__conv_padding_same_valid_and_modes)
+{
+    run_net("conv_pad", build_conv_pad);
+}
+
+TEST(graph_module_call__conv1d_same_circular)
+{
+    run_net("conv1d_same_circular", build_conv1d_same_circular);
+}
+
+TEST(graph_module_call__conv_padding_attributes_and_refusals)
+{
+    ckpt_error err = {0};
+    ckpt_module *m = build_conv_pad(&err);
+    CHECK(m != NULL);
+    CHECK_STR(ckpt_module_attr_str(ckpt_module_find(m, "0"), "padding"), "same");
+    CHECK_STR(ckpt_module_attr_str(ckpt_module_find(m, "0"), "padding_mode"), "reflect");
+    CHECK_STR(ckpt_module_attr_str(ckpt_module_find(m, "2"), "padding"), "valid");
+    CHECK_STR(ckpt_module_attr_str(ckpt_module_find(m, "3"), "padding_mode"), "circular");
+    ckpt_module_free(m);
+    ckpt_conv_opts strided = {.stride = {2, 2}, .padding_kind = CKPT_CONV_PAD_SAME};
+    CHECK(!ckpt_nn_conv2d(NULL, NULL, 2, 2, 3, 3, &strided, NULL, &err));
+    CHECK(err.code == CKPT_E_ARG && strstr(err.msg, "strided"));
+    ckpt_conv_opts tmode = {.padding_mode = CKPT_PADMODE_REFLECT};
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_nn_conv_transpose2d(NULL, NULL, 2, 2, 3, 3, &tmode, NULL, &err));
+    CHECK(err.code == CKPT_E_ARG && strstr(err.msg, "zeros"));
+    /* reflect padding must be smaller than the input */
+    ckpt_conv_opts big = {.padding = {3, 3}, .padding_mode = CKPT_PADMODE_REFLECT};
+    m = ckpt_nn_conv2d(NULL, NULL, 1, 1, 3, 3, &big, NULL, &err);
+    CHECK(m != NULL);
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    ckpt_var *x = ckpt_tape_full(t, 4, (int64_t[]){1, 1, 3, 3}, 1.0f, &err);
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(m, x, &err) && err.code == CKPT_E_SHAPE);
+    ckpt_error_clear(&err);
+    ckpt_nn_act in = {0}, out = {0};
+    CHECK(ckpt_nn_act_resize(&in, 4, (int64_t[]){1, 1, 3, 3}, &err) == 0);
+    for (int i = 0; i < 9; i++)
+        in.data[i] = 1.0f;
+    CHECK(ckpt_nn_forward(m, &in, &out, NULL, &err) == CKPT_E_SHAPE);
+    ckpt_nn_act_free(&in);
+    ckpt_nn_act_free(&out);
+    ckpt_tape_free(t);
+    ckpt_module_free(m);
 }
 
 TEST_MAIN()
