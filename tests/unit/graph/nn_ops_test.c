@@ -215,7 +215,7 @@ static double loss_at(const ckpt_obj *c, int in, int64_t at, double delta)
     bool wants[MAXIN];
     char names[MAXIN][16];
     run_state rs;
-    double L = NAN;
+    double L = (double)NAN;
     ckpt_tape_set_grad_enabled(t, false);
     if (make_inputs(t, c, v, wants, names, in, at, delta) >= 0) {
         ckpt_var *y = apply(c, v, &rs, NULL);
