@@ -559,6 +559,16 @@ TEST(graph_nn_ops__avg_pool2d_ceil_exclude)
     run_case("avg_pool2d_ceil_exclude");
 }
 
+TEST(graph_nn_ops__avg_pool2d_ceil_drops_last)
+{
+    run_case("avg_pool2d_ceil_drops_last");
+}
+
+TEST(graph_nn_ops__max_pool2d_ceil_drops_last)
+{
+    run_case("max_pool2d_ceil_drops_last");
+}
+
 TEST(graph_nn_ops__avg_pool2d_divisor)
 {
     run_case("avg_pool2d_divisor");
