@@ -339,6 +339,44 @@ TEST(graph_module_call__conv1d_same_circular)
     run_net("conv1d_same_circular", build_conv1d_same_circular);
 }
 
+/* a training loop with fixed shapes: after the first step the tape's arena
+ * holds every step (no growth), and the parameter grads are reused */
+TEST(graph_module_call__steady_state_step_allocates_nothing)
+{
+    ckpt_error err = {0};
+    ckpt_module *m = build_mix(&err);
+    CHECK(m != NULL);
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    CHECK(t != NULL);
+    ckpt_rng r;
+    ckpt_rng_seed(&r, 3);
+    float xs[8 * 3 * 5 * 5];
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        xs[i] = (float)ckpt_rng_normal(&r);
+    int64_t tg[8] = {0, 1, 2, 3, 4, 5, 0, 1};
+    size_t bytes[4] = {0};
+    float *g0 = NULL;
+    for (int step = 0; step < 4; step++) {
+        ckpt_tape_reset(t);
+        ckpt_var *x = ckpt_tape_tensor_borrow(t, 4, (int64_t[]){8, 3, 5, 5}, xs, &err);
+        ckpt_var *y = ckpt_module_call(m, x, &err);
+        ckpt_var *tv = ckpt_tape_index(t, 1, (int64_t[]){8}, tg, &err);
+        ckpt_var *loss = ckpt_f_cross_entropy(y, tv, -100, 0.1, CKPT_REDUCE_MEAN, &err);
+        CHECK(loss != NULL);
+        ckpt_module_zero_grad(m, false);
+        CHECK(ckpt_backward(loss, &err) == 0);
+        ckpt_slot *w = ckpt_module_slot(m, "0.weight");
+        CHECK(w && w->grad);
+        if (step == 0)
+            g0 = w->grad;
+        CHECK(w->grad == g0);
+        bytes[step] = ckpt_tape_bytes(t);
+    }
+    CHECK(bytes[1] == bytes[2] && bytes[2] == bytes[3]);
+    ckpt_tape_free(t);
+    ckpt_module_free(m);
+}
+
 TEST(graph_module_call__conv_padding_attributes_and_refusals)
 {
     ckpt_error err = {0};
