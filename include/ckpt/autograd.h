@@ -253,11 +253,14 @@ CKPT_API ckpt_var *ckpt_f_scaled_dot_product_attention(ckpt_var *q, ckpt_var *k,
 
 /* --- losses (torch 1.13 semantics) */
 /* logits (N,C), target int64 (N); label_smoothing in [0,1]; rows whose target
- * is ignore_index count nowhere. */
+ * is ignore_index count nowhere (mean divides by the rows that count; all
+ * ignored gives NaN, as torch 1.13).  Also (N,C,d1,...) with target
+ * (N,d1,...), classes on dim 1, and (C,) with a 0-dim target, as torch. */
 CKPT_API ckpt_var *ckpt_f_cross_entropy(ckpt_var *logits, ckpt_var *target, int64_t ignore_index,
                                         double label_smoothing, ckpt_reduction r,
                                         ckpt_error *err);
-/* logp (N,C) log-probabilities, target int64 (N). */
+/* logp (N,C) (or (N,C,d1,...) / (C,), as cross_entropy) log-probabilities,
+ * target int64 (N). */
 CKPT_API ckpt_var *ckpt_f_nll_loss(ckpt_var *logp, ckpt_var *target, int64_t ignore_index,
                                    ckpt_reduction r, ckpt_error *err);
 CKPT_API ckpt_var *ckpt_f_mse_loss(ckpt_var *x, ckpt_var *y, ckpt_reduction r, ckpt_error *err);

@@ -629,6 +629,26 @@ TEST(graph_nn_ops__cross_entropy_ignore_class)
     run_case("cross_entropy_ignore_class");
 }
 
+TEST(graph_nn_ops__cross_entropy_kdim_mean)
+{
+    run_case("cross_entropy_kdim_mean");
+}
+
+TEST(graph_nn_ops__cross_entropy_kdim_none)
+{
+    run_case("cross_entropy_kdim_none");
+}
+
+TEST(graph_nn_ops__cross_entropy_unbatched)
+{
+    run_case("cross_entropy_unbatched");
+}
+
+TEST(graph_nn_ops__nll_loss_2d_sum)
+{
+    run_case("nll_loss_2d_sum");
+}
+
 TEST(graph_nn_ops__nll_loss_mean)
 {
     run_case("nll_loss_mean");
