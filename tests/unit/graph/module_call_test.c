@@ -377,6 +377,44 @@ TEST(graph_module_call__steady_state_step_allocates_nothing)
     ckpt_module_free(m);
 }
 
+TEST(graph_module_call__layer_call_errors)
+{
+    ckpt_error err = {0};
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 4, 3, true, NULL, &err);
+    ckpt_module *emb = ckpt_nn_embedding(NULL, NULL, 5, 2, -1, NULL, &err);
+    ckpt_module *bn = ckpt_nn_batchnorm(NULL, NULL, 2, 3, 1e-5, 0.1, true, true, &err);
+    int64_t ns[1] = {4};
+    ckpt_module *ln = ckpt_nn_layernorm(NULL, NULL, 1, ns, 1e-5, true, &err);
+    ckpt_module *box = ckpt_module_new("Box", &err);
+    CHECK(t && lin && emb && bn && ln && box);
+    ckpt_var *f = ckpt_tape_full(t, 2, (int64_t[]){2, 3}, 1.0f, &err);
+    ckpt_var *i = ckpt_tape_index(t, 1, (int64_t[]){2}, (int64_t[]){1, 7}, &err);
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(lin, f, &err) && err.code == CKPT_E_SHAPE && strstr(err.msg, "linear"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(lin, i, &err) && err.code == CKPT_E_ARG && strstr(err.msg, "float32"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(emb, f, &err) && err.code == CKPT_E_ARG && strstr(err.msg, "int64"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(emb, i, &err) && err.code == CKPT_E_ARG &&
+          strstr(err.msg, "out of range"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(bn, f, &err) && err.code == CKPT_E_SHAPE && strstr(err.msg, "4D"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(ln, f, &err) && err.code == CKPT_E_SHAPE &&
+          strstr(err.msg, "normalized_shape"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(box, f, &err) && err.code == CKPT_E_ARG &&
+          strstr(err.msg, "no forward"));
+    ckpt_module_free(lin);
+    ckpt_module_free(emb);
+    ckpt_module_free(bn);
+    ckpt_module_free(ln);
+    ckpt_module_free(box);
+    ckpt_tape_free(t);
+}
+
 TEST(graph_module_call__conv_padding_attributes_and_refusals)
 {
     ckpt_error err = {0};
