@@ -166,7 +166,11 @@ CKPT_API ckpt_var *ckpt_f_bmm(ckpt_var *a, ckpt_var *b, ckpt_error *err);
 /* F.linear: x (..., in) . w (out, in)^T + b (out); b may be NULL. */
 CKPT_API ckpt_var *ckpt_f_linear(ckpt_var *x, ckpt_var *w, ckpt_var *b, ckpt_error *err);
 /* F.conv1d / conv2d / conv_transpose2d; b may be NULL; `o` NULL = defaults
- * (its no_bias field is ignored: pass b = NULL). */
+ * (its no_bias field is ignored: pass b = NULL).  conv1d reads entry 0 of
+ * stride/padding/dilation.  conv1d/conv2d honour o->padding_kind ('same',
+ * 'valid') and o->padding_mode (the input is padded first, as a Conv module
+ * with that padding_mode does); conv_transpose2d takes numeric padding and
+ * zeros only.  Unbatched inputs ((C,L), (C,H,W)) work as in torch. */
 CKPT_API ckpt_var *ckpt_f_conv1d(ckpt_var *x, ckpt_var *w, ckpt_var *b,
                                  const struct ckpt_conv_opts *o, ckpt_error *err);
 CKPT_API ckpt_var *ckpt_f_conv2d(ckpt_var *x, ckpt_var *w, ckpt_var *b,
@@ -180,7 +184,10 @@ CKPT_API ckpt_var *ckpt_f_layer_norm(ckpt_var *x, int ndims, ckpt_var *w, ckpt_v
                                      ckpt_error *err);
 /* F.batch_norm on (N,C,...): training uses batch statistics and updates the
  * running buffers (when not NULL) with `momentum` (< 0: cumulative average
- * using *num_batches_tracked); eval uses the running buffers. */
+ * using *num_batches_tracked), the variance unbiased, and adds 1 to
+ * *num_batches_tracked (when not NULL), as the BatchNorm module does; eval
+ * uses the running buffers; NULL running buffers (track_running_stats=False)
+ * use batch statistics in eval too. */
 CKPT_API ckpt_var *ckpt_f_batch_norm(ckpt_var *x, float *running_mean, float *running_var,
                                      int64_t *num_batches_tracked, ckpt_var *w, ckpt_var *b,
                                      bool training, double momentum, double eps, ckpt_error *err);
@@ -251,15 +258,20 @@ CKPT_API ckpt_var *ckpt_f_scaled_dot_product_attention(ckpt_var *q, ckpt_var *k,
 
 /* --- losses (torch 1.13 semantics) */
 /* logits (N,C), target int64 (N); label_smoothing in [0,1]; rows whose target
- * is ignore_index count nowhere. */
+ * is ignore_index count nowhere (mean divides by the rows that count; all
+ * ignored gives NaN, as torch 1.13).  Also (N,C,d1,...) with target
+ * (N,d1,...), classes on dim 1, and (C,) with a 0-dim target, as torch. */
 CKPT_API ckpt_var *ckpt_f_cross_entropy(ckpt_var *logits, ckpt_var *target, int64_t ignore_index,
                                         double label_smoothing, ckpt_reduction r,
                                         ckpt_error *err);
-/* logp (N,C) log-probabilities, target int64 (N). */
+/* logp (N,C) (or (N,C,d1,...) / (C,), as cross_entropy) log-probabilities,
+ * target int64 (N). */
 CKPT_API ckpt_var *ckpt_f_nll_loss(ckpt_var *logp, ckpt_var *target, int64_t ignore_index,
                                    ckpt_reduction r, ckpt_error *err);
 CKPT_API ckpt_var *ckpt_f_mse_loss(ckpt_var *x, ckpt_var *y, ckpt_reduction r, ckpt_error *err);
-/* x logits, y targets in [0,1] (same shape); pos_weight may be NULL. */
+/* x logits, y targets in [0,1] (same shape); pos_weight may be NULL, or
+ * broadcast over the last dim ((C,)), or x's shape.  Gradients flow to x and
+ * y (and to pos_weight, which torch 1.13 refuses to differentiate). */
 CKPT_API ckpt_var *ckpt_f_binary_cross_entropy_with_logits(ckpt_var *x, ckpt_var *y,
                                                            ckpt_var *pos_weight, ckpt_reduction r,
                                                            ckpt_error *err);

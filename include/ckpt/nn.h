@@ -320,8 +320,23 @@ CKPT_API int ckpt_nn_act_resize(ckpt_nn_act *a, int ndim, const int64_t *shape, 
 CKPT_API void ckpt_nn_act_free(ckpt_nn_act *a);
 CKPT_API size_t ckpt_nn_act_numel(const ckpt_nn_act *a);
 
+/* Conv padding given as a string (torch's padding='same' / 'valid'). */
+typedef enum ckpt_conv_padding {
+    CKPT_CONV_PAD_EXPLICIT = 0, /* the numbers in `padding` */
+    CKPT_CONV_PAD_SAME,         /* output size = input size; stride must be 1; an odd total
+                                   padding puts the extra row/column at the end, as torch */
+    CKPT_CONV_PAD_VALID         /* no padding */
+} ckpt_conv_padding;
+/* torch's padding_mode of Conv1d/Conv2d (ConvTranspose2d: zeros only). */
+typedef enum ckpt_padding_mode {
+    CKPT_PADMODE_ZEROS = 0,
+    CKPT_PADMODE_REFLECT,   /* padding < input size */
+    CKPT_PADMODE_REPLICATE,
+    CKPT_PADMODE_CIRCULAR   /* padding <= input size */
+} ckpt_padding_mode;
+
 /* Convolution options; zeros mean torch's defaults (stride 1, padding 0,
- * dilation 1, groups 1, with bias). */
+ * dilation 1, groups 1, with bias, padding_mode 'zeros'). */
 typedef struct ckpt_conv_opts {
     int64_t stride[2];
     int64_t padding[2];
@@ -329,6 +344,8 @@ typedef struct ckpt_conv_opts {
     int64_t output_padding[2]; /* ConvTranspose2d */
     int64_t groups;
     bool no_bias;
+    ckpt_conv_padding padding_kind; /* 'same' / 'valid' instead of `padding` */
+    ckpt_padding_mode padding_mode;
 } ckpt_conv_opts;
 
 /* Activation kinds for ckpt_nn_activation. */

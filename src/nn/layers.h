@@ -17,6 +17,7 @@ typedef struct nn_layer {
     int act, dim;
     bool bias, affine, track, batch_first, norm_first;
     ckpt_pool_opts pool; /* MaxPool2d / AvgPool2d: every option, torch's defaults filled in */
+    int pad_kind, pad_mode; /* Conv: ckpt_conv_padding, ckpt_padding_mode */
     ckpt_nn_act ws[4];
 } nn_layer;
 

@@ -34,6 +34,11 @@ size_t ckpt_nn_conv2d_backward_ws(const ckpt_nn_conv2d_dims *d);
 void ckpt_nn_conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                              const float *w, float *ws, const ckpt_nn_conv2d_dims *d);
 
+/* din (BC,H,W) += the adjoint of ckpt_nn_pad2d_forward applied to dout
+ * (BC, H+top+bottom, W+left+right). */
+void ckpt_nn_pad2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
+                            int64_t top, int64_t bottom, int64_t left, int64_t right, int mode);
+
 /* BatchNorm1d/2d: y = (x - mean) / sqrt(var + eps) * w + bias.  dout, in (B,C,S);
  * mean, var (C): the batch statistics (biased var, ckpt_nn_batchnorm_stats) when
  * `batch_stats` (training mode), else the running statistics (eval mode, where they

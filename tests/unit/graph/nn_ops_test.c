@@ -97,8 +97,14 @@ static ckpt_var *apply(const ckpt_obj *c, ckpt_var **v, run_state *rs, ckpt_erro
     if (!strcmp(op, "linear"))
         return ckpt_f_linear(v[0], v[1], v[2], err);
     if (!strcmp(op, "conv2d") || !strcmp(op, "conv1d") || !strcmp(op, "conv_transpose2d")) {
-        ckpt_conv_opts o = {{opti(c, 0), opti(c, 1)}, {opti(c, 2), opti(c, 3)},
-                            {opti(c, 4), opti(c, 5)}, {0, 0}, opti(c, 6), false};
+        ckpt_conv_opts o = {.stride = {opti(c, 0), opti(c, 1)},
+                            .padding = {opti(c, 2), opti(c, 3)},
+                            .dilation = {opti(c, 4), opti(c, 5)},
+                            .groups = opti(c, 6)};
+        if (ckpt_obj_len(ckpt_dict_get(c, "opts")) > 10) { /* padding kind and mode */
+            o.padding_kind = (ckpt_conv_padding)opti(c, 9);
+            o.padding_mode = (ckpt_padding_mode)opti(c, 10);
+        }
         if (!strcmp(op, "conv2d"))
             return ckpt_f_conv2d(v[0], v[1], v[2], &o, err);
         if (!strcmp(op, "conv1d"))
@@ -209,7 +215,7 @@ static double loss_at(const ckpt_obj *c, int in, int64_t at, double delta)
     bool wants[MAXIN];
     char names[MAXIN][16];
     run_state rs;
-    double L = NAN;
+    double L = (double)NAN;
     ckpt_tape_set_grad_enabled(t, false);
     if (make_inputs(t, c, v, wants, names, in, at, delta) >= 0) {
         ckpt_var *y = apply(c, v, &rs, NULL);
@@ -331,6 +337,46 @@ TEST(graph_nn_ops__conv2d_nobias_unbatched)
 TEST(graph_nn_ops__conv2d_pointwise)
 {
     run_case("conv2d_pointwise");
+}
+
+TEST(graph_nn_ops__conv2d_same_odd)
+{
+    run_case("conv2d_same_odd");
+}
+
+TEST(graph_nn_ops__conv2d_same_even_dilated)
+{
+    run_case("conv2d_same_even_dilated");
+}
+
+TEST(graph_nn_ops__conv2d_valid)
+{
+    run_case("conv2d_valid");
+}
+
+TEST(graph_nn_ops__conv2d_same_reflect)
+{
+    run_case("conv2d_same_reflect");
+}
+
+TEST(graph_nn_ops__conv2d_replicate)
+{
+    run_case("conv2d_replicate");
+}
+
+TEST(graph_nn_ops__conv2d_circular_groups)
+{
+    run_case("conv2d_circular_groups");
+}
+
+TEST(graph_nn_ops__conv1d_same_circular)
+{
+    run_case("conv1d_same_circular");
+}
+
+TEST(graph_nn_ops__conv1d_reflect_nobias)
+{
+    run_case("conv1d_reflect_nobias");
 }
 
 TEST(graph_nn_ops__conv1d_all)
@@ -513,6 +559,16 @@ TEST(graph_nn_ops__avg_pool2d_ceil_exclude)
     run_case("avg_pool2d_ceil_exclude");
 }
 
+TEST(graph_nn_ops__avg_pool2d_ceil_drops_last)
+{
+    run_case("avg_pool2d_ceil_drops_last");
+}
+
+TEST(graph_nn_ops__max_pool2d_ceil_drops_last)
+{
+    run_case("max_pool2d_ceil_drops_last");
+}
+
 TEST(graph_nn_ops__avg_pool2d_divisor)
 {
     run_case("avg_pool2d_divisor");
@@ -571,6 +627,26 @@ TEST(graph_nn_ops__cross_entropy_smooth_ignore_none)
 TEST(graph_nn_ops__cross_entropy_ignore_class)
 {
     run_case("cross_entropy_ignore_class");
+}
+
+TEST(graph_nn_ops__cross_entropy_kdim_mean)
+{
+    run_case("cross_entropy_kdim_mean");
+}
+
+TEST(graph_nn_ops__cross_entropy_kdim_none)
+{
+    run_case("cross_entropy_kdim_none");
+}
+
+TEST(graph_nn_ops__cross_entropy_unbatched)
+{
+    run_case("cross_entropy_unbatched");
+}
+
+TEST(graph_nn_ops__nll_loss_2d_sum)
+{
+    run_case("nll_loss_2d_sum");
 }
 
 TEST(graph_nn_ops__nll_loss_mean)
