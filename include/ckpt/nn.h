@@ -362,6 +362,16 @@ CKPT_API ckpt_module *ckpt_nn_maxpool2d(ckpt_module *parent, const char *name, i
                                         int64_t stride, int64_t padding, ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_avgpool2d(ckpt_module *parent, const char *name, int64_t kernel,
                                         int64_t stride, int64_t padding, ckpt_error *err);
+/* MaxPool2d / AvgPool2d with every torch option (ckpt_pool_opts of
+ * ckpt/autograd.h; zeros mean torch's defaults: stride = kernel, padding 0,
+ * dilation 1, ceil_mode off, count_include_pad on, no divisor_override).
+ * Padding must be at most half the kernel; dilation applies to max pooling,
+ * exclude_pad and divisor_override to average pooling.  The attributes are
+ * recorded as (h, w) pairs under torch's names. */
+CKPT_API ckpt_module *ckpt_nn_maxpool2d_opts(ckpt_module *parent, const char *name,
+                                             const ckpt_pool_opts *o, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_avgpool2d_opts(ckpt_module *parent, const char *name,
+                                             const ckpt_pool_opts *o, ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_adaptive_avgpool2d(ckpt_module *parent, const char *name,
                                                  int64_t out_h, int64_t out_w, ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_dim,

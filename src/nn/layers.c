@@ -146,9 +146,11 @@ static int linear_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, c
     return ckpt__nn_linear_rows(m, in->data, out->data, rows, err);
 }
 
-static const ckpt__layer_ops linear_ops = {.type = "Linear", .forward = linear_fwd};
+static const ckpt__layer_ops linear_ops = {.type = "Linear", .forward = linear_fwd,
+                                            .call = ckpt__nn_linear_call};
 static const ckpt__layer_ops ndq_linear_ops = {.type = "NonDynamicallyQuantizableLinear",
-                                               .forward = linear_fwd};
+                                               .forward = linear_fwd,
+                                               .call = ckpt__nn_linear_call};
 
 static ckpt_module *linear_typed(ckpt_module *parent, const char *name, const char *type,
                                  const ckpt__layer_ops *ops, int64_t in_f, int64_t out_f,
@@ -244,8 +246,10 @@ static int conv_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
     return 0;
 }
 
-static const ckpt__layer_ops conv1d_ops = {.type = "Conv1d", .forward = conv_fwd};
-static const ckpt__layer_ops conv2d_ops = {.type = "Conv2d", .forward = conv_fwd};
+static const ckpt__layer_ops conv1d_ops = {.type = "Conv1d", .forward = conv_fwd,
+                                            .call = ckpt__nn_conv_call};
+static const ckpt__layer_ops conv2d_ops = {.type = "Conv2d", .forward = conv_fwd,
+                                            .call = ckpt__nn_conv_call};
 
 static int64_t def1(int64_t v)
 {
@@ -304,7 +308,8 @@ static int convt_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ck
     return 0;
 }
 
-static const ckpt__layer_ops convt2d_ops = {.type = "ConvTranspose2d", .forward = convt_fwd};
+static const ckpt__layer_ops convt2d_ops = {.type = "ConvTranspose2d", .forward = convt_fwd,
+                                             .call = ckpt__nn_conv_call};
 
 ckpt_module *ckpt_nn_conv_transpose2d(ckpt_module *parent, const char *name, int64_t in_ch,
                                       int64_t out_ch, int64_t kh, int64_t kw,
@@ -450,9 +455,9 @@ static int batchnorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
 }
 
 static const ckpt__layer_ops bn1d_ops = {.type = "BatchNorm1d", .forward = batchnorm_fwd,
-                                         .call = ckpt__batchnorm_call};
+                                          .call = ckpt__nn_batchnorm_call};
 static const ckpt__layer_ops bn2d_ops = {.type = "BatchNorm2d", .forward = batchnorm_fwd,
-                                         .call = ckpt__batchnorm_call};
+                                          .call = ckpt__nn_batchnorm_call};
 
 ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
                                int64_t num_features, double eps, double momentum, bool affine,
@@ -527,7 +532,7 @@ static int layernorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
 }
 
 static const ckpt__layer_ops layernorm_ops = {.type = "LayerNorm", .forward = layernorm_fwd,
-                                             .call = ckpt__layernorm_call};
+                                               .call = ckpt__nn_layernorm_call};
 
 ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
                                const int64_t *normalized_shape, double eps,
@@ -581,7 +586,8 @@ static int groupnorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops groupnorm_ops = {.type = "GroupNorm", .forward = groupnorm_fwd};
+static const ckpt__layer_ops groupnorm_ops = {.type = "GroupNorm", .forward = groupnorm_fwd,
+                                               .call = ckpt__nn_groupnorm_call};
 
 ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t num_groups,
                                int64_t num_channels, double eps, bool affine, ckpt_error *err)
@@ -613,7 +619,7 @@ ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t nu
 /* --------------------------------------------------------------- Embedding */
 
 static const ckpt__layer_ops embedding_ops = {.type = "Embedding", .forward = NULL,
-                                             .call = ckpt__embedding_call};
+                                               .call = ckpt__nn_embedding_call};
 
 ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name, int64_t num_embeddings,
                                int64_t embedding_dim, int64_t padding_idx, ckpt_rng *rng,
@@ -694,7 +700,8 @@ static int dropout_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, 
     return 0;
 }
 
-static const ckpt__layer_ops dropout_ops = {.type = "Dropout", .forward = dropout_fwd};
+static const ckpt__layer_ops dropout_ops = {.type = "Dropout", .forward = dropout_fwd,
+                                             .call = ckpt__nn_dropout_call};
 
 ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p, ckpt_error *err)
 {
@@ -761,15 +768,15 @@ static int activation_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *ou
 }
 
 static const ckpt__layer_ops act_ops[] = {
-    {.type = "ReLU", .forward = activation_fwd},
-    {.type = "GELU", .forward = activation_fwd},
-    {.type = "GELU", .forward = activation_fwd},
-    {.type = "SiLU", .forward = activation_fwd},
-    {.type = "Tanh", .forward = activation_fwd},
-    {.type = "Sigmoid", .forward = activation_fwd},
-    {.type = "Softmax", .forward = activation_fwd},
-    {.type = "LogSoftmax", .forward = activation_fwd},
-    {.type = "Identity", .forward = activation_fwd},
+    {.type = "ReLU", .forward = activation_fwd, .call = ckpt__nn_activation_call},
+    {.type = "GELU", .forward = activation_fwd, .call = ckpt__nn_activation_call},
+    {.type = "GELU", .forward = activation_fwd, .call = ckpt__nn_activation_call},
+    {.type = "SiLU", .forward = activation_fwd, .call = ckpt__nn_activation_call},
+    {.type = "Tanh", .forward = activation_fwd, .call = ckpt__nn_activation_call},
+    {.type = "Sigmoid", .forward = activation_fwd, .call = ckpt__nn_activation_call},
+    {.type = "Softmax", .forward = activation_fwd, .call = ckpt__nn_activation_call},
+    {.type = "LogSoftmax", .forward = activation_fwd, .call = ckpt__nn_activation_call},
+    {.type = "Identity", .forward = activation_fwd, .call = ckpt__nn_activation_call},
 };
 
 ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind, int dim,
@@ -796,6 +803,18 @@ ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind,
 
 /* ----------------------------------------------------------------- pooling */
 
+/* the kernel geometry of a MaxPool2d / AvgPool2d over planes (BC,H,W) */
+static ckpt_nn_pool2d_dims pool_dims(const nn_layer *l, int64_t bc, int64_t h, int64_t w)
+{
+    const ckpt_pool_opts *o = &l->pool;
+    ckpt_nn_pool2d_dims d = {.bc = bc, .h = h, .w = w, .kh = o->kernel[0], .kw = o->kernel[1],
+                             .sh = o->stride[0], .sw = o->stride[1], .ph = o->padding[0],
+                             .pw = o->padding[1], .dh = o->dilation[0], .dw = o->dilation[1],
+                             .ceil_mode = o->ceil_mode, .exclude_pad = o->exclude_pad,
+                             .divisor = o->divisor_override};
+    return d;
+}
+
 static int pool_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckpt_rng *rng,
                     ckpt_error *err)
 {
@@ -807,74 +826,126 @@ static int pool_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
                "%s: expected a 3D or 4D input, got %dD", type, in->ndim);
     const int64_t h = in->shape[in->ndim - 2], w = in->shape[in->ndim - 1];
     const int64_t bc = (int64_t)(ckpt_nn_act_numel(in) / (size_t)(h * w > 0 ? h * w : 1));
-    int64_t oh, ow;
+    ckpt_nn_pool2d_dims d = pool_dims(l, bc, h, w);
     if (l->act == 2) { /* adaptive */
-        oh = l->p2, ow = l->p3;
+        d.oh = l->p2, d.ow = l->p3;
     } else {
-        oh = (h + 2 * l->p3 - l->extra) / l->p2 + 1;
-        ow = (w + 2 * l->p3 - l->extra) / l->p2 + 1;
-        CKPT_CHECK(h + 2 * l->p3 >= l->extra && w + 2 * l->p3 >= l->extra, err, CKPT_E_SHAPE,
-                   "%s: input smaller than the kernel", type);
+        CKPT_CHECK(ckpt_nn_pool2d_out_size(&d), err, CKPT_E_SHAPE,
+                   "%s: input (%lld x %lld) smaller than the kernel", type, (long long)h,
+                   (long long)w);
     }
     int64_t shape[CKPT_NN_MAX_DIMS];
     memcpy(shape, in->shape, sizeof(shape));
-    shape[in->ndim - 2] = oh;
-    shape[in->ndim - 1] = ow;
+    shape[in->ndim - 2] = d.oh;
+    shape[in->ndim - 1] = d.ow;
     CKPT_TRY(ckpt_nn_act_resize(out, in->ndim, shape, err));
     if (l->act == 0)
-        ckpt_nn_maxpool2d_forward(out->data, in->data, bc, h, w, l->extra, l->p2, l->p3, oh, ow);
+        ckpt_nn_maxpool2d_forward_d(out->data, in->data, &d);
     else if (l->act == 1)
-        ckpt_nn_avgpool2d_forward(out->data, in->data, bc, h, w, l->extra, l->p2, l->p3, oh, ow);
+        ckpt_nn_avgpool2d_forward_d(out->data, in->data, &d);
     else
-        ckpt_nn_adaptive_avgpool2d_forward(out->data, in->data, bc, h, w, oh, ow);
+        ckpt_nn_adaptive_avgpool2d_forward(out->data, in->data, bc, h, w, d.oh, d.ow);
     return 0;
 }
 
-static const ckpt__layer_ops maxpool_ops = {.type = "MaxPool2d", .forward = pool_fwd};
-static const ckpt__layer_ops avgpool_ops = {.type = "AvgPool2d", .forward = pool_fwd};
-static const ckpt__layer_ops adaptive_ops = {.type = "AdaptiveAvgPool2d", .forward = pool_fwd};
+static const ckpt__layer_ops maxpool_ops = {.type = "MaxPool2d", .forward = pool_fwd,
+                                             .call = ckpt__nn_pool_call};
+static const ckpt__layer_ops avgpool_ops = {.type = "AvgPool2d", .forward = pool_fwd,
+                                             .call = ckpt__nn_pool_call};
+static const ckpt__layer_ops adaptive_ops = {.type = "AdaptiveAvgPool2d", .forward = pool_fwd,
+                                              .call = ckpt__nn_pool_call};
 
-static ckpt_module *pool_make(ckpt_module *parent, const char *name, int kind, int64_t kernel,
-                              int64_t stride, int64_t padding, ckpt_error *err)
+/* an int attribute when both entries agree (torch's int argument), else a pair */
+static void set_pair(ckpt_module *m, const char *name, const int64_t *v, bool as_int)
+{
+    if (as_int && v[0] == v[1])
+        ckpt_module_set_attr_int(m, name, v[0], NULL);
+    else
+        ckpt_module_set_attr_ints(m, name, 2, v, NULL);
+}
+
+static ckpt_module *pool_make(ckpt_module *parent, const char *name, int kind,
+                              const ckpt_pool_opts *opts, bool as_int, ckpt_error *err)
 {
     const ckpt__layer_ops *ops = kind == 0 ? &maxpool_ops : &avgpool_ops;
-    if (stride <= 0)
-        stride = kernel; /* stride=None */
-    if (kernel <= 0 || padding < 0 || padding > kernel / 2) {
+    if (!opts) {
+        CKPT_FAIL(err, CKPT_E_ARG, "%s: options are NULL", ops->type);
+        return NULL;
+    }
+    ckpt_pool_opts o = *opts;
+    bool bad = false;
+    for (int i = 0; i < 2; i++) {
+        if (o.stride[i] <= 0)
+            o.stride[i] = o.kernel[i]; /* stride=None */
+        if (o.dilation[i] <= 0 || kind == 1)
+            o.dilation[i] = 1;
+        bad = bad || o.kernel[i] <= 0 || o.padding[i] < 0 || o.padding[i] > o.kernel[i] / 2 ||
+              opts->dilation[i] < 0;
+    }
+    if (kind == 0) {
+        o.exclude_pad = false;
+        o.divisor_override = 0;
+    }
+    if (bad || o.divisor_override < 0) {
         CKPT_FAIL(err, CKPT_E_ARG,
-                  "%s: bad arguments (kernel %lld, padding %lld; padding should be at most "
-                  "half of kernel size)",
-                  ops->type, (long long)kernel, (long long)padding);
+                  "%s: bad arguments (kernel (%lld, %lld), padding (%lld, %lld); padding should "
+                  "be at most half of kernel size)",
+                  ops->type, (long long)o.kernel[0], (long long)o.kernel[1],
+                  (long long)o.padding[0], (long long)o.padding[1]);
         return NULL;
     }
     ckpt_module *m = ckpt__nn_make(parent, name, ops->type, ops, err);
     if (!m)
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
-    l->act = kind, l->extra = kernel, l->p2 = stride, l->p3 = padding;
-    ckpt_module_set_attr_int(m, "kernel_size", kernel, NULL);
-    ckpt_module_set_attr_int(m, "stride", stride, NULL);
-    ckpt_module_set_attr_int(m, "padding", padding, NULL);
-    ckpt_module_set_attr_bool(m, "ceil_mode", false, NULL);
+    l->act = kind, l->pool = o;
+    l->extra = o.kernel[0], l->p2 = o.stride[0], l->p3 = o.padding[0];
+    set_pair(m, "kernel_size", o.kernel, as_int);
+    set_pair(m, "stride", o.stride, as_int);
+    set_pair(m, "padding", o.padding, as_int);
+    ckpt_module_set_attr_bool(m, "ceil_mode", o.ceil_mode, NULL);
     if (kind == 0) {
-        ckpt_module_set_attr_int(m, "dilation", 1, NULL);
+        set_pair(m, "dilation", o.dilation, as_int);
         ckpt_module_set_attr_bool(m, "return_indices", false, NULL);
     } else {
-        ckpt_module_set_attr_bool(m, "count_include_pad", true, NULL);
+        ckpt_module_set_attr_bool(m, "count_include_pad", !o.exclude_pad, NULL);
+        if (o.divisor_override) /* None: no attribute */
+            ckpt_module_set_attr_int(m, "divisor_override", o.divisor_override, NULL);
     }
     return m;
+}
+
+static ckpt_pool_opts square_pool(int64_t kernel, int64_t stride, int64_t padding)
+{
+    ckpt_pool_opts o = {{kernel, kernel}, {stride, stride}, {padding, padding}, {1, 1},
+                        false, false, 0};
+    return o;
 }
 
 ckpt_module *ckpt_nn_maxpool2d(ckpt_module *parent, const char *name, int64_t kernel,
                                int64_t stride, int64_t padding, ckpt_error *err)
 {
-    return pool_make(parent, name, 0, kernel, stride, padding, err);
+    ckpt_pool_opts o = square_pool(kernel, stride, padding);
+    return pool_make(parent, name, 0, &o, true, err);
 }
 
 ckpt_module *ckpt_nn_avgpool2d(ckpt_module *parent, const char *name, int64_t kernel,
                                int64_t stride, int64_t padding, ckpt_error *err)
 {
-    return pool_make(parent, name, 1, kernel, stride, padding, err);
+    ckpt_pool_opts o = square_pool(kernel, stride, padding);
+    return pool_make(parent, name, 1, &o, true, err);
+}
+
+ckpt_module *ckpt_nn_maxpool2d_opts(ckpt_module *parent, const char *name,
+                                    const ckpt_pool_opts *o, ckpt_error *err)
+{
+    return pool_make(parent, name, 0, o, false, err);
+}
+
+ckpt_module *ckpt_nn_avgpool2d_opts(ckpt_module *parent, const char *name,
+                                    const ckpt_pool_opts *o, ckpt_error *err)
+{
+    return pool_make(parent, name, 1, o, false, err);
 }
 
 ckpt_module *ckpt_nn_adaptive_avgpool2d(ckpt_module *parent, const char *name, int64_t out_h,
@@ -926,7 +997,8 @@ static int flatten_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, 
     return 0;
 }
 
-static const ckpt__layer_ops flatten_ops = {.type = "Flatten", .forward = flatten_fwd};
+static const ckpt__layer_ops flatten_ops = {.type = "Flatten", .forward = flatten_fwd,
+                                             .call = ckpt__nn_flatten_call};
 
 ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_dim, int end_dim,
                              ckpt_error *err)

@@ -16,6 +16,7 @@ typedef struct nn_layer {
     double eps, momentum, p;
     int act, dim;
     bool bias, affine, track, batch_first, norm_first;
+    ckpt_pool_opts pool; /* MaxPool2d / AvgPool2d: every option, torch's defaults filled in */
     ckpt_nn_act ws[4];
 } nn_layer;
 
@@ -50,9 +51,16 @@ ckpt_module *ckpt__nn_mha_make(ckpt_module *parent, const char *name, int64_t e,
  * and TransformerEncoderLayer, without masks: their ckpt__layer_ops.call. */
 ckpt_var *ckpt__mha_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 ckpt_var *ckpt__encoder_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err);
-/* Tape forwards of Embedding, BatchNorm1d/2d, LayerNorm (layers_norm_call.c). */
-ckpt_var *ckpt__embedding_call(ckpt_module *m, ckpt_var *idx, ckpt_error *err);
-ckpt_var *ckpt__batchnorm_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
-ckpt_var *ckpt__layernorm_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+/* Tape forwards of the built-in layers (layer_call.c): ckpt__layer_ops.call. */
+ckpt_var *ckpt__nn_linear_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__nn_conv_call(ckpt_module *m, ckpt_var *x, ckpt_error *err); /* 1d, 2d, T2d */
+ckpt_var *ckpt__nn_batchnorm_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__nn_layernorm_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__nn_groupnorm_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__nn_embedding_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__nn_dropout_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__nn_activation_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__nn_pool_call(ckpt_module *m, ckpt_var *x, ckpt_error *err); /* max/avg/adaptive */
+ckpt_var *ckpt__nn_flatten_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 
 #endif
