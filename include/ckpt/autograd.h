@@ -200,7 +200,8 @@ CKPT_API ckpt_var *ckpt_f_avg_pool2d(ckpt_var *x, const ckpt_pool_opts *o, ckpt_
 CKPT_API ckpt_var *ckpt_f_adaptive_avg_pool2d(ckpt_var *x, int64_t out_h, int64_t out_w,
                                               ckpt_error *err);
 
-/* --- shape */
+/* --- shape: float32 and int64 vars alike; every result but reshape/flatten
+ * (and contiguous, which returns x) is a new contiguous copy. */
 /* reshape/view: one entry may be -1.  Shares the input's data. */
 CKPT_API ckpt_var *ckpt_f_reshape(ckpt_var *x, int ndim, const int64_t *shape, ckpt_error *err);
 CKPT_API ckpt_var *ckpt_f_flatten(ckpt_var *x, int start_dim, int end_dim, ckpt_error *err);
@@ -218,7 +219,7 @@ CKPT_API int ckpt_f_split(ckpt_var *x, int64_t size, int dim, ckpt_var **outs, s
 CKPT_API int ckpt_f_chunk(ckpt_var *x, int64_t chunks, int dim, ckpt_var **outs, size_t cap,
                           size_t *n, ckpt_error *err);
 /* x[..., start:end:step, ...] on `dim` (Python slice rules for negative
- * and out-of-range bounds; step >= 1). */
+ * and out-of-range bounds; step >= 1; end INT64_MAX: to the end). */
 CKPT_API ckpt_var *ckpt_f_slice(ckpt_var *x, int dim, int64_t start, int64_t end, int64_t step,
                                 ckpt_error *err);
 /* x.select(dim, index): removes `dim`. */

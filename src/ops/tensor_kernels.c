@@ -174,7 +174,14 @@ void ckpt_tk_binary_forward(float *out, const float *a, const int64_t *sa, const
 /* po[j] (+)= EXPR(g, x, y) with g = dout[j], x = a[j*ia], y = b[j*ib] */
 #define GRAD_INNER(EXPR)                                                                         \
     do {                                                                                         \
-        if (accumulate) {                                                                        \
+        if (accumulate && ia == 1 && ib == 1) { /* the common unbroadcast case */                \
+            for (int64_t j = 0; j < len; j++) {                                                  \
+                float g = pg[j], x = pa[j], y = pb[j];                                           \
+                (void)x;                                                                         \
+                (void)y;                                                                         \
+                po[j] += (EXPR);                                                                 \
+            }                                                                                    \
+        } else if (accumulate) {                                                                 \
             for (int64_t j = 0; j < len; j++) {                                                  \
                 float g = pg[j], x = pa[j * ia], y = pb[j * ib];                                 \
                 (void)x;                                                                         \
@@ -395,14 +402,39 @@ void ckpt_tk_gather_add(float *dst, const float *src, int ndim, const int64_t *s
     for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
         float *d = dst + off[0];
         const float *s = src + off[1];
-        if (scale == 1.0f) {
+        if (scale == 1.0f && is == 1) {
+            for (int64_t j = 0; j < len; j++)
+                d[j] += s[j];
+        } else if (scale == 1.0f) {
             for (int64_t j = 0; j < len; j++)
                 d[j] += s[j * is];
+        } else if (is == 1) {
+            for (int64_t j = 0; j < len; j++)
+                d[j] += scale * s[j];
+        } else if (is == 0) {
+            float v = scale * s[0];
+            for (int64_t j = 0; j < len; j++)
+                d[j] += v;
         } else {
             for (int64_t j = 0; j < len; j++)
                 d[j] += scale * s[j * is];
         }
     }
+}
+
+/* sum of a contiguous run in double, 8 independent lanes (vectorisable
+ * without reassociating any one lane's additions) */
+static double sum_run(const float *s, int64_t len)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= len; j += 8)
+        for (int u = 0; u < 8; u++)
+            acc[u] += (double)s[j + u];
+    double t = 0.0;
+    for (; j < len; j++)
+        t += (double)s[j];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + t;
 }
 
 void ckpt_tk_sum_to(float *dst, bool accumulate, const float *src, int ndim, const int64_t *shape,
@@ -422,10 +454,10 @@ void ckpt_tk_sum_to(float *dst, bool accumulate, const float *src, int ndim, con
             const float *s = src + off[0];
             double *w = ws + off[1];
             if (ds == 0) {
-                double acc = 0.0;
+                w[0] += sum_run(s, len);
+            } else if (ds == 1) {
                 for (int64_t j = 0; j < len; j++)
-                    acc += (double)s[j];
-                w[0] += acc;
+                    w[j] += (double)s[j];
             } else {
                 for (int64_t j = 0; j < len; j++)
                     w[j * ds] += (double)s[j];
@@ -458,6 +490,16 @@ void ckpt_tk_rows_copy(void *dst, const void *src, size_t elsize, const ckpt_tk_
 void ckpt_tk_rows_add(float *dst, const float *src, const ckpt_tk_rows *r)
 {
     int64_t in = r->inner;
+    if (r->dstep == 1 && r->sstep == 1) { /* each outer index: one contiguous run */
+        int64_t run = r->len * in;
+        for (int64_t o = 0; o < r->outer; o++) {
+            float *d = dst + (o * r->dn + r->d0) * in;
+            const float *s = src + (o * r->sn + r->s0) * in;
+            for (int64_t i = 0; i < run; i++)
+                d[i] += s[i];
+        }
+        return;
+    }
     for (int64_t o = 0; o < r->outer; o++) {
         for (int64_t j = 0; j < r->len; j++) {
             float *d = dst + (o * r->dn + r->d0 + j * r->dstep) * in;
