@@ -1067,4 +1067,45 @@ TEST(graph_layers__lstm_language_model_trains_like_torch)
     ckpt_module_free(net);
 }
 
+/* module(x) of MultiheadAttention and TransformerEncoderLayer on the tape
+ * equals the explicit-kernel path ckpt_nn_forward (eval mode) */
+TEST(graph_layers__attention_tape_equals_explicit_path)
+{
+    ckpt_error err = {0};
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 4);
+    ckpt_module *mha = ckpt_nn_multihead_attention(NULL, NULL, 8, 2, true, false, &rng, &err);
+    ckpt_module *enc = ckpt_nn_transformer_encoder_layer(NULL, NULL, 8, 2, 16, 0.1, CKPT_ACT_GELU,
+                                                         1e-5, true, true, &rng, &err);
+    CHECK(mha && enc);
+    float *ob = ckpt_module_slot(mha, "out_proj.bias")->data;
+    for (int i = 0; i < 8; i++)
+        ob[i] = 0.1f * (float)i;
+    ckpt_module_train(mha, false);
+    ckpt_module_train(enc, false);
+    float xs[5 * 3 * 8];
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        xs[i] = (float)ckpt_rng_normal(&rng);
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    ckpt_module *mods[2] = {mha, enc};
+    for (int k = 0; k < 2; k++) {
+        ckpt_nn_act in = {0}, out = {0};
+        int64_t shape[3] = {5, 3, 8};
+        CHECK(ckpt_nn_act_resize(&in, 3, shape, &err) == 0);
+        memcpy(in.data, xs, sizeof xs);
+        CHECK(ckpt_nn_forward(mods[k], &in, &out, NULL, &err) == 0);
+        ckpt_var *x = ckpt_tape_tensor(t, 3, shape, xs, &err);
+        ckpt_var *y = ckpt_module_call(mods[k], x, &err);
+        CHECK(y && y->numel == (int64_t)ckpt_nn_act_numel(&out));
+        double r = rel_diff(y->data, out.data, y->numel);
+        fprintf(stderr, "%s: tape vs explicit path %.3g\n", ckpt_module_type(mods[k]), r);
+        CHECK(r <= TOL);
+        ckpt_nn_act_free(&in);
+        ckpt_nn_act_free(&out);
+    }
+    ckpt_tape_free(t);
+    ckpt_module_free(mha);
+    ckpt_module_free(enc);
+}
+
 TEST_MAIN()
