@@ -6,6 +6,7 @@
  * packed var P = [output | h_n | c_n], and each returned var is a copy of
  * its section with a small node that adds its gradient into P's.  Those are
  * recorded after P's node, so the reverse walk runs them first. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -253,6 +254,21 @@ static ckpt_var *rnn_run(int kind, ckpt_var *x, ckpt_var *h0, ckpt_var *c0,
         return NULL;
     }
 
+    /* every product below (and each BLAS dimension / leading dimension, an
+     * int) stays under INT_MAX: rows * widest row, with rows = T*B */
+    {
+        int64_t wide = cx.G > cx.In ? cx.G : cx.In;
+        if (cx.D * cx.H > wide)
+            wide = cx.D * cx.H;
+        if (cx.B > 0 && (cx.T > INT_MAX / cx.B || cx.T * cx.B > INT_MAX / (wide ? wide : 1) ||
+                         cx.L * cx.D * cx.B * cx.H > INT_MAX / 2)) {
+            CKPT_FAIL(err, CKPT_E_SHAPE,
+                      "%s: sequence %lld x batch %lld x width %lld exceeds the %d elements one "
+                      "BLAS call can address",
+                      op, (long long)cx.T, (long long)cx.B, (long long)wide, INT_MAX);
+            return NULL;
+        }
+    }
     const int64_t rows = cx.T * cx.B, DH = cx.D * cx.H;
     cx.out_n = rows * DH;
     cx.hn_n = cx.L * cx.D * cx.B * cx.H;

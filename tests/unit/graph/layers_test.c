@@ -972,4 +972,140 @@ TEST(graph_layers__decoder_layer_training_finite_differences)
     CHECK(run_tf_fd(true) == 0);
 }
 
+/* ---- an LSTM language model (Embedding with padding_idx, 2-layer LSTM,
+ * Linear, cross-entropy) trained 15 plain SGD steps from torch's initial
+ * state on torch's batches: every loss and every final parameter equal to
+ * torch's run */
+
+typedef struct lm_net {
+    int64_t V, T;
+} lm_net;
+
+static ckpt_var *lm_forward(ckpt_module *self, ckpt_var *idx, void *ctx, ckpt_error *err)
+{
+    const lm_net *n = ctx;
+    ckpt_var *h = ckpt_module_call_child(self, "emb", idx, err);
+    h = h ? ckpt_nn_lstm_call(ckpt_module_find(self, "rnn"), h, NULL, NULL, NULL, NULL, err)
+          : NULL;
+    h = h ? ckpt_module_call_child(self, "fc", h, err) : NULL;
+    return h ? ckpt_f_reshape(h, 2, (int64_t[]){-1, n->V}, err) : NULL;
+}
+
+TEST(graph_layers__lstm_language_model_trains_like_torch)
+{
+    const ckpt_obj *c = fixture_case("lstm_lm_sgd");
+    CHECK(c != NULL);
+    const int64_t V = opt(c, 0), E = opt(c, 1), H = opt(c, 2), B = opt(c, 3), T = opt(c, 4),
+                  steps = opt(c, 5);
+    const float lr = (float)ckpt_obj_float(ckpt_dict_get(c, "lr"));
+    ckpt_error err = {0};
+    ckpt_module *net = ckpt_module_new("LM", &err);
+    ckpt_rnn_opts ro = {.num_layers = 2, .batch_first = true};
+    CHECK(net && ckpt_nn_embedding(net, "emb", V, E, 0, NULL, &err) &&
+          ckpt_nn_lstm(net, "rnn", E, H, &ro, NULL, &err) &&
+          ckpt_nn_linear(net, "fc", H, V, true, NULL, &err));
+    lm_net ctx = {V, T};
+    CHECK(ckpt_module_set_forward(net, lm_forward, &ctx, &err) == 0);
+    CHECK(load_and_check_keys(net, c, "lstm_lm_sgd") == 0);
+    const ckpt_obj *tok = ckpt_dict_get(c, "tokens");
+    ckpt_tensor_info ti;
+    CHECK(tok && ckpt_tensor_get_info(tok, &ti) == 0 && ti.dtype == CKPT_I64);
+    const int64_t *all = ckpt_tensor_data(tok);
+    const float *losses = tensor(c, "losses", &ti);
+    CHECK(losses != NULL);
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    int64_t x[64], y[64];
+    CHECK(B * T <= 64);
+    double worst_loss = 0;
+    for (int64_t st = 0; st < steps; st++) {
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t i = 0; i < T; i++) {
+                x[b * T + i] = all[(st * B + b) * (T + 1) + i];
+                y[b * T + i] = all[(st * B + b) * (T + 1) + i + 1];
+            }
+        ckpt_tape_reset(t);
+        ckpt_var *xv = ckpt_tape_index(t, 2, (int64_t[]){B, T}, x, &err);
+        ckpt_var *yv = ckpt_tape_index(t, 1, (int64_t[]){B * T}, y, &err);
+        ckpt_var *logits = ckpt_module_call(net, xv, &err);
+        ckpt_var *loss = logits ? ckpt_f_cross_entropy(logits, yv, -100, 0.0, CKPT_REDUCE_MEAN,
+                                                       &err)
+                                : NULL;
+        if (!loss)
+            fprintf(stderr, "step %lld: %s\n", (long long)st, err.msg);
+        CHECK(loss != NULL);
+        double d = fabs((double)ckpt_var_item(loss) - (double)losses[st]) /
+                   fabs((double)losses[st]);
+        worst_loss = d > worst_loss ? d : worst_loss;
+        ckpt_module_zero_grad(net, true);
+        CHECK(ckpt_backward(loss, &err) == 0);
+        static const char *const names[] = {
+            "emb.weight",       "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
+            "rnn.bias_hh_l0",   "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1",
+            "rnn.bias_hh_l1",   "fc.weight",        "fc.bias"};
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            ckpt_slot *s = ckpt_module_slot(net, names[k]);
+            CHECK(s && s->grad);
+            float *p = s->data;
+            for (uint64_t i = 0; i < s->nbytes / 4; i++)
+                p[i] -= lr * s->grad[i];
+        }
+    }
+    /* final parameters */
+    const ckpt_obj *fin = ckpt_dict_get(c, "sd_final");
+    double worst = 0;
+    for (size_t i = 0; i < ckpt_obj_len(fin); i++) {
+        const char *k = ckpt_obj_str(ckpt_dict_key(fin, i), NULL);
+        ckpt_slot *s = ckpt_module_slot(net, k);
+        CHECK(s && ckpt_tensor_get_info(ckpt_dict_value(fin, i), &ti) == 0);
+        double r = rel_diff(s->data, ckpt_tensor_data(ckpt_dict_value(fin, i)), ti.numel);
+        worst = r > worst ? r : worst;
+    }
+    fprintf(stderr, "LSTM LM, %lld SGD steps: losses within %.3g, parameters within %.3g\n",
+            (long long)steps, worst_loss, worst);
+    CHECK(worst_loss <= 1e-5 && worst <= 1e-5);
+    ckpt_tape_free(t);
+    ckpt_module_free(net);
+}
+
+/* module(x) of MultiheadAttention and TransformerEncoderLayer on the tape
+ * equals the explicit-kernel path ckpt_nn_forward (eval mode) */
+TEST(graph_layers__attention_tape_equals_explicit_path)
+{
+    ckpt_error err = {0};
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 4);
+    ckpt_module *mha = ckpt_nn_multihead_attention(NULL, NULL, 8, 2, true, false, &rng, &err);
+    ckpt_module *enc = ckpt_nn_transformer_encoder_layer(NULL, NULL, 8, 2, 16, 0.1, CKPT_ACT_GELU,
+                                                         1e-5, true, true, &rng, &err);
+    CHECK(mha && enc);
+    float *ob = ckpt_module_slot(mha, "out_proj.bias")->data;
+    for (int i = 0; i < 8; i++)
+        ob[i] = 0.1f * (float)i;
+    ckpt_module_train(mha, false);
+    ckpt_module_train(enc, false);
+    float xs[5 * 3 * 8];
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        xs[i] = (float)ckpt_rng_normal(&rng);
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    ckpt_module *mods[2] = {mha, enc};
+    for (int k = 0; k < 2; k++) {
+        ckpt_nn_act in = {0}, out = {0};
+        int64_t shape[3] = {5, 3, 8};
+        CHECK(ckpt_nn_act_resize(&in, 3, shape, &err) == 0);
+        memcpy(in.data, xs, sizeof xs);
+        CHECK(ckpt_nn_forward(mods[k], &in, &out, NULL, &err) == 0);
+        ckpt_var *x = ckpt_tape_tensor(t, 3, shape, xs, &err);
+        ckpt_var *y = ckpt_module_call(mods[k], x, &err);
+        CHECK(y && y->numel == (int64_t)ckpt_nn_act_numel(&out));
+        double r = rel_diff(y->data, out.data, y->numel);
+        fprintf(stderr, "%s: tape vs explicit path %.3g\n", ckpt_module_type(mods[k]), r);
+        CHECK(r <= TOL);
+        ckpt_nn_act_free(&in);
+        ckpt_nn_act_free(&out);
+    }
+    ckpt_tape_free(t);
+    ckpt_module_free(mha);
+    ckpt_module_free(enc);
+}
+
 TEST_MAIN()
