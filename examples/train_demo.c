@@ -136,8 +136,9 @@ int main(int argc, char **argv)
     /* ---- optimizer: SGD(model.parameters(), lr=0.05, momentum=0.9);
      * scheduler: StepLR(optimizer, step_size=4, gamma=0.5), attached to it
      * (ckpt_sched_step writes the new lr into the optimizer); a GradScaler */
-    ckpt_optim *opt = ckpt_optim_new_for_module(
-        CKPT_OPTIM_SGD, model, &(ckpt_optim_opts){.lr = 0.05, .momentum = 0.9}, &err);
+    ckpt_optim *opt = ckpt_optim_new_for_module(CKPT_OPTIM_SGD, model,
+                                                &(ckpt_optim_opts){.lr = 0.05, .momentum = 0.9},
+                                                &err);
     NOTNULL(opt);
     ckpt_sched_config sc;
     ckpt_sched_config_init(&sc, CKPT_SCHED_STEP);

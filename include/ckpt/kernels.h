@@ -208,8 +208,7 @@ CKPT_API void ckpt_nn_gelu_tanh_backward(float *din, const float *dout, const fl
                                          size_t n);
 CKPT_API void ckpt_nn_silu_backward(float *din, const float *dout, const float *in, size_t n);
 CKPT_API void ckpt_nn_tanh_backward(float *din, const float *dout, const float *out, size_t n);
-CKPT_API void ckpt_nn_sigmoid_backward(float *din, const float *dout, const float *out,
-                                       size_t n);
+CKPT_API void ckpt_nn_sigmoid_backward(float *din, const float *dout, const float *out, size_t n);
 
 /* Softmax / log-softmax over the middle axis of (OUTER,D,INNER), written
  * (softmax over the last dim of (N,D) is OUTER = N, INNER = 1). */

@@ -269,8 +269,20 @@ static int bench(const digits *ds, int iters, bool explicit_kernels)
     /* explicit: the gradient buffers are ours, lent to the slots for the
      * optimizer and taken back before the module is freed */
     static float gcw[8 * 9], gcb[8], gfw[10 * 128], gfb[10];
-    ckpt_nn_conv2d_dims d = {.b = B, .c = 1, .h = 8, .w = 8, .oc = 8, .kh = 3, .kw = 3,
-                             .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1, .g = 1};
+    ckpt_nn_conv2d_dims d = {.b = B,
+                             .c = 1,
+                             .h = 8,
+                             .w = 8,
+                             .oc = 8,
+                             .kh = 3,
+                             .kw = 3,
+                             .sh = 1,
+                             .sw = 1,
+                             .ph = 1,
+                             .pw = 1,
+                             .dh = 1,
+                             .dw = 1,
+                             .g = 1};
     ckpt_nn_conv2d_out_size(&d);
     size_t wsn = ckpt_nn_conv2d_ws(&d), bwsn = ckpt_nn_conv2d_backward_ws(&d);
     static float x[B * 64], conv[B * 512], relu[B * 512], pool[B * 128], logits[B * 10];
