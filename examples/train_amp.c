@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt/torch.h"
-#include "ops/backward.h"
-#include "ops/kernels.h"
+#include <ckpt/kernels.h>
 
 static int amp_fail(ckpt_error *err, int code, const char *msg)
 {
@@ -67,13 +65,14 @@ int amp_run_new(amp_run *r, const amp_cfg *c, ckpt_error *err)
     }
     bool sgd = strcmp(c->opt, "sgd") == 0;
     if (sgd)
-        r->opt = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.05, momentum=0.9", err);
+        r->opt = ckpt_optim_new_for_module(CKPT_OPTIM_SGD, r->model,
+                                           &(ckpt_optim_opts){.lr = 0.05, .momentum = 0.9}, err);
     else if (strcmp(c->opt, "adam") == 0)
-        r->opt = ckpt_optim_new(CKPT_OPTIM_ADAM, "lr=0.001", err);
+        r->opt = ckpt_optim_new_for_module(CKPT_OPTIM_ADAM, r->model,
+                                           &(ckpt_optim_opts){.lr = 0.001}, err);
     else
         amp_fail(err, CKPT_E_ARG, "optimizer is not sgd or adam");
-    if (!r->opt || ckpt_optim_add_module(r->opt, r->model, NULL, err) < 0 ||
-        ckpt_lr_target_from_optim(&r->target, r->groups, 1, r->opt, err) < 0)
+    if (!r->opt)
         goto fail;
     if (strcmp(c->sched, "none") != 0) {
         ckpt_sched_config sc;
@@ -90,8 +89,8 @@ int amp_run_new(amp_run *r, const amp_cfg *c, ckpt_error *err)
             amp_fail(err, CKPT_E_ARG, "scheduler is not none, step or onecycle");
             goto fail;
         }
-        r->sched = ckpt_sched_new(&r->target, &sc, err);
-        if (!r->sched || ckpt_lr_target_to_optim(&r->target, r->opt, err) < 0)
+        r->sched = ckpt_sched_new_for_optim(r->opt, &sc, err);
+        if (!r->sched)
             goto fail;
     }
     ckpt_grad_scaler_init(&r->scaler);
@@ -125,8 +124,6 @@ int64_t amp_run_load(amp_run *r, const char *path, ckpt_error *err)
         rc = ckpt_module_load_state_dict(r->model, ckpt_dict_get(root, "model"), NULL, NULL, err);
     if (rc == 0)
         rc = ckpt_optim_load_state_dict(r->opt, ckpt_dict_get(root, "optimizer"), err);
-    if (rc == 0)
-        rc = ckpt_lr_target_from_optim(&r->target, r->groups, 1, r->opt, err);
     if (rc == 0 && r->sched)
         rc = ckpt_sched_load_state_dict(r->sched, ckpt_dict_get(root, "scheduler"), err);
     if (rc == 0)
@@ -222,8 +219,7 @@ int amp_run_step(amp_run *r, const float *x, const int64_t *y, amp_step_info *in
         return rc;
     ckpt_grad_scaler_update(&r->scaler, found);
     if (r->sched) {
-        if ((rc = ckpt_sched_step(r->sched, err)) < 0 ||
-            (rc = ckpt_lr_target_to_optim(&r->target, r->opt, err)) < 0)
+        if ((rc = ckpt_sched_step(r->sched, err)) < 0)
             return rc;
     }
     if (info) {

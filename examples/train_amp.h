@@ -14,7 +14,9 @@
  * the optimizer step skipped when one is not finite, and the scaler updated
  * (backoff on inf, growth after growth_interval clean steps).  CKPT_F32 gives
  * the plain float32 path.  All roundings are ckpt_convert_elements' (torch's
- * `.to(dtype)`, round to nearest even). */
+ * `.to(dtype)`, round to nearest even).  Forward and backward are written
+ * with the explicit kernel tier (ckpt/kernels.h), since every reduced-dtype
+ * op needs its own rounding; only installed headers are used. */
 #ifndef CKPT_EXAMPLES_TRAIN_AMP_H
 #define CKPT_EXAMPLES_TRAIN_AMP_H
 
@@ -22,10 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ckpt/ckpt.h"
-#include "ckpt/nn.h"
-#include "ckpt/optim.h"
-#include "ckpt/sched.h"
+#include <ckpt/ckpt.h>
 
 #define AMP_B 32
 #define AMP_IN 64
@@ -46,9 +45,7 @@ typedef struct amp_run {
     ckpt_module *model; /* seeded with 7 */
     ckpt_slot *w1, *b1, *w2, *b2;
     ckpt_optim *opt;
-    ckpt_lr_group groups[1];
-    ckpt_lr_target target;
-    ckpt_sched *sched; /* NULL for "none" */
+    ckpt_sched *sched; /* NULL for "none"; attached to opt (sets its lr) */
     ckpt_grad_scaler scaler;
 } amp_run;
 

@@ -1,33 +1,31 @@
 /* train_demo - train a small CNN on the 8x8 digits in C, checkpointing every
  * epoch in torch's format, crash, resume, finish.  Read it top to bottom:
- * data, model, optimizer, scheduler, then the loop (forward, zero_grad,
- * backward, step) and the checkpoint.
+ * data, model, optimizer and scheduler, then the loop (forward on the
+ * autograd tape, zero_grad, backward, step), evaluation and the checkpoint.
+ * It uses the installed headers only (<ckpt/ckpt.h>):
  *
- *   train_demo [--data digits.csv.gz] [--epochs N] [--stop-after K] [--resume]
- * DIR
+ *   cc train_demo.c digits.c $(pkg-config --cflags --libs ckpt)
  *
- * DIR/last.pt is rewritten atomically (ckpt_save) after every epoch as
+ *   train_demo [--data digits.csv.gz] [--epochs N] [--stop-after K] [--resume] DIR
+ *
+ * DIR/last.pt is rewritten atomically after every epoch (ckpt_train_save) as
  *   {'epoch', 'model', 'optimizer', 'scheduler', 'scaler'}
  * and DIR/final.pt when training is over.  --stop-after K simulates a crash
  * after epoch K (the process exits without finishing); --resume continues from
- * DIR/last.pt.  The 'scaler' entry is a torch.cuda.amp.GradScaler state dict:
- * this demo trains in float32 and never scales its loss, but carries the
- * scaler's state so the checkpoint has the layout of a mixed-precision run.
- * The test indices are written to DIR/test_idx.txt and the batch that comes
- * after the last checkpoint to DIR/next_batch.txt (for examples/demo.sh). */
+ * DIR/last.pt (ckpt_train_load).  The 'scaler' entry is a
+ * torch.cuda.amp.GradScaler state dict: this demo trains in float32 and never
+ * scales its loss, but carries the scaler's state so the checkpoint has the
+ * layout of a mixed-precision run.  The test indices are written to
+ * DIR/test_idx.txt and the batch that comes after the last checkpoint to
+ * DIR/next_batch.txt (for examples/demo.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "ckpt/ckpt.h"
-#include "ckpt/nn.h"
-#include "ckpt/optim.h"
-#include "ckpt/sched.h"
-#include "ckpt/torch.h"
+#include <ckpt/ckpt.h>
+
 #include "digits.h"
-#include "ops/backward.h"
-#include "ops/kernels.h"
 
 #define SPLIT_SEED 1234u
 #define INIT_SEED 42u
@@ -38,6 +36,7 @@
 #define HID (C1 * 4 * 4)
 
 static ckpt_error err;
+/* every library call is checked; a failure prints ckpt's message and exits */
 #define OK(x)                                                                                    \
     do {                                                                                         \
         if ((x) < 0) {                                                                           \
@@ -56,21 +55,30 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static float *zalloc(size_t n)
+/* Images rows[0..n) of the data set as a (n,1,8,8) var and their labels (n)
+ * on the tape. */
+static void batch_vars(ckpt_tape *tape, const digits *ds, const int64_t *rows, int64_t n,
+                       float *xbuf, int64_t *ybuf, ckpt_var **x, ckpt_var **y)
 {
-    float *p = calloc(n, sizeof *p);
-    if (!p) {
-        fprintf(stderr, "train_demo: out of memory\n");
-        exit(1);
+    for (int64_t i = 0; i < n; i++) {
+        memcpy(xbuf + i * DIGITS_PIXELS, ds->x + rows[i] * DIGITS_PIXELS,
+               DIGITS_PIXELS * sizeof(float));
+        ybuf[i] = ds->y[rows[i]];
     }
-    return p;
+    NOTNULL(*x = ckpt_tape_tensor(tape, 4, (int64_t[]){n, 1, 8, 8}, xbuf, &err));
+    NOTNULL(*y = ckpt_tape_index(tape, 1, (int64_t[]){n}, ybuf, &err));
 }
 
-/* The network's activations for a batch of up to `cap` images. */
-typedef struct acts {
-    float *x, *conv, *relu, *pool, *logits;      /* forward */
-    float *dconv, *drelu, *dpool, *dlogits, *ws; /* backward, im2col scratch */
-} acts;
+static void write_indices(const char *dir, const char *name, const int64_t *idx, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    NOTNULL(f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%lld%c", (long long)idx[i], i + 1 < n ? ' ' : '\n');
+    fclose(f);
+}
 
 int main(int argc, char **argv)
 {
@@ -95,7 +103,7 @@ int main(int argc, char **argv)
     }
     if (!dir || epochs < 1)
         return 2;
-    char last_path[4096], final_path[4096], txt_path[4096];
+    char last_path[4096], final_path[4096];
     snprintf(last_path, sizeof last_path, "%s/last.pt", dir);
     snprintf(final_path, sizeof final_path, "%s/final.pt", dir);
     ckpt_error_clear(&err);
@@ -109,16 +117,11 @@ int main(int argc, char **argv)
     digits_permutation(perm, ds.n, SPLIT_SEED);
     const int64_t *test_idx = perm + (ds.n - NTEST);
     const size_t ntrain = ds.n - NTEST;
-    snprintf(txt_path, sizeof txt_path, "%s/test_idx.txt", dir);
-    FILE *tf = fopen(txt_path, "w");
-    NOTNULL(tf);
-    for (size_t i = 0; i < NTEST; i++)
-        fprintf(tf, "%lld%c", (long long)test_idx[i], i + 1 < NTEST ? ' ' : '\n');
-    fclose(tf);
+    write_indices(dir, "test_idx.txt", test_idx, NTEST);
 
-    /* ---- model: Conv2d(1,8,3,padding=1) ReLU MaxPool2d(2) Flatten
-   * Linear(128,10), built with the layer constructors so its keys are torch's
-   * ("0.weight", ...) */
+    /* ---- model: Sequential(Conv2d(1,8,3,padding=1), ReLU(), MaxPool2d(2),
+     * Flatten(), Linear(128,10)), built with the layer constructors so its
+     * keys are torch's ("0.weight", ...) */
     ckpt_rng rng;
     ckpt_rng_seed(&rng, INIT_SEED);
     ckpt_module *model = ckpt_nn_sequential(NULL, NULL, &err);
@@ -129,179 +132,105 @@ int main(int argc, char **argv)
     NOTNULL(ckpt_nn_maxpool2d(model, "2", 2, 2, 0, &err));
     NOTNULL(ckpt_nn_flatten(model, "3", 1, -1, &err));
     NOTNULL(ckpt_nn_linear(model, "4", HID, DIGITS_CLASSES, true, &rng, &err));
-    ckpt_slot *cw = ckpt_module_slot(model, "0.weight"), *cb = ckpt_module_slot(model, "0.bias");
-    ckpt_slot *fw = ckpt_module_slot(model, "4.weight"), *fb = ckpt_module_slot(model, "4.bias");
-    ckpt_slot *params[4] = {cw, cb, fw, fb};
-    for (int i = 0; i < 4; i++)
-        params[i]->grad = zalloc(params[i]->nbytes / sizeof(float)); /* freed by the module */
 
-    /* ---- optimizer, scheduler, scaler */
-    ckpt_optim *opt = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.05, momentum=0.9", &err);
+    /* ---- optimizer: SGD(model.parameters(), lr=0.05, momentum=0.9);
+     * scheduler: StepLR(optimizer, step_size=4, gamma=0.5), attached to it
+     * (ckpt_sched_step writes the new lr into the optimizer); a GradScaler */
+    ckpt_optim *opt = ckpt_optim_new_for_module(CKPT_OPTIM_SGD, model,
+                                                &(ckpt_optim_opts){.lr = 0.05, .momentum = 0.9},
+                                                &err);
     NOTNULL(opt);
-    OK(ckpt_optim_add_module(opt, model, NULL, &err));
-    ckpt_lr_group groups[1];
-    ckpt_lr_target target;
-    OK(ckpt_lr_target_from_optim(&target, groups, 1, opt, &err));
     ckpt_sched_config sc;
     ckpt_sched_config_init(&sc, CKPT_SCHED_STEP);
     sc.step_size = 4;
     sc.gamma = 0.5;
-    ckpt_sched *sched = ckpt_sched_new(&target, &sc, &err);
+    ckpt_sched *sched = ckpt_sched_new_for_optim(opt, &sc, &err);
     NOTNULL(sched);
-    OK(ckpt_lr_target_to_optim(&target, opt, &err));
     ckpt_grad_scaler scaler;
     ckpt_grad_scaler_init(&scaler);
+    ckpt_train_state st = {.model = model, .optim = opt, .sched = sched, .scaler = &scaler};
 
-    /* ---- resume: load every state dict back from the last checkpoint */
-    int start_epoch = 1;
+    /* ---- resume: every state dict back from the last checkpoint */
     if (resume) {
-        ckpt_doc *doc = ckpt_load(last_path, NULL, &err);
-        NOTNULL(doc);
-        const ckpt_obj *root = ckpt_doc_root(doc);
-        OK(ckpt_module_load_state_dict(model, ckpt_dict_get(root, "model"), NULL, NULL, &err));
-        OK(ckpt_optim_load_state_dict(opt, ckpt_dict_get(root, "optimizer"), &err));
-        OK(ckpt_lr_target_from_optim(&target, groups, 1, opt, &err));
-        OK(ckpt_sched_load_state_dict(sched, ckpt_dict_get(root, "scheduler"), &err));
-        OK(ckpt_grad_scaler_load_state_dict(&scaler, ckpt_dict_get(root, "scaler"), &err));
-        start_epoch = (int)ckpt_obj_int(ckpt_dict_get(root, "epoch")) + 1;
-        ckpt_doc_free(doc);
-        printf("resumed from %s: epoch %d done, lr %g\n", last_path, start_epoch - 1,
-               groups[0].lr);
+        OK(ckpt_train_load(last_path, &st, NULL, NULL, &err));
+        double lr;
+        OK(ckpt_optim_group_get(opt, 0, "lr", &lr));
+        printf("resumed from %s: epoch %lld done, lr %g\n", last_path, (long long)st.epoch, lr);
     }
 
-    /* ---- activations for a batch of up to NTEST images */
-    const size_t cap = NTEST;
-    acts a = {
-        .x = zalloc(cap * 64),
-        .conv = zalloc(cap * C1 * 64),
-        .relu = zalloc(cap * C1 * 64),
-        .pool = zalloc(cap * HID),
-        .logits = zalloc(cap * DIGITS_CLASSES),
-        .dconv = zalloc(cap * C1 * 64),
-        .drelu = zalloc(cap * C1 * 64),
-        .dpool = zalloc(cap * HID),
-        .dlogits = zalloc(cap * DIGITS_CLASSES),
-    };
-    ckpt_nn_conv2d_dims d = {.c = 1,
-                             .h = 8,
-                             .w = 8,
-                             .oc = C1,
-                             .kh = 3,
-                             .kw = 3,
-                             .sh = 1,
-                             .sw = 1,
-                             .ph = 1,
-                             .pw = 1,
-                             .dh = 1,
-                             .dw = 1,
-                             .g = 1};
-    d.b = (int64_t)cap;
-    ckpt_nn_conv2d_out_size(&d);
-    size_t ws = ckpt_nn_conv2d_ws(&d), bws = ckpt_nn_conv2d_backward_ws(&d);
-    a.ws = zalloc(ws > bws ? ws : bws);
-    int64_t *y = malloc(cap * sizeof *y), *order = malloc(ntrain * sizeof *order);
-    NOTNULL(y);
-    NOTNULL(order);
+    /* ---- the tape that records each step's forward for ckpt_backward */
+    ckpt_tape *tape = ckpt_tape_new(NULL, &err);
+    NOTNULL(tape);
+    float *xbuf = malloc(NTEST * DIGITS_PIXELS * sizeof *xbuf);
+    int64_t *ybuf = malloc(NTEST * sizeof *ybuf), *order = malloc(ntrain * sizeof *order),
+            *rows = malloc(ntrain * sizeof *rows);
+    NOTNULL(xbuf && ybuf && order && rows);
 
-    for (int epoch = start_epoch; epoch <= epochs; epoch++) {
+    for (int epoch = (int)st.epoch + 1; epoch <= epochs; epoch++) {
         double t0 = now_ms();
         /* this epoch's batch order: a permutation seeded by the epoch, so a
-     * resumed run sees exactly the batches the uninterrupted one would */
+         * resumed run sees exactly the batches the uninterrupted one would */
         digits_permutation(order, ntrain, ORDER_SEED + (uint64_t)epoch);
-        double loss_sum = 0;
+        for (size_t i = 0; i < ntrain; i++)
+            rows[i] = perm[order[i]];
+        double lr, loss_sum = 0;
         size_t nbatches = 0;
+        OK(ckpt_optim_group_get(opt, 0, "lr", &lr));
+        ckpt_module_train(model, true);
         for (size_t off = 0; off + BATCH <= ntrain; off += BATCH) {
-            const int64_t B = BATCH;
-            d.b = B;
-            for (int64_t i = 0; i < B; i++) {
-                int64_t r = perm[order[off + (size_t)i]];
-                memcpy(a.x + i * 64, ds.x + r * 64, 64 * sizeof(float));
-                y[i] = ds.y[r];
-            }
-            /* forward */
-            ckpt_nn_conv2d_forward(a.conv, a.x, cw->data, cb->data, a.ws, &d);
-            ckpt_nn_relu_forward(a.relu, a.conv, (size_t)B * C1 * 64);
-            ckpt_nn_maxpool2d_forward(a.pool, a.relu, B * C1, 8, 8, 2, 2, 0, 4, 4);
-            ckpt_nn_linear_forward(a.logits, a.pool, fw->data, fb->data, B, HID, DIGITS_CLASSES);
-            float loss;
-            OK(ckpt_nn_cross_entropy_forward(&loss, a.logits, y, B, DIGITS_CLASSES, 0.0, -100,
-                                             &err));
-            loss_sum += (double)loss;
+            ckpt_tape_reset(tape); /* forget the last step, keep its memory */
+            ckpt_var *x, *y;
+            batch_vars(tape, &ds, rows + off, BATCH, xbuf, ybuf, &x, &y);
+            /* forward: logits = model(x); loss = cross_entropy(logits, y) */
+            ckpt_var *logits = ckpt_module_call(model, x, &err);
+            NOTNULL(logits);
+            ckpt_var *loss = ckpt_f_cross_entropy(logits, y, -100, 0.0, CKPT_REDUCE_MEAN, &err);
+            NOTNULL(loss);
+            loss_sum += (double)ckpt_var_item(loss);
             nbatches++;
-            /* zero_grad */
-            ckpt_optim_zero_grad(opt, false);
-            memset(a.dlogits, 0, (size_t)B * DIGITS_CLASSES * sizeof(float));
-            memset(a.dpool, 0, (size_t)B * HID * sizeof(float));
-            memset(a.drelu, 0, (size_t)B * C1 * 64 * sizeof(float));
-            memset(a.dconv, 0, (size_t)B * C1 * 64 * sizeof(float));
-            /* backward */
-            OK(ckpt_nn_cross_entropy_backward(a.dlogits, 1.0f, a.logits, y, B, DIGITS_CLASSES,
-                                              0.0, -100, &err));
-            ckpt_nn_linear_backward(a.dpool, fw->grad, fb->grad, a.dlogits, a.pool, fw->data, B,
-                                    HID, DIGITS_CLASSES);
-            ckpt_nn_maxpool2d_backward(a.drelu, a.dpool, a.relu, B * C1, 8, 8, 2, 2, 0, 4, 4);
-            ckpt_nn_relu_backward(a.dconv, a.drelu, a.conv, (size_t)B * C1 * 64);
-            ckpt_nn_conv2d_backward(NULL, cw->grad, cb->grad, a.dconv, a.x, cw->data, a.ws, &d);
-            /* step */
+            /* optimizer.zero_grad(); loss.backward(); optimizer.step() */
+            ckpt_optim_zero_grad(opt, true);
+            OK(ckpt_backward(loss, &err));
             OK(ckpt_optim_step(opt, &err));
         }
-        double lr = groups[0].lr;
-        OK(ckpt_sched_step(sched, &err));
-        OK(ckpt_lr_target_to_optim(&target, opt, &err));
+        OK(ckpt_sched_step(sched, &err)); /* scheduler.step(): sets the optimizer's lr */
 
-        /* evaluate on the test set */
-        d.b = NTEST;
-        for (size_t i = 0; i < NTEST; i++) {
-            memcpy(a.x + i * 64, ds.x + test_idx[i] * 64, 64 * sizeof(float));
-            y[i] = ds.y[test_idx[i]];
-        }
-        ckpt_nn_conv2d_forward(a.conv, a.x, cw->data, cb->data, a.ws, &d);
-        ckpt_nn_relu_forward(a.relu, a.conv, (size_t)NTEST * C1 * 64);
-        ckpt_nn_maxpool2d_forward(a.pool, a.relu, NTEST * C1, 8, 8, 2, 2, 0, 4, 4);
-        ckpt_nn_linear_forward(a.logits, a.pool, fw->data, fb->data, NTEST, HID, DIGITS_CLASSES);
+        /* evaluate on the test set: model.eval(), torch.no_grad() */
+        ckpt_module_train(model, false);
+        ckpt_tape_reset(tape);
+        bool was = ckpt_tape_set_grad_enabled(tape, false);
+        ckpt_var *x, *y;
+        batch_vars(tape, &ds, test_idx, NTEST, xbuf, ybuf, &x, &y);
+        ckpt_var *logits = ckpt_module_call(model, x, &err);
+        NOTNULL(logits);
+        const float *lg = ckpt_var_data(logits);
         int correct = 0;
         for (size_t i = 0; i < NTEST; i++) {
             int best = 0;
             for (int k = 1; k < DIGITS_CLASSES; k++)
-                if (a.logits[i * DIGITS_CLASSES + (size_t)k] >
-                    a.logits[i * DIGITS_CLASSES + (size_t)best])
+                if (lg[i * DIGITS_CLASSES + (size_t)k] > lg[i * DIGITS_CLASSES + (size_t)best])
                     best = k;
-            correct += best == y[i];
+            correct += best == ybuf[i];
         }
+        ckpt_tape_set_grad_enabled(tape, was);
 
         /* checkpoint: {'epoch', 'model', 'optimizer', 'scheduler', 'scaler'},
-     * atomically */
-        ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-        NOTNULL(doc);
-        ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-        NOTNULL(ck);
-        OK(ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch), &err));
-        OK(ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(model, doc, NULL, &err),
-                             &err));
-        OK(ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(opt, doc, &err), &err));
-        OK(ckpt_dict_set_str(doc, ck, "scheduler", ckpt_sched_state_dict(sched, doc, &err),
-                             &err));
-        OK(ckpt_dict_set_str(doc, ck, "scaler", ckpt_grad_scaler_state_dict(&scaler, doc, &err),
-                             &err));
+         * atomically, with torch 1.13's record layout */
+        st.epoch = epoch;
         ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13};
-        OK(ckpt_save(last_path, ck, &so, &err));
+        OK(ckpt_train_save(last_path, &st, NULL, &so, &err));
         if (epoch == epochs)
-            OK(ckpt_save(final_path, ck, &so, &err));
-        ckpt_doc_free(doc);
-        printf("epoch %2d/%d  lr %.4f  train loss %.4f  test acc %6.2f%%  (%.0f "
-               "ms)  -> %s\n",
+            OK(ckpt_train_save(final_path, &st, NULL, &so, &err));
+        printf("epoch %2d/%d  lr %.4f  train loss %.4f  test acc %6.2f%%  (%.0f ms)  -> %s\n",
                epoch, epochs, lr, loss_sum / (double)nbatches, 100.0 * correct / NTEST,
                now_ms() - t0, last_path);
         fflush(stdout);
 
         if (epoch == epochs) { /* the batch a further step would take (examples/demo.sh) */
             digits_permutation(order, ntrain, ORDER_SEED + (uint64_t)epoch + 1);
-            snprintf(txt_path, sizeof txt_path, "%s/next_batch.txt", dir);
-            tf = fopen(txt_path, "w");
-            NOTNULL(tf);
             for (size_t i = 0; i < BATCH; i++)
-                fprintf(tf, "%lld%c", (long long)perm[order[i]], i + 1 < BATCH ? ' ' : '\n');
-            fclose(tf);
+                rows[i] = perm[order[i]];
+            write_indices(dir, "next_batch.txt", rows, BATCH);
         }
         if (epoch == stop_after) {
             printf("simulated crash after epoch %d (the last checkpoint survives)\n", epoch);
@@ -309,9 +238,8 @@ int main(int argc, char **argv)
         }
     }
 
-    free(a.x), free(a.conv), free(a.relu), free(a.pool), free(a.logits);
-    free(a.dconv), free(a.drelu), free(a.dpool), free(a.dlogits), free(a.ws);
-    free(y), free(order), free(perm);
+    free(xbuf), free(ybuf), free(order), free(rows), free(perm);
+    ckpt_tape_free(tape);
     ckpt_sched_free(sched);
     ckpt_optim_free(opt);
     ckpt_module_free(model);

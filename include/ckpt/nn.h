@@ -462,7 +462,7 @@ CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckp
 /* ================================================================ losses
  * Losses over raw float32 pointers, mean reduction, torch 1.13 semantics.  The
  * backward calls ADD dloss * d(loss)/d(input) into their gradient; the layer
- * backward kernels live in the library's internal src/ops/backward.h.
+ * forward and backward kernels are the explicit tier of ckpt/kernels.h.
  *
  * Cross-entropy over logits (N,C) with class-index targets (N): with
  * p = log_softmax(logits) and M the count of targets != ignore_index,

@@ -8,6 +8,9 @@
 #   2. pkg-config --cflags --libs ckpt (shared)
 #   3. pkg-config --static --libs ckpt with libckpt.a: every library the static link
 #      needs must come from ckpt.pc (no libckpt.so in the result)
+#   4. examples/train_demo.c with examples/digits.c (the `make demo` training program):
+#      pkg-config --cflags --libs ckpt libdeflate, shared; run for 2 epochs with a
+#      crash after the first and a resume when the digits (python3-sklearn) exist
 # No compile line may name the source tree (so no src/ or include/ from it).
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -31,12 +34,23 @@ done
 libdir=$(dirname "$(dirname "$pc")")
 [ -f "$libdir/libckpt.a" ] && [ -e "$libdir/libckpt.so" ] || fail "libckpt.a / libckpt.so not in $libdir"
 [ -f "$prefix/include/ckpt/ckpt.h" ] || fail "include/ckpt/ckpt.h not installed"
+# the explicit kernel tier (ckpt/kernels.h) is exported: every function it declares
+# is a dynamic symbol of libckpt.so
+kfuncs=$(tr '\n' ' ' <"$prefix/include/ckpt/kernels.h" | grep -o 'CKPT_API [^(]*(' | grep -o '[a-z0-9_]*($' | tr -d '(')
+[ "$(echo "$kfuncs" | wc -w)" -ge 40 ] || fail "ckpt/kernels.h: too few CKPT_API functions found"
+dsyms=$(nm -D --defined-only "$libdir/libckpt.so")
+for f in $kfuncs; do
+    grep -q " T $f\$" <<<"$dsyms" || fail "libckpt.so does not export $f (ckpt/kernels.h)"
+done
+echo "exported: the $(echo "$kfuncs" | wc -w) kernels of ckpt/kernels.h"
 echo "installed: ${cfg#"$prefix"/}, ${pc#"$prefix"/}, $(cd "$libdir" && ls libckpt.* | tr "\n" " ")"
 
 # the programs, copied out of the tree
 mkdir -p "$work"
 cp "$src/tests/install/CMakeLists.txt" "$src/examples/multi_model.c" \
    "$src/examples/data_parallel.c" "$work/"
+mkdir -p "$work/demo"
+cp "$src/examples/train_demo.c" "$src/examples/digits.c" "$src/examples/digits.h" "$work/demo/"
 {
     echo "/* the C snippet of README.md, in a main() */"
     echo "#include <stdio.h>"
@@ -123,5 +137,29 @@ if readelf -d "$work/pc/multi_model_static" | grep -q 'NEEDED.*libckpt\.so'; the
 fi
 run_all "pkg-config --cflags --libs ckpt" "$work/pc" shared
 run_all "pkg-config --static --libs ckpt, libckpt.a" "$work/pc" static
+
+# 4. the training demo against the installed headers
+dcflags=$(pkg-config --cflags ckpt libdeflate)
+dlibs=$(pkg-config --libs ckpt libdeflate)
+case " $dcflags $dlibs " in *"$src"*) fail "pkg-config names the source tree" ;; esac
+# shellcheck disable=SC2086
+"$cc" -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $dcflags "$work/demo/train_demo.c" \
+    "$work/demo/digits.c" -o "$work/demo/train_demo" $dlibs -lm -Wl,-rpath,"$libdir" ||
+    fail "pkg-config: examples/train_demo.c + digits.c"
+digits=${CKPT_DIGITS:-/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz}
+if [ -f "$digits" ]; then
+    (cd "$work/demo" && mkdir -p run &&
+        ./train_demo --data "$digits" --epochs 2 --stop-after 1 run &&
+        ./train_demo --data "$digits" --epochs 2 --resume run) >"$tmp/run.log" 2>&1 ||
+        { cat "$tmp/run.log"; fail "train_demo (installed): crash and resume"; }
+    grep -q '^resumed from .*epoch 1 done' "$tmp/run.log" ||
+        { cat "$tmp/run.log"; fail "train_demo (installed): did not resume after epoch 1"; }
+    [ -f "$work/demo/run/final.pt" ] || fail "train_demo (installed): no final.pt"
+    "$prefix/bin/ckpt" ls "$work/demo/run/final.pt" | grep -q '^optimizer\.state\.0\.momentum_buffer ' ||
+        fail "train_demo (installed): final.pt lacks the optimizer's momentum buffers"
+    echo "ok: examples/train_demo.c built with pkg-config, crashed after epoch 1, resumed"
+else
+    echo "ok: examples/train_demo.c built with pkg-config ($digits missing: not run)"
+fi
 [ $pyok = 1 ] || { echo "SKIPPED: install_consumer: /usr/bin/python3 has no torch: the README snippet was built, not run"; exit 77; }
 echo "install_consumer: the installed package builds and runs both ways"

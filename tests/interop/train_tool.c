@@ -3,6 +3,7 @@
  *   train_tool run   DATA ORDER OPT SCHED SCALER INIT START STEPS OUT
  *   train_tool exact DATA ORDER OPT SCHED SCALER K STEPS WORKDIR
  *   train_tool bench DATA ITERS
+ *   train_tool bench-explicit DATA ITERS
  *
  * Model: Sequential(Linear(64,32), ReLU(), Linear(32,10)) on the 8x8 digits
  * (DATA: digits.csv.gz), cross-entropy, batch 32.  ORDER: one line of batch
@@ -19,20 +20,20 @@
  * exact: train STEPS steps uninterrupted; then K steps, save, drop
  * everything, resume from the file and train the rest; the two final
  * checkpoints must be byte-identical (every parameter and state byte).
- * bench: the demo's CNN training step, ITERS steps, prints ms per step. */
+ * bench: the demo's CNN training step with autograd (ckpt_module_call,
+ * ckpt_f_cross_entropy, ckpt_backward), ITERS steps, prints ms per step.
+ * bench-explicit: the same step written with the explicit kernel tier
+ * (ckpt/kernels.h: forward and backward kernels over caller buffers).
+ * Both bench modes print "c_ms_per_step MS" (bench/train_bench.py).
+ * Training runs use autograd; everything comes from the installed headers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "ckpt/ckpt.h"
-#include "ckpt/nn.h"
-#include "ckpt/optim.h"
-#include "ckpt/sched.h"
-#include "ckpt/torch.h"
+#include <ckpt/ckpt.h>
+
 #include "digits.h"
-#include "ops/backward.h"
-#include "ops/kernels.h"
 
 #define B 32
 #define HID 32
@@ -98,12 +99,11 @@ static void load_order(cfg *c, const char *path)
 /* Everything a training run holds. */
 typedef struct run {
     ckpt_module *model;
-    ckpt_slot *w1, *b1, *w2, *b2;
     ckpt_optim *opt;
-    ckpt_lr_group groups[1];
-    ckpt_lr_target target;
-    ckpt_sched *sched;
+    ckpt_sched *sched; /* attached to opt: ckpt_sched_step sets its lr */
     ckpt_grad_scaler scaler;
+    ckpt_train_state st; /* the checkpoint's pieces, "step" as the epoch key */
+    ckpt_tape *tape;
 } run;
 
 static void run_new(run *r, const cfg *c)
@@ -116,25 +116,15 @@ static void run_new(run *r, const cfg *c)
     NOTNULL(ckpt_nn_linear(r->model, "0", DIGITS_PIXELS, HID, true, &rng, &err));
     NOTNULL(ckpt_nn_activation(r->model, "1", CKPT_ACT_RELU, 0, &err));
     NOTNULL(ckpt_nn_linear(r->model, "2", HID, DIGITS_CLASSES, true, &rng, &err));
-    r->w1 = ckpt_module_slot(r->model, "0.weight");
-    r->b1 = ckpt_module_slot(r->model, "0.bias");
-    r->w2 = ckpt_module_slot(r->model, "2.weight");
-    r->b2 = ckpt_module_slot(r->model, "2.bias");
-    ckpt_slot *ps[4] = {r->w1, r->b1, r->w2, r->b2};
-    for (int i = 0; i < 4; i++) {
-        ps[i]->grad = calloc(ps[i]->nbytes / sizeof(float), sizeof(float));
-        NOTNULL(ps[i]->grad);
-    }
     int sgd = strcmp(c->opt, "sgd") == 0;
+    ckpt_optim_opts oo = {.lr = 0.001};
+    ckpt_optim_kind kind = CKPT_OPTIM_ADAM;
     if (sgd)
-        r->opt = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.05, momentum=0.9", &err);
-    else if (strcmp(c->opt, "adam") == 0)
-        r->opt = ckpt_optim_new(CKPT_OPTIM_ADAM, "lr=0.001", &err);
-    else
-        r->opt = ckpt_optim_new(CKPT_OPTIM_ADAMW, "lr=0.001, weight_decay=0.01", &err);
+        kind = CKPT_OPTIM_SGD, oo.lr = 0.05, oo.momentum = 0.9;
+    else if (strcmp(c->opt, "adamw") == 0)
+        kind = CKPT_OPTIM_ADAMW, oo.weight_decay = 0.01;
+    r->opt = ckpt_optim_new_for_module(kind, r->model, &oo, &err);
     NOTNULL(r->opt);
-    OK(ckpt_optim_add_module(r->opt, r->model, NULL, &err));
-    OK(ckpt_lr_target_from_optim(&r->target, r->groups, 1, r->opt, &err));
     ckpt_sched_config sc;
     double max_lr = sgd ? 0.1 : 0.01;
     if (strcmp(c->sched, "onecycle") == 0) {
@@ -146,15 +136,22 @@ static void run_new(run *r, const cfg *c)
         sc.step_size = 10;
         sc.gamma = 0.5;
     }
-    r->sched = ckpt_sched_new(&r->target, &sc, &err);
+    r->sched = ckpt_sched_new_for_optim(r->opt, &sc, &err);
     NOTNULL(r->sched);
-    OK(ckpt_lr_target_to_optim(&r->target, r->opt, &err));
     ckpt_grad_scaler_init(&r->scaler);
     r->scaler.growth_interval = 20;
+    r->st = (ckpt_train_state){.model = r->model,
+                               .optim = r->opt,
+                               .sched = r->sched,
+                               .scaler = &r->scaler,
+                               .epoch_key = "step"};
+    r->tape = ckpt_tape_new(NULL, &err);
+    NOTNULL(r->tape);
 }
 
 static void run_free(run *r)
 {
+    ckpt_tape_free(r->tape);
     ckpt_sched_free(r->sched);
     ckpt_optim_free(r->opt);
     ckpt_module_free(r->model);
@@ -162,46 +159,45 @@ static void run_free(run *r)
 
 static int64_t run_load(run *r, const char *path)
 {
-    ckpt_doc *doc = ckpt_load(path, NULL, &err);
-    NOTNULL(doc);
-    const ckpt_obj *root = ckpt_doc_root(doc);
-    OK(ckpt_module_load_state_dict(r->model, ckpt_dict_get(root, "model"), NULL, NULL, &err));
-    OK(ckpt_optim_load_state_dict(r->opt, ckpt_dict_get(root, "optimizer"), &err));
-    OK(ckpt_lr_target_from_optim(&r->target, r->groups, 1, r->opt, &err));
-    OK(ckpt_sched_load_state_dict(r->sched, ckpt_dict_get(root, "scheduler"), &err));
-    OK(ckpt_grad_scaler_load_state_dict(&r->scaler, ckpt_dict_get(root, "scaler"), &err));
-    int64_t step = ckpt_obj_int(ckpt_dict_get(root, "step"));
-    ckpt_doc_free(doc);
-    return step;
+    OK(ckpt_train_load(path, &r->st, NULL, NULL, &err));
+    return r->st.epoch;
 }
 
-/* The checkpoint dict, saved to `path` or (path NULL) into memory. */
+/* {'step', 'model', 'optimizer', 'scheduler', 'scaler'}, saved to `path` or
+ * (path NULL) into memory. */
 static void run_save(run *r, int64_t step, const char *path, void **mem, size_t *len)
 {
+    ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13, .archive = "archive"};
+    r->st.epoch = step;
+    if (path) {
+        OK(ckpt_train_save(path, &r->st, NULL, &so, &err));
+        return;
+    }
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     NOTNULL(doc);
-    ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *ck = ckpt_train_state_dict(&r->st, NULL, doc, &err);
     NOTNULL(ck);
-    OK(ckpt_dict_set_str(doc, ck, "step", ckpt_new_int(doc, step), &err));
-    OK(ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(r->model, doc, NULL, &err),
-                         &err));
-    OK(ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(r->opt, doc, &err), &err));
-    OK(ckpt_dict_set_str(doc, ck, "scheduler", ckpt_sched_state_dict(r->sched, doc, &err), &err));
-    OK(ckpt_dict_set_str(doc, ck, "scaler", ckpt_grad_scaler_state_dict(&r->scaler, doc, &err),
-                         &err));
-    ckpt_save_opts so = {.layout = CKPT_LAYOUT_TORCH13, .archive = "archive"};
-    if (path)
-        OK(ckpt_save(path, ck, &so, &err));
-    else
-        OK(ckpt_save_mem(ck, &so, mem, len, &err));
+    OK(ckpt_save_mem(ck, &so, mem, len, &err));
     ckpt_doc_free(doc);
 }
 
-/* Training steps [start, start + n). */
+/* GradScaler.unscale_ over every gradient; true when one is inf/NaN. */
+static bool unscale_grads(run *r)
+{
+    static const char *const names[] = {"0.weight", "0.bias", "2.weight", "2.bias"};
+    bool inf = false;
+    for (int i = 0; i < 4; i++) {
+        ckpt_slot *s = ckpt_module_slot(r->model, names[i]);
+        if (s && s->grad)
+            inf |= ckpt_grad_scaler_unscale_f32(&r->scaler, s->grad, s->nbytes / sizeof(float));
+    }
+    return inf;
+}
+
+/* Training steps [start, start + n), with autograd. */
 static void run_train(run *r, const cfg *c, size_t start, size_t n)
 {
-    float x[B * DIGITS_PIXELS], h[B * HID], a[B * HID], logits[B * DIGITS_CLASSES];
-    float dh[B * HID], da[B * HID], dlogits[B * DIGITS_CLASSES];
+    float x[B * DIGITS_PIXELS];
     int64_t y[B];
     NOTNULL(start + n <= c->nsteps);
     for (size_t s = start; s < start + n; s++) {
@@ -211,32 +207,20 @@ static void run_train(run *r, const cfg *c, size_t start, size_t n)
                    sizeof(float) * DIGITS_PIXELS);
             y[i] = c->ds.y[row];
         }
-        /* forward */
-        ckpt_nn_linear_forward(h, x, r->w1->data, r->b1->data, B, DIGITS_PIXELS, HID);
-        ckpt_nn_relu_forward(a, h, B * HID);
-        ckpt_nn_linear_forward(logits, a, r->w2->data, r->b2->data, B, HID, DIGITS_CLASSES);
-        float loss;
-        OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, DIGITS_CLASSES, 0.0, -100, &err));
-        /* zero_grad, backward (of loss * scale with the scaler) */
-        ckpt_optim_zero_grad(r->opt, false);
-        memset(dh, 0, sizeof dh);
-        memset(da, 0, sizeof da);
-        memset(dlogits, 0, sizeof dlogits);
-        float dloss = c->scaler ? r->scaler.scale : 1.0f;
-        OK(ckpt_nn_cross_entropy_backward(dlogits, dloss, logits, y, B, DIGITS_CLASSES, 0.0, -100,
-                                          &err));
-        ckpt_nn_linear_backward(da, r->w2->grad, r->b2->grad, dlogits, a, r->w2->data, B, HID,
-                                DIGITS_CLASSES);
-        ckpt_nn_relu_backward(dh, da, h, B * HID);
-        ckpt_nn_linear_backward(NULL, r->w1->grad, r->b1->grad, dh, x, r->w1->data, B,
-                                DIGITS_PIXELS, HID);
-        /* step */
-        if (c->scaler) {
-            ckpt_slot *ps[4] = {r->w1, r->b1, r->w2, r->b2};
-            bool inf = false;
-            for (int i = 0; i < 4; i++)
-                inf |= ckpt_grad_scaler_unscale_f32(&r->scaler, ps[i]->grad,
-                                                    ps[i]->nbytes / sizeof(float));
+        ckpt_tape_reset(r->tape);
+        ckpt_var *xv = ckpt_tape_tensor(r->tape, 2, (int64_t[]){B, DIGITS_PIXELS}, x, &err);
+        ckpt_var *yv = ckpt_tape_index(r->tape, 1, (int64_t[]){B}, y, &err);
+        NOTNULL(xv && yv);
+        ckpt_var *logits = ckpt_module_call(r->model, xv, &err);
+        NOTNULL(logits);
+        ckpt_var *loss = ckpt_f_cross_entropy(logits, yv, -100, 0.0, CKPT_REDUCE_MEAN, &err);
+        NOTNULL(loss);
+        if (c->scaler) /* scaler.scale(loss) */
+            NOTNULL(loss = ckpt_f_mul_scalar(loss, r->scaler.scale, &err));
+        ckpt_optim_zero_grad(r->opt, true);
+        OK(ckpt_backward(loss, &err));
+        if (c->scaler) { /* scaler.step(opt); scaler.update() */
+            bool inf = unscale_grads(r);
             if (!inf)
                 OK(ckpt_optim_step(r->opt, &err));
             ckpt_grad_scaler_update(&r->scaler, inf);
@@ -244,7 +228,6 @@ static void run_train(run *r, const cfg *c, size_t start, size_t n)
             OK(ckpt_optim_step(r->opt, &err));
         }
         OK(ckpt_sched_step(r->sched, &err));
-        OK(ckpt_lr_target_to_optim(&r->target, r->opt, &err));
     }
 }
 
@@ -255,8 +238,9 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The demo's CNN (examples/train_demo.c), one SGD step per iteration. */
-static int bench(const digits *ds, int iters)
+/* The demo's CNN (examples/train_demo.c): Conv2d(1,8,3,padding=1) ReLU
+ * MaxPool2d(2) Flatten Linear(128,10) and SGD(lr=0.05, momentum=0.9). */
+static ckpt_module *bench_model(ckpt_optim **o)
 {
     ckpt_rng rng;
     ckpt_rng_seed(&rng, 42);
@@ -264,17 +248,27 @@ static int bench(const digits *ds, int iters)
     NOTNULL(m);
     ckpt_conv_opts co = {.padding = {1, 1}};
     NOTNULL(ckpt_nn_conv2d(m, "0", 1, 8, 3, 3, &co, &rng, &err));
+    NOTNULL(ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, &err));
+    NOTNULL(ckpt_nn_maxpool2d(m, "2", 2, 2, 0, &err));
+    NOTNULL(ckpt_nn_flatten(m, "3", 1, -1, &err));
     NOTNULL(ckpt_nn_linear(m, "4", 128, 10, true, &rng, &err));
+    *o = ckpt_optim_new_for_module(CKPT_OPTIM_SGD, m,
+                                   &(ckpt_optim_opts){.lr = 0.05, .momentum = 0.9}, &err);
+    NOTNULL(*o);
+    return m;
+}
+
+/* One training step per iteration after 10 warm-up steps; explicit: the
+ * kernel tier over caller buffers, else autograd. */
+static int bench(const digits *ds, int iters, bool explicit_kernels)
+{
+    ckpt_optim *o;
+    ckpt_module *m = bench_model(&o);
     ckpt_slot *cw = ckpt_module_slot(m, "0.weight"), *cb = ckpt_module_slot(m, "0.bias");
     ckpt_slot *fw = ckpt_module_slot(m, "4.weight"), *fb = ckpt_module_slot(m, "4.bias");
-    ckpt_slot *ps[4] = {cw, cb, fw, fb};
-    for (int i = 0; i < 4; i++) {
-        ps[i]->grad = calloc(ps[i]->nbytes / sizeof(float), sizeof(float));
-        NOTNULL(ps[i]->grad);
-    }
-    ckpt_optim *o = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.05, momentum=0.9", &err);
-    NOTNULL(o);
-    OK(ckpt_optim_add_module(o, m, NULL, &err));
+    /* explicit: the gradient buffers are ours, lent to the slots for the
+     * optimizer and taken back before the module is freed */
+    static float gcw[8 * 9], gcb[8], gfw[10 * 128], gfb[10];
     ckpt_nn_conv2d_dims d = {.b = B,
                              .c = 1,
                              .h = 8,
@@ -295,6 +289,10 @@ static int bench(const digits *ds, int iters)
     static float dconv[B * 512], drelu[B * 512], dpool[B * 128], dlogits[B * 10];
     float *ws = calloc(wsn > bwsn ? wsn : bwsn, sizeof(float));
     NOTNULL(ws);
+    ckpt_tape *tape = ckpt_tape_new(NULL, &err);
+    NOTNULL(tape);
+    if (explicit_kernels)
+        cw->grad = gcw, cb->grad = gcb, fw->grad = gfw, fb->grad = gfb;
     int64_t y[B];
     double t0 = 0;
     for (int it = -10; it < iters; it++) {
@@ -303,17 +301,34 @@ static int bench(const digits *ds, int iters)
         size_t base = ((size_t)(it + 10) * B) % (ds->n - B);
         memcpy(x, ds->x + base * 64, sizeof x);
         memcpy(y, ds->y + base, sizeof y);
+        if (!explicit_kernels) {
+            ckpt_tape_reset(tape);
+            ckpt_var *xv = ckpt_tape_tensor_borrow(tape, 4, (int64_t[]){B, 1, 8, 8}, x, &err);
+            ckpt_var *yv = ckpt_tape_index(tape, 1, (int64_t[]){B}, y, &err);
+            NOTNULL(xv && yv);
+            ckpt_var *out = ckpt_module_call(m, xv, &err);
+            NOTNULL(out);
+            ckpt_var *loss = ckpt_f_cross_entropy(out, yv, -100, 0.0, CKPT_REDUCE_MEAN, &err);
+            NOTNULL(loss);
+            ckpt_optim_zero_grad(o, true);
+            OK(ckpt_backward(loss, &err));
+            OK(ckpt_optim_step(o, &err));
+            continue;
+        }
+        /* forward */
         ckpt_nn_conv2d_forward(conv, x, cw->data, cb->data, ws, &d);
         ckpt_nn_relu_forward(relu, conv, B * 512);
         ckpt_nn_maxpool2d_forward(pool, relu, B * 8, 8, 8, 2, 2, 0, 4, 4);
         ckpt_nn_linear_forward(logits, pool, fw->data, fb->data, B, 128, 10);
         float loss;
         OK(ckpt_nn_cross_entropy_forward(&loss, logits, y, B, 10, 0.0, -100, &err));
+        /* zero_grad: the backward kernels add into their gradients */
         ckpt_optim_zero_grad(o, false);
         memset(dlogits, 0, sizeof dlogits);
         memset(dpool, 0, sizeof dpool);
         memset(drelu, 0, sizeof drelu);
         memset(dconv, 0, sizeof dconv);
+        /* backward, in reverse */
         OK(ckpt_nn_cross_entropy_backward(dlogits, 1.0f, logits, y, B, 10, 0.0, -100, &err));
         ckpt_nn_linear_backward(dpool, fw->grad, fb->grad, dlogits, pool, fw->data, B, 128, 10);
         ckpt_nn_maxpool2d_backward(drelu, dpool, relu, B * 8, 8, 8, 2, 2, 0, 4, 4);
@@ -322,7 +337,10 @@ static int bench(const digits *ds, int iters)
         OK(ckpt_optim_step(o, &err));
     }
     printf("c_ms_per_step %.6f\n", (now_ms() - t0) / iters);
+    if (explicit_kernels)
+        cw->grad = cb->grad = fw->grad = fb->grad = NULL;
     free(ws);
+    ckpt_tape_free(tape);
     ckpt_optim_free(o);
     ckpt_module_free(m);
     return 0;
@@ -333,10 +351,11 @@ int main(int argc, char **argv)
     ckpt_error_clear(&err);
     cfg c;
     memset(&c, 0, sizeof c);
-    if (argc == 4 && strcmp(argv[1], "bench") == 0) {
+    bool bench_explicit = argc == 4 && strcmp(argv[1], "bench-explicit") == 0;
+    if (argc == 4 && (strcmp(argv[1], "bench") == 0 || bench_explicit)) {
         if (digits_load(&c.ds, argv[2]) < 0)
             return 1;
-        int rc = bench(&c.ds, atoi(argv[3]));
+        int rc = bench(&c.ds, atoi(argv[3]), bench_explicit);
         digits_free(&c.ds);
         return rc;
     }
@@ -346,7 +365,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: train_tool run DATA ORDER OPT SCHED SCALER INIT START STEPS "
                         "OUT\n"
                         "       train_tool exact DATA ORDER OPT SCHED SCALER K STEPS WORKDIR\n"
-                        "       train_tool bench DATA ITERS\n");
+                        "       train_tool bench|bench-explicit DATA ITERS\n");
         return 2;
     }
     if (digits_load(&c.ds, argv[2]) < 0)
