@@ -135,6 +135,10 @@ bool ckpt_nn_pool2d_out_size(ckpt_nn_pool2d_dims *d);
  * divisor rule (window clipped to input + padding; then to the input when
  * exclude_pad; divisor when set). */
 void ckpt_nn_maxpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool2d_dims *d);
+/* The taps of pooling window o along one dim: input index of tap 0 (*start, may be
+ * negative) and the taps [k0, k1) that fall inside [0, n). */
+void ckpt_nn__pool_taps(int64_t o, int64_t s, int64_t p, int64_t dil, int64_t k, int64_t n,
+                        int64_t *start, int64_t *k0, int64_t *k1);
 void ckpt_nn_avgpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool2d_dims *d);
 /* The input window [y0,y1) x [x0,x1) of avg-pool output (oy, ox), clipped to the
  * input, and its divisor (0 when the window is empty: the output is 0). */
