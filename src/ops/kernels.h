@@ -43,4 +43,9 @@ void ckpt_nn_pad2d_forward(float *out, const float *in, int64_t bc, int64_t h, i
 void ckpt_nn_pad2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
                             int64_t top, int64_t bottom, int64_t left, int64_t right, int mode);
 
+/* The taps of pooling window o along one dim: input index of tap 0 (*start, may be
+ * negative) and the taps [k0, k1) that fall inside [0, n). */
+void ckpt_nn__pool_taps(int64_t o, int64_t s, int64_t p, int64_t dil, int64_t k, int64_t n,
+                        int64_t *start, int64_t *k0, int64_t *k1);
+
 #endif
