@@ -195,41 +195,9 @@ ckpt_var *ckpt__nn_pool_call(ckpt_module *m, ckpt_var *x, ckpt_error *err)
     return ckpt_f_avg_pool2d(x, &l->pool, err);
 }
 
-/* Flatten: a view whose backward passes the gradient through */
-static int flatten_bw(ckpt__node *n, ckpt_error *err)
-{
-    float *dx = NULL;
-    CKPT_TRY(ckpt__grad(n->in[0], &dx, err));
-    if (dx)
-        ckpt_nn_flatten_backward(dx, n->out->grad, (size_t)n->out->numel);
-    return 0;
-}
-
+/* Flatten: torch.flatten(x, start_dim, end_dim), a view */
 ckpt_var *ckpt__nn_flatten_call(ckpt_module *m, ckpt_var *x, ckpt_error *err)
 {
     nn_layer *l = ckpt__nn_state(m);
-    const int xnd = ckpt_var_ndim(x), nd = xnd ? xnd : 1;
-    int s = (int)(l->p2 < 0 ? l->p2 + nd : l->p2), e = (int)(l->p3 < 0 ? l->p3 + nd : l->p3);
-    if (!(s >= 0 && e < nd && s <= e)) {
-        CKPT_FAIL(err, CKPT_E_SHAPE, "Flatten: dims (%lld, %lld) out of range for a %dD input",
-                  (long long)l->p2, (long long)l->p3, xnd);
-        return NULL;
-    }
-    int64_t shape[CKPT_VAR_MAX_DIMS];
-    int k = 0;
-    for (int i = 0; i < xnd; i++) {
-        if (i <= s || i > e)
-            shape[k++] = x->shape[i];
-        else
-            shape[k - 1] *= x->shape[i];
-    }
-    if (xnd == 0)
-        shape[k++] = 1;
-    ckpt_var *y = ckpt__var_alias(x, k, shape, err);
-    if (!y)
-        return NULL;
-    ckpt__node *n = NULL;
-    if (ckpt__record(x->tape, "flatten", y, &x, 1, flatten_bw, 0, &n, err) < 0)
-        return NULL;
-    return y;
+    return ckpt_f_flatten(x, (int)l->p2, (int)l->p3, err);
 }
