@@ -270,8 +270,8 @@ CKPT_API void ckpt_nn_maxpool2d_forward_d(float *out, const float *in,
 CKPT_API void ckpt_nn_avgpool2d_forward_d(float *out, const float *in,
                                           const ckpt_nn_pool2d_dims *d);
 /* Gradients, added: din (BC,H,W) += ..., dout (BC,OH,OW).  Max recomputes the
- * argmax from in (BC,H,W) as torch picks it (first maximum in scan order,
- * NaN wins) and routes dout there. */
+ * argmax from in (BC,H,W) as torch picks it (the first maximum in scan
+ * order; a NaN beats any number, the last NaN wins) and routes dout there. */
 CKPT_API void ckpt_nn_maxpool2d_backward_d(float *din, const float *dout, const float *in,
                                            const ckpt_nn_pool2d_dims *d);
 CKPT_API void ckpt_nn_avgpool2d_backward_d(float *din, const float *dout,
