@@ -166,7 +166,11 @@ CKPT_API ckpt_var *ckpt_f_bmm(ckpt_var *a, ckpt_var *b, ckpt_error *err);
 /* F.linear: x (..., in) . w (out, in)^T + b (out); b may be NULL. */
 CKPT_API ckpt_var *ckpt_f_linear(ckpt_var *x, ckpt_var *w, ckpt_var *b, ckpt_error *err);
 /* F.conv1d / conv2d / conv_transpose2d; b may be NULL; `o` NULL = defaults
- * (its no_bias field is ignored: pass b = NULL). */
+ * (its no_bias field is ignored: pass b = NULL).  conv1d reads entry 0 of
+ * stride/padding/dilation.  conv1d/conv2d honour o->padding_kind ('same',
+ * 'valid') and o->padding_mode (the input is padded first, as a Conv module
+ * with that padding_mode does); conv_transpose2d takes numeric padding and
+ * zeros only.  Unbatched inputs ((C,L), (C,H,W)) work as in torch. */
 CKPT_API ckpt_var *ckpt_f_conv1d(ckpt_var *x, ckpt_var *w, ckpt_var *b,
                                  const struct ckpt_conv_opts *o, ckpt_error *err);
 CKPT_API ckpt_var *ckpt_f_conv2d(ckpt_var *x, ckpt_var *w, ckpt_var *b,
@@ -180,7 +184,10 @@ CKPT_API ckpt_var *ckpt_f_layer_norm(ckpt_var *x, int ndims, ckpt_var *w, ckpt_v
                                      ckpt_error *err);
 /* F.batch_norm on (N,C,...): training uses batch statistics and updates the
  * running buffers (when not NULL) with `momentum` (< 0: cumulative average
- * using *num_batches_tracked); eval uses the running buffers. */
+ * using *num_batches_tracked), the variance unbiased, and adds 1 to
+ * *num_batches_tracked (when not NULL), as the BatchNorm module does; eval
+ * uses the running buffers; NULL running buffers (track_running_stats=False)
+ * use batch statistics in eval too. */
 CKPT_API ckpt_var *ckpt_f_batch_norm(ckpt_var *x, float *running_mean, float *running_var,
                                      int64_t *num_batches_tracked, ckpt_var *w, ckpt_var *b,
                                      bool training, double momentum, double eps, ckpt_error *err);
@@ -204,7 +211,8 @@ CKPT_API ckpt_var *ckpt_f_avg_pool2d(ckpt_var *x, const ckpt_pool_opts *o, ckpt_
 CKPT_API ckpt_var *ckpt_f_adaptive_avg_pool2d(ckpt_var *x, int64_t out_h, int64_t out_w,
                                               ckpt_error *err);
 
-/* --- shape */
+/* --- shape: float32 and int64 vars alike; every result but reshape/flatten
+ * (and contiguous, which returns x) is a new contiguous copy. */
 /* reshape/view: one entry may be -1.  Shares the input's data. */
 CKPT_API ckpt_var *ckpt_f_reshape(ckpt_var *x, int ndim, const int64_t *shape, ckpt_error *err);
 CKPT_API ckpt_var *ckpt_f_flatten(ckpt_var *x, int start_dim, int end_dim, ckpt_error *err);
@@ -222,7 +230,7 @@ CKPT_API int ckpt_f_split(ckpt_var *x, int64_t size, int dim, ckpt_var **outs, s
 CKPT_API int ckpt_f_chunk(ckpt_var *x, int64_t chunks, int dim, ckpt_var **outs, size_t cap,
                           size_t *n, ckpt_error *err);
 /* x[..., start:end:step, ...] on `dim` (Python slice rules for negative
- * and out-of-range bounds; step >= 1). */
+ * and out-of-range bounds; step >= 1; end INT64_MAX: to the end). */
 CKPT_API ckpt_var *ckpt_f_slice(ckpt_var *x, int dim, int64_t start, int64_t end, int64_t step,
                                 ckpt_error *err);
 /* x.select(dim, index): removes `dim`. */
@@ -250,18 +258,51 @@ CKPT_API ckpt_var *ckpt_f_scaled_dot_product_attention(ckpt_var *q, ckpt_var *k,
 
 /* --- losses (torch 1.13 semantics) */
 /* logits (N,C), target int64 (N); label_smoothing in [0,1]; rows whose target
- * is ignore_index count nowhere. */
+ * is ignore_index count nowhere (mean divides by the rows that count; all
+ * ignored gives NaN, as torch 1.13).  Also (N,C,d1,...) with target
+ * (N,d1,...), classes on dim 1, and (C,) with a 0-dim target, as torch. */
 CKPT_API ckpt_var *ckpt_f_cross_entropy(ckpt_var *logits, ckpt_var *target, int64_t ignore_index,
                                         double label_smoothing, ckpt_reduction r,
                                         ckpt_error *err);
-/* logp (N,C) log-probabilities, target int64 (N). */
+/* logp (N,C) (or (N,C,d1,...) / (C,), as cross_entropy) log-probabilities,
+ * target int64 (N). */
 CKPT_API ckpt_var *ckpt_f_nll_loss(ckpt_var *logp, ckpt_var *target, int64_t ignore_index,
                                    ckpt_reduction r, ckpt_error *err);
 CKPT_API ckpt_var *ckpt_f_mse_loss(ckpt_var *x, ckpt_var *y, ckpt_reduction r, ckpt_error *err);
-/* x logits, y targets in [0,1] (same shape); pos_weight may be NULL. */
+/* x logits, y targets in [0,1] (same shape); pos_weight may be NULL, or
+ * broadcast over the last dim ((C,)), or x's shape.  Gradients flow to x and
+ * y (and to pos_weight, which torch 1.13 refuses to differentiate). */
 CKPT_API ckpt_var *ckpt_f_binary_cross_entropy_with_logits(ckpt_var *x, ckpt_var *y,
                                                            ckpt_var *pos_weight, ckpt_reduction r,
                                                            ckpt_error *err);
+
+
+/* --- recurrent layers (torch.nn.LSTM / GRU as one fused op each) */
+/* Configuration of a recurrent stack; the zero value is torch's default
+ * (1 layer, with biases, (T,B,I) input, one direction, no dropout). */
+typedef struct ckpt_rnn_opts {
+    int64_t num_layers; /* 0 means 1 */
+    bool no_bias;       /* bias=False: no bias_ih / bias_hh parameters */
+    bool batch_first;   /* input and output (B,T,.) instead of (T,B,.) */
+    bool bidirectional;
+    double dropout; /* on the outputs of every layer but the last, in training */
+} ckpt_rnn_opts;
+/* torch's _VF.lstm: x (T,B,I), (B,T,I) with batch_first, or unbatched (T,I);
+ * h0, c0 (num_layers*dirs, B, H) (unbatched: (num_layers*dirs, H)), both or
+ * neither (NULL: zeros).  `weights` in torch's flat order (its
+ * _flat_weights): per layer, per direction (forward, then reverse):
+ * w_ih (4H, I_l), w_hh (4H, H) and, unless no_bias, b_ih (4H), b_hh (4H);
+ * gate order i, f, g, o.  Returns the output (T,B,dirs*H) (or (B,T,..),
+ * (T,..)) and, when not NULL, *h_n and *c_n (num_layers*dirs, B, H).
+ * Dropout between layers uses the tape's generator when `training`. */
+CKPT_API ckpt_var *ckpt_f_lstm(ckpt_var *x, ckpt_var *h0, ckpt_var *c0, ckpt_var *const *weights,
+                               size_t nweights, const ckpt_rnn_opts *o, bool training,
+                               ckpt_var **h_n, ckpt_var **c_n, ckpt_error *err);
+/* torch's _VF.gru: as ckpt_f_lstm with 3H gates r, z, n and
+ * n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) n + z h. */
+CKPT_API ckpt_var *ckpt_f_gru(ckpt_var *x, ckpt_var *h0, ckpt_var *const *weights,
+                              size_t nweights, const ckpt_rnn_opts *o, bool training,
+                              ckpt_var **h_n, ckpt_error *err);
 
 #ifdef __cplusplus
 }

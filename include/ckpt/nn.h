@@ -320,8 +320,23 @@ CKPT_API int ckpt_nn_act_resize(ckpt_nn_act *a, int ndim, const int64_t *shape, 
 CKPT_API void ckpt_nn_act_free(ckpt_nn_act *a);
 CKPT_API size_t ckpt_nn_act_numel(const ckpt_nn_act *a);
 
+/* Conv padding given as a string (torch's padding='same' / 'valid'). */
+typedef enum ckpt_conv_padding {
+    CKPT_CONV_PAD_EXPLICIT = 0, /* the numbers in `padding` */
+    CKPT_CONV_PAD_SAME,         /* output size = input size; stride must be 1; an odd total
+                                   padding puts the extra row/column at the end, as torch */
+    CKPT_CONV_PAD_VALID         /* no padding */
+} ckpt_conv_padding;
+/* torch's padding_mode of Conv1d/Conv2d (ConvTranspose2d: zeros only). */
+typedef enum ckpt_padding_mode {
+    CKPT_PADMODE_ZEROS = 0,
+    CKPT_PADMODE_REFLECT,   /* padding < input size */
+    CKPT_PADMODE_REPLICATE,
+    CKPT_PADMODE_CIRCULAR   /* padding <= input size */
+} ckpt_padding_mode;
+
 /* Convolution options; zeros mean torch's defaults (stride 1, padding 0,
- * dilation 1, groups 1, with bias). */
+ * dilation 1, groups 1, with bias, padding_mode 'zeros'). */
 typedef struct ckpt_conv_opts {
     int64_t stride[2];
     int64_t padding[2];
@@ -329,6 +344,8 @@ typedef struct ckpt_conv_opts {
     int64_t output_padding[2]; /* ConvTranspose2d */
     int64_t groups;
     bool no_bias;
+    ckpt_conv_padding padding_kind; /* 'same' / 'valid' instead of `padding` */
+    ckpt_padding_mode padding_mode;
 } ckpt_conv_opts;
 
 /* Activation kinds for ckpt_nn_activation. */
@@ -469,6 +486,90 @@ CKPT_API float ckpt_nn_mse_loss_forward(const float *x, const float *y, size_t n
 /* dx (N) += dloss * 2 (x - y) / n; dy (N) gets the negation; either may be NULL. */
 CKPT_API void ckpt_nn_mse_loss_backward(float *dx, float *dy, float dloss, const float *x,
                                         const float *y, size_t n);
+
+
+/* ========================================================= recurrent layers */
+/* torch.nn.LSTM / torch.nn.GRU (proj_size 0).  Options: ckpt_rnn_opts (in
+ * ckpt/autograd.h), NULL or zero = torch's defaults.  Parameters, in torch's
+ * order, for each layer k and direction (suffix "" then "_reverse"):
+ * weight_ih_l{k} (G, input_size or dirs*hidden_size), weight_hh_l{k} (G, H),
+ * bias_ih_l{k} (G), bias_hh_l{k} (G) (no biases with no_bias), G = 4H for
+ * LSTM (gates i, f, g, o) and 3H for GRU (r, z, n); all drawn from
+ * U(-1/sqrt(H), 1/sqrt(H)) (rng NULL: zeros).  Dropout between layers acts
+ * in training mode only.  ckpt_module_call(m, x) returns the output only. */
+CKPT_API ckpt_module *ckpt_nn_lstm(ckpt_module *parent, const char *name, int64_t input_size,
+                                   int64_t hidden_size, const ckpt_rnn_opts *o, ckpt_rng *rng,
+                                   ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_gru(ckpt_module *parent, const char *name, int64_t input_size,
+                                  int64_t hidden_size, const ckpt_rnn_opts *o, ckpt_rng *rng,
+                                  ckpt_error *err);
+/* output, (h_n, c_n) = lstm(x, (h0, c0)): h0/c0 NULL = zeros (both or
+ * neither); h_n, c_n may be NULL.  Shapes as ckpt_f_lstm. */
+CKPT_API ckpt_var *ckpt_nn_lstm_call(ckpt_module *m, ckpt_var *x, ckpt_var *h0, ckpt_var *c0,
+                                     ckpt_var **h_n, ckpt_var **c_n, ckpt_error *err);
+/* output, h_n = gru(x, h0). */
+CKPT_API ckpt_var *ckpt_nn_gru_call(ckpt_module *m, ckpt_var *x, ckpt_var *h0, ckpt_var **h_n,
+                                    ckpt_error *err);
+
+
+/* ============================================ attention on the tape (masks) */
+/* Masks of one attention call; every member optional.  A mask is float32
+ * (added to the attention scores; -inf masks) or int64 (torch's bool:
+ * nonzero = masked).  Masks carry no gradient.
+ *   attn_mask        (L, S) or (B*num_heads, L, S) (unbatched: (num_heads, L, S))
+ *   key_padding_mask (B, S) (unbatched: (S)); a float one is added to the
+ *                    scores, as torch 2.x does (1.13 only without attn_mask)
+ *   is_causal        key j > query i masked (torch 2.x's argument; combined
+ *                    with the masks above when both are given). */
+typedef struct ckpt_attn_masks {
+    ckpt_var *attn_mask;
+    ckpt_var *key_padding_mask;
+    bool is_causal;
+} ckpt_attn_masks;
+/* MultiheadAttention(query, key, value, need_weights=False) on the tape:
+ * inputs (L,B,E) ((B,L,E) with batch_first, (L,E) unbatched); key/value
+ * NULL mean query (self-attention).  Dropout on the weights in training.
+ * ckpt_module_call(mha, x) is self-attention without masks. */
+CKPT_API ckpt_var *ckpt_nn_mha_call(ckpt_module *m, ckpt_var *query, ckpt_var *key,
+                                    ckpt_var *value, const ckpt_attn_masks *masks,
+                                    ckpt_error *err);
+/* Options of the transformer layers; the zero value is torch's default. */
+typedef struct ckpt_transformer_opts {
+    int64_t dim_feedforward; /* 0: 2048 */
+    double dropout;          /* 0: torch's 0.1; set no_dropout for none */
+    bool no_dropout;
+    int activation;        /* CKPT_ACT_RELU (0) or CKPT_ACT_GELU */
+    double layer_norm_eps; /* 0: 1e-5 */
+    bool batch_first;
+    bool norm_first;
+    bool final_norm; /* TransformerEncoder: a LayerNorm `norm` after the stack */
+} ckpt_transformer_opts;
+/* torch.nn.TransformerEncoder(TransformerEncoderLayer(d_model, nhead, ...),
+ * num_layers, norm=LayerNorm(d_model) if final_norm): children `layers`
+ * (a ModuleList of layers "0".."n-1", all starting with layer 0's weights as
+ * torch's deep copies do) and `norm`.  ckpt_module_call runs it unmasked. */
+CKPT_API ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name,
+                                                  int64_t d_model, int64_t nhead,
+                                                  int64_t num_layers,
+                                                  const ckpt_transformer_opts *o, ckpt_rng *rng,
+                                                  ckpt_error *err);
+/* torch.nn.TransformerDecoderLayer: children self_attn, multihead_attn,
+ * linear1, dropout, linear2, norm1, norm2, norm3, dropout1..3. */
+CKPT_API ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, const char *name,
+                                                        int64_t d_model, int64_t nhead,
+                                                        const ckpt_transformer_opts *o,
+                                                        ckpt_rng *rng, ckpt_error *err);
+/* TransformerEncoderLayer or TransformerEncoder forward on the tape with
+ * src_mask / src_key_padding_mask / is_causal (masks may be NULL). */
+CKPT_API ckpt_var *ckpt_nn_encoder_call(ckpt_module *m, ckpt_var *src,
+                                        const ckpt_attn_masks *masks, ckpt_error *err);
+/* TransformerDecoderLayer(tgt, memory, tgt_mask, memory_mask,
+ * tgt_key_padding_mask, memory_key_padding_mask): tgt_masks apply to the
+ * self-attention, memory_masks to the attention over memory. */
+CKPT_API ckpt_var *ckpt_nn_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *memory,
+                                              const ckpt_attn_masks *tgt_masks,
+                                              const ckpt_attn_masks *memory_masks,
+                                              ckpt_error *err);
 
 #ifdef __cplusplus
 }

@@ -168,7 +168,8 @@ CKPT_API ckpt_optim *ckpt_optim_new_opts(ckpt_optim_kind kind, const ckpt_optim_
                                          ckpt_error *err);
 /* torch.optim.X(model.parameters(), **opts): an optimizer whose one group
  * holds every parameter of `m` in named_parameters() order (`m` must outlive
- * it).  NULL `opts` = torch's defaults. */
+ * it).  NULL `opts` = torch's defaults.  A module without parameters is
+ * CKPT_E_ARG ("optimizer got an empty parameter list", as torch). */
 CKPT_API ckpt_optim *ckpt_optim_new_for_module(ckpt_optim_kind kind, ckpt_module *m,
                                                const ckpt_optim_opts *opts, ckpt_error *err);
 /* add_param_group({'params': params, **group}) with typed options (NULL =

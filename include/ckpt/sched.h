@@ -1,6 +1,11 @@
 /*
  * ckpt/sched.h - learning-rate schedulers and the AMP GradScaler, as torch 1.13.
  *
+ * The usual form: ckpt_sched_new_for_optim attaches a scheduler to a
+ * ckpt_optim, whose param_groups then hold the learning rates as in torch
+ * (every step reads and writes them; nothing else to call, resumes
+ * included).  The low-level form below works on numbers the caller moves.
+ *
  * Schedulers act on a ckpt_lr_target: per-group numbers the caller owns (the
  * "lr", "initial_lr", momentum and OneCycleLR keys of an optimizer's
  * param_groups).  They compute exactly what torch.optim.lr_scheduler computes

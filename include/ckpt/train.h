@@ -62,9 +62,8 @@ CKPT_API ckpt_obj *ckpt_train_state_dict(const ckpt_train_state *st, const ckpt_
                                          ckpt_doc *doc, ckpt_error *err);
 /* ckpt_train_state_dict saved to `path` with ckpt_save (`opts` NULL = its
  * defaults; CKPT_LAYOUT_TORCH13 for torch 1.13's exact records). */
-CKPT_API int ckpt_train_save(const char *path, const ckpt_train_state *st,
-                             const ckpt_obj *extras, const ckpt_save_opts *opts,
-                             ckpt_error *err);
+CKPT_API int ckpt_train_save(const char *path, const ckpt_train_state *st, const ckpt_obj *extras,
+                             const ckpt_save_opts *opts, ckpt_error *err);
 /*
  * Restore from a checkpoint dict.  First, before anything changes: `ckpt` is
  * a dict, every non-NULL piece of `st` has its key there holding a dict, and
@@ -82,7 +81,12 @@ CKPT_API int ckpt_train_save(const char *path, const ckpt_train_state *st,
 CKPT_API int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
                                         const ckpt_load_sd_opts *model_opts, ckpt_error *err);
 /*
- * ckpt_load(path) (weights-only) then ckpt_train_load_state_dict.  `doc_out`
+ * ckpt_load(path) (weights-only) then ckpt_train_load_state_dict.  A torch
+ * 1.13 OneCycleLR state dict pickles a bound method, which weights-only
+ * refuses (CKPT_E_UNSAFE): load such a file with ckpt_load and
+ * `unsafe_full` (nothing is executed; the method is kept as an inert node
+ * ckpt_sched_load_state_dict understands) and call
+ * ckpt_train_load_state_dict.  `doc_out`
  * (may be NULL) receives the loaded document so the extras can be read
  * (ckpt_dict_get(ckpt_doc_root(*doc_out), "best_acc")); free it with
  * ckpt_doc_free.  On failure *doc_out is NULL.

@@ -29,8 +29,34 @@ static double reduced_grad(const float *g, ckpt_reduction r, int64_t i, double c
 
 /* ------------------------------------------------- nll (with smoothing) */
 
+/* input (N, C, d1..dk) with target (N, d1..dk), or input (C,) with a 0-dim
+ * target: N, C and the positions per row (d1*..*dk) */
+static int nll_shapes(const char *op, const ckpt_var *x, const ckpt_var *t, int64_t *n,
+                      int64_t *c, int64_t *inner, ckpt_error *err)
+{
+    char s1[96], s2[96];
+    bool ok;
+    if (x->ndim == 1) {
+        ok = t->ndim == 0;
+        *n = 1, *c = x->shape[0], *inner = 1;
+    } else {
+        ok = x->ndim >= 2 && t->ndim == x->ndim - 1 && t->shape[0] == x->shape[0];
+        *n = x->ndim >= 2 ? x->shape[0] : 0, *c = x->ndim >= 2 ? x->shape[1] : 0, *inner = 1;
+        for (int i = 2; ok && i < x->ndim; i++) {
+            ok = t->shape[i - 1] == x->shape[i];
+            *inner *= x->shape[i];
+        }
+    }
+    if (!ok)
+        return CKPT_FAIL(err, CKPT_E_SHAPE,
+                         "%s: expected input (N, C, d1, ...) and target (N, d1, ...) or input "
+                         "(C,) and a 0-dim target, got %s and %s",
+                         op, ckpt__shape_str(x, s1, sizeof s1), ckpt__shape_str(t, s2, sizeof s2));
+    return 0;
+}
+
 typedef struct nll_ctx {
-    int64_t n, c, m; /* rows, classes, rows that count */
+    int64_t n, c, inner, m; /* rows, classes, positions per row, positions that count */
     int64_t ignore_index;
     double smoothing;
     ckpt_reduction r;
@@ -45,77 +71,81 @@ static int nll_bw(ckpt__node *n, ckpt_error *err)
     if (!dx)
         return 0;
     const double off = c->smoothing / (double)c->c;
+    const int64_t in = c->inner;
     for (int64_t i = 0; i < c->n; i++) {
-        if (t[i] == c->ignore_index)
-            continue;
-        double g = reduced_grad(n->out->grad, c->r, i, (double)c->m);
-        float *row = dx + i * c->c;
-        row[t[i]] -= (float)((1.0 - c->smoothing) * g);
-        if (off != 0.0)
-            for (int64_t j = 0; j < c->c; j++)
-                row[j] -= (float)(off * g);
+        for (int64_t j = 0; j < in; j++) {
+            const int64_t p = i * in + j, tv = t[p];
+            if (tv == c->ignore_index)
+                continue;
+            double g = reduced_grad(n->out->grad, c->r, p, (double)c->m);
+            float *base = dx + i * c->c * in + j; /* class k at base[k * in] */
+            base[tv * in] -= (float)((1.0 - c->smoothing) * g);
+            if (off != 0.0)
+                for (int64_t k = 0; k < c->c; k++)
+                    base[k * in] -= (float)(off * g);
+        }
     }
     return 0;
 }
 
-/* loss over log-probabilities logp (N,C), target (N) */
+/* loss over log-probabilities logp (N,C,...) and target (N,...) */
 static ckpt_var *nll_any(const char *op, ckpt_var *logp, ckpt_var *target, int64_t ignore_index,
                          double smoothing, ckpt_reduction r, ckpt_error *err)
 {
-    char s1[96], s2[96];
     if (reduction_check(op, r, err))
         return NULL;
-    if (logp->ndim != 2 || target->ndim != 1 || target->shape[0] != logp->shape[0]) {
-        CKPT_FAIL(err, CKPT_E_SHAPE, "%s: expected input (N, C) and target (N,), got %s and %s",
-                  op, ckpt__shape_str(logp, s1, sizeof s1), ckpt__shape_str(target, s2, sizeof s2));
+    nll_ctx c = {0};
+    if (nll_shapes(op, logp, target, &c.n, &c.c, &c.inner, err))
         return NULL;
-    }
     if (!(smoothing >= 0.0 && smoothing <= 1.0)) {
         CKPT_FAIL(err, CKPT_E_ARG, "%s: label_smoothing must be between 0.0 and 1.0, got %g", op,
                   smoothing);
         return NULL;
     }
-    nll_ctx c = {logp->shape[0], logp->shape[1], 0, ignore_index, smoothing, r};
-    const int64_t *t = target->idata;
-    for (int64_t i = 0; i < c.n; i++) {
-        if (t[i] == ignore_index)
+    c.ignore_index = ignore_index, c.smoothing = smoothing, c.r = r;
+    const int64_t *t = target->idata, in = c.inner, npos = c.n * c.inner;
+    for (int64_t p = 0; p < npos; p++) {
+        if (t[p] == ignore_index)
             continue;
-        if (t[i] < 0 || t[i] >= c.c) {
+        if (t[p] < 0 || t[p] >= c.c) {
             CKPT_FAIL(err, CKPT_E_ARG,
-                      "%s: target %lld (row %lld) is out of bounds for %lld classes", op,
-                      (long long)t[i], (long long)i, (long long)c.c);
+                      "%s: target %lld (element %lld) is out of bounds for %lld classes", op,
+                      (long long)t[p], (long long)p, (long long)c.c);
             return NULL;
         }
         c.m++;
     }
-    int64_t nshape[1] = {c.n};
-    ckpt_var *y = ckpt__var_new(logp->tape, CKPT_F32, r == CKPT_REDUCE_NONE ? 1 : 0, nshape, err);
+    ckpt_var *y = ckpt__var_new(logp->tape, CKPT_F32, r == CKPT_REDUCE_NONE ? target->ndim : 0,
+                                target->shape, err);
     if (!y)
         return NULL;
     double total = 0.0;
     for (int64_t i = 0; i < c.n; i++) {
-        double li = 0.0;
-        if (t[i] != ignore_index) {
-            const float *row = logp->data + i * c.c;
-            li = -(1.0 - smoothing) * (double)row[t[i]];
-            if (smoothing > 0.0) {
-                double s = 0.0;
-                for (int64_t j = 0; j < c.c; j++)
-                    s += (double)row[j];
-                li -= smoothing / (double)c.c * s;
+        for (int64_t j = 0; j < in; j++) {
+            const int64_t p = i * in + j;
+            double li = 0.0;
+            if (t[p] != ignore_index) {
+                const float *base = logp->data + i * c.c * in + j;
+                li = -(1.0 - smoothing) * (double)base[t[p] * in];
+                if (smoothing > 0.0) {
+                    double sum = 0.0;
+                    for (int64_t k = 0; k < c.c; k++)
+                        sum += (double)base[k * in];
+                    li -= smoothing / (double)c.c * sum;
+                }
             }
+            if (r == CKPT_REDUCE_NONE)
+                y->data[p] = (float)li;
+            total += li;
         }
-        if (r == CKPT_REDUCE_NONE)
-            y->data[i] = (float)li;
-        total += li;
     }
     if (r == CKPT_REDUCE_SUM)
         y->data[0] = (float)total;
     else if (r == CKPT_REDUCE_MEAN)
         y->data[0] = (float)(total / (double)c.m); /* M = 0: NaN, as torch */
-    ckpt_var *in[2] = {logp, target};
+    ckpt_var *ins[2] = {logp, target};
     ckpt__node *n = NULL;
-    if (ckpt__record(logp->tape, op, y, in, 2, nll_bw, sizeof c, &n, err) < 0)
+    if (ckpt__record(logp->tape, op, y, ins, 2, nll_bw, sizeof c, &n, err) < 0)
         return NULL;
     if (n)
         *(nll_ctx *)n->ctx = c;
@@ -136,18 +166,13 @@ ckpt_var *ckpt_f_cross_entropy(ckpt_var *logits, ckpt_var *target, int64_t ignor
                                double label_smoothing, ckpt_reduction r, ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
-    char s1[96], s2[96];
+    int64_t n, c, inner;
     if (ckpt__var_check(logits, CKPT_F32, NULL, "cross_entropy", "input", err) ||
-        ckpt__var_check(target, CKPT_I64, logits->tape, "cross_entropy", "target", err))
+        ckpt__var_check(target, CKPT_I64, logits->tape, "cross_entropy", "target", err) ||
+        nll_shapes("cross_entropy", logits, target, &n, &c, &inner, err))
         return NULL;
-    if (logits->ndim != 2 || target->ndim != 1 || target->shape[0] != logits->shape[0]) {
-        CKPT_FAIL(err, CKPT_E_SHAPE,
-                  "cross_entropy: expected input (N, C) and target (N,), got %s and %s",
-                  ckpt__shape_str(logits, s1, sizeof s1), ckpt__shape_str(target, s2, sizeof s2));
-        return NULL;
-    }
-    /* torch: nll_loss(log_softmax(input, 1)) plus the smoothing term */
-    ckpt_var *logp = ckpt_f_log_softmax(logits, 1, err);
+    /* torch: nll_loss(log_softmax(input, class dim)) plus the smoothing term */
+    ckpt_var *logp = ckpt_f_log_softmax(logits, logits->ndim == 1 ? 0 : 1, err);
     if (!logp)
         return NULL;
     return nll_any("cross_entropy", logp, target, ignore_index, label_smoothing, r, err);

@@ -90,6 +90,63 @@ static int conv2d_bw(ckpt__node *n, ckpt_error *err)
     return 0;
 }
 
+/* padded input of a convolution (the last sd dims grow) */
+typedef struct pad_ctx {
+    int64_t bc, h, w, top, bottom, left, right;
+    int mode;
+} pad_ctx;
+
+static int pad_bw(ckpt__node *n, ckpt_error *err)
+{
+    const pad_ctx *c = n->ctx;
+    float *dx = NULL;
+    CKPT_TRY(ckpt__grad(n->in[0], &dx, err));
+    if (dx)
+        ckpt_nn_pad2d_backward(dx, n->out->grad, c->bc, c->h, c->w, c->top, c->bottom, c->left,
+                               c->right, c->mode);
+    return 0;
+}
+
+static ckpt_var *pad_input(const char *op, ckpt_var *x, int sd, const ckpt_nn_conv_pad *p,
+                           ckpt_error *err)
+{
+    char s1[96];
+    pad_ctx c = {0};
+    c.h = sd == 1 ? 1 : x->shape[x->ndim - 2];
+    c.w = x->shape[x->ndim - 1];
+    c.bc = c.h > 0 && c.w > 0 ? x->numel / (c.h * c.w) : 0;
+    c.top = p->top, c.bottom = p->bottom, c.left = p->left, c.right = p->right, c.mode = p->mode;
+    int64_t mh = c.top > c.bottom ? c.top : c.bottom, mw = c.left > c.right ? c.left : c.right;
+    bool bad = (p->mode == CKPT_PADMODE_REFLECT && ((mh > 0 && mh >= c.h) || (mw > 0 && mw >= c.w))) ||
+               (p->mode == CKPT_PADMODE_CIRCULAR && (mh > c.h || mw > c.w)) ||
+               (p->mode != CKPT_PADMODE_ZEROS && (c.h == 0 || c.w == 0));
+    if (bad) {
+        CKPT_FAIL(err, CKPT_E_SHAPE,
+                  "%s: padding (%lld, %lld, %lld, %lld) is too large for padding_mode %d and input "
+                  "%s",
+                  op, (long long)c.top, (long long)c.bottom, (long long)c.left,
+                  (long long)c.right, p->mode, ckpt__shape_str(x, s1, sizeof s1));
+        return NULL;
+    }
+    int64_t shape[CKPT_VAR_MAX_DIMS];
+    for (int i = 0; i < x->ndim; i++)
+        shape[i] = x->shape[i];
+    shape[x->ndim - 1] += c.left + c.right;
+    if (sd == 2)
+        shape[x->ndim - 2] += c.top + c.bottom;
+    ckpt_var *y = ckpt__var_new(x->tape, CKPT_F32, x->ndim, shape, err);
+    if (!y)
+        return NULL;
+    ckpt_nn_pad2d_forward(y->data, x->data, c.bc, c.h, c.w, c.top, c.bottom, c.left, c.right,
+                          c.mode);
+    ckpt__node *n = NULL;
+    if (ckpt__record(x->tape, "pad", y, &x, 1, pad_bw, sizeof c, &n, err) < 0)
+        return NULL;
+    if (n)
+        *(pad_ctx *)n->ctx = c;
+    return y;
+}
+
 /* conv1d (sd 1) and conv2d (sd 2) */
 static ckpt_var *conv_nd(const char *op, int sd, ckpt_var *x, ckpt_var *w, ckpt_var *b,
                          const ckpt_conv_opts *o, ckpt_error *err)
@@ -134,6 +191,17 @@ static ckpt_var *conv_nd(const char *op, int sd, ckpt_var *x, ckpt_var *w, ckpt_
         CKPT_FAIL(err, CKPT_E_ARG, "%s: negative stride, padding, dilation or groups", op);
         return NULL;
     }
+    if ((unsigned)o->padding_kind > CKPT_CONV_PAD_VALID ||
+        (unsigned)o->padding_mode > CKPT_PADMODE_CIRCULAR) {
+        CKPT_FAIL(err, CKPT_E_ARG, "%s: unknown padding kind %d or padding_mode %d", op,
+                  (int)o->padding_kind, (int)o->padding_mode);
+        return NULL;
+    }
+    if (o->padding_kind == CKPT_CONV_PAD_SAME && (d.sh != 1 || d.sw != 1)) {
+        CKPT_FAIL(err, CKPT_E_ARG, "%s: padding='same' is not supported for strided convolutions",
+                  op);
+        return NULL;
+    }
     if (d.oc % g != 0 || w->shape[1] * g != d.c) {
         CKPT_FAIL(err, CKPT_E_SHAPE,
                   "%s: weight %s with groups=%lld expects %lld input channels, but got input %s",
@@ -146,7 +214,18 @@ static ckpt_var *conv_nd(const char *op, int sd, ckpt_var *x, ckpt_var *w, ckpt_
                   ckpt__shape_str(b, s1, sizeof s1), (long long)d.oc);
         return NULL;
     }
+    const ckpt_nn_conv_pad pad = ckpt_nn_conv_padding(o, sd, d.kh, d.kw, d.dh, d.dw);
+    d.ph = pad.ph, d.pw = pad.pw;
+    ckpt_var *xin = x;
+    if (pad.pre) {
+        x = pad_input(op, x, sd, &pad, err);
+        if (!x)
+            return NULL;
+        d.h += pad.top + pad.bottom;
+        d.w += pad.left + pad.right;
+    }
     if (!ckpt_nn_conv2d_out_size(&d)) {
+        x = xin;
         CKPT_FAIL(err, CKPT_E_SHAPE,
                   "%s: input %s (padded) is smaller than the (dilated) kernel of weight %s", op,
                   ckpt__shape_str(x, s1, sizeof s1), ckpt__shape_str(w, s2, sizeof s2));
@@ -236,6 +315,11 @@ ckpt_var *ckpt_f_conv_transpose2d(ckpt_var *x, ckpt_var *w, ckpt_var *b, const c
     d.ph = o->padding[0], d.pw = o->padding[1];
     d.dh = opt1(o->dilation[0]), d.dw = opt1(o->dilation[1]);
     d.oph = o->output_padding[0], d.opw = o->output_padding[1];
+    if (o->padding_kind != CKPT_CONV_PAD_EXPLICIT || o->padding_mode != CKPT_PADMODE_ZEROS) {
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "%s: only numeric padding and padding_mode 'zeros' are supported", op);
+        return NULL;
+    }
     if (d.ph < 0 || d.pw < 0 || d.oph < 0 || d.opw < 0 || o->stride[0] < 0 ||
         o->stride[1] < 0 || o->dilation[0] < 0 || o->dilation[1] < 0 || o->groups < 0) {
         CKPT_FAIL(err, CKPT_E_ARG, "%s: negative stride, padding, dilation or groups", op);

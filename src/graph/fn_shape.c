@@ -253,13 +253,21 @@ ckpt_var *ckpt_f_transpose(ckpt_var *x, int d0, int d1, ckpt_error *err)
 
 typedef struct join_ctx {
     int64_t outer, inner, total; /* out viewed as (outer, total, inner) */
-    int dim;
+    int dim, ndim;
     bool stack;
 } join_ctx;
 
+/* torch.cat skips legacy empty 1-D tensors (shape (0,)) beside others */
+static bool cat_skips(const ckpt_var *x, int ndim)
+{
+    return x->ndim == 1 && x->shape[0] == 0 && ndim != 1;
+}
+
 static int64_t join_len(const join_ctx *c, const ckpt_var *x)
 {
-    return c->stack ? 1 : x->shape[c->dim];
+    if (c->stack)
+        return 1;
+    return cat_skips(x, c->ndim) ? 0 : x->shape[c->dim];
 }
 
 static int join_bw(ckpt__node *n, ckpt_error *err)
@@ -321,8 +329,14 @@ ckpt_var *ckpt_f_cat(ckpt_var *const *xs, size_t n, int dim, ckpt_error *err)
     CKPT__ERR_LOCAL(err);
     if (check_list("cat", xs, n, err) < 0)
         return NULL;
-    const ckpt_var *x0 = xs[0];
     char s1[128], s2[128];
+    const ckpt_var *x0 = xs[0];
+    for (size_t i = 0; i < n; i++) { /* the first tensor not skipped sets the shape */
+        if (!(xs[i]->ndim == 1 && xs[i]->shape[0] == 0)) {
+            x0 = xs[i];
+            break;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         if (xs[i]->ndim == 0) {
             CKPT_FAIL(err, CKPT_E_SHAPE,
@@ -336,6 +350,8 @@ ckpt_var *ckpt_f_cat(ckpt_var *const *xs, size_t n, int dim, ckpt_error *err)
     int64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const ckpt_var *x = xs[i];
+        if (cat_skips(x, x0->ndim))
+            continue;
         if (x->ndim != x0->ndim) {
             CKPT_FAIL(err, CKPT_E_SHAPE,
                       "cat: Tensors must have same number of dimensions: got %d and %d (shapes %s "
@@ -363,7 +379,8 @@ ckpt_var *ckpt_f_cat(ckpt_var *const *xs, size_t n, int dim, ckpt_error *err)
     int64_t os[CKPT_VAR_MAX_DIMS];
     memcpy(os, x0->shape, sizeof os);
     os[d] = total;
-    join_ctx c = {prod(x0->shape, 0, d), prod(x0->shape, d + 1, x0->ndim), total, d, false};
+    join_ctx c = {prod(x0->shape, 0, d), prod(x0->shape, d + 1, x0->ndim), total, d, x0->ndim,
+                  false};
     return join("cat", xs, n, &c, x0->ndim, os, err);
 }
 
@@ -407,7 +424,8 @@ ckpt_var *ckpt_f_stack(ckpt_var *const *xs, size_t n, int dim, ckpt_error *err)
     os[nd++] = (int64_t)n;
     for (int j = d; j < x0->ndim; j++)
         os[nd++] = x0->shape[j];
-    join_ctx c = {prod(x0->shape, 0, d), prod(x0->shape, d, x0->ndim), (int64_t)n, d, true};
+    join_ctx c = {prod(x0->shape, 0, d), prod(x0->shape, d, x0->ndim), (int64_t)n, d, x0->ndim,
+                  true};
     return join("stack", xs, n, &c, nd, os, err);
 }
 

@@ -57,6 +57,8 @@ ckpt_var *ckpt__nn_conv_call(ckpt_module *m, ckpt_var *x, ckpt_error *err)
         return NULL;
     ckpt_conv_opts o = {0};
     o.groups = l->groups;
+    o.padding_kind = (ckpt_conv_padding)l->pad_kind;
+    o.padding_mode = (ckpt_padding_mode)l->pad_mode;
     if (l->extra == 1) {
         o.stride[0] = l->sw, o.padding[0] = l->pw, o.dilation[0] = l->dw;
         return ckpt_f_conv1d(x, w, b, &o, err);

@@ -222,6 +222,29 @@ static int conv_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
     d.dh = l->dh, d.dw = l->dw, d.g = l->groups;
     CKPT_CHECK(d.c == l->in, err, CKPT_E_SHAPE, "%s: input has %lld channels, expected %lld",
                type, (long long)d.c, (long long)l->in);
+    /* 'same' / padding_mode: pad the input into scratch, the kernel pads nothing */
+    ckpt_conv_opts po = {.padding = {one_d ? l->pw : l->ph, l->pw},
+                         .padding_kind = (ckpt_conv_padding)l->pad_kind,
+                         .padding_mode = (ckpt_padding_mode)l->pad_mode};
+    const ckpt_nn_conv_pad pad = ckpt_nn_conv_padding(&po, sd, d.kh, d.kw, d.dh, d.dw);
+    d.ph = pad.ph, d.pw = pad.pw;
+    const float *src = in->data;
+    if (pad.pre) {
+        int64_t mh = pad.top > pad.bottom ? pad.top : pad.bottom;
+        int64_t mw = pad.left > pad.right ? pad.left : pad.right;
+        CKPT_CHECK(pad.mode == CKPT_PADMODE_ZEROS || pad.mode == CKPT_PADMODE_REPLICATE ||
+                       (pad.mode == CKPT_PADMODE_REFLECT ? (mh == 0 || mh < d.h) && mw < d.w
+                                                          : mh <= d.h && mw <= d.w),
+                   err, CKPT_E_SHAPE, "%s: padding too large for padding_mode and input", type);
+        CKPT_CHECK(d.h > 0 && d.w > 0, err, CKPT_E_SHAPE, "%s: empty input", type);
+        int64_t ph = d.h + pad.top + pad.bottom, pw = d.w + pad.left + pad.right;
+        int64_t pshape[1] = {d.b * d.c * ph * pw};
+        CKPT_TRY(ckpt_nn_act_resize(&l->ws[1], 1, pshape, err));
+        ckpt_nn_pad2d_forward(l->ws[1].data, in->data, d.b * d.c, d.h, d.w, pad.top, pad.bottom,
+                              pad.left, pad.right, pad.mode);
+        src = l->ws[1].data;
+        d.h = ph, d.w = pw;
+    }
     CKPT_CHECK(ckpt_nn_conv2d_out_size(&d), err, CKPT_E_SHAPE,
                "%s: input (%lld x %lld) is smaller than the kernel", type, (long long)d.h,
                (long long)d.w);
@@ -242,7 +265,7 @@ static int conv_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
         if (l->ws[0].cap < ws)
             CKPT_TRY(ckpt_nn_act_resize(&l->ws[0], 1, wshape, err));
     }
-    ckpt_nn_conv2d_forward(out->data, in->data, w, ckpt__nn_data(m, "bias"), l->ws[0].data, &d);
+    ckpt_nn_conv2d_forward(out->data, src, w, ckpt__nn_data(m, "bias"), l->ws[0].data, &d);
     return 0;
 }
 
@@ -354,6 +377,24 @@ static ckpt_module *conv_make(ckpt_module *parent, const char *name, int dims, i
         l->dh = def1(o->dilation[0]), l->dw = def1(o->dilation[1]);
         l->oph = o->output_padding[0], l->opw = o->output_padding[1];
     }
+    l->pad_kind = (int)o->padding_kind, l->pad_mode = (int)o->padding_mode;
+    if ((unsigned)o->padding_kind > CKPT_CONV_PAD_VALID ||
+        (unsigned)o->padding_mode > CKPT_PADMODE_CIRCULAR ||
+        (dims == 3 && (o->padding_kind != CKPT_CONV_PAD_EXPLICIT ||
+                       o->padding_mode != CKPT_PADMODE_ZEROS))) {
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "%s: unsupported padding (kind %d, padding_mode %d)%s", types[dims],
+                  (int)o->padding_kind, (int)o->padding_mode,
+                  dims == 3 ? ": only numeric padding and 'zeros' padding_mode" : "");
+        return undo(parent, m);
+    }
+    if (o->padding_kind == CKPT_CONV_PAD_SAME && (l->sh != 1 || l->sw != 1)) {
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "%s: padding='same' is not supported for strided convolutions", types[dims]);
+        return undo(parent, m);
+    }
+    if (o->padding_kind != CKPT_CONV_PAD_EXPLICIT)
+        l->ph = l->pw = 0;
     if (dims == 3 && (l->oph >= l->sh && l->oph >= l->dh)) {
         CKPT_FAIL(err, CKPT_E_ARG,
                   "ConvTranspose2d: output padding must be smaller than either stride or "
@@ -381,19 +422,25 @@ static ckpt_module *conv_make(ckpt_module *parent, const char *name, int dims, i
     if (dims == 1) {
         SET_INTS(m, "kernel_size", kw);
         SET_INTS(m, "stride", l->sw);
-        SET_INTS(m, "padding", l->pw);
+        if (l->pad_kind == CKPT_CONV_PAD_EXPLICIT)
+            SET_INTS(m, "padding", l->pw);
         SET_INTS(m, "dilation", l->dw);
         SET_INTS(m, "output_padding", 0);
     } else {
         SET_INTS(m, "kernel_size", kh, kw);
         SET_INTS(m, "stride", l->sh, l->sw);
-        SET_INTS(m, "padding", l->ph, l->pw);
+        if (l->pad_kind == CKPT_CONV_PAD_EXPLICIT)
+            SET_INTS(m, "padding", l->ph, l->pw);
         SET_INTS(m, "dilation", l->dh, l->dw);
         SET_INTS(m, "output_padding", l->oph, l->opw);
     }
     ckpt_module_set_attr_bool(m, "transposed", dims == 3, NULL);
     ckpt_module_set_attr_int(m, "groups", g, NULL);
-    ckpt_module_set_attr_str(m, "padding_mode", "zeros", NULL);
+    static const char *const modes[] = {"zeros", "reflect", "replicate", "circular"};
+    if (l->pad_kind != CKPT_CONV_PAD_EXPLICIT)
+        ckpt_module_set_attr_str(m, "padding", l->pad_kind == CKPT_CONV_PAD_SAME ? "same" : "valid",
+                                 NULL);
+    ckpt_module_set_attr_str(m, "padding_mode", modes[l->pad_mode], NULL);
     ckpt_module_set_attr_bool(m, "bias", l->bias, NULL);
     return m;
 }

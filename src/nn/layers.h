@@ -17,6 +17,7 @@ typedef struct nn_layer {
     int act, dim;
     bool bias, affine, track, batch_first, norm_first;
     ckpt_pool_opts pool; /* MaxPool2d / AvgPool2d: every option, torch's defaults filled in */
+    int pad_kind, pad_mode; /* Conv: ckpt_conv_padding, ckpt_padding_mode */
     ckpt_nn_act ws[4];
 } nn_layer;
 
@@ -54,5 +55,13 @@ ckpt_var *ckpt__nn_dropout_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 ckpt_var *ckpt__nn_activation_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 ckpt_var *ckpt__nn_pool_call(ckpt_module *m, ckpt_var *x, ckpt_error *err); /* max/avg/adaptive */
 ckpt_var *ckpt__nn_flatten_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+/* MultiheadAttention constructor with a dropout on the weights (layers_attn.c). */
+ckpt_module *ckpt__nn_mha_make(ckpt_module *parent, const char *name, int64_t e, int64_t heads,
+                               double dropout, bool bias, bool batch_first, ckpt_rng *rng,
+                               ckpt_error *err);
+/* Tape forwards (layers_attn_tape.c) of MultiheadAttention (self-attention)
+ * and TransformerEncoderLayer, without masks: their ckpt__layer_ops.call. */
+ckpt_var *ckpt__mha_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err);
+ckpt_var *ckpt__encoder_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 
 #endif

@@ -122,7 +122,8 @@ static int mha_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckpt
     return ckpt_nn_mha_forward(m, in, in, in, out, err);
 }
 
-static const ckpt__layer_ops mha_ops = {.type = "MultiheadAttention", .forward = mha_fwd};
+static const ckpt__layer_ops mha_ops = {.type = "MultiheadAttention", .forward = mha_fwd,
+                                        .call = ckpt__mha_call1};
 
 static ckpt_module *mha_make(ckpt_module *parent, const char *name, int64_t e, int64_t heads,
                              double dropout, bool bias, bool batch_first, ckpt_rng *rng,
@@ -166,6 +167,13 @@ static ckpt_module *mha_make(ckpt_module *parent, const char *name, int64_t e, i
     ckpt_module_set_attr_int(m, "head_dim", e / heads, NULL);
     ckpt_module_set_attr_bool(m, "add_zero_attn", false, NULL);
     return m;
+}
+
+ckpt_module *ckpt__nn_mha_make(ckpt_module *parent, const char *name, int64_t e, int64_t heads,
+                               double dropout, bool bias, bool batch_first, ckpt_rng *rng,
+                               ckpt_error *err)
+{
+    return mha_make(parent, name, e, heads, dropout, bias, batch_first, rng, err);
 }
 
 ckpt_module *ckpt_nn_multihead_attention(ckpt_module *parent, const char *name, int64_t embed_dim,
@@ -251,7 +259,8 @@ static int encoder_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, 
 }
 
 static const ckpt__layer_ops encoder_ops = {.type = "TransformerEncoderLayer",
-                                            .forward = encoder_fwd};
+                                            .forward = encoder_fwd,
+                                            .call = ckpt__encoder_call1};
 
 ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *name,
                                                int64_t d_model, int64_t nhead,

@@ -36,7 +36,8 @@ ckpt_var *ckpt_module_call(ckpt_module *m, ckpt_var *x, ckpt_error *err)
         y = m->forward_fn(m, x, m->forward_ctx, err);
     else if (m->ops && m->ops->call)
         y = m->ops->call(m, x, err);
-    else if (m->ops && strcmp(m->ops->type, "Sequential") == 0)
+    else if ((m->ops && strcmp(m->ops->type, "Sequential") == 0) ||
+             (!m->ops && strcmp(m->type, "Sequential") == 0))
         y = call_sequential(m, x, err);
     else {
         CKPT_FAIL(err, CKPT_E_ARG,

@@ -78,8 +78,9 @@ int ckpt__sd_sub_key(const ckpt_obj *sd, const char *key, const ckpt_obj **out, 
         return CKPT_E_NOT_FOUND;
     }
     if (ckpt_obj_type(v) != CKPT_T_DICT) {
-        CKPT_FAIL(err, CKPT_E_ARG, "load_state_dict: sub_key '%s' holds a value of type %s, not a state dict",
-                  key, ckpt_type_name(ckpt_obj_type(v)));
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "load_state_dict: sub_key '%s' holds a value of type %s, not a state dict", key,
+                  ckpt_type_name(ckpt_obj_type(v)));
         ckpt__error_prefix_key(err, key);
         return CKPT_E_ARG;
     }

@@ -121,6 +121,28 @@ void ckpt_nn_conv2d_backward(float *din, float *dw, float *db, const float *dout
     }
 }
 
+/* -------------------------------------------------------------------- pad */
+
+void ckpt_nn_pad2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
+                            int64_t top, int64_t bottom, int64_t left, int64_t right, int mode)
+{
+    const int64_t oh = h + top + bottom, ow = w + left + right;
+    for (int64_t c = 0; c < bc; c++) {
+        float *pl = din + c * h * w;
+        const float *g = dout + c * oh * ow;
+        for (int64_t y = 0; y < oh; y++) {
+            int64_t sy = ckpt_nn__pad_src(y - top, h, mode);
+            if (sy < 0)
+                continue;
+            for (int64_t x = 0; x < ow; x++) {
+                int64_t sx = ckpt_nn__pad_src(x - left, w, mode);
+                if (sx >= 0)
+                    pl[sy * w + sx] += g[y * ow + x];
+            }
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ norms */
 
 void ckpt_nn_batchnorm_backward(float *din, float *dw, float *db, const float *dout,

@@ -112,6 +112,59 @@ void ckpt_nn_conv2d_forward(float *out, const float *in, const float *w, const f
     }
 }
 
+ckpt_nn_conv_pad ckpt_nn_conv_padding(const ckpt_conv_opts *o, int sd, int64_t kh, int64_t kw,
+                                      int64_t dh, int64_t dw)
+{
+    ckpt_nn_conv_pad p = {0};
+    p.mode = (int)o->padding_mode;
+    if (o->padding_kind == CKPT_CONV_PAD_VALID)
+        return p;
+    int64_t th, bh, lw, rw; /* total padding split before / after */
+    if (o->padding_kind == CKPT_CONV_PAD_SAME) {
+        int64_t toth = sd == 1 ? 0 : dh * (kh - 1), totw = dw * (kw - 1);
+        th = toth / 2, bh = toth - th, lw = totw / 2, rw = totw - lw;
+    } else {
+        th = bh = sd == 1 ? 0 : o->padding[0];
+        lw = rw = o->padding[sd == 1 ? 0 : 1];
+    }
+    if (p.mode == CKPT_PADMODE_ZEROS && th == bh && lw == rw) {
+        p.ph = th, p.pw = lw;
+        return p;
+    }
+    p.pre = true;
+    p.top = th, p.bottom = bh, p.left = lw, p.right = rw;
+    return p;
+}
+
+int64_t ckpt_nn__pad_src(int64_t i, int64_t n, int mode)
+{
+    if (i >= 0 && i < n)
+        return i;
+    switch (mode) {
+    case CKPT_PADMODE_REFLECT: return i < 0 ? -i : 2 * (n - 1) - i;
+    case CKPT_PADMODE_REPLICATE: return i < 0 ? 0 : n - 1;
+    case CKPT_PADMODE_CIRCULAR: return ((i % n) + n) % n;
+    default: return -1;
+    }
+}
+
+void ckpt_nn_pad2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+                           int64_t top, int64_t bottom, int64_t left, int64_t right, int mode)
+{
+    const int64_t oh = h + top + bottom, ow = w + left + right;
+    for (int64_t c = 0; c < bc; c++) {
+        const float *pl = in + c * h * w;
+        float *q = out + c * oh * ow;
+        for (int64_t y = 0; y < oh; y++) {
+            int64_t sy = ckpt_nn__pad_src(y - top, h, mode);
+            for (int64_t x = 0; x < ow; x++) {
+                int64_t sx = ckpt_nn__pad_src(x - left, w, mode);
+                q[y * ow + x] = sy >= 0 && sx >= 0 ? pl[sy * w + sx] : 0.0f;
+            }
+        }
+    }
+}
+
 bool ckpt_nn_convt2d_out_size(ckpt_nn_convt2d_dims *d)
 {
     d->oh = (d->h - 1) * d->sh - 2 * d->ph + d->dh * (d->kh - 1) + d->oph + 1;

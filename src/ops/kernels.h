@@ -18,4 +18,29 @@
 double ckpt_nn__avgpool_window(const ckpt_nn_pool2d_dims *d, int64_t oy, int64_t ox, int64_t *y0,
                                int64_t *y1, int64_t *x0, int64_t *x1);
 
+/* The padding a Conv1d/Conv2d with options `o` needs (sd 1 or 2 spatial dims,
+ * kernel kh x kw, dilation dh x dw, defaults filled): either symmetric zero
+ * padding inside the kernel (ph, pw), or an explicit pre-padding of the input
+ * (top, bottom, left, right) with `mode` ('same' with an odd total, or a
+ * padding_mode other than zeros), the kernel then padding nothing. */
+typedef struct ckpt_nn_conv_pad {
+    int64_t ph, pw;
+    bool pre;
+    int64_t top, bottom, left, right;
+    int mode; /* ckpt_padding_mode */
+} ckpt_nn_conv_pad;
+ckpt_nn_conv_pad ckpt_nn_conv_padding(const ckpt_conv_opts *o, int sd, int64_t kh, int64_t kw,
+                                      int64_t dh, int64_t dw);
+/* The source index of padded position i (i in [-before, n + after)) under `mode`,
+ * or -1 where the padding is zero. */
+int64_t ckpt_nn__pad_src(int64_t i, int64_t n, int mode);
+/* out (BC, H+top+bottom, W+left+right) = in (BC,H,W) padded with `mode`
+ * (ckpt_padding_mode; reflect needs pads < the size, circular <= the size). */
+void ckpt_nn_pad2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+                           int64_t top, int64_t bottom, int64_t left, int64_t right, int mode);
+/* din (BC,H,W) += the adjoint of ckpt_nn_pad2d_forward applied to dout
+ * (BC, H+top+bottom, W+left+right). */
+void ckpt_nn_pad2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
+                            int64_t top, int64_t bottom, int64_t left, int64_t right, int mode);
+
 #endif

@@ -152,8 +152,8 @@ void ckpt_tk_binary_forward(float *out, const float *a, const int64_t *sa, const
     int64_t ia = it.st[1][it.nd - 1], ib = it.st[2][it.nd - 1];
     int64_t idx[CKPT_TK_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
     for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
-        float *po = out + off[0];
-        const float *pa = a + off[1], *pb = b + off[2];
+        float *restrict po = out + off[0];
+        const float *restrict pa = a + off[1], *restrict pb = b + off[2];
         switch (op) {
         case CKPT_TK_ADD:
             BIN_INNER(x + y);
@@ -213,8 +213,9 @@ void ckpt_tk_binary_grad(float *dst, bool accumulate, const float *dout, const f
     int64_t ia = it.st[1][it.nd - 1], ib = it.st[2][it.nd - 1];
     int64_t idx[CKPT_TK_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
     for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
-        float *po = dst + off[0];
-        const float *pg = dout + off[0], *pa = a + off[1], *pb = b + off[2];
+        float *restrict po = dst + off[0];
+        const float *restrict pg = dout + off[0];
+        const float *restrict pa = a + off[1], *restrict pb = b + off[2];
         switch (op) {
         case CKPT_TK_ADD:
             GRAD_INNER(g);
@@ -400,16 +401,41 @@ void ckpt_tk_gather_add(float *dst, const float *src, int ndim, const int64_t *s
     int64_t len = it.shape[it.nd - 1], is = it.st[1][it.nd - 1];
     int64_t idx[CKPT_TK_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
     for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
-        float *d = dst + off[0];
-        const float *s = src + off[1];
-        if (scale == 1.0f) {
+        float *restrict d = dst + off[0];
+        const float *restrict s = src + off[1];
+        if (scale == 1.0f && is == 1) {
+            for (int64_t j = 0; j < len; j++)
+                d[j] += s[j];
+        } else if (scale == 1.0f) {
             for (int64_t j = 0; j < len; j++)
                 d[j] += s[j * is];
+        } else if (is == 1) {
+            for (int64_t j = 0; j < len; j++)
+                d[j] += scale * s[j];
+        } else if (is == 0) {
+            float v = scale * s[0];
+            for (int64_t j = 0; j < len; j++)
+                d[j] += v;
         } else {
             for (int64_t j = 0; j < len; j++)
                 d[j] += scale * s[j * is];
         }
     }
+}
+
+/* sum of a contiguous run in double, 8 independent lanes (vectorisable
+ * without reassociating any one lane's additions) */
+static double sum_run(const float *s, int64_t len)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= len; j += 8)
+        for (int u = 0; u < 8; u++)
+            acc[u] += (double)s[j + u];
+    double t = 0.0;
+    for (; j < len; j++)
+        t += (double)s[j];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + t;
 }
 
 void ckpt_tk_sum_to(float *dst, bool accumulate, const float *src, int ndim, const int64_t *shape,
@@ -426,13 +452,13 @@ void ckpt_tk_sum_to(float *dst, bool accumulate, const float *src, int ndim, con
         int64_t len = it.shape[it.nd - 1], ds = it.st[1][it.nd - 1];
         int64_t idx[CKPT_TK_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
         for (int64_t o = 0; o < it.outer; o++, iter_next(&it, idx, off)) {
-            const float *s = src + off[0];
-            double *w = ws + off[1];
+            const float *restrict s = src + off[0];
+            double *restrict w = ws + off[1];
             if (ds == 0) {
-                double acc = 0.0;
+                w[0] += sum_run(s, len);
+            } else if (ds == 1) {
                 for (int64_t j = 0; j < len; j++)
-                    acc += (double)s[j];
-                w[0] += acc;
+                    w[j] += (double)s[j];
             } else {
                 for (int64_t j = 0; j < len; j++)
                     w[j * ds] += (double)s[j];
@@ -465,10 +491,20 @@ void ckpt_tk_rows_copy(void *dst, const void *src, size_t elsize, const ckpt_tk_
 void ckpt_tk_rows_add(float *dst, const float *src, const ckpt_tk_rows *r)
 {
     int64_t in = r->inner;
+    if (r->dstep == 1 && r->sstep == 1) { /* each outer index: one contiguous run */
+        int64_t run = r->len * in;
+        for (int64_t o = 0; o < r->outer; o++) {
+            float *restrict d = dst + (o * r->dn + r->d0) * in;
+            const float *restrict s = src + (o * r->sn + r->s0) * in;
+            for (int64_t i = 0; i < run; i++)
+                d[i] += s[i];
+        }
+        return;
+    }
     for (int64_t o = 0; o < r->outer; o++) {
         for (int64_t j = 0; j < r->len; j++) {
-            float *d = dst + (o * r->dn + r->d0 + j * r->dstep) * in;
-            const float *s = src + (o * r->sn + r->s0 + j * r->sstep) * in;
+            float *restrict d = dst + (o * r->dn + r->d0 + j * r->dstep) * in;
+            const float *restrict s = src + (o * r->sn + r->s0 + j * r->sstep) * in;
             for (int64_t i = 0; i < in; i++)
                 d[i] += s[i];
         }

@@ -887,6 +887,12 @@ ckpt_optim *ckpt_optim_new_for_module(ckpt_optim_kind kind, ckpt_module *m,
         ckpt_optim_free(o);
         o = NULL;
     }
+    if (o && o->nparams == 0) {
+        CKPT_FAIL(err, CKPT_E_ARG, "optimizer got an empty parameter list (%s has no parameters)",
+                  ckpt_module_type(m));
+        ckpt_optim_free(o);
+        o = NULL;
+    }
     return o;
 }
 

@@ -65,11 +65,10 @@ ckpt_optim *ckpt_sched_optim(const ckpt_sched *s)
     return s ? s->optim : NULL;
 }
 
-ckpt_sched *ckpt_sched_new_for_optim(ckpt_optim *o, const ckpt_sched_config *cfg,
-                                     ckpt_error *err)
+ckpt_sched *ckpt_sched_new_for_optim(ckpt_optim *o, const ckpt_sched_config *cfg, ckpt_error *err)
 {
     size_t nchild = cfg && cfg->kind == CKPT_SCHED_SEQUENTIAL && cfg->children ? cfg->n_children
-                                                                                 : 0;
+                                                                               : 0;
     ckpt_lr_target *t = NULL;
     ckpt_lr_group *groups = NULL;
     int rc = 0;

@@ -45,7 +45,8 @@ static float k_max(float a, float b)
 
 /* the state entry `key` of `p` as a float tensor shaped like `s`, created zeroed
  * when absent */
-static float *state_like(const ckpt_alloc *a, ckpt__pstate *p, const char *key, const ckpt_slot *s, int *rc)
+static float *state_like(const ckpt_alloc *a, ckpt__pstate *p, const char *key,
+                         const ckpt_slot *s, int *rc)
 {
     ckpt__st *st = ckpt_optim__st_find(p, key);
     if (st && st->kind == HP_TENSOR && st->dtype == CKPT_F32)
@@ -210,7 +211,8 @@ static int adam_group(ckpt_optim *o, const ckpt__group *g, bool decoupled)
             ckpt__st *st = ckpt_optim__st_add(o->a, p, "step", HP_TENSOR);
             if (!st || ckpt_optim__st_tensor(o->a, st, CKPT_F32, 0, NULL) < 0)
                 return CKPT_E_NOMEM;
-            if (!state_like(o->a, p, "exp_avg", s, &rc) || !state_like(o->a, p, "exp_avg_sq", s, &rc))
+            if (!state_like(o->a, p, "exp_avg", s, &rc) ||
+                !state_like(o->a, p, "exp_avg_sq", s, &rc))
                 return rc;
             if (amsgrad && !state_like(o->a, p, "max_exp_avg_sq", s, &rc))
                 return rc;

@@ -123,8 +123,8 @@ static int put(ckpt_doc *doc, ckpt_obj *d, const char *key, ckpt_obj *v, ckpt_er
     return rc;
 }
 
-ckpt_obj *ckpt_train_state_dict(const ckpt_train_state *st, const ckpt_obj *extras,
-                                ckpt_doc *doc, ckpt_error *err)
+ckpt_obj *ckpt_train_state_dict(const ckpt_train_state *st, const ckpt_obj *extras, ckpt_doc *doc,
+                                ckpt_error *err)
 {
     if (!st || !doc) {
         CKPT_FAIL(err, CKPT_E_ARG, "ckpt_train_state_dict: NULL state or document");
@@ -137,8 +137,8 @@ ckpt_obj *ckpt_train_state_dict(const ckpt_train_state *st, const ckpt_obj *extr
     }
     CKPT__ERR_LOCAL(err);
     const char *keys[5] = {key_or(st->epoch_key, "epoch"), key_or(st->model_key, "model"),
-                           key_or(st->optim_key, "optimizer"),
-                           key_or(st->sched_key, "scheduler"), key_or(st->scaler_key, "scaler")};
+                           key_or(st->optim_key, "optimizer"), key_or(st->sched_key, "scheduler"),
+                           key_or(st->scaler_key, "scaler")};
     for (size_t i = 0; extras && i < ckpt_obj_len(extras); i++) {
         const ckpt_obj *k = ckpt_dict_key(extras, i);
         const char *ks = ckpt_obj_type(k) == CKPT_T_STR ? ckpt_obj_str(k, NULL) : NULL;
@@ -192,8 +192,7 @@ int ckpt_train_save(const char *path, const ckpt_train_state *st, const ckpt_obj
 }
 
 /* the dict under `key`, or an error naming it */
-static int need_dict(const ckpt_obj *root, const char *key, const ckpt_obj **out,
-                     ckpt_error *err)
+static int need_dict(const ckpt_obj *root, const char *key, const ckpt_obj **out, ckpt_error *err)
 {
     const ckpt_obj *v = ckpt_dict_get(root, key);
     if (!v) {

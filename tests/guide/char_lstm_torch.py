@@ -8,7 +8,7 @@ restored Adam state: the evaluation loss must keep falling.
 
 Batches (the same rule as the C program): step i, row b reads T+1 bytes at
 offset ((i * B + b) * 7919) % (len - T - 1); the evaluation batch reads rows
-at offsets b * 4099.
+at offsets (b * 4099) % (len - T - 1).
 """
 import sys
 
@@ -51,7 +51,7 @@ def main(path, d):
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     opt.load_state_dict(out["optimizer"])
     steps = int(out["epoch"])
-    ex, ey = batch(text, [b * 4099 for b in range(B)])
+    ex, ey = batch(text, [b * 4099 % (n - T - 1) for b in range(B)])
     with torch.no_grad():
         ev = loss_of(model, ex, ey).item()
     ec = float(out["eval_loss"])

@@ -50,7 +50,7 @@ class Net(nn.Module):
 
 
 def optimizer(model):
-    return torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    return torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=1e-4)
 
 
 def make(d):

@@ -3,7 +3,8 @@
 
 A checkpoint is what a torch user writes:
     torch.save({'epoch', 'model', 'optimizer', 'scheduler', 'scaler', **extras}, path)
-with AdamW(lr=0.01) + CosineAnnealingLR(T_max=20) + GradScaler state.
+with AdamW(lr=0.01) + CosineAnnealingLR(T_max=20) + GradScaler state, and
+again with SGD(nesterov) over two parameter groups + MultiStepLR ("groups").
 train_ckpt_tool (C, public API only) and this script train the same model on
 the same fixed gradients (see train_ckpt_tool.c).
 
@@ -29,6 +30,9 @@ K, M, R = 7, 9, 3
 EXTRAS = ("best", "note", "ema")
 
 
+CONFIG = "adamw"
+
+
 def build():
     model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
     with torch.no_grad():
@@ -36,8 +40,16 @@ def build():
             i = np.arange(p.numel())
             v = ((3 * i + 5 * pi) % 11 - 5).astype(np.float32) / np.float32(10)
             p.copy_(torch.from_numpy(v).view_as(p))
-    opt = torch.optim.AdamW(model.parameters(), lr=0.01)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20)
+    if CONFIG == "groups":
+        named = list(model.named_parameters())
+        opt = torch.optim.SGD(
+            [{"params": [p for n, p in named if n.endswith("bias")]},
+             {"params": [p for n, p in named if not n.endswith("bias")], "weight_decay": 1e-4}],
+            lr=0.05, momentum=0.9, nesterov=True)
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[5, 12], gamma=0.3)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=0.01)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20)
     scaler = {"scale": 1024.0, "growth_factor": 2.0, "backoff_factor": 0.5,
               "growth_interval": 20, "_growth_tracker": 3}
     return {"epoch": 0, "model": model, "opt": opt, "sched": sched, "scaler": scaler}
@@ -111,10 +123,12 @@ def compare(x, y, tag, fails):
     same(x["opt"].state_dict(), y["opt"].state_dict(), f"{tag}: optimizer", fails)
     same(x["sched"].state_dict(), y["sched"].state_dict(), f"{tag}: scheduler", fails)
     same(x["scaler"], y["scaler"], f"{tag}: scaler", fails)
-    same(x["opt"].param_groups[0]["lr"], y["opt"].param_groups[0]["lr"], f"{tag}: live lr", fails)
+    same([g["lr"] for g in x["opt"].param_groups], [g["lr"] for g in y["opt"].param_groups],
+         f"{tag}: live lrs", fails)
 
 
 def main():
+    global CONFIG
     ap = argparse.ArgumentParser()
     ap.add_argument("--tool", required=True)
     ap.add_argument("--workdir", required=True)
@@ -124,7 +138,21 @@ def main():
     fails = []
 
     def tool(*args):
-        subprocess.run([a.tool, *map(str, args)], check=True)
+        pre = ["groups"] if CONFIG == "groups" else []
+        subprocess.run([a.tool, *pre, *map(str, args)], check=True)
+
+    for CONFIG in ("adamw", "groups"):
+        one_config(a, w, tool, fails)
+    print(f"train_ckpt_interop: {len(fails)} mismatches; configs adamw+cosine and "
+          f"sgd-groups+multistep, epochs {K}+{M}+{R}")
+    for f in fails[:40]:
+        print("  " + f)
+    sys.exit(1 if fails else 0)
+
+
+def one_config(a, w, tool, fails):
+    w0 = w
+    w = lambda n: w0(CONFIG + "_" + n)
 
     # torch -> C -> torch
     t = build()
@@ -154,7 +182,9 @@ def main():
     c2, ck3 = restore(w("c_k_m.pt"))
     compare(c2, t2, "C->torch", fails)
     same(ck3["note"], "from C", "C->torch: extras", fails)
-
+    if CONFIG == "groups":
+        same(len(t["opt"].param_groups), 2, "groups: count", fails)
+        return
     # ckpt_module_save / ckpt_module_load: torch.save(model.state_dict()) both ways,
     # and sub_key "model" of a torch training checkpoint
     tool("msave", w("c_model.pt"))
@@ -171,11 +201,6 @@ def main():
     same(torch.load(w("c_model3.pt")), torch.load(w("torch_k.pt"))["model"],
          "module_load sub_key model", fails)
 
-    lr = t["opt"].param_groups[0]["lr"]
-    print(f"train_ckpt_interop: {len(fails)} mismatches; epochs {K}+{M}+{R}, final lr {lr!r}")
-    for f in fails[:40]:
-        print("  " + f)
-    sys.exit(1 if fails else 0)
 
 
 if __name__ == "__main__":

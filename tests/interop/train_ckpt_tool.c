@@ -14,7 +14,11 @@
  * uses the gradients ((7 i + 13 s + 3 p) % 17 - 8) / 8 (exact in float32), so
  * both sides apply the same updates without a forward pass.  Extras "best"
  * (float), "note" (str) and "ema" (float32 tensor) are written by fresh and
- * carried over by resume (ema += 1 so the copy is visible). */
+ * carried over by resume (ema += 1 so the copy is visible).
+ *
+ * A first argument "groups" selects the second configuration: SGD(lr=0.05,
+ * momentum=0.9, nesterov=True) over two named groups, [{'params': biases},
+ * {'params': the rest, 'weight_decay': 1e-4}], and MultiStepLR([5, 12], 0.3). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +27,21 @@
 #include "ckpt/train.h"
 
 static ckpt_error err;
+static int groups_config;
+
+static bool is_bias(void *ctx, const char *key, const ckpt_slot *s)
+{
+    (void)ctx;
+    (void)s;
+    size_t n = strlen(key);
+    return n >= 4 && strcmp(key + n - 4, "bias") == 0;
+}
 #define OK(x)                                                                                    \
     do {                                                                                         \
         if ((x) < 0) {                                                                           \
             char b_[600];                                                                        \
-            fprintf(stderr, "train_ckpt_tool: %s: %s\n", #x, ckpt_error_format(&err, b_, sizeof b_)); \
+            fprintf(stderr, "train_ckpt_tool: %s: %s\n", #x,                                     \
+                    ckpt_error_format(&err, b_, sizeof b_));                                     \
             exit(1);                                                                             \
         }                                                                                        \
     } while (0)
@@ -61,8 +75,11 @@ static int fill(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s
         dst = sl->grad;
     }
     for (size_t i = 0; i < n; i++)
-        dst[i] = w->step >= 0 ? (float)((int)((7 * i + 13 * (size_t)w->step + 3 * (size_t)w->p) % 17) - 8) / 8.0f
-                              : (float)((int)((3 * i + 5 * (size_t)w->p) % 11) - 5) / 10.0f;
+        dst[i] = w->step >= 0
+                     ? (float)((int)((7 * i + 13 * (size_t)w->step + 3 * (size_t)w->p) % 17) -
+                               8) /
+                           8.0f
+                     : (float)((int)((3 * i + 5 * (size_t)w->p) % 11) - 5) / 10.0f;
     w->p++;
     return 0;
 }
@@ -77,12 +94,26 @@ static void run_new(run *r)
     NOTNULL(ckpt_nn_linear(r->m, "2", 5, 3, true, NULL, &err));
     walk_ctx w = {-1, 0};
     OK(ckpt_module_walk(r->m, CKPT_WALK_PARAMS, fill, &w, &err));
-    ckpt_optim_opts oo = {.lr = 0.01};
-    r->o = ckpt_optim_new_for_module(CKPT_OPTIM_ADAMW, r->m, &oo, &err);
-    NOTNULL(r->o);
     ckpt_sched_config c;
-    ckpt_sched_config_init(&c, CKPT_SCHED_COSINE);
-    c.T_max = 20;
+    if (groups_config) {
+        ckpt_optim_opts oo = {.lr = 0.05, .momentum = 0.9, .nesterov = true};
+        ckpt_optim_opts decay = {.weight_decay = 1e-4};
+        r->o = ckpt_optim_new_opts(CKPT_OPTIM_SGD, &oo, &err);
+        NOTNULL(r->o);
+        OK(ckpt_optim_add_group_where(r->o, r->m, is_bias, NULL, NULL, &err));
+        OK(ckpt_optim_add_named_group(r->o, r->m, NULL, 0, &decay, &err));
+        static const int64_t ms[2] = {5, 12};
+        ckpt_sched_config_init(&c, CKPT_SCHED_MULTISTEP);
+        c.milestones = ms;
+        c.n_milestones = 2;
+        c.gamma = 0.3;
+    } else {
+        ckpt_optim_opts oo = {.lr = 0.01};
+        r->o = ckpt_optim_new_for_module(CKPT_OPTIM_ADAMW, r->m, &oo, &err);
+        NOTNULL(r->o);
+        ckpt_sched_config_init(&c, CKPT_SCHED_COSINE);
+        c.T_max = 20;
+    }
     r->s = ckpt_sched_new_for_optim(r->o, &c, &err);
     NOTNULL(r->s);
     ckpt_grad_scaler_init(&r->g);
@@ -115,7 +146,8 @@ static void save(run *r, const char *path, double best, const char *note, const 
     NOTNULL(ex);
     OK(ckpt_dict_set_str(x, ex, "best", ckpt_new_float(x, best), &err));
     OK(ckpt_dict_set_str(x, ex, "note", ckpt_new_str(x, note), &err));
-    OK(ckpt_dict_set_str(x, ex, "ema", ckpt_new_tensor_copy(x, CKPT_F32, 1, &four, ema, &err), &err));
+    OK(ckpt_dict_set_str(x, ex, "ema", ckpt_new_tensor_copy(x, CKPT_F32, 1, &four, ema, &err),
+                         &err));
     OK(ckpt_train_save(path, &r->st, ex, NULL, &err));
     ckpt_doc_free(x);
 }
@@ -123,6 +155,11 @@ static void save(run *r, const char *path, double best, const char *note, const 
 int main(int argc, char **argv)
 {
     run r;
+    if (argc > 1 && strcmp(argv[1], "groups") == 0) {
+        groups_config = 1;
+        argc--;
+        argv++;
+    }
     if (argc == 4 && strcmp(argv[1], "fresh") == 0) {
         run_new(&r);
         train(&r, atoll(argv[3]));

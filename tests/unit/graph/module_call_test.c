@@ -145,6 +145,32 @@ static ckpt_module *build_conv2d_nobias(ckpt_error *err)
     return s;
 }
 
+static ckpt_module *build_conv_pad(ckpt_error *err)
+{
+    ckpt_module *s = ckpt_nn_sequential(NULL, NULL, err);
+    ckpt_conv_opts a = {.dilation = {1, 2}, .padding_kind = CKPT_CONV_PAD_SAME,
+                        .padding_mode = CKPT_PADMODE_REFLECT};
+    ckpt_conv_opts b = {.padding = {1, 1}, .padding_mode = CKPT_PADMODE_REPLICATE};
+    ckpt_conv_opts c = {.padding_kind = CKPT_CONV_PAD_VALID};
+    ckpt_conv_opts d = {.padding = {1, 2}, .padding_mode = CKPT_PADMODE_CIRCULAR};
+    ckpt_conv_opts e = {.padding_kind = CKPT_CONV_PAD_SAME};
+    if (!s || !ckpt_nn_conv2d(s, "0", 2, 3, 3, 4, &a, NULL, err) ||
+        !ckpt_nn_conv2d(s, "1", 3, 2, 3, 3, &b, NULL, err) ||
+        !ckpt_nn_conv2d(s, "2", 2, 2, 2, 2, &c, NULL, err) ||
+        !ckpt_nn_conv2d(s, "3", 2, 2, 3, 3, &d, NULL, err) ||
+        !ckpt_nn_conv2d(s, "4", 2, 2, 2, 2, &e, NULL, err)) {
+        ckpt_module_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static ckpt_module *build_conv1d_same_circular(ckpt_error *err)
+{
+    ckpt_conv_opts o = {.padding_kind = CKPT_CONV_PAD_SAME, .padding_mode = CKPT_PADMODE_CIRCULAR};
+    return ckpt_nn_conv1d(NULL, NULL, 3, 2, 4, &o, NULL, err);
+}
+
 /* ---------------------------------------------------------------- runner */
 
 static void run_net(const char *name, ckpt_module *(*build)(ckpt_error *))
@@ -301,6 +327,129 @@ TEST(graph_module_call__embedding_padding_idx)
 TEST(graph_module_call__conv2d_nobias_identity)
 {
     run_net("conv2d_nobias", build_conv2d_nobias);
+}
+
+TEST(graph_module_call__conv_padding_same_valid_and_modes)
+{
+    run_net("conv_pad", build_conv_pad);
+}
+
+TEST(graph_module_call__conv1d_same_circular)
+{
+    run_net("conv1d_same_circular", build_conv1d_same_circular);
+}
+
+/* a training loop with fixed shapes: after the first step the tape's arena
+ * holds every step (no growth), and the parameter grads are reused */
+TEST(graph_module_call__steady_state_step_allocates_nothing)
+{
+    ckpt_error err = {0};
+    ckpt_module *m = build_mix(&err);
+    CHECK(m != NULL);
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    CHECK(t != NULL);
+    ckpt_rng r;
+    ckpt_rng_seed(&r, 3);
+    float xs[8 * 3 * 5 * 5];
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        xs[i] = (float)ckpt_rng_normal(&r);
+    int64_t tg[8] = {0, 1, 2, 3, 4, 5, 0, 1};
+    size_t bytes[4] = {0};
+    float *g0 = NULL;
+    for (int step = 0; step < 4; step++) {
+        ckpt_tape_reset(t);
+        ckpt_var *x = ckpt_tape_tensor_borrow(t, 4, (int64_t[]){8, 3, 5, 5}, xs, &err);
+        ckpt_var *y = ckpt_module_call(m, x, &err);
+        ckpt_var *tv = ckpt_tape_index(t, 1, (int64_t[]){8}, tg, &err);
+        ckpt_var *loss = ckpt_f_cross_entropy(y, tv, -100, 0.1, CKPT_REDUCE_MEAN, &err);
+        CHECK(loss != NULL);
+        ckpt_module_zero_grad(m, false);
+        CHECK(ckpt_backward(loss, &err) == 0);
+        ckpt_slot *w = ckpt_module_slot(m, "0.weight");
+        CHECK(w && w->grad);
+        if (step == 0)
+            g0 = w->grad;
+        CHECK(w->grad == g0);
+        bytes[step] = ckpt_tape_bytes(t);
+    }
+    CHECK(bytes[1] == bytes[2] && bytes[2] == bytes[3]);
+    ckpt_tape_free(t);
+    ckpt_module_free(m);
+}
+
+TEST(graph_module_call__layer_call_errors)
+{
+    ckpt_error err = {0};
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 4, 3, true, NULL, &err);
+    ckpt_module *emb = ckpt_nn_embedding(NULL, NULL, 5, 2, -1, NULL, &err);
+    ckpt_module *bn = ckpt_nn_batchnorm(NULL, NULL, 2, 3, 1e-5, 0.1, true, true, &err);
+    int64_t ns[1] = {4};
+    ckpt_module *ln = ckpt_nn_layernorm(NULL, NULL, 1, ns, 1e-5, true, &err);
+    ckpt_module *box = ckpt_module_new("Box", &err);
+    CHECK(t && lin && emb && bn && ln && box);
+    ckpt_var *f = ckpt_tape_full(t, 2, (int64_t[]){2, 3}, 1.0f, &err);
+    ckpt_var *i = ckpt_tape_index(t, 1, (int64_t[]){2}, (int64_t[]){1, 7}, &err);
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(lin, f, &err) && err.code == CKPT_E_SHAPE && strstr(err.msg, "linear"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(lin, i, &err) && err.code == CKPT_E_ARG && strstr(err.msg, "float32"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(emb, f, &err) && err.code == CKPT_E_ARG && strstr(err.msg, "int64"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(emb, i, &err) && err.code == CKPT_E_ARG &&
+          strstr(err.msg, "out of range"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(bn, f, &err) && err.code == CKPT_E_SHAPE && strstr(err.msg, "4D"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(ln, f, &err) && err.code == CKPT_E_SHAPE &&
+          strstr(err.msg, "normalized_shape"));
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(box, f, &err) && err.code == CKPT_E_ARG &&
+          strstr(err.msg, "no forward"));
+    ckpt_module_free(lin);
+    ckpt_module_free(emb);
+    ckpt_module_free(bn);
+    ckpt_module_free(ln);
+    ckpt_module_free(box);
+    ckpt_tape_free(t);
+}
+
+TEST(graph_module_call__conv_padding_attributes_and_refusals)
+{
+    ckpt_error err = {0};
+    ckpt_module *m = build_conv_pad(&err);
+    CHECK(m != NULL);
+    CHECK_STR(ckpt_module_attr_str(ckpt_module_find(m, "0"), "padding"), "same");
+    CHECK_STR(ckpt_module_attr_str(ckpt_module_find(m, "0"), "padding_mode"), "reflect");
+    CHECK_STR(ckpt_module_attr_str(ckpt_module_find(m, "2"), "padding"), "valid");
+    CHECK_STR(ckpt_module_attr_str(ckpt_module_find(m, "3"), "padding_mode"), "circular");
+    ckpt_module_free(m);
+    ckpt_conv_opts strided = {.stride = {2, 2}, .padding_kind = CKPT_CONV_PAD_SAME};
+    CHECK(!ckpt_nn_conv2d(NULL, NULL, 2, 2, 3, 3, &strided, NULL, &err));
+    CHECK(err.code == CKPT_E_ARG && strstr(err.msg, "strided"));
+    ckpt_conv_opts tmode = {.padding_mode = CKPT_PADMODE_REFLECT};
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_nn_conv_transpose2d(NULL, NULL, 2, 2, 3, 3, &tmode, NULL, &err));
+    CHECK(err.code == CKPT_E_ARG && strstr(err.msg, "zeros"));
+    /* reflect padding must be smaller than the input */
+    ckpt_conv_opts big = {.padding = {3, 3}, .padding_mode = CKPT_PADMODE_REFLECT};
+    m = ckpt_nn_conv2d(NULL, NULL, 1, 1, 3, 3, &big, NULL, &err);
+    CHECK(m != NULL);
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    ckpt_var *x = ckpt_tape_full(t, 4, (int64_t[]){1, 1, 3, 3}, 1.0f, &err);
+    ckpt_error_clear(&err);
+    CHECK(!ckpt_module_call(m, x, &err) && err.code == CKPT_E_SHAPE);
+    ckpt_error_clear(&err);
+    ckpt_nn_act in = {0}, out = {0};
+    CHECK(ckpt_nn_act_resize(&in, 4, (int64_t[]){1, 1, 3, 3}, &err) == 0);
+    for (int i = 0; i < 9; i++)
+        in.data[i] = 1.0f;
+    CHECK(ckpt_nn_forward(m, &in, &out, NULL, &err) == CKPT_E_SHAPE);
+    ckpt_nn_act_free(&in);
+    ckpt_nn_act_free(&out);
+    ckpt_tape_free(t);
+    ckpt_module_free(m);
 }
 
 TEST_MAIN()

@@ -97,8 +97,14 @@ static ckpt_var *apply(const ckpt_obj *c, ckpt_var **v, run_state *rs, ckpt_erro
     if (!strcmp(op, "linear"))
         return ckpt_f_linear(v[0], v[1], v[2], err);
     if (!strcmp(op, "conv2d") || !strcmp(op, "conv1d") || !strcmp(op, "conv_transpose2d")) {
-        ckpt_conv_opts o = {{opti(c, 0), opti(c, 1)}, {opti(c, 2), opti(c, 3)},
-                            {opti(c, 4), opti(c, 5)}, {0, 0}, opti(c, 6), false};
+        ckpt_conv_opts o = {.stride = {opti(c, 0), opti(c, 1)},
+                            .padding = {opti(c, 2), opti(c, 3)},
+                            .dilation = {opti(c, 4), opti(c, 5)},
+                            .groups = opti(c, 6)};
+        if (ckpt_obj_len(ckpt_dict_get(c, "opts")) > 10) { /* padding kind and mode */
+            o.padding_kind = (ckpt_conv_padding)opti(c, 9);
+            o.padding_mode = (ckpt_padding_mode)opti(c, 10);
+        }
         if (!strcmp(op, "conv2d"))
             return ckpt_f_conv2d(v[0], v[1], v[2], &o, err);
         if (!strcmp(op, "conv1d"))
@@ -209,7 +215,7 @@ static double loss_at(const ckpt_obj *c, int in, int64_t at, double delta)
     bool wants[MAXIN];
     char names[MAXIN][16];
     run_state rs;
-    double L = NAN;
+    double L = (double)NAN;
     ckpt_tape_set_grad_enabled(t, false);
     if (make_inputs(t, c, v, wants, names, in, at, delta) >= 0) {
         ckpt_var *y = apply(c, v, &rs, NULL);
@@ -331,6 +337,46 @@ TEST(graph_nn_ops__conv2d_nobias_unbatched)
 TEST(graph_nn_ops__conv2d_pointwise)
 {
     run_case("conv2d_pointwise");
+}
+
+TEST(graph_nn_ops__conv2d_same_odd)
+{
+    run_case("conv2d_same_odd");
+}
+
+TEST(graph_nn_ops__conv2d_same_even_dilated)
+{
+    run_case("conv2d_same_even_dilated");
+}
+
+TEST(graph_nn_ops__conv2d_valid)
+{
+    run_case("conv2d_valid");
+}
+
+TEST(graph_nn_ops__conv2d_same_reflect)
+{
+    run_case("conv2d_same_reflect");
+}
+
+TEST(graph_nn_ops__conv2d_replicate)
+{
+    run_case("conv2d_replicate");
+}
+
+TEST(graph_nn_ops__conv2d_circular_groups)
+{
+    run_case("conv2d_circular_groups");
+}
+
+TEST(graph_nn_ops__conv1d_same_circular)
+{
+    run_case("conv1d_same_circular");
+}
+
+TEST(graph_nn_ops__conv1d_reflect_nobias)
+{
+    run_case("conv1d_reflect_nobias");
 }
 
 TEST(graph_nn_ops__conv1d_all)
@@ -513,6 +559,16 @@ TEST(graph_nn_ops__avg_pool2d_ceil_exclude)
     run_case("avg_pool2d_ceil_exclude");
 }
 
+TEST(graph_nn_ops__avg_pool2d_ceil_drops_last)
+{
+    run_case("avg_pool2d_ceil_drops_last");
+}
+
+TEST(graph_nn_ops__max_pool2d_ceil_drops_last)
+{
+    run_case("max_pool2d_ceil_drops_last");
+}
+
 TEST(graph_nn_ops__avg_pool2d_divisor)
 {
     run_case("avg_pool2d_divisor");
@@ -571,6 +627,26 @@ TEST(graph_nn_ops__cross_entropy_smooth_ignore_none)
 TEST(graph_nn_ops__cross_entropy_ignore_class)
 {
     run_case("cross_entropy_ignore_class");
+}
+
+TEST(graph_nn_ops__cross_entropy_kdim_mean)
+{
+    run_case("cross_entropy_kdim_mean");
+}
+
+TEST(graph_nn_ops__cross_entropy_kdim_none)
+{
+    run_case("cross_entropy_kdim_none");
+}
+
+TEST(graph_nn_ops__cross_entropy_unbatched)
+{
+    run_case("cross_entropy_unbatched");
+}
+
+TEST(graph_nn_ops__nll_loss_2d_sum)
+{
+    run_case("nll_loss_2d_sum");
 }
 
 TEST(graph_nn_ops__nll_loss_mean)
@@ -646,6 +722,208 @@ TEST(graph_nn_ops__sdpa_mask_inf_3d)
 TEST(graph_nn_ops__sdpa_causal)
 {
     run_case("sdpa_causal");
+}
+
+
+/* ------------------------------------------------------------ dropout */
+
+TEST(graph_nn_ops__dropout_mask_scaling_and_grad)
+{
+    ckpt_error err = {0};
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    const int64_t n = 20000;
+    ckpt_var *x = ckpt_tape_full(t, 2, (int64_t[]){100, n / 100}, 1.0f, &err);
+    CHECK(x && ckpt_var_set_requires_grad(x, true, &err) == 0);
+    ckpt_rng_seed(ckpt_tape_rng(t), 42);
+    ckpt_var *y = ckpt_f_dropout(x, 0.3, true, &err);
+    CHECK(y != NULL && y != x);
+    int64_t zeros = 0;
+    const float keep = (float)(1.0 / 0.7);
+    for (int64_t i = 0; i < n; i++) {
+        float v = ckpt_var_data(y)[i];
+        CHECK(v == 0.0f || v == keep);
+        zeros += v == 0.0f;
+    }
+    CHECK(fabs((double)zeros / (double)n - 0.3) < 0.015);
+    float *g = malloc((size_t)n * sizeof(float));
+    CHECK(g != NULL);
+    for (int64_t i = 0; i < n; i++)
+        g[i] = 2.0f;
+    CHECK(ckpt_backward_with(y, g, &err) == 0);
+    free(g);
+    /* the saved mask: grad = gout * mask / (1 - p) = 2 * y for x = 1 */
+    for (int64_t i = 0; i < n; i++)
+        CHECK(ckpt_var_grad(x)[i] == 2.0f * ckpt_var_data(y)[i]);
+    /* the same seed draws the same mask */
+    ckpt_rng_seed(ckpt_tape_rng(t), 42);
+    ckpt_var *y2 = ckpt_f_dropout(x, 0.3, true, &err);
+    CHECK(y2 && memcmp(ckpt_var_data(y2), ckpt_var_data(y), (size_t)n * sizeof(float)) == 0);
+    /* eval or p = 0: the input itself; p = 1: zeros and no gradient */
+    CHECK(ckpt_f_dropout(x, 0.3, false, &err) == x);
+    CHECK(ckpt_f_dropout(x, 0.0, true, &err) == x);
+    ckpt_var *z = ckpt_f_dropout(x, 1.0, true, &err);
+    CHECK(z != NULL);
+    for (int64_t i = 0; i < n; i++)
+        CHECK(ckpt_var_data(z)[i] == 0.0f);
+    float *before = malloc((size_t)n * sizeof(float));
+    CHECK(before != NULL);
+    memcpy(before, ckpt_var_grad(x), (size_t)n * sizeof(float));
+    g = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; g && i < n; i++)
+        g[i] = 1.0f;
+    CHECK(g && ckpt_backward_with(z, g, &err) == 0);
+    CHECK(memcmp(before, ckpt_var_grad(x), (size_t)n * sizeof(float)) == 0);
+    free(g);
+    free(before);
+    CHECK(ckpt_f_dropout(x, 1.5, true, &err) == NULL && err.code == CKPT_E_ARG);
+    CHECK(strstr(err.msg, "dropout") != NULL);
+    ckpt_tape_free(t);
+}
+
+/* sum(w * sdpa(q, k, v, mask, p = 0.25)) with the tape's generator seeded 5 */
+static double sdpa_drop_loss(const float *q, const float *k, const float *v, const float *m,
+                             const float *w, float **grads)
+{
+    ckpt_tape *t = ckpt_tape_new(NULL, NULL);
+    ckpt_rng_seed(ckpt_tape_rng(t), 5);
+    ckpt_var *in[4] = {
+        ckpt_tape_tensor(t, 3, (int64_t[]){2, 3, 4}, q, NULL),
+        ckpt_tape_tensor(t, 3, (int64_t[]){2, 5, 4}, k, NULL),
+        ckpt_tape_tensor(t, 3, (int64_t[]){2, 5, 3}, v, NULL),
+        ckpt_tape_tensor(t, 2, (int64_t[]){3, 5}, m, NULL),
+    };
+    for (int i = 0; grads && i < 4; i++)
+        ckpt_var_set_requires_grad(in[i], true, NULL);
+    ckpt_var *y = ckpt_f_scaled_dot_product_attention(in[0], in[1], in[2], in[3], 0.25, false,
+                                                      NULL);
+    double L = 0.0;
+    for (int64_t i = 0; y && i < ckpt_var_numel(y); i++)
+        L += (double)w[i] * (double)ckpt_var_data(y)[i];
+    if (grads && y && ckpt_backward_with(y, w, NULL) == 0) {
+        for (int i = 0; i < 4; i++)
+            memcpy(grads[i], ckpt_var_grad(in[i]), (size_t)ckpt_var_numel(in[i]) * sizeof(float));
+    }
+    ckpt_tape_free(t);
+    return y ? L : (double)NAN;
+}
+
+TEST(graph_nn_ops__sdpa_dropout_finite_differences)
+{
+    float q[24], k[40], v[30], m[15], w[18];
+    float gq[24], gk[40], gv[30], gm[15];
+    float *vals[4] = {q, k, v, m}, *grads[4] = {gq, gk, gv, gm};
+    const int sizes[4] = {24, 40, 30, 15};
+    ckpt_rng r;
+    ckpt_rng_seed(&r, 11);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < sizes[i]; j++)
+            vals[i][j] = (float)ckpt_rng_normal(&r);
+    for (int j = 0; j < 18; j++)
+        w[j] = (float)ckpt_rng_normal(&r);
+    CHECK(!isnan(sdpa_drop_loss(q, k, v, m, w, grads)));
+    for (int i = 0; i < 4; i++) {
+        double scale = 0.0;
+        for (int j = 0; j < sizes[i]; j++)
+            scale = fmax(scale, fabs((double)grads[i][j]));
+        CHECK(scale > 0.0);
+        for (int j = 0; j < sizes[i]; j++) {
+            float keep = vals[i][j];
+            const float h = 1e-2f;
+            vals[i][j] = keep + h;
+            double lp = sdpa_drop_loss(q, k, v, m, w, NULL);
+            vals[i][j] = keep - h;
+            double lm = sdpa_drop_loss(q, k, v, m, w, NULL);
+            vals[i][j] = keep;
+            double fd = (lp - lm) / (2.0 * (double)h);
+            if (!(fabs(fd - (double)grads[i][j]) <= 1e-2 * scale))
+                fprintf(stderr, "input %d [%d]: fd %.6g backward %.6g\n", i, j, fd,
+                        (double)grads[i][j]);
+            CHECK(fabs(fd - (double)grads[i][j]) <= 1e-2 * scale);
+        }
+    }
+}
+
+/* ----------------------------------------------------------- error cases */
+
+#define EXPECT_FAIL(call, code_, needle)                                                         \
+    do {                                                                                         \
+        ckpt_error_clear(&err);                                                                  \
+        ckpt_var *r_ = (call);                                                                   \
+        if (r_ || err.code != (code_) || !strstr(err.msg, (needle)))                             \
+            fprintf(stderr, "%s:%d: got code %d, message \"%s\"\n", __FILE__, __LINE__,          \
+                    err.code, err.msg);                                                          \
+        CHECK(r_ == NULL && err.code == (code_) && strstr(err.msg, (needle)));                   \
+    } while (0)
+
+TEST(graph_nn_ops__errors_name_the_op_and_shapes)
+{
+    ckpt_error err = {0};
+    ckpt_tape *t = ckpt_tape_new(NULL, &err), *t2 = ckpt_tape_new(NULL, &err);
+    ckpt_var *x23 = ckpt_tape_full(t, 2, (int64_t[]){2, 3}, 0.5f, &err);
+    ckpt_var *w44 = ckpt_tape_full(t, 2, (int64_t[]){4, 4}, 0.5f, &err);
+    ckpt_var *other = ckpt_tape_full(t2, 2, (int64_t[]){4, 3}, 0.5f, &err);
+    ckpt_var *img = ckpt_tape_full(t, 4, (int64_t[]){1, 3, 4, 4}, 1.0f, &err);
+    ckpt_var *k2 = ckpt_tape_full(t, 4, (int64_t[]){2, 2, 3, 3}, 1.0f, &err);
+    ckpt_var *k5 = ckpt_tape_full(t, 4, (int64_t[]){2, 3, 5, 5}, 1.0f, &err);
+    ckpt_var *idx = ckpt_tape_index(t, 1, (int64_t[]){2}, (int64_t[]){0, 9}, &err);
+    ckpt_var *tgt = ckpt_tape_index(t, 1, (int64_t[]){2}, (int64_t[]){0, 3}, &err);
+    CHECK(x23 && w44 && other && img && k2 && k5 && idx && tgt);
+
+    EXPECT_FAIL(ckpt_f_linear(x23, w44, NULL, &err), CKPT_E_SHAPE, "(2, 3)");
+    EXPECT_FAIL(ckpt_f_linear(x23, other, NULL, &err), CKPT_E_ARG, "another tape");
+    EXPECT_FAIL(ckpt_f_linear(NULL, w44, NULL, &err), CKPT_E_ARG, "linear");
+    EXPECT_FAIL(ckpt_f_conv2d(img, k2, NULL, NULL, &err), CKPT_E_SHAPE, "conv2d");
+    EXPECT_FAIL(ckpt_f_conv2d(img, k5, NULL, NULL, &err), CKPT_E_SHAPE, "smaller than");
+    ckpt_conv_opts op = {.stride = {1, 1}, .output_padding = {1, 0}};
+    EXPECT_FAIL(ckpt_f_conv_transpose2d(img, k2, NULL, &op, &err), CKPT_E_ARG, "output padding");
+    EXPECT_FAIL(ckpt_f_softmax(x23, 2, &err), CKPT_E_ARG, "dimension out of range");
+    EXPECT_FAIL(ckpt_f_layer_norm(x23, 3, NULL, NULL, 1e-5, &err), CKPT_E_SHAPE, "layer_norm");
+    EXPECT_FAIL(ckpt_f_layer_norm(x23, 1, w44, NULL, 1e-5, &err), CKPT_E_SHAPE, "weight");
+    float rm[3] = {0}, rv[3] = {1, 1, 1};
+    ckpt_var *one = ckpt_tape_full(t, 2, (int64_t[]){1, 3}, 1.0f, &err);
+    EXPECT_FAIL(ckpt_f_batch_norm(one, rm, rv, NULL, NULL, NULL, true, 0.1, 1e-5, &err),
+                CKPT_E_SHAPE, "more than 1 value per channel");
+    EXPECT_FAIL(ckpt_f_batch_norm(x23, rm, NULL, NULL, NULL, NULL, true, 0.1, 1e-5, &err),
+                CKPT_E_ARG, "both");
+    EXPECT_FAIL(ckpt_f_group_norm(img, 2, NULL, NULL, 1e-5, &err), CKPT_E_SHAPE, "num_groups");
+    ckpt_pool_opts badpad = {.kernel = {2, 2}, .padding = {2, 0}};
+    EXPECT_FAIL(ckpt_f_max_pool2d(img, &badpad, &err), CKPT_E_ARG, "half of kernel");
+    ckpt_pool_opts big = {.kernel = {8, 8}, .padding = {1, 1}, .stride = {1, 1}};
+    EXPECT_FAIL(ckpt_f_avg_pool2d(img, &big, &err), CKPT_E_SHAPE, "too small");
+    EXPECT_FAIL(ckpt_f_max_pool2d(x23, &badpad, &err), CKPT_E_SHAPE, "3D or 4D");
+    EXPECT_FAIL(ckpt_f_embedding(idx, w44, -1, &err), CKPT_E_ARG, "index out of range");
+    EXPECT_FAIL(ckpt_f_embedding(x23, w44, -1, &err), CKPT_E_ARG, "int64");
+    EXPECT_FAIL(ckpt_f_cross_entropy(x23, tgt, -100, 0.0, CKPT_REDUCE_MEAN, &err), CKPT_E_ARG,
+                "out of bounds");
+    EXPECT_FAIL(ckpt_f_cross_entropy(x23, idx, 9, 1.5, CKPT_REDUCE_MEAN, &err), CKPT_E_ARG,
+                "label_smoothing");
+    EXPECT_FAIL(ckpt_f_cross_entropy(x23, x23, -100, 0.0, CKPT_REDUCE_MEAN, &err), CKPT_E_ARG,
+                "int64");
+    EXPECT_FAIL(ckpt_f_cross_entropy(x23, tgt, -100, 0.0, (ckpt_reduction)7, &err), CKPT_E_ARG,
+                "reduction");
+    EXPECT_FAIL(ckpt_f_mse_loss(x23, w44, CKPT_REDUCE_MEAN, &err), CKPT_E_SHAPE, "same as input");
+    EXPECT_FAIL(ckpt_f_binary_cross_entropy_with_logits(x23, x23, w44, CKPT_REDUCE_MEAN, &err),
+                CKPT_E_SHAPE, "pos_weight");
+    EXPECT_FAIL(ckpt_f_scaled_dot_product_attention(x23, w44, w44, NULL, 0.0, false, &err),
+                CKPT_E_SHAPE, "scaled_dot_product_attention");
+    ckpt_var *q = ckpt_tape_full(t, 2, (int64_t[]){2, 4}, 1.0f, &err);
+    ckpt_var *m3 = ckpt_tape_full(t, 2, (int64_t[]){3, 4}, 0.0f, &err);
+    EXPECT_FAIL(ckpt_f_scaled_dot_product_attention(q, w44, w44, m3, 0.0, false, &err),
+                CKPT_E_SHAPE, "attn_mask");
+    /* all rows ignored: mean is NaN, as torch */
+    ckpt_var *ign = ckpt_tape_index(t, 1, (int64_t[]){2}, (int64_t[]){-100, -100}, &err);
+    ckpt_var *l = ckpt_f_cross_entropy(x23, ign, -100, 0.1, CKPT_REDUCE_MEAN, &err);
+    CHECK(l && isnan(ckpt_var_item(l)));
+    /* grad mode off records nothing */
+    CHECK(ckpt_var_set_requires_grad(x23, true, &err) == 0);
+    ckpt_tape_set_grad_enabled(t, false);
+    ckpt_var *y = ckpt_f_gelu(x23, false, &err);
+    CHECK(y && !ckpt_var_requires_grad(y));
+    ckpt_tape_set_grad_enabled(t, true);
+    y = ckpt_f_gelu(x23, false, &err);
+    CHECK(y && ckpt_var_requires_grad(y));
+    ckpt_tape_free(t);
+    ckpt_tape_free(t2);
 }
 
 TEST_MAIN()

@@ -82,14 +82,18 @@ TEST(test_optim_attach__opts_equal_string_defaults)
     } cases[] = {
         {CKPT_OPTIM_ADAMW, {.lr = 0}, ""},
         {CKPT_OPTIM_ADAMW, {.weight_decay = CKPT_OPTIM_ZERO}, "weight_decay=0.0"},
-        {CKPT_OPTIM_ADAM, {.lr = 0.01, .betas = {0.8, 0}, .amsgrad = true},
+        {CKPT_OPTIM_ADAM,
+         {.lr = 0.01, .betas = {0.8, 0}, .amsgrad = true},
          "lr=0.01, betas=(0.8, 0.999), amsgrad=True"},
-        {CKPT_OPTIM_SGD, {.lr = 0.05, .momentum = 0.9, .nesterov = true},
+        {CKPT_OPTIM_SGD,
+         {.lr = 0.05, .momentum = 0.9, .nesterov = true},
          "lr=0.05, momentum=0.9, nesterov=True"},
         {CKPT_OPTIM_SGD, {.lr = 0}, "lr=0.001"},
-        {CKPT_OPTIM_RMSPROP, {.alpha = 0.9, .centered = true, .momentum = 0.5},
+        {CKPT_OPTIM_RMSPROP,
+         {.alpha = 0.9, .centered = true, .momentum = 0.5},
          "momentum=0.5, alpha=0.9, centered=True"},
-        {CKPT_OPTIM_ADAGRAD, {.lr_decay = 0.01, .initial_accumulator_value = 0.1},
+        {CKPT_OPTIM_ADAGRAD,
+         {.lr_decay = 0.01, .initial_accumulator_value = 0.1},
          "lr_decay=0.01, initial_accumulator_value=0.1"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -109,7 +113,8 @@ TEST(test_optim_attach__opts_equal_string_defaults)
         void *ba = NULL, *bb = NULL;
         size_t na = optim_bytes(a, &ba), nb = optim_bytes(b, &bb);
         CHECK(na > 0 && na == nb && memcmp(ba, bb, na) == 0);
-        const ckpt_slot *w = ckpt_module_slot(m, "2.weight"), *w2 = ckpt_module_slot(m2, "2.weight");
+        const ckpt_slot *w = ckpt_module_slot(m, "2.weight"),
+                        *w2 = ckpt_module_slot(m2, "2.weight");
         CHECK(memcmp(w->data, w2->data, w->nbytes) == 0);
         free(ba);
         free(bb);
@@ -134,6 +139,11 @@ TEST(test_optim_attach__opts_equal_string_defaults)
     ckpt_optim_opts nest = {.lr = 0.1, .nesterov = true}; /* without momentum */
     CHECK(ckpt_optim_new_opts(CKPT_OPTIM_SGD, &nest, NULL) == NULL);
     CHECK(ckpt_optim_new_opts((ckpt_optim_kind)99, NULL, NULL) == NULL);
+    ckpt_module *empty = ckpt_module_new("Empty", NULL);
+    ckpt_error_clear(&err);
+    CHECK(ckpt_optim_new_for_module(CKPT_OPTIM_ADAM, empty, NULL, &err) == NULL);
+    CHECK(strstr(err.msg, "empty parameter list") != NULL);
+    ckpt_module_free(empty);
     ckpt_module_free(m);
 }
 
@@ -323,7 +333,8 @@ TEST(test_optim_attach__resume_with_no_extra_call)
         size_t n1 = 0, n2 = 0;
         const double *l1 = ckpt_sched_last_lr(sa, &n1), *l2 = ckpt_sched_last_lr(sb, &n2);
         CHECK(n1 == 1 && n2 == 1 && l1[0] == l2[0]);
-        const ckpt_slot *w = ckpt_module_slot(m, "0.weight"), *w2 = ckpt_module_slot(m2, "0.weight");
+        const ckpt_slot *w = ckpt_module_slot(m, "0.weight"),
+                        *w2 = ckpt_module_slot(m2, "0.weight");
         CHECK(memcmp(w->data, w2->data, w->nbytes) == 0);
         ckpt_sched_free(sa);
         ckpt_sched_free(sb);
@@ -431,8 +442,8 @@ TEST(test_optim_attach__load_mismatch_names_key)
     CHECK(mixed);
     ckpt_obj *st = ckpt_new_dict(d2, CKPT_DICT_PLAIN), *p0 = ckpt_new_dict(d2, CKPT_DICT_PLAIN);
     int64_t shp[2] = {3, 4};
-    CHECK_OK(ckpt_dict_set_str(d2, p0, "step", ckpt_new_tensor_copy(d2, CKPT_F32, 0, NULL, NULL, &err),
-                               &err),
+    CHECK_OK(ckpt_dict_set_str(d2, p0, "step",
+                               ckpt_new_tensor_copy(d2, CKPT_F32, 0, NULL, NULL, &err), &err),
              &err);
     CHECK_OK(ckpt_dict_set_str(d2, p0, "exp_avg",
                                ckpt_new_tensor_copy(d2, CKPT_F32, 2, shp, NULL, &err), &err),

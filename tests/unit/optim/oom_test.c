@@ -94,7 +94,8 @@ static int life(ckpt_module *m, int kind, int sched_kind, const ckpt_alloc *a, c
         rc = o2 ? 0 : CKPT_E_NOMEM;
     }
     if (rc == 0) {
-        rc = ckpt_optim_load_state_dict(o2, osd, err) == CKPT_E_SHAPE ? 0 : -99; /* 1 vs 3 groups */
+        rc = ckpt_optim_load_state_dict(o2, osd, err) == CKPT_E_SHAPE ? 0
+                                                                      : -99; /* 1 vs 3 groups */
         ckpt_error_clear(err);
     }
     if (rc == 0) {

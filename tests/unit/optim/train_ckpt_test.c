@@ -116,8 +116,8 @@ TEST(test_optim_train_ckpt__resume_is_exact)
     CHECK_OK(ckpt_dict_set_str(x, ex, "seeds", lst, &err), &err);
     float ema[3] = {1.5f, -2.0f, 0.25f};
     int64_t three = 3;
-    CHECK_OK(ckpt_dict_set_str(x, ex, "ema", ckpt_new_tensor_copy(x, CKPT_F32, 1, &three, ema, &err),
-                               &err),
+    CHECK_OK(ckpt_dict_set_str(x, ex, "ema",
+                               ckpt_new_tensor_copy(x, CKPT_F32, 1, &three, ema, &err), &err),
              &err);
     CHECK_OK(ckpt_train_save(path, &b.st, ex, NULL, &err), &err);
     ckpt_doc_free(x);
@@ -127,8 +127,8 @@ TEST(test_optim_train_ckpt__resume_is_exact)
     ckpt_doc *d = ckpt_load(path, NULL, &err);
     CHECK(d != NULL);
     const ckpt_obj *root = ckpt_doc_root(d);
-    const char *want[] = {"epoch", "model", "optimizer", "scheduler", "scaler",
-                          "best_acc", "arch", "seeds", "ema"};
+    const char *want[] = {"epoch",    "model", "optimizer", "scheduler", "scaler",
+                          "best_acc", "arch",  "seeds",     "ema"};
     CHECK_EQ_INT(ckpt_obj_len(root), 9);
     for (size_t i = 0; i < 9; i++)
         CHECK_STR(ckpt_obj_str(ckpt_dict_key(root, i), NULL), want[i]);
@@ -170,8 +170,11 @@ TEST(test_optim_train_ckpt__pieces_keys_and_errors)
     CHECK(train(&a, 0, 3) == 0);
     ckpt_doc *d = ckpt_doc_new(NULL, &err);
     /* the tutorial's names, no scheduler, no scaler */
-    ckpt_train_state st = {.epoch = 3, .model = a.m, .optim = a.o,
-                           .model_key = "model_state_dict", .optim_key = "optimizer_state_dict"};
+    ckpt_train_state st = {.epoch = 3,
+                           .model = a.m,
+                           .optim = a.o,
+                           .model_key = "model_state_dict",
+                           .optim_key = "optimizer_state_dict"};
     ckpt_obj *root = ckpt_train_state_dict(&st, NULL, d, &err);
     CHECK(root != NULL);
     CHECK_EQ_INT(ckpt_obj_len(root), 3);
@@ -190,7 +193,9 @@ TEST(test_optim_train_ckpt__pieces_keys_and_errors)
     ckpt_error_clear(&err);
     CHECK_EQ_INT(ckpt_train_load_state_dict(&want_sched, root, NULL, &err), CKPT_E_NOT_FOUND);
     CHECK_STR(err.key, "model");
-    ckpt_train_state bst = {.model = b.m, .optim = b.o, .model_key = "model_state_dict",
+    ckpt_train_state bst = {.model = b.m,
+                            .optim = b.o,
+                            .model_key = "model_state_dict",
                             .optim_key = "optimizer_state_dict"};
     CHECK_OK(ckpt_train_load_state_dict(&bst, root, NULL, &err), &err);
     CHECK_EQ_INT(bst.epoch, 3);
@@ -211,7 +216,8 @@ TEST(test_optim_train_ckpt__pieces_keys_and_errors)
     CHECK(into.no_epoch && into.epoch == 9);
     /* bad arguments */
     CHECK(ckpt_train_state_dict(NULL, NULL, d, NULL) == NULL);
-    CHECK(ckpt_train_state_dict(&st, root /* not extras-like? it is a dict */, NULL, NULL) == NULL);
+    CHECK(ckpt_train_state_dict(&st, root /* not extras-like? it is a dict */, NULL, NULL) ==
+          NULL);
     CHECK(ckpt_train_load_state_dict(&into, ckpt_new_int(d, 1), NULL, NULL) == CKPT_E_FORMAT);
     CHECK(ckpt_train_load(NULL, &into, NULL, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_train_load("/nonexistent/c.pt", &into, NULL, NULL, NULL) < 0);
@@ -220,6 +226,47 @@ TEST(test_optim_train_ckpt__pieces_keys_and_errors)
     ckpt_doc_free(d);
     run_free(&a);
     run_free(&b);
+}
+
+/* a scheduler built on a hand-moved target (ckpt_sched_new): the restore
+ * refreshes the target from the loaded optimizer */
+TEST(test_optim_train_ckpt__low_level_scheduler_refreshed)
+{
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    run a;
+    CHECK(run_new(&a) == 0);
+    CHECK(train(&a, 0, 6) == 0);
+    ckpt_doc *d = ckpt_doc_new(NULL, &err);
+    const ckpt_obj *root = ckpt_train_state_dict(&a.st, NULL, d, &err);
+    CHECK(root != NULL);
+    ckpt_module *m = net(5);
+    ckpt_optim_opts oo = {.lr = 0.01};
+    ckpt_optim *o = ckpt_optim_new_for_module(CKPT_OPTIM_ADAMW, m, &oo, &err);
+    CHECK(o);
+    ckpt_lr_group g[1];
+    ckpt_lr_target t;
+    CHECK_OK(ckpt_lr_target_from_optim(&t, g, 1, o, &err), &err);
+    ckpt_sched_config c;
+    ckpt_sched_config_init(&c, CKPT_SCHED_COSINE);
+    c.T_max = 10;
+    ckpt_sched *s = ckpt_sched_new(&t, &c, &err);
+    CHECK(s);
+    ckpt_train_state st = {.model = m, .optim = o, .sched = s};
+    CHECK_OK(ckpt_train_load_state_dict(&st, root, NULL, &err), &err);
+    double lr = 0;
+    CHECK_OK(ckpt_optim_group_get(o, 0, "lr", &lr), &err);
+    CHECK(g[0].lr == lr && g[0].has_initial_lr && g[0].initial_lr == 0.01);
+    CHECK_OK(ckpt_sched_step(s, &err), &err);
+    CHECK_OK(ckpt_sched_step(a.s, &err), &err);
+    double want = 0;
+    CHECK_OK(ckpt_optim_group_get(a.o, 0, "lr", &want), &err);
+    CHECK(g[0].lr == want);
+    ckpt_sched_free(s);
+    ckpt_optim_free(o);
+    ckpt_module_free(m);
+    ckpt_doc_free(d);
+    run_free(&a);
 }
 
 TEST_MAIN()
