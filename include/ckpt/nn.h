@@ -66,7 +66,9 @@ CKPT_API ckpt_module *ckpt_module_find(const ckpt_module *m, const char *path);
  * BatchNorm uses 2). */
 CKPT_API void ckpt_module_set_version(ckpt_module *m, int version);
 CKPT_API int ckpt_module_version(const ckpt_module *m);
-/* train()/eval(): sets the flag on the module and every descendant. */
+/* train()/eval(): sets the flag on the module and every descendant.  Modules
+ * start in training mode, as torch's do: call ckpt_module_train(m, false)
+ * before inference (BatchNorm statistics, Dropout). */
 CKPT_API void ckpt_module_train(ckpt_module *m, bool training);
 CKPT_API bool ckpt_module_training(const ckpt_module *m);
 

@@ -117,7 +117,8 @@ static ckpt_var *pad_input(const char *op, ckpt_var *x, int sd, const ckpt_nn_co
     c.bc = c.h > 0 && c.w > 0 ? x->numel / (c.h * c.w) : 0;
     c.top = p->top, c.bottom = p->bottom, c.left = p->left, c.right = p->right, c.mode = p->mode;
     int64_t mh = c.top > c.bottom ? c.top : c.bottom, mw = c.left > c.right ? c.left : c.right;
-    bool bad = (p->mode == CKPT_PADMODE_REFLECT && ((mh > 0 && mh >= c.h) || (mw > 0 && mw >= c.w))) ||
+    bool bad = (p->mode == CKPT_PADMODE_REFLECT &&
+                ((mh > 0 && mh >= c.h) || (mw > 0 && mw >= c.w))) ||
                (p->mode == CKPT_PADMODE_CIRCULAR && (mh > c.h || mw > c.w)) ||
                (p->mode != CKPT_PADMODE_ZEROS && (c.h == 0 || c.w == 0));
     if (bad) {

@@ -243,9 +243,8 @@ int ckpt_nn_embedding_backward(float *dtable, const float *dout, const int64_t *
 
 void ckpt_nn_relu_backward(float *din, const float *dout, const float *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (in[i] > 0.0f)
-            din[i] += dout[i];
+    for (size_t i = 0; i < n; i++) /* branch-free: the signs are random */
+        din[i] += in[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 void ckpt_nn_gelu_backward(float *din, const float *dout, const float *in, size_t n)
@@ -324,27 +323,29 @@ void ckpt_nn_maxpool2d_backward_d(float *din, const float *dout, const float *in
     for (int64_t c = 0; c < d->bc; c++) {
         const float *pl = in + c * h * w;
         float *dpl = din + c * h * w;
+        const float *g = dout + c * d->oh * d->ow;
         for (int64_t oy = 0; oy < d->oh; oy++) {
+            int64_t y0, ky0, ky1;
+            ckpt_nn__pool_taps(oy, d->sh, d->ph, d->dh, d->kh, h, &y0, &ky0, &ky1);
             for (int64_t ox = 0; ox < d->ow; ox++) {
-                float m = -INFINITY;
-                int64_t arg = -1;
-                for (int64_t ky = 0; ky < d->kh; ky++) {
-                    int64_t iy = oy * d->sh - d->ph + ky * d->dh;
-                    if (iy < 0 || iy >= h)
-                        continue;
-                    for (int64_t kx = 0; kx < d->kw; kx++) {
-                        int64_t ix = ox * d->sw - d->pw + kx * d->dw;
-                        if (ix < 0 || ix >= w)
-                            continue;
-                        float v = pl[iy * w + ix];
-                        if (arg < 0 || v > m || v != v) { /* the last NaN wins */
-                            m = v;
-                            arg = iy * w + ix;
-                        }
+                int64_t x0, kx0, kx1;
+                ckpt_nn__pool_taps(ox, d->sw, d->pw, d->dw, d->kw, w, &x0, &kx0, &kx1);
+                if (ky0 >= ky1 || kx0 >= kx1)
+                    continue;
+                /* the first tap, then any larger value or NaN (the last NaN wins) */
+                int64_t arg = (y0 + ky0 * d->dh) * w + x0 + kx0 * d->dw;
+                float m = pl[arg];
+                for (int64_t ky = ky0; ky < ky1; ky++) {
+                    const int64_t rowi = (y0 + ky * d->dh) * w + x0;
+                    for (int64_t kx = kx0; kx < kx1; kx++) {
+                        const int64_t idx = rowi + kx * d->dw;
+                        float v = pl[idx];
+                        bool take = (v > m) | (v != v);
+                        m = take ? v : m;
+                        arg = take ? idx : arg;
                     }
                 }
-                if (arg >= 0)
-                    dpl[arg] += dout[(c * d->oh + oy) * d->ow + ox];
+                dpl[arg] += g[oy * d->ow + ox];
             }
         }
     }

@@ -341,8 +341,11 @@ int ckpt_nn_embedding_forward_raw(float *out, const float *table, const int64_t 
 
 void ckpt_nn_relu_forward(float *out, const float *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = in[i] > 0.0f ? in[i] : (in[i] != in[i] ? in[i] : 0.0f);
+    /* branch-free select (vectorised; NaN kept, as torch) */
+    for (size_t i = 0; i < n; i++) {
+        float v = in[i], r = v > 0.0f ? v : 0.0f;
+        out[i] = v != v ? v : r;
+    }
 }
 
 void ckpt_nn_gelu_forward(float *out, const float *in, size_t n)
@@ -477,29 +480,43 @@ bool ckpt_nn_pool2d_out_size(ckpt_nn_pool2d_dims *d)
     return d->oh > 0 && d->ow > 0;
 }
 
+void ckpt_nn__pool_taps(int64_t o, int64_t s, int64_t p, int64_t dil, int64_t k, int64_t n,
+                        int64_t *start, int64_t *k0, int64_t *k1)
+{
+    int64_t i0 = o * s - p; /* input index of tap 0 */
+    int64_t a, b;
+    if (dil == 1) {
+        a = i0 < 0 ? -i0 : 0;
+        b = n - i0 < 0 ? 0 : n - i0;
+    } else {
+        a = i0 < 0 ? (-i0 + dil - 1) / dil : 0;
+        b = n - 1 - i0 < 0 ? 0 : (n - 1 - i0) / dil + 1;
+    }
+    *start = i0;
+    *k0 = a;
+    *k1 = b < k ? b : k;
+}
+
 void ckpt_nn_maxpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool2d_dims *d)
 {
     const int64_t h = d->h, w = d->w;
     for (int64_t c = 0; c < d->bc; c++) {
         const float *pl = in + c * h * w;
-        float *q = out + c * d->oh * d->ow;
         for (int64_t oy = 0; oy < d->oh; oy++) {
+            int64_t y0, ky0, ky1;
+            ckpt_nn__pool_taps(oy, d->sh, d->ph, d->dh, d->kh, h, &y0, &ky0, &ky1);
             for (int64_t ox = 0; ox < d->ow; ox++) {
+                int64_t x0, kx0, kx1;
+                ckpt_nn__pool_taps(ox, d->sw, d->pw, d->dw, d->kw, w, &x0, &kx0, &kx1);
                 float m = -INFINITY;
-                for (int64_t ky = 0; ky < d->kh; ky++) {
-                    int64_t iy = oy * d->sh - d->ph + ky * d->dh;
-                    if (iy < 0 || iy >= h)
-                        continue;
-                    for (int64_t kx = 0; kx < d->kw; kx++) {
-                        int64_t ix = ox * d->sw - d->pw + kx * d->dw;
-                        if (ix < 0 || ix >= w)
-                            continue;
-                        float v = pl[iy * w + ix];
-                        if (v > m || v != v)
-                            m = v;
+                for (int64_t ky = ky0; ky < ky1; ky++) {
+                    const float *row = pl + (y0 + ky * d->dh) * w + x0;
+                    for (int64_t kx = kx0; kx < kx1; kx++) {
+                        float v = row[kx * d->dw], r = v > m ? v : m;
+                        m = v != v ? v : r;
                     }
                 }
-                q[oy * d->ow + ox] = m;
+                out[(c * d->oh + oy) * d->ow + ox] = m;
             }
         }
     }

@@ -36,4 +36,9 @@ ckpt_nn_conv_pad ckpt_nn_conv_padding(const ckpt_conv_opts *o, int sd, int64_t k
 int64_t ckpt_nn__pad_src(int64_t i, int64_t n, int mode);
 /* ckpt_nn_pad2d_forward / _backward: public, in ckpt/kernels.h. */
 
+/* The taps of pooling window o along one dim: input index of tap 0 (*start, may be
+ * negative) and the taps [k0, k1) that fall inside [0, n). */
+void ckpt_nn__pool_taps(int64_t o, int64_t s, int64_t p, int64_t dil, int64_t k, int64_t n,
+                        int64_t *start, int64_t *k0, int64_t *k1);
+
 #endif

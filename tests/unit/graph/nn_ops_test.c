@@ -843,6 +843,27 @@ TEST(graph_nn_ops__sdpa_dropout_finite_differences)
     }
 }
 
+/* NaN propagates through relu and max pooling; the pooling gradient goes to
+ * the last NaN of the window (torch's CPU kernel) */
+TEST(graph_nn_ops__nan_through_relu_and_max_pool)
+{
+    ckpt_error err = {0};
+    ckpt_tape *t = ckpt_tape_new(NULL, &err);
+    float xs[8] = {1.0f, NAN, NAN, 2.0f, -1.0f, -3.0f, -2.0f, -5.0f};
+    ckpt_var *x = ckpt_tape_tensor(t, 4, (int64_t[]){1, 2, 2, 2}, xs, &err);
+    CHECK(x && ckpt_var_set_requires_grad(x, true, &err) == 0);
+    ckpt_var *r = ckpt_f_relu(x, &err);
+    CHECK(r && isnan(ckpt_var_data(r)[1]) && ckpt_var_data(r)[4] == 0.0f);
+    ckpt_pool_opts o = {.kernel = {2, 2}};
+    ckpt_var *y = ckpt_f_max_pool2d(x, &o, &err);
+    CHECK(y && isnan(ckpt_var_data(y)[0]) && ckpt_var_data(y)[1] == -1.0f);
+    CHECK(ckpt_backward_with(y, (float[]){3.0f, 4.0f}, &err) == 0);
+    const float *g = ckpt_var_grad(x);
+    CHECK(g[0] == 0.0f && g[1] == 0.0f && g[2] == 3.0f && g[3] == 0.0f);
+    CHECK(g[4] == 4.0f && g[5] == 0.0f && g[6] == 0.0f && g[7] == 0.0f);
+    ckpt_tape_free(t);
+}
+
 /* ----------------------------------------------------------- error cases */
 
 #define EXPECT_FAIL(call, code_, needle)                                                         \
