@@ -55,14 +55,18 @@ int amp_run_new(amp_run *r, const amp_cfg *c, ckpt_error *err)
     r->b1 = ckpt_module_slot(r->model, "0.bias");
     r->w2 = ckpt_module_slot(r->model, "2.weight");
     r->b2 = ckpt_module_slot(r->model, "2.bias");
+    /* the gradients are this program's (the kernels write them), lent to the
+     * slots so the optimizer finds them; taken back in amp_run_free */
     ckpt_slot *ps[4] = {r->w1, r->b1, r->w2, r->b2};
-    for (int i = 0; i < 4; i++) {
-        ps[i]->grad = calloc(ps[i]->nbytes / sizeof(float), sizeof(float));
-        if (!ps[i]->grad) {
-            amp_fail(err, CKPT_E_NOMEM, "out of memory");
-            goto fail;
-        }
+    size_t total = 0;
+    for (int i = 0; i < 4; i++)
+        total += ps[i]->nbytes / sizeof(float);
+    if (!(r->grads = calloc(total, sizeof(float)))) {
+        amp_fail(err, CKPT_E_NOMEM, "out of memory");
+        goto fail;
     }
+    for (int i = 0, off = 0; i < 4; off += (int)(ps[i]->nbytes / sizeof(float)), i++)
+        ps[i]->grad = r->grads + off;
     bool sgd = strcmp(c->opt, "sgd") == 0;
     if (sgd)
         r->opt = ckpt_optim_new_for_module(CKPT_OPTIM_SGD, r->model,
@@ -104,6 +108,11 @@ fail:
 
 void amp_run_free(amp_run *r)
 {
+    ckpt_slot *ps[4] = {r->w1, r->b1, r->w2, r->b2};
+    for (int i = 0; i < 4; i++)
+        if (ps[i])
+            ps[i]->grad = NULL; /* ours, not the module's */
+    free(r->grads);
     ckpt_sched_free(r->sched);
     ckpt_optim_free(r->opt);
     ckpt_module_free(r->model);

@@ -44,6 +44,7 @@ typedef struct amp_run {
     int dtype;
     ckpt_module *model; /* seeded with 7 */
     ckpt_slot *w1, *b1, *w2, *b2;
+    float *grads; /* the four gradients, one block, lent to the slots' grad */
     ckpt_optim *opt;
     ckpt_sched *sched; /* NULL for "none"; attached to opt (sets its lr) */
     ckpt_grad_scaler scaler;

@@ -149,6 +149,10 @@ file(MAKE_DIRECTORY ${CKPT_TRAIN_WORK})
 add_test(NAME train_resume_exact
          COMMAND sh -c "for c in 'sgd step 0' 'adam step 0' 'adamw onecycle 0' 'sgd onecycle 1'; do $<TARGET_FILE:train_tool> exact ${CKPT_DIGITS} - $c 23 60 ${CKPT_TRAIN_WORK} || exit 1; done")
 set_tests_properties(train_resume_exact PROPERTIES LABELS "unit" TIMEOUT 120)
+# the demo CNN trained 110 steps with autograd and with the explicit kernel tier
+# (ckpt/kernels.h): the parameters agree within 1e-5 relative
+add_test(NAME train_tiers_agree COMMAND train_tool tiers ${CKPT_DIGITS} 100)
+set_tests_properties(train_tiers_agree PROPERTIES LABELS "unit" TIMEOUT 120)
 # 5b/5c: torch trains and saves, C resumes (and the reverse); results agree
 # within 1e-5 relative after 50 steps (tests/interop/train_interop.py)
 add_test(NAME interop_train_resume

@@ -270,8 +270,8 @@ CKPT_API void ckpt_nn_maxpool2d_forward_d(float *out, const float *in,
 CKPT_API void ckpt_nn_avgpool2d_forward_d(float *out, const float *in,
                                           const ckpt_nn_pool2d_dims *d);
 /* Gradients, added: din (BC,H,W) += ..., dout (BC,OH,OW).  Max recomputes the
- * argmax from in (BC,H,W) as torch picks it (first maximum in scan order,
- * NaN wins) and routes dout there. */
+ * argmax from in (BC,H,W) as torch picks it (the first maximum in scan
+ * order; a NaN beats any number, the last NaN wins) and routes dout there. */
 CKPT_API void ckpt_nn_maxpool2d_backward_d(float *din, const float *dout, const float *in,
                                            const ckpt_nn_pool2d_dims *d);
 CKPT_API void ckpt_nn_avgpool2d_backward_d(float *din, const float *dout,
@@ -300,6 +300,89 @@ CKPT_API void ckpt_nn_adaptive_avgpool2d_forward(float *out, const float *in, in
                                                  int64_t h, int64_t w, int64_t oh, int64_t ow);
 CKPT_API void ckpt_nn_adaptive_avgpool2d_backward(float *din, const float *dout, int64_t bc,
                                                   int64_t h, int64_t w, int64_t oh, int64_t ow);
+
+/* =============================================================== padding */
+
+/* out (BC, H+top+bottom, W+left+right), written, = in (BC,H,W) padded by
+ * `mode` (ckpt_padding_mode: zeros, reflect (each pad < the size), replicate,
+ * circular (each pad <= the size)), as F.pad / Conv's padding_mode. */
+CKPT_API void ckpt_nn_pad2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
+                                    int64_t top, int64_t bottom, int64_t left, int64_t right,
+                                    int mode);
+/* din (BC,H,W) += the adjoint of ckpt_nn_pad2d_forward applied to dout
+ * (BC, H+top+bottom, W+left+right): every padded copy's gradient goes back
+ * to its source. */
+CKPT_API void ckpt_nn_pad2d_backward(float *din, const float *dout, int64_t bc, int64_t h,
+                                     int64_t w, int64_t top, int64_t bottom, int64_t left,
+                                     int64_t right, int mode);
+
+/* ======================================================= recurrent layers
+ * One direction of one LSTM or GRU layer over a whole sequence, and its
+ * backward through time.  A sequence is T*B rows in time-major order (row of
+ * step t, batch b: t*B + b) or batch-first order (b*T + t); input rows are In
+ * wide, output rows `out_width` wide (dirs * H: both directions of a
+ * bidirectional layer write the same rows, this one at columns [col,
+ * col + H)).  Work buffers use the same row order.  Torch's gate order and
+ * formulas:
+ *   LSTM  gates = x W_ih^T + b_ih + h W_hh^T + b_hh, split i, f, g, o;
+ *         i, f, o = sigmoid; g = tanh; c' = f c + i g; h' = o tanh(c').
+ *   GRU   gx = x W_ih^T + b_ih, gh = h W_hh^T + b_hh, split r, z, n;
+ *         r = sigmoid(gx_r + gh_r); z = sigmoid(gx_z + gh_z);
+ *         n = tanh(gx_n + r * gh_n); h' = (1 - z) n + z h.
+ * A multi-layer or bidirectional nn.LSTM is these calls per layer and
+ * direction, layer l + 1 reading layer l's output rows. */
+typedef enum ckpt_rnn_kind { CKPT_RNN_LSTM = 0, CKPT_RNN_GRU = 1 } ckpt_rnn_kind;
+
+/* One direction of one layer. */
+typedef struct ckpt_rnn_dir {
+    int kind; /* ckpt_rnn_kind */
+    int64_t T, B, In, H;
+    int64_t out_width; /* row width of `out`: dirs * H */
+    int64_t col;       /* this direction's first column in `out` */
+    bool batch_first;  /* row order of x, out and the work buffers */
+    bool reverse;      /* runs t = T-1 .. 0 */
+    const float *w_ih; /* (G, In), G = 4H (LSTM) or 3H (GRU) */
+    const float *w_hh; /* (G, H) */
+    const float *b_ih; /* (G) or NULL */
+    const float *b_hh; /* (G) or NULL */
+    const float *h0;   /* (B, H) or NULL (zeros) */
+    const float *c0;   /* LSTM: (B, H) or NULL (zeros) */
+} ckpt_rnn_dir;
+
+/* Gate count G / H: 4 (LSTM) or 3 (GRU). */
+CKPT_API int64_t ckpt_rnn_gate_mult(int kind);
+
+/* Activations the forward saves for the backward (caller memory):
+ * gates (T*B rows, G): post-activation gates (LSTM i,f,g,o; GRU r,z,n);
+ * aux (T*B rows, H): LSTM cell states c_t; GRU gh_n = h W_hn^T + b_hn. */
+typedef struct ckpt_rnn_saved {
+    float *gates;
+    float *aux;
+} ckpt_rnn_saved;
+
+/* Runs one direction, written: out's columns [col, col+H) of every row, s's
+ * buffers, h_n (B,H) and, for LSTM, c_n (B,H) (either may be NULL).
+ * x (T*B rows, In); hh (B, G) scratch. */
+CKPT_API void ckpt_rnn_dir_forward(const ckpt_rnn_dir *d, const float *x, float *out,
+                                   const ckpt_rnn_saved *s, float *hh, float *h_n, float *c_n);
+
+/* Gradients of one direction, added into; any NULL is not wanted. */
+typedef struct ckpt_rnn_dir_grads {
+    float *dx;            /* (T*B rows, In) */
+    float *dw_ih, *dw_hh; /* (G, In), (G, H) */
+    float *db_ih, *db_hh; /* (G) */
+    float *dh0, *dc0;     /* (B, H) */
+} ckpt_rnn_dir_grads;
+
+/* Backpropagation through time for one direction, from the forward's x, out
+ * and saved activations.  dout: gradient of out (same rows and width; NULL =
+ * zeros); dh_n, dc_n: gradients of h_n / c_n ((B,H), NULL = zeros).  Scratch:
+ * dgx, dgh (T*B rows, G; dgh unused for LSTM and may alias dgx), dh, dc
+ * (B, H). */
+CKPT_API void ckpt_rnn_dir_backward(const ckpt_rnn_dir *d, const float *x, const float *out,
+                                    const ckpt_rnn_saved *s, const float *dout, const float *dh_n,
+                                    const float *dc_n, float *dgx, float *dgh, float *dh,
+                                    float *dc, const ckpt_rnn_dir_grads *g);
 
 /* ============================================================= attention */
 

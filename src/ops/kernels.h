@@ -34,14 +34,7 @@ ckpt_nn_conv_pad ckpt_nn_conv_padding(const ckpt_conv_opts *o, int sd, int64_t k
 /* The source index of padded position i (i in [-before, n + after)) under `mode`,
  * or -1 where the padding is zero. */
 int64_t ckpt_nn__pad_src(int64_t i, int64_t n, int mode);
-/* out (BC, H+top+bottom, W+left+right) = in (BC,H,W) padded with `mode`
- * (ckpt_padding_mode; reflect needs pads < the size, circular <= the size). */
-void ckpt_nn_pad2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
-                           int64_t top, int64_t bottom, int64_t left, int64_t right, int mode);
-/* din (BC,H,W) += the adjoint of ckpt_nn_pad2d_forward applied to dout
- * (BC, H+top+bottom, W+left+right). */
-void ckpt_nn_pad2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
-                            int64_t top, int64_t bottom, int64_t left, int64_t right, int mode);
+/* ckpt_nn_pad2d_forward / _backward: public, in ckpt/kernels.h. */
 
 /* The taps of pooling window o along one dim: input index of tap 0 (*start, may be
  * negative) and the taps [k0, k1) that fall inside [0, n). */

@@ -10,7 +10,9 @@
 #      needs must come from ckpt.pc (no libckpt.so in the result)
 #   4. examples/train_demo.c with examples/digits.c (the `make demo` training program):
 #      pkg-config --cflags --libs ckpt libdeflate, shared; run for 2 epochs with a
-#      crash after the first and a resume when the digits (python3-sklearn) exist
+#      crash after the first and a resume when the digits (python3-sklearn) exist;
+#      examples/train_amp.c (the explicit kernel tier, ckpt/kernels.h) likewise, run by
+#      tests/interop/train_amp_scaler.c against the installed libckpt.so
 # No compile line may name the source tree (so no src/ or include/ from it).
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -50,7 +52,9 @@ mkdir -p "$work"
 cp "$src/tests/install/CMakeLists.txt" "$src/examples/multi_model.c" \
    "$src/examples/data_parallel.c" "$work/"
 mkdir -p "$work/demo"
-cp "$src/examples/train_demo.c" "$src/examples/digits.c" "$src/examples/digits.h" "$work/demo/"
+cp "$src/examples/train_demo.c" "$src/examples/digits.c" "$src/examples/digits.h" \
+   "$src/examples/train_amp.c" "$src/examples/train_amp.h" \
+   "$src/tests/interop/train_amp_scaler.c" "$work/demo/"
 {
     echo "/* the C snippet of README.md, in a main() */"
     echo "#include <stdio.h>"
@@ -146,6 +150,14 @@ case " $dcflags $dlibs " in *"$src"*) fail "pkg-config names the source tree" ;;
 "$cc" -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $dcflags "$work/demo/train_demo.c" \
     "$work/demo/digits.c" -o "$work/demo/train_demo" $dlibs -lm -Wl,-rpath,"$libdir" ||
     fail "pkg-config: examples/train_demo.c + digits.c"
+# the explicit kernel tier from the shared library: examples/train_amp.c under the
+# unit test of its GradScaler path (tests/interop/train_amp_scaler.c)
+# shellcheck disable=SC2086
+"$cc" -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $dcflags "$work/demo/train_amp.c" \
+    "$work/demo/train_amp_scaler.c" "$work/demo/digits.c" -o "$work/demo/train_amp_scaler" \
+    $dlibs -lm -Wl,-rpath,"$libdir" || fail "pkg-config: examples/train_amp.c (ckpt/kernels.h)"
+readelf -d "$work/demo/train_amp_scaler" | grep -q 'NEEDED.*libckpt\.so' ||
+    fail "train_amp_scaler did not link libckpt.so"
 digits=${CKPT_DIGITS:-/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz}
 if [ -f "$digits" ]; then
     (cd "$work/demo" && mkdir -p run &&
@@ -158,6 +170,9 @@ if [ -f "$digits" ]; then
     "$prefix/bin/ckpt" ls "$work/demo/run/final.pt" | grep -q '^optimizer\.state\.0\.momentum_buffer ' ||
         fail "train_demo (installed): final.pt lacks the optimizer's momentum buffers"
     echo "ok: examples/train_demo.c built with pkg-config, crashed after epoch 1, resumed"
+    "$work/demo/train_amp_scaler" "$digits" >"$tmp/run.log" 2>&1 ||
+        { cat "$tmp/run.log"; fail "train_amp_scaler (installed libckpt.so)"; }
+    echo "ok: examples/train_amp.c on the kernel tier of the installed libckpt.so"
 else
     echo "ok: examples/train_demo.c built with pkg-config ($digits missing: not run)"
 fi

@@ -4,6 +4,7 @@
  *   train_tool exact DATA ORDER OPT SCHED SCALER K STEPS WORKDIR
  *   train_tool bench DATA ITERS
  *   train_tool bench-explicit DATA ITERS
+ *   train_tool tiers DATA ITERS
  *
  * Model: Sequential(Linear(64,32), ReLU(), Linear(32,10)) on the 8x8 digits
  * (DATA: digits.csv.gz), cross-entropy, batch 32.  ORDER: one line of batch
@@ -25,7 +26,10 @@
  * bench-explicit: the same step written with the explicit kernel tier
  * (ckpt/kernels.h: forward and backward kernels over caller buffers).
  * Both bench modes print "c_ms_per_step MS" (bench/train_bench.py).
+ * tiers: ITERS + 10 steps of each; the parameters must agree within 1e-5
+ * relative (the two tiers are one set of kernels).
  * Training runs use autograd; everything comes from the installed headers. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,9 +262,13 @@ static ckpt_module *bench_model(ckpt_optim **o)
     return m;
 }
 
+#define CNN_PARAMS (8 * 9 + 8 + 10 * 128 + 10)
+
 /* One training step per iteration after 10 warm-up steps; explicit: the
- * kernel tier over caller buffers, else autograd. */
-static int bench(const digits *ds, int iters, bool explicit_kernels)
+ * kernel tier over caller buffers, else autograd.  Prints the time per step,
+ * or (params not NULL) copies the trained parameters there (CNN_PARAMS floats:
+ * 0.weight, 0.bias, 4.weight, 4.bias). */
+static int bench(const digits *ds, int iters, bool explicit_kernels, float *params)
 {
     ckpt_optim *o;
     ckpt_module *m = bench_model(&o);
@@ -336,7 +344,15 @@ static int bench(const digits *ds, int iters, bool explicit_kernels)
         ckpt_nn_conv2d_backward(NULL, cw->grad, cb->grad, dconv, x, cw->data, ws, &d);
         OK(ckpt_optim_step(o, &err));
     }
-    printf("c_ms_per_step %.6f\n", (now_ms() - t0) / iters);
+    if (params) {
+        ckpt_slot *ps[4] = {cw, cb, fw, fb};
+        for (int i = 0; i < 4; i++) {
+            memcpy(params, ps[i]->data, ps[i]->nbytes);
+            params += ps[i]->nbytes / sizeof(float);
+        }
+    } else {
+        printf("c_ms_per_step %.6f\n", (now_ms() - t0) / iters);
+    }
     if (explicit_kernels)
         cw->grad = cb->grad = fw->grad = fb->grad = NULL;
     free(ws);
@@ -355,9 +371,30 @@ int main(int argc, char **argv)
     if (argc == 4 && (strcmp(argv[1], "bench") == 0 || bench_explicit)) {
         if (digits_load(&c.ds, argv[2]) < 0)
             return 1;
-        int rc = bench(&c.ds, atoi(argv[3]), bench_explicit);
+        int rc = bench(&c.ds, atoi(argv[3]), bench_explicit, NULL);
         digits_free(&c.ds);
         return rc;
+    }
+    if (argc == 4 && strcmp(argv[1], "tiers") == 0) {
+        if (digits_load(&c.ds, argv[2]) < 0)
+            return 1;
+        static float pa[CNN_PARAMS], pe[CNN_PARAMS];
+        int steps = atoi(argv[3]);
+        bench(&c.ds, steps, false, pa);
+        bench(&c.ds, steps, true, pe);
+        double dmax = 0, tmax = 0;
+        for (int i = 0; i < CNN_PARAMS; i++) {
+            double dd = fabs((double)pa[i] - (double)pe[i]), t = fabs((double)pe[i]);
+            dmax = dd > dmax || dd != dd ? dd : dmax;
+            tmax = t > tmax ? t : tmax;
+        }
+        double rel = dmax / (tmax > 1e-6 ? tmax : 1e-6);
+        int ok = rel <= 1e-5;
+        printf("demo CNN, %d SGD steps: autograd vs explicit kernels, max relative parameter "
+               "difference %.3e (limit 1e-5): %s\n",
+               steps + 10, rel, ok ? "ok" : "FAIL");
+        digits_free(&c.ds);
+        return ok ? 0 : 1;
     }
     int is_run = argc == 11 && strcmp(argv[1], "run") == 0;
     int is_exact = argc == 10 && strcmp(argv[1], "exact") == 0;
@@ -365,7 +402,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: train_tool run DATA ORDER OPT SCHED SCALER INIT START STEPS "
                         "OUT\n"
                         "       train_tool exact DATA ORDER OPT SCHED SCALER K STEPS WORKDIR\n"
-                        "       train_tool bench|bench-explicit DATA ITERS\n");
+                        "       train_tool bench|bench-explicit|tiers DATA ITERS\n");
         return 2;
     }
     if (digits_load(&c.ds, argv[2]) < 0)
