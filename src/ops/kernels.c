@@ -1,5 +1,6 @@
 /* src/ops/kernels.c - raw float32 forward kernels (see kernels.h). */
 #include "ops/kernels.h"
+#include "ops/vmath.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -270,18 +271,62 @@ void ckpt_nn_batchnorm_forward(float *out, const float *in, const float *mean, c
     }
 }
 
+/* max of d floats (NaN skipped, as `if (v > mx) mx = v` does); 8 running
+ * maxima so the loop vectorises */
+static float row_max(const float *p, int64_t d)
+{
+    float m8[8];
+    for (int j = 0; j < 8; j++)
+        m8[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int j = 0; j < 8; j++)
+            m8[j] = p[i + j] > m8[j] ? p[i + j] : m8[j];
+    float mx = -INFINITY;
+    for (int j = 0; j < 8; j++)
+        mx = m8[j] > mx ? m8[j] : mx;
+    for (; i < d; i++)
+        mx = p[i] > mx ? p[i] : mx;
+    return mx;
+}
+
+/* sum of d floats in double, 8 running sums so the loop vectorises */
+static double row_sum(const float *p, int64_t d)
+{
+    double s8[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int j = 0; j < 8; j++)
+            s8[j] += (double)p[i + j];
+    double sum = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+    for (; i < d; i++)
+        sum += (double)p[i];
+    return sum;
+}
+
+/* sum of (p[i] - mu)^2 in double, 8 running sums */
+static double row_sqdev(const float *p, int64_t d, double mu)
+{
+    double s8[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int j = 0; j < 8; j++) {
+            double dv = (double)p[i + j] - mu;
+            s8[j] += dv * dv;
+        }
+    double sum = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+    for (; i < d; i++) {
+        double dv = (double)p[i] - mu;
+        sum += dv * dv;
+    }
+    return sum;
+}
+
 /* mean and 1/sqrt(var + eps) of n floats (two passes, double accumulation) */
 static void moments(const float *p, int64_t n, double eps, double *mean, double *invstd)
 {
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        sum += (double)p[i];
-    double mu = n > 0 ? sum / (double)n : 0.0;
-    double sq = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double dv = (double)p[i] - mu;
-        sq += dv * dv;
-    }
+    double mu = n > 0 ? row_sum(p, n) / (double)n : 0.0;
+    double sq = row_sqdev(p, n, mu);
     *mean = mu;
     *invstd = 1.0 / sqrt((n > 0 ? sq / (double)n : 0.0) + eps);
 }
@@ -382,9 +427,41 @@ void ckpt_nn_sigmoid_forward(float *out, const float *in, size_t n)
         out[i] = (float)(1.0 / (1.0 + exp(-(double)in[i])));
 }
 
+/* one softmax / log_softmax row of d contiguous floats: exp in float by the
+ * vectorisable ckpt__expf, the sum in double */
+static void softmax_row(float *q, const float *p, int64_t d, bool logv)
+{
+    const float mx = row_max(p, d);
+    double sum = 0.0;
+    if (logv) {
+        float e[64];
+        for (int64_t i0 = 0; i0 < d; i0 += 64) {
+            int64_t m = d - i0 < 64 ? d - i0 : 64;
+            for (int64_t i = 0; i < m; i++)
+                e[i] = ckpt__expf(p[i0 + i] - mx);
+            sum += row_sum(e, m);
+        }
+        const double lse = (double)mx + log(sum);
+        for (int64_t i = 0; i < d; i++)
+            q[i] = (float)((double)p[i] - lse);
+        return;
+    }
+    for (int64_t i = 0; i < d; i++)
+        q[i] = ckpt__expf(p[i] - mx);
+    sum = row_sum(q, d);
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < d; i++)
+        q[i] *= inv;
+}
+
 static void softmax_impl(float *out, const float *in, int64_t outer, int64_t d, int64_t inner,
                          bool logv)
 {
+    if (inner == 1) {
+        for (int64_t o = 0; o < outer; o++)
+            softmax_row(out + o * d, in + o * d, d, logv);
+        return;
+    }
     for (int64_t o = 0; o < outer; o++) {
         for (int64_t j = 0; j < inner; j++) {
             const float *p = in + o * d * inner + j;
@@ -395,14 +472,15 @@ static void softmax_impl(float *out, const float *in, int64_t outer, int64_t d, 
                     mx = p[i * inner];
             double sum = 0.0;
             for (int64_t i = 0; i < d; i++)
-                sum += exp((double)p[i * inner] - (double)mx);
+                sum += (double)ckpt__expf(p[i * inner] - mx);
             if (logv) {
-                double lse = (double)mx + log(sum);
+                const double lse = (double)mx + log(sum);
                 for (int64_t i = 0; i < d; i++)
                     q[i * inner] = (float)((double)p[i * inner] - lse);
             } else {
+                const float inv = (float)(1.0 / sum);
                 for (int64_t i = 0; i < d; i++)
-                    q[i * inner] = (float)(exp((double)p[i * inner] - (double)mx) / sum);
+                    q[i * inner] = ckpt__expf(p[i * inner] - mx) * inv;
             }
         }
     }
