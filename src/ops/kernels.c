@@ -52,32 +52,40 @@ size_t ckpt_nn_conv2d_ws(const ckpt_nn_conv2d_dims *d)
     return (size_t)((d->c / d->g) * d->kh * d->kw * d->oh * d->ow);
 }
 
-/* col (CG*KH*KW, OH*OW) from in (CG,H,W) */
-static void im2col(float *col, const float *in, int64_t cg, const ckpt_nn_conv2d_dims *d)
+/* col (CG*KH*KW, OH*OW) from in (CG,H,W); per kernel column the range of
+ * output columns that read inside the plane is computed once, so a row is a
+ * memcpy between two zero fills */
+void ckpt_nn__im2col(float *col, const float *in, int64_t cg, const ckpt_nn_conv2d_dims *d)
 {
-    const int64_t oh = d->oh, ow = d->ow;
+    const int64_t oh = d->oh, ow = d->ow, sw = d->sw;
     for (int64_t ci = 0; ci < cg; ci++) {
         const float *plane = in + ci * d->h * d->w;
         for (int64_t ki = 0; ki < d->kh; ki++) {
             for (int64_t kj = 0; kj < d->kw; kj++) {
                 float *row = col + ((ci * d->kh + ki) * d->kw + kj) * oh * ow;
+                /* ix = ox * sw + x0 is inside [0, w) for ox in [lo, hi) */
+                const int64_t x0 = kj * d->dw - d->pw;
+                const int64_t lo = x0 >= 0 ? 0 : (-x0 + sw - 1) / sw;
+                int64_t hi = d->w - x0 <= 0 ? 0 : (d->w - x0 + sw - 1) / sw;
+                hi = hi < ow ? hi : ow;
                 for (int64_t oy = 0; oy < oh; oy++) {
                     int64_t iy = oy * d->sh - d->ph + ki * d->dh;
                     float *dst = row + oy * ow;
-                    if (iy < 0 || iy >= d->h) {
+                    if (iy < 0 || iy >= d->h || hi <= lo) {
                         memset(dst, 0, (size_t)ow * sizeof(float));
                         continue;
                     }
                     const float *src = plane + iy * d->w;
-                    int64_t x0 = kj * d->dw - d->pw;
-                    if (d->sw == 1 && x0 >= 0 && x0 + ow <= d->w) {
-                        memcpy(dst, src + x0, (size_t)ow * sizeof(float));
-                        continue;
+                    for (int64_t ox = 0; ox < lo; ox++)
+                        dst[ox] = 0.0f;
+                    if (sw == 1) {
+                        memcpy(dst + lo, src + lo + x0, (size_t)(hi - lo) * sizeof(float));
+                    } else {
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            dst[ox] = src[ox * sw + x0];
                     }
-                    for (int64_t ox = 0; ox < ow; ox++) {
-                        int64_t ix = ox * d->sw + x0;
-                        dst[ox] = (ix >= 0 && ix < d->w) ? src[ix] : 0.0f;
-                    }
+                    for (int64_t ox = hi; ox < ow; ox++)
+                        dst[ox] = 0.0f;
                 }
             }
         }
@@ -103,7 +111,7 @@ void ckpt_nn_conv2d_forward(float *out, const float *in, const float *w, const f
             const float *ing = in + (bi * d->c + gi * cg) * d->h * d->w;
             const float *col = ing;
             if (!pointwise) {
-                im2col(ws, ing, cg, d);
+                ckpt_nn__im2col(ws, ing, cg, d);
                 col = ws;
             }
             /* out_g (OCG, OH*OW) = w_g (OCG, K) @ col (K, OH*OW) */

@@ -34,6 +34,11 @@ ckpt_nn_conv_pad ckpt_nn_conv_padding(const ckpt_conv_opts *o, int sd, int64_t k
 /* The source index of padded position i (i in [-before, n + after)) under `mode`,
  * or -1 where the padding is zero. */
 int64_t ckpt_nn__pad_src(int64_t i, int64_t n, int mode);
+
+/* cols (CG*KH*KW, OH*OW) = the receptive fields of one group's planes in
+ * (CG,H,W), zeros where a field reaches into the padding (conv2d forward and
+ * the weight gradient of its backward). */
+void ckpt_nn__im2col(float *cols, const float *in, int64_t cg, const ckpt_nn_conv2d_dims *d);
 /* out (BC, H+top+bottom, W+left+right) = in (BC,H,W) padded with `mode`
  * (ckpt_padding_mode; reflect needs pads < the size, circular <= the size). */
 void ckpt_nn_pad2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
