@@ -339,8 +339,9 @@ static void moments(const float *p, int64_t n, double eps, double *mean, double 
     *invstd = 1.0 / sqrt((n > 0 ? sq / (double)n : 0.0) + eps);
 }
 
-void ckpt_nn_layernorm_forward(float *out, const float *in, const float *w, const float *b,
-                               int64_t n, int64_t d, double eps)
+CKPT__VEC_CLONES CKPT__FLATTEN void ckpt_nn_layernorm_forward(float *out, const float *in,
+                                                              const float *w, const float *b,
+                                                              int64_t n, int64_t d, double eps)
 {
     for (int64_t r = 0; r < n; r++) {
         const float *p = in + r * d;
@@ -437,7 +438,7 @@ void ckpt_nn_sigmoid_forward(float *out, const float *in, size_t n)
 
 /* one softmax / log_softmax row of d contiguous floats: exp in float by the
  * vectorisable ckpt__expf, the sum in double */
-static void softmax_row(float *q, const float *p, int64_t d, bool logv)
+CKPT__VEC_CLONES CKPT__FLATTEN static void softmax_row(float *q, const float *p, int64_t d, bool logv)
 {
     const float mx = row_max(p, d);
     double sum = 0.0;

@@ -13,6 +13,17 @@
 #include <stdint.h>
 #include <string.h>
 
+/* CKPT__VEC_CLONES before a hot row kernel: GCC on x86-64 Linux builds it
+ * twice (AVX2 and baseline) and picks one at load time (ifunc).  The two
+ * give identical results: no FMA contraction (ISO C mode), same IEEE ops. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define CKPT__VEC_CLONES __attribute__((target_clones("avx2", "default")))
+#define CKPT__FLATTEN __attribute__((flatten))
+#else
+#define CKPT__VEC_CLONES
+#define CKPT__FLATTEN
+#endif
+
 static inline float ckpt__expf(float x)
 {
     const float hi = 88.3762626647949f, lo = -87.3365447504f;
