@@ -55,6 +55,7 @@ bench:
 	@bench/run.sh build-release
 	@bench/nn_bench.sh build-release
 	@bench/train_bench.sh build-release
+	@bench/autograd_bench.sh build-release
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)

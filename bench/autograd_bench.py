@@ -102,6 +102,14 @@ for name, (model, shape) in models().items():
     if name != "resnet":
         ce = c_time(name, "explicit", it)
         rows.append((name, "inference (explicit kernels, ckpt_nn_forward)", ce, ti))
+try:  # the BLAS core OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides it)
+    import ctypes
+    _ob = ctypes.CDLL("libopenblas.so.0")
+    _ob.openblas_get_corename.restype = ctypes.c_char_p
+    print(f"OpenBLAS core: {_ob.openblas_get_corename().decode()}"
+          f" (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})\n")
+except (OSError, AttributeError):
+    print("OpenBLAS core: unknown (libopenblas.so.0 not loadable)\n")
 print("| model | step | ckpt | torch eager | torch / ckpt |")
 print("|---|---|---:|---:|---:|")
 for name, what, c, t in rows:

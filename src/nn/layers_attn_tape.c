@@ -196,7 +196,19 @@ ckpt_var *ckpt_nn_mha_call(ckpt_module *m, ckpt_var *query, ckpt_var *key, ckpt_
     /* in-projections: rows [0,E), [E,2E), [2E,3E) of in_proj_weight/bias */
     ckpt_var *pr[3];
     ckpt_var *src[3] = {q, k, v};
-    for (int i = 0; i < 3; i++) {
+    if (key == query && value == query && E % H == 0) {
+        /* self-attention: one product with the whole in_proj_weight (B,L,3E),
+         * then one permute to (3,B,H,L,hd): one sgemm and one copy instead
+         * of three weight slices, three sgemms and three head transposes */
+        ckpt_var *qkv = rs(ckpt_f_linear(q, w, bias, err), 5, (int64_t[]){B, L, 3, H, E / H}, err);
+        qkv = qkv ? ckpt_f_permute(qkv, 5, (int[]){2, 0, 3, 1, 4}, err) : NULL;
+        for (int i = 0; i < 3; i++) {
+            pr[i] = qkv ? ckpt_f_select(qkv, 0, i, err) : NULL;
+            if (!pr[i])
+                return NULL;
+        }
+    }
+    for (int i = 0; i < 3 && !(key == query && value == query && E % H == 0); i++) {
         ckpt_var *wi = ckpt_f_slice(w, 0, i * E, (i + 1) * E, 1, err);
         ckpt_var *bi = bias ? ckpt_f_slice(bias, 0, i * E, (i + 1) * E, 1, err) : NULL;
         if (!wi || (bias && !bi))

@@ -24,11 +24,18 @@ void ckpt_nn_linear_backward(float *din, float *dw, float *db, const float *dout
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)oc, (int)ic, (int)n, 1.0f, dout,
                     (int)oc, in, (int)ic, 1.0f, dw, (int)ic);
     if (db) {
-        for (int64_t o = 0; o < oc; o++) {
-            double acc = 0.0;
+        /* column sums in blocks of 256 columns, rows in order (each column's
+         * sum is the same sequence of double adds as a per-column loop) */
+        for (int64_t o0 = 0; o0 < oc; o0 += 256) {
+            const int64_t m = oc - o0 < 256 ? oc - o0 : 256;
+            double acc[256];
+            for (int64_t j = 0; j < m; j++)
+                acc[j] = 0.0;
             for (int64_t i = 0; i < n; i++)
-                acc += (double)dout[i * oc + o];
-            db[o] += (float)acc;
+                for (int64_t j = 0; j < m; j++)
+                    acc[j] += (double)dout[i * oc + o0 + j];
+            for (int64_t j = 0; j < m; j++)
+                db[o0 + j] += (float)acc[j];
         }
     }
 }
@@ -40,43 +47,31 @@ size_t ckpt_nn_conv2d_backward_ws(const ckpt_nn_conv2d_dims *d)
     return (size_t)(d->c / d->g * d->kh * d->kw) * (size_t)(d->oh * d->ow);
 }
 
-/* cols (CG*KH*KW, OH*OW) = the receptive fields of one group's planes x (CG,H,W) */
-static void im2col(float *cols, const float *x, int64_t cg, const ckpt_nn_conv2d_dims *d)
-{
-    const int64_t np = d->oh * d->ow;
-    for (int64_t ci = 0; ci < cg; ci++) {
-        for (int64_t ky = 0; ky < d->kh; ky++) {
-            for (int64_t kx = 0; kx < d->kw; kx++) {
-                float *row = cols + ((ci * d->kh + ky) * d->kw + kx) * np;
-                for (int64_t oy = 0; oy < d->oh; oy++) {
-                    int64_t iy = oy * d->sh - d->ph + ky * d->dh;
-                    for (int64_t ox = 0; ox < d->ow; ox++) {
-                        int64_t ix = ox * d->sw - d->pw + kx * d->dw;
-                        bool inside = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w;
-                        row[oy * d->ow + ox] = inside ? x[(ci * d->h + iy) * d->w + ix] : 0.0f;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* dx (CG,H,W) += the columns cols (CG*KH*KW, OH*OW) scattered back (adjoint of im2col) */
+/* dx (CG,H,W) += the columns cols (CG*KH*KW, OH*OW) scattered back (adjoint
+ * of ckpt_nn__im2col; the same in-plane column range per kernel column) */
 static void col2im_add(float *dx, const float *cols, int64_t cg, const ckpt_nn_conv2d_dims *d)
 {
-    const int64_t np = d->oh * d->ow;
+    const int64_t np = d->oh * d->ow, sw = d->sw;
     for (int64_t ci = 0; ci < cg; ci++) {
         for (int64_t ky = 0; ky < d->kh; ky++) {
             for (int64_t kx = 0; kx < d->kw; kx++) {
                 const float *row = cols + ((ci * d->kh + ky) * d->kw + kx) * np;
+                const int64_t x0 = kx * d->dw - d->pw;
+                const int64_t lo = x0 >= 0 ? 0 : (-x0 + sw - 1) / sw;
+                int64_t hi = d->w - x0 <= 0 ? 0 : (d->w - x0 + sw - 1) / sw;
+                hi = hi < d->ow ? hi : d->ow;
                 for (int64_t oy = 0; oy < d->oh; oy++) {
                     int64_t iy = oy * d->sh - d->ph + ky * d->dh;
                     if (iy < 0 || iy >= d->h)
                         continue;
-                    for (int64_t ox = 0; ox < d->ow; ox++) {
-                        int64_t ix = ox * d->sw - d->pw + kx * d->dw;
-                        if (ix >= 0 && ix < d->w)
-                            dx[(ci * d->h + iy) * d->w + ix] += row[oy * d->ow + ox];
+                    float *dst = dx + (ci * d->h + iy) * d->w;
+                    const float *src = row + oy * d->ow;
+                    if (sw == 1) {
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            dst[ox + x0] += src[ox];
+                    } else {
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            dst[ox * sw + x0] += src[ox];
                     }
                 }
             }
@@ -107,7 +102,7 @@ void ckpt_nn_conv2d_backward(float *din, float *dw, float *db, const float *dout
             const float *wg = w + gi * ocg * kk;                   /* (OCG, KK) */
             if (dw) {
                 /* dw_g (OCG,KK) += go (OCG,NP) @ cols^T (NP,KK) */
-                im2col(ws, x, cg, d);
+                ckpt_nn__im2col(ws, x, cg, d);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ocg, (int)kk, (int)np,
                             1.0f, go, (int)np, ws, (int)np, 1.0f, dw + gi * ocg * kk, (int)kk);
             }
@@ -243,8 +238,10 @@ int ckpt_nn_embedding_backward(float *dtable, const float *dout, const int64_t *
 
 void ckpt_nn_relu_backward(float *din, const float *dout, const float *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++) /* branch-free: the signs are random */
-        din[i] += in[i] > 0.0f ? dout[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        const float g = dout[i], x = in[i];
+        din[i] += x > 0.0f ? g : 0.0f;
+    }
 }
 
 void ckpt_nn_gelu_backward(float *din, const float *dout, const float *in, size_t n)

@@ -1,5 +1,6 @@
 /* src/ops/kernels.c - raw float32 forward kernels (see kernels.h). */
 #include "ops/kernels.h"
+#include "ops/vmath.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -51,32 +52,40 @@ size_t ckpt_nn_conv2d_ws(const ckpt_nn_conv2d_dims *d)
     return (size_t)((d->c / d->g) * d->kh * d->kw * d->oh * d->ow);
 }
 
-/* col (CG*KH*KW, OH*OW) from in (CG,H,W) */
-static void im2col(float *col, const float *in, int64_t cg, const ckpt_nn_conv2d_dims *d)
+/* col (CG*KH*KW, OH*OW) from in (CG,H,W); per kernel column the range of
+ * output columns that read inside the plane is computed once, so a row is a
+ * memcpy between two zero fills */
+void ckpt_nn__im2col(float *col, const float *in, int64_t cg, const ckpt_nn_conv2d_dims *d)
 {
-    const int64_t oh = d->oh, ow = d->ow;
+    const int64_t oh = d->oh, ow = d->ow, sw = d->sw;
     for (int64_t ci = 0; ci < cg; ci++) {
         const float *plane = in + ci * d->h * d->w;
         for (int64_t ki = 0; ki < d->kh; ki++) {
             for (int64_t kj = 0; kj < d->kw; kj++) {
                 float *row = col + ((ci * d->kh + ki) * d->kw + kj) * oh * ow;
+                /* ix = ox * sw + x0 is inside [0, w) for ox in [lo, hi) */
+                const int64_t x0 = kj * d->dw - d->pw;
+                const int64_t lo = x0 >= 0 ? 0 : (-x0 + sw - 1) / sw;
+                int64_t hi = d->w - x0 <= 0 ? 0 : (d->w - x0 + sw - 1) / sw;
+                hi = hi < ow ? hi : ow;
                 for (int64_t oy = 0; oy < oh; oy++) {
                     int64_t iy = oy * d->sh - d->ph + ki * d->dh;
                     float *dst = row + oy * ow;
-                    if (iy < 0 || iy >= d->h) {
+                    if (iy < 0 || iy >= d->h || hi <= lo) {
                         memset(dst, 0, (size_t)ow * sizeof(float));
                         continue;
                     }
                     const float *src = plane + iy * d->w;
-                    int64_t x0 = kj * d->dw - d->pw;
-                    if (d->sw == 1 && x0 >= 0 && x0 + ow <= d->w) {
-                        memcpy(dst, src + x0, (size_t)ow * sizeof(float));
-                        continue;
+                    for (int64_t ox = 0; ox < lo; ox++)
+                        dst[ox] = 0.0f;
+                    if (sw == 1) {
+                        memcpy(dst + lo, src + lo + x0, (size_t)(hi - lo) * sizeof(float));
+                    } else {
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            dst[ox] = src[ox * sw + x0];
                     }
-                    for (int64_t ox = 0; ox < ow; ox++) {
-                        int64_t ix = ox * d->sw + x0;
-                        dst[ox] = (ix >= 0 && ix < d->w) ? src[ix] : 0.0f;
-                    }
+                    for (int64_t ox = hi; ox < ow; ox++)
+                        dst[ox] = 0.0f;
                 }
             }
         }
@@ -102,7 +111,7 @@ void ckpt_nn_conv2d_forward(float *out, const float *in, const float *w, const f
             const float *ing = in + (bi * d->c + gi * cg) * d->h * d->w;
             const float *col = ing;
             if (!pointwise) {
-                im2col(ws, ing, cg, d);
+                ckpt_nn__im2col(ws, ing, cg, d);
                 col = ws;
             }
             /* out_g (OCG, OH*OW) = w_g (OCG, K) @ col (K, OH*OW) */
@@ -270,24 +279,69 @@ void ckpt_nn_batchnorm_forward(float *out, const float *in, const float *mean, c
     }
 }
 
+/* max of d floats (NaN skipped, as `if (v > mx) mx = v` does); 8 running
+ * maxima so the loop vectorises */
+static float row_max(const float *p, int64_t d)
+{
+    float m8[8];
+    for (int j = 0; j < 8; j++)
+        m8[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int j = 0; j < 8; j++)
+            m8[j] = p[i + j] > m8[j] ? p[i + j] : m8[j];
+    float mx = -INFINITY;
+    for (int j = 0; j < 8; j++)
+        mx = m8[j] > mx ? m8[j] : mx;
+    for (; i < d; i++)
+        mx = p[i] > mx ? p[i] : mx;
+    return mx;
+}
+
+/* sum of d floats in double, 8 running sums so the loop vectorises */
+static double row_sum(const float *p, int64_t d)
+{
+    double s8[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int j = 0; j < 8; j++)
+            s8[j] += (double)p[i + j];
+    double sum = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+    for (; i < d; i++)
+        sum += (double)p[i];
+    return sum;
+}
+
+/* sum of (p[i] - mu)^2 in double, 8 running sums */
+static double row_sqdev(const float *p, int64_t d, double mu)
+{
+    double s8[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int j = 0; j < 8; j++) {
+            double dv = (double)p[i + j] - mu;
+            s8[j] += dv * dv;
+        }
+    double sum = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+    for (; i < d; i++) {
+        double dv = (double)p[i] - mu;
+        sum += dv * dv;
+    }
+    return sum;
+}
+
 /* mean and 1/sqrt(var + eps) of n floats (two passes, double accumulation) */
 static void moments(const float *p, int64_t n, double eps, double *mean, double *invstd)
 {
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        sum += (double)p[i];
-    double mu = n > 0 ? sum / (double)n : 0.0;
-    double sq = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double dv = (double)p[i] - mu;
-        sq += dv * dv;
-    }
+    double mu = n > 0 ? row_sum(p, n) / (double)n : 0.0;
+    double sq = row_sqdev(p, n, mu);
     *mean = mu;
     *invstd = 1.0 / sqrt((n > 0 ? sq / (double)n : 0.0) + eps);
 }
 
-void ckpt_nn_layernorm_forward(float *out, const float *in, const float *w, const float *b,
-                               int64_t n, int64_t d, double eps)
+CKPT__VEC_CLONES CKPT__FLATTEN void ckpt_nn_layernorm_forward(float *out, const float *in,
+                                                              const float *w, const float *b,
+                                                              int64_t n, int64_t d, double eps)
 {
     for (int64_t r = 0; r < n; r++) {
         const float *p = in + r * d;
@@ -385,9 +439,41 @@ void ckpt_nn_sigmoid_forward(float *out, const float *in, size_t n)
         out[i] = (float)(1.0 / (1.0 + exp(-(double)in[i])));
 }
 
+/* one softmax / log_softmax row of d contiguous floats: exp in float by the
+ * vectorisable ckpt__expf, the sum in double */
+CKPT__VEC_CLONES CKPT__FLATTEN static void softmax_row(float *q, const float *p, int64_t d, bool logv)
+{
+    const float mx = row_max(p, d);
+    double sum = 0.0;
+    if (logv) {
+        float e[64];
+        for (int64_t i0 = 0; i0 < d; i0 += 64) {
+            int64_t m = d - i0 < 64 ? d - i0 : 64;
+            for (int64_t i = 0; i < m; i++)
+                e[i] = ckpt__expf(p[i0 + i] - mx);
+            sum += row_sum(e, m);
+        }
+        const double lse = (double)mx + log(sum);
+        for (int64_t i = 0; i < d; i++)
+            q[i] = (float)((double)p[i] - lse);
+        return;
+    }
+    for (int64_t i = 0; i < d; i++)
+        q[i] = ckpt__expf(p[i] - mx);
+    sum = row_sum(q, d);
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < d; i++)
+        q[i] *= inv;
+}
+
 static void softmax_impl(float *out, const float *in, int64_t outer, int64_t d, int64_t inner,
                          bool logv)
 {
+    if (inner == 1) {
+        for (int64_t o = 0; o < outer; o++)
+            softmax_row(out + o * d, in + o * d, d, logv);
+        return;
+    }
     for (int64_t o = 0; o < outer; o++) {
         for (int64_t j = 0; j < inner; j++) {
             const float *p = in + o * d * inner + j;
@@ -398,14 +484,15 @@ static void softmax_impl(float *out, const float *in, int64_t outer, int64_t d, 
                     mx = p[i * inner];
             double sum = 0.0;
             for (int64_t i = 0; i < d; i++)
-                sum += exp((double)p[i * inner] - (double)mx);
+                sum += (double)ckpt__expf(p[i * inner] - mx);
             if (logv) {
-                double lse = (double)mx + log(sum);
+                const double lse = (double)mx + log(sum);
                 for (int64_t i = 0; i < d; i++)
                     q[i * inner] = (float)((double)p[i * inner] - lse);
             } else {
+                const float inv = (float)(1.0 / sum);
                 for (int64_t i = 0; i < d; i++)
-                    q[i * inner] = (float)(exp((double)p[i * inner] - (double)mx) / sum);
+                    q[i * inner] = ckpt__expf(p[i * inner] - mx) * inv;
             }
         }
     }

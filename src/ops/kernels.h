@@ -41,4 +41,9 @@ int64_t ckpt_nn__pad_src(int64_t i, int64_t n, int mode);
 void ckpt_nn__pool_taps(int64_t o, int64_t s, int64_t p, int64_t dil, int64_t k, int64_t n,
                         int64_t *start, int64_t *k0, int64_t *k1);
 
+/* cols (CG*KH*KW, OH*OW) = the receptive fields of one group's planes in
+ * (CG,H,W), zeros where a field reaches into the padding (conv2d forward and
+ * the weight gradient of its backward). */
+void ckpt_nn__im2col(float *cols, const float *in, int64_t cg, const ckpt_nn_conv2d_dims *d);
+
 #endif
