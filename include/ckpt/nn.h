@@ -45,6 +45,27 @@ typedef struct ckpt_module ckpt_module;
 
 /* A root module of the given type name ("Net").  Free with ckpt_module_free. */
 CKPT_API ckpt_module *ckpt_module_new(const char *type_name, ckpt_error *err);
+/*
+ * A root whose whole tree allocates through `a` (NULL = libc, as
+ * ckpt_module_new; `a` is copied, its ctx must outlive the tree).  Every
+ * module added below it (ckpt_module_add, the ckpt_nn_* constructors with
+ * this root or a descendant as parent) inherits it, and so does everything
+ * the tree allocates: modules, names, attributes, slots and owned slot
+ * memory, layer state and forward scratch, parameter gradients (allocated by
+ * backward, freed by ckpt_module_zero_grad / ckpt_optim_zero_grad /
+ * ckpt_module_free), and the temporaries and report lists of
+ * ckpt_module_state_dict / ckpt_module_load_state_dict / ckpt_module_save /
+ * ckpt_module_load.  A layer constructor with parent NULL makes a libc root:
+ * to give a single layer an allocator, build it as the child of such a root.
+ * An adopted tree keeps the allocator it was built with.  Not covered: the
+ * caller's ckpt_nn_act buffers (their own `alloc`), POSIX regcomp of key
+ * rules, and a tensor document the caller passes in (its own allocator).
+ * Every allocation failure is CKPT_E_NOMEM and leaves the tree usable.
+ */
+CKPT_API ckpt_module *ckpt_module_new_alloc(const char *type_name, const ckpt_alloc *a,
+                                            ckpt_error *err);
+/* The allocator `m`'s tree uses (a copy owned by the module), NULL for libc. */
+CKPT_API const ckpt_alloc *ckpt_module_alloc(const ckpt_module *m);
 /* Free a root module and everything below it.  NULL is fine. */
 CKPT_API void ckpt_module_free(ckpt_module *root);
 /* Add a child named `name` ("0", "fc1", "layer1") of type `type_name`; owned by
@@ -109,6 +130,8 @@ typedef struct ckpt_slot {
     bool requires_grad; /* parameters */
     bool owned;         /* memory owned by the module tree */
     float *grad;        /* gradient buffer (float32 params), NULL until allocated */
+    const ckpt_alloc *alloc; /* the tree's allocator (ckpt_module_alloc; NULL = libc): `data`
+                                when owned and `grad` are exact-size blocks of it (nbytes) */
 } ckpt_slot;
 
 /* Register a parameter with memory owned by the tree, zero-filled.  Returns
@@ -212,6 +235,9 @@ typedef struct ckpt_sd_report {
     size_t error_count;
     char *message; /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
                            or NULL when everything matched */
+    ckpt_alloc alloc; /* a copy of the module tree's allocator the lists come from (zero =
+                         libc); ckpt_sd_report_free uses it, so the report may outlive
+                         the module */
 } ckpt_sd_report;
 
 /*
@@ -314,6 +340,8 @@ typedef struct ckpt_nn_act {
     int ndim;
     int64_t shape[CKPT_NN_MAX_DIMS];
     size_t cap; /* capacity of data, in floats */
+    const ckpt_alloc *alloc; /* allocator of `data` (NULL = libc), an exact-size block of
+                                cap * sizeof(float) bytes; layers' scratch uses the tree's */
 } ckpt_nn_act;
 /* (Re)size an activation, growing its malloc'd buffer when needed. */
 CKPT_API int ckpt_nn_act_resize(ckpt_nn_act *a, int ndim, const int64_t *shape, ckpt_error *err);

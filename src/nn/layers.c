@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 #include "ops/kernels.h"
 #include "nn/layers.h"
 
@@ -18,26 +19,28 @@ static void layer_free(void *p)
         return;
     for (size_t i = 0; i < sizeof(l->ws) / sizeof(l->ws[0]); i++)
         ckpt_nn_act_free(&l->ws[i]);
-    free(l);
+    ckpt__hfree(l->a, l);
 }
 
 ckpt_module *ckpt__nn_make(ckpt_module *parent, const char *name, const char *type,
                            const ckpt__layer_ops *ops, ckpt_error *err)
 {
-    nn_layer *l = calloc(1, sizeof(*l));
-    if (!l) {
-        CKPT_FAIL(err, CKPT_E_NOMEM, "%s: out of memory", type);
-        return NULL;
-    }
     ckpt_module *m;
     if (parent)
         m = ckpt_module_add(parent, name ? name : "", type, err);
     else
         m = ckpt_module_new(type, err);
-    if (!m) {
-        free(l);
+    if (!m)
+        return NULL;
+    nn_layer *l = ckpt__hzalloc(m->a, 1, sizeof(*l));
+    if (!l) {
+        ckpt_module_free(m); /* detaches it from `parent` */
+        CKPT_FAIL(err, CKPT_E_NOMEM, "%s: out of memory", type);
         return NULL;
     }
+    l->a = m->a;
+    for (size_t i = 0; i < sizeof(l->ws) / sizeof(l->ws[0]); i++)
+        l->ws[i].alloc = m->a;
     m->ops = ops;
     m->layer = l;
     m->layer_free = layer_free;

@@ -26,7 +26,10 @@ ckpt_var *ckpt_module_var(ckpt_module *m, const char *path, ckpt_tape *t, ckpt_e
         return NULL;
     }
     bool rg = s->is_param && s->requires_grad;
-    return ckpt__var_param(t, s->data, s->ndim, s->shape, rg ? &s->grad : NULL, rg, err);
+    ckpt_var *v = ckpt__var_param(t, s->data, s->ndim, s->shape, rg ? &s->grad : NULL, rg, err);
+    if (v && rg)
+        v->grad_alloc = s->alloc; /* the gradient comes from the tree's allocator */
+    return v;
 }
 
 static int zero_one(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s)
@@ -37,8 +40,7 @@ static int zero_one(void *payload, const char *key, ckpt_module *owner, ckpt_slo
     if (!s->grad)
         return 0;
     if (set_to_none) {
-        free(s->grad);
-        s->grad = NULL;
+        ckpt__slot_grad_free(s);
         return 0;
     }
     size_t n = 1;
