@@ -26,6 +26,10 @@ typedef struct nn_layer {
 ckpt_module *ckpt__nn_make(ckpt_module *parent, const char *name, const char *type,
                            const ckpt__layer_ops *ops, ckpt_error *err);
 nn_layer *ckpt__nn_state(const ckpt_module *m);
+/* A constructor's last step: `m`, or NULL with CKPT_E_NOMEM (a half-built
+ * root freed, a child removed) when setting one of its attributes ran out of
+ * memory. */
+ckpt_module *ckpt__nn_done(ckpt_module *parent, ckpt_module *m, ckpt_error *err);
 /* float32 parameter/buffer data by local name; NULL when absent or None. */
 float *ckpt__nn_data(const ckpt_module *m, const char *name);
 /* U(-bound, bound) fill. */

@@ -340,13 +340,19 @@ static ckpt__attr *attr_slot(ckpt_module *m, const char *name)
     return a;
 }
 
+static int attr_nomem(ckpt_module *m, const char *name, ckpt_error *err)
+{
+    m->attr_oom = true;
+    return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+}
+
 int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v, ckpt_error *err)
 {
     if (!m || !name || !name[0])
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_int: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     a->kind = ATTR_INT;
     a->i = v;
     return 0;
@@ -359,13 +365,13 @@ int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n, const 
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_ints: no module, name or value");
     int64_t *copy = ckpt__hzalloc(m->a, n ? n : 1, sizeof(*copy));
     if (!copy)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     if (n)
         memcpy(copy, v, n * sizeof(*copy));
     ckpt__attr *a = attr_slot(m, name);
     if (!a) {
         ckpt__hfree(m->a, copy);
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     }
     a->kind = ATTR_INTS;
     a->ints = copy;
@@ -379,7 +385,7 @@ int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v, ckpt_
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_float: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     a->kind = ATTR_FLOAT;
     a->f = v;
     return 0;
@@ -391,7 +397,7 @@ int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v, ckpt_err
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_bool: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     a->kind = ATTR_BOOL;
     a->b = v;
     return 0;
@@ -403,11 +409,11 @@ int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v, ck
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_str: no module, name or value");
     char *copy = dup_str(m->a, v);
     if (!copy)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     ckpt__attr *a = attr_slot(m, name);
     if (!a) {
         ckpt__hfree(m->a, copy);
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     }
     a->kind = ATTR_STR;
     a->s = copy;

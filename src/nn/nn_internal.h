@@ -51,6 +51,8 @@ struct ckpt_module {
     void *forward_ctx;
     ckpt_alloc a_copy;   /* the tree's allocator (ckpt_module_new_alloc; children inherit) */
     const ckpt_alloc *a; /* &a_copy, or NULL = libc */
+    bool attr_oom;       /* an attribute set failed for lack of memory (constructors, which
+                            set attributes without err, check it: ckpt__nn_done) */
 };
 
 /* The allocator of `m`'s memory (NULL = libc); see core/mem.h ckpt__h* / ckpt__x*. */
