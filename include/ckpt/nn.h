@@ -314,12 +314,14 @@ CKPT_API ckpt_var *ckpt_module_call_child(ckpt_module *m, const char *path, ckpt
 /* The parameter or buffer at dotted `path` as a var on tape `t`: it borrows
  * the slot's float32 memory (no copy); a parameter with requires_grad
  * accumulates its gradient into slot->grad, which is allocated (zeroed) by
- * the first backward that reaches it and freed with the module.  NULL with
+ * the first backward that reaches it, through the tree's allocator
+ * (slot->alloc, whatever the tape's), and freed with the module.  NULL with
  * CKPT_E_NOT_FOUND (no such slot, or a None slot) or CKPT_E_ARG (not float32). */
 CKPT_API ckpt_var *ckpt_module_var(ckpt_module *m, const char *path, ckpt_tape *t,
                                    ckpt_error *err);
 /* module.zero_grad(set_to_none): every parameter's grad freed (set_to_none,
- * torch 2.x's default: the optimizer then skips it) or zero-filled. */
+ * torch 2.x's default: the optimizer then skips it) or zero-filled.
+ * Allocates nothing, so it cannot fail. */
 CKPT_API void ckpt_module_zero_grad(ckpt_module *m, bool set_to_none);
 
 /* ================================================================ layers */
@@ -333,7 +335,9 @@ CKPT_API void ckpt_rng_seed(ckpt_rng *r, uint64_t seed);
 CKPT_API double ckpt_rng_uniform(ckpt_rng *r); /* [0, 1) */
 CKPT_API double ckpt_rng_normal(ckpt_rng *r);  /* N(0, 1) */
 
-/* A float32 activation, contiguous row-major, memory owned by the caller. */
+/* A float32 activation, contiguous row-major, memory owned by the caller;
+ * zero-initialise it (alloc NULL = libc) or set `alloc` before the first
+ * resize (ckpt_module_alloc(m) puts it with a tree's memory). */
 #define CKPT_NN_MAX_DIMS 8
 typedef struct ckpt_nn_act {
     float *data;
@@ -343,7 +347,8 @@ typedef struct ckpt_nn_act {
     const ckpt_alloc *alloc; /* allocator of `data` (NULL = libc), an exact-size block of
                                 cap * sizeof(float) bytes; layers' scratch uses the tree's */
 } ckpt_nn_act;
-/* (Re)size an activation, growing its malloc'd buffer when needed. */
+/* (Re)size an activation, growing its buffer (through a->alloc) when needed;
+ * CKPT_E_NOMEM leaves it as it was. */
 CKPT_API int ckpt_nn_act_resize(ckpt_nn_act *a, int ndim, const int64_t *shape, ckpt_error *err);
 CKPT_API void ckpt_nn_act_free(ckpt_nn_act *a);
 CKPT_API size_t ckpt_nn_act_numel(const ckpt_nn_act *a);
@@ -468,8 +473,8 @@ CKPT_API ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, con
  * mode (BatchNorm statistics, Dropout).  `out` is resized as needed.
  * `rng` drives Dropout masks in training mode (NULL: dropout acts as identity).
  * Scratch memory: the kernels never allocate, but a few layers keep scratch
- * activations inside the module, grown on first use and reused by later
- * calls (freed with the module): Sequential (its intermediate activations),
+ * activations inside the module (from the tree's allocator), grown on first
+ * use and reused by later calls (freed with the module): Sequential (its intermediate activations),
  * Conv1d/Conv2d (im2col columns), ConvTranspose2d, BatchNorm (batch
  * statistics), MultiheadAttention and TransformerEncoderLayer (projections,
  * scores, feed-forward hidden).  Element-wise layers (activations, Dropout,
