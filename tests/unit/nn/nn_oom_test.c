@@ -51,6 +51,26 @@ static ckpt_var *net_fwd(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_error *
     return h ? ckpt_module_call_child(self, "head", h, err) : NULL;
 }
 
+/* The other layer kinds, built (and saved, loaded) but not run: a ModuleDict
+ * of GroupNorm, Dropout, pools, Flatten, ConvTranspose2d, GRU, a
+ * TransformerEncoder stack with a final norm, a TransformerDecoderLayer. */
+static bool more_layers(ckpt_module *m, ckpt_rng *r, ckpt_error *err)
+{
+    ckpt_module *d = ckpt_nn_module_dict(m, "more", err);
+    ckpt_module *l = d ? ckpt_nn_module_list(d, "list", err) : NULL;
+    ckpt_rnn_opts ro = {.num_layers = 2, .bidirectional = true};
+    ckpt_transformer_opts to = {.dim_feedforward = 16, .final_norm = true};
+    ckpt_pool_opts po = {.kernel = {2, 2}, .ceil_mode = true};
+    return l && ckpt_nn_groupnorm(l, "0", 2, 4, 1e-5, true, err) &&
+           ckpt_nn_dropout(l, "1", 0.5, err) && ckpt_nn_maxpool2d(l, "2", 2, 2, 0, err) &&
+           ckpt_nn_avgpool2d_opts(l, "3", &po, err) &&
+           ckpt_nn_adaptive_avgpool2d(l, "4", 1, 1, err) && ckpt_nn_flatten(l, "5", 1, -1, err) &&
+           ckpt_nn_conv_transpose2d(d, "convt", 4, 2, 2, 2, NULL, r, err) &&
+           ckpt_nn_gru(d, "gru", 4, 4, &ro, r, err) &&
+           ckpt_nn_transformer_encoder(d, "encoder", 8, 2, 2, &to, r, err) &&
+           ckpt_nn_transformer_decoder_layer(d, "decoder", 8, 2, &to, r, err);
+}
+
 /* The model under a root made with `a`; NULL (err set) on failure. */
 static ckpt_module *build(const ckpt_alloc *a, net_ctx *ctx, uint64_t seed, bool extra,
                           ckpt_error *err)
@@ -83,7 +103,7 @@ static ckpt_module *build(const ckpt_alloc *a, net_ctx *ctx, uint64_t seed, bool
               ckpt_nn_activation(seq, "2", CKPT_ACT_RELU, 0, err) &&
               ckpt_module_set_attr_ints(m, "kernel_size", 2, ks, err) == 0 &&
               ckpt_module_set_attr_str(m, "note", "oom sweep", err) == 0 &&
-              ckpt_module_set_forward(m, net_fwd, ctx, err) == 0;
+              ckpt_module_set_forward(m, net_fwd, ctx, err) == 0 && more_layers(m, &r, err);
     if (ok && extra)
         ok = ckpt_module_param(m, "extra", CKPT_F32, 1, d8, err) != NULL;
     if (!ok) {
