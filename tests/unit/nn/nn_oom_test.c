@@ -255,6 +255,7 @@ TEST(test_nn_oom__sweep)
     CHECK_EQ_INT(life(&full.a, path, NULL), 0);
     CHECK_EQ_INT(full.live, 0);
     CHECK(full.count > 100);
+    fprintf(stderr, "nn_oom: %ld allocations per run, each failed once\n", full.count);
     long k = 1;
     int ok = 0;
     for (; k <= full.count + 1 && !ok; k++) {
