@@ -126,14 +126,14 @@ static ckpt_obj *state_dict(ckpt_module *m, ckpt_doc *doc, const char *prefix, b
         CKPT_FAIL(err, CKPT_E_ARG, "state_dict: module or document is NULL");
         return NULL;
     }
-    sd_build B = {.doc = doc, .copy = copy, .err = err, .a = m->a};
-    B.key.a = B.data_to_st.a = m->a;
+    sd_build B = {.doc = doc, .copy = copy, .err = err};
     B.root = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     B.meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     B.version_key = ckpt_new_str(doc, "version");
     ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     const char *pre = prefix ? prefix : "";
     int rc = 0;
+    B.a = B.key.a = B.data_to_st.a = m->a; /* temporaries: the tree's allocator */
     if (!B.root || !B.meta || !B.version_key || !attrs ||
         ckpt__keybuf_put(&B.key, pre, strlen(pre)) < 0)
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building state_dict");
@@ -595,7 +595,8 @@ static int xform_key(const ld *L, const char *key, char **out)
 {
     *out = NULL;
     const ckpt_load_sd_opts *o = L->opts;
-    ckpt__keybuf cur = {.a = L->a}, nxt = {.a = L->a};
+    ckpt__keybuf cur = {0}, nxt = {0};
+    cur.a = nxt.a = L->a;
     int rc = ckpt__keybuf_put(&cur, key, strlen(key));
     for (size_t i = 0; rc == 0 && o && i < o->rule_count; i++) {
         const ckpt_key_rule *r = &o->rules[i];
