@@ -59,8 +59,13 @@ struct ckpt_conv_opts;
 
 /* ------------------------------------------------------------------ tape */
 
-/* A new tape; `a` NULL means libc.  Grad mode starts on; the tape's
- * generator (dropout masks) is seeded with 0. */
+/* A new tape; `a` NULL means libc.  Everything the tape holds (the tape
+ * itself, its arena chunks: vars, their data and gradients, recorded nodes,
+ * saved tensors, op scratch) comes from `a`; a step whose arena is too small
+ * fails with CKPT_E_NOMEM and the tape stays usable (reset it).  Parameter
+ * gradients are not the tape's: they come from the module tree's allocator
+ * (ckpt_module_new_alloc in ckpt/nn.h), even on a libc tape.  Grad mode
+ * starts on; the tape's generator (dropout masks) is seeded with 0. */
 CKPT_API ckpt_tape *ckpt_tape_new(const ckpt_alloc *a, ckpt_error *err);
 /* Free the tape and every var on it.  NULL is fine. */
 CKPT_API void ckpt_tape_free(ckpt_tape *t);

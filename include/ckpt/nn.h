@@ -45,6 +45,27 @@ typedef struct ckpt_module ckpt_module;
 
 /* A root module of the given type name ("Net").  Free with ckpt_module_free. */
 CKPT_API ckpt_module *ckpt_module_new(const char *type_name, ckpt_error *err);
+/*
+ * A root whose whole tree allocates through `a` (NULL = libc, as
+ * ckpt_module_new; `a` is copied, its ctx must outlive the tree).  Every
+ * module added below it (ckpt_module_add, the ckpt_nn_* constructors with
+ * this root or a descendant as parent) inherits it, and so does everything
+ * the tree allocates: modules, names, attributes, slots and owned slot
+ * memory, layer state and forward scratch, parameter gradients (allocated by
+ * backward, freed by ckpt_module_zero_grad / ckpt_optim_zero_grad /
+ * ckpt_module_free), and the temporaries and report lists of
+ * ckpt_module_state_dict / ckpt_module_load_state_dict / ckpt_module_save /
+ * ckpt_module_load.  A layer constructor with parent NULL makes a libc root:
+ * to give a single layer an allocator, build it as the child of such a root.
+ * An adopted tree keeps the allocator it was built with.  Not covered: the
+ * caller's ckpt_nn_act buffers (their own `alloc`), POSIX regcomp of key
+ * rules, and a tensor document the caller passes in (its own allocator).
+ * Every allocation failure is CKPT_E_NOMEM and leaves the tree usable.
+ */
+CKPT_API ckpt_module *ckpt_module_new_alloc(const char *type_name, const ckpt_alloc *a,
+                                            ckpt_error *err);
+/* The allocator `m`'s tree uses (a copy owned by the module), NULL for libc. */
+CKPT_API const ckpt_alloc *ckpt_module_alloc(const ckpt_module *m);
 /* Free a root module and everything below it.  NULL is fine. */
 CKPT_API void ckpt_module_free(ckpt_module *root);
 /* Add a child named `name` ("0", "fc1", "layer1") of type `type_name`; owned by
@@ -111,6 +132,8 @@ typedef struct ckpt_slot {
     bool requires_grad; /* parameters */
     bool owned;         /* memory owned by the module tree */
     float *grad;        /* gradient buffer (float32 params), NULL until allocated */
+    const ckpt_alloc *alloc; /* the tree's allocator (ckpt_module_alloc; NULL = libc): `data`
+                                when owned and `grad` are exact-size blocks of it (nbytes) */
 } ckpt_slot;
 
 /* Register a parameter with memory owned by the tree, zero-filled.  Returns
@@ -212,6 +235,9 @@ typedef struct ckpt_sd_report {
     size_t unexpected_count;
     char **errors; /* per-tensor messages ("size mismatch for fc.weight: ...") */
     size_t error_count;
+    ckpt_alloc alloc; /* a copy of the module tree's allocator the lists and message come
+                         from (zero = libc); ckpt_sd_report_free uses it, so the report
+                         may outlive the module */
     char *message; /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
                            or NULL when everything matched */
 } ckpt_sd_report;
@@ -290,12 +316,14 @@ CKPT_API ckpt_var *ckpt_module_call_child(ckpt_module *m, const char *path, ckpt
 /* The parameter or buffer at dotted `path` as a var on tape `t`: it borrows
  * the slot's float32 memory (no copy); a parameter with requires_grad
  * accumulates its gradient into slot->grad, which is allocated (zeroed) by
- * the first backward that reaches it and freed with the module.  NULL with
+ * the first backward that reaches it, through the tree's allocator
+ * (slot->alloc, whatever the tape's), and freed with the module.  NULL with
  * CKPT_E_NOT_FOUND (no such slot, or a None slot) or CKPT_E_ARG (not float32). */
 CKPT_API ckpt_var *ckpt_module_var(ckpt_module *m, const char *path, ckpt_tape *t,
                                    ckpt_error *err);
 /* module.zero_grad(set_to_none): every parameter's grad freed (set_to_none,
- * torch 2.x's default: the optimizer then skips it) or zero-filled. */
+ * torch 2.x's default: the optimizer then skips it) or zero-filled.
+ * Allocates nothing, so it cannot fail. */
 CKPT_API void ckpt_module_zero_grad(ckpt_module *m, bool set_to_none);
 
 /* ================================================================ layers */
@@ -309,15 +337,20 @@ CKPT_API void ckpt_rng_seed(ckpt_rng *r, uint64_t seed);
 CKPT_API double ckpt_rng_uniform(ckpt_rng *r); /* [0, 1) */
 CKPT_API double ckpt_rng_normal(ckpt_rng *r);  /* N(0, 1) */
 
-/* A float32 activation, contiguous row-major, memory owned by the caller. */
+/* A float32 activation, contiguous row-major, memory owned by the caller;
+ * zero-initialise it (alloc NULL = libc) or set `alloc` before the first
+ * resize (ckpt_module_alloc(m) puts it with a tree's memory). */
 #define CKPT_NN_MAX_DIMS 8
 typedef struct ckpt_nn_act {
     float *data;
     int ndim;
     int64_t shape[CKPT_NN_MAX_DIMS];
     size_t cap; /* capacity of data, in floats */
+    const ckpt_alloc *alloc; /* allocator of `data` (NULL = libc), an exact-size block of
+                                cap * sizeof(float) bytes; layers' scratch uses the tree's */
 } ckpt_nn_act;
-/* (Re)size an activation, growing its malloc'd buffer when needed. */
+/* (Re)size an activation, growing its buffer (through a->alloc) when needed;
+ * CKPT_E_NOMEM leaves it as it was. */
 CKPT_API int ckpt_nn_act_resize(ckpt_nn_act *a, int ndim, const int64_t *shape, ckpt_error *err);
 CKPT_API void ckpt_nn_act_free(ckpt_nn_act *a);
 CKPT_API size_t ckpt_nn_act_numel(const ckpt_nn_act *a);
@@ -442,8 +475,8 @@ CKPT_API ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, con
  * mode (BatchNorm statistics, Dropout).  `out` is resized as needed.
  * `rng` drives Dropout masks in training mode (NULL: dropout acts as identity).
  * Scratch memory: the kernels never allocate, but a few layers keep scratch
- * activations inside the module, grown on first use and reused by later
- * calls (freed with the module): Sequential (its intermediate activations),
+ * activations inside the module (from the tree's allocator), grown on first
+ * use and reused by later calls (freed with the module): Sequential (its intermediate activations),
  * Conv1d/Conv2d (im2col columns), ConvTranspose2d, BatchNorm (batch
  * statistics), MultiheadAttention and TransformerEncoderLayer (projections,
  * scores, feed-forward hidden).  Element-wise layers (activations, Dropout,

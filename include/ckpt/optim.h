@@ -39,9 +39,11 @@
  *   RMSprop  step (Python int), square_avg[, momentum_buffer][, grad_avg]
  *   Adagrad  step (0-d float32 tensor), sum
  *
- * Gradients: a slot's `grad` (float32, numel of the parameter, malloc'd: the
- * module frees it with free()); NULL means "no gradient" (torch's grad None),
- * and such parameters are skipped by step().
+ * Gradients: a slot's `grad` (float32, numel of the parameter), a block of
+ * the module tree's allocator (slot->alloc: nbytes bytes; NULL = malloc'd,
+ * freed with free()), allocated by backward, freed by the module and by
+ * ckpt_optim_zero_grad(set_to_none); NULL means "no gradient" (torch's grad
+ * None), and such parameters are skipped by step().
  *
  * Thread-safety: an optimizer belongs to one thread at a time.  Added in 0.2.
  */

@@ -48,4 +48,18 @@ void *ckpt__arena_calloc(ckpt__arena *ar, size_t n);
 char *ckpt__arena_strndup(ckpt__arena *ar, const char *s, size_t n);
 void ckpt__arena_free_all(ckpt__arena *ar);
 
+/* Blocks whose owner frees them without a size (src/core/halloc.c): NULL =
+ * malloc/calloc/realloc/free; with an allocator a 16-byte header keeps the
+ * size.  hzalloc: n * size bytes, zeroed, overflow checked. */
+void *ckpt__halloc(const ckpt_alloc *a, size_t n);
+void *ckpt__hzalloc(const ckpt_alloc *a, size_t n, size_t size);
+void *ckpt__hrealloc(const ckpt_alloc *a, void *p, size_t n);
+void ckpt__hfree(const ckpt_alloc *a, void *p);
+char *ckpt__hstrdup(const ckpt_alloc *a, const char *s);
+/* Exact-size blocks (the owner passes the size back): NULL = calloc/realloc/
+ * free, so they mix with malloc'd blocks of a libc owner.  xzalloc zeroes. */
+void *ckpt__xzalloc(const ckpt_alloc *a, size_t n);
+void *ckpt__xrealloc(const ckpt_alloc *a, void *p, size_t old_n, size_t new_n);
+void ckpt__xfree(const ckpt_alloc *a, void *p, size_t n);
+
 #endif

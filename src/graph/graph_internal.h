@@ -34,7 +34,9 @@ struct ckpt_var {
     int64_t *idata;    /* CKPT_I64 */
     float *grad;       /* gradient (arena, or *grad_home for parameters) */
     float **grad_home; /* parameters: the module's grad pointer (allocated on first
-                          backward with calloc, freed by the module) */
+                          backward, freed by the module) */
+    const ckpt_alloc *grad_alloc; /* parameters: allocator of *grad_home, an exact-size
+                                     block of numel * sizeof(float) (NULL = calloc/free) */
     bool requires_grad;
     bool leaf;
     ckpt__node *creator; /* NULL for leaves and for vars made with grad mode off */
@@ -62,7 +64,8 @@ ckpt_var *ckpt__var_new(ckpt_tape *t, int dtype, int ndim, const int64_t *shape,
 /* A var sharing `x`'s data with another shape of the same numel (no node). */
 ckpt_var *ckpt__var_alias(ckpt_var *x, int ndim, const int64_t *shape, ckpt_error *err);
 /* A parameter leaf: borrows `data`; its gradient accumulates into *grad_home
- * (allocated zeroed with calloc when NULL, the owner frees it with free()). */
+ * (allocated zeroed when NULL: with calloc, or through var->grad_alloc when the
+ * caller sets it, numel * sizeof(float) bytes; the owner frees it). */
 ckpt_var *ckpt__var_param(ckpt_tape *t, float *data, int ndim, const int64_t *shape,
                           float **grad_home, bool requires_grad, ckpt_error *err);
 

@@ -465,7 +465,7 @@ int ckpt__grad(ckpt_var *v, float **g, ckpt_error *err)
         return 0;
     if (v->grad_home) {
         if (!*v->grad_home) {
-            *v->grad_home = calloc(v->numel ? (size_t)v->numel : 1, sizeof(float));
+            *v->grad_home = ckpt__xzalloc(v->grad_alloc, (size_t)v->numel * sizeof(float));
             if (!*v->grad_home)
                 return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory for a parameter gradient");
         }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 #include "ckpt/nn.h"
 
 size_t ckpt_nn_act_numel(const ckpt_nn_act *a)
@@ -27,7 +28,8 @@ int ckpt_nn_act_resize(ckpt_nn_act *a, int ndim, const int64_t *shape, ckpt_erro
     }
     if (n > a->cap || !a->data) {
         size_t cap = n ? n : 1;
-        float *p = realloc(a->data, cap * sizeof(float));
+        float *p = ckpt__xrealloc(a->alloc, a->data, a->data ? a->cap * sizeof(float) : 0,
+                                  cap * sizeof(float));
         if (!p)
             return CKPT_FAIL(err, CKPT_E_NOMEM, "activation resize: out of memory (%zu floats)",
                              cap);
@@ -44,7 +46,7 @@ void ckpt_nn_act_free(ckpt_nn_act *a)
 {
     if (!a)
         return;
-    free(a->data);
+    ckpt__xfree(a->alloc, a->data, a->cap * sizeof(float));
     a->data = NULL;
     a->cap = 0;
     a->ndim = 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 #include "ops/kernels.h"
 #include "nn/layers.h"
 
@@ -18,30 +19,42 @@ static void layer_free(void *p)
         return;
     for (size_t i = 0; i < sizeof(l->ws) / sizeof(l->ws[0]); i++)
         ckpt_nn_act_free(&l->ws[i]);
-    free(l);
+    ckpt__hfree(l->a, l);
 }
 
 ckpt_module *ckpt__nn_make(ckpt_module *parent, const char *name, const char *type,
                            const ckpt__layer_ops *ops, ckpt_error *err)
 {
-    nn_layer *l = calloc(1, sizeof(*l));
-    if (!l) {
-        CKPT_FAIL(err, CKPT_E_NOMEM, "%s: out of memory", type);
-        return NULL;
-    }
     ckpt_module *m;
     if (parent)
         m = ckpt_module_add(parent, name ? name : "", type, err);
     else
         m = ckpt_module_new(type, err);
-    if (!m) {
-        free(l);
+    if (!m)
+        return NULL;
+    nn_layer *l = ckpt__hzalloc(m->a, 1, sizeof(*l));
+    if (!l) {
+        ckpt_module_free(m); /* detaches it from `parent` */
+        CKPT_FAIL(err, CKPT_E_NOMEM, "%s: out of memory", type);
         return NULL;
     }
+    l->a = m->a;
+    for (size_t i = 0; i < sizeof(l->ws) / sizeof(l->ws[0]); i++)
+        l->ws[i].alloc = m->a;
     m->ops = ops;
     m->layer = l;
     m->layer_free = layer_free;
     return m;
+}
+
+ckpt_module *ckpt__nn_done(ckpt_module *parent, ckpt_module *m, ckpt_error *err)
+{
+    (void)parent; /* ckpt_module_free detaches a child from its parent */
+    if (!m->attr_oom)
+        return m;
+    CKPT_FAIL(err, CKPT_E_NOMEM, "%s: out of memory setting its attributes", m->type);
+    ckpt_module_free(m);
+    return NULL;
 }
 
 nn_layer *ckpt__nn_state(const ckpt_module *m)
@@ -180,7 +193,7 @@ static ckpt_module *linear_typed(ckpt_module *parent, const char *name, const ch
     }
     ckpt_module_set_attr_int(m, "in_features", in_f, NULL);
     ckpt_module_set_attr_int(m, "out_features", out_f, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 ckpt_module *ckpt_nn_linear(ckpt_module *parent, const char *name, int64_t in_features,
@@ -442,7 +455,7 @@ static ckpt_module *conv_make(ckpt_module *parent, const char *name, int dims, i
                                  NULL);
     ckpt_module_set_attr_str(m, "padding_mode", modes[l->pad_mode], NULL);
     ckpt_module_set_attr_bool(m, "bias", l->bias, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 /* --------------------------------------------------------------- BatchNorm */
@@ -550,7 +563,7 @@ ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
         ckpt_module_set_attr_float(m, "momentum", momentum, NULL);
     ckpt_module_set_attr_bool(m, "affine", affine, NULL);
     ckpt_module_set_attr_bool(m, "track_running_stats", track_running_stats, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 /* --------------------------------------------------------------- LayerNorm */
@@ -609,7 +622,7 @@ ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
     ckpt_module_set_attr_ints(m, "normalized_shape", (size_t)ndims, normalized_shape, NULL);
     ckpt_module_set_attr_float(m, "eps", eps, NULL);
     ckpt_module_set_attr_bool(m, "elementwise_affine", elementwise_affine, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 /* --------------------------------------------------------------- GroupNorm */
@@ -660,7 +673,7 @@ ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t nu
     ckpt_module_set_attr_int(m, "num_channels", num_channels, NULL);
     ckpt_module_set_attr_float(m, "eps", eps, NULL);
     ckpt_module_set_attr_bool(m, "affine", affine, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 /* --------------------------------------------------------------- Embedding */
@@ -700,7 +713,7 @@ ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name, int64_t nu
     ckpt_module_set_attr_float(m, "norm_type", 2.0, NULL);
     ckpt_module_set_attr_bool(m, "scale_grad_by_freq", false, NULL);
     ckpt_module_set_attr_bool(m, "sparse", false, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 int ckpt_nn_embedding_forward(ckpt_module *m, const int64_t *idx, int idx_ndim,
@@ -762,7 +775,7 @@ ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p, ck
     ckpt__nn_state(m)->p = p;
     ckpt_module_set_attr_float(m, "p", p, NULL);
     ckpt_module_set_attr_bool(m, "inplace", false, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 /* ------------------------------------------------------------- activations */
@@ -845,7 +858,7 @@ ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind,
         ckpt_module_set_attr_str(m, "approximate", kind == CKPT_ACT_GELU ? "none" : "tanh", NULL);
     else if (kind == CKPT_ACT_RELU || kind == CKPT_ACT_SILU)
         ckpt_module_set_attr_bool(m, "inplace", false, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 /* ----------------------------------------------------------------- pooling */
@@ -959,7 +972,7 @@ static ckpt_module *pool_make(ckpt_module *parent, const char *name, int kind,
         if (o.divisor_override) /* None: no attribute */
             ckpt_module_set_attr_int(m, "divisor_override", o.divisor_override, NULL);
     }
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 static ckpt_pool_opts square_pool(int64_t kernel, int64_t stride, int64_t padding)
@@ -1008,7 +1021,7 @@ ckpt_module *ckpt_nn_adaptive_avgpool2d(ckpt_module *parent, const char *name, i
     nn_layer *l = ckpt__nn_state(m);
     l->act = 2, l->p2 = out_h, l->p3 = out_w;
     SET_INTS(m, "output_size", out_h, out_w);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 /* ----------------------------------------------------------------- Flatten */
@@ -1057,7 +1070,7 @@ ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_di
     l->p2 = start_dim, l->p3 = end_dim;
     ckpt_module_set_attr_int(m, "start_dim", start_dim, NULL);
     ckpt_module_set_attr_int(m, "end_dim", end_dim, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 /* -------------------------------------------------------------- containers */

@@ -19,12 +19,17 @@ typedef struct nn_layer {
     ckpt_pool_opts pool; /* MaxPool2d / AvgPool2d: every option, torch's defaults filled in */
     int pad_kind, pad_mode; /* Conv: ckpt_conv_padding, ckpt_padding_mode */
     ckpt_nn_act ws[4];
+    const ckpt_alloc *a; /* the module's allocator: this struct and ws[] come from it */
 } nn_layer;
 
 /* parent ? ckpt_module_add : ckpt_module_new, then attach fresh state. */
 ckpt_module *ckpt__nn_make(ckpt_module *parent, const char *name, const char *type,
                            const ckpt__layer_ops *ops, ckpt_error *err);
 nn_layer *ckpt__nn_state(const ckpt_module *m);
+/* A constructor's last step: `m`, or NULL with CKPT_E_NOMEM (a half-built
+ * root freed, a child removed) when setting one of its attributes ran out of
+ * memory. */
+ckpt_module *ckpt__nn_done(ckpt_module *parent, ckpt_module *m, ckpt_error *err);
 /* float32 parameter/buffer data by local name; NULL when absent or None. */
 float *ckpt__nn_data(const ckpt_module *m, const char *name);
 /* U(-bound, bound) fill. */

@@ -166,7 +166,7 @@ static ckpt_module *mha_make(ckpt_module *parent, const char *name, int64_t e, i
     ckpt_module_set_attr_bool(m, "batch_first", batch_first, NULL);
     ckpt_module_set_attr_int(m, "head_dim", e / heads, NULL);
     ckpt_module_set_attr_bool(m, "add_zero_attn", false, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 ckpt_module *ckpt__nn_mha_make(ckpt_module *parent, const char *name, int64_t e, int64_t heads,
@@ -304,5 +304,5 @@ ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *
     ckpt_module_set_attr_float(m, "layer_norm_eps", layer_norm_eps, NULL);
     ckpt_module_set_attr_bool(m, "batch_first", batch_first, NULL);
     ckpt_module_set_attr_bool(m, "norm_first", norm_first, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }

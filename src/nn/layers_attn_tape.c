@@ -473,7 +473,7 @@ ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name, 
         return NULL;
     }
     ckpt_module_set_attr_int(m, "num_layers", num_layers, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, const char *name,
@@ -525,5 +525,5 @@ ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, const char *
     ckpt_module_set_attr_float(m, "layer_norm_eps", n.layer_norm_eps, NULL);
     ckpt_module_set_attr_bool(m, "batch_first", n.batch_first, NULL);
     ckpt_module_set_attr_bool(m, "norm_first", n.norm_first, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }

@@ -91,7 +91,7 @@ static ckpt_module *rnn_make(ckpt_module *parent, const char *name, const char *
     ckpt_module_set_attr_float(m, "dropout", o->dropout, NULL);
     ckpt_module_set_attr_bool(m, "bidirectional", o->bidirectional, NULL);
     ckpt_module_set_attr_int(m, "proj_size", 0, NULL);
-    return m;
+    return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
 ckpt_module *ckpt_nn_lstm(ckpt_module *parent, const char *name, int64_t input_size,

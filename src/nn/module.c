@@ -1,27 +1,26 @@
 /* src/nn/module.c - the module tree: children, parameter and buffer slots,
  * attributes, train/eval, and the named_parameters()/named_modules() walks.
  *
- * Memory: every module, slot, name and attribute is malloc'd and freed with
- * the root (ckpt_module_free).  Each slot is its own block (slot header,
- * shape and name together) so a returned ckpt_slot pointer stays valid while
- * more slots are registered.  Owned slot memory is calloc'd per slot. */
+ * Memory: every module, slot, name and attribute comes from the tree's
+ * allocator (ckpt_module_new_alloc; NULL = libc, children inherit their
+ * parent's) and is freed with the root (ckpt_module_free).  Each slot is its
+ * own block (slot header, shape and name together) so a returned ckpt_slot
+ * pointer stays valid while more slots are registered.  Owned slot memory and
+ * gradients are exact-size blocks of the same allocator (slot->alloc). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/checked.h"
 #include "core/err.h"
+#include "core/mem.h"
 #include "nn/module_internal.h"
 #include "nn/nn_internal.h"
 
 /* ------------------------------------------------------------- helpers */
 
-static char *dup_str(const char *s)
+static char *dup_str(const ckpt_alloc *a, const char *s)
 {
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
-    if (p)
-        memcpy(p, s, n + 1);
-    return p;
+    return ckpt__hstrdup(a, s);
 }
 
 /* A slot, its shape and its name in one block. */
@@ -30,40 +29,51 @@ typedef struct slot_block {
     int64_t dims[]; /* ndim entries, then the name's bytes */
 } slot_block;
 
+void ckpt__slot_grad_free(ckpt_slot *s)
+{
+    if (!s || !s->grad)
+        return;
+    ckpt__xfree(s->alloc, s->grad, (size_t)s->nbytes);
+    s->grad = NULL;
+}
+
 static void slot_free(ckpt_slot *s)
 {
     if (!s)
         return;
+    const ckpt_alloc *a = s->alloc;
     if (s->owned)
-        free(s->data);
-    free(s->grad);
-    free(s);
+        ckpt__xfree(a, s->data, (size_t)s->nbytes);
+    ckpt__slot_grad_free(s);
+    ckpt__hfree(a, s);
 }
 
-static void attr_clear(ckpt__attr *a)
+static void attr_clear(const ckpt_alloc *al, ckpt__attr *a)
 {
-    free(a->name);
-    free(a->s);
-    free(a->ints);
+    ckpt__hfree(al, a->name);
+    ckpt__hfree(al, a->s);
+    ckpt__hfree(al, a->ints);
     memset(a, 0, sizeof(*a));
 }
 
 static void module_free_rec(ckpt_module *m)
 {
+    ckpt_alloc copy = m->a_copy; /* m->a points into m */
+    const ckpt_alloc *a = m->a ? &copy : NULL;
     for (size_t i = 0; i < m->nchildren; i++)
         module_free_rec(m->children[i]);
-    free(m->children);
+    ckpt__hfree(a, m->children);
     for (size_t i = 0; i < m->nslots; i++)
         slot_free(m->slots[i]);
-    free(m->slots);
+    ckpt__hfree(a, m->slots);
     for (size_t i = 0; i < m->nattrs; i++)
-        attr_clear(&m->attrs[i]);
-    free(m->attrs);
+        attr_clear(a, &m->attrs[i]);
+    ckpt__hfree(a, m->attrs);
     if (m->layer_free)
         m->layer_free(m->layer);
-    free(m->type);
-    free(m->name);
-    free(m);
+    ckpt__hfree(a, m->type);
+    ckpt__hfree(a, m->name);
+    ckpt__hfree(a, m);
 }
 
 /* torch's name rules for register_parameter/register_buffer/add_module */
@@ -84,25 +94,30 @@ static int check_name(const ckpt_module *m, const char *name, const char *what, 
     return 0;
 }
 
-static ckpt_module *module_alloc(const char *type_name, const char *name, ckpt_error *err)
+static ckpt_module *module_alloc(const char *type_name, const char *name, const ckpt_alloc *a,
+                                 ckpt_error *err)
 {
     if (!type_name || !type_name[0]) {
         CKPT_FAIL(err, CKPT_E_ARG, "module type name is NULL or empty");
         return NULL;
     }
-    ckpt_module *m = calloc(1, sizeof(*m));
+    ckpt_module *m = ckpt__hzalloc(a, 1, sizeof(*m));
     if (!m) {
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         return NULL;
     }
-    m->type = dup_str(type_name);
-    m->name = dup_str(name);
+    if (a) {
+        m->a_copy = *a;
+        m->a = &m->a_copy;
+    }
+    m->type = dup_str(a, type_name);
+    m->name = dup_str(a, name);
     m->version = 1;
     m->training = true;
     if (!m->type || !m->name) {
-        free(m->type);
-        free(m->name);
-        free(m);
+        ckpt__hfree(a, m->type);
+        ckpt__hfree(a, m->name);
+        ckpt__hfree(a, m);
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         return NULL;
     }
@@ -113,7 +128,7 @@ static int push_child(ckpt_module *parent, ckpt_module *child, ckpt_error *err)
 {
     if (parent->nchildren == parent->children_cap) {
         size_t cap = parent->children_cap ? parent->children_cap * 2 : 4;
-        ckpt_module **p = realloc(parent->children, cap * sizeof(*p));
+        ckpt_module **p = ckpt__hrealloc(parent->a, parent->children, cap * sizeof(*p));
         if (!p)
             return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         parent->children = p;
@@ -128,7 +143,18 @@ static int push_child(ckpt_module *parent, ckpt_module *child, ckpt_error *err)
 
 ckpt_module *ckpt_module_new(const char *type_name, ckpt_error *err)
 {
-    return module_alloc(type_name, "", err);
+    return module_alloc(type_name, "", NULL, err);
+}
+
+ckpt_module *ckpt_module_new_alloc(const char *type_name, const ckpt_alloc *a, ckpt_error *err)
+{
+    /* an allocator without alloc or free means libc, as everywhere */
+    return module_alloc(type_name, "", a && a->alloc && a->free ? a : NULL, err);
+}
+
+const ckpt_alloc *ckpt_module_alloc(const ckpt_module *m)
+{
+    return m ? m->a : NULL;
 }
 
 void ckpt_module_free(ckpt_module *root)
@@ -159,7 +185,7 @@ ckpt_module *ckpt_module_add(ckpt_module *parent, const char *name, const char *
     }
     if (check_name(parent, name, "module", err) < 0)
         return NULL;
-    ckpt_module *m = module_alloc(type_name, name, err);
+    ckpt_module *m = module_alloc(type_name, name, parent->a, err);
     if (!m)
         return NULL;
     m->training = parent->training;
@@ -180,15 +206,15 @@ int ckpt_module_adopt(ckpt_module *parent, const char *name, ckpt_module *child,
         if (a == child)
             return CKPT_FAIL(err, CKPT_E_ARG, "adopting a module into itself makes a cycle");
     CKPT_TRY(check_name(parent, name, "module", err));
-    char *n = dup_str(name);
+    char *n = dup_str(child->a, name);
     if (!n)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     int rc = push_child(parent, child, err);
     if (rc < 0) {
-        free(n);
+        ckpt__hfree(child->a, n);
         return rc;
     }
-    free(child->name);
+    ckpt__hfree(child->a, child->name);
     child->name = n;
     return 0;
 }
@@ -290,8 +316,8 @@ static ckpt__attr *attr_slot(ckpt_module *m, const char *name)
         return NULL;
     ckpt__attr *a = attr_find(m, name);
     if (a) {
-        free(a->s);
-        free(a->ints);
+        ckpt__hfree(m->a, a->s);
+        ckpt__hfree(m->a, a->ints);
         a->s = NULL;
         a->ints = NULL;
         a->n = 0;
@@ -299,13 +325,13 @@ static ckpt__attr *attr_slot(ckpt_module *m, const char *name)
     }
     if (m->nattrs == m->attrs_cap) {
         size_t cap = m->attrs_cap ? m->attrs_cap * 2 : 4;
-        ckpt__attr *p = realloc(m->attrs, cap * sizeof(*p));
+        ckpt__attr *p = ckpt__hrealloc(m->a, m->attrs, cap * sizeof(*p));
         if (!p)
             return NULL;
         m->attrs = p;
         m->attrs_cap = cap;
     }
-    char *n = dup_str(name);
+    char *n = dup_str(m->a, name);
     if (!n)
         return NULL;
     a = &m->attrs[m->nattrs++];
@@ -314,13 +340,19 @@ static ckpt__attr *attr_slot(ckpt_module *m, const char *name)
     return a;
 }
 
+static int attr_nomem(ckpt_module *m, const char *name, ckpt_error *err)
+{
+    m->attr_oom = true;
+    return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+}
+
 int ckpt_module_set_attr_int(ckpt_module *m, const char *name, int64_t v, ckpt_error *err)
 {
     if (!m || !name || !name[0])
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_int: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     a->kind = ATTR_INT;
     a->i = v;
     return 0;
@@ -331,15 +363,15 @@ int ckpt_module_set_attr_ints(ckpt_module *m, const char *name, size_t n, const 
 {
     if (!m || !name || !name[0] || (n && !v))
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_ints: no module, name or value");
-    int64_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+    int64_t *copy = ckpt__hzalloc(m->a, n ? n : 1, sizeof(*copy));
     if (!copy)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     if (n)
         memcpy(copy, v, n * sizeof(*copy));
     ckpt__attr *a = attr_slot(m, name);
     if (!a) {
-        free(copy);
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        ckpt__hfree(m->a, copy);
+        return attr_nomem(m, name, err);
     }
     a->kind = ATTR_INTS;
     a->ints = copy;
@@ -353,7 +385,7 @@ int ckpt_module_set_attr_float(ckpt_module *m, const char *name, double v, ckpt_
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_float: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     a->kind = ATTR_FLOAT;
     a->f = v;
     return 0;
@@ -365,7 +397,7 @@ int ckpt_module_set_attr_bool(ckpt_module *m, const char *name, bool v, ckpt_err
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_bool: no module, name or value");
     ckpt__attr *a = attr_slot(m, name);
     if (!a)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     a->kind = ATTR_BOOL;
     a->b = v;
     return 0;
@@ -375,13 +407,13 @@ int ckpt_module_set_attr_str(ckpt_module *m, const char *name, const char *v, ck
 {
     if (!m || !name || !name[0] || !v)
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_set_attr_str: no module, name or value");
-    char *copy = dup_str(v);
+    char *copy = dup_str(m->a, v);
     if (!copy)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        return attr_nomem(m, name, err);
     ckpt__attr *a = attr_slot(m, name);
     if (!a) {
-        free(copy);
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "setting module attribute %s: out of memory", name);
+        ckpt__hfree(m->a, copy);
+        return attr_nomem(m, name, err);
     }
     a->kind = ATTR_STR;
     a->s = copy;
@@ -495,7 +527,7 @@ static ckpt_slot *add_slot(ckpt_module *m, const char *name, int dtype, int ndim
     }
     if (m->nslots == m->slots_cap) {
         size_t cap = m->slots_cap ? m->slots_cap * 2 : 4;
-        ckpt_slot **p = realloc(m->slots, cap * sizeof(*p));
+        ckpt_slot **p = ckpt__hrealloc(m->a, m->slots, cap * sizeof(*p));
         if (!p) {
             CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
             return NULL;
@@ -504,7 +536,7 @@ static ckpt_slot *add_slot(ckpt_module *m, const char *name, int dtype, int ndim
         m->slots_cap = cap;
     }
     size_t nl = strlen(name);
-    slot_block *b = calloc(1, sizeof(*b) + (size_t)ndim * sizeof(int64_t) + nl + 1);
+    slot_block *b = ckpt__hzalloc(m->a, 1, sizeof(*b) + (size_t)ndim * sizeof(int64_t) + nl + 1);
     if (!b) {
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         return NULL;
@@ -522,14 +554,15 @@ static ckpt_slot *add_slot(ckpt_module *m, const char *name, int dtype, int ndim
     s->is_param = is_param;
     s->persistent = is_param ? true : persistent;
     s->requires_grad = is_param;
+    s->alloc = m->a;
     if (none) {
         s->data = NULL;
     } else if (borrow) {
         s->data = data ? data : &empty_data;
     } else {
-        s->data = calloc(1, nbytes ? (size_t)nbytes : 1);
+        s->data = ckpt__xzalloc(m->a, (size_t)nbytes);
         if (!s->data) {
-            free(b);
+            ckpt__hfree(m->a, b);
             CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory for %s '%s'", what, name);
             return NULL;
         }
@@ -624,7 +657,7 @@ int ckpt__keybuf_put(ckpt__keybuf *k, const char *s, size_t n)
         size_t cap = k->cap ? k->cap : 64;
         while (cap < k->len + n + 1)
             cap *= 2;
-        char *p = realloc(k->p, cap);
+        char *p = ckpt__hrealloc(k->a, k->p, cap);
         if (!p)
             return CKPT_E_NOMEM;
         k->p = p;
@@ -645,8 +678,8 @@ void ckpt__keybuf_truncate(ckpt__keybuf *k, size_t len)
 
 void ckpt__keybuf_free(ckpt__keybuf *k)
 {
-    free(k->p);
-    memset(k, 0, sizeof(*k));
+    ckpt__hfree(k->a, k->p);
+    *k = (ckpt__keybuf){.a = k->a};
 }
 
 /* ------------------------------------------------------ pointer hash set */
@@ -666,11 +699,11 @@ int ckpt__ptrset_put(ckpt__ptrset *s, const void *p, size_t v, size_t *old)
 {
     if ((s->n + 1) * 2 > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        const void **t = calloc(cap, sizeof(*t));
-        size_t *tv = calloc(cap, sizeof(*tv));
+        const void **t = ckpt__hzalloc(s->a, cap, sizeof(*t));
+        size_t *tv = ckpt__hzalloc(s->a, cap, sizeof(*tv));
         if (!t || !tv) {
-            free(t);
-            free(tv);
+            ckpt__hfree(s->a, t);
+            ckpt__hfree(s->a, tv);
             return CKPT_E_NOMEM;
         }
         for (size_t i = 0; i < s->cap; i++) {
@@ -682,8 +715,8 @@ int ckpt__ptrset_put(ckpt__ptrset *s, const void *p, size_t v, size_t *old)
             t[h] = s->v[i];
             tv[h] = s->val[i];
         }
-        free(s->v);
-        free(s->val);
+        ckpt__hfree(s->a, s->v);
+        ckpt__hfree(s->a, s->val);
         s->v = t;
         s->val = tv;
         s->cap = cap;
@@ -726,9 +759,9 @@ bool ckpt__ptrset_get(const ckpt__ptrset *s, const void *p, size_t *v)
 
 void ckpt__ptrset_free(ckpt__ptrset *s)
 {
-    free(s->v);
-    free(s->val);
-    memset(s, 0, sizeof(*s));
+    ckpt__hfree(s->a, s->v);
+    ckpt__hfree(s->a, s->val);
+    *s = (ckpt__ptrset){.a = s->a};
 }
 
 /* ---------------------------------------------------------------- walks */
@@ -795,6 +828,7 @@ int ckpt_module_walk(ckpt_module *m, uint32_t what, ckpt_slot_fn fn, void *paylo
     if (!m || !fn)
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_walk: no module or callback");
     walk_ctx w = {.what = what, .fn = fn, .payload = payload, .err = err};
+    w.key.a = w.seen.a = m->a;
     int rc = ckpt__keybuf_put(&w.key, "", 0);
     if (rc < 0)
         CKPT_FAIL(err, rc, "module walk: out of memory");
@@ -827,7 +861,7 @@ int ckpt_module_walk_modules(ckpt_module *m, ckpt_module_fn fn, void *payload, c
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_module_walk_modules: no module or callback");
     /* a module has one parent (adopt refuses a second), so the tree holds no
      * duplicates for named_modules() to remove */
-    ckpt__keybuf key = {0};
+    ckpt__keybuf key = {.a = m->a};
     int rc = ckpt__keybuf_put(&key, "", 0);
     if (rc < 0)
         CKPT_FAIL(err, rc, "module walk: out of memory");

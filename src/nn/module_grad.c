@@ -26,31 +26,37 @@ ckpt_var *ckpt_module_var(ckpt_module *m, const char *path, ckpt_tape *t, ckpt_e
         return NULL;
     }
     bool rg = s->is_param && s->requires_grad;
-    return ckpt__var_param(t, s->data, s->ndim, s->shape, rg ? &s->grad : NULL, rg, err);
+    ckpt_var *v = ckpt__var_param(t, s->data, s->ndim, s->shape, rg ? &s->grad : NULL, rg, err);
+    if (v && rg)
+        v->grad_alloc = s->alloc; /* the gradient comes from the tree's allocator */
+    return v;
 }
 
-static int zero_one(void *payload, const char *key, ckpt_module *owner, ckpt_slot *s)
+/* A direct walk (no key buffer, nothing allocated, so it cannot fail): every
+ * parameter slot of the tree, a slot sharing another's memory included (each
+ * slot owns its own grad buffer). */
+static void zero_rec(ckpt_module *m, bool set_to_none)
 {
-    (void)key;
-    (void)owner;
-    bool set_to_none = *(const bool *)payload;
-    if (!s->grad)
-        return 0;
-    if (set_to_none) {
-        free(s->grad);
-        s->grad = NULL;
-        return 0;
+    for (size_t i = 0; i < m->nslots; i++) {
+        ckpt_slot *s = m->slots[i];
+        if (!s->is_param || !s->grad)
+            continue;
+        if (set_to_none) {
+            ckpt__slot_grad_free(s);
+            continue;
+        }
+        size_t n = 1;
+        for (int d = 0; d < s->ndim; d++)
+            n *= (size_t)s->shape[d];
+        memset(s->grad, 0, n * sizeof(float));
     }
-    size_t n = 1;
-    for (int i = 0; i < s->ndim; i++)
-        n *= (size_t)s->shape[i];
-    memset(s->grad, 0, n * sizeof(float));
-    return 0;
+    for (size_t i = 0; i < m->nchildren; i++)
+        zero_rec(m->children[i], set_to_none);
 }
 
 void ckpt_module_zero_grad(ckpt_module *m, bool set_to_none)
 {
     if (!m)
         return;
-    (void)ckpt_module_walk(m, CKPT_WALK_PARAMS, zero_one, &set_to_none, NULL);
+    zero_rec(m, set_to_none);
 }

@@ -12,6 +12,7 @@
 typedef struct ckpt__keybuf {
     char *p;
     size_t len, cap;
+    const ckpt_alloc *a; /* NULL = libc; kept by ckpt__keybuf_free */
 } ckpt__keybuf;
 
 int ckpt__keybuf_put(ckpt__keybuf *k, const char *s, size_t n); /* 0 or CKPT_E_NOMEM */
@@ -23,6 +24,7 @@ typedef struct ckpt__ptrset {
     const void **v;
     size_t *val;
     size_t n, cap;
+    const ckpt_alloc *a; /* NULL = libc; kept by ckpt__ptrset_free */
 } ckpt__ptrset;
 
 /* 1 when `p` was present, 0 when inserted, CKPT_E_NOMEM. */
@@ -39,6 +41,7 @@ ckpt_slot *ckpt_module__slot_n(const ckpt_module *m, const char *name, size_t n)
 
 /* ckpt_load_sd_opts.sub_key: the dict under a (dotted) key of `sd` into *out;
  * CKPT_E_NOT_FOUND / CKPT_E_ARG naming the key (module_io.c). */
-int ckpt__sd_sub_key(const ckpt_obj *sd, const char *key, const ckpt_obj **out, ckpt_error *err);
+int ckpt__sd_sub_key(const ckpt_obj *sd, const char *key, const ckpt_obj **out,
+                     const ckpt_alloc *a, ckpt_error *err);
 
 #endif

@@ -49,7 +49,16 @@ struct ckpt_module {
     void (*layer_free)(void *layer);
     ckpt_forward_fn forward_fn; /* ckpt_module_set_forward; overrides ops->call */
     void *forward_ctx;
+    ckpt_alloc a_copy;   /* the tree's allocator (ckpt_module_new_alloc; children inherit) */
+    const ckpt_alloc *a; /* &a_copy, or NULL = libc */
+    bool attr_oom;       /* an attribute set failed for lack of memory (constructors, which
+                            set attributes without err, check it: ckpt__nn_done) */
 };
+
+/* The allocator of `m`'s memory (NULL = libc); see core/mem.h ckpt__h* / ckpt__x*. */
+#define CKPT__MOD_ALLOC(m) ((m)->a)
+/* Free slot->grad through slot->alloc (exact size: nbytes) and set it NULL. */
+void ckpt__slot_grad_free(ckpt_slot *s);
 
 /* Resize-and-forward helpers for layer files (implemented in module.c or layers). */
 

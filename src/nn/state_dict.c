@@ -10,6 +10,7 @@
 
 #include "core/checked.h"
 #include "core/err.h"
+#include "core/mem.h"
 #include "nn/module_internal.h"
 #include "nn/nn_internal.h"
 
@@ -32,6 +33,7 @@ typedef struct sd_build {
         uint64_t nbytes;
     } * sts;
     size_t nst, st_cap;
+    const ckpt_alloc *a; /* the module tree's: every temporary below */
 } sd_build;
 
 static ckpt_storage *sd_storage(sd_build *B, const ckpt_slot *s)
@@ -52,7 +54,7 @@ static ckpt_storage *sd_storage(sd_build *B, const ckpt_slot *s)
         return st;
     if (B->nst == B->st_cap) {
         size_t cap = B->st_cap ? B->st_cap * 2 : 16;
-        struct sd_st *p = realloc(B->sts, cap * sizeof(*p));
+        struct sd_st *p = ckpt__hrealloc(B->a, B->sts, cap * sizeof(*p));
         if (!p)
             return NULL;
         B->sts = p;
@@ -131,6 +133,7 @@ static ckpt_obj *state_dict(ckpt_module *m, ckpt_doc *doc, const char *prefix, b
     ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     const char *pre = prefix ? prefix : "";
     int rc = 0;
+    B.a = B.key.a = B.data_to_st.a = m->a; /* temporaries: the tree's allocator */
     if (!B.root || !B.meta || !B.version_key || !attrs ||
         ckpt__keybuf_put(&B.key, pre, strlen(pre)) < 0)
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building state_dict");
@@ -141,7 +144,7 @@ static ckpt_obj *state_dict(ckpt_module *m, ckpt_doc *doc, const char *prefix, b
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building state_dict");
     ckpt__keybuf_free(&B.key);
     ckpt__ptrset_free(&B.data_to_st);
-    free(B.sts);
+    ckpt__hfree(B.a, B.sts);
     return rc == 0 ? B.root : NULL;
 }
 
@@ -162,6 +165,7 @@ ckpt_obj *ckpt_module_state_dict_copy(ckpt_module *m, ckpt_doc *doc, const char 
 typedef struct strlist {
     char **v;
     size_t n, cap;
+    const ckpt_alloc *a; /* of v and its strings (NULL = libc) */
 } strlist;
 
 static int strlist_push(strlist *l, char *s)
@@ -170,9 +174,9 @@ static int strlist_push(strlist *l, char *s)
         return CKPT_E_NOMEM;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
-        char **p = realloc(l->v, cap * sizeof(*p));
+        char **p = ckpt__hrealloc(l->a, l->v, cap * sizeof(*p));
         if (!p) {
-            free(s);
+            ckpt__hfree(l->a, s);
             return CKPT_E_NOMEM;
         }
         l->v = p;
@@ -185,12 +189,12 @@ static int strlist_push(strlist *l, char *s)
 static void strlist_free(strlist *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof(*l));
+        ckpt__hfree(l->a, l->v[i]);
+    ckpt__hfree(l->a, l->v);
+    *l = (strlist){.a = l->a};
 }
 
-CKPT__PRINTF(1, 2) static char *str_printf(const char *fmt, ...)
+CKPT__PRINTF(2, 3) static char *str_printf(const ckpt_alloc *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -198,7 +202,7 @@ CKPT__PRINTF(1, 2) static char *str_printf(const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return NULL;
-    char *p = malloc((size_t)n + 1);
+    char *p = ckpt__halloc(a, (size_t)n + 1);
     if (!p)
         return NULL;
     va_start(ap, fmt);
@@ -207,13 +211,9 @@ CKPT__PRINTF(1, 2) static char *str_printf(const char *fmt, ...)
     return p;
 }
 
-static char *str_dup(const char *s)
+static char *str_dup(const ckpt_alloc *a, const char *s)
 {
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
-    if (p)
-        memcpy(p, s, n + 1);
-    return p;
+    return ckpt__hstrdup(a, s);
 }
 
 /* "torch.Size([2, 3])" into buf */
@@ -523,6 +523,7 @@ typedef struct ld {
     size_t nmodules;
     strlist missing, unexpected, errors;
     ckpt__keybuf key;
+    const ckpt_alloc *a; /* the module tree's: every temporary and the report lists */
 } ld;
 
 static size_t str_hash(const char *s)
@@ -556,7 +557,7 @@ static int put_entry(ld *L, char *key, const ckpt_obj *val)
     sd_entry *old = find_entry(L, key);
     if (old) {
         old->val = val;
-        free(key);
+        ckpt__hfree(L->a, key);
         return 0;
     }
     size_t h = str_hash(key) & (L->tab_cap - 1);
@@ -588,13 +589,14 @@ static int expand_repl(ckpt__keybuf *out, const char *src, const char *to, const
     return 0;
 }
 
-/* Apply the rules and the prefix to `key`: *out = malloc'd new key, or NULL
+/* Apply the rules and the prefix to `key`: *out = new key (L->a), or NULL
  * when the key lies outside opts->prefix.  Returns 0 or CKPT_E_NOMEM. */
 static int xform_key(const ld *L, const char *key, char **out)
 {
     *out = NULL;
     const ckpt_load_sd_opts *o = L->opts;
     ckpt__keybuf cur = {0}, nxt = {0};
+    cur.a = nxt.a = L->a;
     int rc = ckpt__keybuf_put(&cur, key, strlen(key));
     for (size_t i = 0; rc == 0 && o && i < o->rule_count; i++) {
         const ckpt_key_rule *r = &o->rules[i];
@@ -653,7 +655,7 @@ static int meta_version(ld *L, const char *path, int64_t *version)
     if (!L->meta)
         return 0;
     size_t n = ckpt_obj_len(L->meta);
-    ckpt__keybuf mk = {0};
+    ckpt__keybuf mk = {.a = L->a};
     for (size_t i = 0; i < n; i++) {
         const ckpt_obj *k = ckpt_dict_key(L->meta, i);
         if (ckpt_obj_type(k) != CKPT_T_STR)
@@ -678,7 +680,7 @@ static int meta_version(ld *L, const char *path, int64_t *version)
                                                                 : NULL;
             *version = v && ckpt_obj_type(v) == CKPT_T_INT ? ckpt_obj_int(v) : -1;
         }
-        free(x);
+        ckpt__hfree(L->a, x);
     }
     ckpt__keybuf_free(&mk);
     return 0;
@@ -699,7 +701,8 @@ static int copy_exception(ld *L, const char *key, const ckpt_slot *s, int in_ndi
     fmt_size(b, sizeof(b), in_ndim, in_shape);
     note_worst(L, code);
     return strlist_push(&L->errors,
-                        str_printf("While copying the parameter named \"%s\", whose dimensions "
+                        str_printf(L->a,
+                                   "While copying the parameter named \"%s\", whose dimensions "
                                    "in the model are %s and whose dimensions in the checkpoint "
                                    "are %s, an exception occurred : ('%s',).",
                                    key, a, b, why));
@@ -712,7 +715,8 @@ static int load_slot(ld *L, const char *key, ckpt_slot *s, const ckpt_obj *v)
         char tb[300];
         note_worst(L, CKPT_E_SHAPE);
         return strlist_push(&L->errors,
-                            str_printf("While copying the parameter named \"%s\", expected "
+                            str_printf(L->a,
+                                       "While copying the parameter named \"%s\", expected "
                                        "torch.Tensor or Tensor-like object from checkpoint but "
                                        "received %s",
                                        key, py_type(v, tb, sizeof(tb))));
@@ -743,7 +747,8 @@ static int load_slot(ld *L, const char *key, ckpt_slot *s, const ckpt_obj *v)
         fmt_size(b, sizeof(b), s->ndim, s->shape);
         note_worst(L, CKPT_E_SHAPE);
         return strlist_push(&L->errors,
-                            str_printf("size mismatch for %s: copying a param with shape %s "
+                            str_printf(L->a,
+                                       "size mismatch for %s: copying a param with shape %s "
                                        "from checkpoint, the shape in current model is %s.",
                                        key, a, b));
     }
@@ -768,7 +773,7 @@ static int load_slot(ld *L, const char *key, ckpt_slot *s, const ckpt_obj *v)
         if (numel == 0)
             return 0;
         if (s->owned)
-            free(s->data);
+            ckpt__xfree(s->alloc, s->data, (size_t)s->nbytes);
         s->owned = false;
         s->data = (void *)(uintptr_t)base;
         return 0;
@@ -783,7 +788,7 @@ static int load_slot(ld *L, const char *key, ckpt_slot *s, const ckpt_obj *v)
     const unsigned char *d0 = s->data;
     bool overlap = !(base + src_bytes <= d0 || d0 + s->nbytes <= base);
     if ((!contiguous && numel > 1) || (overlap && ti.dtype != s->dtype)) {
-        tmp = malloc((size_t)src_bytes);
+        tmp = ckpt__halloc(L->a, (size_t)src_bytes);
         if (!tmp)
             return CKPT_FAIL(L->err, CKPT_E_NOMEM, "out of memory copying %s", key);
         if (contiguous || numel == 1)
@@ -793,7 +798,7 @@ static int load_slot(ld *L, const char *key, ckpt_slot *s, const ckpt_obj *v)
         src = tmp;
     }
     int rc = convert_elems(s->data, s->dtype, src, ti.dtype, n);
-    free(tmp);
+    ckpt__hfree(L->a, tmp);
     if (rc < 0) {
         char why[160];
         snprintf(why, sizeof(why), "copy_ from %s to %s is not supported",
@@ -855,7 +860,7 @@ static int load_module(ld *L, ckpt_module *m)
             } else if (s == nbt_fill) {
                 rc = zero_slot(s);
             } else {
-                rc = strlist_push(&L->missing, str_dup(L->key.p));
+                rc = strlist_push(&L->missing, str_dup(L->a, L->key.p));
             }
             ckpt__keybuf_truncate(&L->key, base);
             if (rc == CKPT_E_NOMEM)
@@ -912,7 +917,7 @@ static int cmp_unexp(const void *a, const void *b)
 
 static int find_unexpected(ld *L, ckpt_module *root)
 {
-    unexp_rec *r = malloc((L->ne ? L->ne : 1) * sizeof(*r));
+    unexp_rec *r = ckpt__hzalloc(L->a, L->ne ? L->ne : 1, sizeof(*r));
     if (!r)
         return CKPT_E_NOMEM;
     size_t nr = 0;
@@ -930,8 +935,8 @@ static int find_unexpected(ld *L, ckpt_module *root)
     qsort(r, nr, sizeof(*r), cmp_unexp);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < nr; i++)
-        rc = strlist_push(&L->unexpected, str_dup(L->e[r[i].entry].key));
-    free(r);
+        rc = strlist_push(&L->unexpected, str_dup(L->a, L->e[r[i].entry].key));
+    ckpt__hfree(L->a, r);
     return rc;
 }
 
@@ -958,7 +963,7 @@ static int build_message(ld *L, const ckpt_module *m, bool strict, char **out)
     bool any = L->errors.n > 0 || (strict && (L->missing.n > 0 || L->unexpected.n > 0));
     if (!any)
         return 0;
-    ckpt__keybuf b = {0};
+    ckpt__keybuf b = {.a = L->a};
     int rc = ckpt__keybuf_put(&b, "Error(s) in loading state_dict for ", 35);
     if (rc == 0)
         rc = ckpt__keybuf_put(&b, m->type, strlen(m->type));
@@ -998,8 +1003,8 @@ static int check_rules(ld *L, ckpt_error *err)
         return 0;
     if (!o->rules)
         return CKPT_FAIL(err, CKPT_E_ARG, "rule_count is %zu but rules is NULL", o->rule_count);
-    L->re = calloc(o->rule_count, sizeof(*L->re));
-    L->re_ok = calloc(o->rule_count, sizeof(*L->re_ok));
+    L->re = ckpt__hzalloc(L->a, o->rule_count, sizeof(*L->re));
+    L->re_ok = ckpt__hzalloc(L->a, o->rule_count, sizeof(*L->re_ok));
     if (!L->re || !L->re_ok)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     for (size_t i = 0; i < o->rule_count; i++) {
@@ -1034,17 +1039,17 @@ static int check_rules(ld *L, ckpt_error *err)
 
 static void ld_free(ld *L)
 {
-    if (L->re) {
+    if (L->re && L->re_ok) {
         for (size_t i = 0; i < L->opts->rule_count; i++)
             if (L->re_ok[i])
                 regfree(&L->re[i]);
     }
-    free(L->re);
-    free(L->re_ok);
+    ckpt__hfree(L->a, L->re);
+    ckpt__hfree(L->a, L->re_ok);
     for (size_t i = 0; i < L->ne; i++)
-        free(L->e[i].key);
-    free(L->e);
-    free(L->tab);
+        ckpt__hfree(L->a, L->e[i].key);
+    ckpt__hfree(L->a, L->e);
+    ckpt__hfree(L->a, L->tab);
     ckpt__ptrset_free(&L->order);
     strlist_free(&L->missing);
     strlist_free(&L->unexpected);
@@ -1055,11 +1060,11 @@ static void ld_free(ld *L)
 static int read_entries(ld *L, const ckpt_obj *sd)
 {
     size_t n = ckpt_obj_len(sd);
-    L->e = calloc(n ? n : 1, sizeof(*L->e));
+    L->e = ckpt__hzalloc(L->a, n ? n : 1, sizeof(*L->e));
     size_t cap = 16;
     while (cap < n * 2 + 2)
         cap *= 2;
-    L->tab = calloc(cap, sizeof(*L->tab));
+    L->tab = ckpt__hzalloc(L->a, cap, sizeof(*L->tab));
     L->tab_cap = cap;
     if (!L->e || !L->tab)
         return CKPT_FAIL(L->err, CKPT_E_NOMEM, "out of memory");
@@ -1103,11 +1108,13 @@ int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd, const ckpt_l
                          py_type(sd, tb, sizeof(tb)));
     }
     if (opts && opts->sub_key) {
-        int src = ckpt__sd_sub_key(sd, opts->sub_key, &sd, err);
+        int src = ckpt__sd_sub_key(sd, opts->sub_key, &sd, m->a, err);
         if (src < 0)
             return src;
     }
-    ld L = {.opts = opts, .err = err};
+    ld L = {.opts = opts, .err = err, .a = m->a};
+    L.order.a = L.key.a = m->a;
+    L.missing.a = L.unexpected.a = L.errors.a = m->a;
     int rc = check_rules(&L, err);
     if (rc == 0)
         rc = read_entries(&L, sd);
@@ -1131,9 +1138,11 @@ int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd, const ckpt_l
         report->unexpected = take_list(&L.unexpected, &report->unexpected_count);
         report->errors = take_list(&L.errors, &report->error_count);
         report->message = message;
+        if (m->a)
+            report->alloc = *m->a; /* the lists outlive the module: keep a copy */
         message = NULL;
     }
-    free(message);
+    ckpt__hfree(L.a, message);
     ld_free(&L);
     return rc;
 }
@@ -1142,12 +1151,14 @@ void ckpt_sd_report_free(ckpt_sd_report *r)
 {
     if (!r)
         return;
-    strlist l = {r->missing, r->missing_count, r->missing_count};
+    ckpt_alloc copy = r->alloc;
+    const ckpt_alloc *a = copy.alloc && copy.free ? &copy : NULL;
+    strlist l = {r->missing, r->missing_count, r->missing_count, a};
     strlist_free(&l);
-    l = (strlist){r->unexpected, r->unexpected_count, r->unexpected_count};
+    l = (strlist){r->unexpected, r->unexpected_count, r->unexpected_count, a};
     strlist_free(&l);
-    l = (strlist){r->errors, r->error_count, r->error_count};
+    l = (strlist){r->errors, r->error_count, r->error_count, a};
     strlist_free(&l);
-    free(r->message);
+    ckpt__hfree(a, r->message);
     memset(r, 0, sizeof(*r));
 }

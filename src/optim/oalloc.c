@@ -8,61 +8,24 @@
 #include "core/mem.h"
 #include "optim/optim_internal.h"
 
-#define HDR 16
+/* the header scheme lives in src/core/halloc.c, shared with the module tree */
 
 void *ckpt_optim__alloc(const ckpt_alloc *a, size_t n)
 {
-    if (!a)
-        return malloc(n ? n : 1);
-    if (n > SIZE_MAX - HDR)
-        return NULL;
-    unsigned char *p = ckpt__alloc(a, n + HDR);
-    if (!p)
-        return NULL;
-    memcpy(p, &n, sizeof n);
-    return p + HDR;
+    return ckpt__halloc(a, n);
 }
 
 void *ckpt_optim__zalloc(const ckpt_alloc *a, size_t n, size_t size)
 {
-    if (size && n > SIZE_MAX / size)
-        return NULL;
-    if (!a)
-        return calloc(n ? n : 1, size ? size : 1);
-    void *p = ckpt_optim__alloc(a, n * size);
-    if (p)
-        memset(p, 0, n * size);
-    return p;
+    return ckpt__hzalloc(a, n, size);
 }
 
 void *ckpt_optim__realloc(const ckpt_alloc *a, void *p, size_t n)
 {
-    if (!a)
-        return realloc(p, n ? n : 1);
-    if (!p)
-        return ckpt_optim__alloc(a, n);
-    if (n > SIZE_MAX - HDR)
-        return NULL;
-    unsigned char *b = (unsigned char *)p - HDR;
-    size_t old;
-    memcpy(&old, b, sizeof old);
-    unsigned char *q = ckpt__realloc(a, b, old + HDR, n + HDR);
-    if (!q)
-        return NULL;
-    memcpy(q, &n, sizeof n);
-    return q + HDR;
+    return ckpt__hrealloc(a, p, n);
 }
 
 void ckpt_optim__free(const ckpt_alloc *a, void *p)
 {
-    if (!p)
-        return;
-    if (!a) {
-        free(p);
-        return;
-    }
-    unsigned char *b = (unsigned char *)p - HDR;
-    size_t n;
-    memcpy(&n, b, sizeof n);
-    ckpt__free(a, b, n + HDR);
+    ckpt__hfree(a, p);
 }

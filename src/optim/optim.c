@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 #include "optim/optim_internal.h"
 
 /* ------------------------------------------------------------ defaults */
@@ -592,7 +593,7 @@ void ckpt_optim_zero_grad(ckpt_optim *o, bool set_to_none)
             if (!s->grad)
                 continue;
             if (set_to_none) {
-                free(s->grad);
+                ckpt__xfree(s->alloc, s->grad, (size_t)s->nbytes); /* the module's block */
                 s->grad = NULL;
             } else {
                 memset(s->grad, 0, (size_t)ckpt_optim__numel(s) * sizeof(float));

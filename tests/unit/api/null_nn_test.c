@@ -277,4 +277,26 @@ TEST(test_api_null_nn__module_save_load_sub_key)
     ckpt_module_free(lin);
 }
 
+/* ckpt_module_new_alloc: NULL type, NULL allocator (libc), an allocator
+ * without functions (libc), err == NULL; ckpt_module_alloc(NULL). */
+TEST(test_api_null_nn__module_new_alloc)
+{
+    CHECK(ckpt_module_new_alloc(NULL, NULL, NULL) == NULL);
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    CHECK(ckpt_module_new_alloc("", NULL, &err) == NULL);
+    CHECK_EQ_INT(err.code, CKPT_E_ARG);
+    CHECK(ckpt_module_alloc(NULL) == NULL);
+    ckpt_alloc empty = {0};
+    ckpt_module *m = ckpt_module_new_alloc("Net", &empty, NULL);
+    CHECK(m != NULL);
+    CHECK(ckpt_module_alloc(m) == NULL);
+    ckpt_module_free(m);
+    ckpt_sd_report r;
+    memset(&r, 0, sizeof r);
+    ckpt_sd_report_free(&r); /* zero allocator = libc */
+    ckpt_nn_act a = {0};
+    ckpt_nn_act_free(&a);
+}
+
 TEST_MAIN()
