@@ -37,12 +37,12 @@ libdir=$(dirname "$(dirname "$pc")")
 [ -f "$libdir/libckpt.a" ] && [ -e "$libdir/libckpt.so" ] || fail "libckpt.a / libckpt.so not in $libdir"
 [ -f "$prefix/include/ckpt/ckpt.h" ] || fail "include/ckpt/ckpt.h not installed"
 # the explicit kernel tier (ckpt/kernels.h) is exported: every function it declares
-# is a dynamic symbol of libckpt.so
+# is a dynamic symbol of libckpt.so (T, or i: an IFUNC picking a CPU-specific clone)
 kfuncs=$(tr '\n' ' ' <"$prefix/include/ckpt/kernels.h" | grep -o 'CKPT_API [^(]*(' | grep -o '[a-z0-9_]*($' | tr -d '(')
 [ "$(echo "$kfuncs" | wc -w)" -ge 40 ] || fail "ckpt/kernels.h: too few CKPT_API functions found"
 dsyms=$(nm -D --defined-only "$libdir/libckpt.so")
 for f in $kfuncs; do
-    grep -q " T $f\$" <<<"$dsyms" || fail "libckpt.so does not export $f (ckpt/kernels.h)"
+    grep -q " [Ti] $f\$" <<<"$dsyms" || fail "libckpt.so does not export $f (ckpt/kernels.h)"
 done
 echo "exported: the $(echo "$kfuncs" | wc -w) kernels of ckpt/kernels.h"
 echo "installed: ${cfg#"$prefix"/}, ${pc#"$prefix"/}, $(cd "$libdir" && ls libckpt.* | tr "\n" " ")"
