@@ -47,9 +47,9 @@ int amp_run_new(amp_run *r, const amp_cfg *c, ckpt_error *err)
     ckpt_rng rng;
     ckpt_rng_seed(&rng, 7);
     r->model = ckpt_nn_sequential(NULL, NULL, err);
-    if (!r->model || !ckpt_nn_linear(r->model, "0", AMP_IN, AMP_HID, true, &rng, err) ||
+    if (!r->model || !ckpt_nn_linear(r->model, "0", AMP_IN, AMP_HID, NULL, &rng, err) ||
         !ckpt_nn_activation(r->model, "1", CKPT_ACT_RELU, 0, err) ||
-        !ckpt_nn_linear(r->model, "2", AMP_HID, AMP_OUT, true, &rng, err))
+        !ckpt_nn_linear(r->model, "2", AMP_HID, AMP_OUT, NULL, &rng, err))
         goto fail;
     r->w1 = ckpt_module_slot(r->model, "0.weight");
     r->b1 = ckpt_module_slot(r->model, "0.bias");

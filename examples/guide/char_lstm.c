@@ -31,10 +31,10 @@ static ckpt_var *lm_forward(ckpt_module *self, ckpt_var *idx, void *ctx, ckpt_er
 static ckpt_module *build(ckpt_rng *rng, ckpt_error *err)
 {
     ckpt_module *m = ckpt_module_new("CharLM", err);
-    if (!m || !ckpt_nn_embedding(m, "embed", V, E, -1, rng, err) ||
+    if (!m || !ckpt_nn_embedding(m, "embed", V, E, NULL, rng, err) ||
         !ckpt_nn_lstm(m, "lstm", E, H, &(ckpt_rnn_opts){.num_layers = 2, .batch_first = true},
                       rng, err) ||
-        !ckpt_nn_linear(m, "out", H, V, true, rng, err) ||
+        !ckpt_nn_linear(m, "out", H, V, NULL, rng, err) ||
         ckpt_module_set_forward(m, lm_forward, NULL, err) < 0) {
         ckpt_module_free(m);
         return NULL;

@@ -375,20 +375,6 @@ ckpt_var *ckpt_nn_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *me
 
 /* --------------------------------------------------------- constructors */
 
-static void opts_norm(const ckpt_transformer_opts *o, ckpt_transformer_opts *n)
-{
-    static const ckpt_transformer_opts def = {0};
-    *n = o ? *o : def;
-    if (n->dim_feedforward == 0)
-        n->dim_feedforward = 2048;
-    if (n->no_dropout)
-        n->dropout = 0.0;
-    else if (n->dropout == 0.0)
-        n->dropout = 0.1;
-    if (n->layer_norm_eps == 0.0)
-        n->layer_norm_eps = 1e-5;
-}
-
 typedef struct copy_acc {
     ckpt_module *dst;
     int bad;
@@ -422,7 +408,7 @@ ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name, 
 {
     CKPT__ERR_LOCAL(err);
     ckpt_transformer_opts n;
-    opts_norm(o, &n);
+    ckpt__nn_transformer_opts(o, &n);
     if (num_layers < 1) {
         CKPT_FAIL(err, CKPT_E_ARG, "TransformerEncoder: num_layers %lld must be >= 1",
                   (long long)num_layers);
@@ -437,9 +423,8 @@ ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name, 
     for (int64_t i = 0; ok && i < num_layers; i++) {
         char nm[32];
         snprintf(nm, sizeof nm, "%lld", (long long)i);
-        ckpt_module *c = ckpt_nn_transformer_encoder_layer(
-            list, nm, d_model, nhead, n.dim_feedforward, n.dropout, n.activation,
-            n.layer_norm_eps, n.batch_first, n.norm_first, i == 0 ? rng : NULL, err);
+        ckpt_module *c = ckpt_nn_transformer_encoder_layer(list, nm, d_model, nhead, &n,
+                                                           i == 0 ? rng : NULL, err);
         ok = c != NULL;
         if (!ok)
             break;
@@ -454,7 +439,8 @@ ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name, 
              a.bad == 0;
     }
     if (ok && n.final_norm)
-        ok = ckpt_nn_layernorm(m, "norm", 1, &d_model, n.layer_norm_eps, true, err) != NULL;
+        ok = ckpt_nn_layernorm(m, "norm", 1, &d_model, &(ckpt_norm_opts){.eps = n.layer_norm_eps},
+                               err) != NULL;
     if (!ok) {
         if (!parent)
             ckpt_module_free(m);
@@ -471,7 +457,7 @@ ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, const char *
 {
     CKPT__ERR_LOCAL(err);
     ckpt_transformer_opts n;
-    opts_norm(o, &n);
+    ckpt__nn_transformer_opts(o, &n);
     if ((n.activation != CKPT_ACT_RELU && n.activation != CKPT_ACT_GELU) ||
         n.dim_feedforward < 1 || !(n.dropout >= 0.0 && n.dropout <= 1.0)) {
         CKPT_FAIL(err, CKPT_E_ARG,
@@ -485,20 +471,22 @@ ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, const char *
     nn_layer *l = ckpt__nn_state(m);
     l->in = d_model, l->out = n.dim_feedforward, l->p = n.dropout, l->act = n.activation;
     l->batch_first = n.batch_first, l->norm_first = n.norm_first, l->eps = n.layer_norm_eps;
-    bool ok =
-        ckpt__nn_mha_make(m, "self_attn", d_model, nhead, n.dropout, true, n.batch_first, rng,
-                          err) &&
-        ckpt__nn_mha_make(m, "multihead_attn", d_model, nhead, n.dropout, true, n.batch_first,
-                          rng, err) &&
-        ckpt_nn_linear(m, "linear1", d_model, n.dim_feedforward, true, rng, err) &&
-        ckpt_nn_dropout(m, "dropout", n.dropout, err) &&
-        ckpt_nn_linear(m, "linear2", n.dim_feedforward, d_model, true, rng, err) &&
-        ckpt_nn_layernorm(m, "norm1", 1, &d_model, n.layer_norm_eps, true, err) &&
-        ckpt_nn_layernorm(m, "norm2", 1, &d_model, n.layer_norm_eps, true, err) &&
-        ckpt_nn_layernorm(m, "norm3", 1, &d_model, n.layer_norm_eps, true, err) &&
-        ckpt_nn_dropout(m, "dropout1", n.dropout, err) &&
-        ckpt_nn_dropout(m, "dropout2", n.dropout, err) &&
-        ckpt_nn_dropout(m, "dropout3", n.dropout, err);
+    bool ok = ckpt__nn_mha_make(m, "self_attn", d_model, nhead, n.dropout, true, n.batch_first,
+                                rng, err) &&
+              ckpt__nn_mha_make(m, "multihead_attn", d_model, nhead, n.dropout, true,
+                                n.batch_first, rng, err) &&
+              ckpt_nn_linear(m, "linear1", d_model, n.dim_feedforward, NULL, rng, err) &&
+              ckpt_nn_dropout(m, "dropout", n.dropout, err) &&
+              ckpt_nn_linear(m, "linear2", n.dim_feedforward, d_model, NULL, rng, err) &&
+              ckpt_nn_layernorm(m, "norm1", 1, &d_model,
+                                &(ckpt_norm_opts){.eps = n.layer_norm_eps}, err) &&
+              ckpt_nn_layernorm(m, "norm2", 1, &d_model,
+                                &(ckpt_norm_opts){.eps = n.layer_norm_eps}, err) &&
+              ckpt_nn_layernorm(m, "norm3", 1, &d_model,
+                                &(ckpt_norm_opts){.eps = n.layer_norm_eps}, err) &&
+              ckpt_nn_dropout(m, "dropout1", n.dropout, err) &&
+              ckpt_nn_dropout(m, "dropout2", n.dropout, err) &&
+              ckpt_nn_dropout(m, "dropout3", n.dropout, err);
     if (!ok) {
         if (!parent)
             ckpt_module_free(m);

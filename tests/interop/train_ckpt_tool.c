@@ -89,9 +89,9 @@ static void run_new(run *r)
     memset(r, 0, sizeof *r);
     r->m = ckpt_nn_sequential(NULL, NULL, &err);
     NOTNULL(r->m);
-    NOTNULL(ckpt_nn_linear(r->m, "0", 6, 5, true, NULL, &err));
+    NOTNULL(ckpt_nn_linear(r->m, "0", 6, 5, NULL, NULL, &err));
     NOTNULL(ckpt_nn_activation(r->m, "1", CKPT_ACT_RELU, 0, &err));
-    NOTNULL(ckpt_nn_linear(r->m, "2", 5, 3, true, NULL, &err));
+    NOTNULL(ckpt_nn_linear(r->m, "2", 5, 3, NULL, NULL, &err));
     walk_ctx w = {-1, 0};
     OK(ckpt_module_walk(r->m, CKPT_WALK_PARAMS, fill, &w, &err));
     ckpt_sched_config c;

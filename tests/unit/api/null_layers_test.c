@@ -71,9 +71,14 @@ TEST(test_api_null_layers__attention)
 
 TEST(test_api_null_layers__norm_calls)
 {
-    ckpt_module *emb = ckpt_nn_embedding(NULL, NULL, 5, 3, 1, NULL, NULL);
-    ckpt_module *bn = ckpt_nn_batchnorm(NULL, NULL, 2, 3, 1e-5, 0.1, true, false, NULL);
-    ckpt_module *ln = ckpt_nn_layernorm(NULL, NULL, 1, (int64_t[]){4}, 1e-5, false, NULL);
+    ckpt_module *emb = ckpt_nn_embedding(NULL, NULL, 5, 3,
+                                         &(ckpt_embedding_opts){.has_padding_idx = true,
+                                                                .padding_idx = 1},
+                                         NULL, NULL);
+    ckpt_module *bn = ckpt_nn_batchnorm(NULL, NULL, 2, 3,
+                                        &(ckpt_norm_opts){.no_running_stats = true}, NULL);
+    ckpt_module *ln = ckpt_nn_layernorm(NULL, NULL, 1, (int64_t[]){4},
+                                        &(ckpt_norm_opts){.no_affine = true}, NULL);
     CHECK(emb && bn && ln);
     ckpt_tape *t = ckpt_tape_new(NULL, NULL);
     ckpt_var *f = ckpt_tape_full(t, 2, (int64_t[]){2, 3}, 1.0f, NULL);

@@ -21,9 +21,9 @@ static ckpt_module *net(void)
     ckpt_rng r;
     ckpt_rng_seed(&r, 3);
     ckpt_module *m = ckpt_nn_sequential(NULL, NULL, NULL);
-    if (!m || !ckpt_nn_linear(m, "0", 4, 3, true, &r, NULL) ||
+    if (!m || !ckpt_nn_linear(m, "0", 4, 3, NULL, &r, NULL) ||
         !ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, NULL) ||
-        !ckpt_nn_linear(m, "2", 3, 2, true, &r, NULL)) {
+        !ckpt_nn_linear(m, "2", 3, 2, NULL, &r, NULL)) {
         ckpt_module_free(m);
         return NULL;
     }
@@ -461,9 +461,9 @@ TEST(test_optim_attach__load_mismatch_names_key)
 
     /* AdamW state into an AdamW over a model of other shapes */
     ckpt_module *m3 = ckpt_nn_sequential(NULL, NULL, &err);
-    CHECK(ckpt_nn_linear(m3, "0", 3, 4, true, NULL, &err));
+    CHECK(ckpt_nn_linear(m3, "0", 3, 4, NULL, NULL, &err));
     CHECK(ckpt_nn_activation(m3, "1", CKPT_ACT_RELU, 0, &err));
-    CHECK(ckpt_nn_linear(m3, "2", 3, 2, true, NULL, &err));
+    CHECK(ckpt_nn_linear(m3, "2", 3, 2, NULL, NULL, &err));
     ckpt_optim *a3 = ckpt_optim_new_for_module(CKPT_OPTIM_ADAMW, m3, NULL, &err);
     CHECK(a3);
     nb = optim_bytes(a3, &before);
