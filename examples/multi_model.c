@@ -123,11 +123,11 @@ static int resume(const char *path, ckpt_error *err)
         fprintf(stderr, "multi_model: modelA, modelB or optimizerA missing\n");
         goto done;
     }
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     rc = ckpt_module_load_state_dict(a, sa, NULL, &rep, err);
     if (rc == 0)
         rc = ckpt_module_load_state_dict(b, sb, NULL, NULL, err);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     if (rc < 0)
         goto done;
     const float *w = ckpt_module_slot(b, "weight")->data;

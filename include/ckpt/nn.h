@@ -184,7 +184,7 @@ typedef struct ckpt_key_rule {
     const char *to;   /* added prefix or replacement */
 } ckpt_key_rule;
 
-typedef struct ckpt_load_sd_opts {
+typedef struct ckpt_load_state_dict_opts {
     bool non_strict;            /* strict=False: missing/unexpected keys are reported, not
                                     errors */
     bool assign;                /* adopt the checkpoint's memory instead of copying (the
@@ -201,10 +201,10 @@ typedef struct ckpt_load_sd_opts {
                             dict itself.  Applied before rules and prefix.  A missing key
                             or a value that is no dict is CKPT_E_NOT_FOUND / CKPT_E_ARG
                             naming the key and listing the keys there. */
-} ckpt_load_sd_opts;
+} ckpt_load_state_dict_opts;
 
 /* torch's IncompatibleKeys, plus the size mismatches. */
-typedef struct ckpt_sd_report {
+typedef struct ckpt_state_dict_report {
     char **missing; /* keys the module expects that the checkpoint lacks */
     size_t missing_count;
     char **unexpected; /* checkpoint keys the module does not have */
@@ -213,7 +213,7 @@ typedef struct ckpt_sd_report {
     size_t error_count;
     char *message; /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
                            or NULL when everything matched */
-} ckpt_sd_report;
+} ckpt_state_dict_report;
 
 /*
  * Notes on torch parity (see docs and tests/interop/nn_state_dict.py):
@@ -240,12 +240,12 @@ typedef struct ckpt_sd_report {
  * unexpected keys exactly as torch does.  Returns 0, or CKPT_E_SHAPE with
  * err->msg holding torch's message when strict and anything is missing or
  * unexpected, or on any size mismatch (strict or not).  `report` (may be NULL)
- * receives the lists; free it with ckpt_sd_report_free.
+ * receives the lists; free it with ckpt_state_dict_report_free.
  */
 CKPT_API int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd,
-                                         const ckpt_load_sd_opts *opts, ckpt_sd_report *report,
-                                         ckpt_error *err);
-CKPT_API void ckpt_sd_report_free(ckpt_sd_report *r);
+                                         const ckpt_load_state_dict_opts *opts,
+                                         ckpt_state_dict_report *report, ckpt_error *err);
+CKPT_API void ckpt_state_dict_report_free(ckpt_state_dict_report *r);
 
 /*
  * torch.save(model.state_dict(), path): module.state_dict() written to `path`
@@ -260,8 +260,9 @@ CKPT_API int ckpt_module_save(ckpt_module *m, const char *path, ckpt_error *err)
  * document is freed before returning: use ckpt_load and
  * ckpt_module_load_state_dict).  `report` as ckpt_module_load_state_dict.
  */
-CKPT_API int ckpt_module_load(ckpt_module *m, const char *path, const ckpt_load_sd_opts *opts,
-                              ckpt_sd_report *report, ckpt_error *err);
+CKPT_API int ckpt_module_load(ckpt_module *m, const char *path,
+                              const ckpt_load_state_dict_opts *opts,
+                              ckpt_state_dict_report *report, ckpt_error *err);
 
 /* A deep copy of every slot's bytes into a new document (a snapshot rather
  * than references): state_dict() whose storages the document owns. */
@@ -555,8 +556,9 @@ CKPT_API int ckpt_nn_embedding_forward(ckpt_module *m, const int64_t *idx, int i
                                        const int64_t *idx_shape, ckpt_nn_act *out,
                                        ckpt_error *err);
 /* MultiheadAttention(query, key, value) without masks; output only. */
-CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckpt_nn_act *k,
-                                 const ckpt_nn_act *v, ckpt_nn_act *out, ckpt_error *err);
+CKPT_API int ckpt_nn_multihead_attention_forward(ckpt_module *m, const ckpt_nn_act *q,
+                                                 const ckpt_nn_act *k, const ckpt_nn_act *v,
+                                                 ckpt_nn_act *out, ckpt_error *err);
 
 /* ================================================================ losses
  * Losses over raw float32 pointers, mean reduction, torch 1.13 semantics.  The
@@ -629,9 +631,10 @@ typedef struct ckpt_attn_masks {
  * inputs (L,B,E) ((B,L,E) with batch_first, (L,E) unbatched); key/value
  * NULL mean query (self-attention).  Dropout on the weights in training.
  * ckpt_module_call(mha, x) is self-attention without masks. */
-CKPT_API ckpt_var *ckpt_nn_mha_call(ckpt_module *m, ckpt_var *query, ckpt_var *key,
-                                    ckpt_var *value, const ckpt_attn_masks *masks,
-                                    ckpt_error *err);
+CKPT_API ckpt_var *ckpt_nn_multihead_attention_call(ckpt_module *m, ckpt_var *query,
+                                                    ckpt_var *key, ckpt_var *value,
+                                                    const ckpt_attn_masks *masks,
+                                                    ckpt_error *err);
 /* torch.nn.TransformerEncoder(TransformerEncoderLayer(d_model, nhead, ...),
  * num_layers, norm=LayerNorm(d_model) if final_norm): children `layers`
  * (a ModuleList of layers "0".."n-1", all starting with layer 0's weights as
@@ -649,15 +652,17 @@ CKPT_API ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, con
                                                         ckpt_rng *rng, ckpt_error *err);
 /* TransformerEncoderLayer or TransformerEncoder forward on the tape with
  * src_mask / src_key_padding_mask / is_causal (masks may be NULL). */
-CKPT_API ckpt_var *ckpt_nn_encoder_call(ckpt_module *m, ckpt_var *src,
-                                        const ckpt_attn_masks *masks, ckpt_error *err);
+CKPT_API ckpt_var *ckpt_nn_transformer_encoder_call(ckpt_module *m, ckpt_var *src,
+                                                    const ckpt_attn_masks *masks,
+                                                    ckpt_error *err);
 /* TransformerDecoderLayer(tgt, memory, tgt_mask, memory_mask,
  * tgt_key_padding_mask, memory_key_padding_mask): tgt_masks apply to the
  * self-attention, memory_masks to the attention over memory. */
-CKPT_API ckpt_var *ckpt_nn_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *memory,
-                                              const ckpt_attn_masks *tgt_masks,
-                                              const ckpt_attn_masks *memory_masks,
-                                              ckpt_error *err);
+CKPT_API ckpt_var *ckpt_nn_transformer_decoder_layer_call(ckpt_module *m, ckpt_var *tgt,
+                                                          ckpt_var *memory,
+                                                          const ckpt_attn_masks *tgt_masks,
+                                                          const ckpt_attn_masks *memory_masks,
+                                                          ckpt_error *err);
 
 #ifdef __cplusplus
 }

@@ -309,7 +309,7 @@ static int convt_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ck
                "ConvTranspose2d: expected a 3D or 4D input, got %dD", in->ndim);
     const bool batched = in->ndim == 4;
     const int64_t *s = in->shape + (batched ? 1 : 0);
-    ckpt_nn_convt2d_dims d = {0};
+    ckpt_nn_conv_transpose2d_dims d = {0};
     d.b = batched ? in->shape[0] : 1;
     d.c = s[0], d.h = s[1], d.w = s[2];
     d.oc = l->out, d.kh = l->kh, d.kw = l->kw, d.sh = l->sh, d.sw = l->sw;
@@ -318,12 +318,13 @@ static int convt_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ck
     CKPT_CHECK(d.c == l->in, err, CKPT_E_SHAPE,
                "ConvTranspose2d: input has %lld channels, expected %lld", (long long)d.c,
                (long long)l->in);
-    CKPT_CHECK(ckpt_nn_convt2d_out_size(&d), err, CKPT_E_SHAPE, "ConvTranspose2d: empty output");
+    CKPT_CHECK(ckpt_nn_conv_transpose2d_out_size(&d), err, CKPT_E_SHAPE,
+               "ConvTranspose2d: empty output");
     const float *w = ckpt__nn_data(m, "weight");
     CKPT_CHECK(w, err, CKPT_E_ARG, "ConvTranspose2d: weight is missing or not float32");
     int64_t shape[4] = {d.b, d.oc, d.oh, d.ow};
     CKPT_TRY(ckpt_nn_act_resize(out, batched ? 4 : 3, batched ? shape : shape + 1, err));
-    size_t ws = ckpt_nn_convt2d_ws(&d);
+    size_t ws = ckpt_nn_conv_transpose2d_ws(&d);
     int64_t wshape[1] = {(int64_t)(ws ? ws : 1)};
     if (l->ws[0].cap < ws || !l->ws[0].data)
         CKPT_TRY(ckpt_nn_act_resize(&l->ws[0], 1, wshape, err));

@@ -97,8 +97,9 @@ static int mha_core(ckpt_module *m, const float *q, const seq_geom *gq, const fl
     return ckpt__nn_linear_rows(op, att, out, rq, err);
 }
 
-int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckpt_nn_act *k,
-                        const ckpt_nn_act *v, ckpt_nn_act *out, ckpt_error *err)
+int ckpt_nn_multihead_attention_forward(ckpt_module *m, const ckpt_nn_act *q,
+                                        const ckpt_nn_act *k, const ckpt_nn_act *v,
+                                        ckpt_nn_act *out, ckpt_error *err)
 {
     CKPT_CHECK(m && m->ops == &mha_ops && q && k && v && out, err, CKPT_E_ARG,
                "mha forward: not a MultiheadAttention or missing arguments");
@@ -119,7 +120,7 @@ static int mha_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckpt
                    ckpt_error *err)
 {
     (void)rng;
-    return ckpt_nn_mha_forward(m, in, in, in, out, err);
+    return ckpt_nn_multihead_attention_forward(m, in, in, in, out, err);
 }
 
 static const ckpt__layer_ops mha_ops = {.type = "MultiheadAttention", .forward = mha_fwd,

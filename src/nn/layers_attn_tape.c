@@ -140,12 +140,14 @@ static ckpt_var *split_heads(ckpt_var *x, int64_t H, ckpt_error *err)
     return tr(rs(x, 4, (int64_t[]){B, T, H, E / H}, err), 1, 2, err);
 }
 
-ckpt_var *ckpt_nn_mha_call(ckpt_module *m, ckpt_var *query, ckpt_var *key, ckpt_var *value,
-                           const ckpt_attn_masks *masks, ckpt_error *err)
+ckpt_var *ckpt_nn_multihead_attention_call(ckpt_module *m, ckpt_var *query, ckpt_var *key,
+                                           ckpt_var *value, const ckpt_attn_masks *masks,
+                                           ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
     if (!is_type(m, "MultiheadAttention")) {
-        CKPT_FAIL(err, CKPT_E_ARG, "ckpt_nn_mha_call: module is %s, not MultiheadAttention",
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "ckpt_nn_multihead_attention_call: module is %s, not MultiheadAttention",
                   m ? m->type : "NULL");
         return NULL;
     }
@@ -222,7 +224,7 @@ ckpt_var *ckpt_nn_mha_call(ckpt_module *m, ckpt_var *query, ckpt_var *key, ckpt_
 
 ckpt_var *ckpt__mha_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err)
 {
-    return ckpt_nn_mha_call(m, x, x, x, NULL, err);
+    return ckpt_nn_multihead_attention_call(m, x, x, x, NULL, err);
 }
 
 /* ------------------------------------------------- transformer blocks */
@@ -289,7 +291,7 @@ static ckpt_var *attn_block(ckpt_module *m, const char *child, ckpt_var *x, ckpt
     if (!x)
         return NULL;
     ckpt_module *a = ckpt_module_find(m, child);
-    ckpt_var *y = ckpt_nn_mha_call(a, x, mem ? mem : x, mem ? mem : x, mk, err);
+    ckpt_var *y = ckpt_nn_multihead_attention_call(a, x, mem ? mem : x, mem ? mem : x, mk, err);
     if (!y)
         ckpt__error_prefix_key(err, child);
     return drop(m, y, err);
@@ -307,17 +309,17 @@ static ckpt_var *encoder_layer(ckpt_module *m, ckpt_var *x, const ckpt_attn_mask
     return norm(m, "norm2", add(x, ff_block(m, x, err), err), err);
 }
 
-ckpt_var *ckpt_nn_encoder_call(ckpt_module *m, ckpt_var *src, const ckpt_attn_masks *masks,
-                               ckpt_error *err)
+ckpt_var *ckpt_nn_transformer_encoder_call(ckpt_module *m, ckpt_var *src,
+                                           const ckpt_attn_masks *masks, ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
-    if (ckpt__var_check(src, CKPT_F32, NULL, "ckpt_nn_encoder_call", "src", err) < 0)
+    if (ckpt__var_check(src, CKPT_F32, NULL, "ckpt_nn_transformer_encoder_call", "src", err) < 0)
         return NULL;
     if (is_type(m, "TransformerEncoderLayer"))
         return encoder_layer(m, src, masks, err);
     if (!m || !m->type || strcmp(m->type, "TransformerEncoder") != 0) {
         CKPT_FAIL(err, CKPT_E_ARG,
-                  "ckpt_nn_encoder_call: module is %s, not TransformerEncoder(Layer)",
+                  "ckpt_nn_transformer_encoder_call: module is %s, not TransformerEncoder(Layer)",
                   m ? m->type : "NULL");
         return NULL;
     }
@@ -338,18 +340,20 @@ ckpt_var *ckpt_nn_encoder_call(ckpt_module *m, ckpt_var *src, const ckpt_attn_ma
 
 ckpt_var *ckpt__encoder_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err)
 {
-    return ckpt_nn_encoder_call(m, x, NULL, err);
+    return ckpt_nn_transformer_encoder_call(m, x, NULL, err);
 }
 
-ckpt_var *ckpt_nn_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *memory,
-                                     const ckpt_attn_masks *tgt_masks,
-                                     const ckpt_attn_masks *memory_masks, ckpt_error *err)
+ckpt_var *ckpt_nn_transformer_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *memory,
+                                                 const ckpt_attn_masks *tgt_masks,
+                                                 const ckpt_attn_masks *memory_masks,
+                                                 ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
     if (!is_type(m, "TransformerDecoderLayer")) {
-        CKPT_FAIL(err, CKPT_E_ARG,
-                  "ckpt_nn_decoder_layer_call: module is %s, not TransformerDecoderLayer",
-                  m ? m->type : "NULL");
+        CKPT_FAIL(
+            err, CKPT_E_ARG,
+            "ckpt_nn_transformer_decoder_layer_call: module is %s, not TransformerDecoderLayer",
+            m ? m->type : "NULL");
         return NULL;
     }
     if (ckpt__var_check(tgt, CKPT_F32, NULL, "TransformerDecoderLayer", "tgt", err) < 0 ||
@@ -395,7 +399,7 @@ static int copy_slot(void *payload, const char *key, ckpt_module *owner, ckpt_sl
 
 static ckpt_var *stack_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err)
 {
-    return ckpt_nn_encoder_call(m, x, NULL, err);
+    return ckpt_nn_transformer_encoder_call(m, x, NULL, err);
 }
 
 static const ckpt__layer_ops stack_ops = {.type = "TransformerEncoder", .call = stack_call1};

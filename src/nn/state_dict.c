@@ -507,7 +507,7 @@ typedef struct unexp_rec {
 } unexp_rec;
 
 typedef struct ld {
-    const ckpt_load_sd_opts *opts;
+    const ckpt_load_state_dict_opts *opts;
     regex_t *re; /* one per rule (REGEX rules only compiled) */
     bool *re_ok;
     ckpt_error *err;
@@ -593,7 +593,7 @@ static int expand_repl(ckpt__keybuf *out, const char *src, const char *to, const
 static int xform_key(const ld *L, const char *key, char **out)
 {
     *out = NULL;
-    const ckpt_load_sd_opts *o = L->opts;
+    const ckpt_load_state_dict_opts *o = L->opts;
     ckpt__keybuf cur = {0}, nxt = {0};
     int rc = ckpt__keybuf_put(&cur, key, strlen(key));
     for (size_t i = 0; rc == 0 && o && i < o->rule_count; i++) {
@@ -993,7 +993,7 @@ static int build_message(ld *L, const ckpt_module *m, bool strict, char **out)
 
 static int check_rules(ld *L, ckpt_error *err)
 {
-    const ckpt_load_sd_opts *o = L->opts;
+    const ckpt_load_state_dict_opts *o = L->opts;
     if (!o || !o->rule_count)
         return 0;
     if (!o->rules)
@@ -1090,8 +1090,9 @@ static char **take_list(strlist *l, size_t *n)
     return v;
 }
 
-int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd, const ckpt_load_sd_opts *opts,
-                                ckpt_sd_report *report, ckpt_error *err)
+int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd,
+                                const ckpt_load_state_dict_opts *opts,
+                                ckpt_state_dict_report *report, ckpt_error *err)
 {
     if (report)
         memset(report, 0, sizeof(*report));
@@ -1138,7 +1139,7 @@ int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd, const ckpt_l
     return rc;
 }
 
-void ckpt_sd_report_free(ckpt_sd_report *r)
+void ckpt_state_dict_report_free(ckpt_state_dict_report *r)
 {
     if (!r)
         return;

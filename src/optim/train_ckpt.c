@@ -211,7 +211,7 @@ static int need_dict(const ckpt_obj *root, const char *key, const ckpt_obj **out
 }
 
 int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
-                               const ckpt_load_sd_opts *model_opts, ckpt_error *err)
+                               const ckpt_load_state_dict_opts *model_opts, ckpt_error *err)
 {
     if (!st || !ckpt)
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_train_load_state_dict: NULL state or checkpoint");
@@ -240,7 +240,7 @@ int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
     }
     int rc = 0;
     if (msd) {
-        ckpt_load_sd_opts mo;
+        ckpt_load_state_dict_opts mo;
         memset(&mo, 0, sizeof mo);
         if (model_opts)
             mo = *model_opts;
@@ -282,8 +282,9 @@ int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
     return 0;
 }
 
-int ckpt_train_load(const char *path, ckpt_train_state *st, const ckpt_load_sd_opts *model_opts,
-                    ckpt_doc **doc_out, ckpt_error *err)
+int ckpt_train_load(const char *path, ckpt_train_state *st,
+                    const ckpt_load_state_dict_opts *model_opts, ckpt_doc **doc_out,
+                    ckpt_error *err)
 {
     if (doc_out)
         *doc_out = NULL;

@@ -277,7 +277,7 @@ static int load_state_dict(ckpt_module *m, const char *path, ckpt_error *e)
     ckpt_doc *d = ckpt_load(path, NULL, e);
     if (!d)
         return -1;
-    ckpt_load_sd_opts o = {0}; /* strict */
+    ckpt_load_state_dict_opts o = {0}; /* strict */
     int rc = ckpt_module_load_state_dict(m, ckpt_doc_root(d), &o, NULL, e);
     ckpt_doc_free(d);
     return rc;

@@ -191,7 +191,7 @@ int main(int argc, char **argv)
             ckpt_slot *sl = ckpt_module_slot_at(ckpt_module_child(r.m, 0), i);
             memset(sl->data, 0, (size_t)sl->nbytes);
         }
-        ckpt_load_sd_opts lo = {.sub_key = strcmp(argv[3], "-") ? argv[3] : NULL};
+        ckpt_load_state_dict_opts lo = {.sub_key = strcmp(argv[3], "-") ? argv[3] : NULL};
         OK(ckpt_module_load(r.m, argv[2], &lo, NULL, &err));
         OK(ckpt_module_save(r.m, argv[4], &err));
     } else {

@@ -72,13 +72,13 @@ TEST(test_api_null_nn__null_module)
     CHECK(ckpt_module_state_dict(NULL, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_module_state_dict_copy(NULL, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_module_load_state_dict(NULL, NULL, NULL, NULL, NULL) < 0);
-    ckpt_sd_report_free(NULL);
+    ckpt_state_dict_report_free(NULL);
     CHECK(ckpt_nn_act_resize(NULL, 1, shape, NULL) < 0);
     ckpt_nn_act_free(NULL);
     CHECK(ckpt_nn_act_numel(NULL) == 0);
     CHECK(ckpt_nn_forward(NULL, NULL, NULL, NULL, NULL) < 0);
     CHECK(ckpt_nn_embedding_forward(NULL, NULL, 0, NULL, NULL, NULL) < 0);
-    CHECK(ckpt_nn_mha_forward(NULL, NULL, NULL, NULL, NULL, NULL) < 0);
+    CHECK(ckpt_nn_multihead_attention_forward(NULL, NULL, NULL, NULL, NULL, NULL) < 0);
 }
 
 TEST(test_api_null_nn__layers_without_parent_rng_or_opts)
@@ -191,14 +191,14 @@ TEST(test_api_null_nn__module_calls_with_null_optionals)
     ckpt_obj *sd = ckpt_module_state_dict(root, doc, NULL, NULL);
     CHECK(sd != NULL);
     CHECK(ckpt_module_state_dict(root, NULL, NULL, NULL) == NULL);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     memset(&rep, 0, sizeof(rep));
-    ckpt_load_sd_opts lo;
+    ckpt_load_state_dict_opts lo;
     memset(&lo, 0, sizeof(lo));
     lo.non_strict = true;
     ckpt_obj *empty = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
     CHECK(ckpt_module_load_state_dict(root, empty, &lo, &rep, NULL) == 0);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     CHECK(ckpt_module_load_state_dict(root, empty, NULL, NULL, NULL) < 0); /* strict: missing */
     CHECK(ckpt_module_load_state_dict(root, ckpt_new_int(doc, 1), NULL, NULL, NULL) < 0);
     ckpt_doc_free(doc);
@@ -241,7 +241,7 @@ TEST(test_api_null_nn__kernels_and_losses)
     CHECK(err.code < 0 && err.msg[0]);
     CHECK(ckpt_nn_forward(lin, &in, &out, NULL, NULL) < 0);
     CHECK(ckpt_nn_embedding_forward(lin, NULL, 0, NULL, &out, NULL) < 0); /* not an Embedding */
-    CHECK(ckpt_nn_mha_forward(lin, &in, &in, &in, &out, NULL) < 0);
+    CHECK(ckpt_nn_multihead_attention_forward(lin, &in, &in, &in, &out, NULL) < 0);
     ckpt_nn_act_free(&in);
     ckpt_nn_act_free(&out);
     ckpt_module_free(lin);
@@ -271,12 +271,12 @@ TEST(test_api_null_nn__module_save_load_sub_key)
     CHECK(ckpt_module_save(lin, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_module_load(NULL, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_module_load(lin, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK(ckpt_module_load(lin, "/nonexistent/x.pt", NULL, &rep, NULL) < 0);
     CHECK(rep.message == NULL && rep.missing_count == 0);
     ckpt_doc *d = ckpt_doc_new(NULL, NULL);
     ckpt_obj *sd = ckpt_module_state_dict(lin, d, NULL, NULL);
-    ckpt_load_sd_opts o = {.sub_key = ""};
+    ckpt_load_state_dict_opts o = {.sub_key = ""};
     CHECK(ckpt_module_load_state_dict(lin, sd, &o, NULL, NULL) == CKPT_E_NOT_FOUND);
     o.sub_key = "weight"; /* a tensor, not a dict */
     CHECK(ckpt_module_load_state_dict(lin, sd, &o, NULL, NULL) == CKPT_E_ARG);

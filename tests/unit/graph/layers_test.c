@@ -595,7 +595,7 @@ static int run_attn_case(const char *cname)
         ckpt_attn_masks mk = {.attn_mask = mask_leaf(t, c, "attn_mask"),
                               .key_padding_mask = mask_leaf(t, c, "kpm"),
                               .is_causal = opt(c, 5) != 0};
-        y = ckpt_nn_mha_call(m, in[0], in[1], in[2], &mk, &err);
+        y = ckpt_nn_multihead_attention_call(m, in[0], in[1], in[2], &mk, &err);
     } else if (strcmp(kind, "TransformerDecoderLayer") == 0) {
         names[0] = "x", names[1] = "mem";
         in[0] = leaf(t, c, "x", true);
@@ -604,14 +604,14 @@ static int run_attn_case(const char *cname)
         ckpt_attn_masks tm = {.key_padding_mask = mask_leaf(t, c, "tkpm"), .is_causal = true};
         ckpt_attn_masks mm = {.attn_mask = mask_leaf(t, c, "mem_mask"),
                               .key_padding_mask = mask_leaf(t, c, "mkpm")};
-        y = ckpt_nn_decoder_layer_call(m, in[0], in[1], &tm, &mm, &err);
+        y = ckpt_nn_transformer_decoder_layer_call(m, in[0], in[1], &tm, &mm, &err);
     } else {
         names[0] = "x";
         in[0] = leaf(t, c, "x", true);
         ckpt_attn_masks mk = {.attn_mask = mask_leaf(t, c, "attn_mask"),
                               .key_padding_mask = mask_leaf(t, c, "kpm"),
                               .is_causal = opt(c, 8) != 0};
-        y = ckpt_nn_encoder_call(m, in[0], &mk, &err);
+        y = ckpt_nn_transformer_encoder_call(m, in[0], &mk, &err);
     }
     if (!y) {
         fprintf(stderr, "%s: call failed: %s\n", cname, err.msg);
@@ -854,8 +854,9 @@ static double tf_eval(fd_tf *f, bool grad)
     ckpt_attn_masks tm = {.key_padding_mask = ckpt_tape_index(f->t, 2, (int64_t[]){2, 4}, kp, &err),
                           .is_causal = true};
     ckpt_attn_masks mmk = {.attn_mask = ckpt_tape_tensor(f->t, 2, (int64_t[]){4, 3}, mm, &err)};
-    ckpt_var *y = f->decoder ? ckpt_nn_decoder_layer_call(f->m, f->vx, f->vm, &tm, &mmk, &err)
-                             : ckpt_nn_encoder_call(f->m, f->vx, &tm, &err);
+    ckpt_var *y = f->decoder ? ckpt_nn_transformer_decoder_layer_call(f->m, f->vx, f->vm, &tm,
+                                                                      &mmk, &err)
+                             : ckpt_nn_transformer_encoder_call(f->m, f->vx, &tm, &err);
     double s = (double)NAN;
     if (y) {
         const float *g = f->g;

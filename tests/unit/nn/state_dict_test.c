@@ -135,10 +135,10 @@ TEST(test_nn_state_dict__load_roundtrip_in_place)
     void *before = ckpt_module_slot(dst, "0.weight")->data;
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     ckpt_obj *sd = ckpt_module_state_dict(src, doc, NULL, &err);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK_OK(ckpt_module_load_state_dict(dst, sd, NULL, &rep, &err), &err);
     CHECK(rep.message == NULL && rep.missing_count == 0 && rep.unexpected_count == 0);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     CHECK(ckpt_module_slot(dst, "0.weight")->data == before);
     CHECK(memcmp(before, ckpt_module_slot(src, "0.weight")->data, 24) == 0);
     CHECK_EQ_INT(*(int64_t *)ckpt_module_slot(dst, "1.num_batches_tracked")->data, 9);
@@ -181,7 +181,7 @@ TEST(test_nn_state_dict__missing_unexpected_message)
                       ckpt_new_tensor_copy(doc, CKPT_F32, 2, ws, NULL, NULL), &err);
     ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL),
                       &err);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     int rc = ckpt_module_load_state_dict(m, sd, NULL, &rep, &err);
     CHECK_EQ_INT(rc, CKPT_E_SHAPE);
     CHECK_STR(rep.message,
@@ -193,16 +193,17 @@ TEST(test_nn_state_dict__missing_unexpected_message)
     CHECK_EQ_INT(rep.unexpected_count, 1);
     CHECK_EQ_INT(rep.error_count, 1);
     CHECK(strncmp(err.msg, "Error(s) in loading state_dict for Net:", 39) == 0);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     /* non-strict: the lists, and the size mismatch is still an error */
     ckpt_error_clear(&err);
-    rc = ckpt_module_load_state_dict(m, sd, &(ckpt_load_sd_opts){.non_strict = true}, &rep, &err);
+    rc = ckpt_module_load_state_dict(m, sd, &(ckpt_load_state_dict_opts){.non_strict = true},
+                                     &rep, &err);
     CHECK_EQ_INT(rc, CKPT_E_SHAPE);
     CHECK_STR(rep.message, "Error(s) in loading state_dict for Net:\n\tsize mismatch for "
                            "fc.weight: copying a param with shape torch.Size([2, 3]) from "
                            "checkpoint, the shape in current model is torch.Size([3, 2]).");
     CHECK_STR(rep.missing[1], "b");
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     /* the bias was copied even though the load failed, as torch does */
     ckpt_doc_free(doc);
     ckpt_module_free(m);
@@ -224,7 +225,7 @@ TEST(test_nn_state_dict__unexpected_rules_2x)
     const char *keys[] = {"fc.weight", "fc", "fc.weight.x",    "fc.bias",
                           "fc.tmp",    "zz", "fc._extra_state"};
     ckpt_obj *sd = make_sd(doc, keys, 7, 1, s);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), CKPT_E_SHAPE);
     CHECK_EQ_INT(rep.missing_count, 0);
     CHECK_EQ_INT(rep.unexpected_count, 6);
@@ -234,7 +235,7 @@ TEST(test_nn_state_dict__unexpected_rules_2x)
     CHECK_STR(rep.unexpected[3], "fc.weight.x");
     CHECK_STR(rep.unexpected[4], "fc.bias");
     CHECK_STR(rep.unexpected[5], "fc.tmp");
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     ckpt_doc_free(doc);
     ckpt_module_free(m);
 }
@@ -295,8 +296,8 @@ TEST(test_nn_state_dict__non_contiguous_source)
     CHECK(wb[1] == 0x3f80 && wb[5] == 0x40a0); /* 1.0, 5.0 in bfloat16 */
     /* assign refuses a strided view */
     ckpt_error_clear(&err);
-    CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, &(ckpt_load_sd_opts){.assign = true}, NULL,
-                                             &err),
+    CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, &(ckpt_load_state_dict_opts){.assign = true},
+                                             NULL, &err),
                  CKPT_E_UNSUPPORTED);
     ckpt_doc_free(doc);
     ckpt_module_free(m);
@@ -327,8 +328,8 @@ TEST(test_nn_state_dict__assign_and_mmap)
                  ckpt_module_slot(src, "1.running_var")->data, 8) == 0);
     /* assign: the slots point into the document (which must outlive the module) */
     ckpt_module *as = seq();
-    CHECK_OK(ckpt_module_load_state_dict(as, root, &(ckpt_load_sd_opts){.assign = true}, NULL,
-                                         &err),
+    CHECK_OK(ckpt_module_load_state_dict(as, root, &(ckpt_load_state_dict_opts){.assign = true},
+                                         NULL, &err),
              &err);
     ckpt_slot *w = ckpt_module_slot(as, "0.weight");
     CHECK(w->data == ckpt_tensor_data(ckpt_dict_get(root, "0.weight")) && !w->owned);
@@ -338,12 +339,13 @@ TEST(test_nn_state_dict__assign_and_mmap)
     ckpt_module *lin = ckpt_module_add(bad, "0", "Linear", &err);
     int64_t ws[2] = {2, 3};
     ckpt_module_param(lin, "weight", CKPT_F64, 2, ws, &err);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK(ckpt_module_load_state_dict(bad, root,
-                                      &(ckpt_load_sd_opts){.assign = true, .non_strict = true},
+                                      &(ckpt_load_state_dict_opts){.assign = true,
+                                                                   .non_strict = true},
                                       &rep, &err) < 0);
     CHECK(rep.error_count == 1 && strstr(rep.errors[0], "assign=True") != NULL);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     ckpt_module_free(bad);
     ckpt_module_free(as);
     ckpt_module_free(dst);
@@ -364,7 +366,8 @@ TEST(test_nn_state_dict__key_rules_and_prefix)
     ckpt_key_rule strip = {CKPT_KEY_STRIP_PREFIX, "module.", NULL};
     ckpt_error_clear(&err);
     CHECK_OK(ckpt_module_load_state_dict(m, dp,
-                                         &(ckpt_load_sd_opts){.rules = &strip, .rule_count = 1},
+                                         &(ckpt_load_state_dict_opts){.rules = &strip,
+                                                                      .rule_count = 1},
                                          NULL, &err),
              &err);
     CHECK(memcmp(ckpt_module_slot(m, "1.bias")->data, ckpt_module_slot(src, "1.bias")->data, 8) ==
@@ -375,30 +378,33 @@ TEST(test_nn_state_dict__key_rules_and_prefix)
     CHECK_OK(ckpt_module_adopt(wrapped, "module", seq(), &err), &err);
     ckpt_key_rule add = {CKPT_KEY_ADD_PREFIX, NULL, "module."};
     CHECK_OK(ckpt_module_load_state_dict(wrapped, plain,
-                                         &(ckpt_load_sd_opts){.rules = &add, .rule_count = 1},
+                                         &(ckpt_load_state_dict_opts){.rules = &add,
+                                                                      .rule_count = 1},
                                          NULL, &err),
              &err);
     /* regex: "enc.N.x" -> "N.x", and a prefix selecting a sub-dict */
     ckpt_obj *enc = ckpt_module_state_dict(src, doc, "enc.", &err);
     ckpt_key_rule re = {CKPT_KEY_REGEX, "^enc\\.([0-9]+)\\.", "\\1."};
-    CHECK_OK(ckpt_module_load_state_dict(m, enc,
-                                         &(ckpt_load_sd_opts){.rules = &re, .rule_count = 1},
-                                         NULL, &err),
+    CHECK_OK(ckpt_module_load_state_dict(
+                 m, enc, &(ckpt_load_state_dict_opts){.rules = &re, .rule_count = 1}, NULL, &err),
              &err);
     ckpt_obj *mixed = ckpt_module_state_dict(src, doc, "model.", &err);
     ckpt_dict_set_str(doc, mixed, "optimizer.lr", ckpt_new_float(doc, 0.1), &err);
-    CHECK_OK(ckpt_module_load_state_dict(m, mixed, &(ckpt_load_sd_opts){.prefix = "model."}, NULL,
+    CHECK_OK(ckpt_module_load_state_dict(m, mixed,
+                                         &(ckpt_load_state_dict_opts){.prefix = "model."}, NULL,
                                          &err),
              &err);
     /* bad rules */
     ckpt_key_rule bad = {CKPT_KEY_REGEX, "([", "x"};
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, plain,
-                                             &(ckpt_load_sd_opts){.rules = &bad, .rule_count = 1},
+                                             &(ckpt_load_state_dict_opts){.rules = &bad,
+                                                                          .rule_count = 1},
                                              NULL, &err),
                  CKPT_E_ARG);
     ckpt_key_rule unk = {7, "a", "b"};
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, plain,
-                                             &(ckpt_load_sd_opts){.rules = &unk, .rule_count = 1},
+                                             &(ckpt_load_state_dict_opts){.rules = &unk,
+                                                                          .rule_count = 1},
                                              NULL, NULL),
                  CKPT_E_ARG);
     ckpt_doc_free(doc);
@@ -422,10 +428,10 @@ TEST(test_nn_state_dict__batchnorm_version1)
                           &err);
     (void)keys;
     /* no _metadata at all: version None -> num_batches_tracked = 0, not missing */
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), &err);
     CHECK_EQ_INT(rep.missing_count, 0);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     CHECK_EQ_INT(*(int64_t *)ckpt_module_slot(m, "1.num_batches_tracked")->data, 0);
     /* _metadata saying version 2: now it is missing */
     ckpt_obj *meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
@@ -438,7 +444,7 @@ TEST(test_nn_state_dict__batchnorm_version1)
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), CKPT_E_SHAPE);
     CHECK_EQ_INT(rep.missing_count, 1);
     CHECK_STR(rep.missing[0], "1.num_batches_tracked");
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     /* version 1 in _metadata: filled again */
     ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 1), &err);
     ckpt_error_clear(&err);
@@ -480,11 +486,11 @@ TEST(test_nn_state_dict__bad_arguments)
     ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
     ckpt_dict_set(doc, d, ckpt_new_int(doc, 1), ckpt_new_int(doc, 2), &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, NULL, NULL, NULL), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, &(ckpt_load_sd_opts){.rule_count = 1}, NULL,
-                                             NULL),
+    CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, &(ckpt_load_state_dict_opts){.rule_count = 1},
+                                             NULL, NULL),
                  CKPT_E_ARG);
     CHECK(ckpt_module_state_dict_copy(m, NULL, NULL, NULL) == NULL);
-    ckpt_sd_report_free(NULL);
+    ckpt_state_dict_report_free(NULL);
     ckpt_doc_free(doc);
     ckpt_module_free(m);
 }
