@@ -347,7 +347,7 @@ CKPT_API void ckpt_nn_multihead_attention_backward(
  * or CKPT_ACT_GELU; eps = layer_norm_eps. */
 typedef struct ckpt_nn_transformer_encoder_layer_dims {
     int64_t b, t, e, h, ff;
-    int act;
+    ckpt_act_kind act;
     double eps;
     bool batch_first, norm_first;
 } ckpt_nn_transformer_encoder_layer_dims;
