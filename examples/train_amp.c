@@ -141,10 +141,10 @@ int amp_run_save(const amp_run *r, int64_t epoch, const char *path, void **mem, 
     if (!doc)
         return err->code ? err->code : CKPT_E_NOMEM;
     int rc = -1;
-    ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *ck = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     ckpt_obj *sched = r->sched ? ckpt_sched_state_dict(r->sched, doc, err)
-                               : ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    if (ck && sched && ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch), err) == 0 &&
+                               : ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    if (ck && sched && ckpt_dict_set_str(doc, ck, "epoch", ckpt_int_new(doc, epoch), err) == 0 &&
         ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(r->model, doc, NULL, err),
                           err) == 0 &&
         ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(r->opt, doc, err), err) ==

@@ -146,14 +146,14 @@ int main(int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s/out.pt", argv[2]);
     doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *extras = doc ? ckpt_new_dict(doc, CKPT_DICT_PLAIN) : NULL;
+    ckpt_obj *extras = doc ? ckpt_dict_new(doc, CKPT_DICT_PLAIN) : NULL;
     ckpt_train_state st = {.epoch = STEPS, .model = m, .optim = opt};
     if (!extras ||
         ckpt_dict_set_str(doc, extras, "losses",
-                          ckpt_new_tensor_copy(doc, CKPT_F32, 1, (int64_t[]){STEPS}, losses,
+                          ckpt_tensor_new_copy(doc, CKPT_F32, 1, (int64_t[]){STEPS}, losses,
                                                &err),
                           &err) < 0 ||
-        ckpt_dict_set_str(doc, extras, "eval_loss", ckpt_new_float(doc, eval_loss), &err) < 0 ||
+        ckpt_dict_set_str(doc, extras, "eval_loss", ckpt_float_new(doc, eval_loss), &err) < 0 ||
         ckpt_train_save(path, &st, extras, NULL, &err) < 0)
         goto done;
     printf("char_lstm: wrote %s\n", path);

@@ -152,9 +152,9 @@ int main(int argc, char **argv)
 
     /* {"model": model.state_dict(), "losses": tensor} */
     out = ckpt_doc_new(NULL, &err);
-    ckpt_obj *root = out ? ckpt_new_dict(out, CKPT_DICT_PLAIN) : NULL;
+    ckpt_obj *root = out ? ckpt_dict_new(out, CKPT_DICT_PLAIN) : NULL;
     ckpt_obj *sd = root ? ckpt_module_state_dict(net, out, NULL, &err) : NULL;
-    ckpt_obj *lt = sd ? ckpt_new_tensor_copy(out, CKPT_F32, 1, (int64_t[]){STEPS}, losses, &err)
+    ckpt_obj *lt = sd ? ckpt_tensor_new_copy(out, CKPT_F32, 1, (int64_t[]){STEPS}, losses, &err)
                       : NULL;
     snprintf(path, sizeof path, "%s/out.pt", argv[1]);
     if (!lt || ckpt_dict_set_str(out, root, "model", sd, &err) < 0 ||

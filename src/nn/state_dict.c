@@ -42,11 +42,11 @@ static ckpt_storage *sd_storage(sd_build *B, const ckpt_slot *s)
         return B->sts[idx].st;
     ckpt_storage *st;
     if (B->copy) {
-        st = ckpt_new_storage(B->doc, s->dtype, s->nbytes, B->err);
+        st = ckpt_storage_new(B->doc, s->dtype, s->nbytes, B->err);
         if (st && s->nbytes > 0)
             memcpy(ckpt_storage_data_mut(st), s->data, (size_t)s->nbytes);
     } else {
-        st = ckpt_new_storage_borrow(B->doc, s->dtype, s->data, s->nbytes, B->err);
+        st = ckpt_storage_new_borrow(B->doc, s->dtype, s->data, s->nbytes, B->err);
     }
     if (!st || s->nbytes == 0)
         return st;
@@ -75,7 +75,7 @@ static int sd_slots(sd_build *B, ckpt_module *m, bool params)
         ckpt_storage *st = sd_storage(B, s);
         if (!st)
             return CKPT_FAIL(B->err, CKPT_E_NOMEM, "out of memory building state_dict");
-        ckpt_obj *t = ckpt_new_tensor(B->doc, st, s->dtype, s->ndim, s->shape, NULL, 0, B->err);
+        ckpt_obj *t = ckpt_tensor_new(B->doc, st, s->dtype, s->ndim, s->shape, NULL, 0, B->err);
         if (!t)
             return CKPT_FAIL(B->err, CKPT_E_NOMEM, "out of memory building state_dict");
         if (ckpt__keybuf_put(&B->key, s->name, strlen(s->name)) < 0 ||
@@ -95,8 +95,8 @@ static int sd_module(sd_build *B, ckpt_module *m)
         saved = B->key.p[base - 1];
         B->key.p[base - 1] = '\0';
     }
-    ckpt_obj *d = ckpt_new_dict(B->doc, CKPT_DICT_PLAIN);
-    ckpt_obj *v = ckpt_new_int(B->doc, m->version);
+    ckpt_obj *d = ckpt_dict_new(B->doc, CKPT_DICT_PLAIN);
+    ckpt_obj *v = ckpt_int_new(B->doc, m->version);
     int rc = (!d || !v) ? CKPT_E_NOMEM : ckpt_dict_set(B->doc, d, B->version_key, v, NULL);
     if (rc == 0)
         rc = ckpt_dict_set_str(B->doc, B->meta, base > 0 ? B->key.p : "", d, NULL);
@@ -125,10 +125,10 @@ static ckpt_obj *state_dict(ckpt_module *m, ckpt_doc *doc, const char *prefix, b
         return NULL;
     }
     sd_build B = {.doc = doc, .copy = copy, .err = err};
-    B.root = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    B.meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    B.version_key = ckpt_new_str(doc, "version");
-    ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    B.root = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    B.meta = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    B.version_key = ckpt_str_new(doc, "version");
+    ckpt_obj *attrs = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     const char *pre = prefix ? prefix : "";
     int rc = 0;
     if (!B.root || !B.meta || !B.version_key || !attrs ||

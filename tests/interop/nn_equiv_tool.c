@@ -251,9 +251,9 @@ static int save_output(const char *path, const ckpt_nn_act *y, ckpt_error *e)
     if (!d)
         return -1;
     size_t n = ckpt_nn_act_numel(y);
-    ckpt_storage *s = ckpt_new_storage_borrow(d, CKPT_F32, y->data, n * 4, e);
-    ckpt_obj *t = s ? ckpt_new_tensor(d, s, CKPT_F32, y->ndim, y->shape, NULL, 0, e) : NULL;
-    ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_PLAIN);
+    ckpt_storage *s = ckpt_storage_new_borrow(d, CKPT_F32, y->data, n * 4, e);
+    ckpt_obj *t = s ? ckpt_tensor_new(d, s, CKPT_F32, y->ndim, y->shape, NULL, 0, e) : NULL;
+    ckpt_obj *root = ckpt_dict_new(d, CKPT_DICT_PLAIN);
     int rc = -1;
     if (t && root && ckpt_dict_set_str(d, root, "output", t, NULL) == 0)
         rc = ckpt_save(path, root, NULL, e);

@@ -141,12 +141,12 @@ static void save(run *r, const char *path, double best, const char *note, const 
 {
     ckpt_doc *x = ckpt_doc_new(NULL, &err);
     NOTNULL(x);
-    ckpt_obj *ex = ckpt_new_dict(x, CKPT_DICT_PLAIN);
+    ckpt_obj *ex = ckpt_dict_new(x, CKPT_DICT_PLAIN);
     int64_t four = 4;
     NOTNULL(ex);
-    OK(ckpt_dict_set_str(x, ex, "best", ckpt_new_float(x, best), &err));
-    OK(ckpt_dict_set_str(x, ex, "note", ckpt_new_str(x, note), &err));
-    OK(ckpt_dict_set_str(x, ex, "ema", ckpt_new_tensor_copy(x, CKPT_F32, 1, &four, ema, &err),
+    OK(ckpt_dict_set_str(x, ex, "best", ckpt_float_new(x, best), &err));
+    OK(ckpt_dict_set_str(x, ex, "note", ckpt_str_new(x, note), &err));
+    OK(ckpt_dict_set_str(x, ex, "ema", ckpt_tensor_new_copy(x, CKPT_F32, 1, &four, ema, &err),
                          &err));
     OK(ckpt_train_save(path, &r->st, ex, NULL, &err));
     ckpt_doc_free(x);

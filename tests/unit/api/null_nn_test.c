@@ -196,11 +196,11 @@ TEST(test_api_null_nn__module_calls_with_null_optionals)
     ckpt_load_state_dict_opts lo;
     memset(&lo, 0, sizeof(lo));
     lo.non_strict = true;
-    ckpt_obj *empty = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *empty = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     CHECK(ckpt_module_load_state_dict(root, empty, &lo, &rep, NULL) == 0);
     ckpt_state_dict_report_free(&rep);
     CHECK(ckpt_module_load_state_dict(root, empty, NULL, NULL, NULL) < 0); /* strict: missing */
-    CHECK(ckpt_module_load_state_dict(root, ckpt_new_int(doc, 1), NULL, NULL, NULL) < 0);
+    CHECK(ckpt_module_load_state_dict(root, ckpt_int_new(doc, 1), NULL, NULL, NULL) < 0);
     ckpt_doc_free(doc);
     ckpt_module_free(root);
 }

@@ -92,7 +92,7 @@ TEST(test_api_null_optim__optimizer_with_null_optionals)
         CHECK(sd != NULL);
         CHECK(ckpt_optim_load_state_dict(o, sd, NULL) == 0);
         CHECK(ckpt_optim_load_state_dict(o, NULL, NULL) < 0);
-        CHECK(ckpt_optim_load_state_dict(o, ckpt_new_dict(doc, CKPT_DICT_PLAIN), NULL) < 0);
+        CHECK(ckpt_optim_load_state_dict(o, ckpt_dict_new(doc, CKPT_DICT_PLAIN), NULL) < 0);
         ckpt_doc_free(doc);
         ckpt_optim_free(o);
     }

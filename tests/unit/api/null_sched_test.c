@@ -53,7 +53,7 @@ TEST(test_api_null_sched__schedulers_and_scaler)
         CHECK(sd != NULL);
         CHECK(ckpt_sched_load_state_dict(s, sd, NULL) == 0);
         CHECK(ckpt_sched_load_state_dict(s, NULL, NULL) < 0);
-        CHECK(ckpt_sched_load_state_dict(s, ckpt_new_int(doc, 1), NULL) < 0);
+        CHECK(ckpt_sched_load_state_dict(s, ckpt_int_new(doc, 1), NULL) < 0);
         ckpt_doc_free(doc);
         ckpt_sched_free(s);
     }

@@ -91,9 +91,9 @@ TEST(test_nn_module_io__sub_key_and_prefix)
     ckpt_module *a = net(1), *b = net(2);
     ckpt_doc *d = ckpt_doc_new(NULL, &err);
     /* {"epoch": 3, "model": sd, "ckpt": {"model": sd, "ema.model": sd}, "flat": {"enc.0.weight":..}} */
-    ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_PLAIN),
-             *inner = ckpt_new_dict(d, CKPT_DICT_PLAIN);
-    CHECK_OK(ckpt_dict_set_str(d, root, "epoch", ckpt_new_int(d, 3), &err), &err);
+    ckpt_obj *root = ckpt_dict_new(d, CKPT_DICT_PLAIN),
+             *inner = ckpt_dict_new(d, CKPT_DICT_PLAIN);
+    CHECK_OK(ckpt_dict_set_str(d, root, "epoch", ckpt_int_new(d, 3), &err), &err);
     CHECK_OK(ckpt_dict_set_str(d, root, "model", ckpt_module_state_dict(a, d, NULL, &err), &err),
              &err);
     CHECK_OK(ckpt_dict_set_str(d, inner, "model", ckpt_module_state_dict(a, d, NULL, &err), &err),

@@ -70,8 +70,8 @@ TEST(test_nn_state_dict__keys_order_metadata_references)
     CHECK(meta && ckpt_obj_len(meta) == 3);
     CHECK_STR(ckpt_obj_str(ckpt_dict_key(meta, 0), NULL), "");
     CHECK_STR(ckpt_obj_str(ckpt_dict_key(meta, 1), NULL), "0");
-    CHECK_EQ_INT(ckpt_obj_int(ckpt_get(meta, "1", "version", NULL)), 2);
-    CHECK_EQ_INT(ckpt_obj_int(ckpt_get(meta, "", "version", NULL)), 1);
+    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_get(meta, "1", "version", NULL)), 2);
+    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_get(meta, "", "version", NULL)), 1);
     /* prefix */
     ckpt_obj *sd2 = ckpt_module_state_dict(m, doc, "model.", &err);
     CHECK(sd2);
@@ -156,10 +156,10 @@ TEST(test_nn_state_dict__load_roundtrip_in_place)
 static ckpt_obj *make_sd(ckpt_doc *doc, const char *const *keys, int n, int ndim,
                          const int64_t *shape)
 {
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     for (int i = 0; i < n; i++)
         ckpt_dict_set_str(doc, sd, keys[i],
-                          ckpt_new_tensor_copy(doc, CKPT_F32, ndim, shape, NULL, NULL), NULL);
+                          ckpt_tensor_new_copy(doc, CKPT_F32, ndim, shape, NULL, NULL), NULL);
     return sd;
 }
 
@@ -174,12 +174,12 @@ TEST(test_nn_state_dict__missing_unexpected_message)
     ckpt_module_param(m, "a", CKPT_F32, 1, b, &err);
     ckpt_module_param(m, "b", CKPT_F32, 1, b, &err);
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     int64_t ws[2] = {2, 3};
-    ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "c", ckpt_tensor_new_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
     ckpt_dict_set_str(doc, sd, "fc.weight",
-                      ckpt_new_tensor_copy(doc, CKPT_F32, 2, ws, NULL, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL),
+                      ckpt_tensor_new_copy(doc, CKPT_F32, 2, ws, NULL, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_tensor_new_copy(doc, CKPT_F32, 1, b, NULL, NULL),
                       &err);
     ckpt_state_dict_report rep;
     int rc = ckpt_module_load_state_dict(m, sd, NULL, &rep, &err);
@@ -250,14 +250,14 @@ TEST(test_nn_state_dict__dtype_conversion)
     ckpt_slot *c = ckpt_module_buffer(m, "c", CKPT_I64, 1, s, true, &err);
     ckpt_slot *d = ckpt_module_buffer(m, "d", CKPT_BOOL, 1, s, true, &err);
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     uint16_t bf[4] = {0x3f80, 0x4000, 0xbf80, 0x3fc0}; /* 1, 2, -1, 1.5 */
     int64_t iv[4] = {-3, 0, 7, 1 << 24};
     float fv[4] = {-2.7f, 0.5f, 3.9f, 100.0f};
-    ckpt_dict_set_str(doc, sd, "a", ckpt_new_tensor_copy(doc, CKPT_BF16, 1, s, bf, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, s, iv, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "d", ckpt_new_tensor_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "a", ckpt_tensor_new_copy(doc, CKPT_BF16, 1, s, bf, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "b", ckpt_tensor_new_copy(doc, CKPT_I64, 1, s, iv, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "c", ckpt_tensor_new_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "d", ckpt_tensor_new_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     const float *af = a->data, *bfp = b->data;
     CHECK(af[0] == 1.0f && af[1] == 2.0f && af[2] == -1.0f && af[3] == 1.5f);
@@ -281,11 +281,11 @@ TEST(test_nn_state_dict__non_contiguous_source)
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     /* storage holds the 3x2 transpose; the view (2,3) has strides (1,2) */
     float raw[6] = {0, 3, 1, 4, 2, 5};
-    ckpt_storage *st = ckpt_new_storage_borrow(doc, CKPT_F32, raw, sizeof(raw), &err);
+    ckpt_storage *st = ckpt_storage_new_borrow(doc, CKPT_F32, raw, sizeof(raw), &err);
     int64_t stride[2] = {1, 2};
-    ckpt_obj *t = ckpt_new_tensor(doc, st, CKPT_F32, 2, ws, stride, 0, &err);
+    ckpt_obj *t = ckpt_tensor_new(doc, st, CKPT_F32, 2, ws, stride, 0, &err);
     CHECK(t);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     ckpt_dict_set_str(doc, sd, "weight", t, &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     const float *wf = w->data;
@@ -389,7 +389,7 @@ TEST(test_nn_state_dict__key_rules_and_prefix)
                  m, enc, &(ckpt_load_state_dict_opts){.rules = &re, .rule_count = 1}, NULL, &err),
              &err);
     ckpt_obj *mixed = ckpt_module_state_dict(src, doc, "model.", &err);
-    ckpt_dict_set_str(doc, mixed, "optimizer.lr", ckpt_new_float(doc, 0.1), &err);
+    ckpt_dict_set_str(doc, mixed, "optimizer.lr", ckpt_float_new(doc, 0.1), &err);
     CHECK_OK(ckpt_module_load_state_dict(m, mixed,
                                          &(ckpt_load_state_dict_opts){.prefix = "model."}, NULL,
                                          &err),
@@ -424,7 +424,7 @@ TEST(test_nn_state_dict__batchnorm_version1)
     ckpt_obj *sd = make_sd(doc, keys, 1, 2, ws);
     const char *bk[] = {"0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"};
     for (int i = 0; i < 5; i++)
-        ckpt_dict_set_str(doc, sd, bk[i], ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL),
+        ckpt_dict_set_str(doc, sd, bk[i], ckpt_tensor_new_copy(doc, CKPT_F32, 1, b, NULL, NULL),
                           &err);
     (void)keys;
     /* no _metadata at all: version None -> num_batches_tracked = 0, not missing */
@@ -434,11 +434,11 @@ TEST(test_nn_state_dict__batchnorm_version1)
     ckpt_state_dict_report_free(&rep);
     CHECK_EQ_INT(*(int64_t *)ckpt_module_slot(m, "1.num_batches_tracked")->data, 0);
     /* _metadata saying version 2: now it is missing */
-    ckpt_obj *meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    ckpt_obj *v2 = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 2), &err);
+    ckpt_obj *meta = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *v2 = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    ckpt_dict_set_str(doc, v2, "version", ckpt_int_new(doc, 2), &err);
     ckpt_dict_set_str(doc, meta, "1", v2, &err);
-    ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *attrs = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     ckpt_dict_set_str(doc, attrs, "_metadata", meta, &err);
     ckpt_dict_set_attrs(sd, attrs, &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), CKPT_E_SHAPE);
@@ -446,7 +446,7 @@ TEST(test_nn_state_dict__batchnorm_version1)
     CHECK_STR(rep.missing[0], "1.num_batches_tracked");
     ckpt_state_dict_report_free(&rep);
     /* version 1 in _metadata: filled again */
-    ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 1), &err);
+    ckpt_dict_set_str(doc, v2, "version", ckpt_int_new(doc, 1), &err);
     ckpt_error_clear(&err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     ckpt_doc_free(doc);
@@ -459,14 +459,14 @@ TEST(test_nn_state_dict__zero_d_from_one_element)
     ckpt_module *m = ckpt_module_new("Net", &err);
     ckpt_slot *s = ckpt_module_param(m, "t", CKPT_F32, 0, NULL, &err);
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     int64_t one[1] = {3};
     float v[3] = {4.5f, 1, 2};
-    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, one, v, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "t", ckpt_tensor_new_copy(doc, CKPT_F32, 1, one, v, NULL), &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     CHECK(*(float *)s->data == 4.5f);
     int64_t zero[1] = {0};
-    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL),
+    ckpt_dict_set_str(doc, sd, "t", ckpt_tensor_new_copy(doc, CKPT_F32, 1, zero, NULL, NULL),
                       &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), CKPT_E_SHAPE);
     ckpt_doc_free(doc);
@@ -478,13 +478,13 @@ TEST(test_nn_state_dict__bad_arguments)
     ckpt_error err = {0};
     ckpt_module *m = seq();
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *list = ckpt_new_list(doc);
+    ckpt_obj *list = ckpt_list_new(doc);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, list, NULL, NULL, &err), CKPT_E_ARG);
     CHECK_STR(err.msg, "Expected state_dict to be dict-like, got <class 'list'>.");
     CHECK_EQ_INT(ckpt_module_load_state_dict(NULL, list, NULL, NULL, NULL), CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, NULL, NULL, NULL, NULL), CKPT_E_ARG);
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_dict_set(doc, d, ckpt_new_int(doc, 1), ckpt_new_int(doc, 2), &err);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    ckpt_dict_set(doc, d, ckpt_int_new(doc, 1), ckpt_int_new(doc, 2), &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, NULL, NULL, NULL), CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, &(ckpt_load_state_dict_opts){.rule_count = 1},
                                              NULL, NULL),
