@@ -39,6 +39,7 @@ extern "C" {
 
 /* Element types.  Values equal c10::ScalarType, so they never change. */
 typedef enum ckpt_dtype {
+    CKPT_DTYPE_UNKNOWN = -1, /* "no dtype" as ckpt_obj_dtype and ckpt_dtype_from_name return it */
     CKPT_U8 = 0,
     CKPT_I8 = 1,
     CKPT_I16 = 2,

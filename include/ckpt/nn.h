@@ -99,7 +99,7 @@ CKPT_API const char *ckpt_module_attr_name(const ckpt_module *m, size_t i);
 /* One parameter or buffer slot of a module. */
 typedef struct ckpt_slot {
     const char *name; /* local name ("weight") */
-    int dtype;
+    ckpt_dtype dtype;
     int ndim;
     const int64_t *shape;
     void *data; /* contiguous, row-major; NULL for a None slot */
@@ -113,17 +113,17 @@ typedef struct ckpt_slot {
 
 /* Register a parameter with memory owned by the tree, zero-filled.  Returns
  * the slot (borrowed from the module) or NULL. */
-CKPT_API ckpt_slot *ckpt_module_param(ckpt_module *m, const char *name, int dtype,
+CKPT_API ckpt_slot *ckpt_module_param(ckpt_module *m, const char *name, ckpt_dtype dtype,
                                       int ndim, const int64_t *shape, ckpt_error *err);
 /* Register a parameter over caller memory (not copied; must outlive the module). */
-CKPT_API ckpt_slot *ckpt_module_param_borrow(ckpt_module *m, const char *name, int dtype,
+CKPT_API ckpt_slot *ckpt_module_param_borrow(ckpt_module *m, const char *name, ckpt_dtype dtype,
                                              int ndim, const int64_t *shape, void *data,
                                              ckpt_error *err);
 /* Buffers: same, with `persistent` as torch's register_buffer(persistent=). */
-CKPT_API ckpt_slot *ckpt_module_buffer(ckpt_module *m, const char *name, int dtype,
+CKPT_API ckpt_slot *ckpt_module_buffer(ckpt_module *m, const char *name, ckpt_dtype dtype,
                                        int ndim, const int64_t *shape, bool persistent,
                                        ckpt_error *err);
-CKPT_API ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, int dtype,
+CKPT_API ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, ckpt_dtype dtype,
                                               int ndim, const int64_t *shape, void *data,
                                               bool persistent, ckpt_error *err);
 /* A parameter registered as None (e.g. bias=False): never saved, never expected. */
