@@ -859,7 +859,7 @@ ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, ckpt_act_
     if (!m)
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
-    l->act = kind, l->dim = dim;
+    l->act = (int)kind, l->dim = dim;
     if (kind == CKPT_ACT_SOFTMAX || kind == CKPT_ACT_LOGSOFTMAX)
         ckpt_module_set_attr_int(m, "dim", dim, NULL);
     else if (kind == CKPT_ACT_GELU || kind == CKPT_ACT_GELU_TANH)

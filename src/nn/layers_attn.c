@@ -306,7 +306,7 @@ ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *
     if (!m)
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
-    l->in = d_model, l->out = dim_feedforward, l->p = dropout, l->act = activation;
+    l->in = d_model, l->out = dim_feedforward, l->p = dropout, l->act = (int)activation;
     l->batch_first = batch_first, l->norm_first = norm_first, l->eps = layer_norm_eps;
     bool ok = mha_make(m, "self_attn", d_model, nhead, dropout, true, batch_first, rng, err) &&
               ckpt_nn_linear(m, "linear1", d_model, dim_feedforward, NULL, rng, err) &&

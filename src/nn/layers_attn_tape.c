@@ -473,7 +473,7 @@ ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, const char *
     if (!m)
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
-    l->in = d_model, l->out = n.dim_feedforward, l->p = n.dropout, l->act = n.activation;
+    l->in = d_model, l->out = n.dim_feedforward, l->p = n.dropout, l->act = (int)n.activation;
     l->batch_first = n.batch_first, l->norm_first = n.norm_first, l->eps = n.layer_norm_eps;
     bool ok = ckpt__nn_mha_make(m, "self_attn", d_model, nhead, n.dropout, true, n.batch_first,
                                 rng, err) &&
