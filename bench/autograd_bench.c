@@ -43,8 +43,8 @@ static ckpt_module *cnn(ckpt_rng *rng, ckpt_error *err)
     ckpt_conv_opts co = {.padding = {1, 1}};
     if (!m || !ckpt_nn_conv2d(m, "0", 1, 8, 3, 3, &co, rng, err) ||
         !ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, err) ||
-        !ckpt_nn_maxpool2d(m, "2", 2, 2, 0, err) || !ckpt_nn_flatten(m, "3", 1, -1, err) ||
-        !ckpt_nn_linear(m, "4", 128, 10, true, rng, err))
+        !ckpt_nn_maxpool2d(m, "2", &(ckpt_pool_opts){.kernel = {2, 2}}, err) ||
+        !ckpt_nn_flatten(m, "3", 1, -1, err) || !ckpt_nn_linear(m, "4", 128, 10, NULL, rng, err))
         die("cnn", err);
     return root;
 }
@@ -82,7 +82,7 @@ static ckpt_module *resnet(ckpt_rng *rng, ckpt_error *err)
     ckpt_module *m = ckpt_module_new("Net", err);
     ckpt_module *stem = m ? ckpt_nn_sequential(m, "stem", err) : NULL;
     if (!stem || !ckpt_nn_conv2d(stem, "0", 1, c, 3, 3, &co, rng, err) ||
-        !ckpt_nn_batchnorm(stem, "1", 2, c, 1e-5, 0.1, true, true, err) ||
+        !ckpt_nn_batchnorm(stem, "1", 2, c, NULL, err) ||
         !ckpt_nn_activation(stem, "2", CKPT_ACT_RELU, 0, err))
         die("resnet stem", err);
     ckpt_module *blocks = ckpt_nn_sequential(m, "blocks", err);
@@ -91,16 +91,20 @@ static ckpt_module *resnet(ckpt_rng *rng, ckpt_error *err)
         snprintf(name, sizeof name, "%d", i);
         ckpt_module *b = ckpt_module_add(blocks, name, "Block", err);
         if (!b || !ckpt_nn_conv2d(b, "conv1", c, c, 3, 3, &co, rng, err) ||
-            !ckpt_nn_batchnorm(b, "bn1", 2, c, 1e-5, 0.1, true, true, err) ||
+            !ckpt_nn_batchnorm(b, "bn1", 2, c, NULL, err) ||
             !ckpt_nn_conv2d(b, "conv2", c, c, 3, 3, &co, rng, err) ||
-            !ckpt_nn_batchnorm(b, "bn2", 2, c, 1e-5, 0.1, true, true, err) ||
+            !ckpt_nn_batchnorm(b, "bn2", 2, c, NULL, err) ||
             ckpt_module_set_forward(b, block_fwd, NULL, err) < 0)
             die("resnet block", err);
     }
-    if (!blocks || !ckpt_nn_maxpool2d(m, "pool", 2, 2, 0, err) ||
-        !ckpt_nn_transformer_encoder_layer(m, "head", c, 2, 32, 0.0, CKPT_ACT_GELU, 1e-5, true,
-                                           false, rng, err) ||
-        !ckpt_nn_linear(m, "fc", c, 10, true, rng, err) ||
+    if (!blocks || !ckpt_nn_maxpool2d(m, "pool", &(ckpt_pool_opts){.kernel = {2, 2}}, err) ||
+        !ckpt_nn_transformer_encoder_layer(m, "head", c, 2,
+                                           &(ckpt_transformer_opts){.dim_feedforward = 32,
+                                                                    .no_dropout = true,
+                                                                    .activation = CKPT_ACT_GELU,
+                                                                    .batch_first = true},
+                                           rng, err) ||
+        !ckpt_nn_linear(m, "fc", c, 10, NULL, rng, err) ||
         ckpt_module_set_forward(m, resnet_fwd, NULL, err) < 0)
         die("resnet", err);
     return m;
@@ -122,11 +126,17 @@ static ckpt_module *transformer(ckpt_rng *rng, ckpt_error *err)
     ckpt_module *m = ckpt_module_new("Net", err);
     ckpt_module *layers = m ? ckpt_nn_module_list(m, "layers", err) : NULL;
     if (!layers ||
-        !ckpt_nn_transformer_encoder_layer(layers, "0", 128, 4, 512, 0.0, CKPT_ACT_RELU, 1e-5,
-                                           true, false, rng, err) ||
-        !ckpt_nn_transformer_encoder_layer(layers, "1", 128, 4, 512, 0.0, CKPT_ACT_RELU, 1e-5,
-                                           true, false, rng, err) ||
-        !ckpt_nn_linear(m, "fc", 128, 10, true, rng, err) ||
+        !ckpt_nn_transformer_encoder_layer(layers, "0", 128, 4,
+                                           &(ckpt_transformer_opts){.dim_feedforward = 512,
+                                                                    .no_dropout = true,
+                                                                    .batch_first = true},
+                                           rng, err) ||
+        !ckpt_nn_transformer_encoder_layer(layers, "1", 128, 4,
+                                           &(ckpt_transformer_opts){.dim_feedforward = 512,
+                                                                    .no_dropout = true,
+                                                                    .batch_first = true},
+                                           rng, err) ||
+        !ckpt_nn_linear(m, "fc", 128, 10, NULL, rng, err) ||
         ckpt_module_set_forward(m, tf_fwd, NULL, err) < 0)
         die("transformer", err);
     return m;

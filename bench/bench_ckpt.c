@@ -157,7 +157,7 @@ static walk_acc walk(const ckpt_doc *doc, bool crc, bool touch)
     a.do_crc = crc;
     a.touch = touch;
     ckpt_error err;
-    if (ckpt_walk_tensors(ckpt_doc_root(doc), visit, &a, &err) < 0)
+    if (ckpt_obj_walk_tensors(ckpt_doc_root(doc), visit, &a, &err) < 0)
         die("walk", &err);
     return a;
 }
@@ -485,7 +485,7 @@ static int cmd_make_small(const char *out, long count)
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     if (!doc)
         die("ckpt_doc_new", &err);
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     float vals[64];
     for (long i = 0; i < count; i++) {
         int64_t numel = 4 + (i * 7919) % 61; /* 4..64 */
@@ -493,7 +493,7 @@ static int cmd_make_small(const char *out, long count)
             vals[k] = (float)(i + k) * 0.001f;
         char key[64];
         snprintf(key, sizeof(key), "layer.%ld.weight", i);
-        ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 1, &numel, vals, &err);
+        ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 1, &numel, vals, &err);
         if (!t || ckpt_dict_set_str(doc, d, key, t, &err) < 0)
             die("build", &err);
     }

@@ -82,8 +82,8 @@ int main(int argc, char **argv)
     int rc = 1;
     if (doc && net) {
         const ckpt_key_rule strip = {CKPT_KEY_STRIP_PREFIX, "module.", NULL};
-        ckpt_load_sd_opts o = {.rules = &strip, .rule_count = 1};
-        ckpt_sd_report rep;
+        ckpt_load_state_dict_opts o = {.rules = &strip, .rule_count = 1};
+        ckpt_state_dict_report rep;
         if (ckpt_module_load_state_dict(net, ckpt_doc_root(doc), &o, &rep, &err) == 0) {
             const float *w = ckpt_module_slot(net, "3.weight")->data;
             printf("loaded %zu keys from a DataParallel checkpoint; 3.weight[0] = %g\n",
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr, "data_parallel: %s\n", rep.message ? rep.message : err.msg);
         }
-        ckpt_sd_report_free(&rep);
+        ckpt_state_dict_report_free(&rep);
     } else {
         fprintf(stderr, "data_parallel: %s\n", ckpt_error_format(&err, buf, sizeof(buf)));
     }

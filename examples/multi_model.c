@@ -64,19 +64,19 @@ static int set_values(void *payload, const char *key, ckpt_module *owner, ckpt_s
 /* {'state': {}, 'param_groups': [{'lr': 0.01, 'momentum': 0.9, 'params': [0..n-1]}]} */
 static ckpt_obj *sgd_state(ckpt_doc *doc, int nparams)
 {
-    ckpt_obj *opt = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_obj *groups = ckpt_new_list(doc);
-    ckpt_obj *g = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_obj *params = ckpt_new_list(doc);
+    ckpt_obj *opt = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *groups = ckpt_list_new(doc);
+    ckpt_obj *g = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *params = ckpt_list_new(doc);
     if (!opt || !groups || !g || !params)
         return NULL;
     for (int i = 0; i < nparams; i++)
-        ckpt_list_append(doc, params, ckpt_new_int(doc, i), NULL);
-    ckpt_dict_set_str(doc, g, "lr", ckpt_new_float(doc, 0.01), NULL);
-    ckpt_dict_set_str(doc, g, "momentum", ckpt_new_float(doc, 0.9), NULL);
+        ckpt_list_append(doc, params, ckpt_int_new(doc, i), NULL);
+    ckpt_dict_set_str(doc, g, "lr", ckpt_float_new(doc, 0.01), NULL);
+    ckpt_dict_set_str(doc, g, "momentum", ckpt_float_new(doc, 0.9), NULL);
     ckpt_dict_set_str(doc, g, "params", params, NULL);
     ckpt_list_append(doc, groups, g, NULL);
-    ckpt_dict_set_str(doc, opt, "state", ckpt_new_dict(doc, CKPT_DICT_PLAIN), NULL);
+    ckpt_dict_set_str(doc, opt, "state", ckpt_dict_new(doc, CKPT_DICT_PLAIN), NULL);
     ckpt_dict_set_str(doc, opt, "param_groups", groups, NULL);
     return opt;
 }
@@ -92,7 +92,7 @@ static int save_checkpoint(const char *path, ckpt_error *err)
     ckpt_module_walk(a, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, set_values, &next, err);
     ckpt_module_walk(b, CKPT_WALK_PARAMS, set_values, &next, err);
     /* state_dict() references the modules' memory: keep them alive until saved */
-    ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *root = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     ckpt_obj *sa = ckpt_module_state_dict(a, doc, NULL, err);
     ckpt_obj *sb = ckpt_module_state_dict(b, doc, NULL, err);
     ckpt_obj *opt = sgd_state(doc, 4);
@@ -118,16 +118,16 @@ static int resume(const char *path, ckpt_error *err)
     const ckpt_obj *root = ckpt_doc_root(doc);
     const ckpt_obj *sa = ckpt_dict_get(root, "modelA");
     const ckpt_obj *sb = ckpt_dict_get(root, "modelB");
-    const ckpt_obj *lr = ckpt_get(root, "optimizerA", "param_groups", "0", "lr", NULL);
+    const ckpt_obj *lr = ckpt_obj_get(root, "optimizerA", "param_groups", "0", "lr", NULL);
     if (!sa || !sb || !lr) {
         fprintf(stderr, "multi_model: modelA, modelB or optimizerA missing\n");
         goto done;
     }
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     rc = ckpt_module_load_state_dict(a, sa, NULL, &rep, err);
     if (rc == 0)
         rc = ckpt_module_load_state_dict(b, sb, NULL, NULL, err);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     if (rc < 0)
         goto done;
     const float *w = ckpt_module_slot(b, "weight")->data;

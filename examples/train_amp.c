@@ -47,9 +47,9 @@ int amp_run_new(amp_run *r, const amp_cfg *c, ckpt_error *err)
     ckpt_rng rng;
     ckpt_rng_seed(&rng, 7);
     r->model = ckpt_nn_sequential(NULL, NULL, err);
-    if (!r->model || !ckpt_nn_linear(r->model, "0", AMP_IN, AMP_HID, true, &rng, err) ||
+    if (!r->model || !ckpt_nn_linear(r->model, "0", AMP_IN, AMP_HID, NULL, &rng, err) ||
         !ckpt_nn_activation(r->model, "1", CKPT_ACT_RELU, 0, err) ||
-        !ckpt_nn_linear(r->model, "2", AMP_HID, AMP_OUT, true, &rng, err))
+        !ckpt_nn_linear(r->model, "2", AMP_HID, AMP_OUT, NULL, &rng, err))
         goto fail;
     r->w1 = ckpt_module_slot(r->model, "0.weight");
     r->b1 = ckpt_module_slot(r->model, "0.bias");
@@ -150,10 +150,10 @@ int amp_run_save(const amp_run *r, int64_t epoch, const char *path, void **mem, 
     if (!doc)
         return err->code ? err->code : CKPT_E_NOMEM;
     int rc = -1;
-    ckpt_obj *ck = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *ck = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     ckpt_obj *sched = r->sched ? ckpt_sched_state_dict(r->sched, doc, err)
-                               : ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    if (ck && sched && ckpt_dict_set_str(doc, ck, "epoch", ckpt_new_int(doc, epoch), err) == 0 &&
+                               : ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    if (ck && sched && ckpt_dict_set_str(doc, ck, "epoch", ckpt_int_new(doc, epoch), err) == 0 &&
         ckpt_dict_set_str(doc, ck, "model", ckpt_module_state_dict(r->model, doc, NULL, err),
                           err) == 0 &&
         ckpt_dict_set_str(doc, ck, "optimizer", ckpt_optim_state_dict(r->opt, doc, err), err) ==

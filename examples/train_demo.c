@@ -129,9 +129,9 @@ int main(int argc, char **argv)
     ckpt_conv_opts co = {.padding = {1, 1}};
     NOTNULL(ckpt_nn_conv2d(model, "0", 1, C1, 3, 3, &co, &rng, &err));
     NOTNULL(ckpt_nn_activation(model, "1", CKPT_ACT_RELU, 0, &err));
-    NOTNULL(ckpt_nn_maxpool2d(model, "2", 2, 2, 0, &err));
+    NOTNULL(ckpt_nn_maxpool2d(model, "2", &(ckpt_pool_opts){.kernel = {2, 2}}, &err));
     NOTNULL(ckpt_nn_flatten(model, "3", 1, -1, &err));
-    NOTNULL(ckpt_nn_linear(model, "4", HID, DIGITS_CLASSES, true, &rng, &err));
+    NOTNULL(ckpt_nn_linear(model, "4", HID, DIGITS_CLASSES, NULL, &rng, &err));
 
     /* ---- optimizer: SGD(model.parameters(), lr=0.05, momentum=0.9);
      * scheduler: StepLR(optimizer, step_size=4, gamma=0.5), attached to it

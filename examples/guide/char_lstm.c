@@ -31,10 +31,10 @@ static ckpt_var *lm_forward(ckpt_module *self, ckpt_var *idx, void *ctx, ckpt_er
 static ckpt_module *build(ckpt_rng *rng, ckpt_error *err)
 {
     ckpt_module *m = ckpt_module_new("CharLM", err);
-    if (!m || !ckpt_nn_embedding(m, "embed", V, E, -1, rng, err) ||
+    if (!m || !ckpt_nn_embedding(m, "embed", V, E, NULL, rng, err) ||
         !ckpt_nn_lstm(m, "lstm", E, H, &(ckpt_rnn_opts){.num_layers = 2, .batch_first = true},
                       rng, err) ||
-        !ckpt_nn_linear(m, "out", H, V, true, rng, err) ||
+        !ckpt_nn_linear(m, "out", H, V, NULL, rng, err) ||
         ckpt_module_set_forward(m, lm_forward, NULL, err) < 0) {
         ckpt_module_free(m);
         return NULL;
@@ -146,14 +146,14 @@ int main(int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s/out.pt", argv[2]);
     doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *extras = doc ? ckpt_new_dict(doc, CKPT_DICT_PLAIN) : NULL;
+    ckpt_obj *extras = doc ? ckpt_dict_new(doc, CKPT_DICT_PLAIN) : NULL;
     ckpt_train_state st = {.epoch = STEPS, .model = m, .optim = opt};
     if (!extras ||
         ckpt_dict_set_str(doc, extras, "losses",
-                          ckpt_new_tensor_copy(doc, CKPT_F32, 1, (int64_t[]){STEPS}, losses,
+                          ckpt_tensor_new_copy(doc, CKPT_F32, 1, (int64_t[]){STEPS}, losses,
                                                &err),
                           &err) < 0 ||
-        ckpt_dict_set_str(doc, extras, "eval_loss", ckpt_new_float(doc, eval_loss), &err) < 0 ||
+        ckpt_dict_set_str(doc, extras, "eval_loss", ckpt_float_new(doc, eval_loss), &err) < 0 ||
         ckpt_train_save(path, &st, extras, NULL, &err) < 0)
         goto done;
     printf("char_lstm: wrote %s\n", path);

@@ -58,26 +58,30 @@ static ckpt_var *net_forward(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_err
 static ckpt_module *build(ckpt_error *err)
 {
     ckpt_conv_opts conv = {.padding = {1, 1}, .no_bias = true};
+    ckpt_transformer_opts head = {.dim_feedforward = 32,
+                                  .no_dropout = true,
+                                  .activation = CKPT_ACT_GELU,
+                                  .batch_first = true};
+    ckpt_pool_opts pool = {.kernel = {2, 2}};
     ckpt_module *net = ckpt_module_new("Net", err);
     ckpt_module *stem = net ? ckpt_nn_sequential(net, "stem", err) : NULL;
     if (!stem || !ckpt_nn_conv2d(stem, "0", 1, C, 3, 3, &conv, NULL, err) ||
-        !ckpt_nn_batchnorm(stem, "1", 2, C, 1e-5, 0.1, true, true, err) ||
+        !ckpt_nn_batchnorm(stem, "1", 2, C, NULL, err) ||
         !ckpt_nn_activation(stem, "2", CKPT_ACT_RELU, 0, err))
         goto fail;
     ckpt_module *blocks = ckpt_nn_sequential(net, "blocks", err);
     for (int i = 0; blocks && i < 2; i++) {
         ckpt_module *b = ckpt_module_add(blocks, i ? "1" : "0", "Block", err);
         if (!b || !ckpt_nn_conv2d(b, "conv1", C, C, 3, 3, &conv, NULL, err) ||
-            !ckpt_nn_batchnorm(b, "bn1", 2, C, 1e-5, 0.1, true, true, err) ||
+            !ckpt_nn_batchnorm(b, "bn1", 2, C, NULL, err) ||
             !ckpt_nn_conv2d(b, "conv2", C, C, 3, 3, &conv, NULL, err) ||
-            !ckpt_nn_batchnorm(b, "bn2", 2, C, 1e-5, 0.1, true, true, err) ||
+            !ckpt_nn_batchnorm(b, "bn2", 2, C, NULL, err) ||
             ckpt_module_set_forward(b, block_forward, NULL, err) < 0)
             goto fail;
     }
-    if (!blocks || !ckpt_nn_maxpool2d(net, "pool", 2, 2, 0, err) ||
-        !ckpt_nn_transformer_encoder_layer(net, "head", C, 2, 32, 0.0, CKPT_ACT_GELU, 1e-5, true,
-                                           false, NULL, err) ||
-        !ckpt_nn_linear(net, "fc", C, 10, true, NULL, err) ||
+    if (!blocks || !ckpt_nn_maxpool2d(net, "pool", &pool, err) ||
+        !ckpt_nn_transformer_encoder_layer(net, "head", C, 2, &head, NULL, err) ||
+        !ckpt_nn_linear(net, "fc", C, 10, NULL, NULL, err) ||
         ckpt_module_set_forward(net, net_forward, NULL, err) < 0)
         goto fail;
     return net;
@@ -148,9 +152,9 @@ int main(int argc, char **argv)
 
     /* {"model": model.state_dict(), "losses": tensor} */
     out = ckpt_doc_new(NULL, &err);
-    ckpt_obj *root = out ? ckpt_new_dict(out, CKPT_DICT_PLAIN) : NULL;
+    ckpt_obj *root = out ? ckpt_dict_new(out, CKPT_DICT_PLAIN) : NULL;
     ckpt_obj *sd = root ? ckpt_module_state_dict(net, out, NULL, &err) : NULL;
-    ckpt_obj *lt = sd ? ckpt_new_tensor_copy(out, CKPT_F32, 1, (int64_t[]){STEPS}, losses, &err)
+    ckpt_obj *lt = sd ? ckpt_tensor_new_copy(out, CKPT_F32, 1, (int64_t[]){STEPS}, losses, &err)
                       : NULL;
     snprintf(path, sizeof path, "%s/out.pt", argv[1]);
     if (!lt || ckpt_dict_set_str(out, root, "model", sd, &err) < 0 ||

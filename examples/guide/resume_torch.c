@@ -39,9 +39,9 @@ int main(int argc, char **argv)
     ckpt_tape *tape = ckpt_tape_new(NULL, &err);
     int rc = 1;
     /* --- training: begin */
-    if (!net || !tape || !ckpt_nn_linear(net, "fc1", 16, 64, true, NULL, &err) ||
-        !ckpt_nn_linear(net, "fc2", 64, 64, true, NULL, &err) ||
-        !ckpt_nn_linear(net, "head", 64, 5, true, NULL, &err) ||
+    if (!net || !tape || !ckpt_nn_linear(net, "fc1", 16, 64, NULL, NULL, &err) ||
+        !ckpt_nn_linear(net, "fc2", 64, 64, NULL, NULL, &err) ||
+        !ckpt_nn_linear(net, "head", 64, 5, NULL, NULL, &err) ||
         ckpt_module_set_forward(net, net_forward, NULL, &err) < 0)
         goto done;
     /* AdamW(model.parameters(), lr=3e-3, weight_decay=0.01) + CosineAnnealingLR(T_max=60) */

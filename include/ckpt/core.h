@@ -39,6 +39,7 @@ extern "C" {
 
 /* Element types.  Values equal c10::ScalarType, so they never change. */
 typedef enum ckpt_dtype {
+    CKPT_DTYPE_UNKNOWN = -1, /* "no dtype" as ckpt_obj_dtype and ckpt_dtype_from_name return it */
     CKPT_U8 = 0,
     CKPT_I8 = 1,
     CKPT_I16 = 2,
@@ -166,9 +167,9 @@ CKPT_API const ckpt_obj *ckpt_dict_attrs(const ckpt_obj *dict);
 /*
  * Walk nested containers: each argument is a dict key (str) or, for a list
  * or tuple, a decimal index.  The list ends with NULL.  NULL if any step is
- * missing.  Example: ckpt_get(root, "model", "fc1.weight", NULL).
+ * missing.  Example: ckpt_obj_get(root, "model", "fc1.weight", NULL).
  */
-CKPT_API const ckpt_obj *ckpt_get(const ckpt_obj *o, ...);
+CKPT_API const ckpt_obj *ckpt_obj_get(const ckpt_obj *o, ...);
 /* torch.Size dims. */
 CKPT_API const int64_t *ckpt_size_dims(const ckpt_obj *o, size_t *n);
 /* DTYPE node value (a ckpt_dtype), -1 for others. */
@@ -264,28 +265,28 @@ CKPT_API int ckpt_convert_elements(void *dst, int dst_dtype, const void *src, in
  * `ckpt_error *err` (NULL allowed), return 0 or a negative ckpt_status and
  * record why.
  */
-CKPT_API ckpt_obj *ckpt_new_none(ckpt_doc *doc);
-CKPT_API ckpt_obj *ckpt_new_bool(ckpt_doc *doc, bool v);
-CKPT_API ckpt_obj *ckpt_new_int(ckpt_doc *doc, int64_t v);
-CKPT_API ckpt_obj *ckpt_new_float(ckpt_doc *doc, double v);
-CKPT_API ckpt_obj *ckpt_new_complex(ckpt_doc *doc, double re, double im);
-CKPT_API ckpt_obj *ckpt_new_str(ckpt_doc *doc, const char *s);
-CKPT_API ckpt_obj *ckpt_new_strn(ckpt_doc *doc, const char *s, size_t n);
-CKPT_API ckpt_obj *ckpt_new_bytes(ckpt_doc *doc, const void *p, size_t n);
-CKPT_API ckpt_obj *ckpt_new_bytearray(ckpt_doc *doc, const void *p, size_t n);
+CKPT_API ckpt_obj *ckpt_none_new(ckpt_doc *doc);
+CKPT_API ckpt_obj *ckpt_bool_new(ckpt_doc *doc, bool v);
+CKPT_API ckpt_obj *ckpt_int_new(ckpt_doc *doc, int64_t v);
+CKPT_API ckpt_obj *ckpt_float_new(ckpt_doc *doc, double v);
+CKPT_API ckpt_obj *ckpt_complex_new(ckpt_doc *doc, double re, double im);
+CKPT_API ckpt_obj *ckpt_str_new(ckpt_doc *doc, const char *s);
+CKPT_API ckpt_obj *ckpt_strn_new(ckpt_doc *doc, const char *s, size_t n);
+CKPT_API ckpt_obj *ckpt_bytes_new(ckpt_doc *doc, const void *p, size_t n);
+CKPT_API ckpt_obj *ckpt_bytearray_new(ckpt_doc *doc, const void *p, size_t n);
 /* Tuple of `n` items (items may be NULL only if `items` is NULL: then fill
  * with ckpt_tuple_set before use).  ckpt_tuple_set: CKPT_E_ARG for a
  * non-tuple, a NULL item, `i` out of range or a tuple already in use. */
-CKPT_API ckpt_obj *ckpt_new_tuple(ckpt_doc *doc, size_t n, ckpt_obj *const *items);
+CKPT_API ckpt_obj *ckpt_tuple_new(ckpt_doc *doc, size_t n, ckpt_obj *const *items);
 CKPT_API int ckpt_tuple_set(ckpt_obj *tuple, size_t i, ckpt_obj *item, ckpt_error *err);
-CKPT_API ckpt_obj *ckpt_new_list(ckpt_doc *doc);
+CKPT_API ckpt_obj *ckpt_list_new(ckpt_doc *doc);
 /* CKPT_E_ARG (not a list, NULL item), CKPT_E_NOMEM. */
 CKPT_API int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item, ckpt_error *err);
-CKPT_API ckpt_obj *ckpt_new_set(ckpt_doc *doc);
+CKPT_API ckpt_obj *ckpt_set_new(ckpt_doc *doc);
 /* Adds `item` unless an equal one is there.  CKPT_E_ARG (not a set, NULL or
  * unhashable item), CKPT_E_NOMEM. */
 CKPT_API int ckpt_set_add(ckpt_doc *doc, ckpt_obj *set, ckpt_obj *item, ckpt_error *err);
-CKPT_API ckpt_obj *ckpt_new_dict(ckpt_doc *doc, int kind);
+CKPT_API ckpt_obj *ckpt_dict_new(ckpt_doc *doc, int kind);
 /* Insert or replace (keeps the first insertion position, as Python does).
  * The key must be hashable: None, bool, int, float, complex, str, bytes,
  * dtype, device, tuple of hashables.  CKPT_E_ARG (not a dict, NULL
@@ -297,19 +298,19 @@ CKPT_API int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, c
 /* Attach BUILD attributes (a plain dict, e.g. {"_metadata": OrderedDict}).
  * CKPT_E_ARG when `dict` is not a dict or `attrs` is neither NULL nor a dict. */
 CKPT_API int ckpt_dict_set_attrs(ckpt_obj *dict, ckpt_obj *attrs, ckpt_error *err);
-CKPT_API ckpt_obj *ckpt_new_size(ckpt_doc *doc, size_t n, const int64_t *dims);
-CKPT_API ckpt_obj *ckpt_new_dtype(ckpt_doc *doc, int dtype);
+CKPT_API ckpt_obj *ckpt_size_new(ckpt_doc *doc, size_t n, const int64_t *dims);
+CKPT_API ckpt_obj *ckpt_dtype_new(ckpt_doc *doc, int dtype);
 /* torch.device(type[, index]); index < 0 means none. */
-CKPT_API ckpt_obj *ckpt_new_device(ckpt_doc *doc, const char *type, int64_t index);
-CKPT_API ckpt_obj *ckpt_new_global(ckpt_doc *doc, const char *module, const char *name);
+CKPT_API ckpt_obj *ckpt_device_new(ckpt_doc *doc, const char *type, int64_t index);
+CKPT_API ckpt_obj *ckpt_global_new(ckpt_doc *doc, const char *module, const char *name);
 
 /* A zero-filled storage owned by the document. `nbytes` must be a multiple
  * of the element size. Write through ckpt_storage_data_mut(). */
-CKPT_API ckpt_storage *ckpt_new_storage(ckpt_doc *doc, int dtype, uint64_t nbytes,
+CKPT_API ckpt_storage *ckpt_storage_new(ckpt_doc *doc, int dtype, uint64_t nbytes,
                                         ckpt_error *err);
 /* A storage over caller memory, which must outlive the document and every
  * save of it. Not copied. */
-CKPT_API ckpt_storage *ckpt_new_storage_borrow(ckpt_doc *doc, int dtype, void *data,
+CKPT_API ckpt_storage *ckpt_storage_new_borrow(ckpt_doc *doc, int dtype, void *data,
                                                uint64_t nbytes, ckpt_error *err);
 CKPT_API void *ckpt_storage_data_mut(ckpt_storage *s);
 
@@ -318,12 +319,12 @@ CKPT_API void *ckpt_storage_data_mut(ckpt_storage *s);
  * storage must be untyped); `stride` NULL means C-contiguous.  The view is
  * bounds-checked against the storage (CKPT_E_SHAPE).  0-dim: ndim 0.
  */
-CKPT_API ckpt_obj *ckpt_new_tensor(ckpt_doc *doc, ckpt_storage *storage, int dtype, int ndim,
+CKPT_API ckpt_obj *ckpt_tensor_new(ckpt_doc *doc, ckpt_storage *storage, int dtype, int ndim,
                                    const int64_t *shape, const int64_t *stride,
                                    int64_t storage_offset, ckpt_error *err);
 /* Convenience: a new contiguous tensor with its own storage, bytes copied
  * from `data` (NULL = zeros). */
-CKPT_API ckpt_obj *ckpt_new_tensor_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t *shape,
+CKPT_API ckpt_obj *ckpt_tensor_new_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t *shape,
                                         const void *data, ckpt_error *err);
 /* Both: CKPT_E_ARG when `t` is not a tensor. */
 CKPT_API int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on, ckpt_error *err);
@@ -354,8 +355,8 @@ CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires
 CKPT_API const char *ckpt_obj_repr(const ckpt_obj *o, bool bare_str, char *buf, size_t n);
 
 typedef int (*ckpt_tensor_visit_fn)(void *payload, const char *key, const ckpt_obj *tensor);
-CKPT_API int ckpt_walk_tensors(const ckpt_obj *root, ckpt_tensor_visit_fn fn, void *payload,
-                               ckpt_error *err);
+CKPT_API int ckpt_obj_walk_tensors(const ckpt_obj *root, ckpt_tensor_visit_fn fn, void *payload,
+                                   ckpt_error *err);
 
 /* --------------------------------------------------------------- version */
 CKPT_API const char *ckpt_version(void);

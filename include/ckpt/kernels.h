@@ -101,32 +101,32 @@ CKPT_API void ckpt_nn_conv2d_backward(float *din, float *dw, float *db, const fl
 
 /* ConvTranspose2d geometry: input (B,C,H,W), weight (C,OC/G,KH,KW), output
  * padding oph/opw; oh/ow = (H-1)*S - 2P + D*(K-1) + OP + 1 filled by
- * ckpt_nn_convt2d_out_size (false when empty). */
-typedef struct ckpt_nn_convt2d_dims {
+ * ckpt_nn_conv_transpose2d_out_size (false when empty). */
+typedef struct ckpt_nn_conv_transpose2d_dims {
     int64_t b, c, h, w;
     int64_t oc, kh, kw;
     int64_t sh, sw, ph, pw, dh, dw, oph, opw, g;
     int64_t oh, ow;
-} ckpt_nn_convt2d_dims;
-CKPT_API bool ckpt_nn_convt2d_out_size(ckpt_nn_convt2d_dims *d);
+} ckpt_nn_conv_transpose2d_dims;
+CKPT_API bool ckpt_nn_conv_transpose2d_out_size(ckpt_nn_conv_transpose2d_dims *d);
 /* Scratch floats of the forward: (OC/G*KH*KW) * (H*W). */
-CKPT_API size_t ckpt_nn_convt2d_ws(const ckpt_nn_convt2d_dims *d);
+CKPT_API size_t ckpt_nn_conv_transpose2d_ws(const ckpt_nn_conv_transpose2d_dims *d);
 /* out (B,OC,OH,OW) = conv_transpose(in (B,C,H,W), w (C,OC/G,KH,KW)) + b (OC)
- * (b NULL: no bias); ws: ckpt_nn_convt2d_ws(d) floats.  sgemm w^T @ in, then
+ * (b NULL: no bias); ws: ckpt_nn_conv_transpose2d_ws(d) floats.  sgemm w^T @ in, then
  * col2im (scatter-add into the bias-filled output). */
 CKPT_API void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *w,
                                                const float *b, float *ws,
-                                               const ckpt_nn_convt2d_dims *d);
+                                               const ckpt_nn_conv_transpose2d_dims *d);
 /* Scratch floats of the backward: (OC/G*KH*KW) * (H*W). */
-CKPT_API size_t ckpt_nn_convt2d_backward_ws(const ckpt_nn_convt2d_dims *d);
+CKPT_API size_t ckpt_nn_conv_transpose2d_backward_ws(const ckpt_nn_conv_transpose2d_dims *d);
 /* Gradients, added: per image and group, cols = im2col(dout), din_g += w_g @
  * cols, dw_g += in_g @ cols^T, db (OC) += sums of dout.  dout (B,OC,OH,OW),
  * in (B,C,H,W), w (C,OC/G,KH,KW); din (B,C,H,W), dw (C,OC/G,KH,KW), db (OC)
- * each NULL when not wanted; ws: ckpt_nn_convt2d_backward_ws(d) floats. */
+ * each NULL when not wanted; ws: ckpt_nn_conv_transpose2d_backward_ws(d) floats. */
 CKPT_API void ckpt_nn_conv_transpose2d_backward(float *din, float *dw, float *db,
                                                 const float *dout, const float *in,
                                                 const float *w, float *ws,
-                                                const ckpt_nn_convt2d_dims *d);
+                                                const ckpt_nn_conv_transpose2d_dims *d);
 
 /* ========================================================= normalisation */
 
@@ -400,14 +400,14 @@ CKPT_API void ckpt_nn_attention_forward(float *out, const float *q, const float 
 /* MultiheadAttention geometry (packed in_proj, kdim = vdim = E, no masks).
  * Query rows (T,B,E) (sequence-first) or (B,T,E) (batch_first); key/value
  * rows likewise with length S.  A 2-d (L,E) input is b = 1. */
-typedef struct ckpt_nn_mha_dims {
+typedef struct ckpt_nn_multihead_attention_dims {
     int64_t b, t, s; /* batch, query length, key/value length */
     int64_t e, h;    /* embed_dim, num_heads (E % H == 0) */
     bool batch_first;
-} ckpt_nn_mha_dims;
-/* Scratch floats ckpt_nn_mha_backward needs: 2 * (B*T*E + 2*B*S*E) + B*H*T*S
+} ckpt_nn_multihead_attention_dims;
+/* Scratch floats ckpt_nn_multihead_attention_backward needs: 2 * (B*T*E + 2*B*S*E) + B*H*T*S
  * + 2 * B*T*E + T*S. */
-CKPT_API size_t ckpt_nn_mha_backward_ws(const ckpt_nn_mha_dims *d);
+CKPT_API size_t ckpt_nn_multihead_attention_backward_ws(const ckpt_nn_multihead_attention_dims *d);
 /* Gradients of out = out_proj(concat_h(A_h V_h)), A_h = dropout(softmax(Q_h
  * K_h^T / sqrt(E/H))), Q = q Wq^T + bq, K = k Wk^T + bk, V = v Wv^T + bv
  * (W = in_proj_weight rows [0,E), [E,2E), [2E,3E)), added.  The forward is
@@ -418,61 +418,61 @@ CKPT_API size_t ckpt_nn_mha_backward_ws(const ckpt_nn_mha_dims *d);
  * NULL (eval / p = 0).  dq (B*T,E), dk, dv (B*S,E), din_w (3E,E), din_b
  * (3E), dout_w (E,E), dout_b (E) each NULL when not wanted.  Self-attention:
  * pass the same tensor as q, k, v and the same buffer as dq, dk, dv.
- * ws: ckpt_nn_mha_backward_ws(d) floats. */
-CKPT_API void ckpt_nn_mha_backward(float *dq, float *dk, float *dv, float *din_w, float *din_b,
-                                   float *dout_w, float *dout_b, const float *dout,
-                                   const float *q, const float *k, const float *v,
-                                   const float *in_w, const float *in_b, const float *out_w,
-                                   const float *out_b, const uint8_t *attn_mask, double attn_p,
-                                   float *ws, const ckpt_nn_mha_dims *d);
+ * ws: ckpt_nn_multihead_attention_backward_ws(d) floats. */
+CKPT_API void ckpt_nn_multihead_attention_backward(
+    float *dq, float *dk, float *dv, float *din_w, float *din_b, float *dout_w, float *dout_b,
+    const float *dout, const float *q, const float *k, const float *v, const float *in_w,
+    const float *in_b, const float *out_w, const float *out_b, const uint8_t *attn_mask,
+    double attn_p, float *ws, const ckpt_nn_multihead_attention_dims *d);
 
 /* TransformerEncoderLayer (torch 1.13; self-attention, no masks).  Input
  * (T,B,E) or (B,T,E) per batch_first; FF = dim_feedforward; act CKPT_ACT_RELU
  * or CKPT_ACT_GELU; eps = layer_norm_eps. */
-typedef struct ckpt_nn_encoder_dims {
+typedef struct ckpt_nn_transformer_encoder_layer_dims {
     int64_t b, t, e, h, ff;
-    int act;
+    ckpt_act_kind act;
     double eps;
     bool batch_first, norm_first;
-} ckpt_nn_encoder_dims;
+} ckpt_nn_transformer_encoder_layer_dims;
 /* The layer's parameters, read (all required). */
-typedef struct ckpt_nn_encoder_params {
+typedef struct ckpt_nn_transformer_encoder_layer_params {
     const float *in_proj_w, *in_proj_b;   /* (3E,E), (3E) */
     const float *out_proj_w, *out_proj_b; /* (E,E), (E) */
     const float *linear1_w, *linear1_b;   /* (FF,E), (FF) */
     const float *linear2_w, *linear2_b;   /* (E,FF), (E) */
     const float *norm1_w, *norm1_b;       /* (E), (E) */
     const float *norm2_w, *norm2_b;       /* (E), (E) */
-} ckpt_nn_encoder_params;
+} ckpt_nn_transformer_encoder_layer_params;
 /* Their gradients, same shapes, added into; any may be NULL (not wanted). */
-typedef struct ckpt_nn_encoder_grads {
+typedef struct ckpt_nn_transformer_encoder_layer_grads {
     float *in_proj_w, *in_proj_b;
     float *out_proj_w, *out_proj_b;
     float *linear1_w, *linear1_b;
     float *linear2_w, *linear2_b;
     float *norm1_w, *norm1_b;
     float *norm2_w, *norm2_b;
-} ckpt_nn_encoder_grads;
+} ckpt_nn_transformer_encoder_layer_grads;
 /* Training-mode dropout keep masks (1 kept) drawn in the forward, all with
  * probability p: attn (B,H,T,T) on the attention weights, drop1 (B*T,E)
  * after self-attention, drop (B*T,FF) after the activation, drop2 (B*T,E)
  * after linear2.  A NULL masks pointer is the eval / no-dropout path. */
-typedef struct ckpt_nn_encoder_masks {
+typedef struct ckpt_nn_transformer_encoder_layer_masks {
     const uint8_t *attn, *drop1, *drop, *drop2;
     double p;
-} ckpt_nn_encoder_masks;
-/* Scratch floats ckpt_nn_encoder_backward needs: ckpt_nn_mha_backward_ws
+} ckpt_nn_transformer_encoder_layer_masks;
+/* Scratch floats ckpt_nn_transformer_encoder_layer_backward needs: ckpt_nn_multihead_attention_backward_ws
  * + 9 * B*T*E + 4 * B*T*FF. */
-CKPT_API size_t ckpt_nn_encoder_backward_ws(const ckpt_nn_encoder_dims *d);
+CKPT_API size_t
+ckpt_nn_transformer_encoder_layer_backward_ws(const ckpt_nn_transformer_encoder_layer_dims *d);
 /* din (B*T,E) (NULL: not wanted) and every non-NULL field of g += the
  * gradients of sum(dout * layer(in)); the forward is recomputed into ws from
  * in (B*T,E) and p.  dout (B*T,E); m the dropout masks or NULL; ws:
- * ckpt_nn_encoder_backward_ws(d) floats. */
-CKPT_API void ckpt_nn_encoder_backward(float *din, const ckpt_nn_encoder_grads *g,
-                                       const float *dout, const float *in,
-                                       const ckpt_nn_encoder_params *p,
-                                       const ckpt_nn_encoder_masks *m, float *ws,
-                                       const ckpt_nn_encoder_dims *d);
+ * ckpt_nn_transformer_encoder_layer_backward_ws(d) floats. */
+CKPT_API void ckpt_nn_transformer_encoder_layer_backward(
+    float *din, const ckpt_nn_transformer_encoder_layer_grads *g, const float *dout,
+    const float *in, const ckpt_nn_transformer_encoder_layer_params *p,
+    const ckpt_nn_transformer_encoder_layer_masks *m, float *ws,
+    const ckpt_nn_transformer_encoder_layer_dims *d);
 
 #ifdef __cplusplus
 }

@@ -122,7 +122,7 @@ CKPT_API const char *ckpt_module_attr_name(const ckpt_module *m, size_t i);
 /* One parameter or buffer slot of a module. */
 typedef struct ckpt_slot {
     const char *name; /* local name ("weight") */
-    int dtype;
+    ckpt_dtype dtype;
     int ndim;
     const int64_t *shape;
     void *data; /* contiguous, row-major; NULL for a None slot */
@@ -138,16 +138,17 @@ typedef struct ckpt_slot {
 
 /* Register a parameter with memory owned by the tree, zero-filled.  Returns
  * the slot (borrowed from the module) or NULL. */
-CKPT_API ckpt_slot *ckpt_module_param(ckpt_module *m, const char *name, int dtype, int ndim,
-                                      const int64_t *shape, ckpt_error *err);
+CKPT_API ckpt_slot *ckpt_module_param(ckpt_module *m, const char *name, ckpt_dtype dtype,
+                                      int ndim, const int64_t *shape, ckpt_error *err);
 /* Register a parameter over caller memory (not copied; must outlive the module). */
-CKPT_API ckpt_slot *ckpt_module_param_borrow(ckpt_module *m, const char *name, int dtype,
+CKPT_API ckpt_slot *ckpt_module_param_borrow(ckpt_module *m, const char *name, ckpt_dtype dtype,
                                              int ndim, const int64_t *shape, void *data,
                                              ckpt_error *err);
 /* Buffers: same, with `persistent` as torch's register_buffer(persistent=). */
-CKPT_API ckpt_slot *ckpt_module_buffer(ckpt_module *m, const char *name, int dtype, int ndim,
-                                       const int64_t *shape, bool persistent, ckpt_error *err);
-CKPT_API ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, int dtype,
+CKPT_API ckpt_slot *ckpt_module_buffer(ckpt_module *m, const char *name, ckpt_dtype dtype,
+                                       int ndim, const int64_t *shape, bool persistent,
+                                       ckpt_error *err);
+CKPT_API ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, ckpt_dtype dtype,
                                               int ndim, const int64_t *shape, void *data,
                                               bool persistent, ckpt_error *err);
 /* A parameter registered as None (e.g. bias=False): never saved, never expected. */
@@ -203,12 +204,12 @@ typedef enum ckpt_key_rule_kind {
 } ckpt_key_rule_kind;
 
 typedef struct ckpt_key_rule {
-    int kind;
+    ckpt_key_rule_kind kind;
     const char *from; /* prefix or regex */
     const char *to;   /* added prefix or replacement */
 } ckpt_key_rule;
 
-typedef struct ckpt_load_sd_opts {
+typedef struct ckpt_load_state_dict_opts {
     bool non_strict;            /* strict=False: missing/unexpected keys are reported, not
                                     errors */
     bool assign;                /* adopt the checkpoint's memory instead of copying (the
@@ -225,10 +226,10 @@ typedef struct ckpt_load_sd_opts {
                             dict itself.  Applied before rules and prefix.  A missing key
                             or a value that is no dict is CKPT_E_NOT_FOUND / CKPT_E_ARG
                             naming the key and listing the keys there. */
-} ckpt_load_sd_opts;
+} ckpt_load_state_dict_opts;
 
 /* torch's IncompatibleKeys, plus the size mismatches. */
-typedef struct ckpt_sd_report {
+typedef struct ckpt_state_dict_report {
     char **missing; /* keys the module expects that the checkpoint lacks */
     size_t missing_count;
     char **unexpected; /* checkpoint keys the module does not have */
@@ -240,7 +241,7 @@ typedef struct ckpt_sd_report {
                          may outlive the module */
     char *message; /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
                            or NULL when everything matched */
-} ckpt_sd_report;
+} ckpt_state_dict_report;
 
 /*
  * Notes on torch parity (see docs and tests/interop/nn_state_dict.py):
@@ -267,12 +268,12 @@ typedef struct ckpt_sd_report {
  * unexpected keys exactly as torch does.  Returns 0, or CKPT_E_SHAPE with
  * err->msg holding torch's message when strict and anything is missing or
  * unexpected, or on any size mismatch (strict or not).  `report` (may be NULL)
- * receives the lists; free it with ckpt_sd_report_free.
+ * receives the lists; free it with ckpt_state_dict_report_free.
  */
 CKPT_API int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd,
-                                         const ckpt_load_sd_opts *opts, ckpt_sd_report *report,
-                                         ckpt_error *err);
-CKPT_API void ckpt_sd_report_free(ckpt_sd_report *r);
+                                         const ckpt_load_state_dict_opts *opts,
+                                         ckpt_state_dict_report *report, ckpt_error *err);
+CKPT_API void ckpt_state_dict_report_free(ckpt_state_dict_report *r);
 
 /*
  * torch.save(model.state_dict(), path): module.state_dict() written to `path`
@@ -287,8 +288,9 @@ CKPT_API int ckpt_module_save(ckpt_module *m, const char *path, ckpt_error *err)
  * document is freed before returning: use ckpt_load and
  * ckpt_module_load_state_dict).  `report` as ckpt_module_load_state_dict.
  */
-CKPT_API int ckpt_module_load(ckpt_module *m, const char *path, const ckpt_load_sd_opts *opts,
-                              ckpt_sd_report *report, ckpt_error *err);
+CKPT_API int ckpt_module_load(ckpt_module *m, const char *path,
+                              const ckpt_load_state_dict_opts *opts,
+                              ckpt_state_dict_report *report, ckpt_error *err);
 
 /* A deep copy of every slot's bytes into a new document (a snapshot rather
  * than references): state_dict() whose storages the document owns. */
@@ -401,10 +403,90 @@ typedef enum ckpt_act_kind {
  * `parent` is NULL), register torch's parameters/buffers with torch's names
  * and shapes, initialise them with torch's default distributions drawn from
  * `rng` (NULL = leave zeros), record their attributes, and return the module.
+ *
+ * One design for every layer:
+ *  - the sizes torch takes positionally (in_features, num_features, ...) are
+ *    arguments; everything torch gives a default is a field of an options
+ *    struct whose zero value is torch's default, and a NULL options pointer
+ *    means all defaults;
+ *  - a flag whose torch default is True is negated (`no_bias`, `no_affine`,
+ *    `no_running_stats`, `no_dropout`) so that zero keeps the default;
+ *  - a number whose zero would be a legal non-default value (eps,
+ *    momentum) is written as CKPT_NN_ZERO for an explicit 0;
+ *  - parameters are float32 (CKPT_F32), contiguous row-major; inputs are
+ *    float32 activations (ckpt_nn_act) or tape vars (ckpt_module_call);
+ *  - modules start in training mode, as torch's do (ckpt_module_train(m,
+ *    false) is torch's eval()).
  */
+
+/* An explicit zero for an option whose zero value means torch's default
+ * (`.eps = CKPT_NN_ZERO`, `.momentum = CKPT_NN_ZERO`): a negative zero. */
+#define CKPT_NN_ZERO (-0.0)
+/* BatchNorm `momentum=None` (a cumulative moving average). */
+#define CKPT_NN_MOMENTUM_NONE (-1.0)
+
+/* nn.Linear options; zero = torch's default (bias=True). */
+typedef struct ckpt_linear_opts {
+    bool no_bias; /* bias=False: `bias` registered as None */
+} ckpt_linear_opts;
+
+/* Options of the normalisation layers; zero = torch's defaults.
+ *   eps              0: 1e-5 (CKPT_NN_ZERO for 0)           all
+ *   momentum         0: 0.1 (CKPT_NN_ZERO for 0,
+ *                    CKPT_NN_MOMENTUM_NONE for None)         BatchNorm
+ *   no_affine        affine / elementwise_affine=False:
+ *                    weight and bias registered as None      all
+ *   no_running_stats track_running_stats=False: the running
+ *                    buffers registered as None, batch
+ *                    statistics used in eval mode too        BatchNorm
+ * Fields a layer does not have are ignored. */
+typedef struct ckpt_norm_opts {
+    double eps;
+    double momentum;
+    bool no_affine;
+    bool no_running_stats;
+} ckpt_norm_opts;
+
+/* nn.Embedding options; zero = torch's defaults (padding_idx=None).
+ * torch's max_norm, norm_type (recorded as 2.0), scale_grad_by_freq and
+ * sparse (recorded as False) are not supported. */
+typedef struct ckpt_embedding_opts {
+    bool has_padding_idx; /* padding_idx given (0 is a valid index) */
+    int64_t padding_idx;  /* in [-num_embeddings, num_embeddings); negative counts
+                             from the end and is stored normalised, as torch */
+} ckpt_embedding_opts;
+
+/* nn.MultiheadAttention options; zero = torch's defaults (dropout 0.0,
+ * bias=True, batch_first=False).  torch's add_bias_kv, add_zero_attn, kdim
+ * and vdim are not supported (kdim = vdim = embed_dim). */
+typedef struct ckpt_multihead_attention_opts {
+    double dropout; /* on the attention weights, in training mode */
+    bool no_bias;   /* bias=False: in_proj_bias and out_proj.bias None */
+    bool batch_first;
+} ckpt_multihead_attention_opts;
+
+/* Options of the transformer layers (TransformerEncoderLayer,
+ * TransformerEncoder, TransformerDecoderLayer); the zero value is torch's
+ * default. */
+typedef struct ckpt_transformer_opts {
+    int64_t dim_feedforward; /* 0: 2048 */
+    double dropout;          /* 0: torch's 0.1; set no_dropout for none */
+    bool no_dropout;
+    ckpt_act_kind activation; /* CKPT_ACT_RELU (0, "relu") or CKPT_ACT_GELU ("gelu") */
+    double layer_norm_eps;    /* 0: 1e-5 */
+    bool batch_first;
+    bool norm_first;
+    bool final_norm; /* TransformerEncoder: a LayerNorm `norm` after the stack */
+} ckpt_transformer_opts;
+
+/* nn.Linear(in_features, out_features): weight (out, in), bias (out), both
+ * U(-1/sqrt(in), 1/sqrt(in)).  Input (*, in) -> (*, out). */
 CKPT_API ckpt_module *ckpt_nn_linear(ckpt_module *parent, const char *name, int64_t in_features,
-                                     int64_t out_features, bool bias, ckpt_rng *rng,
-                                     ckpt_error *err);
+                                     int64_t out_features, const ckpt_linear_opts *o,
+                                     ckpt_rng *rng, ckpt_error *err);
+/* nn.Conv1d / nn.Conv2d / nn.ConvTranspose2d(in_ch, out_ch, kernel):
+ * options in ckpt_conv_opts (zero = torch's defaults, `no_bias` for
+ * bias=False).  Input (N, C, L) / (N, C, H, W) (batched only). */
 CKPT_API ckpt_module *ckpt_nn_conv1d(ckpt_module *parent, const char *name, int64_t in_ch,
                                      int64_t out_ch, int64_t kernel, const ckpt_conv_opts *o,
                                      ckpt_rng *rng, ckpt_error *err);
@@ -415,42 +497,56 @@ CKPT_API ckpt_module *ckpt_nn_conv_transpose2d(ckpt_module *parent, const char *
                                                int64_t in_ch, int64_t out_ch, int64_t kh,
                                                int64_t kw, const ckpt_conv_opts *o, ckpt_rng *rng,
                                                ckpt_error *err);
-/* BatchNorm1d (dims 1) / BatchNorm2d (dims 2); momentum < 0 means None
- * (cumulative average). */
+/* nn.BatchNorm1d (dims 1: input (N, C) or (N, C, L)) / nn.BatchNorm2d
+ * (dims 2: input (N, C, H, W)) over num_features channels; options
+ * ckpt_norm_opts (eps 1e-5, momentum 0.1, affine, track_running_stats).
+ * weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0
+ * (int64); _metadata version 2. */
 CKPT_API ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
-                                        int64_t num_features, double eps, double momentum,
-                                        bool affine, bool track_running_stats, ckpt_error *err);
-CKPT_API ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
-                                        const int64_t *normalized_shape, double eps,
-                                        bool elementwise_affine, ckpt_error *err);
-CKPT_API ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t num_groups,
-                                        int64_t num_channels, double eps, bool affine,
+                                        int64_t num_features, const ckpt_norm_opts *o,
                                         ckpt_error *err);
-/* padding_idx < 0 means None */
+/* nn.LayerNorm(normalized_shape) over the last `ndims` dims (1..8) of any
+ * input ending with normalized_shape; options ckpt_norm_opts (eps 1e-5,
+ * elementwise_affine; no_affine registers weight and bias as None). */
+CKPT_API ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
+                                        const int64_t *normalized_shape, const ckpt_norm_opts *o,
+                                        ckpt_error *err);
+/* nn.GroupNorm(num_groups, num_channels): input (N, C, *) with C =
+ * num_channels divisible by num_groups; options ckpt_norm_opts (eps 1e-5,
+ * affine). */
+CKPT_API ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t num_groups,
+                                        int64_t num_channels, const ckpt_norm_opts *o,
+                                        ckpt_error *err);
+/* nn.Embedding(num_embeddings, embedding_dim): weight N(0, 1), the
+ * padding_idx row zeroed and given no gradient.  Indices are int64. */
 CKPT_API ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name,
                                         int64_t num_embeddings, int64_t embedding_dim,
-                                        int64_t padding_idx, ckpt_rng *rng, ckpt_error *err);
+                                        const ckpt_embedding_opts *o, ckpt_rng *rng,
+                                        ckpt_error *err);
+/* nn.Dropout(p), p in [0, 1]; identity in eval mode. */
 CKPT_API ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p,
                                       ckpt_error *err);
-/* `dim` is used by SOFTMAX/LOGSOFTMAX (negative counts from the end). */
-CKPT_API ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind, int dim,
-                                         ckpt_error *err);
-CKPT_API ckpt_module *ckpt_nn_maxpool2d(ckpt_module *parent, const char *name, int64_t kernel,
-                                        int64_t stride, int64_t padding, ckpt_error *err);
-CKPT_API ckpt_module *ckpt_nn_avgpool2d(ckpt_module *parent, const char *name, int64_t kernel,
-                                        int64_t stride, int64_t padding, ckpt_error *err);
-/* MaxPool2d / AvgPool2d with every torch option (ckpt_pool_opts of
- * ckpt/autograd.h; zeros mean torch's defaults: stride = kernel, padding 0,
- * dilation 1, ceil_mode off, count_include_pad on, no divisor_override).
+/* nn.ReLU / GELU / SiLU / Tanh / Sigmoid / Softmax / LogSoftmax / Identity:
+ * any input shape; `dim` is used by SOFTMAX/LOGSOFTMAX (negative counts from
+ * the end) and ignored by the others. */
+CKPT_API ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name,
+                                         ckpt_act_kind kind, int dim, ckpt_error *err);
+/* nn.MaxPool2d / nn.AvgPool2d with every torch option (ckpt_pool_opts of
+ * ckpt/autograd.h; `kernel` is required, zeros elsewhere mean torch's
+ * defaults: stride = kernel, padding 0, dilation 1, ceil_mode off,
+ * count_include_pad on, no divisor_override).  Input (N, C, H, W).
  * Padding must be at most half the kernel; dilation applies to max pooling,
- * exclude_pad and divisor_override to average pooling.  The attributes are
- * recorded as (h, w) pairs under torch's names. */
-CKPT_API ckpt_module *ckpt_nn_maxpool2d_opts(ckpt_module *parent, const char *name,
-                                             const ckpt_pool_opts *o, ckpt_error *err);
-CKPT_API ckpt_module *ckpt_nn_avgpool2d_opts(ckpt_module *parent, const char *name,
-                                             const ckpt_pool_opts *o, ckpt_error *err);
+ * exclude_pad and divisor_override to average pooling.  An attribute whose
+ * two entries agree is recorded as an int (torch's MaxPool2d(2)), otherwise
+ * as an (h, w) pair.  NULL options are CKPT_E_ARG. */
+CKPT_API ckpt_module *ckpt_nn_maxpool2d(ckpt_module *parent, const char *name,
+                                        const ckpt_pool_opts *o, ckpt_error *err);
+CKPT_API ckpt_module *ckpt_nn_avgpool2d(ckpt_module *parent, const char *name,
+                                        const ckpt_pool_opts *o, ckpt_error *err);
+/* nn.AdaptiveAvgPool2d((out_h, out_w)): input (N, C, H, W). */
 CKPT_API ckpt_module *ckpt_nn_adaptive_avgpool2d(ckpt_module *parent, const char *name,
                                                  int64_t out_h, int64_t out_w, ckpt_error *err);
+/* nn.Flatten(start_dim, end_dim); negative dims count from the end. */
 CKPT_API ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_dim,
                                       int end_dim, ckpt_error *err);
 /* Containers: children are added with the constructors above (Sequential and
@@ -458,16 +554,20 @@ CKPT_API ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int
 CKPT_API ckpt_module *ckpt_nn_sequential(ckpt_module *parent, const char *name, ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_module_list(ckpt_module *parent, const char *name, ckpt_error *err);
 CKPT_API ckpt_module *ckpt_nn_module_dict(ckpt_module *parent, const char *name, ckpt_error *err);
+/* nn.MultiheadAttention(embed_dim, num_heads): in_proj_weight (3E, E)
+ * xavier-uniform, in_proj_bias (3E) 0, out_proj (a
+ * NonDynamicallyQuantizableLinear) with bias 0.  embed_dim divisible by
+ * num_heads.  Inputs (L, B, E), (B, L, E) with batch_first, or (L, E). */
 CKPT_API ckpt_module *ckpt_nn_multihead_attention(ckpt_module *parent, const char *name,
-                                                  int64_t embed_dim, int64_t num_heads, bool bias,
-                                                  bool batch_first, ckpt_rng *rng,
-                                                  ckpt_error *err);
-/* activation: CKPT_ACT_RELU or CKPT_ACT_GELU (torch's "relu"/"gelu") */
+                                                  int64_t embed_dim, int64_t num_heads,
+                                                  const ckpt_multihead_attention_opts *o,
+                                                  ckpt_rng *rng, ckpt_error *err);
+/* nn.TransformerEncoderLayer(d_model, nhead): children self_attn, linear1,
+ * dropout, linear2, norm1, norm2, dropout1, dropout2; options
+ * ckpt_transformer_opts (final_norm ignored); activation relu or gelu. */
 CKPT_API ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *name,
                                                         int64_t d_model, int64_t nhead,
-                                                        int64_t dim_feedforward, double dropout,
-                                                        int activation, double layer_norm_eps,
-                                                        bool batch_first, bool norm_first,
+                                                        const ckpt_transformer_opts *o,
                                                         ckpt_rng *rng, ckpt_error *err);
 
 /*
@@ -491,8 +591,9 @@ CKPT_API int ckpt_nn_embedding_forward(ckpt_module *m, const int64_t *idx, int i
                                        const int64_t *idx_shape, ckpt_nn_act *out,
                                        ckpt_error *err);
 /* MultiheadAttention(query, key, value) without masks; output only. */
-CKPT_API int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckpt_nn_act *k,
-                                 const ckpt_nn_act *v, ckpt_nn_act *out, ckpt_error *err);
+CKPT_API int ckpt_nn_multihead_attention_forward(ckpt_module *m, const ckpt_nn_act *q,
+                                                 const ckpt_nn_act *k, const ckpt_nn_act *v,
+                                                 ckpt_nn_act *out, ckpt_error *err);
 
 /* ================================================================ losses
  * Losses over raw float32 pointers, mean reduction, torch 1.13 semantics.  The
@@ -565,20 +666,10 @@ typedef struct ckpt_attn_masks {
  * inputs (L,B,E) ((B,L,E) with batch_first, (L,E) unbatched); key/value
  * NULL mean query (self-attention).  Dropout on the weights in training.
  * ckpt_module_call(mha, x) is self-attention without masks. */
-CKPT_API ckpt_var *ckpt_nn_mha_call(ckpt_module *m, ckpt_var *query, ckpt_var *key,
-                                    ckpt_var *value, const ckpt_attn_masks *masks,
-                                    ckpt_error *err);
-/* Options of the transformer layers; the zero value is torch's default. */
-typedef struct ckpt_transformer_opts {
-    int64_t dim_feedforward; /* 0: 2048 */
-    double dropout;          /* 0: torch's 0.1; set no_dropout for none */
-    bool no_dropout;
-    int activation;        /* CKPT_ACT_RELU (0) or CKPT_ACT_GELU */
-    double layer_norm_eps; /* 0: 1e-5 */
-    bool batch_first;
-    bool norm_first;
-    bool final_norm; /* TransformerEncoder: a LayerNorm `norm` after the stack */
-} ckpt_transformer_opts;
+CKPT_API ckpt_var *ckpt_nn_multihead_attention_call(ckpt_module *m, ckpt_var *query,
+                                                    ckpt_var *key, ckpt_var *value,
+                                                    const ckpt_attn_masks *masks,
+                                                    ckpt_error *err);
 /* torch.nn.TransformerEncoder(TransformerEncoderLayer(d_model, nhead, ...),
  * num_layers, norm=LayerNorm(d_model) if final_norm): children `layers`
  * (a ModuleList of layers "0".."n-1", all starting with layer 0's weights as
@@ -596,15 +687,17 @@ CKPT_API ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, con
                                                         ckpt_rng *rng, ckpt_error *err);
 /* TransformerEncoderLayer or TransformerEncoder forward on the tape with
  * src_mask / src_key_padding_mask / is_causal (masks may be NULL). */
-CKPT_API ckpt_var *ckpt_nn_encoder_call(ckpt_module *m, ckpt_var *src,
-                                        const ckpt_attn_masks *masks, ckpt_error *err);
+CKPT_API ckpt_var *ckpt_nn_transformer_encoder_call(ckpt_module *m, ckpt_var *src,
+                                                    const ckpt_attn_masks *masks,
+                                                    ckpt_error *err);
 /* TransformerDecoderLayer(tgt, memory, tgt_mask, memory_mask,
  * tgt_key_padding_mask, memory_key_padding_mask): tgt_masks apply to the
  * self-attention, memory_masks to the attention over memory. */
-CKPT_API ckpt_var *ckpt_nn_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *memory,
-                                              const ckpt_attn_masks *tgt_masks,
-                                              const ckpt_attn_masks *memory_masks,
-                                              ckpt_error *err);
+CKPT_API ckpt_var *ckpt_nn_transformer_decoder_layer_call(ckpt_module *m, ckpt_var *tgt,
+                                                          ckpt_var *memory,
+                                                          const ckpt_attn_masks *tgt_masks,
+                                                          const ckpt_attn_masks *memory_masks,
+                                                          ckpt_error *err);
 
 #ifdef __cplusplus
 }

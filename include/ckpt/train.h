@@ -79,7 +79,8 @@ CKPT_API int ckpt_train_save(const char *path, const ckpt_train_state *st, const
  * its target refreshed from the loaded optimizer (ckpt_lr_target_from_optim).
  */
 CKPT_API int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
-                                        const ckpt_load_sd_opts *model_opts, ckpt_error *err);
+                                        const ckpt_load_state_dict_opts *model_opts,
+                                        ckpt_error *err);
 /*
  * ckpt_load(path) (weights-only) then ckpt_train_load_state_dict.  A torch
  * 1.13 OneCycleLR state dict pickles a bound method, which weights-only
@@ -92,7 +93,7 @@ CKPT_API int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ck
  * ckpt_doc_free.  On failure *doc_out is NULL.
  */
 CKPT_API int ckpt_train_load(const char *path, ckpt_train_state *st,
-                             const ckpt_load_sd_opts *model_opts, ckpt_doc **doc_out,
+                             const ckpt_load_state_dict_opts *model_opts, ckpt_doc **doc_out,
                              ckpt_error *err);
 
 #ifdef __cplusplus

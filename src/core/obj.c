@@ -150,7 +150,7 @@ static char *dup_str(ckpt_doc *doc, const char *s)
     return ckpt__arena_strndup(&doc->arena, s, strlen(s));
 }
 
-ckpt_storage *ckpt_new_storage(ckpt_doc *doc, int dtype, uint64_t nbytes, ckpt_error *err)
+ckpt_storage *ckpt_storage_new(ckpt_doc *doc, int dtype, uint64_t nbytes, ckpt_error *err)
 {
     size_t isz = ckpt_dtype_size(dtype);
     if (!doc || isz == 0) {
@@ -176,7 +176,7 @@ ckpt_storage *ckpt_new_storage(ckpt_doc *doc, int dtype, uint64_t nbytes, ckpt_e
     return s;
 }
 
-ckpt_storage *ckpt_new_storage_borrow(ckpt_doc *doc, int dtype, void *data, uint64_t nbytes,
+ckpt_storage *ckpt_storage_new_borrow(ckpt_doc *doc, int dtype, void *data, uint64_t nbytes,
                                       ckpt_error *err)
 {
     size_t isz = ckpt_dtype_size(dtype);
@@ -216,12 +216,12 @@ int ckpt_storage_get_info(const ckpt_storage *s, ckpt_storage_info *out)
 
 /* ---------------------------------------------------------------- scalars */
 
-ckpt_obj *ckpt_new_none(ckpt_doc *doc)
+ckpt_obj *ckpt_none_new(ckpt_doc *doc)
 {
     return doc ? ckpt__node(doc, CKPT_T_NONE) : NULL;
 }
 
-ckpt_obj *ckpt_new_bool(ckpt_doc *doc, bool v)
+ckpt_obj *ckpt_bool_new(ckpt_doc *doc, bool v)
 {
     ckpt_obj *o = doc ? ckpt__node(doc, CKPT_T_BOOL) : NULL;
     if (o)
@@ -229,7 +229,7 @@ ckpt_obj *ckpt_new_bool(ckpt_doc *doc, bool v)
     return o;
 }
 
-ckpt_obj *ckpt_new_int(ckpt_doc *doc, int64_t v)
+ckpt_obj *ckpt_int_new(ckpt_doc *doc, int64_t v)
 {
     ckpt_obj *o = doc ? ckpt__node(doc, CKPT_T_INT) : NULL;
     if (o)
@@ -237,7 +237,7 @@ ckpt_obj *ckpt_new_int(ckpt_doc *doc, int64_t v)
     return o;
 }
 
-ckpt_obj *ckpt_new_float(ckpt_doc *doc, double v)
+ckpt_obj *ckpt_float_new(ckpt_doc *doc, double v)
 {
     ckpt_obj *o = doc ? ckpt__node(doc, CKPT_T_FLOAT) : NULL;
     if (o)
@@ -245,7 +245,7 @@ ckpt_obj *ckpt_new_float(ckpt_doc *doc, double v)
     return o;
 }
 
-ckpt_obj *ckpt_new_complex(ckpt_doc *doc, double re, double im)
+ckpt_obj *ckpt_complex_new(ckpt_doc *doc, double re, double im)
 {
     ckpt_obj *o = doc ? ckpt__node(doc, CKPT_T_COMPLEX) : NULL;
     if (o) {
@@ -269,27 +269,27 @@ static ckpt_obj *new_bytes_like(ckpt_doc *doc, int type, const void *p, size_t n
     return o;
 }
 
-ckpt_obj *ckpt_new_strn(ckpt_doc *doc, const char *s, size_t n)
+ckpt_obj *ckpt_strn_new(ckpt_doc *doc, const char *s, size_t n)
 {
     return new_bytes_like(doc, CKPT_T_STR, s, n);
 }
 
-ckpt_obj *ckpt_new_str(ckpt_doc *doc, const char *s)
+ckpt_obj *ckpt_str_new(ckpt_doc *doc, const char *s)
 {
     return s ? new_bytes_like(doc, CKPT_T_STR, s, strlen(s)) : NULL;
 }
 
-ckpt_obj *ckpt_new_bytes(ckpt_doc *doc, const void *p, size_t n)
+ckpt_obj *ckpt_bytes_new(ckpt_doc *doc, const void *p, size_t n)
 {
     return new_bytes_like(doc, CKPT_T_BYTES, p, n);
 }
 
-ckpt_obj *ckpt_new_bytearray(ckpt_doc *doc, const void *p, size_t n)
+ckpt_obj *ckpt_bytearray_new(ckpt_doc *doc, const void *p, size_t n)
 {
     return new_bytes_like(doc, CKPT_T_BYTEARRAY, p, n);
 }
 
-ckpt_obj *ckpt_new_size(ckpt_doc *doc, size_t n, const int64_t *dims)
+ckpt_obj *ckpt_size_new(ckpt_doc *doc, size_t n, const int64_t *dims)
 {
     if (!doc || (!dims && n))
         return NULL;
@@ -308,7 +308,7 @@ ckpt_obj *ckpt_new_size(ckpt_doc *doc, size_t n, const int64_t *dims)
     return o;
 }
 
-ckpt_obj *ckpt_new_dtype(ckpt_doc *doc, int dtype)
+ckpt_obj *ckpt_dtype_new(ckpt_doc *doc, int dtype)
 {
     if (!doc || !ckpt_dtype_name(dtype))
         return NULL;
@@ -318,7 +318,7 @@ ckpt_obj *ckpt_new_dtype(ckpt_doc *doc, int dtype)
     return o;
 }
 
-ckpt_obj *ckpt_new_device(ckpt_doc *doc, const char *type, int64_t index)
+ckpt_obj *ckpt_device_new(ckpt_doc *doc, const char *type, int64_t index)
 {
     if (!doc || !type)
         return NULL;
@@ -329,7 +329,7 @@ ckpt_obj *ckpt_new_device(ckpt_doc *doc, const char *type, int64_t index)
     return o;
 }
 
-ckpt_obj *ckpt_new_global(ckpt_doc *doc, const char *module, const char *name)
+ckpt_obj *ckpt_global_new(ckpt_doc *doc, const char *module, const char *name)
 {
     if (!doc || !module || !name)
         return NULL;
@@ -360,7 +360,7 @@ int ckpt__seq_push(ckpt_doc *doc, ckpt_obj *seq, ckpt_obj *item)
     return 0;
 }
 
-ckpt_obj *ckpt_new_tuple(ckpt_doc *doc, size_t n, ckpt_obj *const *items)
+ckpt_obj *ckpt_tuple_new(ckpt_doc *doc, size_t n, ckpt_obj *const *items)
 {
     if (!doc)
         return NULL;
@@ -399,7 +399,7 @@ int ckpt_tuple_set(ckpt_obj *tuple, size_t i, ckpt_obj *item, ckpt_error *err)
     return 0;
 }
 
-ckpt_obj *ckpt_new_list(ckpt_doc *doc)
+ckpt_obj *ckpt_list_new(ckpt_doc *doc)
 {
     return doc ? ckpt__node(doc, CKPT_T_LIST) : NULL;
 }
@@ -416,7 +416,7 @@ int ckpt_list_append(ckpt_doc *doc, ckpt_obj *list, ckpt_obj *item, ckpt_error *
     return rc;
 }
 
-ckpt_obj *ckpt_new_set(ckpt_doc *doc)
+ckpt_obj *ckpt_set_new(ckpt_doc *doc)
 {
     return doc ? ckpt__node(doc, CKPT_T_SET) : NULL;
 }
@@ -685,7 +685,7 @@ bool ckpt__obj_equal(const ckpt_obj *a, const ckpt_obj *b)
 
 /* ------------------------------------------------------------------ dicts */
 
-ckpt_obj *ckpt_new_dict(ckpt_doc *doc, int kind)
+ckpt_obj *ckpt_dict_new(ckpt_doc *doc, int kind)
 {
     if (!doc || kind < CKPT_DICT_PLAIN || kind > CKPT_DICT_COUNTER)
         return NULL;
@@ -820,7 +820,7 @@ int ckpt_dict_set_str(ckpt_doc *doc, ckpt_obj *dict, const char *key, ckpt_obj *
 {
     if (!key || !doc)
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_dict_set_str: no key or document");
-    ckpt_obj *k = ckpt_new_str(doc, key);
+    ckpt_obj *k = ckpt_str_new(doc, key);
     if (!k)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "ckpt_dict_set_str: out of memory");
     return ckpt_dict_set(doc, dict, k, value, err);
@@ -983,7 +983,7 @@ static bool parse_index(const char *s, size_t *out)
     return true;
 }
 
-const ckpt_obj *ckpt_get(const ckpt_obj *o, ...)
+const ckpt_obj *ckpt_obj_get(const ckpt_obj *o, ...)
 {
     va_list ap;
     va_start(ap, o);

@@ -1,5 +1,5 @@
 /* src/core/repr.c - Python's repr of values: the spelling of dict keys in key
- * paths (ckpt_walk_tensors, the CLI) and of values in listings. */
+ * paths (ckpt_obj_walk_tensors, the CLI) and of values in listings. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>

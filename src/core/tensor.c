@@ -90,7 +90,7 @@ int ckpt__tensor_check_bounds(const ckpt__tensor *t, ckpt_error *err)
     return 0;
 }
 
-ckpt_obj *ckpt_new_tensor(ckpt_doc *doc, ckpt_storage *storage, int dtype, int ndim,
+ckpt_obj *ckpt_tensor_new(ckpt_doc *doc, ckpt_storage *storage, int dtype, int ndim,
                           const int64_t *shape, const int64_t *stride, int64_t storage_offset,
                           ckpt_error *err)
 {
@@ -119,7 +119,7 @@ ckpt_obj *ckpt_new_tensor(ckpt_doc *doc, ckpt_storage *storage, int dtype, int n
     return o;
 }
 
-ckpt_obj *ckpt_new_tensor_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t *shape,
+ckpt_obj *ckpt_tensor_new_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t *shape,
                                const void *data, ckpt_error *err)
 {
     int64_t numel;
@@ -134,12 +134,12 @@ ckpt_obj *ckpt_new_tensor_copy(ckpt_doc *doc, int dtype, int ndim, const int64_t
         CKPT_FAIL(err, CKPT_E_ARG, "tensor too large");
         return NULL;
     }
-    ckpt_storage *s = ckpt_new_storage(doc, dtype, nbytes, err);
+    ckpt_storage *s = ckpt_storage_new(doc, dtype, nbytes, err);
     if (!s)
         return NULL;
     if (data && nbytes)
         memcpy(s->data, data, (size_t)nbytes);
-    return ckpt_new_tensor(doc, s, dtype, ndim, shape, NULL, 0, err);
+    return ckpt_tensor_new(doc, s, dtype, ndim, shape, NULL, 0, err);
 }
 
 int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on, ckpt_error *err)

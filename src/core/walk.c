@@ -90,8 +90,8 @@ static int walk(walker *w, const ckpt_obj *o, int depth)
     }
 }
 
-int ckpt_walk_tensors(const ckpt_obj *root, ckpt_tensor_visit_fn fn, void *payload,
-                      ckpt_error *err)
+int ckpt_obj_walk_tensors(const ckpt_obj *root, ckpt_tensor_visit_fn fn, void *payload,
+                          ckpt_error *err)
 {
     if (!fn)
         return CKPT_FAIL(err, CKPT_E_ARG, "no visitor");

@@ -166,7 +166,7 @@ static ckpt_obj *npy_tensor(ckpt_doc *doc, const uint8_t *buf, size_t n, const c
     if (dtype < 0)
         return NULL;
     size_t isz = ckpt_dtype_size(dtype);
-    ckpt_storage *s = ckpt_new_storage(doc, dtype, nbytes, err);
+    ckpt_storage *s = ckpt_storage_new(doc, dtype, nbytes, err);
     if (!s)
         return NULL;
     uint8_t *dst = ckpt_storage_data_mut(s);
@@ -184,7 +184,7 @@ static ckpt_obj *npy_tensor(ckpt_doc *doc, const uint8_t *buf, size_t n, const c
             acc *= h.shape[i] ? h.shape[i] : 1;
         }
     }
-    ckpt_obj *t = ckpt_new_tensor(doc, s, dtype, h.ndim, h.shape, h.fortran_order ? stride : NULL,
+    ckpt_obj *t = ckpt_tensor_new(doc, s, dtype, h.ndim, h.shape, h.fortran_order ? stride : NULL,
                                   0, err);
     if (!t && !ckpt__error_is_set(err))
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
@@ -200,7 +200,7 @@ static ckpt_obj *npz_dict(ckpt_doc *doc, const uint8_t *buf, size_t n, const cha
     ckpt_zip *z = ckpt_zip_open(&src, &zo, alloc, err);
     if (!z)
         return NULL;
-    ckpt_obj *dict = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *dict = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     if (!dict) {
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         goto fail;

@@ -270,14 +270,14 @@ ckpt_var *ckpt_f_conv2d(ckpt_var *x, ckpt_var *w, ckpt_var *b, const ckpt_conv_o
 
 static int convt2d_bw(ckpt__node *n, ckpt_error *err)
 {
-    const ckpt_nn_convt2d_dims *d = n->ctx;
+    const ckpt_nn_conv_transpose2d_dims *d = n->ctx;
     float *dx = NULL, *dw = NULL, *db = NULL;
     CKPT_TRY(ckpt__grad(n->in[0], &dx, err));
     CKPT_TRY(ckpt__grad(n->in[1], &dw, err));
     if (n->nin > 2)
         CKPT_TRY(ckpt__grad(n->in[2], &db, err));
-    float *ws =
-        ckpt__tape_alloc(n->out->tape, ckpt_nn_convt2d_backward_ws(d) * sizeof(float), err);
+    float *ws = ckpt__tape_alloc(n->out->tape,
+                                 ckpt_nn_conv_transpose2d_backward_ws(d) * sizeof(float), err);
     if (!ws)
         return CKPT_E_NOMEM;
     ckpt_nn_conv_transpose2d_backward(dx, dw, db, n->out->grad, n->in[0]->data, n->in[1]->data,
@@ -307,7 +307,7 @@ ckpt_var *ckpt_f_conv_transpose2d(ckpt_var *x, ckpt_var *w, ckpt_var *b, const c
         return NULL;
     }
     const int64_t *xs = x->shape + (batched ? 1 : 0);
-    ckpt_nn_convt2d_dims d = {0};
+    ckpt_nn_conv_transpose2d_dims d = {0};
     d.b = batched ? x->shape[0] : 1;
     d.c = xs[0], d.h = xs[1], d.w = xs[2];
     d.g = opt1(o->groups);
@@ -343,7 +343,7 @@ ckpt_var *ckpt_f_conv_transpose2d(ckpt_var *x, ckpt_var *w, ckpt_var *b, const c
                   ckpt__shape_str(b, s1, sizeof s1), (long long)d.oc);
         return NULL;
     }
-    if (!ckpt_nn_convt2d_out_size(&d)) {
+    if (!ckpt_nn_conv_transpose2d_out_size(&d)) {
         CKPT_FAIL(err, CKPT_E_SHAPE, "%s: empty output for input %s and weight %s", op,
                   ckpt__shape_str(x, s1, sizeof s1), ckpt__shape_str(w, s2, sizeof s2));
         return NULL;
@@ -353,7 +353,7 @@ ckpt_var *ckpt_f_conv_transpose2d(ckpt_var *x, ckpt_var *w, ckpt_var *b, const c
         ckpt__var_new(x->tape, CKPT_F32, batched ? 4 : 3, batched ? shape : shape + 1, err);
     if (!y)
         return NULL;
-    float *ws = ckpt__tape_alloc(x->tape, ckpt_nn_convt2d_ws(&d) * sizeof(float), err);
+    float *ws = ckpt__tape_alloc(x->tape, ckpt_nn_conv_transpose2d_ws(&d) * sizeof(float), err);
     if (!ws)
         return NULL;
     ckpt_nn_conv_transpose2d_forward(y->data, x->data, w->data, b ? b->data : NULL, ws, &d);
@@ -362,7 +362,7 @@ ckpt_var *ckpt_f_conv_transpose2d(ckpt_var *x, ckpt_var *w, ckpt_var *b, const c
     if (ckpt__record(x->tape, op, y, in, b ? 3 : 2, convt2d_bw, sizeof d, &n, err) < 0)
         return NULL;
     if (n)
-        *(ckpt_nn_convt2d_dims *)n->ctx = d;
+        *(ckpt_nn_conv_transpose2d_dims *)n->ctx = d;
     return y;
 }
 

@@ -197,10 +197,11 @@ static ckpt_module *linear_typed(ckpt_module *parent, const char *name, const ch
 }
 
 ckpt_module *ckpt_nn_linear(ckpt_module *parent, const char *name, int64_t in_features,
-                            int64_t out_features, bool bias, ckpt_rng *rng, ckpt_error *err)
+                            int64_t out_features, const ckpt_linear_opts *o, ckpt_rng *rng,
+                            ckpt_error *err)
 {
-    return linear_typed(parent, name, "Linear", &linear_ops, in_features, out_features, bias, rng,
-                        err);
+    return linear_typed(parent, name, "Linear", &linear_ops, in_features, out_features,
+                        !(o && o->no_bias), rng, err);
 }
 
 ckpt_module *ckpt__nn_ndq_linear(ckpt_module *parent, const char *name, int64_t in_f,
@@ -321,7 +322,7 @@ static int convt_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ck
                "ConvTranspose2d: expected a 3D or 4D input, got %dD", in->ndim);
     const bool batched = in->ndim == 4;
     const int64_t *s = in->shape + (batched ? 1 : 0);
-    ckpt_nn_convt2d_dims d = {0};
+    ckpt_nn_conv_transpose2d_dims d = {0};
     d.b = batched ? in->shape[0] : 1;
     d.c = s[0], d.h = s[1], d.w = s[2];
     d.oc = l->out, d.kh = l->kh, d.kw = l->kw, d.sh = l->sh, d.sw = l->sw;
@@ -330,12 +331,13 @@ static int convt_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ck
     CKPT_CHECK(d.c == l->in, err, CKPT_E_SHAPE,
                "ConvTranspose2d: input has %lld channels, expected %lld", (long long)d.c,
                (long long)l->in);
-    CKPT_CHECK(ckpt_nn_convt2d_out_size(&d), err, CKPT_E_SHAPE, "ConvTranspose2d: empty output");
+    CKPT_CHECK(ckpt_nn_conv_transpose2d_out_size(&d), err, CKPT_E_SHAPE,
+               "ConvTranspose2d: empty output");
     const float *w = ckpt__nn_data(m, "weight");
     CKPT_CHECK(w, err, CKPT_E_ARG, "ConvTranspose2d: weight is missing or not float32");
     int64_t shape[4] = {d.b, d.oc, d.oh, d.ow};
     CKPT_TRY(ckpt_nn_act_resize(out, batched ? 4 : 3, batched ? shape : shape + 1, err));
-    size_t ws = ckpt_nn_convt2d_ws(&d);
+    size_t ws = ckpt_nn_conv_transpose2d_ws(&d);
     int64_t wshape[1] = {(int64_t)(ws ? ws : 1)};
     if (l->ws[0].cap < ws || !l->ws[0].data)
         CKPT_TRY(ckpt_nn_act_resize(&l->ws[0], 1, wshape, err));
@@ -519,10 +521,20 @@ static const ckpt__layer_ops bn1d_ops = {.type = "BatchNorm1d", .forward = batch
 static const ckpt__layer_ops bn2d_ops = {.type = "BatchNorm2d", .forward = batchnorm_fwd,
                                           .call = ckpt__nn_batchnorm_call};
 
-ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
-                               int64_t num_features, double eps, double momentum, bool affine,
-                               bool track_running_stats, ckpt_error *err)
+/* an option's value: zero = `def`, CKPT_NN_ZERO (-0.0) = 0 */
+static double opt_or(double v, double def)
 {
+    if (v == 0.0)
+        return signbit(v) ? 0.0 : def;
+    return v;
+}
+
+ckpt_module *ckpt_nn_batchnorm(ckpt_module *parent, const char *name, int dims,
+                               int64_t num_features, const ckpt_norm_opts *o, ckpt_error *err)
+{
+    const ckpt_norm_opts z = {0}, *op = o ? o : &z;
+    double eps = opt_or(op->eps, 1e-5), momentum = opt_or(op->momentum, 0.1);
+    bool affine = !op->no_affine, track_running_stats = !op->no_running_stats;
     if ((dims != 1 && dims != 2) || num_features <= 0 || !(eps >= 0)) {
         CKPT_FAIL(err, CKPT_E_ARG, "BatchNorm: bad arguments (dims %d, features %lld)", dims,
                   (long long)num_features);
@@ -595,9 +607,11 @@ static const ckpt__layer_ops layernorm_ops = {.type = "LayerNorm", .forward = la
                                                .call = ckpt__nn_layernorm_call};
 
 ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
-                               const int64_t *normalized_shape, double eps,
-                               bool elementwise_affine, ckpt_error *err)
+                               const int64_t *normalized_shape, const ckpt_norm_opts *o,
+                               ckpt_error *err)
 {
+    double eps = opt_or(o ? o->eps : 0.0, 1e-5);
+    bool elementwise_affine = !(o && o->no_affine);
     int64_t d = 1;
     for (int i = 0; normalized_shape && i < ndims; i++)
         d *= normalized_shape[i];
@@ -650,8 +664,10 @@ static const ckpt__layer_ops groupnorm_ops = {.type = "GroupNorm", .forward = gr
                                                .call = ckpt__nn_groupnorm_call};
 
 ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t num_groups,
-                               int64_t num_channels, double eps, bool affine, ckpt_error *err)
+                               int64_t num_channels, const ckpt_norm_opts *o, ckpt_error *err)
 {
+    double eps = opt_or(o ? o->eps : 0.0, 1e-5);
+    bool affine = !(o && o->no_affine);
     if (num_groups <= 0 || num_channels <= 0 || num_channels % num_groups) {
         CKPT_FAIL(err, CKPT_E_ARG, "GroupNorm: num_channels must be divisible by num_groups");
         return NULL;
@@ -682,9 +698,14 @@ static const ckpt__layer_ops embedding_ops = {.type = "Embedding", .forward = NU
                                                .call = ckpt__nn_embedding_call};
 
 ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name, int64_t num_embeddings,
-                               int64_t embedding_dim, int64_t padding_idx, ckpt_rng *rng,
+                               int64_t embedding_dim, const ckpt_embedding_opts *o, ckpt_rng *rng,
                                ckpt_error *err)
 {
+    /* padding_idx: -1 internally for None; a negative index counts from the end */
+    int64_t padding_idx = o && o->has_padding_idx ? o->padding_idx : -1;
+    if (o && o->has_padding_idx && padding_idx < 0)
+        padding_idx = padding_idx >= -num_embeddings ? padding_idx + num_embeddings
+                                                     : num_embeddings;
     if (num_embeddings <= 0 || embedding_dim <= 0 || padding_idx >= num_embeddings) {
         CKPT_FAIL(err, CKPT_E_ARG, "Embedding: bad arguments (%lld, %lld, padding_idx %lld)",
                   (long long)num_embeddings, (long long)embedding_dim, (long long)padding_idx);
@@ -839,11 +860,11 @@ static const ckpt__layer_ops act_ops[] = {
     {.type = "Identity", .forward = activation_fwd, .call = ckpt__nn_activation_call},
 };
 
-ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind, int dim,
-                                ckpt_error *err)
+ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, ckpt_act_kind kind,
+                                int dim, ckpt_error *err)
 {
-    if (kind < CKPT_ACT_RELU || kind > CKPT_ACT_IDENTITY) {
-        CKPT_FAIL(err, CKPT_E_ARG, "activation: unknown kind %d", kind);
+    if ((int)kind < CKPT_ACT_RELU || (int)kind > CKPT_ACT_IDENTITY) {
+        CKPT_FAIL(err, CKPT_E_ARG, "activation: unknown kind %d", (int)kind);
         return NULL;
     }
     const ckpt__layer_ops *ops = &act_ops[kind];
@@ -851,7 +872,7 @@ ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, int kind,
     if (!m)
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
-    l->act = kind, l->dim = dim;
+    l->act = (int)kind, l->dim = dim;
     if (kind == CKPT_ACT_SOFTMAX || kind == CKPT_ACT_LOGSOFTMAX)
         ckpt_module_set_attr_int(m, "dim", dim, NULL);
     else if (kind == CKPT_ACT_GELU || kind == CKPT_ACT_GELU_TANH)
@@ -975,37 +996,16 @@ static ckpt_module *pool_make(ckpt_module *parent, const char *name, int kind,
     return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
 }
 
-static ckpt_pool_opts square_pool(int64_t kernel, int64_t stride, int64_t padding)
+ckpt_module *ckpt_nn_maxpool2d(ckpt_module *parent, const char *name, const ckpt_pool_opts *o,
+                               ckpt_error *err)
 {
-    ckpt_pool_opts o = {{kernel, kernel}, {stride, stride}, {padding, padding}, {1, 1},
-                        false, false, 0};
-    return o;
+    return pool_make(parent, name, 0, o, true, err);
 }
 
-ckpt_module *ckpt_nn_maxpool2d(ckpt_module *parent, const char *name, int64_t kernel,
-                               int64_t stride, int64_t padding, ckpt_error *err)
+ckpt_module *ckpt_nn_avgpool2d(ckpt_module *parent, const char *name, const ckpt_pool_opts *o,
+                               ckpt_error *err)
 {
-    ckpt_pool_opts o = square_pool(kernel, stride, padding);
-    return pool_make(parent, name, 0, &o, true, err);
-}
-
-ckpt_module *ckpt_nn_avgpool2d(ckpt_module *parent, const char *name, int64_t kernel,
-                               int64_t stride, int64_t padding, ckpt_error *err)
-{
-    ckpt_pool_opts o = square_pool(kernel, stride, padding);
-    return pool_make(parent, name, 1, &o, true, err);
-}
-
-ckpt_module *ckpt_nn_maxpool2d_opts(ckpt_module *parent, const char *name,
-                                    const ckpt_pool_opts *o, ckpt_error *err)
-{
-    return pool_make(parent, name, 0, o, false, err);
-}
-
-ckpt_module *ckpt_nn_avgpool2d_opts(ckpt_module *parent, const char *name,
-                                    const ckpt_pool_opts *o, ckpt_error *err)
-{
-    return pool_make(parent, name, 1, o, false, err);
+    return pool_make(parent, name, 1, o, true, err);
 }
 
 ckpt_module *ckpt_nn_adaptive_avgpool2d(ckpt_module *parent, const char *name, int64_t out_h,

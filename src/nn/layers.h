@@ -61,6 +61,8 @@ ckpt_var *ckpt__nn_activation_call(ckpt_module *m, ckpt_var *x, ckpt_error *err)
 ckpt_var *ckpt__nn_pool_call(ckpt_module *m, ckpt_var *x, ckpt_error *err); /* max/avg/adaptive */
 ckpt_var *ckpt__nn_flatten_call(ckpt_module *m, ckpt_var *x, ckpt_error *err);
 /* MultiheadAttention constructor with a dropout on the weights (layers_attn.c). */
+/* ckpt_transformer_opts with torch's defaults filled in (zero fields). */
+void ckpt__nn_transformer_opts(const ckpt_transformer_opts *o, ckpt_transformer_opts *n);
 ckpt_module *ckpt__nn_mha_make(ckpt_module *parent, const char *name, int64_t e, int64_t heads,
                                double dropout, bool bias, bool batch_first, ckpt_rng *rng,
                                ckpt_error *err);

@@ -97,8 +97,9 @@ static int mha_core(ckpt_module *m, const float *q, const seq_geom *gq, const fl
     return ckpt__nn_linear_rows(op, att, out, rq, err);
 }
 
-int ckpt_nn_mha_forward(ckpt_module *m, const ckpt_nn_act *q, const ckpt_nn_act *k,
-                        const ckpt_nn_act *v, ckpt_nn_act *out, ckpt_error *err)
+int ckpt_nn_multihead_attention_forward(ckpt_module *m, const ckpt_nn_act *q,
+                                        const ckpt_nn_act *k, const ckpt_nn_act *v,
+                                        ckpt_nn_act *out, ckpt_error *err)
 {
     CKPT_CHECK(m && m->ops == &mha_ops && q && k && v && out, err, CKPT_E_ARG,
                "mha forward: not a MultiheadAttention or missing arguments");
@@ -119,7 +120,7 @@ static int mha_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckpt
                    ckpt_error *err)
 {
     (void)rng;
-    return ckpt_nn_mha_forward(m, in, in, in, out, err);
+    return ckpt_nn_multihead_attention_forward(m, in, in, in, out, err);
 }
 
 static const ckpt__layer_ops mha_ops = {.type = "MultiheadAttention", .forward = mha_fwd,
@@ -177,10 +178,17 @@ ckpt_module *ckpt__nn_mha_make(ckpt_module *parent, const char *name, int64_t e,
 }
 
 ckpt_module *ckpt_nn_multihead_attention(ckpt_module *parent, const char *name, int64_t embed_dim,
-                                         int64_t num_heads, bool bias, bool batch_first,
-                                         ckpt_rng *rng, ckpt_error *err)
+                                         int64_t num_heads,
+                                         const ckpt_multihead_attention_opts *o, ckpt_rng *rng,
+                                         ckpt_error *err)
 {
-    return mha_make(parent, name, embed_dim, num_heads, 0.0, bias, batch_first, rng, err);
+    const ckpt_multihead_attention_opts z = {0}, *op = o ? o : &z;
+    if (!(op->dropout >= 0.0 && op->dropout <= 1.0)) {
+        CKPT_FAIL(err, CKPT_E_ARG, "MultiheadAttention: dropout %g outside [0, 1]", op->dropout);
+        return NULL;
+    }
+    return mha_make(parent, name, embed_dim, num_heads, op->dropout, !op->no_bias,
+                    op->batch_first, rng, err);
 }
 
 /* ------------------------------------------------- TransformerEncoderLayer */
@@ -262,13 +270,31 @@ static const ckpt__layer_ops encoder_ops = {.type = "TransformerEncoderLayer",
                                             .forward = encoder_fwd,
                                             .call = ckpt__encoder_call1};
 
+void ckpt__nn_transformer_opts(const ckpt_transformer_opts *o, ckpt_transformer_opts *n)
+{
+    static const ckpt_transformer_opts def = {0};
+    *n = o ? *o : def;
+    if (n->dim_feedforward == 0)
+        n->dim_feedforward = 2048;
+    if (n->no_dropout)
+        n->dropout = 0.0;
+    else if (n->dropout == 0.0)
+        n->dropout = 0.1;
+    if (n->layer_norm_eps == 0.0)
+        n->layer_norm_eps = 1e-5;
+}
+
 ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *name,
                                                int64_t d_model, int64_t nhead,
-                                               int64_t dim_feedforward, double dropout,
-                                               int activation, double layer_norm_eps,
-                                               bool batch_first, bool norm_first, ckpt_rng *rng,
+                                               const ckpt_transformer_opts *o, ckpt_rng *rng,
                                                ckpt_error *err)
 {
+    ckpt_transformer_opts n;
+    ckpt__nn_transformer_opts(o, &n);
+    int64_t dim_feedforward = n.dim_feedforward;
+    double dropout = n.dropout, layer_norm_eps = n.layer_norm_eps;
+    ckpt_act_kind activation = n.activation;
+    bool batch_first = n.batch_first, norm_first = n.norm_first;
     if ((activation != CKPT_ACT_RELU && activation != CKPT_ACT_GELU) || dim_feedforward <= 0 ||
         !(dropout >= 0.0 && dropout <= 1.0)) {
         CKPT_FAIL(err, CKPT_E_ARG,
@@ -280,14 +306,16 @@ ckpt_module *ckpt_nn_transformer_encoder_layer(ckpt_module *parent, const char *
     if (!m)
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
-    l->in = d_model, l->out = dim_feedforward, l->p = dropout, l->act = activation;
+    l->in = d_model, l->out = dim_feedforward, l->p = dropout, l->act = (int)activation;
     l->batch_first = batch_first, l->norm_first = norm_first, l->eps = layer_norm_eps;
     bool ok = mha_make(m, "self_attn", d_model, nhead, dropout, true, batch_first, rng, err) &&
-              ckpt_nn_linear(m, "linear1", d_model, dim_feedforward, true, rng, err) &&
+              ckpt_nn_linear(m, "linear1", d_model, dim_feedforward, NULL, rng, err) &&
               ckpt_nn_dropout(m, "dropout", dropout, err) &&
-              ckpt_nn_linear(m, "linear2", dim_feedforward, d_model, true, rng, err) &&
-              ckpt_nn_layernorm(m, "norm1", 1, &d_model, layer_norm_eps, true, err) &&
-              ckpt_nn_layernorm(m, "norm2", 1, &d_model, layer_norm_eps, true, err) &&
+              ckpt_nn_linear(m, "linear2", dim_feedforward, d_model, NULL, rng, err) &&
+              ckpt_nn_layernorm(m, "norm1", 1, &d_model, &(ckpt_norm_opts){.eps = layer_norm_eps},
+                                err) &&
+              ckpt_nn_layernorm(m, "norm2", 1, &d_model, &(ckpt_norm_opts){.eps = layer_norm_eps},
+                                err) &&
               ckpt_nn_dropout(m, "dropout1", dropout, err) &&
               ckpt_nn_dropout(m, "dropout2", dropout, err);
     if (!ok) {

@@ -140,12 +140,14 @@ static ckpt_var *split_heads(ckpt_var *x, int64_t H, ckpt_error *err)
     return tr(rs(x, 4, (int64_t[]){B, T, H, E / H}, err), 1, 2, err);
 }
 
-ckpt_var *ckpt_nn_mha_call(ckpt_module *m, ckpt_var *query, ckpt_var *key, ckpt_var *value,
-                           const ckpt_attn_masks *masks, ckpt_error *err)
+ckpt_var *ckpt_nn_multihead_attention_call(ckpt_module *m, ckpt_var *query, ckpt_var *key,
+                                           ckpt_var *value, const ckpt_attn_masks *masks,
+                                           ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
     if (!is_type(m, "MultiheadAttention")) {
-        CKPT_FAIL(err, CKPT_E_ARG, "ckpt_nn_mha_call: module is %s, not MultiheadAttention",
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "ckpt_nn_multihead_attention_call: module is %s, not MultiheadAttention",
                   m ? m->type : "NULL");
         return NULL;
     }
@@ -234,7 +236,7 @@ ckpt_var *ckpt_nn_mha_call(ckpt_module *m, ckpt_var *query, ckpt_var *key, ckpt_
 
 ckpt_var *ckpt__mha_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err)
 {
-    return ckpt_nn_mha_call(m, x, x, x, NULL, err);
+    return ckpt_nn_multihead_attention_call(m, x, x, x, NULL, err);
 }
 
 /* ------------------------------------------------- transformer blocks */
@@ -301,7 +303,7 @@ static ckpt_var *attn_block(ckpt_module *m, const char *child, ckpt_var *x, ckpt
     if (!x)
         return NULL;
     ckpt_module *a = ckpt_module_find(m, child);
-    ckpt_var *y = ckpt_nn_mha_call(a, x, mem ? mem : x, mem ? mem : x, mk, err);
+    ckpt_var *y = ckpt_nn_multihead_attention_call(a, x, mem ? mem : x, mem ? mem : x, mk, err);
     if (!y)
         ckpt__error_prefix_key(err, child);
     return drop(m, y, err);
@@ -319,17 +321,17 @@ static ckpt_var *encoder_layer(ckpt_module *m, ckpt_var *x, const ckpt_attn_mask
     return norm(m, "norm2", add(x, ff_block(m, x, err), err), err);
 }
 
-ckpt_var *ckpt_nn_encoder_call(ckpt_module *m, ckpt_var *src, const ckpt_attn_masks *masks,
-                               ckpt_error *err)
+ckpt_var *ckpt_nn_transformer_encoder_call(ckpt_module *m, ckpt_var *src,
+                                           const ckpt_attn_masks *masks, ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
-    if (ckpt__var_check(src, CKPT_F32, NULL, "ckpt_nn_encoder_call", "src", err) < 0)
+    if (ckpt__var_check(src, CKPT_F32, NULL, "ckpt_nn_transformer_encoder_call", "src", err) < 0)
         return NULL;
     if (is_type(m, "TransformerEncoderLayer"))
         return encoder_layer(m, src, masks, err);
     if (!m || !m->type || strcmp(m->type, "TransformerEncoder") != 0) {
         CKPT_FAIL(err, CKPT_E_ARG,
-                  "ckpt_nn_encoder_call: module is %s, not TransformerEncoder(Layer)",
+                  "ckpt_nn_transformer_encoder_call: module is %s, not TransformerEncoder(Layer)",
                   m ? m->type : "NULL");
         return NULL;
     }
@@ -350,18 +352,20 @@ ckpt_var *ckpt_nn_encoder_call(ckpt_module *m, ckpt_var *src, const ckpt_attn_ma
 
 ckpt_var *ckpt__encoder_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err)
 {
-    return ckpt_nn_encoder_call(m, x, NULL, err);
+    return ckpt_nn_transformer_encoder_call(m, x, NULL, err);
 }
 
-ckpt_var *ckpt_nn_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *memory,
-                                     const ckpt_attn_masks *tgt_masks,
-                                     const ckpt_attn_masks *memory_masks, ckpt_error *err)
+ckpt_var *ckpt_nn_transformer_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *memory,
+                                                 const ckpt_attn_masks *tgt_masks,
+                                                 const ckpt_attn_masks *memory_masks,
+                                                 ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
     if (!is_type(m, "TransformerDecoderLayer")) {
-        CKPT_FAIL(err, CKPT_E_ARG,
-                  "ckpt_nn_decoder_layer_call: module is %s, not TransformerDecoderLayer",
-                  m ? m->type : "NULL");
+        CKPT_FAIL(
+            err, CKPT_E_ARG,
+            "ckpt_nn_transformer_decoder_layer_call: module is %s, not TransformerDecoderLayer",
+            m ? m->type : "NULL");
         return NULL;
     }
     if (ckpt__var_check(tgt, CKPT_F32, NULL, "TransformerDecoderLayer", "tgt", err) < 0 ||
@@ -387,20 +391,6 @@ ckpt_var *ckpt_nn_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, ckpt_var *me
 
 /* --------------------------------------------------------- constructors */
 
-static void opts_norm(const ckpt_transformer_opts *o, ckpt_transformer_opts *n)
-{
-    static const ckpt_transformer_opts def = {0};
-    *n = o ? *o : def;
-    if (n->dim_feedforward == 0)
-        n->dim_feedforward = 2048;
-    if (n->no_dropout)
-        n->dropout = 0.0;
-    else if (n->dropout == 0.0)
-        n->dropout = 0.1;
-    if (n->layer_norm_eps == 0.0)
-        n->layer_norm_eps = 1e-5;
-}
-
 typedef struct copy_acc {
     ckpt_module *dst;
     int bad;
@@ -421,7 +411,7 @@ static int copy_slot(void *payload, const char *key, ckpt_module *owner, ckpt_sl
 
 static ckpt_var *stack_call1(ckpt_module *m, ckpt_var *x, ckpt_error *err)
 {
-    return ckpt_nn_encoder_call(m, x, NULL, err);
+    return ckpt_nn_transformer_encoder_call(m, x, NULL, err);
 }
 
 static const ckpt__layer_ops stack_ops = {.type = "TransformerEncoder", .call = stack_call1};
@@ -434,7 +424,7 @@ ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name, 
 {
     CKPT__ERR_LOCAL(err);
     ckpt_transformer_opts n;
-    opts_norm(o, &n);
+    ckpt__nn_transformer_opts(o, &n);
     if (num_layers < 1) {
         CKPT_FAIL(err, CKPT_E_ARG, "TransformerEncoder: num_layers %lld must be >= 1",
                   (long long)num_layers);
@@ -449,9 +439,8 @@ ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name, 
     for (int64_t i = 0; ok && i < num_layers; i++) {
         char nm[32];
         snprintf(nm, sizeof nm, "%lld", (long long)i);
-        ckpt_module *c = ckpt_nn_transformer_encoder_layer(
-            list, nm, d_model, nhead, n.dim_feedforward, n.dropout, n.activation,
-            n.layer_norm_eps, n.batch_first, n.norm_first, i == 0 ? rng : NULL, err);
+        ckpt_module *c = ckpt_nn_transformer_encoder_layer(list, nm, d_model, nhead, &n,
+                                                           i == 0 ? rng : NULL, err);
         ok = c != NULL;
         if (!ok)
             break;
@@ -466,7 +455,8 @@ ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name, 
              a.bad == 0;
     }
     if (ok && n.final_norm)
-        ok = ckpt_nn_layernorm(m, "norm", 1, &d_model, n.layer_norm_eps, true, err) != NULL;
+        ok = ckpt_nn_layernorm(m, "norm", 1, &d_model, &(ckpt_norm_opts){.eps = n.layer_norm_eps},
+                               err) != NULL;
     if (!ok) {
         if (!parent)
             ckpt_module_free(m);
@@ -483,7 +473,7 @@ ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, const char *
 {
     CKPT__ERR_LOCAL(err);
     ckpt_transformer_opts n;
-    opts_norm(o, &n);
+    ckpt__nn_transformer_opts(o, &n);
     if ((n.activation != CKPT_ACT_RELU && n.activation != CKPT_ACT_GELU) ||
         n.dim_feedforward < 1 || !(n.dropout >= 0.0 && n.dropout <= 1.0)) {
         CKPT_FAIL(err, CKPT_E_ARG,
@@ -495,22 +485,24 @@ ckpt_module *ckpt_nn_transformer_decoder_layer(ckpt_module *parent, const char *
     if (!m)
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
-    l->in = d_model, l->out = n.dim_feedforward, l->p = n.dropout, l->act = n.activation;
+    l->in = d_model, l->out = n.dim_feedforward, l->p = n.dropout, l->act = (int)n.activation;
     l->batch_first = n.batch_first, l->norm_first = n.norm_first, l->eps = n.layer_norm_eps;
-    bool ok =
-        ckpt__nn_mha_make(m, "self_attn", d_model, nhead, n.dropout, true, n.batch_first, rng,
-                          err) &&
-        ckpt__nn_mha_make(m, "multihead_attn", d_model, nhead, n.dropout, true, n.batch_first,
-                          rng, err) &&
-        ckpt_nn_linear(m, "linear1", d_model, n.dim_feedforward, true, rng, err) &&
-        ckpt_nn_dropout(m, "dropout", n.dropout, err) &&
-        ckpt_nn_linear(m, "linear2", n.dim_feedforward, d_model, true, rng, err) &&
-        ckpt_nn_layernorm(m, "norm1", 1, &d_model, n.layer_norm_eps, true, err) &&
-        ckpt_nn_layernorm(m, "norm2", 1, &d_model, n.layer_norm_eps, true, err) &&
-        ckpt_nn_layernorm(m, "norm3", 1, &d_model, n.layer_norm_eps, true, err) &&
-        ckpt_nn_dropout(m, "dropout1", n.dropout, err) &&
-        ckpt_nn_dropout(m, "dropout2", n.dropout, err) &&
-        ckpt_nn_dropout(m, "dropout3", n.dropout, err);
+    bool ok = ckpt__nn_mha_make(m, "self_attn", d_model, nhead, n.dropout, true, n.batch_first,
+                                rng, err) &&
+              ckpt__nn_mha_make(m, "multihead_attn", d_model, nhead, n.dropout, true,
+                                n.batch_first, rng, err) &&
+              ckpt_nn_linear(m, "linear1", d_model, n.dim_feedforward, NULL, rng, err) &&
+              ckpt_nn_dropout(m, "dropout", n.dropout, err) &&
+              ckpt_nn_linear(m, "linear2", n.dim_feedforward, d_model, NULL, rng, err) &&
+              ckpt_nn_layernorm(m, "norm1", 1, &d_model,
+                                &(ckpt_norm_opts){.eps = n.layer_norm_eps}, err) &&
+              ckpt_nn_layernorm(m, "norm2", 1, &d_model,
+                                &(ckpt_norm_opts){.eps = n.layer_norm_eps}, err) &&
+              ckpt_nn_layernorm(m, "norm3", 1, &d_model,
+                                &(ckpt_norm_opts){.eps = n.layer_norm_eps}, err) &&
+              ckpt_nn_dropout(m, "dropout1", n.dropout, err) &&
+              ckpt_nn_dropout(m, "dropout2", n.dropout, err) &&
+              ckpt_nn_dropout(m, "dropout3", n.dropout, err);
     if (!ok) {
         if (!parent)
             ckpt_module_free(m);

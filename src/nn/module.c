@@ -572,25 +572,25 @@ static ckpt_slot *add_slot(ckpt_module *m, const char *name, int dtype, int ndim
     return s;
 }
 
-ckpt_slot *ckpt_module_param(ckpt_module *m, const char *name, int dtype, int ndim,
+ckpt_slot *ckpt_module_param(ckpt_module *m, const char *name, ckpt_dtype dtype, int ndim,
                              const int64_t *shape, ckpt_error *err)
 {
     return add_slot(m, name, dtype, ndim, shape, NULL, false, false, true, true, err);
 }
 
-ckpt_slot *ckpt_module_param_borrow(ckpt_module *m, const char *name, int dtype, int ndim,
+ckpt_slot *ckpt_module_param_borrow(ckpt_module *m, const char *name, ckpt_dtype dtype, int ndim,
                                     const int64_t *shape, void *data, ckpt_error *err)
 {
     return add_slot(m, name, dtype, ndim, shape, data, true, false, true, true, err);
 }
 
-ckpt_slot *ckpt_module_buffer(ckpt_module *m, const char *name, int dtype, int ndim,
+ckpt_slot *ckpt_module_buffer(ckpt_module *m, const char *name, ckpt_dtype dtype, int ndim,
                               const int64_t *shape, bool persistent, ckpt_error *err)
 {
     return add_slot(m, name, dtype, ndim, shape, NULL, false, false, false, persistent, err);
 }
 
-ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, int dtype, int ndim,
+ckpt_slot *ckpt_module_buffer_borrow(ckpt_module *m, const char *name, ckpt_dtype dtype, int ndim,
                                      const int64_t *shape, void *data, bool persistent,
                                      ckpt_error *err)
 {

@@ -39,7 +39,7 @@ ckpt_module *ckpt_module__child_n(const ckpt_module *m, const char *name, size_t
 /* The slot of `m` whose name is the `n` bytes at `name`, or NULL. */
 ckpt_slot *ckpt_module__slot_n(const ckpt_module *m, const char *name, size_t n);
 
-/* ckpt_load_sd_opts.sub_key: the dict under a (dotted) key of `sd` into *out;
+/* ckpt_load_state_dict_opts.sub_key: the dict under a (dotted) key of `sd` into *out;
  * CKPT_E_NOT_FOUND / CKPT_E_ARG naming the key (module_io.c). */
 int ckpt__sd_sub_key(const ckpt_obj *sd, const char *key, const ckpt_obj **out,
                      const ckpt_alloc *a, ckpt_error *err);

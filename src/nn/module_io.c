@@ -1,7 +1,7 @@
 /*
  * src/nn/module_io.c - one call for the common cases: torch.save of a
  * module's state_dict and model.load_state_dict(torch.load(path)), and the
- * nested-dict selection of ckpt_load_sd_opts.sub_key.
+ * nested-dict selection of ckpt_load_state_dict_opts.sub_key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,8 +116,8 @@ int ckpt_module_save(ckpt_module *m, const char *path, ckpt_error *err)
     return rc < 0 ? rc : 0;
 }
 
-int ckpt_module_load(ckpt_module *m, const char *path, const ckpt_load_sd_opts *opts,
-                     ckpt_sd_report *report, ckpt_error *err)
+int ckpt_module_load(ckpt_module *m, const char *path, const ckpt_load_state_dict_opts *opts,
+                     ckpt_state_dict_report *report, ckpt_error *err)
 {
     if (report)
         memset(report, 0, sizeof *report);

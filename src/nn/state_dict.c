@@ -44,11 +44,11 @@ static ckpt_storage *sd_storage(sd_build *B, const ckpt_slot *s)
         return B->sts[idx].st;
     ckpt_storage *st;
     if (B->copy) {
-        st = ckpt_new_storage(B->doc, s->dtype, s->nbytes, B->err);
+        st = ckpt_storage_new(B->doc, s->dtype, s->nbytes, B->err);
         if (st && s->nbytes > 0)
             memcpy(ckpt_storage_data_mut(st), s->data, (size_t)s->nbytes);
     } else {
-        st = ckpt_new_storage_borrow(B->doc, s->dtype, s->data, s->nbytes, B->err);
+        st = ckpt_storage_new_borrow(B->doc, s->dtype, s->data, s->nbytes, B->err);
     }
     if (!st || s->nbytes == 0)
         return st;
@@ -77,7 +77,7 @@ static int sd_slots(sd_build *B, ckpt_module *m, bool params)
         ckpt_storage *st = sd_storage(B, s);
         if (!st)
             return CKPT_FAIL(B->err, CKPT_E_NOMEM, "out of memory building state_dict");
-        ckpt_obj *t = ckpt_new_tensor(B->doc, st, s->dtype, s->ndim, s->shape, NULL, 0, B->err);
+        ckpt_obj *t = ckpt_tensor_new(B->doc, st, s->dtype, s->ndim, s->shape, NULL, 0, B->err);
         if (!t)
             return CKPT_FAIL(B->err, CKPT_E_NOMEM, "out of memory building state_dict");
         if (ckpt__keybuf_put(&B->key, s->name, strlen(s->name)) < 0 ||
@@ -97,8 +97,8 @@ static int sd_module(sd_build *B, ckpt_module *m)
         saved = B->key.p[base - 1];
         B->key.p[base - 1] = '\0';
     }
-    ckpt_obj *d = ckpt_new_dict(B->doc, CKPT_DICT_PLAIN);
-    ckpt_obj *v = ckpt_new_int(B->doc, m->version);
+    ckpt_obj *d = ckpt_dict_new(B->doc, CKPT_DICT_PLAIN);
+    ckpt_obj *v = ckpt_int_new(B->doc, m->version);
     int rc = (!d || !v) ? CKPT_E_NOMEM : ckpt_dict_set(B->doc, d, B->version_key, v, NULL);
     if (rc == 0)
         rc = ckpt_dict_set_str(B->doc, B->meta, base > 0 ? B->key.p : "", d, NULL);
@@ -127,10 +127,10 @@ static ckpt_obj *state_dict(ckpt_module *m, ckpt_doc *doc, const char *prefix, b
         return NULL;
     }
     sd_build B = {.doc = doc, .copy = copy, .err = err};
-    B.root = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    B.meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    B.version_key = ckpt_new_str(doc, "version");
-    ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    B.root = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    B.meta = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    B.version_key = ckpt_str_new(doc, "version");
+    ckpt_obj *attrs = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     const char *pre = prefix ? prefix : "";
     int rc = 0;
     B.a = B.key.a = B.data_to_st.a = m->a; /* temporaries: the tree's allocator */
@@ -507,7 +507,7 @@ typedef struct unexp_rec {
 } unexp_rec;
 
 typedef struct ld {
-    const ckpt_load_sd_opts *opts;
+    const ckpt_load_state_dict_opts *opts;
     regex_t *re; /* one per rule (REGEX rules only compiled) */
     bool *re_ok;
     ckpt_error *err;
@@ -594,7 +594,7 @@ static int expand_repl(ckpt__keybuf *out, const char *src, const char *to, const
 static int xform_key(const ld *L, const char *key, char **out)
 {
     *out = NULL;
-    const ckpt_load_sd_opts *o = L->opts;
+    const ckpt_load_state_dict_opts *o = L->opts;
     ckpt__keybuf cur = {0}, nxt = {0};
     cur.a = nxt.a = L->a;
     int rc = ckpt__keybuf_put(&cur, key, strlen(key));
@@ -998,7 +998,7 @@ static int build_message(ld *L, const ckpt_module *m, bool strict, char **out)
 
 static int check_rules(ld *L, ckpt_error *err)
 {
-    const ckpt_load_sd_opts *o = L->opts;
+    const ckpt_load_state_dict_opts *o = L->opts;
     if (!o || !o->rule_count)
         return 0;
     if (!o->rules)
@@ -1095,8 +1095,9 @@ static char **take_list(strlist *l, size_t *n)
     return v;
 }
 
-int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd, const ckpt_load_sd_opts *opts,
-                                ckpt_sd_report *report, ckpt_error *err)
+int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd,
+                                const ckpt_load_state_dict_opts *opts,
+                                ckpt_state_dict_report *report, ckpt_error *err)
 {
     if (report)
         memset(report, 0, sizeof(*report));
@@ -1147,7 +1148,7 @@ int ckpt_module_load_state_dict(ckpt_module *m, const ckpt_obj *sd, const ckpt_l
     return rc;
 }
 
-void ckpt_sd_report_free(ckpt_sd_report *r)
+void ckpt_state_dict_report_free(ckpt_state_dict_report *r)
 {
     if (!r)
         return;

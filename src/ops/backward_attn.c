@@ -13,14 +13,15 @@
 
 /* ------------------------------------------------------- conv_transpose2d */
 
-size_t ckpt_nn_convt2d_backward_ws(const ckpt_nn_convt2d_dims *d)
+size_t ckpt_nn_conv_transpose2d_backward_ws(const ckpt_nn_conv_transpose2d_dims *d)
 {
     return (size_t)(d->oc / d->g * d->kh * d->kw) * (size_t)(d->h * d->w);
 }
 
 /* cols (OCG*KH*KW, H*W): the output values y (OCG,OH,OW) each input position scattered
  * to in the forward (zero where it fell outside) - the adjoint of the forward's col2im */
-static void convt_gather(float *cols, const float *y, int64_t ocg, const ckpt_nn_convt2d_dims *d)
+static void convt_gather(float *cols, const float *y, int64_t ocg,
+                         const ckpt_nn_conv_transpose2d_dims *d)
 {
     const int64_t n = d->h * d->w;
     for (int64_t o = 0; o < ocg; o++) {
@@ -43,7 +44,7 @@ static void convt_gather(float *cols, const float *y, int64_t ocg, const ckpt_nn
 
 void ckpt_nn_conv_transpose2d_backward(float *din, float *dw, float *db, const float *dout,
                                        const float *in, const float *w, float *ws,
-                                       const ckpt_nn_convt2d_dims *d)
+                                       const ckpt_nn_conv_transpose2d_dims *d)
 {
     const int64_t cg = d->c / d->g, ocg = d->oc / d->g;
     const int64_t m = ocg * d->kh * d->kw, n = d->h * d->w, on = d->oh * d->ow;
@@ -160,7 +161,7 @@ void ckpt_nn_logsoftmax_backward(float *din, const float *dout, const float *out
 
 /* ----------------------------------------------------- MultiheadAttention */
 
-size_t ckpt_nn_mha_backward_ws(const ckpt_nn_mha_dims *d)
+size_t ckpt_nn_multihead_attention_backward_ws(const ckpt_nn_multihead_attention_dims *d)
 {
     const int64_t rq = d->b * d->t, rk = d->b * d->s;
     return (size_t)(2 * (rq + 2 * rk) * d->e + d->b * d->h * d->t * d->s + 2 * rq * d->e +
@@ -177,7 +178,7 @@ typedef struct mha_ws {
     float *ts;           /* (T,S) */
 } mha_ws;
 
-static mha_ws mha_carve(float *ws, const ckpt_nn_mha_dims *d)
+static mha_ws mha_carve(float *ws, const ckpt_nn_multihead_attention_dims *d)
 {
     const int64_t rq = d->b * d->t, rk = d->b * d->s, e = d->e;
     mha_ws w;
@@ -191,7 +192,7 @@ static mha_ws mha_carve(float *ws, const ckpt_nn_mha_dims *d)
 }
 
 /* row layout of a sequence of length len: rows between positions and between batch entries */
-static void seq_steps(const ckpt_nn_mha_dims *d, int64_t len, int64_t *row_step,
+static void seq_steps(const ckpt_nn_multihead_attention_dims *d, int64_t len, int64_t *row_step,
                       int64_t *batch_step)
 {
     *row_step = d->batch_first ? 1 : d->b;
@@ -211,7 +212,7 @@ static void apply_mask(float *a, const float *p, const uint8_t *mask, size_t n, 
 static void mha_recompute(float *out, const mha_ws *w, const float *q, const float *k,
                           const float *v, const float *in_w, const float *in_b,
                           const float *out_w, const float *out_b, const uint8_t *mask,
-                          double prob, const ckpt_nn_mha_dims *d)
+                          double prob, const ckpt_nn_multihead_attention_dims *d)
 {
     const int64_t e = d->e, hd = e / d->h, rq = d->b * d->t, rk = d->b * d->s;
     const float scale = (float)(1.0 / sqrt((double)hd));
@@ -245,11 +246,13 @@ static void mha_recompute(float *out, const mha_ws *w, const float *q, const flo
         ckpt_nn_linear_forward(out, w->att, out_w, out_b, rq, e, e);
 }
 
-void ckpt_nn_mha_backward(float *dq, float *dk, float *dv, float *din_w, float *din_b,
-                          float *dout_w, float *dout_b, const float *dout, const float *q,
-                          const float *k, const float *v, const float *in_w, const float *in_b,
-                          const float *out_w, const float *out_b, const uint8_t *attn_mask,
-                          double attn_p, float *ws, const ckpt_nn_mha_dims *d)
+void ckpt_nn_multihead_attention_backward(float *dq, float *dk, float *dv, float *din_w,
+                                          float *din_b, float *dout_w, float *dout_b,
+                                          const float *dout, const float *q, const float *k,
+                                          const float *v, const float *in_w, const float *in_b,
+                                          const float *out_w, const float *out_b,
+                                          const uint8_t *attn_mask, double attn_p, float *ws,
+                                          const ckpt_nn_multihead_attention_dims *d)
 {
     const int64_t e = d->e, hd = e / d->h, rq = d->b * d->t, rk = d->b * d->s;
     if (rq <= 0 || rk <= 0 || e <= 0)
@@ -314,18 +317,20 @@ void ckpt_nn_mha_backward(float *dq, float *dk, float *dv, float *din_w, float *
 
 /* ------------------------------------------------ TransformerEncoderLayer */
 
-static ckpt_nn_mha_dims enc_mha_dims(const ckpt_nn_encoder_dims *d)
+static ckpt_nn_multihead_attention_dims enc_mha_dims(
+    const ckpt_nn_transformer_encoder_layer_dims *d)
 {
-    ckpt_nn_mha_dims m = {
+    ckpt_nn_multihead_attention_dims m = {
         .b = d->b, .t = d->t, .s = d->t, .e = d->e, .h = d->h, .batch_first = d->batch_first};
     return m;
 }
 
-size_t ckpt_nn_encoder_backward_ws(const ckpt_nn_encoder_dims *d)
+size_t ckpt_nn_transformer_encoder_layer_backward_ws(
+    const ckpt_nn_transformer_encoder_layer_dims *d)
 {
-    const ckpt_nn_mha_dims m = enc_mha_dims(d);
+    const ckpt_nn_multihead_attention_dims m = enc_mha_dims(d);
     const int64_t r = d->b * d->t;
-    return ckpt_nn_mha_backward_ws(&m) + (size_t)(9 * r * d->e + 4 * r * d->ff);
+    return ckpt_nn_multihead_attention_backward_ws(&m) + (size_t)(9 * r * d->e + 4 * r * d->ff);
 }
 
 /* y (N) = x * mask / (1 - p) in place, as the forward's inverted dropout; no-op without mask */
@@ -348,12 +353,15 @@ static void drop_bwd(float *din, const float *dout, const uint8_t *mask, size_t 
         ckpt_nn_flatten_backward(din, dout, n);
 }
 
-void ckpt_nn_encoder_backward(float *din, const ckpt_nn_encoder_grads *g, const float *dout,
-                              const float *in, const ckpt_nn_encoder_params *p,
-                              const ckpt_nn_encoder_masks *m, float *ws,
-                              const ckpt_nn_encoder_dims *d)
+void ckpt_nn_transformer_encoder_layer_backward(float *din,
+                                                const ckpt_nn_transformer_encoder_layer_grads *g,
+                                                const float *dout, const float *in,
+                                                const ckpt_nn_transformer_encoder_layer_params *p,
+                                                const ckpt_nn_transformer_encoder_layer_masks *m,
+                                                float *ws,
+                                                const ckpt_nn_transformer_encoder_layer_dims *d)
 {
-    const ckpt_nn_mha_dims md = enc_mha_dims(d);
+    const ckpt_nn_multihead_attention_dims md = enc_mha_dims(d);
     const int64_t r = d->b * d->t, e = d->e, ff = d->ff;
     const size_t ne = (size_t)(r * e), nf = (size_t)(r * ff);
     if (r <= 0 || e <= 0)
@@ -363,7 +371,7 @@ void ckpt_nn_encoder_backward(float *din, const ckpt_nn_encoder_grads *g, const 
     const uint8_t *mf = m ? m->drop : NULL, *m2 = m ? m->drop2 : NULL;
     const bool relu = d->act == CKPT_ACT_RELU;
     float *mws = ws;
-    float *a = ws + ckpt_nn_mha_backward_ws(&md);
+    float *a = ws + ckpt_nn_multihead_attention_backward_ws(&md);
     float *r1 = a + ne, *y1 = r1 + ne, *r2 = y1 + ne;
     float *g1 = r2 + ne, *g2 = g1 + ne, *g3 = g2 + ne, *g4 = g3 + ne, *g5 = g4 + ne;
     float *hp = g5 + ne, *hd = hp + nf, *gh = hd + nf, *gh2 = gh + nf;
@@ -433,15 +441,17 @@ void ckpt_nn_encoder_backward(float *din, const ckpt_nn_encoder_grads *g, const 
     drop_bwd(g5, g4, m1, ne, prob);
     if (d->norm_first) {
         memset(g1, 0, ne * sizeof(float)); /* gradient at t1 */
-        ckpt_nn_mha_backward(g1, g1, g1, g->in_proj_w, g->in_proj_b, g->out_proj_w, g->out_proj_b,
-                             g5, sa_in, sa_in, sa_in, p->in_proj_w, p->in_proj_b, p->out_proj_w,
-                             p->out_proj_b, m_attn, prob, mws, &md);
+        ckpt_nn_multihead_attention_backward(g1, g1, g1, g->in_proj_w, g->in_proj_b,
+                                             g->out_proj_w, g->out_proj_b, g5, sa_in, sa_in,
+                                             sa_in, p->in_proj_w, p->in_proj_b, p->out_proj_w,
+                                             p->out_proj_b, m_attn, prob, mws, &md);
         if (din || g->norm1_w || g->norm1_b)
             ckpt_nn_layernorm_backward(din, g->norm1_w, g->norm1_b, g1, in, p->norm1_w, r, e,
                                        d->eps);
     } else {
-        ckpt_nn_mha_backward(din, din, din, g->in_proj_w, g->in_proj_b, g->out_proj_w,
-                             g->out_proj_b, g5, in, in, in, p->in_proj_w, p->in_proj_b,
-                             p->out_proj_w, p->out_proj_b, m_attn, prob, mws, &md);
+        ckpt_nn_multihead_attention_backward(din, din, din, g->in_proj_w, g->in_proj_b,
+                                             g->out_proj_w, g->out_proj_b, g5, in, in, in,
+                                             p->in_proj_w, p->in_proj_b, p->out_proj_w,
+                                             p->out_proj_b, m_attn, prob, mws, &md);
     }
 }

@@ -174,20 +174,20 @@ void ckpt_nn_pad2d_forward(float *out, const float *in, int64_t bc, int64_t h, i
     }
 }
 
-bool ckpt_nn_convt2d_out_size(ckpt_nn_convt2d_dims *d)
+bool ckpt_nn_conv_transpose2d_out_size(ckpt_nn_conv_transpose2d_dims *d)
 {
     d->oh = (d->h - 1) * d->sh - 2 * d->ph + d->dh * (d->kh - 1) + d->oph + 1;
     d->ow = (d->w - 1) * d->sw - 2 * d->pw + d->dw * (d->kw - 1) + d->opw + 1;
     return d->oh > 0 && d->ow > 0;
 }
 
-size_t ckpt_nn_convt2d_ws(const ckpt_nn_convt2d_dims *d)
+size_t ckpt_nn_conv_transpose2d_ws(const ckpt_nn_conv_transpose2d_dims *d)
 {
     return (size_t)((d->oc / d->g) * d->kh * d->kw * d->h * d->w);
 }
 
 void ckpt_nn_conv_transpose2d_forward(float *out, const float *in, const float *w, const float *b,
-                                      float *ws, const ckpt_nn_convt2d_dims *d)
+                                      float *ws, const ckpt_nn_conv_transpose2d_dims *d)
 {
     const int64_t cg = d->c / d->g, ocg = d->oc / d->g;
     const int64_t m = ocg * d->kh * d->kw, n = d->h * d->w, on = d->oh * d->ow;

@@ -62,16 +62,16 @@ ckpt_obj *ckpt_grad_scaler_state_dict(const ckpt_grad_scaler *gs, ckpt_doc *doc,
         CKPT_FAIL(err, CKPT_E_ARG, "NULL scaler or document");
         return NULL;
     }
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     if (d && gs->enabled) {
-        if (ckpt_dict_set_str(doc, d, "scale", ckpt_new_float(doc, (double)gs->scale), err) < 0 ||
-            ckpt_dict_set_str(doc, d, "growth_factor", ckpt_new_float(doc, gs->growth_factor),
+        if (ckpt_dict_set_str(doc, d, "scale", ckpt_float_new(doc, (double)gs->scale), err) < 0 ||
+            ckpt_dict_set_str(doc, d, "growth_factor", ckpt_float_new(doc, gs->growth_factor),
                               err) < 0 ||
-            ckpt_dict_set_str(doc, d, "backoff_factor", ckpt_new_float(doc, gs->backoff_factor),
+            ckpt_dict_set_str(doc, d, "backoff_factor", ckpt_float_new(doc, gs->backoff_factor),
                               err) < 0 ||
-            ckpt_dict_set_str(doc, d, "growth_interval", ckpt_new_int(doc, gs->growth_interval),
+            ckpt_dict_set_str(doc, d, "growth_interval", ckpt_int_new(doc, gs->growth_interval),
                               err) < 0 ||
-            ckpt_dict_set_str(doc, d, "_growth_tracker", ckpt_new_int(doc, gs->growth_tracker),
+            ckpt_dict_set_str(doc, d, "_growth_tracker", ckpt_int_new(doc, gs->growth_tracker),
                               err) < 0)
             d = NULL;
     }

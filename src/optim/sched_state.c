@@ -28,11 +28,11 @@ static ckpt_obj *key_node(sd_builder *b, const char *key)
 {
     key_cache *kc = b->keys;
     if (!kc)
-        return ckpt_new_str(b->doc, key);
+        return ckpt_str_new(b->doc, key);
     for (size_t i = 0; i < kc->n; i++)
         if (strcmp(kc->name[i], key) == 0)
             return kc->node[i];
-    ckpt_obj *k = ckpt_new_str(b->doc, key);
+    ckpt_obj *k = ckpt_str_new(b->doc, key);
     if (k && kc->n < 64) {
         kc->name[kc->n] = key;
         kc->node[kc->n++] = k;
@@ -51,30 +51,30 @@ static void put(sd_builder *b, const char *key, ckpt_obj *v)
 
 static void put_int(sd_builder *b, const char *key, int64_t v)
 {
-    put(b, key, ckpt_new_int(b->doc, v));
+    put(b, key, ckpt_int_new(b->doc, v));
 }
 
 static void put_float(sd_builder *b, const char *key, double v)
 {
-    put(b, key, ckpt_new_float(b->doc, v));
+    put(b, key, ckpt_float_new(b->doc, v));
 }
 
 static void put_bool(sd_builder *b, const char *key, bool v)
 {
-    put(b, key, ckpt_new_bool(b->doc, v));
+    put(b, key, ckpt_bool_new(b->doc, v));
 }
 
 static ckpt_obj *num(ckpt_doc *doc, double v, bool as_int)
 {
     /* an "int" that is not integral was a float after all */
     if (as_int && v == floor(v) && fabs(v) < 9.2e18)
-        return ckpt_new_int(doc, (int64_t)v);
-    return ckpt_new_float(doc, v);
+        return ckpt_int_new(doc, (int64_t)v);
+    return ckpt_float_new(doc, v);
 }
 
 static ckpt_obj *float_list(ckpt_doc *doc, const double *v, size_t n, bool as_int)
 {
-    ckpt_obj *l = ckpt_new_list(doc);
+    ckpt_obj *l = ckpt_list_new(doc);
     for (size_t i = 0; l && i < n; i++)
         if (ckpt_list_append(doc, l, num(doc, v[i], as_int), NULL) < 0)
             return NULL;
@@ -86,17 +86,17 @@ static const char *const OC_NAMES[] = {"initial_lr", "max_lr", "min_lr", "max_mo
 
 static ckpt_obj *phases_list(const ckpt_sched *s, ckpt_doc *doc)
 {
-    ckpt_obj *l = ckpt_new_list(doc);
+    ckpt_obj *l = ckpt_list_new(doc);
     for (int p = 0; l && p < s->nphases; p++) {
         const oc_phase *ph = &s->phases[p];
-        sd_builder b = {doc, ckpt_new_dict(doc, CKPT_DICT_PLAIN), 0, NULL};
+        sd_builder b = {doc, ckpt_dict_new(doc, CKPT_DICT_PLAIN), 0, NULL};
         if (!b.d)
             return NULL;
         put(&b, "end_step", num(doc, ph->end_step, ph->end_step_is_int));
-        put(&b, "start_lr", ckpt_new_str(doc, OC_NAMES[ph->start_lr]));
-        put(&b, "end_lr", ckpt_new_str(doc, OC_NAMES[ph->end_lr]));
-        put(&b, "start_momentum", ckpt_new_str(doc, OC_NAMES[ph->start_mom]));
-        put(&b, "end_momentum", ckpt_new_str(doc, OC_NAMES[ph->end_mom]));
+        put(&b, "start_lr", ckpt_str_new(doc, OC_NAMES[ph->start_lr]));
+        put(&b, "end_lr", ckpt_str_new(doc, OC_NAMES[ph->end_lr]));
+        put(&b, "start_momentum", ckpt_str_new(doc, OC_NAMES[ph->start_mom]));
+        put(&b, "end_momentum", ckpt_str_new(doc, OC_NAMES[ph->end_mom]));
         if (b.rc < 0 || ckpt_list_append(doc, l, b.d, NULL) < 0)
             return NULL;
     }
@@ -131,7 +131,7 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc, c
     }
     const ckpt_sched_config *c = &s->cfg;
     size_t n = s->t->ngroups;
-    sd_builder b = {doc, ckpt_new_dict(doc, CKPT_DICT_PLAIN), 0, kc};
+    sd_builder b = {doc, ckpt_dict_new(doc, CKPT_DICT_PLAIN), 0, kc};
     if (!b.d)
         b.rc = CKPT_E_NOMEM;
     switch (s->kind) {
@@ -140,10 +140,10 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc, c
         put_float(&b, "gamma", c->gamma);
         break;
     case CKPT_SCHED_MULTISTEP: {
-        ckpt_obj *ctr = ckpt_new_dict(doc, CKPT_DICT_COUNTER);
+        ckpt_obj *ctr = ckpt_dict_new(doc, CKPT_DICT_COUNTER);
         for (size_t i = 0; ctr && i < s->n_ms; i++)
-            if (ckpt_dict_set(doc, ctr, ckpt_new_int(doc, s->ms_epoch[i]),
-                              ckpt_new_int(doc, s->ms_count[i]), err) < 0)
+            if (ckpt_dict_set(doc, ctr, ckpt_int_new(doc, s->ms_epoch[i]),
+                              ckpt_int_new(doc, s->ms_count[i]), err) < 0)
                 ctr = NULL;
         put(&b, "milestones", ctr);
         put_float(&b, "gamma", c->gamma);
@@ -174,15 +174,15 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc, c
         put_int(&b, "total_steps", s->total_steps);
         put(&b, "_schedule_phases", phases_list(s, doc));
         /* torch 1.13 pickles a bound method here; write torch 2.x's tag */
-        put(&b, "_anneal_func_type", ckpt_new_str(doc, s->anneal_linear ? "linear" : "cos"));
+        put(&b, "_anneal_func_type", ckpt_str_new(doc, s->anneal_linear ? "linear" : "cos"));
         put_bool(&b, "cycle_momentum", s->cycle_momentum);
         if (s->cycle_momentum)
             put_bool(&b, "use_beta1", s->use_beta1);
         break;
     case CKPT_SCHED_SEQUENTIAL: {
-        ckpt_obj *ms = ckpt_new_list(doc);
+        ckpt_obj *ms = ckpt_list_new(doc);
         for (size_t i = 0; ms && i < s->n_ms; i++)
-            if (ckpt_list_append(doc, ms, ckpt_new_int(doc, s->ms_epoch[i]), err) < 0)
+            if (ckpt_list_append(doc, ms, ckpt_int_new(doc, s->ms_epoch[i]), err) < 0)
                 ms = NULL;
         put(&b, "_milestones", ms);
         put_int(&b, "last_epoch", s->last_epoch);
@@ -192,7 +192,7 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc, c
         size_t active = 0;
         while (active < s->n_ms && s->ms_epoch[active] <= s->last_epoch)
             active++;
-        ckpt_obj *kids = ckpt_new_list(doc);
+        ckpt_obj *kids = ckpt_list_new(doc);
         for (size_t i = 0; kids && last && i < s->nchildren; i++) {
             ckpt_obj *k = state_dict(s->children[i], doc, kc, err);
             if (k && i == active &&
@@ -211,9 +211,9 @@ static ckpt_obj *state_dict(const ckpt_sched *s, ckpt_doc *doc, key_cache *kc, c
         put_bool(&b, "verbose", s->verbose);
         put_int(&b, "cooldown", c->cooldown);
         put_int(&b, "cooldown_counter", s->cooldown_counter);
-        put(&b, "mode", ckpt_new_str(doc, c->mode_max ? "max" : "min"));
+        put(&b, "mode", ckpt_str_new(doc, c->mode_max ? "max" : "min"));
         put_float(&b, "threshold", c->threshold);
-        put(&b, "threshold_mode", ckpt_new_str(doc, c->threshold_abs ? "abs" : "rel"));
+        put(&b, "threshold_mode", ckpt_str_new(doc, c->threshold_abs ? "abs" : "rel"));
         put_float(&b, "best", s->best);
         put_int(&b, "num_bad_epochs", s->num_bad_epochs);
         put_float(&b, "mode_worse", s->mode_worse);

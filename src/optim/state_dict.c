@@ -29,7 +29,7 @@ static ckpt_obj *str_node(sd_build *b, const char *s)
     for (size_t i = 0; i < b->nstr; i++)
         if (strcmp(b->str_key[i], s) == 0)
             return b->str_obj[i];
-    ckpt_obj *o = ckpt_new_str(b->doc, s);
+    ckpt_obj *o = ckpt_str_new(b->doc, s);
     if (o && b->nstr < SD_CACHE) {
         b->str_key[b->nstr] = s;
         b->str_obj[b->nstr++] = o;
@@ -39,16 +39,16 @@ static ckpt_obj *str_node(sd_build *b, const char *s)
 
 static ckpt_obj *num_node(ckpt_doc *doc, int kind, double v)
 {
-    return kind == HP_INT ? ckpt_new_int(doc, (int64_t)v) : ckpt_new_float(doc, v);
+    return kind == HP_INT ? ckpt_int_new(doc, (int64_t)v) : ckpt_float_new(doc, v);
 }
 
 static ckpt_obj *hp_node(sd_build *b, const ckpt__hp *h)
 {
     switch (h->kind) {
-    case HP_NONE: return ckpt_new_none(b->doc);
-    case HP_BOOL: return ckpt_new_bool(b->doc, h->b);
-    case HP_INT: return ckpt_new_int(b->doc, h->i);
-    case HP_FLOAT: return ckpt_new_float(b->doc, h->f);
+    case HP_NONE: return ckpt_none_new(b->doc);
+    case HP_BOOL: return ckpt_bool_new(b->doc, h->b);
+    case HP_INT: return ckpt_int_new(b->doc, h->i);
+    case HP_FLOAT: return ckpt_float_new(b->doc, h->f);
     case HP_TUPLE: {
         for (size_t i = 0; i < b->ntup; i++)
             if (b->tup_key[i] == h->ident)
@@ -59,7 +59,7 @@ static ckpt_obj *hp_node(sd_build *b, const ckpt__hp *h)
             if (!items[i])
                 return NULL;
         }
-        ckpt_obj *t = ckpt_new_tuple(b->doc, h->n, items);
+        ckpt_obj *t = ckpt_tuple_new(b->doc, h->n, items);
         if (t && b->ntup < SD_CACHE) {
             b->tup_key[b->ntup] = h->ident;
             b->tup_obj[b->ntup++] = t;
@@ -73,12 +73,12 @@ static ckpt_obj *hp_node(sd_build *b, const ckpt__hp *h)
 static ckpt_obj *st_node(sd_build *b, const ckpt__st *s, ckpt_error *err)
 {
     switch (s->kind) {
-    case HP_NONE: return ckpt_new_none(b->doc);
-    case HP_BOOL: return ckpt_new_bool(b->doc, s->b);
-    case HP_INT: return ckpt_new_int(b->doc, s->i);
-    case HP_FLOAT: return ckpt_new_float(b->doc, s->f);
+    case HP_NONE: return ckpt_none_new(b->doc);
+    case HP_BOOL: return ckpt_bool_new(b->doc, s->b);
+    case HP_INT: return ckpt_int_new(b->doc, s->i);
+    case HP_FLOAT: return ckpt_float_new(b->doc, s->f);
     case HP_TENSOR:
-        return ckpt_new_tensor_copy(b->doc, s->dtype, s->ndim, s->shape, s->data, err);
+        return ckpt_tensor_new_copy(b->doc, s->dtype, s->ndim, s->shape, s->data, err);
     default: return NULL;
     }
 }
@@ -114,14 +114,14 @@ ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *
         }
         idx[j] = i;
     }
-    root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_obj *state = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    root = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *state = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     if (!root || !state || ckpt_dict_set(doc, root, str_node(b, "state"), state, err) < 0)
         goto oom;
     for (size_t k = 0; k < n; k++) {
         const ckpt__pstate *p = &o->state[idx[k]];
-        ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-        if (!d || ckpt_dict_set(doc, state, ckpt_new_int(doc, (int64_t)idx[k]), d, err) < 0)
+        ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+        if (!d || ckpt_dict_set(doc, state, ckpt_int_new(doc, (int64_t)idx[k]), d, err) < 0)
             goto oom;
         for (size_t e = 0; e < p->n; e++) {
             ckpt_obj *v = st_node(b, &p->v[e], err);
@@ -129,12 +129,12 @@ ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *
                 goto oom;
         }
     }
-    ckpt_obj *groups = ckpt_new_list(doc);
+    ckpt_obj *groups = ckpt_list_new(doc);
     if (!groups || ckpt_dict_set(doc, root, str_node(b, "param_groups"), groups, err) < 0)
         goto oom;
     for (size_t gi = 0; gi < o->ngroups; gi++) {
         const ckpt__group *g = &o->groups[gi];
-        ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+        ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
         if (!d || ckpt_list_append(doc, groups, d, err) < 0)
             goto oom;
         for (size_t e = 0; e < g->hp.n; e++) {
@@ -142,11 +142,11 @@ ckpt_obj *ckpt_optim_state_dict(const ckpt_optim *o, ckpt_doc *doc, ckpt_error *
             if (!v || ckpt_dict_set(doc, d, str_node(b, g->hp.v[e].key), v, err) < 0)
                 goto oom;
         }
-        ckpt_obj *pl = ckpt_new_list(doc);
+        ckpt_obj *pl = ckpt_list_new(doc);
         if (!pl || ckpt_dict_set(doc, d, str_node(b, "params"), pl, err) < 0)
             goto oom;
         for (size_t i = 0; i < g->n; i++)
-            if (ckpt_list_append(doc, pl, ckpt_new_int(doc, (int64_t)(g->first + i)), err) < 0)
+            if (ckpt_list_append(doc, pl, ckpt_int_new(doc, (int64_t)(g->first + i)), err) < 0)
                 goto oom;
     }
     ckpt_optim__free(o->a, b);

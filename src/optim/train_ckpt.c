@@ -27,26 +27,26 @@ static ckpt_obj *copy_obj(ckpt_doc *doc, const ckpt_obj *v, int depth, ckpt_erro
     ckpt_obj *r = NULL;
     int t = ckpt_obj_type(v);
     switch (t) {
-    case CKPT_T_NONE: r = ckpt_new_none(doc); break;
-    case CKPT_T_BOOL: r = ckpt_new_bool(doc, ckpt_obj_bool(v)); break;
-    case CKPT_T_INT: r = ckpt_new_int(doc, ckpt_obj_int(v)); break;
-    case CKPT_T_FLOAT: r = ckpt_new_float(doc, ckpt_obj_float(v)); break;
+    case CKPT_T_NONE: r = ckpt_none_new(doc); break;
+    case CKPT_T_BOOL: r = ckpt_bool_new(doc, ckpt_obj_bool(v)); break;
+    case CKPT_T_INT: r = ckpt_int_new(doc, ckpt_obj_int(v)); break;
+    case CKPT_T_FLOAT: r = ckpt_float_new(doc, ckpt_obj_float(v)); break;
     case CKPT_T_COMPLEX: {
         double re, im;
         ckpt_obj_complex(v, &re, &im);
-        r = ckpt_new_complex(doc, re, im);
+        r = ckpt_complex_new(doc, re, im);
         break;
     }
     case CKPT_T_STR: {
         size_t n = 0;
         const char *s = ckpt_obj_str(v, &n);
-        r = ckpt_new_strn(doc, s, n);
+        r = ckpt_strn_new(doc, s, n);
         break;
     }
     case CKPT_T_BYTES: {
         size_t n = 0;
         const char *s = ckpt_obj_str(v, &n);
-        r = ckpt_new_bytes(doc, s, n);
+        r = ckpt_bytes_new(doc, s, n);
         break;
     }
     case CKPT_T_TENSOR: {
@@ -61,7 +61,7 @@ static ckpt_obj *copy_obj(ckpt_doc *doc, const ckpt_obj *v, int depth, ckpt_erro
             return NULL;
         }
         if (ckpt_tensor_copy_into(v, buf, (size_t)ti.nbytes, err) == 0)
-            r = ckpt_new_tensor_copy(doc, ti.dtype, ti.ndim, ti.shape, buf, err);
+            r = ckpt_tensor_new_copy(doc, ti.dtype, ti.ndim, ti.shape, buf, err);
         free(buf);
         if (r && ti.requires_grad && ckpt_tensor_set_requires_grad(r, true, err) < 0)
             r = NULL;
@@ -80,12 +80,12 @@ static ckpt_obj *copy_obj(ckpt_doc *doc, const ckpt_obj *v, int depth, ckpt_erro
             if (!items[i])
                 break;
         }
-        r = i == n ? ckpt_new_tuple(doc, n, items) : NULL;
+        r = i == n ? ckpt_tuple_new(doc, n, items) : NULL;
         free(items);
         return r;
     }
     case CKPT_T_LIST: {
-        r = ckpt_new_list(doc);
+        r = ckpt_list_new(doc);
         for (size_t i = 0; r && i < ckpt_obj_len(v); i++) {
             ckpt_obj *c = copy_obj(doc, ckpt_obj_item(v, i), depth + 1, err);
             if (!c || ckpt_list_append(doc, r, c, err) < 0)
@@ -94,7 +94,7 @@ static ckpt_obj *copy_obj(ckpt_doc *doc, const ckpt_obj *v, int depth, ckpt_erro
         break;
     }
     case CKPT_T_DICT: {
-        r = ckpt_new_dict(doc, ckpt_dict_kind_of(v));
+        r = ckpt_dict_new(doc, ckpt_dict_kind_of(v));
         for (size_t i = 0; r && i < ckpt_obj_len(v); i++) {
             ckpt_obj *k = copy_obj(doc, ckpt_dict_key(v, i), depth + 1, err);
             ckpt_obj *c = k ? copy_obj(doc, ckpt_dict_value(v, i), depth + 1, err) : NULL;
@@ -149,10 +149,10 @@ ckpt_obj *ckpt_train_state_dict(const ckpt_train_state *st, const ckpt_obj *extr
                 return NULL;
             }
     }
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     int rc = d ? 0 : CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     if (rc == 0 && !st->no_epoch)
-        rc = put(doc, d, keys[0], ckpt_new_int(doc, st->epoch), err);
+        rc = put(doc, d, keys[0], ckpt_int_new(doc, st->epoch), err);
     if (rc == 0 && st->model)
         rc = put(doc, d, keys[1], ckpt_module_state_dict(st->model, doc, NULL, err), err);
     if (rc == 0 && st->optim)
@@ -211,7 +211,7 @@ static int need_dict(const ckpt_obj *root, const char *key, const ckpt_obj **out
 }
 
 int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
-                               const ckpt_load_sd_opts *model_opts, ckpt_error *err)
+                               const ckpt_load_state_dict_opts *model_opts, ckpt_error *err)
 {
     if (!st || !ckpt)
         return CKPT_FAIL(err, CKPT_E_ARG, "ckpt_train_load_state_dict: NULL state or checkpoint");
@@ -240,7 +240,7 @@ int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
     }
     int rc = 0;
     if (msd) {
-        ckpt_load_sd_opts mo;
+        ckpt_load_state_dict_opts mo;
         memset(&mo, 0, sizeof mo);
         if (model_opts)
             mo = *model_opts;
@@ -282,8 +282,9 @@ int ckpt_train_load_state_dict(ckpt_train_state *st, const ckpt_obj *ckpt,
     return 0;
 }
 
-int ckpt_train_load(const char *path, ckpt_train_state *st, const ckpt_load_sd_opts *model_opts,
-                    ckpt_doc **doc_out, ckpt_error *err)
+int ckpt_train_load(const char *path, ckpt_train_state *st,
+                    const ckpt_load_state_dict_opts *model_opts, ckpt_doc **doc_out,
+                    ckpt_error *err)
 {
     if (doc_out)
         *doc_out = NULL;

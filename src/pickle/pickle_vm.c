@@ -355,7 +355,7 @@ static int read_len(vm *v, int width, size_t *out)
 
 static int push_int(vm *v, int64_t i)
 {
-    return push(v, ckpt_new_int(v->doc, i));
+    return push(v, ckpt_int_new(v->doc, i));
 }
 
 static int push_str(vm *v, const uint8_t *p, size_t len, int type)
@@ -397,8 +397,8 @@ static int push_bigint(vm *v, const uint8_t *p, size_t len)
     while (len > 1 && ((p[len - 1] == 0x00 && !(p[len - 2] & 0x80)) ||
                        (p[len - 1] == 0xFF && (p[len - 2] & 0x80))))
         len--; /* minimal two's complement, as CPython's encode_long */
-    ckpt_obj *b = ckpt_new_bytes(v->doc, p, len);
-    ckpt_obj *args = b ? ckpt_new_tuple(v->doc, 1, &b) : NULL;
+    ckpt_obj *b = ckpt_bytes_new(v->doc, p, len);
+    ckpt_obj *args = b ? ckpt_tuple_new(v->doc, 1, &b) : NULL;
     ckpt_obj *o = args ? ckpt__node(v->doc, CKPT_T_OBJECT) : NULL;
     if (!o || !(o->u.obj = ckpt__arena_calloc(&v->doc->arena, sizeof(ckpt__object))))
         return nomem(v);
@@ -617,7 +617,7 @@ static int append_items(vm *v, ckpt_obj *target, size_t start)
 {
     if (target->type == CKPT_T_OBJECT) {
         ckpt__object *ob = target->u.obj;
-        if (!ob->items && !(ob->items = ckpt_new_list(v->doc)))
+        if (!ob->items && !(ob->items = ckpt_list_new(v->doc)))
             return nomem(v);
         target = ob->items;
         if (target->type != CKPT_T_LIST)
@@ -654,7 +654,7 @@ static int set_items(vm *v, ckpt_obj *target, size_t start)
         return vfail(v, CKPT_E_FORMAT, "odd number of items for a dict");
     if (target->type == CKPT_T_OBJECT) {
         ckpt__object *ob = target->u.obj;
-        if (!ob->items && !(ob->items = ckpt_new_dict(v->doc, CKPT_DICT_PLAIN)))
+        if (!ob->items && !(ob->items = ckpt_dict_new(v->doc, CKPT_DICT_PLAIN)))
             return nomem(v);
         target = ob->items;
         if (target->type != CKPT_T_DICT)
@@ -692,7 +692,7 @@ static int do_find_class(vm *v, const char *mod, size_t mlen, const char *name, 
     if (v->h && v->h->find_class)
         o = v->h->find_class(v->h->ctx, v->doc, m, nm, v->op, v->op_off, v->err);
     else
-        o = ckpt_new_global(v->doc, m, nm);
+        o = ckpt_global_new(v->doc, m, nm);
     if (!o)
         return ckpt__error_is_set(v->err) ? ecode(v, CKPT_E_FORMAT) : nomem(v);
     return push(v, o);
@@ -787,7 +787,7 @@ static int step(vm *v, bool *stop)
     case CKPT_OP_INT:
         CKPT_TRY(read_line(v, &line, &len));
         if (len == 2 && line[0] == '0' && (line[1] == '0' || line[1] == '1'))
-            return push(v, ckpt_new_bool(v->doc, line[1] == '1'));
+            return push(v, ckpt_bool_new(v->doc, line[1] == '1'));
         /* fall through */
     case CKPT_OP_LONG:
         if (op == CKPT_OP_LONG)
@@ -805,7 +805,7 @@ static int step(vm *v, bool *stop)
             double d;
             memcpy(&d, &bits, sizeof(d));
             v->pos += 8;
-            return push(v, ckpt_new_float(v->doc, d));
+            return push(v, ckpt_float_new(v->doc, d));
         }
     case CKPT_OP_FLOAT:
         CKPT_TRY(read_line(v, &line, &len));
@@ -819,13 +819,13 @@ static int step(vm *v, bool *stop)
             double d = strtod(tmp, &end);
             if (*end != '\0' && *end != '\r')
                 return vfail(v, CKPT_E_FORMAT, "bad float literal '%s'", tmp);
-            return push(v, ckpt_new_float(v->doc, d));
+            return push(v, ckpt_float_new(v->doc, d));
         }
 
     /* constants */
-    case CKPT_OP_NONE: return push(v, ckpt_new_none(v->doc));
-    case CKPT_OP_NEWTRUE: return push(v, ckpt_new_bool(v->doc, true));
-    case CKPT_OP_NEWFALSE: return push(v, ckpt_new_bool(v->doc, false));
+    case CKPT_OP_NONE: return push(v, ckpt_none_new(v->doc));
+    case CKPT_OP_NEWTRUE: return push(v, ckpt_bool_new(v->doc, true));
+    case CKPT_OP_NEWFALSE: return push(v, ckpt_bool_new(v->doc, false));
 
     /* strings and bytes */
     case CKPT_OP_BINUNICODE:
@@ -886,7 +886,7 @@ static int step(vm *v, bool *stop)
         return push(v, new_seq(v, CKPT_T_TUPLE, start));
 
     /* lists */
-    case CKPT_OP_EMPTY_LIST: return push(v, ckpt_new_list(v->doc));
+    case CKPT_OP_EMPTY_LIST: return push(v, ckpt_list_new(v->doc));
     case CKPT_OP_LIST:
         CKPT_TRY(pop_mark(v, &start));
         return push(v, new_seq(v, CKPT_T_LIST, start));
@@ -906,10 +906,10 @@ static int step(vm *v, bool *stop)
         return append_items(v, a, start);
 
     /* sets */
-    case CKPT_OP_EMPTY_SET: return push(v, ckpt_new_set(v->doc));
+    case CKPT_OP_EMPTY_SET: return push(v, ckpt_set_new(v->doc));
     case CKPT_OP_FROZENSET: {
         CKPT_TRY(pop_mark(v, &start));
-        ckpt_obj *s = ckpt_new_set(v->doc);
+        ckpt_obj *s = ckpt_set_new(v->doc);
         if (!s)
             return nomem(v);
         CKPT_TRY(append_items(v, s, start));
@@ -918,10 +918,10 @@ static int step(vm *v, bool *stop)
     }
 
     /* dicts */
-    case CKPT_OP_EMPTY_DICT: return push(v, ckpt_new_dict(v->doc, CKPT_DICT_PLAIN));
+    case CKPT_OP_EMPTY_DICT: return push(v, ckpt_dict_new(v->doc, CKPT_DICT_PLAIN));
     case CKPT_OP_DICT: {
         CKPT_TRY(pop_mark(v, &start));
-        ckpt_obj *d = ckpt_new_dict(v->doc, CKPT_DICT_PLAIN);
+        ckpt_obj *d = ckpt_dict_new(v->doc, CKPT_DICT_PLAIN);
         if (!d)
             return nomem(v);
         CKPT_TRY(set_items(v, d, start));

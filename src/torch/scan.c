@@ -401,7 +401,7 @@ static ckpt_obj *k_find_class(void *ctx, ckpt_doc *doc, const char *module, cons
     int klass = classify(c->sc, mod, name, &note);
     if (add(c->sc, c->stream, off, op, mod, name, klass, note))
         gremember(c, mod, name);
-    ckpt_obj *g = ckpt_new_global(doc, mod, name);
+    ckpt_obj *g = ckpt_global_new(doc, mod, name);
     if (g) {
         bool allowed, blocked;
         g->u.g.id = ckpt__torch_global_id(mod, name, &allowed, &blocked);
@@ -427,7 +427,7 @@ static ckpt_obj *encode_latin1(ckpt_doc *doc, const ckpt_obj *args)
         buf[o++] = (uint8_t)cp; /* non-latin1 code points truncated: still scannable */
         i += l;
     }
-    return ckpt_new_bytes(doc, buf, o);
+    return ckpt_bytes_new(doc, buf, o);
 }
 
 static ckpt_obj *k_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj *args, int op,
@@ -442,9 +442,9 @@ static ckpt_obj *k_reduce(void *ctx, ckpt_doc *doc, ckpt_obj *callable, ckpt_obj
             refused_call(c, callable, op, off, why);
         /* containers torch's loader builds for these are dicts the VM may fill */
         if (callable->u.g.id == TG_ORDERED_DICT)
-            return ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+            return ckpt_dict_new(doc, CKPT_DICT_ORDERED);
         if (callable->u.g.id == TG_COUNTER)
-            return ckpt_new_dict(doc, CKPT_DICT_COUNTER);
+            return ckpt_dict_new(doc, CKPT_DICT_COUNTER);
         if (callable->u.g.id == TG_CODECS_ENCODE) {
             ckpt_obj *b = encode_latin1(doc, args);
             if (b)
@@ -587,7 +587,7 @@ static ckpt_obj *k_ext(void *ctx, ckpt_doc *doc, int64_t code, int op, uint64_t 
     snprintf(name, sizeof(name), "extension code %lld", (long long)code);
     add(c->sc, c->stream, off, op, "copyreg", name, CKPT_SCAN_DANGEROUS,
         "copyreg extension registry: resolves to any global the loading process registered");
-    return ckpt_new_global(doc, "copyreg", name);
+    return ckpt_global_new(doc, "copyreg", name);
 }
 
 /* ------------------------------------------------------- nested payloads */

@@ -72,10 +72,10 @@ static ckpt_obj *h_find_class(void *ctx, ckpt_doc *doc, const char *module, cons
         return NULL;
     }
     if (id == TG_DTYPE) {
-        ckpt_obj *o = ckpt_new_dtype(doc, ckpt_dtype_from_name(name));
+        ckpt_obj *o = ckpt_dtype_new(doc, ckpt_dtype_from_name(name));
         return o ? o : nomem_null(doc, err, off);
     }
-    ckpt_obj *g = ckpt_new_global(doc, mod, name);
+    ckpt_obj *g = ckpt_global_new(doc, mod, name);
     if (!g)
         return nomem_null(doc, err, off);
     g->u.g.id = id;
@@ -232,7 +232,7 @@ static ckpt_obj *codecs_encode(tload *L, const ckpt_obj *args, uint64_t off, ckp
                   strcmp(e, "iso-8859-1") == 0 || strcmp(e, "ISO-8859-1") == 0;
     bool utf8 = strcmp(e, "utf-8") == 0 || strcmp(e, "utf8") == 0 || strcmp(e, "UTF-8") == 0;
     if (utf8)
-        return ckpt_new_bytes(L->doc, text->u.s.p, text->u.s.n);
+        return ckpt_bytes_new(L->doc, text->u.s.p, text->u.s.n);
     if (!latin1) {
         FAILP(L, CKPT_E_UNSUPPORTED, 0, off, "REDUCE: _codecs.encode with encoding '%s'", e);
         return NULL;
@@ -295,7 +295,7 @@ static ckpt_obj *make_device(tload *L, const ckpt_obj *args, uint64_t off, ckpt_
         }
         index = v;
     }
-    ckpt_obj *d = ckpt_new_device(L->doc, type, index);
+    ckpt_obj *d = ckpt_device_new(L->doc, type, index);
     return d ? d : nomem_null(L->doc, err, off);
 }
 
@@ -338,7 +338,7 @@ static ckpt_obj *rebuild(tload *L, int id, ckpt_obj *callable, ckpt_obj *args, i
     switch (id) {
     case TG_ORDERED_DICT:
     case TG_COUNTER: {
-        ckpt_obj *d = ckpt_new_dict(doc,
+        ckpt_obj *d = ckpt_dict_new(doc,
                                     id == TG_COUNTER ? CKPT_DICT_COUNTER : CKPT_DICT_ORDERED);
         if (!d)
             return nomem_null(doc, err, off);
@@ -377,7 +377,7 @@ static ckpt_obj *rebuild(tload *L, int id, ckpt_obj *callable, ckpt_obj *args, i
                 FAILP(L, CKPT_E_FORMAT, op, off, "REDUCE: torch.Size needs one tuple");
             return NULL;
         }
-        t = ckpt_new_size(doc, (size_t)n, v);
+        t = ckpt_size_new(doc, (size_t)n, v);
         return t ? t : nomem_null(doc, err, off);
     }
     case TG_DEVICE: return make_device(L, args, off, err);
@@ -387,14 +387,14 @@ static ckpt_obj *rebuild(tload *L, int id, ckpt_obj *callable, ckpt_obj *args, i
             FAILP(L, CKPT_E_UNSAFE, op, off, "REDUCE: bytes() with arguments is not allowed");
             return NULL;
         }
-        t = ckpt_new_bytes(doc, "", 0);
+        t = ckpt_bytes_new(doc, "", 0);
         return t ? t : nomem_null(doc, err, off);
     case TG_BYTEARRAY: {
         ckpt_obj *src = arg(args, 0);
         if (na == 0)
-            t = ckpt_new_bytearray(doc, "", 0);
+            t = ckpt_bytearray_new(doc, "", 0);
         else if (na == 1 && src->type == CKPT_T_BYTES)
-            t = ckpt_new_bytearray(doc, src->u.s.p, src->u.s.n);
+            t = ckpt_bytearray_new(doc, src->u.s.p, src->u.s.n);
         else if (na == 2 && src->type == CKPT_T_STR) {
             /* protocol < 3: bytearray(latin-1 text, 'latin-1') */
             ckpt_obj *b = codecs_encode(L, args, off, err);
@@ -410,7 +410,7 @@ static ckpt_obj *rebuild(tload *L, int id, ckpt_obj *callable, ckpt_obj *args, i
     }
     case TG_SET:
     case TG_FROZENSET: {
-        ckpt_obj *s = ckpt_new_set(doc);
+        ckpt_obj *s = ckpt_set_new(doc);
         if (!s)
             return nomem_null(doc, err, off);
         ckpt_obj *src = arg(args, 0);
@@ -439,7 +439,7 @@ static ckpt_obj *rebuild(tload *L, int id, ckpt_obj *callable, ckpt_obj *args, i
             FAILP(L, CKPT_E_FORMAT, op, off, "REDUCE: complex needs numbers");
             return NULL;
         }
-        t = ckpt_new_complex(doc, ckpt_obj_float(re), ckpt_obj_float(im));
+        t = ckpt_complex_new(doc, ckpt_obj_float(re), ckpt_obj_float(im));
         return t ? t : nomem_null(doc, err, off);
     }
     case TG_REBUILD_TENSOR:
@@ -652,7 +652,7 @@ static ckpt_obj *h_newobj(void *ctx, ckpt_doc *doc, ckpt_obj *cls, ckpt_obj *arg
 static int merge_attrs(ckpt_doc *doc, ckpt_obj **slot, ckpt_obj *state)
 {
     if (!*slot) {
-        *slot = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+        *slot = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
         if (!*slot)
             return CKPT_E_NOMEM;
     }

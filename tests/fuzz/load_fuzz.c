@@ -83,7 +83,7 @@ static int run_null_err(const uint8_t *data, size_t size, const ckpt_load_opts *
     if (!doc)
         return 0;
     size_t n = 0;
-    int rc = ckpt_walk_tensors(ckpt_doc_root(doc), count_tensor, &n, NULL);
+    int rc = ckpt_obj_walk_tensors(ckpt_doc_root(doc), count_tensor, &n, NULL);
     ckpt_doc_free(doc);
     return rc < 0 ? 2 : 1;
 }
@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ctx c = {doc, data, size, o.mode};
     ckpt_error_clear(&err);
-    int rc = ckpt_walk_tensors(ckpt_doc_root(doc), visit, &c, &err);
+    int rc = ckpt_obj_walk_tensors(ckpt_doc_root(doc), visit, &c, &err);
     FUZZ_ASSERT(rc == 0 || err.code < 0);
     ckpt_doc_free(doc);
     /* the lazy visitor may fail on its own reads; the walk itself may not */

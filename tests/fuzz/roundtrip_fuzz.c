@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static listing la, lb;
     la.n = lb.n = 0;
     la.overflow = lb.overflow = false;
-    if (ckpt_walk_tensors(ckpt_doc_root(a), collect, &la, NULL) < 0 || la.overflow) {
+    if (ckpt_obj_walk_tensors(ckpt_doc_root(a), collect, &la, NULL) < 0 || la.overflow) {
         ckpt_doc_free(a);
         return 0;
     }
@@ -124,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ckpt_error_clear(&err);
     ckpt_doc *b = ckpt_load_mem(out, out_len, "resaved", &lo, &err);
     FUZZ_ASSERT(b != NULL); /* what ckpt writes, ckpt must read */
-    FUZZ_ASSERT(ckpt_walk_tensors(ckpt_doc_root(b), collect, &lb, NULL) >= 0);
+    FUZZ_ASSERT(ckpt_obj_walk_tensors(ckpt_doc_root(b), collect, &lb, NULL) >= 0);
     FUZZ_ASSERT(la.n == lb.n);
     for (int i = 0; i < la.n; i++)
         FUZZ_ASSERT(memcmp(&la.it[i], &lb.it[i], sizeof(item)) == 0);

@@ -756,7 +756,7 @@ static ckpt_obj *rand_str(gen *g)
                                         "_metadata", "state",    "param_groups"};
     char buf[64];
     if (rchance(&g->r, 30)) {
-        return chk(g, ckpt_new_str(g->doc, whole[rbelow(&g->r, sizeof whole / sizeof whole[0])]),
+        return chk(g, ckpt_str_new(g->doc, whole[rbelow(&g->r, sizeof whole / sizeof whole[0])]),
                    "str");
     }
     for (;;) {
@@ -774,7 +774,7 @@ static ckpt_obj *rand_str(gen *g)
         }
         if (strcmp(buf, "storage") && strcmp(buf, "cpu") && strcmp(buf, "latin1") &&
             strcmp(buf, "cuda"))
-            return chk(g, ckpt_new_strn(g->doc, buf, n), "strn");
+            return chk(g, ckpt_strn_new(g->doc, buf, n), "strn");
     }
 }
 
@@ -789,7 +789,7 @@ static ckpt_obj *rand_bytes(gen *g, bool array)
                  : x == 2 ? (unsigned char)'a'
                           : (unsigned char)0xe9;
     }
-    return chk(g, array ? ckpt_new_bytearray(g->doc, buf, n) : ckpt_new_bytes(g->doc, buf, n),
+    return chk(g, array ? ckpt_bytearray_new(g->doc, buf, n) : ckpt_bytes_new(g->doc, buf, n),
                "bytes");
 }
 
@@ -801,12 +801,12 @@ static ckpt_obj *dtype_node(gen *g, int dt)
         for (size_t i = 0; i < NDTYPE_VALUES; i++) {
             if (DTYPE_VALUES[i] == dt) {
                 if (!g->dtype_nodes[i])
-                    g->dtype_nodes[i] = chk(g, ckpt_new_dtype(g->doc, dt), "dtype");
+                    g->dtype_nodes[i] = chk(g, ckpt_dtype_new(g->doc, dt), "dtype");
                 return g->dtype_nodes[i];
             }
         }
     }
-    return chk(g, ckpt_new_dtype(g->doc, dt), "dtype");
+    return chk(g, ckpt_dtype_new(g->doc, dt), "dtype");
 }
 
 /* A hashable scalar key with its Python-equality class written to `eq`. */
@@ -826,16 +826,16 @@ static ckpt_obj *rand_key(gen *g, char *eq, size_t eqn, int depth)
     if (kind < 75) {
         int64_t v = rchance(&g->r, 70) ? (int64_t)rbelow(&g->r, 20) : special_int(g);
         snprintf(eq, eqn, "n%" PRId64, v);
-        return chk(g, ckpt_new_int(g->doc, v), "int");
+        return chk(g, ckpt_int_new(g->doc, v), "int");
     }
     if (kind < 80) {
         bool v = rchance(&g->r, 50);
         snprintf(eq, eqn, "n%d", v ? 1 : 0);
-        return chk(g, ckpt_new_bool(g->doc, v), "bool");
+        return chk(g, ckpt_bool_new(g->doc, v), "bool");
     }
     if (kind < 83) {
         snprintf(eq, eqn, "None");
-        return chk(g, ckpt_new_none(g->doc), "none");
+        return chk(g, ckpt_none_new(g->doc), "none");
     }
     if (kind < 88) {
         double d = (double)(int64_t)rbelow(&g->r, 40) / 4.0 - 5.0;
@@ -845,7 +845,7 @@ static ckpt_obj *rand_key(gen *g, char *eq, size_t eqn, int depth)
             snprintf(eq, eqn, "n%" PRId64, (int64_t)d);
         else
             snprintf(eq, eqn, "f%.17g", d);
-        return chk(g, ckpt_new_float(g->doc, d), "float");
+        return chk(g, ckpt_float_new(g->doc, d), "float");
     }
     /* tuple key of 1..3 hashable items */
     size_t n = 1 + rbelow(&g->r, 3);
@@ -856,7 +856,7 @@ static ckpt_obj *rand_key(gen *g, char *eq, size_t eqn, int depth)
         if (depth > 1 || rchance(&g->r, 50)) {
             int64_t v = (int64_t)rbelow(&g->r, 10);
             snprintf(sub, sizeof sub, "n%" PRId64, v);
-            items[i] = chk(g, ckpt_new_int(g->doc, v), "int");
+            items[i] = chk(g, ckpt_int_new(g->doc, v), "int");
         } else {
             items[i] = rand_key(g, sub, sizeof sub, depth + 1);
         }
@@ -865,7 +865,7 @@ static ckpt_obj *rand_key(gen *g, char *eq, size_t eqn, int depth)
     }
     if (at < eqn)
         snprintf(eq + at, eqn - at, ")");
-    return chk(g, ckpt_new_tuple(g->doc, n, items), "tuple");
+    return chk(g, ckpt_tuple_new(g->doc, n, items), "tuple");
 }
 
 static void fill_storage(gen *g, ckpt_storage *s, int dt, uint64_t nbytes)
@@ -902,11 +902,11 @@ static void fill_storage(gen *g, ckpt_storage *s, int dt, uint64_t nbytes)
 static ckpt_storage *new_storage(gen *g, int dt, uint64_t nelem)
 {
     uint64_t nbytes = nelem * ckpt_dtype_size(dt);
-    ckpt_storage *s = ckpt_new_storage(g->doc, dt, nbytes, &g->err);
+    ckpt_storage *s = ckpt_storage_new(g->doc, dt, nbytes, &g->err);
     if (!s) {
         char msg[1200];
         ckpt_error_format(&g->err, msg, sizeof msg);
-        die("ckpt_new_storage failed: %s", msg);
+        die("ckpt_storage_new failed: %s", msg);
     }
     fill_storage(g, s, dt, nbytes);
     if (g->nstorages < 64) {
@@ -971,7 +971,7 @@ static ckpt_obj *rand_tensor(gen *g)
         int64_t need = offset + span + (rchance(&g->r, 30) ? (int64_t)rbelow(&g->r, 5) : 0);
         st = new_storage(g, dt, (uint64_t)need);
     }
-    ckpt_obj *t = ckpt_new_tensor(g->doc, st, dt, ndim, shape,
+    ckpt_obj *t = ckpt_tensor_new(g->doc, st, dt, ndim, shape,
                                   contiguous && rchance(&g->r, 50) ? NULL : stride, offset,
                                   &g->err);
     chk(g, t, "tensor");
@@ -992,14 +992,14 @@ static ckpt_obj *rand_value(gen *g, int depth);
 static ckpt_obj *rand_scalar(gen *g)
 {
     switch (rbelow(&g->r, 16)) {
-    case 0: return chk(g, ckpt_new_none(g->doc), "none");
-    case 1: return chk(g, ckpt_new_bool(g->doc, rchance(&g->r, 50)), "bool");
+    case 0: return chk(g, ckpt_none_new(g->doc), "none");
+    case 1: return chk(g, ckpt_bool_new(g->doc, rchance(&g->r, 50)), "bool");
     case 2:
-    case 3: return chk(g, ckpt_new_int(g->doc, special_int(g)), "int");
+    case 3: return chk(g, ckpt_int_new(g->doc, special_int(g)), "int");
     case 4:
-    case 5: return chk(g, ckpt_new_float(g->doc, special_double(g)), "float");
+    case 5: return chk(g, ckpt_float_new(g->doc, special_double(g)), "float");
     case 6:
-        return chk(g, ckpt_new_complex(g->doc, special_double(g), special_double(g)), "complex");
+        return chk(g, ckpt_complex_new(g->doc, special_double(g), special_double(g)), "complex");
     case 7:
     case 8: return rand_str(g);
     case 9: return rand_bytes(g, false);
@@ -1009,39 +1009,39 @@ static ckpt_obj *rand_scalar(gen *g)
         size_t n = rbelow(&g->r, 5);
         for (size_t i = 0; i < n; i++)
             dims[i] = (int64_t)rbelow(&g->r, 300);
-        return chk(g, ckpt_new_size(g->doc, n, dims), "size");
+        return chk(g, ckpt_size_new(g->doc, n, dims), "size");
     }
     case 12: return dtype_node(g, DTYPE_VALUES[rbelow(&g->r, NDTYPE_VALUES)]);
     case 13: {
         unsigned k = (unsigned)rbelow(&g->r, 4);
         return chk(g,
-                   k == 0   ? ckpt_new_device(g->doc, "cpu", -1)
-                   : k == 1 ? ckpt_new_device(g->doc, "cuda", 1)
-                   : k == 2 ? ckpt_new_device(g->doc, "cuda", -1)
-                            : ckpt_new_device(g->doc, "meta", -1),
+                   k == 0   ? ckpt_device_new(g->doc, "cpu", -1)
+                   : k == 1 ? ckpt_device_new(g->doc, "cuda", 1)
+                   : k == 2 ? ckpt_device_new(g->doc, "cuda", -1)
+                            : ckpt_device_new(g->doc, "meta", -1),
                    "device");
     }
-    default: return chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 300)), "int");
+    default: return chk(g, ckpt_int_new(g->doc, (int64_t)rbelow(&g->r, 300)), "int");
     }
 }
 
 static ckpt_obj *metadata_attrs(gen *g)
 {
-    ckpt_obj *attrs = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
-    ckpt_obj *md = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_ORDERED), "odict");
+    ckpt_obj *attrs = chk(g, ckpt_dict_new(g->doc, CKPT_DICT_PLAIN), "dict");
+    ckpt_obj *md = chk(g, ckpt_dict_new(g->doc, CKPT_DICT_ORDERED), "odict");
     size_t n = 1 + rbelow(&g->r, 3);
     static const char *const prefixes[] = {"", "0", "1", "layer1.0", "fc"};
     ckpt_obj *version_key = NULL;
     for (size_t i = 0; i < n && i < 5; i++) {
-        ckpt_obj *e = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
+        ckpt_obj *e = chk(g, ckpt_dict_new(g->doc, CKPT_DICT_PLAIN), "dict");
         /* the 'version' key: sometimes one shared node, as state_dict() makes it */
         ckpt_obj *vk = version_key && rchance(&g->r, 70)
                            ? version_key
-                           : chk(g, ckpt_new_str(g->doc, "version"), "str");
+                           : chk(g, ckpt_str_new(g->doc, "version"), "str");
         version_key = vk;
         chki(g,
              ckpt_dict_set(g->doc, e, vk,
-                           chk(g, ckpt_new_int(g->doc, 1 + (int64_t)rbelow(&g->r, 3)), "int"),
+                           chk(g, ckpt_int_new(g->doc, 1 + (int64_t)rbelow(&g->r, 3)), "int"),
                            NULL),
              "dict_set");
         chki(g, ckpt_dict_set_str(g->doc, md, prefixes[i], e, NULL), "dict_set_str");
@@ -1052,7 +1052,7 @@ static ckpt_obj *metadata_attrs(gen *g)
 
 static ckpt_obj *rand_dict(gen *g, int depth, int kind)
 {
-    ckpt_obj *d = chk(g, ckpt_new_dict(g->doc, kind), "dict");
+    ckpt_obj *d = chk(g, ckpt_dict_new(g->doc, kind), "dict");
     size_t n = rbelow(&g->r, depth == 0 ? 12 : 6);
     char eqs[16][256];
     size_t neq = 0;
@@ -1075,7 +1075,7 @@ static ckpt_obj *rand_dict(gen *g, int depth, int kind)
         neq++;
         ckpt_obj *v;
         if (kind == CKPT_DICT_COUNTER)
-            v = chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 9) - 2), "int");
+            v = chk(g, ckpt_int_new(g->doc, (int64_t)rbelow(&g->r, 9) - 2), "int");
         else if (kind == CKPT_DICT_ORDERED && rchance(&g->r, 80))
             v = rand_tensor(g);
         else
@@ -1099,7 +1099,7 @@ static ckpt_obj *rand_value(gen *g, int depth)
         return rand_tensor(g);
     ckpt_obj *o;
     if (k < 65) {
-        o = chk(g, ckpt_new_list(g->doc), "list");
+        o = chk(g, ckpt_list_new(g->doc), "list");
         size_t n = rbelow(&g->r, 6);
         for (size_t i = 0; i < n; i++)
             chki(g, ckpt_list_append(g->doc, o, rand_value(g, depth + 1), NULL), "list_append");
@@ -1108,13 +1108,13 @@ static ckpt_obj *rand_value(gen *g, int depth)
         ckpt_obj *items[6];
         for (size_t i = 0; i < n; i++)
             items[i] = rand_value(g, depth + 1);
-        o = chk(g, ckpt_new_tuple(g->doc, n, n ? items : NULL), "tuple");
+        o = chk(g, ckpt_tuple_new(g->doc, n, n ? items : NULL), "tuple");
     } else if (k < 78) {
         /* set of small ints in ascending order (CPython iterates them in that order) */
-        o = chk(g, ckpt_new_set(g->doc), "set");
+        o = chk(g, ckpt_set_new(g->doc), "set");
         for (int64_t v = 0; v < 8; v++)
             if (rchance(&g->r, 40))
-                chki(g, ckpt_set_add(g->doc, o, chk(g, ckpt_new_int(g->doc, v), "int"), NULL),
+                chki(g, ckpt_set_add(g->doc, o, chk(g, ckpt_int_new(g->doc, v), "int"), NULL),
                      "set_add");
     } else if (k < 88) {
         o = rand_dict(g, depth, CKPT_DICT_PLAIN);
@@ -1135,47 +1135,47 @@ static ckpt_obj *gen_root(gen *g, size_t idx)
     case 1: return rand_dict(g, 0, CKPT_DICT_PLAIN);
     case 2: {
         /* checkpoint-like */
-        ckpt_obj *d = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
+        ckpt_obj *d = chk(g, ckpt_dict_new(g->doc, CKPT_DICT_PLAIN), "dict");
         chki(g, ckpt_dict_set_str(g->doc, d, "model", rand_dict(g, 1, CKPT_DICT_ORDERED), NULL),
              "set");
-        ckpt_obj *opt = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
-        ckpt_obj *state = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
+        ckpt_obj *opt = chk(g, ckpt_dict_new(g->doc, CKPT_DICT_PLAIN), "dict");
+        ckpt_obj *state = chk(g, ckpt_dict_new(g->doc, CKPT_DICT_PLAIN), "dict");
         size_t n = rbelow(&g->r, 4);
         for (size_t i = 0; i < n; i++) {
-            ckpt_obj *ps = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
+            ckpt_obj *ps = chk(g, ckpt_dict_new(g->doc, CKPT_DICT_PLAIN), "dict");
             chki(g, ckpt_dict_set_str(g->doc, ps, "step", rand_tensor(g), NULL), "set");
             chki(g, ckpt_dict_set_str(g->doc, ps, "exp_avg", rand_tensor(g), NULL), "set");
             chki(g,
-                 ckpt_dict_set(g->doc, state, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"), ps,
+                 ckpt_dict_set(g->doc, state, chk(g, ckpt_int_new(g->doc, (int64_t)i), "int"), ps,
                                NULL),
                  "set");
         }
         chki(g, ckpt_dict_set_str(g->doc, opt, "state", state, NULL), "set");
-        ckpt_obj *pg = chk(g, ckpt_new_dict(g->doc, CKPT_DICT_PLAIN), "dict");
+        ckpt_obj *pg = chk(g, ckpt_dict_new(g->doc, CKPT_DICT_PLAIN), "dict");
         chki(g,
-             ckpt_dict_set_str(g->doc, pg, "lr", chk(g, ckpt_new_float(g->doc, 0.001), "f"),
+             ckpt_dict_set_str(g->doc, pg, "lr", chk(g, ckpt_float_new(g->doc, 0.001), "f"),
                                NULL),
              "set");
-        ckpt_obj *betas[2] = {chk(g, ckpt_new_float(g->doc, 0.9), "f"),
-                              chk(g, ckpt_new_float(g->doc, 0.999), "f")};
+        ckpt_obj *betas[2] = {chk(g, ckpt_float_new(g->doc, 0.9), "f"),
+                              chk(g, ckpt_float_new(g->doc, 0.999), "f")};
         chki(g,
-             ckpt_dict_set_str(g->doc, pg, "betas", chk(g, ckpt_new_tuple(g->doc, 2, betas), "t"),
+             ckpt_dict_set_str(g->doc, pg, "betas", chk(g, ckpt_tuple_new(g->doc, 2, betas), "t"),
                                NULL),
              "set");
-        ckpt_obj *params = chk(g, ckpt_new_list(g->doc), "list");
+        ckpt_obj *params = chk(g, ckpt_list_new(g->doc), "list");
         for (size_t i = 0; i < n; i++)
             chki(g,
-                 ckpt_list_append(g->doc, params, chk(g, ckpt_new_int(g->doc, (int64_t)i), "int"),
+                 ckpt_list_append(g->doc, params, chk(g, ckpt_int_new(g->doc, (int64_t)i), "int"),
                                   NULL),
                  "append");
         chki(g, ckpt_dict_set_str(g->doc, pg, "params", params, NULL), "set");
-        ckpt_obj *pgs = chk(g, ckpt_new_list(g->doc), "list");
+        ckpt_obj *pgs = chk(g, ckpt_list_new(g->doc), "list");
         chki(g, ckpt_list_append(g->doc, pgs, pg, NULL), "append");
         chki(g, ckpt_dict_set_str(g->doc, opt, "param_groups", pgs, NULL), "set");
         chki(g, ckpt_dict_set_str(g->doc, d, "optimizer", opt, NULL), "set");
         chki(g,
              ckpt_dict_set_str(g->doc, d, "epoch",
-                               chk(g, ckpt_new_int(g->doc, (int64_t)rbelow(&g->r, 100)), "i"),
+                               chk(g, ckpt_int_new(g->doc, (int64_t)rbelow(&g->r, 100)), "i"),
                                NULL),
              "set");
         chki(g, ckpt_dict_set_str(g->doc, d, "extra", rand_value(g, 1), NULL), "set");

@@ -1,7 +1,7 @@
 """List, as torch's own archive reader sees them, the tensors of a TorchScript
 archive (lite or not): those of data.pkl (storages in data/<key>) and those of
 the constants table constants.pkl (storages in constants/<key>, keys prefixed
-"constants."), in ckpt_walk_tensors order (pre-order; an object is entered
+"constants."), in ckpt_obj_walk_tensors order (pre-order; an object is entered
 through its BUILD state without a key of its own).
 
     /usr/bin/python3 tests/interop/lite_listing.py FILE     # JSON array on stdout

@@ -45,11 +45,11 @@ static ckpt_module *build_mlp(ckpt_rng *r, ckpt_error *e)
 {
     ckpt_module *m = ckpt_nn_sequential(NULL, NULL, e);
     NN(m);
-    if (!ckpt_nn_linear(m, "0", 32, 64, true, r, e) ||
+    if (!ckpt_nn_linear(m, "0", 32, 64, NULL, r, e) ||
         !ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, e) ||
-        !ckpt_nn_linear(m, "2", 64, 64, true, r, e) ||
+        !ckpt_nn_linear(m, "2", 64, 64, NULL, r, e) ||
         !ckpt_nn_activation(m, "3", CKPT_ACT_GELU, 0, e) ||
-        !ckpt_nn_linear(m, "4", 64, 10, true, r, e)) {
+        !ckpt_nn_linear(m, "4", 64, 10, NULL, r, e)) {
         ckpt_module_free(m);
         return NULL;
     }
@@ -62,19 +62,19 @@ static ckpt_module *build_lenet(ckpt_rng *r, ckpt_error *e)
     NN(m);
     ckpt_conv_opts p2 = conv_opts(1, 2, false);
     if (!ckpt_nn_conv2d(m, "0", 1, 6, 5, 5, &p2, r, e) ||
-        !ckpt_nn_batchnorm(m, "1", 2, 6, 1e-5, 0.1, true, true, e) ||
+        !ckpt_nn_batchnorm(m, "1", 2, 6, NULL, e) ||
         !ckpt_nn_activation(m, "2", CKPT_ACT_RELU, 0, e) ||
-        !ckpt_nn_maxpool2d(m, "3", 2, 2, 0, e) ||
+        !ckpt_nn_maxpool2d(m, "3", &(ckpt_pool_opts){.kernel = {2, 2}}, e) ||
         !ckpt_nn_conv2d(m, "4", 6, 16, 5, 5, NULL, r, e) ||
-        !ckpt_nn_batchnorm(m, "5", 2, 16, 1e-5, 0.1, true, true, e) ||
+        !ckpt_nn_batchnorm(m, "5", 2, 16, NULL, e) ||
         !ckpt_nn_activation(m, "6", CKPT_ACT_RELU, 0, e) ||
-        !ckpt_nn_avgpool2d(m, "7", 2, 2, 0, e) || !ckpt_nn_flatten(m, "8", 1, -1, e) ||
-        !ckpt_nn_linear(m, "9", 400, 120, true, r, e) ||
-        !ckpt_nn_batchnorm(m, "10", 1, 120, 1e-5, 0.1, true, true, e) ||
+        !ckpt_nn_avgpool2d(m, "7", &(ckpt_pool_opts){.kernel = {2, 2}}, e) ||
+        !ckpt_nn_flatten(m, "8", 1, -1, e) || !ckpt_nn_linear(m, "9", 400, 120, NULL, r, e) ||
+        !ckpt_nn_batchnorm(m, "10", 1, 120, NULL, e) ||
         !ckpt_nn_activation(m, "11", CKPT_ACT_RELU, 0, e) ||
-        !ckpt_nn_linear(m, "12", 120, 84, true, r, e) ||
+        !ckpt_nn_linear(m, "12", 120, 84, NULL, r, e) ||
         !ckpt_nn_activation(m, "13", CKPT_ACT_SILU, 0, e) ||
-        !ckpt_nn_linear(m, "14", 84, 10, true, r, e) ||
+        !ckpt_nn_linear(m, "14", 84, 10, NULL, r, e) ||
         !ckpt_nn_activation(m, "15", CKPT_ACT_LOGSOFTMAX, 1, e)) {
         ckpt_module_free(m);
         return NULL;
@@ -90,15 +90,15 @@ static bool basic_block(ckpt_module *parent, const char *name, int64_t in, int64
     ckpt_conv_opts c1 = conv_opts(stride, 1, true), c2 = conv_opts(1, 1, true);
     ckpt_conv_opts d = conv_opts(stride, 0, true);
     if (!b || !ckpt_nn_conv2d(b, "conv1", in, out, 3, 3, &c1, r, e) ||
-        !ckpt_nn_batchnorm(b, "bn1", 2, out, 1e-5, 0.1, true, true, e) ||
+        !ckpt_nn_batchnorm(b, "bn1", 2, out, NULL, e) ||
         !ckpt_nn_activation(b, "relu", CKPT_ACT_RELU, 0, e) ||
         !ckpt_nn_conv2d(b, "conv2", out, out, 3, 3, &c2, r, e) ||
-        !ckpt_nn_batchnorm(b, "bn2", 2, out, 1e-5, 0.1, true, true, e))
+        !ckpt_nn_batchnorm(b, "bn2", 2, out, NULL, e))
         return false;
     if (stride != 1 || in != out) {
         ckpt_module *ds = ckpt_nn_sequential(b, "downsample", e);
         if (!ds || !ckpt_nn_conv2d(ds, "0", in, out, 1, 1, &d, r, e) ||
-            !ckpt_nn_batchnorm(ds, "1", 2, out, 1e-5, 0.1, true, true, e))
+            !ckpt_nn_batchnorm(ds, "1", 2, out, NULL, e))
             return false;
     }
     return true;
@@ -111,13 +111,13 @@ static ckpt_module *build_resnet(ckpt_rng *r, ckpt_error *e)
     ckpt_conv_opts c = conv_opts(1, 1, true);
     ckpt_module *l1 = NULL, *l2 = NULL;
     if (!ckpt_nn_conv2d(m, "conv1", 3, 8, 3, 3, &c, r, e) ||
-        !ckpt_nn_batchnorm(m, "bn1", 2, 8, 1e-5, 0.1, true, true, e) ||
+        !ckpt_nn_batchnorm(m, "bn1", 2, 8, NULL, e) ||
         !ckpt_nn_activation(m, "relu", CKPT_ACT_RELU, 0, e) ||
         !(l1 = ckpt_nn_sequential(m, "layer1", e)) || !basic_block(l1, "0", 8, 8, 1, r, e) ||
         !basic_block(l1, "1", 8, 8, 1, r, e) || !(l2 = ckpt_nn_sequential(m, "layer2", e)) ||
         !basic_block(l2, "0", 8, 16, 2, r, e) || !basic_block(l2, "1", 16, 16, 1, r, e) ||
         !ckpt_nn_adaptive_avgpool2d(m, "avgpool", 1, 1, e) ||
-        !ckpt_nn_linear(m, "fc", 16, 10, true, r, e)) {
+        !ckpt_nn_linear(m, "fc", 16, 10, NULL, r, e)) {
         ckpt_module_free(m);
         return NULL;
     }
@@ -130,9 +130,13 @@ static ckpt_module *build_transformer(ckpt_rng *r, bool pre, ckpt_error *e)
     NN(m);
     ckpt_module *layers = ckpt_nn_module_list(m, "layers", e);
     for (int i = 0; layers && i < 2; i++) {
-        if (!ckpt_nn_transformer_encoder_layer(layers, i ? "1" : "0", 32, 4, 64, 0.1,
-                                               pre ? CKPT_ACT_GELU : CKPT_ACT_RELU, 1e-5, !pre,
-                                               pre, r, e))
+        if (!ckpt_nn_transformer_encoder_layer(
+                layers, i ? "1" : "0", 32, 4,
+                &(ckpt_transformer_opts){.dim_feedforward = 64,
+                                         .activation = pre ? CKPT_ACT_GELU : CKPT_ACT_RELU,
+                                         .batch_first = !pre,
+                                         .norm_first = pre},
+                r, e))
             layers = NULL;
     }
     if (!layers) {
@@ -247,9 +251,9 @@ static int save_output(const char *path, const ckpt_nn_act *y, ckpt_error *e)
     if (!d)
         return -1;
     size_t n = ckpt_nn_act_numel(y);
-    ckpt_storage *s = ckpt_new_storage_borrow(d, CKPT_F32, y->data, n * 4, e);
-    ckpt_obj *t = s ? ckpt_new_tensor(d, s, CKPT_F32, y->ndim, y->shape, NULL, 0, e) : NULL;
-    ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_PLAIN);
+    ckpt_storage *s = ckpt_storage_new_borrow(d, CKPT_F32, y->data, n * 4, e);
+    ckpt_obj *t = s ? ckpt_tensor_new(d, s, CKPT_F32, y->ndim, y->shape, NULL, 0, e) : NULL;
+    ckpt_obj *root = ckpt_dict_new(d, CKPT_DICT_PLAIN);
     int rc = -1;
     if (t && root && ckpt_dict_set_str(d, root, "output", t, NULL) == 0)
         rc = ckpt_save(path, root, NULL, e);
@@ -273,7 +277,7 @@ static int load_state_dict(ckpt_module *m, const char *path, ckpt_error *e)
     ckpt_doc *d = ckpt_load(path, NULL, e);
     if (!d)
         return -1;
-    ckpt_load_sd_opts o = {0}; /* strict */
+    ckpt_load_state_dict_opts o = {0}; /* strict */
     int rc = ckpt_module_load_state_dict(m, ckpt_doc_root(d), &o, NULL, e);
     ckpt_doc_free(d);
     return rc;

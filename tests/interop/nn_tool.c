@@ -124,7 +124,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: nn_tool SPEC IN.pt OUT.pt [options]\n");
         return 2;
     }
-    ckpt_load_sd_opts o = {0};
+    ckpt_load_state_dict_opts o = {0};
     ckpt_load_opts lo = {0};
     const char *report_path = NULL;
     bool copy = false;
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
     int status = 1;
     ckpt_doc *in = ckpt_load(argv[2], &lo, &err);
     ckpt_doc *out = NULL;
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     if (!in) {
         fprintf(stderr, "load: %s\n", ckpt_error_format(&err, eb, sizeof(eb)));
         goto done;
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
             fclose(f);
         }
     }
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     if (rc < 0) {
         fprintf(stderr, "load_state_dict: %s (%s)\n", err.msg, ckpt_status_name(rc));
         status = 3;

@@ -49,7 +49,7 @@ static int view_save(const char *out, int dtype, int64_t n, int ndim, const int6
     if (!doc)
         return fail(&err);
     size_t isz = ckpt_dtype_size(dtype);
-    ckpt_storage *s = ckpt_new_storage(doc, dtype, (uint64_t)n * isz, &err);
+    ckpt_storage *s = ckpt_storage_new(doc, dtype, (uint64_t)n * isz, &err);
     if (!s)
         return fail(&err);
     unsigned char *p = ckpt_storage_data_mut(s);
@@ -62,7 +62,7 @@ static int view_save(const char *out, int dtype, int64_t n, int ndim, const int6
             memcpy(p + (size_t)i * isz, &v, isz);
         }
     }
-    ckpt_obj *t = ckpt_new_tensor(doc, s, dtype, ndim, shape, stride, 0, &err);
+    ckpt_obj *t = ckpt_tensor_new(doc, s, dtype, ndim, shape, stride, 0, &err);
     int rc = t && ckpt_npy_save(out, t, &err) == 0 ? 0 : fail(&err);
     ckpt_doc_free(doc);
     return rc;

@@ -3,7 +3,7 @@
     /usr/bin/python3 tests/interop/torch_list.py FILE
 
 Output: a JSON array, one object per tensor, in the order and with the key
-paths of ckpt_walk_tensors (include/ckpt/core.h): pre-order, dict insertion
+paths of ckpt_obj_walk_tensors (include/ckpt/core.h): pre-order, dict insertion
 order, list/tuple order; key path = container keys joined with '.', where a
 str key is used as is, an int key or index in decimal, True/False/None as
 Python spells them, a float as repr, a tuple as repr.  An object that is not

@@ -89,9 +89,9 @@ static void run_new(run *r)
     memset(r, 0, sizeof *r);
     r->m = ckpt_nn_sequential(NULL, NULL, &err);
     NOTNULL(r->m);
-    NOTNULL(ckpt_nn_linear(r->m, "0", 6, 5, true, NULL, &err));
+    NOTNULL(ckpt_nn_linear(r->m, "0", 6, 5, NULL, NULL, &err));
     NOTNULL(ckpt_nn_activation(r->m, "1", CKPT_ACT_RELU, 0, &err));
-    NOTNULL(ckpt_nn_linear(r->m, "2", 5, 3, true, NULL, &err));
+    NOTNULL(ckpt_nn_linear(r->m, "2", 5, 3, NULL, NULL, &err));
     walk_ctx w = {-1, 0};
     OK(ckpt_module_walk(r->m, CKPT_WALK_PARAMS, fill, &w, &err));
     ckpt_sched_config c;
@@ -141,12 +141,12 @@ static void save(run *r, const char *path, double best, const char *note, const 
 {
     ckpt_doc *x = ckpt_doc_new(NULL, &err);
     NOTNULL(x);
-    ckpt_obj *ex = ckpt_new_dict(x, CKPT_DICT_PLAIN);
+    ckpt_obj *ex = ckpt_dict_new(x, CKPT_DICT_PLAIN);
     int64_t four = 4;
     NOTNULL(ex);
-    OK(ckpt_dict_set_str(x, ex, "best", ckpt_new_float(x, best), &err));
-    OK(ckpt_dict_set_str(x, ex, "note", ckpt_new_str(x, note), &err));
-    OK(ckpt_dict_set_str(x, ex, "ema", ckpt_new_tensor_copy(x, CKPT_F32, 1, &four, ema, &err),
+    OK(ckpt_dict_set_str(x, ex, "best", ckpt_float_new(x, best), &err));
+    OK(ckpt_dict_set_str(x, ex, "note", ckpt_str_new(x, note), &err));
+    OK(ckpt_dict_set_str(x, ex, "ema", ckpt_tensor_new_copy(x, CKPT_F32, 1, &four, ema, &err),
                          &err));
     OK(ckpt_train_save(path, &r->st, ex, NULL, &err));
     ckpt_doc_free(x);
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
             ckpt_slot *sl = ckpt_module_slot_at(ckpt_module_child(r.m, 0), i);
             memset(sl->data, 0, (size_t)sl->nbytes);
         }
-        ckpt_load_sd_opts lo = {.sub_key = strcmp(argv[3], "-") ? argv[3] : NULL};
+        ckpt_load_state_dict_opts lo = {.sub_key = strcmp(argv[3], "-") ? argv[3] : NULL};
         OK(ckpt_module_load(r.m, argv[2], &lo, NULL, &err));
         OK(ckpt_module_save(r.m, argv[4], &err));
     } else {

@@ -117,9 +117,9 @@ static void run_new(run *r, const cfg *c)
     ckpt_rng_seed(&rng, 7);
     r->model = ckpt_nn_sequential(NULL, NULL, &err);
     NOTNULL(r->model);
-    NOTNULL(ckpt_nn_linear(r->model, "0", DIGITS_PIXELS, HID, true, &rng, &err));
+    NOTNULL(ckpt_nn_linear(r->model, "0", DIGITS_PIXELS, HID, NULL, &rng, &err));
     NOTNULL(ckpt_nn_activation(r->model, "1", CKPT_ACT_RELU, 0, &err));
-    NOTNULL(ckpt_nn_linear(r->model, "2", HID, DIGITS_CLASSES, true, &rng, &err));
+    NOTNULL(ckpt_nn_linear(r->model, "2", HID, DIGITS_CLASSES, NULL, &rng, &err));
     int sgd = strcmp(c->opt, "sgd") == 0;
     ckpt_optim_opts oo = {.lr = 0.001};
     ckpt_optim_kind kind = CKPT_OPTIM_ADAM;
@@ -253,9 +253,9 @@ static ckpt_module *bench_model(ckpt_optim **o)
     ckpt_conv_opts co = {.padding = {1, 1}};
     NOTNULL(ckpt_nn_conv2d(m, "0", 1, 8, 3, 3, &co, &rng, &err));
     NOTNULL(ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, &err));
-    NOTNULL(ckpt_nn_maxpool2d(m, "2", 2, 2, 0, &err));
+    NOTNULL(ckpt_nn_maxpool2d(m, "2", &(ckpt_pool_opts){.kernel = {2, 2}}, &err));
     NOTNULL(ckpt_nn_flatten(m, "3", 1, -1, &err));
-    NOTNULL(ckpt_nn_linear(m, "4", 128, 10, true, &rng, &err));
+    NOTNULL(ckpt_nn_linear(m, "4", 128, 10, NULL, &rng, &err));
     *o = ckpt_optim_new_for_module(CKPT_OPTIM_SGD, m,
                                    &(ckpt_optim_opts){.lr = 0.05, .momentum = 0.9}, &err);
     NOTNULL(*o);

@@ -18,12 +18,12 @@ int main(int argc, char **argv)
     p[n - 1] = 7;
     ckpt_error e;
     ckpt_doc *d = ckpt_doc_new(NULL, &e);
-    ckpt_storage *s = ckpt_new_storage_borrow(d, CKPT_U8, p, n, &e);
+    ckpt_storage *s = ckpt_storage_new_borrow(d, CKPT_U8, p, n, &e);
     int64_t shape[1] = {(int64_t)n};
-    ckpt_obj *t = ckpt_new_tensor(d, s, CKPT_U8, 1, shape, NULL, 0, &e);
+    ckpt_obj *t = ckpt_tensor_new(d, s, CKPT_U8, 1, shape, NULL, 0, &e);
     int64_t v[3] = {1, 2, 3}, sh3[1] = {3};
-    ckpt_obj *t2 = ckpt_new_tensor_copy(d, CKPT_I64, 1, sh3, v, &e);
-    ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_PLAIN);
+    ckpt_obj *t2 = ckpt_tensor_new_copy(d, CKPT_I64, 1, sh3, v, &e);
+    ckpt_obj *root = ckpt_dict_new(d, CKPT_DICT_PLAIN);
     ckpt_dict_set_str(d, root, "big", t, &e);
     ckpt_dict_set_str(d, root, "small", t2, &e);
     ckpt_save_opts so = {0};
@@ -43,8 +43,8 @@ int main(int argc, char **argv)
         printf("load: %s\n", ckpt_error_format(&e, b, sizeof b));
         return 1;
     }
-    const unsigned char *bd = ckpt_tensor_data(ckpt_get(ckpt_doc_root(r), "big", NULL));
-    const int64_t *sd = ckpt_tensor_data(ckpt_get(ckpt_doc_root(r), "small", NULL));
+    const unsigned char *bd = ckpt_tensor_data(ckpt_obj_get(ckpt_doc_root(r), "big", NULL));
+    const int64_t *sd = ckpt_tensor_data(ckpt_obj_get(ckpt_doc_root(r), "small", NULL));
     printf("ckpt reads back: last byte %d, small %lld %lld %lld\n", bd[n - 1], (long long)sd[0],
            (long long)sd[1], (long long)sd[2]);
     ckpt_doc_free(r);

@@ -131,7 +131,7 @@ ckpt_obj *cli_replace_path(ckpt_doc *doc, const ckpt_obj *root, const cli_step *
         int rc = 0;
         switch (ckpt_obj_type(c)) {
         case CKPT_T_DICT:
-            nc = ckpt_new_dict(doc, ckpt_dict_kind_of(c));
+            nc = ckpt_dict_new(doc, ckpt_dict_kind_of(c));
             for (size_t i = 0; nc && rc == 0 && i < n; i++)
                 rc = ckpt_dict_set(doc, nc, cli_mut(ckpt_dict_key(c, i)),
                                    i == idx ? cur : cli_mut(ckpt_dict_value(c, i)), err);
@@ -139,13 +139,13 @@ ckpt_obj *cli_replace_path(ckpt_doc *doc, const ckpt_obj *root, const cli_step *
                 rc = ckpt_dict_set_attrs(nc, cli_mut(ckpt_dict_attrs(c)), err);
             break;
         case CKPT_T_LIST:
-            nc = ckpt_new_list(doc);
+            nc = ckpt_list_new(doc);
             for (size_t i = 0; nc && rc == 0 && i < n; i++)
                 rc = ckpt_list_append(doc, nc, i == idx ? cur : cli_mut(ckpt_obj_item(c, i)),
                                       err);
             break;
         case CKPT_T_TUPLE:
-            nc = ckpt_new_tuple(doc, n, NULL);
+            nc = ckpt_tuple_new(doc, n, NULL);
             for (size_t i = 0; nc && rc == 0 && i < n; i++)
                 rc = ckpt_tuple_set(nc, i, i == idx ? cur : cli_mut(ckpt_obj_item(c, i)), err);
             break;

@@ -143,7 +143,7 @@ static ckpt_storage *convert_storage(conv *c, const ckpt_tensor_info *ti)
         return NULL;
     }
     size_t es = ckpt_dtype_size(ti->dtype), n = (size_t)(si.nbytes / es);
-    ns = ckpt_new_storage(c->doc, c->dtype, (uint64_t)n * ckpt_dtype_size(c->dtype), c->err);
+    ns = ckpt_storage_new(c->doc, c->dtype, (uint64_t)n * ckpt_dtype_size(c->dtype), c->err);
     if (!ns)
         return NULL;
     if (ckpt_convert_elements(ckpt_storage_data_mut(ns), c->dtype, si.data, ti->dtype, n) < 0) {
@@ -170,7 +170,7 @@ static ckpt_obj *convert_tensor(conv *c, const ckpt_obj *t)
     ckpt_storage *ns = convert_storage(c, &ti);
     if (!ns)
         return NULL;
-    ckpt_obj *nt = ckpt_new_tensor(c->doc, ns, c->dtype, ti.ndim, ti.shape, ti.stride,
+    ckpt_obj *nt = ckpt_tensor_new(c->doc, ns, c->dtype, ti.ndim, ti.shape, ti.stride,
                                    ti.storage_offset, c->err);
     if (!nt)
         return NULL;
@@ -218,17 +218,17 @@ static ckpt_obj *map_node(conv *c, const ckpt_obj *o, int depth)
         if (changed) {
             int rc = 0;
             if (t == CKPT_T_DICT) {
-                r = ckpt_new_dict(c->doc, ckpt_dict_kind_of(o));
+                r = ckpt_dict_new(c->doc, ckpt_dict_kind_of(o));
                 for (size_t i = 0; r && rc == 0 && i < n; i++)
                     rc = ckpt_dict_set(c->doc, r, cli_mut(ckpt_dict_key(o, i)), kids[i], NULL);
                 if (r && rc == 0 && ckpt_dict_attrs(o))
                     rc = ckpt_dict_set_attrs(r, cli_mut(ckpt_dict_attrs(o)), NULL);
             } else if (t == CKPT_T_LIST) {
-                r = ckpt_new_list(c->doc);
+                r = ckpt_list_new(c->doc);
                 for (size_t i = 0; r && rc == 0 && i < n; i++)
                     rc = ckpt_list_append(c->doc, r, kids[i], NULL);
             } else {
-                r = ckpt_new_tuple(c->doc, n, kids);
+                r = ckpt_tuple_new(c->doc, n, kids);
             }
             if (rc < 0)
                 r = NULL;
@@ -361,7 +361,7 @@ int cmd_convert(int argc, char **argv)
     int code = EXIT_ERROR;
     if (dtype >= 0) {
         c.doc = ckpt_doc_new(NULL, &err);
-        ckpt_walk_tensors(root, sum_storage_bytes, &c.total, NULL);
+        ckpt_obj_walk_tensors(root, sum_storage_bytes, &c.total, NULL);
         cli_progress_init(&c.prog, "ckpt convert", c.total);
         nroot = c.doc ? map_node(&c, root, 0) : NULL;
         cli_progress_done(&c.prog);

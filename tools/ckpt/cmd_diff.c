@@ -398,7 +398,7 @@ static int run(dctx *c, const ckpt_obj *ra, const ckpt_obj *rb)
         fprintf(stderr, "ckpt diff: out of memory, or nesting or key paths too deep\n");
         goto out;
     }
-    ckpt_walk_tensors(ra, sum_bytes, &c->total, NULL);
+    ckpt_obj_walk_tensors(ra, sum_bytes, &c->total, NULL);
     cli_progress_init(&c->prog, "ckpt diff", c->total);
     cJSON *oa = c->json ? cJSON_GetObjectItem(c->root, "only_in_a") : NULL;
     cJSON *ob = c->json ? cJSON_GetObjectItem(c->root, "only_in_b") : NULL;

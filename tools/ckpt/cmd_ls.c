@@ -243,7 +243,7 @@ static int list_constants(const char *path, const cli_load *lo, ls_ctx *c, ckpt_
     }
     c->prefix = "constants.";
     c->root = ckpt_doc_root(doc);
-    int rc = ckpt_walk_tensors(ckpt_doc_root(doc), visit, c, err);
+    int rc = ckpt_obj_walk_tensors(ckpt_doc_root(doc), visit, c, err);
     c->prefix = NULL;
     c->root = NULL;
     ckpt_doc_free(doc);
@@ -289,7 +289,7 @@ int cmd_ls(int argc, char **argv)
         return EXIT_ERROR;
     }
     c.root = ckpt_doc_root(doc);
-    int rc = ckpt_walk_tensors(ckpt_doc_root(doc), visit, &c, &err);
+    int rc = ckpt_obj_walk_tensors(ckpt_doc_root(doc), visit, &c, &err);
     c.root = NULL;
     ckpt_doc_free(doc);
     doc = NULL;

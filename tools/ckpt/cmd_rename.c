@@ -202,8 +202,8 @@ static ckpt_obj *rename_attrs(ckpt_doc *doc, const ckpt_obj *attrs, const op *op
     const ckpt_obj *meta = ckpt_dict_get(attrs, "_metadata");
     if (!meta || ckpt_obj_type(meta) != CKPT_T_DICT)
         return cli_mut(attrs);
-    ckpt_obj *nm = ckpt_new_dict(doc, ckpt_dict_kind_of(meta));
-    ckpt_obj *na = ckpt_new_dict(doc, ckpt_dict_kind_of(attrs));
+    ckpt_obj *nm = ckpt_dict_new(doc, ckpt_dict_kind_of(meta));
+    ckpt_obj *na = ckpt_dict_new(doc, ckpt_dict_kind_of(attrs));
     if (!nm || !na)
         return NULL;
     for (size_t i = 0; i < ckpt_obj_len(meta); i++) {
@@ -211,7 +211,7 @@ static ckpt_obj *rename_attrs(ckpt_doc *doc, const ckpt_obj *attrs, const op *op
         ckpt_obj *nk = cli_mut(k);
         if (ckpt_obj_type(k) == CKPT_T_STR) {
             char *s = transform_module(ops, nops, ckpt_obj_str(k, NULL));
-            nk = s ? ckpt_new_str(doc, s) : NULL;
+            nk = s ? ckpt_str_new(doc, s) : NULL;
             free(s);
         }
         if (!nk || ckpt_dict_set(doc, nm, nk, cli_mut(ckpt_dict_value(meta, i)), NULL) < 0)
@@ -266,9 +266,9 @@ static ckpt_obj *rename_dict(ckpt_doc *doc, const ckpt_obj *sd, const op *ops, s
             goto out;
         }
     }
-    nd = ckpt_new_dict(doc, ckpt_dict_kind_of(sd));
+    nd = ckpt_dict_new(doc, ckpt_dict_kind_of(sd));
     for (size_t i = 0; nd && i < n; i++) {
-        ckpt_obj *k = names[i] ? ckpt_new_str(doc, names[i]) : cli_mut(ckpt_dict_key(sd, i));
+        ckpt_obj *k = names[i] ? ckpt_str_new(doc, names[i]) : cli_mut(ckpt_dict_key(sd, i));
         if (!k || ckpt_dict_set(doc, nd, k, cli_mut(ckpt_dict_value(sd, i)), err) < 0)
             nd = NULL;
     }

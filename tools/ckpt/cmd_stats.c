@@ -218,7 +218,7 @@ int cmd_stats(int argc, char **argv)
             return EXIT_ERROR;
         }
     }
-    ckpt_walk_tensors(o, sum_bytes, &c.total, NULL);
+    ckpt_obj_walk_tensors(o, sum_bytes, &c.total, NULL);
     cli_progress_init(&c.prog, "ckpt stats", c.total);
     if (c.json) {
         c.arr = cJSON_CreateArray();
@@ -226,7 +226,7 @@ int cmd_stats(int argc, char **argv)
         printf("%-40s %-9s %10s %13s %13s %13s %13s %6s %6s\n", "key", "dtype", "count", "min",
                "max", "mean", "std(N-1)", "nan", "inf");
     }
-    int rc = ckpt_walk_tensors(o, visit, &c, &err);
+    int rc = ckpt_obj_walk_tensors(o, visit, &c, &err);
     cli_progress_done(&c.prog);
     ckpt_doc_free(doc);
     if (rc < 0) {

@@ -115,7 +115,7 @@ static int check_tensors(const char *path, const cli_load *lo, bool zip, vres *v
         v->structure = 1;
         return -1;
     }
-    int rc = ckpt_walk_tensors(ckpt_doc_root(doc), count, v, &v->err);
+    int rc = ckpt_obj_walk_tensors(ckpt_doc_root(doc), count, v, &v->err);
     v->storages = ckpt_doc_storage_count(doc);
     ckpt_doc_free(doc);
     if (rc < 0)

@@ -19,12 +19,12 @@ static void *saved(size_t *len, int layout)
         return NULL;
     const float v[3] = {1, 2, 3};
     const int64_t shape[1] = {3};
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    ckpt_obj *l = ckpt_new_list(doc);
-    ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 1, shape, v, NULL);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *l = ckpt_list_new(doc);
+    ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 1, shape, v, NULL);
     void *out = NULL;
     if (d && l && t && ckpt_dict_set_str(doc, d, "w", t, NULL) == 0 &&
-        ckpt_list_append(doc, l, ckpt_new_str(doc, "x"), NULL) == 0 &&
+        ckpt_list_append(doc, l, ckpt_str_new(doc, "x"), NULL) == 0 &&
         ckpt_dict_set_str(doc, d, "l", l, NULL) == 0) {
         ckpt_save_opts so;
         memset(&so, 0, sizeof(so));
@@ -81,16 +81,16 @@ TEST(test_api_null_alloc__save_and_build_oom_sweep_err_null)
             continue;
         }
         const int64_t shape[2] = {2, 2};
-        ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-        ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 2, shape, NULL, NULL);
-        ckpt_obj *s = ckpt_new_set(doc);
+        ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+        ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 2, shape, NULL, NULL);
+        ckpt_obj *s = ckpt_set_new(doc);
         int rc = (d && t && s) ? 0 : -1;
         for (int i = 0; rc == 0 && i < 40; i++) {
             char key[16];
             snprintf(key, sizeof(key), "k%d", i);
             rc = ckpt_dict_set_str(doc, d, key, t, NULL);
             if (rc == 0)
-                rc = ckpt_set_add(doc, s, ckpt_new_int(doc, i), NULL);
+                rc = ckpt_set_add(doc, s, ckpt_int_new(doc, i), NULL);
         }
         if (rc == 0)
             rc = ckpt_dict_set_str(doc, d, "set", s, NULL);

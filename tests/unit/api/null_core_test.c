@@ -43,7 +43,7 @@ TEST(test_api_null_core__getters_on_null)
     CHECK(ckpt_dict_key(NULL, 0) == NULL && ckpt_dict_value(NULL, 0) == NULL);
     CHECK(ckpt_dict_get(NULL, "a") == NULL && ckpt_dict_find(NULL, NULL) == NULL);
     CHECK(ckpt_dict_attrs(NULL) == NULL);
-    CHECK(ckpt_get(NULL, "a", NULL) == NULL && ckpt_get(NULL, NULL) == NULL);
+    CHECK(ckpt_obj_get(NULL, "a", NULL) == NULL && ckpt_obj_get(NULL, NULL) == NULL);
     size_t nd = 3;
     CHECK(ckpt_size_dims(NULL, &nd) == NULL && ckpt_size_dims(NULL, NULL) == NULL);
     CHECK(ckpt_obj_dtype(NULL) == -1);
@@ -63,7 +63,7 @@ TEST(test_api_null_core__getters_on_null)
     char buf[64];
     CHECK(ckpt_obj_repr(NULL, false, buf, sizeof(buf)) != NULL);
     ckpt_obj_repr(NULL, true, NULL, 0);
-    CHECK(ckpt_walk_tensors(NULL, visit, NULL, NULL) <= 0);
+    CHECK(ckpt_obj_walk_tensors(NULL, visit, NULL, NULL) <= 0);
     CHECK(ckpt_version() != NULL);
     CHECK(ckpt_convert_elements(NULL, CKPT_F32, NULL, CKPT_F32, 1) < 0);
     CHECK_EQ_INT(ckpt_convert_elements(NULL, CKPT_F32, NULL, CKPT_F32, 0) <= 0, 1);
@@ -71,19 +71,19 @@ TEST(test_api_null_core__getters_on_null)
 
 TEST(test_api_null_core__builders_on_null_doc)
 {
-    CHECK(ckpt_new_none(NULL) == NULL && ckpt_new_bool(NULL, true) == NULL);
-    CHECK(ckpt_new_int(NULL, 1) == NULL && ckpt_new_float(NULL, 1) == NULL);
-    CHECK(ckpt_new_complex(NULL, 1, 2) == NULL && ckpt_new_str(NULL, "a") == NULL);
-    CHECK(ckpt_new_strn(NULL, "a", 1) == NULL && ckpt_new_bytes(NULL, "a", 1) == NULL);
-    CHECK(ckpt_new_bytearray(NULL, NULL, 0) == NULL && ckpt_new_tuple(NULL, 0, NULL) == NULL);
-    CHECK(ckpt_new_list(NULL) == NULL && ckpt_new_set(NULL) == NULL);
-    CHECK(ckpt_new_dict(NULL, CKPT_DICT_PLAIN) == NULL && ckpt_new_size(NULL, 0, NULL) == NULL);
-    CHECK(ckpt_new_dtype(NULL, CKPT_F32) == NULL && ckpt_new_device(NULL, "cpu", -1) == NULL);
-    CHECK(ckpt_new_global(NULL, "a", "b") == NULL);
-    CHECK(ckpt_new_storage(NULL, CKPT_F32, 4, NULL) == NULL);
-    CHECK(ckpt_new_storage_borrow(NULL, CKPT_F32, NULL, 0, NULL) == NULL);
-    CHECK(ckpt_new_tensor(NULL, NULL, CKPT_F32, 0, NULL, NULL, 0, NULL) == NULL);
-    CHECK(ckpt_new_tensor_copy(NULL, CKPT_F32, 0, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_none_new(NULL) == NULL && ckpt_bool_new(NULL, true) == NULL);
+    CHECK(ckpt_int_new(NULL, 1) == NULL && ckpt_float_new(NULL, 1) == NULL);
+    CHECK(ckpt_complex_new(NULL, 1, 2) == NULL && ckpt_str_new(NULL, "a") == NULL);
+    CHECK(ckpt_strn_new(NULL, "a", 1) == NULL && ckpt_bytes_new(NULL, "a", 1) == NULL);
+    CHECK(ckpt_bytearray_new(NULL, NULL, 0) == NULL && ckpt_tuple_new(NULL, 0, NULL) == NULL);
+    CHECK(ckpt_list_new(NULL) == NULL && ckpt_set_new(NULL) == NULL);
+    CHECK(ckpt_dict_new(NULL, CKPT_DICT_PLAIN) == NULL && ckpt_size_new(NULL, 0, NULL) == NULL);
+    CHECK(ckpt_dtype_new(NULL, CKPT_F32) == NULL && ckpt_device_new(NULL, "cpu", -1) == NULL);
+    CHECK(ckpt_global_new(NULL, "a", "b") == NULL);
+    CHECK(ckpt_storage_new(NULL, CKPT_F32, 4, NULL) == NULL);
+    CHECK(ckpt_storage_new_borrow(NULL, CKPT_F32, NULL, 0, NULL) == NULL);
+    CHECK(ckpt_tensor_new(NULL, NULL, CKPT_F32, 0, NULL, NULL, 0, NULL) == NULL);
+    CHECK(ckpt_tensor_new_copy(NULL, CKPT_F32, 0, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_tuple_set(NULL, 0, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_list_append(NULL, NULL, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_set_add(NULL, NULL, NULL, NULL) == CKPT_E_ARG);
@@ -102,37 +102,37 @@ TEST(test_api_null_core__builders_bad_args_and_zero_sizes)
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL);
     CHECK(doc != NULL);
     /* zero sizes are valid values */
-    CHECK(ckpt_new_strn(doc, NULL, 0) != NULL && ckpt_new_bytes(doc, NULL, 0) != NULL);
-    CHECK(ckpt_new_bytearray(doc, NULL, 0) != NULL);
-    CHECK(ckpt_new_tuple(doc, 0, NULL) != NULL && ckpt_new_size(doc, 0, NULL) != NULL);
-    CHECK(ckpt_new_str(doc, "") != NULL);
-    ckpt_storage *s0 = ckpt_new_storage(doc, CKPT_F32, 0, NULL);
+    CHECK(ckpt_strn_new(doc, NULL, 0) != NULL && ckpt_bytes_new(doc, NULL, 0) != NULL);
+    CHECK(ckpt_bytearray_new(doc, NULL, 0) != NULL);
+    CHECK(ckpt_tuple_new(doc, 0, NULL) != NULL && ckpt_size_new(doc, 0, NULL) != NULL);
+    CHECK(ckpt_str_new(doc, "") != NULL);
+    ckpt_storage *s0 = ckpt_storage_new(doc, CKPT_F32, 0, NULL);
     CHECK(s0 != NULL);
-    CHECK(ckpt_new_tensor(doc, s0, CKPT_F32, 0, NULL, NULL, 0, NULL) ==
+    CHECK(ckpt_tensor_new(doc, s0, CKPT_F32, 0, NULL, NULL, 0, NULL) ==
           NULL); /* 0-dim needs 1 element */
     const int64_t zero[1] = {0};
-    CHECK(ckpt_new_tensor(doc, s0, CKPT_F32, 1, zero, NULL, 0, NULL) != NULL);
-    CHECK(ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL) != NULL);
-    CHECK(ckpt_new_storage_borrow(doc, CKPT_F32, NULL, 0, NULL) != NULL ||
-          ckpt_new_storage_borrow(doc, CKPT_F32, NULL, 0, NULL) == NULL);
+    CHECK(ckpt_tensor_new(doc, s0, CKPT_F32, 1, zero, NULL, 0, NULL) != NULL);
+    CHECK(ckpt_tensor_new_copy(doc, CKPT_F32, 1, zero, NULL, NULL) != NULL);
+    CHECK(ckpt_storage_new_borrow(doc, CKPT_F32, NULL, 0, NULL) != NULL ||
+          ckpt_storage_new_borrow(doc, CKPT_F32, NULL, 0, NULL) == NULL);
     /* the documented contract breaks: NULL, no crash */
-    CHECK(ckpt_new_str(doc, NULL) == NULL && ckpt_new_strn(doc, NULL, 3) == NULL);
-    CHECK(ckpt_new_bytes(doc, NULL, 3) == NULL && ckpt_new_size(doc, 2, NULL) == NULL);
-    CHECK(ckpt_new_dtype(doc, -1) == NULL && ckpt_new_dtype(doc, 1000) == NULL);
-    CHECK(ckpt_new_dict(doc, 99) == NULL && ckpt_new_device(doc, NULL, 0) == NULL);
-    CHECK(ckpt_new_global(doc, NULL, "x") == NULL && ckpt_new_global(doc, "x", NULL) == NULL);
-    CHECK(ckpt_new_storage(doc, -1, 4, NULL) == NULL);
-    CHECK(ckpt_new_storage(doc, CKPT_F32, 3, NULL) == NULL); /* not whole elements */
-    CHECK(ckpt_new_storage_borrow(doc, CKPT_F32, NULL, 8, NULL) == NULL);
+    CHECK(ckpt_str_new(doc, NULL) == NULL && ckpt_strn_new(doc, NULL, 3) == NULL);
+    CHECK(ckpt_bytes_new(doc, NULL, 3) == NULL && ckpt_size_new(doc, 2, NULL) == NULL);
+    CHECK(ckpt_dtype_new(doc, -1) == NULL && ckpt_dtype_new(doc, 1000) == NULL);
+    CHECK(ckpt_dict_new(doc, 99) == NULL && ckpt_device_new(doc, NULL, 0) == NULL);
+    CHECK(ckpt_global_new(doc, NULL, "x") == NULL && ckpt_global_new(doc, "x", NULL) == NULL);
+    CHECK(ckpt_storage_new(doc, -1, 4, NULL) == NULL);
+    CHECK(ckpt_storage_new(doc, CKPT_F32, 3, NULL) == NULL); /* not whole elements */
+    CHECK(ckpt_storage_new_borrow(doc, CKPT_F32, NULL, 8, NULL) == NULL);
     const int64_t big[1] = {INT64_MAX};
-    CHECK(ckpt_new_tensor_copy(doc, CKPT_F32, 1, big, NULL, NULL) == NULL);
-    CHECK(ckpt_new_tensor_copy(doc, CKPT_F32, 1, NULL, NULL, NULL) == NULL);
-    CHECK(ckpt_new_tensor_copy(doc, CKPT_F32, -1, NULL, NULL, NULL) == NULL);
-    CHECK(ckpt_new_tensor(doc, NULL, CKPT_F32, 1, zero, NULL, 0, NULL) == NULL);
+    CHECK(ckpt_tensor_new_copy(doc, CKPT_F32, 1, big, NULL, NULL) == NULL);
+    CHECK(ckpt_tensor_new_copy(doc, CKPT_F32, 1, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_tensor_new_copy(doc, CKPT_F32, -1, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_tensor_new(doc, NULL, CKPT_F32, 1, zero, NULL, 0, NULL) == NULL);
 
     /* container inserts: each failure is CKPT_E_ARG with a message */
-    ckpt_obj *i1 = ckpt_new_int(doc, 1), *l = ckpt_new_list(doc), *st = ckpt_new_set(doc);
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN), *tup = ckpt_new_tuple(doc, 1, NULL);
+    ckpt_obj *i1 = ckpt_int_new(doc, 1), *l = ckpt_list_new(doc), *st = ckpt_set_new(doc);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_PLAIN), *tup = ckpt_tuple_new(doc, 1, NULL);
     CHECK(i1 && l && st && d && tup);
     ckpt_error err;
     ckpt_error_clear(&err);
@@ -175,21 +175,21 @@ TEST(test_api_null_core__builders_bad_args_and_zero_sizes)
     /* getters with NULL out-parameters and out-of-range indexes */
     CHECK(ckpt_obj_item(l, 5) == NULL && ckpt_dict_key(d, 99) == NULL);
     CHECK(ckpt_dict_value(d, 99) == NULL && ckpt_dict_get(d, NULL) == NULL);
-    CHECK(ckpt_dict_find(d, NULL) == NULL && ckpt_get(d, "nope", NULL) == NULL);
-    CHECK(ckpt_obj_str(ckpt_new_str(doc, "ab"), NULL) != NULL);
+    CHECK(ckpt_dict_find(d, NULL) == NULL && ckpt_obj_get(d, "nope", NULL) == NULL);
+    CHECK(ckpt_obj_str(ckpt_str_new(doc, "ab"), NULL) != NULL);
     double re, im;
     ckpt_obj_complex(i1, NULL, &im);
     ckpt_obj_complex(i1, &re, NULL);
-    CHECK(ckpt_size_dims(ckpt_new_size(doc, 0, NULL), NULL) != NULL ||
-          ckpt_size_dims(ckpt_new_size(doc, 0, NULL), NULL) == NULL);
+    CHECK(ckpt_size_dims(ckpt_size_new(doc, 0, NULL), NULL) != NULL ||
+          ckpt_size_dims(ckpt_size_new(doc, 0, NULL), NULL) == NULL);
     CHECK(ckpt_doc_storage(doc, 1000) == NULL);
-    ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL);
+    ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 1, zero, NULL, NULL);
     CHECK(t != NULL);
     CHECK(ckpt_tensor_get_info(t, NULL) < 0);
     CHECK(ckpt_storage_get_info(s0, NULL) < 0);
     CHECK_EQ_INT(ckpt_tensor_copy_into(t, NULL, 0, NULL), 0); /* zero bytes need no buffer */
     const int64_t two[1] = {2};
-    ckpt_obj *t2 = ckpt_new_tensor_copy(doc, CKPT_F32, 1, two, NULL, NULL);
+    ckpt_obj *t2 = ckpt_tensor_new_copy(doc, CKPT_F32, 1, two, NULL, NULL);
     float out[2];
     CHECK(ckpt_tensor_copy_into(t2, out, 4, NULL) < 0);
     CHECK(ckpt_tensor_copy_into(t2, NULL, 8, NULL) < 0);
@@ -198,8 +198,8 @@ TEST(test_api_null_core__builders_bad_args_and_zero_sizes)
     /* walking: NULL callback, NULL payload, err NULL */
     int count = 0;
     CHECK_EQ_INT(ckpt_dict_set_str(doc, d, "t", t2, NULL), 0);
-    CHECK(ckpt_walk_tensors(d, NULL, NULL, NULL) < 0);
-    CHECK_EQ_INT(ckpt_walk_tensors(d, visit, &count, NULL), 0);
+    CHECK(ckpt_obj_walk_tensors(d, NULL, NULL, NULL) < 0);
+    CHECK_EQ_INT(ckpt_obj_walk_tensors(d, visit, &count, NULL), 0);
     CHECK_EQ_INT(count, 1);
     char rb[8];
     CHECK(ckpt_obj_repr(d, false, rb, sizeof(rb)) == rb && strlen(rb) < sizeof(rb));

@@ -31,8 +31,8 @@ TEST(test_api_null_fn_nn__all_null)
     CHECK(!ckpt_f_mse_loss(NULL, NULL, CKPT_REDUCE_MEAN, NULL));
     CHECK(!ckpt_f_binary_cross_entropy_with_logits(NULL, NULL, NULL, CKPT_REDUCE_MEAN, NULL));
     CHECK(!ckpt_f_scaled_dot_product_attention(NULL, NULL, NULL, NULL, 0.0, false, NULL));
-    CHECK(!ckpt_nn_maxpool2d_opts(NULL, NULL, NULL, NULL));
-    CHECK(!ckpt_nn_avgpool2d_opts(NULL, NULL, NULL, NULL));
+    CHECK(!ckpt_nn_maxpool2d(NULL, NULL, NULL, NULL));
+    CHECK(!ckpt_nn_avgpool2d(NULL, NULL, NULL, NULL));
 }
 
 TEST(test_api_null_fn_nn__one_null_among_valid)

@@ -25,8 +25,8 @@ TEST(test_api_null_formats__numpy)
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL);
     CHECK(doc != NULL);
     int64_t shape[1] = {3};
-    ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_I16, 1, shape, NULL, NULL);
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_I16, 1, shape, NULL, NULL);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     CHECK(t && d);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, d, "t", t, NULL), 0);
     CHECK_EQ_INT(ckpt_npy_save(NULL, NULL, NULL), CKPT_E_ARG);

@@ -37,9 +37,9 @@ TEST(test_api_null_layers__rnn)
 
 TEST(test_api_null_layers__attention)
 {
-    CHECK(ckpt_nn_mha_call(NULL, NULL, NULL, NULL, NULL, NULL) == NULL);
-    CHECK(ckpt_nn_encoder_call(NULL, NULL, NULL, NULL) == NULL);
-    CHECK(ckpt_nn_decoder_layer_call(NULL, NULL, NULL, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_multihead_attention_call(NULL, NULL, NULL, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_transformer_encoder_call(NULL, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_transformer_decoder_layer_call(NULL, NULL, NULL, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_nn_transformer_encoder(NULL, NULL, 8, 2, 0, NULL, NULL, NULL) == NULL);
     ckpt_transformer_opts bad = {.activation = CKPT_ACT_TANH};
     CHECK(ckpt_nn_transformer_decoder_layer(NULL, NULL, 8, 2, &bad, NULL, NULL) == NULL);
@@ -54,15 +54,15 @@ TEST(test_api_null_layers__attention)
     ckpt_tape *t = ckpt_tape_new(NULL, NULL);
     ckpt_var *x = ckpt_tape_full(t, 3, (int64_t[]){3, 2, 8}, 1.0f, NULL);
     /* decoder without memory, module_call on a decoder (needs memory), wrong module kinds */
-    CHECK(ckpt_nn_decoder_layer_call(d, x, NULL, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_transformer_decoder_layer_call(d, x, NULL, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_module_call(d, x, NULL) == NULL);
-    CHECK(ckpt_nn_mha_call(e, x, NULL, NULL, NULL, NULL) == NULL);
-    CHECK(ckpt_nn_encoder_call(d, x, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_multihead_attention_call(e, x, NULL, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_transformer_encoder_call(d, x, NULL, NULL) == NULL);
     /* a mask of the wrong shape */
     ckpt_var *bad_mask = ckpt_tape_full(t, 2, (int64_t[]){2, 2}, 0.0f, NULL);
     ckpt_attn_masks mk = {.attn_mask = bad_mask};
-    CHECK(ckpt_nn_encoder_call(e, x, &mk, NULL) == NULL);
-    CHECK(ckpt_nn_encoder_call(e, x, NULL, NULL) != NULL);
+    CHECK(ckpt_nn_transformer_encoder_call(e, x, &mk, NULL) == NULL);
+    CHECK(ckpt_nn_transformer_encoder_call(e, x, NULL, NULL) != NULL);
     CHECK(ckpt_module_call(e, x, NULL) != NULL);
     ckpt_tape_free(t);
     ckpt_module_free(d);
@@ -71,9 +71,14 @@ TEST(test_api_null_layers__attention)
 
 TEST(test_api_null_layers__norm_calls)
 {
-    ckpt_module *emb = ckpt_nn_embedding(NULL, NULL, 5, 3, 1, NULL, NULL);
-    ckpt_module *bn = ckpt_nn_batchnorm(NULL, NULL, 2, 3, 1e-5, 0.1, true, false, NULL);
-    ckpt_module *ln = ckpt_nn_layernorm(NULL, NULL, 1, (int64_t[]){4}, 1e-5, false, NULL);
+    ckpt_module *emb = ckpt_nn_embedding(NULL, NULL, 5, 3,
+                                         &(ckpt_embedding_opts){.has_padding_idx = true,
+                                                                .padding_idx = 1},
+                                         NULL, NULL);
+    ckpt_module *bn = ckpt_nn_batchnorm(NULL, NULL, 2, 3,
+                                        &(ckpt_norm_opts){.no_running_stats = true}, NULL);
+    ckpt_module *ln = ckpt_nn_layernorm(NULL, NULL, 1, (int64_t[]){4},
+                                        &(ckpt_norm_opts){.no_affine = true}, NULL);
     CHECK(emb && bn && ln);
     ckpt_tape *t = ckpt_tape_new(NULL, NULL);
     ckpt_var *f = ckpt_tape_full(t, 2, (int64_t[]){2, 3}, 1.0f, NULL);

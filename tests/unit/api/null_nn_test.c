@@ -72,13 +72,13 @@ TEST(test_api_null_nn__null_module)
     CHECK(ckpt_module_state_dict(NULL, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_module_state_dict_copy(NULL, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_module_load_state_dict(NULL, NULL, NULL, NULL, NULL) < 0);
-    ckpt_sd_report_free(NULL);
+    ckpt_state_dict_report_free(NULL);
     CHECK(ckpt_nn_act_resize(NULL, 1, shape, NULL) < 0);
     ckpt_nn_act_free(NULL);
     CHECK(ckpt_nn_act_numel(NULL) == 0);
     CHECK(ckpt_nn_forward(NULL, NULL, NULL, NULL, NULL) < 0);
     CHECK(ckpt_nn_embedding_forward(NULL, NULL, 0, NULL, NULL, NULL) < 0);
-    CHECK(ckpt_nn_mha_forward(NULL, NULL, NULL, NULL, NULL, NULL) < 0);
+    CHECK(ckpt_nn_multihead_attention_forward(NULL, NULL, NULL, NULL, NULL, NULL) < 0);
 }
 
 TEST(test_api_null_nn__layers_without_parent_rng_or_opts)
@@ -86,26 +86,31 @@ TEST(test_api_null_nn__layers_without_parent_rng_or_opts)
     /* a NULL parent makes a root (freed by ckpt_module_free); a NULL rng and
      * NULL opts are defaults; err NULL throughout */
     ckpt_module *ms[] = {
-        ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL),
+        ckpt_nn_linear(NULL, NULL, 3, 2, NULL, NULL, NULL),
         ckpt_nn_conv1d(NULL, NULL, 2, 2, 3, NULL, NULL, NULL),
         ckpt_nn_conv2d(NULL, NULL, 2, 2, 3, 3, NULL, NULL, NULL),
         ckpt_nn_conv_transpose2d(NULL, NULL, 2, 2, 3, 3, NULL, NULL, NULL),
-        ckpt_nn_batchnorm(NULL, NULL, 2, 4, 1e-5, 0.1, true, true, NULL),
-        ckpt_nn_layernorm(NULL, NULL, 1, (const int64_t[]){4}, 1e-5, true, NULL),
-        ckpt_nn_groupnorm(NULL, NULL, 2, 4, 1e-5, true, NULL),
-        ckpt_nn_embedding(NULL, NULL, 5, 3, -1, NULL, NULL),
+        ckpt_nn_batchnorm(NULL, NULL, 2, 4, NULL, NULL),
+        ckpt_nn_layernorm(NULL, NULL, 1, (const int64_t[]){4}, NULL, NULL),
+        ckpt_nn_groupnorm(NULL, NULL, 2, 4, NULL, NULL),
+        ckpt_nn_embedding(NULL, NULL, 5, 3, NULL, NULL, NULL),
         ckpt_nn_dropout(NULL, NULL, 0.5, NULL),
         ckpt_nn_activation(NULL, NULL, CKPT_ACT_RELU, -1, NULL),
-        ckpt_nn_maxpool2d(NULL, NULL, 2, 2, 0, NULL),
-        ckpt_nn_avgpool2d(NULL, NULL, 2, 2, 0, NULL),
+        ckpt_nn_maxpool2d(NULL, NULL, &(ckpt_pool_opts){.kernel = {2, 2}}, NULL),
+        ckpt_nn_avgpool2d(NULL, NULL, &(ckpt_pool_opts){.kernel = {2, 2}}, NULL),
         ckpt_nn_adaptive_avgpool2d(NULL, NULL, 1, 1, NULL),
         ckpt_nn_flatten(NULL, NULL, 1, -1, NULL),
         ckpt_nn_sequential(NULL, NULL, NULL),
         ckpt_nn_module_list(NULL, NULL, NULL),
         ckpt_nn_module_dict(NULL, NULL, NULL),
-        ckpt_nn_multihead_attention(NULL, NULL, 4, 2, true, true, NULL, NULL),
-        ckpt_nn_transformer_encoder_layer(NULL, NULL, 4, 2, 8, 0.0, CKPT_ACT_RELU, 1e-5, true,
-                                          false, NULL, NULL),
+        ckpt_nn_multihead_attention(NULL, NULL, 4, 2,
+                                    &(ckpt_multihead_attention_opts){.batch_first = true}, NULL,
+                                    NULL),
+        ckpt_nn_transformer_encoder_layer(NULL, NULL, 4, 2,
+                                          &(ckpt_transformer_opts){.dim_feedforward = 8,
+                                                                   .no_dropout = true,
+                                                                   .batch_first = true},
+                                          NULL, NULL),
     };
     for (size_t k = 0; k < sizeof(ms) / sizeof(ms[0]); k++) {
         /* whether a layer may be a root is the layer's rule; no crash either way */
@@ -125,11 +130,13 @@ TEST(test_api_null_nn__layers_without_parent_rng_or_opts)
         ckpt_module_free(ms[k]);
     }
     /* bad sizes: NULL, no crash */
-    CHECK(ckpt_nn_linear(NULL, NULL, -1, 2, true, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_linear(NULL, NULL, -1, 2, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_nn_conv2d(NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL) == NULL);
-    CHECK(ckpt_nn_layernorm(NULL, NULL, 1, NULL, 1e-5, true, NULL) == NULL);
-    CHECK(ckpt_nn_groupnorm(NULL, NULL, 3, 4, 1e-5, true, NULL) == NULL);
-    CHECK(ckpt_nn_multihead_attention(NULL, NULL, 5, 2, true, true, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_layernorm(NULL, NULL, 1, NULL, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_groupnorm(NULL, NULL, 3, 4, NULL, NULL) == NULL);
+    CHECK(ckpt_nn_multihead_attention(NULL, NULL, 5, 2,
+                                      &(ckpt_multihead_attention_opts){.batch_first = true}, NULL,
+                                      NULL) == NULL);
     CHECK(ckpt_nn_activation(NULL, NULL, 999, 0, NULL) == NULL);
 }
 
@@ -184,16 +191,16 @@ TEST(test_api_null_nn__module_calls_with_null_optionals)
     ckpt_obj *sd = ckpt_module_state_dict(root, doc, NULL, NULL);
     CHECK(sd != NULL);
     CHECK(ckpt_module_state_dict(root, NULL, NULL, NULL) == NULL);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     memset(&rep, 0, sizeof(rep));
-    ckpt_load_sd_opts lo;
+    ckpt_load_state_dict_opts lo;
     memset(&lo, 0, sizeof(lo));
     lo.non_strict = true;
-    ckpt_obj *empty = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *empty = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     CHECK(ckpt_module_load_state_dict(root, empty, &lo, &rep, NULL) == 0);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     CHECK(ckpt_module_load_state_dict(root, empty, NULL, NULL, NULL) < 0); /* strict: missing */
-    CHECK(ckpt_module_load_state_dict(root, ckpt_new_int(doc, 1), NULL, NULL, NULL) < 0);
+    CHECK(ckpt_module_load_state_dict(root, ckpt_int_new(doc, 1), NULL, NULL, NULL) < 0);
     ckpt_doc_free(doc);
     ckpt_module_free(root);
 }
@@ -215,7 +222,7 @@ TEST(test_api_null_nn__kernels_and_losses)
     CHECK(ckpt_nn_act_resize(&a, 99, zero, NULL) < 0);
     ckpt_nn_act_free(&a);
     ckpt_nn_act_free(&a); /* twice */
-    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, NULL, NULL, NULL);
     CHECK(lin != NULL);
     ckpt_nn_act in, out;
     memset(&in, 0, sizeof(in));
@@ -234,7 +241,7 @@ TEST(test_api_null_nn__kernels_and_losses)
     CHECK(err.code < 0 && err.msg[0]);
     CHECK(ckpt_nn_forward(lin, &in, &out, NULL, NULL) < 0);
     CHECK(ckpt_nn_embedding_forward(lin, NULL, 0, NULL, &out, NULL) < 0); /* not an Embedding */
-    CHECK(ckpt_nn_mha_forward(lin, &in, &in, &in, &out, NULL) < 0);
+    CHECK(ckpt_nn_multihead_attention_forward(lin, &in, &in, &in, &out, NULL) < 0);
     ckpt_nn_act_free(&in);
     ckpt_nn_act_free(&out);
     ckpt_module_free(lin);
@@ -258,18 +265,18 @@ TEST(test_api_null_nn__kernels_and_losses)
 
 TEST(test_api_null_nn__module_save_load_sub_key)
 {
-    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, NULL, NULL, NULL);
     CHECK(lin != NULL);
     CHECK(ckpt_module_save(NULL, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_module_save(lin, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_module_load(NULL, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_module_load(lin, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK(ckpt_module_load(lin, "/nonexistent/x.pt", NULL, &rep, NULL) < 0);
     CHECK(rep.message == NULL && rep.missing_count == 0);
     ckpt_doc *d = ckpt_doc_new(NULL, NULL);
     ckpt_obj *sd = ckpt_module_state_dict(lin, d, NULL, NULL);
-    ckpt_load_sd_opts o = {.sub_key = ""};
+    ckpt_load_state_dict_opts o = {.sub_key = ""};
     CHECK(ckpt_module_load_state_dict(lin, sd, &o, NULL, NULL) == CKPT_E_NOT_FOUND);
     o.sub_key = "weight"; /* a tensor, not a dict */
     CHECK(ckpt_module_load_state_dict(lin, sd, &o, NULL, NULL) == CKPT_E_ARG);

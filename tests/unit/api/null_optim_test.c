@@ -36,7 +36,7 @@ TEST(test_api_null_optim__null_optimizer)
 
 TEST(test_api_null_optim__optimizer_with_null_optionals)
 {
-    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, NULL, NULL, NULL);
     CHECK(lin != NULL);
     for (int kind = CKPT_OPTIM_SGD; kind <= CKPT_OPTIM_ADAGRAD; kind++) {
         ckpt_optim *o = ckpt_optim_new(kind, NULL, NULL);
@@ -92,7 +92,7 @@ TEST(test_api_null_optim__optimizer_with_null_optionals)
         CHECK(sd != NULL);
         CHECK(ckpt_optim_load_state_dict(o, sd, NULL) == 0);
         CHECK(ckpt_optim_load_state_dict(o, NULL, NULL) < 0);
-        CHECK(ckpt_optim_load_state_dict(o, ckpt_new_dict(doc, CKPT_DICT_PLAIN), NULL) < 0);
+        CHECK(ckpt_optim_load_state_dict(o, ckpt_dict_new(doc, CKPT_DICT_PLAIN), NULL) < 0);
         ckpt_doc_free(doc);
         ckpt_optim_free(o);
     }
@@ -115,7 +115,7 @@ TEST(test_api_null_optim__typed_options_and_groups)
     CHECK(ckpt_optim_add_params(NULL, NULL, 0, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_optim_add_named_group(NULL, NULL, NULL, 0, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_optim_add_group_where(NULL, NULL, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
-    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, NULL, NULL, NULL);
     CHECK(lin != NULL);
     for (int kind = CKPT_OPTIM_SGD; kind <= CKPT_OPTIM_ADAGRAD; kind++) {
         /* NULL opts = torch's defaults (SGD included: lr 1e-3) */

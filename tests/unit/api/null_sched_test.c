@@ -25,7 +25,7 @@ TEST(test_api_null_sched__schedulers_and_scaler)
     CHECK(ckpt_lr_target_from_optim(NULL, NULL, 0, NULL, NULL) < 0);
     CHECK(ckpt_lr_target_to_optim(NULL, NULL, NULL) < 0);
 
-    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, NULL, NULL, NULL);
     ckpt_optim *o = ckpt_optim_new(CKPT_OPTIM_SGD, "lr=0.1, momentum=0.9", NULL);
     CHECK(lin && o && ckpt_optim_add_module(o, lin, NULL, NULL) == 0);
     ckpt_lr_target t;
@@ -53,7 +53,7 @@ TEST(test_api_null_sched__schedulers_and_scaler)
         CHECK(sd != NULL);
         CHECK(ckpt_sched_load_state_dict(s, sd, NULL) == 0);
         CHECK(ckpt_sched_load_state_dict(s, NULL, NULL) < 0);
-        CHECK(ckpt_sched_load_state_dict(s, ckpt_new_int(doc, 1), NULL) < 0);
+        CHECK(ckpt_sched_load_state_dict(s, ckpt_int_new(doc, 1), NULL) < 0);
         ckpt_doc_free(doc);
         ckpt_sched_free(s);
     }
@@ -85,7 +85,7 @@ TEST(test_api_null_sched__attached_to_optimizer)
     c.step_size = 1;
     CHECK(ckpt_sched_new_for_optim(NULL, &c, NULL) == NULL);
     CHECK(ckpt_sched_optim(NULL) == NULL);
-    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, true, NULL, NULL);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 3, 2, NULL, NULL, NULL);
     ckpt_optim *o = ckpt_optim_new_for_module(CKPT_OPTIM_SGD, lin, NULL, NULL);
     CHECK(o != NULL);
     CHECK(ckpt_sched_new_for_optim(o, NULL, NULL) == NULL);

@@ -21,8 +21,8 @@ static void *saved(size_t *len, int layout)
         return NULL;
     const float v[3] = {1, 2, 3};
     const int64_t shape[1] = {3};
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 1, shape, v, NULL);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 1, shape, v, NULL);
     void *out = NULL;
     if (d && t && ckpt_dict_set_str(doc, d, "w", t, NULL) == 0) {
         ckpt_save_opts so;
@@ -204,9 +204,9 @@ TEST(test_api_null_torch__tensor_data_load_args)
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL);
     CHECK(doc != NULL);
     CHECK(ckpt_tensor_data_load(doc, NULL, NULL) == NULL);
-    CHECK(ckpt_tensor_data_load(doc, ckpt_new_int(doc, 1), NULL) == NULL);
+    CHECK(ckpt_tensor_data_load(doc, ckpt_int_new(doc, 1), NULL) == NULL);
     const int64_t shape[1] = {0};
-    ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 1, shape, NULL, NULL);
+    ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 1, shape, NULL, NULL);
     CHECK(t != NULL);
     ckpt_tensor_data_load(doc, t, NULL); /* zero elements: no crash, whatever it returns */
     ckpt_doc_free(doc);
@@ -219,7 +219,7 @@ TEST(test_api_null_torch__save_args)
     CHECK(ckpt_save_mem(NULL, NULL, &out, &len, NULL) < 0);
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL);
     CHECK(doc != NULL);
-    ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *root = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     CHECK(ckpt_save_mem(root, NULL, NULL, &len, NULL) < 0);
     CHECK(ckpt_save_mem(root, NULL, &out, NULL, NULL) < 0);
     ckpt_save_opts so;

@@ -18,7 +18,7 @@ TEST(test_api_null_train__train_checkpoint)
     CHECK(d != NULL);
     CHECK(ckpt_train_state_dict(NULL, NULL, NULL, NULL) == NULL);
     CHECK(ckpt_train_state_dict(&st, NULL, NULL, NULL) == NULL);
-    CHECK(ckpt_train_state_dict(&st, ckpt_new_int(d, 1), d, NULL) == NULL); /* extras no dict */
+    CHECK(ckpt_train_state_dict(&st, ckpt_int_new(d, 1), d, NULL) == NULL); /* extras no dict */
     /* an empty state: {"epoch": 0} */
     ckpt_obj *root = ckpt_train_state_dict(&st, NULL, d, NULL);
     CHECK(root != NULL && ckpt_obj_len(root) == 1);

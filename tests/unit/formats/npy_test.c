@@ -205,11 +205,11 @@ TEST(test_formats_npy__npz_round_trip_and_refusals)
     ckpt_error err;
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     CHECK(doc != NULL);
-    ckpt_obj *dict = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *dict = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     float w[6] = {1, 2, 3, 4, 5, -0.0f};
     int64_t shape[2] = {2, 3};
-    ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 2, shape, w, &err);
-    ckpt_obj *s = ckpt_new_tensor_copy(doc, CKPT_I64, 0, NULL, NULL, &err);
+    ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 2, shape, w, &err);
+    ckpt_obj *s = ckpt_tensor_new_copy(doc, CKPT_I64, 0, NULL, NULL, &err);
     CHECK(t && s);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, dict, "layer.weight", t, &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, dict, "step", s, &err), 0);
@@ -243,7 +243,7 @@ TEST(test_formats_npy__npz_round_trip_and_refusals)
     free(raw);
 
     /* what numpy cannot hold is refused and the old file kept */
-    ckpt_obj *bf = ckpt_new_tensor_copy(doc, CKPT_BF16, 1, shape, NULL, &err);
+    ckpt_obj *bf = ckpt_tensor_new_copy(doc, CKPT_BF16, 1, shape, NULL, &err);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, dict, "half", bf, &err), 0);
     CHECK_EQ_INT(ckpt_npz_save(path, dict, &err), CKPT_E_UNSUPPORTED);
     CHECK(strstr(err.msg, "bfloat16") != NULL);
@@ -252,8 +252,8 @@ TEST(test_formats_npy__npz_round_trip_and_refusals)
     back = ckpt_numpy_load(path, NULL, NULL);
     CHECK(back != NULL && ckpt_obj_len(ckpt_doc_root(back)) == 2);
     ckpt_doc_free(back);
-    ckpt_obj *dict2 = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set(doc, dict2, ckpt_new_int(doc, 3), t, &err), 0);
+    ckpt_obj *dict2 = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    CHECK_EQ_INT(ckpt_dict_set(doc, dict2, ckpt_int_new(doc, 3), t, &err), 0);
     CHECK_EQ_INT(ckpt_npz_save(path, dict2, &err), CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_npz_save(path, t, NULL), CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_npy_save(path, dict, NULL), CKPT_E_ARG);
@@ -270,13 +270,13 @@ TEST(test_formats_npy__npz_zip64_entry_count)
     ckpt_error err;
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     CHECK(doc != NULL);
-    ckpt_obj *dict = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *dict = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     CHECK(dict != NULL);
     for (int i = 0; i < 70000; i++) {
         char key[32];
         snprintf(key, sizeof(key), "k%d", i);
         int16_t v = (int16_t)i;
-        ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_I16, 0, NULL, &v, &err);
+        ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_I16, 0, NULL, &v, &err);
         CHECK(t != NULL);
         CHECK_EQ_INT(ckpt_dict_set_str(doc, dict, key, t, &err), 0);
     }

@@ -536,8 +536,11 @@ static ckpt_module *attn_from_case(const ckpt_obj *c, const char *kind)
     ckpt_error err = {0};
     ckpt_module *m = NULL;
     if (strcmp(kind, "MultiheadAttention") == 0) {
-        m = ckpt_nn_multihead_attention(NULL, NULL, opt(c, 0), opt(c, 1), opt(c, 6) != 0,
-                                        opt(c, 2) != 0, &rng, &err);
+        m = ckpt_nn_multihead_attention(
+            NULL, NULL, opt(c, 0), opt(c, 1),
+            &(ckpt_multihead_attention_opts){.no_bias = opt(c, 6) == 0,
+                                             .batch_first = opt(c, 2) != 0},
+            &rng, &err);
     } else {
         ckpt_transformer_opts o = {.dim_feedforward = opt(c, 2),
                                    .no_dropout = true,
@@ -549,9 +552,14 @@ static ckpt_module *attn_from_case(const ckpt_obj *c, const char *kind)
             m = ckpt_nn_transformer_encoder(NULL, NULL, opt(c, 0), opt(c, 1), opt(c, 3), &o, &rng,
                                             &err);
         else if (strcmp(kind, "TransformerEncoderLayer") == 0)
-            m = ckpt_nn_transformer_encoder_layer(NULL, NULL, opt(c, 0), opt(c, 1), opt(c, 2), 0.0,
-                                                  o.activation, 1e-5, o.batch_first, o.norm_first,
-                                                  &rng, &err);
+            m = ckpt_nn_transformer_encoder_layer(
+                NULL, NULL, opt(c, 0), opt(c, 1),
+                &(ckpt_transformer_opts){.dim_feedforward = opt(c, 2),
+                                         .no_dropout = true,
+                                         .activation = o.activation,
+                                         .batch_first = o.batch_first,
+                                         .norm_first = o.norm_first},
+                &rng, &err);
         else
             m = ckpt_nn_transformer_decoder_layer(NULL, NULL, opt(c, 0), opt(c, 1), &o, &rng,
                                                   &err);
@@ -587,7 +595,7 @@ static int run_attn_case(const char *cname)
         ckpt_attn_masks mk = {.attn_mask = mask_leaf(t, c, "attn_mask"),
                               .key_padding_mask = mask_leaf(t, c, "kpm"),
                               .is_causal = opt(c, 5) != 0};
-        y = ckpt_nn_mha_call(m, in[0], in[1], in[2], &mk, &err);
+        y = ckpt_nn_multihead_attention_call(m, in[0], in[1], in[2], &mk, &err);
     } else if (strcmp(kind, "TransformerDecoderLayer") == 0) {
         names[0] = "x", names[1] = "mem";
         in[0] = leaf(t, c, "x", true);
@@ -596,14 +604,14 @@ static int run_attn_case(const char *cname)
         ckpt_attn_masks tm = {.key_padding_mask = mask_leaf(t, c, "tkpm"), .is_causal = true};
         ckpt_attn_masks mm = {.attn_mask = mask_leaf(t, c, "mem_mask"),
                               .key_padding_mask = mask_leaf(t, c, "mkpm")};
-        y = ckpt_nn_decoder_layer_call(m, in[0], in[1], &tm, &mm, &err);
+        y = ckpt_nn_transformer_decoder_layer_call(m, in[0], in[1], &tm, &mm, &err);
     } else {
         names[0] = "x";
         in[0] = leaf(t, c, "x", true);
         ckpt_attn_masks mk = {.attn_mask = mask_leaf(t, c, "attn_mask"),
                               .key_padding_mask = mask_leaf(t, c, "kpm"),
                               .is_causal = opt(c, 8) != 0};
-        y = ckpt_nn_encoder_call(m, in[0], &mk, &err);
+        y = ckpt_nn_transformer_encoder_call(m, in[0], &mk, &err);
     }
     if (!y) {
         fprintf(stderr, "%s: call failed: %s\n", cname, err.msg);
@@ -697,18 +705,26 @@ static int run_small_case(const char *cname)
     ckpt_module *m = NULL;
     bool training = false;
     if (strcmp(kind, "Embedding") == 0) {
-        m = ckpt_nn_embedding(NULL, NULL, opt(c, 0), opt(c, 1), opt(c, 2), &rng, &err);
+        ckpt_embedding_opts eo = {.has_padding_idx = opt(c, 2) >= 0, .padding_idx = opt(c, 2)};
+        m = ckpt_nn_embedding(NULL, NULL, opt(c, 0), opt(c, 1), &eo, &rng, &err);
     } else if (strcmp(kind, "BatchNorm") == 0) {
-        double mom = opt(c, 4) < 0 ? -1.0 : ckpt_obj_float(ckpt_dict_get(c, "momentum"));
-        m = ckpt_nn_batchnorm(NULL, NULL, (int)opt(c, 0), opt(c, 1), 1e-5, mom, opt(c, 2) != 0,
-                              opt(c, 3) != 0, &err);
+        double mom = opt(c, 4) < 0 ? CKPT_NN_MOMENTUM_NONE
+                                   : ckpt_obj_float(ckpt_dict_get(c, "momentum"));
+        if (mom == 0.0)
+            mom = CKPT_NN_ZERO;
+        ckpt_norm_opts no = {.momentum = mom,
+                             .no_affine = opt(c, 2) == 0,
+                             .no_running_stats = opt(c, 3) == 0};
+        m = ckpt_nn_batchnorm(NULL, NULL, (int)opt(c, 0), opt(c, 1), &no, &err);
         training = opt(c, 5) != 0;
     } else {
         int nd = (int)opt(c, 0);
         int64_t ns[4] = {0};
         for (int i = 0; i < nd && i < 4; i++)
             ns[i] = opt(c, (size_t)(1 + i));
-        m = ckpt_nn_layernorm(NULL, NULL, nd, ns, 1e-5, opt(c, (size_t)(1 + nd)) != 0, &err);
+        m = ckpt_nn_layernorm(NULL, NULL, nd, ns,
+                              &(ckpt_norm_opts){.no_affine = opt(c, (size_t)(1 + nd)) == 0},
+                              &err);
     }
     int rc = -1;
     ckpt_tape *t = ckpt_tape_new(NULL, &err);
@@ -838,8 +854,9 @@ static double tf_eval(fd_tf *f, bool grad)
     ckpt_attn_masks tm = {.key_padding_mask = ckpt_tape_index(f->t, 2, (int64_t[]){2, 4}, kp, &err),
                           .is_causal = true};
     ckpt_attn_masks mmk = {.attn_mask = ckpt_tape_tensor(f->t, 2, (int64_t[]){4, 3}, mm, &err)};
-    ckpt_var *y = f->decoder ? ckpt_nn_decoder_layer_call(f->m, f->vx, f->vm, &tm, &mmk, &err)
-                             : ckpt_nn_encoder_call(f->m, f->vx, &tm, &err);
+    ckpt_var *y = f->decoder ? ckpt_nn_transformer_decoder_layer_call(f->m, f->vx, f->vm, &tm,
+                                                                      &mmk, &err)
+                             : ckpt_nn_transformer_encoder_call(f->m, f->vx, &tm, &err);
     double s = (double)NAN;
     if (y) {
         const float *g = f->g;
@@ -1001,9 +1018,12 @@ TEST(graph_layers__lstm_language_model_trains_like_torch)
     ckpt_error err = {0};
     ckpt_module *net = ckpt_module_new("LM", &err);
     ckpt_rnn_opts ro = {.num_layers = 2, .batch_first = true};
-    CHECK(net && ckpt_nn_embedding(net, "emb", V, E, 0, NULL, &err) &&
+    CHECK(net &&
+          ckpt_nn_embedding(net, "emb", V, E,
+                            &(ckpt_embedding_opts){.has_padding_idx = true, .padding_idx = 0},
+                            NULL, &err) &&
           ckpt_nn_lstm(net, "rnn", E, H, &ro, NULL, &err) &&
-          ckpt_nn_linear(net, "fc", H, V, true, NULL, &err));
+          ckpt_nn_linear(net, "fc", H, V, NULL, NULL, &err));
     lm_net ctx = {V, T};
     CHECK(ckpt_module_set_forward(net, lm_forward, &ctx, &err) == 0);
     CHECK(load_and_check_keys(net, c, "lstm_lm_sgd") == 0);
@@ -1074,9 +1094,14 @@ TEST(graph_layers__attention_tape_equals_explicit_path)
     ckpt_error err = {0};
     ckpt_rng rng;
     ckpt_rng_seed(&rng, 4);
-    ckpt_module *mha = ckpt_nn_multihead_attention(NULL, NULL, 8, 2, true, false, &rng, &err);
-    ckpt_module *enc = ckpt_nn_transformer_encoder_layer(NULL, NULL, 8, 2, 16, 0.1, CKPT_ACT_GELU,
-                                                         1e-5, true, true, &rng, &err);
+    ckpt_module *mha = ckpt_nn_multihead_attention(NULL, NULL, 8, 2, NULL, &rng, &err);
+    ckpt_module *enc =
+        ckpt_nn_transformer_encoder_layer(NULL, NULL, 8, 2,
+                                          &(ckpt_transformer_opts){.dim_feedforward = 16,
+                                                                   .activation = CKPT_ACT_GELU,
+                                                                   .batch_first = true,
+                                                                   .norm_first = true},
+                                          &rng, &err);
     CHECK(mha && enc);
     float *ob = ckpt_module_slot(mha, "out_proj.bias")->data;
     for (int i = 0; i < 8; i++)

@@ -75,10 +75,10 @@ static ckpt_module *build_cnn(ckpt_error *err)
     ckpt_module *s = ckpt_nn_sequential(NULL, NULL, err);
     ckpt_conv_opts pad1 = {.padding = {1, 1}, .no_bias = true};
     if (!s || !ckpt_nn_conv2d(s, "0", 3, 4, 3, 3, &pad1, NULL, err) ||
-        !ckpt_nn_batchnorm(s, "1", 2, 4, 1e-5, 0.1, true, true, err) ||
+        !ckpt_nn_batchnorm(s, "1", 2, 4, NULL, err) ||
         !ckpt_nn_activation(s, "2", CKPT_ACT_RELU, 0, err) ||
-        !ckpt_nn_maxpool2d(s, "3", 2, 0, 0, err) || !ckpt_nn_flatten(s, "4", 1, -1, err) ||
-        !ckpt_nn_linear(s, "5", 64, 5, true, NULL, err)) {
+        !ckpt_nn_maxpool2d(s, "3", &(ckpt_pool_opts){.kernel = {2, 2}}, err) ||
+        !ckpt_nn_flatten(s, "4", 1, -1, err) || !ckpt_nn_linear(s, "5", 64, 5, NULL, NULL, err)) {
         ckpt_module_free(s);
         return NULL;
     }
@@ -95,23 +95,25 @@ static ckpt_module *build_mix(ckpt_error *err)
                          .dilation = {1, 1}, .ceil_mode = true};
     int64_t d36 = 36, d6 = 6;
     bool ok = s && ckpt_nn_conv_transpose2d(s, "0", 3, 4, 3, 3, &ct, NULL, err) &&
-              ckpt_nn_groupnorm(s, "1", 2, 4, 1e-5, true, err) &&
+              ckpt_nn_groupnorm(s, "1", 2, 4, NULL, err) &&
               ckpt_nn_activation(s, "2", CKPT_ACT_GELU_TANH, 0, err) &&
-              ckpt_nn_avgpool2d_opts(s, "3", &avg, err) &&
-              ckpt_nn_maxpool2d_opts(s, "4", &mx, err) &&
+              ckpt_nn_avgpool2d(s, "3", &avg, err) && ckpt_nn_maxpool2d(s, "4", &mx, err) &&
               ckpt_nn_adaptive_avgpool2d(s, "5", 3, 3, err) &&
               ckpt_nn_flatten(s, "6", 1, -1, err) &&
-              ckpt_nn_layernorm(s, "7", 1, &d36, 1e-5, true, err) &&
+              ckpt_nn_layernorm(s, "7", 1, &d36, NULL, err) &&
               ckpt_nn_dropout(s, "8", 0.0, err) &&
-              ckpt_nn_linear(s, "9", 36, 8, true, NULL, err) &&
+              ckpt_nn_linear(s, "9", 36, 8, NULL, NULL, err) &&
               ckpt_nn_activation(s, "10", CKPT_ACT_SILU, 0, err) &&
-              ckpt_nn_batchnorm(s, "11", 1, 8, 1e-5, -1.0, true, true, err) &&
-              ckpt_nn_linear(s, "12", 8, 6, false, NULL, err) &&
+              ckpt_nn_batchnorm(s, "11", 1, 8,
+                                &(ckpt_norm_opts){.momentum = CKPT_NN_MOMENTUM_NONE}, err) &&
+              ckpt_nn_linear(s, "12", 8, 6, &(ckpt_linear_opts){.no_bias = true}, NULL, err) &&
               ckpt_nn_activation(s, "13", CKPT_ACT_TANH, 0, err) &&
               ckpt_nn_activation(s, "14", CKPT_ACT_SIGMOID, 0, err) &&
               ckpt_nn_activation(s, "15", CKPT_ACT_GELU, 0, err) &&
-              ckpt_nn_layernorm(s, "16", 1, &d6, 1e-5, false, err) &&
-              ckpt_nn_batchnorm(s, "17", 1, 6, 1e-5, 0.1, false, false, err) &&
+              ckpt_nn_layernorm(s, "16", 1, &d6, &(ckpt_norm_opts){.no_affine = true}, err) &&
+              ckpt_nn_batchnorm(s, "17", 1, 6,
+                                &(ckpt_norm_opts){.no_affine = true, .no_running_stats = true},
+                                err) &&
               ckpt_nn_activation(s, "18", CKPT_ACT_SOFTMAX, 1, err) &&
               ckpt_nn_activation(s, "19", CKPT_ACT_LOGSOFTMAX, -1, err);
     if (!ok) {
@@ -129,7 +131,9 @@ static ckpt_module *build_conv1d(ckpt_error *err)
 
 static ckpt_module *build_embedding(ckpt_error *err)
 {
-    return ckpt_nn_embedding(NULL, NULL, 7, 5, 2, NULL, err);
+    return ckpt_nn_embedding(NULL, NULL, 7, 5,
+                             &(ckpt_embedding_opts){.has_padding_idx = true, .padding_idx = 2},
+                             NULL, err);
 }
 
 static ckpt_module *build_conv2d_nobias(ckpt_error *err)
@@ -381,11 +385,11 @@ TEST(graph_module_call__layer_call_errors)
 {
     ckpt_error err = {0};
     ckpt_tape *t = ckpt_tape_new(NULL, &err);
-    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 4, 3, true, NULL, &err);
-    ckpt_module *emb = ckpt_nn_embedding(NULL, NULL, 5, 2, -1, NULL, &err);
-    ckpt_module *bn = ckpt_nn_batchnorm(NULL, NULL, 2, 3, 1e-5, 0.1, true, true, &err);
+    ckpt_module *lin = ckpt_nn_linear(NULL, NULL, 4, 3, NULL, NULL, &err);
+    ckpt_module *emb = ckpt_nn_embedding(NULL, NULL, 5, 2, NULL, NULL, &err);
+    ckpt_module *bn = ckpt_nn_batchnorm(NULL, NULL, 2, 3, NULL, &err);
     int64_t ns[1] = {4};
-    ckpt_module *ln = ckpt_nn_layernorm(NULL, NULL, 1, ns, 1e-5, true, &err);
+    ckpt_module *ln = ckpt_nn_layernorm(NULL, NULL, 1, ns, NULL, &err);
     ckpt_module *box = ckpt_module_new("Box", &err);
     CHECK(t && lin && emb && bn && ln && box);
     ckpt_var *f = ckpt_tape_full(t, 2, (int64_t[]){2, 3}, 1.0f, &err);

@@ -986,12 +986,12 @@ typedef struct av_case {
     int nv;
     int64_t size[MAXV];
     bool has[MAXV];          /* variable present (optional biases, norm affines) */
-    ckpt_nn_convt2d_dims cd; /* K_CONVT */
+    ckpt_nn_conv_transpose2d_dims cd; /* K_CONVT */
     int64_t d[4];            /* K_GN: b, c, s, g; K_SM: outer, d, inner */
     double eps, p;
-    ckpt_nn_mha_dims md;     /* K_MHA */
+    ckpt_nn_multihead_attention_dims md; /* K_MHA */
     bool self_attn;          /* K_MHA: q is also k and v */
-    ckpt_nn_encoder_dims ed; /* K_ENC */
+    ckpt_nn_transformer_encoder_layer_dims ed; /* K_ENC */
     const uint8_t *mask[4];  /* K_ENC: attn, drop1, drop, drop2 */
     const float *dout;
     int64_t ny;
@@ -1038,7 +1038,7 @@ static void dlayernorm(double *y, const double *x, const double *w, const double
 /* out (RQ,E) = MultiheadAttention in double; mask (B,H,T,S) or NULL */
 static void dmha(double *out, const double *q, const double *k, const double *v, const double *iw,
                  const double *ib, const double *ow, const double *ob, const uint8_t *mask,
-                 double p, const ckpt_nn_mha_dims *d)
+                 double p, const ckpt_nn_multihead_attention_dims *d)
 {
     const int64_t e = d->e, hd = e / d->h, rq = d->b * d->t, rk = d->b * d->s;
     double *pq = malloc((size_t)((rq * 2 + rk * 2) * e + d->s) * sizeof(double));
@@ -1089,15 +1089,15 @@ static void ddrop(double *y, const uint8_t *mask, int64_t n, double p)
 }
 
 /* y (R,E) = TransformerEncoderLayer in double; the pack is x then the 12 parameters in
- * ckpt_nn_encoder_params order */
+ * ckpt_nn_transformer_encoder_layer_params order */
 static void dencoder(double *y, const av_case *f, const double *v)
 {
-    const ckpt_nn_encoder_dims *d = &f->ed;
+    const ckpt_nn_transformer_encoder_layer_dims *d = &f->ed;
     const int64_t r = d->b * d->t, e = d->e, ff = d->ff;
     const double *x = var_at(f, v, 0), *prm[12];
     for (int i = 0; i < 12; i++)
         prm[i] = var_at(f, v, i + 1);
-    ckpt_nn_mha_dims md = {
+    ckpt_nn_multihead_attention_dims md = {
         .b = d->b, .t = d->t, .s = d->t, .e = e, .h = d->h, .batch_first = d->batch_first};
     double *t = malloc((size_t)(3 * r * e + r * ff) * sizeof(double));
     if (!t)
@@ -1142,7 +1142,7 @@ static double av_objective(const av_case *f, const double *v, double *y)
     const double *b = f->nv > 2 ? var_at(f, v, 2) : NULL;
     switch (f->kind) {
     case K_CONVT: {
-        const ckpt_nn_convt2d_dims *d = &f->cd;
+        const ckpt_nn_conv_transpose2d_dims *d = &f->cd;
         const int64_t cg = d->c / d->g, ocg = d->oc / d->g;
         for (int64_t bi = 0; bi < d->b; bi++)
             for (int64_t o = 0; o < d->oc; o++)
@@ -1285,25 +1285,25 @@ static void run_convt(const char *name, int twice)
     const float *x = tensor(c, "input", &xs, NULL, &nx), *w = tensor(c, "weight", &ws, NULL, &nw);
     const float *b = ften(c, "bias", &nb), *dout = ften(c, "dout", &ny);
     CHECK(x && w && dout);
-    ckpt_nn_convt2d_dims d = {.b = xs[0],
-                              .c = xs[1],
-                              .h = xs[2],
-                              .w = xs[3],
-                              .oc = ws[1] * opt(c, 8),
-                              .kh = ws[2],
-                              .kw = ws[3],
-                              .sh = opt(c, 0),
-                              .sw = opt(c, 1),
-                              .ph = opt(c, 2),
-                              .pw = opt(c, 3),
-                              .oph = opt(c, 4),
-                              .opw = opt(c, 5),
-                              .dh = opt(c, 6),
-                              .dw = opt(c, 7),
-                              .g = opt(c, 8)};
-    CHECK(ckpt_nn_convt2d_out_size(&d));
+    ckpt_nn_conv_transpose2d_dims d = {.b = xs[0],
+                                       .c = xs[1],
+                                       .h = xs[2],
+                                       .w = xs[3],
+                                       .oc = ws[1] * opt(c, 8),
+                                       .kh = ws[2],
+                                       .kw = ws[3],
+                                       .sh = opt(c, 0),
+                                       .sw = opt(c, 1),
+                                       .ph = opt(c, 2),
+                                       .pw = opt(c, 3),
+                                       .oph = opt(c, 4),
+                                       .opw = opt(c, 5),
+                                       .dh = opt(c, 6),
+                                       .dw = opt(c, 7),
+                                       .g = opt(c, 8)};
+    CHECK(ckpt_nn_conv_transpose2d_out_size(&d));
     CHECK_EQ_INT(d.b * d.oc * d.oh * d.ow, ny);
-    float *g = grads(nx + nw + nb + (int64_t)ckpt_nn_convt2d_backward_ws(&d));
+    float *g = grads(nx + nw + nb + (int64_t)ckpt_nn_conv_transpose2d_backward_ws(&d));
     CHECK(g);
     for (int k = 0; k < (twice ? 2 : 1); k++)
         ckpt_nn_conv_transpose2d_backward(g, g + nx, b ? g + nx + nw : NULL, dout, x, w,
@@ -1487,7 +1487,7 @@ static void run_mha(const char *name)
     CHECK(q && k && v && iw && ow && dout);
     if (self)
         ks = qs, nk = nq;
-    ckpt_nn_mha_dims d = {.h = opt(c, 0), .batch_first = bf, .e = qs[nd - 1]};
+    ckpt_nn_multihead_attention_dims d = {.h = opt(c, 0), .batch_first = bf, .e = qs[nd - 1]};
     if (nd == 2) {
         d.b = 1, d.t = qs[0], d.s = ks[0];
     } else {
@@ -1495,12 +1495,12 @@ static void run_mha(const char *name)
     }
     const int64_t nvk = self ? 0 : nk;
     float *g = grads(nq + 2 * nvk + niw + nib + now_ + nob +
-                     (int64_t)ckpt_nn_mha_backward_ws(&d));
+                     (int64_t)ckpt_nn_multihead_attention_backward_ws(&d));
     CHECK(g);
     float *gq = g, *gk = self ? g : g + nq, *gv = self ? g : gk + nvk;
     float *giw = g + nq + 2 * nvk, *gib = giw + niw, *gow = gib + nib, *gob = gow + now_;
-    ckpt_nn_mha_backward(gq, gk, gv, giw, ib ? gib : NULL, gow, ob ? gob : NULL, dout, q, k, v,
-                         iw, ib, ow, ob, NULL, 0.0, gob + nob, &d);
+    ckpt_nn_multihead_attention_backward(gq, gk, gv, giw, ib ? gib : NULL, gow, ob ? gob : NULL,
+                                         dout, q, k, v, iw, ib, ow, ob, NULL, 0.0, gob + nob, &d);
     torch_cmp(name, c, "dquery", gq, nq);
     if (!self) {
         torch_cmp(name, c, "dkey", gk, nk);
@@ -1580,36 +1580,40 @@ static void run_encoder(const char *name)
     }
     CHECK(ok);
     const bool bf = opt(c, 3) != 0;
-    ckpt_nn_encoder_dims d = {.b = bf ? xs[0] : xs[1],
-                              .t = bf ? xs[1] : xs[0],
-                              .e = xs[2],
-                              .h = opt(c, 0),
-                              .ff = opt(c, 1),
-                              .act = opt(c, 2) ? CKPT_ACT_RELU : CKPT_ACT_GELU,
-                              .eps = fopt(c, 0),
-                              .batch_first = bf,
-                              .norm_first = opt(c, 4) != 0};
+    ckpt_nn_transformer_encoder_layer_dims d = {.b = bf ? xs[0] : xs[1],
+                                                .t = bf ? xs[1] : xs[0],
+                                                .e = xs[2],
+                                                .h = opt(c, 0),
+                                                .ff = opt(c, 1),
+                                                .act = opt(c, 2) ? CKPT_ACT_RELU : CKPT_ACT_GELU,
+                                                .eps = fopt(c, 0),
+                                                .batch_first = bf,
+                                                .norm_first = opt(c, 4) != 0};
     const double p = fopt(c, 1);
-    ckpt_nn_encoder_masks m = {.attn = tensor(c, "mask_attn", NULL, NULL, NULL),
-                               .drop1 = tensor(c, "mask_drop1", NULL, NULL, NULL),
-                               .drop = tensor(c, "mask_drop", NULL, NULL, NULL),
-                               .drop2 = tensor(c, "mask_drop2", NULL, NULL, NULL),
-                               .p = p};
+    ckpt_nn_transformer_encoder_layer_masks m = {.attn = tensor(c, "mask_attn", NULL, NULL, NULL),
+                                                 .drop1 = tensor(c, "mask_drop1", NULL, NULL,
+                                                                 NULL),
+                                                 .drop = tensor(c, "mask_drop", NULL, NULL, NULL),
+                                                 .drop2 = tensor(c, "mask_drop2", NULL, NULL,
+                                                                 NULL),
+                                                 .p = p};
     CHECK(p == 0.0 || (m.attn && m.drop1 && m.drop && m.drop2));
     int64_t ntot = nx;
     for (int i = 0; i < 12; i++)
         ntot += np[i];
-    float *g = grads(ntot + (int64_t)ckpt_nn_encoder_backward_ws(&d));
+    float *g = grads(ntot + (int64_t)ckpt_nn_transformer_encoder_layer_backward_ws(&d));
     CHECK(g);
     float *gp[13];
     gp[0] = g;
     for (int i = 0; i < 12; i++)
         gp[i + 1] = gp[i] + (i == 0 ? nx : np[i - 1]);
-    ckpt_nn_encoder_params pp = {prm[0], prm[1], prm[2], prm[3], prm[4],  prm[5],
-                                 prm[6], prm[7], prm[8], prm[9], prm[10], prm[11]};
-    ckpt_nn_encoder_grads gg = {gp[1], gp[2], gp[3], gp[4],  gp[5],  gp[6],
-                                gp[7], gp[8], gp[9], gp[10], gp[11], gp[12]};
-    ckpt_nn_encoder_backward(g, &gg, dout, x, &pp, p > 0.0 ? &m : NULL, g + ntot, &d);
+    ckpt_nn_transformer_encoder_layer_params pp = {prm[0], prm[1], prm[2],  prm[3],
+                                                   prm[4], prm[5], prm[6],  prm[7],
+                                                   prm[8], prm[9], prm[10], prm[11]};
+    ckpt_nn_transformer_encoder_layer_grads gg = {gp[1], gp[2], gp[3], gp[4],  gp[5],  gp[6],
+                                                  gp[7], gp[8], gp[9], gp[10], gp[11], gp[12]};
+    ckpt_nn_transformer_encoder_layer_backward(g, &gg, dout, x, &pp, p > 0.0 ? &m : NULL,
+                                               g + ntot, &d);
     torch_cmp(name, c, "dinput", g, nx);
     for (int i = 0; i < 12; i++) {
         char key[64];

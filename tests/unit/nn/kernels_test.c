@@ -175,11 +175,12 @@ static void run_convt(const char *name)
     const float *y = tensor(c, "output", &ys, &ny), *b = tensor(c, "bias", NULL, NULL);
     CHECK(x && w && y);
     int64_t g = opt(c, 8);
-    ckpt_nn_convt2d_dims d = {xs[0],     xs[1],     xs[2],     xs[3],     ws[1] * g, ws[2],
-                              ws[3],     opt(c, 0), opt(c, 1), opt(c, 2), opt(c, 3), opt(c, 4),
-                              opt(c, 5), opt(c, 6), opt(c, 7), g,         0,         0};
-    CHECK(ckpt_nn_convt2d_out_size(&d) && d.oh == ys[2] && d.ow == ys[3]);
-    buf_ = malloc(((size_t)ny + ckpt_nn_convt2d_ws(&d)) * sizeof(float));
+    ckpt_nn_conv_transpose2d_dims d = {xs[0],     xs[1],     xs[2],     xs[3],     ws[1] * g,
+                                       ws[2],     ws[3],     opt(c, 0), opt(c, 1), opt(c, 2),
+                                       opt(c, 3), opt(c, 4), opt(c, 5), opt(c, 6), opt(c, 7),
+                                       g,         0,         0};
+    CHECK(ckpt_nn_conv_transpose2d_out_size(&d) && d.oh == ys[2] && d.ow == ys[3]);
+    buf_ = malloc(((size_t)ny + ckpt_nn_conv_transpose2d_ws(&d)) * sizeof(float));
     CHECK(buf_);
     ckpt_nn_conv_transpose2d_forward(buf_, x, w, b, buf_ + ny, &d);
     CHECK_CLOSE(buf_, y, ny);

@@ -1,5 +1,5 @@
 /* tests/unit/nn/module_io_test.c - ckpt_module_save / ckpt_module_load and
- * ckpt_load_sd_opts.sub_key (nested dicts) next to the flat `prefix`.
+ * ckpt_load_state_dict_opts.sub_key (nested dicts) next to the flat `prefix`.
  * torch's side of the same files: tests/interop/train_ckpt_interop.py. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +16,9 @@ static ckpt_module *net(uint64_t seed)
     ckpt_rng r;
     ckpt_rng_seed(&r, seed);
     ckpt_module *m = ckpt_nn_sequential(NULL, NULL, NULL);
-    if (!m || !ckpt_nn_linear(m, "0", 4, 3, true, &r, NULL) ||
+    if (!m || !ckpt_nn_linear(m, "0", 4, 3, NULL, &r, NULL) ||
         !ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, NULL) ||
-        !ckpt_nn_linear(m, "2", 3, 2, true, &r, NULL)) {
+        !ckpt_nn_linear(m, "2", 3, 2, NULL, &r, NULL)) {
         ckpt_module_free(m);
         return NULL;
     }
@@ -60,18 +60,18 @@ TEST(test_nn_module_io__save_load_roundtrip)
     CHECK(same(a, b));
     /* strict: a model with another layout fails naming the keys, with the file */
     ckpt_module *c = ckpt_nn_sequential(NULL, NULL, &err);
-    CHECK(ckpt_nn_linear(c, "0", 4, 3, true, NULL, &err));
-    ckpt_sd_report rep;
+    CHECK(ckpt_nn_linear(c, "0", 4, 3, NULL, NULL, &err));
+    ckpt_state_dict_report rep;
     ckpt_error_clear(&err);
     CHECK_EQ_INT(ckpt_module_load(c, path, NULL, &rep, &err), CKPT_E_SHAPE);
     CHECK(strstr(err.msg, "Unexpected key(s) in state_dict: \"2.weight\"") != NULL);
     CHECK_STR(err.file, path);
     CHECK_EQ_INT(rep.unexpected_count, 2);
-    ckpt_sd_report_free(&rep);
-    ckpt_load_sd_opts loose = {.non_strict = true};
+    ckpt_state_dict_report_free(&rep);
+    ckpt_load_state_dict_opts loose = {.non_strict = true};
     CHECK_OK(ckpt_module_load(c, path, &loose, NULL, &err), &err);
     /* assign cannot outlive the document here */
-    ckpt_load_sd_opts asg = {.assign = true};
+    ckpt_load_state_dict_opts asg = {.assign = true};
     ckpt_error_clear(&err);
     CHECK_EQ_INT(ckpt_module_load(b, path, &asg, NULL, &err), CKPT_E_ARG);
     CHECK(ckpt_module_load(b, "/nonexistent/x.pt", NULL, NULL, NULL) < 0);
@@ -91,9 +91,9 @@ TEST(test_nn_module_io__sub_key_and_prefix)
     ckpt_module *a = net(1), *b = net(2);
     ckpt_doc *d = ckpt_doc_new(NULL, &err);
     /* {"epoch": 3, "model": sd, "ckpt": {"model": sd, "ema.model": sd}, "flat": {"enc.0.weight":..}} */
-    ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_PLAIN),
-             *inner = ckpt_new_dict(d, CKPT_DICT_PLAIN);
-    CHECK_OK(ckpt_dict_set_str(d, root, "epoch", ckpt_new_int(d, 3), &err), &err);
+    ckpt_obj *root = ckpt_dict_new(d, CKPT_DICT_PLAIN),
+             *inner = ckpt_dict_new(d, CKPT_DICT_PLAIN);
+    CHECK_OK(ckpt_dict_set_str(d, root, "epoch", ckpt_int_new(d, 3), &err), &err);
     CHECK_OK(ckpt_dict_set_str(d, root, "model", ckpt_module_state_dict(a, d, NULL, &err), &err),
              &err);
     CHECK_OK(ckpt_dict_set_str(d, inner, "model", ckpt_module_state_dict(a, d, NULL, &err), &err),
@@ -104,7 +104,7 @@ TEST(test_nn_module_io__sub_key_and_prefix)
     CHECK_OK(ckpt_dict_set_str(d, root, "ckpt", inner, &err), &err);
     CHECK_OK(ckpt_dict_set_str(d, root, "flat", ckpt_module_state_dict(a, d, "enc.", &err), &err),
              &err);
-    ckpt_load_sd_opts o = {.sub_key = "model"};
+    ckpt_load_state_dict_opts o = {.sub_key = "model"};
     CHECK_OK(ckpt_module_load_state_dict(b, root, &o, NULL, &err), &err);
     CHECK(same(a, b));
     ckpt_module_free(b);
@@ -125,7 +125,7 @@ TEST(test_nn_module_io__sub_key_and_prefix)
     CHECK_OK(ckpt_module_load_state_dict(b, root, &o, NULL, &err), &err);
     CHECK(same(a, b));
     /* prefix alone does not enter a nested dict */
-    ckpt_load_sd_opts p = {.prefix = "model."};
+    ckpt_load_state_dict_opts p = {.prefix = "model."};
     ckpt_error_clear(&err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(b, root, &p, NULL, &err), CKPT_E_SHAPE);
     CHECK(strstr(err.msg, "Missing key(s)") != NULL);

@@ -70,8 +70,8 @@ TEST(test_nn_state_dict__keys_order_metadata_references)
     CHECK(meta && ckpt_obj_len(meta) == 3);
     CHECK_STR(ckpt_obj_str(ckpt_dict_key(meta, 0), NULL), "");
     CHECK_STR(ckpt_obj_str(ckpt_dict_key(meta, 1), NULL), "0");
-    CHECK_EQ_INT(ckpt_obj_int(ckpt_get(meta, "1", "version", NULL)), 2);
-    CHECK_EQ_INT(ckpt_obj_int(ckpt_get(meta, "", "version", NULL)), 1);
+    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_get(meta, "1", "version", NULL)), 2);
+    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_get(meta, "", "version", NULL)), 1);
     /* prefix */
     ckpt_obj *sd2 = ckpt_module_state_dict(m, doc, "model.", &err);
     CHECK(sd2);
@@ -135,10 +135,10 @@ TEST(test_nn_state_dict__load_roundtrip_in_place)
     void *before = ckpt_module_slot(dst, "0.weight")->data;
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     ckpt_obj *sd = ckpt_module_state_dict(src, doc, NULL, &err);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK_OK(ckpt_module_load_state_dict(dst, sd, NULL, &rep, &err), &err);
     CHECK(rep.message == NULL && rep.missing_count == 0 && rep.unexpected_count == 0);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     CHECK(ckpt_module_slot(dst, "0.weight")->data == before);
     CHECK(memcmp(before, ckpt_module_slot(src, "0.weight")->data, 24) == 0);
     CHECK_EQ_INT(*(int64_t *)ckpt_module_slot(dst, "1.num_batches_tracked")->data, 9);
@@ -156,10 +156,10 @@ TEST(test_nn_state_dict__load_roundtrip_in_place)
 static ckpt_obj *make_sd(ckpt_doc *doc, const char *const *keys, int n, int ndim,
                          const int64_t *shape)
 {
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     for (int i = 0; i < n; i++)
         ckpt_dict_set_str(doc, sd, keys[i],
-                          ckpt_new_tensor_copy(doc, CKPT_F32, ndim, shape, NULL, NULL), NULL);
+                          ckpt_tensor_new_copy(doc, CKPT_F32, ndim, shape, NULL, NULL), NULL);
     return sd;
 }
 
@@ -174,14 +174,14 @@ TEST(test_nn_state_dict__missing_unexpected_message)
     ckpt_module_param(m, "a", CKPT_F32, 1, b, &err);
     ckpt_module_param(m, "b", CKPT_F32, 1, b, &err);
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     int64_t ws[2] = {2, 3};
-    ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "c", ckpt_tensor_new_copy(doc, CKPT_F32, 1, b, NULL, NULL), &err);
     ckpt_dict_set_str(doc, sd, "fc.weight",
-                      ckpt_new_tensor_copy(doc, CKPT_F32, 2, ws, NULL, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL),
+                      ckpt_tensor_new_copy(doc, CKPT_F32, 2, ws, NULL, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "fc.bias", ckpt_tensor_new_copy(doc, CKPT_F32, 1, b, NULL, NULL),
                       &err);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     int rc = ckpt_module_load_state_dict(m, sd, NULL, &rep, &err);
     CHECK_EQ_INT(rc, CKPT_E_SHAPE);
     CHECK_STR(rep.message,
@@ -193,16 +193,17 @@ TEST(test_nn_state_dict__missing_unexpected_message)
     CHECK_EQ_INT(rep.unexpected_count, 1);
     CHECK_EQ_INT(rep.error_count, 1);
     CHECK(strncmp(err.msg, "Error(s) in loading state_dict for Net:", 39) == 0);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     /* non-strict: the lists, and the size mismatch is still an error */
     ckpt_error_clear(&err);
-    rc = ckpt_module_load_state_dict(m, sd, &(ckpt_load_sd_opts){.non_strict = true}, &rep, &err);
+    rc = ckpt_module_load_state_dict(m, sd, &(ckpt_load_state_dict_opts){.non_strict = true},
+                                     &rep, &err);
     CHECK_EQ_INT(rc, CKPT_E_SHAPE);
     CHECK_STR(rep.message, "Error(s) in loading state_dict for Net:\n\tsize mismatch for "
                            "fc.weight: copying a param with shape torch.Size([2, 3]) from "
                            "checkpoint, the shape in current model is torch.Size([3, 2]).");
     CHECK_STR(rep.missing[1], "b");
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     /* the bias was copied even though the load failed, as torch does */
     ckpt_doc_free(doc);
     ckpt_module_free(m);
@@ -224,7 +225,7 @@ TEST(test_nn_state_dict__unexpected_rules_2x)
     const char *keys[] = {"fc.weight", "fc", "fc.weight.x",    "fc.bias",
                           "fc.tmp",    "zz", "fc._extra_state"};
     ckpt_obj *sd = make_sd(doc, keys, 7, 1, s);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), CKPT_E_SHAPE);
     CHECK_EQ_INT(rep.missing_count, 0);
     CHECK_EQ_INT(rep.unexpected_count, 6);
@@ -234,7 +235,7 @@ TEST(test_nn_state_dict__unexpected_rules_2x)
     CHECK_STR(rep.unexpected[3], "fc.weight.x");
     CHECK_STR(rep.unexpected[4], "fc.bias");
     CHECK_STR(rep.unexpected[5], "fc.tmp");
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     ckpt_doc_free(doc);
     ckpt_module_free(m);
 }
@@ -249,14 +250,14 @@ TEST(test_nn_state_dict__dtype_conversion)
     ckpt_slot *c = ckpt_module_buffer(m, "c", CKPT_I64, 1, s, true, &err);
     ckpt_slot *d = ckpt_module_buffer(m, "d", CKPT_BOOL, 1, s, true, &err);
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     uint16_t bf[4] = {0x3f80, 0x4000, 0xbf80, 0x3fc0}; /* 1, 2, -1, 1.5 */
     int64_t iv[4] = {-3, 0, 7, 1 << 24};
     float fv[4] = {-2.7f, 0.5f, 3.9f, 100.0f};
-    ckpt_dict_set_str(doc, sd, "a", ckpt_new_tensor_copy(doc, CKPT_BF16, 1, s, bf, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, s, iv, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "c", ckpt_new_tensor_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
-    ckpt_dict_set_str(doc, sd, "d", ckpt_new_tensor_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "a", ckpt_tensor_new_copy(doc, CKPT_BF16, 1, s, bf, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "b", ckpt_tensor_new_copy(doc, CKPT_I64, 1, s, iv, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "c", ckpt_tensor_new_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "d", ckpt_tensor_new_copy(doc, CKPT_F32, 1, s, fv, NULL), &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     const float *af = a->data, *bfp = b->data;
     CHECK(af[0] == 1.0f && af[1] == 2.0f && af[2] == -1.0f && af[3] == 1.5f);
@@ -280,11 +281,11 @@ TEST(test_nn_state_dict__non_contiguous_source)
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     /* storage holds the 3x2 transpose; the view (2,3) has strides (1,2) */
     float raw[6] = {0, 3, 1, 4, 2, 5};
-    ckpt_storage *st = ckpt_new_storage_borrow(doc, CKPT_F32, raw, sizeof(raw), &err);
+    ckpt_storage *st = ckpt_storage_new_borrow(doc, CKPT_F32, raw, sizeof(raw), &err);
     int64_t stride[2] = {1, 2};
-    ckpt_obj *t = ckpt_new_tensor(doc, st, CKPT_F32, 2, ws, stride, 0, &err);
+    ckpt_obj *t = ckpt_tensor_new(doc, st, CKPT_F32, 2, ws, stride, 0, &err);
     CHECK(t);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     ckpt_dict_set_str(doc, sd, "weight", t, &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     const float *wf = w->data;
@@ -295,8 +296,8 @@ TEST(test_nn_state_dict__non_contiguous_source)
     CHECK(wb[1] == 0x3f80 && wb[5] == 0x40a0); /* 1.0, 5.0 in bfloat16 */
     /* assign refuses a strided view */
     ckpt_error_clear(&err);
-    CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, &(ckpt_load_sd_opts){.assign = true}, NULL,
-                                             &err),
+    CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, &(ckpt_load_state_dict_opts){.assign = true},
+                                             NULL, &err),
                  CKPT_E_UNSUPPORTED);
     ckpt_doc_free(doc);
     ckpt_module_free(m);
@@ -327,8 +328,8 @@ TEST(test_nn_state_dict__assign_and_mmap)
                  ckpt_module_slot(src, "1.running_var")->data, 8) == 0);
     /* assign: the slots point into the document (which must outlive the module) */
     ckpt_module *as = seq();
-    CHECK_OK(ckpt_module_load_state_dict(as, root, &(ckpt_load_sd_opts){.assign = true}, NULL,
-                                         &err),
+    CHECK_OK(ckpt_module_load_state_dict(as, root, &(ckpt_load_state_dict_opts){.assign = true},
+                                         NULL, &err),
              &err);
     ckpt_slot *w = ckpt_module_slot(as, "0.weight");
     CHECK(w->data == ckpt_tensor_data(ckpt_dict_get(root, "0.weight")) && !w->owned);
@@ -338,12 +339,13 @@ TEST(test_nn_state_dict__assign_and_mmap)
     ckpt_module *lin = ckpt_module_add(bad, "0", "Linear", &err);
     int64_t ws[2] = {2, 3};
     ckpt_module_param(lin, "weight", CKPT_F64, 2, ws, &err);
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK(ckpt_module_load_state_dict(bad, root,
-                                      &(ckpt_load_sd_opts){.assign = true, .non_strict = true},
+                                      &(ckpt_load_state_dict_opts){.assign = true,
+                                                                   .non_strict = true},
                                       &rep, &err) < 0);
     CHECK(rep.error_count == 1 && strstr(rep.errors[0], "assign=True") != NULL);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     ckpt_module_free(bad);
     ckpt_module_free(as);
     ckpt_module_free(dst);
@@ -364,7 +366,8 @@ TEST(test_nn_state_dict__key_rules_and_prefix)
     ckpt_key_rule strip = {CKPT_KEY_STRIP_PREFIX, "module.", NULL};
     ckpt_error_clear(&err);
     CHECK_OK(ckpt_module_load_state_dict(m, dp,
-                                         &(ckpt_load_sd_opts){.rules = &strip, .rule_count = 1},
+                                         &(ckpt_load_state_dict_opts){.rules = &strip,
+                                                                      .rule_count = 1},
                                          NULL, &err),
              &err);
     CHECK(memcmp(ckpt_module_slot(m, "1.bias")->data, ckpt_module_slot(src, "1.bias")->data, 8) ==
@@ -375,30 +378,33 @@ TEST(test_nn_state_dict__key_rules_and_prefix)
     CHECK_OK(ckpt_module_adopt(wrapped, "module", seq(), &err), &err);
     ckpt_key_rule add = {CKPT_KEY_ADD_PREFIX, NULL, "module."};
     CHECK_OK(ckpt_module_load_state_dict(wrapped, plain,
-                                         &(ckpt_load_sd_opts){.rules = &add, .rule_count = 1},
+                                         &(ckpt_load_state_dict_opts){.rules = &add,
+                                                                      .rule_count = 1},
                                          NULL, &err),
              &err);
     /* regex: "enc.N.x" -> "N.x", and a prefix selecting a sub-dict */
     ckpt_obj *enc = ckpt_module_state_dict(src, doc, "enc.", &err);
     ckpt_key_rule re = {CKPT_KEY_REGEX, "^enc\\.([0-9]+)\\.", "\\1."};
-    CHECK_OK(ckpt_module_load_state_dict(m, enc,
-                                         &(ckpt_load_sd_opts){.rules = &re, .rule_count = 1},
-                                         NULL, &err),
+    CHECK_OK(ckpt_module_load_state_dict(
+                 m, enc, &(ckpt_load_state_dict_opts){.rules = &re, .rule_count = 1}, NULL, &err),
              &err);
     ckpt_obj *mixed = ckpt_module_state_dict(src, doc, "model.", &err);
-    ckpt_dict_set_str(doc, mixed, "optimizer.lr", ckpt_new_float(doc, 0.1), &err);
-    CHECK_OK(ckpt_module_load_state_dict(m, mixed, &(ckpt_load_sd_opts){.prefix = "model."}, NULL,
+    ckpt_dict_set_str(doc, mixed, "optimizer.lr", ckpt_float_new(doc, 0.1), &err);
+    CHECK_OK(ckpt_module_load_state_dict(m, mixed,
+                                         &(ckpt_load_state_dict_opts){.prefix = "model."}, NULL,
                                          &err),
              &err);
     /* bad rules */
     ckpt_key_rule bad = {CKPT_KEY_REGEX, "([", "x"};
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, plain,
-                                             &(ckpt_load_sd_opts){.rules = &bad, .rule_count = 1},
+                                             &(ckpt_load_state_dict_opts){.rules = &bad,
+                                                                          .rule_count = 1},
                                              NULL, &err),
                  CKPT_E_ARG);
     ckpt_key_rule unk = {7, "a", "b"};
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, plain,
-                                             &(ckpt_load_sd_opts){.rules = &unk, .rule_count = 1},
+                                             &(ckpt_load_state_dict_opts){.rules = &unk,
+                                                                          .rule_count = 1},
                                              NULL, NULL),
                  CKPT_E_ARG);
     ckpt_doc_free(doc);
@@ -418,29 +424,29 @@ TEST(test_nn_state_dict__batchnorm_version1)
     ckpt_obj *sd = make_sd(doc, keys, 1, 2, ws);
     const char *bk[] = {"0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"};
     for (int i = 0; i < 5; i++)
-        ckpt_dict_set_str(doc, sd, bk[i], ckpt_new_tensor_copy(doc, CKPT_F32, 1, b, NULL, NULL),
+        ckpt_dict_set_str(doc, sd, bk[i], ckpt_tensor_new_copy(doc, CKPT_F32, 1, b, NULL, NULL),
                           &err);
     (void)keys;
     /* no _metadata at all: version None -> num_batches_tracked = 0, not missing */
-    ckpt_sd_report rep;
+    ckpt_state_dict_report rep;
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), &err);
     CHECK_EQ_INT(rep.missing_count, 0);
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     CHECK_EQ_INT(*(int64_t *)ckpt_module_slot(m, "1.num_batches_tracked")->data, 0);
     /* _metadata saying version 2: now it is missing */
-    ckpt_obj *meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    ckpt_obj *v2 = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 2), &err);
+    ckpt_obj *meta = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *v2 = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    ckpt_dict_set_str(doc, v2, "version", ckpt_int_new(doc, 2), &err);
     ckpt_dict_set_str(doc, meta, "1", v2, &err);
-    ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *attrs = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     ckpt_dict_set_str(doc, attrs, "_metadata", meta, &err);
     ckpt_dict_set_attrs(sd, attrs, &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, &rep, &err), CKPT_E_SHAPE);
     CHECK_EQ_INT(rep.missing_count, 1);
     CHECK_STR(rep.missing[0], "1.num_batches_tracked");
-    ckpt_sd_report_free(&rep);
+    ckpt_state_dict_report_free(&rep);
     /* version 1 in _metadata: filled again */
-    ckpt_dict_set_str(doc, v2, "version", ckpt_new_int(doc, 1), &err);
+    ckpt_dict_set_str(doc, v2, "version", ckpt_int_new(doc, 1), &err);
     ckpt_error_clear(&err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     ckpt_doc_free(doc);
@@ -453,14 +459,14 @@ TEST(test_nn_state_dict__zero_d_from_one_element)
     ckpt_module *m = ckpt_module_new("Net", &err);
     ckpt_slot *s = ckpt_module_param(m, "t", CKPT_F32, 0, NULL, &err);
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     int64_t one[1] = {3};
     float v[3] = {4.5f, 1, 2};
-    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, one, v, NULL), &err);
+    ckpt_dict_set_str(doc, sd, "t", ckpt_tensor_new_copy(doc, CKPT_F32, 1, one, v, NULL), &err);
     CHECK_OK(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), &err);
     CHECK(*(float *)s->data == 4.5f);
     int64_t zero[1] = {0};
-    ckpt_dict_set_str(doc, sd, "t", ckpt_new_tensor_copy(doc, CKPT_F32, 1, zero, NULL, NULL),
+    ckpt_dict_set_str(doc, sd, "t", ckpt_tensor_new_copy(doc, CKPT_F32, 1, zero, NULL, NULL),
                       &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, sd, NULL, NULL, &err), CKPT_E_SHAPE);
     ckpt_doc_free(doc);
@@ -472,19 +478,19 @@ TEST(test_nn_state_dict__bad_arguments)
     ckpt_error err = {0};
     ckpt_module *m = seq();
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *list = ckpt_new_list(doc);
+    ckpt_obj *list = ckpt_list_new(doc);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, list, NULL, NULL, &err), CKPT_E_ARG);
     CHECK_STR(err.msg, "Expected state_dict to be dict-like, got <class 'list'>.");
     CHECK_EQ_INT(ckpt_module_load_state_dict(NULL, list, NULL, NULL, NULL), CKPT_E_ARG);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, NULL, NULL, NULL, NULL), CKPT_E_ARG);
-    ckpt_obj *d = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_dict_set(doc, d, ckpt_new_int(doc, 1), ckpt_new_int(doc, 2), &err);
+    ckpt_obj *d = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    ckpt_dict_set(doc, d, ckpt_int_new(doc, 1), ckpt_int_new(doc, 2), &err);
     CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, NULL, NULL, NULL), CKPT_E_ARG);
-    CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, &(ckpt_load_sd_opts){.rule_count = 1}, NULL,
-                                             NULL),
+    CHECK_EQ_INT(ckpt_module_load_state_dict(m, d, &(ckpt_load_state_dict_opts){.rule_count = 1},
+                                             NULL, NULL),
                  CKPT_E_ARG);
     CHECK(ckpt_module_state_dict_copy(m, NULL, NULL, NULL) == NULL);
-    ckpt_sd_report_free(NULL);
+    ckpt_state_dict_report_free(NULL);
     ckpt_doc_free(doc);
     ckpt_module_free(m);
 }

@@ -21,9 +21,9 @@ static ckpt_module *net(void)
     ckpt_rng r;
     ckpt_rng_seed(&r, 3);
     ckpt_module *m = ckpt_nn_sequential(NULL, NULL, NULL);
-    if (!m || !ckpt_nn_linear(m, "0", 4, 3, true, &r, NULL) ||
+    if (!m || !ckpt_nn_linear(m, "0", 4, 3, NULL, &r, NULL) ||
         !ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, NULL) ||
-        !ckpt_nn_linear(m, "2", 3, 2, true, &r, NULL)) {
+        !ckpt_nn_linear(m, "2", 3, 2, NULL, &r, NULL)) {
         ckpt_module_free(m);
         return NULL;
     }
@@ -440,15 +440,15 @@ TEST(test_optim_attach__load_mismatch_names_key)
     ckpt_doc *d2 = ckpt_doc_new(NULL, &err);
     ckpt_obj *mixed = ckpt_optim_state_dict(sgd, d2, &err);
     CHECK(mixed);
-    ckpt_obj *st = ckpt_new_dict(d2, CKPT_DICT_PLAIN), *p0 = ckpt_new_dict(d2, CKPT_DICT_PLAIN);
+    ckpt_obj *st = ckpt_dict_new(d2, CKPT_DICT_PLAIN), *p0 = ckpt_dict_new(d2, CKPT_DICT_PLAIN);
     int64_t shp[2] = {3, 4};
     CHECK_OK(ckpt_dict_set_str(d2, p0, "step",
-                               ckpt_new_tensor_copy(d2, CKPT_F32, 0, NULL, NULL, &err), &err),
+                               ckpt_tensor_new_copy(d2, CKPT_F32, 0, NULL, NULL, &err), &err),
              &err);
     CHECK_OK(ckpt_dict_set_str(d2, p0, "exp_avg",
-                               ckpt_new_tensor_copy(d2, CKPT_F32, 2, shp, NULL, &err), &err),
+                               ckpt_tensor_new_copy(d2, CKPT_F32, 2, shp, NULL, &err), &err),
              &err);
-    CHECK_OK(ckpt_dict_set(d2, st, ckpt_new_int(d2, 0), p0, &err), &err);
+    CHECK_OK(ckpt_dict_set(d2, st, ckpt_int_new(d2, 0), p0, &err), &err);
     CHECK_OK(ckpt_dict_set_str(d2, mixed, "state", st, &err), &err);
     ckpt_error_clear(&err);
     CHECK_EQ_INT(ckpt_optim_load_state_dict(sgd, mixed, &err), CKPT_E_ARG);
@@ -461,9 +461,9 @@ TEST(test_optim_attach__load_mismatch_names_key)
 
     /* AdamW state into an AdamW over a model of other shapes */
     ckpt_module *m3 = ckpt_nn_sequential(NULL, NULL, &err);
-    CHECK(ckpt_nn_linear(m3, "0", 3, 4, true, NULL, &err));
+    CHECK(ckpt_nn_linear(m3, "0", 3, 4, NULL, NULL, &err));
     CHECK(ckpt_nn_activation(m3, "1", CKPT_ACT_RELU, 0, &err));
-    CHECK(ckpt_nn_linear(m3, "2", 3, 2, true, NULL, &err));
+    CHECK(ckpt_nn_linear(m3, "2", 3, 2, NULL, NULL, &err));
     ckpt_optim *a3 = ckpt_optim_new_for_module(CKPT_OPTIM_ADAMW, m3, NULL, &err);
     CHECK(a3);
     nb = optim_bytes(a3, &before);

@@ -16,9 +16,9 @@ static ckpt_module *net(void)
     ckpt_rng r;
     ckpt_rng_seed(&r, 3);
     ckpt_module *m = ckpt_nn_sequential(NULL, NULL, NULL);
-    if (!m || !ckpt_nn_linear(m, "0", 4, 3, true, &r, NULL) ||
+    if (!m || !ckpt_nn_linear(m, "0", 4, 3, NULL, &r, NULL) ||
         !ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, NULL) ||
-        !ckpt_nn_linear(m, "2", 3, 2, true, &r, NULL)) {
+        !ckpt_nn_linear(m, "2", 3, 2, NULL, &r, NULL)) {
         ckpt_module_free(m);
         return NULL;
     }

@@ -187,7 +187,7 @@ TEST(test_optim_sched__state_dict_types)
     CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_value(ms, 1)), 2);
     CHECK_EQ_INT(ckpt_obj_type(ckpt_dict_get(sd, "verbose")), CKPT_T_BOOL);
     CHECK_EQ_INT(ckpt_obj_type(ckpt_dict_get(sd, "_step_count")), CKPT_T_INT);
-    CHECK_EQ_INT(ckpt_obj_type(ckpt_get(sd, "base_lrs", "1", NULL)), CKPT_T_FLOAT);
+    CHECK_EQ_INT(ckpt_obj_type(ckpt_obj_get(sd, "base_lrs", "1", NULL)), CKPT_T_FLOAT);
     CHECK_STR(ckpt_obj_str(ckpt_dict_key(sd, ckpt_obj_len(sd) - 1), NULL), "_last_lr");
     ckpt_sched_free(s);
 
@@ -197,7 +197,7 @@ TEST(test_optim_sched__state_dict_types)
     sd = ckpt_sched_state_dict(s, d, &err);
     CHECK(sd && ckpt_dict_get(sd, "_last_lr") == NULL);
     CHECK(isinf(ckpt_obj_float(ckpt_dict_get(sd, "best"))));
-    CHECK_EQ_INT(ckpt_obj_type(ckpt_get(sd, "min_lrs", "0", NULL)), CKPT_T_INT);
+    CHECK_EQ_INT(ckpt_obj_type(ckpt_obj_get(sd, "min_lrs", "0", NULL)), CKPT_T_INT);
     CHECK_STR(ckpt_obj_str(ckpt_dict_get(sd, "mode"), NULL), "min");
     ckpt_sched_free(s);
     ckpt_doc_free(d);
@@ -279,7 +279,7 @@ TEST(test_optim_sched__grad_scaler)
     ckpt_grad_scaler_init(&back);
     CHECK_OK(ckpt_grad_scaler_load_state_dict(&back, sd, &err), &err);
     CHECK(back.scale == 4.0f && back.growth_interval == 2);
-    ckpt_obj *empty = ckpt_new_dict(d, CKPT_DICT_PLAIN);
+    ckpt_obj *empty = ckpt_dict_new(d, CKPT_DICT_PLAIN);
     CHECK(ckpt_grad_scaler_load_state_dict(&back, empty, &err) < 0);
     CHECK(strstr(err.msg, "disabled instance") != NULL);
     back.enabled = false;

@@ -16,9 +16,9 @@ static ckpt_module *net(uint64_t seed)
     ckpt_rng r;
     ckpt_rng_seed(&r, seed);
     ckpt_module *m = ckpt_nn_sequential(NULL, NULL, NULL);
-    if (!m || !ckpt_nn_linear(m, "0", 4, 3, true, &r, NULL) ||
+    if (!m || !ckpt_nn_linear(m, "0", 4, 3, NULL, &r, NULL) ||
         !ckpt_nn_activation(m, "1", CKPT_ACT_RELU, 0, NULL) ||
-        !ckpt_nn_linear(m, "2", 3, 2, true, &r, NULL)) {
+        !ckpt_nn_linear(m, "2", 3, 2, NULL, &r, NULL)) {
         ckpt_module_free(m);
         return NULL;
     }
@@ -109,15 +109,15 @@ TEST(test_optim_train_ckpt__resume_is_exact)
     CHECK(train(&b, 0, 5) == 0);
     /* extras: a float, a str, an int list, a tensor */
     ckpt_doc *x = ckpt_doc_new(NULL, &err);
-    ckpt_obj *ex = ckpt_new_dict(x, CKPT_DICT_PLAIN), *lst = ckpt_new_list(x);
-    CHECK_OK(ckpt_dict_set_str(x, ex, "best_acc", ckpt_new_float(x, 0.75), &err), &err);
-    CHECK_OK(ckpt_dict_set_str(x, ex, "arch", ckpt_new_str(x, "mlp"), &err), &err);
-    CHECK_OK(ckpt_list_append(x, lst, ckpt_new_int(x, 7), &err), &err);
+    ckpt_obj *ex = ckpt_dict_new(x, CKPT_DICT_PLAIN), *lst = ckpt_list_new(x);
+    CHECK_OK(ckpt_dict_set_str(x, ex, "best_acc", ckpt_float_new(x, 0.75), &err), &err);
+    CHECK_OK(ckpt_dict_set_str(x, ex, "arch", ckpt_str_new(x, "mlp"), &err), &err);
+    CHECK_OK(ckpt_list_append(x, lst, ckpt_int_new(x, 7), &err), &err);
     CHECK_OK(ckpt_dict_set_str(x, ex, "seeds", lst, &err), &err);
     float ema[3] = {1.5f, -2.0f, 0.25f};
     int64_t three = 3;
     CHECK_OK(ckpt_dict_set_str(x, ex, "ema",
-                               ckpt_new_tensor_copy(x, CKPT_F32, 1, &three, ema, &err), &err),
+                               ckpt_tensor_new_copy(x, CKPT_F32, 1, &three, ema, &err), &err),
              &err);
     CHECK_OK(ckpt_train_save(path, &b.st, ex, NULL, &err), &err);
     ckpt_doc_free(x);
@@ -180,8 +180,8 @@ TEST(test_optim_train_ckpt__pieces_keys_and_errors)
     CHECK_EQ_INT(ckpt_obj_len(root), 3);
     CHECK(ckpt_dict_get(root, "model_state_dict") && ckpt_dict_get(root, "optimizer_state_dict"));
     /* an extra named like a piece */
-    ckpt_obj *ex = ckpt_new_dict(d, CKPT_DICT_PLAIN);
-    CHECK_OK(ckpt_dict_set_str(d, ex, "epoch", ckpt_new_int(d, 1), &err), &err);
+    ckpt_obj *ex = ckpt_dict_new(d, CKPT_DICT_PLAIN);
+    CHECK_OK(ckpt_dict_set_str(d, ex, "epoch", ckpt_int_new(d, 1), &err), &err);
     ckpt_error_clear(&err);
     CHECK(ckpt_train_state_dict(&st, ex, d, &err) == NULL);
     CHECK_EQ_INT(err.code, CKPT_E_ARG);
@@ -218,7 +218,7 @@ TEST(test_optim_train_ckpt__pieces_keys_and_errors)
     CHECK(ckpt_train_state_dict(NULL, NULL, d, NULL) == NULL);
     CHECK(ckpt_train_state_dict(&st, root /* not extras-like? it is a dict */, NULL, NULL) ==
           NULL);
-    CHECK(ckpt_train_load_state_dict(&into, ckpt_new_int(d, 1), NULL, NULL) == CKPT_E_FORMAT);
+    CHECK(ckpt_train_load_state_dict(&into, ckpt_int_new(d, 1), NULL, NULL) == CKPT_E_FORMAT);
     CHECK(ckpt_train_load(NULL, &into, NULL, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_train_load("/nonexistent/c.pt", &into, NULL, NULL, NULL) < 0);
     CHECK(ckpt_train_save("/nonexistent/dir/c.pt", &st, NULL, NULL, NULL) < 0);

@@ -239,7 +239,7 @@ static ckpt_obj *h_find_class(void *ctx, ckpt_doc *doc, const char *module, cons
     call_log *lg = ctx;
     lg->find_class++;
     log_call(lg, op, off);
-    return ckpt_new_global(doc, module, name);
+    return ckpt_global_new(doc, module, name);
 }
 
 static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int op, uint64_t off,
@@ -303,7 +303,7 @@ static ckpt_obj *h_ext(void *ctx, ckpt_doc *doc, int64_t code, int op, uint64_t 
     call_log *lg = ctx;
     lg->ext++;
     log_call(lg, op, off);
-    return rec_node(doc, "ext", NULL, ckpt_new_int(doc, code), NULL);
+    return rec_node(doc, "ext", NULL, ckpt_int_new(doc, code), NULL);
 }
 
 static ckpt_pickle_hooks rec_hooks(call_log *lg)

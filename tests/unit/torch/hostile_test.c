@@ -109,7 +109,7 @@ static int try_load(const char *path, bool full, long long *peak, char *msg, siz
     if (!doc)
         ckpt_error_format(&err, msg, msgn);
     if (doc) {
-        ckpt_walk_tensors(ckpt_doc_root(doc), noop_visit, NULL, &err);
+        ckpt_obj_walk_tensors(ckpt_doc_root(doc), noop_visit, NULL, &err);
         void *buf = NULL;
         size_t len = 0;
         ckpt_save_opts so;

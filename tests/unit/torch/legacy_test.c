@@ -61,10 +61,10 @@ static uint8_t *small_legacy(size_t *len)
     float w[6] = {1, 2, 3, 4, 5, 6};
     int64_t b[3] = {-1, 0, 1};
     int64_t sw[2] = {2, 3}, sb[1] = {3};
-    ckpt_obj *root = ckpt_new_dict(d, CKPT_DICT_ORDERED);
-    ckpt_dict_set_str(d, root, "w", ckpt_new_tensor_copy(d, CKPT_F32, 2, sw, w, &err), &err);
-    ckpt_dict_set_str(d, root, "b", ckpt_new_tensor_copy(d, CKPT_I64, 1, sb, b, &err), &err);
-    ckpt_dict_set_str(d, root, "s", ckpt_new_str(d, "hi"), &err);
+    ckpt_obj *root = ckpt_dict_new(d, CKPT_DICT_ORDERED);
+    ckpt_dict_set_str(d, root, "w", ckpt_tensor_new_copy(d, CKPT_F32, 2, sw, w, &err), &err);
+    ckpt_dict_set_str(d, root, "b", ckpt_tensor_new_copy(d, CKPT_I64, 1, sb, b, &err), &err);
+    ckpt_dict_set_str(d, root, "s", ckpt_str_new(d, "hi"), &err);
     ckpt_doc_set_root(d, root);
     ckpt_save_opts so;
     memset(&so, 0, sizeof(so));
@@ -80,7 +80,7 @@ static uint8_t *small_legacy(size_t *len)
 
 static const ckpt_obj *tensor_at(const ckpt_doc *d, const char *key)
 {
-    const ckpt_obj *t = ckpt_get(ckpt_doc_root(d), key, NULL);
+    const ckpt_obj *t = ckpt_obj_get(ckpt_doc_root(d), key, NULL);
     return t && ckpt_obj_type(t) == CKPT_T_TENSOR ? t : NULL;
 }
 
@@ -214,7 +214,7 @@ TEST(test_torch_legacy__roundtrip_small)
         const int64_t *bb = ckpt_tensor_data(tensor_at(d, "b"));
         CHECK(w && bb);
         CHECK(w[0] == 1 && w[5] == 6 && bb[0] == -1 && bb[2] == 1);
-        CHECK_STR(ckpt_obj_str(ckpt_get(ckpt_doc_root(d), "s", NULL), NULL), "hi");
+        CHECK_STR(ckpt_obj_str(ckpt_obj_get(ckpt_doc_root(d), "s", NULL), NULL), "hi");
         ckpt_doc_free(d);
     }
     free(b);
@@ -256,10 +256,10 @@ static int check_state_dict(const char *path)
     }
     const float *w = ckpt_tensor_data(tensor_at(d, "weight"));
     const int64_t *ix = ckpt_tensor_data(tensor_at(d, "index"));
-    const char *name = ckpt_obj_str(ckpt_get(ckpt_doc_root(d), "name", NULL), NULL);
+    const char *name = ckpt_obj_str(ckpt_obj_get(ckpt_doc_root(d), "name", NULL), NULL);
     int ok = w && ix && name && w[0] == 1.5f && w[1] == -2.25f && w[3] == 0.125f && ix[2] == 3 &&
              strncmp(name, "caf\xc3\xa9 xxx", 9) == 0 && strlen(name) == 306 &&
-             ckpt_obj_int(ckpt_get(ckpt_doc_root(d), "n", NULL)) == 3;
+             ckpt_obj_int(ckpt_obj_get(ckpt_doc_root(d), "n", NULL)) == 3;
     ckpt_doc_free(d);
     if (!ok)
         fprintf(stderr, "  %s: wrong contents\n", path);
@@ -290,7 +290,7 @@ TEST(test_torch_legacy__module_ids)
     const ckpt_obj *r = ckpt_doc_root(d);
     CHECK_EQ_INT(ckpt_obj_type(r), CKPT_T_OBJECT);
     CHECK_STR(ckpt_global_name(r), "Linear");
-    const ckpt_obj *w = ckpt_get(ckpt_object_state(r), "_parameters", "weight", NULL);
+    const ckpt_obj *w = ckpt_obj_get(ckpt_object_state(r), "_parameters", "weight", NULL);
     ckpt_tensor_info ti;
     CHECK_EQ_INT(ckpt_tensor_get_info(w, &ti), 0);
     CHECK(ti.is_parameter && ti.nbytes == 16);
@@ -328,7 +328,7 @@ TEST(test_torch_legacy__tar)
               storage_of(tensor_at(d, "strided")) == root);
         const int64_t *l = ckpt_tensor_data(tensor_at(d, "long_tail"));
         CHECK(l[0] == 0 && l[1] == ((int64_t)1 << 40));
-        CHECK_EQ_INT(ckpt_obj_len(ckpt_get(ckpt_doc_root(d), "meta", NULL)), 3);
+        CHECK_EQ_INT(ckpt_obj_len(ckpt_obj_get(ckpt_doc_root(d), "meta", NULL)), 3);
         ckpt_doc_free(d);
     }
     free(b);
@@ -342,7 +342,7 @@ TEST(test_torch_legacy__tar)
     o.unsafe_full = true;
     d = ckpt_load(FIX "tar_module.pt", &o, &err);
     CHECK(d != NULL);
-    CHECK_EQ_INT(ckpt_obj_type(ckpt_get(ckpt_doc_root(d), "cls", NULL)), CKPT_T_GLOBAL);
+    CHECK_EQ_INT(ckpt_obj_type(ckpt_obj_get(ckpt_doc_root(d), "cls", NULL)), CKPT_T_GLOBAL);
     ckpt_doc_free(d);
 }
 

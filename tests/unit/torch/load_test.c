@@ -194,7 +194,7 @@ TEST(test_torch_load__safe_globals)
     doc = load(a, len, &o, &err);
     CHECK_OK(doc ? 0 : err.code, &err);
     CHECK_EQ_INT(ckpt_obj_type(ckpt_doc_root(doc)), CKPT_T_OBJECT);
-    CHECK_EQ_INT(ckpt_obj_int(ckpt_get(ckpt_doc_root(doc), "a", NULL)), 1);
+    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_get(ckpt_doc_root(doc), "a", NULL)), 1);
     ckpt_doc_free(doc);
     /* os stays blocked even when listed */
     static const char pkl2[] = "\x80\x02"
@@ -247,15 +247,15 @@ TEST(test_torch_load__torchscript_refused)
 static uint8_t *saved_pair(size_t *len)
 {
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL);
-    ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *root = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     float v[12];
     for (int i = 0; i < 12; i++)
         v[i] = (float)i * 0.5f;
     int64_t shape[2] = {3, 4};
-    ckpt_obj *t = ckpt_new_tensor_copy(doc, CKPT_F32, 2, shape, v, NULL);
+    ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 2, shape, v, NULL);
     ckpt_dict_set_str(doc, root, "w", t, NULL);
     int64_t b[1] = {5};
-    ckpt_dict_set_str(doc, root, "b", ckpt_new_tensor_copy(doc, CKPT_I64, 1, b, NULL, NULL),
+    ckpt_dict_set_str(doc, root, "b", ckpt_tensor_new_copy(doc, CKPT_I64, 1, b, NULL, NULL),
                       NULL);
     void *out = NULL;
     ckpt_error err = {0};
@@ -418,7 +418,7 @@ static int check_tensor(void *payload, const char *key, const ckpt_obj *t)
 static bool tensors_in_bounds(const ckpt_doc *doc)
 {
     int bad = 0;
-    ckpt_walk_tensors(ckpt_doc_root(doc), check_tensor, &bad, NULL);
+    ckpt_obj_walk_tensors(ckpt_doc_root(doc), check_tensor, &bad, NULL);
     return bad == 0;
 }
 

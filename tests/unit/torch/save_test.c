@@ -41,8 +41,8 @@ TEST(test_torch_save__every_dtype_roundtrips)
             for (size_t i = 0; i < sizeof(src); i++)
                 src[i] &= 1;
         int64_t shape[2] = {2, 3};
-        ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-        ckpt_obj *t = ckpt_new_tensor_copy(doc, d, 2, shape, src, &err);
+        ckpt_obj *root = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+        ckpt_obj *t = ckpt_tensor_new_copy(doc, d, 2, shape, src, &err);
         CHECK(t);
         CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "t", t, &err), 0);
         ckpt_doc *back = roundtrip(root, &err);
@@ -65,18 +65,18 @@ TEST(test_torch_save__shapes_views_sharing)
 {
     ckpt_error err = {0};
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    ckpt_storage *s = ckpt_new_storage(doc, CKPT_F64, 12 * 8, &err);
+    ckpt_obj *root = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    ckpt_storage *s = ckpt_storage_new(doc, CKPT_F64, 12 * 8, &err);
     double *p = ckpt_storage_data_mut(s);
     for (int i = 0; i < 12; i++)
         p[i] = i + 0.25;
     int64_t sh[2] = {3, 4}, tsh[2] = {4, 3}, tst[2] = {1, 4}, vsh[1] = {2}, vst[1] = {5};
-    ckpt_obj *full = ckpt_new_tensor(doc, s, CKPT_F64, 2, sh, NULL, 0, &err);
-    ckpt_obj *tr = ckpt_new_tensor(doc, s, CKPT_F64, 2, tsh, tst, 0, &err);
-    ckpt_obj *sl = ckpt_new_tensor(doc, s, CKPT_F64, 1, vsh, vst, 1, &err);
-    ckpt_obj *sc = ckpt_new_tensor(doc, s, CKPT_F64, 0, NULL, NULL, 11, &err);
+    ckpt_obj *full = ckpt_tensor_new(doc, s, CKPT_F64, 2, sh, NULL, 0, &err);
+    ckpt_obj *tr = ckpt_tensor_new(doc, s, CKPT_F64, 2, tsh, tst, 0, &err);
+    ckpt_obj *sl = ckpt_tensor_new(doc, s, CKPT_F64, 1, vsh, vst, 1, &err);
+    ckpt_obj *sc = ckpt_tensor_new(doc, s, CKPT_F64, 0, NULL, NULL, 11, &err);
     int64_t esh[2] = {0, 3};
-    ckpt_obj *em = ckpt_new_tensor_copy(doc, CKPT_I32, 2, esh, NULL, &err);
+    ckpt_obj *em = ckpt_tensor_new_copy(doc, CKPT_I32, 2, esh, NULL, &err);
     CHECK(full && tr && sl && sc && em);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "full", full, &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "tr", tr, &err), 0);
@@ -111,21 +111,21 @@ TEST(test_torch_save__parameters_and_metadata)
 {
     ckpt_error err = {0};
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *sd = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *sd = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     int64_t sh[1] = {3};
-    ckpt_obj *w = ckpt_new_tensor_copy(doc, CKPT_F32, 1, sh, NULL, &err);
-    ckpt_obj *g = ckpt_new_tensor_copy(doc, CKPT_F32, 1, sh, NULL, &err);
-    ckpt_obj *frozen = ckpt_new_tensor_copy(doc, CKPT_F32, 1, sh, NULL, &err);
+    ckpt_obj *w = ckpt_tensor_new_copy(doc, CKPT_F32, 1, sh, NULL, &err);
+    ckpt_obj *g = ckpt_tensor_new_copy(doc, CKPT_F32, 1, sh, NULL, &err);
+    ckpt_obj *frozen = ckpt_tensor_new_copy(doc, CKPT_F32, 1, sh, NULL, &err);
     CHECK_EQ_INT(ckpt_tensor_set_parameter(w, true, true, &err), 0);
     CHECK_EQ_INT(ckpt_tensor_set_requires_grad(g, true, &err), 0);
     CHECK_EQ_INT(ckpt_tensor_set_parameter(frozen, true, false, &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "fc.weight", w, &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "grad", g, &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, sd, "frozen", frozen, &err), 0);
-    ckpt_obj *attrs = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    ckpt_obj *meta = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
-    ckpt_obj *v = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, v, "version", ckpt_new_int(doc, 1), &err), 0);
+    ckpt_obj *attrs = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    ckpt_obj *meta = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *v = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, v, "version", ckpt_int_new(doc, 1), &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, meta, "", v, &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, meta, "fc", v, &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, attrs, "_metadata", meta, &err), 0);
@@ -144,7 +144,7 @@ TEST(test_torch_save__parameters_and_metadata)
     CHECK(ba);
     const ckpt_obj *bm = ckpt_dict_get(ba, "_metadata");
     CHECK(bm && ckpt_dict_kind_of(bm) == CKPT_DICT_ORDERED && ckpt_obj_len(bm) == 2);
-    CHECK_EQ_INT(ckpt_obj_int(ckpt_get(bm, "fc", "version", NULL)), 1);
+    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_get(bm, "fc", "version", NULL)), 1);
     ckpt_doc_free(back);
     ckpt_doc_free(doc);
 }
@@ -153,24 +153,24 @@ TEST(test_torch_save__plain_values_roundtrip)
 {
     ckpt_error err = {0};
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
-    ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "epoch", ckpt_new_int(doc, 1LL << 40), &err), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "neg", ckpt_new_int(doc, -300), &err), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "flag", ckpt_new_bool(doc, true), &err), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "none", ckpt_new_none(doc), &err), 0);
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "name", ckpt_new_str(doc, "r\xc3\xa9sum\xc3\xa9"),
+    ckpt_obj *root = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "epoch", ckpt_int_new(doc, 1LL << 40), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "neg", ckpt_int_new(doc, -300), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "flag", ckpt_bool_new(doc, true), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "none", ckpt_none_new(doc), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "name", ckpt_str_new(doc, "r\xc3\xa9sum\xc3\xa9"),
                                    &err),
                  0);
-    ckpt_obj *l = ckpt_new_list(doc);
+    ckpt_obj *l = ckpt_list_new(doc);
     for (int i = 0; i < 1500; i++) /* more than one APPENDS batch */
-        CHECK_EQ_INT(ckpt_list_append(doc, l, ckpt_new_int(doc, i), &err), 0);
+        CHECK_EQ_INT(ckpt_list_append(doc, l, ckpt_int_new(doc, i), &err), 0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "list", l, &err), 0);
-    ckpt_obj *st = ckpt_new_dict(doc, CKPT_DICT_PLAIN);
-    CHECK_EQ_INT(ckpt_dict_set(doc, st, ckpt_new_int(doc, 0), ckpt_new_str(doc, "zero"), &err),
+    ckpt_obj *st = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
+    CHECK_EQ_INT(ckpt_dict_set(doc, st, ckpt_int_new(doc, 0), ckpt_str_new(doc, "zero"), &err),
                  0);
     CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "state", st, &err), 0);
     int64_t dims[2] = {2, 3};
-    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "size", ckpt_new_size(doc, 2, dims), &err), 0);
+    CHECK_EQ_INT(ckpt_dict_set_str(doc, root, "size", ckpt_size_new(doc, 2, dims), &err), 0);
     ckpt_doc *back = roundtrip(root, &err);
     CHECK_OK(back ? 0 : err.code, &err);
     const ckpt_obj *r = ckpt_doc_root(back);
@@ -180,8 +180,8 @@ TEST(test_torch_save__plain_values_roundtrip)
     CHECK_EQ_INT(ckpt_obj_type(ckpt_dict_get(r, "none")), CKPT_T_NONE);
     CHECK_STR(ckpt_obj_str(ckpt_dict_get(r, "name"), NULL), "r\xc3\xa9sum\xc3\xa9");
     CHECK_EQ_INT(ckpt_obj_len(ckpt_dict_get(r, "list")), 1500);
-    CHECK_EQ_INT(ckpt_obj_int(ckpt_get(r, "list", "1499", NULL)), 1499);
-    CHECK_STR(ckpt_obj_str(ckpt_get(r, "state", "0", NULL), NULL), "zero");
+    CHECK_EQ_INT(ckpt_obj_int(ckpt_obj_get(r, "list", "1499", NULL)), 1499);
+    CHECK_STR(ckpt_obj_str(ckpt_obj_get(r, "state", "0", NULL), NULL), "zero");
     size_t n = 0;
     const int64_t *sd = ckpt_size_dims(ckpt_dict_get(r, "size"), &n);
     CHECK(sd && n == 2 && sd[1] == 3);
@@ -192,14 +192,14 @@ TEST(test_torch_save__plain_values_roundtrip)
 static ckpt_doc *sample_doc(void)
 {
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL);
-    ckpt_obj *root = ckpt_new_dict(doc, CKPT_DICT_ORDERED);
+    ckpt_obj *root = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     for (int i = 0; i < 5; i++) {
         char k[16];
         snprintf(k, sizeof(k), "p%d", i);
         int64_t sh[2] = {i + 1, 2};
         float v[12] = {0};
         v[0] = (float)i;
-        ckpt_dict_set_str(doc, root, k, ckpt_new_tensor_copy(doc, CKPT_F32, 2, sh, v, NULL),
+        ckpt_dict_set_str(doc, root, k, ckpt_tensor_new_copy(doc, CKPT_F32, 2, sh, v, NULL),
                           NULL);
     }
     ckpt_doc_set_root(doc, root);
@@ -267,12 +267,12 @@ TEST(test_torch_save__atomic_on_failure)
     CHECK(ckpt_save(path, NULL, NULL, &err) < 0);
     /* (2) a tuple that contains itself */
     ckpt_doc *bad = ckpt_doc_new(NULL, NULL);
-    ckpt_obj *self = ckpt_new_tuple(bad, 1, NULL);
+    ckpt_obj *self = ckpt_tuple_new(bad, 1, NULL);
     CHECK_EQ_INT(ckpt_tuple_set(self, 0, self, &err), 0);
     ckpt_error_clear(&err);
     CHECK(ckpt_save(path, self, NULL, &err) < 0 && err.code < 0);
     /* (3) a tuple slot never filled */
-    ckpt_obj *hole = ckpt_new_tuple(bad, 2, NULL);
+    ckpt_obj *hole = ckpt_tuple_new(bad, 2, NULL);
     ckpt_error_clear(&err);
     CHECK(ckpt_save(path, hole, NULL, &err) < 0 && err.code < 0);
     /* (4) a lazy storage with no bytes */
