@@ -237,7 +237,7 @@ typedef struct ckpt_state_dict_report {
     char **errors; /* per-tensor messages ("size mismatch for fc.weight: ...") */
     size_t error_count;
     ckpt_alloc alloc; /* a copy of the module tree's allocator the lists and message come
-                         from (zero = libc); ckpt_sd_report_free uses it, so the report
+                         from (zero = libc); ckpt_state_dict_report_free uses it, so the report
                          may outlive the module */
     char *message; /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
                            or NULL when everything matched */

@@ -299,9 +299,9 @@ TEST(test_api_null_nn__module_new_alloc)
     CHECK(m != NULL);
     CHECK(ckpt_module_alloc(m) == NULL);
     ckpt_module_free(m);
-    ckpt_sd_report r;
+    ckpt_state_dict_report r;
     memset(&r, 0, sizeof r);
-    ckpt_sd_report_free(&r); /* zero allocator = libc */
+    ckpt_state_dict_report_free(&r); /* zero allocator = libc */
     ckpt_nn_act a = {0};
     ckpt_nn_act_free(&a);
 }

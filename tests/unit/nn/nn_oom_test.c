@@ -61,9 +61,9 @@ static bool more_layers(ckpt_module *m, ckpt_rng *r, ckpt_error *err)
     ckpt_rnn_opts ro = {.num_layers = 2, .bidirectional = true};
     ckpt_transformer_opts to = {.dim_feedforward = 16, .final_norm = true};
     ckpt_pool_opts po = {.kernel = {2, 2}, .ceil_mode = true};
-    return l && ckpt_nn_groupnorm(l, "0", 2, 4, 1e-5, true, err) &&
-           ckpt_nn_dropout(l, "1", 0.5, err) && ckpt_nn_maxpool2d(l, "2", 2, 2, 0, err) &&
-           ckpt_nn_avgpool2d_opts(l, "3", &po, err) &&
+    ckpt_pool_opts mp = {.kernel = {2, 2}};
+    return l && ckpt_nn_groupnorm(l, "0", 2, 4, NULL, err) && ckpt_nn_dropout(l, "1", 0.5, err) &&
+           ckpt_nn_maxpool2d(l, "2", &mp, err) && ckpt_nn_avgpool2d(l, "3", &po, err) &&
            ckpt_nn_adaptive_avgpool2d(l, "4", 1, 1, err) && ckpt_nn_flatten(l, "5", 1, -1, err) &&
            ckpt_nn_conv_transpose2d(d, "convt", 4, 2, 2, 2, NULL, r, err) &&
            ckpt_nn_gru(d, "gru", 4, 4, &ro, r, err) &&
@@ -83,23 +83,24 @@ static ckpt_module *build(const ckpt_alloc *a, net_ctx *ctx, uint64_t seed, bool
     ckpt_conv_opts co = {.padding = {1, 1}};
     const int64_t d8[1] = {8};
     ckpt_rnn_opts ro = {.batch_first = true};
+    ckpt_multihead_attention_opts mo = {.batch_first = true};
+    ckpt_transformer_opts eo = {.dim_feedforward = 16, .no_dropout = true, .batch_first = true};
     ckpt_module *seq = NULL, *block = NULL;
     const int64_t ks[2] = {3, 3};
     bool ok = ckpt_nn_conv2d(m, "conv", 3, 4, 3, 3, &co, &r, err) &&
-              ckpt_nn_batchnorm(m, "bn", 2, 4, 1e-5, 0.1, true, true, err) &&
-              ckpt_nn_layernorm(m, "ln", 1, d8, 1e-5, true, err) &&
-              ckpt_nn_multihead_attention(m, "mha", 8, 2, true, true, &r, err) &&
-              ckpt_nn_transformer_encoder_layer(m, "enc", 8, 2, 16, 0.0, CKPT_ACT_RELU, 1e-5,
-                                                true, false, &r, err) &&
+              ckpt_nn_batchnorm(m, "bn", 2, 4, NULL, err) &&
+              ckpt_nn_layernorm(m, "ln", 1, d8, NULL, err) &&
+              ckpt_nn_multihead_attention(m, "mha", 8, 2, &mo, &r, err) &&
+              ckpt_nn_transformer_encoder_layer(m, "enc", 8, 2, &eo, &r, err) &&
               ckpt_nn_lstm(m, "lstm", 8, 8, &ro, &r, err) &&
               (block = ckpt_module_add(m, "block", "Block", err)) != NULL &&
-              ckpt_nn_linear(block, "fc", 8, 8, true, &r, err) &&
+              ckpt_nn_linear(block, "fc", 8, 8, NULL, &r, err) &&
               ckpt_module_set_forward(block, block_fwd, NULL, err) == 0 &&
-              ckpt_nn_embedding(m, "emb", 10, 8, -1, &r, err) &&
-              ckpt_nn_linear(m, "head", 8, 3, true, &r, err) &&
+              ckpt_nn_embedding(m, "emb", 10, 8, NULL, &r, err) &&
+              ckpt_nn_linear(m, "head", 8, 3, NULL, &r, err) &&
               (seq = ckpt_nn_sequential(m, "seq", err)) != NULL &&
               ckpt_nn_conv2d(seq, "0", 3, 2, 3, 3, &co, &r, err) &&
-              ckpt_nn_batchnorm(seq, "1", 2, 2, 1e-5, 0.1, true, true, err) &&
+              ckpt_nn_batchnorm(seq, "1", 2, 2, NULL, err) &&
               ckpt_nn_activation(seq, "2", CKPT_ACT_RELU, 0, err) &&
               ckpt_module_set_attr_ints(m, "kernel_size", 2, ks, err) == 0 &&
               ckpt_module_set_attr_str(m, "note", "oom sweep", err) == 0 &&
@@ -129,8 +130,7 @@ static int step(ckpt_module *m, net_ctx *ctx, ckpt_tape *t, ckpt_error *err)
     ctx->idx = x ? ckpt_tape_index(t, 2, ishape, ids, err) : NULL;
     ckpt_var *target = ctx->idx ? ckpt_tape_index(t, 1, tshape, tg, err) : NULL;
     ckpt_var *y = target ? ckpt_module_call(m, x, err) : NULL;
-    ckpt_var *loss = y ? ckpt_f_cross_entropy(y, target, -100, 0.0, CKPT_REDUCE_MEAN, err)
-                       : NULL;
+    ckpt_var *loss = y ? ckpt_f_cross_entropy(y, target, -100, 0.0, CKPT_REDUCE_MEAN, err) : NULL;
     if (!loss)
         return CKPT_E_NOMEM;
     return ckpt_backward(loss, err);
@@ -176,7 +176,7 @@ static int life(const ckpt_alloc *a, const char *path, ckpt_error *err)
     ckpt_tape *t = NULL;
     ckpt_optim *o = NULL;
     ckpt_doc *doc = NULL;
-    ckpt_sd_report rep, rep2;
+    ckpt_state_dict_report rep, rep2;
     memset(&rep, 0, sizeof rep);
     memset(&rep2, 0, sizeof rep2);
     int rc = (m = build(a, &c1, 1, false, err)) ? 0 : CKPT_E_NOMEM;
@@ -224,13 +224,13 @@ static int life(const ckpt_alloc *a, const char *path, ckpt_error *err)
             ckpt_error_clear(err); /* the expected CKPT_E_SHAPE */
     }
     if (rc == 0) {
-        ckpt_load_sd_opts lo = {.non_strict = true};
+        ckpt_load_state_dict_opts lo = {.non_strict = true};
         rc = ckpt_module_load_state_dict(m2, sd, &lo, &rep2, err);
     }
     if (rc == 0)
         rc = ckpt_module_save(m, path, err);
     if (rc == 0) {
-        ckpt_load_sd_opts lo = {.non_strict = true};
+        ckpt_load_state_dict_opts lo = {.non_strict = true};
         rc = ckpt_module_load(m2, path, &lo, NULL, err);
     }
     if (rc == 0)
@@ -240,8 +240,8 @@ static int life(const ckpt_alloc *a, const char *path, ckpt_error *err)
     ckpt_tape_free(t);
     ckpt_module_free(m2);
     ckpt_module_free(m);
-    ckpt_sd_report_free(&rep); /* the report outlives its module */
-    ckpt_sd_report_free(&rep2);
+    ckpt_state_dict_report_free(&rep); /* the report outlives its module */
+    ckpt_state_dict_report_free(&rep2);
     return rc;
 }
 
@@ -275,8 +275,7 @@ TEST(test_nn_oom__sweep)
         if (ra != 0)
             CHECK_EQ_INT(ra, CKPT_E_NOMEM);
         if (fa.live != 0 || fb.live != 0)
-            fprintf(stderr, "k %ld: live %lld / %lld bytes after the run\n", k, fa.live,
-                    fb.live);
+            fprintf(stderr, "k %ld: live %lld / %lld bytes after the run\n", k, fa.live, fb.live);
         CHECK_EQ_INT(fa.live, 0);
         CHECK_EQ_INT(fb.live, 0);
         ok = ra == 0;
