@@ -469,12 +469,23 @@ static ckpt_var *slice_core(const char *op, ckpt_var *x, int dim, int64_t start,
         else if (!drop_dim)
             os[nd++] = len;
     }
-    ckpt_var *y = ckpt__var_new(x->tape, x->dtype, nd, os, err);
+    /* one contiguous block when every dim before `dim` has size 1 and the
+     * rows are consecutive: a view of x (as torch's), no copy */
+    int64_t outer = 1, inner = 1;
+    for (int j = 0; j < dim; j++)
+        outer *= x->shape[j];
+    for (int j = dim + 1; j < x->ndim; j++)
+        inner *= x->shape[j];
+    const bool contiguous = outer == 1 && (step == 1 || len <= 1);
+    ckpt_var *y = contiguous ? ckpt__var_view(x, nd, os, start * inner, err)
+                             : ckpt__var_new(x->tape, x->dtype, nd, os, err);
     if (!y)
         return NULL;
     slice_ctx c = {dim, start, len, step};
-    ckpt_tk_rows r = slice_rows(x, &c);
-    ckpt_tk_rows_copy(vdata(y), vdata(x), elsize(x), &r);
+    if (!contiguous) {
+        ckpt_tk_rows r = slice_rows(x, &c);
+        ckpt_tk_rows_copy(vdata(y), vdata(x), elsize(x), &r);
+    }
     ckpt__node *node = NULL;
     if (ckpt__record(x->tape, op, y, &x, 1, slice_bw, sizeof(slice_ctx), &node, err) < 0)
         return NULL;

@@ -63,6 +63,10 @@ void *ckpt__tape_calloc(ckpt_tape *t, size_t bytes, ckpt_error *err);
 ckpt_var *ckpt__var_new(ckpt_tape *t, int dtype, int ndim, const int64_t *shape, ckpt_error *err);
 /* A var sharing `x`'s data with another shape of the same numel (no node). */
 ckpt_var *ckpt__var_alias(ckpt_var *x, int ndim, const int64_t *shape, ckpt_error *err);
+/* A var sharing x's elements [offset, offset + numel(shape)) (a contiguous
+ * slice; no node).  CKPT_E_SHAPE when the range is outside x. */
+ckpt_var *ckpt__var_view(ckpt_var *x, int ndim, const int64_t *shape, int64_t offset,
+                         ckpt_error *err);
 /* A parameter leaf: borrows `data`; its gradient accumulates into *grad_home
  * (allocated zeroed when NULL: with calloc, or through var->grad_alloc when the
  * caller sets it, numel * sizeof(float) bytes; the owner frees it). */

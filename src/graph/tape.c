@@ -255,6 +255,22 @@ ckpt_var *ckpt__var_alias(ckpt_var *x, int ndim, const int64_t *shape, ckpt_erro
     return v;
 }
 
+ckpt_var *ckpt__var_view(ckpt_var *x, int ndim, const int64_t *shape, int64_t offset,
+                         ckpt_error *err)
+{
+    ckpt_var *v = var_header(x->tape, x->dtype, ndim, shape, err);
+    if (!v)
+        return NULL;
+    if (offset < 0 || offset > x->numel || v->numel > x->numel - offset) {
+        CKPT_FAIL(err, CKPT_E_SHAPE, "view of %lld elements at %lld of %lld",
+                  (long long)v->numel, (long long)offset, (long long)x->numel);
+        return NULL;
+    }
+    v->data = x->data ? x->data + offset : NULL;
+    v->idata = x->idata ? x->idata + offset : NULL;
+    return v;
+}
+
 ckpt_var *ckpt__var_param(ckpt_tape *t, float *data, int ndim, const int64_t *shape,
                           float **grad_home, bool requires_grad, ckpt_error *err)
 {

@@ -339,9 +339,11 @@ static void moments(const float *p, int64_t n, double eps, double *mean, double 
     *invstd = 1.0 / sqrt((n > 0 ? sq / (double)n : 0.0) + eps);
 }
 
-CKPT__VEC_CLONES CKPT__FLATTEN void ckpt_nn_layernorm_forward(float *out, const float *in,
-                                                              const float *w, const float *b,
-                                                              int64_t n, int64_t d, double eps)
+/* the rows of ckpt_nn_layernorm_forward (static: the exported symbol stays a
+ * plain function, the AVX2 clone is picked behind it) */
+CKPT__VEC_CLONES CKPT__FLATTEN static void layernorm_rows(float *out, const float *in,
+                                                          const float *w, const float *b,
+                                                          int64_t n, int64_t d, double eps)
 {
     for (int64_t r = 0; r < n; r++) {
         const float *p = in + r * d;
@@ -357,6 +359,12 @@ CKPT__VEC_CLONES CKPT__FLATTEN void ckpt_nn_layernorm_forward(float *out, const 
             q[i] = (float)y;
         }
     }
+}
+
+void ckpt_nn_layernorm_forward(float *out, const float *in, const float *w, const float *b,
+                               int64_t n, int64_t d, double eps)
+{
+    layernorm_rows(out, in, w, b, n, d, eps);
 }
 
 void ckpt_nn_groupnorm_forward(float *out, const float *in, const float *w, const float *b,
