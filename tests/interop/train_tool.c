@@ -220,7 +220,7 @@ static void run_train(run *r, const cfg *c, size_t start, size_t n)
         ckpt_var *loss = ckpt_f_cross_entropy(logits, yv, -100, 0.0, CKPT_REDUCE_MEAN, &err);
         NOTNULL(loss);
         if (c->scaler) /* scaler.scale(loss) */
-            NOTNULL(loss = ckpt_f_mul_scalar(loss, r->scaler.scale, &err));
+            NOTNULL(loss = ckpt_f_mul_scalar(loss, (double)r->scaler.scale, &err));
         ckpt_optim_zero_grad(r->opt, true);
         OK(ckpt_backward(loss, &err));
         if (c->scaler) { /* scaler.step(opt); scaler.update() */
