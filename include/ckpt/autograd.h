@@ -281,7 +281,6 @@ CKPT_API ckpt_var *ckpt_f_binary_cross_entropy_with_logits(ckpt_var *x, ckpt_var
                                                            ckpt_var *pos_weight, ckpt_reduction r,
                                                            ckpt_error *err);
 
-
 /* --- recurrent layers (torch.nn.LSTM / GRU as one fused op each) */
 /* Configuration of a recurrent stack; the zero value is torch's default
  * (1 layer, with biases, (T,B,I) input, one direction, no dropout). */

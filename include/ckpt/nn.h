@@ -127,11 +127,11 @@ typedef struct ckpt_slot {
     const int64_t *shape;
     void *data; /* contiguous, row-major; NULL for a None slot */
     uint64_t nbytes;
-    bool is_param;      /* parameter (true) or buffer (false) */
-    bool persistent;    /* buffers: saved in state_dict; parameters: always true */
-    bool requires_grad; /* parameters */
-    bool owned;         /* memory owned by the module tree */
-    float *grad;        /* gradient buffer (float32 params), NULL until allocated */
+    bool is_param;           /* parameter (true) or buffer (false) */
+    bool persistent;         /* buffers: saved in state_dict; parameters: always true */
+    bool requires_grad;      /* parameters */
+    bool owned;              /* memory owned by the module tree */
+    float *grad;             /* gradient buffer (float32 params), NULL until allocated */
     const ckpt_alloc *alloc; /* the tree's allocator (ckpt_module_alloc; NULL = libc): `data`
                                 when owned and `grad` are exact-size blocks of it (nbytes) */
 } ckpt_slot;
@@ -216,7 +216,7 @@ typedef struct ckpt_load_state_dict_opts {
                                     document must outlive the module); dtype must match */
     const ckpt_key_rule *rules; /* applied in order to every checkpoint key */
     size_t rule_count;
-    const char *prefix; /* flat keys only: load the entries whose key starts with this
+    const char *prefix;  /* flat keys only: load the entries whose key starts with this
                             prefix ("encoder." of one flat state dict), prefix stripped;
                             it does not enter nested dicts (use sub_key) */
     const char *sub_key; /* a nested dict: "model" loads checkpoint["model"] (a
@@ -239,7 +239,7 @@ typedef struct ckpt_state_dict_report {
     ckpt_alloc alloc; /* a copy of the module tree's allocator the lists and message come
                          from (zero = libc); ckpt_state_dict_report_free uses it, so the report
                          may outlive the module */
-    char *message; /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
+    char *message;    /* torch's whole message: "Error(s) in loading state_dict for Net:\n\t..."
                            or NULL when everything matched */
 } ckpt_state_dict_report;
 
@@ -347,7 +347,7 @@ typedef struct ckpt_nn_act {
     float *data;
     int ndim;
     int64_t shape[CKPT_NN_MAX_DIMS];
-    size_t cap; /* capacity of data, in floats */
+    size_t cap;              /* capacity of data, in floats */
     const ckpt_alloc *alloc; /* allocator of `data` (NULL = libc), an exact-size block of
                                 cap * sizeof(float) bytes; layers' scratch uses the tree's */
 } ckpt_nn_act;
@@ -367,9 +367,9 @@ typedef enum ckpt_conv_padding {
 /* torch's padding_mode of Conv1d/Conv2d (ConvTranspose2d: zeros only). */
 typedef enum ckpt_padding_mode {
     CKPT_PADMODE_ZEROS = 0,
-    CKPT_PADMODE_REFLECT,   /* padding < input size */
+    CKPT_PADMODE_REFLECT, /* padding < input size */
     CKPT_PADMODE_REPLICATE,
-    CKPT_PADMODE_CIRCULAR   /* padding <= input size */
+    CKPT_PADMODE_CIRCULAR /* padding <= input size */
 } ckpt_padding_mode;
 
 /* Convolution options; zeros mean torch's defaults (stride 1, padding 0,
@@ -623,7 +623,6 @@ CKPT_API float ckpt_nn_mse_loss_forward(const float *x, const float *y, size_t n
 CKPT_API void ckpt_nn_mse_loss_backward(float *dx, float *dy, float dloss, const float *x,
                                         const float *y, size_t n);
 
-
 /* ========================================================= recurrent layers */
 /* torch.nn.LSTM / torch.nn.GRU (proj_size 0).  Options: ckpt_rnn_opts (in
  * ckpt/autograd.h), NULL or zero = torch's defaults.  Parameters, in torch's
@@ -646,7 +645,6 @@ CKPT_API ckpt_var *ckpt_nn_lstm_call(ckpt_module *m, ckpt_var *x, ckpt_var *h0, 
 /* output, h_n = gru(x, h0). */
 CKPT_API ckpt_var *ckpt_nn_gru_call(ckpt_module *m, ckpt_var *x, ckpt_var *h0, ckpt_var **h_n,
                                     ckpt_error *err);
-
 
 /* ============================================ attention on the tape (masks) */
 /* Masks of one attention call; every member optional.  A mask is float32

@@ -13,9 +13,9 @@
 typedef struct sdpa_ctx {
     int64_t b, l, s, e, ev;
     float scale;
-    float *p;       /* softmax weights (B,L,S) */
-    float *a;       /* after dropout (B,L,S); == p without dropout */
-    uint8_t *keep;  /* dropout keep mask (B,L,S) or NULL */
+    float *p;      /* softmax weights (B,L,S) */
+    float *a;      /* after dropout (B,L,S); == p without dropout */
+    uint8_t *keep; /* dropout keep mask (B,L,S) or NULL */
     double drop_p;
     /* mask broadcasting: batch dims of q and the mask's strides over (batch..., L, S) */
     int nbatch;
@@ -66,8 +66,8 @@ static int sdpa_bw(ckpt__node *n, ckpt_error *err)
             continue;
         /* da (L,S) = go (L,EV) @ v^T (EV,S) */
         if (EV > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)S, (int)EV, 1.0f, go,
-                        (int)EV, vb, (int)EV, 0.0f, da, (int)S);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)S, (int)EV, 1.0f,
+                        go, (int)EV, vb, (int)EV, 0.0f, da, (int)S);
         else
             memset(da, 0, (size_t)LS * sizeof(float));
         if (c->keep) {
@@ -112,8 +112,8 @@ ckpt_var *ckpt_f_scaled_dot_product_attention(ckpt_var *q, ckpt_var *k, ckpt_var
         return NULL;
     }
     const int nd = q->ndim;
-    bool ok = nd >= 2 && k->ndim == nd && v->ndim == nd &&
-              q->shape[nd - 1] == k->shape[nd - 1] && k->shape[nd - 2] == v->shape[nd - 2];
+    bool ok = nd >= 2 && k->ndim == nd && v->ndim == nd && q->shape[nd - 1] == k->shape[nd - 1] &&
+              k->shape[nd - 2] == v->shape[nd - 2];
     for (int i = 0; ok && i < nd - 2; i++)
         ok = q->shape[i] == k->shape[i] && q->shape[i] == v->shape[i];
     if (!ok) {

@@ -51,7 +51,8 @@ static int nll_shapes(const char *op, const ckpt_var *x, const ckpt_var *t, int6
         return CKPT_FAIL(err, CKPT_E_SHAPE,
                          "%s: expected input (N, C, d1, ...) and target (N, d1, ...) or input "
                          "(C,) and a 0-dim target, got %s and %s",
-                         op, ckpt__shape_str(x, s1, sizeof s1), ckpt__shape_str(t, s2, sizeof s2));
+                         op, ckpt__shape_str(x, s1, sizeof s1),
+                         ckpt__shape_str(t, s2, sizeof s2));
     return 0;
 }
 
@@ -321,8 +322,9 @@ ckpt_var *ckpt_f_binary_cross_entropy_with_logits(ckpt_var *x, ckpt_var *y, ckpt
     double acc = 0.0;
     for (int64_t i = 0; i < x->numel; i++) {
         double xv = (double)x->data[i], yv = (double)y->data[i];
-        double lw = pos_weight ? 1.0 + ((double)pos_weight->data[i % pos_weight->numel] - 1.0) * yv
-                               : 1.0;
+        double lw = pos_weight
+                        ? 1.0 + ((double)pos_weight->data[i % pos_weight->numel] - 1.0) * yv
+                        : 1.0;
         double l = (1.0 - yv) * xv + lw * softplus_neg(xv);
         if (r == CKPT_REDUCE_NONE)
             out->data[i] = (float)l;

@@ -83,7 +83,8 @@ static int conv2d_bw(ckpt__node *n, ckpt_error *err)
     CKPT_TRY(ckpt__grad(n->in[1], &dw, err));
     if (n->nin > 2)
         CKPT_TRY(ckpt__grad(n->in[2], &db, err));
-    float *ws = ckpt__tape_alloc(n->out->tape, ckpt_nn_conv2d_backward_ws(d) * sizeof(float), err);
+    float *ws = ckpt__tape_alloc(n->out->tape, ckpt_nn_conv2d_backward_ws(d) * sizeof(float),
+                                 err);
     if (!ws)
         return CKPT_E_NOMEM;
     ckpt_nn_conv2d_backward(dx, dw, db, n->out->grad, n->in[0]->data, n->in[1]->data, ws, d);
@@ -122,11 +123,12 @@ static ckpt_var *pad_input(const char *op, ckpt_var *x, int sd, const ckpt_nn_co
                (p->mode == CKPT_PADMODE_CIRCULAR && (mh > c.h || mw > c.w)) ||
                (p->mode != CKPT_PADMODE_ZEROS && (c.h == 0 || c.w == 0));
     if (bad) {
-        CKPT_FAIL(err, CKPT_E_SHAPE,
-                  "%s: padding (%lld, %lld, %lld, %lld) is too large for padding_mode %d and input "
-                  "%s",
-                  op, (long long)c.top, (long long)c.bottom, (long long)c.left,
-                  (long long)c.right, p->mode, ckpt__shape_str(x, s1, sizeof s1));
+        CKPT_FAIL(
+            err, CKPT_E_SHAPE,
+            "%s: padding (%lld, %lld, %lld, %lld) is too large for padding_mode %d and input "
+            "%s",
+            op, (long long)c.top, (long long)c.bottom, (long long)c.left, (long long)c.right,
+            p->mode, ckpt__shape_str(x, s1, sizeof s1));
         return NULL;
     }
     int64_t shape[CKPT_VAR_MAX_DIMS];
@@ -164,9 +166,11 @@ static ckpt_var *conv_nd(const char *op, int sd, ckpt_var *x, ckpt_var *w, ckpt_
     const int64_t g = opt1(o->groups);
     const bool batched = x->ndim == sd + 2;
     if ((x->ndim != sd + 1 && !batched) || w->ndim != sd + 2) {
-        CKPT_FAIL(err, CKPT_E_SHAPE, "%s: expected %dD (unbatched) or %dD (batched) input and %dD "
-                  "weight, got input %s and weight %s", op, sd + 1, sd + 2, sd + 2,
-                  ckpt__shape_str(x, s1, sizeof s1), ckpt__shape_str(w, s2, sizeof s2));
+        CKPT_FAIL(err, CKPT_E_SHAPE,
+                  "%s: expected %dD (unbatched) or %dD (batched) input and %dD "
+                  "weight, got input %s and weight %s",
+                  op, sd + 1, sd + 2, sd + 2, ckpt__shape_str(x, s1, sizeof s1),
+                  ckpt__shape_str(w, s2, sizeof s2));
         return NULL;
     }
     const int64_t *xs = x->shape + (batched ? 1 : 0);
@@ -321,8 +325,8 @@ ckpt_var *ckpt_f_conv_transpose2d(ckpt_var *x, ckpt_var *w, ckpt_var *b, const c
                   "%s: only numeric padding and padding_mode 'zeros' are supported", op);
         return NULL;
     }
-    if (d.ph < 0 || d.pw < 0 || d.oph < 0 || d.opw < 0 || o->stride[0] < 0 ||
-        o->stride[1] < 0 || o->dilation[0] < 0 || o->dilation[1] < 0 || o->groups < 0) {
+    if (d.ph < 0 || d.pw < 0 || d.oph < 0 || d.opw < 0 || o->stride[0] < 0 || o->stride[1] < 0 ||
+        o->dilation[0] < 0 || o->dilation[1] < 0 || o->groups < 0) {
         CKPT_FAIL(err, CKPT_E_ARG, "%s: negative stride, padding, dilation or groups", op);
         return NULL;
     }
@@ -349,8 +353,8 @@ ckpt_var *ckpt_f_conv_transpose2d(ckpt_var *x, ckpt_var *w, ckpt_var *b, const c
         return NULL;
     }
     int64_t shape[4] = {d.b, d.oc, d.oh, d.ow};
-    ckpt_var *y =
-        ckpt__var_new(x->tape, CKPT_F32, batched ? 4 : 3, batched ? shape : shape + 1, err);
+    ckpt_var *y = ckpt__var_new(x->tape, CKPT_F32, batched ? 4 : 3, batched ? shape : shape + 1,
+                                err);
     if (!y)
         return NULL;
     float *ws = ckpt__tape_alloc(x->tape, ckpt_nn_conv_transpose2d_ws(&d) * sizeof(float), err);
@@ -555,9 +559,8 @@ static int embedding_bw(ckpt__node *n, ckpt_error *err)
     ckpt_var *idx = n->in[0], *w = n->in[1];
     float *dw = NULL;
     CKPT_TRY(ckpt__grad(w, &dw, err));
-    if (dw &&
-        ckpt_nn_embedding_backward(dw, n->out->grad, idx->idata, idx->numel, w->shape[0],
-                                   w->shape[1], c->padding_idx) != 0)
+    if (dw && ckpt_nn_embedding_backward(dw, n->out->grad, idx->idata, idx->numel, w->shape[0],
+                                         w->shape[1], c->padding_idx) != 0)
         return CKPT_FAIL(err, CKPT_E_ARG, "embedding: index out of range in self");
     return 0;
 }
@@ -580,7 +583,8 @@ ckpt_var *ckpt_f_embedding(ckpt_var *idx, ckpt_var *weight, int64_t padding_idx,
         return NULL;
     }
     if (padding_idx >= weight->shape[0]) {
-        CKPT_FAIL(err, CKPT_E_ARG, "embedding: padding_idx %lld must be within num_embeddings %lld",
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "embedding: padding_idx %lld must be within num_embeddings %lld",
                   (long long)padding_idx, (long long)weight->shape[0]);
         return NULL;
     }

@@ -9,8 +9,8 @@
 #include "ops/kernels.h"
 
 /* w / b of a norm: NULL, or float32 on x's tape with `numel` values */
-static int affine_check(const char *op, ckpt_var *x, ckpt_var *v, const char *name,
-                        int64_t numel, ckpt_error *err)
+static int affine_check(const char *op, ckpt_var *x, ckpt_var *v, const char *name, int64_t numel,
+                        ckpt_error *err)
 {
     char s1[96];
     if (!v)
@@ -103,8 +103,8 @@ static int batch_norm_bw(ckpt__node *n, ckpt_error *err)
 }
 
 ckpt_var *ckpt_f_batch_norm(ckpt_var *x, float *running_mean, float *running_var,
-                            int64_t *num_batches_tracked, ckpt_var *w, ckpt_var *b,
-                            bool training, double momentum, double eps, ckpt_error *err)
+                            int64_t *num_batches_tracked, ckpt_var *w, ckpt_var *b, bool training,
+                            double momentum, double eps, ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
     char s1[96];
@@ -117,8 +117,10 @@ ckpt_var *ckpt_f_batch_norm(ckpt_var *x, float *running_mean, float *running_var
         return NULL;
     }
     if (!running_mean != !running_var) {
-        CKPT_FAIL(err, CKPT_E_ARG, "%s: running_mean and running_var must both be given or both "
-                  "be NULL", op);
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "%s: running_mean and running_var must both be given or both "
+                  "be NULL",
+                  op);
         return NULL;
     }
     if (!(eps >= 0)) {
@@ -162,8 +164,8 @@ ckpt_var *ckpt_f_batch_norm(ckpt_var *x, float *running_mean, float *running_var
         } else if (momentum < 0) {
             factor = 0.0;
         }
-        ckpt_nn_batchnorm_update_running(running_mean, running_var, c.mean, c.var, c.c,
-                                         c.b * c.s, factor);
+        ckpt_nn_batchnorm_update_running(running_mean, running_var, c.mean, c.var, c.c, c.b * c.s,
+                                         factor);
     }
     ckpt_var *in[3] = {x, w, b};
     ckpt__node *n = NULL;
@@ -204,8 +206,8 @@ ckpt_var *ckpt_f_group_norm(ckpt_var *x, int64_t groups, ckpt_var *w, ckpt_var *
         return NULL;
     if (x->ndim < 2 || groups <= 0 || x->shape[1] % groups != 0) {
         CKPT_FAIL(err, CKPT_E_SHAPE,
-                  "%s: expected input (N, C, ...) with C divisible by num_groups=%lld, got %s", op,
-                  (long long)groups, ckpt__shape_str(x, s1, sizeof s1));
+                  "%s: expected input (N, C, ...) with C divisible by num_groups=%lld, got %s",
+                  op, (long long)groups, ckpt__shape_str(x, s1, sizeof s1));
         return NULL;
     }
     if (!(eps >= 0)) {

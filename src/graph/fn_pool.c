@@ -90,8 +90,9 @@ static ckpt_var *pool(const char *op, bool max, ckpt_var *x, const ckpt_pool_opt
         return NULL;
     }
     if (!ckpt_nn_pool2d_out_size(&d)) {
-        CKPT_FAIL(err, CKPT_E_SHAPE, "%s: output size is too small for input %s (output %lldx%lld)",
-                  op, ckpt__shape_str(x, s1, sizeof s1), (long long)d.oh, (long long)d.ow);
+        CKPT_FAIL(err, CKPT_E_SHAPE,
+                  "%s: output size is too small for input %s (output %lldx%lld)", op,
+                  ckpt__shape_str(x, s1, sizeof s1), (long long)d.oh, (long long)d.ow);
         return NULL;
     }
     ckpt_var *y = pool_out(x, &d, err);

@@ -45,8 +45,8 @@ static ckpt_var *reduce(const char *op, bool mean, ckpt_var *x, int ndims, const
             if (x->ndim == 0) /* a 0-dim tensor accepts dim 0 / -1 */
                 continue;
             if (red[d]) {
-                CKPT_FAIL(err, CKPT_E_ARG, "%s: dim %d appears multiple times in the list of dims",
-                          op, d);
+                CKPT_FAIL(err, CKPT_E_ARG,
+                          "%s: dim %d appears multiple times in the list of dims", op, d);
                 return NULL;
             }
             red[d] = true;

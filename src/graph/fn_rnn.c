@@ -18,10 +18,10 @@ typedef struct rnn_ctx {
     int kind;
     int64_t L, D, T, B, In, H, G, npl;
     bool bf;
-    int64_t out_n, hn_n; /* floats in P's output and h_n sections */
-    const float **lin;   /* [L] layer inputs (lin[0]: x) */
-    float **lout;        /* [L] layer outputs (lout[L-1]: P's output section) */
-    float **mask;        /* [L] dropout scales from lout[l] to lin[l+1], or NULL */
+    int64_t out_n, hn_n;   /* floats in P's output and h_n sections */
+    const float **lin;     /* [L] layer inputs (lin[0]: x) */
+    float **lout;          /* [L] layer outputs (lout[L-1]: P's output section) */
+    float **mask;          /* [L] dropout scales from lout[l] to lin[l+1], or NULL */
     ckpt_rnn_saved *saved; /* [L*D] */
 } rnn_ctx;
 
@@ -192,10 +192,11 @@ static ckpt_var *rnn_run(int kind, ckpt_var *x, ckpt_var *h0, ckpt_var *c0,
     cx.In = x->shape[x->ndim - 1];
     const int64_t mult = ckpt_rnn_gate_mult(kind);
     if ((size_t)(cx.L * cx.D * cx.npl) != nw || !weights) {
-        CKPT_FAIL(err, CKPT_E_ARG,
-                  "%s: %zu weights given, expected %lld (num_layers %lld x %lld directions x %lld)",
-                  op, nw, (long long)(cx.L * cx.D * cx.npl), (long long)cx.L, (long long)cx.D,
-                  (long long)cx.npl);
+        CKPT_FAIL(
+            err, CKPT_E_ARG,
+            "%s: %zu weights given, expected %lld (num_layers %lld x %lld directions x %lld)", op,
+            nw, (long long)(cx.L * cx.D * cx.npl), (long long)cx.L, (long long)cx.D,
+            (long long)cx.npl);
         return NULL;
     }
     for (size_t i = 0; i < nw; i++) {
@@ -225,8 +226,8 @@ static ckpt_var *rnn_run(int kind, ckpt_var *x, ckpt_var *h0, ckpt_var *c0,
             if (check_shape(w[1], 2, (int64_t[]){cx.G, cx.H}, op, what, err) < 0)
                 return NULL;
             for (int k = 2; k < cx.npl; k++) {
-                snprintf(what, sizeof what, "bias_%s_l%lld%s", k == 2 ? "ih" : "hh",
-                         (long long)l, sfx);
+                snprintf(what, sizeof what, "bias_%s_l%lld%s", k == 2 ? "ih" : "hh", (long long)l,
+                         sfx);
                 if (check_shape(w[k], 1, &cx.G, op, what, err) < 0)
                     return NULL;
             }

@@ -199,8 +199,9 @@ static ckpt_var *permute(const char *op, ckpt_var *x, int ndim, const int *dims,
         if (ckpt__dim(dims[i], ndim, op, &d[i], err) < 0)
             return NULL;
         if (seen[d[i]]) {
-            CKPT_FAIL(err, CKPT_E_ARG, "%s: permute(): duplicate dims are not allowed. (dim %d twice)",
-                      op, dims[i]);
+            CKPT_FAIL(err, CKPT_E_ARG,
+                      "%s: permute(): duplicate dims are not allowed. (dim %d twice)", op,
+                      dims[i]);
             return NULL;
         }
         seen[d[i]] = true;
@@ -318,8 +319,8 @@ static int check_list(const char *op, ckpt_var *const *xs, size_t n, ckpt_error 
     char name[32];
     for (size_t i = 0; i < n; i++) {
         snprintf(name, sizeof name, "tensor %zu", i);
-        CKPT_TRY(ckpt__var_check(xs[i], i ? xs[0]->dtype : -1, i ? xs[0]->tape : NULL, op, name,
-                                 err));
+        CKPT_TRY(
+            ckpt__var_check(xs[i], i ? xs[0]->dtype : -1, i ? xs[0]->tape : NULL, op, name, err));
     }
     return 0;
 }
@@ -379,8 +380,8 @@ ckpt_var *ckpt_f_cat(ckpt_var *const *xs, size_t n, int dim, ckpt_error *err)
     int64_t os[CKPT_VAR_MAX_DIMS];
     memcpy(os, x0->shape, sizeof os);
     os[d] = total;
-    join_ctx c = {prod(x0->shape, 0, d), prod(x0->shape, d + 1, x0->ndim), total, d, x0->ndim,
-                  false};
+    join_ctx c = {
+        prod(x0->shape, 0, d), prod(x0->shape, d + 1, x0->ndim), total, d, x0->ndim, false};
     return join("cat", xs, n, &c, x0->ndim, os, err);
 }
 
@@ -424,8 +425,8 @@ ckpt_var *ckpt_f_stack(ckpt_var *const *xs, size_t n, int dim, ckpt_error *err)
     os[nd++] = (int64_t)n;
     for (int j = d; j < x0->ndim; j++)
         os[nd++] = x0->shape[j];
-    join_ctx c = {prod(x0->shape, 0, d), prod(x0->shape, d, x0->ndim), (int64_t)n, d, x0->ndim,
-                  true};
+    join_ctx c = {
+        prod(x0->shape, 0, d), prod(x0->shape, d, x0->ndim), (int64_t)n, d, x0->ndim, true};
     return join("stack", xs, n, &c, nd, os, err);
 }
 
@@ -438,8 +439,15 @@ typedef struct slice_ctx {
 
 static ckpt_tk_rows slice_rows(const ckpt_var *x, const slice_ctx *c)
 {
-    ckpt_tk_rows r = {prod(x->shape, 0, c->dim), c->len, prod(x->shape, c->dim + 1, x->ndim),
-                      c->len, 0, 1, x->shape[c->dim], c->start, c->step};
+    ckpt_tk_rows r = {prod(x->shape, 0, c->dim),
+                      c->len,
+                      prod(x->shape, c->dim + 1, x->ndim),
+                      c->len,
+                      0,
+                      1,
+                      x->shape[c->dim],
+                      c->start,
+                      c->step};
     return r;
 }
 
@@ -583,7 +591,8 @@ static int split_args(const char *op, ckpt_var *x, int dim, size_t *n, int *d, c
     *n = 0;
     CKPT_TRY(ckpt__var_check(x, -1, NULL, op, "x", err));
     if (x->ndim == 0)
-        return CKPT_FAIL(err, CKPT_E_SHAPE, "%s: %s expects at least a 1-dimensional tensor", op, op);
+        return CKPT_FAIL(err, CKPT_E_SHAPE, "%s: %s expects at least a 1-dimensional tensor", op,
+                         op);
     return ckpt__dim(dim, x->ndim, op, d, err);
 }
 

@@ -30,10 +30,10 @@ struct ckpt_var {
     int ndim;
     int64_t shape[CKPT_VAR_MAX_DIMS];
     int64_t numel;
-    float *data;       /* CKPT_F32 */
-    int64_t *idata;    /* CKPT_I64 */
-    float *grad;       /* gradient (arena, or *grad_home for parameters) */
-    float **grad_home; /* parameters: the module's grad pointer (allocated on first
+    float *data;                  /* CKPT_F32 */
+    int64_t *idata;               /* CKPT_I64 */
+    float *grad;                  /* gradient (arena, or *grad_home for parameters) */
+    float **grad_home;            /* parameters: the module's grad pointer (allocated on first
                           backward, freed by the module) */
     const ckpt_alloc *grad_alloc; /* parameters: allocator of *grad_home, an exact-size
                                      block of numel * sizeof(float) (NULL = calloc/free) */

@@ -262,8 +262,8 @@ ckpt_var *ckpt__var_view(ckpt_var *x, int ndim, const int64_t *shape, int64_t of
     if (!v)
         return NULL;
     if (offset < 0 || offset > x->numel || v->numel > x->numel - offset) {
-        CKPT_FAIL(err, CKPT_E_SHAPE, "view of %lld elements at %lld of %lld",
-                  (long long)v->numel, (long long)offset, (long long)x->numel);
+        CKPT_FAIL(err, CKPT_E_SHAPE, "view of %lld elements at %lld of %lld", (long long)v->numel,
+                  (long long)offset, (long long)x->numel);
         return NULL;
     }
     v->data = x->data ? x->data + offset : NULL;

@@ -10,8 +10,7 @@
 #include "ops/backward.h"
 
 /* the parameter `name` of m on x's tape, or NULL (with *fail set) */
-static ckpt_var *param(ckpt_module *m, const char *name, ckpt_var *x, bool *fail,
-                       ckpt_error *err)
+static ckpt_var *param(ckpt_module *m, const char *name, ckpt_var *x, bool *fail, ckpt_error *err)
 {
     ckpt_var *v = ckpt_module_var(m, name, x->tape, err);
     if (!v)

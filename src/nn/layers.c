@@ -159,8 +159,9 @@ static int linear_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, c
     return ckpt__nn_linear_rows(m, in->data, out->data, rows, err);
 }
 
-static const ckpt__layer_ops linear_ops = {.type = "Linear", .forward = linear_fwd,
-                                            .call = ckpt__nn_linear_call};
+static const ckpt__layer_ops linear_ops = {.type = "Linear",
+                                           .forward = linear_fwd,
+                                           .call = ckpt__nn_linear_call};
 static const ckpt__layer_ops ndq_linear_ops = {.type = "NonDynamicallyQuantizableLinear",
                                                .forward = linear_fwd,
                                                .call = ckpt__nn_linear_call};
@@ -248,7 +249,7 @@ static int conv_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
         int64_t mw = pad.left > pad.right ? pad.left : pad.right;
         CKPT_CHECK(pad.mode == CKPT_PADMODE_ZEROS || pad.mode == CKPT_PADMODE_REPLICATE ||
                        (pad.mode == CKPT_PADMODE_REFLECT ? (mh == 0 || mh < d.h) && mw < d.w
-                                                          : mh <= d.h && mw <= d.w),
+                                                         : mh <= d.h && mw <= d.w),
                    err, CKPT_E_SHAPE, "%s: padding too large for padding_mode and input", type);
         CKPT_CHECK(d.h > 0 && d.w > 0, err, CKPT_E_SHAPE, "%s: empty input", type);
         int64_t ph = d.h + pad.top + pad.bottom, pw = d.w + pad.left + pad.right;
@@ -283,10 +284,12 @@ static int conv_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
     return 0;
 }
 
-static const ckpt__layer_ops conv1d_ops = {.type = "Conv1d", .forward = conv_fwd,
-                                            .call = ckpt__nn_conv_call};
-static const ckpt__layer_ops conv2d_ops = {.type = "Conv2d", .forward = conv_fwd,
-                                            .call = ckpt__nn_conv_call};
+static const ckpt__layer_ops conv1d_ops = {.type = "Conv1d",
+                                           .forward = conv_fwd,
+                                           .call = ckpt__nn_conv_call};
+static const ckpt__layer_ops conv2d_ops = {.type = "Conv2d",
+                                           .forward = conv_fwd,
+                                           .call = ckpt__nn_conv_call};
 
 static int64_t def1(int64_t v)
 {
@@ -346,8 +349,9 @@ static int convt_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ck
     return 0;
 }
 
-static const ckpt__layer_ops convt2d_ops = {.type = "ConvTranspose2d", .forward = convt_fwd,
-                                             .call = ckpt__nn_conv_call};
+static const ckpt__layer_ops convt2d_ops = {.type = "ConvTranspose2d",
+                                            .forward = convt_fwd,
+                                            .call = ckpt__nn_conv_call};
 
 ckpt_module *ckpt_nn_conv_transpose2d(ckpt_module *parent, const char *name, int64_t in_ch,
                                       int64_t out_ch, int64_t kh, int64_t kw,
@@ -395,17 +399,16 @@ static ckpt_module *conv_make(ckpt_module *parent, const char *name, int dims, i
     l->pad_kind = (int)o->padding_kind, l->pad_mode = (int)o->padding_mode;
     if ((unsigned)o->padding_kind > CKPT_CONV_PAD_VALID ||
         (unsigned)o->padding_mode > CKPT_PADMODE_CIRCULAR ||
-        (dims == 3 && (o->padding_kind != CKPT_CONV_PAD_EXPLICIT ||
-                       o->padding_mode != CKPT_PADMODE_ZEROS))) {
-        CKPT_FAIL(err, CKPT_E_ARG,
-                  "%s: unsupported padding (kind %d, padding_mode %d)%s", types[dims],
-                  (int)o->padding_kind, (int)o->padding_mode,
+        (dims == 3 &&
+         (o->padding_kind != CKPT_CONV_PAD_EXPLICIT || o->padding_mode != CKPT_PADMODE_ZEROS))) {
+        CKPT_FAIL(err, CKPT_E_ARG, "%s: unsupported padding (kind %d, padding_mode %d)%s",
+                  types[dims], (int)o->padding_kind, (int)o->padding_mode,
                   dims == 3 ? ": only numeric padding and 'zeros' padding_mode" : "");
         return undo(parent, m);
     }
     if (o->padding_kind == CKPT_CONV_PAD_SAME && (l->sh != 1 || l->sw != 1)) {
-        CKPT_FAIL(err, CKPT_E_ARG,
-                  "%s: padding='same' is not supported for strided convolutions", types[dims]);
+        CKPT_FAIL(err, CKPT_E_ARG, "%s: padding='same' is not supported for strided convolutions",
+                  types[dims]);
         return undo(parent, m);
     }
     if (o->padding_kind != CKPT_CONV_PAD_EXPLICIT)
@@ -453,8 +456,8 @@ static ckpt_module *conv_make(ckpt_module *parent, const char *name, int dims, i
     ckpt_module_set_attr_int(m, "groups", g, NULL);
     static const char *const modes[] = {"zeros", "reflect", "replicate", "circular"};
     if (l->pad_kind != CKPT_CONV_PAD_EXPLICIT)
-        ckpt_module_set_attr_str(m, "padding", l->pad_kind == CKPT_CONV_PAD_SAME ? "same" : "valid",
-                                 NULL);
+        ckpt_module_set_attr_str(m, "padding",
+                                 l->pad_kind == CKPT_CONV_PAD_SAME ? "same" : "valid", NULL);
     ckpt_module_set_attr_str(m, "padding_mode", modes[l->pad_mode], NULL);
     ckpt_module_set_attr_bool(m, "bias", l->bias, NULL);
     return ckpt__nn_done(parent, m, err); /* attributes set without err: NOMEM check */
@@ -516,10 +519,12 @@ static int batchnorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops bn1d_ops = {.type = "BatchNorm1d", .forward = batchnorm_fwd,
-                                          .call = ckpt__nn_batchnorm_call};
-static const ckpt__layer_ops bn2d_ops = {.type = "BatchNorm2d", .forward = batchnorm_fwd,
-                                          .call = ckpt__nn_batchnorm_call};
+static const ckpt__layer_ops bn1d_ops = {.type = "BatchNorm1d",
+                                         .forward = batchnorm_fwd,
+                                         .call = ckpt__nn_batchnorm_call};
+static const ckpt__layer_ops bn2d_ops = {.type = "BatchNorm2d",
+                                         .forward = batchnorm_fwd,
+                                         .call = ckpt__nn_batchnorm_call};
 
 /* an option's value: zero = `def`, CKPT_NN_ZERO (-0.0) = 0 */
 static double opt_or(double v, double def)
@@ -603,8 +608,9 @@ static int layernorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops layernorm_ops = {.type = "LayerNorm", .forward = layernorm_fwd,
-                                               .call = ckpt__nn_layernorm_call};
+static const ckpt__layer_ops layernorm_ops = {.type = "LayerNorm",
+                                              .forward = layernorm_fwd,
+                                              .call = ckpt__nn_layernorm_call};
 
 ckpt_module *ckpt_nn_layernorm(ckpt_module *parent, const char *name, int ndims,
                                const int64_t *normalized_shape, const ckpt_norm_opts *o,
@@ -660,8 +666,9 @@ static int groupnorm_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out
     return 0;
 }
 
-static const ckpt__layer_ops groupnorm_ops = {.type = "GroupNorm", .forward = groupnorm_fwd,
-                                               .call = ckpt__nn_groupnorm_call};
+static const ckpt__layer_ops groupnorm_ops = {.type = "GroupNorm",
+                                              .forward = groupnorm_fwd,
+                                              .call = ckpt__nn_groupnorm_call};
 
 ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t num_groups,
                                int64_t num_channels, const ckpt_norm_opts *o, ckpt_error *err)
@@ -694,8 +701,9 @@ ckpt_module *ckpt_nn_groupnorm(ckpt_module *parent, const char *name, int64_t nu
 
 /* --------------------------------------------------------------- Embedding */
 
-static const ckpt__layer_ops embedding_ops = {.type = "Embedding", .forward = NULL,
-                                               .call = ckpt__nn_embedding_call};
+static const ckpt__layer_ops embedding_ops = {.type = "Embedding",
+                                              .forward = NULL,
+                                              .call = ckpt__nn_embedding_call};
 
 ckpt_module *ckpt_nn_embedding(ckpt_module *parent, const char *name, int64_t num_embeddings,
                                int64_t embedding_dim, const ckpt_embedding_opts *o, ckpt_rng *rng,
@@ -781,8 +789,9 @@ static int dropout_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, 
     return 0;
 }
 
-static const ckpt__layer_ops dropout_ops = {.type = "Dropout", .forward = dropout_fwd,
-                                             .call = ckpt__nn_dropout_call};
+static const ckpt__layer_ops dropout_ops = {.type = "Dropout",
+                                            .forward = dropout_fwd,
+                                            .call = ckpt__nn_dropout_call};
 
 ckpt_module *ckpt_nn_dropout(ckpt_module *parent, const char *name, double p, ckpt_error *err)
 {
@@ -888,10 +897,19 @@ ckpt_module *ckpt_nn_activation(ckpt_module *parent, const char *name, ckpt_act_
 static ckpt_nn_pool2d_dims pool_dims(const nn_layer *l, int64_t bc, int64_t h, int64_t w)
 {
     const ckpt_pool_opts *o = &l->pool;
-    ckpt_nn_pool2d_dims d = {.bc = bc, .h = h, .w = w, .kh = o->kernel[0], .kw = o->kernel[1],
-                             .sh = o->stride[0], .sw = o->stride[1], .ph = o->padding[0],
-                             .pw = o->padding[1], .dh = o->dilation[0], .dw = o->dilation[1],
-                             .ceil_mode = o->ceil_mode, .exclude_pad = o->exclude_pad,
+    ckpt_nn_pool2d_dims d = {.bc = bc,
+                             .h = h,
+                             .w = w,
+                             .kh = o->kernel[0],
+                             .kw = o->kernel[1],
+                             .sh = o->stride[0],
+                             .sw = o->stride[1],
+                             .ph = o->padding[0],
+                             .pw = o->padding[1],
+                             .dh = o->dilation[0],
+                             .dw = o->dilation[1],
+                             .ceil_mode = o->ceil_mode,
+                             .exclude_pad = o->exclude_pad,
                              .divisor = o->divisor_override};
     return d;
 }
@@ -929,12 +947,15 @@ static int pool_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckp
     return 0;
 }
 
-static const ckpt__layer_ops maxpool_ops = {.type = "MaxPool2d", .forward = pool_fwd,
+static const ckpt__layer_ops maxpool_ops = {.type = "MaxPool2d",
+                                            .forward = pool_fwd,
+                                            .call = ckpt__nn_pool_call};
+static const ckpt__layer_ops avgpool_ops = {.type = "AvgPool2d",
+                                            .forward = pool_fwd,
+                                            .call = ckpt__nn_pool_call};
+static const ckpt__layer_ops adaptive_ops = {.type = "AdaptiveAvgPool2d",
+                                             .forward = pool_fwd,
                                              .call = ckpt__nn_pool_call};
-static const ckpt__layer_ops avgpool_ops = {.type = "AvgPool2d", .forward = pool_fwd,
-                                             .call = ckpt__nn_pool_call};
-static const ckpt__layer_ops adaptive_ops = {.type = "AdaptiveAvgPool2d", .forward = pool_fwd,
-                                              .call = ckpt__nn_pool_call};
 
 /* an int attribute when both entries agree (torch's int argument), else a pair */
 static void set_pair(ckpt_module *m, const char *name, const int64_t *v, bool as_int)
@@ -1057,8 +1078,9 @@ static int flatten_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, 
     return 0;
 }
 
-static const ckpt__layer_ops flatten_ops = {.type = "Flatten", .forward = flatten_fwd,
-                                             .call = ckpt__nn_flatten_call};
+static const ckpt__layer_ops flatten_ops = {.type = "Flatten",
+                                            .forward = flatten_fwd,
+                                            .call = ckpt__nn_flatten_call};
 
 ckpt_module *ckpt_nn_flatten(ckpt_module *parent, const char *name, int start_dim, int end_dim,
                              ckpt_error *err)

@@ -16,7 +16,7 @@ typedef struct nn_layer {
     double eps, momentum, p;
     int act, dim;
     bool bias, affine, track, batch_first, norm_first;
-    ckpt_pool_opts pool; /* MaxPool2d / AvgPool2d: every option, torch's defaults filled in */
+    ckpt_pool_opts pool;    /* MaxPool2d / AvgPool2d: every option, torch's defaults filled in */
     int pad_kind, pad_mode; /* Conv: ckpt_conv_padding, ckpt_padding_mode */
     ckpt_nn_act ws[4];
     const ckpt_alloc *a; /* the module's allocator: this struct and ws[] come from it */

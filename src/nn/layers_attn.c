@@ -123,7 +123,8 @@ static int mha_fwd(ckpt_module *m, const ckpt_nn_act *in, ckpt_nn_act *out, ckpt
     return ckpt_nn_multihead_attention_forward(m, in, in, in, out, err);
 }
 
-static const ckpt__layer_ops mha_ops = {.type = "MultiheadAttention", .forward = mha_fwd,
+static const ckpt__layer_ops mha_ops = {.type = "MultiheadAttention",
+                                        .forward = mha_fwd,
                                         .call = ckpt__mha_call1};
 
 static ckpt_module *mha_make(ckpt_module *parent, const char *name, int64_t e, int64_t heads,

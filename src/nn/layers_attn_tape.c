@@ -202,7 +202,8 @@ ckpt_var *ckpt_nn_multihead_attention_call(ckpt_module *m, ckpt_var *query, ckpt
         /* self-attention: one product with the whole in_proj_weight (B,L,3E),
          * then one permute to (3,B,H,L,hd): one sgemm and one copy instead
          * of three weight slices, three sgemms and three head transposes */
-        ckpt_var *qkv = rs(ckpt_f_linear(q, w, bias, err), 5, (int64_t[]){B, L, 3, H, E / H}, err);
+        ckpt_var *qkv = rs(ckpt_f_linear(q, w, bias, err), 5, (int64_t[]){B, L, 3, H, E / H},
+                           err);
         qkv = qkv ? ckpt_f_permute(qkv, 5, (int[]){2, 0, 3, 1, 4}, err) : NULL;
         for (int i = 0; i < 3; i++) {
             pr[i] = qkv ? ckpt_f_select(qkv, 0, i, err) : NULL;
@@ -369,8 +370,8 @@ ckpt_var *ckpt_nn_transformer_decoder_layer_call(ckpt_module *m, ckpt_var *tgt, 
         return NULL;
     }
     if (ckpt__var_check(tgt, CKPT_F32, NULL, "TransformerDecoderLayer", "tgt", err) < 0 ||
-        ckpt__var_check(memory, CKPT_F32, tgt->tape, "TransformerDecoderLayer", "memory",
-                        err) < 0)
+        ckpt__var_check(memory, CKPT_F32, tgt->tape, "TransformerDecoderLayer", "memory", err) <
+            0)
         return NULL;
     nn_layer *l = ckpt__nn_state(m);
     ckpt_var *x = tgt;
@@ -450,8 +451,8 @@ ckpt_module *ckpt_nn_transformer_encoder(ckpt_module *parent, const char *name, 
         }
         /* torch deep-copies one layer: every layer starts equal */
         copy_acc a = {.dst = c};
-        ok = ckpt_module_walk(first, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, copy_slot, &a,
-                              err) == 0 &&
+        ok = ckpt_module_walk(first, CKPT_WALK_PARAMS | CKPT_WALK_BUFFERS, copy_slot, &a, err) ==
+                 0 &&
              a.bad == 0;
     }
     if (ok && n.final_norm)

@@ -144,8 +144,7 @@ static bool is_rnn(const ckpt_module *m, const ckpt__layer_ops *ops, const char 
 {
     if (m && m->ops == ops)
         return true;
-    CKPT_FAIL(err, CKPT_E_ARG, "%s: module is %s, not %s", fn, m ? m->type : "NULL",
-              ops->type);
+    CKPT_FAIL(err, CKPT_E_ARG, "%s: module is %s, not %s", fn, m ? m->type : "NULL", ops->type);
     return false;
 }
 

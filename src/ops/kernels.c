@@ -449,7 +449,8 @@ void ckpt_nn_sigmoid_forward(float *out, const float *in, size_t n)
 
 /* one softmax / log_softmax row of d contiguous floats: exp in float by the
  * vectorisable ckpt__expf, the sum in double */
-CKPT__VEC_CLONES CKPT__FLATTEN static void softmax_row(float *q, const float *p, int64_t d, bool logv)
+CKPT__VEC_CLONES CKPT__FLATTEN static void softmax_row(float *q, const float *p, int64_t d,
+                                                       bool logv)
 {
     const float mx = row_max(p, d);
     double sum = 0.0;
@@ -556,7 +557,8 @@ void ckpt_nn_add_forward(float *out, const float *a, const float *b, size_t n)
 /* ---------------------------------------------------------------- pooling */
 
 /* torch's pooling_output_shape */
-static int64_t pool_out(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil)
+static int64_t pool_out(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil,
+                        bool ceil)
 {
     int64_t num = in + 2 * pad - dil * (k - 1) - 1 + (ceil ? stride - 1 : 0);
     int64_t q = num / stride;
@@ -620,8 +622,19 @@ void ckpt_nn_maxpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool
 void ckpt_nn_maxpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
                                int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
 {
-    ckpt_nn_pool2d_dims d = {.bc = bc, .h = h, .w = w, .kh = k, .kw = k, .sh = s, .sw = s,
-                             .ph = p, .pw = p, .dh = 1, .dw = 1, .oh = oh, .ow = ow};
+    ckpt_nn_pool2d_dims d = {.bc = bc,
+                             .h = h,
+                             .w = w,
+                             .kh = k,
+                             .kw = k,
+                             .sh = s,
+                             .sw = s,
+                             .ph = p,
+                             .pw = p,
+                             .dh = 1,
+                             .dw = 1,
+                             .oh = oh,
+                             .ow = ow};
     ckpt_nn_maxpool2d_forward_d(out, in, &d);
 }
 
@@ -667,8 +680,19 @@ double ckpt_nn__avgpool_window(const ckpt_nn_pool2d_dims *d, int64_t oy, int64_t
 void ckpt_nn_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
                                int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
 {
-    ckpt_nn_pool2d_dims d = {.bc = bc, .h = h, .w = w, .kh = k, .kw = k, .sh = s, .sw = s,
-                             .ph = p, .pw = p, .dh = 1, .dw = 1, .oh = oh, .ow = ow};
+    ckpt_nn_pool2d_dims d = {.bc = bc,
+                             .h = h,
+                             .w = w,
+                             .kh = k,
+                             .kw = k,
+                             .sh = s,
+                             .sw = s,
+                             .ph = p,
+                             .pw = p,
+                             .dh = 1,
+                             .dw = 1,
+                             .oh = oh,
+                             .ow = ow};
     ckpt_nn_avgpool2d_forward_d(out, in, &d);
 }
 

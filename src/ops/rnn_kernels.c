@@ -141,8 +141,8 @@ static void dw_hh_accumulate(const ckpt_rnn_dir *d, const float *out, const floa
         if (!d->batch_first) {
             const float *dg = dgh + (d->reverse ? 0 : B * G);
             const float *hp = out + (d->reverse ? B * ow : 0) + d->col;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)G, (int)H, (int)((T - 1) * B),
-                        1.0f, dg, (int)G, hp, (int)ow, 1.0f, dw_hh, (int)H);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)G, (int)H,
+                        (int)((T - 1) * B), 1.0f, dg, (int)G, hp, (int)ow, 1.0f, dw_hh, (int)H);
         } else {
             for (int64_t b = 0; b < B; b++) {
                 const float *dg = dgh + (b * T + (d->reverse ? 0 : 1)) * G;
@@ -238,8 +238,8 @@ void ckpt_rnn_dir_backward(const ckpt_rnn_dir *d, const float *x, const float *o
         }
         /* gradient into the previous hidden state through W_hh */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)H, (int)G, 1.0f,
-                    dgh + row_of(d, t, 0) * G, (int)(rs * G), d->w_hh, (int)H,
-                    lstm ? 0.0f : 1.0f, dh, (int)H);
+                    dgh + row_of(d, t, 0) * G, (int)(rs * G), d->w_hh, (int)H, lstm ? 0.0f : 1.0f,
+                    dh, (int)H);
     }
     if (g->dh0)
         for (int64_t i = 0; i < B * H; i++)
@@ -248,8 +248,8 @@ void ckpt_rnn_dir_backward(const ckpt_rnn_dir *d, const float *x, const float *o
         for (int64_t i = 0; i < B * H; i++)
             g->dc0[i] += dc[i];
     if (g->dx && In > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(T * B), (int)In, (int)G, 1.0f,
-                    dgx, (int)G, d->w_ih, (int)In, 1.0f, g->dx, (int)In);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(T * B), (int)In, (int)G,
+                    1.0f, dgx, (int)G, d->w_ih, (int)In, 1.0f, g->dx, (int)In);
     if (g->dw_ih && In > 0)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)G, (int)In, (int)(T * B), 1.0f,
                     dgx, (int)G, x, (int)In, 1.0f, g->dw_ih, (int)In);

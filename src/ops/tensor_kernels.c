@@ -155,18 +155,10 @@ void ckpt_tk_binary_forward(float *out, const float *a, const int64_t *sa, const
         float *restrict po = out + off[0];
         const float *restrict pa = a + off[1], *restrict pb = b + off[2];
         switch (op) {
-        case CKPT_TK_ADD:
-            BIN_INNER(x + y);
-            break;
-        case CKPT_TK_SUB:
-            BIN_INNER(x - y);
-            break;
-        case CKPT_TK_MUL:
-            BIN_INNER(x * y);
-            break;
-        case CKPT_TK_DIV:
-            BIN_INNER(x / y);
-            break;
+        case CKPT_TK_ADD: BIN_INNER(x + y); break;
+        case CKPT_TK_SUB: BIN_INNER(x - y); break;
+        case CKPT_TK_MUL: BIN_INNER(x * y); break;
+        case CKPT_TK_DIV: BIN_INNER(x / y); break;
         }
     }
 }
@@ -217,9 +209,7 @@ void ckpt_tk_binary_grad(float *dst, bool accumulate, const float *dout, const f
         const float *restrict pg = dout + off[0];
         const float *restrict pa = a + off[1], *restrict pb = b + off[2];
         switch (op) {
-        case CKPT_TK_ADD:
-            GRAD_INNER(g);
-            break;
+        case CKPT_TK_ADD: GRAD_INNER(g); break;
         case CKPT_TK_SUB:
             if (which == 0)
                 GRAD_INNER(g);
@@ -305,14 +295,12 @@ void ckpt_tk_unary_forward(float *out, const float *x, size_t n, ckpt_tk_unop op
         for (size_t i = 0; i < n; i++)
             out[i] = sqrtf(x[i]);
         break;
-    case CKPT_TK_POW:
-        pow_forward(out, x, n, s);
-        break;
+    case CKPT_TK_POW: pow_forward(out, x, n, s); break;
     }
 }
 
-void ckpt_tk_unary_backward(float *dx, const float *dout, const float *x, const float *y, size_t n,
-                            ckpt_tk_unop op, double s)
+void ckpt_tk_unary_backward(float *dx, const float *dout, const float *x, const float *y,
+                            size_t n, ckpt_tk_unop op, double s)
 {
     float sf = (float)s;
     switch (op) {

@@ -66,8 +66,8 @@ typedef enum ckpt_tk_unop {
 /* out (N) = op(x (N), s).  out may equal x. */
 void ckpt_tk_unary_forward(float *out, const float *x, size_t n, ckpt_tk_unop op, double s);
 /* dx (N) += dout (N) * op'(x); x and y (the forward output) as saved. */
-void ckpt_tk_unary_backward(float *dx, const float *dout, const float *x, const float *y, size_t n,
-                            ckpt_tk_unop op, double s);
+void ckpt_tk_unary_backward(float *dx, const float *dout, const float *x, const float *y,
+                            size_t n, ckpt_tk_unop op, double s);
 
 /* ----------------------------------------------------- strided copies, sums */
 

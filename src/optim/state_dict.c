@@ -266,8 +266,8 @@ static int check_kind(const ckpt_optim *o, const ckpt_obj *groups, const ckpt_ob
     static const char *const req_sgd[] = {"lr", "momentum", "dampening", "weight_decay", NULL};
     static const char *const req_adam[] = {"lr", "betas", "eps", "weight_decay", NULL};
     static const char *const req_rms[] = {"lr", "alpha", "eps", "weight_decay", NULL};
-    static const char *const req_ada[] = {"lr", "lr_decay", "eps", "weight_decay",
-                                          "initial_accumulator_value", NULL};
+    static const char *const req_ada[] = {
+        "lr", "lr_decay", "eps", "weight_decay", "initial_accumulator_value", NULL};
     static const char *const st_sgd[] = {"momentum_buffer", NULL};
     static const char *const st_adam[] = {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq",
                                           NULL};
@@ -322,8 +322,8 @@ static int check_kind(const ckpt_optim *o, const ckpt_obj *groups, const ckpt_ob
 
 /* cast(param, value, key): floating tensors to the parameter's dtype (float32)
  * except 'step'; others copied as they are */
-static int load_st(const ckpt_alloc *a, const char *key, const ckpt_obj *v,
-                   const ckpt_slot *slot, ckpt__st *s, ckpt_error *err)
+static int load_st(const ckpt_alloc *a, const char *key, const ckpt_obj *v, const ckpt_slot *slot,
+                   ckpt__st *s, ckpt_error *err)
 {
     int64_t numel = ckpt_optim__numel(slot);
     memset(s, 0, sizeof(*s));

@@ -34,8 +34,11 @@
 
 static ckpt_conv_opts conv_opts(int64_t stride, int64_t pad, bool no_bias)
 {
-    ckpt_conv_opts o = {.stride = {stride, stride}, .padding = {pad, pad}, .dilation = {1, 1},
-                        .groups = 1, .no_bias = no_bias};
+    ckpt_conv_opts o = {.stride = {stride, stride},
+                        .padding = {pad, pad},
+                        .dilation = {1, 1},
+                        .groups = 1,
+                        .no_bias = no_bias};
     return o;
 }
 

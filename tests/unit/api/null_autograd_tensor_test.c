@@ -57,9 +57,9 @@ TEST(test_api_null_autograd_tensor__null_arguments_with_a_var)
     CHECK(ckpt_f_matmul(x, NULL, NULL) == NULL);
     CHECK(ckpt_f_reshape(x, 2, NULL, NULL) == NULL);
     CHECK(ckpt_f_permute(x, 2, NULL, NULL) == NULL);
-    CHECK(ckpt_f_split(x, 1, 0, NULL, 4, &n, NULL) < 0);     /* outs NULL */
-    CHECK(ckpt_f_chunk(x, 2, 0, outs, 4, NULL, NULL) < 0);   /* n NULL */
-    CHECK(ckpt_f_sum(x, 1, NULL, false, NULL) != NULL);      /* dims NULL: all */
+    CHECK(ckpt_f_split(x, 1, 0, NULL, 4, &n, NULL) < 0);   /* outs NULL */
+    CHECK(ckpt_f_chunk(x, 2, 0, outs, 4, NULL, NULL) < 0); /* n NULL */
+    CHECK(ckpt_f_sum(x, 1, NULL, false, NULL) != NULL);    /* dims NULL: all */
     CHECK(ckpt_f_cat((ckpt_var *[]){x, NULL}, 2, 0, NULL) == NULL);
     CHECK(ckpt_f_add(x, NULL, &err) == NULL && err.code == CKPT_E_ARG);
     CHECK(strstr(err.msg, "add") != NULL);

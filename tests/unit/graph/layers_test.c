@@ -29,7 +29,8 @@ static const ckpt_obj *fixture_case(const char *name)
         g_doc = ckpt_load(FIXTURE, NULL, &err);
         if (!g_doc) {
             char b[512];
-            fprintf(stderr, "cannot load %s: %s\n", FIXTURE, ckpt_error_format(&err, b, sizeof b));
+            fprintf(stderr, "cannot load %s: %s\n", FIXTURE,
+                    ckpt_error_format(&err, b, sizeof b));
             return NULL;
         }
     }
@@ -265,7 +266,8 @@ static int run_rnn_case(const char *cname)
         fprintf(stderr, "%s: backward failed: %s\n", cname, err.msg);
         goto out;
     }
-    if (close_to(cname, "out", y->data, y->numel, c) || close_to(cname, "h_n", hn->data, hn->numel, c) ||
+    if (close_to(cname, "out", y->data, y->numel, c) ||
+        close_to(cname, "h_n", hn->data, hn->numel, c) ||
         (lstm && close_to(cname, "c_n", cn->data, cn->numel, c)) ||
         close_to(cname, "d_x", ckpt_var_grad(x), x->numel, c) ||
         (h0 && close_to(cname, "d_h0", ckpt_var_grad(h0), h0->numel, c)) ||
@@ -396,7 +398,9 @@ static int run_fd(bool lstm)
     ckpt_error err = {0};
     ckpt_rng rng;
     ckpt_rng_seed(&rng, 11);
-    ckpt_rnn_opts o = {.num_layers = 2, .batch_first = true, .bidirectional = true,
+    ckpt_rnn_opts o = {.num_layers = 2,
+                       .batch_first = true,
+                       .bidirectional = true,
                        .dropout = 0.3};
     f.m = lstm ? ckpt_nn_lstm(NULL, NULL, 3, 3, &o, &rng, &err)
                : ckpt_nn_gru(NULL, NULL, 3, 3, &o, &rng, &err);
@@ -851,7 +855,8 @@ static double tf_eval(fd_tf *f, bool grad)
     float mm[4 * 3];
     for (int i = 0; i < 12; i++)
         mm[i] = (float)((i * 7) % 5) * 0.3f - 0.6f;
-    ckpt_attn_masks tm = {.key_padding_mask = ckpt_tape_index(f->t, 2, (int64_t[]){2, 4}, kp, &err),
+    ckpt_attn_masks tm = {.key_padding_mask = ckpt_tape_index(f->t, 2, (int64_t[]){2, 4}, kp,
+                                                              &err),
                           .is_causal = true};
     ckpt_attn_masks mmk = {.attn_mask = ckpt_tape_tensor(f->t, 2, (int64_t[]){4, 3}, mm, &err)};
     ckpt_var *y = f->decoder ? ckpt_nn_transformer_decoder_layer_call(f->m, f->vx, f->vm, &tm,
@@ -1047,9 +1052,9 @@ TEST(graph_layers__lstm_language_model_trains_like_torch)
         ckpt_var *xv = ckpt_tape_index(t, 2, (int64_t[]){B, T}, x, &err);
         ckpt_var *yv = ckpt_tape_index(t, 1, (int64_t[]){B * T}, y, &err);
         ckpt_var *logits = ckpt_module_call(net, xv, &err);
-        ckpt_var *loss = logits ? ckpt_f_cross_entropy(logits, yv, -100, 0.0, CKPT_REDUCE_MEAN,
-                                                       &err)
-                                : NULL;
+        ckpt_var *loss = logits
+                             ? ckpt_f_cross_entropy(logits, yv, -100, 0.0, CKPT_REDUCE_MEAN, &err)
+                             : NULL;
         if (!loss)
             fprintf(stderr, "step %lld: %s\n", (long long)st, err.msg);
         CHECK(loss != NULL);
@@ -1058,10 +1063,12 @@ TEST(graph_layers__lstm_language_model_trains_like_torch)
         worst_loss = d > worst_loss ? d : worst_loss;
         ckpt_module_zero_grad(net, true);
         CHECK(ckpt_backward(loss, &err) == 0);
-        static const char *const names[] = {
-            "emb.weight",       "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
-            "rnn.bias_hh_l0",   "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1",
-            "rnn.bias_hh_l1",   "fc.weight",        "fc.bias"};
+        static const char *const names[] = {"emb.weight",       "rnn.weight_ih_l0",
+                                            "rnn.weight_hh_l0", "rnn.bias_ih_l0",
+                                            "rnn.bias_hh_l0",   "rnn.weight_ih_l1",
+                                            "rnn.weight_hh_l1", "rnn.bias_ih_l1",
+                                            "rnn.bias_hh_l1",   "fc.weight",
+                                            "fc.bias"};
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
             ckpt_slot *s = ckpt_module_slot(net, names[k]);
             CHECK(s && s->grad);

@@ -64,7 +64,7 @@ static double g_worst;
         if (r_ > g_worst)                                                                        \
             g_worst = r_;                                                                        \
         if (!(r_ <= TOL))                                                                        \
-            fprintf(stderr, "%s: relative difference %.3g\n", (what), r_);                      \
+            fprintf(stderr, "%s: relative difference %.3g\n", (what), r_);                       \
         CHECK(r_ <= TOL);                                                                        \
     } while (0)
 
@@ -89,10 +89,16 @@ static ckpt_module *build_mix(ckpt_error *err)
 {
     ckpt_module *s = ckpt_nn_sequential(NULL, NULL, err);
     ckpt_conv_opts ct = {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1}};
-    ckpt_pool_opts avg = {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1},
-                          .ceil_mode = true, .exclude_pad = true};
-    ckpt_pool_opts mx = {.kernel = {3, 2}, .stride = {1, 2}, .padding = {1, 1},
-                         .dilation = {1, 1}, .ceil_mode = true};
+    ckpt_pool_opts avg = {.kernel = {3, 3},
+                          .stride = {2, 2},
+                          .padding = {1, 1},
+                          .ceil_mode = true,
+                          .exclude_pad = true};
+    ckpt_pool_opts mx = {.kernel = {3, 2},
+                         .stride = {1, 2},
+                         .padding = {1, 1},
+                         .dilation = {1, 1},
+                         .ceil_mode = true};
     int64_t d36 = 36, d6 = 6;
     bool ok = s && ckpt_nn_conv_transpose2d(s, "0", 3, 4, 3, 3, &ct, NULL, err) &&
               ckpt_nn_groupnorm(s, "1", 2, 4, NULL, err) &&
@@ -139,8 +145,8 @@ static ckpt_module *build_embedding(ckpt_error *err)
 static ckpt_module *build_conv2d_nobias(ckpt_error *err)
 {
     ckpt_module *s = ckpt_nn_sequential(NULL, NULL, err);
-    ckpt_conv_opts o = {.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2,
-                        .no_bias = true};
+    ckpt_conv_opts o = {
+        .stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2, .no_bias = true};
     if (!s || !ckpt_nn_conv2d(s, "0", 2, 4, 3, 2, &o, NULL, err) ||
         !ckpt_nn_activation(s, "1", CKPT_ACT_IDENTITY, 0, err)) {
         ckpt_module_free(s);
@@ -152,7 +158,8 @@ static ckpt_module *build_conv2d_nobias(ckpt_error *err)
 static ckpt_module *build_conv_pad(ckpt_error *err)
 {
     ckpt_module *s = ckpt_nn_sequential(NULL, NULL, err);
-    ckpt_conv_opts a = {.dilation = {1, 2}, .padding_kind = CKPT_CONV_PAD_SAME,
+    ckpt_conv_opts a = {.dilation = {1, 2},
+                        .padding_kind = CKPT_CONV_PAD_SAME,
                         .padding_mode = CKPT_PADMODE_REFLECT};
     ckpt_conv_opts b = {.padding = {1, 1}, .padding_mode = CKPT_PADMODE_REPLICATE};
     ckpt_conv_opts c = {.padding_kind = CKPT_CONV_PAD_VALID};
@@ -171,7 +178,8 @@ static ckpt_module *build_conv_pad(ckpt_error *err)
 
 static ckpt_module *build_conv1d_same_circular(ckpt_error *err)
 {
-    ckpt_conv_opts o = {.padding_kind = CKPT_CONV_PAD_SAME, .padding_mode = CKPT_PADMODE_CIRCULAR};
+    ckpt_conv_opts o = {.padding_kind = CKPT_CONV_PAD_SAME,
+                        .padding_mode = CKPT_PADMODE_CIRCULAR};
     return ckpt_nn_conv1d(NULL, NULL, 3, 2, 4, &o, NULL, err);
 }
 
@@ -395,9 +403,11 @@ TEST(graph_module_call__layer_call_errors)
     ckpt_var *f = ckpt_tape_full(t, 2, (int64_t[]){2, 3}, 1.0f, &err);
     ckpt_var *i = ckpt_tape_index(t, 1, (int64_t[]){2}, (int64_t[]){1, 7}, &err);
     ckpt_error_clear(&err);
-    CHECK(!ckpt_module_call(lin, f, &err) && err.code == CKPT_E_SHAPE && strstr(err.msg, "linear"));
+    CHECK(!ckpt_module_call(lin, f, &err) && err.code == CKPT_E_SHAPE &&
+          strstr(err.msg, "linear"));
     ckpt_error_clear(&err);
-    CHECK(!ckpt_module_call(lin, i, &err) && err.code == CKPT_E_ARG && strstr(err.msg, "float32"));
+    CHECK(!ckpt_module_call(lin, i, &err) && err.code == CKPT_E_ARG &&
+          strstr(err.msg, "float32"));
     ckpt_error_clear(&err);
     CHECK(!ckpt_module_call(emb, f, &err) && err.code == CKPT_E_ARG && strstr(err.msg, "int64"));
     ckpt_error_clear(&err);

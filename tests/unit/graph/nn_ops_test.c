@@ -30,7 +30,8 @@ static const ckpt_obj *fixture_case(const char *name)
         g_doc = ckpt_load(FIXTURE, NULL, &err);
         if (!g_doc) {
             char b[512];
-            fprintf(stderr, "cannot load %s: %s\n", FIXTURE, ckpt_error_format(&err, b, sizeof b));
+            fprintf(stderr, "cannot load %s: %s\n", FIXTURE,
+                    ckpt_error_format(&err, b, sizeof b));
             return NULL;
         }
     }
@@ -143,9 +144,12 @@ static ckpt_var *apply(const ckpt_obj *c, ckpt_var **v, run_state *rs, ckpt_erro
     if (!strcmp(op, "group_norm"))
         return ckpt_f_group_norm(v[0], opti(c, 0), v[1], v[2], optf(c, 1), err);
     if (!strcmp(op, "max_pool2d") || !strcmp(op, "avg_pool2d")) {
-        ckpt_pool_opts o = {{opti(c, 0), opti(c, 1)}, {opti(c, 2), opti(c, 3)},
-                            {opti(c, 4), opti(c, 5)}, {opti(c, 6), opti(c, 7)},
-                            opti(c, 8) != 0,          opti(c, 9) != 0,
+        ckpt_pool_opts o = {{opti(c, 0), opti(c, 1)},
+                            {opti(c, 2), opti(c, 3)},
+                            {opti(c, 4), opti(c, 5)},
+                            {opti(c, 6), opti(c, 7)},
+                            opti(c, 8) != 0,
+                            opti(c, 9) != 0,
                             opti(c, 10)};
         return op[0] == 'm' ? ckpt_f_max_pool2d(v[0], &o, err) : ckpt_f_avg_pool2d(v[0], &o, err);
     }
@@ -154,8 +158,8 @@ static ckpt_var *apply(const ckpt_obj *c, ckpt_var **v, run_state *rs, ckpt_erro
     if (!strcmp(op, "embedding"))
         return ckpt_f_embedding(v[0], v[1], opti(c, 0), err);
     if (!strcmp(op, "cross_entropy"))
-        return ckpt_f_cross_entropy(v[0], v[1], opti(c, 0), optf(c, 1), (ckpt_reduction)opti(c, 2),
-                                    err);
+        return ckpt_f_cross_entropy(v[0], v[1], opti(c, 0), optf(c, 1),
+                                    (ckpt_reduction)opti(c, 2), err);
     if (!strcmp(op, "nll_loss"))
         return ckpt_f_nll_loss(v[0], v[1], opti(c, 0), (ckpt_reduction)opti(c, 2), err);
     if (!strcmp(op, "mse_loss"))
@@ -172,8 +176,8 @@ static ckpt_var *apply(const ckpt_obj *c, ckpt_var **v, run_state *rs, ckpt_erro
 
 /* the inputs of case c on tape t; wants[i]: torch has a gradient for input i.
  * With `perturb_in` >= 0, element perturb_at of that input gets + delta. */
-static int make_inputs(ckpt_tape *t, const ckpt_obj *c, ckpt_var **v, bool *wants, char names[][16],
-                       int perturb_in, int64_t perturb_at, double delta)
+static int make_inputs(ckpt_tape *t, const ckpt_obj *c, ckpt_var **v, bool *wants,
+                       char names[][16], int perturb_in, int64_t perturb_at, double delta)
 {
     const ckpt_obj *list = ckpt_dict_get(c, "inputs");
     int n = (int)ckpt_obj_len(list);
@@ -723,7 +727,6 @@ TEST(graph_nn_ops__sdpa_causal)
 {
     run_case("sdpa_causal");
 }
-
 
 /* ------------------------------------------------------------ dropout */
 

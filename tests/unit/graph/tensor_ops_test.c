@@ -60,7 +60,7 @@ static double rel_diff(const float *a, const float *b, int64_t n)
 static int tensor_of(const ckpt_obj *t, ckpt_tensor_info *ti)
 {
     return t && ckpt_tensor_get_info(t, ti) == 0 && ti->contiguous && ti->dtype == CKPT_F32 ? 0
-                                                                                           : -1;
+                                                                                            : -1;
 }
 
 static int64_t ival(const ckpt_obj *c, size_t i)
@@ -140,8 +140,7 @@ static int dispatch(const char *op, const ckpt_obj *c, ckpt_var **x, size_t nx, 
         int d[MAXV];
         for (size_t i = 0; i < ni; i++)
             d[i] = (int)ival(c, i);
-        y[0] = (op[0] == 's' ? ckpt_f_sum : ckpt_f_mean)(x[0], (int)ni, ni ? d : NULL, keep,
-                                                         err);
+        y[0] = (op[0] == 's' ? ckpt_f_sum : ckpt_f_mean)(x[0], (int)ni, ni ? d : NULL, keep, err);
     } else if (!strcmp(op, "mlp")) {
         /* h = x @ w1 + b1; a = h / (h**2 + 1); z = a @ w2 + b2;
          * t = transpose(reshape(z, (2,2,3)), 0, 2);
@@ -154,8 +153,8 @@ static int dispatch(const char *op, const ckpt_obj *c, ckpt_var **x, size_t nx, 
                                        2, err);
         ckpt_var *s = ckpt_f_pow_scalar(ckpt_f_sum(t, 1, (const int[]){1}, false, err), 2.0, err);
         ckpt_var *e = ckpt_f_exp(ckpt_f_neg(z, err), err);
-        y[0] = ckpt_f_sub(ckpt_f_mean(s, 0, NULL, false, err), ckpt_f_mean(e, 0, NULL, false, err),
-                          err);
+        y[0] = ckpt_f_sub(ckpt_f_mean(s, 0, NULL, false, err),
+                          ckpt_f_mean(e, 0, NULL, false, err), err);
     } else {
         fprintf(stderr, "unknown op %s\n", op);
         return -1;
@@ -499,20 +498,13 @@ static ckpt_var *fd_unary(ckpt_var **x, const void *a, ckpt_error *e)
 {
     const double *p = a; /* {kind, scalar} */
     switch ((int)p[0]) {
-    case 0:
-        return ckpt_f_add_scalar(x[0], p[1], e);
-    case 1:
-        return ckpt_f_mul_scalar(x[0], p[1], e);
-    case 2:
-        return ckpt_f_neg(x[0], e);
-    case 3:
-        return ckpt_f_exp(x[0], e);
-    case 4:
-        return ckpt_f_log(x[0], e);
-    case 5:
-        return ckpt_f_sqrt(x[0], e);
-    default:
-        return ckpt_f_pow_scalar(x[0], p[1], e);
+    case 0: return ckpt_f_add_scalar(x[0], p[1], e);
+    case 1: return ckpt_f_mul_scalar(x[0], p[1], e);
+    case 2: return ckpt_f_neg(x[0], e);
+    case 3: return ckpt_f_exp(x[0], e);
+    case 4: return ckpt_f_log(x[0], e);
+    case 5: return ckpt_f_sqrt(x[0], e);
+    default: return ckpt_f_pow_scalar(x[0], p[1], e);
     }
 }
 
@@ -762,8 +754,8 @@ TEST(graph_tensor_ops__errors_shapes_tapes_dtypes)
     ckpt_var *a = ckpt_tape_tensor(t, 2, (const int64_t[]){2, 3}, NULL, &err);
     ckpt_var *b = ckpt_tape_tensor(t, 2, (const int64_t[]){4, 5}, NULL, &err);
     ckpt_var *o = ckpt_tape_tensor(t2, 2, (const int64_t[]){2, 3}, NULL, &err);
-    ckpt_var *i = ckpt_tape_index(t, 2, (const int64_t[]){2, 3}, (const int64_t[]){1, 2, 3, 4, 5, 6},
-                                  &err);
+    ckpt_var *i = ckpt_tape_index(t, 2, (const int64_t[]){2, 3},
+                                  (const int64_t[]){1, 2, 3, 4, 5, 6}, &err);
     CHECK(a && b && o && i);
     /* shape mismatches name the op and both shapes */
     ckpt_error_clear(&err);
@@ -795,8 +787,7 @@ TEST(graph_tensor_ops__errors_shapes_tapes_dtypes)
           strstr(err.msg, "another tape"));
     /* int64 where float32 is needed */
     ckpt_error_clear(&err);
-    CHECK(ckpt_f_add(a, i, &err) == NULL && err.code == CKPT_E_ARG &&
-          strstr(err.msg, "float32"));
+    CHECK(ckpt_f_add(a, i, &err) == NULL && err.code == CKPT_E_ARG && strstr(err.msg, "float32"));
     ckpt_error_clear(&err);
     CHECK(ckpt_f_exp(i, &err) == NULL && strstr(err.msg, "exp") && strstr(err.msg, "float32"));
     ckpt_error_clear(&err);

@@ -985,14 +985,14 @@ typedef struct av_case {
     int kind;
     int nv;
     int64_t size[MAXV];
-    bool has[MAXV];          /* variable present (optional biases, norm affines) */
+    bool has[MAXV];                   /* variable present (optional biases, norm affines) */
     ckpt_nn_conv_transpose2d_dims cd; /* K_CONVT */
-    int64_t d[4];            /* K_GN: b, c, s, g; K_SM: outer, d, inner */
+    int64_t d[4];                     /* K_GN: b, c, s, g; K_SM: outer, d, inner */
     double eps, p;
-    ckpt_nn_multihead_attention_dims md; /* K_MHA */
-    bool self_attn;          /* K_MHA: q is also k and v */
+    ckpt_nn_multihead_attention_dims md;       /* K_MHA */
+    bool self_attn;                            /* K_MHA: q is also k and v */
     ckpt_nn_transformer_encoder_layer_dims ed; /* K_ENC */
-    const uint8_t *mask[4];  /* K_ENC: attn, drop1, drop, drop2 */
+    const uint8_t *mask[4];                    /* K_ENC: attn, drop1, drop, drop2 */
     const float *dout;
     int64_t ny;
 } av_case;
