@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "graph/graph_internal.h"
 #include "nn/layers.h"
+#include "ops/kernels.h"
 
 /* A parameter of `m` (dotted path) as a var; NULL without error when the
  * slot is None (bias=False).  *bad set on a real error. */
@@ -140,6 +141,40 @@ static ckpt_var *split_heads(ckpt_var *x, int64_t H, ckpt_error *err)
     return tr(rs(x, 4, (int64_t[]){B, T, H, E / H}, err), 1, 2, err);
 }
 
+/* Self-attention when no gradient is wanted (grad mode off, or nothing
+ * requires grad), no masks, no dropout: the explicit path's algorithm on tape
+ * memory — one packed projection (rows, 3E), the attention kernel reading q, k,
+ * v and writing heads in place through row strides (no head split / merge
+ * copies), the out projection.  Output has the input's layout. */
+static ckpt_var *mha_self_nograd(ckpt_var *x, ckpt_var *w, ckpt_var *bias, ckpt_var *ow,
+                                 ckpt_var *ob, int64_t E, int64_t H, bool bf, ckpt_error *err)
+{
+    int64_t nb, nt, row_step, batch_step; /* as the explicit path's seq_geom */
+    if (x->ndim == 2)
+        nb = 1, nt = x->shape[0], row_step = 1, batch_step = 0;
+    else if (bf)
+        nb = x->shape[0], nt = x->shape[1], row_step = 1, batch_step = nt;
+    else
+        nt = x->shape[0], nb = x->shape[1], row_step = nb, batch_step = 1;
+    ckpt_var *proj = ckpt_f_linear(x, w, bias, err); /* (..., 3E) */
+    ckpt_var *att = proj ? ckpt__var_new(x->tape, CKPT_F32, x->ndim, x->shape, err) : NULL;
+    float *scores = att ? ckpt__tape_alloc(x->tape, (size_t)(nt * nt) * sizeof(float), err)
+                        : NULL;
+    if (!scores)
+        return NULL;
+    const int64_t hd = E / H, qs = 3 * E;
+    const float *pq = proj->data, *pk = pq + E, *pv = pq + 2 * E;
+    for (int64_t bi = 0; bi < nb; bi++)
+        for (int64_t hi = 0; hi < H; hi++) {
+            const int64_t r0 = bi * batch_step;
+            ckpt_nn_attention_forward(att->data + r0 * E + hi * hd, pq + r0 * qs + hi * hd,
+                                      pk + r0 * qs + hi * hd, pv + r0 * qs + hi * hd, scores, nt,
+                                      nt, hd, row_step * qs, row_step * qs, row_step * qs,
+                                      row_step * E, 0.0, NULL);
+        }
+    return ckpt_f_linear(att, ow, ob, err);
+}
+
 ckpt_var *ckpt_nn_multihead_attention_call(ckpt_module *m, ckpt_var *query, ckpt_var *key,
                                            ckpt_var *value, const ckpt_attn_masks *masks,
                                            ckpt_error *err)
@@ -189,6 +224,14 @@ ckpt_var *ckpt_nn_multihead_attention_call(ckpt_module *m, ckpt_var *query, ckpt
     ckpt_var *ob = pvar(m, "out_proj.bias", t, true, &bad, err);
     if (bad)
         return NULL;
+    const bool no_masks = !masks ||
+                          (!masks->attn_mask && !masks->key_padding_mask && !masks->is_causal);
+    if (key == query && value == query && E % H == 0 && no_masks &&
+        (!ckpt_module_training(m) || l->p == 0.0)) {
+        ckpt_var *in[5] = {query, w, bias, ow, ob};
+        if (!ckpt__wants_grad(t, in, 5))
+            return mha_self_nograd(query, w, bias, ow, ob, E, H, bf, err);
+    }
     ckpt_var *q = to_bmajor(query, bf, err);
     ckpt_var *k = key == query ? q : to_bmajor(key, bf, err);
     ckpt_var *v = value == key ? k : to_bmajor(value, bf, err);
