@@ -352,19 +352,7 @@ void ckpt_nn_maxpool2d_backward(float *din, const float *dout, const float *in, 
                                 int64_t h, int64_t w, int64_t k, int64_t s, int64_t p, int64_t oh,
                                 int64_t ow)
 {
-    ckpt_nn_pool2d_dims d = {.bc = bc,
-                             .h = h,
-                             .w = w,
-                             .kh = k,
-                             .kw = k,
-                             .sh = s,
-                             .sw = s,
-                             .ph = p,
-                             .pw = p,
-                             .dh = 1,
-                             .dw = 1,
-                             .oh = oh,
-                             .ow = ow};
+    ckpt_nn_pool2d_dims d = ckpt_nn__pool2d_square(bc, h, w, k, s, p, oh, ow);
     ckpt_nn_maxpool2d_backward_d(din, dout, in, &d);
 }
 
@@ -391,19 +379,7 @@ void ckpt_nn_avgpool2d_backward_d(float *din, const float *dout, const ckpt_nn_p
 void ckpt_nn_avgpool2d_backward(float *din, const float *dout, int64_t bc, int64_t h, int64_t w,
                                 int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
 {
-    ckpt_nn_pool2d_dims d = {.bc = bc,
-                             .h = h,
-                             .w = w,
-                             .kh = k,
-                             .kw = k,
-                             .sh = s,
-                             .sw = s,
-                             .ph = p,
-                             .pw = p,
-                             .dh = 1,
-                             .dw = 1,
-                             .oh = oh,
-                             .ow = ow};
+    ckpt_nn_pool2d_dims d = ckpt_nn__pool2d_square(bc, h, w, k, s, p, oh, ow);
     ckpt_nn_avgpool2d_backward_d(din, dout, &d);
 }
 

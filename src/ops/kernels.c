@@ -619,22 +619,28 @@ void ckpt_nn_maxpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool
     }
 }
 
+ckpt_nn_pool2d_dims ckpt_nn__pool2d_square(int64_t bc, int64_t h, int64_t w, int64_t k, int64_t s,
+                                           int64_t p, int64_t oh, int64_t ow)
+{
+    return (ckpt_nn_pool2d_dims){.bc = bc,
+                                 .h = h,
+                                 .w = w,
+                                 .kh = k,
+                                 .kw = k,
+                                 .sh = s,
+                                 .sw = s,
+                                 .ph = p,
+                                 .pw = p,
+                                 .dh = 1,
+                                 .dw = 1,
+                                 .oh = oh,
+                                 .ow = ow};
+}
+
 void ckpt_nn_maxpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
                                int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
 {
-    ckpt_nn_pool2d_dims d = {.bc = bc,
-                             .h = h,
-                             .w = w,
-                             .kh = k,
-                             .kw = k,
-                             .sh = s,
-                             .sw = s,
-                             .ph = p,
-                             .pw = p,
-                             .dh = 1,
-                             .dw = 1,
-                             .oh = oh,
-                             .ow = ow};
+    ckpt_nn_pool2d_dims d = ckpt_nn__pool2d_square(bc, h, w, k, s, p, oh, ow);
     ckpt_nn_maxpool2d_forward_d(out, in, &d);
 }
 
@@ -680,19 +686,7 @@ double ckpt_nn__avgpool_window(const ckpt_nn_pool2d_dims *d, int64_t oy, int64_t
 void ckpt_nn_avgpool2d_forward(float *out, const float *in, int64_t bc, int64_t h, int64_t w,
                                int64_t k, int64_t s, int64_t p, int64_t oh, int64_t ow)
 {
-    ckpt_nn_pool2d_dims d = {.bc = bc,
-                             .h = h,
-                             .w = w,
-                             .kh = k,
-                             .kw = k,
-                             .sh = s,
-                             .sw = s,
-                             .ph = p,
-                             .pw = p,
-                             .dh = 1,
-                             .dw = 1,
-                             .oh = oh,
-                             .ow = ow};
+    ckpt_nn_pool2d_dims d = ckpt_nn__pool2d_square(bc, h, w, k, s, p, oh, ow);
     ckpt_nn_avgpool2d_forward_d(out, in, &d);
 }
 

@@ -46,4 +46,9 @@ void ckpt_nn__pool_taps(int64_t o, int64_t s, int64_t p, int64_t dil, int64_t k,
  * the weight gradient of its backward). */
 void ckpt_nn__im2col(float *cols, const float *in, int64_t cg, const ckpt_nn_conv2d_dims *d);
 
+/* The geometry of the square-window pooling wrappers (kernel k, stride s,
+ * padding p on both dims, no dilation): one place for the four of them. */
+ckpt_nn_pool2d_dims ckpt_nn__pool2d_square(int64_t bc, int64_t h, int64_t w, int64_t k, int64_t s,
+                                           int64_t p, int64_t oh, int64_t ow);
+
 #endif
