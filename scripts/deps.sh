@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # build: compile the library, the CLI, the examples and the tests
-pkgs_build="cmake make gcc pkg-config libdeflate-dev libcjson-dev libopenblas-dev"
+pkgs_build="cmake make gcc pkg-config libdeflate-dev libcjson-dev libopenblas-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
 # demo (examples/demo.sh): the 8x8 digits (python3-sklearn's digits.csv.gz), and
 # /usr/bin/python3 with torch and numpy for the final check of the trained checkpoint
 pkgs_demo="python3 python3-torch python3-numpy python3-sklearn"

@@ -1,0 +1,157 @@
+/*
+ * ckpt/onnx.h - ONNX models: read, inspect, run, export, simplify.
+ *
+ * A model is read with protobuf-c from the onnx.proto Debian's libonnx-dev
+ * ships (ir_version 3 and later, every opset the kernels cover), without
+ * running anything from the file: initializers in any encoding (raw_data,
+ * typed fields, external data resolved only inside the model's folder and
+ * memory-mapped), subgraphs up to a nesting limit, an allocation limit on the
+ * whole parse.
+ *
+ * A session runs a model many times on caller-owned buffers.  Its op kernels
+ * are the library's one op library (ckpt/kernels.h) for float32 and
+ * element-type dispatch for the rest; shapes are inferred at run time, and a
+ * repeated input shape allocates nothing.
+ *
+ * Thread-safety: a model is read-only once loaded and may back several
+ * sessions; one session runs one call at a time.  Added in 0.4.
+ */
+#ifndef CKPT_ONNX_H
+#define CKPT_ONNX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ckpt/error.h"
+#include "ckpt/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CKPT_ONNX_MAX_RANK 16
+
+typedef struct ckpt_onnx_model ckpt_onnx_model;
+typedef struct ckpt_onnx_session ckpt_onnx_session;
+
+/* ---------------------------------------------------------------- loading */
+
+typedef struct ckpt_onnx_load_opts {
+    /* Most bytes the parse may allocate (protobuf messages, decoded tensors,
+     * the IR); 0: 4 GiB or 16 x the file size, whichever is larger.
+     * Passing it: CKPT_E_LIMIT naming what was being read. */
+    size_t max_bytes;
+    /* Refuse initializers stored as external data (CKPT_E_UNSAFE). */
+    bool no_external_data;
+    /* Copy external data instead of memory-mapping it. */
+    bool no_mmap;
+} ckpt_onnx_load_opts;
+
+/* Read an .onnx file.  External data is resolved in the file's folder; a
+ * location that is absolute, contains "..", or resolves (symlinks followed)
+ * outside that folder is refused with CKPT_E_UNSAFE naming the initializer.
+ * opts may be NULL.  Returns NULL and fills `err` on failure. */
+CKPT_API ckpt_onnx_model *ckpt_onnx_load(const char *path, const ckpt_onnx_load_opts *opts,
+                                         ckpt_error *err);
+/* Same from memory; `label` names the buffer in errors.  External data is
+ * refused (there is no folder to resolve it in).  The bytes are copied. */
+CKPT_API ckpt_onnx_model *ckpt_onnx_load_buffer(const void *data, size_t size, const char *label,
+                                                const ckpt_onnx_load_opts *opts, ckpt_error *err);
+CKPT_API void ckpt_onnx_model_free(ckpt_onnx_model *m);
+
+/* ---------------------------------------------------------------- inspection */
+
+typedef struct ckpt_onnx_info {
+    int64_t ir_version;
+    int64_t model_version;
+    const char *producer_name;    /* "" when absent */
+    const char *producer_version; /* "" when absent */
+    const char *domain;           /* "" when absent */
+    size_t n_opsets;
+    size_t n_inputs; /* graph inputs that are not initializers */
+    size_t n_outputs;
+    size_t n_initializers;
+    size_t n_nodes; /* of the main graph */
+} ckpt_onnx_info;
+
+CKPT_API int ckpt_onnx_get_info(const ckpt_onnx_model *m, ckpt_onnx_info *out);
+/* Opset import i: domain ("" = ai.onnx) and version. */
+CKPT_API int ckpt_onnx_get_opset(const ckpt_onnx_model *m, size_t i, const char **domain,
+                                 int64_t *version);
+
+enum { CKPT_ONNX_TENSOR = 0, CKPT_ONNX_SEQUENCE = 1, CKPT_ONNX_OPTIONAL = 2 };
+
+/* A declared graph input or output. */
+typedef struct ckpt_onnx_value_info {
+    const char *name;
+    int kind;      /* CKPT_ONNX_TENSOR / _SEQUENCE / _OPTIONAL */
+    int dtype;     /* ckpt_dtype, CKPT_DTYPE_UNKNOWN for strings or when not given */
+    int elem_type; /* the ONNX TensorProto.DataType (8 = string), 0 when not given */
+    int ndim;      /* -1 when the rank is not given */
+    const int64_t *shape;          /* ndim entries, -1 for a dynamic dimension */
+    const char *const *dim_params; /* ndim entries: the symbolic name or NULL */
+} ckpt_onnx_value_info;
+
+CKPT_API int ckpt_onnx_get_input(const ckpt_onnx_model *m, size_t i, ckpt_onnx_value_info *out);
+CKPT_API int ckpt_onnx_get_output(const ckpt_onnx_model *m, size_t i, ckpt_onnx_value_info *out);
+
+/*
+ * A tensor passed to or from ONNX code: name, element type, shape and a
+ * row-major buffer.  `elem_type` (ONNX's code) wins over `dtype` (ckpt's)
+ * when both are set on input; both are filled on output.
+ */
+typedef struct ckpt_onnx_tensor {
+    const char *name;
+    int dtype;
+    int elem_type;
+    int ndim;
+    int64_t shape[CKPT_ONNX_MAX_RANK];
+    void *data;
+    uint64_t nbytes; /* bytes at data (outputs: capacity of the caller's buffer) */
+} ckpt_onnx_tensor;
+
+/* Initializer i (graph order): data borrowed from the model. */
+CKPT_API int ckpt_onnx_get_initializer(const ckpt_onnx_model *m, size_t i, ckpt_onnx_tensor *out);
+/* Node i of the main graph: op type, domain ("" = ai.onnx) and name ("" when absent). */
+CKPT_API int ckpt_onnx_get_node(const ckpt_onnx_model *m, size_t i, const char **op_type,
+                                const char **domain, const char **name);
+
+/* ---------------------------------------------------------------- running */
+
+typedef struct ckpt_onnx_session_opts {
+    int threads;      /* 0 or 1: one thread; N: kernels split their work N ways */
+    size_t max_bytes; /* most bytes the values of one run may hold; 0: no limit */
+} ckpt_onnx_session_opts;
+
+/* Check every node has a kernel (else CKPT_E_UNSUPPORTED naming node, op type,
+ * domain and opset) and prepare them.  The model must outlive the session. */
+CKPT_API ckpt_onnx_session *ckpt_onnx_session_new(const ckpt_onnx_model *m,
+                                                  const ckpt_onnx_session_opts *opts,
+                                                  ckpt_error *err);
+CKPT_API void ckpt_onnx_session_free(ckpt_onnx_session *s);
+
+/*
+ * Run once.  `inputs` are matched to graph inputs by name (or by position when
+ * name is NULL); their buffers are read, never written, and need not outlive
+ * the call.  For each of `n_outputs` entries (graph outputs by name, or by
+ * position when name is NULL), the shape and types are filled and:
+ *  - data == NULL: data points into the session, valid until the next run;
+ *  - data != NULL: the output is copied there; CKPT_E_SHAPE when nbytes is
+ *    smaller than the output (the needed size is left in `nbytes`).
+ * A repeated set of input shapes allocates nothing after the first run.
+ */
+CKPT_API int ckpt_onnx_run(ckpt_onnx_session *s, const ckpt_onnx_tensor *inputs, size_t n_inputs,
+                           ckpt_onnx_tensor *outputs, size_t n_outputs, ckpt_error *err);
+
+/* ================================================================ export (onnx_export.c) */
+
+/* ================================================================ simplify (onnx_simplify.c) */
+
+/* ================================================================ weights (onnx_weights.c) */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
