@@ -85,11 +85,11 @@ enum { CKPT_ONNX_TENSOR = 0, CKPT_ONNX_SEQUENCE = 1, CKPT_ONNX_OPTIONAL = 2 };
 /* A declared graph input or output. */
 typedef struct ckpt_onnx_value_info {
     const char *name;
-    int kind;      /* CKPT_ONNX_TENSOR / _SEQUENCE / _OPTIONAL */
-    int dtype;     /* ckpt_dtype, CKPT_DTYPE_UNKNOWN for strings or when not given */
-    int elem_type; /* the ONNX TensorProto.DataType (8 = string), 0 when not given */
-    int ndim;      /* -1 when the rank is not given */
-    const int64_t *shape;          /* ndim entries, -1 for a dynamic dimension */
+    int kind;             /* CKPT_ONNX_TENSOR / _SEQUENCE / _OPTIONAL */
+    int dtype;            /* ckpt_dtype, CKPT_DTYPE_UNKNOWN for strings or when not given */
+    int elem_type;        /* the ONNX TensorProto.DataType (8 = string), 0 when not given */
+    int ndim;             /* -1 when the rank is not given */
+    const int64_t *shape; /* ndim entries, -1 for a dynamic dimension */
     const char *const *dim_params; /* ndim entries: the symbolic name or NULL */
 } ckpt_onnx_value_info;
 

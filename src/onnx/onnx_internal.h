@@ -181,9 +181,9 @@ struct ox_node {
 
 /* Value-info from the file (graph inputs/outputs, value_info). */
 typedef struct ox_type {
-    int kind;  /* OX_KIND_TENSOR / OX_KIND_SEQUENCE / OX_KIND_NONE (optional) */
-    int dtype; /* tensor elem type (of the elements for a sequence) */
-    int rank;  /* -1: unknown */
+    int kind;                  /* OX_KIND_TENSOR / OX_KIND_SEQUENCE / OX_KIND_NONE (optional) */
+    int dtype;                 /* tensor elem type (of the elements for a sequence) */
+    int rank;                  /* -1: unknown */
     int64_t dims[OX_MAX_RANK]; /* -1 where dynamic */
     char *dim_params[OX_MAX_RANK];
     bool known; /* a type was given */
@@ -194,7 +194,7 @@ typedef struct ox_value {
     ox_type type;
     int producer; /* node index, -1 for graph inputs / initializers / outer values */
     bool is_input, is_output, is_initializer;
-    int outer; /* >= 0: this name belongs to the enclosing graph (value index there) */
+    int outer;   /* >= 0: this name belongs to the enclosing graph (value index there) */
     ox_val init; /* initializer / Constant data (borrowed or owned, see init_owned) */
     bool init_owned;
 } ox_value;
@@ -222,8 +222,8 @@ typedef struct ox_opset {
 } ox_opset;
 
 struct ckpt_onnx_model {
-    char *path;   /* as given (or the buffer label) */
-    char *dir;    /* folder external data is resolved in (NULL: no external data allowed) */
+    char *path; /* as given (or the buffer label) */
+    char *dir;  /* folder external data is resolved in (NULL: no external data allowed) */
     int64_t ir_version;
     char *producer_name, *producer_version, *domain, *doc_string;
     int64_t model_version;

@@ -73,7 +73,10 @@ static char *dupn(const char *s, size_t n)
     return d;
 }
 
-static char *dup0(const char *s) { return dupn(s ? s : "", s ? strlen(s) : 0); }
+static char *dup0(const char *s)
+{
+    return dupn(s ? s : "", s ? strlen(s) : 0);
+}
 
 static int nomem(rd *r, const char *what)
 {
@@ -91,7 +94,10 @@ static int charge(rd *r, size_t n, const char *what)
 
 /* ------------------------------------------------------------ tensors */
 
-static bool dtype_known(int dt) { return dt >= 1 && dt <= OX_DTYPE_MAX && dt != OX_UNDEFINED; }
+static bool dtype_known(int dt)
+{
+    return dt >= 1 && dt <= OX_DTYPE_MAX && dt != OX_UNDEFINED;
+}
 
 static int ext_map(rd *r, const char *tname, const char *loc, const void **base, size_t *len)
 {
@@ -102,8 +108,8 @@ static int ext_map(rd *r, const char *tname, const char *loc, const void **base,
                          loc);
     if (!m->dir)
         return CKPT_FAIL(r->err, CKPT_E_UNSAFE,
-                         "initializer '%s': external data '%s' in a model read from memory", tname,
-                         loc);
+                         "initializer '%s': external data '%s' in a model read from memory",
+                         tname, loc);
     if (!loc[0] || loc[0] == '/' || strchr(loc, '\\'))
         return CKPT_FAIL(r->err, CKPT_E_UNSAFE,
                          "initializer '%s': external data location '%s' is not a relative path",
@@ -129,24 +135,26 @@ static int ext_map(rd *r, const char *tname, const char *loc, const void **base,
     if (!realpath(m->dir, real_dir) || !realpath(joined, real_file)) {
         int e = errno;
         free(joined);
-        return CKPT_FAIL(r->err, CKPT_E_IO, "initializer '%s': external data '%s': %s", tname, loc,
-                         strerror(e));
+        return CKPT_FAIL(r->err, CKPT_E_IO, "initializer '%s': external data '%s': %s", tname,
+                         loc, strerror(e));
     }
     free(joined);
     size_t dl = strlen(real_dir);
     if (strncmp(real_file, real_dir, dl) != 0 || (real_file[dl] != '/' && dl > 1))
-        return CKPT_FAIL(r->err, CKPT_E_UNSAFE,
-                         "initializer '%s': external data '%s' resolves outside the model's folder",
-                         tname, loc);
+        return CKPT_FAIL(
+            r->err, CKPT_E_UNSAFE,
+            "initializer '%s': external data '%s' resolves outside the model's folder", tname,
+            loc);
     int fd = open(real_file, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return CKPT_FAIL(r->err, CKPT_E_IO, "initializer '%s': external data '%s': %s", tname, loc,
-                         strerror(errno));
+        return CKPT_FAIL(r->err, CKPT_E_IO, "initializer '%s': external data '%s': %s", tname,
+                         loc, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return CKPT_FAIL(r->err, CKPT_E_UNSAFE,
-                         "initializer '%s': external data '%s' is not a regular file", tname, loc);
+                         "initializer '%s': external data '%s' is not a regular file", tname,
+                         loc);
     }
     size_t n = (size_t)st.st_size;
     void *p = NULL;
@@ -284,7 +292,8 @@ static int tensor_decode(rd *r, const Onnx__TensorProto *tp, ox_val *v, bool *ow
         return CKPT_FAIL(r->err, CKPT_E_LIMIT, "tensor '%s': element count overflows", tname);
     size_t nbytes = (size_t)v->numel * es;
 
-    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    if (tp->has_data_location &&
+        tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
         const char *loc = NULL;
         uint64_t off = 0, len = UINT64_MAX;
         for (size_t i = 0; i < tp->n_external_data; i++) {
@@ -369,8 +378,8 @@ int ox_tensor_from_pb(const void *bytes, size_t n, ox_val *v, char **name, const
     ProtobufCAllocator a = {budget_alloc, budget_free, &b};
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&a, n, bytes);
     if (!tp)
-        return CKPT_FAIL(err, b.hit ? CKPT_E_LIMIT : CKPT_E_FORMAT,
-                         "%s: not a valid TensorProto", label ? label : "tensor");
+        return CKPT_FAIL(err, b.hit ? CKPT_E_LIMIT : CKPT_E_FORMAT, "%s: not a valid TensorProto",
+                         label ? label : "tensor");
     struct ckpt_onnx_model m;
     memset(&m, 0, sizeof m);
     m.bytes_limit = b.limit;
@@ -414,7 +423,8 @@ static void type_decode(const Onnx__TypeProto *tp, ox_type *t)
     for (int i = 0; i < t->rank; i++) {
         const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
         t->dims[i] = -1;
-        if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value >= 0)
+        if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+            d->dim_value >= 0)
             t->dims[i] = d->dim_value;
         else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
             t->dim_params[i] = dup0(d->dim_param);

@@ -32,7 +32,10 @@ struct ox_run {
     struct ox_run *parent;
 };
 
-int ox_threads(const ox_run *r) { return r->s->threads; }
+int ox_threads(const ox_run *r)
+{
+    return r->s->threads;
+}
 
 void *ox_scratch(ox_run *r, size_t bytes, ckpt_error *err)
 {
@@ -353,8 +356,9 @@ static int bind_input(ckpt_onnx_session *s, ox_val *slots, const ckpt_onnx_tenso
         return CKPT_FAIL(err, CKPT_E_ARG, "input '%s': rank %d", v->name, t->ndim);
     if (v->type.known && v->type.rank >= 0) {
         if (v->type.rank != t->ndim)
-            return CKPT_FAIL(err, CKPT_E_SHAPE, "input '%s': rank %d given, the model declares %d",
-                             v->name, t->ndim, v->type.rank);
+            return CKPT_FAIL(err, CKPT_E_SHAPE,
+                             "input '%s': rank %d given, the model declares %d", v->name, t->ndim,
+                             v->type.rank);
         for (int k = 0; k < t->ndim; k++)
             if (v->type.dims[k] >= 0 && v->type.dims[k] != t->shape[k])
                 return CKPT_FAIL(err, CKPT_E_SHAPE,
@@ -526,8 +530,10 @@ int ox_session_run_vals(ckpt_onnx_session *s, const ox_val *const *inputs, int n
     return rc;
 }
 
-
-const ckpt_onnx_model *ox_session_model(const ckpt_onnx_session *s) { return s->m; }
+const ckpt_onnx_model *ox_session_model(const ckpt_onnx_session *s)
+{
+    return s->m;
+}
 
 const ox_val *ox_session_value(ckpt_onnx_session *s, const char *name)
 {

@@ -36,7 +36,10 @@ static const struct {
     [OX_BFLOAT16] = {"bfloat16", 2, CKPT_BF16},
 };
 
-size_t ox_dtype_size(int dt) { return dt > 0 && dt <= OX_DTYPE_MAX ? dtypes[dt].size : 0; }
+size_t ox_dtype_size(int dt)
+{
+    return dt > 0 && dt <= OX_DTYPE_MAX ? dtypes[dt].size : 0;
+}
 
 const char *ox_dtype_name(int dt)
 {

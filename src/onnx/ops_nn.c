@@ -26,7 +26,8 @@ static int k_matmul(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
         return 0;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d[0], (int)d[1], (int)a->dims[1],
-                1.0f, a->data, (int)a->dims[1], b->data, (int)d[1], 0.0f, out[0]->data, (int)d[1]);
+                1.0f, a->data, (int)a->dims[1], b->data, (int)d[1], 0.0f, out[0]->data,
+                (int)d[1]);
     return 0;
 }
 
