@@ -313,7 +313,11 @@ extern const ox_op ox_ops_elementwise[];
 extern const ox_op ox_ops_shape[];
 extern const ox_op ox_ops_reduce[];
 extern const ox_op ox_ops_nn[];
+extern const ox_op ox_ops_rnn[];
+extern const ox_op ox_ops_image[];
+extern const ox_op ox_ops_signal[];
 extern const ox_op ox_ops_control[];
+extern const ox_op ox_ops_sequence[];
 extern const ox_op ox_ops_misc[];
 
 /* Find the kernel for (domain, op_type) at `opset`; NULL if none. */
