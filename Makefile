@@ -56,6 +56,7 @@ bench:
 	@bench/run.sh build-release
 	@bench/nn_bench.sh build-release
 	@bench/train_bench.sh build-release
+	@bench/onnx_bench.sh build-release
 	@bench/autograd_bench.sh build-release
 
 install: build
