@@ -84,7 +84,8 @@ int main(int argc, char **argv)
         if (vi.elem_type == 1)
             for (int64_t e = 0; e < n; e++) {
                 seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-                ((float *)in[i].data)[e] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2 - 1);
+                ((float *)in[i].data)[e] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2 -
+                                                   1);
             }
     }
     size_t nout = info.n_outputs;

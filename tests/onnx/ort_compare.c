@@ -97,7 +97,8 @@ static int compare_out(const ox_val *got, const cJSON *o, const char *dir, char 
     for (int i = 0; same && i < rank; i++)
         same = (int64_t)cJSON_GetArrayItem(dims, i)->valuedouble == got->dims[i];
     if (!same) {
-        snprintf(why, wn, "output '%s': shapes differ (rank %d vs ORT %d)", name, got->rank, rank);
+        snprintf(why, wn, "output '%s': shapes differ (rank %d vs ORT %d)", name, got->rank,
+                 rank);
         return R_DIFF;
     }
     char f[4200];
@@ -141,8 +142,8 @@ static int compare_out(const ox_val *got, const cJSON *o, const char *dir, char 
                  (long long)at, maxref);
         return R_DIFF;
     }
-    snprintf(why + strlen(why), wn - strlen(why), "%s'%s' max|diff| %.2g/%.2g", why[0] ? ", " : "",
-             name, maxdiff, maxref);
+    snprintf(why + strlen(why), wn - strlen(why), "%s'%s' max|diff| %.2g/%.2g",
+             why[0] ? ", " : "", name, maxdiff, maxref);
     return R_EQUAL;
 }
 
