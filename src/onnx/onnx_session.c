@@ -188,15 +188,13 @@ static int resolve(ckpt_onnx_session *s, const ox_graph *g, ckpt_error *err)
             s->tmp_out = b;
             s->tmp_cap = c;
         }
-        const ox_op *op = ox_op_find(n->domain, n->op_type, n->opset);
-        if (!op)
+        if (n->prep_err)
+            return CKPT_FAIL(err, CKPT_E_FORMAT, "node '%s' (%s): %s", n->name, n->op_type,
+                             n->prep_err);
+        if (!n->op)
             return CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
                              "node '%s': op %s (domain '%s', opset %d) is not supported", n->name,
                              n->op_type, n->domain[0] ? n->domain : "ai.onnx", n->opset);
-        /* the model is read-only for callers; the session fills in what it resolved */
-        n->op = op;
-        if (op->prepare && !n->state)
-            CKPT_TRY(op->prepare(n, err));
         for (int a = 0; a < n->n_attrs; a++) {
             const ox_attr *at = &n->attrs[a];
             if (at->g)
