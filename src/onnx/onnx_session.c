@@ -2,6 +2,9 @@
  * runs, kernels resolved once. */
 #include <stdlib.h>
 #include <string.h>
+#ifdef CKPT_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
 
 #include "core/err.h"
 #include "onnx/onnx_internal.h"
@@ -204,6 +207,18 @@ static int resolve(ckpt_onnx_session *s, const ox_graph *g, ckpt_error *err)
         }
     }
     return 0;
+}
+
+/* OpenBLAS's thread count is process-wide: a session sets it to its own
+ * before each run (one call when it already matches). */
+static void blas_threads(const ckpt_onnx_session *s)
+{
+#ifdef CKPT_HAVE_OPENBLAS
+    if (openblas_get_num_threads() != s->threads)
+        openblas_set_num_threads(s->threads);
+#else
+    (void)s;
+#endif
 }
 
 static int exec_nodes(ox_run *r, ckpt_error *err)
@@ -511,6 +526,7 @@ int ckpt_onnx_run(ckpt_onnx_session *s, const ckpt_onnx_tensor *inputs, size_t n
     if (rc < 0)
         goto fail;
     ox_run r = {s, g, slots, NULL, s->folded};
+    blas_threads(s);
     rc = exec_nodes(&r, err);
     if (rc < 0)
         goto fail;
@@ -597,6 +613,7 @@ int ox_session_run_vals(ckpt_onnx_session *s, const ox_val *const *inputs, int n
         }
     }
     ox_run r = {s, g, slots, NULL, s->folded};
+    blas_threads(s);
     int rc = exec_nodes(&r, err);
     if (rc < 0)
         ckpt__error_set_file(err, s->m->path);
