@@ -322,6 +322,7 @@ extern const ox_op ox_ops_image[];
 extern const ox_op ox_ops_signal[];
 extern const ox_op ox_ops_control[];
 extern const ox_op ox_ops_sequence[];
+extern const ox_op ox_ops_gradient[];
 extern const ox_op ox_ops_misc[];
 
 /* Find the kernel for (domain, op_type) at `opset`; NULL if none. */
@@ -349,5 +350,9 @@ int ox_session_run_vals(ckpt_onnx_session *s, const ox_val *const *inputs, int n
 const ox_val *ox_session_value(ckpt_onnx_session *s, const char *name);
 /* The model a session runs. */
 const ckpt_onnx_model *ox_session_model(const ckpt_onnx_session *s);
+/* The graph a run executes, and the current value of its value `vi` (for
+ * ops that read other values of their graph: Gradient). */
+const ox_graph *ox_run_graph(const ox_run *r);
+ox_val *ox_run_value(ox_run *r, int vi);
 
 #endif

@@ -633,3 +633,13 @@ const ox_val *ox_session_value(ckpt_onnx_session *s, const char *name)
         return NULL;
     return &s->graphs[0].slots[vi];
 }
+
+const ox_graph *ox_run_graph(const ox_run *r)
+{
+    return r->g;
+}
+
+ox_val *ox_run_value(ox_run *r, int vi)
+{
+    return slot_at(r, vi);
+}

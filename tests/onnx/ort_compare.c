@@ -230,8 +230,7 @@ static int run_model(const char *model, char *why, size_t wn)
         /* both refusing the synthesised inputs (a negative scale, a zero
          * shape) is not a ckpt failure */
         bool ort_failed = !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-        snprintf(why, wn, "ckpt: %s%s", err.msg,
-                 ort_failed ? " (ORT fails on it too)" : "");
+        snprintf(why, wn, "ckpt: %s%s", err.msg, ort_failed ? " (ORT fails on it too)" : "");
         result = ort_failed ? R_SKIP : R_CKPT_FAIL;
         goto out;
     }
