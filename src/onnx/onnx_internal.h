@@ -323,6 +323,8 @@ extern const ox_op ox_ops_signal[];
 extern const ox_op ox_ops_control[];
 extern const ox_op ox_ops_sequence[];
 extern const ox_op ox_ops_gradient[];
+extern const ox_op ox_ops_newer[];
+extern const ox_op ox_ops_ml[];
 extern const ox_op ox_ops_misc[];
 
 /* Find the kernel for (domain, op_type) at `opset`; NULL if none. */

@@ -114,7 +114,7 @@ static int back_matmul(gctx *c, const ox_node *n, ckpt_error *err)
 
 static bool elementwise(const char *op)
 {
-    static const char *const ops[] = {"Add", "Sub",     "Mul",  "Div", "Neg", "Identity", "Relu",
+    static const char *const ops[] = {"Add",     "Sub",  "Mul", "Div", "Neg",  "Identity", "Relu",
                                       "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", NULL};
     for (int i = 0; ops[i]; i++)
         if (!strcmp(op, ops[i]))
