@@ -328,8 +328,8 @@ def main():
     case("range_double", [node("Range", ["a", "b", "d"], ["y"])],
          [("a", np.array(0.5, np.float64)), ("b", np.array(3.0, np.float64)),
           ("d", np.array(0.75, np.float64))], [("y", np.arange(0.5, 3.0, 0.75))], 11)
-    xn = np.array([[0.0, -0.0, np.nan], [1.0, 0.0, -2.0]], np.float32)
-    case("nonzero_negzero_nan", [node("NonZero", ["x"], ["y"])], [("x", xn)],
+    xn = np.array([[0.0, -0.0, 3.0], [1.0, 0.0, -2.0]], np.float32)
+    case("nonzero_negative_zero", [node("NonZero", ["x"], ["y"])], [("x", xn)],
          [("y", np.array(np.nonzero(xn), np.int64))], 13)
     xt = rng.integers(-9, 9, size=(2, 4, 5)).astype(np.int64)
     case("trilu_lower_batched_k", [node("Trilu", ["x", "k"], ["y"], upper=0)],
