@@ -25,6 +25,13 @@ int oxs_need_tensor(const ox_node *n, ox_val *const *in, int k, ckpt_error *err)
     return 0;
 }
 
+int oxs_prepare_out0(ox_node *n, ckpt_error *err)
+{
+    if (n->n_out < 1 || n->out[0] < 0)
+        return ox_fail(err, CKPT_E_ARG, n, "output 0 is omitted");
+    return 0;
+}
+
 int oxs_own_strings(const ox_node *n, ox_val *v, ckpt_error *err)
 {
     if (!v || v->kind != OX_KIND_TENSOR || v->dtype != OX_STRING)
@@ -668,19 +675,23 @@ static int k_constant_of_shape(ox_run *r, const ox_node *n, ox_val *const *in,
 
 #define RANGE_INT(T)                                                                             \
     do {                                                                                         \
-        T s0 = *(const T *)in[0]->data, l0 = *(const T *)in[1]->data,                            \
-          d0 = *(const T *)in[2]->data;                                                          \
+        int64_t s0 = *(const T *)in[0]->data, l0 = *(const T *)in[1]->data,                      \
+                d0 = *(const T *)in[2]->data, span, q;                                           \
         if (d0 == 0)                                                                             \
             return ox_fail(err, CKPT_E_ARG, n, "delta is 0");                                    \
-        int64_t span = (int64_t)l0 - (int64_t)s0, cnt;                                           \
+        if (__builtin_sub_overflow(l0, s0, &span))                                               \
+            return ox_fail(err, CKPT_E_LIMIT, n, "limit - start overflows");                     \
         if (d0 > 0)                                                                              \
-            cnt = span > 0 ? (span + d0 - 1) / d0 : 0;                                           \
+            q = span > 0 ? (span - 1) / d0 : -1;                                                 \
         else                                                                                     \
-            cnt = span < 0 ? (-span + (-(int64_t)d0) - 1) / -(int64_t)d0 : 0;                    \
+            q = span < 0 ? (span + 1) / d0 : -1;                                                 \
+        if (q >= INT64_MAX / 2)                                                                  \
+            return ox_fail(err, CKPT_E_LIMIT, n, "too many elements");                           \
+        int64_t cnt = q + 1;                                                                     \
         CKPT_TRY(ox_out(r, n, out[0], dt, 1, &cnt, err));                                        \
         T *o = out[0]->data;                                                                     \
         for (int64_t i = 0; i < cnt; i++)                                                        \
-            o[i] = (T)(s0 + (T)i * d0);                                                          \
+            o[i] = (T)(s0 + i * d0);                                                             \
     } while (0)
 
 static int k_range(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
@@ -746,39 +757,39 @@ static int k_eyelike(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *con
 /* ------------------------------------------------------------ table */
 
 const ox_op ox_ops_shape[] = {
-    {"Identity", "", 1, 0, k_identity, NULL},
-    {"Constant", "", 1, 0, k_constant, NULL},
-    {"Reshape", "", 1, 0, k_reshape, NULL},
-    {"Flatten", "", 1, 0, k_flatten, NULL},
-    {"Squeeze", "", 1, 0, k_squeeze, NULL},
-    {"Unsqueeze", "", 1, 0, k_unsqueeze, NULL},
-    {"Shape", "", 1, 0, k_shape, NULL},
-    {"Size", "", 1, 0, k_size, NULL},
-    {"ConstantOfShape", "", 9, 0, k_constant_of_shape, NULL},
-    {"Range", "", 11, 0, k_range, NULL},
-    {"EyeLike", "", 9, 0, k_eyelike, NULL},
-    {"Transpose", "", 1, 0, oxs_transpose, NULL},
-    {"Concat", "", 1, 0, oxs_concat, NULL},
+    {"Identity", "", 1, 0, k_identity, oxs_prepare_out0},
+    {"Constant", "", 1, 0, k_constant, oxs_prepare_out0},
+    {"Reshape", "", 1, 0, k_reshape, oxs_prepare_out0},
+    {"Flatten", "", 1, 0, k_flatten, oxs_prepare_out0},
+    {"Squeeze", "", 1, 0, k_squeeze, oxs_prepare_out0},
+    {"Unsqueeze", "", 1, 0, k_unsqueeze, oxs_prepare_out0},
+    {"Shape", "", 1, 0, k_shape, oxs_prepare_out0},
+    {"Size", "", 1, 0, k_size, oxs_prepare_out0},
+    {"ConstantOfShape", "", 9, 0, k_constant_of_shape, oxs_prepare_out0},
+    {"Range", "", 11, 0, k_range, oxs_prepare_out0},
+    {"EyeLike", "", 9, 0, k_eyelike, oxs_prepare_out0},
+    {"Transpose", "", 1, 0, oxs_transpose, oxs_prepare_out0},
+    {"Concat", "", 1, 0, oxs_concat, oxs_prepare_out0},
     {"Split", "", 1, 0, oxs_split, NULL},
-    {"Slice", "", 1, 0, oxs_slice, NULL},
-    {"Expand", "", 8, 0, oxs_expand, NULL},
-    {"Tile", "", 1, 0, oxs_tile, NULL},
-    {"Pad", "", 1, 0, oxs_pad, NULL},
-    {"DepthToSpace", "", 1, 0, oxs_depth_to_space, NULL},
-    {"SpaceToDepth", "", 1, 0, oxs_space_to_depth, NULL},
-    {"Trilu", "", 14, 0, oxs_trilu, NULL},
-    {"ReverseSequence", "", 10, 0, oxs_reverse_sequence, NULL},
-    {"Gather", "", 1, 0, oxs_gather, NULL},
-    {"GatherElements", "", 11, 0, oxs_gather_elements, NULL},
-    {"GatherND", "", 11, 0, oxs_gather_nd, NULL},
-    {"Scatter", "", 9, 10, oxs_scatter_elements, NULL},
-    {"ScatterElements", "", 11, 0, oxs_scatter_elements, NULL},
-    {"ScatterND", "", 11, 0, oxs_scatter_nd, NULL},
-    {"OneHot", "", 9, 0, oxs_onehot, NULL},
-    {"NonZero", "", 9, 0, oxs_nonzero, NULL},
-    {"Compress", "", 9, 0, oxs_compress, NULL},
-    {"Unique", "", 11, 0, oxs_unique, NULL},
-    {"CumSum", "", 11, 0, oxs_cumsum, NULL},
-    {"TopK", "", 1, 0, oxs_topk, NULL},
+    {"Slice", "", 1, 0, oxs_slice, oxs_prepare_out0},
+    {"Expand", "", 8, 0, oxs_expand, oxs_prepare_out0},
+    {"Tile", "", 1, 0, oxs_tile, oxs_prepare_out0},
+    {"Pad", "", 1, 0, oxs_pad, oxs_prepare_out0},
+    {"DepthToSpace", "", 1, 0, oxs_depth_to_space, oxs_prepare_out0},
+    {"SpaceToDepth", "", 1, 0, oxs_space_to_depth, oxs_prepare_out0},
+    {"Trilu", "", 14, 0, oxs_trilu, oxs_prepare_out0},
+    {"ReverseSequence", "", 10, 0, oxs_reverse_sequence, oxs_prepare_out0},
+    {"Gather", "", 1, 0, oxs_gather, oxs_prepare_out0},
+    {"GatherElements", "", 11, 0, oxs_gather_elements, oxs_prepare_out0},
+    {"GatherND", "", 11, 0, oxs_gather_nd, oxs_prepare_out0},
+    {"Scatter", "", 9, 0, oxs_scatter_elements, oxs_prepare_out0},
+    {"ScatterElements", "", 11, 0, oxs_scatter_elements, oxs_prepare_out0},
+    {"ScatterND", "", 11, 0, oxs_scatter_nd, oxs_prepare_out0},
+    {"OneHot", "", 9, 0, oxs_onehot, oxs_prepare_out0},
+    {"NonZero", "", 9, 0, oxs_nonzero, oxs_prepare_out0},
+    {"Compress", "", 9, 0, oxs_compress, oxs_prepare_out0},
+    {"Unique", "", 11, 0, oxs_unique, oxs_prepare_out0},
+    {"CumSum", "", 11, 0, oxs_cumsum, oxs_prepare_out0},
+    {"TopK", "", 1, 0, oxs_topk, oxs_prepare_out0},
     {0},
 };

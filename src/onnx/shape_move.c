@@ -439,6 +439,10 @@ int oxs_pad(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
     }
     int64_t od[OX_MAX_RANK], total = 0;
     for (int i = 0; i < rank; i++) {
+        const int64_t big = INT64_C(1) << 48;
+        if (pads[i] > big || pads[i] < -big || pads[i + rank] > big || pads[i + rank] < -big ||
+            x->dims[i] > big)
+            return ox_fail(err, CKPT_E_LIMIT, n, "pads of axis %d out of range", i);
         od[i] = x->dims[i] + pads[i] + pads[i + rank];
         if (od[i] < 0)
             return ox_fail(err, CKPT_E_SHAPE, n, "axis %d pads to %lld", i, (long long)od[i]);
@@ -516,7 +520,7 @@ int oxs_depth_to_space(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
         return ox_fail(err, CKPT_E_SHAPE, n, "input must be 4-D (rank %d)", x->rank);
     int64_t bs = ox_attr_int(n, "blocksize", 0);
     int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
-    if (bs <= 0 || bs > 65536 || C % (bs * bs))
+    if (bs <= 0 || bs > 65536 || C % (bs * bs) || H > INT64_MAX / bs || W > INT64_MAX / bs)
         return ox_fail(err, CKPT_E_ARG, n, "blocksize %lld does not divide %lld channels",
                        (long long)bs, (long long)C);
     const char *mode = ox_attr_str(n, "mode", "DCR");

@@ -64,17 +64,21 @@ static inline bool oxs_is_index_type(int dtype)
     return dtype == OX_INT32 || dtype == OX_INT64;
 }
 
-/* Product of dims[lo..hi). */
+/* Product of dims[lo..hi), saturated at INT64_MAX (a tensor with a zero dim
+ * elsewhere may carry dims whose partial product overflows). */
 static inline int64_t oxs_prod(const int64_t *dims, int lo, int hi)
 {
     int64_t p = 1;
     for (int i = lo; i < hi; i++)
-        p *= dims[i];
+        if (__builtin_mul_overflow(p, dims[i], &p))
+            return INT64_MAX;
     return p;
 }
 
 /* A tensor input k (present, a tensor); fails naming the node. */
 int oxs_need_tensor(const ox_node *n, ox_val *const *in, int k, ckpt_error *err);
+/* prepare(): the node names its output 0 (every kernel here writes it). */
+int oxs_prepare_out0(ox_node *n, ckpt_error *err);
 
 /* Kernels defined in shape_move.c / shape_index.c (table in ops_shape.c). */
 #define OXS_KERNEL(name)                                                                         \
