@@ -109,7 +109,7 @@ static void run_copy(unsigned char *d, const unsigned char *s, int64_t len, int6
     case 8: OXS_RUN(uint64_t); break;
     default:
         for (int64_t j = 0; j < len; j++)
-            memcpy(d + (size_t)j * es, s + (size_t)(j * st) * es, es);
+            memcpy(d + (size_t)j * es, s + j * st * (ptrdiff_t)es, es);
     }
 }
 
@@ -140,7 +140,7 @@ static void tile_copy(void *dst, const void *src, int64_t rows, int64_t cols, in
     default:
         for (int64_t i = 0; i < rows; i++)
             run_copy((unsigned char *)dst + (size_t)(i * cols) * es,
-                     (const unsigned char *)src + (size_t)(i * rs) * es, cols, cs, es);
+                     (const unsigned char *)src + i * rs * (ptrdiff_t)es, cols, cs, es);
     }
 }
 
@@ -192,7 +192,7 @@ void oxs_strided_copy(void *dst, const void *src, int rank, const int64_t *dims,
     int64_t cnt[OXS_MAX_VIEW] = {0};
     int64_t off = 0;
     for (;;) {
-        const unsigned char *sp = in + (size_t)off * es;
+        const unsigned char *sp = in + off * (ptrdiff_t)es;
         if (mode == 0)
             memcpy(out, sp, (size_t)block * es);
         else if (mode == 1)
@@ -263,14 +263,15 @@ static int cmp_double(double x, double y)
 int oxs_cmp_elem(int dtype, const void *pa, int64_t a, const void *pb, int64_t b)
 {
     switch (dtype) {
-    case OX_FLOAT: return cmp_double(((const float *)pa)[a], ((const float *)pb)[b]);
+    case OX_FLOAT:
+        return cmp_double((double)((const float *)pa)[a], (double)((const float *)pb)[b]);
     case OX_DOUBLE: return cmp_double(((const double *)pa)[a], ((const double *)pb)[b]);
     case OX_FLOAT16:
-        return cmp_double(ox_half_to_float(((const uint16_t *)pa)[a]),
-                          ox_half_to_float(((const uint16_t *)pb)[b]));
+        return cmp_double((double)ox_half_to_float(((const uint16_t *)pa)[a]),
+                          (double)ox_half_to_float(((const uint16_t *)pb)[b]));
     case OX_BFLOAT16:
-        return cmp_double(ox_bf16_to_float(((const uint16_t *)pa)[a]),
-                          ox_bf16_to_float(((const uint16_t *)pb)[b]));
+        return cmp_double((double)ox_bf16_to_float(((const uint16_t *)pa)[a]),
+                          (double)ox_bf16_to_float(((const uint16_t *)pb)[b]));
     case OX_INT8: OXS_CMP(int8_t);
     case OX_UINT8:
     case OX_BOOL: OXS_CMP(uint8_t);

@@ -403,7 +403,7 @@ int oxs_pad(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
         float v = ox_attr_float(n, "value", 0.0f);
         if (x->dtype != OX_STRING) {
             ox_val tmp = {.kind = OX_KIND_TENSOR, .dtype = x->dtype, .numel = 1, .data = cval};
-            ox_set_f64(&tmp, 0, v);
+            ox_set_f64(&tmp, 0, (double)v);
         }
     } else {
         CKPT_TRY(oxs_need_tensor(n, in, 1, err));
