@@ -505,7 +505,7 @@ static int k_squeeze(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *con
     int64_t na;
     CKPT_TRY(read_axes(n, in, 1, axes, &na, err));
     bool drop[OX_MAX_RANK] = {false};
-    if (na < 0) {
+    if (na <= 0) { /* no axes (or an empty axes input, as ORT): every dim of 1 */
         for (int i = 0; i < x->rank; i++)
             drop[i] = x->dims[i] == 1;
     } else {

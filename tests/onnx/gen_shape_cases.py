@@ -309,6 +309,9 @@ def main():
     x = randf(1, 3, 1, 2)
     case("squeeze_13_no_axes", [node("Squeeze", ["x"], ["y"])], [("x", x)],
          [("y", np.squeeze(x))], 13)
+    # an empty axes input squeezes every dim of 1, as ONNX Runtime does
+    case("squeeze_13_empty_axes_input", [node("Squeeze", ["x", "a"], ["y"])],
+         [("x", x), ("a", np.zeros((0,), np.int64))], [("y", np.squeeze(x))], 13)
     case("squeeze_11_attr_axes", [node("Squeeze", ["x"], ["y"], axes=[-2])], [("x", x)],
          [("y", np.squeeze(x, -2))], 11)
     case("unsqueeze_11_attr_negative", [node("Unsqueeze", ["x"], ["y"], axes=[-1, 0])],
