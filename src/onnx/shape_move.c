@@ -315,13 +315,26 @@ int oxs_tile(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     CKPT_TRY(oxs_need_tensor(n, in, 1, err));
-    if (n->opset < 6)
-        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "Tile-1 (tiles/axis inputs)");
     const ox_val *x = in[0];
     int64_t rep[OX_MAX_RANK];
-    int64_t c = ox_read_ints(n, in[1], rep, OX_MAX_RANK, err);
-    if (c < 0)
-        return (int)c;
+    int64_t c;
+    if (n->opset < 6) { /* Tile-1: a scalar count of tiles along one axis */
+        CKPT_TRY(oxs_need_tensor(n, in, 2, err));
+        int64_t t, a;
+        if (in[1]->numel != 1 || in[2]->numel != 1)
+            return ox_fail(err, CKPT_E_ARG, n, "tiles and axis must be scalars");
+        CKPT_TRY((int)ox_read_ints(n, in[1], &t, 1, err));
+        CKPT_TRY((int)ox_read_ints(n, in[2], &a, 1, err));
+        int ax;
+        CKPT_TRY(ox_axis(n, a, x->rank, false, &ax, err));
+        for (int i = 0; i < x->rank; i++)
+            rep[i] = i == ax ? t : 1;
+        c = x->rank;
+    } else {
+        c = ox_read_ints(n, in[1], rep, OX_MAX_RANK, err);
+        if (c < 0)
+            return (int)c;
+    }
     if (c != x->rank)
         return ox_fail(err, CKPT_E_ARG, n, "%lld repeats for rank %d", (long long)c, x->rank);
     int64_t od[OX_MAX_RANK], vd[OXS_MAX_VIEW], vs[OXS_MAX_VIEW], is[OX_MAX_RANK];

@@ -249,6 +249,10 @@ def main():
     case("tile_uint8_3d", [node("Tile", ["x", "r"], ["y"])],
          [("x", xu), ("r", np.array([2, 1, 3], np.int64))], [("y", np.tile(xu, (2, 1, 3)))], 13)
 
+    case("tile_1_tiles_axis", [node("Tile", ["x", "t", "a"], ["y"])],
+         [("x", xu), ("t", np.array(3, np.int64)), ("a", np.array(1, np.int64))],
+         [("y", np.tile(xu, (1, 3, 1)))], 1)
+
     # ---- TopK ties (lower index first), smallest, int types
     xt = np.array([[3, 1, 3, 2, 3, 1], [0, 0, 5, 5, 1, 0]], np.int32)
     for largest in (1, 0):
