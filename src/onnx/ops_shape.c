@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include "core/err.h"
 #include "onnx/onnx_internal.h"
@@ -129,9 +132,52 @@ static void run_copy(unsigned char *d, const unsigned char *s, int64_t len, int6
             }                                                                                    \
     } while (0)
 
+#if defined(__SSE2__)
+/* 4-byte elements, rs == 1: 4x4 blocks transposed in registers (moves and
+ * shuffles only, so any 4-byte pattern, NaN payloads included, is kept). */
+static void tile_copy4(uint32_t *dst, const uint32_t *src, int64_t rows, int64_t cols,
+                       int64_t cs)
+{
+    for (int64_t i0 = 0; i0 < rows; i0 += OXS_TILE)
+        for (int64_t j0 = 0; j0 < cols; j0 += OXS_TILE) {
+            int64_t i1 = i0 + OXS_TILE < rows ? i0 + OXS_TILE : rows;
+            int64_t j1 = j0 + OXS_TILE < cols ? j0 + OXS_TILE : cols;
+            int64_t i = i0;
+            for (; i + 4 <= i1; i += 4) {
+                int64_t j = j0;
+                for (; j + 4 <= j1; j += 4) {
+                    const uint32_t *sp = src + i + j * cs;
+                    __m128 r0 = _mm_loadu_ps((const float *)sp);
+                    __m128 r1 = _mm_loadu_ps((const float *)(sp + cs));
+                    __m128 r2 = _mm_loadu_ps((const float *)(sp + 2 * cs));
+                    __m128 r3 = _mm_loadu_ps((const float *)(sp + 3 * cs));
+                    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                    uint32_t *dp = dst + i * cols + j;
+                    _mm_storeu_ps((float *)dp, r0);
+                    _mm_storeu_ps((float *)(dp + cols), r1);
+                    _mm_storeu_ps((float *)(dp + 2 * cols), r2);
+                    _mm_storeu_ps((float *)(dp + 3 * cols), r3);
+                }
+                for (; j < j1; j++)
+                    for (int64_t ii = i; ii < i + 4; ii++)
+                        dst[ii * cols + j] = src[ii + j * cs];
+            }
+            for (; i < i1; i++)
+                for (int64_t j = j0; j < j1; j++)
+                    dst[i * cols + j] = src[i + j * cs];
+        }
+}
+#endif
+
 static void tile_copy(void *dst, const void *src, int64_t rows, int64_t cols, int64_t rs,
                       int64_t cs, size_t es)
 {
+#if defined(__SSE2__)
+    if (es == 4 && rs == 1) {
+        tile_copy4(dst, src, rows, cols, cs);
+        return;
+    }
+#endif
     switch (es) {
     case 1: OXS_TILE_COPY(uint8_t); break;
     case 2: OXS_TILE_COPY(uint16_t); break;
@@ -189,12 +235,19 @@ void oxs_strided_copy(void *dst, const void *src, int rank, const int64_t *dims,
         block = d[k - 1];
     }
     int outer = k - inner;
+    /* short contiguous runs (attention heads of 16..64 floats): fixed-size
+     * 16-byte moves instead of a memcpy call per run */
+    size_t bytes = (size_t)block * es;
+    bool small16 = bytes % 16 == 0 && bytes <= 256;
     int64_t cnt[OXS_MAX_VIEW] = {0};
     int64_t off = 0;
     for (;;) {
         const unsigned char *sp = in + off * (ptrdiff_t)es;
-        if (mode == 0)
-            memcpy(out, sp, (size_t)block * es);
+        if (mode == 0 && small16) {
+            for (size_t b = 0; b < bytes; b += 16)
+                memcpy(out + b, sp + b, 16);
+        } else if (mode == 0)
+            memcpy(out, sp, bytes);
         else if (mode == 1)
             tile_copy(out, sp, d[k - 2], d[k - 1], s[k - 2], s[k - 1], es);
         else
