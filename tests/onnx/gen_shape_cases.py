@@ -383,6 +383,39 @@ def main():
     case("constantofshape_scalar", [node("ConstantOfShape", ["s"], ["y"])],
          [("s", np.zeros((0,), np.int64))], [("y", np.array(0.0, np.float32))], 9)
     del xb
+    bad_models()
+
+
+def bad_models():
+    """Models each kernel must refuse with an error naming the node (read by
+    tests/unit/onnx/shape_test.c); written without test data."""
+    bad = os.path.join(ROOT, "..", "shape_bad")
+    if os.path.isdir(bad):
+        shutil.rmtree(bad)
+    os.makedirs(bad)
+
+    def model(name, nodes, inputs, opset=13):
+        g = helper.make_graph(nodes, name,
+                              [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        with open(os.path.join(bad, name + ".onnx"), "wb") as f:
+            f.write(m.SerializeToString())
+
+    F, L = TensorProto.FLOAT, TensorProto.INT64
+    model("omitted_output", [node("Transpose", ["x"], [""], name="t0"),
+                             node("Identity", ["x"], ["y"])], [("x", F, [2, 3])])
+    model("gather_index", [node("Gather", ["x", "i"], ["y"], name="g0")],
+          [("x", F, [5, 2]), ("i", L, [1])])
+    model("reshape_two_infer", [node("Reshape", ["x", "s"], ["y"], name="r0")],
+          [("x", F, [6]), ("s", L, [2])])
+    model("range_overflow", [node("Range", ["a", "b", "d"], ["y"], name="rg")],
+          [("a", L, []), ("b", L, []), ("d", L, [])])
+    model("pad_huge", [node("Pad", ["x", "p"], ["y"], name="p0")],
+          [("x", F, [2]), ("p", L, [2])])
+    model("tile_overflow", [node("Tile", ["x", "r"], ["y"], name="t1")],
+          [("x", F, [2, 3]), ("r", L, [2])])
 
 
 if __name__ == "__main__":
