@@ -135,8 +135,7 @@ static void run_copy(unsigned char *d, const unsigned char *s, int64_t len, int6
 #if defined(__SSE2__)
 /* 4-byte elements, rs == 1: 4x4 blocks transposed in registers (moves and
  * shuffles only, so any 4-byte pattern, NaN payloads included, is kept). */
-static void tile_copy4(uint32_t *dst, const uint32_t *src, int64_t rows, int64_t cols,
-                       int64_t cs)
+static void tile_copy4(uint32_t *dst, const uint32_t *src, int64_t rows, int64_t cols, int64_t cs)
 {
     for (int64_t i0 = 0; i0 < rows; i0 += OXS_TILE)
         for (int64_t j0 = 0; j0 < cols; j0 += OXS_TILE) {
@@ -417,17 +416,17 @@ void oxs_reduce_elem(int dtype, int red, void *dst, int64_t di, const void *src,
     case OX_FLOAT16: {
         uint16_t *dp = dst;
         uint16_t y = ((const uint16_t *)src)[si];
-        dp[di] = red == OXS_RED_NONE
-                     ? y
-                     : ox_float_to_half(red_f(red, ox_half_to_float(dp[di]), ox_half_to_float(y)));
+        dp[di] = red == OXS_RED_NONE ? y
+                                     : ox_float_to_half(red_f(red, ox_half_to_float(dp[di]),
+                                                              ox_half_to_float(y)));
         break;
     }
     case OX_BFLOAT16: {
         uint16_t *dp = dst;
         uint16_t y = ((const uint16_t *)src)[si];
-        dp[di] = red == OXS_RED_NONE
-                     ? y
-                     : ox_float_to_bf16(red_f(red, ox_bf16_to_float(dp[di]), ox_bf16_to_float(y)));
+        dp[di] = red == OXS_RED_NONE ? y
+                                     : ox_float_to_bf16(red_f(red, ox_bf16_to_float(dp[di]),
+                                                              ox_bf16_to_float(y)));
         break;
     }
     default: {
@@ -705,8 +704,8 @@ static int read_shape(const ox_node *n, const ox_val *v, int64_t *dims, int *ran
     return 0;
 }
 
-static int k_constant_of_shape(ox_run *r, const ox_node *n, ox_val *const *in,
-                               ox_val *const *out, ckpt_error *err)
+static int k_constant_of_shape(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                               ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     int64_t dims[OX_MAX_RANK];
@@ -754,7 +753,8 @@ static int k_range(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
     for (int k = 0; k < 3; k++) {
         CKPT_TRY(oxs_need_tensor(n, in, k, err));
         if (in[k]->numel != 1 || in[k]->dtype != in[0]->dtype)
-            return ox_fail(err, CKPT_E_ARG, n, "input %d must be a scalar of the start's type", k);
+            return ox_fail(err, CKPT_E_ARG, n, "input %d must be a scalar of the start's type",
+                           k);
     }
     int dt = in[0]->dtype;
     switch (dt) {
@@ -765,7 +765,8 @@ static int k_range(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
     case OX_DOUBLE: {
         double s0 = ox_get_f64(in[0], 0), l0 = ox_get_f64(in[1], 0), d0 = ox_get_f64(in[2], 0);
         if (d0 == 0 || !isfinite(s0) || !isfinite(l0) || !isfinite(d0))
-            return ox_fail(err, CKPT_E_ARG, n, "start, limit and delta must be finite, delta != 0");
+            return ox_fail(err, CKPT_E_ARG, n,
+                           "start, limit and delta must be finite, delta != 0");
         double c = ceil((l0 - s0) / d0);
         if (c > 1e15)
             return ox_fail(err, CKPT_E_LIMIT, n, "%g elements", c);

@@ -76,7 +76,8 @@ int oxs_concat(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
         if (!x)
             continue;
         if (x->dtype != x0->dtype || x->rank != x0->rank)
-            return ox_fail(err, CKPT_E_SHAPE, n, "input %d: type or rank differs from input 0", k);
+            return ox_fail(err, CKPT_E_SHAPE, n, "input %d: type or rank differs from input 0",
+                           k);
         for (int i = 0; i < x->rank; i++)
             if (i != axis && x->dims[i] != x0->dims[i])
                 return ox_fail(err, CKPT_E_SHAPE, n, "input %d: dim %d is %lld, not %lld", k, i,
@@ -100,8 +101,7 @@ int oxs_concat(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     return oxs_own_strings(n, out[0], err);
 }
 
-int oxs_split(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-              ckpt_error *err)
+int oxs_split(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];
@@ -184,8 +184,7 @@ int oxs_split(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out
 
 /* ------------------------------------------------------------ Slice */
 
-int oxs_slice(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-              ckpt_error *err)
+int oxs_slice(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];
@@ -310,8 +309,7 @@ int oxs_expand(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     return oxs_own_strings(n, out[0], err);
 }
 
-int oxs_tile(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int oxs_tile(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     CKPT_TRY(oxs_need_tensor(n, in, 1, err));
@@ -381,8 +379,7 @@ static int64_t pad_src(int mode, int64_t o, int64_t pb, int64_t dim)
     }
 }
 
-int oxs_pad(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-            ckpt_error *err)
+int oxs_pad(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];
@@ -588,8 +585,7 @@ int oxs_space_to_depth(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
 
 /* ------------------------------------------------------------ Trilu / ReverseSequence */
 
-int oxs_trilu(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-              ckpt_error *err)
+int oxs_trilu(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];

@@ -142,8 +142,8 @@ TEST(test_onnx_shape__repeat_runs_reuse_buffers)
     fixture_close(&f);
     CHECK(ok);
     /* strings: each run frees the previous strings and owns new copies */
-    const char *str[] = {"transpose_string", "concat_string", "gather_string",
-                         "slice_string",     "expand_string", "identity_string",
+    const char *str[] = {"transpose_string", "concat_string",      "gather_string",
+                         "slice_string",     "expand_string",      "identity_string",
                          "reshape_string",   "pad_string_constant"};
     for (size_t k = 0; k < sizeof str / sizeof str[0]; k++) {
         CHECK(fixture_open(&f, str[k]) == 0);
