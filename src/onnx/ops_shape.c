@@ -802,6 +802,8 @@ static int k_eyelike(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *con
     CKPT_TRY(ox_out(r, n, out[0], dt, 2, x->dims, err));
     memset(out[0]->data, 0, ox_val_nbytes(out[0]));
     for (int64_t i = 0; i < x->dims[0]; i++) {
+        if (k >= x->dims[1] || k <= -x->dims[0])
+            break;
         int64_t j = i + k;
         if (j >= 0 && j < x->dims[1])
             ox_set_f64(out[0], i * x->dims[1] + j, 1.0);

@@ -82,7 +82,8 @@ int oxs_concat(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
             if (i != axis && x->dims[i] != x0->dims[i])
                 return ox_fail(err, CKPT_E_SHAPE, n, "input %d: dim %d is %lld, not %lld", k, i,
                                (long long)x->dims[i], (long long)x0->dims[i]);
-        od[axis] += x->dims[axis];
+        if (__builtin_add_overflow(od[axis], x->dims[axis], &od[axis]))
+            return ox_fail(err, CKPT_E_LIMIT, n, "the concatenated axis overflows");
     }
     CKPT_TRY(ox_out(r, n, out[0], x0->dtype, x0->rank, od, err));
     size_t es = ox_dtype_size(x0->dtype);
@@ -606,6 +607,8 @@ int oxs_trilu(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out
         return 0;
     memcpy(out[0]->data, x->data, ox_val_nbytes(x));
     int64_t R = x->dims[x->rank - 2], C = x->dims[x->rank - 1], mats = x->numel / (R * C);
+    /* past either corner k changes nothing: clamp it so i + k cannot overflow */
+    k = k > C + 1 ? C + 1 : k < -(R + 1) ? -(R + 1) : k;
     unsigned char *d = out[0]->data;
     for (int64_t m = 0; m < mats; m++)
         for (int64_t i = 0; i < R; i++) {
