@@ -767,20 +767,25 @@ static int k_range(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
         if (d0 == 0 || !isfinite(s0) || !isfinite(l0) || !isfinite(d0))
             return ox_fail(err, CKPT_E_ARG, n,
                            "start, limit and delta must be finite, delta != 0");
-        double c = ceil((l0 - s0) / d0);
+        /* the span in the element type, as ONNX Runtime computes the count */
+        double span = dt == OX_FLOAT ? (double)((float)l0 - (float)s0) : l0 - s0;
+        double c = ceil(span / d0);
         if (c > 1e15)
             return ox_fail(err, CKPT_E_LIMIT, n, "%g elements", c);
         int64_t cnt = c > 0 ? (int64_t)c : 0;
         CKPT_TRY(ox_out(r, n, out[0], dt, 1, &cnt, err));
+        /* values accumulate delta in the element type: the spec's own
+         * definition (a Loop adding delta) and what ONNX Runtime does */
         if (dt == OX_FLOAT) {
-            float fs = (float)s0, fd = (float)d0;
+            float v = (float)s0, fd = (float)d0;
             float *o = out[0]->data;
-            for (int64_t i = 0; i < cnt; i++)
-                o[i] = fs + (float)i * fd;
+            for (int64_t i = 0; i < cnt; i++, v += fd)
+                o[i] = v;
         } else {
+            double v = s0;
             double *o = out[0]->data;
-            for (int64_t i = 0; i < cnt; i++)
-                o[i] = s0 + (double)i * d0;
+            for (int64_t i = 0; i < cnt; i++, v += d0)
+                o[i] = v;
         }
         return 0;
     }

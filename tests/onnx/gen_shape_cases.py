@@ -335,6 +335,14 @@ def main():
     case("range_double", [node("Range", ["a", "b", "d"], ["y"])],
          [("a", np.array(0.5, np.float64)), ("b", np.array(3.0, np.float64)),
           ("d", np.array(0.75, np.float64))], [("y", np.arange(0.5, 3.0, 0.75))], 11)
+    # Range is defined by a Loop that adds delta in the element type (ORT does the same)
+    want, v = [], np.float32(0.1)
+    for _ in range(999):
+        want.append(v)
+        v = np.float32(v + np.float32(0.1))
+    case("range_float_accumulates", [node("Range", ["a", "b", "d"], ["y"])],
+         [("a", np.array(0.1, np.float32)), ("b", np.array(99.95, np.float32)),
+          ("d", np.array(0.1, np.float32))], [("y", np.array(want, np.float32))], 11)
     xn = np.array([[0.0, -0.0, 3.0], [1.0, 0.0, -2.0]], np.float32)
     case("nonzero_negative_zero", [node("NonZero", ["x"], ["y"])], [("x", xn)],
          [("y", np.array(np.nonzero(xn), np.int64))], 13)
