@@ -638,7 +638,7 @@ typedef struct half_ctx {
     int nin;
     int dt_in[OX_EW_MAX_IN]; /* OX_FLOAT16 / OX_BFLOAT16: converted; else passed through */
     int dt_out;              /* half: converted back; else written directly */
-    size_t es_in[OX_EW_MAX_IN];
+    size_t es_in[OX_EW_MAX_IN], es_out;
 } half_ctx;
 
 static void half_adapter(void *o, const void *const *in, int64_t n, unsigned bc, const void *c_)
@@ -674,7 +674,7 @@ static void half_adapter(void *o, const void *const *in, int64_t n, unsigned bc,
             h->f(tout, p, c, bc, h->ctx);
             ox_half_store((uint16_t *)o + s, tout, c, h->dt_out);
         } else {
-            h->f((uint8_t *)o + s, p, c, bc, h->ctx); /* bool */
+            h->f((char *)o + (size_t)s * h->es_out, p, c, bc, h->ctx);
         }
     }
 }
@@ -696,6 +696,7 @@ static ox_ew_fn pick(const bin_tab *t, int dt, int nin, half_ctx *h, const void 
         h->es_in[k] = 2;
     }
     h->dt_out = t->out_bool ? OX_BOOL : dt;
+    h->es_out = t->out_bool ? 1 : 2;
     *ctx = h;
     return half_adapter;
 }
@@ -978,6 +979,46 @@ static void scale_f32(float *o, int64_t n, float s)
         o[i] *= s;
 }
 
+/* float16 / bfloat16: accumulate in a float32 scratch, round once */
+static int variadic_half(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                         const bin_tab *t, int mean, int dt, int rank, const int64_t *dims,
+                         ckpt_error *err)
+{
+    if (!t->f[OX_FLOAT])
+        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s", ox_dtype_name(dt));
+    CKPT_TRY(ox_out(r, n, out[0], dt, rank, dims, err));
+    ox_val *o = out[0];
+    if (!o)
+        return 0;
+    float *acc = ox_scratch(r, (size_t)(o->numel ? o->numel : 1) * sizeof(float), err);
+    if (!acc)
+        return ox_fail(err, CKPT_E_NOMEM, n, "out of memory for scratch");
+    half_ctx h = {0};
+    h.f = copy4;
+    h.nin = 1;
+    h.dt_in[0] = dt;
+    h.es_in[0] = 2;
+    h.dt_out = OX_FLOAT;
+    h.es_out = 4;
+    ox_ew_operand ops[2] = {ox_ew_of(in[0])};
+    ox_ew_run(rank, dims, acc, 4, ops, 1, half_adapter, &h);
+    h.f = t->f[OX_FLOAT];
+    h.nin = 2;
+    h.dt_in[0] = OX_FLOAT;
+    h.es_in[0] = 4;
+    h.dt_in[1] = dt;
+    h.es_in[1] = 2;
+    ops[0] = (ox_ew_operand){rank, dims, acc, 4};
+    for (int k = 1; k < n->n_in; k++) {
+        ops[1] = ox_ew_of(in[k]);
+        ox_ew_run(rank, dims, acc, 4, ops, 2, half_adapter, &h);
+    }
+    if (mean && n->n_in > 1)
+        scale_f32(acc, o->numel, 1.0f / (float)n->n_in);
+    ox_half_store(o->data, acc, o->numel, dt);
+    return 0;
+}
+
 /* Max / Min / Sum / Mean over 1..N inputs broadcast together. */
 static int variadic(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                     const bin_tab *t, int mean, ckpt_error *err)
@@ -1007,9 +1048,10 @@ static int variadic(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     }
     if (mean && !ox_is_float(dt))
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s", ox_dtype_name(dt));
-    half_ctx h;
+    if (ox_is_half(dt))
+        return variadic_half(r, n, in, out, t, mean, dt, rank, dims, err);
     const void *ctx = NULL;
-    ox_ew_fn f = pick(t, dt, 2, &h, &ctx);
+    ox_ew_fn f = dt > 0 && dt <= OX_DTYPE_MAX ? t->f[dt] : NULL;
     if (!f)
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s", ox_dtype_name(dt));
     CKPT_TRY(ox_out(r, n, out[0], dt, rank, dims, err));
@@ -1041,14 +1083,6 @@ static int variadic(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
             double *d = o->data;
             for (int64_t i = 0; i < o->numel; i++)
                 d[i] /= (double)n->n_in;
-        } else {
-            uint16_t *d = o->data;
-            for (int64_t i = 0; i < o->numel; i++) {
-                float v;
-                ox_half_load(&v, d + i, 1, dt);
-                v /= (float)n->n_in;
-                ox_half_store(d + i, &v, 1, dt);
-            }
         }
     }
     return 0;
