@@ -65,6 +65,14 @@ static int64_t d2i(double d)
     return (int64_t)d;
 }
 
+/* double -> int32 as x86's 32-bit truncation (the narrow types convert through it) */
+static int64_t d2i32(double d)
+{
+    if (!(d > -2147483649.0 && d < 2147483648.0))
+        return INT32_MIN;
+    return (int64_t)d;
+}
+
 static void st_i(void *p, int dt, int64_t i, int64_t v)
 {
     switch (dt) {
@@ -98,7 +106,9 @@ static void st_f(void *p, int dt, int64_t i, double d, int trunc_bf16)
                                  ? (uint64_t)d
                                  : (uint64_t)d2i(d);
         break;
-    default: st_i(p, dt, i, d2i(d)); break;
+    case OX_UINT32:
+    case OX_INT64: st_i(p, dt, i, d2i(d)); break;
+    default: st_i(p, dt, i, d2i32(d)); break;
     }
 }
 
@@ -385,7 +395,7 @@ static int q_layout(const ox_node *n, const ox_val *x, const ox_val *scale, cons
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "blocked quantisation (block_size)");
     q->count = 1;
     q->inner = 1;
-    if (scale->numel != 1 || scale->rank == 1) {
+    if (scale->numel != 1) { /* a 1-element 1-D scale is per tensor, as ORT reads it */
         if (scale->rank != 1)
             return ox_fail(err, CKPT_E_SHAPE, n, "scale of rank %d (0 or 1)", scale->rank);
         int axis;

@@ -732,6 +732,14 @@ static inline int64_t d2i64(double d)
     return (int64_t)d;
 }
 
+/* double -> int32 as x86's 32-bit truncation (narrow types convert through it) */
+static inline int32_t d2i32(double d)
+{
+    if (!(d > -2147483649.0 && d < 2147483648.0))
+        return INT32_MIN;
+    return (int32_t)d;
+}
+
 static inline void store_d(void *p, int dt, int64_t i, double v)
 {
     switch (dt) {
@@ -739,11 +747,11 @@ static inline void store_d(void *p, int dt, int64_t i, double v)
     case OX_DOUBLE: ((double *)p)[i] = v; break;
     case OX_FLOAT16: ((uint16_t *)p)[i] = ox_d2h(v); break;
     case OX_BFLOAT16: ((uint16_t *)p)[i] = ox_f2bf((float)v); break;
-    case OX_INT8: ((int8_t *)p)[i] = (int8_t)d2i64(v); break;
-    case OX_UINT8: ((uint8_t *)p)[i] = (uint8_t)d2i64(v); break;
-    case OX_INT16: ((int16_t *)p)[i] = (int16_t)d2i64(v); break;
-    case OX_UINT16: ((uint16_t *)p)[i] = (uint16_t)d2i64(v); break;
-    case OX_INT32: ((int32_t *)p)[i] = (int32_t)d2i64(v); break;
+    case OX_INT8: ((int8_t *)p)[i] = (int8_t)d2i32(v); break;
+    case OX_UINT8: ((uint8_t *)p)[i] = (uint8_t)d2i32(v); break;
+    case OX_INT16: ((int16_t *)p)[i] = (int16_t)d2i32(v); break;
+    case OX_UINT16: ((uint16_t *)p)[i] = (uint16_t)d2i32(v); break;
+    case OX_INT32: ((int32_t *)p)[i] = (int32_t)d2i32(v); break;
     case OX_UINT32: ((uint32_t *)p)[i] = (uint32_t)d2i64(v); break;
     case OX_INT64: ((int64_t *)p)[i] = d2i64(v); break;
     case OX_UINT64:

@@ -268,6 +268,11 @@ def main():
     case("cast_float_to_int32", "Cast", [f], [f.astype(np.int32)], attrs={"to": 6}, opset=13)
     case("cast_float_to_int64", "Cast", [f], [f.astype(np.int64)], attrs={"to": 7}, opset=13)
     case("cast_float_to_bool", "Cast", [f], [f.astype(bool)], attrs={"to": 9}, opset=13)
+    fw = np.array([300.0, -1.0, 255.9, 3.5, -200.0, 70000.5], np.float32)
+    with np.errstate(invalid="ignore"):
+        for to, dt in ((2, np.uint8), (3, np.int8), (5, np.int16), (4, np.uint16)):
+            case("cast_float_to_%s_wrap" % np.dtype(dt).name, "Cast", [fw], [fw.astype(dt)],
+                 attrs={"to": to}, opset=13)
     case("cast_bool_to_float", "Cast", [f > 0], [(f > 0).astype(np.float32)], attrs={"to": 1},
          opset=13)
     i = np.array([-5, 0, 7, 123456789], np.int64)
