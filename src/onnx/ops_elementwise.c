@@ -19,6 +19,17 @@
 #include "core/err.h"
 #include "onnx/elem_util.h"
 #include "onnx/onnx_internal.h"
+#include "ops/vmath.h"
+
+/* the loops are instantiated per type; not every instance is used */
+#if defined(__GNUC__) || defined(__clang__)
+#define MAYBE_UNUSED __attribute__((unused))
+#else
+#define MAYBE_UNUSED
+#endif
+
+/* exp: float32 through the op library's vectorisable ckpt__expf */
+#define EXPT(x) _Generic((x), float: ckpt__expf, default: exp)(x)
 
 /* element type lists: X(code, C type, suffix) */
 #define SINTS(X) X(OX_INT8, int8_t, i8) X(OX_INT16, int16_t, i16) X(OX_INT32, int32_t, i32) X(OX_INT64, int64_t, i64)
@@ -47,7 +58,7 @@ typedef struct un_tab {
 
 /* one loop: T the element type, x the element, EXPR its result (type TO) */
 #define UN_LOOP(NAME, TI, TO, EXPR)                                                               \
-    static inline void NAME(void *o_, const void *a_, int64_t n, const un_par *p)                \
+    MAYBE_UNUSED static void NAME(void *o_, const void *a_, int64_t n, const un_par *p)         \
     {                                                                                              \
         typedef TI T;                                                                              \
         TO *o = o_;                                                                                \
@@ -76,7 +87,7 @@ UN_F(abs, fabs(x))
 UN_F(neg, -x)
 UN_F(recip, (T)1 / x)
 UN_F(sqrt, sqrt(x))
-UN_F(exp, exp(x))
+UN_F(exp, EXPT(x))
 UN_F(log, log(x))
 UN_F(ceil, ceil(x))
 UN_F(floor, floor(x))
@@ -98,9 +109,9 @@ UN_FB(isnan, x != x)
 UN_FB(isinf, isinf(x) && ((p->i0 && x < 0) || (p->i1 && x > 0)))
 UN_F(relu, x > 0 ? x : (x != x ? x : (T)0))
 UN_F(leaky, x < 0 ? PA * x : x)
-UN_F(elu, x < 0 ? PA * (exp(x) - (T)1) : x)
-UN_F(selu, x <= 0 ? PG * (PA * exp(x) - PA) : PG * x)
-UN_F(celu, (x > 0 ? x : (T)0) + fmin((T)0, PA * (exp(x / PA) - (T)1)))
+UN_F(elu, x < 0 ? PA * (EXPT(x) - (T)1) : x)
+UN_F(selu, x <= 0 ? PG * (PA * EXPT(x) - PA) : PG * x)
+UN_F(celu, (x > 0 ? x : (T)0) + fmin((T)0, PA * (EXPT(x / PA) - (T)1)))
 UN_F(sigmoid, (T)1 / ((T)1 + exp(-x)))
 UN_F(hsigmoid, fmax((T)0, fmin((T)1, PA * x + PB)))
 UN_F(hswish, x * fmax((T)0, fmin((T)1, x / (T)6 + (T)0.5)))
@@ -363,8 +374,8 @@ typedef struct bin_tab {
 
 /* one binary loop: x from input 0, y from input 1, T the output type */
 #define BIN_LOOP(NAME, TA, TB, TO, EXPR)                                                          \
-    static inline void NAME(void *o_, const void *const *in, int64_t n, unsigned bc,             \
-                            const void *ctx)                                                       \
+    MAYBE_UNUSED static void NAME(void *o_, const void *const *in, int64_t n, unsigned bc,      \
+                                  const void *ctx)                                                 \
     {                                                                                              \
         typedef TO T;                                                                              \
         T *o = o_;                                                                                 \
