@@ -190,6 +190,9 @@ def main():
     case("gelu_f64", "Gelu", [xs.astype(np.float64)],
          [0.5 * xs.astype(np.float64) * (1 + erf(xs.astype(np.float64) / np.sqrt(2)))],
          opset=20)
+    xe = np.concatenate([np.linspace(-5, 5, 1001), [1e-30, -1e-10, 1e-5, 3e-4, np.inf, -np.inf,
+                                                      np.nan]]).astype(np.float32)
+    case("erf_f32_range", "Erf", [xe], [erf(xe.astype(np.float64)).astype(np.float32)])
     case("mish", "Mish", [xs], [(xs * np.tanh(np.logaddexp(0, xs))).astype(np.float32)],
          opset=18)
     case("mish_f64", "Mish", [x], [x * np.tanh(np.logaddexp(0, x))], opset=18)
