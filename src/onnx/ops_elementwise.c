@@ -1270,7 +1270,7 @@ static int k_clip(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     if (!ox_is_tensor(a))
         return ox_fail(err, CKPT_E_ARG, n, "needs a tensor input");
     int dt = a->dtype;
-    clip_b c = {-INFINITY, INFINITY, INT64_MIN, INT64_MAX, 0, UINT64_MAX};
+    clip_b c = {-(double)INFINITY, (double)INFINITY, INT64_MIN, INT64_MAX, 0, UINT64_MAX};
     switch (dt) {
     case OX_INT8: c.ilo = INT8_MIN, c.ihi = INT8_MAX; break;
     case OX_INT16: c.ilo = INT16_MIN, c.ihi = INT16_MAX; break;
@@ -1281,8 +1281,8 @@ static int k_clip(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     default: break;
     }
     if (n->opset < 11) {
-        c.lo = ox_attr_float(n, "min", -FLT_MAX);
-        c.hi = ox_attr_float(n, "max", FLT_MAX);
+        c.lo = (double)ox_attr_float(n, "min", -FLT_MAX);
+        c.hi = (double)ox_attr_float(n, "max", FLT_MAX);
     } else {
         CKPT_TRY(clip_bound(n, n->n_in > 1 ? in[1] : NULL, dt, 0, &c, err));
         CKPT_TRY(clip_bound(n, n->n_in > 2 ? in[2] : NULL, dt, 1, &c, err));
