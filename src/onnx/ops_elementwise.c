@@ -252,6 +252,7 @@ static const un_tab t_mish = {{TAB_F(mish)}, 0};
 static int unary(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                  const un_tab *t, const un_par *p, ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 1, err));
     const ox_val *a = in[0];
     if (!ox_is_tensor(a))
         return ox_fail(err, CKPT_E_ARG, n, "needs a tensor input");
@@ -841,6 +842,7 @@ static int legacy_b(const ox_node *n, const ox_val *a, const ox_val *b, ox_ew_op
 static int binary(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                   const bin_tab *t, const void *ctx, ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     const ox_val *a = in[0], *b = n->n_in > 1 ? in[1] : NULL;
     if (!ox_is_tensor(a) || !ox_is_tensor(b))
         return ox_fail(err, CKPT_E_ARG, n, "needs two tensor inputs");
@@ -892,6 +894,7 @@ BINARY_KERNEL(ge, b_ge)
 static int k_prelu(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     const ox_val *x = in[0], *s = n->n_in > 1 ? in[1] : NULL;
     if (n->opset < 7 && ox_is_tensor(x) && ox_is_tensor(s) && s->rank == 1 && s->numel > 1 &&
         x->rank >= 2 && s->numel == x->dims[1] && s->dtype == x->dtype) {
@@ -934,6 +937,7 @@ static void eq_str(void *o_, const void *const *in, int64_t n, unsigned bc, cons
 static int k_equal(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     static const bin_tab b_eq_str = {{[OX_STRING] = eq_str}, 1};
     const ox_val *a = in[0];
     return binary(r, n, in, out, a && a->dtype == OX_STRING ? &b_eq_str : &b_eq, NULL, err);
@@ -942,6 +946,7 @@ static int k_equal(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
 static int k_pow(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                  ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     const ox_val *a = in[0], *b = n->n_in > 1 ? in[1] : NULL;
     if (!ox_is_tensor(a) || !ox_is_tensor(b))
         return ox_fail(err, CKPT_E_ARG, n, "needs two tensor inputs");
@@ -1042,8 +1047,7 @@ static int variadic_half(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
 static int variadic(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                     const bin_tab *t, int mean, ckpt_error *err)
 {
-    if (n->n_in < 1)
-        return ox_fail(err, CKPT_E_ARG, n, "needs at least one input");
+    CKPT_TRY(ox_ew_need(n, 1, err));
     int dt = 0, rank = 0;
     int64_t dims[OX_MAX_RANK];
     for (int k = 0; k < n->n_in; k++) {
@@ -1173,6 +1177,7 @@ static void where_str(void *o_, const void *const *in, int64_t n, unsigned bc, c
 static int k_where(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 3, err));
     if (n->n_in < 3 || !ox_is_tensor(in[0]) || !ox_is_tensor(in[1]) || !ox_is_tensor(in[2]))
         return ox_fail(err, CKPT_E_ARG, n, "needs condition, X and Y");
     if (in[0]->dtype != OX_BOOL)
@@ -1266,6 +1271,7 @@ static int clip_bound(const ox_node *n, const ox_val *v, int dt, int hi, clip_b 
 static int k_clip(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                   ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 1, err));
     const ox_val *a = in[0];
     if (!ox_is_tensor(a))
         return ox_fail(err, CKPT_E_ARG, n, "needs a tensor input");
