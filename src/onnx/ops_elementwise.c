@@ -584,7 +584,45 @@ UINTS(BIN_SAME)
 #undef BIN_EXPR
 #undef BIN_NAME
 
-BIN_LOOP(pow_f32, float, float, float, y == 2.0f ? x * x : powf(x, y))
+BIN_LOOP(pow_gen_f32, float, float, float, powf(x, y))
+
+/* float32 Pow: a scalar exponent of 2, 3, 1, 0.5 or -1 (what exported
+ * LayerNorm / RMSNorm / variance graphs use) as plain arithmetic that
+ * vectorises; others through powf */
+static void pow_f32(void *o_, const void *const *in, int64_t n, unsigned bc, const void *ctx)
+{
+    if (bc == 2) {
+        float *o = o_;
+        const float *a = in[0];
+        float y = *(const float *)in[1];
+        if (y == 2.0f) {
+            for (int64_t i = 0; i < n; i++)
+                o[i] = a[i] * a[i];
+            return;
+        }
+        if (y == 3.0f) {
+            for (int64_t i = 0; i < n; i++)
+                o[i] = a[i] * a[i] * a[i];
+            return;
+        }
+        if (y == 1.0f) {
+            for (int64_t i = 0; i < n; i++)
+                o[i] = a[i];
+            return;
+        }
+        if (y == 0.5f) {
+            for (int64_t i = 0; i < n; i++)
+                o[i] = sqrtf(a[i]);
+            return;
+        }
+        if (y == -1.0f) {
+            for (int64_t i = 0; i < n; i++)
+                o[i] = 1.0f / a[i];
+            return;
+        }
+    }
+    pow_gen_f32(o_, in, n, bc, ctx);
+}
 BIN_LOOP(pow_f64, double, double, double, pow(x, y))
 
 /* float32 Add: the same-shape case is the op library's residual add */

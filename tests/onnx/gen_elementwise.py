@@ -207,6 +207,11 @@ def main():
     # ---- Pow
     a = rnd(3, 4)
     case("pow_square", "Pow", [a, np.array(2, np.float32)], [a * a], opset=15)
+    ap = np.abs(a) + 0.1
+    for e in (3.0, 0.5, -1.0, 1.0, 1.7):
+        case("pow_scalar_%s" % str(e).replace(".", "p").replace("-", "m"), "Pow",
+             [ap, np.array(e, np.float32)], [np.power(ap, np.float32(e)).astype(np.float32)],
+             opset=15)
     a = np.array([3, -2, 7], np.int64)
     e = np.array([30, 3, 2], np.int64)
     case("pow_int64_big", "Pow", [a, e], [a ** e], opset=15)
