@@ -1184,6 +1184,18 @@ static int k_mean(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
                 o[i] = c[i] ? x[i] : y[i];                                                         \
             return;                                                                                \
         }                                                                                          \
+        if (bc == 4) { /* Y scalar: a masked fill */                                               \
+            T_ yv = y[0];                                                                          \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                o[i] = c[i] ? x[i] : yv;                                                           \
+            return;                                                                                \
+        }                                                                                          \
+        if (bc == 2) { /* X scalar */                                                              \
+            T_ xv = x[0];                                                                          \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                o[i] = c[i] ? xv : y[i];                                                           \
+            return;                                                                                \
+        }                                                                                          \
         int64_t sc = (bc & 1u) ? 0 : 1, sx = (bc & 2u) ? 0 : 1, sy = (bc & 4u) ? 0 : 1;           \
         for (int64_t i = 0; i < n; i++)                                                            \
             o[i] = c[i * sc] ? x[i * sx] : y[i * sy];                                              \

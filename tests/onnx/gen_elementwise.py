@@ -256,6 +256,12 @@ def main():
     ys = np.array(["Z"], dtype=object)
     case("where_string", "Where", [cnd, xs, ys], [np.where(cnd, xs, ys).astype(object)], opset=16)
     xi, yi = rnd(3, 4, dtype=np.uint16, lo=0, hi=900), rnd(4, dtype=np.uint16, lo=0, hi=900)
+    mask = rng.randint(0, 2, size=(1, 1, 5, 5)).astype(bool)
+    sc = rnd(2, 3, 5, 5)
+    case("where_masked_fill", "Where", [mask, sc, np.array(-np.inf, np.float32)],
+         [np.where(mask, sc, np.float32(-np.inf))], opset=16)
+    case("where_x_scalar", "Where", [mask, np.array(0.5, np.float32), sc],
+         [np.where(mask, np.float32(0.5), sc)], opset=16)
     case("where_uint16", "Where", [cnd, xi, yi], [np.where(cnd, xi, yi)], opset=16)
 
     # ---- Clip forms
