@@ -17,6 +17,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OUT = os.path.join("tests", "fixtures", "onnx", "elementwise")
+# malformed nodes each kernel must refuse with an error naming the node
+# (tests/unit/onnx/elementwise_test.c runs them on inputs of ones)
+BAD = os.path.join("tests", "fixtures", "onnx", "elementwise_bad")
 rng = np.random.RandomState(11)
 BF16 = "bf16"  # marker dtype: float32 values rounded to bfloat16
 
@@ -90,6 +93,42 @@ def rnd(*shape, dtype=np.float32, lo=-3, hi=3):
     if np.issubdtype(dtype, np.integer):
         return rng.randint(lo, hi, size=shape).astype(dtype)
     return rng.uniform(lo, hi, size=shape).astype(dtype)
+
+
+def bad_models():
+    """one node named 'bad' per model; graph inputs x (float [3]) and i (int32 [4])"""
+    if os.path.isdir(BAD):
+        shutil.rmtree(BAD)
+    os.makedirs(BAD)
+    cases = [
+        ("add_one_input", "Add", ["x"], {}),
+        ("relu_no_input", "Relu", [], {}),
+        ("where_two_inputs", "Where", ["x", "x"], {}),
+        ("max_no_input", "Max", [], {}),
+        ("quantize_no_scale", "QuantizeLinear", ["x"], {}),
+        ("pow_one_input", "Pow", ["x"], {}),
+        ("add_mixed_types", "Add", ["x", "i"], {}),
+        ("add_no_broadcast", "Add", ["x", "i4f"], {}),
+        ("clip_vector_min", "Clip", ["x", "x"], {}),
+        ("cast_no_to", "Cast", ["x"], {}),
+        ("cast_to_complex", "Cast", ["x"], {"to": TensorProto.COMPLEX64}),
+        ("bitshift_direction", "BitShift", ["i", "i"], {"direction": "UP"}),
+        ("gelu_approximate", "Gelu", ["x"], {"approximate": "fast"}),
+        ("sqrt_int32", "Sqrt", ["i"], {}),
+        ("where_int_condition", "Where", ["i", "x", "x"], {}),
+        ("dequantize_axis_size", "DequantizeLinear", ["i", "x"], {"axis": 0}),
+    ]
+    for name, op, ins, attrs in cases:
+        pre = [helper.make_node("Cast", ["i"], ["i4f"], to=TensorProto.FLOAT)]
+        node = helper.make_node(op, ins, ["y"], name="bad", **attrs)
+        g = helper.make_graph(pre + [node], name,
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3]),
+                               helper.make_tensor_value_info("i", TensorProto.INT32, [4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)],
+                              producer_name="ckpt gen_elementwise.py")
+        m.ir_version = 8
+        onnx.save(m, os.path.join(BAD, name + ".onnx"))
 
 
 def main():
@@ -330,6 +369,7 @@ def main():
     case("quantizelinear_no_zp", "QuantizeLinear", [x, np.array(0.02, np.float32)],
          [np.clip(np.rint(x / np.float32(0.02)), 0, 255).astype(np.uint8)], opset=13)
 
+    bad_models()
     n = len([e for e in os.listdir(OUT) if e.startswith("test_")])
     print("%d cases in %s" % (n, OUT))
 
