@@ -88,6 +88,14 @@ def main():
         case("reduce_empty_set_" + op[6:].lower(), op,
              [("x", e), ("axes", np.array([1], np.int64))], [("y", ref.astype(np.float32))],
              opset=18)
+    # noop_with_empty_axes with no axes: each element reduced alone (as ONNX Runtime 1.30)
+    xo = f32(2, 3)
+    with np.errstate(invalid="ignore"):
+        for op, ref in [("ReduceSumSquare", xo * xo), ("ReduceL1", np.abs(xo)),
+                        ("ReduceLogSum", np.log(xo))]:
+            case("reduce_noop_" + op[6:].lower(), op,
+                 [("x", xo), ("axes", np.zeros(0, np.int64))], [("y", ref.astype(np.float32))],
+                 opset=18, noop_with_empty_axes=1)
     # integer and half types
     xi = rng.integers(-50, 50, (3, 4, 5)).astype(np.int32)
     case("reduce_sum_int32", "ReduceSum", [("x", xi), ("axes", np.array([2], np.int64))],

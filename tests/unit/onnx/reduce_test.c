@@ -379,6 +379,21 @@ TEST(test_onnx_reduce__reduce_min_uint8)
     run_case("reduce_min_uint8");
 }
 
+TEST(test_onnx_reduce__reduce_noop_sumsquare)
+{
+    run_case("reduce_noop_sumsquare");
+}
+
+TEST(test_onnx_reduce__reduce_noop_l1)
+{
+    run_case("reduce_noop_l1");
+}
+
+TEST(test_onnx_reduce__reduce_noop_logsum)
+{
+    run_case("reduce_noop_logsum");
+}
+
 TEST(test_onnx_reduce__reduce_prod_int64)
 {
     run_case("reduce_prod_int64");
