@@ -455,6 +455,10 @@ int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
     const int64_t lo = (size - 1) / 2, hi = size - 1 - lo;
     if (x->numel == 0)
         return 0;
+    if (x->dtype == OX_FLOAT) {
+        ckpt_nn_lrn_forward(out[0]->data, x->data, b, c, s, size, alpha, beta, bias);
+        return 0;
+    }
     double *v = ox_scratch(r, (size_t)x->numel * 2 * sizeof(double), err);
     if (!v)
         return RD_ERR(err);
