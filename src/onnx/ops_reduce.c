@@ -363,9 +363,10 @@ static int64_t rk_init_i(int op)
 
 /* The axes a Reduce* node reduces: the attribute before the opset where they
  * became an input (13 for ReduceSum, 18 for the others).  Sets red[] and
- * returns 0; *noop when the axes are empty and noop_with_empty_axes is set. */
-static int rk_axes(const ox_node *n, ox_val *const *in, int rank, bool *red, bool *noop,
-                   ckpt_error *err)
+ * returns 0.  No axes: all of them, or none with noop_with_empty_axes (each
+ * element then reduced alone: x for Sum, x*x for SumSquare, |x| for L1...,
+ * as ONNX Runtime does). */
+static int rk_axes(const ox_node *n, ox_val *const *in, int rank, bool *red, ckpt_error *err)
 {
     int64_t axes[OX_MAX_RANK];
     int64_t na = 0;
@@ -386,12 +387,10 @@ static int rk_axes(const ox_node *n, ox_val *const *in, int rank, bool *red, boo
             axes[i] = a[i];
         na = (int64_t)cnt;
     }
-    *noop = false;
     if (na == 0) {
         bool nop = ox_attr_int(n, "noop_with_empty_axes", 0) != 0;
         for (int i = 0; i < rank; i++)
             red[i] = !nop;
-        *noop = nop;
         return 0;
     }
     for (int i = 0; i < rank; i++)
@@ -412,12 +411,14 @@ static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     const ox_val *x = in[0];
     if (!x || x->kind != OX_KIND_TENSOR)
         return ox_fail(err, CKPT_E_ARG, n, "input 0 must be a tensor");
-    const bool flt = rd_is_floating(x->dtype);
-    if (!flt && !rd_is_integer(x->dtype))
+    if (!rd_is_floating(x->dtype) && !rd_is_integer(x->dtype))
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s",
                        ox_dtype_name(x->dtype));
-    bool red[OX_MAX_RANK], noop;
-    CKPT_TRY(rk_axes(n, in, x->rank, red, &noop, err));
+    /* integer L2 / LogSum / LogSumExp: computed in double, truncated */
+    const bool flt = rd_is_floating(x->dtype) || kind == RK_L2 || kind == RK_LOGSUM ||
+                     kind == RK_LSE;
+    bool red[OX_MAX_RANK];
+    CKPT_TRY(rk_axes(n, in, x->rank, red, err));
     const bool keep = ox_attr_int(n, "keepdims", 1) != 0;
     int64_t od[OX_MAX_RANK];
     int orank = 0;
@@ -439,20 +440,20 @@ static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     const int op = rk_acc_op(kind);
     rd_plan p;
     rd_make_plan(x->rank, x->dims, red, &p);
-    (void)noop;
     if (flt) {
-        double *acc = ox_scratch(r, (size_t)on * sizeof(double) * 2, err);
+        /* one scratch block: accumulators, maxima, the input widened to double
+         * when it is neither float nor double */
+        const bool widen = x->dtype != OX_FLOAT && x->dtype != OX_DOUBLE && x->numel > 0;
+        size_t cnt_d = (size_t)on * 2 + (widen ? (size_t)x->numel : 0);
+        double *acc = ox_scratch(r, cnt_d * sizeof(double), err);
         if (!acc)
             return RD_ERR(err);
         double *mx = acc + on;
         const double *xd = NULL;
-        double *tmp = NULL;
-        if (x->dtype != OX_FLOAT && x->dtype != OX_DOUBLE && x->numel > 0) {
-            tmp = malloc((size_t)x->numel * sizeof(double));
-            if (!tmp)
-                return ox_fail(err, CKPT_E_NOMEM, n, "out of memory");
-            rd_load_f64(x, tmp);
-            xd = tmp;
+        if (widen) {
+            double *t = mx + on;
+            rd_load_f64(x, t);
+            xd = t;
         } else if (x->dtype == OX_DOUBLE) {
             xd = (const double *)x->data;
         }
@@ -480,7 +481,6 @@ static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
                     rd_walk_f32(RD_EXPSUM, acc, mx, (const float *)x->data, &p);
             }
         }
-        free(tmp);
         for (int64_t i = 0; i < on; i++) {
             double v = acc[i];
             switch (kind) {
@@ -495,60 +495,25 @@ static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
         rd_store_f64(y, acc);
         return 0;
     }
-    int64_t *acc = ox_scratch(r, (size_t)on * sizeof(int64_t), err);
+    const bool widen = x->dtype != OX_INT64 && x->dtype != OX_UINT64 && x->numel > 0;
+    int64_t *acc =
+        ox_scratch(r, ((size_t)on + (widen ? (size_t)x->numel : 0)) * sizeof(int64_t), err);
     if (!acc)
         return RD_ERR(err);
-    const int64_t *xi = NULL;
-    int64_t *t = NULL;
-    if (x->dtype == OX_INT64 || x->dtype == OX_UINT64) {
-        xi = (const int64_t *)x->data;
-    } else if (x->numel > 0) {
-        t = malloc((size_t)x->numel * sizeof(int64_t));
-        if (!t)
-            return ox_fail(err, CKPT_E_NOMEM, n, "out of memory");
-        rd_load_i64(x, t);
-        xi = t;
+    const int64_t *xi = (const int64_t *)x->data;
+    if (widen) {
+        rd_load_i64(x, acc + on);
+        xi = acc + on;
     }
     for (int64_t i = 0; i < on; i++)
         acc[i] = rk_init_i(op);
     if (x->numel > 0)
         rd_walk_i64(op, acc, NULL, xi, &p);
-    free(t);
     for (int64_t i = 0; i < on; i++) {
-        int64_t v = acc[i];
-        switch (kind) {
-        case RK_MEAN: v = cnt > 0 ? v / (int64_t)cnt : 0; break;
-        case RK_L2: v = (int64_t)sqrt((double)v); break;
-        case RK_LOGSUM: v = (int64_t)log((double)v); break;
-        case RK_LSE: v = (int64_t)log((double)v); break;
-        case RK_MAX:
-        case RK_MIN:
-            if (x->numel == 0)
-                v = 0;
-            break;
-        default: break;
-        }
-        acc[i] = v;
-    }
-    if (kind == RK_LSE) {
-        /* integer LogSumExp: exp of each value, summed in double */
-        double *a2 = malloc(((size_t)on * 2 + (size_t)x->numel) * sizeof(double));
-        if (!a2)
-            return ox_fail(err, CKPT_E_NOMEM, n, "out of memory");
-        double *d = a2 + 2 * on;
-        rd_load_f64(x, d);
-        for (int64_t i = 0; i < on; i++) {
-            a2[i] = -INFINITY;
-            a2[on + i] = 0.0;
-        }
-        rd_walk_f64(RD_MAX, a2, NULL, d, &p);
-        for (int64_t i = 0; i < on; i++)
-            if (!isfinite(a2[i]))
-                a2[i] = 0.0;
-        rd_walk_f64(RD_EXPSUM, a2 + on, a2, d, &p);
-        for (int64_t i = 0; i < on; i++)
-            acc[i] = (int64_t)(a2[i] + log(a2[on + i]));
-        free(a2);
+        if (kind == RK_MEAN)
+            acc[i] = cnt > 0 ? acc[i] / (int64_t)cnt : 0;
+        else if ((kind == RK_MAX || kind == RK_MIN) && x->numel == 0)
+            acc[i] = 0;
     }
     rd_store_i64(y, acc);
     return 0;

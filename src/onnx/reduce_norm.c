@@ -250,14 +250,18 @@ int ox_k_batchnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
     const ox_val *x = in[0];
     if (x->rank < 1)
         return ox_fail(err, CKPT_E_SHAPE, n, "X must have rank >= 1");
-    const int64_t b = x->dims[0], c = x->rank > 1 ? x->dims[1] : 1;
-    const int64_t s = x->rank > 2 ? rd_prod(x->dims, 2, x->rank) : 1;
+    const int64_t b = x->dims[0];
+    int64_t c = x->rank > 1 ? x->dims[1] : 1;
+    int64_t s = x->rank > 2 ? rd_prod(x->dims, 2, x->rank) : 1;
+    /* opset < 9 with spatial=0: statistics per (C, D1..Dn) element */
+    if (n->opset < 9 && ox_attr_int(n, "spatial", 1) == 0) {
+        c *= s;
+        s = 1;
+    }
     for (int k = 1; k < 5; k++)
         if (in[k]->numel != c)
-            return ox_fail(err, CKPT_E_SHAPE, n,
-                           "input %d has %lld values, X has %lld channels (spatial=0 is not "
-                           "supported)",
-                           k, (long long)in[k]->numel, (long long)c);
+            return ox_fail(err, CKPT_E_SHAPE, n, "input %d has %lld values, expected %lld", k,
+                           (long long)in[k]->numel, (long long)c);
     const double eps = (double)ox_attr_float(n, "epsilon", 1e-5f);
     const double mom = (double)ox_attr_float(n, "momentum", 0.9f);
     bool training;

@@ -264,6 +264,18 @@ def main():
     case("det_singular_f64", "Det", [("x", sg)], [("y", np.asarray(np.linalg.det(sg)))],
          opset=11)
 
+    # --- BatchNormalization opset 7, spatial=0: statistics per (C, H, W) element
+    xs0 = f32(2, 3, 2, 2)
+    ps = [f32(3, 2, 2) for _ in range(4)]
+    ps[3] = np.abs(ps[3]) + 0.5
+    y0 = torch.batch_norm(torch.from_numpy(xs0).reshape(2, 12),
+                          *[torch.from_numpy(q.reshape(12)) for q in (ps[0], ps[1])],
+                          torch.from_numpy(ps[2].reshape(12)), torch.from_numpy(ps[3].reshape(12)),
+                          False, 0.0, 1e-5, False).reshape(2, 3, 2, 2).numpy()
+    case("batchnorm_7_spatial0", "BatchNormalization",
+         [("x", xs0), ("scale", ps[0]), ("b", ps[1]), ("mean", ps[2]), ("var", ps[3])],
+         [("y", y0)], opset=7, spatial=0)
+
 
 if __name__ == "__main__":
     main()

@@ -169,6 +169,11 @@ TEST(test_onnx_reduce__batchnorm_14_training)
     run_case("batchnorm_14_training");
 }
 
+TEST(test_onnx_reduce__batchnorm_7_spatial0)
+{
+    run_case("batchnorm_7_spatial0");
+}
+
 TEST(test_onnx_reduce__batchnorm_9_f64_eval)
 {
     run_case("batchnorm_9_f64_eval");
