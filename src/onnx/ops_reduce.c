@@ -345,8 +345,8 @@ static double rk_init_f(int op)
 {
     switch (op) {
     case RD_PROD: return 1.0;
-    case RD_MAX: return -INFINITY;
-    case RD_MIN: return INFINITY;
+    case RD_MAX: return -(double)INFINITY;
+    case RD_MIN: return (double)INFINITY;
     default: return 0.0;
     }
 }

@@ -145,7 +145,7 @@ int ox_k_sceloss(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
         rd_load_f64(x, v);
         for (int64_t bI = 0; bI < nb; bI++)
             for (int64_t i = 0; i < s; i++) {
-                double *p = v + bI * c * s + i, mx = -INFINITY, sum = 0.0;
+                double *p = v + bI * c * s + i, mx = -(double)INFINITY, sum = 0.0;
                 for (int64_t k = 0; k < c; k++)
                     mx = p[k * s] > mx ? p[k * s] : mx;
                 for (int64_t k = 0; k < c; k++)

@@ -65,7 +65,7 @@ static int k_softmax_any(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     for (int64_t o = 0; o < outer; o++) {
         for (int64_t j = 0; j < inner; j++) {
             double *p = v + o * d * inner + j;
-            double mx = -INFINITY;
+            double mx = -(double)INFINITY;
             int64_t am = 0;
             for (int64_t i = 0; i < d; i++) {
                 if (p[i * inner] > mx) {
