@@ -7,7 +7,9 @@
  * summed out, then the operands are contracted left to right, each pair as
  * a batched matrix product (cblas_dgemm over [batch, kept-A, contracted] x
  * [batch, contracted, kept-B]), and the result is permuted to the output
- * order.  Values are computed in double and stored in the output's type. */
+ * order.  Values are held in double and stored in the output's type; the
+ * products run in cblas_sgemm when every operand is float32, else in
+ * cblas_dgemm. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +20,8 @@
 #include "onnx/reduce_util.h"
 
 #define EO_LETTERS 52
+/* most elements of any operand or intermediate (8 GiB of doubles) */
+#define EO_MAX_NUMEL ((int64_t)1 << 30)
 #define EO_MAXLAB (EO_LETTERS + OX_MAX_RANK)
 
 /* An operand: labels lab[0..n) with sizes dims, data row-major (owned). */
@@ -138,7 +142,7 @@ static int eo_sum_out(eo *a, const bool *drop)
 
 /* C = A x B over the shared labels; labels in keep[] survive.  Result labels:
  * [batch, A-only, B-only]. */
-static int eo_contract(eo *a, eo *b, const bool *keep, eo *c)
+static int eo_contract(eo *a, eo *b, const bool *keep, bool f32, eo *c)
 {
     bool in_a[EO_MAXLAB] = {false}, in_b[EO_MAXLAB] = {false};
     for (int i = 0; i < a->n; i++)
@@ -220,6 +224,11 @@ static int eo_contract(eo *a, eo *b, const bool *keep, eo *c)
         free(pa.d);
         return -1;
     }
+    if ((m > 0 && bt > EO_MAX_NUMEL / m) || (nn > 0 && bt * m > EO_MAX_NUMEL / nn)) {
+        free(pa.d);
+        free(pb.d);
+        return -2;
+    }
     c->numel = bt * m * nn;
     c->d = calloc((size_t)(c->numel > 0 ? c->numel : 1), sizeof(double));
     if (!c->d) {
@@ -227,18 +236,40 @@ static int eo_contract(eo *a, eo *b, const bool *keep, eo *c)
         free(pb.d);
         return -1;
     }
+    int rc = 0;
     if (c->numel > 0 && k > 0) {
-        for (int64_t i = 0; i < bt; i++) {
-            const double *A = pa.d + i * m * k, *B = pb.d + i * k * nn;
-            double *C = c->d + i * m * nn;
-            if (m <= INT32_MAX && nn <= INT32_MAX && k <= INT32_MAX)
+        if (m > INT32_MAX || nn > INT32_MAX || k > INT32_MAX) {
+            rc = -1;
+        } else if (f32) {
+            /* float32 operands: the products in float, as the float kernels */
+            size_t na_ = (size_t)pa.numel, nb_ = (size_t)pb.numel, nc_ = (size_t)c->numel;
+            float *fa = malloc((na_ + nb_ + nc_) * sizeof(float));
+            if (!fa) {
+                rc = -1;
+            } else {
+                float *fb = fa + na_, *fc = fb + nb_;
+                for (size_t i = 0; i < na_; i++)
+                    fa[i] = (float)pa.d[i];
+                for (size_t i = 0; i < nb_; i++)
+                    fb[i] = (float)pb.d[i];
+                for (int64_t i = 0; i < bt; i++)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)nn,
+                                (int)k, 1.0f, fa + i * m * k, (int)k, fb + i * k * nn, (int)nn,
+                                0.0f, fc + i * m * nn, (int)nn);
+                for (size_t i = 0; i < nc_; i++)
+                    c->d[i] = (double)fc[i];
+                free(fa);
+            }
+        } else {
+            for (int64_t i = 0; i < bt; i++)
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)nn, (int)k,
-                            1.0, A, (int)k, B, (int)nn, 0.0, C, (int)nn);
+                            1.0, pa.d + i * m * k, (int)k, pb.d + i * k * nn, (int)nn, 0.0,
+                            c->d + i * m * nn, (int)nn);
         }
     }
     free(pa.d);
     free(pb.d);
-    return 0;
+    return rc;
 }
 
 static void eo_free(eo *ops, int n)
@@ -400,6 +431,9 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
         od[j] = size[olab[j]];
     CKPT_TRY(ox_out(r, n, out[0], in[0]->dtype, on, od, err));
 
+    bool f32 = true;
+    for (int i = 0; i < nt; i++)
+        f32 = f32 && in[i]->dtype == OX_FLOAT;
     /* operands: diagonal of repeated labels, broadcast dims expanded */
     eo ops[64];
     memset(ops, 0, sizeof ops);
@@ -426,8 +460,12 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
             }
         }
         o->numel = 1;
-        for (int j = 0; j < o->n; j++)
-            o->numel *= o->dims[j];
+        for (int j = 0; j < o->n && o->numel <= EO_MAX_NUMEL; j++)
+            o->numel = o->dims[j] == 0 ? 0 : o->numel * o->dims[j];
+        if (o->numel > EO_MAX_NUMEL) {
+            rc = -2;
+            break;
+        }
         double *src = malloc((size_t)(x->numel > 0 ? x->numel : 1) * sizeof(double));
         o->d = malloc((size_t)(o->numel > 0 ? o->numel : 1) * sizeof(double));
         if (!src || !o->d) {
@@ -472,7 +510,7 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
             }
             eo c;
             memset(&c, 0, sizeof c);
-            rc = eo_contract(&acc, &ops[i], keep, &c);
+            rc = eo_contract(&acc, &ops[i], keep, f32, &c);
             free(acc.d);
             acc = c;
         }
@@ -489,6 +527,9 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
     }
     free(acc.d);
     eo_free(ops, nt);
+    if (rc == -2)
+        return ox_fail(err, CKPT_E_LIMIT, n, "'%s': an intermediate passes %lld elements", eq,
+                       (long long)EO_MAX_NUMEL);
     if (rc < 0)
         return ox_fail(err, CKPT_E_NOMEM, n, "out of memory evaluating '%s'", eq);
     return 0;
