@@ -19,6 +19,15 @@
 
 /* ------------------------------------------------------------ conversions */
 
+int rd_check_io(const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
+{
+    if (n->n_in < 1 || !in[0])
+        return ox_fail(err, CKPT_E_ARG, n, "input 0 is required");
+    if (n->n_out < 1 || !out[0])
+        return ox_fail(err, CKPT_E_ARG, n, "output 0 is required");
+    return 0;
+}
+
 bool rd_is_floating(int dt)
 {
     return dt == OX_FLOAT || dt == OX_DOUBLE || dt == OX_FLOAT16 || dt == OX_BFLOAT16;
@@ -408,6 +417,7 @@ static int rk_axes(const ox_node *n, ox_val *const *in, int rank, bool *red, ckp
 static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, int kind,
                     ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     if (!x || x->kind != OX_KIND_TENSOR)
         return ox_fail(err, CKPT_E_ARG, n, "input 0 must be a tensor");
@@ -541,6 +551,7 @@ RK_KERNEL(k_reduce_ssq, RK_SSQ)
 static int k_arg(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, bool is_max,
                  ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     if (!x || x->kind != OX_KIND_TENSOR)
         return ox_fail(err, CKPT_E_ARG, n, "input 0 must be a tensor");

@@ -418,6 +418,7 @@ static int parse_term(const char *s, size_t len, eq_term *t)
 int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                 ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const char *eq = ox_attr_str(n, "equation", NULL);
     if (!eq)
         return ox_fail(err, CKPT_E_ARG, n, "equation attribute missing");
@@ -568,6 +569,7 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
 int ox_k_det(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
              ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     if (!x || x->kind != OX_KIND_TENSOR || !rd_is_floating(x->dtype))
         return ox_fail(err, CKPT_E_ARG, n, "input must be a floating tensor");

@@ -32,6 +32,7 @@ enum { SM_SOFT, SM_LOG, SM_HARD };
 static int k_softmax_any(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                          int mode, ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     CKPT_TRY(need_float(n, x, 0, err));
     const bool legacy = n->opset < 13;
@@ -148,6 +149,7 @@ static bool bcast_trailing(const ox_val *p, int tr, const int64_t *td, int64_t d
 int ox_k_layernorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     const ox_val *sc = n->n_in > 1 ? in[1] : NULL;
     const ox_val *bi = n->n_in > 2 ? in[2] : NULL;
@@ -243,6 +245,7 @@ int ox_k_layernorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
 int ox_k_batchnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     if (n->n_in < 5)
         return ox_fail(err, CKPT_E_ARG, n, "needs X, scale, B, mean and var");
     for (int k = 0; k < 5; k++)
@@ -415,6 +418,7 @@ static int group_norm(ox_run *r, const ox_node *n, const ox_val *x, const ox_val
 int ox_k_instancenorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                       ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     if (n->n_in < 3)
         return ox_fail(err, CKPT_E_ARG, n, "needs input, scale and B");
     for (int k = 0; k < 3; k++)
@@ -427,6 +431,7 @@ int ox_k_instancenorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
 int ox_k_groupnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     if (n->n_in < 3)
         return ox_fail(err, CKPT_E_ARG, n, "needs X, scale and bias");
     for (int k = 0; k < 3; k++)
@@ -444,6 +449,7 @@ int ox_k_groupnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
 int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
              ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     CKPT_TRY(need_float(n, x, 0, err));
     if (x->rank < 2)
@@ -490,6 +496,7 @@ int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
 int ox_k_mvn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
              ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     CKPT_TRY(need_float(n, x, 0, err));
     const int rank = x->rank;
@@ -555,6 +562,7 @@ int ox_k_mvn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
 int ox_k_lpnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                 ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     CKPT_TRY(need_float(n, x, 0, err));
     const int rank = x->rank;

@@ -15,6 +15,10 @@
 /* Note: ox_scratch hands out ONE buffer per kernel call (a second call may
  * free the first): each kernel takes one block and partitions it. */
 
+/* Input 0 and output 0 are present (the runtime's pointer arrays hold
+ * n_in / n_out entries: nothing past them may be read). */
+int rd_check_io(const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err);
+
 /* float, double, float16, bfloat16 */
 bool rd_is_floating(int dtype);
 /* the signed and unsigned integer types (not bool) */

@@ -277,5 +277,17 @@ def main():
          [("y", y0)], opset=7, spatial=0)
 
 
+    # --- malformed: a Softmax node with no input (refused, naming the node)
+    d = os.path.join(OUT, "malformed_softmax_no_input")
+    os.makedirs(d)
+    node = helper.make_node("Softmax", [], ["y"], name="sm")
+    g = helper.make_graph([node], "g", [],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    with open(os.path.join(d, "model.onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
 if __name__ == "__main__":
     main()

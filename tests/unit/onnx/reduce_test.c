@@ -154,6 +154,27 @@ TEST(test_onnx_reduce__repeated_axis_refused)
     CHECK(strstr(err.msg, "repeated") != NULL);
 }
 
+/* A node whose input 0 is missing is refused by the kernel, naming the node
+ * (the runtime's input array holds only n_in entries: nothing past them is read). */
+TEST(test_onnx_reduce__missing_input_refused)
+{
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    ckpt_onnx_model *m =
+        ckpt_onnx_load(DIR "malformed_softmax_no_input/model.onnx", NULL, &err);
+    CHECK(m != NULL);
+    ckpt_onnx_session *s = ckpt_onnx_session_new(m, NULL, &err);
+    if (!s)
+        ckpt_onnx_model_free(m);
+    CHECK(s != NULL);
+    int rc = ox_session_run_vals(s, NULL, 0, &err);
+    ckpt_onnx_session_free(s);
+    ckpt_onnx_model_free(m);
+    CHECK(rc == CKPT_E_ARG);
+    CHECK(strstr(err.msg, "'sm' (Softmax)") != NULL);
+    CHECK(strstr(err.msg, "input 0 is required") != NULL);
+}
+
 TEST(test_onnx_reduce__argmax_int32_last_index)
 {
     run_case("argmax_int32_last_index");
