@@ -204,19 +204,37 @@ void rd_make_plan(int rank, const int64_t *dims, const bool *red, rd_plan *p)
             A s = acc[0];                                                                        \
             switch (op) {                                                                        \
             case RD_SUM:                                                                         \
-                for (int64_t j = 0; j < n; j++)                                                  \
-                    s += (A)x[j];                                                                \
-                break;                                                                           \
             case RD_L1:                                                                          \
-                for (int64_t j = 0; j < n; j++) {                                                \
-                    A v = (A)x[j];                                                               \
-                    s += v < 0 ? -v : v;                                                         \
+            case RD_SSQ: {                                                                       \
+                /* eight independent chains (latency, not a dependent add per element) */        \
+                A t[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                               \
+                int64_t j = 0;                                                                   \
+                if (op == RD_SUM) {                                                              \
+                    for (; j + 8 <= n; j += 8)                                                   \
+                        for (int q = 0; q < 8; q++)                                              \
+                            t[q] += (A)x[j + q];                                                 \
+                    for (; j < n; j++)                                                           \
+                        t[0] += (A)x[j];                                                         \
+                } else if (op == RD_L1) {                                                        \
+                    for (; j + 8 <= n; j += 8)                                                   \
+                        for (int q = 0; q < 8; q++) {                                            \
+                            A v = (A)x[j + q];                                                   \
+                            t[q] += v < 0 ? -v : v;                                              \
+                        }                                                                        \
+                    for (; j < n; j++) {                                                         \
+                        A v = (A)x[j];                                                           \
+                        t[0] += v < 0 ? -v : v;                                                  \
+                    }                                                                            \
+                } else {                                                                         \
+                    for (; j + 8 <= n; j += 8)                                                   \
+                        for (int q = 0; q < 8; q++)                                              \
+                            t[q] += (A)x[j + q] * (A)x[j + q];                                   \
+                    for (; j < n; j++)                                                           \
+                        t[0] += (A)x[j] * (A)x[j];                                               \
                 }                                                                                \
+                s += ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));          \
                 break;                                                                           \
-            case RD_SSQ:                                                                         \
-                for (int64_t j = 0; j < n; j++)                                                  \
-                    s += (A)x[j] * (A)x[j];                                                      \
-                break;                                                                           \
+            }                                                                                    \
             case RD_PROD:                                                                        \
                 for (int64_t j = 0; j < n; j++)                                                  \
                     s *= (A)x[j];                                                                \
