@@ -460,7 +460,6 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
     int64_t size[EO_MAXLAB];
     for (int l = 0; l < EO_MAXLAB; l++)
         size[l] = -1;
-    int count[EO_MAXLAB] = {0};
     /* per operand: the label of each input axis */
     int axl[64][OX_MAX_RANK];
     for (int i = 0; i < nt; i++) {
@@ -483,12 +482,6 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
                 return ox_fail(err, CKPT_E_SHAPE, n, "operand %d axis %d: size %lld, expected %lld",
                                i, a, (long long)dd, (long long)size[l]);
         }
-        bool seen[EO_MAXLAB] = {false};
-        for (int a = 0; a < in[i]->rank; a++)
-            if (!seen[axl[i][a]]) {
-                seen[axl[i][a]] = true;
-                count[axl[i][a]]++;
-            }
     }
     /* output labels */
     int olab[EO_MAXLAB], on = 0;
