@@ -406,7 +406,7 @@ void ckpt_nn_lrn_forward(float *out, const float *in, int64_t b, int64_t c, int6
                     q[i] += p[i] * p[i];
             }
             for (int64_t i = 0; i < s; i++)
-                q[i] = x[i] * powf(kk + a * q[i], nb);
+                q[i] = x[i] * expf(nb * logf(kk + a * q[i]));
         }
     }
 }
