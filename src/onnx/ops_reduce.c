@@ -566,6 +566,33 @@ RK_KERNEL(k_reduce_ssq, RK_SSQ)
 
 /* ------------------------------------------------------------ ArgMax / ArgMin */
 
+/* Index of the extreme along the middle axis of (outer, d, inner); the
+ * first NaN wins, as numpy's argmax / argmin. */
+#define ARG_SCAN(FN, T)                                                                          \
+    static void FN(int64_t *y, const T *v, int64_t outer, int64_t d, int64_t inner,              \
+                   bool is_max, bool last)                                                       \
+    {                                                                                            \
+        for (int64_t o = 0; o < outer; o++) {                                                    \
+            for (int64_t j = 0; j < inner; j++) {                                                \
+                const T *p = v + o * d * inner + j;                                              \
+                T best = p[0];                                                                   \
+                int64_t bi = 0;                                                                  \
+                for (int64_t i = 1; i < d && !isnan(best); i++) {                                \
+                    T c = p[i * inner];                                                          \
+                    bool better = isnan(c) || (is_max ? (last ? c >= best : c > best)            \
+                                                      : (last ? c <= best : c < best));          \
+                    if (better) {                                                                \
+                        best = c;                                                                \
+                        bi = i;                                                                  \
+                    }                                                                            \
+                }                                                                                \
+                y[o * inner + j] = bi;                                                           \
+            }                                                                                    \
+        }                                                                                        \
+    }
+ARG_SCAN(arg_scan_f32, float)
+ARG_SCAN(arg_scan_f64, double)
+
 static int k_arg(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, bool is_max,
                  ckpt_error *err)
 {
@@ -600,29 +627,15 @@ static int k_arg(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
     const int64_t inner = rank > 0 ? rd_prod(x->dims, ax + 1, rank) : 1;
     if (x->numel == 0)
         return 0;
+    if (x->dtype == OX_FLOAT) {
+        arg_scan_f32(y, x->data, outer, d, inner, is_max, last);
+        return 0;
+    }
     if (rd_is_floating(x->dtype)) {
         const double *v = rd_scratch_f64(r, x, err);
         if (!v)
             return RD_ERR(err);
-        for (int64_t o = 0; o < outer; o++) {
-            for (int64_t j = 0; j < inner; j++) {
-                const double *p = v + o * d * inner + j;
-                double best = p[0];
-                int64_t bi = 0;
-                for (int64_t i = 1; i < d; i++) {
-                    double c = p[i * inner];
-                    if (isnan(best))
-                        break; /* the first NaN wins, as numpy */
-                    bool better = isnan(c) || (is_max ? (last ? c >= best : c > best)
-                                                      : (last ? c <= best : c < best));
-                    if (better) {
-                        best = c;
-                        bi = i;
-                    }
-                }
-                y[o * inner + j] = bi;
-            }
-        }
+        arg_scan_f64(y, v, outer, d, inner, is_max, last);
         return 0;
     }
     int64_t *v = ox_scratch(r, (size_t)x->numel * sizeof(int64_t), err);

@@ -276,6 +276,15 @@ def main():
          [("x", xs0), ("scale", ps[0]), ("b", ps[1]), ("mean", ps[2]), ("var", ps[3])],
          [("y", y0)], opset=7, spatial=0)
 
+    # --- ArgMax / ArgMin float32 with NaN (numpy: the first NaN is the extreme)
+    xan = f32(4, 6)
+    xan[1, 2] = np.nan
+    xan[1, 4] = np.nan
+    xan[3, 0] = np.nan
+    case("argmax_f32_nan", "ArgMax", [("x", xan)],
+         [("y", np.argmax(xan, axis=1).astype(np.int64))], axis=1, keepdims=0)
+    case("argmin_f32_nan_axis0", "ArgMin", [("x", xan)],
+         [("y", np.argmin(xan, axis=0)[None, :].astype(np.int64))], axis=0)
 
     # --- malformed: a Softmax node with no input (refused, naming the node)
     d = os.path.join(OUT, "malformed_softmax_no_input")

@@ -180,6 +180,16 @@ TEST(test_onnx_reduce__argmax_int32_last_index)
     run_case("argmax_int32_last_index");
 }
 
+TEST(test_onnx_reduce__argmax_f32_nan)
+{
+    run_case("argmax_f32_nan");
+}
+
+TEST(test_onnx_reduce__argmin_f32_nan_axis0)
+{
+    run_case("argmin_f32_nan_axis0");
+}
+
 TEST(test_onnx_reduce__argmin_f64_axis0)
 {
     run_case("argmin_f64_axis0");
