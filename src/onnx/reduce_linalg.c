@@ -196,6 +196,14 @@ static int eo_sum_out(ea *ar, eo *a, const bool *drop)
     return 0;
 }
 
+static bool eo_in_order(const eo *e, const int *want)
+{
+    for (int i = 0; i < e->n; i++)
+        if (e->lab[i] != want[i])
+            return false;
+    return true;
+}
+
 static bool has_label(const eo *e, int l)
 {
     for (int i = 0; i < e->n; i++)
@@ -249,9 +257,36 @@ static int eo_contract(ea *ar, eo *a, eo *b, const bool *keep, bool f32, eo *c)
         return -2;
     if (m > INT32_MAX || nn > INT32_MAX || k > INT32_MAX)
         return -2;
+    /* an operand already laid out as the transpose of what gemm wants is
+     * passed transposed instead of permuted: A as [batch, contracted, A-only],
+     * B as [batch, B-only, contracted] */
+    int wat[EO_MAXLAB], wbt[EO_MAXLAB], nat = 0, nbt = 0, nbatch = 0;
+    for (int i = 0; i < a->n; i++)
+        nbatch += has_label(b, a->lab[i]) && keep[a->lab[i]];
+    for (int i = 0; i < nbatch; i++) /* batch: wa's (and wb's) prefix */
+        wat[nat++] = wa[i];
+    for (int i = nbatch; i < na; i++) /* contracted */
+        if (has_label(b, wa[i]))
+            wat[nat++] = wa[i];
+    for (int i = nbatch; i < na; i++) /* A only */
+        if (!has_label(b, wa[i]))
+            wat[nat++] = wa[i];
+    for (int i = 0; i < nbatch; i++)
+        wbt[nbt++] = wb[i];
+    for (int j = nbatch; j < nb; j++) /* B only */
+        if (!has_label(a, wb[j]))
+            wbt[nbt++] = wb[j];
+    for (int j = nbatch; j < nb; j++) /* contracted */
+        if (has_label(a, wb[j]))
+            wbt[nbt++] = wb[j];
+    const bool ta = !eo_in_order(a, wa) && eo_in_order(a, wat);
+    const bool tb = !eo_in_order(b, wb) && eo_in_order(b, wbt);
     eo pa, pb;
-    if (eo_permute(ar, a, wa, &pa) < 0 || eo_permute(ar, b, wb, &pb) < 0)
+    if (eo_permute(ar, a, ta ? wat : wa, &pa) < 0 || eo_permute(ar, b, tb ? wbt : wb, &pb) < 0)
         return -1;
+    const int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : nn);
+    const enum CBLAS_TRANSPOSE tra = ta ? CblasTrans : CblasNoTrans,
+                               trb = tb ? CblasTrans : CblasNoTrans;
     c->numel = bt * m * nn;
     c->d = ea_alloc(ar, (size_t)c->numel * sizeof(double));
     if (EA_FAILED(ar, c->d))
@@ -280,16 +315,14 @@ static int eo_contract(ea *ar, eo *a, eo *b, const bool *keep, bool f32, eo *c)
         for (size_t i = 0; i < nb_; i++)
             fb[i] = (float)pb.d[i];
         for (int64_t i = 0; i < bt; i++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)nn, (int)k, 1.0f,
-                        fa + i * m * k, (int)k, fb + i * k * nn, (int)nn, 0.0f, fc + i * m * nn,
-                        (int)nn);
+            cblas_sgemm(CblasRowMajor, tra, trb, (int)m, (int)nn, (int)k, 1.0f, fa + i * m * k,
+                        lda, fb + i * k * nn, ldb, 0.0f, fc + i * m * nn, (int)nn);
         for (size_t i = 0; i < nc_; i++)
             c->d[i] = (double)fc[i];
     } else {
         for (int64_t i = 0; i < bt; i++)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)nn, (int)k, 1.0,
-                        pa.d + i * m * k, (int)k, pb.d + i * k * nn, (int)nn, 0.0,
-                        c->d + i * m * nn, (int)nn);
+            cblas_dgemm(CblasRowMajor, tra, trb, (int)m, (int)nn, (int)k, 1.0, pa.d + i * m * k,
+                        lda, pb.d + i * k * nn, ldb, 0.0, c->d + i * m * nn, (int)nn);
     }
     return 0;
 }

@@ -285,6 +285,11 @@ def main():
          [("y", np.argmax(xan, axis=1).astype(np.int64))], axis=1, keepdims=0)
     case("argmin_f32_nan_axis0", "ArgMin", [("x", xan)],
          [("y", np.argmin(xan, axis=0)[None, :].astype(np.int64))], axis=0)
+    # --- Einsum operands laid out transposed (passed to gemm as such, not permuted)
+    ein("attention_scores", "bqd,bkd->bqk", f32(2, 3, 4), f32(2, 5, 4))
+    ein("a_transposed", "bdq,bdk->bqk", f32(2, 4, 3), f32(2, 4, 5))
+    ein("both_transposed_f64", "dq,kd->qk", f32(4, 3), f32(5, 4), dtype=np.float64)
+    ein("heads_attention", "bhqd,bhkd->bhqk", f32(2, 3, 4, 5), f32(2, 3, 6, 5))
 
     # --- malformed: a Softmax node with no input (refused, naming the node)
     d = os.path.join(OUT, "malformed_softmax_no_input")

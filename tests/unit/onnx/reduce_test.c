@@ -220,6 +220,26 @@ TEST(test_onnx_reduce__det_singular_f64)
     run_case("det_singular_f64");
 }
 
+TEST(test_onnx_reduce__einsum_attention_scores)
+{
+    run_case("einsum_attention_scores");
+}
+
+TEST(test_onnx_reduce__einsum_a_transposed)
+{
+    run_case("einsum_a_transposed");
+}
+
+TEST(test_onnx_reduce__einsum_both_transposed_f64)
+{
+    run_case("einsum_both_transposed_f64");
+}
+
+TEST(test_onnx_reduce__einsum_heads_attention)
+{
+    run_case("einsum_heads_attention");
+}
+
 TEST(test_onnx_reduce__einsum_diagonal)
 {
     run_case("einsum_diagonal");
