@@ -440,8 +440,7 @@ static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     if (!x || x->kind != OX_KIND_TENSOR)
         return ox_fail(err, CKPT_E_ARG, n, "input 0 must be a tensor");
     if (!rd_is_floating(x->dtype) && !rd_is_integer(x->dtype))
-        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s",
-                       ox_dtype_name(x->dtype));
+        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s", ox_dtype_name(x->dtype));
     /* integer L2 / LogSum / LogSumExp: computed in double, truncated */
     const bool flt = rd_is_floating(x->dtype) || kind == RK_L2 || kind == RK_LOGSUM ||
                      kind == RK_LSE;
@@ -524,8 +523,8 @@ static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
         return 0;
     }
     const bool widen = x->dtype != OX_INT64 && x->dtype != OX_UINT64 && x->numel > 0;
-    int64_t *acc =
-        ox_scratch(r, ((size_t)on + (widen ? (size_t)x->numel : 0)) * sizeof(int64_t), err);
+    int64_t *acc = ox_scratch(r, ((size_t)on + (widen ? (size_t)x->numel : 0)) * sizeof(int64_t),
+                              err);
     if (!acc)
         return RD_ERR(err);
     const int64_t *xi = (const int64_t *)x->data;
@@ -569,8 +568,8 @@ RK_KERNEL(k_reduce_ssq, RK_SSQ)
 /* Index of the extreme along the middle axis of (outer, d, inner); the
  * first NaN wins, as numpy's argmax / argmin. */
 #define ARG_SCAN(FN, T)                                                                          \
-    static void FN(int64_t *y, const T *v, int64_t outer, int64_t d, int64_t inner,              \
-                   bool is_max, bool last)                                                       \
+    static void FN(int64_t *y, const T *v, int64_t outer, int64_t d, int64_t inner, bool is_max, \
+                   bool last)                                                                    \
     {                                                                                            \
         for (int64_t o = 0; o < outer; o++) {                                                    \
             for (int64_t j = 0; j < inner; j++) {                                                \
@@ -601,8 +600,7 @@ static int k_arg(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
     if (!x || x->kind != OX_KIND_TENSOR)
         return ox_fail(err, CKPT_E_ARG, n, "input 0 must be a tensor");
     if (!rd_is_floating(x->dtype) && !rd_is_integer(x->dtype))
-        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s",
-                       ox_dtype_name(x->dtype));
+        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s", ox_dtype_name(x->dtype));
     int rank = x->rank;
     int ax;
     CKPT_TRY(ox_axis(n, ox_attr_int(n, "axis", 0), rank > 0 ? rank : 1, false, &ax, err));

@@ -512,8 +512,9 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
             if (size[l] < 0 || size[l] == 1)
                 size[l] = dd;
             else if (dd != 1 && dd != size[l])
-                return ox_fail(err, CKPT_E_SHAPE, n, "operand %d axis %d: size %lld, expected %lld",
-                               i, a, (long long)dd, (long long)size[l]);
+                return ox_fail(err, CKPT_E_SHAPE, n,
+                               "operand %d axis %d: size %lld, expected %lld", i, a,
+                               (long long)dd, (long long)size[l]);
         }
     }
     /* output labels */
@@ -592,8 +593,7 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
 
 /* ------------------------------------------------------------ Det */
 
-int ox_k_det(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int ox_k_det(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];

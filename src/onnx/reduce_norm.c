@@ -179,8 +179,8 @@ int ox_k_layernorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
         return 0;
     const bool direct = sc->numel == d && (!bi || bi->numel == d);
     const bool f32 = x->dtype == OX_FLOAT && sc->dtype == OX_FLOAT &&
-                     (!bi || bi->dtype == OX_FLOAT) && direct &&
-                     (!om || om->dtype == OX_FLOAT) && (!oi || oi->dtype == OX_FLOAT);
+                     (!bi || bi->dtype == OX_FLOAT) && direct && (!om || om->dtype == OX_FLOAT) &&
+                     (!oi || oi->dtype == OX_FLOAT);
     if (f32) {
         ckpt_nn_layernorm_forward(out[0]->data, x->data, sc->data, bi ? bi->data : NULL, rows, d,
                                   eps);
@@ -446,8 +446,7 @@ int ox_k_groupnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
 
 /* ------------------------------------------------------------ LRN */
 
-int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
@@ -483,8 +482,8 @@ int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                     double t = v[(bI * c + k) * s + i];
                     sq += t * t;
                 }
-                y[(bI * c + ci) * s + i] =
-                    v[(bI * c + ci) * s + i] / pow(bias + alpha / (double)size * sq, beta);
+                y[(bI * c + ci) * s + i] = v[(bI * c + ci) * s + i] /
+                                           pow(bias + alpha / (double)size * sq, beta);
             }
         }
     rd_store_f64(out[0], y);
@@ -493,8 +492,7 @@ int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
 
 /* ------------------------------------------------------------ MVN, LpNormalization */
 
-int ox_k_mvn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int ox_k_mvn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];

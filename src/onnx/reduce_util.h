@@ -58,8 +58,7 @@ int ox_k_logsoftmax(ox_run *, const ox_node *, ox_val *const *, ox_val *const *,
 int ox_k_hardmax(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_layernorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_batchnorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
-int ox_k_instancenorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *,
-                      ckpt_error *);
+int ox_k_instancenorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_groupnorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_lrn(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_mvn(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
@@ -68,6 +67,5 @@ int ox_k_nllloss(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ck
 int ox_k_sceloss(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_einsum(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_det(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
-
 
 #endif

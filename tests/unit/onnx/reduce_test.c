@@ -160,8 +160,7 @@ TEST(test_onnx_reduce__missing_input_refused)
 {
     ckpt_error err;
     ckpt_error_clear(&err);
-    ckpt_onnx_model *m =
-        ckpt_onnx_load(DIR "malformed_softmax_no_input/model.onnx", NULL, &err);
+    ckpt_onnx_model *m = ckpt_onnx_load(DIR "malformed_softmax_no_input/model.onnx", NULL, &err);
     CHECK(m != NULL);
     ckpt_onnx_session *s = ckpt_onnx_session_new(m, NULL, &err);
     if (!s)
