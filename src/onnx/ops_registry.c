@@ -38,6 +38,7 @@ int ox_bind_kernels(ox_graph *g, ckpt_error *err)
             if (n->op->prepare(n, &e) < 0) {
                 n->op = NULL;
                 n->prep_err = strdup(e.msg[0] ? e.msg : "invalid attributes");
+                n->prep_code = e.code ? e.code : CKPT_E_FORMAT;
                 if (!n->prep_err)
                     return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
             }
