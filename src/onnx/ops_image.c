@@ -55,13 +55,11 @@ static int64_t rs_taps_count(const rs_cfg *c, double scale)
 {
     if (c->mode == RM_NEAREST)
         return 1;
-    if (c->antialias && scale < 1.0) {
-        if (c->mode == RM_LINEAR) {
-            int64_t start = (int64_t)floor(-1.0 / scale) + 1;
-            return 2 - 2 * start;
-        }
-        int64_t start = (int64_t)floor(-2.0 / scale) + 1;
-        return 2 - 2 * start;
+    if (c->antialias) {
+        /* PIL / ONNX Runtime: a filter of radius 1 (linear) or 2 (cubic)
+         * stretched by 1/scale when downsampling */
+        double support = (c->mode == RM_LINEAR ? 1.0 : 2.0) / (scale < 1.0 ? scale : 1.0);
+        return (int64_t)ceil(support) * 2 + 1;
     }
     return c->mode == RM_LINEAR ? 2 : 4;
 }
@@ -96,7 +94,7 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
             xo = out_w > 1.0 ? (x + 0.5) / scale - 0.5 : 0.0;
             break;
         case CT_HALF_PIXEL_SYMMETRIC: {
-            double adj = out_w / (scale * (double)in);
+            double adj = (double)out / (scale * (double)in);
             double center = (double)in / 2.0;
             xo = center * (1.0 - adj) + (x + 0.5) / scale - 0.5;
             break;
@@ -145,6 +143,41 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
             wx[0] = 1.0f;
             continue;
         }
+        if (c->antialias) {
+            const double sc = scale < 1.0 ? scale : 1.0;
+            const double support = (c->mode == RM_LINEAR ? 1.0 : 2.0) / sc;
+            const double center = xo + 0.5;
+            /* taps [lo, hi) around the centre; outside ones are dropped
+             * (exclude_outside, as Pillow / torch) or read the edge pixel */
+            int64_t lo = (int64_t)floor(center - support + 0.5);
+            int64_t hi = (int64_t)floor(center + support + 0.5);
+            if (hi - lo > ntap)
+                hi = lo + ntap;
+            if (c->exclude_outside) {
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > in ? in : hi;
+            }
+            double tot = 0.0;
+            double aw[64];
+            int64_t m = 0;
+            for (int64_t j = lo; j < hi; j++, m++) {
+                double d = ((double)j - center + 0.5) * sc, v;
+                if (c->mode == RM_LINEAR) {
+                    v = 1.0 - fabs(d);
+                    v = v < 0.0 ? 0.0 : v;
+                } else {
+                    v = cubic_kernel(d, c->cubic_a);
+                }
+                aw[m] = v;
+                tot += v;
+            }
+            for (int64_t k = 0; k < ntap; k++) {
+                int64_t p = k < m ? lo + k : 0;
+                ix[k] = p < 0 ? 0 : (p >= in ? in - 1 : p);
+                wx[k] = k < m ? (float)(tot != 0.0 ? aw[k] / tot : aw[k]) : 0.0f;
+            }
+            continue;
+        }
         /* ntap neighbours x0 - ntap/2 + 1 .. x0 + ntap/2 */
         int64_t first = x0 - ntap / 2 + 1;
         double sum = 0.0;
@@ -152,14 +185,7 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
         for (int64_t k = 0; k < ntap; k++) {
             double d = (double)(first + k) - xo; /* signed distance of the tap */
             double v;
-            if (c->antialias && scale < 1.0) {
-                if (c->mode == RM_LINEAR) {
-                    v = 1.0 - fabs(d * scale);
-                    v = v < 0.0 ? 0.0 : v;
-                } else {
-                    v = cubic_kernel(d * scale, c->cubic_a);
-                }
-            } else if (c->mode == RM_LINEAR) {
+            if (c->mode == RM_LINEAR) {
                 v = k == 0 ? 1.0 - ratio : ratio;
             } else {
                 v = cubic_kernel(d, c->cubic_a);
@@ -170,7 +196,7 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
             cw[k] = v;
             sum += v;
         }
-        bool norm = c->exclude_outside || (c->antialias && scale < 1.0);
+        bool norm = c->exclude_outside;
         for (int64_t k = 0; k < ntap; k++) {
             int64_t p = first + k;
             ix[k] = p < 0 ? 0 : (p >= in ? in - 1 : p);

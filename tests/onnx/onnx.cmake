@@ -44,3 +44,10 @@ else()
            COMMAND sh -c "echo 'SKIPPED: onnx-data.proto not found (apt-get install python3-onnx)'; exit 77")
   set_tests_properties(onnx_conformance_node PROPERTIES LABELS "onnx" SKIP_RETURN_CODE 77)
 endif()
+# nn2 (rnn / image / signal kernels): cases libonnx-testdata does not cover, with
+# expected outputs from torch 1.13 or ONNX Runtime (tests/onnx/nn2_gen_cases.py)
+if(TARGET onnx_conformance)
+  add_test(NAME onnx_nn2_cases
+           COMMAND onnx_conformance ${CMAKE_CURRENT_LIST_DIR}/cases nn2 --min-pass 53)
+  set_tests_properties(onnx_nn2_cases PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
+endif()
