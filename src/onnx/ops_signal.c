@@ -77,6 +77,101 @@ static void twiddles(double *tw, int64_t n, int sign)
     }
 }
 
+/* A transform of one length: radix-2 when n is a power of two, a direct sum
+ * for short other lengths, Bluestein's chirp-z (a power-of-two convolution)
+ * for long ones, so no length costs O(n^2). */
+typedef struct dft_plan {
+    int64_t n, m; /* m: Bluestein's FFT length, 0 when unused */
+    double *tw, *work;          /* 2n each */
+    double *chirp;              /* 2n: exp(sign i pi k^2 / n) */
+    double *bf, *twm, *twmi, *buf; /* 2m each */
+} dft_plan;
+
+static bool is_pow2(int64_t n)
+{
+    return n > 0 && (n & (n - 1)) == 0;
+}
+
+static int64_t bluestein_len(int64_t n)
+{
+    if (is_pow2(n) || n <= 64)
+        return 0;
+    int64_t m = 1;
+    while (m < 2 * n - 1)
+        m <<= 1;
+    return m;
+}
+
+/* doubles of scratch a plan of length n needs */
+static int64_t dft_plan_doubles(int64_t n)
+{
+    return 6 * n + 8 * bluestein_len(n);
+}
+
+static void dft_plan_init(dft_plan *p, int64_t n, int sign, double *mem)
+{
+    p->n = n;
+    p->m = bluestein_len(n);
+    p->tw = mem;
+    p->work = mem + 2 * n;
+    p->chirp = mem + 4 * n;
+    twiddles(p->tw, n, sign);
+    if (!p->m)
+        return;
+    const int64_t m = p->m;
+    p->bf = mem + 6 * n;
+    p->twm = p->bf + 2 * m;
+    p->twmi = p->twm + 2 * m;
+    p->buf = p->twmi + 2 * m;
+    /* q = k^2 mod 2n (kept small so the angle stays exact for large k) */
+    for (int64_t k = 0, q = 0; k < n; q = (q + 2 * k + 1) % (2 * n), k++) {
+        double ang = sign * NN2_PI * (double)q / (double)n;
+        p->chirp[2 * k] = cos(ang);
+        p->chirp[2 * k + 1] = sin(ang);
+    }
+    twiddles(p->twm, m, -1);
+    twiddles(p->twmi, m, 1);
+    memset(p->bf, 0, (size_t)(2 * m) * sizeof(double));
+    for (int64_t k = 0; k < n; k++) {
+        p->bf[2 * k] = p->chirp[2 * k];
+        p->bf[2 * k + 1] = -p->chirp[2 * k + 1];
+        if (k) {
+            p->bf[2 * (m - k)] = p->chirp[2 * k];
+            p->bf[2 * (m - k) + 1] = -p->chirp[2 * k + 1];
+        }
+    }
+    dft_1d(p->bf, m, p->twm, NULL);
+}
+
+static void dft_exec(const dft_plan *p, double *a)
+{
+    if (!p->m) {
+        dft_1d(a, p->n, p->tw, p->work);
+        return;
+    }
+    const int64_t n = p->n, m = p->m;
+    double *b = p->buf;
+    memset(b, 0, (size_t)(2 * m) * sizeof(double));
+    for (int64_t k = 0; k < n; k++) {
+        double cr = p->chirp[2 * k], ci = p->chirp[2 * k + 1];
+        b[2 * k] = a[2 * k] * cr - a[2 * k + 1] * ci;
+        b[2 * k + 1] = a[2 * k] * ci + a[2 * k + 1] * cr;
+    }
+    dft_1d(b, m, p->twm, NULL);
+    for (int64_t k = 0; k < m; k++) {
+        double xr = b[2 * k], xi = b[2 * k + 1], yr = p->bf[2 * k], yi = p->bf[2 * k + 1];
+        b[2 * k] = xr * yr - xi * yi;
+        b[2 * k + 1] = xr * yi + xi * yr;
+    }
+    dft_1d(b, m, p->twmi, NULL);
+    for (int64_t k = 0; k < n; k++) {
+        double cr = p->chirp[2 * k], ci = p->chirp[2 * k + 1];
+        double xr = b[2 * k] / (double)m, xi = b[2 * k + 1] / (double)m;
+        a[2 * k] = xr * cr - xi * ci;
+        a[2 * k + 1] = xr * ci + xi * cr;
+    }
+}
+
 static int read_scalar_int(const ox_node *n, const ox_val *v, const char *what, int64_t *out,
                            ckpt_error *err)
 {
@@ -116,7 +211,7 @@ static int k_dft(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
     int64_t N = len_in;
     if (n->n_in > 1 && in[1] && in[1]->kind == OX_KIND_TENSOR && in[1]->numel > 0) {
         CKPT_TRY(read_scalar_int(n, in[1], "dft_length", &N, err));
-        if (N < 1)
+        if (N < 1 || N > ((int64_t)1 << 31))
             return ox_fail(err, CKPT_E_ARG, n, "dft_length %lld", (long long)N);
     }
     const int64_t nout = onesided ? N / 2 + 1 : N;
@@ -132,14 +227,13 @@ static int k_dft(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
         inner *= x->dims[i];
     nn2_plan pl = {0, 0};
     size_t o_a = nn2_plan_add(&pl, 2 * N, sizeof(double));
-    size_t o_w = nn2_plan_add(&pl, 2 * N, sizeof(double));
-    size_t o_t = nn2_plan_add(&pl, 2 * N, sizeof(double));
+    size_t o_p = nn2_plan_add(&pl, dft_plan_doubles(N), sizeof(double));
     char *base = nn2_plan_alloc(r, n, &pl, err);
     if (!base)
         return CKPT_E_NOMEM;
-    double *a = (double *)(void *)(base + o_a), *work = (double *)(void *)(base + o_w);
-    double *tw = (double *)(void *)(base + o_t);
-    twiddles(tw, N, inverse ? 1 : -1);
+    double *a = (double *)(void *)(base + o_a);
+    dft_plan plan;
+    dft_plan_init(&plan, N, inverse ? 1 : -1, (double *)(void *)(base + o_p));
     const int64_t ci = cplx ? 2 : 1;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
@@ -150,7 +244,7 @@ static int k_dft(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
                 a[2 * k] = ox_get_f64(x, src);
                 a[2 * k + 1] = cplx ? ox_get_f64(x, src + 1) : 0.0;
             }
-            dft_1d(a, N, tw, work);
+            dft_exec(&plan, a);
             double sc = inverse ? 1.0 / (double)N : 1.0;
             for (int64_t k = 0; k < nout; k++) {
                 int64_t dst = ((o * nout + k) * inner + i) * 2;
@@ -197,14 +291,13 @@ static int k_stft(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, 4, od, err));
     nn2_plan pl = {0, 0};
     size_t o_a = nn2_plan_add(&pl, 2 * fl, sizeof(double));
-    size_t o_w = nn2_plan_add(&pl, 2 * fl, sizeof(double));
-    size_t o_t = nn2_plan_add(&pl, 2 * fl, sizeof(double));
+    size_t o_p = nn2_plan_add(&pl, dft_plan_doubles(fl), sizeof(double));
     char *base = nn2_plan_alloc(r, n, &pl, err);
     if (!base)
         return CKPT_E_NOMEM;
-    double *a = (double *)(void *)(base + o_a), *work = (double *)(void *)(base + o_w);
-    double *tw = (double *)(void *)(base + o_t);
-    twiddles(tw, fl, -1);
+    double *a = (double *)(void *)(base + o_a);
+    dft_plan plan;
+    dft_plan_init(&plan, fl, -1, (double *)(void *)(base + o_p));
     const int64_t ci = cplx ? 2 : 1;
     for (int64_t b = 0; b < Bn; b++)
         for (int64_t f = 0; f < frames; f++) {
@@ -214,7 +307,7 @@ static int k_stft(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
                 a[2 * k] = ox_get_f64(x, src) * w;
                 a[2 * k + 1] = cplx ? ox_get_f64(x, src + 1) * w : 0.0;
             }
-            dft_1d(a, fl, tw, work);
+            dft_exec(&plan, a);
             for (int64_t k = 0; k < bins; k++) {
                 int64_t dst = ((b * frames + f) * bins + k) * 2;
                 ox_set_f64(out[0], dst, a[2 * k]);

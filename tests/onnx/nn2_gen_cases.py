@@ -374,6 +374,8 @@ def image_cases():
 # ---------------------------------------------------------------- signal
 
 def as_pairs(c):
+    if isinstance(c, torch.Tensor):
+        c = c.resolve_conj().numpy()
     return np.stack([c.real, c.imag], axis=-1).astype(np.float32)
 
 
@@ -393,6 +395,22 @@ def signal_cases():
     make_case('nn2_dft_opset20_axis_input_torch', 'DFT',
               [('x', xc), ('dft_length', None), ('axis', np.array(-3, np.int64))], ['y'], {}, 20,
               [y])
+    xl = rnd(3, 100, 2)
+    cl = torch.complex(torch.from_numpy(xl[..., 0]), torch.from_numpy(xl[..., 1]))
+    make_case('nn2_dft_len100_bluestein_torch', 'DFT', [('x', xl)], ['y'], {'axis': 1}, 17,
+              [as_pairs(torch.fft.fft(cl.to(torch.complex128), dim=1))])
+    make_case('nn2_dft_len97_inverse_pad_torch', 'DFT',
+              [('x', xl[:, :90]), ('dft_length', np.array(97, np.int64))], ['y'],
+              {'axis': 1, 'inverse': 1},
+              17, [as_pairs(torch.fft.ifft(cl[:, :90].to(torch.complex128), n=97, dim=1))])
+    sl = rnd(1, 300)
+    st = torch.stft(torch.from_numpy(sl).double(), n_fft=90, hop_length=33, center=False,
+                    window=torch.ones(90, dtype=torch.float64), onesided=True,
+                    return_complex=True)
+    make_case('nn2_stft_len90_torch', 'STFT',
+              [('signal', sl[..., None]), ('frame_step', np.array(33, np.int64)),
+               ('window', None), ('frame_length', np.array(90, np.int64))], ['y'], {}, 17,
+              [as_pairs(st.resolve_conj().numpy().transpose(0, 2, 1))])
     sig = rnd(2, 50)
     win = torch.hann_window(16)
     st = torch.stft(torch.from_numpy(sig), n_fft=16, hop_length=5, win_length=16, window=win,
