@@ -210,6 +210,31 @@ static void rs_pass(const float *src, float *dst, int64_t outer, int64_t in, int
                     int64_t inner, int64_t ntap, const int64_t *idx, const float *w,
                     const unsigned char *ext, float extrap)
 {
+    if (inner == 1) {
+        /* the innermost axis: one gather per output element */
+        for (int64_t a = 0; a < outer; a++) {
+            const float *s = src + a * in;
+            float *d = dst + a * out;
+            if (ntap == 1) {
+                for (int64_t o = 0; o < out; o++)
+                    d[o] = ext[o] ? extrap : s[idx[o]];
+                continue;
+            }
+            for (int64_t o = 0; o < out; o++) {
+                if (ext[o]) {
+                    d[o] = extrap;
+                    continue;
+                }
+                const int64_t *ix = idx + o * ntap;
+                const float *wx = w + o * ntap;
+                float acc = 0.0f;
+                for (int64_t k = 0; k < ntap; k++)
+                    acc += wx[k] * s[ix[k]];
+                d[o] = acc;
+            }
+        }
+        return;
+    }
     for (int64_t a = 0; a < outer; a++) {
         const float *s = src + a * in * inner;
         float *d = dst + a * out * inner;
@@ -317,39 +342,47 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
         unsigned char *e = (unsigned char *)(base + o_e[i]);
         rs_axis_taps(c, x->dims[i], od[i], scales[i], outw[i], roi ? roi[i] : 0.0,
                      roi ? roi[rank + i] : 1.0, ntap[i], idx, w, e);
-        /* collapse to one tap when every coordinate has a single unit weight */
+        /* collapse to one tap when every coordinate has a single unit weight
+         * (checked over all coordinates first, then rewritten in place) */
         bool single = true, ident = od[i] == x->dims[i];
         for (int64_t o = 0; o < od[i] && single; o++) {
-            if (e[o]) {
-                single = false;
-                break;
-            }
             int nz = 0;
-            int64_t at = 0;
-            for (int64_t k = 0; k < ntap[i]; k++)
-                if (w[o * ntap[i] + k] != 0.0f) {
-                    nz++;
-                    at = idx[o * ntap[i] + k];
-                    if (w[o * ntap[i] + k] != 1.0f)
-                        nz = 99;
-                }
-            if (nz != 1)
+            for (int64_t k = 0; k < ntap[i]; k++) {
+                float wk = w[o * ntap[i] + k];
+                if (wk != 0.0f)
+                    nz += wk == 1.0f ? 1 : 2;
+            }
+            if (e[o] || nz != 1)
                 single = false;
-            else {
-                idx[o] = at;
+        }
+        if (single) {
+            for (int64_t o = 0; o < od[i]; o++) {
+                int64_t at = 0;
+                for (int64_t k = 0; k < ntap[i]; k++)
+                    if (w[o * ntap[i] + k] != 0.0f)
+                        at = idx[o * ntap[i] + k];
+                idx[o] = at; /* o <= o * ntap: entries still to read are not overwritten */
                 if (at != o)
                     ident = false;
             }
-        }
-        if (single) {
             for (int64_t o = 0; o < od[i]; o++)
                 w[o] = 1.0f;
             ntap[i] = 1;
+        } else {
+            ident = false;
         }
         active[i] = !(single && ident);
     }
     float *a = (float *)(void *)(base + o_a), *b = (float *)(void *)(base + o_b);
-    nn2_load_f32(a, x);
+    /* float32 passes read X and write Y in place; other types go through a */
+    const bool f32 = x->dtype == OX_FLOAT;
+    const float *src = f32 ? (const float *)x->data : a;
+    if (!f32)
+        nn2_load_f32(a, x);
+    int last = -1;
+    for (int i = 0; i < rank && last < 0; i++)
+        if (active[i])
+            last = i;
     int64_t cur[OX_MAX_RANK];
     memcpy(cur, x->dims, sizeof(int64_t) * (size_t)rank);
     for (int i = rank - 1; i >= 0; i--) {
@@ -362,21 +395,21 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
             outer *= cur[k];
         for (int k = i + 1; k < rank; k++)
             inner *= cur[k];
-        rs_pass(a, b, outer, cur[i], od[i], inner, ntap[i],
+        float *dst = (i == last && f32) ? (float *)y->data : (src == a ? b : a);
+        rs_pass(src, dst, outer, cur[i], od[i], inner, ntap[i],
                 (const int64_t *)(const void *)(base + o_idx[i]),
                 (const float *)(const void *)(base + o_w[i]),
                 (const unsigned char *)(base + o_e[i]), c->extrapolation);
         cur[i] = od[i];
-        float *t = a;
-        a = b;
-        b = t;
+        src = dst;
     }
-    if (y->dtype == OX_FLOAT) {
-        memcpy(y->data, a, (size_t)y->numel * sizeof(float));
+    if (f32) {
+        if (src != y->data)
+            memcpy(y->data, src, (size_t)y->numel * sizeof(float));
     } else {
         bool integer = !nn2_is_float(y->dtype);
         for (int64_t i = 0; i < y->numel; i++)
-            ox_set_f64(y, i, integer ? nearbyint((double)a[i]) : (double)a[i]);
+            ox_set_f64(y, i, integer ? nearbyint((double)src[i]) : (double)src[i]);
     }
     return 0;
 }
