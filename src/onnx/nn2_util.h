@@ -38,6 +38,19 @@ static inline char *nn2_plan_alloc(ox_run *r, const ox_node *n, nn2_plan *p, ckp
     return ox_scratch(r, p->total + 64, err);
 }
 
+/* A double to int64 without undefined behaviour: NaN -> 0, clamped to
+ * +-2^52 (callers check ranges after). */
+static inline int64_t nn2_f2i(double v)
+{
+    if (!(v == v))
+        return 0;
+    if (v > 4503599627370496.0)
+        return INT64_C(4503599627370496);
+    if (v < -4503599627370496.0)
+        return -INT64_C(4503599627370496);
+    return (int64_t)v;
+}
+
 static inline int nn2_is_float(int dt)
 {
     return dt == OX_FLOAT || dt == OX_DOUBLE || dt == OX_FLOAT16 || dt == OX_BFLOAT16;

@@ -318,6 +318,8 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
         for (int i = rank - 1; i >= 0; i--) {
             cur[i] = od[i];
             int64_t m = ox_numel(rank, cur);
+            if (m < 0)
+                return ox_fail(err, CKPT_E_LIMIT, n, "intermediate shape overflows");
             if (m > maxbuf)
                 maxbuf = m;
         }
@@ -515,7 +517,7 @@ static int k_resize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
             float len = (float)x->dims[a];
             if (c.ct == CT_TF_CROP_AND_RESIZE)
                 len *= (float)(roi[rank + a] - roi[a]);
-            osz[a] = (int64_t)floorf(len * s);
+            osz[a] = nn2_f2i(floor((double)(len * s)));
         }
     } else if (k_sz < n->n_in && present(n, in, k_sz)) {
         int64_t sz[OX_MAX_RANK];
@@ -537,7 +539,7 @@ static int k_resize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
             }
             for (int i = 0; i < na; i++) {
                 scales[axes[i]] = s;
-                osz[axes[i]] = (int64_t)floor(s * (double)x->dims[axes[i]] + 0.5);
+                osz[axes[i]] = nn2_f2i(floor(s * (double)x->dims[axes[i]] + 0.5));
             }
         } else {
             for (int i = 0; i < na; i++) {
@@ -588,7 +590,7 @@ static int k_upsample(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
     for (int i = 0; i < rank; i++) {
         if (!(scales[i] > 0.0))
             return ox_fail(err, CKPT_E_ARG, n, "scale %g must be positive", scales[i]);
-        osz[i] = (int64_t)floorf((float)x->dims[i] * (float)scales[i]);
+        osz[i] = nn2_f2i(floor((double)((float)x->dims[i] * (float)scales[i])));
     }
     return resize_run(r, n, x, out[0], &c, scales, osz, NULL, err);
 }
@@ -776,7 +778,7 @@ static int k_roialign(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
     nn2_load_f32(xf, x);
     const float off = half ? 0.5f : 0.0f;
     for (int64_t ri = 0; ri < R; ri++) {
-        int64_t b = (int64_t)ox_get_f64(bi, ri);
+        int64_t b = nn2_f2i(ox_get_f64(bi, ri));
         if (b < 0 || b >= N)
             return ox_fail(err, CKPT_E_ARG, n, "batch index %lld out of range", (long long)b);
         float x1 = (float)ox_get_f64(rois, ri * 4) * ss - off;
@@ -789,8 +791,8 @@ static int k_roialign(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
             rh = rh > 1.0f ? rh : 1.0f;
         }
         const float bh = rh / (float)PH, bw = rw / (float)PW;
-        const int64_t gh = sr > 0 ? sr : (int64_t)ceilf(rh / (float)PH);
-        const int64_t gw = sr > 0 ? sr : (int64_t)ceilf(rw / (float)PW);
+        const int64_t gh = sr > 0 ? sr : nn2_f2i(ceil((double)(rh / (float)PH)));
+        const int64_t gw = sr > 0 ? sr : nn2_f2i(ceil((double)(rw / (float)PW)));
         const float count = (float)(gh * gw > 1 ? gh * gw : 1);
         if (gh > 4096 || gw > 4096)
             return ox_fail(err, CKPT_E_LIMIT, n, "roi %lld needs too many samples",
@@ -868,13 +870,13 @@ static int k_maxroipool(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *
     const int64_t od[4] = {R, C, PH, PW};
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, 4, od, err));
     for (int64_t ri = 0; ri < R; ri++) {
-        int64_t b = (int64_t)ox_get_f64(rois, ri * 5);
+        int64_t b = nn2_f2i(ox_get_f64(rois, ri * 5));
         if (b < 0 || b >= N)
             return ox_fail(err, CKPT_E_ARG, n, "roi batch index %lld out of range", (long long)b);
-        int64_t sw = (int64_t)roundf((float)ox_get_f64(rois, ri * 5 + 1) * ss);
-        int64_t sh = (int64_t)roundf((float)ox_get_f64(rois, ri * 5 + 2) * ss);
-        int64_t ew = (int64_t)roundf((float)ox_get_f64(rois, ri * 5 + 3) * ss);
-        int64_t eh = (int64_t)roundf((float)ox_get_f64(rois, ri * 5 + 4) * ss);
+        int64_t sw = nn2_f2i(round((double)((float)ox_get_f64(rois, ri * 5 + 1) * ss)));
+        int64_t sh = nn2_f2i(round((double)((float)ox_get_f64(rois, ri * 5 + 2) * ss)));
+        int64_t ew = nn2_f2i(round((double)((float)ox_get_f64(rois, ri * 5 + 3) * ss)));
+        int64_t eh = nn2_f2i(round((double)((float)ox_get_f64(rois, ri * 5 + 4) * ss)));
         int64_t rh = eh - sh + 1 > 1 ? eh - sh + 1 : 1, rw = ew - sw + 1 > 1 ? ew - sw + 1 : 1;
         float bh = (float)rh / (float)PH, bw = (float)rw / (float)PW;
         for (int64_t ch = 0; ch < C; ch++)

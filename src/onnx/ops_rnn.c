@@ -247,7 +247,12 @@ static int rnn_common(ox_run *r, const ox_node *n, ox_val *const *in, int n_in,
     CKPT_TRY(ox_out(r, n, YH, dt, 3, sdims, err));
     CKPT_TRY(ox_out(r, n, YC, dt, 3, sdims, err));
 
-    /* scratch */
+    /* scratch (dims come from tensors, but an empty X may carry huge T, B) */
+    {
+        const int64_t d1[3] = {T, Bn, GH}, d2[3] = {T, Bn, In > D * H ? In : D * H};
+        if (ox_numel(3, d1) < 0 || ox_numel(3, d2) < 0)
+            return ox_fail(err, CKPT_E_LIMIT, n, "sequence buffers overflow");
+    }
     const int64_t TB = T * Bn, BH = Bn * H;
     nn2_plan pl = {0, 0};
     size_t o_lens = nn2_plan_add(&pl, Bn, sizeof(int64_t));
@@ -289,7 +294,7 @@ static int rnn_common(ox_run *r, const ox_node *n, ox_val *const *in, int n_in,
     for (int64_t b = 0; b < Bn; b++) {
         lens[b] = T;
         if (SL) {
-            lens[b] = (int64_t)ox_get_f64(SL, b);
+            lens[b] = nn2_f2i(ox_get_f64(SL, b));
             if (SL->dtype != OX_INT32 && SL->dtype != OX_INT64)
                 return ox_fail(err, CKPT_E_SHAPE, n, "sequence_lens must be int32");
             if (lens[b] < 0 || lens[b] > T)

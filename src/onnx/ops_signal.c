@@ -178,7 +178,7 @@ static int read_scalar_int(const ox_node *n, const ox_val *v, const char *what, 
     if (!v || v->kind != OX_KIND_TENSOR || v->numel != 1)
         return ox_fail(err, CKPT_E_SHAPE, n, "%s must be a scalar", what);
     if (v->dtype == OX_INT32 || v->dtype == OX_INT64) {
-        *out = (int64_t)ox_get_f64(v, 0);
+        *out = nn2_f2i(ox_get_f64(v, 0));
         return 0;
     }
     return ox_fail(err, CKPT_E_SHAPE, n, "%s must be int32 or int64", what);
@@ -403,7 +403,7 @@ static int k_melweight(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
     const double step = (hmel - lmel) / (double)(nmel + 2);
     for (int64_t i = 0; i < nmel + 2; i++) {
         double hz = 700.0 * (pow(10.0, ((double)i * step + lmel) / 2595.0) - 1.0);
-        fb[i] = (int64_t)floor((double)(dftl + 1) * hz / (double)sr);
+        fb[i] = nn2_f2i(floor((double)(dftl + 1) * hz / (double)sr));
         if (fb[i] < 0)
             fb[i] = 0;
         if (fb[i] >= nspec)
