@@ -166,7 +166,7 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
                     v = 1.0 - fabs(d);
                     v = v < 0.0 ? 0.0 : v;
                 } else {
-                    v = cubic_kernel(d, c->cubic_a);
+                    v = cubic_kernel(d, (double)c->cubic_a);
                 }
                 aw[m] = v;
                 tot += v;
@@ -188,7 +188,7 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
             if (c->mode == RM_LINEAR) {
                 v = k == 0 ? 1.0 - ratio : ratio;
             } else {
-                v = cubic_kernel(d, c->cubic_a);
+                v = cubic_kernel(d, (double)c->cubic_a);
             }
             int64_t p = first + k;
             if (c->exclude_outside && (p < 0 || p >= in))
@@ -683,7 +683,8 @@ static int k_gridsample(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *
     nn2_load_f32(gf, g);
     for (int64_t b = 0; b < N; b++)
         for (int64_t i = 0; i < Ho * Wo; i++) {
-            double gx = gf[(b * Ho * Wo + i) * 2], gy = gf[(b * Ho * Wo + i) * 2 + 1];
+            const float *gp = gf + (b * Ho * Wo + i) * 2;
+            double gx = (double)gp[0], gy = (double)gp[1];
             double ix = gs_unnorm(gx, W, align), iy = gs_unnorm(gy, H, align);
             for (int64_t ch = 0; ch < C; ch++) {
                 const float *p = xf + (b * C + ch) * H * W;
