@@ -68,18 +68,24 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
                          double roi0, double roi1, int64_t ntap, int64_t *idx, float *w,
                          unsigned char *ext)
 {
+    /* float arithmetic where ONNX Runtime uses it (x_original of a nearest
+     * resize sits on .5 boundaries, where float and double round apart);
+     * align_corners / tf_crop_and_resize use the scaled length as the ONNX
+     * reference does */
+    const float fs = (float)scale;
     for (int64_t o = 0; o < out; o++) {
         double x = (double)o, xo;
+        const float fx = (float)o;
         ext[o] = 0;
         switch (c->ct) {
         case CT_ALIGN_CORNERS:
             xo = out_w == 1.0 ? 0.0 : x * (double)(in - 1) / (out_w - 1.0);
             break;
         case CT_ASYMMETRIC:
-            xo = x / scale;
+            xo = (double)(fx / fs);
             break;
         case CT_TF_HALF_PIXEL_FOR_NN:
-            xo = (x + 0.5) / scale;
+            xo = (double)((fx + 0.5f) / fs);
             break;
         case CT_TF_CROP_AND_RESIZE:
             if (out_w == 1.0)
@@ -91,16 +97,16 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
                 ext[o] = 1;
             break;
         case CT_PYTORCH_HALF_PIXEL:
-            xo = out_w > 1.0 ? (x + 0.5) / scale - 0.5 : 0.0;
+            xo = out > 1 ? (double)((fx + 0.5f) / fs - 0.5f) : 0.0;
             break;
         case CT_HALF_PIXEL_SYMMETRIC: {
-            double adj = (double)out / (scale * (double)in);
-            double center = (double)in / 2.0;
-            xo = center * (1.0 - adj) + (x + 0.5) / scale - 0.5;
+            float adj = (float)out / (fs * (float)in);
+            float center = (float)in / 2.0f;
+            xo = (double)(center * (1.0f - adj) + (fx + 0.5f) / fs - 0.5f);
             break;
         }
         default:
-            xo = (x + 0.5) / scale - 0.5;
+            xo = (double)((fx + 0.5f) / fs - 0.5f);
             break;
         }
         int64_t *ix = idx + o * ntap;
@@ -333,8 +339,10 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
         o_w[i] = nn2_plan_add(&pl, od[i] * ntap[i], sizeof(float));
         o_e[i] = nn2_plan_add(&pl, od[i], 1);
     }
-    size_t o_a = nn2_plan_add(&pl, maxbuf, sizeof(float));
-    size_t o_b = nn2_plan_add(&pl, maxbuf, sizeof(float));
+    const size_t es = ox_dtype_size(x->dtype);
+    const size_t bes = es > sizeof(float) ? es : sizeof(float);
+    size_t o_a = nn2_plan_add(&pl, maxbuf, bes);
+    size_t o_b = nn2_plan_add(&pl, maxbuf, bes);
     char *base = nn2_plan_alloc(r, n, &pl, err);
     if (!base)
         return CKPT_E_NOMEM;
@@ -376,6 +384,45 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
         active[i] = !(single && ident);
     }
     float *a = (float *)(void *)(base + o_a), *b = (float *)(void *)(base + o_b);
+    bool gather = x->dtype != OX_FLOAT;
+    for (int i = 0; i < rank; i++)
+        if (active[i] && ntap[i] != 1)
+            gather = false;
+    if (gather) {
+        /* every axis copies one source element (nearest, no extrapolation):
+         * move elements of any type exactly, without a float round trip */
+        const char *gs = (const char *)x->data;
+        int64_t cur[OX_MAX_RANK];
+        memcpy(cur, x->dims, sizeof(int64_t) * (size_t)rank);
+        int last = -1;
+        for (int i = 0; i < rank && last < 0; i++)
+            if (active[i])
+                last = i;
+        for (int i = rank - 1; i >= 0; i--) {
+            if (!active[i]) {
+                cur[i] = od[i];
+                continue;
+            }
+            int64_t outer = 1, inner = 1;
+            for (int k = 0; k < i; k++)
+                outer *= cur[k];
+            for (int k = i + 1; k < rank; k++)
+                inner *= cur[k];
+            char *gd = i == last ? (char *)y->data
+                                 : (gs == (const char *)a ? (char *)b : (char *)a);
+            const int64_t *ix = (const int64_t *)(const void *)(base + o_idx[i]);
+            const size_t row = (size_t)inner * es;
+            for (int64_t q = 0; q < outer; q++)
+                for (int64_t o = 0; o < od[i]; o++)
+                    memcpy(gd + (size_t)(q * od[i] + o) * row,
+                           gs + (size_t)(q * cur[i] + ix[o]) * row, row);
+            cur[i] = od[i];
+            gs = gd;
+        }
+        if (gs != (const char *)y->data)
+            memcpy(y->data, gs, (size_t)y->numel * es);
+        return 0;
+    }
     /* float32 passes read X and write Y in place; other types go through a */
     const bool f32 = x->dtype == OX_FLOAT;
     const float *src = f32 ? (const float *)x->data : a;
@@ -409,9 +456,15 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
         if (src != y->data)
             memcpy(y->data, src, (size_t)y->numel * sizeof(float));
     } else {
-        bool integer = !nn2_is_float(y->dtype);
-        for (int64_t i = 0; i < y->numel; i++)
-            ox_set_f64(y, i, integer ? nearbyint((double)src[i]) : (double)src[i]);
+        /* integers truncate (as ONNX Runtime casts), clamped to the type */
+        double lo, hi;
+        bool integer = nn2_int_range(y->dtype, &lo, &hi);
+        for (int64_t i = 0; i < y->numel; i++) {
+            double v = (double)src[i];
+            if (integer)
+                v = v != v ? 0.0 : (v < lo ? lo : (v > hi ? hi : trunc(v)));
+            ox_set_f64(y, i, v);
+        }
     }
     return 0;
 }

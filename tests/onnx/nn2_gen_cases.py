@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, 'cases', 'nn2')
 NP2ONNX = {np.dtype('float32'): TensorProto.FLOAT, np.dtype('float64'): TensorProto.DOUBLE,
            np.dtype('int32'): TensorProto.INT32, np.dtype('int64'): TensorProto.INT64,
-           np.dtype('float16'): TensorProto.FLOAT16}
+           np.dtype('float16'): TensorProto.FLOAT16, np.dtype('uint8'): TensorProto.UINT8}
 ORT_CASES = []
 
 
@@ -95,7 +95,8 @@ def finish_ort(modules):
         json.dump(ORT_CASES, f)
     env = dict(os.environ, NODE_PATH=modules)
     subprocess.run(['node', os.path.join(HERE, 'nn2_gen_ort.js'), man], check=True, env=env)
-    dt = {'float32': np.float32, 'float64': np.float64, 'int64': np.int64, 'int32': np.int32}
+    dt = {'float32': np.float32, 'float64': np.float64, 'int64': np.int64, 'int32': np.int32,
+          'uint8': np.uint8}
     for c in ORT_CASES:
         d = c['dir']
         with open(os.path.join(d, 'ort_out.json')) as f:
@@ -339,6 +340,18 @@ def image_cases():
                ('scales', np.array([1, 1, 1.5, 2.5], np.float32))], ['Y'],
               {'mode': 'nearest', 'coordinate_transformation_mode': 'tf_half_pixel_for_nn'}, 11,
               'ort')
+    xu = RNG.integers(0, 256, (1, 3, 5, 7)).astype(np.uint8)
+    make_case('nn2_resize_uint8_linear_ort', 'Resize',
+              [('X', xu), ('roi', None), ('scales', np.array([1, 1, 1.6, 0.7], np.float32))],
+              ['Y'], {'mode': 'linear'}, 13, 'ort', {'Y': TensorProto.UINT8})
+    make_case('nn2_resize_uint8_nearest_ort', 'Resize',
+              [('X', xu), ('roi', None), ('scales', np.array([1, 1, 2.5, 0.7], np.float32))],
+              ['Y'], {'mode': 'nearest'}, 13, 'ort', {'Y': TensorProto.UINT8})
+    # int32 values past 2^24: a nearest resize must copy them exactly
+    xi = RNG.integers(-2**31, 2**31 - 1, (1, 2, 4, 3)).astype(np.int32)
+    make_case('nn2_resize_int32_nearest_ort', 'Resize',
+              [('X', xi), ('roi', None), ('scales', np.array([1, 1, 2, 1.5], np.float32))],
+              ['Y'], {'mode': 'nearest'}, 13, 'ort', {'Y': TensorProto.INT32})
     make_case('nn2_upsample_linear_opset9_ort', 'Upsample',
               [('X', xr), ('scales', np.array([1, 1, 2, 1.5], np.float32))], ['Y'],
               {'mode': 'linear'}, 9, 'ort')
