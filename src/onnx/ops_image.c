@@ -317,11 +317,29 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
     nn2_plan pl = {0, 0};
     size_t o_idx[OX_MAX_RANK], o_w[OX_MAX_RANK], o_e[OX_MAX_RANK];
     int64_t maxbuf = x->numel > y->numel ? x->numel : y->numel;
+    /* pass order: tf_crop_and_resize follows the reference (innermost axis
+     * first: its extrapolated values enter the outer sums); otherwise the
+     * passes commute and shrinking axes go first, so no intermediate is
+     * larger than X or Y */
+    int order[OX_MAX_RANK];
+    for (int q = 0; q < rank; q++)
+        order[q] = rank - 1 - q;
+    if (c->ct != CT_TF_CROP_AND_RESIZE)
+        for (int q = 1; q < rank; q++)
+            for (int k = q; k > 0; k--) {
+                int p0 = order[k - 1], p1 = order[k];
+                /* od/in ascending: od1 * in0 < od0 * in1 (doubles: no overflow) */
+                if ((double)od[p1] * (double)x->dims[p0] >= (double)od[p0] * (double)x->dims[p1])
+                    break;
+                order[k - 1] = p1;
+                order[k] = p0;
+            }
     /* intermediate sizes grow/shrink axis by axis: bound by the largest */
     {
         int64_t cur[OX_MAX_RANK];
         memcpy(cur, x->dims, sizeof(int64_t) * (size_t)rank);
-        for (int i = rank - 1; i >= 0; i--) {
+        for (int q = 0; q < rank; q++) {
+            const int i = order[q];
             cur[i] = od[i];
             int64_t m = ox_numel(rank, cur);
             if (m < 0)
@@ -330,6 +348,9 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
                 maxbuf = m;
         }
     }
+    if (maxbuf / 16 > (x->numel > y->numel ? x->numel : y->numel))
+        return ox_fail(err, CKPT_E_LIMIT, n, "an intermediate of %lld elements is too large",
+                       (long long)maxbuf);
     for (int i = 0; i < rank; i++) {
         ntap[i] = rs_taps_count(c, scales[i]);
         if (ntap[i] > 64)
@@ -395,10 +416,11 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
         int64_t cur[OX_MAX_RANK];
         memcpy(cur, x->dims, sizeof(int64_t) * (size_t)rank);
         int last = -1;
-        for (int i = 0; i < rank && last < 0; i++)
-            if (active[i])
-                last = i;
-        for (int i = rank - 1; i >= 0; i--) {
+        for (int q = 0; q < rank; q++)
+            if (active[order[q]])
+                last = order[q];
+        for (int q = 0; q < rank; q++) {
+            const int i = order[q];
             if (!active[i]) {
                 cur[i] = od[i];
                 continue;
@@ -412,10 +434,10 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
                                  : (gs == (const char *)a ? (char *)b : (char *)a);
             const int64_t *ix = (const int64_t *)(const void *)(base + o_idx[i]);
             const size_t row = (size_t)inner * es;
-            for (int64_t q = 0; q < outer; q++)
+            for (int64_t u = 0; u < outer; u++)
                 for (int64_t o = 0; o < od[i]; o++)
-                    memcpy(gd + (size_t)(q * od[i] + o) * row,
-                           gs + (size_t)(q * cur[i] + ix[o]) * row, row);
+                    memcpy(gd + (size_t)(u * od[i] + o) * row,
+                           gs + (size_t)(u * cur[i] + ix[o]) * row, row);
             cur[i] = od[i];
             gs = gd;
         }
@@ -429,12 +451,13 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
     if (!f32)
         nn2_load_f32(a, x);
     int last = -1;
-    for (int i = 0; i < rank && last < 0; i++)
-        if (active[i])
-            last = i;
+    for (int q = 0; q < rank; q++)
+        if (active[order[q]])
+            last = order[q];
     int64_t cur[OX_MAX_RANK];
     memcpy(cur, x->dims, sizeof(int64_t) * (size_t)rank);
-    for (int i = rank - 1; i >= 0; i--) {
+    for (int q = 0; q < rank; q++) {
+        const int i = order[q];
         if (!active[i]) {
             cur[i] = od[i];
             continue;
