@@ -710,15 +710,83 @@ static inline double gs_at(const float *p, int64_t H, int64_t W, int64_t yy, int
     return (yy >= 0 && yy < H && xx >= 0 && xx < W) ? (double)p[yy * W + xx] : 0.0;
 }
 
+/* Volumetric GridSample (opset 20): X (N,C,D,H,W), grid (N,Do,Ho,Wo,3) with
+ * (x, y, z) indexing (W, H, D); trilinear or nearest, as torch's 3-D grid
+ * sampler. */
+static inline double gs_at3(const float *p, int64_t D, int64_t H, int64_t W, int64_t zz,
+                            int64_t yy, int64_t xx)
+{
+    return (zz >= 0 && zz < D && yy >= 0 && yy < H && xx >= 0 && xx < W)
+               ? (double)p[(zz * H + yy) * W + xx]
+               : 0.0;
+}
+
+static int gridsample3d(ox_run *r, const ox_node *n, const ox_val *x, const ox_val *g,
+                        ox_val *y, int mode, int pad, int align, ckpt_error *err)
+{
+    if (mode == RM_CUBIC)
+        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "cubic sampling is 2-D only");
+    const int64_t N = x->dims[0], C = x->dims[1], D = x->dims[2], H = x->dims[3],
+                  W = x->dims[4];
+    const int64_t Do = g->dims[1], Ho = g->dims[2], Wo = g->dims[3];
+    const int64_t od[5] = {N, C, Do, Ho, Wo};
+    CKPT_TRY(ox_out(r, n, y, x->dtype, 5, od, err));
+    if (y->numel == 0)
+        return 0;
+    nn2_plan pl = {0, 0};
+    size_t o_x = nn2_plan_add(&pl, x->numel, sizeof(float));
+    size_t o_g = nn2_plan_add(&pl, g->numel, sizeof(float));
+    size_t o_y = nn2_plan_add(&pl, y->numel, sizeof(float));
+    char *base = nn2_plan_alloc(r, n, &pl, err);
+    if (!base)
+        return CKPT_E_NOMEM;
+    float *xf = (float *)(void *)(base + o_x), *gf = (float *)(void *)(base + o_g);
+    float *yf = (float *)(void *)(base + o_y);
+    nn2_load_f32(xf, x);
+    nn2_load_f32(gf, g);
+    const int64_t S = Do * Ho * Wo;
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t i = 0; i < S; i++) {
+            const float *gp = gf + (b * S + i) * 3;
+            double sx = gs_compute(gs_unnorm((double)gp[0], W, align), W, pad, align);
+            double sy = gs_compute(gs_unnorm((double)gp[1], H, align), H, pad, align);
+            double sz = gs_compute(gs_unnorm((double)gp[2], D, align), D, pad, align);
+            for (int64_t ch = 0; ch < C; ch++) {
+                const float *p = xf + (b * C + ch) * D * H * W;
+                double v;
+                if (mode == RM_NEAREST) {
+                    v = gs_at3(p, D, H, W, (int64_t)nearbyint(sz), (int64_t)nearbyint(sy),
+                               (int64_t)nearbyint(sx));
+                } else {
+                    double x0 = floor(sx), y0 = floor(sy), z0 = floor(sz);
+                    double lx = sx - x0, ly = sy - y0, lz = sz - z0;
+                    int64_t xi = (int64_t)x0, yi = (int64_t)y0, zi = (int64_t)z0;
+                    v = 0.0;
+                    for (int c8 = 0; c8 < 8; c8++) {
+                        int dx = c8 & 1, dy = (c8 >> 1) & 1, dz = (c8 >> 2) & 1;
+                        double wgt = (dx ? lx : 1 - lx) * (dy ? ly : 1 - ly) * (dz ? lz : 1 - lz);
+                        v += wgt * gs_at3(p, D, H, W, zi + dz, yi + dy, xi + dx);
+                    }
+                }
+                yf[(b * C + ch) * S + i] = (float)v;
+            }
+        }
+    nn2_store_f32(y, yf);
+    return 0;
+}
+
 static int k_gridsample(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                         ckpt_error *err)
 {
     const ox_val *x = in[0], *g = n->n_in > 1 ? in[1] : NULL;
     if (!x || !g || !nn2_is_float(x->dtype) || !nn2_is_float(g->dtype))
         return ox_fail(err, CKPT_E_SHAPE, n, "X and grid must be float tensors");
-    if (x->rank != 4 || g->rank != 4 || g->dims[3] != 2 || g->dims[0] != x->dims[0])
+    const bool vol = x->rank == 5 && n->opset >= 20;
+    if (vol ? (g->rank != 5 || g->dims[4] != 3 || g->dims[0] != x->dims[0])
+            : (x->rank != 4 || g->rank != 4 || g->dims[3] != 2 || g->dims[0] != x->dims[0]))
         return ox_fail(err, CKPT_E_UNSUPPORTED, n,
-                       "only 2-D sampling: X (N,C,H,W) and grid (N,Ho,Wo,2)");
+                       "X (N,C,H,W) with grid (N,Ho,Wo,2), or from opset 20 X (N,C,D,H,W) "
+                       "with grid (N,Do,Ho,Wo,3)");
     const char *ms = ox_attr_str(n, "mode", n->opset >= 20 ? "linear" : "bilinear");
     int mode;
     if (!strcmp(ms, "bilinear") || !strcmp(ms, "linear"))
@@ -740,6 +808,8 @@ static int k_gridsample(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *
     else
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "padding_mode '%s'", ps);
     const int align = ox_attr_int(n, "align_corners", 0) != 0;
+    if (vol)
+        return gridsample3d(r, n, x, g, out[0], mode, pad, align, err);
     const int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
     const int64_t Ho = g->dims[1], Wo = g->dims[2];
     const int64_t od[4] = {N, C, Ho, Wo};

@@ -265,14 +265,17 @@ def torch_interp_case(name, x, mode, size=None, scale=None, align=None, antialia
     make_case(name, 'Resize', inputs, ['Y'], attrs, opset, [y])
 
 
-def torch_grid_case(name, mode, pad, align):
-    x = rnd(2, 3, 5, 6)
-    g = (RNG.random((2, 4, 7, 2)).astype(np.float32) * 2.6 - 1.3)
+def torch_grid_case(name, mode, pad, align, vol=False):
+    x = rnd(2, 3, 4, 5, 6) if vol else rnd(2, 3, 5, 6)
+    gshape = (2, 3, 4, 5, 3) if vol else (2, 4, 7, 2)
+    g = (RNG.random(gshape).astype(np.float32) * 2.6 - 1.3)
     with torch.no_grad():
         y = F.grid_sample(torch.from_numpy(x), torch.from_numpy(g), mode=mode, padding_mode=pad,
                           align_corners=align).numpy()
+    onnx_mode = {'bilinear': 'linear', 'bicubic': 'cubic'}.get(mode, mode) if vol else mode
     make_case(name, 'GridSample', [('X', x), ('Grid', g)], ['Y'],
-              {'mode': mode, 'padding_mode': pad, 'align_corners': int(align)}, 16, [y])
+              {'mode': onnx_mode, 'padding_mode': pad, 'align_corners': int(align)},
+              20 if vol else 16, [y])
 
 
 def image_cases():
@@ -304,6 +307,10 @@ def image_cases():
     torch_grid_case('nn2_gridsample_bicubic_reflection_torch', 'bicubic', 'reflection', False)
     torch_grid_case('nn2_gridsample_bilinear_reflection_align_torch', 'bilinear', 'reflection',
                     True)
+    torch_grid_case('nn2_gridsample_3d_linear_zeros_torch', 'bilinear', 'zeros', False, True)
+    torch_grid_case('nn2_gridsample_3d_linear_reflection_align_torch', 'bilinear', 'reflection',
+                    True, True)
+    torch_grid_case('nn2_gridsample_3d_nearest_border_torch', 'nearest', 'border', False, True)
     # ONNX Runtime references
     xr = rnd(1, 3, 6, 8)
     make_case('nn2_resize_keep_aspect_not_larger_ort', 'Resize',
