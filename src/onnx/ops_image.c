@@ -306,11 +306,11 @@ static int resize_run(ox_run *r, const ox_node *n, const ox_val *x, ox_val *y, c
         if (od[i] < 0)
             return ox_fail(err, CKPT_E_SHAPE, n, "negative output size on axis %d", i);
     }
+    if (x->numel == 0 && ox_numel(rank, od) != 0)
+        return ox_fail(err, CKPT_E_SHAPE, n, "cannot resize an empty input to a non-empty one");
     CKPT_TRY(ox_out(r, n, y, x->dtype, rank, od, err));
     if (y->numel == 0)
         return 0;
-    if (x->numel == 0)
-        return ox_fail(err, CKPT_E_SHAPE, n, "cannot resize an empty input to a non-empty one");
     /* which axes need a pass, their taps */
     int64_t ntap[OX_MAX_RANK];
     bool active[OX_MAX_RANK];
@@ -586,8 +586,9 @@ static int k_resize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
             return ox_fail(err, CKPT_E_SHAPE, n, "scales must hold %d floats", na);
         for (int i = 0; i < na; i++) {
             float s = (float)ox_get_f64(sv, i);
-            if (!(s > 0.0f))
-                return ox_fail(err, CKPT_E_ARG, n, "scale %g must be positive", (double)s);
+            if (!(s > 0.0f) || !isfinite(s))
+                return ox_fail(err, CKPT_E_ARG, n, "scale %g must be positive and finite",
+                               (double)s);
             int a = axes[i];
             scales[a] = (double)s;
             float len = (float)x->dims[a];
@@ -664,8 +665,9 @@ static int k_upsample(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
             scales[i] = (double)s[i];
     }
     for (int i = 0; i < rank; i++) {
-        if (!(scales[i] > 0.0))
-            return ox_fail(err, CKPT_E_ARG, n, "scale %g must be positive", scales[i]);
+        if (!(scales[i] > 0.0) || !isfinite(scales[i]))
+            return ox_fail(err, CKPT_E_ARG, n, "scale %g must be positive and finite",
+                           scales[i]);
         osz[i] = nn2_f2i(floor((double)((float)x->dims[i] * (float)scales[i])));
     }
     return resize_run(r, n, x, out[0], &c, scales, osz, NULL, err);
