@@ -456,19 +456,99 @@ def signal_cases():
                ('upper_edge_hertz', np.array(7000, np.float32))], ['y'], {}, 17, 'ort')
 
 
+# ---------------------------------------------------------------- hostile
+
+HOSTILE = os.path.join(HERE, 'cases', 'nn2_hostile')
+
+
+def hostile_case(name, op, inputs, attrs, opset, nout=1):
+    """A malformed node: model + inputs only; tests/unit/onnx/nn2_hostile_test.c
+    expects each run to fail with a named error (no reference outputs)."""
+    d = os.path.join(HOSTILE, 'test_' + name)
+    os.makedirs(os.path.join(d, 'test_data_set_0'))
+    node = helper.make_node(op, [n for n, a in inputs], [f'y{i}' for i in range(nout)], **attrs)
+    g_in = [helper.make_tensor_value_info(n, NP2ONNX[a.dtype], list(a.shape))
+            for n, a in inputs if n]
+    g_out = [helper.make_tensor_value_info(f'y{i}', TensorProto.FLOAT, None)
+             for i in range(nout)]
+    model = helper.make_model(helper.make_graph([node], name, g_in, g_out),
+                              opset_imports=[helper.make_opsetid('', opset)])
+    model.ir_version = 8
+    onnx.save(model, os.path.join(d, 'model.onnx'))
+    k = 0
+    for n, a in inputs:
+        if n:
+            with open(os.path.join(d, 'test_data_set_0', f'input_{k}.pb'), 'wb') as f:
+                f.write(numpy_helper.from_array(a, n).SerializeToString())
+            k += 1
+
+
+def hostile_cases():
+    f = lambda *sh: rnd(*sh)
+    i64 = lambda v: np.array(v, np.int64)
+    hostile_case('lstm_bad_r', 'LSTM', [('X', f(2, 1, 3)), ('W', f(1, 12, 3)),
+                                        ('R', f(1, 12, 4))], {'hidden_size': 3}, 14, 3)
+    hostile_case('lstm_seq_past_t', 'LSTM',
+                 [('X', f(2, 1, 3)), ('W', f(1, 12, 3)), ('R', f(1, 12, 3)), ('', None),
+                  ('s', np.array([5], np.int32))], {'hidden_size': 3}, 14, 3)
+    hostile_case('gru_unknown_activation', 'GRU',
+                 [('X', f(2, 1, 3)), ('W', f(1, 9, 3)), ('R', f(1, 9, 3))],
+                 {'hidden_size': 3, 'activations': ['Foo', 'Tanh']}, 14, 2)
+    hostile_case('rnn_bad_direction', 'RNN',
+                 [('X', f(2, 1, 3)), ('W', f(1, 2, 3)), ('R', f(1, 2, 2))],
+                 {'hidden_size': 2, 'direction': 'sideways'}, 14, 2)
+    hostile_case('resize_inf_scale', 'Resize',
+                 [('X', f(1, 1, 2, 2)), ('', None),
+                  ('s', np.array([1, 1, np.inf, 1], np.float32))], {}, 13)
+    hostile_case('resize_nan_scale', 'Resize',
+                 [('X', f(1, 1, 2, 2)), ('', None),
+                  ('s', np.array([1, 1, np.nan, 1], np.float32))], {}, 13)
+    hostile_case('resize_huge_sizes', 'Resize',
+                 [('X', f(1, 1, 2, 2)), ('', None), ('', None),
+                  ('s', i64([1, 1, 1 << 40, 1 << 40]))], {}, 13)
+    hostile_case('resize_sizes_past_limit', 'Resize',
+                 [('X', f(1, 1, 2, 2)), ('', None), ('', None),
+                  ('s', i64([1, 1, 1 << 16, 1 << 16]))], {}, 13)
+    hostile_case('resize_scales_count', 'Resize',
+                 [('X', f(1, 1, 2, 2)), ('', None), ('s', np.array([2, 2], np.float32))], {}, 13)
+    hostile_case('roialign_nan_roi', 'RoiAlign',
+                 [('X', f(1, 1, 4, 4)), ('r', np.array([[np.nan, 0, 1e30, 1e30]], np.float32)),
+                  ('b', i64([0]))], {}, 16)
+    hostile_case('roialign_batch_index', 'RoiAlign',
+                 [('X', f(1, 1, 4, 4)), ('r', np.array([[0, 0, 1, 1]], np.float32)),
+                  ('b', i64([7]))], {}, 16)
+    hostile_case('maxroipool_batch_index', 'MaxRoiPool',
+                 [('X', f(1, 1, 4, 4)), ('r', np.array([[3, 0, 0, 1, 1]], np.float32))],
+                 {'pooled_shape': [2, 2]}, 1)
+    hostile_case('nms_scores_shape', 'NonMaxSuppression',
+                 [('b', f(1, 3, 4)), ('s', f(1, 2, 4))], {}, 11)
+    hostile_case('dft_huge_length', 'DFT', [('x', f(1, 4, 1)), ('n', i64(1 << 40))], {}, 17)
+    hostile_case('dft_axis', 'DFT', [('x', f(1, 4, 1))], {'axis': 5}, 17)
+    hostile_case('stft_zero_step', 'STFT',
+                 [('x', f(1, 4, 1)), ('st', i64(0)), ('', None), ('fl', i64(3))], {}, 17)
+    hostile_case('hannwindow_negative', 'HannWindow', [('n', i64(-3))], {}, 17)
+    hostile_case('melweight_negative_bins', 'MelWeightMatrix',
+                 [('a', i64(-1)), ('b', i64(8)), ('c', i64(8)),
+                  ('d', np.array(0, np.float32)), ('e', np.array(4, np.float32))], {}, 17)
+    hostile_case('gridsample_grid_shape', 'GridSample', [('X', f(1, 1, 4, 4)),
+                                                         ('g', f(1, 2, 2, 3))], {}, 16)
+
+
 def main():
     modules = os.environ.get('ORT_NODE_MODULES')
     if len(sys.argv) > 2 and sys.argv[1] == '--ort-modules':
         modules = sys.argv[2]
     if not modules:
         sys.exit('give --ort-modules DIR (node_modules with onnxruntime-node)')
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    for d in (OUT, HOSTILE):
+        if os.path.isdir(d):
+            shutil.rmtree(d)
+        os.makedirs(d)
     recurrent_cases()
     image_cases()
     signal_cases()
     finish_ort(modules)
+    hostile_cases()
     print(f'{len(os.listdir(OUT))} cases in {os.path.relpath(OUT)}')
 
 
