@@ -406,7 +406,10 @@ static int rnn_common(ox_run *r, const ox_node *n, ox_val *const *in, int n_in,
         const float *pi = p32 + d * 3 * H, *po = pi + H, *pf = pi + 2 * H;
         const int64_t ghh = kind == K_GRU && !lbr ? 2 * H : GH; /* recurrent gates in hh */
         for (int64_t s = 0; s < T; s++) {
-            if (Bn > 0)
+            if (Bn == 1) /* gemv reads R in place (sgemm packs it every step) */
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)ghh, (int)H, 1.0f, Rd, (int)H, hs,
+                            1, 0.0f, hh, 1);
+            else if (Bn > 0)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Bn, (int)ghh, (int)H,
                             1.0f, hs, (int)H, Rd, (int)H, 0.0f, hh, (int)ghh);
             for (int64_t b = 0; b < Bn; b++) {
@@ -474,7 +477,10 @@ static int rnn_common(ox_run *r, const ox_node *n, ox_val *const *in, int n_in,
             }
             if (kind == K_GRU && !lbr) {
                 /* (r . h) R_h^T, then the candidate and the update */
-                if (Bn > 0)
+                if (Bn == 1)
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)H, (int)H, 1.0f, Rd + 2 * H * H,
+                                (int)H, rh, 1, 0.0f, hh, 1);
+                else if (Bn > 0)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Bn, (int)H, (int)H,
                                 1.0f, rh, (int)H, Rd + 2 * H * H, (int)H, 0.0f, hh, (int)H);
                 for (int64_t b = 0; b < Bn; b++) {
