@@ -345,7 +345,7 @@ static int rnn_common(ox_run *r, const ox_node *n, ox_val *const *in, int n_in,
     }
 
     const bool fast = dt == OX_FLOAT && kind != K_RNN && acts_default && !has_clip && !P &&
-                      !input_forget && (kind != K_GRU || lbr) && full;
+                      !input_forget && (kind != K_GRU || lbr) && full && T > 0;
     memset(y, 0, (size_t)(TB * D * H) * 4);
     for (int d = 0; d < D; d++) {
         const bool reverse = rev_only || d == 1;
@@ -503,6 +503,13 @@ static int rnn_common(ox_run *r, const ox_node *n, ox_val *const *in, int n_in,
         memcpy(yh + d * BH, hs, (size_t)BH * 4);
         if (kind == K_LSTM)
             memcpy(yc + d * BH, cs, (size_t)BH * 4);
+        /* an empty sequence has zero final states (as ONNX Runtime) */
+        for (int64_t b = 0; b < Bn; b++)
+            if (lens[b] == 0) {
+                memset(yh + d * BH + b * H, 0, (size_t)H * 4);
+                if (kind == K_LSTM)
+                    memset(yc + d * BH + b * H, 0, (size_t)H * 4);
+            }
     }
 
     /* outputs in the requested layout and element type */

@@ -239,6 +239,7 @@ def recurrent_cases():
     ort_rnn_case('nn2_gru_lbr_seq_clip_ort', 'GRU',
                  {'direction': 'reverse', 'linear_before_reset': 1, 'clip': 0.8},
                  seq=[2, 4, 3])
+    ort_rnn_case('nn2_gru_zero_seq_ort', 'GRU', {'direction': 'bidirectional'}, seq=[0, 4, 2])
     ort_rnn_case('nn2_gru_activations_ort', 'GRU',
                  {'activations': ['Sigmoid', 'LeakyRelu'], 'activation_alpha': [0.2]})
     ort_rnn_case('nn2_rnn_bidir_seq_clip_ort', 'RNN',
