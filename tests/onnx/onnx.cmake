@@ -91,3 +91,10 @@ add_test(NAME onnx_ort_testdata
                  ${ONNX_TESTDATA_ROOT}/simple)
 set_tests_properties(onnx_ort_real onnx_ort_testdata PROPERTIES LABELS "onnx" TIMEOUT 1200
                      SKIP_RETURN_CODE 77)
+# nn2 (rnn / image / signal kernels): cases libonnx-testdata does not cover, with
+# expected outputs from torch 1.13 or ONNX Runtime (tests/onnx/nn2_gen_cases.py)
+if(TARGET onnx_conformance)
+  add_test(NAME onnx_nn2_cases
+           COMMAND onnx_conformance ${CMAKE_CURRENT_LIST_DIR}/cases nn2 --min-pass 63)
+  set_tests_properties(onnx_nn2_cases PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
+endif()
