@@ -226,12 +226,15 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
             int64_t tot = full - o;
             if (!os && tot < 0)
                 tot = 0;
+            /* floor division: a negative total (an output_shape larger than
+             * the natural size) extends the end, as the ONNX reference does */
+            const int64_t half = tot >= 0 ? tot / 2 : -((-tot + 1) / 2);
             if (ap == OX_PAD_SAME_UPPER) {
-                geo.pb[i] = tot / 2;
-                geo.pe[i] = tot - tot / 2;
+                geo.pb[i] = half;
+                geo.pe[i] = tot - half;
             } else {
-                geo.pb[i] = tot - tot / 2;
-                geo.pe[i] = tot / 2;
+                geo.pb[i] = tot - half;
+                geo.pe[i] = half;
             }
             geo.out[i] = o;
         } else {
@@ -506,7 +509,11 @@ int ox_nn_maxunpool(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     ox_nn_geom geo;
     int ap;
     CKPT_TRY(ox_nn_geom_attrs(n, &geo, nd, x->dims + 2, NULL, &ap, err));
-    int64_t od[OX_MAX_RANK] = {x->dims[0], x->dims[1]};
+    /* the indices address the unpooled shape the attributes give (dd); an
+     * output_shape places those positions into a larger grid */
+    int64_t od[OX_MAX_RANK] = {x->dims[0], x->dims[1]}, dd[OX_MAX_RANK] = {x->dims[0], x->dims[1]};
+    for (int i = 0; i < nd; i++)
+        dd[2 + i] = (geo.in[i] - 1) * geo.s[i] + geo.k[i] - geo.pb[i] - geo.pe[i];
     if (shape) {
         int64_t cnt = ox_read_ints(n, shape, od, OX_MAX_RANK, err);
         if (cnt < 0)
@@ -526,11 +533,21 @@ int ox_nn_maxunpool(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     const int64_t *iv = ix->data;
     const char *src = x->data;
     char *dst = out[0]->data;
+    const int64_t dn = ox_numel(x->rank, dd);
     for (int64_t i = 0; i < x->numel; i++) {
-        if (iv[i] < 0 || iv[i] >= out[0]->numel)
+        int64_t v = iv[i], o = 0, mul = 1;
+        bool ok = v >= 0 && v < dn;
+        for (int a = x->rank - 1; a >= 0 && ok; a--) {
+            int64_t c = v % dd[a];
+            v /= dd[a];
+            ok = c < od[a];
+            o += c * mul;
+            mul *= od[a];
+        }
+        if (!ok)
             return ox_fail(err, CKPT_E_SHAPE, n, "index %lld at %lld is outside the output",
                            (long long)iv[i], (long long)i);
-        memcpy(dst + (size_t)iv[i] * es, src + (size_t)i * es, es);
+        memcpy(dst + (size_t)o * es, src + (size_t)i * es, es);
     }
     return 0;
 }
