@@ -118,6 +118,9 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     if (out[0]->numel == 0)
         return 0;
 
+    const int64_t kcols = w->numel / (oc ? oc : 1), npos = prod64(geo.out, nd);
+    CKPT_TRY(ox_nn_check_ws(n, kcols, npos, err));
+    CKPT_TRY(ox_nn_check_gemm(n, oc / g, npos, kcols, err));
     bool pe_zero = true, pb_zero = true, k1 = true, s1 = true;
     for (int i = 0; i < nd; i++) {
         pe_zero = pe_zero && geo.pe[i] == 0;
@@ -220,7 +223,10 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     }
     for (int i = 0; i < nd; i++) {
         const int64_t dk = (geo.k[i] - 1) * geo.d[i] + 1, s = geo.s[i];
-        const int64_t full = s * (geo.in[i] - 1) + opad[i] + dk;
+        int64_t full;
+        if (__builtin_mul_overflow(s, geo.in[i] > 0 ? geo.in[i] - 1 : 0, &full) ||
+            __builtin_add_overflow(full, opad[i] + dk, &full))
+            return ox_fail(err, CKPT_E_LIMIT, n, "output size overflows in spatial dim %d", i);
         if (os || ap == OX_PAD_SAME_UPPER || ap == OX_PAD_SAME_LOWER) {
             int64_t o = os ? oshape[i] : geo.in[i] * s;
             int64_t tot = full - o;
@@ -251,6 +257,9 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, x->rank, od, err));
     if (out[0]->numel == 0)
         return 0;
+    const int64_t mrows = w->numel / (c ? c : 1), npos = prod64(geo.in, nd);
+    CKPT_TRY(ox_nn_check_ws(n, mrows, npos, err));
+    CKPT_TRY(ox_nn_check_gemm(n, mrows, npos, c / g, err));
     ckpt_nn_conv_transpose2d_dims d2 = {0};
     ckpt_nn_convnd_dims dn = {0};
     size_t ws;

@@ -130,7 +130,7 @@ static int read_dims(const ox_node *n, const char *name, int64_t *dst, int cnt, 
     if (c != (size_t)cnt)
         return ox_fail(err, CKPT_E_SHAPE, n, "%s has %zu values, expected %d", name, c, cnt);
     for (int i = 0; i < cnt; i++) {
-        if (v[i] < min || v[i] > ((int64_t)1 << 40))
+        if (v[i] < min || v[i] > INT32_MAX)
             return ox_fail(err, CKPT_E_SHAPE, n, "%s[%d] = %lld is out of range", name, i,
                            (long long)v[i]);
         dst[i] = v[i];
@@ -161,7 +161,7 @@ int ox_nn_geom_attrs(const ox_node *n, ox_nn_geom *g, int nd, const int64_t *in,
     CKPT_TRY(read_dims(n, "strides", g->s, nd, 1, 1, err));
     CKPT_TRY(read_dims(n, "dilations", g->d, nd, 1, 1, err));
     int64_t pads[2 * CKPT_NN_MAX_ND];
-    CKPT_TRY(read_dims(n, "pads", pads, 2 * nd, 0, -(INT64_C(1) << 40), err));
+    CKPT_TRY(read_dims(n, "pads", pads, 2 * nd, 0, INT32_MIN, err));
     for (int i = 0; i < nd; i++) {
         g->pb[i] = pads[i];
         g->pe[i] = pads[nd + i];
@@ -212,5 +212,22 @@ int ox_nn_geom_fill(const ox_node *n, ox_nn_geom *g, int nd, const int64_t *in,
             o--;
         g->out[i] = o;
     }
+    return 0;
+}
+
+int ox_nn_check_gemm(const ox_node *n, int64_t m, int64_t nn, int64_t k, ckpt_error *err)
+{
+    if (m > INT32_MAX || nn > INT32_MAX || k > INT32_MAX)
+        return ox_fail(err, CKPT_E_LIMIT, n,
+                       "a product of (%lld x %lld) by (%lld x %lld) passes the BLAS int range",
+                       (long long)m, (long long)k, (long long)k, (long long)nn);
+    return 0;
+}
+
+int ox_nn_check_ws(const ox_node *n, int64_t rows, int64_t cols, ckpt_error *err)
+{
+    if (rows > INT32_MAX || cols > INT32_MAX || (rows > 0 && cols > (INT64_C(1) << 40) / rows))
+        return ox_fail(err, CKPT_E_LIMIT, n, "scratch of %lld x %lld floats passes the limit",
+                       (long long)rows, (long long)cols);
     return 0;
 }

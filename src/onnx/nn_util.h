@@ -46,6 +46,13 @@ int ox_nn_geom_attrs(const ox_node *n, ox_nn_geom *g, int nd, const int64_t *in,
 int ox_nn_geom_fill(const ox_node *n, ox_nn_geom *g, int nd, const int64_t *in,
                     const int64_t *kernel, bool pool, ckpt_error *err);
 
+/* CKPT_E_LIMIT naming the node when a (M,K) x (K,N) product has a dim past
+ * the int range of the BLAS interface. */
+int ox_nn_check_gemm(const ox_node *n, int64_t m, int64_t nn, int64_t k, ckpt_error *err);
+/* CKPT_E_LIMIT when a (rows, cols) scratch matrix (im2col columns) has a dim
+ * past the int range or more than 2^40 floats. */
+int ox_nn_check_ws(const ox_node *n, int64_t rows, int64_t cols, ckpt_error *err);
+
 /* kernels in nn_conv.c / nn_quant.c, registered in ops_nn.c */
 int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                ckpt_error *err);

@@ -160,6 +160,7 @@ static int k_matmul(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     if (out[0]->numel == 0)
         return 0;
     const int64_t m = s.m, k = s.k, nn = s.n, asz = m * k, bsz = k * nn, csz = m * nn;
+    CKPT_TRY(ox_nn_check_gemm(n, s.nb * m, nn, k, err));
     if (dt == OX_FLOAT || dt == OX_FLOAT16 || dt == OX_BFLOAT16) {
         const float *fa = a->data, *fb = b->data;
         float *fc = out[0]->data;
@@ -254,6 +255,7 @@ static int k_gemm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
         cs1 = c1 == 1 ? 0 : 1;
         cs0 = c0 == 1 ? 0 : c1;
     }
+    CKPT_TRY(ox_nn_check_gemm(n, m, nn, k, err));
     int64_t od[2] = {m, nn};
     CKPT_TRY(ox_out(r, n, out[0], dt, 2, od, err));
     if (out[0]->numel == 0)
