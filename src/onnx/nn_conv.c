@@ -100,7 +100,7 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
                        ox_dtype_name(x->dtype), ox_dtype_name(w->dtype));
     const int nd = x->rank - 2;
     const int64_t g = ox_attr_int(n, "group", 1), c = x->dims[1], oc = w->dims[0];
-    if (g < 1 || c % g || oc % g || w->dims[1] * g != c)
+    if (g < 1 || g > INT32_MAX || c % g || oc % g || w->dims[1] * g != c)
         return ox_fail(err, CKPT_E_SHAPE, n,
                        "X has %lld channels, W (%lld, %lld, ...) with group %lld",
                        (long long)c, (long long)oc, (long long)w->dims[1], (long long)g);
@@ -196,10 +196,10 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                        ox_dtype_name(x->dtype), ox_dtype_name(w->dtype));
     const int nd = x->rank - 2;
     const int64_t g = ox_attr_int(n, "group", 1), c = x->dims[1];
-    if (g < 1 || c % g || w->dims[0] != c)
+    int64_t oc;
+    if (g < 1 || c % g || w->dims[0] != c || __builtin_mul_overflow(w->dims[1], g, &oc))
         return ox_fail(err, CKPT_E_SHAPE, n, "X has %lld channels, W (%lld, ...) group %lld",
                        (long long)c, (long long)w->dims[0], (long long)g);
-    const int64_t oc = w->dims[1] * g;
     if (b && (b->rank != 1 || b->dims[0] != oc))
         return ox_fail(err, CKPT_E_SHAPE, n, "bias B must be (%lld)", (long long)oc);
     ox_nn_geom geo;

@@ -30,6 +30,8 @@ static int check_param(const ox_node *n, const ox_val *p, const char *what, int6
 {
     if (!p)
         return 0;
+    if (p->kind != OX_KIND_TENSOR || p->dtype == OX_STRING || p->numel < 1)
+        return ox_fail(err, CKPT_E_SHAPE, n, "%s must be a numeric tensor", what);
     if (p->numel != 1 && p->numel != groups)
         return ox_fail(err, CKPT_E_SHAPE, n, "%s has %lld values, expected 1 or %lld", what,
                        (long long)p->numel, (long long)groups);
@@ -195,7 +197,7 @@ static int conv_int(ox_run *r, const ox_node *n, const ox_val *x, const ox_val *
         return ox_fail(err, CKPT_E_SHAPE, n, "X rank %d, W rank %d", x->rank, w->rank);
     const int nd = x->rank - 2;
     const int64_t g = ox_attr_int(n, "group", 1), c = x->dims[1], oc = w->dims[0];
-    if (g < 1 || c % g || oc % g || w->dims[1] * g != c)
+    if (g < 1 || g > INT32_MAX || c % g || oc % g || w->dims[1] * g != c)
         return ox_fail(err, CKPT_E_SHAPE, n, "X has %lld channels, W (%lld, %lld, ...) group %lld",
                        (long long)c, (long long)oc, (long long)w->dims[1], (long long)g);
     CKPT_TRY(check_param(n, xz, "x_zero_point", 1, err));
