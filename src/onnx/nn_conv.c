@@ -88,6 +88,41 @@ static void fview_done(const fview *fv, ox_val *out)
 
 /* ------------------------------------------------------------------ Conv */
 
+/* A batch split over the session's threads: each job convolves its own
+ * images with its own scratch, BLAS single-threaded inside (one sgemm per
+ * image is too narrow to split well; whole images are not). */
+typedef struct conv_job {
+    float *out, *ws;
+    const float *in, *w, *b;
+    ckpt_nn_conv2d_dims d2;
+    ckpt_nn_convnd_dims dn;
+    bool use2d;
+} conv_job;
+
+static void *conv_job_run(void *p)
+{
+    conv_job *j = p;
+    if (j->use2d)
+        ckpt_nn_conv2d_forward(j->out, j->in, j->w, j->b, j->ws, &j->d2);
+    else
+        ckpt_nn_convnd_forward(j->out, j->in, j->w, j->b, j->ws, &j->dn);
+    return NULL;
+}
+
+/* how many ways to split a batch of `b` images of `macs` products each */
+static int conv_split(const ox_run *r, int64_t b, int64_t macs)
+{
+    int64_t t = ox_threads(r);
+    if (t > OX_NN_MAX_THREADS)
+        t = OX_NN_MAX_THREADS;
+    if (t > b)
+        t = b;
+    /* below ~4M products a thread start costs more than it saves */
+    if (t < 2 || b * macs < (INT64_C(1) << 22))
+        return 1;
+    return (int)t;
+}
+
 int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                ckpt_error *err)
 {
@@ -162,11 +197,29 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
         }
         ws = ckpt_nn_convnd_ws(&dn);
     }
+    const int split = conv_split(r, x->dims[0], kcols * npos * (oc / g) * g);
     fview fv;
     const ox_val *ins[3] = {x, w, b};
-    CKPT_TRY(fview_make(r, n, &fv, ins, 3, out[0], ws, err));
+    CKPT_TRY(fview_make(r, n, &fv, ins, 3, out[0], ws * (size_t)split, err));
     ox_nn_blas_threads(r);
-    if (c == 0) {
+    if (c != 0 && split > 1) {
+        conv_job jobs[OX_NN_MAX_THREADS];
+        const int64_t nb = x->dims[0], per_in = x->numel / nb, per_out = out[0]->numel / nb;
+        for (int t = 0; t < split; t++) {
+            const int64_t b0 = nb * t / split, b1 = nb * (t + 1) / split;
+            jobs[t] = (conv_job){.out = fv.out + b0 * per_out,
+                                 .ws = fv.ws + (size_t)t * ws,
+                                 .in = fv.x[0] + b0 * per_in,
+                                 .w = fv.x[1],
+                                 .b = fv.x[2],
+                                 .d2 = d2,
+                                 .dn = dn,
+                                 .use2d = use2d};
+            jobs[t].d2.b = jobs[t].dn.b = b1 - b0;
+        }
+        ox_nn_blas_single();
+        ox_nn_parallel(split, conv_job_run, jobs, sizeof jobs[0]);
+    } else if (c == 0) {
         for (int64_t bi = 0; bi < od[0]; bi++)
             for (int64_t o = 0; o < oc; o++) {
                 int64_t sz = prod64(geo.out, nd);

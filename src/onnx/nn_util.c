@@ -1,5 +1,6 @@
 /* src/onnx/nn_util.c - helpers shared by the ONNX nn kernels (nn_util.h). */
 #include <cblas.h>
+#include <pthread.h>
 #include <math.h>
 #include <string.h>
 
@@ -15,6 +16,37 @@ void ox_nn_blas_threads(const ox_run *r)
 #else
     (void)r;
 #endif
+}
+
+void ox_nn_blas_single(void)
+{
+#ifdef OPENBLAS_VERSION
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
+#endif
+}
+
+int ox_nn_parallel(int n_jobs, void *(*fn)(void *), void *jobs, size_t job_size)
+{
+    if (n_jobs <= 1) {
+        if (n_jobs == 1)
+            fn(jobs);
+        return 0;
+    }
+    pthread_t tid[OX_NN_MAX_THREADS];
+    bool started[OX_NN_MAX_THREADS] = {false};
+    if (n_jobs > OX_NN_MAX_THREADS)
+        n_jobs = OX_NN_MAX_THREADS;
+    for (int i = 1; i < n_jobs; i++)
+        started[i] = pthread_create(&tid[i], NULL, fn, (char *)jobs + (size_t)i * job_size) == 0;
+    fn(jobs);
+    for (int i = 1; i < n_jobs; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            fn((char *)jobs + (size_t)i * job_size); /* no thread: run it here */
+    }
+    return 0;
 }
 
 bool ox_nn_numeric(int dtype)

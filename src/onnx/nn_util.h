@@ -16,6 +16,17 @@
  * is); without OpenBLAS nothing is set. */
 void ox_nn_blas_threads(const ox_run *r);
 
+/* Before kernels that run BLAS from several threads of their own: OpenBLAS
+ * runs each call on its caller's thread. */
+void ox_nn_blas_single(void);
+
+/* Run fn on n_jobs job records (job_size bytes apart in `jobs`), job 0 on
+ * the calling thread and the others on threads started for the call
+ * (a job whose thread cannot start runs on the caller afterwards).  At most
+ * OX_NN_MAX_THREADS jobs. */
+#define OX_NN_MAX_THREADS 64
+int ox_nn_parallel(int n_jobs, void *(*fn)(void *), void *jobs, size_t job_size);
+
 /* True for the dtypes ox_nn_to_float / ox_nn_from_float handle. */
 bool ox_nn_numeric(int dtype);
 /* dst (numel floats) = v's elements converted (float16/bfloat16 widened,

@@ -291,4 +291,53 @@ TEST(test_onnx_nn__conv_channel_mismatch_names_node)
     ckpt_onnx_model_free(m);
 }
 
+/* A batch large enough for Conv to split its images over the session's
+ * threads gives the single-thread result (the split path; the fixture cases
+ * are too small to take it). */
+static int run_conv_big(int threads, ox_val *y)
+{
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    ckpt_onnx_model *m = ckpt_onnx_load(DIR "conv2d_asym_dilated_groups/model.onnx", NULL, &err);
+    if (!m)
+        return 0;
+    ckpt_onnx_session_opts so = {.threads = threads};
+    ckpt_onnx_session *s = ckpt_onnx_session_new(m, &so, &err);
+    ox_val x = {0};
+    int64_t d[4] = {16, 4, 128, 128};
+    int ok = s && ox_val_reshape_alloc(&x, OX_FLOAT, 4, d, &err) == 0;
+    if (ok) {
+        float *p = x.data;
+        for (int64_t i = 0; i < x.numel; i++)
+            p[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+        const ox_val *ins[1] = {&x};
+        ok = ox_session_run_vals(s, ins, 1, &err) == 0;
+        const ox_val *out = ok ? ox_session_value(s, "y") : NULL;
+        ok = out && ox_val_copy(y, out, &err) == 0;
+    }
+    if (!ok)
+        fprintf(stderr, "conv big, %d threads: %s\n", threads, err.msg);
+    ox_val_clear(&x);
+    ckpt_onnx_session_free(s);
+    ckpt_onnx_model_free(m);
+    return ok;
+}
+
+TEST(test_onnx_nn__conv_batch_split_over_threads)
+{
+    ox_val y1 = {0}, y3 = {0};
+    CHECK(run_conv_big(1, &y1));
+    CHECK(run_conv_big(3, &y3));
+    CHECK_EQ_INT(y1.numel, y3.numel);
+    CHECK(y1.numel == 16 * 6 * 127 * 64); /* (128 + 3 - 5) + 1 rows, (128 + 1 - 3) / 2 + 1 columns */
+    const float *a = y1.data, *b = y3.data;
+    int64_t bad = -1;
+    for (int64_t i = 0; i < y1.numel && bad < 0; i++)
+        if (!(fabsf(a[i] - b[i]) <= 1e-5f * (1.0f + fabsf(a[i]))))
+            bad = i;
+    ox_val_clear(&y1);
+    ox_val_clear(&y3);
+    CHECK_EQ_INT(bad, -1);
+}
+
 TEST_MAIN()
