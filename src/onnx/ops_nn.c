@@ -31,6 +31,12 @@ static void sgemm(bool ta, bool tb, int64_t m, int64_t nn, int64_t k, float alph
                         beta, c, 1);
         return;
     }
+    if (nn == 1) {
+        /* one column: c (M) = op(A) b, b contiguous whatever transB says */
+        cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, (int)(ta ? k : m),
+                    (int)(ta ? m : k), alpha, a, (int)lda, b, 1, beta, c, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 (int)m, (int)nn, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)nn);
 }

@@ -247,6 +247,10 @@ TEST(test_onnx_nn__gemm_row_no_c)
 {
     CHECK(run_both("gemm_row_no_c"));
 }
+TEST(test_onnx_nn__gemm_col_trans_a)
+{
+    CHECK(run_both("gemm_col_trans_a"));
+}
 TEST(test_onnx_nn__qlinearmatmul_per_column)
 {
     CHECK(run_both("qlinearmatmul_per_column"));
