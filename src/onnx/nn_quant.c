@@ -203,6 +203,9 @@ static int conv_int(ox_run *r, const ox_node *n, const ox_val *x, const ox_val *
     CKPT_TRY(check_param(n, xz, "x_zero_point", 1, err));
     CKPT_TRY(check_param(n, wz, "w_zero_point", oc, err));
     CKPT_TRY(ox_nn_geom_fill(n, geo, nd, x->dims + 2, w->dims + 2, false, err));
+    for (int i = 0; i < nd; i++)
+        if (geo->k[i] != w->dims[2 + i])
+            return ox_fail(err, CKPT_E_SHAPE, n, "kernel_shape disagrees with W");
     od[0] = x->dims[0];
     od[1] = oc;
     for (int i = 0; i < nd; i++)
@@ -301,7 +304,9 @@ int ox_nn_qlinear_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
     int32_t *acc;
     CKPT_TRY(conv_int(r, n, x, xz, w, wz, &acc, &geo, od, err));
     CKPT_TRY(ox_out(r, n, out[0], yz->dtype, x->rank, od, err));
-    const int64_t osz = oc ? out[0]->numel / (od[0] * oc) : 0;
+    if (out[0]->numel == 0)
+        return 0;
+    const int64_t osz = out[0]->numel / (od[0] * oc);
     const float xsc = scale_of(xs, 0), ysc = scale_of(ys, 0);
     const int32_t yzp = zp(yz, 0);
     for (int64_t e = 0; e < out[0]->numel; e++) {
