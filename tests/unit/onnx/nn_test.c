@@ -272,6 +272,34 @@ TEST(test_onnx_nn__dropout_training_seeded)
     CHECK(run_both("dropout_training_seeded"));
 }
 
+TEST(test_onnx_nn__qlinearconv_empty_batch)
+{
+    CHECK(run_both("qlinearconv_empty_batch"));
+}
+
+/* kernel_shape 2x2 against 3x3 weights: refused (it once read past W) */
+TEST(test_onnx_nn__convinteger_kernel_shape_mismatch)
+{
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    ckpt_onnx_model *m = ckpt_onnx_load(DIR "err_convinteger_kernel_shape/model.onnx", NULL, &err);
+    CHECK(m != NULL);
+    ckpt_onnx_session *s = ckpt_onnx_session_new(m, NULL, &err);
+    CHECK(s != NULL);
+    ox_val x = {0};
+    CHECK(read_pb(DIR "err_convinteger_kernel_shape/input_0.pb", &x) == 1);
+    ox_val w = {0};
+    CHECK(read_pb(DIR "err_convinteger_kernel_shape/input_1.pb", &w) == 1);
+    const ox_val *ins[2] = {&x, &w};
+    CHECK(ox_session_run_vals(s, ins, 2, &err) == CKPT_E_SHAPE);
+    CHECK(strstr(err.msg, "ConvInteger") != NULL);
+    CHECK(strstr(err.msg, "kernel_shape") != NULL);
+    ox_val_clear(&x);
+    ox_val_clear(&w);
+    ckpt_onnx_session_free(s);
+    ckpt_onnx_model_free(m);
+}
+
 /* A case the shape rules refuse names the node. */
 TEST(test_onnx_nn__conv_channel_mismatch_names_node)
 {
