@@ -39,6 +39,14 @@ if(ONNX_DATA_PROTO)
     set_tests_properties(onnx_conformance_${d} PROPERTIES LABELS "onnx" TIMEOUT 1200
                          SKIP_RETURN_CODE 77)
   endforeach()
+  # model-local functions and control-flow forms the test data lacks
+  # (tests/fixtures/onnx/control, tools/gen/make_onnx_function_fixtures.py): all must pass
+  file(GLOB ctl_cases ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/control/test_*)
+  list(LENGTH ctl_cases ctl_n)
+  add_test(NAME onnx_conformance_control
+           COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx control
+                   --min-pass ${ctl_n})
+  set_tests_properties(onnx_conformance_control PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
 else()
   add_test(NAME onnx_conformance_node
            COMMAND sh -c "echo 'SKIPPED: onnx-data.proto not found (apt-get install python3-onnx)'; exit 77")
