@@ -47,6 +47,11 @@ if(ONNX_DATA_PROTO)
            COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx control
                    --min-pass ${ctl_n})
   set_tests_properties(onnx_conformance_control PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
+  # element-wise cases the test data lacks (tests/onnx/gen_elementwise.py): every one must pass
+  add_test(NAME onnx_elementwise
+           COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx elementwise
+                   --min-pass 122)
+  set_tests_properties(onnx_elementwise PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
 else()
   add_test(NAME onnx_conformance_node
            COMMAND sh -c "echo 'SKIPPED: onnx-data.proto not found (apt-get install python3-onnx)'; exit 77")
