@@ -14,6 +14,12 @@
 #include "core/err.h"
 #include "onnx/control_util.h"
 
+/* A float attribute widened to double. */
+static double attr_f64(const ox_node *n, const char *name, float dflt)
+{
+    return (double)ox_attr_float(n, name, dflt);
+}
+
 /* ------------------------------------------------------------ StringNormalizer */
 
 static int k_strnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
@@ -385,9 +391,9 @@ static int k_adagrad(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *con
     double rate;
     int64_t t;
     CKPT_TRY(train_check(n, in, 3, &nt, &rate, &t, err));
-    double decay = ox_attr_float(n, "decay_factor", 0.0f);
-    double eps = ox_attr_float(n, "epsilon", 0.0f);
-    double norm = ox_attr_float(n, "norm_coefficient", 0.0f);
+    double decay = attr_f64(n, "decay_factor", 0.0f);
+    double eps = attr_f64(n, "epsilon", 0.0f);
+    double norm = attr_f64(n, "norm_coefficient", 0.0f);
     double rt = rate / (1.0 + (double)t * decay);
     for (int k = 0; k < nt; k++) {
         const ox_val *x = in[2 + k], *g = in[2 + nt + k], *h = in[2 + 2 * nt + k];
@@ -414,9 +420,9 @@ static int k_momentum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
     double rate;
     int64_t t;
     CKPT_TRY(train_check(n, in, 3, &nt, &rate, &t, err));
-    double alpha = ox_attr_float(n, "alpha", 0.0f);
-    double beta = ox_attr_float(n, "beta", 0.0f);
-    double norm = ox_attr_float(n, "norm_coefficient", 0.0f);
+    double alpha = attr_f64(n, "alpha", 0.0f);
+    double beta = attr_f64(n, "beta", 0.0f);
+    double norm = attr_f64(n, "norm_coefficient", 0.0f);
     const char *mode = ox_attr_str(n, "mode", "standard");
     bool nesterov = !strcmp(mode, "nesterov");
     if (!nesterov && strcmp(mode, "standard"))
@@ -447,11 +453,11 @@ static int k_adam(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     double rate;
     int64_t t;
     CKPT_TRY(train_check(n, in, 4, &nt, &rate, &t, err));
-    double alpha = ox_attr_float(n, "alpha", 0.9f);
-    double beta = ox_attr_float(n, "beta", 0.999f);
-    double eps = ox_attr_float(n, "epsilon", 1e-6f);
-    double norm = ox_attr_float(n, "norm_coefficient", 0.0f);
-    double post = ox_attr_float(n, "norm_coefficient_post", 0.0f);
+    double alpha = attr_f64(n, "alpha", 0.9f);
+    double beta = attr_f64(n, "beta", 0.999f);
+    double eps = attr_f64(n, "epsilon", 1e-6f);
+    double norm = attr_f64(n, "norm_coefficient", 0.0f);
+    double post = attr_f64(n, "norm_coefficient_post", 0.0f);
     double ra = rate;
     if (t > 0)
         ra = rate * sqrt(1.0 - pow(beta, (double)t)) / (1.0 - pow(alpha, (double)t));
@@ -514,7 +520,7 @@ static void rng_init(rng *g, const ox_node *n)
     static uint64_t counter;
     const ox_attr *a = ox_attr_get(n, "seed");
     if (a) {
-        double s = a->f;
+        double s = (double)a->f;
         uint64_t bits;
         memcpy(&bits, &s, sizeof bits);
         g->s = bits ^ 0x5eedull;
@@ -562,7 +568,7 @@ static int k_random_uniform_any(ox_run *r, const ox_node *n, ox_val *const *in,
     CKPT_TRY(random_common(r, n, in, out, like, err));
     if (!out[0])
         return 0;
-    double lo = ox_attr_float(n, "low", 0.0f), hi = ox_attr_float(n, "high", 1.0f);
+    double lo = attr_f64(n, "low", 0.0f), hi = attr_f64(n, "high", 1.0f);
     rng g;
     rng_init(&g, n);
     for (int64_t i = 0; i < out[0]->numel; i++)
@@ -576,7 +582,7 @@ static int k_random_normal_any(ox_run *r, const ox_node *n, ox_val *const *in,
     CKPT_TRY(random_common(r, n, in, out, like, err));
     if (!out[0])
         return 0;
-    double mean = ox_attr_float(n, "mean", 0.0f), scale = ox_attr_float(n, "scale", 1.0f);
+    double mean = attr_f64(n, "mean", 0.0f), scale = attr_f64(n, "scale", 1.0f);
     rng g;
     rng_init(&g, n);
     for (int64_t i = 0; i < out[0]->numel; i++)
@@ -650,7 +656,7 @@ static int k_multinomial(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     rng g;
     rng_init(&g, n);
     for (int64_t b = 0; b < dims[0]; b++) {
-        double mx = -INFINITY, tot = 0;
+        double mx = -(double)INFINITY, tot = 0;
         for (int64_t c = 0; c < k; c++)
             mx = fmax(mx, ox_get_f64(x, b * k + c));
         for (int64_t c = 0; c < k; c++)
