@@ -47,4 +47,8 @@ void cx_val_move(ox_val *dst, ox_val *src);
 /* A scalar of dtype (bool/int64) into `v`'s own buffer. */
 int cx_scalar_i64(ox_val *v, int dtype, int64_t x, ckpt_error *err);
 
+/* ai.onnx.preview.training Gradient (control_gradient.c). */
+int ox_k_gradient(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                  ckpt_error *err);
+
 #endif

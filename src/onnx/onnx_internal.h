@@ -350,4 +350,12 @@ const ox_val *ox_session_value(ckpt_onnx_session *s, const char *name);
 /* The model a session runs. */
 const ckpt_onnx_model *ox_session_model(const ckpt_onnx_session *s);
 
+/* ------------------------------------------------------------ control family */
+
+/* The graph a run executes, and the slot of its value `vi` (outer names
+ * followed): for kernels that read values other than their inputs (the
+ * preview.training Gradient differentiates the graph it sits in). */
+const ox_graph *ox_run_graph(const ox_run *r);
+ox_val *ox_run_value(ox_run *r, int vi);
+
 #endif

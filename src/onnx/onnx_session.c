@@ -156,6 +156,16 @@ static ox_val *slot_at(ox_run *r, int vi)
     return &r->slots[vi];
 }
 
+const ox_graph *ox_run_graph(const ox_run *r)
+{
+    return r->g;
+}
+
+ox_val *ox_run_value(ox_run *r, int vi)
+{
+    return vi >= 0 && vi < r->g->n_values ? slot_at(r, vi) : NULL;
+}
+
 /* Initializer views of strings must not be freed by the slot. */
 static void slot_reset_view(ox_val *slot, const ox_value *v)
 {

@@ -684,6 +684,7 @@ const ox_op ox_ops_misc[] = {
     {"Adagrad", "ai.onnx.preview.training", 1, 0, k_adagrad, NULL},
     {"Momentum", "ai.onnx.preview.training", 1, 0, k_momentum, NULL},
     {"Adam", "ai.onnx.preview.training", 1, 0, k_adam, NULL},
+    {"Gradient", "ai.onnx.preview.training", 1, 0, ox_k_gradient, NULL},
     {"RandomUniform", "", 1, 0, k_random_uniform, NULL},
     {"RandomUniformLike", "", 1, 0, k_random_uniform_like, NULL},
     {"RandomNormal", "", 1, 0, k_random_normal, NULL},

@@ -225,7 +225,40 @@ def scan8_ref(state, xs, lens, reverse):
     return fin, scan
 
 
+def gradient_case(rng):
+    """preview.training Gradient over broadcasting Mul/Sub/Div/Add, Tanh,
+    Sigmoid, 2-D MatMul, Relu; expected from torch 1.13's autograd."""
+    import torch
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    b = (np.abs(rng.standard_normal((3,))) + 0.5).astype(np.float32)
+    w = rng.standard_normal((3, 2)).astype(np.float32)
+    nodes = [helper.make_node("Mul", ["a", "b"], ["c"]),
+             helper.make_node("Sub", ["c", "a"], ["d"]),
+             helper.make_node("Div", ["d", "b"], ["e"]),
+             helper.make_node("Tanh", ["e"], ["f"]),
+             helper.make_node("Add", ["f", "a"], ["f2"]),
+             helper.make_node("Sigmoid", ["f2"], ["f3"]),
+             helper.make_node("MatMul", ["f3", "w"], ["h"]),
+             helper.make_node("Relu", ["h"], ["y"]),
+             helper.make_node("Gradient", ["a", "b", "w"], ["ga", "gb", "gw"],
+                              domain="ai.onnx.preview.training", xs=["a", "b", "w"], y="y")]
+    g = helper.make_graph(nodes, "g", [vi("a", TensorProto.FLOAT, [2, 3]),
+                                       vi("b", TensorProto.FLOAT, [3]),
+                                       vi("w", TensorProto.FLOAT, [3, 2])],
+                          [vi("y", TensorProto.FLOAT, [2, 2]), vi("ga", TensorProto.FLOAT, [2, 3]),
+                           vi("gb", TensorProto.FLOAT, [3]), vi("gw", TensorProto.FLOAT, [3, 2])])
+    ta, tb, tw = (torch.tensor(v, requires_grad=True) for v in (a, b, w))
+    ty = torch.relu(torch.sigmoid(torch.tanh((ta * tb - ta) / tb) + ta) @ tw)
+    ty.backward(torch.ones_like(ty))
+    out = [("y", ty.detach().numpy()), ("ga", ta.grad.numpy()), ("gb", tb.grad.numpy()),
+           ("gw", tw.grad.numpy())]
+    write_case("test_gradient_chain", g, [], [("a", a), ("b", b), ("w", w)], out,
+               opset=[helper.make_opsetid("", 13),
+                      helper.make_opsetid("ai.onnx.preview.training", 1)])
+
+
 def control_cases(rng):
+    gradient_case(rng)
     body = helper.make_graph(
         [helper.make_node("Add", ["s_in", "x_t"], ["s_out"]),
          helper.make_node("Identity", ["s_out"], ["y_t"])],
