@@ -257,7 +257,43 @@ def gradient_case(rng):
                       helper.make_opsetid("ai.onnx.preview.training", 1)])
 
 
+def sequence_case(rng):
+    """SplitToSequence (scalar split with a short last piece; keepdims=0),
+    SequenceErase/Insert/At at negative and inner positions,
+    ConcatFromSequence with and without new_axis, SequenceLength, an empty
+    Optional; expected from numpy."""
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    inits = [numpy_helper.from_array(np.array(2, dtype=np.int64), "two"),
+             numpy_helper.from_array(np.array(-2, dtype=np.int64), "m2"),
+             numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
+             numpy_helper.from_array(np.array(-1, dtype=np.int64), "m1")]
+    opt_type = helper.make_tensor_type_proto(TensorProto.FLOAT, [])
+    nodes = [helper.make_node("SplitToSequence", ["x", "two"], ["s"], axis=0),
+             helper.make_node("SplitToSequence", ["x"], ["t"], axis=-1, keepdims=0),
+             helper.make_node("SequenceErase", ["s", "m2"], ["s2"]),
+             helper.make_node("SequenceInsert", ["s2", "x", "one"], ["s3"]),
+             helper.make_node("ConcatFromSequence", ["s3"], ["c"], axis=0),
+             helper.make_node("ConcatFromSequence", ["t"], ["n"], axis=1, new_axis=1),
+             helper.make_node("SequenceAt", ["t", "m1"], ["at"]),
+             helper.make_node("SequenceLength", ["s3"], ["len"]),
+             helper.make_node("Optional", [], ["opt"], type=opt_type),
+             helper.make_node("OptionalHasElement", ["opt"], ["has"])]
+    g = helper.make_graph(nodes, "g", [vi("x", TensorProto.FLOAT, [5, 3])],
+                          [vi("c", TensorProto.FLOAT, [8, 3]), vi("n", TensorProto.FLOAT, [5, 3]),
+                           vi("at", TensorProto.FLOAT, [5]), vi("len", TensorProto.INT64, []),
+                           vi("has", TensorProto.BOOL, [])], initializer=inits)
+    pieces = [x[0:2], x[2:4], x[4:5]]
+    del pieces[-2]
+    pieces.insert(1, x)
+    out = [("c", np.concatenate(pieces, axis=0)), ("n", np.stack([x[:, i] for i in range(3)], 1)),
+           ("at", x[:, 2].copy()), ("len", np.array(len(pieces), dtype=np.int64)),
+           ("has", np.array(False))]
+    write_case("test_sequence_ops_mix", g, [], [("x", x)], out,
+               opset=[helper.make_opsetid("", 16)])
+
+
 def control_cases(rng):
+    sequence_case(rng)
     gradient_case(rng)
     body = helper.make_graph(
         [helper.make_node("Add", ["s_in", "x_t"], ["s_out"]),
