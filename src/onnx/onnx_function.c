@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "onnx/onnx_function.h"
+#include "onnx/onnx_internal.h"
 
 /* FunctionProto fields newer than the onnx.proto the code is generated from. */
 #define FN_FIELD_ATTRIBUTE_PROTO 11
@@ -34,6 +35,7 @@ struct ox_fn_inline {
     Onnx__ModelProto model;
     uint64_t counter;
     size_t nodes; /* nodes written, all graphs together */
+    int gdepth;   /* graphs being rewritten, nested */
     ckpt_error *err;
 };
 
@@ -203,6 +205,8 @@ static int nl_push(ox_fn_inline *x, nlist *l, Onnx__NodeProto *np)
 
 static int rewrite_graph(ox_fn_inline *x, const scope *s, const Onnx__GraphProto *g, int depth,
                          Onnx__GraphProto **out);
+static int rewrite_graph_body(ox_fn_inline *x, const scope *s, const Onnx__GraphProto *g,
+                              int depth, Onnx__GraphProto *c);
 static int expand(ox_fn_inline *x, const fn_info *fi, const Onnx__NodeProto *call, int depth,
                   nlist *out);
 
@@ -327,9 +331,22 @@ static int expand(ox_fn_inline *x, const fn_info *fi, const Onnx__NodeProto *cal
 static int rewrite_graph(ox_fn_inline *x, const scope *s, const Onnx__GraphProto *g, int depth,
                          Onnx__GraphProto **out)
 {
+    if (x->gdepth >= OX_MAX_SUBGRAPH_DEPTH)
+        return CKPT_FAIL(x->err, CKPT_E_LIMIT, "graph '%s': subgraphs nested deeper than %d",
+                         nz(g->name), OX_MAX_SUBGRAPH_DEPTH);
     Onnx__GraphProto *c = fx_dup(x, g, sizeof *g);
     if (!c)
         return CKPT_E_NOMEM;
+    x->gdepth++;
+    int rc = rewrite_graph_body(x, s, g, depth, c);
+    x->gdepth--;
+    *out = c;
+    return rc;
+}
+
+static int rewrite_graph_body(ox_fn_inline *x, const scope *s, const Onnx__GraphProto *g,
+                              int depth, Onnx__GraphProto *c)
+{
     CKPT_TRY(rewrite_vis(x, s, g->input, g->n_input, &c->input));
     CKPT_TRY(rewrite_vis(x, s, g->output, g->n_output, &c->output));
     CKPT_TRY(rewrite_vis(x, s, g->value_info, g->n_value_info, &c->value_info));
@@ -349,7 +366,6 @@ static int rewrite_graph(ox_fn_inline *x, const scope *s, const Onnx__GraphProto
         CKPT_TRY(rewrite_node(x, s, g->node[i], depth, &l));
     c->node = l.v;
     c->n_node = l.n;
-    *out = c;
     return 0;
 }
 

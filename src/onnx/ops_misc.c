@@ -141,7 +141,7 @@ static int k_tfidf(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
                 return ox_fail(err, CKPT_E_FORMAT, n, "ngram_counts do not fit the pool");
             size_t count = (end - start) / (size_t)g;
             if (g >= minn) {
-                int64_t smax = g == 1 ? 0 : skip;
+                int64_t smax = g == 1 ? 0 : (skip < c ? skip : c); /* wider never fits */
                 for (int64_t s = 0; s <= smax; s++)
                     for (int64_t i = 0; i + (g - 1) * (s + 1) < c; i++)
                         for (size_t e = 0; e < count; e++) {
