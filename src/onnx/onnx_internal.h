@@ -357,5 +357,8 @@ const ckpt_onnx_model *ox_session_model(const ckpt_onnx_session *s);
  * preview.training Gradient differentiates the graph it sits in). */
 const ox_graph *ox_run_graph(const ox_run *r);
 ox_val *ox_run_value(ox_run *r, int vi);
+/* The session's cap on one value's bytes (0: none): Loop/Scan bound the
+ * outputs they accumulate across iterations by it. */
+size_t ox_run_max_bytes(const ox_run *r);
 
 #endif

@@ -166,6 +166,11 @@ ox_val *ox_run_value(ox_run *r, int vi)
     return vi >= 0 && vi < r->g->n_values ? slot_at(r, vi) : NULL;
 }
 
+size_t ox_run_max_bytes(const ox_run *r)
+{
+    return r->s->max_bytes;
+}
+
 /* Initializer views of strings must not be freed by the slot. */
 static void slot_reset_view(ox_val *slot, const ox_value *v)
 {

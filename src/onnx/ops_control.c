@@ -48,10 +48,19 @@ static int k_if(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
 typedef struct stack {
     ox_val **v;
     int64_t n, cap;
+    size_t bytes;
 } stack;
 
-static int stack_push(stack *s, ox_val *src, ckpt_error *err)
+/* Append an iteration's output; the items together may not pass the
+ * session's per-value cap (they become one output). */
+static int stack_push(ox_run *r, const ox_node *n, stack *s, ox_val *src, ckpt_error *err)
 {
+    size_t cap = ox_run_max_bytes(r), nb = ox_val_nbytes(src);
+    if (cap && (nb > cap || s->bytes > cap - nb))
+        return ox_fail(err, CKPT_E_LIMIT, n,
+                       "scan outputs of %lld iterations pass the %zu-byte value limit",
+                       (long long)s->n + 1, cap);
+    s->bytes += nb;
     if (s->n == s->cap) {
         int64_t nc = s->cap ? 2 * s->cap : 8;
         ox_val **nv = realloc(s->v, (size_t)nc * sizeof *nv);
@@ -73,6 +82,7 @@ static void stack_free(stack *s)
     cx_vals_free(s->v, s->n);
     s->v = NULL;
     s->n = s->cap = 0;
+    s->bytes = 0;
 }
 
 /* The declared element type and dims of body output `vi` (for outputs of
@@ -188,7 +198,7 @@ static int k_loop(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
             nxt[1 + j] = t;
         }
         for (int k = 0; k < nk && rc == 0; k++)
-            rc = stack_push(&st[k], nxt[1 + nv + k], err);
+            rc = stack_push(r, n, &st[k], nxt[1 + nv + k], err);
     }
     for (int j = 0; j < nv && j < n->n_out && rc == 0; j++)
         if (out[j])
@@ -298,7 +308,7 @@ static int scan9(ox_run *r, const ox_node *n, const ox_graph *body, ox_val *cons
             nxt[j] = tmp;
         }
         for (int k = 0; k < nk && rc == 0; k++)
-            rc = stack_push(&st[k], nxt[ns + k], err);
+            rc = stack_push(r, n, &st[k], nxt[ns + k], err);
     }
     for (int j = 0; j < ns && j < n->n_out && rc == 0; j++)
         if (out[j])
