@@ -47,6 +47,13 @@ void cx_val_move(ox_val *dst, ox_val *src);
 /* A scalar of dtype (bool/int64) into `v`'s own buffer. */
 int cx_scalar_i64(ox_val *v, int dtype, int64_t x, ckpt_error *err);
 
+/* One-to-one Unicode case mapping (control_case.c): a code point, a UTF-8
+ * string (mode 1 lower, 2 upper, 0 copy; malloc'd), case-blind equality. */
+uint32_t cx_lower(uint32_t c);
+uint32_t cx_upper(uint32_t c);
+char *cx_utf8_case(const char *s, int mode);
+bool cx_utf8_equal_nocase(const char *a, const char *b);
+
 /* ai.onnx.preview.training Gradient (control_gradient.c). */
 int ox_k_gradient(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                   ckpt_error *err);

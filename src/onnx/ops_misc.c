@@ -8,7 +8,6 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "core/err.h"
@@ -45,7 +44,7 @@ static int k_strnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *con
         const char *s = xs[i] ? xs[i] : "";
         keep[i] = true;
         for (size_t k = 0; sw && k < sw->n; k++)
-            if (sens ? !strcmp(s, sw->strings[k]) : !strcasecmp(s, sw->strings[k]))
+            if (sens ? !strcmp(s, sw->strings[k]) : cx_utf8_equal_nocase(s, sw->strings[k]))
                 keep[i] = false;
         kept += keep[i];
     }
@@ -63,11 +62,9 @@ static int k_strnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *con
     for (int64_t i = 0; i < x->numel; i++) {
         if (!keep[i])
             continue;
-        ys[j] = strdup(xs[i] ? xs[i] : "");
+        ys[j] = cx_utf8_case(xs[i] ? xs[i] : "", mode);
         if (!ys[j])
             return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-        for (char *p = ys[j]; *p && mode; p++)
-            *p = (char)(mode == 1 ? tolower((unsigned char)*p) : toupper((unsigned char)*p));
         j++;
     }
     if (!kept) {

@@ -292,7 +292,28 @@ def sequence_case(rng):
                opset=[helper.make_opsetid("", 16)])
 
 
+def strnorm_unicode_cases():
+    """StringNormalizer on non-ASCII UTF-8 (Latin-1, Greek, Cyrillic, Latin
+    Extended): case change and case-blind stopwords; expected from Python's
+    str.upper/lower (one-to-one on these letters)."""
+    words = ["Ärger", "éCOLE", "Москва", "Ελλάδα", "ŁÓDŹ", "mÖnday", "MÖNDAY", "ﬁne"]
+    for w in words[:-1]:
+        assert all(len(ch.upper()) == 1 and len(ch.lower()) == 1 for ch in w)
+    words = words[:-1]
+    for mode, fn in (("UPPER", str.upper), ("LOWER", str.lower)):
+        g = helper.make_graph(
+            [helper.make_node("StringNormalizer", ["x"], ["y"], case_change_action=mode,
+                              stopwords=["möNDAY"])],
+            "g", [vi("x", TensorProto.STRING, [len(words)])],
+            [vi("y", TensorProto.STRING, [len(words) - 2])])
+        kept = [fn(w) for w in words if w.lower() != "mönday"]
+        write_case("test_strnorm_unicode_%s" % mode.lower(), g, [],
+                   [("x", np.array(words, dtype=object))], [("y", np.array(kept, dtype=object))],
+                   opset=[helper.make_opsetid("", 10)])
+
+
 def control_cases(rng):
+    strnorm_unicode_cases()
     sequence_case(rng)
     gradient_case(rng)
     body = helper.make_graph(
