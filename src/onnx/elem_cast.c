@@ -65,6 +65,14 @@ static int64_t d2i(double d)
     return (int64_t)d;
 }
 
+/* double -> int32 as x86's 32-bit truncation (the narrow types convert through it) */
+static int64_t d2i32(double d)
+{
+    if (!(d > -2147483649.0 && d < 2147483648.0))
+        return INT32_MIN;
+    return (int64_t)d;
+}
+
 static void st_i(void *p, int dt, int64_t i, int64_t v)
 {
     switch (dt) {
@@ -98,7 +106,9 @@ static void st_f(void *p, int dt, int64_t i, double d, int trunc_bf16)
                                  ? (uint64_t)d
                                  : (uint64_t)d2i(d);
         break;
-    default: st_i(p, dt, i, d2i(d)); break;
+    case OX_UINT32:
+    case OX_INT64: st_i(p, dt, i, d2i(d)); break;
+    default: st_i(p, dt, i, d2i32(d)); break;
     }
 }
 
@@ -341,6 +351,7 @@ static int cast_to(ox_run *r, const ox_node *n, const ox_val *a, int to, ox_val 
 int ox_k_cast(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
               ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 1, err));
     const ox_attr *to = ox_attr_get(n, "to");
     if (!to)
         return ox_fail(err, CKPT_E_ARG, n, "needs attribute 'to'");
@@ -363,6 +374,7 @@ int ox_k_cast(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out
 int ox_k_castlike(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                   ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     if (n->n_in < 2 || !ox_is_tensor(in[1]))
         return ox_fail(err, CKPT_E_ARG, n, "needs input and target_type");
     return cast_to(r, n, in[0], in[1]->dtype, out[0], err);
@@ -385,7 +397,7 @@ static int q_layout(const ox_node *n, const ox_val *x, const ox_val *scale, cons
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "blocked quantisation (block_size)");
     q->count = 1;
     q->inner = 1;
-    if (scale->numel != 1 || scale->rank == 1) {
+    if (scale->numel != 1) { /* a 1-element 1-D scale is per tensor, as ORT reads it */
         if (scale->rank != 1)
             return ox_fail(err, CKPT_E_SHAPE, n, "scale of rank %d (0 or 1)", scale->rank);
         int axis;
@@ -425,6 +437,7 @@ static const ox_val *opt_in(const ox_node *n, ox_val *const *in, int k)
 int ox_k_quantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                   ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     const ox_val *x = in[0], *scale = opt_in(n, in, 1), *zp = opt_in(n, in, 2);
     if (!ox_is_tensor(x))
         return ox_fail(err, CKPT_E_ARG, n, "needs a tensor input");
@@ -465,6 +478,7 @@ int ox_k_quantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
 int ox_k_dequantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                     ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     const ox_val *x = in[0], *scale = opt_in(n, in, 1), *zp = opt_in(n, in, 2);
     if (!ox_is_tensor(x))
         return ox_fail(err, CKPT_E_ARG, n, "needs a tensor input");
@@ -498,6 +512,7 @@ int ox_k_dequantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
 int ox_k_dynquantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                      ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 1, err));
     const ox_val *x = in[0];
     if (!ox_is_tensor(x) || x->dtype != OX_FLOAT)
         return ox_fail(err, CKPT_E_ARG, n, "needs a float32 tensor input");
