@@ -67,16 +67,15 @@ static int back_node(gctx *c, const ox_node *f)
     const double *gy = c->gr[f->out[0]];
     const ox_val *a = f->n_in > 0 && f->in[0] >= 0 ? ox_run_value(c->r, f->in[0]) : NULL;
     const ox_val *b = f->n_in > 1 && f->in[1] >= 0 ? ox_run_value(c->r, f->in[1]) : NULL;
-    if (!a || a->kind != OX_KIND_TENSOR || !is_float(a->dtype) || !y ||
-        y->kind != OX_KIND_TENSOR)
+    if (!a || a->kind != OX_KIND_TENSOR || !is_float(a->dtype) || !y || y->kind != OX_KIND_TENSOR)
         return ox_fail(c->err, CKPT_E_UNSUPPORTED, c->n, "%s (%s): not a float tensor op", op,
                        f->name);
     bool binary = !strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") ||
                   !strcmp(op, "Div");
     if (binary) {
         if (!b || b->kind != OX_KIND_TENSOR || !is_float(b->dtype))
-            return ox_fail(c->err, CKPT_E_UNSUPPORTED, c->n, "%s (%s): not a float tensor op",
-                           op, f->name);
+            return ox_fail(c->err, CKPT_E_UNSUPPORTED, c->n, "%s (%s): not a float tensor op", op,
+                           f->name);
         double *ga = grad_of(c, f->in[0]), *gb = grad_of(c, f->in[1]);
         if (!ga || !gb)
             return CKPT_E_NOMEM;

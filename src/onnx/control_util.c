@@ -66,8 +66,8 @@ int cx_take(const ox_node *n, const ox_val *src, int axis, int64_t idx, ox_val *
 {
     if (src->kind != OX_KIND_TENSOR || axis < 0 || axis >= src->rank || idx < 0 ||
         idx >= src->dims[axis])
-        return ox_fail(err, CKPT_E_SHAPE, n, "index %lld of axis %d out of range",
-                       (long long)idx, axis);
+        return ox_fail(err, CKPT_E_SHAPE, n, "index %lld of axis %d out of range", (long long)idx,
+                       axis);
     int64_t dims[OX_MAX_RANK];
     int r = 0;
     for (int i = 0; i < src->rank; i++)

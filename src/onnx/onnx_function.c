@@ -396,8 +396,8 @@ static int read_defaults(ox_fn_inline *x, fn_info *fi)
             return CKPT_FAIL(x->err, CKPT_E_FORMAT,
                              "function '%s': an attribute default is not an AttributeProto",
                              nz(fi->f->name));
-        Onnx__AttributeProto **na =
-            realloc(fi->defaults, (fi->n_defaults + 1) * sizeof *fi->defaults);
+        Onnx__AttributeProto **na = realloc(fi->defaults,
+                                            (fi->n_defaults + 1) * sizeof *fi->defaults);
         if (!na) {
             onnx__attribute_proto__free_unpacked(a, NULL);
             return CKPT_FAIL(x->err, CKPT_E_NOMEM, "out of memory");

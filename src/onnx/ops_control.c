@@ -137,14 +137,13 @@ static int k_loop(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     if (!body)
         return ox_fail(err, CKPT_E_FORMAT, n, "no body attribute");
     int nv = n->n_in > 2 ? n->n_in - 2 : 0; /* loop-carried values */
-    int nk = body->n_outputs - 1 - nv;     /* scan outputs */
+    int nk = body->n_outputs - 1 - nv;      /* scan outputs */
     if (body->n_inputs != nv + 2 || nk < 0)
         return ox_fail(err, CKPT_E_FORMAT, n,
                        "the body takes %d inputs and gives %d outputs for %d carried values",
                        body->n_inputs, body->n_outputs, nv);
     if (n->n_out > nv + nk)
-        return ox_fail(err, CKPT_E_FORMAT, n, "%d outputs, the body gives %d", n->n_out,
-                       nv + nk);
+        return ox_fail(err, CKPT_E_FORMAT, n, "%d outputs, the body gives %d", n->n_out, nv + nk);
     int64_t trip = INT64_MAX;
     bool has_m = n->n_in > 0 && in[0] && in[0]->kind == OX_KIND_TENSOR && in[0]->numel > 0;
     bool has_c = n->n_in > 1 && in[1] && in[1]->kind == OX_KIND_TENSOR && in[1]->numel > 0;
@@ -204,8 +203,7 @@ static int k_loop(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
         if (out[j])
             cx_val_move(out[j], cur[2 + j]);
     for (int k = 0; k < nk && nv + k < n->n_out && rc == 0; k++)
-        rc = stack_out(r, n, &st[k], 0, false, body, body->outputs[1 + nv + k], out[nv + k],
-                       err);
+        rc = stack_out(r, n, &st[k], 0, false, body, body->outputs[1 + nv + k], out[nv + k], err);
 done:
     cx_vals_free(cur, cur ? nin : 0);
     cx_vals_free(nxt, nxt ? nout : 0);
@@ -219,8 +217,7 @@ done:
 /* ------------------------------------------------------------ Scan */
 
 /* Attribute list `name` of `count` entries (default 0). */
-static int attr_list(const ox_node *n, const char *name, int count, int64_t *dst,
-                     ckpt_error *err)
+static int attr_list(const ox_node *n, const char *name, int count, int64_t *dst, ckpt_error *err)
 {
     size_t c = 0;
     const int64_t *a = ox_attr_ints(n, name, &c);

@@ -83,7 +83,8 @@ static bool tok_eq(const ox_val *x, int64_t i, const ox_attr *pool, size_t j)
         const char *s = ((char *const *)x->data)[i];
         return !strcmp(s ? s : "", pool->strings[j]);
     }
-    int64_t v = x->dtype == OX_INT32 ? ((const int32_t *)x->data)[i] : ((const int64_t *)x->data)[i];
+    int64_t v = x->dtype == OX_INT32 ? ((const int32_t *)x->data)[i]
+                                     : ((const int64_t *)x->data)[i];
     return v == pool->ints[j];
 }
 
@@ -522,7 +523,8 @@ static void rng_init(rng *g, const ox_node *n)
         memcpy(&bits, &s, sizeof bits);
         g->s = bits ^ 0x5eedull;
     } else {
-        g->s = (uint64_t)time(NULL) ^ (++counter * 0x2545f4914f6cdd1dull) ^ (uint64_t)(uintptr_t)n;
+        g->s = (uint64_t)time(NULL) ^ (++counter * 0x2545f4914f6cdd1dull) ^
+               (uint64_t)(uintptr_t)n;
     }
 }
 
@@ -573,8 +575,8 @@ static int k_random_uniform_any(ox_run *r, const ox_node *n, ox_val *const *in,
     return 0;
 }
 
-static int k_random_normal_any(ox_run *r, const ox_node *n, ox_val *const *in,
-                               ox_val *const *out, bool like, ckpt_error *err)
+static int k_random_normal_any(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                               bool like, ckpt_error *err)
 {
     CKPT_TRY(random_common(r, n, in, out, like, err));
     if (!out[0])
@@ -644,8 +646,7 @@ static int k_multinomial(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     int dtype = (int)ox_attr_int(n, "dtype", OX_INT32);
     int64_t ss = ox_attr_int(n, "sample_size", 1);
     if ((dtype != OX_INT32 && dtype != OX_INT64) || ss < 0)
-        return ox_fail(err, CKPT_E_FORMAT, n, "dtype %d, sample_size %lld", dtype,
-                       (long long)ss);
+        return ox_fail(err, CKPT_E_FORMAT, n, "dtype %d, sample_size %lld", dtype, (long long)ss);
     int64_t dims[2] = {x->dims[0], ss}, k = x->dims[1];
     CKPT_TRY(ox_out(r, n, out[0], dtype, 2, dims, err));
     if (!out[0] || !k)

@@ -142,7 +142,8 @@ static int k_seq_erase(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
     CKPT_TRY(seq_copy_into(n, out[0], s, err));
     ox_val *o = out[0];
     cx_val_free(o->items[pos]);
-    memmove(o->items + pos, o->items + pos + 1, (size_t)(o->n_items - pos - 1) * sizeof *o->items);
+    memmove(o->items + pos, o->items + pos + 1,
+            (size_t)(o->n_items - pos - 1) * sizeof *o->items);
     o->n_items--;
     return 0;
 }
@@ -197,11 +198,11 @@ static int k_concat_from_seq(ox_run *r, const ox_node *n, ox_val *const *in, ox_
                            (long long)i);
         for (int d = 0; d < f->rank; d++)
             if (d != axis && x->dims[d] != f->dims[d] && !new_axis)
-                return ox_fail(err, CKPT_E_SHAPE, n, "item %lld differs in dim %d",
-                               (long long)i, d);
+                return ox_fail(err, CKPT_E_SHAPE, n, "item %lld differs in dim %d", (long long)i,
+                               d);
             else if (new_axis && x->dims[d] != f->dims[d])
-                return ox_fail(err, CKPT_E_SHAPE, n, "item %lld differs in dim %d",
-                               (long long)i, d);
+                return ox_fail(err, CKPT_E_SHAPE, n, "item %lld differs in dim %d", (long long)i,
+                               d);
         total += new_axis ? 1 : x->dims[axis];
     }
     for (int d = 0, j = 0; d < rank; d++) {

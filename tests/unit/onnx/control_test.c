@@ -45,8 +45,8 @@ TEST(test_onnx_control__function_bomb)
  * cap: 3 iterations of 3 floats (36 bytes) pass a 32-byte cap, 2 do not. */
 static int run_loop(int64_t trips, size_t max_bytes, ckpt_error *err)
 {
-    ckpt_onnx_model *m =
-        ckpt_onnx_load("tests/fixtures/onnx/control/test_loop_passthrough_3/model.onnx", NULL, err);
+    ckpt_onnx_model *m = ckpt_onnx_load(
+        "tests/fixtures/onnx/control/test_loop_passthrough_3/model.onnx", NULL, err);
     if (!m)
         return -100;
     ckpt_onnx_session_opts o = {1, max_bytes};
