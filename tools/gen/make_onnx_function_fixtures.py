@@ -170,6 +170,24 @@ def main():
 
     control_cases(rng)
 
+    # 7. a function importing a domain the model does not (preview.training)
+    step = helper.make_function(
+        "custom", "Step", ["r", "t", "x", "g", "h"], ["x2", "h2"],
+        [helper.make_node("Adagrad", ["r", "t", "x", "g", "h"], ["x2", "h2"],
+                          domain="ai.onnx.preview.training", epsilon=1e-5)],
+        [helper.make_opsetid("ai.onnx.preview.training", 1)])
+    g = helper.make_graph([helper.make_node("Step", ["r", "t", "x", "g", "h"], ["x2", "h2"],
+                                            domain="custom")],
+                          "g", [vi("r", TensorProto.FLOAT, []), vi("t", TensorProto.INT64, []),
+                                vi("x", TensorProto.FLOAT, [3, 4]), vi("g", TensorProto.FLOAT, [3, 4]),
+                                vi("h", TensorProto.FLOAT, [3, 4])],
+                          [vi("x2", TensorProto.FLOAT, [3, 4]), vi("h2", TensorProto.FLOAT, [3, 4])])
+    r, t, h = np.array(0.1, np.float32), np.array(3, np.int64), np.abs(y).astype(np.float32)
+    h2 = h + x * x  # Adagrad (onnx spec): decay 0, norm 0 -> G_reg = G
+    x2 = (y - (r / (1 + t * 0.0)) * x / (np.sqrt(h2) + 1e-5)).astype(np.float32)
+    write_case("test_fn_foreign_domain", g, [step],
+               [("r", r), ("t", t), ("x", y), ("g", x), ("h", h)], [("x2", x2), ("h2", h2)])
+
     # refused: a function that calls itself (the C unit test loads it)
     os.makedirs(BAD, exist_ok=True)
     rec = helper.make_function("custom", "Rec", ["a"], ["o"],
@@ -205,6 +223,24 @@ def main():
                           [vi("x", TensorProto.FLOAT, [1])], [vi("z", TensorProto.FLOAT, [1])])
     with open(os.path.join(BAD, "bomb.onnx"), "wb") as f:
         f.write(model_bytes(g, fns))
+    # refused: a function body whose If branches nest 20 deep
+    inner = helper.make_graph([helper.make_node("Identity", ["a"], ["r0"])], "b0", [],
+                              [vi("r0", TensorProto.FLOAT, [1])])
+    leaf = helper.make_graph([helper.make_node("Identity", ["a"], ["q"])], "leaf", [],
+                             [vi("q", TensorProto.FLOAT, [1])])
+    for i in range(1, 20):
+        inner = helper.make_graph(
+            [helper.make_node("If", ["c"], ["r%d" % i], then_branch=inner, else_branch=leaf)],
+            "b%d" % i, [], [vi("r%d" % i, TensorProto.FLOAT, [1])])
+    deep = helper.make_function("custom", "Deep", ["c", "a"], ["o"],
+                                [helper.make_node("If", ["c"], ["o"], then_branch=inner,
+                                                  else_branch=leaf)],
+                                [helper.make_opsetid("", 16)])
+    g = helper.make_graph([helper.make_node("Deep", ["c", "x"], ["z"], domain="custom")], "g",
+                          [vi("c", TensorProto.BOOL, []), vi("x", TensorProto.FLOAT, [1])],
+                          [vi("z", TensorProto.FLOAT, [1])])
+    with open(os.path.join(BAD, "deep.onnx"), "wb") as f:
+        f.write(model_bytes(g, [deep]))
     return 0
 
 

@@ -41,6 +41,12 @@ TEST(test_onnx_control__function_bomb)
     expect_refused("tests/fixtures/onnx/control_bad/bomb.onnx", CKPT_E_LIMIT, "nodes");
 }
 
+TEST(test_onnx_control__function_deep_subgraphs)
+{
+    expect_refused("tests/fixtures/onnx/control_bad/deep.onnx", CKPT_E_LIMIT,
+                   "subgraphs nested deeper than");
+}
+
 /* Loop scan outputs gathered across iterations respect the session's value
  * cap: 3 iterations of 3 floats (36 bytes) pass a 32-byte cap, 2 do not. */
 static int run_loop(int64_t trips, size_t max_bytes, ckpt_error *err)
