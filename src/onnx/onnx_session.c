@@ -245,7 +245,7 @@ static int exec_nodes(ox_run *r, ckpt_error *err)
         if (r->skip && r->skip[i])
             continue;
         /* the pointer arrays are reused by nested subgraph runs: take a copy */
-        ox_val *in_buf[16], *out_buf[16];
+        ox_val *in_buf[16] = {0}, *out_buf[16] = {0}; /* in[k], k >= n_in: NULL (contract) */
         ox_val **in = n->n_in <= 16 ? in_buf : malloc((size_t)n->n_in * sizeof *in);
         ox_val **out = n->n_out <= 16 ? out_buf : malloc((size_t)n->n_out * sizeof *out);
         if (!in || !out) {
@@ -354,7 +354,7 @@ static int fold_constants(ckpt_onnx_session *s, ckpt_error *err)
             ok = n->out[k] < 0 || !g->values[n->out[k]].is_output;
         if (!ok)
             continue;
-        ox_val *in[16], *out[16];
+        ox_val *in[16] = {0}, *out[16] = {0};
         for (int k = 0; k < n->n_in; k++)
             in[k] = n->in[k] >= 0 ? &slots[n->in[k]] : NULL;
         for (int k = 0; k < n->n_out; k++)
