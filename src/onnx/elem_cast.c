@@ -348,8 +348,7 @@ static int cast_to(ox_run *r, const ox_node *n, const ox_val *a, int to, ox_val 
     return 0;
 }
 
-int ox_k_cast(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-              ckpt_error *err)
+int ox_k_cast(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(ox_ew_need(n, 1, err));
     const ox_attr *to = ox_attr_get(n, "to");
@@ -358,9 +357,10 @@ int ox_k_cast(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out
     int64_t dt = to->i;
     if (to->type == OX_ATTR_STRING && to->s) {
         /* opset 1-5 spelled the type as a string */
-        static const char *names[] = {"", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32",
-                                      "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32",
-                                      "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
+        static const char *names[] = {"",           "FLOAT",   "UINT8",  "INT8",   "UINT16",
+                                      "INT16",      "INT32",   "INT64",  "STRING", "BOOL",
+                                      "FLOAT16",    "DOUBLE",  "UINT32", "UINT64", "COMPLEX64",
+                                      "COMPLEX128", "BFLOAT16"};
         dt = -1;
         for (int i = 1; i <= OX_DTYPE_MAX; i++)
             if (!strcmp(to->s, names[i]))

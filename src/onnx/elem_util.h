@@ -21,8 +21,7 @@
  * (the same element for all n: read in[k][0]); otherwise input k advances
  * one element per output element.  `ctx` is the kernel's own parameter.
  */
-typedef void (*ox_ew_fn)(void *o, const void *const *in, int64_t n, unsigned bc,
-                         const void *ctx);
+typedef void (*ox_ew_fn)(void *o, const void *const *in, int64_t n, unsigned bc, const void *ctx);
 
 /* One operand of the iterator: dims (broadcastable to the output's),
  * contiguous row-major data, element size in bytes. */

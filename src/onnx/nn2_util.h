@@ -60,32 +60,17 @@ static inline int nn2_is_float(int dt)
 static inline bool nn2_int_range(int dt, double *lo, double *hi)
 {
     switch (dt) {
-    case OX_UINT8:
-        *lo = 0.0, *hi = 255.0;
-        return true;
-    case OX_INT8:
-        *lo = -128.0, *hi = 127.0;
-        return true;
-    case OX_UINT16:
-        *lo = 0.0, *hi = 65535.0;
-        return true;
-    case OX_INT16:
-        *lo = -32768.0, *hi = 32767.0;
-        return true;
-    case OX_UINT32:
-        *lo = 0.0, *hi = 4294967295.0;
-        return true;
-    case OX_INT32:
-        *lo = -2147483648.0, *hi = 2147483647.0;
-        return true;
+    case OX_UINT8: *lo = 0.0, *hi = 255.0; return true;
+    case OX_INT8: *lo = -128.0, *hi = 127.0; return true;
+    case OX_UINT16: *lo = 0.0, *hi = 65535.0; return true;
+    case OX_INT16: *lo = -32768.0, *hi = 32767.0; return true;
+    case OX_UINT32: *lo = 0.0, *hi = 4294967295.0; return true;
+    case OX_INT32: *lo = -2147483648.0, *hi = 2147483647.0; return true;
     case OX_UINT64:
         *lo = 0.0, *hi = 18446744073709549568.0; /* the largest double below 2^64 */
         return true;
-    case OX_INT64:
-        *lo = -9223372036854775808.0, *hi = 9223372036854774784.0;
-        return true;
-    default:
-        return false;
+    case OX_INT64: *lo = -9223372036854775808.0, *hi = 9223372036854774784.0; return true;
+    default: return false;
     }
 }
 

@@ -137,8 +137,8 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     const int64_t g = ox_attr_int(n, "group", 1), c = x->dims[1], oc = w->dims[0];
     if (g < 1 || g > INT32_MAX || c % g || oc % g || w->dims[1] * g != c)
         return ox_fail(err, CKPT_E_SHAPE, n,
-                       "X has %lld channels, W (%lld, %lld, ...) with group %lld",
-                       (long long)c, (long long)oc, (long long)w->dims[1], (long long)g);
+                       "X has %lld channels, W (%lld, %lld, ...) with group %lld", (long long)c,
+                       (long long)oc, (long long)w->dims[1], (long long)g);
     if (b && (b->rank != 1 || b->dims[0] != oc))
         return ox_fail(err, CKPT_E_SHAPE, n, "bias B must be (%lld)", (long long)oc);
     ox_nn_geom geo;
@@ -573,7 +573,8 @@ int ox_nn_maxunpool(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     CKPT_TRY(ox_nn_geom_attrs(n, &geo, nd, x->dims + 2, NULL, &ap, err));
     /* the indices address the unpooled shape the attributes give (dd); an
      * output_shape places those positions into a larger grid */
-    int64_t od[OX_MAX_RANK] = {x->dims[0], x->dims[1]}, dd[OX_MAX_RANK] = {x->dims[0], x->dims[1]};
+    int64_t od[OX_MAX_RANK] = {x->dims[0], x->dims[1]},
+            dd[OX_MAX_RANK] = {x->dims[0], x->dims[1]};
     for (int i = 0; i < nd; i++)
         dd[2 + i] = (geo.in[i] - 1) * geo.s[i] + geo.k[i] - geo.pb[i] - geo.pe[i];
     if (shape) {

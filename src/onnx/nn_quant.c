@@ -73,8 +73,7 @@ typedef struct qmm {
     int64_t od[OX_MAX_RANK];
 } qmm;
 
-static int qmm_shape(const ox_node *n, const ox_val *a, const ox_val *b, qmm *s,
-                     ckpt_error *err)
+static int qmm_shape(const ox_node *n, const ox_val *a, const ox_val *b, qmm *s, ckpt_error *err)
 {
     if (a->rank < 1 || b->rank < 1)
         return ox_fail(err, CKPT_E_SHAPE, n, "product of a scalar");
@@ -84,8 +83,8 @@ static int qmm_shape(const ox_node *n, const ox_val *a, const ox_val *b, qmm *s,
     int64_t kb = rb == 1 ? b->dims[0] : b->dims[rb - 2];
     s->n = rb == 1 ? 1 : b->dims[rb - 1];
     if (kb != s->k)
-        return ox_fail(err, CKPT_E_SHAPE, n, "inner dims %lld and %lld differ",
-                       (long long)s->k, (long long)kb);
+        return ox_fail(err, CKPT_E_SHAPE, n, "inner dims %lld and %lld differ", (long long)s->k,
+                       (long long)kb);
     const int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
     CKPT_TRY(ox_broadcast_shape(n, ba, a->dims, bb, b->dims, &s->br, s->bd, err));
     s->nb = ox_numel(s->br, s->bd);
@@ -198,8 +197,9 @@ static int conv_int(ox_run *r, const ox_node *n, const ox_val *x, const ox_val *
     const int nd = x->rank - 2;
     const int64_t g = ox_attr_int(n, "group", 1), c = x->dims[1], oc = w->dims[0];
     if (g < 1 || g > INT32_MAX || c % g || oc % g || w->dims[1] * g != c)
-        return ox_fail(err, CKPT_E_SHAPE, n, "X has %lld channels, W (%lld, %lld, ...) group %lld",
-                       (long long)c, (long long)oc, (long long)w->dims[1], (long long)g);
+        return ox_fail(err, CKPT_E_SHAPE, n,
+                       "X has %lld channels, W (%lld, %lld, ...) group %lld", (long long)c,
+                       (long long)oc, (long long)w->dims[1], (long long)g);
     CKPT_TRY(check_param(n, xz, "x_zero_point", 1, err));
     CKPT_TRY(check_param(n, wz, "w_zero_point", oc, err));
     CKPT_TRY(ox_nn_geom_fill(n, geo, nd, x->dims + 2, w->dims + 2, false, err));

@@ -325,7 +325,6 @@ extern const ox_op ox_ops_image[];
 extern const ox_op ox_ops_signal[];
 extern const ox_op ox_ops_control[];
 extern const ox_op ox_ops_sequence[];
-extern const ox_op ox_ops_gradient[];
 extern const ox_op ox_ops_newer[];
 extern const ox_op ox_ops_ml[];
 extern const ox_op ox_ops_misc[];
@@ -355,9 +354,16 @@ int ox_session_run_vals(ckpt_onnx_session *s, const ox_val *const *inputs, int n
 const ox_val *ox_session_value(ckpt_onnx_session *s, const char *name);
 /* The model a session runs. */
 const ckpt_onnx_model *ox_session_model(const ckpt_onnx_session *s);
-/* The graph a run executes, and the current value of its value `vi` (for
- * ops that read other values of their graph: Gradient). */
+
+/* ------------------------------------------------------------ control family */
+
+/* The graph a run executes, and the slot of its value `vi` (outer names
+ * followed): for kernels that read values other than their inputs (the
+ * preview.training Gradient differentiates the graph it sits in). */
 const ox_graph *ox_run_graph(const ox_run *r);
 ox_val *ox_run_value(ox_run *r, int vi);
+/* The session's cap on one value's bytes (0: none): Loop/Scan bound the
+ * outputs they accumulate across iterations by it. */
+size_t ox_run_max_bytes(const ox_run *r);
 
 #endif

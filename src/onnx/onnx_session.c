@@ -156,6 +156,21 @@ static ox_val *slot_at(ox_run *r, int vi)
     return &r->slots[vi];
 }
 
+const ox_graph *ox_run_graph(const ox_run *r)
+{
+    return r->g;
+}
+
+ox_val *ox_run_value(ox_run *r, int vi)
+{
+    return vi >= 0 && vi < r->g->n_values ? slot_at(r, vi) : NULL;
+}
+
+size_t ox_run_max_bytes(const ox_run *r)
+{
+    return r->s->max_bytes;
+}
+
 /* Initializer views of strings must not be freed by the slot. */
 static void slot_reset_view(ox_val *slot, const ox_value *v)
 {
@@ -233,8 +248,8 @@ static int exec_nodes(ox_run *r, ckpt_error *err)
         enum { PAD = 8, SMALL = 24 };
         ox_val *in_buf[SMALL], *out_buf[SMALL];
         ox_val **in = n->n_in + PAD <= SMALL ? in_buf : calloc((size_t)n->n_in + PAD, sizeof *in);
-        ox_val **out =
-            n->n_out + PAD <= SMALL ? out_buf : calloc((size_t)n->n_out + PAD, sizeof *out);
+        ox_val **out = n->n_out + PAD <= SMALL ? out_buf
+                                               : calloc((size_t)n->n_out + PAD, sizeof *out);
         if (!in || !out) {
             if (in != in_buf)
                 free(in);
@@ -638,14 +653,4 @@ const ox_val *ox_session_value(ckpt_onnx_session *s, const char *name)
     if (vi < 0 || !s->n_graphs)
         return NULL;
     return &s->graphs[0].slots[vi];
-}
-
-const ox_graph *ox_run_graph(const ox_run *r)
-{
-    return r->g;
-}
-
-ox_val *ox_run_value(ox_run *r, int vi)
-{
-    return slot_at(r, vi);
 }

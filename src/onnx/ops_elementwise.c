@@ -32,13 +32,15 @@
 #endif
 
 /* exp: float32 through the op library's vectorisable ckpt__expf */
-#define EXPT(x) _Generic((x), float: ckpt__expf, default: exp)(x)
+#define EXPT(x) _Generic((x), float : ckpt__expf, default : exp)(x)
 
 /* element type lists: X(code, C type, suffix) */
-#define SINTS(X) X(OX_INT8, int8_t, i8) X(OX_INT16, int16_t, i16) X(OX_INT32, int32_t, i32) X(OX_INT64, int64_t, i64)
-#define UINTS(X)                                                                                   \
-    X(OX_UINT8, uint8_t, u8) X(OX_UINT16, uint16_t, u16) X(OX_UINT32, uint32_t, u32)             \
-    X(OX_UINT64, uint64_t, u64)
+#define SINTS(X)                                                                                 \
+    X(OX_INT8, int8_t, i8)                                                                       \
+    X(OX_INT16, int16_t, i16) X(OX_INT32, int32_t, i32) X(OX_INT64, int64_t, i64)
+#define UINTS(X)                                                                                 \
+    X(OX_UINT8, uint8_t, u8)                                                                     \
+    X(OX_UINT16, uint16_t, u16) X(OX_UINT32, uint32_t, u32) X(OX_UINT64, uint64_t, u64)
 #define INTS(X) SINTS(X) UINTS(X)
 #define FLTS(X) X(OX_FLOAT, float, f32) X(OX_DOUBLE, double, f64)
 #define NUMS(X) INTS(X) FLTS(X)
@@ -60,22 +62,24 @@ typedef struct un_tab {
 } un_tab;
 
 /* one loop: T the element type, x the element, EXPR its result (type TO) */
-#define UN_LOOP(NAME, TI, TO, EXPR)                                                               \
-    MAYBE_UNUSED static void NAME(void *o_, const void *a_, int64_t n, const un_par *p)         \
-    {                                                                                              \
-        typedef TI T;                                                                              \
-        TO *o = o_;                                                                                \
-        const TI *a = a_;                                                                          \
-        (void)p;                                                                                   \
-        for (int64_t i = 0; i < n; i++) {                                                          \
-            T x = a[i];                                                                            \
-            o[i] = (TO)(EXPR);                                                                     \
-        }                                                                                          \
+#define UN_LOOP(NAME, TI, TO, EXPR)                                                              \
+    MAYBE_UNUSED static void NAME(void *o_, const void *a_, int64_t n, const un_par *p)          \
+    {                                                                                            \
+        typedef TI T;                                                                            \
+        TO *o = o_;                                                                              \
+        const TI *a = a_;                                                                        \
+        (void)p;                                                                                 \
+        for (int64_t i = 0; i < n; i++) {                                                        \
+            T x = a[i];                                                                          \
+            o[i] = (TO)(EXPR);                                                                   \
+        }                                                                                        \
     }
 
 /* float32 and float64 versions of one float op */
-#define UN_F(NAME, EXPR) UN_LOOP(NAME##_f32, float, float, EXPR) UN_LOOP(NAME##_f64, double, double, EXPR)
-#define UN_FB(NAME, EXPR) UN_LOOP(NAME##_f32, float, uint8_t, EXPR) UN_LOOP(NAME##_f64, double, uint8_t, EXPR)
+#define UN_F(NAME, EXPR)                                                                         \
+    UN_LOOP(NAME##_f32, float, float, EXPR) UN_LOOP(NAME##_f64, double, double, EXPR)
+#define UN_FB(NAME, EXPR)                                                                        \
+    UN_LOOP(NAME##_f32, float, uint8_t, EXPR) UN_LOOP(NAME##_f64, double, uint8_t, EXPR)
 #define TAB_F(NAME) [OX_FLOAT] = NAME##_f32, [OX_DOUBLE] = NAME##_f64
 
 #define PASTE_(a, b) a##_##b
@@ -114,19 +118,19 @@ UN_F(relu, x > 0 ? x : (x != x ? x : (T)0))
 UN_F(leaky, x < 0 ? PA * x : x)
 UN_F(elu, x < 0 ? PA * (EXPT(x) - (T)1) : x)
 UN_F(selu, x <= 0 ? PG * (PA * EXPT(x) - PA) : PG * x)
-UN_F(celu, (x > 0 ? x : (T)0) + fmin((T)0, PA * (EXPT(x / PA) - (T)1)))
+UN_F(celu, (x > 0 ? x : (T)0) + fmin((T)0, PA *(EXPT(x / PA) - (T)1)))
 UN_F(sigmoid, (T)1 / ((T)1 + exp(-x)))
-UN_F(hsigmoid, fmax((T)0, fmin((T)1, PA * x + PB)))
-UN_F(hswish, x * fmax((T)0, fmin((T)1, x / (T)6 + (T)0.5)))
+UN_F(hsigmoid, fmax((T)0, fmin((T)1, PA *x + PB)))
+UN_F(hswish, x *fmax((T)0, fmin((T)1, x / (T)6 + (T)0.5)))
 UN_F(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)))
 UN_F(softsign, x / ((T)1 + fabs(x)))
 UN_F(tanh, tanh(x))
 UN_F(threlu, x > PA ? x : (T)0)
 UN_F(shrink, x < -PA ? x + PB : (x > PA ? x - PB : (T)0))
 UN_F(gelu, (T)0.5 * x * ((T)1 + erf(x * (T)0.70710678118654752440)))
-UN_F(gelu_t, (T)0.5 * x *
-                  ((T)1 + tanh((T)0.79788456080286535588 * (x + (T)0.044715 * x * x * x))))
-UN_F(mish, x * tanh(x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))))
+UN_F(gelu_t,
+     (T)0.5 * x * ((T)1 + tanh((T)0.79788456080286535588 * (x + (T)0.044715 * x * x * x))))
+UN_F(mish, x *tanh(x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))))
 
 /* float32 through the op library */
 static void relu_lib(void *o, const void *a, int64_t n, const un_par *p)
@@ -192,9 +196,9 @@ INTS(UN_I_ONE)
 #undef UNI_NAME
 #undef UNI_EXPR
 #define UNI_NAME shrink
-#define UNI_EXPR                                                                                   \
-    (double)x < -(double)p->alpha                                                                  \
-        ? (double)x + (double)p->beta                                                              \
+#define UNI_EXPR                                                                                 \
+    (double)x < -(double)p->alpha                                                                \
+        ? (double)x + (double)p->beta                                                            \
         : ((double)x > (double)p->alpha ? (double)x - (double)p->beta : 0.0)
 INTS(UN_I_ONE)
 #undef UNI_NAME
@@ -236,7 +240,8 @@ static const un_tab t_isnan = {{TAB_F(isnan)}, 1};
 static const un_tab t_isinf = {{TAB_F(isinf)}, 1};
 static const un_tab t_not = {{[OX_BOOL] = not_b}, 0};
 static const un_tab t_bnot = {{TABI(bnot, INTS)}, 0};
-static const un_tab t_relu = {{[OX_FLOAT] = relu_lib, [OX_DOUBLE] = relu_f64, TABI(relu, SINTS)}, 0};
+static const un_tab t_relu = {{[OX_FLOAT] = relu_lib, [OX_DOUBLE] = relu_f64, TABI(relu, SINTS)},
+                              0};
 static const un_tab t_leaky = {{TAB_F(leaky)}, 0};
 static const un_tab t_elu = {{TAB_F(elu)}, 0};
 static const un_tab t_selu = {{TAB_F(selu)}, 0};
@@ -287,12 +292,12 @@ static int unary(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
     return 0;
 }
 
-#define UNARY_KERNEL(NAME, TAB)                                                                    \
-    static int k_##NAME(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,        \
-                        ckpt_error *err)                                                           \
-    {                                                                                              \
-        un_par p = {0};                                                                            \
-        return unary(r, n, in, out, &TAB, &p, err);                                                \
+#define UNARY_KERNEL(NAME, TAB)                                                                  \
+    static int k_##NAME(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,      \
+                        ckpt_error *err)                                                         \
+    {                                                                                            \
+        un_par p = {0};                                                                          \
+        return unary(r, n, in, out, &TAB, &p, err);                                              \
     }
 
 UNARY_KERNEL(abs, t_abs)
@@ -337,15 +342,15 @@ static int k_isinf(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
     return unary(r, n, in, out, &t_isinf, &p, err);
 }
 
-#define UNARY_ATTR_KERNEL(NAME, TAB, A, ADEF, B, BDEF, G, GDEF)                                   \
-    static int k_##NAME(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,        \
-                        ckpt_error *err)                                                           \
-    {                                                                                              \
-        un_par p = {0};                                                                            \
-        p.alpha = ox_attr_float(n, A, ADEF);                                                       \
-        p.beta = ox_attr_float(n, B, BDEF);                                                        \
-        p.gamma = ox_attr_float(n, G, GDEF);                                                       \
-        return unary(r, n, in, out, &TAB, &p, err);                                                \
+#define UNARY_ATTR_KERNEL(NAME, TAB, A, ADEF, B, BDEF, G, GDEF)                                  \
+    static int k_##NAME(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,      \
+                        ckpt_error *err)                                                         \
+    {                                                                                            \
+        un_par p = {0};                                                                          \
+        p.alpha = ox_attr_float(n, A, ADEF);                                                     \
+        p.beta = ox_attr_float(n, B, BDEF);                                                      \
+        p.gamma = ox_attr_float(n, G, GDEF);                                                     \
+        return unary(r, n, in, out, &TAB, &p, err);                                              \
     }
 
 UNARY_ATTR_KERNEL(leaky, t_leaky, "alpha", 0.01f, "", 0, "", 0)
@@ -377,45 +382,45 @@ typedef struct bin_tab {
 } bin_tab;
 
 /* one binary loop: x from input 0, y from input 1, T the output type */
-#define BIN_LOOP(NAME, TA, TB, TO, EXPR)                                                          \
-    MAYBE_UNUSED static void NAME(void *o_, const void *const *in, int64_t n, unsigned bc,      \
-                                  const void *ctx)                                                 \
-    {                                                                                              \
-        typedef TO T;                                                                              \
-        T *o = o_;                                                                                 \
-        const TA *a = in[0];                                                                       \
-        const TB *b = in[1];                                                                       \
-        (void)ctx;                                                                                 \
-        switch (bc) {                                                                              \
-        case 0:                                                                                    \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                TA x = a[i];                                                                       \
-                TB y = b[i];                                                                       \
-                o[i] = (T)(EXPR);                                                                  \
-            }                                                                                      \
-            break;                                                                                 \
-        case 1: {                                                                                  \
-            TA x = a[0];                                                                           \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                TB y = b[i];                                                                       \
-                o[i] = (T)(EXPR);                                                                  \
-            }                                                                                      \
-        } break;                                                                                   \
-        case 2: {                                                                                  \
-            TB y = b[0];                                                                           \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                TA x = a[i];                                                                       \
-                o[i] = (T)(EXPR);                                                                  \
-            }                                                                                      \
-        } break;                                                                                   \
-        default: {                                                                                 \
-            TA x = a[0];                                                                           \
-            TB y = b[0];                                                                           \
-            T v = (T)(EXPR);                                                                       \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                o[i] = v;                                                                          \
-        }                                                                                          \
-        }                                                                                          \
+#define BIN_LOOP(NAME, TA, TB, TO, EXPR)                                                         \
+    MAYBE_UNUSED static void NAME(void *o_, const void *const *in, int64_t n, unsigned bc,       \
+                                  const void *ctx)                                               \
+    {                                                                                            \
+        typedef TO T;                                                                            \
+        T *o = o_;                                                                               \
+        const TA *a = in[0];                                                                     \
+        const TB *b = in[1];                                                                     \
+        (void)ctx;                                                                               \
+        switch (bc) {                                                                            \
+        case 0:                                                                                  \
+            for (int64_t i = 0; i < n; i++) {                                                    \
+                TA x = a[i];                                                                     \
+                TB y = b[i];                                                                     \
+                o[i] = (T)(EXPR);                                                                \
+            }                                                                                    \
+            break;                                                                               \
+        case 1: {                                                                                \
+            TA x = a[0];                                                                         \
+            for (int64_t i = 0; i < n; i++) {                                                    \
+                TB y = b[i];                                                                     \
+                o[i] = (T)(EXPR);                                                                \
+            }                                                                                    \
+        } break;                                                                                 \
+        case 2: {                                                                                \
+            TB y = b[0];                                                                         \
+            for (int64_t i = 0; i < n; i++) {                                                    \
+                TA x = a[i];                                                                     \
+                o[i] = (T)(EXPR);                                                                \
+            }                                                                                    \
+        } break;                                                                                 \
+        default: {                                                                               \
+            TA x = a[0];                                                                         \
+            TB y = b[0];                                                                         \
+            T v = (T)(EXPR);                                                                     \
+            for (int64_t i = 0; i < n; i++)                                                      \
+                o[i] = v;                                                                        \
+        }                                                                                        \
+        }                                                                                        \
     }
 
 /* instantiate op NAME over a type list: same in/out type, or bool out */
@@ -423,7 +428,7 @@ typedef struct bin_tab {
 #define BIN_CMP(code, T_, sfx) BIN_LOOP(PASTE(BIN_NAME, sfx), T_, T_, uint8_t, BIN_EXPR)
 
 /* unsigned wrap-around arithmetic for integers (no signed-overflow UB) */
-#define WRAP(op) (T)((uint64_t)x op (uint64_t)y)
+#define WRAP(op) (T)((uint64_t)x op(uint64_t) y)
 
 #define BIN_NAME add
 #define BIN_EXPR x + y
@@ -490,7 +495,7 @@ static inline double pymod_d(double x, double y)
 #define BIN_EXPR pymod_d((double)x, (double)y)
 FLTS(BIN_SAME)
 #undef BIN_EXPR
-#define BIN_EXPR                                                                                   \
+#define BIN_EXPR                                                                                 \
     y == 0 || y == (T)-1 ? 0 : (x % y != 0 && ((x % y < 0) != (y < 0)) ? x % y + y : x % y)
 SINTS(BIN_SAME)
 #undef BIN_EXPR
@@ -576,7 +581,7 @@ INTS(BIN_SAME)
 #undef BIN_NAME
 
 #define BIN_NAME prelu
-#define BIN_EXPR x < 0 ? x * y : x
+#define BIN_EXPR x < 0 ? x *y : x
 FLTS(BIN_SAME)
 #undef BIN_EXPR
 #define BIN_EXPR x < 0 ? WRAP(*) : x
@@ -658,7 +663,8 @@ static void add_f32_lib(void *o, const void *const *in, int64_t n, unsigned bc, 
 #define BTAB_min(c, T_, s) [c] = min_##s,
 #define BTAB_prelu(c, T_, s) [c] = prelu_##s,
 
-static const bin_tab b_add = {{TABS(add, INTS)[OX_FLOAT] = add_f32_lib, [OX_DOUBLE] = add_f64}, 0};
+static const bin_tab b_add = {{TABS(add, INTS)[OX_FLOAT] = add_f32_lib, [OX_DOUBLE] = add_f64},
+                              0};
 static const bin_tab b_sub = {{TABS(sub, INTS) TABS(sub, FLTS)}, 0};
 static const bin_tab b_mul = {{TABS(mul, INTS) TABS(mul, FLTS)}, 0};
 static const bin_tab b_div = {{TABS(div, INTS) TABS(div, FLTS)}, 0};
@@ -681,7 +687,8 @@ static const bin_tab b_max = {{TABS(max, NUMS)}, 0};
 static const bin_tab b_min = {{TABS(min, NUMS)}, 0};
 static const bin_tab b_prelu = {{TABS(prelu, NUMS)}, 0};
 static const bin_tab b_pow = {{[OX_FLOAT] = pow_f32, [OX_DOUBLE] = pow_f64}, 0};
-static const bin_tab b_sum = {{TABS(add, INTS)[OX_FLOAT] = add_f32_lib, [OX_DOUBLE] = add_f64}, 0};
+static const bin_tab b_sum = {{TABS(add, INTS)[OX_FLOAT] = add_f32_lib, [OX_DOUBLE] = add_f64},
+                              0};
 
 /* ---------------------------------------------------------- float16 / bfloat16 through float */
 
@@ -808,8 +815,9 @@ static inline void store_d(void *p, int dt, int64_t i, double v)
     case OX_UINT32: ((uint32_t *)p)[i] = (uint32_t)d2i64(v); break;
     case OX_INT64: ((int64_t *)p)[i] = d2i64(v); break;
     case OX_UINT64:
-        ((uint64_t *)p)[i] =
-            v >= 9223372036854775808.0 && v < 18446744073709551616.0 ? (uint64_t)v : (uint64_t)d2i64(v);
+        ((uint64_t *)p)[i] = v >= 9223372036854775808.0 && v < 18446744073709551616.0
+                                 ? (uint64_t)v
+                                 : (uint64_t)d2i64(v);
         break;
     case OX_BOOL: ((uint8_t *)p)[i] = v != 0.0; break;
     default: break;
@@ -899,8 +907,8 @@ static int binary(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     ops[0] = ox_ew_of(a);
     CKPT_TRY(legacy_b(n, a, b, &ops[1], bdims, err));
     int rank;
-    CKPT_TRY(ox_broadcast_shape(n, ops[0].rank, ops[0].dims, ops[1].rank, ops[1].dims, &rank, dims,
-                                err));
+    CKPT_TRY(ox_broadcast_shape(n, ops[0].rank, ops[0].dims, ops[1].rank, ops[1].dims, &rank,
+                                dims, err));
     int odt = t->out_bool ? OX_BOOL : a->dtype;
     CKPT_TRY(ox_out(r, n, out[0], odt, rank, dims, err));
     if (!out[0])
@@ -909,11 +917,11 @@ static int binary(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     return 0;
 }
 
-#define BINARY_KERNEL(NAME, TAB)                                                                   \
-    static int k_##NAME(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,        \
-                        ckpt_error *err)                                                           \
-    {                                                                                              \
-        return binary(r, n, in, out, &TAB, NULL, err);                                             \
+#define BINARY_KERNEL(NAME, TAB)                                                                 \
+    static int k_##NAME(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,      \
+                        ckpt_error *err)                                                         \
+    {                                                                                            \
+        return binary(r, n, in, out, &TAB, NULL, err);                                           \
     }
 
 BINARY_KERNEL(add, b_add)
@@ -1003,8 +1011,8 @@ static int k_pow(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
     ops[0] = ox_ew_of(a);
     CKPT_TRY(legacy_b(n, a, b, &ops[1], bdims, err));
     int rank;
-    CKPT_TRY(ox_broadcast_shape(n, ops[0].rank, ops[0].dims, ops[1].rank, ops[1].dims, &rank, dims,
-                                err));
+    CKPT_TRY(ox_broadcast_shape(n, ops[0].rank, ops[0].dims, ops[1].rank, ops[1].dims, &rank,
+                                dims, err));
     CKPT_TRY(ox_out(r, n, out[0], a->dtype, rank, dims, err));
     if (out[0])
         ox_ew_run(rank, dims, out[0]->data, ox_dtype_size(a->dtype), ops, 2, pow_mixed, &c);
@@ -1014,19 +1022,19 @@ static int k_pow(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
 /* ================================================================== variadic */
 
 /* o = in[0] (broadcast copy), by element size */
-#define COPY_LOOP(NAME, T_)                                                                       \
+#define COPY_LOOP(NAME, T_)                                                                      \
     static void NAME(void *o_, const void *const *in, int64_t n, unsigned bc, const void *ctx)   \
-    {                                                                                              \
-        T_ *o = o_;                                                                                \
-        const T_ *a = in[0];                                                                       \
-        (void)ctx;                                                                                 \
-        if (bc & 1u) {                                                                             \
-            T_ v = a[0];                                                                           \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                o[i] = v;                                                                          \
-        } else {                                                                                   \
-            memcpy(o, a, (size_t)n * sizeof(T_));                                                  \
-        }                                                                                          \
+    {                                                                                            \
+        T_ *o = o_;                                                                              \
+        const T_ *a = in[0];                                                                     \
+        (void)ctx;                                                                               \
+        if (bc & 1u) {                                                                           \
+            T_ v = a[0];                                                                         \
+            for (int64_t i = 0; i < n; i++)                                                      \
+                o[i] = v;                                                                        \
+        } else {                                                                                 \
+            memcpy(o, a, (size_t)n * sizeof(T_));                                                \
+        }                                                                                        \
     }
 COPY_LOOP(copy1, uint8_t)
 COPY_LOOP(copy2, uint16_t)
@@ -1175,33 +1183,33 @@ static int k_mean(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
 
 /* ================================================================== Where */
 
-#define WHERE_LOOP(NAME, T_)                                                                      \
+#define WHERE_LOOP(NAME, T_)                                                                     \
     static void NAME(void *o_, const void *const *in, int64_t n, unsigned bc, const void *ctx)   \
-    {                                                                                              \
-        T_ *o = o_;                                                                                \
-        const uint8_t *c = in[0];                                                                  \
-        const T_ *x = in[1], *y = in[2];                                                           \
-        (void)ctx;                                                                                 \
-        if (bc == 0) {                                                                             \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                o[i] = c[i] ? x[i] : y[i];                                                         \
-            return;                                                                                \
-        }                                                                                          \
-        if (bc == 4) { /* Y scalar: a masked fill */                                               \
-            T_ yv = y[0];                                                                          \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                o[i] = c[i] ? x[i] : yv;                                                           \
-            return;                                                                                \
-        }                                                                                          \
-        if (bc == 2) { /* X scalar */                                                              \
-            T_ xv = x[0];                                                                          \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                o[i] = c[i] ? xv : y[i];                                                           \
-            return;                                                                                \
-        }                                                                                          \
-        int64_t sc = (bc & 1u) ? 0 : 1, sx = (bc & 2u) ? 0 : 1, sy = (bc & 4u) ? 0 : 1;           \
-        for (int64_t i = 0; i < n; i++)                                                            \
-            o[i] = c[i * sc] ? x[i * sx] : y[i * sy];                                              \
+    {                                                                                            \
+        T_ *o = o_;                                                                              \
+        const uint8_t *c = in[0];                                                                \
+        const T_ *x = in[1], *y = in[2];                                                         \
+        (void)ctx;                                                                               \
+        if (bc == 0) {                                                                           \
+            for (int64_t i = 0; i < n; i++)                                                      \
+                o[i] = c[i] ? x[i] : y[i];                                                       \
+            return;                                                                              \
+        }                                                                                        \
+        if (bc == 4) { /* Y scalar: a masked fill */                                             \
+            T_ yv = y[0];                                                                        \
+            for (int64_t i = 0; i < n; i++)                                                      \
+                o[i] = c[i] ? x[i] : yv;                                                         \
+            return;                                                                              \
+        }                                                                                        \
+        if (bc == 2) { /* X scalar */                                                            \
+            T_ xv = x[0];                                                                        \
+            for (int64_t i = 0; i < n; i++)                                                      \
+                o[i] = c[i] ? xv : y[i];                                                         \
+            return;                                                                              \
+        }                                                                                        \
+        int64_t sc = (bc & 1u) ? 0 : 1, sx = (bc & 2u) ? 0 : 1, sy = (bc & 4u) ? 0 : 1;          \
+        for (int64_t i = 0; i < n; i++)                                                          \
+            o[i] = c[i * sc] ? x[i * sx] : y[i * sy];                                            \
     }
 WHERE_LOOP(where1, uint8_t)
 WHERE_LOOP(where2, uint16_t)
@@ -1244,8 +1252,8 @@ static int k_where(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
     if (!es || dt == OX_COMPLEX128)
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s", ox_dtype_name(dt));
     int64_t d1[OX_MAX_RANK], dims[OX_MAX_RANK];
-    CKPT_TRY(ox_broadcast_shape(n, in[0]->rank, in[0]->dims, in[1]->rank, in[1]->dims, &r2, d1,
-                                err));
+    CKPT_TRY(
+        ox_broadcast_shape(n, in[0]->rank, in[0]->dims, in[1]->rank, in[1]->dims, &r2, d1, err));
     CKPT_TRY(ox_broadcast_shape(n, r2, d1, in[2]->rank, in[2]->dims, &rank, dims, err));
     CKPT_TRY(ox_out(r, n, out[0], dt, rank, dims, err));
     if (!out[0])
@@ -1271,17 +1279,17 @@ typedef struct clip_b {
     uint64_t ulo, uhi;
 } clip_b;
 
-#define CLIP_LOOP(NAME, T_, LO, HI)                                                               \
+#define CLIP_LOOP(NAME, T_, LO, HI)                                                              \
     static void NAME(void *o_, const void *a_, int64_t n, const clip_b *c)                       \
-    {                                                                                              \
-        T_ *o = o_;                                                                                \
-        const T_ *a = a_;                                                                          \
-        const T_ lo = (T_)(LO), hi = (T_)(HI);                                                     \
-        for (int64_t i = 0; i < n; i++) {                                                          \
-            T_ v = a[i];                                                                           \
-            v = v < lo ? lo : v;                                                                   \
-            o[i] = v > hi ? hi : v;                                                                \
-        }                                                                                          \
+    {                                                                                            \
+        T_ *o = o_;                                                                              \
+        const T_ *a = a_;                                                                        \
+        const T_ lo = (T_)(LO), hi = (T_)(HI);                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                        \
+            T_ v = a[i];                                                                         \
+            v = v < lo ? lo : v;                                                                 \
+            o[i] = v > hi ? hi : v;                                                              \
+        }                                                                                        \
     }
 CLIP_LOOP(clip_f32, float, c->lo, c->hi)
 CLIP_LOOP(clip_f64, double, c->lo, c->hi)
@@ -1304,8 +1312,8 @@ static int clip_bound(const ox_node *n, const ox_val *v, int dt, int hi, clip_b 
         return ox_fail(err, CKPT_E_SHAPE, n, "%s must be a scalar (%lld elements)",
                        hi ? "max" : "min", (long long)v->numel);
     if (v->dtype != dt)
-        return ox_fail(err, CKPT_E_ARG, n, "%s of type %s for input of type %s", hi ? "max" : "min",
-                       ox_dtype_name(v->dtype), ox_dtype_name(dt));
+        return ox_fail(err, CKPT_E_ARG, n, "%s of type %s for input of type %s",
+                       hi ? "max" : "min", ox_dtype_name(v->dtype), ox_dtype_name(dt));
     double d = load_d(v->data, dt, 0);
     int64_t i = dt == OX_INT64 ? ((const int64_t *)v->data)[0] : (int64_t)d;
     uint64_t u = dt == OX_UINT64 ? ((const uint64_t *)v->data)[0] : (uint64_t)(i < 0 ? 0 : i);

@@ -81,12 +81,8 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
         case CT_ALIGN_CORNERS:
             xo = out_w == 1.0 ? 0.0 : x * (double)(in - 1) / (out_w - 1.0);
             break;
-        case CT_ASYMMETRIC:
-            xo = (double)(fx / fs);
-            break;
-        case CT_TF_HALF_PIXEL_FOR_NN:
-            xo = (double)((fx + 0.5f) / fs);
-            break;
+        case CT_ASYMMETRIC: xo = (double)(fx / fs); break;
+        case CT_TF_HALF_PIXEL_FOR_NN: xo = (double)((fx + 0.5f) / fs); break;
         case CT_TF_CROP_AND_RESIZE:
             if (out_w == 1.0)
                 xo = 0.5 * (roi0 + roi1) * (double)(in - 1);
@@ -96,18 +92,14 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
             if (xo < 0.0 || xo > (double)(in - 1))
                 ext[o] = 1;
             break;
-        case CT_PYTORCH_HALF_PIXEL:
-            xo = out > 1 ? (double)((fx + 0.5f) / fs - 0.5f) : 0.0;
-            break;
+        case CT_PYTORCH_HALF_PIXEL: xo = out > 1 ? (double)((fx + 0.5f) / fs - 0.5f) : 0.0; break;
         case CT_HALF_PIXEL_SYMMETRIC: {
             float adj = (float)out / (fs * (float)in);
             float center = (float)in / 2.0f;
             xo = (double)(center * (1.0f - adj) + (fx + 0.5f) / fs - 0.5f);
             break;
         }
-        default:
-            xo = (double)((fx + 0.5f) / fs - 0.5f);
-            break;
+        default: xo = (double)((fx + 0.5f) / fs - 0.5f); break;
         }
         int64_t *ix = idx + o * ntap;
         float *wx = w + o * ntap;
@@ -130,18 +122,10 @@ static void rs_axis_taps(const rs_cfg *c, int64_t in, int64_t out, double scale,
             } else {
                 int up;
                 switch (c->nm) {
-                case NM_ROUND_PREFER_CEIL:
-                    up = ratio >= 0.5;
-                    break;
-                case NM_FLOOR:
-                    up = 0;
-                    break;
-                case NM_CEIL:
-                    up = 1;
-                    break;
-                default:
-                    up = ratio > 0.5;
-                    break;
+                case NM_ROUND_PREFER_CEIL: up = ratio >= 0.5; break;
+                case NM_FLOOR: up = 0; break;
+                case NM_CEIL: up = 1; break;
+                default: up = ratio > 0.5; break;
                 }
                 p = x0 + up;
             }
@@ -603,8 +587,8 @@ static int k_resize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
             return (int)got;
         if (got != na)
             return ox_fail(err, CKPT_E_SHAPE, n, "sizes must hold %d values", na);
-        const char *pol =
-            opset >= 18 ? ox_attr_str(n, "keep_aspect_ratio_policy", "stretch") : "stretch";
+        const char *pol = opset >= 18 ? ox_attr_str(n, "keep_aspect_ratio_policy", "stretch")
+                                      : "stretch";
         if (strcmp(pol, "stretch")) {
             bool larger = !strcmp(pol, "not_smaller");
             if (!larger && strcmp(pol, "not_larger"))
@@ -666,8 +650,7 @@ static int k_upsample(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
     }
     for (int i = 0; i < rank; i++) {
         if (!(scales[i] > 0.0) || !isfinite(scales[i]))
-            return ox_fail(err, CKPT_E_ARG, n, "scale %g must be positive and finite",
-                           scales[i]);
+            return ox_fail(err, CKPT_E_ARG, n, "scale %g must be positive and finite", scales[i]);
         osz[i] = nn2_f2i(floor((double)((float)x->dims[i] * (float)scales[i])));
     }
     return resize_run(r, n, x, out[0], &c, scales, osz, NULL, err);
@@ -723,13 +706,12 @@ static inline double gs_at3(const float *p, int64_t D, int64_t H, int64_t W, int
                : 0.0;
 }
 
-static int gridsample3d(ox_run *r, const ox_node *n, const ox_val *x, const ox_val *g,
-                        ox_val *y, int mode, int pad, int align, ckpt_error *err)
+static int gridsample3d(ox_run *r, const ox_node *n, const ox_val *x, const ox_val *g, ox_val *y,
+                        int mode, int pad, int align, ckpt_error *err)
 {
     if (mode == RM_CUBIC)
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "cubic sampling is 2-D only");
-    const int64_t N = x->dims[0], C = x->dims[1], D = x->dims[2], H = x->dims[3],
-                  W = x->dims[4];
+    const int64_t N = x->dims[0], C = x->dims[1], D = x->dims[2], H = x->dims[3], W = x->dims[4];
     const int64_t Do = g->dims[1], Ho = g->dims[2], Wo = g->dims[3];
     const int64_t od[5] = {N, C, Do, Ho, Wo};
     CKPT_TRY(ox_out(r, n, y, x->dtype, 5, od, err));
@@ -880,8 +862,7 @@ static int k_gridsample(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *
 static int k_roialign(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                       ckpt_error *err)
 {
-    const ox_val *x = in[0], *rois = n->n_in > 1 ? in[1] : NULL,
-                 *bi = n->n_in > 2 ? in[2] : NULL;
+    const ox_val *x = in[0], *rois = n->n_in > 1 ? in[1] : NULL, *bi = n->n_in > 2 ? in[2] : NULL;
     if (!x || !rois || !bi || !nn2_is_float(x->dtype) || x->rank != 4)
         return ox_fail(err, CKPT_E_SHAPE, n, "needs float X (N,C,H,W), rois, batch_indices");
     if (rois->rank != 2 || rois->dims[1] != 4 || !nn2_is_float(rois->dtype))

@@ -18,8 +18,8 @@
 #include "onnx/onnx_internal.h"
 
 /* C (M,N) = op(A) op(B) * alpha + beta * C, float32, row-major */
-static void sgemm(bool ta, bool tb, int64_t m, int64_t nn, int64_t k, float alpha,
-                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c)
+static void sgemm(bool ta, bool tb, int64_t m, int64_t nn, int64_t k, float alpha, const float *a,
+                  int64_t lda, const float *b, int64_t ldb, float beta, float *c)
 {
     if (m == 1) {
         /* one row: y (N) = op(B)^T a, a contiguous whatever transA says */
@@ -88,9 +88,9 @@ static void int_mm(int dt, const void *a, const void *b, void *c, int64_t m, int
  * batch index, nothing else: offsets are computed by the caller. */
 typedef struct mm_shape {
     int64_t m, k, n;
-    int br;                  /* batch rank */
-    int64_t bd[OX_MAX_RANK]; /* batch dims */
-    int64_t nb;              /* batch count */
+    int br;                                   /* batch rank */
+    int64_t bd[OX_MAX_RANK];                  /* batch dims */
+    int64_t nb;                               /* batch count */
     int64_t sa[OX_MAX_RANK], sb[OX_MAX_RANK]; /* matrix strides of A, B per batch dim */
     int rank;
     int64_t od[OX_MAX_RANK];
@@ -109,8 +109,8 @@ static int mm_shape_of(const ox_node *n, const ox_val *a, const ox_val *b, mm_sh
     const int64_t kb = rb == 1 ? b->dims[0] : b->dims[rb - 2];
     s->n = rb == 1 ? 1 : b->dims[rb - 1];
     if (kb != s->k)
-        return ox_fail(err, CKPT_E_SHAPE, n, "inner dims %lld and %lld differ",
-                       (long long)s->k, (long long)kb);
+        return ox_fail(err, CKPT_E_SHAPE, n, "inner dims %lld and %lld differ", (long long)s->k,
+                       (long long)kb);
     const int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
     CKPT_TRY(ox_broadcast_shape(n, ba, a->dims, bb, b->dims, &s->br, s->bd, err));
     s->nb = ox_numel(s->br, s->bd);
@@ -297,8 +297,8 @@ static int k_gemm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
             if (!use_c)
                 memset(fo, 0, (size_t)(m * nn) * sizeof(float));
         } else {
-            sgemm(ta, tb, m, nn, k, alpha, fa, a->dims[1], fb, b->dims[1],
-                  use_c ? 1.0f : 0.0f, fo);
+            sgemm(ta, tb, m, nn, k, alpha, fa, a->dims[1], fb, b->dims[1], use_c ? 1.0f : 0.0f,
+                  fo);
         }
         if (dt != OX_FLOAT)
             ox_nn_from_float(out[0], fo);

@@ -7,9 +7,8 @@
 #include "onnx/onnx_internal.h"
 
 static const ox_op *const tables[] = {
-    ox_ops_elementwise, ox_ops_shape,  ox_ops_reduce,  ox_ops_nn,       ox_ops_rnn,
-    ox_ops_image,       ox_ops_signal, ox_ops_control, ox_ops_sequence, ox_ops_misc,
-    ox_ops_gradient,    ox_ops_newer,  ox_ops_ml,
+    ox_ops_elementwise, ox_ops_shape,   ox_ops_reduce,   ox_ops_nn,   ox_ops_rnn,   ox_ops_image,
+    ox_ops_signal,      ox_ops_control, ox_ops_sequence, ox_ops_misc, ox_ops_newer, ox_ops_ml,
 };
 
 const ox_op *ox_op_find(const char *domain, const char *op_type, int opset)

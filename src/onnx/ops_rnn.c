@@ -66,32 +66,21 @@ static const struct {
 static float act_apply(const rnn_act *f, float x)
 {
     switch (f->fn) {
-    case A_SIGMOID:
-        return 1.0f / (1.0f + expf(-x));
-    case A_TANH:
-        return tanhf(x);
-    case A_RELU:
-        return x > 0.0f ? x : 0.0f;
-    case A_AFFINE:
-        return f->a * x + f->b;
-    case A_LEAKYRELU:
-        return x >= 0.0f ? x : f->a * x;
-    case A_THRESHOLDEDRELU:
-        return x > f->a ? x : 0.0f;
-    case A_SCALEDTANH:
-        return f->a * tanhf(f->b * x);
+    case A_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case A_TANH: return tanhf(x);
+    case A_RELU: return x > 0.0f ? x : 0.0f;
+    case A_AFFINE: return f->a * x + f->b;
+    case A_LEAKYRELU: return x >= 0.0f ? x : f->a * x;
+    case A_THRESHOLDEDRELU: return x > f->a ? x : 0.0f;
+    case A_SCALEDTANH: return f->a * tanhf(f->b * x);
     case A_HARDSIGMOID: {
         float v = f->a * x + f->b;
         return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
     }
-    case A_ELU:
-        return x >= 0.0f ? x : f->a * (expf(x) - 1.0f);
-    case A_SOFTSIGN:
-        return x / (1.0f + fabsf(x));
-    case A_SOFTPLUS:
-        return log1pf(expf(x));
-    default:
-        return x;
+    case A_ELU: return x >= 0.0f ? x : f->a * (expf(x) - 1.0f);
+    case A_SOFTSIGN: return x / (1.0f + fabsf(x));
+    case A_SOFTPLUS: return log1pf(expf(x));
+    default: return x;
     }
 }
 
@@ -114,8 +103,9 @@ static int parse_acts(const ox_node *n, int kind, int D, rnn_act *acts, bool *is
                       ckpt_error *err)
 {
     const int nf = kind == K_LSTM ? 3 : (kind == K_GRU ? 2 : 1);
-    static const int dflt[3][3] = {
-        {A_TANH, 0, 0}, {A_SIGMOID, A_TANH, 0}, {A_SIGMOID, A_TANH, A_TANH}};
+    static const int dflt[3][3] = {{A_TANH, 0, 0},
+                                   {A_SIGMOID, A_TANH, 0},
+                                   {A_SIGMOID, A_TANH, A_TANH}};
     const ox_attr *a = ox_attr_get(n, "activations");
     size_t na = 0, nb = 0;
     const float *alpha = ox_attr_floats(n, "activation_alpha", &na);
@@ -134,8 +124,7 @@ static int parse_acts(const ox_node *n, int kind, int D, rnn_act *acts, bool *is
                 if (name_eq_ci(s, len, act_names[m].name))
                     break;
             if (m == sizeof act_names / sizeof act_names[0])
-                return ox_fail(err, CKPT_E_UNSUPPORTED, n, "activation '%s' is not supported",
-                               s);
+                return ox_fail(err, CKPT_E_UNSUPPORTED, n, "activation '%s' is not supported", s);
             acts[k].fn = act_names[m].fn;
             acts[k].a = act_names[m].da;
             acts[k].b = act_names[m].db;
@@ -266,7 +255,7 @@ static int rnn_common(ox_run *r, const ox_node *n, ox_val *const *in, int n_in,
     size_t o_y = nn2_plan_add(&pl, TB * D * H, 4);
     size_t o_yh = nn2_plan_add(&pl, D * BH, 4);
     size_t o_yc = nn2_plan_add(&pl, D * BH, 4);
-    size_t o_xw = nn2_plan_add(&pl, TB * GH, 4);       /* general: x W^T; fast: gates */
+    size_t o_xw = nn2_plan_add(&pl, TB * GH, 4); /* general: x W^T; fast: gates */
     size_t o_hh = nn2_plan_add(&pl, Bn * GH, 4);
     size_t o_h = nn2_plan_add(&pl, BH > GH ? BH : GH, 4); /* general: h; fast: b_ih */
     size_t o_c = nn2_plan_add(&pl, BH > GH ? BH : GH, 4);

@@ -81,9 +81,9 @@ static void twiddles(double *tw, int64_t n, int sign)
  * for short other lengths, Bluestein's chirp-z (a power-of-two convolution)
  * for long ones, so no length costs O(n^2). */
 typedef struct dft_plan {
-    int64_t n, m; /* m: Bluestein's FFT length, 0 when unused */
-    double *tw, *work;          /* 2n each */
-    double *chirp;              /* 2n: exp(sign i pi k^2 / n) */
+    int64_t n, m;                  /* m: Bluestein's FFT length, 0 when unused */
+    double *tw, *work;             /* 2n each */
+    double *chirp;                 /* 2n: exp(sign i pi k^2 / n) */
     double *bf, *twm, *twmi, *buf; /* 2m each */
 } dft_plan;
 
@@ -263,8 +263,7 @@ static int k_stft(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     const ox_val *x = in[0];
     const ox_val *win = n->n_in > 2 && in[2] && in[2]->kind == OX_KIND_TENSOR ? in[2] : NULL;
     const ox_val *flv = n->n_in > 3 && in[3] && in[3]->kind == OX_KIND_TENSOR ? in[3] : NULL;
-    if (!x || !nn2_is_float(x->dtype) || x->rank != 3 ||
-        (x->dims[2] != 1 && x->dims[2] != 2))
+    if (!x || !nn2_is_float(x->dtype) || x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2))
         return ox_fail(err, CKPT_E_SHAPE, n, "signal must be float (batch, length, 1|2)");
     int64_t step = 0, fl = -1;
     CKPT_TRY(read_scalar_int(n, n->n_in > 1 ? in[1] : NULL, "frame_step", &step, err));

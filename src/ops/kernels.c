@@ -659,7 +659,8 @@ void ckpt_nn_maxpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool
                     for (int64_t ox = xlo; ox < xhi; ox++) {
                         const int64_t j = ox * sw;
                         float m = maxpool_take(maxpool_take(r0[j], r0[j + 1]), r0[j + 2]);
-                        m = maxpool_take(maxpool_take(maxpool_take(m, r1[j]), r1[j + 1]), r1[j + 2]);
+                        m = maxpool_take(maxpool_take(maxpool_take(m, r1[j]), r1[j + 1]),
+                                         r1[j + 2]);
                         q[ox] = maxpool_take(maxpool_take(maxpool_take(m, r2[j]), r2[j + 1]),
                                              r2[j + 2]);
                     }

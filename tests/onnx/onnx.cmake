@@ -45,6 +45,14 @@ if(ONNX_DATA_PROTO)
   add_test(NAME onnx_shape_cases COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx
                                          shape --min-pass ${n_shape_cases})
   set_tests_properties(onnx_shape_cases PROPERTIES LABELS "onnx")
+  # model-local functions and control-flow forms the test data lacks
+  # (tests/fixtures/onnx/control, tools/gen/make_onnx_function_fixtures.py): all must pass
+  file(GLOB ctl_cases ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/control/test_*)
+  list(LENGTH ctl_cases ctl_n)
+  add_test(NAME onnx_conformance_control
+           COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx control
+                   --min-pass ${ctl_n})
+  set_tests_properties(onnx_conformance_control PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
   # element-wise cases the test data lacks (tests/onnx/gen_elementwise.py): every one must pass
   file(GLOB elem_cases LIST_DIRECTORIES true
        ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/elementwise/test_*)

@@ -55,8 +55,8 @@ static int read_pb(const char *path, ox_val *v)
 static int same(const char *what, const ox_val *got, const ox_val *want)
 {
     if (got->dtype != want->dtype || got->rank != want->rank) {
-        fprintf(stderr, "%s: %s rank %d, expected %s rank %d\n", what,
-                ox_dtype_name(got->dtype), got->rank, ox_dtype_name(want->dtype), want->rank);
+        fprintf(stderr, "%s: %s rank %d, expected %s rank %d\n", what, ox_dtype_name(got->dtype),
+                got->rank, ox_dtype_name(want->dtype), want->rank);
         return 0;
     }
     for (int i = 0; i < got->rank; i++)
@@ -282,7 +282,8 @@ TEST(test_onnx_nn__convinteger_kernel_shape_mismatch)
 {
     ckpt_error err;
     ckpt_error_clear(&err);
-    ckpt_onnx_model *m = ckpt_onnx_load(DIR "err_convinteger_kernel_shape/model.onnx", NULL, &err);
+    ckpt_onnx_model *m = ckpt_onnx_load(DIR "err_convinteger_kernel_shape/model.onnx", NULL,
+                                        &err);
     CHECK(m != NULL);
     ckpt_onnx_session *s = ckpt_onnx_session_new(m, NULL, &err);
     CHECK(s != NULL);
@@ -361,7 +362,8 @@ TEST(test_onnx_nn__conv_batch_split_over_threads)
     CHECK(run_conv_big(1, &y1));
     CHECK(run_conv_big(3, &y3));
     CHECK_EQ_INT(y1.numel, y3.numel);
-    CHECK(y1.numel == 16 * 6 * 127 * 64); /* (128 + 3 - 5) + 1 rows, (128 + 1 - 3) / 2 + 1 columns */
+    CHECK(y1.numel ==
+          16 * 6 * 127 * 64); /* (128 + 3 - 5) + 1 rows, (128 + 1 - 3) / 2 + 1 columns */
     const float *a = y1.data, *b = y3.data;
     int64_t bad = -1;
     for (int64_t i = 0; i < y1.numel && bad < 0; i++)
