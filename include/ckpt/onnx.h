@@ -146,6 +146,17 @@ CKPT_API int ckpt_onnx_run(ckpt_onnx_session *s, const ckpt_onnx_tensor *inputs,
 
 /* ================================================================ export (onnx_export.c) */
 
+/* Write a model as an ONNX ModelProto: initializers as raw_data (STRING
+ * tensors as string_data), every attribute type the reader keeps, subgraphs,
+ * value_info of inputs, outputs and typed intermediates (dim_param names for
+ * symbolic dims).  The file is replaced atomically (a temporary file in the
+ * same folder, fsync'd, renamed over `path`).  Returns 0 or < 0 with `err`
+ * naming the file.  The bytes alone: ckpt_onnx_save_buffer (*data malloc'd,
+ * free it with free()). */
+CKPT_API int ckpt_onnx_save(const ckpt_onnx_model *m, const char *path, ckpt_error *err);
+CKPT_API int ckpt_onnx_save_buffer(const ckpt_onnx_model *m, void **data, size_t *size,
+                                   ckpt_error *err);
+
 /* ================================================================ simplify (onnx_simplify.c) */
 
 /* ================================================================ weights (onnx_weights.c) */
