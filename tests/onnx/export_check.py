@@ -1,0 +1,177 @@
+"""ckpt_onnx_export against torch 1.13 and ONNX Runtime (issue 11, item 5).
+
+For each model (an MLP with Dropout and GELU, a CNN with BatchNorm, a 2-layer
+batch-first LSTM and a bidirectional GRU inside C forward functions, and a
+custom forward made of functional ops), torch builds the model and writes its
+weights; the C model (tests/onnx/onnx_tool.c) loads them and is exported at
+several opsets, with and without a dynamic batch and BatchNorm folding.
+Each file must pass onnx.checker (full_check), ONNX Runtime's output must
+equal the C model's within 1e-5 (and torch's), and the graph must have no
+more nodes than torch.onnx.export's of the same model with the same options.
+
+    python3 export_check.py build/tests/onnx_tool
+"""
+import os
+import sys
+import tempfile
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx_check_util as U  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+try:
+    import onnx  # noqa: F401
+    import torch
+    import torch.nn as nn
+except ImportError as e:  # pragma: no cover
+    U.need(False, "python3-onnx / torch missing: %s" % e)
+
+
+class RNNNet(nn.Module):
+    def __init__(self, gru):
+        super().__init__()
+        if gru:
+            self.rnn = nn.GRU(8, 16, bidirectional=True, batch_first=True)
+            self.fc = nn.Linear(32, 4)
+        else:
+            self.rnn = nn.LSTM(8, 16, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
+class Custom(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(16, 24)
+        self.fc2 = nn.Linear(24, 5)
+
+    def forward(self, x):
+        h = torch.relu(self.fc1(x))
+        h = h * 2.0 + 1.0
+        h = torch.cat([h, torch.sigmoid(h)], -1)
+        h = h.reshape(x.shape[0], 2, -1).sum(1)
+        return torch.softmax(self.fc2(h), -1)
+
+
+def make(kind):
+    torch.manual_seed(0)
+    if kind == "mlp":
+        m = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, 64),
+                          nn.GELU(), nn.Linear(64, 10), nn.Softmax(-1))
+        shape = (4, 32)
+    elif kind == "cnn":
+        m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16),
+                          nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+        for bn in (m[1], m[5]):
+            with torch.no_grad():
+                bn.running_mean.uniform_(-0.5, 0.5)
+                bn.running_var.uniform_(0.5, 2.0)
+                bn.weight.uniform_(0.5, 1.5)
+                bn.bias.uniform_(-0.5, 0.5)
+        shape = (2, 3, 16, 16)
+    elif kind in ("lstm", "gru"):
+        m = RNNNet(kind == "gru")
+        shape = (3, 5, 8)
+    else:
+        m = Custom()
+        shape = (3, 16)
+    m.eval()
+    return m, shape
+
+
+def torch_export(m, x, path, opset, dynamic):
+    kw = {}
+    if dynamic:
+        kw["dynamic_axes"] = {"input": {0: "batch"}, "output": {0: "batch"}}
+    torch.onnx.export(m, x, path, opset_version=opset, input_names=["input"],
+                      output_names=["output"], **kw)
+    return len(onnx.load(path).graph.node)
+
+
+def main():
+    warnings.filterwarnings("ignore")
+    tool = sys.argv[1]
+    U.need(U.ort_node_path(), "onnxruntime-node not installed (scripts/ort.sh)")
+    failures = []
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for kind in ("mlp", "cnn", "lstm", "gru", "custom"):
+            m, shape = make(kind)
+            wpt = os.path.join(d, kind + ".pt")
+            torch.save(m.state_dict(), wpt)
+            rng = np.random.default_rng(1)
+            x = rng.standard_normal(shape).astype(np.float32)
+            xf = os.path.join(d, kind + "_x.f32")
+            x.tofile(xf)
+            with torch.no_grad():
+                ref = m(torch.from_numpy(x)).numpy()
+            xb = rng.standard_normal((shape[0] + 2,) + shape[1:]).astype(np.float32)
+            with torch.no_grad():
+                refb = m(torch.from_numpy(xb)).numpy()
+            variants = [(13, False, False), (13, True, False), (11, False, False),
+                        (17, False, False)]
+            if kind == "cnn":
+                variants += [(13, False, True), (13, True, True)]
+            for opset, dyn, fold in variants:
+                tag = "%s opset %d%s%s" % (kind, opset, " dynamic" if dyn else "",
+                                           " fold" if fold else "")
+                out = os.path.join(d, "%s_%d_%d_%d.onnx" % (kind, opset, dyn, fold))
+                cout = out + ".out"
+                args = ["export", kind, wpt, out, xf, ",".join(map(str, shape)), cout,
+                        "--opset", opset]
+                if dyn:
+                    args.append("--dynamic-batch")
+                if fold:
+                    args.append("--fold")
+                try:
+                    text = U.run_tool(tool, *args)
+                except RuntimeError as e:
+                    failures.append("%s: %s" % (tag, e))
+                    continue
+                nodes = int(text.split()[1])
+                c = np.fromfile(cout, dtype=np.float32).reshape(ref.shape)
+                try:
+                    U.checker(out)
+                except Exception as e:  # noqa: BLE001
+                    failures.append("%s: checker: %s" % (tag, e))
+                    continue
+                o = U.ort_run(out, {"input": x})[0]
+                ok, dc = U.close(o, c)
+                okt, dt = U.close(c, ref)
+                if not ok:
+                    failures.append("%s: ORT vs C max diff %.3g" % (tag, dc))
+                if not okt:
+                    failures.append("%s: C vs torch max diff %.3g" % (tag, dt))
+                if dyn:
+                    ob = U.ort_run(out, {"input": xb})[0]
+                    okb, db = U.close(ob, refb)
+                    if not okb:
+                        failures.append("%s: batch %d: ORT vs torch max diff %.3g"
+                                        % (tag, xb.shape[0], db))
+                tpath = os.path.join(d, "torch_%s_%d_%d.onnx" % (kind, opset, dyn))
+                try:
+                    tn = torch_export(m, torch.from_numpy(x), tpath, opset, dyn)
+                except Exception as e:  # noqa: BLE001
+                    tn = None
+                    print("note: torch.onnx.export %s failed: %s" % (tag, str(e)[:200]))
+                # torch folds BatchNorm into Conv in eval mode: compare like with like
+                cmp = tn is not None and (kind != "cnn" or fold)
+                if cmp and nodes > tn:
+                    failures.append("%s: %d nodes, torch %d" % (tag, nodes, tn))
+                rows.append((tag, nodes, tn, dc, dt))
+    print("%-28s %6s %6s %10s %10s" % ("model", "ckpt", "torch", "ORT-C", "C-torch"))
+    for tag, n, tn, dc, dt in rows:
+        print("%-28s %6d %6s %10.2g %10.2g" % (tag, n, tn if tn is not None else "-", dc, dt))
+    for f in failures:
+        print("FAIL " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
