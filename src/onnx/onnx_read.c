@@ -410,6 +410,7 @@ static void type_decode(const Onnx__TypeProto *tp, ox_type *t)
         cur = cur->optional_type->elem_type;
     }
     if (cur && cur->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && cur->sequence_type) {
+        t->optional_sequence = t->kind == OX_KIND_NONE;
         t->kind = t->kind == OX_KIND_NONE ? OX_KIND_NONE : OX_KIND_SEQUENCE;
         cur = cur->sequence_type->elem_type;
     }

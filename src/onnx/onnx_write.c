@@ -141,7 +141,25 @@ static Onnx__TypeProto *type_proto(wa *w, const ox_type *t)
         tt->shape = sh;
     }
     Onnx__TypeProto *inner = tp;
-    if (t->kind == OX_KIND_NONE) {
+    if (t->kind == OX_KIND_NONE && t->optional_sequence) {
+        Onnx__TypeProto__Optional *o = WA_NEW(w, Onnx__TypeProto__Optional);
+        Onnx__TypeProto *e = WA_NEW(w, Onnx__TypeProto);
+        Onnx__TypeProto__Sequence *s = WA_NEW(w, Onnx__TypeProto__Sequence);
+        Onnx__TypeProto *e2 = WA_NEW(w, Onnx__TypeProto);
+        if (!o || !e || !s || !e2)
+            return NULL;
+        onnx__type_proto__optional__init(o);
+        onnx__type_proto__init(e);
+        onnx__type_proto__sequence__init(s);
+        onnx__type_proto__init(e2);
+        tp->value_case = ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE;
+        tp->optional_type = o;
+        o->elem_type = e;
+        e->value_case = ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE;
+        e->sequence_type = s;
+        s->elem_type = e2;
+        inner = e2;
+    } else if (t->kind == OX_KIND_NONE) {
         Onnx__TypeProto__Optional *o = WA_NEW(w, Onnx__TypeProto__Optional);
         Onnx__TypeProto *e = WA_NEW(w, Onnx__TypeProto);
         if (!o || !e)

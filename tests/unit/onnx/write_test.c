@@ -24,7 +24,8 @@ static bool type_eq(const ox_type *a, const ox_type *b)
         return false;
     if (!a->known)
         return true;
-    if (a->kind != b->kind || a->dtype != b->dtype || a->rank != b->rank)
+    if (a->kind != b->kind || a->dtype != b->dtype || a->rank != b->rank ||
+        a->optional_sequence != b->optional_sequence)
         return false;
     for (int i = 0; i < a->rank; i++) {
         if (a->dims[i] != b->dims[i])
