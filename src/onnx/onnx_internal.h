@@ -94,6 +94,9 @@ int ox_val_copy(ox_val *dst, const ox_val *src, ckpt_error *err);
  * buffer (grown when needed; not zeroed).  dims may be NULL when rank is 0.
  * CKPT_E_LIMIT when numel * size overflows or passes the session limit. */
 int ox_val_reshape_alloc(ox_val *v, int dtype, int rank, const int64_t *dims, ckpt_error *err);
+/* Value buffers (re)allocated by ox_val_reshape_alloc since the process
+ * started (all sessions): a repeated input shape must not move it. */
+uint64_t ox_buffer_allocs(void);
 /* Element count of dims, -1 on overflow or a negative dim. */
 int64_t ox_numel(int rank, const int64_t *dims);
 
@@ -175,8 +178,9 @@ struct ox_node {
     int *out; /* value indices, -1 for an omitted optional output */
     ox_attr *attrs;
     int n_attrs;
-    const ox_op *op; /* resolved when the session is created */
+    const ox_op *op; /* bound when the model is read (NULL: no kernel) */
     void *state;     /* from op->prepare */
+    char *prep_err;  /* why op->prepare refused the node (op is then NULL) */
 };
 
 /* Value-info from the file (graph inputs/outputs, value_info). */
@@ -323,6 +327,10 @@ extern const ox_op ox_ops_misc[];
 
 /* Find the kernel for (domain, op_type) at `opset`; NULL if none. */
 const ox_op *ox_op_find(const char *domain, const char *op_type, int opset);
+/* Bind every node of `g` and its subgraphs to its kernel and run the
+ * kernels' prepare (when the model is read, so sessions never write the
+ * model).  Returns 0 or CKPT_E_NOMEM. */
+int ox_bind_kernels(ox_graph *g, ckpt_error *err);
 
 /* ------------------------------------------------------------ reader helpers */
 

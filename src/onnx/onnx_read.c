@@ -743,6 +743,7 @@ void ox_graph_free(ox_graph *g)
             attr_free(&n->attrs[k]);
         free(n->attrs);
         free(n->state);
+        free(n->prep_err);
     }
     free(g->nodes);
     for (int i = 0; i < g->n_values; i++) {
@@ -1169,7 +1170,8 @@ static int model_build(rd *r, const Onnx__ModelProto *mp)
     if (mp->n_functions > 0)
         return CKPT_FAIL(r->err, CKPT_E_UNSUPPORTED,
                          "model-local functions (%zu) are not supported yet", mp->n_functions);
-    return graph_build(r, mp->graph, NULL, 0, &m->graph);
+    CKPT_TRY(graph_build(r, mp->graph, NULL, 0, &m->graph));
+    return ox_bind_kernels(m->graph, r->err);
 }
 
 static ckpt_onnx_model *load_bytes(const void *data, size_t size, const char *label,

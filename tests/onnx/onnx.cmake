@@ -45,6 +45,39 @@ else()
   set_tests_properties(onnx_conformance_node PROPERTIES LABELS "onnx" SKIP_RETURN_CODE 77)
 endif()
 
+# ckpt vs ONNX Runtime (npm onnxruntime-node, installed by scripts/ort.sh into
+# .cache/ort) on synthesised inputs: the real-world models of
+# ../shared/fixtures/real/onnx and the libonnx-testdata model folders
+set(ORT_NODE_PATH ${PROJECT_SOURCE_DIR}/.cache/ort/node_modules)
+add_executable(onnx_ort_compare ${CMAKE_CURRENT_LIST_DIR}/ort_compare.c)
+target_include_directories(onnx_ort_compare PRIVATE ${PROJECT_SOURCE_DIR}/src
+                                                    ${CMAKE_BINARY_DIR}/gen)
+target_link_libraries(onnx_ort_compare PRIVATE ckpt_static PkgConfig::CJSON m)
+set(ORT_CMP $<TARGET_FILE:onnx_ort_compare> --node-path ${ORT_NODE_PATH}
+            --script ${CMAKE_CURRENT_LIST_DIR}/ort_run.js)
+file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/conformance_min.txt ort_min REGEX "^ort_")
+set(ort_real_min 0)
+set(ort_testdata_min 0)
+foreach(line ${ort_min})
+  if(line MATCHES "^ort_real ([0-9]+)")
+    set(ort_real_min ${CMAKE_MATCH_1})
+  elseif(line MATCHES "^ort_testdata ([0-9]+)")
+    set(ort_testdata_min ${CMAKE_MATCH_1})
+  endif()
+endforeach()
+add_test(NAME onnx_ort_real
+         COMMAND sh -c "[ -d \"$1\" ] || { echo \"SKIPPED: onnx_ort_real: $1 not found\"; exit 77; }; shift; exec \"$@\""
+                 sh ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/onnx ${ORT_CMP}
+                 --min-equal ${ort_real_min} --report ${CMAKE_BINARY_DIR}/onnx_ort_real.md
+                 ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/onnx)
+add_test(NAME onnx_ort_testdata
+         COMMAND ${ORT_CMP} --min-equal ${ort_testdata_min}
+                 --report ${CMAKE_BINARY_DIR}/onnx_ort_testdata.md
+                 ${ONNX_TESTDATA_ROOT}/pytorch-converted ${ONNX_TESTDATA_ROOT}/pytorch-operator
+                 ${ONNX_TESTDATA_ROOT}/simple)
+set_tests_properties(onnx_ort_real onnx_ort_testdata PROPERTIES LABELS "onnx" TIMEOUT 1200
+                     SKIP_RETURN_CODE 77)
+
 # export / simplify / writer (issue 11 items 5 and 6): onnx_tool is the C side
 # of the Python checks, which compare against torch 1.13, onnx.checker and
 # ONNX Runtime (onnxruntime-node; scripts/ort.sh installs it, ORT_NODE_PATH /
