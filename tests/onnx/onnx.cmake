@@ -39,6 +39,12 @@ if(ONNX_DATA_PROTO)
     set_tests_properties(onnx_conformance_${d} PROPERTIES LABELS "onnx" TIMEOUT 1200
                          SKIP_RETURN_CODE 77)
   endforeach()
+  # shape kernels: cases the 1.12 data lacks (tests/onnx/gen_shape_cases.py, numpy reference)
+  file(GLOB shape_cases LIST_DIRECTORIES true ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/shape/test_*)
+  list(LENGTH shape_cases n_shape_cases)
+  add_test(NAME onnx_shape_cases COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx
+                                         shape --min-pass ${n_shape_cases})
+  set_tests_properties(onnx_shape_cases PROPERTIES LABELS "onnx")
 else()
   add_test(NAME onnx_conformance_node
            COMMAND sh -c "echo 'SKIPPED: onnx-data.proto not found (apt-get install python3-onnx)'; exit 77")
