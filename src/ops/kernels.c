@@ -388,6 +388,29 @@ void ckpt_nn_groupnorm_forward(float *out, const float *in, const float *w, cons
     }
 }
 
+void ckpt_nn_lrn_forward(float *out, const float *in, int64_t b, int64_t c, int64_t s,
+                         int64_t size, double alpha, double beta, double k)
+{
+    const int64_t lo = (size - 1) / 2, hi = size - 1 - lo;
+    const float a = (float)(alpha / (double)size), nb = (float)-beta, kk = (float)k;
+    for (int64_t bi = 0; bi < b; bi++) {
+        for (int64_t ci = 0; ci < c; ci++) {
+            const int64_t c0 = ci - lo < 0 ? 0 : ci - lo, c1 = ci + hi >= c ? c - 1 : ci + hi;
+            float *q = out + (bi * c + ci) * s;
+            const float *x = in + (bi * c + ci) * s;
+            for (int64_t i = 0; i < s; i++)
+                q[i] = 0.0f;
+            for (int64_t ch = c0; ch <= c1; ch++) {
+                const float *p = in + (bi * c + ch) * s;
+                for (int64_t i = 0; i < s; i++)
+                    q[i] += p[i] * p[i];
+            }
+            for (int64_t i = 0; i < s; i++)
+                q[i] = x[i] * powf(kk + a * q[i], nb);
+        }
+    }
+}
+
 int ckpt_nn_embedding_forward_raw(float *out, const float *table, const int64_t *idx, int64_t n,
                                   int64_t v, int64_t d)
 {
