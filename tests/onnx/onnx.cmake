@@ -45,6 +45,14 @@ if(ONNX_DATA_PROTO)
   add_test(NAME onnx_shape_cases COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx
                                          shape --min-pass ${n_shape_cases})
   set_tests_properties(onnx_shape_cases PROPERTIES LABELS "onnx")
+  # element-wise cases the test data lacks (tests/onnx/gen_elementwise.py): every one must pass
+  file(GLOB elem_cases LIST_DIRECTORIES true
+       ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/elementwise/test_*)
+  list(LENGTH elem_cases elem_count)
+  add_test(NAME onnx_elementwise
+           COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx elementwise
+                   --min-pass ${elem_count})
+  set_tests_properties(onnx_elementwise PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
 else()
   add_test(NAME onnx_conformance_node
            COMMAND sh -c "echo 'SKIPPED: onnx-data.proto not found (apt-get install python3-onnx)'; exit 77")
