@@ -191,7 +191,10 @@ typedef struct ckpt_onnx_export_opts {
  * traced layer or functional op becomes ONNX nodes.  Initializers are named
  * by their state_dict keys (tensors the export derives, such as LSTM/GRU
  * weights in ONNX's gate order, get the key plus a suffix).  Dropout
- * disappears; LSTM/GRU become ONNX LSTM/GRU.  The module's train/eval flag
+ * disappears; LSTM/GRU become ONNX LSTM/GRU; MultiheadAttention and the
+ * transformer layers are traced through their tape ops (projections,
+ * attention as MatMul/Softmax, layer_norm as LayerNormalization from opset
+ * 17, decomposed below).  The module's train/eval flag
  * is restored afterwards.  An op without an ONNX mapping is CKPT_E_UNSUPPORTED
  * naming it.  ckpt_onnx_export writes `path` atomically;
  * ckpt_onnx_export_model returns the model in memory (run it with a session).

@@ -583,21 +583,16 @@ static int emit_batchnorm(ex *e, ckpt_module *m, const char *x, const char *y)
     return 0;
 }
 
-static int emit_layernorm(ex *e, ckpt_module *m, const char *x, int rank, const char *y)
+/* layer norm over the last nd_ dims of x (shape xs, rank `rank`); w/b names or NULL */
+static int emit_ln(ex *e, const char *x, int rank, const int64_t *xs, int nd_, const char *w,
+                   const char *b, double eps, const char *y)
 {
-    nn_layer *l = ckpt__nn_state(m);
-    int nd_ = (int)l->extra;
+    char wb[NB];
     int64_t numel = 1;
-    size_t nshape = 0;
-    const int64_t *shape = NULL;
-    ckpt_module_attr_ints(m, "normalized_shape", &nshape, &shape);
-    for (size_t i = 0; i < nshape; i++)
+    const int64_t *shape = xs + rank - nd_;
+    size_t nshape = (size_t)nd_;
+    for (int i = 0; i < nd_; i++)
         numel *= shape[i];
-    if (nshape)
-        nd_ = (int)nshape;
-    char wb[NB], bb[NB];
-    const char *w = slot_init(e, m, "weight", wb, NB);
-    const char *b = slot_init(e, m, "bias", bb, NB);
     if (e->opset >= 17) {
         if (!w) {
             /* LayerNormalization wants a scale of normalized_shape */
@@ -616,7 +611,7 @@ static int emit_layernorm(ex *e, ckpt_module *m, const char *x, int rank, const 
         ob_node *nd = node(e, "LayerNormalization", b ? 3 : 2, in, y);
         TRY_NODE(nd);
         CKPT_TRY(ob_attr_int(nd, "axis", -nd_, e->err));
-        return ob_attr_float(nd, "epsilon", (float)l->eps, e->err);
+        return ob_attr_float(nd, "epsilon", (float)eps, e->err);
     }
     /* torch 1.13's decomposition below opset 17 */
     int64_t axes[CKPT_VAR_MAX_DIMS];
@@ -631,7 +626,7 @@ static int emit_layernorm(ex *e, ckpt_module *m, const char *x, int rank, const 
     ob_node *r2 = axes_node(e, "ReduceMean", t[2], nd_, axes, false, tmp(e, "ln", t[3], NB));
     TRY_NODE(r2);
     CKPT_TRY(ob_attr_int(r2, "keepdims", 1, e->err));
-    TRY_NODE(binop(e, "Add", t[3], cst_f(e, (float)l->eps, c[1], NB), tmp(e, "ln", t[4], NB)));
+    TRY_NODE(binop(e, "Add", t[3], cst_f(e, (float)eps, c[1], NB), tmp(e, "ln", t[4], NB)));
     const char *a = t[4];
     TRY_NODE(node(e, "Sqrt", 1, &a, tmp(e, "ln", t[5], NB)));
     const char *cur = t[6];
@@ -643,6 +638,65 @@ static int emit_layernorm(ex *e, ckpt_module *m, const char *x, int rank, const 
         return binop(e, "Add", t[7], b, y) ? 0 : CKPT_E_NOMEM;
     }
     return binop(e, w ? "Mul" : "Add", cur, w ? w : b, y) ? 0 : CKPT_E_NOMEM;
+}
+
+static int emit_layernorm(ex *e, ckpt_module *m, const ckpt_var *xv, const char *x,
+                          const char *y)
+{
+    nn_layer *l = ckpt__nn_state(m);
+    size_t nshape = 0;
+    const int64_t *shape = NULL;
+    ckpt_module_attr_ints(m, "normalized_shape", &nshape, &shape);
+    int nd_ = nshape ? (int)nshape : (int)l->extra;
+    char wb[NB], bb[NB];
+    const char *w = slot_init(e, m, "weight", wb, NB);
+    const char *b = slot_init(e, m, "bias", bb, NB);
+    return emit_ln(e, x, xv->ndim, xv->shape, nd_, w, b, l->eps, y);
+}
+
+/* softmax(q k^T / sqrt(E) + mask [+ causal]) v */
+static int emit_sdpa(ex *e, const ckpt__node *n, const char *const *in, const char *y)
+{
+    const ckpt_var *q = n->in[0], *k = n->in[1];
+    int r = k->ndim;
+    if (n->tr_s > 0)
+        return fail_op(e, "scaled_dot_product_attention with dropout");
+    int64_t perm[CKPT_VAR_MAX_DIMS];
+    for (int i = 0; i < r; i++)
+        perm[i] = i;
+    perm[r - 2] = r - 1;
+    perm[r - 1] = r - 2;
+    char t[5][NB], c[2][NB];
+    TRY_NODE(transpose(e, in[1], r, perm, tmp(e, "attn_kT", t[0], NB)));
+    TRY_NODE(binop(e, "MatMul", in[0], t[0], tmp(e, "attn_s", t[1], NB)));
+    int64_t E = q->shape[q->ndim - 1];
+    const char *sc = cst_f(e, E > 0 ? (float)(1.0 / sqrt((double)E)) : 1.0f, c[0], NB);
+    TRY_NODE(sc);
+    TRY_NODE(binop(e, "Mul", t[1], sc, tmp(e, "attn_s", t[2], NB)));
+    const char *cur = t[2];
+    if (n->nin > 3 && n->in[3]) {
+        TRY_NODE(binop(e, "Add", cur, in[3], tmp(e, "attn_s", t[3], NB)));
+        cur = t[3];
+    }
+    if (n->tr[0]) { /* is_causal: key j > query i masked */
+        int64_t L = q->shape[q->ndim - 2], S = k->shape[r - 2];
+        float *mk = malloc((size_t)(L * S > 0 ? L * S : 1) * sizeof(float));
+        if (!mk)
+            return nomem(e);
+        for (int64_t i = 0; i < L; i++)
+            for (int64_t j = 0; j < S; j++)
+                mk[i * S + j] = j > i ? -INFINITY : 0.0f;
+        fresh(e, "causal", c[1], NB);
+        int64_t d[2] = {L, S};
+        ob_init *ci = ob_add_init(e->b, c[1], OX_FLOAT, 2, d, mk, e->err);
+        free(mk);
+        TRY_NODE(ci);
+        TRY_NODE(binop(e, "Add", cur, c[1], tmp(e, "attn_s", t[4], NB)));
+        cur = t[4];
+    }
+    char p[NB];
+    CKPT_TRY(emit_softmax(e, "Softmax", cur, q->ndim, q->ndim - 1, tmp(e, "attn_p", p, NB)));
+    return binop(e, "MatMul", p, in[2], y) ? 0 : CKPT_E_NOMEM;
 }
 
 static int emit_pool(ex *e, ckpt_module *m, const char *x, const ckpt_var *xv, const char *y)
@@ -820,7 +874,7 @@ static int emit_module(ex *e, const ev *v)
     if (!strncmp(type, "BatchNorm", 9))
         return emit_batchnorm(e, m, x, y);
     if (!strcmp(type, "LayerNorm"))
-        return emit_layernorm(e, m, x, xr, y);
+        return emit_layernorm(e, m, v->x, x, y);
     if (!strcmp(type, "Embedding")) {
         char wb[NB];
         const char *w = slot_init(e, m, "weight", wb, NB);
@@ -943,6 +997,11 @@ static int emit_op(ex *e, const ev *v)
     }
     if (!strcmp(op, "embedding"))
         return binop(e, "Gather", in[1], in[0], y) ? 0 : CKPT_E_NOMEM;
+    if (!strcmp(op, "layer_norm"))
+        return emit_ln(e, in[0], x->ndim, x->shape, (int)n->tr[0], nin > 1 && in[1][0] ? in[1] : NULL,
+                       nin > 2 && in[2][0] ? in[2] : NULL, n->tr_s, y);
+    if (!strcmp(op, "scaled_dot_product_attention"))
+        return emit_sdpa(e, n, in, y);
     char what[96];
     snprintf(what, sizeof what, "the tape op '%s'", op);
     return fail_op(e, what);

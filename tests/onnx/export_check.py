@@ -1,8 +1,9 @@
 """ckpt_onnx_export against torch 1.13 and ONNX Runtime (issue 11, item 5).
 
 For each model (an MLP with Dropout and GELU, a CNN with BatchNorm, a 2-layer
-batch-first LSTM and a bidirectional GRU inside C forward functions, and a
-custom forward made of functional ops), torch builds the model and writes its
+batch-first LSTM and a bidirectional GRU inside C forward functions, 2-layer
+transformer encoders (post-norm ReLU, pre-norm GELU), and a custom forward made
+of functional ops), torch builds the model and writes its
 weights; the C model (tests/onnx/onnx_tool.c) loads them and is exported at
 several opsets, with and without a dynamic batch and BatchNorm folding.
 Each file must pass onnx.checker (full_check), ONNX Runtime's output must
@@ -78,6 +79,11 @@ def make(kind):
     elif kind in ("lstm", "gru"):
         m = RNNNet(kind == "gru")
         shape = (3, 5, 8)
+    elif kind.startswith("transformer"):
+        nf = kind == "transformer_nf"
+        m = nn.TransformerEncoder(nn.TransformerEncoderLayer(
+            32, 4, 64, activation="gelu" if nf else "relu", norm_first=nf), 2)
+        shape = (6, 2, 32)
     else:
         m = Custom()
         shape = (3, 16)
@@ -101,7 +107,7 @@ def main():
     failures = []
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        for kind in ("mlp", "cnn", "lstm", "gru", "custom"):
+        for kind in ("mlp", "cnn", "lstm", "gru", "transformer", "transformer_nf", "custom"):
             m, shape = make(kind)
             wpt = os.path.join(d, kind + ".pt")
             torch.save(m.state_dict(), wpt)

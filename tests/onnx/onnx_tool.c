@@ -5,7 +5,7 @@
  *   onnx_tool resave IN.onnx OUT.onnx
  *   onnx_tool export KIND WEIGHTS.pt OUT.onnx IN.f32 SHAPE OUT.f32 [--opset N] [--fold]
  *             [--dynamic-batch]
- *       builds the C model KIND (mlp, cnn, lstm, gru, custom) with the
+ *       builds the C model KIND (mlp, cnn, lstm, gru, transformer[_nf], custom) with the
  *       torch-written weights, exports it, and writes the C model's output on
  *       the input (raw float32, SHAPE "2,3,8,8"); prints "nodes N".
  *   onnx_tool simplify IN.onnx OUT.onnx       prints the report
@@ -153,6 +153,15 @@ static ckpt_module *build(const char *kind, ckpt_error *err)
             ckpt_nn_linear(m, "fc", 32, 4, NULL, NULL, err);
         }
         ckpt_module_set_forward(m, rnn_forward, NULL, err);
+    } else if (!strcmp(kind, "transformer") || !strcmp(kind, "transformer_nf")) {
+        /* TransformerEncoder(TransformerEncoderLayer(32, 4, 64[, gelu, norm_first]), 2) */
+        ckpt_transformer_opts o = {0};
+        o.dim_feedforward = 64;
+        if (kind[11]) {
+            o.activation = CKPT_ACT_GELU;
+            o.norm_first = true;
+        }
+        m = ckpt_nn_transformer_encoder(NULL, "", 32, 4, 2, &o, NULL, err);
     } else if (!strcmp(kind, "custom")) {
         m = ckpt_module_new("Net", err);
         ckpt_nn_linear(m, "fc1", 16, 24, NULL, NULL, err);
