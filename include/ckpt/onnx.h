@@ -161,15 +161,17 @@ struct ckpt_module;
 
 /*
  * Export options; the zero value (or NULL) is: opset 13, input named "input"
- * and output "output", every dim static, BatchNorm kept.
+ * and output "output", every dim static, BatchNorm folded (as torch's eval
+ * export does).
  *  - input_ndim / input_shape: the example input the forward is traced with
  *    (required); input_int64 for index inputs (Embedding); input_data its
  *    values (NULL: zeros; float32 or int64 as input_int64 says).
  *  - input_dynamic / output_dynamic: NULL, or one entry per dim: NULL for a
  *    static dim, a name ("batch") for a dynamic one (dim_param in the file;
  *    torch's dynamic_axes).
- *  - fold_batchnorm: a BatchNorm right after a Conv/ConvTranspose/Gemm whose
- *    output nothing else reads is folded into its weights.
+ *  - a BatchNorm right after a Conv/ConvTranspose/Gemm whose output nothing
+ *    else reads is folded into its weights (initializers keep the conv's
+ *    names); keep_batchnorm keeps it as BatchNormalization.
  */
 typedef struct ckpt_onnx_export_opts {
     int opset; /* 0: 13; 11..17 */
@@ -180,7 +182,7 @@ typedef struct ckpt_onnx_export_opts {
     const void *input_data;
     const char *const *input_dynamic;
     const char *const *output_dynamic;
-    bool fold_batchnorm;
+    bool keep_batchnorm;
     const char *producer_name; /* NULL: "ckpt" */
 } ckpt_onnx_export_opts;
 

@@ -471,8 +471,17 @@ static int emit_reshape(ex *e, const char *x, int xr, const int64_t *xs, int yr,
         return ob_attr_int(nd, "axis", 1, e->err);
     }
     int64_t s[CKPT_VAR_MAX_DIMS];
-    for (int i = 0; i < yr; i++)
+    bool empty = false;
+    for (int i = 0; i < yr; i++) {
         s[i] = (i < xr && ys[i] == xs[i] && ys[i] != 0) ? 0 : ys[i];
+        empty = empty || ys[i] == 0;
+    }
+    /* the first dim not copied is inferred (-1): a merged dynamic dim (B*L) stays dynamic */
+    for (int i = 0; i < yr && !empty; i++)
+        if (s[i] != 0) {
+            s[i] = -1;
+            break;
+        }
     char c[NB];
     const char *cn = cst_i64(e, yr, s, c, sizeof c);
     TRY_NODE(cn);
@@ -1132,7 +1141,7 @@ static ob_model *export_build(ckpt_module *m, const ckpt_onnx_export_opts *o, ck
         if (rc == 0)
             rc = ob_add_output(e.b, e.output_name, &to, err);
     }
-    if (rc == 0 && o->fold_batchnorm) {
+    if (rc == 0 && !o->keep_batchnorm) {
         int nf = 0;
         rc = ox_fold_batchnorm(e.b, &nf, err);
     }

@@ -81,6 +81,23 @@ static int uses(const ob_model *b, const char *name)
     return c + is_graph_output(b, name);
 }
 
+/* does a subgraph of any live node read `name` from this graph? */
+static bool read_by_subgraph(const ob_model *b, const char *name)
+{
+    for (int i = 0; i < b->n_nodes; i++) {
+        const ob_node *n = &b->nodes[i];
+        for (int k = 0; !n->dead && k < n->n_attrs; k++) {
+            const ox_attr *a = &n->attrs[k];
+            if (a->g && subgraph_reads(a->g, name))
+                return true;
+            for (size_t j = 0; a->graphs && j < a->n; j++)
+                if (subgraph_reads(a->graphs[j], name))
+                    return true;
+        }
+    }
+    return false;
+}
+
 static ob_node *producer(ob_model *b, const char *name)
 {
     for (int i = 0; i < b->n_nodes; i++) {
@@ -358,6 +375,8 @@ static int drop_identities(ob_model *b, int *removed, ckpt_error *err)
             }
         }
         const char *in = n->in[0], *out = n->out[0];
+        if (read_by_subgraph(b, out))
+            continue; /* a subgraph names it: renaming would leave it undefined */
         if (is_graph_output(b, out)) {
             /* the producer of `in` may write the output name instead */
             ob_node *p = producer(b, in);

@@ -5,7 +5,8 @@ batch-first LSTM and a bidirectional GRU inside C forward functions, 2-layer
 transformer encoders (post-norm ReLU, pre-norm GELU), and a custom forward made
 of functional ops), torch builds the model and writes its
 weights; the C model (tests/onnx/onnx_tool.c) loads them and is exported at
-several opsets, with and without a dynamic batch and BatchNorm folding.
+several opsets, with and without a dynamic batch, BatchNorm folded (the
+default) or kept.
 Each file must pass onnx.checker (full_check), ONNX Runtime's output must
 equal the C model's within 1e-5 (and torch's), and the graph must have no
 more nodes than torch.onnx.export's of the same model with the same options.
@@ -126,15 +127,15 @@ def main():
                 variants += [(13, False, True), (13, True, True)]
             for opset, dyn, fold in variants:
                 tag = "%s opset %d%s%s" % (kind, opset, " dynamic" if dyn else "",
-                                           " fold" if fold else "")
+                                           " keep-bn" if kind == "cnn" and not fold else "")
                 out = os.path.join(d, "%s_%d_%d_%d.onnx" % (kind, opset, dyn, fold))
                 cout = out + ".out"
                 args = ["export", kind, wpt, out, xf, ",".join(map(str, shape)), cout,
                         "--opset", opset]
                 if dyn:
                     args.append("--dynamic-batch")
-                if fold:
-                    args.append("--fold")
+                if kind == "cnn" and not fold:
+                    args.append("--keep-bn")
                 try:
                     text = U.run_tool(tool, *args)
                 except RuntimeError as e:

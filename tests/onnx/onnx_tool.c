@@ -3,7 +3,7 @@
  * checks (tests/onnx/export_check.py, simplify_check.py, write_check.py).
  *
  *   onnx_tool resave IN.onnx OUT.onnx
- *   onnx_tool export KIND WEIGHTS.pt OUT.onnx IN.f32 SHAPE OUT.f32 [--opset N] [--fold]
+ *   onnx_tool export KIND WEIGHTS.pt OUT.onnx IN.f32 SHAPE OUT.f32 [--opset N] [--keep-bn]
  *             [--dynamic-batch]
  *       builds the C model KIND (mlp, cnn, lstm, gru, transformer[_nf], custom) with the
  *       torch-written weights, exports it, and writes the C model's output on
@@ -189,8 +189,8 @@ static int cmd_export(int argc, char **argv)
     for (int i = 7; i < argc; i++) {
         if (!strcmp(argv[i], "--opset") && i + 1 < argc)
             o.opset = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--fold"))
-            o.fold_batchnorm = true;
+        else if (!strcmp(argv[i], "--keep-bn"))
+            o.keep_batchnorm = true;
         else if (!strcmp(argv[i], "--dynamic-batch")) {
             o.input_dynamic = dyn;
             o.output_dynamic = odyn;

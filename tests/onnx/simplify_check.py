@@ -9,8 +9,17 @@ onnx.checker.check_model(full_check=True), have fewer nodes (the MLP: no more), 
 original's outputs within 1e-5 both in ONNX Runtime and in ckpt's own
 session.  Prints the node counts before and after.
 
-    python3 simplify_check.py build/tests/onnx_tool
+Then every model of libonnx-testdata (node, pytorch-converted,
+pytorch-operator, simple) is simplified and run by ckpt's conformance runner
+on its own test data: every case that passes with the original model must
+pass with the simplified one (the simplifier keeps each model's meaning on
+~1000 graphs, If/Loop/Scan subgraphs included).
+
+    python3 simplify_check.py build/tests/onnx_tool [build/tests/onnx_conformance]
 """
+import re
+import shutil
+import subprocess
 import os
 import sys
 import tempfile
@@ -106,9 +115,55 @@ def main():
         print("%-12s %7d %6d %7d %6d %5d %5d %10.2g %10.2g" % (
             name, r["nodes_before"], r["nodes_after"], r["folded"], r["identities"],
             r["batchnorms"], r["gemms"], dort, dck))
+    conf = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(tool),
+                                                               "onnx_conformance")
+    data = "/usr/share/libonnx-testdata/data"
+    if os.path.isdir(data) and os.path.exists(conf):
+        failures += testdata(tool, conf, data)
+    else:
+        print("note: libonnx-testdata or onnx_conformance missing: the test-data pass skipped")
     for f in failures:
         print("FAIL " + f)
     return 1 if failures else 0
+
+
+def passes(conf, root, sub):
+    r = subprocess.run([conf, root, sub], capture_output=True, text=True)
+    return set(re.findall(r"^PASS (\S+)", r.stdout, re.M))
+
+
+def testdata(tool, conf, data):
+    bad = []
+    with tempfile.TemporaryDirectory() as d:
+        for sub in ("node", "pytorch-converted", "pytorch-operator", "simple"):
+            n_simpl = shrunk = 0
+            for case in sorted(os.listdir(os.path.join(data, sub))):
+                src = os.path.join(data, sub, case)
+                dst = os.path.join(d, sub, case)
+                os.makedirs(dst)
+                for e in os.listdir(src):
+                    if e != "model.onnx":
+                        os.symlink(os.path.join(src, e), os.path.join(dst, e))
+                r = subprocess.run([tool, "simplify", os.path.join(src, "model.onnx"),
+                                    os.path.join(dst, "model.onnx")],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    if "Segmentation" in r.stderr or r.returncode < 0:
+                        bad.append("%s/%s: simplify crashed" % (sub, case))
+                    # a model ckpt cannot read or run: keep the original
+                    shutil.copy(os.path.join(src, "model.onnx"), os.path.join(dst, "model.onnx"))
+                    continue
+                n_simpl += 1
+                rep = dict(ln.split() for ln in r.stdout.strip().splitlines())
+                shrunk += int(rep["nodes_after"]) < int(rep["nodes_before"])
+            before = passes(conf, data, sub)
+            after = passes(conf, d, sub)
+            lost = sorted(before - after)
+            print("%s: %d models simplified (%d smaller); conformance %d cases before, %d after"
+                  % (sub, n_simpl, shrunk, len(before), len(after)))
+            for c in lost:
+                bad.append("%s: passes with the original model, fails simplified" % c)
+    return bad
 
 
 if __name__ == "__main__":

@@ -255,6 +255,7 @@ TEST(test_onnx_export__batchnorm_fold_and_simplify)
     ckpt_onnx_export_opts o = {0};
     o.input_ndim = 4;
     o.input_shape = shape;
+    o.keep_batchnorm = true;
     ckpt_error err = {0};
     ckpt_onnx_model *kept = ckpt_onnx_export_model(m, &o, &err);
     CHECK(kept != NULL);
@@ -262,7 +263,7 @@ TEST(test_onnx_export__batchnorm_fold_and_simplify)
     CHECK(has_init(kept, "1.running_mean") && has_init(kept, "1.running_var"));
     double d = session_vs_module(kept, m, 4, shape);
     CHECK(d >= 0 && d <= 1e-5);
-    o.fold_batchnorm = true;
+    o.keep_batchnorm = false;
     ckpt_onnx_model *folded = ckpt_onnx_export_model(m, &o, &err);
     CHECK(folded != NULL);
     CHECK_EQ_INT(count_op(folded, "BatchNormalization"), 0);
