@@ -128,7 +128,7 @@ def main():
 
 
 def passes(conf, root, sub):
-    r = subprocess.run([conf, root, sub], capture_output=True, text=True)
+    r = subprocess.run([conf, root, sub, "-v"], capture_output=True, text=True)
     return set(re.findall(r"^PASS (\S+)", r.stdout, re.M))
 
 
