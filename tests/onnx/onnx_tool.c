@@ -4,8 +4,9 @@
  *
  *   onnx_tool resave IN.onnx OUT.onnx
  *   onnx_tool export KIND WEIGHTS.pt OUT.onnx IN.f32 SHAPE OUT.f32 [--opset N] [--keep-bn]
+ *             [--int64]
  *             [--dynamic-batch]
- *       builds the C model KIND (mlp, cnn, lstm, gru, transformer[_nf], custom) with the
+ *       builds the C model KIND (mlp, cnn, lstm, gru, transformer[_nf], embed, custom) with the
  *       torch-written weights, exports it, and writes the C model's output on
  *       the input (raw float32, SHAPE "2,3,8,8"); prints "nodes N".
  *   onnx_tool simplify IN.onnx OUT.onnx       prints the report
@@ -111,6 +112,16 @@ static ckpt_var *custom_forward(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_
     return h ? ckpt_f_softmax(h, -1, err) : NULL;
 }
 
+/* embed: fc(mean(emb(idx), 1)) on int64 token ids */
+static ckpt_var *embed_forward(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_error *err)
+{
+    (void)ctx;
+    ckpt_var *e = ckpt_module_call_child(self, "emb", x, err);
+    int d1 = 1;
+    e = e ? ckpt_f_mean(e, 1, &d1, false, err) : NULL;
+    return e ? ckpt_module_call_child(self, "fc", e, err) : NULL;
+}
+
 static ckpt_module *build(const char *kind, ckpt_error *err)
 {
     ckpt_module *m = NULL;
@@ -162,6 +173,11 @@ static ckpt_module *build(const char *kind, ckpt_error *err)
             o.norm_first = true;
         }
         m = ckpt_nn_transformer_encoder(NULL, "", 32, 4, 2, &o, NULL, err);
+    } else if (!strcmp(kind, "embed")) {
+        m = ckpt_module_new("Net", err);
+        ckpt_nn_embedding(m, "emb", 50, 16, NULL, NULL, err);
+        ckpt_nn_linear(m, "fc", 16, 3, NULL, NULL, err);
+        ckpt_module_set_forward(m, embed_forward, NULL, err);
     } else if (!strcmp(kind, "custom")) {
         m = ckpt_module_new("Net", err);
         ckpt_nn_linear(m, "fc1", 16, 24, NULL, NULL, err);
@@ -191,6 +207,8 @@ static int cmd_export(int argc, char **argv)
             o.opset = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--keep-bn"))
             o.keep_batchnorm = true;
+        else if (!strcmp(argv[i], "--int64"))
+            o.input_int64 = true;
         else if (!strcmp(argv[i], "--dynamic-batch")) {
             o.input_dynamic = dyn;
             o.output_dynamic = odyn;
@@ -205,7 +223,8 @@ static int cmd_export(int argc, char **argv)
     size_t n = 1;
     for (int i = 0; i < o.input_ndim; i++)
         n *= (size_t)shape[i];
-    float *x = read_f32(argv[4], n);
+    /* int64 ids are read as pairs of float-sized words */
+    float *x = read_f32(argv[4], o.input_int64 ? 2 * n : n);
     if (!x)
         return die("read input", NULL);
     o.input_data = x;
@@ -221,7 +240,9 @@ static int cmd_export(int argc, char **argv)
     /* the C model's own output, grad mode off */
     ckpt_tape *t = ckpt_tape_new(NULL, &err);
     ckpt_tape_set_grad_enabled(t, false);
-    ckpt_var *xv = ckpt_tape_tensor(t, o.input_ndim, shape, x, &err);
+    ckpt_var *xv = o.input_int64
+                       ? ckpt_tape_index(t, o.input_ndim, shape, (const int64_t *)(void *)x, &err)
+                       : ckpt_tape_tensor(t, o.input_ndim, shape, x, &err);
     ckpt_var *y = xv ? ckpt_module_call(m, xv, &err) : NULL;
     if (!y)
         return die("forward", &err);
