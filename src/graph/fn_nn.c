@@ -147,6 +147,9 @@ static ckpt_var *pad_input(const char *op, ckpt_var *x, int sd, const ckpt_nn_co
         return NULL;
     if (n)
         *(pad_ctx *)n->ctx = c;
+    if (n) /* for a tracer */
+        n->tr[0] = c.top, n->tr[1] = c.bottom, n->tr[2] = c.left, n->tr[3] = c.right,
+        n->tr[4] = c.mode, n->tr[5] = sd;
     return y;
 }
 

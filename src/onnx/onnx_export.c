@@ -19,6 +19,7 @@
 #include "ckpt/autograd.h"
 #include "ckpt/nn.h"
 #include "core/err.h"
+#include "ckpt/kernels.h"
 #include "graph/graph_internal.h"
 #include "nn/layers.h"
 #include "nn/nn_internal.h"
@@ -904,6 +905,103 @@ static int emit_module(ex *e, const ev *v)
 
 /* ------------------------------------------------------------ functional ops */
 
+/* functional conv / pooling / pad: geometry from the op's saved dims (the
+ * public ckpt/kernels.h structs its backward keeps) or its tracer fields */
+static int emit_spatial(ex *e, const ckpt__node *n, const char *const *in, int nin,
+                        const char *y)
+{
+    const char *op = n->op;
+    const ckpt_var *x = n->in[0];
+    if (!n->ctx && strcmp(op, "pad"))
+        return fail_op(e, op);
+    if (!strcmp(op, "pad")) {
+        int sd = (int)n->tr[5], r = x->ndim;
+        if (n->tr[4] == CKPT_PADMODE_CIRCULAR)
+            return fail_op(e, "circular padding");
+        int64_t pads[2 * CKPT_VAR_MAX_DIMS] = {0};
+        if (sd == 2)
+            pads[r - 2] = n->tr[0], pads[2 * r - 2] = n->tr[1];
+        pads[r - 1] = n->tr[2], pads[2 * r - 1] = n->tr[3];
+        char c[NB];
+        const char *cn = cst_i64(e, 2 * r, pads, c, NB);
+        TRY_NODE(cn);
+        const char *pi[2] = {in[0], cn};
+        ob_node *nd = node(e, "Pad", 2, pi, y);
+        TRY_NODE(nd);
+        const char *mode = n->tr[4] == CKPT_PADMODE_REFLECT     ? "reflect"
+                           : n->tr[4] == CKPT_PADMODE_REPLICATE ? "edge"
+                                                                : "constant";
+        return ob_attr_str(nd, "mode", mode, e->err);
+    }
+    if (!strcmp(op, "conv1d") || !strcmp(op, "conv2d")) {
+        const ckpt_nn_conv2d_dims *d = n->ctx;
+        bool one = op[4] == '1';
+        if (x->ndim != (one ? 3 : 4))
+            return fail_op(e, "an unbatched functional convolution");
+        ob_node *nd = node(e, "Conv", nin, in, y);
+        TRY_NODE(nd);
+        int64_t k[2] = {d->kh, d->kw}, s[2] = {d->sh, d->sw}, dl[2] = {d->dh, d->dw};
+        int64_t p[4] = {d->ph, d->pw, d->ph, d->pw};
+        if (one) {
+            k[0] = d->kw, s[0] = d->sw, dl[0] = d->dw, p[0] = p[1] = d->pw;
+        }
+        size_t sd = one ? 1 : 2;
+        CKPT_TRY(ob_attr_ints(nd, "dilations", sd, dl, e->err));
+        CKPT_TRY(ob_attr_int(nd, "group", d->g ? d->g : 1, e->err));
+        CKPT_TRY(ob_attr_ints(nd, "kernel_shape", sd, k, e->err));
+        CKPT_TRY(ob_attr_ints(nd, "pads", 2 * sd, p, e->err));
+        return ob_attr_ints(nd, "strides", sd, s, e->err);
+    }
+    if (!strcmp(op, "conv_transpose2d")) {
+        const ckpt_nn_conv_transpose2d_dims *d = n->ctx;
+        if (x->ndim != 4)
+            return fail_op(e, "an unbatched functional transposed convolution");
+        ob_node *nd = node(e, "ConvTranspose", nin, in, y);
+        TRY_NODE(nd);
+        int64_t k[2] = {d->kh, d->kw}, s[2] = {d->sh, d->sw}, dl[2] = {d->dh, d->dw};
+        int64_t p[4] = {d->ph, d->pw, d->ph, d->pw}, op2[2] = {d->oph, d->opw};
+        CKPT_TRY(ob_attr_ints(nd, "dilations", 2, dl, e->err));
+        CKPT_TRY(ob_attr_int(nd, "group", d->g ? d->g : 1, e->err));
+        CKPT_TRY(ob_attr_ints(nd, "kernel_shape", 2, k, e->err));
+        if (op2[0] || op2[1])
+            CKPT_TRY(ob_attr_ints(nd, "output_padding", 2, op2, e->err));
+        CKPT_TRY(ob_attr_ints(nd, "pads", 4, p, e->err));
+        return ob_attr_ints(nd, "strides", 2, s, e->err);
+    }
+    /* pooling: the saved dims come first in the op's context */
+    const ckpt_nn_pool2d_dims *d = n->ctx;
+    if (x->ndim != 4)
+        return fail_op(e, "pooling of an unbatched input");
+    if (!strcmp(op, "adaptive_avg_pool2d")) {
+        if (d->oh == 1 && d->ow == 1)
+            return node(e, "GlobalAveragePool", 1, in, y) ? 0 : CKPT_E_NOMEM;
+        if (d->h % d->oh || d->w % d->ow)
+            return fail_op(e, "adaptive_avg_pool2d with an output size that does not divide "
+                              "the input");
+        int64_t k[2] = {d->h / d->oh, d->w / d->ow};
+        ob_node *nd = node(e, "AveragePool", 1, in, y);
+        TRY_NODE(nd);
+        CKPT_TRY(ob_attr_ints(nd, "kernel_shape", 2, k, e->err));
+        return ob_attr_ints(nd, "strides", 2, k, e->err);
+    }
+    bool maxp = op[0] == 'm';
+    if (!maxp && d->divisor)
+        return fail_op(e, "avg_pool2d with divisor_override");
+    ob_node *nd = node(e, maxp ? "MaxPool" : "AveragePool", 1, in, y);
+    TRY_NODE(nd);
+    int64_t k[2] = {d->kh, d->kw}, s[2] = {d->sh, d->sw}, dl[2] = {d->dh, d->dw};
+    int64_t p[4] = {d->ph, d->pw, d->ph, d->pw};
+    if (d->ceil_mode)
+        CKPT_TRY(ob_attr_int(nd, "ceil_mode", 1, e->err));
+    if (!maxp && !d->exclude_pad && (d->ph || d->pw))
+        CKPT_TRY(ob_attr_int(nd, "count_include_pad", 1, e->err));
+    if (maxp && (d->dh > 1 || d->dw > 1))
+        CKPT_TRY(ob_attr_ints(nd, "dilations", 2, dl, e->err));
+    CKPT_TRY(ob_attr_ints(nd, "kernel_shape", 2, k, e->err));
+    CKPT_TRY(ob_attr_ints(nd, "pads", 4, p, e->err));
+    return ob_attr_ints(nd, "strides", 2, s, e->err);
+}
+
 static int emit_op(ex *e, const ev *v)
 {
     ckpt__node *n = v->n;
@@ -1006,6 +1104,10 @@ static int emit_op(ex *e, const ev *v)
     }
     if (!strcmp(op, "embedding"))
         return binop(e, "Gather", in[1], in[0], y) ? 0 : CKPT_E_NOMEM;
+    if (!strcmp(op, "conv1d") || !strcmp(op, "conv2d") || !strcmp(op, "conv_transpose2d") ||
+        !strcmp(op, "max_pool2d") || !strcmp(op, "avg_pool2d") ||
+        !strcmp(op, "adaptive_avg_pool2d") || !strcmp(op, "pad"))
+        return emit_spatial(e, n, in, (int)nin, y);
     if (!strcmp(op, "layer_norm"))
         return emit_ln(e, in[0], x->ndim, x->shape, (int)n->tr[0], nin > 1 && in[1][0] ? in[1] : NULL,
                        nin > 2 && in[2][0] ? in[2] : NULL, n->tr_s, y);

@@ -3,7 +3,8 @@
 For each model (an MLP with Dropout and GELU, a CNN with BatchNorm, a 2-layer
 batch-first LSTM and a bidirectional GRU inside C forward functions, 2-layer
 transformer encoders (post-norm ReLU, pre-norm GELU), and a custom forward made
-of functional ops, and an Embedding on int64 ids), torch builds the model and writes its
+of functional ops, functional conv/pad/pooling on a module's weights, and an
+Embedding on int64 ids), torch builds the model and writes its
 weights; the C model (tests/onnx/onnx_tool.c) loads them and is exported at
 several opsets, with and without a dynamic batch, BatchNorm folded (the
 default) or kept.
@@ -27,6 +28,7 @@ try:
     import onnx  # noqa: F401
     import torch
     import torch.nn as nn
+    import torch.nn.functional as F
 except ImportError as e:  # pragma: no cover
     U.need(False, "python3-onnx / torch missing: %s" % e)
 
@@ -58,6 +60,20 @@ class Custom(nn.Module):
         h = torch.cat([h, torch.sigmoid(h)], -1)
         h = h.reshape(x.shape[0], 2, -1).sum(1)
         return torch.softmax(self.fc2(h), -1)
+
+
+class FConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding="same", padding_mode="reflect")
+        self.c2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        h = torch.relu(self.c1(x))
+        h = F.max_pool2d(h, 3, 2, 1)
+        h = F.avg_pool2d(self.c2(h), 2, ceil_mode=True)
+        return self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1))
 
 
 class EmbNet(nn.Module):
@@ -95,6 +111,9 @@ def make(kind):
         m = nn.TransformerEncoder(nn.TransformerEncoderLayer(
             32, 4, 64, activation="gelu" if nf else "relu", norm_first=nf), 2)
         shape = (6, 2, 32)
+    elif kind == "fconv":
+        m = FConv()
+        shape = (2, 3, 17, 17)
     elif kind == "embed":
         m = EmbNet()
         shape = (3, 7)
@@ -122,7 +141,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for kind in ("mlp", "cnn", "lstm", "gru", "transformer", "transformer_nf", "embed",
-                     "custom"):
+                     "fconv", "custom"):
             m, shape = make(kind)
             wpt = os.path.join(d, kind + ".pt")
             torch.save(m.state_dict(), wpt)

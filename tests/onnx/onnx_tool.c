@@ -6,7 +6,7 @@
  *   onnx_tool export KIND WEIGHTS.pt OUT.onnx IN.f32 SHAPE OUT.f32 [--opset N] [--keep-bn]
  *             [--int64]
  *             [--dynamic-batch]
- *       builds the C model KIND (mlp, cnn, lstm, gru, transformer[_nf], embed, custom) with the
+ *       builds the C model KIND (mlp, cnn, lstm, gru, transformer[_nf], embed, fconv, custom) with the
  *       torch-written weights, exports it, and writes the C model's output on
  *       the input (raw float32, SHAPE "2,3,8,8"); prints "nodes N".
  *   onnx_tool simplify IN.onnx OUT.onnx       prints the report
@@ -122,6 +122,38 @@ static ckpt_var *embed_forward(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_e
     return e ? ckpt_module_call_child(self, "fc", e, err) : NULL;
 }
 
+/* fconv: functional conv/pool ops on the children's weights:
+ * c1 (3x3 'same', reflect) -> relu -> max_pool2d(3, 2, 1) -> c2 (stride 2, pad 1,
+ * groups 2) -> avg_pool2d(2, ceil_mode) -> adaptive_avg_pool2d(1) -> flatten -> fc */
+static ckpt_var *fconv_forward(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_error *err)
+{
+    (void)ctx;
+    ckpt_tape *t = ckpt_var_tape(x);
+    ckpt_var *w1 = ckpt_module_var(self, "c1.weight", t, err);
+    ckpt_var *b1 = ckpt_module_var(self, "c1.bias", t, err);
+    ckpt_var *w2 = ckpt_module_var(self, "c2.weight", t, err);
+    ckpt_var *b2 = ckpt_module_var(self, "c2.bias", t, err);
+    if (!w1 || !b1 || !w2 || !b2)
+        return NULL;
+    ckpt_conv_opts o1 = {0};
+    o1.padding_kind = CKPT_CONV_PAD_SAME;
+    o1.padding_mode = CKPT_PADMODE_REFLECT;
+    ckpt_var *h = ckpt_f_conv2d(x, w1, b1, &o1, err);
+    h = h ? ckpt_f_relu(h, err) : NULL;
+    ckpt_pool_opts p1 = {{3, 3}, {2, 2}, {1, 1}, {1, 1}, false, false, 0};
+    h = h ? ckpt_f_max_pool2d(h, &p1, err) : NULL;
+    ckpt_conv_opts o2 = {0};
+    o2.stride[0] = o2.stride[1] = 2;
+    o2.padding[0] = o2.padding[1] = 1;
+    o2.groups = 2;
+    h = h ? ckpt_f_conv2d(h, w2, b2, &o2, err) : NULL;
+    ckpt_pool_opts p2 = {{2, 2}, {0, 0}, {0, 0}, {0, 0}, true, false, 0};
+    h = h ? ckpt_f_avg_pool2d(h, &p2, err) : NULL;
+    h = h ? ckpt_f_adaptive_avg_pool2d(h, 1, 1, err) : NULL;
+    h = h ? ckpt_f_flatten(h, 1, -1, err) : NULL;
+    return h ? ckpt_module_call_child(self, "fc", h, err) : NULL;
+}
+
 static ckpt_module *build(const char *kind, ckpt_error *err)
 {
     ckpt_module *m = NULL;
@@ -173,6 +205,19 @@ static ckpt_module *build(const char *kind, ckpt_error *err)
             o.norm_first = true;
         }
         m = ckpt_nn_transformer_encoder(NULL, "", 32, 4, 2, &o, NULL, err);
+    } else if (!strcmp(kind, "fconv")) {
+        m = ckpt_module_new("Net", err);
+        ckpt_conv_opts o1 = {0};
+        o1.padding_kind = CKPT_CONV_PAD_SAME;
+        o1.padding_mode = CKPT_PADMODE_REFLECT;
+        ckpt_nn_conv2d(m, "c1", 3, 8, 3, 3, &o1, NULL, err);
+        ckpt_conv_opts o2 = {0};
+        o2.stride[0] = o2.stride[1] = 2;
+        o2.padding[0] = o2.padding[1] = 1;
+        o2.groups = 2;
+        ckpt_nn_conv2d(m, "c2", 8, 8, 3, 3, &o2, NULL, err);
+        ckpt_nn_linear(m, "fc", 8, 4, NULL, NULL, err);
+        ckpt_module_set_forward(m, fconv_forward, NULL, err);
     } else if (!strcmp(kind, "embed")) {
         m = ckpt_module_new("Net", err);
         ckpt_nn_embedding(m, "emb", 50, 16, NULL, NULL, err);
