@@ -232,5 +232,7 @@ ckpt_var *ckpt_f_group_norm(ckpt_var *x, int64_t groups, ckpt_var *w, ckpt_var *
         return NULL;
     if (n)
         *(group_norm_ctx *)n->ctx = c;
+    if (n)
+        n->tr[0] = groups, n->tr_s = eps; /* for a tracer */
     return y;
 }

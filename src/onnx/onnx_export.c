@@ -905,6 +905,66 @@ static int emit_module(ex *e, const ev *v)
 
 /* ------------------------------------------------------------ functional ops */
 
+/* (C) weight or bias -> (C, 1, ..., 1) to broadcast over (N, C, *) */
+static const char *per_channel(ex *e, const char *v, int rank, char *buf, size_t cap)
+{
+    ob_init *wi = ob_find_init(e->b, v);
+    int64_t dims[CKPT_VAR_MAX_DIMS];
+    if (!wi || wi->v.rank != 1)
+        return NULL;
+    dims[0] = wi->v.dims[0];
+    for (int i = 1; i < rank - 1; i++)
+        dims[i] = 1;
+    snprintf(buf, cap, "%s.per_channel", v);
+    if (ob_find_init(e->b, buf))
+        return buf;
+    ox_val copy = wi->v; /* ob_add_init copies from it before wi can move */
+    return ob_add_init(e->b, buf, OX_FLOAT, rank - 1, dims, copy.data, e->err) ? buf : NULL;
+}
+
+/* GroupNorm as torch exports it: Reshape (N, G, -1), InstanceNormalization,
+ * Reshape back (to Shape(x)), then the per-channel affine */
+static int emit_group_norm(ex *e, const ckpt__node *n, const char *const *in, int nin,
+                           const char *y)
+{
+    const ckpt_var *x = n->in[0];
+    int64_t G = n->tr[0];
+    int r = x->ndim;
+    bool w = nin > 1 && in[1][0], b = nin > 2 && in[2][0];
+    char t[6][NB], c[4][NB];
+    int64_t s3[3] = {0, G, -1};
+    const char *cs = cst_i64(e, 3, s3, c[0], NB);
+    TRY_NODE(cs);
+    TRY_NODE(binop(e, "Reshape", in[0], cs, tmp(e, "gn", t[0], NB)));
+    const char *one = ones_or(e, NULL, G, 1.0f, c[1], NB);
+    const char *zero = one ? ones_or(e, NULL, G, 0.0f, c[2], NB) : NULL;
+    TRY_NODE(zero);
+    const char *ii[3] = {t[0], one, zero};
+    ob_node *nd = node(e, "InstanceNormalization", 3, ii, tmp(e, "gn", t[1], NB));
+    TRY_NODE(nd);
+    CKPT_TRY(ob_attr_float(nd, "epsilon", (float)n->tr_s, e->err));
+    TRY_NODE(node(e, "Shape", 1, in, tmp(e, "gn", t[2], NB)));
+    const char *mid = (w || b) ? tmp(e, "gn", t[3], NB) : y;
+    TRY_NODE(binop(e, "Reshape", t[1], t[2], mid));
+    const char *cur = mid;
+    if (w) {
+        const char *wc = per_channel(e, in[1], r, c[3], NB);
+        if (!wc)
+            return e->err->code ? e->err->code : fail_op(e, "group_norm with a computed weight");
+        const char *dst = b ? tmp(e, "gn", t[4], NB) : y;
+        TRY_NODE(binop(e, "Mul", cur, wc, dst));
+        cur = dst;
+    }
+    if (b) {
+        char bb[NB];
+        const char *bc = per_channel(e, in[2], r, bb, NB);
+        if (!bc)
+            return e->err->code ? e->err->code : fail_op(e, "group_norm with a computed bias");
+        TRY_NODE(binop(e, "Add", cur, bc, y));
+    }
+    return 0;
+}
+
 /* functional conv / pooling / pad: geometry from the op's saved dims (the
  * public ckpt/kernels.h structs its backward keeps) or its tracer fields */
 static int emit_spatial(ex *e, const ckpt__node *n, const char *const *in, int nin,
@@ -1108,6 +1168,8 @@ static int emit_op(ex *e, const ev *v)
         !strcmp(op, "max_pool2d") || !strcmp(op, "avg_pool2d") ||
         !strcmp(op, "adaptive_avg_pool2d") || !strcmp(op, "pad"))
         return emit_spatial(e, n, in, (int)nin, y);
+    if (!strcmp(op, "group_norm"))
+        return emit_group_norm(e, n, in, (int)nin, y);
     if (!strcmp(op, "layer_norm"))
         return emit_ln(e, in[0], x->ndim, x->shape, (int)n->tr[0], nin > 1 && in[1][0] ? in[1] : NULL,
                        nin > 2 && in[2][0] ? in[2] : NULL, n->tr_s, y);

@@ -3,7 +3,7 @@
 For each model (an MLP with Dropout and GELU, a CNN with BatchNorm, a 2-layer
 batch-first LSTM and a bidirectional GRU inside C forward functions, 2-layer
 transformer encoders (post-norm ReLU, pre-norm GELU), and a custom forward made
-of functional ops, functional conv/pad/pooling on a module's weights, and an
+of functional ops, functional conv/pad/pooling on a module's weights with a GroupNorm, and an
 Embedding on int64 ids), torch builds the model and writes its
 weights; the C model (tests/onnx/onnx_tool.c) loads them and is exported at
 several opsets, with and without a dynamic batch, BatchNorm folded (the
@@ -66,11 +66,15 @@ class FConv(nn.Module):
     def __init__(self):
         super().__init__()
         self.c1 = nn.Conv2d(3, 8, 3, padding="same", padding_mode="reflect")
+        self.gn = nn.GroupNorm(2, 8)
         self.c2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2)
         self.fc = nn.Linear(8, 4)
+        with torch.no_grad():
+            self.gn.weight.uniform_(0.5, 1.5)
+            self.gn.bias.uniform_(-0.5, 0.5)
 
     def forward(self, x):
-        h = torch.relu(self.c1(x))
+        h = self.gn(torch.relu(self.c1(x)))
         h = F.max_pool2d(h, 3, 2, 1)
         h = F.avg_pool2d(self.c2(h), 2, ceil_mode=True)
         return self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1))

@@ -123,7 +123,7 @@ static ckpt_var *embed_forward(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_e
 }
 
 /* fconv: functional conv/pool ops on the children's weights:
- * c1 (3x3 'same', reflect) -> relu -> max_pool2d(3, 2, 1) -> c2 (stride 2, pad 1,
+ * c1 (3x3 'same', reflect) -> relu -> GroupNorm(2, 8) -> max_pool2d(3, 2, 1) -> c2 (stride 2, pad 1,
  * groups 2) -> avg_pool2d(2, ceil_mode) -> adaptive_avg_pool2d(1) -> flatten -> fc */
 static ckpt_var *fconv_forward(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_error *err)
 {
@@ -140,6 +140,7 @@ static ckpt_var *fconv_forward(ckpt_module *self, ckpt_var *x, void *ctx, ckpt_e
     o1.padding_mode = CKPT_PADMODE_REFLECT;
     ckpt_var *h = ckpt_f_conv2d(x, w1, b1, &o1, err);
     h = h ? ckpt_f_relu(h, err) : NULL;
+    h = h ? ckpt_module_call_child(self, "gn", h, err) : NULL;
     ckpt_pool_opts p1 = {{3, 3}, {2, 2}, {1, 1}, {1, 1}, false, false, 0};
     h = h ? ckpt_f_max_pool2d(h, &p1, err) : NULL;
     ckpt_conv_opts o2 = {0};
@@ -211,6 +212,7 @@ static ckpt_module *build(const char *kind, ckpt_error *err)
         o1.padding_kind = CKPT_CONV_PAD_SAME;
         o1.padding_mode = CKPT_PADMODE_REFLECT;
         ckpt_nn_conv2d(m, "c1", 3, 8, 3, 3, &o1, NULL, err);
+        ckpt_nn_groupnorm(m, "gn", 2, 8, NULL, err);
         ckpt_conv_opts o2 = {0};
         o2.stride[0] = o2.stride[1] = 2;
         o2.padding[0] = o2.padding[1] = 1;
