@@ -440,7 +440,8 @@ static int vi_add(ob_vi **arr, int *n, int *cap, const char *name, const ox_type
         v->type = *t;
         for (int i = 0; i < OX_MAX_RANK; i++) {
             v->type.dim_params[i] = NULL;
-            if (i < t->rank && t->dim_params[i] && !(v->type.dim_params[i] = bdup(t->dim_params[i])))
+            if (i < t->rank && t->dim_params[i] &&
+                !(v->type.dim_params[i] = bdup(t->dim_params[i])))
                 return nomem(err);
         }
     }

@@ -103,6 +103,11 @@ ox_type ob_tensor_type(int dtype, int rank, const int64_t *dims, const char *con
  * (the caller keeps bases distinct from user names, e.g. with a '/'). */
 char *ob_fresh(ob_model *b, const char *base, char *buf, size_t cap);
 
+/* Fold each BatchNormalization (inference form, constant parameters) into the
+ * Conv / ConvTranspose (group 1) / Gemm whose only reader it is; *folded
+ * counts them (onnx_simplify.c; the exporter uses it too). */
+int ox_fold_batchnorm(ob_model *b, int *folded, ckpt_error *err);
+
 /* Serialize (dead nodes and initializers left out).  *out is malloc'd. */
 int ob_pack(const ob_model *b, void **out, size_t *len, ckpt_error *err);
 /* Pack then load: a model the runtime can run. */

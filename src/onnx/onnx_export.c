@@ -27,7 +27,7 @@
 #include "onnx/onnx_internal.h"
 
 typedef struct ev {
-    ckpt__node *n; /* an op, or */
+    ckpt__node *n;  /* an op, or */
     ckpt_module *m; /* a module traced as a unit */
     ckpt_var *x, *y;
 } ev;
@@ -91,12 +91,31 @@ static void on_op(ckpt__tracer *tr, ckpt__node *n)
 
 static bool is_unit_type(const ckpt_module *m)
 {
-    static const char *const units[] = {
-        "Linear",     "NonDynamicallyQuantizableLinear", "Conv1d",    "Conv2d",
-        "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding", "Dropout",
-        "ReLU",       "GELU",        "SiLU",      "Tanh",     "Sigmoid",  "Softmax",
-        "LogSoftmax", "Identity",    "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
-        "LSTM",       "GRU",         NULL};
+    static const char *const units[] = {"Linear",
+                                        "NonDynamicallyQuantizableLinear",
+                                        "Conv1d",
+                                        "Conv2d",
+                                        "ConvTranspose2d",
+                                        "BatchNorm1d",
+                                        "BatchNorm2d",
+                                        "LayerNorm",
+                                        "Embedding",
+                                        "Dropout",
+                                        "ReLU",
+                                        "GELU",
+                                        "SiLU",
+                                        "Tanh",
+                                        "Sigmoid",
+                                        "Softmax",
+                                        "LogSoftmax",
+                                        "Identity",
+                                        "MaxPool2d",
+                                        "AvgPool2d",
+                                        "AdaptiveAvgPool2d",
+                                        "Flatten",
+                                        "LSTM",
+                                        "GRU",
+                                        NULL};
     if (m->forward_fn || !m->ops)
         return false;
     for (int i = 0; units[i]; i++)
@@ -650,8 +669,7 @@ static int emit_ln(ex *e, const char *x, int rank, const int64_t *xs, int nd_, c
     return binop(e, w ? "Mul" : "Add", cur, w ? w : b, y) ? 0 : CKPT_E_NOMEM;
 }
 
-static int emit_layernorm(ex *e, ckpt_module *m, const ckpt_var *xv, const char *x,
-                          const char *y)
+static int emit_layernorm(ex *e, ckpt_module *m, const ckpt_var *xv, const char *x, const char *y)
 {
     nn_layer *l = ckpt__nn_state(m);
     size_t nshape = 0;
@@ -967,8 +985,7 @@ static int emit_group_norm(ex *e, const ckpt__node *n, const char *const *in, in
 
 /* functional conv / pooling / pad: geometry from the op's saved dims (the
  * public ckpt/kernels.h structs its backward keeps) or its tracer fields */
-static int emit_spatial(ex *e, const ckpt__node *n, const char *const *in, int nin,
-                        const char *y)
+static int emit_spatial(ex *e, const ckpt__node *n, const char *const *in, int nin, const char *y)
 {
     const char *op = n->op;
     const ckpt_var *x = n->in[0];
@@ -1083,9 +1100,9 @@ static int emit_op(ex *e, const ev *v)
     const char *y = yb;
     static const struct {
         const char *ckpt, *onnx;
-    } same[] = {{"add", "Add"},   {"sub", "Sub"},   {"mul", "Mul"},         {"div", "Div"},
-                {"neg", "Neg"},   {"exp", "Exp"},   {"log", "Log"},         {"sqrt", "Sqrt"},
-                {"relu", "Relu"}, {"tanh", "Tanh"}, {"sigmoid", "Sigmoid"}, {"matmul", "MatMul"},
+    } same[] = {{"add", "Add"},    {"sub", "Sub"},   {"mul", "Mul"},         {"div", "Div"},
+                {"neg", "Neg"},    {"exp", "Exp"},   {"log", "Log"},         {"sqrt", "Sqrt"},
+                {"relu", "Relu"},  {"tanh", "Tanh"}, {"sigmoid", "Sigmoid"}, {"matmul", "MatMul"},
                 {"bmm", "MatMul"}, {NULL, NULL}};
     for (int i = 0; same[i].ckpt; i++)
         if (!strcmp(op, same[i].ckpt))
@@ -1171,18 +1188,15 @@ static int emit_op(ex *e, const ev *v)
     if (!strcmp(op, "group_norm"))
         return emit_group_norm(e, n, in, (int)nin, y);
     if (!strcmp(op, "layer_norm"))
-        return emit_ln(e, in[0], x->ndim, x->shape, (int)n->tr[0], nin > 1 && in[1][0] ? in[1] : NULL,
-                       nin > 2 && in[2][0] ? in[2] : NULL, n->tr_s, y);
+        return emit_ln(e, in[0], x->ndim, x->shape, (int)n->tr[0],
+                       nin > 1 && in[1][0] ? in[1] : NULL, nin > 2 && in[2][0] ? in[2] : NULL,
+                       n->tr_s, y);
     if (!strcmp(op, "scaled_dot_product_attention"))
         return emit_sdpa(e, n, in, y);
     char what[96];
     snprintf(what, sizeof what, "the tape op '%s'", op);
     return fail_op(e, what);
 }
-
-/* ------------------------------------------------------------ BatchNorm folding */
-
-int ox_fold_batchnorm(ob_model *b, int *folded, ckpt_error *err);
 
 /* ------------------------------------------------------------ entry points */
 
@@ -1284,8 +1298,8 @@ static ob_model *export_build(ckpt_module *m, const ckpt_onnx_export_opts *o, ck
         if (!yn)
             rc = err->code ? err->code : CKPT_E_NOMEM;
         else if (strcmp(yn, e.output_name)) {
-            ob_node *id = ob_add_node(e.b, "Identity", "/Identity_out", 1, &yn, 1,
-                                      &e.output_name, err);
+            ob_node *id = ob_add_node(e.b, "Identity", "/Identity_out", 1, &yn, 1, &e.output_name,
+                                      err);
             if (!id)
                 rc = err->code ? err->code : CKPT_E_NOMEM;
         }

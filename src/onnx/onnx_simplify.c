@@ -171,7 +171,6 @@ static const float *f32_init(ob_model *b, const char *name, int64_t numel)
 
 /* Conv / ConvTranspose (group 1) / Gemm followed by BatchNormalization
  * (inference form, constant parameters) whose only reader it is. */
-int ox_fold_batchnorm(ob_model *b, int *folded, ckpt_error *err);
 int ox_fold_batchnorm(ob_model *b, int *folded, ckpt_error *err)
 {
     for (int i = 0; i < b->n_nodes; i++) {
@@ -198,8 +197,9 @@ int ox_fold_batchnorm(ob_model *b, int *folded, ckpt_error *err)
         if (gemm && (attr_f(p, "alpha", 1.0f) != 1.0f || attr_f(p, "beta", 1.0f) != 1.0f ||
                      wi->v.rank != 2))
             continue;
-        int64_t C = conv ? wi->v.dims[0]
-                         : convt ? wi->v.dims[1] : (transb ? wi->v.dims[0] : wi->v.dims[1]);
+        int64_t C = conv    ? wi->v.dims[0]
+                    : convt ? wi->v.dims[1]
+                            : (transb ? wi->v.dims[0] : wi->v.dims[1]);
         const float *sc = f32_init(b, bn->in[1], C), *bb = f32_init(b, bn->in[2], C),
                     *mu = f32_init(b, bn->in[3], C), *var = f32_init(b, bn->in[4], C);
         if (!sc || !bb || !mu || !var)
@@ -211,7 +211,7 @@ int ox_fold_batchnorm(ob_model *b, int *folded, ckpt_error *err)
                 continue;
             bias = bi->v.data;
         }
-        double eps = attr_f(bn, "epsilon", 1e-5f);
+        double eps = (double)attr_f(bn, "epsilon", 1e-5f);
         double *s = malloc((size_t)C * sizeof(double));
         float *nb = malloc((size_t)C * sizeof(float));
         if (!s || !nb) {
@@ -220,7 +220,8 @@ int ox_fold_batchnorm(ob_model *b, int *folded, ckpt_error *err)
         }
         for (int64_t c = 0; c < C; c++) {
             s[c] = (double)sc[c] / sqrt((double)var[c] + eps);
-            nb[c] = (float)(((bias ? (double)bias[c] : 0.0) - (double)mu[c]) * s[c] + (double)bb[c]);
+            nb[c] = (float)(((bias ? (double)bias[c] : 0.0) - (double)mu[c]) * s[c] +
+                            (double)bb[c]);
         }
         float *w = wi->v.data;
         int64_t total = wi->v.numel;
@@ -234,7 +235,8 @@ int ox_fold_batchnorm(ob_model *b, int *folded, ckpt_error *err)
             for (int64_t a = 0; a < cin; a++)
                 for (int64_t c = 0; c < C; c++)
                     for (int64_t j = 0; j < per; j++)
-                        w[(a * C + c) * per + j] = (float)((double)w[(a * C + c) * per + j] * s[c]);
+                        w[(a * C + c) * per + j] = (float)((double)w[(a * C + c) * per + j] *
+                                                           s[c]);
         } else { /* Gemm transB=0: (K, N) columns */
             int64_t K = wi->v.dims[0];
             for (int64_t k = 0; k < K; k++)
@@ -441,8 +443,13 @@ static int drop_dead(ob_model *b)
 
 static bool nondeterministic(const char *op)
 {
-    static const char *const ops[] = {"RandomNormal", "RandomUniform", "RandomNormalLike",
-                                      "RandomUniformLike", "Multinomial", "Bernoulli", NULL};
+    static const char *const ops[] = {"RandomNormal",
+                                      "RandomUniform",
+                                      "RandomNormalLike",
+                                      "RandomUniformLike",
+                                      "Multinomial",
+                                      "Bernoulli",
+                                      NULL};
     for (int i = 0; ops[i]; i++)
         if (!strcmp(op, ops[i]))
             return true;
@@ -490,7 +497,6 @@ typedef struct runs {
     ckpt_onnx_session *s[2];
     int n; /* sessions that ran */
 } runs;
-
 
 /* Run the model on zeros (dynamic dims `size`); 0 ran, 1 could not run. */
 static int run_once(const ckpt_onnx_model *m, int64_t size, ckpt_onnx_session **out,

@@ -451,8 +451,7 @@ static int pack_model(Onnx__ModelProto *mp, wa *w, void **out, size_t *len, cons
                       ckpt_error *err)
 {
     if (w->oom || !mp)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building the ModelProto of %s",
-                         label);
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory building the ModelProto of %s", label);
     size_t n = onnx__model_proto__get_packed_size(mp);
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf)
@@ -523,16 +522,16 @@ static Onnx__ModelProto *model_proto_ob(wa *w, const ob_model *b)
     gp->input = WA_ARR(w, Onnx__ValueInfoProto *, b->n_inputs);
     gp->output = WA_ARR(w, Onnx__ValueInfoProto *, b->n_outputs);
     gp->value_info = WA_ARR(w, Onnx__ValueInfoProto *, b->n_vinfo);
-    if (!mp->opset_import || !mp->metadata_props || !gp->node || !gp->initializer ||
-        !gp->input || !gp->output || !gp->value_info)
+    if (!mp->opset_import || !mp->metadata_props || !gp->node || !gp->initializer || !gp->input ||
+        !gp->output || !gp->value_info)
         return NULL;
     for (int i = 0; i < b->n_nodes; i++) {
         const ob_node *n = &b->nodes[i];
         if (n->dead)
             continue;
-        Onnx__NodeProto *np =
-            node_proto(w, n->op, n->domain, n->name, n->n_in, (const char *const *)n->in,
-                       n->n_out, (const char *const *)n->out, n->attrs, n->n_attrs);
+        Onnx__NodeProto *np = node_proto(w, n->op, n->domain, n->name, n->n_in,
+                                         (const char *const *)n->in, n->n_out,
+                                         (const char *const *)n->out, n->attrs, n->n_attrs);
         if (!np)
             return NULL;
         gp->node[gp->n_node++] = np;
@@ -552,8 +551,8 @@ static Onnx__ModelProto *model_proto_ob(wa *w, const ob_model *b)
         if (!(gp->output[gp->n_output++] = vi_proto(w, b->outputs[i].name, &b->outputs[i].type)))
             return NULL;
     for (int i = 0; i < b->n_vinfo; i++)
-        if (!(gp->value_info[gp->n_value_info++] =
-                  vi_proto(w, b->vinfo[i].name, &b->vinfo[i].type)))
+        if (!(gp->value_info[gp->n_value_info++] = vi_proto(w, b->vinfo[i].name,
+                                                            &b->vinfo[i].type)))
             return NULL;
     return mp;
 }

@@ -78,8 +78,8 @@ int cmd_simplify(int argc, char **argv)
         printf("{\"nodes_before\": %d, \"nodes_after\": %d, \"folded\": %d, "
                "\"identities_removed\": %d, \"batchnorms_folded\": %d, \"gemms_fused\": %d, "
                "\"dead_removed\": %d, \"shape_inference\": %s}\n",
-               r.nodes_before, r.nodes_after, r.folded, r.identities_removed,
-               r.batchnorms_folded, r.gemms_fused, r.dead_removed, r.ran ? "true" : "false");
+               r.nodes_before, r.nodes_after, r.folded, r.identities_removed, r.batchnorms_folded,
+               r.gemms_fused, r.dead_removed, r.ran ? "true" : "false");
     else
         printf("%s: %d nodes -> %d (folded %d, identities %d, batchnorms %d, gemms %d, "
                "dead %d%s)\n",
