@@ -5,6 +5,7 @@
  * (within 1e-5).  torch / ONNX Runtime / onnx.checker comparisons are in
  * tests/onnx/export_check.py and simplify_check.py. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "ckpt/autograd.h"
 #include "ckpt/nn.h"
 #include "ckpt/onnx.h"
+#include "onnx/onnx_build.h"
 #include "onnx/onnx_internal.h"
 #include "util/test.h"
 
@@ -308,6 +310,120 @@ TEST(test_onnx_export__simplify_structural)
     ckpt_onnx_model_free(s);
     ckpt_onnx_model_free(om);
     ckpt_module_free(m);
+}
+
+/* x (2,6) -> Identity -> MatMul W (6,4) -> Add b (4) -> Reshape to
+ * Concat(Unsqueeze(Gather(Shape(x), 0)), [-1]) -> Dropout -> y; plus a
+ * Constant and a dead Relu.  Simplified: Gemm, Reshape with a constant shape. */
+static ckpt_onnx_model *chain_model(ckpt_error *err)
+{
+    ob_model *b = ob_new(err);
+    if (!b)
+        return NULL;
+    ob_set_opset(b, "", 13, err);
+    float w[24], bias[4];
+    fill(w, 24, 11);
+    fill(bias, 4, 12);
+    int64_t wd[2] = {6, 4}, bd = 4, one = 1, zero = 0, minus1 = -1;
+    ob_add_init(b, "W", OX_FLOAT, 2, wd, w, err);
+    ob_add_init(b, "b", OX_FLOAT, 1, &bd, bias, err);
+    ob_add_init(b, "zero", OX_INT64, 0, NULL, &zero, err);
+    ob_add_init(b, "axes0", OX_INT64, 1, &one, &zero, err);
+    const char *in_x[] = {"x"}, *o_id[] = {"xi"};
+    ob_add_node(b, "Identity", "id", 1, in_x, 1, o_id, err);
+    const char *mm_in[] = {"xi", "W"}, *mm_out[] = {"mm"};
+    ob_add_node(b, "MatMul", "mm", 2, mm_in, 1, mm_out, err);
+    const char *add_in[] = {"mm", "b"}, *add_out[] = {"lin"};
+    ob_add_node(b, "Add", "add", 2, add_in, 1, add_out, err);
+    const char *sh_out[] = {"shape"};
+    ob_add_node(b, "Shape", "shape", 1, in_x, 1, sh_out, err);
+    const char *ga_in[] = {"shape", "zero"}, *ga_out[] = {"n"};
+    ob_add_node(b, "Gather", "gather", 2, ga_in, 1, ga_out, err);
+    const char *un_in[] = {"n", "axes0"}, *un_out[] = {"n1"};
+    ob_add_node(b, "Unsqueeze", "unsq", 2, un_in, 1, un_out, err);
+    const char *k_out[] = {"m1"};
+    ob_node *k = ob_add_node(b, "Constant", "const", 0, NULL, 1, k_out, err);
+    ox_val mv = {0};
+    mv.kind = OX_KIND_TENSOR;
+    mv.dtype = OX_INT64;
+    mv.rank = 1;
+    mv.dims[0] = 1;
+    mv.numel = 1;
+    mv.data = &minus1;
+    if (k)
+        ob_attr_tensor(k, "value", &mv, err);
+    const char *cc_in[] = {"n1", "m1"}, *cc_out[] = {"target"};
+    ob_node *cc = ob_add_node(b, "Concat", "concat", 2, cc_in, 1, cc_out, err);
+    if (cc)
+        ob_attr_int(cc, "axis", 0, err);
+    const char *rs_in[] = {"lin", "target"}, *rs_out[] = {"r"};
+    ob_add_node(b, "Reshape", "reshape", 2, rs_in, 1, rs_out, err);
+    const char *dr_in[] = {"r"}, *dr_out[] = {"y"};
+    ob_add_node(b, "Dropout", "drop", 1, dr_in, 1, dr_out, err);
+    const char *dead_out[] = {"unused"};
+    ob_add_node(b, "Relu", "dead", 1, in_x, 1, dead_out, err);
+    int64_t xd[2] = {2, 6}, yd[2] = {2, 4};
+    ox_type tx = ob_tensor_type(OX_FLOAT, 2, xd, NULL),
+            ty = ob_tensor_type(OX_FLOAT, 2, yd, NULL);
+    ob_add_input(b, "x", &tx, err);
+    ob_add_output(b, "y", &ty, err);
+    ckpt_onnx_model *m = err->code ? NULL : ob_to_model(b, err);
+    ob_free(b);
+    return m;
+}
+
+static int run_xy(const ckpt_onnx_model *m, const float *x, float *y)
+{
+    ckpt_error err = {0};
+    ckpt_onnx_session *s = ckpt_onnx_session_new(m, NULL, &err);
+    if (!s)
+        return -1;
+    ckpt_onnx_tensor in = {0}, out = {0};
+    in.dtype = CKPT_F32;
+    in.ndim = 2;
+    in.shape[0] = 2, in.shape[1] = 6;
+    in.data = (void *)(uintptr_t)x;
+    in.nbytes = 12 * sizeof(float);
+    out.data = y;
+    out.nbytes = 8 * sizeof(float);
+    int rc = ckpt_onnx_run(s, &in, 1, &out, 1, &err);
+    ckpt_onnx_session_free(s);
+    return rc;
+}
+
+TEST(test_onnx_export__simplify_passes)
+{
+    ckpt_error err = {0};
+    ckpt_onnx_model *m = chain_model(&err);
+    if (!m)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK(m != NULL);
+    CHECK_EQ_INT(m->graph->n_nodes, 11);
+    ckpt_onnx_simplify_report rep;
+    ckpt_onnx_model *s = ckpt_onnx_simplify(m, NULL, &rep, &err);
+    if (!s)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK(s != NULL);
+    CHECK(rep.ran);
+    /* Gemm + Reshape(constant shape) remain */
+    CHECK_EQ_INT(s->graph->n_nodes, 2);
+    CHECK_EQ_INT(count_op(s, "Gemm"), 1);
+    CHECK_EQ_INT(count_op(s, "Reshape"), 1);
+    CHECK_EQ_INT(rep.gemms_fused, 1);
+    CHECK(rep.identities_removed >= 2 && rep.folded >= 4 && rep.dead_removed >= 1);
+    /* the Reshape's target became an initializer holding (2, -1) */
+    int t = ox_graph_find(s->graph, "target");
+    CHECK(t >= 0 && s->graph->values[t].is_initializer);
+    const int64_t *tv = s->graph->values[t].init.data;
+    CHECK(tv[0] == 2 && tv[1] == -1);
+    float x[12], y0[8], y1[8];
+    fill(x, 12, 13);
+    CHECK_EQ_INT(run_xy(m, x, y0), 0);
+    CHECK_EQ_INT(run_xy(s, x, y1), 0);
+    for (int i = 0; i < 8; i++)
+        CHECK(fabs((double)y0[i] - (double)y1[i]) <= 1e-5 * (1.0 + fabs((double)y0[i])));
+    ckpt_onnx_model_free(s);
+    ckpt_onnx_model_free(m);
 }
 
 TEST_MAIN()
