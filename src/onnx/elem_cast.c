@@ -348,18 +348,19 @@ static int cast_to(ox_run *r, const ox_node *n, const ox_val *a, int to, ox_val 
     return 0;
 }
 
-int ox_k_cast(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-              ckpt_error *err)
+int ox_k_cast(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 1, err));
     const ox_attr *to = ox_attr_get(n, "to");
     if (!to)
         return ox_fail(err, CKPT_E_ARG, n, "needs attribute 'to'");
     int64_t dt = to->i;
     if (to->type == OX_ATTR_STRING && to->s) {
         /* opset 1-5 spelled the type as a string */
-        static const char *names[] = {"", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32",
-                                      "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32",
-                                      "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
+        static const char *names[] = {"",           "FLOAT",   "UINT8",  "INT8",   "UINT16",
+                                      "INT16",      "INT32",   "INT64",  "STRING", "BOOL",
+                                      "FLOAT16",    "DOUBLE",  "UINT32", "UINT64", "COMPLEX64",
+                                      "COMPLEX128", "BFLOAT16"};
         dt = -1;
         for (int i = 1; i <= OX_DTYPE_MAX; i++)
             if (!strcmp(to->s, names[i]))
@@ -373,6 +374,7 @@ int ox_k_cast(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out
 int ox_k_castlike(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                   ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     if (n->n_in < 2 || !ox_is_tensor(in[1]))
         return ox_fail(err, CKPT_E_ARG, n, "needs input and target_type");
     return cast_to(r, n, in[0], in[1]->dtype, out[0], err);
@@ -435,6 +437,7 @@ static const ox_val *opt_in(const ox_node *n, ox_val *const *in, int k)
 int ox_k_quantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                   ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     const ox_val *x = in[0], *scale = opt_in(n, in, 1), *zp = opt_in(n, in, 2);
     if (!ox_is_tensor(x))
         return ox_fail(err, CKPT_E_ARG, n, "needs a tensor input");
@@ -475,6 +478,7 @@ int ox_k_quantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
 int ox_k_dequantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                     ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 2, err));
     const ox_val *x = in[0], *scale = opt_in(n, in, 1), *zp = opt_in(n, in, 2);
     if (!ox_is_tensor(x))
         return ox_fail(err, CKPT_E_ARG, n, "needs a tensor input");
@@ -508,6 +512,7 @@ int ox_k_dequantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
 int ox_k_dynquantize(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                      ckpt_error *err)
 {
+    CKPT_TRY(ox_ew_need(n, 1, err));
     const ox_val *x = in[0];
     if (!ox_is_tensor(x) || x->dtype != OX_FLOAT)
         return ox_fail(err, CKPT_E_ARG, n, "needs a float32 tensor input");

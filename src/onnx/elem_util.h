@@ -21,8 +21,7 @@
  * (the same element for all n: read in[k][0]); otherwise input k advances
  * one element per output element.  `ctx` is the kernel's own parameter.
  */
-typedef void (*ox_ew_fn)(void *o, const void *const *in, int64_t n, unsigned bc,
-                         const void *ctx);
+typedef void (*ox_ew_fn)(void *o, const void *const *in, int64_t n, unsigned bc, const void *ctx);
 
 /* One operand of the iterator: dims (broadcastable to the output's),
  * contiguous row-major data, element size in bytes. */
@@ -158,6 +157,16 @@ static inline int ox_is_int(int dt)
 static inline int ox_is_tensor(const ox_val *v)
 {
     return v && v->kind == OX_KIND_TENSOR;
+}
+
+/* The session's in[]/out[] arrays hold exactly n_in / n_out entries: check
+ * that a node has at least `nin` inputs and one output before reading them. */
+static inline int ox_ew_need(const ox_node *n, int nin, ckpt_error *err)
+{
+    if (n->n_in < nin || n->n_out < 1)
+        return ox_fail(err, CKPT_E_ARG, n, "needs %d input%s and an output (has %d, %d)", nin,
+                       nin == 1 ? "" : "s", n->n_in, n->n_out);
+    return 0;
 }
 
 /* ------------------------------------------------------------ kernels in elem_*.c */

@@ -88,6 +88,41 @@ static void fview_done(const fview *fv, ox_val *out)
 
 /* ------------------------------------------------------------------ Conv */
 
+/* A batch split over the session's threads: each job convolves its own
+ * images with its own scratch, BLAS single-threaded inside (one sgemm per
+ * image is too narrow to split well; whole images are not). */
+typedef struct conv_job {
+    float *out, *ws;
+    const float *in, *w, *b;
+    ckpt_nn_conv2d_dims d2;
+    ckpt_nn_convnd_dims dn;
+    bool use2d;
+} conv_job;
+
+static void *conv_job_run(void *p)
+{
+    conv_job *j = p;
+    if (j->use2d)
+        ckpt_nn_conv2d_forward(j->out, j->in, j->w, j->b, j->ws, &j->d2);
+    else
+        ckpt_nn_convnd_forward(j->out, j->in, j->w, j->b, j->ws, &j->dn);
+    return NULL;
+}
+
+/* how many ways to split a batch of `b` images of `macs` products each */
+static int conv_split(const ox_run *r, int64_t b, int64_t macs)
+{
+    int64_t t = ox_threads(r);
+    if (t > OX_NN_MAX_THREADS)
+        t = OX_NN_MAX_THREADS;
+    if (t > b)
+        t = b;
+    /* below ~4M products a thread start costs more than it saves */
+    if (t < 2 || b * macs < (INT64_C(1) << 22))
+        return 1;
+    return (int)t;
+}
+
 int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                ckpt_error *err)
 {
@@ -100,10 +135,10 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
                        ox_dtype_name(x->dtype), ox_dtype_name(w->dtype));
     const int nd = x->rank - 2;
     const int64_t g = ox_attr_int(n, "group", 1), c = x->dims[1], oc = w->dims[0];
-    if (g < 1 || c % g || oc % g || w->dims[1] * g != c)
+    if (g < 1 || g > INT32_MAX || c % g || oc % g || w->dims[1] * g != c)
         return ox_fail(err, CKPT_E_SHAPE, n,
-                       "X has %lld channels, W (%lld, %lld, ...) with group %lld",
-                       (long long)c, (long long)oc, (long long)w->dims[1], (long long)g);
+                       "X has %lld channels, W (%lld, %lld, ...) with group %lld", (long long)c,
+                       (long long)oc, (long long)w->dims[1], (long long)g);
     if (b && (b->rank != 1 || b->dims[0] != oc))
         return ox_fail(err, CKPT_E_SHAPE, n, "bias B must be (%lld)", (long long)oc);
     ox_nn_geom geo;
@@ -118,6 +153,9 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     if (out[0]->numel == 0)
         return 0;
 
+    const int64_t kcols = w->numel / (oc ? oc : 1), npos = prod64(geo.out, nd);
+    CKPT_TRY(ox_nn_check_ws(n, kcols, npos, err));
+    CKPT_TRY(ox_nn_check_gemm(n, oc / g, npos, kcols, err));
     bool pe_zero = true, pb_zero = true, k1 = true, s1 = true;
     for (int i = 0; i < nd; i++) {
         pe_zero = pe_zero && geo.pe[i] == 0;
@@ -159,11 +197,29 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
         }
         ws = ckpt_nn_convnd_ws(&dn);
     }
+    const int split = conv_split(r, x->dims[0], kcols * npos * (oc / g) * g);
     fview fv;
     const ox_val *ins[3] = {x, w, b};
-    CKPT_TRY(fview_make(r, n, &fv, ins, 3, out[0], ws, err));
+    CKPT_TRY(fview_make(r, n, &fv, ins, 3, out[0], ws * (size_t)split, err));
     ox_nn_blas_threads(r);
-    if (c == 0) {
+    if (c != 0 && split > 1) {
+        conv_job jobs[OX_NN_MAX_THREADS];
+        const int64_t nb = x->dims[0], per_in = x->numel / nb, per_out = out[0]->numel / nb;
+        for (int t = 0; t < split; t++) {
+            const int64_t b0 = nb * t / split, b1 = nb * (t + 1) / split;
+            jobs[t] = (conv_job){.out = fv.out + b0 * per_out,
+                                 .ws = fv.ws + (size_t)t * ws,
+                                 .in = fv.x[0] + b0 * per_in,
+                                 .w = fv.x[1],
+                                 .b = fv.x[2],
+                                 .d2 = d2,
+                                 .dn = dn,
+                                 .use2d = use2d};
+            jobs[t].d2.b = jobs[t].dn.b = b1 - b0;
+        }
+        ox_nn_blas_single();
+        ox_nn_parallel(split, conv_job_run, jobs, sizeof jobs[0]);
+    } else if (c == 0) {
         for (int64_t bi = 0; bi < od[0]; bi++)
             for (int64_t o = 0; o < oc; o++) {
                 int64_t sz = prod64(geo.out, nd);
@@ -193,10 +249,10 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                        ox_dtype_name(x->dtype), ox_dtype_name(w->dtype));
     const int nd = x->rank - 2;
     const int64_t g = ox_attr_int(n, "group", 1), c = x->dims[1];
-    if (g < 1 || c % g || w->dims[0] != c)
+    int64_t oc;
+    if (g < 1 || c % g || w->dims[0] != c || __builtin_mul_overflow(w->dims[1], g, &oc))
         return ox_fail(err, CKPT_E_SHAPE, n, "X has %lld channels, W (%lld, ...) group %lld",
                        (long long)c, (long long)w->dims[0], (long long)g);
-    const int64_t oc = w->dims[1] * g;
     if (b && (b->rank != 1 || b->dims[0] != oc))
         return ox_fail(err, CKPT_E_SHAPE, n, "bias B must be (%lld)", (long long)oc);
     ox_nn_geom geo;
@@ -220,7 +276,10 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     }
     for (int i = 0; i < nd; i++) {
         const int64_t dk = (geo.k[i] - 1) * geo.d[i] + 1, s = geo.s[i];
-        const int64_t full = s * (geo.in[i] - 1) + opad[i] + dk;
+        int64_t full;
+        if (__builtin_mul_overflow(s, geo.in[i] > 0 ? geo.in[i] - 1 : 0, &full) ||
+            __builtin_add_overflow(full, opad[i] + dk, &full))
+            return ox_fail(err, CKPT_E_LIMIT, n, "output size overflows in spatial dim %d", i);
         if (os || ap == OX_PAD_SAME_UPPER || ap == OX_PAD_SAME_LOWER) {
             int64_t o = os ? oshape[i] : geo.in[i] * s;
             int64_t tot = full - o;
@@ -251,6 +310,9 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, x->rank, od, err));
     if (out[0]->numel == 0)
         return 0;
+    const int64_t mrows = w->numel / (c ? c : 1), npos = prod64(geo.in, nd);
+    CKPT_TRY(ox_nn_check_ws(n, mrows, npos, err));
+    CKPT_TRY(ox_nn_check_gemm(n, mrows, npos, c / g, err));
     ckpt_nn_conv_transpose2d_dims d2 = {0};
     ckpt_nn_convnd_dims dn = {0};
     size_t ws;
@@ -511,7 +573,8 @@ int ox_nn_maxunpool(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     CKPT_TRY(ox_nn_geom_attrs(n, &geo, nd, x->dims + 2, NULL, &ap, err));
     /* the indices address the unpooled shape the attributes give (dd); an
      * output_shape places those positions into a larger grid */
-    int64_t od[OX_MAX_RANK] = {x->dims[0], x->dims[1]}, dd[OX_MAX_RANK] = {x->dims[0], x->dims[1]};
+    int64_t od[OX_MAX_RANK] = {x->dims[0], x->dims[1]},
+            dd[OX_MAX_RANK] = {x->dims[0], x->dims[1]};
     for (int i = 0; i < nd; i++)
         dd[2 + i] = (geo.in[i] - 1) * geo.s[i] + geo.k[i] - geo.pb[i] - geo.pe[i];
     if (shape) {

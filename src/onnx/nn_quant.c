@@ -30,6 +30,8 @@ static int check_param(const ox_node *n, const ox_val *p, const char *what, int6
 {
     if (!p)
         return 0;
+    if (p->kind != OX_KIND_TENSOR || p->dtype == OX_STRING || p->numel < 1)
+        return ox_fail(err, CKPT_E_SHAPE, n, "%s must be a numeric tensor", what);
     if (p->numel != 1 && p->numel != groups)
         return ox_fail(err, CKPT_E_SHAPE, n, "%s has %lld values, expected 1 or %lld", what,
                        (long long)p->numel, (long long)groups);
@@ -71,8 +73,7 @@ typedef struct qmm {
     int64_t od[OX_MAX_RANK];
 } qmm;
 
-static int qmm_shape(const ox_node *n, const ox_val *a, const ox_val *b, qmm *s,
-                     ckpt_error *err)
+static int qmm_shape(const ox_node *n, const ox_val *a, const ox_val *b, qmm *s, ckpt_error *err)
 {
     if (a->rank < 1 || b->rank < 1)
         return ox_fail(err, CKPT_E_SHAPE, n, "product of a scalar");
@@ -82,8 +83,8 @@ static int qmm_shape(const ox_node *n, const ox_val *a, const ox_val *b, qmm *s,
     int64_t kb = rb == 1 ? b->dims[0] : b->dims[rb - 2];
     s->n = rb == 1 ? 1 : b->dims[rb - 1];
     if (kb != s->k)
-        return ox_fail(err, CKPT_E_SHAPE, n, "inner dims %lld and %lld differ",
-                       (long long)s->k, (long long)kb);
+        return ox_fail(err, CKPT_E_SHAPE, n, "inner dims %lld and %lld differ", (long long)s->k,
+                       (long long)kb);
     const int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
     CKPT_TRY(ox_broadcast_shape(n, ba, a->dims, bb, b->dims, &s->br, s->bd, err));
     s->nb = ox_numel(s->br, s->bd);
@@ -195,12 +196,16 @@ static int conv_int(ox_run *r, const ox_node *n, const ox_val *x, const ox_val *
         return ox_fail(err, CKPT_E_SHAPE, n, "X rank %d, W rank %d", x->rank, w->rank);
     const int nd = x->rank - 2;
     const int64_t g = ox_attr_int(n, "group", 1), c = x->dims[1], oc = w->dims[0];
-    if (g < 1 || c % g || oc % g || w->dims[1] * g != c)
-        return ox_fail(err, CKPT_E_SHAPE, n, "X has %lld channels, W (%lld, %lld, ...) group %lld",
-                       (long long)c, (long long)oc, (long long)w->dims[1], (long long)g);
+    if (g < 1 || g > INT32_MAX || c % g || oc % g || w->dims[1] * g != c)
+        return ox_fail(err, CKPT_E_SHAPE, n,
+                       "X has %lld channels, W (%lld, %lld, ...) group %lld", (long long)c,
+                       (long long)oc, (long long)w->dims[1], (long long)g);
     CKPT_TRY(check_param(n, xz, "x_zero_point", 1, err));
     CKPT_TRY(check_param(n, wz, "w_zero_point", oc, err));
     CKPT_TRY(ox_nn_geom_fill(n, geo, nd, x->dims + 2, w->dims + 2, false, err));
+    for (int i = 0; i < nd; i++)
+        if (geo->k[i] != w->dims[2 + i])
+            return ox_fail(err, CKPT_E_SHAPE, n, "kernel_shape disagrees with W");
     od[0] = x->dims[0];
     od[1] = oc;
     for (int i = 0; i < nd; i++)
@@ -299,7 +304,9 @@ int ox_nn_qlinear_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
     int32_t *acc;
     CKPT_TRY(conv_int(r, n, x, xz, w, wz, &acc, &geo, od, err));
     CKPT_TRY(ox_out(r, n, out[0], yz->dtype, x->rank, od, err));
-    const int64_t osz = oc ? out[0]->numel / (od[0] * oc) : 0;
+    if (out[0]->numel == 0)
+        return 0;
+    const int64_t osz = out[0]->numel / (od[0] * oc);
     const float xsc = scale_of(xs, 0), ysc = scale_of(ys, 0);
     const int32_t yzp = zp(yz, 0);
     for (int64_t e = 0; e < out[0]->numel; e++) {

@@ -1,5 +1,6 @@
 /* src/onnx/nn_util.c - helpers shared by the ONNX nn kernels (nn_util.h). */
 #include <cblas.h>
+#include <pthread.h>
 #include <math.h>
 #include <string.h>
 
@@ -15,6 +16,37 @@ void ox_nn_blas_threads(const ox_run *r)
 #else
     (void)r;
 #endif
+}
+
+void ox_nn_blas_single(void)
+{
+#ifdef OPENBLAS_VERSION
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
+#endif
+}
+
+int ox_nn_parallel(int n_jobs, void *(*fn)(void *), void *jobs, size_t job_size)
+{
+    if (n_jobs <= 1) {
+        if (n_jobs == 1)
+            fn(jobs);
+        return 0;
+    }
+    pthread_t tid[OX_NN_MAX_THREADS];
+    bool started[OX_NN_MAX_THREADS] = {false};
+    if (n_jobs > OX_NN_MAX_THREADS)
+        n_jobs = OX_NN_MAX_THREADS;
+    for (int i = 1; i < n_jobs; i++)
+        started[i] = pthread_create(&tid[i], NULL, fn, (char *)jobs + (size_t)i * job_size) == 0;
+    fn(jobs);
+    for (int i = 1; i < n_jobs; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            fn((char *)jobs + (size_t)i * job_size); /* no thread: run it here */
+    }
+    return 0;
 }
 
 bool ox_nn_numeric(int dtype)
@@ -130,7 +162,7 @@ static int read_dims(const ox_node *n, const char *name, int64_t *dst, int cnt, 
     if (c != (size_t)cnt)
         return ox_fail(err, CKPT_E_SHAPE, n, "%s has %zu values, expected %d", name, c, cnt);
     for (int i = 0; i < cnt; i++) {
-        if (v[i] < min || v[i] > ((int64_t)1 << 40))
+        if (v[i] < min || v[i] > INT32_MAX)
             return ox_fail(err, CKPT_E_SHAPE, n, "%s[%d] = %lld is out of range", name, i,
                            (long long)v[i]);
         dst[i] = v[i];
@@ -161,7 +193,7 @@ int ox_nn_geom_attrs(const ox_node *n, ox_nn_geom *g, int nd, const int64_t *in,
     CKPT_TRY(read_dims(n, "strides", g->s, nd, 1, 1, err));
     CKPT_TRY(read_dims(n, "dilations", g->d, nd, 1, 1, err));
     int64_t pads[2 * CKPT_NN_MAX_ND];
-    CKPT_TRY(read_dims(n, "pads", pads, 2 * nd, 0, -(INT64_C(1) << 40), err));
+    CKPT_TRY(read_dims(n, "pads", pads, 2 * nd, 0, INT32_MIN, err));
     for (int i = 0; i < nd; i++) {
         g->pb[i] = pads[i];
         g->pe[i] = pads[nd + i];
@@ -212,5 +244,22 @@ int ox_nn_geom_fill(const ox_node *n, ox_nn_geom *g, int nd, const int64_t *in,
             o--;
         g->out[i] = o;
     }
+    return 0;
+}
+
+int ox_nn_check_gemm(const ox_node *n, int64_t m, int64_t nn, int64_t k, ckpt_error *err)
+{
+    if (m > INT32_MAX || nn > INT32_MAX || k > INT32_MAX)
+        return ox_fail(err, CKPT_E_LIMIT, n,
+                       "a product of (%lld x %lld) by (%lld x %lld) passes the BLAS int range",
+                       (long long)m, (long long)k, (long long)k, (long long)nn);
+    return 0;
+}
+
+int ox_nn_check_ws(const ox_node *n, int64_t rows, int64_t cols, ckpt_error *err)
+{
+    if (rows > INT32_MAX || cols > INT32_MAX || (rows > 0 && cols > (INT64_C(1) << 40) / rows))
+        return ox_fail(err, CKPT_E_LIMIT, n, "scratch of %lld x %lld floats passes the limit",
+                       (long long)rows, (long long)cols);
     return 0;
 }

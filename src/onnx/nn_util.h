@@ -16,6 +16,17 @@
  * is); without OpenBLAS nothing is set. */
 void ox_nn_blas_threads(const ox_run *r);
 
+/* Before kernels that run BLAS from several threads of their own: OpenBLAS
+ * runs each call on its caller's thread. */
+void ox_nn_blas_single(void);
+
+/* Run fn on n_jobs job records (job_size bytes apart in `jobs`), job 0 on
+ * the calling thread and the others on threads started for the call
+ * (a job whose thread cannot start runs on the caller afterwards).  At most
+ * OX_NN_MAX_THREADS jobs. */
+#define OX_NN_MAX_THREADS 64
+int ox_nn_parallel(int n_jobs, void *(*fn)(void *), void *jobs, size_t job_size);
+
 /* True for the dtypes ox_nn_to_float / ox_nn_from_float handle. */
 bool ox_nn_numeric(int dtype);
 /* dst (numel floats) = v's elements converted (float16/bfloat16 widened,
@@ -45,6 +56,13 @@ int ox_nn_geom_attrs(const ox_node *n, ox_nn_geom *g, int nd, const int64_t *in,
  * the input or the leading padding). */
 int ox_nn_geom_fill(const ox_node *n, ox_nn_geom *g, int nd, const int64_t *in,
                     const int64_t *kernel, bool pool, ckpt_error *err);
+
+/* CKPT_E_LIMIT naming the node when a (M,K) x (K,N) product has a dim past
+ * the int range of the BLAS interface. */
+int ox_nn_check_gemm(const ox_node *n, int64_t m, int64_t nn, int64_t k, ckpt_error *err);
+/* CKPT_E_LIMIT when a (rows, cols) scratch matrix (im2col columns) has a dim
+ * past the int range or more than 2^40 floats. */
+int ox_nn_check_ws(const ox_node *n, int64_t rows, int64_t cols, ckpt_error *err);
 
 /* kernels in nn_conv.c / nn_quant.c, registered in ops_nn.c */
 int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,

@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "onnx/onnx.pb-c.h"
+#include "onnx/onnx_function.h"
 #include "onnx/onnx_internal.h"
 
 /* ------------------------------------------------------------ capped allocator */
@@ -1205,8 +1206,13 @@ static ckpt_onnx_model *load_bytes(const void *data, size_t size, const char *la
     }
     if (rc == 0) {
         rd r = {m, opts, err, 0, 0};
-        r.bytes = b.used; /* the message and the IR are alive together */
-        rc = model_build(&r, mp);
+        r.bytes = b.used;                 /* the message and the IR are alive together */
+        const Onnx__ModelProto *use = mp; /* model-local functions inlined (onnx_function.c) */
+        ox_fn_inline *fi = NULL;
+        rc = ox_functions_inline(mp, limit > b.used ? limit - b.used : 0, &use, &fi, err);
+        if (rc == 0)
+            rc = model_build(&r, use);
+        ox_functions_free(fi);
     }
     if (mp)
         onnx__model_proto__free_unpacked(mp, &a);

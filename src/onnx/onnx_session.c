@@ -156,6 +156,21 @@ static ox_val *slot_at(ox_run *r, int vi)
     return &r->slots[vi];
 }
 
+const ox_graph *ox_run_graph(const ox_run *r)
+{
+    return r->g;
+}
+
+ox_val *ox_run_value(ox_run *r, int vi)
+{
+    return vi >= 0 && vi < r->g->n_values ? slot_at(r, vi) : NULL;
+}
+
+size_t ox_run_max_bytes(const ox_run *r)
+{
+    return r->s->max_bytes;
+}
+
 /* Initializer views of strings must not be freed by the slot. */
 static void slot_reset_view(ox_val *slot, const ox_value *v)
 {
@@ -192,8 +207,7 @@ static int resolve(ckpt_onnx_session *s, const ox_graph *g, ckpt_error *err)
             s->tmp_cap = c;
         }
         if (n->prep_err)
-            return CKPT_FAIL(err, CKPT_E_FORMAT, "node '%s' (%s): %s", n->name, n->op_type,
-                             n->prep_err);
+            return CKPT_FAIL(err, n->prep_code, "%s", n->prep_err);
         if (!n->op)
             return CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
                              "node '%s': op %s (domain '%s', opset %d) is not supported", n->name,
@@ -229,10 +243,13 @@ static int exec_nodes(ox_run *r, ckpt_error *err)
         const ox_node *n = &g->nodes[i];
         if (r->skip && r->skip[i])
             continue;
-        /* the pointer arrays are reused by nested subgraph runs: take a copy */
-        ox_val *in_buf[16], *out_buf[16];
-        ox_val **in = n->n_in <= 16 ? in_buf : malloc((size_t)n->n_in * sizeof *in);
-        ox_val **out = n->n_out <= 16 ? out_buf : malloc((size_t)n->n_out * sizeof *out);
+        /* per node, on the stack (nested subgraph runs reuse nothing); padded
+         * with NULL past n_in / n_out as the kernel contract promises */
+        enum { PAD = 8, SMALL = 24 };
+        ox_val *in_buf[SMALL], *out_buf[SMALL];
+        ox_val **in = n->n_in + PAD <= SMALL ? in_buf : calloc((size_t)n->n_in + PAD, sizeof *in);
+        ox_val **out = n->n_out + PAD <= SMALL ? out_buf
+                                               : calloc((size_t)n->n_out + PAD, sizeof *out);
         if (!in || !out) {
             if (in != in_buf)
                 free(in);
@@ -242,8 +259,12 @@ static int exec_nodes(ox_run *r, ckpt_error *err)
         }
         for (int k = 0; k < n->n_in; k++)
             in[k] = n->in[k] >= 0 ? slot_at(r, n->in[k]) : NULL;
+        for (int k = n->n_in; k < n->n_in + PAD; k++)
+            in[k] = NULL;
         for (int k = 0; k < n->n_out; k++)
             out[k] = n->out[k] >= 0 ? &r->slots[n->out[k]] : NULL;
+        for (int k = n->n_out; k < n->n_out + PAD; k++)
+            out[k] = NULL;
         int rc = n->op->run(r, n, in, out, err);
         if (in != in_buf)
             free(in);
@@ -339,7 +360,7 @@ static int fold_constants(ckpt_onnx_session *s, ckpt_error *err)
             ok = n->out[k] < 0 || !g->values[n->out[k]].is_output;
         if (!ok)
             continue;
-        ox_val *in[16], *out[16];
+        ox_val *in[24] = {NULL}, *out[24] = {NULL};
         for (int k = 0; k < n->n_in; k++)
             in[k] = n->in[k] >= 0 ? &slots[n->in[k]] : NULL;
         for (int k = 0; k < n->n_out; k++)

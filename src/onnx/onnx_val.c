@@ -348,10 +348,10 @@ double ox_get_f64(const ox_val *v, int64_t i)
 {
     const void *d = v->data;
     switch (v->dtype) {
-    case OX_FLOAT: return ((const float *)d)[i];
+    case OX_FLOAT: return (double)((const float *)d)[i];
     case OX_DOUBLE: return ((const double *)d)[i];
-    case OX_FLOAT16: return ox_half_to_float(((const uint16_t *)d)[i]);
-    case OX_BFLOAT16: return ox_bf16_to_float(((const uint16_t *)d)[i]);
+    case OX_FLOAT16: return (double)ox_half_to_float(((const uint16_t *)d)[i]);
+    case OX_BFLOAT16: return (double)ox_bf16_to_float(((const uint16_t *)d)[i]);
     case OX_INT8: return ((const int8_t *)d)[i];
     case OX_UINT8: return ((const uint8_t *)d)[i];
     case OX_INT16: return ((const int16_t *)d)[i];

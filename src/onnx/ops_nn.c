@@ -18,8 +18,8 @@
 #include "onnx/onnx_internal.h"
 
 /* C (M,N) = op(A) op(B) * alpha + beta * C, float32, row-major */
-static void sgemm(bool ta, bool tb, int64_t m, int64_t nn, int64_t k, float alpha,
-                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c)
+static void sgemm(bool ta, bool tb, int64_t m, int64_t nn, int64_t k, float alpha, const float *a,
+                  int64_t lda, const float *b, int64_t ldb, float beta, float *c)
 {
     if (m == 1) {
         /* one row: y (N) = op(B)^T a, a contiguous whatever transA says */
@@ -29,6 +29,12 @@ static void sgemm(bool ta, bool tb, int64_t m, int64_t nn, int64_t k, float alph
         else
             cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)nn, alpha, b, (int)ldb, a, 1,
                         beta, c, 1);
+        return;
+    }
+    if (nn == 1) {
+        /* one column: c (M) = op(A) b, b contiguous whatever transB says */
+        cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, (int)(ta ? k : m),
+                    (int)(ta ? m : k), alpha, a, (int)lda, b, 1, beta, c, 1);
         return;
     }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
@@ -82,9 +88,9 @@ static void int_mm(int dt, const void *a, const void *b, void *c, int64_t m, int
  * batch index, nothing else: offsets are computed by the caller. */
 typedef struct mm_shape {
     int64_t m, k, n;
-    int br;                  /* batch rank */
-    int64_t bd[OX_MAX_RANK]; /* batch dims */
-    int64_t nb;              /* batch count */
+    int br;                                   /* batch rank */
+    int64_t bd[OX_MAX_RANK];                  /* batch dims */
+    int64_t nb;                               /* batch count */
     int64_t sa[OX_MAX_RANK], sb[OX_MAX_RANK]; /* matrix strides of A, B per batch dim */
     int rank;
     int64_t od[OX_MAX_RANK];
@@ -103,8 +109,8 @@ static int mm_shape_of(const ox_node *n, const ox_val *a, const ox_val *b, mm_sh
     const int64_t kb = rb == 1 ? b->dims[0] : b->dims[rb - 2];
     s->n = rb == 1 ? 1 : b->dims[rb - 1];
     if (kb != s->k)
-        return ox_fail(err, CKPT_E_SHAPE, n, "inner dims %lld and %lld differ",
-                       (long long)s->k, (long long)kb);
+        return ox_fail(err, CKPT_E_SHAPE, n, "inner dims %lld and %lld differ", (long long)s->k,
+                       (long long)kb);
     const int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
     CKPT_TRY(ox_broadcast_shape(n, ba, a->dims, bb, b->dims, &s->br, s->bd, err));
     s->nb = ox_numel(s->br, s->bd);
@@ -160,6 +166,7 @@ static int k_matmul(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     if (out[0]->numel == 0)
         return 0;
     const int64_t m = s.m, k = s.k, nn = s.n, asz = m * k, bsz = k * nn, csz = m * nn;
+    CKPT_TRY(ox_nn_check_gemm(n, s.nb * m, nn, k, err));
     if (dt == OX_FLOAT || dt == OX_FLOAT16 || dt == OX_BFLOAT16) {
         const float *fa = a->data, *fb = b->data;
         float *fc = out[0]->data;
@@ -254,6 +261,7 @@ static int k_gemm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
         cs1 = c1 == 1 ? 0 : 1;
         cs0 = c0 == 1 ? 0 : c1;
     }
+    CKPT_TRY(ox_nn_check_gemm(n, m, nn, k, err));
     int64_t od[2] = {m, nn};
     CKPT_TRY(ox_out(r, n, out[0], dt, 2, od, err));
     if (out[0]->numel == 0)
@@ -289,8 +297,8 @@ static int k_gemm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
             if (!use_c)
                 memset(fo, 0, (size_t)(m * nn) * sizeof(float));
         } else {
-            sgemm(ta, tb, m, nn, k, alpha, fa, a->dims[1], fb, b->dims[1],
-                  use_c ? 1.0f : 0.0f, fo);
+            sgemm(ta, tb, m, nn, k, alpha, fa, a->dims[1], fb, b->dims[1], use_c ? 1.0f : 0.0f,
+                  fo);
         }
         if (dt != OX_FLOAT)
             ox_nn_from_float(out[0], fo);

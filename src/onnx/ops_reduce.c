@@ -19,6 +19,15 @@
 
 /* ------------------------------------------------------------ conversions */
 
+int rd_check_io(const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
+{
+    if (n->n_in < 1 || !in[0])
+        return ox_fail(err, CKPT_E_ARG, n, "input 0 is required");
+    if (n->n_out < 1 || !out[0])
+        return ox_fail(err, CKPT_E_ARG, n, "output 0 is required");
+    return 0;
+}
+
 bool rd_is_floating(int dt)
 {
     return dt == OX_FLOAT || dt == OX_DOUBLE || dt == OX_FLOAT16 || dt == OX_BFLOAT16;
@@ -195,19 +204,37 @@ void rd_make_plan(int rank, const int64_t *dims, const bool *red, rd_plan *p)
             A s = acc[0];                                                                        \
             switch (op) {                                                                        \
             case RD_SUM:                                                                         \
-                for (int64_t j = 0; j < n; j++)                                                  \
-                    s += (A)x[j];                                                                \
-                break;                                                                           \
             case RD_L1:                                                                          \
-                for (int64_t j = 0; j < n; j++) {                                                \
-                    A v = (A)x[j];                                                               \
-                    s += v < 0 ? -v : v;                                                         \
+            case RD_SSQ: {                                                                       \
+                /* eight independent chains (latency, not a dependent add per element) */        \
+                A t[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                               \
+                int64_t j = 0;                                                                   \
+                if (op == RD_SUM) {                                                              \
+                    for (; j + 8 <= n; j += 8)                                                   \
+                        for (int q = 0; q < 8; q++)                                              \
+                            t[q] += (A)x[j + q];                                                 \
+                    for (; j < n; j++)                                                           \
+                        t[0] += (A)x[j];                                                         \
+                } else if (op == RD_L1) {                                                        \
+                    for (; j + 8 <= n; j += 8)                                                   \
+                        for (int q = 0; q < 8; q++) {                                            \
+                            A v = (A)x[j + q];                                                   \
+                            t[q] += v < 0 ? -v : v;                                              \
+                        }                                                                        \
+                    for (; j < n; j++) {                                                         \
+                        A v = (A)x[j];                                                           \
+                        t[0] += v < 0 ? -v : v;                                                  \
+                    }                                                                            \
+                } else {                                                                         \
+                    for (; j + 8 <= n; j += 8)                                                   \
+                        for (int q = 0; q < 8; q++)                                              \
+                            t[q] += (A)x[j + q] * (A)x[j + q];                                   \
+                    for (; j < n; j++)                                                           \
+                        t[0] += (A)x[j] * (A)x[j];                                               \
                 }                                                                                \
+                s += ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));          \
                 break;                                                                           \
-            case RD_SSQ:                                                                         \
-                for (int64_t j = 0; j < n; j++)                                                  \
-                    s += (A)x[j] * (A)x[j];                                                      \
-                break;                                                                           \
+            }                                                                                    \
             case RD_PROD:                                                                        \
                 for (int64_t j = 0; j < n; j++)                                                  \
                     s *= (A)x[j];                                                                \
@@ -408,12 +435,12 @@ static int rk_axes(const ox_node *n, ox_val *const *in, int rank, bool *red, ckp
 static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, int kind,
                     ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     if (!x || x->kind != OX_KIND_TENSOR)
         return ox_fail(err, CKPT_E_ARG, n, "input 0 must be a tensor");
     if (!rd_is_floating(x->dtype) && !rd_is_integer(x->dtype))
-        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s",
-                       ox_dtype_name(x->dtype));
+        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s", ox_dtype_name(x->dtype));
     /* integer L2 / LogSum / LogSumExp: computed in double, truncated */
     const bool flt = rd_is_floating(x->dtype) || kind == RK_L2 || kind == RK_LOGSUM ||
                      kind == RK_LSE;
@@ -496,8 +523,8 @@ static int k_reduce(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
         return 0;
     }
     const bool widen = x->dtype != OX_INT64 && x->dtype != OX_UINT64 && x->numel > 0;
-    int64_t *acc =
-        ox_scratch(r, ((size_t)on + (widen ? (size_t)x->numel : 0)) * sizeof(int64_t), err);
+    int64_t *acc = ox_scratch(r, ((size_t)on + (widen ? (size_t)x->numel : 0)) * sizeof(int64_t),
+                              err);
     if (!acc)
         return RD_ERR(err);
     const int64_t *xi = (const int64_t *)x->data;
@@ -538,15 +565,42 @@ RK_KERNEL(k_reduce_ssq, RK_SSQ)
 
 /* ------------------------------------------------------------ ArgMax / ArgMin */
 
+/* Index of the extreme along the middle axis of (outer, d, inner); the
+ * first NaN wins, as numpy's argmax / argmin. */
+#define ARG_SCAN(FN, T)                                                                          \
+    static void FN(int64_t *y, const T *v, int64_t outer, int64_t d, int64_t inner, bool is_max, \
+                   bool last)                                                                    \
+    {                                                                                            \
+        for (int64_t o = 0; o < outer; o++) {                                                    \
+            for (int64_t j = 0; j < inner; j++) {                                                \
+                const T *p = v + o * d * inner + j;                                              \
+                T best = p[0];                                                                   \
+                int64_t bi = 0;                                                                  \
+                for (int64_t i = 1; i < d && !isnan(best); i++) {                                \
+                    T c = p[i * inner];                                                          \
+                    bool better = isnan(c) || (is_max ? (last ? c >= best : c > best)            \
+                                                      : (last ? c <= best : c < best));          \
+                    if (better) {                                                                \
+                        best = c;                                                                \
+                        bi = i;                                                                  \
+                    }                                                                            \
+                }                                                                                \
+                y[o * inner + j] = bi;                                                           \
+            }                                                                                    \
+        }                                                                                        \
+    }
+ARG_SCAN(arg_scan_f32, float)
+ARG_SCAN(arg_scan_f64, double)
+
 static int k_arg(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, bool is_max,
                  ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     if (!x || x->kind != OX_KIND_TENSOR)
         return ox_fail(err, CKPT_E_ARG, n, "input 0 must be a tensor");
     if (!rd_is_floating(x->dtype) && !rd_is_integer(x->dtype))
-        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s",
-                       ox_dtype_name(x->dtype));
+        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "element type %s", ox_dtype_name(x->dtype));
     int rank = x->rank;
     int ax;
     CKPT_TRY(ox_axis(n, ox_attr_int(n, "axis", 0), rank > 0 ? rank : 1, false, &ax, err));
@@ -571,29 +625,15 @@ static int k_arg(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
     const int64_t inner = rank > 0 ? rd_prod(x->dims, ax + 1, rank) : 1;
     if (x->numel == 0)
         return 0;
+    if (x->dtype == OX_FLOAT) {
+        arg_scan_f32(y, x->data, outer, d, inner, is_max, last);
+        return 0;
+    }
     if (rd_is_floating(x->dtype)) {
         const double *v = rd_scratch_f64(r, x, err);
         if (!v)
             return RD_ERR(err);
-        for (int64_t o = 0; o < outer; o++) {
-            for (int64_t j = 0; j < inner; j++) {
-                const double *p = v + o * d * inner + j;
-                double best = p[0];
-                int64_t bi = 0;
-                for (int64_t i = 1; i < d; i++) {
-                    double c = p[i * inner];
-                    if (isnan(best))
-                        break; /* the first NaN wins, as numpy */
-                    bool better = isnan(c) || (is_max ? (last ? c >= best : c > best)
-                                                      : (last ? c <= best : c < best));
-                    if (better) {
-                        best = c;
-                        bi = i;
-                    }
-                }
-                y[o * inner + j] = bi;
-            }
-        }
+        arg_scan_f64(y, v, outer, d, inner, is_max, last);
         return 0;
     }
     int64_t *v = ox_scratch(r, (size_t)x->numel * sizeof(int64_t), err);

@@ -6,8 +6,10 @@
 
 #include "onnx/onnx_internal.h"
 
-static const ox_op *const tables[] = {ox_ops_elementwise, ox_ops_shape,   ox_ops_reduce,
-                                      ox_ops_nn,          ox_ops_control, ox_ops_misc};
+static const ox_op *const tables[] = {
+    ox_ops_elementwise, ox_ops_shape,   ox_ops_reduce,   ox_ops_nn,   ox_ops_rnn,   ox_ops_image,
+    ox_ops_signal,      ox_ops_control, ox_ops_sequence, ox_ops_misc, ox_ops_newer, ox_ops_ml,
+};
 
 const ox_op *ox_op_find(const char *domain, const char *op_type, int opset)
 {
@@ -35,6 +37,7 @@ int ox_bind_kernels(ox_graph *g, ckpt_error *err)
             if (n->op->prepare(n, &e) < 0) {
                 n->op = NULL;
                 n->prep_err = strdup(e.msg[0] ? e.msg : "invalid attributes");
+                n->prep_code = e.code ? e.code : CKPT_E_FORMAT;
                 if (!n->prep_err)
                     return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
             }

@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include "core/err.h"
 #include "onnx/onnx_internal.h"
@@ -109,7 +112,7 @@ static void run_copy(unsigned char *d, const unsigned char *s, int64_t len, int6
     case 8: OXS_RUN(uint64_t); break;
     default:
         for (int64_t j = 0; j < len; j++)
-            memcpy(d + (size_t)j * es, s + (size_t)(j * st) * es, es);
+            memcpy(d + (size_t)j * es, s + j * st * (ptrdiff_t)es, es);
     }
 }
 
@@ -129,9 +132,51 @@ static void run_copy(unsigned char *d, const unsigned char *s, int64_t len, int6
             }                                                                                    \
     } while (0)
 
+#if defined(__SSE2__)
+/* 4-byte elements, rs == 1: 4x4 blocks transposed in registers (moves and
+ * shuffles only, so any 4-byte pattern, NaN payloads included, is kept). */
+static void tile_copy4(uint32_t *dst, const uint32_t *src, int64_t rows, int64_t cols, int64_t cs)
+{
+    for (int64_t i0 = 0; i0 < rows; i0 += OXS_TILE)
+        for (int64_t j0 = 0; j0 < cols; j0 += OXS_TILE) {
+            int64_t i1 = i0 + OXS_TILE < rows ? i0 + OXS_TILE : rows;
+            int64_t j1 = j0 + OXS_TILE < cols ? j0 + OXS_TILE : cols;
+            int64_t i = i0;
+            for (; i + 4 <= i1; i += 4) {
+                int64_t j = j0;
+                for (; j + 4 <= j1; j += 4) {
+                    const uint32_t *sp = src + i + j * cs;
+                    __m128 r0 = _mm_loadu_ps((const float *)sp);
+                    __m128 r1 = _mm_loadu_ps((const float *)(sp + cs));
+                    __m128 r2 = _mm_loadu_ps((const float *)(sp + 2 * cs));
+                    __m128 r3 = _mm_loadu_ps((const float *)(sp + 3 * cs));
+                    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                    uint32_t *dp = dst + i * cols + j;
+                    _mm_storeu_ps((float *)dp, r0);
+                    _mm_storeu_ps((float *)(dp + cols), r1);
+                    _mm_storeu_ps((float *)(dp + 2 * cols), r2);
+                    _mm_storeu_ps((float *)(dp + 3 * cols), r3);
+                }
+                for (; j < j1; j++)
+                    for (int64_t ii = i; ii < i + 4; ii++)
+                        dst[ii * cols + j] = src[ii + j * cs];
+            }
+            for (; i < i1; i++)
+                for (int64_t j = j0; j < j1; j++)
+                    dst[i * cols + j] = src[i + j * cs];
+        }
+}
+#endif
+
 static void tile_copy(void *dst, const void *src, int64_t rows, int64_t cols, int64_t rs,
                       int64_t cs, size_t es)
 {
+#if defined(__SSE2__)
+    if (es == 4 && rs == 1) {
+        tile_copy4(dst, src, rows, cols, cs);
+        return;
+    }
+#endif
     switch (es) {
     case 1: OXS_TILE_COPY(uint8_t); break;
     case 2: OXS_TILE_COPY(uint16_t); break;
@@ -140,7 +185,7 @@ static void tile_copy(void *dst, const void *src, int64_t rows, int64_t cols, in
     default:
         for (int64_t i = 0; i < rows; i++)
             run_copy((unsigned char *)dst + (size_t)(i * cols) * es,
-                     (const unsigned char *)src + (size_t)(i * rs) * es, cols, cs, es);
+                     (const unsigned char *)src + i * rs * (ptrdiff_t)es, cols, cs, es);
     }
 }
 
@@ -189,12 +234,19 @@ void oxs_strided_copy(void *dst, const void *src, int rank, const int64_t *dims,
         block = d[k - 1];
     }
     int outer = k - inner;
+    /* short contiguous runs (attention heads of 16..64 floats): fixed-size
+     * 16-byte moves instead of a memcpy call per run */
+    size_t bytes = (size_t)block * es;
+    bool small16 = bytes % 16 == 0 && bytes <= 256;
     int64_t cnt[OXS_MAX_VIEW] = {0};
     int64_t off = 0;
     for (;;) {
-        const unsigned char *sp = in + (size_t)off * es;
-        if (mode == 0)
-            memcpy(out, sp, (size_t)block * es);
+        const unsigned char *sp = in + off * (ptrdiff_t)es;
+        if (mode == 0 && small16) {
+            for (size_t b = 0; b < bytes; b += 16)
+                memcpy(out + b, sp + b, 16);
+        } else if (mode == 0)
+            memcpy(out, sp, bytes);
         else if (mode == 1)
             tile_copy(out, sp, d[k - 2], d[k - 1], s[k - 2], s[k - 1], es);
         else
@@ -263,14 +315,15 @@ static int cmp_double(double x, double y)
 int oxs_cmp_elem(int dtype, const void *pa, int64_t a, const void *pb, int64_t b)
 {
     switch (dtype) {
-    case OX_FLOAT: return cmp_double(((const float *)pa)[a], ((const float *)pb)[b]);
+    case OX_FLOAT:
+        return cmp_double((double)((const float *)pa)[a], (double)((const float *)pb)[b]);
     case OX_DOUBLE: return cmp_double(((const double *)pa)[a], ((const double *)pb)[b]);
     case OX_FLOAT16:
-        return cmp_double(ox_half_to_float(((const uint16_t *)pa)[a]),
-                          ox_half_to_float(((const uint16_t *)pb)[b]));
+        return cmp_double((double)ox_half_to_float(((const uint16_t *)pa)[a]),
+                          (double)ox_half_to_float(((const uint16_t *)pb)[b]));
     case OX_BFLOAT16:
-        return cmp_double(ox_bf16_to_float(((const uint16_t *)pa)[a]),
-                          ox_bf16_to_float(((const uint16_t *)pb)[b]));
+        return cmp_double((double)ox_bf16_to_float(((const uint16_t *)pa)[a]),
+                          (double)ox_bf16_to_float(((const uint16_t *)pb)[b]));
     case OX_INT8: OXS_CMP(int8_t);
     case OX_UINT8:
     case OX_BOOL: OXS_CMP(uint8_t);
@@ -363,17 +416,17 @@ void oxs_reduce_elem(int dtype, int red, void *dst, int64_t di, const void *src,
     case OX_FLOAT16: {
         uint16_t *dp = dst;
         uint16_t y = ((const uint16_t *)src)[si];
-        dp[di] = red == OXS_RED_NONE
-                     ? y
-                     : ox_float_to_half(red_f(red, ox_half_to_float(dp[di]), ox_half_to_float(y)));
+        dp[di] = red == OXS_RED_NONE ? y
+                                     : ox_float_to_half(red_f(red, ox_half_to_float(dp[di]),
+                                                              ox_half_to_float(y)));
         break;
     }
     case OX_BFLOAT16: {
         uint16_t *dp = dst;
         uint16_t y = ((const uint16_t *)src)[si];
-        dp[di] = red == OXS_RED_NONE
-                     ? y
-                     : ox_float_to_bf16(red_f(red, ox_bf16_to_float(dp[di]), ox_bf16_to_float(y)));
+        dp[di] = red == OXS_RED_NONE ? y
+                                     : ox_float_to_bf16(red_f(red, ox_bf16_to_float(dp[di]),
+                                                              ox_bf16_to_float(y)));
         break;
     }
     default: {
@@ -504,7 +557,7 @@ static int k_squeeze(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *con
     int64_t na;
     CKPT_TRY(read_axes(n, in, 1, axes, &na, err));
     bool drop[OX_MAX_RANK] = {false};
-    if (na < 0) {
+    if (na <= 0) { /* no axes (or an empty axes input, as ORT): every dim of 1 */
         for (int i = 0; i < x->rank; i++)
             drop[i] = x->dims[i] == 1;
     } else {
@@ -651,8 +704,8 @@ static int read_shape(const ox_node *n, const ox_val *v, int64_t *dims, int *ran
     return 0;
 }
 
-static int k_constant_of_shape(ox_run *r, const ox_node *n, ox_val *const *in,
-                               ox_val *const *out, ckpt_error *err)
+static int k_constant_of_shape(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                               ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     int64_t dims[OX_MAX_RANK];
@@ -700,7 +753,8 @@ static int k_range(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
     for (int k = 0; k < 3; k++) {
         CKPT_TRY(oxs_need_tensor(n, in, k, err));
         if (in[k]->numel != 1 || in[k]->dtype != in[0]->dtype)
-            return ox_fail(err, CKPT_E_ARG, n, "input %d must be a scalar of the start's type", k);
+            return ox_fail(err, CKPT_E_ARG, n, "input %d must be a scalar of the start's type",
+                           k);
     }
     int dt = in[0]->dtype;
     switch (dt) {
@@ -711,21 +765,27 @@ static int k_range(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
     case OX_DOUBLE: {
         double s0 = ox_get_f64(in[0], 0), l0 = ox_get_f64(in[1], 0), d0 = ox_get_f64(in[2], 0);
         if (d0 == 0 || !isfinite(s0) || !isfinite(l0) || !isfinite(d0))
-            return ox_fail(err, CKPT_E_ARG, n, "start, limit and delta must be finite, delta != 0");
-        double c = ceil((l0 - s0) / d0);
+            return ox_fail(err, CKPT_E_ARG, n,
+                           "start, limit and delta must be finite, delta != 0");
+        /* the span in the element type, as ONNX Runtime computes the count */
+        double span = dt == OX_FLOAT ? (double)((float)l0 - (float)s0) : l0 - s0;
+        double c = ceil(span / d0);
         if (c > 1e15)
             return ox_fail(err, CKPT_E_LIMIT, n, "%g elements", c);
         int64_t cnt = c > 0 ? (int64_t)c : 0;
         CKPT_TRY(ox_out(r, n, out[0], dt, 1, &cnt, err));
+        /* values accumulate delta in the element type: the spec's own
+         * definition (a Loop adding delta) and what ONNX Runtime does */
         if (dt == OX_FLOAT) {
-            float fs = (float)s0, fd = (float)d0;
+            float v = (float)s0, fd = (float)d0;
             float *o = out[0]->data;
-            for (int64_t i = 0; i < cnt; i++)
-                o[i] = fs + (float)i * fd;
+            for (int64_t i = 0; i < cnt; i++, v += fd)
+                o[i] = v;
         } else {
+            double v = s0;
             double *o = out[0]->data;
-            for (int64_t i = 0; i < cnt; i++)
-                o[i] = s0 + (double)i * d0;
+            for (int64_t i = 0; i < cnt; i++, v += d0)
+                o[i] = v;
         }
         return 0;
     }
@@ -747,6 +807,8 @@ static int k_eyelike(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *con
     CKPT_TRY(ox_out(r, n, out[0], dt, 2, x->dims, err));
     memset(out[0]->data, 0, ox_val_nbytes(out[0]));
     for (int64_t i = 0; i < x->dims[0]; i++) {
+        if (k >= x->dims[1] || k <= -x->dims[0])
+            break;
         int64_t j = i + k;
         if (j >= 0 && j < x->dims[1])
             ox_set_f64(out[0], i * x->dims[1] + j, 1.0);

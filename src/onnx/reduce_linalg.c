@@ -7,7 +7,9 @@
  * summed out, then the operands are contracted left to right, each pair as
  * a batched matrix product (cblas_dgemm over [batch, kept-A, contracted] x
  * [batch, contracted, kept-B]), and the result is permuted to the output
- * order.  Values are computed in double and stored in the output's type. */
+ * order.  Values are held in double and stored in the output's type; the
+ * products run in cblas_sgemm when every operand is float32, else in
+ * cblas_dgemm. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +20,8 @@
 #include "onnx/reduce_util.h"
 
 #define EO_LETTERS 52
+/* most elements of any operand or intermediate (8 GiB of doubles) */
+#define EO_MAX_NUMEL ((int64_t)1 << 30)
 #define EO_MAXLAB (EO_LETTERS + OX_MAX_RANK)
 
 /* An operand: labels lab[0..n) with sizes dims, data row-major (owned). */
@@ -38,9 +42,61 @@ static int letter_label(char ch)
     return -1;
 }
 
-/* Copy `src` (labels/dims slab) permuted to the label order `want` (a
- * permutation of src's labels). */
-static int eo_permute(const eo *src, const int *want, eo *dst)
+/* A bump allocator over the kernel's one scratch block.  With base == NULL
+ * it only measures: the Einsum pipeline runs once measuring (shapes only, no
+ * data touched), then for real in a block of the measured size, so a
+ * repeated shape reuses the session's scratch and allocates nothing. */
+typedef struct ea {
+    char *base;
+    size_t used, cap;
+} ea;
+
+static double *ea_alloc(ea *a, size_t bytes)
+{
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (bytes == 0)
+        bytes = 64;
+    if (a->base && a->used + bytes > a->cap)
+        return NULL;
+    double *p = a->base ? (double *)(void *)(a->base + a->used) : NULL;
+    a->used += bytes;
+    return p;
+}
+
+/* ea_alloc's result is missing only when the arena is real (a failure). */
+#define EA_FAILED(a, p) ((a)->base && !(p))
+
+/* dst (numel, row-major over dims) = src read through strides st (elements;
+ * 0 on a broadcast axis, summed over repeated labels for a diagonal). */
+static void eo_gather(double *dst, const double *src, int n, const int64_t *dims,
+                      const int64_t *st, int64_t numel)
+{
+    if (numel <= 0)
+        return;
+    const int last = n - 1;
+    const int64_t inner = n > 0 ? dims[last] : 1, is = n > 0 ? st[last] : 0;
+    int64_t idx[EO_MAXLAB] = {0}, off = 0;
+    for (int64_t k = 0; k < numel; k += inner) {
+        const double *p = src + off;
+        double *q = dst + k;
+        if (is == 1)
+            memcpy(q, p, (size_t)inner * sizeof(double));
+        else
+            for (int64_t j = 0; j < inner; j++)
+                q[j] = p[j * is];
+        for (int i = last - 1; i >= 0; i--) {
+            off += st[i];
+            if (++idx[i] < dims[i])
+                break;
+            off -= st[i] * dims[i];
+            idx[i] = 0;
+        }
+    }
+}
+
+/* Copy `src` permuted to the label order `want` (a permutation of src's
+ * labels). */
+static int eo_permute(ea *ar, const eo *src, const int *want, eo *dst)
 {
     int perm[EO_MAXLAB];
     for (int i = 0; i < src->n; i++) {
@@ -62,25 +118,27 @@ static int eo_permute(const eo *src, const int *want, eo *dst)
         dst->dims[i] = src->dims[perm[i]];
     }
     dst->numel = src->numel;
-    dst->d = malloc((size_t)(src->numel > 0 ? src->numel : 1) * sizeof(double));
-    if (!dst->d)
-        return -1;
-    int64_t idx[EO_MAXLAB] = {0}, off = 0;
-    for (int64_t k = 0; k < src->numel; k++) {
-        dst->d[k] = src->d[off];
-        for (int i = dst->n - 1; i >= 0; i--) {
-            off += ss[perm[i]];
-            if (++idx[i] < dst->dims[i])
-                break;
-            off -= ss[perm[i]] * dst->dims[i];
-            idx[i] = 0;
-        }
+    bool ident = true;
+    for (int i = 0; i < src->n; i++)
+        ident = ident && perm[i] == i;
+    if (ident) {
+        dst->d = src->d; /* already in that order: shared, not copied */
+        return 0;
     }
+    dst->d = ea_alloc(ar, (size_t)src->numel * sizeof(double));
+    if (EA_FAILED(ar, dst->d))
+        return -1;
+    if (!ar->base)
+        return 0;
+    int64_t st[EO_MAXLAB];
+    for (int i = 0; i < dst->n; i++)
+        st[i] = ss[perm[i]];
+    eo_gather(dst->d, src->d, dst->n, dst->dims, st, dst->numel);
     return 0;
 }
 
-/* Sum out the labels of `a` for which drop[label] is set (in place). */
-static int eo_sum_out(eo *a, const bool *drop)
+/* Sum out the labels of `a` for which drop[label] is set (a replaced). */
+static int eo_sum_out(ea *ar, eo *a, const bool *drop)
 {
     bool red[EO_MAXLAB], any = false;
     for (int i = 0; i < a->n; i++) {
@@ -90,7 +148,7 @@ static int eo_sum_out(eo *a, const bool *drop)
     if (!any)
         return 0;
     if (a->n > OX_MAX_RANK) {
-        /* permute kept labels first, then sum trailing rows */
+        /* past the walker's rank: kept labels first, then sum trailing rows */
         int want[EO_MAXLAB], k = 0;
         for (int i = 0; i < a->n; i++)
             if (!red[i])
@@ -99,9 +157,8 @@ static int eo_sum_out(eo *a, const bool *drop)
             if (red[i])
                 want[k++] = a->lab[i];
         eo t;
-        if (eo_permute(a, want, &t) < 0)
+        if (eo_permute(ar, a, want, &t) < 0)
             return -1;
-        free(a->d);
         *a = t;
         for (int i = 0; i < a->n; i++)
             red[i] = drop[a->lab[i]];
@@ -116,137 +173,247 @@ static int eo_sum_out(eo *a, const bool *drop)
             on *= a->dims[i];
         }
     r.numel = on;
-    r.d = calloc((size_t)(on > 0 ? on : 1), sizeof(double));
-    if (!r.d)
+    r.d = ea_alloc(ar, (size_t)on * sizeof(double));
+    if (EA_FAILED(ar, r.d))
         return -1;
-    if (a->numel > 0 && on > 0) {
-        if (a->n <= OX_MAX_RANK) {
-            rd_plan p;
-            rd_make_plan(a->n, a->dims, red, &p);
-            rd_walk_f64(RD_SUM, r.d, NULL, a->d, &p);
-        } else {
-            int64_t m = a->numel / on;
-            for (int64_t i = 0; i < on; i++)
-                for (int64_t j = 0; j < m; j++)
-                    r.d[i] += a->d[i * m + j];
+    if (ar->base) {
+        for (int64_t i = 0; i < on; i++)
+            r.d[i] = 0.0;
+        if (a->numel > 0 && on > 0) {
+            if (a->n <= OX_MAX_RANK) {
+                rd_plan p;
+                rd_make_plan(a->n, a->dims, red, &p);
+                rd_walk_f64(RD_SUM, r.d, NULL, a->d, &p);
+            } else {
+                int64_t m = a->numel / on;
+                for (int64_t i = 0; i < on; i++)
+                    for (int64_t j = 0; j < m; j++)
+                        r.d[i] += a->d[i * m + j];
+            }
         }
     }
-    free(a->d);
     *a = r;
     return 0;
 }
 
-/* C = A x B over the shared labels; labels in keep[] survive.  Result labels:
- * [batch, A-only, B-only]. */
-static int eo_contract(eo *a, eo *b, const bool *keep, eo *c)
+static bool eo_in_order(const eo *e, const int *want)
 {
-    bool in_a[EO_MAXLAB] = {false}, in_b[EO_MAXLAB] = {false};
-    for (int i = 0; i < a->n; i++)
-        in_a[a->lab[i]] = true;
-    for (int i = 0; i < b->n; i++)
-        in_b[b->lab[i]] = true;
-    /* private labels not kept: sum them first */
+    for (int i = 0; i < e->n; i++)
+        if (e->lab[i] != want[i])
+            return false;
+    return true;
+}
+
+static bool has_label(const eo *e, int l)
+{
+    for (int i = 0; i < e->n; i++)
+        if (e->lab[i] == l)
+            return true;
+    return false;
+}
+
+/* C = A x B over the shared labels; labels in keep[] survive (a and b are
+ * replaced by their sums over private labels not kept).  Result labels:
+ * [batch, A-only, B-only].  -2: the result passes EO_MAX_NUMEL. */
+static int eo_contract(ea *ar, eo *a, eo *b, const bool *keep, bool f32, eo *c)
+{
     bool drop_a[EO_MAXLAB] = {false}, drop_b[EO_MAXLAB] = {false};
-    for (int l = 0; l < EO_MAXLAB; l++) {
-        drop_a[l] = in_a[l] && !in_b[l] && !keep[l];
-        drop_b[l] = in_b[l] && !in_a[l] && !keep[l];
-    }
-    if (eo_sum_out(a, drop_a) < 0 || eo_sum_out(b, drop_b) < 0)
+    for (int i = 0; i < a->n; i++)
+        drop_a[a->lab[i]] = !has_label(b, a->lab[i]) && !keep[a->lab[i]];
+    for (int i = 0; i < b->n; i++)
+        drop_b[b->lab[i]] = !has_label(a, b->lab[i]) && !keep[b->lab[i]];
+    if (eo_sum_out(ar, a, drop_a) < 0 || eo_sum_out(ar, b, drop_b) < 0)
         return -1;
     int wa[EO_MAXLAB], wb[EO_MAXLAB], na = 0, nb = 0;
     int64_t bt = 1, m = 1, k = 1, nn = 1;
-    int64_t dimof[EO_MAXLAB];
-    for (int i = 0; i < a->n; i++)
-        dimof[a->lab[i]] = a->dims[i];
-    for (int i = 0; i < b->n; i++)
-        dimof[b->lab[i]] = b->dims[i];
     c->n = 0;
-    /* batch */
-    for (int i = 0; i < a->n; i++) {
-        int l = a->lab[i];
-        bool inb = false;
-        for (int j = 0; j < b->n; j++)
-            inb = inb || b->lab[j] == l;
-        if (inb && keep[l]) {
-            wa[na++] = l;
-            wb[nb++] = l;
-            bt *= dimof[l];
-            c->lab[c->n] = l;
-            c->dims[c->n++] = dimof[l];
+    for (int i = 0; i < a->n; i++) /* batch */
+        if (has_label(b, a->lab[i]) && keep[a->lab[i]]) {
+            wa[na++] = wb[nb++] = a->lab[i];
+            bt *= a->dims[i];
+            c->lab[c->n] = a->lab[i];
+            c->dims[c->n++] = a->dims[i];
         }
-    }
-    /* A-only */
-    for (int i = 0; i < a->n; i++) {
-        int l = a->lab[i];
-        bool inb = false;
-        for (int j = 0; j < b->n; j++)
-            inb = inb || b->lab[j] == l;
-        if (!inb) {
-            wa[na++] = l;
-            m *= dimof[l];
-            c->lab[c->n] = l;
-            c->dims[c->n++] = dimof[l];
+    for (int i = 0; i < a->n; i++) /* A only */
+        if (!has_label(b, a->lab[i])) {
+            wa[na++] = a->lab[i];
+            m *= a->dims[i];
+            c->lab[c->n] = a->lab[i];
+            c->dims[c->n++] = a->dims[i];
         }
-    }
-    /* contracted */
-    for (int i = 0; i < a->n; i++) {
-        int l = a->lab[i];
-        bool inb = false;
-        for (int j = 0; j < b->n; j++)
-            inb = inb || b->lab[j] == l;
-        if (inb && !keep[l]) {
-            wa[na++] = l;
-            wb[nb++] = l;
-            k *= dimof[l];
+    for (int i = 0; i < a->n; i++) /* contracted */
+        if (has_label(b, a->lab[i]) && !keep[a->lab[i]]) {
+            wa[na++] = wb[nb++] = a->lab[i];
+            k *= a->dims[i];
         }
-    }
-    /* B-only */
-    for (int j = 0; j < b->n; j++) {
-        int l = b->lab[j];
-        bool ina = false;
-        for (int i = 0; i < a->n; i++)
-            ina = ina || a->lab[i] == l;
-        if (!ina) {
-            wb[nb++] = l;
-            nn *= dimof[l];
-            c->lab[c->n] = l;
-            c->dims[c->n++] = dimof[l];
+    for (int j = 0; j < b->n; j++) /* B only */
+        if (!has_label(a, b->lab[j])) {
+            wb[nb++] = b->lab[j];
+            nn *= b->dims[j];
+            c->lab[c->n] = b->lab[j];
+            c->dims[c->n++] = b->dims[j];
         }
-    }
+    if ((m > 0 && bt > EO_MAX_NUMEL / m) || (nn > 0 && bt * m > EO_MAX_NUMEL / nn))
+        return -2;
+    if (m > INT32_MAX || nn > INT32_MAX || k > INT32_MAX)
+        return -2;
+    /* an operand already laid out as the transpose of what gemm wants is
+     * passed transposed instead of permuted: A as [batch, contracted, A-only],
+     * B as [batch, B-only, contracted] */
+    int wat[EO_MAXLAB], wbt[EO_MAXLAB], nat = 0, nbt = 0, nbatch = 0;
+    for (int i = 0; i < a->n; i++)
+        nbatch += has_label(b, a->lab[i]) && keep[a->lab[i]];
+    for (int i = 0; i < nbatch; i++) /* batch: wa's (and wb's) prefix */
+        wat[nat++] = wa[i];
+    for (int i = nbatch; i < na; i++) /* contracted */
+        if (has_label(b, wa[i]))
+            wat[nat++] = wa[i];
+    for (int i = nbatch; i < na; i++) /* A only */
+        if (!has_label(b, wa[i]))
+            wat[nat++] = wa[i];
+    for (int i = 0; i < nbatch; i++)
+        wbt[nbt++] = wb[i];
+    for (int j = nbatch; j < nb; j++) /* B only */
+        if (!has_label(a, wb[j]))
+            wbt[nbt++] = wb[j];
+    for (int j = nbatch; j < nb; j++) /* contracted */
+        if (has_label(a, wb[j]))
+            wbt[nbt++] = wb[j];
+    const bool ta = !eo_in_order(a, wa) && eo_in_order(a, wat);
+    const bool tb = !eo_in_order(b, wb) && eo_in_order(b, wbt);
     eo pa, pb;
-    if (eo_permute(a, wa, &pa) < 0)
+    if (eo_permute(ar, a, ta ? wat : wa, &pa) < 0 || eo_permute(ar, b, tb ? wbt : wb, &pb) < 0)
         return -1;
-    if (eo_permute(b, wb, &pb) < 0) {
-        free(pa.d);
-        return -1;
-    }
+    const int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : nn);
+    const enum CBLAS_TRANSPOSE tra = ta ? CblasTrans : CblasNoTrans,
+                               trb = tb ? CblasTrans : CblasNoTrans;
     c->numel = bt * m * nn;
-    c->d = calloc((size_t)(c->numel > 0 ? c->numel : 1), sizeof(double));
-    if (!c->d) {
-        free(pa.d);
-        free(pb.d);
+    c->d = ea_alloc(ar, (size_t)c->numel * sizeof(double));
+    if (EA_FAILED(ar, c->d))
         return -1;
+    float *fa = NULL;
+    const size_t na_ = (size_t)pa.numel, nb_ = (size_t)pb.numel, nc_ = (size_t)c->numel;
+    if (f32) {
+        /* float32 operands: the products in float (sgemm), as the float kernels */
+        fa = (float *)(void *)ea_alloc(ar, (na_ + nb_ + nc_) * sizeof(float));
+        if (EA_FAILED(ar, fa))
+            return -1;
     }
-    if (c->numel > 0 && k > 0) {
-        for (int64_t i = 0; i < bt; i++) {
-            const double *A = pa.d + i * m * k, *B = pb.d + i * k * nn;
-            double *C = c->d + i * m * nn;
-            if (m <= INT32_MAX && nn <= INT32_MAX && k <= INT32_MAX)
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)nn, (int)k,
-                            1.0, A, (int)k, B, (int)nn, 0.0, C, (int)nn);
-        }
+    if (!ar->base)
+        return 0;
+    if (c->numel == 0)
+        return 0;
+    if (k == 0) {
+        for (size_t i = 0; i < nc_; i++)
+            c->d[i] = 0.0;
+        return 0;
     }
-    free(pa.d);
-    free(pb.d);
+    if (f32) {
+        float *fb = fa + na_, *fc = fb + nb_;
+        for (size_t i = 0; i < na_; i++)
+            fa[i] = (float)pa.d[i];
+        for (size_t i = 0; i < nb_; i++)
+            fb[i] = (float)pb.d[i];
+        for (int64_t i = 0; i < bt; i++)
+            cblas_sgemm(CblasRowMajor, tra, trb, (int)m, (int)nn, (int)k, 1.0f, fa + i * m * k,
+                        lda, fb + i * k * nn, ldb, 0.0f, fc + i * m * nn, (int)nn);
+        for (size_t i = 0; i < nc_; i++)
+            c->d[i] = (double)fc[i];
+    } else {
+        for (int64_t i = 0; i < bt; i++)
+            cblas_dgemm(CblasRowMajor, tra, trb, (int)m, (int)nn, (int)k, 1.0, pa.d + i * m * k,
+                        lda, pb.d + i * k * nn, ldb, 0.0, c->d + i * m * nn, (int)nn);
+    }
     return 0;
 }
 
-static void eo_free(eo *ops, int n)
+/* The parsed equation, bound to the inputs' shapes. */
+typedef struct eplan {
+    int nt;
+    int axl[64][OX_MAX_RANK]; /* label of each input axis */
+    int64_t size[EO_MAXLAB];  /* size of each label (-1: unused) */
+    bool in_out[EO_MAXLAB];
+    int olab[EO_MAXLAB], on;
+    bool f32;
+} eplan;
+
+/* Operands (diagonals of repeated labels taken, broadcast axes expanded),
+ * left-to-right contractions, the final sum and permutation into y.
+ * 0, -1 (arena failure), -2 (an intermediate past EO_MAX_NUMEL). */
+static int einsum_exec(ea *ar, const eplan *pl, ox_val *const *in, ox_val *y)
 {
-    for (int i = 0; i < n; i++) {
-        free(ops[i].d);
-        ops[i].d = NULL;
+    const int nt = pl->nt;
+    if (nt < 1 || nt > 64)
+        return -1;
+    eo ops[64];
+    for (int i = 0; i < nt; i++) {
+        const ox_val *x = in[i];
+        int64_t xs[OX_MAX_RANK], st[EO_MAXLAB];
+        ox_strides(x->rank, x->dims, xs);
+        eo *o = &ops[i];
+        o->n = 0;
+        for (int a = 0; a < x->rank; a++) {
+            int l = pl->axl[i][a], j;
+            for (j = 0; j < o->n; j++)
+                if (o->lab[j] == l)
+                    break;
+            int64_t s = x->dims[a] == 1 && pl->size[l] != 1 ? 0 : xs[a];
+            if (j == o->n) {
+                o->lab[o->n] = l;
+                o->dims[o->n] = pl->size[l];
+                st[o->n++] = s;
+            } else {
+                st[j] += s;
+            }
+        }
+        o->numel = 1;
+        for (int j = 0; j < o->n && o->numel <= EO_MAX_NUMEL; j++)
+            o->numel = o->dims[j] == 0 ? 0 : o->numel * o->dims[j];
+        if (o->numel > EO_MAX_NUMEL)
+            return -2;
+        /* no diagonal and no broadcast: the widened input is the operand */
+        bool plain = o->n == x->rank;
+        for (int j = 0; plain && j < o->n; j++)
+            plain = st[j] == xs[j];
+        double *src = ea_alloc(ar, (size_t)x->numel * sizeof(double));
+        o->d = plain ? src : ea_alloc(ar, (size_t)o->numel * sizeof(double));
+        if (EA_FAILED(ar, src) || EA_FAILED(ar, o->d))
+            return -1;
+        if (!ar->base)
+            continue;
+        rd_load_f64(x, src);
+        if (!plain)
+            eo_gather(o->d, src, o->n, o->dims, st, o->numel);
     }
+    eo acc = ops[0];
+    for (int i = 1; i <= nt; i++) {
+        /* labels needed after this step: the output's and those of operands i+1.. */
+        bool keep[EO_MAXLAB];
+        for (int l = 0; l < EO_MAXLAB; l++)
+            keep[l] = pl->in_out[l];
+        for (int j = i + 1; j < nt; j++)
+            for (int a = 0; a < ops[j].n; a++)
+                keep[ops[j].lab[a]] = true;
+        if (i == nt) {
+            bool drop[EO_MAXLAB];
+            for (int l = 0; l < EO_MAXLAB; l++)
+                drop[l] = !keep[l];
+            if (eo_sum_out(ar, &acc, drop) < 0)
+                return -1;
+            break;
+        }
+        eo c;
+        int rc = eo_contract(ar, &acc, &ops[i], keep, pl->f32, &c);
+        if (rc < 0)
+            return rc;
+        acc = c;
+    }
+    eo fin;
+    if (acc.n != pl->on || eo_permute(ar, &acc, pl->olab, &fin) < 0)
+        return -1;
+    if (ar->base && y->numel > 0)
+        rd_store_f64(y, fin.d);
+    return 0;
 }
 
 typedef struct eq_term {
@@ -284,6 +451,7 @@ static int parse_term(const char *s, size_t len, eq_term *t)
 int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                 ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const char *eq = ox_attr_str(n, "equation", NULL);
     if (!eq)
         return ox_fail(err, CKPT_E_ARG, n, "equation attribute missing");
@@ -325,7 +493,6 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
     int64_t size[EO_MAXLAB];
     for (int l = 0; l < EO_MAXLAB; l++)
         size[l] = -1;
-    int count[EO_MAXLAB] = {0};
     /* per operand: the label of each input axis */
     int axl[64][OX_MAX_RANK];
     for (int i = 0; i < nt; i++) {
@@ -345,15 +512,10 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
             if (size[l] < 0 || size[l] == 1)
                 size[l] = dd;
             else if (dd != 1 && dd != size[l])
-                return ox_fail(err, CKPT_E_SHAPE, n, "operand %d axis %d: size %lld, expected %lld",
-                               i, a, (long long)dd, (long long)size[l]);
+                return ox_fail(err, CKPT_E_SHAPE, n,
+                               "operand %d axis %d: size %lld, expected %lld", i, a,
+                               (long long)dd, (long long)size[l]);
         }
-        bool seen[EO_MAXLAB] = {false};
-        for (int a = 0; a < in[i]->rank; a++)
-            if (!seen[axl[i][a]]) {
-                seen[axl[i][a]] = true;
-                count[axl[i][a]]++;
-            }
     }
     /* output labels */
     int olab[EO_MAXLAB], on = 0;
@@ -400,105 +562,40 @@ int ox_k_einsum(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
         od[j] = size[olab[j]];
     CKPT_TRY(ox_out(r, n, out[0], in[0]->dtype, on, od, err));
 
-    /* operands: diagonal of repeated labels, broadcast dims expanded */
-    eo ops[64];
-    memset(ops, 0, sizeof ops);
-    int rc = 0;
-    for (int i = 0; i < nt && rc == 0; i++) {
-        const ox_val *x = in[i];
-        int64_t xs[OX_MAX_RANK];
-        ox_strides(x->rank, x->dims, xs);
-        eo *o = &ops[i];
-        int64_t st[EO_MAXLAB];
-        o->n = 0;
-        for (int a = 0; a < x->rank; a++) {
-            int l = axl[i][a], j;
-            for (j = 0; j < o->n; j++)
-                if (o->lab[j] == l)
-                    break;
-            int64_t s = x->dims[a] == 1 && size[l] != 1 ? 0 : xs[a];
-            if (j == o->n) {
-                o->lab[o->n] = l;
-                o->dims[o->n] = size[l];
-                st[o->n++] = s;
-            } else {
-                st[j] += s;
-            }
-        }
-        o->numel = 1;
-        for (int j = 0; j < o->n; j++)
-            o->numel *= o->dims[j];
-        double *src = malloc((size_t)(x->numel > 0 ? x->numel : 1) * sizeof(double));
-        o->d = malloc((size_t)(o->numel > 0 ? o->numel : 1) * sizeof(double));
-        if (!src || !o->d) {
-            free(src);
-            rc = -1;
-            break;
-        }
-        rd_load_f64(x, src);
-        int64_t idx[EO_MAXLAB] = {0}, off = 0;
-        for (int64_t k = 0; k < o->numel; k++) {
-            o->d[k] = src[off];
-            for (int j = o->n - 1; j >= 0; j--) {
-                off += st[j];
-                if (++idx[j] < o->dims[j])
-                    break;
-                off -= st[j] * o->dims[j];
-                idx[j] = 0;
-            }
-        }
-        free(src);
-    }
-    /* contract left to right */
-    eo acc;
-    memset(&acc, 0, sizeof acc);
+    eplan pl;
+    pl.nt = nt;
+    pl.on = on;
+    pl.f32 = true;
+    for (int i = 0; i < nt; i++)
+        pl.f32 = pl.f32 && in[i]->dtype == OX_FLOAT;
+    memcpy(pl.axl, axl, sizeof axl);
+    memcpy(pl.size, size, sizeof size);
+    memcpy(pl.in_out, in_out, sizeof in_out);
+    memcpy(pl.olab, olab, sizeof olab);
+    /* measure, then run in one scratch block of that size */
+    ea ar = {NULL, 0, 0};
+    int rc = einsum_exec(&ar, &pl, in, out[0]);
     if (rc == 0) {
-        acc = ops[0];
-        ops[0].d = NULL;
-        for (int i = 1; i <= nt && rc == 0; i++) {
-            /* labels needed later: the output and operands i.. */
-            bool keep[EO_MAXLAB];
-            for (int l = 0; l < EO_MAXLAB; l++)
-                keep[l] = in_out[l];
-            for (int j = i; j < nt; j++)
-                for (int a = 0; a < ops[j].n; a++)
-                    keep[ops[j].lab[a]] = true;
-            if (i == nt) {
-                bool drop[EO_MAXLAB];
-                for (int l = 0; l < EO_MAXLAB; l++)
-                    drop[l] = !keep[l];
-                rc = eo_sum_out(&acc, drop);
-                break;
-            }
-            eo c;
-            memset(&c, 0, sizeof c);
-            rc = eo_contract(&acc, &ops[i], keep, &c);
-            free(acc.d);
-            acc = c;
-        }
+        ar.cap = ar.used;
+        ar.used = 0;
+        ar.base = ox_scratch(r, ar.cap, err);
+        if (!ar.base)
+            return RD_ERR(err);
+        rc = einsum_exec(&ar, &pl, in, out[0]);
     }
-    if (rc == 0) {
-        eo fin;
-        memset(&fin, 0, sizeof fin);
-        if (acc.n != on || eo_permute(&acc, olab, &fin) < 0) {
-            rc = -1;
-        } else if (out[0]->numel > 0) {
-            rd_store_f64(out[0], fin.d);
-        }
-        free(fin.d);
-    }
-    free(acc.d);
-    eo_free(ops, nt);
+    if (rc == -2)
+        return ox_fail(err, CKPT_E_LIMIT, n, "'%s': an intermediate passes %lld elements", eq,
+                       (long long)EO_MAX_NUMEL);
     if (rc < 0)
-        return ox_fail(err, CKPT_E_NOMEM, n, "out of memory evaluating '%s'", eq);
+        return ox_fail(err, CKPT_E_ARG, n, "'%s': internal label mismatch", eq);
     return 0;
 }
 
 /* ------------------------------------------------------------ Det */
 
-int ox_k_det(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int ox_k_det(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     if (!x || x->kind != OX_KIND_TENSOR || !rd_is_floating(x->dtype))
         return ox_fail(err, CKPT_E_ARG, n, "input must be a floating tensor");

@@ -97,6 +97,7 @@ static void *loss_scratch(ox_run *r, int64_t m, size_t extra, ckpt_error *err)
 int ox_k_nllloss(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                  ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     CKPT_TRY(check_inputs(n, in, err));
     const ox_val *x = in[0], *w = n->n_in > 2 ? in[2] : NULL;
     const int64_t nb = x->dims[0], c = x->dims[1], s = rd_prod(x->dims, 2, x->rank);
@@ -111,6 +112,7 @@ int ox_k_nllloss(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *
 int ox_k_sceloss(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                  ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     CKPT_TRY(check_inputs(n, in, err));
     const ox_val *x = in[0], *w = n->n_in > 2 ? in[2] : NULL;
     const int64_t nb = x->dims[0], c = x->dims[1], s = rd_prod(x->dims, 2, x->rank);

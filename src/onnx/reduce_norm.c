@@ -32,6 +32,7 @@ enum { SM_SOFT, SM_LOG, SM_HARD };
 static int k_softmax_any(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                          int mode, ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     CKPT_TRY(need_float(n, x, 0, err));
     const bool legacy = n->opset < 13;
@@ -148,6 +149,7 @@ static bool bcast_trailing(const ox_val *p, int tr, const int64_t *td, int64_t d
 int ox_k_layernorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     const ox_val *sc = n->n_in > 1 ? in[1] : NULL;
     const ox_val *bi = n->n_in > 2 ? in[2] : NULL;
@@ -177,8 +179,8 @@ int ox_k_layernorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
         return 0;
     const bool direct = sc->numel == d && (!bi || bi->numel == d);
     const bool f32 = x->dtype == OX_FLOAT && sc->dtype == OX_FLOAT &&
-                     (!bi || bi->dtype == OX_FLOAT) && direct &&
-                     (!om || om->dtype == OX_FLOAT) && (!oi || oi->dtype == OX_FLOAT);
+                     (!bi || bi->dtype == OX_FLOAT) && direct && (!om || om->dtype == OX_FLOAT) &&
+                     (!oi || oi->dtype == OX_FLOAT);
     if (f32) {
         ckpt_nn_layernorm_forward(out[0]->data, x->data, sc->data, bi ? bi->data : NULL, rows, d,
                                   eps);
@@ -243,6 +245,7 @@ int ox_k_layernorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
 int ox_k_batchnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     if (n->n_in < 5)
         return ox_fail(err, CKPT_E_ARG, n, "needs X, scale, B, mean and var");
     for (int k = 0; k < 5; k++)
@@ -415,6 +418,7 @@ static int group_norm(ox_run *r, const ox_node *n, const ox_val *x, const ox_val
 int ox_k_instancenorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                       ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     if (n->n_in < 3)
         return ox_fail(err, CKPT_E_ARG, n, "needs input, scale and B");
     for (int k = 0; k < 3; k++)
@@ -427,6 +431,7 @@ int ox_k_instancenorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
 int ox_k_groupnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                    ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     if (n->n_in < 3)
         return ox_fail(err, CKPT_E_ARG, n, "needs X, scale and bias");
     for (int k = 0; k < 3; k++)
@@ -441,9 +446,9 @@ int ox_k_groupnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
 
 /* ------------------------------------------------------------ LRN */
 
-int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     CKPT_TRY(need_float(n, x, 0, err));
     if (x->rank < 2)
@@ -477,8 +482,8 @@ int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                     double t = v[(bI * c + k) * s + i];
                     sq += t * t;
                 }
-                y[(bI * c + ci) * s + i] =
-                    v[(bI * c + ci) * s + i] / pow(bias + alpha / (double)size * sq, beta);
+                y[(bI * c + ci) * s + i] = v[(bI * c + ci) * s + i] /
+                                           pow(bias + alpha / (double)size * sq, beta);
             }
         }
     rd_store_f64(out[0], y);
@@ -487,9 +492,9 @@ int ox_k_lrn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
 
 /* ------------------------------------------------------------ MVN, LpNormalization */
 
-int ox_k_mvn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int ox_k_mvn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     CKPT_TRY(need_float(n, x, 0, err));
     const int rank = x->rank;
@@ -555,6 +560,7 @@ int ox_k_mvn(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
 int ox_k_lpnorm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                 ckpt_error *err)
 {
+    CKPT_TRY(rd_check_io(n, in, out, err));
     const ox_val *x = in[0];
     CKPT_TRY(need_float(n, x, 0, err));
     const int rank = x->rank;

@@ -15,6 +15,10 @@
 /* Note: ox_scratch hands out ONE buffer per kernel call (a second call may
  * free the first): each kernel takes one block and partitions it. */
 
+/* Input 0 and output 0 are present (the runtime's pointer arrays hold
+ * n_in / n_out entries: nothing past them may be read). */
+int rd_check_io(const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err);
+
 /* float, double, float16, bfloat16 */
 bool rd_is_floating(int dtype);
 /* the signed and unsigned integer types (not bool) */
@@ -54,8 +58,7 @@ int ox_k_logsoftmax(ox_run *, const ox_node *, ox_val *const *, ox_val *const *,
 int ox_k_hardmax(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_layernorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_batchnorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
-int ox_k_instancenorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *,
-                      ckpt_error *);
+int ox_k_instancenorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_groupnorm(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_lrn(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_mvn(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
@@ -64,6 +67,5 @@ int ox_k_nllloss(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ck
 int ox_k_sceloss(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_einsum(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
 int ox_k_det(ox_run *, const ox_node *, ox_val *const *, ox_val *const *, ckpt_error *);
-
 
 #endif

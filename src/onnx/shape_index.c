@@ -98,8 +98,7 @@ int oxs_gather_elements(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *
     CKPT_TRY(oxs_need_tensor(n, in, 1, err));
     const ox_val *x = in[0], *idx = in[1];
     if (idx->rank != x->rank)
-        return ox_fail(err, CKPT_E_SHAPE, n, "indices rank %d, data rank %d", idx->rank,
-                       x->rank);
+        return ox_fail(err, CKPT_E_SHAPE, n, "indices rank %d, data rank %d", idx->rank, x->rank);
     int axis;
     CKPT_TRY(ox_axis(n, ox_attr_int(n, "axis", 0), x->rank, false, &axis, err));
     for (int i = 0; i < x->rank; i++)
@@ -199,8 +198,8 @@ int oxs_scatter_elements(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     int red = OXS_RED_NONE;
     if (n->opset >= 16 && !strcmp(n->op_type, "ScatterElements"))
         CKPT_TRY(oxs_reduction(n, &red, err));
-    if (red != OXS_RED_NONE && (x->dtype == OX_STRING || x->dtype == OX_COMPLEX64 ||
-                                x->dtype == OX_COMPLEX128))
+    if (red != OXS_RED_NONE &&
+        (x->dtype == OX_STRING || x->dtype == OX_COMPLEX64 || x->dtype == OX_COMPLEX128))
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "reduction on %s", ox_dtype_name(x->dtype));
     if (idx->rank != x->rank || up->rank != idx->rank || up->dtype != x->dtype)
         return ox_fail(err, CKPT_E_SHAPE, n, "data, indices and updates disagree in rank/type");
@@ -219,8 +218,8 @@ int oxs_scatter_elements(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     int64_t xs[OX_MAX_RANK];
     ox_strides(x->rank, x->dims, xs);
     for (int64_t e = 0; e < idx->numel; e++) {
-        int64_t off =
-            elem_offset(x->rank, idx->dims, xs, axis, e, norm_index(idx, e, x->dims[axis]));
+        int64_t off = elem_offset(x->rank, idx->dims, xs, axis, e,
+                                  norm_index(idx, e, x->dims[axis]));
         oxs_reduce_elem(x->dtype, red, out[0]->data, off, up->data, e);
     }
     return oxs_own_strings(n, out[0], err);
@@ -235,8 +234,8 @@ int oxs_scatter_nd(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
     int red = OXS_RED_NONE;
     if (n->opset >= 16)
         CKPT_TRY(oxs_reduction(n, &red, err));
-    if (red != OXS_RED_NONE && (x->dtype == OX_STRING || x->dtype == OX_COMPLEX64 ||
-                                x->dtype == OX_COMPLEX128))
+    if (red != OXS_RED_NONE &&
+        (x->dtype == OX_STRING || x->dtype == OX_COMPLEX64 || x->dtype == OX_COMPLEX128))
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "reduction on %s", ox_dtype_name(x->dtype));
     int q = idx->rank;
     if (q < 1 || !oxs_is_index_type(idx->dtype) || up->dtype != x->dtype)
@@ -607,8 +606,7 @@ static int topk_cmp(const void *c, int64_t a, int64_t b)
     return t->largest ? -r : r;
 }
 
-int oxs_topk(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int oxs_topk(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];

@@ -76,12 +76,14 @@ int oxs_concat(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
         if (!x)
             continue;
         if (x->dtype != x0->dtype || x->rank != x0->rank)
-            return ox_fail(err, CKPT_E_SHAPE, n, "input %d: type or rank differs from input 0", k);
+            return ox_fail(err, CKPT_E_SHAPE, n, "input %d: type or rank differs from input 0",
+                           k);
         for (int i = 0; i < x->rank; i++)
             if (i != axis && x->dims[i] != x0->dims[i])
                 return ox_fail(err, CKPT_E_SHAPE, n, "input %d: dim %d is %lld, not %lld", k, i,
                                (long long)x->dims[i], (long long)x0->dims[i]);
-        od[axis] += x->dims[axis];
+        if (__builtin_add_overflow(od[axis], x->dims[axis], &od[axis]))
+            return ox_fail(err, CKPT_E_LIMIT, n, "the concatenated axis overflows");
     }
     CKPT_TRY(ox_out(r, n, out[0], x0->dtype, x0->rank, od, err));
     size_t es = ox_dtype_size(x0->dtype);
@@ -100,8 +102,7 @@ int oxs_concat(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     return oxs_own_strings(n, out[0], err);
 }
 
-int oxs_split(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-              ckpt_error *err)
+int oxs_split(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];
@@ -184,8 +185,7 @@ int oxs_split(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out
 
 /* ------------------------------------------------------------ Slice */
 
-int oxs_slice(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-              ckpt_error *err)
+int oxs_slice(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];
@@ -310,18 +310,30 @@ int oxs_expand(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     return oxs_own_strings(n, out[0], err);
 }
 
-int oxs_tile(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-             ckpt_error *err)
+int oxs_tile(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     CKPT_TRY(oxs_need_tensor(n, in, 1, err));
-    if (n->opset < 6)
-        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "Tile-1 (tiles/axis inputs)");
     const ox_val *x = in[0];
     int64_t rep[OX_MAX_RANK];
-    int64_t c = ox_read_ints(n, in[1], rep, OX_MAX_RANK, err);
-    if (c < 0)
-        return (int)c;
+    int64_t c;
+    if (n->opset < 6) { /* Tile-1: a scalar count of tiles along one axis */
+        CKPT_TRY(oxs_need_tensor(n, in, 2, err));
+        int64_t t, a;
+        if (in[1]->numel != 1 || in[2]->numel != 1)
+            return ox_fail(err, CKPT_E_ARG, n, "tiles and axis must be scalars");
+        CKPT_TRY((int)ox_read_ints(n, in[1], &t, 1, err));
+        CKPT_TRY((int)ox_read_ints(n, in[2], &a, 1, err));
+        int ax;
+        CKPT_TRY(ox_axis(n, a, x->rank, false, &ax, err));
+        for (int i = 0; i < x->rank; i++)
+            rep[i] = i == ax ? t : 1;
+        c = x->rank;
+    } else {
+        c = ox_read_ints(n, in[1], rep, OX_MAX_RANK, err);
+        if (c < 0)
+            return (int)c;
+    }
     if (c != x->rank)
         return ox_fail(err, CKPT_E_ARG, n, "%lld repeats for rank %d", (long long)c, x->rank);
     int64_t od[OX_MAX_RANK], vd[OXS_MAX_VIEW], vs[OXS_MAX_VIEW], is[OX_MAX_RANK];
@@ -368,8 +380,7 @@ static int64_t pad_src(int mode, int64_t o, int64_t pb, int64_t dim)
     }
 }
 
-int oxs_pad(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-            ckpt_error *err)
+int oxs_pad(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];
@@ -403,7 +414,7 @@ int oxs_pad(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
         float v = ox_attr_float(n, "value", 0.0f);
         if (x->dtype != OX_STRING) {
             ox_val tmp = {.kind = OX_KIND_TENSOR, .dtype = x->dtype, .numel = 1, .data = cval};
-            ox_set_f64(&tmp, 0, v);
+            ox_set_f64(&tmp, 0, (double)v);
         }
     } else {
         CKPT_TRY(oxs_need_tensor(n, in, 1, err));
@@ -575,8 +586,7 @@ int oxs_space_to_depth(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
 
 /* ------------------------------------------------------------ Trilu / ReverseSequence */
 
-int oxs_trilu(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
-              ckpt_error *err)
+int oxs_trilu(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 {
     CKPT_TRY(oxs_need_tensor(n, in, 0, err));
     const ox_val *x = in[0];
@@ -597,6 +607,8 @@ int oxs_trilu(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out
         return 0;
     memcpy(out[0]->data, x->data, ox_val_nbytes(x));
     int64_t R = x->dims[x->rank - 2], C = x->dims[x->rank - 1], mats = x->numel / (R * C);
+    /* past either corner k changes nothing: clamp it so i + k cannot overflow */
+    k = k > C + 1 ? C + 1 : k < -(R + 1) ? -(R + 1) : k;
     unsigned char *d = out[0]->data;
     for (int64_t m = 0; m < mats; m++)
         for (int64_t i = 0; i < R; i++) {

@@ -82,8 +82,7 @@ int oxs_prepare_out0(ox_node *n, ckpt_error *err);
 
 /* Kernels defined in shape_move.c / shape_index.c (table in ops_shape.c). */
 #define OXS_KERNEL(name)                                                                         \
-    int name(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,               \
-             ckpt_error *err)
+    int name(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out, ckpt_error *err)
 OXS_KERNEL(oxs_transpose);
 OXS_KERNEL(oxs_concat);
 OXS_KERNEL(oxs_split);

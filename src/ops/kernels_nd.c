@@ -166,8 +166,8 @@ static void col2im_nd(float *plane, const float *col, const ckpt_nn_convnd_dims 
     }
 }
 
-void ckpt_nn_conv_transposend_forward(float *out, const float *in, const float *w,
-                                      const float *b, float *ws, const ckpt_nn_convnd_dims *d)
+void ckpt_nn_conv_transposend_forward(float *out, const float *in, const float *w, const float *b,
+                                      float *ws, const ckpt_nn_convnd_dims *d)
 {
     const int64_t cg = d->c / d->g, ocg = d->oc / d->g, ksz = prod(d->k, d->nd);
     const int64_t m = ocg * ksz, n = prod(d->in, d->nd), on = prod(d->out, d->nd);

@@ -41,8 +41,8 @@ size_t ckpt_nn_conv_transposend_ws(const ckpt_nn_convnd_dims *d);
 /* out (B,OC,out...) = conv_transpose(in (B,C,in...), w (C,OC/G,k...)) + b:
  * sgemm w^T @ in per image and group, then N-d col2im into the bias-filled
  * output (taps landing outside [0, out) dropped). */
-void ckpt_nn_conv_transposend_forward(float *out, const float *in, const float *w,
-                                      const float *b, float *ws, const ckpt_nn_convnd_dims *d);
+void ckpt_nn_conv_transposend_forward(float *out, const float *in, const float *w, const float *b,
+                                      float *ws, const ckpt_nn_convnd_dims *d);
 
 enum { CKPT_NN_POOL_MAX = 0, CKPT_NN_POOL_AVG = 1, CKPT_NN_POOL_LP = 2 };
 

@@ -332,6 +332,10 @@ static int run_case(const char *cdir, char *why, size_t wn)
         int nin, nout;
         char **ins = list_dir(sdir, "input_", &nin);
         char **outs = list_dir(sdir, "output_", &nout);
+        if (nout == 0) {
+            snprintf(why, wn, "%s has no output_*.pb to compare", sets[si]);
+            rc = -1;
+        }
         ox_val *iv = calloc((size_t)nin + 1, sizeof *iv);
         const ox_val **ip = calloc((size_t)nin + 1, sizeof *ip);
         ox_val *ov = calloc((size_t)nout + 1, sizeof *ov);

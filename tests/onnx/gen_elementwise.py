@@ -17,6 +17,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OUT = os.path.join("tests", "fixtures", "onnx", "elementwise")
+# malformed nodes each kernel must refuse with an error naming the node
+# (tests/unit/onnx/elementwise_test.c runs them on inputs of ones)
+BAD = os.path.join("tests", "fixtures", "onnx", "elementwise_bad")
 rng = np.random.RandomState(11)
 BF16 = "bf16"  # marker dtype: float32 values rounded to bfloat16
 
@@ -90,6 +93,42 @@ def rnd(*shape, dtype=np.float32, lo=-3, hi=3):
     if np.issubdtype(dtype, np.integer):
         return rng.randint(lo, hi, size=shape).astype(dtype)
     return rng.uniform(lo, hi, size=shape).astype(dtype)
+
+
+def bad_models():
+    """one node named 'bad' per model; graph inputs x (float [3]) and i (int32 [4])"""
+    if os.path.isdir(BAD):
+        shutil.rmtree(BAD)
+    os.makedirs(BAD)
+    cases = [
+        ("add_one_input", "Add", ["x"], {}),
+        ("relu_no_input", "Relu", [], {}),
+        ("where_two_inputs", "Where", ["x", "x"], {}),
+        ("max_no_input", "Max", [], {}),
+        ("quantize_no_scale", "QuantizeLinear", ["x"], {}),
+        ("pow_one_input", "Pow", ["x"], {}),
+        ("add_mixed_types", "Add", ["x", "i"], {}),
+        ("add_no_broadcast", "Add", ["x", "i4f"], {}),
+        ("clip_vector_min", "Clip", ["x", "x"], {}),
+        ("cast_no_to", "Cast", ["x"], {}),
+        ("cast_to_complex", "Cast", ["x"], {"to": TensorProto.COMPLEX64}),
+        ("bitshift_direction", "BitShift", ["i", "i"], {"direction": "UP"}),
+        ("gelu_approximate", "Gelu", ["x"], {"approximate": "fast"}),
+        ("sqrt_int32", "Sqrt", ["i"], {}),
+        ("where_int_condition", "Where", ["i", "x", "x"], {}),
+        ("dequantize_axis_size", "DequantizeLinear", ["i", "x"], {"axis": 0}),
+    ]
+    for name, op, ins, attrs in cases:
+        pre = [helper.make_node("Cast", ["i"], ["i4f"], to=TensorProto.FLOAT)]
+        node = helper.make_node(op, ins, ["y"], name="bad", **attrs)
+        g = helper.make_graph(pre + [node], name,
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3]),
+                               helper.make_tensor_value_info("i", TensorProto.INT32, [4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)],
+                              producer_name="ckpt gen_elementwise.py")
+        m.ir_version = 8
+        onnx.save(m, os.path.join(BAD, name + ".onnx"))
 
 
 def main():
@@ -190,6 +229,9 @@ def main():
     case("gelu_f64", "Gelu", [xs.astype(np.float64)],
          [0.5 * xs.astype(np.float64) * (1 + erf(xs.astype(np.float64) / np.sqrt(2)))],
          opset=20)
+    xe = np.concatenate([np.linspace(-5, 5, 1001), [1e-30, -1e-10, 1e-5, 3e-4, np.inf, -np.inf,
+                                                      np.nan]]).astype(np.float32)
+    case("erf_f32_range", "Erf", [xe], [erf(xe.astype(np.float64)).astype(np.float32)])
     case("mish", "Mish", [xs], [(xs * np.tanh(np.logaddexp(0, xs))).astype(np.float32)],
          opset=18)
     case("mish_f64", "Mish", [x], [x * np.tanh(np.logaddexp(0, x))], opset=18)
@@ -204,6 +246,11 @@ def main():
     # ---- Pow
     a = rnd(3, 4)
     case("pow_square", "Pow", [a, np.array(2, np.float32)], [a * a], opset=15)
+    ap = np.abs(a) + 0.1
+    for e in (3.0, 0.5, -1.0, 1.0, 1.7):
+        case("pow_scalar_%s" % str(e).replace(".", "p").replace("-", "m"), "Pow",
+             [ap, np.array(e, np.float32)], [np.power(ap, np.float32(e)).astype(np.float32)],
+             opset=15)
     a = np.array([3, -2, 7], np.int64)
     e = np.array([30, 3, 2], np.int64)
     case("pow_int64_big", "Pow", [a, e], [a ** e], opset=15)
@@ -248,6 +295,12 @@ def main():
     ys = np.array(["Z"], dtype=object)
     case("where_string", "Where", [cnd, xs, ys], [np.where(cnd, xs, ys).astype(object)], opset=16)
     xi, yi = rnd(3, 4, dtype=np.uint16, lo=0, hi=900), rnd(4, dtype=np.uint16, lo=0, hi=900)
+    mask = rng.randint(0, 2, size=(1, 1, 5, 5)).astype(bool)
+    sc = rnd(2, 3, 5, 5)
+    case("where_masked_fill", "Where", [mask, sc, np.array(-np.inf, np.float32)],
+         [np.where(mask, sc, np.float32(-np.inf))], opset=16)
+    case("where_x_scalar", "Where", [mask, np.array(0.5, np.float32), sc],
+         [np.where(mask, np.float32(0.5), sc)], opset=16)
     case("where_uint16", "Where", [cnd, xi, yi], [np.where(cnd, xi, yi)], opset=16)
 
     # ---- Clip forms
@@ -316,6 +369,7 @@ def main():
     case("quantizelinear_no_zp", "QuantizeLinear", [x, np.array(0.02, np.float32)],
          [np.clip(np.rint(x / np.float32(0.02)), 0, 255).astype(np.uint8)], opset=13)
 
+    bad_models()
     n = len([e for e in os.listdir(OUT) if e.startswith("test_")])
     print("%d cases in %s" % (n, OUT))
 

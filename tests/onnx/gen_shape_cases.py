@@ -249,6 +249,10 @@ def main():
     case("tile_uint8_3d", [node("Tile", ["x", "r"], ["y"])],
          [("x", xu), ("r", np.array([2, 1, 3], np.int64))], [("y", np.tile(xu, (2, 1, 3)))], 13)
 
+    case("tile_1_tiles_axis", [node("Tile", ["x", "t", "a"], ["y"])],
+         [("x", xu), ("t", np.array(3, np.int64)), ("a", np.array(1, np.int64))],
+         [("y", np.tile(xu, (1, 3, 1)))], 1)
+
     # ---- TopK ties (lower index first), smallest, int types
     xt = np.array([[3, 1, 3, 2, 3, 1], [0, 0, 5, 5, 1, 0]], np.int32)
     for largest in (1, 0):
@@ -309,6 +313,9 @@ def main():
     x = randf(1, 3, 1, 2)
     case("squeeze_13_no_axes", [node("Squeeze", ["x"], ["y"])], [("x", x)],
          [("y", np.squeeze(x))], 13)
+    # an empty axes input squeezes every dim of 1, as ONNX Runtime does
+    case("squeeze_13_empty_axes_input", [node("Squeeze", ["x", "a"], ["y"])],
+         [("x", x), ("a", np.zeros((0,), np.int64))], [("y", np.squeeze(x))], 13)
     case("squeeze_11_attr_axes", [node("Squeeze", ["x"], ["y"], axes=[-2])], [("x", x)],
          [("y", np.squeeze(x, -2))], 11)
     case("unsqueeze_11_attr_negative", [node("Unsqueeze", ["x"], ["y"], axes=[-1, 0])],
@@ -328,6 +335,14 @@ def main():
     case("range_double", [node("Range", ["a", "b", "d"], ["y"])],
          [("a", np.array(0.5, np.float64)), ("b", np.array(3.0, np.float64)),
           ("d", np.array(0.75, np.float64))], [("y", np.arange(0.5, 3.0, 0.75))], 11)
+    # Range is defined by a Loop that adds delta in the element type (ORT does the same)
+    want, v = [], np.float32(0.1)
+    for _ in range(999):
+        want.append(v)
+        v = np.float32(v + np.float32(0.1))
+    case("range_float_accumulates", [node("Range", ["a", "b", "d"], ["y"])],
+         [("a", np.array(0.1, np.float32)), ("b", np.array(99.95, np.float32)),
+          ("d", np.array(0.1, np.float32))], [("y", np.array(want, np.float32))], 11)
     xn = np.array([[0.0, -0.0, 3.0], [1.0, 0.0, -2.0]], np.float32)
     case("nonzero_negative_zero", [node("NonZero", ["x"], ["y"])], [("x", xn)],
          [("y", np.array(np.nonzero(xn), np.int64))], 13)
@@ -376,6 +391,39 @@ def main():
     case("constantofshape_scalar", [node("ConstantOfShape", ["s"], ["y"])],
          [("s", np.zeros((0,), np.int64))], [("y", np.array(0.0, np.float32))], 9)
     del xb
+    bad_models()
+
+
+def bad_models():
+    """Models each kernel must refuse with an error naming the node (read by
+    tests/unit/onnx/shape_test.c); written without test data."""
+    bad = os.path.join(ROOT, "..", "shape_bad")
+    if os.path.isdir(bad):
+        shutil.rmtree(bad)
+    os.makedirs(bad)
+
+    def model(name, nodes, inputs, opset=13):
+        g = helper.make_graph(nodes, name,
+                              [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        with open(os.path.join(bad, name + ".onnx"), "wb") as f:
+            f.write(m.SerializeToString())
+
+    F, L = TensorProto.FLOAT, TensorProto.INT64
+    model("omitted_output", [node("Transpose", ["x"], [""], name="t0"),
+                             node("Identity", ["x"], ["y"])], [("x", F, [2, 3])])
+    model("gather_index", [node("Gather", ["x", "i"], ["y"], name="g0")],
+          [("x", F, [5, 2]), ("i", L, [1])])
+    model("reshape_two_infer", [node("Reshape", ["x", "s"], ["y"], name="r0")],
+          [("x", F, [6]), ("s", L, [2])])
+    model("range_overflow", [node("Range", ["a", "b", "d"], ["y"], name="rg")],
+          [("a", L, []), ("b", L, []), ("d", L, [])])
+    model("pad_huge", [node("Pad", ["x", "p"], ["y"], name="p0")],
+          [("x", F, [2]), ("p", L, [2])])
+    model("tile_overflow", [node("Tile", ["x", "r"], ["y"], name="t1")],
+          [("x", F, [2, 3]), ("r", L, [2])])
 
 
 if __name__ == "__main__":

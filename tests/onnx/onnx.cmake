@@ -45,6 +45,14 @@ if(ONNX_DATA_PROTO)
   add_test(NAME onnx_shape_cases COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx
                                          shape --min-pass ${n_shape_cases})
   set_tests_properties(onnx_shape_cases PROPERTIES LABELS "onnx")
+  # model-local functions and control-flow forms the test data lacks
+  # (tests/fixtures/onnx/control, tools/gen/make_onnx_function_fixtures.py): all must pass
+  file(GLOB ctl_cases ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/control/test_*)
+  list(LENGTH ctl_cases ctl_n)
+  add_test(NAME onnx_conformance_control
+           COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx control
+                   --min-pass ${ctl_n})
+  set_tests_properties(onnx_conformance_control PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
   # element-wise cases the test data lacks (tests/onnx/gen_elementwise.py): every one must pass
   file(GLOB elem_cases LIST_DIRECTORIES true
        ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/elementwise/test_*)
@@ -107,3 +115,10 @@ foreach(chk write export simplify)
   set_tests_properties(onnx_${chk}_check PROPERTIES LABELS "onnx" TIMEOUT 900
                        SKIP_RETURN_CODE 77)
 endforeach()
+# nn2 (rnn / image / signal kernels): cases libonnx-testdata does not cover, with
+# expected outputs from torch 1.13 or ONNX Runtime (tests/onnx/nn2_gen_cases.py)
+if(TARGET onnx_conformance)
+  add_test(NAME onnx_nn2_cases
+           COMMAND onnx_conformance ${CMAKE_CURRENT_LIST_DIR}/cases nn2 --min-pass 63)
+  set_tests_properties(onnx_nn2_cases PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
+endif()

@@ -276,6 +276,32 @@ def main():
          [("x", xs0), ("scale", ps[0]), ("b", ps[1]), ("mean", ps[2]), ("var", ps[3])],
          [("y", y0)], opset=7, spatial=0)
 
+    # --- ArgMax / ArgMin float32 with NaN (numpy: the first NaN is the extreme)
+    xan = f32(4, 6)
+    xan[1, 2] = np.nan
+    xan[1, 4] = np.nan
+    xan[3, 0] = np.nan
+    case("argmax_f32_nan", "ArgMax", [("x", xan)],
+         [("y", np.argmax(xan, axis=1).astype(np.int64))], axis=1, keepdims=0)
+    case("argmin_f32_nan_axis0", "ArgMin", [("x", xan)],
+         [("y", np.argmin(xan, axis=0)[None, :].astype(np.int64))], axis=0)
+    # --- Einsum operands laid out transposed (passed to gemm as such, not permuted)
+    ein("attention_scores", "bqd,bkd->bqk", f32(2, 3, 4), f32(2, 5, 4))
+    ein("a_transposed", "bdq,bdk->bqk", f32(2, 4, 3), f32(2, 4, 5))
+    ein("both_transposed_f64", "dq,kd->qk", f32(4, 3), f32(5, 4), dtype=np.float64)
+    ein("heads_attention", "bhqd,bhkd->bhqk", f32(2, 3, 4, 5), f32(2, 3, 6, 5))
+
+    # --- malformed: a Softmax node with no input (refused, naming the node)
+    d = os.path.join(OUT, "malformed_softmax_no_input")
+    os.makedirs(d)
+    node = helper.make_node("Softmax", [], ["y"], name="sm")
+    g = helper.make_graph([node], "g", [],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    with open(os.path.join(d, "model.onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
 
 if __name__ == "__main__":
     main()

@@ -154,9 +154,39 @@ TEST(test_onnx_reduce__repeated_axis_refused)
     CHECK(strstr(err.msg, "repeated") != NULL);
 }
 
+/* A node whose input 0 is missing is refused by the kernel, naming the node
+ * (the runtime's input array holds only n_in entries: nothing past them is read). */
+TEST(test_onnx_reduce__missing_input_refused)
+{
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    ckpt_onnx_model *m = ckpt_onnx_load(DIR "malformed_softmax_no_input/model.onnx", NULL, &err);
+    CHECK(m != NULL);
+    ckpt_onnx_session *s = ckpt_onnx_session_new(m, NULL, &err);
+    if (!s)
+        ckpt_onnx_model_free(m);
+    CHECK(s != NULL);
+    int rc = ox_session_run_vals(s, NULL, 0, &err);
+    ckpt_onnx_session_free(s);
+    ckpt_onnx_model_free(m);
+    CHECK(rc == CKPT_E_ARG);
+    CHECK(strstr(err.msg, "'sm' (Softmax)") != NULL);
+    CHECK(strstr(err.msg, "input 0 is required") != NULL);
+}
+
 TEST(test_onnx_reduce__argmax_int32_last_index)
 {
     run_case("argmax_int32_last_index");
+}
+
+TEST(test_onnx_reduce__argmax_f32_nan)
+{
+    run_case("argmax_f32_nan");
+}
+
+TEST(test_onnx_reduce__argmin_f32_nan_axis0)
+{
+    run_case("argmin_f32_nan_axis0");
 }
 
 TEST(test_onnx_reduce__argmin_f64_axis0)
@@ -187,6 +217,26 @@ TEST(test_onnx_reduce__det_batched)
 TEST(test_onnx_reduce__det_singular_f64)
 {
     run_case("det_singular_f64");
+}
+
+TEST(test_onnx_reduce__einsum_attention_scores)
+{
+    run_case("einsum_attention_scores");
+}
+
+TEST(test_onnx_reduce__einsum_a_transposed)
+{
+    run_case("einsum_a_transposed");
+}
+
+TEST(test_onnx_reduce__einsum_both_transposed_f64)
+{
+    run_case("einsum_both_transposed_f64");
+}
+
+TEST(test_onnx_reduce__einsum_heads_attention)
+{
+    run_case("einsum_heads_attention");
 }
 
 TEST(test_onnx_reduce__einsum_diagonal)

@@ -52,8 +52,10 @@ TEST(test_onnx_session__dynamic_batch_matches_numpy_and_reuses_buffers)
     ckpt_onnx_session *s = ckpt_onnx_session_new(m, NULL, &err);
     CHECK(s != NULL);
     float x4[24], y4[20], x8[48], y8[40];
-    CHECK(read_f32(FIX "mlp_dyn_x4.f32", x4, 24) == 24 && read_f32(FIX "mlp_dyn_y4.f32", y4, 20) == 20);
-    CHECK(read_f32(FIX "mlp_dyn_x8.f32", x8, 48) == 48 && read_f32(FIX "mlp_dyn_y8.f32", y8, 40) == 40);
+    CHECK(read_f32(FIX "mlp_dyn_x4.f32", x4, 24) == 24 &&
+          read_f32(FIX "mlp_dyn_y4.f32", y4, 20) == 20);
+    CHECK(read_f32(FIX "mlp_dyn_x8.f32", x8, 48) == 48 &&
+          read_f32(FIX "mlp_dyn_y8.f32", y8, 40) == 40);
     uint64_t a0 = 0;
     for (int rep = 0; rep < 3; rep++) {
         ckpt_onnx_tensor in = input(x4, 4);
