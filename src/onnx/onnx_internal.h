@@ -192,6 +192,7 @@ typedef struct ox_type {
     int64_t dims[OX_MAX_RANK]; /* -1 where dynamic */
     char *dim_params[OX_MAX_RANK];
     bool known; /* a type was given */
+    bool optional_sequence; /* kind NONE: optional(sequence(tensor)) (export: the writer) */
 } ox_type;
 
 typedef struct ox_value {

@@ -411,6 +411,7 @@ static void type_decode(const Onnx__TypeProto *tp, ox_type *t)
         cur = cur->optional_type->elem_type;
     }
     if (cur && cur->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && cur->sequence_type) {
+        t->optional_sequence = t->kind == OX_KIND_NONE;
         t->kind = t->kind == OX_KIND_NONE ? OX_KIND_NONE : OX_KIND_SEQUENCE;
         cur = cur->sequence_type->elem_type;
     }
@@ -682,6 +683,17 @@ static int attr_decode(rd *r, const Onnx__AttributeProto *ap, ox_attr *a, ox_gra
             return nomem(r, "attribute");
         for (size_t i = 0; i < a->n; i++)
             CKPT_TRY(graph_build(r, ap->graphs[i], g, g->depth + 1, &a->graphs[i]));
+        break;
+    case OX_ATTR_TYPE_PROTO: /* kept packed in s/s_len so a writer can put it back (export) */
+        if (ap->tp && !a->s) {
+            a->s_len = onnx__type_proto__get_packed_size(ap->tp);
+            CKPT_TRY(charge(r, a->s_len + 1, "attribute"));
+            a->s = malloc(a->s_len + 1);
+            if (!a->s)
+                return nomem(r, "attribute");
+            onnx__type_proto__pack(ap->tp, (uint8_t *)a->s);
+            a->s[a->s_len] = 0;
+        }
         break;
     default: break;
     }

@@ -100,6 +100,22 @@ add_test(NAME onnx_ort_testdata
                  ${ONNX_TESTDATA_ROOT}/simple)
 set_tests_properties(onnx_ort_real onnx_ort_testdata PROPERTIES LABELS "onnx" TIMEOUT 1200
                      SKIP_RETURN_CODE 77)
+
+# export / simplify / writer (issue 11 items 5 and 6): onnx_tool is the C side
+# of the Python checks, which compare against torch 1.13, onnx.checker and
+# ONNX Runtime (onnxruntime-node; scripts/ort.sh installs it, ORT_NODE_PATH /
+# NODE_PATH point at its node_modules).  A check whose reference is missing
+# exits 77 (skipped).
+add_executable(onnx_tool ${CMAKE_CURRENT_LIST_DIR}/onnx_tool.c)
+target_include_directories(onnx_tool PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(onnx_tool PRIVATE ckpt_static PkgConfig::PROTOBUFC m)
+foreach(chk write export simplify)
+  add_test(NAME onnx_${chk}_check
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/${chk}_check.py
+                   $<TARGET_FILE:onnx_tool>)
+  set_tests_properties(onnx_${chk}_check PROPERTIES LABELS "onnx" TIMEOUT 900
+                       SKIP_RETURN_CODE 77)
+endforeach()
 # nn2 (rnn / image / signal kernels): cases libonnx-testdata does not cover, with
 # expected outputs from torch 1.13 or ONNX Runtime (tests/onnx/nn2_gen_cases.py)
 if(TARGET onnx_conformance)

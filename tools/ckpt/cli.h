@@ -49,5 +49,6 @@ int cmd_diff(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_simplify(int argc, char **argv); /* ONNX: cmd_simplify.c */
 
 #endif
