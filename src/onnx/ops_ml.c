@@ -739,8 +739,12 @@ static int te5_prepare(ox_node *n, ckpt_error *err)
     }
     s->n_targets = ox_attr_int(n, "n_targets", 0);
     s->agg = (int)ox_attr_int(n, "aggregate_function", 1);
-    s->pt = (int)ox_attr_int(n, "post_transform", 0);
-    if (s->n_targets <= 0 || s->agg < 0 || s->agg > 3 || s->pt < 0 || s->pt > 4) {
+    /* the integer post_transform as ONNX Runtime 1.30 reads it (its
+     * POST_EVAL_TRANSFORM order): 1 is LOGISTIC and 2 SOFTMAX */
+    static const int pt5[5] = {PT_NONE, PT_LOGISTIC, PT_SOFTMAX, PT_SOFTMAX_ZERO, PT_PROBIT};
+    int64_t ptv = ox_attr_int(n, "post_transform", 0);
+    s->pt = ptv >= 0 && ptv <= 4 ? pt5[ptv] : -1;
+    if (s->n_targets <= 0 || s->agg < 0 || s->agg > 3 || s->pt < 0) {
         ox_fail(err, CKPT_E_FORMAT, n, "n_targets / aggregate_function / post_transform");
         goto out;
     }
@@ -1088,11 +1092,14 @@ static int te_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
                 hit[t] = true;
             }
         }
+        /* a target no leaf voted for is 0, base value or not (ORT) */
         for (int64_t t = 0; t < T; t++) {
             if (s->agg == AG_AVERAGE && s->n_roots)
                 acc[t] /= (double)s->n_roots;
             if (s->n_base)
                 acc[t] += s->base[t];
+            if (!hit[t])
+                acc[t] = 0.0;
         }
         post_transform(s->pt, acc, T);
         for (int64_t t = 0; t < T; t++)

@@ -233,6 +233,12 @@ static int rotary_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
 
 /* ------------------------------------------------------------ Attention */
 
+static float round_lowp(int dtype, float x)
+{
+    return dtype == OX_FLOAT16 ? ox_half_to_float(ox_float_to_half(x))
+                               : ox_bf16_to_float(ox_float_to_bf16(x));
+}
+
 typedef struct att_geom {
     int64_t B, qN, kvN, T, S, P, L; /* batch, heads, q length, kv length, past, total L=P+S */
     int64_t hd, vhd;                /* q/k head size, v head size */
@@ -402,7 +408,10 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     else
         y_sh = g.vhd, y_st = g.qN * g.vhd, y_sb = g.T * g.qN * g.vhd;
     int64_t grp = g.qN / kN;
-    bool plain = !mask && !is_causal && softcap == 0.0f && !qko &&
+    /* float16 / bfloat16: ORT rounds the scaled scores and the softmax
+     * weights to the input type */
+    bool lowp = q->dtype == OX_FLOAT16 || q->dtype == OX_BFLOAT16;
+    bool plain = !mask && !is_causal && softcap == 0.0f && !qko && !lowp && g.vhd == g.hd &&
                  fabsf(scale * sqrtf((float)g.hd) - 1.0f) < 1e-7f && g.L > 0;
     for (int64_t b = 0; b < g.B; b++)
         for (int64_t h = 0; h < g.qN; h++) {
@@ -426,7 +435,17 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                         acc += qr[d] * kr[d];
                     sr[l] = acc * scale;
                 }
+                /* ONNX Runtime's order: scale, softcap, then the mask and the
+                 * causal cut; the QK output modes follow that order */
+                if (lowp)
+                    for (int64_t l = 0; l < g.L; l++)
+                        sr[l] = round_lowp(q->dtype, sr[l]);
                 if (qko && qk_mode == 0)
+                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
+                if (softcap > 0.0f)
+                    for (int64_t l = 0; l < g.L; l++)
+                        sr[l] = softcap * tanhf(sr[l] / softcap);
+                if (qko && qk_mode == 1)
                     memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
                 if (is_causal)
                     for (int64_t l = 0; l < g.L; l++)
@@ -446,11 +465,6 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                             sr[l] += (float)ox_get_f64(mask, mi);
                     }
                 }
-                if (qko && qk_mode == 1)
-                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
-                if (softcap > 0.0f)
-                    for (int64_t l = 0; l < g.L; l++)
-                        sr[l] = softcap * tanhf(sr[l] / softcap);
                 if (qko && qk_mode == 2)
                     memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
                 float mx = -INFINITY;
@@ -464,7 +478,7 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                 }
                 float inv = sum > 0.0 ? (float)(1.0 / sum) : 0.0f;
                 for (int64_t l = 0; l < g.L; l++)
-                    sr[l] *= inv;
+                    sr[l] = lowp ? round_lowp(q->dtype, sr[l] * inv) : sr[l] * inv;
                 if (qko && qk_mode == 3)
                     memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
                 float *yrow = yb + t * y_st;

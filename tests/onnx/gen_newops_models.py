@@ -1,0 +1,269 @@
+#!/usr/bin/python3
+"""tests/onnx/gen_newops_models.py OUTDIR - write small single-node models of
+the opset-23 ops (Attention, RMSNormalization, RotaryEmbedding) and of the
+ai.onnx.ml ops, in the forms the real fixtures do not cover, for
+onnx_ort_compare to run in ckpt and in ONNX Runtime (the reference: the
+expected outputs are ORT's, never written here).
+
+Graph inputs are synthesised by onnx_ort_compare (floats uniform in [-1, 1),
+integers 0, booleans false), so values that must be chosen (masks, position
+ids, caches, indices) are initializers.  python3-onnx 1.12 predates opset 23:
+the models are built with its helper and not checked by its checker.
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, save
+
+F, F16, D, I64, B, S = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE,
+                        TensorProto.INT64, TensorProto.BOOL, TensorProto.STRING)
+ML = 'ai.onnx.ml'
+rng = np.random.default_rng(11)
+
+
+def vi(name, dt, shape):
+    return helper.make_tensor_value_info(name, dt, shape)
+
+
+def model(out_dir, name, node, inputs, outputs, inits=(), opsets=(('', 23),), ir=10):
+    g = helper.make_graph([node], name, inputs, outputs, initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets],
+                          producer_name='ckpt-gen-newops')
+    m.ir_version = ir
+    save(m, os.path.join(out_dir, name + '.onnx'))
+
+
+def init(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def attention(out_dir):
+    # 3-D inputs, grouped-query heads (4 q heads over 2 kv heads)
+    model(out_dir, 'attention_3d_gqa',
+          helper.make_node('Attention', ['Q', 'K', 'V'], ['Y'], q_num_heads=4, kv_num_heads=2),
+          [vi('Q', F, [2, 3, 32]), vi('K', F, [2, 5, 16]), vi('V', F, [2, 5, 24])],
+          [vi('Y', F, None)])
+    # 4-D, explicit scale, v head size != qk head size
+    model(out_dir, 'attention_4d_scale_vdim',
+          helper.make_node('Attention', ['Q', 'K', 'V'], ['Y'], scale=0.3),
+          [vi('Q', F, [1, 2, 4, 8]), vi('K', F, [1, 2, 6, 8]), vi('V', F, [1, 2, 6, 5])],
+          [vi('Y', F, None)])
+    # causal with T < S
+    model(out_dir, 'attention_causal',
+          helper.make_node('Attention', ['Q', 'K', 'V'], ['Y'], is_causal=1),
+          [vi('Q', F, [2, 2, 3, 8]), vi('K', F, [2, 2, 5, 8]), vi('V', F, [2, 2, 5, 8])],
+          [vi('Y', F, None)])
+    # causal with a past: present_key / present_value outputs
+    model(out_dir, 'attention_causal_past',
+          helper.make_node('Attention', ['Q', 'K', 'V', '', 'pk', 'pv'], ['Y', 'PK', 'PV'],
+                           is_causal=1),
+          [vi('Q', F, [1, 2, 3, 4]), vi('K', F, [1, 2, 3, 4]), vi('V', F, [1, 2, 3, 4]),
+           vi('pk', F, [1, 2, 2, 4]), vi('pv', F, [1, 2, 2, 4])],
+          [vi('Y', F, None), vi('PK', F, None), vi('PV', F, None)])
+    # 3-D with a past and GQA
+    model(out_dir, 'attention_3d_past_gqa',
+          helper.make_node('Attention', ['Q', 'K', 'V', '', 'pk', 'pv'], ['Y', 'PK', 'PV'],
+                           q_num_heads=6, kv_num_heads=2),
+          [vi('Q', F, [2, 2, 24]), vi('K', F, [2, 2, 8]), vi('V', F, [2, 2, 8]),
+           vi('pk', F, [2, 2, 3, 4]), vi('pv', F, [2, 2, 3, 4])],
+          [vi('Y', F, None), vi('PK', F, None), vi('PV', F, None)])
+    # boolean mask (T, S) broadcast over batch and heads
+    mask = rng.random((4, 6)) < 0.7
+    mask[:, 0] = True
+    model(out_dir, 'attention_bool_mask',
+          helper.make_node('Attention', ['Q', 'K', 'V', 'M'], ['Y']),
+          [vi('Q', F, [2, 3, 4, 8]), vi('K', F, [2, 3, 6, 8]), vi('V', F, [2, 3, 6, 8])],
+          [vi('Y', F, None)], [init('M', mask)])
+    # float mask (B, 1, T, S) as a graph input
+    model(out_dir, 'attention_float_mask',
+          helper.make_node('Attention', ['Q', 'K', 'V', 'M'], ['Y']),
+          [vi('Q', F, [2, 3, 4, 8]), vi('K', F, [2, 3, 6, 8]), vi('V', F, [2, 3, 6, 8]),
+           vi('M', F, [2, 1, 4, 6])],
+          [vi('Y', F, None)])
+    # float mask + causal + past
+    model(out_dir, 'attention_mask_causal_past',
+          helper.make_node('Attention', ['Q', 'K', 'V', 'M', 'pk', 'pv'], ['Y', 'PK', 'PV'],
+                           is_causal=1),
+          [vi('Q', F, [1, 2, 3, 4]), vi('K', F, [1, 2, 3, 4]), vi('V', F, [1, 2, 3, 4]),
+           vi('M', F, [3, 5]), vi('pk', F, [1, 2, 2, 4]), vi('pv', F, [1, 2, 2, 4])],
+          [vi('Y', F, None), vi('PK', F, None), vi('PV', F, None)])
+    # softcap
+    model(out_dir, 'attention_softcap',
+          helper.make_node('Attention', ['Q', 'K', 'V'], ['Y'], softcap=0.5, scale=2.0),
+          [vi('Q', F, [1, 2, 4, 8]), vi('K', F, [1, 2, 6, 8]), vi('V', F, [1, 2, 6, 8])],
+          [vi('Y', F, None)])
+    # the QK matmul output in each mode, with a mask and a softcap
+    for mode in range(4):
+        model(out_dir, 'attention_qk_mode%d' % mode,
+              helper.make_node('Attention', ['Q', 'K', 'V', 'M'], ['Y', '', '', 'QK'],
+                               qk_matmul_output_mode=mode, softcap=3.0),
+              [vi('Q', F, [1, 2, 4, 8]), vi('K', F, [1, 2, 6, 8]), vi('V', F, [1, 2, 6, 8]),
+               vi('M', F, [4, 6])],
+              [vi('Y', F, None), vi('QK', F, None)])
+    # float16
+    model(out_dir, 'attention_fp16',
+          helper.make_node('Attention', ['Q', 'K', 'V'], ['Y'], is_causal=1),
+          [vi('Q', F16, [1, 2, 4, 8]), vi('K', F16, [1, 2, 4, 8]), vi('V', F16, [1, 2, 4, 8])],
+          [vi('Y', F16, None)])
+
+
+def rms_rotary(out_dir):
+    model(out_dir, 'rms_norm_3d_last',
+          helper.make_node('RMSNormalization', ['X', 'W'], ['Y'], epsilon=1e-3),
+          [vi('X', F, [2, 3, 5]), vi('W', F, [5])], [vi('Y', F, None)])
+    model(out_dir, 'rms_norm_axis1_bcast',
+          helper.make_node('RMSNormalization', ['X', 'W'], ['Y'], axis=1),
+          [vi('X', F, [2, 3, 4, 5]), vi('W', F, [1, 5])], [vi('Y', F, None)])
+    model(out_dir, 'rms_norm_fp16',
+          helper.make_node('RMSNormalization', ['X', 'W'], ['Y']),
+          [vi('X', F16, [4, 6]), vi('W', F16, [6])], [vi('Y', F16, None)])
+    model(out_dir, 'rms_norm_double',
+          helper.make_node('RMSNormalization', ['X', 'W'], ['Y'], axis=-2),
+          [vi('X', D, [3, 4, 2]), vi('W', D, [4, 2])], [vi('Y', D, None)])
+    pos = init('P', np.array([[0, 3, 7], [5, 1, 2]], dtype=np.int64))
+    ang = np.arange(10)[:, None] * (1.0 / 10000 ** (np.arange(4) / 4.0))[None, :]
+    cos, sin = init('C', np.cos(ang).astype(np.float32)), init('S', np.sin(ang).astype(np.float32))
+    model(out_dir, 'rotary_interleaved',
+          helper.make_node('RotaryEmbedding', ['X', 'C', 'S', 'P'], ['Y'], interleaved=1),
+          [vi('X', F, [2, 2, 3, 8])], [vi('Y', F, None)], [cos, sin, pos])
+    model(out_dir, 'rotary_3d_num_heads',
+          helper.make_node('RotaryEmbedding', ['X', 'C', 'S', 'P'], ['Y'], num_heads=3),
+          [vi('X', F, [2, 3, 24])], [vi('Y', F, None)], [cos, sin, pos])
+    ang2 = np.arange(10)[:, None] * (1.0 / 10000 ** (np.arange(2) / 2.0))[None, :]
+    model(out_dir, 'rotary_partial_dim',
+          helper.make_node('RotaryEmbedding', ['X', 'C', 'S', 'P'], ['Y'],
+                           rotary_embedding_dim=4),
+          [vi('X', F, [2, 2, 3, 8])], [vi('Y', F, None)],
+          [init('C', np.cos(ang2).astype(np.float32)), init('S', np.sin(ang2).astype(np.float32)),
+           pos])
+    model(out_dir, 'rotary_no_position_ids',
+          helper.make_node('RotaryEmbedding', ['X', 'C', 'S'], ['Y'], interleaved=1),
+          [vi('X', F, [2, 2, 3, 8]), vi('C', F, [2, 3, 4]), vi('S', F, [2, 3, 4])],
+          [vi('Y', F, None)])
+
+
+def tree5(name, out_dir, n_targets, agg, pt, modes, splits, feats, truen, truel, falsen, falsel,
+          roots, leaf_t, leaf_w, members=None, xshape=(5, 3), dt=F, miss=None):
+    np_dt = np.float64 if dt == D else np.float32
+    attrs = dict(n_targets=n_targets, aggregate_function=agg, post_transform=pt,
+                 nodes_modes=init('nodes_modes', np.array(modes, dtype=np.uint8)),
+                 nodes_splits=init('nodes_splits', np.array(splits, dtype=np_dt)),
+                 nodes_featureids=feats, nodes_truenodeids=truen, nodes_trueleafs=truel,
+                 nodes_falsenodeids=falsen, nodes_falseleafs=falsel, tree_roots=roots,
+                 leaf_targetids=leaf_t, leaf_weights=init('leaf_weights', np.array(leaf_w, dtype=np_dt)))
+    if members is not None:
+        attrs['membership_values'] = init('membership_values', np.array(members, dtype=np_dt))
+    if miss is not None:
+        attrs['nodes_missing_value_tracks_true'] = miss
+    model(out_dir, name, helper.make_node('TreeEnsemble', ['X'], ['Y'], domain=ML, **attrs),
+          [vi('X', dt, list(xshape))], [vi('Y', dt, None)], opsets=(('', 21), (ML, 5)))
+
+
+def ml(out_dir):
+    ops = (('', 21), (ML, 5))
+    model(out_dir, 'ml_binarizer_negative',
+          helper.make_node('Binarizer', ['X'], ['Y'], domain=ML, threshold=-0.25),
+          [vi('X', F, [3, 4])], [vi('Y', F, None)], opsets=ops)
+    for norm in ('MAX', 'L1', 'L2'):
+        model(out_dir, 'ml_normalizer_' + norm.lower(),
+              helper.make_node('Normalizer', ['X'], ['Y'], domain=ML, norm=norm),
+              [vi('X', F, [4, 5])], [vi('Y', F, None)], opsets=ops)
+    model(out_dir, 'ml_scaler',
+          helper.make_node('Scaler', ['X'], ['Y'], domain=ML, offset=[0.5, -1.0, 0.0],
+                           scale=[2.0, 0.5, -3.0]),
+          [vi('X', F, [4, 3])], [vi('Y', F, None)], opsets=ops)
+    model(out_dir, 'ml_scaler_double_1',
+          helper.make_node('Scaler', ['X'], ['Y'], domain=ML, offset=[0.25], scale=[4.0]),
+          [vi('X', D, [2, 5])], [vi('Y', F, None)], opsets=ops)
+    model(out_dir, 'ml_array_feature_extractor',
+          helper.make_node('ArrayFeatureExtractor', ['X', 'I'], ['Y'], domain=ML),
+          [vi('X', F, [2, 3, 5])], [vi('Y', F, None)],
+          [init('I', np.array([4, 0, 2, 2], dtype=np.int64))], opsets=ops)
+    model(out_dir, 'ml_array_feature_extractor_1d',
+          helper.make_node('ArrayFeatureExtractor', ['X', 'I'], ['Y'], domain=ML),
+          [vi('X', F, [6])], [vi('Y', F, None)],
+          [init('I', np.array([5, 1], dtype=np.int64))], opsets=ops)
+    model(out_dir, 'ml_imputer',
+          helper.make_node('Imputer', ['X'], ['Y'], domain=ML, imputed_value_floats=[9.0],
+                           replaced_value_float=0.0),
+          [vi('X', F, [3, 4]), ], [vi('Y', F, None)], opsets=ops)
+    model(out_dir, 'ml_linear_regressor',
+          helper.make_node('LinearRegressor', ['X'], ['Y'], domain=ML, targets=2,
+                           coefficients=list(rng.standard_normal(8).astype(float)),
+                           intercepts=[0.5, -0.25]),
+          [vi('X', F, [3, 4])], [vi('Y', F, None)], opsets=ops)
+    model(out_dir, 'ml_linear_regressor_logistic',
+          helper.make_node('LinearRegressor', ['X'], ['Y'], domain=ML, targets=3,
+                           coefficients=list(rng.standard_normal(9).astype(float)),
+                           post_transform='SOFTMAX'),
+          [vi('X', F, [2, 3])], [vi('Y', F, None)], opsets=ops)
+    # LabelEncoder: numeric keys; the synthesised input is 0, so 0 is a key in one
+    # model and missing (the default) in the other
+    model(out_dir, 'ml_label_encoder_int_float',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML, keys_int64s=[3, 0, -7],
+                           values_floats=[1.5, -2.5, 8.0], default_float=4.0),
+          [vi('X', I64, [2, 3])], [vi('Y', F, None)], opsets=(('', 21), (ML, 2)))
+    model(out_dir, 'ml_label_encoder_int_default',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML, keys_int64s=[3, 1],
+                           values_int64s=[10, 11], default_int64=-5),
+          [vi('X', I64, [4])], [vi('Y', I64, None)], opsets=(('', 21), (ML, 2)))
+    model(out_dir, 'ml_label_encoder_tensor_keys',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML,
+                           keys_tensor=init('kt', np.array([2, 0, 5], dtype=np.int64)),
+                           values_tensor=init('vt', np.array([0.5, 1.25, 2.0], dtype=np.float32)),
+                           default_tensor=init('dt', np.array([-1.0], dtype=np.float32))),
+          [vi('X', I64, [3])], [vi('Y', F, None)], opsets=(('', 21), (ML, 4)))
+    # TreeEnsemble (5): two trees, every comparison mode, each aggregate and transform
+    modes = [0, 1, 2, 3, 5, 6, 0]
+    splits = [0.0, -0.3, 0.2, 0.5, 0.0, 0.0, 0.4]
+    feats = [0, 1, 2, 0, 1, 2, 1]
+    # tree 0: nodes 0..4, tree 1: nodes 5..6
+    truen = [1, 0, 3, 1, 2, 6, 3]
+    truel = [0, 1, 0, 1, 1, 0, 1]
+    falsen = [2, 1, 4, 2, 3, 4, 5]
+    falsel = [0, 1, 0, 1, 1, 1, 1]
+    leaf_t = [0, 1, 0, 1, 2, 0, 2]
+    leaf_w = [1.0, 2.0, -3.0, 0.5, 4.0, 0.25, -1.5]
+    members = [0.0, 1.0, float('nan')]
+    for agg in range(4):
+        for pt in (0, 1, 2):
+            tree5('ml_tree_ensemble_agg%d_pt%d' % (agg, pt), out_dir, 3, agg, pt, modes, splits,
+                  feats, truen, truel, falsen, falsel, [0, 5], leaf_t, leaf_w, members)
+    tree5('ml_tree_ensemble_double_softmax_zero', out_dir, 3, 1, 3, modes, splits, feats, truen,
+          truel, falsen, falsel, [0, 5], leaf_t, leaf_w, members, dt=D)
+    # TreeEnsembleRegressor (ai.onnx.ml 3)
+    reg = dict(nodes_treeids=[0, 0, 0, 0, 0, 1, 1, 1],
+               nodes_nodeids=[0, 1, 2, 3, 4, 0, 1, 2],
+               nodes_featureids=[0, 1, 0, 0, 0, 2, 0, 0],
+               nodes_modes=['BRANCH_LEQ', 'BRANCH_GT', 'LEAF', 'LEAF', 'LEAF', 'BRANCH_LT',
+                            'LEAF', 'LEAF'],
+               nodes_values=[0.1, -0.2, 0, 0, 0, 0.3, 0, 0],
+               nodes_truenodeids=[1, 3, 0, 0, 0, 1, 0, 0],
+               nodes_falsenodeids=[2, 4, 0, 0, 0, 2, 0, 0],
+               target_treeids=[0, 0, 0, 0, 1, 1, 1],
+               target_nodeids=[2, 3, 3, 4, 1, 2, 2],
+               target_ids=[0, 0, 1, 1, 0, 0, 1],
+               target_weights=[1.0, 2.0, -1.0, 0.5, 3.0, -2.0, 0.75],
+               n_targets=2)
+    for agg, pt, base in (('SUM', 'NONE', None), ('AVERAGE', 'NONE', [0.5, -0.5]),
+                          ('MIN', 'NONE', None), ('MAX', 'LOGISTIC', None),
+                          ('SUM', 'SOFTMAX', [1.0, 0.0])):
+        a = dict(reg, aggregate_function=agg, post_transform=pt)
+        if base:
+            a['base_values'] = base
+        model(out_dir, 'ml_tree_regressor_%s_%s' % (agg.lower(), pt.lower()),
+              helper.make_node('TreeEnsembleRegressor', ['X'], ['Y'], domain=ML, **a),
+              [vi('X', F, [6, 3])], [vi('Y', F, None)], opsets=(('', 17), (ML, 3)))
+
+
+def main():
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    attention(out_dir)
+    rms_rotary(out_dir)
+    ml(out_dir)
+
+
+if __name__ == '__main__':
+    main()
