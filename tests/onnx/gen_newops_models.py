@@ -214,6 +214,28 @@ def ml(out_dir):
                            values_tensor=init('vt', np.array([0.5, 1.25, 2.0], dtype=np.float32)),
                            default_tensor=init('dt', np.array([-1.0], dtype=np.float32))),
           [vi('X', I64, [3])], [vi('Y', F, None)], opsets=(('', 21), (ML, 4)))
+    # string keys / values (onnx_ort_compare draws strings from a fixed pool
+    # holding 'a', 'b', 'c', 'd', '', 'Amy', 'monday', 'x y')
+    model(out_dir, 'ml_label_encoder_string_string',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML, keys_strings=['a', 'Amy', ''],
+                           values_strings=['A', 'amy', 'empty'], default_string='?'),
+          [vi('X', S, [3, 4])], [vi('Y', S, None)], opsets=(('', 21), (ML, 2)))
+    model(out_dir, 'ml_label_encoder_string_float',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML, keys_strings=['b', 'x y'],
+                           values_floats=[2.5, -1.0]),
+          [vi('X', S, [6])], [vi('Y', F, None)], opsets=(('', 21), (ML, 2)))
+    model(out_dir, 'ml_label_encoder_int_string',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML, keys_int64s=[0, 4],
+                           values_strings=['zero', 'four']),
+          [vi('X', I64, [2, 2])], [vi('Y', S, None)], opsets=(('', 21), (ML, 2)))
+    model(out_dir, 'ml_label_encoder_v1_string_int',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML,
+                           classes_strings=['c', 'monday', 'a'], default_int64=-9),
+          [vi('X', S, [5])], [vi('Y', I64, None)], opsets=(('', 13), (ML, 1)))
+    model(out_dir, 'ml_array_feature_extractor_string',
+          helper.make_node('ArrayFeatureExtractor', ['X', 'I'], ['Y'], domain=ML),
+          [vi('X', S, [3, 4])], [vi('Y', S, None)],
+          [init('I', np.array([3, 1], dtype=np.int64))], opsets=ops)
     # TreeEnsemble (5): two trees, every comparison mode, each aggregate and transform
     modes = [0, 1, 2, 3, 5, 6, 0]
     splits = [0.0, -0.3, 0.2, 0.5, 0.0, 0.0, 0.4]
