@@ -5,6 +5,7 @@
  * Numeric inputs are read through ox_get_f64 (these ops are table look-ups
  * and per-element maps; none is a float32 hot path of the op library). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -621,6 +622,10 @@ typedef struct te_state {
     int64_t *roots;
     double *members;
     double *base;
+    /* TreeEnsembleClassifier: labels (borrowed from the node's attributes) */
+    bool clf, binary_case, all_positive;
+    const int64_t *labels_i;
+    char **labels_s;
 } te_state;
 
 static void te_free(te_state *s)
@@ -846,6 +851,14 @@ static int64_t te_key_find(const te_key *keys, size_t n, int64_t tree, int64_t n
  * id), LEAF nodes carrying the votes target_* name. */
 static int ter_prepare(ox_node *n, ckpt_error *err)
 {
+    bool clf = !strcmp(n->op_type, "TreeEnsembleClassifier");
+    const char *pfx = clf ? "class" : "target";
+    char nm_tree[40], nm_node[40], nm_ids[40], nm_w[40], nm_wt[48];
+    snprintf(nm_tree, sizeof nm_tree, "%s_treeids", pfx);
+    snprintf(nm_node, sizeof nm_node, "%s_nodeids", pfx);
+    snprintf(nm_ids, sizeof nm_ids, "%s_ids", pfx);
+    snprintf(nm_w, sizeof nm_w, "%s_weights", pfx);
+    snprintf(nm_wt, sizeof nm_wt, "%s_weights_as_tensor", pfx);
     te_state *s = calloc(1, sizeof *s);
     if (!s)
         return ox_fail(err, CKPT_E_NOMEM, n, "out of memory");
@@ -857,12 +870,12 @@ static int ter_prepare(ox_node *n, ckpt_error *err)
     const int64_t *tids = ox_attr_ints(n, "nodes_truenodeids", &nt);
     const int64_t *fids = ox_attr_ints(n, "nodes_falsenodeids", &nfi);
     const int64_t *miss = ox_attr_ints(n, "nodes_missing_value_tracks_true", &nmiss);
-    const int64_t *ttree = ox_attr_ints(n, "target_treeids", &ntt);
-    const int64_t *tnode = ox_attr_ints(n, "target_nodeids", &ntn);
-    const int64_t *tidx = ox_attr_ints(n, "target_ids", &nti);
+    const int64_t *ttree = ox_attr_ints(n, nm_tree, &ntt);
+    const int64_t *tnode = ox_attr_ints(n, nm_node, &ntn);
+    const int64_t *tidx = ox_attr_ints(n, nm_ids, &nti);
     const ox_attr *ma = ox_attr_get(n, "nodes_modes");
     double *vals = attr_f64s(n, "nodes_values", "nodes_values_as_tensor", &nvals);
-    double *tw = attr_f64s(n, "target_weights", "target_weights_as_tensor", &ntw);
+    double *tw = attr_f64s(n, nm_w, nm_wt, &ntw);
     s->base = attr_f64s(n, "base_values", "base_values_as_tensor", &nb);
     te_key *keys = NULL;
     int64_t *leaf_of = NULL;
@@ -878,14 +891,37 @@ static int ter_prepare(ox_node *n, ckpt_error *err)
         !te_check_size(n, nfi, nn, "nodes_falsenodeids", err) ||
         (nvals && !te_check_size(n, nvals, nn, "nodes_values", err)) ||
         (nmiss && !te_check_size(n, nmiss, nn, "nodes_missing_value_tracks_true", err)) ||
-        !te_check_size(n, ntn, ntt, "target_nodeids", err) ||
-        !te_check_size(n, nti, ntt, "target_ids", err) ||
-        !te_check_size(n, ntw, ntt, "target_weights", err)) {
+        !te_check_size(n, ntn, ntt, nm_node, err) || !te_check_size(n, nti, ntt, nm_ids, err) ||
+        !te_check_size(n, ntw, ntt, nm_w, err)) {
         if (!ma || ma->type != OX_ATTR_STRINGS)
             ox_fail(err, CKPT_E_FORMAT, n, "nodes_modes is missing");
         goto out;
     }
     s->n_targets = ox_attr_int(n, "n_targets", 1);
+    if (clf) {
+        size_t nli = 0;
+        const ox_attr *ls = ox_attr_get(n, "classlabels_strings");
+        s->clf = true;
+        s->labels_i = ox_attr_ints(n, "classlabels_int64s", &nli);
+        if (ls && ls->type == OX_ATTR_STRINGS && ls->n)
+            s->labels_s = ls->strings, s->n_targets = (int64_t)ls->n;
+        else if (s->labels_i && nli)
+            s->n_targets = (int64_t)nli;
+        else {
+            ox_fail(err, CKPT_E_FORMAT, n, "no classlabels_int64s / classlabels_strings");
+            goto out;
+        }
+        /* ORT: two classes voted for by one class id are the binary case */
+        bool seen[2] = {false, false};
+        s->all_positive = true;
+        for (size_t v = 0; v < ntt; v++) {
+            if (tidx[v] >= 0 && tidx[v] < 2)
+                seen[tidx[v]] = true;
+            if (tw[v] < 0)
+                s->all_positive = false;
+        }
+        s->binary_case = s->n_targets == 2 && seen[0] + seen[1] == 1;
+    }
     const char *ag = ox_attr_str(n, "aggregate_function", "SUM");
     s->agg = !strcmp(ag, "AVERAGE") ? AG_AVERAGE
              : !strcmp(ag, "SUM")   ? AG_SUM
@@ -894,7 +930,8 @@ static int ter_prepare(ox_node *n, ckpt_error *err)
                                     : -1;
     s->pt = post_transform_code(ox_attr_str(n, "post_transform", "NONE"));
     s->n_base = (int64_t)nb;
-    if (s->n_targets <= 0 || s->agg < 0 || s->pt < 0 || (nb && (int64_t)nb != s->n_targets)) {
+    if (s->n_targets <= 0 || s->agg < 0 || s->pt < 0 ||
+        (nb && (clf ? (int64_t)nb > s->n_targets : (int64_t)nb != s->n_targets))) {
         ox_fail(err, CKPT_E_FORMAT, n, "n_targets / aggregate_function / post_transform / base_values");
         goto out;
     }
@@ -1038,6 +1075,72 @@ static bool te_cond(const te_state *s, const te_node *d, double x)
     }
 }
 
+/* TreeEnsembleClassifier's scores and label from the summed votes, as ONNX
+ * Runtime 1.30 forms them (its binary-case rules included).  `z` gets
+ * n_targets scores; returns the label's class index, or -1 / -2 for ORT's
+ * generic positive (1) / negative (0) label of a two-class model. */
+static int64_t te_clf_finalize(const te_state *s, double *acc, bool *hit, double *z)
+{
+    int64_t T = s->n_targets;
+    if (T > 2) {
+        for (int64_t t = 0; t < s->n_base; t++) {
+            acc[t] = hit[t] ? acc[t] + s->base[t] : s->base[t];
+            hit[t] = true;
+        }
+        int64_t best = -1;
+        for (int64_t t = 0; t < T; t++)
+            if (hit[t] && (best < 0 || acc[t] > acc[best]))
+                best = t;
+        post_transform(s->pt, acc, T);
+        memcpy(z, acc, (size_t)T * sizeof(double));
+        return best < 0 ? 0 : best;
+    }
+    int64_t np = 2;
+    if (s->n_base == 2) {
+        if (hit[1]) {
+            acc[1] = s->base[1] + acc[0];
+            acc[0] = -acc[1];
+        } else {
+            acc[1] += s->base[1];
+            acc[0] += s->base[0];
+        }
+    } else {
+        if (s->n_base == 1)
+            acc[0] += s->base[0];
+        if (!hit[1])
+            np = 1;
+    }
+    /* the label */
+    double pos = np == 2 && hit[1] ? acc[1] : (hit[0] ? acc[0] : 0.0);
+    int add = -1;
+    int64_t label;
+    if (s->binary_case) {
+        if (s->all_positive)
+            add = pos > 0.5 ? 0 : 1, label = pos > 0.5 ? 1 : 0;
+        else
+            add = pos > 0 ? 2 : 3, label = pos > 0 ? 1 : 0;
+    } else {
+        label = pos > 0 ? -1 : -2;
+    }
+    /* the scores */
+    if (np == 2) {
+        post_transform(s->pt, acc, 2);
+        z[0] = acc[0], z[1] = acc[1];
+    } else if (s->pt == PT_PROBIT) {
+        post_transform(s->pt, acc, 1);
+        z[0] = acc[0], z[1] = 0.0;
+    } else if (add == 0 || add == 1) {
+        z[1] = acc[0], z[0] = 1.0 - acc[0];
+    } else {
+        /* mixed weights, or two classes outside ORT's binary case */
+        if (s->pt == PT_LOGISTIC)
+            z[1] = 1.0 / (1.0 + exp(-acc[0])), z[0] = 1.0 / (1.0 + exp(acc[0]));
+        else
+            z[1] = acc[0], z[0] = -acc[0];
+    }
+    return label;
+}
+
 static int te_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
                   ckpt_error *err)
 {
@@ -1058,12 +1161,16 @@ static int te_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
                   ? x->dtype
                   : OX_FLOAT;
     int64_t T = s->n_targets, dims[2] = {rows, T};
-    if (ox_out(r, n, out[0], odt, 2, dims, err) < 0)
+    ox_val *yo = s->clf ? out[0] : NULL, *zo = s->clf ? (n->n_out > 1 ? out[1] : NULL) : out[0];
+    if (ox_out(r, n, zo, odt, 2, dims, err) < 0 ||
+        ox_out(r, n, yo, s->labels_s ? OX_STRING : OX_INT64, 1, dims, err) < 0)
         return -1;
-    double *acc = ox_scratch(r, (size_t)T * (sizeof(double) + 1), err);
+    double *acc = ox_scratch(r, (size_t)T * (2 * sizeof(double) + 1), err);
     if (!acc)
         return -1;
-    bool *hit = (bool *)(acc + T);
+    double *zc = acc + T;
+    bool f32 = x->dtype != OX_DOUBLE;
+    bool *hit = (bool *)(zc + T);
     for (int64_t i = 0; i < rows; i++) {
         for (int64_t t = 0; t < T; t++)
             acc[t] = 0.0, hit[t] = false;
@@ -1087,10 +1194,27 @@ static int te_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
                     acc[t] = hit[t] && acc[t] < w ? acc[t] : w;
                 else if (s->agg == AG_MAX)
                     acc[t] = hit[t] && acc[t] > w ? acc[t] : w;
+                else if (f32) /* ORT sums float votes in float */
+                    acc[t] = (double)((float)acc[t] + (float)w);
                 else
                     acc[t] += w;
                 hit[t] = true;
             }
+        }
+        if (s->clf) {
+            int64_t lb = te_clf_finalize(s, acc, hit, zc);
+            for (int64_t t = 0; zo && t < T; t++)
+                ox_set_f64(zo, i * T + t, zc[t]);
+            if (!yo)
+                continue;
+            if (s->labels_s) {
+                const char *w = s->labels_s[lb >= 0 ? lb : lb == -1 ? 1 : 0];
+                if (!(((char **)yo->data)[i] = strdup(w)))
+                    return ox_fail(err, CKPT_E_NOMEM, n, "out of memory");
+            } else {
+                ((int64_t *)yo->data)[i] = lb >= 0 ? s->labels_i[lb] : lb == -1 ? 1 : 0;
+            }
+            continue;
         }
         /* a target no leaf voted for is 0, base value or not (ORT) */
         for (int64_t t = 0; t < T; t++) {
@@ -1118,5 +1242,6 @@ const ox_op ox_ops_ml[] = {
     {"LinearRegressor", ML, 1, 0, linreg_run, NULL},
     {"TreeEnsemble", ML, 5, 0, te_run, te5_prepare},
     {"TreeEnsembleRegressor", ML, 1, 0, te_run, ter_prepare},
+    {"TreeEnsembleClassifier", ML, 1, 0, te_run, ter_prepare},
     {0},
 };

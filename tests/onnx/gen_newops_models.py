@@ -279,12 +279,55 @@ def ml(out_dir):
               [vi('X', F, [6, 3])], [vi('Y', F, None)], opsets=(('', 17), (ML, 3)))
 
 
+def classifiers(out_dir):
+    """TreeEnsembleClassifier (ai.onnx.ml 3): two trees; multi-class, two
+    classes, ORT's binary case (one class id voted), string labels."""
+    nodes = dict(nodes_treeids=[0, 0, 0, 0, 0, 1, 1, 1],
+                 nodes_nodeids=[0, 1, 2, 3, 4, 0, 1, 2],
+                 nodes_featureids=[0, 1, 0, 0, 0, 2, 0, 0],
+                 nodes_modes=['BRANCH_LEQ', 'BRANCH_GT', 'LEAF', 'LEAF', 'LEAF', 'BRANCH_LT',
+                              'LEAF', 'LEAF'],
+                 nodes_values=[0.1, -0.2, 0, 0, 0, 0.3, 0, 0],
+                 nodes_truenodeids=[1, 3, 0, 0, 0, 1, 0, 0],
+                 nodes_falsenodeids=[2, 4, 0, 0, 0, 2, 0, 0])
+    tree_n = [0, 0, 0, 0, 1, 1, 1]
+    node_n = [2, 3, 3, 4, 1, 2, 2]
+    cases = [
+        ('multi', [0, 0, 1, 2, 2, 0, 1], [1.0, 2.0, 0.5, 0.5, 3.0, 0.25, 0.75],
+         dict(classlabels_int64s=[7, 8, 9]), ('NONE', 'SOFTMAX', 'LOGISTIC'), None),
+        ('multi_base', [0, 0, 1, 2, 2, 0, 1], [1.0, -2.0, 0.5, 0.5, 3.0, 0.25, 0.75],
+         dict(classlabels_int64s=[7, 8, 9]), ('NONE',), [0.1, 0.2, -0.3]),
+        ('two', [0, 0, 1, 1, 0, 0, 1], [0.2, 0.8, 0.3, 0.4, 0.1, 0.6, 0.5],
+         dict(classlabels_int64s=[3, 5]), ('NONE', 'LOGISTIC'), None),
+        ('binary_pos', [1] * 7, [0.2, 0.1, 0.3, 0.1, 0.1, 0.4, 0.5],
+         dict(classlabels_int64s=[0, 1]), ('NONE', 'LOGISTIC'), None),
+        ('binary_mixed', [1] * 7, [0.2, -0.9, 0.3, 0.1, -0.1, 0.4, -0.5],
+         dict(classlabels_int64s=[4, 6]), ('NONE', 'LOGISTIC'), None),
+        ('strings', [0, 0, 1, 2, 2, 0, 1], [1.0, 2.0, 0.5, 0.5, 3.0, 0.25, 0.75],
+         dict(classlabels_strings=['cat', 'dog', 'eel']), ('NONE',), None),
+        ('binary_strings', [1] * 7, [0.2, 0.1, 0.3, 0.1, 0.1, 0.4, 0.5],
+         dict(classlabels_strings=['no', 'yes']), ('NONE',), None),
+    ]
+    for name, ids, w, labels, pts, base in cases:
+        for pt in pts:
+            a = dict(nodes, class_treeids=tree_n, class_nodeids=node_n, class_ids=ids,
+                     class_weights=w, post_transform=pt, **labels)
+            if base:
+                a['base_values'] = base
+            ydt = S if 'classlabels_strings' in labels else I64
+            model(out_dir, 'ml_tree_classifier_%s_%s' % (name, pt.lower()),
+                  helper.make_node('TreeEnsembleClassifier', ['X'], ['Y', 'Z'], domain=ML, **a),
+                  [vi('X', F, [6, 3])], [vi('Y', ydt, None), vi('Z', F, None)],
+                  opsets=(('', 17), (ML, 3)))
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
     attention(out_dir)
     rms_rotary(out_dir)
     ml(out_dir)
+    classifiers(out_dir)
 
 
 if __name__ == '__main__':
