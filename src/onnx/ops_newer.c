@@ -276,8 +276,7 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     const ox_val *q = in[0], *k = n->n_in > 1 ? in[1] : NULL, *v = n->n_in > 2 ? in[2] : NULL;
     const ox_val *mask = n->n_in > 3 ? in[3] : NULL;
     const ox_val *pk = n->n_in > 4 ? in[4] : NULL, *pv = n->n_in > 5 ? in[5] : NULL;
-    if (n->n_in > 6 && in[6])
-        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "nonpad_kv_seqlen is not supported");
+    const ox_val *npad = n->n_in > 6 ? in[6] : NULL; /* opset 24: valid kv rows per batch */
     if (!q || !k || !v || !out[0])
         return ox_fail(err, CKPT_E_FORMAT, n, "needs Q, K and V");
     if (!is_floating(q->dtype) || k->dtype != q->dtype || v->dtype != q->dtype)
@@ -310,6 +309,13 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
         g.P = pk->dims[2];
     }
     g.L = g.P + g.S;
+    int64_t *nonpad = NULL;
+    if (npad) {
+        if (pk)
+            return ox_fail(err, CKPT_E_FORMAT, n, "nonpad_kv_seqlen cannot go with past_key");
+        if (npad->rank != 1 || npad->dims[0] != g.B)
+            return ox_fail(err, CKPT_E_SHAPE, n, "nonpad_kv_seqlen must be (batch)");
+    }
     int64_t is_causal = ox_attr_int(n, "is_causal", 0);
     float softcap = ox_attr_float(n, "softcap", 0.0f);
     const ox_attr *sa = ox_attr_get(n, "scale");
@@ -362,9 +368,16 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                 conv_need(pv) + conv_need(qko) + (size_t)(g.T * g.L) + 1;
     if (kv_copy)
         nf += (pko ? conv_need(pko) : kan) + (pvo ? conv_need(pvo) : van);
-    float *cur = ox_scratch(r, nf * sizeof(float), err);
-    if (!cur)
+    size_t nnp = npad ? (size_t)g.B : 0;
+    int64_t *blk = ox_scratch(r, nnp * sizeof(int64_t) + nf * sizeof(float), err);
+    if (!blk)
         return -1;
+    float *cur = (float *)(blk + nnp);
+    if (npad) {
+        nonpad = blk;
+        if (ox_read_ints(n, npad, nonpad, g.B, err) < 0)
+            return -1;
+    }
     const float *qf = as_f32(q, &cur), *kf = as_f32(k, &cur), *vf = as_f32(v, &cur);
     float *yf = out_f32(out[0], &cur);
     float *scores = take(&cur, (size_t)(g.T * g.L));
@@ -411,7 +424,7 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     /* float16 / bfloat16: ORT rounds the scaled scores and the softmax
      * weights to the input type */
     bool lowp = q->dtype == OX_FLOAT16 || q->dtype == OX_BFLOAT16;
-    bool plain = !mask && !is_causal && softcap == 0.0f && !qko && !lowp && g.vhd == g.hd &&
+    bool plain = !mask && !nonpad && !is_causal && softcap == 0.0f && !qko && !lowp && g.vhd == g.hd &&
                  fabsf(scale * sqrtf((float)g.hd) - 1.0f) < 1e-7f && g.L > 0;
     for (int64_t b = 0; b < g.B; b++)
         for (int64_t h = 0; h < g.qN; h++) {
@@ -451,6 +464,9 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                     for (int64_t l = 0; l < g.L; l++)
                         if (l > t + g.P)
                             sr[l] = -INFINITY;
+                if (nonpad)
+                    for (int64_t l = nonpad[b] < 0 ? 0 : nonpad[b]; l < g.L; l++)
+                        sr[l] = -INFINITY;
                 if (mask) {
                     int64_t mo = b * mstr[0] + h * mstr[1] + t * mstr[2];
                     for (int64_t l = 0; l < g.L; l++) {

@@ -101,6 +101,12 @@ def attention(out_dir):
               [vi('Q', F, [1, 2, 4, 8]), vi('K', F, [1, 2, 6, 8]), vi('V', F, [1, 2, 6, 8]),
                vi('M', F, [4, 6])],
               [vi('Y', F, None), vi('QK', F, None)])
+    # opset 24: nonpad_kv_seqlen
+    model(out_dir, 'attention_nonpad_kv_seqlen',
+          helper.make_node('Attention', ['Q', 'K', 'V', 'M', '', '', 'NP'], ['Y']),
+          [vi('Q', F, [2, 2, 3, 4]), vi('K', F, [2, 2, 5, 4]), vi('V', F, [2, 2, 5, 4]),
+           vi('M', F, [3, 5])], [vi('Y', F, None)],
+          [init('NP', np.array([3, 5], dtype=np.int64))], opsets=(('', 24),))
     # float16
     model(out_dir, 'attention_fp16',
           helper.make_node('Attention', ['Q', 'K', 'V'], ['Y'], is_causal=1),
