@@ -220,8 +220,6 @@ typedef struct le_state {
     int v1_mode;       /* opset 1: 1 string -> index, 2 index -> string */
 } le_state;
 
-static le_state *le_sort_ctx;
-
 static int le_cmp_key(const le_state *s, size_t a, size_t b)
 {
     if (s->kkind == LK_STR)
@@ -234,9 +232,27 @@ static int le_cmp_key(const le_state *s, size_t a, size_t b)
     return x < y ? -1 : x > y;
 }
 
-static int le_qsort_cmp(const void *a, const void *b)
+/* Sort s->order[0, n) by key: a bottom-up merge sort through `tmp` (no
+ * qsort context global, so sessions may be prepared on several threads). */
+static void le_sort(le_state *s, size_t *tmp, size_t n)
 {
-    return le_cmp_key(le_sort_ctx, *(const size_t *)a, *(const size_t *)b);
+    size_t *a = s->order, *b = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                b[k++] = le_cmp_key(s, a[j], a[i]) < 0 ? a[j++] : a[i++];
+            while (i < mid)
+                b[k++] = a[i++];
+            while (j < hi)
+                b[k++] = a[j++];
+        }
+        size_t *t = a;
+        a = b, b = t;
+    }
+    if (a != s->order)
+        memcpy(s->order, a, n * sizeof(size_t));
 }
 
 static void le_free(le_state *s)
@@ -336,9 +352,13 @@ static int le_prepare(ox_node *n, ckpt_error *err)
         else if (s->vkind == LK_FLT)
             s->vflt[i] = va ? (double)va->floats[i] : ox_get_f64(vt, (int64_t)i);
     }
-    le_sort_ctx = s;
-    qsort(s->order, nk, sizeof(size_t), le_qsort_cmp);
-    le_sort_ctx = NULL;
+    size_t *work = malloc(cnt * sizeof(size_t));
+    if (!work) {
+        le_free(s);
+        return ox_fail(err, CKPT_E_NOMEM, n, "out of memory");
+    }
+    le_sort(s, work, nk);
+    free(work);
     /* defaults */
     s->dstr = ox_attr_str(n, "default_string", "_Unused");
     s->dint = ox_attr_int(n, "default_int64", -1);

@@ -234,6 +234,17 @@ def ml(out_dir):
           helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML, keys_int64s=[0, 4],
                            values_strings=['zero', 'four']),
           [vi('X', I64, [2, 2])], [vi('Y', S, None)], opsets=(('', 21), (ML, 2)))
+    keys = [int(k) for k in rng.permutation(np.arange(-30, 30))]
+    model(out_dir, 'ml_label_encoder_many_int_keys',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML, keys_int64s=keys,
+                           values_int64s=[3 * k + 1 for k in keys]),
+          [vi('X', I64, [3])], [vi('Y', I64, None)], opsets=(('', 21), (ML, 2)))
+    words = ['w%d' % i for i in range(25)] + ['a', 'd', 'monday', 'x y', '']
+    order = [int(i) for i in rng.permutation(len(words))]
+    model(out_dir, 'ml_label_encoder_many_string_keys',
+          helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML,
+                           keys_strings=[words[i] for i in order], values_int64s=order),
+          [vi('X', S, [4, 5])], [vi('Y', I64, None)], opsets=(('', 21), (ML, 2)))
     model(out_dir, 'ml_label_encoder_v1_string_int',
           helper.make_node('LabelEncoder', ['X'], ['Y'], domain=ML,
                            classes_strings=['c', 'monday', 'a'], default_int64=-9),
