@@ -101,6 +101,23 @@ def attention(out_dir):
               [vi('Q', F, [1, 2, 4, 8]), vi('K', F, [1, 2, 6, 8]), vi('V', F, [1, 2, 6, 8]),
                vi('M', F, [4, 6])],
               [vi('Y', F, None), vi('QK', F, None)])
+    # 4-D grouped heads, a rank-3 bool mask, a past, every output
+    m3 = rng.random((4, 3, 7)) < 0.6  # (q heads, T, past + S)
+    m3[..., 0] = True
+    model(out_dir, 'attention_4d_gqa_mask3_all_outputs',
+          helper.make_node('Attention', ['Q', 'K', 'V', 'M', 'pk', 'pv'], ['Y', 'PK', 'PV', 'QK'],
+                           qk_matmul_output_mode=1),
+          [vi('Q', F, [2, 4, 3, 8]), vi('K', F, [2, 2, 4, 8]), vi('V', F, [2, 2, 4, 6]),
+           vi('pk', F, [2, 2, 3, 8]), vi('pv', F, [2, 2, 3, 6])],
+          [vi('Y', F, None), vi('PK', F, None), vi('PV', F, None), vi('QK', F, None)],
+          [init('M', m3)])
+    # 3-D causal, one query row (decoding) over a past
+    model(out_dir, 'attention_3d_decode_causal',
+          helper.make_node('Attention', ['Q', 'K', 'V', '', 'pk', 'pv'], ['Y', 'PK', 'PV'],
+                           q_num_heads=2, kv_num_heads=2, is_causal=1),
+          [vi('Q', F, [1, 1, 16]), vi('K', F, [1, 1, 16]), vi('V', F, [1, 1, 16]),
+           vi('pk', F, [1, 2, 4, 8]), vi('pv', F, [1, 2, 4, 8])],
+          [vi('Y', F, None), vi('PK', F, None), vi('PV', F, None)])
     # opset 24: nonpad_kv_seqlen
     model(out_dir, 'attention_nonpad_kv_seqlen',
           helper.make_node('Attention', ['Q', 'K', 'V', 'M', '', '', 'NP'], ['Y']),
