@@ -931,6 +931,11 @@ static int ter_prepare(ox_node *n, ckpt_error *err)
             ox_fail(err, CKPT_E_FORMAT, n, "no classlabels_int64s / classlabels_strings");
             goto out;
         }
+        if (s->n_targets < 2) {
+            ox_fail(err, CKPT_E_UNSUPPORTED, n, "a classifier of %lld class label(s)",
+                    (long long)s->n_targets);
+            goto out;
+        }
         /* ORT: two classes voted for by one class id are the binary case */
         bool seen[2] = {false, false};
         s->all_positive = true;
