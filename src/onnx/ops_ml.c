@@ -1,6 +1,9 @@
 /* src/onnx/ops_ml.c - ONNX kernels: the ai.onnx.ml domain (Binarizer,
  * Scaler, Normalizer, Imputer, ArrayFeatureExtractor, LabelEncoder,
- * LinearRegressor, TreeEnsemble, TreeEnsembleRegressor).
+ * OneHotEncoder, FeatureVectorizer, LinearRegressor, TreeEnsemble,
+ * TreeEnsembleRegressor, TreeEnsembleClassifier).  Where the spec is vague
+ * (tree post_transform codes, two-class classifiers) ONNX Runtime 1.30's
+ * behaviour is followed.
  *
  * Numeric inputs are read through ox_get_f64 (these ops are table look-ups
  * and per-element maps; none is a float32 hot path of the op library). */
@@ -1257,7 +1260,100 @@ static int te_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     return 0;
 }
 
+/* ------------------------------------------------------------ OneHotEncoder, FeatureVectorizer */
+
+/* Y = X.shape + [categories]: 1 at the input's category, numbers truncated
+ * to int64 and looked up in cats_int64s, strings in cats_strings; an
+ * unknown category is all zeros (zeros = 1) or an error. */
+static int onehot_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                      ckpt_error *err)
+{
+    const ox_val *x = in[0];
+    if (need_tensor(n, x, "X", err) < 0)
+        return -1;
+    size_t ni = 0;
+    const int64_t *ci = ox_attr_ints(n, "cats_int64s", &ni);
+    const ox_attr *cs = ox_attr_get(n, "cats_strings");
+    bool str = x->dtype == OX_STRING;
+    size_t nc = str ? (cs && cs->type == OX_ATTR_STRINGS ? cs->n : 0) : ni;
+    if (!nc || (!str && !is_num(x->dtype)) || x->rank >= OX_MAX_RANK)
+        return ox_fail(err, CKPT_E_FORMAT, n, "X of type %s without matching categories",
+                       ox_dtype_name(x->dtype));
+    bool zeros = ox_attr_int(n, "zeros", 1) != 0;
+    int64_t dims[OX_MAX_RANK];
+    memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+    dims[x->rank] = (int64_t)nc;
+    if (ox_out(r, n, out[0], OX_FLOAT, x->rank + 1, dims, err) < 0)
+        return -1;
+    float *y = out[0]->data;
+    memset(y, 0, (size_t)out[0]->numel * sizeof(float));
+    for (int64_t i = 0; i < x->numel; i++) {
+        int64_t hit = -1;
+        if (str) {
+            const char *k = ((char *const *)x->data)[i];
+            for (size_t j = 0; j < nc && hit < 0; j++)
+                if (!strcmp(k ? k : "", cs->strings[j]))
+                    hit = (int64_t)j;
+        } else {
+            double v = ox_get_f64(x, i);
+            int64_t k = isfinite(v) && fabs(v) < 9.2e18 ? (int64_t)v : INT64_MIN;
+            for (size_t j = 0; j < nc && hit < 0; j++)
+                if (ci[j] == k)
+                    hit = (int64_t)j;
+        }
+        if (hit < 0 && !zeros)
+            return ox_fail(err, CKPT_E_FORMAT, n, "element %lld is no known category",
+                           (long long)i);
+        if (hit >= 0)
+            y[i * (int64_t)nc + hit] = 1.0f;
+    }
+    return 0;
+}
+
+/* Inputs (N, C_k) (a 1-D input is (1, C_k)) side by side as float (N, sum of
+ * inputdimensions): each input cut or zero-padded to its declared width. */
+static int featvec_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                       ckpt_error *err)
+{
+    size_t nd = 0;
+    const int64_t *idim = ox_attr_ints(n, "inputdimensions", &nd);
+    if ((int)nd != n->n_in || nd == 0)
+        return ox_fail(err, CKPT_E_FORMAT, n, "inputdimensions has %zu entries for %d inputs", nd,
+                       n->n_in);
+    int64_t rows = -1, tot = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        const ox_val *x = in[k];
+        if (need_tensor(n, x, "X", err) < 0)
+            return -1;
+        if (!is_num(x->dtype) || x->rank < 1 || x->rank > 2 || idim[k] < 0)
+            return ox_fail(err, CKPT_E_UNSUPPORTED, n, "input %d must be a 1-D or 2-D number tensor",
+                           k);
+        int64_t rk = x->rank == 2 ? x->dims[0] : 1;
+        if (rows >= 0 && rk != rows)
+            return ox_fail(err, CKPT_E_SHAPE, n, "input %d has %lld rows, not %lld", k,
+                           (long long)rk, (long long)rows);
+        rows = rk;
+        tot += idim[k];
+    }
+    int64_t dims[2] = {rows, tot};
+    if (ox_out(r, n, out[0], OX_FLOAT, 2, dims, err) < 0)
+        return -1;
+    float *y = out[0]->data;
+    int64_t off = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        const ox_val *x = in[k];
+        int64_t c = last_dim(x);
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < idim[k]; j++)
+                y[i * tot + off + j] = j < c ? (float)ox_get_f64(x, i * c + j) : 0.0f;
+        off += idim[k];
+    }
+    return 0;
+}
+
 const ox_op ox_ops_ml[] = {
+    {"OneHotEncoder", ML, 1, 0, onehot_run, NULL},
+    {"FeatureVectorizer", ML, 1, 0, featvec_run, NULL},
     {"Binarizer", ML, 1, 0, binarizer_run, NULL},
     {"Scaler", ML, 1, 0, scaler_run, NULL},
     {"Normalizer", ML, 1, 0, normalizer_run, NULL},

@@ -270,6 +270,21 @@ def ml(out_dir):
           helper.make_node('ArrayFeatureExtractor', ['X', 'I'], ['Y'], domain=ML),
           [vi('X', S, [3, 4])], [vi('Y', S, None)],
           [init('I', np.array([3, 1], dtype=np.int64))], opsets=ops)
+    model(out_dir, 'ml_one_hot_int',
+          helper.make_node('OneHotEncoder', ['X'], ['Y'], domain=ML, cats_int64s=[3, 0, 5]),
+          [vi('X', I64, [2, 3])], [vi('Y', F, None)], opsets=ops)
+    model(out_dir, 'ml_one_hot_float',
+          helper.make_node('OneHotEncoder', ['X'], ['Y'], domain=ML, cats_int64s=[1, 0, -1]),
+          [vi('X', D, [4])], [vi('Y', F, None)], opsets=ops)
+    model(out_dir, 'ml_one_hot_string',
+          helper.make_node('OneHotEncoder', ['X'], ['Y'], domain=ML,
+                           cats_strings=['a', 'b', 'Amy', 'zz']),
+          [vi('X', S, [3, 2])], [vi('Y', F, None)], opsets=ops)
+    model(out_dir, 'ml_feature_vectorizer',
+          helper.make_node('FeatureVectorizer', ['A', 'B', 'C'], ['Y'], domain=ML,
+                           inputdimensions=[3, 4, 1]),
+          [vi('A', F, [2, 3]), vi('B', F, [2, 2]), vi('C', F, [2, 3])], [vi('Y', F, None)],
+          opsets=ops)
     # TreeEnsemble (5): two trees, every comparison mode, each aggregate and transform
     modes = [0, 1, 2, 3, 5, 6, 0]
     splits = [0.0, -0.3, 0.2, 0.5, 0.0, 0.0, 0.4]
