@@ -1,6 +1,6 @@
 /* src/onnx/ops_ml.c - ONNX kernels: the ai.onnx.ml domain (Binarizer,
  * Scaler, Normalizer, Imputer, ArrayFeatureExtractor, LabelEncoder,
- * OneHotEncoder, FeatureVectorizer, LinearRegressor, TreeEnsemble,
+ * OneHotEncoder, FeatureVectorizer, LinearRegressor, LinearClassifier, TreeEnsemble,
  * TreeEnsembleRegressor, TreeEnsembleClassifier).  Where the spec is vague
  * (tree post_transform codes, two-class classifiers) ONNX Runtime 1.30's
  * behaviour is followed.
@@ -613,6 +613,78 @@ static int linreg_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
         post_transform(pt, acc, t);
         for (int64_t j = 0; j < t; j++)
             ((float *)out[0]->data)[i * t + j] = (float)acc[j];
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ LinearClassifier */
+
+/* scores = X coefficients^T + intercepts.  One coefficient row and two
+ * labels is ONNX Runtime's binary form: label by score > 0, Z = [1 - s, s]
+ * (LOGISTIC: [logistic(-s), logistic(s)]; other transforms are not applied). */
+static int lincls_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                      ckpt_error *err)
+{
+    const ox_val *x = in[0];
+    if (need_tensor(n, x, "X", err) < 0)
+        return -1;
+    if (!is_num(x->dtype) || x->rank < 1 || x->rank > 2)
+        return ox_fail(err, CKPT_E_UNSUPPORTED, n, "X must be a 1-D or 2-D number tensor");
+    size_t nc = 0, ni = 0, nli = 0;
+    const float *co = ox_attr_floats(n, "coefficients", &nc);
+    const float *ic = ox_attr_floats(n, "intercepts", &ni);
+    const int64_t *li = ox_attr_ints(n, "classlabels_ints", &nli);
+    const ox_attr *ls = ox_attr_get(n, "classlabels_strings");
+    bool str = ls && ls->type == OX_ATTR_STRINGS && ls->n;
+    int64_t nl = str ? (int64_t)ls->n : (int64_t)nli;
+    int pt = post_transform_code(ox_attr_str(n, "post_transform", "NONE"));
+    int64_t c = last_dim(x), rows = x->rank == 2 ? x->dims[0] : 1;
+    int64_t k = c > 0 ? (int64_t)nc / c : 0;
+    bool binary = k == 1 && nl == 2;
+    if (pt < 0 || c <= 0 || k <= 0 || k * c != (int64_t)nc || (ni && (int64_t)ni != k) ||
+        (!binary && nl != k))
+        return ox_fail(err, CKPT_E_FORMAT, n,
+                       "%zu coefficients, %zu intercepts, %lld labels for %lld features", nc, ni,
+                       (long long)nl, (long long)c);
+    int64_t zc = binary ? 2 : k, dims[2] = {rows, zc};
+    ox_val *yo = out[0], *zo = n->n_out > 1 ? out[1] : NULL;
+    if (ox_out(r, n, yo, str ? OX_STRING : OX_INT64, 1, dims, err) < 0 ||
+        ox_out(r, n, zo, OX_FLOAT, 2, dims, err) < 0)
+        return -1;
+    double *acc = ox_scratch(r, (size_t)(zc + 1) * sizeof(double), err);
+    if (!acc)
+        return -1;
+    for (int64_t i = 0; i < rows; i++) {
+        for (int64_t j = 0; j < k; j++) {
+            float a = ni ? ic[j] : 0.0f; /* ORT sums in float */
+            for (int64_t f = 0; f < c; f++)
+                a += co[j * c + f] * (float)ox_get_f64(x, i * c + f);
+            acc[j] = (double)a;
+        }
+        int64_t best = 0;
+        if (binary) {
+            double sc = acc[0];
+            best = sc > 0 ? 1 : 0;
+            if (pt == PT_LOGISTIC)
+                acc[0] = 1.0 / (1.0 + exp(sc)), acc[1] = 1.0 / (1.0 + exp(-sc));
+            else
+                acc[0] = 1.0 - sc, acc[1] = sc;
+        } else {
+            for (int64_t j = 1; j < k; j++)
+                if (acc[j] > acc[best])
+                    best = j;
+            post_transform(pt, acc, k);
+        }
+        for (int64_t j = 0; zo && j < zc; j++)
+            ((float *)zo->data)[i * zc + j] = (float)acc[j];
+        if (!yo)
+            continue;
+        if (str) {
+            if (!(((char **)yo->data)[i] = strdup(ls->strings[best])))
+                return ox_fail(err, CKPT_E_NOMEM, n, "out of memory");
+        } else {
+            ((int64_t *)yo->data)[i] = li[best];
+        }
     }
     return 0;
 }
@@ -1361,6 +1433,7 @@ const ox_op ox_ops_ml[] = {
     {"ArrayFeatureExtractor", ML, 1, 0, afe_run, NULL},
     {"LabelEncoder", ML, 1, 0, le_run, le_prepare},
     {"LinearRegressor", ML, 1, 0, linreg_run, NULL},
+    {"LinearClassifier", ML, 1, 0, lincls_run, NULL},
     {"TreeEnsemble", ML, 5, 0, te_run, te5_prepare},
     {"TreeEnsembleRegressor", ML, 1, 0, te_run, ter_prepare},
     {"TreeEnsembleClassifier", ML, 1, 0, te_run, ter_prepare},

@@ -370,6 +370,26 @@ def classifiers(out_dir):
                   opsets=(('', 17), (ML, 3)))
 
 
+def linear_classifiers(out_dir):
+    """LinearClassifier (ai.onnx.ml 1): three classes, and ORT's binary form
+    (one coefficient row, two labels), int and string labels."""
+    multi = dict(coefficients=[0.5, -1, 2, 1, 1, -0.5, -2, 0.3, 0.1], intercepts=[0.1, -0.2, 0.3])
+    binary = dict(coefficients=[0.5, -1, 2], intercepts=[0.1])
+    for pt in ('NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO'):
+        for name, a in (('multi', dict(multi, classlabels_ints=[4, 5, 6])),
+                        ('binary', dict(binary, classlabels_ints=[4, 5])),
+                        ('multi_strings', dict(multi, classlabels_strings=['x', 'y', 'z'])),
+                        ('binary_strings', dict(binary, classlabels_strings=['neg', 'pos']))):
+            if 'strings' in name and pt not in ('NONE', 'LOGISTIC'):
+                continue
+            ydt = S if 'classlabels_strings' in a else I64
+            model(out_dir, 'ml_linear_classifier_%s_%s' % (name, pt.lower()),
+                  helper.make_node('LinearClassifier', ['X'], ['Y', 'Z'], domain=ML,
+                                   post_transform=pt, **a),
+                  [vi('X', F, [5, 3])], [vi('Y', ydt, None), vi('Z', F, None)],
+                  opsets=(('', 17), (ML, 1)))
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
@@ -377,6 +397,7 @@ def main():
     rms_rotary(out_dir)
     ml(out_dir)
     classifiers(out_dir)
+    linear_classifiers(out_dir)
 
 
 if __name__ == '__main__':
