@@ -123,3 +123,11 @@ if(TARGET onnx_conformance)
            COMMAND onnx_conformance ${CMAKE_CURRENT_LIST_DIR}/cases nn2 --min-pass 63)
   set_tests_properties(onnx_nn2_cases PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
 endif()
+# newops: generated single-node models of the opset-23 ops and the ai.onnx.ml
+# ops (tests/onnx/gen_newops_models.py, python3-onnx) compared with ORT
+add_test(NAME onnx_ort_newops
+         COMMAND sh -c "/usr/bin/python3 -c 'import onnx' 2>/dev/null || { echo 'SKIPPED: python3-onnx missing'; exit 77; }; rm -rf \"$1\" && /usr/bin/python3 \"$2\" \"$1\" && shift 2 && exec \"$@\" \"$0\""
+                 ${CMAKE_BINARY_DIR}/onnx_newops_models ${CMAKE_BINARY_DIR}/onnx_newops_models
+                 ${CMAKE_CURRENT_LIST_DIR}/gen_newops_models.py ${ORT_CMP} --min-equal 92
+                 --report ${CMAKE_BINARY_DIR}/onnx_ort_newops.md)
+set_tests_properties(onnx_ort_newops PROPERTIES LABELS "onnx" TIMEOUT 1200 SKIP_RETURN_CODE 77)

@@ -8,8 +8,9 @@
  *
  * PATH is an .onnx file, or a folder whose *.onnx files and CASE/model.onnx
  * files are taken.  Inputs: float types uniform in [-1, 1) from a fixed seed,
- * integers 0, booleans false, dynamic dimensions 1; a model whose inputs are
- * strings, sequences or of unknown rank is skipped ("inputs cannot be
+ * integers 0, booleans false, strings tokens of a fixed pool, dynamic
+ * dimensions 1; a model whose inputs are sequences or of unknown rank is
+ * skipped ("inputs cannot be
  * synthesised").  Outputs are equal when dtype and shape agree and
  * max|ckpt - ort| <= 1e-4 * max|ort| (floats; 1e-4 absolute when max|ort|
  * < 1), exact for integers and booleans.
@@ -130,6 +131,29 @@ static int compare_out(const ox_val *got, const cJSON *o, const char *dir, char 
     snprintf(f, sizeof f, "%s/%s", dir, cJSON_GetObjectItem(o, "file")->valuestring);
     size_t n;
     char *b = slurp(f, &n);
+    if (et == OX_STRING) { /* ORT wrote a JSON array of strings */
+        cJSON *arr = b ? cJSON_Parse(b) : NULL;
+        free(b);
+        int res = R_EQUAL;
+        if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != got->numel) {
+            snprintf(why, wn, "output '%s': ORT's strings do not match the shape", name);
+            res = R_DIFF;
+        }
+        for (int64_t i = 0; res == R_EQUAL && i < got->numel; i++) {
+            const char *x = ((char *const *)got->data)[i];
+            const cJSON *y = cJSON_GetArrayItem(arr, (int)i);
+            if (!cJSON_IsString(y) || strcmp(x ? x : "", y->valuestring) != 0) {
+                snprintf(why, wn, "output '%s'[%lld]: ckpt '%.40s', ORT '%.40s'", name,
+                         (long long)i, x ? x : "", cJSON_IsString(y) ? y->valuestring : "?");
+                res = R_DIFF;
+            }
+        }
+        if (res == R_EQUAL)
+            snprintf(why + strlen(why), wn - strlen(why), "%s'%s' %lld strings equal",
+                     why[0] ? ", " : "", name, (long long)got->numel);
+        cJSON_Delete(arr);
+        return res;
+    }
     if (!b || n != ox_val_nbytes(got)) {
         free(b);
         snprintf(why, wn, "output '%s': ORT wrote %zu bytes, ckpt has %zu", name, n,
@@ -202,7 +226,7 @@ static int run_model(const char *model, char *why, size_t wn)
     for (int i = 0; i < g->n_inputs; i++) {
         const ox_value *v = &g->values[g->inputs[i]];
         if (!v->type.known || v->type.kind != OX_KIND_TENSOR || v->type.rank < 0 ||
-            v->type.dtype == OX_STRING || !ox_dtype_size(v->type.dtype) ||
+            !ox_dtype_size(v->type.dtype) ||
             v->type.dtype == OX_COMPLEX64 || v->type.dtype == OX_COMPLEX128 ||
             v->type.dtype == OX_BFLOAT16) {
             snprintf(why, wn, "input '%s' cannot be synthesised", v->name);
@@ -217,13 +241,29 @@ static int run_model(const char *model, char *why, size_t wn)
         }
         bool fl = v->type.dtype == OX_FLOAT || v->type.dtype == OX_DOUBLE ||
                   v->type.dtype == OX_FLOAT16;
-        for (int64_t e = 0; e < vals[i].numel; e++)
+        bool str = v->type.dtype == OX_STRING;
+        for (int64_t e = 0; e < vals[i].numel && !str; e++)
             ox_set_f64(&vals[i], e, fl ? rnd() : 0.0);
         ptrs[i] = &vals[i];
         char fn[64];
-        snprintf(fn, sizeof fn, "in_%d.bin", i);
+        snprintf(fn, sizeof fn, str ? "in_%d.json" : "in_%d.bin", i);
         snprintf(path, sizeof path, "%s/%s", dir, fn);
-        write_file(path, vals[i].data, ox_val_nbytes(&vals[i]));
+        if (str) {
+            /* strings: short tokens drawn from a fixed pool, as a JSON array */
+            static const char *const pool[] = {"a", "b", "c", "d", "", "Amy", "monday", "x y"};
+            cJSON *sa = cJSON_CreateArray();
+            for (int64_t e = 0; e < vals[i].numel; e++) {
+                const char *w = pool[(size_t)((rnd() + 1.0) * 4.0) % 8];
+                ((char **)vals[i].data)[e] = strdup(w);
+                cJSON_AddItemToArray(sa, cJSON_CreateString(w));
+            }
+            char *sj = cJSON_PrintUnformatted(sa);
+            write_file(path, sj, strlen(sj));
+            free(sj);
+            cJSON_Delete(sa);
+        } else {
+            write_file(path, vals[i].data, ox_val_nbytes(&vals[i]));
+        }
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", v->name);
         cJSON_AddNumberToObject(o, "elem_type", v->type.dtype);

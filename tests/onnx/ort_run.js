@@ -33,6 +33,11 @@ async function main() {
     }
     const feeds = {};
     for (const inp of manifest) {
+        if (inp.elem_type === 8) { // strings: a JSON array
+            const arr = JSON.parse(fs.readFileSync(path.join(dir, inp.file), 'utf8'));
+            feeds[inp.name] = new ort.Tensor('string', arr, inp.dims);
+            continue;
+        }
         const t = TYPES[inp.elem_type];
         if (!t) throw new Error('unsupported input type ' + inp.elem_type);
         const buf = fs.readFileSync(path.join(dir, inp.file));
@@ -52,6 +57,12 @@ async function main() {
     let k = 0;
     for (const name of sess.outputNames) {
         const t = res[name];
+        if (t.type === 'string') { // strings: a JSON array
+            const file = 'out_' + k++ + '.json';
+            fs.writeFileSync(path.join(dir, file), JSON.stringify(Array.from(t.data)));
+            outs.push({name, elem_type: 8, dims: t.dims.map(Number), file});
+            continue;
+        }
         const code = CODE[t.type];
         if (!code) {
             console.log('ORT output ' + name + ' has type ' + t.type + ' (not compared)');
