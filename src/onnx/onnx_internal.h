@@ -191,7 +191,7 @@ typedef struct ox_type {
     int rank;                  /* -1: unknown */
     int64_t dims[OX_MAX_RANK]; /* -1 where dynamic */
     char *dim_params[OX_MAX_RANK];
-    bool known; /* a type was given */
+    bool known;             /* a type was given */
     bool optional_sequence; /* kind NONE: optional(sequence(tensor)) (export: the writer) */
 } ox_type;
 

@@ -1,7 +1,9 @@
 /* src/onnx/onnx_session.c - run a model: one slot per value, kept across
  * runs, kernels resolved once. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef CKPT_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
@@ -26,7 +28,10 @@ struct ckpt_onnx_session {
     size_t scratch_cap;
     ox_val **tmp_in, **tmp_out; /* per-node pointer arrays, sized to the widest node */
     int tmp_cap;
-    bool *folded; /* main-graph nodes computed once at session creation */
+    bool *folded;    /* main-graph nodes computed once at session creation */
+    bool profile;    /* CKPT_ONNX_PROFILE set: time per node, printed by session_free */
+    double *prof_ns; /* per main-graph node */
+    int prof_runs;
     int n_folded;
 };
 
@@ -265,7 +270,15 @@ static int exec_nodes(ox_run *r, ckpt_error *err)
             out[k] = n->out[k] >= 0 ? &r->slots[n->out[k]] : NULL;
         for (int k = n->n_out; k < n->n_out + PAD; k++)
             out[k] = NULL;
+        struct timespec t0, t1;
+        if (s->profile)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
         int rc = n->op->run(r, n, in, out, err);
+        if (s->profile && !r->parent) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            s->prof_ns[i] += (double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+                             (double)(t1.tv_nsec - t0.tv_nsec);
+        }
         if (in != in_buf)
             free(in);
         if (out != out_buf)
@@ -396,6 +409,11 @@ ckpt_onnx_session *ckpt_onnx_session_new(const ckpt_onnx_model *m,
     s->m = m;
     s->threads = opts && opts->threads > 1 ? opts->threads : 1;
     s->max_bytes = opts ? opts->max_bytes : 0;
+    const char *prof = getenv("CKPT_ONNX_PROFILE");
+    if (prof && *prof && strcmp(prof, "0")) {
+        s->prof_ns = calloc((size_t)m->graph->n_nodes + 1, sizeof *s->prof_ns);
+        s->profile = s->prof_ns != NULL;
+    }
     if (resolve(s, m->graph, err) < 0 || !slots_of(s, m->graph, err) ||
         fold_constants(s, err) < 0) {
         ckpt__error_set_file(err, m->path);
@@ -405,10 +423,40 @@ ckpt_onnx_session *ckpt_onnx_session_new(const ckpt_onnx_model *m,
     return s;
 }
 
+/* CKPT_ONNX_PROFILE: per op type, total time over the runs (stderr). */
+static void profile_print(const ckpt_onnx_session *s)
+{
+    const ox_graph *g = s->m->graph;
+    double total = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        total += s->prof_ns[i];
+    fprintf(stderr, "ckpt onnx profile: %d runs, %.3f ms per run in kernels\n", s->prof_runs,
+            s->prof_runs ? total / 1e6 / s->prof_runs : 0.0);
+    bool *done = calloc((size_t)g->n_nodes + 1, 1);
+    for (int i = 0; done && i < g->n_nodes; i++) {
+        if (done[i])
+            continue;
+        double t = 0;
+        int cnt = 0;
+        for (int j = i; j < g->n_nodes; j++)
+            if (!done[j] && !strcmp(g->nodes[j].op_type, g->nodes[i].op_type)) {
+                done[j] = true;
+                t += s->prof_ns[j];
+                cnt++;
+            }
+        fprintf(stderr, "  %-24s %4d nodes %9.4f ms/run %5.1f%%\n", g->nodes[i].op_type, cnt,
+                s->prof_runs ? t / 1e6 / s->prof_runs : 0.0, total > 0 ? 100 * t / total : 0.0);
+    }
+    free(done);
+}
+
 void ckpt_onnx_session_free(ckpt_onnx_session *s)
 {
     if (!s)
         return;
+    if (s->profile)
+        profile_print(s);
+    free(s->prof_ns);
     for (int i = 0; i < s->n_graphs; i++) {
         const ox_graph *g = s->graphs[i].g;
         ox_val *slots = s->graphs[i].slots;
@@ -548,6 +596,7 @@ int ckpt_onnx_run(ckpt_onnx_session *s, const ckpt_onnx_tensor *inputs, size_t n
         goto fail;
     ox_run r = {s, g, slots, NULL, s->folded};
     blas_threads(s);
+    s->prof_runs++;
     rc = exec_nodes(&r, err);
     if (rc < 0)
         goto fail;

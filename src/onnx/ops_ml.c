@@ -75,8 +75,9 @@ static int scaler_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
     const float *off = ox_attr_floats(n, "offset", &no), *sc = ox_attr_floats(n, "scale", &ns);
     int64_t c = last_dim(x);
     if ((no && no != 1 && (int64_t)no != c) || (ns && ns != 1 && (int64_t)ns != c))
-        return ox_fail(err, CKPT_E_SHAPE, n, "offset (%zu) / scale (%zu) must have 1 or %lld values",
-                       no, ns, (long long)c);
+        return ox_fail(err, CKPT_E_SHAPE, n,
+                       "offset (%zu) / scale (%zu) must have 1 or %lld values", no, ns,
+                       (long long)c);
     if (ox_out(r, n, out[0], OX_FLOAT, x->rank, x->dims, err) < 0)
         return -1;
     float *y = out[0]->data;
@@ -195,8 +196,8 @@ static int afe_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
                     return ox_fail(err, CKPT_E_NOMEM, n, "out of memory");
                 ((char **)out[0]->data)[d] = cp;
             } else {
-                memcpy((char *)out[0]->data + (size_t)d * es, (const char *)x->data + (size_t)s * es,
-                       es);
+                memcpy((char *)out[0]->data + (size_t)d * es,
+                       (const char *)x->data + (size_t)s * es, es);
             }
         }
     return 0;
@@ -207,20 +208,20 @@ static int afe_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const
 enum { LK_STR, LK_INT, LK_FLT };
 
 typedef struct le_state {
-    int kkind, vkind;  /* key kind; value kind (LK_*) */
-    int out_dtype;     /* output element type */
-    size_t n;          /* entries */
-    char **kstr;       /* borrowed from the node's attributes */
-    int64_t *kint;     /* owned */
-    double *kflt;      /* owned */
-    size_t *order;     /* entry indices sorted by key */
-    char **vstr;       /* borrowed */
-    int64_t *vint;     /* owned */
-    double *vflt;      /* owned */
-    const char *dstr;  /* defaults */
+    int kkind, vkind; /* key kind; value kind (LK_*) */
+    int out_dtype;    /* output element type */
+    size_t n;         /* entries */
+    char **kstr;      /* borrowed from the node's attributes */
+    int64_t *kint;    /* owned */
+    double *kflt;     /* owned */
+    size_t *order;    /* entry indices sorted by key */
+    char **vstr;      /* borrowed */
+    int64_t *vint;    /* owned */
+    double *vflt;     /* owned */
+    const char *dstr; /* defaults */
     int64_t dint;
     double dflt;
-    int v1_mode;       /* opset 1: 1 string -> index, 2 index -> string */
+    int v1_mode; /* opset 1: 1 string -> index, 2 index -> string */
 } le_state;
 
 static int le_cmp_key(const le_state *s, size_t a, size_t b)
@@ -473,10 +474,10 @@ static int le_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
         }
         return 0;
     }
-    bool ok = s->kkind == LK_STR   ? x->dtype == OX_STRING
-              : s->kkind == LK_INT ? (x->dtype == OX_INT64 || x->dtype == OX_INT32 ||
-                                      x->dtype == OX_INT16)
-                                   : (x->dtype == OX_FLOAT || x->dtype == OX_DOUBLE);
+    bool ok = s->kkind == LK_STR ? x->dtype == OX_STRING
+              : s->kkind == LK_INT
+                  ? (x->dtype == OX_INT64 || x->dtype == OX_INT32 || x->dtype == OX_INT16)
+                  : (x->dtype == OX_FLOAT || x->dtype == OX_DOUBLE);
     if (!ok)
         return ox_fail(err, CKPT_E_UNSUPPORTED, n, "X of type %s does not match the keys",
                        ox_dtype_name(x->dtype));
@@ -753,8 +754,8 @@ static te_state *te_pack(te_state *s)
         return NULL;
     te_state *d = (te_state *)blk;
     *d = *s;
-    void *src[7] = {s->nodes, s->leaves, s->vote_target, s->vote_weight, s->roots, s->members,
-                    s->base};
+    void *src[7] = {s->nodes, s->leaves,  s->vote_target, s->vote_weight,
+                    s->roots, s->members, s->base};
     void **dst[7] = {(void **)&d->nodes,       (void **)&d->leaves, (void **)&d->vote_target,
                      (void **)&d->vote_weight, (void **)&d->roots,  (void **)&d->members,
                      (void **)&d->base};
@@ -919,8 +920,9 @@ out:
     return rc;
 }
 
-static const char *const te_mode_names[] = {"BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT",
-                                            "BRANCH_EQ",  "BRANCH_NEQ", "BRANCH_MEMBER", "LEAF"};
+static const char *const te_mode_names[] = {"BRANCH_LEQ",    "BRANCH_LT", "BRANCH_GTE",
+                                            "BRANCH_GT",     "BRANCH_EQ", "BRANCH_NEQ",
+                                            "BRANCH_MEMBER", "LEAF"};
 
 typedef struct te_key {
     int64_t tree, node;
@@ -1032,7 +1034,8 @@ static int ter_prepare(ox_node *n, ckpt_error *err)
     s->n_base = (int64_t)nb;
     if (s->n_targets <= 0 || s->agg < 0 || s->pt < 0 ||
         (nb && (clf ? (int64_t)nb > s->n_targets : (int64_t)nb != s->n_targets))) {
-        ox_fail(err, CKPT_E_FORMAT, n, "n_targets / aggregate_function / post_transform / base_values");
+        ox_fail(err, CKPT_E_FORMAT, n,
+                "n_targets / aggregate_function / post_transform / base_values");
         goto out;
     }
     keys = malloc((nn ? nn : 1) * sizeof *keys);
@@ -1052,8 +1055,8 @@ static int ter_prepare(ox_node *n, ckpt_error *err)
     qsort(keys, nn, sizeof *keys, te_key_cmp);
     for (size_t i = 1; i < nn; i++)
         if (!te_key_cmp(&keys[i - 1], &keys[i])) {
-            ox_fail(err, CKPT_E_FORMAT, n, "tree %lld has node %lld twice", (long long)keys[i].tree,
-                    (long long)keys[i].node);
+            ox_fail(err, CKPT_E_FORMAT, n, "tree %lld has node %lld twice",
+                    (long long)keys[i].tree, (long long)keys[i].node);
             goto out;
         }
     /* leaves get numbers in node order; votes are grouped per leaf */
@@ -1075,8 +1078,9 @@ static int ter_prepare(ox_node *n, ckpt_error *err)
     for (size_t v = 0; v < ntt; v++) {
         int64_t ni = te_key_find(keys, nn, ttree[v], tnode[v]);
         if (ni < 0 || leaf_of[ni] < 0 || tidx[v] < 0 || tidx[v] >= s->n_targets) {
-            ox_fail(err, CKPT_E_FORMAT, n, "target %zu: tree %lld node %lld id %lld is no leaf vote",
-                    v, (long long)ttree[v], (long long)tnode[v], (long long)tidx[v]);
+            ox_fail(err, CKPT_E_FORMAT, n,
+                    "target %zu: tree %lld node %lld id %lld is no leaf vote", v,
+                    (long long)ttree[v], (long long)tnode[v], (long long)tidx[v]);
             goto out;
         }
         s->leaves[leaf_of[ni]].vote_n++;
@@ -1153,25 +1157,18 @@ static bool te_cond(const te_state *s, const te_node *d, double x)
     if (isnan(x) && d->missing_true)
         return true;
     switch (d->mode) {
-    case TM_LEQ:
-        return x <= d->split;
-    case TM_LT:
-        return x < d->split;
-    case TM_GTE:
-        return x >= d->split;
-    case TM_GT:
-        return x > d->split;
-    case TM_EQ:
-        return x == d->split;
-    case TM_NEQ:
-        return x != d->split;
+    case TM_LEQ: return x <= d->split;
+    case TM_LT: return x < d->split;
+    case TM_GTE: return x >= d->split;
+    case TM_GT: return x > d->split;
+    case TM_EQ: return x == d->split;
+    case TM_NEQ: return x != d->split;
     case TM_MEMBER:
         for (int64_t k = 0; k < d->mem_n; k++)
             if (s->members[d->mem_start + k] == x)
                 return true;
         return false;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -1398,8 +1395,8 @@ static int featvec_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
         if (need_tensor(n, x, "X", err) < 0)
             return -1;
         if (!is_num(x->dtype) || x->rank < 1 || x->rank > 2 || idim[k] < 0)
-            return ox_fail(err, CKPT_E_UNSUPPORTED, n, "input %d must be a 1-D or 2-D number tensor",
-                           k);
+            return ox_fail(err, CKPT_E_UNSUPPORTED, n,
+                           "input %d must be a 1-D or 2-D number tensor", k);
         int64_t rk = x->rank == 2 ? x->dims[0] : 1;
         if (rows >= 0 && rk != rows)
             return ox_fail(err, CKPT_E_SHAPE, n, "input %d has %lld rows, not %lld", k,

@@ -87,7 +87,8 @@ static int rmsnorm_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
     /* the scale's leading dims past the normalised rank must be 1 */
     for (int k = 0; k < sc->rank - nr; k++)
         if (sc->dims[k] != 1)
-            return ox_fail(err, CKPT_E_SHAPE, n, "scale does not broadcast to the normalised shape");
+            return ox_fail(err, CKPT_E_SHAPE, n,
+                           "scale does not broadcast to the normalised shape");
     int64_t sstr[OX_MAX_RANK] = {0}; /* scale strides per normalised axis, 0 when broadcast */
     {
         int64_t st = 1;
@@ -169,8 +170,9 @@ static int rotary_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
     if (rd == 0)
         rd = H;
     if (rd < 0 || rd > H || rd % 2 != 0)
-        return ox_fail(err, CKPT_E_SHAPE, n, "rotary_embedding_dim %lld does not fit head size %lld",
-                       (long long)rd, (long long)H);
+        return ox_fail(err, CKPT_E_SHAPE, n,
+                       "rotary_embedding_dim %lld does not fit head size %lld", (long long)rd,
+                       (long long)H);
     int64_t half = rd / 2;
     int64_t npos = 0;
     int64_t *pids = NULL;
@@ -205,7 +207,8 @@ static int rotary_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
             return -1;
         for (int64_t i = 0; i < B * S; i++)
             if (pids[i] < 0 || pids[i] >= npos)
-                return ox_fail(err, CKPT_E_SHAPE, n, "position id %lld outside the cache (%lld rows)",
+                return ox_fail(err, CKPT_E_SHAPE, n,
+                               "position id %lld outside the cache (%lld rows)",
                                (long long)pids[i], (long long)npos);
     }
     const float *xf = as_f32(x, &cur), *cf = as_f32(cs, &cur), *sf = as_f32(sn, &cur);
@@ -255,14 +258,15 @@ static int att_layout(const ox_node *n, const ox_val *v, const char *what, int64
         *B = v->dims[0], *N = v->dims[1], *L = v->dims[2], *hd = v->dims[3];
         *st = *hd, *sh = *L * *hd, *sb = *N * *L * *hd;
         if (nh_attr > 0 && nh_attr != *N)
-            return ox_fail(err, CKPT_E_SHAPE, n, "%s has %lld heads, the attribute says %lld", what,
-                           (long long)*N, (long long)nh_attr);
+            return ox_fail(err, CKPT_E_SHAPE, n, "%s has %lld heads, the attribute says %lld",
+                           what, (long long)*N, (long long)nh_attr);
         return 0;
     }
     if (v->rank == 3) {
         if (nh_attr <= 0 || v->dims[2] % nh_attr != 0)
             return ox_fail(err, CKPT_E_SHAPE, n,
-                           "3-D %s needs q_num_heads/kv_num_heads dividing its hidden size", what);
+                           "3-D %s needs q_num_heads/kv_num_heads dividing its hidden size",
+                           what);
         *B = v->dims[0], *L = v->dims[1], *N = nh_attr, *hd = v->dims[2] / nh_attr;
         *sh = *hd, *st = v->dims[2], *sb = *L * v->dims[2];
         return 0;
@@ -285,25 +289,30 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
         return ox_fail(err, CKPT_E_FORMAT, n, "past_key and past_value go together");
     if (q->rank != k->rank || q->rank != v->rank)
         return ox_fail(err, CKPT_E_SHAPE, n, "Q, K, V must have one rank");
-    int64_t qn_attr = ox_attr_int(n, "q_num_heads", 0), kvn_attr = ox_attr_int(n, "kv_num_heads", 0);
+    int64_t qn_attr = ox_attr_int(n, "q_num_heads", 0),
+            kvn_attr = ox_attr_int(n, "kv_num_heads", 0);
     att_geom g;
     int64_t kB, kN, vB, vN, vL, khd;
     if (att_layout(n, q, "Q", qn_attr, &g.B, &g.qN, &g.T, &g.hd, &g.q_sb, &g.q_sh, &g.q_st, err) <
             0 ||
-        att_layout(n, k, "K", kvn_attr, &kB, &kN, &g.S, &khd, &g.k_sb, &g.k_sh, &g.k_st, err) < 0 ||
-        att_layout(n, v, "V", kvn_attr, &vB, &vN, &vL, &g.vhd, &g.v_sb, &g.v_sh, &g.v_st, err) < 0)
+        att_layout(n, k, "K", kvn_attr, &kB, &kN, &g.S, &khd, &g.k_sb, &g.k_sh, &g.k_st, err) <
+            0 ||
+        att_layout(n, v, "V", kvn_attr, &vB, &vN, &vL, &g.vhd, &g.v_sb, &g.v_sh, &g.v_st, err) <
+            0)
         return -1;
     g.kvN = kN;
     if (kB != g.B || vB != g.B || vN != kN || vL != g.S || khd != g.hd)
         return ox_fail(err, CKPT_E_SHAPE, n, "Q, K, V shapes disagree");
     if (kN <= 0 || g.qN % kN != 0)
-        return ox_fail(err, CKPT_E_SHAPE, n, "q heads (%lld) must be a multiple of kv heads (%lld)",
-                       (long long)g.qN, (long long)kN);
+        return ox_fail(err, CKPT_E_SHAPE, n,
+                       "q heads (%lld) must be a multiple of kv heads (%lld)", (long long)g.qN,
+                       (long long)kN);
     g.P = 0;
     if (pk) {
         if (pk->dtype != q->dtype || pv->dtype != q->dtype || pk->rank != 4 || pv->rank != 4 ||
-            pk->dims[0] != g.B || pk->dims[1] != kN || pk->dims[3] != g.hd || pv->dims[0] != g.B ||
-            pv->dims[1] != kN || pv->dims[3] != g.vhd || pv->dims[2] != pk->dims[2])
+            pk->dims[0] != g.B || pk->dims[1] != kN || pk->dims[3] != g.hd ||
+            pv->dims[0] != g.B || pv->dims[1] != kN || pv->dims[3] != g.vhd ||
+            pv->dims[2] != pk->dims[2])
             return ox_fail(err, CKPT_E_SHAPE, n,
                            "past_key/past_value must be (batch, kv_heads, past, head size)");
         g.P = pk->dims[2];
@@ -336,8 +345,9 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
             int64_t d = mask->dims[a];
             bool ok = j == 3 ? d <= g.L : (d == 1 || d == full[j]);
             if (!ok)
-                return ox_fail(err, CKPT_E_SHAPE, n, "attn_mask dim %d (%lld) does not fit (%lld)",
-                               a, (long long)d, (long long)full[j]);
+                return ox_fail(err, CKPT_E_SHAPE, n,
+                               "attn_mask dim %d (%lld) does not fit (%lld)", a, (long long)d,
+                               (long long)full[j]);
             mstr[j] = d == 1 && j != 3 ? 0 : st;
             st *= d;
         }
@@ -397,8 +407,10 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                     float *kd = ka + ((b * kN + h) * g.L + l) * g.hd;
                     float *vd = va + ((b * kN + h) * g.L + l) * g.vhd;
                     if (l < g.P) {
-                        memcpy(kd, pkf + ((b * kN + h) * g.P + l) * g.hd, (size_t)g.hd * sizeof(float));
-                        memcpy(vd, pvf + ((b * kN + h) * g.P + l) * g.vhd, (size_t)g.vhd * sizeof(float));
+                        memcpy(kd, pkf + ((b * kN + h) * g.P + l) * g.hd,
+                               (size_t)g.hd * sizeof(float));
+                        memcpy(vd, pvf + ((b * kN + h) * g.P + l) * g.vhd,
+                               (size_t)g.vhd * sizeof(float));
                     } else {
                         memcpy(kd, kf + b * g.k_sb + h * g.k_sh + (l - g.P) * g.k_st,
                                (size_t)g.hd * sizeof(float));
@@ -424,8 +436,8 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     /* float16 / bfloat16: ORT rounds the scaled scores and the softmax
      * weights to the input type */
     bool lowp = q->dtype == OX_FLOAT16 || q->dtype == OX_BFLOAT16;
-    bool plain = !mask && !nonpad && !is_causal && softcap == 0.0f && !qko && !lowp && g.vhd == g.hd &&
-                 fabsf(scale * sqrtf((float)g.hd) - 1.0f) < 1e-7f && g.L > 0;
+    bool plain = !mask && !nonpad && !is_causal && softcap == 0.0f && !qko && !lowp &&
+                 g.vhd == g.hd && fabsf(scale * sqrtf((float)g.hd) - 1.0f) < 1e-7f && g.L > 0;
     for (int64_t b = 0; b < g.B; b++)
         for (int64_t h = 0; h < g.qN; h++) {
             int64_t kh = h / grp;
@@ -454,12 +466,14 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                     for (int64_t l = 0; l < g.L; l++)
                         sr[l] = round_lowp(q->dtype, sr[l]);
                 if (qko && qk_mode == 0)
-                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
+                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr,
+                           (size_t)g.L * sizeof(float));
                 if (softcap > 0.0f)
                     for (int64_t l = 0; l < g.L; l++)
                         sr[l] = softcap * tanhf(sr[l] / softcap);
                 if (qko && qk_mode == 1)
-                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
+                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr,
+                           (size_t)g.L * sizeof(float));
                 if (is_causal)
                     for (int64_t l = 0; l < g.L; l++)
                         if (l > t + g.P)
@@ -482,7 +496,8 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                     }
                 }
                 if (qko && qk_mode == 2)
-                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
+                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr,
+                           (size_t)g.L * sizeof(float));
                 float mx = -INFINITY;
                 for (int64_t l = 0; l < g.L; l++)
                     mx = sr[l] > mx ? sr[l] : mx;
@@ -496,7 +511,8 @@ static int attention_run(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
                 for (int64_t l = 0; l < g.L; l++)
                     sr[l] = lowp ? round_lowp(q->dtype, sr[l] * inv) : sr[l] * inv;
                 if (qko && qk_mode == 3)
-                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr, (size_t)g.L * sizeof(float));
+                    memcpy(qkf + ((b * g.qN + h) * g.T + t) * g.L, sr,
+                           (size_t)g.L * sizeof(float));
                 float *yrow = yb + t * y_st;
                 for (int64_t d = 0; d < g.vhd; d++)
                     yrow[d] = 0.0f;

@@ -226,9 +226,8 @@ static int run_model(const char *model, char *why, size_t wn)
     for (int i = 0; i < g->n_inputs; i++) {
         const ox_value *v = &g->values[g->inputs[i]];
         if (!v->type.known || v->type.kind != OX_KIND_TENSOR || v->type.rank < 0 ||
-            !ox_dtype_size(v->type.dtype) ||
-            v->type.dtype == OX_COMPLEX64 || v->type.dtype == OX_COMPLEX128 ||
-            v->type.dtype == OX_BFLOAT16) {
+            !ox_dtype_size(v->type.dtype) || v->type.dtype == OX_COMPLEX64 ||
+            v->type.dtype == OX_COMPLEX128 || v->type.dtype == OX_BFLOAT16) {
             snprintf(why, wn, "input '%s' cannot be synthesised", v->name);
             goto out;
         }
