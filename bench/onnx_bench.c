@@ -14,6 +14,9 @@
 
 #include "ckpt/ckpt.h"
 
+/* OpenBLAS (the library's GEMM): the core it picked, for the report */
+char *openblas_get_corename(void);
+
 static double now_ms(void)
 {
     struct timespec t;
@@ -105,8 +108,9 @@ int main(int argc, char **argv)
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_d);
     long peak = status_kb("VmHWM:");
-    printf("{\"create_ms\": %.3f, \"median_ms\": %.4f, \"min_ms\": %.4f, \"peak_kb\": %ld}\n",
-           create, t[reps / 2], t[0], peak - rss0);
+    printf("{\"create_ms\": %.3f, \"median_ms\": %.4f, \"min_ms\": %.4f, \"peak_kb\": %ld, "
+           "\"blas_core\": \"%s\"}\n",
+           create, t[reps / 2], t[0], peak - rss0, openblas_get_corename());
     for (size_t i = 0; i < info.n_inputs; i++)
         free(in[i].data);
     free(in);

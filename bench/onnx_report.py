@@ -20,13 +20,18 @@ def main():
             rows.append(json.loads(line))
         except json.JSONDecodeError:
             print("unparsable result line:", line[:200])
-    print("| model | batch | threads | ckpt ms | ORT ms | ratio | create ckpt/ORT ms | peak MiB ckpt/ORT |")
-    print("|---|---|---|---|---|---|---|---|")
+    core = next((r["ckpt"].get("blas_core") for r in rows if "blas_core" in r["ckpt"]), "?")
+    print("OpenBLAS core: %s (default), SkylakeX (forced, OPENBLAS_CORETYPE=SkylakeX).\n" % core)
+    print("| model | batch | threads | ckpt ms | ckpt SkylakeX ms | ORT ms | ratio | ratio SkylakeX "
+          "| create ckpt/ORT ms | peak MiB ckpt/ORT |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        c, o = r["ckpt"], r["ort"]
-        ratio = "n/a"
+        c, o, x = r["ckpt"], r["ort"], r.get("ckpt_skx", {})
+        ratio = ratio_x = "n/a"
         if "median_ms" in c and "median_ms" in o and o["median_ms"] > 0:
             ratio = "%.2f×" % (c["median_ms"] / o["median_ms"])
+        if "median_ms" in x and "median_ms" in o and o["median_ms"] > 0:
+            ratio_x = "%.2f×" % (x["median_ms"] / o["median_ms"])
         create = "%s / %s" % (cell(c, "create_ms", "%.2f"), cell(o, "create_ms", "%.2f"))
         peak = "%s / %s" % (
             "%.1f" % (c["peak_kb"] / 1024) if "peak_kb" in c else "n/a",
@@ -36,9 +41,10 @@ def main():
             err += " ckpt: " + str(c["error"])
         if "error" in o:
             err += " ORT: " + str(o["error"])
-        print("| %s | %d | %d | %s | %s | %s | %s | %s |%s" % (
+        print("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |%s" % (
             r["model"], r["batch"], r["threads"], cell(c, "median_ms", "%.4f"),
-            cell(o, "median_ms", "%.4f"), ratio, create, peak, err))
+            cell(x, "median_ms", "%.4f"), cell(o, "median_ms", "%.4f"), ratio, ratio_x, create,
+            peak, err))
 
 
 if __name__ == "__main__":
