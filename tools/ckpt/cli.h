@@ -49,5 +49,6 @@ int cmd_diff(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif
