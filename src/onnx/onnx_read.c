@@ -1217,6 +1217,7 @@ static ckpt_onnx_model *load_bytes(const void *data, size_t size, const char *la
 ckpt_onnx_model *ckpt_onnx_load_buffer(const void *data, size_t size, const char *label,
                                        const ckpt_onnx_load_opts *opts, ckpt_error *err)
 {
+    ckpt_error_clear(err); /* first error wins: start from a clear record, as ckpt_load does */
     if (!data && size) {
         CKPT_FAIL(err, CKPT_E_ARG, "ckpt_onnx_load_buffer: NULL data");
         return NULL;
@@ -1227,6 +1228,7 @@ ckpt_onnx_model *ckpt_onnx_load_buffer(const void *data, size_t size, const char
 ckpt_onnx_model *ckpt_onnx_load(const char *path, const ckpt_onnx_load_opts *opts,
                                 ckpt_error *err)
 {
+    ckpt_error_clear(err); /* first error wins: start from a clear record, as ckpt_load does */
     if (!path) {
         CKPT_FAIL(err, CKPT_E_ARG, "ckpt_onnx_load: NULL path");
         return NULL;
