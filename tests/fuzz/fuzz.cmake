@@ -42,7 +42,8 @@ if(CKPT_BUILD_FUZZERS AND CMAKE_C_COMPILER_ID MATCHES "Clang")
                               ${PROJECT_SOURCE_DIR}/src/graph/*.c
                               ${PROJECT_SOURCE_DIR}/src/nn/*.c
                               ${PROJECT_SOURCE_DIR}/src/onnx/*.c)
-  list(APPEND CKPT_FUZZ_LIB_SRC ${ONNX_GEN_DIR}/onnx.pb-c.c)
+  # the generated protobuf-c code, as the library compiles it (not instrumented)
+  list(APPEND CKPT_FUZZ_LIB_SRC $<TARGET_OBJECTS:ckpt_onnx_pb>)
   add_library(ckpt_fuzzlib STATIC ${CKPT_FUZZ_LIB_SRC})
   target_include_directories(ckpt_fuzzlib PRIVATE ${CMAKE_BINARY_DIR}/gen)
   target_include_directories(ckpt_fuzzlib PUBLIC ${PROJECT_SOURCE_DIR}/include
