@@ -258,6 +258,21 @@ x = np.load(sys.argv[2]).astype(np.float32)
 want = np.maximum(x @ w["fc1.w"] + w["fc1.b"], 0) @ w["fc2.w"] + w["fc2.b"]
 assert np.allclose(np.load(sys.argv[3]), want, rtol=1e-5, atol=1e-5)
 EOF
+    # TensorProto inputs (.pb) of ONNX's own test data, against its expected output
+    local td=/usr/share/libonnx-testdata/data/node/test_add
+    if [ -d "$td" ]; then
+        rm -rf "$WORK/o4"
+        expect 0 "run test_add on its .pb inputs" -- "$CKPT" run "$td/model.onnx" \
+            --input x="$td/test_data_set_0/input_0.pb" --input y="$td/test_data_set_0/input_1.pb" \
+            --output-dir "$WORK/o4"
+        py "$td/test_data_set_0/output_0.pb" "$WORK/o4/sum.npy" <<'EOF'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+t = onnx.TensorProto()
+t.ParseFromString(open(sys.argv[1], "rb").read())
+assert np.allclose(np.load(sys.argv[2]), numpy_helper.to_array(t), rtol=1e-6, atol=1e-7)
+EOF
+    fi
     # random inputs: the seed is printed, the same seed gives the same outputs, dynamic dims = 1
     rm -rf "$WORK/r1" "$WORK/r2"
     expect 0 "run random seed 42" -- "$CKPT" run "$M" --seed 42 --output-dir "$WORK/r1"
