@@ -27,6 +27,7 @@ demo:
 # ASan + UBSan, and a 30-second libFuzzer smoke per harness
 test:
 	@scripts/deps.sh test
+	@scripts/ort.sh >/dev/null || echo "make test: ONNX Runtime (npm) could not be installed: the ORT comparisons will be skipped"
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cd $(BUILD) && { ctest --output-on-failure -j $(JOBS) -LE slow; rc=$$?; \
@@ -55,6 +56,7 @@ bench:
 	@bench/run.sh build-release
 	@bench/nn_bench.sh build-release
 	@bench/train_bench.sh build-release
+	@bench/onnx_bench.sh build-release
 	@bench/autograd_bench.sh build-release
 
 install: build

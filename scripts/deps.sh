@@ -12,7 +12,7 @@ pkgs_demo="python3 python3-torch python3-numpy python3-sklearn"
 # libFuzzer, valgrind, g++ for the C++ header checks, git for the clean-clone tier
 # (tests/fresh), clang-format for format-check, libgfortran-12-dev for the
 # `pkg-config --static` link of tests/install (Debian's openblas.pc asks for -lgfortran)
-pkgs_test="$pkgs_demo clang libclang-rt-14-dev valgrind g++ git clang-format libgfortran-12-dev"
+pkgs_test="$pkgs_demo python3-onnx libonnx-testdata clang libclang-rt-14-dev valgrind g++ git clang-format libgfortran-12-dev"
 pkgs_bench="python3 python3-torch python3-numpy"
 
 want=""

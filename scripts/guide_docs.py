@@ -8,7 +8,7 @@ import pathlib
 import re
 
 root = pathlib.Path(__file__).resolve().parent.parent
-for doc in ("docs/TRAINING.md", "docs/MODELS.md"):
+for doc in ("docs/TRAINING.md", "docs/MODELS.md", "docs/ONNX.md"):
     p = root / doc
     if not p.exists():
         continue

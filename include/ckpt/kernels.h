@@ -178,6 +178,14 @@ CKPT_API void ckpt_nn_groupnorm_backward(float *din, float *dw, float *db, const
                                          const float *in, const float *w, int64_t b, int64_t c,
                                          int64_t s, int64_t g, double eps);
 
+/* Local response normalisation across channels, written: out (B,C,S) =
+ * in / (k + alpha / size * sum of in^2 over the channels [c - (size-1)/2,
+ * c + size/2] clipped to [0, C))^beta, as ONNX LRN (torch's
+ * local_response_norm for odd size).  out must not overlap in.  Added in
+ * 0.4. */
+CKPT_API void ckpt_nn_lrn_forward(float *out, const float *in, int64_t b, int64_t c, int64_t s,
+                                  int64_t size, double alpha, double beta, double k);
+
 /* ============================================================= embedding */
 
 /* out (N,D) = rows idx (N) of table (V,D), written.  Returns -1 at the first

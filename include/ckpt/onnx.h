@@ -146,7 +146,104 @@ CKPT_API int ckpt_onnx_run(ckpt_onnx_session *s, const ckpt_onnx_tensor *inputs,
 
 /* ================================================================ export (onnx_export.c) */
 
+/* Write a model as an ONNX ModelProto: initializers as raw_data (STRING
+ * tensors as string_data), every attribute type the reader keeps, subgraphs,
+ * value_info of inputs, outputs and typed intermediates (dim_param names for
+ * symbolic dims).  The file is replaced atomically (a temporary file in the
+ * same folder, fsync'd, renamed over `path`).  Returns 0 or < 0 with `err`
+ * naming the file.  The bytes alone: ckpt_onnx_save_buffer (*data malloc'd,
+ * free it with free()). */
+CKPT_API int ckpt_onnx_save(const ckpt_onnx_model *m, const char *path, ckpt_error *err);
+CKPT_API int ckpt_onnx_save_buffer(const ckpt_onnx_model *m, void **data, size_t *size,
+                                   ckpt_error *err);
+
+struct ckpt_module;
+
+/*
+ * Export options; the zero value (or NULL) is: opset 13, input named "input"
+ * and output "output", every dim static, BatchNorm folded (as torch's eval
+ * export does).
+ *  - input_ndim / input_shape: the example input the forward is traced with
+ *    (required); input_int64 for index inputs (Embedding); input_data its
+ *    values (NULL: zeros; float32 or int64 as input_int64 says).
+ *  - input_dynamic / output_dynamic: NULL, or one entry per dim: NULL for a
+ *    static dim, a name ("batch") for a dynamic one (dim_param in the file;
+ *    torch's dynamic_axes).
+ *  - a BatchNorm right after a Conv/ConvTranspose/Gemm whose output nothing
+ *    else reads is folded into its weights (initializers keep the conv's
+ *    names); keep_batchnorm keeps it as BatchNormalization.
+ */
+typedef struct ckpt_onnx_export_opts {
+    int opset; /* 0: 13; 11..17 */
+    const char *input_name, *output_name;
+    int input_ndim;
+    const int64_t *input_shape;
+    bool input_int64;
+    const void *input_data;
+    const char *const *input_dynamic;
+    const char *const *output_dynamic;
+    bool keep_batchnorm;
+    const char *producer_name; /* NULL: "ckpt" */
+} ckpt_onnx_export_opts;
+
+/*
+ * torch.onnx.export for a C model: the module's forward (ckpt_module_call:
+ * layers, Sequential, modules with a C forward function) is run once in eval
+ * mode on the example input with the tape tracing (ckpt/autograd.h), and each
+ * traced layer or functional op becomes ONNX nodes.  Initializers are named
+ * by their state_dict keys (tensors the export derives, such as LSTM/GRU
+ * weights in ONNX's gate order, get the key plus a suffix).  Dropout
+ * disappears; LSTM/GRU become ONNX LSTM/GRU; MultiheadAttention and the
+ * transformer layers are traced through their tape ops (projections,
+ * attention as MatMul/Softmax, layer_norm as LayerNormalization from opset
+ * 17, decomposed below).  The module's train/eval flag
+ * is restored afterwards.  An op without an ONNX mapping is CKPT_E_UNSUPPORTED
+ * naming it.  ckpt_onnx_export writes `path` atomically;
+ * ckpt_onnx_export_model returns the model in memory (run it with a session).
+ */
+CKPT_API int ckpt_onnx_export(struct ckpt_module *m, const ckpt_onnx_export_opts *opts,
+                              const char *path, ckpt_error *err);
+CKPT_API ckpt_onnx_model *ckpt_onnx_export_model(struct ckpt_module *m,
+                                                 const ckpt_onnx_export_opts *opts,
+                                                 ckpt_error *err);
+
 /* ================================================================ simplify (onnx_simplify.c) */
+
+/* Options; the zero value (or NULL) runs every pass. */
+typedef struct ckpt_onnx_simplify_opts {
+    bool no_shape_inference; /* do not run the model (only Constant nodes fold) */
+    bool no_fold_batchnorm;
+    bool no_fuse_gemm;
+    size_t max_fold_bytes; /* a folded value larger than this and than twice its
+                              inputs stays a node (Expand, Tile...); 0: 1 MiB */
+} ckpt_onnx_simplify_opts;
+
+typedef struct ckpt_onnx_simplify_report {
+    int nodes_before, nodes_after;
+    int folded;             /* nodes replaced by initializers (Constant included) */
+    int identities_removed; /* Identity and inference Dropout */
+    int batchnorms_folded;  /* into Conv / ConvTranspose / Gemm */
+    int gemms_fused;        /* MatMul + Add -> Gemm */
+    int dead_removed;
+    bool ran; /* shape inference ran the model */
+} ckpt_onnx_simplify_report;
+
+/*
+ * onnx-simplifier's core: shape inference (the model is run on zero inputs
+ * of the declared shapes, twice with different sizes for dynamic dims; a dim
+ * that changes is dynamic), constant folding (nodes whose inputs are all
+ * constant, and Shape/Size of static shapes, become initializers, so
+ * Shape->Gather->Unsqueeze->Concat chains fold), Identity and inference
+ * Dropout removal, BatchNorm folded into the Conv/ConvTranspose/Gemm before
+ * it, MatMul + Add -> Gemm on 2-D inputs, dead nodes and unused initializers
+ * removed; value_info gets every intermediate's inferred type.  Repeated
+ * until nothing changes.  Returns a new model (`m` untouched) or NULL;
+ * `report` may be NULL.  When the model cannot run (an op without a kernel)
+ * the passes that need no values still apply (report->ran false).
+ */
+CKPT_API ckpt_onnx_model *ckpt_onnx_simplify(const ckpt_onnx_model *m,
+                                             const ckpt_onnx_simplify_opts *opts,
+                                             ckpt_onnx_simplify_report *report, ckpt_error *err);
 
 /* ================================================================ weights (onnx_weights.c) */
 

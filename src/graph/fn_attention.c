@@ -228,5 +228,7 @@ ckpt_var *ckpt_f_scaled_dot_product_attention(ckpt_var *q, ckpt_var *k, ckpt_var
         return NULL;
     if (n)
         *(sdpa_ctx *)n->ctx = c;
+    if (n)
+        n->tr[0] = is_causal, n->tr_s = dropout_p; /* for a tracer */
     return y;
 }

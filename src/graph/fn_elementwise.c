@@ -154,6 +154,7 @@ static ckpt_var *unary(const char *op, ckpt_tk_unop kind, double s, ckpt_var *x,
         un_ctx *c = node->ctx;
         c->op = kind;
         c->s = s;
+        node->tr_s = s;
     }
     return y;
 }

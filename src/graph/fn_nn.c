@@ -147,6 +147,9 @@ static ckpt_var *pad_input(const char *op, ckpt_var *x, int sd, const ckpt_nn_co
         return NULL;
     if (n)
         *(pad_ctx *)n->ctx = c;
+    if (n) /* for a tracer */
+        n->tr[0] = c.top, n->tr[1] = c.bottom, n->tr[2] = c.left, n->tr[3] = c.right,
+        n->tr[4] = c.mode, n->tr[5] = sd;
     return y;
 }
 
@@ -417,9 +420,13 @@ ckpt_var *ckpt_f_relu(ckpt_var *x, ckpt_error *err)
 
 ckpt_var *ckpt_f_gelu(ckpt_var *x, bool tanh_approximate, ckpt_error *err)
 {
-    if (tanh_approximate)
-        return unary("gelu", x, ckpt_nn_gelu_tanh_forward, ckpt_nn_gelu_tanh_backward, false,
-                     err);
+    if (tanh_approximate) {
+        ckpt_var *y = unary("gelu", x, ckpt_nn_gelu_tanh_forward, ckpt_nn_gelu_tanh_backward,
+                            false, err);
+        if (y && y->creator)
+            y->creator->tr[0] = 1; /* approximate='tanh', for a tracer */
+        return y;
+    }
     return unary("gelu", x, ckpt_nn_gelu_forward, ckpt_nn_gelu_backward, false, err);
 }
 
@@ -487,6 +494,8 @@ static ckpt_var *softmax_any(const char *op, ckpt_var *x, int dim, bool logv, ck
         return NULL;
     if (n)
         *(softmax_ctx *)n->ctx = c;
+    if (n)
+        n->tr[0] = d;
     return y;
 }
 

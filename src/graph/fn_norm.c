@@ -77,6 +77,8 @@ ckpt_var *ckpt_f_layer_norm(ckpt_var *x, int ndims, ckpt_var *w, ckpt_var *b, do
         return NULL;
     if (n)
         *(layer_norm_ctx *)n->ctx = (layer_norm_ctx){rows, d, eps};
+    if (n)
+        n->tr[0] = ndims, n->tr_s = eps; /* for a tracer */
     return y;
 }
 
@@ -230,5 +232,7 @@ ckpt_var *ckpt_f_group_norm(ckpt_var *x, int64_t groups, ckpt_var *w, ckpt_var *
         return NULL;
     if (n)
         *(group_norm_ctx *)n->ctx = c;
+    if (n)
+        n->tr[0] = groups, n->tr_s = eps; /* for a tracer */
     return y;
 }

@@ -78,6 +78,10 @@ static ckpt_var *reduce(const char *op, bool mean, ckpt_var *x, int ndims, const
         return NULL;
     if (node)
         *(red_ctx *)node->ctx = c;
+    for (int i = 0; node && i < x->ndim; i++)
+        node->tr[i] = red[i];
+    if (node)
+        node->tr[CKPT_VAR_MAX_DIMS] = keepdim;
     return y;
 }
 

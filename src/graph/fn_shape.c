@@ -220,6 +220,8 @@ static ckpt_var *permute(const char *op, ckpt_var *x, int ndim, const int *dims,
         return NULL;
     if (node)
         memcpy(((perm_ctx *)node->ctx)->dims, d, sizeof d);
+    for (int i = 0; node && i < ndim; i++)
+        node->tr[i] = d[i];
     return y;
 }
 
@@ -309,6 +311,8 @@ static ckpt_var *join(const char *op, ckpt_var *const *xs, size_t n, join_ctx *c
         return NULL;
     if (node)
         *(join_ctx *)node->ctx = *c;
+    if (node)
+        node->tr[0] = c->dim;
     return y;
 }
 
@@ -499,6 +503,8 @@ static ckpt_var *slice_core(const char *op, ckpt_var *x, int dim, int64_t start,
         return NULL;
     if (node)
         *(slice_ctx *)node->ctx = c;
+    if (node)
+        node->tr[0] = dim, node->tr[1] = start, node->tr[2] = len, node->tr[3] = step;
     return y;
 }
 

@@ -51,7 +51,26 @@ struct ckpt__node {
     void *ctx;
     uint64_t index; /* record order, from 1 */
     ckpt__node *prev;
+    int64_t tr[CKPT_VAR_MAX_DIMS + 1]; /* the op's arguments for a tracer (ONNX export): */
+    double tr_s;                       /* dims, scalar; see src/onnx/onnx_export.c */
 };
+
+/* A tracer (ONNX export): while one is set on a tape, every op records a
+ * node (as if an input required grad) and `op` is called with it (its
+ * ctx/tr fields are filled after the call returns: read them later); a
+ * module call asks `module_begin` first: when it returns true the module is
+ * traced as one unit (nothing recorded inside) and `module_end` gets its
+ * output.  Non-zero from a callback stops nothing: the tracer records its
+ * own failure. */
+typedef struct ckpt__tracer ckpt__tracer;
+struct ckpt__tracer {
+    void (*op)(ckpt__tracer *tr, ckpt__node *n);
+    bool (*module_begin)(ckpt__tracer *tr, ckpt_module *m, ckpt_var *x);
+    void (*module_end)(ckpt__tracer *tr, ckpt_module *m, ckpt_var *x, ckpt_var *y);
+    int depth; /* > 0: inside a module traced as a unit */
+};
+void ckpt__tape_set_tracer(ckpt_tape *t, ckpt__tracer *tr);
+ckpt__tracer *ckpt__tape_tracer(const ckpt_tape *t);
 
 /* Arena memory that lives until ckpt_tape_reset: 64-byte aligned, not
  * zeroed (calloc: zeroed).  NULL + CKPT_E_NOMEM recorded in err. */

@@ -30,7 +30,18 @@ struct ckpt_tape {
     uint64_t freed_upto; /* nodes with index <= this were consumed by a backward */
     bool grad_enabled;
     ckpt_rng rng;
+    ckpt__tracer *tracer; /* ONNX export (graph_internal.h) */
 };
+
+void ckpt__tape_set_tracer(ckpt_tape *t, ckpt__tracer *tr)
+{
+    t->tracer = tr;
+}
+
+ckpt__tracer *ckpt__tape_tracer(const ckpt_tape *t)
+{
+    return t ? t->tracer : NULL;
+}
 
 static void *sys_alloc(const ckpt_alloc *a, size_t n)
 {
@@ -433,6 +444,8 @@ float ckpt_var_item(const ckpt_var *v)
 
 bool ckpt__wants_grad(ckpt_tape *t, ckpt_var *const *in, size_t nin)
 {
+    if (t->tracer)
+        return t->tracer->depth == 0;
     if (!t->grad_enabled)
         return false;
     for (size_t i = 0; i < nin; i++)
@@ -471,6 +484,8 @@ int ckpt__record(ckpt_tape *t, const char *op, ckpt_var *out, ckpt_var *const *i
     out->leaf = false;
     out->creator = n;
     *node = n;
+    if (t->tracer)
+        t->tracer->op(t->tracer, n);
     return 0;
 }
 

@@ -32,6 +32,10 @@ ckpt_var *ckpt_module_call(ckpt_module *m, ckpt_var *x, ckpt_error *err)
         return NULL;
     }
     ckpt_var *y = NULL;
+    ckpt__tracer *tr = ckpt__tape_tracer(x->tape);
+    bool unit = tr && tr->depth == 0 && tr->module_begin(tr, m, x);
+    if (unit)
+        tr->depth++;
     if (m->forward_fn)
         y = m->forward_fn(m, x, m->forward_ctx, err);
     else if (m->ops && m->ops->call)
@@ -43,7 +47,14 @@ ckpt_var *ckpt_module_call(ckpt_module *m, ckpt_var *x, ckpt_error *err)
         CKPT_FAIL(err, CKPT_E_ARG,
                   "module '%s' (%s) has no forward: give it one with ckpt_module_set_forward",
                   m->name, m->type);
+        if (unit)
+            tr->depth--;
         return NULL;
+    }
+    if (unit) {
+        tr->depth--;
+        if (y)
+            tr->module_end(tr, m, x, y);
     }
     if (!y && !ckpt__error_is_set(err))
         CKPT_FAIL(err, CKPT_E_ARG, "forward of module '%s' (%s) returned no output", m->name,

@@ -94,6 +94,9 @@ int ox_val_copy(ox_val *dst, const ox_val *src, ckpt_error *err);
  * buffer (grown when needed; not zeroed).  dims may be NULL when rank is 0.
  * CKPT_E_LIMIT when numel * size overflows or passes the session limit. */
 int ox_val_reshape_alloc(ox_val *v, int dtype, int rank, const int64_t *dims, ckpt_error *err);
+/* Value buffers (re)allocated by ox_val_reshape_alloc since the process
+ * started (all sessions): a repeated input shape must not move it. */
+uint64_t ox_buffer_allocs(void);
 /* Element count of dims, -1 on overflow or a negative dim. */
 int64_t ox_numel(int rank, const int64_t *dims);
 
@@ -145,7 +148,7 @@ typedef struct ox_node ox_node;
 typedef struct ox_run ox_run;
 
 /* A kernel: compute node outputs from inputs.  `in[k]` is NULL for an
- * omitted optional input (empty name or k >= n_in); `out[k]` are the output
+ * omitted optional input (empty name, or n_in <= k < n_in + 8); `out[k]` are the output
  * slots (NULL for an omitted optional output).  Outputs are produced with
  * ox_out() / ox_alias() / ox_val_reshape_alloc().  Errors name the node
  * (ox_fail). */
@@ -175,8 +178,10 @@ struct ox_node {
     int *out; /* value indices, -1 for an omitted optional output */
     ox_attr *attrs;
     int n_attrs;
-    const ox_op *op; /* resolved when the session is created */
+    const ox_op *op; /* bound when the model is read (NULL: no kernel) */
     void *state;     /* from op->prepare */
+    char *prep_err;  /* why op->prepare refused the node (op is then NULL) */
+    int prep_code;   /* and its ckpt_status */
 };
 
 /* Value-info from the file (graph inputs/outputs, value_info). */
@@ -187,6 +192,7 @@ typedef struct ox_type {
     int64_t dims[OX_MAX_RANK]; /* -1 where dynamic */
     char *dim_params[OX_MAX_RANK];
     bool known; /* a type was given */
+    bool optional_sequence; /* kind NONE: optional(sequence(tensor)) (export: the writer) */
 } ox_type;
 
 typedef struct ox_value {
@@ -275,7 +281,9 @@ int ox_alias(ox_run *r, const ox_node *n, ox_val *out, const ox_val *src, int ra
              const int64_t *dims, ckpt_error *err);
 /* Number of threads the session runs with (>= 1). */
 int ox_threads(const ox_run *r);
-/* Scratch memory of `bytes`, valid until the kernel returns; NULL + error on failure. */
+/* Scratch memory of `bytes`, valid until the kernel returns; NULL + error on
+ * failure.  One block per call: a second call may free the first, so a
+ * kernel takes one block and splits it. */
 void *ox_scratch(ox_run *r, size_t bytes, ckpt_error *err);
 /* Run a subgraph (If / Loop / Scan bodies): `inputs` bind the subgraph's
  * inputs in order; outputs are deep-copied into `outputs` (n_outputs slots).
@@ -318,10 +326,16 @@ extern const ox_op ox_ops_image[];
 extern const ox_op ox_ops_signal[];
 extern const ox_op ox_ops_control[];
 extern const ox_op ox_ops_sequence[];
+extern const ox_op ox_ops_newer[];
+extern const ox_op ox_ops_ml[];
 extern const ox_op ox_ops_misc[];
 
 /* Find the kernel for (domain, op_type) at `opset`; NULL if none. */
 const ox_op *ox_op_find(const char *domain, const char *op_type, int opset);
+/* Bind every node of `g` and its subgraphs to its kernel and run the
+ * kernels' prepare (when the model is read, so sessions never write the
+ * model).  Returns 0 or CKPT_E_NOMEM. */
+int ox_bind_kernels(ox_graph *g, ckpt_error *err);
 
 /* ------------------------------------------------------------ reader helpers */
 
@@ -341,5 +355,16 @@ int ox_session_run_vals(ckpt_onnx_session *s, const ox_val *const *inputs, int n
 const ox_val *ox_session_value(ckpt_onnx_session *s, const char *name);
 /* The model a session runs. */
 const ckpt_onnx_model *ox_session_model(const ckpt_onnx_session *s);
+
+/* ------------------------------------------------------------ control family */
+
+/* The graph a run executes, and the slot of its value `vi` (outer names
+ * followed): for kernels that read values other than their inputs (the
+ * preview.training Gradient differentiates the graph it sits in). */
+const ox_graph *ox_run_graph(const ox_run *r);
+ox_val *ox_run_value(ox_run *r, int vi);
+/* The session's cap on one value's bytes (0: none): Loop/Scan bound the
+ * outputs they accumulate across iterations by it. */
+size_t ox_run_max_bytes(const ox_run *r);
 
 #endif

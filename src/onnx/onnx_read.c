@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "onnx/onnx.pb-c.h"
+#include "onnx/onnx_function.h"
 #include "onnx/onnx_internal.h"
 #include "onnx/onnx_scan.h"
 
@@ -411,6 +412,7 @@ static void type_decode(const Onnx__TypeProto *tp, ox_type *t)
         cur = cur->optional_type->elem_type;
     }
     if (cur && cur->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && cur->sequence_type) {
+        t->optional_sequence = t->kind == OX_KIND_NONE;
         t->kind = t->kind == OX_KIND_NONE ? OX_KIND_NONE : OX_KIND_SEQUENCE;
         cur = cur->sequence_type->elem_type;
     }
@@ -683,6 +685,17 @@ static int attr_decode(rd *r, const Onnx__AttributeProto *ap, ox_attr *a, ox_gra
         for (size_t i = 0; i < a->n; i++)
             CKPT_TRY(graph_build(r, ap->graphs[i], g, g->depth + 1, &a->graphs[i]));
         break;
+    case OX_ATTR_TYPE_PROTO: /* kept packed in s/s_len so a writer can put it back (export) */
+        if (ap->tp && !a->s) {
+            a->s_len = onnx__type_proto__get_packed_size(ap->tp);
+            CKPT_TRY(charge(r, a->s_len + 1, "attribute"));
+            a->s = malloc(a->s_len + 1);
+            if (!a->s)
+                return nomem(r, "attribute");
+            onnx__type_proto__pack(ap->tp, (uint8_t *)a->s);
+            a->s[a->s_len] = 0;
+        }
+        break;
     default: break;
     }
     return 0;
@@ -732,6 +745,7 @@ void ox_graph_free(ox_graph *g)
             attr_free(&n->attrs[k]);
         free(n->attrs);
         free(n->state);
+        free(n->prep_err);
     }
     free(g->nodes);
     for (int i = 0; i < g->n_values; i++) {
@@ -1158,7 +1172,8 @@ static int model_build(rd *r, const Onnx__ModelProto *mp)
     if (mp->n_functions > 0)
         return CKPT_FAIL(r->err, CKPT_E_UNSUPPORTED,
                          "model-local functions (%zu) are not supported yet", mp->n_functions);
-    return graph_build(r, mp->graph, NULL, 0, &m->graph);
+    CKPT_TRY(graph_build(r, mp->graph, NULL, 0, &m->graph));
+    return ox_bind_kernels(m->graph, r->err);
 }
 
 static ckpt_onnx_model *load_bytes(const void *data, size_t size, const char *label,
@@ -1201,8 +1216,13 @@ static ckpt_onnx_model *load_bytes(const void *data, size_t size, const char *la
     }
     if (rc == 0) {
         rd r = {m, opts, err, 0, 0};
-        r.bytes = b.used; /* the message and the IR are alive together */
-        rc = model_build(&r, mp);
+        r.bytes = b.used;                 /* the message and the IR are alive together */
+        const Onnx__ModelProto *use = mp; /* model-local functions inlined (onnx_function.c) */
+        ox_fn_inline *fi = NULL;
+        rc = ox_functions_inline(mp, limit > b.used ? limit - b.used : 0, &use, &fi, err);
+        if (rc == 0)
+            rc = model_build(&r, use);
+        ox_functions_free(fi);
     }
     if (mp)
         onnx__model_proto__free_unpacked(mp, &a);

@@ -103,6 +103,7 @@ typedef struct sc {
     ox_scan_fn fn;
     void *ctx;
     const char *dir; /* the model's folder, NULL for a buffer */
+    const Onnx__ModelProto *mp; /* its model-local functions are not custom ops */
     char seen[256][160];
     int n_seen;
 } sc;
@@ -117,6 +118,13 @@ static void op_check(sc *s, const Onnx__NodeProto *np, const char *graph)
 {
     if (std_domain(np->domain))
         return;
+    /* a call of a function the model defines: its body is scanned instead */
+    for (size_t i = 0; i < s->mp->n_functions; i++) {
+        const Onnx__FunctionProto *f = s->mp->functions[i];
+        if (f->name && f->domain && np->op_type && !strcmp(f->name, np->op_type) &&
+            !strcmp(f->domain, np->domain))
+            return;
+    }
     char key[160];
     snprintf(key, sizeof key, "%s:%s", np->domain, np->op_type ? np->op_type : "");
     for (int i = 0; i < s->n_seen; i++)
@@ -280,6 +288,7 @@ int ox_scan_model(const void *buf, size_t n, const char *path, ox_scan_fn fn, vo
     }
     s->fn = fn;
     s->ctx = ctx;
+    s->mp = mp;
     if (path && path[0]) {
         dir = malloc(strlen(path) + 2);
         if (dir) {

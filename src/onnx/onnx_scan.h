@@ -31,7 +31,8 @@ typedef void (*ox_scan_fn)(void *ctx, const char *where, const char *module, con
  * Scan an ONNX ModelProto of `n` bytes read from `path` (NULL: from memory) without
  * building or running it: every node (subgraphs and model-local functions included)
  * whose domain is not ai.onnx, ai.onnx.ml or ai.onnx.preview.training is reported once
- * per (domain, op type) as CKPT_SCAN_UNKNOWN; every external-data location that is
+ * per (domain, op type) as CKPT_SCAN_UNKNOWN (a call of a model-local function is not:
+ * the function's body is scanned); every external-data location that is
  * absolute, holds "..", or resolves (symlinks followed) outside the model's folder as
  * CKPT_SCAN_DANGEROUS.  Returns 0, or < 0 with `err` when the bytes are not a ModelProto.
  */

@@ -2,6 +2,9 @@
  * runs, kernels resolved once. */
 #include <stdlib.h>
 #include <string.h>
+#ifdef CKPT_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
 
 #include "core/err.h"
 #include "onnx/onnx_internal.h"
@@ -23,6 +26,8 @@ struct ckpt_onnx_session {
     size_t scratch_cap;
     ox_val **tmp_in, **tmp_out; /* per-node pointer arrays, sized to the widest node */
     int tmp_cap;
+    bool *folded; /* main-graph nodes computed once at session creation */
+    int n_folded;
 };
 
 struct ox_run {
@@ -30,6 +35,7 @@ struct ox_run {
     const ox_graph *g;
     ox_val *slots;
     struct ox_run *parent;
+    const bool *skip; /* nodes not to run (folded constants), or NULL */
 };
 
 int ox_threads(const ox_run *r)
@@ -150,6 +156,21 @@ static ox_val *slot_at(ox_run *r, int vi)
     return &r->slots[vi];
 }
 
+const ox_graph *ox_run_graph(const ox_run *r)
+{
+    return r->g;
+}
+
+ox_val *ox_run_value(ox_run *r, int vi)
+{
+    return vi >= 0 && vi < r->g->n_values ? slot_at(r, vi) : NULL;
+}
+
+size_t ox_run_max_bytes(const ox_run *r)
+{
+    return r->s->max_bytes;
+}
+
 /* Initializer views of strings must not be freed by the slot. */
 static void slot_reset_view(ox_val *slot, const ox_value *v)
 {
@@ -185,15 +206,12 @@ static int resolve(ckpt_onnx_session *s, const ox_graph *g, ckpt_error *err)
             s->tmp_out = b;
             s->tmp_cap = c;
         }
-        const ox_op *op = ox_op_find(n->domain, n->op_type, n->opset);
-        if (!op)
+        if (n->prep_err)
+            return CKPT_FAIL(err, n->prep_code, "%s", n->prep_err);
+        if (!n->op)
             return CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
                              "node '%s': op %s (domain '%s', opset %d) is not supported", n->name,
                              n->op_type, n->domain[0] ? n->domain : "ai.onnx", n->opset);
-        /* the model is read-only for callers; the session fills in what it resolved */
-        n->op = op;
-        if (op->prepare && !n->state)
-            CKPT_TRY(op->prepare(n, err));
         for (int a = 0; a < n->n_attrs; a++) {
             const ox_attr *at = &n->attrs[a];
             if (at->g)
@@ -205,16 +223,33 @@ static int resolve(ckpt_onnx_session *s, const ox_graph *g, ckpt_error *err)
     return 0;
 }
 
+/* OpenBLAS's thread count is process-wide: a session sets it to its own
+ * before each run (one call when it already matches). */
+static void blas_threads(const ckpt_onnx_session *s)
+{
+#ifdef CKPT_HAVE_OPENBLAS
+    if (openblas_get_num_threads() != s->threads)
+        openblas_set_num_threads(s->threads);
+#else
+    (void)s;
+#endif
+}
+
 static int exec_nodes(ox_run *r, ckpt_error *err)
 {
     const ox_graph *g = r->g;
     ckpt_onnx_session *s = r->s;
     for (int i = 0; i < g->n_nodes; i++) {
         const ox_node *n = &g->nodes[i];
-        /* the pointer arrays are reused by nested subgraph runs: take a copy */
-        ox_val *in_buf[16], *out_buf[16];
-        ox_val **in = n->n_in <= 16 ? in_buf : malloc((size_t)n->n_in * sizeof *in);
-        ox_val **out = n->n_out <= 16 ? out_buf : malloc((size_t)n->n_out * sizeof *out);
+        if (r->skip && r->skip[i])
+            continue;
+        /* per node, on the stack (nested subgraph runs reuse nothing); padded
+         * with NULL past n_in / n_out as the kernel contract promises */
+        enum { PAD = 8, SMALL = 24 };
+        ox_val *in_buf[SMALL], *out_buf[SMALL];
+        ox_val **in = n->n_in + PAD <= SMALL ? in_buf : calloc((size_t)n->n_in + PAD, sizeof *in);
+        ox_val **out = n->n_out + PAD <= SMALL ? out_buf
+                                               : calloc((size_t)n->n_out + PAD, sizeof *out);
         if (!in || !out) {
             if (in != in_buf)
                 free(in);
@@ -224,8 +259,12 @@ static int exec_nodes(ox_run *r, ckpt_error *err)
         }
         for (int k = 0; k < n->n_in; k++)
             in[k] = n->in[k] >= 0 ? slot_at(r, n->in[k]) : NULL;
+        for (int k = n->n_in; k < n->n_in + PAD; k++)
+            in[k] = NULL;
         for (int k = 0; k < n->n_out; k++)
             out[k] = n->out[k] >= 0 ? &r->slots[n->out[k]] : NULL;
+        for (int k = n->n_out; k < n->n_out + PAD; k++)
+            out[k] = NULL;
         int rc = n->op->run(r, n, in, out, err);
         if (in != in_buf)
             free(in);
@@ -250,7 +289,7 @@ int ox_run_subgraph(ox_run *r, const ox_graph *g, ox_val *const *inputs, int n_i
     if (n_inputs > g->n_inputs + g->n_initializers)
         return CKPT_FAIL(err, CKPT_E_ARG, "subgraph '%s' takes %d inputs, given %d", g->name,
                          g->n_inputs, n_inputs);
-    ox_run sub = {r->s, g, slots, r};
+    ox_run sub = {r->s, g, slots, r, NULL};
     for (int i = 0; i < g->n_values; i++)
         slot_reset_view(&slots[i], &g->values[i]);
     for (int i = 0; i < n_inputs && i < g->n_inputs; i++) {
@@ -272,6 +311,74 @@ int ox_run_subgraph(ox_run *r, const ox_graph *g, ox_val *const *inputs, int n_i
     return 0;
 }
 
+/* ------------------------------------------------------------ constant folding */
+
+/* Ops whose result is not a function of their inputs alone. */
+static bool op_foldable(const ox_node *n)
+{
+    static const char *const never[] = {"RandomUniform",
+                                        "RandomNormal",
+                                        "RandomUniformLike",
+                                        "RandomNormalLike",
+                                        "Bernoulli",
+                                        "Multinomial",
+                                        NULL};
+    for (int i = 0; never[i]; i++)
+        if (!strcmp(n->op_type, never[i]))
+            return false;
+    for (int a = 0; a < n->n_attrs; a++)
+        if (n->attrs[a].g || n->attrs[a].graphs)
+            return false;
+    return true;
+}
+
+/* Run, once, every main-graph node whose inputs are all constants
+ * (initializers the caller cannot override, or outputs of folded nodes); its
+ * outputs stay in their slots and the node is skipped by every run.  A node
+ * whose kernel fails here is left to run time (where the error is reported). */
+static int fold_constants(ckpt_onnx_session *s, ckpt_error *err)
+{
+    const ox_graph *g = s->m->graph;
+    ox_val *slots = slots_of(s, g, err);
+    if (!slots)
+        return CKPT_E_NOMEM;
+    bool *isconst = calloc((size_t)g->n_values + 1, 1);
+    s->folded = calloc((size_t)g->n_nodes + 1, 1);
+    if (!isconst || !s->folded) {
+        free(isconst);
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    for (int v = 0; v < g->n_values; v++)
+        isconst[v] = g->values[v].is_initializer && !g->values[v].is_input;
+    ox_run r = {s, g, slots, NULL, NULL};
+    for (int i = 0; i < g->n_nodes; i++) {
+        ox_node *n = &g->nodes[i];
+        bool ok = op_foldable(n) && n->n_out <= 16 && n->n_in <= 16;
+        for (int k = 0; ok && k < n->n_in; k++)
+            ok = n->in[k] < 0 || isconst[n->in[k]];
+        for (int k = 0; ok && k < n->n_out; k++)
+            ok = n->out[k] < 0 || !g->values[n->out[k]].is_output;
+        if (!ok)
+            continue;
+        ox_val *in[24] = {NULL}, *out[24] = {NULL};
+        for (int k = 0; k < n->n_in; k++)
+            in[k] = n->in[k] >= 0 ? &slots[n->in[k]] : NULL;
+        for (int k = 0; k < n->n_out; k++)
+            out[k] = n->out[k] >= 0 ? &slots[n->out[k]] : NULL;
+        ckpt_error e2;
+        ckpt_error_clear(&e2);
+        if (n->op->run(&r, n, in, out, &e2) < 0)
+            continue;
+        s->folded[i] = true;
+        s->n_folded++;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                isconst[n->out[k]] = true;
+    }
+    free(isconst);
+    return 0;
+}
+
 /* ------------------------------------------------------------ public */
 
 ckpt_onnx_session *ckpt_onnx_session_new(const ckpt_onnx_model *m,
@@ -289,7 +396,8 @@ ckpt_onnx_session *ckpt_onnx_session_new(const ckpt_onnx_model *m,
     s->m = m;
     s->threads = opts && opts->threads > 1 ? opts->threads : 1;
     s->max_bytes = opts ? opts->max_bytes : 0;
-    if (resolve(s, m->graph, err) < 0 || !slots_of(s, m->graph, err)) {
+    if (resolve(s, m->graph, err) < 0 || !slots_of(s, m->graph, err) ||
+        fold_constants(s, err) < 0) {
         ckpt__error_set_file(err, m->path);
         ckpt_onnx_session_free(s);
         return NULL;
@@ -315,6 +423,7 @@ void ckpt_onnx_session_free(ckpt_onnx_session *s)
         free(slots);
     }
     free(s->graphs);
+    free(s->folded);
     free(s->scratch);
     free(s->tmp_in);
     free(s->tmp_out);
@@ -437,7 +546,8 @@ int ckpt_onnx_run(ckpt_onnx_session *s, const ckpt_onnx_tensor *inputs, size_t n
     free(seen);
     if (rc < 0)
         goto fail;
-    ox_run r = {s, g, slots, NULL};
+    ox_run r = {s, g, slots, NULL, s->folded};
+    blas_threads(s);
     rc = exec_nodes(&r, err);
     if (rc < 0)
         goto fail;
@@ -523,7 +633,8 @@ int ox_session_run_vals(ckpt_onnx_session *s, const ox_val *const *inputs, int n
             CKPT_TRY(ox_val_copy(dst, src, err));
         }
     }
-    ox_run r = {s, g, slots, NULL};
+    ox_run r = {s, g, slots, NULL, s->folded};
+    blas_threads(s);
     int rc = exec_nodes(&r, err);
     if (rc < 0)
         ckpt__error_set_file(err, s->m->path);

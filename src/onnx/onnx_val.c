@@ -2,6 +2,7 @@
  * small helpers every kernel uses. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,13 @@ void ox_val_clear(ox_val *v)
     memset(v, 0, sizeof *v);
 }
 
+static atomic_ullong buffer_allocs;
+
+uint64_t ox_buffer_allocs(void)
+{
+    return (uint64_t)atomic_load(&buffer_allocs);
+}
+
 int ox_val_reshape_alloc(ox_val *v, int dtype, int rank, const int64_t *dims, ckpt_error *err)
 {
     if (rank < 0 || rank > OX_MAX_RANK)
@@ -166,6 +174,7 @@ int ox_val_reshape_alloc(ox_val *v, int dtype, int rank, const int64_t *dims, ck
         void *nb = dtype == OX_STRING ? calloc(1, want) : malloc(want);
         if (!nb)
             return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory for a %zu-byte tensor", bytes);
+        atomic_fetch_add(&buffer_allocs, 1);
         if (v->dtype == OX_STRING)
             free_strings(v);
         free(v->buf);
@@ -339,10 +348,10 @@ double ox_get_f64(const ox_val *v, int64_t i)
 {
     const void *d = v->data;
     switch (v->dtype) {
-    case OX_FLOAT: return ((const float *)d)[i];
+    case OX_FLOAT: return (double)((const float *)d)[i];
     case OX_DOUBLE: return ((const double *)d)[i];
-    case OX_FLOAT16: return ox_half_to_float(((const uint16_t *)d)[i]);
-    case OX_BFLOAT16: return ox_bf16_to_float(((const uint16_t *)d)[i]);
+    case OX_FLOAT16: return (double)ox_half_to_float(((const uint16_t *)d)[i]);
+    case OX_BFLOAT16: return (double)ox_bf16_to_float(((const uint16_t *)d)[i]);
     case OX_INT8: return ((const int8_t *)d)[i];
     case OX_UINT8: return ((const uint8_t *)d)[i];
     case OX_INT16: return ((const int16_t *)d)[i];

@@ -388,6 +388,29 @@ void ckpt_nn_groupnorm_forward(float *out, const float *in, const float *w, cons
     }
 }
 
+void ckpt_nn_lrn_forward(float *out, const float *in, int64_t b, int64_t c, int64_t s,
+                         int64_t size, double alpha, double beta, double k)
+{
+    const int64_t lo = (size - 1) / 2, hi = size - 1 - lo;
+    const float a = (float)(alpha / (double)size), nb = (float)-beta, kk = (float)k;
+    for (int64_t bi = 0; bi < b; bi++) {
+        for (int64_t ci = 0; ci < c; ci++) {
+            const int64_t c0 = ci - lo < 0 ? 0 : ci - lo, c1 = ci + hi >= c ? c - 1 : ci + hi;
+            float *q = out + (bi * c + ci) * s;
+            const float *x = in + (bi * c + ci) * s;
+            for (int64_t i = 0; i < s; i++)
+                q[i] = 0.0f;
+            for (int64_t ch = c0; ch <= c1; ch++) {
+                const float *p = in + (bi * c + ch) * s;
+                for (int64_t i = 0; i < s; i++)
+                    q[i] += p[i] * p[i];
+            }
+            for (int64_t i = 0; i < s; i++)
+                q[i] = x[i] * expf(nb * logf(kk + a * q[i]));
+        }
+    }
+}
+
 int ckpt_nn_embedding_forward_raw(float *out, const float *table, const int64_t *idx, int64_t n,
                                   int64_t v, int64_t d)
 {
@@ -594,15 +617,69 @@ void ckpt_nn__pool_taps(int64_t o, int64_t s, int64_t p, int64_t dil, int64_t k,
     *k1 = b < k ? b : k;
 }
 
+/* the running max of a window as the scan takes it: a NaN wins */
+static inline float maxpool_take(float m, float v)
+{
+    return v > m || v != v ? v : m;
+}
+
 void ckpt_nn_maxpool2d_forward_d(float *out, const float *in, const ckpt_nn_pool2d_dims *d)
 {
-    const int64_t h = d->h, w = d->w;
+    const int64_t h = d->h, w = d->w, sw = d->sw;
+    /* output columns [xlo, xhi) whose whole window row lies inside [0, w):
+     * there the taps need no clipping (the common 2- and 3-wide windows
+     * unrolled); the border columns take the clipped path below */
+    const int64_t span = (d->kw - 1) * d->dw;
+    int64_t xlo = (d->pw + sw - 1) / sw, xhi = 0;
+    if (w - 1 + d->pw - span >= 0)
+        xhi = (w - 1 + d->pw - span) / sw + 1;
+    xhi = xhi < d->ow ? xhi : d->ow;
+    if (xlo > xhi)
+        xlo = xhi;
     for (int64_t c = 0; c < d->bc; c++) {
         const float *pl = in + c * h * w;
         for (int64_t oy = 0; oy < d->oh; oy++) {
             int64_t y0, ky0, ky1;
             ckpt_nn__pool_taps(oy, d->sh, d->ph, d->dh, d->kh, h, &y0, &ky0, &ky1);
+            float *q = out + (c * d->oh + oy) * d->ow;
+            if (xhi > xlo && ky1 > ky0) {
+                const float *base = pl + (y0 + ky0 * d->dh) * w - d->pw;
+                const int64_t rows = ky1 - ky0, rstep = d->dh * w;
+                /* the 2x2 and 3x3 windows as straight-line selects (the
+                 * compiler vectorises them across output columns) */
+                if (d->dw == 1 && d->kw == 2 && rows == 2) {
+                    const float *r0 = base, *r1 = base + rstep;
+                    for (int64_t ox = xlo; ox < xhi; ox++) {
+                        const int64_t j = ox * sw;
+                        q[ox] = maxpool_take(maxpool_take(maxpool_take(r0[j], r0[j + 1]), r1[j]),
+                                             r1[j + 1]);
+                    }
+                } else if (d->dw == 1 && d->kw == 3 && rows == 3) {
+                    const float *r0 = base, *r1 = base + rstep, *r2 = base + 2 * rstep;
+                    for (int64_t ox = xlo; ox < xhi; ox++) {
+                        const int64_t j = ox * sw;
+                        float m = maxpool_take(maxpool_take(r0[j], r0[j + 1]), r0[j + 2]);
+                        m = maxpool_take(maxpool_take(maxpool_take(m, r1[j]), r1[j + 1]),
+                                         r1[j + 2]);
+                        q[ox] = maxpool_take(maxpool_take(maxpool_take(m, r2[j]), r2[j + 1]),
+                                             r2[j + 2]);
+                    }
+                } else {
+                    for (int64_t ox = xlo; ox < xhi; ox++) {
+                        const float *p = base + ox * sw;
+                        float m = -INFINITY;
+                        for (int64_t ky = 0; ky < rows; ky++, p += rstep)
+                            for (int64_t kx = 0; kx < d->kw; kx++)
+                                m = maxpool_take(m, p[kx * d->dw]);
+                        q[ox] = m;
+                    }
+                }
+            }
             for (int64_t ox = 0; ox < d->ow; ox++) {
+                if (ox == xlo && xhi > xlo && ky1 > ky0) {
+                    ox = xhi - 1;
+                    continue;
+                }
                 int64_t x0, kx0, kx1;
                 ckpt_nn__pool_taps(ox, d->sw, d->pw, d->dw, d->kw, w, &x0, &kx0, &kx1);
                 float m = -INFINITY;

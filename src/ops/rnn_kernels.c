@@ -74,7 +74,10 @@ void ckpt_rnn_dir_forward(const ckpt_rnn_dir *d, const float *x, float *out,
         } else if (d->h0) {
             hp = d->h0;
         }
-        if (hp)
+        if (hp && B == 1) /* one row: gemv reads W_hh in place (sgemm packs it every step) */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)G, (int)H, 1.0f, d->w_hh, (int)H, hp, 1,
+                        0.0f, hh, 1);
+        else if (hp)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)G, (int)H, 1.0f, hp,
                         (int)ldh, d->w_hh, (int)H, 0.0f, hh, (int)G);
         else

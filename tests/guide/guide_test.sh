@@ -9,6 +9,8 @@
 #                 torch loads C's strictly, matches its own 40 steps (1e-5), resumes
 #   resnet_train  custom residual blocks + BatchNorm + GELU transformer head:
 #                 50 steps in C and in torch from one initial state (1e-4)
+#   onnx_infer    a CNN+BatchNorm exported by torch.onnx.export, run in a C session;
+#                 its output equals torch's (1e-4)
 #   char_lstm     character LSTM on /usr/share/common-licenses/GPL-3 (base-files)
 #                 trained in C; torch loads the checkpoint and continues
 # Also: every ```c block of the docs that starts with "/* examples/guide/X.c"
@@ -38,7 +40,7 @@ $py - "$src" <<'PYEOF' || fail "a guide code block differs from its examples/gui
 import pathlib, re, sys
 src = pathlib.Path(sys.argv[1])
 bad = 0
-for doc in ("docs/TRAINING.md", "docs/MODELS.md"):
+for doc in ("docs/TRAINING.md", "docs/MODELS.md", "docs/ONNX.md"):
     p = src / doc
     if not p.exists():
         continue
@@ -76,6 +78,12 @@ resnet_train)
     $py "$src/tests/guide/resnet_torch.py" make "$run"
     (cd "$run" && "$tmp/work/$case" "$run") || fail "the C program failed"
     $py "$src/tests/guide/resnet_torch.py" check "$run"
+    ;;
+onnx_infer)
+    $py "$src/tests/guide/onnx_torch.py" make "$run"
+    (cd "$run" && "$tmp/work/$case" "$run/model.onnx" 5 "$run/x.f32" "$run/y.f32") ||
+        fail "the C program failed"
+    $py "$src/tests/guide/onnx_torch.py" check "$run"
     ;;
 char_lstm)
     [ -f "$text" ] || { echo "SKIPPED: guide_$case: $text is missing (base-files)"; exit 77; }

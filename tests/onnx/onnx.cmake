@@ -39,8 +39,87 @@ if(ONNX_DATA_PROTO)
     set_tests_properties(onnx_conformance_${d} PROPERTIES LABELS "onnx" TIMEOUT 1200
                          SKIP_RETURN_CODE 77)
   endforeach()
+  # shape kernels: cases the 1.12 data lacks (tests/onnx/gen_shape_cases.py, numpy reference)
+  file(GLOB shape_cases LIST_DIRECTORIES true ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/shape/test_*)
+  list(LENGTH shape_cases n_shape_cases)
+  add_test(NAME onnx_shape_cases COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx
+                                         shape --min-pass ${n_shape_cases})
+  set_tests_properties(onnx_shape_cases PROPERTIES LABELS "onnx")
+  # model-local functions and control-flow forms the test data lacks
+  # (tests/fixtures/onnx/control, tools/gen/make_onnx_function_fixtures.py): all must pass
+  file(GLOB ctl_cases ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/control/test_*)
+  list(LENGTH ctl_cases ctl_n)
+  add_test(NAME onnx_conformance_control
+           COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx control
+                   --min-pass ${ctl_n})
+  set_tests_properties(onnx_conformance_control PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
+  # element-wise cases the test data lacks (tests/onnx/gen_elementwise.py): every one must pass
+  file(GLOB elem_cases LIST_DIRECTORIES true
+       ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx/elementwise/test_*)
+  list(LENGTH elem_cases elem_count)
+  add_test(NAME onnx_elementwise
+           COMMAND onnx_conformance ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx elementwise
+                   --min-pass ${elem_count})
+  set_tests_properties(onnx_elementwise PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
 else()
   add_test(NAME onnx_conformance_node
            COMMAND sh -c "echo 'SKIPPED: onnx-data.proto not found (apt-get install python3-onnx)'; exit 77")
   set_tests_properties(onnx_conformance_node PROPERTIES LABELS "onnx" SKIP_RETURN_CODE 77)
+endif()
+
+# ckpt vs ONNX Runtime (npm onnxruntime-node, installed by scripts/ort.sh into
+# .cache/ort) on synthesised inputs: the real-world models of
+# ../shared/fixtures/real/onnx and the libonnx-testdata model folders
+set(ORT_NODE_PATH ${PROJECT_SOURCE_DIR}/.cache/ort/node_modules)
+add_executable(onnx_ort_compare ${CMAKE_CURRENT_LIST_DIR}/ort_compare.c)
+target_include_directories(onnx_ort_compare PRIVATE ${PROJECT_SOURCE_DIR}/src
+                                                    ${CMAKE_BINARY_DIR}/gen)
+target_link_libraries(onnx_ort_compare PRIVATE ckpt_static PkgConfig::CJSON m)
+set(ORT_CMP $<TARGET_FILE:onnx_ort_compare> --node-path ${ORT_NODE_PATH}
+            --known ${CMAKE_CURRENT_LIST_DIR}/ort_known_diff.txt
+            --script ${CMAKE_CURRENT_LIST_DIR}/ort_run.js)
+file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/conformance_min.txt ort_min REGEX "^ort_")
+set(ort_real_min 0)
+set(ort_testdata_min 0)
+foreach(line ${ort_min})
+  if(line MATCHES "^ort_real ([0-9]+)")
+    set(ort_real_min ${CMAKE_MATCH_1})
+  elseif(line MATCHES "^ort_testdata ([0-9]+)")
+    set(ort_testdata_min ${CMAKE_MATCH_1})
+  endif()
+endforeach()
+add_test(NAME onnx_ort_real
+         COMMAND sh -c "[ -d \"$1\" ] || { echo \"SKIPPED: onnx_ort_real: $1 not found\"; exit 77; }; shift; exec \"$@\""
+                 sh ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/onnx ${ORT_CMP}
+                 --min-equal ${ort_real_min} --report ${CMAKE_BINARY_DIR}/onnx_ort_real.md
+                 ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/onnx)
+add_test(NAME onnx_ort_testdata
+         COMMAND ${ORT_CMP} --min-equal ${ort_testdata_min}
+                 --report ${CMAKE_BINARY_DIR}/onnx_ort_testdata.md
+                 ${ONNX_TESTDATA_ROOT}/pytorch-converted ${ONNX_TESTDATA_ROOT}/pytorch-operator
+                 ${ONNX_TESTDATA_ROOT}/simple)
+set_tests_properties(onnx_ort_real onnx_ort_testdata PROPERTIES LABELS "onnx" TIMEOUT 1200
+                     SKIP_RETURN_CODE 77)
+
+# export / simplify / writer (issue 11 items 5 and 6): onnx_tool is the C side
+# of the Python checks, which compare against torch 1.13, onnx.checker and
+# ONNX Runtime (onnxruntime-node; scripts/ort.sh installs it, ORT_NODE_PATH /
+# NODE_PATH point at its node_modules).  A check whose reference is missing
+# exits 77 (skipped).
+add_executable(onnx_tool ${CMAKE_CURRENT_LIST_DIR}/onnx_tool.c)
+target_include_directories(onnx_tool PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(onnx_tool PRIVATE ckpt_static PkgConfig::PROTOBUFC m)
+foreach(chk write export simplify)
+  add_test(NAME onnx_${chk}_check
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/${chk}_check.py
+                   $<TARGET_FILE:onnx_tool>)
+  set_tests_properties(onnx_${chk}_check PROPERTIES LABELS "onnx" TIMEOUT 900
+                       SKIP_RETURN_CODE 77)
+endforeach()
+# nn2 (rnn / image / signal kernels): cases libonnx-testdata does not cover, with
+# expected outputs from torch 1.13 or ONNX Runtime (tests/onnx/nn2_gen_cases.py)
+if(TARGET onnx_conformance)
+  add_test(NAME onnx_nn2_cases
+           COMMAND onnx_conformance ${CMAKE_CURRENT_LIST_DIR}/cases nn2 --min-pass 63)
+  set_tests_properties(onnx_nn2_cases PROPERTIES LABELS "onnx;unit" TIMEOUT 300)
 endif()

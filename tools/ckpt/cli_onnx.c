@@ -116,8 +116,10 @@ typedef struct op_count {
     const char *domain, *op_type;
     int opset;
     size_t n;
-    bool kernel;
-    const char *example; /* a node of this op */
+    size_t missing;      /* nodes without a kernel (none, or its prepare refused them) */
+    bool kernel;         /* every node of this op has one */
+    const char *example; /* a node of this op (one without a kernel when there is one) */
+    const char *why;     /* the prepare's reason, when it refused a node */
 } op_count;
 
 typedef struct hist {
@@ -134,6 +136,14 @@ static void hist_add(hist *h, const ox_node *node)
     for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->v[i].key, key) == 0 && h->v[i].opset == node->opset) {
             h->v[i].n++;
+            if (!node->op) {
+                if (h->v[i].kernel) {
+                    h->v[i].example = node->name;
+                    h->v[i].why = node->prep_err;
+                }
+                h->v[i].missing++;
+                h->v[i].kernel = false;
+            }
             return;
         }
     if (h->n == h->cap) {
@@ -151,8 +161,10 @@ static void hist_add(hist *h, const ox_node *node)
     c->op_type = node->op_type;
     c->opset = node->opset;
     c->n = 1;
-    c->kernel = ox_op_find(node->domain, node->op_type, node->opset) != NULL;
+    c->kernel = node->op != NULL; /* bound when the model was read */
+    c->missing = c->kernel ? 0 : 1;
     c->example = node->name;
+    c->why = node->prep_err;
 }
 
 static void hist_walk(hist *h, const ox_graph *g)
@@ -359,8 +371,7 @@ int cli_onnx_verify(const char *path, bool json)
     if (m) {
         hist_walk(&h, m->graph);
         for (size_t i = 0; i < h.n; i++)
-            if (!h.v[i].kernel)
-                missing += h.v[i].n;
+            missing += h.v[i].missing;
         for (int i = 0; i < m->graph->n_initializers; i++)
             ibytes += ox_val_nbytes(&m->graph->values[m->graph->initializers[i]].init);
     }
@@ -405,8 +416,10 @@ int cli_onnx_verify(const char *path, bool json)
             cJSON_AddStringToObject(x, "op_type", h.v[i].op_type);
             cJSON_AddStringToObject(x, "domain", h.v[i].domain[0] ? h.v[i].domain : "ai.onnx");
             cJSON_AddNumberToObject(x, "opset", h.v[i].opset);
-            cJSON_AddNumberToObject(x, "nodes", (double)h.v[i].n);
+            cJSON_AddNumberToObject(x, "nodes", (double)h.v[i].missing);
             cJSON_AddStringToObject(x, "example_node", h.v[i].example);
+            if (h.v[i].why)
+                cJSON_AddStringToObject(x, "reason", h.v[i].why);
             cJSON_AddItemToArray(un, x);
         }
         cJSON *s = cJSON_AddObjectToObject(o, "scan");
@@ -443,9 +456,10 @@ int cli_onnx_verify(const char *path, bool json)
         for (size_t i = 0; i < h.n; i++)
             if (!h.v[i].kernel)
                 printf("  warning: no kernel for %s (domain %s, opset %d): %zu node%s, e.g. "
-                       "'%s'\n",
+                       "'%s'%s%s\n",
                        h.v[i].op_type, h.v[i].domain[0] ? h.v[i].domain : "ai.onnx",
-                       h.v[i].opset, h.v[i].n, h.v[i].n == 1 ? "" : "s", h.v[i].example);
+                       h.v[i].opset, h.v[i].missing, h.v[i].missing == 1 ? "" : "s",
+                       h.v[i].example, h.v[i].why ? ": " : "", h.v[i].why ? h.v[i].why : "");
         printf("  scan: %s\n", r->verdict == CKPT_SCAN_CLEAN    ? "clean"
                                : r->verdict == CKPT_SCAN_UNSAFE ? "unsafe"
                                                                 : "unreadable");

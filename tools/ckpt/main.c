@@ -29,6 +29,7 @@ static const char usage[] =
     "  convert IN OUT --to zip|legacy [--dtype DT]\n"
     "                            re-save in another container, floating tensors as DT\n"
     "  extract FILE KEY OUT      save the sub-object at KEY as a file of its own\n"
+    "  simplify IN.onnx OUT.onnx simplify an ONNX model (onnx-simplifier's passes)\n"
     "  run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
     "                            run an ONNX model on .npy inputs (random ones if none)\n"
     "\n"
@@ -168,6 +169,8 @@ int main(int argc, char **argv)
         return cmd_convert(argc - 1, argv + 1);
     if (strcmp(cmd, "extract") == 0)
         return cmd_extract(argc - 1, argv + 1);
+    if (strcmp(cmd, "simplify") == 0)
+        return cmd_simplify(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "ckpt: unknown command '%s'\n\n%s", cmd, usage);

@@ -262,6 +262,14 @@ def main():
               [vi("x", [4])], [vi("y", [4])], opsets=(("", 13), ("com.evil", 1)))
     save("custom_domain.onnx", m, "OK", "E_UNSUPPORTED", "unsafe", "evil_node",
          "a custom-domain op (scan names it)")
+    fn = helper.make_function("com.local", "Double", ["a"], ["b"],
+                              [helper.make_node("Add", ["a", "a"], ["b"])],
+                              [helper.make_opsetid("", 13)])
+    m = model([helper.make_node("Double", ["x"], ["y"], name="call_local", domain="com.local")],
+              [vi("x", [4])], [vi("y", [4])], opsets=(("", 13), ("com.local", 1)))
+    m.functions.append(fn)
+    save("local_function.onnx", m, "OK", "*", "clean", "-",
+         "a model-local function in a custom domain: not a custom op (its body is scanned)")
     m = model([helper.make_node("Relu", ["x"], ["y"], name="orphan_domain",
                                 domain="com.not.imported")],
               [vi("x", [4])], [vi("y", [4])])
