@@ -56,6 +56,8 @@ static float scale_of(const ox_val *p, int64_t g)
 static void requant(ox_val *y, int64_t i, int32_t acc, float mult, int32_t yzp)
 {
     float v = nearbyintf((float)acc * mult) + (float)yzp;
+    if (isnan(v)) /* a zero, inf or NaN scale: converting NaN to an integer is undefined */
+        v = (float)yzp;
     if (y->dtype == OX_UINT8)
         ((uint8_t *)y->data)[i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
     else

@@ -15,6 +15,7 @@
 #include "onnx/onnx.pb-c.h"
 #include "onnx/onnx_function.h"
 #include "onnx/onnx_internal.h"
+#include "onnx/onnx_scan.h"
 
 /* ------------------------------------------------------------ capped allocator */
 
@@ -1192,16 +1193,25 @@ static ckpt_onnx_model *load_bytes(const void *data, size_t size, const char *la
     if (dir)
         m->dir = dup0(dir);
     ox_budget b = {0, limit, false};
+    /* the protobuf messages themselves: a repeated field of empty messages turns 2 bytes
+     * into a ~150-byte struct, so without a caller's limit the parse gets 16 MiB + 32 x
+     * the file (legitimate graphs need well under 32 x) */
+    if (!(opts && opts->max_bytes) && size < (SIZE_MAX - ((size_t)16 << 20)) / 32 &&
+        ((size_t)16 << 20) + 32 * size < limit)
+        b.limit = ((size_t)16 << 20) + 32 * size;
     ProtobufCAllocator a = {budget_alloc, budget_free, &b};
     Onnx__ModelProto *mp = NULL;
     int rc = 0;
     if (size == 0) {
         rc = CKPT_FAIL(err, CKPT_E_FORMAT, "empty file, not an ONNX model");
-    } else {
+    } else if ((rc = ox_pb_check_depth(data, size, &onnx__model_proto__descriptor,
+                                       OX_MAX_PB_DEPTH, err)) == 0) {
+        /* protobuf-c recurses once per nested message, without a limit */
         mp = onnx__model_proto__unpack(&a, size, data);
         if (!mp)
             rc = b.hit ? CKPT_FAIL(err, CKPT_E_LIMIT,
-                                   "the protobuf parse needs more than the %zu-byte limit", limit)
+                                   "the protobuf parse needs more than the %zu-byte limit",
+                                   b.limit)
                        : CKPT_FAIL(err, CKPT_E_FORMAT, "not a valid ONNX ModelProto (protobuf)");
     }
     if (rc == 0) {
@@ -1227,6 +1237,7 @@ static ckpt_onnx_model *load_bytes(const void *data, size_t size, const char *la
 ckpt_onnx_model *ckpt_onnx_load_buffer(const void *data, size_t size, const char *label,
                                        const ckpt_onnx_load_opts *opts, ckpt_error *err)
 {
+    ckpt_error_clear(err); /* first error wins: start from a clear record, as ckpt_load does */
     if (!data && size) {
         CKPT_FAIL(err, CKPT_E_ARG, "ckpt_onnx_load_buffer: NULL data");
         return NULL;
@@ -1237,6 +1248,7 @@ ckpt_onnx_model *ckpt_onnx_load_buffer(const void *data, size_t size, const char
 ckpt_onnx_model *ckpt_onnx_load(const char *path, const ckpt_onnx_load_opts *opts,
                                 ckpt_error *err)
 {
+    ckpt_error_clear(err); /* first error wins: start from a clear record, as ckpt_load does */
     if (!path) {
         CKPT_FAIL(err, CKPT_E_ARG, "ckpt_onnx_load: NULL path");
         return NULL;

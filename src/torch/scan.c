@@ -10,6 +10,7 @@
 #include "core/utf8.h"
 #include "torch/tar.h"
 #include "formats/formats_internal.h"
+#include "onnx/onnx_scan.h"
 #include "torch_internal.h"
 
 typedef struct scanner {
@@ -1117,6 +1118,12 @@ static bool is_tar(const uint8_t *buf, size_t n)
     return ckpt__tar_probe(&src) != CKPT__TAR_NOT;
 }
 
+static void onnx_finding(void *ctx, const char *where, const char *module, const char *name,
+                         int klass, const char *note)
+{
+    add(ctx, where, 0, 0, module, name, klass, note);
+}
+
 /* ONNX models, test-data values and external data hold no pickle: name them
  * (detect.c walks every top-level protobuf field to the last byte). */
 static bool onnx_named(scanner *sc, const char *label, const uint8_t *buf, size_t n)
@@ -1131,6 +1138,13 @@ static bool onnx_named(scanner *sc, const char *label, const uint8_t *buf, size_
                                                            : NULL;
     if (f && sc->r->format[0] == '\0')
         snprintf(sc->r->format, sizeof(sc->r->format), "%s", f);
+    if (f && strcmp(k, "onnx") == 0 && sc->depth == 1) {
+        /* custom-domain ops and external data leaving the folder (src/onnx/onnx_scan.c) */
+        ckpt_error e;
+        ckpt_error_clear(&e);
+        if (ox_scan_model(buf, n, label[0] ? NULL : sc->file, onnx_finding, sc, &e) < 0)
+            mark_unreadable(sc, &e, label[0] ? label : "model");
+    }
     return f != NULL;
 }
 

@@ -7,6 +7,13 @@ if(TARGET ckpt)
                      ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cli_work/${cmd} ${cmd})
     set_tests_properties(cli_${cmd} PROPERTIES LABELS "cli" TIMEOUT 300)
   endforeach()
+  # ONNX models: ls/show/verify/scan, run (against numpy), convert/diff (against torch 1.13)
+  foreach(sec inspect run weights)
+    add_test(NAME cli_onnx_${sec}
+             COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cli/onnx_cli_test.sh $<TARGET_FILE:ckpt>
+                     ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cli_work/onnx_${sec} ${sec})
+    set_tests_properties(cli_onnx_${sec} PROPERTIES LABELS "cli" TIMEOUT 300)
+  endforeach()
   # TorchScript lite archives: tensors of data.pkl and of the constants table, against the
   # listings torch 1.13 made (tests/fixtures/torchscript/make_lite.py), then against torch's
   # reader over the real files of ../shared (skipped when that folder is absent)

@@ -6,7 +6,7 @@
 # clang and CKPT_BUILD_FUZZERS=ON: real libFuzzer binaries fuzz_<name> built
 # with -fsanitize=fuzzer,address,undefined (run them with tests/fuzz/run.sh).
 set(CKPT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy)
+set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy onnx onnx_run)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
   if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)
@@ -35,13 +35,23 @@ if(CKPT_BUILD_FUZZERS AND CMAKE_C_COMPILER_ID MATCHES "Clang")
                               ${PROJECT_SOURCE_DIR}/src/zip/*.c
                               ${PROJECT_SOURCE_DIR}/src/pickle/*.c
                               ${PROJECT_SOURCE_DIR}/src/torch/*.c
-                              ${PROJECT_SOURCE_DIR}/src/formats/*.c)
+                              ${PROJECT_SOURCE_DIR}/src/formats/*.c
+                              # the ONNX reader, its runtime and the op library it runs
+                              # (scan.c also reads ONNX models through onnx_scan.c)
+                              ${PROJECT_SOURCE_DIR}/src/ops/*.c
+                              ${PROJECT_SOURCE_DIR}/src/graph/*.c
+                              ${PROJECT_SOURCE_DIR}/src/nn/*.c
+                              ${PROJECT_SOURCE_DIR}/src/onnx/*.c)
+  # the generated protobuf-c code, as the library compiles it (not instrumented)
+  list(APPEND CKPT_FUZZ_LIB_SRC $<TARGET_OBJECTS:ckpt_onnx_pb>)
   add_library(ckpt_fuzzlib STATIC ${CKPT_FUZZ_LIB_SRC})
+  target_include_directories(ckpt_fuzzlib PRIVATE ${CMAKE_BINARY_DIR}/gen)
   target_include_directories(ckpt_fuzzlib PUBLIC ${PROJECT_SOURCE_DIR}/include
                                           PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_compile_definitions(ckpt_fuzzlib PRIVATE _POSIX_C_SOURCE=200809L)
   target_compile_options(ckpt_fuzzlib PRIVATE ${CKPT_FUZZ_FLAGS})
-  target_link_libraries(ckpt_fuzzlib PUBLIC PkgConfig::DEFLATE PkgConfig::CJSON m)
+  target_link_libraries(ckpt_fuzzlib PUBLIC PkgConfig::DEFLATE PkgConfig::CJSON
+                                            PkgConfig::BLAS PkgConfig::PROTOBUFC m)
   foreach(h ${CKPT_FUZZ_HARNESSES})
     if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)
       continue()

@@ -13,9 +13,9 @@ mode=${1:-smoke}
 case "$mode" in
   smoke) secs=30 ;;
   long) secs=600 ;;
-  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy]" >&2; exit 2 ;;
+  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy onnx onnx_run]" >&2; exit 2 ;;
 esac
-harnesses=${*:-"zip pickle load roundtrip scan numpy"}
+harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run"}
 build="$root/build-fuzz"
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCKPT_BUILD_FUZZERS=ON -DCKPT_WERROR=OFF >/dev/null
@@ -38,6 +38,12 @@ for h in $harnesses; do
         [ "$(stat -c %s "$f")" -le 1048576 ] || continue
         if [ "$h" = zip ] || [ "$h" = scan ]; then cp "$f" "$work/" ; else
           { printf '\000'; cat "$f"; } > "$work/$(basename "$f").sel0"; fi
+      done ;;
+    onnx|onnx_run)
+      # the real models of ../shared and the hostile ONNX corpus (1 MiB at most)
+      for f in "$root"/../shared/fixtures/real/onnx/*.onnx "$root"/tests/hostile/onnx/*.onnx; do
+        [ -f "$f" ] || continue
+        [ "$(stat -c %s "$f")" -le 1048576 ] && cp "$f" "$work/"
       done ;;
     pickle)
       for f in "$root"/tests/fixtures/pickle/*.pkl; do

@@ -50,5 +50,6 @@ int cmd_rename(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_simplify(int argc, char **argv); /* ONNX: cmd_simplify.c */
+int cmd_run(int argc, char **argv);
 
 #endif

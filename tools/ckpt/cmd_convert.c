@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_onnx.h"
 #include "cli_util.h"
 
 static const char help[] =
@@ -18,7 +19,12 @@ static const char help[] =
     "                (the default when OUT ends in .npz)\n"
     "  --to npy      np.save: a single tensor (the default when OUT ends in .npy)\n"
     "  IN may be a .npy or .npz file as well (numpy dtypes that torch has); then\n"
-    "  an OUT ending in .pt, .pth or .bin means --to zip.\n"
+    "  an OUT ending in .pt, .pth or .bin means --to zip.\n"    "  IN may be an ONNX model (.onnx): its main graph's initializers are written as a\n"
+    "  state dict (an OrderedDict, names as in the graph; an OUT ending in .pt, .pth or\n"
+    "  .bin means --to zip).  Weights are put in torch's layout: a Gemm's B read with\n"
+    "  transB=0 is stored (in, out) and is transposed to Linear's (out, in); Conv,\n"
+    "  ConvTranspose and Gemm with transB=1 already use torch's layout and MatMul\n"
+    "  operands are kept as stored.  String initializers are left out.\n"
     "\n"
     "  --dtype DT    convert floating tensors (float16, bfloat16, float32, float64) to DT;\n"
     "                integer, bool, complex, quantized and float8 tensors are untouched.\n"
@@ -324,7 +330,7 @@ int cmd_convert(int argc, char **argv)
         to = "npz";
     else if (!to && olen > 4 && strcmp(out + olen - 4, ".npy") == 0)
         to = "npy";
-    else if (!to && in && cli_numpy_file(in) &&
+    else if (!to && in && (cli_numpy_file(in) || cli_onnx_file(in)) &&
              ((olen > 3 && strcmp(out + olen - 3, ".pt") == 0) ||
               (olen > 4 &&
                (strcmp(out + olen - 4, ".pth") == 0 || strcmp(out + olen - 4, ".bin") == 0))))
@@ -347,7 +353,10 @@ int cmd_convert(int argc, char **argv)
     so.layout = strcmp(to, "legacy") == 0 ? CKPT_LAYOUT_LEGACY : layout;
     ckpt_error err;
     ckpt_error_clear(&err);
-    ckpt_doc *doc = cli_load_doc(in, &lo, CKPT_LOAD_MMAP, false, !lo.map_location, &err);
+    size_t transposed = 0;
+    bool onnx_in = cli_onnx_file(in);
+    ckpt_doc *doc = onnx_in ? cli_onnx_doc(in, true, &transposed, &err)
+                            : cli_load_doc(in, &lo, CKPT_LOAD_MMAP, false, !lo.map_location, &err);
     if (!doc) {
         cli_print_error("convert", &err);
         return EXIT_ERROR;
@@ -380,6 +389,10 @@ int cmd_convert(int argc, char **argv)
         printf("%zu tensors in %zu storages converted to %s%s\n", c.tensors, c.nstorages,
                ckpt_dtype_name(dtype),
                c.skipped_objects ? " (tensors inside opaque objects left as they are)" : "");
+    if (onnx_in)
+        printf("%zu initializers written as a state dict (%zu Gemm weights transposed to "
+               "torch's (out, in))\n",
+               ckpt_obj_len(ckpt_doc_root(doc)), transposed);
     code = EXIT_OK;
 out:
     pfree(&c.nodes);

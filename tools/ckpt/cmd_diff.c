@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_onnx.h"
 #include "cli_util.h"
 
 static const char help[] =
@@ -31,6 +32,11 @@ static const char help[] =
     "            values and tensors (every common tensor with differing, nan_mismatch,\n"
     "            max_abs, max_rel)\n"
     "  --allow MODULE.NAME, --full   as for 'ckpt ls'\n"
+    "\n"
+    "A or B may be an ONNX model (.onnx): its main graph's initializers are compared by\n"
+    "name, as the state dict 'ckpt convert MODEL.onnx OUT.pt' writes (Gemm weights read\n"
+    "with transB=0 transposed to torch's (out, in)), e.g. against the checkpoint the model\n"
+    "was exported from.\n"
     "\n"
     "Exit status: 0 identical within the tolerance, 1 they differ, 2 error.\n";
 
@@ -479,12 +485,14 @@ int cmd_diff(int argc, char **argv)
         return EXIT_ERROR;
     }
     ckpt_error err;
-    ckpt_doc *da = cli_load_doc(pa, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
+    ckpt_doc *da = cli_onnx_file(pa) ? cli_onnx_doc(pa, true, NULL, &err)
+                                    : cli_load_doc(pa, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
     if (!da) {
         cli_print_error("diff", &err);
         return EXIT_ERROR;
     }
-    ckpt_doc *db = cli_load_doc(pb, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
+    ckpt_doc *db = cli_onnx_file(pb) ? cli_onnx_doc(pb, true, NULL, &err)
+                                    : cli_load_doc(pb, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
     if (!db) {
         cli_print_error("diff", &err);
         ckpt_doc_free(da);

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_onnx.h"
 #include "cli_util.h"
 
 static const char help[] =
     "usage: ckpt show FILE [KEY] [--depth N] [--width N] [--allow MODULE.NAME]... [--full]\n"
+    "       ckpt show MODEL.onnx [--json]\n"
     "\n"
     "Print the whole object a checkpoint holds, or the sub-object at KEY, as an indented\n"
     "tree: one line per value, children indented under their container.\n"
@@ -34,6 +36,12 @@ static const char help[] =
     "              summarised with '…'\n"
     "  --width N   show at most N items of a container (default 64), then '… M more'\n"
     "  --allow MODULE.NAME, --full   as for 'ckpt ls'\n"
+    "\n"
+    "An ONNX model (.onnx) without KEY is summarised instead: IR version, producer, opset\n"
+    "imports, graph inputs and outputs (dtype, shape, symbolic dimensions by name, ? for an\n"
+    "unnamed dynamic one), initializer count and bytes, and the op histogram (subgraphs\n"
+    "included; ops no kernel of ckpt runs are marked).  --json prints it as one object.\n"
+    "With KEY, the initializer of that name is shown as a tensor.\n"
     "\n"
     "Exit status: 0 shown, 2 the file could not be read or KEY is not there.\n";
 
@@ -440,6 +448,7 @@ int cmd_show(int argc, char **argv)
     memset(&lo, 0, sizeof(lo));
     show_ctx c = {8, 64};
     const char *path = NULL, *key = NULL;
+    bool json = false;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(help, stdout);
@@ -451,6 +460,10 @@ int cmd_show(int argc, char **argv)
         if (r > 0)
             continue;
         long v;
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true; /* ONNX models */
+            continue;
+        }
         if ((strcmp(argv[i], "--depth") == 0 || strcmp(argv[i], "--width") == 0)) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "ckpt show: %s needs a value\n", argv[i]);
@@ -477,6 +490,12 @@ int cmd_show(int argc, char **argv)
     }
     if (!path) {
         fputs(help, stderr);
+        return EXIT_ERROR;
+    }
+    if (!key && cli_onnx_file(path))
+        return cli_onnx_show(path, json);
+    if (json) {
+        fprintf(stderr, "ckpt show: --json is for ONNX models (the model summary)\n");
         return EXIT_ERROR;
     }
     ckpt_error err;

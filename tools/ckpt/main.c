@@ -3,11 +3,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_onnx.h"
 
 static const char usage[] =
     "usage: ckpt <command> [options] FILE...\n"
     "\n"
     "Read, check and copy PyTorch checkpoint files (torch.save) without Python.\n"
+    "ONNX models (.onnx) work with ls, show, verify, scan, stats, diff, convert and run.\n"
     "Nothing in a file is ever executed.\n"
     "\n"
     "commands:\n"
@@ -28,6 +30,8 @@ static const char usage[] =
     "                            re-save in another container, floating tensors as DT\n"
     "  extract FILE KEY OUT      save the sub-object at KEY as a file of its own\n"
     "  simplify IN.onnx OUT.onnx simplify an ONNX model (onnx-simplifier's passes)\n"
+    "  run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
+    "                            run an ONNX model on .npy inputs (random ones if none)\n"
     "\n"
     "Run 'ckpt <command> --help' for the options of a command.\n"
     "Exit status: 0 ok, 1 finding (e.g. differences), 2 error.\n";
@@ -98,6 +102,9 @@ ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fall
     /* NumPy .npy / .npz: their own reader (a dict of arrays, or one array) */
     if (cli_numpy_file(path))
         return ckpt_numpy_load(path, NULL, err);
+    /* ONNX: the main graph's initializers as a state dict (graph layout) */
+    if (cli_onnx_file(path))
+        return cli_onnx_doc(path, false, NULL, err);
     ckpt_load_opts o;
     cli_load_fill(lo, &o);
     o.mode = mode;
@@ -164,6 +171,8 @@ int main(int argc, char **argv)
         return cmd_extract(argc - 1, argv + 1);
     if (strcmp(cmd, "simplify") == 0)
         return cmd_simplify(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "ckpt: unknown command '%s'\n\n%s", cmd, usage);
     return EXIT_ERROR;
 }
