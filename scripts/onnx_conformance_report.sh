@@ -26,6 +26,11 @@ done
     echo "(\`ctest -L onnx\`); the counts may not drop below \`tests/onnx/conformance_min.txt\`."
     echo "$summary"
     echo
+    echo "Why the remaining cases fail: the six \`bernoulli\` cases draw random numbers with numpy's"
+    echo "generator, whose stream ckpt does not reproduce (ONNX Runtime fails them too; shapes and"
+    echo "dtypes are right). \`test_adam_multiple\`'s expected outputs were made with epsilon 1e-2,"
+    echo "which the node does not carry (its attribute is absent, so the spec default 1e-6 applies)."
+    echo
     for d in node pytorch-converted pytorch-operator simple; do
         cat "$tmp/$d.md"
     done

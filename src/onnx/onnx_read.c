@@ -1209,10 +1209,10 @@ static ckpt_onnx_model *load_bytes(const void *data, size_t size, const char *la
         /* protobuf-c recurses once per nested message, without a limit */
         mp = onnx__model_proto__unpack(&a, size, data);
         if (!mp)
-            rc = b.hit ? CKPT_FAIL(err, CKPT_E_LIMIT,
-                                   "the protobuf parse needs more than the %zu-byte limit",
-                                   b.limit)
-                       : CKPT_FAIL(err, CKPT_E_FORMAT, "not a valid ONNX ModelProto (protobuf)");
+            rc = b.hit
+                     ? CKPT_FAIL(err, CKPT_E_LIMIT,
+                                 "the protobuf parse needs more than the %zu-byte limit", b.limit)
+                     : CKPT_FAIL(err, CKPT_E_FORMAT, "not a valid ONNX ModelProto (protobuf)");
     }
     if (rc == 0) {
         rd r = {m, opts, err, 0, 0};

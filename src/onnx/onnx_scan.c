@@ -77,13 +77,13 @@ int ox_pb_check_depth(const void *data, size_t n, const void *descriptor, int ma
                     : NULL;
             if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor) {
                 if (depth + 1 > max_depth)
-                    return CKPT_FAIL_AT(err, CKPT_E_LIMIT, CKPT_WHERE_FILE, NULL, (uint64_t)pos,
-                                        "protobuf messages nested deeper than %d (a %s inside "
-                                        "a %s at byte %zu): refused before parsing",
-                                        max_depth,
-                                        ((const ProtobufCMessageDescriptor *)f->descriptor)
-                                            ->short_name,
-                                        st[depth].d->short_name, pos);
+                    return CKPT_FAIL_AT(
+                        err, CKPT_E_LIMIT, CKPT_WHERE_FILE, NULL, (uint64_t)pos,
+                        "protobuf messages nested deeper than %d (a %s inside "
+                        "a %s at byte %zu): refused before parsing",
+                        max_depth,
+                        ((const ProtobufCMessageDescriptor *)f->descriptor)->short_name,
+                        st[depth].d->short_name, pos);
                 depth++;
                 st[depth].end = pos + (size_t)v;
                 st[depth].d = f->descriptor;
@@ -102,7 +102,7 @@ int ox_pb_check_depth(const void *data, size_t n, const void *descriptor, int ma
 typedef struct sc {
     ox_scan_fn fn;
     void *ctx;
-    const char *dir; /* the model's folder, NULL for a buffer */
+    const char *dir;            /* the model's folder, NULL for a buffer */
     const Onnx__ModelProto *mp; /* its model-local functions are not custom ops */
     char seen[256][160];
     int n_seen;
@@ -276,10 +276,10 @@ int ox_scan_model(const void *buf, size_t n, const char *path, ox_scan_fn fn, vo
     ProtobufCAllocator a = {cap_malloc, cap_free, &ca};
     Onnx__ModelProto *mp = onnx__model_proto__unpack(&a, n, buf);
     if (!mp)
-        return ca.hit ? CKPT_FAIL(err, CKPT_E_LIMIT,
-                                  "the protobuf parse needs more than the %zu-byte limit",
-                                  ca.limit)
-                      : CKPT_FAIL(err, CKPT_E_FORMAT, "not a valid ONNX ModelProto (protobuf)");
+        return ca.hit
+                   ? CKPT_FAIL(err, CKPT_E_LIMIT,
+                               "the protobuf parse needs more than the %zu-byte limit", ca.limit)
+                   : CKPT_FAIL(err, CKPT_E_FORMAT, "not a valid ONNX ModelProto (protobuf)");
     sc *s = calloc(1, sizeof *s);
     char *dir = NULL;
     if (!s) {

@@ -40,10 +40,19 @@ static uint64_t mix(uint64_t *s)
 static size_t esize(int et)
 {
     switch (et) {
-    case 1: case 6: case 12: return 4;                /* float, int32, uint32 */
-    case 2: case 3: case 9: return 1;                 /* uint8, int8, bool */
-    case 4: case 5: case 10: case 16: return 2;       /* (u)int16, float16, bfloat16 */
-    case 7: case 11: case 13: return 8;               /* int64, double, uint64 */
+    case 1:
+    case 6:
+    case 12: return 4; /* float, int32, uint32 */
+    case 2:
+    case 3:
+    case 9: return 1; /* uint8, int8, bool */
+    case 4:
+    case 5:
+    case 10:
+    case 16: return 2; /* (u)int16, float16, bfloat16 */
+    case 7:
+    case 11:
+    case 13: return 8; /* int64, double, uint64 */
     default: return 0;
     }
 }

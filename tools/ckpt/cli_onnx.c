@@ -38,8 +38,7 @@ static int gemm_use(const ox_graph *g, int vi)
     return use;
 }
 
-ckpt_doc *cli_onnx_doc(const char *path, bool torch_layout, size_t *transposed,
-                       ckpt_error *err)
+ckpt_doc *cli_onnx_doc(const char *path, bool torch_layout, size_t *transposed, ckpt_error *err)
 {
     if (transposed)
         *transposed = 0;
@@ -64,8 +63,9 @@ ckpt_doc *cli_onnx_doc(const char *path, bool torch_layout, size_t *transposed,
         const ox_val *t = &v->init;
         int dt = ox_dtype_to_ckpt(t->dtype);
         if (dt == CKPT_DTYPE_UNKNOWN) {
-            fprintf(stderr, "ckpt: note: initializer '%s' is a %s tensor, which torch has no "
-                            "dtype for: left out\n",
+            fprintf(stderr,
+                    "ckpt: note: initializer '%s' is a %s tensor, which torch has no "
+                    "dtype for: left out\n",
                     v->name, ox_dtype_name(t->dtype));
             continue;
         }
@@ -131,8 +131,7 @@ typedef struct hist {
 static void hist_add(hist *h, const ox_node *node)
 {
     char key[160];
-    snprintf(key, sizeof(key), "%s%s%s", node->domain, node->domain[0] ? ":" : "",
-             node->op_type);
+    snprintf(key, sizeof(key), "%s%s%s", node->domain, node->domain[0] ? ":" : "", node->op_type);
     for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->v[i].key, key) == 0 && h->v[i].opset == node->opset) {
             h->v[i].n++;
@@ -231,7 +230,7 @@ static cJSON *type_json(const ox_value *v)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", v->name);
     cJSON_AddStringToObject(o, "kind",
-                            !t->known                    ? "unknown"
+                            !t->known                     ? "unknown"
                             : t->kind == OX_KIND_SEQUENCE ? "sequence"
                             : t->kind == OX_KIND_NONE     ? "optional"
                                                           : "tensor");
@@ -457,9 +456,9 @@ int cli_onnx_verify(const char *path, bool json)
             if (!h.v[i].kernel)
                 printf("  warning: no kernel for %s (domain %s, opset %d): %zu node%s, e.g. "
                        "'%s'%s%s\n",
-                       h.v[i].op_type, h.v[i].domain[0] ? h.v[i].domain : "ai.onnx",
-                       h.v[i].opset, h.v[i].missing, h.v[i].missing == 1 ? "" : "s",
-                       h.v[i].example, h.v[i].why ? ": " : "", h.v[i].why ? h.v[i].why : "");
+                       h.v[i].op_type, h.v[i].domain[0] ? h.v[i].domain : "ai.onnx", h.v[i].opset,
+                       h.v[i].missing, h.v[i].missing == 1 ? "" : "s", h.v[i].example,
+                       h.v[i].why ? ": " : "", h.v[i].why ? h.v[i].why : "");
         printf("  scan: %s\n", r->verdict == CKPT_SCAN_CLEAN    ? "clean"
                                : r->verdict == CKPT_SCAN_UNSAFE ? "unsafe"
                                                                 : "unreadable");

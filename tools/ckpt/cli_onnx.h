@@ -20,8 +20,7 @@ bool cli_onnx_file(const char *path);
  * initializers have no torch dtype: they are left out with a note on stderr.
  * `transposed` (may be NULL) gets the number of tensors transposed.
  */
-ckpt_doc *cli_onnx_doc(const char *path, bool torch_layout, size_t *transposed,
-                       ckpt_error *err);
+ckpt_doc *cli_onnx_doc(const char *path, bool torch_layout, size_t *transposed, ckpt_error *err);
 
 /* `ckpt show` / `ckpt verify` on an ONNX model: exit codes as the commands document. */
 int cli_onnx_show(const char *path, bool json);

@@ -19,7 +19,8 @@ static const char help[] =
     "                (the default when OUT ends in .npz)\n"
     "  --to npy      np.save: a single tensor (the default when OUT ends in .npy)\n"
     "  IN may be a .npy or .npz file as well (numpy dtypes that torch has); then\n"
-    "  an OUT ending in .pt, .pth or .bin means --to zip.\n"    "  IN may be an ONNX model (.onnx): its main graph's initializers are written as a\n"
+    "  an OUT ending in .pt, .pth or .bin means --to zip.\n"
+    "  IN may be an ONNX model (.onnx): its main graph's initializers are written as a\n"
     "  state dict (an OrderedDict, names as in the graph; an OUT ending in .pt, .pth or\n"
     "  .bin means --to zip).  Weights are put in torch's layout: a Gemm's B read with\n"
     "  transB=0 is stored (in, out) and is transposed to Linear's (out, in); Conv,\n"
@@ -355,8 +356,9 @@ int cmd_convert(int argc, char **argv)
     ckpt_error_clear(&err);
     size_t transposed = 0;
     bool onnx_in = cli_onnx_file(in);
-    ckpt_doc *doc = onnx_in ? cli_onnx_doc(in, true, &transposed, &err)
-                            : cli_load_doc(in, &lo, CKPT_LOAD_MMAP, false, !lo.map_location, &err);
+    ckpt_doc *doc = onnx_in
+                        ? cli_onnx_doc(in, true, &transposed, &err)
+                        : cli_load_doc(in, &lo, CKPT_LOAD_MMAP, false, !lo.map_location, &err);
     if (!doc) {
         cli_print_error("convert", &err);
         return EXIT_ERROR;

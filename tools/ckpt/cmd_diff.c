@@ -485,14 +485,16 @@ int cmd_diff(int argc, char **argv)
         return EXIT_ERROR;
     }
     ckpt_error err;
-    ckpt_doc *da = cli_onnx_file(pa) ? cli_onnx_doc(pa, true, NULL, &err)
-                                    : cli_load_doc(pa, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
+    ckpt_doc *da = cli_onnx_file(pa)
+                       ? cli_onnx_doc(pa, true, NULL, &err)
+                       : cli_load_doc(pa, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
     if (!da) {
         cli_print_error("diff", &err);
         return EXIT_ERROR;
     }
-    ckpt_doc *db = cli_onnx_file(pb) ? cli_onnx_doc(pb, true, NULL, &err)
-                                    : cli_load_doc(pb, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
+    ckpt_doc *db = cli_onnx_file(pb)
+                       ? cli_onnx_doc(pb, true, NULL, &err)
+                       : cli_load_doc(pb, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
     if (!db) {
         cli_print_error("diff", &err);
         ckpt_doc_free(da);

@@ -71,7 +71,8 @@ static int random_input(const ox_value *v, uint64_t *seed, ox_val *out, char *ms
 {
     const ox_type *t = &v->type;
     if (!t->known || t->kind != OX_KIND_TENSOR || t->rank < 0) {
-        snprintf(msg, mn, "input '%s' has no declared tensor type and shape: give it with --input",
+        snprintf(msg, mn,
+                 "input '%s' has no declared tensor type and shape: give it with --input",
                  v->name);
         return -1;
     }
@@ -277,9 +278,9 @@ int cmd_run(int argc, char **argv)
         fputs(help, stderr);
         return EXIT_ERROR;
     }
-    uint64_t seed = seed_arg >= 0 ? (uint64_t)seed_arg
-                                  : ((uint64_t)time(NULL) ^ ((uint64_t)clock() << 20)) %
-                                        1000000000ull;
+    uint64_t seed = seed_arg >= 0
+                        ? (uint64_t)seed_arg
+                        : ((uint64_t)time(NULL) ^ ((uint64_t)clock() << 20)) % 1000000000ull;
     uint64_t rs = seed;
     ckpt_error err;
     ckpt_error_clear(&err);
@@ -310,8 +311,8 @@ int cmd_run(int argc, char **argv)
             found = strlen(g->values[g->inputs[i]].name) == nl &&
                     strncmp(g->values[g->inputs[i]].name, gv[k].name, nl) == 0;
         if (!found) {
-            fprintf(stderr, "ckpt run: %s: the model has no input '%.*s' (inputs:", path,
-                    (int)nl, gv[k].name);
+            fprintf(stderr, "ckpt run: %s: the model has no input '%.*s' (inputs:", path, (int)nl,
+                    gv[k].name);
             for (int i = 0; i < ni; i++)
                 fprintf(stderr, " %s", g->values[g->inputs[i]].name);
             fprintf(stderr, ")\n");
@@ -406,7 +407,7 @@ int cmd_run(int argc, char **argv)
         const ox_val *v = ox_session_value(s, name);
         char shape[512], file[4400] = "";
         if (!v || v->kind != OX_KIND_TENSOR) {
-            const char *what = !v                         ? "no value"
+            const char *what = !v                        ? "no value"
                                : v->kind == OX_KIND_NONE ? "an empty optional"
                                                          : "a sequence";
             if (json) {

@@ -142,8 +142,8 @@ TEST(test_onnx_hostile__corpus)
                     load ? load : "?", sess ? sess : "?", rows[i].load, rows[i].session, msg);
             bad++;
         } else if (strcmp(rows[i].names, "-") != 0 && !strstr(msg, rows[i].names)) {
-            fprintf(stderr, "%s: the error does not name '%s': %s\n", rows[i].file,
-                    rows[i].names, msg);
+            fprintf(stderr, "%s: the error does not name '%s': %s\n", rows[i].file, rows[i].names,
+                    msg);
             bad++;
         }
         ckpt_scan_report *rep = NULL;
