@@ -27,8 +27,8 @@ done
     echo "$summary"
     echo
     echo "Why the remaining cases fail: the six \`bernoulli\` cases draw random numbers with numpy's"
-    echo "generator, whose stream ckpt does not reproduce (ONNX Runtime fails them too; shapes and"
-    echo "dtypes are right). \`test_adam_multiple\`'s expected outputs were made with epsilon 1e-2,"
+    echo "generator, whose stream ckpt does not reproduce (the outputs have the right shapes and"
+    echo "dtypes). \`test_adam_multiple\`'s expected outputs were made with epsilon 1e-2,"
     echo "which the node does not carry (its attribute is absent, so the spec default 1e-6 applies)."
     echo
     for d in node pytorch-converted pytorch-operator simple; do
