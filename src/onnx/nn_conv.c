@@ -201,7 +201,7 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     fview fv;
     const ox_val *ins[3] = {x, w, b};
     CKPT_TRY(fview_make(r, n, &fv, ins, 3, out[0], ws * (size_t)split, err));
-    ox_nn_blas_threads(r);
+    ox_nn_blas_threads_for(r, kcols * npos * (oc / g)); /* one image's product per group */
     if (c != 0 && split > 1) {
         conv_job jobs[OX_NN_MAX_THREADS];
         const int64_t nb = x->dims[0], per_in = x->numel / nb, per_out = out[0]->numel / nb;

@@ -15,6 +15,8 @@
  * session's thread count before their BLAS calls (a no-op when it already
  * is); without OpenBLAS nothing is set. */
 void ox_nn_blas_threads(const ox_run *r);
+/* The same for one product of `macs` multiply-adds: one thread when it is small. */
+void ox_nn_blas_threads_for(const ox_run *r, int64_t macs);
 
 /* Before kernels that run BLAS from several threads of their own: OpenBLAS
  * runs each call on its caller's thread. */

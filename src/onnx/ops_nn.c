@@ -181,7 +181,7 @@ static int k_matmul(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
             fb = p + a->numel;
             fc = p + a->numel + b->numel;
         }
-        ox_nn_blas_threads(r);
+        ox_nn_blas_threads_for(r, (s.b_single && s.a_full ? s.nb : 1) * m * nn * k);
         if (k == 0) {
             memset(fc, 0, (size_t)out[0]->numel * sizeof(float));
         } else if (s.b_single && s.a_full) {
@@ -202,7 +202,7 @@ static int k_matmul(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     if (dt == OX_DOUBLE) {
         const double *da = a->data, *db = b->data;
         double *dc = out[0]->data;
-        ox_nn_blas_threads(r);
+        ox_nn_blas_threads_for(r, (s.b_single && s.a_full ? s.nb : 1) * m * nn * k);
         if (k == 0) {
             memset(dc, 0, (size_t)out[0]->numel * sizeof(double));
             return 0;
@@ -292,7 +292,7 @@ static int k_gemm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
                 for (int64_t j = 0; j < nn; j++)
                     fo[i * nn + j] = beta * fc[i * cs0 + j * cs1];
         }
-        ox_nn_blas_threads(r);
+        ox_nn_blas_threads_for(r, m * nn * k);
         if (k == 0) {
             if (!use_c)
                 memset(fo, 0, (size_t)(m * nn) * sizeof(float));
@@ -312,7 +312,7 @@ static int k_gemm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
                 for (int64_t j = 0; j < nn; j++)
                     o[i * nn + j] = (double)beta * dc[i * cs0 + j * cs1];
         }
-        ox_nn_blas_threads(r);
+        ox_nn_blas_threads_for(r, m * nn * k);
         if (k == 0) {
             if (!use_c)
                 memset(o, 0, (size_t)(m * nn) * sizeof(double));
