@@ -90,11 +90,11 @@ foreach(line ${ort_min})
 endforeach()
 add_test(NAME onnx_ort_real
          COMMAND sh -c "[ -d \"$1\" ] || { echo \"SKIPPED: onnx_ort_real: $1 not found\"; exit 77; }; shift; exec \"$@\""
-                 sh ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/onnx ${ORT_CMP}
+                 sh ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/onnx ${ORT_CMP} --name onnx_ort_real
                  --min-equal ${ort_real_min} --report ${CMAKE_BINARY_DIR}/onnx_ort_real.md
                  ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/onnx)
 add_test(NAME onnx_ort_testdata
-         COMMAND ${ORT_CMP} --min-equal ${ort_testdata_min}
+         COMMAND ${ORT_CMP} --name onnx_ort_testdata --min-equal ${ort_testdata_min}
                  --report ${CMAKE_BINARY_DIR}/onnx_ort_testdata.md
                  ${ONNX_TESTDATA_ROOT}/pytorch-converted ${ONNX_TESTDATA_ROOT}/pytorch-operator
                  ${ONNX_TESTDATA_ROOT}/simple)
@@ -126,8 +126,8 @@ endif()
 # newops: generated single-node models of the opset-23 ops and the ai.onnx.ml
 # ops (tests/onnx/gen_newops_models.py, python3-onnx) compared with ORT
 add_test(NAME onnx_ort_newops
-         COMMAND sh -c "/usr/bin/python3 -c 'import onnx' 2>/dev/null || { echo 'SKIPPED: python3-onnx missing'; exit 77; }; rm -rf \"$1\" && /usr/bin/python3 \"$2\" \"$1\" && shift 2 && exec \"$@\" \"$0\""
+         COMMAND sh -c "/usr/bin/python3 -c 'import onnx' 2>/dev/null || { echo 'SKIPPED: onnx_ort_newops: python3-onnx missing'; exit 77; }; rm -rf \"$1\" && /usr/bin/python3 \"$2\" \"$1\" && shift 2 && exec \"$@\" \"$0\""
                  ${CMAKE_BINARY_DIR}/onnx_newops_models ${CMAKE_BINARY_DIR}/onnx_newops_models
-                 ${CMAKE_CURRENT_LIST_DIR}/gen_newops_models.py ${ORT_CMP} --min-equal 92
+                 ${CMAKE_CURRENT_LIST_DIR}/gen_newops_models.py ${ORT_CMP} --name onnx_ort_newops --min-equal 92
                  --report ${CMAKE_BINARY_DIR}/onnx_ort_newops.md)
 set_tests_properties(onnx_ort_newops PROPERTIES LABELS "onnx" TIMEOUT 1200 SKIP_RETURN_CODE 77)

@@ -37,6 +37,7 @@
 #define REL_TOL 1e-4
 
 static const char *node_path, *script;
+static const char *test_name = "onnx_ort_compare"; /* --name: the CTest name in SKIPPED lines */
 
 enum { R_EQUAL, R_DIFF, R_CKPT_FAIL, R_SKIP, R_KNOWN };
 static const char *rname[] = {"EQUAL", "DIFF", "CKPT-FAIL", "SKIP", "KNOWN-DIFF"};
@@ -443,6 +444,8 @@ int main(int argc, char **argv)
             min_equal = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--report") && i + 1 < argc)
             report = argv[++i];
+        else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+            test_name = argv[++i];
         else if (!strcmp(argv[i], "--known") && i + 1 < argc)
             read_known(argv[++i]);
         else
@@ -456,12 +459,12 @@ int main(int argc, char **argv)
     char probe[4200];
     snprintf(probe, sizeof probe, "%s/onnxruntime-node", node_path);
     if (stat(probe, &st) != 0) {
-        printf("SKIPPED: onnx_ort_compare: ONNX Runtime is not installed in %s (scripts/ort.sh)\n",
+        printf("SKIPPED: %s: ONNX Runtime is not installed in %s (scripts/ort.sh)\n", test_name,
                node_path);
         return 77;
     }
     if (!n) {
-        printf("SKIPPED: onnx_ort_compare: no models found\n");
+        printf("SKIPPED: %s: no models found\n", test_name);
         return 77;
     }
     qsort(models, (size_t)n, sizeof *models, cmp_str);
