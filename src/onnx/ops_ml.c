@@ -520,9 +520,9 @@ static int post_transform_code(const char *s)
 static double erfinv(double y)
 {
     if (y <= -1.0)
-        return -INFINITY;
+        return -(double)INFINITY;
     if (y >= 1.0)
-        return INFINITY;
+        return (double)INFINITY;
     double w = -log((1.0 - y) * (1.0 + y)), x;
     if (w < 5.0) {
         w -= 2.5;
@@ -556,7 +556,7 @@ static double erfinv(double y)
 static void post_transform(int pt, double *v, int64_t k)
 {
     if (pt == PT_SOFTMAX || pt == PT_SOFTMAX_ZERO) {
-        double mx = -INFINITY, sum = 0.0;
+        double mx = -(double)INFINITY, sum = 0.0;
         for (int64_t j = 0; j < k; j++)
             if (pt == PT_SOFTMAX || v[j] != 0.0)
                 mx = v[j] > mx ? v[j] : mx;
