@@ -150,7 +150,7 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     for (int i = 0; i < nd; i++)
         od[2 + i] = geo.out[i];
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, x->rank, od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
 
     const int64_t kcols = w->numel / (oc ? oc : 1), npos = prod64(geo.out, nd);
@@ -308,7 +308,7 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     for (int i = 0; i < nd; i++)
         od[2 + i] = geo.out[i];
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, x->rank, od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     const int64_t mrows = w->numel / (c ? c : 1), npos = prod64(geo.in, nd);
     CKPT_TRY(ox_nn_check_ws(n, mrows, npos, err));
@@ -397,7 +397,7 @@ static int pool(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *o
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, x->rank, od, err));
     if (ind)
         CKPT_TRY(ox_out(r, n, ind, OX_INT64, x->rank, od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     const int64_t bc = x->dims[0] * x->dims[1];
     bool d1 = true, sym = true;
@@ -506,7 +506,7 @@ static int global_pool(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
     for (int i = 0; i < x->rank; i++)
         od[i] = i < 2 ? x->dims[i] : 1;
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, x->rank, od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     const int64_t bc = x->dims[0] * x->dims[1], sz = prod64(x->dims + 2, x->rank - 2);
     fview fv;

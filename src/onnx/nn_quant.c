@@ -170,7 +170,7 @@ int ox_nn_qlinear_matmul(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     CKPT_TRY(check_param(n, ys, "y_scale", 1, err));
     CKPT_TRY(check_param(n, zy, "y_zero_point", 1, err));
     CKPT_TRY(ox_out(r, n, out[0], zy->dtype, s.rank, s.od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     int32_t *acc = ox_scratch(r, (size_t)out[0]->numel * sizeof(int32_t), err);
     if (!acc)
@@ -306,7 +306,7 @@ int ox_nn_qlinear_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *c
     int32_t *acc;
     CKPT_TRY(conv_int(r, n, x, xz, w, wz, &acc, &geo, od, err));
     CKPT_TRY(ox_out(r, n, out[0], yz->dtype, x->rank, od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     const int64_t osz = out[0]->numel / (od[0] * oc);
     const float xsc = scale_of(xs, 0), ysc = scale_of(ys, 0);

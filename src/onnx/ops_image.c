@@ -798,7 +798,7 @@ static int k_gridsample(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *
     const int64_t Ho = g->dims[1], Wo = g->dims[2];
     const int64_t od[4] = {N, C, Ho, Wo};
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, 4, od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     nn2_plan pl = {0, 0};
     size_t o_x = nn2_plan_add(&pl, x->numel, sizeof(float));
@@ -896,7 +896,7 @@ static int k_roialign(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *co
     const int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
     const int64_t od[4] = {R, C, PH, PW};
     CKPT_TRY(ox_out(r, n, out[0], x->dtype, 4, od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     nn2_plan pl = {0, 0};
     size_t o_x = nn2_plan_add(&pl, x->numel, sizeof(float));

@@ -163,7 +163,7 @@ static int k_matmul(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *cons
     CKPT_TRY(mm_shape_of(n, a, b, &s, err));
     const int dt = a->dtype;
     CKPT_TRY(ox_out(r, n, out[0], dt, s.rank, s.od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     const int64_t m = s.m, k = s.k, nn = s.n, asz = m * k, bsz = k * nn, csz = m * nn;
     CKPT_TRY(ox_nn_check_gemm(n, s.nb * m, nn, k, err));
@@ -264,7 +264,7 @@ static int k_gemm(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const 
     CKPT_TRY(ox_nn_check_gemm(n, m, nn, k, err));
     int64_t od[2] = {m, nn};
     CKPT_TRY(ox_out(r, n, out[0], dt, 2, od, err));
-    if (out[0]->numel == 0)
+    if (!out[0] || out[0]->numel == 0)
         return 0;
     const bool use_c = c && beta != 0.0f;
     if (dt == OX_FLOAT || dt == OX_FLOAT16 || dt == OX_BFLOAT16) {
