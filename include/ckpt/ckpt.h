@@ -15,6 +15,7 @@
 #include "ckpt/error.h"
 #include "ckpt/export.h"
 #include "ckpt/formats.h"
+#include "ckpt/jit.h"
 #include "ckpt/onnx.h"
 #include "ckpt/kernels.h"
 #include "ckpt/nn.h"

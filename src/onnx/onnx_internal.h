@@ -367,4 +367,40 @@ ox_val *ox_run_value(ox_run *r, int vi);
  * outputs they accumulate across iterations by it. */
 size_t ox_run_max_bytes(const ox_run *r);
 
+/* ------------------------------------------------------------ standalone kernel calls (jit) */
+
+/* One op library for every executor: the TorchScript interpreter, the lite
+ * bytecode interpreter, the torch.export graph runner and the full-model
+ * forwards call ONNX kernels one at a time through ox_call().  A context
+ * carries what a session would (threads, the byte cap, scratch) and an
+ * optional recorder that sees every call: converting a run into an ONNX graph
+ * (tracing, as torch.onnx.export does) is a recorder. */
+typedef struct ox_callctx ox_callctx;
+/* Called after each successful kernel call with the node that ran (op type,
+ * opset, attributes; n_in/n_out counts and in/out indices 0..n-1 or -1) and
+ * the values it read and wrote.  `in[k]` / `out[k]` NULL: omitted. */
+typedef int (*ox_record_fn)(void *ud, const ox_node *n, ox_val *const *in, ox_val *const *out,
+                            ckpt_error *err);
+/* threads >= 1; max_bytes 0 = no cap on one output (else CKPT_E_LIMIT). */
+ox_callctx *ox_callctx_new(int threads, size_t max_bytes, ckpt_error *err);
+void ox_callctx_free(ox_callctx *c);
+/* fn NULL: stop recording. */
+void ox_callctx_set_recorder(ox_callctx *c, ox_record_fn fn, void *ud);
+/* Run kernel (domain "", op_type) at `opset` (0: OX_CALL_OPSET) on `in`
+ * (n_in values, NULL = omitted optional input) into `out` (n_out values the
+ * caller owns, NULL = omitted optional output).  `attrs` are borrowed for the
+ * call (build them with oxa_*).  An output may alias an input's data (Reshape,
+ * Identity, Squeeze...): check `out->data != out->buf` and keep the input
+ * alive, or copy.  Errors name the op: "OpType: ...". */
+#define OX_CALL_OPSET 18
+int ox_call(ox_callctx *c, const char *op_type, int opset, const ox_attr *attrs, int n_attrs,
+            ox_val *const *in, int n_in, ox_val *const *out, int n_out, ckpt_error *err);
+/* Attribute builders for ox_call (no copies: the pointers must outlive the call). */
+ox_attr oxa_int(const char *name, int64_t v);
+ox_attr oxa_float(const char *name, float v);
+ox_attr oxa_str(const char *name, const char *v);
+ox_attr oxa_ints(const char *name, const int64_t *v, size_t n);
+ox_attr oxa_floats(const char *name, const float *v, size_t n);
+ox_attr oxa_tensor(const char *name, ox_val *t);
+
 #endif

@@ -703,3 +703,127 @@ const ox_val *ox_session_value(ckpt_onnx_session *s, const char *name)
         return NULL;
     return &s->graphs[0].slots[vi];
 }
+
+/* ------------------------------------------------------------ standalone kernel calls */
+
+/* The kernel contract's node fields are not const; ox_call lends borrowed
+ * names and attributes for the duration of one call and never writes them. */
+static void *unconst(const void *p)
+{
+    union {
+        const void *c;
+        void *m;
+    } u = {.c = p};
+    return u.m;
+}
+
+struct ox_callctx {
+    ckpt_onnx_session s; /* no model: threads, max_bytes and scratch only */
+    ox_record_fn rec;
+    void *rec_ud;
+};
+
+ox_callctx *ox_callctx_new(int threads, size_t max_bytes, ckpt_error *err)
+{
+    ox_callctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->s.threads = threads > 1 ? threads : 1;
+    c->s.max_bytes = max_bytes;
+    return c;
+}
+
+void ox_callctx_free(ox_callctx *c)
+{
+    if (!c)
+        return;
+    free(c->s.scratch);
+    free(c);
+}
+
+void ox_callctx_set_recorder(ox_callctx *c, ox_record_fn fn, void *ud)
+{
+    c->rec = fn;
+    c->rec_ud = ud;
+}
+
+int ox_call(ox_callctx *c, const char *op_type, int opset, const ox_attr *attrs, int n_attrs,
+            ox_val *const *in, int n_in, ox_val *const *out, int n_out, ckpt_error *err)
+{
+    enum { PAD = 8, MAXIO = 64 };
+    if (n_in < 0 || n_out < 0 || n_in > MAXIO || n_out > MAXIO || n_attrs < 0)
+        return CKPT_FAIL(err, CKPT_E_ARG, "%s: %d inputs, %d outputs (at most %d)", op_type, n_in,
+                         n_out, MAXIO);
+    if (opset <= 0)
+        opset = OX_CALL_OPSET;
+    const ox_op *op = ox_op_find("", op_type, opset);
+    if (!op)
+        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "op %s (opset %d) has no kernel", op_type,
+                         opset);
+    ox_val *inb[MAXIO + PAD] = {0}, *outb[MAXIO + PAD] = {0};
+    int in_idx[MAXIO + 1], out_idx[MAXIO + 1];
+    for (int k = 0; k < n_in; k++) {
+        inb[k] = in[k];
+        in_idx[k] = in[k] ? k : -1;
+    }
+    for (int k = 0; k < n_out; k++) {
+        outb[k] = out[k];
+        out_idx[k] = out[k] ? k : -1;
+    }
+    ox_node n = {0};
+    n.name = unconst(op_type);
+    n.op_type = unconst(op_type);
+    n.domain = unconst("");
+    n.opset = opset;
+    n.n_in = n_in;
+    n.n_out = n_out;
+    n.in = in_idx;
+    n.out = out_idx;
+    n.attrs = unconst(attrs);
+    n.n_attrs = n_attrs;
+    n.op = op;
+    if (op->prepare && op->prepare(&n, err) < 0) {
+        free(n.state);
+        return err && err->code ? err->code : CKPT_E_ARG;
+    }
+    ox_run r = {.s = &c->s};
+    blas_threads(&c->s);
+    int rc = op->run(&r, &n, inb, outb, err);
+    if (rc >= 0 && c->rec)
+        rc = c->rec(c->rec_ud, &n, inb, outb, err);
+    free(n.state);
+    return rc < 0 ? rc : 0;
+}
+
+ox_attr oxa_int(const char *name, int64_t v)
+{
+    return (ox_attr){.name = unconst(name), .type = OX_ATTR_INT, .i = v};
+}
+
+ox_attr oxa_float(const char *name, float v)
+{
+    return (ox_attr){.name = unconst(name), .type = OX_ATTR_FLOAT, .f = v};
+}
+
+ox_attr oxa_str(const char *name, const char *v)
+{
+    return (ox_attr){.name = unconst(name), .type = OX_ATTR_STRING, .s = unconst(v),
+                     .s_len = strlen(v)};
+}
+
+ox_attr oxa_ints(const char *name, const int64_t *v, size_t n)
+{
+    return (ox_attr){.name = unconst(name), .type = OX_ATTR_INTS, .ints = unconst(v), .n = n};
+}
+
+ox_attr oxa_floats(const char *name, const float *v, size_t n)
+{
+    return (ox_attr){.name = unconst(name), .type = OX_ATTR_FLOATS, .floats = unconst(v), .n = n};
+}
+
+ox_attr oxa_tensor(const char *name, ox_val *t)
+{
+    return (ox_attr){.name = unconst(name), .type = OX_ATTR_TENSOR, .t = t};
+}
