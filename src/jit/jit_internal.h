@@ -294,6 +294,12 @@ int jit_nn_forward(jit_rt *rt, jv *self, jv *const *args, size_t n_args, jv **re
 /* torch.export graph runner (src/jit/pt2_*.c). */
 int jit_pt2_run(jit_rt *rt, jv *const *args, size_t n_args, jv **result, ckpt_error *err);
 
+/* A caller's value as a jv (tensors copied); NULL + err on failure. */
+jv *jit_value_to_jv(const ckpt_jit_value *v, ckpt_error *err);
+/* Run `method` of the root with bound positional args, whatever the format. */
+int jit_call_root(jit_rt *rt, const char *method, jv *const *args, size_t n_args, jv **res,
+                  ckpt_error *err);
+
 /* Readers (each fills a model whose `path`/`opts` are set). */
 int jit_read_torchscript(ckpt_jit_model *m, ckpt_error *err); /* also lite archives */
 int jit_read_lite(ckpt_jit_model *m, ckpt_error *err);        /* bytecode.pkl part */

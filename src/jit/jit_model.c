@@ -496,7 +496,7 @@ int ckpt_jit_signature(const ckpt_jit_model *m, const char *method, size_t *n_ar
     return 0;
 }
 
-static jv *value_in(const ckpt_jit_value *v, ckpt_error *err)
+jv *jit_value_to_jv(const ckpt_jit_value *v, ckpt_error *err)
 {
     switch (v->kind) {
     case CKPT_JIT_V_NONE:
@@ -596,6 +596,24 @@ static int flatten(ckpt_jit_model *m, jv *v, size_t *cap, int depth, ckpt_error 
     return 0;
 }
 
+int jit_call_root(jit_rt *rt, const char *method, jv *const *args, size_t n_args, jv **res,
+                  ckpt_error *err)
+{
+    ckpt_jit_model *m = rt->m;
+    switch (m->format) {
+    case CKPT_JIT_TORCHSCRIPT:
+        return jit_ts_call_method(rt, m->root, method, args, n_args, NULL, NULL, 0, res, err);
+    case CKPT_JIT_LITE:
+        return jit_lite_call_method(rt, m->root, method, args, n_args, res, err);
+    case CKPT_JIT_FULL_MODEL:
+        return jit_nn_forward(rt, m->root, args, n_args, res, err);
+    case CKPT_JIT_PT2:
+        return jit_pt2_run(rt, args, n_args, res, err);
+    default:
+        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "format %d cannot run", m->format);
+    }
+}
+
 int ckpt_jit_run(ckpt_jit_model *m, const char *method, const ckpt_jit_value *inputs,
                  size_t n_inputs, const ckpt_jit_value **outputs, size_t *n_outputs,
                  ckpt_error *err)
@@ -646,7 +664,7 @@ int ckpt_jit_run(ckpt_jit_model *m, const char *method, const ckpt_jit_value *in
             rc = CKPT_FAIL(err, CKPT_E_ARG, "argument %zu given twice", slot);
             break;
         }
-        args[slot] = value_in(&inputs[i], err);
+        args[slot] = jit_value_to_jv(&inputs[i], err);
         if (!args[slot])
             rc = err->code ? err->code : CKPT_E_NOMEM;
         if (slot + 1 > n_args)
@@ -657,24 +675,8 @@ int ckpt_jit_run(ckpt_jit_model *m, const char *method, const ckpt_jit_value *in
             rc = CKPT_FAIL(err, CKPT_E_ARG, "%s(): argument '%s' is missing", method,
                            mt && k < mt->n_args ? mt->arg_names[k] : "?");
     jv *res = NULL;
-    if (rc == 0) {
-        switch (m->format) {
-        case CKPT_JIT_TORCHSCRIPT:
-            rc = jit_ts_call_method(rt, m->root, method, args, n_args, NULL, NULL, 0, &res, err);
-            break;
-        case CKPT_JIT_LITE:
-            rc = jit_lite_call_method(rt, m->root, method, args, n_args, &res, err);
-            break;
-        case CKPT_JIT_FULL_MODEL:
-            rc = jit_nn_forward(rt, m->root, args, n_args, &res, err);
-            break;
-        case CKPT_JIT_PT2:
-            rc = jit_pt2_run(rt, args, n_args, &res, err);
-            break;
-        default:
-            rc = CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "format %d cannot run", m->format);
-        }
-    }
+    if (rc == 0)
+        rc = jit_call_root(rt, method, args, n_args, &res, err);
     for (size_t k = 0; k < 256; k++)
         jv_unref(args[k]);
     if (rc == 0) {
