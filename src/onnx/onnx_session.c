@@ -51,6 +51,11 @@ int ox_threads(const ox_run *r)
 void *ox_scratch(ox_run *r, size_t bytes, ckpt_error *err)
 {
     ckpt_onnx_session *s = r->s;
+    if (s->max_bytes && bytes > s->max_bytes) {
+        CKPT_FAIL(err, CKPT_E_LIMIT, "%zu bytes of scratch pass the session limit of %zu", bytes,
+                  s->max_bytes);
+        return NULL;
+    }
     if (bytes > s->scratch_cap) {
         void *p = malloc(bytes);
         if (!p) {
