@@ -41,6 +41,8 @@ static const char help[] =
     "  --no-fsync    skip the fsync before the rename of the temporary file\n"
     "  --allow MODULE.NAME, --full   as for 'ckpt ls'\n"
     "\n"
+    "Models: ckpt convert IN OUT --to onnx|torchscript (see ckpt convert --to onnx --help).\n"
+    "\n"
     "OUT is replaced atomically (temporary file, fsync, rename).\n"
     "\n"
     "Exit status: 0 written, 2 error.\n";
@@ -271,6 +273,11 @@ int cmd_convert(int argc, char **argv)
     const char *in = NULL, *out = NULL, *to = NULL;
     int dtype = -1, layout = CKPT_LAYOUT_DEFAULT;
     bool have_layout = false;
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--to") == 0 &&
+            (strcmp(argv[i + 1], "onnx") == 0 || strcmp(argv[i + 1], "torchscript") == 0 ||
+             strcmp(argv[i + 1], "full-model") == 0))
+            return cmd_convert_model(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(help, stdout);
