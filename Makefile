@@ -58,6 +58,7 @@ bench:
 	@bench/train_bench.sh build-release
 	@bench/onnx_bench.sh build-release
 	@bench/autograd_bench.sh build-release
+	@bench/jit_bench.sh build-release
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
