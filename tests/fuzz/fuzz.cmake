@@ -6,7 +6,7 @@
 # clang and CKPT_BUILD_FUZZERS=ON: real libFuzzer binaries fuzz_<name> built
 # with -fsanitize=fuzzer,address,undefined (run them with tests/fuzz/run.sh).
 set(CKPT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy onnx onnx_run)
+set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy onnx onnx_run jit)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
   if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)
@@ -41,7 +41,9 @@ if(CKPT_BUILD_FUZZERS AND CMAKE_C_COMPILER_ID MATCHES "Clang")
                               ${PROJECT_SOURCE_DIR}/src/ops/*.c
                               ${PROJECT_SOURCE_DIR}/src/graph/*.c
                               ${PROJECT_SOURCE_DIR}/src/nn/*.c
-                              ${PROJECT_SOURCE_DIR}/src/onnx/*.c)
+                              ${PROJECT_SOURCE_DIR}/src/onnx/*.c
+                              # TorchScript, lite, full-model and torch.export readers
+                              ${PROJECT_SOURCE_DIR}/src/jit/*.c)
   # the generated protobuf-c code, as the library compiles it (not instrumented)
   list(APPEND CKPT_FUZZ_LIB_SRC $<TARGET_OBJECTS:ckpt_onnx_pb>)
   add_library(ckpt_fuzzlib STATIC ${CKPT_FUZZ_LIB_SRC})

@@ -13,9 +13,9 @@ mode=${1:-smoke}
 case "$mode" in
   smoke) secs=30 ;;
   long) secs=600 ;;
-  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy onnx onnx_run]" >&2; exit 2 ;;
+  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy onnx onnx_run jit]" >&2; exit 2 ;;
 esac
-harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run"}
+harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run jit"}
 build="$root/build-fuzz"
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCKPT_BUILD_FUZZERS=ON -DCKPT_WERROR=OFF >/dev/null
@@ -42,6 +42,13 @@ for h in $harnesses; do
     onnx|onnx_run)
       # the real models of ../shared and the hostile ONNX corpus (1 MiB at most)
       for f in "$root"/../shared/fixtures/real/onnx/*.onnx "$root"/tests/hostile/onnx/*.onnx; do
+        [ -f "$f" ] || continue
+        [ "$(stat -c %s "$f")" -le 1048576 ] && cp "$f" "$work/"
+      done ;;
+    jit)
+      # TorchScript, lite, full-model and .pt2 files: real ones and the committed fixtures
+      for f in "$root"/../shared/fixtures/real/torchscript*/* "$root"/tests/fixtures/jit/*/*.pt* \
+               "$root"/tests/hostile/jit/*; do
         [ -f "$f" ] || continue
         [ "$(stat -c %s "$f")" -le 1048576 ] && cp "$f" "$work/"
       done ;;
