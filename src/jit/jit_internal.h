@@ -249,12 +249,15 @@ struct jit_rt {
     int depth;          /* call depth (limit JIT_MAX_DEPTH) */
     uint64_t steps;     /* statements/instructions executed (limit JIT_MAX_STEPS) */
     bool grad_enabled;
+    uint64_t max_steps; /* from the load options, else JIT_MAX_STEPS */
 };
 
 #define JIT_MAX_DEPTH 200
 #define JIT_MAX_STEPS 2000000000ull
 
 jit_rt *jit_rt_get(ckpt_jit_model *m, ckpt_error *err); /* m->rt, created on first use */
+/* Count one statement / instruction: CKPT_E_LIMIT past rt->max_steps. */
+int jit_tick(jit_rt *rt, ckpt_error *err);
 void jit_rt_free(jit_rt *rt);
 
 /* Record an error naming the current source line: "FILE:LINE: ...". */

@@ -124,6 +124,7 @@ jit_rt *jit_rt_get(ckpt_jit_model *m, ckpt_error *err)
         return NULL;
     }
     rt->m = m;
+    rt->max_steps = m->opts.max_steps ? m->opts.max_steps : JIT_MAX_STEPS;
     rt->ox = ox_callctx_new(m->opts.threads, m->opts.max_bytes, err);
     if (!rt->ox) {
         free(rt);
@@ -131,6 +132,14 @@ jit_rt *jit_rt_get(ckpt_jit_model *m, ckpt_error *err)
     }
     m->rt = rt;
     return rt;
+}
+
+int jit_tick(jit_rt *rt, ckpt_error *err)
+{
+    if (++rt->steps > rt->max_steps)
+        return jit_fail(rt, err, CKPT_E_LIMIT, "more than %" PRIu64 " steps: stopped",
+                        rt->max_steps);
+    return 0;
 }
 
 void jit_rt_free(jit_rt *rt)
@@ -600,6 +609,8 @@ int jit_call_root(jit_rt *rt, const char *method, jv *const *args, size_t n_args
                   ckpt_error *err)
 {
     ckpt_jit_model *m = rt->m;
+    rt->steps = 0;
+    rt->depth = 0;
     switch (m->format) {
     case CKPT_JIT_TORCHSCRIPT:
         return jit_ts_call_method(rt, m->root, method, args, n_args, NULL, NULL, 0, res, err);
