@@ -17,13 +17,7 @@
 #include "ckpt/ckpt.h"
 #include "ckpt/jit.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                                           \
-    do {                                                                                         \
-        if (!(c))                                                                                \
-            abort();                                                                             \
-    } while (0)
+#include "fuzz_util.h"
 
 static volatile uint8_t sink;
 

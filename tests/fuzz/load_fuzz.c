@@ -12,13 +12,7 @@
 
 #include "ckpt/torch.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                                           \
-    do {                                                                                         \
-        if (!(c))                                                                                \
-            abort();                                                                             \
-    } while (0)
+#include "fuzz_util.h"
 
 typedef struct ctx {
     ckpt_doc *doc;

@@ -11,13 +11,7 @@
 
 #include "ckpt/ckpt.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                                           \
-    do {                                                                                         \
-        if (!(c))                                                                                \
-            abort();                                                                             \
-    } while (0)
+#include "fuzz_util.h"
 
 static long check_doc(const ckpt_doc *doc)
 {

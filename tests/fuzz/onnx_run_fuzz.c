@@ -14,13 +14,7 @@
 #include "ckpt/ckpt.h"
 #include "ckpt/onnx.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                                           \
-    do {                                                                                         \
-        if (!(c))                                                                                \
-            abort();                                                                             \
-    } while (0)
+#include "fuzz_util.h"
 
 #define MAX_IN 8
 #define MAX_OUT 16

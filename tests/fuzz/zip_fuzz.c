@@ -10,13 +10,7 @@
 
 #include "ckpt/zip.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                                           \
-    do {                                                                                         \
-        if (!(c))                                                                                \
-            abort();                                                                             \
-    } while (0)
+#include "fuzz_util.h"
 
 /* The same calls with err == NULL: no crash, the same success or failure.
  * Returns -1 when the open fails, else the number of entries. */
