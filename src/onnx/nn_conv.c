@@ -16,6 +16,41 @@
 #include "onnx/nn_util.h"
 #include "ops/kernels_nd.h"
 
+/* The 2-d kernels' dims (a 1-d conv is a 2-d one of height 1): the same fields
+ * for the convolution and the transposed convolution (which adds output padding). */
+#define CONV2D_DIMS(d2, TYPE, geo, nd, batch, c, oc, g)                                          \
+    do {                                                                                         \
+        const int a_ = (nd)-1; /* the W axis */                                                  \
+        (d2) = (TYPE){.b = (batch),                                                              \
+                      .c = (c),                                                                  \
+                      .h = (nd) == 2 ? (geo).in[0] : 1,                                          \
+                      .w = (geo).in[a_],                                                         \
+                      .oc = (oc),                                                                \
+                      .kh = (nd) == 2 ? (geo).k[0] : 1,                                          \
+                      .kw = (geo).k[a_],                                                         \
+                      .sh = (nd) == 2 ? (geo).s[0] : 1,                                          \
+                      .sw = (geo).s[a_],                                                         \
+                      .ph = (nd) == 2 ? (geo).pb[0] : 0,                                         \
+                      .pw = (geo).pb[a_],                                                        \
+                      .dh = (nd) == 2 ? (geo).d[0] : 1,                                          \
+                      .dw = (geo).d[a_],                                                         \
+                      .g = (g),                                                                  \
+                      .oh = (nd) == 2 ? (geo).out[0] : 1,                                        \
+                      .ow = (geo).out[a_]};                                                      \
+    } while (0)
+
+/* The N-d kernels' dims. */
+static void convnd_dims(ckpt_nn_convnd_dims *dn, const ox_nn_geom *geo, int nd, int64_t batch,
+                        int64_t c, int64_t oc, int64_t g)
+{
+    dn->nd = nd;
+    dn->b = batch, dn->c = c, dn->oc = oc, dn->g = g;
+    for (int i = 0; i < nd; i++) {
+        dn->in[i] = geo->in[i], dn->k[i] = geo->k[i], dn->s[i] = geo->s[i];
+        dn->p[i] = geo->pb[i], dn->d[i] = geo->d[i], dn->out[i] = geo->out[i];
+    }
+}
+
 static int64_t prod64(const int64_t *v, int n)
 {
     int64_t p = 1;
@@ -170,31 +205,10 @@ int ox_nn_conv(ox_run *r, const ox_node *n, ox_val *const *in, ox_val *const *ou
     ckpt_nn_convnd_dims dn = {0};
     size_t ws;
     if (use2d) {
-        const int a = nd - 1; /* the W axis */
-        d2 = (ckpt_nn_conv2d_dims){.b = x->dims[0],
-                                   .c = c,
-                                   .h = nd == 2 ? geo.in[0] : 1,
-                                   .w = geo.in[a],
-                                   .oc = oc,
-                                   .kh = nd == 2 ? geo.k[0] : 1,
-                                   .kw = geo.k[a],
-                                   .sh = nd == 2 ? geo.s[0] : 1,
-                                   .sw = geo.s[a],
-                                   .ph = nd == 2 ? geo.pb[0] : 0,
-                                   .pw = geo.pb[a],
-                                   .dh = nd == 2 ? geo.d[0] : 1,
-                                   .dw = geo.d[a],
-                                   .g = g,
-                                   .oh = nd == 2 ? geo.out[0] : 1,
-                                   .ow = geo.out[a]};
+        CONV2D_DIMS(d2, ckpt_nn_conv2d_dims, geo, nd, x->dims[0], c, oc, g);
         ws = ckpt_nn_conv2d_ws(&d2);
     } else {
-        dn.nd = nd;
-        dn.b = x->dims[0], dn.c = c, dn.oc = oc, dn.g = g;
-        for (int i = 0; i < nd; i++) {
-            dn.in[i] = geo.in[i], dn.k[i] = geo.k[i], dn.s[i] = geo.s[i];
-            dn.p[i] = geo.pb[i], dn.d[i] = geo.d[i], dn.out[i] = geo.out[i];
-        }
+        convnd_dims(&dn, &geo, nd, x->dims[0], c, oc, g);
         ws = ckpt_nn_convnd_ws(&dn);
     }
     const int split = conv_split(r, x->dims[0], kcols * npos * (oc / g) * g);
@@ -318,31 +332,10 @@ int ox_nn_conv_transpose(ox_run *r, const ox_node *n, ox_val *const *in, ox_val 
     size_t ws;
     const bool use2d = nd <= 2;
     if (use2d) {
-        const int a = nd - 1;
-        d2 = (ckpt_nn_conv_transpose2d_dims){.b = x->dims[0],
-                                             .c = c,
-                                             .h = nd == 2 ? geo.in[0] : 1,
-                                             .w = geo.in[a],
-                                             .oc = oc,
-                                             .kh = nd == 2 ? geo.k[0] : 1,
-                                             .kw = geo.k[a],
-                                             .sh = nd == 2 ? geo.s[0] : 1,
-                                             .sw = geo.s[a],
-                                             .ph = nd == 2 ? geo.pb[0] : 0,
-                                             .pw = geo.pb[a],
-                                             .dh = nd == 2 ? geo.d[0] : 1,
-                                             .dw = geo.d[a],
-                                             .g = g,
-                                             .oh = nd == 2 ? geo.out[0] : 1,
-                                             .ow = geo.out[a]};
+        CONV2D_DIMS(d2, ckpt_nn_conv_transpose2d_dims, geo, nd, x->dims[0], c, oc, g);
         ws = ckpt_nn_conv_transpose2d_ws(&d2);
     } else {
-        dn.nd = nd;
-        dn.b = x->dims[0], dn.c = c, dn.oc = oc, dn.g = g;
-        for (int i = 0; i < nd; i++) {
-            dn.in[i] = geo.in[i], dn.k[i] = geo.k[i], dn.s[i] = geo.s[i];
-            dn.p[i] = geo.pb[i], dn.d[i] = geo.d[i], dn.out[i] = geo.out[i];
-        }
+        convnd_dims(&dn, &geo, nd, x->dims[0], c, oc, g);
         ws = ckpt_nn_conv_transposend_ws(&dn);
     }
     fview fv;
