@@ -58,26 +58,7 @@ ob_model *ob_new(ckpt_error *err)
 
 static void attr_free_owned(ox_attr *a)
 {
-    free(a->name);
-    free(a->ref_attr_name);
-    free(a->s);
-    free(a->floats);
-    free(a->ints);
-    if (a->strings)
-        for (size_t i = 0; i < a->n; i++)
-            free(a->strings[i]);
-    free(a->strings);
-    free(a->string_lens);
-    if (a->t) {
-        ox_val_clear(a->t);
-        free(a->t);
-    }
-    if (a->tensors)
-        for (size_t i = 0; i < a->n; i++)
-            ox_val_clear(&a->tensors[i]);
-    free(a->tensors);
-    free(a->graphs); /* the array is ours, the graphs are borrowed */
-    memset(a, 0, sizeof *a);
+    ox_attr_free(a, false); /* the graphs are borrowed */
 }
 
 static void node_free(ob_node *n)

@@ -254,6 +254,8 @@ void ox_graph_free(ox_graph *g);
 /* ------------------------------------------------------------ attributes access */
 
 const ox_attr *ox_attr_get(const ox_node *n, const char *name);
+/* Free what an attribute owns (its subgraphs too when `own_graphs`) and zero it. */
+void ox_attr_free(ox_attr *a, bool own_graphs);
 int64_t ox_attr_int(const ox_node *n, const char *name, int64_t dflt);
 float ox_attr_float(const ox_node *n, const char *name, float dflt);
 /* String attribute or `dflt`. */

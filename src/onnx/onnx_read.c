@@ -703,31 +703,7 @@ static int attr_decode(rd *r, const Onnx__AttributeProto *ap, ox_attr *a, ox_gra
 
 static void attr_free(ox_attr *a)
 {
-    free(a->name);
-    free(a->ref_attr_name);
-    free(a->s);
-    free(a->floats);
-    free(a->ints);
-    if (a->strings)
-        for (size_t i = 0; i < a->n; i++)
-            free(a->strings[i]);
-    free(a->strings);
-    free(a->string_lens);
-    if (a->t) {
-        ox_val_clear(a->t);
-        free(a->t);
-    }
-    if (a->tensors)
-        for (size_t i = 0; i < a->n; i++)
-            ox_val_clear(&a->tensors[i]);
-    free(a->tensors);
-    if (a->g)
-        ox_graph_free(a->g);
-    if (a->graphs)
-        for (size_t i = 0; i < a->n; i++)
-            if (a->graphs[i])
-                ox_graph_free(a->graphs[i]);
-    free(a->graphs);
+    ox_attr_free(a, true);
 }
 
 void ox_graph_free(ox_graph *g)

@@ -513,3 +513,34 @@ int ckpt_onnx_get_node(const ckpt_onnx_model *m, size_t i, const char **op_type,
         *name = n->name[0] == '#' ? "" : n->name;
     return 0;
 }
+
+void ox_attr_free(ox_attr *a, bool own_graphs)
+{
+    free(a->name);
+    free(a->ref_attr_name);
+    free(a->s);
+    free(a->floats);
+    free(a->ints);
+    if (a->strings)
+        for (size_t i = 0; i < a->n; i++)
+            free(a->strings[i]);
+    free(a->strings);
+    free(a->string_lens);
+    if (a->t) {
+        ox_val_clear(a->t);
+        free(a->t);
+    }
+    if (a->tensors)
+        for (size_t i = 0; i < a->n; i++)
+            ox_val_clear(&a->tensors[i]);
+    free(a->tensors);
+    if (own_graphs) {
+        if (a->g)
+            ox_graph_free(a->g);
+        for (size_t i = 0; a->graphs && i < a->n; i++)
+            if (a->graphs[i])
+                ox_graph_free(a->graphs[i]);
+    }
+    free(a->graphs);
+    memset(a, 0, sizeof *a);
+}
