@@ -11,14 +11,50 @@
 
 /* Opcodes (instruction.h names; only the ones the interpreter knows). */
 enum {
-    LITE_OP = 0, LITE_OPN, LITE_LOAD, LITE_LOADC, LITE_MOVE, LITE_STORE, LITE_STOREN,
-    LITE_DROP, LITE_DROPR, LITE_JF, LITE_JMP, LITE_LOOP, LITE_RET, LITE_CALL,
-    LITE_INTERFACE_CALL, LITE_GET_ATTR, LITE_SET_ATTR, LITE_LIST_UNPACK, LITE_TUPLE_CONSTRUCT,
-    LITE_NAMED_TUPLE_CONSTRUCT, LITE_LIST_CONSTRUCT, LITE_DICT_CONSTRUCT, LITE_CREATE_OBJECT,
-    LITE_ISINSTANCE, LITE_TUPLE_SLICE, LITE_TUPLE_INDEX, LITE_RAISE_EXCEPTION, LITE_DICT_INDEX,
-    LITE_UNCHECKED_CAST, LITE_IS, LITE_UN_INITIALIZED, LITE_ISNOT, LITE_FORMAT, LITE_DEVICE,
-    LITE_DTYPE, LITE_DIM, LITE_NOT, LITE_TO_LIST, LITE_NUM_TO_TENSOR, LITE_IS_CUDA, LITE_WARN,
-    LITE_ENTER, LITE_EXIT, LITE_N_OPCODES
+    LITE_OP = 0,
+    LITE_OPN,
+    LITE_LOAD,
+    LITE_LOADC,
+    LITE_MOVE,
+    LITE_STORE,
+    LITE_STOREN,
+    LITE_DROP,
+    LITE_DROPR,
+    LITE_JF,
+    LITE_JMP,
+    LITE_LOOP,
+    LITE_RET,
+    LITE_CALL,
+    LITE_INTERFACE_CALL,
+    LITE_GET_ATTR,
+    LITE_SET_ATTR,
+    LITE_LIST_UNPACK,
+    LITE_TUPLE_CONSTRUCT,
+    LITE_NAMED_TUPLE_CONSTRUCT,
+    LITE_LIST_CONSTRUCT,
+    LITE_DICT_CONSTRUCT,
+    LITE_CREATE_OBJECT,
+    LITE_ISINSTANCE,
+    LITE_TUPLE_SLICE,
+    LITE_TUPLE_INDEX,
+    LITE_RAISE_EXCEPTION,
+    LITE_DICT_INDEX,
+    LITE_UNCHECKED_CAST,
+    LITE_IS,
+    LITE_UN_INITIALIZED,
+    LITE_ISNOT,
+    LITE_FORMAT,
+    LITE_DEVICE,
+    LITE_DTYPE,
+    LITE_DIM,
+    LITE_NOT,
+    LITE_TO_LIST,
+    LITE_NUM_TO_TENSOR,
+    LITE_IS_CUDA,
+    LITE_WARN,
+    LITE_ENTER,
+    LITE_EXIT,
+    LITE_N_OPCODES
 };
 
 typedef struct lite_ins {
@@ -28,10 +64,10 @@ typedef struct lite_ins {
 
 /* One operator-table entry: ("aten::add", "Tensor", num_specified_args). */
 typedef struct lite_opref {
-    char *full;      /* "aten::add.Tensor", for errors */
-    char *name;      /* what jit_aten_call gets: "add", "quantized::conv2d", or "prim::X" */
-    int n_args;      /* arguments popped; -1: from the schema table at call time */
-    int n_ret;       /* results pushed (from the schema; 1 when unknown) */
+    char *full;          /* "aten::add.Tensor", for errors */
+    char *name;          /* what jit_aten_call gets: "add", "quantized::conv2d", or "prim::X" */
+    int n_args;          /* arguments popped; -1: from the schema table at call time */
+    int n_ret;           /* results pushed (from the schema; 1 when unknown) */
     const char *argspec; /* schema argument names ("self,other,*alpha"), or NULL */
 } lite_opref;
 

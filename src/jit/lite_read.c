@@ -21,13 +21,49 @@
 #include "core/err.h"
 #include "jit/lite_internal.h"
 
-static const char *const opnames[LITE_N_OPCODES] = {
-    "OP", "OPN", "LOAD", "LOADC", "MOVE", "STORE", "STOREN", "DROP", "DROPR", "JF", "JMP",
-    "LOOP", "RET", "CALL", "INTERFACE_CALL", "GET_ATTR", "SET_ATTR", "LIST_UNPACK",
-    "TUPLE_CONSTRUCT", "NAMED_TUPLE_CONSTRUCT", "LIST_CONSTRUCT", "DICT_CONSTRUCT",
-    "CREATE_OBJECT", "ISINSTANCE", "TUPLE_SLICE", "TUPLE_INDEX", "RAISE_EXCEPTION", "DICT_INDEX",
-    "UNCHECKED_CAST", "__IS__", "UN_INITIALIZED", "__ISNOT__", "FORMAT", "DEVICE", "DTYPE", "DIM",
-    "__NOT__", "TO_LIST", "NUM_TO_TENSOR", "IS_CUDA", "WARN", "ENTER", "EXIT"};
+static const char *const opnames[LITE_N_OPCODES] = {"OP",
+                                                    "OPN",
+                                                    "LOAD",
+                                                    "LOADC",
+                                                    "MOVE",
+                                                    "STORE",
+                                                    "STOREN",
+                                                    "DROP",
+                                                    "DROPR",
+                                                    "JF",
+                                                    "JMP",
+                                                    "LOOP",
+                                                    "RET",
+                                                    "CALL",
+                                                    "INTERFACE_CALL",
+                                                    "GET_ATTR",
+                                                    "SET_ATTR",
+                                                    "LIST_UNPACK",
+                                                    "TUPLE_CONSTRUCT",
+                                                    "NAMED_TUPLE_CONSTRUCT",
+                                                    "LIST_CONSTRUCT",
+                                                    "DICT_CONSTRUCT",
+                                                    "CREATE_OBJECT",
+                                                    "ISINSTANCE",
+                                                    "TUPLE_SLICE",
+                                                    "TUPLE_INDEX",
+                                                    "RAISE_EXCEPTION",
+                                                    "DICT_INDEX",
+                                                    "UNCHECKED_CAST",
+                                                    "__IS__",
+                                                    "UN_INITIALIZED",
+                                                    "__ISNOT__",
+                                                    "FORMAT",
+                                                    "DEVICE",
+                                                    "DTYPE",
+                                                    "DIM",
+                                                    "__NOT__",
+                                                    "TO_LIST",
+                                                    "NUM_TO_TENSOR",
+                                                    "IS_CUDA",
+                                                    "WARN",
+                                                    "ENTER",
+                                                    "EXIT"};
 
 int lite_opcode(const char *name)
 {
@@ -119,8 +155,7 @@ static jv *tensor_to_jv(const ckpt_obj *o, ckpt_error *err)
     return v;
 }
 
-static jv *seq_to_jv(ckpt_jit_model *m, const ckpt_obj *o, bool tuple, int depth,
-                     ckpt_error *err)
+static jv *seq_to_jv(ckpt_jit_model *m, const ckpt_obj *o, bool tuple, int depth, ckpt_error *err)
 {
     size_t n = ckpt_obj_len(o);
     jv *s = tuple ? jv_tuple_new(n) : jv_list_new(n);
@@ -150,16 +185,10 @@ jv *lite_obj_to_jv(ckpt_jit_model *m, const ckpt_obj *o, int depth, ckpt_error *
     }
     jv *v = NULL;
     switch (ckpt_obj_type(o)) {
-    case CKPT_T_NONE:
-        return jv_none();
-    case CKPT_T_BOOL:
-        return jv_bool(ckpt_obj_bool(o));
-    case CKPT_T_INT:
-        v = jv_int(ckpt_obj_int(o));
-        break;
-    case CKPT_T_FLOAT:
-        v = jv_float(ckpt_obj_float(o));
-        break;
+    case CKPT_T_NONE: return jv_none();
+    case CKPT_T_BOOL: return jv_bool(ckpt_obj_bool(o));
+    case CKPT_T_INT: v = jv_int(ckpt_obj_int(o)); break;
+    case CKPT_T_FLOAT: v = jv_float(ckpt_obj_float(o)); break;
     case CKPT_T_STR:
     case CKPT_T_BYTES: {
         size_t len = 0;
@@ -167,11 +196,9 @@ jv *lite_obj_to_jv(ckpt_jit_model *m, const ckpt_obj *o, int depth, ckpt_error *
         v = jv_str(s ? s : "", s ? len : 0);
         break;
     }
-    case CKPT_T_TUPLE:
-        return seq_to_jv(m, o, true, depth, err);
+    case CKPT_T_TUPLE: return seq_to_jv(m, o, true, depth, err);
     case CKPT_T_LIST:
-    case CKPT_T_SET:
-        return seq_to_jv(m, o, false, depth, err);
+    case CKPT_T_SET: return seq_to_jv(m, o, false, depth, err);
     case CKPT_T_DICT: {
         v = jv_dict_new();
         if (!v)
@@ -191,8 +218,7 @@ jv *lite_obj_to_jv(ckpt_jit_model *m, const ckpt_obj *o, int depth, ckpt_error *
         }
         return v;
     }
-    case CKPT_T_TENSOR:
-        return tensor_to_jv(o, err);
+    case CKPT_T_TENSOR: return tensor_to_jv(o, err);
     case CKPT_T_SIZE: {
         size_t n = 0;
         const int64_t *d = ckpt_size_dims(o, &n);
@@ -204,12 +230,8 @@ jv *lite_obj_to_jv(ckpt_jit_model *m, const ckpt_obj *o, int depth, ckpt_error *
             }
         break;
     }
-    case CKPT_T_DTYPE:
-        v = jv_int(ckpt_obj_dtype(o));
-        break;
-    case CKPT_T_DEVICE:
-        v = jv_device(ckpt_device_type(o), ckpt_device_index(o));
-        break;
+    case CKPT_T_DTYPE: v = jv_int(ckpt_obj_dtype(o)); break;
+    case CKPT_T_DEVICE: v = jv_device(ckpt_device_type(o), ckpt_device_index(o)); break;
     case CKPT_T_OBJECT: {
         const char *mod = ckpt_global_module(o), *name = ckpt_global_name(o);
         const ckpt_obj *args = ckpt_object_args(o);
@@ -318,8 +340,8 @@ typedef struct rd {
 
 static int bad(rd *R, const char *what)
 {
-    return CKPT_FAIL(R->err, CKPT_E_FORMAT, "bytecode.pkl: function %s: %s",
-                     R->fn ? R->fn : "?", what);
+    return CKPT_FAIL(R->err, CKPT_E_FORMAT, "bytecode.pkl: function %s: %s", R->fn ? R->fn : "?",
+                     what);
 }
 
 static bool is_seq(const ckpt_obj *o)
@@ -441,22 +463,14 @@ static int check_ins(rd *R, const lite_fn *f, size_t pc, const lite_ins *in)
     bool ok = true;
     switch (in->op) {
     case LITE_OP:
-    case LITE_OPN:
-        ok = x >= 0 && (size_t)x < f->n_ops && n >= 0;
-        break;
+    case LITE_OPN: ok = x >= 0 && (size_t)x < f->n_ops && n >= 0; break;
     case LITE_LOAD:
     case LITE_MOVE:
     case LITE_STORE:
-    case LITE_DROPR:
-        ok = x >= 1 && x <= f->reg_size;
-        break;
-    case LITE_STOREN:
-        ok = x >= 1 && n >= 0 && x + n - 1 <= f->reg_size;
-        break;
+    case LITE_DROPR: ok = x >= 1 && x <= f->reg_size; break;
+    case LITE_STOREN: ok = x >= 1 && n >= 0 && x + n - 1 <= f->reg_size; break;
     case LITE_LOADC:
-    case LITE_INTERFACE_CALL:
-        ok = x >= 0 && (size_t)x < f->n_consts && n >= 0;
-        break;
+    case LITE_INTERFACE_CALL: ok = x >= 0 && (size_t)x < f->n_consts && n >= 0; break;
     case LITE_JF:
     case LITE_JMP:
     case LITE_LOOP:
@@ -464,22 +478,15 @@ static int check_ins(rd *R, const lite_fn *f, size_t pc, const lite_ins *in)
         break;
     case LITE_LIST_CONSTRUCT:
     case LITE_DICT_CONSTRUCT:
-    case LITE_NAMED_TUPLE_CONSTRUCT:
-        ok = x >= 0 && (size_t)x < f->n_types && n >= 0;
-        break;
-    case LITE_CREATE_OBJECT:
-        ok = x >= 0 && (size_t)x < f->n_types;
-        break;
-    case LITE_ISINSTANCE:
-        ok = x >= 0 && n >= 0 && (size_t)(x + n) <= f->n_types;
-        break;
-    default:
-        ok = x >= -(1 << 20) && n >= 0;
+    case LITE_NAMED_TUPLE_CONSTRUCT: ok = x >= 0 && (size_t)x < f->n_types && n >= 0; break;
+    case LITE_CREATE_OBJECT: ok = x >= 0 && (size_t)x < f->n_types; break;
+    case LITE_ISINSTANCE: ok = x >= 0 && n >= 0 && (size_t)(x + n) <= f->n_types; break;
+    default: ok = x >= -(1 << 20) && n >= 0;
     }
     if (ok)
         return 0;
-    snprintf(msg, sizeof msg, "instruction %zu (%s %" PRId64 ", %" PRId64 ") is out of range",
-             pc, lite_opcode_name(in->op), x, n);
+    snprintf(msg, sizeof msg, "instruction %zu (%s %" PRId64 ", %" PRId64 ") is out of range", pc,
+             lite_opcode_name(in->op), x, n);
     return bad(R, msg);
 }
 
@@ -488,7 +495,8 @@ static int read_fn(rd *R, lite_fn *f, const ckpt_obj *row)
     size_t rl = is_seq(row) ? ckpt_obj_len(row) : 0;
     const char *qn = rl >= 2 ? str_of(ckpt_obj_item(row, 0)) : NULL;
     if (!qn)
-        return CKPT_FAIL(R->err, CKPT_E_FORMAT, "bytecode.pkl: a function entry is not (name, code)");
+        return CKPT_FAIL(R->err, CKPT_E_FORMAT,
+                         "bytecode.pkl: a function entry is not (name, code)");
     R->fn = qn;
     f->qualname = dupstr(qn);
     if (!f->qualname)
@@ -535,7 +543,8 @@ static int read_fn(rd *R, lite_fn *f, const ckpt_obj *row)
     f->n_ins = ni;
     for (size_t i = 0; i < ni; i++) {
         const ckpt_obj *it = ckpt_obj_item(ins, i);
-        const char *opn = is_seq(it) && ckpt_obj_len(it) == 3 ? str_of(ckpt_obj_item(it, 0)) : NULL;
+        const char *opn = is_seq(it) && ckpt_obj_len(it) == 3 ? str_of(ckpt_obj_item(it, 0))
+                                                              : NULL;
         int64_t x = 0, n = 0;
         if (!opn || !int_of(ckpt_obj_item(it, 1), &x) || !int_of(ckpt_obj_item(it, 2), &n))
             return bad(R, "an instruction is not (OPNAME, X, N)");
@@ -543,7 +552,8 @@ static int read_fn(rd *R, lite_fn *f, const ckpt_obj *row)
         if (op < 0) {
             char msg[128];
             snprintf(msg, sizeof msg, "instruction %zu: opcode %.40s is not supported", i, opn);
-            return CKPT_FAIL(R->err, CKPT_E_UNSUPPORTED, "bytecode.pkl: function %s: %s", qn, msg);
+            return CKPT_FAIL(R->err, CKPT_E_UNSUPPORTED, "bytecode.pkl: function %s: %s", qn,
+                             msg);
         }
         if (x < INT32_MIN || x > INT32_MAX || n < INT32_MIN || n > INT32_MAX)
             return bad(R, "an instruction operand does not fit 32 bits");

@@ -77,8 +77,7 @@ static int push(frame *F, jv *v)
 static jv *pop(frame *F)
 {
     if (F->st->n == 0) {
-        fail(F, CKPT_E_FORMAT, "%s pops an empty stack",
-             lite_opcode_name(F->f->ins[F->pc].op));
+        fail(F, CKPT_E_FORMAT, "%s pops an empty stack", lite_opcode_name(F->f->ins[F->pc].op));
         return NULL;
     }
     return F->st->v[--F->st->n];
@@ -102,14 +101,10 @@ static bool truthy(const jv *v, bool *ok)
 {
     *ok = true;
     switch (v->kind) {
-    case JV_BOOL:
-        return v->u.b;
-    case JV_INT:
-        return v->u.i != 0;
-    case JV_FLOAT:
-        return v->u.f != 0.0;
-    case JV_NONE:
-        return false;
+    case JV_BOOL: return v->u.b;
+    case JV_INT: return v->u.i != 0;
+    case JV_FLOAT: return v->u.f != 0.0;
+    case JV_NONE: return false;
     case JV_TENSOR:
         if (v->u.t->t.numel == 1 && v->u.t->t.data) {
             const ox_val *t = &v->u.t->t;
@@ -125,8 +120,7 @@ static bool truthy(const jv *v, bool *ok)
                 return *(const double *)t->data != 0.0;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     *ok = false;
     return false;
@@ -200,23 +194,12 @@ static int str_append(char **buf, size_t *len, size_t *cap, const char *s, size_
 static void value_str(const jv *v, char *out, size_t cap)
 {
     switch (v->kind) {
-    case JV_STR:
-        snprintf(out, cap, "%s", v->u.str.s);
-        break;
-    case JV_INT:
-        snprintf(out, cap, "%" PRId64, v->u.i);
-        break;
-    case JV_FLOAT:
-        snprintf(out, cap, "%.17g", v->u.f);
-        break;
-    case JV_BOOL:
-        snprintf(out, cap, "%s", v->u.b ? "True" : "False");
-        break;
-    case JV_NONE:
-        snprintf(out, cap, "None");
-        break;
-    default:
-        jv_describe(v, out, cap);
+    case JV_STR: snprintf(out, cap, "%s", v->u.str.s); break;
+    case JV_INT: snprintf(out, cap, "%" PRId64, v->u.i); break;
+    case JV_FLOAT: snprintf(out, cap, "%.17g", v->u.f); break;
+    case JV_BOOL: snprintf(out, cap, "%s", v->u.b ? "True" : "False"); break;
+    case JV_NONE: snprintf(out, cap, "None"); break;
+    default: jv_describe(v, out, cap);
     }
 }
 
@@ -284,7 +267,8 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
         *out = jv_none();
         return 1;
     }
-    if (strcmp(name, "prim::unchecked_cast") == 0 || strcmp(name, "prim::unchecked_unwrap_optional") == 0) {
+    if (strcmp(name, "prim::unchecked_cast") == 0 ||
+        strcmp(name, "prim::unchecked_unwrap_optional") == 0) {
         if (n < 1)
             return fail(F, CKPT_E_FORMAT, "%s without an argument", name);
         *out = jv_ref(a[0]);
@@ -367,7 +351,8 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
         *out = jv_ref(a[0]);
         return 1;
     }
-    if (strcmp(name, "list") == 0 && n == 1 && (a[0]->kind == JV_LIST || a[0]->kind == JV_TUPLE)) {
+    if (strcmp(name, "list") == 0 && n == 1 &&
+        (a[0]->kind == JV_LIST || a[0]->kind == JV_TUPLE)) {
         jv *l = jv_list_new(a[0]->u.seq.n);
         for (size_t i = 0; l && i < a[0]->u.seq.n; i++)
             if (jv_list_push(l, jv_ref(a[0]->u.seq.items[i]), F->err) < 0) {
@@ -422,8 +407,7 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
             if (!flt && i == INT64_MIN && j == -1)
                 *out = jv_int(0);
             else
-                *out = num_result(flt, x - floor(x / y) * y,
-                                  flt ? 0 : i - floordiv_i(i, j) * j);
+                *out = num_result(flt, x - floor(x / y) * y, flt ? 0 : i - floordiv_i(i, j) * j);
         } else if (strcmp(name, "gt") == 0)
             *out = jv_bool(flt ? x > y : i > j);
         else if (strcmp(name, "lt") == 0)
@@ -444,8 +428,8 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
             return 0;
         return *out ? 1 : fail(F, CKPT_E_NOMEM, "out of memory");
     }
-    if (n == 2 && (strcmp(name, "eq") == 0 || strcmp(name, "ne") == 0) &&
-        a[0]->kind == JV_STR && a[1]->kind == JV_STR) {
+    if (n == 2 && (strcmp(name, "eq") == 0 || strcmp(name, "ne") == 0) && a[0]->kind == JV_STR &&
+        a[1]->kind == JV_STR) {
         bool eq = jv_equal(a[0], a[1]);
         *out = jv_bool(name[0] == 'e' ? eq : !eq);
         return 1;
@@ -465,10 +449,11 @@ static int call_op(frame *F, const lite_opref *op, size_t n_in)
     int rc = builtin(F, op->name, a, n_in, &res);
     if (rc == 0) {
         if (strncmp(op->name, "prim::", 6) == 0 && strcmp(op->name, "prim::NumToTensor") != 0) {
-            rc = fail(F, CKPT_E_UNSUPPORTED, "operator %s is not supported by ckpt's lite interpreter",
-                      op->full);
+            rc = fail(F, CKPT_E_UNSUPPORTED,
+                      "operator %s is not supported by ckpt's lite interpreter", op->full);
         } else {
-            const char *nm = strcmp(op->name, "prim::NumToTensor") == 0 ? "scalar_tensor" : op->name;
+            const char *nm = strcmp(op->name, "prim::NumToTensor") == 0 ? "scalar_tensor"
+                                                                        : op->name;
             const char *kwn[32];
             jv *kwv[32];
             char names[32][48];
@@ -493,7 +478,8 @@ static int call_op(frame *F, const lite_opref *op, size_t n_in)
                     k++;
                     p = e ? e + 1 : p + l;
                 }
-                if (npos + nkw != n_in) { /* positional after keyword-only: pass all positionally */
+                if (npos + nkw !=
+                    n_in) { /* positional after keyword-only: pass all positionally */
                     npos = n_in;
                     nkw = 0;
                 }
@@ -516,7 +502,8 @@ static int call_op(frame *F, const lite_opref *op, size_t n_in)
     if (op->n_ret > 1) {
         if (res->kind != JV_TUPLE || res->u.seq.n != (size_t)op->n_ret) {
             jv_unref(res);
-            return fail(F, CKPT_E_FORMAT, "operator %s: expected %d results", op->full, op->n_ret);
+            return fail(F, CKPT_E_FORMAT, "operator %s: expected %d results", op->full,
+                        op->n_ret);
         }
         for (size_t i = 0; i < res->u.seq.n; i++)
             if (push(F, jv_ref(res->u.seq.items[i])) < 0) {
@@ -581,28 +568,17 @@ static bool isinstance_of(const jv *v, const char *t)
     if (strncmp(t, "Optional[", 9) == 0 && v->kind == JV_NONE)
         return true;
     switch (v->kind) {
-    case JV_TENSOR:
-        return strcmp(t, "Tensor") == 0;
-    case JV_INT:
-        return strcmp(t, "int") == 0;
-    case JV_FLOAT:
-        return strcmp(t, "float") == 0;
-    case JV_BOOL:
-        return strcmp(t, "bool") == 0;
-    case JV_STR:
-        return strcmp(t, "str") == 0;
-    case JV_NONE:
-        return strcmp(t, "NoneType") == 0;
-    case JV_LIST:
-        return strncmp(t, "List[", 5) == 0;
-    case JV_TUPLE:
-        return strncmp(t, "Tuple[", 6) == 0;
-    case JV_DICT:
-        return strncmp(t, "Dict[", 5) == 0;
-    case JV_OBJECT:
-        return class_of(v) && strcmp(class_of(v), t) == 0;
-    default:
-        return false;
+    case JV_TENSOR: return strcmp(t, "Tensor") == 0;
+    case JV_INT: return strcmp(t, "int") == 0;
+    case JV_FLOAT: return strcmp(t, "float") == 0;
+    case JV_BOOL: return strcmp(t, "bool") == 0;
+    case JV_STR: return strcmp(t, "str") == 0;
+    case JV_NONE: return strcmp(t, "NoneType") == 0;
+    case JV_LIST: return strncmp(t, "List[", 5) == 0;
+    case JV_TUPLE: return strncmp(t, "Tuple[", 6) == 0;
+    case JV_DICT: return strncmp(t, "Dict[", 5) == 0;
+    case JV_OBJECT: return class_of(v) && strcmp(class_of(v), t) == 0;
+    default: return false;
     }
 }
 
@@ -643,9 +619,10 @@ static int step(frame *F, const lite_ins *in)
             n = in->n + 1; /* vararg: N values + the count */
         if (n < 0) {
             if (!op->argspec)
-                return fail(F, CKPT_E_UNSUPPORTED,
-                            "operator %s: bytecode v%d does not say how many arguments it takes and ckpt has no schema for it",
-                            op->full, (int)((lite_prog *)F->rt->m->lite)->version);
+                return fail(
+                    F, CKPT_E_UNSUPPORTED,
+                    "operator %s: bytecode v%d does not say how many arguments it takes and ckpt has no schema for it",
+                    op->full, (int)((lite_prog *)F->rt->m->lite)->version);
             n = op->argspec[0] ? 1 : 0;
             for (const char *p = op->argspec; *p; p++)
                 n += *p == ',';
@@ -663,9 +640,7 @@ static int step(frame *F, const lite_ins *in)
         F->pc = save;
         return rc;
     }
-    case LITE_LOAD:
-        F->pc++;
-        return push(F, jv_ref(F->regs[in->x] ? F->regs[in->x] : jv_none()));
+    case LITE_LOAD: F->pc++; return push(F, jv_ref(F->regs[in->x] ? F->regs[in->x] : jv_none()));
     case LITE_MOVE:
         v = F->regs[in->x] ? F->regs[in->x] : jv_none();
         F->regs[in->x] = NULL;
@@ -698,9 +673,7 @@ static int step(frame *F, const lite_ins *in)
         F->regs[in->x] = NULL;
         F->pc++;
         return 0;
-    case LITE_LOADC:
-        F->pc++;
-        return push(F, jv_ref(f->consts[in->x]));
+    case LITE_LOADC: F->pc++; return push(F, jv_ref(f->consts[in->x]));
     case LITE_JF: {
         if (!(v = pop(F)))
             return F->err->code;
@@ -712,9 +685,7 @@ static int step(frame *F, const lite_ins *in)
         F->pc = b ? F->pc + 1 : (size_t)((int64_t)F->pc + in->x);
         return 0;
     }
-    case LITE_JMP:
-        F->pc = (size_t)((int64_t)F->pc + in->x);
-        return 0;
+    case LITE_JMP: F->pc = (size_t)((int64_t)F->pc + in->x); return 0;
     case LITE_LOOP: {
         CKPT_TRY(need(F, (size_t)in->n + 1));
         jv **fr = F->st->v + F->st->n - (size_t)in->n - 1;
@@ -903,9 +874,7 @@ static int step(frame *F, const lite_ins *in)
         drop_n(F, 2);
         F->pc++;
         return 0;
-    case LITE_UNCHECKED_CAST:
-        F->pc++;
-        return 0;
+    case LITE_UNCHECKED_CAST: F->pc++; return 0;
     case LITE_IS:
     case LITE_ISNOT:
     case LITE_NOT:
@@ -914,32 +883,31 @@ static int step(frame *F, const lite_ins *in)
     case LITE_DIM:
     case LITE_IS_CUDA:
     case LITE_FORMAT: {
-        static const lite_opref is = {.name = "__is__", .full = "aten::__is__", .n_ret = 1},
-                                isnot = {.name = "__isnot__", .full = "aten::__isnot__", .n_ret = 1},
-                                not_ = {.name = "__not__", .full = "aten::__not__", .n_ret = 1},
-                                dev = {.name = "prim::device", .full = "prim::device", .n_ret = 1},
-                                dt = {.name = "prim::dtype", .full = "prim::dtype", .n_ret = 1},
-                                dim = {.name = "dim", .full = "aten::dim", .n_ret = 1},
-                                cuda = {.name = "prim::is_cuda", .full = "prim::is_cuda", .n_ret = 1},
-                                fmt = {.name = "format", .full = "aten::format", .n_ret = 1};
-        const lite_opref *op = in->op == LITE_IS      ? &is
-                               : in->op == LITE_ISNOT ? &isnot
-                               : in->op == LITE_NOT   ? &not_
-                               : in->op == LITE_DEVICE ? &dev
-                               : in->op == LITE_DTYPE ? &dt
-                               : in->op == LITE_DIM   ? &dim
+        static const lite_opref
+            is = {.name = "__is__", .full = "aten::__is__", .n_ret = 1},
+            isnot = {.name = "__isnot__", .full = "aten::__isnot__", .n_ret = 1},
+            not_ = {.name = "__not__", .full = "aten::__not__", .n_ret = 1},
+            dev = {.name = "prim::device", .full = "prim::device", .n_ret = 1},
+            dt = {.name = "prim::dtype", .full = "prim::dtype", .n_ret = 1},
+            dim = {.name = "dim", .full = "aten::dim", .n_ret = 1},
+            cuda = {.name = "prim::is_cuda", .full = "prim::is_cuda", .n_ret = 1},
+            fmt = {.name = "format", .full = "aten::format", .n_ret = 1};
+        const lite_opref *op = in->op == LITE_IS        ? &is
+                               : in->op == LITE_ISNOT   ? &isnot
+                               : in->op == LITE_NOT     ? &not_
+                               : in->op == LITE_DEVICE  ? &dev
+                               : in->op == LITE_DTYPE   ? &dt
+                               : in->op == LITE_DIM     ? &dim
                                : in->op == LITE_IS_CUDA ? &cuda
-                                                       : &fmt;
+                                                        : &fmt;
         size_t n = in->op == LITE_IS || in->op == LITE_ISNOT ? 2
-                   : in->op == LITE_FORMAT                    ? (size_t)in->x
-                                                              : 1;
+                   : in->op == LITE_FORMAT                   ? (size_t)in->x
+                                                             : 1;
         int rc = call_op(F, op, n);
         F->pc++;
         return rc;
     }
-    case LITE_UN_INITIALIZED:
-        F->pc++;
-        return push(F, jv_none());
+    case LITE_UN_INITIALIZED: F->pc++; return push(F, jv_none());
     case LITE_NUM_TO_TENSOR: {
         if (!(v = pop(F)))
             return F->err->code;
@@ -966,7 +934,8 @@ static int step(frame *F, const lite_ins *in)
     case LITE_CALL:
     case LITE_TO_LIST:
     default:
-        return fail(F, CKPT_E_UNSUPPORTED, "instruction %s is not supported by ckpt's lite interpreter",
+        return fail(F, CKPT_E_UNSUPPORTED,
+                    "instruction %s is not supported by ckpt's lite interpreter",
                     lite_opcode_name(in->op));
     }
 }
@@ -1007,8 +976,8 @@ static int run_fn(jit_rt *rt, const lite_fn *f, vstack *st, ckpt_error *err)
     return rc;
 }
 
-int jit_lite_call_method(jit_rt *rt, jv *self, const char *method, jv *const *args,
-                         size_t n_args, jv **result, ckpt_error *err)
+int jit_lite_call_method(jit_rt *rt, jv *self, const char *method, jv *const *args, size_t n_args,
+                         jv **result, ckpt_error *err)
 {
     *result = NULL;
     const lite_prog *P = rt->m->lite;
@@ -1028,7 +997,8 @@ int jit_lite_call_method(jit_rt *rt, jv *self, const char *method, jv *const *ar
     /* defaults of the arguments not given (schema, bytecode v5+) */
     for (size_t i = n_args + 1; rc == 0 && f->has_schema && i < f->n_args; i++) {
         if (!f->arg_defaults[i]) {
-            rc = jit_fail(rt, err, CKPT_E_ARG, "%s: argument '%s' is missing", qn, f->arg_names[i]);
+            rc = jit_fail(rt, err, CKPT_E_ARG, "%s: argument '%s' is missing", qn,
+                          f->arg_names[i]);
             break;
         }
         rc = push(&F0, jv_ref(f->arg_defaults[i]));
