@@ -362,6 +362,30 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
         *out = l;
         return l ? 1 : fail(F, CKPT_E_NOMEM, "out of memory");
     }
+    if (n == 1 && a[0]->kind == JV_TENSOR && a[0]->u.t->t.numel == 1 &&
+        (strcmp(name, "Bool") == 0 || strcmp(name, "Int") == 0 || strcmp(name, "Float") == 0)) {
+        /* a one-element tensor's value as a Python scalar (baked when tracing) */
+        const ox_val *t = &a[0]->u.t->t;
+        double d = 0;
+        if (!t->data)
+            return fail(F, CKPT_E_ARG, "%s of a tensor without data", name);
+        switch (t->dtype) {
+        case OX_FLOAT: d = *(const float *)t->data; break;
+        case OX_DOUBLE: d = *(const double *)t->data; break;
+        case OX_INT64: d = (double)*(const int64_t *)t->data; break;
+        case OX_INT32: d = *(const int32_t *)t->data; break;
+        case OX_BOOL:
+        case OX_UINT8: d = *(const uint8_t *)t->data; break;
+        default: return 0;
+        }
+        if (name[0] == 'B')
+            *out = jv_bool(d != 0.0);
+        else if (name[0] == 'I')
+            *out = jv_int(t->dtype == OX_INT64 ? *(const int64_t *)t->data : (int64_t)d);
+        else
+            *out = jv_float(d);
+        return *out ? 1 : fail(F, CKPT_E_NOMEM, "out of memory");
+    }
     if (any_tensor)
         return 0;
     /* numbers */
@@ -381,6 +405,24 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
         if (strcmp(name, "neg") == 0) {
             *out = num_result(a[0]->kind == JV_FLOAT, -num(a[0]), -inum(a[0]));
             return 1;
+        }
+    }
+    if (n == 3 && a[0]->kind == JV_INT && a[1]->kind == JV_INT && a[2]->kind == JV_INT) {
+        int64_t lo = a[0]->u.i, hi = a[1]->u.i, st = a[2]->u.i;
+        if (strcmp(name, "__range_length") == 0) {
+            if (st == 0)
+                return fail(F, CKPT_E_ARG, "range() step is zero");
+            int64_t len = 0;
+            if (st > 0 && lo < hi)
+                len = (int64_t)(((uint64_t)hi - (uint64_t)lo - 1) / (uint64_t)st + 1);
+            else if (st < 0 && lo > hi)
+                len = (int64_t)(((uint64_t)lo - (uint64_t)hi - 1) / (0 - (uint64_t)st) + 1);
+            *out = jv_int(len);
+            return *out ? 1 : fail(F, CKPT_E_NOMEM, "out of memory");
+        }
+        if (strcmp(name, "__derive_index") == 0) {
+            *out = jv_int((int64_t)((uint64_t)a[1]->u.i + (uint64_t)lo * (uint64_t)st));
+            return *out ? 1 : fail(F, CKPT_E_NOMEM, "out of memory");
         }
     }
     if (n == 2 && is_num(a[0]) && is_num(a[1])) {
@@ -439,6 +481,56 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
 
 /* ------------------------------------------------------------ operators */
 
+/* The state tuple of an xnnpack op context constant (optimize_for_mobile):
+ * Conv2dOpContext (weight, bias, stride, padding, dilation, groups, min, max),
+ * LinearOpContext (weight, bias, min, max). */
+static const jv *ctx_state(const jv *ctx, size_t want)
+{
+    const jv *st = ctx->kind == JV_OBJECT ? jv_obj_get(ctx, "__state__") : NULL;
+    if (!st || st->kind != JV_TUPLE || st->u.seq.n != want)
+        return NULL;
+    return st;
+}
+
+/*
+ * prepacked::conv2d_clamp_run / linear_clamp_run when the op library has no
+ * prepacked ops: conv2d / linear on the context's tensors, then clamp to the
+ * fused output range.  Returns 1 when handled, 0 when not applicable.
+ */
+static int prepacked(frame *F, const char *name, jv *const *a, size_t n, jv **out)
+{
+    bool conv = strcmp(name, "prepacked::conv2d_clamp_run") == 0;
+    bool lin = strcmp(name, "prepacked::linear_clamp_run") == 0;
+    if ((!conv && !lin) || jit_aten_has(name) || n != 2)
+        return 0;
+    const jv *st = ctx_state(a[1], conv ? 8 : 4);
+    if (!st)
+        return fail(F, CKPT_E_FORMAT, "%s: the op context is not a %s state tuple", name,
+                    conv ? "Conv2dOpContext" : "LinearOpContext");
+    jv *const *it = st->u.seq.items;
+    jv *args[7] = {a[0]};
+    size_t na = conv ? 7 : 3;
+    for (size_t i = 1; i < na; i++)
+        args[i] = it[i - 1];
+    jv *y = NULL;
+    int rc = jit_aten_call(F->rt, conv ? "conv2d" : "linear", args, na, NULL, NULL, 0, &y,
+                           F->err);
+    if (rc < 0)
+        return rc;
+    const jv *lo = it[conv ? 6 : 2], *hi = it[conv ? 7 : 3];
+    if (lo->kind != JV_NONE || hi->kind != JV_NONE) {
+        jv *cargs[3] = {y, (jv *)(uintptr_t)lo, (jv *)(uintptr_t)hi};
+        jv *z = NULL;
+        rc = jit_aten_call(F->rt, "clamp", cargs, 3, NULL, NULL, 0, &z, F->err);
+        jv_unref(y);
+        if (rc < 0)
+            return rc;
+        y = z;
+    }
+    *out = y;
+    return 1;
+}
+
 /* Split the popped arguments by the schema: keyword-only ones by name. */
 static int call_op(frame *F, const lite_opref *op, size_t n_in)
 {
@@ -447,6 +539,8 @@ static int call_op(frame *F, const lite_opref *op, size_t n_in)
     jv **a = F->st->v + F->st->n - n_in;
     jv *res = NULL;
     int rc = builtin(F, op->name, a, n_in, &res);
+    if (rc == 0)
+        rc = prepacked(F, op->name, a, n_in, &res);
     if (rc == 0) {
         if (strncmp(op->name, "prim::", 6) == 0 && strcmp(op->name, "prim::NumToTensor") != 0) {
             rc = fail(F, CKPT_E_UNSUPPORTED,
