@@ -16,7 +16,8 @@
 #include "core/err.h"
 #include "jit/aten_internal.h"
 
-static const at_op *const at_tables[] = {at_ops_math, at_ops_nn, at_ops_shape, at_ops_misc};
+static const at_op *const at_tables[] = {at_ops_math, at_ops_nn, at_ops_shape, at_ops_rnn,
+                                         at_ops_attn, at_ops_misc};
 
 /* ------------------------------------------------------------ errors */
 

@@ -40,6 +40,8 @@ extern const at_op at_ops_math[];
 extern const at_op at_ops_nn[];
 extern const at_op at_ops_shape[];
 extern const at_op at_ops_misc[];
+extern const at_op at_ops_rnn[];
+extern const at_op at_ops_attn[];
 
 /* ---- errors */
 #if defined(__GNUC__) || defined(__clang__)

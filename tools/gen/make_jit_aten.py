@@ -315,6 +315,46 @@ case("lt_float", "lt", 2.5, 1)
 case("len", "len", [1, 2, 3])
 case("getitem", "__getitem__", [4, 5, 6], -1, fn=lambda l, i: l[i])
 
+# ---------------------------------------------------------------- recurrent, attention
+with torch.no_grad():
+    m = torch.nn.LSTM(4, 3, num_layers=2, bidirectional=True, batch_first=True)
+    xs = r(2, 5, 4)
+    case("lstm_2l_bi_bf", "lstm", xs, [r(4, 2, 3), r(4, 2, 3)], list(m._flat_weights), True, 2,
+         0.0, False, True, True)
+    m = torch.nn.LSTM(4, 3, bias=False)
+    case("lstm_nobias", "lstm", r(5, 2, 4), [r(1, 2, 3), r(1, 2, 3)], list(m._flat_weights),
+         False, 1, 0.0, False, False, False)
+    m = torch.nn.GRU(4, 3, num_layers=2)
+    case("gru_2l", "gru", r(5, 2, 4), r(2, 2, 3), list(m._flat_weights), True, 2, 0.0, False,
+         False, False)
+    m = torch.nn.GRU(4, 3, bidirectional=True, batch_first=True)
+    case("gru_bi_bf", "gru", r(2, 5, 4), r(2, 2, 3), list(m._flat_weights), True, 1, 0.0, False,
+         True, True)
+    m = torch.nn.RNN(4, 3)
+    case("rnn_tanh", "rnn_tanh", r(5, 2, 4), r(1, 2, 3), list(m._flat_weights), True, 1, 0.0,
+         False, False, False)
+    m = torch.nn.RNN(4, 3, nonlinearity="relu", bidirectional=True)
+    case("rnn_relu_bi", "rnn_relu", r(5, 2, 4), r(2, 2, 3), list(m._flat_weights), True, 1, 0.0,
+         False, True, False)
+    m = torch.nn.LSTMCell(4, 3)
+    case("lstm_cell", "lstm_cell", r(2, 4), [r(2, 3), r(2, 3)], m.weight_ih, m.weight_hh,
+         m.bias_ih, m.bias_hh)
+    mha = torch.nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    q = r(2, 5, 8)
+    case("native_mha", "_native_multi_head_attention", q, q, q, 8, 2, mha.in_proj_weight,
+         mha.in_proj_bias, mha.out_proj.weight, mha.out_proj.bias)
+    kpm = torch.tensor([[False] * 4 + [True], [False] * 5])
+    case("native_mha_kpm", "_native_multi_head_attention", q, q, q, 8, 2, mha.in_proj_weight,
+         mha.in_proj_bias, mha.out_proj.weight, mha.out_proj.bias, kpm, True, True, 1)
+    for nf, act in ((False, "relu"), (True, "gelu")):
+        L = torch.nn.TransformerEncoderLayer(8, 2, 16, 0.0, act, batch_first=True,
+                                             norm_first=nf).eval()
+        a = L.self_attn
+        case("encoder_layer_fwd_%s" % act, "_transformer_encoder_layer_fwd", r(2, 5, 8), 8, 2,
+             a.in_proj_weight, a.in_proj_bias, a.out_proj.weight, a.out_proj.bias,
+             act == "gelu", nf, 1e-5, L.norm1.weight, L.norm1.bias, L.norm2.weight, L.norm2.bias,
+             L.linear1.weight, L.linear1.bias, L.linear2.weight, L.linear2.bias)
+
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "cases.txt"), "w") as f:
     f.write("# written by tools/gen/make_jit_aten.py (torch %s); see its docstring\n"
