@@ -123,7 +123,7 @@ static int mha(at_args *A, jv *q_in, jv *k_in, jv *v_in, int64_t E, int64_t nh, 
             m4 = jv_ref(mask);
         }
         if (rc == 0 && mv->dtype == OX_BOOL) {
-            jv *ninf = jv_float(-INFINITY);
+            jv *ninf = jv_float(-(double)INFINITY);
             jv *a3[3] = {cur, m4, ninf};
             rc = ac(A, "masked_fill", a3, 3, &mk, err);
             jv_unref(ninf);

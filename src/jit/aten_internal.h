@@ -42,6 +42,7 @@ extern const at_op at_ops_shape[];
 extern const at_op at_ops_misc[];
 extern const at_op at_ops_rnn[];
 extern const at_op at_ops_attn[];
+extern const at_op at_ops_quant[];
 
 /* ---- errors */
 #if defined(__GNUC__) || defined(__clang__)

@@ -947,7 +947,7 @@ static int op_sdpa(at_args *A, jv **res, ckpt_error *err)
         }
         jv *ninf = NULL;
         if (rc == 0)
-            rc = at_const(A, cur->u.t->t.dtype, 0, NULL, -INFINITY, &ninf, err);
+            rc = at_const(A, cur->u.t->t.dtype, 0, NULL, -(double)INFINITY, &ninf, err);
         if (rc == 0) {
             jv *in[3] = {tri, cur, ninf};
             rc = at_run(A, "Where", 0, NULL, 0, in, 3, NULL, &mk, err);
@@ -963,7 +963,7 @@ static int op_sdpa(at_args *A, jv **res, ckpt_error *err)
     if (rc == 0 && mask) {
         if (mask->u.t->t.dtype == OX_BOOL) {
             jv *ninf = NULL;
-            rc = at_const(A, cur->u.t->t.dtype, 0, NULL, -INFINITY, &ninf, err);
+            rc = at_const(A, cur->u.t->t.dtype, 0, NULL, -(double)INFINITY, &ninf, err);
             if (rc == 0) {
                 jv *in[3] = {mask, cur, ninf};
                 rc = at_run(A, "Where", 0, NULL, 0, in, 3, NULL, &masked, err);

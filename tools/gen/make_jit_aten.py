@@ -10,7 +10,9 @@ Files:
   tensors.bin the tensors' bytes (little-endian, row-major), indexed by cases.txt
 Value tokens: T<k> tensor k (a `tensor` line gives dtype, shape, offset),
 I<int> F<float.hex> B0/B1 N (None) S<str> L<n> (list of the next n values)
-U<n> (tuple of the next n values).
+U<n> (tuple of the next n values), Q<scale>,<zero_point>,<ScalarType> followed by
+the integer tensor (a per-tensor quantized tensor), P followed by the state
+(a packed-parameters object: what its __getstate__ gives).
 
 Run: /usr/bin/python3 tools/gen/make_jit_aten.py  (writes into the repository)
 """
@@ -30,10 +32,16 @@ OUT = os.path.join(HERE, "..", "..", "tests", "fixtures", "jit", "aten")
 tensors = []  # (dtype code, shape, bytes)
 blob = bytearray()
 DT = {torch.float32: "f32", torch.float64: "f64", torch.int64: "i64", torch.int32: "i32",
-      torch.uint8: "u8", torch.int8: "i8", torch.bool: "bool"}
+      torch.uint8: "u8", torch.int8: "i8", torch.bool: "bool", torch.int16: "i16"}
 
 
 def tok(v):
+    if isinstance(v, torch.Tensor) and v.is_quantized:
+        st = {torch.quint8: 13, torch.qint8: 12, torch.qint32: 14}[v.dtype]
+        return ["Q%s,%d,%d" % (float(v.q_scale()).hex(), v.q_zero_point(), st)] + \
+            tok(v.int_repr())
+    if isinstance(v, torch._C.ScriptObject):
+        return ["P"] + tok(v.__getstate__())
     if isinstance(v, torch.Tensor):
         t = v.detach().contiguous()
         b = t.numpy().tobytes()
@@ -54,7 +62,8 @@ def tok(v):
         return ["S" + v]
     if isinstance(v, torch.dtype):
         return ["I%d" % {torch.float32: 6, torch.float64: 7, torch.int64: 4, torch.int32: 3,
-                         torch.bool: 11, torch.uint8: 0}[v]]
+                         torch.bool: 11, torch.uint8: 0, torch.quint8: 13,
+                         torch.qint8: 12}[v]]
     if isinstance(v, (list, tuple)):
         out = [("L%d" if isinstance(v, list) else "U%d") % len(v)]
         for e in v:
@@ -69,7 +78,8 @@ lines = []
 def case(name, op, *args, fn=None, **kw):
     """Record op(*args, **kw); `fn` computes torch's result when the op is not
     in torch 1.13 (scaled_dot_product_attention)."""
-    cargs = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
+    cargs = [a.clone() if isinstance(a, torch.Tensor) and not a.is_quantized else a
+             for a in args]
     arg_toks = []
     for a in args:
         arg_toks += tok(a)
@@ -80,7 +90,7 @@ def case(name, op, *args, fn=None, **kw):
         res = fn(*cargs, **kw)
     else:
         res = getattr(aten, op)(*cargs, **kw)
-        if op.endswith("_") and not op.startswith("_"):
+        if op.endswith("_") and not op.startswith("_") and "::" not in op:
             res = cargs[0]
     lines.append(" ".join([name, op, str(len(args))] + arg_toks + [str(len(kw))] + kw_toks +
                           tok(res)))
@@ -354,6 +364,28 @@ with torch.no_grad():
              a.in_proj_weight, a.in_proj_bias, a.out_proj.weight, a.out_proj.bias,
              act == "gelu", nf, 1e-5, L.norm1.weight, L.norm1.bias, L.norm2.weight, L.norm2.bias,
              L.linear1.weight, L.linear1.bias, L.linear2.weight, L.linear2.bias)
+
+# ---------------------------------------------------------------- quantized, torchvision-free extras
+torch.backends.quantized.engine = "qnnpack"
+qx = torch.quantize_per_tensor(r(1, 3, 5, 5), 0.05, 128, torch.quint8)
+qy = torch.quantize_per_tensor(r(1, 3, 5, 5), 0.04, 120, torch.quint8)
+case("quantize", "quantize_per_tensor", r(2, 3), 0.05, 128, torch.quint8)
+case("dequantize", "dequantize", qx)
+case("q_add", "quantized::add", qx, qy, 0.1, 128, fn=torch.ops.quantized.add)
+case("q_add_relu", "quantized::add_relu", qx, qy, 0.1, 128, fn=torch.ops.quantized.add_relu)
+qw = torch.quantize_per_tensor(r(4, 3, 3, 3), 0.02, 0, torch.qint8)
+cp = torch.ops.quantized.conv2d_prepack(qw, r(4), [1, 1], [1, 1], [1, 1], 1)
+case("q_conv2d", "quantized::conv2d", qx, cp, 0.1, 128, fn=torch.ops.quantized.conv2d)
+case("q_conv2d_relu", "quantized::conv2d_relu", qx, cp, 0.1, 128,
+     fn=torch.ops.quantized.conv2d_relu)
+lw = torch.quantize_per_tensor(r(5, 4), 0.02, 0, torch.qint8)
+lp = torch.ops.quantized.linear_prepack(lw, r(5))
+qlx = torch.quantize_per_tensor(r(3, 4), 0.05, 128, torch.quint8)
+case("q_linear", "quantized::linear", qlx, lp, 0.1, 128, fn=torch.ops.quantized.linear)
+case("q_linear_dynamic", "quantized::linear_dynamic", r(3, 4), lp,
+     fn=torch.ops.quantized.linear_dynamic)
+case("meshgrid", "meshgrid", [r(3), r(2)])
+case("cast_long", "_cast_Long", x * 3)
 
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "cases.txt"), "w") as f:

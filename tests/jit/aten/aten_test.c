@@ -4,8 +4,9 @@
  * torch 1.13 through torch.ops.aten, which binds arguments and picks overloads
  * as TorchScript does) gives each case's operator, positional and keyword
  * arguments and torch's result; every case is called through jit_aten_call and
- * compared: floats within |a-b| <= 1e-5 + 1e-5|b|, integers and booleans exactly,
- * dtypes and shapes equal.  Also: an unknown operator names itself, wrong
+ * compared: floats within |a-b| <= 1e-5 + 1e-5|b|, integers and booleans exactly
+ * (quantized results within one quantum of torch's integer kernels), dtypes and
+ * shapes equal.  Also: an unknown operator names itself, wrong
  * argument types are errors (no crash). */
 #include <math.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ static int dtype_of(const char *s)
         const char *n;
         int d;
     } m[] = {{"f32", OX_FLOAT}, {"f64", OX_DOUBLE}, {"i64", OX_INT64}, {"i32", OX_INT32},
-             {"u8", OX_UINT8},  {"i8", OX_INT8},    {"bool", OX_BOOL}};
+             {"u8", OX_UINT8},  {"i8", OX_INT8},    {"bool", OX_BOOL},  {"i16", OX_INT16}};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (!strcmp(m[i].n, s))
             return m[i].d;
@@ -96,6 +97,28 @@ static jv *parse_val(char ***tok)
         return jv_bool(s[1] == '1');
     case 'N':
         return jv_none();
+    case 'Q': { /* Q<scale>,<zero_point>,<ScalarType> then the integer tensor */
+        char *c1 = strchr(s, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+        jv *t = c2 ? parse_val(tok) : NULL;
+        if (!t || t->kind != JV_TENSOR) {
+            jv_unref(t);
+            return NULL;
+        }
+        t->u.t->is_quantized = true;
+        t->u.t->q_scale = strtod(s + 1, NULL);
+        t->u.t->q_zero_point = strtoll(c1 + 1, NULL, 10);
+        return t;
+    }
+    case 'P': { /* packed parameters: an object holding __state__ */
+        jv *st = parse_val(tok), *o = st ? jv_obj_new(NULL) : NULL;
+        if (!o || jv_obj_set(o, "__state__", JIT_A_ATTR, st, NULL) < 0) {
+            if (!o)
+                jv_unref(st);
+            jv_unref(o);
+            return NULL;
+        }
+        return o;
+    }
     case 'S':
         return jv_str0(s + 1);
     case 'L':
@@ -160,6 +183,13 @@ static int same(const char *name, const jv *got, const jv *want, const char *pat
                 if (x != y) {
                     fprintf(stderr, "%s%s: element %lld = %lld, expected %lld\n", name, path,
                             (long long)i, (long long)x, (long long)y);
+                    return 0;
+                }
+            } else if (want->u.t->is_quantized) {
+                /* torch's integer kernels vs dequantize-compute-quantize: one quantum */
+                if (!got->u.t->is_quantized || fabs(ox_get_f64(g, i) - ox_get_f64(w, i)) > 1.0) {
+                    fprintf(stderr, "%s%s: quantized element %lld = %g, expected %g\n", name,
+                            path, (long long)i, ox_get_f64(g, i), ox_get_f64(w, i));
                     return 0;
                 }
             } else if (ox_get_f64(g, i) != ox_get_f64(w, i)) {
