@@ -414,6 +414,63 @@ static int op_cast_named(at_args *A, jv **res, ckpt_error *err)
     return at_cast(A, A->a[0], dt, res, err);
 }
 
+/* xnnpack op contexts: state (weight, bias, [stride, padding, dilation, groups,] min, max) */
+static jv *ctx_state(jv *v, int depth)
+{
+    if (!v || depth > 4)
+        return NULL;
+    if (v->kind == JV_OBJECT)
+        return ctx_state(jv_obj_get(v, "__state__"), depth + 1);
+    if ((v->kind == JV_TUPLE || v->kind == JV_LIST) && v->u.seq.n) {
+        if (v->u.seq.items[0]->kind == JV_TENSOR)
+            return v;
+        return ctx_state(v->u.seq.items[0], depth + 1);
+    }
+    return NULL;
+}
+
+static int clamp_out(at_args *A, jv *y, jv *lo, jv *hi, jv **res, ckpt_error *err)
+{
+    if ((!lo || lo->kind == JV_NONE) && (!hi || hi->kind == JV_NONE)) {
+        *res = jv_ref(y);
+        return 0;
+    }
+    jv *args[3] = {y, lo ? lo : jv_none(), hi ? hi : jv_none()};
+    return ac(A, "clamp", args, 3, res, err);
+}
+
+/* prepacked::conv2d_clamp_run(X, W_prepack) */
+static int op_conv2d_clamp_run(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *st = ctx_state(A->a[1], 0), *y = NULL;
+    if (!st || st->u.seq.n < 8)
+        return at_fail(A, err, "Conv2dOpContext state must be (weight, bias, stride, padding, "
+                               "dilation, groups, output_min, output_max)");
+    jv **it = st->u.seq.items;
+    jv *args[7] = {A->a[0], it[0], it[1], it[2], it[3], it[4], it[5]};
+    int rc = ac(A, "conv2d", args, 7, &y, err);
+    if (rc == 0)
+        rc = clamp_out(A, y, it[6], it[7], res, err);
+    jv_unref(y);
+    return rc;
+}
+
+/* prepacked::linear_clamp_run(X, W_prepack) */
+static int op_linear_clamp_run(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *st = ctx_state(A->a[1], 0), *y = NULL;
+    if (!st || st->u.seq.n < 4)
+        return at_fail(A, err,
+                       "LinearOpContext state must be (weight, bias, output_min, output_max)");
+    jv **it = st->u.seq.items;
+    jv *args[3] = {A->a[0], it[0], it[1]};
+    int rc = ac(A, "linear", args, 3, &y, err);
+    if (rc == 0)
+        rc = clamp_out(A, y, it[2], it[3], res, err);
+    jv_unref(y);
+    return rc;
+}
+
 #define RAND_OPTS                                                                                  \
     "*, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None"
 
@@ -439,6 +496,8 @@ const at_op at_ops_quant[] = {
     {"quantized::mul", "Tensor qa, Tensor qb, float scale, int zero_point", op_qadd},
     {"quantized::add_scalar", "Tensor qa, Scalar b", op_qadd},
     {"quantized::cat", "Tensor[] qx, int dim, float? scale, int? zero_point", op_qcat},
+    {"prepacked::conv2d_clamp_run", "Tensor X, Any W_prepack", op_conv2d_clamp_run},
+    {"prepacked::linear_clamp_run", "Tensor X, Any W_prepack", op_linear_clamp_run},
     {"torchvision::nms", "Tensor dets, Tensor scores, float iou_threshold", op_nms},
     {"torchvision::roi_align",
      "Tensor input, Tensor rois, float spatial_scale, int pooled_height, int pooled_width, "

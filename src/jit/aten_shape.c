@@ -1563,5 +1563,7 @@ const at_op at_ops_shape[] = {
     {"scalar_tensor", "Scalar s, " TENSOR_OPTS, op_scalar_tensor},
     {"as_tensor", "Any data, *, ScalarType? dtype=None, Device? device=None", op_tensor},
     {"NumToTensor", "Scalar a", op_tensor_scalar},
+    {"prim::NumToTensor", "Scalar a", op_tensor_scalar},
+    {"prim::shape", "Tensor self", op_size},
     {NULL, NULL, NULL},
 };

@@ -387,6 +387,24 @@ case("q_linear_dynamic", "quantized::linear_dynamic", r(3, 4), lp,
 case("meshgrid", "meshgrid", [r(3), r(2)])
 case("cast_long", "_cast_Long", x * 3)
 
+
+def conv_clamp(x, ctx):
+    w, b, st, pd, dl, g, lo, hi = ctx.__getstate__()[0]
+    return F.conv2d(x, w, b, st, pd, dl, g).clamp(lo, hi)
+
+
+def linear_clamp(x, ctx):
+    w, b, lo, hi = ctx.__getstate__()[0]
+    y = F.linear(x, w, b)
+    return y if lo is None and hi is None else y.clamp(lo, hi)
+
+
+cc = torch.ops.prepacked.conv2d_clamp_prepack(r(4, 3, 3, 3), r(4), [1, 1], [1, 1], [1, 1], 1,
+                                              0.0, 1.0)
+case("conv2d_clamp_run", "prepacked::conv2d_clamp_run", r(1, 3, 5, 5), cc, fn=conv_clamp)
+lc = torch.ops.prepacked.linear_clamp_prepack(r(5, 3), r(5), None, 1.0)
+case("linear_clamp_run", "prepacked::linear_clamp_run", r(2, 3), lc, fn=linear_clamp)
+
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "cases.txt"), "w") as f:
     f.write("# written by tools/gen/make_jit_aten.py (torch %s); see its docstring\n"
