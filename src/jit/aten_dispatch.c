@@ -17,7 +17,8 @@
 #include "jit/aten_internal.h"
 
 static const at_op *const at_tables[] = {at_ops_math, at_ops_nn, at_ops_shape, at_ops_rnn,
-                                         at_ops_attn, at_ops_quant, at_ops_misc};
+                                         at_ops_attn, at_ops_quant, at_ops_extra,
+                                         at_ops_misc};
 
 /* ------------------------------------------------------------ errors */
 

@@ -43,6 +43,7 @@ extern const at_op at_ops_misc[];
 extern const at_op at_ops_rnn[];
 extern const at_op at_ops_attn[];
 extern const at_op at_ops_quant[];
+extern const at_op at_ops_extra[];
 
 /* ---- errors */
 #if defined(__GNUC__) || defined(__clang__)

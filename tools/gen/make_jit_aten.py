@@ -405,6 +405,29 @@ case("conv2d_clamp_run", "prepacked::conv2d_clamp_run", r(1, 3, 5, 5), cc, fn=co
 lc = torch.ops.prepacked.linear_clamp_prepack(r(5, 3), r(5), None, 1.0)
 case("linear_clamp_run", "prepacked::linear_clamp_run", r(2, 3), lc, fn=linear_clamp)
 
+# ---------------------------------------------------------------- export-graph forms, extras
+case("native_layer_norm", "native_layer_norm", r(2, 3, 4), [4], r(4), r(4), 1e-5)
+bnx, bnm, bnv, bnw, bnb = r(2, 3, 4, 4), r(3), r(3, lo=0.5, hi=2.0), r(3), r(3)
+case("bn_legit_no_training", "_native_batch_norm_legit_no_training", bnx, bnw, bnb, bnm, bnv,
+     0.1, 1e-5, fn=lambda x, w, b, m, v, mo, e: (F.batch_norm(x, m, v, w, b, False, mo, e),
+                                                 torch.zeros(0), torch.zeros(0)))
+case("to_copy", "_to_copy", x, dtype=torch.float64)
+case("unsafe_view", "_unsafe_view", z, [6, 4])
+case("tile", "tile", r(2, 3), [2])
+case("isnan", "isnan", torch.tensor([1.0, float("nan"), float("inf")]))
+case("isfinite", "isfinite", torch.tensor([1.0, float("nan"), float("-inf")]))
+case("dot", "dot", r(4), r(4))
+case("mv", "mv", r(3, 4), r(4))
+case("outer", "outer", r(3), r(2))
+case("scatter_src", "scatter", torch.zeros(3, 5), 1, torch.tensor([[0, 1], [2, 3], [4, 0]]),
+     r(3, 2))
+case("scatter_value", "scatter", torch.zeros(3, 5), 0, torch.tensor([[0, 1, 2, 0, 1]]), 1.5)
+case("scatter_add", "scatter_add", torch.ones(3, 4), 1, torch.tensor([[0, 0], [1, 3], [2, 2]]),
+     r(3, 2))
+case("pixel_shuffle", "pixel_shuffle", r(1, 8, 2, 3), 2)
+case("pixel_unshuffle", "pixel_unshuffle", r(1, 2, 4, 6), 2)
+case("range_length", "__range_length", 2, 11, 3, fn=lambda a, b, c: len(range(a, b, c)))
+
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "cases.txt"), "w") as f:
     f.write("# written by tools/gen/make_jit_aten.py (torch %s); see its docstring\n"
