@@ -385,8 +385,8 @@ static int op_implicit_float(at_args *A, jv **res, ckpt_error *err)
     return forward_n(A, "Float", 1, res, err);
 }
 
-#define TO_OPTS                                                                                    \
-    "*, ScalarType? dtype=None, Layout? layout=None, Device? device=None, "                       \
+#define TO_OPTS                                                                                  \
+    "*, ScalarType? dtype=None, Layout? layout=None, Device? device=None, "                      \
     "bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None"
 
 const at_op at_ops_extra[] = {

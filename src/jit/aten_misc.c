@@ -29,18 +29,14 @@ static int op_len(at_args *A, jv **res, ckpt_error *err)
     const jv *v = A->a[0];
     switch (v->kind) {
     case JV_LIST:
-    case JV_TUPLE:
-        return ret_int(A, (int64_t)v->u.seq.n, res, err);
-    case JV_STR:
-        return ret_int(A, (int64_t)v->u.str.len, res, err);
-    case JV_DICT:
-        return ret_int(A, (int64_t)v->u.dict.n, res, err);
+    case JV_TUPLE: return ret_int(A, (int64_t)v->u.seq.n, res, err);
+    case JV_STR: return ret_int(A, (int64_t)v->u.str.len, res, err);
+    case JV_DICT: return ret_int(A, (int64_t)v->u.dict.n, res, err);
     case JV_TENSOR:
         if (v->u.t->t.rank == 0)
             return at_fail(A, err, "len() of a 0-d tensor");
         return ret_int(A, v->u.t->t.dims[0], res, err);
-    default:
-        return at_fail(A, err, "len() of %s", jv_kind_name(v->kind));
+    default: return at_fail(A, err, "len() of %s", jv_kind_name(v->kind));
     }
 }
 
@@ -246,24 +242,12 @@ static int op_warn(at_args *A, jv **res, ckpt_error *err)
 static void fmt_val(const jv *v, char *buf, size_t cap)
 {
     switch (v->kind) {
-    case JV_STR:
-        snprintf(buf, cap, "%s", v->u.str.s);
-        break;
-    case JV_INT:
-        snprintf(buf, cap, "%" PRId64, v->u.i);
-        break;
-    case JV_FLOAT:
-        snprintf(buf, cap, "%g", v->u.f);
-        break;
-    case JV_BOOL:
-        snprintf(buf, cap, "%s", v->u.b ? "True" : "False");
-        break;
-    case JV_NONE:
-        snprintf(buf, cap, "None");
-        break;
-    default:
-        jv_describe(v, buf, cap);
-        break;
+    case JV_STR: snprintf(buf, cap, "%s", v->u.str.s); break;
+    case JV_INT: snprintf(buf, cap, "%" PRId64, v->u.i); break;
+    case JV_FLOAT: snprintf(buf, cap, "%g", v->u.f); break;
+    case JV_BOOL: snprintf(buf, cap, "%s", v->u.b ? "True" : "False"); break;
+    case JV_NONE: snprintf(buf, cap, "None"); break;
+    default: jv_describe(v, buf, cap); break;
     }
 }
 
@@ -346,8 +330,10 @@ static int op_math_unary(at_args *A, jv **res, ckpt_error *err)
 {
     double x = at_num(A->a[0]);
     const char *o = A->op;
-    double r = !strcmp(o, "sqrt") ? sqrt(x) : !strcmp(o, "exp") ? exp(x) : !strcmp(o, "log") ? log(x)
-                                                                                             : x;
+    double r = !strcmp(o, "sqrt")  ? sqrt(x)
+               : !strcmp(o, "exp") ? exp(x)
+               : !strcmp(o, "log") ? log(x)
+                                   : x;
     *res = jv_float(r);
     return *res ? 0 : oom(A, err);
 }
@@ -440,11 +426,12 @@ static int op_prim_dtype(at_args *A, jv **res, ckpt_error *err)
 {
     int64_t st = jit_st_from_ox(at_tv(A, 0)->dtype);
     if (A->a[0]->u.t->is_quantized)
-        st = at_tv(A, 0)->dtype == OX_INT8 ? JIT_ST_QINT8 : at_tv(A, 0)->dtype == OX_INT32
-                                                                 ? JIT_ST_QINT32
-                                                                 : JIT_ST_QUINT8;
+        st = at_tv(A, 0)->dtype == OX_INT8    ? JIT_ST_QINT8
+             : at_tv(A, 0)->dtype == OX_INT32 ? JIT_ST_QINT32
+                                              : JIT_ST_QUINT8;
     if (st < 0)
-        return at_fail(A, err, "dtype %s has no torch ScalarType", ox_dtype_name(at_tv(A, 0)->dtype));
+        return at_fail(A, err, "dtype %s has no torch ScalarType",
+                       ox_dtype_name(at_tv(A, 0)->dtype));
     return ret_int(A, st, res, err);
 }
 

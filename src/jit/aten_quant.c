@@ -177,8 +177,8 @@ static int op_qconv(at_args *A, jv **res, ckpt_error *err)
     if (rc == 0) {
         /* _convolution(input, weight, bias, stride, padding, dilation, transposed,
          * output_padding, groups) */
-        jv *args[9] = {xf,       wf, b ? b : jv_none(), lists[0], lists[1], lists[2],
-                       tr,       lists[3], groups};
+        jv *args[9] = {xf,       wf, b ? b : jv_none(), lists[0], lists[1],
+                       lists[2], tr, lists[3],          groups};
         rc = ac(A, "_convolution", args, 9, &y, err);
     }
     if (rc == 0 && relu) {
@@ -205,7 +205,7 @@ static int op_qadd(at_args *A, jv **res, ckpt_error *err)
     int rc = deq(A, A->a[0], &a, err);
     if (rc == 0)
         rc = A->a[1]->kind == JV_TENSOR ? deq(A, A->a[1], &b, err)
-                                         : at_scalar_tensor(A, A->a[1], OX_FLOAT, &b, err);
+                                        : at_scalar_tensor(A, A->a[1], OX_FLOAT, &b, err);
     if (rc == 0) {
         jv *args[2] = {a, b};
         rc = ac(A, mul ? "mul" : "add", args, 2, &s, err);
@@ -393,7 +393,8 @@ static int op_rand(at_args *A, jv **res, ckpt_error *err)
         return dt;
     bool normal = strstr(A->op, "randn") != NULL;
     ox_attr at[2] = {oxa_int("dtype", dt), oxa_ints("shape", d, (size_t)n)};
-    return at_run(A, normal ? "RandomNormal" : "RandomUniform", 0, at, 2, NULL, 0, NULL, res, err);
+    return at_run(A, normal ? "RandomNormal" : "RandomUniform", 0, at, 2, NULL, 0, NULL, res,
+                  err);
 }
 
 /* _cast_Float(self, non_blocking) etc. */
@@ -444,8 +445,9 @@ static int op_conv2d_clamp_run(at_args *A, jv **res, ckpt_error *err)
 {
     jv *st = ctx_state(A->a[1], 0), *y = NULL;
     if (!st || st->u.seq.n < 8)
-        return at_fail(A, err, "Conv2dOpContext state must be (weight, bias, stride, padding, "
-                               "dilation, groups, output_min, output_max)");
+        return at_fail(A, err,
+                       "Conv2dOpContext state must be (weight, bias, stride, padding, "
+                       "dilation, groups, output_min, output_max)");
     jv **it = st->u.seq.items;
     jv *args[7] = {A->a[0], it[0], it[1], it[2], it[3], it[4], it[5]};
     int rc = ac(A, "conv2d", args, 7, &y, err);
@@ -471,7 +473,7 @@ static int op_linear_clamp_run(at_args *A, jv **res, ckpt_error *err)
     return rc;
 }
 
-#define RAND_OPTS                                                                                  \
+#define RAND_OPTS                                                                                \
     "*, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None"
 
 const at_op at_ops_quant[] = {
@@ -483,12 +485,12 @@ const at_op at_ops_quant[] = {
      op_qlinear_dynamic},
     {"quantized::linear_relu_dynamic", "Tensor X, Any W_prepack, bool reduce_range=False",
      op_qlinear_dynamic},
-    {"quantized::conv2d", "Tensor qx, Any packed_weight, float output_scale, int output_zero_point",
-     op_qconv},
+    {"quantized::conv2d",
+     "Tensor qx, Any packed_weight, float output_scale, int output_zero_point", op_qconv},
     {"quantized::conv2d_relu",
      "Tensor qx, Any packed_weight, float output_scale, int output_zero_point", op_qconv},
-    {"quantized::conv1d", "Tensor qx, Any packed_weight, float output_scale, int output_zero_point",
-     op_qconv},
+    {"quantized::conv1d",
+     "Tensor qx, Any packed_weight, float output_scale, int output_zero_point", op_qconv},
     {"quantized::conv1d_relu",
      "Tensor qx, Any packed_weight, float output_scale, int output_zero_point", op_qconv},
     {"quantized::add", "Tensor qa, Tensor qb, float scale, int zero_point", op_qadd},

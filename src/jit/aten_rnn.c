@@ -174,7 +174,8 @@ static int rnn(at_args *A, int kind, jv **res, ckpt_error *err)
             size_t lens[2] = {4, 4};
             ox_attr at[4] = {oxa_int("hidden_size", H),
                              oxa_str("direction", bidir ? "bidirectional" : "forward"),
-                             oxa_int("linear_before_reset", 1), {0}};
+                             oxa_int("linear_before_reset", 1),
+                             {0}};
             int na = kind == K_GRU ? 3 : 2;
             if (kind == K_RNN_TANH || kind == K_RNN_RELU) {
                 at[2] = oxa_str("activations", "");

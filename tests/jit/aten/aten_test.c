@@ -54,7 +54,7 @@ static int dtype_of(const char *s)
         const char *n;
         int d;
     } m[] = {{"f32", OX_FLOAT}, {"f64", OX_DOUBLE}, {"i64", OX_INT64}, {"i32", OX_INT32},
-             {"u8", OX_UINT8},  {"i8", OX_INT8},    {"bool", OX_BOOL},  {"i16", OX_INT16}};
+             {"u8", OX_UINT8},  {"i8", OX_INT8},    {"bool", OX_BOOL}, {"i16", OX_INT16}};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (!strcmp(m[i].n, s))
             return m[i].d;
@@ -87,16 +87,11 @@ static jv *parse_val(char ***tok)
         return NULL;
     (*tok)++;
     switch (s[0]) {
-    case 'T':
-        return make_tensor((size_t)strtoul(s + 1, NULL, 10));
-    case 'I':
-        return jv_int(strtoll(s + 1, NULL, 10));
-    case 'F':
-        return jv_float(strtod(s + 1, NULL));
-    case 'B':
-        return jv_bool(s[1] == '1');
-    case 'N':
-        return jv_none();
+    case 'T': return make_tensor((size_t)strtoul(s + 1, NULL, 10));
+    case 'I': return jv_int(strtoll(s + 1, NULL, 10));
+    case 'F': return jv_float(strtod(s + 1, NULL));
+    case 'B': return jv_bool(s[1] == '1');
+    case 'N': return jv_none();
     case 'Q': { /* Q<scale>,<zero_point>,<ScalarType> then the integer tensor */
         char *c1 = strchr(s, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
         jv *t = c2 ? parse_val(tok) : NULL;
@@ -119,8 +114,7 @@ static jv *parse_val(char ***tok)
         }
         return o;
     }
-    case 'S':
-        return jv_str0(s + 1);
+    case 'S': return jv_str0(s + 1);
     case 'L':
     case 'U': {
         long n = strtol(s + 1, NULL, 10);
@@ -134,8 +128,7 @@ static jv *parse_val(char ***tok)
         }
         return l;
     }
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -172,8 +165,8 @@ static int same(const char *name, const jv *got, const jv *want, const char *pat
         for (int64_t i = 0; i < w->numel; i++) {
             if (is_float_dt(w->dtype)) {
                 double x = ox_get_f64(g, i), y = ox_get_f64(w, i);
-                if (isnan(y) ? !isnan(x) : !(fabs(x - y) <= 1e-5 + 1e-5 * fabs(y)) &&
-                                               !(isinf(y) && x == y)) {
+                if (isnan(y) ? !isnan(x)
+                             : !(fabs(x - y) <= 1e-5 + 1e-5 * fabs(y)) && !(isinf(y) && x == y)) {
                     fprintf(stderr, "%s%s: element %lld = %.9g, expected %.9g\n", name, path,
                             (long long)i, x, y);
                     return 0;
@@ -457,6 +450,44 @@ TEST(jit_aten_view_write)
     jv_unref(r2);
     jv_unref(x);
     jv_unref(src);
+    jv_unref(zero);
+    jv_unref(one);
+    rt_free(rt);
+}
+
+/* in-place ops on a tensor borrowing read-only storage (a model's mapped file)
+ * write a private copy, never the storage */
+static const float ro_data[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+
+TEST(jit_aten_inplace_borrowed)
+{
+    jit_rt *rt = rt_new();
+    CHECK(rt && rt->ox);
+    int64_t d[2] = {2, 2};
+    void *p;
+    const float *src = ro_data;
+    memcpy(&p, &src, sizeof p);
+    jv *x = jv_tensor_view(NULL, OX_FLOAT, 2, d, p), *two = jv_float(2.0), *r = NULL,
+       *zero = jv_int(0), *one = jv_int(1), *row = NULL, *r2 = NULL;
+    CHECK(x && two && zero && one);
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    jv *a[2] = {x, two};
+    CHECK_OK(jit_aten_call(rt, "mul_", a, 2, NULL, NULL, 0, &r, &e), &e);
+    CHECK(r == x && ro_data[0] == 1.0f && ((const float *)x->u.t->t.data)[3] == 8.0f);
+    /* a view of a borrowed tensor, written through */
+    jv *y = jv_tensor_view(NULL, OX_FLOAT, 2, d, p);
+    jv *b[3] = {y, zero, one};
+    CHECK_OK(jit_aten_call(rt, "select", b, 3, NULL, NULL, 0, &row, &e), &e);
+    jv *c[2] = {row, two};
+    CHECK_OK(jit_aten_call(rt, "add_", c, 2, NULL, NULL, 0, &r2, &e), &e);
+    CHECK(ro_data[2] == 3.0f && ((const float *)y->u.t->t.data)[2] == 5.0f);
+    jv_unref(r);
+    jv_unref(r2);
+    jv_unref(row);
+    jv_unref(y);
+    jv_unref(x);
+    jv_unref(two);
     jv_unref(zero);
     jv_unref(one);
     rt_free(rt);
