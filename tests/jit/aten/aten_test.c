@@ -368,6 +368,8 @@ TEST(jit_aten_unsupported)
     CHECK(strstr(e.msg, "aten::frobnicate") && strstr(e.msg, "code/__torch__.py:12"));
     CHECK(!jit_aten_has("frobnicate"));
     CHECK(jit_aten_has("conv2d") && jit_aten_has("aten::add_") && jit_aten_has("relu_"));
+    CHECK(jit_aten_has("aten::add.Tensor") && jit_aten_has("quantized::conv2d"));
+    CHECK(!jit_aten_has("quantized::frob") && !jit_aten_has("_") && !jit_aten_has(""));
     jv_unref(x);
     rt_free(rt);
 }
