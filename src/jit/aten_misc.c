@@ -386,6 +386,9 @@ static int op_dequantize(at_args *A, jv **res, ckpt_error *err)
         }
         return at_fail(A, err, "dequantize of a tensor that is not quantized");
     }
+    if (!(x->u.t->q_scale > 0) || !isfinite(x->u.t->q_scale))
+        return at_fail(A, err, "quantized tensor without a per-tensor scale (per-channel "
+                               "quantization is not supported)");
     jv *s = NULL, *z = NULL;
     int rc = at_const(A, OX_FLOAT, 0, NULL, x->u.t->q_scale, &s, err);
     if (rc == 0)
