@@ -449,6 +449,11 @@ case("conv_transpose_groups", "conv_transpose2d", r(1, 4, 3, 3), r(4, 1, 3, 3), 
      2, 1)
 case("group_norm_nowb", "group_norm", r(2, 6, 2, 2), 3)
 
+case("equal", "equal", x, x.clone())
+case("equal_not", "equal", x, y)
+case("list_repeat", "mul", [1, 2], 3, fn=lambda l, n: l * n)
+case("is_scripting", "is_scripting", fn=lambda: True)
+
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "cases.txt"), "w") as f:
     f.write("# written by tools/gen/make_jit_aten.py (torch %s); see its docstring\n"
