@@ -363,6 +363,13 @@ bool jit_aten_has(const char *name)
     if (!name)
         return false;
     name = strip_ns(name);
+    char plain[96];
+    const char *dot = strchr(name, '.');
+    if (dot && (size_t)(dot - name) < sizeof plain) {
+        memcpy(plain, name, (size_t)(dot - name));
+        plain[dot - name] = 0;
+        name = plain;
+    }
     char base[64];
     return find_first(name) || inplace_base(name, base, sizeof base);
 }
@@ -431,6 +438,14 @@ int jit_aten_call(jit_rt *rt, const char *name, jv *const *args, size_t n_args,
     if (!name)
         return jit_fail(rt, err, CKPT_E_ARG, "operator without a name");
     const char *nm = strip_ns(name);
+    /* an overload name ("add.Tensor", "aten::size.int") is tolerated: rows bind by type */
+    char plain[96];
+    const char *dot = strchr(nm, '.');
+    if (dot && (size_t)(dot - nm) < sizeof plain) {
+        memcpy(plain, nm, (size_t)(dot - nm));
+        plain[dot - nm] = 0;
+        nm = plain;
+    }
     for (size_t i = 0; i < n_args; i++)
         if (!args[i])
             return jit_fail(rt, err, CKPT_E_ARG, "aten::%s: argument %zu is missing", nm, i);
