@@ -1315,7 +1315,13 @@ static int clip_bound(const ox_node *n, const ox_val *v, int dt, int hi, clip_b 
         return ox_fail(err, CKPT_E_ARG, n, "%s of type %s for input of type %s",
                        hi ? "max" : "min", ox_dtype_name(v->dtype), ox_dtype_name(dt));
     double d = load_d(v->data, dt, 0);
-    int64_t i = dt == OX_INT64 ? ((const int64_t *)v->data)[0] : (int64_t)d;
+    /* a float bound is used as a double; its integer forms only need to be
+     * defined (no conversion of NaN or of a value past int64's range) */
+    int64_t i = dt == OX_INT64                ? ((const int64_t *)v->data)[0]
+                : !(d == d)                   ? 0
+                : d >= 9223372036854775807.0  ? INT64_MAX
+                : d <= -9223372036854775808.0 ? INT64_MIN
+                                              : (int64_t)d;
     uint64_t u = dt == OX_UINT64 ? ((const uint64_t *)v->data)[0] : (uint64_t)(i < 0 ? 0 : i);
     if (hi) {
         c->hi = d;
