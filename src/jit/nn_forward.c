@@ -1,0 +1,598 @@
+/*
+ * src/jit/nn_forward.c - the forwards of torch.nn classes, for full-model
+ * pickles (torch.save(model)).  A pickle names classes, not code: a module
+ * runs only when its class is one of the torch.nn classes below, whose
+ * forward is torch's, written here as calls into the op library
+ * (jit_aten_call) with the module's hyper-attributes as arguments, in the
+ * order of the aten schema.  A user's class is Python code ckpt never runs:
+ * the error names it, its submodules and its state dict.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "jit/jit_internal.h"
+
+#define NN_PREFIX "torch.nn.modules."
+
+typedef struct nn_ctx {
+    jit_rt *rt;
+    ckpt_error *err;
+    const char *cls; /* qualname of the module running */
+} nn_ctx;
+
+static int fail_attr(nn_ctx *C, const char *name, const char *want)
+{
+    return jit_fail(C->rt, C->err, CKPT_E_FORMAT, "%s: attribute %s is missing or not %s", C->cls,
+                    name, want);
+}
+
+static int call(nn_ctx *C, const char *op, jv *const *args, size_t n, jv **out)
+{
+    return jit_aten_call(C->rt, op, args, n, NULL, NULL, 0, out, C->err);
+}
+
+/* Attribute `name` (borrowed); NULL when absent. */
+static jv *attr(const jv *self, const char *name)
+{
+    return jv_obj_get(self, name);
+}
+
+static bool attr_bool(const jv *self, const char *name, bool dflt)
+{
+    jv *v = attr(self, name);
+    if (!v)
+        return dflt;
+    if (v->kind == JV_BOOL)
+        return v->u.b;
+    if (v->kind == JV_INT)
+        return v->u.i != 0;
+    return dflt;
+}
+
+/* An int list of `n` entries from an int or a tuple/list (torch's _pair). */
+static jv *int_list(nn_ctx *C, const jv *self, const char *name, size_t n)
+{
+    jv *v = attr(self, name);
+    if (!v) {
+        fail_attr(C, name, "an int or a tuple of ints");
+        return NULL;
+    }
+    jv *l = jv_list_new(n);
+    if (!l) {
+        CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (v->kind == JV_INT) {
+        for (size_t i = 0; i < n; i++)
+            if (jv_list_push(l, jv_int(v->u.i), C->err) < 0) {
+                jv_unref(l);
+                return NULL;
+            }
+        return l;
+    }
+    if ((v->kind == JV_TUPLE || v->kind == JV_LIST) && (n == 0 || v->u.seq.n == n)) {
+        for (size_t i = 0; i < v->u.seq.n; i++) {
+            jv *it = v->u.seq.items[i];
+            if (it->kind != JV_INT) {
+                jv_unref(l);
+                fail_attr(C, name, "a tuple of ints");
+                return NULL;
+            }
+            if (jv_list_push(l, jv_ref(it), C->err) < 0) {
+                jv_unref(l);
+                return NULL;
+            }
+        }
+        return l;
+    }
+    jv_unref(l);
+    fail_attr(C, name, "an int or a tuple of ints");
+    return NULL;
+}
+
+static int get_int(nn_ctx *C, const jv *self, const char *name, int64_t *out)
+{
+    jv *v = attr(self, name);
+    if (!v || v->kind != JV_INT)
+        return fail_attr(C, name, "an int");
+    *out = v->u.i;
+    return 0;
+}
+
+static int get_float(nn_ctx *C, const jv *self, const char *name, double *out)
+{
+    jv *v = attr(self, name);
+    if (v && v->kind == JV_FLOAT)
+        *out = v->u.f;
+    else if (v && v->kind == JV_INT)
+        *out = (double)v->u.i;
+    else
+        return fail_attr(C, name, "a number");
+    return 0;
+}
+
+/* A parameter/buffer value or None (borrowed). */
+static jv *tensor_or_none(const jv *self, const char *name)
+{
+    jv *v = attr(self, name);
+    return v && v->kind == JV_TENSOR ? v : jv_none();
+}
+
+/* Runs `op` on args built by the caller; unrefs the args it owns (flags). */
+typedef struct argv_ {
+    jv *a[12];
+    bool own[12];
+    size_t n;
+    bool oom;
+} argv_;
+
+static void push_b(argv_ *A, jv *v) /* borrowed */
+{
+    if (A->n < 12) {
+        A->own[A->n] = false;
+        A->a[A->n++] = v;
+    }
+}
+
+static void push_o(argv_ *A, jv *v) /* owned (NULL: out of memory) */
+{
+    if (!v)
+        A->oom = true;
+    if (A->n < 12) {
+        A->own[A->n] = true;
+        A->a[A->n++] = v ? v : jv_none();
+    }
+}
+
+static int run_args(nn_ctx *C, const char *op, argv_ *A, jv **out)
+{
+    int rc = A->oom ? CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory") : 0;
+    if (rc == 0)
+        rc = call(C, op, A->a, A->n, out);
+    for (size_t i = 0; i < A->n; i++)
+        if (A->own[i])
+            jv_unref(A->a[i]);
+    return rc;
+}
+
+static int forward_module(nn_ctx *P, jv *self, jv *x, jv **out);
+
+static const char *short_name(const char *q)
+{
+    const char *d = strrchr(q, '.');
+    return d ? d + 1 : q;
+}
+
+static bool in_module(const char *q, const char *file)
+{
+    /* "torch.nn.modules.<file>.<Class>" */
+    size_t n = strlen(NN_PREFIX);
+    if (strncmp(q, NN_PREFIX, n) != 0)
+        return false;
+    size_t f = strlen(file);
+    return strncmp(q + n, file, f) == 0 && q[n + f] == '.';
+}
+
+static int conv_forward(nn_ctx *C, jv *self, jv *x, int dims, bool transpose, jv **out)
+{
+    jv *pm = attr(self, "padding_mode");
+    if (pm && pm->kind == JV_STR && strcmp(pm->u.str.s, "zeros") != 0)
+        return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                        "%s: padding_mode '%s' is not supported (only 'zeros')", C->cls,
+                        pm->u.str.s);
+    int64_t groups = 1;
+    CKPT_TRY(get_int(C, self, "groups", &groups));
+    argv_ A = {0};
+    push_b(&A, x);
+    push_b(&A, tensor_or_none(self, "weight"));
+    push_b(&A, tensor_or_none(self, "bias"));
+    push_o(&A, int_list(C, self, "stride", (size_t)dims));
+    if (C->err->code) {
+        run_args(C, "", &A, out);
+        return C->err->code;
+    }
+    jv *pad = attr(self, "padding");
+    if (pad && pad->kind == JV_STR)
+        push_b(&A, pad);
+    else
+        push_o(&A, int_list(C, self, "padding", (size_t)dims));
+    if (transpose) {
+        push_o(&A, int_list(C, self, "output_padding", (size_t)dims));
+        push_o(&A, jv_int(groups));
+        push_o(&A, int_list(C, self, "dilation", (size_t)dims));
+    } else {
+        push_o(&A, int_list(C, self, "dilation", (size_t)dims));
+        push_o(&A, jv_int(groups));
+    }
+    if (C->err->code) {
+        run_args(C, "", &A, out);
+        return C->err->code;
+    }
+    const char *op = transpose ? (dims == 1 ? "conv_transpose1d" : "conv_transpose2d")
+                               : (dims == 1 ? "conv1d" : "conv2d");
+    return run_args(C, op, &A, out);
+}
+
+static int batchnorm_forward(nn_ctx *C, jv *self, jv *x, jv **out)
+{
+    bool training = attr_bool(self, "training", false);
+    bool track = attr_bool(self, "track_running_stats", true);
+    double eps = 1e-5, momentum = 0.0;
+    CKPT_TRY(get_float(C, self, "eps", &eps));
+    jv *mo = attr(self, "momentum");
+    if (mo && (mo->kind == JV_FLOAT || mo->kind == JV_INT))
+        momentum = mo->kind == JV_FLOAT ? mo->u.f : (double)mo->u.i;
+    jv *rm = tensor_or_none(self, "running_mean");
+    jv *rv = tensor_or_none(self, "running_var");
+    /* torch: batch statistics in training mode or without running stats;
+     * the running buffers are not updated here (the file's memory is read-only) */
+    bool use_batch = training || !track || rm->kind != JV_TENSOR || rv->kind != JV_TENSOR;
+    argv_ A = {0};
+    push_b(&A, x);
+    push_b(&A, tensor_or_none(self, "weight"));
+    push_b(&A, tensor_or_none(self, "bias"));
+    push_b(&A, use_batch ? jv_none() : rm);
+    push_b(&A, use_batch ? jv_none() : rv);
+    push_o(&A, jv_bool(use_batch));
+    push_o(&A, jv_float(momentum));
+    push_o(&A, jv_float(eps));
+    push_o(&A, jv_bool(true));
+    return run_args(C, "batch_norm", &A, out);
+}
+
+static int softmax_forward(nn_ctx *C, jv *self, jv *x, const char *op, jv **out)
+{
+    jv *d = attr(self, "dim");
+    int64_t dim;
+    if (d && d->kind == JV_INT) {
+        dim = d->u.i;
+    } else {
+        /* torch's _get_softmax_dim for dim=None (with its warning) */
+        int r = x->u.t->t.rank;
+        dim = (r == 0 || r == 1 || r == 3) ? 0 : 1;
+    }
+    argv_ A = {0};
+    push_b(&A, x);
+    push_o(&A, jv_int(dim));
+    push_b(&A, jv_none());
+    return run_args(C, op, &A, out);
+}
+
+static int sequential_forward(nn_ctx *C, jv *self, jv *x, jv **out)
+{
+    jv *cur = jv_ref(x);
+    for (size_t i = 0; i < self->u.obj.n; i++) {
+        if (self->u.obj.akind[i] != JIT_A_MODULE || self->u.obj.vals[i]->kind != JV_OBJECT)
+            continue;
+        jv *next = NULL;
+        int rc = forward_module(C, self->u.obj.vals[i], cur, &next);
+        jv_unref(cur);
+        if (rc < 0)
+            return rc;
+        cur = next;
+    }
+    *out = cur;
+    return 0;
+}
+
+/* Forward of one module (a torch.nn class); `x` borrowed, *out a new reference. */
+static int forward_one(nn_ctx *C, jv *self, jv *x, jv **out)
+{
+    const char *q = C->cls, *n = short_name(q);
+    if (x->kind != JV_TENSOR && strcmp(n, "Sequential") != 0 && strcmp(n, "Identity") != 0)
+        return jit_fail(C->rt, C->err, CKPT_E_ARG, "%s: the input is a %s, not a tensor", q,
+                        jv_kind_name(x->kind));
+    argv_ A = {0};
+    if (in_module(q, "container")) {
+        if (strcmp(n, "Sequential") == 0)
+            return sequential_forward(C, self, x, out);
+    } else if (in_module(q, "linear")) {
+        if (strcmp(n, "Identity") == 0) {
+            *out = jv_ref(x);
+            return 0;
+        }
+        if (strcmp(n, "Linear") == 0 || strcmp(n, "NonDynamicallyQuantizableLinear") == 0) {
+            push_b(&A, x);
+            push_b(&A, tensor_or_none(self, "weight"));
+            push_b(&A, tensor_or_none(self, "bias"));
+            return run_args(C, "linear", &A, out);
+        }
+    } else if (in_module(q, "conv")) {
+        if (strcmp(n, "Conv1d") == 0)
+            return conv_forward(C, self, x, 1, false, out);
+        if (strcmp(n, "Conv2d") == 0)
+            return conv_forward(C, self, x, 2, false, out);
+        if (strcmp(n, "ConvTranspose1d") == 0)
+            return conv_forward(C, self, x, 1, true, out);
+        if (strcmp(n, "ConvTranspose2d") == 0)
+            return conv_forward(C, self, x, 2, true, out);
+    } else if (in_module(q, "batchnorm")) {
+        if (strcmp(n, "BatchNorm1d") == 0 || strcmp(n, "BatchNorm2d") == 0 ||
+            strcmp(n, "BatchNorm3d") == 0)
+            return batchnorm_forward(C, self, x, out);
+    } else if (in_module(q, "normalization")) {
+        double eps = 1e-5;
+        CKPT_TRY(get_float(C, self, "eps", &eps));
+        if (strcmp(n, "LayerNorm") == 0) {
+            push_b(&A, x);
+            push_o(&A, int_list(C, self, "normalized_shape", 0));
+            push_b(&A, tensor_or_none(self, "weight"));
+            push_b(&A, tensor_or_none(self, "bias"));
+            push_o(&A, jv_float(eps));
+            push_o(&A, jv_bool(true));
+            if (C->err->code) {
+                run_args(C, "", &A, out);
+                return C->err->code;
+            }
+            return run_args(C, "layer_norm", &A, out);
+        }
+        if (strcmp(n, "GroupNorm") == 0) {
+            int64_t g = 1;
+            CKPT_TRY(get_int(C, self, "num_groups", &g));
+            push_b(&A, x);
+            push_o(&A, jv_int(g));
+            push_b(&A, tensor_or_none(self, "weight"));
+            push_b(&A, tensor_or_none(self, "bias"));
+            push_o(&A, jv_float(eps));
+            push_o(&A, jv_bool(true));
+            return run_args(C, "group_norm", &A, out);
+        }
+    } else if (in_module(q, "activation")) {
+        push_b(&A, x);
+        if (strcmp(n, "ReLU") == 0)
+            return run_args(C, "relu", &A, out);
+        if (strcmp(n, "Sigmoid") == 0)
+            return run_args(C, "sigmoid", &A, out);
+        if (strcmp(n, "Tanh") == 0)
+            return run_args(C, "tanh", &A, out);
+        if (strcmp(n, "SiLU") == 0)
+            return run_args(C, "silu", &A, out);
+        if (strcmp(n, "Hardswish") == 0)
+            return run_args(C, "hardswish", &A, out);
+        if (strcmp(n, "Hardsigmoid") == 0)
+            return run_args(C, "hardsigmoid", &A, out);
+        if (strcmp(n, "ReLU6") == 0 || strcmp(n, "Hardtanh") == 0) {
+            double lo = 0.0, hi = 6.0;
+            if (strcmp(n, "Hardtanh") == 0) {
+                CKPT_TRY(get_float(C, self, "min_val", &lo));
+                CKPT_TRY(get_float(C, self, "max_val", &hi));
+            }
+            push_o(&A, jv_float(lo));
+            push_o(&A, jv_float(hi));
+            return run_args(C, "hardtanh", &A, out);
+        }
+        if (strcmp(n, "LeakyReLU") == 0) {
+            double s = 0.0;
+            CKPT_TRY(get_float(C, self, "negative_slope", &s));
+            push_o(&A, jv_float(s));
+            return run_args(C, "leaky_relu", &A, out);
+        }
+        if (strcmp(n, "ELU") == 0) {
+            double alpha = 1.0;
+            CKPT_TRY(get_float(C, self, "alpha", &alpha));
+            push_o(&A, jv_float(alpha));
+            push_o(&A, jv_float(1.0));
+            push_o(&A, jv_float(1.0));
+            return run_args(C, "elu", &A, out);
+        }
+        if (strcmp(n, "GELU") == 0) {
+            jv *ap = attr(self, "approximate");
+            const char *kw[1] = {"approximate"};
+            jv *kv[1] = {ap && ap->kind == JV_STR ? ap : NULL};
+            jv *none_s = NULL;
+            if (!kv[0]) {
+                none_s = jv_str0("none");
+                kv[0] = none_s;
+            }
+            int rc = kv[0] ? jit_aten_call(C->rt, "gelu", A.a, 1, kw, kv, 1, out, C->err)
+                           : CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+            jv_unref(none_s);
+            return rc;
+        }
+        if (strcmp(n, "Softmax") == 0)
+            return softmax_forward(C, self, x, "softmax", out);
+        if (strcmp(n, "LogSoftmax") == 0)
+            return softmax_forward(C, self, x, "log_softmax", out);
+        A.n = 0;
+    } else if (in_module(q, "dropout")) {
+        if (attr_bool(self, "training", false)) {
+            double p = 0.0;
+            jv *pv = attr(self, "p");
+            if (pv && pv->kind == JV_FLOAT)
+                p = pv->u.f;
+            if (p != 0.0)
+                return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                                "%s is in training mode (random masks); call model.eval() "
+                                "before torch.save to run it",
+                                q);
+        }
+        *out = jv_ref(x);
+        return 0;
+    } else if (in_module(q, "pooling")) {
+        if (strcmp(n, "MaxPool2d") == 0 || strcmp(n, "MaxPool1d") == 0) {
+            if (attr_bool(self, "return_indices", false))
+                return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                                "%s: return_indices=True is not supported", q);
+            size_t d = strcmp(n, "MaxPool2d") == 0 ? 2 : 1;
+            push_b(&A, x);
+            push_o(&A, int_list(C, self, "kernel_size", d));
+            jv *st = attr(self, "stride");
+            if (st && st->kind != JV_NONE)
+                push_o(&A, int_list(C, self, "stride", d));
+            else
+                push_o(&A, int_list(C, self, "kernel_size", d));
+            push_o(&A, int_list(C, self, "padding", d));
+            push_o(&A, int_list(C, self, "dilation", d));
+            push_o(&A, jv_bool(attr_bool(self, "ceil_mode", false)));
+            if (C->err->code) {
+                run_args(C, "", &A, out);
+                return C->err->code;
+            }
+            return run_args(C, d == 2 ? "max_pool2d" : "max_pool1d", &A, out);
+        }
+        if (strcmp(n, "AvgPool2d") == 0 || strcmp(n, "AvgPool1d") == 0) {
+            size_t d = strcmp(n, "AvgPool2d") == 0 ? 2 : 1;
+            push_b(&A, x);
+            push_o(&A, int_list(C, self, "kernel_size", d));
+            jv *st = attr(self, "stride");
+            if (st && st->kind != JV_NONE)
+                push_o(&A, int_list(C, self, "stride", d));
+            else
+                push_o(&A, int_list(C, self, "kernel_size", d));
+            push_o(&A, int_list(C, self, "padding", d));
+            push_o(&A, jv_bool(attr_bool(self, "ceil_mode", false)));
+            push_o(&A, jv_bool(attr_bool(self, "count_include_pad", true)));
+            if (d == 2) {
+                jv *dv = attr(self, "divisor_override");
+                push_b(&A, dv ? dv : jv_none());
+            }
+            if (C->err->code) {
+                run_args(C, "", &A, out);
+                return C->err->code;
+            }
+            return run_args(C, d == 2 ? "avg_pool2d" : "avg_pool1d", &A, out);
+        }
+        if (strcmp(n, "AdaptiveAvgPool2d") == 0) {
+            jv *os = attr(self, "output_size");
+            const ox_val *t = &x->u.t->t;
+            if (t->rank < 2)
+                return jit_fail(C->rt, C->err, CKPT_E_ARG, "%s: input of %d dims", q, t->rank);
+            jv *l = jv_list_new(2);
+            for (int i = 0; l && i < 2; i++) {
+                jv *e = os && os->kind == JV_INT ? os
+                        : os && (os->kind == JV_TUPLE || os->kind == JV_LIST) && os->u.seq.n == 2
+                            ? os->u.seq.items[i]
+                            : NULL;
+                if (!e || (e->kind != JV_INT && e->kind != JV_NONE)) {
+                    jv_unref(l);
+                    return fail_attr(C, "output_size", "an int or a pair");
+                }
+                int64_t v = e->kind == JV_INT ? e->u.i : t->dims[t->rank - 2 + i];
+                if (jv_list_push(l, jv_int(v), C->err) < 0) {
+                    jv_unref(l);
+                    return C->err->code;
+                }
+            }
+            push_b(&A, x);
+            push_o(&A, l);
+            return run_args(C, "adaptive_avg_pool2d", &A, out);
+        }
+    } else if (in_module(q, "flatten")) {
+        if (strcmp(n, "Flatten") == 0) {
+            int64_t s = 0, e = 0;
+            CKPT_TRY(get_int(C, self, "start_dim", &s));
+            CKPT_TRY(get_int(C, self, "end_dim", &e));
+            push_b(&A, x);
+            push_o(&A, jv_int(s));
+            push_o(&A, jv_int(e));
+            return run_args(C, "flatten", &A, out);
+        }
+        if (strcmp(n, "Unflatten") == 0) {
+            int64_t d = 0;
+            CKPT_TRY(get_int(C, self, "dim", &d));
+            push_b(&A, x);
+            push_o(&A, jv_int(d));
+            push_o(&A, int_list(C, self, "unflattened_size", 0));
+            if (C->err->code) {
+                run_args(C, "", &A, out);
+                return C->err->code;
+            }
+            return run_args(C, "unflatten", &A, out);
+        }
+    } else if (in_module(q, "sparse")) {
+        if (strcmp(n, "Embedding") == 0) {
+            jv *mn = attr(self, "max_norm");
+            if (mn && mn->kind != JV_NONE)
+                return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                                "%s: max_norm renormalises the weight in place; not supported",
+                                q);
+            jv *pi = attr(self, "padding_idx");
+            push_b(&A, tensor_or_none(self, "weight"));
+            push_b(&A, x);
+            push_o(&A, jv_int(pi && pi->kind == JV_INT ? pi->u.i : -1));
+            push_o(&A, jv_bool(attr_bool(self, "scale_grad_by_freq", false)));
+            push_o(&A, jv_bool(attr_bool(self, "sparse", false)));
+            return run_args(C, "embedding", &A, out);
+        }
+    }
+    return jit_fail(
+        C->rt, C->err, CKPT_E_UNSUPPORTED,
+        "class %s has no forward in ckpt (the torch.nn classes ckpt runs: "
+        "Sequential, Linear, Identity, Conv1d/2d, ConvTranspose1d/2d, BatchNorm1d/2d/3d, "
+        "LayerNorm, GroupNorm, the activations, Dropout, pooling, Flatten, "
+        "Unflatten, Embedding)",
+        q);
+}
+
+/* "conv, head" and the tensor count of the state dict, for the user-class error. */
+static size_t count_state(const jv *o, int depth)
+{
+    size_t n = 0;
+    if (depth > JIT_MAX_DEPTH)
+        return 0;
+    for (size_t i = 0; i < o->u.obj.n; i++) {
+        const jv *v = o->u.obj.vals[i];
+        int k = o->u.obj.akind[i];
+        if ((k == JIT_A_PARAM || k == JIT_A_BUFFER) && v->kind == JV_TENSOR)
+            n++;
+        else if (k == JIT_A_MODULE && v->kind == JV_OBJECT)
+            n += count_state(v, depth + 1);
+    }
+    return n;
+}
+
+static int user_class_error(nn_ctx *C, jv *self)
+{
+    char subs[160];
+    size_t used = 0;
+    subs[0] = 0;
+    for (size_t i = 0; i < self->u.obj.n; i++) {
+        if (self->u.obj.akind[i] != JIT_A_MODULE || self->u.obj.vals[i]->kind != JV_OBJECT)
+            continue;
+        int w = snprintf(subs + used, sizeof subs - used, "%s%s (%s)", used ? ", " : "",
+                         self->u.obj.names[i],
+                         short_name(self->u.obj.vals[i]->u.obj.cls->qualname));
+        if (w < 0 || (size_t)w >= sizeof subs - used) {
+            snprintf(subs + (sizeof subs - 5), 5, "...");
+            break;
+        }
+        used += (size_t)w;
+    }
+    return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                    "class %s's forward is Python code (not in the file, never run); submodules: "
+                    "%s; state dict: %zu tensors (ckpt extract --state-dict)",
+                    C->cls, used ? subs : "(none)", count_state(self, 0));
+}
+
+static int forward_module(nn_ctx *P, jv *self, jv *x, jv **out)
+{
+    if (P->rt->depth >= JIT_MAX_DEPTH)
+        return jit_fail(P->rt, P->err, CKPT_E_LIMIT, "modules nested deeper than %d",
+                        JIT_MAX_DEPTH);
+    nn_ctx C = *P;
+    C.cls = self->u.obj.cls ? self->u.obj.cls->qualname : "?";
+    if (strncmp(C.cls, "torch.nn.", 9) != 0)
+        return user_class_error(&C, self);
+    P->rt->depth++;
+    int rc = forward_one(&C, self, x, out);
+    P->rt->depth--;
+    return rc;
+}
+
+int jit_nn_forward(jit_rt *rt, jv *self, jv *const *args, size_t n_args, jv **result,
+                   ckpt_error *err)
+{
+    if (!self || self->kind != JV_OBJECT)
+        return jit_fail(rt, err, CKPT_E_ARG, "no module to run");
+    nn_ctx C = {.rt = rt, .err = err, .cls = self->u.obj.cls ? self->u.obj.cls->qualname : "?"};
+    if (strncmp(C.cls, "torch.nn.", 9) != 0)
+        return user_class_error(&C, self);
+    if (n_args != 1)
+        return jit_fail(rt, err, CKPT_E_ARG, "%s.forward takes one input, %zu given", C.cls,
+                        n_args);
+    rt->file = NULL;
+    return forward_module(&C, self, args[0], result);
+}
