@@ -278,6 +278,139 @@ static int sequential_forward(nn_ctx *C, jv *self, jv *x, jv **out)
     return 0;
 }
 
+/* A zero tensor (the default h0/c0 of the recurrent layers): a constant. */
+static jv *zeros(nn_ctx *C, int dtype, int rank, const int64_t *dims)
+{
+    jv *t = jv_tensor_new();
+    if (!t) {
+        CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (ox_val_reshape_alloc(&t->u.t->t, dtype, rank, dims, C->err) < 0) {
+        jv_unref(t);
+        return NULL;
+    }
+    size_t nb = ox_val_nbytes(&t->u.t->t);
+    if (nb)
+        memset(t->u.t->t.data, 0, nb);
+    return t;
+}
+
+/* nn.LSTM / nn.GRU / nn.RNN with one input and the default zero state:
+ * aten::lstm / gru / rnn_tanh / rnn_relu over the _flat_weights_names order.
+ * Returns (output, (h_n, c_n)) for LSTM, (output, h_n) otherwise. */
+static int rnn_forward(nn_ctx *C, jv *self, jv *x, jv **out)
+{
+    jv *mode = attr(self, "mode");
+    jv *names = attr(self, "_flat_weights_names");
+    if (!mode || mode->kind != JV_STR)
+        return fail_attr(C, "mode", "a str");
+    if (!names || names->kind != JV_LIST)
+        return fail_attr(C, "_flat_weights_names", "a list");
+    const char *md = mode->u.str.s;
+    bool lstm = strcmp(md, "LSTM") == 0;
+    const char *op = lstm                          ? "lstm"
+                     : strcmp(md, "GRU") == 0      ? "gru"
+                     : strcmp(md, "RNN_TANH") == 0 ? "rnn_tanh"
+                     : strcmp(md, "RNN_RELU") == 0 ? "rnn_relu"
+                                                   : NULL;
+    if (!op)
+        return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED, "%s: mode '%s'", C->cls, md);
+    int64_t layers = 1, hidden = 0, proj = 0;
+    CKPT_TRY(get_int(C, self, "num_layers", &layers));
+    CKPT_TRY(get_int(C, self, "hidden_size", &hidden));
+    jv *pj = attr(self, "proj_size");
+    if (pj && pj->kind == JV_INT)
+        proj = pj->u.i;
+    double dropout = 0.0;
+    CKPT_TRY(get_float(C, self, "dropout", &dropout));
+    bool bidir = attr_bool(self, "bidirectional", false);
+    bool bf = attr_bool(self, "batch_first", false);
+    bool bias = attr_bool(self, "bias", true);
+    const ox_val *t = &x->u.t->t;
+    if (t->rank != 3)
+        return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                        "%s: a %d-dim input (ckpt runs batched 3-dim inputs)", C->cls, t->rank);
+    if (layers < 1 || layers > 1000 || hidden < 1 || proj < 0)
+        return fail_attr(C, "num_layers/hidden_size", "in range");
+    int64_t batch = bf ? t->dims[0] : t->dims[1];
+    int64_t hd[3] = {layers * (bidir ? 2 : 1), batch, proj > 0 ? proj : hidden};
+    int64_t cd[3] = {hd[0], batch, hidden};
+    jv *params = jv_list_new(names->u.seq.n);
+    jv *h0 = zeros(C, t->dtype, 3, hd);
+    jv *state = NULL;
+    int rc = params && h0 ? 0 : (C->err->code ? C->err->code : CKPT_E_NOMEM);
+    for (size_t i = 0; rc == 0 && i < names->u.seq.n; i++) {
+        jv *nm = names->u.seq.items[i];
+        jv *w = nm->kind == JV_STR ? attr(self, nm->u.str.s) : NULL;
+        if (!w || w->kind != JV_TENSOR)
+            rc = fail_attr(C, nm->kind == JV_STR ? nm->u.str.s : "?", "a tensor");
+        else
+            rc = jv_list_push(params, jv_ref(w), C->err);
+    }
+    if (rc == 0 && lstm) {
+        state = jv_list_new(2);
+        jv *c0 = state ? zeros(C, t->dtype, 3, cd) : NULL;
+        if (!state || !c0)
+            rc = C->err->code ? C->err->code : CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+        else if (jv_list_push(state, jv_ref(h0), C->err) < 0 ||
+                 jv_list_push(state, c0, C->err) < 0)
+            rc = C->err->code;
+    }
+    jv *res = NULL;
+    if (rc == 0) {
+        argv_ A = {0};
+        push_b(&A, x);
+        push_b(&A, lstm ? state : h0);
+        push_b(&A, params);
+        push_o(&A, jv_bool(bias));
+        push_o(&A, jv_int(layers));
+        push_o(&A, jv_float(dropout));
+        push_o(&A, jv_bool(false));
+        push_o(&A, jv_bool(bidir));
+        push_o(&A, jv_bool(bf));
+        rc = run_args(C, op, &A, &res);
+    }
+    jv_unref(params);
+    jv_unref(h0);
+    jv_unref(state);
+    if (rc < 0)
+        return rc;
+    size_t want = lstm ? 3 : 2;
+    if (!res || res->kind != JV_TUPLE || res->u.seq.n != want) {
+        jv_unref(res);
+        return jit_fail(C->rt, C->err, CKPT_E_FORMAT, "aten::%s gave no %zu-tuple", op, want);
+    }
+    jv *r = jv_tuple_new(2);
+    jv *hc = lstm ? jv_tuple_new(2) : NULL;
+    if (!r || (lstm && !hc)) {
+        jv_unref(r);
+        jv_unref(res);
+        return CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+    }
+    rc = jv_list_push(r, jv_ref(res->u.seq.items[0]), C->err);
+    if (rc == 0 && lstm) {
+        rc = jv_list_push(hc, jv_ref(res->u.seq.items[1]), C->err);
+        if (rc == 0)
+            rc = jv_list_push(hc, jv_ref(res->u.seq.items[2]), C->err);
+        if (rc == 0)
+            rc = jv_list_push(r, hc, C->err);
+        else
+            jv_unref(hc);
+    } else if (rc == 0) {
+        rc = jv_list_push(r, jv_ref(res->u.seq.items[1]), C->err);
+    } else {
+        jv_unref(hc);
+    }
+    jv_unref(res);
+    if (rc < 0) {
+        jv_unref(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
 /* Forward of one module (a torch.nn class); `x` borrowed, *out a new reference. */
 static int forward_one(nn_ctx *C, jv *self, jv *x, jv **out)
 {
@@ -502,6 +635,9 @@ static int forward_one(nn_ctx *C, jv *self, jv *x, jv **out)
             }
             return run_args(C, "unflatten", &A, out);
         }
+    } else if (in_module(q, "rnn")) {
+        if (strcmp(n, "LSTM") == 0 || strcmp(n, "GRU") == 0 || strcmp(n, "RNN") == 0)
+            return rnn_forward(C, self, x, out);
     } else if (in_module(q, "sparse")) {
         if (strcmp(n, "Embedding") == 0) {
             jv *mn = attr(self, "max_norm");
@@ -523,7 +659,7 @@ static int forward_one(nn_ctx *C, jv *self, jv *x, jv **out)
         "class %s has no forward in ckpt (the torch.nn classes ckpt runs: "
         "Sequential, Linear, Identity, Conv1d/2d, ConvTranspose1d/2d, BatchNorm1d/2d/3d, "
         "LayerNorm, GroupNorm, the activations, Dropout, pooling, Flatten, "
-        "Unflatten, Embedding)",
+        "Unflatten, Embedding, LSTM, GRU, RNN)",
         q);
 }
 

@@ -7,7 +7,7 @@ Debian torch 1.13.  Run from the repository root:
 For each model NAME, tests/fixtures/jit/full/ gets:
   NAME.pt        torch.save(model) (zip; *_legacy: _use_new_zipfile_serialization=False)
   NAME.in.npy    the input
-  NAME.out.npy   model(input), in eval mode
+  NAME.out.npy   model(input), in eval mode (a tuple result flattened: NAME.out1.npy, ...)
   NAME.list.txt  torch's listing: "P name shape requires_grad" per named_parameters(),
                  "B name shape" per named_buffers(), then "S name" per state_dict() key,
                  "C path class" per named_modules()
@@ -92,6 +92,9 @@ def models():
     emb = nn.Sequential(nn.Embedding(10, 4, padding_idx=0), nn.Flatten(), nn.Linear(12, 2))
     out["embed"] = (emb, torch.tensor([[1, 2, 0], [9, 3, 3]], dtype=torch.int64))
     out["user_net"] = (Net(), torch.randn(1, 1, 6, 6, generator=g))
+    out["lstm"] = (nn.LSTM(4, 5, num_layers=2, batch_first=True, bidirectional=True),
+                   torch.randn(2, 3, 4, generator=g))
+    out["gru"] = (nn.GRU(3, 4), torch.randn(5, 2, 3, generator=g))
     out["mlp_legacy"] = (out["mlp"][0], out["mlp"][1])
     out["cnn_legacy"] = (out["cnn"][0], out["cnn"][1])
     out["cnn_torch2"] = (None, out["cnn"][1])
@@ -111,6 +114,14 @@ def listing(m):
         c = type(mod)
         lines.append("C %s %s.%s" % (n or "-", c.__module__, c.__qualname__))
     return "\n".join(lines) + "\n"
+
+
+def flatten(y):
+    if isinstance(y, (tuple, list)):
+        for e in y:
+            yield from flatten(e)
+    else:
+        yield y
 
 
 class Evil:
@@ -136,17 +147,24 @@ def main():
         with torch.no_grad():
             y = m(x)
         np.save(os.path.join(OUT, name + ".in.npy"), x.numpy())
-        np.save(os.path.join(OUT, name + ".out.npy"), y.numpy())
+        flat = list(flatten(y))
+        for i, t in enumerate(flat):
+            np.save(os.path.join(OUT, name + (".out.npy" if i == 0 else ".out%d.npy" % i)),
+                    t.numpy())
         with open(os.path.join(OUT, name + ".list.txt"), "w") as f:
             f.write(listing(m))
         # what torch reads back equals what was written
         m2 = torch.load(path)
         with torch.no_grad():
-            assert torch.allclose(m2(x), y)
+            assert all(torch.allclose(a, b) for a, b in zip(flatten(m2(x)), flat))
     # hostile: a module attribute whose pickle calls os.system
     m = nn.Sequential(nn.Linear(2, 2))
     m.__dict__["payload"] = Evil()
     torch.save(m, os.path.join(OUT, "hostile_reduce.pt"))
+    # a module that contains itself: torch loads it (pickle memo); ckpt refuses the cycle
+    m = nn.Sequential(nn.Linear(2, 2))
+    m._modules["loop"] = m
+    torch.save(m, os.path.join(OUT, "hostile_cycle.pt"))
     # hostile: the root itself is the os.system call
     torch.save(Evil(), os.path.join(OUT, "hostile_root.pt"))
     print("wrote", OUT)
