@@ -20,3 +20,9 @@ add_test(NAME jit_full_torch_load
 set_tests_properties(jit_full_torch_load PROPERTIES LABELS "jit" SKIP_RETURN_CODE 77
                      FIXTURES_REQUIRED jit_full_written)
 file(MAKE_DIRECTORY ${JIT_FULL_OUT})
+# ckpt extract --state-dict on full-model pickles equals torch's model.state_dict()
+add_test(NAME jit_full_cli_state_dict
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/full/cli_state_dict_check.py
+                 $<TARGET_FILE:ckpt> ${CMAKE_BINARY_DIR}/jit_full_cli
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(jit_full_cli_state_dict PROPERTIES LABELS "jit" SKIP_RETURN_CODE 77)
