@@ -579,6 +579,47 @@ TEST(test_jit_full__write)
     write_one("convt", 4, s_ct, outdir);
 }
 
+/* A single layer as the root: Embedding (int64 input) with a padding row. */
+TEST(test_jit_full__write_embedding)
+{
+    const char *outdir = getenv("CKPT_JIT_FULL_OUT");
+    char tmpl[] = "/tmp/ckpt_jit_full_XXXXXX";
+    if (!outdir || !*outdir)
+        outdir = mkdtemp(tmpl);
+    CHECK(outdir);
+    ckpt_error err = {0};
+    ckpt_rng rng;
+    ckpt_rng_seed(&rng, 3);
+    ckpt_embedding_opts eo = {.has_padding_idx = true, .padding_idx = 1};
+    ckpt_module *m = ckpt_nn_embedding(NULL, NULL, 10, 4, &eo, &rng, &err);
+    CHECK_OK(m ? 0 : -1, &err);
+    ckpt_module_train(m, false);
+    int64_t idx[6] = {1, 2, 9, 0, 3, 1}, ishape[2] = {2, 3};
+    ckpt_nn_act out = {0};
+    CHECK_OK(ckpt_nn_embedding_forward(m, idx, 2, ishape, &out, &err), &err);
+    char path[512];
+    snprintf(path, sizeof path, "%s/embed.pt", outdir);
+    CHECK_OK(ckpt_jit_save_full_model(m, path, &err), &err);
+    ckpt_doc *d = ckpt_doc_new(NULL, &err);
+    ckpt_obj *ti = ckpt_tensor_new_copy(d, CKPT_I64, 2, ishape, idx, &err);
+    ckpt_obj *to = ckpt_tensor_new_copy(d, CKPT_F32, out.ndim, out.shape, out.data, &err);
+    CHECK(ti && to);
+    snprintf(path, sizeof path, "%s/embed.in.npy", outdir);
+    CHECK_OK(ckpt_npy_save(path, ti, &err), &err);
+    snprintf(path, sizeof path, "%s/embed.out.npy", outdir);
+    CHECK_OK(ckpt_npy_save(path, to, &err), &err);
+    snprintf(path, sizeof path, "%s/embed.pt", outdir);
+    ckpt_jit_model *jm = ckpt_jit_load(path, NULL, &err);
+    CHECK_OK(jm ? 0 : -1, &err);
+    CHECK_STR(ckpt_jit_root_class(jm), "torch.nn.modules.sparse.Embedding");
+    const jv *pi = jv_obj_get(jm->root, "padding_idx");
+    CHECK(pi && pi->kind == JV_INT && pi->u.i == 1);
+    ckpt_jit_free(jm);
+    ckpt_doc_free(d);
+    ckpt_nn_act_free(&out);
+    ckpt_module_free(m);
+}
+
 /* A module type with no torch.nn class is refused, naming it. */
 TEST(test_jit_full__write_unknown_type)
 {

@@ -7,7 +7,7 @@ Usage: torch_load_check.py DIR.  Exit 77 (skip) without torch."""
 import os
 import sys
 
-NAMES = ["mlp", "cnn", "seq1d", "convt"]
+NAMES = ["mlp", "cnn", "seq1d", "convt", "embed"]
 
 
 def main():
@@ -23,7 +23,7 @@ def main():
         path = os.path.join(d, name + ".pt")
         kw = {"weights_only": False} if "weights_only" in torch.load.__code__.co_varnames else {}
         m = torch.load(path, **kw)
-        if not isinstance(m, torch.nn.Sequential):
+        if not isinstance(m, torch.nn.Embedding if name == "embed" else torch.nn.Sequential):
             print("%s: torch.load gave a %s" % (name, type(m)))
             bad += 1
             continue
@@ -34,7 +34,7 @@ def main():
         diff = np.abs(y.astype(np.float64) - want)
         ok = y.shape == want.shape and bool(np.all(diff <= 1e-5 + 1e-5 * np.abs(want)))
         print("%s: %s, torch output vs ckpt: max diff %.3g%s" % (
-            name, " ".join(type(c).__name__ for c in m), float(diff.max()) if diff.size else 0.0,
+            name, " ".join(type(c).__name__ for c in m.modules()), float(diff.max()) if diff.size else 0.0,
             "" if ok else "  FAIL"))
         bad += not ok
         # the module is a real one: its __dict__ has what torch's __init__ makes
