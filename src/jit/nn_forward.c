@@ -278,6 +278,233 @@ static int sequential_forward(nn_ctx *C, jv *self, jv *x, jv **out)
     return 0;
 }
 
+/* ---- the recurrent layers, step by step, when the op library has no fused
+ * aten::lstm / gru / rnn_*: the cell equations of torch's docs over linear,
+ * chunk, sigmoid, tanh, mul, add, stack and cat. */
+
+static jv *op1(nn_ctx *C, const char *op, jv *a)
+{
+    jv *r = NULL;
+    return call(C, op, &a, 1, &r) < 0 ? NULL : r;
+}
+
+static jv *op2(nn_ctx *C, const char *op, jv *a, jv *b)
+{
+    jv *args[2] = {a, b}, *r = NULL;
+    return call(C, op, args, 2, &r) < 0 ? NULL : r;
+}
+
+static jv *op_lin(nn_ctx *C, jv *x, jv *w, jv *b)
+{
+    jv *args[3] = {x, w, b ? b : jv_none()}, *r = NULL;
+    return call(C, "linear", args, 3, &r) < 0 ? NULL : r;
+}
+
+/* op(a, int) / op(a, int, int) with int arguments */
+static jv *op_i(nn_ctx *C, const char *op, jv *a, int64_t i, int64_t j, size_t n_int)
+{
+    jv *ii = jv_int(i), *jj = n_int > 1 ? jv_int(j) : NULL;
+    jv *args[3] = {a, ii, jj}, *r = NULL;
+    int rc = !ii || (n_int > 1 && !jj) ? CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory")
+                                       : call(C, op, args, 1 + n_int, &r);
+    jv_unref(ii);
+    jv_unref(jj);
+    return rc < 0 ? NULL : r;
+}
+
+/* A list of `n` tensors (references taken) joined by stack/cat along dim. */
+static jv *op_join(nn_ctx *C, const char *op, jv *const *items, size_t n, int64_t dim)
+{
+    jv *l = jv_list_new(n);
+    if (!l) {
+        CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (jv_list_push(l, jv_ref(items[i]), C->err) < 0) {
+            jv_unref(l);
+            return NULL;
+        }
+    jv *r = op_i(C, op, l, dim, 0, 1);
+    jv_unref(l);
+    return r;
+}
+
+/* Swap in a new value: unref the old one; false when `v` is NULL (failed). */
+static bool put(jv **slot, jv *v)
+{
+    jv_unref(*slot);
+    *slot = v;
+    return v != NULL;
+}
+
+/* One direction of one layer over the whole sequence `seq` (T, N, F). */
+static int rnn_dir(nn_ctx *C, int mode, jv *seq, int64_t T, jv *const *w, bool bias, bool proj,
+                   bool reverse, jv *h, jv *c, jv **out_seq, jv **h_n, jv **c_n)
+{
+    jv *w_ih = w[0], *w_hh = w[1], *b_ih = bias ? w[2] : NULL, *b_hh = bias ? w[3] : NULL;
+    jv *w_hr = proj ? w[bias ? 4 : 2] : NULL;
+    jv **outs = calloc((size_t)T, sizeof *outs);
+    if (!outs)
+        return CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+    h = jv_ref(h);
+    c = c ? jv_ref(c) : NULL;
+    bool ok = true;
+    for (int64_t k = 0; ok && k < T; k++) {
+        int64_t t = reverse ? T - 1 - k : k;
+        jv *xt = op_i(C, "select", seq, 0, t, 2);
+        jv *gi = xt ? op_lin(C, xt, w_ih, b_ih) : NULL;
+        jv *gh = gi ? op_lin(C, h, w_hh, b_hh) : NULL;
+        jv_unref(xt);
+        ok = gh != NULL;
+        if (ok && mode == 0) { /* LSTM: i, f, g, o */
+            jv *g = op2(C, "add", gi, gh), *ch = g ? op_i(C, "chunk", g, 4, 1, 2) : NULL;
+            jv_unref(g);
+            ok = ch && ch->kind == JV_LIST && ch->u.seq.n == 4;
+            jv *ig = NULL, *fg = NULL, *gg = NULL, *og = NULL, *t1 = NULL, *t2 = NULL;
+            ok = ok && put(&ig, op1(C, "sigmoid", ch->u.seq.items[0])) &&
+                 put(&fg, op1(C, "sigmoid", ch->u.seq.items[1])) &&
+                 put(&gg, op1(C, "tanh", ch->u.seq.items[2])) &&
+                 put(&og, op1(C, "sigmoid", ch->u.seq.items[3])) &&
+                 put(&t1, op2(C, "mul", fg, c)) && put(&t2, op2(C, "mul", ig, gg)) &&
+                 put(&c, op2(C, "add", t1, t2)) && put(&t1, op1(C, "tanh", c)) &&
+                 put(&h, op2(C, "mul", og, t1));
+            if (ok && w_hr)
+                ok = put(&h, op_lin(C, h, w_hr, NULL));
+            jv_unref(ch);
+            jv_unref(ig);
+            jv_unref(fg);
+            jv_unref(gg);
+            jv_unref(og);
+            jv_unref(t1);
+            jv_unref(t2);
+        } else if (ok && mode == 1) { /* GRU: r, z, n */
+            jv *ci = op_i(C, "chunk", gi, 3, 1, 2),
+               *chh = ci ? op_i(C, "chunk", gh, 3, 1, 2) : NULL;
+            ok = ci && chh && ci->kind == JV_LIST && chh->kind == JV_LIST && ci->u.seq.n == 3 &&
+                 chh->u.seq.n == 3;
+            jv *r = NULL, *z = NULL, *n = NULL, *t1 = NULL;
+            ok = ok && put(&t1, op2(C, "add", ci->u.seq.items[0], chh->u.seq.items[0])) &&
+                 put(&r, op1(C, "sigmoid", t1)) &&
+                 put(&t1, op2(C, "add", ci->u.seq.items[1], chh->u.seq.items[1])) &&
+                 put(&z, op1(C, "sigmoid", t1)) &&
+                 put(&t1, op2(C, "mul", r, chh->u.seq.items[2])) &&
+                 put(&t1, op2(C, "add", ci->u.seq.items[2], t1)) && put(&n, op1(C, "tanh", t1)) &&
+                 put(&t1, op2(C, "sub", h, n)) && put(&t1, op2(C, "mul", z, t1)) &&
+                 put(&h, op2(C, "add", n, t1));
+            jv_unref(ci);
+            jv_unref(chh);
+            jv_unref(r);
+            jv_unref(z);
+            jv_unref(n);
+            jv_unref(t1);
+        } else if (ok) { /* RNN: tanh or relu */
+            jv *t1 = op2(C, "add", gi, gh);
+            ok = t1 && put(&h, op1(C, mode == 2 ? "tanh" : "relu", t1));
+            jv_unref(t1);
+        }
+        jv_unref(gi);
+        jv_unref(gh);
+        if (ok)
+            outs[t] = jv_ref(h);
+    }
+    int rc = ok ? 0 : (C->err->code ? C->err->code : CKPT_E_NOMEM);
+    if (rc == 0) {
+        *out_seq = op_join(C, "stack", outs, (size_t)T, 0);
+        if (!*out_seq)
+            rc = C->err->code ? C->err->code : CKPT_E_NOMEM;
+    }
+    for (int64_t k = 0; k < T; k++)
+        jv_unref(outs[k]);
+    free(outs);
+    if (rc == 0) {
+        *h_n = h;
+        *c_n = c;
+    } else {
+        jv_unref(h);
+        jv_unref(c);
+    }
+    return rc;
+}
+
+static jv *zeros(nn_ctx *C, int dtype, int rank, const int64_t *dims);
+
+/* The whole stack; returns the fused op's tuple: (output, h_n[, c_n]). */
+static int rnn_steps(nn_ctx *C, int mode, jv *x, jv *params, bool bias, int64_t layers,
+                     bool bidir, bool bf, int64_t hidden, int64_t proj, jv **res)
+{
+    size_t per = 2u + (bias ? 2u : 0u) + (proj > 0 ? 1u : 0u);
+    size_t dirs = bidir ? 2u : 1u;
+    if (params->u.seq.n != per * dirs * (size_t)layers)
+        return jit_fail(C->rt, C->err, CKPT_E_FORMAT, "%s: %zu weights, expected %zu", C->cls,
+                        params->u.seq.n, per * dirs * (size_t)layers);
+    jv *seq = bf ? op_i(C, "transpose", x, 0, 1, 2) : jv_ref(x);
+    if (!seq)
+        return C->err->code;
+    const ox_val *t = &seq->u.t->t;
+    int64_t T = t->dims[0], N = t->dims[1];
+    int64_t hd[2] = {N, proj > 0 ? proj : hidden}, cd[2] = {N, hidden};
+    jv *h0 = zeros(C, t->dtype, 2, hd), *c0 = mode == 0 ? zeros(C, t->dtype, 2, cd) : NULL;
+    size_t nfin = (size_t)layers * dirs;
+    jv **hs = calloc(nfin, sizeof *hs), **cs = calloc(nfin, sizeof *cs);
+    int rc = h0 && (mode != 0 || c0) && hs && cs
+                 ? 0
+                 : (C->err->code ? C->err->code
+                                 : CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory"));
+    for (int64_t l = 0; rc == 0 && l < layers; l++) {
+        jv *douts[2] = {NULL, NULL};
+        for (size_t d = 0; rc == 0 && d < dirs; d++) {
+            size_t at = (size_t)l * dirs + d;
+            rc = rnn_dir(C, mode, seq, T, &params->u.seq.items[at * per], bias, proj > 0, d == 1,
+                         h0, c0, &douts[d], &hs[at], &cs[at]);
+        }
+        if (rc == 0) {
+            jv *next = dirs == 2 ? op_join(C, "cat", douts, 2, 2) : jv_ref(douts[0]);
+            if (!put(&seq, next))
+                rc = C->err->code ? C->err->code : CKPT_E_NOMEM;
+        }
+        jv_unref(douts[0]);
+        jv_unref(douts[1]);
+    }
+    jv *out = NULL, *hn = NULL, *cn = NULL;
+    if (rc == 0) {
+        out = bf ? op_i(C, "transpose", seq, 0, 1, 2) : jv_ref(seq);
+        hn = out ? op_join(C, "stack", hs, nfin, 0) : NULL;
+        cn = hn && mode == 0 ? op_join(C, "stack", cs, nfin, 0) : NULL;
+        if (!hn || (mode == 0 && !cn))
+            rc = C->err->code ? C->err->code : CKPT_E_NOMEM;
+    }
+    if (rc == 0) {
+        jv *r = jv_tuple_new(3);
+        if (!r || jv_list_push(r, out, C->err) < 0 || jv_list_push(r, hn, C->err) < 0 ||
+            (mode == 0 && jv_list_push(r, cn, C->err) < 0)) {
+            rc = C->err->code ? C->err->code : CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+            if (!r) {
+                jv_unref(out);
+                jv_unref(hn);
+                jv_unref(cn);
+            }
+            jv_unref(r);
+        } else {
+            *res = r;
+        }
+    } else {
+        jv_unref(out);
+        jv_unref(hn);
+        jv_unref(cn);
+    }
+    for (size_t i = 0; hs && i < nfin; i++)
+        jv_unref(hs[i]);
+    for (size_t i = 0; cs && i < nfin; i++)
+        jv_unref(cs[i]);
+    free(hs);
+    free(cs);
+    jv_unref(h0);
+    jv_unref(c0);
+    jv_unref(seq);
+    return rc;
+}
+
 /* A zero tensor (the default h0/c0 of the recurrent layers): a constant. */
 static jv *zeros(nn_ctx *C, int dtype, int rank, const int64_t *dims)
 {
@@ -358,7 +585,10 @@ static int rnn_forward(nn_ctx *C, jv *self, jv *x, jv **out)
             rc = C->err->code;
     }
     jv *res = NULL;
-    if (rc == 0) {
+    if (rc == 0 && !jit_aten_has(op)) {
+        int mcode = lstm ? 0 : strcmp(md, "GRU") == 0 ? 1 : strcmp(md, "RNN_TANH") == 0 ? 2 : 3;
+        rc = rnn_steps(C, mcode, x, params, bias, layers, bidir, bf, hidden, proj, &res);
+    } else if (rc == 0) {
         argv_ A = {0};
         push_b(&A, x);
         push_b(&A, lstm ? state : h0);

@@ -95,6 +95,9 @@ def models():
     out["lstm"] = (nn.LSTM(4, 5, num_layers=2, batch_first=True, bidirectional=True),
                    torch.randn(2, 3, 4, generator=g))
     out["gru"] = (nn.GRU(3, 4), torch.randn(5, 2, 3, generator=g))
+    out["lstm_proj"] = (nn.LSTM(3, 6, proj_size=2, bias=False), torch.randn(4, 2, 3, generator=g))
+    out["rnn_relu"] = (nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True),
+                       torch.randn(3, 1, 3, generator=g))
     out["mlp_legacy"] = (out["mlp"][0], out["mlp"][1])
     out["cnn_legacy"] = (out["cnn"][0], out["cnn"][1])
     out["cnn_torch2"] = (None, out["cnn"][1])

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-NAMES = ["mlp", "cnn", "acts", "conv1d", "convt", "embed", "user_net", "lstm", "gru",
+NAMES = ["mlp", "cnn", "acts", "conv1d", "convt", "embed", "user_net", "lstm", "gru", "lstm_proj", "rnn_relu",
          "mlp_legacy", "cnn_legacy", "cnn_torch2", "mlp_training"]
 FIX = os.path.join("tests", "fixtures", "jit", "full")
 

@@ -163,6 +163,14 @@ TEST(test_jit_full__read_gru)
 {
     check_read("gru");
 }
+TEST(test_jit_full__read_lstm_proj)
+{
+    check_read("lstm_proj");
+}
+TEST(test_jit_full__read_rnn_relu)
+{
+    check_read("rnn_relu");
+}
 TEST(test_jit_full__read_mlp_legacy)
 {
     check_read("mlp_legacy");
@@ -331,6 +339,14 @@ TEST(test_jit_full__run_lstm)
 TEST(test_jit_full__run_gru)
 {
     check_run("gru");
+}
+TEST(test_jit_full__run_lstm_proj)
+{
+    check_run("lstm_proj");
+}
+TEST(test_jit_full__run_rnn_relu)
+{
+    check_run("rnn_relu");
 }
 TEST(test_jit_full__run_mlp_legacy)
 {
@@ -544,6 +560,10 @@ static void write_one(const char *which, int ndim, const int64_t *shape, const c
     size_t n;
     int rc = ckpt_jit_run(jm, NULL, &v, 1, &outs, &n, &err);
     if (rc == 0) {
+        CHECK_EQ_INT(n, 1);
+        CHECK_EQ_INT(outs[0].ndim, out.ndim);
+        for (int i = 0; i < out.ndim; i++)
+            CHECK_EQ_INT(outs[0].shape[i], out.shape[i]);
         double maxd = 0;
         const float *a = outs[0].data;
         for (size_t i = 0; i < ckpt_nn_act_numel(&out); i++) {
