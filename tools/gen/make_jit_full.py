@@ -168,6 +168,19 @@ def main():
     m = nn.Sequential(nn.Linear(2, 2))
     m._modules["loop"] = m
     torch.save(m, os.path.join(OUT, "hostile_cycle.pt"))
+    # hostile: a parameter slot holding a str, a submodule slot holding an int
+    m = nn.Sequential(nn.Linear(2, 2))
+    m[0]._parameters["weight"] = "not a tensor"
+    torch.save(m, os.path.join(OUT, "hostile_param_str.pt"))
+    m = nn.Sequential(nn.Linear(2, 2))
+    m._modules["1"] = 5
+    torch.save(m, os.path.join(OUT, "hostile_module_int.pt"))
+    # hostile: modules nested deeper than ckpt's limit (200)
+    m = nn.Identity()
+    for _ in range(230):
+        m = nn.Sequential(m)
+    sys.setrecursionlimit(100000)
+    torch.save(m, os.path.join(OUT, "hostile_deep.pt"))
     # hostile: the root itself is the os.system call
     torch.save(Evil(), os.path.join(OUT, "hostile_root.pt"))
     print("wrote", OUT)

@@ -416,6 +416,30 @@ TEST(test_jit_full__hostile_reduce)
     CHECK(access("ckpt_fullmodel_pwned", F_OK) != 0);
 }
 
+/* Malformed module state: errors naming the slot, never a crash. */
+TEST(test_jit_full__hostile_state)
+{
+    static const struct {
+        const char *file, *want;
+        int code;
+    } cases[] = {
+        {"hostile_param_str.pt", "_parameters['weight']: a str, not a tensor", CKPT_E_FORMAT},
+        {"hostile_module_int.pt", "_modules['1']: a int, not a module", CKPT_E_FORMAT},
+        {"hostile_deep.pt", "nested deeper than", CKPT_E_LIMIT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, DIR "%s", cases[i].file);
+        ckpt_error err = {0};
+        ckpt_jit_model *m = ckpt_jit_load(path, NULL, &err);
+        if (m || err.code != cases[i].code || !strstr(err.msg, cases[i].want))
+            fprintf(stderr, "%s: code %d: %s\n", cases[i].file, err.code, err.msg);
+        CHECK(m == NULL);
+        CHECK_EQ_INT(err.code, cases[i].code);
+        CHECK(strstr(err.msg, cases[i].want));
+    }
+}
+
 /* ------------------------------------------------------------ writing */
 
 static void fill(ckpt_module *m, const char *slot, double lo, double hi, uint64_t seed)
