@@ -24,16 +24,19 @@
 
 /* Attribute kinds of the class tables. */
 enum {
-    FA_INT = 1,  /* int (required) */
-    FA_FLOAT,    /* float (required) */
-    FA_BOOL,     /* bool (absent: False) */
-    FA_STR,      /* str (required) */
-    FA_TUPLE,    /* tuple of ints (an int attribute: a 1-tuple) */
-    FA_ANY,      /* int or tuple of ints as recorded; absent: None */
-    FA_OPT,      /* int or float as recorded; absent: None */
-    FA_NONE,     /* always None */
-    FA_CONV_PAD, /* Conv padding: str ('same'/'valid') or tuple */
-    FA_CONV_RPAD /* Conv _reversed_padding_repeated_twice (computed) */
+    FA_INT = 1,   /* int (required) */
+    FA_FLOAT,     /* float (required) */
+    FA_BOOL,      /* bool (absent: False) */
+    FA_STR,       /* str (required) */
+    FA_TUPLE,     /* tuple of ints (an int attribute: a 1-tuple) */
+    FA_ANY,       /* int or tuple of ints as recorded; absent: None */
+    FA_OPT,       /* int or float as recorded; absent: None */
+    FA_NONE,      /* always None */
+    FA_CONV_PAD,  /* Conv padding: str ('same'/'valid') or tuple */
+    FA_CONV_RPAD, /* Conv _reversed_padding_repeated_twice (computed) */
+    FA_RNN_NAMES, /* RNNBase _flat_weights_names: the parameter names in order */
+    FA_RNN_ALL,   /* RNNBase _all_weights: those names per layer and direction */
+    FA_RNN_FLAT   /* RNNBase _flat_weights: the parameters themselves (same objects) */
 };
 
 typedef struct fw_attr {
@@ -66,7 +69,20 @@ typedef struct fw_class {
         }                                                                                        \
     }
 
+#define RNN_ATTRS                                                                                \
+    {                                                                                            \
+        {"mode", FA_STR}, {"input_size", FA_INT}, {"hidden_size", FA_INT},                       \
+            {"num_layers", FA_INT}, {"bias", FA_BOOL}, {"batch_first", FA_BOOL},                 \
+            {"dropout", FA_FLOAT}, {"bidirectional", FA_BOOL}, {"proj_size", FA_INT},            \
+            {"_flat_weights_names", FA_RNN_NAMES}, {"_all_weights", FA_RNN_ALL},                 \
+        {                                                                                        \
+            "_flat_weights", FA_RNN_FLAT                                                         \
+        }                                                                                        \
+    }
+
 static const fw_class classes[] = {
+    {"LSTM", "rnn", "LSTM", RNN_ATTRS},
+    {"GRU", "rnn", "GRU", RNN_ATTRS},
     {"Sequential", "container", "Sequential", {{0}}},
     {"ModuleList", "container", "ModuleList", {{0}}},
     {"ModuleDict", "container", "ModuleDict", {{0}}},
@@ -150,7 +166,10 @@ static ckpt_obj *int_tuple(fw *W, size_t n, const int64_t *v)
     return t;
 }
 
-static ckpt_obj *attr_value(fw *W, const ckpt_module *m, const fw_attr *a, const char *type)
+static ckpt_obj *rnn_attr(fw *W, const ckpt_module *m, int kind, ckpt_obj *params);
+
+static ckpt_obj *attr_value(fw *W, const ckpt_module *m, const fw_attr *a, const char *type,
+                            ckpt_obj *params)
 {
     int64_t i;
     double f;
@@ -225,11 +244,59 @@ static ckpt_obj *attr_value(fw *W, const ckpt_module *m, const fw_attr *a, const
         }
         return int_tuple(W, 2 * nk, r);
     }
+    case FA_RNN_NAMES:
+    case FA_RNN_ALL:
+    case FA_RNN_FLAT: return rnn_attr(W, m, a->kind, params);
     default: break;
     }
     CKPT_FAIL(W->err, CKPT_E_ARG, "%s: attribute %s is missing or of another type", type,
               a->name);
     return NULL;
+}
+
+/* RNNBase's weight lists, as torch 1.13's __init__ builds them: per layer and
+ * direction, w_ih, w_hh[, b_ih, b_hh].  _flat_weights holds the very parameter
+ * objects of _parameters (the pickle memo shares them). */
+static ckpt_obj *rnn_attr(fw *W, const ckpt_module *m, int kind, ckpt_obj *params)
+{
+    int64_t layers = 0;
+    bool bias = false, bidir = false;
+    if (!ckpt_module_attr_int(m, "num_layers", &layers) || layers < 1 || layers > 100000) {
+        CKPT_FAIL(W->err, CKPT_E_ARG, "RNN: num_layers missing");
+        return NULL;
+    }
+    ckpt_module_attr_bool(m, "bias", &bias);
+    ckpt_module_attr_bool(m, "bidirectional", &bidir);
+    static const char *const parts[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    size_t per = bias ? 4u : 2u;
+    ckpt_obj *out = ckpt_list_new(W->doc);
+    for (int64_t l = 0; out && l < layers; l++) {
+        for (int d = 0; d < (bidir ? 2 : 1); d++) {
+            ckpt_obj *group = kind == FA_RNN_ALL ? ckpt_list_new(W->doc) : out;
+            if (!group)
+                return NULL;
+            for (size_t k = 0; k < per; k++) {
+                char nm[64];
+                snprintf(nm, sizeof nm, "%s_l%lld%s", parts[k], (long long)l,
+                         d ? "_reverse" : "");
+                ckpt_obj *v;
+                if (kind == FA_RNN_FLAT) {
+                    v = (ckpt_obj *)(uintptr_t)ckpt_dict_get(params, nm);
+                    if (!v) {
+                        CKPT_FAIL(W->err, CKPT_E_ARG, "RNN: no parameter %s", nm);
+                        return NULL;
+                    }
+                } else {
+                    v = ckpt_str_new(W->doc, nm);
+                }
+                if (!v || ckpt_list_append(W->doc, group, v, W->err) < 0)
+                    return NULL;
+            }
+            if (kind == FA_RNN_ALL && ckpt_list_append(W->doc, out, group, W->err) < 0)
+                return NULL;
+        }
+    }
+    return out;
 }
 
 static ckpt_obj *empty_od(fw *W)
@@ -274,13 +341,14 @@ static ckpt_obj *write_module(fw *W, ckpt_module *m, int depth)
         if (strcmp(classes[i].type, type) == 0)
             c = &classes[i];
     if (!c) {
-        CKPT_FAIL(W->err, CKPT_E_UNSUPPORTED,
-                  "module '%s' of type %s has no torch.nn class ckpt writes (Sequential, "
-                  "ModuleList, ModuleDict, Linear, Identity, Conv1d, Conv2d, ConvTranspose2d, "
-                  "BatchNorm1d/2d, LayerNorm, GroupNorm, Embedding, Dropout, ReLU, SiLU, GELU, "
-                  "Tanh, Sigmoid, Softmax, LogSoftmax, MaxPool2d, AvgPool2d, "
-                  "AdaptiveAvgPool2d, Flatten)",
-                  ckpt_module_name(m), type);
+        CKPT_FAIL(
+            W->err, CKPT_E_UNSUPPORTED,
+            "module '%s' of type %s has no torch.nn class ckpt writes (Sequential, "
+            "ModuleList, ModuleDict, Linear, Identity, Conv1d, Conv2d, ConvTranspose2d, LSTM, GRU, "
+            "BatchNorm1d/2d, LayerNorm, GroupNorm, Embedding, Dropout, ReLU, SiLU, GELU, "
+            "Tanh, Sigmoid, Softmax, LogSoftmax, MaxPool2d, AvgPool2d, "
+            "AdaptiveAvgPool2d, Flatten)",
+            ckpt_module_name(m), type);
         return NULL;
     }
     char modname[96];
@@ -343,7 +411,7 @@ static ckpt_obj *write_module(fw *W, ckpt_module *m, int depth)
         rc = set(W, st, "_modules", mods);
     for (size_t i = 0; rc == 0 && i < sizeof c->attrs / sizeof c->attrs[0] && c->attrs[i].name;
          i++)
-        rc = set(W, st, c->attrs[i].name, attr_value(W, m, &c->attrs[i], type));
+        rc = set(W, st, c->attrs[i].name, attr_value(W, m, &c->attrs[i], type, params));
     return rc == 0 ? o : NULL;
 }
 

@@ -12,7 +12,7 @@ foreach(line ${jit_full_cases})
   set_tests_properties(${case} PROPERTIES LABELS "jit;unit" SKIP_RETURN_CODE 77
                        ENVIRONMENT "CKPT_JIT_FULL_OUT=${JIT_FULL_OUT}")
 endforeach()
-set_tests_properties(test_jit_full__write test_jit_full__write_embedding
+set_tests_properties(test_jit_full__write test_jit_full__write_embedding test_jit_full__write_rnn
                      PROPERTIES FIXTURES_SETUP jit_full_written)
 # torch.load(weights_only=False) of the pickles ckpt wrote: working modules, equal outputs
 add_test(NAME jit_full_torch_load

@@ -7,7 +7,8 @@ Usage: torch_load_check.py DIR.  Exit 77 (skip) without torch."""
 import os
 import sys
 
-NAMES = ["mlp", "cnn", "seq1d", "convt", "embed"]
+NAMES = ["mlp", "cnn", "seq1d", "convt", "embed", "lstm", "gru"]
+ROOTS = {"embed": "Embedding", "lstm": "LSTM", "gru": "GRU"}
 
 
 def main():
@@ -23,14 +24,15 @@ def main():
         path = os.path.join(d, name + ".pt")
         kw = {"weights_only": False} if "weights_only" in torch.load.__code__.co_varnames else {}
         m = torch.load(path, **kw)
-        if not isinstance(m, torch.nn.Embedding if name == "embed" else torch.nn.Sequential):
+        if type(m).__name__ != ROOTS.get(name, "Sequential"):
             print("%s: torch.load gave a %s" % (name, type(m)))
             bad += 1
             continue
         x = torch.from_numpy(np.load(os.path.join(d, name + ".in.npy")))
         want = np.load(os.path.join(d, name + ".out.npy"))
         with torch.no_grad():
-            y = m(x).numpy()
+            y = m(x)
+            y = (y[0] if isinstance(y, tuple) else y).numpy()
         diff = np.abs(y.astype(np.float64) - want)
         ok = y.shape == want.shape and bool(np.all(diff <= 1e-5 + 1e-5 * np.abs(want)))
         print("%s: %s, torch output vs ckpt: max diff %.3g%s" % (
@@ -51,7 +53,10 @@ def main():
         buf.seek(0)
         m2 = torch.load(buf, **kw)
         with torch.no_grad():
-            if not torch.equal(m2(x), m(x)):
+            a, b = m2(x), m(x)
+            if isinstance(a, tuple):
+                a, b = a[0], b[0]
+            if not torch.equal(a, b):
                 print("%s: torch.save/torch.load round trip differs" % name)
                 bad += 1
         if list(m2.state_dict()) != list(sd):
