@@ -366,6 +366,30 @@ static jv *conv_module(fm_reader *R, const ckpt_obj *o, const char *where, int d
     return res;
 }
 
+/* The module's _non_persistent_buffers_set, recorded on its class (the
+ * instances of one class register the same buffers). */
+static int nonpersistent(jit_class *c, const ckpt_obj *set, ckpt_error *err)
+{
+    if (!set || (ckpt_obj_type(set) != CKPT_T_SET && ckpt_obj_type(set) != CKPT_T_LIST))
+        return 0;
+    for (size_t i = 0; i < ckpt_obj_len(set); i++) {
+        const ckpt_obj *k = ckpt_obj_item(set, i);
+        if (ckpt_obj_type(k) != CKPT_T_STR)
+            continue;
+        const char *name = ckpt_obj_str(k, NULL);
+        if (jit_class_nonpersistent(c, name))
+            continue;
+        char **p = realloc(c->nonpersistent, (c->n_nonpersistent + 1) * sizeof *p);
+        if (!p)
+            return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        c->nonpersistent = p;
+        if (!(p[c->n_nonpersistent] = strdup(name)))
+            return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+        c->n_nonpersistent++;
+    }
+    return 0;
+}
+
 static jv *conv_module_body(fm_reader *R, const ckpt_obj *o, const char *where, int depth)
 {
     const char *mod = ckpt_global_module(o), *name = ckpt_global_name(o);
@@ -439,6 +463,8 @@ static jv *conv_module_body(fm_reader *R, const ckpt_obj *o, const char *where, 
     }
     if (rc == 0 && module)
         rc = class_names(c, obj, R->err);
+    if (rc == 0 && module)
+        rc = nonpersistent(c, ckpt_dict_get(st, "_non_persistent_buffers_set"), R->err);
     if (rc == 0 && module && !c->n_methods && strncmp(qual, "torch.nn.", 9) == 0)
         rc = add_forward(c, "input", R->err);
     if (rc < 0) {

@@ -902,7 +902,8 @@ static size_t count_state(const jv *o, int depth)
     for (size_t i = 0; i < o->u.obj.n; i++) {
         const jv *v = o->u.obj.vals[i];
         int k = o->u.obj.akind[i];
-        if ((k == JIT_A_PARAM || k == JIT_A_BUFFER) && v->kind == JV_TENSOR)
+        if ((k == JIT_A_PARAM || k == JIT_A_BUFFER) && v->kind == JV_TENSOR &&
+            !(k == JIT_A_BUFFER && jit_class_nonpersistent(o->u.obj.cls, o->u.obj.names[i])))
             n++;
         else if (k == JIT_A_MODULE && v->kind == JV_OBJECT)
             n += count_state(v, depth + 1);

@@ -32,6 +32,8 @@ class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(1, 2, 3)
+        self.register_buffer("position_ids", torch.arange(4), persistent=False)
+        self.register_buffer("counter", torch.zeros(1))
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
         self.scale = 0.5
 
