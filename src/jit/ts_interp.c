@@ -1564,7 +1564,7 @@ static jv *native_fn(ctx *c, int line, const char *name, jv **a, size_t n, bool 
         }
     }
     if ((!strcmp(name, "__is__") || !strcmp(name, "__isnot__")) && n == 2)
-        return compare(c, line, name[4] == 's' ? TOP_IS : TOP_ISNOT, a[0], a[1]);
+        return compare(c, line, !strcmp(name, "__is__") ? TOP_IS : TOP_ISNOT, a[0], a[1]);
     if (!strcmp(name, "__not__") && n == 1) {
         bool t;
         if (truth(c, line, a[0], &t) < 0)
@@ -2133,7 +2133,7 @@ static jv *call_global(ctx *c, frame *f, tnode *call, const char *dn)
             r = chk(c, jv_device("cpu", -1));
             goto done;
         }
-        if ((!strcmp(p, "is_cuda") || !strcmp(p, "is_mkldnn") || !strcmp(p, "is_quantized") ||
+        if ((!strncmp(p, "is_", 3) || !strcmp(p, "is_quantized") ||
              !strcmp(p, "is_sparse") || !strcmp(p, "is_meta") || !strcmp(p, "is_vulkan")) &&
             a.n == 1) {
             r = jv_bool(!strcmp(p, "is_quantized") && a.pos[0]->kind == JV_TENSOR &&
@@ -2214,12 +2214,7 @@ static jv *call_global(ctx *c, frame *f, tnode *call, const char *dn)
         }
     }
     if (op) {
-        if (!strcmp(op, "device") || !strcmp(op, "warn")) {
-            r = native_fn(c, line, op, a.pos, a.n, &handled);
-            if (handled)
-                goto done;
-        }
-        if (!any_tensor(a.pos, a.n) && a.nkw == 0) {
+        if (a.nkw == 0) {
             r = native_fn(c, line, op, a.pos, a.n, &handled);
             if (handled)
                 goto done;
