@@ -19,7 +19,7 @@
 #define TS_MAX_STEPS 50000000ull /* statements per run: far above any real model */
 #define TS_MAX_EDEPTH 2500       /* nested evaluation frames (C stack) */
 #define TS_MAX_ARGS 64
-#define TS_MAX_LIST 100000000    /* elements of a list built by range()/repetition */
+#define TS_MAX_LIST 100000000 /* elements of a list built by range()/repetition */
 
 /* ------------------------------------------------------------ per-model state */
 
@@ -29,6 +29,7 @@ typedef struct ts_file {
     const jit_source *src;
     ts_tree *tree; /* parsed on first use */
     bool failed;
+    ckpt_error perr; /* the parse error, given again on each later use */
 } ts_file;
 
 typedef struct ts_state {
@@ -113,11 +114,17 @@ static tnode *file_root(ts_file *f, ckpt_error *err)
 {
     if (f->tree)
         return f->tree->root;
-    if (f->failed)
+    if (f->failed) {
+        if (err && !err->code)
+            *err = f->perr;
         return NULL;
+    }
     f->tree = ts_parse(f->src->text, f->src->len, f->record, 1, err);
-    if (!f->tree)
+    if (!f->tree) {
         f->failed = true;
+        if (err)
+            f->perr = *err;
+    }
     return f->tree ? f->tree->root : NULL;
 }
 
@@ -280,7 +287,8 @@ static int tensor_scalar(ctx *c, int line, const jv *t, double *d, int64_t *i, b
     const ox_val *x = &t->u.t->t;
     if (x->numel != 1 || !x->data)
         return fail(c, line, CKPT_E_SHAPE,
-                    "a tensor with %" PRId64 " elements cannot be converted to a scalar", x->numel);
+                    "a tensor with %" PRId64 " elements cannot be converted to a scalar",
+                    x->numel);
     const void *p = x->data;
     *is_int = true;
     switch (x->dtype) {
@@ -292,26 +300,13 @@ static int tensor_scalar(ctx *c, int line, const jv *t, double *d, int64_t *i, b
         *d = *(const double *)p;
         *is_int = false;
         break;
-    case OX_INT64:
-        *i = *(const int64_t *)p;
-        break;
-    case OX_INT32:
-        *i = *(const int32_t *)p;
-        break;
-    case OX_INT16:
-        *i = *(const int16_t *)p;
-        break;
-    case OX_INT8:
-        *i = *(const int8_t *)p;
-        break;
-    case OX_UINT8:
-        *i = *(const uint8_t *)p;
-        break;
-    case OX_BOOL:
-        *i = *(const uint8_t *)p != 0;
-        break;
-    default:
-        return fail(c, line, CKPT_E_UNSUPPORTED, "a scalar of tensor dtype %d", x->dtype);
+    case OX_INT64: *i = *(const int64_t *)p; break;
+    case OX_INT32: *i = *(const int32_t *)p; break;
+    case OX_INT16: *i = *(const int16_t *)p; break;
+    case OX_INT8: *i = *(const int8_t *)p; break;
+    case OX_UINT8: *i = *(const uint8_t *)p; break;
+    case OX_BOOL: *i = *(const uint8_t *)p != 0; break;
+    default: return fail(c, line, CKPT_E_UNSUPPORTED, "a scalar of tensor dtype %d", x->dtype);
     }
     if (*is_int)
         *d = (double)*i;
@@ -323,28 +318,14 @@ static int tensor_scalar(ctx *c, int line, const jv *t, double *d, int64_t *i, b
 static int truth(ctx *c, int line, const jv *v, bool *out)
 {
     switch (v->kind) {
-    case JV_NONE:
-        *out = false;
-        return 0;
-    case JV_BOOL:
-        *out = v->u.b;
-        return 0;
-    case JV_INT:
-        *out = v->u.i != 0;
-        return 0;
-    case JV_FLOAT:
-        *out = v->u.f != 0;
-        return 0;
-    case JV_STR:
-        *out = v->u.str.len != 0;
-        return 0;
+    case JV_NONE: *out = false; return 0;
+    case JV_BOOL: *out = v->u.b; return 0;
+    case JV_INT: *out = v->u.i != 0; return 0;
+    case JV_FLOAT: *out = v->u.f != 0; return 0;
+    case JV_STR: *out = v->u.str.len != 0; return 0;
     case JV_LIST:
-    case JV_TUPLE:
-        *out = v->u.seq.n != 0;
-        return 0;
-    case JV_DICT:
-        *out = v->u.dict.n != 0;
-        return 0;
+    case JV_TUPLE: *out = v->u.seq.n != 0; return 0;
+    case JV_DICT: *out = v->u.dict.n != 0; return 0;
     case JV_TENSOR: {
         double d;
         int64_t i;
@@ -353,9 +334,7 @@ static int truth(ctx *c, int line, const jv *v, bool *out)
         *out = d != 0;
         return 0;
     }
-    default:
-        *out = true;
-        return 0;
+    default: *out = true; return 0;
     }
 }
 
@@ -440,12 +419,8 @@ static void to_text(const jv *v, char *buf, size_t cap, size_t *o, int depth)
         return;
     }
     switch (v->kind) {
-    case JV_NONE:
-        sb_put(buf, cap, o, "None", 4);
-        break;
-    case JV_BOOL:
-        sb_put(buf, cap, o, v->u.b ? "True" : "False", v->u.b ? 4 : 5);
-        break;
+    case JV_NONE: sb_put(buf, cap, o, "None", 4); break;
+    case JV_BOOL: sb_put(buf, cap, o, v->u.b ? "True" : "False", v->u.b ? 4 : 5); break;
     case JV_INT:
         snprintf(tmp, sizeof tmp, "%" PRId64, v->u.i);
         sb_put(buf, cap, o, tmp, strlen(tmp));
@@ -454,9 +429,7 @@ static void to_text(const jv *v, char *buf, size_t cap, size_t *o, int depth)
         fmt_float(v->u.f, tmp, sizeof tmp);
         sb_put(buf, cap, o, tmp, strlen(tmp));
         break;
-    case JV_STR:
-        sb_put(buf, cap, o, v->u.str.s, v->u.str.len);
-        break;
+    case JV_STR: sb_put(buf, cap, o, v->u.str.s, v->u.str.len); break;
     case JV_LIST:
     case JV_TUPLE:
         sb_put(buf, cap, o, v->kind == JV_LIST ? "[" : "(", 1);
@@ -467,9 +440,7 @@ static void to_text(const jv *v, char *buf, size_t cap, size_t *o, int depth)
         }
         sb_put(buf, cap, o, v->kind == JV_LIST ? "]" : ")", 1);
         break;
-    case JV_DEVICE:
-        sb_put(buf, cap, o, v->u.dev.type, strlen(v->u.dev.type));
-        break;
+    case JV_DEVICE: sb_put(buf, cap, o, v->u.dev.type, strlen(v->u.dev.type)); break;
     default: {
         char d[128];
         jv_describe(v, d, sizeof d);
@@ -511,46 +482,26 @@ static bool deep_eq(const jv *a, const jv *b, int depth)
 static const char *binop_aten(int op)
 {
     switch (op) {
-    case TOP_ADD:
-        return "add";
-    case TOP_SUB:
-        return "sub";
-    case TOP_MUL:
-        return "mul";
-    case TOP_DIV:
-        return "div";
-    case TOP_FLOORDIV:
-        return "floor_divide";
-    case TOP_MOD:
-        return "remainder";
-    case TOP_POW:
-        return "pow";
-    case TOP_MATMUL:
-        return "matmul";
-    case TOP_BITAND:
-        return "bitwise_and";
-    case TOP_BITOR:
-        return "bitwise_or";
-    case TOP_BITXOR:
-        return "bitwise_xor";
-    case TOP_LSHIFT:
-        return "__lshift__";
-    case TOP_RSHIFT:
-        return "__rshift__";
-    case TOP_EQ:
-        return "eq";
-    case TOP_NE:
-        return "ne";
-    case TOP_LT:
-        return "lt";
-    case TOP_LE:
-        return "le";
-    case TOP_GT:
-        return "gt";
-    case TOP_GE:
-        return "ge";
-    default:
-        return NULL;
+    case TOP_ADD: return "add";
+    case TOP_SUB: return "sub";
+    case TOP_MUL: return "mul";
+    case TOP_DIV: return "div";
+    case TOP_FLOORDIV: return "floor_divide";
+    case TOP_MOD: return "remainder";
+    case TOP_POW: return "pow";
+    case TOP_MATMUL: return "matmul";
+    case TOP_BITAND: return "bitwise_and";
+    case TOP_BITOR: return "bitwise_or";
+    case TOP_BITXOR: return "bitwise_xor";
+    case TOP_LSHIFT: return "__lshift__";
+    case TOP_RSHIFT: return "__rshift__";
+    case TOP_EQ: return "eq";
+    case TOP_NE: return "ne";
+    case TOP_LT: return "lt";
+    case TOP_LE: return "le";
+    case TOP_GT: return "gt";
+    case TOP_GE: return "ge";
+    default: return NULL;
     }
 }
 
@@ -571,16 +522,14 @@ static jv *num_binop(ctx *c, int line, int op, const jv *a, const jv *b)
         int64_t x = as_i(a), y = as_i(b);
         uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
         switch (op) {
-        case TOP_ADD:
-            return chk(c, jv_int((int64_t)(ux + uy)));
-        case TOP_SUB:
-            return chk(c, jv_int((int64_t)(ux - uy)));
-        case TOP_MUL:
-            return chk(c, jv_int((int64_t)(ux * uy)));
+        case TOP_ADD: return chk(c, jv_int((int64_t)(ux + uy)));
+        case TOP_SUB: return chk(c, jv_int((int64_t)(ux - uy)));
+        case TOP_MUL: return chk(c, jv_int((int64_t)(ux * uy)));
         case TOP_FLOORDIV:
         case TOP_MOD: {
             if (y == 0) {
-                fail(c, line, CKPT_E_ARG, "ZeroDivisionError: integer division or modulo by zero");
+                fail(c, line, CKPT_E_ARG,
+                     "ZeroDivisionError: integer division or modulo by zero");
                 return NULL;
             }
             int64_t q = floordiv_i(x, y);
@@ -618,30 +567,20 @@ static jv *num_binop(ctx *c, int line, int op, const jv *a, const jv *b)
                 return NULL;
             }
             return chk(c, jv_int(op == TOP_LSHIFT ? (int64_t)(ux << y) : x >> y));
-        case TOP_EQ:
-            return jv_bool(x == y);
-        case TOP_NE:
-            return jv_bool(x != y);
-        case TOP_LT:
-            return jv_bool(x < y);
-        case TOP_LE:
-            return jv_bool(x <= y);
-        case TOP_GT:
-            return jv_bool(x > y);
-        case TOP_GE:
-            return jv_bool(x >= y);
-        default:
-            break;
+        case TOP_EQ: return jv_bool(x == y);
+        case TOP_NE: return jv_bool(x != y);
+        case TOP_LT: return jv_bool(x < y);
+        case TOP_LE: return jv_bool(x <= y);
+        case TOP_GT: return jv_bool(x > y);
+        case TOP_GE: return jv_bool(x >= y);
+        default: break;
         }
     } else {
         double x = as_f(a), y = as_f(b);
         switch (op) {
-        case TOP_ADD:
-            return chk(c, jv_float(x + y));
-        case TOP_SUB:
-            return chk(c, jv_float(x - y));
-        case TOP_MUL:
-            return chk(c, jv_float(x * y));
+        case TOP_ADD: return chk(c, jv_float(x + y));
+        case TOP_SUB: return chk(c, jv_float(x - y));
+        case TOP_MUL: return chk(c, jv_float(x * y));
         case TOP_DIV:
             if (y == 0) {
                 fail(c, line, CKPT_E_ARG, "ZeroDivisionError: division by zero");
@@ -661,22 +600,14 @@ static jv *num_binop(ctx *c, int line, int op, const jv *a, const jv *b)
                 return chk(c, jv_float(m));
             return chk(c, jv_float(floor((x - m) / y + 0.5)));
         }
-        case TOP_POW:
-            return chk(c, jv_float(pow(x, y)));
-        case TOP_EQ:
-            return jv_bool(x == y);
-        case TOP_NE:
-            return jv_bool(x != y);
-        case TOP_LT:
-            return jv_bool(x < y);
-        case TOP_LE:
-            return jv_bool(x <= y);
-        case TOP_GT:
-            return jv_bool(x > y);
-        case TOP_GE:
-            return jv_bool(x >= y);
-        default:
-            break;
+        case TOP_POW: return chk(c, jv_float(pow(x, y)));
+        case TOP_EQ: return jv_bool(x == y);
+        case TOP_NE: return jv_bool(x != y);
+        case TOP_LT: return jv_bool(x < y);
+        case TOP_LE: return jv_bool(x <= y);
+        case TOP_GT: return jv_bool(x > y);
+        case TOP_GE: return jv_bool(x >= y);
+        default: break;
         }
     }
     fail(c, line, CKPT_E_UNSUPPORTED, "operator %d on %s and %s", op, jv_kind_name(a->kind),
@@ -715,10 +646,11 @@ static jv *binop(ctx *c, int line, int op, jv *a, jv *b)
             return aten(c, line, nm, args, 2, NULL, NULL, 0);
         }
         /* scalar OP tensor */
-        static const int swap_from[] = {TOP_ADD, TOP_MUL, TOP_EQ, TOP_NE, TOP_LT,
-                                        TOP_LE,  TOP_GT,  TOP_GE, TOP_BITAND, TOP_BITOR, TOP_BITXOR};
-        static const int swap_to[] = {TOP_ADD, TOP_MUL, TOP_EQ, TOP_NE, TOP_GT,
-                                      TOP_GE,  TOP_LT,  TOP_LE, TOP_BITAND, TOP_BITOR, TOP_BITXOR};
+        static const int swap_from[] = {TOP_ADD,    TOP_MUL,   TOP_EQ,    TOP_NE,
+                                        TOP_LT,     TOP_LE,    TOP_GT,    TOP_GE,
+                                        TOP_BITAND, TOP_BITOR, TOP_BITXOR};
+        static const int swap_to[] = {TOP_ADD, TOP_MUL, TOP_EQ,     TOP_NE,    TOP_GT,    TOP_GE,
+                                      TOP_LT,  TOP_LE,  TOP_BITAND, TOP_BITOR, TOP_BITXOR};
         for (size_t i = 0; i < sizeof swap_from / sizeof *swap_from; i++)
             if (swap_from[i] == op) {
                 jv *args[2] = {b, a};
@@ -760,16 +692,11 @@ static jv *binop(ctx *c, int line, int op, jv *a, jv *b)
         }
         int cmp = strcmp(a->u.str.s, b->u.str.s);
         switch (op) {
-        case TOP_LT:
-            return jv_bool(cmp < 0);
-        case TOP_LE:
-            return jv_bool(cmp <= 0);
-        case TOP_GT:
-            return jv_bool(cmp > 0);
-        case TOP_GE:
-            return jv_bool(cmp >= 0);
-        default:
-            break;
+        case TOP_LT: return jv_bool(cmp < 0);
+        case TOP_LE: return jv_bool(cmp <= 0);
+        case TOP_GT: return jv_bool(cmp > 0);
+        case TOP_GE: return jv_bool(cmp >= 0);
+        default: break;
         }
     }
     if (op == TOP_ADD && (a->kind == JV_LIST || a->kind == JV_TUPLE) && a->kind == b->kind)
@@ -823,16 +750,13 @@ static int contains(ctx *c, int line, jv *hay, jv *needle, bool *out)
                 break;
             }
         return 0;
-    case JV_DICT:
-        *out = jv_dict_get(hay, needle) != NULL;
-        return 0;
+    case JV_DICT: *out = jv_dict_get(hay, needle) != NULL; return 0;
     case JV_STR:
         if (needle->kind != JV_STR)
             break;
         *out = strstr(hay->u.str.s, needle->u.str.s) != NULL;
         return 0;
-    default:
-        break;
+    default: break;
     }
     return fail(c, line, CKPT_E_UNSUPPORTED, "'in' on %s", jv_kind_name(hay->kind));
 }
@@ -876,12 +800,17 @@ static const struct {
     const char *name;
     int64_t st;
 } dtype_names[] = {
-    {"torch.uint8", 0},    {"torch.int8", 1},     {"torch.int16", 2},    {"torch.short", 2},
-    {"torch.int32", 3},    {"torch.int", 3},      {"torch.int64", 4},    {"torch.long", 4},
-    {"torch.float16", 5},  {"torch.half", 5},     {"torch.float32", 6},  {"torch.float", 6},
-    {"torch.float64", 7},  {"torch.double", 7},   {"torch.bool", 11},    {"torch.qint8", 12},
-    {"torch.quint8", 13},  {"torch.qint32", 14},  {"torch.bfloat16", 15},
-    {"torch.contiguous_format", 0}, {"torch.preserve_format", 1}, {"torch.channels_last", 2},
+    {"torch.uint8", 0},           {"torch.int8", 1},
+    {"torch.int16", 2},           {"torch.short", 2},
+    {"torch.int32", 3},           {"torch.int", 3},
+    {"torch.int64", 4},           {"torch.long", 4},
+    {"torch.float16", 5},         {"torch.half", 5},
+    {"torch.float32", 6},         {"torch.float", 6},
+    {"torch.float64", 7},         {"torch.double", 7},
+    {"torch.bool", 11},           {"torch.qint8", 12},
+    {"torch.quint8", 13},         {"torch.qint32", 14},
+    {"torch.bfloat16", 15},       {"torch.contiguous_format", 0},
+    {"torch.preserve_format", 1}, {"torch.channels_last", 2},
     {"torch.strided", 0},
 };
 
@@ -1097,8 +1026,8 @@ static bool class_defined(ctx *c, const char *qualname)
 
 /* ------------------------------------------------------------ calling code */
 
-static int call_def(ctx *c, ts_fn *fn, jv *self, jv **args, size_t n, const char **kwn,
-                    jv **kwv, size_t nkw, int line, jv **res)
+static int call_def(ctx *c, ts_fn *fn, jv *self, jv **args, size_t n, const char **kwn, jv **kwv,
+                    size_t nkw, int line, jv **res)
 {
     jit_rt *rt = c->rt;
     if (rt->depth >= JIT_MAX_DEPTH)
@@ -1167,9 +1096,10 @@ static int call_method_of_object(ctx *c, jv *self, const char *name, jv **args, 
 {
     jit_class *cls = self->u.obj.cls;
     const char *qn = cls && cls->qualname ? cls->qualname : "?";
-    if (strncmp(qn, "__torch__.torch.classes.", 24) == 0 || strncmp(qn, "torch.classes.", 14) == 0)
-        return fail(c, line, CKPT_E_UNSUPPORTED, "custom class %s (method %s) is not supported", qn,
-                    name);
+    if (strncmp(qn, "__torch__.torch.classes.", 24) == 0 ||
+        strncmp(qn, "torch.classes.", 14) == 0)
+        return fail(c, line, CKPT_E_UNSUPPORTED, "custom class %s (method %s) is not supported",
+                    qn, name);
     ts_fn fn = {0};
     int rc = cls ? find_method(c, cls, name, &fn) : 0;
     if (rc < 0)
@@ -1346,10 +1276,8 @@ static jv *minmax(ctx *c, int line, bool is_max, jv **a, size_t n)
 static jv *to_int(ctx *c, int line, jv *v)
 {
     switch (v->kind) {
-    case JV_INT:
-        return jv_ref(v);
-    case JV_BOOL:
-        return chk(c, jv_int(v->u.b));
+    case JV_INT: return jv_ref(v);
+    case JV_BOOL: return chk(c, jv_int(v->u.b));
     case JV_FLOAT:
         if (!isfinite(v->u.f) || fabs(v->u.f) >= 9.2e18) {
             fail(c, line, CKPT_E_ARG, "int() of %g", v->u.f);
@@ -1373,20 +1301,16 @@ static jv *to_int(ctx *c, int line, jv *v)
             return NULL;
         return chk(c, jv_int(i));
     }
-    default:
-        fail(c, line, CKPT_E_ARG, "int() of %s", jv_kind_name(v->kind));
-        return NULL;
+    default: fail(c, line, CKPT_E_ARG, "int() of %s", jv_kind_name(v->kind)); return NULL;
     }
 }
 
 static jv *to_float(ctx *c, int line, jv *v)
 {
     switch (v->kind) {
-    case JV_FLOAT:
-        return jv_ref(v);
+    case JV_FLOAT: return jv_ref(v);
     case JV_INT:
-    case JV_BOOL:
-        return chk(c, jv_float((double)as_i(v)));
+    case JV_BOOL: return chk(c, jv_float((double)as_i(v)));
     case JV_STR: {
         char *end;
         double x = strtod(v->u.str.s, &end);
@@ -1404,9 +1328,7 @@ static jv *to_float(ctx *c, int line, jv *v)
             return NULL;
         return chk(c, jv_float(d));
     }
-    default:
-        fail(c, line, CKPT_E_ARG, "float() of %s", jv_kind_name(v->kind));
-        return NULL;
+    default: fail(c, line, CKPT_E_ARG, "float() of %s", jv_kind_name(v->kind)); return NULL;
     }
 }
 
@@ -1529,6 +1451,23 @@ static jv *aten_or_meta(ctx *c, int line, const char *name, jv **a, size_t n, co
         jv *r = tensor_meta(c, line, name, a, n, &handled);
         if (handled)
             return r;
+        /* the deprecated aten::_cast_Long(self, non_blocking) family is self.to(dtype) */
+        static const struct {
+            const char *name;
+            int64_t st;
+        } casts[] = {{"_cast_Byte", 0},  {"_cast_Char", 1},  {"_cast_Short", 2},
+                     {"_cast_Int", 3},   {"_cast_Long", 4},  {"_cast_Half", 5},
+                     {"_cast_Float", 6}, {"_cast_Double", 7}};
+        for (size_t i = 0; i < sizeof casts / sizeof *casts; i++)
+            if (!strcmp(name, casts[i].name) && n >= 1 && n <= 2 && a[0]->kind == JV_TENSOR) {
+                jv *dt = jv_int(casts[i].st);
+                if (!dt)
+                    return chk(c, NULL);
+                jv *args[2] = {a[0], dt};
+                r = aten(c, line, "to", args, 2, NULL, NULL, 0);
+                jv_unref(dt);
+                return r;
+            }
     }
     return aten(c, line, name, a, n, kwn, kwv, nkw);
 }
@@ -1592,7 +1531,8 @@ static jv *native_fn(ctx *c, int line, const char *name, jv **a, size_t n, bool 
     if (!strcmp(name, "__derive_index") && n == 3)
         return chk(c, jv_int((int64_t)((uint64_t)as_i(a[1]) +
                                        (uint64_t)as_i(a[0]) * (uint64_t)as_i(a[2]))));
-    if ((!strcmp(name, "Int") || !strcmp(name, "ScalarImplicit") || !strcmp(name, "IntImplicit")) &&
+    if ((!strcmp(name, "Int") || !strcmp(name, "ScalarImplicit") ||
+         !strcmp(name, "IntImplicit")) &&
         n == 1 && a[0]->kind == JV_TENSOR)
         return to_int(c, line, a[0]);
     if ((!strcmp(name, "Float") || !strcmp(name, "FloatImplicit")) && n == 1)
@@ -1633,9 +1573,10 @@ static jv *native_fn(ctx *c, int line, const char *name, jv **a, size_t n, bool 
         static const struct {
             const char *name;
             double (*f)(double);
-        } m1[] = {{"sqrt", sqrt}, {"exp", exp},   {"log", log},   {"sin", sin},   {"cos", cos},
-                  {"tanh", tanh}, {"log10", log10}, {"log1p", log1p}, {"expm1", expm1},
-                  {"tan", tan},   {"atan", atan}, {"asin", asin}, {"acos", acos}, {"erf", erf}};
+        } m1[] = {{"sqrt", sqrt},   {"exp", exp},   {"log", log},     {"sin", sin},
+                  {"cos", cos},     {"tanh", tanh}, {"log10", log10}, {"log1p", log1p},
+                  {"expm1", expm1}, {"tan", tan},   {"atan", atan},   {"asin", asin},
+                  {"acos", acos},   {"erf", erf}};
         for (size_t i = 0; i < sizeof m1 / sizeof *m1 && n == 1; i++)
             if (!strcmp(name, m1[i].name))
                 return chk(c, jv_float(m1[i].f(as_f(a[0]))));
@@ -1656,16 +1597,28 @@ static jv *native_fn(ctx *c, int line, const char *name, jv **a, size_t n, bool 
             return chk(c, jv_int(x < 0 ? (int64_t)(0ull - (uint64_t)x) : x));
         }
         if (!strcmp(name, "neg") && n == 1)
-            return a[0]->kind == JV_FLOAT ? chk(c, jv_float(-a[0]->u.f))
-                                          : chk(c, jv_int((int64_t)(0ull - (uint64_t)as_i(a[0]))));
+            return a[0]->kind == JV_FLOAT
+                       ? chk(c, jv_float(-a[0]->u.f))
+                       : chk(c, jv_int((int64_t)(0ull - (uint64_t)as_i(a[0]))));
         static const struct {
             const char *name;
             int op;
-        } m2[] = {{"add", TOP_ADD}, {"sub", TOP_SUB},   {"mul", TOP_MUL}, {"div", TOP_DIV},
-                  {"floordiv", TOP_FLOORDIV}, {"remainder", TOP_MOD}, {"pow", TOP_POW},
-                  {"eq", TOP_EQ},   {"ne", TOP_NE},     {"lt", TOP_LT},   {"le", TOP_LE},
-                  {"gt", TOP_GT},   {"ge", TOP_GE},     {"__and__", TOP_BITAND},
-                  {"__or__", TOP_BITOR}, {"__xor__", TOP_BITXOR}};
+        } m2[] = {{"add", TOP_ADD},
+                  {"sub", TOP_SUB},
+                  {"mul", TOP_MUL},
+                  {"div", TOP_DIV},
+                  {"floordiv", TOP_FLOORDIV},
+                  {"remainder", TOP_MOD},
+                  {"pow", TOP_POW},
+                  {"eq", TOP_EQ},
+                  {"ne", TOP_NE},
+                  {"lt", TOP_LT},
+                  {"le", TOP_LE},
+                  {"gt", TOP_GT},
+                  {"ge", TOP_GE},
+                  {"__and__", TOP_BITAND},
+                  {"__or__", TOP_BITOR},
+                  {"__xor__", TOP_BITXOR}};
         for (size_t i = 0; i < sizeof m2 / sizeof *m2 && n == 2; i++)
             if (!strcmp(name, m2[i].name) && is_num(a[1]))
                 return num_binop(c, line, m2[i].op, a[0], a[1]);
@@ -2133,8 +2086,8 @@ static jv *call_global(ctx *c, frame *f, tnode *call, const char *dn)
             r = chk(c, jv_device("cpu", -1));
             goto done;
         }
-        if ((!strncmp(p, "is_", 3) || !strcmp(p, "is_quantized") ||
-             !strcmp(p, "is_sparse") || !strcmp(p, "is_meta") || !strcmp(p, "is_vulkan")) &&
+        if ((!strncmp(p, "is_", 3) || !strcmp(p, "is_quantized") || !strcmp(p, "is_sparse") ||
+             !strcmp(p, "is_meta") || !strcmp(p, "is_vulkan")) &&
             a.n == 1) {
             r = jv_bool(!strcmp(p, "is_quantized") && a.pos[0]->kind == JV_TENSOR &&
                         a.pos[0]->u.t->is_quantized);
@@ -2306,9 +2259,9 @@ static jv *call_global(ctx *c, frame *f, tnode *call, const char *dn)
         r = native_fn(c, line, dn, a.pos, a.n, &handled);
         if (handled)
             goto done;
-        static const char *const exc[] = {"Exception", "RuntimeError", "ValueError",
-                                          "AssertionError", "TypeError", "IndexError",
-                                          "KeyError", "NotImplementedError"};
+        static const char *const exc[] = {"Exception",      "RuntimeError",       "ValueError",
+                                          "AssertionError", "TypeError",          "IndexError",
+                                          "KeyError",       "NotImplementedError"};
         for (size_t i = 0; i < sizeof exc / sizeof *exc; i++)
             if (!strcmp(dn, exc[i])) {
                 char msg[512];
@@ -2370,7 +2323,8 @@ static int call_value_method(ctx *c, jv *self, const char *name, jv **args, size
         return fail(c, line, CKPT_E_UNSUPPORTED, "%s.%s is not supported",
                     self->u.opaque.type && !strcmp(self->u.opaque.type, "global")
                         ? (const char *)self->u.opaque.p
-                        : self->u.opaque.type ? self->u.opaque.type : "opaque",
+                    : self->u.opaque.type ? self->u.opaque.type
+                                          : "opaque",
                     name);
     default:
         return fail(c, line, CKPT_E_UNSUPPORTED, "%s has no method %s", jv_kind_name(self->kind),
@@ -2478,8 +2432,8 @@ static jv *attr_of(ctx *c, int line, jv *o, const char *name)
                 return cv;
             }
         }
-        fail(c, line, CKPT_E_NOT_FOUND, "object of class %s has no attribute '%s'",
-             qn ? qn : "?", name);
+        fail(c, line, CKPT_E_NOT_FOUND, "object of class %s has no attribute '%s'", qn ? qn : "?",
+             name);
         return NULL;
     }
     if (o->kind == JV_TENSOR) {
@@ -2600,7 +2554,7 @@ static jv *subscript(ctx *c, frame *f, tnode *n)
         } else {
             fail(c, n->line, CKPT_E_UNSUPPORTED, "slicing %s", jv_kind_name(o->kind));
         }
-    sdone:
+sdone:
         for (int i = 0; i < 3; i++)
             jv_unref(b[i]);
         jv_unref(o);
@@ -2652,8 +2606,7 @@ static jv *subscript(ctx *c, frame *f, tnode *n)
                  jv_kind_name(k->kind));
         }
         break;
-    default:
-        fail(c, n->line, CKPT_E_UNSUPPORTED, "indexing %s", jv_kind_name(o->kind));
+    default: fail(c, n->line, CKPT_E_UNSUPPORTED, "indexing %s", jv_kind_name(o->kind));
     }
     jv_unref(k);
     jv_unref(o);
@@ -2665,7 +2618,8 @@ static int assign(ctx *c, frame *f, tnode *t, jv *v, int depth);
 static jv *comprehension(ctx *c, frame *f, tnode *n)
 {
     bool dict = n->kind == TN_DICTCOMP;
-    tnode *tgt = n->kids[dict ? 2 : 1], *itn = n->kids[dict ? 3 : 2], *cond = n->kids[dict ? 4 : 3];
+    tnode *tgt = n->kids[dict ? 2 : 1], *itn = n->kids[dict ? 3 : 2],
+          *cond = n->kids[dict ? 4 : 3];
     jv *it = ev(c, f, itn);
     if (!it)
         return NULL;
@@ -2717,19 +2671,13 @@ fail:
 static jv *ev_inner(ctx *c, frame *f, tnode *n)
 {
     switch (n->kind) {
-    case TN_INT:
-        return chk(c, jv_int(n->i));
-    case TN_FLOAT:
-        return chk(c, jv_float(n->f));
-    case TN_STR:
-        return chk(c, jv_str(n->s, n->slen));
+    case TN_INT: return chk(c, jv_int(n->i));
+    case TN_FLOAT: return chk(c, jv_float(n->f));
+    case TN_STR: return chk(c, jv_str(n->s, n->slen));
     case TN_NONE:
-    case TN_ELLIPSIS:
-        return jv_none();
-    case TN_TRUE:
-        return jv_bool(true);
-    case TN_FALSE:
-        return jv_bool(false);
+    case TN_ELLIPSIS: return jv_none();
+    case TN_TRUE: return jv_bool(true);
+    case TN_FALSE: return jv_bool(false);
     case TN_NAME: {
         jv *v = frame_get(f, n->s);
         if (v)
@@ -2747,10 +2695,8 @@ static jv *ev_inner(ctx *c, frame *f, tnode *n)
         jv_unref(o);
         return r;
     }
-    case TN_CALL:
-        return ev_call(c, f, n);
-    case TN_SUB:
-        return subscript(c, f, n);
+    case TN_CALL: return ev_call(c, f, n);
+    case TN_SUB: return subscript(c, f, n);
     case TN_TUPLE:
     case TN_LIST: {
         jv *r = n->kind == TN_LIST ? jv_list_new(n->n) : jv_tuple_new(n->n);
@@ -2804,7 +2750,9 @@ static jv *ev_inner(ctx *c, frame *f, tnode *n)
         if (a->kind == JV_TENSOR) {
             jv *args[1] = {a};
             r = aten(c, n->line,
-                     n->op == TOP_NEG ? "neg" : n->op == TOP_INVERT ? "bitwise_not" : "positive",
+                     n->op == TOP_NEG      ? "neg"
+                     : n->op == TOP_INVERT ? "bitwise_not"
+                                           : "positive",
                      args, 1, NULL, NULL, 0);
         } else if (n->op == TOP_POS && is_num(a)) {
             r = jv_ref(a);
@@ -2854,11 +2802,8 @@ static jv *ev_inner(ctx *c, frame *f, tnode *n)
         return ev(c, f, n->kids[t ? 0 : 2]);
     }
     case TN_LISTCOMP:
-    case TN_DICTCOMP:
-        return comprehension(c, f, n);
-    default:
-        fail(c, n->line, CKPT_E_UNSUPPORTED, "expression kind %d", n->kind);
-        return NULL;
+    case TN_DICTCOMP: return comprehension(c, f, n);
+    default: fail(c, n->line, CKPT_E_UNSUPPORTED, "expression kind %d", n->kind); return NULL;
     }
 }
 
@@ -2886,8 +2831,7 @@ static int assign(ctx *c, frame *f, tnode *t, jv *v, int depth)
         return fail(c, t->line, CKPT_E_LIMIT, "assignment target nested too deeply");
     }
     switch (t->kind) {
-    case TN_NAME:
-        return frame_set(c, f, t->s, v);
+    case TN_NAME: return frame_set(c, f, t->s, v);
     case TN_TUPLE:
     case TN_LIST: {
         if (v->kind != JV_TUPLE && v->kind != JV_LIST) {
@@ -2968,7 +2912,8 @@ static int step(ctx *c, int line)
     jit_rt *rt = c->rt;
     rt->line = line;
     if (++rt->steps > TS_MAX_STEPS || rt->steps > JIT_MAX_STEPS)
-        return fail(c, line, CKPT_E_LIMIT, "more than %llu statements executed (a loop that does not end?)",
+        return fail(c, line, CKPT_E_LIMIT,
+                    "more than %llu statements executed (a loop that does not end?)",
                     (unsigned long long)TS_MAX_STEPS);
     return 0;
 }
@@ -3145,10 +3090,8 @@ static int exec_stmt(ctx *c, frame *f, tnode *s)
         jv_unref(items);
         return rc;
     }
-    case TS_BREAK:
-        return FL_BREAK;
-    case TS_CONTINUE:
-        return FL_CONTINUE;
+    case TS_BREAK: return FL_BREAK;
+    case TS_CONTINUE: return FL_CONTINUE;
     case TS_RETURN: {
         jv *v = s->kids[0] ? ev(c, f, s->kids[0]) : jv_none();
         if (!v)
@@ -3217,26 +3160,22 @@ static int exec_stmt(ctx *c, frame *f, tnode *s)
     case TS_PASS:
     case TS_IMPORT:
     case TS_DEF:
-    case TS_CLASS:
-        return 0;
-    case TS_DEL:
-        return 0;
+    case TS_CLASS: return 0;
+    case TS_DEL: return 0;
     case TS_WITH: {
         /* `with torch.no_grad():` and the like: run the body */
         return exec_block(c, f, s->kids[1]);
     }
-    case TS_BLOCK:
-        return exec_block(c, f, s);
-    default:
-        return fail(c, s->line, CKPT_E_UNSUPPORTED, "statement kind %d", s->kind);
+    case TS_BLOCK: return exec_block(c, f, s);
+    default: return fail(c, s->line, CKPT_E_UNSUPPORTED, "statement kind %d", s->kind);
     }
 }
 
 /* ------------------------------------------------------------ entry */
 
 int jit_ts_call_method(jit_rt *rt, jv *self, const char *method, jv *const *args, size_t n_args,
-                       const char *const *kw_names, jv *const *kw_vals, size_t n_kw,
-                       jv **result, ckpt_error *err)
+                       const char *const *kw_names, jv *const *kw_vals, size_t n_kw, jv **result,
+                       ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
     *result = NULL;

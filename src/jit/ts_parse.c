@@ -58,17 +58,7 @@ static void arena_free(arena *a)
 
 /* ------------------------------------------------------------ lexer */
 
-enum {
-    K_EOF = 0,
-    K_NAME,
-    K_INT,
-    K_FLOAT,
-    K_STR,
-    K_OP,
-    K_NEWLINE,
-    K_INDENT,
-    K_DEDENT
-};
+enum { K_EOF = 0, K_NAME, K_INT, K_FLOAT, K_STR, K_OP, K_NEWLINE, K_INDENT, K_DEDENT };
 
 typedef struct tok {
     int kind;
@@ -92,8 +82,8 @@ typedef struct parser {
 
 static int pfail(parser *p, int line, const char *msg, const char *what)
 {
-    return CKPT_FAIL(p->err, CKPT_E_FORMAT, "%s:%d: TorchScript syntax: %s%s%s", p->file, line, msg,
-                     what ? " " : "", what ? what : "");
+    return CKPT_FAIL(p->err, CKPT_E_FORMAT, "%s:%d: TorchScript syntax: %s%s%s", p->file, line,
+                     msg, what ? " " : "", what ? what : "");
 }
 
 static int push_tok(parser *p, tok t)
@@ -169,21 +159,11 @@ static int lex_string(parser *p, const char *s, size_t len, size_t *pi, int *lin
             char e = s[i + 1];
             i += 2;
             switch (e) {
-            case 'n':
-                out[o++] = '\n';
-                break;
-            case 't':
-                out[o++] = '\t';
-                break;
-            case 'r':
-                out[o++] = '\r';
-                break;
-            case '0':
-                out[o++] = '\0';
-                break;
-            case '\n':
-                (*line)++;
-                break;
+            case 'n': out[o++] = '\n'; break;
+            case 't': out[o++] = '\t'; break;
+            case 'r': out[o++] = '\r'; break;
+            case '0': out[o++] = '\0'; break;
+            case '\n': (*line)++; break;
             case 'x': {
                 int h1 = i < len ? hexv(s[i]) : -1, h2 = i + 1 < len ? hexv(s[i + 1]) : -1;
                 if (h1 < 0 || h2 < 0)
@@ -192,8 +172,7 @@ static int lex_string(parser *p, const char *s, size_t len, size_t *pi, int *lin
                 i += 2;
                 break;
             }
-            default:
-                out[o++] = e;
+            default: out[o++] = e;
             }
             continue;
         }
@@ -209,8 +188,8 @@ static int lex_string(parser *p, const char *s, size_t len, size_t *pi, int *lin
 }
 
 static const char *const ops3[] = {"**=", "//=", ">>=", "<<=", "..."};
-static const char *const ops2[] = {"**", "//", "==", "!=", "<=", ">=", "->", "+=", "-=", "*=",
-                                   "/=", "%=", "&=", "|=", "^=", "<<", ">>", "@="};
+static const char *const ops2[] = {"**", "//", "==", "!=", "<=", ">=", "->", "+=", "-=",
+                                   "*=", "/=", "%=", "&=", "|=", "^=", "<<", ">>", "@="};
 
 static int lex(parser *p, const char *s, size_t len, int64_t line0)
 {
@@ -302,7 +281,8 @@ static int lex(parser *p, const char *s, size_t len, int64_t line0)
             CKPT_TRY(push_tok(p, t));
             continue;
         }
-        if ((c >= '0' && c <= '9') || (c == '.' && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9')) {
+        if ((c >= '0' && c <= '9') ||
+            (c == '.' && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9')) {
             size_t j = i;
             bool flt = false;
             if (c == '0' && j + 1 < len && (s[j + 1] == 'x' || s[j + 1] == 'X')) {
@@ -525,10 +505,11 @@ static char *tok_name(parser *p, const tok *t)
     return s;
 }
 
-static const char *const keywords[] = {"and", "or", "not", "if", "else", "elif", "for", "in",
-                                       "while", "def", "class", "return", "pass", "break",
-                                       "continue", "raise", "assert", "is", "None", "True",
-                                       "False", "del", "import", "from", "with", "lambda"};
+static const char *const keywords[] = {"and",  "or",    "not",      "if",    "else",   "elif",
+                                       "for",  "in",    "while",    "def",   "class",  "return",
+                                       "pass", "break", "continue", "raise", "assert", "is",
+                                       "None", "True",  "False",    "del",   "import", "from",
+                                       "with", "lambda"};
 static bool is_keyword(const tok *t)
 {
     for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
@@ -717,7 +698,11 @@ static tnode *p_atom(parser *p)
     case K_NAME:
         if (is_kw(t, "None") || is_kw(t, "True") || is_kw(t, "False")) {
             next(p);
-            return mk(p, is_kw(t, "None") ? TN_NONE : is_kw(t, "True") ? TN_TRUE : TN_FALSE, line);
+            return mk(p,
+                      is_kw(t, "None")   ? TN_NONE
+                      : is_kw(t, "True") ? TN_TRUE
+                                         : TN_FALSE,
+                      line);
         }
         if (is_keyword(t)) {
             char *w = tok_name(p, t);
@@ -853,12 +838,11 @@ static tnode *p_atom(parser *p)
             return n;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     pfail(p, line, "unexpected token",
-          t->kind == K_NEWLINE ? "(end of line)"
-          : t->kind == K_EOF   ? "(end of text)"
+          t->kind == K_NEWLINE  ? "(end of line)"
+          : t->kind == K_EOF    ? "(end of text)"
           : t->kind == K_INDENT ? "(indent)"
           : t->kind == K_DEDENT ? "(dedent)"
                                 : NULL);
@@ -1034,8 +1018,8 @@ typedef struct binspec {
 
 static tnode *p_binlevel(parser *p, int level);
 
-static const binspec lv_term[] = {{"*", TOP_MUL},      {"/", TOP_DIV}, {"//", TOP_FLOORDIV},
-                                  {"%", TOP_MOD},      {"@", TOP_MATMUL}, {NULL, 0}};
+static const binspec lv_term[] = {{"*", TOP_MUL}, {"/", TOP_DIV},    {"//", TOP_FLOORDIV},
+                                  {"%", TOP_MOD}, {"@", TOP_MATMUL}, {NULL, 0}};
 static const binspec lv_arith[] = {{"+", TOP_ADD}, {"-", TOP_SUB}, {NULL, 0}};
 static const binspec lv_shift[] = {{"<<", TOP_LSHIFT}, {">>", TOP_RSHIFT}, {NULL, 0}};
 static const binspec lv_and[] = {{"&", TOP_BITAND}, {NULL, 0}};
@@ -1183,11 +1167,13 @@ static int end_simple(parser *p)
     return pfail(p, peek(p)->line, "expected end of statement", NULL);
 }
 
-static const binspec augops[] = {{"+=", TOP_ADD},      {"-=", TOP_SUB},   {"*=", TOP_MUL},
-                                 {"/=", TOP_DIV},      {"//=", TOP_FLOORDIV}, {"%=", TOP_MOD},
-                                 {"**=", TOP_POW},     {"&=", TOP_BITAND}, {"|=", TOP_BITOR},
-                                 {"^=", TOP_BITXOR},   {"<<=", TOP_LSHIFT}, {">>=", TOP_RSHIFT},
-                                 {"@=", TOP_MATMUL},   {NULL, 0}};
+static const binspec augops[] = {{"+=", TOP_ADD},       {"-=", TOP_SUB},
+                                 {"*=", TOP_MUL},       {"/=", TOP_DIV},
+                                 {"//=", TOP_FLOORDIV}, {"%=", TOP_MOD},
+                                 {"**=", TOP_POW},      {"&=", TOP_BITAND},
+                                 {"|=", TOP_BITOR},     {"^=", TOP_BITXOR},
+                                 {"<<=", TOP_LSHIFT},   {">>=", TOP_RSHIFT},
+                                 {"@=", TOP_MATMUL},    {NULL, 0}};
 
 static tnode *p_simple(parser *p)
 {

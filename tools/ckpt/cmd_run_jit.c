@@ -72,20 +72,11 @@ static void literal(const char *v, ckpt_jit_value *out)
 static void print_value(const ckpt_jit_value *o, char *buf, size_t n)
 {
     switch (o->kind) {
-    case CKPT_JIT_V_INT:
-        snprintf(buf, n, "int %" PRId64, o->i);
-        break;
-    case CKPT_JIT_V_BOOL:
-        snprintf(buf, n, "bool %s", o->i ? "True" : "False");
-        break;
-    case CKPT_JIT_V_FLOAT:
-        snprintf(buf, n, "float %.17g", o->f);
-        break;
-    case CKPT_JIT_V_STR:
-        snprintf(buf, n, "str '%.200s'", o->s ? o->s : "");
-        break;
-    default:
-        snprintf(buf, n, "None");
+    case CKPT_JIT_V_INT: snprintf(buf, n, "int %" PRId64, o->i); break;
+    case CKPT_JIT_V_BOOL: snprintf(buf, n, "bool %s", o->i ? "True" : "False"); break;
+    case CKPT_JIT_V_FLOAT: snprintf(buf, n, "float %.17g", o->f); break;
+    case CKPT_JIT_V_STR: snprintf(buf, n, "str '%.200s'", o->s ? o->s : ""); break;
+    default: snprintf(buf, n, "None");
     }
 }
 
@@ -126,6 +117,19 @@ int cmd_run_jit(const char *path, const char *method, const char *const *names,
     if (ckpt_jit_signature(m, method, &na, &anames, &atypes, &err) < 0) {
         cli_print_error("run", &err);
         goto out;
+    }
+    for (size_t k = 0; k < n; k++) {
+        bool known = false;
+        for (size_t a = 0; a < na; a++)
+            known = known || !strcmp(names[k], anames[a]);
+        if (!known) {
+            fprintf(stderr, "ckpt run: %s: %s() has no argument '%s' (arguments:", path, method,
+                    names[k]);
+            for (size_t a = 0; a < na; a++)
+                fprintf(stderr, " %s", anames[a]);
+            fprintf(stderr, ")\n");
+            goto out;
+        }
     }
     for (size_t k = 0; k < n; k++) {
         const char *v = values[k];
@@ -226,8 +230,8 @@ int cmd_run_jit(const char *path, const char *method, const char *const *names,
                 snprintf(desc + o2, sizeof desc - o2, "]");
             if (outdir) {
                 snprintf(file, sizeof file, "%s/%s.npy", outdir, name);
-                ckpt_obj *t =
-                    ckpt_tensor_new_copy(odoc, o->dtype, o->ndim, o->shape, o->data, &err);
+                ckpt_obj *t = ckpt_tensor_new_copy(odoc, o->dtype, o->ndim, o->shape, o->data,
+                                                   &err);
                 if (!t || ckpt_npy_save(file, t, &err) < 0) {
                     cli_print_error("run", &err);
                     goto out;

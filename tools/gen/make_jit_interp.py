@@ -150,6 +150,40 @@ class Transformer(nn.Module):
         return self.head(self.enc(x))
 
 
+class HandLSTM(nn.Module):
+    """An LSTM written out (gates from Linear layers, sigmoid/tanh, chunk)
+    and stepped over the timesteps in a loop, with a data-dependent branch, a
+    while loop and a tuple result: control flow the interpreter must run."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = 8
+        self.ih = nn.Linear(4, 4 * 8)
+        self.hh = nn.Linear(8, 4 * 8)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):
+        b = x.size(0)
+        h = torch.zeros(b, self.hidden)
+        c = torch.zeros(b, self.hidden)
+        outs: List[torch.Tensor] = []
+        for t in range(x.size(1)):
+            gates = self.ih(x[:, t]) + self.hh(h)
+            i, f, g, o = gates.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            if bool(h.sum() > 0):
+                outs.append(self.out(h))
+            else:
+                outs.append(-self.out(h))
+        k = 0
+        y = torch.stack(outs, 1)
+        while k < 2 and bool(y.abs().max() > 10.0):
+            y = y * 0.5
+            k += 1
+        return y, (h, c)
+
+
 class LSTMFlow(nn.Module):
     """An LSTM layer, then an LSTMCell stepped in a Python loop, a branch on
     the data and a tuple result."""
@@ -180,7 +214,8 @@ def models():
         ("resnet", ResNet(), {"x": torch.randn(1, 3, 16, 16)}),
         ("mobilenet", MobileNetV2(), {"x": torch.randn(1, 3, 16, 16)}),
         ("transformer", Transformer(), {"x": torch.randn(5, 1, 16)}),
-        ("lstm", LSTMFlow(), {"x": torch.randn(2, 6, 4)}),
+        ("lstm", HandLSTM(), {"x": torch.randn(2, 6, 4)}),
+        ("lstm_nn", LSTMFlow(), {"x": torch.randn(2, 6, 4)}),
     ]
 
 
