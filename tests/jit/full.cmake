@@ -27,3 +27,9 @@ add_test(NAME jit_full_cli_state_dict
                  $<TARGET_FILE:ckpt> ${CMAKE_BINARY_DIR}/jit_full_cli
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(jit_full_cli_state_dict PROPERTIES LABELS "jit" SKIP_RETURN_CODE 77)
+# ckpt run on full-model pickles: outputs equal torch's (1e-5)
+add_test(NAME jit_full_cli_run
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/full/cli_state_dict_check.py
+                 $<TARGET_FILE:ckpt> ${CMAKE_BINARY_DIR}/jit_full_cli_run run
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(jit_full_cli_run PROPERTIES LABELS "jit" SKIP_RETURN_CODE 77)
