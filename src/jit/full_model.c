@@ -293,7 +293,7 @@ static int set_entries(fm_reader *R, jv *obj, const ckpt_obj *d, int akind, cons
     return 0;
 }
 
-static int add_forward(jit_class *c, const char *arg, ckpt_error *err)
+static int add_forward(jit_class *c, const char *const *args, size_t n, ckpt_error *err)
 {
     c->methods = calloc(1, sizeof *c->methods);
     if (!c->methods)
@@ -301,17 +301,18 @@ static int add_forward(jit_class *c, const char *arg, ckpt_error *err)
     c->n_methods = 1;
     jit_method *mt = &c->methods[0];
     mt->name = strdup("forward");
-    mt->arg_names = calloc(1, sizeof *mt->arg_names);
-    mt->arg_types = calloc(1, sizeof *mt->arg_types);
-    if (mt->arg_names)
-        mt->arg_names[0] = strdup(arg);
-    if (mt->arg_types)
-        mt->arg_types[0] = strdup("Tensor");
-    mt->n_args = 1;
+    mt->arg_names = calloc(n, sizeof *mt->arg_names);
+    mt->arg_types = calloc(n, sizeof *mt->arg_types);
     mt->ret_type = strdup("Tensor");
-    if (!mt->name || !mt->arg_names || !mt->arg_types || !mt->arg_names[0] || !mt->arg_types[0] ||
-        !mt->ret_type)
+    if (!mt->name || !mt->arg_names || !mt->arg_types || !mt->ret_type)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        mt->arg_names[i] = strdup(args[i]);
+        mt->arg_types[i] = strdup("Tensor");
+        mt->n_args = i + 1;
+        if (!mt->arg_names[i] || !mt->arg_types[i])
+            return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -465,8 +466,15 @@ static jv *conv_module_body(fm_reader *R, const ckpt_obj *o, const char *where, 
         rc = class_names(c, obj, R->err);
     if (rc == 0 && module)
         rc = nonpersistent(c, ckpt_dict_get(st, "_non_persistent_buffers_set"), R->err);
-    if (rc == 0 && module && !c->n_methods && strncmp(qual, "torch.nn.", 9) == 0)
-        rc = add_forward(c, "input", R->err);
+    if (rc == 0 && module && !c->n_methods && strncmp(qual, "torch.nn.", 9) == 0) {
+        /* torch.nn's forward argument names, for binding by name */
+        static const char *const mha[] = {"query", "key", "value"};
+        static const char *const src[] = {"src"};
+        static const char *const inp[] = {"input"};
+        bool is_mha = strcmp(qual, "torch.nn.modules.activation.MultiheadAttention") == 0;
+        bool is_tr = strncmp(qual, "torch.nn.modules.transformer.", 29) == 0;
+        rc = add_forward(c, is_mha ? mha : is_tr ? src : inp, is_mha ? 3 : 1, R->err);
+    }
     if (rc < 0) {
         /* the memo holds a borrowed pointer: drop it with the object */
         jv_unref(obj);

@@ -642,6 +642,209 @@ static int rnn_forward(nn_ctx *C, jv *self, jv *x, jv **out)
     return 0;
 }
 
+/* ---- attention: nn.MultiheadAttention (query, key, value) and
+ * nn.TransformerEncoderLayer (src) over the op library's fused
+ * _native_multi_head_attention / _transformer_encoder_layer_fwd (batch first;
+ * torch's eval-mode math).  No masks. */
+
+static jv *sub_module(const jv *self, const char *name)
+{
+    jv *v = attr(self, name);
+    return v && v->kind == JV_OBJECT ? v : NULL;
+}
+
+static int mha_check(nn_ctx *C, const jv *mha)
+{
+    if (!attr_bool(mha, "_qkv_same_embed_dim", true))
+        return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                        "%s: kdim/vdim unlike embed_dim (separate q/k/v projections) are not "
+                        "supported",
+                        C->cls);
+    jv *bk = attr(mha, "bias_k");
+    if ((bk && bk->kind == JV_TENSOR) || attr_bool(mha, "add_zero_attn", false))
+        return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                        "%s: add_bias_kv / add_zero_attn are not supported", C->cls);
+    if (attr_bool(mha, "training", false)) {
+        double p = 0.0;
+        jv *pv = attr(mha, "dropout");
+        if (pv && pv->kind == JV_FLOAT)
+            p = pv->u.f;
+        if (p != 0.0)
+            return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                            "%s is in training mode with dropout %g; call model.eval() before "
+                            "torch.save to run it",
+                            C->cls, p);
+    }
+    return 0;
+}
+
+/* A (E)-long zero bias when the layer has none (bias=False). */
+static jv *bias_or_zeros(nn_ctx *C, jv *b, const jv *w, int64_t n)
+{
+    if (b && b->kind == JV_TENSOR)
+        return jv_ref(b);
+    return zeros(C, w->u.t->t.dtype, 1, &n);
+}
+
+static int mha_forward(nn_ctx *C, jv *self, jv *const *qkv, jv **out)
+{
+    CKPT_TRY(mha_check(C, self));
+    int64_t E = 0, H = 0;
+    CKPT_TRY(get_int(C, self, "embed_dim", &E));
+    CKPT_TRY(get_int(C, self, "num_heads", &H));
+    jv *w = attr(self, "in_proj_weight");
+    jv *op = sub_module(self, "out_proj");
+    jv *ow = op ? attr(op, "weight") : NULL;
+    if (!w || w->kind != JV_TENSOR || !ow || ow->kind != JV_TENSOR)
+        return fail_attr(C, "in_proj_weight/out_proj", "tensors");
+    for (int i = 0; i < 3; i++)
+        if (qkv[i]->kind != JV_TENSOR || qkv[i]->u.t->t.rank != 3)
+            return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                            "%s: query, key and value must be 3-dim tensors", C->cls);
+    bool bf = attr_bool(self, "batch_first", false);
+    jv *b = bias_or_zeros(C, attr(self, "in_proj_bias"), w, 3 * E);
+    jv *ob = b ? bias_or_zeros(C, attr(op, "bias"), ow, E) : NULL;
+    jv *in[3] = {NULL, NULL, NULL};
+    int rc = b && ob ? 0 : (C->err->code ? C->err->code : CKPT_E_NOMEM);
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        in[i] = bf ? jv_ref(qkv[i]) : op_i(C, "transpose", qkv[i], 0, 1, 2);
+        if (!in[i])
+            rc = C->err->code;
+    }
+    jv *res = NULL;
+    if (rc == 0) {
+        argv_ A = {0};
+        push_b(&A, in[0]);
+        push_b(&A, in[1]);
+        push_b(&A, in[2]);
+        push_o(&A, jv_int(E));
+        push_o(&A, jv_int(H));
+        push_b(&A, w);
+        push_b(&A, b);
+        push_b(&A, ow);
+        push_b(&A, ob);
+        push_b(&A, jv_none());
+        push_o(&A, jv_bool(true));
+        push_o(&A, jv_bool(true));
+        rc = run_args(C, "_native_multi_head_attention", &A, &res);
+    }
+    for (int i = 0; i < 3; i++)
+        jv_unref(in[i]);
+    jv_unref(b);
+    jv_unref(ob);
+    if (rc < 0)
+        return rc;
+    if (res->kind != JV_TUPLE || res->u.seq.n != 2) {
+        jv_unref(res);
+        return jit_fail(C->rt, C->err, CKPT_E_FORMAT,
+                        "aten::_native_multi_head_attention gave no pair");
+    }
+    if (!bf) {
+        jv *o = op_i(C, "transpose", res->u.seq.items[0], 0, 1, 2);
+        if (!o) {
+            jv_unref(res);
+            return C->err->code;
+        }
+        jv_unref(res->u.seq.items[0]);
+        res->u.seq.items[0] = o;
+    }
+    *out = res;
+    return 0;
+}
+
+static int tel_forward(nn_ctx *C, jv *self, jv *x, jv **out)
+{
+    jv *sa = sub_module(self, "self_attn"), *l1 = sub_module(self, "linear1");
+    jv *l2 = sub_module(self, "linear2"), *n1 = sub_module(self, "norm1");
+    jv *n2 = sub_module(self, "norm2");
+    if (!sa || !l1 || !l2 || !n1 || !n2)
+        return fail_attr(C, "self_attn/linear1/linear2/norm1/norm2", "modules");
+    nn_ctx S = *C;
+    S.cls = sa->u.obj.cls->qualname;
+    CKPT_TRY(mha_check(&S, sa));
+    if (attr_bool(self, "training", false)) {
+        jv *d = sub_module(self, "dropout");
+        jv *pv = d ? attr(d, "p") : NULL;
+        if (pv && pv->kind == JV_FLOAT && pv->u.f != 0.0)
+            return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                            "%s is in training mode (random dropout); call model.eval() "
+                            "before torch.save to run it",
+                            C->cls);
+    }
+    int gelu = -1;
+    jv *rg = attr(self, "activation_relu_or_gelu");
+    jv *act = attr(self, "activation");
+    if (rg && rg->kind == JV_INT && (rg->u.i == 1 || rg->u.i == 2))
+        gelu = rg->u.i == 2;
+    else if (act && act->kind == JV_STR && strcmp(act->u.str.s, "torch.nn.functional.relu") == 0)
+        gelu = 0;
+    else if (act && act->kind == JV_STR && strcmp(act->u.str.s, "torch.nn.functional.gelu") == 0)
+        gelu = 1;
+    if (gelu < 0)
+        return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                        "%s: an activation other than relu or gelu (Python code)", C->cls);
+    int64_t E = 0, H = 0;
+    CKPT_TRY(get_int(&S, sa, "embed_dim", &E));
+    CKPT_TRY(get_int(&S, sa, "num_heads", &H));
+    double eps = 1e-5;
+    nn_ctx N = *C;
+    N.cls = n1->u.obj.cls->qualname;
+    CKPT_TRY(get_float(&N, n1, "eps", &eps));
+    if (x->kind != JV_TENSOR || x->u.t->t.rank != 3)
+        return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED, "%s: the input must be 3-dim", C->cls);
+    jv *w = attr(sa, "in_proj_weight"), *op = sub_module(sa, "out_proj");
+    jv *ow = op ? attr(op, "weight") : NULL;
+    jv *w1 = attr(l1, "weight"), *w2 = attr(l2, "weight");
+    if (!w || w->kind != JV_TENSOR || !ow || ow->kind != JV_TENSOR || !w1 ||
+        w1->kind != JV_TENSOR || !w2 || w2->kind != JV_TENSOR)
+        return fail_attr(C, "weights", "tensors");
+    bool bf = attr_bool(sa, "batch_first", false);
+    jv *tmp[8] = {NULL};
+    tmp[0] = bias_or_zeros(C, attr(sa, "in_proj_bias"), w, 3 * E);
+    tmp[1] = bias_or_zeros(C, attr(op, "bias"), ow, E);
+    tmp[2] = bias_or_zeros(C, attr(l1, "bias"), w1, w1->u.t->t.dims[0]);
+    tmp[3] = bias_or_zeros(C, attr(l2, "bias"), w2, E);
+    jv *nw1 = attr(n1, "weight"), *nb1 = attr(n1, "bias"), *nw2 = attr(n2, "weight"),
+       *nb2 = attr(n2, "bias");
+    if (!nw1 || nw1->kind != JV_TENSOR) { /* elementwise_affine=False: ones/zeros */
+        return jit_fail(C->rt, C->err, CKPT_E_UNSUPPORTED,
+                        "%s: LayerNorm without elementwise_affine is not supported", C->cls);
+    }
+    tmp[4] = bf ? jv_ref(x) : op_i(C, "transpose", x, 0, 1, 2);
+    int rc = 0;
+    for (int i = 0; i < 5; i++)
+        if (!tmp[i])
+            rc = C->err->code ? C->err->code : CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+    jv *res = NULL;
+    if (rc == 0) {
+        jv *args[20] = {tmp[4], NULL,   NULL, w,      tmp[0],    ow,       tmp[1],
+                        NULL,   NULL,   NULL, nw1,    nb1,       nw2,      nb2,
+                        w1,     tmp[2], w2,   tmp[3], jv_none(), jv_none()};
+        args[1] = tmp[5] = jv_int(E);
+        args[2] = tmp[6] = jv_int(H);
+        args[7] = jv_bool(gelu == 1);
+        args[8] = jv_bool(attr_bool(self, "norm_first", false));
+        args[9] = tmp[7] = jv_float(eps);
+        if (!tmp[5] || !tmp[6] || !tmp[7])
+            rc = CKPT_FAIL(C->err, CKPT_E_NOMEM, "out of memory");
+        else
+            rc = call(C, "_transformer_encoder_layer_fwd", args, 20, &res);
+    }
+    for (int i = 0; i < 8; i++)
+        jv_unref(tmp[i]);
+    if (rc < 0)
+        return rc;
+    if (!bf) {
+        jv *o = op_i(C, "transpose", res, 0, 1, 2);
+        jv_unref(res);
+        if (!o)
+            return C->err->code;
+        res = o;
+    }
+    *out = res;
+    return 0;
+}
+
 /* Forward of one module (a torch.nn class); `x` borrowed, *out a new reference. */
 static int forward_one(nn_ctx *C, jv *self, jv *x, jv **out)
 {
@@ -866,6 +1069,37 @@ static int forward_one(nn_ctx *C, jv *self, jv *x, jv **out)
             }
             return run_args(C, "unflatten", &A, out);
         }
+    } else if (in_module(q, "transformer")) {
+        if (strcmp(n, "TransformerEncoderLayer") == 0)
+            return tel_forward(C, self, x, out);
+        if (strcmp(n, "TransformerEncoder") == 0) {
+            jv *layers = attr(self, "layers");
+            if (!layers || layers->kind != JV_OBJECT)
+                return fail_attr(C, "layers", "a ModuleList");
+            jv *cur = jv_ref(x);
+            for (size_t i = 0; i < layers->u.obj.n; i++) {
+                if (layers->u.obj.akind[i] != JIT_A_MODULE ||
+                    layers->u.obj.vals[i]->kind != JV_OBJECT)
+                    continue;
+                jv *next = NULL;
+                int rc = forward_module(C, layers->u.obj.vals[i], cur, &next);
+                jv_unref(cur);
+                if (rc < 0)
+                    return rc;
+                cur = next;
+            }
+            jv *norm = attr(self, "norm");
+            if (norm && norm->kind == JV_OBJECT) {
+                jv *next = NULL;
+                int rc = forward_module(C, norm, cur, &next);
+                jv_unref(cur);
+                if (rc < 0)
+                    return rc;
+                cur = next;
+            }
+            *out = cur;
+            return 0;
+        }
     } else if (in_module(q, "rnn")) {
         if (strcmp(n, "LSTM") == 0 || strcmp(n, "GRU") == 0 || strcmp(n, "RNN") == 0)
             return rnn_forward(C, self, x, out);
@@ -890,7 +1124,8 @@ static int forward_one(nn_ctx *C, jv *self, jv *x, jv **out)
         "class %s has no forward in ckpt (the torch.nn classes ckpt runs: "
         "Sequential, Linear, Identity, Conv1d/2d, ConvTranspose1d/2d, BatchNorm1d/2d/3d, "
         "LayerNorm, GroupNorm, the activations, Dropout, pooling, Flatten, "
-        "Unflatten, Embedding, LSTM, GRU, RNN)",
+        "Unflatten, Embedding, LSTM, GRU, RNN, MultiheadAttention, "
+        "TransformerEncoderLayer, TransformerEncoder)",
         q);
 }
 
@@ -958,9 +1193,15 @@ int jit_nn_forward(jit_rt *rt, jv *self, jv *const *args, size_t n_args, jv **re
     nn_ctx C = {.rt = rt, .err = err, .cls = self->u.obj.cls ? self->u.obj.cls->qualname : "?"};
     if (strncmp(C.cls, "torch.nn.", 9) != 0)
         return user_class_error(&C, self);
+    rt->file = NULL;
+    if (strcmp(C.cls, NN_PREFIX "activation.MultiheadAttention") == 0) {
+        if (n_args != 3)
+            return jit_fail(rt, err, CKPT_E_ARG,
+                            "%s.forward takes query, key and value, %zu given", C.cls, n_args);
+        return mha_forward(&C, self, args, result);
+    }
     if (n_args != 1)
         return jit_fail(rt, err, CKPT_E_ARG, "%s.forward takes one input, %zu given", C.cls,
                         n_args);
-    rt->file = NULL;
     return forward_module(&C, self, args[0], result);
 }

@@ -100,6 +100,13 @@ def models():
     out["lstm_proj"] = (nn.LSTM(3, 6, proj_size=2, bias=False), torch.randn(4, 2, 3, generator=g))
     out["rnn_relu"] = (nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True),
                        torch.randn(3, 1, 3, generator=g))
+    out["transformer"] = (nn.TransformerEncoderLayer(8, 2, dim_feedforward=16),
+                          torch.randn(5, 2, 8, generator=g))
+    enc = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation="gelu", batch_first=True,
+                                   norm_first=True), num_layers=2, norm=nn.LayerNorm(8))
+    out["transformer_enc"] = (enc, torch.randn(2, 5, 8, generator=g))
+    out["mha"] = (nn.MultiheadAttention(8, 2), torch.randn(4, 2, 8, generator=g))
     out["mlp_legacy"] = (out["mlp"][0], out["mlp"][1])
     out["cnn_legacy"] = (out["cnn"][0], out["cnn"][1])
     out["cnn_torch2"] = (None, out["cnn"][1])
@@ -143,14 +150,14 @@ def main():
             m = as_torch2(copy.deepcopy(ms["cnn"][0]))
         if name in ("cnn",):
             randomize_bn(m)
-        if name in ("acts", "conv1d"):
+        if name in ("acts", "conv1d", "transformer", "transformer_enc"):
             randomize_bn(m)
         if name != "mlp_training":
             m.eval()
         path = os.path.join(OUT, name + ".pt")
         torch.save(m, path, _use_new_zipfile_serialization=not name.endswith("_legacy"))
         with torch.no_grad():
-            y = m(x)
+            y = m(x, x, x) if name == "mha" else m(x)
         np.save(os.path.join(OUT, name + ".in.npy"), x.numpy())
         flat = list(flatten(y))
         for i, t in enumerate(flat):
@@ -161,7 +168,8 @@ def main():
         # what torch reads back equals what was written
         m2 = torch.load(path)
         with torch.no_grad():
-            assert all(torch.allclose(a, b) for a, b in zip(flatten(m2(x)), flat))
+            y2 = m2(x, x, x) if name == "mha" else m2(x)
+            assert all(torch.allclose(a, b) for a, b in zip(flatten(y2), flat))
     # hostile: a module attribute whose pickle calls os.system
     m = nn.Sequential(nn.Linear(2, 2))
     m.__dict__["payload"] = Evil()

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-NAMES = ["mlp", "cnn", "acts", "conv1d", "convt", "embed", "user_net", "lstm", "gru", "lstm_proj", "rnn_relu",
+NAMES = ["mlp", "cnn", "acts", "conv1d", "convt", "embed", "user_net", "lstm", "gru", "lstm_proj", "rnn_relu", "transformer", "transformer_enc", "mha",
          "mlp_legacy", "cnn_legacy", "cnn_torch2", "mlp_training"]
 FIX = os.path.join("tests", "fixtures", "jit", "full")
 
@@ -51,12 +51,13 @@ def run_check(ckpt, out):
     import numpy as np
     bad = 0
     for name in NAMES:
-        if name == "user_net":
+        if name in ("user_net", "mha"):
             continue
         src = os.path.join(FIX, name + ".pt")
         od = os.path.join(out, name)
         r = subprocess.run([ckpt, "run", src, "--input",
-                            "input=" + os.path.join(FIX, name + ".in.npy"), "--output-dir", od],
+                            ("src=" if name.startswith("transformer") else "input=") +
+                            os.path.join(FIX, name + ".in.npy"), "--output-dir", od],
                            capture_output=True, text=True)
         if r.returncode != 0:
             print("%s: ckpt run failed: %s" % (name, r.stderr.strip()))

@@ -163,6 +163,18 @@ TEST(test_jit_full__read_gru)
 {
     check_read("gru");
 }
+TEST(test_jit_full__read_transformer)
+{
+    check_read("transformer");
+}
+TEST(test_jit_full__read_transformer_enc)
+{
+    check_read("transformer_enc");
+}
+TEST(test_jit_full__read_mha)
+{
+    check_read("mha");
+}
 TEST(test_jit_full__read_lstm_proj)
 {
     check_read("lstm_proj");
@@ -253,16 +265,26 @@ static void check_run(const char *name)
     ckpt_tensor_info ti, wi;
     CHECK_OK(ckpt_tensor_get_info(ckpt_doc_root(in), &ti), &err);
     CHECK_OK(ckpt_tensor_get_info(ckpt_doc_root(want), &wi), &err);
-    ckpt_jit_value v = {.name = "input",
-                        .kind = CKPT_JIT_V_TENSOR,
-                        .dtype = ti.dtype,
-                        .ndim = ti.ndim,
-                        .data = ckpt_tensor_data(ckpt_doc_root(in))};
-    for (int i = 0; i < ti.ndim; i++)
-        v.shape[i] = ti.shape[i];
+    /* forward(input), forward(src) or MultiheadAttention's forward(query, key, value)
+     * (self-attention: the three are the same tensor), bound by name */
+    size_t n_args = 0;
+    const char *const *names, *const *types;
+    CHECK_OK(ckpt_jit_signature(m, NULL, &n_args, &names, &types, &err), &err);
+    CHECK(n_args >= 1 && n_args <= 3);
+    ckpt_jit_value v[3];
+    for (size_t k = 0; k < n_args; k++) {
+        memset(&v[k], 0, sizeof v[k]);
+        v[k].name = names[k];
+        v[k].kind = CKPT_JIT_V_TENSOR;
+        v[k].dtype = ti.dtype;
+        v[k].ndim = ti.ndim;
+        v[k].data = ckpt_tensor_data(ckpt_doc_root(in));
+        for (int i = 0; i < ti.ndim; i++)
+            v[k].shape[i] = ti.shape[i];
+    }
     const ckpt_jit_value *outs;
     size_t n_outs;
-    int rc = ckpt_jit_run(m, NULL, &v, 1, &outs, &n_outs, &err);
+    int rc = ckpt_jit_run(m, NULL, v, n_args, &outs, &n_outs, &err);
     if (rc != 0 && op_missing(&err)) {
         char why[300];
         snprintf(why, sizeof why, "the op library lacks an operator: %.200s", err.msg);
@@ -339,6 +361,18 @@ TEST(test_jit_full__run_lstm)
 TEST(test_jit_full__run_gru)
 {
     check_run("gru");
+}
+TEST(test_jit_full__run_transformer)
+{
+    check_run("transformer");
+}
+TEST(test_jit_full__run_transformer_enc)
+{
+    check_run("transformer_enc");
+}
+TEST(test_jit_full__run_mha)
+{
+    check_run("mha");
 }
 TEST(test_jit_full__run_lstm_proj)
 {
