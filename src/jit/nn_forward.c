@@ -585,7 +585,7 @@ static int rnn_forward(nn_ctx *C, jv *self, jv *x, jv **out)
             rc = C->err->code;
     }
     jv *res = NULL;
-    /* proj_size: aten::lstm takes w_hr in its weights; the library may not */
+    /* proj_size runs step by step here (also when the library has it), so both paths stay tested */
     if (rc == 0 && (!jit_aten_has(op) || proj > 0)) {
         int mcode = lstm ? 0 : strcmp(md, "GRU") == 0 ? 1 : strcmp(md, "RNN_TANH") == 0 ? 2 : 3;
         rc = rnn_steps(C, mcode, x, params, bias, layers, bidir, bf, hidden, proj, &res);
