@@ -190,6 +190,10 @@ struct jit_class {
     size_t n_methods;
     char *file; /* where the class is defined (NULL for full-model pickles) */
     int64_t line;
+    /* fullmodel: buffers registered with persistent=False (the module's
+     * _non_persistent_buffers_set): listed by named_buffers, not in state_dict */
+    char **nonpersistent;
+    size_t n_nonpersistent;
 };
 
 /* A source file of the archive (code/...py), with its debug ranges if any. */
@@ -237,6 +241,8 @@ jit_class *jit_class_get(ckpt_jit_model *m, const char *qualname, ckpt_error *er
 jit_class *jit_class_find(const ckpt_jit_model *m, const char *qualname);
 const jit_method *jit_class_method(const jit_class *c, const char *name);
 void jit_class_free(jit_class *c);
+/* fullmodel: true when `name` is one of the class's non-persistent buffers. */
+bool jit_class_nonpersistent(const jit_class *c, const char *name);
 
 /* ------------------------------------------------------------ running */
 
@@ -250,6 +256,8 @@ struct jit_rt {
     uint64_t steps;     /* statements/instructions executed (limit JIT_MAX_STEPS) */
     bool grad_enabled;
     uint64_t max_steps; /* from the load options, else JIT_MAX_STEPS */
+    void *ts; /* tsinterp: the TorchScript interpreter's parsed code (freed with ts_free) */
+    void (*ts_free)(void *);
 };
 
 #define JIT_MAX_DEPTH 200

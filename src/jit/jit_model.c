@@ -109,6 +109,7 @@ void jit_class_free(jit_class *c)
     }
     free(c->methods);
     free(c->file);
+    free_strv(c->nonpersistent, c->n_nonpersistent);
     free(c);
 }
 
@@ -146,6 +147,8 @@ void jit_rt_free(jit_rt *rt)
 {
     if (!rt)
         return;
+    if (rt->ts && rt->ts_free) /* tsinterp */
+        rt->ts_free(rt->ts);
     ox_callctx_free(rt->ox);
     free(rt);
 }
@@ -422,6 +425,15 @@ int ckpt_jit_get_tensor(const ckpt_jit_model *m, size_t i, ckpt_jit_tensor *out)
     return 0;
 }
 
+/* fullmodel: a buffer registered with persistent=False (not in state_dict). */
+bool jit_class_nonpersistent(const jit_class *c, const char *name)
+{
+    for (size_t i = 0; c && i < c->n_nonpersistent; i++)
+        if (strcmp(c->nonpersistent[i], name) == 0)
+            return true;
+    return false;
+}
+
 /* state_dict(): per module in pre-order, its parameters then its buffers
  * (duplicates kept, as torch keeps them). */
 static int sd_walk(ckpt_doc *doc, ckpt_obj *dict, const jv *o, const char *prefix, int depth,
@@ -434,6 +446,8 @@ static int sd_walk(ckpt_doc *doc, ckpt_obj *dict, const jv *o, const char *prefi
         for (size_t i = 0; i < o->u.obj.n; i++) {
             const jv *v = o->u.obj.vals[i];
             if (o->u.obj.akind[i] != want || v->kind != JV_TENSOR)
+                continue;
+            if (want == JIT_A_BUFFER && jit_class_nonpersistent(o->u.obj.cls, o->u.obj.names[i]))
                 continue;
             const ox_val *t = &v->u.t->t;
             int dt = ox_dtype_to_ckpt(t->dtype);
