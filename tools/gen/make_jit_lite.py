@@ -97,10 +97,14 @@ def randomize_bn(m):
             mod.bias.data.uniform_(-0.2, 0.2)
 
 
-def save(name, model, x, versions=()):
+def save(name, model, x, versions=(), optimize=False):
     model.eval()
     randomize_bn(model)
     s = torch.jit.script(model)
+    if optimize:
+        # xnnpack op contexts as constants, prepacked::*_clamp_run operators
+        from torch.utils.mobile_optimizer import optimize_for_mobile
+        s = optimize_for_mobile(s)
     path = os.path.join(OUT, name + ".ptl")
     s._save_for_lite_interpreter(path)
     files = [(name, path)]
@@ -132,6 +136,7 @@ save("mlp", MLP(), torch.randn(2, 8), versions=(4, 5, 6, 7))
 save("cnn", CNN(), torch.randn(1, 3, 12, 12), versions=(5,))
 save("flow", Flow(), torch.randn(2, 6), versions=(5,))
 save("mbv2", Block(), torch.randn(1, 8, 6, 6))
+save("cnn_opt", CNN(), torch.randn(1, 3, 12, 12), versions=(5,), optimize=True)
 
 
 # ---- a model on ints, lists and dicts only (no tensor op): runs without the op library
