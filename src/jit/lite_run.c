@@ -370,10 +370,10 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
         if (!t->data)
             return fail(F, CKPT_E_ARG, "%s of a tensor without data", name);
         switch (t->dtype) {
-        case OX_FLOAT: d = *(const float *)t->data; break;
+        case OX_FLOAT: d = (double)*(const float *)t->data; break;
         case OX_DOUBLE: d = *(const double *)t->data; break;
         case OX_INT64: d = (double)*(const int64_t *)t->data; break;
-        case OX_INT32: d = *(const int32_t *)t->data; break;
+        case OX_INT32: d = (double)*(const int32_t *)t->data; break;
         case OX_BOOL:
         case OX_UINT8: d = *(const uint8_t *)t->data; break;
         default: return 0;
@@ -833,13 +833,22 @@ static int step(frame *F, const lite_ins *in)
             return F->err->code;
         }
         int rc = 0;
-        if (v->kind != JV_OBJECT || in->x < 0 || (size_t)in->x > v->u.obj.n) {
+        if (v->kind != JV_OBJECT || in->x < 0 || in->x >= 4096) {
             rc = fail(F, CKPT_E_FORMAT, "SET_ATTR %d of a %s", (int)in->x, jv_kind_name(v->kind));
             jv_unref(w);
-        } else if ((size_t)in->x == v->u.obj.n) {
+        } else if ((size_t)in->x >= v->u.obj.n) {
+            /* a new slot (mobile grows the class as torch's interpreter does): the
+             * slots before it read None until set */
             char nm[24];
+            while (rc == 0 && v->u.obj.n < (size_t)in->x) {
+                snprintf(nm, sizeof nm, "%zu", v->u.obj.n);
+                rc = jv_obj_set(v, nm, JIT_A_ATTR, jv_none(), F->err);
+            }
             snprintf(nm, sizeof nm, "%d", (int)in->x);
-            rc = jv_obj_set(v, nm, JIT_A_ATTR, w, F->err);
+            if (rc == 0)
+                rc = jv_obj_set(v, nm, JIT_A_ATTR, w, F->err);
+            else
+                jv_unref(w);
         } else {
             jv_unref(v->u.obj.vals[in->x]);
             v->u.obj.vals[in->x] = w;

@@ -12,7 +12,7 @@ import os
 import pickle
 import sys
 import zipfile
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -154,6 +154,36 @@ class Ints(nn.Module):
         return d["a"], xs[-1] + d["b"], "n={} s={}".format(n, s)
 
 
+class Objs(nn.Module):
+    """range with a step, an attribute written (SET_ATTR), tuple slicing, isinstance,
+    an Optional argument left at its default, int -> float."""
+
+    def __init__(self):
+        super().__init__()
+        self.k = 3
+
+    def forward(self, n: int, m: Optional[int] = None) -> Tuple[int, bool, int, float]:
+        total = 0
+        for i in range(2, n, 2):
+            total += i * self.k
+        self.k = self.k + 1
+        t = (total, n, 5)
+        s = t[1:]
+        if m is None:
+            m = 4
+        f = float(n) / 4.0
+        return total + s[0], isinstance(t, Tuple[int, int, int]), m, f
+
+
+def save_objs():
+    s = torch.jit.script(Objs())
+    path = os.path.join(OUT, "objs.ptl")
+    s._save_for_lite_interpreter(path)
+    a, b, c, d = _load_for_lite_interpreter(path)(9)
+    np.save(os.path.join(OUT, "objs.out.npy"), np.array([9, a, int(b), c, d], dtype=np.float64))
+    print("objs", _get_model_bytecode_version(path), a, b, c, d)
+
+
 def save_ints():
     s = torch.jit.script(Ints())
     path = os.path.join(OUT, "ints.ptl")
@@ -227,6 +257,7 @@ def bad_opcode(ins, code):
 
 
 save_ints()
+save_objs()
 hostile("reg", bad_reg)
 hostile("jump", bad_jump)
 hostile("op", bad_op)

@@ -105,6 +105,37 @@ TEST(test_jit_lite__ints_program)
     ckpt_jit_free(m);
 }
 
+/* objs.ptl: range with a step, SET_ATTR on self, tuple slice, isinstance, an
+ * Optional argument left out, float(). */
+TEST(test_jit_lite__objs_program)
+{
+    ckpt_error err = {0};
+    ckpt_jit_model *m = ckpt_jit_load(FIX "objs.ptl", NULL, &err);
+    if (!m)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK(m != NULL);
+    ckpt_doc *ref = ckpt_numpy_load(FIX "objs.out.npy", NULL, &err);
+    CHECK(ref != NULL);
+    const double *want = ckpt_tensor_data(ckpt_doc_root(ref));
+    ckpt_jit_value in = {.kind = CKPT_JIT_V_INT, .i = (int64_t)want[0]};
+    const ckpt_jit_value *out = NULL;
+    size_t n_out = 0;
+    int rc = ckpt_jit_run(m, NULL, &in, 1, &out, &n_out, &err);
+    if (rc)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(n_out, 4);
+    CHECK_EQ_INT(out[0].kind, CKPT_JIT_V_INT);
+    CHECK_EQ_INT(out[0].i, (int64_t)want[1]);
+    CHECK_EQ_INT(out[1].kind, CKPT_JIT_V_BOOL);
+    CHECK_EQ_INT(out[1].i, (int64_t)want[2]);
+    CHECK_EQ_INT(out[2].i, (int64_t)want[3]);
+    CHECK_EQ_INT(out[3].kind, CKPT_JIT_V_FLOAT);
+    CHECK(out[3].f == want[4]);
+    ckpt_doc_free(ref);
+    ckpt_jit_free(m);
+}
+
 static void expect_read_error(const char *name, int code, const char *needle)
 {
     char path[256];
