@@ -1015,8 +1015,9 @@ static int step(frame *F, const lite_ins *in)
         if (!(v = pop(F)))
             return F->err->code;
         if (!is_num(v)) {
+            int kind = v->kind;
             jv_unref(v);
-            return fail(F, CKPT_E_ARG, "NUM_TO_TENSOR of a %s", jv_kind_name(v->kind));
+            return fail(F, CKPT_E_ARG, "NUM_TO_TENSOR of a %s", jv_kind_name(kind));
         }
         w = tensor_scalar(F, v);
         jv_unref(v);

@@ -256,8 +256,70 @@ def bad_opcode(ins, code):
     ins[0][0] = "FORK_BOMB"
 
 
+def random_programs(count=200, length=32, seed=12):
+    """Functions __torch__.MLP.r0 ... of random instructions whose indices are in
+    range (so they pass the reader): each run must end in a result or an error."""
+    import random
+    rnd = random.Random(seed)
+    ops = (("aten::linear", "", 3), ("aten::relu", "", 1), ("aten::add", "int", 2),
+           ("aten::__getitem__", "t", 2), ("prim::RaiseException", "", 2), ("aten::len", "t", 1),
+           ("aten::format", "", -1), ("aten::cat", "", 2))
+    consts = (1, 2.5, "s{}", None, True, (1, 2), [3, 4], -1, "forward")
+    types = ("List[int]", "Tensor", "Dict[str,int]", "Tuple[int,int]")
+    reg = 6
+    names = ["OP", "OPN", "LOAD", "LOADC", "MOVE", "STORE", "STOREN", "DROP", "DROPR", "JF",
+             "JMP", "LOOP", "GET_ATTR", "SET_ATTR", "LIST_UNPACK", "TUPLE_CONSTRUCT",
+             "NAMED_TUPLE_CONSTRUCT", "LIST_CONSTRUCT", "DICT_CONSTRUCT", "CREATE_OBJECT",
+             "ISINSTANCE", "TUPLE_SLICE", "TUPLE_INDEX", "RAISE_EXCEPTION", "DICT_INDEX",
+             "UNCHECKED_CAST", "__IS__", "UN_INITIALIZED", "__ISNOT__", "FORMAT", "DEVICE",
+             "DTYPE", "DIM", "__NOT__", "NUM_TO_TENSOR", "IS_CUDA", "WARN", "INTERFACE_CALL"]
+    fns = []
+    for k in range(count):
+        ins = [("STOREN", 1, 2)]
+        for pc in range(1, length - 1):
+            # half pushes, so the other instructions find values to work on
+            op = rnd.choice(names) if rnd.random() < 0.5 else rnd.choice(("LOAD", "LOADC"))
+            n = rnd.randint(0, 3)
+            if op in ("OP", "OPN"):
+                x = rnd.randrange(len(ops))
+            elif op in ("LOAD", "MOVE", "STORE", "DROPR"):
+                x = rnd.randint(1, 2) if rnd.random() < 0.5 else rnd.randint(1, reg)
+            elif op == "STOREN":
+                x = rnd.randint(1, reg)
+                n = rnd.randint(0, reg - x + 1)
+            elif op in ("LOADC", "INTERFACE_CALL"):
+                x = rnd.randrange(len(consts))
+            elif op in ("JF", "JMP", "LOOP"):
+                x = rnd.randint(-pc, length - 1 - pc)
+                n = rnd.randint(2, 4) if op == "LOOP" else n
+            elif op in ("LIST_CONSTRUCT", "DICT_CONSTRUCT", "NAMED_TUPLE_CONSTRUCT",
+                        "CREATE_OBJECT"):
+                x = rnd.randrange(len(types))
+            elif op == "ISINSTANCE":
+                x = rnd.randrange(len(types))
+                n = rnd.randint(0, len(types) - x)
+            else:
+                x = rnd.randint(0, 3)
+            ins.append((op, x, n))
+        ins.append(("RET", 0, 0))
+        code = (("instructions", tuple(ins)), ("operators", ops), ("constants", consts),
+                ("types", types), ("register_size", reg))
+        fns.append(("__torch__.MLP.r%d" % k, code))
+    bc = (8,) + tuple(fns)
+    src = os.path.join(OUT, "mlp.ptl")
+    zin = zipfile.ZipFile(src)
+    rec = [n for n in zin.namelist() if n.endswith("/bytecode.pkl")][0]
+    out = os.path.join(OUT, "hostile_random.ptl")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for n in zin.namelist():
+            z.writestr(n.replace("mlp/", "hostile_random/", 1),
+                       pickle.dumps(bc, protocol=2) if n == rec else zin.read(n))
+    print("hostile random", count)
+
+
 save_ints()
 save_objs()
+random_programs()
 hostile("reg", bad_reg)
 hostile("jump", bad_jump)
 hostile("op", bad_op)

@@ -199,6 +199,44 @@ TEST(test_jit_lite__hostile_run)
     ckpt_jit_free(m);
 }
 
+/* 200 functions of random (index-valid) instructions: each ends in a result or
+ * an error, never a crash, a leak or an endless loop (run under ASan). */
+TEST(test_jit_lite__hostile_random)
+{
+    ckpt_error err = {0};
+    ckpt_jit_model *m = ckpt_jit_load(FIX "hostile_random.ptl", NULL, &err);
+    if (!m)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK(m != NULL);
+    jit_rt *rt = jit_rt_get(m, &err);
+    CHECK(rt != NULL);
+    int ok = 0, failed = 0;
+    for (int k = 0; k < 200; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "r%d", k);
+        float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        ckpt_jit_value in = {
+            .kind = CKPT_JIT_V_TENSOR, .dtype = CKPT_F32, .ndim = 2, .shape = {1, 8}, .data = x};
+        const ckpt_jit_value *out;
+        size_t n;
+        ckpt_error e = {0};
+        rt->steps = JIT_MAX_STEPS - 100000;
+        rt->depth = 0;
+        int rc = ckpt_jit_run(m, name, &in, 1, &out, &n, &e);
+        if (rc == 0) {
+            ok++;
+        } else {
+            CHECK(e.code != 0 && e.msg[0] != 0);
+            if (getenv("LITE_VERBOSE"))
+                fprintf(stderr, "%s: %s\n", name, e.msg);
+            failed++;
+        }
+    }
+    fprintf(stderr, "random programs: %d ran, %d stopped with an error\n", ok, failed);
+    CHECK_EQ_INT(ok + failed, 200);
+    ckpt_jit_free(m);
+}
+
 /* ---------------------------------------------------------------- whole models */
 
 static int load_npy(const char *path, ckpt_doc **doc, ckpt_tensor_info *ti)
