@@ -290,7 +290,7 @@ static int op_atan2(at_args *A, jv **res, ckpt_error *err)
 }
 
 /* scalar forms */
-#define SCALAR_OP(fname, ch)                                                                       \
+#define SCALAR_OP(fname, ch)                                                                     \
     static int fname(at_args *A, jv **res, ckpt_error *err)                                      \
     {                                                                                            \
         return scalar_arith(A, ch, A->a[0], A->a[1], res, err);                                  \
@@ -331,7 +331,7 @@ static int s_concat(at_args *A, jv **res, ckpt_error *err)
                 goto fail;
         *res = l;
         return 0;
-    fail:
+fail:
         jv_unref(l);
         return -1;
     }
@@ -352,13 +352,20 @@ static int cmp(at_args *A, const char *op, bool negate, jv **res, ckpt_error *er
                                jv_kind_name(b->kind));
             r = jv_equal(a, b);
         } else if (a->kind != JV_FLOAT && b->kind != JV_FLOAT) {
-            int64_t x = a->kind == JV_INT ? a->u.i : a->u.b, y = b->kind == JV_INT ? b->u.i : b->u.b;
-            r = !strcmp(op, "Equal") ? x == y : !strcmp(op, "Less") ? x < y
-                : !strcmp(op, "LessOrEqual") ? x <= y : !strcmp(op, "Greater") ? x > y : x >= y;
+            int64_t x = a->kind == JV_INT ? a->u.i : a->u.b,
+                    y = b->kind == JV_INT ? b->u.i : b->u.b;
+            r = !strcmp(op, "Equal")         ? x == y
+                : !strcmp(op, "Less")        ? x < y
+                : !strcmp(op, "LessOrEqual") ? x <= y
+                : !strcmp(op, "Greater")     ? x > y
+                                             : x >= y;
         } else {
             double x = at_num(a), y = at_num(b);
-            r = !strcmp(op, "Equal") ? x == y : !strcmp(op, "Less") ? x < y
-                : !strcmp(op, "LessOrEqual") ? x <= y : !strcmp(op, "Greater") ? x > y : x >= y;
+            r = !strcmp(op, "Equal")         ? x == y
+                : !strcmp(op, "Less")        ? x < y
+                : !strcmp(op, "LessOrEqual") ? x <= y
+                : !strcmp(op, "Greater")     ? x > y
+                                             : x >= y;
         }
         *res = jv_bool(negate ? !r : r);
         return 0;
@@ -372,7 +379,7 @@ static int cmp(at_args *A, const char *op, bool negate, jv **res, ckpt_error *er
     return rc;
 }
 
-#define CMP_OP(fname, onnx, neg)                                                                   \
+#define CMP_OP(fname, onnx, neg)                                                                 \
     static int fname(at_args *A, jv **res, ckpt_error *err)                                      \
     {                                                                                            \
         return cmp(A, onnx, neg, res, err);                                                      \
@@ -472,7 +479,7 @@ static int float_unary(at_args *A, const char *op, jv **res, ckpt_error *err)
     return rc;
 }
 
-#define FLOAT_UNARY(fname, onnx)                                                                   \
+#define FLOAT_UNARY(fname, onnx)                                                                 \
     static int fname(at_args *A, jv **res, ckpt_error *err)                                      \
     {                                                                                            \
         return float_unary(A, onnx, res, err);                                                   \
@@ -495,7 +502,7 @@ FLOAT_UNARY(op_reciprocal, "Reciprocal")
 FLOAT_UNARY(op_softsign, "Softsign")
 
 /* same-dtype functions */
-#define SAME_UNARY(fname, onnx)                                                                    \
+#define SAME_UNARY(fname, onnx)                                                                  \
     static int fname(at_args *A, jv **res, ckpt_error *err)                                      \
     {                                                                                            \
         return at_unary(A, onnx, A->a[0], res, err);                                             \
@@ -700,7 +707,8 @@ static int op_hardtanh(at_args *A, jv **res, ckpt_error *err)
 static int op_relu6(at_args *A, jv **res, ckpt_error *err)
 {
     jv *lo = jv_int(0), *hi = jv_int(6);
-    int rc = lo && hi ? clip_vals(A, A->a[0], lo, hi, res, err) : at_fail(A, err, "out of memory");
+    int rc = lo && hi ? clip_vals(A, A->a[0], lo, hi, res, err)
+                      : at_fail(A, err, "out of memory");
     jv_unref(lo);
     jv_unref(hi);
     return rc;
@@ -1373,7 +1381,8 @@ const at_op at_ops_math[] = {
     {"log_softmax", "Tensor self, int dim, ScalarType? dtype=None", op_log_softmax},
     {"_log_softmax", "Tensor self, int dim, bool half_to_float", op_log_softmax},
     {"sum", "Tensor self, *, ScalarType? dtype=None", op_sum},
-    {"sum", "Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None", op_sum_dim},
+    {"sum", "Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None",
+     op_sum_dim},
     {"mean", "Tensor self, *, ScalarType? dtype=None", op_mean},
     {"mean", "Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None",
      op_mean_dim},

@@ -421,7 +421,7 @@ static int parse_def(scan *S, size_t li, size_t ind, jit_class *c, bool skip_sel
             char *ty = co < eq ? dup_trim(prm + co + 1, eq - co - 1) : strdup("");
             if (!nm || !ty) {
                 rc = CKPT_FAIL(S->err, CKPT_E_NOMEM, "out of memory");
-            } else if (!(first && skip_self && strcmp(nm, "self") == 0)) {
+            } else if (!(first && skip_self)) {
                 size_t n1 = mt.n_args, n2 = mt.n_args;
                 rc = tsr_strv_push(&mt.arg_names, &n1, nm, strlen(nm), S->err);
                 if (rc == 0)
