@@ -1480,6 +1480,7 @@ static bool any_tensor(jv **a, size_t n)
     return false;
 }
 
+static int seq_index(ctx *c, int line, int64_t i, size_t n, size_t *out);
 static jv *list_method(ctx *c, int line, jv *self, const char *name, jv **a, size_t n,
                        bool *handled);
 static jv *dict_method(ctx *c, int line, jv *self, const char *name, jv **a, size_t n,
@@ -1551,6 +1552,29 @@ static jv *native_fn(ctx *c, int line, const char *name, jv **a, size_t n, bool 
         return str_of(c, a[0]);
     if (!strcmp(name, "list") && n == 1)
         return seq_from_iterable(c, line, a[0], JV_LIST);
+    if (!strcmp(name, "_set_item") && n == 3 &&
+        (a[0]->kind == JV_LIST || a[0]->kind == JV_DICT)) {
+        if (a[0]->kind == JV_DICT) {
+            if (jv_dict_set(a[0], jv_ref(a[1]), jv_ref(a[2]), c->err) < 0)
+                return NULL;
+            return jv_none();
+        }
+        size_t i = 0;
+        if (a[1]->kind != JV_INT || seq_index(c, line, a[1]->u.i, a[0]->u.seq.n, &i) < 0) {
+            if (!c->err->code)
+                fail(c, line, CKPT_E_ARG, "list index must be an int");
+            return NULL;
+        }
+        jv_unref(a[0]->u.seq.items[i]);
+        a[0]->u.seq.items[i] = jv_ref(a[2]);
+        return jv_none();
+    }
+    if (!strcmp(name, "__contains__") && n == 2 && !any_tensor(a, 1)) {
+        bool in;
+        if (contains(c, line, a[0], a[1], &in) < 0)
+            return NULL;
+        return jv_bool(in);
+    }
     if (!strcmp(name, "__getitem__") && n == 2 &&
         (a[0]->kind == JV_LIST || a[0]->kind == JV_TUPLE) && a[1]->kind == JV_INT) {
         int64_t i = a[1]->u.i, L = (int64_t)a[0]->u.seq.n;

@@ -13,6 +13,10 @@ foreach(model layers resnet mobilenet transformer lstm)
     set_tests_properties(jit_interp_${model}_${kind} PROPERTIES LABELS "jit;unit" TIMEOUT 120)
   endforeach()
 endforeach()
+# the Python the printer keeps (dicts, lists, while/break/continue, format, int/float/bool args)
+add_test(NAME jit_interp_features_script
+         COMMAND jit_interp_run run ${JIT_INTERP_DIR} features script)
+set_tests_properties(jit_interp_features_script PROPERTIES LABELS "jit;unit" TIMEOUT 120)
 # nn.LSTM + nn.LSTMCell (aten::lstm, aten::lstm_cell): skipped while the op library lacks them
 foreach(kind script trace)
   add_test(NAME jit_interp_lstm_nn_${kind}
