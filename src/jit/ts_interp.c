@@ -2129,8 +2129,16 @@ static jv *call_global(ctx *c, frame *f, tnode *call, const char *dn)
             char msg[512];
             size_t o = 0;
             msg[0] = 0;
-            for (size_t i = 0; i < a.n; i++)
-                to_text(a.pos[i], msg, sizeof msg, &o, 0);
+            /* (message, "builtins.RuntimeError") */
+            if (a.n >= 2 && a.pos[1]->kind == JV_STR) {
+                const char *cls = a.pos[1]->u.str.s;
+                const char *dot = strrchr(cls, '.');
+                cls = dot ? dot + 1 : cls;
+                sb_put(msg, sizeof msg, &o, cls, strlen(cls));
+                sb_put(msg, sizeof msg, &o, ": ", 2);
+            }
+            if (a.n >= 1)
+                to_text(a.pos[0], msg, sizeof msg, &o, 0);
             fail(c, line, CKPT_E_ARG, "the model raised: %s", msg);
             goto done;
         }

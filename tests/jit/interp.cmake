@@ -29,7 +29,9 @@ set(jit_interp_hostile
     "nest|brackets nested too deeply" "blocks|blocks nested too deeply"
     "loop|statements executed" "raise|the model raised: AssertionError: no"
     "global|unknown global os.system" "library|torch.ops.load_library is not supported"
-    "recurse|calls nested deeper than" "custom|__torch__.torch.classes.evil.Thing")
+    "recurse|calls nested deeper than" "custom|__torch__.torch.classes.evil.Thing"
+    "primraise|the model raised: ValueError: bad input" "unknownop|aten::frobnicate"
+    "syntax|code/__torch__.py:8: TorchScript syntax")
 foreach(h ${jit_interp_hostile})
   string(REPLACE "|" ";" hp "${h}")
   list(GET hp 0 tag)

@@ -337,6 +337,9 @@ HOSTILE = {
     "recurse": "    return self.forward(x)\n",
     "custom": "    _0 = __torch__.torch.classes.evil.Thing.__new__(__torch__.torch.classes.evil.Thing)\n"
               "    return x\n",
+    "primraise": "    ops.prim.RaiseException(\"bad input\", \"builtins.ValueError\")\n    return x\n",
+    "unknownop": "    return torch.frobnicate(x)\n",
+    "syntax": "    return x +\n",
     "blocks": "".join("    " + "  " * i + "if True:\n" for i in range(400)) + "    " + "  " * 400 + "pass\n"
               "    return x\n",
 }
