@@ -16,7 +16,7 @@
 #include "jit/jit_internal.h"
 #include "jit/ts_ast.h"
 
-#define TS_MAX_STEPS 50000000ull /* statements per run: far above any real model */
+#define TS_MAX_STEPS 10000000ull /* statements per run: far above any real model */
 #define TS_MAX_EDEPTH 2500       /* nested evaluation frames (C stack) */
 #define TS_MAX_ARGS 64
 #define TS_MAX_LIST 100000000 /* elements of a list built by range()/repetition */
@@ -293,7 +293,7 @@ static int tensor_scalar(ctx *c, int line, const jv *t, double *d, int64_t *i, b
     *is_int = true;
     switch (x->dtype) {
     case OX_FLOAT:
-        *d = *(const float *)p;
+        *d = (double)*(const float *)p;
         *is_int = false;
         break;
     case OX_DOUBLE:
@@ -865,9 +865,9 @@ static jv *global_value(ctx *c, int line, const char *name)
         if (strcmp(name, dtype_names[i].name) == 0)
             return chk(c, jv_int(dtype_names[i].st));
     if (!strcmp(name, "math.inf") || !strcmp(name, "inf"))
-        return chk(c, jv_float(INFINITY));
+        return chk(c, jv_float((double)INFINITY));
     if (!strcmp(name, "math.nan") || !strcmp(name, "nan"))
-        return chk(c, jv_float(NAN));
+        return chk(c, jv_float((double)NAN));
     if (!strcmp(name, "math.pi"))
         return chk(c, jv_float(3.14159265358979323846));
     if (!strcmp(name, "math.e"))

@@ -39,7 +39,7 @@ foreach(h ${jit_interp_hostile})
   add_test(NAME jit_interp_hostile_${tag}
            COMMAND jit_interp_run fail ${JIT_INTERP_DIR}/hostile_${tag}.pt
                    ${JIT_INTERP_DIR}/lstm_in_x.npy "${text}")
-  set_tests_properties(jit_interp_hostile_${tag} PROPERTIES LABELS "jit;unit" TIMEOUT 120)
+  set_tests_properties(jit_interp_hostile_${tag} PROPERTIES LABELS "jit;unit" TIMEOUT 300)
 endforeach()
 # `ckpt run` on a TorchScript archive writes output_0.npy ... equal to torch's
 add_test(NAME jit_interp_cli_run
