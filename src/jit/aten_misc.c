@@ -29,18 +29,14 @@ static int op_len(at_args *A, jv **res, ckpt_error *err)
     const jv *v = A->a[0];
     switch (v->kind) {
     case JV_LIST:
-    case JV_TUPLE:
-        return ret_int(A, (int64_t)v->u.seq.n, res, err);
-    case JV_STR:
-        return ret_int(A, (int64_t)v->u.str.len, res, err);
-    case JV_DICT:
-        return ret_int(A, (int64_t)v->u.dict.n, res, err);
+    case JV_TUPLE: return ret_int(A, (int64_t)v->u.seq.n, res, err);
+    case JV_STR: return ret_int(A, (int64_t)v->u.str.len, res, err);
+    case JV_DICT: return ret_int(A, (int64_t)v->u.dict.n, res, err);
     case JV_TENSOR:
         if (v->u.t->t.rank == 0)
             return at_fail(A, err, "len() of a 0-d tensor");
         return ret_int(A, v->u.t->t.dims[0], res, err);
-    default:
-        return at_fail(A, err, "len() of %s", jv_kind_name(v->kind));
+    default: return at_fail(A, err, "len() of %s", jv_kind_name(v->kind));
     }
 }
 
@@ -246,24 +242,12 @@ static int op_warn(at_args *A, jv **res, ckpt_error *err)
 static void fmt_val(const jv *v, char *buf, size_t cap)
 {
     switch (v->kind) {
-    case JV_STR:
-        snprintf(buf, cap, "%s", v->u.str.s);
-        break;
-    case JV_INT:
-        snprintf(buf, cap, "%" PRId64, v->u.i);
-        break;
-    case JV_FLOAT:
-        snprintf(buf, cap, "%g", v->u.f);
-        break;
-    case JV_BOOL:
-        snprintf(buf, cap, "%s", v->u.b ? "True" : "False");
-        break;
-    case JV_NONE:
-        snprintf(buf, cap, "None");
-        break;
-    default:
-        jv_describe(v, buf, cap);
-        break;
+    case JV_STR: snprintf(buf, cap, "%s", v->u.str.s); break;
+    case JV_INT: snprintf(buf, cap, "%" PRId64, v->u.i); break;
+    case JV_FLOAT: snprintf(buf, cap, "%g", v->u.f); break;
+    case JV_BOOL: snprintf(buf, cap, "%s", v->u.b ? "True" : "False"); break;
+    case JV_NONE: snprintf(buf, cap, "None"); break;
+    default: jv_describe(v, buf, cap); break;
     }
 }
 
@@ -346,8 +330,10 @@ static int op_math_unary(at_args *A, jv **res, ckpt_error *err)
 {
     double x = at_num(A->a[0]);
     const char *o = A->op;
-    double r = !strcmp(o, "sqrt") ? sqrt(x) : !strcmp(o, "exp") ? exp(x) : !strcmp(o, "log") ? log(x)
-                                                                                             : x;
+    double r = !strcmp(o, "sqrt")  ? sqrt(x)
+               : !strcmp(o, "exp") ? exp(x)
+               : !strcmp(o, "log") ? log(x)
+                                   : x;
     *res = jv_float(r);
     return *res ? 0 : oom(A, err);
 }
@@ -435,7 +421,88 @@ static int op_int_repr(at_args *A, jv **res, ckpt_error *err)
     return 0;
 }
 
+/* prim:: helpers an executor may route here */
+static int op_prim_dtype(at_args *A, jv **res, ckpt_error *err)
+{
+    int64_t st = jit_st_from_ox(at_tv(A, 0)->dtype);
+    if (A->a[0]->u.t->is_quantized)
+        st = at_tv(A, 0)->dtype == OX_INT8    ? JIT_ST_QINT8
+             : at_tv(A, 0)->dtype == OX_INT32 ? JIT_ST_QINT32
+                                              : JIT_ST_QUINT8;
+    if (st < 0)
+        return at_fail(A, err, "dtype %s has no torch ScalarType",
+                       ox_dtype_name(at_tv(A, 0)->dtype));
+    return ret_int(A, st, res, err);
+}
+
+static int op_prim_device(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)A;
+    *res = jv_device("cpu", -1);
+    return *res ? 0 : oom(A, err);
+}
+
+static int op_prim_false(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)A;
+    (void)err;
+    *res = jv_bool(false);
+    return 0;
+}
+
+static int op_prim_is_quantized(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)err;
+    *res = jv_bool(A->a[0]->u.t->is_quantized);
+    return 0;
+}
+
+static int op_prim_id(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)err;
+    *res = jv_ref(A->a[0]);
+    return 0;
+}
+
+/* prim::min / prim::max of a list of numbers */
+static int op_prim_minmax_list(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *l = A->a[0];
+    bool is_max = strstr(A->op, "max") != NULL;
+    if ((l->kind != JV_LIST && l->kind != JV_TUPLE) || l->u.seq.n == 0)
+        return at_fail(A, err, "expects a non-empty list");
+    jv *best = l->u.seq.items[0];
+    for (size_t i = 1; i < l->u.seq.n; i++) {
+        double x = at_num(l->u.seq.items[i]), b = at_num(best);
+        if (is_max ? x > b : x < b)
+            best = l->u.seq.items[i];
+    }
+    *res = jv_ref(best);
+    return 0;
+}
+
+static int op_prim_minmax2(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)err;
+    bool is_max = strstr(A->op, "max") != NULL;
+    double x = at_num(A->a[0]), y = at_num(A->a[1]);
+    *res = jv_ref((is_max ? y > x : y < x) ? A->a[1] : A->a[0]);
+    return 0;
+}
+
 const at_op at_ops_misc[] = {
+    {"prim::dtype", "Tensor a", op_prim_dtype},
+    {"prim::device", "Tensor a", op_prim_device},
+    {"prim::is_cuda", "Tensor a", op_prim_false},
+    {"prim::is_quantized", "Tensor a", op_prim_is_quantized},
+    {"prim::requires_grad", "Tensor a", op_prim_false},
+    {"prim::unchecked_unwrap_optional", "Any optional", op_prim_id},
+    {"prim::unchecked_cast", "Any x", op_prim_id},
+    {"prim::data", "Tensor a", op_prim_id},
+    {"prim::min", "Any self", op_prim_minmax_list},
+    {"prim::max", "Any self", op_prim_minmax_list},
+    {"prim::min", "Scalar a, Scalar b", op_prim_minmax2},
+    {"prim::max", "Scalar a, Scalar b", op_prim_minmax2},
     {"len", "Any a", op_len},
     {"__getitem__", "Any list, Any idx", op_getitem},
     {"append", "Any self, Any el", op_append},
