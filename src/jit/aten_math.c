@@ -663,14 +663,23 @@ static int clip_vals(at_args *A, jv *x, const jv *lo, const jv *hi, jv **res, ck
     if (rc == 0 && hi && hi->kind != JV_NONE)
         rc = at_scalar_tensor(A, hi, dt, &in[2], err);
     if (rc == 0) {
-        if (in[1] && in[2] && (in[1]->u.t->t.rank > 0 || in[2]->u.t->t.rank > 0)) {
+        /* the Clip kernel converts float bounds to int64 as well: bounds outside that range
+         * (inf, 1e300) go through Max/Min */
+        bool wide = false;
+        for (int k = 1; k < 3; k++)
+            if (in[k] && in[k]->u.t->t.numel == 1) {
+                double b = ox_get_f64(&in[k]->u.t->t, 0);
+                wide = wide || !(b > -9.2e18 && b < 9.2e18);
+            }
+        if (in[1] && in[2] && (wide || in[1]->u.t->t.rank > 0 || in[2]->u.t->t.rank > 0)) {
             /* tensor bounds: min(max(x, lo), hi) broadcasting */
             jv *m = NULL;
             rc = at_binary(A, "Max", use, in[1], &m, err);
             if (rc == 0)
                 rc = at_binary(A, "Min", m, in[2], res, err);
             jv_unref(m);
-        } else if ((in[1] && in[1]->u.t->t.rank > 0) || (in[2] && in[2]->u.t->t.rank > 0)) {
+        } else if (wide || (in[1] && in[1]->u.t->t.rank > 0) ||
+                   (in[2] && in[2]->u.t->t.rank > 0)) {
             rc = at_binary(A, in[1] ? "Max" : "Min", use, in[1] ? in[1] : in[2], res, err);
         } else {
             rc = at_run(A, "Clip", 0, NULL, 0, in, 3, NULL, res, err);

@@ -1016,7 +1016,8 @@ static int op_flip(at_args *A, jv **res, ckpt_error *err)
         ax[k] = d;
         sp[k] = -1;
     }
-    if (n == 0)
+    /* nothing to reverse (the Slice kernel mis-sizes a negative step over an empty dim) */
+    if (n == 0 || xv->numel == 0)
         return at_unary(A, "Identity", A->a[0], res, err);
     jv *c[4] = {0};
     int rc = at_const_i64s(A, st, n, &c[0], err);

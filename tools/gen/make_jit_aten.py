@@ -331,6 +331,9 @@ with torch.no_grad():
     xs = r(2, 5, 4)
     case("lstm_2l_bi_bf", "lstm", xs, [r(4, 2, 3), r(4, 2, 3)], list(m._flat_weights), True, 2,
          0.0, False, True, True)
+    m = torch.nn.LSTM(4, 5, num_layers=2, proj_size=3, bidirectional=True, batch_first=True)
+    case("lstm_proj", "lstm", r(2, 4, 4), [r(4, 2, 3), r(4, 2, 5)], list(m._flat_weights), True,
+         2, 0.0, False, True, True)
     m = torch.nn.LSTM(4, 3, bias=False)
     case("lstm_nobias", "lstm", r(5, 2, 4), [r(1, 2, 3), r(1, 2, 3)], list(m._flat_weights),
          False, 1, 0.0, False, False, False)

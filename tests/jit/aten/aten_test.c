@@ -495,4 +495,115 @@ TEST(jit_aten_inplace_borrowed)
     rt_free(rt);
 }
 
+/* every op of the library with argument lists of the wrong shapes and kinds: an error or a
+ * result, never a crash or a leak (run under ASan) */
+#include "jit/aten_internal.h"
+
+static jv *tensor_of(int dtype, int rank, const int64_t *dims, double x)
+{
+    jv *v = jv_tensor_new();
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    if (!v || ox_val_reshape_alloc(&v->u.t->t, dtype, rank, dims, &e) < 0) {
+        jv_unref(v);
+        return NULL;
+    }
+    for (int64_t i = 0; i < v->u.t->t.numel; i++)
+        ox_set_f64(&v->u.t->t, i, x + (double)(i % 3));
+    return v;
+}
+
+TEST(jit_aten_every_op_garbage)
+{
+    jit_rt *rt = rt_new();
+    CHECK(rt && rt->ox);
+    int64_t d23[2] = {2, 3}, d4[4] = {1, 2, 3, 3}, d0[2] = {0, 3}, d3[3] = {2, 2, 3};
+    jv *t = tensor_of(OX_FLOAT, 2, d23, 0.5), *t4 = tensor_of(OX_FLOAT, 4, d4, 0.25),
+       *te = tensor_of(OX_FLOAT, 2, d0, 0), *ti = tensor_of(OX_INT64, 2, d23, 1),
+       *tb = tensor_of(OX_BOOL, 2, d23, 0), *t3 = tensor_of(OX_FLOAT, 3, d3, 0.1),
+       *s0 = tensor_of(OX_FLOAT, 0, NULL, 2.0), *i1 = jv_int(1), *i0 = jv_int(0),
+       *im = jv_int(-7), *big = jv_int(INT64_MAX), *f = jv_float(0.5), *str = jv_str0("x"),
+       *l = jv_list_new(2), *lt = jv_list_new(2), *none = jv_none(), *tr = jv_bool(true);
+    CHECK(t && t4 && te && ti && tb && t3 && s0 && i1 && i0 && im && big && f && str && l && lt);
+    CHECK(jv_list_push(l, jv_int(2), NULL) == 0 && jv_list_push(l, jv_int(3), NULL) == 0);
+    CHECK(jv_list_push(lt, jv_ref(t), NULL) == 0 && jv_list_push(lt, jv_ref(t), NULL) == 0);
+    jv *sets[][9] = {
+        {NULL},
+        {t},
+        {t, t},
+        {t, i1},
+        {t, i1, i1},
+        {t, im, big},
+        {t, l},
+        {t, f, f},
+        {t, str},
+        {t4, t4, none, l, l, l, i1},
+        {t4, t4, t, i1, i0, i1, tr, l, i1},
+        {t4, l, l, l, l, tr},
+        {te, i0},
+        {te, te},
+        {ti, ti, i1},
+        {tb, t, t},
+        {t3, lt, lt, tr, i1, f, tr, tr, tr},
+        {t3, t3, lt, tr, i1, f, tr, tr, tr},
+        {s0, i1},
+        {lt, i1},
+        {l, i1},
+        {i1, i1},
+        {f, i0},
+        {str, lt},
+        {none, none},
+        {t, none, none, none, none, tr, f, f, tr},
+        {te},
+        {te, l},
+        {te, i1, i1},
+        {te, i0, i0, i1},
+        {ti},
+        {tb},
+        {t4, l},
+        {t4, i1},
+        {t4, l, tr},
+        {t3, i1},
+        {t3, t3, t3},
+        {s0},
+        {s0, s0},
+        {t, i0, i0, i1},
+        {t, im, i1, i1},
+        {ti, i0, ti},
+        {t, tb, f},
+        {t, i1, ti, t},
+    };
+    const at_op *const tables[] = {at_ops_math, at_ops_nn,    at_ops_shape, at_ops_rnn,
+                                   at_ops_attn, at_ops_quant, at_ops_extra, at_ops_misc};
+    int calls = 0, ok = 0;
+    for (size_t tb_i = 0; tb_i < sizeof tables / sizeof tables[0]; tb_i++)
+        for (const at_op *o = tables[tb_i]; o->name; o++) {
+            if (o > tables[tb_i] && !strcmp(o[-1].name, o->name))
+                continue; /* overloads: one pass per name */
+            for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+                size_t n = 0;
+                while (n < 9 && sets[k][n])
+                    n++;
+                ckpt_error e;
+                ckpt_error_clear(&e);
+                jv *r = NULL;
+                int rc = jit_aten_call(rt, o->name, sets[k], n, NULL, NULL, 0, &r, &e);
+                calls++;
+                if (rc == 0) {
+                    ok++;
+                    CHECK(r != NULL);
+                } else {
+                    CHECK(r == NULL && e.code != 0 && e.msg[0]);
+                }
+                jv_unref(r);
+            }
+        }
+    fprintf(stderr, "%d calls, %d returned a value\n", calls, ok);
+    CHECK(calls > 2000);
+    jv *all[] = {t, t4, te, ti, tb, t3, s0, i1, i0, im, big, f, str, l, lt};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        jv_unref(all[i]);
+    rt_free(rt);
+}
+
 TEST_MAIN()
