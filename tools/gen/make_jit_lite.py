@@ -184,6 +184,42 @@ def save_objs():
     print("objs", _get_model_bytecode_version(path), a, b, c, d)
 
 
+class QNet(nn.Module):
+    """Static int8 quantization (qnnpack): quantize, quantized conv/relu/linear, dequantize."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = torch.quantization.QuantStub()
+        self.conv = nn.Conv2d(2, 4, 3)
+        self.relu = nn.ReLU()
+        self.dq = torch.quantization.DeQuantStub()
+        self.q2 = torch.quantization.QuantStub()
+        self.fc = nn.Linear(4 * 4 * 4, 3)
+        self.dq2 = torch.quantization.DeQuantStub()
+
+    def forward(self, x):
+        x = self.dq(self.relu(self.conv(self.q(x))))
+        return self.dq2(self.fc(self.q2(x.flatten(1))))
+
+
+def save_quant():
+    torch.backends.quantized.engine = "qnnpack"
+    m = QNet().eval()
+    m.qconfig = torch.quantization.get_default_qconfig("qnnpack")
+    m = torch.quantization.fuse_modules(m, [["conv", "relu"]])  # quantized::conv2d_relu
+    p = torch.quantization.prepare(m)
+    p(torch.randn(16, 2, 6, 6))
+    q = torch.quantization.convert(p)
+    s = torch.jit.script(q)
+    path = os.path.join(OUT, "qnet.ptl")
+    s._save_for_lite_interpreter(path)
+    x = torch.randn(2, 2, 6, 6)
+    y = _load_for_lite_interpreter(path)(x)
+    np.save(os.path.join(OUT, "qnet.in.npy"), x.numpy())
+    np.save(os.path.join(OUT, "qnet.out0.npy"), y.numpy())
+    print("qnet", _get_model_bytecode_version(path), os.path.getsize(path))
+
+
 def save_ints():
     s = torch.jit.script(Ints())
     path = os.path.join(OUT, "ints.ptl")
@@ -319,6 +355,7 @@ def random_programs(count=200, length=32, seed=12):
 
 save_ints()
 save_objs()
+save_quant()
 random_programs()
 hostile("reg", bad_reg)
 hostile("jump", bad_jump)

@@ -329,6 +329,8 @@ FIXTURE_TEST(test_jit_lite__run_mbv2, "mbv2")
 /* optimize_for_mobile: xnnpack op-context constants, prepacked::*_clamp_run */
 FIXTURE_TEST(test_jit_lite__run_cnn_opt, "cnn_opt")
 FIXTURE_TEST(test_jit_lite__run_cnn_opt_v5, "cnn_opt_v5")
+/* static int8 quantization (qnnpack): packed-params objects, quantized:: operators */
+FIXTURE_TEST(test_jit_lite__run_qnet, "qnet")
 
 /* The real .ptl archives: bytecode read (both are version 5). */
 TEST(test_jit_lite__real_read)
