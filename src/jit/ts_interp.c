@@ -1466,6 +1466,13 @@ static jv *aten_or_meta(ctx *c, int line, const char *name, jv **a, size_t n, co
         jv *r = tensor_meta(c, line, name, a, n, &handled);
         if (handled)
             return r;
+        /* unsafe_chunk / unsafe_split are chunk / split without the aliasing checks */
+        static const char *const unsafe[][2] = {{"unsafe_chunk", "chunk"},
+                                                {"unsafe_split", "split"},
+                                                {"unsafe_split_with_sizes", "split_with_sizes"}};
+        for (size_t i = 0; i < sizeof unsafe / sizeof *unsafe; i++)
+            if (!strcmp(name, unsafe[i][0]) && jit_aten_has(unsafe[i][1]))
+                return aten(c, line, unsafe[i][1], a, n, kwn, kwv, nkw);
         /* the deprecated aten::_cast_Long(self, non_blocking) family is self.to(dtype) */
         static const struct {
             const char *name;
