@@ -365,6 +365,16 @@ static jv *aten(ctx *c, int line, const char *name, jv **args, size_t n, const c
 {
     if (line > 0)
         c->rt->line = line;
+    for (size_t i = 0; i < n + nkw; i++) {
+        const jv *v = i < n ? args[i] : kwv[i - n];
+        /* a class or function name is no operand (packed-params capsules and objects are) */
+        if (v->kind == JV_OPAQUE && v->u.opaque.type && !strcmp(v->u.opaque.type, "global")) {
+            char d[128];
+            jv_describe(v, d, sizeof d);
+            fail(c, line, CKPT_E_ARG, "aten::%s: argument %zu is %s", name, i, d);
+            return NULL;
+        }
+    }
     jv *r = NULL;
     int rc = jit_aten_call(c->rt, name, (jv *const *)args, n, (const char *const *)kwn,
                            (jv *const *)kwv, nkw, &r, c->err);
@@ -876,7 +886,12 @@ static jv *global_value(ctx *c, int line, const char *name)
         fail(c, line, CKPT_E_UNSUPPORTED, "custom class %s is not supported", name);
         return NULL;
     }
-    /* a name (a class, a namespace) only meaningful as a callee or a type */
+    if (strncmp(name, "__torch__.", 10) != 0) {
+        fail(c, line, CKPT_E_UNSUPPORTED, "unknown global %s (or a name used before it is set)",
+             name);
+        return NULL;
+    }
+    /* a class or function of the archive's code, only meaningful as a callee or a type */
     char *s = strdup(name);
     jv *v = s ? jv_opaque(s, free_str, "global") : NULL;
     if (!v)
@@ -1451,6 +1466,13 @@ static jv *aten_or_meta(ctx *c, int line, const char *name, jv **a, size_t n, co
         jv *r = tensor_meta(c, line, name, a, n, &handled);
         if (handled)
             return r;
+        /* unsafe_chunk / unsafe_split are chunk / split without the aliasing checks */
+        static const char *const unsafe[][2] = {{"unsafe_chunk", "chunk"},
+                                                {"unsafe_split", "split"},
+                                                {"unsafe_split_with_sizes", "split_with_sizes"}};
+        for (size_t i = 0; i < sizeof unsafe / sizeof *unsafe; i++)
+            if (!strcmp(name, unsafe[i][0]) && jit_aten_has(unsafe[i][1]))
+                return aten(c, line, unsafe[i][1], a, n, kwn, kwv, nkw);
         /* the deprecated aten::_cast_Long(self, non_blocking) family is self.to(dtype) */
         static const struct {
             const char *name;
