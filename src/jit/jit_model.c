@@ -696,6 +696,9 @@ int ckpt_jit_run(ckpt_jit_model *m, const char *method, const ckpt_jit_value *in
         if (slot + 1 > n_args)
             n_args = slot + 1;
     }
+    /* lite (h-lite): trailing arguments left out take the schema's defaults in the executor */
+    while (rc == 0 && m->format == CKPT_JIT_LITE && n_args > 0 && !args[n_args - 1])
+        n_args--;
     for (size_t k = 0; rc == 0 && k < n_args; k++)
         if (!args[k])
             rc = CKPT_FAIL(err, CKPT_E_ARG, "%s(): argument '%s' is missing", method,

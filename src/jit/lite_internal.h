@@ -93,7 +93,8 @@ typedef struct lite_prog {
     int64_t version;
     lite_fn *fns;
     size_t n_fns;
-    ckpt_doc *doc; /* bytecode.pkl document: constant tensors borrow its storages */
+    ckpt_doc *doc;      /* bytecode.pkl document: constant tensors borrow its storages */
+    bool setstate_done; /* __setstate__ of the module tree's objects run (first call) */
 } lite_prog;
 
 const lite_fn *lite_find_fn(const lite_prog *p, const char *qualname);

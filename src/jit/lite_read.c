@@ -439,13 +439,19 @@ static int read_schema(rd *R, lite_fn *f, const ckpt_obj *sch)
         const ckpt_obj *a = ckpt_obj_item(args, i);
         const char *name = str_of(field(a, 0, "name"));
         const ckpt_obj *def = field(a, 2, "default_value");
+        const char *type = str_of(field(a, 1, "type"));
         if (!name)
             return bad(R, "a schema argument has no name");
         f->arg_names[i] = dupstr(name);
         f->n_args++;
         if (!f->arg_names[i])
             return CKPT_FAIL(R->err, CKPT_E_NOMEM, "out of memory");
-        if (def && ckpt_obj_type(def) != CKPT_T_NONE) {
+        if ((!def || ckpt_obj_type(def) == CKPT_T_NONE) && type &&
+            strncmp(type, "Optional[", 9) == 0) {
+            /* "default_value": None is both "no default" and "= None": an
+             * Optional argument left out is None */
+            f->arg_defaults[i] = jv_none();
+        } else if (def && ckpt_obj_type(def) != CKPT_T_NONE) {
             f->arg_defaults[i] = lite_obj_to_jv(R->m, def, 0, R->err);
             if (!f->arg_defaults[i])
                 return R->err->code;

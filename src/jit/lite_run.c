@@ -370,10 +370,10 @@ static int builtin(frame *F, const char *name, jv *const *a, size_t n, jv **out)
         if (!t->data)
             return fail(F, CKPT_E_ARG, "%s of a tensor without data", name);
         switch (t->dtype) {
-        case OX_FLOAT: d = *(const float *)t->data; break;
+        case OX_FLOAT: d = (double)*(const float *)t->data; break;
         case OX_DOUBLE: d = *(const double *)t->data; break;
         case OX_INT64: d = (double)*(const int64_t *)t->data; break;
-        case OX_INT32: d = *(const int32_t *)t->data; break;
+        case OX_INT32: d = (double)*(const int32_t *)t->data; break;
         case OX_BOOL:
         case OX_UINT8: d = *(const uint8_t *)t->data; break;
         default: return 0;
@@ -531,6 +531,81 @@ static int prepacked(frame *F, const char *name, jv *const *a, size_t n, jv **ou
     return 1;
 }
 
+/*
+ * quantized::conv2d_prepack / linear_prepack (run by the __setstate__ of
+ * quantized modules) when the op library lacks them: a packed-params object
+ * holding "__state__" in the form the op library's quantized::conv2d /
+ * linear read (src/jit/aten_quant.c): conv (config int16 [2, stride,
+ * padding, dilation, output_padding, groups, transposed], weight, bias),
+ * linear (weight, bias).  Returns 1 when handled, 0 when not applicable.
+ */
+static int prepack(frame *F, const char *name, jv *const *a, size_t n, jv **out)
+{
+    bool conv = strcmp(name, "quantized::conv2d_prepack") == 0;
+    bool lin = strcmp(name, "quantized::linear_prepack") == 0;
+    if ((!conv && !lin) || jit_aten_has(name))
+        return 0;
+    if ((conv && n != 6) || (lin && n != 2) || a[0]->kind != JV_TENSOR)
+        return fail(F, CKPT_E_ARG, "%s: %zu arguments", name, n);
+    jv *st = jv_tuple_new(3);
+    if (!st)
+        return fail(F, CKPT_E_NOMEM, "out of memory");
+    int rc = 0;
+    if (conv) {
+        int64_t c[11] = {2};
+        for (int k = 0; k < 3; k++) {
+            const jv *l = a[2 + k];
+            if ((l->kind != JV_LIST && l->kind != JV_TUPLE) || l->u.seq.n != 2 ||
+                l->u.seq.items[0]->kind != JV_INT || l->u.seq.items[1]->kind != JV_INT) {
+                jv_unref(st);
+                return fail(F, CKPT_E_ARG, "%s: argument %d is not a list of 2 ints", name,
+                            3 + k);
+            }
+            c[1 + 2 * k] = l->u.seq.items[0]->u.i;
+            c[2 + 2 * k] = l->u.seq.items[1]->u.i;
+        }
+        if (a[5]->kind != JV_INT) {
+            jv_unref(st);
+            return fail(F, CKPT_E_ARG, "%s: groups is not an int", name);
+        }
+        c[9] = a[5]->u.i; /* output_padding (7, 8) stays 0; transposed (10) 0 */
+        for (int k = 0; k < 11; k++)
+            if (c[k] < INT16_MIN || c[k] > INT16_MAX) {
+                jv_unref(st);
+                return fail(F, CKPT_E_ARG, "%s: a parameter does not fit int16", name);
+            }
+        jv *cfg = jv_tensor_new();
+        int64_t dims[1] = {11};
+        if (!cfg || ox_val_reshape_alloc(&cfg->u.t->t, OX_INT16, 1, dims, F->err) < 0) {
+            jv_unref(cfg);
+            jv_unref(st);
+            return F->err->code ? F->err->code : fail(F, CKPT_E_NOMEM, "out of memory");
+        }
+        for (int k = 0; k < 11; k++)
+            ((int16_t *)cfg->u.t->t.data)[k] = (int16_t)c[k];
+        rc = jv_list_push(st, cfg, F->err);
+    }
+    if (rc == 0)
+        rc = jv_list_push(st, jv_ref(a[0]), F->err);
+    if (rc == 0)
+        rc = jv_list_push(st, jv_ref(a[1]), F->err);
+    jit_class *c =
+        rc == 0 ? jit_class_get(F->rt->m,
+                                conv ? "__torch__.torch.classes.quantized.Conv2dPackedParamsBase"
+                                     : "__torch__.torch.classes.quantized.LinearPackedParamsBase",
+                                F->err)
+                : NULL;
+    jv *o = c ? jv_obj_new(c) : NULL;
+    if (!o || jv_obj_set(o, "__state__", JIT_A_ATTR, st, F->err) < 0) {
+        if (!o)
+            jv_unref(st);
+        jv_unref(o);
+        return F->err->code ? F->err->code : fail(F, CKPT_E_NOMEM, "out of memory");
+    }
+    *out = o;
+    return 1;
+}
+
 /* Split the popped arguments by the schema: keyword-only ones by name. */
 static int call_op(frame *F, const lite_opref *op, size_t n_in)
 {
@@ -538,7 +613,21 @@ static int call_op(frame *F, const lite_opref *op, size_t n_in)
         return F->err->code;
     jv **a = F->st->v + F->st->n - n_in;
     jv *res = NULL;
+    if (strcmp(op->name, "prim::TupleUnpack") == 0) {
+        /* one tuple in, its items out */
+        if (n_in != 1 || (a[0]->kind != JV_TUPLE && a[0]->kind != JV_LIST))
+            return fail(F, CKPT_E_ARG, "prim::TupleUnpack of %zu values / a %s", n_in,
+                        n_in ? jv_kind_name(a[0]->kind) : "nothing");
+        jv *t = pop(F);
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < t->u.seq.n; i++)
+            rc = push(F, jv_ref(t->u.seq.items[i]));
+        jv_unref(t);
+        return rc;
+    }
     int rc = builtin(F, op->name, a, n_in, &res);
+    if (rc == 0)
+        rc = prepack(F, op->name, a, n_in, &res);
     if (rc == 0)
         rc = prepacked(F, op->name, a, n_in, &res);
     if (rc == 0) {
@@ -833,13 +922,22 @@ static int step(frame *F, const lite_ins *in)
             return F->err->code;
         }
         int rc = 0;
-        if (v->kind != JV_OBJECT || in->x < 0 || (size_t)in->x > v->u.obj.n) {
+        if (v->kind != JV_OBJECT || in->x < 0 || in->x >= 4096) {
             rc = fail(F, CKPT_E_FORMAT, "SET_ATTR %d of a %s", (int)in->x, jv_kind_name(v->kind));
             jv_unref(w);
-        } else if ((size_t)in->x == v->u.obj.n) {
+        } else if ((size_t)in->x >= v->u.obj.n) {
+            /* a new slot (mobile grows the class as torch's interpreter does): the
+             * slots before it read None until set */
             char nm[24];
+            while (rc == 0 && v->u.obj.n < (size_t)in->x) {
+                snprintf(nm, sizeof nm, "%zu", v->u.obj.n);
+                rc = jv_obj_set(v, nm, JIT_A_ATTR, jv_none(), F->err);
+            }
             snprintf(nm, sizeof nm, "%d", (int)in->x);
-            rc = jv_obj_set(v, nm, JIT_A_ATTR, w, F->err);
+            if (rc == 0)
+                rc = jv_obj_set(v, nm, JIT_A_ATTR, w, F->err);
+            else
+                jv_unref(w);
         } else {
             jv_unref(v->u.obj.vals[in->x]);
             v->u.obj.vals[in->x] = w;
@@ -1006,8 +1104,9 @@ static int step(frame *F, const lite_ins *in)
         if (!(v = pop(F)))
             return F->err->code;
         if (!is_num(v)) {
+            int kind = v->kind;
             jv_unref(v);
-            return fail(F, CKPT_E_ARG, "NUM_TO_TENSOR of a %s", jv_kind_name(v->kind));
+            return fail(F, CKPT_E_ARG, "NUM_TO_TENSOR of a %s", jv_kind_name(kind));
         }
         w = tensor_scalar(F, v);
         jv_unref(v);
@@ -1070,6 +1169,61 @@ static int run_fn(jit_rt *rt, const lite_fn *f, vstack *st, ckpt_error *err)
     return rc;
 }
 
+/*
+ * Objects the reader left as "__state__" (classes with __getstate__, such as
+ * quantized conv modules) whose class has a __setstate__ function in the
+ * bytecode: run it, as torch's mobile loader does when it unpickles them, so
+ * the object's slots are what the bytecode's GET_ATTR indices expect.  The
+ * slots take the class's declared attribute names.  Inner objects first.
+ */
+static int setstate_walk(jit_rt *rt, jv *v, int depth, ckpt_error *err)
+{
+    if (depth > JIT_MAX_DEPTH)
+        return jit_fail(rt, err, CKPT_E_LIMIT, "objects nested deeper than %d", JIT_MAX_DEPTH);
+    if (v->kind == JV_LIST || v->kind == JV_TUPLE) {
+        for (size_t i = 0; i < v->u.seq.n; i++)
+            CKPT_TRY(setstate_walk(rt, v->u.seq.items[i], depth + 1, err));
+        return 0;
+    }
+    if (v->kind != JV_OBJECT)
+        return 0;
+    for (size_t i = 0; i < v->u.obj.n; i++)
+        CKPT_TRY(setstate_walk(rt, v->u.obj.vals[i], depth + 1, err));
+    const char *cls = class_of(v);
+    if (!cls || v->u.obj.n != 1 || strcmp(v->u.obj.names[0], "__state__") != 0)
+        return 0;
+    char qn[600];
+    snprintf(qn, sizeof qn, "%s.__setstate__", cls);
+    const lite_fn *f = lite_find_fn(rt->m->lite, qn);
+    if (!f)
+        return 0;
+    jv *state = jv_ref(v->u.obj.vals[0]);
+    jv_unref(v->u.obj.vals[0]);
+    free(v->u.obj.names[0]);
+    v->u.obj.n = 0;
+    vstack st = {0};
+    frame F0 = {.rt = rt, .f = f, .st = &st, .err = err};
+    int rc = push(&F0, jv_ref(v));
+    if (rc == 0)
+        rc = push(&F0, state);
+    else
+        jv_unref(state);
+    if (rc == 0)
+        rc = run_fn(rt, f, &st, err);
+    for (size_t i = 0; i < st.n; i++)
+        jv_unref(st.v[i]);
+    free(st.v);
+    const jit_class *c = v->u.obj.cls;
+    for (size_t i = 0; rc == 0 && c && i < v->u.obj.n && i < c->n_attrs; i++) {
+        char *nm = strdup(c->attr_names[i]);
+        if (!nm)
+            return jit_fail(rt, err, CKPT_E_NOMEM, "out of memory");
+        free(v->u.obj.names[i]);
+        v->u.obj.names[i] = nm;
+    }
+    return rc;
+}
+
 int jit_lite_call_method(jit_rt *rt, jv *self, const char *method, jv *const *args, size_t n_args,
                          jv **result, ckpt_error *err)
 {
@@ -1083,6 +1237,11 @@ int jit_lite_call_method(jit_rt *rt, jv *self, const char *method, jv *const *ar
     const lite_fn *f = lite_find_fn(P, qn);
     if (!f)
         return jit_fail(rt, err, CKPT_E_NOT_FOUND, "bytecode.pkl has no function %s", qn);
+    lite_prog *PM = rt->m->lite;
+    if (!PM->setstate_done) {
+        PM->setstate_done = true;
+        CKPT_TRY(setstate_walk(rt, rt->m->root, 0, err));
+    }
     vstack st = {0};
     frame F0 = {.rt = rt, .f = f, .st = &st, .err = err};
     int rc = push(&F0, jv_ref(self));

@@ -14,3 +14,11 @@ add_test(NAME test_jit_lite__real_vs_torch
                  $<TARGET_FILE:jit_lite_test>
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(test_jit_lite__real_vs_torch PROPERTIES LABELS "jit" SKIP_RETURN_CODE 77)
+add_test(NAME test_jit_lite__ls_vs_torch
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lite/ls_vs_torch.py $<TARGET_FILE:ckpt>
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(test_jit_lite__ls_vs_torch PROPERTIES LABELS "jit" SKIP_RETURN_CODE 77)
+add_test(NAME test_jit_lite__cli_run
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/lite/cli_run.py $<TARGET_FILE:ckpt>
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(test_jit_lite__cli_run PROPERTIES LABELS "jit" SKIP_RETURN_CODE 77)

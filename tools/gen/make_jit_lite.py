@@ -12,7 +12,7 @@ import os
 import pickle
 import sys
 import zipfile
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -97,10 +97,14 @@ def randomize_bn(m):
             mod.bias.data.uniform_(-0.2, 0.2)
 
 
-def save(name, model, x, versions=()):
+def save(name, model, x, versions=(), optimize=False):
     model.eval()
     randomize_bn(model)
     s = torch.jit.script(model)
+    if optimize:
+        # xnnpack op contexts as constants, prepacked::*_clamp_run operators
+        from torch.utils.mobile_optimizer import optimize_for_mobile
+        s = optimize_for_mobile(s)
     path = os.path.join(OUT, name + ".ptl")
     s._save_for_lite_interpreter(path)
     files = [(name, path)]
@@ -132,6 +136,7 @@ save("mlp", MLP(), torch.randn(2, 8), versions=(4, 5, 6, 7))
 save("cnn", CNN(), torch.randn(1, 3, 12, 12), versions=(5,))
 save("flow", Flow(), torch.randn(2, 6), versions=(5,))
 save("mbv2", Block(), torch.randn(1, 8, 6, 6))
+save("cnn_opt", CNN(), torch.randn(1, 3, 12, 12), versions=(5,), optimize=True)
 
 
 # ---- a model on ints, lists and dicts only (no tensor op): runs without the op library
@@ -147,6 +152,72 @@ class Ints(nn.Module):
             xs.append(i)
         d = {"a": s, "b": len(xs)}
         return d["a"], xs[-1] + d["b"], "n={} s={}".format(n, s)
+
+
+class Objs(nn.Module):
+    """range with a step, an attribute written (SET_ATTR), tuple slicing, isinstance,
+    an Optional argument left at its default, int -> float."""
+
+    def __init__(self):
+        super().__init__()
+        self.k = 3
+
+    def forward(self, n: int, m: Optional[int] = None) -> Tuple[int, bool, int, float]:
+        total = 0
+        for i in range(2, n, 2):
+            total += i * self.k
+        self.k = self.k + 1
+        t = (total, n, 5)
+        s = t[1:]
+        if m is None:
+            m = 4
+        f = float(n) / 4.0
+        return total + s[0], isinstance(t, Tuple[int, int, int]), m, f
+
+
+def save_objs():
+    s = torch.jit.script(Objs())
+    path = os.path.join(OUT, "objs.ptl")
+    s._save_for_lite_interpreter(path)
+    a, b, c, d = _load_for_lite_interpreter(path)(9)
+    np.save(os.path.join(OUT, "objs.out.npy"), np.array([9, a, int(b), c, d], dtype=np.float64))
+    print("objs", _get_model_bytecode_version(path), a, b, c, d)
+
+
+class QNet(nn.Module):
+    """Static int8 quantization (qnnpack): quantize, quantized conv/relu/linear, dequantize."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = torch.quantization.QuantStub()
+        self.conv = nn.Conv2d(2, 4, 3)
+        self.relu = nn.ReLU()
+        self.dq = torch.quantization.DeQuantStub()
+        self.q2 = torch.quantization.QuantStub()
+        self.fc = nn.Linear(4 * 4 * 4, 3)
+        self.dq2 = torch.quantization.DeQuantStub()
+
+    def forward(self, x):
+        x = self.dq(self.relu(self.conv(self.q(x))))
+        return self.dq2(self.fc(self.q2(x.flatten(1))))
+
+
+def save_quant():
+    torch.backends.quantized.engine = "qnnpack"
+    m = QNet().eval()
+    m.qconfig = torch.quantization.get_default_qconfig("qnnpack")
+    m = torch.quantization.fuse_modules(m, [["conv", "relu"]])  # quantized::conv2d_relu
+    p = torch.quantization.prepare(m)
+    p(torch.randn(16, 2, 6, 6))
+    q = torch.quantization.convert(p)
+    s = torch.jit.script(q)
+    path = os.path.join(OUT, "qnet.ptl")
+    s._save_for_lite_interpreter(path)
+    x = torch.randn(2, 2, 6, 6)
+    y = _load_for_lite_interpreter(path)(x)
+    np.save(os.path.join(OUT, "qnet.in.npy"), x.numpy())
+    np.save(os.path.join(OUT, "qnet.out0.npy"), y.numpy())
+    print("qnet", _get_model_bytecode_version(path), os.path.getsize(path))
 
 
 def save_ints():
@@ -221,7 +292,71 @@ def bad_opcode(ins, code):
     ins[0][0] = "FORK_BOMB"
 
 
+def random_programs(count=200, length=32, seed=12):
+    """Functions __torch__.MLP.r0 ... of random instructions whose indices are in
+    range (so they pass the reader): each run must end in a result or an error."""
+    import random
+    rnd = random.Random(seed)
+    ops = (("aten::linear", "", 3), ("aten::relu", "", 1), ("aten::add", "int", 2),
+           ("aten::__getitem__", "t", 2), ("prim::RaiseException", "", 2), ("aten::len", "t", 1),
+           ("aten::format", "", -1), ("aten::cat", "", 2))
+    consts = (1, 2.5, "s{}", None, True, (1, 2), [3, 4], -1, "forward")
+    types = ("List[int]", "Tensor", "Dict[str,int]", "Tuple[int,int]")
+    reg = 6
+    names = ["OP", "OPN", "LOAD", "LOADC", "MOVE", "STORE", "STOREN", "DROP", "DROPR", "JF",
+             "JMP", "LOOP", "GET_ATTR", "SET_ATTR", "LIST_UNPACK", "TUPLE_CONSTRUCT",
+             "NAMED_TUPLE_CONSTRUCT", "LIST_CONSTRUCT", "DICT_CONSTRUCT", "CREATE_OBJECT",
+             "ISINSTANCE", "TUPLE_SLICE", "TUPLE_INDEX", "RAISE_EXCEPTION", "DICT_INDEX",
+             "UNCHECKED_CAST", "__IS__", "UN_INITIALIZED", "__ISNOT__", "FORMAT", "DEVICE",
+             "DTYPE", "DIM", "__NOT__", "NUM_TO_TENSOR", "IS_CUDA", "WARN", "INTERFACE_CALL"]
+    fns = []
+    for k in range(count):
+        ins = [("STOREN", 1, 2)]
+        for pc in range(1, length - 1):
+            # half pushes, so the other instructions find values to work on
+            op = rnd.choice(names) if rnd.random() < 0.5 else rnd.choice(("LOAD", "LOADC"))
+            n = rnd.randint(0, 3)
+            if op in ("OP", "OPN"):
+                x = rnd.randrange(len(ops))
+            elif op in ("LOAD", "MOVE", "STORE", "DROPR"):
+                x = rnd.randint(1, 2) if rnd.random() < 0.5 else rnd.randint(1, reg)
+            elif op == "STOREN":
+                x = rnd.randint(1, reg)
+                n = rnd.randint(0, reg - x + 1)
+            elif op in ("LOADC", "INTERFACE_CALL"):
+                x = rnd.randrange(len(consts))
+            elif op in ("JF", "JMP", "LOOP"):
+                x = rnd.randint(-pc, length - 1 - pc)
+                n = rnd.randint(2, 4) if op == "LOOP" else n
+            elif op in ("LIST_CONSTRUCT", "DICT_CONSTRUCT", "NAMED_TUPLE_CONSTRUCT",
+                        "CREATE_OBJECT"):
+                x = rnd.randrange(len(types))
+            elif op == "ISINSTANCE":
+                x = rnd.randrange(len(types))
+                n = rnd.randint(0, len(types) - x)
+            else:
+                x = rnd.randint(0, 3)
+            ins.append((op, x, n))
+        ins.append(("RET", 0, 0))
+        code = (("instructions", tuple(ins)), ("operators", ops), ("constants", consts),
+                ("types", types), ("register_size", reg))
+        fns.append(("__torch__.MLP.r%d" % k, code))
+    bc = (8,) + tuple(fns)
+    src = os.path.join(OUT, "mlp.ptl")
+    zin = zipfile.ZipFile(src)
+    rec = [n for n in zin.namelist() if n.endswith("/bytecode.pkl")][0]
+    out = os.path.join(OUT, "hostile_random.ptl")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for n in zin.namelist():
+            z.writestr(n.replace("mlp/", "hostile_random/", 1),
+                       pickle.dumps(bc, protocol=2) if n == rec else zin.read(n))
+    print("hostile random", count)
+
+
 save_ints()
+save_objs()
+save_quant()
+random_programs()
 hostile("reg", bad_reg)
 hostile("jump", bad_jump)
 hostile("op", bad_op)

@@ -63,13 +63,12 @@ MUST_RUN = {
     "torchscript/LaurentMazare__tch-rs__tests__foo9.pt",
     "torchscript/LaurentMazare__tch-rs__tests__foo@ae7b2940.pt",
     "torchscript/abc3698__Libtorch_MNIST__mnist_cnn.pt",
+    "torchscript/pytorch__android-demo-app__HelloWorldApp__app__src__main__assets__mobile_model.pt",
+    "torchscript/pytorch__ios-demo-app__PyTorchDemo__PyTorchDemo__NLP__model__reddit.pt",
     "torchscript_lite/pytorch__android-demo-app__ASLRecognition__app__src__main__assets__asl.ptl",
     "torchscript_lite/pytorch__android-demo-app__ASLRecognition__app__src__main__assets__asl@4b717026.ptl",
 }
-TOL_ABS = {
-    # dynamic-quantized linear layers: torch quantizes activations with fbgemm's
-    # rounding; ckpt's per-tensor quantize agrees to a few quantization steps
-}
+TOL_ABS = {}
 
 
 def flatten(v, out):

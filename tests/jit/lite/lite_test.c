@@ -105,6 +105,37 @@ TEST(test_jit_lite__ints_program)
     ckpt_jit_free(m);
 }
 
+/* objs.ptl: range with a step, SET_ATTR on self, tuple slice, isinstance, an
+ * Optional argument left out, float(). */
+TEST(test_jit_lite__objs_program)
+{
+    ckpt_error err = {0};
+    ckpt_jit_model *m = ckpt_jit_load(FIX "objs.ptl", NULL, &err);
+    if (!m)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK(m != NULL);
+    ckpt_doc *ref = ckpt_numpy_load(FIX "objs.out.npy", NULL, &err);
+    CHECK(ref != NULL);
+    const double *want = ckpt_tensor_data(ckpt_doc_root(ref));
+    ckpt_jit_value in = {.kind = CKPT_JIT_V_INT, .i = (int64_t)want[0]};
+    const ckpt_jit_value *out = NULL;
+    size_t n_out = 0;
+    int rc = ckpt_jit_run(m, NULL, &in, 1, &out, &n_out, &err);
+    if (rc)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(n_out, 4);
+    CHECK_EQ_INT(out[0].kind, CKPT_JIT_V_INT);
+    CHECK_EQ_INT(out[0].i, (int64_t)want[1]);
+    CHECK_EQ_INT(out[1].kind, CKPT_JIT_V_BOOL);
+    CHECK_EQ_INT(out[1].i, (int64_t)want[2]);
+    CHECK_EQ_INT(out[2].i, (int64_t)want[3]);
+    CHECK_EQ_INT(out[3].kind, CKPT_JIT_V_FLOAT);
+    CHECK(out[3].f == want[4]);
+    ckpt_doc_free(ref);
+    ckpt_jit_free(m);
+}
+
 static void expect_read_error(const char *name, int code, const char *needle)
 {
     char path[256];
@@ -165,6 +196,44 @@ TEST(test_jit_lite__hostile_run)
     rc = run_x(m, &err2);
     CHECK_EQ_INT(rc, CKPT_E_FORMAT);
     CHECK(strstr(err2.msg, "empty stack") != NULL);
+    ckpt_jit_free(m);
+}
+
+/* 200 functions of random (index-valid) instructions: each ends in a result or
+ * an error, never a crash, a leak or an endless loop (run under ASan). */
+TEST(test_jit_lite__hostile_random)
+{
+    ckpt_error err = {0};
+    ckpt_jit_model *m = ckpt_jit_load(FIX "hostile_random.ptl", NULL, &err);
+    if (!m)
+        fprintf(stderr, "%s\n", err.msg);
+    CHECK(m != NULL);
+    jit_rt *rt = jit_rt_get(m, &err);
+    CHECK(rt != NULL);
+    int ok = 0, failed = 0;
+    for (int k = 0; k < 200; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "r%d", k);
+        float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        ckpt_jit_value in = {
+            .kind = CKPT_JIT_V_TENSOR, .dtype = CKPT_F32, .ndim = 2, .shape = {1, 8}, .data = x};
+        const ckpt_jit_value *out;
+        size_t n;
+        ckpt_error e = {0};
+        rt->steps = JIT_MAX_STEPS - 100000;
+        rt->depth = 0;
+        int rc = ckpt_jit_run(m, name, &in, 1, &out, &n, &e);
+        if (rc == 0) {
+            ok++;
+        } else {
+            CHECK(e.code != 0 && e.msg[0] != 0);
+            if (getenv("LITE_VERBOSE"))
+                fprintf(stderr, "%s: %s\n", name, e.msg);
+            failed++;
+        }
+    }
+    fprintf(stderr, "random programs: %d ran, %d stopped with an error\n", ok, failed);
+    CHECK_EQ_INT(ok + failed, 200);
     ckpt_jit_free(m);
 }
 
@@ -257,6 +326,11 @@ FIXTURE_TEST(test_jit_lite__run_cnn_v5, "cnn_v5")
 FIXTURE_TEST(test_jit_lite__run_flow, "flow")
 FIXTURE_TEST(test_jit_lite__run_flow_v5, "flow_v5")
 FIXTURE_TEST(test_jit_lite__run_mbv2, "mbv2")
+/* optimize_for_mobile: xnnpack op-context constants, prepacked::*_clamp_run */
+FIXTURE_TEST(test_jit_lite__run_cnn_opt, "cnn_opt")
+FIXTURE_TEST(test_jit_lite__run_cnn_opt_v5, "cnn_opt_v5")
+/* static int8 quantization (qnnpack): packed-params objects, quantized:: operators */
+FIXTURE_TEST(test_jit_lite__run_qnet, "qnet")
 
 /* The real .ptl archives: bytecode read (both are version 5). */
 TEST(test_jit_lite__real_read)
