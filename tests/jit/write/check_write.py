@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""TorchScript archives written by ckpt, checked with Debian's torch 1.13.
+
+    check_write.py JIT_WRITE_TOOL FIXTURE_DIR OUT_DIR
+
+For each ONNX fixture of tools/gen/make_jit_write.py (torch's own output
+beside it) and for the C model jit_write_tool traces: ckpt writes the archive
+plain and frozen; torch.jit.load runs both and must match the reference within
+|a-b| <= 1e-5 + 1e-5|b|; torch's record list must hold data.pkl, constants.pkl,
+version and code/__torch__.py; the plain archive's parameters are the ONNX
+initializers; the frozen one has no parameters and its tensors are constants;
+torch.jit.save of the loaded module, loaded again, gives the same parameters
+and outputs.  The unsupported fixture must fail naming the node and leave no
+file.  Exit 77 when torch is absent."""
+import os
+import subprocess
+import sys
+
+NAME = "jit_write_torch_check"
+try:
+    import numpy as np
+    import torch
+except ImportError as e:  # pragma: no cover
+    print(f"SKIPPED: {NAME}: {e}")
+    sys.exit(77)
+
+try:
+    import onnx
+    from onnx import numpy_helper
+except ImportError:
+    onnx = None
+
+TOOL, FIX, OUT = sys.argv[1:4]
+os.makedirs(OUT, exist_ok=True)
+failures = []
+
+
+def close(a, b):
+    """(max |a-b|, whether |a-b| <= 1e-5 + 1e-5|b| everywhere)"""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf"), False
+    if a.size == 0:
+        return 0.0, True
+    d = np.abs(a - b)
+    return float(np.max(d)), bool(np.all(d <= 1e-5 + 1e-5 * np.abs(b)))
+
+
+def tool(*args):
+    return subprocess.run([TOOL, *args], capture_output=True, text=True)
+
+
+def check_archive(name, path, x, ref, frozen, inits=None):
+    recs = torch._C.PyTorchFileReader(path).get_all_records()
+    for r in ("data.pkl", "constants.pkl", "version", "code/__torch__.py"):
+        if r not in recs:
+            failures.append(f"{name}: record {r} missing from {recs}")
+    m = torch.jit.load(path)
+    with torch.no_grad():
+        y = m(torch.from_numpy(x))
+    d, ok = close(y.numpy(), ref)
+    print(f"{name}: torch.jit.load(ckpt's archive) runs; max |y - reference| = {d:.3g}")
+    if not ok:
+        failures.append(f"{name}: output differs (max {d})")
+    params = dict(m.named_parameters())
+    if frozen:
+        if params or list(m.named_buffers()):
+            failures.append(f"{name}: frozen archive has parameters/buffers")
+        if "constants/0" not in recs:
+            failures.append(f"{name}: frozen archive has no constants/ records")
+    elif inits is not None:
+        for k, v in params.items():
+            hit = [n for n, a in inits.items() if a.shape == tuple(v.shape)
+                   and np.array_equal(a, v.detach().numpy())]
+            if not hit:
+                failures.append(f"{name}: parameter {k} is no initializer of the ONNX model")
+    # round trip: torch.jit.save of what torch loaded, loaded again
+    rt = path[:-3] + "_rt.pt"
+    torch.jit.save(m, rt)
+    m2 = torch.jit.load(rt)
+    p2 = dict(m2.named_parameters())
+    if sorted(p2) != sorted(params) or any(not torch.equal(params[k], p2[k]) for k in params):
+        failures.append(f"{name}: parameters change through torch.jit.save")
+    with torch.no_grad():
+        y2 = m2(torch.from_numpy(x))
+    if not torch.equal(y, y2):
+        failures.append(f"{name}: outputs change through torch.jit.save")
+    return m
+
+
+for f in sorted(os.listdir(FIX)):
+    if not f.endswith(".onnx") or f.startswith("unsupported"):
+        continue
+    base = f[:-5]
+    x = np.load(os.path.join(FIX, base + ".in.npy"))
+    ref = np.load(os.path.join(FIX, base + ".out.npy"))
+    inits = None
+    if onnx is not None:
+        om = onnx.load(os.path.join(FIX, f))
+        inits = {i.name: numpy_helper.to_array(i) for i in om.graph.initializer}
+    for frozen in (False, True):
+        out = os.path.join(OUT, base + ("_frozen" if frozen else "") + ".pt")
+        r = tool("onnx", os.path.join(FIX, f), out, *(["--freeze"] if frozen else []))
+        if r.returncode != 0:
+            failures.append(f"{base}: ckpt could not write it: {r.stderr.strip()}")
+            continue
+        try:
+            check_archive(base + (" (frozen)" if frozen else ""), out, x, ref, frozen, inits)
+        except Exception as e:  # noqa: BLE001 - report every model
+            failures.append(f"{base}{' (frozen)' if frozen else ''}: {type(e).__name__}: {e}")
+
+# the C model traced through the tape
+r = tool("module", OUT)
+if r.returncode != 0:
+    failures.append(f"cmodel: {r.stderr.strip()}")
+else:
+    x = np.load(os.path.join(OUT, "cmodel.in.npy"))
+    ref = np.load(os.path.join(OUT, "cmodel.out.npy"))
+    for frozen in (False, True):
+        p = os.path.join(OUT, "cmodel_frozen.pt" if frozen else "cmodel.pt")
+        try:
+            check_archive("cmodel" + (" (frozen)" if frozen else ""), p, x, ref, frozen)
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"cmodel: {type(e).__name__}: {e}")
+
+# an op without a mapping: a clean error naming the node, no file
+bad = os.path.join(OUT, "unsupported.pt")
+if os.path.exists(bad):
+    os.remove(bad)
+r = tool("onnx", os.path.join(FIX, "unsupported_topk.onnx"), bad)
+if r.returncode == 0 or "TopK" not in r.stderr or os.path.exists(bad):
+    failures.append(f"unsupported: expected a refusal naming TopK and no file: {r.stderr!r}")
+leftover = [f for f in os.listdir(OUT) if f.startswith("unsupported") or ".tmp" in f]
+if leftover:
+    failures.append(f"unsupported: files left behind: {leftover}")
+
+for f in failures:
+    print("FAIL:", f)
+sys.exit(1 if failures else 0)

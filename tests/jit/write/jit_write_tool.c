@@ -1,0 +1,88 @@
+/* tests/jit/write/jit_write_tool.c - the C side of check_write.py:
+ *   jit_write_tool onnx IN.onnx OUT.pt [--freeze]   ckpt_jit_save_onnx
+ *   jit_write_tool module DIR                       the C CNN of jit_write_models.h
+ *       traced and written as DIR/cmodel.pt and DIR/cmodel_frozen.pt, with its
+ *       input and ckpt's output as DIR/cmodel.in.npy / cmodel.out.npy
+ * Exit 0 on success, 1 with the error on stderr. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt/core.h"
+#include "ckpt/formats.h"
+#include "ckpt/jit.h"
+#include "ckpt/onnx.h"
+#include "jit_write_models.h"
+
+static int save_npy(const char *dir, const char *name, int ndim, const int64_t *shape,
+                    const float *data, ckpt_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ckpt_doc *d = ckpt_doc_new(NULL, err);
+    if (!d)
+        return -1;
+    ckpt_obj *t = ckpt_tensor_new_copy(d, CKPT_F32, ndim, shape, data, err);
+    int rc = t ? ckpt_npy_save(path, t, err) : -1;
+    ckpt_doc_free(d);
+    return rc;
+}
+
+static int cmd_module(const char *dir, ckpt_error *err)
+{
+    ckpt_module *m = jw_cnn(err);
+    if (!m)
+        return -1;
+    size_t n = 2 * 3 * 8 * 8;
+    float *x = malloc(n * sizeof(float));
+    ckpt_tape *t = ckpt_tape_new(NULL, err);
+    int rc = -1;
+    if (!x || !t)
+        goto out;
+    jw_fill(x, n, 11);
+    ckpt_tape_set_grad_enabled(t, false);
+    ckpt_var *xv = ckpt_tape_tensor(t, 4, jw_cnn_shape, x, err);
+    ckpt_var *y = xv ? ckpt_module_call(m, xv, err) : NULL;
+    if (!y)
+        goto out;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/cmodel.pt", dir);
+    if (ckpt_jit_save_module(m, jw_cnn_shape, 4, path, NULL, err) < 0)
+        goto out;
+    snprintf(path, sizeof(path), "%s/cmodel_frozen.pt", dir);
+    ckpt_jit_save_opts fo = {.freeze = true};
+    if (ckpt_jit_save_module(m, jw_cnn_shape, 4, path, &fo, err) < 0)
+        goto out;
+    if (save_npy(dir, "cmodel.in.npy", 4, jw_cnn_shape, x, err) < 0 ||
+        save_npy(dir, "cmodel.out.npy", ckpt_var_ndim(y), ckpt_var_shape(y), ckpt_var_data(y),
+                 err) < 0)
+        goto out;
+    rc = 0;
+out:
+    ckpt_tape_free(t);
+    free(x);
+    ckpt_module_free(m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    ckpt_error err = {0};
+    int rc = -1;
+    if (argc >= 4 && !strcmp(argv[1], "onnx")) {
+        ckpt_onnx_model *m = ckpt_onnx_load(argv[2], NULL, &err);
+        ckpt_jit_save_opts o = {.freeze = argc > 4 && !strcmp(argv[4], "--freeze")};
+        rc = m ? ckpt_jit_save_onnx(m, argv[3], &o, &err) : -1;
+        ckpt_onnx_model_free(m);
+    } else if (argc == 3 && !strcmp(argv[1], "module")) {
+        rc = cmd_module(argv[2], &err);
+    } else {
+        fprintf(stderr, "usage: jit_write_tool onnx IN OUT [--freeze] | module DIR\n");
+        return 2;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "jit_write_tool: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

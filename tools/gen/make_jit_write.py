@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Fixtures for the TorchScript writer (tests/jit/write): small models that
+Debian's torch 1.13 exports with torch.onnx.export, their example input and
+torch's output on it.  ckpt reads each .onnx, writes it as a TorchScript
+archive, and tests/jit/write/check_write.py compares torch.jit.load of that
+archive with the .out.npy written here.
+
+    /usr/bin/python3 tools/gen/make_jit_write.py tests/fixtures/jit/write
+
+unsupported_topk.onnx holds an op the writer does not map (TopK): writing it
+must fail naming the node and leave no file."""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 16)
+        self.fc3 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = torch.relu(self.fc1(x))
+        h = torch.tanh(self.fc2(h)) * 0.5 + torch.sigmoid(h)
+        return torch.softmax(self.fc3(h), dim=-1)
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bn0 = nn.BatchNorm2d(3)
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8 * 2 * 2, 5)
+
+    def forward(self, x):
+        x = F.max_pool2d(torch.relu(self.bn1(self.conv1(self.bn0(x)))), 2)
+        x = F.avg_pool2d(torch.relu(self.bn2(self.conv2(x))), 2)
+        y = torch.flatten(x, 1)
+        g = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.fc(y) + g.sum(1, keepdim=True)
+
+
+class Block(nn.Module):
+    """one pre-norm attention block: linear projections, matmul attention,
+    softmax, layer norm, gelu MLP, reshapes and transposes"""
+
+    def __init__(self, d=16, heads=2):
+        super().__init__()
+        self.h = heads
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.mlp1 = nn.Linear(d, 2 * d)
+        self.mlp2 = nn.Linear(2 * d, d)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        q = q.reshape(b, t, self.h, d // self.h).transpose(1, 2)
+        k = k.reshape(b, t, self.h, d // self.h).transpose(1, 2)
+        v = v.reshape(b, t, self.h, d // self.h).transpose(1, 2)
+        a = torch.softmax(q @ k.transpose(-2, -1) / (d // self.h) ** 0.5, dim=-1)
+        o = (a @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.proj(o)
+        return x + self.mlp2(F.gelu(self.mlp1(self.ln2(x))))
+
+
+class Misc(nn.Module):
+    """shape and element-wise ops: cat, unsqueeze/squeeze, slice, clamp,
+    leaky relu, reduce mean, permute, exp/sqrt"""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x):
+        y = torch.cat([x, torch.exp(-x.abs())], dim=1)
+        y = y.unsqueeze(1)[:, :, 1:5].squeeze(1)
+        z = torch.clamp(self.fc(torch.cat([y, y[:, :2]], 1)), -0.5, 0.5)
+        w = F.leaky_relu(z, 0.1).mean(dim=1, keepdim=True)
+        return torch.sqrt(z * z + 1.0) - w
+
+
+class TopK(nn.Module):
+    def forward(self, x):
+        return torch.topk(x, 2).values
+
+
+MODELS = [
+    ("mlp", MLP, (3, 8)),
+    ("cnn", CNN, (2, 3, 16, 16)),
+    ("block", Block, (2, 5, 16)),
+    ("misc", Misc, (4, 3)),
+]
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    for name, cls, shape in MODELS:
+        m = cls().eval()
+        with torch.no_grad():
+            for p in m.buffers():  # give BatchNorm non-trivial statistics
+                if p.dtype == torch.float32:
+                    p.copy_(torch.rand_like(p) + 0.5)
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            y = m(x)
+        path = os.path.join(out, name + ".onnx")
+        torch.onnx.export(m, (x,), path, opset_version=17, input_names=["x"],
+                          output_names=["y"], do_constant_folding=True)
+        np.save(os.path.join(out, name + ".in.npy"), x.numpy())
+        np.save(os.path.join(out, name + ".out.npy"), y.numpy())
+    torch.onnx.export(TopK().eval(), (torch.randn(2, 5),),
+                      os.path.join(out, "unsupported_topk.onnx"), opset_version=13,
+                      input_names=["x"], output_names=["y"])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/jit/write")
