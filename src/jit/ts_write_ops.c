@@ -558,7 +558,7 @@ static int gen_node(nctx *c)
             CKPT_TRY(opnd(c, k, &p[k]));
         tw_printf(&c->a, "torch.batch_norm(%s, %s, %s, %s, %s, False, ", p[0], p[1], p[2], p[3],
                   p[4]);
-        fnum(&c->a, ox_attr_float(n, "momentum", 0.9f));
+        fnum(&c->a, 1.0 - (double)ox_attr_float(n, "momentum", 0.9f));
         tw_printf(&c->a, ", ");
         fnum(&c->a, ox_attr_float(n, "epsilon", 1e-5f));
         tw_printf(&c->a, ", True)");

@@ -12,7 +12,7 @@
 
 /* a small CNN: conv, batchnorm (folded by the export), relu, max pool,
  * avg pool, flatten, linear, tanh, linear, softmax; input (2, 3, 8, 8) */
-static ckpt_module *jw_cnn(ckpt_error *err)
+static inline ckpt_module *jw_cnn(ckpt_error *err)
 {
     ckpt_rng r;
     ckpt_rng_seed(&r, 3);
@@ -43,7 +43,7 @@ static ckpt_module *jw_cnn(ckpt_error *err)
 
 static const int64_t jw_cnn_shape[4] = {2, 3, 8, 8};
 
-static void jw_fill(float *p, size_t n, uint64_t seed)
+static inline void jw_fill(float *p, size_t n, uint64_t seed)
 {
     ckpt_rng r;
     ckpt_rng_seed(&r, seed);
