@@ -22,6 +22,6 @@ target_link_libraries(jit_write_tool PRIVATE ckpt_static PkgConfig::DEFLATE m)
 add_test(NAME jit_write_torch_check
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/write/check_write.py
                  $<TARGET_FILE:jit_write_tool> ${PROJECT_SOURCE_DIR}/tests/fixtures/jit/write
-                 ${CMAKE_BINARY_DIR}/jit_write_out)
+                 ${CMAKE_BINARY_DIR}/jit_write_out $<$<TARGET_EXISTS:ckpt>:$<TARGET_FILE:ckpt>>)
 set_tests_properties(jit_write_torch_check PROPERTIES LABELS "jit" TIMEOUT 600
                      SKIP_RETURN_CODE 77)

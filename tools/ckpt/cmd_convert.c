@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt/jit.h"
+#include "ckpt/onnx.h"
 #include "cli.h"
 #include "cli_onnx.h"
 #include "cli_util.h"
@@ -18,6 +20,9 @@ static const char help[] =
     "  --to npz      np.savez: a dict of tensors, one stored NAME.npy member each\n"
     "                (the default when OUT ends in .npz)\n"
     "  --to npy      np.save: a single tensor (the default when OUT ends in .npy)\n"
+    "  --to torchscript  IN an ONNX model: its graph written as a TorchScript archive\n"
+    "                that torch.jit.load runs (one aten call per node); --freeze inlines\n"
+    "                the weights as constants as torch.jit.freeze does\n"
     "  IN may be a .npy or .npz file as well (numpy dtypes that torch has); then\n"
     "  an OUT ending in .pt, .pth or .bin means --to zip.\n"
     "  IN may be an ONNX model (.onnx): its main graph's initializers are written as a\n"
@@ -262,6 +267,27 @@ static int sum_storage_bytes(void *payload, const char *key, const ckpt_obj *t)
     return 0;
 }
 
+/* tswrite: --to torchscript (an ONNX graph as a TorchScript archive) */
+static int convert_torchscript(const char *in, const char *out, bool freeze)
+{
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    if (!cli_onnx_file(in)) {
+        fprintf(stderr, "ckpt convert: --to torchscript takes an ONNX model (.onnx) as IN\n");
+        return EXIT_ERROR;
+    }
+    ckpt_onnx_model *m = ckpt_onnx_load(in, NULL, &err);
+    ckpt_jit_save_opts o = {.freeze = freeze};
+    if (!m || ckpt_jit_save_onnx(m, out, &o, &err) < 0) {
+        cli_print_error("convert", &err);
+        ckpt_onnx_model_free(m);
+        return EXIT_ERROR;
+    }
+    ckpt_onnx_model_free(m);
+    printf("%s written as a TorchScript archive%s\n", in, freeze ? " (frozen)" : "");
+    return EXIT_OK;
+}
+
 int cmd_convert(int argc, char **argv)
 {
     cli_load lo;
@@ -270,7 +296,7 @@ int cmd_convert(int argc, char **argv)
     memset(&so, 0, sizeof(so));
     const char *in = NULL, *out = NULL, *to = NULL;
     int dtype = -1, layout = CKPT_LAYOUT_DEFAULT;
-    bool have_layout = false;
+    bool have_layout = false, freeze = false;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(help, stdout);
@@ -291,7 +317,7 @@ int cmd_convert(int argc, char **argv)
         if (strcmp(a, "--to") == 0) {
             to = argv[++i];
             if (strcmp(to, "zip") != 0 && strcmp(to, "legacy") != 0 && strcmp(to, "npz") != 0 &&
-                strcmp(to, "npy") != 0) {
+                strcmp(to, "npy") != 0 && strcmp(to, "torchscript") != 0) {
                 fprintf(stderr, "ckpt convert: --to takes zip, legacy, npz or npy, not '%s'\n",
                         to);
                 return EXIT_ERROR;
@@ -312,6 +338,8 @@ int cmd_convert(int argc, char **argv)
                 return EXIT_ERROR;
             }
             have_layout = true;
+        } else if (strcmp(a, "--freeze") == 0) {
+            freeze = true;
         } else if (strcmp(a, "--no-fsync") == 0) {
             so.no_fsync = true;
         } else if (a[0] == '-' && a[1]) {
@@ -347,6 +375,8 @@ int cmd_convert(int argc, char **argv)
         fputs(help, stderr);
         return EXIT_ERROR;
     }
+    if (strcmp(to, "torchscript") == 0)
+        return convert_torchscript(in, out, freeze);
     if (strcmp(to, "legacy") == 0 && have_layout) {
         fprintf(stderr, "ckpt convert: --layout applies to --to zip only\n");
         return EXIT_ERROR;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """TorchScript archives written by ckpt, checked with Debian's torch 1.13.
 
-    check_write.py JIT_WRITE_TOOL FIXTURE_DIR OUT_DIR
+    check_write.py JIT_WRITE_TOOL FIXTURE_DIR OUT_DIR [CKPT_CLI]
 
 For each ONNX fixture of tools/gen/make_jit_write.py (torch's own output
 beside it) and for the C model jit_write_tool traces: ckpt writes the archive
@@ -11,7 +11,8 @@ version and code/__torch__.py; the plain archive's parameters are the ONNX
 initializers; the frozen one has no parameters and its tensors are constants;
 torch.jit.save of the loaded module, loaded again, gives the same parameters
 and outputs.  The unsupported fixture must fail naming the node and leave no
-file.  Exit 77 when torch is absent."""
+file.  With CKPT_CLI, `ckpt convert X.onnx OUT --to torchscript [--freeze]`
+gives archives that run the same.  Exit 77 when torch is absent."""
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ except ImportError:
     onnx = None
 
 TOOL, FIX, OUT = sys.argv[1:4]
+CLI = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
 os.makedirs(OUT, exist_ok=True)
 failures = []
 
@@ -134,6 +136,23 @@ if r.returncode == 0 or "TopK" not in r.stderr or os.path.exists(bad):
 leftover = [f for f in os.listdir(OUT) if f.startswith("unsupported") or ".tmp" in f]
 if leftover:
     failures.append(f"unsupported: files left behind: {leftover}")
+
+# the CLI: ckpt convert --to torchscript
+if CLI:
+    for frozen in (False, True):
+        out = os.path.join(OUT, "cli_cnn" + ("_frozen" if frozen else "") + ".pt")
+        r = subprocess.run([CLI, "convert", os.path.join(FIX, "cnn.onnx"), out, "--to",
+                            "torchscript", *(["--freeze"] if frozen else [])],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            failures.append(f"ckpt convert --to torchscript: {r.stderr.strip()}")
+            continue
+        try:
+            check_archive("ckpt convert cnn.onnx" + (" --freeze" if frozen else ""), out,
+                          np.load(os.path.join(FIX, "cnn.in.npy")),
+                          np.load(os.path.join(FIX, "cnn.out.npy")), frozen)
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"ckpt convert: {type(e).__name__}: {e}")
 
 for f in failures:
     print("FAIL:", f)
