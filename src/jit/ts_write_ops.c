@@ -908,10 +908,50 @@ static int gen_node(nctx *c)
     }
     if (!strcmp(op, "Expand")) {
         CKPT_TRY(opnd(c, 0, &x));
-        const ox_val *ov = tw_value(c->s, n->out[0]);
+        const ox_val *xv = inval(c, 0), *ov = tw_value(c->s, n->out[0]);
+        int st = torch_scalar_type(ov ? ov->dtype : 0);
+        if (!xv || !ov || st < 0)
+            return nfail(c, CKPT_E_UNSUPPORTED, "Expand of this type");
+        if (has_in(c, 1) && !c->s->folded[n->in[1]]) {
+            /* a computed shape: ONNX's two-way broadcast as a product with ones */
+            CKPT_TRY(opnd(c, 1, &y));
+            tw_printf(&c->a,
+                      "torch.mul(%s, torch.ones(annotate(List[int], (%s).tolist()), dtype=%d))", x,
+                      y, st);
+            return bind(c, 0);
+        }
+        int64_t shp[OX_MAX_RANK], cnt, dims[OX_MAX_RANK];
+        CKPT_TRY(const_ints(c, 1, shp, OX_MAX_RANK, &cnt));
+        /* torch's expand keeps a dim given as -1; ONNX's shape entry 1 keeps x's dim */
+        int r = ov->rank;
+        for (int i = 0; i < r; i++) {
+            int64_t si = i - (r - (int)cnt) >= 0 ? shp[i - (r - (int)cnt)] : 1;
+            bool x_has = i - (r - xv->rank) >= 0;
+            dims[i] = si == 1 ? (x_has ? -1 : 1) : si;
+        }
         tw_printf(&c->a, "torch.broadcast_to(%s, ", x);
-        ints(&c->a, ov->dims, (size_t)ov->rank);
+        ints(&c->a, dims, (size_t)r);
         tw_printf(&c->a, ")");
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "ConstantOfShape")) {
+        const ox_val *val = ox_attr_tensor(n, "value");
+        int dt = val ? val->dtype : OX_FLOAT;
+        int st = torch_scalar_type(dt);
+        if (st < 0 || (val && val->numel != 1))
+            return nfail(c, CKPT_E_UNSUPPORTED, "ConstantOfShape of this type");
+        double v = val ? ox_get_f64(val, 0) : 0.0;
+        CKPT_TRY(opnd(c, 0, &y));
+        tw_printf(&c->a, "torch.full(annotate(List[int], (%s).tolist()), ", y);
+        if (dt == OX_BOOL)
+            tw_printf(&c->a, "%s", v != 0 ? "True" : "False");
+        else if (dt == OX_FLOAT || dt == OX_DOUBLE || dt == OX_FLOAT16 || dt == OX_BFLOAT16) {
+            if (!isfinite(v))
+                return nfail(c, CKPT_E_UNSUPPORTED, "a non-finite fill value");
+            fnum(&c->a, v);
+        } else
+            tw_printf(&c->a, "%" PRId64, (int64_t)v);
+        tw_printf(&c->a, ", dtype=%d)", st);
         return bind(c, 0);
     }
     if (!strcmp(op, "Tile")) {

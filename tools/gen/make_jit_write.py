@@ -91,6 +91,43 @@ class Misc(nn.Module):
         return torch.sqrt(z * z + 1.0) - w
 
 
+class Ops(nn.Module):
+    """more mappings: ConvTranspose, Conv1d with asymmetric-free pads, avg_pool1d,
+    instance norm, hardswish, elu, where, comparison, expand, constant pad,
+    max/min, transpose, gather of a row, cast"""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+        self.c1 = nn.Conv1d(3, 5, 3, padding=2, dilation=2)
+        self.inorm = nn.InstanceNorm1d(5, affine=True)
+
+    def forward(self, x):                       # x (2, 4, 3, 3)
+        u = F.hardswish(self.up(x))             # (2, 3, 6, 6)
+        s = u.flatten(2)                        # (2, 3, 36)
+        h = F.elu(self.inorm(self.c1(s)), 0.7)  # (2, 5, 36)
+        h = F.avg_pool1d(h, 3, stride=2, padding=1)
+        m = torch.where(h > 0.1, h, h * 0.5)
+        e = F.pad(m, (1, 2), value=0.25)
+        t = torch.maximum(e, e.transpose(1, 2).mean(1, keepdim=True).transpose(1, 2))
+        r = t[:, 1] + t.min(dim=1).values.to(torch.float64).to(torch.float32)
+        return r.unsqueeze(1).expand(2, 3, r.shape[1]) * 2.0
+
+
+class Embed(nn.Module):
+    """int64 indices: Embedding (Gather), then a dynamic batch: the reshapes
+    read the batch size from Shape at run time"""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 8)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, idx):                     # idx (B, 4) int64
+        e = self.emb(idx)
+        return self.fc(e).reshape(idx.shape[0], -1)
+
+
 class TopK(nn.Module):
     def forward(self, x):
         return torch.topk(x, 2).values
@@ -101,6 +138,7 @@ MODELS = [
     ("cnn", CNN, (2, 3, 16, 16)),
     ("block", Block, (2, 5, 16)),
     ("misc", Misc, (4, 3)),
+    ("ops", Ops, (2, 4, 3, 3)),
 ]
 
 
@@ -121,6 +159,17 @@ def main(out):
                           output_names=["y"], do_constant_folding=True)
         np.save(os.path.join(out, name + ".in.npy"), x.numpy())
         np.save(os.path.join(out, name + ".out.npy"), y.numpy())
+    # a dynamic batch: exported with B=2, checked with B=3
+    m = Embed().eval()
+    x2 = torch.randint(0, 20, (2, 4))
+    x = torch.randint(0, 20, (3, 4))
+    with torch.no_grad():
+        y = m(x)
+    torch.onnx.export(m, (x2,), os.path.join(out, "embed.onnx"), opset_version=17,
+                      input_names=["idx"], output_names=["y"],
+                      dynamic_axes={"idx": {0: "batch"}, "y": {0: "batch"}})
+    np.save(os.path.join(out, "embed.in.npy"), x.numpy())
+    np.save(os.path.join(out, "embed.out.npy"), y.numpy())
     torch.onnx.export(TopK().eval(), (torch.randn(2, 5),),
                       os.path.join(out, "unsupported_topk.onnx"), opset_version=13,
                       input_names=["x"], output_names=["y"])
