@@ -30,12 +30,12 @@ static int nfail(nctx *c, int code, const char *msg)
 
 static bool has_in(const nctx *c, int k)
 {
-    return k < c->n->n_in && c->n->in[k] >= 0;
+    return k >= 0 && k < c->n->n_in && c->n->in[k] >= 0;
 }
 
 static bool has_out(const nctx *c, int k)
 {
-    return k < c->n->n_out && c->n->out[k] >= 0;
+    return k >= 0 && k < c->n->n_out && c->n->out[k] >= 0;
 }
 
 /* operand text of input k */
