@@ -206,7 +206,8 @@ int tw_operand(tw_state *s, int vi, const char **out)
     char tmp[64];
     tw_tensor *t = NULL;
     if (v->is_initializer && !s->freeze) {
-        int kind = float_dtype(val->dtype) && val->rank > 0 ? TW_PARAM : TW_BUFFER;
+        int kind =
+            float_dtype(val->dtype) && val->rank > 0 && !s->buffer[vi] ? TW_PARAM : TW_BUFFER;
         CKPT_TRY(add_tensor(s, kind, v->name, val, false, &t));
         size_t n = strlen(t->name) + 6;
         s->expr[vi] = malloc(n);
@@ -526,6 +527,7 @@ static void state_free(tw_state *s)
             free(s->expr[i]);
     free(s->expr);
     free(s->folded);
+    free(s->buffer);
     for (size_t i = 0; i < s->n_t; i++) {
         free(s->t[i].name);
         ox_val_clear(&s->t[i].own);
@@ -563,8 +565,9 @@ static int save_graph(const ckpt_onnx_model *m, const int64_t *shape, int ndim, 
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "the graph has no outputs");
     s.expr = calloc((size_t)g->n_values + 1, sizeof(char *));
     s.folded = calloc((size_t)g->n_values + 1, sizeof(bool));
+    s.buffer = calloc((size_t)g->n_values + 1, sizeof(bool));
     s.in_names = calloc((size_t)g->n_inputs + 1, sizeof(char *));
-    if (!s.expr || !s.folded || !s.in_names) {
+    if (!s.expr || !s.folded || !s.buffer || !s.in_names) {
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         goto out;
     }

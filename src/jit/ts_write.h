@@ -44,6 +44,7 @@ typedef struct tw_state {
     ckpt_error *err;
     char **expr; /* per value index: its TorchScript expression, NULL until known */
     bool *folded; /* per value: a constant (computed from constants only) */
+    bool *buffer; /* per value: a float initializer kept as a buffer (BatchNorm statistics) */
     tw_tensor *t;
     size_t n_t, cap_t;
     size_t n_const; /* CONSTANTS.cN counter */

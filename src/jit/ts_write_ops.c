@@ -554,6 +554,9 @@ static int gen_node(nctx *c)
             return nfail(c, CKPT_E_UNSUPPORTED, "training_mode BatchNormalization");
         CKPT_TRY(only_first_output(c));
         const char *p[5];
+        for (int k = 3; k < 5; k++) /* running statistics: buffers, as in torch */
+            if (has_in(c, k))
+                c->s->buffer[n->in[k]] = true;
         for (int k = 0; k < 5; k++)
             CKPT_TRY(opnd(c, k, &p[k]));
         tw_printf(&c->a, "torch.batch_norm(%s, %s, %s, %s, %s, False, ", p[0], p[1], p[2], p[3],

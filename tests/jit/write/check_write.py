@@ -13,6 +13,7 @@ torch.jit.save of the loaded module, loaded again, gives the same parameters
 and outputs.  The unsupported fixture must fail naming the node and leave no
 file.  With CKPT_CLI, `ckpt convert X.onnx OUT --to torchscript [--freeze]`
 gives archives that run the same.  Exit 77 when torch is absent."""
+import io
 import os
 import subprocess
 import sys
@@ -53,6 +54,62 @@ def tool(*args):
     return subprocess.run([TOOL, *args], capture_output=True, text=True)
 
 
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def torch_listing(m):
+    out = []
+    for kind, items in (("param", m.named_parameters()), ("buffer", m.named_buffers())):
+        for k, t in items:
+            t = t.detach().contiguous()
+            shape = ",".join(str(d) for d in t.shape)
+            out.append(f"{k} {kind} {str(t.dtype).replace('torch.', '')} [{shape}] "
+                       f"{fnv(t.numpy().tobytes())}")
+    return out
+
+
+def ckpt_listing(path):
+    r = tool("tensors", path)
+    if r.returncode != 0:
+        failures.append(f"ckpt_jit_load {os.path.basename(path)}: {r.stderr.strip()}")
+        return None
+    return r.stdout.splitlines()
+
+
+def archive_constants(path):
+    """the tensors of constants.pkl as (dtype, shape, fnv) sorted, read with
+    zipfile + a data-only unpickler (no torch)"""
+    import pickle
+    import zipfile
+    z = zipfile.ZipFile(path)
+    prefix = z.namelist()[0].split("/")[0]
+    dtypes = {"FloatStorage": "float32", "DoubleStorage": "float64", "LongStorage": "int64",
+              "IntStorage": "int32", "BoolStorage": "bool", "HalfStorage": "float16"}
+
+    class U(pickle.Unpickler):
+        def find_class(self, mod, name):
+            if (mod, name) == ("torch._utils", "_rebuild_tensor_v2"):
+                return lambda st, off, size, stride, rg, hooks, *a: (st, tuple(size))
+            if mod == "torch" and name in dtypes:
+                return name
+            if (mod, name) == ("collections", "OrderedDict"):
+                return dict
+            raise pickle.UnpicklingError(f"{mod}.{name}")
+
+        def persistent_load(self, pid):
+            _, cls, key, _, numel = pid
+            return (dtypes[cls], z.read(f"{prefix}/constants/{key}"))
+
+    out = []
+    for (dt, data), shape in U(io.BytesIO(z.read(f"{prefix}/constants.pkl"))).load():
+        out.append((dt, shape, fnv(data)))
+    return sorted(out)
+
+
 def check_archive(name, path, x, ref, frozen, inits=None):
     recs = torch._C.PyTorchFileReader(path).get_all_records()
     for r in ("data.pkl", "constants.pkl", "version", "code/__torch__.py"):
@@ -88,6 +145,24 @@ def check_archive(name, path, x, ref, frozen, inits=None):
         y2 = m2(torch.from_numpy(x))
     if not torch.equal(y, y2):
         failures.append(f"{name}: outputs change through torch.jit.save")
+    # ... and read by ckpt (ckpt_jit_load): the same tensors as from ckpt's own
+    # archive, and as torch lists them
+    a, b = ckpt_listing(path), ckpt_listing(rt)
+    t = torch_listing(m)
+    if a is not None and b is not None:
+        if a != b:
+            failures.append(f"{name}: ckpt reads torch's re-save differently: {a} vs {b}")
+        elif a != t:
+            failures.append(f"{name}: ckpt's tensors {a} differ from torch's {t}")
+        else:
+            print(f"{name}: round trip ckpt -> torch.jit.load -> torch.jit.save -> "
+                  f"ckpt_jit_load: {len(a)} tensors equal")
+    if frozen:
+        ca, cb = archive_constants(path), archive_constants(rt)
+        if ca != cb or not ca:
+            failures.append(f"{name}: constants change through torch.jit.save: {ca} vs {cb}")
+        else:
+            print(f"{name}: {len(ca)} constants equal after torch.jit.save")
     return m
 
 

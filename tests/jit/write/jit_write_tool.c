@@ -3,6 +3,8 @@
  *   jit_write_tool module DIR                       the C CNN of jit_write_models.h
  *       traced and written as DIR/cmodel.pt and DIR/cmodel_frozen.pt, with its
  *       input and ckpt's output as DIR/cmodel.in.npy / cmodel.out.npy
+ *   jit_write_tool tensors FILE     ckpt_jit_load's tensors, one line each:
+ *       NAME KIND DTYPE SHAPE FNV1A64-of-the-bytes  (the round-trip check)
  * Exit 0 on success, 1 with the error on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,30 @@ out:
     return rc;
 }
 
+static int cmd_tensors(const char *path, ckpt_error *err)
+{
+    ckpt_jit_model *m = ckpt_jit_load(path, NULL, err);
+    if (!m)
+        return -1;
+    for (size_t i = 0; i < ckpt_jit_tensor_count(m); i++) {
+        ckpt_jit_tensor t;
+        if (ckpt_jit_get_tensor(m, i, &t) < 0)
+            continue;
+        uint64_t h = 0xcbf29ce484222325ull;
+        const unsigned char *p = t.data;
+        for (uint64_t k = 0; p && k < t.nbytes; k++)
+            h = (h ^ p[k]) * 0x100000001b3ull;
+        static const char *const kinds[] = {"?", "param", "buffer", "attr", "const"};
+        printf("%s %s %s [", t.name, t.kind >= 1 && t.kind <= 4 ? kinds[t.kind] : "?",
+               ckpt_dtype_name(t.dtype));
+        for (int d = 0; d < t.ndim; d++)
+            printf("%s%lld", d ? "," : "", (long long)t.shape[d]);
+        printf("] %016llx\n", (unsigned long long)h);
+    }
+    ckpt_jit_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ckpt_error err = {0};
@@ -74,6 +100,8 @@ int main(int argc, char **argv)
         ckpt_jit_save_opts o = {.freeze = argc > 4 && !strcmp(argv[4], "--freeze")};
         rc = m ? ckpt_jit_save_onnx(m, argv[3], &o, &err) : -1;
         ckpt_onnx_model_free(m);
+    } else if (argc == 3 && !strcmp(argv[1], "tensors")) {
+        rc = cmd_tensors(argv[2], &err);
     } else if (argc == 3 && !strcmp(argv[1], "module")) {
         rc = cmd_module(argv[2], &err);
     } else {
