@@ -76,13 +76,61 @@ void tw_buf_free(tw_buf *b)
     memset(b, 0, sizeof(*b));
 }
 
-static const char *const reserved[] = {
-    "self", "torch", "ops", "CONSTANTS", "annotate", "training", "forward", "Tensor",
-    "_is_full_backward_hook", "and", "as", "assert", "break", "class", "continue", "def",
-    "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
-    "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with",
-    "yield", "None", "True", "False", "uninitialized", "unchecked_cast", "math", "List",
-    "Tuple", "Dict", "Optional", "int", "float", "bool", "str", "NoneType", NULL};
+static const char *const reserved[] = {"self",
+                                       "torch",
+                                       "ops",
+                                       "CONSTANTS",
+                                       "annotate",
+                                       "training",
+                                       "forward",
+                                       "Tensor",
+                                       "_is_full_backward_hook",
+                                       "and",
+                                       "as",
+                                       "assert",
+                                       "break",
+                                       "class",
+                                       "continue",
+                                       "def",
+                                       "del",
+                                       "elif",
+                                       "else",
+                                       "except",
+                                       "finally",
+                                       "for",
+                                       "from",
+                                       "global",
+                                       "if",
+                                       "import",
+                                       "in",
+                                       "is",
+                                       "lambda",
+                                       "nonlocal",
+                                       "not",
+                                       "or",
+                                       "pass",
+                                       "raise",
+                                       "return",
+                                       "try",
+                                       "while",
+                                       "with",
+                                       "yield",
+                                       "None",
+                                       "True",
+                                       "False",
+                                       "uninitialized",
+                                       "unchecked_cast",
+                                       "math",
+                                       "List",
+                                       "Tuple",
+                                       "Dict",
+                                       "Optional",
+                                       "int",
+                                       "float",
+                                       "bool",
+                                       "str",
+                                       "NoneType",
+                                       NULL};
 
 static bool name_taken(tw_state *s, const char *id)
 {
@@ -206,16 +254,28 @@ int tw_operand(tw_state *s, int vi, const char **out)
     char tmp[64];
     tw_tensor *t = NULL;
     if (v->is_initializer && !s->freeze) {
-        int kind =
-            float_dtype(val->dtype) && val->rank > 0 && !s->buffer[vi] ? TW_PARAM : TW_BUFFER;
+        int kind = float_dtype(val->dtype) && val->rank > 0 && !s->buffer[vi] ? TW_PARAM
+                                                                              : TW_BUFFER;
         CKPT_TRY(add_tensor(s, kind, v->name, val, false, &t));
         size_t n = strlen(t->name) + 6;
         s->expr[vi] = malloc(n);
         if (s->expr[vi])
             snprintf(s->expr[vi], n, "self.%s", t->name);
     } else {
-        CKPT_TRY(add_tensor(s, TW_CONST, NULL, val, !v->is_initializer, &t));
-        snprintf(tmp, sizeof(tmp), "CONSTANTS.c%zu", s->n_const++);
+        /* equal constants are one (torch's constant pooling, which freeze runs) */
+        size_t nb = ox_val_nbytes(val);
+        for (size_t i = 0; i < s->n_t && !t; i++) {
+            const ox_val *o = s->t[i].v;
+            if (s->t[i].kind == TW_CONST && o->dtype == val->dtype && o->rank == val->rank &&
+                !memcmp(o->dims, val->dims, (size_t)val->rank * sizeof(int64_t)) &&
+                ox_val_nbytes(o) == nb && (!nb || !memcmp(o->data, val->data, nb)))
+                t = &s->t[i];
+        }
+        if (!t) {
+            CKPT_TRY(add_tensor(s, TW_CONST, NULL, val, !v->is_initializer, &t));
+            t->cidx = s->n_const++;
+        }
+        snprintf(tmp, sizeof(tmp), "CONSTANTS.c%zu", t->cidx);
         s->expr[vi] = dupstr(tmp);
     }
     if (!s->expr[vi])

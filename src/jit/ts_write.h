@@ -34,6 +34,7 @@ typedef struct tw_tensor {
     char *name;      /* attribute name (PARAM/BUFFER); NULL for constants */
     int kind;        /* TW_PARAM / TW_BUFFER / TW_CONST */
     const ox_val *v; /* borrowed from the graph, or `own` */
+    size_t cidx;     /* TW_CONST: N of CONSTANTS.cN */
     ox_val own;
 } tw_tensor;
 
@@ -42,12 +43,12 @@ typedef struct tw_state {
     ckpt_onnx_session *s; /* after one run on example inputs: every value's shape */
     bool freeze;
     ckpt_error *err;
-    char **expr; /* per value index: its TorchScript expression, NULL until known */
+    char **expr;  /* per value index: its TorchScript expression, NULL until known */
     bool *folded; /* per value: a constant (computed from constants only) */
     bool *buffer; /* per value: a float initializer kept as a buffer (BatchNorm statistics) */
     tw_tensor *t;
     size_t n_t, cap_t;
-    size_t n_const; /* CONSTANTS.cN counter */
+    size_t n_const;  /* CONSTANTS.cN counter */
     char **in_names; /* forward argument names */
     tw_buf body;
     int tmp;

@@ -24,8 +24,8 @@ typedef struct nctx {
 
 static int nfail(nctx *c, int code, const char *msg)
 {
-    return CKPT_FAIL(c->s->err, code, "node '%s' (%s, opset %d): %s", c->n->name ? c->n->name : "",
-                     c->n->op_type, c->n->opset, msg);
+    return CKPT_FAIL(c->s->err, code, "node '%s' (%s, opset %d): %s",
+                     c->n->name ? c->n->name : "", c->n->op_type, c->n->opset, msg);
 }
 
 static bool has_in(const nctx *c, int k)
@@ -175,21 +175,37 @@ static int norm_axis(nctx *c, int64_t a, int rank, int64_t *out)
 
 static const struct {
     const char *onnx, *aten;
-} unary[] = {{"Relu", "relu"},       {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"},
-             {"Exp", "exp"},         {"Log", "log"},         {"Sqrt", "sqrt"},
-             {"Neg", "neg"},         {"Abs", "abs"},         {"Reciprocal", "reciprocal"},
-             {"Erf", "erf"},         {"Sin", "sin"},         {"Cos", "cos"},
-             {"Floor", "floor"},     {"Ceil", "ceil"},       {"Sign", "sign"},
-             {"Not", "logical_not"}, {"HardSwish", "hardswish"}, {"Mish", "mish"},
-             {"Round", "round"},     {"IsNaN", "isnan"},     {"Selu", "selu"},
+} unary[] = {{"Relu", "relu"},
+             {"Sigmoid", "sigmoid"},
+             {"Tanh", "tanh"},
+             {"Exp", "exp"},
+             {"Log", "log"},
+             {"Sqrt", "sqrt"},
+             {"Neg", "neg"},
+             {"Abs", "abs"},
+             {"Reciprocal", "reciprocal"},
+             {"Erf", "erf"},
+             {"Sin", "sin"},
+             {"Cos", "cos"},
+             {"Floor", "floor"},
+             {"Ceil", "ceil"},
+             {"Sign", "sign"},
+             {"Not", "logical_not"},
+             {"HardSwish", "hardswish"},
+             {"Mish", "mish"},
+             {"Round", "round"},
+             {"IsNaN", "isnan"},
+             {"Selu", "selu"},
              {NULL, NULL}};
 
 static const struct {
     const char *onnx, *aten;
-} binary[] = {{"Add", "add"},         {"Sub", "sub"},         {"Mul", "mul"},
-              {"Div", "div"},         {"Pow", "pow"},         {"Equal", "eq"},
-              {"Less", "lt"},         {"Greater", "gt"},      {"LessOrEqual", "le"},
-              {"GreaterOrEqual", "ge"}, {"And", "logical_and"}, {"Or", "logical_or"},
+} binary[] = {{"Add", "add"},         {"Sub", "sub"},
+              {"Mul", "mul"},         {"Div", "div"},
+              {"Pow", "pow"},         {"Equal", "eq"},
+              {"Less", "lt"},         {"Greater", "gt"},
+              {"LessOrEqual", "le"},  {"GreaterOrEqual", "ge"},
+              {"And", "logical_and"}, {"Or", "logical_or"},
               {"Xor", "logical_xor"}, {NULL, NULL}};
 
 static int torch_scalar_type(int dt)
@@ -791,7 +807,8 @@ static int gen_node(nctx *c)
                 return rc;
             }
             c->a.len = 0;
-            tw_printf(&c->a, "torch.slice(%s, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ")",
+            tw_printf(&c->a,
+                      "torch.slice(%s, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ")",
                       e.oom ? "" : e.p, a, st[i], en[i], sp[i]);
             e.len = 0;
             tw_printf(&e, "%s", c->a.oom ? "" : c->a.p);
@@ -902,8 +919,8 @@ static int gen_node(nctx *c)
         int r = in_rank(c, 0);
         int64_t s0 = ox_attr_int(n, "start", 0), e0 = ox_attr_int(n, "end", r);
         if (s0 != 0 || e0 != r)
-            tw_printf(&c->a, "torch.slice(torch._shape_as_tensor(%s), 0, %" PRId64 ", %" PRId64
-                             ", 1)",
+            tw_printf(&c->a,
+                      "torch.slice(torch._shape_as_tensor(%s), 0, %" PRId64 ", %" PRId64 ", 1)",
                       x, s0, e0);
         else
             tw_printf(&c->a, "torch._shape_as_tensor(%s)", x);
@@ -919,8 +936,8 @@ static int gen_node(nctx *c)
             /* a computed shape: ONNX's two-way broadcast as a product with ones */
             CKPT_TRY(opnd(c, 1, &y));
             tw_printf(&c->a,
-                      "torch.mul(%s, torch.ones(annotate(List[int], (%s).tolist()), dtype=%d))", x,
-                      y, st);
+                      "torch.mul(%s, torch.ones(annotate(List[int], (%s).tolist()), dtype=%d))",
+                      x, y, st);
             return bind(c, 0);
         }
         int64_t shp[OX_MAX_RANK], cnt, dims[OX_MAX_RANK];
@@ -1023,8 +1040,9 @@ static int gen_node(nctx *c)
             return nfail(c, CKPT_E_UNSUPPORTED, "select_last_index");
         int64_t ax = 0;
         CKPT_TRY(norm_axis(c, ox_attr_int(n, "axis", 0), in_rank(c, 0), &ax));
-        tw_printf(&c->a, "torch.%s(%s, %" PRId64 ", %s)", op[3] == 'M' && op[4] == 'a' ? "argmax" : "argmin",
-                  x, ax, ox_attr_int(n, "keepdims", 1) ? "True" : "False");
+        tw_printf(&c->a, "torch.%s(%s, %" PRId64 ", %s)",
+                  op[3] == 'M' && op[4] == 'a' ? "argmax" : "argmin", x, ax,
+                  ox_attr_int(n, "keepdims", 1) ? "True" : "False");
         return bind(c, 0);
     }
     return nfail(c, CKPT_E_UNSUPPORTED, "no aten mapping for this op");

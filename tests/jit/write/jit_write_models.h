@@ -29,7 +29,8 @@ static inline ckpt_module *jw_cnn(ckpt_error *err)
               ckpt_nn_batchnorm(m, "1", 2, 6, NULL, err) &&
               ckpt_nn_activation(m, "2", CKPT_ACT_RELU, 0, err) &&
               ckpt_nn_maxpool2d(m, "3", &po, err) && ckpt_nn_avgpool2d(m, "4", &po, err) &&
-              ckpt_nn_flatten(m, "5", 1, -1, err) && ckpt_nn_linear(m, "6", 24, 10, NULL, &r, err) &&
+              ckpt_nn_flatten(m, "5", 1, -1, err) &&
+              ckpt_nn_linear(m, "6", 24, 10, NULL, &r, err) &&
               ckpt_nn_activation(m, "7", CKPT_ACT_TANH, 0, err) &&
               ckpt_nn_linear(m, "8", 10, 4, NULL, &r, err) &&
               ckpt_nn_activation(m, "9", CKPT_ACT_SOFTMAX, -1, err);
@@ -42,6 +43,26 @@ static inline ckpt_module *jw_cnn(ckpt_error *err)
 }
 
 static const int64_t jw_cnn_shape[4] = {2, 3, 8, 8};
+
+/* nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, gelu, batch_first, no
+ * dropout) in eval mode; input (2, 5, 16) */
+static inline ckpt_module *jw_transformer(ckpt_error *err)
+{
+    ckpt_rng r;
+    ckpt_rng_seed(&r, 5);
+    ckpt_transformer_opts o;
+    memset(&o, 0, sizeof(o));
+    o.dim_feedforward = 32;
+    o.no_dropout = true;
+    o.activation = CKPT_ACT_GELU;
+    o.batch_first = true;
+    ckpt_module *m = ckpt_nn_transformer_encoder_layer(NULL, "", 16, 2, &o, &r, err);
+    if (m)
+        ckpt_module_train(m, false);
+    return m;
+}
+
+static const int64_t jw_transformer_shape[3] = {2, 5, 16};
 
 static inline void jw_fill(float *p, size_t n, uint64_t seed)
 {

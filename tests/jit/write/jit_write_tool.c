@@ -1,8 +1,9 @@
 /* tests/jit/write/jit_write_tool.c - the C side of check_write.py:
  *   jit_write_tool onnx IN.onnx OUT.pt [--freeze]   ckpt_jit_save_onnx
- *   jit_write_tool module DIR                       the C CNN of jit_write_models.h
- *       traced and written as DIR/cmodel.pt and DIR/cmodel_frozen.pt, with its
- *       input and ckpt's output as DIR/cmodel.in.npy / cmodel.out.npy
+ *   jit_write_tool module DIR                       the C models of jit_write_models.h
+ *       (cmodel: a CNN, ctransformer: a transformer encoder layer) traced and
+ *       written as DIR/NAME.pt and DIR/NAME_frozen.pt, with their input and
+ *       ckpt's output as DIR/NAME.in.npy / NAME.out.npy
  *   jit_write_tool tensors FILE     ckpt_jit_load's tensors, one line each:
  *       NAME KIND DTYPE SHAPE FNV1A64-of-the-bytes  (the round-trip check)
  * Exit 0 on success, 1 with the error on stderr. */
@@ -30,12 +31,12 @@ static int save_npy(const char *dir, const char *name, int ndim, const int64_t *
     return rc;
 }
 
-static int cmd_module(const char *dir, ckpt_error *err)
+static int write_module(const char *dir, const char *name, ckpt_module *m, int ndim,
+                        const int64_t *shape, ckpt_error *err)
 {
-    ckpt_module *m = jw_cnn(err);
-    if (!m)
-        return -1;
-    size_t n = 2 * 3 * 8 * 8;
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= (size_t)shape[i];
     float *x = malloc(n * sizeof(float));
     ckpt_tape *t = ckpt_tape_new(NULL, err);
     int rc = -1;
@@ -43,26 +44,40 @@ static int cmd_module(const char *dir, ckpt_error *err)
         goto out;
     jw_fill(x, n, 11);
     ckpt_tape_set_grad_enabled(t, false);
-    ckpt_var *xv = ckpt_tape_tensor(t, 4, jw_cnn_shape, x, err);
+    ckpt_var *xv = ckpt_tape_tensor(t, ndim, shape, x, err);
     ckpt_var *y = xv ? ckpt_module_call(m, xv, err) : NULL;
     if (!y)
         goto out;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/cmodel.pt", dir);
-    if (ckpt_jit_save_module(m, jw_cnn_shape, 4, path, NULL, err) < 0)
+    char path[4096], file[256];
+    snprintf(path, sizeof(path), "%s/%s.pt", dir, name);
+    if (ckpt_jit_save_module(m, shape, ndim, path, NULL, err) < 0)
         goto out;
-    snprintf(path, sizeof(path), "%s/cmodel_frozen.pt", dir);
+    snprintf(path, sizeof(path), "%s/%s_frozen.pt", dir, name);
     ckpt_jit_save_opts fo = {.freeze = true};
-    if (ckpt_jit_save_module(m, jw_cnn_shape, 4, path, &fo, err) < 0)
+    if (ckpt_jit_save_module(m, shape, ndim, path, &fo, err) < 0)
         goto out;
-    if (save_npy(dir, "cmodel.in.npy", 4, jw_cnn_shape, x, err) < 0 ||
-        save_npy(dir, "cmodel.out.npy", ckpt_var_ndim(y), ckpt_var_shape(y), ckpt_var_data(y),
-                 err) < 0)
+    snprintf(file, sizeof(file), "%s.in.npy", name);
+    if (save_npy(dir, file, ndim, shape, x, err) < 0)
+        goto out;
+    snprintf(file, sizeof(file), "%s.out.npy", name);
+    if (save_npy(dir, file, ckpt_var_ndim(y), ckpt_var_shape(y), ckpt_var_data(y), err) < 0)
         goto out;
     rc = 0;
 out:
     ckpt_tape_free(t);
     free(x);
+    return rc;
+}
+
+static int cmd_module(const char *dir, ckpt_error *err)
+{
+    ckpt_module *m = jw_cnn(err);
+    int rc = m ? write_module(dir, "cmodel", m, 4, jw_cnn_shape, err) : -1;
+    ckpt_module_free(m);
+    if (rc < 0)
+        return rc;
+    m = jw_transformer(err);
+    rc = m ? write_module(dir, "ctransformer", m, 3, jw_transformer_shape, err) : -1;
     ckpt_module_free(m);
     return rc;
 }
