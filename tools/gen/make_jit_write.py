@@ -7,6 +7,11 @@ archive with the .out.npy written here.
 
     /usr/bin/python3 tools/gen/make_jit_write.py tests/fixtures/jit/write
 
+names.onnx (built with onnx.helper, reference by numpy) has value names
+that are no Python identifiers or clash with TorchScript's (self, training,
+x.1, 0.weight, a.b / a_b, _3), two inputs and two outputs: its inputs and
+outputs are names.in.npz / names.out.npz (arr_0, arr_1, ... in order).
+
 unsupported_topk.onnx holds an op the writer does not map (TopK): writing it
 must fail naming the node and leave no file."""
 import os
@@ -133,6 +138,33 @@ class TopK(nn.Module):
         return torch.topk(x, 2).values
 
 
+def names_model(out):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(1)
+    inits = {n: rng.standard_normal(s).astype(np.float32)
+             for n, s in [("0.weight", (3, 3)), ("training", (3,)), ("a.b", (3,)),
+                          ("a_b", (3,)), ("_3", (3,))]}
+    inits["_3"] = np.abs(inits["_3"]) + 0.5
+    nodes = [helper.make_node("MatMul", ["self", "0.weight"], ["m"], name="mm"),
+             helper.make_node("Add", ["m", "training"], ["a"], name="add"),
+             helper.make_node("Mul", ["a", "a.b"], ["b"], name="mul"),
+             helper.make_node("Sub", ["b", "a_b"], ["c"], name="sub"),
+             helper.make_node("Add", ["c", "x.1"], ["d"], name="add2"),
+             helper.make_node("Div", ["d", "_3"], ["y.out"], name="div"),
+             helper.make_node("Relu", ["x.1"], ["z"], name="relu")]
+    t = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3])
+    g = helper.make_graph(nodes, "names", [t("self"), t("x.1")], [t("y.out"), t("z")],
+                          [numpy_helper.from_array(v, n) for n, v in inits.items()])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]),
+              os.path.join(out, "names.onnx"))
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    b = rng.standard_normal((2, 3)).astype(np.float32)
+    y = ((a @ inits["0.weight"] + inits["training"]) * inits["a.b"] - inits["a_b"] + b) / inits["_3"]
+    np.savez(os.path.join(out, "names.in.npz"), a, b)
+    np.savez(os.path.join(out, "names.out.npz"), y.astype(np.float32), np.maximum(b, 0))
+
+
 MODELS = [
     ("mlp", MLP, (3, 8)),
     ("cnn", CNN, (2, 3, 16, 16)),
@@ -170,6 +202,7 @@ def main(out):
                       dynamic_axes={"idx": {0: "batch"}, "y": {0: "batch"}})
     np.save(os.path.join(out, "embed.in.npy"), x.numpy())
     np.save(os.path.join(out, "embed.out.npy"), y.numpy())
+    names_model(out)
     torch.onnx.export(TopK().eval(), (torch.randn(2, 5),),
                       os.path.join(out, "unsupported_topk.onnx"), opset_version=13,
                       input_names=["x"], output_names=["y"])

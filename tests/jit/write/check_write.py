@@ -116,9 +116,15 @@ def check_archive(name, path, x, ref, frozen, inits=None):
         if r not in recs:
             failures.append(f"{name}: record {r} missing from {recs}")
     m = torch.jit.load(path)
+    xs = x if isinstance(x, list) else [x]
+    refs = ref if isinstance(ref, list) else [ref]
     with torch.no_grad():
-        y = m(torch.from_numpy(x))
-    d, ok = close(y.numpy(), ref)
+        y = m(*[torch.from_numpy(a) for a in xs])
+    ys = list(y) if isinstance(y, tuple) else [y]
+    d, ok = 0.0, len(ys) == len(refs)
+    for a, b in zip(ys, refs):
+        da, oka = close(a.numpy(), b)
+        d, ok = max(d, da), ok and oka
     print(f"{name}: torch.jit.load(ckpt's archive) runs; max |y - reference| = {d:.3g}")
     if not ok:
         failures.append(f"{name}: output differs (max {d})")
@@ -142,8 +148,9 @@ def check_archive(name, path, x, ref, frozen, inits=None):
     if sorted(p2) != sorted(params) or any(not torch.equal(params[k], p2[k]) for k in params):
         failures.append(f"{name}: parameters change through torch.jit.save")
     with torch.no_grad():
-        y2 = m2(torch.from_numpy(x))
-    if not torch.equal(y, y2):
+        y2 = m2(*[torch.from_numpy(a) for a in xs])
+    y2s = list(y2) if isinstance(y2, tuple) else [y2]
+    if len(ys) != len(y2s) or any(not torch.equal(a, b) for a, b in zip(ys, y2s)):
         failures.append(f"{name}: outputs change through torch.jit.save")
     # ... and read by ckpt (ckpt_jit_load): the same tensors as from ckpt's own
     # archive, and as torch lists them
@@ -172,8 +179,14 @@ for f in sorted(os.listdir(FIX)):
     if not f.endswith(".onnx") or f.startswith("unsupported"):
         continue
     base = f[:-5]
-    x = np.load(os.path.join(FIX, base + ".in.npy"))
-    ref = np.load(os.path.join(FIX, base + ".out.npy"))
+    if os.path.exists(os.path.join(FIX, base + ".in.npz")):
+        zi = np.load(os.path.join(FIX, base + ".in.npz"))
+        zo = np.load(os.path.join(FIX, base + ".out.npz"))
+        x = [zi[f"arr_{i}"] for i in range(len(zi.files))]
+        ref = [zo[f"arr_{i}"] for i in range(len(zo.files))]
+    else:
+        x = np.load(os.path.join(FIX, base + ".in.npy"))
+        ref = np.load(os.path.join(FIX, base + ".out.npy"))
     inits = None
     if onnx is not None:
         om = onnx.load(os.path.join(FIX, f))
