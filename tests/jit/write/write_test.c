@@ -15,12 +15,19 @@
 #include "ckpt/source.h"
 #include "ckpt/zip.h"
 #include "jit_write_models.h"
+#include "onnx/onnx_build.h"
 #include "onnx/onnx_internal.h"
 #include "util/test.h"
 
 #define FIX "tests/fixtures/jit/write/"
 
 static char tmpdir[512];
+
+static void rm_tmpdir(void)
+{
+    if (tmpdir[0])
+        rmdir(tmpdir);
+}
 
 static const char *tmp_path(const char *name, char *buf, size_t n)
 {
@@ -29,6 +36,8 @@ static const char *tmp_path(const char *name, char *buf, size_t n)
         snprintf(tmpdir, sizeof(tmpdir), "%s/ckpt_jw_XXXXXX", t && *t ? t : "/tmp");
         if (!mkdtemp(tmpdir))
             tmpdir[0] = '\0';
+        else
+            atexit(rm_tmpdir);
     }
     snprintf(buf, n, "%s/%s", tmpdir, name);
     return buf;
@@ -239,7 +248,72 @@ TEST(test_jit_write__bad_arguments)
     CHECK(access(path, F_OK) != 0);
     CHECK_EQ_INT(ckpt_jit_save_module(NULL, jw_cnn_shape, 4, path, NULL, &err), CKPT_E_ARG);
     ckpt_onnx_model_free(m);
-    rmdir(tmpdir);
+}
+
+/* y = OP(x) over a (2, 3) float input declared with `rank` (-1: no shape) */
+static ckpt_onnx_model *one_node(const char *op, const char *domain, int rank, int cast_to)
+{
+    ckpt_error err = {0};
+    ob_model *b = ob_new(&err);
+    if (!b)
+        return NULL;
+    int64_t dims[2] = {2, 3};
+    ox_type t = ob_tensor_type(OX_FLOAT, rank, dims, NULL);
+    const char *in[1] = {"x"}, *out[1] = {"y"};
+    ob_node *n = NULL;
+    bool ok = ob_set_opset(b, "", 17, &err) == 0 &&
+              (!domain || ob_set_opset(b, domain, 1, &err) == 0) &&
+              ob_add_input(b, "x", rank >= 0 ? &t : NULL, &err) == 0 &&
+              (n = ob_add_node(b, op, "the_node", 1, in, 1, out, &err)) != NULL &&
+              (cast_to < 0 || ob_attr_int(n, "to", cast_to, &err) == 0) &&
+              ob_add_output(b, "y", NULL, &err) == 0;
+    if (ok && domain) {
+        free(n->domain);
+        n->domain = malloc(strlen(domain) + 1);
+        if (n->domain)
+            memcpy(n->domain, domain, strlen(domain) + 1);
+        ok = n->domain != NULL;
+    }
+    ckpt_onnx_model *m = ok ? ob_to_model(b, &err) : NULL;
+    ob_free(b);
+    return m;
+}
+
+TEST(test_jit_write__hostile_graphs_refused_cleanly)
+{
+    ckpt_error err = {0};
+    char path[1024];
+    tmp_path("hostile.pt", path, sizeof(path));
+    unlink(path);
+    /* a cast to a type torch has no scalar type for: the node is named */
+    ckpt_onnx_model *m = one_node("Cast", NULL, 2, OX_UINT16);
+    CHECK(m != NULL);
+    CHECK_EQ_INT(ckpt_jit_save_onnx(m, path, NULL, &err), CKPT_E_UNSUPPORTED);
+    CHECK(strstr(err.msg, "the_node") && strstr(err.msg, "Cast"));
+    CHECK(access(path, F_OK) != 0);
+    ckpt_onnx_model_free(m);
+    /* an input without a shape: no example run, refused naming the input */
+    m = one_node("Relu", NULL, -1, -1);
+    CHECK(m != NULL);
+    CHECK_EQ_INT(ckpt_jit_save_onnx(m, path, NULL, &err), CKPT_E_UNSUPPORTED);
+    CHECK(strstr(err.msg, "'x'") != NULL);
+    CHECK(access(path, F_OK) != 0);
+    ckpt_onnx_model_free(m);
+    /* an op ckpt maps and runs, but written: Relu works */
+    m = one_node("Relu", NULL, 2, -1);
+    CHECK(m != NULL);
+    CHECK_EQ_INT(ckpt_jit_save_onnx(m, path, NULL, &err), 0);
+    CHECK(access(path, F_OK) == 0);
+    unlink(path);
+    ckpt_onnx_model_free(m);
+    /* a node of another domain: refused, named */
+    m = one_node("Foo", "com.example", 2, -1);
+    if (m) {
+        CHECK(ckpt_jit_save_onnx(m, path, NULL, &err) < 0);
+        CHECK(strstr(err.msg, "the_node") || strstr(err.msg, "Foo"));
+        CHECK(access(path, F_OK) != 0);
+        ckpt_onnx_model_free(m);
+    }
 }
 
 TEST_MAIN()
