@@ -60,6 +60,29 @@ static int in_rank(nctx *c, int k)
     return v ? v->rank : -1;
 }
 
+/* element i as int64, exact for integer types, saturated for floats */
+static int64_t get_i64(const ox_val *v, int64_t i)
+{
+    switch (v->dtype) {
+    case OX_INT64: return ((const int64_t *)v->data)[i];
+    case OX_INT32: return ((const int32_t *)v->data)[i];
+    case OX_UINT64: {
+        uint64_t u = ((const uint64_t *)v->data)[i];
+        return u > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)u;
+    }
+    default: {
+        double d = ox_get_f64(v, i);
+        if (d != d)
+            return 0;
+        if (d >= 9.2233720368547758e18)
+            return INT64_MAX;
+        if (d <= -9.2233720368547758e18)
+            return INT64_MIN;
+        return (int64_t)d;
+    }
+    }
+}
+
 /* constant integer input k (a Reshape shape, Slice bounds, axes) */
 static int const_ints(nctx *c, int k, int64_t *dst, int64_t max, int64_t *count)
 {
@@ -71,7 +94,7 @@ static int const_ints(nctx *c, int k, int64_t *dst, int64_t max, int64_t *count)
     if (!v || v->kind != OX_KIND_TENSOR || v->numel > max)
         return nfail(c, CKPT_E_UNSUPPORTED, "constant input has an unexpected form");
     for (int64_t i = 0; i < v->numel; i++)
-        dst[i] = (int64_t)ox_get_f64(v, i);
+        dst[i] = get_i64(v, i);
     *count = v->numel;
     return 0;
 }
@@ -95,7 +118,7 @@ static bool literal(nctx *c, int k, int other_k, char *buf, size_t n)
         return true;
     }
     if (v->dtype == OX_INT64 || v->dtype == OX_INT32) {
-        snprintf(buf, n, "%" PRId64, (int64_t)x);
+        snprintf(buf, n, "%" PRId64, get_i64(v, 0));
         return true;
     }
     return false;
@@ -743,8 +766,7 @@ static int gen_node(nctx *c)
         if (!iv)
             return nfail(c, CKPT_E_FORMAT, "indices are missing");
         if (c->s->folded[n->in[1]] && iv->rank == 0) {
-            tw_printf(&c->a, "torch.select(%s, %" PRId64 ", %" PRId64 ")", x, ax,
-                      (int64_t)ox_get_f64(iv, 0));
+            tw_printf(&c->a, "torch.select(%s, %" PRId64 ", %" PRId64 ")", x, ax, get_i64(iv, 0));
             return bind(c, 0);
         }
         CKPT_TRY(opnd(c, 1, &y));
@@ -970,7 +992,7 @@ static int gen_node(nctx *c)
                 return nfail(c, CKPT_E_UNSUPPORTED, "a non-finite fill value");
             fnum(&c->a, v);
         } else
-            tw_printf(&c->a, "%" PRId64, (int64_t)v);
+            tw_printf(&c->a, "%" PRId64, get_i64(val, 0));
         tw_printf(&c->a, ", dtype=%d)", st);
         return bind(c, 0);
     }

@@ -133,6 +133,28 @@ class Embed(nn.Module):
         return self.fc(e).reshape(idx.shape[0], -1)
 
 
+class Ops11(nn.Module):
+    """exported at opset 11: attribute forms (Squeeze/Unsqueeze/ReduceSum axes,
+    Split sizes), Clip with inputs, Softmax's 2-D coercion, Tile, ArgMax,
+    HardSigmoid, Softplus, Max/Min, strided Slice, Gather by index tensor,
+    a Gemm with a transposed A"""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 6))
+        self.register_buffer("idx", torch.tensor([2, 0, 1]))
+
+    def forward(self, x):                       # x (4, 3)
+        g = torch.addmm(torch.ones(3, 6), x.t(), self.w, beta=0.5, alpha=2.0)  # (3, 6)
+        a, b = g.split([2, 4], dim=1)
+        h = torch.cat([F.hardsigmoid(a), F.softplus(b)], 1).unsqueeze(0)       # (1, 3, 6)
+        s = torch.log_softmax(h, dim=1).squeeze(0)                             # (3, 6)
+        t = s.repeat(2, 1)[::2, 1::2]                                          # (3, 3)
+        u = torch.max(t, t.index_select(0, self.idx)) + torch.min(t, -t)
+        k = u.argmax(dim=1, keepdim=True).to(torch.float32)
+        return torch.clamp(u.sum(dim=0, keepdim=True), min=-1.0) + k
+
+
 class TopK(nn.Module):
     def forward(self, x):
         return torch.topk(x, 2).values
@@ -202,6 +224,14 @@ def main(out):
                       dynamic_axes={"idx": {0: "batch"}, "y": {0: "batch"}})
     np.save(os.path.join(out, "embed.in.npy"), x.numpy())
     np.save(os.path.join(out, "embed.out.npy"), y.numpy())
+    m = Ops11().eval()
+    x = torch.randn(4, 3)
+    with torch.no_grad():
+        y = m(x)
+    torch.onnx.export(m, (x,), os.path.join(out, "ops11.onnx"), opset_version=11,
+                      input_names=["x"], output_names=["y"])
+    np.save(os.path.join(out, "ops11.in.npy"), x.numpy())
+    np.save(os.path.join(out, "ops11.out.npy"), y.numpy())
     names_model(out)
     torch.onnx.export(TopK().eval(), (torch.randn(2, 5),),
                       os.path.join(out, "unsupported_topk.onnx"), opset_version=13,
