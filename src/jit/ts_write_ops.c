@@ -1081,6 +1081,10 @@ int tw_gen_nodes(tw_state *s)
     for (int i = 0; i < g->n_nodes; i++) {
         const ox_node *n = &g->nodes[i];
         bool fold = !random_op(n->op_type) && (!n->domain || !n->domain[0]);
+        /* a subgraph may read outer values that are not constant */
+        for (int a = 0; fold && a < n->n_attrs; a++)
+            if (n->attrs[a].type == OX_ATTR_GRAPH || n->attrs[a].type == OX_ATTR_GRAPHS)
+                fold = false;
         for (int k = 0; fold && k < n->n_in; k++)
             if (n->in[k] >= 0 && !s->folded[n->in[k]])
                 fold = false;
