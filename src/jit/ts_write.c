@@ -491,8 +491,10 @@ static int write_job(ckpt_sink *sink, const void *ctx, ckpt_error *err)
     }
     if (rc == 0)
         rc = ckpt_zip_writer_add(w, "constants.pkl", o->consts.buf, o->consts.len, err);
+    char ver[16];
+    int vn = snprintf(ver, sizeof(ver), "%d\n", s->version);
     if (rc == 0)
-        rc = ckpt_zip_writer_add(w, "version", "3\n", 2, err);
+        rc = ckpt_zip_writer_add(w, "version", ver, (uint64_t)vn, err);
     if (rc == 0)
         rc = ckpt_zip_writer_finish(w, err);
     ckpt_zip_writer_free(w);
@@ -617,6 +619,7 @@ static int save_graph(const ckpt_onnx_model *m, const int64_t *shape, int ndim, 
     s.g = m->graph;
     s.freeze = opts && opts->freeze;
     s.err = err;
+    s.version = 3;
     tw_out o;
     memset(&o, 0, sizeof(o));
     int rc = 0;

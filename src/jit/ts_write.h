@@ -52,6 +52,7 @@ typedef struct tw_state {
     char **in_names; /* forward argument names */
     tw_buf body;
     int tmp;
+    int version; /* the file format the code needs (3, or 10 for gelu's approximate) */
 } tw_state;
 
 /* Generate the forward body for every node of s->g (ts_write_ops.c). */

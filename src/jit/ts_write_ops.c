@@ -528,6 +528,8 @@ static int gen_node(nctx *c)
         }
     for (int i = 0; binary[i].onnx; i++)
         if (!strcmp(op, binary[i].onnx)) {
+            if (ox_attr_int(n, "broadcast", 0) && ox_attr_get(n, "axis"))
+                return nfail(c, CKPT_E_UNSUPPORTED, "legacy broadcast with an axis");
             CKPT_TRY(opnd(c, 0, &x));
             if (literal(c, 1, 0, lit, sizeof(lit)))
                 y = lit;
@@ -924,8 +926,13 @@ static int gen_node(nctx *c)
     }
     if (!strcmp(op, "Gelu")) {
         CKPT_TRY(opnd(c, 0, &x));
-        tw_printf(&c->a, "torch.gelu(%s, approximate=\"%s\")", x,
-                  !strcmp(ox_attr_str(n, "approximate", "none"), "tanh") ? "tanh" : "none");
+        /* gelu's approximate argument needs file format 10 (torch's gelu_0_9 upgrader) */
+        if (!strcmp(ox_attr_str(n, "approximate", "none"), "tanh")) {
+            tw_printf(&c->a, "torch.gelu(%s, approximate=\"tanh\")", x);
+            if (c->s->version < 10)
+                c->s->version = 10;
+        } else
+            tw_printf(&c->a, "torch.gelu(%s)", x);
         return bind(c, 0);
     }
     if (!strcmp(op, "Where")) {
