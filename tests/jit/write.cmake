@@ -25,3 +25,12 @@ add_test(NAME jit_write_torch_check
                  ${CMAKE_BINARY_DIR}/jit_write_out $<$<TARGET_EXISTS:ckpt>:$<TARGET_FILE:ckpt>>)
 set_tests_properties(jit_write_torch_check PROPERTIES LABELS "jit" TIMEOUT 600
                      SKIP_RETURN_CODE 77)
+# breadth: the ONNX fixtures the writer accepts (tests/fixtures/onnx) load and run
+# in torch 1.13 with the outputs of `ckpt run` (refused ops are counted, not failed)
+add_test(NAME jit_write_onnx_fixtures
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/write/check_onnx_fixtures.py
+                 $<TARGET_FILE:jit_write_tool> $<TARGET_FILE:ckpt>
+                 ${CMAKE_BINARY_DIR}/jit_write_onnx_out 100
+                 ${PROJECT_SOURCE_DIR}/tests/fixtures/onnx)
+set_tests_properties(jit_write_onnx_fixtures PROPERTIES LABELS "jit" TIMEOUT 900
+                     SKIP_RETURN_CODE 77)
