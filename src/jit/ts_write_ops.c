@@ -223,13 +223,23 @@ static const struct {
 
 static const struct {
     const char *onnx, *aten;
-} binary[] = {{"Add", "add"},         {"Sub", "sub"},
-              {"Mul", "mul"},         {"Div", "div"},
-              {"Pow", "pow"},         {"Equal", "eq"},
-              {"Less", "lt"},         {"Greater", "gt"},
-              {"LessOrEqual", "le"},  {"GreaterOrEqual", "ge"},
-              {"And", "logical_and"}, {"Or", "logical_or"},
-              {"Xor", "logical_xor"}, {NULL, NULL}};
+} binary[] = {{"Add", "add"},
+              {"Sub", "sub"},
+              {"Mul", "mul"},
+              {"Div", "div"},
+              {"Pow", "pow"},
+              {"Equal", "eq"},
+              {"Less", "lt"},
+              {"Greater", "gt"},
+              {"LessOrEqual", "le"},
+              {"GreaterOrEqual", "ge"},
+              {"And", "logical_and"},
+              {"Or", "logical_or"},
+              {"Xor", "logical_xor"},
+              {"BitwiseAnd", "bitwise_and"},
+              {"BitwiseOr", "bitwise_or"},
+              {"BitwiseXor", "bitwise_xor"},
+              {NULL, NULL}};
 
 static int torch_scalar_type(int dt)
 {
@@ -1072,6 +1082,125 @@ static int gen_node(nctx *c)
         tw_printf(&c->a, "torch.%s(%s, %" PRId64 ", %s)",
                   op[3] == 'M' && op[4] == 'a' ? "argmax" : "argmin", x, ax,
                   ox_attr_int(n, "keepdims", 1) ? "True" : "False");
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "Mod")) {
+        CKPT_TRY(opnd(c, 0, &x));
+        CKPT_TRY(opnd(c, 1, &y));
+        tw_printf(&c->a, "torch.%s(%s, %s)", ox_attr_int(n, "fmod", 0) ? "fmod" : "remainder", x,
+                  y);
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "Mean")) {
+        CKPT_TRY(opnd(c, 0, &x));
+        const ox_val *xv = inval(c, 0);
+        if (!xv || (xv->dtype != OX_FLOAT && xv->dtype != OX_DOUBLE))
+            return nfail(c, CKPT_E_UNSUPPORTED, "Mean of a type other than float32/float64");
+        tw_printf(&c->a, "%s", x);
+        for (int k = 1; k < n->n_in; k++) {
+            CKPT_TRY(opnd(c, k, &y));
+            char *prev = c->a.p ? strdup(c->a.p) : NULL;
+            if (!prev)
+                return CKPT_FAIL(c->s->err, CKPT_E_NOMEM, "out of memory");
+            c->a.len = 0;
+            tw_printf(&c->a, "torch.add(%s, %s)", prev, y);
+            free(prev);
+        }
+        char *prev = c->a.p ? strdup(c->a.p) : NULL;
+        if (!prev)
+            return CKPT_FAIL(c->s->err, CKPT_E_NOMEM, "out of memory");
+        c->a.len = 0;
+        tw_printf(&c->a, "torch.div(%s, %d.)", prev, n->n_in);
+        free(prev);
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "PRelu")) {
+        CKPT_TRY(opnd(c, 0, &x));
+        CKPT_TRY(opnd(c, 1, &y));
+        tw_printf(&c->a, "torch.where(torch.lt(%s, 0.), torch.mul(%s, %s), %s)", x, x, y, x);
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "TopK")) {
+        CKPT_TRY(opnd(c, 0, &x));
+        int64_t k, cnt, ax = 0;
+        CKPT_TRY(const_ints(c, 1, &k, 1, &cnt));
+        if (cnt != 1)
+            return nfail(c, CKPT_E_FORMAT, "K must hold one value");
+        CKPT_TRY(norm_axis(c, ox_attr_int(n, "axis", -1), in_rank(c, 0), &ax));
+        tw_printf(&c->a, "torch.topk(%s, %" PRId64 ", %" PRId64 ", %s, %s)", x, k, ax,
+                  ox_attr_int(n, "largest", 1) ? "True" : "False",
+                  ox_attr_int(n, "sorted", 1) ? "True" : "False");
+        CKPT_TRY(bind(c, -1));
+        int t = c->s->tmp - 1;
+        for (int o = 0; o < 2 && o < n->n_out; o++)
+            if (has_out(c, o)) {
+                char e[48];
+                snprintf(e, sizeof(e), "_%d[%d]", t, o);
+                CKPT_TRY(alias(c, o, e));
+            }
+        return 0;
+    }
+    if (!strcmp(op, "Trilu")) {
+        CKPT_TRY(opnd(c, 0, &x));
+        int64_t k = 0, cnt;
+        if (has_in(c, 1))
+            CKPT_TRY(const_ints(c, 1, &k, 1, &cnt));
+        tw_printf(&c->a, "torch.%s(%s, %" PRId64 ")",
+                  ox_attr_int(n, "upper", 1) ? "triu" : "tril", x, k);
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "CumSum")) {
+        CKPT_TRY(opnd(c, 0, &x));
+        if (ox_attr_int(n, "exclusive", 0) || ox_attr_int(n, "reverse", 0))
+            return nfail(c, CKPT_E_UNSUPPORTED, "exclusive or reverse CumSum");
+        int64_t a, cnt, ax = 0;
+        CKPT_TRY(const_ints(c, 1, &a, 1, &cnt));
+        CKPT_TRY(norm_axis(c, a, in_rank(c, 0), &ax));
+        tw_printf(&c->a, "torch.cumsum(%s, %" PRId64 ", None)", x, ax);
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "GatherElements") || !strcmp(op, "ScatterElements")) {
+        bool sc = op[0] == 'S';
+        const char *u = NULL;
+        CKPT_TRY(opnd(c, 0, &x));
+        CKPT_TRY(opnd(c, 1, &y));
+        if (sc)
+            CKPT_TRY(opnd(c, 2, &u));
+        int64_t ax = 0;
+        CKPT_TRY(norm_axis(c, ox_attr_int(n, "axis", 0), in_rank(c, 0), &ax));
+        const char *red = ox_attr_str(n, "reduction", "none");
+        char idx[600];
+        const ox_val *iv = inval(c, 1);
+        if (iv && iv->dtype != OX_INT64) /* torch indexes with int64 only */
+            snprintf(idx, sizeof(idx), "torch.to(%s, 4, False, False, None)", y);
+        else
+            snprintf(idx, sizeof(idx), "%s", y);
+        if (strlen(y) > 500)
+            return nfail(c, CKPT_E_UNSUPPORTED, "index expression too long");
+        y = idx;
+        if (!sc)
+            tw_printf(&c->a, "torch.gather(%s, %" PRId64 ", %s, sparse_grad=False)", x, ax, y);
+        else if (!strcmp(red, "none"))
+            tw_printf(&c->a, "torch.scatter(%s, %" PRId64 ", %s, %s)", x, ax, y, u);
+        else if (!strcmp(red, "add"))
+            tw_printf(&c->a, "torch.scatter_add(%s, %" PRId64 ", %s, %s)", x, ax, y, u);
+        else
+            return nfail(c, CKPT_E_UNSUPPORTED, "this ScatterElements reduction");
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "NonZero")) {
+        CKPT_TRY(opnd(c, 0, &x));
+        tw_printf(&c->a, "torch.permute(torch.nonzero(%s), [1, 0])", x);
+        return bind(c, 0);
+    }
+    if (!strcmp(op, "CastLike")) {
+        CKPT_TRY(opnd(c, 0, &x));
+        const ox_val *tv = inval(c, 1);
+        int st = torch_scalar_type(tv ? tv->dtype : 0);
+        if (st < 0)
+            return nfail(c, CKPT_E_UNSUPPORTED,
+                         "CastLike to a type torch has no scalar type for");
+        tw_printf(&c->a, "torch.to(%s, %d, False, False, None)", x, st);
         return bind(c, 0);
     }
     return nfail(c, CKPT_E_UNSUPPORTED, "no aten mapping for this op");

@@ -12,7 +12,7 @@ that are no Python identifiers or clash with TorchScript's (self, training,
 x.1, 0.weight, a.b / a_b, _3), two inputs and two outputs: its inputs and
 outputs are names.in.npz / names.out.npz (arr_0, arr_1, ... in order).
 
-unsupported_topk.onnx holds an op the writer does not map (TopK): writing it
+unsupported.onnx holds an op the writer does not map (DepthToSpace): writing it
 must fail naming the node and leave no file."""
 import os
 import sys
@@ -155,9 +155,9 @@ class Ops11(nn.Module):
         return torch.clamp(u.sum(dim=0, keepdim=True), min=-1.0) + k
 
 
-class TopK(nn.Module):
+class Shuffle(nn.Module):
     def forward(self, x):
-        return torch.topk(x, 2).values
+        return F.pixel_shuffle(x, 2)
 
 
 def names_model(out):
@@ -233,8 +233,8 @@ def main(out):
     np.save(os.path.join(out, "ops11.in.npy"), x.numpy())
     np.save(os.path.join(out, "ops11.out.npy"), y.numpy())
     names_model(out)
-    torch.onnx.export(TopK().eval(), (torch.randn(2, 5),),
-                      os.path.join(out, "unsupported_topk.onnx"), opset_version=13,
+    torch.onnx.export(Shuffle().eval(), (torch.randn(1, 4, 2, 2),),
+                      os.path.join(out, "unsupported.onnx"), opset_version=13,
                       input_names=["x"], output_names=["y"])
 
 

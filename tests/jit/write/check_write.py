@@ -221,9 +221,9 @@ else:
 bad = os.path.join(OUT, "unsupported.pt")
 if os.path.exists(bad):
     os.remove(bad)
-r = tool("onnx", os.path.join(FIX, "unsupported_topk.onnx"), bad)
-if r.returncode == 0 or "TopK" not in r.stderr or os.path.exists(bad):
-    failures.append(f"unsupported: expected a refusal naming TopK and no file: {r.stderr!r}")
+r = tool("onnx", os.path.join(FIX, "unsupported.onnx"), bad)
+if r.returncode == 0 or "DepthToSpace" not in r.stderr or os.path.exists(bad):
+    failures.append(f"unsupported: expected a refusal naming DepthToSpace and no file: {r.stderr!r}")
 leftover = [f for f in os.listdir(OUT) if f.startswith("unsupported") or ".tmp" in f]
 if leftover:
     failures.append(f"unsupported: files left behind: {leftover}")
