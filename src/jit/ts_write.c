@@ -132,31 +132,37 @@ static const char *const reserved[] = {"self",
                                        "NoneType",
                                        NULL};
 
-static bool name_taken(tw_state *s, const char *id)
+/* scope -1: forward's locals (arguments; temporaries are _<digits>);
+ * scope >= 0: the attributes of module `scope` */
+static bool name_taken(tw_state *s, const char *id, int scope)
 {
     for (size_t i = 0; reserved[i]; i++)
         if (!strcmp(reserved[i], id))
             return true;
-    /* temporaries are _<digits> */
-    if (id[0] == '_' && id[1]) {
-        const char *p = id + 1;
-        while (isdigit((unsigned char)*p))
-            p++;
-        if (!*p)
-            return true;
+    if (scope < 0) {
+        if (id[0] == '_' && id[1]) {
+            const char *p = id + 1;
+            while (isdigit((unsigned char)*p))
+                p++;
+            if (!*p)
+                return true;
+        }
+        for (int i = 0; s->in_names && i < s->g->n_inputs; i++)
+            if (s->in_names[i] && !strcmp(s->in_names[i], id))
+                return true;
+        return false;
     }
     for (size_t i = 0; i < s->n_t; i++)
-        if (s->t[i].name && !strcmp(s->t[i].name, id))
+        if (s->t[i].name && s->t[i].mod == scope && !strcmp(s->t[i].name, id))
             return true;
-    for (int i = 0; s->in_names && i < s->g->n_inputs; i++)
-        if (s->in_names[i] && !strcmp(s->in_names[i], id))
+    for (int i = 0; i < s->n_mods; i++)
+        if (s->mods[i].parent == scope && s->mods[i].attr && !strcmp(s->mods[i].attr, id))
             return true;
     return false;
 }
 
-char *tw_ident(tw_state *s, const char *name, const char *prefix)
+static char *ident_n(tw_state *s, const char *name, size_t n, const char *prefix, int scope)
 {
-    size_t n = strlen(name);
     size_t pl = strlen(prefix);
     char *out = malloc(n + pl + 24);
     if (!out)
@@ -171,13 +177,65 @@ char *tw_ident(tw_state *s, const char *name, const char *prefix)
         out[k++] = (char)(isalnum(c) || c == '_' ? c : '_');
     }
     out[k] = '\0';
-    if (!name_taken(s, out))
+    if (!name_taken(s, out, scope))
         return out;
     for (int j = 1;; j++) {
         snprintf(out + k, 24, "_%d", j);
-        if (!name_taken(s, out))
+        if (!name_taken(s, out, scope))
             return out;
     }
+}
+
+char *tw_ident(tw_state *s, const char *name, const char *prefix, int scope)
+{
+    return ident_n(s, name, strlen(name), prefix, scope);
+}
+
+static bool class_taken(const tw_state *s, const char *c)
+{
+    if (!strcmp(c, s->cls))
+        return true;
+    for (int i = 1; i < s->n_mods; i++)
+        if (!strcmp(s->mods[i].cls, c))
+            return true;
+    return false;
+}
+
+/* the child of `parent` for the raw component p[0..n), created when absent */
+static int child_mod(tw_state *s, int parent, const char *p, size_t n)
+{
+    for (int i = 1; i < s->n_mods; i++)
+        if (s->mods[i].parent == parent && strlen(s->mods[i].raw) == n &&
+            !memcmp(s->mods[i].raw, p, n))
+            return i;
+    if (s->n_mods == s->cap_mods) {
+        int cap = s->cap_mods * 2;
+        tw_mod *m = realloc(s->mods, (size_t)cap * sizeof(*m));
+        if (!m)
+            return CKPT_FAIL(s->err, CKPT_E_NOMEM, "out of memory");
+        s->mods = m;
+        s->cap_mods = cap;
+    }
+    tw_mod *m = &s->mods[s->n_mods];
+    memset(m, 0, sizeof(*m));
+    m->parent = parent;
+    m->raw = malloc(n + 1);
+    m->attr = ident_n(s, p, n, "m_", parent);
+    const char *pc = parent == 0 ? s->cls : s->mods[parent].cls;
+    size_t pl = strlen(pc);
+    m->cls = m->attr ? malloc(pl + strlen(m->attr) + 24) : NULL;
+    if (!m->raw || !m->attr || !m->cls) {
+        free(m->raw);
+        free(m->attr);
+        free(m->cls);
+        return CKPT_FAIL(s->err, CKPT_E_NOMEM, "out of memory");
+    }
+    memcpy(m->raw, p, n);
+    m->raw[n] = '\0';
+    snprintf(m->cls, pl + strlen(m->attr) + 24, "%s_%s", pc, m->attr);
+    for (int j = 1; class_taken(s, m->cls); j++)
+        snprintf(m->cls, pl + strlen(m->attr) + 24, "%s_%s_%d", pc, m->attr, j);
+    return s->n_mods++;
 }
 
 /* ------------------------------------------------------------ values */
@@ -209,7 +267,20 @@ static int add_tensor(tw_state *s, int kind, const char *name, const ox_val *v, 
     tw_tensor *t = &s->t[s->n_t];
     memset(t, 0, sizeof(*t));
     if (name) {
-        t->name = tw_ident(s, name, "p_");
+        /* "a.b.weight": submodules a, a.b and the attribute weight (an empty
+         * component keeps the name flat) */
+        int mod = 0;
+        const char *leaf = name;
+        bool nest = !strstr(name, "..") && name[0] != '.' && name[strlen(name) - 1] != '.';
+        for (const char *p = name; nest && *p; p++)
+            if (*p == '.') {
+                mod = child_mod(s, mod, leaf, (size_t)(p - leaf));
+                if (mod < 0)
+                    return mod;
+                leaf = p + 1;
+            }
+        t->mod = mod;
+        t->name = tw_ident(s, leaf, "p_", mod);
         if (!t->name)
             return CKPT_FAIL(s->err, CKPT_E_NOMEM, "out of memory");
     }
@@ -225,6 +296,31 @@ static int add_tensor(tw_state *s, int kind, const char *name, const ox_val *v, 
     s->n_t++;
     *out = t;
     return 0;
+}
+
+/* "self.a.b.leaf" */
+static char *attr_path(const tw_state *s, const tw_tensor *t)
+{
+    size_t n = strlen(t->name) + 6;
+    for (int m = t->mod; m > 0; m = s->mods[m].parent)
+        n += strlen(s->mods[m].attr) + 1;
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    size_t pos = n - 1;
+    out[pos] = '\0';
+    size_t l = strlen(t->name);
+    pos -= l;
+    memcpy(out + pos, t->name, l);
+    for (int m = t->mod; m > 0; m = s->mods[m].parent) {
+        out[--pos] = '.';
+        l = strlen(s->mods[m].attr);
+        pos -= l;
+        memcpy(out + pos, s->mods[m].attr, l);
+    }
+    out[--pos] = '.';
+    memcpy(out, "self", 4);
+    return out;
 }
 
 static char *dupstr(const char *p)
@@ -257,10 +353,7 @@ int tw_operand(tw_state *s, int vi, const char **out)
         int kind = float_dtype(val->dtype) && val->rank > 0 && !s->buffer[vi] ? TW_PARAM
                                                                               : TW_BUFFER;
         CKPT_TRY(add_tensor(s, kind, v->name, val, false, &t));
-        size_t n = strlen(t->name) + 6;
-        s->expr[vi] = malloc(n);
-        if (s->expr[vi])
-            snprintf(s->expr[vi], n, "self.%s", t->name);
+        s->expr[vi] = attr_path(s, t);
     } else {
         /* equal constants are one (torch's constant pooling, which freeze runs) */
         size_t nb = ox_val_nbytes(val);
@@ -364,23 +457,29 @@ typedef struct tw_out {
     char archive[256];
 } tw_out;
 
-static int build_pickles(tw_state *s, tw_out *o, const char *cls)
+/* module `m`'s object: its tensors (parameters, buffers), its submodules,
+ * training, _is_full_backward_hook; storage keys in pickling order */
+static int emit_module(tw_state *s, ckpt__emit *e, int m, size_t *key, int depth)
 {
-    ckpt__emit *e = &o->data;
-    ckpt__emit_byte(e, 0x80);
-    ckpt__emit_byte(e, 2);
-    ckpt__emit_global(e, "__torch__", cls);
+    if (depth > 64)
+        return CKPT_FAIL(s->err, CKPT_E_LIMIT, "parameter names nest deeper than 64");
+    ckpt__emit_global(e, "__torch__", m == 0 ? s->cls : s->mods[m].cls);
     ckpt__emit_byte(e, ')');
     ckpt__emit_byte(e, 0x81); /* NEWOBJ */
     ckpt__emit_byte(e, '}');
     ckpt__emit_byte(e, '(');
-    size_t key = 0;
     for (int pass = TW_PARAM; pass <= TW_BUFFER; pass++)
         for (size_t i = 0; i < s->n_t; i++) {
-            if (s->t[i].kind != pass)
+            if (s->t[i].kind != pass || s->t[i].mod != m)
                 continue;
             emit_cstr(e, s->t[i].name);
-            CKPT_TRY(emit_tensor(s, e, &s->t[i], key++));
+            s->t[i].key = (*key)++;
+            CKPT_TRY(emit_tensor(s, e, &s->t[i], s->t[i].key));
+        }
+    for (int i = 1; i < s->n_mods; i++)
+        if (s->mods[i].parent == m) {
+            emit_cstr(e, s->mods[i].attr);
+            CKPT_TRY(emit_module(s, e, i, key, depth + 1));
         }
     if (!s->freeze) {
         emit_cstr(e, "training");
@@ -391,6 +490,16 @@ static int build_pickles(tw_state *s, tw_out *o, const char *cls)
     ckpt__emit_byte(e, 'u');
     ckpt__emit_byte(e, 'b');
     ckpt__emit_put(e);
+    return 0;
+}
+
+static int build_pickles(tw_state *s, tw_out *o)
+{
+    ckpt__emit *e = &o->data;
+    ckpt__emit_byte(e, 0x80);
+    ckpt__emit_byte(e, 2);
+    size_t key = 0;
+    CKPT_TRY(emit_module(s, e, 0, &key, 0));
     ckpt__emit_byte(e, '.');
 
     e = &o->consts;
@@ -399,8 +508,10 @@ static int build_pickles(tw_state *s, tw_out *o, const char *cls)
     ckpt__emit_byte(e, '(');
     key = 0;
     for (size_t i = 0; i < s->n_t; i++)
-        if (s->t[i].kind == TW_CONST)
-            CKPT_TRY(emit_tensor(s, e, &s->t[i], key++));
+        if (s->t[i].kind == TW_CONST) {
+            s->t[i].key = key++;
+            CKPT_TRY(emit_tensor(s, e, &s->t[i], s->t[i].key));
+        }
     ckpt__emit_byte(e, 't');
     ckpt__emit_byte(e, '.');
     if (o->data.oom || o->consts.oom)
@@ -408,30 +519,38 @@ static int build_pickles(tw_state *s, tw_out *o, const char *cls)
     return 0;
 }
 
-static void emit_list(tw_buf *b, const char *open, bool params, const tw_state *s)
+static void emit_list(tw_buf *b, const char *open, bool params, const tw_state *s, int m)
 {
     tw_printf(b, "  %s = [", open);
     for (size_t i = 0; i < s->n_t; i++)
-        if (s->t[i].kind == (params ? TW_PARAM : TW_BUFFER))
+        if (s->t[i].kind == (params ? TW_PARAM : TW_BUFFER) && s->t[i].mod == m)
             tw_printf(b, "\"%s\", ", s->t[i].name);
     tw_printf(b, "]\n");
+}
+
+static void class_header(tw_buf *b, const tw_state *s, int m)
+{
+    tw_printf(b, "class %s(Module):\n", m == 0 ? s->cls : s->mods[m].cls);
+    emit_list(b, "__parameters__", true, s, m);
+    emit_list(b, "__buffers__", false, s, m);
+    for (int pass = TW_PARAM; pass <= TW_BUFFER; pass++)
+        for (size_t i = 0; i < s->n_t; i++)
+            if (s->t[i].kind == pass && s->t[i].mod == m)
+                tw_printf(b, "  %s : Tensor\n", s->t[i].name);
+    if (!s->freeze) {
+        tw_printf(b, "  training : bool\n");
+        tw_printf(b, "  _is_full_backward_hook : Optional[bool]\n");
+    }
+    for (int i = 1; i < s->n_mods; i++)
+        if (s->mods[i].parent == m)
+            tw_printf(b, "  %s : __torch__.%s\n", s->mods[i].attr, s->mods[i].cls);
 }
 
 static int build_code(tw_state *s, tw_out *o, const char *cls)
 {
     tw_buf *b = &o->code;
     const ox_graph *g = s->g;
-    tw_printf(b, "class %s(Module):\n", cls);
-    emit_list(b, "__parameters__", true, s);
-    emit_list(b, "__buffers__", false, s);
-    for (int pass = TW_PARAM; pass <= TW_BUFFER; pass++)
-        for (size_t i = 0; i < s->n_t; i++)
-            if (s->t[i].kind == pass)
-                tw_printf(b, "  %s : Tensor\n", s->t[i].name);
-    if (!s->freeze) {
-        tw_printf(b, "  training : bool\n");
-        tw_printf(b, "  _is_full_backward_hook : Optional[bool]\n");
-    }
+    class_header(b, s, 0);
     tw_printf(b, "  def forward(self: __torch__.%s", cls);
     for (int i = 0; i < g->n_inputs; i++)
         tw_printf(b, ",\n    %s: Tensor", s->in_names[i]);
@@ -455,6 +574,8 @@ static int build_code(tw_state *s, tw_out *o, const char *cls)
             tw_printf(b, "%s%s", i ? ", " : "", s->expr[g->outputs[i]]);
         tw_printf(b, ")\n");
     }
+    for (int m = 1; m < s->n_mods; m++)
+        class_header(b, s, m);
     if (b->oom)
         return CKPT_FAIL(s->err, CKPT_E_NOMEM, "out of memory");
     return 0;
@@ -469,24 +590,25 @@ static int write_job(ckpt_sink *sink, const void *ctx, ckpt_error *err)
     if (!w)
         return err->code ? err->code : CKPT_E_NOMEM;
     int rc = 0;
-    size_t key = 0;
     char rec[48];
-    for (int pass = TW_PARAM; rc == 0 && pass <= TW_BUFFER; pass++)
+    size_t n_data = 0;
+    for (size_t i = 0; i < s->n_t; i++)
+        n_data += s->t[i].kind != TW_CONST;
+    for (size_t key = 0; rc == 0 && key < n_data; key++)
         for (size_t i = 0; rc == 0 && i < s->n_t; i++) {
-            if (s->t[i].kind != pass)
+            if (s->t[i].kind == TW_CONST || s->t[i].key != key)
                 continue;
-            snprintf(rec, sizeof(rec), "data/%zu", key++);
+            snprintf(rec, sizeof(rec), "data/%zu", key);
             rc = ckpt_zip_writer_add(w, rec, s->t[i].v->data, ox_val_nbytes(s->t[i].v), err);
         }
     if (rc == 0)
         rc = ckpt_zip_writer_add(w, "data.pkl", o->data.buf, o->data.len, err);
     if (rc == 0)
         rc = ckpt_zip_writer_add(w, "code/__torch__.py", o->code.p, o->code.len, err);
-    key = 0;
     for (size_t i = 0; rc == 0 && i < s->n_t; i++) {
         if (s->t[i].kind != TW_CONST)
             continue;
-        snprintf(rec, sizeof(rec), "constants/%zu", key++);
+        snprintf(rec, sizeof(rec), "constants/%zu", s->t[i].key);
         rc = ckpt_zip_writer_add(w, rec, s->t[i].v->data, ox_val_nbytes(s->t[i].v), err);
     }
     if (rc == 0)
@@ -595,6 +717,12 @@ static void state_free(tw_state *s)
         ox_val_clear(&s->t[i].own);
     }
     free(s->t);
+    for (int i = 0; i < s->n_mods; i++) {
+        free(s->mods[i].raw);
+        free(s->mods[i].attr);
+        free(s->mods[i].cls);
+    }
+    free(s->mods);
     if (s->in_names)
         for (int i = 0; i < s->g->n_inputs; i++)
             free(s->in_names[i]);
@@ -620,6 +748,7 @@ static int save_graph(const ckpt_onnx_model *m, const int64_t *shape, int ndim, 
     s.freeze = opts && opts->freeze;
     s.err = err;
     s.version = 3;
+    s.cls = cls;
     tw_out o;
     memset(&o, 0, sizeof(o));
     int rc = 0;
@@ -630,12 +759,18 @@ static int save_graph(const ckpt_onnx_model *m, const int64_t *shape, int ndim, 
     s.folded = calloc((size_t)g->n_values + 1, sizeof(bool));
     s.buffer = calloc((size_t)g->n_values + 1, sizeof(bool));
     s.in_names = calloc((size_t)g->n_inputs + 1, sizeof(char *));
-    if (!s.expr || !s.folded || !s.buffer || !s.in_names) {
+    s.mods = calloc(8, sizeof(tw_mod));
+    s.cap_mods = 8;
+    if (s.mods) {
+        s.n_mods = 1; /* the root */
+        s.mods[0].parent = -1;
+    }
+    if (!s.expr || !s.folded || !s.buffer || !s.in_names || !s.mods) {
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         goto out;
     }
     for (int i = 0; i < g->n_inputs && rc == 0; i++) {
-        char *id = tw_ident(&s, g->values[g->inputs[i]].name, "x_");
+        char *id = tw_ident(&s, g->values[g->inputs[i]].name, "x_", -1);
         s.in_names[i] = id;
         s.expr[g->inputs[i]] = id ? dupstr(id) : NULL;
         if (!id || !s.expr[g->inputs[i]])
@@ -659,7 +794,7 @@ static int save_graph(const ckpt_onnx_model *m, const int64_t *shape, int ndim, 
                  ? CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory")
                  : 0;
     if (rc == 0)
-        rc = build_pickles(&s, &o, cls);
+        rc = build_pickles(&s, &o);
     if (rc == 0)
         rc = build_code(&s, &o, cls);
     if (rc == 0) {

@@ -35,8 +35,19 @@ typedef struct tw_tensor {
     int kind;        /* TW_PARAM / TW_BUFFER / TW_CONST */
     const ox_val *v; /* borrowed from the graph, or `own` */
     size_t cidx;     /* TW_CONST: N of CONSTANTS.cN */
+    int mod;         /* PARAM/BUFFER: the (sub)module holding it (tw_state.mods) */
+    size_t key;      /* its storage key: data/KEY or constants/KEY */
     ox_val own;
 } tw_tensor;
+
+/* a module of the tree: the root, or a submodule named after an initializer's
+ * dotted prefix ("fc1" of "fc1.weight"), as torch.jit.trace nests them */
+typedef struct tw_mod {
+    char *raw;  /* the prefix component as in the ONNX name (NULL: root) */
+    char *attr; /* attribute name in the parent */
+    char *cls;  /* class name (in __torch__) */
+    int parent; /* -1: root */
+} tw_mod;
 
 typedef struct tw_state {
     const ox_graph *g;
@@ -48,6 +59,9 @@ typedef struct tw_state {
     bool *buffer; /* per value: a float initializer kept as a buffer (BatchNorm statistics) */
     tw_tensor *t;
     size_t n_t, cap_t;
+    tw_mod *mods;
+    int n_mods, cap_mods;
+    const char *cls; /* root class name */
     size_t n_const;  /* CONSTANTS.cN counter */
     char **in_names; /* forward argument names */
     tw_buf body;
@@ -62,6 +76,6 @@ const ox_val *tw_value(tw_state *s, int vi);
 /* A tensor operand for value vi: its expression (attribute, constant, temp). */
 int tw_operand(tw_state *s, int vi, const char **out);
 /* A sanitized, unique identifier for `name` (malloc'd). */
-char *tw_ident(tw_state *s, const char *name, const char *prefix);
+char *tw_ident(tw_state *s, const char *name, const char *prefix, int scope);
 
 #endif

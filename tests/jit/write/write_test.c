@@ -117,10 +117,12 @@ TEST(test_jit_write__onnx_archive_records)
     char *code = arc_text(&a, "code/__torch__.py", &n);
     CHECK(code != NULL);
     CHECK(strstr(code, "class Model(Module):\n  __parameters__ = [") == code);
-    CHECK(strstr(code, "\"fc1_weight\", ") && strstr(code, "  fc1_weight : Tensor\n"));
+    CHECK(strstr(code, "  fc1 : __torch__.Model_fc1\n"));
+    CHECK(
+        strstr(code, "class Model_fc1(Module):\n  __parameters__ = [\"weight\", \"bias\", ]\n"));
     CHECK(strstr(code, "  training : bool\n"));
     CHECK(strstr(code, "  def forward(self: __torch__.Model,\n    x: Tensor) -> Tensor:\n"));
-    CHECK(strstr(code, "torch.linear(x, self.fc1_weight, self.fc1_bias)"));
+    CHECK(strstr(code, "torch.linear(x, self.fc1.weight, self.fc1.bias)"));
     CHECK(strstr(code, "torch.softmax("));
     free(code);
     char *ver = arc_text(&a, "version", NULL);
@@ -221,7 +223,7 @@ TEST(test_jit_write__module_traced_and_class_name)
     CHECK(code && strstr(code, "class Net(Module):"));
     CHECK(strstr(code, "def forward(self: __torch__.Net,"));
     CHECK(strstr(code,
-                 "torch.conv2d(x, self.p_0_weight, self.p_0_bias, [1, 1], [1, 1], [1, 1], 1)"));
+                 "torch.conv2d(x, self.m_0.weight, self.m_0.bias, [1, 1], [1, 1], [1, 1], 1)"));
     CHECK(strstr(code, "torch.max_pool2d(") && strstr(code, "torch.avg_pool2d("));
     CHECK(strstr(code, "torch.linear(") && strstr(code, "torch.softmax("));
     free(code);
