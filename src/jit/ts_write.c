@@ -161,6 +161,28 @@ static bool name_taken(tw_state *s, const char *id, int scope)
     return false;
 }
 
+bool tw_is_ident(const char *p)
+{
+    if (!*p || isdigit((unsigned char)*p))
+        return false;
+    for (; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return false;
+    return true;
+}
+
+/* an attribute name TorchScript can hold as a string (getattr(self, "0"),
+ * __annotations__["0"]): printable, no quote, backslash or dot */
+static bool raw_ok(const char *p, size_t n)
+{
+    if (!n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\' || p[i] == '.')
+            return false;
+    return true;
+}
+
 static char *ident_n(tw_state *s, const char *name, size_t n, const char *prefix, int scope)
 {
     size_t pl = strlen(prefix);
@@ -168,6 +190,18 @@ static char *ident_n(tw_state *s, const char *name, size_t n, const char *prefix
     if (!out)
         return NULL;
     size_t k = 0;
+    if (scope >= 0 && raw_ok(name, n)) { /* attributes keep their names (torch's listing) */
+        memcpy(out, name, n);
+        out[n] = '\0';
+        k = n;
+        if (!name_taken(s, out, scope))
+            return out;
+        for (int j = 1;; j++) {
+            snprintf(out + k, 24, "_%d", j);
+            if (!name_taken(s, out, scope))
+                return out;
+        }
+    }
     if (!n || isdigit((unsigned char)name[0])) {
         memcpy(out, prefix, pl);
         k = pl;
@@ -232,9 +266,20 @@ static int child_mod(tw_state *s, int parent, const char *p, size_t n)
     }
     memcpy(m->raw, p, n);
     m->raw[n] = '\0';
-    snprintf(m->cls, pl + strlen(m->attr) + 24, "%s_%s", pc, m->attr);
+    size_t al = strlen(m->attr);
+    char *id = malloc(al + 3);
+    if (!id)
+        return CKPT_FAIL(s->err, CKPT_E_NOMEM, "out of memory");
+    size_t k = 0;
+    if (isdigit((unsigned char)m->attr[0]))
+        id[k++] = 'm';
+    for (size_t i = 0; i < al; i++)
+        id[k++] = (char)(isalnum((unsigned char)m->attr[i]) ? m->attr[i] : '_');
+    id[k] = '\0';
+    snprintf(m->cls, pl + al + 24, "%s_%s", pc, id);
     for (int j = 1; class_taken(s, m->cls); j++)
-        snprintf(m->cls, pl + strlen(m->attr) + 24, "%s_%s_%d", pc, m->attr, j);
+        snprintf(m->cls, pl + al + 24, "%s_%s_%d", pc, id, j);
+    free(id);
     return s->n_mods++;
 }
 
@@ -298,29 +343,31 @@ static int add_tensor(tw_state *s, int kind, const char *name, const ox_val *v, 
     return 0;
 }
 
-/* "self.a.b.leaf" */
+/* "self.a.b.leaf", with getattr(X, "0") for names that are no identifiers */
 static char *attr_path(const tw_state *s, const tw_tensor *t)
 {
-    size_t n = strlen(t->name) + 6;
-    for (int m = t->mod; m > 0; m = s->mods[m].parent)
-        n += strlen(s->mods[m].attr) + 1;
-    char *out = malloc(n);
-    if (!out)
-        return NULL;
-    size_t pos = n - 1;
-    out[pos] = '\0';
-    size_t l = strlen(t->name);
-    pos -= l;
-    memcpy(out + pos, t->name, l);
-    for (int m = t->mod; m > 0; m = s->mods[m].parent) {
-        out[--pos] = '.';
-        l = strlen(s->mods[m].attr);
-        pos -= l;
-        memcpy(out + pos, s->mods[m].attr, l);
+    const char *parts[80];
+    int np = 0;
+    parts[np++] = t->name;
+    for (int m = t->mod; m > 0 && np < 80; m = s->mods[m].parent)
+        parts[np++] = s->mods[m].attr;
+    tw_buf b = {0};
+    tw_printf(&b, "self");
+    for (int i = np - 1; i >= 0; i--) {
+        if (tw_is_ident(parts[i]))
+            tw_printf(&b, ".%s", parts[i]);
+        else {
+            char *prev = b.p ? strdup(b.p) : NULL;
+            b.len = 0;
+            tw_printf(&b, "getattr(%s, \"%s\")", prev ? prev : "", parts[i]);
+            free(prev);
+        }
     }
-    out[--pos] = '.';
-    memcpy(out, "self", 4);
-    return out;
+    if (b.oom) {
+        tw_buf_free(&b);
+        return NULL;
+    }
+    return b.p;
 }
 
 static char *dupstr(const char *p)
@@ -536,14 +583,20 @@ static void class_header(tw_buf *b, const tw_state *s, int m)
     for (int pass = TW_PARAM; pass <= TW_BUFFER; pass++)
         for (size_t i = 0; i < s->n_t; i++)
             if (s->t[i].kind == pass && s->t[i].mod == m)
-                tw_printf(b, "  %s : Tensor\n", s->t[i].name);
+                tw_printf(b,
+                          tw_is_ident(s->t[i].name) ? "  %s : Tensor\n"
+                                                    : "  __annotations__[\"%s\"] = Tensor\n",
+                          s->t[i].name);
     if (!s->freeze) {
         tw_printf(b, "  training : bool\n");
         tw_printf(b, "  _is_full_backward_hook : Optional[bool]\n");
     }
     for (int i = 1; i < s->n_mods; i++)
         if (s->mods[i].parent == m)
-            tw_printf(b, "  %s : __torch__.%s\n", s->mods[i].attr, s->mods[i].cls);
+            tw_printf(b,
+                      tw_is_ident(s->mods[i].attr) ? "  %s : __torch__.%s\n"
+                                                   : "  __annotations__[\"%s\"] = __torch__.%s\n",
+                      s->mods[i].attr, s->mods[i].cls);
 }
 
 static int build_code(tw_state *s, tw_out *o, const char *cls)

@@ -77,5 +77,7 @@ const ox_val *tw_value(tw_state *s, int vi);
 int tw_operand(tw_state *s, int vi, const char **out);
 /* A sanitized, unique identifier for `name` (malloc'd). */
 char *tw_ident(tw_state *s, const char *name, const char *prefix, int scope);
+/* [A-Za-z_][A-Za-z0-9_]* */
+bool tw_is_ident(const char *p);
 
 #endif
