@@ -3,9 +3,12 @@
  * traced module) from a graph ckpt holds: an ONNX model (ckpt_onnx_load), or a
  * C model traced through the tape into one (ckpt_onnx_export_model).
  *
- * The archive holds one class, `__torch__.Model`, in code/__torch__.py in the
+ * The archive holds the class `__torch__.Model` in code/__torch__.py in the
  * form torch.jit.trace writes (__parameters__, __buffers__, attribute
- * annotations, training, a forward with one aten call per ONNX node), data.pkl
+ * annotations, training, a forward with one aten call per ONNX node) and one
+ * class per dotted prefix of the initializer names (fc1.weight -> submodule
+ * fc1 of class Model_fc1; names that are no identifiers kept through
+ * __annotations__["0"] / getattr(self, "0"), as torch writes them), data.pkl
  * (the module object: protocol 2, GLOBAL '__torch__ Model', NEWOBJ, BUILD of a
  * dict of its attributes; tensors as _rebuild_tensor_v2 with persistent ids
  * ('storage', torch.XStorage, key, 'cpu', numel) whose bytes are data/KEY),
