@@ -642,7 +642,8 @@ static int parse_node(P *p, const cJSON *jn, size_t idx, pt2_node *n)
     n->label = malloc(len);
     if (!n->label)
         return pfail(p, CKPT_E_NOMEM, "out of memory");
-    snprintf(n->label, len, "%s: node %zu '%s' (%s), node", p->rec, idx, first, target);
+    snprintf(n->label, len, "%s: node '%s' (%s), graph_module.graph.nodes", p->rec, first,
+             target);
     return 0;
 }
 
