@@ -94,6 +94,7 @@ typedef struct pt2_input {
     char *name;   /* placeholder name */
     char *target; /* parameter/buffer/constant fqn */
     bool persistent;
+    bool is_sym; /* a user input that is a SymInt/SymFloat (an int/float argument) */
     int slot;
     jv *value; /* PARAM/BUFFER/CONST_TENSOR: the tensor; CONST_VALUE: the constant */
 } pt2_input;

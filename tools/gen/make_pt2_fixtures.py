@@ -125,6 +125,7 @@ class Graph:
         self.specs = []       # input specs
         self.nodes = []
         self.user_inputs = []
+        self.op_count = {}
 
     def placeholder(self, name, value, spec):
         self.vals[name] = value
@@ -170,8 +171,14 @@ class Graph:
         else:
             outputs = []
             ret = []
+            # the FX node's own name: the op's name, then op_1, op_2... (serialize.py
+            # _output_node_name_at_index names an unused result "<node>_unused_<i>")
+            base = op.split(".")[0]
+            k = self.op_count.get(base, 0)
+            self.op_count[base] = k + 1
+            node_name = base if k == 0 else "%s_%d" % (base, k)
             for i, r in enumerate(res):
-                nm = outs[i] if i < len(outs) else "%s_unused_%d" % (outs[0], i)
+                nm = outs[i] if i < len(outs) else "%s_unused_%d" % (node_name, i)
                 self.vals[nm] = r
                 outputs.append({"as_tensor": {"name": nm}})
                 ret.append(T(nm))

@@ -22,6 +22,7 @@
 #include "ckpt/formats.h"
 #include "ckpt/jit.h"
 #include "ckpt/torch.h"
+#include "jit/jit_internal.h"
 
 static char path_buf[4096];
 
@@ -107,6 +108,14 @@ static int do_read(const char *dir, const char *name)
         fprintf(stderr, "%zu tensors listed, expected %zu\n", ckpt_jit_tensor_count(m), i);
         bad++;
     }
+    /* forward's source: the graph as text, one line per node */
+    const jit_method *fw = jit_class_method(m->root->u.obj.cls, "forward");
+    if (!fw || !fw->source || !strstr(fw->source, "torch.ops.aten.") ||
+        !strstr(fw->source, "return (")) {
+        fprintf(stderr, "forward has no source text\n");
+        bad++;
+    } else if (getenv("PT2_SHOW"))
+        printf("%s", fw->source);
     /* the state dict holds the parameters and buffers */
     ckpt_doc *sd = ckpt_jit_state_dict(m, &err);
     if (!sd || ckpt_obj_len(ckpt_doc_root(sd)) == 0) {
