@@ -260,11 +260,11 @@ static int num_float(P *p, const cJSON *v, const char *what, double *out)
     /* serialize.py _dataclass_to_dict writes infinities as strings */
     if (cJSON_IsString(v) && v->valuestring) {
         if (strcmp(v->valuestring, "Infinity") == 0)
-            *out = INFINITY;
+            *out = (double)INFINITY;
         else if (strcmp(v->valuestring, "-Infinity") == 0)
-            *out = -INFINITY;
+            *out = -(double)INFINITY;
         else if (strcmp(v->valuestring, "NaN") == 0)
-            *out = NAN;
+            *out = (double)NAN;
         else
             return pfail(p, CKPT_E_FORMAT, "%s is not a number ('%.40s')", what, v->valuestring);
         return 0;
@@ -656,6 +656,79 @@ static const char *spec_arg_name(P *p, const cJSON *spec)
     return get_str(p, arg, "name");
 }
 
+/* A name in a legacy signature's list or dict (torch 2.1 GraphSignature:
+ * inputs_to_parameters / inputs_to_buffers: dict name -> fqn, user_inputs /
+ * user_outputs: lists of names). */
+static const cJSON *legacy_find(const cJSON *sig, const char *key, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(sig, key);
+    for (const cJSON *c = v ? v->child : NULL; c; c = c->next) {
+        if (cJSON_IsObject(v) && c->string && strcmp(c->string, name) == 0)
+            return c;
+        if (cJSON_IsArray(v) && cJSON_IsString(c) && c->valuestring &&
+            strcmp(c->valuestring, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* torch 2.1 (schema before input_specs): the graph inputs bound by name. */
+static int parse_legacy_signature(P *p, const cJSON *gin, size_t n_gin, const cJSON *sig)
+{
+    pt2_program *g = p->g;
+    static const char *keys[] = {"inputs_to_parameters", "inputs_to_buffers", "user_inputs",
+                                 "user_outputs"};
+    for (size_t k = 0; k < 4; k++) {
+        const cJSON *v = member(p, sig, keys[k], true);
+        if (!v)
+            return p->err->code;
+        if (k < 2 ? !cJSON_IsObject(v) : !cJSON_IsArray(v))
+            return pfail(p, CKPT_E_FORMAT, "'%s' is not a %s", keys[k], k < 2 ? "dict" : "list");
+    }
+    g->inputs = calloc(n_gin ? n_gin : 1, sizeof *g->inputs);
+    if (!g->inputs)
+        return pfail(p, CKPT_E_NOMEM, "out of memory");
+    size_t i = 0;
+    for (const cJSON *gi = gin->child; gi; gi = gi->next, i++) {
+        pt2_input *in = &g->inputs[i];
+        g->n_inputs = i + 1;
+        snprintf(p->where, sizeof p->where, "graph_module.graph.inputs[%zu]", i);
+        const cJSON *ga = union_of(p, gi, "graph input");
+        if (!ga)
+            return p->err->code;
+        const char *name = NULL;
+        if (strcmp(ga->string, "as_tensor") == 0)
+            name = get_str(p, ga, "name");
+        else if (strcmp(ga->string, "as_sym_int") == 0) {
+            name = get_str(p, ga, "as_name");
+            in->is_sym = true;
+        } else
+            return pfail(p, CKPT_E_UNSUPPORTED, "graph input of kind '%.40s'", ga->string);
+        if (!name)
+            return p->err->code;
+        const cJSON *t;
+        if ((t = legacy_find(sig, "inputs_to_parameters", name)) != NULL)
+            in->kind = PT2_IN_PARAM;
+        else if ((t = legacy_find(sig, "inputs_to_buffers", name)) != NULL) {
+            in->kind = PT2_IN_BUFFER;
+            in->persistent = true;
+        } else if (legacy_find(sig, "user_inputs", name))
+            in->kind = PT2_IN_USER;
+        else
+            return pfail(p, CKPT_E_FORMAT, "graph input '%s' is in no signature list", name);
+        if (t && (!cJSON_IsString(t) || !t->valuestring || !t->valuestring[0]))
+            return pfail(p, CKPT_E_FORMAT, "signature target of '%s' is not a name", name);
+        in->name = strdup(name);
+        in->target = t ? strdup(t->valuestring) : NULL;
+        if (!in->name || (t && !in->target))
+            return pfail(p, CKPT_E_NOMEM, "out of memory");
+        in->slot = slot_def(p, name);
+        if (in->slot < 0)
+            return in->slot;
+    }
+    return 0;
+}
+
 static int parse_signature(P *p, const cJSON *graph, const cJSON *sig)
 {
     pt2_program *g = p->g;
@@ -666,6 +739,9 @@ static int parse_signature(P *p, const cJSON *graph, const cJSON *sig)
     size_t n_gin = 0;
     CKPT_TRY(list_len(p, gin, "inputs", PT2_MAX_NODES, &n_gin));
     snprintf(p->where, sizeof p->where, "graph_module.signature");
+    if (!cJSON_GetObjectItemCaseSensitive(sig, "input_specs") &&
+        cJSON_GetObjectItemCaseSensitive(sig, "inputs_to_parameters"))
+        return parse_legacy_signature(p, gin, n_gin, sig);
     const cJSON *ispecs = member(p, sig, "input_specs", true);
     if (!ispecs)
         return p->err->code;
@@ -803,6 +879,26 @@ static int parse_outputs(P *p, const cJSON *graph, const cJSON *sig)
     size_t n = 0;
     CKPT_TRY(list_len(p, gout, "outputs", PT2_MAX_NODES, &n));
     snprintf(p->where, sizeof p->where, "graph_module.signature");
+    if (!cJSON_GetObjectItemCaseSensitive(sig, "output_specs") &&
+        cJSON_GetObjectItemCaseSensitive(sig, "user_outputs")) {
+        /* torch 2.1: the graph outputs named in user_outputs are returned,
+         * the others are buffer mutations */
+        g->outputs = calloc(n ? n : 1, sizeof *g->outputs);
+        if (!g->outputs)
+            return pfail(p, CKPT_E_NOMEM, "out of memory");
+        size_t i = 0;
+        for (const cJSON *go = gout->child; go; go = go->next, i++) {
+            snprintf(p->where, sizeof p->where, "graph_module.graph.outputs[%zu]", i);
+            g->n_outputs = i + 1;
+            CKPT_TRY(parse_arg(p, go, &g->outputs[i].arg, (int)g->n_nodes, false, "output"));
+            const pt2_arg *a = &g->outputs[i].arg;
+            g->outputs[i].kind = a->slot < 0 ||
+                                         legacy_find(sig, "user_outputs", g->slot_names[a->slot])
+                                     ? PT2_OUT_USER
+                                     : PT2_OUT_SKIP;
+        }
+        return 0;
+    }
     const cJSON *ospecs = member(p, sig, "output_specs", true);
     if (!ospecs)
         return p->err->code;
@@ -867,12 +963,16 @@ static int parse_program(P *p, const cJSON *root)
     if (!sv)
         return p->err->code;
     int64_t major = 0, minor = 0;
-    const cJSON *ma = member(p, sv, "major", true);
-    const cJSON *mi = ma ? member(p, sv, "minor", true) : NULL;
-    if (!mi)
-        return p->err->code;
-    CKPT_TRY(num_int(p, ma, "schema_version.major", &major));
-    CKPT_TRY(num_int(p, mi, "schema_version.minor", &minor));
+    if (cJSON_IsNumber(sv)) { /* torch 2.1: one int */
+        CKPT_TRY(num_int(p, sv, "schema_version", &major));
+    } else {
+        const cJSON *ma = member(p, sv, "major", true);
+        const cJSON *mi = ma ? member(p, sv, "minor", true) : NULL;
+        if (!mi)
+            return p->err->code;
+        CKPT_TRY(num_int(p, ma, "schema_version.major", &major));
+        CKPT_TRY(num_int(p, mi, "schema_version.minor", &minor));
+    }
     char buf[64];
     snprintf(buf, sizeof buf, "%" PRId64 ".%" PRId64, major, minor);
     g->schema_version = strdup(buf);
@@ -979,8 +1079,8 @@ static jv *tensor_from_obj(const ckpt_obj *o, const char *rec, const char *key, 
 static int load_saved_dict(ckpt_zip *z, const char *name, ckpt_jit_model *m, ckpt_doc **doc_out,
                            jv *dict, ckpt_error *err)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     CKPT_TRY(read_record(z, name, m, &buf, &len, err));
     if (len == 0) { /* serialize_torch_artifact(None) writes b"" (deserialize: {}) */
         free(buf);
@@ -1047,8 +1147,8 @@ static int sym_list(P *p, const cJSON *v, const char *what, int64_t *out, size_t
 static int load_payload(ckpt_zip *z, ckpt_jit_model *m, pt2_program *g, const char *cfg_rec,
                         const char *dir, jv *dict, ckpt_error *err)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     CKPT_TRY(read_record(z, cfg_rec, m, &buf, &len, err));
     cJSON *root = cJSON_ParseWithLength(buf, len);
     free(buf);
@@ -1544,8 +1644,8 @@ static int build_tree(ckpt_jit_model *m, pt2_program *g, jv *sd, jv *consts, ckp
 
 static int read_json(ckpt_zip *z, ckpt_jit_model *m, pt2_program *g, ckpt_error *err)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     CKPT_TRY(read_record(z, g->json_record, m, &buf, &len, err));
     cJSON *root = cJSON_ParseWithLength(buf, len);
     P p = {.g = g, .rec = g->json_record, .err = err};
@@ -1610,8 +1710,8 @@ int jit_read_pt2(ckpt_jit_model *m, ckpt_error *err)
     if (g->layout == 2) {
         char name[512];
         snprintf(name, sizeof name, "%.*sarchive_format", (int)rootlen, root);
-        char *fmt;
-        size_t flen;
+        char *fmt = NULL;
+        size_t flen = 0;
         if ((rc = read_record(z, name, m, &fmt, &flen, err)) < 0)
             goto done;
         bool ok = flen == 3 && memcmp(fmt, "pt2", 3) == 0;
@@ -1672,8 +1772,8 @@ int jit_read_pt2(ckpt_jit_model *m, ckpt_error *err)
         snprintf(name, sizeof name, "%.*sarchive_version", (int)rootlen, root);
         const ckpt_zip_entry *ve = ckpt_zip_find(z, name);
         if (ve && ve->size < 32) {
-            char *vb;
-            size_t vl;
+            char *vb = NULL;
+            size_t vl = 0;
             if (read_record(z, name, m, &vb, &vl, err) == 0) {
                 m->version = strtoll(vb, NULL, 10);
                 free(vb);
@@ -1686,11 +1786,19 @@ int jit_read_pt2(ckpt_jit_model *m, ckpt_error *err)
         }
         if ((rc = read_json(z, m, g, err)) < 0)
             goto done;
-        if ((rc = load_saved_dict(z, "serialized_state_dict.pt", m, &m->doc, sd, err)) < 0)
+        /* torch 2.1 named the same torch.save bytes *.json (export/__init__.py load:
+         * "This version of file is deprecated") */
+        const char *sdn = ckpt_zip_find(z, "serialized_state_dict.pt") ||
+                                  !ckpt_zip_find(z, "serialized_state_dict.json")
+                              ? "serialized_state_dict.pt"
+                              : "serialized_state_dict.json";
+        const char *cn = ckpt_zip_find(z, "serialized_constants.pt") ? "serialized_constants.pt"
+                         : ckpt_zip_find(z, "serialized_constants.json")
+                             ? "serialized_constants.json"
+                             : NULL;
+        if ((rc = load_saved_dict(z, sdn, m, &m->doc, sd, err)) < 0)
             goto done;
-        if (ckpt_zip_find(z, "serialized_constants.pt") &&
-            (rc = load_saved_dict(z, "serialized_constants.pt", m, &g->const_doc, consts, err)) <
-                0)
+        if (cn && (rc = load_saved_dict(z, cn, m, &g->const_doc, consts, err)) < 0)
             goto done;
     }
     free(m->producer);

@@ -16,6 +16,8 @@ format's definition in pytorch/pytorch:
     multi-result op lists one output per result, named after its getitem
     user or "<node>_unused_<i>"), serialize_operator
     ("torch.ops.aten.conv2d.default");
+  - torch 2.1's schema.py (GraphSignature as name lists/dicts, an int
+    schema_version; layout "v21");
   - torch/export/__init__.py save() of torch 2.1-2.7: a plain zip with
     serialized_exported_program.json, serialized_state_dict.pt,
     serialized_constants.pt, serialized_example_inputs.pt and `version`
@@ -242,6 +244,50 @@ def write_v1(path, ep, state_dict, constants, example):
         z.writestr("version", "8.6")
 
 
+def write_v21(path, ep, state_dict, constants, g):
+    """torch 2.1 (schema.py of torch 2.1: GraphSignature with inputs_to_parameters /
+    inputs_to_buffers / user_inputs / user_outputs / buffers_to_mutate, an int
+    schema_version, NamedArgument without `kind`, tensor_values of TensorValue{meta});
+    torch 2.1's save named the torch.save bytes serialized_state_dict.json."""
+    ep = json.loads(json.dumps(ep))
+    gm = ep["graph_module"]
+    specs = gm["signature"]["input_specs"]
+    sig = {"inputs_to_parameters": {}, "inputs_to_buffers": {}, "user_inputs": [],
+           "user_outputs": [o["user_output"]["arg"]["as_tensor"]["name"]
+                            for o in gm["signature"]["output_specs"]],
+           "buffers_to_mutate": {}, "backward_signature": None}
+    for sp in specs:
+        (k, v), = sp.items()
+        if k == "parameter":
+            sig["inputs_to_parameters"][v["arg"]["name"]] = v["parameter_name"]
+        elif k == "buffer":
+            sig["inputs_to_buffers"][v["arg"]["name"]] = v["buffer_name"]
+        elif k == "user_input":
+            sig["user_inputs"].append(v["arg"]["as_tensor"]["name"])
+        else:
+            raise ValueError(k)
+    gm["signature"] = sig
+    gm["call_spec"] = {"in_spec": "", "out_spec": ""}
+    gm.pop("module_call_graph")
+    gm.pop("treespec_namedtuple_fields")
+    graph = gm["graph"]
+    graph["tensor_values"] = {k: {"meta": v} for k, v in graph["tensor_values"].items()}
+    for k in ("custom_obj_values", "sym_float_values", "is_single_tensor_return"):
+        graph.pop(k)
+    for n in graph["nodes"]:
+        n.pop("is_hop_single_tensor_return")
+        for a in n["inputs"]:
+            a.pop("kind")
+    ep["schema_version"] = 1
+    ep["equality_constraints"] = []
+    ep.pop("verifiers")
+    ep.pop("torch_version")
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("serialized_exported_program.json", json.dumps(ep).encode())
+        z.writestr("serialized_state_dict.json", tsave(state_dict))
+        z.writestr("version", "1")
+
+
 def payload(items, prefix, records, raw=None):
     """pt2_archive/_package.py _save_raw_tensors: one record per storage."""
     cfg = {}
@@ -434,6 +480,8 @@ def emit(name, layout, m, x, builder, consts, torch_version, raw=None):
     path = os.path.join(OUT, name + ".pt2")
     if layout == "v1":
         write_v1(path, ep, sd, consts, ((x,), {}))
+    elif layout == "v21":
+        write_v21(path, ep, sd, consts, g)
     else:
         write_pt2(path, ep, dict(sd), consts, ((x,), {}), raw)
     np.save(os.path.join(OUT, name + ".input_0.npy"), x.numpy())
@@ -534,6 +582,7 @@ def main():
     ep, sd = emit("mlp", "v1", m, x, graph_mlp, {}, "2.1.0")
     hostile(ep, sd, {}, x)
     emit("mlp_pt2", "pt2", m, x, graph_mlp, {}, "2.8.0")
+    emit("mlp_v21", "v21", m, x, graph_mlp, {}, "2.1.0")
 
     m = CNN()
     randomize_bn(m.bn, gen)
@@ -542,6 +591,7 @@ def main():
     wt = m.fc.weight.detach().t().contiguous()
     emit("cnn", "pt2", m, x, graph_cnn, {}, "2.8.0", raw={"fc.weight": (wt, (1, 10))})
     emit("cnn_v1", "v1", m, x, graph_cnn, {}, "2.5.0")
+    emit("cnn_v21", "v21", m, x, graph_cnn, {}, "2.1.0")
 
     m = ResBlock()
     randomize_bn(m.bn1, gen)
