@@ -210,36 +210,63 @@ static int sym_binop(jit_rt *rt, const char *op, jv *a, jv *b, jv **out, ckpt_er
     return *out ? 0 : CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
 }
 
-/* Ops torch.export emits under names the op library may know otherwise. */
+/* *res = (first, None, ...): a multi-result op whose other results an
+ * inference graph never reads (saved statistics, dropout masks). */
+static int pad_results(jv *first, size_t n, jv **res, ckpt_error *err)
+{
+    jv *t = jv_tuple_new(n);
+    if (!t) {
+        jv_unref(first);
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    if (jv_list_push(t, first, err) < 0) { /* first is stolen even on failure */
+        jv_unref(t);
+        return err->code;
+    }
+    for (size_t i = 1; i < n; i++)
+        if (jv_list_push(t, jv_none(), err) < 0) {
+            jv_unref(t);
+            return err->code;
+        }
+    *res = t;
+    return 0;
+}
+
+/*
+ * Ops torch.export emits under names the op library knows otherwise (ATen
+ * IR spellings of what TorchScript calls): used only when the library lacks
+ * the exported name.
+ */
 static int call_op(jit_rt *rt, const pt2_node *n, jv **pos, size_t np, const char **kwn, jv **kwv,
                    size_t nk, jv **res, ckpt_error *err)
 {
     const char *op = n->op;
     if (!jit_aten_has(op)) {
-        /* aten.sym_size.int(self, dim) and friends: the TorchScript spellings */
-        if (strcmp(op, "sym_size") == 0)
+        jv *out = NULL;
+        if (strcmp(op, "sym_size") == 0) /* sym_size.int(self, dim) */
             op = "size";
         else if (strcmp(op, "sym_numel") == 0)
             op = "numel";
         else if (strcmp(op, "sym_stride") == 0)
             op = "stride";
-        else if (strcmp(op, "_native_batch_norm_legit_no_training") == 0 &&
-                 jit_aten_has("batch_norm") && np + nk == 7 && nk == 0) {
+        else if (strcmp(op, "_to_copy") == 0) /* the same keywords as to(self, *, dtype...) */
+            op = "to";
+        else if (strcmp(op, "_native_batch_norm_legit_no_training") == 0 && np == 7 && nk == 0) {
             /* (input, weight, bias, running_mean, running_var, momentum, eps)
-             * -> (out, save_mean, save_invstd): eval-mode batch_norm, whose
-             * two statistics outputs are empty in inference */
+             * -> (out, save_mean, save_invstd): eval-mode batch_norm */
             jv *f = jv_bool(false);
             jv *a[9] = {pos[0], pos[1], pos[2], pos[3], pos[4], f, pos[5], pos[6], f};
-            jv *out = NULL;
             CKPT_TRY(jit_aten_call(rt, "batch_norm", a, 9, NULL, NULL, 0, &out, err));
-            jv *t = jv_tuple_new(3);
-            if (!t || jv_list_push(t, out, err) < 0 || jv_list_push(t, jv_none(), err) < 0 ||
-                jv_list_push(t, jv_none(), err) < 0) {
-                jv_unref(t);
-                return err->code ? err->code : CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-            }
-            *res = t;
-            return 0;
+            return pad_results(out, 3, res, err);
+        } else if (strcmp(op, "native_layer_norm") == 0 && np == 5 && nk == 0) {
+            /* (input, normalized_shape, weight, bias, eps) -> (out, mean, rstd) */
+            CKPT_TRY(jit_aten_call(rt, "layer_norm", pos, 5, NULL, NULL, 0, &out, err));
+            return pad_results(out, 3, res, err);
+        } else if (strcmp(op, "native_dropout") == 0 && np == 3 && nk == 0) {
+            /* (input, p, train?) -> (out, mask); train None: not training */
+            jv *a[3] = {pos[0], pos[1], pos[2]->kind == JV_NONE ? jv_bool(false) : pos[2]};
+            CKPT_TRY(jit_aten_call(rt, "dropout", a, 3, NULL, NULL, 0, &out, err));
+            return pad_results(out, 2, res, err);
         }
     }
     return jit_aten_call(rt, op, pos, np, kwn, (jv *const *)kwv, nk, res, err);

@@ -4,7 +4,7 @@ add_executable(pt2_test ${CMAKE_CURRENT_LIST_DIR}/pt2/pt2_test.c)
 target_compile_options(pt2_test PRIVATE ${CKPT_WARNINGS})
 target_link_libraries(pt2_test PRIVATE ckpt_testutil ckpt_static PkgConfig::DEFLATE m)
 set(PT2_FIXTURES ${PROJECT_SOURCE_DIR}/tests/fixtures/jit/pt2)
-foreach(fx mlp mlp_pt2 mlp_v21 cnn cnn_v1 cnn_v21 resblock resblock_v1)
+foreach(fx mlp mlp_pt2 mlp_v21 cnn cnn_v1 cnn_v21 misc resblock resblock_v1)
   add_test(NAME jit_pt2_read_${fx} COMMAND pt2_test read ${PT2_FIXTURES} ${fx})
   add_test(NAME jit_pt2_run_${fx} COMMAND pt2_test run ${PT2_FIXTURES} ${fx})
   set_tests_properties(jit_pt2_read_${fx} jit_pt2_run_${fx} PROPERTIES LABELS "jit;unit"

@@ -86,6 +86,20 @@ class T:
         self.name = name
 
 
+class Sym:
+    """A named SymInt (the output of aten.sym_size.int or a _operator node)."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class Dt:
+    """A dtype argument (Argument.as_scalar_type)."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+
 def sym_int(v):
     return {"as_int": int(v)}
 
@@ -98,6 +112,10 @@ def tensor_meta(t):
 
 
 def ser_arg(a):
+    if isinstance(a, Sym):
+        return {"as_sym_int": {"as_name": a.name}}
+    if isinstance(a, Dt):
+        return {"as_scalar_type": ST[a.dtype]}
     if isinstance(a, T):
         return {"as_tensor": {"name": a.name}}
     if a is None:
@@ -111,6 +129,9 @@ def ser_arg(a):
     if isinstance(a, (list, tuple)):
         if all(isinstance(x, T) for x in a) and a:
             return {"as_tensors": [{"name": x.name} for x in a]}
+        if any(isinstance(x, Sym) for x in a):
+            return {"as_sym_ints": [{"as_name": x.name} if isinstance(x, Sym) else {"as_int": x}
+                                    for x in a]}
         if all(isinstance(x, bool) for x in a):
             return {"as_bools": list(a)}
         if all(isinstance(x, int) for x in a):
@@ -162,8 +183,8 @@ class Graph:
                 named.append({"name": an, "arg": ser_arg(kwargs[an]), "kind": 2})
             elif not kwonly and i < len(args):
                 named.append({"name": an, "arg": ser_arg(args[i]), "kind": 1})
-        real = lambda a: self.vals[a.name] if isinstance(a, T) else (
-            [real(x) for x in a] if isinstance(a, list) else a)
+        real = lambda a: self.vals[a.name] if isinstance(a, (T, Sym)) else (
+            a.dtype if isinstance(a, Dt) else [real(x) for x in a] if isinstance(a, list) else a)
         res = run_op(op, [real(a) for a in args], {k: real(v) for k, v in kwargs.items()})
         name = outs if isinstance(outs, str) else outs[0]
         if isinstance(res, torch.Tensor):
@@ -188,6 +209,30 @@ class Graph:
                            "metadata": {}, "is_hop_single_tensor_return": None})
         return ret
 
+    def sym_size(self, x, dim, name):
+        """aten.sym_size.int(self, dim) -> SymInt (an output named as_sym_int)."""
+        self.vals[name] = int(self.vals[x.name].shape[dim])
+        self.nodes.append({"target": "torch.ops.aten.sym_size.int",
+                           "inputs": [{"name": "self", "arg": ser_arg(x), "kind": 1},
+                                      {"name": "dim", "arg": ser_arg(dim), "kind": 1}],
+                           "outputs": [{"as_sym_int": {"as_name": name}}], "metadata": {},
+                           "is_hop_single_tensor_return": None})
+        return Sym(name)
+
+    def sym_op(self, pyop, a, b, name):
+        """serialize.py serialize_sym_op_inputs: _operator.<op>(a, b), names from
+        inspect.signature."""
+        import operator
+        va = self.vals[a.name] if isinstance(a, Sym) else a
+        vb = self.vals[b.name] if isinstance(b, Sym) else b
+        self.vals[name] = getattr(operator, pyop)(va, vb)
+        self.nodes.append({"target": "_operator." + pyop,
+                           "inputs": [{"name": "a", "arg": ser_arg(a), "kind": 1},
+                                      {"name": "b", "arg": ser_arg(b), "kind": 1}],
+                           "outputs": [{"as_sym_int": {"as_name": name}}], "metadata": {},
+                           "is_hop_single_tensor_return": None})
+        return Sym(name)
+
     def program(self, outputs, torch_version):
         tensor_values = {}
         for n, v in self.vals.items():
@@ -198,7 +243,9 @@ class Graph:
             "outputs": [{"as_tensor": {"name": o.name}} for o in outputs],
             "nodes": self.nodes,
             "tensor_values": tensor_values,
-            "sym_int_values": {}, "sym_bool_values": {}, "is_single_tensor_return": False,
+            "sym_int_values": {n: {"as_int": v} for n, v in self.vals.items()
+                               if isinstance(v, int)},
+            "sym_bool_values": {}, "is_single_tensor_return": False,
             "custom_obj_values": {}, "sym_float_values": {},
         }
         in_spec = json.dumps([1, {"type": "builtins.tuple", "context": "null", "children_spec": [
@@ -445,6 +492,39 @@ def graph_res(m, x):
     return g, [o, y]
 
 
+class Misc(nn.Module):
+    """LayerNorm, Dropout (eval), GELU, dtype round trip, a view by the batch size."""
+
+    def __init__(self):
+        super().__init__()
+        self.ln = nn.LayerNorm(6)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+        y = torch.nn.functional.gelu(self.drop(self.ln(x))).double().float()
+        return y.view(x.shape[0], x.shape[1] * 6) * 2
+
+
+def graph_misc(m, x):
+    """torch 2.x ATen IR: native_layer_norm / native_dropout with getitem folded,
+    _to_copy for .double()/.float(), sym_size.int + _operator.mul for the shape."""
+    g = Graph()
+    w = g.param("p_ln_weight", "ln.weight", m.ln.weight)
+    b = g.param("p_ln_bias", "ln.bias", m.ln.bias)
+    xi = g.user("x", x)
+    a = g.call("native_layer_norm.default", [xi, [6], w, b, 1e-05], outs=["getitem"])[0]
+    a = g.call("native_dropout.default", [a, 0.1, False], outs=["getitem_3"])[0]
+    a = g.call("gelu.default", [a], outs="gelu")
+    a = g.call("_to_copy.default", [a], {"dtype": Dt(torch.float64)}, outs="_to_copy")
+    a = g.call("_to_copy.default", [a], {"dtype": Dt(torch.float32)}, outs="_to_copy_1")
+    n0 = g.sym_size(xi, 0, "sym_size_int")
+    n1 = g.sym_size(xi, 1, "sym_size_int_1")
+    k = g.sym_op("mul", n1, 6, "mul")
+    a = g.call("view.default", [a, [n0, k]], outs="view")
+    o = g.call("mul.Tensor", [a, 2], outs="mul_1")
+    return g, [o]
+
+
 def randomize_bn(bn, gen):
     with torch.no_grad():
         bn.weight.copy_(torch.rand(bn.num_features, generator=gen) + 0.5)
@@ -592,6 +672,13 @@ def main():
     emit("cnn", "pt2", m, x, graph_cnn, {}, "2.8.0", raw={"fc.weight": (wt, (1, 10))})
     emit("cnn_v1", "v1", m, x, graph_cnn, {}, "2.5.0")
     emit("cnn_v21", "v21", m, x, graph_cnn, {}, "2.1.0")
+
+    m = Misc()
+    with torch.no_grad():
+        m.ln.weight.copy_(torch.rand(6, generator=gen) + 0.5)
+        m.ln.bias.copy_(torch.randn(6, generator=gen) * 0.1)
+    x = torch.randn(2, 3, 6, generator=gen)
+    emit("misc", "pt2", m, x, graph_misc, {}, "2.8.0")
 
     m = ResBlock()
     randomize_bn(m.bn1, gen)
