@@ -84,7 +84,8 @@ typedef struct ckpt_load_opts {
     const ckpt_alloc *alloc; /* NULL = libc */
     /* which pickle of a zip archive is the document: NULL or "data.pkl" (default), or
      * "constants.pkl" (TorchScript's constants table, storages from constants/<key>:
-     * the frozen weights of an optimized or lite-interpreter model); needs unsafe_full */
+     * the frozen weights of an optimized or lite-interpreter model), or "bytecode.pkl"
+     * (lite bytecode, storages from constants/<key>); needs unsafe_full */
     const char *pickle_record;
 } ckpt_load_opts;
 

@@ -249,6 +249,8 @@ struct jit_rt {
     int depth;          /* call depth (limit JIT_MAX_DEPTH) */
     uint64_t steps;     /* statements/instructions executed (limit JIT_MAX_STEPS) */
     bool grad_enabled;
+    void *ts; /* tsinterp: the TorchScript interpreter's parsed code (freed with ts_free) */
+    void (*ts_free)(void *);
 };
 
 #define JIT_MAX_DEPTH 200

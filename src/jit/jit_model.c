@@ -137,6 +137,8 @@ void jit_rt_free(jit_rt *rt)
 {
     if (!rt)
         return;
+    if (rt->ts && rt->ts_free) /* tsinterp */
+        rt->ts_free(rt->ts);
     ox_callctx_free(rt->ox);
     free(rt);
 }

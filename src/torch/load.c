@@ -412,9 +412,12 @@ static ckpt_doc *load_impl(const in_spec *in, const char *path, const ckpt_load_
         goto fail;
     h->big_endian = L.big_endian;
     const char *pkl_rec = opts->pickle_record ? opts->pickle_record : "data.pkl";
-    L.rec_dir = strcmp(pkl_rec, "constants.pkl") == 0 ? "constants/" : "data/";
-    if (strcmp(pkl_rec, "data.pkl") != 0 && strcmp(pkl_rec, "constants.pkl") != 0) {
-        CKPT_FAIL(err, CKPT_E_ARG, "pickle_record must be data.pkl or constants.pkl, not %.100s",
+    /* bytecode.pkl (lite interpreter): its tensors live in constants/ too */
+    L.rec_dir = strcmp(pkl_rec, "data.pkl") == 0 ? "data/" : "constants/";
+    if (strcmp(pkl_rec, "data.pkl") != 0 && strcmp(pkl_rec, "constants.pkl") != 0 &&
+        strcmp(pkl_rec, "bytecode.pkl") != 0) {
+        CKPT_FAIL(err, CKPT_E_ARG,
+                  "pickle_record must be data.pkl, constants.pkl or bytecode.pkl, not %.100s",
                   pkl_rec);
         goto fail;
     }

@@ -94,7 +94,7 @@ def dumps(lst):
 
 
 def ckpt_ls(ckpt, path):
-    r = subprocess.run([ckpt, "ls", "--json", path], stdout=subprocess.PIPE)
+    r = subprocess.run([ckpt, "ls", "--json", "--raw", path], stdout=subprocess.PIPE)
     if r.returncode != 0:
         return None
     # "path" is the raw walker path where ckpt renamed a packed quantized parameter

@@ -23,7 +23,8 @@ def main(argv):
     layers = {k for k in want if k.endswith(".weight") or k.endswith(".bias")}
     bad = 0
     for f in ("q_scripted.pt", "q_traced.pt", "q_full.pt"):
-        r = subprocess.run([ckpt, "ls", "--json", os.path.join(fix, f)], stdout=subprocess.PIPE)
+        r = subprocess.run([ckpt, "ls", "--json", "--raw", os.path.join(fix, f)],
+                           stdout=subprocess.PIPE)
         if r.returncode != 0:
             print("%s: ckpt ls exit %d" % (f, r.returncode))
             bad += 1

@@ -2,11 +2,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_jit.h"
 #include "cli_util.h"
 
 static const char help[] =
     "usage: ckpt extract FILE KEY OUT [--layout 1.13|2.1|2.7|legacy] [--no-fsync]\n"
     "                    [--allow MODULE.NAME]... [--full]\n"
+    "       ckpt extract --state-dict MODEL [-o] OUT [--layout V] [--no-fsync]\n"
     "\n"
     "Save the sub-object of FILE at KEY as a checkpoint of its own, written to OUT the\n"
     "way torch.save(obj[...], OUT) writes it: for example the model state dict out of a\n"
@@ -18,6 +20,10 @@ static const char help[] =
     "does.  Storage locations are kept as saved (cuda:0 stays cuda:0).\n"
     "OUT is replaced atomically (temporary file, fsync, rename).\n"
     "\n"
+    "  --state-dict  MODEL is a model (TorchScript or lite archive, .pt2 archive,\n"
+    "                full-model pickle): write what module.state_dict() gives, an\n"
+    "                OrderedDict of its parameters and buffers in torch's order\n"
+    "  -o OUT        the file to write (or give it after MODEL)\n"
     "  --layout V    records as torch V writes them (1.13, 2.1, 2.7 default, legacy)\n"
     "  --no-fsync    skip the fsync before the rename\n"
     "  --allow MODULE.NAME, --full   as for 'ckpt ls'\n"
@@ -32,6 +38,8 @@ int cmd_extract(int argc, char **argv)
     memset(&so, 0, sizeof(so));
     const char *args[3] = {NULL, NULL, NULL};
     int nargs = 0;
+    bool state_dict = false;
+    const char *outp = NULL;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(help, stdout);
@@ -50,6 +58,10 @@ int cmd_extract(int argc, char **argv)
             i++;
         } else if (strcmp(argv[i], "--no-fsync") == 0) {
             so.no_fsync = true;
+        } else if (strcmp(argv[i], "--state-dict") == 0) {
+            state_dict = true;
+        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+            outp = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "ckpt extract: unknown option %s\n\n%s", argv[i], help);
             return EXIT_ERROR;
@@ -59,6 +71,15 @@ int cmd_extract(int argc, char **argv)
             fprintf(stderr, "ckpt extract: too many arguments\n");
             return EXIT_ERROR;
         }
+    }
+    if (state_dict) {
+        if (outp && nargs == 1)
+            args[1] = outp;
+        else if (outp || nargs != 2) {
+            fprintf(stderr, "ckpt extract: --state-dict takes MODEL and OUT (or -o OUT)\n");
+            return EXIT_ERROR;
+        }
+        return cli_jit_state_dict(args[0], args[1], &so);
     }
     if (nargs != 3) {
         fputs(help, stderr);

@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_jit.h"
 #include "cli_util.h"
 
 static const char help[] =
-    "usage: ckpt ls FILE [--json] [--allow MODULE.NAME]... [--full]\n"
+    "usage: ckpt ls FILE [--json] [--raw] [--allow MODULE.NAME]... [--full]\n"
     "\n"
     "List every tensor reachable in the checkpoint, in the order torch would walk it:\n"
     "key path (nested containers joined with '.', e.g. model.fc1.weight or\n"
@@ -22,10 +23,18 @@ static const char help[] =
     "                        inert objects; nothing is executed). Without it, a file that is\n"
     "                        not weights-only is listed in data-only mode after a note.\n"
     "\n"
-    "TorchScript archives also list the tensors of their constants table (constants.pkl:\n"
-    "the frozen weights of optimized and lite models) as constants.<i>...  Packed quantized\n"
-    "Conv/Linear parameters are named as torch.ao's state_dict names them: <layer>.weight,\n"
-    "<layer>.bias.\n"
+    "Models (TorchScript and lite archives, torch.export .pt2 archives, full-model\n"
+    "pickles) list what torch.jit.load(FILE).named_parameters() and named_buffers()\n"
+    "report, in that order, then tensor attributes marked 'attribute'; --json adds the\n"
+    "fields kind (parameter, buffer, attribute), requires_grad and crc32 (CRC-32 of the\n"
+    "row-major bytes).\n"
+    "\n"
+    "  --raw                 list a TorchScript archive's pickles as stored instead: the\n"
+    "                        tensors of data.pkl, then those of its constants table\n"
+    "                        (constants.pkl: the frozen weights of optimized and lite\n"
+    "                        models) as constants.<i>...  Packed quantized Conv/Linear\n"
+    "                        parameters are named as torch.ao's state_dict names them:\n"
+    "                        <layer>.weight, <layer>.bias.\n"
     "\n"
     "Exit status: 0 listed, 2 the file could not be read.\n";
 
@@ -256,6 +265,7 @@ int cmd_ls(int argc, char **argv)
     memset(&lo, 0, sizeof(lo));
     ls_ctx c = {NULL, NULL, false, true, 0, 0};
     const char *path = NULL;
+    bool raw = false;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(help, stdout);
@@ -268,6 +278,8 @@ int cmd_ls(int argc, char **argv)
             continue;
         if (strcmp(argv[i], "--json") == 0)
             c.json = true;
+        else if (strcmp(argv[i], "--raw") == 0)
+            raw = true;
         else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "ckpt ls: unknown option %s\n\n%s", argv[i], help);
             return EXIT_ERROR;
@@ -283,10 +295,29 @@ int cmd_ls(int argc, char **argv)
         return EXIT_ERROR;
     }
     ckpt_error err;
+    if (!raw && cli_jit_file(path)) { /* the module's tensors, as torch.jit.load lists them */
+        ckpt_jit_model *m = ckpt_jit_load(path, NULL, &err);
+        if (!m) {
+            cli_print_error("ls", &err);
+            return EXIT_ERROR;
+        }
+        int jr = cli_jit_ls(m, c.json);
+        ckpt_jit_free(m);
+        return jr;
+    }
     ckpt_doc *doc = cli_load_doc(path, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
     if (!doc) {
         cli_print_error("ls", &err);
         return EXIT_ERROR;
+    }
+    if (!raw && cli_jit_module_doc(doc)) { /* torch.save(model): its module, when read */
+        ckpt_jit_model *m = ckpt_jit_load(path, NULL, NULL);
+        if (m) {
+            ckpt_doc_free(doc);
+            int jr = cli_jit_ls(m, c.json);
+            ckpt_jit_free(m);
+            return jr;
+        }
     }
     c.root = ckpt_doc_root(doc);
     int rc = ckpt_obj_walk_tensors(ckpt_doc_root(doc), visit, &c, &err);

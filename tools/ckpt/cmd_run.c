@@ -16,9 +16,15 @@
 static const char help[] =
     "usage: ckpt run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N]\n"
     "                [--repeat N] [--seed S] [--json]\n"
+    "       ckpt run MODEL.pt [--input ARG=FILE.npy|ARG=LITERAL]... [--method NAME] [...]\n"
     "\n"
     "Run an ONNX model with ckpt's own runtime (no Python, no ONNX Runtime) and print,\n"
     "for each graph output, its name, dtype, shape and the time of the run.\n"
+    "TorchScript, lite, full-model (torch.save(model)) and torch.export (.pt2) files\n"
+    "run their forward (or --method) with inputs named by its arguments: a .npy file\n"
+    "for a tensor, a literal (16000, 0.5, True, None, text) otherwise; the flattened\n"
+    "result is written as DIR/output_0.npy, output_1.npy, ...  A Tensor argument has no\n"
+    "declared shape, so it must be given.\n"
     "\n"
     "  --input NAME=FILE  the value of graph input NAME: a .npy file (np.save), or a\n"
     "                     serialized ONNX TensorProto (.pb, as in ONNX's test data).  The\n"
@@ -41,6 +47,11 @@ static const char help[] =
     "a missing or mismatched input, a kernel's error naming the node).\n";
 
 #define MAX_INPUTS 256
+
+/* TorchScript / lite / full-model / .pt2 (cmd_run_jit.c); *not_jit when the file is none of them */
+int cmd_run_jit(const char *path, const char *method, const char *const *names,
+                const char *const *values, size_t n, const char *outdir, int threads,
+                long long repeat, bool json, bool *not_jit);
 
 typedef struct given {
     const char *name, *file;
@@ -223,7 +234,7 @@ static int parse_int(const char *opt, const char *v, long long lo, long long hi,
 
 int cmd_run(int argc, char **argv)
 {
-    const char *path = NULL, *outdir = NULL;
+    const char *path = NULL, *outdir = NULL, *method = "forward";
     given gv[MAX_INPUTS];
     size_t ng = 0;
     long long threads = 1, repeat = 1, seed_arg = -1;
@@ -236,7 +247,7 @@ int cmd_run(int argc, char **argv)
         }
         bool takes = strcmp(a, "--input") == 0 || strcmp(a, "--output-dir") == 0 ||
                      strcmp(a, "--threads") == 0 || strcmp(a, "--repeat") == 0 ||
-                     strcmp(a, "--seed") == 0;
+                     strcmp(a, "--seed") == 0 || strcmp(a, "--method") == 0;
         if (takes && i + 1 >= argc) {
             fprintf(stderr, "ckpt run: %s needs a value\n", a);
             return EXIT_ERROR;
@@ -251,6 +262,8 @@ int cmd_run(int argc, char **argv)
             gv[ng].name = v;
             gv[ng].file = eq + 1;
             ng++;
+        } else if (strcmp(a, "--method") == 0) {
+            method = argv[++i];
         } else if (strcmp(a, "--output-dir") == 0) {
             outdir = argv[++i];
         } else if (strcmp(a, "--threads") == 0) {
@@ -284,6 +297,22 @@ int cmd_run(int argc, char **argv)
     uint64_t rs = seed;
     ckpt_error err;
     ckpt_error_clear(&err);
+    char why[320];
+    if (strncmp(ckpt_detect_file(path, why, sizeof(why), NULL), "onnx", 4) != 0) {
+        const char *names[MAX_INPUTS], *values[MAX_INPUTS];
+        char nbuf[MAX_INPUTS][128];
+        for (size_t k = 0; k < ng; k++) {
+            snprintf(nbuf[k], sizeof(nbuf[k]), "%.*s", (int)(gv[k].file - 1 - gv[k].name),
+                     gv[k].name);
+            names[k] = nbuf[k];
+            values[k] = gv[k].file;
+        }
+        bool not_jit = false;
+        int jc = cmd_run_jit(path, method, names, values, ng, outdir, (int)threads, repeat, json,
+                             &not_jit);
+        if (!not_jit)
+            return jc;
+    }
     ckpt_onnx_model *m = ckpt_onnx_load(path, NULL, &err);
     if (!m) {
         cli_print_error("run", &err);

@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_jit.h"
 #include "cli_onnx.h"
 #include "cli_util.h"
 
 static const char help[] =
     "usage: ckpt show FILE [KEY] [--depth N] [--width N] [--allow MODULE.NAME]... [--full]\n"
     "       ckpt show MODEL.onnx [--json]\n"
+    "       ckpt show MODEL.pt [--code] [--raw]\n"
     "\n"
     "Print the whole object a checkpoint holds, or the sub-object at KEY, as an indented\n"
     "tree: one line per value, children indented under their container.\n"
@@ -36,6 +38,12 @@ static const char help[] =
     "              summarised with '…'\n"
     "  --width N   show at most N items of a container (default 64), then '… M more'\n"
     "  --allow MODULE.NAME, --full   as for 'ckpt ls'\n"
+    "\n"
+    "A model the jit layer reads (TorchScript or lite archive, .pt2 archive, full-model\n"
+    "pickle) without KEY is printed as its module tree: each module's class, training\n"
+    "flag, parameters, buffers, tensor and other attributes, submodules, then its class's\n"
+    "methods with their signatures and source ranges (--code: their source too).  --raw\n"
+    "prints the pickled objects instead, as for other files.\n"
     "\n"
     "An ONNX model (.onnx) without KEY is summarised instead: IR version, producer, opset\n"
     "imports, graph inputs and outputs (dtype, shape, symbolic dimensions by name, ? for an\n"
@@ -448,7 +456,7 @@ int cmd_show(int argc, char **argv)
     memset(&lo, 0, sizeof(lo));
     show_ctx c = {8, 64};
     const char *path = NULL, *key = NULL;
-    bool json = false;
+    bool json = false, raw = false, code = false;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(help, stdout);
@@ -462,6 +470,11 @@ int cmd_show(int argc, char **argv)
         long v;
         if (strcmp(argv[i], "--json") == 0) {
             json = true; /* ONNX models */
+            continue;
+        }
+        if (strcmp(argv[i], "--raw") == 0 || strcmp(argv[i], "--code") == 0) {
+            raw = raw || argv[i][2] == 'r';
+            code = code || argv[i][2] == 'c';
             continue;
         }
         if ((strcmp(argv[i], "--depth") == 0 || strcmp(argv[i], "--width") == 0)) {
@@ -499,10 +512,29 @@ int cmd_show(int argc, char **argv)
         return EXIT_ERROR;
     }
     ckpt_error err;
+    if (!key && !raw && cli_jit_file(path)) {
+        ckpt_jit_model *m = ckpt_jit_load(path, NULL, &err);
+        if (!m) {
+            cli_print_error("show", &err);
+            return EXIT_ERROR;
+        }
+        int jr = cli_jit_show(m, code);
+        ckpt_jit_free(m);
+        return jr;
+    }
     ckpt_doc *doc = cli_load_doc(path, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
     if (!doc) {
         cli_print_error("show", &err);
         return EXIT_ERROR;
+    }
+    if (!key && !raw && cli_jit_module_doc(doc)) { /* torch.save(model), when read */
+        ckpt_jit_model *m = ckpt_jit_load(path, NULL, NULL);
+        if (m) {
+            ckpt_doc_free(doc);
+            int jr = cli_jit_show(m, code);
+            ckpt_jit_free(m);
+            return jr;
+        }
     }
     const ckpt_obj *o = ckpt_doc_root(doc);
     if (key) {
