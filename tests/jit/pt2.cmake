@@ -12,3 +12,15 @@ foreach(fx mlp mlp_pt2 mlp_v21 cnn cnn_v1 cnn_v21 misc resblock resblock_v1)
 endforeach()
 add_test(NAME jit_pt2_hostile COMMAND pt2_test hostile ${PT2_FIXTURES})
 set_tests_properties(jit_pt2_hostile PROPERTIES LABELS "jit;unit")
+# the CLI on both layouts: ckpt ls lists through ckpt_jit_load, ckpt run writes output_K.npy
+add_test(NAME jit_pt2_cli_ls_v1 COMMAND ckpt ls ${PT2_FIXTURES}/mlp.pt2)
+set_tests_properties(jit_pt2_cli_ls_v1 PROPERTIES LABELS "jit;unit"
+                     PASS_REGULAR_EXPRESSION "fc2.bias +float32 +\\[4\\].*# 4 tensors.*pt2")
+add_test(NAME jit_pt2_cli_ls_pt2 COMMAND ckpt ls ${PT2_FIXTURES}/cnn.pt2)
+set_tests_properties(jit_pt2_cli_ls_pt2 PROPERTIES LABELS "jit;unit"
+                     PASS_REGULAR_EXPRESSION "bn.num_batches_tracked +int64 +\\[\\] +8 +buffer")
+add_test(NAME jit_pt2_cli_run COMMAND ckpt run ${PT2_FIXTURES}/resblock_v1.pt2
+                                      --input x=${PT2_FIXTURES}/resblock_v1.input_0.npy
+                                      --output-dir ${CMAKE_CURRENT_BINARY_DIR}/pt2_cli_run)
+set_tests_properties(jit_pt2_cli_run PROPERTIES LABELS "jit;unit"
+                     PASS_REGULAR_EXPRESSION "output_1 +float32 +\\[2, 4, 6, 6\\]")

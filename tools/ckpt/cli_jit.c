@@ -28,6 +28,11 @@ bool cli_jit_file(const char *path)
         pt2 = ckpt_zip_find(z, "archive_format") != NULL ||
               ckpt_zip_find(z, "serialized_exported_program.json") != NULL;
         ckpt_zip_close(z);
+    } else { /* h-pt2: torch 2.1-2.7 .pt2 files are plain zips without a folder */
+        ckpt_zip_opts fo = {.flat = true};
+        z = ckpt_zip_open(&src, &fo, NULL, NULL);
+        pt2 = z && ckpt_zip_find(z, "serialized_exported_program.json") != NULL;
+        ckpt_zip_close(z);
     }
     ckpt_source_close(&src);
     return pt2;
@@ -123,7 +128,7 @@ int cli_jit_show(ckpt_jit_model *m, bool code)
 
 int cli_jit_state_dict(const char *path, const char *out, const ckpt_save_opts *so)
 {
-    ckpt_error err;
+    ckpt_error err = {0}; /* h-pt2: read uninitialized on the .pt2 path */
     ckpt_jit_model *m = ckpt_jit_load(path, NULL, &err);
     if (!m) {
         cli_print_error("extract", &err);
