@@ -1664,6 +1664,9 @@ static int read_json(ckpt_zip *z, ckpt_jit_model *m, pt2_program *g, ckpt_error 
 
 int jit_read_pt2(ckpt_jit_model *m, ckpt_error *err)
 {
+    /* the parsers test err->code after a failed step: start from a clear record
+     * (ckpt__fail keeps the first error, so a caller's uninitialised record would win) */
+    ckpt_error_clear(err);
     ckpt_source src;
     CKPT_TRY(ckpt_source_open_file(&src, m->path, true, err));
     ckpt_zip_opts zo;

@@ -271,7 +271,8 @@ class Graph:
             "range_constraints": {},
             "schema_version": {"major": 8, "minor": 6},
             "verifiers": [],
-            "torch_version": torch_version,
+            # the torch that would have written it, marked as built from the spec here
+            "torch_version": torch_version + "+ckpt.spec",
         }
 
 
