@@ -75,12 +75,12 @@ void pt2_program_free(void *p)
         free(n->target);
         free(n->op);
         free(n->label);
-        for (size_t k = 0; k < n->n_in; k++) {
+        for (size_t k = 0; n->in && k < n->n_in; k++) {
             free(n->in[k].name);
             arg_free(&n->in[k].arg);
         }
         free(n->in);
-        for (size_t k = 0; k < n->n_out; k++)
+        for (size_t k = 0; n->out && k < n->n_out; k++)
             arg_free(&n->out[k]);
         free(n->out);
     }

@@ -620,6 +620,9 @@ def hostile(base_ep, sd, consts, x):
     case("too_many_args",
          lambda ep: nodes(ep)[0].__setitem__("inputs", nodes(ep)[0]["inputs"] * 1100), "load",
          "CKPT_E_LIMIT", "1024")
+    # inputs parsed, outputs not a list: the half-built node is freed (UBSan regression)
+    case("outputs_not_list", lambda ep: nodes(ep)[1].__setitem__("outputs", 5), "load",
+         "CKPT_E_FORMAT", "outputs")
     case("spec_count", lambda ep: gm(ep)["signature"]["input_specs"].pop(), "load",
          "CKPT_E_FORMAT", "input_specs")
     case("missing_weight",
