@@ -386,6 +386,10 @@ static int op_dequantize(at_args *A, jv **res, ckpt_error *err)
         }
         return at_fail(A, err, "dequantize of a tensor that is not quantized");
     }
+    if (!(x->u.t->q_scale > 0) || !isfinite(x->u.t->q_scale))
+        return at_fail(A, err,
+                       "quantized tensor without a per-tensor scale (per-channel "
+                       "quantization is not supported)");
     jv *s = NULL, *z = NULL;
     int rc = at_const(A, OX_FLOAT, 0, NULL, x->u.t->q_scale, &s, err);
     if (rc == 0)
@@ -490,7 +494,130 @@ static int op_prim_minmax2(at_args *A, jv **res, ckpt_error *err)
     return 0;
 }
 
+static int op_grad_enabled(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)err;
+    *res = jv_bool(A->rt && A->rt->grad_enabled);
+    return 0;
+}
+
+static int op_const_true(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)A;
+    (void)err;
+    *res = jv_bool(true);
+    return 0;
+}
+
+static int op_none(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)A;
+    (void)err;
+    *res = jv_none();
+    return 0;
+}
+
+/* equal(self, other): same shape and elements */
+static int op_equal(at_args *A, jv **res, ckpt_error *err)
+{
+    const ox_val *a = at_tv(A, 0), *b = at_tv(A, 1);
+    bool same = a->rank == b->rank;
+    for (int i = 0; same && i < a->rank; i++)
+        same = a->dims[i] == b->dims[i];
+    if (!same || a->numel == 0) {
+        *res = jv_bool(same);
+        return 0;
+    }
+    jv *args[2] = {A->a[0], A->a[1]}, *e = NULL, *all = NULL;
+    int rc = jit_aten_call(A->rt, "eq", args, 2, NULL, NULL, 0, &e, err);
+    if (rc == 0)
+        rc = jit_aten_call(A->rt, "all", &e, 1, NULL, NULL, 0, &all, err);
+    if (rc == 0)
+        *res = jv_bool(ox_get_f64(&all->u.t->t, 0) != 0);
+    jv_unref(e);
+    jv_unref(all);
+    return rc;
+}
+
+/* list * int (mul.left_t), extend, pop, insert */
+static int op_list_repeat(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *l = A->a[0];
+    int64_t n = at_i(A, 1);
+    if (l->kind != JV_LIST)
+        return at_fail(A, err, "expects a list");
+    if (n < 0)
+        n = 0;
+    if (n > 0 && l->u.seq.n > (size_t)(1 << 24) / (size_t)n)
+        return at_fail(A, err, "list too long");
+    jv *o = jv_list_new(l->u.seq.n * (size_t)n);
+    if (!o)
+        return oom(A, err);
+    for (int64_t k = 0; k < n; k++)
+        for (size_t i = 0; i < l->u.seq.n; i++)
+            if (jv_list_push(o, jv_ref(l->u.seq.items[i]), err) < 0) {
+                jv_unref(o);
+                return oom(A, err);
+            }
+    *res = o;
+    return 0;
+}
+
+static int op_extend(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *l = A->a[0], *m = A->a[1];
+    if (l->kind != JV_LIST || (m->kind != JV_LIST && m->kind != JV_TUPLE))
+        return at_fail(A, err, "expects two lists");
+    size_t n = m->u.seq.n;
+    for (size_t i = 0; i < n; i++)
+        if (jv_list_push(l, jv_ref(m->u.seq.items[i]), err) < 0)
+            return oom(A, err);
+    *res = jv_none();
+    return 0;
+}
+
+static int op_pop(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *l = A->a[0];
+    if (l->kind != JV_LIST)
+        return at_fail(A, err, "expects a list");
+    int64_t n = (int64_t)l->u.seq.n, i = at_i(A, 1);
+    if (i < 0)
+        i += n;
+    if (i < 0 || i >= n)
+        return at_fail(A, err, "pop index out of range");
+    *res = l->u.seq.items[i];
+    memmove(l->u.seq.items + i, l->u.seq.items + i + 1, (size_t)(n - i - 1) * sizeof(jv *));
+    l->u.seq.n--;
+    return 0;
+}
+
+static int op_round_num(at_args *A, jv **res, ckpt_error *err)
+{
+    *res = jv_float(nearbyint(at_num(A->a[0])));
+    return *res ? 0 : oom(A, err);
+}
+
+static int op_abs_num(at_args *A, jv **res, ckpt_error *err)
+{
+    const jv *v = A->a[0];
+    *res = v->kind == JV_FLOAT ? jv_float(fabs(v->u.f)) : jv_int(v->u.i < 0 ? -v->u.i : v->u.i);
+    return *res ? 0 : oom(A, err);
+}
+
 const at_op at_ops_misc[] = {
+    {"is_grad_enabled", "", op_grad_enabled},
+    {"is_scripting", "", op_const_true},
+    {"is_autocast_enabled", "", op_prim_false},
+    {"is_autocast_cpu_enabled", "", op_prim_false},
+    {"_assert_async", "Tensor self", op_none},
+    {"_unwrap_optional", "Any optional", op_prim_id},
+    {"equal", "Tensor self, Tensor other", op_equal},
+    {"mul", "Any l, int n", op_list_repeat},
+    {"extend", "Any self, Any other", op_extend},
+    {"pop", "Any self, int idx=-1", op_pop},
+    {"round", "Num a", op_round_num},
+    {"abs", "Num a", op_abs_num},
     {"prim::dtype", "Tensor a", op_prim_dtype},
     {"prim::device", "Tensor a", op_prim_device},
     {"prim::is_cuda", "Tensor a", op_prim_false},

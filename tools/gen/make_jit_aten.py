@@ -431,6 +431,29 @@ case("pixel_shuffle", "pixel_shuffle", r(1, 8, 2, 3), 2)
 case("pixel_unshuffle", "pixel_unshuffle", r(1, 2, 4, 6), 2)
 case("range_length", "__range_length", 2, 11, 3, fn=lambda a, b, c: len(range(a, b, c)))
 
+# ---------------------------------------------------------------- edge forms of the layer ops
+case("avg_pool2d_ceil", "avg_pool2d", r(1, 2, 7, 7), [3, 3], [2, 2], [1, 1], True, True)
+case("avg_pool2d_ceil_nopad", "avg_pool2d", r(1, 2, 6, 6), [3, 3], [2, 2], [0, 0], True, False)
+case("avg_pool2d_incl_pad", "avg_pool2d", r(1, 2, 5, 5), [3, 3], [1, 1], [1, 1])
+case("max_pool2d_dilation", "max_pool2d", r(1, 2, 9, 9), [3, 3], [1, 1], [1, 1], [2, 2])
+case("upsample_nearest_1_5", "upsample_nearest2d", r(1, 2, 4, 4), None, [1.5, 1.5])
+case("upsample_bilinear_down", "upsample_bilinear2d", r(1, 2, 6, 8), [3, 3], False)
+case("adaptive_avg_1d", "adaptive_avg_pool1d", r(2, 3, 7), [3])
+case("pad_circular", "pad", r(1, 2, 4, 4), [1, 2, 2, 1], "circular", fn=lambda x, p, m:
+     F.pad(x, p, mode=m))
+case("pad_replicate", "pad", r(1, 2, 4, 4), [1, 2, 2, 1], "replicate", fn=lambda x, p, m:
+     F.pad(x, p, mode=m))
+case("conv_transpose_outpad", "conv_transpose2d", r(1, 2, 4, 4), r(2, 3, 3, 3), r(3), 2, 1, 1,
+     1, 1)
+case("conv_transpose_groups", "conv_transpose2d", r(1, 4, 3, 3), r(4, 1, 3, 3), None, 1, 0, 0,
+     2, 1)
+case("group_norm_nowb", "group_norm", r(2, 6, 2, 2), 3)
+
+case("equal", "equal", x, x.clone())
+case("equal_not", "equal", x, y)
+case("list_repeat", "mul", [1, 2], 3, fn=lambda l, n: l * n)
+case("is_scripting", "is_scripting", fn=lambda: True)
+
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "cases.txt"), "w") as f:
     f.write("# written by tools/gen/make_jit_aten.py (torch %s); see its docstring\n"
