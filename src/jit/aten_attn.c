@@ -123,7 +123,7 @@ static int mha(at_args *A, jv *q_in, jv *k_in, jv *v_in, int64_t E, int64_t nh, 
             m4 = jv_ref(mask);
         }
         if (rc == 0 && mv->dtype == OX_BOOL) {
-            jv *ninf = jv_float(-INFINITY);
+            jv *ninf = jv_float(-(double)INFINITY);
             jv *a3[3] = {cur, m4, ninf};
             rc = ac(A, "masked_fill", a3, 3, &mk, err);
             jv_unref(ninf);
@@ -176,8 +176,8 @@ static int op_native_mha(at_args *A, jv **res, ckpt_error *err)
     bool need = at_b(A, 10);
     jv *out = NULL, *wts = NULL;
     int64_t mt = at_none(A, 12) ? (at_t(A, 9) && at_tv(A, 9)->rank == 2 ? 0 : 2) : at_i(A, 12);
-    CKPT_TRY(mha(A, A->a[0], A->a[1], A->a[2], at_i(A, 3), at_i(A, 4), A->a[5], A->a[6],
-                 A->a[7], A->a[8], at_t(A, 9), mt, at_b(A, 11), &out, need ? &wts : NULL, err));
+    CKPT_TRY(mha(A, A->a[0], A->a[1], A->a[2], at_i(A, 3), at_i(A, 4), A->a[5], A->a[6], A->a[7],
+                 A->a[8], at_t(A, 9), mt, at_b(A, 11), &out, need ? &wts : NULL, err));
     if (!wts) {
         int rc = at_const(A, OX_FLOAT, 1, (int64_t[]){0}, 0.0, &wts, err);
         if (rc < 0) {

@@ -16,8 +16,8 @@
 #include "core/err.h"
 #include "jit/aten_internal.h"
 
-static const at_op *const at_tables[] = {at_ops_math, at_ops_nn, at_ops_shape, at_ops_rnn,
-                                         at_ops_attn, at_ops_misc};
+static const at_op *const at_tables[] = {at_ops_math, at_ops_nn,    at_ops_shape, at_ops_rnn,
+                                         at_ops_attn, at_ops_quant, at_ops_extra, at_ops_misc};
 
 /* ------------------------------------------------------------ errors */
 
@@ -313,8 +313,8 @@ static int bind(at_args *A, const char *schema, jv *const *args, size_t n_args,
         if (!type_ok(&p[i], A->a[i])) {
             char d[80];
             jv_describe(A->a[i], d, sizeof d);
-            snprintf(why, why_cap, "argument '%.*s' expects %.*s, got %s", p[i].name_len, p[i].name,
-                     p[i].type_len, p[i].type, d);
+            snprintf(why, why_cap, "argument '%.*s' expects %.*s, got %s", p[i].name_len,
+                     p[i].name, p[i].type_len, p[i].type, d);
             return 1;
         }
     }
@@ -363,6 +363,13 @@ bool jit_aten_has(const char *name)
     if (!name)
         return false;
     name = strip_ns(name);
+    char plain[96];
+    const char *dot = strchr(name, '.');
+    if (dot && (size_t)(dot - name) < sizeof plain) {
+        memcpy(plain, name, (size_t)(dot - name));
+        plain[dot - name] = 0;
+        name = plain;
+    }
     char base[64];
     return find_first(name) || inplace_base(name, base, sizeof base);
 }
@@ -431,6 +438,14 @@ int jit_aten_call(jit_rt *rt, const char *name, jv *const *args, size_t n_args,
     if (!name)
         return jit_fail(rt, err, CKPT_E_ARG, "operator without a name");
     const char *nm = strip_ns(name);
+    /* an overload name ("add.Tensor", "aten::size.int") is tolerated: rows bind by type */
+    char plain[96];
+    const char *dot = strchr(nm, '.');
+    if (dot && (size_t)(dot - nm) < sizeof plain) {
+        memcpy(plain, nm, (size_t)(dot - nm));
+        plain[dot - nm] = 0;
+        nm = plain;
+    }
     for (size_t i = 0; i < n_args; i++)
         if (!args[i])
             return jit_fail(rt, err, CKPT_E_ARG, "aten::%s: argument %zu is missing", nm, i);
@@ -494,16 +509,11 @@ ox_val *at_tv(const at_args *A, int i)
 double at_num(const jv *v)
 {
     switch (v->kind) {
-    case JV_INT:
-        return (double)v->u.i;
-    case JV_FLOAT:
-        return v->u.f;
-    case JV_BOOL:
-        return v->u.b ? 1.0 : 0.0;
-    case JV_TENSOR:
-        return v->u.t->t.numel >= 1 ? ox_get_f64(&v->u.t->t, 0) : 0.0;
-    default:
-        return 0.0;
+    case JV_INT: return (double)v->u.i;
+    case JV_FLOAT: return v->u.f;
+    case JV_BOOL: return v->u.b ? 1.0 : 0.0;
+    case JV_TENSOR: return v->u.t->t.numel >= 1 ? ox_get_f64(&v->u.t->t, 0) : 0.0;
+    default: return 0.0;
     }
 }
 
@@ -554,7 +564,8 @@ int at_ints(at_args *A, int i, int64_t *dst, int max, int expand, ckpt_error *er
     if (v->kind == JV_NONE)
         return 0;
     if (v->kind != JV_LIST && v->kind != JV_TUPLE)
-        return at_fail(A, err, "argument '%.*s' must be a list of ints", A->arg_len[i], A->arg[i]);
+        return at_fail(A, err, "argument '%.*s' must be a list of ints", A->arg_len[i],
+                       A->arg[i]);
     if (v->u.seq.n > (size_t)max)
         return at_fail(A, err, "argument '%.*s': %zu values (at most %d)", A->arg_len[i],
                        A->arg[i], v->u.seq.n, max);
@@ -603,12 +614,9 @@ bool at_is_integral(int dt, bool with_bool)
     case OX_INT64:
     case OX_UINT16:
     case OX_UINT32:
-    case OX_UINT64:
-        return true;
-    case OX_BOOL:
-        return with_bool;
-    default:
-        return false;
+    case OX_UINT64: return true;
+    case OX_BOOL: return with_bool;
+    default: return false;
     }
 }
 
@@ -628,16 +636,11 @@ static int cat_of(int dt)
 static int int_rank(int dt)
 {
     switch (dt) {
-    case OX_INT8:
-        return 1;
-    case OX_INT16:
-        return 2;
-    case OX_INT32:
-        return 3;
-    case OX_INT64:
-        return 4;
-    default:
-        return 0;
+    case OX_INT8: return 1;
+    case OX_INT16: return 2;
+    case OX_INT32: return 3;
+    case OX_INT64: return 4;
+    default: return 0;
     }
 }
 
@@ -924,9 +927,36 @@ jv *at_tuple3(jv *a, jv *b, jv *c)
     return t;
 }
 
+/* Give a tensor that borrows the model's (read-only, mapped) storage its own
+ * copy before a write: data-only tensors are never written in place. */
+static int own_copy(at_args *A, jv *t, ckpt_error *err)
+{
+    ox_val *v = &t->u.t->t;
+    size_t nb = ox_val_nbytes(v);
+    void *p = malloc(nb ? nb : 1);
+    if (!p)
+        return jit_fail(A->rt, err, CKPT_E_NOMEM, "aten::%s: out of memory", A->op);
+    if (nb)
+        memcpy(p, v->data, nb);
+    v->buf = p;
+    v->cap = nb ? nb : 1;
+    v->data = p;
+    return 0;
+}
+
 int at_assign(at_args *A, jv *self, jv *src, ckpt_error *err)
 {
     ox_val *d = &self->u.t->t;
+    jv *owner = self->u.t->base;
+    if (owner && owner->kind == JV_TENSOR && !owner->u.t->base && !owner->u.t->t.buf &&
+        owner->u.t->t.data && d->data) {
+        char *old = owner->u.t->t.data;
+        size_t off = (size_t)((char *)d->data - old);
+        CKPT_TRY(own_copy(A, owner, err));
+        d->data = (char *)owner->u.t->t.data + off;
+    } else if (!owner && !d->buf && d->data && d->dtype != OX_STRING) {
+        CKPT_TRY(own_copy(A, self, err));
+    }
     jv *c = NULL;
     CKPT_TRY(at_cast(A, src, d->dtype, &c, err));
     ox_val *s = &c->u.t->t;

@@ -19,9 +19,9 @@
 /* Bound arguments of one call. */
 typedef struct at_args {
     jit_rt *rt;
-    const char *op;             /* the name called ("add_", "conv2d") */
-    jv *a[AT_MAX_ARGS];         /* bound values, borrowed (defaults: owned in `own`) */
-    jv *own[AT_MAX_ARGS];       /* defaults created by the binder */
+    const char *op;               /* the name called ("add_", "conv2d") */
+    jv *a[AT_MAX_ARGS];           /* bound values, borrowed (defaults: owned in `own`) */
+    jv *own[AT_MAX_ARGS];         /* defaults created by the binder */
     const char *arg[AT_MAX_ARGS]; /* argument names (pointers into the schema, not terminated) */
     int arg_len[AT_MAX_ARGS];
     int n;
@@ -42,6 +42,8 @@ extern const at_op at_ops_shape[];
 extern const at_op at_ops_misc[];
 extern const at_op at_ops_rnn[];
 extern const at_op at_ops_attn[];
+extern const at_op at_ops_quant[];
+extern const at_op at_ops_extra[];
 
 /* ---- errors */
 #if defined(__GNUC__) || defined(__clang__)
@@ -52,10 +54,10 @@ int at_fail(at_args *A, ckpt_error *err, const char *fmt, ...); /* CKPT_E_ARG, "
 /* ---- argument access (index = position in the schema) */
 bool at_none(const at_args *A, int i);
 bool at_is_tensor(const at_args *A, int i);
-jv *at_t(const at_args *A, int i);        /* the tensor jv (NULL when None) */
-ox_val *at_tv(const at_args *A, int i);   /* its ox_val */
-int64_t at_i(const at_args *A, int i);    /* int / bool */
-double at_f(const at_args *A, int i);     /* float / int / bool */
+jv *at_t(const at_args *A, int i);      /* the tensor jv (NULL when None) */
+ox_val *at_tv(const at_args *A, int i); /* its ox_val */
+int64_t at_i(const at_args *A, int i);  /* int / bool */
+double at_f(const at_args *A, int i);   /* float / int / bool */
 bool at_b(const at_args *A, int i);
 const char *at_s(const at_args *A, int i); /* str (NULL when None) */
 /* int[] (or one int, repeated `expand` times when expand > 0): count, or < 0 with an error */

@@ -290,7 +290,7 @@ static int op_atan2(at_args *A, jv **res, ckpt_error *err)
 }
 
 /* scalar forms */
-#define SCALAR_OP(fname, ch)                                                                       \
+#define SCALAR_OP(fname, ch)                                                                     \
     static int fname(at_args *A, jv **res, ckpt_error *err)                                      \
     {                                                                                            \
         return scalar_arith(A, ch, A->a[0], A->a[1], res, err);                                  \
@@ -331,7 +331,7 @@ static int s_concat(at_args *A, jv **res, ckpt_error *err)
                 goto fail;
         *res = l;
         return 0;
-    fail:
+fail:
         jv_unref(l);
         return -1;
     }
@@ -352,13 +352,20 @@ static int cmp(at_args *A, const char *op, bool negate, jv **res, ckpt_error *er
                                jv_kind_name(b->kind));
             r = jv_equal(a, b);
         } else if (a->kind != JV_FLOAT && b->kind != JV_FLOAT) {
-            int64_t x = a->kind == JV_INT ? a->u.i : a->u.b, y = b->kind == JV_INT ? b->u.i : b->u.b;
-            r = !strcmp(op, "Equal") ? x == y : !strcmp(op, "Less") ? x < y
-                : !strcmp(op, "LessOrEqual") ? x <= y : !strcmp(op, "Greater") ? x > y : x >= y;
+            int64_t x = a->kind == JV_INT ? a->u.i : a->u.b,
+                    y = b->kind == JV_INT ? b->u.i : b->u.b;
+            r = !strcmp(op, "Equal")         ? x == y
+                : !strcmp(op, "Less")        ? x < y
+                : !strcmp(op, "LessOrEqual") ? x <= y
+                : !strcmp(op, "Greater")     ? x > y
+                                             : x >= y;
         } else {
             double x = at_num(a), y = at_num(b);
-            r = !strcmp(op, "Equal") ? x == y : !strcmp(op, "Less") ? x < y
-                : !strcmp(op, "LessOrEqual") ? x <= y : !strcmp(op, "Greater") ? x > y : x >= y;
+            r = !strcmp(op, "Equal")         ? x == y
+                : !strcmp(op, "Less")        ? x < y
+                : !strcmp(op, "LessOrEqual") ? x <= y
+                : !strcmp(op, "Greater")     ? x > y
+                                             : x >= y;
         }
         *res = jv_bool(negate ? !r : r);
         return 0;
@@ -372,7 +379,7 @@ static int cmp(at_args *A, const char *op, bool negate, jv **res, ckpt_error *er
     return rc;
 }
 
-#define CMP_OP(fname, onnx, neg)                                                                   \
+#define CMP_OP(fname, onnx, neg)                                                                 \
     static int fname(at_args *A, jv **res, ckpt_error *err)                                      \
     {                                                                                            \
         return cmp(A, onnx, neg, res, err);                                                      \
@@ -472,7 +479,7 @@ static int float_unary(at_args *A, const char *op, jv **res, ckpt_error *err)
     return rc;
 }
 
-#define FLOAT_UNARY(fname, onnx)                                                                   \
+#define FLOAT_UNARY(fname, onnx)                                                                 \
     static int fname(at_args *A, jv **res, ckpt_error *err)                                      \
     {                                                                                            \
         return float_unary(A, onnx, res, err);                                                   \
@@ -495,7 +502,7 @@ FLOAT_UNARY(op_reciprocal, "Reciprocal")
 FLOAT_UNARY(op_softsign, "Softsign")
 
 /* same-dtype functions */
-#define SAME_UNARY(fname, onnx)                                                                    \
+#define SAME_UNARY(fname, onnx)                                                                  \
     static int fname(at_args *A, jv **res, ckpt_error *err)                                      \
     {                                                                                            \
         return at_unary(A, onnx, A->a[0], res, err);                                             \
@@ -656,14 +663,23 @@ static int clip_vals(at_args *A, jv *x, const jv *lo, const jv *hi, jv **res, ck
     if (rc == 0 && hi && hi->kind != JV_NONE)
         rc = at_scalar_tensor(A, hi, dt, &in[2], err);
     if (rc == 0) {
-        if (in[1] && in[2] && (in[1]->u.t->t.rank > 0 || in[2]->u.t->t.rank > 0)) {
+        /* the Clip kernel converts float bounds to int64 as well: bounds outside that range
+         * (inf, 1e300) go through Max/Min */
+        bool wide = false;
+        for (int k = 1; k < 3; k++)
+            if (in[k] && in[k]->u.t->t.numel == 1) {
+                double b = ox_get_f64(&in[k]->u.t->t, 0);
+                wide = wide || !(b > -9.2e18 && b < 9.2e18);
+            }
+        if (in[1] && in[2] && (wide || in[1]->u.t->t.rank > 0 || in[2]->u.t->t.rank > 0)) {
             /* tensor bounds: min(max(x, lo), hi) broadcasting */
             jv *m = NULL;
             rc = at_binary(A, "Max", use, in[1], &m, err);
             if (rc == 0)
                 rc = at_binary(A, "Min", m, in[2], res, err);
             jv_unref(m);
-        } else if ((in[1] && in[1]->u.t->t.rank > 0) || (in[2] && in[2]->u.t->t.rank > 0)) {
+        } else if (wide || (in[1] && in[1]->u.t->t.rank > 0) ||
+                   (in[2] && in[2]->u.t->t.rank > 0)) {
             rc = at_binary(A, in[1] ? "Max" : "Min", use, in[1] ? in[1] : in[2], res, err);
         } else {
             rc = at_run(A, "Clip", 0, NULL, 0, in, 3, NULL, res, err);
@@ -700,7 +716,8 @@ static int op_hardtanh(at_args *A, jv **res, ckpt_error *err)
 static int op_relu6(at_args *A, jv **res, ckpt_error *err)
 {
     jv *lo = jv_int(0), *hi = jv_int(6);
-    int rc = lo && hi ? clip_vals(A, A->a[0], lo, hi, res, err) : at_fail(A, err, "out of memory");
+    int rc = lo && hi ? clip_vals(A, A->a[0], lo, hi, res, err)
+                      : at_fail(A, err, "out of memory");
     jv_unref(lo);
     jv_unref(hi);
     return rc;
@@ -1373,7 +1390,8 @@ const at_op at_ops_math[] = {
     {"log_softmax", "Tensor self, int dim, ScalarType? dtype=None", op_log_softmax},
     {"_log_softmax", "Tensor self, int dim, bool half_to_float", op_log_softmax},
     {"sum", "Tensor self, *, ScalarType? dtype=None", op_sum},
-    {"sum", "Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None", op_sum_dim},
+    {"sum", "Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None",
+     op_sum_dim},
     {"mean", "Tensor self, *, ScalarType? dtype=None", op_mean},
     {"mean", "Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None",
      op_mean_dim},

@@ -29,18 +29,14 @@ static int op_len(at_args *A, jv **res, ckpt_error *err)
     const jv *v = A->a[0];
     switch (v->kind) {
     case JV_LIST:
-    case JV_TUPLE:
-        return ret_int(A, (int64_t)v->u.seq.n, res, err);
-    case JV_STR:
-        return ret_int(A, (int64_t)v->u.str.len, res, err);
-    case JV_DICT:
-        return ret_int(A, (int64_t)v->u.dict.n, res, err);
+    case JV_TUPLE: return ret_int(A, (int64_t)v->u.seq.n, res, err);
+    case JV_STR: return ret_int(A, (int64_t)v->u.str.len, res, err);
+    case JV_DICT: return ret_int(A, (int64_t)v->u.dict.n, res, err);
     case JV_TENSOR:
         if (v->u.t->t.rank == 0)
             return at_fail(A, err, "len() of a 0-d tensor");
         return ret_int(A, v->u.t->t.dims[0], res, err);
-    default:
-        return at_fail(A, err, "len() of %s", jv_kind_name(v->kind));
+    default: return at_fail(A, err, "len() of %s", jv_kind_name(v->kind));
     }
 }
 
@@ -246,24 +242,12 @@ static int op_warn(at_args *A, jv **res, ckpt_error *err)
 static void fmt_val(const jv *v, char *buf, size_t cap)
 {
     switch (v->kind) {
-    case JV_STR:
-        snprintf(buf, cap, "%s", v->u.str.s);
-        break;
-    case JV_INT:
-        snprintf(buf, cap, "%" PRId64, v->u.i);
-        break;
-    case JV_FLOAT:
-        snprintf(buf, cap, "%g", v->u.f);
-        break;
-    case JV_BOOL:
-        snprintf(buf, cap, "%s", v->u.b ? "True" : "False");
-        break;
-    case JV_NONE:
-        snprintf(buf, cap, "None");
-        break;
-    default:
-        jv_describe(v, buf, cap);
-        break;
+    case JV_STR: snprintf(buf, cap, "%s", v->u.str.s); break;
+    case JV_INT: snprintf(buf, cap, "%" PRId64, v->u.i); break;
+    case JV_FLOAT: snprintf(buf, cap, "%g", v->u.f); break;
+    case JV_BOOL: snprintf(buf, cap, "%s", v->u.b ? "True" : "False"); break;
+    case JV_NONE: snprintf(buf, cap, "None"); break;
+    default: jv_describe(v, buf, cap); break;
     }
 }
 
@@ -346,8 +330,10 @@ static int op_math_unary(at_args *A, jv **res, ckpt_error *err)
 {
     double x = at_num(A->a[0]);
     const char *o = A->op;
-    double r = !strcmp(o, "sqrt") ? sqrt(x) : !strcmp(o, "exp") ? exp(x) : !strcmp(o, "log") ? log(x)
-                                                                                             : x;
+    double r = !strcmp(o, "sqrt")  ? sqrt(x)
+               : !strcmp(o, "exp") ? exp(x)
+               : !strcmp(o, "log") ? log(x)
+                                   : x;
     *res = jv_float(r);
     return *res ? 0 : oom(A, err);
 }
@@ -400,6 +386,10 @@ static int op_dequantize(at_args *A, jv **res, ckpt_error *err)
         }
         return at_fail(A, err, "dequantize of a tensor that is not quantized");
     }
+    if (!(x->u.t->q_scale > 0) || !isfinite(x->u.t->q_scale))
+        return at_fail(A, err,
+                       "quantized tensor without a per-tensor scale (per-channel "
+                       "quantization is not supported)");
     jv *s = NULL, *z = NULL;
     int rc = at_const(A, OX_FLOAT, 0, NULL, x->u.t->q_scale, &s, err);
     if (rc == 0)
@@ -435,7 +425,211 @@ static int op_int_repr(at_args *A, jv **res, ckpt_error *err)
     return 0;
 }
 
+/* prim:: helpers an executor may route here */
+static int op_prim_dtype(at_args *A, jv **res, ckpt_error *err)
+{
+    int64_t st = jit_st_from_ox(at_tv(A, 0)->dtype);
+    if (A->a[0]->u.t->is_quantized)
+        st = at_tv(A, 0)->dtype == OX_INT8    ? JIT_ST_QINT8
+             : at_tv(A, 0)->dtype == OX_INT32 ? JIT_ST_QINT32
+                                              : JIT_ST_QUINT8;
+    if (st < 0)
+        return at_fail(A, err, "dtype %s has no torch ScalarType",
+                       ox_dtype_name(at_tv(A, 0)->dtype));
+    return ret_int(A, st, res, err);
+}
+
+static int op_prim_device(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)A;
+    *res = jv_device("cpu", -1);
+    return *res ? 0 : oom(A, err);
+}
+
+static int op_prim_false(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)A;
+    (void)err;
+    *res = jv_bool(false);
+    return 0;
+}
+
+static int op_prim_is_quantized(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)err;
+    *res = jv_bool(A->a[0]->u.t->is_quantized);
+    return 0;
+}
+
+static int op_prim_id(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)err;
+    *res = jv_ref(A->a[0]);
+    return 0;
+}
+
+/* prim::min / prim::max of a list of numbers */
+static int op_prim_minmax_list(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *l = A->a[0];
+    bool is_max = strstr(A->op, "max") != NULL;
+    if ((l->kind != JV_LIST && l->kind != JV_TUPLE) || l->u.seq.n == 0)
+        return at_fail(A, err, "expects a non-empty list");
+    jv *best = l->u.seq.items[0];
+    for (size_t i = 1; i < l->u.seq.n; i++) {
+        double x = at_num(l->u.seq.items[i]), b = at_num(best);
+        if (is_max ? x > b : x < b)
+            best = l->u.seq.items[i];
+    }
+    *res = jv_ref(best);
+    return 0;
+}
+
+static int op_prim_minmax2(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)err;
+    bool is_max = strstr(A->op, "max") != NULL;
+    double x = at_num(A->a[0]), y = at_num(A->a[1]);
+    *res = jv_ref((is_max ? y > x : y < x) ? A->a[1] : A->a[0]);
+    return 0;
+}
+
+static int op_grad_enabled(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)err;
+    *res = jv_bool(A->rt && A->rt->grad_enabled);
+    return 0;
+}
+
+static int op_const_true(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)A;
+    (void)err;
+    *res = jv_bool(true);
+    return 0;
+}
+
+static int op_none(at_args *A, jv **res, ckpt_error *err)
+{
+    (void)A;
+    (void)err;
+    *res = jv_none();
+    return 0;
+}
+
+/* equal(self, other): same shape and elements */
+static int op_equal(at_args *A, jv **res, ckpt_error *err)
+{
+    const ox_val *a = at_tv(A, 0), *b = at_tv(A, 1);
+    bool same = a->rank == b->rank;
+    for (int i = 0; same && i < a->rank; i++)
+        same = a->dims[i] == b->dims[i];
+    if (!same || a->numel == 0) {
+        *res = jv_bool(same);
+        return 0;
+    }
+    jv *args[2] = {A->a[0], A->a[1]}, *e = NULL, *all = NULL;
+    int rc = jit_aten_call(A->rt, "eq", args, 2, NULL, NULL, 0, &e, err);
+    if (rc == 0)
+        rc = jit_aten_call(A->rt, "all", &e, 1, NULL, NULL, 0, &all, err);
+    if (rc == 0)
+        *res = jv_bool(ox_get_f64(&all->u.t->t, 0) != 0);
+    jv_unref(e);
+    jv_unref(all);
+    return rc;
+}
+
+/* list * int (mul.left_t), extend, pop, insert */
+static int op_list_repeat(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *l = A->a[0];
+    int64_t n = at_i(A, 1);
+    if (l->kind != JV_LIST)
+        return at_fail(A, err, "expects a list");
+    if (n < 0)
+        n = 0;
+    if (n > 0 && l->u.seq.n > (size_t)(1 << 24) / (size_t)n)
+        return at_fail(A, err, "list too long");
+    jv *o = jv_list_new(l->u.seq.n * (size_t)n);
+    if (!o)
+        return oom(A, err);
+    for (int64_t k = 0; k < n; k++)
+        for (size_t i = 0; i < l->u.seq.n; i++)
+            if (jv_list_push(o, jv_ref(l->u.seq.items[i]), err) < 0) {
+                jv_unref(o);
+                return oom(A, err);
+            }
+    *res = o;
+    return 0;
+}
+
+static int op_extend(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *l = A->a[0], *m = A->a[1];
+    if (l->kind != JV_LIST || (m->kind != JV_LIST && m->kind != JV_TUPLE))
+        return at_fail(A, err, "expects two lists");
+    size_t n = m->u.seq.n;
+    for (size_t i = 0; i < n; i++)
+        if (jv_list_push(l, jv_ref(m->u.seq.items[i]), err) < 0)
+            return oom(A, err);
+    *res = jv_none();
+    return 0;
+}
+
+static int op_pop(at_args *A, jv **res, ckpt_error *err)
+{
+    jv *l = A->a[0];
+    if (l->kind != JV_LIST)
+        return at_fail(A, err, "expects a list");
+    int64_t n = (int64_t)l->u.seq.n, i = at_i(A, 1);
+    if (i < 0)
+        i += n;
+    if (i < 0 || i >= n)
+        return at_fail(A, err, "pop index out of range");
+    *res = l->u.seq.items[i];
+    memmove(l->u.seq.items + i, l->u.seq.items + i + 1, (size_t)(n - i - 1) * sizeof(jv *));
+    l->u.seq.n--;
+    return 0;
+}
+
+static int op_round_num(at_args *A, jv **res, ckpt_error *err)
+{
+    *res = jv_float(nearbyint(at_num(A->a[0])));
+    return *res ? 0 : oom(A, err);
+}
+
+static int op_abs_num(at_args *A, jv **res, ckpt_error *err)
+{
+    const jv *v = A->a[0];
+    *res = v->kind == JV_FLOAT ? jv_float(fabs(v->u.f)) : jv_int(v->u.i < 0 ? -v->u.i : v->u.i);
+    return *res ? 0 : oom(A, err);
+}
+
 const at_op at_ops_misc[] = {
+    {"is_grad_enabled", "", op_grad_enabled},
+    {"is_scripting", "", op_const_true},
+    {"is_autocast_enabled", "", op_prim_false},
+    {"is_autocast_cpu_enabled", "", op_prim_false},
+    {"_assert_async", "Tensor self", op_none},
+    {"_unwrap_optional", "Any optional", op_prim_id},
+    {"equal", "Tensor self, Tensor other", op_equal},
+    {"mul", "Any l, int n", op_list_repeat},
+    {"extend", "Any self, Any other", op_extend},
+    {"pop", "Any self, int idx=-1", op_pop},
+    {"round", "Num a", op_round_num},
+    {"abs", "Num a", op_abs_num},
+    {"prim::dtype", "Tensor a", op_prim_dtype},
+    {"prim::device", "Tensor a", op_prim_device},
+    {"prim::is_cuda", "Tensor a", op_prim_false},
+    {"prim::is_quantized", "Tensor a", op_prim_is_quantized},
+    {"prim::requires_grad", "Tensor a", op_prim_false},
+    {"prim::unchecked_unwrap_optional", "Any optional", op_prim_id},
+    {"prim::unchecked_cast", "Any x", op_prim_id},
+    {"prim::data", "Tensor a", op_prim_id},
+    {"prim::min", "Any self", op_prim_minmax_list},
+    {"prim::max", "Any self", op_prim_minmax_list},
+    {"prim::min", "Scalar a, Scalar b", op_prim_minmax2},
+    {"prim::max", "Scalar a, Scalar b", op_prim_minmax2},
     {"len", "Any a", op_len},
     {"__getitem__", "Any list, Any idx", op_getitem},
     {"append", "Any self, Any el", op_append},

@@ -194,8 +194,8 @@ static int conv_run(at_args *A, jv *x, jv *w, jv *b, const conv_p *p, jv **res, 
     if (w->u.t->t.rank != p->nd + 2)
         rc = at_fail(A, err, "weight must be %d-D, got %d-D", p->nd + 2, w->u.t->t.rank);
     if (rc == 0)
-        rc = at_run(A, p->transposed ? "ConvTranspose" : "Conv", 0, at, p->transposed ? 5 : 4,
-                    in, b ? 3 : 2, NULL, &y, err);
+        rc = at_run(A, p->transposed ? "ConvTranspose" : "Conv", 0, at, p->transposed ? 5 : 4, in,
+                    b ? 3 : 2, NULL, &y, err);
     if (rc == 0)
         rc = unbatch(A, y, ub, res, err);
     jv_unref(xb);
@@ -947,7 +947,7 @@ static int op_sdpa(at_args *A, jv **res, ckpt_error *err)
         }
         jv *ninf = NULL;
         if (rc == 0)
-            rc = at_const(A, cur->u.t->t.dtype, 0, NULL, -INFINITY, &ninf, err);
+            rc = at_const(A, cur->u.t->t.dtype, 0, NULL, -(double)INFINITY, &ninf, err);
         if (rc == 0) {
             jv *in[3] = {tri, cur, ninf};
             rc = at_run(A, "Where", 0, NULL, 0, in, 3, NULL, &mk, err);
@@ -963,7 +963,7 @@ static int op_sdpa(at_args *A, jv **res, ckpt_error *err)
     if (rc == 0 && mask) {
         if (mask->u.t->t.dtype == OX_BOOL) {
             jv *ninf = NULL;
-            rc = at_const(A, cur->u.t->t.dtype, 0, NULL, -INFINITY, &ninf, err);
+            rc = at_const(A, cur->u.t->t.dtype, 0, NULL, -(double)INFINITY, &ninf, err);
             if (rc == 0) {
                 jv *in[3] = {mask, cur, ninf};
                 rc = at_run(A, "Where", 0, NULL, 0, in, 3, NULL, &masked, err);
@@ -988,20 +988,20 @@ static int op_sdpa(at_args *A, jv **res, ckpt_error *err)
 
 /* ------------------------------------------------------------ table */
 
-#define CONV_ARGS                                                                                  \
-    "Tensor input, Tensor weight, Tensor? bias=None, int[] stride=1, int[] padding=0, "           \
+#define CONV_ARGS                                                                                \
+    "Tensor input, Tensor weight, Tensor? bias=None, int[] stride=1, int[] padding=0, "          \
     "int[] dilation=1, int groups=1"
-#define CONV_ARGS_STR                                                                              \
-    "Tensor input, Tensor weight, Tensor? bias=None, int[] stride=1, str padding='valid', "       \
+#define CONV_ARGS_STR                                                                            \
+    "Tensor input, Tensor weight, Tensor? bias=None, int[] stride=1, str padding='valid', "      \
     "int[] dilation=1, int groups=1"
-#define CONVT_ARGS                                                                                 \
-    "Tensor input, Tensor weight, Tensor? bias=None, int[] stride=1, int[] padding=0, "           \
+#define CONVT_ARGS                                                                               \
+    "Tensor input, Tensor weight, Tensor? bias=None, int[] stride=1, int[] padding=0, "          \
     "int[] output_padding=0, int groups=1, int[] dilation=1"
-#define MAXPOOL_ARGS                                                                               \
-    "Tensor self, int[] kernel_size, int[] stride=[], int[] padding=0, int[] dilation=1, "        \
+#define MAXPOOL_ARGS                                                                             \
+    "Tensor self, int[] kernel_size, int[] stride=[], int[] padding=0, int[] dilation=1, "       \
     "bool ceil_mode=False"
-#define AVGPOOL_ARGS                                                                               \
-    "Tensor self, int[] kernel_size, int[] stride=[], int[] padding=0, bool ceil_mode=False, "    \
+#define AVGPOOL_ARGS                                                                             \
+    "Tensor self, int[] kernel_size, int[] stride=[], int[] padding=0, bool ceil_mode=False, "   \
     "bool count_include_pad=True, int? divisor_override=None"
 
 const at_op at_ops_nn[] = {
@@ -1009,7 +1009,8 @@ const at_op at_ops_nn[] = {
     {"mm", "Tensor self, Tensor mat2", op_mm},
     {"bmm", "Tensor self, Tensor mat2", op_mm},
     {"linear", "Tensor input, Tensor weight, Tensor? bias=None", op_linear},
-    {"addmm", "Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1", op_addmm},
+    {"addmm", "Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1",
+     op_addmm},
     {"baddbmm", "Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1",
      op_baddbmm},
     {"conv1d", CONV_ARGS, op_conv},

@@ -89,6 +89,186 @@ static int slice0(at_args *A, jv *x, int64_t st, int64_t en, jv **res, ckpt_erro
     return rc;
 }
 
+/* op(args) through the dispatcher (borrowed args; NULL arg = out of memory) */
+static int callv(at_args *A, const char *op, jv **args, size_t n, jv **res, ckpt_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!args[i])
+            return jit_fail(A->rt, err, CKPT_E_NOMEM, "aten::%s: out of memory", A->op);
+    return jit_aten_call(A->rt, op, args, n, NULL, NULL, 0, res, err);
+}
+
+static int call1(at_args *A, const char *op, jv *x, jv **res, ckpt_error *err)
+{
+    return callv(A, op, &x, 1, res, err);
+}
+
+static int call2(at_args *A, const char *op, jv *x, jv *y, jv **res, ckpt_error *err)
+{
+    jv *a[2] = {x, y};
+    return callv(A, op, a, 2, res, err);
+}
+
+static int call_ii(at_args *A, const char *op, jv *x, int64_t i, int64_t j, jv **res,
+                   ckpt_error *err)
+{
+    jv *a = jv_int(i), *b = jv_int(j);
+    jv *args[3] = {x, a, b};
+    int rc = callv(A, op, args, 3, res, err);
+    jv_unref(a);
+    jv_unref(b);
+    return rc;
+}
+
+/* one direction of one projected-LSTM layer over x (T, B, I): outputs (T, B, P), h, c */
+static int lstmp_dir(at_args *A, jv *x, jv **p, bool has_b, bool rev, jv *h0, jv *c0, jv **out,
+                     jv **hn, jv **cn, ckpt_error *err)
+{
+    jv *w_ih = p[0], *w_hh = p[1], *b_ih = has_b ? p[2] : jv_none(),
+       *b_hh = has_b ? p[3] : jv_none(), *w_hr = p[has_b ? 4 : 2];
+    int64_t T = x->u.t->t.dims[0];
+    if (T < 1 || T > 100000)
+        return at_fail(A, err, "sequence length %" PRId64, T);
+    jv *xw = NULL, *h = jv_ref(h0), *c = jv_ref(c0), *hs = jv_list_new((size_t)T);
+    jv *a3[3] = {x, w_ih, b_ih};
+    int rc = hs ? callv(A, "linear", a3, 3, &xw, err) : at_fail(A, err, "out of memory");
+    jv **slot = calloc((size_t)T, sizeof *slot);
+    if (rc == 0 && !slot)
+        rc = at_fail(A, err, "out of memory");
+    for (int64_t k = 0; rc == 0 && k < T; k++) {
+        int64_t t = rev ? T - 1 - k : k;
+        jv *xt = NULL, *hw = NULL, *g = NULL, *ch = NULL, *i = NULL, *f = NULL, *gg = NULL,
+           *o = NULL, *t1 = NULL, *t2 = NULL, *nc = NULL, *tc = NULL, *m = NULL, *nh = NULL;
+        jv *b3[3] = {h, w_hh, b_hh};
+        rc = call_ii(A, "select", xw, 0, t, &xt, err);
+        if (rc == 0)
+            rc = callv(A, "linear", b3, 3, &hw, err);
+        if (rc == 0)
+            rc = call2(A, "add", xt, hw, &g, err);
+        if (rc == 0)
+            rc = call_ii(A, "chunk", g, 4, 1, &ch, err);
+        if (rc == 0 && (ch->kind != JV_LIST || ch->u.seq.n != 4))
+            rc = at_fail(A, err, "gate split");
+        if (rc == 0)
+            rc = call1(A, "sigmoid", ch->u.seq.items[0], &i, err);
+        if (rc == 0)
+            rc = call1(A, "sigmoid", ch->u.seq.items[1], &f, err);
+        if (rc == 0)
+            rc = call1(A, "tanh", ch->u.seq.items[2], &gg, err);
+        if (rc == 0)
+            rc = call1(A, "sigmoid", ch->u.seq.items[3], &o, err);
+        if (rc == 0)
+            rc = call2(A, "mul", f, c, &t1, err);
+        if (rc == 0)
+            rc = call2(A, "mul", i, gg, &t2, err);
+        if (rc == 0)
+            rc = call2(A, "add", t1, t2, &nc, err);
+        if (rc == 0)
+            rc = call1(A, "tanh", nc, &tc, err);
+        if (rc == 0)
+            rc = call2(A, "mul", o, tc, &m, err);
+        if (rc == 0)
+            rc = call2(A, "linear", m, w_hr, &nh, err);
+        if (rc == 0) {
+            jv_unref(h);
+            jv_unref(c);
+            h = nh;
+            c = nc;
+            nh = nc = NULL;
+            slot[t] = jv_ref(h);
+        }
+        jv *all[] = {xt, hw, g, ch, i, f, gg, o, t1, t2, nc, tc, m, nh};
+        for (size_t q = 0; q < sizeof all / sizeof all[0]; q++)
+            jv_unref(all[q]);
+    }
+    for (int64_t t = 0; rc == 0 && t < T; t++) {
+        rc = jv_list_push(hs, slot[t], err);
+        slot[t] = NULL;
+    }
+    if (slot)
+        for (int64_t t = 0; t < T; t++)
+            jv_unref(slot[t]);
+    free(slot);
+    jv *z = jv_int(0);
+    if (rc == 0)
+        rc = call2(A, "stack", hs, z, out, err);
+    jv_unref(z);
+    jv_unref(hs);
+    jv_unref(xw);
+    if (rc < 0) {
+        jv_unref(h);
+        jv_unref(c);
+        return rc;
+    }
+    *hn = h;
+    *cn = c;
+    return 0;
+}
+
+/* aten::lstm with proj_size (w_hr after each direction's weights): step by step */
+static int lstm_proj(at_args *A, jv *x, jv *h0, jv *c0, jv *pl, bool has_b, int64_t L, int nd,
+                     bool bf, jv **res, ckpt_error *err)
+{
+    int per = has_b ? 5 : 3;
+    jv *cur = NULL, *hl = jv_list_new((size_t)(L * nd)), *cl = jv_list_new((size_t)(L * nd));
+    int rc = hl && cl ? 0 : at_fail(A, err, "out of memory");
+    if (rc == 0)
+        rc = bf ? call_ii(A, "transpose", x, 0, 1, &cur, err) : ((cur = jv_ref(x)), 0);
+    for (int64_t l = 0; rc == 0 && l < L; l++) {
+        jv *outs = jv_list_new(2);
+        if (!outs)
+            rc = at_fail(A, err, "out of memory");
+        for (int d = 0; rc == 0 && d < nd; d++) {
+            int64_t idx = l * nd + d;
+            jv *hi = NULL, *ci = NULL, *o = NULL, *hn = NULL, *cn = NULL;
+            rc = call_ii(A, "select", h0, 0, idx, &hi, err);
+            if (rc == 0)
+                rc = call_ii(A, "select", c0, 0, idx, &ci, err);
+            if (rc == 0)
+                rc = lstmp_dir(A, cur, pl->u.seq.items + idx * per, has_b, d == 1, hi, ci, &o,
+                               &hn, &cn, err);
+            if (rc == 0)
+                rc = jv_list_push(outs, o, err);
+            if (rc == 0)
+                rc = jv_list_push(hl, hn, err);
+            else
+                jv_unref(hn);
+            if (rc == 0)
+                rc = jv_list_push(cl, cn, err);
+            else
+                jv_unref(cn);
+            jv_unref(hi);
+            jv_unref(ci);
+        }
+        jv *next = NULL, *two = jv_int(2);
+        if (rc == 0)
+            rc = call2(A, "cat", outs, two, &next, err);
+        jv_unref(two);
+        jv_unref(outs);
+        jv_unref(cur);
+        cur = next;
+    }
+    jv *out = NULL, *hn = NULL, *cn = NULL, *z = jv_int(0);
+    if (rc == 0)
+        rc = bf ? call_ii(A, "transpose", cur, 0, 1, &out, err) : ((out = jv_ref(cur)), 0);
+    if (rc == 0)
+        rc = call2(A, "stack", hl, z, &hn, err);
+    if (rc == 0)
+        rc = call2(A, "stack", cl, z, &cn, err);
+    jv_unref(z);
+    jv_unref(cur);
+    jv_unref(hl);
+    jv_unref(cl);
+    if (rc < 0) {
+        jv_unref(out);
+        jv_unref(hn);
+        jv_unref(cn);
+        return rc;
+    }
+    *res = at_tuple3(out, hn, cn);
+    return *res ? 0 : at_fail(A, err, "out of memory");
+}
+
 /* args: input, hx (list for LSTM, tensor else), params, has_biases, num_layers, dropout,
  * train, bidirectional, batch_first */
 static int rnn(at_args *A, int kind, jv **res, ckpt_error *err)
@@ -101,6 +281,15 @@ static int rnn(at_args *A, int kind, jv **res, ckpt_error *err)
     const ox_val *xv = &x->u.t->t;
     if (xv->rank != 3)
         return at_fail(A, err, "input must be 3-D, got %d-D", xv->rank);
+    if (kind == K_LSTM && L >= 1 && L <= 64 && pl->u.seq.n == (size_t)(L * nd * (per + 1)) &&
+        (hxl->kind == JV_LIST || hxl->kind == JV_TUPLE) && hxl->u.seq.n == 2 &&
+        hxl->u.seq.items[0]->kind == JV_TENSOR && hxl->u.seq.items[1]->kind == JV_TENSOR) {
+        for (size_t k = 0; k < pl->u.seq.n; k++)
+            if (pl->u.seq.items[k]->kind != JV_TENSOR)
+                return at_fail(A, err, "params must be tensors");
+        return lstm_proj(A, x, hxl->u.seq.items[0], hxl->u.seq.items[1], pl, has_b, L, nd, bf,
+                         res, err);
+    }
     if (L < 1 || L > 64 || pl->u.seq.n != (size_t)(L * nd * per))
         return at_fail(A, err, "%zu weights for %" PRId64 " layers (%d each)", pl->u.seq.n, L,
                        nd * per);
@@ -174,7 +363,8 @@ static int rnn(at_args *A, int kind, jv **res, ckpt_error *err)
             size_t lens[2] = {4, 4};
             ox_attr at[4] = {oxa_int("hidden_size", H),
                              oxa_str("direction", bidir ? "bidirectional" : "forward"),
-                             oxa_int("linear_before_reset", 1), {0}};
+                             oxa_int("linear_before_reset", 1),
+                             {0}};
             int na = kind == K_GRU ? 3 : 2;
             if (kind == K_RNN_TANH || kind == K_RNN_RELU) {
                 at[2] = oxa_str("activations", "");

@@ -97,7 +97,8 @@ static int op_view_as(at_args *A, jv **res, ckpt_error *err)
 {
     const ox_val *o = at_tv(A, 1), *x = at_tv(A, 0);
     if (o->numel != x->numel)
-        return at_fail(A, err, "cannot view %" PRId64 " elements as %" PRId64, x->numel, o->numel);
+        return at_fail(A, err, "cannot view %" PRId64 " elements as %" PRId64, x->numel,
+                       o->numel);
     return at_reshape(A, A->a[0], o->rank, o->dims, res, err);
 }
 
@@ -726,8 +727,9 @@ static int op_narrow(at_args *A, jv **res, ckpt_error *err)
     if (st < 0)
         st += xv->dims[d];
     if (st < 0 || ln < 0 || st + ln > xv->dims[d])
-        return at_fail(A, err, "start (%" PRId64 ") + length (%" PRId64 ") exceeds dimension size",
-                       st, ln);
+        return at_fail(A, err,
+                       "start (%" PRId64 ") + length (%" PRId64 ") exceeds dimension size", st,
+                       ln);
     return slice_run(A, x, d, st, st + ln, 1, res, err);
 }
 
@@ -1014,7 +1016,8 @@ static int op_flip(at_args *A, jv **res, ckpt_error *err)
         ax[k] = d;
         sp[k] = -1;
     }
-    if (n == 0)
+    /* nothing to reverse (the Slice kernel mis-sizes a negative step over an empty dim) */
+    if (n == 0 || xv->numel == 0)
         return at_unary(A, "Identity", A->a[0], res, err);
     jv *c[4] = {0};
     int rc = at_const_i64s(A, st, n, &c[0], err);
@@ -1420,7 +1423,10 @@ static int op_tensor(at_args *A, jv **res, ckpt_error *err)
     if (flat_count(A->a[0], 0, dims, &rank, &n, &kind) < 0)
         return at_fail(A, err, "data must be a (nested) list of numbers of regular shape");
     int dt = at_dtype_arg(A, 1,
-                          kind == JV_BOOL ? OX_BOOL : kind == JV_INT ? OX_INT64 : OX_FLOAT, err);
+                          kind == JV_BOOL  ? OX_BOOL
+                          : kind == JV_INT ? OX_INT64
+                                           : OX_FLOAT,
+                          err);
     if (dt < 0)
         return dt;
     jv *t = NULL;
@@ -1449,7 +1455,8 @@ static int op_tensor_scalar(at_args *A, jv **res, ckpt_error *err)
 
 /* ------------------------------------------------------------ table */
 
-#define TENSOR_OPTS "*, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None"
+#define TENSOR_OPTS                                                                              \
+    "*, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None"
 
 const at_op at_ops_shape[] = {
     {"view", "Tensor self, int[] size", op_view},
@@ -1464,7 +1471,8 @@ const at_op at_ops_shape[] = {
     {"swapaxes", "Tensor self, int axis0, int axis1", op_transpose},
     {"t", "Tensor self", op_t},
     {"numpy_T", "Tensor self", op_t},
-    {"contiguous", "Tensor self, *, MemoryFormat memory_format=contiguous_format", op_identity_ref},
+    {"contiguous", "Tensor self, *, MemoryFormat memory_format=contiguous_format",
+     op_identity_ref},
     {"detach", "Tensor self", op_identity_ref},
     {"detach_", "Tensor self", op_identity_ref},
     {"alias", "Tensor self", op_identity_ref},
@@ -1558,10 +1566,13 @@ const at_op at_ops_shape[] = {
     {"arange", "Scalar end, " TENSOR_OPTS, op_arange1},
     {"arange", "Scalar start, Scalar end, " TENSOR_OPTS, op_arange2},
     {"arange", "Scalar start, Scalar end, Scalar step=1, " TENSOR_OPTS, op_arange3},
-    {"tensor", "Any data, *, ScalarType? dtype=None, Device? device=None, bool requires_grad=False",
+    {"tensor",
+     "Any data, *, ScalarType? dtype=None, Device? device=None, bool requires_grad=False",
      op_tensor},
     {"scalar_tensor", "Scalar s, " TENSOR_OPTS, op_scalar_tensor},
     {"as_tensor", "Any data, *, ScalarType? dtype=None, Device? device=None", op_tensor},
     {"NumToTensor", "Scalar a", op_tensor_scalar},
+    {"prim::NumToTensor", "Scalar a", op_tensor_scalar},
+    {"prim::shape", "Tensor self", op_size},
     {NULL, NULL, NULL},
 };

@@ -208,6 +208,7 @@ static int build_list(ckpt_jit_model *m, ckpt_error *err);
 ckpt_jit_model *ckpt_jit_load(const char *path, const ckpt_jit_load_opts *opts, ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
+    ckpt_error_clear(err); /* tsread: a caller's stale record would mask the first error */
     ckpt_jit_model *m = calloc(1, sizeof *m);
     if (!m) {
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");

@@ -112,7 +112,8 @@ typedef struct ts_tree {
     void *arena;
 } ts_tree;
 
-#define TS_MAX_NEST 100 /* parser nesting (expressions and blocks) */
+#define TS_MAX_NEST 100    /* nested blocks and nested brackets */
+#define TS_MAX_PDEPTH 1500 /* parser recursion (about 13 frames per bracket level) */
 
 /* Parse `text` (`len` bytes; its first line may be indented: a def cut out
  * of a class).  `file` and `line0` (the line of text's first line) name

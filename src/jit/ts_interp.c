@@ -16,7 +16,7 @@
 #include "jit/jit_internal.h"
 #include "jit/ts_ast.h"
 
-#define TS_MAX_STEPS 50000000ull /* statements per run: far above any real model */
+#define TS_MAX_STEPS 10000000ull /* statements per run: far above any real model */
 #define TS_MAX_EDEPTH 2500       /* nested evaluation frames (C stack) */
 #define TS_MAX_ARGS 64
 #define TS_MAX_LIST 100000000 /* elements of a list built by range()/repetition */
@@ -293,7 +293,7 @@ static int tensor_scalar(ctx *c, int line, const jv *t, double *d, int64_t *i, b
     *is_int = true;
     switch (x->dtype) {
     case OX_FLOAT:
-        *d = *(const float *)p;
+        *d = (double)*(const float *)p;
         *is_int = false;
         break;
     case OX_DOUBLE:
@@ -365,6 +365,16 @@ static jv *aten(ctx *c, int line, const char *name, jv **args, size_t n, const c
 {
     if (line > 0)
         c->rt->line = line;
+    for (size_t i = 0; i < n + nkw; i++) {
+        const jv *v = i < n ? args[i] : kwv[i - n];
+        /* a class or function name is no operand (packed-params capsules and objects are) */
+        if (v->kind == JV_OPAQUE && v->u.opaque.type && !strcmp(v->u.opaque.type, "global")) {
+            char d[128];
+            jv_describe(v, d, sizeof d);
+            fail(c, line, CKPT_E_ARG, "aten::%s: argument %zu is %s", name, i, d);
+            return NULL;
+        }
+    }
     jv *r = NULL;
     int rc = jit_aten_call(c->rt, name, (jv *const *)args, n, (const char *const *)kwn,
                            (jv *const *)kwv, nkw, &r, c->err);
@@ -865,9 +875,9 @@ static jv *global_value(ctx *c, int line, const char *name)
         if (strcmp(name, dtype_names[i].name) == 0)
             return chk(c, jv_int(dtype_names[i].st));
     if (!strcmp(name, "math.inf") || !strcmp(name, "inf"))
-        return chk(c, jv_float(INFINITY));
+        return chk(c, jv_float((double)INFINITY));
     if (!strcmp(name, "math.nan") || !strcmp(name, "nan"))
-        return chk(c, jv_float(NAN));
+        return chk(c, jv_float((double)NAN));
     if (!strcmp(name, "math.pi"))
         return chk(c, jv_float(3.14159265358979323846));
     if (!strcmp(name, "math.e"))
@@ -876,7 +886,12 @@ static jv *global_value(ctx *c, int line, const char *name)
         fail(c, line, CKPT_E_UNSUPPORTED, "custom class %s is not supported", name);
         return NULL;
     }
-    /* a name (a class, a namespace) only meaningful as a callee or a type */
+    if (strncmp(name, "__torch__.", 10) != 0) {
+        fail(c, line, CKPT_E_UNSUPPORTED, "unknown global %s (or a name used before it is set)",
+             name);
+        return NULL;
+    }
+    /* a class or function of the archive's code, only meaningful as a callee or a type */
     char *s = strdup(name);
     jv *v = s ? jv_opaque(s, free_str, "global") : NULL;
     if (!v)
@@ -1451,6 +1466,13 @@ static jv *aten_or_meta(ctx *c, int line, const char *name, jv **a, size_t n, co
         jv *r = tensor_meta(c, line, name, a, n, &handled);
         if (handled)
             return r;
+        /* unsafe_chunk / unsafe_split are chunk / split without the aliasing checks */
+        static const char *const unsafe[][2] = {{"unsafe_chunk", "chunk"},
+                                                {"unsafe_split", "split"},
+                                                {"unsafe_split_with_sizes", "split_with_sizes"}};
+        for (size_t i = 0; i < sizeof unsafe / sizeof *unsafe; i++)
+            if (!strcmp(name, unsafe[i][0]) && jit_aten_has(unsafe[i][1]))
+                return aten(c, line, unsafe[i][1], a, n, kwn, kwv, nkw);
         /* the deprecated aten::_cast_Long(self, non_blocking) family is self.to(dtype) */
         static const struct {
             const char *name;
@@ -1480,6 +1502,7 @@ static bool any_tensor(jv **a, size_t n)
     return false;
 }
 
+static int seq_index(ctx *c, int line, int64_t i, size_t n, size_t *out);
 static jv *list_method(ctx *c, int line, jv *self, const char *name, jv **a, size_t n,
                        bool *handled);
 static jv *dict_method(ctx *c, int line, jv *self, const char *name, jv **a, size_t n,
@@ -1551,6 +1574,29 @@ static jv *native_fn(ctx *c, int line, const char *name, jv **a, size_t n, bool 
         return str_of(c, a[0]);
     if (!strcmp(name, "list") && n == 1)
         return seq_from_iterable(c, line, a[0], JV_LIST);
+    if (!strcmp(name, "_set_item") && n == 3 &&
+        (a[0]->kind == JV_LIST || a[0]->kind == JV_DICT)) {
+        if (a[0]->kind == JV_DICT) {
+            if (jv_dict_set(a[0], jv_ref(a[1]), jv_ref(a[2]), c->err) < 0)
+                return NULL;
+            return jv_none();
+        }
+        size_t i = 0;
+        if (a[1]->kind != JV_INT || seq_index(c, line, a[1]->u.i, a[0]->u.seq.n, &i) < 0) {
+            if (!c->err->code)
+                fail(c, line, CKPT_E_ARG, "list index must be an int");
+            return NULL;
+        }
+        jv_unref(a[0]->u.seq.items[i]);
+        a[0]->u.seq.items[i] = jv_ref(a[2]);
+        return jv_none();
+    }
+    if (!strcmp(name, "__contains__") && n == 2 && !any_tensor(a, 1)) {
+        bool in;
+        if (contains(c, line, a[0], a[1], &in) < 0)
+            return NULL;
+        return jv_bool(in);
+    }
     if (!strcmp(name, "__getitem__") && n == 2 &&
         (a[0]->kind == JV_LIST || a[0]->kind == JV_TUPLE) && a[1]->kind == JV_INT) {
         int64_t i = a[1]->u.i, L = (int64_t)a[0]->u.seq.n;
@@ -2105,8 +2151,16 @@ static jv *call_global(ctx *c, frame *f, tnode *call, const char *dn)
             char msg[512];
             size_t o = 0;
             msg[0] = 0;
-            for (size_t i = 0; i < a.n; i++)
-                to_text(a.pos[i], msg, sizeof msg, &o, 0);
+            /* (message, "builtins.RuntimeError") */
+            if (a.n >= 2 && a.pos[1]->kind == JV_STR) {
+                const char *cls = a.pos[1]->u.str.s;
+                const char *dot = strrchr(cls, '.');
+                cls = dot ? dot + 1 : cls;
+                sb_put(msg, sizeof msg, &o, cls, strlen(cls));
+                sb_put(msg, sizeof msg, &o, ": ", 2);
+            }
+            if (a.n >= 1)
+                to_text(a.pos[0], msg, sizeof msg, &o, 0);
             fail(c, line, CKPT_E_ARG, "the model raised: %s", msg);
             goto done;
         }

@@ -525,7 +525,7 @@ static tnode *p_stmt(parser *p);
 
 #define ENTER(p)                                                                                 \
     do {                                                                                         \
-        if (++(p)->depth > TS_MAX_NEST) {                                                        \
+        if (++(p)->depth > TS_MAX_PDEPTH) {                                                      \
             pfail((p), peek(p)->line, "expression nested too deeply", NULL);                     \
             (p)->depth--;                                                                        \
             return NULL;                                                                         \

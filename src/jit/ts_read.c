@@ -100,29 +100,55 @@ typedef struct tsr {
     ckpt_error *err;
 } tsr;
 
+/* The memo: node -> jv, open addressing on the node pointer (mcap a power of 2, at
+ * most half full), so shared nodes stay shared in linear time. */
+static size_t memo_slot(const tsr *R, const ckpt_obj *o)
+{
+    uint64_t h = (uint64_t)(uintptr_t)o;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    size_t mask = R->mcap - 1, i = (size_t)h & mask;
+    while (R->mk[i] && R->mk[i] != o)
+        i = (i + 1) & mask;
+    return i;
+}
+
 static jv *memo_get(const tsr *R, const ckpt_obj *o)
 {
-    for (size_t i = R->mn; i-- > 0;)
-        if (R->mk[i] == o)
-            return R->mv[i];
-    return NULL;
+    if (!R->mcap)
+        return NULL;
+    size_t i = memo_slot(R, o);
+    return R->mk[i] ? R->mv[i] : NULL;
 }
 
 static int memo_put(tsr *R, const ckpt_obj *o, jv *v)
 {
-    if (R->mn == R->mcap) {
-        size_t cap = R->mcap ? R->mcap * 2 : 64;
-        const ckpt_obj **k = realloc(R->mk, cap * sizeof *k);
-        if (k)
-            R->mk = k;
-        jv **w = k ? realloc(R->mv, cap * sizeof *w) : NULL;
-        if (!w)
+    if ((R->mn + 1) * 2 > R->mcap) {
+        size_t cap = R->mcap ? R->mcap * 2 : 256;
+        tsr old = *R;
+        R->mk = calloc(cap, sizeof *R->mk);
+        R->mv = R->mk ? calloc(cap, sizeof *R->mv) : NULL;
+        if (!R->mv) {
+            free(R->mk);
+            R->mk = old.mk;
+            R->mv = old.mv;
             return CKPT_FAIL(R->err, CKPT_E_NOMEM, "out of memory");
-        R->mv = w;
+        }
         R->mcap = cap;
+        for (size_t i = 0; i < old.mcap; i++)
+            if (old.mk[i]) {
+                size_t k = memo_slot(R, old.mk[i]);
+                R->mk[k] = old.mk[i];
+                R->mv[k] = old.mv[i];
+            }
+        free(old.mk);
+        free(old.mv);
     }
-    R->mk[R->mn] = o;
-    R->mv[R->mn++] = v;
+    size_t i = memo_slot(R, o);
+    R->mk[i] = o;
+    R->mv[i] = v;
+    R->mn++;
     return 0;
 }
 
@@ -391,8 +417,9 @@ static jv *conv(tsr *R, const ckpt_obj *o, const char *path, int depth)
 /* memo entries hold one reference each; the tree holds its own */
 static void tsr_done(tsr *R)
 {
-    for (size_t i = 0; i < R->mn; i++)
-        jv_unref(R->mv[i]);
+    for (size_t i = 0; i < R->mcap; i++)
+        if (R->mk[i])
+            jv_unref(R->mv[i]);
     free(R->mk);
     free(R->mv);
     R->mk = NULL;

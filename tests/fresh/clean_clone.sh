@@ -27,6 +27,9 @@ needs_shared=(
     fixtures_real_listing
     fixtures_real_legacy_listing
     fixtures_real_torchscript_lite_listing
+    test_jit_read__format1_mnist
+    test_jit_read__six_field_storage_ids
+    jit_read_real
 )
 
 if ! head=$(git -C "$repo" rev-parse --verify -q HEAD); then

@@ -7,6 +7,8 @@
 # with -fsanitize=fuzzer,address,undefined (run them with tests/fuzz/run.sh).
 set(CKPT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy onnx onnx_run)
+list(APPEND CKPT_FUZZ_HARNESSES ts_read) # the TorchScript reader (tsread)
+list(APPEND CKPT_FUZZ_HARNESSES ts_interp) # the TorchScript source interpreter (tsinterp)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
   if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)
@@ -42,6 +44,9 @@ if(CKPT_BUILD_FUZZERS AND CMAKE_C_COMPILER_ID MATCHES "Clang")
                               ${PROJECT_SOURCE_DIR}/src/graph/*.c
                               ${PROJECT_SOURCE_DIR}/src/nn/*.c
                               ${PROJECT_SOURCE_DIR}/src/onnx/*.c)
+  # the jit layer (the TorchScript reader and what it links)
+  file(GLOB CKPT_FUZZ_JIT_SRC ${PROJECT_SOURCE_DIR}/src/jit/*.c)
+  list(APPEND CKPT_FUZZ_LIB_SRC ${CKPT_FUZZ_JIT_SRC})
   # the generated protobuf-c code, as the library compiles it (not instrumented)
   list(APPEND CKPT_FUZZ_LIB_SRC $<TARGET_OBJECTS:ckpt_onnx_pb>)
   add_library(ckpt_fuzzlib STATIC ${CKPT_FUZZ_LIB_SRC})

@@ -13,6 +13,10 @@ foreach(model layers resnet mobilenet transformer lstm)
     set_tests_properties(jit_interp_${model}_${kind} PROPERTIES LABELS "jit;unit" TIMEOUT 120)
   endforeach()
 endforeach()
+# the Python the printer keeps (dicts, lists, while/break/continue, format, int/float/bool args)
+add_test(NAME jit_interp_features_script
+         COMMAND jit_interp_run run ${JIT_INTERP_DIR} features script)
+set_tests_properties(jit_interp_features_script PROPERTIES LABELS "jit;unit" TIMEOUT 120)
 # nn.LSTM + nn.LSTMCell (aten::lstm, aten::lstm_cell): skipped while the op library lacks them
 foreach(kind script trace)
   add_test(NAME jit_interp_lstm_nn_${kind}
@@ -25,7 +29,9 @@ set(jit_interp_hostile
     "nest|brackets nested too deeply" "blocks|blocks nested too deeply"
     "loop|statements executed" "raise|the model raised: AssertionError: no"
     "global|unknown global os.system" "library|torch.ops.load_library is not supported"
-    "recurse|calls nested deeper than" "custom|__torch__.torch.classes.evil.Thing")
+    "recurse|calls nested deeper than" "custom|__torch__.torch.classes.evil.Thing"
+    "primraise|the model raised: ValueError: bad input" "unknownop|aten::frobnicate"
+    "syntax|code/__torch__.py:8: TorchScript syntax")
 foreach(h ${jit_interp_hostile})
   string(REPLACE "|" ";" hp "${h}")
   list(GET hp 0 tag)
@@ -33,7 +39,7 @@ foreach(h ${jit_interp_hostile})
   add_test(NAME jit_interp_hostile_${tag}
            COMMAND jit_interp_run fail ${JIT_INTERP_DIR}/hostile_${tag}.pt
                    ${JIT_INTERP_DIR}/lstm_in_x.npy "${text}")
-  set_tests_properties(jit_interp_hostile_${tag} PROPERTIES LABELS "jit;unit" TIMEOUT 120)
+  set_tests_properties(jit_interp_hostile_${tag} PROPERTIES LABELS "jit;unit" TIMEOUT 300)
 endforeach()
 # `ckpt run` on a TorchScript archive writes output_0.npy ... equal to torch's
 add_test(NAME jit_interp_cli_run

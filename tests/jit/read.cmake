@@ -23,11 +23,12 @@ if(TARGET ckpt)
                    ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/torchscript_lite)
   set_tests_properties(jit_read_real PROPERTIES LABELS "jit;interop" TIMEOUT 600
                        SKIP_RETURN_CODE 77)
-  foreach(h scripted quant_static)
+  foreach(f scripted.pt quant_static.pt format1.pt lite.ptl)
+    get_filename_component(h ${f} NAME_WE)
     add_test(NAME jit_read_hostile_${h}
              COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/read/check_read.py --hostile
                      $<TARGET_FILE:ckpt> ${CMAKE_CURRENT_BINARY_DIR}/jit_read_hostile/${h}
-                     ${PROJECT_SOURCE_DIR}/tests/fixtures/jit/read/${h}.pt)
+                     ${PROJECT_SOURCE_DIR}/tests/fixtures/jit/read/${f})
     set_tests_properties(jit_read_hostile_${h} PROPERTIES LABELS "jit;hostile" TIMEOUT 300)
   endforeach()
 endif()

@@ -18,15 +18,25 @@ bool cli_jit_file(const char *path)
         return true;
     if (strcmp(kind, "zip") != 0 && strcmp(kind, "torch-zip") != 0)
         return false;
-    /* torch.export archives (.pt2) */
+    /* torch.export archives (.pt2): a folder prefix (2.8+) or a flat zip (2.1-2.7) */
     ckpt_source src;
     if (ckpt_source_open_file(&src, path, true, NULL) < 0)
         return false;
     bool pt2 = false;
-    ckpt_zip *z = ckpt_zip_open(&src, NULL, NULL, NULL);
-    if (z) {
+    for (int flat = 0; flat < 2 && !pt2; flat++) {
+        ckpt_zip_opts zo;
+        memset(&zo, 0, sizeof(zo));
+        zo.flat = flat == 1;
+        ckpt_zip *z = ckpt_zip_open(&src, &zo, NULL, NULL);
+        if (!z)
+            continue;
         pt2 = ckpt_zip_find(z, "archive_format") != NULL ||
               ckpt_zip_find(z, "serialized_exported_program.json") != NULL;
+        for (size_t i = 0; !pt2 && i < ckpt_zip_count(z); i++) {
+            const char *rec = ckpt_zip_entry_at(z, i)->record;
+            pt2 = rec && (strncmp(rec, "models/", 7) == 0 ||
+                          strstr(rec, "serialized_exported_program") != NULL);
+        }
         ckpt_zip_close(z);
     } else { /* h-pt2: torch 2.1-2.7 .pt2 files are plain zips without a folder */
         ckpt_zip_opts fo = {.flat = true};

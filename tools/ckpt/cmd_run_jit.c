@@ -114,11 +114,16 @@ int cmd_run_jit(const char *path, const char *method, const char *const *names,
     }
     size_t na = 0;
     const char *const *anames = NULL, *const *atypes = NULL;
-    if (ckpt_jit_signature(m, method, &na, &anames, &atypes, &err) < 0) {
+    /* a full-model pickle or a .pt2 program may declare no signature: inputs then
+     * bind in the order given */
+    bool sig = ckpt_jit_signature(m, method, &na, &anames, &atypes, &err) == 0;
+    if (!sig &&
+        (ckpt_jit_format(m) == CKPT_JIT_TORCHSCRIPT || ckpt_jit_format(m) == CKPT_JIT_LITE)) {
         cli_print_error("run", &err);
         goto out;
     }
-    for (size_t k = 0; k < n; k++) {
+    ckpt_error_clear(&err);
+    for (size_t k = 0; sig && k < n; k++) {
         bool known = false;
         for (size_t a = 0; a < na; a++)
             known = known || !strcmp(names[k], anames[a]);

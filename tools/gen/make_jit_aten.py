@@ -10,7 +10,9 @@ Files:
   tensors.bin the tensors' bytes (little-endian, row-major), indexed by cases.txt
 Value tokens: T<k> tensor k (a `tensor` line gives dtype, shape, offset),
 I<int> F<float.hex> B0/B1 N (None) S<str> L<n> (list of the next n values)
-U<n> (tuple of the next n values).
+U<n> (tuple of the next n values), Q<scale>,<zero_point>,<ScalarType> followed by
+the integer tensor (a per-tensor quantized tensor), P followed by the state
+(a packed-parameters object: what its __getstate__ gives).
 
 Run: /usr/bin/python3 tools/gen/make_jit_aten.py  (writes into the repository)
 """
@@ -30,10 +32,16 @@ OUT = os.path.join(HERE, "..", "..", "tests", "fixtures", "jit", "aten")
 tensors = []  # (dtype code, shape, bytes)
 blob = bytearray()
 DT = {torch.float32: "f32", torch.float64: "f64", torch.int64: "i64", torch.int32: "i32",
-      torch.uint8: "u8", torch.int8: "i8", torch.bool: "bool"}
+      torch.uint8: "u8", torch.int8: "i8", torch.bool: "bool", torch.int16: "i16"}
 
 
 def tok(v):
+    if isinstance(v, torch.Tensor) and v.is_quantized:
+        st = {torch.quint8: 13, torch.qint8: 12, torch.qint32: 14}[v.dtype]
+        return ["Q%s,%d,%d" % (float(v.q_scale()).hex(), v.q_zero_point(), st)] + \
+            tok(v.int_repr())
+    if isinstance(v, torch._C.ScriptObject):
+        return ["P"] + tok(v.__getstate__())
     if isinstance(v, torch.Tensor):
         t = v.detach().contiguous()
         b = t.numpy().tobytes()
@@ -54,7 +62,8 @@ def tok(v):
         return ["S" + v]
     if isinstance(v, torch.dtype):
         return ["I%d" % {torch.float32: 6, torch.float64: 7, torch.int64: 4, torch.int32: 3,
-                         torch.bool: 11, torch.uint8: 0}[v]]
+                         torch.bool: 11, torch.uint8: 0, torch.quint8: 13,
+                         torch.qint8: 12}[v]]
     if isinstance(v, (list, tuple)):
         out = [("L%d" if isinstance(v, list) else "U%d") % len(v)]
         for e in v:
@@ -69,7 +78,8 @@ lines = []
 def case(name, op, *args, fn=None, **kw):
     """Record op(*args, **kw); `fn` computes torch's result when the op is not
     in torch 1.13 (scaled_dot_product_attention)."""
-    cargs = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
+    cargs = [a.clone() if isinstance(a, torch.Tensor) and not a.is_quantized else a
+             for a in args]
     arg_toks = []
     for a in args:
         arg_toks += tok(a)
@@ -80,7 +90,7 @@ def case(name, op, *args, fn=None, **kw):
         res = fn(*cargs, **kw)
     else:
         res = getattr(aten, op)(*cargs, **kw)
-        if op.endswith("_") and not op.startswith("_"):
+        if op.endswith("_") and not op.startswith("_") and "::" not in op:
             res = cargs[0]
     lines.append(" ".join([name, op, str(len(args))] + arg_toks + [str(len(kw))] + kw_toks +
                           tok(res)))
@@ -321,6 +331,9 @@ with torch.no_grad():
     xs = r(2, 5, 4)
     case("lstm_2l_bi_bf", "lstm", xs, [r(4, 2, 3), r(4, 2, 3)], list(m._flat_weights), True, 2,
          0.0, False, True, True)
+    m = torch.nn.LSTM(4, 5, num_layers=2, proj_size=3, bidirectional=True, batch_first=True)
+    case("lstm_proj", "lstm", r(2, 4, 4), [r(4, 2, 3), r(4, 2, 5)], list(m._flat_weights), True,
+         2, 0.0, False, True, True)
     m = torch.nn.LSTM(4, 3, bias=False)
     case("lstm_nobias", "lstm", r(5, 2, 4), [r(1, 2, 3), r(1, 2, 3)], list(m._flat_weights),
          False, 1, 0.0, False, False, False)
@@ -354,6 +367,92 @@ with torch.no_grad():
              a.in_proj_weight, a.in_proj_bias, a.out_proj.weight, a.out_proj.bias,
              act == "gelu", nf, 1e-5, L.norm1.weight, L.norm1.bias, L.norm2.weight, L.norm2.bias,
              L.linear1.weight, L.linear1.bias, L.linear2.weight, L.linear2.bias)
+
+# ---------------------------------------------------------------- quantized, torchvision-free extras
+torch.backends.quantized.engine = "qnnpack"
+qx = torch.quantize_per_tensor(r(1, 3, 5, 5), 0.05, 128, torch.quint8)
+qy = torch.quantize_per_tensor(r(1, 3, 5, 5), 0.04, 120, torch.quint8)
+case("quantize", "quantize_per_tensor", r(2, 3), 0.05, 128, torch.quint8)
+case("dequantize", "dequantize", qx)
+case("q_add", "quantized::add", qx, qy, 0.1, 128, fn=torch.ops.quantized.add)
+case("q_add_relu", "quantized::add_relu", qx, qy, 0.1, 128, fn=torch.ops.quantized.add_relu)
+qw = torch.quantize_per_tensor(r(4, 3, 3, 3), 0.02, 0, torch.qint8)
+cp = torch.ops.quantized.conv2d_prepack(qw, r(4), [1, 1], [1, 1], [1, 1], 1)
+case("q_conv2d", "quantized::conv2d", qx, cp, 0.1, 128, fn=torch.ops.quantized.conv2d)
+case("q_conv2d_relu", "quantized::conv2d_relu", qx, cp, 0.1, 128,
+     fn=torch.ops.quantized.conv2d_relu)
+lw = torch.quantize_per_tensor(r(5, 4), 0.02, 0, torch.qint8)
+lp = torch.ops.quantized.linear_prepack(lw, r(5))
+qlx = torch.quantize_per_tensor(r(3, 4), 0.05, 128, torch.quint8)
+case("q_linear", "quantized::linear", qlx, lp, 0.1, 128, fn=torch.ops.quantized.linear)
+case("q_linear_dynamic", "quantized::linear_dynamic", r(3, 4), lp,
+     fn=torch.ops.quantized.linear_dynamic)
+case("meshgrid", "meshgrid", [r(3), r(2)])
+case("cast_long", "_cast_Long", x * 3)
+
+
+def conv_clamp(x, ctx):
+    w, b, st, pd, dl, g, lo, hi = ctx.__getstate__()[0]
+    return F.conv2d(x, w, b, st, pd, dl, g).clamp(lo, hi)
+
+
+def linear_clamp(x, ctx):
+    w, b, lo, hi = ctx.__getstate__()[0]
+    y = F.linear(x, w, b)
+    return y if lo is None and hi is None else y.clamp(lo, hi)
+
+
+cc = torch.ops.prepacked.conv2d_clamp_prepack(r(4, 3, 3, 3), r(4), [1, 1], [1, 1], [1, 1], 1,
+                                              0.0, 1.0)
+case("conv2d_clamp_run", "prepacked::conv2d_clamp_run", r(1, 3, 5, 5), cc, fn=conv_clamp)
+lc = torch.ops.prepacked.linear_clamp_prepack(r(5, 3), r(5), None, 1.0)
+case("linear_clamp_run", "prepacked::linear_clamp_run", r(2, 3), lc, fn=linear_clamp)
+
+# ---------------------------------------------------------------- export-graph forms, extras
+case("native_layer_norm", "native_layer_norm", r(2, 3, 4), [4], r(4), r(4), 1e-5)
+bnx, bnm, bnv, bnw, bnb = r(2, 3, 4, 4), r(3), r(3, lo=0.5, hi=2.0), r(3), r(3)
+case("bn_legit_no_training", "_native_batch_norm_legit_no_training", bnx, bnw, bnb, bnm, bnv,
+     0.1, 1e-5, fn=lambda x, w, b, m, v, mo, e: (F.batch_norm(x, m, v, w, b, False, mo, e),
+                                                 torch.zeros(0), torch.zeros(0)))
+case("to_copy", "_to_copy", x, dtype=torch.float64)
+case("unsafe_view", "_unsafe_view", z, [6, 4])
+case("tile", "tile", r(2, 3), [2])
+case("isnan", "isnan", torch.tensor([1.0, float("nan"), float("inf")]))
+case("isfinite", "isfinite", torch.tensor([1.0, float("nan"), float("-inf")]))
+case("dot", "dot", r(4), r(4))
+case("mv", "mv", r(3, 4), r(4))
+case("outer", "outer", r(3), r(2))
+case("scatter_src", "scatter", torch.zeros(3, 5), 1, torch.tensor([[0, 1], [2, 3], [4, 0]]),
+     r(3, 2))
+case("scatter_value", "scatter", torch.zeros(3, 5), 0, torch.tensor([[0, 1, 2, 0, 1]]), 1.5)
+case("scatter_add", "scatter_add", torch.ones(3, 4), 1, torch.tensor([[0, 0], [1, 3], [2, 2]]),
+     r(3, 2))
+case("pixel_shuffle", "pixel_shuffle", r(1, 8, 2, 3), 2)
+case("pixel_unshuffle", "pixel_unshuffle", r(1, 2, 4, 6), 2)
+case("range_length", "__range_length", 2, 11, 3, fn=lambda a, b, c: len(range(a, b, c)))
+
+# ---------------------------------------------------------------- edge forms of the layer ops
+case("avg_pool2d_ceil", "avg_pool2d", r(1, 2, 7, 7), [3, 3], [2, 2], [1, 1], True, True)
+case("avg_pool2d_ceil_nopad", "avg_pool2d", r(1, 2, 6, 6), [3, 3], [2, 2], [0, 0], True, False)
+case("avg_pool2d_incl_pad", "avg_pool2d", r(1, 2, 5, 5), [3, 3], [1, 1], [1, 1])
+case("max_pool2d_dilation", "max_pool2d", r(1, 2, 9, 9), [3, 3], [1, 1], [1, 1], [2, 2])
+case("upsample_nearest_1_5", "upsample_nearest2d", r(1, 2, 4, 4), None, [1.5, 1.5])
+case("upsample_bilinear_down", "upsample_bilinear2d", r(1, 2, 6, 8), [3, 3], False)
+case("adaptive_avg_1d", "adaptive_avg_pool1d", r(2, 3, 7), [3])
+case("pad_circular", "pad", r(1, 2, 4, 4), [1, 2, 2, 1], "circular", fn=lambda x, p, m:
+     F.pad(x, p, mode=m))
+case("pad_replicate", "pad", r(1, 2, 4, 4), [1, 2, 2, 1], "replicate", fn=lambda x, p, m:
+     F.pad(x, p, mode=m))
+case("conv_transpose_outpad", "conv_transpose2d", r(1, 2, 4, 4), r(2, 3, 3, 3), r(3), 2, 1, 1,
+     1, 1)
+case("conv_transpose_groups", "conv_transpose2d", r(1, 4, 3, 3), r(4, 1, 3, 3), None, 1, 0, 0,
+     2, 1)
+case("group_norm_nowb", "group_norm", r(2, 6, 2, 2), 3)
+
+case("equal", "equal", x, x.clone())
+case("equal_not", "equal", x, y)
+case("list_repeat", "mul", [1, 2], 3, fn=lambda l, n: l * n)
+case("is_scripting", "is_scripting", fn=lambda: True)
 
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "cases.txt"), "w") as f:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from typing import List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 torch.manual_seed(12)
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
@@ -208,6 +208,57 @@ class LSTMFlow(nn.Module):
         return torch.stack(outs, 1), h
 
 
+class Features(nn.Module):
+    """Python the printer keeps: dicts, lists and their methods, tuple
+    unpacking, while/break/continue, augmented assignment, string format,
+    Optional/None checks, isinstance, enumerate/zip, int/float/bool
+    arguments, a module-level function, a submodule list, a raise that is
+    not taken."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(6, 6), nn.Linear(6, 6)])
+        self.k = 3
+
+    def helper(self, x, opt: Optional[torch.Tensor]):
+        if opt is None:
+            return x
+        return x + opt
+
+    def forward(self, x, n: int, scale: float, flag: bool):
+        d: Dict[str, int] = {"a": 1, "b": n}
+        d["c"] = d["a"] + d.get("b", 0)
+        keys = list(d.keys())
+        total = 0
+        for i, k in enumerate(keys):
+            total += d[k] * (i + 1)
+        xs: List[int] = []
+        i = 0
+        while True:
+            i += 1
+            if i % 2 == 0:
+                continue
+            xs.append(i)
+            if len(xs) >= self.k:
+                break
+        a, b = xs[0], xs[-1]
+        for blk in self.blocks:
+            x = torch.relu(blk(x))
+        y = self.helper(x, None)
+        z = self.helper(x, y)
+        msg = "n={} total={}".format(n, total)
+        if len(msg) > 1000:
+            raise RuntimeError("too long")
+        s = 0.0
+        for p, q in zip(xs, [1, 2, 3]):
+            s += float(p * q)
+        if isinstance(n, int) and flag:
+            z = z * scale
+        else:
+            z = z - scale
+        return z * float(total + a + b) + s, y.sum(1) // 2
+
+
 def models():
     return [
         ("layers", Layers(), {"x": torch.randn(2, 3, 8, 8), "idx": torch.randint(0, 10, (2, 5))}),
@@ -215,6 +266,7 @@ def models():
         ("mobilenet", MobileNetV2(), {"x": torch.randn(1, 3, 16, 16)}),
         ("transformer", Transformer(), {"x": torch.randn(5, 1, 16)}),
         ("lstm", HandLSTM(), {"x": torch.randn(2, 6, 4)}),
+        ("features", Features(), {"x": torch.randn(3, 6), "n": 4, "scale": 0.5, "flag": True}),
         ("lstm_nn", LSTMFlow(), {"x": torch.randn(2, 6, 4)}),
     ]
 
@@ -247,8 +299,12 @@ def main():
         model.eval()
         args = tuple(inputs.values())
         for k, v in inputs.items():
-            np.save(os.path.join(OUT, "%s_in_%s.npy" % (name, k)), v.numpy())
+            # a 0-d array stands for an int/float/bool argument
+            np.save(os.path.join(OUT, "%s_in_%s.npy" % (name, k)),
+                    v.numpy() if isinstance(v, torch.Tensor) else np.array(v))
         for kind in ("script", "trace"):
+            if kind == "trace" and name == "features":
+                continue  # non-tensor arguments: scripted only
             if kind == "script":
                 sm = torch.jit.script(model)
             else:
@@ -281,6 +337,9 @@ HOSTILE = {
     "recurse": "    return self.forward(x)\n",
     "custom": "    _0 = __torch__.torch.classes.evil.Thing.__new__(__torch__.torch.classes.evil.Thing)\n"
               "    return x\n",
+    "primraise": "    ops.prim.RaiseException(\"bad input\", \"builtins.ValueError\")\n    return x\n",
+    "unknownop": "    return torch.frobnicate(x)\n",
+    "syntax": "    return x +\n",
     "blocks": "".join("    " + "  " * i + "if True:\n" for i in range(400)) + "    " + "  " * 400 + "pass\n"
               "    return x\n",
 }

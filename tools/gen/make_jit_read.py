@@ -14,7 +14,9 @@ torch.jit.load(NAME.pt) reports:
 Models: scripted (nested submodules, tied and absent parameters, BatchNorm buffers, a
 non-persistent buffer, tensor/int/str/list/dict attributes, a TorchScript class attribute,
 extra files), traced, frozen, quantized dynamic (Linear, LSTM), quantized static (Conv,
-Linear), and a lite archive (_save_for_lite_interpreter).  Seeds are fixed; files stay
+Linear), a lite archive (_save_for_lite_interpreter), and a format-1 archive (model.json +
+attributes.pkl + tensors/, what torch 1.0-1.2 wrote; torch 1.13 cannot load those, so its
+expected listing is computed here from the tensors this script writes into it).  Seeds are fixed; files stay
 small (< 200 KB).
 """
 import io
@@ -206,6 +208,78 @@ def save(out, name, m, extra=None, lite=False):
         len(exp["state_dict"])))
 
 
+class _TensorId:
+    """Pickles as torch.jit._pickle.build_tensor_from_id(i), as format 1 wrote tensors."""
+
+    def __init__(self, i):
+        self.i = i
+
+    def __reduce__(self):
+        import torch.jit._pickle as jp
+        return (jp.build_tensor_from_id, (self.i,))
+
+
+def format1(out):
+    """A format-1 archive (torch 1.0-1.2 layout, caffe2 ModelDef as proto3 JSON)."""
+    g = torch.Generator().manual_seed(1)
+    base = torch.randn(2, 3, generator=g)
+    tensors = [("w", base, [3, 2], [1, 3], 0, True),        # a transposed view of base
+               ("run", torch.arange(4, dtype=torch.int64), [4], [1], 0, False),
+               ("fcw", torch.randn(10, generator=g), [2, 4], [4, 1], 2, True),  # offset 2
+               ("fcb", torch.randn(2, generator=g, dtype=torch.float64), [2], [1], 0, True),
+               ("val", torch.tensor([1.5, -2.0]), [2], [1], 0, False)]
+    tdefs = []
+    files = {}
+    for i, (_, t, dims, strides, off, rg) in enumerate(tensors):
+        files["tensors/%d" % i] = t.numpy().tobytes()
+        tdefs.append({"dims": [str(d) for d in dims], "offset": str(off),
+                      "strides": [str(x) for x in strides], "requiresGrad": rg,
+                      "dataType": {torch.float32: "FLOAT", torch.int64: "INT64",
+                                   torch.float64: "DOUBLE"}[t.dtype],
+                      "data": {"key": "tensors/%d" % i}, "device": "cpu"})
+    mj = {"protoVersion": "3", "producerName": "pytorch", "producerVersion": "1.0",
+          "mainModule": {
+              "name": "format1", "optimize": True,
+              "torchscriptArena": {"key": "code/format1.py"},
+              "submodules": [{"name": "fc", "optimize": True, "parameters": [
+                  {"isBuffer": False, "tensorId": "2", "name": "weight"},
+                  {"isBuffer": False, "tensorId": "3", "name": "bias"}]}],
+              "parameters": [{"isBuffer": False, "tensorId": "0", "name": "weight"},
+                             {"isBuffer": True, "tensorId": "1", "name": "running"}],
+              "attributes": [{"type": "Tensor", "name": "value", "id": "0"},
+                             {"type": "int", "name": "count", "id": "1"}]},
+          "tensors": tdefs}
+    files["model.json"] = json.dumps(mj).encode()
+    import pickle
+    files["attributes.pkl"] = pickle.dumps((_TensorId(4), 5), protocol=2)
+    files["code/format1.py"] = (b"op_version_set = 0\ndef forward(self,\n    x: Tensor) -> "
+                                b"Tensor:\n  return torch.add(x, self.value, alpha=1)\n")
+    files["version"] = b"1\n"
+    path = os.path.join(out, "format1.pt")
+    import zipfile
+    with zipfile.ZipFile(path, "w") as z:
+        for k in ("version", "code/format1.py", "attributes.pkl", "model.json") + tuple(
+                "tensors/%d" % i for i in range(len(tensors))):
+            z.writestr("format1/" + k, files[k])
+
+    def view(i):
+        _, t, dims, strides, off, _ = tensors[i]
+        return torch.as_strided(t, dims, strides, off)
+
+    lst = [entry("weight", view(0), "parameter"), entry("fc.weight", view(2), "parameter"),
+           entry("fc.bias", view(3), "parameter"), entry("running", view(1), "buffer")]
+    exp = {"listing": lst, "attributes": [entry("value", view(4), "attribute")],
+           "state_dict": [{k: e[k] for k in ("key", "dtype", "shape", "crc32")}
+                          for e in (lst[0], lst[3], lst[1], lst[2])],
+           "root_class": "__torch__.format1",
+           "forward": {"args": ["x"], "types": ["Tensor"], "returns": ["Tensor"]},
+           "extra": []}
+    with open(os.path.join(out, "format1.expected.json"), "w") as f:
+        json.dump(exp, f, indent=1)
+        f.write("\n")
+    print("format1.pt: %d bytes (format 1)" % os.path.getsize(path))
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     net = Net().eval()
@@ -227,6 +301,7 @@ def main(out):
     torch.quantization.convert(qs, inplace=True)
     save(out, "quant_static", torch.jit.script(qs))
     save(out, "lite", torch.jit.script(Small().eval()), lite=True)
+    format1(out)
 
 
 if __name__ == "__main__":

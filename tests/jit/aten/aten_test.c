@@ -4,8 +4,9 @@
  * torch 1.13 through torch.ops.aten, which binds arguments and picks overloads
  * as TorchScript does) gives each case's operator, positional and keyword
  * arguments and torch's result; every case is called through jit_aten_call and
- * compared: floats within |a-b| <= 1e-5 + 1e-5|b|, integers and booleans exactly,
- * dtypes and shapes equal.  Also: an unknown operator names itself, wrong
+ * compared: floats within |a-b| <= 1e-5 + 1e-5|b|, integers and booleans exactly
+ * (quantized results within one quantum of torch's integer kernels), dtypes and
+ * shapes equal.  Also: an unknown operator names itself, wrong
  * argument types are errors (no crash). */
 #include <math.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ static int dtype_of(const char *s)
         const char *n;
         int d;
     } m[] = {{"f32", OX_FLOAT}, {"f64", OX_DOUBLE}, {"i64", OX_INT64}, {"i32", OX_INT32},
-             {"u8", OX_UINT8},  {"i8", OX_INT8},    {"bool", OX_BOOL}};
+             {"u8", OX_UINT8},  {"i8", OX_INT8},    {"bool", OX_BOOL}, {"i16", OX_INT16}};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (!strcmp(m[i].n, s))
             return m[i].d;
@@ -86,18 +87,34 @@ static jv *parse_val(char ***tok)
         return NULL;
     (*tok)++;
     switch (s[0]) {
-    case 'T':
-        return make_tensor((size_t)strtoul(s + 1, NULL, 10));
-    case 'I':
-        return jv_int(strtoll(s + 1, NULL, 10));
-    case 'F':
-        return jv_float(strtod(s + 1, NULL));
-    case 'B':
-        return jv_bool(s[1] == '1');
-    case 'N':
-        return jv_none();
-    case 'S':
-        return jv_str0(s + 1);
+    case 'T': return make_tensor((size_t)strtoul(s + 1, NULL, 10));
+    case 'I': return jv_int(strtoll(s + 1, NULL, 10));
+    case 'F': return jv_float(strtod(s + 1, NULL));
+    case 'B': return jv_bool(s[1] == '1');
+    case 'N': return jv_none();
+    case 'Q': { /* Q<scale>,<zero_point>,<ScalarType> then the integer tensor */
+        char *c1 = strchr(s, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+        jv *t = c2 ? parse_val(tok) : NULL;
+        if (!t || t->kind != JV_TENSOR) {
+            jv_unref(t);
+            return NULL;
+        }
+        t->u.t->is_quantized = true;
+        t->u.t->q_scale = strtod(s + 1, NULL);
+        t->u.t->q_zero_point = strtoll(c1 + 1, NULL, 10);
+        return t;
+    }
+    case 'P': { /* packed parameters: an object holding __state__ */
+        jv *st = parse_val(tok), *o = st ? jv_obj_new(NULL) : NULL;
+        if (!o || jv_obj_set(o, "__state__", JIT_A_ATTR, st, NULL) < 0) {
+            if (!o)
+                jv_unref(st);
+            jv_unref(o);
+            return NULL;
+        }
+        return o;
+    }
+    case 'S': return jv_str0(s + 1);
     case 'L':
     case 'U': {
         long n = strtol(s + 1, NULL, 10);
@@ -111,8 +128,7 @@ static jv *parse_val(char ***tok)
         }
         return l;
     }
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -149,8 +165,8 @@ static int same(const char *name, const jv *got, const jv *want, const char *pat
         for (int64_t i = 0; i < w->numel; i++) {
             if (is_float_dt(w->dtype)) {
                 double x = ox_get_f64(g, i), y = ox_get_f64(w, i);
-                if (isnan(y) ? !isnan(x) : !(fabs(x - y) <= 1e-5 + 1e-5 * fabs(y)) &&
-                                               !(isinf(y) && x == y)) {
+                if (isnan(y) ? !isnan(x)
+                             : !(fabs(x - y) <= 1e-5 + 1e-5 * fabs(y)) && !(isinf(y) && x == y)) {
                     fprintf(stderr, "%s%s: element %lld = %.9g, expected %.9g\n", name, path,
                             (long long)i, x, y);
                     return 0;
@@ -160,6 +176,13 @@ static int same(const char *name, const jv *got, const jv *want, const char *pat
                 if (x != y) {
                     fprintf(stderr, "%s%s: element %lld = %lld, expected %lld\n", name, path,
                             (long long)i, (long long)x, (long long)y);
+                    return 0;
+                }
+            } else if (want->u.t->is_quantized) {
+                /* torch's integer kernels vs dequantize-compute-quantize: one quantum */
+                if (!got->u.t->is_quantized || fabs(ox_get_f64(g, i) - ox_get_f64(w, i)) > 1.0) {
+                    fprintf(stderr, "%s%s: quantized element %lld = %g, expected %g\n", name,
+                            path, (long long)i, ox_get_f64(g, i), ox_get_f64(w, i));
                     return 0;
                 }
             } else if (ox_get_f64(g, i) != ox_get_f64(w, i)) {
@@ -345,6 +368,8 @@ TEST(jit_aten_unsupported)
     CHECK(strstr(e.msg, "aten::frobnicate") && strstr(e.msg, "code/__torch__.py:12"));
     CHECK(!jit_aten_has("frobnicate"));
     CHECK(jit_aten_has("conv2d") && jit_aten_has("aten::add_") && jit_aten_has("relu_"));
+    CHECK(jit_aten_has("aten::add.Tensor") && jit_aten_has("quantized::conv2d"));
+    CHECK(!jit_aten_has("quantized::frob") && !jit_aten_has("_") && !jit_aten_has(""));
     jv_unref(x);
     rt_free(rt);
 }
@@ -429,6 +454,155 @@ TEST(jit_aten_view_write)
     jv_unref(src);
     jv_unref(zero);
     jv_unref(one);
+    rt_free(rt);
+}
+
+/* in-place ops on a tensor borrowing read-only storage (a model's mapped file)
+ * write a private copy, never the storage */
+static const float ro_data[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+
+TEST(jit_aten_inplace_borrowed)
+{
+    jit_rt *rt = rt_new();
+    CHECK(rt && rt->ox);
+    int64_t d[2] = {2, 2};
+    void *p;
+    const float *src = ro_data;
+    memcpy(&p, &src, sizeof p);
+    jv *x = jv_tensor_view(NULL, OX_FLOAT, 2, d, p), *two = jv_float(2.0), *r = NULL,
+       *zero = jv_int(0), *one = jv_int(1), *row = NULL, *r2 = NULL;
+    CHECK(x && two && zero && one);
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    jv *a[2] = {x, two};
+    CHECK_OK(jit_aten_call(rt, "mul_", a, 2, NULL, NULL, 0, &r, &e), &e);
+    CHECK(r == x && ro_data[0] == 1.0f && ((const float *)x->u.t->t.data)[3] == 8.0f);
+    /* a view of a borrowed tensor, written through */
+    jv *y = jv_tensor_view(NULL, OX_FLOAT, 2, d, p);
+    jv *b[3] = {y, zero, one};
+    CHECK_OK(jit_aten_call(rt, "select", b, 3, NULL, NULL, 0, &row, &e), &e);
+    jv *c[2] = {row, two};
+    CHECK_OK(jit_aten_call(rt, "add_", c, 2, NULL, NULL, 0, &r2, &e), &e);
+    CHECK(ro_data[2] == 3.0f && ((const float *)y->u.t->t.data)[2] == 5.0f);
+    jv_unref(r);
+    jv_unref(r2);
+    jv_unref(row);
+    jv_unref(y);
+    jv_unref(x);
+    jv_unref(two);
+    jv_unref(zero);
+    jv_unref(one);
+    rt_free(rt);
+}
+
+/* every op of the library with argument lists of the wrong shapes and kinds: an error or a
+ * result, never a crash or a leak (run under ASan) */
+#include "jit/aten_internal.h"
+
+static jv *tensor_of(int dtype, int rank, const int64_t *dims, double x)
+{
+    jv *v = jv_tensor_new();
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    if (!v || ox_val_reshape_alloc(&v->u.t->t, dtype, rank, dims, &e) < 0) {
+        jv_unref(v);
+        return NULL;
+    }
+    for (int64_t i = 0; i < v->u.t->t.numel; i++)
+        ox_set_f64(&v->u.t->t, i, x + (double)(i % 3));
+    return v;
+}
+
+TEST(jit_aten_every_op_garbage)
+{
+    jit_rt *rt = rt_new();
+    CHECK(rt && rt->ox);
+    int64_t d23[2] = {2, 3}, d4[4] = {1, 2, 3, 3}, d0[2] = {0, 3}, d3[3] = {2, 2, 3};
+    jv *t = tensor_of(OX_FLOAT, 2, d23, 0.5), *t4 = tensor_of(OX_FLOAT, 4, d4, 0.25),
+       *te = tensor_of(OX_FLOAT, 2, d0, 0), *ti = tensor_of(OX_INT64, 2, d23, 1),
+       *tb = tensor_of(OX_BOOL, 2, d23, 0), *t3 = tensor_of(OX_FLOAT, 3, d3, 0.1),
+       *s0 = tensor_of(OX_FLOAT, 0, NULL, 2.0), *i1 = jv_int(1), *i0 = jv_int(0),
+       *im = jv_int(-7), *big = jv_int(INT64_MAX), *f = jv_float(0.5), *str = jv_str0("x"),
+       *l = jv_list_new(2), *lt = jv_list_new(2), *none = jv_none(), *tr = jv_bool(true);
+    CHECK(t && t4 && te && ti && tb && t3 && s0 && i1 && i0 && im && big && f && str && l && lt);
+    CHECK(jv_list_push(l, jv_int(2), NULL) == 0 && jv_list_push(l, jv_int(3), NULL) == 0);
+    CHECK(jv_list_push(lt, jv_ref(t), NULL) == 0 && jv_list_push(lt, jv_ref(t), NULL) == 0);
+    jv *sets[][9] = {
+        {NULL},
+        {t},
+        {t, t},
+        {t, i1},
+        {t, i1, i1},
+        {t, im, big},
+        {t, l},
+        {t, f, f},
+        {t, str},
+        {t4, t4, none, l, l, l, i1},
+        {t4, t4, t, i1, i0, i1, tr, l, i1},
+        {t4, l, l, l, l, tr},
+        {te, i0},
+        {te, te},
+        {ti, ti, i1},
+        {tb, t, t},
+        {t3, lt, lt, tr, i1, f, tr, tr, tr},
+        {t3, t3, lt, tr, i1, f, tr, tr, tr},
+        {s0, i1},
+        {lt, i1},
+        {l, i1},
+        {i1, i1},
+        {f, i0},
+        {str, lt},
+        {none, none},
+        {t, none, none, none, none, tr, f, f, tr},
+        {te},
+        {te, l},
+        {te, i1, i1},
+        {te, i0, i0, i1},
+        {ti},
+        {tb},
+        {t4, l},
+        {t4, i1},
+        {t4, l, tr},
+        {t3, i1},
+        {t3, t3, t3},
+        {s0},
+        {s0, s0},
+        {t, i0, i0, i1},
+        {t, im, i1, i1},
+        {ti, i0, ti},
+        {t, tb, f},
+        {t, i1, ti, t},
+    };
+    const at_op *const tables[] = {at_ops_math, at_ops_nn,    at_ops_shape, at_ops_rnn,
+                                   at_ops_attn, at_ops_quant, at_ops_extra, at_ops_misc};
+    int calls = 0, ok = 0;
+    for (size_t tb_i = 0; tb_i < sizeof tables / sizeof tables[0]; tb_i++)
+        for (const at_op *o = tables[tb_i]; o->name; o++) {
+            if (o > tables[tb_i] && !strcmp(o[-1].name, o->name))
+                continue; /* overloads: one pass per name */
+            for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+                size_t n = 0;
+                while (n < 9 && sets[k][n])
+                    n++;
+                ckpt_error e;
+                ckpt_error_clear(&e);
+                jv *r = NULL;
+                int rc = jit_aten_call(rt, o->name, sets[k], n, NULL, NULL, 0, &r, &e);
+                calls++;
+                if (rc == 0) {
+                    ok++;
+                    CHECK(r != NULL);
+                } else {
+                    CHECK(r == NULL && e.code != 0 && e.msg[0]);
+                }
+                jv_unref(r);
+            }
+        }
+    fprintf(stderr, "%d calls, %d returned a value\n", calls, ok);
+    CHECK(calls > 2000);
+    jv *all[] = {t, t4, te, ti, tb, t3, s0, i1, i0, im, big, f, str, l, lt};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        jv_unref(all[i]);
     rt_free(rt);
 }
 

@@ -78,6 +78,20 @@ static int run(const char *dir, const char *name, const char *kind, bool skip_mi
             goto out;
         }
         in[n].name = argn[n];
+        if (ti.ndim == 0 &&
+            (ti.dtype == CKPT_I64 || ti.dtype == CKPT_F64 || ti.dtype == CKPT_BOOL)) {
+            /* a 0-d array stands for an int / float / bool argument */
+            const void *p = ckpt_tensor_data(ckpt_doc_root(docs[n]));
+            in[n].kind = ti.dtype == CKPT_I64   ? CKPT_JIT_V_INT
+                         : ti.dtype == CKPT_F64 ? CKPT_JIT_V_FLOAT
+                                                : CKPT_JIT_V_BOOL;
+            in[n].i = ti.dtype == CKPT_I64    ? *(const int64_t *)p
+                      : ti.dtype == CKPT_BOOL ? *(const uint8_t *)p
+                                              : 0;
+            in[n].f = ti.dtype == CKPT_F64 ? *(const double *)p : 0;
+            n++;
+            continue;
+        }
         in[n].kind = CKPT_JIT_V_TENSOR;
         in[n].dtype = ti.dtype;
         in[n].ndim = ti.ndim;

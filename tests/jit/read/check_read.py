@@ -12,8 +12,9 @@
         are checked against model.json + tensors/ read with zipfile and numpy.  Exit 77
         (CTest: skipped) when torch is absent or no DIR exists.
     check_read.py --hostile CKPT WORKDIR FILE
-        truncated and garbled copies of FILE's members: `ckpt ls` must fail with exit 2
-        and an error naming the file, never crash.
+        truncated, emptied and garbled copies of FILE's members: `ckpt ls` and `ckpt show`
+        either read them or fail with exit 2 and an error naming the file and the damaged
+        record (or the zip structure); never crash.
 
 Exit 0 when everything matches, 1 on a difference (each one printed).
 """
@@ -384,6 +385,9 @@ def check_hostile(ckpt, work, src):
                                                                  rr.stderr[-300:]))
             elif rr.returncode == 2 and os.path.basename(out) not in rr.stderr:
                 bad.append("%s %s (%s): the error does not name the file: %s" % (
+                    cmd, base, how, rr.stderr.strip()[:300]))
+            elif rr.returncode == 2 and base not in rr.stderr and "zip" not in rr.stderr:
+                bad.append("%s %s (%s): the error does not name the record: %s" % (
                     cmd, base, how, rr.stderr.strip()[:300]))
     for b in bad:
         print("FAIL " + b)
