@@ -38,11 +38,6 @@ bool cli_jit_file(const char *path)
                           strstr(rec, "serialized_exported_program") != NULL);
         }
         ckpt_zip_close(z);
-    } else { /* h-pt2: torch 2.1-2.7 .pt2 files are plain zips without a folder */
-        ckpt_zip_opts fo = {.flat = true};
-        z = ckpt_zip_open(&src, &fo, NULL, NULL);
-        pt2 = z && ckpt_zip_find(z, "serialized_exported_program.json") != NULL;
-        ckpt_zip_close(z);
     }
     ckpt_source_close(&src);
     return pt2;
