@@ -302,8 +302,9 @@ static int trace(jit_rt *rt, tracer *t, const char *method, jv **args, size_t n_
     return rc;
 }
 
-/* A different input of the same shape: each element moved by a fixed,
- * small, value-dependent amount (integers: left as they are). */
+/* A different input of the same shape: each element's sign flipped and
+ * scaled, plus a fixed position-dependent offset, so branches on signs and
+ * sums are taken the other way (integers: left as they are). */
 static jv *perturbed(const jv *a, ckpt_error *err)
 {
     jv *c = jv_tensor_new();
@@ -317,7 +318,7 @@ static jv *perturbed(const jv *a, ckpt_error *err)
     if (v->dtype == OX_FLOAT || v->dtype == OX_DOUBLE)
         for (int64_t i = 0; i < v->numel; i++) {
             double x = ox_get_f64(v, i);
-            ox_set_f64(v, i, x * 0.75 + 0.125 * sin((double)i + 1.0));
+            ox_set_f64(v, i, -0.5 * x + 0.25 * sin((double)i + 1.0));
         }
     return c;
 }

@@ -202,6 +202,12 @@ static int detect(const char *path, ckpt_error *err)
             }
         }
         ckpt_zip_close(z);
+    } else { /* pt2 (h-pt2): torch 2.1-2.7 .pt2 files are plain zips without a folder */
+        ckpt_zip_opts fo = {.flat = true};
+        z = ckpt_zip_open(&src, &fo, NULL, &zerr);
+        if (z && ckpt_zip_find(z, "serialized_exported_program.json"))
+            fmt = CKPT_JIT_PT2;
+        ckpt_zip_close(z);
     }
     ckpt_source_close(&src);
     return fmt;

@@ -133,7 +133,7 @@ int cli_jit_show(ckpt_jit_model *m, bool code)
 
 int cli_jit_state_dict(const char *path, const char *out, const ckpt_save_opts *so)
 {
-    ckpt_error err;
+    ckpt_error err = {0}; /* h-pt2: read uninitialized on the .pt2 path */
     ckpt_jit_model *m = ckpt_jit_load(path, NULL, &err);
     if (!m) {
         cli_print_error("extract", &err);

@@ -511,7 +511,7 @@ int cmd_show(int argc, char **argv)
         fprintf(stderr, "ckpt show: --json is for ONNX models (the model summary)\n");
         return EXIT_ERROR;
     }
-    ckpt_error err;
+    ckpt_error err = {0}; /* h-pt2: the reader saw garbage codes */
     if (!key && !raw && cli_jit_file(path)) {
         ckpt_jit_model *m = ckpt_jit_load(path, NULL, &err);
         if (!m) {
