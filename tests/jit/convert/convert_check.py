@@ -161,6 +161,8 @@ def main():
                                                                      else ""))
     # a branch on the input's values cannot be traced faithfully: refused
     bpath = os.path.join(WORK, "branchy.pt")
+    if os.path.exists(os.path.join(WORK, "branchy.onnx")):
+        os.remove(os.path.join(WORK, "branchy.onnx"))
     torch.jit.save(torch.jit.script(Branchy()), bpath)
     np.save(os.path.join(WORK, "pos.npy"), np.full((2, 3), 0.01, dtype=np.float32))
     if ckpt("convert", bpath, os.path.join(WORK, "branchy.onnx"), "--to", "onnx", "--input",
