@@ -281,6 +281,34 @@ static jv *chk(ctx *c, jv *v)
     return v;
 }
 
+/* Values built by the code stay shallow and acyclic: jv_unref frees
+ * recursively and reference counts never free a cycle. */
+#define TS_MAX_NESTING 64
+
+static bool is_container(const jv *v)
+{
+    return v->kind == JV_LIST || v->kind == JV_TUPLE || v->kind == JV_DICT ||
+           v->kind == JV_OBJECT;
+}
+
+static bool nest_walk(const jv *v, const jv *target, int depth, size_t *visits)
+{
+    if (v == target || depth > TS_MAX_NESTING || ++*visits > 1000000)
+        return true;
+    size_t n = v->kind == JV_DICT ? v->u.dict.n : v->kind == JV_OBJECT ? v->u.obj.n : v->u.seq.n;
+    for (size_t i = 0; i < n; i++) {
+        const jv *x = v->kind == JV_DICT     ? v->u.dict.vals[i]
+                      : v->kind == JV_OBJECT ? v->u.obj.vals[i]
+                                             : v->u.seq.items[i];
+        if (is_container(x) && nest_walk(x, target, depth + 1, visits))
+            return true;
+    }
+    return false;
+}
+
+/* 0 when `v` may be stored in `target` (NULL: a new container). */
+static int nest_ok(ctx *c, int line, const jv *target, const jv *v);
+
 /* Read a one-element tensor. */
 static int tensor_scalar(ctx *c, int line, const jv *t, double *d, int64_t *i, bool *is_int)
 {
@@ -358,6 +386,16 @@ static jv *scalar_tensor(ctx *c, const jv *v)
     else
         *(int64_t *)p = v->u.i;
     return t;
+}
+
+static int nest_ok(ctx *c, int line, const jv *target, const jv *v)
+{
+    size_t visits = 0;
+    if (!is_container(v) || !nest_walk(v, target, 1, &visits))
+        return 0;
+    return fail(c, line, CKPT_E_LIMIT,
+                "a value nested deeper than %d, holding its own container, or too large to check",
+                TS_MAX_NESTING);
 }
 
 static jv *aten(ctx *c, int line, const char *name, jv **args, size_t n, const char **kwn,
@@ -1576,6 +1614,8 @@ static jv *native_fn(ctx *c, int line, const char *name, jv **a, size_t n, bool 
         return seq_from_iterable(c, line, a[0], JV_LIST);
     if (!strcmp(name, "_set_item") && n == 3 &&
         (a[0]->kind == JV_LIST || a[0]->kind == JV_DICT)) {
+        if (nest_ok(c, line, a[0], a[2]) < 0 || nest_ok(c, line, a[0], a[1]) < 0)
+            return NULL;
         if (a[0]->kind == JV_DICT) {
             if (jv_dict_set(a[0], jv_ref(a[1]), jv_ref(a[2]), c->err) < 0)
                 return NULL;
@@ -1706,12 +1746,14 @@ static jv *list_method(ctx *c, int line, jv *self, const char *name, jv **a, siz
 {
     *handled = true;
     if (!strcmp(name, "append") && n == 1) {
-        if (jv_list_push(self, jv_ref(a[0]), c->err) < 0)
+        if (nest_ok(c, line, self, a[0]) < 0 || jv_list_push(self, jv_ref(a[0]), c->err) < 0)
             return NULL;
         return jv_none();
     }
     if (!strcmp(name, "extend") && n == 1 && (a[0]->kind == JV_LIST || a[0]->kind == JV_TUPLE)) {
         size_t k = a[0]->u.seq.n;
+        if (nest_ok(c, line, self, a[0]) < 0)
+            return NULL;
         for (size_t i = 0; i < k; i++)
             if (jv_list_push(self, jv_ref(a[0]->u.seq.items[i]), c->err) < 0)
                 return NULL;
@@ -1725,7 +1767,7 @@ static jv *list_method(ctx *c, int line, jv *self, const char *name, jv **a, siz
             i = 0;
         if (i > L)
             i = L;
-        if (jv_list_push(self, jv_ref(a[1]), c->err) < 0)
+        if (nest_ok(c, line, self, a[1]) < 0 || jv_list_push(self, jv_ref(a[1]), c->err) < 0)
             return NULL;
         jv **it = self->u.seq.items;
         jv *x = it[L];
@@ -1833,7 +1875,8 @@ static jv *dict_method(ctx *c, int line, jv *self, const char *name, jv **a, siz
         jv *v = jv_dict_get(self, a[0]);
         if (v)
             return jv_ref(v);
-        if (jv_dict_set(self, jv_ref(a[0]), jv_ref(a[1]), c->err) < 0)
+        if (nest_ok(c, line, self, a[1]) < 0 || nest_ok(c, line, self, a[0]) < 0 ||
+            jv_dict_set(self, jv_ref(a[0]), jv_ref(a[1]), c->err) < 0)
             return NULL;
         return jv_ref(a[1]);
     }
@@ -1855,6 +1898,8 @@ static jv *dict_method(ctx *c, int line, jv *self, const char *name, jv **a, siz
         return NULL;
     }
     if (!strcmp(name, "update") && n == 1 && a[0]->kind == JV_DICT) {
+        if (nest_ok(c, line, self, a[0]) < 0)
+            return NULL;
         for (size_t i = 0; i < a[0]->u.dict.n; i++)
             if (jv_dict_set(self, jv_ref(a[0]->u.dict.keys[i]), jv_ref(a[0]->u.dict.vals[i]),
                             c->err) < 0)
@@ -2701,10 +2746,18 @@ static jv *comprehension(ctx *c, frame *f, tnode *n)
                 continue;
         }
         jv *e = ev(c, f, n->kids[0]);
+        if (e && nest_ok(c, n->line, NULL, e) < 0) {
+            jv_unref(e);
+            e = NULL;
+        }
         if (!e)
             goto fail;
         if (dict) {
             jv *val = ev(c, f, n->kids[1]);
+            if (val && nest_ok(c, n->line, NULL, val) < 0) {
+                jv_unref(val);
+                val = NULL;
+            }
             if (!val) {
                 jv_unref(e);
                 goto fail;
@@ -2758,6 +2811,10 @@ static jv *ev_inner(ctx *c, frame *f, tnode *n)
             return chk(c, NULL);
         for (size_t i = 0; i < n->n; i++) {
             jv *x = ev(c, f, n->kids[i]);
+            if (x && nest_ok(c, n->line, NULL, x) < 0) {
+                jv_unref(x);
+                x = NULL;
+            }
             if (!x || jv_list_push(r, x, c->err) < 0) {
                 jv_unref(r);
                 return NULL;
@@ -2772,6 +2829,10 @@ static jv *ev_inner(ctx *c, frame *f, tnode *n)
         for (size_t i = 0; i + 1 < n->n; i += 2) {
             jv *k = ev(c, f, n->kids[i]);
             jv *v = k ? ev(c, f, n->kids[i + 1]) : NULL;
+            if (v && (nest_ok(c, n->line, NULL, v) < 0 || nest_ok(c, n->line, NULL, k) < 0)) {
+                jv_unref(v);
+                v = NULL;
+            }
             if (!v) {
                 jv_unref(k);
                 jv_unref(r);
@@ -2918,6 +2979,11 @@ static int assign(ctx *c, frame *f, tnode *t, jv *v, int depth)
                       jv_kind_name(o->kind));
         } else {
             int idx = jv_obj_find(o, t->s);
+            if (nest_ok(c, t->line, o, v) < 0) {
+                jv_unref(v);
+                jv_unref(o);
+                return c->err->code;
+            }
             rc = jv_obj_set(o, t->s, idx >= 0 ? o->u.obj.akind[idx] : JIT_A_ATTR, v, c->err);
         }
         jv_unref(o);
@@ -2927,6 +2993,10 @@ static int assign(ctx *c, frame *f, tnode *t, jv *v, int depth)
         jv *o = ev(c, f, t->kids[0]);
         jv *k = o && t->kids[1]->kind != TN_SLICE ? ev(c, f, t->kids[1]) : NULL;
         int rc = 0;
+        if (o && k && (nest_ok(c, t->line, o, v) < 0 || nest_ok(c, t->line, o, k) < 0)) {
+            jv_unref(k);
+            k = NULL;
+        }
         if (!o || !k) {
             jv_unref(v);
             if (o && !k && !c->err->code)
