@@ -1610,6 +1610,39 @@ static jv *native_fn(ctx *c, int line, const char *name, jv **a, size_t n, bool 
         return fmt_string(c, line, a[0], a + 1, n - 1);
     if (!strcmp(name, "str") && n == 1)
         return str_of(c, a[0]);
+    /* aten::all.bool / aten::any.bool: over a list of bools (or ints) */
+    if ((!strcmp(name, "all") || !strcmp(name, "any")) && n == 1 && a[0]->kind == JV_LIST) {
+        bool all = name[1] == 'l', acc = all;
+        for (size_t i = 0; i < a[0]->u.seq.n; i++) {
+            const jv *x = a[0]->u.seq.items[i];
+            if (x->kind != JV_BOOL && x->kind != JV_INT)
+                break;
+            bool t = x->kind == JV_BOOL ? x->u.b : x->u.i != 0;
+            acc = all ? (acc && t) : (acc || t);
+            if (i + 1 == a[0]->u.seq.n || acc != all)
+                return jv_bool(acc);
+        }
+        if (a[0]->u.seq.n == 0)
+            return jv_bool(all);
+    }
+    /* aten::find(str self, str substr, int start=0, int end=-1): index or -1 */
+    if (!strcmp(name, "find") && n >= 2 && n <= 4 && a[0]->kind == JV_STR &&
+        a[1]->kind == JV_STR && (n < 3 || a[2]->kind == JV_INT) &&
+        (n < 4 || a[3]->kind == JV_INT)) {
+        int64_t len = (int64_t)a[0]->u.str.len;
+        int64_t b = n >= 3 ? a[2]->u.i : 0, e = n >= 4 ? a[3]->u.i : len;
+        if (b < 0)
+            b = b + len < 0 ? 0 : b + len;
+        if (e < 0)
+            e = e + len < 0 ? 0 : e + len;
+        if (e > len)
+            e = len;
+        int64_t sl = (int64_t)a[1]->u.str.len;
+        for (int64_t i = b; i + sl <= e; i++)
+            if (memcmp(a[0]->u.str.s + i, a[1]->u.str.s, (size_t)sl) == 0)
+                return jv_int(i);
+        return jv_int(-1);
+    }
     if (!strcmp(name, "list") && n == 1)
         return seq_from_iterable(c, line, a[0], JV_LIST);
     if (!strcmp(name, "_set_item") && n == 3 &&

@@ -52,6 +52,19 @@ class MLP(nn.Module):
         return torch.softmax(self.fc2(torch.tanh(self.fc1(x))), -1)
 
 
+class Encoder(nn.Module):
+    """nn.TransformerEncoder scripted in eval mode: torch 1.13's code checks devices with
+    str.find and all() over a list of bools before its fast path."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True), 2)
+
+    def forward(self, x):
+        return self.enc(x).mean(1)
+
+
 class Branchy(nn.Module):
     def forward(self, x):
         if bool(x.sum() > 0):
@@ -123,6 +136,9 @@ def main():
     torch.jit.save(torch.jit.trace(mlp, torch.zeros(3, 12)), files["traced_mlp"][0])
     files["lite_cnn"] = (os.path.join(WORK, "lite_cnn.ptl"), cnn, (2, 3, 8, 8), "x")
     torch.jit.script(cnn)._save_for_lite_interpreter(files["lite_cnn"][0])
+    enc = Encoder().eval()
+    files["scripted_encoder"] = (os.path.join(WORK, "scripted_encoder.pt"), enc, (2, 5, 16), "x")
+    torch.jit.save(torch.jit.script(enc), files["scripted_encoder"][0])
     seq = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
     files["full_model"] = (os.path.join(WORK, "full_model.pt"), seq, (3, 12), "input")
     torch.save(seq, files["full_model"][0])
