@@ -21,7 +21,7 @@ static const char help[] =
     "  --to torchscript  IN is an ONNX model, or any model --to onnx accepts (traced\n"
     "                    first): written as a TorchScript archive torch.jit.load runs.\n"
     "  --input NAME=FILE   an example input from a .npy file (NAME: the forward's\n"
-    "                      argument name, or input_K for the K-th)\n"
+    "                      argument name); --input FILE: the next argument in order\n"
     "  --shape NAME=DIMS   an example float32 input of that shape, with random values\n"
     "  --freeze            TorchScript: parameters inlined as constants (torch.jit.freeze)\n"
     "\n"
@@ -128,6 +128,14 @@ int cmd_convert_model(int argc, char **argv)
         } else if (!strcmp(a, "--input") || !strcmp(a, "--shape")) {
             const char *v = argv[++i];
             const char *eq = strchr(v, '=');
+            if (!eq && a[2] == 'i' && n_in < MAX_IN) {
+                /* --input FILE.npy: the next positional argument */
+                if (npy_input(&ins[n_in++], v, &err) < 0) {
+                    cli_print_error("convert", &err);
+                    goto done;
+                }
+                continue;
+            }
             if (!eq || eq == v || n_in >= MAX_IN) {
                 fprintf(stderr, "ckpt convert: %s takes NAME=%s\n", a,
                         a[2] == 'i' ? "FILE.npy" : "D0,D1,...");
@@ -210,13 +218,19 @@ int cmd_convert_model(int argc, char **argv)
     const char *const *names = NULL, *const *types = NULL;
     if (ckpt_jit_signature(m, "forward", &n_args, &names, &types, NULL) == 0 && n_args &&
         n_args <= MAX_IN) {
-        size_t used = 0;
-        for (size_t k = 0; k < n_args; k++)
-            for (size_t j = 0; j < n_in; j++)
-                if (ins[j].v.name && !strcmp(ins[j].v.name, names[k])) {
-                    vals[used++] = ins[j].v;
-                    break;
-                }
+        size_t used = 0, pos = 0;
+        for (size_t k = 0; k < n_args; k++) {
+            size_t j = 0;
+            while (j < n_in && !(ins[j].v.name && !strcmp(ins[j].v.name, names[k])))
+                j++;
+            if (j == n_in) /* the next positional (unnamed) input, if any */
+                while (pos < n_in && ins[pos].v.name)
+                    pos++;
+            if (j == n_in && pos < n_in)
+                j = pos++;
+            if (j < n_in)
+                vals[used++] = ins[j].v;
+        }
         if (used != n_in) {
             fprintf(stderr, "ckpt convert: %s: forward takes", in);
             for (size_t k = 0; k < n_args; k++)

@@ -2,7 +2,8 @@
 """tests/jit/convert/convert_check.py CKPT ORT_RUN_JS WORKDIR - `ckpt convert` between model
 formats (issue 12 item 6), every output checked against the real references:
 
-- a scripted CNN, a traced MLP, a lite archive and a full-model pickle of torch.nn classes,
+- a scripted CNN, a traced MLP, a scripted transformer encoder, a lite archive, a full-model
+  pickle of torch.nn classes and three torch.export archives (tests/fixtures/jit/pt2),
   written by Debian's torch 1.13, are converted --to onnx (traced on an example input) and
   run in ONNX Runtime 1.30 on a *different* input: equal to torch's output within 1e-5
   (|a-b| <= 1e-5 + 1e-5|b|);
@@ -160,6 +161,28 @@ def main():
             with torch.no_grad():
                 y = torch.jit.load(ts_path)(torch.from_numpy(x2)).numpy()
             close(y, y2, "%s -> torchscript, torch.jit.load on another input" % name)
+    # torch.export archives (tests/fixtures/jit/pt2, built from the PT2 spec with torch 1.13's
+    # eager outputs): --to onnx (ONNX Runtime) and --to torchscript (torch.jit.load)
+    pt2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "jit",
+                       "pt2")
+    for name in ("mlp", "cnn", "resblock"):
+        src = os.path.join(pt2, name + ".pt2")
+        x = np.load(os.path.join(pt2, name + ".input_0.npy"))
+        y = np.load(os.path.join(pt2, name + ".output_0.npy"))
+        onnx_path = os.path.join(WORK, "pt2_" + name + ".onnx")
+        if ckpt("convert", src, onnx_path, "--to", "onnx", "--input",
+                os.path.join(pt2, name + ".input_0.npy")):
+            got = ort_run(onnx_path, x, "pt2_" + name)
+            if got is not None:
+                close(got, y, "%s.pt2 -> onnx, ONNX Runtime" % name)
+        ts_path = os.path.join(WORK, "pt2_" + name + "_ts.pt")
+        if ckpt("convert", src, ts_path, "--to", "torchscript", "--input",
+                os.path.join(pt2, name + ".input_0.npy")):
+            with torch.no_grad():
+                got = torch.jit.load(ts_path)(torch.from_numpy(x))
+            if isinstance(got, (tuple, list)):  # several outputs: the first is compared
+                got = got[0]
+            close(got.numpy(), y, "%s.pt2 -> torchscript, torch.jit.load" % name)
     # torch.onnx.export's ONNX -> TorchScript
     onnx_path = os.path.join(WORK, "exported_cnn.onnx")
     torch.onnx.export(cnn, torch.zeros(2, 3, 8, 8), onnx_path, input_names=["x"],
