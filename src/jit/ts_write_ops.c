@@ -461,14 +461,14 @@ static int gen_gemm(nctx *c)
     snprintf(prev, sizeof(prev), "_%d", c->s->tmp - 1);
     if (alpha != 1.0f) {
         tw_printf(&c->a, "torch.mul(%s, ", prev);
-        fnum(&c->a, alpha);
+        fnum(&c->a, (double)alpha);
         tw_printf(&c->a, ")");
         CKPT_TRY(bind(c, -1));
         snprintf(prev, sizeof(prev), "_%d", c->s->tmp - 1);
     }
     if (cc && beta != 0.0f) {
         tw_printf(&c->a, "torch.add(%s, %s, alpha=", prev, cc);
-        fnum(&c->a, beta);
+        fnum(&c->a, (double)beta);
         tw_printf(&c->a, ")");
     } else
         tw_printf(&c->a, "%s", prev);
@@ -614,7 +614,7 @@ static int gen_node(nctx *c)
                   p[4]);
         fnum(&c->a, 1.0 - (double)ox_attr_float(n, "momentum", 0.9f));
         tw_printf(&c->a, ", ");
-        fnum(&c->a, ox_attr_float(n, "epsilon", 1e-5f));
+        fnum(&c->a, (double)ox_attr_float(n, "epsilon", 1e-5f));
         tw_printf(&c->a, ", True)");
         return bind(c, 0);
     }
@@ -624,7 +624,7 @@ static int gen_node(nctx *c)
             CKPT_TRY(opnd(c, k, &p[k]));
         tw_printf(&c->a, "torch.instance_norm(%s, %s, %s, None, None, True, 0.1, ", p[0], p[1],
                   p[2]);
-        fnum(&c->a, ox_attr_float(n, "epsilon", 1e-5f));
+        fnum(&c->a, (double)ox_attr_float(n, "epsilon", 1e-5f));
         tw_printf(&c->a, ", True)");
         return bind(c, 0);
     }
@@ -641,7 +641,7 @@ static int gen_node(nctx *c)
         tw_printf(&c->a, "torch.layer_norm(%s, ", x);
         ints(&c->a, xv->dims + ax, (size_t)(xv->rank - ax));
         tw_printf(&c->a, ", %s, %s, ", w, b);
-        fnum(&c->a, ox_attr_float(n, "epsilon", 1e-5f));
+        fnum(&c->a, (double)ox_attr_float(n, "epsilon", 1e-5f));
         tw_printf(&c->a, ", True)");
         return bind(c, 0);
     }
@@ -890,9 +890,9 @@ static int gen_node(nctx *c)
         CKPT_TRY(opnd(c, 0, &x));
         tw_printf(&c->a, "torch.clamp(%s, ", x);
         if (n->opset < 11) {
-            fnum(&c->a, ox_attr_float(n, "min", -INFINITY));
+            fnum(&c->a, (double)ox_attr_float(n, "min", -INFINITY));
             tw_printf(&c->a, ", ");
-            fnum(&c->a, ox_attr_float(n, "max", INFINITY));
+            fnum(&c->a, (double)ox_attr_float(n, "max", INFINITY));
             if (!isfinite(ox_attr_float(n, "min", 0)) || !isfinite(ox_attr_float(n, "max", 0)))
                 return nfail(c, CKPT_E_UNSUPPORTED, "Clip without both bounds (opset < 11)");
         } else {
@@ -916,16 +916,16 @@ static int gen_node(nctx *c)
         CKPT_TRY(opnd(c, 0, &x));
         bool leaky = op[0] == 'L';
         tw_printf(&c->a, "torch.%s(%s, ", leaky ? "leaky_relu" : "elu", x);
-        fnum(&c->a, ox_attr_float(n, "alpha", leaky ? 0.01f : 1.0f));
+        fnum(&c->a, (double)ox_attr_float(n, "alpha", leaky ? 0.01f : 1.0f));
         tw_printf(&c->a, ")");
         return bind(c, 0);
     }
     if (!strcmp(op, "HardSigmoid")) {
         CKPT_TRY(opnd(c, 0, &x));
         tw_printf(&c->a, "torch.clamp(torch.add(torch.mul(%s, ", x);
-        fnum(&c->a, ox_attr_float(n, "alpha", 0.2f));
+        fnum(&c->a, (double)ox_attr_float(n, "alpha", 0.2f));
         tw_printf(&c->a, "), ");
-        fnum(&c->a, ox_attr_float(n, "beta", 0.5f));
+        fnum(&c->a, (double)ox_attr_float(n, "beta", 0.5f));
         tw_printf(&c->a, "), 0., 1.)");
         return bind(c, 0);
     }
@@ -1035,7 +1035,7 @@ static int gen_node(nctx *c)
             if (!p || np != (size_t)(2 * r))
                 return nfail(c, CKPT_E_FORMAT, "pads");
             memcpy(pads, p, np * sizeof(int64_t));
-            val = ox_attr_float(n, "value", 0.0f);
+            val = (double)ox_attr_float(n, "value", 0.0f);
         } else {
             CKPT_TRY(const_ints(c, 1, pads, 2 * OX_MAX_RANK, &cnt));
             if (cnt != 2 * r || has_in(c, 3))

@@ -26,13 +26,13 @@
 static double get(const void *p, int dtype, size_t i)
 {
     switch (dtype) {
-    case CKPT_F32: return ((const float *)p)[i];
+    case CKPT_F32: return (double)((const float *)p)[i];
     case CKPT_F64: return ((const double *)p)[i];
     case CKPT_I64: return (double)((const int64_t *)p)[i];
     case CKPT_I32: return ((const int32_t *)p)[i];
     case CKPT_BOOL:
     case CKPT_U8: return ((const uint8_t *)p)[i];
-    default: return NAN;
+    default: return (double)NAN;
     }
 }
 
