@@ -139,6 +139,11 @@ CKPT_API int ckpt_jit_save_module(struct ckpt_module *m, const int64_t *input_sh
 /* A C model written as a full-model pickle of torch.nn classes (torch.save(model)). */
 CKPT_API int ckpt_jit_save_full_model(const struct ckpt_module *m, const char *path,
                                       ckpt_error *err);
+/* An ONNX graph that is a chain of layers (Gemm, Conv, BatchNormalization,
+ * activations, pools, Flatten) written as a full-model pickle of an
+ * nn.Sequential of torch.nn classes; anything else is refused naming the node. */
+CKPT_API int ckpt_jit_save_onnx_full_model(const ckpt_onnx_model *g, const char *path,
+                                           ckpt_error *err);
 /* Trace a run on `inputs` into an ONNX graph (what torch.onnx.export does). */
 CKPT_API ckpt_onnx_model *ckpt_jit_to_onnx(ckpt_jit_model *m, const ckpt_jit_value *inputs,
                                            size_t n_inputs, ckpt_error *err);

@@ -8,7 +8,7 @@
 #include "cli_onnx.h"
 
 static const char help[] =
-    "usage: ckpt convert IN OUT --to onnx|torchscript [--input NAME=FILE.npy]...\n"
+    "usage: ckpt convert IN OUT --to onnx|torchscript|full-model [--input NAME=FILE.npy]...\n"
     "                    [--shape NAME=D0,D1,...]... [--freeze]\n"
     "\n"
     "Convert a model between formats:\n"
@@ -25,8 +25,10 @@ static const char help[] =
     "  --shape NAME=DIMS   an example float32 input of that shape, with random values\n"
     "  --freeze            TorchScript: parameters inlined as constants (torch.jit.freeze)\n"
     "\n"
-    "A full-model pickle (torch.save(model)) is written from C models only\n"
-    "(ckpt_jit_save_full_model); no graph is turned back into torch.nn classes.\n"
+    "  --to full-model   IN is an ONNX model or any model --to onnx accepts (traced\n"
+    "                    first) whose graph is a chain of Gemm / Conv / BatchNormalization /\n"
+    "                    activation / pool / Flatten nodes: written as torch.save(model) of\n"
+    "                    an nn.Sequential of torch.nn classes (torch.load runs it).\n"
     "OUT is replaced atomically.  Exit status: 0 written, 2 error.\n";
 
 enum { MAX_IN = 32 };
@@ -171,32 +173,30 @@ int cmd_convert_model(int argc, char **argv)
         fputs(help, stderr);
         goto done;
     }
-    if (!strcmp(to, "full-model")) {
-        fprintf(stderr, "ckpt convert: a full-model pickle is written from C models only "
-                        "(ckpt_jit_save_full_model); no graph is turned back into torch.nn "
-                        "classes\n");
-        goto done;
-    }
-    bool want_ts = !strcmp(to, "torchscript");
-    if (!want_ts && strcmp(to, "onnx") != 0) {
-        fprintf(stderr, "ckpt convert: --to %s is not a model format (onnx, torchscript)\n", to);
+    bool want_ts = !strcmp(to, "torchscript"), want_full = !strcmp(to, "full-model");
+    if (!want_ts && !want_full && strcmp(to, "onnx") != 0) {
+        fprintf(stderr,
+                "ckpt convert: --to %s is not a model format (onnx, torchscript, full-model)\n",
+                to);
         goto done;
     }
     ckpt_jit_save_opts so = {.freeze = freeze};
     if (cli_onnx_file(in)) {
-        if (!want_ts) {
+        if (!want_ts && !want_full) {
             fprintf(stderr, "ckpt convert: %s is already ONNX\n", in);
             goto done;
         }
         ckpt_onnx_model *g = ckpt_onnx_load(in, NULL, &err);
-        if (!g || ckpt_jit_save_onnx(g, out, &so, &err) < 0) {
+        if (!g || (want_full ? ckpt_jit_save_onnx_full_model(g, out, &err)
+                             : ckpt_jit_save_onnx(g, out, &so, &err)) < 0) {
             cli_print_error("convert", &err);
             ckpt_onnx_model_free(g);
             goto done;
         }
         ckpt_onnx_model_free(g);
-        printf("%s: ONNX graph written as a TorchScript archive%s\n", out,
-               freeze ? " (frozen)" : "");
+        printf("%s: ONNX graph written as %s%s\n", out,
+               want_full ? "a full-model pickle of torch.nn classes" : "a TorchScript archive",
+               freeze && want_ts ? " (frozen)" : "");
         code = EXIT_OK;
         goto done;
     }
@@ -206,8 +206,9 @@ int cmd_convert_model(int argc, char **argv)
         goto done;
     }
     if (!n_in) {
-        fprintf(stderr, "ckpt convert: tracing %s needs example inputs: --input NAME=FILE.npy "
-                        "or --shape NAME=D0,D1,...\n",
+        fprintf(stderr,
+                "ckpt convert: tracing %s needs example inputs: --input NAME=FILE.npy "
+                "or --shape NAME=D0,D1,...\n",
                 in);
         ckpt_jit_free(m);
         goto done;
@@ -244,13 +245,18 @@ int cmd_convert_model(int argc, char **argv)
             vals[j] = ins[j].v;
     }
     ckpt_onnx_model *g = ckpt_jit_to_onnx(m, vals, n_in, &err);
-    int rc = g ? (want_ts ? ckpt_jit_save_onnx(g, out, &so, &err) : ckpt_onnx_save(g, out, &err))
-               : -1;
+    int rc = !g          ? -1
+             : want_ts   ? ckpt_jit_save_onnx(g, out, &so, &err)
+             : want_full ? ckpt_jit_save_onnx_full_model(g, out, &err)
+                         : ckpt_onnx_save(g, out, &err);
     if (rc < 0) {
         cli_print_error("convert", &err);
     } else {
         printf("%s: %s model traced and written as %s%s (checked on a second input)\n", out,
-               ckpt_jit_format_name(ckpt_jit_format(m)), want_ts ? "TorchScript" : "ONNX",
+               ckpt_jit_format_name(ckpt_jit_format(m)),
+               want_ts     ? "TorchScript"
+               : want_full ? "a full-model pickle"
+                           : "ONNX",
                freeze && want_ts ? " (frozen)" : "");
         code = EXIT_OK;
     }

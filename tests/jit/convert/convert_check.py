@@ -9,6 +9,8 @@ formats (issue 12 item 6), every output checked against the real references:
   (|a-b| <= 1e-5 + 1e-5|b|);
 - the same models converted --to torchscript, and torch.onnx.export's ONNX of the CNN
   converted --to torchscript, are loaded with torch.jit.load and run: equal within 1e-5;
+- the chain-shaped ones converted --to full-model are loaded with torch.load as an
+  nn.Sequential of torch.nn classes and run: equal within 1e-5 (the encoder is refused);
 - a model whose branch depends on its input is refused by --to onnx (the second-input check).
 Exit 77 (skipped) when torch, numpy or ONNX Runtime is missing."""
 import json
@@ -161,6 +163,21 @@ def main():
             with torch.no_grad():
                 y = torch.jit.load(ts_path)(torch.from_numpy(x2)).numpy()
             close(y, y2, "%s -> torchscript, torch.jit.load on another input" % name)
+        fm_path = os.path.join(WORK, name + "_full.pt")
+        chain = name != "scripted_encoder"  # attention is not a chain of torch.nn layers
+        if os.path.exists(fm_path):
+            os.remove(fm_path)
+        if ckpt("convert", path, fm_path, "--to", "full-model", "--input",
+                "%s=%s" % (arg, os.path.join(WORK, name + "_x.npy")), expect_ok=chain,
+                expect_msg=None if chain else "a full-model pickle is written"):
+            if chain:
+                with torch.no_grad():
+                    y = torch.load(fm_path)(torch.from_numpy(x2)).numpy()
+                close(y, y2, "%s -> full-model, torch.load on another input" % name)
+            else:
+                print("ok   %s -> full-model refused (not a chain of layers)" % name)
+        if not chain and os.path.exists(fm_path):
+            failures.append("%s: the refused conversion left a file" % name)
     # torch.export archives (tests/fixtures/jit/pt2, built from the PT2 spec with torch 1.13's
     # eager outputs): --to onnx (ONNX Runtime) and --to torchscript (torch.jit.load)
     pt2 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "jit",
@@ -198,6 +215,11 @@ def main():
                 y = torch.jit.load(ts_path)(torch.from_numpy(x2)).numpy()
             close(y, y2, "torch.onnx.export ONNX -> torchscript%s" % (" (frozen)" if frozen
                                                                      else ""))
+    fm_path = os.path.join(WORK, "exported_cnn_full.pt")
+    if ckpt("convert", onnx_path, fm_path, "--to", "full-model"):
+        with torch.no_grad():
+            y = torch.load(fm_path)(torch.from_numpy(x2)).numpy()
+        close(y, y2, "torch.onnx.export ONNX -> full-model, torch.load")
     # a branch on the input's values cannot be traced faithfully: refused
     bpath = os.path.join(WORK, "branchy.pt")
     if os.path.exists(os.path.join(WORK, "branchy.onnx")):
