@@ -40,9 +40,9 @@ enum {
 CKPT_API const char *ckpt_jit_format_name(int format);
 
 typedef struct ckpt_jit_load_opts {
-    size_t max_bytes; /* most bytes the read may allocate; 0: the torch loader's default */
-    bool verify_crc;  /* check every zip record's CRC-32 */
-    int threads;      /* kernels' threads when running (0/1: one) */
+    size_t max_bytes;   /* most bytes the read may allocate; 0: the torch loader's default */
+    bool verify_crc;    /* check every zip record's CRC-32 */
+    int threads;        /* kernels' threads when running (0/1: one) */
     uint64_t max_steps; /* statements / instructions one run may execute; 0: 2e9 */
 } ckpt_jit_load_opts;
 

@@ -166,7 +166,8 @@ static int record(void *ud, const ox_node *n, ox_val *const *in, ox_val *const *
     }
     char nname[64];
     snprintf(nname, sizeof nname, "%s_%" PRIu64, n->op_type, t->uniq++);
-    ob_node *bn = ob_add_node(t->b, n->op_type, nname, n->n_in, in_names, n->n_out, out_names, err);
+    ob_node *bn = ob_add_node(t->b, n->op_type, nname, n->n_in, in_names, n->n_out, out_names,
+                              err);
     if (!bn) {
         rc = err && err->code ? err->code : CKPT_E_NOMEM;
         goto done;
@@ -324,8 +325,7 @@ static jv *perturbed(const jv *a, ckpt_error *err)
 }
 
 static int check_second_input(ckpt_jit_model *m, jit_rt *rt, const char *method,
-                              const ckpt_onnx_model *g, jv **args, size_t n_args,
-                              ckpt_error *err)
+                              const ckpt_onnx_model *g, jv **args, size_t n_args, ckpt_error *err)
 {
     jv *a2[MAX_ARGS] = {0};
     int rc = 0;

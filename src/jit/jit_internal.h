@@ -97,7 +97,8 @@ struct jv {
         struct {
             void *p;
             void (*free_fn)(void *);
-            const char *type; /* names it in errors: "bound method", "__torch__.torch.classes.quantized.Conv2dPackedParamsBase" */
+            const char *
+                type; /* names it in errors: "bound method", "__torch__.torch.classes.quantized.Conv2dPackedParamsBase" */
         } opaque;
     } u;
 };
@@ -109,11 +110,12 @@ jv *jv_float(double f);
 jv *jv_str(const char *s, size_t len); /* copies; NULL on out of memory */
 jv *jv_str0(const char *s);
 jv *jv_list_new(size_t cap);
-jv *jv_tuple_new(size_t cap); /* push items after */
+jv *jv_tuple_new(size_t cap);                         /* push items after */
 int jv_list_push(jv *seq, jv *item, ckpt_error *err); /* steals `item` (even on failure) */
 jv *jv_dict_new(void);
-int jv_dict_set(jv *d, jv *key, jv *val, ckpt_error *err); /* steals both; replaces an equal key */
-jv *jv_dict_get(const jv *d, const jv *key);               /* borrowed; NULL if absent */
+int jv_dict_set(jv *d, jv *key, jv *val,
+                ckpt_error *err);            /* steals both; replaces an equal key */
+jv *jv_dict_get(const jv *d, const jv *key); /* borrowed; NULL if absent */
 jv *jv_dict_get_str(const jv *d, const char *key);
 jv *jv_device(const char *type, int64_t index);
 jv *jv_opaque(void *p, void (*free_fn)(void *), const char *type);
@@ -124,8 +126,8 @@ jv *jv_tensor_new(void);
 jv *jv_tensor_view(jv *base, int dtype, int rank, const int64_t *dims, void *data);
 jv *jv_obj_new(jit_class *cls);
 int jv_obj_set(jv *o, const char *name, int akind, jv *val, ckpt_error *err); /* steals val */
-jv *jv_obj_get(const jv *o, const char *name);                                 /* borrowed */
-int jv_obj_find(const jv *o, const char *name);                                /* index or -1 */
+jv *jv_obj_get(const jv *o, const char *name);                                /* borrowed */
+int jv_obj_find(const jv *o, const char *name);                               /* index or -1 */
 
 jv *jv_ref(jv *v);
 void jv_unref(jv *v);
@@ -154,22 +156,22 @@ enum {
     JIT_ST_QINT32 = 14,
     JIT_ST_BFLOAT16 = 15
 };
-int jit_st_to_ox(int64_t st);    /* OX_UNDEFINED when none */
+int jit_st_to_ox(int64_t st);      /* OX_UNDEFINED when none */
 int64_t jit_st_from_ox(int dtype); /* -1 when none */
 
 /* ------------------------------------------------------------ classes and the model */
 
 typedef struct jit_method {
     char *name;
-    char *file;     /* record name: "code/__torch__/torch/nn/modules/linear.py" */
-    int64_t line;   /* 1-based line of the `def`, in `file` */
+    char *file;   /* record name: "code/__torch__/torch/nn/modules/linear.py" */
+    int64_t line; /* 1-based line of the `def`, in `file` */
     int64_t end_line;
-    char *source;   /* the def's text (owned), as stored in the archive */
+    char *source;     /* the def's text (owned), as stored in the archive */
     char **arg_names; /* after self */
     char **arg_types; /* annotations as text ("Tensor", "Optional[int]") */
     size_t n_args;
     char *ret_type;
-    void *ast;                  /* executor-private parse (freed with ast_free) */
+    void *ast; /* executor-private parse (freed with ast_free) */
     void (*ast_free)(void *);
 } jit_method;
 
@@ -207,23 +209,23 @@ typedef struct jit_rt jit_rt;
 
 struct ckpt_jit_model {
     char *path;
-    int format;         /* CKPT_JIT_* */
-    int64_t version;    /* the archive's `version` record (0 when none) */
-    char *producer;     /* producer info when the file carries any */
-    jv *root;           /* the root module object */
+    int format;          /* CKPT_JIT_* */
+    int64_t version;     /* the archive's `version` record (0 when none) */
+    char *producer;      /* producer info when the file carries any */
+    jv *root;            /* the root module object */
     jit_class **classes; /* owned, every class met */
     size_t n_classes, cap_classes;
     jit_source *sources;
     size_t n_sources;
-    jv *constants;     /* tuple from constants.pkl (CONSTANTS.c0 ...), or NULL */
+    jv *constants;      /* tuple from constants.pkl (CONSTANTS.c0 ...), or NULL */
     char **extra_names; /* extra/ records */
     size_t n_extra;
-    ckpt_doc *doc;      /* keeps storages alive: tensors may borrow its data */
-    void *lite;         /* lite bytecode (lite executor), freed with lite_free */
+    ckpt_doc *doc; /* keeps storages alive: tensors may borrow its data */
+    void *lite;    /* lite bytecode (lite executor), freed with lite_free */
     void (*lite_free)(void *);
-    void *pt2;          /* torch.export program (pt2 executor), freed with pt2_free */
+    void *pt2; /* torch.export program (pt2 executor), freed with pt2_free */
     void (*pt2_free)(void *);
-    jit_rt *rt;          /* created on first run */
+    jit_rt *rt; /* created on first run */
     /* listing cache (ckpt_jit_tensor_count / get_tensor) */
     ckpt_jit_tensor *list;
     char **list_names;
@@ -249,11 +251,11 @@ bool jit_class_nonpersistent(const jit_class *c, const char *name);
 /* What executors share while a model runs. */
 struct jit_rt {
     ckpt_jit_model *m;
-    ox_callctx *ox;     /* the op library's call context (threads, byte cap, recorder) */
-    const char *file;   /* current source position, for errors */
+    ox_callctx *ox;   /* the op library's call context (threads, byte cap, recorder) */
+    const char *file; /* current source position, for errors */
     int64_t line;
-    int depth;          /* call depth (limit JIT_MAX_DEPTH) */
-    uint64_t steps;     /* statements/instructions executed (limit JIT_MAX_STEPS) */
+    int depth;      /* call depth (limit JIT_MAX_DEPTH) */
+    uint64_t steps; /* statements/instructions executed (limit JIT_MAX_STEPS) */
     bool grad_enabled;
     uint64_t max_steps; /* from the load options, else JIT_MAX_STEPS */
     void *ts; /* tsinterp: the TorchScript interpreter's parsed code (freed with ts_free) */
@@ -294,11 +296,11 @@ bool jit_aten_has(const char *name);
 /* Executors (each in its own file set). */
 /* TorchScript source interpreter (src/jit/ts_*.c): run `method` of object `self`. */
 int jit_ts_call_method(jit_rt *rt, jv *self, const char *method, jv *const *args, size_t n_args,
-                       const char *const *kw_names, jv *const *kw_vals, size_t n_kw,
-                       jv **result, ckpt_error *err);
+                       const char *const *kw_names, jv *const *kw_vals, size_t n_kw, jv **result,
+                       ckpt_error *err);
 /* Lite bytecode interpreter (src/jit/lite_*.c). */
-int jit_lite_call_method(jit_rt *rt, jv *self, const char *method, jv *const *args,
-                         size_t n_args, jv **result, ckpt_error *err);
+int jit_lite_call_method(jit_rt *rt, jv *self, const char *method, jv *const *args, size_t n_args,
+                         jv **result, ckpt_error *err);
 /* torch.nn class forwards for full-model pickles (src/jit/nn_*.c). */
 int jit_nn_forward(jit_rt *rt, jv *self, jv *const *args, size_t n_args, jv **result,
                    ckpt_error *err);

@@ -18,16 +18,11 @@
 const char *ckpt_jit_format_name(int format)
 {
     switch (format) {
-    case CKPT_JIT_TORCHSCRIPT:
-        return "torchscript";
-    case CKPT_JIT_LITE:
-        return "torchscript-lite";
-    case CKPT_JIT_FULL_MODEL:
-        return "full-model";
-    case CKPT_JIT_PT2:
-        return "pt2";
-    default:
-        return "unknown";
+    case CKPT_JIT_TORCHSCRIPT: return "torchscript";
+    case CKPT_JIT_LITE: return "torchscript-lite";
+    case CKPT_JIT_FULL_MODEL: return "full-model";
+    case CKPT_JIT_PT2: return "pt2";
+    default: return "unknown";
     }
 }
 
@@ -237,20 +232,14 @@ ckpt_jit_model *ckpt_jit_load(const char *path, const ckpt_jit_load_opts *opts, 
     if (rc == 0) {
         m->format = fmt;
         switch (fmt) {
-        case CKPT_JIT_TORCHSCRIPT:
-            rc = jit_read_torchscript(m, err);
-            break;
+        case CKPT_JIT_TORCHSCRIPT: rc = jit_read_torchscript(m, err); break;
         case CKPT_JIT_LITE:
             rc = jit_read_torchscript(m, err);
             if (rc == 0)
                 rc = jit_read_lite(m, err);
             break;
-        case CKPT_JIT_PT2:
-            rc = jit_read_pt2(m, err);
-            break;
-        default:
-            rc = jit_read_full_model(m, err);
-            break;
+        case CKPT_JIT_PT2: rc = jit_read_pt2(m, err); break;
+        default: rc = jit_read_full_model(m, err); break;
         }
     }
     if (rc == 0)
@@ -378,9 +367,10 @@ static int walk(lister *L, const jv *o, const char *prefix, int akind, int depth
     for (size_t i = 0; i < o->u.obj.n; i++) {
         const jv *v = o->u.obj.vals[i];
         if (o->u.obj.akind[i] == akind && v->kind == JV_TENSOR)
-            CKPT_TRY(add(L, prefix, o->u.obj.names[i], akind == JIT_A_ATTR ? CKPT_JIT_ATTR
-                                                       : akind == JIT_A_PARAM ? CKPT_JIT_PARAM
-                                                                             : CKPT_JIT_BUFFER,
+            CKPT_TRY(add(L, prefix, o->u.obj.names[i],
+                         akind == JIT_A_ATTR    ? CKPT_JIT_ATTR
+                         : akind == JIT_A_PARAM ? CKPT_JIT_PARAM
+                                                : CKPT_JIT_BUFFER,
                          v));
     }
     for (size_t i = 0; i < o->u.obj.n; i++) {
@@ -529,16 +519,11 @@ int ckpt_jit_signature(const ckpt_jit_model *m, const char *method, size_t *n_ar
 jv *jit_value_to_jv(const ckpt_jit_value *v, ckpt_error *err)
 {
     switch (v->kind) {
-    case CKPT_JIT_V_NONE:
-        return jv_none();
-    case CKPT_JIT_V_INT:
-        return jv_int(v->i);
-    case CKPT_JIT_V_FLOAT:
-        return jv_float(v->f);
-    case CKPT_JIT_V_BOOL:
-        return jv_bool(v->i != 0);
-    case CKPT_JIT_V_STR:
-        return jv_str0(v->s ? v->s : "");
+    case CKPT_JIT_V_NONE: return jv_none();
+    case CKPT_JIT_V_INT: return jv_int(v->i);
+    case CKPT_JIT_V_FLOAT: return jv_float(v->f);
+    case CKPT_JIT_V_BOOL: return jv_bool(v->i != 0);
+    case CKPT_JIT_V_STR: return jv_str0(v->s ? v->s : "");
     case CKPT_JIT_V_TENSOR: {
         int dt = ox_dtype_from_ckpt(v->dtype);
         if (dt <= 0 || v->ndim < 0 || v->ndim > OX_MAX_RANK) {
@@ -556,9 +541,7 @@ jv *jit_value_to_jv(const ckpt_jit_value *v, ckpt_error *err)
             memcpy(t->u.t->t.data, v->data, nb);
         return t;
     }
-    default:
-        CKPT_FAIL(err, CKPT_E_ARG, "input kind %d", v->kind);
-        return NULL;
+    default: CKPT_FAIL(err, CKPT_E_ARG, "input kind %d", v->kind); return NULL;
     }
 }
 
@@ -616,9 +599,7 @@ static int flatten(ckpt_jit_model *m, jv *v, size_t *cap, int depth, ckpt_error 
         o->kind = CKPT_JIT_V_STR;
         o->s = v->u.str.s;
         break;
-    case JV_NONE:
-        o->kind = CKPT_JIT_V_NONE;
-        break;
+    case JV_NONE: o->kind = CKPT_JIT_V_NONE; break;
     default:
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "a result of kind %s", jv_kind_name(v->kind));
     }
@@ -635,14 +616,10 @@ int jit_call_root(jit_rt *rt, const char *method, jv *const *args, size_t n_args
     switch (m->format) {
     case CKPT_JIT_TORCHSCRIPT:
         return jit_ts_call_method(rt, m->root, method, args, n_args, NULL, NULL, 0, res, err);
-    case CKPT_JIT_LITE:
-        return jit_lite_call_method(rt, m->root, method, args, n_args, res, err);
-    case CKPT_JIT_FULL_MODEL:
-        return jit_nn_forward(rt, m->root, args, n_args, res, err);
-    case CKPT_JIT_PT2:
-        return jit_pt2_run(rt, args, n_args, res, err);
-    default:
-        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "format %d cannot run", m->format);
+    case CKPT_JIT_LITE: return jit_lite_call_method(rt, m->root, method, args, n_args, res, err);
+    case CKPT_JIT_FULL_MODEL: return jit_nn_forward(rt, m->root, args, n_args, res, err);
+    case CKPT_JIT_PT2: return jit_pt2_run(rt, args, n_args, res, err);
+    default: return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "format %d cannot run", m->format);
     }
 }
 

@@ -315,9 +315,7 @@ void jv_unref(jv *v)
     if (--v->refs > 0)
         return;
     switch (v->kind) {
-    case JV_STR:
-        free(v->u.str.s);
-        break;
+    case JV_STR: free(v->u.str.s); break;
     case JV_TENSOR:
         if (v->u.t) {
             if (v->u.t->base || !v->u.t->t.buf) {
@@ -352,24 +350,21 @@ void jv_unref(jv *v)
         free(v->u.obj.vals);
         free(v->u.obj.akind);
         break;
-    case JV_DEVICE:
-        free(v->u.dev.type);
-        break;
+    case JV_DEVICE: free(v->u.dev.type); break;
     case JV_OPAQUE:
         if (v->u.opaque.free_fn)
             v->u.opaque.free_fn(v->u.opaque.p);
         break;
-    default:
-        break;
+    default: break;
     }
     free(v);
 }
 
 const char *jv_kind_name(int kind)
 {
-    static const char *names[JV_KIND_COUNT] = {"None",  "bool",   "int",    "float",
-                                               "str",   "Tensor", "list",   "tuple",
-                                               "dict",  "object", "Device", "opaque"};
+    static const char *names[JV_KIND_COUNT] = {"None", "bool",   "int",    "float",
+                                               "str",  "Tensor", "list",   "tuple",
+                                               "dict", "object", "Device", "opaque"};
     return kind >= 0 && kind < JV_KIND_COUNT ? names[kind] : "?";
 }
 
@@ -392,8 +387,7 @@ bool jv_equal(const jv *a, const jv *b)
     if (a->kind != b->kind)
         return false;
     switch (a->kind) {
-    case JV_NONE:
-        return true;
+    case JV_NONE: return true;
     case JV_STR:
         return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
     case JV_TUPLE:
@@ -406,8 +400,7 @@ bool jv_equal(const jv *a, const jv *b)
         return true;
     case JV_DEVICE:
         return strcmp(a->u.dev.type, b->u.dev.type) == 0 && a->u.dev.index == b->u.dev.index;
-    default:
-        return false; /* identity only */
+    default: return false; /* identity only */
     }
 }
 
@@ -416,18 +409,10 @@ void jv_describe(const jv *v, char *buf, size_t cap)
     if (!cap)
         return;
     switch (v->kind) {
-    case JV_BOOL:
-        snprintf(buf, cap, "bool %s", v->u.b ? "True" : "False");
-        break;
-    case JV_INT:
-        snprintf(buf, cap, "int %" PRId64, v->u.i);
-        break;
-    case JV_FLOAT:
-        snprintf(buf, cap, "float %g", v->u.f);
-        break;
-    case JV_STR:
-        snprintf(buf, cap, "str '%.40s'", v->u.str.s);
-        break;
+    case JV_BOOL: snprintf(buf, cap, "bool %s", v->u.b ? "True" : "False"); break;
+    case JV_INT: snprintf(buf, cap, "int %" PRId64, v->u.i); break;
+    case JV_FLOAT: snprintf(buf, cap, "float %g", v->u.f); break;
+    case JV_STR: snprintf(buf, cap, "str '%.40s'", v->u.str.s); break;
     case JV_TENSOR: {
         const ox_val *t = &v->u.t->t;
         int k = snprintf(buf, cap, "Tensor[%s, (", ox_dtype_name(t->dtype));
@@ -438,21 +423,15 @@ void jv_describe(const jv *v, char *buf, size_t cap)
         break;
     }
     case JV_LIST:
-    case JV_TUPLE:
-        snprintf(buf, cap, "%s of %zu", jv_kind_name(v->kind), v->u.seq.n);
-        break;
-    case JV_DICT:
-        snprintf(buf, cap, "dict of %zu", v->u.dict.n);
-        break;
+    case JV_TUPLE: snprintf(buf, cap, "%s of %zu", jv_kind_name(v->kind), v->u.seq.n); break;
+    case JV_DICT: snprintf(buf, cap, "dict of %zu", v->u.dict.n); break;
     case JV_OBJECT:
         snprintf(buf, cap, "%s object", v->u.obj.cls ? v->u.obj.cls->qualname : "?");
         break;
     case JV_OPAQUE:
         snprintf(buf, cap, "%s", v->u.opaque.type ? v->u.opaque.type : "opaque");
         break;
-    default:
-        snprintf(buf, cap, "%s", jv_kind_name(v->kind));
-        break;
+    default: snprintf(buf, cap, "%s", jv_kind_name(v->kind)); break;
     }
 }
 
@@ -460,65 +439,39 @@ int jit_st_to_ox(int64_t st)
 {
     switch (st) {
     case JIT_ST_UINT8:
-    case JIT_ST_QUINT8:
-        return OX_UINT8;
+    case JIT_ST_QUINT8: return OX_UINT8;
     case JIT_ST_INT8:
-    case JIT_ST_QINT8:
-        return OX_INT8;
-    case JIT_ST_INT16:
-        return OX_INT16;
+    case JIT_ST_QINT8: return OX_INT8;
+    case JIT_ST_INT16: return OX_INT16;
     case JIT_ST_INT32:
-    case JIT_ST_QINT32:
-        return OX_INT32;
-    case JIT_ST_INT64:
-        return OX_INT64;
-    case JIT_ST_HALF:
-        return OX_FLOAT16;
-    case JIT_ST_FLOAT:
-        return OX_FLOAT;
-    case JIT_ST_DOUBLE:
-        return OX_DOUBLE;
-    case JIT_ST_COMPLEX_FLOAT:
-        return OX_COMPLEX64;
-    case JIT_ST_COMPLEX_DOUBLE:
-        return OX_COMPLEX128;
-    case JIT_ST_BOOL:
-        return OX_BOOL;
-    case JIT_ST_BFLOAT16:
-        return OX_BFLOAT16;
-    default:
-        return OX_UNDEFINED;
+    case JIT_ST_QINT32: return OX_INT32;
+    case JIT_ST_INT64: return OX_INT64;
+    case JIT_ST_HALF: return OX_FLOAT16;
+    case JIT_ST_FLOAT: return OX_FLOAT;
+    case JIT_ST_DOUBLE: return OX_DOUBLE;
+    case JIT_ST_COMPLEX_FLOAT: return OX_COMPLEX64;
+    case JIT_ST_COMPLEX_DOUBLE: return OX_COMPLEX128;
+    case JIT_ST_BOOL: return OX_BOOL;
+    case JIT_ST_BFLOAT16: return OX_BFLOAT16;
+    default: return OX_UNDEFINED;
     }
 }
 
 int64_t jit_st_from_ox(int dtype)
 {
     switch (dtype) {
-    case OX_UINT8:
-        return JIT_ST_UINT8;
-    case OX_INT8:
-        return JIT_ST_INT8;
-    case OX_INT16:
-        return JIT_ST_INT16;
-    case OX_INT32:
-        return JIT_ST_INT32;
-    case OX_INT64:
-        return JIT_ST_INT64;
-    case OX_FLOAT16:
-        return JIT_ST_HALF;
-    case OX_FLOAT:
-        return JIT_ST_FLOAT;
-    case OX_DOUBLE:
-        return JIT_ST_DOUBLE;
-    case OX_COMPLEX64:
-        return JIT_ST_COMPLEX_FLOAT;
-    case OX_COMPLEX128:
-        return JIT_ST_COMPLEX_DOUBLE;
-    case OX_BOOL:
-        return JIT_ST_BOOL;
-    case OX_BFLOAT16:
-        return JIT_ST_BFLOAT16;
-    default:
-        return -1;
+    case OX_UINT8: return JIT_ST_UINT8;
+    case OX_INT8: return JIT_ST_INT8;
+    case OX_INT16: return JIT_ST_INT16;
+    case OX_INT32: return JIT_ST_INT32;
+    case OX_INT64: return JIT_ST_INT64;
+    case OX_FLOAT16: return JIT_ST_HALF;
+    case OX_FLOAT: return JIT_ST_FLOAT;
+    case OX_DOUBLE: return JIT_ST_DOUBLE;
+    case OX_COMPLEX64: return JIT_ST_COMPLEX_FLOAT;
+    case OX_COMPLEX128: return JIT_ST_COMPLEX_DOUBLE;
+    case OX_BOOL: return JIT_ST_BOOL;
+    case OX_BFLOAT16: return JIT_ST_BFLOAT16;
+    default: return -1;
     }
 }

@@ -814,7 +814,9 @@ ox_attr oxa_float(const char *name, float v)
 
 ox_attr oxa_str(const char *name, const char *v)
 {
-    return (ox_attr){.name = unconst(name), .type = OX_ATTR_STRING, .s = unconst(v),
+    return (ox_attr){.name = unconst(name),
+                     .type = OX_ATTR_STRING,
+                     .s = unconst(v),
                      .s_len = strlen(v)};
 }
 

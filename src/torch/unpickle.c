@@ -993,8 +993,8 @@ static ckpt_obj *h_persistent_load(void *ctx, ckpt_doc *doc, ckpt_obj *pid, int 
     }
     /* TorchScript archives of torch 1.3-1.4 add a sixth field, view metadata None
      * (torch's own TorchScript reader ignores it; torch.load would fail) */
-    if (pid->u.seq.n != 5 && !(pid->u.seq.n == 6 && full_mode(L) &&
-                               pid->u.seq.items[5]->type == CKPT_T_NONE)) {
+    if (pid->u.seq.n != 5 &&
+        !(pid->u.seq.n == 6 && full_mode(L) && pid->u.seq.items[5]->type == CKPT_T_NONE)) {
         FAILP(L, CKPT_E_FORMAT, op, off, "%s: storage id has %zu fields, expected 5", op_name(op),
               pid->u.seq.n);
         return NULL;

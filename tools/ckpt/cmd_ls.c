@@ -294,7 +294,7 @@ int cmd_ls(int argc, char **argv)
         fputs(help, stderr);
         return EXIT_ERROR;
     }
-    ckpt_error err = {0}; /* h-pt2: the reader saw garbage codes */
+    ckpt_error err = {0};             /* h-pt2: the reader saw garbage codes */
     if (!raw && cli_jit_file(path)) { /* the module's tensors, as torch.jit.load lists them */
         ckpt_jit_model *m = ckpt_jit_load(path, NULL, &err);
         if (!m) {
