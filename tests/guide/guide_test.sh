@@ -11,6 +11,8 @@
 #                 50 steps in C and in torch from one initial state (1e-4)
 #   onnx_infer    a CNN+BatchNorm exported by torch.onnx.export, run in a C session;
 #                 its output equals torch's (1e-4)
+#   jit_run       a scripted CNN (torch.jit.save) run in C through the TorchScript
+#                 interpreter; output equal to torch.jit.load's (1e-5), state dict bit-equal
 #   char_lstm     character LSTM on /usr/share/common-licenses/GPL-3 (base-files)
 #                 trained in C; torch loads the checkpoint and continues
 # Also: every ```c block of the docs that starts with "/* examples/guide/X.c"
@@ -84,6 +86,12 @@ onnx_infer)
     (cd "$run" && "$tmp/work/$case" "$run/model.onnx" 5 "$run/x.f32" "$run/y.f32") ||
         fail "the C program failed"
     $py "$src/tests/guide/onnx_torch.py" check "$run"
+    ;;
+jit_run)
+    $py "$src/tests/guide/jit_torch.py" make "$run"
+    (cd "$run" && "$tmp/work/$case" "$run/model.pt" 4 "$run/x.f32" "$run/y.f32" "$run/sd.pt") ||
+        fail "the C program failed"
+    $py "$src/tests/guide/jit_torch.py" check "$run"
     ;;
 char_lstm)
     [ -f "$text" ] || { echo "SKIPPED: guide_$case: $text is missing (base-files)"; exit 77; }
