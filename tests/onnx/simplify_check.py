@@ -158,7 +158,10 @@ def testdata(tool, conf, data):
                 shrunk += int(rep["nodes_after"]) < int(rep["nodes_before"])
             before = passes(conf, data, sub)
             after = passes(conf, d, sub)
-            lost = sorted(before - after)
+            # cases of random ops (Bernoulli, RandomNormal/Uniform(Like), Multinomial) pass by
+            # chance: their reference outputs are one draw, so they are compared on neither side
+            random_ops = ("bernoulli", "random", "multinomial")
+            lost = sorted(c for c in before - after if not any(r in c for r in random_ops))
             print("%s: %d models simplified (%d smaller); conformance %d cases before, %d after"
                   % (sub, n_simpl, shrunk, len(before), len(after)))
             for c in lost:
