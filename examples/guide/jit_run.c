@@ -46,8 +46,12 @@ int main(int argc, char **argv)
     }
 
     /* forward(x): the argument is bound by its name in the TorchScript signature */
-    ckpt_jit_value in = {.name = "x", .kind = CKPT_JIT_V_TENSOR, .dtype = CKPT_F32, .ndim = 4,
-                         .shape = {n, 3, 16, 16}, .data = x};
+    ckpt_jit_value in = {.name = "x",
+                         .kind = CKPT_JIT_V_TENSOR,
+                         .dtype = CKPT_F32,
+                         .ndim = 4,
+                         .shape = {n, 3, 16, 16},
+                         .data = x};
     const ckpt_jit_value *out;
     size_t n_out;
     if (ckpt_jit_run(m, "forward", &in, 1, &out, &n_out, &err) < 0)
@@ -60,8 +64,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "jit_run: cannot write %s\n", argv[4]);
         return 1;
     }
-    printf("forward: %zu output(s), the first %lld x %lld\n", n_out,
-           (long long)out[0].shape[0], (long long)out[0].shape[1]);
+    printf("forward: %zu output(s), the first %lld x %lld\n", n_out, (long long)out[0].shape[0],
+           (long long)out[0].shape[1]);
 
     /* module.state_dict(), saved as torch.save writes it */
     ckpt_doc *sd = ckpt_jit_state_dict(m, &err);
