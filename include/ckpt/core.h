@@ -136,6 +136,13 @@ CKPT_API const ckpt_obj *ckpt_doc_root(const ckpt_doc *doc);
 CKPT_API ckpt_obj *ckpt_doc_root_mut(ckpt_doc *doc);
 /* Set the root of a document built by hand; `obj` must belong to `doc`. */
 CKPT_API void ckpt_doc_set_root(ckpt_doc *doc, ckpt_obj *obj);
+/* Format-level metadata that is not part of the object tree, or NULL: a dict
+ * whose layout each format documents in ckpt/formats.h (safetensors'
+ * "__metadata__" string map, GGUF's key/value pairs, a sharded checkpoint's
+ * index "metadata").  Converters carry it where the target format has a place
+ * for it.  `obj` must belong to `doc` (NULL clears it). */
+CKPT_API const ckpt_obj *ckpt_doc_metadata(const ckpt_doc *doc);
+CKPT_API void ckpt_doc_set_metadata(ckpt_doc *doc, ckpt_obj *obj);
 /* Number of storages owned by the document, and the i-th. */
 CKPT_API size_t ckpt_doc_storage_count(const ckpt_doc *doc);
 CKPT_API const ckpt_storage *ckpt_doc_storage(const ckpt_doc *doc, size_t i);

@@ -65,6 +65,17 @@ void ckpt_doc_set_root(ckpt_doc *doc, ckpt_obj *obj)
         doc->root = obj;
 }
 
+const ckpt_obj *ckpt_doc_metadata(const ckpt_doc *doc)
+{
+    return doc ? doc->metadata : NULL;
+}
+
+void ckpt_doc_set_metadata(ckpt_doc *doc, ckpt_obj *obj)
+{
+    if (doc)
+        doc->metadata = obj;
+}
+
 size_t ckpt_doc_storage_count(const ckpt_doc *doc)
 {
     return doc ? doc->nstorages : 0;

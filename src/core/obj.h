@@ -108,6 +108,7 @@ struct ckpt_doc {
     ckpt__mem mem;
     ckpt__arena arena;
     ckpt_obj *root;
+    ckpt_obj *metadata; /* format-level metadata (ckpt_doc_metadata), or NULL */
     ckpt_storage **storages;
     size_t nstorages, storages_cap;
     uint64_t node_count;
