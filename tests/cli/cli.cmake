@@ -14,6 +14,14 @@ if(TARGET ckpt)
                      ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cli_work/onnx_${sec} ${sec})
     set_tests_properties(cli_onnx_${sec} PROPERTIES LABELS "cli" TIMEOUT 300)
   endforeach()
+  # every checkpoint format: convert between every pair, ls/show/diff/verify/scan/stats/extract
+  # on each, what a format cannot hold named (issue 13; torch 1.13 is the reference)
+  foreach(sec matrix tools errors)
+    add_test(NAME cli_formats_${sec}
+             COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/cli/formats_cli_test.py
+                     $<TARGET_FILE:ckpt> ${CMAKE_CURRENT_BINARY_DIR}/cli_work/formats_${sec} ${sec})
+    set_tests_properties(cli_formats_${sec} PROPERTIES LABELS "cli" TIMEOUT 300)
+  endforeach()
   # TorchScript lite archives: tensors of data.pkl and of the constants table, against the
   # listings torch 1.13 made (tests/fixtures/torchscript/make_lite.py), then against torch's
   # reader over the real files of ../shared (skipped when that folder is absent)

@@ -22,6 +22,7 @@ typedef struct cli_load {
     bool full; /* --full: data-only full mode (never executes anything) */
     const char *map_location;
     int encoding; /* --encoding utf-8|latin1|bytes (Python-2 byte strings) */
+    bool dequantize; /* --dequantize: GGUF quantized tensors as float32 */
 } cli_load;
 
 /* Consume a load option at argv[*i]; returns 1 if consumed, 0 if not, -1 on error. */

@@ -5,28 +5,42 @@
 
 #include "cli.h"
 #include "cli_onnx.h"
+#include "cli_flat.h"
 #include "cli_util.h"
 
 static const char help[] =
-    "usage: ckpt convert IN OUT --to zip|legacy|npz|npy [--dtype bfloat16|float16|float32|float64]\n"
-    "                    [--layout 1.13|2.1|2.7] [--no-fsync] [--allow MODULE.NAME]... [--full]\n"
+    "usage: ckpt convert IN OUT [--to FORMAT] [--dtype bfloat16|float16|float32|float64]\n"
+    "                    [--layout 1.13|2.1|2.7] [--max-shard-size SIZE] [--drop]\n"
+    "                    [--duplicate-shared] [--dequantize] [--no-fsync]\n"
+    "                    [--allow MODULE.NAME]... [--full]\n"
     "\n"
-    "Load IN and save it to OUT in the chosen container:\n"
-    "  --to zip      the zip format of torch.save (torch >= 1.6); --layout picks the\n"
-    "                records of torch 1.13, 2.1 or 2.7 (default)\n"
-    "  --to legacy   torch.save(..., _use_new_zipfile_serialization=False)\n"
-    "  --to npz      np.savez: a dict of tensors, one stored NAME.npy member each\n"
-    "                (the default when OUT ends in .npz)\n"
-    "  --to npy      np.save: a single tensor (the default when OUT ends in .npy)\n"
-    "  IN may be a .npy or .npz file as well (numpy dtypes that torch has); then\n"
-    "  an OUT ending in .pt, .pth or .bin means --to zip.\n"
-    "  IN may be an ONNX model (.onnx): its main graph's initializers are written as a\n"
-    "  state dict (an OrderedDict, names as in the graph; an OUT ending in .pt, .pth or\n"
-    "  .bin means --to zip).  Weights are put in torch's layout: a Gemm's B read with\n"
-    "  transB=0 is stored (in, out) and is transposed to Linear's (out, in); Conv,\n"
-    "  ConvTranspose and Gemm with transB=1 already use torch's layout and MatMul\n"
-    "  operands are kept as stored.  String initializers are left out.\n"
+    "Load IN (any format below, told by its content; a folder by its index or\n"
+    ".metadata) and save it to OUT in FORMAT:\n"
+    "  zip           the zip format of torch.save (torch >= 1.6); --layout picks the\n"
+    "                records of torch 1.13, 2.1 or 2.7 (default).  OUT .pt/.pth/.bin/.ckpt\n"
+    "  legacy        torch.save(..., _use_new_zipfile_serialization=False)\n"
+    "  safetensors   huggingface safetensors (OUT .safetensors)\n"
+    "  gguf          llama.cpp GGUF v3 (OUT .gguf)\n"
+    "  npz, npy      np.savez (a dict of tensors) / np.save (one tensor)\n"
+    "  hf            a folder of model-0000i-of-0000N.safetensors shards and\n"
+    "                model.safetensors.index.json, as transformers' save_pretrained\n"
+    "  hf-bin        the same with pytorch_model-0000i-of-0000N.bin shards and\n"
+    "                pytorch_model.bin.index.json\n"
+    "  dcp           a torch.distributed.checkpoint folder (.metadata, __0_0.distcp)\n"
+    "  Without --to, OUT's extension names the format.\n"
     "\n"
+    "Tensor-only formats (safetensors, gguf, npz, hf, hf-bin) get every tensor under\n"
+    "its key path (nested dicts and lists joined with '.'); a value that is not a\n"
+    "tensor (an epoch number, optimizer hyper-parameters) is an error naming its key\n"
+    "unless --drop leaves it out.  The format's own metadata (safetensors\n"
+    "__metadata__, GGUF key/values, an index's metadata) is kept when IN and OUT are\n"
+    "the same kind.  Tensors are written bit for bit; round trips are exact.\n"
+    "  --max-shard-size SIZE  hf/hf-bin shard limit: 5GB (default; 10^9 bytes per GB),\n"
+    "                500MB, 2GiB or a byte count, split as transformers splits\n"
+    "  --duplicate-shared  safetensors/hf: write tensors that share storage as copies\n"
+    "                (without it they are refused, as safetensors' save_file does)\n"
+    "  --dequantize  GGUF IN: quantized tensors (Q4_0, Q8_0, Q4_K, ...) read as float32;\n"
+    "                without it they can only be written to GGUF\n"
     "  --dtype DT    convert floating tensors (float16, bfloat16, float32, float64) to DT;\n"
     "                integer, bool, complex, quantized and float8 tensors are untouched.\n"
     "                The conversion is storage by storage: every storage holding\n"
@@ -41,9 +55,16 @@ static const char help[] =
     "  --no-fsync    skip the fsync before the rename of the temporary file\n"
     "  --allow MODULE.NAME, --full   as for 'ckpt ls'\n"
     "\n"
-    "Models: ckpt convert IN OUT --to onnx|torchscript (see ckpt convert --to onnx --help).\n"
+    "IN may be an ONNX model (.onnx): its main graph's initializers are written as a\n"
+    "state dict (names as in the graph).  Weights are put in torch's layout: a Gemm's B\n"
+    "read with transB=0 is stored (in, out) and is transposed to Linear's (out, in);\n"
+    "Conv, ConvTranspose and Gemm with transB=1 already use torch's layout and MatMul\n"
+    "operands are kept as stored.  String initializers are left out.\n"
     "\n"
-    "OUT is replaced atomically (temporary file, fsync, rename).\n"
+    "Models: ckpt convert IN OUT --to onnx|torchscript|full-model (see ckpt convert --to\n"
+    "onnx --help).\n"
+    "\n"
+    "OUT is replaced atomically (temporary file or folder, fsync, rename).\n"
     "\n"
     "Exit status: 0 written, 2 error.\n";
 
@@ -264,15 +285,77 @@ static int sum_storage_bytes(void *payload, const char *key, const ckpt_obj *t)
     return 0;
 }
 
+/* "5GB" = 5 * 10^9, "5GiB" = 5 * 2^30, "200MB", "123" bytes: transformers'
+ * convert_file_size_to_int spellings. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v <= 0)
+        return -1;
+    static const struct {
+        const char *unit;
+        double mult;
+    } u[] = {{"", 1},          {"B", 1},           {"KB", 1e3},          {"MB", 1e6},
+             {"GB", 1e9},      {"TB", 1e12},       {"KIB", 1024.0},      {"MIB", 1048576.0},
+             {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
+    char unit[8] = {0};
+    for (size_t i = 0; end[i]; i++) {
+        if (i + 1 >= sizeof(unit))
+            return -1;
+        unit[i] = (char)(end[i] >= 'a' && end[i] <= 'z' ? end[i] - 32 : end[i]);
+    }
+    for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+        if (strcmp(unit, u[i].unit) == 0) {
+            double b = v * u[i].mult;
+            if (b < 1 || b > 1.8e19)
+                return -1;
+            *out = (uint64_t)b;
+            return 0;
+        }
+    return -1;
+}
+
+/* GGUF raw quantized blocks cannot be carried into another format: name the
+ * first such tensor (its ggml type from the document's metadata). */
+static int check_quantized(const ckpt_doc *doc, ckpt_error *err)
+{
+    const ckpt_obj *m = ckpt_doc_metadata(doc);
+    const ckpt_obj *types = m ? ckpt_dict_get(m, "gguf.tensor_types") : NULL;
+    size_t n = types ? ckpt_obj_len(types) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = ckpt_obj_str(ckpt_dict_key(types, i), NULL);
+        const char *t = ckpt_obj_str(ckpt_dict_value(types, i), NULL);
+        if (!k || !t)
+            continue;
+        static const char *const plain[] = {"F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64"};
+        bool ok = false;
+        for (size_t j = 0; j < sizeof(plain) / sizeof(plain[0]); j++)
+            ok = ok || strcmp(t, plain[j]) == 0;
+        if (!ok) {
+            err->code = CKPT_E_UNSUPPORTED;
+            snprintf(err->key, sizeof(err->key), "%.250s", k);
+            snprintf(err->msg, sizeof(err->msg),
+                     "%.80s is ggml %.12s raw blocks: only a GGUF file holds them (--dequantize "
+                     "reads it as float32)",
+                     k, t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int cmd_convert(int argc, char **argv)
 {
     cli_load lo;
     memset(&lo, 0, sizeof(lo));
     ckpt_save_opts so;
     memset(&so, 0, sizeof(so));
+    ckpt_save_any_opts ao;
+    memset(&ao, 0, sizeof(ao));
     const char *in = NULL, *out = NULL, *to = NULL;
     int dtype = -1, layout = CKPT_LAYOUT_DEFAULT;
-    bool have_layout = false;
+    bool have_layout = false, drop = false;
     for (int i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], "--to") == 0 &&
             (strcmp(argv[i + 1], "onnx") == 0 || strcmp(argv[i + 1], "torchscript") == 0 ||
@@ -290,19 +373,22 @@ int cmd_convert(int argc, char **argv)
             continue;
         const char *a = argv[i];
         bool takes = strcmp(a, "--to") == 0 || strcmp(a, "--dtype") == 0 ||
-                     strcmp(a, "--layout") == 0;
+                     strcmp(a, "--layout") == 0 || strcmp(a, "--max-shard-size") == 0;
         if (takes && i + 1 >= argc) {
             fprintf(stderr, "ckpt convert: %s needs a value\n", a);
             return EXIT_ERROR;
         }
         if (strcmp(a, "--to") == 0) {
             to = argv[++i];
-            if (strcmp(to, "zip") != 0 && strcmp(to, "legacy") != 0 && strcmp(to, "npz") != 0 &&
-                strcmp(to, "npy") != 0) {
-                fprintf(stderr, "ckpt convert: --to takes zip, legacy, npz or npy, not '%s'\n",
+            int f = ckpt_format_from_name(to);
+            if (f == CKPT_FMT_UNKNOWN || f == CKPT_FMT_ONNX) {
+                fprintf(stderr,
+                        "ckpt convert: --to takes zip, legacy, safetensors, gguf, npz, npy, hf, "
+                        "hf-bin, dcp, onnx, torchscript or full-model, not '%s'\n",
                         to);
                 return EXIT_ERROR;
             }
+            ao.format = f;
         } else if (strcmp(a, "--dtype") == 0) {
             dtype = ckpt_dtype_from_name(argv[++i]);
             if (!convertible(dtype)) {
@@ -319,8 +405,20 @@ int cmd_convert(int argc, char **argv)
                 return EXIT_ERROR;
             }
             have_layout = true;
+        } else if (strcmp(a, "--max-shard-size") == 0) {
+            if (parse_size(argv[++i], &ao.max_shard_size) < 0) {
+                fprintf(stderr, "ckpt convert: --max-shard-size takes a size such as 5GB, "
+                                "500MB, 2GiB or a byte count, not '%s'\n",
+                        argv[i]);
+                return EXIT_ERROR;
+            }
+        } else if (strcmp(a, "--drop") == 0) {
+            drop = true;
+        } else if (strcmp(a, "--duplicate-shared") == 0) {
+            ao.duplicate_shared = true;
         } else if (strcmp(a, "--no-fsync") == 0) {
             so.no_fsync = true;
+            ao.no_fsync = true;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "ckpt convert: unknown option %s\n\n%s", a, help);
             return EXIT_ERROR;
@@ -333,36 +431,34 @@ int cmd_convert(int argc, char **argv)
             return EXIT_ERROR;
         }
     }
-    size_t olen = out ? strlen(out) : 0;
-    if (!to && olen > 4 && strcmp(out + olen - 4, ".npz") == 0)
-        to = "npz";
-    else if (!to && olen > 4 && strcmp(out + olen - 4, ".npy") == 0)
-        to = "npy";
-    else if (!to && in && (cli_numpy_file(in) || cli_onnx_file(in)) &&
-             ((olen > 3 && strcmp(out + olen - 3, ".pt") == 0) ||
-              (olen > 4 &&
-               (strcmp(out + olen - 4, ".pth") == 0 || strcmp(out + olen - 4, ".bin") == 0))))
-        to = "zip"; /* numpy in, torch out: the zip format unless told otherwise */
-    bool numpy_out = to && (strcmp(to, "npz") == 0 || strcmp(to, "npy") == 0);
-    if (numpy_out && have_layout) {
-        fprintf(stderr, "ckpt convert: --layout applies to --to zip only\n");
-        return EXIT_ERROR;
-    }
-    if (!in || !out || !to) {
-        if (in && out && !to)
-            fprintf(stderr, "ckpt convert: --to zip|legacy|npz|npy is required\n\n");
+    if (!in || !out) {
         fputs(help, stderr);
         return EXIT_ERROR;
     }
-    if (strcmp(to, "legacy") == 0 && have_layout) {
+    if (ao.format == CKPT_FMT_UNKNOWN)
+        ao.format = ckpt_format_from_extension(out);
+    int fmt = ao.format;
+    if (fmt == CKPT_FMT_UNKNOWN || fmt == CKPT_FMT_ONNX) {
+        fprintf(stderr, "ckpt convert: OUT's name does not say the format (.pt/.pth/.bin, "
+                        ".safetensors, .gguf, .npz, .npy): give --to "
+                        "zip|legacy|safetensors|gguf|npz|npy|hf|hf-bin|dcp\n");
+        return EXIT_ERROR;
+    }
+    if (have_layout && fmt != CKPT_FMT_ZIP) {
         fprintf(stderr, "ckpt convert: --layout applies to --to zip only\n");
         return EXIT_ERROR;
     }
-    so.layout = strcmp(to, "legacy") == 0 ? CKPT_LAYOUT_LEGACY : layout;
+    if (ao.max_shard_size && fmt != CKPT_FMT_HF && fmt != CKPT_FMT_HF_BIN) {
+        fprintf(stderr, "ckpt convert: --max-shard-size applies to --to hf and hf-bin only\n");
+        return EXIT_ERROR;
+    }
+    so.layout = fmt == CKPT_FMT_LEGACY ? CKPT_LAYOUT_LEGACY : layout;
+    ao.torch = &so;
     ckpt_error err;
     ckpt_error_clear(&err);
-    size_t transposed = 0;
-    bool onnx_in = cli_onnx_file(in);
+    size_t transposed = 0, dropped = 0;
+    int in_fmt = ckpt_format_detect(in, NULL, 0);
+    bool onnx_in = in_fmt == CKPT_FMT_ONNX || cli_onnx_file(in);
     ckpt_doc *doc = onnx_in
                         ? cli_onnx_doc(in, true, &transposed, &err)
                         : cli_load_doc(in, &lo, CKPT_LOAD_MMAP, false, !lo.map_location, &err);
@@ -376,6 +472,7 @@ int cmd_convert(int argc, char **argv)
     c.err = &err;
     const ckpt_obj *root = ckpt_doc_root(doc);
     ckpt_obj *nroot = cli_mut(root);
+    ckpt_doc *fdoc = NULL;
     int code = EXIT_ERROR;
     if (dtype >= 0) {
         c.doc = ckpt_doc_new(NULL, &err);
@@ -388,9 +485,26 @@ int cmd_convert(int argc, char **argv)
             goto out;
         }
     }
-    if (numpy_out ? (strcmp(to, "npz") == 0 ? ckpt_npz_save(out, nroot, &err)
-                                            : ckpt_npy_save(out, nroot, &err)) < 0
-                  : ckpt_save(out, nroot, &so, &err) < 0) {
+    if (fmt != CKPT_FMT_GGUF && in_fmt == CKPT_FMT_GGUF && !lo.dequantize &&
+        check_quantized(doc, &err) < 0) {
+        cli_print_error("convert", &err);
+        goto out;
+    }
+    bool flat_fmt = fmt == CKPT_FMT_SAFETENSORS || fmt == CKPT_FMT_GGUF || fmt == CKPT_FMT_NPZ ||
+                    fmt == CKPT_FMT_HF || fmt == CKPT_FMT_HF_BIN;
+    if (flat_fmt) {
+        fdoc = ckpt_doc_new(NULL, &err);
+        nroot = fdoc ? cli_flatten(fdoc, nroot, ckpt_format_name(fmt), drop, &dropped, &err)
+                     : NULL;
+        if (!nroot) {
+            cli_print_error("convert", &err);
+            goto out;
+        }
+    }
+    /* the format's own metadata travels when the target is the same kind of file */
+    if (fmt == in_fmt && dtype < 0)
+        ao.metadata = ckpt_doc_metadata(doc);
+    if (ckpt_save_any(out, nroot, &ao, &err) < 0) {
         cli_print_error("convert", &err);
         goto out;
     }
@@ -402,10 +516,13 @@ int cmd_convert(int argc, char **argv)
         printf("%zu initializers written as a state dict (%zu Gemm weights transposed to "
                "torch's (out, in))\n",
                ckpt_obj_len(ckpt_doc_root(doc)), transposed);
+    if (dropped)
+        printf("%zu values that are not tensors left out (--drop)\n", dropped);
     code = EXIT_OK;
 out:
     pfree(&c.nodes);
     pfree(&c.storages);
+    ckpt_doc_free(fdoc);
     ckpt_doc_free(c.doc);
     ckpt_doc_free(doc);
     return code;

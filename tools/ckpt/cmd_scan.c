@@ -1,9 +1,11 @@
 /* tools/ckpt/cmd_scan.c - `ckpt scan`: what a file would import and call. */
 #include <cjson/cJSON.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ckpt/scan.h"
 #include "cli.h"
+#include "cli_folder.h"
 
 static const char help[] =
     "usage: ckpt scan FILE... [--json] [--all] [--allow MODULE.NAME]...\n"
@@ -118,10 +120,43 @@ int cmd_scan(int argc, char **argv)
     so.safe_global_count = nallow;
     int worst = EXIT_OK;
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    /* a folder (sharded or distributed checkpoint) is scanned file by file */
+    size_t nall = 0, cap = nfiles;
+    char **owned = NULL;
     for (size_t i = 0; i < nfiles; i++) {
+        char **sub = NULL;
+        size_t nsub = 0;
+        struct stat st;
+        if (stat(files[i], &st) != 0 || !S_ISDIR(st.st_mode) ||
+            cli_folder_files(files[i], &sub, &nsub) < 0)
+            continue;
+        char **g = realloc(owned, (nall + nsub) * sizeof(*g));
+        const char **h = realloc(files, (cap + nsub) * sizeof(*h));
+        if (!g || !h) {
+            free(g ? g : owned);
+            free(h ? (void *)h : (void *)files);
+            cli_folder_files_free(sub, nsub);
+            return EXIT_ERROR;
+        }
+        owned = g;
+        files = h;
+        for (size_t j = 0; j < nsub; j++) {
+            owned[nall++] = sub[j];
+            files[cap++] = sub[j];
+        }
+        free(sub);
+        files[i] = NULL; /* the folder itself is not a file */
+    }
+    nfiles = cap;
+    for (size_t i = 0; i < nfiles; i++) {
+        if (!files[i])
+            continue;
         ckpt_scan_report *r = NULL;
         ckpt_error err;
-        if (ckpt_scan_file(files[i], &so, &r, &err) < 0) {
+        const char *abuf[MAX_ALLOW + 32];
+        ckpt_scan_opts fso;
+        cli_folder_scan_opts(files[i], &so, &fso, abuf, sizeof(abuf) / sizeof(abuf[0]));
+        if (ckpt_scan_file(files[i], &fso, &r, &err) < 0) {
             cli_print_error("scan", &err);
             worst = EXIT_ERROR;
             continue;
@@ -145,6 +180,7 @@ int cmd_scan(int argc, char **argv)
         }
         cJSON_Delete(arr);
     }
+    cli_folder_files_free(owned, nall);
     free(files);
     return worst;
 }

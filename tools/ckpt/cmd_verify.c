@@ -9,6 +9,7 @@
 
 #include "ckpt/scan.h"
 #include "cli.h"
+#include "cli_folder.h"
 #include "cli_onnx.h"
 
 static const char help[] =
@@ -435,6 +436,8 @@ int cmd_verify(int argc, char **argv)
         fputs(help, stderr);
         return EXIT_ERROR;
     }
+    if (cli_is_folder(path)) /* sharded and distributed checkpoints */
+        return cli_verify_folder(path, &lo, json);
     vres v;
     memset(&v, 0, sizeof(v));
     ckpt_error_clear(&v.err);
@@ -477,7 +480,9 @@ int cmd_verify(int argc, char **argv)
         check_safetensors(&src, &v);
     } else if (strcmp(k, "onnx") == 0 || strcmp(k, "onnx-tensor") == 0) {
         /* the detector walked every top-level field to the last byte */
-    } else if (strcmp(k, "gguf") == 0 || strcmp(k, "pickle") == 0 ||
+    } else if (strcmp(k, "gguf") == 0) {
+        check_tensors(path, &lo, false, &v); /* every header field, offset and size */
+    } else if (strcmp(k, "pickle") == 0 ||
                strcmp(k, "onnx-external-data") == 0) {
         v.structure = 2;
     } else {
@@ -500,7 +505,8 @@ int cmd_verify(int argc, char **argv)
     /* safetensors and protobuf hold no pickle: once their structure is checked to
      * the last byte there is nothing for the scanner to read */
     bool no_pickle = v.structure == 0 &&
-                     (strcmp(k, "safetensors") == 0 || strncmp(k, "onnx", 4) == 0);
+                     (strcmp(k, "safetensors") == 0 || strcmp(k, "gguf") == 0 ||
+                      strncmp(k, "onnx", 4) == 0);
     if (no_pickle) {
         r = calloc(1, sizeof(*r));
         if (!r) {

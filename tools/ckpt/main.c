@@ -65,6 +65,10 @@ int cli_load_opt(cli_load *lo, int argc, char **argv, int *i)
         lo->full = true;
         return 1;
     }
+    if (strcmp(a, "--dequantize") == 0) {
+        lo->dequantize = true;
+        return 1;
+    }
     if (strcmp(a, "--encoding") == 0) {
         const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
         if (!v ||
@@ -99,9 +103,19 @@ bool cli_numpy_file(const char *path)
 ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fallback,
                        bool keep_locations, ckpt_error *err)
 {
-    /* NumPy .npy / .npz: their own reader (a dict of arrays, or one array) */
-    if (cli_numpy_file(path))
-        return ckpt_numpy_load(path, NULL, err);
+    /* the formats that are not torch.save (NumPy, safetensors, GGUF, sharded
+     * folders, DCP folders): ckpt_load_any, mapped where the format allows */
+    int fmt = ckpt_format_detect(path, NULL, 0);
+    if (fmt != CKPT_FMT_ZIP && fmt != CKPT_FMT_LEGACY && fmt != CKPT_FMT_ONNX &&
+        fmt != CKPT_FMT_UNKNOWN) {
+        ckpt_load_opts o;
+        cli_load_fill(lo, &o);
+        o.mode = mode == CKPT_LOAD_MMAP ? CKPT_LOAD_MMAP : mode;
+        o.keep_locations = keep_locations;
+        if (lo->dequantize && fmt == CKPT_FMT_GGUF)
+            return ckpt_gguf_load(path, o.mode, true, NULL, err);
+        return ckpt_load_any(path, &o, err);
+    }
     /* ONNX: the main graph's initializers as a state dict (graph layout) */
     if (cli_onnx_file(path))
         return cli_onnx_doc(path, false, NULL, err);
