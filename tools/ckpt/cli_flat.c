@@ -20,8 +20,8 @@ static int fail(flat *f, int code, const char *key, const char *what)
         f->err->code = code;
         snprintf(f->err->key, sizeof(f->err->key), "%.250s", key);
         snprintf(f->err->msg, sizeof(f->err->msg),
-                 "%.60s: %.60s; a %.12s file holds tensors only (--drop leaves such values out)",
-                 key, what, f->fmt);
+                 "%.60s; a %.12s file holds tensors only (--drop leaves such values out)", what,
+                 f->fmt);
     }
     return -1;
 }
@@ -57,7 +57,7 @@ static int add(flat *f, const char *key, const ckpt_obj *o, int depth)
         return 0;
     }
     char what[300];
-    snprintf(what, sizeof(what), "a %s value, not a tensor", ckpt_type_name(t));
+    snprintf(what, sizeof(what), "a value of type %s, not a tensor", ckpt_type_name(t));
     if (!f->drop)
         return fail(f, CKPT_E_UNSUPPORTED, key[0] ? key : "(root)", what);
     if (!f->dropped++)

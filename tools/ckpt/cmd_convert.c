@@ -496,6 +496,8 @@ int cmd_convert(int argc, char **argv)
         fdoc = ckpt_doc_new(NULL, &err);
         nroot = fdoc ? cli_flatten(fdoc, nroot, ckpt_format_name(fmt), drop, &dropped, &err)
                      : NULL;
+        if (!nroot && !err.file[0])
+            snprintf(err.file, sizeof(err.file), "%.250s", in);
         if (!nroot) {
             cli_print_error("convert", &err);
             goto out;

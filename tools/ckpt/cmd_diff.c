@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_flat.h"
 #include "cli_onnx.h"
 #include "cli_util.h"
 
@@ -500,6 +501,33 @@ int cmd_diff(int argc, char **argv)
         ckpt_doc_free(da);
         return EXIT_ERROR;
     }
+    /* two different formats: compare the tensors under their key paths (a
+     * safetensors file has no containers, an epoch or a dict kind to compare) */
+    const ckpt_obj *ra = ckpt_doc_root(da), *rb = ckpt_doc_root(db);
+    ckpt_doc *fa = NULL, *fb = NULL;
+    int fmt_a = ckpt_format_detect(pa, NULL, 0), fmt_b = ckpt_format_detect(pb, NULL, 0);
+    bool zipish_a = fmt_a == CKPT_FMT_ZIP || fmt_a == CKPT_FMT_LEGACY;
+    bool zipish_b = fmt_b == CKPT_FMT_ZIP || fmt_b == CKPT_FMT_LEGACY;
+    size_t dropped_a = 0, dropped_b = 0;
+    if (zipish_a != zipish_b || (!zipish_a && fmt_a != fmt_b)) {
+        fa = ckpt_doc_new(NULL, &err);
+        fb = ckpt_doc_new(NULL, &err);
+        ra = fa ? cli_flatten(fa, ra, "compared", true, &dropped_a, &err) : NULL;
+        rb = ra && fb ? cli_flatten(fb, rb, "compared", true, &dropped_b, &err) : NULL;
+        if (!ra || !rb) {
+            cli_print_error("diff", &err);
+            ckpt_doc_free(fa);
+            ckpt_doc_free(fb);
+            ckpt_doc_free(da);
+            ckpt_doc_free(db);
+            return EXIT_ERROR;
+        }
+        if (!c.json)
+            printf("# %s and %s are different formats: comparing tensors by key path%s\n",
+                   ckpt_format_name(fmt_a) ? ckpt_format_name(fmt_a) : "?",
+                   ckpt_format_name(fmt_b) ? ckpt_format_name(fmt_b) : "?",
+                   dropped_a + dropped_b ? " (values that are not tensors left out)" : "");
+    }
     if (c.json) {
         c.root = cJSON_CreateObject();
         cJSON_AddStringToObject(c.root, "a", pa);
@@ -510,7 +538,9 @@ int cmd_diff(int argc, char **argv)
         for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
             cJSON_AddArrayToObject(c.root, sections[i]);
     }
-    int rc = run(&c, ckpt_doc_root(da), ckpt_doc_root(db));
+    int rc = run(&c, ra, rb);
+    ckpt_doc_free(fa);
+    ckpt_doc_free(fb);
     ckpt_doc_free(da);
     ckpt_doc_free(db);
     if (rc < 0) {
