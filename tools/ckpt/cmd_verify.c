@@ -210,161 +210,6 @@ static int check_tar(const ckpt_source *src, vres *v)
     }
 }
 
-typedef struct st_span {
-    uint64_t b, e;
-    const char *name;
-} st_span;
-
-static int span_cmp(const void *a, const void *b)
-{
-    const st_span *x = a, *y = b;
-    return x->b < y->b ? -1 : x->b > y->b ? 1 : x->e < y->e ? -1 : x->e > y->e;
-}
-
-static uint64_t st_dtype_size(const char *d)
-{
-    static const struct {
-        const char *n;
-        uint64_t s;
-    } t[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},   {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},
-             {"U16", 2},  {"F16", 2}, {"BF16", 2}, {"I32", 4},     {"U32", 4},     {"F32", 4},
-             {"F64", 8},  {"I64", 8}, {"U64", 8},  {"C64", 8},     {"F8_E8M0", 1}};
-    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        if (strcmp(d, t[i].n) == 0)
-            return t[i].s;
-    return 0;
-}
-
-static bool json_u64(const cJSON *j, uint64_t *out)
-{
-    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > 9007199254740992.0 ||
-        (double)(uint64_t)j->valuedouble != j->valuedouble)
-        return false;
-    *out = (uint64_t)j->valuedouble;
-    return true;
-}
-
-/* safetensors: header length, JSON header, each tensor's dtype, shape and
- * offsets; the offsets tile the data exactly (as the safetensors crate demands). */
-static int check_safetensors(const ckpt_source *src, vres *v)
-{
-    uint8_t l8[8];
-    if (src->size < 8 || ckpt_source_read(src, 0, l8, 8, &v->err) < 0)
-        return fail(v, 0, "safetensors: shorter than its 8-byte header length");
-    uint64_t hl = 0;
-    for (int i = 7; i >= 0; i--)
-        hl = (hl << 8) | l8[i];
-    if (hl > src->size - 8 || hl > (100u << 20))
-        return fail(v, 0,
-                    "safetensors: header length %" PRIu64 " runs past the end of the "
-                    "file (%" PRIu64 " bytes)",
-                    hl, src->size);
-    char *h = malloc((size_t)hl + 1);
-    if (!h)
-        return fail(v, 8, "out of memory reading a %" PRIu64 "-byte header", hl);
-    if (ckpt_source_read(src, 8, h, (size_t)hl, &v->err) < 0) {
-        free(h);
-        v->structure = 1;
-        return -1;
-    }
-    h[hl] = '\0';
-    uint64_t data = 8 + hl, dlen = src->size - data;
-    const char *endp = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(h, (size_t)hl, &endp, false);
-    int rc = 0;
-    st_span *spans = NULL;
-    size_t ns = 0;
-    if (!root || !cJSON_IsObject(root)) {
-        rc = fail(v,
-                  8 + (uint64_t)(root ? 0 : (cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - h : 0)),
-                  "safetensors: the header is not a JSON object");
-        goto out;
-    }
-    for (size_t i = (size_t)(endp - h); i < hl; i++)
-        if (h[i] != ' ') {
-            rc = fail(v, 8 + i, "safetensors: bytes other than spaces after the JSON header");
-            goto out;
-        }
-    spans = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof(*spans));
-    if (!spans) {
-        rc = fail(v, 8, "out of memory");
-        goto out;
-    }
-    for (const cJSON *t = root->child; t; t = t->next) {
-        if (strcmp(t->string, "__metadata__") == 0) {
-            for (const cJSON *m = cJSON_IsObject(t) ? t->child : NULL; m; m = m->next)
-                if (!cJSON_IsString(m)) {
-                    rc = fail(v, 8, "safetensors: __metadata__ value '%.80s' is not a string",
-                              m->string);
-                    goto out;
-                }
-            if (!cJSON_IsObject(t)) {
-                rc = fail(v, 8, "safetensors: __metadata__ is not an object");
-                goto out;
-            }
-            continue;
-        }
-        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(t, "dtype");
-        const cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape");
-        const cJSON *of = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
-        uint64_t es = cJSON_IsString(dt) ? st_dtype_size(dt->valuestring) : 0;
-        if (!cJSON_IsObject(t) || !es || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
-            cJSON_GetArraySize(of) != 2) {
-            rc = fail(v, 8,
-                      "safetensors: tensor '%.120s' lacks a known dtype, a shape or two "
-                      "data_offsets",
-                      t->string);
-            goto out;
-        }
-        uint64_t numel = 1, d, b, e;
-        for (const cJSON *x = sh->child; x; x = x->next) {
-            if (!json_u64(x, &d) || (d && numel > UINT64_MAX / d)) {
-                rc = fail(v, 8, "safetensors: tensor '%.120s' has an invalid shape", t->string);
-                goto out;
-            }
-            numel *= d;
-        }
-        if (!json_u64(of->child, &b) || !json_u64(of->child->next, &e) || b > e || e > dlen) {
-            rc = fail(v, data,
-                      "safetensors: tensor '%.120s' data_offsets lie outside the %" PRIu64
-                      " data bytes",
-                      t->string, dlen);
-            goto out;
-        }
-        if (numel > UINT64_MAX / es || e - b != numel * es) {
-            rc = fail(v, data + b,
-                      "safetensors: tensor '%.120s' holds %" PRIu64 " bytes but its "
-                      "dtype and shape need %" PRIu64,
-                      t->string, e - b, numel * es);
-            goto out;
-        }
-        spans[ns++] = (st_span){b, e, t->string};
-        v->tensors++;
-        v->tensor_bytes += e - b;
-    }
-    qsort(spans, ns, sizeof(*spans), span_cmp);
-    uint64_t at = 0;
-    for (size_t i = 0; i < ns; i++) {
-        if (spans[i].b != at) {
-            rc = fail(v, data + spans[i].b,
-                      "safetensors: tensor '%.120s' starts at data byte %" PRIu64
-                      ", expected %" PRIu64 " (%s)",
-                      spans[i].name, spans[i].b, at, spans[i].b < at ? "overlap" : "gap");
-            goto out;
-        }
-        at = spans[i].e;
-    }
-    if (at != dlen)
-        rc = fail(v, data + at,
-                  "safetensors: the tensors cover %" PRIu64 " of the %" PRIu64 " data bytes", at,
-                  dlen);
-out:
-    free(spans);
-    cJSON_Delete(root);
-    free(h);
-    return rc;
-}
-
 static const char *verdict_name(int v)
 {
     return v == CKPT_SCAN_CLEAN ? "clean" : v == CKPT_SCAN_UNSAFE ? "unsafe" : "unreadable";
@@ -378,7 +223,7 @@ static void detail_text(const vres *v, char *buf, size_t n)
                  "%zu tar members (%" PRIu64 " bytes), every header checksum and size "
                  "consistent",
                  v->members, v->record_bytes);
-    else if (strcmp(k, "safetensors") == 0)
+    else if (strcmp(k, "safetensors") == 0 || strcmp(k, "gguf") == 0)
         snprintf(buf, n,
                  "%zu tensors (%" PRIu64 " bytes), every dtype, shape and offset "
                  "consistent, the data tiled exactly",
@@ -477,7 +322,8 @@ int cmd_verify(int argc, char **argv)
     } else if (strcmp(k, "tar") == 0) {
         check_tar(&src, &v);
     } else if (strcmp(k, "safetensors") == 0) {
-        check_safetensors(&src, &v);
+        check_tensors(path, &lo, false, &v); /* the reader's one validation (header rules,
+                                                offsets tiling the data to the end) */
     } else if (strcmp(k, "onnx") == 0 || strcmp(k, "onnx-tensor") == 0) {
         /* the detector walked every top-level field to the last byte */
     } else if (strcmp(k, "gguf") == 0) {
