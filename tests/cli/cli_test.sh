@@ -396,7 +396,12 @@ for name, dt in [("bfloat16", torch.bfloat16), ("float16", torch.float16),
 PYEOF
     expect 0 "convert without --dtype" -- "$CKPT" convert "$FIX/checkpoint.pt" "$WORK/plain.pt" --to zip --layout 2.1
     expect 0 "convert keeps values" -- "$CKPT" diff "$FIX/checkpoint.pt" "$WORK/plain.pt"
-    expect 2 "convert without --to" -- "$CKPT" convert "$FIX/checkpoint.pt" "$WORK/x.pt"
+    # without --to, OUT's extension names the format (.pt: zip); an unknown one is an error
+    expect 0 "convert without --to, .pt" -- "$CKPT" convert "$FIX/checkpoint.pt" "$WORK/x.pt"
+    expect 0 "convert .pt is zip" -- "$CKPT" verify "$WORK/x.pt"
+    has ": ok: torch-zip"
+    expect 2 "convert without --to, unknown extension" -- "$CKPT" convert "$FIX/checkpoint.pt" "$WORK/x.weights"
+    err_has "give --to"
     expect 2 "convert bad --to" -- "$CKPT" convert "$FIX/checkpoint.pt" "$WORK/x.pt" --to tar
     expect 2 "convert bad --dtype" -- "$CKPT" convert "$FIX/checkpoint.pt" "$WORK/x.pt" --to zip --dtype int8
     expect 2 "convert legacy --layout" -- "$CKPT" convert "$FIX/checkpoint.pt" "$WORK/x.pt" --to legacy --layout 2.1
