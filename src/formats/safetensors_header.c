@@ -356,7 +356,7 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
                         (unsigned long long)at);
         if (en->begin > at)
             return fail(h, CKPT_ST_INVALID, h->data_start + at, en->name,
-                        "data_offsets [%llu, %llu] leave a hole: data bytes from %llu on "
+                        "data_offsets [%llu, %llu] leave a gap: data bytes from %llu on "
                         "are covered by no tensor (InvalidOffset)",
                         (unsigned long long)en->begin, (unsigned long long)en->end,
                         (unsigned long long)at);

@@ -33,7 +33,7 @@ F = "E_FORMAT"
 raw("st_overlap.safetensors", js({"a": ent("F32", [2], 0, 8), "b": ent("F32", [2], 4, 12)}),
     bytes(12), F, "overlap", "b")
 raw("st_hole.safetensors", js({"a": ent("F32", [1], 0, 4), "b": ent("F32", [1], 8, 12)}),
-    bytes(12), F, "hole", "b")
+    bytes(12), F, "gap", "b")
 raw("st_trailing_bytes.safetensors", js({"a": ent("F32", [2], 0, 8)}), bytes(12), F,
     "entirely indexed")
 raw("st_truncated_data.safetensors", js({"a": ent("F32", [4], 0, 16)}), bytes(10), F,
