@@ -16,3 +16,10 @@ add_test(NAME safetensors_torch_interop
                  --tool $<TARGET_FILE:st_tool>
                  --real ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/safetensors)
 set_tests_properties(safetensors_torch_interop PROPERTIES LABELS "interop" TIMEOUT 120)
+# valgrind memcheck over every safetensors unit case (0 errors, 0 bytes definitely lost)
+add_test(NAME valgrind_safetensors_unit
+         COMMAND valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+                 --show-leak-kinds=definite $<TARGET_FILE:safetensors_test>
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(valgrind_safetensors_unit PROPERTIES LABELS "valgrind" TIMEOUT 300
+                     SKIP_RETURN_CODE 77)
