@@ -65,6 +65,7 @@ typedef struct ckpt_st_header {
     char why[256];
     char key[256];
     uint64_t offset;
+    bool limit; /* the failure is ckpt's own size limit, not a format rule */
 } ckpt_st_header;
 
 /* Parse and validate the header: buf[0..n) holds at least the first 8 + N

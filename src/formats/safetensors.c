@@ -44,6 +44,17 @@ static void st_release(void *ctx)
     free(h);
 }
 
+#define BIG_READ (1u << 20) /* from this size on, pread straight into the storage */
+
+/* n bytes at `off` of the source into dst: a large read goes through the file
+ * descriptor (no page faults on the mapping), a small one through the source. */
+static int read_bytes(const ckpt_source *src, uint64_t off, void *dst, size_t n, ckpt_error *err)
+{
+    if (src->fd_ >= 0 && n >= BIG_READ)
+        return src->read_at(src->ctx, off, dst, n, err);
+    return ckpt_source_read(src, off, dst, n, err);
+}
+
 static int st_fetch(void *ctx, ckpt_doc *doc, ckpt_storage *s, ckpt_error *err)
 {
     st_held *h = ctx;
@@ -53,7 +64,7 @@ static int st_fetch(void *ctx, ckpt_doc *doc, ckpt_storage *s, ckpt_error *err)
         return 0;
     }
     CKPT_TRY(ckpt__storage_alloc_data(doc, s, false, err));
-    int rc = s->nbytes ? ckpt_source_read(&h->src, s->file_offset, s->data, (size_t)s->nbytes, err)
+    int rc = s->nbytes ? read_bytes(&h->src, s->file_offset, s->data, (size_t)s->nbytes, err)
                        : 0;
     if (rc < 0) {
         ckpt__mem_free(&doc->mem, s->data, s->nbytes ? (size_t)s->nbytes : 1);
@@ -112,7 +123,7 @@ static int build(ckpt_doc *doc, const ckpt_st_header *h, st_held *held, int mode
         } else {
             /* COPY, or a slice the mapping cannot give aligned */
             if (ckpt__storage_alloc_data(doc, s, false, err) < 0 ||
-                ckpt_source_read(src, off, s->data, (size_t)e->nbytes, err) < 0)
+                read_bytes(src, off, s->data, (size_t)e->nbytes, err) < 0)
                 goto fail_key;
         }
         ckpt_obj *t = ckpt_tensor_new(doc, s, dtype, e->ndim, e->shape, NULL, 0, err);
@@ -186,7 +197,8 @@ static ckpt_doc *st_load_src(st_held *held, const char *label, int mode, const c
     }
     int st = ckpt__st_header_parse(hb, hn, src->size, &h);
     if (st != CKPT_ST_VALID) {
-        CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, h.offset, "%s%s",
+        CKPT_FAIL_AT(err, h.limit ? CKPT_E_LIMIT : CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL,
+                     h.offset, "%s%s",
                      st == CKPT_ST_NOT ? "not a safetensors file: " : "safetensors: ", h.why);
         set_key(err, h.key);
         goto fail;

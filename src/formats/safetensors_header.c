@@ -21,7 +21,8 @@
  *   - the data area ends exactly at the last tensor's end (MetadataIncompleteBuffer).
  * Stricter than the library, by choice: duplicate keys anywhere (serde keeps
  * the last of two tensor entries silently), dims and offsets above 2^53 (cJSON
- * holds numbers as doubles; nothing that large can be a real tensor offset). */
+ * holds numbers as doubles; nothing that large can be a real tensor offset),
+ * headers of more than 2^21 JSON values (ST_MAX_VALUES, CKPT_E_LIMIT). */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,10 @@
 
 #define ST_MAX_HEADER 100000000u /* safetensors' MAX_HEADER_SIZE */
 #define ST_MAX_EXACT 9007199254740992.0
+/* ckpt's own bound on the JSON values of one header: cJSON takes ~80 bytes a
+ * value, so "[0,0,0,...]" would amplify a 100 MB header 40-fold; 2^21 values
+ * are ~300,000 tensor entries, far more than any real file holds */
+#define ST_MAX_VALUES (1u << 21)
 
 /* The Dtype enum of safetensors/src/tensor.rs in its declaration order, which is
  * the order the writer sorts by (descending), with each one's size in bits and
@@ -129,16 +134,32 @@ static const char *duplicate_key(const cJSON *obj, size_t n, bool *oom)
 }
 
 /* UTF-8 as Rust's str::from_utf8 takes it (no surrogate code points), and no
- * control byte but tab, newline, carriage return.  Returns the bad offset or n. */
-static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad)
+ * control byte but tab, newline, carriage return.  Returns the bad offset or n.
+ * *values gets an upper bound of the JSON values cJSON would allocate a node
+ * for: one more than the commas, brackets and braces outside strings. */
+static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *values)
 {
     size_t i = 0;
+    bool in_str = false, esc = false;
+    uint64_t v = 1;
     *utf8_bad = false;
     while (i < n) {
         uint8_t c = p[i];
         if (c < 0x80) {
             if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
                 return i;
+            if (in_str) {
+                if (esc)
+                    esc = false;
+                else if (c == '\\')
+                    esc = true;
+                else if (c == '"')
+                    in_str = false;
+            } else if (c == '"') {
+                in_str = true;
+            } else if (c == ',' || c == '[' || c == '{') {
+                v++;
+            }
             i++;
             continue;
         }
@@ -150,6 +171,7 @@ static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad)
         }
         i += l;
     }
+    *values = v;
     return n;
 }
 
@@ -211,12 +233,20 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
                     n - 8, (unsigned long long)hl);
     const uint8_t *hp = buf + 8;
     bool utf8_bad;
-    size_t bad = text_check(hp, (size_t)hl, &utf8_bad);
+    uint64_t values = 0;
+    size_t bad = text_check(hp, (size_t)hl, &utf8_bad, &values);
     if (bad < hl)
         return fail(h, CKPT_ST_INVALID, 8 + bad, NULL,
                     utf8_bad ? "header is not valid UTF-8 (byte 0x%02x)"
                              : "header holds control byte 0x%02x outside JSON whitespace",
                     hp[bad]);
+    if (values > ST_MAX_VALUES) {
+        h->limit = true;
+        return fail(h, CKPT_ST_INVALID, 8, NULL,
+                    "header holds about %llu JSON values, over ckpt's limit of %u (a header "
+                    "that wide would take gigabytes to parse)",
+                    (unsigned long long)values, ST_MAX_VALUES);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)hp, (size_t)hl, &end, 0);
     if (!root || !cJSON_IsObject(root)) {

@@ -419,4 +419,76 @@ TEST(test_formats_safetensors__unaligned_and_lazy)
     CHECK(err.code != 0 && strcmp(err.file, "/nonexistent/x.safetensors") == 0);
 }
 
+/* A header of millions of tiny JSON values ("[0,0,0,...]", 2 bytes each) would
+ * make cJSON allocate ~40 times its size: refused before parsing (CKPT_E_LIMIT),
+ * and a 1000-deep nesting refused by cJSON's nesting limit, both cheaply. */
+TEST(test_formats_safetensors__json_bombs_cheap)
+{
+    size_t vals = 3u << 20, hl = 2 * vals + 64;
+    unsigned char *b = malloc(8 + hl);
+    CHECK(b != NULL);
+    size_t at = 8;
+    at += (size_t)sprintf((char *)b + at, "{\"__metadata__\":[");
+    for (size_t i = 0; i < vals; i++) {
+        b[at++] = '0';
+        b[at++] = ',';
+    }
+    b[at - 1] = ']';
+    b[at++] = '}';
+    while (at < 8 + hl)
+        b[at++] = ' ';
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    test_failing_alloc fa;
+    ckpt_error err;
+    ckpt_doc *d = ckpt_safetensors_load_mem(b, 8 + hl, "wide", CKPT_LOAD_COPY, NULL, &err);
+    CHECK(d == NULL && err.code == CKPT_E_LIMIT && strstr(err.msg, "JSON values"));
+    /* deep: 2000 nested lists inside a valid-looking header */
+    at = 8;
+    at += (size_t)sprintf((char *)b + at, "{\"__metadata__\":");
+    for (int i = 0; i < 2000; i++)
+        b[at++] = '[';
+    for (int i = 0; i < 2000; i++)
+        b[at++] = ']';
+    b[at++] = '}';
+    hl = at - 8;
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    test_failing_alloc_init(&fa, 0);
+    d = ckpt_safetensors_load_mem(b, at, "deep", CKPT_LOAD_COPY, &fa.a, &err);
+    CHECK(d == NULL && err.code == CKPT_E_FORMAT && strstr(err.msg, "nesting"));
+    free(b);
+}
+
+/* Out of memory at every allocation of a load and a save: a clean failure, no leak. */
+TEST(test_formats_safetensors__out_of_memory_sweep)
+{
+    const char *h = "{\"__metadata__\":{\"k\":\"v\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],"
+                    "\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"U8\",\"shape\":[3],"
+                    "\"data_offsets\":[8,11]}}";
+    unsigned char buf[256];
+    size_t hl = strlen(h);
+    memset(buf, 0, sizeof(buf));
+    buf[0] = (unsigned char)hl;
+    memcpy(buf + 8, h, hl);
+    size_t n = 8 + hl + 11;
+    int ok = 0;
+    for (long k = 1; k < 200 && !ok; k++) {
+        for (int mode = CKPT_LOAD_COPY; mode <= CKPT_LOAD_LAZY; mode++) {
+            test_failing_alloc fa;
+            test_failing_alloc_init(&fa, k);
+            ckpt_error err;
+            ckpt_doc *d = ckpt_safetensors_load_mem(buf, n, "oom", mode, &fa.a, &err);
+            if (d) {
+                ok = mode == CKPT_LOAD_LAZY;
+                ckpt_doc_free(d);
+            } else {
+                CHECK(err.code == CKPT_E_NOMEM || err.code == CKPT_E_LIMIT);
+            }
+            CHECK_EQ_INT(fa.live, 0);
+        }
+    }
+    CHECK(ok);
+}
+
 TEST_MAIN()
