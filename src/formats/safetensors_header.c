@@ -43,17 +43,28 @@
  * the order the writer sorts by (descending), with each one's size in bits and
  * the ckpt dtype it maps to (-1: none). */
 static const ckpt_st_dtype ST_DTYPES[] = {
-    {"BOOL", 8, CKPT_BOOL},           {"F4", 4, -1},
-    {"F6_E2M3", 6, -1},               {"F6_E3M2", 6, -1},
-    {"U8", 8, CKPT_U8},               {"I8", 8, CKPT_I8},
-    {"F8_E5M2", 8, CKPT_F8E5M2},      {"F8_E4M3", 8, CKPT_F8E4M3FN},
-    {"F8_E8M0", 8, CKPT_F8E8M0FNU},   {"F8_E4M3FNUZ", 8, CKPT_F8E4M3FNUZ},
-    {"F8_E5M2FNUZ", 8, CKPT_F8E5M2FNUZ}, {"I16", 16, CKPT_I16},
-    {"U16", 16, CKPT_U16},            {"F16", 16, CKPT_F16},
-    {"BF16", 16, CKPT_BF16},          {"I32", 32, CKPT_I32},
-    {"U32", 32, CKPT_U32},            {"F32", 32, CKPT_F32},
-    {"C64", 64, CKPT_C64},            {"F64", 64, CKPT_F64},
-    {"I64", 64, CKPT_I64},            {"U64", 64, CKPT_U64},
+    {"BOOL", 8, CKPT_BOOL},
+    {"F4", 4, -1},
+    {"F6_E2M3", 6, -1},
+    {"F6_E3M2", 6, -1},
+    {"U8", 8, CKPT_U8},
+    {"I8", 8, CKPT_I8},
+    {"F8_E5M2", 8, CKPT_F8E5M2},
+    {"F8_E4M3", 8, CKPT_F8E4M3FN},
+    {"F8_E8M0", 8, CKPT_F8E8M0FNU},
+    {"F8_E4M3FNUZ", 8, CKPT_F8E4M3FNUZ},
+    {"F8_E5M2FNUZ", 8, CKPT_F8E5M2FNUZ},
+    {"I16", 16, CKPT_I16},
+    {"U16", 16, CKPT_U16},
+    {"F16", 16, CKPT_F16},
+    {"BF16", 16, CKPT_BF16},
+    {"I32", 32, CKPT_I32},
+    {"U32", 32, CKPT_U32},
+    {"F32", 32, CKPT_F32},
+    {"C64", 64, CKPT_C64},
+    {"F64", 64, CKPT_F64},
+    {"I64", 64, CKPT_I64},
+    {"U64", 64, CKPT_U64},
 };
 #define ST_NDTYPES (sizeof(ST_DTYPES) / sizeof(ST_DTYPES[0]))
 
@@ -323,12 +334,15 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
         const cJSON *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
         if (!dt || !sh || !of)
             return fail(h, CKPT_ST_INVALID, 8, key, "tensor entry without %s",
-                        !dt ? "dtype" : !sh ? "shape" : "data_offsets");
+                        !dt   ? "dtype"
+                        : !sh ? "shape"
+                              : "data_offsets");
         const ckpt_st_dtype *sd = cJSON_IsString(dt) ? ckpt__st_dtype_by_name(dt->valuestring)
                                                      : NULL;
         if (!sd)
             return fail(h, CKPT_ST_INVALID, 8, key, "unknown dtype %s%.40s%s",
-                        cJSON_IsString(dt) ? "\"" : "", cJSON_IsString(dt) ? dt->valuestring : "(not a string)",
+                        cJSON_IsString(dt) ? "\"" : "",
+                        cJSON_IsString(dt) ? dt->valuestring : "(not a string)",
                         cJSON_IsString(dt) ? "\"" : "");
         if (!cJSON_IsArray(sh))
             return fail(h, CKPT_ST_INVALID, 8, key, "shape is not a list");
@@ -352,8 +366,8 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
             h->dims[dk++] = (int64_t)v;
             en->ndim++;
         }
-        if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 || !get_u64(of->child, &en->begin) ||
-            !get_u64(of->child->next, &en->end))
+        if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 ||
+            !get_u64(of->child, &en->begin) || !get_u64(of->child->next, &en->end))
             return fail(h, CKPT_ST_INVALID, 8, key,
                         "data_offsets is not [begin, end] of non-negative integers");
         /* the library multiplies the dims in usize, then by the bit size */

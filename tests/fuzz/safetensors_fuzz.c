@@ -44,8 +44,8 @@ static void same(ckpt_doc *a, ckpt_doc *b, bool any_order)
     FUZZ_ASSERT((ma == NULL) == (mb == NULL));
     for (size_t i = 0; ma && i < ckpt_obj_len(ma); i++) {
         const ckpt_obj *v = ckpt_dict_get(mb, ckpt_obj_str(ckpt_dict_key(ma, i), NULL));
-        FUZZ_ASSERT(v && strcmp(ckpt_obj_str(v, NULL),
-                                ckpt_obj_str(ckpt_dict_value(ma, i), NULL)) == 0);
+        FUZZ_ASSERT(
+            v && strcmp(ckpt_obj_str(v, NULL), ckpt_obj_str(ckpt_dict_value(ma, i), NULL)) == 0);
     }
 }
 

@@ -93,7 +93,8 @@ static int same_docs(ckpt_doc *a, ckpt_doc *b)
         for (int d = 0; d < x.ndim; d++)
             if (x.shape[d] != y.shape[d])
                 return 0;
-        const void *pa = ckpt_tensor_data_load(a, ta, NULL), *pb = ckpt_tensor_data_load(b, tb, NULL);
+        const void *pa = ckpt_tensor_data_load(a, ta, NULL),
+                   *pb = ckpt_tensor_data_load(b, tb, NULL);
         if (x.nbytes && (!pa || !pb || memcmp(pa, pb, x.nbytes) != 0))
             return 0;
     }
@@ -146,10 +147,10 @@ TEST(test_formats_safetensors__real_files_three_modes)
     CHECK_EQ_INT(bad, 0);
 }
 
-static const int ALL_DTYPES[] = {CKPT_BOOL,    CKPT_U8,        CKPT_I8,         CKPT_U16,
-                                 CKPT_I16,     CKPT_U32,       CKPT_I32,        CKPT_U64,
-                                 CKPT_I64,     CKPT_F16,       CKPT_BF16,       CKPT_F32,
-                                 CKPT_F64,     CKPT_F8E4M3FN,  CKPT_F8E5M2,     CKPT_F8E4M3FNUZ,
+static const int ALL_DTYPES[] = {CKPT_BOOL,       CKPT_U8,        CKPT_I8,     CKPT_U16,
+                                 CKPT_I16,        CKPT_U32,       CKPT_I32,    CKPT_U64,
+                                 CKPT_I64,        CKPT_F16,       CKPT_BF16,   CKPT_F32,
+                                 CKPT_F64,        CKPT_F8E4M3FN,  CKPT_F8E5M2, CKPT_F8E4M3FNUZ,
                                  CKPT_F8E5M2FNUZ, CKPT_F8E8M0FNU, CKPT_C64};
 
 TEST(test_formats_safetensors__roundtrip_every_dtype)
@@ -177,8 +178,9 @@ TEST(test_formats_safetensors__roundtrip_every_dtype)
         CHECK_OK(ckpt_dict_set_str(doc, root, key, t, &err), &err);
     }
     int64_t zshape[2] = {0, 5};
-    CHECK_OK(ckpt_dict_set_str(doc, root, "empty", ckpt_tensor_new_copy(doc, CKPT_F32, 2, zshape,
-                                                                        NULL, &err), &err), &err);
+    CHECK_OK(ckpt_dict_set_str(doc, root, "empty",
+                               ckpt_tensor_new_copy(doc, CKPT_F32, 2, zshape, NULL, &err), &err),
+             &err);
     CHECK_OK(ckpt_dict_set_str(doc, root, "scalar",
                                ckpt_tensor_new_copy(doc, CKPT_I64, 0, NULL, NULL, &err), &err),
              &err);
@@ -253,35 +255,40 @@ TEST(test_formats_safetensors__roundtrip_every_dtype)
  * test_serialization, test_empty, test_serialization_forced_alignement). */
 TEST(test_formats_safetensors__library_serialization_bytes)
 {
-    static const unsigned char want1[] = {
-        64,  0,   0,   0,   0,   0,   0,   0,   123, 34,  97,  116, 116, 110, 46,  48,  34,
-        58,  123, 34,  100, 116, 121, 112, 101, 34,  58,  34,  70,  51,  50,  34,  44,  34,
-        115, 104, 97,  112, 101, 34,  58,  91,  49,  44,  50,  44,  51,  93,  44,  34,  100,
-        97,  116, 97,  95,  111, 102, 102, 115, 101, 116, 115, 34,  58,  91,  48,  44,  50,
-        52,  93,  125, 125, 0,   0,   0,   0,   0,   0,   128, 63,  0,   0,   0,   64,  0,
-        0,   64,  64,  0,   0,   128, 64,  0,   0,   160, 64};
+    static const unsigned char want1[] = {64,  0,   0,   0,   0,   0,   0,   0,   123, 34,  97,
+                                          116, 116, 110, 46,  48,  34,  58,  123, 34,  100, 116,
+                                          121, 112, 101, 34,  58,  34,  70,  51,  50,  34,  44,
+                                          34,  115, 104, 97,  112, 101, 34,  58,  91,  49,  44,
+                                          50,  44,  51,  93,  44,  34,  100, 97,  116, 97,  95,
+                                          111, 102, 102, 115, 101, 116, 115, 34,  58,  91,  48,
+                                          44,  50,  52,  93,  125, 125, 0,   0,   0,   0,   0,
+                                          0,   128, 63,  0,   0,   0,   64,  0,   0,   64,  64,
+                                          0,   0,   128, 64,  0,   0,   160, 64};
     static const unsigned char want2[] = {
-        72,  0,   0,   0,   0,   0,   0,   0,   123, 34,  97,  116, 116, 110, 48,  34,  58,
-        123, 34,  100, 116, 121, 112, 101, 34,  58,  34,  70,  51,  50,  34,  44,  34,  115,
-        104, 97,  112, 101, 34,  58,  91,  49,  44,  49,  44,  50,  44,  51,  93,  44,  34,
-        100, 97,  116, 97,  95,  111, 102, 102, 115, 101, 116, 115, 34,  58,  91,  48,  44,
-        50,  52,  93,  125, 125, 32,  32,  32,  32,  32,  32,  32,  0,   0,   0,   0,   0,
-        0,   128, 63,  0,   0,   0,   64,  0,   0,   64,  64,  0,   0,   128, 64,  0,   0,
-        160, 64};
-    static const unsigned char want_empty[] = {8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32};
-    static const unsigned char want_meta[] = {
-        40,  0,   0,   0,   0,   0,   0,   0,   123, 34,  95,  95,  109, 101, 116, 97,
-        100, 97,  116, 97,  95,  95,  34,  58,  123, 34,  102, 114, 97,  109, 101, 119,
-        111, 114, 107, 34,  58,  34,  112, 116, 34,  125, 125, 32,  32,  32,  32,  32};
+        72,  0,   0,   0,   0,   0,   0,   0,   123, 34, 97, 116, 116, 110, 48,  34,  58,  123,
+        34,  100, 116, 121, 112, 101, 34,  58,  34,  70, 51, 50,  34,  44,  34,  115, 104, 97,
+        112, 101, 34,  58,  91,  49,  44,  49,  44,  50, 44, 51,  93,  44,  34,  100, 97,  116,
+        97,  95,  111, 102, 102, 115, 101, 116, 115, 34, 58, 91,  48,  44,  50,  52,  93,  125,
+        125, 32,  32,  32,  32,  32,  32,  32,  0,   0,  0,  0,   0,   0,   128, 63,  0,   0,
+        0,   64,  0,   0,   64,  64,  0,   0,   128, 64, 0,  0,   160, 64};
+    static const unsigned char want_empty[] = {8,   0,   0,  0,  0,  0,  0,  0,
+                                               123, 125, 32, 32, 32, 32, 32, 32};
+    static const unsigned char want_meta[] = {40,  0,   0,   0,   0,   0,  0,   0,   123, 34,
+                                              95,  95,  109, 101, 116, 97, 100, 97,  116, 97,
+                                              95,  95,  34,  58,  123, 34, 102, 114, 97,  109,
+                                              101, 119, 111, 114, 107, 34, 58,  34,  112, 116,
+                                              34,  125, 125, 32,  32,  32, 32,  32};
     ckpt_error err;
     ckpt_doc *doc = ckpt_doc_new(NULL, &err);
     float v[6] = {0, 1, 2, 3, 4, 5};
     int64_t s1[3] = {1, 2, 3}, s2[4] = {1, 1, 2, 3};
     ckpt_obj *d1 = ckpt_dict_new(doc, CKPT_DICT_PLAIN), *d2 = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
-    CHECK_OK(ckpt_dict_set_str(doc, d1, "attn.0", ckpt_tensor_new_copy(doc, CKPT_F32, 3, s1, v, &err),
-                               &err), &err);
-    CHECK_OK(ckpt_dict_set_str(doc, d2, "attn0", ckpt_tensor_new_copy(doc, CKPT_F32, 4, s2, v, &err),
-                               &err), &err);
+    CHECK_OK(ckpt_dict_set_str(doc, d1, "attn.0",
+                               ckpt_tensor_new_copy(doc, CKPT_F32, 3, s1, v, &err), &err),
+             &err);
+    CHECK_OK(ckpt_dict_set_str(doc, d2, "attn0",
+                               ckpt_tensor_new_copy(doc, CKPT_F32, 4, s2, v, &err), &err),
+             &err);
     void *m;
     size_t n;
     CHECK_OK(ckpt_safetensors_save_mem(d1, NULL, &m, &n, &err), &err);
@@ -374,7 +381,8 @@ TEST(test_formats_safetensors__order_shared_noncontiguous)
     free(m);
     /* not a flat dict of tensors: named */
     ckpt_obj *nest = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
-    CHECK_OK(ckpt_dict_set_str(doc, nest, "opt", ckpt_dict_new(doc, CKPT_DICT_PLAIN), &err), &err);
+    CHECK_OK(ckpt_dict_set_str(doc, nest, "opt", ckpt_dict_new(doc, CKPT_DICT_PLAIN), &err),
+             &err);
     CHECK(ckpt_safetensors_save_mem(nest, NULL, &m, &n, &err) == CKPT_E_UNSUPPORTED);
     CHECK_STR(err.key, "opt");
     ckpt_obj *badmd = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
@@ -415,7 +423,8 @@ TEST(test_formats_safetensors__unaligned_and_lazy)
     CHECK(strstr(err.msg, "shorter than"));
     CHECK(ckpt_safetensors_load_mem(NULL, 0, "s", CKPT_LOAD_COPY, NULL, &err) == NULL);
     CHECK(ckpt_safetensors_load(NULL, CKPT_LOAD_COPY, NULL, NULL) == NULL);
-    CHECK(ckpt_safetensors_load("/nonexistent/x.safetensors", CKPT_LOAD_COPY, NULL, &err) == NULL);
+    CHECK(ckpt_safetensors_load("/nonexistent/x.safetensors", CKPT_LOAD_COPY, NULL, &err) ==
+          NULL);
     CHECK(err.code != 0 && strcmp(err.file, "/nonexistent/x.safetensors") == 0);
 }
 
