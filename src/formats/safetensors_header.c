@@ -21,7 +21,8 @@
  *   - the data area ends exactly at the last tensor's end (MetadataIncompleteBuffer).
  * Stricter than the library, by choice: duplicate keys anywhere (serde keeps
  * the last of two tensor entries silently), dims and offsets above 2^53 (cJSON
- * holds numbers as doubles; nothing that large can be a real tensor offset). */
+ * holds numbers as doubles; nothing that large can be a real tensor offset),
+ * headers of more than 2^21 JSON values (ST_MAX_VALUES, CKPT_E_LIMIT). */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,22 +34,37 @@
 
 #define ST_MAX_HEADER 100000000u /* safetensors' MAX_HEADER_SIZE */
 #define ST_MAX_EXACT 9007199254740992.0
+/* ckpt's own bound on the JSON values of one header: cJSON takes ~80 bytes a
+ * value, so "[0,0,0,...]" would amplify a 100 MB header 40-fold; 2^21 values
+ * are ~300,000 tensor entries, far more than any real file holds */
+#define ST_MAX_VALUES (1u << 21)
 
 /* The Dtype enum of safetensors/src/tensor.rs in its declaration order, which is
  * the order the writer sorts by (descending), with each one's size in bits and
  * the ckpt dtype it maps to (-1: none). */
 static const ckpt_st_dtype ST_DTYPES[] = {
-    {"BOOL", 8, CKPT_BOOL},           {"F4", 4, -1},
-    {"F6_E2M3", 6, -1},               {"F6_E3M2", 6, -1},
-    {"U8", 8, CKPT_U8},               {"I8", 8, CKPT_I8},
-    {"F8_E5M2", 8, CKPT_F8E5M2},      {"F8_E4M3", 8, CKPT_F8E4M3FN},
-    {"F8_E8M0", 8, CKPT_F8E8M0FNU},   {"F8_E4M3FNUZ", 8, CKPT_F8E4M3FNUZ},
-    {"F8_E5M2FNUZ", 8, CKPT_F8E5M2FNUZ}, {"I16", 16, CKPT_I16},
-    {"U16", 16, CKPT_U16},            {"F16", 16, CKPT_F16},
-    {"BF16", 16, CKPT_BF16},          {"I32", 32, CKPT_I32},
-    {"U32", 32, CKPT_U32},            {"F32", 32, CKPT_F32},
-    {"C64", 64, CKPT_C64},            {"F64", 64, CKPT_F64},
-    {"I64", 64, CKPT_I64},            {"U64", 64, CKPT_U64},
+    {"BOOL", 8, CKPT_BOOL},
+    {"F4", 4, -1},
+    {"F6_E2M3", 6, -1},
+    {"F6_E3M2", 6, -1},
+    {"U8", 8, CKPT_U8},
+    {"I8", 8, CKPT_I8},
+    {"F8_E5M2", 8, CKPT_F8E5M2},
+    {"F8_E4M3", 8, CKPT_F8E4M3FN},
+    {"F8_E8M0", 8, CKPT_F8E8M0FNU},
+    {"F8_E4M3FNUZ", 8, CKPT_F8E4M3FNUZ},
+    {"F8_E5M2FNUZ", 8, CKPT_F8E5M2FNUZ},
+    {"I16", 16, CKPT_I16},
+    {"U16", 16, CKPT_U16},
+    {"F16", 16, CKPT_F16},
+    {"BF16", 16, CKPT_BF16},
+    {"I32", 32, CKPT_I32},
+    {"U32", 32, CKPT_U32},
+    {"F32", 32, CKPT_F32},
+    {"C64", 64, CKPT_C64},
+    {"F64", 64, CKPT_F64},
+    {"I64", 64, CKPT_I64},
+    {"U64", 64, CKPT_U64},
 };
 #define ST_NDTYPES (sizeof(ST_DTYPES) / sizeof(ST_DTYPES[0]))
 
@@ -129,16 +145,32 @@ static const char *duplicate_key(const cJSON *obj, size_t n, bool *oom)
 }
 
 /* UTF-8 as Rust's str::from_utf8 takes it (no surrogate code points), and no
- * control byte but tab, newline, carriage return.  Returns the bad offset or n. */
-static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad)
+ * control byte but tab, newline, carriage return.  Returns the bad offset or n.
+ * *values gets an upper bound of the JSON values cJSON would allocate a node
+ * for: one more than the commas, brackets and braces outside strings. */
+static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *values)
 {
     size_t i = 0;
+    bool in_str = false, esc = false;
+    uint64_t v = 1;
     *utf8_bad = false;
     while (i < n) {
         uint8_t c = p[i];
         if (c < 0x80) {
             if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
                 return i;
+            if (in_str) {
+                if (esc)
+                    esc = false;
+                else if (c == '\\')
+                    esc = true;
+                else if (c == '"')
+                    in_str = false;
+            } else if (c == '"') {
+                in_str = true;
+            } else if (c == ',' || c == '[' || c == '{') {
+                v++;
+            }
             i++;
             continue;
         }
@@ -150,6 +182,7 @@ static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad)
         }
         i += l;
     }
+    *values = v;
     return n;
 }
 
@@ -211,12 +244,20 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
                     n - 8, (unsigned long long)hl);
     const uint8_t *hp = buf + 8;
     bool utf8_bad;
-    size_t bad = text_check(hp, (size_t)hl, &utf8_bad);
+    uint64_t values = 0;
+    size_t bad = text_check(hp, (size_t)hl, &utf8_bad, &values);
     if (bad < hl)
         return fail(h, CKPT_ST_INVALID, 8 + bad, NULL,
                     utf8_bad ? "header is not valid UTF-8 (byte 0x%02x)"
                              : "header holds control byte 0x%02x outside JSON whitespace",
                     hp[bad]);
+    if (values > ST_MAX_VALUES) {
+        h->limit = true;
+        return fail(h, CKPT_ST_INVALID, 8, NULL,
+                    "header holds about %llu JSON values, over ckpt's limit of %u (a header "
+                    "that wide would take gigabytes to parse)",
+                    (unsigned long long)values, ST_MAX_VALUES);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)hp, (size_t)hl, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
@@ -293,12 +334,15 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
         const cJSON *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
         if (!dt || !sh || !of)
             return fail(h, CKPT_ST_INVALID, 8, key, "tensor entry without %s",
-                        !dt ? "dtype" : !sh ? "shape" : "data_offsets");
+                        !dt   ? "dtype"
+                        : !sh ? "shape"
+                              : "data_offsets");
         const ckpt_st_dtype *sd = cJSON_IsString(dt) ? ckpt__st_dtype_by_name(dt->valuestring)
                                                      : NULL;
         if (!sd)
             return fail(h, CKPT_ST_INVALID, 8, key, "unknown dtype %s%.40s%s",
-                        cJSON_IsString(dt) ? "\"" : "", cJSON_IsString(dt) ? dt->valuestring : "(not a string)",
+                        cJSON_IsString(dt) ? "\"" : "",
+                        cJSON_IsString(dt) ? dt->valuestring : "(not a string)",
                         cJSON_IsString(dt) ? "\"" : "");
         if (!cJSON_IsArray(sh))
             return fail(h, CKPT_ST_INVALID, 8, key, "shape is not a list");
@@ -322,8 +366,8 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
             h->dims[dk++] = (int64_t)v;
             en->ndim++;
         }
-        if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 || !get_u64(of->child, &en->begin) ||
-            !get_u64(of->child->next, &en->end))
+        if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 ||
+            !get_u64(of->child, &en->begin) || !get_u64(of->child->next, &en->end))
             return fail(h, CKPT_ST_INVALID, 8, key,
                         "data_offsets is not [begin, end] of non-negative integers");
         /* the library multiplies the dims in usize, then by the bit size */
@@ -356,8 +400,8 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
                         (unsigned long long)at);
         if (en->begin > at)
             return fail(h, CKPT_ST_INVALID, h->data_start + at, en->name,
-                        "data_offsets [%llu, %llu] leave a hole: the data before begins at %llu "
-                        "is covered by no tensor (InvalidOffset)",
+                        "data_offsets [%llu, %llu] leave a gap: data bytes from %llu on "
+                        "are covered by no tensor (InvalidOffset)",
                         (unsigned long long)en->begin, (unsigned long long)en->end,
                         (unsigned long long)at);
         if (en->end - en->begin != en->nbytes)
