@@ -484,6 +484,15 @@ def main():
             else:
                 print("Q4_0 max abs error %.4g, max relative to block amax %.4g" %
                       (errs.max(), (errs / np.maximum(amax, 1e-30)).max()))
+        # exact re-quantization: dequantize (ckpt) then quantize (ckpt) gives the same blocks
+        p = run(a.tool, "dump", W("w.gguf"), W("w_deq.npz"), "deq")
+        p2 = run(a.tool, "fromnpz", W("w_deq.npz"), W("w_req.gguf"), "q8=Q8_0", "q4=Q4_0") \
+            if p.returncode == 0 else p
+        check(p2.returncode == 0, "requantize: %s" % p2.stderr)
+        if p2.returncode == 0:
+            by2 = {i["name"]: i for i in parse_gguf(open(W("w_req.gguf"), "rb").read())[3]}
+            check(by2["q8"]["raw"] == by["q8"]["raw"], "Q8_0: quantize(dequantize(q)) == q")
+            check(by2["q4"]["raw"] == by["q4"]["raw"], "Q4_0: quantize(dequantize(q)) == q")
         # the ckpt-written file reloads and writes back identically
         p = run(a.tool, "roundtrip", W("w.gguf"), W("w_rt.gguf"))
         check(p.returncode == 0 and open(W("w_rt.gguf"), "rb").read() == b,
