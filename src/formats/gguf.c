@@ -709,6 +709,8 @@ static ckpt_doc *load_common(const uint8_t *buf, size_t n, const char *label, in
         return NULL;
     }
     *h = *proto;
+    if (proto->src.ctx == &proto->src) /* a file source points at itself */
+        h->src.ctx = &h->src;
     proto->open = false; /* the document owns the source now */
     if (h->open && mode != CKPT_LOAD_COPY) {
         doc->release = held_release;
