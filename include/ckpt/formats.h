@@ -125,6 +125,19 @@ CKPT_API int ckpt_safetensors_save_mem(const ckpt_obj *dict, const ckpt_st_save_
  * blocks), unless `dequantize` is set and ckpt can dequantize the type
  * (Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q6_K ...), in which case it loads as float32
  * of the logical shape.
+ * ckpt dequantizes Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K
+ * (every other ggml type stays raw blocks even with `dequantize`).  Metadata
+ * details: a uint64 value above INT64_MAX loads as the int with its bits
+ * (negative) and is written back as the same uint64; a string that is not
+ * UTF-8 loads as bytes; a nested array's type is spelled
+ * "array[array[int32]]" ("array[array]" when the inner arrays' types differ
+ * or it is empty: each inner array's type is then inferred on save).
+ * Tensor offsets must be multiples of the alignment, inside the file and not
+ * overlapping (any order).  Every error names the file, the byte offset and
+ * the key or tensor.  MMAP over a file gives CKPT_HOLD_MAPPED storages (over
+ * ckpt_gguf_load_mem: CKPT_HOLD_BORROWED); dequantized tensors, and tensors
+ * whose data is not aligned for their dtype (general.alignment < 8), are
+ * copied.
  */
 CKPT_API ckpt_doc *ckpt_gguf_load(const char *path, int mode, bool dequantize,
                                   const ckpt_alloc *alloc, ckpt_error *err);
@@ -141,7 +154,18 @@ typedef struct ckpt_gguf_save_opts {
     bool no_fsync;
 } ckpt_gguf_save_opts;
 
-/* Save a dict str -> tensor as GGUF v3.  Atomic. */
+/* Save a dict str -> tensor as GGUF v3, laid out as ggml's gguf_write_to_file
+ * (tensor infos in dict order, n_dims = the tensor's ndim <= 4, offsets packed
+ * in order, zero padding to the alignment after the header and after every
+ * tensor).  Value types come from "gguf.kv_types"; a key without one is
+ * written as bool / int32 (int64 outside its range) / float32 (float64 when
+ * not exactly a float) / string / array of those.  Tensor types: the
+ * tensor's dtype (F32 F16 BF16 F64 I8 I16 I32 I64; other dtypes are
+ * CKPT_E_UNSUPPORTED naming the key), or "gguf.tensor_types" (a float tensor
+ * converted to another float type or quantized to Q8_0/Q4_0; a uint8 tensor
+ * of raw blocks written as the named type).  Tensor data must be in memory
+ * (a LAZY tensor not yet read is CKPT_E_ARG).  A load -> save of a file whose
+ * layout is ggml's is byte-identical.  Atomic. */
 CKPT_API int ckpt_gguf_save(const char *path, const ckpt_obj *dict,
                             const ckpt_gguf_save_opts *opts, ckpt_error *err);
 

@@ -109,4 +109,11 @@ int ckpt__npy_header_parse(const uint8_t *buf, size_t n, ckpt_npy_header *out, c
 int ckpt__npy_layout(const uint8_t *buf, size_t n, const char *member, ckpt_npy_header *h,
                      bool *swap, uint64_t *nbytes, ckpt_error *err);
 
+/* ----------------------------------------------------------------- ggml */
+
+/* Elements per block and bytes per block of a ggml type; -1 if unknown or removed. */
+int ckpt__ggml_block(int ggml_type, uint32_t *block, uint32_t *bytes);
+/* True when ckpt_ggml_dequantize handles the type. */
+bool ckpt__ggml_can_dequantize(int ggml_type);
+
 #endif
