@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt/core.h"
 #include "ckpt/error.h"
 
 /* ---------------------------------------------------------- safetensors */
@@ -26,6 +27,52 @@ typedef enum ckpt_st_status {
  * area from 0 to its end, which must be the end of the file.  *tensors (may
  * be NULL) gets the entry count; why (may be NULL) gets the reason. */
 int ckpt__st_header_check(const uint8_t *buf, size_t n, size_t *tensors, char *why, size_t whyn);
+
+/* One safetensors dtype: its name in the header, its size in bits, the ckpt
+ * dtype it maps to (-1 when ckpt has none: F4, F6_E2M3, F6_E3M2). */
+typedef struct ckpt_st_dtype {
+    const char *name;
+    unsigned bits;
+    int ckpt;
+} ckpt_st_dtype;
+
+const ckpt_st_dtype *ckpt__st_dtype_by_name(const char *name);
+/* The safetensors dtype of a ckpt dtype, or NULL; *rank (may be NULL) gets its
+ * place in the library's Dtype enum (the writer sorts by it, descending). */
+const ckpt_st_dtype *ckpt__st_dtype_by_ckpt(int dtype, int *rank);
+
+typedef struct ckpt_st_entry {
+    const char *name; /* key in the header (owned by the parsed JSON tree) */
+    const ckpt_st_dtype *dtype;
+    int ndim;
+    const int64_t *shape;
+    uint64_t numel, nbytes;
+    uint64_t begin, end; /* data_offsets, relative to the data area */
+    size_t order;        /* position in the header */
+} ckpt_st_entry;
+
+/* A parsed and validated header. */
+typedef struct ckpt_st_header {
+    void *root;                /* the cJSON tree */
+    const void *metadata;      /* the "__metadata__" cJSON object, or NULL */
+    ckpt_st_entry *ents;       /* tensors, sorted by data_offsets (file order) */
+    size_t n;
+    int64_t *dims;             /* storage of every entry's shape */
+    uint64_t header_len;       /* N */
+    uint64_t data_start;       /* 8 + N */
+    uint64_t data_len;         /* the last tensor's end */
+    /* on failure: the rule broken, the tensor key ("" if none), the file offset */
+    char why[256];
+    char key[256];
+    uint64_t offset;
+} ckpt_st_header;
+
+/* Parse and validate the header: buf[0..n) holds at least the first 8 + N
+ * bytes of a file of `file_size` bytes (the whole file for the scanner).
+ * Returns a ckpt_st_status; on CKPT_ST_VALID the entries are filled.  Always
+ * release with ckpt__st_header_free (also after a failure). */
+int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt_st_header *h);
+void ckpt__st_header_free(ckpt_st_header *h);
 
 /* ------------------------------------------------------------------ npy */
 

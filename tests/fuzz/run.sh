@@ -13,9 +13,9 @@ mode=${1:-smoke}
 case "$mode" in
   smoke) secs=30 ;;
   long) secs=600 ;;
-  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp]" >&2; exit 2 ;;
+  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors]" >&2; exit 2 ;;
 esac
-harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp"}
+harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors"}
 build="$root/build-fuzz"
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCKPT_BUILD_FUZZERS=ON -DCKPT_WERROR=OFF >/dev/null
@@ -52,13 +52,21 @@ for h in $harnesses; do
         [ -f "$f" ] || continue
         [ "$(stat -c %s "$f")" -le 1048576 ] && cp "$f" "$work/"
       done ;;
+    safetensors)
+      # the real files of ../shared (1 MiB at most) and the hostile safetensors corpus
+      for f in "$root"/../shared/fixtures/real/safetensors/* "$root"/tests/hostile/safetensors/*.safetensors; do
+        [ -f "$f" ] || continue
+        [ "$(stat -c %s "$f")" -le 1048576 ] && cp "$f" "$work/"
+      done ;;
     pickle)
       for f in "$root"/tests/fixtures/pickle/*.pkl; do
         { printf '\000'; cat "$f"; } > "$work/$(basename "$f").sel0"
       done ;;
   esac
   echo "== fuzz_$h for ${secs}s"
-  if ! "$build/tests/fuzz_$h" "$work" "$seeds" -dict="$here/pickle.dict" \
+  dict="$here/pickle.dict"
+  [ -f "$here/$h.dict" ] && dict="$here/$h.dict"
+  if ! "$build/tests/fuzz_$h" "$work" "$seeds" -dict="$dict" \
        -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 -timeout=20 \
        -artifact_prefix="$build/crashes/$h/" -print_final_stats=1 2>&1 | tail -n 12; then
     status=1

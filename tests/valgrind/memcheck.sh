@@ -12,7 +12,8 @@ files=()
 for f in "$root"/tests/fixtures/torch/*.pt "$root"/tests/fixtures/legacy/*.pt \
          "$root"/../shared/fixtures/real/torch_zip/* "$root"/../shared/fixtures/real/torch_legacy/* \
          "$root"/../shared/fixtures/real/negative/* "$root"/tests/hostile/*.pt \
-         "$root"/tests/hostile/*.np?; do
+         "$root"/tests/hostile/*.np? "$root"/tests/hostile/safetensors/*.safetensors \
+         "$root"/../shared/fixtures/real/safetensors/*; do
     [ -f "$f" ] || continue
     case "$(basename "$f")" in deflate_bomb.pt|lists_100k_deep.pt|marks_100k_deep.pt) continue ;; esac
     files+=("$f")
