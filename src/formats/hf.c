@@ -77,11 +77,6 @@
 #include "core/obj.h"
 #include "core/utf8.h"
 
-/* until the safetensors reader/writer (helper st) is merged, a build without
- * them links and reports safetensors shards as unsupported */
-#pragma weak ckpt_safetensors_load
-#pragma weak ckpt_safetensors_save
-
 #define HF_MAX_INDEX (256u << 20) /* bytes of index JSON read at most */
 
 enum { HF_ST = 1, HF_BIN = 2 };
@@ -234,11 +229,6 @@ static ckpt_doc *open_shard(const hf_ctx *c, const hf_shard *sh, ckpt_error *err
 {
     ckpt_doc *d = NULL;
     if (sh->kind == HF_ST) {
-        if (!ckpt_safetensors_load) {
-            CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "this build has no safetensors reader");
-            ckpt__error_set_file(err, sh->path);
-            return NULL;
-        }
         d = ckpt_safetensors_load(sh->path, CKPT_LOAD_LAZY, c->opts.alloc, err);
     } else {
         d = ckpt_load(sh->path, &c->opts, err);
@@ -1520,8 +1510,6 @@ static int write_shard(const char *dir, const char *name, const hf_plan *P, cons
         ckpt_obj *pt = ckpt_str_new(sc, "pt");
         if (!md || !pt || ckpt_dict_set_str(sc, md, "format", pt, err) < 0) {
             rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-        } else if (!ckpt_safetensors_save) {
-            rc = CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "this build has no safetensors writer");
         } else {
             ckpt_st_save_opts sto;
             memset(&sto, 0, sizeof(sto));
