@@ -479,6 +479,23 @@ TEST(hf_safetensors_round_trip)
     CHECK_EQ_INT(r.format, CKPT_FMT_HF);
     CHECK(same_values(ckpt_doc_root(doc), back));
     ckpt_doc_free(back);
+    /* unsharded, next to a pytorch_model.bin: safetensors is preferred, as
+     * transformers' from_pretrained prefers it */
+    o.max_shard_size = 0;
+    CHECK_OK(ckpt_hf_save(out, ckpt_doc_root(doc), &o, &err), &err);
+    CHECK(exists(out, "model.safetensors") && !exists(out, "model.safetensors.index.json"));
+    CHECK_EQ_INT(count_entries(out), 1);
+    ckpt_doc *one = make_sd(false);
+    o.bin = true;
+    CHECK_OK(ckpt_hf_save(out, ckpt_doc_root(one), &o, &err), &err);
+    CHECK_EQ_INT(count_entries(out), 2);
+    back = ckpt_hf_load_report(out, NULL, &r, &err);
+    CHECK(back != NULL);
+    CHECK_EQ_INT(r.format, CKPT_FMT_HF);
+    CHECK(!r.sharded);
+    CHECK(same_values(ckpt_doc_root(doc), back));
+    ckpt_doc_free(back);
+    ckpt_doc_free(one);
     ckpt_doc_free(doc);
     rm_rf(dir);
 }
