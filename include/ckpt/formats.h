@@ -197,6 +197,13 @@ CKPT_API int ckpt_ggml_quantize(int ggml_type, const float *src, int64_t n, void
  * read (ckpt_tensor_data_load).  A weight_map that names a missing shard, a
  * key not in its shard, or a shard key not in the weight_map is an error.
  */
+/* opts: weights-only, map_location, limits, alloc as ckpt_load; the mode is
+ * always LAZY (at most one shard is open at a time: the last one read from).
+ * A shard replaced after the load is refused when read (device, inode, size,
+ * mtime).  Index shard names must stay inside the folder (no absolute path,
+ * no "..", no symlink leading out); duplicate JSON keys and "\u0000" are
+ * refused.  Quantized tensors are refused; legacy (pre-1.6) .bin files load
+ * eagerly at first read of the shard. */
 CKPT_API ckpt_doc *ckpt_hf_load(const char *path, const ckpt_load_opts *opts, ckpt_error *err);
 
 typedef struct ckpt_hf_save_opts {
@@ -205,12 +212,50 @@ typedef struct ckpt_hf_save_opts {
     const ckpt_obj *metadata; /* extra index "metadata" entries (dict str -> value) */
     bool duplicate_shared;    /* as ckpt_st_save_opts */
     bool no_fsync;
+    /* added by h-hf: */
+    /* the document that owns `dict`'s tensors, when some are lazy (an HF or
+     * torch LAZY load): their bytes are read while their shard is written and
+     * dropped again after it, so a conversion holds about one shard in memory.
+     * NULL: every tensor must hold its bytes. */
+    ckpt_doc *source;
+    const ckpt_save_opts *torch; /* .bin shards: layout etc. (NULL = ckpt_save defaults) */
 } ckpt_hf_save_opts;
 
 /* Save a dict str -> tensor into folder `dir` (created if missing) sharded
- * and named exactly as transformers' save_pretrained does. */
+ * and named exactly as transformers' save_pretrained does (src/formats/hf.c
+ * cites the versions): the huggingface_hub split (state-dict order, a tensor
+ * over max_shard_size alone, tensors sharing a storage together, sizes =
+ * storage bytes), "model-00001-of-00003.safetensors" with {"format": "pt"}
+ * or "pytorch_model-00001-of-00003.bin" (torch.save of a plain dict of
+ * contiguous tensors), the index as json.dumps(indent=2, sort_keys=True) +
+ * "\n" with metadata {"total_size": ...}; one shard: model.safetensors /
+ * pytorch_model.bin and no index.  safetensors: tensors that share memory
+ * with overlapping bytes are CKPT_E_UNSUPPORTED unless duplicate_shared
+ * (disjoint views are written as copies, as transformers clones them).
+ * A new folder appears whole (written beside it, renamed); in an existing
+ * folder each file is replaced atomically, shards first, the index last, then
+ * the files of an earlier save are removed (transformers' rule, plus the
+ * stale index / unsharded file of the same kind). */
 CKPT_API int ckpt_hf_save(const char *dir, const ckpt_obj *dict, const ckpt_hf_save_opts *opts,
                           ckpt_error *err);
+
+/* What a load found (added by h-hf), for `ckpt verify` / `ckpt show`. */
+typedef struct ckpt_hf_report {
+    int format;            /* CKPT_FMT_HF or CKPT_FMT_HF_BIN */
+    bool sharded;          /* read through an index */
+    size_t shards, tensors;
+    bool has_total_size;   /* the index's metadata.total_size is a number */
+    uint64_t total_size;
+    uint64_t storage_bytes; /* sum of the shards' storage bytes (what hub >= 0.24 writes) */
+    uint64_t tensor_bytes;  /* sum of numel x element size (what older hub wrote) */
+    /* total_size absent or equal to one of the two sums.  transformers ignores
+     * total_size on load, and so does ckpt_hf_load: a mismatch is only this note */
+    bool total_size_ok;
+} ckpt_hf_report;
+
+/* ckpt_hf_load that also fills *report (may be NULL). */
+CKPT_API ckpt_doc *ckpt_hf_load_report(const char *path, const ckpt_load_opts *opts,
+                                       ckpt_hf_report *report, ckpt_error *err);
 
 /* ==================================== torch.distributed.checkpoint (DCP)
  *
