@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/obj.h"
+#include "core/utf8.h"
 #include "ckpt/pickle.h"
 #include "dcp_internal.h"
 #include "pickle/emit.h"
@@ -617,6 +618,11 @@ static char *rb_str(rbuf *r)
         r->bad = true;
         return NULL;
     }
+    /* every str of a plan becomes a Python str of the .metadata: UTF-8 */
+    if (!ckpt_utf8_valid(r->p + r->pos, (size_t)n)) {
+        r->bad = true;
+        return NULL;
+    }
     char *s = malloc((size_t)n + 1);
     if (!s) {
         r->bad = true;
@@ -689,6 +695,8 @@ int ckpt__dcp_plan_decode(const void *buf, size_t n, ckpt__dcp_plan *out, ckpt_e
         }
         it->offset = rb_u64(&r);
         it->length = rb_u64(&r);
+        if (it->offset > INT64_MAX || it->length > INT64_MAX - it->offset)
+            r.bad = true; /* _StorageInfo holds Python ints the reader takes as >= 0 */
         uint64_t np = rb_u64(&r);
         if (r.bad || np > (n - r.pos) / 16) {
             r.bad = true;

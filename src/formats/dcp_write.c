@@ -19,6 +19,7 @@
 #include "core/atomic.h"
 #include "core/err.h"
 #include "core/obj.h"
+#include "core/utf8.h"
 #include "dcp_internal.h"
 #include "torch/torch_internal.h"
 
@@ -131,6 +132,8 @@ static int plan_item(const ckpt_dcp_item *in, const ckpt__dcp_path *path, ckpt__
 {
     if (!in->fqn || !!in->tensor == !!in->value)
         return CKPT_FAIL(err, CKPT_E_ARG, "an item needs a fqn and one of tensor or value");
+    if (!ckpt_utf8_valid((const uint8_t *)in->fqn, strlen(in->fqn)))
+        return CKPT_FAIL(err, CKPT_E_ARG, "the fqn is not valid UTF-8");
     it->fqn = strdup(in->fqn);
     if (!it->fqn || dup_path(it, path) < 0)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");

@@ -18,6 +18,7 @@ import dataclasses
 import enum
 import io
 import os
+import pathlib
 import pickle
 import sys
 import types
@@ -272,7 +273,7 @@ def write_metadata(folder, rank_items, rank_results, mappings):
                 key = MetadataIndex(it.fqn, it.offsets, hints[id(it)])
             storage[key] = info
     meta = Metadata(state_dict_metadata=md, planner_data=mappings, storage_data=storage,
-                    storage_meta=StorageMeta(checkpoint_id=__import__("pathlib").Path(folder),
+                    storage_meta=StorageMeta(checkpoint_id=pathlib.Path(os.path.basename(folder)),
                                              save_id=str(uuid.uuid4())))
     tmp = os.path.join(folder, ".metadata.tmp")
     with open(tmp, "wb") as f:
