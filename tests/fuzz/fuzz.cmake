@@ -10,6 +10,7 @@ set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy onnx onnx_run jit)
 list(APPEND CKPT_FUZZ_HARNESSES ts_interp) # the TorchScript source interpreter (tsinterp)
 list(APPEND CKPT_FUZZ_HARNESSES safetensors) # the safetensors reader and writer
 list(APPEND CKPT_FUZZ_HARNESSES gguf) # GGUF reader (issue 13 item 2)
+list(APPEND CKPT_FUZZ_HARNESSES dcp) # DCP .metadata and rank plans (formats/dcp_meta.c)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
   if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)
