@@ -12,7 +12,8 @@
 # $CKPT_DCP_RUNS times (default 3) and the fastest run is reported.
 # Knobs: CKPT_DCP_MIB, CKPT_DCP_RUNS, CKPT_DCP_RANKS (default "1 2 4"), CKPT_BENCH_DIR.
 # Writes a markdown table fragment to OUT.md (default BUILD_DIR/dcp_bench.md) and the raw
-# per-rank JSON lines next to it (.jsonl).
+# per-rank JSON lines next to it (.jsonl); then bench/dcp_scaling.py appends the save-time
+# model to 1,000+ ranks evaluated from the measured per-rank costs.
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,4 +113,6 @@ out += phases
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PYEOF
+# the model of docs/DCP_SCALING.md from these per-rank costs, appended to the fragment
+"$PY" "$ROOT/bench/dcp_scaling.py" "$JSONL" "$OUTMD" >/dev/null
 say "wrote $OUTMD"

@@ -496,9 +496,10 @@ int ckpt_dcp_save_mpi_doc(MPI_Comm comm, const char *dir, ckpt_doc *src, int sha
         it->offsets = offs + nit * 64;
         if (rows && (begin > 0 || end < ti.shape[0])) {
             offs[nit * 64] = begin;
-            it->tensor = row_view(views, v, &ti, begin, end, err);
-            if (!it->tensor)
+            ckpt_obj *view = row_view(views, v, &ti, begin, end, err);
+            if (!view || (ti.requires_grad && ckpt_tensor_set_requires_grad(view, true, err) < 0))
                 rc = err->code ? err->code : CKPT_E_NOMEM;
+            it->tensor = view;
         } else {
             it->tensor = v;
         }
