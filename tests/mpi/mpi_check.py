@@ -1,10 +1,12 @@
 """tests/mpi/mpi_check.py - the torch side of the MPI tests (torch 1.13 as oracle).
 
   gen OUT.pt SEED          a state dict of every shape case the sharding rules meet
-  check IN.pt PREFIX M rows|whole
+  check IN.pt PREFIX M rows|whole [GATHERED.pt]
                            PREFIX.<r>.npz, r < M, written by `ckpt-mpi load` with M
                            ranks, hold exactly the shares torch.chunk / round-robin
-                           give of IN.pt's tensors, bit for bit
+                           give of IN.pt's tensors, bit for bit; GATHERED.pt (written
+                           by `ckpt-mpi load --gather`) loads in torch as the same
+                           tensors under DCP's flattened names
 """
 import sys
 
@@ -76,8 +78,20 @@ def check(path, prefix, m, how):
     print(f"ok: {len(sd)} tensors, {m} ranks, {how}")
 
 
+def check_gathered(path, gathered):
+    sd = flat(torch.load(path))
+    got = torch.load(gathered)
+    if list(got) != list(sd) and set(got) != set(sd):
+        sys.exit(f"FAIL gathered keys {sorted(got)} != {sorted(sd)}")
+    for k, t in sd.items():
+        same(f"gathered {k}", got[k].numpy(), t)
+    print(f"ok: gathered {len(sd)} tensors")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "gen":
         gen(sys.argv[2], int(sys.argv[3]))
     else:
         check(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+        if len(sys.argv) > 6:
+            check_gathered(sys.argv[2], sys.argv[6])

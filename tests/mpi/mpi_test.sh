@@ -3,7 +3,8 @@
 # checked against torch 1.13 (tests/mpi/mpi_check.py).
 #   saveN_loadM_HOW   save a torch state dict with N ranks (rows or whole, HOW = the save
 #                     rule_the load rule), load it back with M ranks, compare every rank's
-#                     share with torch.chunk / round-robin of torch.load's tensors
+#                     share with torch.chunk / round-robin of torch.load's tensors, and the
+#                     shards gathered to rank 0 (--gather) as a .pt with torch.load
 #   rank_death        rank 1 is killed (SIGXFSZ) while writing its .distcp: the old checkpoint
 #                     is intact, the new one absent; the next save cleans the temporary folder
 #   rank_error        rank 1's write fails (EFBIG): every rank exits 2 naming rank 1, the old
@@ -36,8 +37,8 @@ save*_load*)
     [ -f ck/.metadata ] || fail "no ck/.metadata"
     for r in $(seq 0 $((n - 1))); do [ -f "ck/__${r}_0.distcp" ] || fail "no __${r}_0.distcp"; done
     ls -d ck.tmp-* 2>/dev/null && fail "temporary folder left"
-    run "$m" load ck out --shard "$load_how"
-    "$py" "$here/mpi_check.py" check in.pt out "$m" "$load_how"
+    run "$m" load ck out --shard "$load_how" --gather gathered.pt
+    "$py" "$here/mpi_check.py" check in.pt out "$m" "$load_how" gathered.pt
     ;;
 rank_death | rank_error)
     "$py" "$here/mpi_check.py" gen old.pt 1
