@@ -52,8 +52,8 @@ extern "C" {
 #endif
 
 typedef enum ckpt_mpi_shard {
-    CKPT_MPI_SHARD_ROWS = 0,  /* dim 0 split as torch.chunk; 0-dim tensors replicated */
-    CKPT_MPI_SHARD_WHOLE = 1  /* whole tensors, tensor i on rank i mod N */
+    CKPT_MPI_SHARD_ROWS = 0, /* dim 0 split as torch.chunk; 0-dim tensors replicated */
+    CKPT_MPI_SHARD_WHOLE = 1 /* whole tensors, tensor i on rank i mod N */
 } ckpt_mpi_shard;
 
 /* "rows" / "whole" -> CKPT_MPI_SHARD_*, -1 for anything else. */

@@ -24,7 +24,8 @@
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int fail(ckpt_error *err, int code, const char *fmt, ...)
+static int
+fail(ckpt_error *err, int code, const char *fmt, ...)
 {
     if (err && err->code == 0) {
         err->code = code;
@@ -219,7 +220,7 @@ int ckpt_dcp_save_mpi(MPI_Comm comm, const char *dir, const ckpt_dcp_item *items
     char clean[PATH_MAX], parent[PATH_MAX], base[PATH_MAX], tmp[PATH_MAX];
     memset(tmp, 0, sizeof tmp);
     int rc = (!dir || (n > 0 && !items)) ? fail(err, CKPT_E_ARG, "missing folder or items")
-                                          : split_dir(dir, clean, parent, base, err);
+                                         : split_dir(dir, clean, parent, base, err);
     if (rc == 0 && rank == 0) {
         remove_stale(parent, base);
         if (join3(tmp, sizeof tmp, clean, ".tmp-XXXXXX", NULL) < 0 || !mkdtemp(tmp)) {
@@ -241,7 +242,8 @@ int ckpt_dcp_save_mpi(MPI_Comm comm, const char *dir, const ckpt_dcp_item *items
     size_t plan_len = 0;
     rc = ckpt_dcp_write_rank(tmp, rank, items, n, &plan, &plan_len, err);
     if (rc == 0 && plan_len > (size_t)INT_MAX)
-        rc = fail(err, CKPT_E_LIMIT, "write plan of %zu bytes is over MPI's 2 GiB count", plan_len);
+        rc = fail(err, CKPT_E_LIMIT, "write plan of %zu bytes is over MPI's 2 GiB count",
+                  plan_len);
     if (rc == 0) {
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/__%d_0.distcp", tmp, rank);
@@ -530,7 +532,8 @@ ckpt_doc *ckpt_dcp_load_mpi(MPI_Comm comm, const char *dir, int shard, const ckp
         err = &local;
     ckpt_error_clear(err);
     int rank = 0, nranks = 1;
-    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &nranks) != MPI_SUCCESS) {
+    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS ||
+        MPI_Comm_size(comm, &nranks) != MPI_SUCCESS) {
         fail(err, CKPT_E_ARG, "not a valid MPI communicator");
         return NULL;
     }
@@ -544,8 +547,8 @@ ckpt_doc *ckpt_dcp_load_mpi(MPI_Comm comm, const char *dir, int shard, const ckp
         rc = fail(err, CKPT_E_ARG, "missing folder");
     if (rc == 0 && !(d = ckpt_dcp_open(dir, err)))
         rc = err->code ? err->code : CKPT_E_IO;
-    if (rc == 0 && (!(doc = ckpt_doc_new(alloc, err)) ||
-                    !(root = ckpt_dict_new(doc, CKPT_DICT_ORDERED))))
+    if (rc == 0 &&
+        (!(doc = ckpt_doc_new(alloc, err)) || !(root = ckpt_dict_new(doc, CKPT_DICT_ORDERED))))
         rc = fail(err, CKPT_E_NOMEM, "out of memory");
     size_t count = d ? ckpt_dcp_count(d) : 0, tindex = 0;
     for (size_t i = 0; rc == 0 && i < count; i++) {
@@ -571,8 +574,7 @@ ckpt_doc *ckpt_dcp_load_mpi(MPI_Comm comm, const char *dir, int shard, const ckp
         if (shard == CKPT_MPI_SHARD_ROWS && e->ndim > 0)
             sizes[0] -= offs[0];
         for (int k = 0; k < e->ndim; k++) {
-            if (sizes[k] < 0 ||
-                (sizes[k] > 0 && numel > UINT64_MAX / (uint64_t)sizes[k])) {
+            if (sizes[k] < 0 || (sizes[k] > 0 && numel > UINT64_MAX / (uint64_t)sizes[k])) {
                 rc = fail(err, CKPT_E_LIMIT, "shape overflows");
                 break;
             }

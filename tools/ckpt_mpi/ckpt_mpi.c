@@ -192,7 +192,8 @@ int main(int argc, char **argv)
             gather = argv[++i];
         } else if (strcmp(a, "--no-write") == 0) {
             no_write = true;
-        } else if ((strcmp(a, "--die-after-bytes") == 0 || strcmp(a, "--fail-after-bytes") == 0) &&
+        } else if ((strcmp(a, "--die-after-bytes") == 0 ||
+                    strcmp(a, "--fail-after-bytes") == 0) &&
                    i + 1 < argc) {
             die = a[2] == 'd';
             limit = strtoll(argv[++i], NULL, 10);
@@ -292,7 +293,8 @@ int main(int argc, char **argv)
         print_lines(comm, line);
     if (rc < 0 && (rank == 0 || strncmp(err.msg, "rank ", 5) != 0)) {
         char buf[1024];
-        fprintf(stderr, "ckpt-mpi: rank %d: %s\n", rank, ckpt_error_format(&err, buf, sizeof buf));
+        fprintf(stderr, "ckpt-mpi: rank %d: %s\n", rank,
+                ckpt_error_format(&err, buf, sizeof buf));
     }
     MPI_Finalize();
     return rc < 0 ? 2 : 0;
