@@ -898,3 +898,21 @@ int ckpt_save(const char *path, const ckpt_obj *root, const ckpt_save_opts *opts
         ckpt__error_set_file(err, path);
     return rc;
 }
+
+/* The torch.save zip of `root` through `sink`, its offsets counted from the
+ * sink's start (DCP's _write_item: one archive per item in a shared file). */
+int ckpt__save_sink(ckpt_sink *sink, const ckpt_obj *root, const ckpt_save_opts *opts,
+                    ckpt_error *err)
+{
+    const ckpt_alloc *alloc = opts ? opts->alloc : NULL;
+    int layout = resolve_layout(opts);
+    if (!sink || !root || layout < CKPT_LAYOUT_TORCH13 || layout >= CKPT_LAYOUT_LEGACY)
+        return CKPT_FAIL(err, CKPT_E_ARG, "missing sink or object, or a legacy layout");
+    tsave S;
+    int rc = pickle_root(&S, root, false, alloc, err);
+    if (rc == 0)
+        rc = write_archive(sink, opts && opts->archive ? opts->archive : "archive", &S, layout,
+                           !(opts && opts->no_crc), alloc, err);
+    tsave_free(&S, alloc);
+    return rc;
+}

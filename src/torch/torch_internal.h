@@ -145,4 +145,9 @@ void ckpt__torch_hooks(ckpt_pickle_hooks *h, tload *L);
 int ckpt__map_location(const ckpt_load_opts *o, const char *tag, char *out, size_t n,
                        ckpt_error *err);
 
+/* save.c: the torch.save zip of `root` through `sink` (offsets from the sink's
+ * start), for writers that put several archives in one file (DCP items). */
+int ckpt__save_sink(ckpt_sink *sink, const ckpt_obj *root, const ckpt_save_opts *opts,
+                    ckpt_error *err);
+
 #endif
