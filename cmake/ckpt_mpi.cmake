@@ -7,11 +7,6 @@ if(NOT MPI_C_FOUND)
   message(STATUS "MPI not found: libckpt_mpi and ckpt-mpi are not built")
   return()
 endif()
-if(NOT EXISTS ${PROJECT_SOURCE_DIR}/src/formats/dcp_write.c)
-  # until the DCP writer (h-dcp) is merged the layer has nothing to link against
-  message(STATUS "MPI found, DCP writer absent: libckpt_mpi and ckpt-mpi are not built")
-  return()
-endif()
 message(STATUS "MPI found (${MPI_C_LIBRARIES}): building libckpt_mpi and ckpt-mpi")
 
 file(GLOB CKPT_MPI_SRC CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/mpi/*.c)

@@ -1,6 +1,7 @@
 """tests/mpi/mpi_check.py - the torch side of the MPI tests (torch 1.13 as oracle).
 
-  gen OUT.pt SEED          a state dict of every shape case the sharding rules meet
+  gen OUT.pt SEED [OUT2.pt SEED2 ...]
+                           a state dict of every shape case the sharding rules meet
   check IN.pt PREFIX M rows|whole [GATHERED.pt]
                            PREFIX.<r>.npz, r < M, written by `ckpt-mpi load` with M
                            ranks, hold exactly the shares torch.chunk / round-robin
@@ -90,7 +91,8 @@ def check_gathered(path, gathered):
 
 if __name__ == "__main__":
     if sys.argv[1] == "gen":
-        gen(sys.argv[2], int(sys.argv[3]))
+        for i in range(2, len(sys.argv), 2):
+            gen(sys.argv[i], int(sys.argv[i + 1]))
     else:
         check(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
         if len(sys.argv) > 6:

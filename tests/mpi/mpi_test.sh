@@ -41,8 +41,7 @@ save*_load*)
     "$py" "$here/mpi_check.py" check in.pt out "$m" "$load_how" gathered.pt
     ;;
 rank_death | rank_error)
-    "$py" "$here/mpi_check.py" gen old.pt 1
-    "$py" "$here/mpi_check.py" gen new.pt 2
+    "$py" "$here/mpi_check.py" gen old.pt 1 new.pt 2
     run 2 save old.pt ck
     sum_before=$(cd ck && ls -A | sort && cat .metadata __*.distcp | md5sum)
     if [ "$case" = rank_death ]; then hook=--die-after-bytes; else hook=--fail-after-bytes; fi
@@ -53,9 +52,8 @@ rank_death | rank_error)
     cat log
     [ "$rc" -ne 0 ] || fail "a save with a failing rank 1 succeeded"
     sum_after=$(cd ck && ls -A | sort && cat .metadata __*.distcp | md5sum)
+    # byte for byte the folder the first save committed (which the save/load cases check)
     [ "$sum_before" = "$sum_after" ] || fail "the previous checkpoint changed"
-    run 1 load ck old_back
-    "$py" "$here/mpi_check.py" check old.pt old_back 1 rows
     if [ "$case" = rank_death ]; then
         grep -q "signal 25" log || fail "rank 1 did not die of SIGXFSZ"
         ls -d ck.tmp-* >/dev/null 2>&1 || fail "expected the dead save's temporary folder"
