@@ -13,7 +13,11 @@ pkgs_demo="python3 python3-torch python3-numpy python3-sklearn"
 # (tests/fresh), clang-format for format-check, libgfortran-12-dev for the
 # `pkg-config --static` link of tests/install (Debian's openblas.pc asks for -lgfortran)
 pkgs_test="$pkgs_demo python3-onnx libonnx-testdata clang libclang-rt-14-dev valgrind g++ git clang-format libgfortran-12-dev"
-pkgs_bench="python3 python3-torch python3-numpy"
+# Open MPI: libckpt_mpi and ckpt-mpi are built only where CMake finds it (the library builds
+# without it); the test and bench tiers install it for tests/mpi and bench/dcp_bench.sh
+pkgs_mpi="libopenmpi-dev openmpi-bin"
+pkgs_test="$pkgs_test $pkgs_mpi"
+pkgs_bench="python3 python3-torch python3-numpy $pkgs_mpi"
 
 want=""
 for tier in "$@"; do
