@@ -283,6 +283,11 @@ CKPT_API void ckpt_dcp_close(ckpt_dcp *d);
 CKPT_API size_t ckpt_dcp_count(const ckpt_dcp *d);
 CKPT_API const ckpt_dcp_entry *ckpt_dcp_entry_at(const ckpt_dcp *d, size_t i);
 CKPT_API const ckpt_dcp_entry *ckpt_dcp_find(const ckpt_dcp *d, const char *fqn);
+/* Where the bytes of entry i's chunk k lie (k = 0 for a bytes entry): the file
+ * name inside the folder, the offset and the length (checked against the file
+ * when the folder was opened).  Returns 0 or CKPT_E_ARG. */
+CKPT_API int ckpt_dcp_item_location(const ckpt_dcp *d, size_t i, size_t k, const char **file,
+                                    uint64_t *offset, uint64_t *length);
 /* Read the box [offsets, offsets + sizes) of tensor `fqn` (global coordinates)
  * into `dst` as a C-contiguous array of its dtype, assembled from whatever
  * chunks cover it (resharding).  A box not fully covered is CKPT_E_FORMAT. */

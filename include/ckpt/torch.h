@@ -117,6 +117,10 @@ CKPT_API const char *ckpt_detect_file(const char *path, char *why, size_t n, uin
 
 /* Bytes of a tensor, reading a lazy storage first if needed. */
 CKPT_API const void *ckpt_tensor_data_load(ckpt_doc *doc, const ckpt_obj *t, ckpt_error *err);
+/* Read every lazy storage of `doc` that is not read yet (savers and converters
+ * need the bytes: ckpt_save and the format writers refuse a storage that holds
+ * none).  Returns 0 or < 0 with `err` naming the storage's file. */
+CKPT_API int ckpt_doc_load_all(ckpt_doc *doc, ckpt_error *err);
 
 /* Which set of records a save writes. */
 typedef enum ckpt_layout {

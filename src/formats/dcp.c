@@ -196,6 +196,31 @@ const ckpt_dcp_entry *ckpt_dcp_entry_at(const ckpt_dcp *d, size_t i)
     return d && i < d->m.n ? &d->m.ents[i].pub : NULL;
 }
 
+int ckpt_dcp_item_location(const ckpt_dcp *d, size_t i, size_t k, const char **file,
+                           uint64_t *offset, uint64_t *length)
+{
+    if (!d || i >= d->m.n)
+        return CKPT_E_ARG;
+    const ckpt__dcp_ent *e = &d->m.ents[i];
+    const ckpt__dcp_loc *l;
+    if (e->pub.is_bytes) {
+        if (k != 0)
+            return CKPT_E_ARG;
+        l = &e->bytes_loc;
+    } else {
+        if (k >= e->pub.nchunks)
+            return CKPT_E_ARG;
+        l = &e->chunks[k].loc;
+    }
+    if (file)
+        *file = l->file;
+    if (offset)
+        *offset = l->offset;
+    if (length)
+        *length = l->length;
+    return 0;
+}
+
 static ckpt__dcp_ent *find(const ckpt_dcp *d, const char *fqn)
 {
     for (size_t i = 0; d && fqn && i < d->m.n; i++)

@@ -532,6 +532,21 @@ ckpt_doc *ckpt_load_mem(const void *buf, size_t n, const char *label, const ckpt
     return load_impl(&in, NULL, opts, err);
 }
 
+int ckpt_doc_load_all(ckpt_doc *doc, ckpt_error *err)
+{
+    if (!doc)
+        return CKPT_FAIL(err, CKPT_E_ARG, "NULL document");
+    for (size_t i = 0; i < doc->nstorages; i++) {
+        ckpt_storage *s = doc->storages[i];
+        if (s->hold != CKPT_HOLD_LAZY || s->data)
+            continue;
+        if (!doc->fetch)
+            return CKPT_FAIL(err, CKPT_E_ARG, "document has no lazy reader");
+        CKPT_TRY(doc->fetch(doc->fetch_ctx, doc, s, err));
+    }
+    return 0;
+}
+
 const void *ckpt_tensor_data_load(ckpt_doc *doc, const ckpt_obj *t, ckpt_error *err)
 {
     if (!doc || !t || t->type != CKPT_T_TENSOR) {

@@ -1173,14 +1173,15 @@ static int scan_buffer(scanner *sc, const char *label, const uint8_t *buf, size_
             CKPT_FAIL_AT(&e, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, 0, "safetensors: %s", why);
             mark_unreadable(sc, &e, label);
         }
+    } else if (n >= 8 && (memcmp(buf, "GGUF", 4) == 0)) {
+        /* before the pickle heuristic: 'G' is BINFLOAT */
+        snprintf(sc->r->format, sizeof(sc->r->format), "GGUF (no code)");
     } else if (n >= 1 && (buf[0] == 0x80 || buf[0] == '(' || buf[0] == 'c' || buf[0] == ']' ||
                           buf[0] == '}' || buf[0] == 'l' || buf[0] == 'd' || buf[0] == 'L' ||
                           buf[0] == 'I' || buf[0] == 'N' || buf[0] == 'S' || buf[0] == 'V' ||
                           buf[0] == 'X' || buf[0] == 'K' || buf[0] == 'J' || buf[0] == 'M' ||
                           buf[0] == 0x8a || buf[0] == 'G' || buf[0] == 'F')) {
         scan_pickles(sc, label, buf, n);
-    } else if (n >= 8 && (memcmp(buf, "GGUF", 4) == 0)) {
-        snprintf(sc->r->format, sizeof(sc->r->format), "GGUF (no code)");
     } else if (onnx_named(sc, label, buf, n)) {
         /* protobuf, no pickle: named by the detector's bounded walk */
     } else {

@@ -84,44 +84,109 @@ void cli_folder_files_free(char **files, size_t n)
     free(files);
 }
 
-/* torch/distributed/checkpoint/metadata.py and filesystem.py (torch 2.x): the
- * classes a .metadata pickle is built from, and what they hold */
-static const char *const dcp_globals[] = {
-    "torch.distributed.checkpoint.metadata.Metadata",
-    "torch.distributed.checkpoint.metadata.TensorStorageMetadata",
-    "torch.distributed.checkpoint.metadata.BytesStorageMetadata",
-    "torch.distributed.checkpoint.metadata.ChunkStorageMetadata",
-    "torch.distributed.checkpoint.metadata.TensorProperties",
-    "torch.distributed.checkpoint.metadata.MetadataIndex",
-    "torch.distributed.checkpoint.metadata.StorageMeta",
-    "torch.distributed.checkpoint.filesystem._StorageInfo",
-    "torch.distributed.checkpoint.planner.LoadItemType",
-    "torch.distributed.checkpoint.planner.WriteItemType",
-    "torch.distributed.checkpoint._nested_dict.FLATTEN_MAPPING",
-    "torch.Size",
-    "torch.strided",
-    "torch.contiguous_format",
-    "torch.channels_last",
-    "torch.preserve_format",
-    "collections.OrderedDict",
-    "copyreg.__newobj__",
-    "builtins.set",
-};
-
 void cli_folder_scan_opts(const char *file, const ckpt_scan_opts *base, ckpt_scan_opts *out,
                           const char **buf, size_t cap)
 {
+    (void)file;
+    (void)buf;
+    (void)cap;
     *out = *base;
-    size_t n = strlen(file);
-    if (n < 10 || strcmp(file + n - 10, "/.metadata") != 0)
-        return;
-    size_t k = 0;
-    for (size_t i = 0; i < base->safe_global_count && k < cap; i++)
-        buf[k++] = base->safe_globals[i];
-    for (size_t i = 0; i < sizeof(dcp_globals) / sizeof(dcp_globals[0]) && k < cap; i++)
-        buf[k++] = dcp_globals[i];
-    out->safe_globals = buf;
-    out->safe_global_count = k;
+}
+
+static int add_finding(ckpt_scan_report *r, const ckpt_scan_finding *f, const char *prefix)
+{
+    ckpt_scan_finding *g = realloc(r->findings, (r->count + 1) * sizeof(*g));
+    if (!g)
+        return -1;
+    r->findings = g;
+    g[r->count] = *f;
+    snprintf(g[r->count].stream, sizeof(g[r->count].stream), "%.80s>%.100s", prefix, f->stream);
+    r->count++;
+    return 0;
+}
+
+static void merge(ckpt_scan_report *r, const ckpt_scan_report *x, const char *prefix)
+{
+    for (size_t i = 0; i < x->count; i++)
+        add_finding(r, &x->findings[i], prefix);
+    r->pickles += x->pickles;
+    if (x->verdict == CKPT_SCAN_UNSAFE)
+        r->verdict = CKPT_SCAN_UNSAFE;
+    else if (x->verdict == CKPT_SCAN_UNREADABLE && r->verdict == CKPT_SCAN_CLEAN) {
+        r->verdict = CKPT_SCAN_UNREADABLE;
+        r->error = x->error;
+    }
+}
+
+bool cli_is_dcp(const char *path)
+{
+    return ckpt_format_detect(path, NULL, 0) == CKPT_FMT_DCP;
+}
+
+int cli_scan_dcp(const char *dir, const ckpt_scan_opts *so, ckpt_scan_report **out,
+                 ckpt_error *err)
+{
+    ckpt_scan_report *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -1;
+    snprintf(r->format, sizeof(r->format), "DCP folder");
+    r->verdict = CKPT_SCAN_CLEAN;
+    char meta[4096];
+    snprintf(meta, sizeof(meta), "%s/.metadata", dir);
+    ckpt_error e;
+    ckpt_error_clear(&e);
+    /* .metadata through the DCP reader's own allowlist (DCP's dataclasses only) */
+    ckpt_dcp *d = ckpt_dcp_open(dir, &e);
+    if (!d) {
+        /* refused: what the generic scanner sees in it says why */
+        ckpt_scan_report *x = NULL;
+        if (ckpt_scan_file(meta, so, &x, err) < 0) {
+            free(r);
+            return -1;
+        }
+        merge(r, x, ".metadata");
+        ckpt_scan_report_free(x);
+        if (r->verdict == CKPT_SCAN_CLEAN) {
+            r->verdict = e.code == CKPT_E_UNSAFE ? CKPT_SCAN_UNSAFE : CKPT_SCAN_UNREADABLE;
+            r->error = e;
+        }
+        *out = r;
+        return 0;
+    }
+    r->pickles++; /* .metadata, read by the allowlisted reader */
+    /* every item: a torch.save archive of a chunk, or a pickled value */
+    for (size_t i = 0; i < ckpt_dcp_count(d); i++) {
+        const ckpt_dcp_entry *en = ckpt_dcp_entry_at(d, i);
+        size_t nk = en->is_bytes ? 1 : en->nchunks;
+        for (size_t k = 0; k < nk; k++) {
+            const char *file;
+            uint64_t off, len;
+            if (ckpt_dcp_item_location(d, i, k, &file, &off, &len) < 0)
+                continue;
+            char p[4352], label[300];
+            snprintf(p, sizeof(p), "%s/%s", dir, file);
+            snprintf(label, sizeof(label), "%.120s@%llu", file, (unsigned long long)off);
+            uint8_t *buf = len <= ((uint64_t)1 << 34) ? malloc(len ? (size_t)len : 1) : NULL;
+            FILE *f = buf ? fopen(p, "rb") : NULL;
+            bool ok = f && fseeko(f, (off_t)off, SEEK_SET) == 0 &&
+                      fread(buf, 1, (size_t)len, f) == (size_t)len;
+            if (f)
+                fclose(f);
+            ckpt_scan_report *x = NULL;
+            if (ok && ckpt_scan_mem(buf, (size_t)len, label, so, &x, err) == 0) {
+                merge(r, x, label);
+                ckpt_scan_report_free(x);
+            } else if (r->verdict == CKPT_SCAN_CLEAN) {
+                r->verdict = CKPT_SCAN_UNREADABLE;
+                r->error.code = CKPT_E_IO;
+                snprintf(r->error.msg, sizeof(r->error.msg), "%.200s: item not readable", label);
+            }
+            free(buf);
+        }
+    }
+    ckpt_dcp_close(d);
+    *out = r;
+    return 0;
 }
 
 typedef struct fv {
@@ -176,6 +241,7 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
     char **files = NULL;
     size_t nfiles = 0;
     cli_folder_files(path, &files, &nfiles);
+    size_t nall_files = nfiles;
     ckpt_scan_opts base;
     memset(&base, 0, sizeof(base));
     base.safe_globals = lo->allow;
@@ -185,6 +251,35 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
     if (!json) {
         printf("%s: %s\n", path, ckpt_format_name(fmt) ? ckpt_format_name(fmt) : "unknown");
         printf("  format: %s\n", why);
+    }
+    if (fmt == CKPT_FMT_DCP) {
+        ckpt_scan_report *r = NULL;
+        ckpt_error se;
+        if (cli_scan_dcp(path, &base, &r, &se) < 0) {
+            unreadable++;
+        } else {
+            scanned++;
+            bool bad = r->verdict == CKPT_SCAN_UNSAFE;
+            for (size_t j = 0; j < r->count; j++)
+                bad = bad || r->findings[j].klass != CKPT_SCAN_ALLOWED;
+            unsafe += bad;
+            unreadable += !bad && r->verdict == CKPT_SCAN_UNREADABLE;
+            if (json) {
+                cJSON *x = cJSON_CreateObject();
+                cJSON_AddStringToObject(x, "file", path);
+                cJSON_AddStringToObject(x, "verdict", bad ? "unsafe"
+                                                          : r->verdict == CKPT_SCAN_UNREADABLE
+                                                              ? "unreadable"
+                                                              : "clean");
+                cJSON_AddNumberToObject(x, "pickles", (double)r->pickles);
+                cJSON_AddItemToArray(arr, x);
+            } else if (bad || r->verdict != CKPT_SCAN_CLEAN) {
+                printf("  scan: %s\n", bad ? "unsafe (run ckpt scan on the folder for the findings)"
+                                           : "unreadable");
+            }
+            ckpt_scan_report_free(r);
+        }
+        nfiles = 0; /* the items were scanned one by one */
     }
     for (size_t i = 0; i < nfiles; i++) {
         char k[64];
@@ -223,7 +318,7 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
         }
         ckpt_scan_report_free(r);
     }
-    cli_folder_files_free(files, nfiles);
+    cli_folder_files_free(files, nall_files);
     const char *verdict = unsafe ? "unsafe" : structure ? "corrupt" : unreadable ? "corrupt" : "ok";
     int code = unsafe ? EXIT_FINDING : (structure || unreadable) ? EXIT_ERROR : EXIT_OK;
     char ebuf[1200];
@@ -251,7 +346,9 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
         else
             printf("  structure: ok: %zu tensors, %" PRIu64 " bytes, every one read\n",
                    v.tensors, v.bytes);
-        printf("  scan: %zu files with pickles scanned, %zu unsafe, %zu unreadable\n", scanned,
+        printf("  scan: %zu %s scanned, %zu unsafe, %zu unreadable\n", scanned,
+               fmt == CKPT_FMT_DCP ? "DCP folder (.metadata and every item)"
+                                   : "files with pickles",
                unsafe, unreadable);
         printf("  verdict: %s\n", verdict);
     }

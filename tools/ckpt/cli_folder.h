@@ -14,10 +14,17 @@ bool cli_is_folder(const char *path);
  * "folder/name", sorted by name; free with cli_folder_files_free. */
 int cli_folder_files(const char *path, char ***files, size_t *n);
 void cli_folder_files_free(char **files, size_t n);
-/* The scanner's options for one member file of a folder: a DCP ".metadata"
- * pickle may name the checkpoint's own dataclasses besides the allowlist. */
+/* The scanner's options for one member file of a folder (the caller's). */
 void cli_folder_scan_opts(const char *file, const ckpt_scan_opts *base, ckpt_scan_opts *out,
                           const char **buf, size_t cap);
+/* A torch.distributed.checkpoint folder (ckpt_format_detect). */
+bool cli_is_dcp(const char *path);
+/* Scan a DCP folder as one report: ".metadata" read by the DCP reader's own
+ * allowlist (DCP's dataclasses only; when it refuses, the scanner's findings
+ * on it), then every item's bytes (torch.save archives, pickled values) with
+ * `so`.  Returns 0 with *out set (free with ckpt_scan_report_free), or < 0. */
+int cli_scan_dcp(const char *dir, const ckpt_scan_opts *so, ckpt_scan_report **out,
+                 ckpt_error *err);
 /* `ckpt verify` of a folder: load it, read every tensor's bytes (every shard
  * and item checked), scan every member file; exit status as verify's. */
 int cli_verify_folder(const char *path, const cli_load *lo, bool json);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_folder.h"
 #include "cli_jit.h"
 #include "cli_util.h"
 
@@ -305,7 +306,9 @@ int cmd_ls(int argc, char **argv)
         ckpt_jit_free(m);
         return jr;
     }
-    ckpt_doc *doc = cli_load_doc(path, &lo, CKPT_LOAD_MMAP, true, !lo.map_location, &err);
+    /* a folder of shards: the tensor table only, no shard's bytes */
+    ckpt_doc *doc = cli_load_doc(path, &lo, cli_is_folder(path) ? CKPT_LOAD_LAZY : CKPT_LOAD_MMAP,
+                                 true, !lo.map_location, &err);
     if (!doc) {
         cli_print_error("ls", &err);
         return EXIT_ERROR;

@@ -127,9 +127,9 @@ int cmd_scan(int argc, char **argv)
         char **sub = NULL;
         size_t nsub = 0;
         struct stat st;
-        if (stat(files[i], &st) != 0 || !S_ISDIR(st.st_mode) ||
+        if (stat(files[i], &st) != 0 || !S_ISDIR(st.st_mode) || cli_is_dcp(files[i]) ||
             cli_folder_files(files[i], &sub, &nsub) < 0)
-            continue;
+            continue; /* a DCP folder is scanned as one (cli_scan_dcp) */
         char **g = realloc(owned, (nall + nsub) * sizeof(*g));
         const char **h = realloc(files, (cap + nsub) * sizeof(*h));
         if (!g || !h) {
@@ -156,7 +156,8 @@ int cmd_scan(int argc, char **argv)
         const char *abuf[MAX_ALLOW + 32];
         ckpt_scan_opts fso;
         cli_folder_scan_opts(files[i], &so, &fso, abuf, sizeof(abuf) / sizeof(abuf[0]));
-        if (ckpt_scan_file(files[i], &fso, &r, &err) < 0) {
+        if ((cli_is_dcp(files[i]) ? cli_scan_dcp(files[i], &fso, &r, &err)
+                                  : ckpt_scan_file(files[i], &fso, &r, &err)) < 0) {
             cli_print_error("scan", &err);
             worst = EXIT_ERROR;
             continue;

@@ -114,7 +114,14 @@ ckpt_doc *cli_load_doc(const char *path, const cli_load *lo, int mode, bool fall
         o.keep_locations = keep_locations;
         if (lo->dequantize && fmt == CKPT_FMT_GGUF)
             return ckpt_gguf_load(path, o.mode, true, NULL, err);
-        return ckpt_load_any(path, &o, err);
+        ckpt_doc *doc = ckpt_load_any(path, &o, err);
+        /* sharded folders load lazily: read every shard unless the caller wants
+         * the tensor table only (ls) */
+        if (doc && mode != CKPT_LOAD_LAZY && ckpt_doc_load_all(doc, err) < 0) {
+            ckpt_doc_free(doc);
+            return NULL;
+        }
+        return doc;
     }
     /* ONNX: the main graph's initializers as a state dict (graph layout) */
     if (cli_onnx_file(path))
