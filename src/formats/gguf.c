@@ -216,7 +216,7 @@ static ckpt_obj *read_value(ld *L, uint32_t t, const char *key, int depth, char 
             uint32_t w = (uint32_t)u;
             float f;
             memcpy(&f, &w, 4);
-            o = ckpt_float_new(doc, f);
+            o = ckpt_float_new(doc, (double)f);
             break;
         }
         default: {
