@@ -101,7 +101,7 @@ static int infer(const ckpt_obj *v, char *ty, size_t tyn, const char *key, ckpt_
         if (kind == 2 || kind == 1) {
             /* ints with a float among them were promoted above; keep the widest */
         }
-        static const char *const KN[] = {"bool", "int32", "int64", "float32",
+        static const char *const KN[] = {"bool",    "int32",  "int64", "float32",
                                          "float64", "string", "array"};
         if (kind == 3 || kind == 4) {
             /* a float array: float32 only if every item is exactly a float */
@@ -114,7 +114,7 @@ static int infer(const ckpt_obj *v, char *ty, size_t tyn, const char *key, ckpt_
         }
         snprintf(ty, tyn, "array[%s]", kind < 0 ? "int32" : KN[kind]);
         return 0;
-    mixed:
+mixed:
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
                          "metadata key '%s': a GGUF array holds items of one type", key);
     }
@@ -532,7 +532,7 @@ int ckpt_gguf_save(const char *path, const ckpt_obj *dict, const ckpt_gguf_save_
             }
     }
     const ckpt_obj *al = p.kv ? ckpt_dict_get(p.kv, "general.alignment") : NULL;
-    uint64_t a = opts->alignment ? opts->alignment
+    uint64_t a = opts->alignment                         ? opts->alignment
                  : al && ckpt_obj_type(al) == CKPT_T_INT ? (uint64_t)ckpt_obj_int(al)
                                                          : GGUF_DEFAULT_ALIGNMENT;
     if (a == 0 || a > UINT32_MAX || (a & (a - 1))) {
