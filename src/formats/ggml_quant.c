@@ -127,7 +127,8 @@ static float fp16(const uint8_t *p)
 
 static float fp32(const uint8_t *p)
 {
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
     float f;
     memcpy(&f, &u, 4);
     return f;
@@ -358,7 +359,8 @@ int ckpt_ggml_dequantize(int ggml_type, const void *src, size_t src_len, float *
         return CKPT_FAIL(err, CKPT_E_ARG, "unknown ggml type %d", ggml_type);
     dq_fn fn = dequantizer(ggml_type);
     if (!fn)
-        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "ckpt cannot dequantize ggml type %s", tr->name);
+        return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "ckpt cannot dequantize ggml type %s",
+                         tr->name);
     if (n < 0 || n % tr->block)
         return CKPT_FAIL(err, CKPT_E_ARG, "%lld elements are not whole %s blocks of %u",
                          (long long)n, tr->name, tr->block);
@@ -433,8 +435,9 @@ static void q_q4_0(const float *x, uint8_t *y)
 int ckpt_ggml_quantize(int ggml_type, const float *src, int64_t n, void *dst, size_t dst_len,
                        ckpt_error *err)
 {
-    void (*fn)(const float *, uint8_t *) =
-        ggml_type == 8 ? q_q8_0 : ggml_type == 2 ? q_q4_0 : NULL;
+    void (*fn)(const float *, uint8_t *) = ggml_type == 8   ? q_q8_0
+                                           : ggml_type == 2 ? q_q4_0
+                                                            : NULL;
     const ggml_traits *tr = traits(ggml_type);
     if (!fn)
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "ckpt quantizes to Q8_0 and Q4_0 only, not %s",

@@ -33,9 +33,9 @@
 
 const char *ckpt__gguf_vtype_name(uint32_t t)
 {
-    static const char *const N[] = {"uint8", "int8",  "uint16", "int16",  "uint32",
-                                    "int32", "float32", "bool", "string", "array",
-                                    "uint64", "int64", "float64"};
+    static const char *const N[] = {"uint8",  "int8",    "uint16", "int16",  "uint32",
+                                    "int32",  "float32", "bool",   "string", "array",
+                                    "uint64", "int64",   "float64"};
     return t < sizeof(N) / sizeof(N[0]) ? N[t] : NULL;
 }
 
@@ -206,7 +206,10 @@ static ckpt_obj *read_value(ld *L, uint32_t t, const char *key, int depth, char 
             return NULL;
         uint64_t u = ule(b, k);
         switch (t) {
-        case 0: case 2: case 4: case 10: o = ckpt_int_new(doc, (int64_t)u); break;
+        case 0:
+        case 2:
+        case 4:
+        case 10: o = ckpt_int_new(doc, (int64_t)u); break;
         case 1: o = ckpt_int_new(doc, (int8_t)u); break;
         case 3: o = ckpt_int_new(doc, (int16_t)u); break;
         case 5: o = ckpt_int_new(doc, (int32_t)u); break;
@@ -216,7 +219,7 @@ static ckpt_obj *read_value(ld *L, uint32_t t, const char *key, int depth, char 
             uint32_t w = (uint32_t)u;
             float f;
             memcpy(&f, &w, 4);
-            o = ckpt_float_new(doc, f);
+            o = ckpt_float_new(doc, (double)f);
             break;
         }
         default: {
@@ -353,8 +356,8 @@ static int set_meta(ckpt_doc *doc, ckpt_obj *d, const char *k, ckpt_obj *v, ckpt
 
 /* Parse buf[0, n) into doc.  `h`: where lazy storages read from; file: storages
  * mapped from a file (MAPPED) rather than caller memory (BORROWED). */
-static int parse(ckpt_doc *doc, const uint8_t *buf, size_t n, int mode, bool dequantize,
-                 held *h, bool file, ckpt_error *err)
+static int parse(ckpt_doc *doc, const uint8_t *buf, size_t n, int mode, bool dequantize, held *h,
+                 bool file, ckpt_error *err)
 {
     ld L;
     memset(&L, 0, sizeof(L));
@@ -433,14 +436,18 @@ static int parse(ckpt_doc *doc, const uint8_t *buf, size_t n, int mode, bool deq
             return keyed(err, key, err->code ? err->code : CKPT_E_FORMAT);
         if (strcmp(ckpt_obj_str(kn, NULL), "general.alignment") == 0) {
             if (t != 4)
-                return keyed(err, key, CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, key, tat,
-                                    "general.alignment must be a uint32, not %s (offset %zu)",
-                                    ty, tat));
+                return keyed(
+                    err, key,
+                    CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, key, tat,
+                                 "general.alignment must be a uint32, not %s (offset %zu)", ty,
+                                 tat));
             int64_t a = ckpt_obj_int(v);
             if (a == 0 || (a & (a - 1)) != 0)
-                return keyed(err, key, CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, key, tat + 4,
-                                    "general.alignment %lld is not a power of 2 (offset %zu)",
-                                    (long long)a, tat + 4));
+                return keyed(
+                    err, key,
+                    CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, key, tat + 4,
+                                 "general.alignment %lld is not a power of 2 (offset %zu)",
+                                 (long long)a, tat + 4));
             alignment = (uint32_t)a;
         }
         CKPT_TRY(ckpt_dict_set(doc, kv, kn, v, err));
@@ -448,7 +455,8 @@ static int parse(ckpt_doc *doc, const uint8_t *buf, size_t n, int mode, bool deq
     }
 
     tinfo *ti = ckpt__mem_calloc(&doc->mem, (size_t)(n_tensors ? n_tensors : 1) * sizeof(*ti));
-    tinfo **order = ckpt__mem_calloc(&doc->mem, (size_t)(n_tensors ? n_tensors : 1) * sizeof(*order));
+    tinfo **order = ckpt__mem_calloc(&doc->mem,
+                                     (size_t)(n_tensors ? n_tensors : 1) * sizeof(*order));
     int rc = 0;
     const char *cur = NULL; /* the tensor an error is about */
     if (!ti || !order) {
@@ -545,8 +553,8 @@ static int parse(ckpt_doc *doc, const uint8_t *buf, size_t n, int mode, bool deq
         }
         if ((rc = get_u64(r, &x->offset, "tensor offset", key)) < 0)
             goto out;
-        if ((rc = set_meta(doc, tt, x->name,
-                           ckpt_str_new(doc, ckpt_ggml_type_name((int)x->type)), err)) < 0)
+        if ((rc = set_meta(doc, tt, x->name, ckpt_str_new(doc, ckpt_ggml_type_name((int)x->type)),
+                           err)) < 0)
             goto out;
         /* a placeholder keeps the name for the duplicate check */
         ckpt_obj *none = ckpt_none_new(doc);

@@ -101,7 +101,7 @@ static int infer(const ckpt_obj *v, char *ty, size_t tyn, const char *key, ckpt_
         if (kind == 2 || kind == 1) {
             /* ints with a float among them were promoted above; keep the widest */
         }
-        static const char *const KN[] = {"bool", "int32", "int64", "float32",
+        static const char *const KN[] = {"bool",    "int32",  "int64", "float32",
                                          "float64", "string", "array"};
         if (kind == 3 || kind == 4) {
             /* a float array: float32 only if every item is exactly a float */
@@ -114,7 +114,7 @@ static int infer(const ckpt_obj *v, char *ty, size_t tyn, const char *key, ckpt_
         }
         snprintf(ty, tyn, "array[%s]", kind < 0 ? "int32" : KN[kind]);
         return 0;
-    mixed:
+mixed:
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
                          "metadata key '%s': a GGUF array holds items of one type", key);
     }
@@ -242,11 +242,13 @@ static int write_value(ckpt_sink *s, const char *ty, size_t tyl, const ckpt_obj 
 
 typedef struct wt {
     const char *name;
+    const ckpt_obj *src;  /* the tensor */
+    const char *tname;    /* its gguf.tensor_types entry, or NULL */
     int type;
     int ndim;
     int64_t ne[4];
     uint64_t nbytes, offset;
-    const void *data;
+    const void *data; /* only while being written */
     void *owned;
 } wt;
 
@@ -308,9 +310,19 @@ static const void *contiguous(const ckpt_obj *t, const ckpt_tensor_info *ti, voi
     return *owned;
 }
 
-static int plan_tensor(wt *w, const char *name, const ckpt_obj *t, const char *tname,
+static bool convertible(int dtype)
+{
+    return dtype == CKPT_F16 || dtype == CKPT_BF16 || dtype == CKPT_F32 || dtype == CKPT_F64;
+}
+
+/* Type, shape and byte size of tensor t as written (dry: no data made), or,
+ * not dry, also its bytes in w->data (w->owned when made here; the caller
+ * frees it once written: one tensor's copy at a time). */
+static int plan_tensor(wt *w, const char *name, const ckpt_obj *t, const char *tname, bool dry,
                        ckpt_error *err)
 {
+    w->src = t;
+    w->tname = tname;
     ckpt_tensor_info ti;
     if (ckpt_obj_type(t) != CKPT_T_TENSOR || ckpt_tensor_get_info(t, &ti) < 0)
         return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "a %s cannot be stored in GGUF",
@@ -342,15 +354,20 @@ static int plan_tensor(wt *w, const char *name, const ckpt_obj *t, const char *t
     if (plain >= 0) {
         /* a plain type: the tensor's own, or a float converted to another float */
         w->type = want;
+        if (plain != ti.dtype && (!convertible(plain) || !convertible(ti.dtype)))
+            return CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "cannot write a %s tensor as %s",
+                             ckpt_dtype_name(ti.dtype), tname);
+        uint64_t nb = (uint64_t)ti.numel * ckpt_dtype_size(plain);
+        w->nbytes = nb;
+        if (dry)
+            return 0;
         const void *d = contiguous(t, &ti, &w->owned, err);
         if (!d)
             return err->code;
         if (plain == ti.dtype) {
             w->data = d;
-            w->nbytes = ti.nbytes;
             return 0;
         }
-        uint64_t nb = (uint64_t)ti.numel * ckpt_dtype_size(plain);
         void *cv = malloc(nb ? (size_t)nb : 1);
         if (!cv)
             return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
@@ -362,7 +379,6 @@ static int plan_tensor(wt *w, const char *name, const ckpt_obj *t, const char *t
         free(w->owned);
         w->owned = cv;
         w->data = cv;
-        w->nbytes = nb;
         return 0;
     }
     /* a quantized type */
@@ -375,18 +391,23 @@ static int plan_tensor(wt *w, const char *name, const ckpt_obj *t, const char *t
                              "in its last dimension",
                              tname, bb);
         w->ne[0] = w->ne[0] / bb * blk;
+        w->nbytes = ti.nbytes;
+        if (dry)
+            return 0;
         w->data = contiguous(t, &ti, &w->owned, err);
         if (!w->data)
             return err->code;
-        w->nbytes = ti.nbytes;
         return 0;
     }
-    if (ckpt_dtype_is_floating(ti.dtype) && (want == 8 || want == 2)) {
+    if (convertible(ti.dtype) && (want == 8 || want == 2)) {
         if (ti.ndim == 0 || w->ne[0] % 32)
             return CKPT_FAIL(err, CKPT_E_ARG,
                              "%s needs rows (the last dimension) of a multiple of 32 elements, "
                              "not %lld",
                              tname, ti.ndim ? (long long)w->ne[0] : 1LL);
+        w->nbytes = ckpt_ggml_nbytes(want, ti.numel);
+        if (dry)
+            return 0;
         void *tmp;
         const void *d = contiguous(t, &ti, &tmp, err);
         if (!d)
@@ -399,7 +420,6 @@ static int plan_tensor(wt *w, const char *name, const ckpt_obj *t, const char *t
             return CKPT_FAIL(err, f ? CKPT_E_UNSUPPORTED : CKPT_E_NOMEM,
                              "cannot quantize a %s tensor", ckpt_dtype_name(ti.dtype));
         }
-        w->nbytes = ckpt_ggml_nbytes(want, ti.numel);
         w->owned = malloc(w->nbytes ? (size_t)w->nbytes : 1);
         if (!w->owned) {
             free(f);
@@ -476,8 +496,18 @@ static int write_gguf(ckpt_sink *s, const void *ctx, ckpt_error *err)
     }
     for (size_t i = 0; i < p->n; i++) {
         const wt *w = &p->t[i];
-        if (w->nbytes)
-            CKPT_TRY(put(s, w->data, (size_t)w->nbytes, err));
+        wt made;
+        memset(&made, 0, sizeof(made));
+        int rc = plan_tensor(&made, w->name, w->src, w->tname, false, err);
+        if (rc == 0 && made.nbytes != w->nbytes)
+            rc = CKPT_FAIL(err, CKPT_E_ARG, "tensor changed size while being written");
+        if (rc == 0 && w->nbytes)
+            rc = put(s, made.data, (size_t)w->nbytes, err);
+        free(made.owned);
+        if (rc < 0) {
+            ckpt__error_prefix_key(err, w->name);
+            return rc;
+        }
         uint64_t pad = (p->alignment - w->nbytes % p->alignment) % p->alignment;
         while (pad) {
             size_t k = pad < sizeof(zeros) ? (size_t)pad : sizeof(zeros);
@@ -532,7 +562,7 @@ int ckpt_gguf_save(const char *path, const ckpt_obj *dict, const ckpt_gguf_save_
             }
     }
     const ckpt_obj *al = p.kv ? ckpt_dict_get(p.kv, "general.alignment") : NULL;
-    uint64_t a = opts->alignment ? opts->alignment
+    uint64_t a = opts->alignment                         ? opts->alignment
                  : al && ckpt_obj_type(al) == CKPT_T_INT ? (uint64_t)ckpt_obj_int(al)
                                                          : GGUF_DEFAULT_ALIGNMENT;
     if (a == 0 || a > UINT32_MAX || (a & (a - 1))) {
@@ -563,7 +593,7 @@ int ckpt_gguf_save(const char *path, const ckpt_obj *dict, const ckpt_gguf_save_
         const ckpt_obj *tn = tt ? ckpt_dict_get(tt, ks) : NULL;
         rc = plan_tensor(&p.t[i], ks, ckpt_dict_value(dict, i),
                          tn && ckpt_obj_type(tn) == CKPT_T_STR ? ckpt_obj_str(tn, NULL) : NULL,
-                         err);
+                         true, err);
         if (rc < 0) {
             ckpt__error_prefix_key(err, ks);
             goto out;

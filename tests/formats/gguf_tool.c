@@ -114,7 +114,8 @@ static int dump(int argc, char **argv)
     }
     if (ckpt_npz_save(argv[3], npz, &err) < 0)
         return fail("npz", &err);
-    printf("{\"version\":%lld,\"kv\":", (long long)ckpt_obj_int(ckpt_dict_get(meta, "gguf.version")));
+    printf("{\"version\":%lld,\"kv\":",
+           (long long)ckpt_obj_int(ckpt_dict_get(meta, "gguf.version")));
     json_dict(ckpt_dict_get(meta, "gguf.kv"));
     printf(",\"kv_types\":");
     json_dict(ckpt_dict_get(meta, "gguf.kv_types"));
@@ -164,7 +165,8 @@ static int fromnpz(int argc, char **argv)
     if (!in)
         return fail("npz", &err);
     ckpt_doc *d = in; /* build the metadata in the same document */
-    ckpt_obj *meta = ckpt_dict_new(d, CKPT_DICT_ORDERED), *kv = ckpt_dict_new(d, CKPT_DICT_ORDERED);
+    ckpt_obj *meta = ckpt_dict_new(d, CKPT_DICT_ORDERED),
+             *kv = ckpt_dict_new(d, CKPT_DICT_ORDERED);
     ckpt_obj *kvt = ckpt_dict_new(d, CKPT_DICT_PLAIN), *tt = ckpt_dict_new(d, CKPT_DICT_PLAIN);
     uint32_t align = 0;
     for (int i = 4; i < argc; i++) {
@@ -196,7 +198,8 @@ static int fromnpz(int argc, char **argv)
     ckpt_dict_set_str(d, kv, "test.f32", ckpt_float_new(d, 0.25), NULL);
     ckpt_dict_set_str(d, kv, "test.f64", ckpt_float_new(d, 0.1), NULL);
     ckpt_dict_set_str(d, kv, "test.bool", ckpt_bool_new(d, true), NULL);
-    ckpt_obj *toks[] = {ckpt_str_new(d, "<s>"), ckpt_str_new(d, "</s>"), ckpt_str_new(d, "hello")};
+    ckpt_obj *toks[] = {ckpt_str_new(d, "<s>"), ckpt_str_new(d, "</s>"),
+                        ckpt_str_new(d, "hello")};
     ckpt_dict_set_str(d, kv, "tokenizer.ggml.tokens", list_of(d, toks, 3), NULL);
     ckpt_obj *sc[] = {ckpt_float_new(d, 0.0), ckpt_float_new(d, -1.5), ckpt_float_new(d, 2.0)};
     ckpt_dict_set_str(d, kv, "tokenizer.ggml.scores", list_of(d, sc, 3), NULL);

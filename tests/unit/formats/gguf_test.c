@@ -133,7 +133,7 @@ TEST(test_formats_gguf__save_load_modes)
             CHECK(ckpt_storage_get_info(ti.storage, &(ckpt_storage_info){0}) == 0);
             ckpt_storage_info si;
             ckpt_storage_get_info(ti.storage, &si);
-            CHECK_EQ_INT(si.hold, mode == 0 ? CKPT_HOLD_OWNED
+            CHECK_EQ_INT(si.hold, mode == 0   ? CKPT_HOLD_OWNED
                                   : mode == 1 ? CKPT_HOLD_MAPPED
                                               : CKPT_HOLD_OWNED /* fetched */);
             const ckpt_obj *s = ckpt_dict_get(r, "s");
@@ -143,15 +143,18 @@ TEST(test_formats_gguf__save_load_modes)
             const ckpt_obj *q = ckpt_dict_get(r, "q");
             CHECK(ckpt_tensor_get_info(q, &ti) == 0);
             if (deq) {
-                CHECK(ti.dtype == CKPT_F32 && ti.ndim == 2 && ti.shape[0] == 4 && ti.shape[1] == 64);
+                CHECK(ti.dtype == CKPT_F32 && ti.ndim == 2 && ti.shape[0] == 4 &&
+                      ti.shape[1] == 64);
                 const float *fq = ckpt_tensor_data_load(d, q, &err);
                 CHECK(fq && fabsf(fq[10] - (float)cos(1.0)) < 0.01f);
             } else {
-                CHECK(ti.dtype == CKPT_U8 && ti.ndim == 2 && ti.shape[0] == 4 && ti.shape[1] == 68);
+                CHECK(ti.dtype == CKPT_U8 && ti.ndim == 2 && ti.shape[0] == 4 &&
+                      ti.shape[1] == 68);
             }
             const ckpt_obj *m = ckpt_doc_metadata(d);
             CHECK_EQ_INT(ckpt_obj_int(ckpt_dict_get(m, "gguf.version")), 3);
-            CHECK_STR(ckpt_obj_str(ckpt_obj_get(m, "gguf.tensor_types", "q", NULL), NULL), "Q8_0");
+            CHECK_STR(ckpt_obj_str(ckpt_obj_get(m, "gguf.tensor_types", "q", NULL), NULL),
+                      "Q8_0");
             CHECK_STR(ckpt_obj_str(ckpt_obj_get(m, "gguf.kv", "general.name", NULL), NULL), "x");
             CHECK_STR(ckpt_obj_str(ckpt_obj_get(m, "gguf.kv_types", "general.name", NULL), NULL),
                       "string");
@@ -179,7 +182,8 @@ TEST(test_formats_gguf__save_refusals)
     ckpt_doc *d = ckpt_doc_new(NULL, NULL);
     ckpt_obj *root = ckpt_dict_new(d, CKPT_DICT_PLAIN);
     int64_t s5[5] = {1, 1, 1, 1, 2}, s1[1] = {3};
-    ckpt_dict_set_str(d, root, "five", ckpt_tensor_new_copy(d, CKPT_F32, 5, s5, NULL, NULL), NULL);
+    ckpt_dict_set_str(d, root, "five", ckpt_tensor_new_copy(d, CKPT_F32, 5, s5, NULL, NULL),
+                      NULL);
     char p[256];
     tmp_path(p, sizeof(p), "refuse");
     ckpt_error err;
