@@ -77,7 +77,7 @@
 #include "core/obj.h"
 #include "core/utf8.h"
 
-#define HF_MAX_INDEX (256u << 20) /* bytes of index JSON read at most */
+#define HF_MAX_INDEX (64u << 20) /* bytes of index JSON read at most */
 
 enum { HF_ST = 1, HF_BIN = 2 };
 

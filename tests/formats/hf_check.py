@@ -189,6 +189,10 @@ def state_dict():
     sd["halves.a"] = base[:10]  # disjoint views of one storage
     sd["halves.b"] = base[10:]
     sd["u8"] = torch.arange(5, dtype=torch.uint8)
+    # json.dumps escaping (ensure_ascii: \u00fc, a surrogate pair, quotes, DEL) and
+    # sort_keys order by code point
+    sd["\u00fcnicode.\"q\"\\\x7f\U0001F600\t"] = torch.ones(2)
+    sd["Zeta"] = torch.ones(1, dtype=torch.float64)
     return sd
 
 
