@@ -9,6 +9,7 @@ set(CKPT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy onnx onnx_run jit)
 list(APPEND CKPT_FUZZ_HARNESSES ts_interp) # the TorchScript source interpreter (tsinterp)
 list(APPEND CKPT_FUZZ_HARNESSES safetensors) # the safetensors reader and writer
+list(APPEND CKPT_FUZZ_HARNESSES hf) # the Hugging Face index reader (input: the index JSON)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
   if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)

@@ -15,7 +15,7 @@ case "$mode" in
   long) secs=600 ;;
   *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors]" >&2; exit 2 ;;
 esac
-harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors"}
+harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors hf"}
 build="$root/build-fuzz"
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCKPT_BUILD_FUZZERS=ON -DCKPT_WERROR=OFF >/dev/null
