@@ -908,6 +908,16 @@ ckpt_doc *ckpt_hf_load_report(const char *path, const ckpt_load_opts *opts,
     return hf_load_impl(path, opts, report, err);
 }
 
+const char *ckpt_hf_tensor_shard(const ckpt_doc *doc, const ckpt_obj *tensor)
+{
+    if (!doc || doc->fetch != hf_fetch || !tensor || tensor->type != CKPT_T_TENSOR ||
+        !tensor->u.t->storage)
+        return NULL;
+    const hf_ctx *c = doc->fetch_ctx;
+    const hf_rec *r = tensor->u.t->storage->entry;
+    return r && r->shard < c->nshards ? c->shards[r->shard].name : NULL;
+}
+
 unsigned long long ckpt__hf_shard_opens(const ckpt_doc *doc)
 {
     if (!doc || doc->fetch != hf_fetch)
