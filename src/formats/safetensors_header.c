@@ -148,11 +148,12 @@ static const char *duplicate_key(const cJSON *obj, size_t n, bool *oom)
  * control byte but tab, newline, carriage return.  Returns the bad offset or n.
  * *values gets an upper bound of the JSON values cJSON would allocate a node
  * for: one more than the commas, brackets and braces outside strings. */
-static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *values)
+static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *values,
+                         uint64_t *max_depth)
 {
     size_t i = 0;
     bool in_str = false, esc = false;
-    uint64_t v = 1;
+    uint64_t v = 1, depth = 0, maxd = 0;
     *utf8_bad = false;
     while (i < n) {
         uint8_t c = p[i];
@@ -168,8 +169,14 @@ static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *v
                     in_str = false;
             } else if (c == '"') {
                 in_str = true;
-            } else if (c == ',' || c == '[' || c == '{') {
+            } else if (c == ',') {
                 v++;
+            } else if (c == '[' || c == '{') {
+                v++;
+                if (++depth > maxd)
+                    maxd = depth;
+            } else if ((c == ']' || c == '}') && depth) {
+                depth--;
             }
             i++;
             continue;
@@ -183,6 +190,7 @@ static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *v
         i += l;
     }
     *values = v;
+    *max_depth = maxd;
     return n;
 }
 
@@ -244,13 +252,18 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
                     n - 8, (unsigned long long)hl);
     const uint8_t *hp = buf + 8;
     bool utf8_bad;
-    uint64_t values = 0;
-    size_t bad = text_check(hp, (size_t)hl, &utf8_bad, &values);
+    uint64_t values = 0, depth = 0;
+    size_t bad = text_check(hp, (size_t)hl, &utf8_bad, &values, &depth);
     if (bad < hl)
         return fail(h, CKPT_ST_INVALID, 8 + bad, NULL,
                     utf8_bad ? "header is not valid UTF-8 (byte 0x%02x)"
                              : "header holds control byte 0x%02x outside JSON whitespace",
                     hp[bad]);
+    if (depth > CJSON_NESTING_LIMIT)
+        return fail(h, CKPT_ST_INVALID, 8, NULL,
+                    "header nesting is %llu levels deep, past cJSON's limit of %d (a JSON bomb; a "
+                    "safetensors header nests 3)",
+                    (unsigned long long)depth, CJSON_NESTING_LIMIT);
     if (values > ST_MAX_VALUES) {
         h->limit = true;
         return fail(h, CKPT_ST_INVALID, 8, NULL,
@@ -261,16 +274,14 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)hp, (size_t)hl, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
-        const char *ep = root ? NULL : cJSON_GetErrorPtr();
+        /* cJSON sets the parse end to the error position on failure (its global
+         * cJSON_GetErrorPtr is not thread-safe) */
+        const char *ep = root ? NULL : end;
         uint64_t at = ep && ep >= (const char *)hp && ep <= (const char *)hp + hl
                           ? 8 + (uint64_t)(ep - (const char *)hp)
                           : 8;
         cJSON_Delete(root);
-        /* a JSON object cut short or nested past cJSON's limit of 1000 levels */
-        return fail(h, CKPT_ST_INVALID, at, NULL,
-                    "header is not a JSON object (a syntax error, or nesting deeper than "
-                    "%d levels)",
-                    CJSON_NESTING_LIMIT);
+        return fail(h, CKPT_ST_INVALID, at, NULL, "header is not a JSON object (syntax error)");
     }
     h->root = root;
     for (const char *p = end; p && p < (const char *)hp + hl; p++)
