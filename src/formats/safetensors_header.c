@@ -148,9 +148,10 @@ static const char *duplicate_key(const cJSON *obj, size_t n, bool *oom)
  * control byte but tab, newline, carriage return.  Returns the bad offset or n.
  * *values gets an upper bound of the JSON values cJSON would allocate a node
  * for: one more than the commas, brackets and braces outside strings. */
-static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *values,
+static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, bool *nul, uint64_t *values,
                          uint64_t *max_depth)
 {
+    *nul = false;
     size_t i = 0;
     bool in_str = false, esc = false;
     uint64_t v = 1, depth = 0, maxd = 0;
@@ -161,6 +162,10 @@ static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *v
             if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
                 return i;
             if (in_str) {
+                if (esc && c == 'u' && n - i > 4 && memcmp(p + i + 1, "0000", 4) == 0) {
+                    *nul = true; /* cJSON would cut the string there */
+                    return i - 1;
+                }
                 if (esc)
                     esc = false;
                 else if (c == '\\')
@@ -253,7 +258,12 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
     const uint8_t *hp = buf + 8;
     bool utf8_bad;
     uint64_t values = 0, depth = 0;
-    size_t bad = text_check(hp, (size_t)hl, &utf8_bad, &values, &depth);
+    bool nul;
+    size_t bad = text_check(hp, (size_t)hl, &utf8_bad, &nul, &values, &depth);
+    if (bad < hl && nul)
+        return fail(h, CKPT_ST_INVALID, 8 + bad, NULL,
+                    "header string holds \\u0000 (a NUL character), which ckpt's names and "
+                    "metadata cannot carry");
     if (bad < hl)
         return fail(h, CKPT_ST_INVALID, 8 + bad, NULL,
                     utf8_bad ? "header is not valid UTF-8 (byte 0x%02x)"

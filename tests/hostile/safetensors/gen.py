@@ -59,6 +59,8 @@ raw("st_surrogate.safetensors", b'{"w\xed\xa0\x80":' + js(ent("U8", [1], 0, 1)) 
     bytes(1), F, "not valid UTF-8")
 raw("st_control_byte.safetensors", b'{"w":\x01' + js(ent("U8", [1], 0, 1)) + b"}", bytes(1), F,
     "control byte")
+raw("st_nul_in_name.safetensors", b'{"w\\u0000x":' + js(ent("U8", [1], 0, 1)) + b"}", bytes(1), F,
+    "NUL")
 raw("st_bad_dtype.safetensors", js({"w": ent("F128", [1], 0, 16)}), bytes(16), F,
     "unknown dtype", "w")
 raw("st_shape_overflow.safetensors", js({"w": ent("F64", [2 ** 32, 2 ** 32, 16], 0, 0)}), b"", F,
