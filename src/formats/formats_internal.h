@@ -20,12 +20,10 @@ typedef enum ckpt_st_status {
     CKPT_ST_INVALID = 3    /* a JSON header whose entries are inconsistent */
 } ckpt_st_status;
 
-/* Check the safetensors header at buf[0..n): 8-byte little-endian length,
- * a JSON object (cJSON), every entry but "__metadata__" an object with a
- * known "dtype", a "shape" of non-negative integers and "data_offsets"
- * [begin, end] whose size matches dtype x shape, the entries tiling the data
- * area from 0 to its end, which must be the end of the file.  *tensors (may
- * be NULL) gets the entry count; why (may be NULL) gets the reason. */
+/* Check the safetensors file at buf[0..n) (the whole file): the rules of
+ * ckpt__st_header_parse below, the one validation the reader
+ * (safetensors.c) shares.  *tensors (may be NULL) gets the tensor count; why
+ * (may be NULL) gets the rule broken and the tensor key. */
 int ckpt__st_header_check(const uint8_t *buf, size_t n, size_t *tensors, char *why, size_t whyn);
 
 /* One safetensors dtype: its name in the header, its size in bits, the ckpt
@@ -65,6 +63,7 @@ typedef struct ckpt_st_header {
     char why[256];
     char key[256];
     uint64_t offset;
+    bool limit; /* the failure is ckpt's own size limit, not a format rule */
 } ckpt_st_header;
 
 /* Parse and validate the header: buf[0..n) holds at least the first 8 + N

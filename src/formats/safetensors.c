@@ -44,6 +44,17 @@ static void st_release(void *ctx)
     free(h);
 }
 
+#define BIG_READ (1u << 20) /* from this size on, pread straight into the storage */
+
+/* n bytes at `off` of the source into dst: a large read goes through the file
+ * descriptor (no page faults on the mapping), a small one through the source. */
+static int read_bytes(const ckpt_source *src, uint64_t off, void *dst, size_t n, ckpt_error *err)
+{
+    if (src->fd_ >= 0 && n >= BIG_READ)
+        return src->read_at(src->ctx, off, dst, n, err);
+    return ckpt_source_read(src, off, dst, n, err);
+}
+
 static int st_fetch(void *ctx, ckpt_doc *doc, ckpt_storage *s, ckpt_error *err)
 {
     st_held *h = ctx;
@@ -53,8 +64,7 @@ static int st_fetch(void *ctx, ckpt_doc *doc, ckpt_storage *s, ckpt_error *err)
         return 0;
     }
     CKPT_TRY(ckpt__storage_alloc_data(doc, s, false, err));
-    int rc = s->nbytes ? ckpt_source_read(&h->src, s->file_offset, s->data, (size_t)s->nbytes, err)
-                       : 0;
+    int rc = s->nbytes ? read_bytes(&h->src, s->file_offset, s->data, (size_t)s->nbytes, err) : 0;
     if (rc < 0) {
         ckpt__mem_free(&doc->mem, s->data, s->nbytes ? (size_t)s->nbytes : 1);
         s->data = NULL;
@@ -72,8 +82,7 @@ static void set_key(ckpt_error *err, const char *key)
 }
 
 /* Tensors and metadata of the validated header `h` into `doc`. */
-static int build(ckpt_doc *doc, const ckpt_st_header *h, st_held *held, int mode,
-                 ckpt_error *err)
+static int build(ckpt_doc *doc, const ckpt_st_header *h, st_held *held, int mode, ckpt_error *err)
 {
     ckpt_obj *root = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
     if (!root)
@@ -112,7 +121,7 @@ static int build(ckpt_doc *doc, const ckpt_st_header *h, st_held *held, int mode
         } else {
             /* COPY, or a slice the mapping cannot give aligned */
             if (ckpt__storage_alloc_data(doc, s, false, err) < 0 ||
-                ckpt_source_read(src, off, s->data, (size_t)e->nbytes, err) < 0)
+                read_bytes(src, off, s->data, (size_t)e->nbytes, err) < 0)
                 goto fail_key;
         }
         ckpt_obj *t = ckpt_tensor_new(doc, s, dtype, e->ndim, e->shape, NULL, 0, err);
@@ -122,7 +131,7 @@ static int build(ckpt_doc *doc, const ckpt_st_header *h, st_held *held, int mode
             goto fail_key;
         }
         continue;
-    fail_key:
+fail_key:
         set_key(err, e->name);
         return err->code ? err->code : CKPT_E_FORMAT;
     }
@@ -186,7 +195,8 @@ static ckpt_doc *st_load_src(st_held *held, const char *label, int mode, const c
     }
     int st = ckpt__st_header_parse(hb, hn, src->size, &h);
     if (st != CKPT_ST_VALID) {
-        CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, h.offset, "%s%s",
+        CKPT_FAIL_AT(err, h.limit ? CKPT_E_LIMIT : CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, h.offset,
+                     "%s%s",
                      st == CKPT_ST_NOT ? "not a safetensors file: " : "safetensors: ", h.why);
         set_key(err, h.key);
         goto fail;
@@ -427,13 +437,12 @@ static int check_shared(st_item **by, size_t n, ckpt_error *err)
                 if (k - g0 > 1) {
                     groups++;
                     mlen += (size_t)snprintf(msg + (mlen < sizeof(msg) ? mlen : sizeof(msg)),
-                                             mlen < sizeof(msg) ? sizeof(msg) - mlen : 0,
-                                             "%s{", groups > 1 ? ", " : "");
+                                             mlen < sizeof(msg) ? sizeof(msg) - mlen : 0, "%s{",
+                                             groups > 1 ? ", " : "");
                     for (size_t q = g0; q < k; q++)
-                        mlen += (size_t)snprintf(
-                            msg + (mlen < sizeof(msg) ? mlen : sizeof(msg)),
-                            mlen < sizeof(msg) ? sizeof(msg) - mlen : 0, "%s'%s'",
-                            q > g0 ? ", " : "", by[q]->name);
+                        mlen += (size_t)snprintf(msg + (mlen < sizeof(msg) ? mlen : sizeof(msg)),
+                                                 mlen < sizeof(msg) ? sizeof(msg) - mlen : 0,
+                                                 "%s'%s'", q > g0 ? ", " : "", by[q]->name);
                     mlen += (size_t)snprintf(msg + (mlen < sizeof(msg) ? mlen : sizeof(msg)),
                                              mlen < sizeof(msg) ? sizeof(msg) - mlen : 0, "}");
                 }
@@ -468,8 +477,9 @@ static int plan(const ckpt_obj *dict, const ckpt_st_save_opts *o, st_plan *p, ck
     const ckpt_obj *md = o ? o->metadata : NULL;
     if (md) {
         if (ckpt_obj_type(md) != CKPT_T_DICT)
-            return CKPT_FAIL(err, CKPT_E_ARG, "safetensors metadata must be a dict str -> str, "
-                                              "not a %s",
+            return CKPT_FAIL(err, CKPT_E_ARG,
+                             "safetensors metadata must be a dict str -> str, "
+                             "not a %s",
                              ckpt_type_name(ckpt_obj_type(md)));
         for (size_t i = 0; i < ckpt_obj_len(md); i++) {
             const ckpt_obj *k = ckpt_dict_key(md, i), *v = ckpt_dict_value(md, i);
@@ -518,7 +528,8 @@ static int plan(const ckpt_obj *dict, const ckpt_st_save_opts *o, st_plan *p, ck
         } else if (ckpt_tensor_get_info(v, &it->ti) < 0) {
             rc = CKPT_FAIL(err, CKPT_E_ARG, "not a tensor");
         } else if (it->ti.quantized) {
-            rc = CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "quantized tensors have no safetensors dtype");
+            rc = CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
+                           "quantized tensors have no safetensors dtype");
         } else {
             const ckpt_st_dtype *sd = ckpt__st_dtype_by_ckpt(it->ti.dtype, &it->rank);
             if (!sd)
@@ -627,7 +638,8 @@ static int plan(const ckpt_obj *dict, const ckpt_st_save_opts *o, st_plan *p, ck
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory for the header");
     if (b->n > 100000000u)
         return CKPT_FAIL(err, CKPT_E_LIMIT,
-                         "header of %zu bytes is over safetensors' limit of 100000000 bytes", b->n);
+                         "header of %zu bytes is over safetensors' limit of 100000000 bytes",
+                         b->n);
     return 0;
 }
 

@@ -19,9 +19,16 @@
  *   - sorted by data_offsets, the first begins at 0, each begins where the
  *     previous ended (no hole, no overlap), e >= b, e - b == the tensor's bytes;
  *   - the data area ends exactly at the last tensor's end (MetadataIncompleteBuffer).
+ * A byte pass before cJSON runs measures the nesting (a JSON bomb is refused
+ * there, below cJSON's own CJSON_NESTING_LIMIT of 1000) and the value count,
+ * and refuses numbers that are not plain integers (serde reads shapes and
+ * offsets as usize: 2.0 and 1e3 are errors there, doubles to cJSON).
  * Stricter than the library, by choice: duplicate keys anywhere (serde keeps
  * the last of two tensor entries silently), dims and offsets above 2^53 (cJSON
- * holds numbers as doubles; nothing that large can be a real tensor offset). */
+ * holds numbers as doubles; nothing that large can be a real tensor offset),
+ * headers of more than 2^21 JSON values (ST_MAX_VALUES, CKPT_E_LIMIT), a
+ * \u0000 in any string (cJSON would cut the name there), a non-integer number
+ * even in a field serde would ignore. */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,22 +40,37 @@
 
 #define ST_MAX_HEADER 100000000u /* safetensors' MAX_HEADER_SIZE */
 #define ST_MAX_EXACT 9007199254740992.0
+/* ckpt's own bound on the JSON values of one header: cJSON takes ~80 bytes a
+ * value, so "[0,0,0,...]" would amplify a 100 MB header 40-fold; 2^21 values
+ * are ~300,000 tensor entries, far more than any real file holds */
+#define ST_MAX_VALUES (1u << 21)
 
 /* The Dtype enum of safetensors/src/tensor.rs in its declaration order, which is
  * the order the writer sorts by (descending), with each one's size in bits and
  * the ckpt dtype it maps to (-1: none). */
 static const ckpt_st_dtype ST_DTYPES[] = {
-    {"BOOL", 8, CKPT_BOOL},           {"F4", 4, -1},
-    {"F6_E2M3", 6, -1},               {"F6_E3M2", 6, -1},
-    {"U8", 8, CKPT_U8},               {"I8", 8, CKPT_I8},
-    {"F8_E5M2", 8, CKPT_F8E5M2},      {"F8_E4M3", 8, CKPT_F8E4M3FN},
-    {"F8_E8M0", 8, CKPT_F8E8M0FNU},   {"F8_E4M3FNUZ", 8, CKPT_F8E4M3FNUZ},
-    {"F8_E5M2FNUZ", 8, CKPT_F8E5M2FNUZ}, {"I16", 16, CKPT_I16},
-    {"U16", 16, CKPT_U16},            {"F16", 16, CKPT_F16},
-    {"BF16", 16, CKPT_BF16},          {"I32", 32, CKPT_I32},
-    {"U32", 32, CKPT_U32},            {"F32", 32, CKPT_F32},
-    {"C64", 64, CKPT_C64},            {"F64", 64, CKPT_F64},
-    {"I64", 64, CKPT_I64},            {"U64", 64, CKPT_U64},
+    {"BOOL", 8, CKPT_BOOL},
+    {"F4", 4, -1},
+    {"F6_E2M3", 6, -1},
+    {"F6_E3M2", 6, -1},
+    {"U8", 8, CKPT_U8},
+    {"I8", 8, CKPT_I8},
+    {"F8_E5M2", 8, CKPT_F8E5M2},
+    {"F8_E4M3", 8, CKPT_F8E4M3FN},
+    {"F8_E8M0", 8, CKPT_F8E8M0FNU},
+    {"F8_E4M3FNUZ", 8, CKPT_F8E4M3FNUZ},
+    {"F8_E5M2FNUZ", 8, CKPT_F8E5M2FNUZ},
+    {"I16", 16, CKPT_I16},
+    {"U16", 16, CKPT_U16},
+    {"F16", 16, CKPT_F16},
+    {"BF16", 16, CKPT_BF16},
+    {"I32", 32, CKPT_I32},
+    {"U32", 32, CKPT_U32},
+    {"F32", 32, CKPT_F32},
+    {"C64", 64, CKPT_C64},
+    {"F64", 64, CKPT_F64},
+    {"I64", 64, CKPT_I64},
+    {"U64", 64, CKPT_U64},
 };
 #define ST_NDTYPES (sizeof(ST_DTYPES) / sizeof(ST_DTYPES[0]))
 
@@ -128,29 +150,97 @@ static const char *duplicate_key(const cJSON *obj, size_t n, bool *oom)
     return dup;
 }
 
-/* UTF-8 as Rust's str::from_utf8 takes it (no surrogate code points), and no
- * control byte but tab, newline, carriage return.  Returns the bad offset or n. */
-static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad)
+/* What the byte pass over the header found. */
+typedef enum {
+    TXT_OK = 0,
+    TXT_CONTROL, /* a control byte other than tab, newline, carriage return */
+    TXT_UTF8,    /* not UTF-8 as Rust's str::from_utf8 takes it (no surrogates) */
+    TXT_NUL,     /* a \u0000 escape in a string (cJSON would cut the string there) */
+    TXT_NUMBER   /* a number with a fraction, an exponent or a leading zero */
+} txt_kind;
+
+typedef struct txt_scan {
+    txt_kind kind;
+    size_t at;       /* offset in the header of the problem */
+    size_t len;      /* TXT_NUMBER: the number's length */
+    uint64_t values; /* upper bound of the JSON values cJSON would make a node for */
+    uint64_t depth;  /* deepest nesting of arrays and objects */
+} txt_scan;
+
+static bool num_char(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* One pass over the header bytes before cJSON sees them.  Numbers must be
+ * plain integers: the header's only numbers are shapes and offsets, which the
+ * library reads as usize (serde_json refuses 2.0 and 1e3 there; cJSON would
+ * hand both over as doubles). */
+static void text_check(const uint8_t *p, size_t n, txt_scan *o)
 {
     size_t i = 0;
-    *utf8_bad = false;
+    bool in_str = false, esc = false;
+    uint64_t depth = 0;
+    memset(o, 0, sizeof(*o));
+    o->values = 1;
     while (i < n) {
         uint8_t c = p[i];
-        if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                return i;
-            i++;
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t l = ckpt_utf8_get(p + i, n - i, &cp);
+            if (l == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) {
+                o->kind = TXT_UTF8;
+                o->at = i;
+                return;
+            }
+            i += l;
             continue;
         }
-        uint32_t cp;
-        size_t l = ckpt_utf8_get(p + i, n - i, &cp);
-        if (l == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            *utf8_bad = true;
-            return i;
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            o->kind = TXT_CONTROL;
+            o->at = i;
+            return;
         }
-        i += l;
+        if (in_str) {
+            if (esc && c == 'u' && n - i > 4 && memcmp(p + i + 1, "0000", 4) == 0) {
+                o->kind = TXT_NUL;
+                o->at = i - 1;
+                return;
+            }
+            if (esc)
+                esc = false;
+            else if (c == '\\')
+                esc = true;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == ',') {
+            o->values++;
+        } else if (c == '[' || c == '{') {
+            o->values++;
+            if (++depth > o->depth)
+                o->depth = depth;
+        } else if ((c == ']' || c == '}') && depth) {
+            depth--;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i, d = i + (c == '-');
+            while (j < n && num_char(p[j]))
+                j++;
+            bool bad = d + 1 < j && p[d] == '0' && p[d + 1] >= '0' && p[d + 1] <= '9';
+            for (size_t k = i + 1; k < j && !bad; k++)
+                bad = p[k] == '.' || p[k] == 'e' || p[k] == 'E' || p[k] == '+' || p[k] == '-';
+            if (bad) {
+                o->kind = TXT_NUMBER;
+                o->at = i;
+                o->len = j - i;
+                return;
+            }
+            i = j;
+            continue;
+        }
+        i++;
     }
-    return n;
 }
 
 static int cmp_ent(const void *a, const void *b)
@@ -210,26 +300,46 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
         return fail(h, CKPT_ST_TRUNCATED, 0, NULL, "header bytes not all given (%zu of %llu)",
                     n - 8, (unsigned long long)hl);
     const uint8_t *hp = buf + 8;
-    bool utf8_bad;
-    size_t bad = text_check(hp, (size_t)hl, &utf8_bad);
-    if (bad < hl)
-        return fail(h, CKPT_ST_INVALID, 8 + bad, NULL,
-                    utf8_bad ? "header is not valid UTF-8 (byte 0x%02x)"
-                             : "header holds control byte 0x%02x outside JSON whitespace",
-                    hp[bad]);
+    txt_scan ts;
+    text_check(hp, (size_t)hl, &ts);
+    if (ts.kind == TXT_NUL)
+        return fail(h, CKPT_ST_INVALID, 8 + ts.at, NULL,
+                    "header string holds \\u0000 (a NUL character), which ckpt's names and "
+                    "metadata cannot carry");
+    if (ts.kind == TXT_NUMBER)
+        return fail(h, CKPT_ST_INVALID, 8 + ts.at, NULL,
+                    "header number '%.*s' is not a plain integer (shapes and offsets are usize)",
+                    (int)(ts.len < 24 ? ts.len : 24), (const char *)hp + ts.at);
+    if (ts.kind != TXT_OK)
+        return fail(h, CKPT_ST_INVALID, 8 + ts.at, NULL,
+                    ts.kind == TXT_UTF8 ? "header is not valid UTF-8 (byte 0x%02x)"
+                                        : "header holds control byte 0x%02x outside JSON "
+                                          "whitespace",
+                    hp[ts.at]);
+    uint64_t values = ts.values, depth = ts.depth;
+    if (depth > CJSON_NESTING_LIMIT)
+        return fail(h, CKPT_ST_INVALID, 8, NULL,
+                    "header nesting is %llu levels deep, past cJSON's limit of %d (a JSON bomb; "
+                    "a safetensors header nests 3)",
+                    (unsigned long long)depth, CJSON_NESTING_LIMIT);
+    if (values > ST_MAX_VALUES) {
+        h->limit = true;
+        return fail(h, CKPT_ST_INVALID, 8, NULL,
+                    "header holds about %llu JSON values, over ckpt's limit of %u (a header "
+                    "that wide would take gigabytes to parse)",
+                    (unsigned long long)values, ST_MAX_VALUES);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)hp, (size_t)hl, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
-        const char *ep = root ? NULL : cJSON_GetErrorPtr();
+        /* cJSON sets the parse end to the error position on failure (its global
+         * cJSON_GetErrorPtr is not thread-safe) */
+        const char *ep = root ? NULL : end;
         uint64_t at = ep && ep >= (const char *)hp && ep <= (const char *)hp + hl
                           ? 8 + (uint64_t)(ep - (const char *)hp)
                           : 8;
         cJSON_Delete(root);
-        /* a JSON object cut short or nested past cJSON's limit of 1000 levels */
-        return fail(h, CKPT_ST_INVALID, at, NULL,
-                    "header is not a JSON object (a syntax error, or nesting deeper than "
-                    "%d levels)",
-                    CJSON_NESTING_LIMIT);
+        return fail(h, CKPT_ST_INVALID, at, NULL, "header is not a JSON object (syntax error)");
     }
     h->root = root;
     for (const char *p = end; p && p < (const char *)hp + hl; p++)
@@ -293,12 +403,15 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
         const cJSON *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
         if (!dt || !sh || !of)
             return fail(h, CKPT_ST_INVALID, 8, key, "tensor entry without %s",
-                        !dt ? "dtype" : !sh ? "shape" : "data_offsets");
+                        !dt   ? "dtype"
+                        : !sh ? "shape"
+                              : "data_offsets");
         const ckpt_st_dtype *sd = cJSON_IsString(dt) ? ckpt__st_dtype_by_name(dt->valuestring)
                                                      : NULL;
         if (!sd)
             return fail(h, CKPT_ST_INVALID, 8, key, "unknown dtype %s%.40s%s",
-                        cJSON_IsString(dt) ? "\"" : "", cJSON_IsString(dt) ? dt->valuestring : "(not a string)",
+                        cJSON_IsString(dt) ? "\"" : "",
+                        cJSON_IsString(dt) ? dt->valuestring : "(not a string)",
                         cJSON_IsString(dt) ? "\"" : "");
         if (!cJSON_IsArray(sh))
             return fail(h, CKPT_ST_INVALID, 8, key, "shape is not a list");
@@ -322,8 +435,8 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
             h->dims[dk++] = (int64_t)v;
             en->ndim++;
         }
-        if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 || !get_u64(of->child, &en->begin) ||
-            !get_u64(of->child->next, &en->end))
+        if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 ||
+            !get_u64(of->child, &en->begin) || !get_u64(of->child->next, &en->end))
             return fail(h, CKPT_ST_INVALID, 8, key,
                         "data_offsets is not [begin, end] of non-negative integers");
         /* the library multiplies the dims in usize, then by the bit size */
