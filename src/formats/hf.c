@@ -505,8 +505,8 @@ static int parse_index(hf_load_state *L, ckpt_error *err)
     const char *end = NULL;
     L->json = cJSON_ParseWithLengthOpts(text, len + 1, &end, true); /* the NUL counts */
     if (!L->json) {
-        const char *at = cJSON_GetErrorPtr();
-        uint64_t off = at && at >= text && at <= text + len ? (uint64_t)(at - text) : 0;
+        /* cJSON sets the parse end on failure too (not its thread-unsafe global) */
+        uint64_t off = end && end >= text && end <= text + len ? (uint64_t)(end - text) : 0;
         free(text);
         return CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, off,
                             "index is not valid JSON");
