@@ -256,6 +256,9 @@ typedef struct ckpt_hf_report {
 /* ckpt_hf_load that also fills *report (may be NULL). */
 CKPT_API ckpt_doc *ckpt_hf_load_report(const char *path, const ckpt_load_opts *opts,
                                        ckpt_hf_report *report, ckpt_error *err);
+/* The shard file (as the weight_map names it) a tensor of a document from
+ * ckpt_hf_load is read from; NULL for other documents or tensors. */
+CKPT_API const char *ckpt_hf_tensor_shard(const ckpt_doc *doc, const ckpt_obj *tensor);
 
 /* ==================================== torch.distributed.checkpoint (DCP)
  *

@@ -77,7 +77,7 @@
 #include "core/obj.h"
 #include "core/utf8.h"
 
-#define HF_MAX_INDEX (256u << 20) /* bytes of index JSON read at most */
+#define HF_MAX_INDEX (64u << 20) /* bytes of index JSON read at most */
 
 enum { HF_ST = 1, HF_BIN = 2 };
 
@@ -505,8 +505,8 @@ static int parse_index(hf_load_state *L, ckpt_error *err)
     const char *end = NULL;
     L->json = cJSON_ParseWithLengthOpts(text, len + 1, &end, true); /* the NUL counts */
     if (!L->json) {
-        const char *at = cJSON_GetErrorPtr();
-        uint64_t off = at && at >= text && at <= text + len ? (uint64_t)(at - text) : 0;
+        /* cJSON sets the parse end on failure too (not its thread-unsafe global) */
+        uint64_t off = end && end >= text && end <= text + len ? (uint64_t)(end - text) : 0;
         free(text);
         return CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, off,
                             "index is not valid JSON");
@@ -906,6 +906,16 @@ ckpt_doc *ckpt_hf_load_report(const char *path, const ckpt_load_opts *opts,
     CKPT__ERR_LOCAL(err);
     ckpt_error_clear(err);
     return hf_load_impl(path, opts, report, err);
+}
+
+const char *ckpt_hf_tensor_shard(const ckpt_doc *doc, const ckpt_obj *tensor)
+{
+    if (!doc || doc->fetch != hf_fetch || !tensor || tensor->type != CKPT_T_TENSOR ||
+        !tensor->u.t->storage)
+        return NULL;
+    const hf_ctx *c = doc->fetch_ctx;
+    const hf_rec *r = tensor->u.t->storage->entry;
+    return r && r->shard < c->nshards ? c->shards[r->shard].name : NULL;
 }
 
 unsigned long long ckpt__hf_shard_opens(const ckpt_doc *doc)

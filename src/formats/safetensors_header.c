@@ -19,10 +19,16 @@
  *   - sorted by data_offsets, the first begins at 0, each begins where the
  *     previous ended (no hole, no overlap), e >= b, e - b == the tensor's bytes;
  *   - the data area ends exactly at the last tensor's end (MetadataIncompleteBuffer).
+ * A byte pass before cJSON runs measures the nesting (a JSON bomb is refused
+ * there, below cJSON's own CJSON_NESTING_LIMIT of 1000) and the value count,
+ * and refuses numbers that are not plain integers (serde reads shapes and
+ * offsets as usize: 2.0 and 1e3 are errors there, doubles to cJSON).
  * Stricter than the library, by choice: duplicate keys anywhere (serde keeps
  * the last of two tensor entries silently), dims and offsets above 2^53 (cJSON
  * holds numbers as doubles; nothing that large can be a real tensor offset),
- * headers of more than 2^21 JSON values (ST_MAX_VALUES, CKPT_E_LIMIT). */
+ * headers of more than 2^21 JSON values (ST_MAX_VALUES, CKPT_E_LIMIT), a
+ * \u0000 in any string (cJSON would cut the name there), a non-integer number
+ * even in a field serde would ignore. */
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -144,46 +150,97 @@ static const char *duplicate_key(const cJSON *obj, size_t n, bool *oom)
     return dup;
 }
 
-/* UTF-8 as Rust's str::from_utf8 takes it (no surrogate code points), and no
- * control byte but tab, newline, carriage return.  Returns the bad offset or n.
- * *values gets an upper bound of the JSON values cJSON would allocate a node
- * for: one more than the commas, brackets and braces outside strings. */
-static size_t text_check(const uint8_t *p, size_t n, bool *utf8_bad, uint64_t *values)
+/* What the byte pass over the header found. */
+typedef enum {
+    TXT_OK = 0,
+    TXT_CONTROL, /* a control byte other than tab, newline, carriage return */
+    TXT_UTF8,    /* not UTF-8 as Rust's str::from_utf8 takes it (no surrogates) */
+    TXT_NUL,     /* a \u0000 escape in a string (cJSON would cut the string there) */
+    TXT_NUMBER   /* a number with a fraction, an exponent or a leading zero */
+} txt_kind;
+
+typedef struct txt_scan {
+    txt_kind kind;
+    size_t at;       /* offset in the header of the problem */
+    size_t len;      /* TXT_NUMBER: the number's length */
+    uint64_t values; /* upper bound of the JSON values cJSON would make a node for */
+    uint64_t depth;  /* deepest nesting of arrays and objects */
+} txt_scan;
+
+static bool num_char(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* One pass over the header bytes before cJSON sees them.  Numbers must be
+ * plain integers: the header's only numbers are shapes and offsets, which the
+ * library reads as usize (serde_json refuses 2.0 and 1e3 there; cJSON would
+ * hand both over as doubles). */
+static void text_check(const uint8_t *p, size_t n, txt_scan *o)
 {
     size_t i = 0;
     bool in_str = false, esc = false;
-    uint64_t v = 1;
-    *utf8_bad = false;
+    uint64_t depth = 0;
+    memset(o, 0, sizeof(*o));
+    o->values = 1;
     while (i < n) {
         uint8_t c = p[i];
-        if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                return i;
-            if (in_str) {
-                if (esc)
-                    esc = false;
-                else if (c == '\\')
-                    esc = true;
-                else if (c == '"')
-                    in_str = false;
-            } else if (c == '"') {
-                in_str = true;
-            } else if (c == ',' || c == '[' || c == '{') {
-                v++;
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t l = ckpt_utf8_get(p + i, n - i, &cp);
+            if (l == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) {
+                o->kind = TXT_UTF8;
+                o->at = i;
+                return;
             }
-            i++;
+            i += l;
             continue;
         }
-        uint32_t cp;
-        size_t l = ckpt_utf8_get(p + i, n - i, &cp);
-        if (l == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            *utf8_bad = true;
-            return i;
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            o->kind = TXT_CONTROL;
+            o->at = i;
+            return;
         }
-        i += l;
+        if (in_str) {
+            if (esc && c == 'u' && n - i > 4 && memcmp(p + i + 1, "0000", 4) == 0) {
+                o->kind = TXT_NUL;
+                o->at = i - 1;
+                return;
+            }
+            if (esc)
+                esc = false;
+            else if (c == '\\')
+                esc = true;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == ',') {
+            o->values++;
+        } else if (c == '[' || c == '{') {
+            o->values++;
+            if (++depth > o->depth)
+                o->depth = depth;
+        } else if ((c == ']' || c == '}') && depth) {
+            depth--;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i, d = i + (c == '-');
+            while (j < n && num_char(p[j]))
+                j++;
+            bool bad = d + 1 < j && p[d] == '0' && p[d + 1] >= '0' && p[d + 1] <= '9';
+            for (size_t k = i + 1; k < j && !bad; k++)
+                bad = p[k] == '.' || p[k] == 'e' || p[k] == 'E' || p[k] == '+' || p[k] == '-';
+            if (bad) {
+                o->kind = TXT_NUMBER;
+                o->at = i;
+                o->len = j - i;
+                return;
+            }
+            i = j;
+            continue;
+        }
+        i++;
     }
-    *values = v;
-    return n;
 }
 
 static int cmp_ent(const void *a, const void *b)
@@ -243,14 +300,28 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
         return fail(h, CKPT_ST_TRUNCATED, 0, NULL, "header bytes not all given (%zu of %llu)",
                     n - 8, (unsigned long long)hl);
     const uint8_t *hp = buf + 8;
-    bool utf8_bad;
-    uint64_t values = 0;
-    size_t bad = text_check(hp, (size_t)hl, &utf8_bad, &values);
-    if (bad < hl)
-        return fail(h, CKPT_ST_INVALID, 8 + bad, NULL,
-                    utf8_bad ? "header is not valid UTF-8 (byte 0x%02x)"
-                             : "header holds control byte 0x%02x outside JSON whitespace",
-                    hp[bad]);
+    txt_scan ts;
+    text_check(hp, (size_t)hl, &ts);
+    if (ts.kind == TXT_NUL)
+        return fail(h, CKPT_ST_INVALID, 8 + ts.at, NULL,
+                    "header string holds \\u0000 (a NUL character), which ckpt's names and "
+                    "metadata cannot carry");
+    if (ts.kind == TXT_NUMBER)
+        return fail(h, CKPT_ST_INVALID, 8 + ts.at, NULL,
+                    "header number '%.*s' is not a plain integer (shapes and offsets are usize)",
+                    (int)(ts.len < 24 ? ts.len : 24), (const char *)hp + ts.at);
+    if (ts.kind != TXT_OK)
+        return fail(h, CKPT_ST_INVALID, 8 + ts.at, NULL,
+                    ts.kind == TXT_UTF8 ? "header is not valid UTF-8 (byte 0x%02x)"
+                                        : "header holds control byte 0x%02x outside JSON "
+                                          "whitespace",
+                    hp[ts.at]);
+    uint64_t values = ts.values, depth = ts.depth;
+    if (depth > CJSON_NESTING_LIMIT)
+        return fail(h, CKPT_ST_INVALID, 8, NULL,
+                    "header nesting is %llu levels deep, past cJSON's limit of %d (a JSON bomb; "
+                    "a safetensors header nests 3)",
+                    (unsigned long long)depth, CJSON_NESTING_LIMIT);
     if (values > ST_MAX_VALUES) {
         h->limit = true;
         return fail(h, CKPT_ST_INVALID, 8, NULL,
@@ -261,16 +332,14 @@ int ckpt__st_header_parse(const uint8_t *buf, size_t n, uint64_t file_size, ckpt
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)hp, (size_t)hl, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
-        const char *ep = root ? NULL : cJSON_GetErrorPtr();
+        /* cJSON sets the parse end to the error position on failure (its global
+         * cJSON_GetErrorPtr is not thread-safe) */
+        const char *ep = root ? NULL : end;
         uint64_t at = ep && ep >= (const char *)hp && ep <= (const char *)hp + hl
                           ? 8 + (uint64_t)(ep - (const char *)hp)
                           : 8;
         cJSON_Delete(root);
-        /* a JSON object cut short or nested past cJSON's limit of 1000 levels */
-        return fail(h, CKPT_ST_INVALID, at, NULL,
-                    "header is not a JSON object (a syntax error, or nesting deeper than "
-                    "%d levels)",
-                    CJSON_NESTING_LIMIT);
+        return fail(h, CKPT_ST_INVALID, at, NULL, "header is not a JSON object (syntax error)");
     }
     h->root = root;
     for (const char *p = end; p && p < (const char *)hp + hl; p++)

@@ -161,6 +161,10 @@ def index_text(meta, files):
     return json.dumps({"metadata": meta, "weight_map": wm}, indent=2, sort_keys=True) + "\n"
 
 
+class Opaque:
+    pass
+
+
 def run(*args, ok=True):
     p = subprocess.run([TOOL] + list(args), capture_output=True, text=True)
     if ok and p.returncode != 0:
@@ -189,6 +193,10 @@ def state_dict():
     sd["halves.a"] = base[:10]  # disjoint views of one storage
     sd["halves.b"] = base[10:]
     sd["u8"] = torch.arange(5, dtype=torch.uint8)
+    # json.dumps escaping (ensure_ascii: \u00fc, a surrogate pair, quotes, DEL) and
+    # sort_keys order by code point
+    sd["\u00fcnicode.\"q\"\\\x7f\U0001F600\t"] = torch.ones(2)
+    sd["Zeta"] = torch.ones(1, dtype=torch.float64)
     return sd
 
 
@@ -271,6 +279,14 @@ def main():
     r = run("report", d)
     check("sharded=1" in r.stdout and "ok=1" in r.stdout and
           "total=%d" % meta["total_size"] in r.stdout, "report: %s" % r.stdout)
+
+    # a .bin shard is read weights-only: a pickled object of an unknown class is refused
+    d = os.path.join(OUT, "torch_bin_unsafe")
+    os.makedirs(d)
+    torch.save({"w": torch.ones(2), "obj": Opaque()}, os.path.join(d, "pytorch_model.bin"))
+    p = run("load", d, os.path.join(OUT, "unsafe.pt"), ok=False)
+    check(p.returncode == 1 and "CKPT_E_UNSAFE" in p.stderr and "pytorch_model.bin" in p.stderr,
+          "weights-only shard: rc %d %s" % (p.returncode, p.stderr))
 
     # 3. safetensors
     if run("has-st", ok=False).returncode != 0:

@@ -185,6 +185,11 @@ TEST(hf_bin_round_trip)
     ckpt_tensor_get_info(ckpt_dict_get(ckpt_doc_root(back), "layer.0.weight"), &a);
     ckpt_tensor_get_info(ckpt_dict_get(ckpt_doc_root(back), "tied.row"), &b);
     CHECK(a.storage == b.storage);
+    CHECK_STR(ckpt_hf_tensor_shard(back, ckpt_dict_get(ckpt_doc_root(back), "tied.row")),
+              "pytorch_model-00001-of-00005.bin");
+    CHECK_STR(ckpt_hf_tensor_shard(back, ckpt_dict_get(ckpt_doc_root(back), "empty")),
+              "pytorch_model-00005-of-00005.bin");
+    CHECK(ckpt_hf_tensor_shard(doc, ckpt_dict_get(ckpt_doc_root(doc), "empty")) == NULL);
     ckpt_doc_free(back);
     /* the index path works as well as the folder */
     char ip[160];

@@ -3,6 +3,8 @@
  *                                             ckpt_hf_save into DIR
  *   hf_tool load PATH OUT.pt                  ckpt_hf_load PATH (folder or index),
  *                                             every tensor read, ckpt_save'd to OUT
+ *   hf_tool resave SRC DST MAX bin|st         ckpt_hf_load SRC, ckpt_hf_save DST with
+ *                                             opts.source (streaming, shard by shard)
  *   hf_tool report PATH                       ckpt_hf_load_report: one line of numbers
  *   hf_tool has-st                            exit 0 when safetensors is built in
  * Exit 0 on success, 1 with the error on stderr. */
@@ -58,6 +60,21 @@ int main(int argc, char **argv)
         memset(&so, 0, sizeof(so));
         so.no_fsync = true;
         int rc = ckpt_save(argv[3], root, &so, &err);
+        ckpt_doc_free(doc);
+        return rc ? fail(&err) : 0;
+    }
+    if (argc >= 6 && strcmp(argv[1], "resave") == 0) {
+        /* HF folder -> HF folder, streaming: about one shard in memory */
+        ckpt_doc *doc = ckpt_hf_load(argv[2], NULL, &err);
+        if (!doc)
+            return fail(&err);
+        ckpt_hf_save_opts o;
+        memset(&o, 0, sizeof(o));
+        o.max_shard_size = strtoull(argv[4], NULL, 10);
+        o.bin = strcmp(argv[5], "bin") == 0;
+        o.no_fsync = true;
+        o.source = doc;
+        int rc = ckpt_hf_save(argv[3], ckpt_doc_root(doc), &o, &err);
         ckpt_doc_free(doc);
         return rc ? fail(&err) : 0;
     }

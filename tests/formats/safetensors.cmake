@@ -16,6 +16,12 @@ add_test(NAME safetensors_torch_interop
                  --tool $<TARGET_FILE:st_tool>
                  --real ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/safetensors)
 set_tests_properties(safetensors_torch_interop PROPERTIES LABELS "interop" TIMEOUT 120)
+# names and metadata needing JSON escapes: written byte for byte as serde_json escapes them
+add_test(NAME safetensors_escape_bytes
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/st_oracle.py --what escape
+                 --tool $<TARGET_FILE:st_tool>
+                 --real ${PROJECT_SOURCE_DIR}/../shared/fixtures/real/safetensors)
+set_tests_properties(safetensors_escape_bytes PROPERTIES LABELS "interop;unit" TIMEOUT 60)
 # valgrind memcheck over every safetensors unit case (0 errors, 0 bytes definitely lost)
 add_test(NAME valgrind_safetensors_unit
          COMMAND valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite

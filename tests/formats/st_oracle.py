@@ -15,6 +15,7 @@ Checks (tests/formats/st_tool.c is the C side):
             the samples of huggingface/safetensors (samples/, added 2022-11-17
             by an older version that neither padded the header nor ordered by
             dtype) come back with exactly those two #148 changes and nothing else;
+  escape    names and metadata needing JSON escapes come back byte-identical;
   torch     a state dict saved by torch 1.13 (torch.save) -> ckpt load ->
             ckpt_safetensors_save: the json+numpy reader gives torch's values;
             non-contiguous tensors are written contiguous; tied weights are
@@ -221,6 +222,28 @@ def torch_checks(tool, work):
     print(f"torch: {len(sd)} tensors of torch.save -> ckpt -> safetensors read back by numpy")
 
 
+def escape_checks(tool, work):
+    """Names and metadata with quotes, backslashes, control characters, DEL and non-ASCII:
+    laid out as the library lays them out (Python's json.dumps with ensure_ascii=False
+    escapes exactly as serde_json does: \\" \\\\ \\b \\t \\n \\f \\r, \\u00xx for the
+    other C0 controls, everything else verbatim), ckpt reads them and writes the same bytes."""
+    names = ["plain", 'q"uote', "back\\slash", "ctl\x01\x1f\x7f", "tab\tnl\n", "\u00e9t\u00e9",
+             "\U0001f600", "sl/ash"]
+    ents = [(n, "F32", [2], np.arange(2, dtype="<f4") + i) for i, n in enumerate(names)]
+    ents.append(("bytes\x08\x0c\r", "U8", [3], np.arange(3, dtype="u1")))
+    meta = {"format": "pt", "k\x1eey": "v\u2028\x1b", "\u00fc": "\\\""}
+    path = os.path.join(work, "escape.safetensors")
+    with open(path, "wb") as f:
+        f.write(library_layout(meta, ents))
+    out = path + ".out"
+    compare(tool, path, "escape")
+    r = subprocess.run([tool, "resave", path, out], capture_output=True, text=True)
+    if check(r.returncode == 0, f"escape: resave failed: {r.stderr}"):
+        check(open(out, "rb").read() == open(path, "rb").read(),
+              "escape: ckpt's header text differs from serde_json's escaping")
+    print(f"escape: {len(ents)} names and {len(meta)} metadata entries written byte-identical")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tool", required=True)
@@ -238,6 +261,8 @@ def main():
                 real_checks(a.tool, a.real, work)
         if "torch" in what:
             torch_checks(a.tool, work)
+        if "escape" in what:
+            escape_checks(a.tool, work)
     print("FAILURES:", failures) if failures else print("all checks passed")
     return 1 if failures else 0
 

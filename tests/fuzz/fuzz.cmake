@@ -11,6 +11,7 @@ list(APPEND CKPT_FUZZ_HARNESSES ts_interp) # the TorchScript source interpreter 
 list(APPEND CKPT_FUZZ_HARNESSES safetensors) # the safetensors reader and writer
 list(APPEND CKPT_FUZZ_HARNESSES gguf) # GGUF reader (issue 13 item 2)
 list(APPEND CKPT_FUZZ_HARNESSES dcp) # DCP .metadata and rank plans (formats/dcp_meta.c)
+list(APPEND CKPT_FUZZ_HARNESSES hf) # the Hugging Face index reader (input: the index JSON)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
   if(NOT EXISTS ${CKPT_FUZZ_DIR}/${h}_fuzz.c)

@@ -13,9 +13,9 @@ mode=${1:-smoke}
 case "$mode" in
   smoke) secs=30 ;;
   long) secs=600 ;;
-  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors gguf dcp]" >&2; exit 2 ;;
+  *) echo "usage: $0 smoke|long [zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors gguf dcp hf]" >&2; exit 2 ;;
 esac
-harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors gguf dcp"}
+harnesses=${*:-"zip pickle load roundtrip scan numpy onnx onnx_run jit ts_interp safetensors gguf dcp hf"}
 build="$root/build-fuzz"
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCKPT_BUILD_FUZZERS=ON -DCKPT_WERROR=OFF >/dev/null

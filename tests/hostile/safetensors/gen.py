@@ -59,13 +59,21 @@ raw("st_surrogate.safetensors", b'{"w\xed\xa0\x80":' + js(ent("U8", [1], 0, 1)) 
     bytes(1), F, "not valid UTF-8")
 raw("st_control_byte.safetensors", b'{"w":\x01' + js(ent("U8", [1], 0, 1)) + b"}", bytes(1), F,
     "control byte")
+raw("st_nul_in_name.safetensors", b'{"w\\u0000x":' + js(ent("U8", [1], 0, 1)) + b"}", bytes(1), F,
+    "NUL")
 raw("st_bad_dtype.safetensors", js({"w": ent("F128", [1], 0, 16)}), bytes(16), F,
     "unknown dtype", "w")
 raw("st_shape_overflow.safetensors", js({"w": ent("F64", [2 ** 32, 2 ** 32, 16], 0, 0)}), b"", F,
     "overflows", "w")
 raw("st_negative_shape.safetensors", js({"w": ent("F32", [-1], 0, 0)}), b"", F, "negative", "w")
 raw("st_float_shape.safetensors", js({"w": ent("F32", [2.5], 0, 10)}), bytes(10), F,
-    "non-negative integer", "w")
+    "not a plain integer")
+raw("st_float_integral_shape.safetensors", js({"w": ent("F32", [2.0], 0, 8)}), bytes(8), F,
+    "not a plain integer")
+raw("st_exponent_offset.safetensors", b'{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1e0]}}',
+    bytes(1), F, "not a plain integer")
+raw("st_leading_zero.safetensors", b'{"w":{"dtype":"U8","shape":[01],"data_offsets":[0,1]}}',
+    bytes(1), F, "not a plain integer")
 raw("st_metadata_non_string.safetensors", js({"__metadata__": {"epoch": 3}}), b"", F,
     "not a string", "epoch")
 raw("st_metadata_not_map.safetensors", js({"__metadata__": ["a"]}), b"", F, "not a map",
