@@ -66,6 +66,13 @@ CKPT_API int ckpt_npz_save(const char *path, const ckpt_obj *dict, ckpt_error *e
  * one ("entirely indexed").  The header is at most 100 MB (the library's
  * limit).  dtypes: BOOL U8 I8 U16 I16 U32 I32 U64 I64 F16 BF16 F32 F64
  * F8_E4M3 F8_E5M2 (and C64, F8_E8M0 where ckpt has the dtype).
+ * ckpt maps F8_E4M3 -> float8_e4m3fn, F8_E5M2 -> float8_e5m2, F8_E8M0 ->
+ * float8_e8m0fnu, F8_E4M3FNUZ / F8_E5M2FNUZ -> the fnuz kinds, C64 ->
+ * complex64; the sub-byte F4 / F6_E2M3 / F6_E3M2 are valid in a file but
+ * load as CKPT_E_UNSUPPORTED.  Beyond the library's rules ckpt refuses
+ * duplicate keys, a \u0000 in any string, numbers that are not plain
+ * integers, dims or offsets above 2^53, nesting past 1000 levels, and
+ * (CKPT_E_LIMIT) headers of more than 2^21 JSON values.
  *
  * Loaded document: root is an OrderedDict name -> tensor in header order
  * (the file's order of data offsets); ckpt_doc_metadata is a dict str -> str
@@ -98,7 +105,11 @@ typedef struct ckpt_st_save_opts {
  * safetensors, laid out as the safetensors library lays it out (tensors ordered
  * by dtype alignment then name, header padded with spaces to a multiple of 8).
  * Non-contiguous tensors are written contiguous.  Atomic (temporary file,
- * fsync, rename).  opts NULL = defaults. */
+ * fsync, rename).  opts NULL = defaults.  The header is serde_json's compact
+ * text ("__metadata__" first, its entries in the dict's order; the library's
+ * own order for two or more metadata keys is a Rust HashMap's, i.e. random).
+ * Tensors must hold their bytes (a LAZY document's: ckpt_tensor_data_load
+ * first).  _save_mem: *out is malloc'd, free() it. */
 CKPT_API int ckpt_safetensors_save(const char *path, const ckpt_obj *dict,
                                    const ckpt_st_save_opts *opts, ckpt_error *err);
 CKPT_API int ckpt_safetensors_save_mem(const ckpt_obj *dict, const ckpt_st_save_opts *opts,
