@@ -825,101 +825,146 @@ static void e_file_name(char *buf, size_t n, int rank)
     snprintf(buf, n, "__%d_0.distcp", rank);
 }
 
-static const ckpt__dcp_pitem *first_item(const ckpt__dcp_plan *plans, int np, const char *fqn,
-                                         int *rank_out, size_t *idx_out)
+/* Every item of every plan, grouped by fqn (sorted by fqn, then rank, then
+ * position: the order create_default_global_save_plan appends chunks). */
+typedef struct gref {
+    const ckpt__dcp_pitem *it;
+    int rank; /* plan index */
+    size_t idx;
+} gref;
+
+typedef struct groups {
+    gref *s;        /* sorted */
+    size_t n;
+    size_t *start;  /* per global item (plan order): its group's first slot in s */
+    size_t *end;    /* ... one past its group's last slot */
+    size_t *pos;    /* ... its place in the group (the chunk index hint) */
+    size_t *base;   /* per plan: global index of its first item */
+} groups;
+
+static int gref_cmp(const void *x, const void *y)
 {
+    const gref *a = x, *b = y;
+    int c = strcmp(a->it->fqn, b->it->fqn);
+    if (c)
+        return c;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static void groups_free(groups *G)
+{
+    free(G->s);
+    free(G->start);
+    free(G->end);
+    free(G->pos);
+    free(G->base);
+}
+
+static int groups_build(groups *G, const ckpt__dcp_plan *plans, int np, ckpt_error *err)
+{
+    memset(G, 0, sizeof(*G));
+    size_t n = 0;
+    G->base = calloc((size_t)np + 1, sizeof(size_t));
+    if (!G->base)
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    for (int r = 0; r < np; r++) {
+        G->base[r] = n;
+        n += plans[r].n;
+    }
+    G->base[np] = n;
+    G->n = n;
+    G->s = calloc(n ? n : 1, sizeof(gref));
+    G->start = calloc(n ? n : 1, sizeof(size_t));
+    G->end = calloc(n ? n : 1, sizeof(size_t));
+    G->pos = calloc(n ? n : 1, sizeof(size_t));
+    if (!G->s || !G->start || !G->end || !G->pos) {
+        groups_free(G);
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    size_t k = 0;
     for (int r = 0; r < np; r++)
         for (size_t i = 0; i < plans[r].n; i++)
-            if (!strcmp(plans[r].items[i].fqn, fqn)) {
-                *rank_out = r;
-                *idx_out = i;
-                return &plans[r].items[i];
-            }
-    return NULL;
+            G->s[k++] = (gref){&plans[r].items[i], r, i};
+    qsort(G->s, n, sizeof(gref), gref_cmp);
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && !strcmp(G->s[a].it->fqn, G->s[b].it->fqn))
+            b++;
+        for (size_t j = a; j < b; j++) {
+            size_t g = G->base[G->s[j].rank] + G->s[j].idx;
+            G->start[g] = a;
+            G->end[g] = b;
+            G->pos[g] = j - a;
+        }
+        a = b;
+    }
+    return 0;
 }
 
 /* Global checks of default_planner.create_default_global_save_plan and
  * _validate_global_plan: a bytes fqn written once, tensor chunks agreeing on
- * dtype and size, inside it, not overlapping, covering it. */
-static int check_plans(const ckpt__dcp_plan *plans, int np, ckpt_error *err)
+ * dtype and size, not overlapping, covering it. */
+static int check_plans(const groups *G, ckpt_error *err)
 {
-    for (int r = 0; r < np; r++)
-        for (size_t i = 0; i < plans[r].n; i++) {
-            const ckpt__dcp_pitem *a = &plans[r].items[i];
-            int r0 = 0;
-            size_t i0 = 0;
-            const ckpt__dcp_pitem *f = first_item(plans, np, a->fqn, &r0, &i0);
-            if (f == a)
-                continue;
-            int rc = 0;
-            if (a->is_bytes || f->is_bytes)
-                rc = CKPT_FAIL(err, CKPT_E_ARG, "written twice (ranks %d and %d)", r0, r);
-            else if (a->dtype != f->dtype || a->ndim != f->ndim ||
-                     memcmp(a->shape, f->shape, (size_t)a->ndim * sizeof(int64_t)) != 0)
+    for (size_t a = 0; a < G->n;) {
+        const gref *f = &G->s[a];
+        size_t g = G->base[f->rank] + f->idx, b = G->end[g];
+        const ckpt__dcp_pitem *x = f->it;
+        int rc = 0;
+        uint64_t vol = 0;
+        for (size_t j = a; j < b && rc == 0; j++) {
+            const ckpt__dcp_pitem *y = G->s[j].it;
+            if (j > a && (x->is_bytes || y->is_bytes))
+                rc = CKPT_FAIL(err, CKPT_E_ARG, "written twice (ranks %d and %d)", f->rank,
+                               G->s[j].rank);
+            else if (y->dtype != x->dtype || y->ndim != x->ndim ||
+                     memcmp(y->shape, x->shape, (size_t)x->ndim * sizeof(int64_t)) != 0)
                 rc = CKPT_FAIL(err, CKPT_E_SHAPE,
-                               "chunks of ranks %d and %d disagree on dtype or global size", r0,
-                               r);
-            if (rc < 0) {
-                ckpt__error_prefix_key(err, a->fqn);
-                return rc;
+                               "chunks of ranks %d and %d disagree on dtype or global size",
+                               f->rank, G->s[j].rank);
+            int64_t v = 0;
+            ckpt__numel(y->ndim, y->sizes, &v);
+            vol += (uint64_t)v;
+            for (size_t k = j + 1; k < b && rc == 0 && !y->is_bytes; k++) {
+                const ckpt__dcp_pitem *z = G->s[k].it;
+                bool ov = z->ndim == y->ndim;
+                for (int d = 0; d < y->ndim && ov; d++)
+                    if (y->offsets[d] >= z->offsets[d] + z->sizes[d] ||
+                        z->offsets[d] >= y->offsets[d] + y->sizes[d])
+                        ov = false;
+                if (ov)
+                    rc = CKPT_FAIL(err, CKPT_E_SHAPE, "chunks of ranks %d and %d overlap",
+                                   G->s[j].rank, G->s[k].rank);
             }
         }
-    /* overlap and coverage, per tensor fqn (at its first item) */
-    for (int r = 0; r < np; r++)
-        for (size_t i = 0; i < plans[r].n; i++) {
-            const ckpt__dcp_pitem *a = &plans[r].items[i];
-            int r0;
-            size_t i0;
-            if (a->is_bytes || first_item(plans, np, a->fqn, &r0, &i0) != a)
-                continue;
-            int64_t total;
-            if (!ckpt__numel(a->ndim, a->shape, &total))
-                total = -1;
-            uint64_t vol = 0;
-            for (int rb = r; rb < np; rb++)
-                for (size_t j = rb == r ? i : 0; j < plans[rb].n; j++) {
-                    const ckpt__dcp_pitem *b = &plans[rb].items[j];
-                    if (strcmp(b->fqn, a->fqn) != 0)
-                        continue;
-                    int64_t v = 0;
-                    ckpt__numel(b->ndim, b->sizes, &v);
-                    vol += (uint64_t)v;
-                    for (int rc2 = rb; rc2 < np; rc2++)
-                        for (size_t k = rc2 == rb ? j + 1 : 0; k < plans[rc2].n; k++) {
-                            const ckpt__dcp_pitem *c = &plans[rc2].items[k];
-                            if (strcmp(c->fqn, a->fqn) != 0)
-                                continue;
-                            bool ov = true;
-                            for (int d = 0; d < b->ndim && ov; d++)
-                                if (b->offsets[d] >= c->offsets[d] + c->sizes[d] ||
-                                    c->offsets[d] >= b->offsets[d] + b->sizes[d])
-                                    ov = false;
-                            if (ov) {
-                                CKPT_FAIL(err, CKPT_E_SHAPE,
-                                          "chunks of ranks %d and %d overlap", rb, rc2);
-                                ckpt__error_prefix_key(err, a->fqn);
-                                return CKPT_E_SHAPE;
-                            }
-                        }
-                }
-            if (a->ndim > 0 && (total < 0 || vol != (uint64_t)total)) {
-                CKPT_FAIL(err, CKPT_E_SHAPE,
-                          "the chunks cover %llu of the tensor's %lld elements",
-                          (unsigned long long)vol, (long long)total);
-                ckpt__error_prefix_key(err, a->fqn);
-                return CKPT_E_SHAPE;
-            }
+        int64_t total = 0;
+        if (rc == 0 && !x->is_bytes && x->ndim > 0 &&
+            (!ckpt__numel(x->ndim, x->shape, &total) || vol != (uint64_t)total))
+            rc = CKPT_FAIL(err, CKPT_E_SHAPE,
+                           "the chunks cover %llu of the tensor's %lld elements",
+                           (unsigned long long)vol, (long long)total);
+        if (rc < 0) {
+            ckpt__error_prefix_key(err, x->fqn);
+            return rc;
         }
+        a = b;
+    }
     return 0;
 }
 
 int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t *out_len,
                         ckpt_error *err)
 {
-    CKPT_TRY(check_plans(plans, np, err));
+    groups G;
+    CKPT_TRY(groups_build(&G, plans, np, err));
+    int crc = check_plans(&G, err);
     ckpt__emit e;
-    if (ckpt__emit_init(&e, NULL) < 0)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    if (crc < 0 || ckpt__emit_init(&e, NULL) < 0) {
+        groups_free(&G);
+        return crc < 0 ? crc : CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
     ckpt__emit_byte(&e, CKPT_OP_PROTO);
     ckpt__emit_byte(&e, 2);
     /* Metadata(state_dict_metadata, planner_data, storage_data, storage_meta) */
@@ -935,10 +980,9 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
     for (int r = 0; r < np; r++)
         for (size_t i = 0; i < plans[r].n; i++) {
             const ckpt__dcp_pitem *a = &plans[r].items[i];
-            int r0;
-            size_t i0;
-            if (first_item(plans, np, a->fqn, &r0, &i0) != a)
-                continue;
+            size_t g = G.base[r] + i;
+            if (G.pos[g] != 0)
+                continue; /* not the fqn's first item */
             if (!open) {
                 ckpt__emit_byte(&e, CKPT_OP_MARK);
                 open = true;
@@ -957,19 +1001,16 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
                 ckpt__emit_byte(&e, CKPT_OP_EMPTY_LIST);
                 ckpt__emit_put(&e);
                 ckpt__emit_byte(&e, CKPT_OP_MARK);
-                for (int rb = r; rb < np; rb++)
-                    for (size_t j = rb == r ? i : 0; j < plans[rb].n; j++) {
-                        const ckpt__dcp_pitem *b = &plans[rb].items[j];
-                        if (strcmp(b->fqn, a->fqn) != 0)
-                            continue;
-                        e_new(&e, MOD_MD, "ChunkStorageMetadata");
-                        e_state_begin(&e);
-                        e_str(&e, "offsets");
-                        e_size(&e, b->offsets, b->ndim);
-                        e_str(&e, "sizes");
-                        e_size(&e, b->sizes, b->ndim);
-                        e_state_end(&e);
-                    }
+                for (size_t j = G.start[g]; j < G.end[g]; j++) {
+                    const ckpt__dcp_pitem *b = G.s[j].it;
+                    e_new(&e, MOD_MD, "ChunkStorageMetadata");
+                    e_state_begin(&e);
+                    e_str(&e, "offsets");
+                    e_size(&e, b->offsets, b->ndim);
+                    e_str(&e, "sizes");
+                    e_size(&e, b->sizes, b->ndim);
+                    e_state_end(&e);
+                }
                 ckpt__emit_byte(&e, CKPT_OP_APPENDS);
                 e_state_end(&e);
             }
@@ -991,10 +1032,9 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
     for (int r = 0; r < np; r++)
         for (size_t i = 0; i < plans[r].n; i++) {
             const ckpt__dcp_pitem *a = &plans[r].items[i];
-            int r0;
-            size_t i0;
-            if (first_item(plans, np, a->fqn, &r0, &i0) != a)
-                continue;
+            size_t g = G.base[r] + i;
+            if (G.pos[g] != 0)
+                continue; /* not the fqn's first item */
             if (!open) {
                 ckpt__emit_byte(&e, CKPT_OP_MARK);
                 open = true;
@@ -1047,12 +1087,7 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
                 e_none(&e);
             } else {
                 /* the rewritten index hint: the chunk's position in its list */
-                int64_t idx = 0;
-                for (int rb = 0; rb <= r; rb++)
-                    for (size_t j = 0; j < (rb == r ? i : plans[rb].n); j++)
-                        if (!strcmp(plans[rb].items[j].fqn, a->fqn))
-                            idx++;
-                ckpt__emit_int(&e, idx);
+                ckpt__emit_int(&e, (int64_t)G.pos[G.base[r] + i]);
                 e_str(&e, "offset");
                 e_size(&e, a->offsets, a->ndim);
             }
@@ -1093,6 +1128,7 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
 
     e_state_end(&e);
     ckpt__emit_byte(&e, CKPT_OP_STOP);
+    groups_free(&G);
     if (e.oom) {
         ckpt__emit_free(&e);
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
