@@ -310,6 +310,8 @@ def make(out):
         "flags": torch.tensor([True, False, True]),
         "scalar": torch.tensor(2.5, dtype=torch.float64),
         "empty": torch.zeros(0, 3),
+        # transposed: its storage is its numel, so _SerialCpuLoader saves it strided
+        "tr": torch.randn(3, 4).t(),
         "lst": [torch.ones(2), torch.zeros(1, dtype=torch.int32)],
         "step": 7,
         "cfg": {"lr": 0.5, "name": "adam"},
