@@ -394,6 +394,15 @@ static int storage_entry(interp *I, const ckpt_obj *key, const ckpt_obj *val)
     if (!is_kind(val, K_SINFO) || !rs || !of || of->type != CKPT_T_INT || !ln ||
         ln->type != CKPT_T_INT)
         return BAD(I, fqn, "a storage_data value is not a %s", "_StorageInfo");
+    /* torch >= 2.7: _StorageInfo.transform_descriptors (pickled only when set)
+     * names transforms (compression...) applied to the item's bytes */
+    const ckpt_obj *td = field(val, "transform_descriptors");
+    if (td && td->type != CKPT_T_NONE &&
+        !((td->type == CKPT_T_LIST || td->type == CKPT_T_TUPLE) && ckpt_obj_len(td) == 0))
+        return bad_finish(I, fqn,
+                          CKPT_FAIL_AT(I->err, CKPT_E_UNSUPPORTED, CKPT_WHERE_FILE, NULL, 0,
+                                       "the item's bytes are transformed "
+                                       "(_StorageInfo.transform_descriptors)"));
     if (!plain_file_name(rs, rlen))
         return BAD(I, fqn, "relative_path \"%s\" is not a plain file name", rs);
     if (ckpt_obj_int(of) < 0 || ckpt_obj_int(ln) < 0)

@@ -242,7 +242,9 @@ static int cmd_hostile(const char *fix)
                  {"hostile_length", CKPT_E_FORMAT},
                  {"hostile_offset", CKPT_E_FORMAT},
                  {"hostile_path", CKPT_E_FORMAT},
-                 {"hostile_chunk", CKPT_E_FORMAT}};
+                 {"hostile_chunk", CKPT_E_FORMAT},
+                 {"hostile_getattr", CKPT_E_UNSAFE},
+                 {"hostile_transform", CKPT_E_UNSUPPORTED}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *dir = path2(fix, cases[i].name);
         ckpt_error e;

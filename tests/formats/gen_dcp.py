@@ -429,6 +429,12 @@ def hostile(out):
     with open(os.path.join(d, ".metadata"), "wb") as f:
         # protocol 0 GLOBAL os.system('touch PWNED') REDUCE
         f.write(b"cos\nsystem\n(V" + ("touch " + marker).encode() + b"\ntR.")
+    # getattr is allowed only to name an _MEM_FORMAT_ENCODING member
+    d = os.path.join(out, "hostile_getattr")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, ".metadata"), "wb") as f:
+        f.write(b"\x80\x02cbuiltins\ngetattr\nc" + MD.encode() + b"\nMetadata\n"
+                b"X\x08\x00\x00\x00__init__\x86R.")
     # a valid folder, then with lies about offsets
     sd = {"w": torch.arange(12, dtype=torch.float32).reshape(3, 4)}
     save_case(out, "hostile_base", sd, [[("w", sd["w"])]])
@@ -451,6 +457,18 @@ def hostile(out):
                                                     for k, v in meta.storage_data.items()})
         with open(os.path.join(d, ".metadata"), "wb") as f:
             pickle.dump(m, f)
+    # torch >= 2.7's _StorageInfo.transform_descriptors (compressed items): unsupported
+    d = os.path.join(out, "hostile_transform")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "__0_0.distcp"), "wb") as f:
+        f.write(data)
+    infos = {}
+    for k, v in meta.storage_data.items():
+        v = _StorageInfo(v.relative_path, v.offset, v.length)
+        v.transform_descriptors = ["zstd"]
+        infos[k] = v
+    with open(os.path.join(d, ".metadata"), "wb") as f:
+        pickle.dump(dataclasses.replace(meta, storage_data=infos), f)
     d = os.path.join(out, "hostile_chunk")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "__0_0.distcp"), "wb") as f:
