@@ -361,6 +361,39 @@ static int cmd_write(const char *out)
             show(&e);
         CHECK(rc == 0);
     }
+    /* refused items: a chunk beyond the global size, a non-UTF-8 fqn, no tensor nor value */
+    {
+        int64_t go[2] = {3, 0};
+        ckpt_dcp_item bad_items[3] = {
+            {.fqn = "mat", .tensor = bias, .ndim = 1, .global_shape = s8, .offsets = go},
+            {.fqn = "\xff\xfe", .tensor = bias},
+            {.fqn = "none"}};
+        for (int i = 0; i < 3; i++) {
+            void *bp = NULL;
+            size_t bl = 0;
+            CHECK(ckpt_dcp_write_rank(r4, 7, &bad_items[i], 1, &bp, &bl, &e) < 0);
+            CHECK(bp == NULL);
+        }
+        char *f7 = path2(r4, "__7_0.distcp");
+        CHECK(access(f7, F_OK) != 0); /* nothing left behind */
+        free(f7);
+        /* a 0-d tensor written by two ranks overlaps itself */
+        double one = 1.0;
+        ckpt_obj *sc = ckpt_tensor_new_copy(doc, CKPT_F64, 0, NULL, &one, &e);
+        ckpt_dcp_item si = {.fqn = "s", .tensor = sc};
+        char *tdir = path2(out, "scalar2");
+        mkdir(tdir, 0755);
+        void *sp[2] = {0};
+        size_t sl[2] = {0};
+        CHECK(ckpt_dcp_write_rank(tdir, 0, &si, 1, &sp[0], &sl[0], &e) == 0);
+        CHECK(ckpt_dcp_write_rank(tdir, 1, &si, 1, &sp[1], &sl[1], &e) == 0);
+        const void *spc[2] = {sp[0], sp[1]};
+        CHECK(ckpt_dcp_write_metadata(tdir, spc, sl, 2, &e) == CKPT_E_SHAPE);
+        CHECK(ckpt_dcp_write_metadata(tdir, spc, sl, 1, &e) == 0);
+        free(sp[0]);
+        free(sp[1]);
+        free(tdir);
+    }
     /* a plan set that misses rank 3's chunk is refused (coverage) */
     const void *cp[4] = {plans[0], plans[1], plans[2], plans[3]};
     rc = ckpt_dcp_write_metadata(r4, cp, lens, 3, &e);
