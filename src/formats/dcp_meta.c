@@ -70,6 +70,7 @@ static const struct {
     {"torch", "preserve_format", K_MEMORY},
     {"torch.serialization", "_get_layout", K_GETLAYOUT},
     {"builtins", "getattr", K_GETATTR},
+    {"__builtin__", "getattr", K_GETATTR}, /* protocol < 3 (pickle's fix_imports) */
     {"pathlib", "PosixPath", K_PATH},
     {"pathlib", "PurePosixPath", K_PATH},
 };
@@ -732,11 +733,30 @@ int ckpt__dcp_plan_decode(const void *buf, size_t n, ckpt__dcp_plan *out, ckpt_e
 
 /* ----------------------------------------------------- .metadata writing */
 
-/* A memoized str, as CPython's save_str (BINUNICODE + BINPUT). */
+/* The emitter writes what CPython's protocol-2 pickler writes for the
+ * object graph an unpickled .metadata is (checked byte for byte by
+ * gen_dcp.py check): every str memoized; field names (interned by the
+ * unpickler's BUILD) memoized by value; the torch.strided and
+ * _MEM_FORMAT_ENCODING singletons memoized once; a container's items as
+ * SETITEM/APPEND for one, MARK ... SETITEMS/APPENDS per batch of 1000. */
+
+/* A str value, as CPython's save_str (BINUNICODE + BINPUT). */
 static void e_str(ckpt__emit *e, const char *s)
 {
     ckpt__emit_str(e, s, strlen(s));
     ckpt__emit_put(e);
+}
+
+/* A field name: one object for all instances (sys.intern in load_build). */
+static void e_key(ckpt__emit *e, const char *s)
+{
+    uint32_t idx;
+    if (ckpt__emit_memo_get_str(e, s, &idx)) {
+        ckpt__emit_get(e, idx);
+        return;
+    }
+    ckpt__emit_str(e, s, strlen(s));
+    ckpt__emit_memo_set_str(e, s, ckpt__emit_put(e));
 }
 
 /* cls.__new__(cls) as protocol 2 pickles a dataclass instance (copyreg.__newobj__). */
@@ -748,7 +768,8 @@ static void e_new(ckpt__emit *e, const char *module, const char *name)
     ckpt__emit_put(e);
 }
 
-/* the __dict__ state: EMPTY_DICT, BINPUT, MARK, pairs (by the caller), SETITEMS, BUILD */
+/* the __dict__ state of >= 2 fields: EMPTY_DICT, BINPUT, MARK, pairs (by the
+ * caller), SETITEMS, BUILD */
 static void e_state_begin(ckpt__emit *e)
 {
     ckpt__emit_byte(e, CKPT_OP_EMPTY_DICT);
@@ -760,6 +781,26 @@ static void e_state_end(ckpt__emit *e)
 {
     ckpt__emit_byte(e, CKPT_OP_SETITEMS);
     ckpt__emit_byte(e, CKPT_OP_BUILD);
+}
+
+/* _batch_setitems / _batch_appends: before item k of n (0-based) */
+static void e_batch_item(ckpt__emit *e, size_t k, size_t n)
+{
+    if (k % 1000 == 0 && n - k > 1)
+        ckpt__emit_byte(e, CKPT_OP_MARK);
+}
+
+/* after item k of n */
+static void e_batch_end(ckpt__emit *e, size_t k, size_t n, bool dict)
+{
+    size_t first = k - k % 1000;
+    bool last_of_batch = (k + 1) % 1000 == 0 || k + 1 == n;
+    if (!last_of_batch)
+        return;
+    if (n - first > 1)
+        ckpt__emit_byte(e, dict ? CKPT_OP_SETITEMS : CKPT_OP_APPENDS);
+    else
+        ckpt__emit_byte(e, dict ? CKPT_OP_SETITEM : CKPT_OP_APPEND);
 }
 
 /* tuple of ints, as protocol 2 writes it */
@@ -801,28 +842,41 @@ static void e_bool(ckpt__emit *e, bool b)
     ckpt__emit_byte(e, b ? CKPT_OP_NEWTRUE : CKPT_OP_NEWFALSE);
 }
 
+static const char memo_strided = 0, memo_contiguous = 0;
+
 /* TensorProperties: __getstate__ gives (dtype, layout, requires_grad,
  * _MEM_FORMAT_ENCODING.TORCH_CONTIGUOUS_FORMAT, pin_memory) (metadata.py). */
 static void e_props(ckpt__emit *e, int dtype, bool requires_grad)
 {
+    uint32_t idx;
     e_new(e, MOD_MD, "TensorProperties");
     ckpt__emit_byte(e, CKPT_OP_MARK);
     ckpt__emit_global(e, "torch", ckpt_dtype_name(dtype));
     /* torch.serialization: copyreg.pickle(torch.layout, lambda obj: (_get_layout, (str(obj),))) */
-    ckpt__emit_global(e, "torch.serialization", "_get_layout");
-    e_str(e, "torch.strided");
-    ckpt__emit_byte(e, CKPT_OP_TUPLE1);
-    ckpt__emit_put(e);
-    ckpt__emit_byte(e, CKPT_OP_REDUCE);
-    ckpt__emit_put(e);
+    if (ckpt__emit_memo_get(e, &memo_strided, &idx)) {
+        ckpt__emit_get(e, idx);
+    } else {
+        ckpt__emit_global(e, "torch.serialization", "_get_layout");
+        e_str(e, "torch.strided");
+        ckpt__emit_byte(e, CKPT_OP_TUPLE1);
+        ckpt__emit_put(e);
+        ckpt__emit_byte(e, CKPT_OP_REDUCE);
+        ckpt__emit_memoize(e, &memo_strided);
+    }
     e_bool(e, requires_grad);
-    /* Enum.__reduce_ex__: (cls, (value,)) */
-    ckpt__emit_global(e, MOD_MD, "_MEM_FORMAT_ENCODING");
-    ckpt__emit_int(e, 0);
-    ckpt__emit_byte(e, CKPT_OP_TUPLE1);
-    ckpt__emit_put(e);
-    ckpt__emit_byte(e, CKPT_OP_REDUCE);
-    ckpt__emit_put(e);
+    /* Enum.__reduce_ex__ (Python >= 3.11): getattr(cls, name) */
+    if (ckpt__emit_memo_get(e, &memo_contiguous, &idx)) {
+        ckpt__emit_get(e, idx);
+    } else {
+        /* protocol 2 names builtins as Python 2 did (pickle's fix_imports) */
+        ckpt__emit_global(e, "__builtin__", "getattr");
+        ckpt__emit_global(e, MOD_MD, "_MEM_FORMAT_ENCODING");
+        e_str(e, "TORCH_CONTIGUOUS_FORMAT");
+        ckpt__emit_byte(e, CKPT_OP_TUPLE2);
+        ckpt__emit_put(e);
+        ckpt__emit_byte(e, CKPT_OP_REDUCE);
+        ckpt__emit_memoize(e, &memo_contiguous);
+    }
     e_bool(e, false);
     ckpt__emit_byte(e, CKPT_OP_TUPLE);
     ckpt__emit_put(e);
@@ -974,6 +1028,9 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
         groups_free(&G);
         return crc < 0 ? crc : CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     }
+    size_t nfqn = 0;
+    for (size_t g = 0; g < G.n; g++)
+        nfqn += G.pos[g] == 0;
     ckpt__emit_byte(&e, CKPT_OP_PROTO);
     ckpt__emit_byte(&e, 2);
     /* Metadata(state_dict_metadata, planner_data, storage_data, storage_meta) */
@@ -981,78 +1038,64 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
     e_state_begin(&e);
 
     /* state_dict_metadata: fqns in plan order (create_default_global_save_plan) */
-    e_str(&e, "state_dict_metadata");
+    e_key(&e, "state_dict_metadata");
     ckpt__emit_byte(&e, CKPT_OP_EMPTY_DICT);
     ckpt__emit_put(&e);
-    size_t batch = 0;
-    bool open = false;
+    size_t k = 0;
     for (int r = 0; r < np; r++)
         for (size_t i = 0; i < plans[r].n; i++) {
             const ckpt__dcp_pitem *a = &plans[r].items[i];
             size_t g = G.base[r] + i;
             if (G.pos[g] != 0)
                 continue; /* not the fqn's first item */
-            if (!open) {
-                ckpt__emit_byte(&e, CKPT_OP_MARK);
-                open = true;
-            }
+            e_batch_item(&e, k, nfqn);
             e_str(&e, a->fqn);
             if (a->is_bytes) {
-                e_new(&e, MOD_MD, "BytesStorageMetadata");
+                e_new(&e, MOD_MD, "BytesStorageMetadata"); /* empty __dict__: no state */
             } else {
                 e_new(&e, MOD_MD, "TensorStorageMetadata");
                 e_state_begin(&e);
-                e_str(&e, "properties");
+                e_key(&e, "properties");
                 e_props(&e, a->dtype, a->requires_grad);
-                e_str(&e, "size");
+                e_key(&e, "size");
                 e_size(&e, a->shape, a->ndim);
-                e_str(&e, "chunks");
+                e_key(&e, "chunks");
                 ckpt__emit_byte(&e, CKPT_OP_EMPTY_LIST);
                 ckpt__emit_put(&e);
-                ckpt__emit_byte(&e, CKPT_OP_MARK);
-                for (size_t j = G.start[g]; j < G.end[g]; j++) {
-                    const ckpt__dcp_pitem *b = G.s[j].it;
+                size_t nc = G.end[g] - G.start[g];
+                for (size_t j = 0; j < nc; j++) {
+                    const ckpt__dcp_pitem *b = G.s[G.start[g] + j].it;
+                    e_batch_item(&e, j, nc);
                     e_new(&e, MOD_MD, "ChunkStorageMetadata");
                     e_state_begin(&e);
-                    e_str(&e, "offsets");
+                    e_key(&e, "offsets");
                     e_size(&e, b->offsets, b->ndim);
-                    e_str(&e, "sizes");
+                    e_key(&e, "sizes");
                     e_size(&e, b->sizes, b->ndim);
                     e_state_end(&e);
+                    e_batch_end(&e, j, nc, false);
                 }
-                ckpt__emit_byte(&e, CKPT_OP_APPENDS);
                 e_state_end(&e);
             }
-            if (++batch == 1000) {
-                ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
-                batch = 0;
-                open = false;
-            }
+            e_batch_end(&e, k++, nfqn, true);
         }
-    if (open)
-        ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
 
     /* planner_data: the flatten_state_dict mappings, fqn -> path tuple */
-    e_str(&e, "planner_data");
+    e_key(&e, "planner_data");
     ckpt__emit_byte(&e, CKPT_OP_EMPTY_DICT);
     ckpt__emit_put(&e);
-    open = false;
-    batch = 0;
+    k = 0;
     for (int r = 0; r < np; r++)
         for (size_t i = 0; i < plans[r].n; i++) {
             const ckpt__dcp_pitem *a = &plans[r].items[i];
-            size_t g = G.base[r] + i;
-            if (G.pos[g] != 0)
-                continue; /* not the fqn's first item */
-            if (!open) {
-                ckpt__emit_byte(&e, CKPT_OP_MARK);
-                open = true;
-            }
+            if (G.pos[G.base[r] + i] != 0)
+                continue;
+            e_batch_item(&e, k, nfqn);
             e_str(&e, a->fqn);
-            size_t k = a->npath ? a->npath : 1;
-            if (k > 3)
+            size_t m = a->npath ? a->npath : 1;
+            if (m > 3)
                 ckpt__emit_byte(&e, CKPT_OP_MARK);
-            for (size_t c = 0; c < k; c++) {
+            for (size_t c = 0; c < m; c++) {
                 if (!a->npath)
                     e_str(&e, a->fqn);
                 else if (a->path_int[c])
@@ -1060,77 +1103,61 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
                 else
                     e_str(&e, a->path[c]);
             }
-            ckpt__emit_byte(&e, k > 3 ? CKPT_OP_TUPLE : (uint8_t)(CKPT_OP_TUPLE1 + k - 1));
+            ckpt__emit_byte(&e, m > 3 ? CKPT_OP_TUPLE : (uint8_t)(CKPT_OP_TUPLE1 + m - 1));
             ckpt__emit_put(&e);
-            if (++batch == 1000) {
-                ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
-                batch = 0;
-                open = false;
-            }
+            e_batch_end(&e, k++, nfqn, true);
         }
-    if (open)
-        ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
 
     /* storage_data: MetadataIndex -> _StorageInfo, rank by rank (finish()) */
-    e_str(&e, "storage_data");
+    e_key(&e, "storage_data");
     ckpt__emit_byte(&e, CKPT_OP_EMPTY_DICT);
     ckpt__emit_put(&e);
-    open = false;
-    batch = 0;
+    k = 0;
     for (int r = 0; r < np; r++) {
         char fname[64];
         e_file_name(fname, sizeof(fname), plans[r].rank);
         for (size_t i = 0; i < plans[r].n; i++) {
             const ckpt__dcp_pitem *a = &plans[r].items[i];
-            if (!open) {
-                ckpt__emit_byte(&e, CKPT_OP_MARK);
-                open = true;
-            }
+            e_batch_item(&e, k, G.n);
             /* MetadataIndex.__init__ sets fqn, index, then offset (when given) */
             e_new(&e, MOD_MD, "MetadataIndex");
             e_state_begin(&e);
-            e_str(&e, "fqn");
+            e_key(&e, "fqn");
             e_str(&e, a->fqn);
-            e_str(&e, "index");
+            e_key(&e, "index");
             if (a->is_bytes) {
                 e_none(&e);
             } else {
                 /* the rewritten index hint: the chunk's position in its list */
                 ckpt__emit_int(&e, (int64_t)G.pos[G.base[r] + i]);
-                e_str(&e, "offset");
+                e_key(&e, "offset");
                 e_size(&e, a->offsets, a->ndim);
             }
             e_state_end(&e);
             e_new(&e, MOD_FS, "_StorageInfo");
             e_state_begin(&e);
-            e_str(&e, "relative_path");
+            e_key(&e, "relative_path");
             e_str(&e, fname);
-            e_str(&e, "offset");
+            e_key(&e, "offset");
             ckpt__emit_int(&e, (int64_t)a->offset);
-            e_str(&e, "length");
+            e_key(&e, "length");
             ckpt__emit_int(&e, (int64_t)a->length);
             e_state_end(&e);
-            if (++batch == 1000) {
-                ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
-                batch = 0;
-                open = false;
-            }
+            e_batch_end(&e, k++, G.n, true);
         }
     }
-    if (open)
-        ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
 
     /* storage_meta: StorageMeta(checkpoint_id, save_id, load_id, modules) */
-    e_str(&e, "storage_meta");
+    e_key(&e, "storage_meta");
     e_new(&e, MOD_MD, "StorageMeta");
     e_state_begin(&e);
-    e_str(&e, "checkpoint_id");
+    e_key(&e, "checkpoint_id");
     e_none(&e);
-    e_str(&e, "save_id");
+    e_key(&e, "save_id");
     e_none(&e);
-    e_str(&e, "load_id");
+    e_key(&e, "load_id");
     e_none(&e);
-    e_str(&e, "modules");
+    e_key(&e, "modules");
     ckpt__emit_byte(&e, CKPT_OP_EMPTY_LIST);
     ckpt__emit_put(&e);
     e_state_end(&e);

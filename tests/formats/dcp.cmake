@@ -27,7 +27,7 @@ set_tests_properties(dcp_read_box dcp_hostile PROPERTIES LABELS "formats;interop
 add_test(NAME dcp_write COMMAND sh -c "rm -rf '${DCP_OUT}' && '$<TARGET_FILE:dcp_test>' write '${DCP_OUT}'")
 set_tests_properties(dcp_write PROPERTIES LABELS "formats;unit" TIMEOUT 60
                      FIXTURES_SETUP dcp_written)
-foreach(c saved ranks4)
+foreach(c saved ranks4 many)
   add_test(NAME dcp_torch_reads_${c}
            COMMAND ${DCP_PY} ${DCP_GEN} check ${DCP_OUT}/${c} ${DCP_OUT}/${c}.expect.pt)
   set_tests_properties(dcp_torch_reads_${c} PROPERTIES LABELS "formats;interop" TIMEOUT 60

@@ -438,6 +438,57 @@ static int cmd_write(const char *out)
         CHECK(!strcmp(ckpt_obj_str(ckpt_dict_get(b, "cfg.name"), NULL), "adamw"));
     }
     ckpt_doc_free(back);
+
+    /* "many": more than 1000 fqns and a tensor of 1003 chunks from one rank, so
+     * that .metadata has SETITEMS/APPENDS batches of 1000 and a trailing one */
+    {
+        enum { NP = 1005, NC = 1003 };
+        char *mt = path2(out, "many.tmp"), *mf = path2(out, "many"), *me = path2(out, "many.expect.pt");
+        mkdir(mt, 0755);
+        ckpt_dcp_item *its = calloc(NP + NC, sizeof(*its));
+        char(*names)[16] = calloc(NP, 16);
+        ckpt_obj *wantm = ckpt_dict_new(doc, CKPT_DICT_ORDERED);
+        int64_t one[1] = {1}, lng[1] = {NC};
+        ckpt_obj *whole = tensor_f32(doc, 1, lng, 1.0f);
+        ckpt_tensor_info wi;
+        ckpt_tensor_get_info(whole, &wi);
+        static int64_t offs[NC][1];
+        for (int i = 0; i < NP; i++) {
+            snprintf(names[i], 16, "p.%d", i);
+            float v = (float)i;
+            ckpt_obj *t = ckpt_tensor_new_copy(doc, CKPT_F32, 1, one, &v, &e);
+            its[i] = (ckpt_dcp_item){.fqn = names[i], .tensor = t};
+            ckpt_dict_set_str(doc, wantm, names[i], t, &e);
+        }
+        for (int c = 0; c < NC; c++) {
+            offs[c][0] = c;
+            ckpt_obj *ch = ckpt_tensor_new(doc, (ckpt_storage *)(uintptr_t)wi.storage, CKPT_F32,
+                                           1, one, NULL, c, &e);
+            its[NP + c] = (ckpt_dcp_item){.fqn = "long", .tensor = ch, .ndim = 1,
+                                          .global_shape = lng, .offsets = offs[c]};
+        }
+        ckpt_dict_set_str(doc, wantm, "long", whole, &e);
+        void *mp = NULL;
+        size_t ml = 0;
+        rc = ckpt_dcp_write_rank(mt, 0, its, NP + NC, &mp, &ml, &e);
+        if (rc < 0)
+            show(&e);
+        CHECK(rc == 0);
+        const void *mpc[1] = {mp};
+        CHECK(ckpt_dcp_write_metadata(mt, mpc, &ml, 1, &e) == 0);
+        CHECK(ckpt_dcp_commit(mt, mf, &e) == 0);
+        CHECK(ckpt_save(me, wantm, NULL, &e) == 0);
+        ckpt_doc *mb = ckpt_dcp_load(mf, NULL, &e);
+        CHECK(mb && same(whole, ckpt_dict_get(ckpt_doc_root(mb), "long"), "long"));
+        CHECK(mb && ckpt_obj_len(ckpt_doc_root(mb)) == NP + 1);
+        ckpt_doc_free(mb);
+        free(mp);
+        free(its);
+        free(names);
+        free(mt);
+        free(mf);
+        free(me);
+    }
     free(saved);
     free(sexp);
     free(r4);

@@ -415,7 +415,18 @@ def check(folder, expect):
     if list(meta.state_dict_metadata) != list(exp):
         print("state_dict_metadata order", list(meta.state_dict_metadata), "!=", list(exp))
         return 1
-    print(f"ok: {len(exp)} entries equal")
+    # ckpt writes what CPython's protocol-2 pickler writes for the same objects
+    with open(os.path.join(folder, ".metadata"), "rb") as f:
+        raw = f.read()
+    again = pickle.dumps(meta, protocol=2)
+    if again != raw:
+        at = next((i for i, (x, y) in enumerate(zip(raw, again)) if x != y),
+                  min(len(raw), len(again)))
+        print(f".metadata differs from CPython's protocol-2 pickle at byte {at} "
+              f"({len(raw)} vs {len(again)} bytes):\n  ckpt    {raw[max(0, at - 40):at + 40]!r}"
+              f"\n  CPython {again[max(0, at - 40):at + 40]!r}")
+        return 1
+    print(f"ok: {len(exp)} entries equal; .metadata byte-identical to CPython's pickle")
     return 0
 
 
