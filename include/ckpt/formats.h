@@ -278,6 +278,32 @@ CKPT_API const char *ckpt_hf_tensor_shard(const ckpt_doc *doc, const ckpt_obj *t
  * allowlist of those dataclasses only) and "__<rank>_<i>.distcp" files whose
  * items (each a torch.save archive of one tensor chunk, or raw bytes) are
  * located by offset and length.
+ *
+ * ckpt follows torch 2.5's torch/distributed/checkpoint (metadata.py,
+ * filesystem.py, default_planner.py, _traverse.py):
+ *   - ".metadata" is unpickled by ckpt's own VM with an allowlist of exactly
+ *     Metadata, TensorStorageMetadata, BytesStorageMetadata,
+ *     ChunkStorageMetadata, TensorProperties (also its torch <= 2.1 path),
+ *     MetadataIndex, StorageMeta, _MEM_FORMAT_ENCODING (called with its value,
+ *     or named through builtins.getattr as Python >= 3.11 pickles an Enum),
+ *     filesystem._StorageInfo, torch.Size, torch dtypes, torch layouts (also as
+ *     torch.serialization._get_layout("torch.strided")) and memory formats,
+ *     pathlib.PosixPath (StorageMeta.checkpoint_id).  Anything else is
+ *     CKPT_E_UNSAFE; nothing is ever called.
+ *   - every chunk must lie inside its tensor's size, chunks must not overlap,
+ *     every item needs a storage_data entry whose relative_path is a plain
+ *     file name in the folder and whose [offset, offset + length) lies inside
+ *     that file (CKPT_E_FORMAT naming the file, offset and fqn); items with
+ *     transform_descriptors (torch >= 2.7 compression) are CKPT_E_UNSUPPORTED.
+ *   - writing: "__<rank>_0.distcp" holds bytes items first, then tensor
+ *     chunks, each a torch.save archive (ckpt's TORCH21 record set, archive
+ *     name "archive"); ".metadata" is a protocol-2 pickle with torch's class
+ *     paths and field order (Metadata: state_dict_metadata, planner_data
+ *     (fqn -> flatten path tuple), storage_data (MetadataIndex(fqn, index,
+ *     offset) -> _StorageInfo), storage_meta), written atomically.
+ * The plan of ckpt_dcp_write_rank is ckpt's own little-endian blob ("CKDCPPL1",
+ * rank, items with fqn, dtype, global shape, chunk offsets/sizes, file range
+ * and flatten path), checked when decoded.
  */
 typedef struct ckpt_dcp ckpt_dcp;
 
@@ -285,7 +311,7 @@ typedef struct ckpt_dcp ckpt_dcp;
 typedef struct ckpt_dcp_entry {
     const char *fqn;
     bool is_bytes; /* BytesStorageMetadata: a torch.save'd non-tensor value */
-    int dtype;     /* tensors */
+    int dtype;     /* tensors (CKPT_DTYPE_UNKNOWN for bytes entries) */
     int ndim;
     const int64_t *shape; /* global size */
     size_t nchunks;       /* chunks of the global tensor stored in the files */

@@ -236,8 +236,10 @@ const ckpt_dcp_entry *ckpt_dcp_find(const ckpt_dcp *d, const char *fqn)
 }
 
 /* The torch.save archive of one item, loaded weights-only. */
+/* keep != NULL: the document points into the item's bytes (MMAP mode over
+ * memory), handed back in *keep to be freed after the document. */
 static ckpt_doc *load_item(ckpt_dcp *d, const ckpt__dcp_loc *l, const char *fqn,
-                           const ckpt_alloc *alloc, ckpt_error *err)
+                           const ckpt_alloc *alloc, void **keep, ckpt_error *err)
 {
     char *p = join(d->dir, l->file);
     if (!p) {
@@ -267,24 +269,32 @@ static ckpt_doc *load_item(ckpt_dcp *d, const ckpt__dcp_loc *l, const char *fqn,
         } else {
             char label[512];
             snprintf(label, sizeof(label), "%s@%llu", p, (unsigned long long)l->offset);
-            ckpt_load_opts o = {.mode = CKPT_LOAD_COPY, .map_location = "cpu", .alloc = alloc};
+            ckpt_load_opts o = {.mode = keep ? CKPT_LOAD_MMAP : CKPT_LOAD_COPY,
+                                .map_location = "cpu",
+                                .alloc = alloc};
             doc = ckpt_load_mem(buf, (size_t)l->length, label, &o, err);
         }
     }
     if (fd >= 0)
         close(fd);
-    free(buf);
+    if (doc && keep)
+        *keep = buf;
+    else
+        free(buf);
     free(p);
     if (!doc)
         ckpt__error_prefix_key(err, fqn);
     return doc;
 }
 
-/* The chunk's elements, C-contiguous, into a new buffer. */
+/* The chunk's elements, C-contiguous: *data points into the saved tensor
+ * (over *raw, the item's bytes, kept with *keep_doc) when it is contiguous,
+ * else into a copy in *raw.  The caller frees *keep_doc, then *raw. */
 static int load_chunk(ckpt_dcp *d, const ckpt__dcp_ent *e, const ckpt__dcp_chunk *k,
-                      void **out, ckpt_error *err)
+                      void **raw, ckpt_doc **keep_doc, const void **data, ckpt_error *err)
 {
-    ckpt_doc *doc = load_item(d, &k->loc, e->pub.fqn, NULL, err);
+    void *item = NULL;
+    ckpt_doc *doc = load_item(d, &k->loc, e->pub.fqn, NULL, &item, err);
     if (!doc)
         return err->code ? err->code : CKPT_E_FORMAT;
     const ckpt_obj *t = ckpt_doc_root(doc);
@@ -301,6 +311,12 @@ static int load_chunk(ckpt_dcp *d, const ckpt__dcp_ent *e, const ckpt__dcp_chunk
         ckpt__error_prefix_key(err, e->pub.fqn);
     }
     void *buf = NULL;
+    if (rc == 0 && ti.contiguous && ckpt_tensor_data(t)) {
+        *data = ckpt_tensor_data(t); /* zero copy: the bytes of the item */
+        *raw = item;
+        *keep_doc = doc; /* freed after the copy, before `item` */
+        return 0;
+    }
     if (rc == 0) {
         buf = malloc(ti.nbytes ? (size_t)ti.nbytes : 1);
         if (!buf)
@@ -309,11 +325,13 @@ static int load_chunk(ckpt_dcp *d, const ckpt__dcp_ent *e, const ckpt__dcp_chunk
             rc = ckpt_tensor_copy_into(t, buf, (size_t)ti.nbytes, err);
     }
     ckpt_doc_free(doc);
+    free(item);
     if (rc < 0) {
         free(buf);
         return rc;
     }
-    *out = buf;
+    *raw = buf;
+    *data = buf;
     return 0;
 }
 
@@ -409,10 +427,13 @@ int ckpt_dcp_read_box(ckpt_dcp *d, const char *fqn, const int64_t *offsets, cons
                 hit = false;
         if (!hit)
             continue;
-        void *buf = NULL;
-        CKPT_TRY(load_chunk(d, e, k, &buf, err));
-        got += copy_overlap(e, k, buf, offsets, sizes, dst);
-        free(buf);
+        void *raw = NULL;
+        ckpt_doc *kd = NULL;
+        const void *src = NULL;
+        CKPT_TRY(load_chunk(d, e, k, &raw, &kd, &src, err));
+        got += copy_overlap(e, k, src, offsets, sizes, dst);
+        ckpt_doc_free(kd);
+        free(raw);
     }
     if (got != vol) {
         int rc = CKPT_FAIL(err, CKPT_E_FORMAT,
@@ -535,7 +556,7 @@ ckpt_doc *ckpt_dcp_load(const char *dir, const ckpt_alloc *alloc, ckpt_error *er
         ckpt__dcp_ent *e = &d->m.ents[i];
         ckpt_obj *v = NULL;
         if (e->pub.is_bytes) {
-            ckpt_doc *vd = load_item(d, &e->bytes_loc, e->pub.fqn, NULL, err);
+            ckpt_doc *vd = load_item(d, &e->bytes_loc, e->pub.fqn, NULL, NULL, err);
             if (vd) {
                 v = copy_obj(doc, ckpt_doc_root(vd), 0, err);
                 if (!v)

@@ -70,6 +70,7 @@ static const struct {
     {"torch", "preserve_format", K_MEMORY},
     {"torch.serialization", "_get_layout", K_GETLAYOUT},
     {"builtins", "getattr", K_GETATTR},
+    {"__builtin__", "getattr", K_GETATTR}, /* protocol < 3 (pickle's fix_imports) */
     {"pathlib", "PosixPath", K_PATH},
     {"pathlib", "PurePosixPath", K_PATH},
 };
@@ -394,6 +395,15 @@ static int storage_entry(interp *I, const ckpt_obj *key, const ckpt_obj *val)
     if (!is_kind(val, K_SINFO) || !rs || !of || of->type != CKPT_T_INT || !ln ||
         ln->type != CKPT_T_INT)
         return BAD(I, fqn, "a storage_data value is not a %s", "_StorageInfo");
+    /* torch >= 2.7: _StorageInfo.transform_descriptors (pickled only when set)
+     * names transforms (compression...) applied to the item's bytes */
+    const ckpt_obj *td = field(val, "transform_descriptors");
+    if (td && td->type != CKPT_T_NONE &&
+        !((td->type == CKPT_T_LIST || td->type == CKPT_T_TUPLE) && ckpt_obj_len(td) == 0))
+        return bad_finish(I, fqn,
+                          CKPT_FAIL_AT(I->err, CKPT_E_UNSUPPORTED, CKPT_WHERE_FILE, NULL, 0,
+                                       "the item's bytes are transformed "
+                                       "(_StorageInfo.transform_descriptors)"));
     if (!plain_file_name(rs, rlen))
         return BAD(I, fqn, "relative_path \"%s\" is not a plain file name", rs);
     if (ckpt_obj_int(of) < 0 || ckpt_obj_int(ln) < 0)
@@ -723,11 +733,30 @@ int ckpt__dcp_plan_decode(const void *buf, size_t n, ckpt__dcp_plan *out, ckpt_e
 
 /* ----------------------------------------------------- .metadata writing */
 
-/* A memoized str, as CPython's save_str (BINUNICODE + BINPUT). */
+/* The emitter writes what CPython's protocol-2 pickler writes for the
+ * object graph an unpickled .metadata is (checked byte for byte by
+ * gen_dcp.py check): every str memoized; field names (interned by the
+ * unpickler's BUILD) memoized by value; the torch.strided and
+ * _MEM_FORMAT_ENCODING singletons memoized once; a container's items as
+ * SETITEM/APPEND for one, MARK ... SETITEMS/APPENDS per batch of 1000. */
+
+/* A str value, as CPython's save_str (BINUNICODE + BINPUT). */
 static void e_str(ckpt__emit *e, const char *s)
 {
     ckpt__emit_str(e, s, strlen(s));
     ckpt__emit_put(e);
+}
+
+/* A field name: one object for all instances (sys.intern in load_build). */
+static void e_key(ckpt__emit *e, const char *s)
+{
+    uint32_t idx;
+    if (ckpt__emit_memo_get_str(e, s, &idx)) {
+        ckpt__emit_get(e, idx);
+        return;
+    }
+    ckpt__emit_str(e, s, strlen(s));
+    ckpt__emit_memo_set_str(e, s, ckpt__emit_put(e));
 }
 
 /* cls.__new__(cls) as protocol 2 pickles a dataclass instance (copyreg.__newobj__). */
@@ -739,7 +768,8 @@ static void e_new(ckpt__emit *e, const char *module, const char *name)
     ckpt__emit_put(e);
 }
 
-/* the __dict__ state: EMPTY_DICT, BINPUT, MARK, pairs (by the caller), SETITEMS, BUILD */
+/* the __dict__ state of >= 2 fields: EMPTY_DICT, BINPUT, MARK, pairs (by the
+ * caller), SETITEMS, BUILD */
 static void e_state_begin(ckpt__emit *e)
 {
     ckpt__emit_byte(e, CKPT_OP_EMPTY_DICT);
@@ -751,6 +781,26 @@ static void e_state_end(ckpt__emit *e)
 {
     ckpt__emit_byte(e, CKPT_OP_SETITEMS);
     ckpt__emit_byte(e, CKPT_OP_BUILD);
+}
+
+/* _batch_setitems / _batch_appends: before item k of n (0-based) */
+static void e_batch_item(ckpt__emit *e, size_t k, size_t n)
+{
+    if (k % 1000 == 0 && n - k > 1)
+        ckpt__emit_byte(e, CKPT_OP_MARK);
+}
+
+/* after item k of n */
+static void e_batch_end(ckpt__emit *e, size_t k, size_t n, bool dict)
+{
+    size_t first = k - k % 1000;
+    bool last_of_batch = (k + 1) % 1000 == 0 || k + 1 == n;
+    if (!last_of_batch)
+        return;
+    if (n - first > 1)
+        ckpt__emit_byte(e, dict ? CKPT_OP_SETITEMS : CKPT_OP_APPENDS);
+    else
+        ckpt__emit_byte(e, dict ? CKPT_OP_SETITEM : CKPT_OP_APPEND);
 }
 
 /* tuple of ints, as protocol 2 writes it */
@@ -792,28 +842,41 @@ static void e_bool(ckpt__emit *e, bool b)
     ckpt__emit_byte(e, b ? CKPT_OP_NEWTRUE : CKPT_OP_NEWFALSE);
 }
 
+static const char memo_strided = 0, memo_contiguous = 0;
+
 /* TensorProperties: __getstate__ gives (dtype, layout, requires_grad,
  * _MEM_FORMAT_ENCODING.TORCH_CONTIGUOUS_FORMAT, pin_memory) (metadata.py). */
 static void e_props(ckpt__emit *e, int dtype, bool requires_grad)
 {
+    uint32_t idx;
     e_new(e, MOD_MD, "TensorProperties");
     ckpt__emit_byte(e, CKPT_OP_MARK);
     ckpt__emit_global(e, "torch", ckpt_dtype_name(dtype));
     /* torch.serialization: copyreg.pickle(torch.layout, lambda obj: (_get_layout, (str(obj),))) */
-    ckpt__emit_global(e, "torch.serialization", "_get_layout");
-    e_str(e, "torch.strided");
-    ckpt__emit_byte(e, CKPT_OP_TUPLE1);
-    ckpt__emit_put(e);
-    ckpt__emit_byte(e, CKPT_OP_REDUCE);
-    ckpt__emit_put(e);
+    if (ckpt__emit_memo_get(e, &memo_strided, &idx)) {
+        ckpt__emit_get(e, idx);
+    } else {
+        ckpt__emit_global(e, "torch.serialization", "_get_layout");
+        e_str(e, "torch.strided");
+        ckpt__emit_byte(e, CKPT_OP_TUPLE1);
+        ckpt__emit_put(e);
+        ckpt__emit_byte(e, CKPT_OP_REDUCE);
+        ckpt__emit_memoize(e, &memo_strided);
+    }
     e_bool(e, requires_grad);
-    /* Enum.__reduce_ex__: (cls, (value,)) */
-    ckpt__emit_global(e, MOD_MD, "_MEM_FORMAT_ENCODING");
-    ckpt__emit_int(e, 0);
-    ckpt__emit_byte(e, CKPT_OP_TUPLE1);
-    ckpt__emit_put(e);
-    ckpt__emit_byte(e, CKPT_OP_REDUCE);
-    ckpt__emit_put(e);
+    /* Enum.__reduce_ex__ (Python >= 3.11): getattr(cls, name) */
+    if (ckpt__emit_memo_get(e, &memo_contiguous, &idx)) {
+        ckpt__emit_get(e, idx);
+    } else {
+        /* protocol 2 names builtins as Python 2 did (pickle's fix_imports) */
+        ckpt__emit_global(e, "__builtin__", "getattr");
+        ckpt__emit_global(e, MOD_MD, "_MEM_FORMAT_ENCODING");
+        e_str(e, "TORCH_CONTIGUOUS_FORMAT");
+        ckpt__emit_byte(e, CKPT_OP_TUPLE2);
+        ckpt__emit_put(e);
+        ckpt__emit_byte(e, CKPT_OP_REDUCE);
+        ckpt__emit_memoize(e, &memo_contiguous);
+    }
     e_bool(e, false);
     ckpt__emit_byte(e, CKPT_OP_TUPLE);
     ckpt__emit_put(e);
@@ -825,101 +888,149 @@ static void e_file_name(char *buf, size_t n, int rank)
     snprintf(buf, n, "__%d_0.distcp", rank);
 }
 
-static const ckpt__dcp_pitem *first_item(const ckpt__dcp_plan *plans, int np, const char *fqn,
-                                         int *rank_out, size_t *idx_out)
+/* Every item of every plan, grouped by fqn (sorted by fqn, then rank, then
+ * position: the order create_default_global_save_plan appends chunks). */
+typedef struct gref {
+    const ckpt__dcp_pitem *it;
+    int rank; /* plan index */
+    size_t idx;
+} gref;
+
+typedef struct groups {
+    gref *s;        /* sorted */
+    size_t n;
+    size_t *start;  /* per global item (plan order): its group's first slot in s */
+    size_t *end;    /* ... one past its group's last slot */
+    size_t *pos;    /* ... its place in the group (the chunk index hint) */
+    size_t *base;   /* per plan: global index of its first item */
+} groups;
+
+static int gref_cmp(const void *x, const void *y)
 {
+    const gref *a = x, *b = y;
+    int c = strcmp(a->it->fqn, b->it->fqn);
+    if (c)
+        return c;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static void groups_free(groups *G)
+{
+    free(G->s);
+    free(G->start);
+    free(G->end);
+    free(G->pos);
+    free(G->base);
+}
+
+static int groups_build(groups *G, const ckpt__dcp_plan *plans, int np, ckpt_error *err)
+{
+    memset(G, 0, sizeof(*G));
+    size_t n = 0;
+    G->base = calloc((size_t)np + 1, sizeof(size_t));
+    if (!G->base)
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    for (int r = 0; r < np; r++) {
+        G->base[r] = n;
+        n += plans[r].n;
+    }
+    G->base[np] = n;
+    G->n = n;
+    G->s = calloc(n ? n : 1, sizeof(gref));
+    G->start = calloc(n ? n : 1, sizeof(size_t));
+    G->end = calloc(n ? n : 1, sizeof(size_t));
+    G->pos = calloc(n ? n : 1, sizeof(size_t));
+    if (!G->s || !G->start || !G->end || !G->pos) {
+        groups_free(G);
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    size_t k = 0;
     for (int r = 0; r < np; r++)
         for (size_t i = 0; i < plans[r].n; i++)
-            if (!strcmp(plans[r].items[i].fqn, fqn)) {
-                *rank_out = r;
-                *idx_out = i;
-                return &plans[r].items[i];
-            }
-    return NULL;
+            G->s[k++] = (gref){&plans[r].items[i], r, i};
+    qsort(G->s, n, sizeof(gref), gref_cmp);
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && !strcmp(G->s[a].it->fqn, G->s[b].it->fqn))
+            b++;
+        for (size_t j = a; j < b; j++) {
+            size_t g = G->base[G->s[j].rank] + G->s[j].idx;
+            G->start[g] = a;
+            G->end[g] = b;
+            G->pos[g] = j - a;
+        }
+        a = b;
+    }
+    return 0;
 }
 
 /* Global checks of default_planner.create_default_global_save_plan and
  * _validate_global_plan: a bytes fqn written once, tensor chunks agreeing on
- * dtype and size, inside it, not overlapping, covering it. */
-static int check_plans(const ckpt__dcp_plan *plans, int np, ckpt_error *err)
+ * dtype and size, not overlapping, covering it. */
+static int check_plans(const groups *G, ckpt_error *err)
 {
-    for (int r = 0; r < np; r++)
-        for (size_t i = 0; i < plans[r].n; i++) {
-            const ckpt__dcp_pitem *a = &plans[r].items[i];
-            int r0 = 0;
-            size_t i0 = 0;
-            const ckpt__dcp_pitem *f = first_item(plans, np, a->fqn, &r0, &i0);
-            if (f == a)
-                continue;
-            int rc = 0;
-            if (a->is_bytes || f->is_bytes)
-                rc = CKPT_FAIL(err, CKPT_E_ARG, "written twice (ranks %d and %d)", r0, r);
-            else if (a->dtype != f->dtype || a->ndim != f->ndim ||
-                     memcmp(a->shape, f->shape, (size_t)a->ndim * sizeof(int64_t)) != 0)
+    for (size_t a = 0; a < G->n;) {
+        const gref *f = &G->s[a];
+        size_t g = G->base[f->rank] + f->idx, b = G->end[g];
+        const ckpt__dcp_pitem *x = f->it;
+        int rc = 0;
+        uint64_t vol = 0;
+        for (size_t j = a; j < b && rc == 0; j++) {
+            const ckpt__dcp_pitem *y = G->s[j].it;
+            if (j > a && (x->is_bytes || y->is_bytes))
+                rc = CKPT_FAIL(err, CKPT_E_ARG, "written twice (ranks %d and %d)", f->rank,
+                               G->s[j].rank);
+            else if (y->dtype != x->dtype || y->ndim != x->ndim ||
+                     memcmp(y->shape, x->shape, (size_t)x->ndim * sizeof(int64_t)) != 0)
                 rc = CKPT_FAIL(err, CKPT_E_SHAPE,
-                               "chunks of ranks %d and %d disagree on dtype or global size", r0,
-                               r);
-            if (rc < 0) {
-                ckpt__error_prefix_key(err, a->fqn);
-                return rc;
+                               "chunks of ranks %d and %d disagree on dtype or global size",
+                               f->rank, G->s[j].rank);
+            int64_t v = 0;
+            ckpt__numel(y->ndim, y->sizes, &v);
+            vol += (uint64_t)v;
+            for (size_t k = j + 1; k < b && rc == 0 && !y->is_bytes; k++) {
+                const ckpt__dcp_pitem *z = G->s[k].it;
+                bool ov = z->ndim == y->ndim;
+                for (int d = 0; d < y->ndim && ov; d++)
+                    if (y->offsets[d] >= z->offsets[d] + z->sizes[d] ||
+                        z->offsets[d] >= y->offsets[d] + y->sizes[d])
+                        ov = false;
+                if (ov)
+                    rc = CKPT_FAIL(err, CKPT_E_SHAPE, "chunks of ranks %d and %d overlap",
+                                   G->s[j].rank, G->s[k].rank);
             }
         }
-    /* overlap and coverage, per tensor fqn (at its first item) */
-    for (int r = 0; r < np; r++)
-        for (size_t i = 0; i < plans[r].n; i++) {
-            const ckpt__dcp_pitem *a = &plans[r].items[i];
-            int r0;
-            size_t i0;
-            if (a->is_bytes || first_item(plans, np, a->fqn, &r0, &i0) != a)
-                continue;
-            int64_t total;
-            if (!ckpt__numel(a->ndim, a->shape, &total))
-                total = -1;
-            uint64_t vol = 0;
-            for (int rb = r; rb < np; rb++)
-                for (size_t j = rb == r ? i : 0; j < plans[rb].n; j++) {
-                    const ckpt__dcp_pitem *b = &plans[rb].items[j];
-                    if (strcmp(b->fqn, a->fqn) != 0)
-                        continue;
-                    int64_t v = 0;
-                    ckpt__numel(b->ndim, b->sizes, &v);
-                    vol += (uint64_t)v;
-                    for (int rc2 = rb; rc2 < np; rc2++)
-                        for (size_t k = rc2 == rb ? j + 1 : 0; k < plans[rc2].n; k++) {
-                            const ckpt__dcp_pitem *c = &plans[rc2].items[k];
-                            if (strcmp(c->fqn, a->fqn) != 0)
-                                continue;
-                            bool ov = true;
-                            for (int d = 0; d < b->ndim && ov; d++)
-                                if (b->offsets[d] >= c->offsets[d] + c->sizes[d] ||
-                                    c->offsets[d] >= b->offsets[d] + b->sizes[d])
-                                    ov = false;
-                            if (ov) {
-                                CKPT_FAIL(err, CKPT_E_SHAPE,
-                                          "chunks of ranks %d and %d overlap", rb, rc2);
-                                ckpt__error_prefix_key(err, a->fqn);
-                                return CKPT_E_SHAPE;
-                            }
-                        }
-                }
-            if (a->ndim > 0 && (total < 0 || vol != (uint64_t)total)) {
-                CKPT_FAIL(err, CKPT_E_SHAPE,
-                          "the chunks cover %llu of the tensor's %lld elements",
-                          (unsigned long long)vol, (long long)total);
-                ckpt__error_prefix_key(err, a->fqn);
-                return CKPT_E_SHAPE;
-            }
+        int64_t total = 0;
+        if (rc == 0 && !x->is_bytes && x->ndim > 0 &&
+            (!ckpt__numel(x->ndim, x->shape, &total) || vol != (uint64_t)total))
+            rc = CKPT_FAIL(err, CKPT_E_SHAPE,
+                           "the chunks cover %llu of the tensor's %lld elements",
+                           (unsigned long long)vol, (long long)total);
+        if (rc < 0) {
+            ckpt__error_prefix_key(err, x->fqn);
+            return rc;
         }
+        a = b;
+    }
     return 0;
 }
 
 int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t *out_len,
                         ckpt_error *err)
 {
-    CKPT_TRY(check_plans(plans, np, err));
+    groups G;
+    CKPT_TRY(groups_build(&G, plans, np, err));
+    int crc = check_plans(&G, err);
     ckpt__emit e;
-    if (ckpt__emit_init(&e, NULL) < 0)
-        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    if (crc < 0 || ckpt__emit_init(&e, NULL) < 0) {
+        groups_free(&G);
+        return crc < 0 ? crc : CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    }
+    size_t nfqn = 0;
+    for (size_t g = 0; g < G.n; g++)
+        nfqn += G.pos[g] == 0;
     ckpt__emit_byte(&e, CKPT_OP_PROTO);
     ckpt__emit_byte(&e, 2);
     /* Metadata(state_dict_metadata, planner_data, storage_data, storage_meta) */
@@ -927,83 +1038,64 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
     e_state_begin(&e);
 
     /* state_dict_metadata: fqns in plan order (create_default_global_save_plan) */
-    e_str(&e, "state_dict_metadata");
+    e_key(&e, "state_dict_metadata");
     ckpt__emit_byte(&e, CKPT_OP_EMPTY_DICT);
     ckpt__emit_put(&e);
-    size_t batch = 0;
-    bool open = false;
+    size_t k = 0;
     for (int r = 0; r < np; r++)
         for (size_t i = 0; i < plans[r].n; i++) {
             const ckpt__dcp_pitem *a = &plans[r].items[i];
-            int r0;
-            size_t i0;
-            if (first_item(plans, np, a->fqn, &r0, &i0) != a)
-                continue;
-            if (!open) {
-                ckpt__emit_byte(&e, CKPT_OP_MARK);
-                open = true;
-            }
+            size_t g = G.base[r] + i;
+            if (G.pos[g] != 0)
+                continue; /* not the fqn's first item */
+            e_batch_item(&e, k, nfqn);
             e_str(&e, a->fqn);
             if (a->is_bytes) {
-                e_new(&e, MOD_MD, "BytesStorageMetadata");
+                e_new(&e, MOD_MD, "BytesStorageMetadata"); /* empty __dict__: no state */
             } else {
                 e_new(&e, MOD_MD, "TensorStorageMetadata");
                 e_state_begin(&e);
-                e_str(&e, "properties");
+                e_key(&e, "properties");
                 e_props(&e, a->dtype, a->requires_grad);
-                e_str(&e, "size");
+                e_key(&e, "size");
                 e_size(&e, a->shape, a->ndim);
-                e_str(&e, "chunks");
+                e_key(&e, "chunks");
                 ckpt__emit_byte(&e, CKPT_OP_EMPTY_LIST);
                 ckpt__emit_put(&e);
-                ckpt__emit_byte(&e, CKPT_OP_MARK);
-                for (int rb = r; rb < np; rb++)
-                    for (size_t j = rb == r ? i : 0; j < plans[rb].n; j++) {
-                        const ckpt__dcp_pitem *b = &plans[rb].items[j];
-                        if (strcmp(b->fqn, a->fqn) != 0)
-                            continue;
-                        e_new(&e, MOD_MD, "ChunkStorageMetadata");
-                        e_state_begin(&e);
-                        e_str(&e, "offsets");
-                        e_size(&e, b->offsets, b->ndim);
-                        e_str(&e, "sizes");
-                        e_size(&e, b->sizes, b->ndim);
-                        e_state_end(&e);
-                    }
-                ckpt__emit_byte(&e, CKPT_OP_APPENDS);
+                size_t nc = G.end[g] - G.start[g];
+                for (size_t j = 0; j < nc; j++) {
+                    const ckpt__dcp_pitem *b = G.s[G.start[g] + j].it;
+                    e_batch_item(&e, j, nc);
+                    e_new(&e, MOD_MD, "ChunkStorageMetadata");
+                    e_state_begin(&e);
+                    e_key(&e, "offsets");
+                    e_size(&e, b->offsets, b->ndim);
+                    e_key(&e, "sizes");
+                    e_size(&e, b->sizes, b->ndim);
+                    e_state_end(&e);
+                    e_batch_end(&e, j, nc, false);
+                }
                 e_state_end(&e);
             }
-            if (++batch == 1000) {
-                ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
-                batch = 0;
-                open = false;
-            }
+            e_batch_end(&e, k++, nfqn, true);
         }
-    if (open)
-        ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
 
     /* planner_data: the flatten_state_dict mappings, fqn -> path tuple */
-    e_str(&e, "planner_data");
+    e_key(&e, "planner_data");
     ckpt__emit_byte(&e, CKPT_OP_EMPTY_DICT);
     ckpt__emit_put(&e);
-    open = false;
-    batch = 0;
+    k = 0;
     for (int r = 0; r < np; r++)
         for (size_t i = 0; i < plans[r].n; i++) {
             const ckpt__dcp_pitem *a = &plans[r].items[i];
-            int r0;
-            size_t i0;
-            if (first_item(plans, np, a->fqn, &r0, &i0) != a)
+            if (G.pos[G.base[r] + i] != 0)
                 continue;
-            if (!open) {
-                ckpt__emit_byte(&e, CKPT_OP_MARK);
-                open = true;
-            }
+            e_batch_item(&e, k, nfqn);
             e_str(&e, a->fqn);
-            size_t k = a->npath ? a->npath : 1;
-            if (k > 3)
+            size_t m = a->npath ? a->npath : 1;
+            if (m > 3)
                 ckpt__emit_byte(&e, CKPT_OP_MARK);
-            for (size_t c = 0; c < k; c++) {
+            for (size_t c = 0; c < m; c++) {
                 if (!a->npath)
                     e_str(&e, a->fqn);
                 else if (a->path_int[c])
@@ -1011,88 +1103,68 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
                 else
                     e_str(&e, a->path[c]);
             }
-            ckpt__emit_byte(&e, k > 3 ? CKPT_OP_TUPLE : (uint8_t)(CKPT_OP_TUPLE1 + k - 1));
+            ckpt__emit_byte(&e, m > 3 ? CKPT_OP_TUPLE : (uint8_t)(CKPT_OP_TUPLE1 + m - 1));
             ckpt__emit_put(&e);
-            if (++batch == 1000) {
-                ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
-                batch = 0;
-                open = false;
-            }
+            e_batch_end(&e, k++, nfqn, true);
         }
-    if (open)
-        ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
 
     /* storage_data: MetadataIndex -> _StorageInfo, rank by rank (finish()) */
-    e_str(&e, "storage_data");
+    e_key(&e, "storage_data");
     ckpt__emit_byte(&e, CKPT_OP_EMPTY_DICT);
     ckpt__emit_put(&e);
-    open = false;
-    batch = 0;
+    k = 0;
     for (int r = 0; r < np; r++) {
         char fname[64];
         e_file_name(fname, sizeof(fname), plans[r].rank);
         for (size_t i = 0; i < plans[r].n; i++) {
             const ckpt__dcp_pitem *a = &plans[r].items[i];
-            if (!open) {
-                ckpt__emit_byte(&e, CKPT_OP_MARK);
-                open = true;
-            }
+            e_batch_item(&e, k, G.n);
             /* MetadataIndex.__init__ sets fqn, index, then offset (when given) */
             e_new(&e, MOD_MD, "MetadataIndex");
             e_state_begin(&e);
-            e_str(&e, "fqn");
+            e_key(&e, "fqn");
             e_str(&e, a->fqn);
-            e_str(&e, "index");
+            e_key(&e, "index");
             if (a->is_bytes) {
                 e_none(&e);
             } else {
                 /* the rewritten index hint: the chunk's position in its list */
-                int64_t idx = 0;
-                for (int rb = 0; rb <= r; rb++)
-                    for (size_t j = 0; j < (rb == r ? i : plans[rb].n); j++)
-                        if (!strcmp(plans[rb].items[j].fqn, a->fqn))
-                            idx++;
-                ckpt__emit_int(&e, idx);
-                e_str(&e, "offset");
+                ckpt__emit_int(&e, (int64_t)G.pos[G.base[r] + i]);
+                e_key(&e, "offset");
                 e_size(&e, a->offsets, a->ndim);
             }
             e_state_end(&e);
             e_new(&e, MOD_FS, "_StorageInfo");
             e_state_begin(&e);
-            e_str(&e, "relative_path");
+            e_key(&e, "relative_path");
             e_str(&e, fname);
-            e_str(&e, "offset");
+            e_key(&e, "offset");
             ckpt__emit_int(&e, (int64_t)a->offset);
-            e_str(&e, "length");
+            e_key(&e, "length");
             ckpt__emit_int(&e, (int64_t)a->length);
             e_state_end(&e);
-            if (++batch == 1000) {
-                ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
-                batch = 0;
-                open = false;
-            }
+            e_batch_end(&e, k++, G.n, true);
         }
     }
-    if (open)
-        ckpt__emit_byte(&e, CKPT_OP_SETITEMS);
 
     /* storage_meta: StorageMeta(checkpoint_id, save_id, load_id, modules) */
-    e_str(&e, "storage_meta");
+    e_key(&e, "storage_meta");
     e_new(&e, MOD_MD, "StorageMeta");
     e_state_begin(&e);
-    e_str(&e, "checkpoint_id");
+    e_key(&e, "checkpoint_id");
     e_none(&e);
-    e_str(&e, "save_id");
+    e_key(&e, "save_id");
     e_none(&e);
-    e_str(&e, "load_id");
+    e_key(&e, "load_id");
     e_none(&e);
-    e_str(&e, "modules");
+    e_key(&e, "modules");
     ckpt__emit_byte(&e, CKPT_OP_EMPTY_LIST);
     ckpt__emit_put(&e);
     e_state_end(&e);
 
     e_state_end(&e);
     ckpt__emit_byte(&e, CKPT_OP_STOP);
+    groups_free(&G);
     if (e.oom) {
         ckpt__emit_free(&e);
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");

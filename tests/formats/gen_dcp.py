@@ -9,6 +9,7 @@ registered under torch's module names in THIS process only (fake modules in
 sys.modules), so pickle writes and reads the same class paths as torch 2.x.
 
   gen_dcp.py make OUT        write fixture folders OUT/<case>/ and OUT/<case>.expect.pt
+                             (and the hostile ones)
   gen_dcp.py check DIR EXP   read the DCP folder DIR as FileSystemReader.read_data
                              does and compare with torch.load(EXP) (flattened)
   gen_dcp.py hostile OUT     write hostile folders OUT/hostile_*/
@@ -26,7 +27,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
-import torch
+try:
+    import torch
+except ImportError:  # no Debian python3-torch: the tests that need it are skipped
+    print("SKIPPED: gen_dcp.py needs torch (python3-torch)")
+    sys.exit(77)
 
 MD = "torch.distributed.checkpoint.metadata"
 FS = "torch.distributed.checkpoint.filesystem"
@@ -305,6 +310,8 @@ def make(out):
         "flags": torch.tensor([True, False, True]),
         "scalar": torch.tensor(2.5, dtype=torch.float64),
         "empty": torch.zeros(0, 3),
+        # transposed: its storage is its numel, so _SerialCpuLoader saves it strided
+        "tr": torch.randn(3, 4).t(),
         "lst": [torch.ones(2), torch.zeros(1, dtype=torch.int32)],
         "step": 7,
         "cfg": {"lr": 0.5, "name": "adam"},
@@ -408,7 +415,18 @@ def check(folder, expect):
     if list(meta.state_dict_metadata) != list(exp):
         print("state_dict_metadata order", list(meta.state_dict_metadata), "!=", list(exp))
         return 1
-    print(f"ok: {len(exp)} entries equal")
+    # ckpt writes what CPython's protocol-2 pickler writes for the same objects
+    with open(os.path.join(folder, ".metadata"), "rb") as f:
+        raw = f.read()
+    again = pickle.dumps(meta, protocol=2)
+    if again != raw:
+        at = next((i for i, (x, y) in enumerate(zip(raw, again)) if x != y),
+                  min(len(raw), len(again)))
+        print(f".metadata differs from CPython's protocol-2 pickle at byte {at} "
+              f"({len(raw)} vs {len(again)} bytes):\n  ckpt    {raw[max(0, at - 40):at + 40]!r}"
+              f"\n  CPython {again[max(0, at - 40):at + 40]!r}")
+        return 1
+    print(f"ok: {len(exp)} entries equal; .metadata byte-identical to CPython's pickle")
     return 0
 
 
@@ -422,6 +440,12 @@ def hostile(out):
     with open(os.path.join(d, ".metadata"), "wb") as f:
         # protocol 0 GLOBAL os.system('touch PWNED') REDUCE
         f.write(b"cos\nsystem\n(V" + ("touch " + marker).encode() + b"\ntR.")
+    # getattr is allowed only to name an _MEM_FORMAT_ENCODING member
+    d = os.path.join(out, "hostile_getattr")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, ".metadata"), "wb") as f:
+        f.write(b"\x80\x02cbuiltins\ngetattr\nc" + MD.encode() + b"\nMetadata\n"
+                b"X\x08\x00\x00\x00__init__\x86R.")
     # a valid folder, then with lies about offsets
     sd = {"w": torch.arange(12, dtype=torch.float32).reshape(3, 4)}
     save_case(out, "hostile_base", sd, [[("w", sd["w"])]])
@@ -444,6 +468,18 @@ def hostile(out):
                                                     for k, v in meta.storage_data.items()})
         with open(os.path.join(d, ".metadata"), "wb") as f:
             pickle.dump(m, f)
+    # torch >= 2.7's _StorageInfo.transform_descriptors (compressed items): unsupported
+    d = os.path.join(out, "hostile_transform")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "__0_0.distcp"), "wb") as f:
+        f.write(data)
+    infos = {}
+    for k, v in meta.storage_data.items():
+        v = _StorageInfo(v.relative_path, v.offset, v.length)
+        v.transform_descriptors = ["zstd"]
+        infos[k] = v
+    with open(os.path.join(d, ".metadata"), "wb") as f:
+        pickle.dump(dataclasses.replace(meta, storage_data=infos), f)
     d = os.path.join(out, "hostile_chunk")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "__0_0.distcp"), "wb") as f:
@@ -460,6 +496,7 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "make":
         make(sys.argv[2])
+        hostile(sys.argv[2])
     elif cmd == "check":
         sys.exit(check(sys.argv[2], sys.argv[3]))
     elif cmd == "hostile":
