@@ -51,15 +51,17 @@ def main():
     m = max(r["metadata_bytes"] / r["chunks"] for r in meta)
     a, q = fit([(r["chunks"], r["t_metadata"]) for r in meta])
     small = min(meta, key=lambda r: r["chunks"])
-    a_lin = small["t_metadata"] / small["chunks"]  # per-chunk cost where the C^2 term is small
+    # per-chunk cost of a linear merge: the fit's linear term, or (when the fit puts it all
+    # in the C^2 term) the smallest run's time per chunk, which also carries its fsync
+    a_lin = a if a > 0 else small["t_metadata"] / small["chunks"]
     A = ASSUME
     S = A["shard_GiB"] * 2**30
     k = A["chunks_per_rank"]
     out = [f"Measured here: one rank writes {w:.2f} GB/s (fsync included); a plan is {p:.0f} B "
            f"per chunk; .metadata {m:.0f} B per chunk; rank 0's ckpt_dcp_write_metadata over C "
            f"chunks took " + ", ".join(f"{r['t_metadata']:.3f} s for {r['chunks']}" for r in meta)
-           + f" (fit: {a * 1e6:.1f} us x C + {q * 1e9:.2f} ns x C^2; "
-           f"{a_lin * 1e6:.1f} us per chunk at {small['chunks']} chunks).\n",
+           + f" (fit: {a * 1e6:.1f} us x C + {q * 1e9:.2f} ns x C^2; a linear merge is taken "
+           f"at {a_lin * 1e6:.1f} us per chunk).\n",
            f"Assumed: {A['shard_GiB']:g} GiB and {k} chunks per rank (weak scaling), "
            f"{A['ranks_per_node']} ranks per node, node link {A['node_write_GBps']:g} GB/s, file "
            f"system {A['fs_aggregate_GBps']:g} GB/s aggregate, {A['mds_creates_per_s']:g} creates/s, "
