@@ -113,6 +113,14 @@ out += phases
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PYEOF
+# rank 0's .metadata merge at scale (no MPI: NRANKS plans of 100 chunks made in one process)
+META="${OUTMD%.md}.meta.jsonl"
+: >"$META"
+for n in ${CKPT_DCP_META_RANKS:-4 16 64 128}; do
+    rm -rf "$DIR/meta"
+    "$BUILD/bench/dcp_meta_bench" "$DIR/meta" "$n" 100 >>"$META"
+done
+rm -rf "$DIR/meta"
 # the model of docs/DCP_SCALING.md from these per-rank costs, appended to the fragment
-"$PY" "$ROOT/bench/dcp_scaling.py" "$JSONL" "$OUTMD" >/dev/null
+"$PY" "$ROOT/bench/dcp_scaling.py" "$JSONL" "$META" "$OUTMD" >/dev/null
 say "wrote $OUTMD"

@@ -12,7 +12,8 @@ message(STATUS "MPI found (${MPI_C_LIBRARIES}): building libckpt_mpi and ckpt-mp
 file(GLOB CKPT_MPI_SRC CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/mpi/*.c)
 add_library(ckpt_mpi SHARED ${CKPT_MPI_SRC})
 set_target_properties(ckpt_mpi PROPERTIES OUTPUT_NAME ckpt_mpi VERSION ${PROJECT_VERSION}
-                      SOVERSION ${PROJECT_VERSION_MAJOR})
+                      SOVERSION ${PROJECT_VERSION_MAJOR}
+                      INSTALL_RPATH "$ORIGIN") # finds libckpt.so beside it
 target_include_directories(ckpt_mpi PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                            $<INSTALL_INTERFACE:include>)
 target_compile_options(ckpt_mpi PRIVATE ${CKPT_WARNINGS})
@@ -43,5 +44,6 @@ if(CKPT_MPI_TOOL_SRC)
   target_compile_options(ckpt-mpi PRIVATE ${CKPT_WARNINGS})
   target_compile_definitions(ckpt-mpi PRIVATE _POSIX_C_SOURCE=200809L)
   target_link_libraries(ckpt-mpi PRIVATE ckpt_mpi ckpt_shared MPI::MPI_C)
+  set_target_properties(ckpt-mpi PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
   install(TARGETS ckpt-mpi RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
