@@ -249,6 +249,28 @@ elif SECTION == "errors":
     check("bfloat16" in r.stderr or "h" in r.stderr, f"npz bfloat16: {r.stderr}")
     r = run("convert", BASE, path("noext.out"), want=2)
     check("--to" in r.stderr, "no format named: the error does not ask for --to")
+    # GGUF quantized blocks: only GGUF holds them; --dequantize reads them as float32 (the
+    # blocks written by tests/formats/gguf_check.py's numpy quantizer, an independent writer)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "formats"))
+    import numpy as np
+    import gguf_check as gc
+    x = np.random.default_rng(5).standard_normal(64 * 2).astype(np.float32)
+    blocks = gc.q8_0(x)
+    with open(path("q.gguf"), "wb") as fh:
+        fh.write(gc.write_gguf([("general.name", "string", "q")],
+                               [("w", 8, [64, 2], blocks), ("b", 0, [2], x[:2].tobytes())]))
+    r = run("convert", path("q.gguf"), path("q.safetensors"), want=2)
+    check("w" in r.stderr and "Q8_0" in r.stderr, f"gguf Q8_0 to safetensors: {r.stderr}")
+    run("convert", path("q.gguf"), path("q.safetensors"), "--dequantize")
+    if os.path.exists(path("q.safetensors")):
+        got = to_zip_and_load(path("q.safetensors"), "deq")
+        want = torch.from_numpy(gc.deq(8, blocks, 128).reshape(2, 64).copy())
+        check(same_bits(got.get("w", torch.zeros(0)), want), "--dequantize: Q8_0 values differ")
+    run("convert", path("q.gguf"), path("q2.gguf"))
+    if os.path.exists(path("q2.gguf")):
+        check(open(path("q2.gguf"), "rb").read() == open(path("q.gguf"), "rb").read(),
+              "gguf -> gguf: the quantized file's bytes differ")
+    run("convert", path("q.gguf"), path("q3.gguf"), "--dequantize")
     # tied weights: refused by safetensors unless --duplicate-shared
     w = torch.randn(3, 3)
     torch.save({"a": w, "b": w}, path("tied.pt"))

@@ -506,6 +506,25 @@ int cmd_convert(int argc, char **argv)
     /* the format's own metadata travels when the target is the same kind of file */
     if (fmt == in_fmt && dtype < 0)
         ao.metadata = ckpt_doc_metadata(doc);
+    if (ao.metadata && fmt == CKPT_FMT_GGUF && lo.dequantize && fdoc) {
+        /* dequantized tensors are float32 now: keep the key/values, not the
+         * ggml types they were read from */
+        const ckpt_obj *m = ao.metadata;
+        ckpt_obj *nm = ckpt_dict_new(fdoc, CKPT_DICT_ORDERED);
+        for (size_t i = 0; nm && i < ckpt_obj_len(m); i++) {
+            const char *k = ckpt_obj_str(ckpt_dict_key(m, i), NULL);
+            if (k && strcmp(k, "gguf.tensor_types") == 0)
+                continue;
+            if (ckpt_dict_set(fdoc, nm, cli_mut(ckpt_dict_key(m, i)),
+                              cli_mut(ckpt_dict_value(m, i)), &err) < 0)
+                nm = NULL;
+        }
+        if (!nm) {
+            cli_print_error("convert", &err);
+            goto out;
+        }
+        ao.metadata = nm;
+    }
     if (ckpt_save_any(out, nroot, &ao, &err) < 0) {
         cli_print_error("convert", &err);
         goto out;
