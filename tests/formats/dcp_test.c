@@ -313,6 +313,9 @@ static int cmd_write(const char *out)
     double dv = 0.125;
     ckpt_dict_set_str(doc, sd, "scalar", ckpt_tensor_new_copy(doc, CKPT_F64, 0, NULL, &dv, &e),
                       &e);
+    int64_t s03[2] = {0, 3};
+    ckpt_dict_set_str(doc, sd, "empty", ckpt_tensor_new_copy(doc, CKPT_BF16, 2, s03, NULL, &e),
+                      &e);
     ckpt_dict_set_str(doc, sd, "step", ckpt_int_new(doc, 42), &e);
     ckpt_obj *cfg = ckpt_dict_new(doc, CKPT_DICT_PLAIN);
     ckpt_dict_set_str(doc, cfg, "lr", ckpt_float_new(doc, 0.001), &e);
