@@ -233,7 +233,7 @@ typedef struct ckpt_hf_save_opts {
 } ckpt_hf_save_opts;
 
 /* Save a dict str -> tensor into folder `dir` (created if missing) sharded
- * and named exactly as transformers' save_pretrained does (src/formats/hf.c
+ * and named exactly as transformers' save_pretrained does (src/store/hf.c
  * cites the versions): the huggingface_hub split (state-dict order, a tensor
  * over max_shard_size alone, tensors sharing a storage together, sizes =
  * storage bytes), "model-00001-of-00003.safetensors" with {"format": "pt"}

@@ -1,4 +1,4 @@
-# Hugging Face sharded checkpoints (issue 13 item 4, helper hf): src/formats/hf.c.
+# Hugging Face sharded checkpoints (issue 13 item 4, helper hf): src/store/hf.c.
 # hf_test.c: C cases (round trips, laziness, hostile indexes, atomic replace);
 # hf_check.py: torch 1.13 as the oracle (torch-written .bin shards + index read by
 # ckpt; ckpt-written shards read by torch.load / a json+numpy safetensors reader;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""hf_check.py HF_TOOL OUTDIR - torch 1.13 as the oracle for src/formats/hf.c.
+"""hf_check.py HF_TOOL OUTDIR - torch 1.13 as the oracle for src/store/hf.c.
 
 1. ckpt writes .bin shards (hf_tool save): the file names, the index text
    (byte for byte) and every shard's keys in order must be what transformers'

@@ -1,4 +1,4 @@
-/* tests/formats/hf_test.c - Hugging Face sharded checkpoints (src/formats/hf.c):
+/* tests/formats/hf_test.c - Hugging Face sharded checkpoints (src/store/hf.c):
  * round trips through .bin and safetensors shards, laziness (one shard open
  * at a time, a missing shard named when read), hostile indexes, and the
  * replace/clean-up rules of ckpt_hf_save.  torch as oracle: hf_check.py. */

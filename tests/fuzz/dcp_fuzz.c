@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ckpt/ckpt.h"
-#include "formats/dcp_internal.h"
+#include "store/dcp_internal.h"
 
 #include "fuzz_util.h"
 

@@ -10,7 +10,7 @@ set(CKPT_FUZZ_HARNESSES zip pickle load roundtrip scan numpy onnx onnx_run jit)
 list(APPEND CKPT_FUZZ_HARNESSES ts_interp) # the TorchScript source interpreter (tsinterp)
 list(APPEND CKPT_FUZZ_HARNESSES safetensors) # the safetensors reader and writer
 list(APPEND CKPT_FUZZ_HARNESSES gguf) # GGUF reader (issue 13 item 2)
-list(APPEND CKPT_FUZZ_HARNESSES dcp) # DCP .metadata and rank plans (formats/dcp_meta.c)
+list(APPEND CKPT_FUZZ_HARNESSES dcp) # DCP .metadata and rank plans (store/dcp_meta.c)
 list(APPEND CKPT_FUZZ_HARNESSES hf) # the Hugging Face index reader (input: the index JSON)
 
 foreach(h ${CKPT_FUZZ_HARNESSES})
@@ -41,6 +41,7 @@ if(CKPT_BUILD_FUZZERS AND CMAKE_C_COMPILER_ID MATCHES "Clang")
                               ${PROJECT_SOURCE_DIR}/src/pickle/*.c
                               ${PROJECT_SOURCE_DIR}/src/torch/*.c
                               ${PROJECT_SOURCE_DIR}/src/formats/*.c
+                              ${PROJECT_SOURCE_DIR}/src/store/*.c
                               # the ONNX reader, its runtime and the op library it runs
                               # (scan.c also reads ONNX models through onnx_scan.c)
                               ${PROJECT_SOURCE_DIR}/src/ops/*.c

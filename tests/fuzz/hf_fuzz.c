@@ -1,5 +1,5 @@
 /* tests/fuzz/hf_fuzz.c - libFuzzer harness for the Hugging Face index reader
- * (src/formats/hf.c).
+ * (src/store/hf.c).
  *
  * Once per process a folder is made (under $TMPDIR) holding a small state dict
  * saved by ckpt_hf_save as two .bin shards and a symlink that leads out of it;

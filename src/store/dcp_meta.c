@@ -1,4 +1,4 @@
-/* src/formats/dcp_meta.c - the ".metadata" pickle of a DCP folder: read with
+/* src/store/dcp_meta.c - the ".metadata" pickle of a DCP folder: read with
  * a dedicated allowlist (the Metadata dataclasses of torch 2.5's
  * torch/distributed/checkpoint/metadata.py and filesystem._StorageInfo,
  * torch.Size, torch dtypes and layouts; nothing else), never executing

@@ -1,4 +1,4 @@
-/* src/formats/any.c - one entry point for every checkpoint format: name a
+/* src/store/any.c - one entry point for every checkpoint format: name a
  * file or folder by its content, load it, save a document in a chosen
  * format.  The readers and writers themselves live next to this file. */
 #include <ctype.h>

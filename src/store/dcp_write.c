@@ -1,4 +1,4 @@
-/* src/formats/dcp_write.c - writing DCP folders as torch 2.5's
+/* src/store/dcp_write.c - writing DCP folders as torch 2.5's
  * FileSystemWriter does (torch/distributed/checkpoint/filesystem.py):
  * "__<rank>_0.distcp" holds each item as one torch.save archive
  * (_write_item), bytes items first then tensors (_write_files_from_queue),

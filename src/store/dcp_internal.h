@@ -1,4 +1,4 @@
-/* src/formats/dcp_internal.h - torch.distributed.checkpoint (DCP) folders:
+/* src/store/dcp_internal.h - torch.distributed.checkpoint (DCP) folders:
  * the parsed ".metadata" (dcp_meta.c), the reader (dcp.c) and the writer
  * (dcp_write.c).  Facts follow torch 2.5's torch/distributed/checkpoint/
  * (metadata.py, filesystem.py, default_planner.py, _traverse.py). */

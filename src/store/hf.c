@@ -1,4 +1,4 @@
-/* src/formats/hf.c - Hugging Face sharded checkpoints (issue 13 item 4).
+/* src/store/hf.c - Hugging Face sharded checkpoints (issue 13 item 4).
  *
  * Load: a folder (model.safetensors, model.safetensors.index.json,
  * pytorch_model.bin, pytorch_model.bin.index.json: the order in which

@@ -1,4 +1,4 @@
-/* src/formats/dcp.c - reading DCP folders as torch 2.5's FileSystemReader
+/* src/store/dcp.c - reading DCP folders as torch 2.5's FileSystemReader
  * does (torch/distributed/checkpoint/filesystem.py read_data): each item is
  * the byte range [offset, offset + length) of its file; a tensor item is a
  * torch.save archive of one chunk (loaded weights-only), a bytes item the
