@@ -49,8 +49,11 @@ int main(int argc, char **argv)
         for (int i = 0; i < k; i++) {
             snprintf(names[i], sizeof names[i], "layers.%d.weight", i);
             offs[2 * i] = r;
-            items[i] = (ckpt_dcp_item){.fqn = names[i], .tensor = t, .ndim = 2,
-                                       .global_shape = gshape, .offsets = offs + 2 * i};
+            items[i] = (ckpt_dcp_item){.fqn = names[i],
+                                       .tensor = t,
+                                       .ndim = 2,
+                                       .global_shape = gshape,
+                                       .offsets = offs + 2 * i};
         }
         if (ckpt_dcp_write_rank(dir, r, items, (size_t)k, &plans[r], &lens[r], &err) < 0) {
             fprintf(stderr, "write_rank: %s\n", err.msg);

@@ -16,7 +16,8 @@
 static void die(const char *what, const ckpt_error *e)
 {
     char buf[1200];
-    fprintf(stderr, "formats_bench: %s: %s\n", what, e ? ckpt_error_format(e, buf, sizeof buf) : "");
+    fprintf(stderr, "formats_bench: %s: %s\n", what,
+            e ? ckpt_error_format(e, buf, sizeof buf) : "");
     exit(2);
 }
 
@@ -85,9 +86,10 @@ static int touch(void *payload, const char *key, const ckpt_obj *t)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: formats_bench read-limit FILE | zip-load FILE | st-load-copy FILE |\n"
-                        "  st-load-mmap FILE | st-load-mmap-touch FILE | convert ZIP OUT |\n"
-                        "  copy-limit IN OUT\n");
+        fprintf(stderr,
+                "usage: formats_bench read-limit FILE | zip-load FILE | st-load-copy FILE |\n"
+                "  st-load-mmap FILE | st-load-mmap-touch FILE | convert ZIP OUT |\n"
+                "  copy-limit IN OUT\n");
         return 2;
     }
     const char *op = argv[1];
@@ -105,7 +107,8 @@ int main(int argc, char **argv)
         bool st = op[0] == 's', mm = strstr(op, "mmap") != NULL;
         ckpt_doc *doc;
         if (st) {
-            doc = ckpt_safetensors_load(argv[2], mm ? CKPT_LOAD_MMAP : CKPT_LOAD_COPY, NULL, &err);
+            doc = ckpt_safetensors_load(argv[2], mm ? CKPT_LOAD_MMAP : CKPT_LOAD_COPY, NULL,
+                                        &err);
         } else {
             ckpt_load_opts o;
             memset(&o, 0, sizeof o);

@@ -55,7 +55,6 @@ CKPT_API int ckpt_npy_save(const char *path, const ckpt_obj *tensor, ckpt_error 
 /* Write the dict `dict` (str keys -> tensors) as a .npz archive at `path`. */
 CKPT_API int ckpt_npz_save(const char *path, const ckpt_obj *dict, ckpt_error *err);
 
-
 /* ============================================================ safetensors
  *
  * The format of huggingface/safetensors: an 8-byte little-endian header
@@ -218,8 +217,8 @@ CKPT_API int ckpt_ggml_quantize(int ggml_type, const float *src, int64_t n, void
 CKPT_API ckpt_doc *ckpt_hf_load(const char *path, const ckpt_load_opts *opts, ckpt_error *err);
 
 typedef struct ckpt_hf_save_opts {
-    uint64_t max_shard_size; /* bytes; 0 = 5 GB (transformers' "5GB" = 5 * 10^9) */
-    bool bin;                /* pytorch_model-*.bin shards (torch zip) instead of safetensors */
+    uint64_t max_shard_size;  /* bytes; 0 = 5 GB (transformers' "5GB" = 5 * 10^9) */
+    bool bin;                 /* pytorch_model-*.bin shards (torch zip) instead of safetensors */
     const ckpt_obj *metadata; /* extra index "metadata" entries (dict str -> value) */
     bool duplicate_shared;    /* as ckpt_st_save_opts */
     bool no_fsync;
@@ -252,10 +251,10 @@ CKPT_API int ckpt_hf_save(const char *dir, const ckpt_obj *dict, const ckpt_hf_s
 
 /* What a load found (added by h-hf), for `ckpt verify` / `ckpt show`. */
 typedef struct ckpt_hf_report {
-    int format;            /* CKPT_FMT_HF or CKPT_FMT_HF_BIN */
-    bool sharded;          /* read through an index */
+    int format;   /* CKPT_FMT_HF or CKPT_FMT_HF_BIN */
+    bool sharded; /* read through an index */
     size_t shards, tensors;
-    bool has_total_size;   /* the index's metadata.total_size is a number */
+    bool has_total_size; /* the index's metadata.total_size is a number */
     uint64_t total_size;
     uint64_t storage_bytes; /* sum of the shards' storage bytes (what hub >= 0.24 writes) */
     uint64_t tensor_bytes;  /* sum of numel x element size (what older hub wrote) */
@@ -332,8 +331,7 @@ CKPT_API int ckpt_dcp_item_location(const ckpt_dcp *d, size_t i, size_t k, const
  * into `dst` as a C-contiguous array of its dtype, assembled from whatever
  * chunks cover it (resharding).  A box not fully covered is CKPT_E_FORMAT. */
 CKPT_API int ckpt_dcp_read_box(ckpt_dcp *d, const char *fqn, const int64_t *offsets,
-                               const int64_t *sizes, void *dst, size_t dst_size,
-                               ckpt_error *err);
+                               const int64_t *sizes, void *dst, size_t dst_size, ckpt_error *err);
 /* The whole checkpoint as one state dict: OrderedDict fqn -> tensor (global
  * shape, chunks reassembled) or -> the unpickled value of a bytes entry
  * (weights-only).  Nested state dicts keep DCP's flattened dotted fqns. */
@@ -342,8 +340,8 @@ CKPT_API ckpt_doc *ckpt_dcp_load(const char *dir, const ckpt_alloc *alloc, ckpt_
 /* One item a rank contributes to a save: a tensor chunk, or a whole value. */
 typedef struct ckpt_dcp_item {
     const char *fqn;
-    const ckpt_obj *tensor; /* this rank's chunk (any strides), or NULL for `value` */
-    int ndim;               /* of the global tensor */
+    const ckpt_obj *tensor;      /* this rank's chunk (any strides), or NULL for `value` */
+    int ndim;                    /* of the global tensor */
     const int64_t *global_shape; /* NULL = the chunk is the whole tensor */
     const int64_t *offsets;      /* chunk offset in the global tensor; NULL = zeros */
     const ckpt_obj *value;       /* non-tensor value (torch.save'd as a bytes item) */
@@ -353,8 +351,8 @@ typedef struct ckpt_dcp_item {
  * in *plan (malloc'd, *plan_len bytes; free()) an opaque description of what
  * it wrote, to be gathered to one process.  Items whose fqn and chunk another
  * rank also writes are the caller's business (DCP's planner dedups them). */
-CKPT_API int ckpt_dcp_write_rank(const char *dir, int rank, const ckpt_dcp_item *items,
-                                 size_t n, void **plan, size_t *plan_len, ckpt_error *err);
+CKPT_API int ckpt_dcp_write_rank(const char *dir, int rank, const ckpt_dcp_item *items, size_t n,
+                                 void **plan, size_t *plan_len, ckpt_error *err);
 /* Combine every rank's plan and write "<dir>/.metadata" (fsynced). */
 CKPT_API int ckpt_dcp_write_metadata(const char *dir, const void *const *plans,
                                      const size_t *plan_lens, int nranks, ckpt_error *err);
@@ -402,11 +400,11 @@ CKPT_API int ckpt_format_from_extension(const char *path);
 CKPT_API ckpt_doc *ckpt_load_any(const char *path, const ckpt_load_opts *opts, ckpt_error *err);
 
 typedef struct ckpt_save_any_opts {
-    int format;                /* a ckpt_format; UNKNOWN = from the path's extension */
+    int format;                  /* a ckpt_format; UNKNOWN = from the path's extension */
     const ckpt_save_opts *torch; /* zip/legacy options (NULL = defaults) */
-    const ckpt_obj *metadata;  /* the format's metadata (ckpt_doc_metadata layout) */
-    uint64_t max_shard_size;   /* hf, hf-bin */
-    bool duplicate_shared;     /* safetensors, hf */
+    const ckpt_obj *metadata;    /* the format's metadata (ckpt_doc_metadata layout) */
+    uint64_t max_shard_size;     /* hf, hf-bin */
+    bool duplicate_shared;       /* safetensors, hf */
     bool no_fsync;
 } ckpt_save_any_opts;
 

@@ -51,14 +51,14 @@ typedef struct ckpt_st_entry {
 
 /* A parsed and validated header. */
 typedef struct ckpt_st_header {
-    void *root;                /* the cJSON tree */
-    const void *metadata;      /* the "__metadata__" cJSON object, or NULL */
-    ckpt_st_entry *ents;       /* tensors, sorted by data_offsets (file order) */
+    void *root;           /* the cJSON tree */
+    const void *metadata; /* the "__metadata__" cJSON object, or NULL */
+    ckpt_st_entry *ents;  /* tensors, sorted by data_offsets (file order) */
     size_t n;
-    int64_t *dims;             /* storage of every entry's shape */
-    uint64_t header_len;       /* N */
-    uint64_t data_start;       /* 8 + N */
-    uint64_t data_len;         /* the last tensor's end */
+    int64_t *dims;       /* storage of every entry's shape */
+    uint64_t header_len; /* N */
+    uint64_t data_start; /* 8 + N */
+    uint64_t data_len;   /* the last tensor's end */
     /* on failure: the rule broken, the tensor key ("" if none), the file offset */
     char why[256];
     char key[256];

@@ -242,8 +242,8 @@ static int write_value(ckpt_sink *s, const char *ty, size_t tyl, const ckpt_obj 
 
 typedef struct wt {
     const char *name;
-    const ckpt_obj *src;  /* the tensor */
-    const char *tname;    /* its gguf.tensor_types entry, or NULL */
+    const ckpt_obj *src; /* the tensor */
+    const char *tname;   /* its gguf.tensor_types entry, or NULL */
     int type;
     int ndim;
     int64_t ne[4];

@@ -11,10 +11,12 @@
 #include "core/err.h"
 
 static const char *const names[CKPT_FMT_COUNT] = {
-    [CKPT_FMT_UNKNOWN] = NULL,      [CKPT_FMT_ZIP] = "zip",   [CKPT_FMT_LEGACY] = "legacy",
-    [CKPT_FMT_SAFETENSORS] = "safetensors", [CKPT_FMT_GGUF] = "gguf", [CKPT_FMT_NPY] = "npy",
-    [CKPT_FMT_NPZ] = "npz",         [CKPT_FMT_HF] = "hf",     [CKPT_FMT_HF_BIN] = "hf-bin",
-    [CKPT_FMT_DCP] = "dcp",         [CKPT_FMT_ONNX] = "onnx"};
+    [CKPT_FMT_UNKNOWN] = NULL,    [CKPT_FMT_ZIP] = "zip",
+    [CKPT_FMT_LEGACY] = "legacy", [CKPT_FMT_SAFETENSORS] = "safetensors",
+    [CKPT_FMT_GGUF] = "gguf",     [CKPT_FMT_NPY] = "npy",
+    [CKPT_FMT_NPZ] = "npz",       [CKPT_FMT_HF] = "hf",
+    [CKPT_FMT_HF_BIN] = "hf-bin", [CKPT_FMT_DCP] = "dcp",
+    [CKPT_FMT_ONNX] = "onnx"};
 
 const char *ckpt_format_name(int format)
 {
@@ -149,14 +151,10 @@ int ckpt_format_detect(const char *path, char *why, size_t whyn)
     static const struct {
         const char *kind;
         int fmt;
-    } t[] = {{"torch-zip", CKPT_FMT_ZIP},
-             {"torch-legacy", CKPT_FMT_LEGACY},
-             {"torch-tar", CKPT_FMT_LEGACY},
-             {"safetensors", CKPT_FMT_SAFETENSORS},
-             {"gguf", CKPT_FMT_GGUF},
-             {"npy", CKPT_FMT_NPY},
-             {"npz", CKPT_FMT_NPZ},
-             {"onnx", CKPT_FMT_ONNX}};
+    } t[] = {{"torch-zip", CKPT_FMT_ZIP},    {"torch-legacy", CKPT_FMT_LEGACY},
+             {"torch-tar", CKPT_FMT_LEGACY}, {"safetensors", CKPT_FMT_SAFETENSORS},
+             {"gguf", CKPT_FMT_GGUF},        {"npy", CKPT_FMT_NPY},
+             {"npz", CKPT_FMT_NPZ},          {"onnx", CKPT_FMT_ONNX}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (strcmp(kind, t[i].kind) == 0)
             return t[i].fmt;
@@ -182,31 +180,21 @@ ckpt_doc *ckpt_load_any(const char *path, const ckpt_load_opts *opts, ckpt_error
             o.mode = CKPT_LOAD_COPY; /* as torch: mmap is for the zip format */
         return ckpt_load(path, &o, err);
     }
-    case CKPT_FMT_SAFETENSORS:
-        doc = ckpt_safetensors_load(path, mode, alloc, err);
-        break;
-    case CKPT_FMT_GGUF:
-        doc = ckpt_gguf_load(path, mode, false, alloc, err);
-        break;
+    case CKPT_FMT_SAFETENSORS: doc = ckpt_safetensors_load(path, mode, alloc, err); break;
+    case CKPT_FMT_GGUF: doc = ckpt_gguf_load(path, mode, false, alloc, err); break;
     case CKPT_FMT_NPY:
-    case CKPT_FMT_NPZ:
-        doc = ckpt_numpy_load(path, alloc, err);
-        break;
+    case CKPT_FMT_NPZ: doc = ckpt_numpy_load(path, alloc, err); break;
     case CKPT_FMT_HF:
-    case CKPT_FMT_HF_BIN:
-        doc = ckpt_hf_load(path, opts, err);
-        break;
-    case CKPT_FMT_DCP:
-        doc = ckpt_dcp_load(path, alloc, err);
-        break;
+    case CKPT_FMT_HF_BIN: doc = ckpt_hf_load(path, opts, err); break;
+    case CKPT_FMT_DCP: doc = ckpt_dcp_load(path, alloc, err); break;
     case CKPT_FMT_ONNX:
         CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
                   "an ONNX model: read its initializers with ckpt_onnx_load (ckpt/onnx.h)");
         ckpt__error_set_file(err, path);
         return NULL;
     default:
-        CKPT_FAIL(err, path && why[0] ? CKPT_E_FORMAT : CKPT_E_ARG, "not a checkpoint ckpt reads: %s",
-                  why);
+        CKPT_FAIL(err, path && why[0] ? CKPT_E_FORMAT : CKPT_E_ARG,
+                  "not a checkpoint ckpt reads: %s", why);
         if (path)
             ckpt__error_set_file(err, path);
         return NULL;
@@ -255,12 +243,8 @@ int ckpt_save_any(const char *path, const ckpt_obj *root, const ckpt_save_any_op
         rc = ckpt_gguf_save(path, root, &go, err);
         break;
     }
-    case CKPT_FMT_NPY:
-        rc = ckpt_npy_save(path, root, err);
-        break;
-    case CKPT_FMT_NPZ:
-        rc = ckpt_npz_save(path, root, err);
-        break;
+    case CKPT_FMT_NPY: rc = ckpt_npy_save(path, root, err); break;
+    case CKPT_FMT_NPZ: rc = ckpt_npz_save(path, root, err); break;
     case CKPT_FMT_HF:
     case CKPT_FMT_HF_BIN: {
         ckpt_hf_save_opts ho;
@@ -273,12 +257,11 @@ int ckpt_save_any(const char *path, const ckpt_obj *root, const ckpt_save_any_op
         rc = ckpt_hf_save(path, root, &ho, err);
         break;
     }
-    case CKPT_FMT_DCP:
-        rc = ckpt_dcp_save(path, root, err);
-        break;
+    case CKPT_FMT_DCP: rc = ckpt_dcp_save(path, root, err); break;
     case CKPT_FMT_ONNX:
-        rc = CKPT_FAIL(err, CKPT_E_UNSUPPORTED,
-                       "a state dict is not written as ONNX: use ckpt convert --to onnx with a model");
+        rc = CKPT_FAIL(
+            err, CKPT_E_UNSUPPORTED,
+            "a state dict is not written as ONNX: use ckpt convert --to onnx with a model");
         break;
     default:
         rc = CKPT_FAIL(err, CKPT_E_ARG,

@@ -290,8 +290,8 @@ static ckpt_doc *load_item(ckpt_dcp *d, const ckpt__dcp_loc *l, const char *fqn,
 /* The chunk's elements, C-contiguous: *data points into the saved tensor
  * (over *raw, the item's bytes, kept with *keep_doc) when it is contiguous,
  * else into a copy in *raw.  The caller frees *keep_doc, then *raw. */
-static int load_chunk(ckpt_dcp *d, const ckpt__dcp_ent *e, const ckpt__dcp_chunk *k,
-                      void **raw, ckpt_doc **keep_doc, const void **data, ckpt_error *err)
+static int load_chunk(ckpt_dcp *d, const ckpt__dcp_ent *e, const ckpt__dcp_chunk *k, void **raw,
+                      ckpt_doc **keep_doc, const void **data, ckpt_error *err)
 {
     void *item = NULL;
     ckpt_doc *doc = load_item(d, &k->loc, e->pub.fqn, NULL, &item, err);
@@ -480,7 +480,9 @@ static ckpt_obj *copy_obj(ckpt_doc *doc, const ckpt_obj *v, int depth, ckpt_erro
         r = ckpt_bytearray_new(doc, s, n);
         break;
     case CKPT_T_DTYPE: r = ckpt_dtype_new(doc, ckpt_obj_dtype(v)); break;
-    case CKPT_T_DEVICE: r = ckpt_device_new(doc, ckpt_device_type(v), ckpt_device_index(v)); break;
+    case CKPT_T_DEVICE:
+        r = ckpt_device_new(doc, ckpt_device_type(v), ckpt_device_index(v));
+        break;
     case CKPT_T_SIZE: {
         const int64_t *dims = ckpt_size_dims(v, &n);
         r = ckpt_size_new(doc, n, dims);

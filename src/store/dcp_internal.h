@@ -27,7 +27,7 @@ typedef struct ckpt__dcp_ent {
     ckpt_dcp_entry pub;
     int64_t *shape;
     ckpt__dcp_chunk *chunks;
-    int64_t *dims; /* 2 * ndim * nchunks: offsets and sizes of every chunk */
+    int64_t *dims;           /* 2 * ndim * nchunks: offsets and sizes of every chunk */
     ckpt__dcp_loc bytes_loc; /* BytesStorageMetadata */
 } ckpt__dcp_ent;
 

@@ -207,8 +207,8 @@ refuse:
     return NULL;
 }
 
-static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op,
-                   uint64_t off, ckpt_error *err)
+static int h_build(void *ctx, ckpt_doc *doc, ckpt_obj *obj, ckpt_obj *state, int op, uint64_t off,
+                   ckpt_error *err)
 {
     mctx *M = ctx;
     (void)doc;
@@ -242,7 +242,7 @@ static int bad_finish(interp *I, const char *fqn, int rc)
         ckpt__error_prefix_key(I->err, fqn);
     return rc;
 }
-#define BAD(I, fqn, ...)                                                                        \
+#define BAD(I, fqn, ...)                                                                         \
     bad_finish((I), (fqn),                                                                       \
                CKPT_FAIL_AT((I)->err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, 0, __VA_ARGS__))
 
@@ -897,12 +897,12 @@ typedef struct gref {
 } gref;
 
 typedef struct groups {
-    gref *s;        /* sorted */
+    gref *s; /* sorted */
     size_t n;
-    size_t *start;  /* per global item (plan order): its group's first slot in s */
-    size_t *end;    /* ... one past its group's last slot */
-    size_t *pos;    /* ... its place in the group (the chunk index hint) */
-    size_t *base;   /* per plan: global index of its first item */
+    size_t *start; /* per global item (plan order): its group's first slot in s */
+    size_t *end;   /* ... one past its group's last slot */
+    size_t *pos;   /* ... its place in the group (the chunk index hint) */
+    size_t *base;  /* per plan: global index of its first item */
 } groups;
 
 static int gref_cmp(const void *x, const void *y)

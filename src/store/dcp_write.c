@@ -104,8 +104,8 @@ static ckpt_obj *plain_chunk(ckpt_doc *doc, const ckpt_obj *t, void **owned, ckp
         p = *owned;
     }
     static uint8_t empty[1];
-    ckpt_storage *s =
-        ckpt_storage_new_borrow(doc, ti.dtype, ti.numel ? p : empty, ti.nbytes, err);
+    ckpt_storage *s = ckpt_storage_new_borrow(doc, ti.dtype, ti.numel ? p : empty, ti.nbytes,
+                                              err);
     return s ? ckpt_tensor_new(doc, s, ti.dtype, ti.ndim, ti.shape, NULL, 0, err) : NULL;
 }
 

@@ -303,8 +303,8 @@ static int hf_fetch(void *ctx, ckpt_doc *doc, ckpt_storage *s, ckpt_error *err)
                          sh->name);
     if (!ss->data && ss->nbytes) {
         if (!d->fetch)
-            return CKPT_FAIL(err, CKPT_E_FORMAT, "shard %s: storage %zu holds no bytes",
-                             sh->name, r->index);
+            return CKPT_FAIL(err, CKPT_E_FORMAT, "shard %s: storage %zu holds no bytes", sh->name,
+                             r->index);
         int rc = d->fetch(d->fetch_ctx, d, ss, err);
         if (rc < 0) {
             ckpt__error_set_file(err, sh->path);
@@ -630,8 +630,7 @@ static int add_shard_tensors(hf_load_state *L, uint32_t si, ckpt_error *err)
     for (size_t i = 0; i < n && rc == 0; i++) {
         const ckpt_obj *k = ckpt_dict_key(root, i), *v = ckpt_dict_value(root, i);
         if (!k || k->type != CKPT_T_STR) {
-            rc = CKPT_FAIL(err, CKPT_E_FORMAT, "shard %s has a key that is not a str",
-                           sh->name);
+            rc = CKPT_FAIL(err, CKPT_E_FORMAT, "shard %s has a key that is not a str", sh->name);
             break;
         }
         const char *key = k->u.s.p;
@@ -688,8 +687,8 @@ static int add_shard_tensors(hf_load_state *L, uint32_t si, ckpt_error *err)
                     rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
                     break;
                 }
-                if (ss->key && !(ms->key = ckpt__arena_strndup(&doc->arena, ss->key,
-                                                               strlen(ss->key)))) {
+                if (ss->key &&
+                    !(ms->key = ckpt__arena_strndup(&doc->arena, ss->key, strlen(ss->key)))) {
                     rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
                     break;
                 }
@@ -844,8 +843,8 @@ static int load_body(hf_load_state *L, const char *path, ckpt_error *err)
     return 0;
 }
 
-static ckpt_doc *hf_load_impl(const char *path, const ckpt_load_opts *opts,
-                              ckpt_hf_report *rep, ckpt_error *err)
+static ckpt_doc *hf_load_impl(const char *path, const ckpt_load_opts *opts, ckpt_hf_report *rep,
+                              ckpt_error *err)
 {
     ckpt_hf_report local;
     if (!rep)
@@ -986,8 +985,12 @@ static int jstr(jbuf *b, const char *s, size_t n, ckpt_error *err)
             i++;
             continue;
         }
-        const char *sh = ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\t' ? "\\t"
-                       : ch == '\b' ? "\\b" : ch == '\f' ? "\\f" : NULL;
+        const char *sh = ch == '\n'   ? "\\n"
+                         : ch == '\r' ? "\\r"
+                         : ch == '\t' ? "\\t"
+                         : ch == '\b' ? "\\b"
+                         : ch == '\f' ? "\\f"
+                                      : NULL;
         if (sh) {
             jputs(b, sh);
             i++;
@@ -1000,7 +1003,8 @@ static int jstr(jbuf *b, const char *s, size_t n, ckpt_error *err)
         i += k;
         if (cp >= 0x10000) {
             uint32_t v = cp - 0x10000;
-            snprintf(tmp, sizeof(tmp), "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
+            snprintf(tmp, sizeof(tmp), "\\u%04x\\u%04x", 0xD800 + (v >> 10),
+                     0xDC00 + (v & 0x3FF));
         } else {
             snprintf(tmp, sizeof(tmp), "\\u%04x", cp);
         }
@@ -1032,12 +1036,8 @@ static int jvalue(jbuf *b, const ckpt_obj *o, int level, ckpt_error *err)
     if (level > 64)
         return CKPT_FAIL(err, CKPT_E_LIMIT, "metadata nested too deeply");
     switch (o->type) {
-    case CKPT_T_NONE:
-        jputs(b, "null");
-        return 0;
-    case CKPT_T_BOOL:
-        jputs(b, o->u.b ? "true" : "false");
-        return 0;
+    case CKPT_T_NONE: jputs(b, "null"); return 0;
+    case CKPT_T_BOOL: jputs(b, o->u.b ? "true" : "false"); return 0;
     case CKPT_T_INT:
         snprintf(tmp, sizeof(tmp), "%lld", (long long)o->u.i);
         jputs(b, tmp);
@@ -1052,8 +1052,7 @@ static int jvalue(jbuf *b, const ckpt_obj *o, int level, ckpt_error *err)
             jputs(b, tmp);
         }
         return 0;
-    case CKPT_T_STR:
-        return jstr(b, o->u.s.p, o->u.s.n, err);
+    case CKPT_T_STR: return jstr(b, o->u.s.p, o->u.s.n, err);
     case CKPT_T_LIST:
     case CKPT_T_TUPLE: {
         size_t n = o->u.seq.n;
@@ -1131,12 +1130,12 @@ typedef struct hent {
     const char *key;
     const ckpt_obj *t;
     ckpt_tensor_info info;
-    const void *sid;  /* storage id (NULL for none) */
-    uint64_t size;    /* get_torch_storage_size */
-    bool cloned;      /* safetensors: becomes its own storage */
+    const void *sid; /* storage id (NULL for none) */
+    uint64_t size;   /* get_torch_storage_size */
+    bool cloned;     /* safetensors: becomes its own storage */
     int shard;
-    long follow;      /* index of the first entry of the same storage id, or -1 */
-    long next, tail;  /* followers of a first entry, as a list */
+    long follow;          /* index of the first entry of the same storage id, or -1 */
+    long next, tail;      /* followers of a first entry, as a list */
     uint64_t start, stop; /* byte range in its storage */
 } hent;
 
@@ -1154,7 +1153,6 @@ static int cmp_hent_storage(const void *a, const void *b)
         return x->stop < y->stop ? -1 : 1;
     return strcmp(x->key, y->key);
 }
-
 
 /* transformers' _find_disjoint over the groups of tensors sharing a storage
  * (safetensors only): non-overlapping views are cloned, overlapping ones are

@@ -166,7 +166,8 @@ static void check_box(ckpt_dcp *d, const ckpt_obj *full, const char *fqn, int64_
     int64_t cols = ti.ndim == 1 ? ti.shape[0] : ti.shape[1];
     for (int64_t r = 0; rc == 0 && r < nr; r++) {
         int64_t gr = ti.ndim == 1 ? 0 : r0 + r;
-        if (memcmp(box + (size_t)(r * nc) * es, all + (size_t)(gr * cols + (ti.ndim == 1 ? c0 : c0)) * es,
+        if (memcmp(box + (size_t)(r * nc) * es,
+                   all + (size_t)(gr * cols + (ti.ndim == 1 ? c0 : c0)) * es,
                    (size_t)nc * es) != 0) {
             fprintf(stderr, "  %s box (%lld,%lld,%lld,%lld) row %lld differs\n", fqn,
                     (long long)r0, (long long)c0, (long long)nr, (long long)nc, (long long)r);
@@ -189,13 +190,13 @@ static int cmd_box(const char *fix)
         const ckpt_obj *mat = ckpt_dict_get(ckpt_doc_root(want), "mat");
         const ckpt_obj *vec = ckpt_dict_get(ckpt_doc_root(want), "vec");
         /* chunks: rows [0,4) [4,6) x cols [0,3) [3,8) */
-        check_box(d, mat, "mat", 0, 0, 6, 8);  /* everything: 4 chunks */
-        check_box(d, mat, "mat", 3, 2, 2, 3);  /* the crossing point of all four */
-        check_box(d, mat, "mat", 1, 0, 5, 4);  /* three column chunks... */
-        check_box(d, mat, "mat", 5, 7, 1, 1);  /* one element */
-        check_box(d, mat, "mat", 0, 2, 6, 2);  /* a column band across rows */
-        check_box(d, mat, "mat", 2, 3, 2, 5);  /* inside one chunk */
-        check_box(d, vec, "vec", 0, 2, 1, 7);  /* 1-D across 3 chunks */
+        check_box(d, mat, "mat", 0, 0, 6, 8); /* everything: 4 chunks */
+        check_box(d, mat, "mat", 3, 2, 2, 3); /* the crossing point of all four */
+        check_box(d, mat, "mat", 1, 0, 5, 4); /* three column chunks... */
+        check_box(d, mat, "mat", 5, 7, 1, 1); /* one element */
+        check_box(d, mat, "mat", 0, 2, 6, 2); /* a column band across rows */
+        check_box(d, mat, "mat", 2, 3, 2, 5); /* inside one chunk */
+        check_box(d, vec, "vec", 0, 2, 1, 7); /* 1-D across 3 chunks */
         check_box(d, vec, "vec", 0, 9, 1, 1);
         /* resharded as 3 ranks of 2 rows would read it */
         for (int r = 0; r < 3; r++)
@@ -238,12 +239,9 @@ static int cmd_hostile(const char *fix)
     static const struct {
         const char *name;
         int code;
-    } cases[] = {{"hostile_global", CKPT_E_UNSAFE},
-                 {"hostile_length", CKPT_E_FORMAT},
-                 {"hostile_offset", CKPT_E_FORMAT},
-                 {"hostile_path", CKPT_E_FORMAT},
-                 {"hostile_chunk", CKPT_E_FORMAT},
-                 {"hostile_getattr", CKPT_E_UNSAFE},
+    } cases[] = {{"hostile_global", CKPT_E_UNSAFE},        {"hostile_length", CKPT_E_FORMAT},
+                 {"hostile_offset", CKPT_E_FORMAT},        {"hostile_path", CKPT_E_FORMAT},
+                 {"hostile_chunk", CKPT_E_FORMAT},         {"hostile_getattr", CKPT_E_UNSAFE},
                  {"hostile_transform", CKPT_E_UNSUPPORTED}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *dir = path2(fix, cases[i].name);
@@ -353,8 +351,8 @@ static int cmd_write(const char *out)
                                           blocks[r][0] * 8 + blocks[r][1], &e);
         ckpt_dcp_item items[2];
         size_t n = 0;
-        items[n++] = (ckpt_dcp_item){.fqn = "mat", .tensor = chunk, .ndim = 2,
-                                     .global_shape = s68, .offsets = blocks[r]};
+        items[n++] = (ckpt_dcp_item){
+            .fqn = "mat", .tensor = chunk, .ndim = 2, .global_shape = s68, .offsets = blocks[r]};
         if (r == 0)
             items[n++] = (ckpt_dcp_item){.fqn = "bias", .tensor = bias};
         if (r == 3)
@@ -446,7 +444,8 @@ static int cmd_write(const char *out)
      * that .metadata has SETITEMS/APPENDS batches of 1000 and a trailing one */
     {
         enum { NP = 1005, NC = 1003 };
-        char *mt = path2(out, "many.tmp"), *mf = path2(out, "many"), *me = path2(out, "many.expect.pt");
+        char *mt = path2(out, "many.tmp"), *mf = path2(out, "many"),
+             *me = path2(out, "many.expect.pt");
         mkdir(mt, 0755);
         ckpt_dcp_item *its = calloc(NP + NC, sizeof(*its));
         char(*names)[16] = calloc(NP, 16);
@@ -467,8 +466,8 @@ static int cmd_write(const char *out)
             offs[c][0] = c;
             ckpt_obj *ch = ckpt_tensor_new(doc, (ckpt_storage *)(uintptr_t)wi.storage, CKPT_F32,
                                            1, one, NULL, c, &e);
-            its[NP + c] = (ckpt_dcp_item){.fqn = "long", .tensor = ch, .ndim = 1,
-                                          .global_shape = lng, .offsets = offs[c]};
+            its[NP + c] = (ckpt_dcp_item){
+                .fqn = "long", .tensor = ch, .ndim = 1, .global_shape = lng, .offsets = offs[c]};
         }
         ckpt_dict_set_str(doc, wantm, "long", whole, &e);
         void *mp = NULL;
@@ -591,6 +590,7 @@ int main(int argc, char **argv)
         return cmd_write(argv[2]) ? 1 : 0;
     if (argc >= 3 && !strcmp(argv[1], "commit"))
         return cmd_commit(argv[2]) ? 1 : 0;
-    fprintf(stderr, "usage: dcp_test read FIX CASE | box FIX | hostile FIX | write OUT | commit OUT\n");
+    fprintf(stderr,
+            "usage: dcp_test read FIX CASE | box FIX | hostile FIX | write OUT | commit OUT\n");
     return 2;
 }

@@ -110,8 +110,8 @@ static ckpt_doc *make_sd(bool with_views)
         ckpt_tensor_info bi;
         ckpt_tensor_get_info(base, &bi);
         int64_t s32[2] = {3, 2}, st[2] = {1, 3};
-        ckpt_obj *tr = ckpt_tensor_new(doc, (ckpt_storage *)(uintptr_t)bi.storage,
-                                       CKPT_F32, 2, s32, st, 0, &err);
+        ckpt_obj *tr = ckpt_tensor_new(doc, (ckpt_storage *)(uintptr_t)bi.storage, CKPT_F32, 2,
+                                       s32, st, 0, &err);
         ckpt_dict_set_str(doc, sd, "transposed", tr, &err);
         int64_t z[1] = {0};
         ckpt_dict_set_str(doc, sd, "empty", ckpt_tensor_new_copy(doc, CKPT_I64, 1, z, NULL, &err),

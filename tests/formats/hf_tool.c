@@ -85,8 +85,10 @@ int main(int argc, char **argv)
             return fail(&err);
         printf("format=%s sharded=%d shards=%zu tensors=%zu has_total=%d total=%llu "
                "storage_bytes=%llu tensor_bytes=%llu ok=%d\n",
-               r.format == CKPT_FMT_HF ? "hf" : r.format == CKPT_FMT_HF_BIN ? "hf-bin" : "?", r.sharded,
-               r.shards, r.tensors, r.has_total_size, (unsigned long long)r.total_size,
+               r.format == CKPT_FMT_HF       ? "hf"
+               : r.format == CKPT_FMT_HF_BIN ? "hf-bin"
+                                             : "?",
+               r.sharded, r.shards, r.tensors, r.has_total_size, (unsigned long long)r.total_size,
                (unsigned long long)r.storage_bytes, (unsigned long long)r.tensor_bytes,
                r.total_size_ok);
         ckpt_doc_free(doc);

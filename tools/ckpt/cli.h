@@ -21,7 +21,7 @@ typedef struct cli_load {
     size_t nallow;
     bool full; /* --full: data-only full mode (never executes anything) */
     const char *map_location;
-    int encoding; /* --encoding utf-8|latin1|bytes (Python-2 byte strings) */
+    int encoding;    /* --encoding utf-8|latin1|bytes (Python-2 byte strings) */
     bool dequantize; /* --dequantize: GGUF quantized tensors as float32 */
 } cli_load;
 

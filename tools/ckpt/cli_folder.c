@@ -267,15 +267,16 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
             if (json) {
                 cJSON *x = cJSON_CreateObject();
                 cJSON_AddStringToObject(x, "file", path);
-                cJSON_AddStringToObject(x, "verdict", bad ? "unsafe"
-                                                          : r->verdict == CKPT_SCAN_UNREADABLE
-                                                              ? "unreadable"
-                                                              : "clean");
+                cJSON_AddStringToObject(x, "verdict",
+                                        bad                                  ? "unsafe"
+                                        : r->verdict == CKPT_SCAN_UNREADABLE ? "unreadable"
+                                                                             : "clean");
                 cJSON_AddNumberToObject(x, "pickles", (double)r->pickles);
                 cJSON_AddItemToArray(arr, x);
             } else if (bad || r->verdict != CKPT_SCAN_CLEAN) {
-                printf("  scan: %s\n", bad ? "unsafe (run ckpt scan on the folder for the findings)"
-                                           : "unreadable");
+                printf("  scan: %s\n",
+                       bad ? "unsafe (run ckpt scan on the folder for the findings)"
+                           : "unreadable");
             }
             ckpt_scan_report_free(r);
         }
@@ -306,10 +307,10 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
         if (json) {
             cJSON *x = cJSON_CreateObject();
             cJSON_AddStringToObject(x, "file", files[i]);
-            cJSON_AddStringToObject(x, "verdict", bad ? "unsafe"
-                                                      : r->verdict == CKPT_SCAN_UNREADABLE
-                                                          ? "unreadable"
-                                                          : "clean");
+            cJSON_AddStringToObject(x, "verdict",
+                                    bad                                  ? "unsafe"
+                                    : r->verdict == CKPT_SCAN_UNREADABLE ? "unreadable"
+                                                                         : "clean");
             cJSON_AddNumberToObject(x, "pickles", (double)r->pickles);
             cJSON_AddItemToArray(arr, x);
         } else if (bad || r->verdict != CKPT_SCAN_CLEAN) {
@@ -319,7 +320,10 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
         ckpt_scan_report_free(r);
     }
     cli_folder_files_free(files, nall_files);
-    const char *verdict = unsafe ? "unsafe" : structure ? "corrupt" : unreadable ? "corrupt" : "ok";
+    const char *verdict = unsafe       ? "unsafe"
+                          : structure  ? "corrupt"
+                          : unreadable ? "corrupt"
+                                       : "ok";
     int code = unsafe ? EXIT_FINDING : (structure || unreadable) ? EXIT_ERROR : EXIT_OK;
     char ebuf[1200];
     if (json) {
@@ -344,8 +348,8 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
         if (structure)
             printf("  structure: corrupt: %s\n", ckpt_error_format(&err, ebuf, sizeof(ebuf)));
         else
-            printf("  structure: ok: %zu tensors, %" PRIu64 " bytes, every one read\n",
-                   v.tensors, v.bytes);
+            printf("  structure: ok: %zu tensors, %" PRIu64 " bytes, every one read\n", v.tensors,
+                   v.bytes);
         printf("  scan: %zu %s scanned, %zu unsafe, %zu unreadable\n", scanned,
                fmt == CKPT_FMT_DCP ? "DCP folder (.metadata and every item)"
                                    : "files with pickles",

@@ -296,9 +296,16 @@ static int parse_size(const char *s, uint64_t *out)
     static const struct {
         const char *unit;
         double mult;
-    } u[] = {{"", 1},          {"B", 1},           {"KB", 1e3},          {"MB", 1e6},
-             {"GB", 1e9},      {"TB", 1e12},       {"KIB", 1024.0},      {"MIB", 1048576.0},
-             {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
+    } u[] = {{"", 1},
+             {"B", 1},
+             {"KB", 1e3},
+             {"MB", 1e6},
+             {"GB", 1e9},
+             {"TB", 1e12},
+             {"KIB", 1024.0},
+             {"MIB", 1048576.0},
+             {"GIB", 1073741824.0},
+             {"TIB", 1099511627776.0}};
     char unit[8] = {0};
     for (size_t i = 0; end[i]; i++) {
         if (i + 1 >= sizeof(unit))
@@ -328,7 +335,8 @@ static int check_quantized(const ckpt_doc *doc, ckpt_error *err)
         const char *t = ckpt_obj_str(ckpt_dict_value(types, i), NULL);
         if (!k || !t)
             continue;
-        static const char *const plain[] = {"F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64"};
+        static const char *const plain[] = {"F32", "F16", "BF16", "F64",
+                                            "I8",  "I16", "I32",  "I64"};
         bool ok = false;
         for (size_t j = 0; j < sizeof(plain) / sizeof(plain[0]); j++)
             ok = ok || strcmp(t, plain[j]) == 0;
@@ -407,8 +415,9 @@ int cmd_convert(int argc, char **argv)
             have_layout = true;
         } else if (strcmp(a, "--max-shard-size") == 0) {
             if (parse_size(argv[++i], &ao.max_shard_size) < 0) {
-                fprintf(stderr, "ckpt convert: --max-shard-size takes a size such as 5GB, "
-                                "500MB, 2GiB or a byte count, not '%s'\n",
+                fprintf(stderr,
+                        "ckpt convert: --max-shard-size takes a size such as 5GB, "
+                        "500MB, 2GiB or a byte count, not '%s'\n",
                         argv[i]);
                 return EXIT_ERROR;
             }

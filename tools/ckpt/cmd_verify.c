@@ -328,8 +328,7 @@ int cmd_verify(int argc, char **argv)
         /* the detector walked every top-level field to the last byte */
     } else if (strcmp(k, "gguf") == 0) {
         check_tensors(path, &lo, false, &v); /* every header field, offset and size */
-    } else if (strcmp(k, "pickle") == 0 ||
-               strcmp(k, "onnx-external-data") == 0) {
+    } else if (strcmp(k, "pickle") == 0 || strcmp(k, "onnx-external-data") == 0) {
         v.structure = 2;
     } else {
         v.structure = 1;
@@ -350,9 +349,8 @@ int cmd_verify(int argc, char **argv)
     ckpt_error serr;
     /* safetensors and protobuf hold no pickle: once their structure is checked to
      * the last byte there is nothing for the scanner to read */
-    bool no_pickle = v.structure == 0 &&
-                     (strcmp(k, "safetensors") == 0 || strcmp(k, "gguf") == 0 ||
-                      strncmp(k, "onnx", 4) == 0);
+    bool no_pickle = v.structure == 0 && (strcmp(k, "safetensors") == 0 ||
+                                          strcmp(k, "gguf") == 0 || strncmp(k, "onnx", 4) == 0);
     if (no_pickle) {
         r = calloc(1, sizeof(*r));
         if (!r) {
