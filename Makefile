@@ -59,6 +59,8 @@ bench:
 	@bench/onnx_bench.sh build-release
 	@bench/autograd_bench.sh build-release
 	@bench/jit_bench.sh build-release
+	@bench/formats_bench.sh build-release
+	@bench/dcp_bench.sh build-release
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)

@@ -30,18 +30,6 @@ struct ckpt_dcp {
     size_t nfiles;
 };
 
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (p) {
-        memcpy(p, dir, a);
-        p[a] = '/';
-        memcpy(p + a + 1, name, b + 1);
-    }
-    return p;
-}
-
 static int io_fail(ckpt_error *err, const char *what, const char *path)
 {
     int rc = CKPT_FAIL(err, CKPT_E_IO, "%s: %s", what, strerror(errno));
@@ -96,7 +84,7 @@ static int check_loc(ckpt_dcp *d, const ckpt__dcp_loc *l, const char *fqn, ckpt_
         if (!strcmp(d->files[i].name, l->file))
             f = &d->files[i];
     if (!f) {
-        char *p = join(d->dir, l->file);
+        char *p = ckpt__dcp_join(d->dir, l->file);
         struct stat st;
         int rc = 0;
         if (!p)
@@ -124,7 +112,7 @@ static int check_loc(ckpt_dcp *d, const ckpt__dcp_loc *l, const char *fqn, ckpt_
         d->nfiles++;
     }
     if (l->offset > f->size || l->length > f->size - l->offset) {
-        char *p = join(d->dir, l->file);
+        char *p = ckpt__dcp_join(d->dir, l->file);
         CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, l->offset,
                      "item [%llu, +%llu) lies beyond the file's %llu bytes",
                      (unsigned long long)l->offset, (unsigned long long)l->length,
@@ -158,7 +146,7 @@ ckpt_dcp *ckpt_dcp_open(const char *dir, ckpt_error *err)
         return NULL;
     }
     ckpt_dcp *d = calloc(1, sizeof(*d));
-    char *mp = join(dir, ".metadata");
+    char *mp = ckpt__dcp_join(dir, ".metadata");
     if (!d || !mp || !(d->dir = strdup(dir))) {
         free(mp);
         ckpt_dcp_close(d);
@@ -241,7 +229,7 @@ const ckpt_dcp_entry *ckpt_dcp_find(const ckpt_dcp *d, const char *fqn)
 static ckpt_doc *load_item(ckpt_dcp *d, const ckpt__dcp_loc *l, const char *fqn,
                            const ckpt_alloc *alloc, void **keep, ckpt_error *err)
 {
-    char *p = join(d->dir, l->file);
+    char *p = ckpt__dcp_join(d->dir, l->file);
     if (!p) {
         CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
         return NULL;
@@ -305,7 +293,7 @@ static int load_chunk(ckpt_dcp *d, const ckpt__dcp_ent *e, const ckpt__dcp_chunk
         rc = CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, k->loc.offset,
                           "the item is not a %s tensor of the chunk's sizes",
                           ckpt_dtype_name(e->pub.dtype));
-        char *p = join(d->dir, k->loc.file);
+        char *p = ckpt__dcp_join(d->dir, k->loc.file);
         ckpt__error_set_file(err, p ? p : k->loc.file);
         free(p);
         ckpt__error_prefix_key(err, e->pub.fqn);

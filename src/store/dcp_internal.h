@@ -85,4 +85,7 @@ int ckpt__dcp_write_rank_paths(const char *dir, int rank, const ckpt_dcp_item *i
                                const ckpt__dcp_path *paths, size_t n, void **plan,
                                size_t *plan_len, ckpt_error *err);
 
+/* "dir/name", malloc'd (NULL when out of memory). */
+char *ckpt__dcp_join(const char *dir, const char *name);
+
 #endif

@@ -1179,3 +1179,15 @@ int ckpt__dcp_meta_emit(const ckpt__dcp_plan *plans, int np, void **out, size_t 
     ckpt__emit_free(&e);
     return 0;
 }
+
+char *ckpt__dcp_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (p) {
+        memcpy(p, dir, a);
+        p[a] = '/';
+        memcpy(p + a + 1, name, b + 1);
+    }
+    return p;
+}

@@ -34,18 +34,6 @@ static int io_fail(ckpt_error *err, const char *what, const char *path)
     return rc;
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (p) {
-        memcpy(p, dir, a);
-        p[a] = '/';
-        memcpy(p + a + 1, name, b + 1);
-    }
-    return p;
-}
-
 static void fsync_path(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -225,7 +213,7 @@ int ckpt__dcp_write_rank_paths(const char *dir, int rank, const ckpt_dcp_item *i
     }
     char name[64];
     snprintf(name, sizeof(name), "__%d_0.distcp", rank);
-    char *path = rc == 0 ? join(dir, name) : NULL;
+    char *path = rc == 0 ? ckpt__dcp_join(dir, name) : NULL;
     if (rc == 0 && !path)
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     int fd = -1;
@@ -307,7 +295,7 @@ int ckpt_dcp_write_metadata(const char *dir, const void *const *plans, const siz
         /* the rank's file holds what its plan says */
         char name[64];
         snprintf(name, sizeof(name), "__%d_0.distcp", P[r].rank);
-        char *fp = rc == 0 ? join(dir, name) : NULL;
+        char *fp = rc == 0 ? ckpt__dcp_join(dir, name) : NULL;
         struct stat st;
         if (rc == 0 && !fp)
             rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
@@ -325,7 +313,7 @@ int ckpt_dcp_write_metadata(const char *dir, const void *const *plans, const siz
     size_t mdn = 0;
     if (rc == 0)
         rc = ckpt__dcp_meta_emit(P, nranks, &md, &mdn, err);
-    char *path = rc == 0 ? join(dir, ".metadata") : NULL;
+    char *path = rc == 0 ? ckpt__dcp_join(dir, ".metadata") : NULL;
     if (rc == 0 && !path)
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     if (rc == 0) {
@@ -482,7 +470,7 @@ static int flat_leaf(flat *F, const ckpt_obj *v, ckpt_error *err)
         free(isint);
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
     }
-    /* _nested_dict.flatten_state_dict: ".".join(map(str, path)) */
+    /* _nested_dict.flatten_state_dict: ".".ckpt__dcp_join(map(str, path)) */
     fqn[0] = '\0';
     size_t o = 0;
     for (size_t k = 0; k < F->depth; k++) {

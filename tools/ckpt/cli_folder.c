@@ -84,15 +84,6 @@ void cli_folder_files_free(char **files, size_t n)
     free(files);
 }
 
-void cli_folder_scan_opts(const char *file, const ckpt_scan_opts *base, ckpt_scan_opts *out,
-                          const char **buf, size_t cap)
-{
-    (void)file;
-    (void)buf;
-    (void)cap;
-    *out = *base;
-}
-
 static int add_finding(ckpt_scan_report *r, const ckpt_scan_finding *f, const char *prefix)
 {
     ckpt_scan_finding *g = realloc(r->findings, (r->count + 1) * sizeof(*g));
@@ -211,6 +202,38 @@ static int read_one(void *payload, const char *key, const ckpt_obj *t)
     return 0;
 }
 
+typedef struct scan_tally {
+    size_t scanned, unsafe, unreadable;
+    cJSON *arr; /* --json: one object per file */
+    bool json;
+} scan_tally;
+
+/* Count one file's scan report (and free it); say what is wrong with it. */
+static void tally(scan_tally *t, const char *file, ckpt_scan_report *r)
+{
+    t->scanned++;
+    bool bad = r->verdict == CKPT_SCAN_UNSAFE;
+    for (size_t j = 0; j < r->count; j++)
+        bad = bad || r->findings[j].klass != CKPT_SCAN_ALLOWED;
+    bool unreadable = !bad && r->verdict == CKPT_SCAN_UNREADABLE;
+    t->unsafe += bad;
+    t->unreadable += unreadable;
+    if (t->json) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "file", file);
+        cJSON_AddStringToObject(x, "verdict",
+                                bad          ? "unsafe"
+                                : unreadable ? "unreadable"
+                                             : "clean");
+        cJSON_AddNumberToObject(x, "pickles", (double)r->pickles);
+        cJSON_AddItemToArray(t->arr, x);
+    } else if (bad || r->verdict != CKPT_SCAN_CLEAN) {
+        printf("  scan: %s: %s\n", file,
+               bad ? "unsafe (ckpt scan on it lists the findings)" : "unreadable");
+    }
+    ckpt_scan_report_free(r);
+}
+
 int cli_verify_folder(const char *path, const cli_load *lo, bool json)
 {
     char why[400];
@@ -246,40 +269,19 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
     memset(&base, 0, sizeof(base));
     base.safe_globals = lo->allow;
     base.safe_global_count = lo->nallow;
-    size_t unsafe = 0, unreadable = 0, scanned = 0;
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     if (!json) {
         printf("%s: %s\n", path, ckpt_format_name(fmt) ? ckpt_format_name(fmt) : "unknown");
         printf("  format: %s\n", why);
     }
+    scan_tally t = {0, 0, 0, arr, json};
     if (fmt == CKPT_FMT_DCP) {
         ckpt_scan_report *r = NULL;
         ckpt_error se;
-        if (cli_scan_dcp(path, &base, &r, &se) < 0) {
-            unreadable++;
-        } else {
-            scanned++;
-            bool bad = r->verdict == CKPT_SCAN_UNSAFE;
-            for (size_t j = 0; j < r->count; j++)
-                bad = bad || r->findings[j].klass != CKPT_SCAN_ALLOWED;
-            unsafe += bad;
-            unreadable += !bad && r->verdict == CKPT_SCAN_UNREADABLE;
-            if (json) {
-                cJSON *x = cJSON_CreateObject();
-                cJSON_AddStringToObject(x, "file", path);
-                cJSON_AddStringToObject(x, "verdict",
-                                        bad                                  ? "unsafe"
-                                        : r->verdict == CKPT_SCAN_UNREADABLE ? "unreadable"
-                                                                             : "clean");
-                cJSON_AddNumberToObject(x, "pickles", (double)r->pickles);
-                cJSON_AddItemToArray(arr, x);
-            } else if (bad || r->verdict != CKPT_SCAN_CLEAN) {
-                printf("  scan: %s\n",
-                       bad ? "unsafe (run ckpt scan on the folder for the findings)"
-                           : "unreadable");
-            }
-            ckpt_scan_report_free(r);
-        }
+        if (cli_scan_dcp(path, &base, &r, &se) < 0)
+            t.unreadable++;
+        else
+            tally(&t, path, r);
         nfiles = 0; /* the items were scanned one by one */
     }
     for (size_t i = 0; i < nfiles; i++) {
@@ -289,36 +291,14 @@ int cli_verify_folder(const char *path, const cli_load *lo, bool json)
         size_t fl = strlen(files[i]);
         if (fl > 5 && strcmp(files[i] + fl - 5, ".json") == 0)
             continue;
-        const char *buf[MAX_ALLOW + 32];
-        ckpt_scan_opts so;
-        cli_folder_scan_opts(files[i], &base, &so, buf, sizeof(buf) / sizeof(buf[0]));
         ckpt_scan_report *r = NULL;
         ckpt_error se;
-        if (ckpt_scan_file(files[i], &so, &r, &se) < 0) {
-            unreadable++;
-            continue;
-        }
-        scanned++;
-        bool bad = r->verdict == CKPT_SCAN_UNSAFE;
-        for (size_t j = 0; j < r->count; j++)
-            bad = bad || r->findings[j].klass != CKPT_SCAN_ALLOWED;
-        unsafe += bad;
-        unreadable += !bad && r->verdict == CKPT_SCAN_UNREADABLE;
-        if (json) {
-            cJSON *x = cJSON_CreateObject();
-            cJSON_AddStringToObject(x, "file", files[i]);
-            cJSON_AddStringToObject(x, "verdict",
-                                    bad                                  ? "unsafe"
-                                    : r->verdict == CKPT_SCAN_UNREADABLE ? "unreadable"
-                                                                         : "clean");
-            cJSON_AddNumberToObject(x, "pickles", (double)r->pickles);
-            cJSON_AddItemToArray(arr, x);
-        } else if (bad || r->verdict != CKPT_SCAN_CLEAN) {
-            printf("  scan: %s: %s\n", files[i],
-                   bad ? "unsafe (run ckpt scan on it for the findings)" : "unreadable");
-        }
-        ckpt_scan_report_free(r);
+        if (ckpt_scan_file(files[i], &base, &r, &se) < 0)
+            t.unreadable++;
+        else
+            tally(&t, files[i], r);
     }
+    size_t unsafe = t.unsafe, unreadable = t.unreadable, scanned = t.scanned;
     cli_folder_files_free(files, nall_files);
     const char *verdict = unsafe       ? "unsafe"
                           : structure  ? "corrupt"

@@ -14,9 +14,6 @@ bool cli_is_folder(const char *path);
  * "folder/name", sorted by name; free with cli_folder_files_free. */
 int cli_folder_files(const char *path, char ***files, size_t *n);
 void cli_folder_files_free(char **files, size_t n);
-/* The scanner's options for one member file of a folder (the caller's). */
-void cli_folder_scan_opts(const char *file, const ckpt_scan_opts *base, ckpt_scan_opts *out,
-                          const char **buf, size_t cap);
 /* A torch.distributed.checkpoint folder (ckpt_format_detect). */
 bool cli_is_dcp(const char *path);
 /* Scan a DCP folder as one report: ".metadata" read by the DCP reader's own

@@ -153,11 +153,8 @@ int cmd_scan(int argc, char **argv)
             continue;
         ckpt_scan_report *r = NULL;
         ckpt_error err;
-        const char *abuf[MAX_ALLOW + 32];
-        ckpt_scan_opts fso;
-        cli_folder_scan_opts(files[i], &so, &fso, abuf, sizeof(abuf) / sizeof(abuf[0]));
-        if ((cli_is_dcp(files[i]) ? cli_scan_dcp(files[i], &fso, &r, &err)
-                                  : ckpt_scan_file(files[i], &fso, &r, &err)) < 0) {
+        if ((cli_is_dcp(files[i]) ? cli_scan_dcp(files[i], &so, &r, &err)
+                                  : ckpt_scan_file(files[i], &so, &r, &err)) < 0) {
             cli_print_error("scan", &err);
             worst = EXIT_ERROR;
             continue;
