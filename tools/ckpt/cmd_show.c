@@ -548,6 +548,13 @@ int cmd_show(int argc, char **argv)
         printf("%s: ", key);
     }
     show(&c, o, 0);
+    /* the format's own metadata (safetensors __metadata__, GGUF key/values,
+     * a shard index's metadata), after the tree */
+    const ckpt_obj *meta = ckpt_doc_metadata(doc);
+    if (!key && meta) {
+        printf("format metadata: ");
+        show(&c, meta, 0);
+    }
     ckpt_doc_free(doc);
     return EXIT_OK;
 }
