@@ -289,7 +289,7 @@ static int load_chunk(ckpt_dcp *d, const ckpt__dcp_ent *e, const ckpt__dcp_chunk
     ckpt_tensor_info ti;
     int rc = 0;
     if (ckpt_tensor_get_info(t, &ti) < 0 || ti.dtype != e->pub.dtype || ti.ndim != e->pub.ndim ||
-        memcmp(ti.shape, k->sizes, (size_t)ti.ndim * sizeof(int64_t)) != 0) {
+        (ti.ndim > 0 && memcmp(ti.shape, k->sizes, (size_t)ti.ndim * sizeof(int64_t)) != 0)) {
         rc = CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, k->loc.offset,
                           "the item is not a %s tensor of the chunk's sizes",
                           ckpt_dtype_name(e->pub.dtype));

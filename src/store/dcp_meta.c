@@ -267,7 +267,8 @@ static int dims_of(const ckpt_obj *o, int want, int64_t *out, int *ndim)
         const int64_t *d = ckpt_size_dims(o, &n);
         if (n > 64 || (want >= 0 && (size_t)want != n))
             return -1;
-        memcpy(out, d, n * sizeof(int64_t));
+        if (n)
+            memcpy(out, d, n * sizeof(int64_t));
     } else if ((o->type == CKPT_T_TUPLE || o->type == CKPT_T_LIST) && all_ints(o)) {
         n = ckpt_obj_len(o);
         if (n > 64 || (want >= 0 && (size_t)want != n))
@@ -424,7 +425,7 @@ static int storage_entry(interp *I, const ckpt_obj *key, const ckpt_obj *val)
         return BAD(I, fqn, "MetadataIndex offset is not %s", "a torch.Size of the tensor's dims");
     for (size_t c = 0; c < e->pub.nchunks; c++) {
         ckpt__dcp_chunk *k = &e->chunks[c];
-        if (memcmp(k->offsets, o, (size_t)nd * sizeof(int64_t)) != 0)
+        if (nd > 0 && memcmp(k->offsets, o, (size_t)nd * sizeof(int64_t)) != 0)
             continue;
         if (k->loc.set)
             return BAD(I, fqn, "%s", "a chunk is stored twice");
@@ -983,7 +984,8 @@ static int check_plans(const groups *G, ckpt_error *err)
                 rc = CKPT_FAIL(err, CKPT_E_ARG, "written twice (ranks %d and %d)", f->rank,
                                G->s[j].rank);
             else if (y->dtype != x->dtype || y->ndim != x->ndim ||
-                     memcmp(y->shape, x->shape, (size_t)x->ndim * sizeof(int64_t)) != 0)
+                     (x->ndim > 0 &&
+                      memcmp(y->shape, x->shape, (size_t)x->ndim * sizeof(int64_t)) != 0))
                 rc = CKPT_FAIL(err, CKPT_E_SHAPE,
                                "chunks of ranks %d and %d disagree on dtype or global size",
                                f->rank, G->s[j].rank);

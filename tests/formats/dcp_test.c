@@ -56,7 +56,7 @@ static bool same(const ckpt_obj *a, const ckpt_obj *b, const char *key)
         ckpt_tensor_get_info(a, &x);
         ckpt_tensor_get_info(b, &y);
         if (x.dtype != y.dtype || x.ndim != y.ndim || x.requires_grad != y.requires_grad ||
-            memcmp(x.shape, y.shape, (size_t)x.ndim * 8) != 0) {
+            (x.ndim > 0 && memcmp(x.shape, y.shape, (size_t)x.ndim * 8) != 0)) {
             fprintf(stderr, "  %s: dtype/shape/requires_grad differ (%s vs %s)\n", key,
                     ckpt_dtype_name(x.dtype), ckpt_dtype_name(y.dtype));
             return false;
