@@ -310,6 +310,13 @@ def main(a):
                "are inflated and spread is wide, so read the ratios as approximate.\n"
                % rq["mean"]) if rq and rq["mean"] > 2.5 else "",
     )
+    # the sections other benchmarks keep after this one's "All runs" (issue 5 onwards) stay
+    if os.path.exists(doc):
+        old = open(doc).read()
+        at = old.find("\n## All runs")
+        nxt = old.find("\n## ", at + 1) if at >= 0 else -1
+        if nxt >= 0:
+            text = text.rstrip("\n") + "\n" + old[nxt:]
     with open(doc, "w") as fh:
         fh.write(text)
     print("wrote " + doc)
