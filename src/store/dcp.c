@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt/zip.h"
 #include "core/err.h"
 #include "core/obj.h"
 #include "dcp_internal.h"
@@ -364,6 +365,160 @@ static uint64_t copy_overlap(const ckpt__dcp_ent *e, const ckpt__dcp_chunk *k, c
     return vol;
 }
 
+/* ------------------------------------------------ direct reads of a chunk
+ *
+ * A chunk stored as a contiguous tensor in an uncompressed record (what
+ * torch.save writes) is read straight from the file into the caller's box:
+ * the item's archive is opened lazily over its byte range (its directory and
+ * data.pkl only), then each contiguous run of the overlap is one pread into
+ * `dst`.  No copy of the item is held: a rank's memory is its box. */
+
+typedef struct item_src {
+    int fd;
+    uint64_t base;
+} item_src;
+
+static int item_read_at(void *ctx, uint64_t off, void *buf, size_t n, ckpt_error *err)
+{
+    const item_src *is = ctx;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(is->fd, (uint8_t *)buf + got, n - got, (off_t)(is->base + off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return CKPT_FAIL(err, r < 0 ? CKPT_E_IO : CKPT_E_FORMAT,
+                             "reading %zu bytes at %llu: %s", n,
+                             (unsigned long long)(is->base + off),
+                             r < 0 ? strerror(errno) : "the file ends");
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* pending run of bytes to read: [src, src + len) of the file -> dst + doff */
+typedef struct run {
+    uint64_t src, doff, len;
+} run;
+
+static int flush_run(int fd, run *r, void *dst, ckpt_error *err)
+{
+    if (!r->len)
+        return 0;
+    item_src is = {fd, 0};
+    int rc = item_read_at(&is, r->src, (uint8_t *)dst + r->doff, (size_t)r->len, err);
+    r->len = 0;
+    return rc;
+}
+
+/* 1: the overlap of chunk k with the box was read into dst (*got elements);
+ * 0: the chunk is not a contiguous stored tensor (the caller reads it whole);
+ * < 0: an error. */
+static int read_direct(ckpt_dcp *d, const ckpt__dcp_ent *e, const ckpt__dcp_chunk *k,
+                       const int64_t *bo, const int64_t *bs, void *dst, uint64_t *got,
+                       ckpt_error *err)
+{
+    char *p = ckpt__dcp_join(d->dir, k->loc.file);
+    if (!p)
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = io_fail(err, "cannot open", p);
+        free(p);
+        return rc;
+    }
+    char label[512];
+    snprintf(label, sizeof(label), "%s@%llu", p, (unsigned long long)k->loc.offset);
+    item_src is = {fd, k->loc.offset};
+    ckpt_source src;
+    ckpt_source_init_callback(&src, item_read_at, &is, k->loc.length, label);
+    ckpt_load_opts o = {.mode = CKPT_LOAD_LAZY, .map_location = "cpu"};
+    ckpt_doc *doc = ckpt_load_source(&src, &o, err);
+    int rc = 0;
+    if (!doc) {
+        rc = err->code ? err->code : CKPT_E_FORMAT;
+        ckpt__error_prefix_key(err, e->pub.fqn);
+        goto out;
+    }
+    const ckpt_obj *t = ckpt_doc_root(doc);
+    ckpt_tensor_info ti;
+    if (ckpt_tensor_get_info(t, &ti) < 0 || ti.dtype != e->pub.dtype || ti.ndim != e->pub.ndim ||
+        (ti.ndim > 0 && memcmp(ti.shape, k->sizes, (size_t)ti.ndim * sizeof(int64_t)) != 0)) {
+        rc = CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, NULL, k->loc.offset,
+                          "the item is not a %s tensor of the chunk's sizes",
+                          ckpt_dtype_name(e->pub.dtype));
+        ckpt__error_set_file(err, p);
+        ckpt__error_prefix_key(err, e->pub.fqn);
+        goto out;
+    }
+    const ckpt_storage *st = t->u.t->storage;
+    const ckpt_zip_entry *ze = st ? st->entry : NULL;
+    size_t es = ckpt_dtype_size(e->pub.dtype);
+    if (!ti.contiguous || !ze || ze->method != 0 || st->hold != CKPT_HOLD_LAZY ||
+        st->file_offset > k->loc.length || (uint64_t)ti.storage_offset > st->nbytes / es ||
+        ti.nbytes > st->nbytes - (uint64_t)ti.storage_offset * es ||
+        st->nbytes > k->loc.length - st->file_offset)
+        goto out; /* rc 0: not for the direct path */
+    uint64_t base = k->loc.offset + st->file_offset + (uint64_t)ti.storage_offset * es;
+    int nd = e->pub.ndim;
+    if (nd == 0) {
+        run r = {base, 0, es};
+        rc = flush_run(fd, &r, dst, err);
+        *got = rc == 0;
+        rc = rc < 0 ? rc : 1;
+        goto out;
+    }
+    int64_t lo[64], hi[64], idx[64];
+    for (int i = 0; i < nd; i++) {
+        lo[i] = bo[i] > k->offsets[i] ? bo[i] : k->offsets[i];
+        int64_t a = bo[i] + bs[i], b = k->offsets[i] + k->sizes[i];
+        hi[i] = a < b ? a : b;
+        if (lo[i] >= hi[i]) {
+            rc = 1; /* no overlap */
+            goto out;
+        }
+        idx[i] = lo[i];
+    }
+    uint64_t vol = 1;
+    for (int i = 0; i < nd; i++)
+        vol *= (uint64_t)(hi[i] - lo[i]);
+    uint64_t row = (uint64_t)(hi[nd - 1] - lo[nd - 1]) * es;
+    run r = {0, 0, 0};
+    for (;;) {
+        int64_t so = 0, dof = 0;
+        for (int i = 0; i < nd; i++) {
+            so = so * k->sizes[i] + (idx[i] - k->offsets[i]);
+            dof = dof * bs[i] + (idx[i] - bo[i]);
+        }
+        uint64_t s0 = base + (uint64_t)so * es, d0 = (uint64_t)dof * es;
+        if (r.len && r.src + r.len == s0 && r.doff + r.len == d0 && r.len < ((uint64_t)1 << 30)) {
+            r.len += row; /* the rows follow each other in the file and in the box */
+        } else {
+            if ((rc = flush_run(fd, &r, dst, err)) < 0)
+                goto out;
+            r = (run){s0, d0, row};
+        }
+        int i = nd - 2;
+        while (i >= 0 && ++idx[i] == hi[i]) {
+            idx[i] = lo[i];
+            i--;
+        }
+        if (i < 0)
+            break;
+    }
+    if ((rc = flush_run(fd, &r, dst, err)) < 0) {
+        ckpt__error_set_file(err, p);
+        goto out;
+    }
+    *got = vol;
+    rc = 1;
+out:
+    ckpt_doc_free(doc);
+    close(fd);
+    free(p);
+    return rc;
+}
+
 int ckpt_dcp_read_box(ckpt_dcp *d, const char *fqn, const int64_t *offsets, const int64_t *sizes,
                       void *dst, size_t dst_size, ckpt_error *err)
 {
@@ -415,6 +570,14 @@ int ckpt_dcp_read_box(ckpt_dcp *d, const char *fqn, const int64_t *offsets, cons
                 hit = false;
         if (!hit)
             continue;
+        uint64_t n = 0;
+        int direct = read_direct(d, e, k, offsets, sizes, dst, &n, err);
+        if (direct < 0)
+            return direct;
+        if (direct > 0) {
+            got += n;
+            continue;
+        }
         void *raw = NULL;
         ckpt_doc *kd = NULL;
         const void *src = NULL;
