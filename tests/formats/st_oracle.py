@@ -254,7 +254,8 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         if "real" in what:
             if not os.path.isdir(a.real):
-                print(f"SKIPPED: {a.real} absent")
+                print(f"SKIPPED: safetensors_real_numpy_oracle: folder {a.real} is absent "
+                      "(the real-file corpus lives in ../shared)")
                 if what == ["real"]:
                     return 77
             else:
