@@ -448,6 +448,12 @@ static int parse(ckpt_doc *doc, const uint8_t *buf, size_t n, int mode, bool deq
                     CKPT_FAIL_AT(err, CKPT_E_FORMAT, CKPT_WHERE_FILE, key, tat + 4,
                                  "general.alignment %lld is not a power of 2 (offset %zu)",
                                  (long long)a, tat + 4));
+            if (a > GGUF_MAX_ALIGNMENT)
+                return keyed(err, key,
+                             CKPT_FAIL_AT(err, CKPT_E_LIMIT, CKPT_WHERE_FILE, key, tat + 4,
+                                          "general.alignment %lld is above ckpt's limit of %u "
+                                          "(offset %zu)",
+                                          (long long)a, GGUF_MAX_ALIGNMENT, tat + 4));
             alignment = (uint32_t)a;
         }
         CKPT_TRY(ckpt_dict_set(doc, kv, kn, v, err));

@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+/* ckpt's limit on general.alignment (ggml writes 32; files in use hold 32 or 64): a
+ * larger one would make a writer pad a tiny file to gigabytes (CKPT_E_LIMIT) */
+#define GGUF_MAX_ALIGNMENT (1u << 20)
+
 /* GGUF value type ids (ggml's enum gguf_type): name as the "gguf.kv_types"
  * metadata spells it ("uint8" ... "float64", "string", "array"), NULL if unknown. */
 const char *ckpt__gguf_vtype_name(uint32_t t);

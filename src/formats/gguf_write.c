@@ -570,6 +570,11 @@ int ckpt_gguf_save(const char *path, const ckpt_obj *dict, const ckpt_gguf_save_
                        (unsigned long long)a);
         goto out;
     }
+    if (a > GGUF_MAX_ALIGNMENT) {
+        rc = CKPT_FAIL(err, CKPT_E_LIMIT, "GGUF alignment %llu is above ckpt's limit of %u",
+                       (unsigned long long)a, GGUF_MAX_ALIGNMENT);
+        goto out;
+    }
     p.alignment = (uint32_t)a;
     /* no metadata: general.alignment alone; otherwise only when it is not the default */
     p.add_alignment = !al && (!opts->metadata || p.alignment != GGUF_DEFAULT_ALIGNMENT);
