@@ -142,8 +142,10 @@ CKPT_API int ckpt_safetensors_save_mem(const ckpt_obj *dict, const ckpt_st_save_
  * UTF-8 loads as bytes; a nested array's type is spelled
  * "array[array[int32]]" ("array[array]" when the inner arrays' types differ
  * or it is empty: each inner array's type is then inferred on save).
- * Tensor offsets must be multiples of the alignment, inside the file and not
- * overlapping (any order).  Every error names the file, the byte offset and
+ * general.alignment must be a power of 2 of at most 1 MiB (more is
+ * CKPT_E_LIMIT, on load and on save: ggml accepts any power of 2, but a huge
+ * one only pads).  Tensor offsets must be multiples of the alignment, inside
+ * the file and not overlapping (any order).  Every error names the file, the byte offset and
  * the key or tensor.  MMAP over a file gives CKPT_HOLD_MAPPED storages (over
  * ckpt_gguf_load_mem: CKPT_HOLD_BORROWED); dequantized tensors, and tensors
  * whose data is not aligned for their dtype (general.alignment < 8), are

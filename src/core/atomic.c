@@ -71,3 +71,38 @@ int ckpt__atomic_write(const char *path, ckpt__write_fn fn, const void *ctx,
     ckpt__free(alloc, tmp, plen + 16);
     return rc;
 }
+
+int ckpt__mkdir_parents(const char *path, ckpt_error *err)
+{
+    size_t n = path ? strlen(path) : 0;
+    while (n > 1 && path[n - 1] == '/') /* "a/b/" names the folder a/b */
+        n--;
+    while (n > 0 && path[n - 1] != '/') /* drop the last component */
+        n--;
+    if (n <= 1)
+        return 0; /* "name" or "/name": nothing above to make */
+    char *p = malloc(n + 1);
+    if (!p)
+        return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
+    memcpy(p, path, n);
+    p[n] = 0;
+    int rc = 0;
+    /* each prefix ending before a '/', shortest first; existing ones are skipped */
+    for (size_t i = 1; i <= n && rc == 0; i++) {
+        if (p[i] != '/' && p[i] != 0)
+            continue;
+        char c = p[i];
+        p[i] = 0;
+        struct stat st;
+        if (stat(p, &st) != 0) {
+            if (mkdir(p, 0777) != 0 && errno != EEXIST)
+                rc = CKPT_FAIL(err, CKPT_E_IO, "cannot create the folder %s: %s", p,
+                               strerror(errno));
+        } else if (!S_ISDIR(st.st_mode)) {
+            rc = CKPT_FAIL(err, CKPT_E_IO, "%s is not a folder", p);
+        }
+        p[i] = c;
+    }
+    free(p);
+    return rc;
+}

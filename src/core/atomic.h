@@ -20,4 +20,10 @@ typedef int (*ckpt__write_fn)(ckpt_sink *sink, const void *ctx, ckpt_error *err)
 int ckpt__atomic_write(const char *path, ckpt__write_fn fn, const void *ctx,
                        const ckpt_alloc *alloc, bool no_fsync, ckpt_error *err);
 
+/* Create every missing folder above `path` (not `path` itself), as
+ * os.makedirs(dirname(path), exist_ok=True) does: transformers' save_pretrained
+ * and torch.distributed.checkpoint's FileSystemWriter create their folder with
+ * its parents.  0, or a negative code naming the folder that could not be made. */
+int ckpt__mkdir_parents(const char *path, ckpt_error *err);
+
 #endif

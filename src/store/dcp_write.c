@@ -583,9 +583,10 @@ int ckpt_dcp_save(const char *dir, const ckpt_obj *state_dict, ckpt_error *err)
     bool made = false;
     if (rc == 0) {
         snprintf(tmp, n + 16, "%.*s.tmp-XXXXXX", (int)n, dir);
-        if (!mkdtemp(tmp))
+        rc = ckpt__mkdir_parents(dir, err);
+        if (rc == 0 && !mkdtemp(tmp))
             rc = io_fail(err, "cannot create the temporary folder", tmp);
-        else
+        else if (rc == 0)
             made = true;
     }
     void *plan = NULL;

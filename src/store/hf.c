@@ -1685,7 +1685,10 @@ int ckpt_hf_save(const char *dir, const ckpt_obj *dict, const ckpt_hf_save_opts 
         else {
             memcpy(tmpdir, dir, n);
             memcpy(tmpdir + n, ".tmp-XXXXXX", 12);
-            if (!mkdtemp(tmpdir)) {
+            if ((rc = ckpt__mkdir_parents(dir, err)) != 0) {
+                free(tmpdir);
+                tmpdir = NULL;
+            } else if (!mkdtemp(tmpdir)) {
                 int e = errno;
                 rc = CKPT_FAIL(err, CKPT_E_IO, "cannot create a folder beside %s: %s", dir,
                                strerror(e));

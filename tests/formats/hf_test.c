@@ -423,6 +423,40 @@ TEST(hf_resave_replaces)
     rm_rf(dir);
 }
 
+/* Missing parent folders are created, as save_pretrained's os.makedirs does; a
+ * parent that is a file is an error naming it, and nothing is left behind. */
+TEST(hf_save_makes_parents)
+{
+    char dir[64], nested[160], blocked[160];
+    CHECK(tmp_dir(dir, sizeof(dir)));
+    ckpt_doc *doc = make_sd(false);
+    ckpt_error err;
+    ckpt_hf_save_opts o;
+    memset(&o, 0, sizeof(o));
+    o.max_shard_size = 128;
+    o.no_fsync = true;
+    snprintf(nested, sizeof(nested), "%s/a/b/model", dir);
+    CHECK_OK(ckpt_hf_save(nested, ckpt_doc_root(doc), &o, &err), &err);
+    CHECK(exists(nested, "model.safetensors.index.json"));
+    ckpt_doc *back = ckpt_hf_load(nested, NULL, &err);
+    CHECK(back && same_values(ckpt_doc_root(doc), back));
+    ckpt_doc_free(back);
+    write_text(dir, "file", "x");
+    snprintf(blocked, sizeof(blocked), "%s/file/sub/model", dir);
+    ckpt_error_clear(&err);
+    CHECK(ckpt_hf_save(blocked, ckpt_doc_root(doc), &o, &err) == CKPT_E_IO);
+    CHECK(strstr(err.msg, "/file is not a folder") != NULL);
+    snprintf(blocked, sizeof(blocked), "%s/file", dir);
+    struct stat st;
+    CHECK(stat(blocked, &st) == 0 && S_ISREG(st.st_mode));
+    /* DCP too (FileSystemWriter's os.makedirs) */
+    snprintf(nested, sizeof(nested), "%s/c/d/dcp", dir);
+    CHECK_OK(ckpt_dcp_save(nested, ckpt_doc_root(doc), &err), &err);
+    CHECK(exists(nested, ".metadata"));
+    ckpt_doc_free(doc);
+    rm_rf(dir);
+}
+
 /* A lazy document saved again: bytes are read shard by shard and dropped. */
 TEST(hf_streaming_resave)
 {

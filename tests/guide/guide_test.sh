@@ -13,6 +13,9 @@
 #                 its output equals torch's (1e-4)
 #   jit_run       a scripted CNN (torch.jit.save) run in C through the TorchScript
 #                 interpreter; output equal to torch.jit.load's (1e-5), state dict bit-equal
+#   hf_publish    torch saves a training checkpoint; C publishes its state dict as
+#                 Hugging Face safetensors shards and .bin shards; Python's json+numpy
+#                 read the shards, torch.load the .bin ones: equal bit for bit
 #   char_lstm     character LSTM on /usr/share/common-licenses/GPL-3 (base-files)
 #                 trained in C; torch loads the checkpoint and continues
 # Also: every ```c block of the docs that starts with "/* examples/guide/X.c"
@@ -42,7 +45,7 @@ $py - "$src" <<'PYEOF' || fail "a guide code block differs from its examples/gui
 import pathlib, re, sys
 src = pathlib.Path(sys.argv[1])
 bad = 0
-for doc in ("docs/TRAINING.md", "docs/MODELS.md", "docs/ONNX.md"):
+for doc in ("docs/TRAINING.md", "docs/MODELS.md", "docs/ONNX.md", "docs/FORMATS.md"):
     p = src / doc
     if not p.exists():
         continue
@@ -92,6 +95,12 @@ jit_run)
     (cd "$run" && "$tmp/work/$case" "$run/model.pt" 4 "$run/x.f32" "$run/y.f32" "$run/sd.pt") ||
         fail "the C program failed"
     $py "$src/tests/guide/jit_torch.py" check "$run"
+    ;;
+hf_publish)
+    $py "$src/tests/guide/hf_torch.py" make "$run"
+    (cd "$run" && "$tmp/work/$case" "$run/ckpt.pt" model "$run/out" 1024) ||
+        fail "the C program failed"
+    $py "$src/tests/guide/hf_torch.py" check "$run"
     ;;
 char_lstm)
     [ -f "$text" ] || { echo "SKIPPED: guide_$case: $text is missing (base-files)"; exit 77; }
