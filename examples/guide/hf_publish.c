@@ -79,7 +79,8 @@ int main(int argc, char **argv)
         return 1;
     }
     ckpt_error err;
-    ckpt_doc *doc = ckpt_load_any(argv[1], NULL, &err); /* weights-only, as torch.load's default */
+    /* weights-only, as torch.load's default; copies the bytes (it is small) */
+    ckpt_doc *doc = ckpt_load_any(argv[1], NULL, &err);
     if (!doc)
         return die(argv[1], &err);
     const ckpt_obj *sd = ckpt_doc_root(doc);
@@ -90,8 +91,8 @@ int main(int argc, char **argv)
         ckpt_doc_free(doc);
         return 1;
     }
-    printf("%s: %s, state dict \"%s\" of %zu tensors\n", argv[1], ckpt_format_name(fmt),
-           argv[2], ckpt_obj_len(sd));
+    printf("%s: %s, state dict \"%s\" of %zu tensors\n", argv[1], ckpt_format_name(fmt), argv[2],
+           ckpt_obj_len(sd));
 
     char st[4096], bin[4096];
     snprintf(st, sizeof st, "%s/safetensors", argv[3]);

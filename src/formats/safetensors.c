@@ -26,6 +26,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/obj.h"
+#include "core/text.h"
 #include "formats/formats_internal.h"
 
 /* ------------------------------------------------------------------ load */
@@ -284,50 +285,13 @@ ckpt_doc *ckpt_safetensors_load(const char *path, int mode, const ckpt_alloc *al
 
 /* ------------------------------------------------------------------ save */
 
-typedef struct jbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} jbuf;
-
-static void jput(jbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + n + 1) {
-            if (nc > SIZE_MAX / 2) {
-                b->oom = true;
-                return;
-            }
-            nc *= 2;
-        }
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void jputs(jbuf *b, const char *s)
-{
-    jput(b, s, strlen(s));
-}
-
 /* A JSON string as serde_json writes it: '"' and '\\' escaped, control bytes
  * as \b \t \n \f \r or \u00xx (lowercase hex), everything else (UTF-8
  * included, DEL included) verbatim. */
-static void jstr(jbuf *b, const char *s, size_t n)
+static void jstr(ckpt__text *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    jput(b, "\"", 1);
+    ckpt__text_put(b, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -356,19 +320,19 @@ static void jstr(jbuf *b, const char *s, size_t n)
         }
         if (!esc)
             continue;
-        jput(b, s + run, i - run);
-        jputs(b, esc);
+        ckpt__text_put(b, s + run, i - run);
+        ckpt__text_puts(b, esc);
         run = i + 1;
     }
-    jput(b, s + run, n - run);
-    jput(b, "\"", 1);
+    ckpt__text_put(b, s + run, n - run);
+    ckpt__text_put(b, "\"", 1);
 }
 
-static void jnum(jbuf *b, uint64_t v)
+static void jnum(ckpt__text *b, uint64_t v)
 {
     char t[32];
     snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
-    jputs(b, t);
+    ckpt__text_puts(b, t);
 }
 
 typedef struct st_item {
@@ -386,7 +350,7 @@ typedef struct st_item {
 typedef struct st_plan {
     st_item *items;
     size_t n;
-    jbuf hdr; /* padded header text */
+    ckpt__text hdr; /* padded header text */
 } st_plan;
 
 static int cmp_layout(const void *a, const void *b)
@@ -590,50 +554,50 @@ static int plan(const ckpt_obj *dict, const ckpt_st_save_opts *o, st_plan *p, ck
     p->items = sorted;
 
     /* the header: serde_json::to_string of the Metadata map */
-    jbuf *b = &p->hdr;
-    jput(b, "{", 1);
+    ckpt__text *b = &p->hdr;
+    ckpt__text_put(b, "{", 1);
     bool first = true;
     if (md) {
         jstr(b, "__metadata__", 12);
-        jput(b, ":{", 2);
+        ckpt__text_put(b, ":{", 2);
         for (size_t i = 0; i < ckpt_obj_len(md); i++) {
             size_t kl, vl;
             const char *ks = ckpt_obj_str(ckpt_dict_key(md, i), &kl);
             const char *vs = ckpt_obj_str(ckpt_dict_value(md, i), &vl);
             if (i)
-                jput(b, ",", 1);
+                ckpt__text_put(b, ",", 1);
             jstr(b, ks, kl);
-            jput(b, ":", 1);
+            ckpt__text_put(b, ":", 1);
             jstr(b, vs, vl);
         }
-        jput(b, "}", 1);
+        ckpt__text_put(b, "}", 1);
         first = false;
     }
     uint64_t off = 0;
     for (size_t i = 0; i < n; i++) {
         const st_item *it = &p->items[i];
         if (!first)
-            jput(b, ",", 1);
+            ckpt__text_put(b, ",", 1);
         first = false;
         jstr(b, it->name, it->name_len);
-        jputs(b, ":{\"dtype\":");
+        ckpt__text_puts(b, ":{\"dtype\":");
         jstr(b, it->sdt, strlen(it->sdt));
-        jputs(b, ",\"shape\":[");
+        ckpt__text_puts(b, ",\"shape\":[");
         for (int d = 0; d < it->ti.ndim; d++) {
             if (d)
-                jput(b, ",", 1);
+                ckpt__text_put(b, ",", 1);
             jnum(b, (uint64_t)it->ti.shape[d]);
         }
-        jputs(b, "],\"data_offsets\":[");
+        ckpt__text_puts(b, "],\"data_offsets\":[");
         jnum(b, off);
-        jput(b, ",", 1);
+        ckpt__text_put(b, ",", 1);
         off += it->ti.nbytes;
         jnum(b, off);
-        jputs(b, "]}");
+        ckpt__text_puts(b, "]}");
     }
-    jput(b, "}", 1);
+    ckpt__text_put(b, "}", 1);
     while (!b->oom && b->n % 8)
-        jput(b, " ", 1);
+        ckpt__text_put(b, " ", 1);
     if (b->oom)
         return CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory for the header");
     if (b->n > 100000000u)

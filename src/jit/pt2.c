@@ -36,6 +36,7 @@
 #include "ckpt/torch.h"
 #include "ckpt/zip.h"
 #include "core/err.h"
+#include "core/text.h"
 #include "jit/pt2_internal.h"
 
 /* ------------------------------------------------------------ freeing */
@@ -1369,113 +1370,75 @@ static int load_payload(ckpt_zip *z, ckpt_jit_model *m, pt2_program *g, const ch
 
 /* ------------------------------------------------------------ source text */
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void
-sb_printf(sbuf *b, const char *fmt, ...)
-{
-    while (!b->oom) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->p && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->n + (size_t)k + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
-static void sb_double(sbuf *b, double v)
+static void sb_double(ckpt__text *b, double v)
 {
     char t[40];
     snprintf(t, sizeof t, "%.15g", v); /* shortest of 15/17 digits that reads back */
     if (strtod(t, NULL) != v)
         snprintf(t, sizeof t, "%.17g", v);
-    sb_printf(b, "%s", t);
+    ckpt__text_printf(b, "%s", t);
 }
 
-static void sb_arg(sbuf *b, const pt2_program *g, const pt2_arg *a)
+static void sb_arg(ckpt__text *b, const pt2_program *g, const pt2_arg *a)
 {
     switch (a->kind) {
-    case PA_NONE: sb_printf(b, "None"); return;
+    case PA_NONE: ckpt__text_printf(b, "None"); return;
     case PA_TENSOR:
     case PA_SYM_INT:
     case PA_SYM_BOOL:
     case PA_SYM_FLOAT:
         if (a->slot >= 0)
-            sb_printf(b, "%s", g->slot_names[a->slot]);
+            ckpt__text_printf(b, "%s", g->slot_names[a->slot]);
         else if (a->kind == PA_SYM_FLOAT)
             sb_double(b, a->f);
         else if (a->kind == PA_SYM_BOOL)
-            sb_printf(b, "%s", a->i ? "True" : "False");
+            ckpt__text_printf(b, "%s", a->i ? "True" : "False");
         else
-            sb_printf(b, "%" PRId64, a->i);
+            ckpt__text_printf(b, "%" PRId64, a->i);
         return;
     case PA_INT:
     case PA_SCALAR_TYPE:
     case PA_MEMORY_FORMAT:
-    case PA_LAYOUT: sb_printf(b, "%" PRId64, a->i); return;
+    case PA_LAYOUT: ckpt__text_printf(b, "%" PRId64, a->i); return;
     case PA_FLOAT: sb_double(b, a->f); return;
-    case PA_BOOL: sb_printf(b, "%s", a->i ? "True" : "False"); return;
-    case PA_STR: sb_printf(b, "'%s'", a->s); return;
-    case PA_DEVICE: sb_printf(b, "device('%s')", a->s); return;
+    case PA_BOOL: ckpt__text_printf(b, "%s", a->i ? "True" : "False"); return;
+    case PA_STR: ckpt__text_printf(b, "'%s'", a->s); return;
+    case PA_DEVICE: ckpt__text_printf(b, "device('%s')", a->s); return;
     default: break;
     }
-    sb_printf(b, "[");
+    ckpt__text_printf(b, "[");
     for (size_t k = 0; k < a->n; k++) {
         if (k)
-            sb_printf(b, ", ");
+            ckpt__text_printf(b, ", ");
         if (a->kind == PA_INTS)
-            sb_printf(b, "%" PRId64, a->ints[k]);
+            ckpt__text_printf(b, "%" PRId64, a->ints[k]);
         else if (a->kind == PA_BOOLS)
-            sb_printf(b, "%s", a->ints[k] ? "True" : "False");
+            ckpt__text_printf(b, "%s", a->ints[k] ? "True" : "False");
         else if (a->kind == PA_FLOATS)
             sb_double(b, a->floats[k]);
         else if (a->kind == PA_STRS)
-            sb_printf(b, "'%s'", a->strs[k]);
+            ckpt__text_printf(b, "'%s'", a->strs[k]);
         else if (a->slots[k] >= 0)
-            sb_printf(b, "%s", g->slot_names[a->slots[k]]);
+            ckpt__text_printf(b, "%s", g->slot_names[a->slots[k]]);
         else if (a->kind == PA_SYM_INTS)
-            sb_printf(b, "%" PRId64, a->ints[k]);
+            ckpt__text_printf(b, "%" PRId64, a->ints[k]);
         else
-            sb_printf(b, "None");
+            ckpt__text_printf(b, "None");
     }
-    sb_printf(b, "]");
+    ckpt__text_printf(b, "]");
 }
 
 /* The graph as Python-like text (what `ckpt show --code` prints): the
  * placeholders' bindings as comments, one line per node, the return. */
 static char *render_source(const pt2_program *g, int64_t *lines)
 {
-    sbuf b = {0};
+    ckpt__text b = {0};
     int64_t n = 2;
-    sb_printf(&b, "def forward(self");
+    ckpt__text_printf(&b, "def forward(self");
     for (size_t i = 0; i < g->n_inputs; i++)
         if (g->inputs[i].kind == PT2_IN_USER)
-            sb_printf(&b, ", %s", g->inputs[i].name);
-    sb_printf(&b, "):\n");
+            ckpt__text_printf(&b, ", %s", g->inputs[i].name);
+    ckpt__text_printf(&b, "):\n");
     for (size_t i = 0; i < g->n_inputs; i++) {
         const pt2_input *in = &g->inputs[i];
         const char *k = in->kind == PT2_IN_PARAM          ? "parameter"
@@ -1485,36 +1448,36 @@ static char *render_source(const pt2_program *g, int64_t *lines)
                         : in->kind == PT2_IN_CONST_VALUE  ? "constant"
                                                           : NULL;
         if (k) {
-            sb_printf(&b, "    # %s: %s %s\n", in->name, k, in->target ? in->target : "");
+            ckpt__text_printf(&b, "    # %s: %s %s\n", in->name, k, in->target ? in->target : "");
             n++;
         }
     }
     for (size_t i = 0; i < g->n_nodes; i++) {
         const pt2_node *nd = &g->nodes[i];
-        sb_printf(&b, "    ");
+        ckpt__text_printf(&b, "    ");
         for (size_t k = 0; k < nd->n_out; k++) {
             if (k)
-                sb_printf(&b, ", ");
+                ckpt__text_printf(&b, ", ");
             sb_arg(&b, g, &nd->out[k]);
         }
-        sb_printf(&b, "%s%s(", nd->n_out ? " = " : "", nd->target);
+        ckpt__text_printf(&b, "%s%s(", nd->n_out ? " = " : "", nd->target);
         for (size_t k = 0; k < nd->n_in; k++) {
             if (k)
-                sb_printf(&b, ", ");
+                ckpt__text_printf(&b, ", ");
             if (nd->in[k].keyword)
-                sb_printf(&b, "%s=", nd->in[k].name);
+                ckpt__text_printf(&b, "%s=", nd->in[k].name);
             sb_arg(&b, g, &nd->in[k].arg);
         }
-        sb_printf(&b, ")\n");
+        ckpt__text_printf(&b, ")\n");
         n++;
     }
-    sb_printf(&b, "    return (");
+    ckpt__text_printf(&b, "    return (");
     for (size_t i = 0; i < g->n_outputs; i++) {
         if (i)
-            sb_printf(&b, ", ");
+            ckpt__text_printf(&b, ", ");
         sb_arg(&b, g, &g->outputs[i].arg);
     }
-    sb_printf(&b, ")\n");
+    ckpt__text_printf(&b, ")\n");
     if (b.oom) {
         free(b.p);
         return NULL;

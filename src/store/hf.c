@@ -75,6 +75,7 @@
 #include "core/checked.h"
 #include "core/err.h"
 #include "core/obj.h"
+#include "core/text.h"
 #include "core/utf8.h"
 
 #define HF_MAX_INDEX (64u << 20) /* bytes of index JSON read at most */
@@ -927,48 +928,17 @@ unsigned long long ckpt__hf_shard_opens(const ckpt_doc *doc)
 /* ================================================================= save */
 
 /* Python's json.dumps(..., indent=2, sort_keys=True) (ensure_ascii). */
-typedef struct jbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} jbuf;
 
-static void jput(jbuf *b, const char *s, size_t n)
+static void jindent(ckpt__text *b, int level)
 {
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + n + 1)
-            nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void jputs(jbuf *b, const char *s)
-{
-    jput(b, s, strlen(s));
-}
-
-static void jindent(jbuf *b, int level)
-{
-    jput(b, "\n", 1);
+    ckpt__text_put(b, "\n", 1);
     for (int i = 0; i < level; i++)
-        jput(b, "  ", 2);
+        ckpt__text_put(b, "  ", 2);
 }
 
-static int jstr(jbuf *b, const char *s, size_t n, ckpt_error *err)
+static int jstr(ckpt__text *b, const char *s, size_t n, ckpt_error *err)
 {
-    jput(b, "\"", 1);
+    ckpt__text_put(b, "\"", 1);
     size_t i = 0;
     while (i < n) {
         unsigned char ch = (unsigned char)s[i];
@@ -976,12 +946,12 @@ static int jstr(jbuf *b, const char *s, size_t n, ckpt_error *err)
         if (ch == '"' || ch == '\\') {
             tmp[0] = '\\';
             tmp[1] = (char)ch;
-            jput(b, tmp, 2);
+            ckpt__text_put(b, tmp, 2);
             i++;
             continue;
         }
         if (ch >= 0x20 && ch < 0x7f) {
-            jput(b, (const char *)&s[i], 1);
+            ckpt__text_put(b, (const char *)&s[i], 1);
             i++;
             continue;
         }
@@ -992,7 +962,7 @@ static int jstr(jbuf *b, const char *s, size_t n, ckpt_error *err)
                          : ch == '\f' ? "\\f"
                                       : NULL;
         if (sh) {
-            jputs(b, sh);
+            ckpt__text_puts(b, sh);
             i++;
             continue;
         }
@@ -1008,9 +978,9 @@ static int jstr(jbuf *b, const char *s, size_t n, ckpt_error *err)
         } else {
             snprintf(tmp, sizeof(tmp), "\\u%04x", cp);
         }
-        jputs(b, tmp);
+        ckpt__text_puts(b, tmp);
     }
-    jput(b, "\"", 1);
+    ckpt__text_put(b, "\"", 1);
     return 0;
 }
 
@@ -1030,26 +1000,26 @@ static int cmp_kv(const void *a, const void *b)
     return x->kn < y->kn ? -1 : x->kn > y->kn;
 }
 
-static int jvalue(jbuf *b, const ckpt_obj *o, int level, ckpt_error *err)
+static int jvalue(ckpt__text *b, const ckpt_obj *o, int level, ckpt_error *err)
 {
     char tmp[64];
     if (level > 64)
         return CKPT_FAIL(err, CKPT_E_LIMIT, "metadata nested too deeply");
     switch (o->type) {
-    case CKPT_T_NONE: jputs(b, "null"); return 0;
-    case CKPT_T_BOOL: jputs(b, o->u.b ? "true" : "false"); return 0;
+    case CKPT_T_NONE: ckpt__text_puts(b, "null"); return 0;
+    case CKPT_T_BOOL: ckpt__text_puts(b, o->u.b ? "true" : "false"); return 0;
     case CKPT_T_INT:
         snprintf(tmp, sizeof(tmp), "%lld", (long long)o->u.i);
-        jputs(b, tmp);
+        ckpt__text_puts(b, tmp);
         return 0;
     case CKPT_T_FLOAT:
         if (isnan(o->u.f))
-            jputs(b, "NaN");
+            ckpt__text_puts(b, "NaN");
         else if (isinf(o->u.f))
-            jputs(b, o->u.f > 0 ? "Infinity" : "-Infinity");
+            ckpt__text_puts(b, o->u.f > 0 ? "Infinity" : "-Infinity");
         else {
             ckpt__float_repr(o->u.f, tmp, sizeof(tmp));
-            jputs(b, tmp);
+            ckpt__text_puts(b, tmp);
         }
         return 0;
     case CKPT_T_STR: return jstr(b, o->u.s.p, o->u.s.n, err);
@@ -1057,24 +1027,24 @@ static int jvalue(jbuf *b, const ckpt_obj *o, int level, ckpt_error *err)
     case CKPT_T_TUPLE: {
         size_t n = o->u.seq.n;
         if (n == 0) {
-            jputs(b, "[]");
+            ckpt__text_puts(b, "[]");
             return 0;
         }
-        jputs(b, "[");
+        ckpt__text_puts(b, "[");
         for (size_t i = 0; i < n; i++) {
             jindent(b, level + 1);
             CKPT_TRY(jvalue(b, o->u.seq.items[i], level + 1, err));
             if (i + 1 < n)
-                jputs(b, ",");
+                ckpt__text_puts(b, ",");
         }
         jindent(b, level);
-        jputs(b, "]");
+        ckpt__text_puts(b, "]");
         return 0;
     }
     case CKPT_T_DICT: {
         size_t n = ckpt_obj_len(o);
         if (n == 0) {
-            jputs(b, "{}");
+            ckpt__text_puts(b, "{}");
             return 0;
         }
         kv *a = malloc(n * sizeof(*a));
@@ -1091,21 +1061,21 @@ static int jvalue(jbuf *b, const ckpt_obj *o, int level, ckpt_error *err)
             a[i].v = ckpt_dict_value(o, i);
         }
         qsort(a, n, sizeof(*a), cmp_kv);
-        jputs(b, "{");
+        ckpt__text_puts(b, "{");
         int rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
             jindent(b, level + 1);
             rc = jstr(b, a[i].k, a[i].kn, err);
-            jputs(b, ": ");
+            ckpt__text_puts(b, ": ");
             if (rc == 0)
                 rc = jvalue(b, a[i].v, level + 1, err);
             if (i + 1 < n)
-                jputs(b, ",");
+                ckpt__text_puts(b, ",");
         }
         free(a);
         CKPT_TRY(rc);
         jindent(b, level);
-        jputs(b, "}");
+        ckpt__text_puts(b, "}");
         return 0;
     }
     default:
@@ -1545,7 +1515,8 @@ out:
     return rc;
 }
 
-static int build_index(const hf_plan *P, const ckpt_hf_save_opts *o, jbuf *jb, ckpt_error *err)
+static int build_index(const hf_plan *P, const ckpt_hf_save_opts *o, ckpt__text *jb,
+                       ckpt_error *err)
 {
     ckpt_doc *sc = ckpt_doc_new(NULL, err);
     if (!sc)
@@ -1591,7 +1562,7 @@ static int build_index(const hf_plan *P, const ckpt_hf_save_opts *o, jbuf *jb, c
         rc = err->code;
     if (rc == 0)
         rc = jvalue(jb, root, 0, err);
-    jputs(jb, "\n");
+    ckpt__text_puts(jb, "\n");
     if (rc == 0 && jb->oom)
         rc = CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
 out:
@@ -1662,7 +1633,7 @@ int ckpt_hf_save(const char *dir, const ckpt_obj *dict, const ckpt_hf_save_opts 
                          ckpt_type_name(dict->type));
     hf_plan P;
     memset(&P, 0, sizeof(P));
-    jbuf jb;
+    ckpt__text jb;
     memset(&jb, 0, sizeof(jb));
     char *tmpdir = NULL;
     size_t *idx = NULL;
