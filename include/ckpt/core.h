@@ -340,6 +340,18 @@ CKPT_API int ckpt_tensor_set_requires_grad(ckpt_obj *t, bool on, ckpt_error *err
 CKPT_API int ckpt_tensor_set_parameter(ckpt_obj *t, bool is_param, bool requires_grad,
                                        ckpt_error *err);
 
+/*
+ * copy.deepcopy of `v` (from any document, `doc` included) into `doc`.  As
+ * deepcopy's memo does, each node and each storage is copied once: what the
+ * source reaches twice (tied weights, views of one storage, a value the pickle
+ * memo shared, a list holding itself) is reached twice in the copy, tensors
+ * keep shape, strides, offset, requires_grad and nn.Parameter, and the copy
+ * saves to the same bytes as the source.  A meta tensor stays without bytes.
+ * Errors (key path in err->key): CKPT_E_UNSUPPORTED for a lazy tensor not read
+ * yet, CKPT_E_LIMIT beyond 1000 nested containers, CKPT_E_NOMEM.
+ */
+CKPT_API ckpt_obj *ckpt_obj_copy(ckpt_doc *doc, const ckpt_obj *v, ckpt_error *err);
+
 /* ------------------------------------------------------------------ walking */
 
 /*

@@ -10,107 +10,9 @@
 #include "core/err.h"
 #include "optim/sched_internal.h"
 
-#define COPY_MAX_DEPTH 64
-
 static const char *key_or(const char *k, const char *dflt)
 {
     return k ? k : dflt;
-}
-
-/* a deep copy of `v` (another document's) into `doc` */
-static ckpt_obj *copy_obj(ckpt_doc *doc, const ckpt_obj *v, int depth, ckpt_error *err)
-{
-    if (depth > COPY_MAX_DEPTH) {
-        CKPT_FAIL(err, CKPT_E_LIMIT, "extras nest deeper than %d containers", COPY_MAX_DEPTH);
-        return NULL;
-    }
-    ckpt_obj *r = NULL;
-    int t = ckpt_obj_type(v);
-    switch (t) {
-    case CKPT_T_NONE: r = ckpt_none_new(doc); break;
-    case CKPT_T_BOOL: r = ckpt_bool_new(doc, ckpt_obj_bool(v)); break;
-    case CKPT_T_INT: r = ckpt_int_new(doc, ckpt_obj_int(v)); break;
-    case CKPT_T_FLOAT: r = ckpt_float_new(doc, ckpt_obj_float(v)); break;
-    case CKPT_T_COMPLEX: {
-        double re, im;
-        ckpt_obj_complex(v, &re, &im);
-        r = ckpt_complex_new(doc, re, im);
-        break;
-    }
-    case CKPT_T_STR: {
-        size_t n = 0;
-        const char *s = ckpt_obj_str(v, &n);
-        r = ckpt_strn_new(doc, s, n);
-        break;
-    }
-    case CKPT_T_BYTES: {
-        size_t n = 0;
-        const char *s = ckpt_obj_str(v, &n);
-        r = ckpt_bytes_new(doc, s, n);
-        break;
-    }
-    case CKPT_T_TENSOR: {
-        ckpt_tensor_info ti;
-        if (ckpt_tensor_get_info(v, &ti) < 0 || !ckpt_tensor_data(v)) {
-            CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "an extra tensor has no data loaded");
-            return NULL;
-        }
-        void *buf = malloc(ti.nbytes ? (size_t)ti.nbytes : 1);
-        if (!buf) {
-            CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-            return NULL;
-        }
-        if (ckpt_tensor_copy_into(v, buf, (size_t)ti.nbytes, err) == 0)
-            r = ckpt_tensor_new_copy(doc, ti.dtype, ti.ndim, ti.shape, buf, err);
-        free(buf);
-        if (r && ti.requires_grad && ckpt_tensor_set_requires_grad(r, true, err) < 0)
-            r = NULL;
-        return r;
-    }
-    case CKPT_T_TUPLE: {
-        size_t n = ckpt_obj_len(v);
-        ckpt_obj **items = calloc(n ? n : 1, sizeof *items);
-        if (!items) {
-            CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-            return NULL;
-        }
-        size_t i = 0;
-        for (; i < n; i++) {
-            items[i] = copy_obj(doc, ckpt_obj_item(v, i), depth + 1, err);
-            if (!items[i])
-                break;
-        }
-        r = i == n ? ckpt_tuple_new(doc, n, items) : NULL;
-        free(items);
-        return r;
-    }
-    case CKPT_T_LIST: {
-        r = ckpt_list_new(doc);
-        for (size_t i = 0; r && i < ckpt_obj_len(v); i++) {
-            ckpt_obj *c = copy_obj(doc, ckpt_obj_item(v, i), depth + 1, err);
-            if (!c || ckpt_list_append(doc, r, c, err) < 0)
-                return NULL;
-        }
-        break;
-    }
-    case CKPT_T_DICT: {
-        r = ckpt_dict_new(doc, ckpt_dict_kind_of(v));
-        for (size_t i = 0; r && i < ckpt_obj_len(v); i++) {
-            ckpt_obj *k = copy_obj(doc, ckpt_dict_key(v, i), depth + 1, err);
-            ckpt_obj *c = k ? copy_obj(doc, ckpt_dict_value(v, i), depth + 1, err) : NULL;
-            if (!c || ckpt_dict_set(doc, r, k, c, err) < 0)
-                return NULL;
-        }
-        break;
-    }
-    default:
-        CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "an extra of type %s cannot be copied",
-                  ckpt_type_name(t));
-        return NULL;
-    }
-    if (!r && err && !err->code)
-        CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory copying an extra");
-    return r;
 }
 
 static int put(ckpt_doc *doc, ckpt_obj *d, const char *key, ckpt_obj *v, ckpt_error *err)
@@ -162,8 +64,8 @@ ckpt_obj *ckpt_train_state_dict(const ckpt_train_state *st, const ckpt_obj *extr
     if (rc == 0 && st->scaler)
         rc = put(doc, d, keys[4], ckpt_grad_scaler_state_dict(st->scaler, doc, err), err);
     for (size_t i = 0; rc == 0 && extras && i < ckpt_obj_len(extras); i++) {
-        ckpt_obj *k = copy_obj(doc, ckpt_dict_key(extras, i), 0, err);
-        ckpt_obj *v = k ? copy_obj(doc, ckpt_dict_value(extras, i), 0, err) : NULL;
+        ckpt_obj *k = ckpt_obj_copy(doc, ckpt_dict_key(extras, i), err);
+        ckpt_obj *v = k ? ckpt_obj_copy(doc, ckpt_dict_value(extras, i), err) : NULL;
         rc = v ? ckpt_dict_set(doc, d, k, v, err) : (err->code ? err->code : CKPT_E_NOMEM);
         if (rc < 0) {
             const ckpt_obj *ko = ckpt_dict_key(extras, i);

@@ -596,106 +596,6 @@ int ckpt_dcp_read_box(ckpt_dcp *d, const char *fqn, const int64_t *offsets, cons
     return 0;
 }
 
-/* a deep copy of a bytes item's value into the result document */
-static ckpt_obj *copy_obj(ckpt_doc *doc, const ckpt_obj *v, int depth, ckpt_error *err)
-{
-    if (depth > 200) {
-        CKPT_FAIL(err, CKPT_E_LIMIT, "value nests deeper than 200");
-        return NULL;
-    }
-    ckpt_obj *r = NULL;
-    int t = ckpt_obj_type(v);
-    size_t n = 0;
-    const char *s;
-    switch (t) {
-    case CKPT_T_NONE: r = ckpt_none_new(doc); break;
-    case CKPT_T_BOOL: r = ckpt_bool_new(doc, ckpt_obj_bool(v)); break;
-    case CKPT_T_INT: r = ckpt_int_new(doc, ckpt_obj_int(v)); break;
-    case CKPT_T_FLOAT: r = ckpt_float_new(doc, ckpt_obj_float(v)); break;
-    case CKPT_T_COMPLEX: {
-        double re, im;
-        ckpt_obj_complex(v, &re, &im);
-        r = ckpt_complex_new(doc, re, im);
-        break;
-    }
-    case CKPT_T_STR:
-        s = ckpt_obj_str(v, &n);
-        r = ckpt_strn_new(doc, s, n);
-        break;
-    case CKPT_T_BYTES:
-        s = ckpt_obj_str(v, &n);
-        r = ckpt_bytes_new(doc, s, n);
-        break;
-    case CKPT_T_BYTEARRAY:
-        s = ckpt_obj_str(v, &n);
-        r = ckpt_bytearray_new(doc, s, n);
-        break;
-    case CKPT_T_DTYPE: r = ckpt_dtype_new(doc, ckpt_obj_dtype(v)); break;
-    case CKPT_T_DEVICE:
-        r = ckpt_device_new(doc, ckpt_device_type(v), ckpt_device_index(v));
-        break;
-    case CKPT_T_SIZE: {
-        const int64_t *dims = ckpt_size_dims(v, &n);
-        r = ckpt_size_new(doc, n, dims);
-        break;
-    }
-    case CKPT_T_TENSOR: {
-        ckpt_tensor_info ti;
-        if (ckpt_tensor_get_info(v, &ti) < 0 || (!ckpt_tensor_data(v) && ti.numel)) {
-            CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "a tensor without data");
-            return NULL;
-        }
-        r = ckpt_tensor_new_copy(doc, ti.dtype, ti.ndim, ti.shape, NULL, err);
-        if (r && ti.nbytes)
-            ckpt_tensor_copy_into(v, ckpt_storage_data_mut(r->u.t->storage), (size_t)ti.nbytes,
-                                  err);
-        if (r && ti.requires_grad)
-            ckpt_tensor_set_requires_grad(r, true, err);
-        if (r && ti.is_parameter)
-            ckpt_tensor_set_parameter(r, true, ti.requires_grad, err);
-        break;
-    }
-    case CKPT_T_TUPLE: {
-        n = ckpt_obj_len(v);
-        r = ckpt_tuple_new(doc, n, NULL);
-        for (size_t i = 0; r && i < n; i++) {
-            ckpt_obj *c = copy_obj(doc, ckpt_obj_item(v, i), depth + 1, err);
-            if (!c || ckpt_tuple_set(r, i, c, err) < 0)
-                return NULL;
-        }
-        break;
-    }
-    case CKPT_T_LIST:
-    case CKPT_T_SET: {
-        r = t == CKPT_T_LIST ? ckpt_list_new(doc) : ckpt_set_new(doc);
-        for (size_t i = 0; r && i < ckpt_obj_len(v); i++) {
-            ckpt_obj *c = copy_obj(doc, ckpt_obj_item(v, i), depth + 1, err);
-            if (!c || (t == CKPT_T_LIST ? ckpt_list_append(doc, r, c, err)
-                                        : ckpt_set_add(doc, r, c, err)) < 0)
-                return NULL;
-        }
-        break;
-    }
-    case CKPT_T_DICT: {
-        r = ckpt_dict_new(doc, ckpt_dict_kind_of(v));
-        for (size_t i = 0; r && i < ckpt_obj_len(v); i++) {
-            ckpt_obj *k = copy_obj(doc, ckpt_dict_key(v, i), depth + 1, err);
-            ckpt_obj *c = k ? copy_obj(doc, ckpt_dict_value(v, i), depth + 1, err) : NULL;
-            if (!c || ckpt_dict_set(doc, r, k, c, err) < 0)
-                return NULL;
-        }
-        break;
-    }
-    default:
-        CKPT_FAIL(err, CKPT_E_UNSUPPORTED, "a value of type %s in a bytes item",
-                  ckpt_type_name(t));
-        return NULL;
-    }
-    if (!r && !err->code)
-        CKPT_FAIL(err, CKPT_E_NOMEM, "out of memory");
-    return err->code ? NULL : r;
-}
-
 ckpt_doc *ckpt_dcp_load(const char *dir, const ckpt_alloc *alloc, ckpt_error *err)
 {
     CKPT__ERR_LOCAL(err);
@@ -711,7 +611,7 @@ ckpt_doc *ckpt_dcp_load(const char *dir, const ckpt_alloc *alloc, ckpt_error *er
         if (e->pub.is_bytes) {
             ckpt_doc *vd = load_item(d, &e->bytes_loc, e->pub.fqn, NULL, NULL, err);
             if (vd) {
-                v = copy_obj(doc, ckpt_doc_root(vd), 0, err);
+                v = ckpt_obj_copy(doc, ckpt_doc_root(vd), err);
                 if (!v)
                     ckpt__error_prefix_key(err, e->pub.fqn);
             }

@@ -90,6 +90,7 @@ TEST(test_api_null_core__builders_on_null_doc)
     CHECK(ckpt_dict_set(NULL, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_dict_set_str(NULL, NULL, NULL, NULL, NULL) == CKPT_E_ARG);
     CHECK(ckpt_dict_set_attrs(NULL, NULL, NULL) == CKPT_E_ARG);
+    CHECK(ckpt_obj_copy(NULL, NULL, NULL) == NULL);
     CHECK(ckpt_tensor_set_requires_grad(NULL, true, NULL) == CKPT_E_ARG);
     CHECK(ckpt_tensor_set_parameter(NULL, true, true, NULL) == CKPT_E_ARG);
     ckpt_doc *doc = ckpt_doc_new(NULL, NULL); /* NULL allocator and NULL err: libc */
