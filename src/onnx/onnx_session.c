@@ -350,6 +350,11 @@ static bool op_foldable(const ox_node *n)
     return true;
 }
 
+/* Most bytes one folded output or scratch buffer may take: folding is an
+ * optimisation, and a node that would make more (a hostile ConstantOfShape of
+ * 2^50 elements) is left to run time, where the session's own limit applies. */
+#define OX_FOLD_MAX_BYTES ((size_t)64 << 20)
+
 /* Run, once, every main-graph node whose inputs are all constants
  * (initializers the caller cannot override, or outputs of folded nodes); its
  * outputs stay in their slots and the node is skipped by every run.  A node
@@ -385,7 +390,12 @@ static int fold_constants(ckpt_onnx_session *s, ckpt_error *err)
             out[k] = n->out[k] >= 0 ? &slots[n->out[k]] : NULL;
         ckpt_error e2;
         ckpt_error_clear(&e2);
-        if (n->op->run(&r, n, in, out, &e2) < 0)
+        size_t limit = s->max_bytes;
+        if (!limit || limit > OX_FOLD_MAX_BYTES)
+            s->max_bytes = OX_FOLD_MAX_BYTES;
+        int rc = n->op->run(&r, n, in, out, &e2);
+        s->max_bytes = limit;
+        if (rc < 0)
             continue;
         s->folded[i] = true;
         s->n_folded++;
