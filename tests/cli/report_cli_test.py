@@ -1,0 +1,481 @@
+#!/usr/bin/env python3
+"""tests/cli/report_cli_test.py CKPT SRC WORK SECTION - `ckpt report`: the HTML page of a
+checkpoint or a model graph (issue 13, the HTML report).
+
+The reference is torch 1.13 (/usr/bin/python3) and Python's own readers: the files are
+written by torch at test time, every page is parsed with html.parser (strictly: every tag
+ckpt opens must be closed in order, only the tags and attributes the writer uses may
+appear), and the numbers shown are compared with torch's.  Sections:
+  ckpt     a state dict and a full training checkpoint (torch.save), a safetensors file
+           written by hand (with metadata), the GGUF/HF/DCP copies `ckpt convert` makes,
+           a TorchScript archive: tensor count, total elements, dtype/shape strings,
+           per-tensor min/max/mean/std/NaN/Inf/zeros against torch; --max-rows, --no-stats
+  graph    ONNX models (torch.onnx.export; a Loop fixture with a subgraph): op histogram
+           against the `onnx` package's count of the protobuf, node count, inputs/outputs
+  hostile  keys with <script>, quotes, ampersands and invalid UTF-8 come out inert; a
+           corrupt file exits 2 naming it and leaves no file behind with -o; nothing links
+           outside the page
+"""
+import html.parser
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+
+import torch
+
+CKPT, SRC, WORK, SECTION = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+os.makedirs(WORK, exist_ok=True)
+fails = []
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        fails.append(what)
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+def run(*args, want=0):
+    p = subprocess.run([CKPT, *args], capture_output=True)
+    check(p.returncode == want, f"ckpt {' '.join(args)}: exit {p.returncode}, expected {want}\n"
+          f"  stderr: {p.stderr[-800:]!r}")
+    return p
+
+
+VOID = {"meta", "input", "br"}
+TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "table",
+        "thead", "tbody", "tr", "th", "td", "code", "span", "div", "a", "details", "summary",
+        "ul", "li", "input", "script", "svg", "g", "rect", "text", "line", "path", "title",
+        "br"}
+ATTRS = {"lang", "charset", "name", "content", "id", "class", "href", "style", "data-v",
+         "open", "hidden", "placeholder", "colspan", "width", "height", "viewbox", "x", "y",
+         "x1", "y1", "x2", "y2", "rx", "d", "xmlns", "text-anchor", "role", "aria-label"}
+
+
+class Page(html.parser.HTMLParser):
+    """Strict reading of a page: balanced tags, known tags and attributes only, local
+    links only, one script (the writer's); tables as lists of rows of cell text."""
+
+    def __init__(self, what):
+        super().__init__(convert_charrefs=True)
+        self.what, self.stack, self.errors = what, [], []
+        self.scripts = 0
+        self.ids = {}        # id -> text of the element
+        self.rows = {}       # table id -> [[cell text]]
+        self.cell_v = {}     # (table id, row index, col) -> data-v
+        self.text = []
+        self.table_stack = []
+        self.cur_row = None
+        self.cur_cell = None
+        self.id_text = []    # open elements with an id: [id, tag, depth, parts]
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in TAGS:
+            self.errors.append(f"unexpected tag <{tag}>")
+        for k, v in attrs:
+            if k not in ATTRS:
+                self.errors.append(f"unexpected attribute {k}={v!r} on <{tag}>")
+            if k == "href" and not (v or "").startswith("#"):
+                self.errors.append(f"link out of the page: {v!r}")
+            if k == "style" and ("url(" in (v or "") or "expression" in (v or "")):
+                self.errors.append(f"style {v!r}")
+        a = dict(attrs)
+        if tag == "script":
+            self.scripts += 1
+            if a:
+                self.errors.append(f"script with attributes {a}")
+        if tag == "table":
+            self.table_stack.append(a.get("id") or f"_{len(self.rows)}")
+            self.rows.setdefault(self.table_stack[-1], [])
+        elif tag == "tr" and self.table_stack:
+            self.cur_row = []
+            self.rows[self.table_stack[-1]].append(self.cur_row)
+            self.row_id = a.get("id")
+        elif tag in ("td", "th") and self.cur_row is not None:
+            self.cur_cell = []
+            self.cur_row.append(self.cur_cell)
+            if "data-v" in a:
+                self.cell_v[(self.table_stack[-1], len(self.rows[self.table_stack[-1]]) - 1,
+                             len(self.cur_row) - 1)] = a["data-v"]
+        if "id" in a:
+            if a["id"] in self.ids:
+                self.errors.append(f"duplicate id {a['id']!r}")
+            self.ids[a["id"]] = ""
+            self.id_text.append([a["id"], tag, len(self.stack), []])
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID and self.stack and self.stack[-1] == tag:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+        while self.id_text and self.id_text[-1][2] == len(self.stack):
+            i, _, _, parts = self.id_text.pop()
+            self.ids[i] = "".join(parts)
+        if tag == "table" and self.table_stack:
+            self.table_stack.pop()
+        if tag in ("td", "th") and self.cur_cell is not None:
+            self.cur_row[-1] = "".join(self.cur_cell)
+            self.cur_cell = None
+        if tag == "tr":
+            self.cur_row = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self.cur_cell is not None:
+            self.cur_cell.append(data)
+        for e in self.id_text:
+            e[3].append(data)
+
+    def close(self):
+        super().close()
+        if self.stack:
+            self.errors.append(f"unclosed tags {self.stack}")
+        if self.scripts > 1:
+            self.errors.append(f"{self.scripts} scripts")
+
+
+def page(args, what, want_ok=True):
+    out = path(what + ".html")
+    if os.path.exists(out):
+        os.remove(out)
+    p = run("report", *args, "-o", out)
+    if p.returncode != 0:
+        return None
+    raw = open(out, "rb").read()
+    check(raw.startswith(b"<!DOCTYPE html>"), f"{what}: not an HTML5 page")
+    text = raw.decode("utf-8")  # strictly UTF-8: invalid bytes must never pass through
+    for bad in ("http://", "https://", "//cdn", "@import", "<link", "<iframe", "<object",
+                "<embed", "<img", "javascript:"):
+        check(bad not in text, f"{what}: page contains {bad!r}")
+    pg = Page(what)
+    pg.feed(text)
+    pg.close()
+    check(not pg.errors, f"{what}: HTML errors: {pg.errors[:6]}")
+    pg.raw = text
+    return pg
+
+
+def tensor_table(pg):
+    """key -> {column name: (text, data-v)} from the tensor table."""
+    rows = pg.rows.get("tt", [])
+    if not rows:
+        return {}, []
+    head = rows[0]
+    out = {}
+    for r, cells in enumerate(rows[1:], start=1):
+        out[cells[0]] = {h: (cells[i], pg.cell_v.get(("tt", r, i))) for i, h in enumerate(head)}
+    return out, head
+
+
+def walk(o, prefix=""):
+    """(key, tensor) pairs as ckpt's walker names them."""
+    if isinstance(o, torch.Tensor):
+        yield prefix, o
+    elif isinstance(o, dict):
+        for k, v in o.items():
+            yield from walk(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(o, (list, tuple)):
+        for i, v in enumerate(o):
+            yield from walk(v, f"{prefix}.{i}" if prefix else str(i))
+
+
+def close(got, want, rel):
+    if want == 0:
+        return abs(got) <= 1e-12
+    return abs(got - want) <= rel * abs(want)
+
+
+def compare_stats(pg, tensors, what, stats=True):
+    table, head = tensor_table(pg)
+    check(pg.ids.get("n-tensors") == str(len(tensors)),
+          f"{what}: {pg.ids.get('n-tensors')} tensors shown, torch has {len(tensors)}")
+    numel = sum(t.numel() for _, t in tensors)
+    check(pg.ids.get("n-elements") == str(numel),
+          f"{what}: {pg.ids.get('n-elements')} elements shown, torch has {numel}")
+    for k, t in tensors:
+        row = table.get(k)
+        check(row is not None, f"{what}: no table row for {k!r} (rows: {list(table)[:8]})")
+        if row is None:
+            continue
+        check(row["dtype"][0].split()[0] == str(t.dtype).replace("torch.", ""),
+              f"{what}: {k}: dtype {row['dtype'][0]!r}, torch {t.dtype}")
+        check(row["shape"][0] == str(list(t.shape)), f"{what}: {k}: shape {row['shape'][0]!r}"
+              f" != {list(t.shape)}")
+        check(row["numel"][0] == str(t.numel()), f"{what}: {k}: numel {row['numel'][0]}")
+        if not stats:
+            check("min" not in row, f"{what}: statistics shown with --no-stats")
+            continue
+        if t.dtype == torch.bool or t.numel() == 0:
+            continue
+        d = t.double()
+        fin = d[torch.isfinite(d)]
+        check(row["NaN"][0] == str(int(torch.isnan(d).sum())), f"{what}: {k}: NaN count")
+        check(row["Inf"][0] == str(int(torch.isinf(d).sum())), f"{what}: {k}: Inf count")
+        zeros = float((d == 0).sum()) / d.numel()
+        check(abs(float(row["zeros"][1]) - zeros) < 1e-12, f"{what}: {k}: zeros "
+              f"{row['zeros']} != {zeros}")
+        if fin.numel() == 0:
+            continue
+        want = {"min": float(fin.min()), "max": float(fin.max()), "mean": float(fin.mean())}
+        if fin.numel() > 1:
+            want["std"] = float(fin.std())
+        for col, w in want.items():
+            text, v = row[col]
+            ok = v is not None and close(float(v), w, 1e-9 if col in ("min", "max") else 1e-6)
+            check(ok, f"{what}: {k}: {col} {v} != torch {w}")
+            # the printed text is the value to 6 significant digits
+            check(v is None or text == "%.6g" % float(v), f"{what}: {k}: {col} text {text!r}")
+
+
+# ------------------------------------------------------------------ ckpt
+
+def section_ckpt():
+    torch.manual_seed(0)
+    sd = {
+        "model.layer1.0.conv1.weight": torch.randn(8, 3, 3, 3),
+        "model.layer1.0.bn1.running_mean": torch.zeros(8),
+        "model.layer1.0.bn1.num_batches_tracked": torch.tensor(7),
+        "model.fc.weight": torch.randn(10, 8),
+        "model.fc.bias": torch.tensor([1.0, float("nan"), float("inf"), 0.0, -2.5, 3, 0, 0, 1, 2]),
+        "half": torch.randn(4, 5).half(),
+        "ints": torch.arange(-6, 6, dtype=torch.int32).reshape(3, 4),
+        "mask": torch.tensor([True, False]),
+        "view": None,
+    }
+    base = torch.randn(6, 4)
+    sd["view"] = base[1:, ::2]          # a strided view of a shared storage
+    sd["base"] = base
+    sd["tied"] = sd["model.fc.weight"]  # tied weight
+    torch.save(sd, path("sd.pt"))
+    pg = page([path("sd.pt")], "sd")
+    if pg:
+        compare_stats(pg, list(walk(sd)), "state dict")
+        check("torch" in pg.ids.get("summary", "") or "torch" in "".join(pg.text),
+              "state dict: format not named")
+        # sharing: base/view and fc.weight/tied share storages
+        table, _ = tensor_table(pg)
+        check("shared by 2" in table.get("view", {}).get("storage", ("",))[0],
+              f"state dict: view's storage sharing not shown: {table.get('view')}")
+        check("clean" in pg.raw, "state dict: the scan verdict is not clean")
+        mt = "".join(pg.text)
+        check("model" in mt and "layer1" in mt, "state dict: module tree missing")
+
+    # a full training checkpoint
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)
+    model(torch.randn(2, 4)).sum().backward()
+    opt.step()
+    sched.step()
+    train = {"epoch": 12, "model": model.state_dict(), "optimizer": opt.state_dict(),
+             "scheduler": sched.state_dict(), "note": "run <b>7</b> & co", "best": 0.125}
+    torch.save(train, path("train.pt"))
+    pg = page([path("train.pt")], "train")
+    if pg:
+        compare_stats(pg, list(walk(train)), "training checkpoint")
+        objs = pg.raw[pg.raw.find('id="objects"'):]
+        check('id="objects"' in pg.raw, "training checkpoint: no object tree")
+        for s in ("epoch", "param_groups", "lr", "step_size", "gamma", "exp_avg",
+                  "run &lt;b&gt;7&lt;/b&gt; &amp; co"):
+            check(s in objs, f"training checkpoint: {s!r} not in the object tree")
+        check('href="#t' in objs, "training checkpoint: tensors in the object tree do not link")
+
+    # safetensors written by hand (the format's own layout), with metadata
+    tensors = {"a.weight": torch.randn(3, 4), "a.bias": torch.randn(4).double(),
+               "b.idx": torch.tensor([5, -1, 0], dtype=torch.int64)}
+    header, blob = {"__metadata__": {"format": "pt", "who": "<script>x</script>"}}, b""
+    names = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
+    for k, t in tensors.items():
+        b = t.numpy().tobytes()
+        header[k] = {"dtype": names[t.dtype], "shape": list(t.shape),
+                     "data_offsets": [len(blob), len(blob) + len(b)]}
+        blob += b
+    h = json.dumps(header).encode()
+    with open(path("x.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + blob)
+    pg = page([path("x.safetensors")], "safetensors")
+    if pg:
+        compare_stats(pg, list(tensors.items()), "safetensors")
+        check('id="metadata"' in pg.raw and "&lt;script&gt;x&lt;/script&gt;" in pg.raw,
+              "safetensors: __metadata__ not shown escaped")
+    pg = page([path("x.safetensors"), "--no-stats"], "safetensors_nostats")
+    if pg:
+        compare_stats(pg, list(tensors.items()), "safetensors --no-stats", stats=False)
+
+    # the other formats, as ckpt convert writes them from the state dict
+    flat = {k: v.contiguous().clone() for k, v in sd.items() if k != "mask"}
+    torch.save(flat, path("flat.pt"))
+    for fmt, name in (("gguf", "x.gguf"), ("hf", "x_hf"), ("dcp", "x_dcp"), ("npz", "x.npz")):
+        out = path(name)
+        subprocess.run(["rm", "-rf", out])
+        run("convert", path("flat.pt"), out, "--to", fmt)
+        pg = page([out], "fmt_" + fmt)
+        if pg:
+            got = list(walk(flat))
+            if fmt == "gguf":  # GGUF has no int64 scalar/bool shapes: compare counts only
+                check(pg.ids.get("n-tensors") == str(len(got)), f"gguf: tensor count "
+                      f"{pg.ids.get('n-tensors')} != {len(got)}")
+            else:
+                compare_stats(pg, got, fmt)
+
+    # --max-rows caps the table and says so
+    pg = page([path("sd.pt"), "--max-rows", "2"], "maxrows")
+    if pg:
+        check(len(pg.rows.get("tt", [])) == 3, f"--max-rows 2: {len(pg.rows.get('tt', []))-1} rows")
+        check("capped" in pg.ids, "--max-rows: the page does not say the table is cut")
+
+    # TorchScript archive
+    code = ("import torch\n"
+            "class M(torch.nn.Module):\n"
+            "    def __init__(s):\n"
+            "        super().__init__(); s.conv=torch.nn.Conv2d(3,4,3); "
+            "s.bn=torch.nn.BatchNorm2d(4); s.fc=torch.nn.Linear(4,2)\n"
+            "    def forward(s,x):\n"
+            "        return s.fc(torch.relu(s.bn(s.conv(x))).mean((2,3)))\n"
+            "torch.manual_seed(1)\n"
+            "m=M().eval()\n"
+            f"torch.jit.script(m).save({path('m.ts')!r})\n"
+            f"torch.onnx.export(m, torch.randn(1,3,8,8), {path('m.onnx')!r}, opset_version=13)\n")
+    with open(path("mk_model.py"), "w") as f:
+        f.write(code)
+    subprocess.run(["/usr/bin/python3", path("mk_model.py")], check=True, capture_output=True)
+    pg = page([path("m.ts")], "torchscript")
+    if pg:
+        m = torch.jit.load(path("m.ts"))
+        compare_stats(pg, list(m.state_dict().items()), "torchscript")
+
+
+# ------------------------------------------------------------------ graph
+
+def onnx_counts(model):
+    counts = {}
+
+    def g(graph):
+        for n in graph.node:
+            k = (n.domain + ":" if n.domain and n.domain != "ai.onnx" else "") + n.op_type
+            counts[k] = counts.get(k, 0) + 1
+            for a in n.attribute:
+                if a.g and a.g.node:
+                    g(a.g)
+                for sg in a.graphs:
+                    g(sg)
+    g(model.graph)
+    return counts
+
+
+def section_graph():
+    try:
+        import onnx
+    except ImportError:
+        onnx = None
+    if not os.path.exists(path("m.onnx")):
+        section_ckpt_models_only()
+    models = [("m.onnx", path("m.onnx")),
+              ("loop", os.path.join(SRC, "tests/fixtures/onnx/control/test_loop_passthrough_3/"
+                                         "model.onnx"))]
+    for what, f in models:
+        pg = page([f], "onnx_" + what)
+        if not pg:
+            continue
+        hist = {r[0]: int(r[1]) for r in pg.rows.get("hist", [])[1:]}
+        if onnx is not None:
+            mp = onnx.load(f)
+            want = onnx_counts(mp)
+            check(hist == want, f"onnx {what}: histogram {hist} != onnx's {want}")
+            n_main = len(mp.graph.node)
+            check(pg.ids.get("n-nodes", "").startswith(str(n_main) + " "),
+                  f"onnx {what}: nodes {pg.ids.get('n-nodes')!r}, onnx has {n_main}")
+            inits = {i.name for i in mp.graph.initializer}
+            ins = [i.name for i in mp.graph.input if i.name not in inits]
+            got_in = [r[0] for r in pg.rows.get("inputs", [])[1:]]
+            check(got_in == ins, f"onnx {what}: inputs {got_in} != {ins}")
+            got_out = [r[0] for r in pg.rows.get("outputs", [])[1:]]
+            check(got_out == [o.name for o in mp.graph.output], f"onnx {what}: outputs {got_out}")
+            total = sum(want.values())
+            rows = sum(1 for i in pg.ids if i.startswith("n") and i[1:].isdigit())
+            check(rows == total, f"onnx {what}: {rows} node rows, onnx has {total} nodes")
+        else:
+            ls = subprocess.run([CKPT, "show", f, "--json"], capture_output=True, text=True)
+            want = json.loads(ls.stdout)["ops"]
+            check(hist == want, f"onnx {what}: histogram {hist} != ckpt show's {want}")
+        check('id="diagram"' in pg.raw, f"onnx {what}: no diagram section")
+
+
+def section_ckpt_models_only():
+    section_ckpt()
+
+
+# ------------------------------------------------------------------ hostile
+
+def section_hostile():
+    sd = {"<script>alert(1)</script>": torch.ones(2),
+          "\"><img src=x onerror=alert(2)>": torch.zeros(3),
+          "a&amp;b'c": torch.arange(4.0),
+          "bad\udcff\udcfeutf8": torch.ones(1),     # pickled with surrogatepass: not UTF-8
+          "ctl\x1b[31m\x00x": torch.ones(1),
+          "long" + "x" * 900: torch.ones(1),
+          b"\xff<script>": torch.ones(1)}
+    torch.save(sd, path("hostile.pt"))
+    pg = page([path("hostile.pt")], "hostile")
+    if pg:
+        low = pg.raw.lower()
+        check(low.count("<script") == 1, "hostile: a <script from the file came through")
+        check("onerror" not in low.replace("onerror=alert(2)&gt;", "").replace(
+            "onerror=alert(2)", "X") or "<img" not in low, "hostile: attribute injection")
+        check("<img" not in low, "hostile: <img came through")
+        check("&lt;script&gt;alert(1)&lt;/script&gt;" in pg.raw, "hostile: key not shown escaped")
+        check("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in pg.raw,
+              "hostile: quote key not shown escaped")
+        check("a&amp;amp;b&#39;c" in pg.raw, "hostile: ampersand key not escaped")
+        check("\\xed\\xb3\\xbf" in pg.raw, "hostile: invalid UTF-8 not shown as \\xNN")
+        check("ctl\\x1b[31m" in pg.raw, "hostile: control bytes not shown as \\xNN")
+        check("x" * 600 not in pg.raw and "bytes in all" in pg.raw, "hostile: long key not cut")
+        check(pg.ids.get("n-tensors") == str(len(sd)), "hostile: tensor count")
+    # a pickle that imports os.system: the verdict says unsafe, the page is still written
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo <b>pwned</b>",))
+    torch.save({"x": Evil(), "w": torch.ones(2)}, path("evil.pt"))
+    pg = page([path("evil.pt")], "evil")
+    if pg:
+        check("unsafe" in pg.raw and "system" in pg.raw, "evil: the scan verdict is not unsafe")
+        check("<b>pwned" not in pg.raw, "evil: pickled text came through")
+    # corrupt and missing files: exit 2 naming the file, no page left behind
+    data = open(path("hostile.pt"), "rb").read()
+    with open(path("corrupt.pt"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    for name in ("corrupt.pt", "missing.pt"):
+        out = path(name + ".html")
+        before = set(os.listdir(WORK))
+        p = run("report", path(name), "-o", out, want=2)
+        check(name.encode() in p.stderr, f"{name}: the error does not name the file: {p.stderr!r}")
+        check(not os.path.exists(out), f"{name}: a page was left behind")
+        left = set(os.listdir(WORK)) - before
+        check(not left, f"{name}: files left behind: {left}")
+    # usage errors
+    run("report", want=2)
+    run("report", path("sd.pt") if os.path.exists(path("sd.pt")) else path("hostile.pt"),
+        "--max-rows", "x", want=2)
+    run("report", path("hostile.pt"), "--bogus", want=2)
+
+
+{"ckpt": section_ckpt, "graph": section_graph, "hostile": section_hostile}[SECTION]()
+for f in fails:
+    print("FAIL:", f)
+print(f"report {SECTION}: {checks} checks, {len(fails)} failed")
+sys.exit(1 if fails else 0)
