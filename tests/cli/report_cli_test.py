@@ -57,7 +57,8 @@ TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p",
         "br"}
 ATTRS = {"lang", "charset", "name", "content", "id", "class", "href", "style", "data-v",
          "open", "hidden", "placeholder", "colspan", "width", "height", "viewbox", "x", "y",
-         "x1", "y1", "x2", "y2", "rx", "d", "xmlns", "text-anchor", "role", "aria-label"}
+         "x1", "y1", "x2", "y2", "rx", "d", "text-anchor", "role", "aria-label", "fill",
+         "stroke"}
 
 
 class Page(html.parser.HTMLParser):
@@ -414,6 +415,29 @@ def section_graph():
             want = json.loads(ls.stdout)["ops"]
             check(hist == want, f"onnx {what}: histogram {hist} != ckpt show's {want}")
         check('id="diagram"' in pg.raw, f"onnx {what}: no diagram section")
+        if onnx is not None:
+            boxes = pg.raw.count('<rect class="op"')
+            check(boxes == len(mp.graph.node), f"onnx {what}: {boxes} boxes in the diagram, "
+                  f"{len(mp.graph.node)} nodes")
+            ins = pg.raw.count('<rect class="in"')
+            check(ins == len(got_in), f"onnx {what}: {ins} input boxes, {len(got_in)} inputs")
+    # above 500 nodes the diagram is left out, and the page says so
+    code = ("import torch\n"
+            "class Big(torch.nn.Module):\n"
+            "    def forward(s, x):\n"
+            "        for i in range(260):\n"
+            "            x = (x + 1) * 2\n"
+            "        return x\n"
+            f"torch.onnx.export(Big(), torch.randn(2), {path('big.onnx')!r}, opset_version=13)\n")
+    with open(path("mk_big.py"), "w") as f:
+        f.write(code)
+    subprocess.run(["/usr/bin/python3", path("mk_big.py")], check=True, capture_output=True)
+    pg = page([path("big.onnx")], "onnx_big")
+    if pg:
+        check("no-diagram" in pg.ids and "<svg" not in pg.raw, "onnx big: a diagram above the "
+              "node limit, or no sentence saying it is left out")
+        hist = {r[0]: int(r[1]) for r in pg.rows.get("hist", [])[1:]}
+        check(hist.get("Add") == 260 and hist.get("Mul") == 260, f"onnx big: histogram {hist}")
 
 
 def section_ckpt_models_only():

@@ -136,8 +136,8 @@ static void index_rows(rc_ctx *c)
     for (size_t i = 0; i < c->n; i++)
         c->by_ptr_row[i] = (size_t)-1;
     for (size_t i = c->n; i-- > 0;) {
-        const ckpt_obj **hit =
-            bsearch(&c->rows[i].t, c->by_ptr, c->n, sizeof(*c->by_ptr), cmp_ptr);
+        const ckpt_obj **hit = bsearch(&c->rows[i].t, c->by_ptr, c->n, sizeof(*c->by_ptr),
+                                       cmp_ptr);
         while (hit && hit > c->by_ptr && hit[-1] == c->rows[i].t)
             hit--;
         for (; hit && hit < c->by_ptr + c->n && *hit == c->rows[i].t; hit++)
@@ -246,8 +246,7 @@ static void tn_render(rh_page *p, const tnode *t, const rc_ctx *c, uint64_t tota
     rh_fmt(p, " <span class=\"bar\" style=\"width:%.0fpx\"></span>%.1f%%</summary>\n",
            share * 200, share * 100);
     if (t->row >= 0) /* a tensor whose key is also a prefix of others */
-        rh_fmt(p, "<div class=\"leaf\"><a href=\"#t%ld\">(this key itself)</a></div>\n",
-               t->row);
+        rh_fmt(p, "<div class=\"leaf\"><a href=\"#t%ld\">(this key itself)</a></div>\n", t->row);
     for (size_t i = 0; i < t->nk; i++)
         tn_render(p, t->kids[i], c, total, depth + 1);
     rh_raw(p, "</details>\n");

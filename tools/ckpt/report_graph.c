@@ -80,8 +80,9 @@ static void type_html(rh_page *p, const ox_type *t)
         rh_raw(p, "(no type)");
         return;
     }
-    rh_raw(p, t->kind == OX_KIND_SEQUENCE ? "sequence of " : t->kind == OX_KIND_NONE ? "optional "
-                                                                                      : "");
+    rh_raw(p, t->kind == OX_KIND_SEQUENCE ? "sequence of "
+              : t->kind == OX_KIND_NONE   ? "optional "
+                                          : "");
     rh_esc(p, cli_onnx_dtype_name(t->dtype));
     if (t->rank < 0) {
         rh_raw(p, " (rank unknown)");
@@ -273,8 +274,7 @@ int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *
            "</code></td></tr>\n<tr><th>nodes</th><td id=\"n-nodes\">%d (%zu with subgraphs, "
            "%zu subgraphs)</td></tr>\n",
            g->n_nodes, h.nodes, h.subgraphs);
-    rh_fmt(p,
-           "<tr><th>initializers</th><td id=\"n-init\">%d tensors, %" PRIu64 " elements, ",
+    rh_fmt(p, "<tr><th>initializers</th><td id=\"n-init\">%d tensors, %" PRIu64 " elements, ",
            g->n_initializers, inumel);
     rh_bytes(p, ibytes);
     rh_raw(p, "</td></tr>\n");

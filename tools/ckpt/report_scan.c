@@ -91,7 +91,8 @@ void report_scan(rh_page *p, const char *path, const cli_load *lo)
         ckpt_scan_report *r = NULL;
         ckpt_error err;
         ckpt_error_clear(&err);
-        int rc = cli_is_dcp(f) ? cli_scan_dcp(f, &so, &r, &err) : ckpt_scan_file(f, &so, &r, &err);
+        int rc = cli_is_dcp(f) ? cli_scan_dcp(f, &so, &r, &err)
+                               : ckpt_scan_file(f, &so, &r, &err);
         if (rc < 0 || !r) {
             char buf[1200];
             rh_raw(p, "<p class=\"bad\">scan failed: ");
