@@ -53,7 +53,7 @@ def run(*args, want=0):
 VOID = {"meta", "input", "br"}
 TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "table",
         "thead", "tbody", "tr", "th", "td", "code", "span", "div", "a", "details", "summary",
-        "ul", "li", "input", "script", "svg", "g", "rect", "text", "line", "path", "title",
+        "ul", "li", "input", "script", "pre", "svg", "g", "rect", "text", "line", "path", "title",
         "br"}
 ATTRS = {"lang", "charset", "name", "content", "id", "class", "href", "style", "data-v",
          "open", "hidden", "placeholder", "colspan", "width", "height", "viewbox", "x", "y",
@@ -359,6 +359,33 @@ def section_ckpt():
     if pg:
         m = torch.jit.load(path("m.ts"))
         compare_stats(pg, list(m.state_dict().items()), "torchscript")
+        check(pg.ids.get("jit-1", "").startswith(f"{len(list(m.parameters()))} ("),
+              f"torchscript: parameters {pg.ids.get('jit-1')!r}")
+        check(pg.ids.get("jit-2", "").startswith(f"{len(list(m.buffers()))} ("),
+              f"torchscript: buffers {pg.ids.get('jit-2')!r}")
+        check("__torch__.M" in pg.ids.get("model-table", ""), "torchscript: module type")
+    # a full-model pickle (torch.save(model)): torch's state_dict names and values
+    torch.manual_seed(2)
+    full = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
+                               torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    torch.save(full, path("full.pt"))
+    pg = page([path("full.pt")], "full_model")
+    if pg:
+        compare_stats(pg, list(full.state_dict().items()), "full model")
+        check("Sequential" in pg.ids.get("model-table", ""), "full model: module type")
+    # a torch.export archive (torch 1.13 has no torch.export: the committed fixture,
+    # against what `ckpt ls` lists of it)
+    pt2 = os.path.join(SRC, "tests/fixtures/jit/pt2/mlp.pt2")
+    pg = page([pt2], "pt2")
+    if pg:
+        ls = json.loads(subprocess.run([CKPT, "ls", pt2, "--json"], capture_output=True,
+                                       text=True).stdout)
+        check(pg.ids.get("n-tensors") == str(len(ls)), f"pt2: {pg.ids.get('n-tensors')} "
+              f"tensors, ckpt ls lists {len(ls)}")
+        table, _ = tensor_table(pg)
+        for t in ls:
+            check(t["key"] in table and table[t["key"]]["shape"][0] == str(t["shape"]),
+                  f"pt2: {t['key']} row")
 
 
 # ------------------------------------------------------------------ graph

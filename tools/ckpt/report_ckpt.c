@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 
 #include "cli_folder.h"
+#include "cli_jit.h"
 #include "cli_stats.h"
 #include "report.h"
+#include "report_jit.h"
 #include "report_obj.h"
 #include "report_scan.h"
 
@@ -407,18 +409,12 @@ static void summary(rh_page *p, const char *path, const char *kind, const rc_ctx
     rh_raw(p, "</tbody></table>\n");
 }
 
-int report_ckpt(rh_page *p, const char *path, const cli_load *lo, const report_opts *o,
-                ckpt_error *err)
+/* The page body for a loaded document (`m`: the model it was read from, or NULL). */
+static int report_doc(rh_page *p, const char *path, const cli_load *lo, const report_opts *o,
+                      ckpt_doc *doc, const ckpt_jit_model *m, int mode, ckpt_error *err)
 {
     char why[320];
     const char *kind = ckpt_detect_file(path, why, sizeof(why), NULL);
-    bool folder = cli_is_folder(path);
-    /* tensor bytes: mapped where the format allows, read one tensor at a time in
-     * folders; none at all with --no-stats */
-    int mode = o->no_stats || folder ? CKPT_LOAD_LAZY : CKPT_LOAD_MMAP;
-    ckpt_doc *doc = cli_load_doc(path, lo, mode, true, !lo->map_location, err);
-    if (!doc)
-        return -1;
     rc_ctx c;
     memset(&c, 0, sizeof(c));
     tnode *tree = NULL;
@@ -428,6 +424,8 @@ int report_ckpt(rh_page *p, const char *path, const cli_load *lo, const report_o
     size_t shared = 0, storages = sharing(&c, &shared);
     index_rows(&c);
     summary(p, path, kind ? kind : "?", &c, storages, shared);
+    if (m)
+        report_jit(p, m);
     report_scan(p, path, lo);
 
     const ckpt_obj *meta = ckpt_doc_metadata(doc);
@@ -475,8 +473,40 @@ done:
     free(c.rows);
     free(c.by_ptr);
     free(c.by_ptr_row);
+    return rc < 0 ? -1 : 0;
+}
+
+int report_ckpt(rh_page *p, const char *path, const cli_load *lo, const report_opts *o,
+                ckpt_error *err)
+{
+    /* tensor bytes: mapped where the format allows, read one tensor at a time in
+     * folders; none at all with --no-stats */
+    bool folder = cli_is_folder(path);
+    int mode = o->no_stats || folder ? CKPT_LOAD_LAZY : CKPT_LOAD_MMAP;
+    ckpt_jit_model *m = NULL;
+    ckpt_doc *doc = NULL;
+    if (cli_jit_file(path)) { /* TorchScript, lite, .pt2: the module's state dict */
+        m = ckpt_jit_load(path, NULL, err);
+    } else {
+        doc = cli_load_doc(path, lo, mode, true, !lo->map_location, err);
+        if (doc && cli_jit_module_doc(doc)) { /* torch.save(model), when the reader takes it */
+            ckpt_error e;
+            ckpt_error_clear(&e);
+            m = ckpt_jit_load(path, NULL, &e);
+            if (m) {
+                ckpt_doc_free(doc);
+                doc = NULL;
+            }
+        }
+    }
+    if (m) {
+        doc = ckpt_jit_state_dict(m, err);
+        mode = CKPT_LOAD_COPY;
+    }
+    int rc = doc ? report_doc(p, path, lo, o, doc, m, mode, err) : -1;
     ckpt_doc_free(doc);
+    ckpt_jit_free(m);
     if (rc < 0 && !err->file[0])
         snprintf(err->file, sizeof(err->file), "%.250s", path);
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
