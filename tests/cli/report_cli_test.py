@@ -339,6 +339,11 @@ def section_ckpt():
     if pg:
         check(len(pg.rows.get("tt", [])) == 3, f"--max-rows 2: {len(pg.rows.get('tt', []))-1} rows")
         check("capped" in pg.ids, "--max-rows: the page does not say the table is cut")
+    pg = page([path("train.pt"), "--max-rows", "3"], "maxrows_train")
+    if pg:  # every link of the module and object trees leads to a row that is there
+        import re
+        for target in re.findall(r'href="#([^"]*)"', pg.raw):
+            check(target in pg.ids, f"--max-rows 3: link to #{target}, which is not on the page")
 
     # TorchScript archive
     code = ("import torch\n"

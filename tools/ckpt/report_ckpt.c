@@ -39,6 +39,7 @@ typedef struct rc_ctx {
     size_t n, cap;
     const ckpt_obj **by_ptr; /* tensors sorted by node address, for row_of */
     size_t *by_ptr_row;
+    size_t shown; /* rows in the table (--max-rows): links only to those */
 } rc_ctx;
 
 static int collect(void *payload, const char *key, const ckpt_obj *t)
@@ -117,7 +118,8 @@ static long row_of(void *payload, const ckpt_obj *t)
     if (!c->by_ptr)
         return -1;
     const ckpt_obj **hit = bsearch(&t, c->by_ptr, c->n, sizeof(*c->by_ptr), cmp_ptr);
-    return hit ? (long)c->by_ptr_row[hit - c->by_ptr] : -1;
+    size_t r = hit ? c->by_ptr_row[hit - c->by_ptr] : (size_t)-1;
+    return r < c->shown ? (long)r : -1;
 }
 
 static void index_rows(rc_ctx *c)
@@ -232,9 +234,13 @@ static void tn_render(rh_page *p, const tnode *t, const rc_ctx *c, uint64_t tota
     if (t->nk == 0 && t->row >= 0) {
         const row *r = &c->rows[t->row];
         const char *dn = ckpt_dtype_name(r->ti.dtype);
-        rh_fmt(p, "<div class=\"leaf\"><a href=\"#t%ld\" class=\"k\">", t->row);
+        bool link = (size_t)t->row < c->shown;
+        if (link)
+            rh_fmt(p, "<div class=\"leaf\"><a href=\"#t%ld\" class=\"k\">", t->row);
+        else
+            rh_raw(p, "<div class=\"leaf\"><span class=\"k\">");
         rh_esc(p, t->name);
-        rh_fmt(p, "</a> %s ", dn ? dn : "?");
+        rh_fmt(p, "%s %s ", link ? "</a>" : "</span>", dn ? dn : "?");
         rh_shape(p, r->ti.shape, r->ti.ndim);
         rh_fmt(p, " <span class=\"bar\" style=\"width:%.0fpx\"></span>%.1f%%</div>\n",
                share * 200, share * 100);
@@ -247,7 +253,7 @@ static void tn_render(rh_page *p, const tnode *t, const rc_ctx *c, uint64_t tota
     rh_bytes(p, t->bytes);
     rh_fmt(p, " <span class=\"bar\" style=\"width:%.0fpx\"></span>%.1f%%</summary>\n",
            share * 200, share * 100);
-    if (t->row >= 0) /* a tensor whose key is also a prefix of others */
+    if (t->row >= 0 && (size_t)t->row < c->shown) /* a key that is also a prefix of others */
         rh_fmt(p, "<div class=\"leaf\"><a href=\"#t%ld\">(this key itself)</a></div>\n", t->row);
     for (size_t i = 0; i < t->nk; i++)
         tn_render(p, t->kids[i], c, total, depth + 1);
@@ -423,6 +429,7 @@ static int report_doc(rh_page *p, const char *path, const cli_load *lo, const re
         goto done;
     size_t shared = 0, storages = sharing(&c, &shared);
     index_rows(&c);
+    c.shown = c.n < o->max_rows ? c.n : o->max_rows;
     summary(p, path, kind ? kind : "?", &c, storages, shared);
     if (m)
         report_jit(p, m);
