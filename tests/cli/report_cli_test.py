@@ -511,6 +511,32 @@ def section_hostile():
     if pg:
         check("unsafe" in pg.raw and "system" in pg.raw, "evil: the scan verdict is not unsafe")
         check("<b>pwned" not in pg.raw, "evil: pickled text came through")
+    # an ONNX model whose names, op types, attributes and metadata are hostile
+    try:
+        import onnx
+        from onnx import helper, TensorProto
+    except ImportError:
+        onnx = None
+    if onnx is not None:
+        node = helper.make_node("<script>Op", ["x"], ["y\"><img src=1>"], name="n<b>&amp;",
+                                domain="evil<i>", note="</pre><script>alert(3)</script>")
+        node2 = helper.make_node("Relu", ["y\"><img src=1>"], ["out"], name="r'\"")
+        g = helper.make_graph([node, node2], "g<script>",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["<N>", 2])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)])
+        m = helper.make_model(g, producer_name="<svg onload=alert(4)>",
+                              opset_imports=[helper.make_opsetid("", 13),
+                                             helper.make_opsetid("evil<i>", 1)])
+        helper.set_model_props(m, {"<k>": "<script>alert(5)</script>"})
+        onnx.save(m, path("hostile.onnx"))
+        pg = page([path("hostile.onnx")], "hostile_onnx")
+        if pg:
+            low = pg.raw.lower()
+            check(low.count("<script") == 1 and "<img" not in low and "<svg onload" not in low,
+                  "hostile onnx: markup from the model came through")
+            for s in ("&lt;script&gt;Op", "n&lt;b&gt;&amp;amp;", "&lt;svg onload=alert(4)&gt;",
+                      "&lt;script&gt;alert(5)&lt;/script&gt;", "g&lt;script&gt;", "&lt;N&gt;"):
+                check(s in pg.raw, f"hostile onnx: {s!r} not shown escaped")
     # corrupt and missing files: exit 2 naming the file, no page left behind
     data = open(path("hostile.pt"), "rb").read()
     with open(path("corrupt.pt"), "wb") as f:
