@@ -334,6 +334,31 @@ def section_ckpt():
             else:
                 compare_stats(pg, got, fmt)
 
+    # GGUF with a quantized (Q8_0) tensor, written by hand in GGUF v3's layout: the
+    # table names its ggml type, the key/value metadata is shown escaped
+    def gstr(x):
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+    kv = gstr("general.name") + struct.pack("<I", 8) + gstr("<b>q</b>")
+    infos, blob = b"", b""
+    for name, dims, gtype, data in (("q.weight", [32, 2], 8, (struct.pack("<e", 0.5) +
+                                                               bytes(range(32))) * 2),
+                                    ("f.bias", [3], 0, struct.pack("<3f", 1, -2, 0))):
+        infos += gstr(name) + struct.pack("<I", len(dims)) + b"".join(
+            struct.pack("<Q", d) for d in dims) + struct.pack("<IQ", gtype, len(blob))
+        blob += data + b"\0" * (-len(data) % 32)
+    head = b"GGUF" + struct.pack("<IQQ", 3, 2, 1) + kv + infos
+    with open(path("q.gguf"), "wb") as f:
+        f.write(head + b"\0" * (-len(head) % 32) + blob)
+    pg = page([path("q.gguf")], "gguf_q8")
+    if pg:
+        table, _ = tensor_table(pg)
+        check("ggml Q8_0" in table.get("q.weight", {}).get("dtype", ("",))[0],
+              f"gguf: the Q8_0 tensor's ggml type is not shown: {table.get('q.weight')}")
+        check("&lt;b&gt;q&lt;/b&gt;" in pg.raw, "gguf: general.name not shown escaped")
+        check(table.get("f.bias", {}).get("min", ("", None))[1] == "-2",
+              f"gguf: f.bias min {table.get('f.bias')}")
+
     # --max-rows caps the table and says so
     pg = page([path("sd.pt"), "--max-rows", "2"], "maxrows")
     if pg:
