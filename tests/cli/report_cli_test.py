@@ -574,6 +574,15 @@ def section_hostile():
         check(not os.path.exists(out), f"{name}: a page was left behind")
         left = set(os.listdir(WORK)) - before
         check(not left, f"{name}: files left behind: {left}")
+    # an existing page survives a failed report (the write is atomic and comes last)
+    keep = path("keep.html")
+    with open(keep, "w") as f:
+        f.write("old page")
+    run("report", path("corrupt.pt"), "-o", keep, want=2)
+    check(open(keep).read() == "old page", "corrupt.pt: the existing page was touched")
+    # without -o the page goes to standard output, the same bytes
+    p = run("report", path("hostile.pt"))
+    check(p.stdout == open(path("hostile.html"), "rb").read(), "stdout page differs from -o's")
     # usage errors
     run("report", want=2)
     run("report", path("sd.pt") if os.path.exists(path("sd.pt")) else path("hostile.pt"),

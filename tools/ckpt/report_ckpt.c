@@ -183,7 +183,7 @@ static tnode *tn_child(tnode *t, const char *name, size_t len)
         tnode *k = t->kids[i];
         if (strlen(k->name) == len && memcmp(k->name, name, len) == 0)
             return k;
-        if (t->nk - i > 64) /* a wide level: look at recent children only */
+        if (t->nk > 4096 && t->nk - i > 64) /* a very wide level: recent children only */
             break;
     }
     if (t->nk == t->ck) {
