@@ -465,6 +465,19 @@ def section_graph():
             got_out = [r[0] for r in pg.rows.get("outputs", [])[1:]]
             check(got_out == [o.name for o in mp.graph.output], f"onnx {what}: outputs {got_out}")
             total = sum(want.values())
+            from onnx import numpy_helper
+            table, _ = tensor_table(pg)
+            names = [i.name for i in mp.graph.initializer]
+            check(list(table) == names, f"onnx {what}: initializer rows {list(table)} != {names}")
+            for i in mp.graph.initializer:
+                a = numpy_helper.to_array(i)
+                row = table.get(i.name)
+                if row is None or a.size == 0 or a.dtype.kind not in "fiu":
+                    continue
+                check(row["shape"][0] == str(list(a.shape)), f"onnx {what}: {i.name} shape")
+                for col, w in (("min", float(a.min())), ("max", float(a.max()))):
+                    check(row[col][1] is not None and float(row[col][1]) == w,
+                          f"onnx {what}: {i.name} {col} {row[col]} != {w}")
             rows = sum(1 for i in pg.ids if i.startswith("n") and i[1:].isdigit())
             check(rows == total, f"onnx {what}: {rows} node rows, onnx has {total} nodes")
         else:

@@ -24,6 +24,8 @@ uint64_t report_file_size(const char *path);
  * table, object tree.  0, or -1 with err set. */
 int report_ckpt(rh_page *p, const char *path, const cli_load *lo, const report_opts *o,
                 ckpt_error *err);
+/* The tensor sections (module tree, tensor table) of an ONNX model's initializers. */
+int report_weights(rh_page *p, const char *path, const report_opts *o, ckpt_error *err);
 /* An ONNX model's page body: summary, op histogram, node list, diagram. */
 int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *err);
 

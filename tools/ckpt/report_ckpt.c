@@ -9,6 +9,7 @@
 
 #include "cli_folder.h"
 #include "cli_jit.h"
+#include "cli_onnx.h"
 #include "cli_stats.h"
 #include "report.h"
 #include "report_jit.h"
@@ -321,9 +322,13 @@ static int table(rh_page *p, ckpt_doc *doc, rc_ctx *c, const report_opts *o,
                r->ti.nbytes);
         ckpt_storage_info si;
         if (r->ti.storage && ckpt_storage_get_info(r->ti.storage, &si) == 0) {
-            rh_raw(p, "<code>");
-            rh_esc(p, si.key ? si.key : "-");
-            rh_fmt(p, "</code>+%" PRId64, r->ti.storage_offset);
+            if (si.key) {
+                rh_raw(p, "<code>");
+                rh_esc(p, si.key);
+                rh_fmt(p, "</code>+%" PRId64, r->ti.storage_offset);
+            } else {
+                rh_raw(p, "-");
+            }
             if (r->shared > 1)
                 rh_fmt(p, " <span class=\"dim\">(shared by %zu tensors)</span>", r->shared);
         } else {
@@ -415,7 +420,8 @@ static void summary(rh_page *p, const char *path, const char *kind, const rc_ctx
     rh_raw(p, "</tbody></table>\n");
 }
 
-/* The page body for a loaded document (`m`: the model it was read from, or NULL). */
+/* The page body for a loaded document (`m`: the model it was read from, or NULL).
+ * Without `lo`, the tensor sections only (a graph's initializers). */
 static int report_doc(rh_page *p, const char *path, const cli_load *lo, const report_opts *o,
                       ckpt_doc *doc, const ckpt_jit_model *m, int mode, ckpt_error *err)
 {
@@ -430,12 +436,14 @@ static int report_doc(rh_page *p, const char *path, const cli_load *lo, const re
     size_t shared = 0, storages = sharing(&c, &shared);
     index_rows(&c);
     c.shown = c.n < o->max_rows ? c.n : o->max_rows;
-    summary(p, path, kind ? kind : "?", &c, storages, shared);
-    if (m)
-        report_jit(p, m);
-    report_scan(p, path, lo);
+    if (lo) {
+        summary(p, path, kind ? kind : "?", &c, storages, shared);
+        if (m)
+            report_jit(p, m);
+        report_scan(p, path, lo);
+    }
 
-    const ckpt_obj *meta = ckpt_doc_metadata(doc);
+    const ckpt_obj *meta = lo ? ckpt_doc_metadata(doc) : NULL;
     const ckpt_obj *types = NULL;
     if (meta && ckpt_obj_type(meta) == CKPT_T_DICT)
         types = ckpt_dict_get(meta, "gguf.tensor_types");
@@ -445,7 +453,8 @@ static int report_doc(rh_page *p, const char *path, const cli_load *lo, const re
         report_obj_tree(p, meta, &oc);
     }
 
-    rh_raw(p, "<h2 id=\"modules\">Module tree</h2>\n");
+    rh_raw(p, lo ? "<h2 id=\"modules\">Module tree</h2>\n"
+                 : "<h2 id=\"modules\">Initializers by name prefix</h2>\n");
     uint64_t total = 0;
     for (size_t i = 0; i < c.n; i++)
         total += c.rows[i].ti.nbytes;
@@ -466,7 +475,7 @@ static int report_doc(rh_page *p, const char *path, const cli_load *lo, const re
     if (rc < 0)
         goto done;
 
-    if (report_has_non_tensor(ckpt_doc_root(doc), 0)) {
+    if (lo && report_has_non_tensor(ckpt_doc_root(doc), 0)) {
         rh_raw(p, "<h2 id=\"objects\">Object tree</h2>\n<p class=\"dim\">Everything the file "
                   "holds besides the tensors (training state: epoch, optimizer, scheduler, "
                   "user values); tensors link to their rows.</p>\n");
@@ -481,6 +490,16 @@ done:
     free(c.by_ptr);
     free(c.by_ptr_row);
     return rc < 0 ? -1 : 0;
+}
+
+int report_weights(rh_page *p, const char *path, const report_opts *o, ckpt_error *err)
+{
+    ckpt_doc *doc = cli_onnx_doc(path, false, NULL, err);
+    if (!doc)
+        return -1;
+    int rc = report_doc(p, path, NULL, o, doc, NULL, CKPT_LOAD_COPY, err);
+    ckpt_doc_free(doc);
+    return rc;
 }
 
 int report_ckpt(rh_page *p, const char *path, const cli_load *lo, const report_opts *o,

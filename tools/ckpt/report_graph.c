@@ -307,11 +307,11 @@ int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *
     nl_ctx c = {o->max_rows, 0};
     if ((size_t)h.nodes > o->max_rows)
         rh_fmt(p,
-               "<p class=\"bad\" id=\"capped\">The list shows the first %zu of %zu nodes "
+               "<p class=\"bad\" id=\"nodes-capped\">The list shows the first %zu of %zu nodes "
                "(--max-rows).</p>\n",
                o->max_rows, h.nodes);
     node_list(p, g, 0, &c);
     free(h.v);
     ckpt_onnx_model_free(m);
-    return 0;
+    return report_weights(p, path, o, err);
 }
