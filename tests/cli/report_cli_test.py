@@ -333,6 +333,11 @@ def section_ckpt():
                       f"{pg.ids.get('n-tensors')} != {len(got)}")
             else:
                 compare_stats(pg, got, fmt)
+            if fmt == "dcp":
+                check(pg.ids.get("dcp-summary", "").startswith(f"{len(got)} entries"),
+                      f"dcp: layout summary {pg.ids.get('dcp-summary')!r}")
+                fqns = [r[0] for r in pg.rows.get("dcp-table", [])[1:]]
+                check(sorted(fqns) == sorted(k for k, _ in got), f"dcp: layout rows {fqns}")
 
     # GGUF with a quantized (Q8_0) tensor, written by hand in GGUF v3's layout: the
     # table names its ggml type, the key/value metadata is shown escaped

@@ -12,6 +12,7 @@
 #include "cli_onnx.h"
 #include "cli_stats.h"
 #include "report.h"
+#include "report_dcp.h"
 #include "report_jit.h"
 #include "report_obj.h"
 #include "report_scan.h"
@@ -441,6 +442,8 @@ static int report_doc(rh_page *p, const char *path, const cli_load *lo, const re
         if (m)
             report_jit(p, m);
         report_scan(p, path, lo);
+        if (cli_is_dcp(path))
+            report_dcp(p, path, o->max_rows);
     }
 
     const ckpt_obj *meta = lo ? ckpt_doc_metadata(doc) : NULL;
