@@ -245,6 +245,26 @@ def compare_stats(pg, tensors, what, stats=True):
 
 # ------------------------------------------------------------------ ckpt
 
+def make_models():
+    """m.ts (torch.jit.script) and m.onnx (torch.onnx.export) of one small CNN."""
+    if os.path.exists(path("m.ts")) and os.path.exists(path("m.onnx")):
+        return
+    code = ("import torch\n"
+            "class M(torch.nn.Module):\n"
+            "    def __init__(s):\n"
+            "        super().__init__(); s.conv=torch.nn.Conv2d(3,4,3); "
+            "s.bn=torch.nn.BatchNorm2d(4); s.fc=torch.nn.Linear(4,2)\n"
+            "    def forward(s,x):\n"
+            "        return s.fc(torch.relu(s.bn(s.conv(x))).mean((2,3)))\n"
+            "torch.manual_seed(1)\n"
+            "m=M().eval()\n"
+            f"torch.jit.script(m).save({path('m.ts')!r})\n"
+            f"torch.onnx.export(m, torch.randn(1,3,8,8), {path('m.onnx')!r}, opset_version=13)\n")
+    with open(path("mk_model.py"), "w") as f:
+        f.write(code)
+    subprocess.run(["/usr/bin/python3", path("mk_model.py")], check=True, capture_output=True)
+
+
 def section_ckpt():
     torch.manual_seed(0)
     sd = {
@@ -376,20 +396,7 @@ def section_ckpt():
             check(target in pg.ids, f"--max-rows 3: link to #{target}, which is not on the page")
 
     # TorchScript archive
-    code = ("import torch\n"
-            "class M(torch.nn.Module):\n"
-            "    def __init__(s):\n"
-            "        super().__init__(); s.conv=torch.nn.Conv2d(3,4,3); "
-            "s.bn=torch.nn.BatchNorm2d(4); s.fc=torch.nn.Linear(4,2)\n"
-            "    def forward(s,x):\n"
-            "        return s.fc(torch.relu(s.bn(s.conv(x))).mean((2,3)))\n"
-            "torch.manual_seed(1)\n"
-            "m=M().eval()\n"
-            f"torch.jit.script(m).save({path('m.ts')!r})\n"
-            f"torch.onnx.export(m, torch.randn(1,3,8,8), {path('m.onnx')!r}, opset_version=13)\n")
-    with open(path("mk_model.py"), "w") as f:
-        f.write(code)
-    subprocess.run(["/usr/bin/python3", path("mk_model.py")], check=True, capture_output=True)
+    make_models()
     pg = page([path("m.ts")], "torchscript")
     if pg:
         m = torch.jit.load(path("m.ts"))
@@ -446,8 +453,7 @@ def section_graph():
         import onnx
     except ImportError:
         onnx = None
-    if not os.path.exists(path("m.onnx")):
-        section_ckpt_models_only()
+    make_models()
     models = [("m.onnx", path("m.onnx")),
               ("loop", os.path.join(SRC, "tests/fixtures/onnx/control/test_loop_passthrough_3/"
                                          "model.onnx"))]
@@ -496,6 +502,23 @@ def section_graph():
                   f"{len(mp.graph.node)} nodes")
             ins = pg.raw.count('<rect class="in"')
             check(ins == len(got_in), f"onnx {what}: {ins} input boxes, {len(got_in)} inputs")
+    # a TorchScript model's graph traced with --shape: the histogram is that of the ONNX
+    # file `ckpt convert --to onnx` traces with the same shape (read by the onnx package);
+    # an input the model cannot take is said on the page, a bad --shape is an error
+    if onnx is not None and os.path.exists(path("m.ts")):
+        run("convert", path("m.ts"), path("m_traced.onnx"), "--to", "onnx", "--shape",
+            "x=1,3,8,8")
+        pg = page([path("m.ts"), "--shape", "x=1,3,8,8"], "traced")
+        if pg and os.path.exists(path("m_traced.onnx")):
+            hist = {r[0]: int(r[1]) for r in pg.rows.get("g-hist", [])[1:]}
+            want = onnx_counts(onnx.load(path("m_traced.onnx")))
+            check(hist == want and "Conv" in hist, f"traced: histogram {hist} != {want}")
+            check(pg.raw.count('<rect class="op"') == sum(want.values()), "traced: diagram")
+        pg = page([path("m.ts"), "--shape", "x=1,5"], "traced_bad")
+        if pg:
+            check("could not be traced" in pg.raw and "g-hist" not in pg.rows,
+                  "traced: a failed trace is not said on the page")
+        run("report", path("m.ts"), "--shape", "x", want=2)
     # above 500 nodes the diagram is left out, and the page says so
     code = ("import torch\n"
             "class Big(torch.nn.Module):\n"
@@ -513,10 +536,6 @@ def section_graph():
               "node limit, or no sentence saying it is left out")
         hist = {r[0]: int(r[1]) for r in pg.rows.get("hist", [])[1:]}
         check(hist.get("Add") == 260 and hist.get("Mul") == 260, f"onnx big: histogram {hist}")
-
-
-def section_ckpt_models_only():
-    section_ckpt()
 
 
 # ------------------------------------------------------------------ hostile

@@ -13,7 +13,7 @@
 
 static const char help[] =
     "usage: ckpt report FILE [-o OUT.html] [--no-stats] [--max-rows N] [--title T]\n"
-    "                   [--allow MODULE.NAME]... [--full]\n"
+    "                   [--shape NAME=D0,D1,...]... [--allow MODULE.NAME]... [--full]\n"
     "\n"
     "Write one self-contained HTML page about FILE: inline CSS and a little inline\n"
     "script (sorting and filtering the tables; the page reads the same without it),\n"
@@ -37,6 +37,10 @@ static const char help[] =
     "  --max-rows N   show at most N rows of the tensor table and node list (default\n"
     "                 10000; the page says when it is cut)\n"
     "  --title T      the page title (default: \"ckpt report: \" and the file's name)\n"
+    "  --shape NAME=D0,D1,...   models: trace the graph on a random float32 input of\n"
+    "                 that shape (one per forward argument; as 'ckpt convert --to onnx'\n"
+    "                 does, in ckpt's own interpreter) and show its op histogram, node\n"
+    "                 list and diagram\n"
     "  --allow MODULE.NAME, --full   as for 'ckpt ls'\n"
     "\n"
     "Exit status: 0 written, 2 error (nothing is written then).\n";
@@ -76,7 +80,10 @@ int cmd_report(int argc, char **argv)
 {
     cli_load lo;
     memset(&lo, 0, sizeof(lo));
-    report_opts o = {false, 10000, 500};
+    report_opts o;
+    memset(&o, 0, sizeof(o));
+    o.max_rows = 10000;
+    o.max_svg = 500;
     const char *path = NULL, *out = NULL, *title = NULL;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
@@ -90,13 +97,20 @@ int cmd_report(int argc, char **argv)
             continue;
         const char *a = argv[i];
         bool val = strcmp(a, "-o") == 0 || strcmp(a, "--max-rows") == 0 ||
-                   strcmp(a, "--title") == 0;
+                   strcmp(a, "--title") == 0 || strcmp(a, "--shape") == 0;
         if (val && i + 1 >= argc) {
             fprintf(stderr, "ckpt report: %s needs a value\n", a);
             return EXIT_ERROR;
         }
         if (strcmp(a, "-o") == 0) {
             out = argv[++i];
+        } else if (strcmp(a, "--shape") == 0) {
+            if (o.nshapes == REPORT_MAX_SHAPES || !strchr(argv[i + 1], '=')) {
+                fprintf(stderr, "ckpt report: --shape takes NAME=D0,D1,... (at most %d)\n",
+                        REPORT_MAX_SHAPES);
+                return EXIT_ERROR;
+            }
+            o.shapes[o.nshapes++] = argv[++i];
         } else if (strcmp(a, "--title") == 0) {
             title = argv[++i];
         } else if (strcmp(a, "--max-rows") == 0) {

@@ -533,6 +533,8 @@ int report_ckpt(rh_page *p, const char *path, const cli_load *lo, const report_o
         mode = CKPT_LOAD_COPY;
     }
     int rc = doc ? report_doc(p, path, lo, o, doc, m, mode, err) : -1;
+    if (rc == 0 && m && o->nshapes)
+        report_trace(p, m, o);
     ckpt_doc_free(doc);
     ckpt_jit_free(m);
     if (rc < 0 && !err->file[0])

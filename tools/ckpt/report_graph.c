@@ -101,9 +101,11 @@ static void type_html(rh_page *p, const ox_type *t)
     rh_raw(p, "]");
 }
 
-static void values_table(rh_page *p, const ox_graph *g, const int *idx, int n, const char *id)
+static void values_table(rh_page *p, const ox_graph *g, const int *idx, int n, const char *pfx,
+                         const char *id)
 {
-    rh_fmt(p, "<table id=\"%s\"><thead><tr><th>name</th><th>type</th></tr></thead><tbody>\n", id);
+    rh_fmt(p, "<table id=\"%s%s\"><thead><tr><th>name</th><th>type</th></tr></thead><tbody>\n",
+           pfx, id);
     for (int i = 0; i < n; i++) {
         const ox_value *v = &g->values[idx[i]];
         rh_raw(p, "<tr><td class=\"k\">");
@@ -167,6 +169,7 @@ static void attr_html(rh_page *p, const ox_attr *a)
 
 typedef struct nl_ctx {
     size_t left, total;
+    const char *pfx; /* of element ids */
 } nl_ctx;
 
 static void node_list(rh_page *p, const ox_graph *g, int depth, nl_ctx *c);
@@ -174,7 +177,7 @@ static void node_list(rh_page *p, const ox_graph *g, int depth, nl_ctx *c);
 static void node_row(rh_page *p, const ox_graph *g, int i, int depth, nl_ctx *c)
 {
     const ox_node *n = &g->nodes[i];
-    rh_fmt(p, "<tr id=\"n%zu\"><td class=\"n\">%d</td><td><code>", c->total, i);
+    rh_fmt(p, "<tr id=\"%sn%zu\"><td class=\"n\">%d</td><td><code>", c->pfx, c->total, i);
     c->total++;
     if (n->domain[0]) {
         rh_esc(p, n->domain);
@@ -234,11 +237,11 @@ static void node_list(rh_page *p, const ox_graph *g, int depth, nl_ctx *c)
     rh_raw(p, "</tbody></table>\n");
 }
 
-int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *err)
+/* Summary, inputs/outputs, histogram, diagram and node list of `m`; `path` NULL for a
+ * graph traced from a model (no file rows); element ids start with `pfx`. */
+static void graph_body(rh_page *p, const ckpt_onnx_model *m, const char *path,
+                       const report_opts *o, const char *pfx)
 {
-    ckpt_onnx_model *m = ckpt_onnx_load(path, NULL, err);
-    if (!m)
-        return -1;
     const ox_graph *g = m->graph;
     uint64_t ibytes = 0, inumel = 0;
     for (int i = 0; i < g->n_initializers; i++) {
@@ -251,13 +254,17 @@ int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *
     hist_walk(&h, g, 0);
     qsort(h.v, h.n, sizeof(*h.v), hist_cmp);
 
-    rh_raw(p, "<h2 id=\"summary\">Summary</h2>\n<table id=\"summary-table\"><tbody>\n"
-              "<tr><th>file</th><td><code>");
-    rh_esc(p, report_basename(path));
-    rh_raw(p, "</code></td></tr>\n<tr><th>format</th><td>ONNX model</td></tr>\n");
-    rh_raw(p, "<tr><th>file size</th><td>");
-    rh_bytes(p, report_file_size(path));
-    rh_fmt(p, "</td></tr>\n<tr><th>IR version</th><td>%" PRId64 "</td></tr>\n", m->ir_version);
+    rh_fmt(p, "<h2 id=\"%ssummary\">%s</h2>\n<table id=\"%ssummary-table\"><tbody>\n", pfx,
+           path ? "Summary" : "Traced graph", pfx);
+    if (path) {
+        rh_raw(p, "<tr><th>file</th><td><code>");
+        rh_esc(p, report_basename(path));
+        rh_raw(p, "</code></td></tr>\n<tr><th>format</th><td>ONNX model</td></tr>\n");
+        rh_raw(p, "<tr><th>file size</th><td>");
+        rh_bytes(p, report_file_size(path));
+        rh_raw(p, "</td></tr>\n");
+    }
+    rh_fmt(p, "<tr><th>IR version</th><td>%" PRId64 "</td></tr>\n", m->ir_version);
     rh_raw(p, "<tr><th>opset import</th><td>");
     for (int i = 0; i < m->n_opsets; i++) {
         rh_raw(p, i ? ", " : "");
@@ -271,11 +278,11 @@ int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *
     rh_raw(p, "</td></tr>\n<tr><th>graph</th><td><code>");
     rh_esc(p, g->name);
     rh_fmt(p,
-           "</code></td></tr>\n<tr><th>nodes</th><td id=\"n-nodes\">%d (%zu with subgraphs, "
+           "</code></td></tr>\n<tr><th>nodes</th><td id=\"%sn-nodes\">%d (%zu with subgraphs, "
            "%zu subgraphs)</td></tr>\n",
-           g->n_nodes, h.nodes, h.subgraphs);
-    rh_fmt(p, "<tr><th>initializers</th><td id=\"n-init\">%d tensors, %" PRIu64 " elements, ",
-           g->n_initializers, inumel);
+           pfx, g->n_nodes, h.nodes, h.subgraphs);
+    rh_fmt(p, "<tr><th>initializers</th><td id=\"%sn-init\">%d tensors, %" PRIu64 " elements, ",
+           pfx, g->n_initializers, inumel);
     rh_bytes(p, ibytes);
     rh_raw(p, "</td></tr>\n");
     for (int i = 0; i < m->n_meta; i++) {
@@ -286,12 +293,14 @@ int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *
         rh_raw(p, "</td></tr>\n");
     }
     rh_raw(p, "</tbody></table>\n<h3>Inputs</h3>\n");
-    values_table(p, g, g->inputs, g->n_inputs, "inputs");
+    values_table(p, g, g->inputs, g->n_inputs, pfx, "inputs");
     rh_raw(p, "<h3>Outputs</h3>\n");
-    values_table(p, g, g->outputs, g->n_outputs, "outputs");
+    values_table(p, g, g->outputs, g->n_outputs, pfx, "outputs");
 
-    rh_raw(p, "<h2 id=\"ops\">Op histogram</h2>\n<table class=\"sort\" id=\"hist\"><thead>"
-              "<tr><th>op</th><th>count</th></tr></thead><tbody>\n");
+    rh_fmt(p,
+           "<h2 id=\"%sops\">Op histogram</h2>\n<table class=\"sort\" id=\"%shist\"><thead>"
+           "<tr><th>op</th><th>count</th></tr></thead><tbody>\n",
+           pfx, pfx);
     for (size_t i = 0; i < h.n; i++) {
         rh_raw(p, "<tr><td><code>");
         rh_esc(p, h.v[i].key);
@@ -300,18 +309,31 @@ int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *
     }
     rh_raw(p, "</tbody></table>\n");
 
-    rh_raw(p, "<h2 id=\"diagram\">Diagram</h2>\n");
-    report_svg(p, g, o->max_svg);
+    rh_fmt(p, "<h2 id=\"%sdiagram\">Diagram</h2>\n", pfx);
+    report_svg(p, g, o->max_svg, pfx);
 
-    rh_raw(p, "<h2 id=\"nodes\">Nodes</h2>\n");
-    nl_ctx c = {o->max_rows, 0};
+    rh_fmt(p, "<h2 id=\"%snodes\">Nodes</h2>\n", pfx);
+    nl_ctx c = {o->max_rows, 0, pfx};
     if ((size_t)h.nodes > o->max_rows)
         rh_fmt(p,
-               "<p class=\"bad\" id=\"nodes-capped\">The list shows the first %zu of %zu nodes "
-               "(--max-rows).</p>\n",
-               o->max_rows, h.nodes);
+               "<p class=\"bad\" id=\"%snodes-capped\">The list shows the first %zu of %zu "
+               "nodes (--max-rows).</p>\n",
+               pfx, o->max_rows, h.nodes);
     node_list(p, g, 0, &c);
     free(h.v);
+}
+
+int report_onnx(rh_page *p, const char *path, const report_opts *o, ckpt_error *err)
+{
+    ckpt_onnx_model *m = ckpt_onnx_load(path, NULL, err);
+    if (!m)
+        return -1;
+    graph_body(p, m, path, o, "");
     ckpt_onnx_model_free(m);
     return report_weights(p, path, o, err);
+}
+
+void report_graph_traced(rh_page *p, const ckpt_onnx_model *m, const report_opts *o)
+{
+    graph_body(p, m, NULL, o, "g-");
 }

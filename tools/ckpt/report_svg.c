@@ -34,7 +34,7 @@ static void label(rh_page *p, const char *s)
         rh_raw(p, "\xe2\x80\xa6");
 }
 
-void report_svg(rh_page *p, const ox_graph *g, size_t max_nodes)
+void report_svg(rh_page *p, const ox_graph *g, size_t max_nodes, const char *pfx)
 {
     size_t n = (size_t)g->n_nodes, ni = (size_t)g->n_inputs;
     if (n == 0) {
@@ -43,9 +43,9 @@ void report_svg(rh_page *p, const ox_graph *g, size_t max_nodes)
     }
     if (n > max_nodes) {
         rh_fmt(p,
-               "<p class=\"dim\" id=\"no-diagram\">No diagram: the graph has %zu nodes, more "
+               "<p class=\"dim\" id=\"%sno-diagram\">No diagram: the graph has %zu nodes, more "
                "than the %zu drawn.</p>\n",
-               n, max_nodes);
+               pfx, n, max_nodes);
         return;
     }
     pos *np = calloc(n, sizeof(*np)), *ip = calloc(ni + 1, sizeof(*ip));

@@ -8,7 +8,8 @@
 #include "report_html.h"
 
 /* An inline SVG of the main graph `g`, nodes in layers by their depth from the
- * graph inputs; above `max_nodes` nodes a sentence says it is left out. */
-void report_svg(rh_page *p, const ox_graph *g, size_t max_nodes);
+ * graph inputs; above `max_nodes` nodes a sentence (id: `pfx` "no-diagram") says it
+ * is left out. */
+void report_svg(rh_page *p, const ox_graph *g, size_t max_nodes, const char *pfx);
 
 #endif
