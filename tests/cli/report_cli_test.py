@@ -285,6 +285,7 @@ def section_ckpt():
     torch.save(sd, path("sd.pt"))
     pg = page([path("sd.pt")], "sd")
     if pg:
+        check_script(pg.raw)
         compare_stats(pg, list(walk(sd)), "state dict")
         check("torch" in pg.ids.get("summary", "") or "torch" in "".join(pg.text),
               "state dict: format not named")
@@ -428,6 +429,53 @@ def section_ckpt():
         for t in ls:
             check(t["key"] in table and table[t["key"]]["shape"][0] == str(t["shape"]),
                   f"pt2: {t['key']} row")
+
+
+# ------------------------------------------------------------------ the page's script
+
+MOCK_DOM = r"""
+// a minimal DOM: one sortable table (#tt, numeric column 1 with data-v), its filter box
+function cell(text, v) { return { textContent: text, getAttribute: function (a) {
+    return a === 'data-v' && v !== undefined ? v : null; } }; }
+function row(k, v) { return { cells: [cell(k), cell(String(v), String(v))], hidden: false }; }
+var heads = [0, 1].map(function () { var h = { l: {} };
+    h.addEventListener = function (e, f) { h.l[e] = f; }; return h; });
+var body = { rows: [row('b', 10), row('a', -2), row('c', 'NaN'), row('d', 3)] };
+body.appendChild = function (r) { var i = body.rows.indexOf(r);
+    body.rows.splice(i, 1); body.rows.push(r); };
+var table = { id: 'tt', tHead: { rows: [{ cells: heads }] }, tBodies: [body] };
+var filt = { hidden: true, value: '', l: {} };
+filt.addEventListener = function (e, f) { filt.l[e] = f; };
+var document = { querySelectorAll: function () { return [table]; },
+    getElementById: function (id) { return id === 'tt-filter' ? filt : null; } };
+SCRIPT
+function keys() { return body.rows.map(function (r) { return r.cells[0].textContent; }).join(''); }
+var out = [];
+heads[1].l.click(); out.push(keys());
+heads[1].l.click(); out.push(keys());
+heads[0].l.click(); out.push(keys());
+filt.value = 'B'; filt.l.input();
+out.push(body.rows.filter(function (r) { return !r.hidden; }).length, filt.hidden);
+console.log(JSON.stringify(out));
+"""
+
+
+def check_script(raw):
+    """Run the page's script on a mock DOM with node (when there is one): sorting by a
+    numeric column both ways (NaN last), by text, and the filter box."""
+    node = "/usr/bin/node"
+    if not os.path.exists(node):
+        print("note: no /usr/bin/node; the page's script is not run")
+        return
+    a = raw.index("<script>") + len("<script>")
+    js = MOCK_DOM.replace("SCRIPT", raw[a:raw.index("</script>", a)])
+    with open(path("script_test.js"), "w") as f:
+        f.write(js)
+    p = subprocess.run([node, path("script_test.js")], capture_output=True, text=True)
+    check(p.returncode == 0, f"page script: node failed: {p.stderr[-600:]}")
+    if p.returncode == 0:
+        got = json.loads(p.stdout)
+        check(got == ["adbc", "bdac", "abcd", 1, False], f"page script: {got}")
 
 
 # ------------------------------------------------------------------ graph

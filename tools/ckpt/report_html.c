@@ -199,7 +199,7 @@ void rh_begin(rh_page *p, const char *title)
 static const char script[] =
     "<script>\n"
     "(function(){\n"
-    "function val(td){var v=td.getAttribute('data-v');"
+    "function val(td){if(!td)return '';var v=td.getAttribute('data-v');"
     "return v===null?td.textContent:parseFloat(v);}\n"
     "document.querySelectorAll('table.sort').forEach(function(t){\n"
     " var hs=t.tHead?t.tHead.rows[0].cells:[];\n"
