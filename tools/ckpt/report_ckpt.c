@@ -16,8 +16,8 @@
 #include "report_jit.h"
 #include "report_obj.h"
 #include "report_scan.h"
+#include "report_tree.h"
 
-#define TREE_MAX_DEPTH 48
 #define OBJ_MAX_NODES 20000
 
 typedef struct row {
@@ -26,15 +26,6 @@ typedef struct row {
     ckpt_tensor_info ti;
     size_t shared; /* tensors on the same storage (1: none other) */
 } row;
-
-typedef struct tnode {
-    char *name;
-    struct tnode **kids;
-    size_t nk, ck;
-    uint64_t numel, bytes;
-    size_t ntensors;
-    long row; /* a tensor at exactly this path, or -1 */
-} tnode;
 
 typedef struct rc_ctx {
     row *rows;
@@ -153,113 +144,15 @@ static void index_rows(rc_ctx *c)
 
 /* ------------------------------------------------------------ module tree */
 
-static tnode *tn_new(const char *name, size_t len)
+/* A leaf's dtype and shape. */
+static void leaf_text(rh_page *p, long idx, void *payload)
 {
-    tnode *t = calloc(1, sizeof(*t));
-    if (!t)
-        return NULL;
-    t->name = strndup(name, len);
-    if (!t->name) {
-        free(t);
-        return NULL;
-    }
-    t->row = -1;
-    return t;
-}
-
-static void tn_free(tnode *t)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; i < t->nk; i++)
-        tn_free(t->kids[i]);
-    free(t->kids);
-    free(t->name);
-    free(t);
-}
-
-static tnode *tn_child(tnode *t, const char *name, size_t len)
-{
-    /* keys come grouped: the last child is the likely one */
-    for (size_t i = t->nk; i-- > 0;) {
-        tnode *k = t->kids[i];
-        if (strlen(k->name) == len && memcmp(k->name, name, len) == 0)
-            return k;
-        if (t->nk > 4096 && t->nk - i > 64) /* a very wide level: recent children only */
-            break;
-    }
-    if (t->nk == t->ck) {
-        size_t nc = t->ck ? 2 * t->ck : 4;
-        tnode **nk = realloc(t->kids, nc * sizeof(*nk));
-        if (!nk)
-            return NULL;
-        t->kids = nk;
-        t->ck = nc;
-    }
-    tnode *k = tn_new(name, len);
-    if (k)
-        t->kids[t->nk++] = k;
-    return k;
-}
-
-static int tn_add(tnode *root, const row *r, long idx)
-{
-    tnode *t = root;
-    const char *s = r->key;
-    int depth = 0;
-    for (;;) {
-        t->numel += (uint64_t)r->ti.numel;
-        t->bytes += r->ti.nbytes;
-        t->ntensors++;
-        const char *dot = strchr(s, '.');
-        size_t len = dot && depth < TREE_MAX_DEPTH ? (size_t)(dot - s) : strlen(s);
-        tnode *k = tn_child(t, s, len);
-        if (!k)
-            return -1;
-        t = k;
-        depth++;
-        if (!dot || depth > TREE_MAX_DEPTH || s[len] == '\0') {
-            t->numel += (uint64_t)r->ti.numel;
-            t->bytes += r->ti.nbytes;
-            t->ntensors++;
-            if (t->row < 0)
-                t->row = idx;
-            return 0;
-        }
-        s += len + 1;
-    }
-}
-
-static void tn_render(rh_page *p, const tnode *t, const rc_ctx *c, uint64_t total, int depth)
-{
-    double share = total ? (double)t->bytes / (double)total : 0;
-    if (t->nk == 0 && t->row >= 0) {
-        const row *r = &c->rows[t->row];
-        const char *dn = ckpt_dtype_name(r->ti.dtype);
-        bool link = (size_t)t->row < c->shown;
-        if (link)
-            rh_fmt(p, "<div class=\"leaf\"><a href=\"#t%ld\" class=\"k\">", t->row);
-        else
-            rh_raw(p, "<div class=\"leaf\"><span class=\"k\">");
-        rh_esc(p, t->name);
-        rh_fmt(p, "%s %s ", link ? "</a>" : "</span>", dn ? dn : "?");
-        rh_shape(p, r->ti.shape, r->ti.ndim);
-        rh_fmt(p, " <span class=\"bar\" style=\"width:%.0fpx\"></span>%.1f%%</div>\n",
-               share * 200, share * 100);
-        return;
-    }
-    rh_fmt(p, "<details%s><summary><span class=\"k\">", depth < 2 ? " open" : "");
-    rh_esc(p, depth ? t->name : "(all)");
-    rh_fmt(p, "</span> \xe2\x80\x94 %zu tensor%s, %" PRIu64 " parameters, ", t->ntensors,
-           t->ntensors == 1 ? "" : "s", t->numel);
-    rh_bytes(p, t->bytes);
-    rh_fmt(p, " <span class=\"bar\" style=\"width:%.0fpx\"></span>%.1f%%</summary>\n",
-           share * 200, share * 100);
-    if (t->row >= 0 && (size_t)t->row < c->shown) /* a key that is also a prefix of others */
-        rh_fmt(p, "<div class=\"leaf\"><a href=\"#t%ld\">(this key itself)</a></div>\n", t->row);
-    for (size_t i = 0; i < t->nk; i++)
-        tn_render(p, t->kids[i], c, total, depth + 1);
-    rh_raw(p, "</details>\n");
+    const rc_ctx *c = payload;
+    const row *r = &c->rows[idx];
+    const char *dn = ckpt_dtype_name(r->ti.dtype);
+    rh_raw(p, dn ? dn : "?");
+    rh_raw(p, " ");
+    rh_shape(p, r->ti.shape, r->ti.ndim);
 }
 
 /* ------------------------------------------------------------ sections */
@@ -430,7 +323,7 @@ static int report_doc(rh_page *p, const char *path, const cli_load *lo, const re
     const char *kind = ckpt_detect_file(path, why, sizeof(why), NULL);
     rc_ctx c;
     memset(&c, 0, sizeof(c));
-    tnode *tree = NULL;
+    report_tree *tree = NULL;
     int rc = ckpt_obj_walk_tensors(ckpt_doc_root(doc), collect, &c, err);
     if (rc < 0)
         goto done;
@@ -461,16 +354,17 @@ static int report_doc(rh_page *p, const char *path, const cli_load *lo, const re
     uint64_t total = 0;
     for (size_t i = 0; i < c.n; i++)
         total += c.rows[i].ti.nbytes;
-    tree = tn_new("", 0);
+    tree = report_tree_new();
     for (size_t i = 0; tree && i < c.n; i++)
-        if (tn_add(tree, &c.rows[i], (long)i) < 0) {
+        if (report_tree_add(tree, c.rows[i].key, (uint64_t)c.rows[i].ti.numel,
+                            c.rows[i].ti.nbytes, (long)i) < 0) {
             rc = CKPT_E_NOMEM;
             err->code = CKPT_E_NOMEM;
             snprintf(err->msg, sizeof(err->msg), "out of memory building the module tree");
             goto done;
         }
     if (tree && c.n)
-        tn_render(p, tree, &c, total, 0);
+        report_tree_render(p, tree, total, c.shown, leaf_text, &c);
     else
         rh_raw(p, "<p class=\"dim\">(no tensors)</p>\n");
 
@@ -486,7 +380,7 @@ static int report_doc(rh_page *p, const char *path, const cli_load *lo, const re
         report_obj_tree(p, ckpt_doc_root(doc), &oc);
     }
 done:
-    tn_free(tree);
+    report_tree_free(tree);
     for (size_t i = 0; i < c.n; i++)
         free(c.rows[i].key);
     free(c.rows);
