@@ -167,6 +167,11 @@ def page(args, what, want_ok=True):
     pg.feed(text)
     pg.close()
     check(not pg.errors, f"{what}: HTML errors: {pg.errors[:6]}")
+    import re
+    for target in re.findall(r'href="#([^"]*)"', text):  # every link lands on the page
+        if target not in pg.ids:
+            check(False, f"{what}: link to #{target}, which is not on the page")
+            break
     pg.raw = text
     return pg
 

@@ -169,7 +169,8 @@ static void attr_html(rh_page *p, const ox_attr *a)
 
 typedef struct nl_ctx {
     size_t left, total;
-    const char *pfx; /* of element ids */
+    const char *pfx;  /* of element ids */
+    size_t *main_row; /* row number of each main-graph node shown (NULL: no links) */
 } nl_ctx;
 
 static void node_list(rh_page *p, const ox_graph *g, int depth, nl_ctx *c);
@@ -178,6 +179,8 @@ static void node_row(rh_page *p, const ox_graph *g, int i, int depth, nl_ctx *c)
 {
     const ox_node *n = &g->nodes[i];
     rh_fmt(p, "<tr id=\"%sn%zu\"><td class=\"n\">%d</td><td><code>", c->pfx, c->total, i);
+    if (depth == 0 && c->main_row)
+        c->main_row[i] = c->total;
     c->total++;
     if (n->domain[0]) {
         rh_esc(p, n->domain);
@@ -189,7 +192,15 @@ static void node_row(rh_page *p, const ox_graph *g, int i, int depth, nl_ctx *c)
     rh_raw(p, "</td><td class=\"k\">");
     for (int k = 0; k < n->n_in; k++) {
         rh_raw(p, k ? ", " : "");
-        rh_esc(p, vname(g, n->in[k]));
+        /* a main-graph value made by an earlier node links to that node's row */
+        int vi = n->in[k];
+        int pr = depth == 0 && vi >= 0 && vi < g->n_values ? g->values[vi].producer : -1;
+        bool link = c->main_row && pr >= 0 && pr < i;
+        if (link)
+            rh_fmt(p, "<a href=\"#%sn%zu\">", c->pfx, c->main_row[pr]);
+        rh_esc(p, vname(g, vi));
+        if (link)
+            rh_raw(p, "</a>");
     }
     rh_raw(p, "</td><td class=\"k\">");
     for (int k = 0; k < n->n_out; k++) {
@@ -313,13 +324,14 @@ static void graph_body(rh_page *p, const ckpt_onnx_model *m, const char *path,
     report_svg(p, g, o->max_svg, pfx);
 
     rh_fmt(p, "<h2 id=\"%snodes\">Nodes</h2>\n", pfx);
-    nl_ctx c = {o->max_rows, 0, pfx};
+    nl_ctx c = {o->max_rows, 0, pfx, calloc((size_t)g->n_nodes + 1, sizeof(size_t))};
     if ((size_t)h.nodes > o->max_rows)
         rh_fmt(p,
                "<p class=\"bad\" id=\"%snodes-capped\">The list shows the first %zu of %zu "
                "nodes (--max-rows).</p>\n",
                pfx, o->max_rows, h.nodes);
     node_list(p, g, 0, &c);
+    free(c.main_row);
     free(h.v);
 }
 
