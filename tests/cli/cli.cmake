@@ -22,6 +22,15 @@ if(TARGET ckpt)
                      $<TARGET_FILE:ckpt> ${CMAKE_CURRENT_BINARY_DIR}/cli_work/formats_${sec} ${sec})
     set_tests_properties(cli_formats_${sec} PROPERTIES LABELS "cli" TIMEOUT 300)
   endforeach()
+  # ckpt report: the HTML page of checkpoints, ONNX graphs, hostile keys (torch 1.13 and the
+  # onnx package are the references; html.parser reads every page strictly)
+  foreach(sec ckpt graph hostile)
+    add_test(NAME cli_report_${sec}
+             COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/cli/report_cli_test.py
+                     $<TARGET_FILE:ckpt> ${PROJECT_SOURCE_DIR}
+                     ${CMAKE_CURRENT_BINARY_DIR}/cli_work/report_${sec} ${sec})
+    set_tests_properties(cli_report_${sec} PROPERTIES LABELS "cli" TIMEOUT 300)
+  endforeach()
   # TorchScript lite archives: tensors of data.pkl and of the constants table, against the
   # listings torch 1.13 made (tests/fixtures/torchscript/make_lite.py), then against torch's
   # reader over the real files of ../shared (skipped when that folder is absent)

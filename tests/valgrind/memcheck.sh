@@ -32,12 +32,12 @@ one() {
 }
 export -f one
 export ckpt
-log=$(for f in "${files[@]}"; do printf 'ls\0%s\0scan\0%s\0' "$f" "$f"; done |
+log=$(for f in "${files[@]}"; do printf 'ls\0%s\0scan\0%s\0report\0%s\0' "$f" "$f" "$f"; done |
       xargs -0 -n 2 -P 2 bash -c 'one "$0" "$1"')
-runs=$((${#files[@]} * 2))
+runs=$((${#files[@]} * 3))
 fail=$(printf '%s\n' "$log" | grep -c '^FAIL' || true)
 [ -n "$log" ] && printf '%s\n' "$log"
-echo "valgrind memcheck: $runs runs (ckpt ls and ckpt scan) over ${#files[@]} files, $fail with errors or leaks"
+echo "valgrind memcheck: $runs runs (ckpt ls, scan and report) over ${#files[@]} files, $fail with errors or leaks"
 [ "$fail" -eq 0 ] || exit 1
 # the real-world corpus lives outside the repository: without it the run is partial,
 # which CTest reports as skipped (SKIP_RETURN_CODE 77), never as passed

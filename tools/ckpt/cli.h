@@ -52,6 +52,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_simplify(int argc, char **argv); /* ONNX: cmd_simplify.c */
 int cmd_run(int argc, char **argv);
+int cmd_report(int argc, char **argv); /* HTML page: cmd_report.c */
 /* convert --to onnx|torchscript|full-model: cmd_convert_model.c */
 int cmd_convert_model(int argc, char **argv);
 

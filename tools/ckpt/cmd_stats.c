@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_stats.h"
 #include "cli_util.h"
 
 static const char help[] =
@@ -30,12 +31,6 @@ static const char help[] =
     "\n"
     "Exit status: 0 no NaN or Inf anywhere, 1 some tensor holds NaN or Inf, 2 error.\n";
 
-typedef struct tstats {
-    int64_t count, finite, nan, inf;
-    double min, max, mean, std;
-    bool has;
-} tstats;
-
 typedef struct st_ctx {
     bool json;
     cJSON *arr;
@@ -44,7 +39,7 @@ typedef struct st_ctx {
     cli_progress prog;
 } st_ctx;
 
-static void compute(const ckpt_obj *t, const ckpt_tensor_info *ti, tstats *s)
+void cli_stats_compute(const ckpt_obj *t, const ckpt_tensor_info *ti, tstats *s)
 {
     memset(s, 0, sizeof(*s));
     s->count = ti->numel;
@@ -71,6 +66,7 @@ static void compute(const ckpt_obj *t, const ckpt_tensor_info *ti, tstats *s)
             continue;
         }
         s->finite++;
+        s->zero += v == 0;
         sum += v;
         mn = v < mn ? v : mn;
         mx = v > mx ? v : mx;
@@ -109,7 +105,7 @@ static int visit(void *payload, const char *key, const ckpt_obj *t)
     if (ckpt_tensor_get_info(t, &ti) < 0)
         return -1;
     tstats s;
-    compute(t, &ti, &s);
+    cli_stats_compute(t, &ti, &s);
     c->nan += (uint64_t)s.nan;
     c->inf += (uint64_t)s.inf;
     c->done += ti.nbytes;

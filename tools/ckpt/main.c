@@ -37,6 +37,8 @@ static const char usage[] =
     "  simplify IN.onnx OUT.onnx simplify an ONNX model (onnx-simplifier's passes)\n"
     "  run MODEL.onnx [--input NAME=FILE.npy]... [--output-dir DIR]\n"
     "                            run an ONNX model on .npy inputs (random ones if none)\n"
+    "  report FILE [-o OUT.html] one self-contained HTML page: summary, safety, module\n"
+    "                            tree, tensor table with statistics; ONNX graphs\n"
     "\n"
     "Run 'ckpt <command> --help' for the options of a command.\n"
     "Exit status: 0 ok, 1 finding (e.g. differences), 2 error.\n";
@@ -199,6 +201,8 @@ int main(int argc, char **argv)
         return cmd_simplify(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "ckpt: unknown command '%s'\n\n%s", cmd, usage);
     return EXIT_ERROR;
 }
