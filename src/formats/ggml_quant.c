@@ -158,28 +158,33 @@ static void dq_q4_1(const uint8_t *x, float *y)
     }
 }
 
+/* The 32 five-bit quants of a Q5_0/Q5_1 block: low nibbles in qs (element j
+ * and j + 16 share byte j), fifth bits in the 32-bit little-endian qh. */
+static void q5_unpack(const uint8_t *qh_bytes, const uint8_t *qs, int q[32])
+{
+    const uint32_t qh = le32(qh_bytes);
+    for (int j = 0; j < 16; j++) {
+        q[j] = (qs[j] & 0x0F) | ((int)((qh >> j) << 4) & 0x10);
+        q[j + 16] = (qs[j] >> 4) | ((int)(qh >> (j + 12)) & 0x10);
+    }
+}
+
 static void dq_q5_0(const uint8_t *x, float *y)
 {
     const float d = fp16(x);
-    const uint32_t qh = le32(x + 2);
-    const uint8_t *qs = x + 6;
-    for (int j = 0; j < 16; j++) {
-        int h0 = (int)((qh >> j) << 4) & 0x10, h1 = (int)(qh >> (j + 12)) & 0x10;
-        y[j] = (float)(((qs[j] & 0x0F) | h0) - 16) * d;
-        y[j + 16] = (float)(((qs[j] >> 4) | h1) - 16) * d;
-    }
+    int q[32];
+    q5_unpack(x + 2, x + 6, q);
+    for (int j = 0; j < 32; j++)
+        y[j] = (float)(q[j] - 16) * d;
 }
 
 static void dq_q5_1(const uint8_t *x, float *y)
 {
     const float d = fp16(x), m = fp16(x + 2);
-    const uint32_t qh = le32(x + 4);
-    const uint8_t *qs = x + 8;
-    for (int j = 0; j < 16; j++) {
-        int h0 = (int)((qh >> j) << 4) & 0x10, h1 = (int)(qh >> (j + 12)) & 0x10;
-        y[j] = (float)((qs[j] & 0x0F) | h0) * d + m;
-        y[j + 16] = (float)((qs[j] >> 4) | h1) * d + m;
-    }
+    int q[32];
+    q5_unpack(x + 4, x + 8, q);
+    for (int j = 0; j < 32; j++)
+        y[j] = (float)q[j] * d + m;
 }
 
 static void dq_q8_0(const uint8_t *x, float *y)
