@@ -29,10 +29,10 @@ done
 # inputs per harness in smoke mode: about 30 s each on a 2-core machine
 smoke_runs() {
   case "$1" in
-    numpy) echo 3000000 ;; safetensors) echo 1200000 ;; dcp) echo 450000 ;;
-    pickle) echo 350000 ;; zip) echo 300000 ;; ts_interp) echo 230000 ;;
-    roundtrip) echo 150000 ;; load) echo 140000 ;; gguf) echo 130000 ;;
-    onnx) echo 110000 ;; hf) echo 100000 ;; onnx_run) echo 75000 ;;
+    numpy) echo 3000000 ;; safetensors) echo 1200000 ;; dcp) echo 1000000 ;;
+    zip) echo 650000 ;; onnx_run) echo 600000 ;; ts_interp) echo 230000 ;;
+    pickle) echo 350000 ;; onnx) echo 350000 ;; gguf) echo 280000 ;;
+    roundtrip) echo 150000 ;; load) echo 140000 ;; hf) echo 100000 ;;
     jit) echo 45000 ;; scan) echo 25000 ;; *) echo 50000 ;;
   esac
 }
@@ -77,7 +77,11 @@ for h in $harnesses; do
         { printf '\000'; cat "$f"; } > "$work/$(basename "$f").sel0"
       done ;;
   esac
-  echo "== fuzz_$h for ${secs}s"
+  if [ "$mode" = smoke ]; then
+    echo "== fuzz_$h: $(smoke_runs "$h") inputs, seed 1"
+  else
+    echo "== fuzz_$h for ${secs}s"
+  fi
   dict="$here/pickle.dict"
   [ -f "$here/$h.dict" ] && dict="$here/$h.dict"
   how=""
