@@ -8,93 +8,26 @@
 #include <string.h>
 
 #include "core/atomic.h"
-
-static bool grow(rh_page *p, size_t more)
-{
-    if (p->oom)
-        return false;
-    if (more <= p->cap - p->len)
-        return true;
-    size_t nc = p->cap ? p->cap : 65536;
-    while (nc - p->len < more) {
-        if (nc > SIZE_MAX / 2) {
-            p->oom = true;
-            return false;
-        }
-        nc *= 2;
-    }
-    char *nb = realloc(p->buf, nc);
-    if (!nb) {
-        p->oom = true;
-        return false;
-    }
-    p->buf = nb;
-    p->cap = nc;
-    return true;
-}
+#include "core/utf8.h"
 
 static void put(rh_page *p, const char *s, size_t n)
 {
-    if (n && grow(p, n)) {
-        memcpy(p->buf + p->len, s, n);
-        p->len += n;
-    }
+    ckpt__text_put(p, s, n);
 }
 
 void rh_raw(rh_page *p, const char *s)
 {
-    put(p, s, strlen(s));
+    ckpt__text_puts(p, s);
 }
 
-void rh_fmt(rh_page *p, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof(small)) {
-        put(p, small, (size_t)n);
-        return;
-    }
-    if (!grow(p, (size_t)n + 1))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(p->buf + p->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    p->len += (size_t)n;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid: no overlong
- * forms, no surrogates, nothing above U+10FFFF. */
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid: the
+ * library's decoder (no overlong forms, nothing above U+10FFFF) without the
+ * surrogates it lets through for pickles: a page shows them as \xNN. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2, v = c & 0x1Fu, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, v = c & 0x0Fu, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, v = c & 0x07u, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3Fu);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    return len;
+    uint32_t cp = 0;
+    size_t len = ckpt_utf8_get(s, n, &cp);
+    return cp >= 0xD800 && cp <= 0xDFFF ? 0 : len;
 }
 
 void rh_esc_n(rh_page *p, const char *s, size_t n, size_t cap)
@@ -226,7 +159,7 @@ void rh_end(rh_page *p)
 static int write_page(ckpt_sink *sink, const void *ctx, ckpt_error *err)
 {
     const rh_page *p = ctx;
-    return ckpt_sink_write(sink, p->buf, p->len, err);
+    return ckpt_sink_write(sink, p->p, p->n, err);
 }
 
 int rh_write(const rh_page *p, const char *out, ckpt_error *err)
@@ -239,7 +172,7 @@ int rh_write(const rh_page *p, const char *out, ckpt_error *err)
         return -1;
     }
     if (!out) {
-        if (fwrite(p->buf, 1, p->len, stdout) != p->len || fflush(stdout) != 0) {
+        if (fwrite(p->p, 1, p->n, stdout) != p->n || fflush(stdout) != 0) {
             ckpt_error_clear(err);
             err->code = CKPT_E_IO;
             snprintf(err->msg, sizeof(err->msg), "cannot write the page");
@@ -253,6 +186,5 @@ int rh_write(const rh_page *p, const char *out, ckpt_error *err)
 
 void rh_free(rh_page *p)
 {
-    free(p->buf);
-    memset(p, 0, sizeof(*p));
+    ckpt__text_free(p);
 }

@@ -10,22 +10,18 @@
 #include <stdint.h>
 
 #include "ckpt/ckpt.h"
+#include "core/text.h"
 
 /* Longest untrusted string shown whole; longer ones show a prefix and their length. */
 #define RH_CAP 512
 
-typedef struct rh_page {
-    char *buf;
-    size_t len, cap;
-    bool oom; /* an append failed: the page is incomplete */
-} rh_page;
+/* The page: the library's text buffer (oom set: an append failed, the page is
+ * incomplete and rh_write refuses it). */
+typedef ckpt__text rh_page;
 
 /* Trusted markup (literals and numbers only; never text from the file). */
 void rh_raw(rh_page *p, const char *s);
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-void rh_fmt(rh_page *p, const char *fmt, ...);
+#define rh_fmt ckpt__text_printf
 /* Untrusted bytes as HTML text or attribute value: <>&"' as entities, control bytes
  * and bytes that are not valid UTF-8 as visible \xNN, cut at `cap` bytes (0: RH_CAP)
  * with the total length said. */

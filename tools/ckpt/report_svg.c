@@ -34,6 +34,19 @@ static void label(rh_page *p, const char *s)
         rh_raw(p, "\xe2\x80\xa6");
 }
 
+/* The rest of a box after its <title>: the rectangle at (x, y) and its label. */
+static void box(rh_page *p, int x, int y, const char *cls, int rx, const char *fill,
+                const char *stroke, const char *text)
+{
+    rh_fmt(p,
+           "</title><rect class=\"%s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+           "rx=\"%d\" fill=\"%s\" stroke=\"%s\"/><text x=\"%d\" y=\"%d\" "
+           "text-anchor=\"middle\">",
+           cls, x, y, BOX_W, BOX_H, rx, fill, stroke, x + BOX_W / 2, y + 18);
+    label(p, text);
+    rh_raw(p, "</text></g>\n");
+}
+
 void report_svg(rh_page *p, const ox_graph *g, size_t max_nodes, const char *pfx)
 {
     size_t n = (size_t)g->n_nodes, ni = (size_t)g->n_inputs;
@@ -115,13 +128,7 @@ void report_svg(rh_page *p, const ox_graph *g, size_t max_nodes, const char *pfx
         int x = xc(&ip[i]) - BOX_W / 2, y = yt(&ip[i]);
         rh_raw(p, "<g><title>input ");
         rh_esc(p, v->name);
-        rh_fmt(p,
-               "</title><rect class=\"in\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-               "rx=\"14\" fill=\"#e6f2e6\" stroke=\"#4a4\"/><text x=\"%d\" y=\"%d\" "
-               "text-anchor=\"middle\">",
-               x, y, BOX_W, BOX_H, x + BOX_W / 2, y + 18);
-        label(p, v->name);
-        rh_raw(p, "</text></g>\n");
+        box(p, x, y, "in", 14, "#e6f2e6", "#4a4", v->name);
     }
     for (size_t i = 0; i < n; i++) {
         const ox_node *nd = &g->nodes[i];
@@ -130,13 +137,7 @@ void report_svg(rh_page *p, const ox_graph *g, size_t max_nodes, const char *pfx
         rh_esc(p, nd->op_type);
         rh_raw(p, " ");
         rh_esc(p, nd->name);
-        rh_fmt(p,
-               "</title><rect class=\"op\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-               "rx=\"4\" fill=\"#eef3fb\" stroke=\"#4a7fd0\"/><text x=\"%d\" y=\"%d\" "
-               "text-anchor=\"middle\">",
-               x, y, BOX_W, BOX_H, x + BOX_W / 2, y + 18);
-        label(p, nd->op_type);
-        rh_raw(p, "</text></g>\n");
+        box(p, x, y, "op", 4, "#eef3fb", "#4a7fd0", nd->op_type);
     }
     rh_raw(p, "</svg></div>\n");
     free(fill);
